@@ -1,0 +1,66 @@
+"""Roles are Django groups with a fixed set of permissions; data scopes follow from the role.
+
+Admin, operator/marketer, service agent and analyst see every customer; sales staff see the
+customers they own; store staff see their store's customers.
+"""
+
+from __future__ import annotations
+
+from django.utils.translation import gettext_lazy as _
+
+ADMIN = "admin"
+OPERATOR = "operator"
+SERVICE_AGENT = "service_agent"
+SALES = "sales"
+STORE_STAFF = "store_staff"
+ANALYST = "analyst"
+
+ROLE_LABELS = {
+    ADMIN: _("Administrator"),
+    OPERATOR: _("Operator / marketer"),
+    SERVICE_AGENT: _("Service agent"),
+    SALES: _("Sales staff"),
+    STORE_STAFF: _("Store staff"),
+    ANALYST: _("Analyst"),
+}
+
+_VIEW_CUSTOMERS = [
+    "customers.view_customer",
+    "customers.view_store",
+    "customers.view_customfielddefinition",
+    "commerce.view_order",
+    "commerce.view_product",
+    "commerce.view_category",
+    "commerce.view_refund",
+]
+_EDIT_CUSTOMERS = [
+    "customers.add_customer",
+    "customers.change_customer",
+    "customers.add_note",
+]
+
+ROLE_PERMISSIONS: dict[str, list[str]] = {
+    ADMIN: ["*"],
+    OPERATOR: [
+        *_VIEW_CUSTOMERS,
+        *_EDIT_CUSTOMERS,
+        "customers.assign_owner",
+        "customers.export_customer",
+        "commerce.add_order",
+        "commerce.change_order",
+        "commerce.add_product",
+        "commerce.change_product",
+        "commerce.add_category",
+        "commerce.change_category",
+        "commerce.add_refund",
+        "imports.add_importjob",
+        "imports.view_importjob",
+    ],
+    SERVICE_AGENT: [*_VIEW_CUSTOMERS, *_EDIT_CUSTOMERS, "customers.reveal_pii", "commerce.add_refund"],
+    SALES: [*_VIEW_CUSTOMERS, *_EDIT_CUSTOMERS, "customers.reveal_pii"],
+    STORE_STAFF: [*_VIEW_CUSTOMERS, *_EDIT_CUSTOMERS, "customers.reveal_pii"],
+    ANALYST: [*_VIEW_CUSTOMERS, "audit.view_auditentry"],
+}
+
+# Roles whose data scope is every customer.
+UNSCOPED_ROLES = {ADMIN, OPERATOR, SERVICE_AGENT, ANALYST}

@@ -1,0 +1,19 @@
+"""API token scopes and what each one allows."""
+
+from __future__ import annotations
+
+CUSTOMERS_READ = "customers:read"
+CUSTOMERS_WRITE = "customers:write"
+PII_REVEAL = "pii:reveal"
+COMMERCE_READ = "commerce:read"
+COMMERCE_WRITE = "commerce:write"
+AUDIT_READ = "audit:read"
+
+ALL_SCOPES = {
+    CUSTOMERS_READ: "Read customers, stores and custom field definitions",
+    CUSTOMERS_WRITE: "Create and change customers, stores, notes and custom fields",
+    PII_REVEAL: "Read personal data in plaintext (every reveal is audited)",
+    COMMERCE_READ: "Read products, categories, orders and refunds",
+    COMMERCE_WRITE: "Create and change products, categories, orders and refunds",
+    AUDIT_READ: "Read the audit log",
+}

@@ -1,0 +1,15 @@
+"""Which domain routers make up ``/api/v1``. Each domain app owns its ``api.py``."""
+
+from __future__ import annotations
+
+from ninja import NinjaAPI
+
+
+def register_routers(api: NinjaAPI) -> None:
+    from rapport.audit.api import router as audit_router
+    from rapport.commerce.api import router as commerce_router
+    from rapport.customers.api import router as customers_router
+
+    api.add_router("/v1/", customers_router)
+    api.add_router("/v1/", commerce_router)
+    api.add_router("/v1/", audit_router)

@@ -1,0 +1,221 @@
+"""Catalogue, orders, order lines, refunds, and each customer's transaction statistics.
+
+Money is ``Decimal`` with the currency beside it. ``CustomerStats`` is kept right by
+:mod:`rapport.commerce.services` in the same transaction as every order or refund write.
+"""
+
+from __future__ import annotations
+
+from decimal import Decimal
+
+from django.db import models
+from django.db.models import F, Q
+from django.utils.translation import gettext_lazy as _
+
+from rapport.customers.models import Customer, Store
+
+MONEY = {"max_digits": 14, "decimal_places": 2}
+ZERO = Decimal("0.00")
+
+
+class Category(models.Model):
+    code = models.SlugField(_("code"), max_length=60, unique=True)
+    name = models.CharField(_("name"), max_length=120)
+    parent = models.ForeignKey(
+        "self",
+        null=True,
+        blank=True,
+        on_delete=models.PROTECT,
+        related_name="children",
+        verbose_name=_("parent"),
+    )
+
+    class Meta:
+        ordering = ["code"]
+        verbose_name = _("category")
+        verbose_name_plural = _("categories")
+
+    def __str__(self) -> str:
+        return self.name
+
+
+class Product(models.Model):
+    sku = models.CharField(_("SKU"), max_length=64, unique=True)
+    name = models.CharField(_("name"), max_length=200)
+    category = models.ForeignKey(
+        Category,
+        null=True,
+        blank=True,
+        on_delete=models.PROTECT,
+        related_name="products",
+        verbose_name=_("category"),
+    )
+    price = models.DecimalField(_("price"), **MONEY)
+    currency = models.CharField(_("currency"), max_length=3, default="CNY")
+    is_active = models.BooleanField(_("active"), default=True)
+    created_at = models.DateTimeField(auto_now_add=True)
+    updated_at = models.DateTimeField(auto_now=True)
+
+    class Meta:
+        ordering = ["sku"]
+        constraints = [models.CheckConstraint(condition=Q(price__gte=0), name="product_price_not_negative")]
+        verbose_name = _("product")
+        verbose_name_plural = _("products")
+
+    def __str__(self) -> str:
+        return f"{self.name} ({self.sku})"
+
+
+class OrderStatus(models.TextChoices):
+    PENDING = "pending", _("Pending payment")
+    PAID = "paid", _("Paid")
+    SHIPPED = "shipped", _("Shipped")
+    COMPLETED = "completed", _("Completed")
+    CANCELLED = "cancelled", _("Cancelled")
+    PARTIALLY_REFUNDED = "partially_refunded", _("Partially refunded")
+    REFUNDED = "refunded", _("Refunded")
+
+
+# Orders in these statuses count as purchases in the customer's statistics.
+COUNTED_STATUSES = [
+    OrderStatus.PAID,
+    OrderStatus.SHIPPED,
+    OrderStatus.COMPLETED,
+    OrderStatus.PARTIALLY_REFUNDED,
+    OrderStatus.REFUNDED,
+]
+
+
+class Order(models.Model):
+    customer = models.ForeignKey(
+        Customer,
+        null=True,
+        blank=True,
+        on_delete=models.PROTECT,
+        related_name="orders",
+        verbose_name=_("customer"),
+    )
+    store = models.ForeignKey(
+        Store, null=True, blank=True, on_delete=models.PROTECT, related_name="orders", verbose_name=_("store")
+    )
+    channel = models.CharField(_("channel"), max_length=40)
+    external_id = models.CharField(_("external id"), max_length=128)
+    status = models.CharField(
+        _("status"), max_length=20, choices=OrderStatus.choices, default=OrderStatus.PAID
+    )
+    currency = models.CharField(_("currency"), max_length=3, default="CNY")
+    subtotal = models.DecimalField(_("subtotal"), default=ZERO, **MONEY)
+    discount_total = models.DecimalField(_("discount"), default=ZERO, **MONEY)
+    shipping_total = models.DecimalField(_("shipping"), default=ZERO, **MONEY)
+    total = models.DecimalField(_("total"), default=ZERO, **MONEY)
+    refunded_total = models.DecimalField(_("refunded"), default=ZERO, **MONEY)
+    placed_at = models.DateTimeField(_("placed at"), db_index=True)
+    created_at = models.DateTimeField(auto_now_add=True)
+    updated_at = models.DateTimeField(auto_now=True)
+
+    class Meta:
+        ordering = ["-placed_at", "-id"]
+        constraints = [
+            models.UniqueConstraint(
+                fields=["channel", "external_id"], name="order_channel_external_id_unique"
+            ),
+            models.CheckConstraint(condition=Q(total__gte=0), name="order_total_not_negative"),
+            models.CheckConstraint(
+                condition=Q(refunded_total__gte=0) & Q(refunded_total__lte=F("total")),
+                name="order_refunded_within_total",
+            ),
+        ]
+        indexes = [
+            models.Index(fields=["customer", "placed_at"]),
+            models.Index(fields=["store", "placed_at"]),
+            models.Index(fields=["status", "placed_at"]),
+        ]
+        verbose_name = _("order")
+        verbose_name_plural = _("orders")
+
+    def __str__(self) -> str:
+        return f"{self.channel}:{self.external_id}"
+
+    @property
+    def net_total(self) -> Decimal:
+        return self.total - self.refunded_total
+
+
+class OrderLine(models.Model):
+    order = models.ForeignKey(Order, on_delete=models.CASCADE, related_name="lines")
+    product = models.ForeignKey(
+        Product, null=True, blank=True, on_delete=models.PROTECT, related_name="order_lines"
+    )
+    sku = models.CharField(_("SKU"), max_length=64)
+    name = models.CharField(_("name"), max_length=200)
+    quantity = models.PositiveIntegerField(_("quantity"))
+    unit_price = models.DecimalField(_("unit price"), **MONEY)
+    line_total = models.DecimalField(_("line total"), **MONEY)
+
+    class Meta:
+        ordering = ["id"]
+        constraints = [
+            models.CheckConstraint(condition=Q(quantity__gt=0), name="order_line_quantity_positive"),
+            models.CheckConstraint(condition=Q(unit_price__gte=0), name="order_line_price_not_negative"),
+        ]
+        verbose_name = _("order line")
+        verbose_name_plural = _("order lines")
+
+    def __str__(self) -> str:
+        return f"{self.quantity} × {self.name}"
+
+
+class RefundStatus(models.TextChoices):
+    REQUESTED = "requested", _("Requested")
+    COMPLETED = "completed", _("Completed")
+    REJECTED = "rejected", _("Rejected")
+
+
+class Refund(models.Model):
+    order = models.ForeignKey(Order, on_delete=models.PROTECT, related_name="refunds")
+    external_id = models.CharField(_("external id"), max_length=128)
+    amount = models.DecimalField(_("amount"), **MONEY)
+    reason = models.CharField(_("reason"), max_length=200, blank=True)
+    status = models.CharField(
+        _("status"), max_length=20, choices=RefundStatus.choices, default=RefundStatus.COMPLETED
+    )
+    refunded_at = models.DateTimeField(_("refunded at"))
+    created_at = models.DateTimeField(auto_now_add=True)
+
+    class Meta:
+        ordering = ["-refunded_at", "-id"]
+        constraints = [
+            models.UniqueConstraint(fields=["order", "external_id"], name="refund_order_external_id_unique"),
+            models.CheckConstraint(condition=Q(amount__gt=0), name="refund_amount_positive"),
+        ]
+        verbose_name = _("refund")
+        verbose_name_plural = _("refunds")
+
+    def __str__(self) -> str:
+        return f"{self.order} −{self.amount}"
+
+
+class CustomerStats(models.Model):
+    """Transaction statistics (交易行为统计), rewritten with every order or refund write."""
+
+    customer = models.OneToOneField(
+        Customer, primary_key=True, on_delete=models.CASCADE, related_name="stats"
+    )
+    currency = models.CharField(max_length=3, default="CNY")
+    order_count = models.PositiveIntegerField(_("orders"), default=0)
+    total_spent = models.DecimalField(_("total spent"), default=ZERO, **MONEY)
+    total_refunded = models.DecimalField(_("total refunded"), default=ZERO, **MONEY)
+    net_spent = models.DecimalField(_("net spent"), default=ZERO, **MONEY)
+    average_order_value = models.DecimalField(_("average order value"), default=ZERO, **MONEY)
+    first_order_at = models.DateTimeField(_("first order"), null=True, blank=True)
+    last_order_at = models.DateTimeField(_("last order"), null=True, blank=True, db_index=True)
+    refund_count = models.PositiveIntegerField(_("refunds"), default=0)
+    updated_at = models.DateTimeField(auto_now=True)
+
+    class Meta:
+        indexes = [models.Index(fields=["net_spent"]), models.Index(fields=["order_count"])]
+        verbose_name = _("customer statistics")
+        verbose_name_plural = _("customer statistics")
+
+    def __str__(self) -> str:
+        return f"{self.customer_id}: {self.order_count} orders"

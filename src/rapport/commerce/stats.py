@@ -1,0 +1,98 @@
+"""Per-customer transaction statistics, computed by one aggregate query per batch of customers.
+
+Called in the same transaction as every order or refund write, and once per batch by imports,
+so the statistics are never stale and never recomputed row by row.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable
+from decimal import ROUND_HALF_UP, Decimal
+
+from django.conf import settings
+from django.db.models import Count, Max, Min, Q, Sum
+
+from rapport.commerce.models import COUNTED_STATUSES, ZERO, CustomerStats, Order, Refund, RefundStatus
+
+CENT = Decimal("0.01")
+BATCH = 2000
+
+
+def refresh_customer_stats(customer_ids: Iterable[int | None]) -> None:
+    ids = sorted({pk for pk in customer_ids if pk is not None})
+    for start in range(0, len(ids), BATCH):
+        _refresh_batch(ids[start : start + BATCH])
+
+
+def _refresh_batch(ids: list[int]) -> None:
+    currency = settings.RAPPORT_CURRENCY
+    rows = (
+        Order.objects.filter(customer_id__in=ids, status__in=COUNTED_STATUSES, currency=currency)
+        .values("customer_id")
+        .annotate(
+            order_count=Count("id"),
+            total_spent=Sum("total"),
+            total_refunded=Sum("refunded_total"),
+            first_order_at=Min("placed_at"),
+            last_order_at=Max("placed_at"),
+        )
+    )
+    refund_counts = dict(
+        Refund.objects.filter(order__customer_id__in=ids, status=RefundStatus.COMPLETED)
+        .values("order__customer_id")
+        .annotate(n=Count("id"))
+        .values_list("order__customer_id", "n")
+    )
+    by_customer = {row["customer_id"]: row for row in rows}
+    objects = []
+    for pk in ids:
+        row = by_customer.get(pk)
+        count = row["order_count"] if row else 0
+        spent = Decimal(row["total_spent"] or 0) if row else ZERO
+        refunded = Decimal(row["total_refunded"] or 0) if row else ZERO
+        objects.append(
+            CustomerStats(
+                customer_id=pk,
+                currency=currency,
+                order_count=count,
+                total_spent=spent.quantize(CENT),
+                total_refunded=refunded.quantize(CENT),
+                net_spent=(spent - refunded).quantize(CENT),
+                average_order_value=(spent / count).quantize(CENT, ROUND_HALF_UP) if count else ZERO,
+                first_order_at=row["first_order_at"] if row else None,
+                last_order_at=row["last_order_at"] if row else None,
+                refund_count=refund_counts.get(pk, 0),
+            )
+        )
+    CustomerStats.objects.bulk_create(
+        objects,
+        update_conflicts=True,
+        unique_fields=["customer"],
+        update_fields=[
+            "currency",
+            "order_count",
+            "total_spent",
+            "total_refunded",
+            "net_spent",
+            "average_order_value",
+            "first_order_at",
+            "last_order_at",
+            "refund_count",
+            "updated_at",
+        ],
+    )
+
+
+def stats_match_orders(customer_id: int) -> bool:
+    """For tests and checks: do the kept statistics equal a fresh computation?"""
+    kept = CustomerStats.objects.filter(customer_id=customer_id).first()
+    fresh = Order.objects.filter(
+        Q(customer_id=customer_id), status__in=COUNTED_STATUSES, currency=settings.RAPPORT_CURRENCY
+    ).aggregate(n=Count("id"), spent=Sum("total"), refunded=Sum("refunded_total"))
+    if kept is None:
+        return fresh["n"] == 0
+    return (
+        kept.order_count == fresh["n"]
+        and kept.total_spent == Decimal(fresh["spent"] or 0)
+        and kept.total_refunded == Decimal(fresh["refunded"] or 0)
+    )

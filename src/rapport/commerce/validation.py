@@ -1,0 +1,289 @@
+"""Cleaning raw product, category, order and refund input into model values or field errors.
+
+Shared by the API, the importer and the demo loader, with caches so bulk paths stay fast.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from decimal import Decimal, InvalidOperation
+from typing import Any
+
+from django.conf import settings
+
+from rapport.commerce.models import Category, OrderStatus, Product
+from rapport.core.errors import FieldError, InvalidInput
+from rapport.customers.models import Identity
+from rapport.customers.validation import LookupCache, parse_aware_datetime
+
+MAX_MONEY = Decimal("999999999999.99")
+CENT = Decimal("0.01")
+
+
+def parse_money(
+    value: Any, *, field: str, errors: list[FieldError], allow_zero: bool = True
+) -> Decimal | None:
+    if isinstance(value, float):  # floats are not money: 0.1 + 0.2 != 0.3
+        value = repr(value)
+    try:
+        amount = Decimal(str(value).strip())
+    except (InvalidOperation, ValueError):
+        errors.append(FieldError(field, "invalid", f"{value!r} is not an amount"))
+        return None
+    if not amount.is_finite() or amount < 0 or amount > MAX_MONEY:
+        errors.append(FieldError(field, "invalid", "an amount between 0 and 999,999,999,999.99"))
+        return None
+    if amount != amount.quantize(CENT):
+        errors.append(FieldError(field, "invalid", "at most 2 decimal places"))
+        return None
+    if not allow_zero and amount == 0:
+        errors.append(FieldError(field, "invalid", "must be more than zero"))
+        return None
+    return amount.quantize(CENT)
+
+
+def clean_currency(value: Any, *, field: str, errors: list[FieldError]) -> str:
+    currency = str(value or settings.RAPPORT_CURRENCY).strip().upper()
+    if len(currency) != 3 or not currency.isalpha():
+        errors.append(FieldError(field, "invalid", "an ISO 4217 currency code such as CNY"))
+    return currency
+
+
+class CatalogueCache(LookupCache):
+    """Adds products by SKU, categories by code and identities to the profile lookups."""
+
+    def __init__(self) -> None:
+        super().__init__()
+        self._products: dict[str, Product] = {}
+        self._categories: dict[str, Category] | None = None
+        self._identities: dict[tuple[str, str], int] = {}
+
+    def categories(self) -> dict[str, Category]:
+        if self._categories is None:
+            self._categories = {c.code: c for c in Category.objects.all()}
+        return self._categories
+
+    def category(self, value: Any) -> Category | None:
+        cats = self.categories()
+        text = str(value).strip()
+        if text in cats:
+            return cats[text]
+        if text.isdigit():
+            return next((c for c in cats.values() if c.pk == int(text)), None)
+        return None
+
+    def prefetch_products(self, skus: set[str]) -> None:
+        missing = [s for s in skus if s not in self._products]
+        for product in Product.objects.filter(sku__in=missing):
+            self._products[product.sku] = product
+
+    def product(self, sku: str) -> Product | None:
+        if sku not in self._products:
+            self.prefetch_products({sku})
+        return self._products.get(sku)
+
+    def prefetch_identities(self, keys: set[tuple[str, str]]) -> None:
+        missing = [k for k in keys if k not in self._identities]
+        by_channel: dict[str, list[str]] = {}
+        for channel, external_id in missing:
+            by_channel.setdefault(channel, []).append(external_id)
+        for channel, ids in by_channel.items():
+            for start in range(0, len(ids), 900):
+                for ext, customer_id in Identity.objects.filter(
+                    channel=channel, external_id__in=ids[start : start + 900]
+                ).values_list("external_id", "customer_id"):
+                    self._identities[(channel, ext)] = customer_id
+
+    def customer_for_identity(self, channel: str, external_id: str) -> int | None:
+        key = (channel, external_id)
+        if key not in self._identities:
+            self.prefetch_identities({key})
+        return self._identities.get(key)
+
+
+def clean_product(data: Mapping[str, Any], *, cache: CatalogueCache, partial: bool = False) -> dict[str, Any]:
+    allowed = {"sku", "name", "category", "price", "currency", "is_active"}
+    errors = [FieldError(k, "unknown_field", "unknown field") for k in data if k not in allowed]
+    cleaned: dict[str, Any] = {}
+    if "sku" in data or not partial:
+        sku = str(data.get("sku") or "").strip()
+        if not sku or len(sku) > 64:
+            errors.append(FieldError("sku", "required", "a SKU of 1 to 64 characters"))
+        cleaned["sku"] = sku
+    if "name" in data or not partial:
+        name = str(data.get("name") or "").strip()
+        if not name or len(name) > 200:
+            errors.append(FieldError("name", "required", "a product name of 1 to 200 characters"))
+        cleaned["name"] = name
+    if "price" in data or not partial:
+        if data.get("price") in (None, ""):
+            errors.append(FieldError("price", "required", "a price is required"))
+        else:
+            cleaned["price"] = parse_money(data["price"], field="price", errors=errors)
+    if "currency" in data:
+        cleaned["currency"] = clean_currency(data["currency"], field="currency", errors=errors)
+    if "category" in data:
+        if data["category"] in (None, ""):
+            cleaned["category_id"] = None
+        else:
+            category = cache.category(data["category"])
+            if category is None:
+                errors.append(FieldError("category", "not_found", f"no category {data['category']!r}"))
+            else:
+                cleaned["category_id"] = category.pk
+    if "is_active" in data:
+        cleaned["is_active"] = bool(data["is_active"])
+    if errors:
+        raise InvalidInput(errors)
+    return cleaned
+
+
+ORDER_FIELDS = {
+    "channel",
+    "external_id",
+    "customer_id",
+    "customer_external_id",
+    "store",
+    "status",
+    "currency",
+    "discount_total",
+    "shipping_total",
+    "total",
+    "placed_at",
+    "lines",
+}
+LINE_FIELDS = {"sku", "name", "quantity", "unit_price"}
+
+
+def clean_order(data: Mapping[str, Any], *, cache: CatalogueCache) -> dict[str, Any]:
+    """Clean an order with its lines. Totals are computed from the lines unless given."""
+    errors = [FieldError(k, "unknown_field", "unknown field") for k in data if k not in ORDER_FIELDS]
+    cleaned: dict[str, Any] = {}
+    channel = str(data.get("channel") or "").strip()
+    external_id = str(data.get("external_id") or "").strip()
+    if not channel or len(channel) > 40:
+        errors.append(FieldError("channel", "required", "a channel of 1 to 40 characters"))
+    if not external_id or len(external_id) > 128:
+        errors.append(FieldError("external_id", "required", "an external id of 1 to 128 characters"))
+    cleaned["channel"], cleaned["external_id"] = channel, external_id
+
+    customer_id = None
+    if data.get("customer_id") not in (None, ""):
+        from rapport.customers.models import Customer
+
+        try:
+            customer_id = int(data["customer_id"])
+        except (TypeError, ValueError):
+            errors.append(FieldError("customer_id", "invalid", "a customer id is a whole number"))
+        else:
+            if not Customer.objects.filter(pk=customer_id).exists():
+                errors.append(FieldError("customer_id", "not_found", f"no customer #{customer_id}"))
+    elif data.get("customer_external_id") not in (None, ""):
+        customer_id = cache.customer_for_identity(channel, str(data["customer_external_id"]).strip())
+        if customer_id is None:
+            errors.append(
+                FieldError(
+                    "customer_external_id",
+                    "not_found",
+                    f"no customer known to {channel!r} as {data['customer_external_id']!r}",
+                )
+            )
+    cleaned["customer_id"] = customer_id
+
+    if data.get("store") not in (None, ""):
+        store = cache.store(data["store"])
+        if store is None:
+            errors.append(FieldError("store", "not_found", f"no store {data['store']!r}"))
+        else:
+            cleaned["store_id"] = store.pk
+    else:
+        cleaned["store_id"] = None
+
+    status = str(data.get("status") or OrderStatus.PAID).strip()
+    if status not in OrderStatus.values:
+        errors.append(FieldError("status", "invalid", f"one of: {', '.join(OrderStatus.values)}"))
+    cleaned["status"] = status
+    cleaned["currency"] = clean_currency(data.get("currency"), field="currency", errors=errors)
+
+    if data.get("placed_at") in (None, ""):
+        errors.append(FieldError("placed_at", "required", "when the order was placed"))
+    else:
+        try:
+            cleaned["placed_at"] = parse_aware_datetime(data["placed_at"])
+        except ValueError as exc:
+            errors.append(FieldError("placed_at", "invalid", str(exc)))
+
+    lines_in = data.get("lines")
+    lines: list[dict[str, Any]] = []
+    if not isinstance(lines_in, list) or not lines_in:
+        errors.append(FieldError("lines", "required", "an order has at least one line"))
+    else:
+        cache.prefetch_products(
+            {str(line.get("sku", "")).strip() for line in lines_in if isinstance(line, Mapping)}
+        )
+        for i, line in enumerate(lines_in):
+            lines.append(_clean_line(line, index=i, cache=cache, errors=errors))
+    subtotal = sum((line.get("line_total") or Decimal(0) for line in lines), Decimal("0.00"))
+    cleaned["lines"] = lines
+    cleaned["subtotal"] = subtotal
+
+    discount = parse_money(data.get("discount_total") or 0, field="discount_total", errors=errors) or Decimal(
+        "0.00"
+    )
+    shipping = parse_money(data.get("shipping_total") or 0, field="shipping_total", errors=errors) or Decimal(
+        "0.00"
+    )
+    cleaned["discount_total"], cleaned["shipping_total"] = discount, shipping
+    if data.get("total") not in (None, ""):
+        cleaned["total"] = parse_money(data["total"], field="total", errors=errors)
+    else:
+        computed = subtotal - discount + shipping
+        if computed < 0:
+            errors.append(FieldError("discount_total", "invalid", "the discount exceeds the subtotal"))
+        cleaned["total"] = max(computed, Decimal("0.00"))
+    if errors:
+        raise InvalidInput(errors)
+    return cleaned
+
+
+def _clean_line(line: Any, *, index: int, cache: CatalogueCache, errors: list[FieldError]) -> dict[str, Any]:
+    prefix = f"lines.{index}."
+    if not isinstance(line, Mapping):
+        errors.append(
+            FieldError(f"lines.{index}", "invalid", "a line is an object with sku, quantity, unit_price")
+        )
+        return {}
+    errors.extend(
+        FieldError(f"{prefix}{k}", "unknown_field", "unknown field") for k in line if k not in LINE_FIELDS
+    )
+    sku = str(line.get("sku") or "").strip()
+    product = cache.product(sku) if sku else None
+    if not sku or len(sku) > 64:
+        errors.append(FieldError(f"{prefix}sku", "required", "a SKU of 1 to 64 characters"))
+    name = str(line.get("name") or (product.name if product else "")).strip()
+    if not name:
+        errors.append(
+            FieldError(f"{prefix}name", "required", "a name, since the SKU is not in the catalogue")
+        )
+    try:
+        quantity = int(str(line.get("quantity", "")).strip())
+        if quantity <= 0 or quantity > 100000:
+            raise ValueError
+    except ValueError:
+        errors.append(FieldError(f"{prefix}quantity", "invalid", "a whole number from 1 to 100000"))
+        quantity = 0
+    if line.get("unit_price") in (None, ""):
+        price = product.price if product else None
+        if price is None:
+            errors.append(FieldError(f"{prefix}unit_price", "required", "a unit price"))
+    else:
+        price = parse_money(line["unit_price"], field=f"{prefix}unit_price", errors=errors)
+    line_total = (price * quantity).quantize(CENT) if price is not None and quantity else None
+    return {
+        "product_id": product.pk if product else None,
+        "sku": sku,
+        "name": name[:200],
+        "quantity": quantity,
+        "unit_price": price,
+        "line_total": line_total,
+    }

@@ -1,0 +1,69 @@
+"""Errors that services raise; every entry point turns them into the same error body.
+
+The API answers ``{"errors": [{"field": ..., "code": ..., "message": ...}]}``; the console shows
+the messages beside the fields; the importer writes them into the row report.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable
+from dataclasses import dataclass
+
+from django.core.exceptions import ValidationError as DjangoValidationError
+
+
+@dataclass(frozen=True)
+class FieldError:
+    field: str
+    code: str
+    message: str
+
+    def as_dict(self) -> dict[str, str]:
+        return {"field": self.field, "code": self.code, "message": self.message}
+
+
+class DomainError(Exception):
+    """A business rule said no. ``status`` is the HTTP status the API answers with."""
+
+    status = 400
+
+    def __init__(self, errors: FieldError | Iterable[FieldError]):
+        self.errors = [errors] if isinstance(errors, FieldError) else list(errors)
+        super().__init__("; ".join(f"{e.field}: {e.message}" for e in self.errors))
+
+    @classmethod
+    def single(cls, field: str, code: str, message: str) -> DomainError:
+        return cls(FieldError(field, code, str(message)))
+
+
+class InvalidInput(DomainError):
+    status = 422
+
+    @classmethod
+    def from_django(cls, exc: DjangoValidationError, *, prefix: str = "") -> InvalidInput:
+        errors: list[FieldError] = []
+        if hasattr(exc, "error_dict"):
+            for field, field_errors in exc.error_dict.items():
+                for err in field_errors:
+                    errors.append(_field_error(f"{prefix}{field}", err))
+        else:
+            for err in exc.error_list:
+                errors.append(_field_error(prefix.rstrip(".") or "__all__", err))
+        return cls(errors)
+
+
+class NotFound(DomainError):
+    status = 404
+
+
+class Conflict(DomainError):
+    status = 409
+
+
+class PermissionDeniedError(DomainError):
+    status = 403
+
+
+def _field_error(field: str, err: DjangoValidationError) -> FieldError:
+    message = err.message % err.params if err.params else err.message
+    return FieldError(field, err.code or "invalid", str(message))

@@ -1,0 +1,181 @@
+"""Personal data: encryption at rest, blind indexes, normalisation and masking.
+
+Every phone, email, address line and ID number passes through here. Values are encrypted
+with Fernet (AES-128-CBC + HMAC) under a key ring whose first key encrypts and whose others
+still decrypt, so keys can be rotated. Exact search and de-duplication use a keyed HMAC
+("blind index") of the normalised value, which reveals nothing without the index key.
+Revealing plaintext to a person is done by :func:`rapport.audit.services.record_reveal`
+callers; this module never logs.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import hmac
+from functools import lru_cache
+
+import phonenumbers
+from cryptography.fernet import Fernet, InvalidToken, MultiFernet
+from django.conf import settings
+from django.core.exceptions import ValidationError
+from django.core.validators import validate_email
+from django.utils.translation import gettext as _
+
+PHONE = "phone"
+EMAIL = "email"
+ID_NUMBER = "id_number"
+
+
+@lru_cache(maxsize=4)
+def _key_ring(keys: tuple[str, ...]) -> MultiFernet:
+    return MultiFernet([Fernet(key.encode()) for key in keys])
+
+
+def key_ring() -> MultiFernet:
+    return _key_ring(tuple(settings.RAPPORT_ENCRYPTION_KEYS))
+
+
+def encrypt(value: str | None) -> str | None:
+    if value is None or value == "":
+        return value
+    return key_ring().encrypt(value.encode()).decode()
+
+
+def decrypt(token: str | None) -> str | None:
+    if token is None or token == "":
+        return token
+    try:
+        return key_ring().decrypt(token.encode()).decode()
+    except InvalidToken as exc:  # wrong key ring: fail loudly, never show ciphertext
+        raise RuntimeError("personal data cannot be decrypted with the configured keys") from exc
+
+
+def rotate(token: str | None) -> str | None:
+    """Re-encrypt a token under the current primary key."""
+    if not token:
+        return token
+    return key_ring().rotate(token.encode()).decode()
+
+
+def blind_index(kind: str, normalised: str | None) -> str | None:
+    """Keyed HMAC-SHA256 of a normalised value; ``kind`` keeps phone and email spaces apart."""
+    if not normalised:
+        return None
+    key = settings.RAPPORT_BLIND_INDEX_KEY.encode()
+    return hmac.new(key, f"{kind}:{normalised}".encode(), hashlib.sha256).hexdigest()
+
+
+def normalise_phone(raw: str, *, region: str | None = None) -> str:
+    """Parse a phone number into E.164; raise ``ValidationError`` when it is not a real number."""
+    text = (raw or "").strip()
+    if not text:
+        raise ValidationError(_("Enter a phone number."), code="required")
+    try:
+        number = phonenumbers.parse(text, region or settings.RAPPORT_PHONE_REGION)
+    except phonenumbers.NumberParseException as exc:
+        raise ValidationError(
+            _("“%(value)s” is not a phone number."), code="invalid", params={"value": text}
+        ) from exc
+    if not phonenumbers.is_valid_number(number):
+        raise ValidationError(
+            _("“%(value)s” is not a valid phone number."), code="invalid", params={"value": text}
+        )
+    return phonenumbers.format_number(number, phonenumbers.PhoneNumberFormat.E164)
+
+
+def normalise_email(raw: str) -> str:
+    text = (raw or "").strip()
+    if not text:
+        raise ValidationError(_("Enter an email address."), code="required")
+    try:
+        validate_email(text)
+    except ValidationError as exc:
+        raise ValidationError(
+            _("“%(value)s” is not a valid email address."), code="invalid", params={"value": text}
+        ) from exc
+    local, _sep, domain = text.rpartition("@")
+    return f"{local}@{domain.lower()}"
+
+
+def email_index_key(normalised: str) -> str:
+    """Emails match case-insensitively for de-duplication, though they are stored as given."""
+    return normalised.lower()
+
+
+def normalise_id_number(raw: str) -> str:
+    text = "".join((raw or "").split()).upper()
+    if not text:
+        raise ValidationError(_("Enter an ID number."), code="required")
+    if len(text) > 32 or not text.isalnum():
+        raise ValidationError(_("An ID number has at most 32 letters and digits."), code="invalid")
+    return text
+
+
+def phone_index(e164: str | None) -> str | None:
+    return blind_index(PHONE, e164)
+
+
+def email_index(email: str | None) -> str | None:
+    return blind_index(EMAIL, email_index_key(email)) if email else None
+
+
+def id_number_index(value: str | None) -> str | None:
+    return blind_index(ID_NUMBER, value)
+
+
+def search_index_for_phone(raw: str) -> str | None:
+    """Blind index of a phone typed into a search box, or None when it is not a phone."""
+    try:
+        return phone_index(normalise_phone(raw))
+    except ValidationError:
+        return None
+
+
+def search_index_for_email(raw: str) -> str | None:
+    if "@" not in (raw or ""):
+        return None
+    try:
+        return email_index(normalise_email(raw))
+    except ValidationError:
+        return None
+
+
+def mask_phone(e164: str | None) -> str:
+    """``+8613812345678`` → ``138****5678``; foreign numbers keep their country code."""
+    if not e164:
+        return ""
+    try:
+        number = phonenumbers.parse(e164, None)
+        national = str(number.national_number)
+        prefix = (
+            ""
+            if number.country_code == phonenumbers.country_code_for_region(settings.RAPPORT_PHONE_REGION)
+            else f"+{number.country_code} "
+        )
+    except phonenumbers.NumberParseException:
+        national, prefix = e164, ""
+    if len(national) <= 7:
+        return prefix + national[:2] + "*" * max(len(national) - 4, 1) + national[-2:]
+    return f"{prefix}{national[:3]}****{national[-4:]}"
+
+
+def mask_email(email: str | None) -> str:
+    """``zhang.wei@example.com`` → ``z***@example.com``."""
+    if not email:
+        return ""
+    local, _sep, domain = email.rpartition("@")
+    return f"{local[:1]}***@{domain}"
+
+
+def mask_text(value: str | None, *, keep_start: int = 3, keep_end: int = 0) -> str:
+    """Address lines and ID numbers: a few leading characters, then stars."""
+    if not value:
+        return ""
+    if len(value) <= keep_start + keep_end:
+        return value[:1] + "****"
+    end = value[-keep_end:] if keep_end else ""
+    return f"{value[:keep_start]}****{end}"
+
+
+def mask_id_number(value: str | None) -> str:
+    return mask_text(value, keep_start=3, keep_end=4)

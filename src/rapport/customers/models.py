@@ -1,0 +1,272 @@
+"""Customers, stores, channel identities, addresses, custom fields, notes and change history.
+
+Personal data (phone, email, ID number, address lines) is stored encrypted with a blind index
+beside it; see :mod:`rapport.core.pii`. Business rules live in :mod:`rapport.customers.services`.
+"""
+
+from __future__ import annotations
+
+import zoneinfo
+
+from django.conf import settings
+from django.db import models
+from django.db.models import Q
+from django.utils.translation import gettext_lazy as _
+
+from rapport.core import pii
+from rapport.core.actor import Source
+from rapport.core.fields import EncryptedTextField
+
+
+class Channel(models.TextChoices):
+    WEB = "web", _("Web shop")
+    APP = "app", _("App")
+    MINI_PROGRAM = "mini_program", _("Mini-program")
+    STORE = "store", _("Offline store")
+    MARKETPLACE = "marketplace", _("Marketplace")
+    SOCIAL = "social", _("Social")
+    IMPORT = "import", _("Import")
+
+
+class Gender(models.TextChoices):
+    UNKNOWN = "", _("Unknown")
+    FEMALE = "female", _("Female")
+    MALE = "male", _("Male")
+    OTHER = "other", _("Other")
+
+
+def _time_zone_choices() -> list[tuple[str, str]]:
+    return [(name, name) for name in sorted(zoneinfo.available_timezones())]
+
+
+class Store(models.Model):
+    code = models.SlugField(max_length=40, unique=True)
+    name = models.CharField(_("name"), max_length=120)
+    city = models.CharField(_("city"), max_length=80, blank=True)
+    time_zone = models.CharField(_("time zone"), max_length=64, default="Asia/Shanghai")
+    currency = models.CharField(_("currency"), max_length=3, default="CNY")
+    is_online = models.BooleanField(_("online store"), default=False)
+    is_active = models.BooleanField(_("active"), default=True)
+    created_at = models.DateTimeField(auto_now_add=True)
+
+    class Meta:
+        ordering = ["code"]
+        verbose_name = _("store")
+        verbose_name_plural = _("stores")
+
+    def __str__(self) -> str:
+        return self.name
+
+    @property
+    def tzinfo(self) -> zoneinfo.ZoneInfo:
+        return zoneinfo.ZoneInfo(self.time_zone)
+
+
+class MemberStatus(models.TextChoices):
+    PROSPECT = "prospect", _("Prospect")
+    MEMBER = "member", _("Member")
+    INACTIVE = "inactive", _("Inactive")
+    BLOCKED = "blocked", _("Blocked")
+
+
+class Customer(models.Model):
+    name = models.CharField(_("name"), max_length=120, db_index=True)
+    gender = models.CharField(_("gender"), max_length=10, choices=Gender.choices, blank=True, default="")
+    birthday = models.DateField(_("birthday"), null=True, blank=True)
+    phone = EncryptedTextField(_("phone"), blank=True, default="")
+    phone_index = models.CharField(max_length=64, null=True, blank=True, editable=False)
+    email = EncryptedTextField(_("email"), blank=True, default="")
+    email_index = models.CharField(max_length=64, null=True, blank=True, editable=False)
+    id_number = EncryptedTextField(_("ID number"), blank=True, default="")
+    id_number_index = models.CharField(max_length=64, null=True, blank=True, editable=False)
+    city = models.CharField(_("city"), max_length=80, blank=True, db_index=True)
+    member_status = models.CharField(
+        _("member status"), max_length=20, choices=MemberStatus.choices, default=MemberStatus.MEMBER
+    )
+    registered_at = models.DateTimeField(_("registered at"), db_index=True)
+    registration_channel = models.CharField(
+        _("registration channel"), max_length=20, choices=Channel.choices, default=Channel.WEB
+    )
+    store = models.ForeignKey(
+        Store,
+        verbose_name=_("store"),
+        null=True,
+        blank=True,
+        on_delete=models.PROTECT,
+        related_name="customers",
+    )
+    owner = models.ForeignKey(
+        settings.AUTH_USER_MODEL,
+        verbose_name=_("owner"),
+        null=True,
+        blank=True,
+        on_delete=models.SET_NULL,
+        related_name="owned_customers",
+    )
+    custom_fields = models.JSONField(_("custom fields"), default=dict, blank=True)
+    created_at = models.DateTimeField(auto_now_add=True)
+    updated_at = models.DateTimeField(auto_now=True)
+
+    class Meta:
+        ordering = ["-registered_at", "-id"]
+        constraints = [
+            # One person per phone and per email: the database, not a prior read, guarantees it.
+            models.UniqueConstraint(
+                fields=["phone_index"], condition=Q(phone_index__isnull=False), name="customer_phone_unique"
+            ),
+            models.UniqueConstraint(
+                fields=["email_index"], condition=Q(email_index__isnull=False), name="customer_email_unique"
+            ),
+        ]
+        indexes = [
+            models.Index(fields=["id_number_index"], name="customer_id_number_idx"),
+            models.Index(fields=["store", "registered_at"]),
+            models.Index(fields=["owner", "registered_at"]),
+        ]
+        permissions = [
+            ("reveal_pii", _("Can reveal customers' personal data")),
+            ("assign_owner", _("Can assign customers to staff")),
+            ("export_customer", _("Can export customers")),
+        ]
+        verbose_name = _("customer")
+        verbose_name_plural = _("customers")
+
+    def __str__(self) -> str:
+        return self.name or f"#{self.pk}"
+
+    @property
+    def masked_phone(self) -> str:
+        return pii.mask_phone(self.phone)
+
+    @property
+    def masked_email(self) -> str:
+        return pii.mask_email(self.email)
+
+    @property
+    def masked_id_number(self) -> str:
+        return pii.mask_id_number(self.id_number)
+
+
+class Identity(models.Model):
+    """One way a channel knows this customer: a shop user id, an app id, an offline card…"""
+
+    customer = models.ForeignKey(Customer, on_delete=models.CASCADE, related_name="identities")
+    channel = models.CharField(_("channel"), max_length=40)
+    external_id = models.CharField(_("external id"), max_length=128)
+    created_at = models.DateTimeField(auto_now_add=True)
+
+    class Meta:
+        constraints = [
+            models.UniqueConstraint(
+                fields=["channel", "external_id"], name="identity_channel_external_id_unique"
+            )
+        ]
+        verbose_name = _("identity")
+        verbose_name_plural = _("identities")
+
+    def __str__(self) -> str:
+        return f"{self.channel}:{self.external_id}"
+
+
+class Address(models.Model):
+    customer = models.ForeignKey(Customer, on_delete=models.CASCADE, related_name="addresses")
+    label = models.CharField(_("label"), max_length=40, blank=True)
+    recipient = models.CharField(_("recipient"), max_length=120, blank=True)
+    phone = EncryptedTextField(_("phone"), blank=True, default="")
+    country = models.CharField(_("country"), max_length=2, default="CN")
+    province = models.CharField(_("province"), max_length=60, blank=True)
+    city = models.CharField(_("city"), max_length=80, blank=True)
+    district = models.CharField(_("district"), max_length=80, blank=True)
+    line1 = EncryptedTextField(_("address line 1"), blank=True, default="")
+    line2 = EncryptedTextField(_("address line 2"), blank=True, default="")
+    postal_code = models.CharField(_("postal code"), max_length=16, blank=True)
+    is_default = models.BooleanField(_("default"), default=False)
+    created_at = models.DateTimeField(auto_now_add=True)
+
+    class Meta:
+        ordering = ["-is_default", "id"]
+        constraints = [
+            models.UniqueConstraint(
+                fields=["customer"], condition=Q(is_default=True), name="address_one_default_per_customer"
+            )
+        ]
+        verbose_name = _("address")
+        verbose_name_plural = _("addresses")
+
+    def __str__(self) -> str:
+        return " ".join(part for part in [self.province, self.city, self.district] if part)
+
+
+class CustomFieldDefinition(models.Model):
+    """A merchant-defined profile field (自定义资料项): typed and validated on every write."""
+
+    class FieldType(models.TextChoices):
+        TEXT = "text", _("Text")
+        INTEGER = "integer", _("Whole number")
+        DECIMAL = "decimal", _("Decimal number")
+        DATE = "date", _("Date")
+        BOOLEAN = "boolean", _("Yes/no")
+        CHOICE = "choice", _("One of a list")
+        MULTI_CHOICE = "multi_choice", _("Several of a list")
+
+    key = models.SlugField(_("key"), max_length=50, unique=True)
+    label = models.CharField(_("label"), max_length=100)
+    field_type = models.CharField(_("type"), max_length=20, choices=FieldType.choices)
+    choices = models.JSONField(_("choices"), default=list, blank=True)
+    required = models.BooleanField(_("required"), default=False)
+    max_length = models.PositiveIntegerField(_("maximum length"), default=200)
+    help_text = models.CharField(_("help text"), max_length=200, blank=True)
+    position = models.PositiveIntegerField(default=0)
+    is_active = models.BooleanField(_("active"), default=True)
+
+    class Meta:
+        ordering = ["position", "key"]
+        verbose_name = _("custom field")
+        verbose_name_plural = _("custom fields")
+
+    def __str__(self) -> str:
+        return self.label
+
+
+class Note(models.Model):
+    customer = models.ForeignKey(Customer, on_delete=models.CASCADE, related_name="notes")
+    author = models.ForeignKey(
+        settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.SET_NULL, related_name="+"
+    )
+    body = models.TextField(_("note"))
+    created_at = models.DateTimeField(auto_now_add=True)
+
+    class Meta:
+        ordering = ["-created_at", "-id"]
+        verbose_name = _("note")
+        verbose_name_plural = _("notes")
+
+    def __str__(self) -> str:
+        return self.body[:50]
+
+
+class ChangeRecord(models.Model):
+    """One field of one customer changed: who, when, old → new, through what.
+
+    Personal-data fields are recorded masked: the history must not become a plaintext copy.
+    """
+
+    customer = models.ForeignKey(Customer, on_delete=models.CASCADE, related_name="changes")
+    field = models.CharField(_("field"), max_length=80)
+    old_value = models.TextField(_("old value"), blank=True)
+    new_value = models.TextField(_("new value"), blank=True)
+    actor = models.ForeignKey(
+        settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.SET_NULL, related_name="+"
+    )
+    actor_label = models.CharField(max_length=150)
+    source = models.CharField(_("source"), max_length=20, choices=Source.CHOICES)
+    created_at = models.DateTimeField(auto_now_add=True, db_index=True)
+
+    class Meta:
+        ordering = ["-created_at", "-id"]
+        indexes = [models.Index(fields=["customer", "created_at"])]
+        verbose_name = _("change record")
+        verbose_name_plural = _("change records")
+
+    def __str__(self) -> str:
+        return f"{self.field}: {self.old_value} → {self.new_value}"

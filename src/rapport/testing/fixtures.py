@@ -1,0 +1,88 @@
+"""Fixtures shared by every app's tests: actors, stores, staff per role, customers, API clients."""
+
+from __future__ import annotations
+
+import itertools
+from collections.abc import Callable
+from typing import Any
+
+import pytest
+from django.test import Client
+
+from rapport.accounts import roles
+from rapport.accounts.scopes import ALL_SCOPES
+from rapport.accounts.services import create_api_token, create_staff_user
+from rapport.core.actor import Actor
+from rapport.customers import services as customer_services
+from rapport.customers.models import Customer, Store
+
+_counter = itertools.count(1)
+
+
+@pytest.fixture(autouse=True)
+def _jobs_run_inline(settings: Any) -> None:
+    settings.RAPPORT_JOBS_SYNC = True
+
+
+@pytest.fixture
+def system_actor() -> Actor:
+    return Actor.system("test")
+
+
+@pytest.fixture
+def store(db: Any, system_actor: Actor) -> Store:
+    return customer_services.create_store(
+        data={"code": "sh-01", "name": "Shanghai Flagship"}, actor=system_actor
+    )
+
+
+@pytest.fixture
+def other_store(db: Any, system_actor: Actor) -> Store:
+    return customer_services.create_store(data={"code": "bj-01", "name": "Beijing Store"}, actor=system_actor)
+
+
+@pytest.fixture
+def make_staff(db: Any, system_actor: Actor) -> Callable[..., Any]:
+    def make(role: str = roles.OPERATOR, *, store: Store | None = None, username: str | None = None) -> Any:
+        return create_staff_user(
+            username=username or f"{role}{next(_counter)}",
+            password="rapport-test-pw",
+            role=role,
+            actor=system_actor,
+            store_id=store.pk if store else None,
+        )
+
+    return make
+
+
+@pytest.fixture
+def admin_user(make_staff: Callable[..., Any]) -> Any:
+    return make_staff(roles.ADMIN, username="admin")
+
+
+@pytest.fixture
+def make_customer(db: Any, system_actor: Actor) -> Callable[..., Customer]:
+    def make(**data: Any) -> Customer:
+        n = next(_counter)
+        data.setdefault("name", f"Customer {n}")
+        return customer_services.create_customer(data=data, actor=system_actor)
+
+    return make
+
+
+@pytest.fixture
+def api_client_for(db: Any, system_actor: Actor) -> Callable[..., Client]:
+    """A test client that sends a bearer token for ``user`` with ``scopes`` (default: all)."""
+
+    def make(user: Any, scopes: list[str] | None = None) -> Client:
+        _token, plaintext = create_api_token(
+            user=user, name="test", scopes=scopes or list(ALL_SCOPES), actor=system_actor
+        )
+        return Client(headers={"Authorization": f"Bearer {plaintext}"})
+
+    return make
+
+
+@pytest.fixture
+def admin_api(admin_user: Any, api_client_for: Callable[..., Client]) -> Client:
+    return api_client_for(admin_user)

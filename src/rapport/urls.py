@@ -1,0 +1,17 @@
+from django.contrib import admin
+from django.urls import include, path
+
+from rapport.core.api import build_api
+
+api = build_api()
+
+urlpatterns = [
+    path("admin/", admin.site.urls),
+    path("api/", api.urls),
+    path("i18n/", include("django.conf.urls.i18n")),
+    path("customers/", include("rapport.customers.urls")),
+    path("orders/", include("rapport.commerce.urls")),
+    path("imports/", include("rapport.imports.urls")),
+    path("audit/", include("rapport.audit.urls")),
+    path("", include("rapport.console.urls")),
+]
