@@ -9,9 +9,7 @@ from django.utils.translation import gettext_lazy as _
 
 
 class StaffProfile(models.Model):
-    user = models.OneToOneField(
-        settings.AUTH_USER_MODEL, on_delete=models.CASCADE, related_name="staff_profile"
-    )
+    user = models.OneToOneField(settings.AUTH_USER_MODEL, on_delete=models.CASCADE, related_name="staff_profile")
     store = models.ForeignKey(
         "customers.Store",
         verbose_name=_("store"),

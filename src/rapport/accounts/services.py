@@ -8,8 +8,7 @@ import secrets
 from collections.abc import Iterable
 from datetime import datetime
 
-from django.contrib.auth import get_user_model
-from django.contrib.auth.models import AbstractBaseUser, AnonymousUser, Group, Permission
+from django.contrib.auth.models import AbstractBaseUser, AnonymousUser, Group, Permission, User
 from django.db import transaction
 from django.db.models import Q
 from django.utils import timezone
@@ -22,7 +21,6 @@ from rapport.audit.services import record
 from rapport.core.actor import Actor
 from rapport.core.errors import FieldError, InvalidInput, NotFound
 
-User = get_user_model()
 TOKEN_PREFIX = "rpt"
 
 
@@ -53,10 +51,11 @@ def customer_scope(user: AbstractBaseUser | AnonymousUser | None, *, prefix: str
     role = role_of(user)
     if role in roles.UNSCOPED_ROLES:
         return Q()
+    user_pk = getattr(user, "pk", None)
     if role == roles.SALES:
-        return Q(**{f"{prefix}owner_id": user.pk})  # type: ignore[union-attr]
+        return Q(**{f"{prefix}owner_id": user_pk})
     if role == roles.STORE_STAFF:
-        store_id = StaffProfile.objects.filter(user_id=user.pk).values_list("store_id", flat=True).first()  # type: ignore[union-attr]
+        store_id = StaffProfile.objects.filter(user_id=user_pk or 0).values_list("store_id", flat=True).first()
         if store_id:
             return Q(**{f"{prefix}store_id": store_id})
     return Q(pk__in=[])
@@ -72,7 +71,7 @@ def create_staff_user(
     email: str = "",
     display_name: str = "",
     store_id: int | None = None,
-) -> AbstractBaseUser:
+) -> User:
     if role not in roles.ROLE_PERMISSIONS:
         raise InvalidInput.single(
             "role", "invalid", f"unknown role {role!r}; one of {', '.join(roles.ROLE_PERMISSIONS)}"
@@ -97,7 +96,7 @@ def _hash_secret(secret: str) -> str:
 @transaction.atomic
 def create_api_token(
     *,
-    user: AbstractBaseUser,
+    user: User,
     name: str,
     scopes: Iterable[str],
     actor: Actor,

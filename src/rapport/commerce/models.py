@@ -7,6 +7,7 @@ Money is ``Decimal`` with the currency beside it. ``CustomerStats`` is kept righ
 from __future__ import annotations
 
 from decimal import Decimal
+from typing import Any
 
 from django.db import models
 from django.db.models import F, Q
@@ -14,8 +15,12 @@ from django.utils.translation import gettext_lazy as _
 
 from rapport.customers.models import Customer, Store
 
-MONEY = {"max_digits": 14, "decimal_places": 2}
 ZERO = Decimal("0.00")
+
+
+def MoneyField(verbose_name: Any, **kwargs: Any) -> models.DecimalField:
+    """Amounts up to 999,999,999,999.99; the currency lives in a column beside them."""
+    return models.DecimalField(verbose_name, max_digits=14, decimal_places=2, **kwargs)
 
 
 class Category(models.Model):
@@ -50,7 +55,7 @@ class Product(models.Model):
         related_name="products",
         verbose_name=_("category"),
     )
-    price = models.DecimalField(_("price"), **MONEY)
+    price = MoneyField(_("price"))
     currency = models.CharField(_("currency"), max_length=3, default="CNY")
     is_active = models.BooleanField(_("active"), default=True)
     created_at = models.DateTimeField(auto_now_add=True)
@@ -100,15 +105,13 @@ class Order(models.Model):
     )
     channel = models.CharField(_("channel"), max_length=40)
     external_id = models.CharField(_("external id"), max_length=128)
-    status = models.CharField(
-        _("status"), max_length=20, choices=OrderStatus.choices, default=OrderStatus.PAID
-    )
+    status = models.CharField(_("status"), max_length=20, choices=OrderStatus.choices, default=OrderStatus.PAID)
     currency = models.CharField(_("currency"), max_length=3, default="CNY")
-    subtotal = models.DecimalField(_("subtotal"), default=ZERO, **MONEY)
-    discount_total = models.DecimalField(_("discount"), default=ZERO, **MONEY)
-    shipping_total = models.DecimalField(_("shipping"), default=ZERO, **MONEY)
-    total = models.DecimalField(_("total"), default=ZERO, **MONEY)
-    refunded_total = models.DecimalField(_("refunded"), default=ZERO, **MONEY)
+    subtotal = MoneyField(_("subtotal"), default=ZERO)
+    discount_total = MoneyField(_("discount"), default=ZERO)
+    shipping_total = MoneyField(_("shipping"), default=ZERO)
+    total = MoneyField(_("total"), default=ZERO)
+    refunded_total = MoneyField(_("refunded"), default=ZERO)
     placed_at = models.DateTimeField(_("placed at"), db_index=True)
     created_at = models.DateTimeField(auto_now_add=True)
     updated_at = models.DateTimeField(auto_now=True)
@@ -116,9 +119,7 @@ class Order(models.Model):
     class Meta:
         ordering = ["-placed_at", "-id"]
         constraints = [
-            models.UniqueConstraint(
-                fields=["channel", "external_id"], name="order_channel_external_id_unique"
-            ),
+            models.UniqueConstraint(fields=["channel", "external_id"], name="order_channel_external_id_unique"),
             models.CheckConstraint(condition=Q(total__gte=0), name="order_total_not_negative"),
             models.CheckConstraint(
                 condition=Q(refunded_total__gte=0) & Q(refunded_total__lte=F("total")),
@@ -143,14 +144,12 @@ class Order(models.Model):
 
 class OrderLine(models.Model):
     order = models.ForeignKey(Order, on_delete=models.CASCADE, related_name="lines")
-    product = models.ForeignKey(
-        Product, null=True, blank=True, on_delete=models.PROTECT, related_name="order_lines"
-    )
+    product = models.ForeignKey(Product, null=True, blank=True, on_delete=models.PROTECT, related_name="order_lines")
     sku = models.CharField(_("SKU"), max_length=64)
     name = models.CharField(_("name"), max_length=200)
     quantity = models.PositiveIntegerField(_("quantity"))
-    unit_price = models.DecimalField(_("unit price"), **MONEY)
-    line_total = models.DecimalField(_("line total"), **MONEY)
+    unit_price = MoneyField(_("unit price"))
+    line_total = MoneyField(_("line total"))
 
     class Meta:
         ordering = ["id"]
@@ -174,11 +173,9 @@ class RefundStatus(models.TextChoices):
 class Refund(models.Model):
     order = models.ForeignKey(Order, on_delete=models.PROTECT, related_name="refunds")
     external_id = models.CharField(_("external id"), max_length=128)
-    amount = models.DecimalField(_("amount"), **MONEY)
+    amount = MoneyField(_("amount"))
     reason = models.CharField(_("reason"), max_length=200, blank=True)
-    status = models.CharField(
-        _("status"), max_length=20, choices=RefundStatus.choices, default=RefundStatus.COMPLETED
-    )
+    status = models.CharField(_("status"), max_length=20, choices=RefundStatus.choices, default=RefundStatus.COMPLETED)
     refunded_at = models.DateTimeField(_("refunded at"))
     created_at = models.DateTimeField(auto_now_add=True)
 
@@ -198,15 +195,13 @@ class Refund(models.Model):
 class CustomerStats(models.Model):
     """Transaction statistics (交易行为统计), rewritten with every order or refund write."""
 
-    customer = models.OneToOneField(
-        Customer, primary_key=True, on_delete=models.CASCADE, related_name="stats"
-    )
+    customer = models.OneToOneField(Customer, primary_key=True, on_delete=models.CASCADE, related_name="stats")
     currency = models.CharField(max_length=3, default="CNY")
     order_count = models.PositiveIntegerField(_("orders"), default=0)
-    total_spent = models.DecimalField(_("total spent"), default=ZERO, **MONEY)
-    total_refunded = models.DecimalField(_("total refunded"), default=ZERO, **MONEY)
-    net_spent = models.DecimalField(_("net spent"), default=ZERO, **MONEY)
-    average_order_value = models.DecimalField(_("average order value"), default=ZERO, **MONEY)
+    total_spent = MoneyField(_("total spent"), default=ZERO)
+    total_refunded = MoneyField(_("total refunded"), default=ZERO)
+    net_spent = MoneyField(_("net spent"), default=ZERO)
+    average_order_value = MoneyField(_("average order value"), default=ZERO)
     first_order_at = models.DateTimeField(_("first order"), null=True, blank=True)
     last_order_at = models.DateTimeField(_("last order"), null=True, blank=True, db_index=True)
     refund_count = models.PositiveIntegerField(_("refunds"), default=0)

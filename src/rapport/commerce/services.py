@@ -34,15 +34,13 @@ from rapport.customers.validation import parse_aware_datetime
 
 @transaction.atomic
 def save_category(*, data: Mapping[str, Any], actor: Actor, instance: Category | None = None) -> Category:
-    errors = [
-        FieldError(k, "unknown_field", "unknown field") for k in data if k not in {"code", "name", "parent"}
-    ]
+    errors = [FieldError(k, "unknown_field", "unknown field") for k in data if k not in {"code", "name", "parent"}]
     values: dict[str, Any] = {}
     if instance is None or "code" in data:
         code = str(data.get("code") or "").strip()
         if not code or slugify(code) != code or len(code) > 60:
             errors.append(FieldError("code", "invalid", "a code of letters, digits and - (at most 60)"))
-        elif Category.objects.filter(code=code).exclude(pk=getattr(instance, "pk", None)).exists():
+        elif Category.objects.filter(code=code).exclude(pk=instance.pk if instance else 0).exists():
             errors.append(FieldError("code", "duplicate", f"a category with code {code!r} exists"))
         values["code"] = code
     if instance is None or "name" in data:
@@ -115,9 +113,7 @@ def upsert_product(
 def update_product(product: Product, *, data: Mapping[str, Any], actor: Actor) -> Product:
     cleaned = clean_product(data, cache=CatalogueCache(), partial=True)
     sku_taken = (
-        "sku" in cleaned
-        and cleaned["sku"] != product.sku
-        and Product.objects.filter(sku=cleaned["sku"]).exists()
+        "sku" in cleaned and cleaned["sku"] != product.sku and Product.objects.filter(sku=cleaned["sku"]).exists()
     )
     if sku_taken:
         raise Conflict.single("sku", "duplicate", f"a product with SKU {cleaned['sku']!r} exists")
@@ -139,16 +135,12 @@ def _lines_signature(lines: list[dict[str, Any]]) -> list[tuple[Any, ...]]:
 
 
 @transaction.atomic
-def upsert_order(
-    *, data: Mapping[str, Any], actor: Actor, cache: CatalogueCache | None = None
-) -> tuple[Order, bool]:
+def upsert_order(*, data: Mapping[str, Any], actor: Actor, cache: CatalogueCache | None = None) -> tuple[Order, bool]:
     """Create the order, or bring an existing (channel, external id) up to date. Idempotent."""
     cleaned = clean_order(data, cache=cache or CatalogueCache())
     lines = cleaned.pop("lines")
     existing = (
-        Order.objects.select_for_update()
-        .filter(channel=cleaned["channel"], external_id=cleaned["external_id"])
-        .first()
+        Order.objects.select_for_update().filter(channel=cleaned["channel"], external_id=cleaned["external_id"]).first()
     )
     if existing is None:
         order = Order.objects.create(**cleaned)
@@ -163,9 +155,7 @@ def upsert_order(
         return order, True
 
     if existing.refunded_total > cleaned["total"]:
-        raise Conflict.single(
-            "total", "below_refunded", f"the order has {existing.refunded_total} refunded already"
-        )
+        raise Conflict.single("total", "below_refunded", f"the order has {existing.refunded_total} refunded already")
     if existing.refunded_total > 0 and cleaned["status"] not in (
         OrderStatus.PARTIALLY_REFUNDED,
         OrderStatus.REFUNDED,
@@ -272,9 +262,7 @@ def record_refund(
         refunded_at=when,
     )
     locked.refunded_total += money
-    locked.status = (
-        OrderStatus.REFUNDED if locked.refunded_total == locked.total else OrderStatus.PARTIALLY_REFUNDED
-    )
+    locked.status = OrderStatus.REFUNDED if locked.refunded_total == locked.total else OrderStatus.PARTIALLY_REFUNDED
     locked.save(update_fields=["refunded_total", "status", "updated_at"])
     refresh_customer_stats([locked.customer_id])
     record(

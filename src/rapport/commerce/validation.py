@@ -20,9 +20,7 @@ MAX_MONEY = Decimal("999999999999.99")
 CENT = Decimal("0.01")
 
 
-def parse_money(
-    value: Any, *, field: str, errors: list[FieldError], allow_zero: bool = True
-) -> Decimal | None:
+def parse_money(value: Any, *, field: str, errors: list[FieldError], allow_zero: bool = True) -> Decimal | None:
     if isinstance(value, float):  # floats are not money: 0.1 + 0.2 != 0.3
         value = repr(value)
     try:
@@ -218,21 +216,15 @@ def clean_order(data: Mapping[str, Any], *, cache: CatalogueCache) -> dict[str, 
     if not isinstance(lines_in, list) or not lines_in:
         errors.append(FieldError("lines", "required", "an order has at least one line"))
     else:
-        cache.prefetch_products(
-            {str(line.get("sku", "")).strip() for line in lines_in if isinstance(line, Mapping)}
-        )
+        cache.prefetch_products({str(line.get("sku", "")).strip() for line in lines_in if isinstance(line, Mapping)})
         for i, line in enumerate(lines_in):
             lines.append(_clean_line(line, index=i, cache=cache, errors=errors))
     subtotal = sum((line.get("line_total") or Decimal(0) for line in lines), Decimal("0.00"))
     cleaned["lines"] = lines
     cleaned["subtotal"] = subtotal
 
-    discount = parse_money(data.get("discount_total") or 0, field="discount_total", errors=errors) or Decimal(
-        "0.00"
-    )
-    shipping = parse_money(data.get("shipping_total") or 0, field="shipping_total", errors=errors) or Decimal(
-        "0.00"
-    )
+    discount = parse_money(data.get("discount_total") or 0, field="discount_total", errors=errors) or Decimal("0.00")
+    shipping = parse_money(data.get("shipping_total") or 0, field="shipping_total", errors=errors) or Decimal("0.00")
     cleaned["discount_total"], cleaned["shipping_total"] = discount, shipping
     if data.get("total") not in (None, ""):
         cleaned["total"] = parse_money(data["total"], field="total", errors=errors)
@@ -249,22 +241,16 @@ def clean_order(data: Mapping[str, Any], *, cache: CatalogueCache) -> dict[str, 
 def _clean_line(line: Any, *, index: int, cache: CatalogueCache, errors: list[FieldError]) -> dict[str, Any]:
     prefix = f"lines.{index}."
     if not isinstance(line, Mapping):
-        errors.append(
-            FieldError(f"lines.{index}", "invalid", "a line is an object with sku, quantity, unit_price")
-        )
+        errors.append(FieldError(f"lines.{index}", "invalid", "a line is an object with sku, quantity, unit_price"))
         return {}
-    errors.extend(
-        FieldError(f"{prefix}{k}", "unknown_field", "unknown field") for k in line if k not in LINE_FIELDS
-    )
+    errors.extend(FieldError(f"{prefix}{k}", "unknown_field", "unknown field") for k in line if k not in LINE_FIELDS)
     sku = str(line.get("sku") or "").strip()
     product = cache.product(sku) if sku else None
     if not sku or len(sku) > 64:
         errors.append(FieldError(f"{prefix}sku", "required", "a SKU of 1 to 64 characters"))
     name = str(line.get("name") or (product.name if product else "")).strip()
     if not name:
-        errors.append(
-            FieldError(f"{prefix}name", "required", "a name, since the SKU is not in the catalogue")
-        )
+        errors.append(FieldError(f"{prefix}name", "required", "a name, since the SKU is not in the catalogue"))
     try:
         quantity = int(str(line.get("quantity", "")).strip())
         if quantity <= 0 or quantity > 100000:

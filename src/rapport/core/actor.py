@@ -6,7 +6,7 @@ from dataclasses import dataclass
 from typing import TYPE_CHECKING
 
 if TYPE_CHECKING:
-    from django.contrib.auth.models import AbstractBaseUser, AnonymousUser
+    from django.contrib.auth.models import AbstractBaseUser, AnonymousUser, User
 
 
 class Source:
@@ -36,7 +36,7 @@ class Actor:
     label: str = ""
 
     @property
-    def staff_user(self) -> AbstractBaseUser | None:
+    def staff_user(self) -> User | None:
         user = self.user
         return user if user is not None and user.is_authenticated else None  # type: ignore[return-value]
 

@@ -113,9 +113,7 @@ def build_api() -> NinjaAPI:
 
     @api.exception_handler(Http404)
     def not_found(request: HttpRequest, exc: Http404) -> HttpResponse:
-        return _errors(
-            api, request, 404, [{"field": "id", "code": "not_found", "message": str(exc) or "not found"}]
-        )
+        return _errors(api, request, 404, [{"field": "id", "code": "not_found", "message": str(exc) or "not found"}])
 
     @api.exception_handler(HttpError)
     def http_error(request: HttpRequest, exc: HttpError) -> HttpResponse:

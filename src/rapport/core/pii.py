@@ -73,13 +73,9 @@ def normalise_phone(raw: str, *, region: str | None = None) -> str:
     try:
         number = phonenumbers.parse(text, region or settings.RAPPORT_PHONE_REGION)
     except phonenumbers.NumberParseException as exc:
-        raise ValidationError(
-            _("“%(value)s” is not a phone number."), code="invalid", params={"value": text}
-        ) from exc
+        raise ValidationError(_("“%(value)s” is not a phone number."), code="invalid", params={"value": text}) from exc
     if not phonenumbers.is_valid_number(number):
-        raise ValidationError(
-            _("“%(value)s” is not a valid phone number."), code="invalid", params={"value": text}
-        )
+        raise ValidationError(_("“%(value)s” is not a valid phone number."), code="invalid", params={"value": text})
     return phonenumbers.format_number(number, phonenumbers.PhoneNumberFormat.E164)
 
 

@@ -157,9 +157,7 @@ class Identity(models.Model):
 
     class Meta:
         constraints = [
-            models.UniqueConstraint(
-                fields=["channel", "external_id"], name="identity_channel_external_id_unique"
-            )
+            models.UniqueConstraint(fields=["channel", "external_id"], name="identity_channel_external_id_unique")
         ]
         verbose_name = _("identity")
         verbose_name_plural = _("identities")

@@ -43,12 +43,12 @@ def _check_unique_keys(cleaned: Mapping[str, Any], *, exclude_pk: int | None, pr
         index = cleaned.get(_INDEX_OF[field])
         if not index:
             continue
-        clash = Customer.objects.filter(**{_INDEX_OF[field]: index}).exclude(pk=exclude_pk)
+        clash = Customer.objects.filter(**{_INDEX_OF[field]: index})
+        if exclude_pk is not None:
+            clash = clash.exclude(pk=exclude_pk)
         other = clash.values_list("pk", flat=True).first()
         if other is not None:
-            errors.append(
-                FieldError(f"{prefix}{field}", "duplicate", f"customer #{other} already has this {field}")
-            )
+            errors.append(FieldError(f"{prefix}{field}", "duplicate", f"customer #{other} already has this {field}"))
     if errors:
         raise Conflict(errors)
 
@@ -110,9 +110,7 @@ def update_customer(
 
 
 def find_by_identity(channel: str, external_id: str) -> Customer | None:
-    identity = (
-        Identity.objects.select_related("customer").filter(channel=channel, external_id=external_id).first()
-    )
+    identity = Identity.objects.select_related("customer").filter(channel=channel, external_id=external_id).first()
     return identity.customer if identity else None
 
 
@@ -122,9 +120,7 @@ def _attach_identity(customer: Customer, channel: str, external_id: str) -> Iden
     if not channel or len(channel) > 40:
         errors.append(FieldError("identities.channel", "invalid", "a channel name of 1 to 40 characters"))
     if not external_id or len(external_id) > 128:
-        errors.append(
-            FieldError("identities.external_id", "invalid", "an external id of 1 to 128 characters")
-        )
+        errors.append(FieldError("identities.external_id", "invalid", "an external id of 1 to 128 characters"))
     if errors:
         raise InvalidInput(errors)
     existing = Identity.objects.filter(channel=channel, external_id=external_id).first()
@@ -173,9 +169,7 @@ def upsert_customer(
                 if customer is not None:
                     break
         if customer is None:
-            return create_customer(
-                data=data, actor=actor, identities=[(channel, external_id)], cache=cache
-            ), True
+            return create_customer(data=data, actor=actor, identities=[(channel, external_id)], cache=cache), True
         add_identity(customer, channel=channel, external_id=external_id, actor=actor)
     return update_customer(customer, data=data, actor=actor, cache=cache), False
 
@@ -214,9 +208,7 @@ def assign_owner(customers: QuerySet[Customer], *, owner: AbstractBaseUser | Non
 
 def reveal_personal_data(customer: Customer, *, actor: Actor) -> dict[str, Any]:
     """Plaintext personal data for someone allowed to see it; every call is audited."""
-    addresses = [
-        {"id": a.pk, "phone": a.phone, "line1": a.line1, "line2": a.line2} for a in customer.addresses.all()
-    ]
+    addresses = [{"id": a.pk, "phone": a.phone, "line1": a.line1, "line2": a.line2} for a in customer.addresses.all()]
     record_reveal(actor, customer, fields=["phone", "email", "id_number", "addresses"])
     return {
         "phone": customer.phone,
@@ -304,9 +296,9 @@ def update_address(address: Address, *, data: Mapping[str, Any], actor: Actor) -
     if "line1" in cleaned and not cleaned["line1"]:
         raise InvalidInput.single("line1", "required", "an address needs its first line")
     if cleaned.get("is_default"):
-        Address.objects.filter(customer_id=address.customer_id, is_default=True).exclude(
-            pk=address.pk
-        ).update(is_default=False)
+        Address.objects.filter(customer_id=address.customer_id, is_default=True).exclude(pk=address.pk).update(
+            is_default=False
+        )
     for field, value in cleaned.items():
         setattr(address, field, value)
     address.save()
@@ -336,7 +328,7 @@ def _clean_store(data: Mapping[str, Any], *, instance: Store | None) -> dict[str
         code = str(cleaned.get("code") or "").strip()
         if not code or slugify(code) != code or len(code) > 40:
             errors.append(FieldError("code", "invalid", "a code of letters, digits, - and _ (at most 40)"))
-        elif Store.objects.filter(code=code).exclude(pk=getattr(instance, "pk", None)).exists():
+        elif Store.objects.filter(code=code).exclude(pk=instance.pk if instance else 0).exists():
             errors.append(FieldError("code", "duplicate", f"a store with code {code!r} exists"))
     if "name" in cleaned or instance is None:
         name = str(cleaned.get("name") or "").strip()
@@ -403,10 +395,8 @@ def save_custom_field(
     if instance is None or "key" in values:
         key = str(values.get("key") or "").strip()
         if not key or slugify(key).replace("-", "_") != key or len(key) > 50:
-            errors.append(
-                FieldError("key", "invalid", "a key of lower-case letters, digits and _ (at most 50)")
-            )
-        elif CustomFieldDefinition.objects.filter(key=key).exclude(pk=getattr(instance, "pk", None)).exists():
+            errors.append(FieldError("key", "invalid", "a key of lower-case letters, digits and _ (at most 50)"))
+        elif CustomFieldDefinition.objects.filter(key=key).exclude(pk=instance.pk if instance else 0).exists():
             errors.append(FieldError("key", "duplicate", f"a custom field {key!r} exists"))
         elif instance is not None and key != instance.key:
             errors.append(FieldError("key", "immutable", "the key of a field cannot change"))
@@ -416,14 +406,10 @@ def save_custom_field(
         field_type = values.get("field_type")
         if field_type not in CustomFieldDefinition.FieldType.values:
             errors.append(
-                FieldError(
-                    "field_type", "invalid", f"one of: {', '.join(CustomFieldDefinition.FieldType.values)}"
-                )
+                FieldError("field_type", "invalid", f"one of: {', '.join(CustomFieldDefinition.FieldType.values)}")
             )
         elif instance is not None and field_type != instance.field_type:
-            errors.append(
-                FieldError("field_type", "immutable", "the type of an existing field cannot change")
-            )
+            errors.append(FieldError("field_type", "immutable", "the type of an existing field cannot change"))
     kind = values.get("field_type", getattr(instance, "field_type", None))
     if kind in ("choice", "multi_choice"):
         choices = values.get("choices", getattr(instance, "choices", []))
