@@ -1,0 +1,50 @@
+import json
+import os
+import stat
+import subprocess
+import sys
+
+import pytest
+from django.conf import settings
+from django.db import connection
+
+from rapport.core.secrets import load_or_create
+
+
+def test_debug_is_off_and_times_are_stored_in_utc():
+    assert settings.DEBUG is False
+    assert settings.USE_TZ is True and settings.TIME_ZONE == "UTC"
+    assert {code for code, _ in settings.LANGUAGES} == {"en", "zh-hans"}
+
+
+@pytest.mark.skipif(connection.vendor != "sqlite", reason="WAL is SQLite's")
+def test_embedded_sqlite_runs_in_wal_mode(tmp_path):
+    env = {**os.environ, "RAPPORT_DATA_DIR": str(tmp_path)}
+    env.pop("DATABASE_URL", None)
+    script = (
+        "import django; django.setup();"
+        "from django.db import connection;"
+        "c = connection.cursor(); c.execute('PRAGMA journal_mode'); print(c.fetchone()[0])"
+    )
+    out = subprocess.run(
+        [sys.executable, "-c", script],
+        env={**env, "DJANGO_SETTINGS_MODULE": "rapport.settings"},
+        capture_output=True,
+        text=True,
+        check=True,
+    )
+    assert out.stdout.strip() == "wal"
+    assert (tmp_path / "rapport.sqlite3").exists()
+
+
+def test_keys_are_generated_once_and_kept_private(tmp_path):
+    first = load_or_create(tmp_path)
+    second = load_or_create(tmp_path)
+    assert first == second
+    mode = stat.S_IMODE(os.stat(tmp_path / "secrets.json").st_mode)
+    assert mode == 0o600
+    assert set(json.loads((tmp_path / "secrets.json").read_text())) == {
+        "secret_key",
+        "encryption_keys",
+        "blind_index_key",
+    }
