@@ -54,6 +54,7 @@ INSTALLED_APPS = [
     "rapport.customers",
     "rapport.commerce",
     "rapport.imports",
+    "rapport.analytics",
     "rapport.console",
 ]
 
