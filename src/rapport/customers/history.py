@@ -42,9 +42,7 @@ def diff(before: dict[str, Any], after: dict[str, Any]) -> dict[str, tuple[Any, 
     return changed
 
 
-def change_records(
-    customer: Customer, changes: dict[str, tuple[Any, Any]], actor: Actor
-) -> Iterable[ChangeRecord]:
+def change_records(customer: Customer, changes: dict[str, tuple[Any, Any]], actor: Actor) -> Iterable[ChangeRecord]:
     user = actor.staff_user
     for field, (old, new) in changes.items():
         base = field.removesuffix("_id")

@@ -31,9 +31,7 @@ def system_actor() -> Actor:
 
 @pytest.fixture
 def store(db: Any, system_actor: Actor) -> Store:
-    return customer_services.create_store(
-        data={"code": "sh-01", "name": "Shanghai Flagship"}, actor=system_actor
-    )
+    return customer_services.create_store(data={"code": "sh-01", "name": "Shanghai Flagship"}, actor=system_actor)
 
 
 @pytest.fixture

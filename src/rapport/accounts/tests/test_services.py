@@ -46,9 +46,7 @@ def test_store_staff_without_a_store_see_nobody(make_staff, make_customer):
 
 
 def test_tokens_authenticate_until_revoked_and_keep_no_plaintext(admin_user, system_actor):
-    token, plaintext = create_api_token(
-        user=admin_user, name="shop", scopes=["customers:read"], actor=system_actor
-    )
+    token, plaintext = create_api_token(user=admin_user, name="shop", scopes=["customers:read"], actor=system_actor)
     assert plaintext not in token.secret_hash
     assert authenticate_token(plaintext) == token
     assert authenticate_token(plaintext[:-1] + "x") is None

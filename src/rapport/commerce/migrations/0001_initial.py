@@ -6,171 +6,320 @@ from django.db import migrations, models
 
 
 class Migration(migrations.Migration):
-
     initial = True
 
     dependencies = [
-        ('customers', '0001_initial'),
+        ("customers", "0001_initial"),
     ]
 
     operations = [
         migrations.CreateModel(
-            name='Category',
+            name="Category",
             fields=[
-                ('id', models.BigAutoField(auto_created=True, primary_key=True, serialize=False, verbose_name='ID')),
-                ('code', models.SlugField(max_length=60, unique=True, verbose_name='code')),
-                ('name', models.CharField(max_length=120, verbose_name='name')),
-                ('parent', models.ForeignKey(blank=True, null=True, on_delete=django.db.models.deletion.PROTECT, related_name='children', to='commerce.category', verbose_name='parent')),
+                ("id", models.BigAutoField(auto_created=True, primary_key=True, serialize=False, verbose_name="ID")),
+                ("code", models.SlugField(max_length=60, unique=True, verbose_name="code")),
+                ("name", models.CharField(max_length=120, verbose_name="name")),
+                (
+                    "parent",
+                    models.ForeignKey(
+                        blank=True,
+                        null=True,
+                        on_delete=django.db.models.deletion.PROTECT,
+                        related_name="children",
+                        to="commerce.category",
+                        verbose_name="parent",
+                    ),
+                ),
             ],
             options={
-                'verbose_name': 'category',
-                'verbose_name_plural': 'categories',
-                'ordering': ['code'],
+                "verbose_name": "category",
+                "verbose_name_plural": "categories",
+                "ordering": ["code"],
             },
         ),
         migrations.CreateModel(
-            name='CustomerStats',
+            name="CustomerStats",
             fields=[
-                ('customer', models.OneToOneField(on_delete=django.db.models.deletion.CASCADE, primary_key=True, related_name='stats', serialize=False, to='customers.customer')),
-                ('currency', models.CharField(default='CNY', max_length=3)),
-                ('order_count', models.PositiveIntegerField(default=0, verbose_name='orders')),
-                ('total_spent', models.DecimalField(decimal_places=2, default=Decimal('0.00'), max_digits=14, verbose_name='total spent')),
-                ('total_refunded', models.DecimalField(decimal_places=2, default=Decimal('0.00'), max_digits=14, verbose_name='total refunded')),
-                ('net_spent', models.DecimalField(decimal_places=2, default=Decimal('0.00'), max_digits=14, verbose_name='net spent')),
-                ('average_order_value', models.DecimalField(decimal_places=2, default=Decimal('0.00'), max_digits=14, verbose_name='average order value')),
-                ('first_order_at', models.DateTimeField(blank=True, null=True, verbose_name='first order')),
-                ('last_order_at', models.DateTimeField(blank=True, db_index=True, null=True, verbose_name='last order')),
-                ('refund_count', models.PositiveIntegerField(default=0, verbose_name='refunds')),
-                ('updated_at', models.DateTimeField(auto_now=True)),
+                (
+                    "customer",
+                    models.OneToOneField(
+                        on_delete=django.db.models.deletion.CASCADE,
+                        primary_key=True,
+                        related_name="stats",
+                        serialize=False,
+                        to="customers.customer",
+                    ),
+                ),
+                ("currency", models.CharField(default="CNY", max_length=3)),
+                ("order_count", models.PositiveIntegerField(default=0, verbose_name="orders")),
+                (
+                    "total_spent",
+                    models.DecimalField(
+                        decimal_places=2, default=Decimal("0.00"), max_digits=14, verbose_name="total spent"
+                    ),
+                ),
+                (
+                    "total_refunded",
+                    models.DecimalField(
+                        decimal_places=2, default=Decimal("0.00"), max_digits=14, verbose_name="total refunded"
+                    ),
+                ),
+                (
+                    "net_spent",
+                    models.DecimalField(
+                        decimal_places=2, default=Decimal("0.00"), max_digits=14, verbose_name="net spent"
+                    ),
+                ),
+                (
+                    "average_order_value",
+                    models.DecimalField(
+                        decimal_places=2, default=Decimal("0.00"), max_digits=14, verbose_name="average order value"
+                    ),
+                ),
+                ("first_order_at", models.DateTimeField(blank=True, null=True, verbose_name="first order")),
+                (
+                    "last_order_at",
+                    models.DateTimeField(blank=True, db_index=True, null=True, verbose_name="last order"),
+                ),
+                ("refund_count", models.PositiveIntegerField(default=0, verbose_name="refunds")),
+                ("updated_at", models.DateTimeField(auto_now=True)),
             ],
             options={
-                'verbose_name': 'customer statistics',
-                'verbose_name_plural': 'customer statistics',
-                'indexes': [models.Index(fields=['net_spent'], name='commerce_cu_net_spe_3bd467_idx'), models.Index(fields=['order_count'], name='commerce_cu_order_c_1e01a7_idx')],
+                "verbose_name": "customer statistics",
+                "verbose_name_plural": "customer statistics",
+                "indexes": [
+                    models.Index(fields=["net_spent"], name="commerce_cu_net_spe_3bd467_idx"),
+                    models.Index(fields=["order_count"], name="commerce_cu_order_c_1e01a7_idx"),
+                ],
             },
         ),
         migrations.CreateModel(
-            name='Order',
+            name="Order",
             fields=[
-                ('id', models.BigAutoField(auto_created=True, primary_key=True, serialize=False, verbose_name='ID')),
-                ('channel', models.CharField(max_length=40, verbose_name='channel')),
-                ('external_id', models.CharField(max_length=128, verbose_name='external id')),
-                ('status', models.CharField(choices=[('pending', 'Pending payment'), ('paid', 'Paid'), ('shipped', 'Shipped'), ('completed', 'Completed'), ('cancelled', 'Cancelled'), ('partially_refunded', 'Partially refunded'), ('refunded', 'Refunded')], default='paid', max_length=20, verbose_name='status')),
-                ('currency', models.CharField(default='CNY', max_length=3, verbose_name='currency')),
-                ('subtotal', models.DecimalField(decimal_places=2, default=Decimal('0.00'), max_digits=14, verbose_name='subtotal')),
-                ('discount_total', models.DecimalField(decimal_places=2, default=Decimal('0.00'), max_digits=14, verbose_name='discount')),
-                ('shipping_total', models.DecimalField(decimal_places=2, default=Decimal('0.00'), max_digits=14, verbose_name='shipping')),
-                ('total', models.DecimalField(decimal_places=2, default=Decimal('0.00'), max_digits=14, verbose_name='total')),
-                ('refunded_total', models.DecimalField(decimal_places=2, default=Decimal('0.00'), max_digits=14, verbose_name='refunded')),
-                ('placed_at', models.DateTimeField(db_index=True, verbose_name='placed at')),
-                ('created_at', models.DateTimeField(auto_now_add=True)),
-                ('updated_at', models.DateTimeField(auto_now=True)),
-                ('customer', models.ForeignKey(blank=True, null=True, on_delete=django.db.models.deletion.PROTECT, related_name='orders', to='customers.customer', verbose_name='customer')),
-                ('store', models.ForeignKey(blank=True, null=True, on_delete=django.db.models.deletion.PROTECT, related_name='orders', to='customers.store', verbose_name='store')),
+                ("id", models.BigAutoField(auto_created=True, primary_key=True, serialize=False, verbose_name="ID")),
+                ("channel", models.CharField(max_length=40, verbose_name="channel")),
+                ("external_id", models.CharField(max_length=128, verbose_name="external id")),
+                (
+                    "status",
+                    models.CharField(
+                        choices=[
+                            ("pending", "Pending payment"),
+                            ("paid", "Paid"),
+                            ("shipped", "Shipped"),
+                            ("completed", "Completed"),
+                            ("cancelled", "Cancelled"),
+                            ("partially_refunded", "Partially refunded"),
+                            ("refunded", "Refunded"),
+                        ],
+                        default="paid",
+                        max_length=20,
+                        verbose_name="status",
+                    ),
+                ),
+                ("currency", models.CharField(default="CNY", max_length=3, verbose_name="currency")),
+                (
+                    "subtotal",
+                    models.DecimalField(
+                        decimal_places=2, default=Decimal("0.00"), max_digits=14, verbose_name="subtotal"
+                    ),
+                ),
+                (
+                    "discount_total",
+                    models.DecimalField(
+                        decimal_places=2, default=Decimal("0.00"), max_digits=14, verbose_name="discount"
+                    ),
+                ),
+                (
+                    "shipping_total",
+                    models.DecimalField(
+                        decimal_places=2, default=Decimal("0.00"), max_digits=14, verbose_name="shipping"
+                    ),
+                ),
+                (
+                    "total",
+                    models.DecimalField(decimal_places=2, default=Decimal("0.00"), max_digits=14, verbose_name="total"),
+                ),
+                (
+                    "refunded_total",
+                    models.DecimalField(
+                        decimal_places=2, default=Decimal("0.00"), max_digits=14, verbose_name="refunded"
+                    ),
+                ),
+                ("placed_at", models.DateTimeField(db_index=True, verbose_name="placed at")),
+                ("created_at", models.DateTimeField(auto_now_add=True)),
+                ("updated_at", models.DateTimeField(auto_now=True)),
+                (
+                    "customer",
+                    models.ForeignKey(
+                        blank=True,
+                        null=True,
+                        on_delete=django.db.models.deletion.PROTECT,
+                        related_name="orders",
+                        to="customers.customer",
+                        verbose_name="customer",
+                    ),
+                ),
+                (
+                    "store",
+                    models.ForeignKey(
+                        blank=True,
+                        null=True,
+                        on_delete=django.db.models.deletion.PROTECT,
+                        related_name="orders",
+                        to="customers.store",
+                        verbose_name="store",
+                    ),
+                ),
             ],
             options={
-                'verbose_name': 'order',
-                'verbose_name_plural': 'orders',
-                'ordering': ['-placed_at', '-id'],
+                "verbose_name": "order",
+                "verbose_name_plural": "orders",
+                "ordering": ["-placed_at", "-id"],
             },
         ),
         migrations.CreateModel(
-            name='Product',
+            name="Product",
             fields=[
-                ('id', models.BigAutoField(auto_created=True, primary_key=True, serialize=False, verbose_name='ID')),
-                ('sku', models.CharField(max_length=64, unique=True, verbose_name='SKU')),
-                ('name', models.CharField(max_length=200, verbose_name='name')),
-                ('price', models.DecimalField(decimal_places=2, max_digits=14, verbose_name='price')),
-                ('currency', models.CharField(default='CNY', max_length=3, verbose_name='currency')),
-                ('is_active', models.BooleanField(default=True, verbose_name='active')),
-                ('created_at', models.DateTimeField(auto_now_add=True)),
-                ('updated_at', models.DateTimeField(auto_now=True)),
-                ('category', models.ForeignKey(blank=True, null=True, on_delete=django.db.models.deletion.PROTECT, related_name='products', to='commerce.category', verbose_name='category')),
+                ("id", models.BigAutoField(auto_created=True, primary_key=True, serialize=False, verbose_name="ID")),
+                ("sku", models.CharField(max_length=64, unique=True, verbose_name="SKU")),
+                ("name", models.CharField(max_length=200, verbose_name="name")),
+                ("price", models.DecimalField(decimal_places=2, max_digits=14, verbose_name="price")),
+                ("currency", models.CharField(default="CNY", max_length=3, verbose_name="currency")),
+                ("is_active", models.BooleanField(default=True, verbose_name="active")),
+                ("created_at", models.DateTimeField(auto_now_add=True)),
+                ("updated_at", models.DateTimeField(auto_now=True)),
+                (
+                    "category",
+                    models.ForeignKey(
+                        blank=True,
+                        null=True,
+                        on_delete=django.db.models.deletion.PROTECT,
+                        related_name="products",
+                        to="commerce.category",
+                        verbose_name="category",
+                    ),
+                ),
             ],
             options={
-                'verbose_name': 'product',
-                'verbose_name_plural': 'products',
-                'ordering': ['sku'],
+                "verbose_name": "product",
+                "verbose_name_plural": "products",
+                "ordering": ["sku"],
             },
         ),
         migrations.CreateModel(
-            name='OrderLine',
+            name="OrderLine",
             fields=[
-                ('id', models.BigAutoField(auto_created=True, primary_key=True, serialize=False, verbose_name='ID')),
-                ('sku', models.CharField(max_length=64, verbose_name='SKU')),
-                ('name', models.CharField(max_length=200, verbose_name='name')),
-                ('quantity', models.PositiveIntegerField(verbose_name='quantity')),
-                ('unit_price', models.DecimalField(decimal_places=2, max_digits=14, verbose_name='unit price')),
-                ('line_total', models.DecimalField(decimal_places=2, max_digits=14, verbose_name='line total')),
-                ('order', models.ForeignKey(on_delete=django.db.models.deletion.CASCADE, related_name='lines', to='commerce.order')),
-                ('product', models.ForeignKey(blank=True, null=True, on_delete=django.db.models.deletion.PROTECT, related_name='order_lines', to='commerce.product')),
+                ("id", models.BigAutoField(auto_created=True, primary_key=True, serialize=False, verbose_name="ID")),
+                ("sku", models.CharField(max_length=64, verbose_name="SKU")),
+                ("name", models.CharField(max_length=200, verbose_name="name")),
+                ("quantity", models.PositiveIntegerField(verbose_name="quantity")),
+                ("unit_price", models.DecimalField(decimal_places=2, max_digits=14, verbose_name="unit price")),
+                ("line_total", models.DecimalField(decimal_places=2, max_digits=14, verbose_name="line total")),
+                (
+                    "order",
+                    models.ForeignKey(
+                        on_delete=django.db.models.deletion.CASCADE, related_name="lines", to="commerce.order"
+                    ),
+                ),
+                (
+                    "product",
+                    models.ForeignKey(
+                        blank=True,
+                        null=True,
+                        on_delete=django.db.models.deletion.PROTECT,
+                        related_name="order_lines",
+                        to="commerce.product",
+                    ),
+                ),
             ],
             options={
-                'verbose_name': 'order line',
-                'verbose_name_plural': 'order lines',
-                'ordering': ['id'],
+                "verbose_name": "order line",
+                "verbose_name_plural": "order lines",
+                "ordering": ["id"],
             },
         ),
         migrations.CreateModel(
-            name='Refund',
+            name="Refund",
             fields=[
-                ('id', models.BigAutoField(auto_created=True, primary_key=True, serialize=False, verbose_name='ID')),
-                ('external_id', models.CharField(max_length=128, verbose_name='external id')),
-                ('amount', models.DecimalField(decimal_places=2, max_digits=14, verbose_name='amount')),
-                ('reason', models.CharField(blank=True, max_length=200, verbose_name='reason')),
-                ('status', models.CharField(choices=[('requested', 'Requested'), ('completed', 'Completed'), ('rejected', 'Rejected')], default='completed', max_length=20, verbose_name='status')),
-                ('refunded_at', models.DateTimeField(verbose_name='refunded at')),
-                ('created_at', models.DateTimeField(auto_now_add=True)),
-                ('order', models.ForeignKey(on_delete=django.db.models.deletion.PROTECT, related_name='refunds', to='commerce.order')),
+                ("id", models.BigAutoField(auto_created=True, primary_key=True, serialize=False, verbose_name="ID")),
+                ("external_id", models.CharField(max_length=128, verbose_name="external id")),
+                ("amount", models.DecimalField(decimal_places=2, max_digits=14, verbose_name="amount")),
+                ("reason", models.CharField(blank=True, max_length=200, verbose_name="reason")),
+                (
+                    "status",
+                    models.CharField(
+                        choices=[("requested", "Requested"), ("completed", "Completed"), ("rejected", "Rejected")],
+                        default="completed",
+                        max_length=20,
+                        verbose_name="status",
+                    ),
+                ),
+                ("refunded_at", models.DateTimeField(verbose_name="refunded at")),
+                ("created_at", models.DateTimeField(auto_now_add=True)),
+                (
+                    "order",
+                    models.ForeignKey(
+                        on_delete=django.db.models.deletion.PROTECT, related_name="refunds", to="commerce.order"
+                    ),
+                ),
             ],
             options={
-                'verbose_name': 'refund',
-                'verbose_name_plural': 'refunds',
-                'ordering': ['-refunded_at', '-id'],
+                "verbose_name": "refund",
+                "verbose_name_plural": "refunds",
+                "ordering": ["-refunded_at", "-id"],
             },
         ),
         migrations.AddIndex(
-            model_name='order',
-            index=models.Index(fields=['customer', 'placed_at'], name='commerce_or_custome_aa8cd9_idx'),
+            model_name="order",
+            index=models.Index(fields=["customer", "placed_at"], name="commerce_or_custome_aa8cd9_idx"),
         ),
         migrations.AddIndex(
-            model_name='order',
-            index=models.Index(fields=['store', 'placed_at'], name='commerce_or_store_i_e239f6_idx'),
+            model_name="order",
+            index=models.Index(fields=["store", "placed_at"], name="commerce_or_store_i_e239f6_idx"),
         ),
         migrations.AddIndex(
-            model_name='order',
-            index=models.Index(fields=['status', 'placed_at'], name='commerce_or_status_0d2552_idx'),
+            model_name="order",
+            index=models.Index(fields=["status", "placed_at"], name="commerce_or_status_0d2552_idx"),
         ),
         migrations.AddConstraint(
-            model_name='order',
-            constraint=models.UniqueConstraint(fields=('channel', 'external_id'), name='order_channel_external_id_unique'),
+            model_name="order",
+            constraint=models.UniqueConstraint(
+                fields=("channel", "external_id"), name="order_channel_external_id_unique"
+            ),
         ),
         migrations.AddConstraint(
-            model_name='order',
-            constraint=models.CheckConstraint(condition=models.Q(('total__gte', 0)), name='order_total_not_negative'),
+            model_name="order",
+            constraint=models.CheckConstraint(condition=models.Q(("total__gte", 0)), name="order_total_not_negative"),
         ),
         migrations.AddConstraint(
-            model_name='order',
-            constraint=models.CheckConstraint(condition=models.Q(('refunded_total__gte', 0), ('refunded_total__lte', models.F('total'))), name='order_refunded_within_total'),
+            model_name="order",
+            constraint=models.CheckConstraint(
+                condition=models.Q(("refunded_total__gte", 0), ("refunded_total__lte", models.F("total"))),
+                name="order_refunded_within_total",
+            ),
         ),
         migrations.AddConstraint(
-            model_name='product',
-            constraint=models.CheckConstraint(condition=models.Q(('price__gte', 0)), name='product_price_not_negative'),
+            model_name="product",
+            constraint=models.CheckConstraint(condition=models.Q(("price__gte", 0)), name="product_price_not_negative"),
         ),
         migrations.AddConstraint(
-            model_name='orderline',
-            constraint=models.CheckConstraint(condition=models.Q(('quantity__gt', 0)), name='order_line_quantity_positive'),
+            model_name="orderline",
+            constraint=models.CheckConstraint(
+                condition=models.Q(("quantity__gt", 0)), name="order_line_quantity_positive"
+            ),
         ),
         migrations.AddConstraint(
-            model_name='orderline',
-            constraint=models.CheckConstraint(condition=models.Q(('unit_price__gte', 0)), name='order_line_price_not_negative'),
+            model_name="orderline",
+            constraint=models.CheckConstraint(
+                condition=models.Q(("unit_price__gte", 0)), name="order_line_price_not_negative"
+            ),
         ),
         migrations.AddConstraint(
-            model_name='refund',
-            constraint=models.UniqueConstraint(fields=('order', 'external_id'), name='refund_order_external_id_unique'),
+            model_name="refund",
+            constraint=models.UniqueConstraint(fields=("order", "external_id"), name="refund_order_external_id_unique"),
         ),
         migrations.AddConstraint(
-            model_name='refund',
-            constraint=models.CheckConstraint(condition=models.Q(('amount__gt', 0)), name='refund_amount_positive'),
+            model_name="refund",
+            constraint=models.CheckConstraint(condition=models.Q(("amount__gt", 0)), name="refund_amount_positive"),
         ),
     ]

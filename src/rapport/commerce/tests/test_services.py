@@ -54,9 +54,7 @@ def test_order_totals_come_from_lines_and_catalogue_prices(shopper, tea, system_
 def test_stats_follow_every_order_write(shopper, tea, system_actor):
     services.upsert_order(data=order_data("o-1"), actor=system_actor)
     services.upsert_order(
-        data=order_data(
-            "o-2", placed_at="2025-11-11T00:10:00+08:00", lines=[{"sku": "TEA-1", "quantity": 1}]
-        ),
+        data=order_data("o-2", placed_at="2025-11-11T00:10:00+08:00", lines=[{"sku": "TEA-1", "quantity": 1}]),
         actor=system_actor,
     )
     stats = CustomerStats.objects.get(customer=shopper)
@@ -78,9 +76,7 @@ def test_same_order_sent_twice_is_stored_once(shopper, tea, system_actor):
 
 def test_an_updated_order_replaces_its_lines_and_stats(shopper, tea, system_actor):
     services.upsert_order(data=order_data(), actor=system_actor)
-    order, _ = services.upsert_order(
-        data=order_data(lines=[{"sku": "TEA-1", "quantity": 5}]), actor=system_actor
-    )
+    order, _ = services.upsert_order(data=order_data(lines=[{"sku": "TEA-1", "quantity": 5}]), actor=system_actor)
     assert order.lines.get().quantity == 5 and order.total == Decimal("640.00")
     assert CustomerStats.objects.get(customer=shopper).total_spent == Decimal("640.00")
 
@@ -146,9 +142,7 @@ def test_partial_then_full_refund_moves_status_and_stats(shopper, tea, system_ac
 def test_the_same_refund_twice_is_recorded_once(shopper, tea, system_actor):
     order, _ = services.upsert_order(data=order_data(), actor=system_actor)
     first, created = services.record_refund(order, external_id="r-1", amount="10.00", actor=system_actor)
-    again, created_again = services.record_refund(
-        order, external_id="r-1", amount="10.00", actor=system_actor
-    )
+    again, created_again = services.record_refund(order, external_id="r-1", amount="10.00", actor=system_actor)
     assert created and not created_again and first.pk == again.pk
     with pytest.raises(Conflict):
         services.record_refund(order, external_id="r-1", amount="11.00", actor=system_actor)
@@ -181,9 +175,7 @@ def test_product_upsert_by_sku_updates_in_place(tea, system_actor):
 
 def test_a_category_cannot_become_its_own_ancestor(db, system_actor):
     parent = services.save_category(data={"code": "drinks", "name": "Drinks"}, actor=system_actor)
-    child = services.save_category(
-        data={"code": "tea", "name": "Tea", "parent": "drinks"}, actor=system_actor
-    )
+    child = services.save_category(data={"code": "tea", "name": "Tea", "parent": "drinks"}, actor=system_actor)
     with pytest.raises(InvalidInput):
         services.save_category(data={"parent": "tea"}, actor=system_actor, instance=parent)
     assert child.parent == parent

@@ -105,9 +105,7 @@ def test_custom_fields_are_validated_against_their_definition(db, make_customer,
     services.update_customer(customer, data={"custom_fields": {"skin_type": "dry"}}, actor=system_actor)
     assert Customer.objects.get(pk=customer.pk).custom_fields == {"skin_type": "dry"}
     with pytest.raises(InvalidInput) as excinfo:
-        services.update_customer(
-            customer, data={"custom_fields": {"skin_type": "purple"}}, actor=system_actor
-        )
+        services.update_customer(customer, data={"custom_fields": {"skin_type": "purple"}}, actor=system_actor)
     assert excinfo.value.errors[0].field == "custom_fields.skin_type"
     with pytest.raises(InvalidInput):
         services.update_customer(customer, data={"custom_fields": {"no_such": 1}}, actor=system_actor)
@@ -211,12 +209,8 @@ def test_assign_owner_records_a_change_per_customer(db, make_customer, make_staf
 
 def test_first_address_becomes_default_and_only_one_default_remains(db, make_customer, system_actor):
     customer = make_customer()
-    first = services.add_address(
-        customer, data={"line1": "1 Nanjing Rd", "city": "Shanghai"}, actor=system_actor
-    )
-    second = services.add_address(
-        customer, data={"line1": "2 Huaihai Rd", "is_default": True}, actor=system_actor
-    )
+    first = services.add_address(customer, data={"line1": "1 Nanjing Rd", "city": "Shanghai"}, actor=system_actor)
+    second = services.add_address(customer, data={"line1": "2 Huaihai Rd", "is_default": True}, actor=system_actor)
     first.refresh_from_db()
     assert second.is_default and not first.is_default
     with connection.cursor() as cursor:
@@ -226,7 +220,5 @@ def test_first_address_becomes_default_and_only_one_default_remains(db, make_cus
 
 def test_store_codes_are_unique_and_time_zones_checked(db, system_actor, store):
     with pytest.raises(InvalidInput) as excinfo:
-        services.create_store(
-            data={"code": "sh-01", "name": "X", "time_zone": "Mars/Olympus"}, actor=system_actor
-        )
+        services.create_store(data={"code": "sh-01", "name": "X", "time_zone": "Mars/Olympus"}, actor=system_actor)
     assert {e.field for e in excinfo.value.errors} == {"code", "time_zone"}
