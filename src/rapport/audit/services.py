@@ -2,12 +2,16 @@
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from typing import Any
 
 from django.db import models
+from django.db.models import Q, QuerySet
 
 from rapport.audit.models import AuditEntry
 from rapport.core.actor import Actor
+from rapport.core.dates import parse_aware_datetime
+from rapport.core.errors import FieldError, InvalidInput
 
 
 def _object_type(obj: models.Model | None, object_type: str | None) -> str:
@@ -43,3 +47,30 @@ def record(
 def record_reveal(actor: Actor, obj: models.Model, *, fields: list[str]) -> AuditEntry:
     """Every time plaintext personal data is shown to someone, say who saw which fields."""
     return record(actor, AuditEntry.Action.REVEAL, obj=obj, changes={"fields": fields})
+
+
+def filter_entries(params: Mapping[str, Any]) -> QuerySet[AuditEntry]:
+    """The audit log narrowed by actor, action, source, object and time; bad values are errors."""
+    entries = AuditEntry.objects.select_related("actor")
+    errors: list[FieldError] = []
+    if params.get("actor"):
+        entries = entries.filter(Q(actor__username=params["actor"]) | Q(actor_label__icontains=params["actor"]))
+    if params.get("action"):
+        if params["action"] not in AuditEntry.Action.values:
+            errors.append(FieldError("action", "invalid", f"one of: {', '.join(AuditEntry.Action.values)}"))
+        entries = entries.filter(action=params["action"])
+    if params.get("source"):
+        entries = entries.filter(source=params["source"])
+    if params.get("object_type"):
+        entries = entries.filter(object_type=params["object_type"])
+    if params.get("object_id"):
+        entries = entries.filter(object_id=str(params["object_id"]))
+    for bound, lookup in (("since", "gte"), ("until", "lt")):
+        if params.get(bound):
+            try:
+                entries = entries.filter(**{f"created_at__{lookup}": parse_aware_datetime(params[bound])})
+            except ValueError as exc:
+                errors.append(FieldError(bound, "invalid", str(exc)))
+    if errors:
+        raise InvalidInput(errors)
+    return entries

@@ -28,6 +28,7 @@ from rapport.commerce.models import (
 from rapport.commerce.stats import refresh_customer_stats
 from rapport.commerce.validation import CatalogueCache, clean_order, clean_product, parse_money
 from rapport.core.actor import Actor
+from rapport.core.bulk import all_or_nothing
 from rapport.core.errors import Conflict, FieldError, InvalidInput, NotFound
 from rapport.customers.validation import parse_aware_datetime
 
@@ -272,6 +273,16 @@ def record_refund(
         changes={"order_id": locked.pk, "amount": str(money), "order_status": locked.status},
     )
     return refund, True
+
+
+def bulk_upsert_products(items: list[Mapping[str, Any]], *, actor: Actor) -> list[tuple[Product, bool]]:
+    cache = CatalogueCache()
+    return all_or_nothing(items, lambda item: upsert_product(data=item, actor=actor, cache=cache))
+
+
+def bulk_upsert_orders(items: list[Mapping[str, Any]], *, actor: Actor) -> list[tuple[Order, bool]]:
+    cache = CatalogueCache()
+    return all_or_nothing(items, lambda item: upsert_order(data=item, actor=actor, cache=cache))
 
 
 def get_order(pk: int) -> Order:

@@ -8,11 +8,12 @@ from __future__ import annotations
 from typing import Any
 
 from django.http import Http404, HttpRequest, HttpResponse
-from ninja import NinjaAPI
+from ninja import NinjaAPI, Schema
 from ninja.errors import AuthenticationError, HttpError
 from ninja.errors import ValidationError as NinjaValidationError
 from ninja.security import HttpBearer, SessionAuth
 from ninja.throttling import AuthRateThrottle
+from pydantic import ConfigDict
 
 from rapport.accounts.models import ApiToken
 from rapport.accounts.services import authenticate_token
@@ -37,6 +38,12 @@ class StaffSession(SessionAuth):
         if user is not None:
             request.api_token = None  # type: ignore[attr-defined]
         return user
+
+
+class Strict(Schema):
+    """A request body that refuses fields it does not know (a typo is an error, not a no-op)."""
+
+    model_config = ConfigDict(extra="forbid")
 
 
 def actor_for(request: HttpRequest) -> Actor:

@@ -17,6 +17,7 @@ from rapport.audit.models import AuditEntry
 from rapport.audit.services import record, record_reveal
 from rapport.core import pii
 from rapport.core.actor import Actor
+from rapport.core.bulk import all_or_nothing
 from rapport.core.errors import Conflict, FieldError, InvalidInput, NotFound
 from rapport.customers import history
 from rapport.customers.models import (
@@ -172,6 +173,30 @@ def upsert_customer(
             return create_customer(data=data, actor=actor, identities=[(channel, external_id)], cache=cache), True
         add_identity(customer, channel=channel, external_id=external_id, actor=actor)
     return update_customer(customer, data=data, actor=actor, cache=cache), False
+
+
+def bulk_upsert_customers(items: list[Mapping[str, Any]], *, actor: Actor) -> list[tuple[Customer, bool]]:
+    """Upsert many ``{channel, external_id, data}`` items, all or nothing."""
+    cache = LookupCache()
+    return all_or_nothing(
+        items,
+        lambda item: upsert_customer(
+            channel=str(item.get("channel") or ""),
+            external_id=str(item.get("external_id") or ""),
+            data=item.get("data") or {},
+            actor=actor,
+            cache=cache,
+        ),
+    )
+
+
+@transaction.atomic
+def delete_customer(customer: Customer, *, actor: Actor) -> None:
+    """Remove a customer who never bought; one with orders is kept for the books."""
+    if customer.orders.exists():  # type: ignore[attr-defined]
+        raise Conflict.single("id", "has_orders", "a customer with orders cannot be deleted")
+    record(actor, AuditEntry.Action.DELETE, obj=customer, changes={"name": customer.name})
+    customer.delete()
 
 
 @transaction.atomic

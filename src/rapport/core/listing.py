@@ -1,0 +1,70 @@
+"""Pagination and ordering shared by the API and the console, with errors that name the field."""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from dataclasses import dataclass
+from typing import Any, Generic, TypeVar
+
+from django.db.models import Model, QuerySet
+
+from rapport.core.errors import InvalidInput
+
+MAX_PAGE_SIZE = 500
+M = TypeVar("M", bound=Model)
+
+
+@dataclass
+class Page(Generic[M]):
+    items: list[M]
+    count: int
+    limit: int
+    offset: int
+
+    @property
+    def has_next(self) -> bool:
+        return self.offset + self.limit < self.count
+
+    @property
+    def has_previous(self) -> bool:
+        return self.offset > 0
+
+    @property
+    def next_offset(self) -> int:
+        return self.offset + self.limit
+
+    @property
+    def previous_offset(self) -> int:
+        return max(self.offset - self.limit, 0)
+
+    @property
+    def first_index(self) -> int:
+        return self.offset + 1 if self.count else 0
+
+    @property
+    def last_index(self) -> int:
+        return min(self.offset + self.limit, self.count)
+
+
+def paginate(queryset: QuerySet[M], *, limit: int, offset: int) -> Page[M]:
+    if not 1 <= limit <= MAX_PAGE_SIZE:
+        raise InvalidInput.single("limit", "out_of_range", f"limit is between 1 and {MAX_PAGE_SIZE}")
+    if offset < 0:
+        raise InvalidInput.single("offset", "out_of_range", "offset cannot be negative")
+    return Page(items=list(queryset[offset : offset + limit]), count=queryset.count(), limit=limit, offset=offset)
+
+
+def order(queryset: QuerySet[M], requested: str | None, allowed: Mapping[str, str], default: str) -> QuerySet[M]:
+    """Order by one of ``allowed`` (public name → model path); ``-name`` sorts descending."""
+    key = (requested or default).strip()
+    name = key.removeprefix("-")
+    if name not in allowed:
+        names = ", ".join(sorted(allowed))
+        raise InvalidInput.single("order_by", "invalid", f"order by one of: {names} (prefix - to reverse)")
+    path = allowed[name]
+    descending = key.startswith("-")
+    return queryset.order_by(f"-{path}" if descending else path, "-pk" if descending else "pk")
+
+
+def page_body(page: Page[Any], results: list[Any]) -> dict[str, Any]:
+    return {"count": page.count, "limit": page.limit, "offset": page.offset, "results": results}

@@ -1,0 +1,105 @@
+"""Reading customers: who may see which, and the filters the list pages and the API share."""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from typing import Any
+
+from django.contrib.auth.models import AbstractBaseUser, AnonymousUser
+from django.db.models import QuerySet
+
+from rapport.accounts.services import customer_scope
+from rapport.core.errors import FieldError, InvalidInput
+from rapport.customers import services
+from rapport.customers.models import Customer, CustomFieldDefinition, MemberStatus
+from rapport.customers.validation import LookupCache, clean_custom_value, parse_aware_datetime
+
+CUSTOM_FILTER_PREFIX = "cf."
+
+ORDERINGS = {
+    "name": "name",
+    "registered_at": "registered_at",
+    "updated_at": "updated_at",
+    "city": "city",
+    "order_count": "stats__order_count",
+    "total_spent": "stats__net_spent",
+    "last_order_at": "stats__last_order_at",
+}
+
+
+def visible_customers(user: AbstractBaseUser | AnonymousUser | None) -> QuerySet[Customer]:
+    """Every customer this user's data scope allows (owner for sales, store for store staff)."""
+    return Customer.objects.filter(customer_scope(user)).select_related("store", "owner", "stats")
+
+
+def filter_customers(queryset: QuerySet[Customer], params: Mapping[str, Any]) -> QuerySet[Customer]:
+    """Apply the list filters; unknown values are field errors, never silently ignored.
+
+    ``params`` keys: q, store (id or code), owner (id or username, ``none`` for unowned),
+    channel, member_status, city, registered_after, registered_before and ``cf.<key>`` for a
+    custom field's value.
+    """
+    errors: list[FieldError] = []
+    cache = LookupCache()
+    text = str(params.get("q") or "").strip()
+    if text:
+        queryset = services.search(queryset, text)
+    if params.get("store"):
+        store = cache.store(params["store"])
+        if store is None:
+            errors.append(FieldError("store", "not_found", f"no store {params['store']!r}"))
+        else:
+            queryset = queryset.filter(store=store)
+    if params.get("owner"):
+        if str(params["owner"]) == "none":
+            queryset = queryset.filter(owner__isnull=True)
+        else:
+            owner_id = cache.owner_id(params["owner"])
+            if owner_id is None:
+                errors.append(FieldError("owner", "not_found", f"no staff user {params['owner']!r}"))
+            else:
+                queryset = queryset.filter(owner_id=owner_id)
+    if params.get("channel"):
+        queryset = queryset.filter(identities__channel=str(params["channel"])).distinct()
+    if params.get("member_status"):
+        if params["member_status"] not in MemberStatus.values:
+            errors.append(FieldError("member_status", "invalid", f"one of: {', '.join(MemberStatus.values)}"))
+        else:
+            queryset = queryset.filter(member_status=params["member_status"])
+    if params.get("city"):
+        queryset = queryset.filter(city__iexact=str(params["city"]).strip())
+    for bound, lookup in (("registered_after", "gte"), ("registered_before", "lt")):
+        if params.get(bound):
+            try:
+                moment = parse_aware_datetime(params[bound])
+            except ValueError as exc:
+                errors.append(FieldError(bound, "invalid", str(exc)))
+            else:
+                queryset = queryset.filter(**{f"registered_at__{lookup}": moment})
+    definitions = cache.definitions()
+    for name, raw in params.items():
+        if not name.startswith(CUSTOM_FILTER_PREFIX) or raw in (None, ""):
+            continue
+        key = name.removeprefix(CUSTOM_FILTER_PREFIX)
+        definition = definitions.get(key)
+        if definition is None:
+            errors.append(FieldError(name, "unknown_field", f"no custom field {key!r}"))
+            continue
+        try:
+            queryset = _filter_custom(queryset, definition, raw)
+        except ValueError as exc:
+            errors.append(FieldError(name, "invalid", str(exc)))
+    if errors:
+        raise InvalidInput(errors)
+    return queryset
+
+
+def _filter_custom(queryset: QuerySet[Customer], definition: CustomFieldDefinition, raw: Any) -> QuerySet[Customer]:
+    path = f"custom_fields__{definition.key}"
+    if definition.field_type == CustomFieldDefinition.FieldType.MULTI_CHOICE:
+        value = clean_custom_value(definition, [raw])
+        # JSON arrays are stored as text on SQLite; match the quoted element on both databases.
+        return queryset.filter(**{f"{path}__icontains": f'"{value[0]}"'})
+    if definition.field_type == CustomFieldDefinition.FieldType.TEXT:
+        return queryset.filter(**{f"{path}__icontains": str(raw).strip()})
+    return queryset.filter(**{path: clean_custom_value(definition, raw)})
