@@ -1,0 +1,416 @@
+"""Which file column feeds which field: explicit mapping first, then names and built-in aliases.
+
+Headers are compared after normalising (case, spaces, ``_``/``-``), so ``Phone Number``,
+``phone_number`` and ``PHONE-NUMBER`` are one name. Chinese headers from common shop and
+spreadsheet exports are built in (手机号 → phone, 订单号 → external_id, 金额 → total …).
+Customers' columns named after a custom field (its key or its label) fill that custom field.
+Every other column is reported once as ignored.
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Iterable, Mapping
+from dataclasses import dataclass, field
+
+from rapport.imports.readers import UnusableFile
+
+CUSTOMERS, ORDERS, PRODUCTS = "customers", "orders", "products"
+KINDS = (CUSTOMERS, ORDERS, PRODUCTS)
+CUSTOM_PREFIX = "custom_fields."
+IGNORE_TARGETS = {"", "-", "ignore", "skip", "忽略"}
+
+# Target fields per kind, in the order they are listed in messages.
+FIELDS: dict[str, list[str]] = {
+    CUSTOMERS: [
+        "external_id",
+        "channel",
+        "name",
+        "gender",
+        "birthday",
+        "phone",
+        "email",
+        "id_number",
+        "city",
+        "member_status",
+        "registered_at",
+        "registration_channel",
+        "store",
+        "owner",
+    ],
+    ORDERS: [
+        "external_id",
+        "channel",
+        "customer_external_id",
+        "rapport_customer_id",
+        "store",
+        "status",
+        "currency",
+        "placed_at",
+        "total",
+        "discount_total",
+        "shipping_total",
+        "sku",
+        "product_name",
+        "quantity",
+        "unit_price",
+    ],
+    PRODUCTS: ["sku", "name", "category", "price", "currency", "is_active"],
+}
+
+# The column a file cannot do without, per kind.
+KEY_FIELD = {CUSTOMERS: "external_id", ORDERS: "external_id", PRODUCTS: "sku"}
+
+_COMMON_CUSTOMER = {
+    "external_id": [
+        "customer_id",
+        "customer_no",
+        "customer_number",
+        "member_id",
+        "member_no",
+        "user_id",
+        "buyer_id",
+        "id",
+        "客户id",
+        "客户编号",
+        "客户编码",
+        "会员id",
+        "会员编号",
+        "会员号",
+        "会员卡号",
+        "用户id",
+        "用户编号",
+        "买家id",
+        "外部id",
+    ],
+}
+
+ALIASES: dict[str, dict[str, list[str]]] = {
+    CUSTOMERS: {
+        **_COMMON_CUSTOMER,
+        "channel": ["source", "渠道", "来源渠道"],
+        "name": ["full_name", "customer_name", "member_name", "姓名", "名字", "客户姓名", "会员姓名", "客户名称"],
+        "gender": ["sex", "性别"],
+        "birthday": ["birth_date", "date_of_birth", "dob", "生日", "出生日期"],
+        "phone": [
+            "mobile",
+            "mobile_phone",
+            "phone_number",
+            "tel",
+            "telephone",
+            "cellphone",
+            "手机",
+            "手机号",
+            "手机号码",
+            "电话",
+            "联系电话",
+            "电话号码",
+        ],
+        "email": ["e_mail", "mail", "email_address", "邮箱", "电子邮箱", "电子邮件", "邮件"],
+        "id_number": ["id_card", "身份证", "身份证号", "身份证号码", "证件号", "证件号码"],
+        "city": ["城市", "所在城市"],
+        "member_status": ["status", "会员状态", "状态"],
+        "registered_at": ["registered", "registration_date", "signup_date", "created_at", "注册时间", "注册日期"],
+        "registration_channel": ["注册渠道"],
+        "store": ["store_code", "shop", "门店", "所属门店", "门店编码", "店铺"],
+        "owner": ["owner_username", "sales", "归属", "负责人", "客户经理", "所属员工", "导购"],
+    },
+    ORDERS: {
+        "external_id": [
+            "order_id",
+            "order_no",
+            "order_number",
+            "order",
+            "订单号",
+            "订单编号",
+            "订单id",
+            "外部订单号",
+        ],
+        "channel": ["source", "渠道", "来源渠道", "销售渠道"],
+        "customer_external_id": _COMMON_CUSTOMER["external_id"],
+        "rapport_customer_id": ["rapport_id", "rapport_customer"],
+        "store": ["store_code", "shop", "门店", "门店编码", "店铺"],
+        "status": ["order_status", "订单状态", "状态", "交易状态"],
+        "currency": ["币种", "货币"],
+        "placed_at": [
+            "date",
+            "order_date",
+            "ordered_at",
+            "created_at",
+            "order_time",
+            "下单时间",
+            "下单日期",
+            "订单时间",
+            "创建时间",
+            "付款时间",
+            "日期",
+        ],
+        "total": [
+            "amount",
+            "order_total",
+            "total_amount",
+            "paid",
+            "paid_amount",
+            "dollar_value",
+            "金额",
+            "订单金额",
+            "实付金额",
+            "实付款",
+            "总金额",
+            "付款金额",
+            "应付金额",
+        ],
+        "discount_total": ["discount", "优惠", "优惠金额", "折扣", "折扣金额"],
+        "shipping_total": ["shipping", "shipping_fee", "freight", "运费"],
+        "sku": ["sku_code", "product_sku", "item_sku", "商品编码", "商品sku", "货号", "商家编码", "sku编码"],
+        "product_name": ["item_name", "product", "商品名称", "商品名", "商品", "宝贝标题", "品名"],
+        "quantity": ["qty", "count", "number_of_cds", "items", "数量", "购买数量", "商品数量", "件数"],
+        "unit_price": ["price", "item_price", "单价", "商品单价", "价格"],
+    },
+    PRODUCTS: {
+        "sku": ["sku_code", "product_sku", "item_sku", "商品编码", "商品sku", "货号", "商家编码", "sku编码"],
+        "name": ["product_name", "item_name", "title", "商品名称", "商品名", "名称", "品名", "宝贝标题"],
+        "category": ["category_code", "类目", "分类", "品类", "商品分类"],
+        "price": ["unit_price", "list_price", "价格", "售价", "单价", "零售价"],
+        "currency": ["币种", "货币"],
+        "is_active": ["active", "enabled", "on_sale", "是否上架", "上架", "启用"],
+    },
+}
+
+
+def normalise_header(text: str) -> str:
+    return re.sub(r"[\s_\-./:：（）()]+", "_", text.replace("\ufeff", "").strip().lower()).strip("_")
+
+
+@dataclass
+class ColumnPlan:
+    """Where each column of one file goes."""
+
+    kind: str
+    header: list[str]
+    # column index → target field (``custom_fields.<key>`` for custom fields)
+    targets: dict[int, str] = field(default_factory=dict)
+    # (column name, reason) of every column that is not imported
+    ignored: list[tuple[str, str]] = field(default_factory=list)
+
+    def column_of(self, target: str) -> str | None:
+        for index, name in self.targets.items():
+            if name == target:
+                return self.header[index]
+        return None
+
+    @property
+    def fields(self) -> set[str]:
+        return set(self.targets.values())
+
+    def describe(self) -> list[tuple[str, str]]:
+        return [(self.header[i], t) for i, t in sorted(self.targets.items())]
+
+
+def parse_mapping(items: Iterable[str]) -> dict[str, str]:
+    """``["手机=phone", "姓名=name,邮箱=email"]`` → ``{"手机": "phone", ...}``."""
+    mapping: dict[str, str] = {}
+    for item in items:
+        for part in item.split(","):
+            if not part.strip():
+                continue
+            source, sep, target = part.partition("=")
+            if not sep or not source.strip():
+                raise UnusableFile(f"bad mapping {part!r}: write COLUMN=FIELD, e.g. 手机=phone")
+            mapping[source.strip()] = target.strip()
+    return mapping
+
+
+def _alias_index(kind: str) -> dict[str, str]:
+    index: dict[str, str] = {}
+    for target in FIELDS[kind]:
+        index.setdefault(normalise_header(target), target)
+    for target, aliases in ALIASES[kind].items():
+        for alias in aliases:
+            index.setdefault(normalise_header(alias), target)
+    return index
+
+
+def plan_columns(
+    kind: str,
+    header: list[str],
+    mapping: Mapping[str, str] | None = None,
+    *,
+    custom_fields: Mapping[str, str] | None = None,
+) -> ColumnPlan:
+    """Decide the target of every column. ``custom_fields`` maps key → label (customers only).
+
+    Raises :class:`UnusableFile` for a mapping that names an unknown column or field, and when
+    no column supplies the kind's key field.
+    """
+    if kind not in FIELDS:
+        raise UnusableFile(f"unknown import kind {kind!r}; one of: {', '.join(KINDS)}")
+    plan = ColumnPlan(kind, list(header))
+    known = set(FIELDS[kind])
+    custom = dict(custom_fields or {}) if kind == CUSTOMERS else {}
+    custom_by_name: dict[str, str] = {}
+    for key, label in custom.items():
+        custom_by_name.setdefault(normalise_header(key), key)
+        if label:
+            custom_by_name.setdefault(normalise_header(label), key)
+
+    def explicit_target(raw: str) -> str | None:
+        target = raw.strip()
+        if target.lower() in IGNORE_TARGETS:
+            return None
+        if target in known:
+            return target
+        key = target.removeprefix(CUSTOM_PREFIX)
+        if key in custom:
+            return CUSTOM_PREFIX + key
+        choices = ", ".join(FIELDS[kind] + [CUSTOM_PREFIX + k for k in custom])
+        raise UnusableFile(f"mapping names unknown field {raw!r} for {kind}; known fields: {choices}")
+
+    by_exact = {name: i for i, name in reversed(list(enumerate(header)))}
+    by_normal = {normalise_header(name): i for i, name in reversed(list(enumerate(header)))}
+    explicit: dict[int, str | None] = {}
+    for source, wanted in (mapping or {}).items():
+        index = by_exact.get(source)
+        if index is None:
+            index = by_normal.get(normalise_header(source))
+        if index is None:
+            raise UnusableFile(f"mapping names column {source!r}, which the file does not have; columns: {header}")
+        explicit[index] = explicit_target(wanted)
+
+    aliases = _alias_index(kind)
+    taken: dict[str, int] = {}
+    # Explicit choices claim their targets first, then columns in file order.
+    for index, chosen in explicit.items():
+        if chosen is None:
+            plan.ignored.append((header[index], "ignored by the column mapping"))
+        elif chosen in taken:
+            raise UnusableFile(f"mapping sends both {header[taken[chosen]]!r} and {header[index]!r} to {chosen!r}")
+        else:
+            taken[chosen] = index
+            plan.targets[index] = chosen
+    for index, name in enumerate(header):
+        if index in explicit:
+            continue
+        if not name:
+            plan.ignored.append((f"(column {index + 1})", "the column has no header"))
+            continue
+        normal = normalise_header(name)
+        target = aliases.get(normal)
+        if target is None and normal in custom_by_name:
+            target = CUSTOM_PREFIX + custom_by_name[normal]
+        if target is None:
+            plan.ignored.append((name, "no field of this name"))
+        elif target in taken:
+            plan.ignored.append((name, f"{target} already comes from column {header[taken[target]]!r}"))
+        else:
+            taken[target] = index
+            plan.targets[index] = target
+
+    key = KEY_FIELD[kind]
+    if key not in taken:
+        expected = ", ".join([key, *ALIASES[kind].get(key, [])[:8]])
+        raise UnusableFile(
+            f"no column for the key field {key!r} of {kind}: expected a column named like {expected}; "
+            f"or map one with --map COLUMN={key}. Columns found: {', '.join(header)}"
+        )
+    return plan
+
+
+# Values -------------------------------------------------------------------------------------
+# Spreadsheet exports write genders, statuses and yes/no in words; these become field values.
+# A value not listed here goes to the cleaner unchanged, which names it in its error.
+
+GENDERS = {
+    "男": "male",
+    "女": "female",
+    "m": "male",
+    "f": "female",
+    "男性": "male",
+    "女性": "female",
+    "未知": "",
+    "保密": "",
+    "unknown": "",
+    "其他": "other",
+}
+MEMBER_STATUSES = {
+    "会员": "member",
+    "正式会员": "member",
+    "潜客": "prospect",
+    "潜在客户": "prospect",
+    "非活跃": "inactive",
+    "沉睡": "inactive",
+    "黑名单": "blocked",
+    "已冻结": "blocked",
+    "冻结": "blocked",
+}
+ORDER_STATUSES = {
+    "待付款": "pending",
+    "待支付": "pending",
+    "未付款": "pending",
+    "已付款": "paid",
+    "已支付": "paid",
+    "待发货": "paid",
+    "买家已付款": "paid",
+    "已发货": "shipped",
+    "卖家已发货": "shipped",
+    "已完成": "completed",
+    "交易成功": "completed",
+    "已签收": "completed",
+    "已取消": "cancelled",
+    "交易关闭": "cancelled",
+    "已关闭": "cancelled",
+}
+TRUE_WORDS = {"1", "true", "yes", "y", "t", "是", "上架", "启用", "有效", "on"}
+FALSE_WORDS = {"0", "false", "no", "n", "f", "否", "下架", "停用", "无效", "off"}
+
+_DATE_TIME = re.compile(
+    r"^(\d{4})\s*[-/.年]\s*(\d{1,2})\s*[-/.月]\s*(\d{1,2})\s*日?"
+    r"(?:[ T]+(\d{1,2})[:：](\d{2})(?:[:：](\d{2})(?:\.(\d{1,6}))?)?)?$"
+)
+_COMPACT_DATE = re.compile(r"^(\d{4})(\d{2})(\d{2})$")
+
+
+def word(value: str, table: Mapping[str, str]) -> str:
+    return table.get(value.strip().lower(), table.get(value.strip(), value))
+
+
+def parse_bool(value: str) -> bool | None:
+    text = value.strip().lower()
+    if text in TRUE_WORDS:
+        return True
+    if text in FALSE_WORDS:
+        return False
+    return None
+
+
+def date_text(value: str) -> str:
+    """``2025/3/1``, ``2025年3月1日``, ``20250301`` → ``2025-03-01``; anything else unchanged."""
+    match = _COMPACT_DATE.match(value) or _DATE_TIME.match(value)
+    if not match:
+        return value
+    year, month, day = (int(part) for part in match.groups()[:3])
+    return f"{year:04d}-{month:02d}-{day:02d}"
+
+
+def datetime_text(value: str, time_zone: str) -> str:
+    """A date-time without an offset is taken in ``time_zone`` (the shop's), as exports write it.
+
+    ``2025/3/1 10:30``, ``2025-03-01 10:30:00``, ``20250301`` become ISO 8601 with the offset;
+    text with its own offset (or that is no date at all) goes to the cleaner unchanged.
+    """
+    import datetime as dt
+    import zoneinfo
+
+    text = value.strip()
+    compact = _COMPACT_DATE.match(text)
+    match = compact or _DATE_TIME.match(text)
+    if not match:
+        return value
+    groups = list(match.groups()) + [None] * (7 - len(match.groups()))
+    year, month, day, hour, minute, second = (int(part or 0) for part in groups[:6])
+    micro = int((groups[6] or "0").ljust(6, "0"))
+    try:
+        moment = dt.datetime(year, month, day, hour, minute, second, micro, tzinfo=zoneinfo.ZoneInfo(time_zone))
+    except ValueError:
+        return value
+    return moment.isoformat()

@@ -1,0 +1,198 @@
+"""Reading import files: CSV (UTF-8, UTF-8 with BOM, or GB18030) and xlsx, row by row.
+
+A reader yields the header once and then ``(line, values)`` pairs, where ``line`` is the
+line number a person sees in the file (the header is line 1; in a spreadsheet, the row
+number). Every value is text, stripped; spreadsheet dates become ISO 8601, and whole numbers
+typed into a spreadsheet (phone numbers, ids) lose the ``.0`` Excel gives them.
+"""
+
+from __future__ import annotations
+
+import csv
+import datetime as dt
+import io
+from collections.abc import Iterator
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+CSV_SUFFIXES = {".csv", ".txt", ".tsv"}
+XLSX_SUFFIXES = {".xlsx", ".xlsm"}
+ENCODINGS = ("utf-8-sig", "gb18030")
+_DELIMITERS = (",", "\t", ";", "|")
+_ZIP_MAGIC = b"PK\x03\x04"
+
+
+class UnusableFile(Exception):
+    """The file as a whole cannot be imported: missing, unreadable, unknown format, no key column."""
+
+
+@dataclass
+class Table:
+    """An opened file: its header, how many data rows it has, and an iterator over them."""
+
+    format: str
+    header: list[str]
+    total_rows: int
+    encoding: str = ""
+    delimiter: str = ""
+    _rows: Iterator[tuple[int, list[str]]] = field(default_factory=lambda: iter(()))
+    _close: Any = None
+
+    def rows(self) -> Iterator[tuple[int, list[str]]]:
+        return self._rows
+
+    def close(self) -> None:
+        if self._close is not None:
+            self._close()
+            self._close = None
+
+    def __enter__(self) -> Table:
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self.close()
+
+
+def detect_format(path: Path) -> str:
+    suffix = path.suffix.lower()
+    with path.open("rb") as handle:
+        magic = handle.read(4)
+    if suffix in XLSX_SUFFIXES or magic == _ZIP_MAGIC:
+        return "xlsx"
+    if suffix == ".xls" or magic == b"\xd0\xcf\x11\xe0":
+        raise UnusableFile(f"{path.name}: the old Excel .xls format is not supported; save it as .xlsx or .csv")
+    if suffix in CSV_SUFFIXES:
+        return "csv"
+    raise UnusableFile(f"{path.name}: unknown file format {suffix or '(no extension)'!r}; use .csv or .xlsx")
+
+
+def open_table(path: str | Path) -> Table:
+    """Open ``path`` and count its data rows; raise :class:`UnusableFile` when it cannot be read."""
+    path = Path(path)
+    if not path.is_file():
+        raise UnusableFile(f"{path}: no such file")
+    kind = detect_format(path)
+    return _open_xlsx(path) if kind == "xlsx" else _open_csv(path)
+
+
+# CSV ---------------------------------------------------------------------------------------
+
+
+def _csv_records(handle: io.TextIOBase, delimiter: str) -> Iterator[tuple[int, list[str]]]:
+    """``(first physical line of the record, values)``; blank lines are skipped."""
+    reader = csv.reader(handle, delimiter=delimiter)
+    previous_end = 0
+    for record in reader:
+        start = previous_end + 1
+        previous_end = reader.line_num
+        if not any(value.strip() for value in record):
+            continue
+        yield start, [value.strip() for value in record]
+
+
+def _choose_encoding_and_count(path: Path) -> tuple[str, str, int]:
+    """Find the first encoding that decodes the whole file; count data rows on the way."""
+    for encoding in ENCODINGS:
+        try:
+            with path.open(encoding=encoding, newline="") as handle:
+                first_line = handle.readline()
+                delimiter = max(_DELIMITERS, key=first_line.count) if first_line.strip() else ","
+                if first_line.count(delimiter) == 0:
+                    delimiter = ","
+                handle.seek(0)
+                count = sum(1 for _ in _csv_records(handle, delimiter))
+        except UnicodeDecodeError:
+            continue
+        except csv.Error as exc:
+            raise UnusableFile(f"{path.name}: not a readable CSV file ({exc})") from exc
+        return encoding, delimiter, max(count - 1, 0)
+    raise UnusableFile(f"{path.name}: the text is neither UTF-8 nor GB18030")
+
+
+def _open_csv(path: Path) -> Table:
+    encoding, delimiter, total = _choose_encoding_and_count(path)
+    handle = path.open(encoding=encoding, newline="")
+    records = _csv_records(handle, delimiter)
+    first = next(records, None)
+    if first is None:
+        handle.close()
+        raise UnusableFile(f"{path.name}: the file is empty")
+    header = _clean_header(first[1])
+    width = len(header)
+
+    def rows() -> Iterator[tuple[int, list[str]]]:
+        for line, values in records:
+            if len(values) < width:
+                values = values + [""] * (width - len(values))
+            yield line, values
+
+    return Table("csv", header, total, encoding=encoding, delimiter=delimiter, _rows=rows(), _close=handle.close)
+
+
+# xlsx --------------------------------------------------------------------------------------
+
+
+def cell_text(value: Any) -> str:
+    """A spreadsheet cell as the text a person would type."""
+    if value is None:
+        return ""
+    if isinstance(value, bool):
+        return "true" if value else "false"
+    if isinstance(value, dt.datetime):
+        return value.isoformat(sep=" ") if value.time() != dt.time() else value.date().isoformat()
+    if isinstance(value, dt.date):
+        return value.isoformat()
+    if isinstance(value, dt.time):
+        return value.isoformat()
+    if isinstance(value, float):
+        if value.is_integer() and abs(value) < 1e16:
+            return str(int(value))
+        return repr(value)
+    return str(value).strip()
+
+
+def _open_xlsx(path: Path) -> Table:
+    import zipfile
+
+    from openpyxl import load_workbook
+
+    try:
+        workbook = load_workbook(path, read_only=True, data_only=True)
+    except (zipfile.BadZipFile, KeyError, OSError, ValueError) as exc:
+        raise UnusableFile(f"{path.name}: not a readable xlsx workbook ({exc})") from exc
+    sheet = workbook.worksheets[0] if workbook.worksheets else None
+    if sheet is None:
+        workbook.close()
+        raise UnusableFile(f"{path.name}: the workbook has no sheet")
+    iterator = sheet.iter_rows(values_only=True)
+
+    def records() -> Iterator[tuple[int, list[str]]]:
+        for number, row in enumerate(iterator, start=1):
+            values = [cell_text(v) for v in row]
+            if any(values):
+                yield number, values
+
+    source = records()
+    first = next(source, None)
+    if first is None:
+        workbook.close()
+        raise UnusableFile(f"{path.name}: the first sheet is empty")
+    header_line, raw_header = first
+    header = _clean_header(raw_header)
+    width = len(header)
+    total = max((sheet.max_row or 0) - header_line, 0)
+
+    def rows() -> Iterator[tuple[int, list[str]]]:
+        for line, values in source:
+            values = values[:width] + [""] * (width - len(values))
+            yield line, values
+
+    return Table("xlsx", header, total, _rows=rows(), _close=workbook.close)
+
+
+def _clean_header(values: list[str]) -> list[str]:
+    header = [v.replace("\ufeff", "").strip() for v in values]
+    while header and not header[-1]:
+        header.pop()
+    return header

@@ -1,0 +1,468 @@
+"""Importing a file of customers, orders or products through the domain services.
+
+Every row is cleaned by the same cleaners as the API and written by the same upsert services
+(:func:`rapport.customers.services.upsert_customer`, :func:`rapport.commerce.services.upsert_order`,
+:func:`rapport.commerce.services.upsert_product`), so an import records change history and audit
+entries and keeps customer statistics right, and importing the same file twice changes nothing.
+
+Rows are processed in batches, one transaction per batch and a savepoint per row: a bad row
+rolls back to its savepoint and leaves nothing behind, the good rows around it are kept. Each
+rejected row goes to the report (CSV: line, field, code, message, then the row as it was).
+
+Rules of the file format:
+
+- blank cells mean "not given": they never clear a value that is already stored;
+- date-times without an offset are in ``RAPPORT_DEFAULT_TIME_ZONE`` (exports write local time);
+- orders: consecutive rows with the same order number are the lines of one order (sku, product
+  name, quantity, unit price per row; order columns are read from the order's first row). A file
+  without a ``sku`` column has one summary line per order (SKU ``UNSPECIFIED``, the quantity
+  column or 1, priced so the lines add up to the order total).
+- created/updated count customers, orders and products; rows and rejected count file rows.
+"""
+
+from __future__ import annotations
+
+import csv
+import time
+from collections.abc import Callable, Iterable, Iterator, Mapping
+from dataclasses import dataclass, field
+from decimal import ROUND_HALF_UP, Decimal, InvalidOperation
+from pathlib import Path
+from typing import IO, Any
+
+from django.conf import settings
+from django.db import DataError, IntegrityError, transaction
+
+from rapport.commerce import services as commerce_services
+from rapport.commerce.validation import CatalogueCache, clean_product
+from rapport.core.actor import Actor
+from rapport.core.errors import DomainError, FieldError, InvalidInput
+from rapport.customers import services as customer_services
+from rapport.customers.validation import LookupCache
+from rapport.imports import mapping as m
+from rapport.imports.readers import UnusableFile, open_table
+
+__all__ = ["ImportResult", "RowError", "UnusableFile", "import_file"]
+
+DEFAULT_BATCH_SIZE = 500
+SUMMARY_SKU = "UNSPECIFIED"
+SUMMARY_NAME = "Unspecified items"
+REPORT_HEADER = ["line", "field", "code", "message"]
+_CENT = Decimal("0.01")
+
+Row = tuple[int, list[str]]
+
+
+@dataclass(frozen=True)
+class RowError:
+    line: int
+    field: str
+    code: str
+    message: str
+
+
+@dataclass
+class ImportResult:
+    kind: str
+    file_name: str = ""
+    total_rows: int = 0
+    processed_rows: int = 0
+    created: int = 0
+    updated: int = 0
+    rejected: int = 0
+    columns: list[tuple[str, str]] = field(default_factory=list)
+    ignored_columns: list[tuple[str, str]] = field(default_factory=list)
+    first_errors: list[RowError] = field(default_factory=list)
+    report_path: str = ""
+    dry_run: bool = False
+    started: float = field(default_factory=time.monotonic)
+    seconds: float = 0.0
+
+    @property
+    def rows_per_second(self) -> float:
+        return self.processed_rows / self.seconds if self.seconds > 0 else 0.0
+
+    def summary(self) -> str:
+        verb = "would be " if self.dry_run else ""
+        return (
+            f"{self.processed_rows} rows: {self.created} {self.kind} {verb}created, {self.updated} {verb}updated, "
+            f"{self.rejected} rows rejected in {self.seconds:.1f} s ({self.rows_per_second:,.0f} rows/s)"
+        )
+
+
+class ImportCache(CatalogueCache):
+    """The commerce lookups, remembering misses too: an unknown SKU is looked up once per import."""
+
+    def __init__(self) -> None:
+        super().__init__()
+        self._missing_skus: set[str] = set()
+        self._missing_identities: set[tuple[str, str]] = set()
+
+    def prefetch_products(self, skus: set[str]) -> None:
+        wanted = {s for s in skus if s and s not in self._products and s not in self._missing_skus}
+        if wanted:
+            super().prefetch_products(wanted)
+            self._missing_skus |= {s for s in wanted if s not in self._products}
+
+    def prefetch_identities(self, keys: set[tuple[str, str]]) -> None:
+        wanted = {k for k in keys if k not in self._identities and k not in self._missing_identities}
+        if wanted:
+            super().prefetch_identities(wanted)
+            self._missing_identities |= {k for k in wanted if k not in self._identities}
+
+
+class _Report:
+    """The rejected-rows CSV, opened on first use; UTF-8 with BOM so spreadsheets read Chinese."""
+
+    def __init__(self, path: Path | None, header: list[str]) -> None:
+        self.path = path
+        self.header = header
+        self._handle: IO[str] | None = None
+        self._writer: Any = None
+
+    def _open(self) -> Any:
+        if self._writer is None and self.path is not None:
+            self.path.parent.mkdir(parents=True, exist_ok=True)
+            self._handle = self.path.open("w", encoding="utf-8-sig", newline="")
+            self._writer = csv.writer(self._handle)
+            self._writer.writerow(REPORT_HEADER + self.header)
+        return self._writer
+
+    def write(self, error: RowError, values: Iterable[str] = ()) -> None:
+        writer = self._open()
+        if writer is not None:
+            writer.writerow([error.line, error.field, error.code, error.message, *values])
+
+    def close(self) -> None:
+        self._open()  # a report that was asked for exists, even when nothing was rejected
+        if self._handle is not None:
+            self._handle.close()
+            self._handle = None
+
+
+# Turning rows into service input ------------------------------------------------------------
+
+
+class _Kind:
+    """How one kind of row becomes a service call. ``units`` groups rows; ``apply`` writes one."""
+
+    def __init__(self, plan: m.ColumnPlan, *, channel: str, actor: Actor, time_zone: str) -> None:
+        self.plan = plan
+        self.channel = channel
+        self.actor = actor
+        self.time_zone = time_zone
+
+    def values(self, row: list[str]) -> dict[str, str]:
+        """Target field → text, for the non-blank cells of a row."""
+        out = {}
+        for index, target in self.plan.targets.items():
+            if index < len(row) and row[index] != "":
+                out[target] = row[index]
+        return out
+
+    def units(self, rows: Iterator[Row]) -> Iterator[list[Row]]:
+        for row in rows:
+            yield [row]
+
+    def prepare(self, batch: list[list[Row]]) -> None:
+        """Load what a batch will look up, in a few queries instead of one per row."""
+
+    def apply(self, unit: list[Row]) -> bool:
+        raise NotImplementedError
+
+    def error_lines(self, unit: list[Row], errors: list[FieldError]) -> list[RowError]:
+        line = unit[0][0]
+        return [RowError(line, e.field, e.code, e.message) for e in errors]
+
+
+class _Customers(_Kind):
+    def __init__(self, plan: m.ColumnPlan, **kwargs: Any) -> None:
+        super().__init__(plan, **kwargs)
+        self.cache = LookupCache()
+
+    def apply(self, unit: list[Row]) -> bool:
+        values = self.values(unit[0][1])
+        external_id = values.pop("external_id", "")
+        channel = values.pop("channel", "") or self.channel
+        if not external_id:
+            raise InvalidInput.single("external_id", "required", "the customer's id in the channel is missing")
+        data: dict[str, Any] = {}
+        custom: dict[str, str] = {}
+        for target, value in values.items():
+            if target.startswith(m.CUSTOM_PREFIX):
+                custom[target.removeprefix(m.CUSTOM_PREFIX)] = value
+            elif target == "gender":
+                data[target] = m.word(value, m.GENDERS)
+            elif target == "member_status":
+                data[target] = m.word(value, m.MEMBER_STATUSES)
+            elif target == "birthday":
+                data[target] = m.date_text(value)
+            elif target == "registered_at":
+                data[target] = m.datetime_text(value, self.time_zone)
+            else:
+                data[target] = value
+        if custom:
+            data["custom_fields"] = custom
+        _customer, created = customer_services.upsert_customer(
+            channel=channel, external_id=external_id, data=data, actor=self.actor, cache=self.cache
+        )
+        return created
+
+
+class _Products(_Kind):
+    def __init__(self, plan: m.ColumnPlan, **kwargs: Any) -> None:
+        super().__init__(plan, **kwargs)
+        self.cache = ImportCache()
+
+    def apply(self, unit: list[Row]) -> bool:
+        data: dict[str, Any] = self.values(unit[0][1])
+        if "is_active" in data:
+            flag = m.parse_bool(data["is_active"])
+            if flag is None:  # report it together with whatever else is wrong with the row
+                error = FieldError("is_active", "invalid", f"expected yes or no, not {data.pop('is_active')!r}")
+                try:
+                    clean_product(data, cache=self.cache)
+                except InvalidInput as exc:
+                    raise InvalidInput([error, *exc.errors]) from None
+                raise InvalidInput(error)
+            data["is_active"] = flag
+        _product, created = commerce_services.upsert_product(data=data, actor=self.actor, cache=self.cache)
+        return created
+
+
+_ORDER_LEVEL = {
+    "channel",
+    "external_id",
+    "customer_external_id",
+    "store",
+    "status",
+    "currency",
+    "placed_at",
+    "total",
+    "discount_total",
+    "shipping_total",
+}
+
+
+class _Orders(_Kind):
+    def __init__(self, plan: m.ColumnPlan, **kwargs: Any) -> None:
+        super().__init__(plan, **kwargs)
+        self.cache = ImportCache()
+        self.key_index = next(i for i, t in plan.targets.items() if t == "external_id")
+        self.has_sku = "sku" in plan.fields
+
+    def units(self, rows: Iterator[Row]) -> Iterator[list[Row]]:
+        """Consecutive rows with the same order number are one order."""
+        group: list[Row] = []
+        key = None
+        for row in rows:
+            values = row[1]
+            row_key = values[self.key_index] if self.key_index < len(values) else ""
+            if group and (row_key != key or not row_key):
+                yield group
+                group = []
+            group.append(row)
+            key = row_key
+        if group:
+            yield group
+
+    def prepare(self, batch: list[list[Row]]) -> None:
+        customers: set[tuple[str, str]] = set()
+        skus: set[str] = set()
+        for unit in batch:
+            first = self.values(unit[0][1])
+            channel = first.get("channel") or self.channel
+            if first.get("customer_external_id"):
+                customers.add((channel, first["customer_external_id"]))
+            if self.has_sku:
+                skus.update(values["sku"] for values in (self.values(row) for _line, row in unit) if values.get("sku"))
+        if customers:
+            self.cache.prefetch_identities(customers)
+        if skus:
+            self.cache.prefetch_products(skus)
+
+    def build(self, unit: list[Row]) -> dict[str, Any]:
+        first = self.values(unit[0][1])
+        data: dict[str, Any] = {k: v for k, v in first.items() if k in _ORDER_LEVEL}
+        data.setdefault("channel", self.channel)
+        if first.get("rapport_customer_id"):
+            data["customer_id"] = first["rapport_customer_id"]
+        if "status" in data:
+            data["status"] = m.word(data["status"], m.ORDER_STATUSES)
+        if "placed_at" in data:
+            data["placed_at"] = m.datetime_text(data["placed_at"], self.time_zone)
+        if self.has_sku:
+            lines = []
+            for _line, row in unit:
+                values = self.values(row)
+                line: dict[str, Any] = {"sku": values.get("sku", ""), "quantity": values.get("quantity", "1")}
+                if values.get("product_name"):
+                    line["name"] = values["product_name"]
+                if values.get("unit_price"):
+                    line["unit_price"] = values["unit_price"]
+                lines.append(line)
+            data["lines"] = lines
+        else:
+            data["lines"] = [self._summary_line(first)]
+        return data
+
+    def _summary_line(self, values: Mapping[str, str]) -> dict[str, Any]:
+        quantity = values.get("quantity", "1")
+        line: dict[str, Any] = {"sku": SUMMARY_SKU, "name": values.get("product_name") or SUMMARY_NAME}
+        line["quantity"] = quantity
+        if values.get("unit_price"):
+            line["unit_price"] = values["unit_price"]
+            return line
+        if not values.get("total"):
+            raise InvalidInput.single("total", "required", "a total, since the file has no sku column for lines")
+        try:
+            count = int(quantity)
+            line["unit_price"] = str((Decimal(values["total"]) / max(count, 1)).quantize(_CENT, ROUND_HALF_UP))
+        except (ValueError, InvalidOperation, ArithmeticError):
+            line["unit_price"] = "0"  # the cleaner reports the bad total or quantity itself
+        return line
+
+    def apply(self, unit: list[Row]) -> bool:
+        _order, created = commerce_services.upsert_order(data=self.build(unit), actor=self.actor, cache=self.cache)
+        return created
+
+    def error_lines(self, unit: list[Row], errors: list[FieldError]) -> list[RowError]:
+        out = []
+        for error in errors:
+            line, name = unit[0][0], error.field
+            parts = error.field.split(".", 2)
+            if parts[0] == "lines" and len(parts) == 3 and parts[1].isdigit() and int(parts[1]) < len(unit):
+                line, name = unit[int(parts[1])][0], parts[2]
+                name = {"name": "product_name"}.get(name, name)
+            out.append(RowError(line, name, error.code, error.message))
+        return out
+
+
+_KINDS: dict[str, type[_Kind]] = {m.CUSTOMERS: _Customers, m.ORDERS: _Orders, m.PRODUCTS: _Products}
+
+
+# The import ---------------------------------------------------------------------------------
+
+
+def _custom_field_labels(kind: str) -> dict[str, str]:
+    if kind != m.CUSTOMERS:
+        return {}
+    return {key: d.label for key, d in LookupCache().definitions().items()}
+
+
+def _batches(units: Iterator[list[Row]], size: int) -> Iterator[list[list[Row]]]:
+    batch: list[list[Row]] = []
+    rows = 0
+    for unit in units:
+        batch.append(unit)
+        rows += len(unit)
+        if rows >= size:
+            yield batch
+            batch, rows = [], 0
+    if batch:
+        yield batch
+
+
+def import_file(
+    path: str | Path,
+    *,
+    kind: str,
+    actor: Actor,
+    channel: str = "import",
+    mapping: Mapping[str, str] | None = None,
+    report_path: str | Path | None = None,
+    dry_run: bool = False,
+    batch_size: int = DEFAULT_BATCH_SIZE,
+    on_start: Callable[[ImportResult], None] | None = None,
+    on_batch: Callable[[ImportResult], None] | None = None,
+) -> ImportResult:
+    """Import ``path`` (CSV or xlsx) as ``kind``; return the counts.
+
+    Raises :class:`UnusableFile` when the file as a whole cannot be imported; bad rows are
+    counted and reported, never raised. ``on_start`` is called once the rows are counted,
+    ``on_batch`` inside each batch's transaction after its rows (to save progress with them).
+    With ``dry_run`` every row is validated and written, then rolled back.
+    """
+    channel = (channel or "").strip()
+    if not channel or len(channel) > 40:
+        raise UnusableFile("the channel is a name of 1 to 40 characters")
+    if kind not in m.KINDS:
+        raise UnusableFile(f"unknown import kind {kind!r}; one of: {', '.join(m.KINDS)}")
+    path = Path(path)
+    result = ImportResult(kind=kind, file_name=path.name, dry_run=dry_run)
+    table = open_table(path)
+    with table:
+        plan = m.plan_columns(kind, table.header, mapping, custom_fields=_custom_field_labels(kind))
+        result.total_rows = table.total_rows
+        result.columns = plan.describe()
+        result.ignored_columns = list(plan.ignored)
+        if report_path:
+            result.report_path = str(report_path)
+        report = _Report(Path(report_path) if report_path else None, table.header)
+        try:
+            for name, reason in plan.ignored:
+                report.write(RowError(1, name, "ignored_column", f"column not imported: {reason}"))
+            if on_start is not None:
+                on_start(result)
+            handler = _KINDS[kind](plan, channel=channel, actor=actor, time_zone=settings.RAPPORT_DEFAULT_TIME_ZONE)
+            for batch in _batches(handler.units(table.rows()), max(batch_size, 1)):
+                _run_batch(handler, batch, result, report, on_batch=on_batch, dry_run=dry_run)
+        finally:
+            report.close()
+            result.seconds = time.monotonic() - result.started
+    result.total_rows = max(result.total_rows, result.processed_rows)
+    if table.format == "xlsx":  # the sheet's dimension may count formatted empty rows
+        result.total_rows = result.processed_rows
+    return result
+
+
+def _run_batch(
+    handler: _Kind,
+    batch: list[list[Row]],
+    result: ImportResult,
+    report: _Report,
+    *,
+    on_batch: Callable[[ImportResult], None] | None,
+    dry_run: bool,
+) -> None:
+    with transaction.atomic():
+        handler.prepare(batch)
+        for unit in batch:
+            errors: list[FieldError] = []
+            try:
+                with transaction.atomic():  # the row's savepoint: a bad row leaves nothing behind
+                    created = handler.apply(unit)
+            except DomainError as exc:
+                errors = exc.errors or [FieldError("__all__", "invalid", str(exc))]
+            except (IntegrityError, DataError) as exc:  # e.g. a concurrent writer took the same key
+                errors = [FieldError("__all__", "conflict", str(exc).strip().splitlines()[0][:300])]
+            result.processed_rows += len(unit)
+            if not errors:
+                if created:
+                    result.created += 1
+                else:
+                    result.updated += 1
+                continue
+            _reject(handler, unit, errors, result, report)
+        result.seconds = time.monotonic() - result.started
+        if on_batch is not None:
+            on_batch(result)
+        if dry_run:
+            transaction.set_rollback(True)
+
+
+def _reject(handler: _Kind, unit: list[Row], errors: list[FieldError], result: ImportResult, report: _Report) -> None:
+    row_errors = handler.error_lines(unit, errors)
+    by_line: dict[int, list[RowError]] = {}
+    for error in row_errors:
+        by_line.setdefault(error.line, []).append(error)
+    first_bad = min(by_line)
+    for line, values in unit:
+        own = by_line.get(line) or [
+            RowError(line, "external_id", "order_rejected", f"the order was rejected for line {first_bad}")
+        ]
+        for error in own:
+            report.write(error, values)
+            if len(result.first_errors) < 20:
+                result.first_errors.append(error)
+        result.rejected += 1
