@@ -31,8 +31,10 @@ from pathlib import Path
 from typing import IO, Any
 
 from django.conf import settings
-from django.db import DataError, IntegrityError, transaction
+from django.db import DataError, IntegrityError, models, transaction
 
+from rapport.audit.models import AuditEntry
+from rapport.audit.services import record
 from rapport.commerce import services as commerce_services
 from rapport.commerce.validation import CatalogueCache, clean_product
 from rapport.core.actor import Actor
@@ -375,13 +377,15 @@ def import_file(
     batch_size: int = DEFAULT_BATCH_SIZE,
     on_start: Callable[[ImportResult], None] | None = None,
     on_batch: Callable[[ImportResult], None] | None = None,
+    audit_object: models.Model | None = None,
 ) -> ImportResult:
     """Import ``path`` (CSV or xlsx) as ``kind``; return the counts.
 
     Raises :class:`UnusableFile` when the file as a whole cannot be imported; bad rows are
     counted and reported, never raised. ``on_start`` is called once the rows are counted,
     ``on_batch`` inside each batch's transaction after its rows (to save progress with them).
-    With ``dry_run`` every row is validated and written, then rolled back.
+    With ``dry_run`` every row is validated and written, then rolled back. The import as a whole
+    gets one audit entry (on ``audit_object``, the job, when given) besides the rows' own.
     """
     channel = (channel or "").strip()
     if not channel or len(channel) > 40:
@@ -413,6 +417,23 @@ def import_file(
     result.total_rows = max(result.total_rows, result.processed_rows)
     if table.format == "xlsx":  # the sheet's dimension may count formatted empty rows
         result.total_rows = result.processed_rows
+    if not dry_run:
+        record(
+            actor,
+            AuditEntry.Action.IMPORT,
+            obj=audit_object,
+            object_type=None if audit_object is not None else f"imports.{kind}",
+            object_repr=None if audit_object is not None else path.name,
+            changes={
+                "kind": kind,
+                "file": path.name,
+                "channel": channel,
+                "rows": result.processed_rows,
+                "created": result.created,
+                "updated": result.updated,
+                "rejected": result.rejected,
+            },
+        )
     return result
 
 
