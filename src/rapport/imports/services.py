@@ -37,14 +37,15 @@ from rapport.audit.models import AuditEntry
 from rapport.audit.services import record
 from rapport.commerce import services as commerce_services
 from rapport.commerce.validation import CatalogueCache, clean_product
-from rapport.core.actor import Actor
+from rapport.core.actor import Actor, Source
 from rapport.core.errors import DomainError, FieldError, InvalidInput
 from rapport.customers import services as customer_services
 from rapport.customers.validation import LookupCache
 from rapport.imports import mapping as m
+from rapport.imports.models import ImportJob
 from rapport.imports.readers import UnusableFile, open_table
 
-__all__ = ["ImportResult", "RowError", "UnusableFile", "import_file"]
+__all__ = ["ImportResult", "RowError", "UnusableFile", "import_file", "run_job", "start_job"]
 
 DEFAULT_BATCH_SIZE = 500
 SUMMARY_SKU = "UNSPECIFIED"
@@ -487,3 +488,103 @@ def _reject(handler: _Kind, unit: list[Row], errors: list[FieldError], result: I
             if len(result.first_errors) < 20:
                 result.first_errors.append(error)
         result.rejected += 1
+
+
+# Jobs: uploads from the console, run in the background -----------------------------------------
+
+
+def imports_dir() -> Path:
+    """``<data folder>/imports``: uploaded files and the jobs' reports live here."""
+    base = getattr(settings, "RAPPORT_DATA_DIR", None) or settings.DATA_DIR
+    folder = Path(base) / "imports"
+    folder.mkdir(parents=True, exist_ok=True)
+    return folder
+
+
+def _save_upload(upload: Any) -> Path:
+    import uuid
+
+    from django.utils.text import get_valid_filename
+
+    name = Path(upload.name or "upload.csv")
+    stem = get_valid_filename(name.stem)[:80] or "upload"
+    target = imports_dir() / f"{uuid.uuid4().hex}-{stem}{name.suffix.lower()}"
+    with target.open("wb") as handle:
+        for chunk in upload.chunks():
+            handle.write(chunk)
+    return target
+
+
+def start_job(*, kind: str, upload: Any, channel: str, mapping: Mapping[str, str], actor: Actor) -> ImportJob:
+    """Save the uploaded file and queue its import; the job runs once this transaction commits."""
+    from rapport.core.jobs import enqueue
+    from rapport.imports.tasks import run_import
+
+    path = _save_upload(upload)
+    with transaction.atomic():
+        job = ImportJob.objects.create(
+            kind=kind,
+            file_path=str(path),
+            original_name=str(upload.name)[:255],
+            channel=channel,
+            mapping=dict(mapping),
+            created_by=actor.staff_user,
+        )
+        record(actor, AuditEntry.Action.CREATE, obj=job, changes={"kind": kind, "file": job.original_name})
+        enqueue(run_import, job.pk)
+    return job
+
+
+_PROGRESS_FIELDS = ["total_rows", "processed_rows", "created_rows", "updated_rows", "error_rows"]
+
+
+def _copy_counts(job: ImportJob, result: ImportResult) -> None:
+    job.total_rows = max(result.total_rows, result.processed_rows)
+    job.processed_rows = result.processed_rows
+    job.created_rows = result.created
+    job.updated_rows = result.updated
+    job.error_rows = result.rejected
+
+
+def run_job(job_id: int) -> ImportJob | None:
+    """Run a queued import job, saving its progress with every batch. Safe to call twice."""
+    import logging
+
+    from django.utils import timezone
+
+    job = ImportJob.objects.select_related("created_by").filter(pk=job_id).first()
+    if job is None or job.status in (ImportJob.Status.SUCCEEDED, ImportJob.Status.FAILED):
+        return job
+    job.status = ImportJob.Status.RUNNING
+    job.started_at = timezone.now()
+    job.report_path = str(imports_dir() / f"job-{job.pk}-report.csv")
+    job.save(update_fields=["status", "started_at", "report_path"])
+    actor = Actor(user=job.created_by, source=Source.IMPORT, label="" if job.created_by else f"import job #{job.pk}")
+
+    def on_progress(result: ImportResult) -> None:
+        _copy_counts(job, result)
+        job.save(update_fields=_PROGRESS_FIELDS)
+
+    try:
+        result = import_file(
+            job.file_path,
+            kind=job.kind,
+            actor=actor,
+            channel=job.channel,
+            mapping=job.mapping or {},
+            report_path=job.report_path,
+            on_start=on_progress,
+            on_batch=on_progress,
+            audit_object=job,
+        )
+    except UnusableFile as exc:
+        job.status, job.error_message = ImportJob.Status.FAILED, str(exc)
+    except Exception as exc:  # the job must end in a state a person can see, whatever happened
+        logging.getLogger(__name__).exception("import job %s failed", job.pk)
+        job.status, job.error_message = ImportJob.Status.FAILED, f"the import stopped: {exc}"
+    else:
+        _copy_counts(job, result)
+        job.status = ImportJob.Status.SUCCEEDED
+    job.finished_at = timezone.now()
+    job.save()
+    return job
