@@ -1,3 +1,7 @@
+from django.urls import path
+
+from rapport.audit import views
+
 app_name = "audit"
 
-urlpatterns: list = []
+urlpatterns = [path("", views.entry_list, name="list")]

@@ -9,19 +9,17 @@ from __future__ import annotations
 from decimal import Decimal
 from typing import Any
 
-from django.db.models import QuerySet
 from django.http import HttpRequest
 from ninja import Field, Router, Status
 
 from rapport.accounts.scopes import COMMERCE_READ, COMMERCE_WRITE
-from rapport.accounts.services import customer_scope
 from rapport.commerce import services
-from rapport.commerce.models import Category, Order, OrderStatus, Product, Refund
+from rapport.commerce.models import Category, Order, Product, Refund
+from rapport.commerce.queries import ORDERINGS, filter_orders, visible_orders
 from rapport.core.api import Strict, actor_for, require
 from rapport.core.bulk import bulk_summary
-from rapport.core.errors import FieldError, InvalidInput, NotFound
+from rapport.core.errors import NotFound
 from rapport.core.listing import order, page_body, paginate
-from rapport.customers.validation import LookupCache, parse_aware_datetime
 
 router = Router(tags=["commerce"])
 
@@ -84,7 +82,6 @@ class RefundIn(Strict):
     refunded_at: str | None = None
 
 
-ORDER_ORDERINGS = {"placed_at": "placed_at", "total": "total", "updated_at": "updated_at"}
 PRODUCT_ORDERINGS = {"sku": "sku", "name": "name", "price": "price", "updated_at": "updated_at"}
 
 
@@ -150,16 +147,8 @@ def order_body(o: Order) -> dict[str, Any]:
     }
 
 
-def visible_orders(request: HttpRequest) -> QuerySet[Order]:
-    return (
-        Order.objects.filter(customer_scope(request.user, prefix="customer__"))
-        .select_related("store")
-        .prefetch_related("lines", "refunds")
-    )
-
-
 def _order(request: HttpRequest, order_id: int) -> Order:
-    found = visible_orders(request).filter(pk=order_id).first()
+    found = visible_orders(request.user).filter(pk=order_id).first()
     if found is None:
         raise NotFound.single("order_id", "not_found", f"no order #{order_id}")
     return found
@@ -263,33 +252,6 @@ def update_product(request: HttpRequest, sku: str, payload: ProductIn) -> dict[s
 # Orders ------------------------------------------------------------------------------------
 
 
-def filter_orders(orders: QuerySet[Order], params: dict[str, Any]) -> QuerySet[Order]:
-    errors: list[FieldError] = []
-    if params.get("customer_id"):
-        orders = orders.filter(customer_id=params["customer_id"])
-    if params.get("store"):
-        store = LookupCache().store(params["store"])
-        if store is None:
-            errors.append(FieldError("store", "not_found", f"no store {params['store']!r}"))
-        else:
-            orders = orders.filter(store=store)
-    if params.get("channel"):
-        orders = orders.filter(channel=params["channel"])
-    if params.get("status"):
-        if params["status"] not in OrderStatus.values:
-            errors.append(FieldError("status", "invalid", f"one of: {', '.join(OrderStatus.values)}"))
-        orders = orders.filter(status=params["status"])
-    for bound, lookup in (("placed_after", "gte"), ("placed_before", "lt")):
-        if params.get(bound):
-            try:
-                orders = orders.filter(**{f"placed_at__{lookup}": parse_aware_datetime(params[bound])})
-            except ValueError as exc:
-                errors.append(FieldError(bound, "invalid", str(exc)))
-    if errors:
-        raise InvalidInput(errors)
-    return orders
-
-
 @router.get("/orders", summary="List orders")
 def list_orders(
     request: HttpRequest,
@@ -312,7 +274,7 @@ def list_orders(
         "placed_after": placed_after,
         "placed_before": placed_before,
     }
-    orders = order(filter_orders(visible_orders(request), params), order_by, ORDER_ORDERINGS, "-placed_at")
+    orders = order(filter_orders(visible_orders(request.user), params), order_by, ORDERINGS, "-placed_at")
     page = paginate(orders, limit=limit, offset=offset)
     return page_body(page, [order_body(o) for o in page.items])
 

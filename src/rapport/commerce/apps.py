@@ -5,3 +5,8 @@ from django.utils.translation import gettext_lazy as _
 class CommerceConfig(AppConfig):
     name = "rapport.commerce"
     verbose_name = _("Commerce")
+
+    def ready(self) -> None:
+        from rapport.commerce import tabs
+
+        tabs.register()

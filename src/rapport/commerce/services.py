@@ -7,7 +7,7 @@ transaction.
 
 from __future__ import annotations
 
-from collections.abc import Mapping
+from collections.abc import Mapping, Sequence
 from decimal import Decimal
 from typing import Any
 
@@ -275,12 +275,12 @@ def record_refund(
     return refund, True
 
 
-def bulk_upsert_products(items: list[Mapping[str, Any]], *, actor: Actor) -> list[tuple[Product, bool]]:
+def bulk_upsert_products(items: Sequence[Mapping[str, Any]], *, actor: Actor) -> list[tuple[Product, bool]]:
     cache = CatalogueCache()
     return all_or_nothing(items, lambda item: upsert_product(data=item, actor=actor, cache=cache))
 
 
-def bulk_upsert_orders(items: list[Mapping[str, Any]], *, actor: Actor) -> list[tuple[Order, bool]]:
+def bulk_upsert_orders(items: Sequence[Mapping[str, Any]], *, actor: Actor) -> list[tuple[Order, bool]]:
     cache = CatalogueCache()
     return all_or_nothing(items, lambda item: upsert_order(data=item, actor=actor, cache=cache))
 

@@ -7,6 +7,7 @@ from dataclasses import dataclass
 from typing import Any, Generic, TypeVar
 
 from django.db.models import Model, QuerySet
+from django.http import QueryDict
 
 from rapport.core.errors import InvalidInput
 
@@ -20,6 +21,10 @@ class Page(Generic[M]):
     count: int
     limit: int
     offset: int
+
+    @property
+    def number(self) -> int:
+        return self.offset // self.limit + 1
 
     @property
     def has_next(self) -> bool:
@@ -46,6 +51,14 @@ class Page(Generic[M]):
         return min(self.offset + self.limit, self.count)
 
 
+def page_offset(page_number: str | None, size: int) -> int:
+    """The offset of a 1-based ``?page=`` number; anything unreadable is the first page."""
+    try:
+        return max(int(page_number or "1") - 1, 0) * size
+    except ValueError:
+        return 0
+
+
 def paginate(queryset: QuerySet[M], *, limit: int, offset: int) -> Page[M]:
     if not 1 <= limit <= MAX_PAGE_SIZE:
         raise InvalidInput.single("limit", "out_of_range", f"limit is between 1 and {MAX_PAGE_SIZE}")
@@ -68,3 +81,8 @@ def order(queryset: QuerySet[M], requested: str | None, allowed: Mapping[str, st
 
 def page_body(page: Page[Any], results: list[Any]) -> dict[str, Any]:
     return {"count": page.count, "limit": page.limit, "offset": page.offset, "results": results}
+
+
+def filled_params(query: QueryDict) -> dict[str, str]:
+    """The query string's non-empty parameters (the last value of each), for the filter services."""
+    return {key: str(value) for key, value in query.items() if value}

@@ -116,9 +116,7 @@ class CustomFieldIn(Strict):
 # Representations ---------------------------------------------------------------------------
 
 
-def store_body(store: Store | None) -> dict[str, Any] | None:
-    if store is None:
-        return None
+def store_body(store: Store) -> dict[str, Any]:
     return {
         "id": store.pk,
         "code": store.code,
@@ -408,19 +406,19 @@ def list_stores(request: HttpRequest) -> list[dict[str, Any]]:
 
 
 @router.post("/stores", response={201: dict}, summary="Create a store")
-def create_store(request: HttpRequest, payload: StoreIn) -> Status[dict[str, Any] | None]:
+def create_store(request: HttpRequest, payload: StoreIn) -> Status[dict[str, Any]]:
     require(request, CUSTOMERS_WRITE, "customers.add_store")
     return Status(201, store_body(services.create_store(data=_given(payload), actor=actor_for(request))))
 
 
 @router.get("/stores/{store_id}", summary="One store")
-def get_store(request: HttpRequest, store_id: int) -> dict[str, Any] | None:
+def get_store(request: HttpRequest, store_id: int) -> dict[str, Any]:
     require(request, CUSTOMERS_READ, "customers.view_store")
     return store_body(_store(store_id))
 
 
 @router.patch("/stores/{store_id}", summary="Change a store")
-def update_store(request: HttpRequest, store_id: int, payload: StoreIn) -> dict[str, Any] | None:
+def update_store(request: HttpRequest, store_id: int, payload: StoreIn) -> dict[str, Any]:
     require(request, CUSTOMERS_WRITE, "customers.change_store")
     return store_body(services.update_store(_store(store_id), data=_given(payload), actor=actor_for(request)))
 

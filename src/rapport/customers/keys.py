@@ -30,7 +30,7 @@ def _rotate_batches(
             for row in rows:
                 # Decrypted by the field on load; saving encrypts again under the primary key.
                 extra = rebuild(row) if rebuild else []
-            model.objects.bulk_update(rows, fields + extra)
+            model.objects.bulk_update(rows, fields + extra)  # type: ignore[arg-type]
             done += len(rows)
             last_pk = rows[-1].pk
 

@@ -6,7 +6,7 @@ only way the API, console, importer and jobs change customers.
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Mapping
+from collections.abc import Iterable, Mapping, Sequence
 from typing import Any
 
 from django.contrib.auth.models import AbstractBaseUser
@@ -175,7 +175,7 @@ def upsert_customer(
     return update_customer(customer, data=data, actor=actor, cache=cache), False
 
 
-def bulk_upsert_customers(items: list[Mapping[str, Any]], *, actor: Actor) -> list[tuple[Customer, bool]]:
+def bulk_upsert_customers(items: Sequence[Mapping[str, Any]], *, actor: Actor) -> list[tuple[Customer, bool]]:
     """Upsert many ``{channel, external_id, data}`` items, all or nothing."""
     cache = LookupCache()
     return all_or_nothing(

@@ -1,3 +1,15 @@
+from django.urls import path
+
+from rapport.customers import views
+
 app_name = "customers"
 
-urlpatterns: list = []
+urlpatterns = [
+    path("", views.customer_list, name="list"),
+    path("new/", views.customer_edit, name="create"),
+    path("<int:pk>/", views.customer_detail, name="detail"),
+    path("<int:pk>/edit/", views.customer_edit, name="edit"),
+    path("<int:pk>/reveal/", views.reveal, name="reveal"),
+    path("<int:pk>/notes/", views.add_note, name="add_note"),
+    path("<int:pk>/owner/", views.assign_owner, name="assign_owner"),
+]

@@ -1,0 +1,55 @@
+"""Reading orders: the caller's data scope and the filters the list page and the API share."""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from typing import Any
+
+from django.contrib.auth.models import AbstractBaseUser, AnonymousUser
+from django.db.models import QuerySet
+
+from rapport.accounts.services import customer_scope
+from rapport.commerce.models import Order, OrderStatus
+from rapport.core.dates import parse_aware_datetime
+from rapport.core.errors import FieldError, InvalidInput
+from rapport.customers.validation import LookupCache
+
+ORDERINGS = {"placed_at": "placed_at", "total": "total", "updated_at": "updated_at"}
+
+
+def visible_orders(user: AbstractBaseUser | AnonymousUser | None) -> QuerySet[Order]:
+    """Orders of the customers this user may see (all orders for unscoped roles)."""
+    return (
+        Order.objects.filter(customer_scope(user, prefix="customer__"))
+        .select_related("store", "customer")
+        .prefetch_related("lines", "refunds")
+    )
+
+
+def filter_orders(orders: QuerySet[Order], params: Mapping[str, Any]) -> QuerySet[Order]:
+    errors: list[FieldError] = []
+    if params.get("customer_id"):
+        orders = orders.filter(customer_id=params["customer_id"])
+    if params.get("store"):
+        store = LookupCache().store(params["store"])
+        if store is None:
+            errors.append(FieldError("store", "not_found", f"no store {params['store']!r}"))
+        else:
+            orders = orders.filter(store=store)
+    if params.get("channel"):
+        orders = orders.filter(channel=params["channel"])
+    if params.get("q"):
+        orders = orders.filter(external_id__icontains=str(params["q"]).strip())
+    if params.get("status"):
+        if params["status"] not in OrderStatus.values:
+            errors.append(FieldError("status", "invalid", f"one of: {', '.join(OrderStatus.values)}"))
+        orders = orders.filter(status=params["status"])
+    for bound, lookup in (("placed_after", "gte"), ("placed_before", "lt")):
+        if params.get(bound):
+            try:
+                orders = orders.filter(**{f"placed_at__{lookup}": parse_aware_datetime(params[bound])})
+            except ValueError as exc:
+                errors.append(FieldError(bound, "invalid", str(exc)))
+    if errors:
+        raise InvalidInput(errors)
+    return orders

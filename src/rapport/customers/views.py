@@ -1,0 +1,165 @@
+"""Console pages for customers: the list, the 360 page with its tabs, editing, notes, reveal.
+
+Views only translate between HTTP and the services; every rule lives in ``services``.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from django.contrib import messages
+from django.contrib.auth import get_user_model
+from django.contrib.auth.decorators import login_required, permission_required
+from django.core.exceptions import PermissionDenied
+from django.http import Http404, HttpRequest, HttpResponse
+from django.shortcuts import redirect, render
+from django.utils.translation import gettext as _
+from django.views.decorators.http import require_POST
+
+from rapport.accounts import roles
+from rapport.accounts.services import role_of
+from rapport.console.tabs import customer_tabs
+from rapport.core.actor import Actor, Source
+from rapport.core.errors import DomainError, InvalidInput
+from rapport.core.listing import Page, filled_params, order, page_offset, paginate
+from rapport.customers import queries, services
+from rapport.customers.forms import CustomerForm, NoteForm
+from rapport.customers.models import Customer, CustomFieldDefinition, Identity, MemberStatus, Store
+
+PAGE_SIZE = 25
+
+
+def console_actor(request: HttpRequest) -> Actor:
+    return Actor(user=request.user, source=Source.CONSOLE)
+
+
+def _visible(request: HttpRequest, pk: int) -> Customer:
+    customer = queries.visible_customers(request.user).filter(pk=pk).first()
+    if customer is None:
+        raise Http404(_("No such customer, or not one of yours."))
+    return customer
+
+
+@login_required
+@permission_required("customers.view_customer", raise_exception=True)
+def customer_list(request: HttpRequest) -> HttpResponse:
+    params = filled_params(request.GET)
+    errors: list[Any] = []
+    customers = queries.visible_customers(request.user)
+    page: Page[Customer] | None = None
+    try:
+        customers = queries.filter_customers(customers, params)
+        customers = order(customers, params.get("order_by"), queries.ORDERINGS, "-registered_at")
+        page = paginate(customers, limit=PAGE_SIZE, offset=page_offset(request.GET.get("page"), PAGE_SIZE))
+    except InvalidInput as exc:
+        errors = exc.errors
+    sees_all = role_of(request.user) in roles.UNSCOPED_ROLES
+    staff = get_user_model().objects.filter(is_active=True, groups__name__in=[roles.SALES]).order_by("username")
+    context = {
+        "nav": "customers",
+        "page": page,
+        "errors": errors,
+        "params": params,
+        "stores": Store.objects.all() if sees_all else [],
+        "owners": staff if sees_all else [],
+        "channels": Identity.objects.values_list("channel", flat=True).distinct().order_by("channel"),
+        "member_statuses": MemberStatus.choices,
+        "definitions": CustomFieldDefinition.objects.filter(is_active=True),
+        "custom_params": {
+            k.removeprefix(queries.CUSTOM_FILTER_PREFIX): v
+            for k, v in params.items()
+            if k.startswith(queries.CUSTOM_FILTER_PREFIX)
+        },
+        "order_by": params.get("order_by", "-registered_at"),
+    }
+    return render(request, "customers/list.html", context)
+
+
+def _render_detail(request: HttpRequest, customer: Customer, *, extra: dict[str, Any] | None = None) -> HttpResponse:
+    tabs = customer_tabs(request.user)
+    active = next((t for t in tabs if t.key == request.GET.get("tab")), tabs[0])
+    context = {
+        "nav": "customers",
+        "customer": customer,
+        "tabs": tabs,
+        "active_tab": active,
+        **active.context(request, customer),
+        **(extra or {}),
+    }
+    return render(request, "customers/detail.html", context)
+
+
+@login_required
+@permission_required("customers.view_customer", raise_exception=True)
+def customer_detail(request: HttpRequest, pk: int) -> HttpResponse:
+    return _render_detail(request, _visible(request, pk))
+
+
+@login_required
+@require_POST
+def reveal(request: HttpRequest, pk: int) -> HttpResponse:
+    """Show personal data in plaintext once, in this response only; the reveal is audited."""
+    if not request.user.has_perm("customers.reveal_pii"):
+        raise PermissionDenied
+    customer = _visible(request, pk)
+    revealed = services.reveal_personal_data(customer, actor=console_actor(request))
+    return _render_detail(request, customer, extra={"revealed": revealed})
+
+
+@login_required
+def customer_edit(request: HttpRequest, pk: int | None = None) -> HttpResponse:
+    customer = _visible(request, pk) if pk is not None else None
+    needed = "customers.change_customer" if customer else "customers.add_customer"
+    if not request.user.has_perm(needed):
+        raise PermissionDenied
+    form = CustomerForm(request.POST or None, instance=customer)
+    if request.method == "POST" and form.is_valid():
+        try:
+            if customer is None:
+                customer = services.create_customer(data=form.profile_data(), actor=console_actor(request))
+                messages.success(request, _("Customer created."))
+            else:
+                services.update_customer(customer, data=form.profile_data(), actor=console_actor(request))
+                messages.success(request, _("Changes saved."))
+            return redirect("customers:detail", pk=customer.pk)
+        except DomainError as exc:
+            form.add_service_errors(exc)
+    return render(request, "customers/edit.html", {"nav": "customers", "form": form, "customer": customer})
+
+
+@login_required
+@require_POST
+def add_note(request: HttpRequest, pk: int) -> HttpResponse:
+    if not request.user.has_perm("customers.add_note"):
+        raise PermissionDenied
+    customer = _visible(request, pk)
+    form = NoteForm(request.POST)
+    form.is_valid()
+    try:
+        services.add_note(customer, body=form.cleaned_data.get("body", ""), actor=console_actor(request))
+        messages.success(request, _("Note added."))
+    except DomainError as exc:
+        messages.error(request, "; ".join(e.message for e in exc.errors))
+    return redirect(f"{customer_url(customer)}?tab=notes")
+
+
+@login_required
+@require_POST
+def assign_owner(request: HttpRequest, pk: int) -> HttpResponse:
+    if not request.user.has_perm("customers.assign_owner"):
+        raise PermissionDenied
+    customer = _visible(request, pk)
+    owner_name = request.POST.get("owner", "")
+    owner = get_user_model().objects.filter(username=owner_name, is_active=True).first() if owner_name else None
+    if owner_name and owner is None:
+        messages.error(request, _("Owner: no active staff user %(name)s.") % {"name": owner_name})
+    else:
+        services.assign_owner(Customer.objects.filter(pk=customer.pk), owner=owner, actor=console_actor(request))
+        messages.success(request, _("Owner updated."))
+    return redirect("customers:detail", pk=customer.pk)
+
+
+def customer_url(customer: Customer) -> str:
+    from django.urls import reverse
+
+    return reverse("customers:detail", args=[customer.pk])
