@@ -1,1 +1,1 @@
-pytest_plugins = ["rapport.testing.fixtures"]
+pytest_plugins = ["rapport.testing.fixtures", "rapport.testing.browser"]

@@ -17,6 +17,7 @@ from rapport.customers import services as customer_services
 from rapport.customers.models import Customer, Store
 
 _counter = itertools.count(1)
+STAFF_PASSWORD = "rapport-test-pw"  # test users only
 
 
 @pytest.fixture(autouse=True)
@@ -44,7 +45,7 @@ def make_staff(db: Any, system_actor: Actor) -> Callable[..., Any]:
     def make(role: str = roles.OPERATOR, *, store: Store | None = None, username: str | None = None) -> Any:
         return create_staff_user(
             username=username or f"{role}{next(_counter)}",
-            password="rapport-test-pw",
+            password=STAFF_PASSWORD,
             role=role,
             actor=system_actor,
             store_id=store.pk if store else None,

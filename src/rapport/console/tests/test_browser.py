@@ -1,0 +1,51 @@
+"""The console in Chromium: the path a store manager takes every day."""
+
+from __future__ import annotations
+
+import pytest
+
+from rapport.accounts import roles
+from rapport.customers.models import ChangeRecord
+
+pytestmark = [pytest.mark.browser, pytest.mark.django_db(transaction=True)]
+
+
+def test_find_a_customer_by_phone_edit_and_see_the_history(page, sign_in, make_staff, make_customer):
+    make_staff(roles.OPERATOR, username="mei")
+    customer = make_customer(name="李娜 Li Na", phone="13912345678", city="上海")
+    make_customer(name="Someone Else", phone="13800001111")
+
+    sign_in("mei")
+    page.fill("#q", "139 1234 5678")
+    page.click("#customer-filters button[type=submit]")
+    rows = page.locator("#customer-table tbody tr")
+    assert rows.count() == 1
+    assert "139****5678" in rows.first.inner_text()
+
+    page.click("text=李娜 Li Na")
+    page.wait_for_url(f"**/customers/{customer.pk}/")
+    assert "139****5678" in page.inner_text("#profile")
+
+    page.click("#edit-customer")
+    page.fill("#id_email", "not-an-email")
+    page.click("#save-customer")
+    assert page.locator("#email-errors").is_visible()
+
+    page.fill("#id_email", "")
+    page.fill("#id_city", "杭州")
+    page.click("#save-customer")
+    page.wait_for_url(f"**/customers/{customer.pk}/")
+    assert page.inner_text("#profile-city") == "杭州"
+
+    page.click(".tabs >> text=History")
+    history = page.inner_text("#history-table")
+    assert "city" in history and "上海" in history and "杭州" in history and "mei" in history
+    assert ChangeRecord.objects.filter(customer=customer, field="city", new_value="杭州").exists()
+
+
+def test_language_switch_to_chinese(page, sign_in, make_staff):
+    make_staff(roles.OPERATOR, username="lang")
+    sign_in("lang")
+    page.select_option("select[name=language]", "zh-hans")
+    page.wait_for_load_state()
+    assert "客户" in page.inner_text("nav.mainnav")
