@@ -18,7 +18,7 @@ class CustomerAdmin(ReadOnlyAdmin):
     list_display = ["id", "name", "masked_phone", "masked_email", "store", "owner", "member_status", "registered_at"]
     list_filter = ["member_status", "store", "registration_channel"]
     search_fields = ["name", "identities__external_id"]
-    fields = [
+    fields = readonly_fields = (
         "name",
         "masked_phone",
         "masked_email",
@@ -32,8 +32,7 @@ class CustomerAdmin(ReadOnlyAdmin):
         "store",
         "owner",
         "custom_fields",
-    ]
-    readonly_fields = fields
+    )
     inlines = [IdentityInline]
 
 
