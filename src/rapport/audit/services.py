@@ -10,8 +10,8 @@ from django.db.models import Q, QuerySet
 
 from rapport.audit.models import AuditEntry
 from rapport.core.actor import Actor
-from rapport.core.dates import parse_aware_datetime
 from rapport.core.errors import FieldError, InvalidInput
+from rapport.core.listing import within_time_bounds
 
 
 def _object_type(obj: models.Model | None, object_type: str | None) -> str:
@@ -65,12 +65,7 @@ def filter_entries(params: Mapping[str, Any]) -> QuerySet[AuditEntry]:
         entries = entries.filter(object_type=params["object_type"])
     if params.get("object_id"):
         entries = entries.filter(object_id=str(params["object_id"]))
-    for bound, lookup in (("since", "gte"), ("until", "lt")):
-        if params.get(bound):
-            try:
-                entries = entries.filter(**{f"created_at__{lookup}": parse_aware_datetime(params[bound])})
-            except ValueError as exc:
-                errors.append(FieldError(bound, "invalid", str(exc)))
+    entries = within_time_bounds(entries, params, field="created_at", after="since", before="until", errors=errors)
     if errors:
         raise InvalidInput(errors)
     return entries

@@ -10,8 +10,8 @@ from django.db.models import QuerySet
 
 from rapport.accounts.services import customer_scope
 from rapport.commerce.models import Order, OrderStatus
-from rapport.core.dates import parse_aware_datetime
 from rapport.core.errors import FieldError, InvalidInput
+from rapport.core.listing import within_time_bounds
 from rapport.customers.validation import LookupCache
 
 ORDERINGS = {"placed_at": "placed_at", "total": "total", "updated_at": "updated_at"}
@@ -44,12 +44,9 @@ def filter_orders(orders: QuerySet[Order], params: Mapping[str, Any]) -> QuerySe
         if params["status"] not in OrderStatus.values:
             errors.append(FieldError("status", "invalid", f"one of: {', '.join(OrderStatus.values)}"))
         orders = orders.filter(status=params["status"])
-    for bound, lookup in (("placed_after", "gte"), ("placed_before", "lt")):
-        if params.get(bound):
-            try:
-                orders = orders.filter(**{f"placed_at__{lookup}": parse_aware_datetime(params[bound])})
-            except ValueError as exc:
-                errors.append(FieldError(bound, "invalid", str(exc)))
+    orders = within_time_bounds(
+        orders, params, field="placed_at", after="placed_after", before="placed_before", errors=errors
+    )
     if errors:
         raise InvalidInput(errors)
     return orders

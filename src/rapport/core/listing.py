@@ -9,7 +9,8 @@ from typing import Any, Generic, TypeVar
 from django.db.models import Model, QuerySet
 from django.http import QueryDict
 
-from rapport.core.errors import InvalidInput
+from rapport.core.dates import parse_aware_datetime
+from rapport.core.errors import FieldError, InvalidInput
 
 MAX_PAGE_SIZE = 500
 M = TypeVar("M", bound=Model)
@@ -86,3 +87,27 @@ def page_body(page: Page[Any], results: list[Any]) -> dict[str, Any]:
 def filled_params(query: QueryDict) -> dict[str, str]:
     """The query string's non-empty parameters (the last value of each), for the filter services."""
     return {key: str(value) for key, value in query.items() if value}
+
+
+def within_time_bounds(
+    queryset: QuerySet[M],
+    params: Mapping[str, Any],
+    *,
+    field: str,
+    after: str,
+    before: str,
+    errors: list[FieldError],
+) -> QuerySet[M]:
+    """Keep rows with ``after <= field < before`` for whichever bounds ``params`` gives.
+
+    An unreadable bound is added to ``errors`` under its parameter name.
+    """
+    for bound, lookup in ((after, "gte"), (before, "lt")):
+        if params.get(bound):
+            try:
+                moment = parse_aware_datetime(params[bound])
+            except ValueError as exc:
+                errors.append(FieldError(bound, "invalid", str(exc)))
+            else:
+                queryset = queryset.filter(**{f"{field}__{lookup}": moment})
+    return queryset

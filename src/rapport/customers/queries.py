@@ -10,9 +10,10 @@ from django.db.models import QuerySet
 
 from rapport.accounts.services import customer_scope
 from rapport.core.errors import FieldError, InvalidInput
+from rapport.core.listing import within_time_bounds
 from rapport.customers import services
 from rapport.customers.models import Customer, CustomFieldDefinition, MemberStatus
-from rapport.customers.validation import LookupCache, clean_custom_value, parse_aware_datetime
+from rapport.customers.validation import LookupCache, clean_custom_value
 
 CUSTOM_FILTER_PREFIX = "cf."
 
@@ -68,14 +69,9 @@ def filter_customers(queryset: QuerySet[Customer], params: Mapping[str, Any]) ->
             queryset = queryset.filter(member_status=params["member_status"])
     if params.get("city"):
         queryset = queryset.filter(city__iexact=str(params["city"]).strip())
-    for bound, lookup in (("registered_after", "gte"), ("registered_before", "lt")):
-        if params.get(bound):
-            try:
-                moment = parse_aware_datetime(params[bound])
-            except ValueError as exc:
-                errors.append(FieldError(bound, "invalid", str(exc)))
-            else:
-                queryset = queryset.filter(**{f"registered_at__{lookup}": moment})
+    queryset = within_time_bounds(
+        queryset, params, field="registered_at", after="registered_after", before="registered_before", errors=errors
+    )
     definitions = cache.definitions()
     for name, raw in params.items():
         if not name.startswith(CUSTOM_FILTER_PREFIX) or raw in (None, ""):
