@@ -9,18 +9,15 @@ from rapport.audit.models import AuditEntry
 from rapport.customers.models import Customer
 from rapport.imports.models import ImportJob
 from rapport.imports.tests.conftest import read_report
-from rapport.imports.tests.urls import missing_nav_links
 
 pytestmark = pytest.mark.django_db
 
 
 @pytest.fixture(autouse=True)
-def console_urls(settings, tmp_path):
-    """Uploads and reports go to a temporary data folder; stand-in nav links while others are missing."""
+def data_dir(settings, tmp_path):
+    """Uploads and reports go to a temporary data folder."""
     settings.DATA_DIR = tmp_path
     settings.RAPPORT_DATA_DIR = tmp_path
-    if missing_nav_links():
-        settings.ROOT_URLCONF = "rapport.imports.tests.urls"
 
 
 def login(client, user):
