@@ -1,0 +1,124 @@
+"""When Chinese shoppers buy: the retail calendar behind the demo shop's order dates.
+
+Daily weights (average 1 over a window) carry the peaks a merchant would recognise: 11.11 and
+its presale, 618, Double 12 and December, the New Year goods festival (年货节) before the Spring
+Festival and the holiday dip during it, 3.8 and 520, busier weekends, and a growing business.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+
+import numpy as np
+import numpy.typing as npt
+
+# First day of the Spring Festival (正月初一); the lunar calendar is not computable simply.
+SPRING_FESTIVAL = {
+    2019: dt.date(2019, 2, 5),
+    2020: dt.date(2020, 1, 25),
+    2021: dt.date(2021, 2, 12),
+    2022: dt.date(2022, 2, 1),
+    2023: dt.date(2023, 1, 22),
+    2024: dt.date(2024, 2, 10),
+    2025: dt.date(2025, 1, 29),
+    2026: dt.date(2026, 2, 17),
+    2027: dt.date(2027, 2, 6),
+    2028: dt.date(2028, 1, 26),
+    2029: dt.date(2029, 2, 13),
+    2030: dt.date(2030, 2, 3),
+    2031: dt.date(2031, 1, 23),
+    2032: dt.date(2032, 2, 11),
+    2033: dt.date(2033, 1, 31),
+    2034: dt.date(2034, 2, 19),
+    2035: dt.date(2035, 2, 8),
+}
+
+
+def spring_festival(year: int) -> dt.date:
+    return SPRING_FESTIVAL.get(year, dt.date(year, 2, 5))
+
+
+def is_campaign_day(day: dt.date) -> bool:
+    """Days with shop-wide full-reduction offers (满减): 11.11, 618, 12.12 and the goods festival."""
+    if (day.month == 11 and day.day <= 11) or (day.month == 6 and day.day <= 18):
+        return True
+    if day.month == 12 and day.day == 12:
+        return True
+    festival = spring_festival(day.year if day.month < 7 else day.year + 1)
+    return dt.timedelta(days=1) <= festival - day <= dt.timedelta(days=21)
+
+
+def day_multiplier(day: dt.date) -> float:
+    """How busy this day is compared with an ordinary weekday, before growth."""
+    weight = 1.12 if day.weekday() >= 5 else 0.95
+    month, dom = day.month, day.day
+    if month == 11:
+        if dom < 11:
+            weight *= 1.6  # presale and 11.11 warm-up
+        elif dom == 11:
+            weight *= 7.0
+        elif dom == 12:
+            weight *= 1.8
+    elif month == 10 and dom >= 24:
+        weight *= 1.25  # presale deposits open
+    elif month == 6:
+        if dom < 18:
+            weight *= 1.35
+        elif dom == 18:
+            weight *= 4.5
+    elif month == 12:
+        weight *= 1.25  # year end and Christmas gifts
+        if dom == 12:
+            weight *= 2.6
+    elif month == 3 and dom == 8:
+        weight *= 2.0  # 3.8 女王节
+    elif month == 5 and dom == 20:
+        weight *= 1.6  # 520
+    festival = spring_festival(day.year if day.month < 7 else day.year + 1)
+    until = (festival - day).days
+    if 1 <= until <= 21:
+        weight *= 1.45  # 年货节: New Year goods
+    elif -6 <= until <= 0:
+        weight *= 0.35  # the holiday: couriers and shops rest
+    elif -14 <= until <= -7:
+        weight *= 0.8
+    return weight
+
+
+def daily_weights(
+    first: dt.date, days: int, *, growth_from: float = 0.9, growth_to: float = 1.1
+) -> npt.NDArray[np.float64]:
+    """Weights for ``days`` days from ``first``: seasonality times a linear growth trend."""
+    seasonal = np.array([day_multiplier(first + dt.timedelta(days=i)) for i in range(days)])
+    trend = np.linspace(growth_from, growth_to, days)
+    return seasonal * trend
+
+
+# Share of each hour of the day (local time) in online orders and in shop tills.
+ONLINE_HOURS = (
+    3.0,
+    1.6,
+    0.8,
+    0.4,
+    0.3,
+    0.3,
+    0.6,
+    1.5,
+    2.8,
+    3.6,
+    4.2,
+    4.6,
+    5.6,
+    5.0,
+    4.3,
+    4.2,
+    4.3,
+    4.4,
+    4.6,
+    5.2,
+    6.6,
+    7.8,
+    7.6,
+    5.2,
+)
+STORE_HOURS = (0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 4.0, 6.5, 8.0, 7.5, 7.5, 8.0, 8.5, 9.0, 9.5, 10.5, 10.0, 7.5, 3.5, 0)
