@@ -2,5 +2,6 @@
 
 :mod:`.generator` plans the shop in memory from a seed (stores, catalogue, customers, orders,
 refunds); :mod:`.loader` writes the plan in one transaction with bulk inserts, the way the
-services would have written it. ``rapport seed_demo`` runs both.
+services would have written it. ``rapport seed_demo`` runs both; :mod:`.embedded` prepares
+the database (migrations, static files, demo shop) for ``rapport run``.
 """

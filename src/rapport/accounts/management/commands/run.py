@@ -1,0 +1,85 @@
+from __future__ import annotations
+
+import signal
+from types import FrameType
+from typing import Any
+
+from django.conf import settings
+from django.core.management.base import BaseCommand, CommandError, CommandParser
+from django.core.servers.basehttp import get_internal_wsgi_application
+
+from rapport.accounts.roles import ROLE_LABELS
+from rapport.demo.embedded import prepare
+
+DEFAULT_SEED = 1
+
+
+def _stop(signum: int, frame: FrameType | None) -> None:
+    raise KeyboardInterrupt  # waitress shuts down cleanly on it, as on Ctrl-C
+
+
+class Command(BaseCommand):
+    help = (
+        "Start Rapport: migrate the database, collect static files, load the demo shop when the database has "
+        "no customers, print the URL and demo logins, and serve with waitress until Ctrl-C."
+    )
+
+    def add_arguments(self, parser: CommandParser) -> None:
+        parser.add_argument("--host", default="127.0.0.1", help="address to listen on (default %(default)s)")
+        parser.add_argument("--port", type=int, default=8000, help="port to listen on (default %(default)s)")
+        parser.add_argument("--threads", type=int, default=8, help="request threads (default %(default)s)")
+        parser.add_argument(
+            "--no-seed", "--no-demo", dest="no_seed", action="store_true", help="do not load the demo shop"
+        )
+        parser.add_argument("--seed", type=int, default=DEFAULT_SEED, help="demo shop seed (default %(default)s)")
+
+    def handle(self, *args: Any, **options: Any) -> None:
+        from waitress import create_server  # type: ignore[import-untyped]
+
+        prepared = prepare(
+            seed=options["seed"], load_demo=not options["no_seed"], say=lambda message: self.stdout.write(message)
+        )
+        try:
+            server = create_server(
+                get_internal_wsgi_application(),
+                host=options["host"],
+                port=options["port"],
+                threads=options["threads"],
+                ident="rapport",
+            )
+        except OSError as exc:
+            raise CommandError(
+                f"cannot listen on {options['host']}:{options['port']} ({exc.strerror or exc}); "
+                "is Rapport already running? Try another --port."
+            ) from exc
+
+        host = options["host"]
+        shown = f"[{host}]" if ":" in host else host
+        url = f"http://{shown}:{options['port']}/"
+        self.stdout.write("")
+        self.stdout.write(self.style.SUCCESS(f"Rapport is running at {url}"))
+        if host not in ("127.0.0.1", "localhost", "::1"):
+            self.stdout.write("  (add this machine's name to RAPPORT_ALLOWED_HOSTS to reach it from elsewhere)")
+        if prepared.logins:
+            self.stdout.write("Demo logins (the demo password works until someone changes it):")
+            for login in prepared.logins:
+                where = f", {login.store}" if login.store else ""
+                label = f"{ROLE_LABELS[login.role]}{where}"
+                self.stdout.write(f"  {login.username:<10} {login.password:<14} {label}")
+        if settings.RAPPORT_JOBS_INPROCESS:
+            self.stdout.write("Background jobs run in this process.")
+        else:
+            self.stdout.write(
+                f"Background jobs go to Celery at {settings.CELERY_BROKER_URL}: "
+                "start `celery -A rapport worker` and `celery -A rapport beat` beside this server."
+            )
+        self.stdout.write("Press Ctrl-C to stop.")
+        self.stdout.flush()
+
+        previous = signal.signal(signal.SIGTERM, _stop)
+        try:
+            server.run()  # returns after Ctrl-C or SIGTERM, once waitress has closed its sockets
+        finally:
+            signal.signal(signal.SIGTERM, previous)
+            server.close()
+        self.stdout.write("Rapport stopped.")
