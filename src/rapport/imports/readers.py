@@ -1,4 +1,4 @@
-"""Reading import files: CSV (UTF-8, UTF-8 with BOM, or GB18030) and xlsx, row by row.
+"""Reading import files: CSV (UTF-8, UTF-8 with BOM, GB18030 or UTF-16) and xlsx, row by row.
 
 A reader yields the header once and then ``(line, values)`` pairs, where ``line`` is the
 line number a person sees in the file (the header is line 1; in a spreadsheet, the row
@@ -92,8 +92,15 @@ def _csv_records(handle: io.TextIOBase, delimiter: str) -> Iterator[tuple[int, l
 
 
 def _choose_encoding_and_count(path: Path) -> tuple[str, str, int]:
-    """Find the first encoding that decodes the whole file; count data rows on the way."""
-    for encoding in ENCODINGS:
+    """Find the first encoding that decodes the whole file; count data rows on the way.
+
+    Excel's "Unicode text" is UTF-16 with a byte order mark; anything else is tried as UTF-8
+    (with or without a BOM), then GB18030 (which includes GBK and GB2312).
+    """
+    with path.open("rb") as handle:
+        start = handle.read(2)
+    candidates = ("utf-16",) if start in (b"\xff\xfe", b"\xfe\xff") else ENCODINGS
+    for encoding in candidates:
         try:
             with path.open(encoding=encoding, newline="") as handle:
                 first_line = handle.readline()
@@ -107,7 +114,7 @@ def _choose_encoding_and_count(path: Path) -> tuple[str, str, int]:
         except csv.Error as exc:
             raise UnusableFile(f"{path.name}: not a readable CSV file ({exc})") from exc
         return encoding, delimiter, max(count - 1, 0)
-    raise UnusableFile(f"{path.name}: the text is neither UTF-8 nor GB18030")
+    raise UnusableFile(f"{path.name}: cannot read the text: it is not UTF-8, GB18030 or UTF-16")
 
 
 def _open_csv(path: Path) -> Table:

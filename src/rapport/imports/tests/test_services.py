@@ -135,6 +135,16 @@ def test_gb18030_file(testdata, tmp_path):
     assert read_report(report)[0]["姓名"] == "王芳"
 
 
+def test_excel_unicode_text_is_utf16_with_tabs(testdata, tmp_path):
+    """Excel's "Unicode text" export: UTF-16 with a byte order mark, tab-separated."""
+    text = (testdata / "customers_zh.csv").read_text(encoding="utf-8").replace(",", "\t")
+    path = tmp_path / "会员.txt"
+    path.write_text(text, encoding="utf-16")
+    result = import_file(path, kind="customers", actor=ACTOR)
+    assert (result.created, result.rejected) == (2, 1)
+    assert customers_by_external_id()["m-01"].name == "张伟"
+
+
 def test_utf8_with_bom_semicolons_and_explicit_mapping(tmp_path, db):
     path = tmp_path / "c.csv"
     path.write_bytes("\ufeffKundennr;Vollname;Handy\nk1;Anna;13812345678\n".encode())
@@ -295,7 +305,7 @@ def test_progress_is_reported_per_batch(testdata, vip_field):
         ("old.xls", b"\xd0\xcf\x11\xe0rest", "xls"),
         ("empty.csv", b"", "empty"),
         ("nokey.csv", b"name,phone\nAmy,13812345678\n", "external_id"),
-        ("binary.csv", b"\xff\xfe\x00\x81\xff" * 20, "neither UTF-8 nor GB18030"),
+        ("binary.csv", b"\x81\xff\x00" * 20, "not UTF-8, GB18030 or UTF-16"),
         ("broken.xlsx", b"PK\x03\x04not really a zip", "xlsx"),
     ],
 )
