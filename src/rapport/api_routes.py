@@ -9,7 +9,9 @@ def register_routers(api: NinjaAPI) -> None:
     from rapport.audit.api import router as audit_router
     from rapport.commerce.api import router as commerce_router
     from rapport.customers.api import router as customers_router
+    from rapport.events.api import router as events_router
 
     api.add_router("/v1/", customers_router)
     api.add_router("/v1/", commerce_router)
+    api.add_router("/v1/", events_router)
     api.add_router("/v1/", audit_router)

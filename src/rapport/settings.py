@@ -53,6 +53,7 @@ INSTALLED_APPS = [
     "rapport.audit",
     "rapport.customers",
     "rapport.commerce",
+    "rapport.events",
     "rapport.imports",
     "rapport.analytics",
     "rapport.console",
@@ -131,6 +132,10 @@ WHITENOISE_USE_FINDERS = True
 MEDIA_ROOT = DATA_DIR / "media"
 FILE_UPLOAD_MAX_MEMORY_SIZE = 5 * 1024 * 1024
 DATA_UPLOAD_MAX_MEMORY_SIZE = 20 * 1024 * 1024
+# Behaviour events: how long they are kept, and how long a message id is remembered for retries.
+RAPPORT_EVENT_RETENTION_DAYS = int(os.environ.get("RAPPORT_EVENT_RETENTION_DAYS", "730"))
+RAPPORT_EVENT_DEDUP_DAYS = int(os.environ.get("RAPPORT_EVENT_DEDUP_DAYS", "30"))
+RAPPORT_ABANDONED_CART_MINUTES = int(os.environ.get("RAPPORT_ABANDONED_CART_MINUTES", "60"))
 RAPPORT_IMPORT_MAX_BYTES = int(os.environ.get("RAPPORT_IMPORT_MAX_BYTES", str(200 * 1024 * 1024)))
 
 SESSION_COOKIE_HTTPONLY = True

@@ -8,6 +8,8 @@ api = build_api()
 urlpatterns = [
     path("admin/", admin.site.urls),
     path("api/", api.urls),
+    path("v1/", include("rapport.events.tracking_urls")),
+    path("events/", include("rapport.events.urls")),
     path("i18n/", include("django.conf.urls.i18n")),
     path("customers/", include("rapport.customers.urls")),
     path("orders/", include("rapport.commerce.urls")),

@@ -32,6 +32,7 @@ _VIEW_CUSTOMERS = [
     "commerce.view_product",
     "commerce.view_category",
     "commerce.view_refund",
+    "events.view_event",
 ]
 _EDIT_CUSTOMERS = [
     "customers.add_customer",
@@ -55,11 +56,23 @@ ROLE_PERMISSIONS: dict[str, list[str]] = {
         "commerce.add_refund",
         "imports.add_importjob",
         "imports.view_importjob",
+        "events.view_source",
+        "events.add_source",
+        "events.change_source",
+        "customers.view_mergesuggestion",
+        "customers.change_mergesuggestion",
     ],
-    SERVICE_AGENT: [*_VIEW_CUSTOMERS, *_EDIT_CUSTOMERS, "customers.reveal_pii", "commerce.add_refund"],
+    SERVICE_AGENT: [
+        *_VIEW_CUSTOMERS,
+        *_EDIT_CUSTOMERS,
+        "customers.reveal_pii",
+        "commerce.add_refund",
+        "customers.view_mergesuggestion",
+        "customers.change_mergesuggestion",
+    ],
     SALES: [*_VIEW_CUSTOMERS, *_EDIT_CUSTOMERS, "customers.reveal_pii"],
     STORE_STAFF: [*_VIEW_CUSTOMERS, *_EDIT_CUSTOMERS, "customers.reveal_pii"],
-    ANALYST: [*_VIEW_CUSTOMERS, "audit.view_auditentry"],
+    ANALYST: [*_VIEW_CUSTOMERS, "audit.view_auditentry", "events.view_source"],
 }
 
 # Roles whose data scope is every customer.

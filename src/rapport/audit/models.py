@@ -17,6 +17,7 @@ class AuditEntry(models.Model):
         LOGIN = "login", _("Sign in")
         TOKEN = "token", _("API token")
         ASSIGN = "assign", _("Assign")
+        MERGE = "merge", _("Merge")
 
     created_at = models.DateTimeField(auto_now_add=True, db_index=True)
     actor = models.ForeignKey(

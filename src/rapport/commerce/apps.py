@@ -7,6 +7,7 @@ class CommerceConfig(AppConfig):
     verbose_name = _("Commerce")
 
     def ready(self) -> None:
-        from rapport.commerce import tabs
+        from rapport.commerce import merge_hooks, tabs
 
         tabs.register()
+        merge_hooks.register()

@@ -7,7 +7,7 @@ scope answer 404, as if they did not exist.
 
 from __future__ import annotations
 
-from typing import Any
+from typing import Any, Literal
 
 from django.contrib.auth import get_user_model
 from django.http import HttpRequest
@@ -19,8 +19,17 @@ from rapport.core.api import Strict, actor_for, require
 from rapport.core.bulk import bulk_summary
 from rapport.core.errors import InvalidInput, NotFound
 from rapport.core.listing import order, page_body, paginate
-from rapport.customers import queries, services
-from rapport.customers.models import Address, ChangeRecord, Customer, CustomFieldDefinition, Note, Store
+from rapport.customers import merge, queries, services
+from rapport.customers.models import (
+    Address,
+    ChangeRecord,
+    Customer,
+    CustomerMerge,
+    CustomFieldDefinition,
+    MergeSuggestion,
+    Note,
+    Store,
+)
 from rapport.customers.validation import LookupCache
 
 router = Router(tags=["customers"])
@@ -446,3 +455,68 @@ def update_custom_field(request: HttpRequest, key: str, payload: CustomFieldIn) 
         raise NotFound.single("key", "not_found", f"no custom field {key!r}")
     saved = services.save_custom_field(data=_given(payload), actor=actor_for(request), instance=definition)
     return definition_body(saved)
+
+
+# Merges -------------------------------------------------------------------------------------
+
+
+class MergeIn(Strict):
+    merged_id: int = Field(description="the customer merged into this one (it stops existing)")
+    reason: str = Field("manual merge", max_length=200)
+
+
+class DecisionIn(Strict):
+    decision: Literal["merge", "reject"]
+    survivor_id: int | None = Field(None, description="which of the two to keep (default: the older)")
+
+
+def suggestion_body(suggestion: MergeSuggestion) -> dict[str, Any]:
+    return {
+        "id": suggestion.pk,
+        "first_id": suggestion.first_id,
+        "second_id": suggestion.second_id,
+        "reason": suggestion.reason,
+        "score": str(suggestion.score),
+        "status": suggestion.status,
+        "created_at": suggestion.created_at,
+    }
+
+
+def merge_body(done: CustomerMerge) -> dict[str, Any]:
+    return {
+        "survivor_id": done.survivor_id,
+        "merged_id": done.merged_customer_id,
+        "reason": done.reason,
+        "moved": done.moved,
+        "created_at": done.created_at,
+    }
+
+
+@router.post("/customers/{customer_id}/merge", summary="Merge another customer into this one (audited)")
+def merge_into(request: HttpRequest, customer_id: int, payload: MergeIn) -> dict[str, Any]:
+    require(request, CUSTOMERS_WRITE, CHANGE, "customers.change_mergesuggestion")
+    survivor = _customer(request, customer_id)
+    merged = _customer(request, payload.merged_id)
+    return merge_body(merge.merge_customers(survivor, merged, actor=actor_for(request), reason=payload.reason))
+
+
+@router.get("/merge-suggestions", summary="Suggested merges (weak matches) for a person to decide")
+def list_suggestions(request: HttpRequest, status: str = "open", limit: int = 50, offset: int = 0) -> dict[str, Any]:
+    require(request, CUSTOMERS_READ, "customers.view_mergesuggestion")
+    if status not in MergeSuggestion.Status.values:
+        raise InvalidInput.single("status", "invalid", f"one of: {', '.join(MergeSuggestion.Status.values)}")
+    page = paginate(MergeSuggestion.objects.filter(status=status), limit=limit, offset=offset)
+    return page_body(page, [suggestion_body(s) for s in page.items])
+
+
+@router.post("/merge-suggestions/{suggestion_id}/decide", summary="Merge or reject a suggestion")
+def decide_suggestion(request: HttpRequest, suggestion_id: int, payload: DecisionIn) -> dict[str, Any]:
+    require(request, CUSTOMERS_WRITE, "customers.change_mergesuggestion")
+    suggestion = MergeSuggestion.objects.filter(pk=suggestion_id).first()
+    if suggestion is None:
+        raise NotFound.single("suggestion_id", "not_found", f"no suggestion #{suggestion_id}")
+    done = merge.decide_suggestion(
+        suggestion, merge=payload.decision == "merge", actor=actor_for(request), survivor_id=payload.survivor_id
+    )
+    suggestion.refresh_from_db()
+    return {"suggestion": suggestion_body(suggestion), "merge": merge_body(done) if done else None}

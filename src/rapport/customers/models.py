@@ -268,3 +268,69 @@ class ChangeRecord(models.Model):
 
     def __str__(self) -> str:
         return f"{self.field}: {self.old_value} → {self.new_value}"
+
+
+class CustomerMerge(models.Model):
+    """A merge (客户合并): who merged which customer into which, and what moved."""
+
+    survivor = models.ForeignKey(Customer, on_delete=models.CASCADE, related_name="merges")
+    merged_customer_id = models.BigIntegerField(db_index=True)
+    merged_name = models.CharField(max_length=120)
+    reason = models.CharField(_("reason"), max_length=200)
+    moved = models.JSONField(_("moved"), default=dict)
+    actor = models.ForeignKey(
+        settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.SET_NULL, related_name="+"
+    )
+    actor_label = models.CharField(max_length=150)
+    source = models.CharField(_("source"), max_length=20, choices=Source.CHOICES)
+    created_at = models.DateTimeField(auto_now_add=True)
+
+    class Meta:
+        ordering = ["-created_at", "-id"]
+        verbose_name = _("customer merge")
+        verbose_name_plural = _("customer merges")
+
+    def __str__(self) -> str:
+        return f"#{self.merged_customer_id} → #{self.survivor_id}"
+
+
+class MergedCustomer(models.Model):
+    """A merged customer's id keeps resolving to the survivor (and on through later merges)."""
+
+    merged_id = models.BigIntegerField(primary_key=True)
+    survivor = models.ForeignKey(Customer, on_delete=models.CASCADE, related_name="merged_ids")
+
+    def __str__(self) -> str:
+        return f"#{self.merged_id} → #{self.survivor_id}"
+
+
+class MergeSuggestion(models.Model):
+    """A weak match for staff to confirm or reject (similar name and address, shared device)."""
+
+    class Status(models.TextChoices):
+        OPEN = "open", _("Open")
+        MERGED = "merged", _("Merged")
+        REJECTED = "rejected", _("Rejected")
+
+    first = models.ForeignKey(Customer, on_delete=models.CASCADE, related_name="+")
+    second = models.ForeignKey(Customer, on_delete=models.CASCADE, related_name="+")
+    reason = models.CharField(_("reason"), max_length=200)
+    score = models.DecimalField(_("score"), max_digits=4, decimal_places=3)
+    status = models.CharField(_("status"), max_length=10, choices=Status.choices, default=Status.OPEN)
+    decided_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.SET_NULL, related_name="+"
+    )
+    decided_at = models.DateTimeField(null=True, blank=True)
+    created_at = models.DateTimeField(auto_now_add=True)
+
+    class Meta:
+        ordering = ["-score", "-created_at"]
+        constraints = [
+            models.UniqueConstraint(fields=["first", "second"], name="merge_suggestion_unique_pair"),
+            models.CheckConstraint(condition=Q(first__lt=models.F("second")), name="merge_suggestion_ordered_pair"),
+        ]
+        verbose_name = _("merge suggestion")
+        verbose_name_plural = _("merge suggestions")
+
+    def __str__(self) -> str:
+        return f"#{self.first_id} ~ #{self.second_id} ({self.reason})"

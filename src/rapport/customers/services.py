@@ -25,6 +25,7 @@ from rapport.customers.models import (
     Customer,
     CustomFieldDefinition,
     Identity,
+    MergedCustomer,
     Note,
     Store,
 )
@@ -455,7 +456,12 @@ def save_custom_field(
 
 
 def get_customer(queryset: QuerySet[Customer], pk: int) -> Customer:
+    """The customer with this id, or the survivor it was merged into, within ``queryset``."""
     customer = queryset.filter(pk=pk).first()
+    if customer is None:
+        survivor_id = MergedCustomer.objects.filter(merged_id=pk).values_list("survivor_id", flat=True).first()
+        if survivor_id is not None:
+            customer = queryset.filter(pk=survivor_id).first()
     if customer is None:
         raise NotFound.single("id", "not_found", f"no customer #{pk}")
     return customer

@@ -6,6 +6,8 @@ app_name = "customers"
 
 urlpatterns = [
     path("", views.customer_list, name="list"),
+    path("merges/", views.merge_suggestions, name="merge_suggestions"),
+    path("merges/<int:pk>/", views.decide_merge, name="decide_merge"),
     path("new/", views.customer_edit, name="create"),
     path("<int:pk>/", views.customer_detail, name="detail"),
     path("<int:pk>/edit/", views.customer_edit, name="edit"),

@@ -12,7 +12,7 @@ from django.contrib.auth import get_user_model
 from django.contrib.auth.decorators import login_required, permission_required
 from django.core.exceptions import PermissionDenied
 from django.http import Http404, HttpRequest, HttpResponse
-from django.shortcuts import redirect, render
+from django.shortcuts import get_object_or_404, redirect, render
 from django.utils.translation import gettext as _
 from django.views.decorators.http import require_POST
 
@@ -22,9 +22,17 @@ from rapport.console.tabs import customer_tabs
 from rapport.core.actor import Actor, Source
 from rapport.core.errors import DomainError, InvalidInput
 from rapport.core.listing import Page, filled_params, order, page_offset, paginate
-from rapport.customers import queries, services
+from rapport.customers import merge, queries, services
 from rapport.customers.forms import CustomerForm, NoteForm
-from rapport.customers.models import Customer, CustomFieldDefinition, Identity, MemberStatus, Store
+from rapport.customers.models import (
+    Customer,
+    CustomerMerge,
+    CustomFieldDefinition,
+    Identity,
+    MemberStatus,
+    MergeSuggestion,
+    Store,
+)
 
 PAGE_SIZE = 25
 
@@ -163,3 +171,47 @@ def customer_url(customer: Customer) -> str:
     from django.urls import reverse
 
     return reverse("customers:detail", args=[customer.pk])
+
+
+@login_required
+@permission_required("customers.view_mergesuggestion", raise_exception=True)
+def merge_suggestions(request: HttpRequest) -> HttpResponse:
+    """The queue of weak matches (same name and city, shared device) for a person to decide."""
+    status = request.GET.get("status", MergeSuggestion.Status.OPEN)
+    suggestions = MergeSuggestion.objects.filter(status=status).select_related(
+        "first__store", "second__store", "first__stats", "second__stats"
+    )
+    page = paginate(suggestions, limit=PAGE_SIZE, offset=page_offset(request.GET.get("page"), PAGE_SIZE))
+    recent = CustomerMerge.objects.select_related("survivor")[:20]
+    context = {
+        "nav": "merges",
+        "page": page,
+        "status": status,
+        "statuses": MergeSuggestion.Status.choices,
+        "recent_merges": recent,
+    }
+    return render(request, "customers/merge_suggestions.html", context)
+
+
+@login_required
+@require_POST
+@permission_required("customers.change_mergesuggestion", raise_exception=True)
+def decide_merge(request: HttpRequest, pk: int) -> HttpResponse:
+    suggestion = get_object_or_404(MergeSuggestion, pk=pk)
+    decision = request.POST.get("decision")
+    try:
+        if decision == "reject":
+            merge.decide_suggestion(suggestion, merge=False, actor=console_actor(request))
+            messages.success(request, _("Suggestion rejected; the pair will not be suggested again."))
+        else:
+            survivor = int(request.POST.get("survivor", "0") or 0) or None
+            done = merge.decide_suggestion(suggestion, merge=True, actor=console_actor(request), survivor_id=survivor)
+            assert done is not None
+            messages.success(
+                request,
+                _("Customer #%(merged)s merged into #%(survivor)s.")
+                % {"merged": done.merged_customer_id, "survivor": done.survivor_id},
+            )
+    except DomainError as exc:
+        messages.error(request, "; ".join(e.message for e in exc.errors))
+    return redirect("customers:merge_suggestions")

@@ -1,0 +1,194 @@
+"""Customer merge (客户合并) and the queue of suggested merges.
+
+A merge moves everything the merged customer owns to the survivor: identities, addresses,
+notes and change history here; orders, events and later domains' rows (tags, assets, …)
+through *merge hooks* that each app registers. The merged id keeps resolving to the survivor,
+the merge is recorded (what moved, who, why) and audited, and it all happens in one
+transaction: nothing is lost or doubled, or nothing happens.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from decimal import Decimal
+from typing import Any
+
+from django.db import transaction
+from django.db.models import Q
+from django.db.models.functions import Lower
+from django.utils import timezone
+
+from rapport.audit.models import AuditEntry
+from rapport.audit.services import record
+from rapport.core.actor import Actor
+from rapport.core.errors import Conflict, InvalidInput
+from rapport.customers import history
+from rapport.customers.models import (
+    Address,
+    ChangeRecord,
+    Customer,
+    CustomerMerge,
+    Identity,
+    MergedCustomer,
+    MergeSuggestion,
+    Note,
+)
+
+MergeHook = Callable[[Customer, Customer], int]
+"""Moves one kind of row from the merged customer (second) to the survivor (first); returns how many."""
+
+_HOOKS: dict[str, MergeHook] = {}
+
+# Profile fields the survivor takes from the merged customer when it has none of its own.
+_FILLABLE = ["name", "gender", "birthday", "city", "store_id", "owner_id"]
+_PERSONAL = {"phone": "phone_index", "email": "email_index", "id_number": "id_number_index"}
+
+
+def register_merge_hook(name: str, hook: MergeHook) -> None:
+    """Let a domain move its own rows when two customers merge (called inside the merge)."""
+    _HOOKS[name] = hook
+
+
+def resolve_customer_id(customer_id: int) -> int | None:
+    """The id a (possibly merged) customer id stands for now, or None if it never existed."""
+    if Customer.objects.filter(pk=customer_id).exists():
+        return customer_id
+    return MergedCustomer.objects.filter(merged_id=customer_id).values_list("survivor_id", flat=True).first()
+
+
+def _fill_profile(survivor: Customer, merged: Customer) -> dict[str, tuple[Any, Any]]:
+    changes: dict[str, tuple[Any, Any]] = {}
+    for field in _FILLABLE:
+        if getattr(survivor, field) in (None, "") and getattr(merged, field) not in (None, ""):
+            changes[field] = (getattr(survivor, field), getattr(merged, field))
+    for field in _PERSONAL:
+        if not getattr(survivor, field) and getattr(merged, field):
+            changes[field] = ("", getattr(merged, field))
+    custom = dict(survivor.custom_fields or {})
+    for key, value in (merged.custom_fields or {}).items():
+        if custom.get(key) in (None, "", []) and value not in (None, "", []):
+            changes[f"custom_fields.{key}"] = (custom.get(key), value)
+            custom[key] = value
+    if merged.registered_at < survivor.registered_at:
+        changes["registered_at"] = (survivor.registered_at, merged.registered_at)
+    # Free the merged customer's unique personal-data keys before the survivor takes them.
+    taken = {_PERSONAL[f] for f in _PERSONAL if f in changes}
+    if taken:
+        Customer.objects.filter(pk=merged.pk).update(**{index: None for index in taken})
+    for field, (_old, new) in changes.items():
+        if field.startswith("custom_fields."):
+            continue
+        setattr(survivor, field, new)
+    survivor.custom_fields = custom
+    return changes
+
+
+@transaction.atomic
+def merge_customers(survivor: Customer, merged: Customer, *, actor: Actor, reason: str) -> CustomerMerge:
+    if survivor.pk == merged.pk:
+        raise InvalidInput.single("merged_id", "same_customer", "a customer cannot be merged into itself")
+    locked = {c.pk: c for c in Customer.objects.select_for_update().filter(pk__in=[survivor.pk, merged.pk])}
+    if len(locked) != 2:
+        raise Conflict.single("merged_id", "gone", "one of the customers no longer exists (merged already?)")
+    survivor, merged = locked[survivor.pk], locked[merged.pk]
+
+    moved: dict[str, int] = {"identities": Identity.objects.filter(customer=merged).update(customer=survivor)}
+    if Address.objects.filter(customer=survivor, is_default=True).exists():
+        Address.objects.filter(customer=merged).update(is_default=False)
+    moved["addresses"] = Address.objects.filter(customer=merged).update(customer=survivor)
+    moved["notes"] = Note.objects.filter(customer=merged).update(customer=survivor)
+    moved["change_records"] = ChangeRecord.objects.filter(customer=merged).update(customer=survivor)
+    for name, hook in _HOOKS.items():
+        moved[name] = hook(survivor, merged)
+
+    changes = _fill_profile(survivor, merged)
+    survivor.save()
+    changes["merged"] = ("", f"#{merged.pk} {merged.name}")
+    history.record_changes(survivor, changes, actor)
+
+    MergedCustomer.objects.filter(survivor=merged).update(survivor=survivor)
+    MergedCustomer.objects.create(merged_id=merged.pk, survivor=survivor)
+    merge = CustomerMerge.objects.create(
+        survivor=survivor,
+        merged_customer_id=merged.pk,
+        merged_name=merged.name,
+        reason=reason[:200],
+        moved=moved,
+        actor=actor.staff_user,
+        actor_label=actor.describe()[:150],
+        source=actor.source,
+    )
+    MergeSuggestion.objects.filter(Q(first=merged) | Q(second=merged)).filter(
+        status=MergeSuggestion.Status.OPEN
+    ).delete()
+    record(
+        actor,
+        AuditEntry.Action.MERGE,
+        obj=survivor,
+        changes={"merged_id": merged.pk, "reason": reason, "moved": moved},
+    )
+    merged.delete()
+    return merge
+
+
+# Suggestions ------------------------------------------------------------------------------
+
+
+def suggest_pair(first: Customer, second: Customer, *, reason: str, score: Decimal) -> MergeSuggestion | None:
+    """Queue a weak match once per pair; a pair staff rejected stays rejected."""
+    if first.pk == second.pk:
+        return None
+    low, high = sorted([first.pk, second.pk])
+    suggestion, created = MergeSuggestion.objects.get_or_create(
+        first_id=low, second_id=high, defaults={"reason": reason, "score": score}
+    )
+    if not created and suggestion.status == MergeSuggestion.Status.OPEN and score > suggestion.score:
+        suggestion.score, suggestion.reason = score, reason
+        suggestion.save(update_fields=["score", "reason"])
+    return suggestion
+
+
+def suggest_weak_matches(customer: Customer) -> list[MergeSuggestion]:
+    """Same name in the same city (or at the same address) is a likely, not certain, match."""
+    if not customer.name.strip():
+        return []
+    same_name = Customer.objects.annotate(lower_name=Lower("name")).filter(lower_name=customer.name.strip().lower())
+    same_name = same_name.exclude(pk=customer.pk)[:20]
+    addresses = {(a.province, a.city, a.district, a.postal_code) for a in customer.addresses.all()}  # type: ignore[attr-defined]
+    suggestions = []
+    for other in same_name:
+        other_addresses = {(a.province, a.city, a.district, a.postal_code) for a in other.addresses.all()}  # type: ignore[attr-defined]
+        if addresses & other_addresses:
+            found = suggest_pair(customer, other, reason="same name and address", score=Decimal("0.800"))
+        elif customer.city and customer.city == other.city:
+            found = suggest_pair(customer, other, reason="same name and city", score=Decimal("0.600"))
+        else:
+            continue
+        if found is not None:
+            suggestions.append(found)
+    return suggestions
+
+
+@transaction.atomic
+def decide_suggestion(
+    suggestion: MergeSuggestion, *, merge: bool, actor: Actor, survivor_id: int | None = None
+) -> CustomerMerge | None:
+    """Confirm (merge, keeping ``survivor_id`` or the older customer) or reject a suggestion."""
+    locked = MergeSuggestion.objects.select_for_update().get(pk=suggestion.pk)
+    if locked.status != MergeSuggestion.Status.OPEN:
+        raise Conflict.single("status", "decided", f"this suggestion was already {locked.status}")
+    pair = {locked.first_id: locked.first, locked.second_id: locked.second}
+    locked.decided_by = actor.staff_user
+    locked.decided_at = timezone.now()
+    if not merge:
+        locked.status = MergeSuggestion.Status.REJECTED
+        locked.save(update_fields=["status", "decided_by", "decided_at"])
+        record(actor, AuditEntry.Action.UPDATE, obj=locked, changes={"status": "rejected"})
+        return None
+    keep = survivor_id if survivor_id is not None else min(pair)
+    if keep not in pair:
+        raise InvalidInput.single("survivor_id", "invalid", "the survivor must be one of the two customers")
+    gone = next(pk for pk in pair if pk != keep)
+    locked.status = MergeSuggestion.Status.MERGED
+    locked.save(update_fields=["status", "decided_by", "decided_at"])
+    return merge_customers(pair[keep], pair[gone], actor=actor, reason=f"suggestion: {locked.reason}")

@@ -1,0 +1,212 @@
+"""Reading Segment-spec messages: validation, size limits and clock-skew correction.
+
+Nothing here touches the database; :mod:`rapport.events.ingest` stores what this accepts.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import uuid
+from dataclasses import dataclass, field
+from typing import Any
+
+import orjson
+
+from rapport.core.dates import parse_aware_datetime
+from rapport.core.errors import FieldError
+from rapport.events.models import EventType
+
+MAX_MESSAGE_BYTES = 32 * 1024
+MAX_BATCH_BYTES = 500 * 1024
+MAX_ID_LENGTH = 200
+
+
+class TooLarge(Exception):
+    """A body or message over Segment's limits: answered 413."""
+
+
+class BadMessage(Exception):
+    """Malformed input: answered 400 with every reason found."""
+
+    def __init__(self, errors: list[FieldError]):
+        self.errors = errors
+        super().__init__("; ".join(f"{e.field}: {e.message}" for e in errors))
+
+
+@dataclass
+class Message:
+    type: str
+    message_id: str
+    name: str
+    user_id: str
+    anonymous_id: str
+    previous_id: str
+    properties: dict[str, Any]
+    traits: dict[str, Any]
+    context: dict[str, Any]
+    timestamp: dt.datetime
+    original_timestamp: dt.datetime | None
+    sent_at: dt.datetime | None
+    received_at: dt.datetime
+    raw_size: int = 0
+    customer_id: int | None = field(default=None)
+
+
+def _text_id(value: Any, where: str, errors: list[FieldError]) -> str:
+    if value is None or value == "":
+        return ""
+    if isinstance(value, bool) or not isinstance(value, str | int):
+        errors.append(FieldError(where, "invalid", "expected a string"))
+        return ""
+    text = str(value).strip()
+    if len(text) > MAX_ID_LENGTH:
+        errors.append(FieldError(where, "too_long", f"at most {MAX_ID_LENGTH} characters"))
+    return text
+
+
+def _object(value: Any, where: str, errors: list[FieldError]) -> dict[str, Any]:
+    if value is None:
+        return {}
+    if not isinstance(value, dict):
+        errors.append(FieldError(where, "invalid", "expected an object"))
+        return {}
+    return value
+
+
+def _moment(value: Any, where: str, errors: list[FieldError]) -> dt.datetime | None:
+    if value in (None, ""):
+        return None
+    if not isinstance(value, str):
+        errors.append(FieldError(where, "invalid", "expected an ISO 8601 date-time string"))
+        return None
+    try:
+        return parse_aware_datetime(value)
+    except ValueError as exc:
+        errors.append(FieldError(where, "invalid", str(exc)))
+        return None
+
+
+def parse_message(
+    raw: Any,
+    *,
+    where: str,
+    received_at: dt.datetime,
+    implied_type: str | None = None,
+    batch_sent_at: dt.datetime | None = None,
+    batch_context: dict[str, Any] | None = None,
+) -> tuple[Message | None, list[FieldError]]:
+    """One message, or the reasons it is refused (each prefixed with ``where``)."""
+    errors: list[FieldError] = []
+    if not isinstance(raw, dict):
+        return None, [FieldError(where or "body", "invalid", "expected a JSON object")]
+    size = len(orjson.dumps(raw))
+    if size > MAX_MESSAGE_BYTES:
+        raise TooLarge(f"{where or 'body'}: a message is at most 32 KB (this one is {size} bytes)")
+    prefix = f"{where}." if where else ""
+    kind = implied_type or raw.get("type")
+    if kind not in EventType.values:
+        errors.append(FieldError(f"{prefix}type", "invalid", f"one of: {', '.join(EventType.values)}"))
+    user_id = _text_id(raw.get("userId"), f"{prefix}userId", errors)
+    anonymous_id = _text_id(raw.get("anonymousId"), f"{prefix}anonymousId", errors)
+    previous_id = _text_id(raw.get("previousId"), f"{prefix}previousId", errors)
+    message_id = _text_id(raw.get("messageId"), f"{prefix}messageId", errors) or f"rapport-{uuid.uuid4()}"
+    if len(message_id) > 100:
+        errors.append(FieldError(f"{prefix}messageId", "too_long", "at most 100 characters"))
+    name = ""
+    if kind == EventType.TRACK:
+        event = raw.get("event")
+        if not isinstance(event, str) or not event.strip():
+            errors.append(FieldError(f"{prefix}event", "required", "a track call names its event"))
+        else:
+            name = event.strip()[:200]
+    elif kind in (EventType.PAGE, EventType.SCREEN):
+        page = raw.get("name")
+        if page is not None and not isinstance(page, str):
+            errors.append(FieldError(f"{prefix}name", "invalid", "expected a string"))
+        name = (page or "").strip()[:200] if isinstance(page, str) else ""
+    elif kind == EventType.GROUP:
+        name = _text_id(raw.get("groupId"), f"{prefix}groupId", errors)
+    if kind == EventType.ALIAS:
+        if not previous_id or not user_id:
+            errors.append(FieldError(f"{prefix}previousId", "required", "an alias links a previousId to a userId"))
+    elif not user_id and not anonymous_id:
+        errors.append(FieldError(f"{prefix}userId", "required", "give a userId or an anonymousId"))
+    properties = _object(raw.get("properties"), f"{prefix}properties", errors)
+    traits = _object(raw.get("traits"), f"{prefix}traits", errors)
+    context = _object(raw.get("context"), f"{prefix}context", errors)
+    if not traits and isinstance(context.get("traits"), dict):
+        traits = context["traits"]
+    if batch_context:
+        context = {**batch_context, **context}
+    timestamp = _moment(raw.get("timestamp"), f"{prefix}timestamp", errors)
+    original = _moment(raw.get("originalTimestamp"), f"{prefix}originalTimestamp", errors)
+    sent_at = _moment(raw.get("sentAt"), f"{prefix}sentAt", errors) or batch_sent_at
+    if errors:
+        return None, errors
+    happened = timestamp or original
+    assert kind is not None
+    return (
+        Message(
+            type=kind,
+            message_id=message_id,
+            name=name,
+            user_id=user_id,
+            anonymous_id=anonymous_id,
+            previous_id=previous_id,
+            properties=properties,
+            traits=traits,
+            context=context,
+            timestamp=corrected_time(happened, sent_at, received_at),
+            original_timestamp=happened,
+            sent_at=sent_at,
+            received_at=received_at,
+            raw_size=size,
+        ),
+        [],
+    )
+
+
+def corrected_time(happened: dt.datetime | None, sent_at: dt.datetime | None, received_at: dt.datetime) -> dt.datetime:
+    """Segment's clock-skew rule: trust the client's intervals, not its clock.
+
+    The device says the event happened ``sent_at - happened`` before it was sent; we received it
+    at ``received_at`` by our clock, so it happened at ``received_at - (sent_at - happened)``.
+    """
+    if happened is None:
+        return received_at
+    if sent_at is None:
+        return happened
+    corrected = received_at - (sent_at - happened)
+    return min(corrected, received_at)
+
+
+def parse_body(body: Any, *, received_at: dt.datetime, implied_type: str | None) -> list[Message]:
+    """A single call (``implied_type`` from the path) or a ``/v1/batch`` body, all or nothing."""
+    if not isinstance(body, dict):
+        raise BadMessage([FieldError("body", "invalid", "expected a JSON object")])
+    if implied_type is not None:
+        message, errors = parse_message(body, where="", received_at=received_at, implied_type=implied_type)
+        if errors or message is None:
+            raise BadMessage(errors)
+        return [message]
+    batch = body.get("batch")
+    if not isinstance(batch, list):
+        raise BadMessage([FieldError("batch", "required", "a batch body holds a list named batch")])
+    errors = []
+    batch_sent_at = _moment(body.get("sentAt"), "sentAt", errors)
+    batch_context = _object(body.get("context"), "context", errors)
+    messages: list[Message] = []
+    for index, raw in enumerate(batch):
+        message, message_errors = parse_message(
+            raw,
+            where=f"batch.{index}",
+            received_at=received_at,
+            batch_sent_at=batch_sent_at,
+            batch_context=batch_context,
+        )
+        errors.extend(message_errors)
+        if message is not None:
+            messages.append(message)
+    if errors:
+        raise BadMessage(errors[:50])
+    return messages

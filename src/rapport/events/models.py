@@ -1,0 +1,140 @@
+"""Behaviour events received through the Segment-compatible tracking API, and their sources.
+
+Events are the largest table: on PostgreSQL it is partitioned by month of ``timestamp`` (see
+migration 0001), so there its primary key is ``(id, timestamp)``; Django only ever needs ``id``.
+De-duplication by ``messageId`` lives in :class:`EventReceipt`, a small table with a plain
+unique key, because a unique key on a partitioned table must include the partition column and
+a client's retry is only recognisable by its message id.
+"""
+
+from __future__ import annotations
+
+from django.db import models
+from django.db.models import Q
+from django.utils.translation import gettext_lazy as _
+
+from rapport.core.fields import EncryptedTextField
+from rapport.customers.models import Customer
+
+
+class Source(models.Model):
+    """A shop, app or system sending events with its own write key (Segment's "source")."""
+
+    name = models.CharField(_("name"), max_length=100, unique=True)
+    identity_channel = models.CharField(
+        _("identity channel"),
+        max_length=40,
+        help_text=_("Sources sharing a channel share user ids: the same userId is the same customer."),
+    )
+    write_key = EncryptedTextField(_("write key"))
+    write_key_hash = models.CharField(max_length=64, unique=True, editable=False)
+    is_enabled = models.BooleanField(_("enabled"), default=True)
+    created_at = models.DateTimeField(auto_now_add=True)
+    key_rotated_at = models.DateTimeField(null=True, blank=True)
+    last_event_at = models.DateTimeField(null=True, blank=True)
+
+    class Meta:
+        ordering = ["name"]
+        verbose_name = _("event source")
+        verbose_name_plural = _("event sources")
+
+    def __str__(self) -> str:
+        return self.name
+
+
+class EventType(models.TextChoices):
+    IDENTIFY = "identify", "identify"
+    TRACK = "track", "track"
+    PAGE = "page", "page"
+    SCREEN = "screen", "screen"
+    ALIAS = "alias", "alias"
+    GROUP = "group", "group"
+
+
+class Event(models.Model):
+    """One tracking call. On PostgreSQL the table is partitioned by month: see migration 0001."""
+
+    id = models.BigAutoField(primary_key=True)
+    timestamp = models.DateTimeField(_("time"), help_text=_("when it happened, corrected for the client's clock"))
+    source = models.ForeignKey(Source, on_delete=models.PROTECT, related_name="+", db_constraint=False, db_index=False)
+    message_id = models.CharField(max_length=100)
+    type = models.CharField(max_length=10, choices=EventType.choices)
+    name = models.CharField(_("event"), max_length=200, blank=True)
+    customer = models.ForeignKey(
+        Customer,
+        null=True,
+        blank=True,
+        on_delete=models.DO_NOTHING,
+        related_name="+",
+        db_constraint=False,
+        db_index=False,
+    )
+    user_id = models.CharField(max_length=200, blank=True)
+    anonymous_id = models.CharField(max_length=200, blank=True)
+    properties = models.JSONField(default=dict, blank=True)
+    traits = models.JSONField(default=dict, blank=True)
+    context = models.JSONField(default=dict, blank=True)
+    original_timestamp = models.DateTimeField(null=True, blank=True)
+    sent_at = models.DateTimeField(null=True, blank=True)
+    received_at = models.DateTimeField()
+
+    class Meta:
+        ordering = ["-timestamp", "-id"]
+        indexes = [
+            models.Index(fields=["customer", "timestamp"], name="event_customer_time_idx"),
+            models.Index(fields=["name", "timestamp"], name="event_name_time_idx"),
+            models.Index(fields=["anonymous_id"], name="event_anonymous_idx", condition=~Q(anonymous_id="")),
+            models.Index(fields=["user_id"], name="event_user_idx", condition=~Q(user_id="")),
+            models.Index(fields=["timestamp"], name="event_time_idx"),
+            models.Index(fields=["source", "timestamp"], name="event_source_time_idx"),
+        ]
+        verbose_name = _("event")
+        verbose_name_plural = _("events")
+
+    def __str__(self) -> str:
+        return f"{self.type} {self.name}".strip()
+
+
+class EventReceipt(models.Model):
+    """One row per message id accepted from a source: a retry finds its receipt and is dropped."""
+
+    source = models.ForeignKey(Source, on_delete=models.CASCADE, related_name="+")
+    message_id = models.CharField(max_length=100)
+    received_at = models.DateTimeField(db_index=True)
+
+    class Meta:
+        constraints = [models.UniqueConstraint(fields=["source", "message_id"], name="receipt_unique_message")]
+
+    def __str__(self) -> str:
+        return self.message_id
+
+
+class AnonymousVisitor(models.Model):
+    """A device or browser known by its anonymous id, stitched to a customer once identified."""
+
+    anonymous_id = models.CharField(max_length=200, unique=True)
+    customer = models.ForeignKey(
+        Customer, null=True, blank=True, on_delete=models.SET_NULL, related_name="anonymous_visitors"
+    )
+    first_seen_at = models.DateTimeField()
+    last_seen_at = models.DateTimeField()
+
+    def __str__(self) -> str:
+        return self.anonymous_id
+
+
+class ProcessingError(models.Model):
+    """An accepted event whose effect (profile update, order) could not be applied."""
+
+    source = models.ForeignKey(Source, on_delete=models.CASCADE, related_name="errors")
+    message_id = models.CharField(max_length=100, blank=True)
+    event_name = models.CharField(max_length=200, blank=True)
+    field = models.CharField(max_length=200, blank=True)
+    message = models.TextField()
+    created_at = models.DateTimeField(auto_now_add=True, db_index=True)
+
+    class Meta:
+        ordering = ["-created_at", "-id"]
+
+    def __str__(self) -> str:
+        return f"{self.field}: {self.message}"
