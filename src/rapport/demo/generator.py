@@ -13,6 +13,7 @@ from __future__ import annotations
 import bisect
 import datetime as dt
 import itertools
+import math
 import random
 import re
 import zoneinfo
@@ -65,6 +66,7 @@ PRIMARY_CHANNEL_SHARE = 0.75
 ONLINE_HOURS_CUM = list(itertools.accumulate(calendar.ONLINE_HOURS))
 STORE_HOURS_CUM = list(itertools.accumulate(calendar.STORE_HOURS))
 
+SKIN_TYPES = ["干性 Dry", "油性 Oily", "混合 Combination", "敏感 Sensitive", "中性 Normal"]
 CUSTOM_FIELDS: list[dict[str, Any]] = [
     {"key": "member_since", "label": "入会日期 Member since", "field_type": "date", "position": 1},
     {
@@ -85,7 +87,7 @@ CUSTOM_FIELDS: list[dict[str, Any]] = [
         "key": "skin_type",
         "label": "肤质 Skin type",
         "field_type": "choice",
-        "choices": ["干性 Dry", "油性 Oily", "混合 Combination", "敏感 Sensitive", "中性 Normal"],
+        "choices": SKIN_TYPES,
         "position": 4,
     },
     {"key": "marketing_opt_in", "label": "接收营销信息 Marketing opt-in", "field_type": "boolean", "position": 5},
@@ -178,7 +180,7 @@ class DemoShopPlan:
 
 
 def default_end() -> dt.date:
-    """Tomorrow is outside the window: the shop's history runs up to the end of yesterday."""
+    """Today in the shop's time zone: the first day after the window, which ends with yesterday."""
     return dt.datetime.now(SHOP_TIME_ZONE).date()
 
 
@@ -226,6 +228,7 @@ class _Planner:
         # Per customer, filled by people(): the numbers the order model needs.
         self.favourite: list[str] = []
         self.primary_channels: list[list[tuple[str, float]]] = []
+        self.registered_days: npt.NDArray[np.float64] = np.empty(0)
 
     # Seasonal time <-> days since the window start -------------------------------------------
 
@@ -267,7 +270,7 @@ class _Planner:
             gender = Gender.FEMALE if roll < 0.62 else Gender.MALE if roll < 0.95 else Gender.UNKNOWN
             name, email_name = self._name(english=english, gender=gender)
             birthday = self._birthday() if py.random() < 0.65 else None
-            day = int(registered[i])
+            day = math.floor(registered[i])
             registered_at = self.at(day, py.randrange(8 * 3600, 23 * 3600))
             customer = CustomerPlan(
                 name=name,
@@ -557,7 +560,7 @@ class _Planner:
         if py.random() < 0.6:
             values["preferred_contact"] = contacts[0] if py.random() < 0.6 else py.choice(contacts)
         if person.gender == Gender.FEMALE and py.random() < 0.55:
-            values["skin_type"] = py.choice(CUSTOM_FIELDS[3]["choices"])
+            values["skin_type"] = py.choice(SKIN_TYPES)
         if py.random() < 0.8:
             values["marketing_opt_in"] = py.random() < 0.65
         return values
