@@ -92,13 +92,14 @@ def seed_demo_shop(
     if force:
         say("Emptying the database (--force)…")
         empty_database()
-    else:
-        found = existing_shop_data()
-        if found:
-            raise DatabaseNotEmpty(found)
+    elif found := existing_shop_data():
+        raise DatabaseNotEmpty(found)
     plan = plan_demo_shop(seed=seed, customers=customers, orders=orders, end=end)
     say(f"Planned {len(plan.customers)} customers and {len(plan.orders)} orders ({time.monotonic() - started:.1f} s)")
     with transaction.atomic():
+        # Again inside the transaction: two servers starting on one empty database seed once.
+        if found := existing_shop_data():
+            raise DatabaseNotEmpty(found)
         counts = write_plan(plan, say=say)
     return SeedReport(seed=seed, counts=counts, seconds=time.monotonic() - started, logins=demo_logins())
 
