@@ -151,6 +151,10 @@ CELERY_TASK_EAGER_PROPAGATES = True
 CELERY_TASK_ACKS_LATE = True
 CELERY_WORKER_PREFETCH_MULTIPLIER = 1
 CELERY_TIMEZONE = "UTC"
+# Scheduled jobs: Celery beat in production, the in-process scheduler of ``rapport run`` otherwise.
+CELERY_BEAT_SCHEDULE = {
+    "maintain-events": {"task": "rapport.events.maintain", "schedule": 24 * 3600.0},
+}
 RAPPORT_JOBS_INPROCESS = not CELERY_BROKER_URL
 RAPPORT_JOBS_SYNC = _env_bool("RAPPORT_JOBS_SYNC")  # tests: run jobs inline
 

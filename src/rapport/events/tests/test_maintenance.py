@@ -1,0 +1,53 @@
+"""Retention and partitions."""
+
+from __future__ import annotations
+
+import datetime as dt
+import io
+
+import pytest
+from django.core.management import call_command
+from django.db import connection
+from django.test import override_settings
+from django.utils import timezone
+
+from rapport.events.models import Event, EventReceipt
+from rapport.events.partitions import partition_name
+from rapport.events.services import create_source, prepare_partitions, purge_expired
+
+pytestmark = pytest.mark.django_db
+
+
+def make_event(source, message_id, at):
+    Event.objects.create(source=source, message_id=message_id, type="track", name="Seen", timestamp=at, received_at=at)
+    EventReceipt.objects.create(source=source, message_id=message_id, received_at=at)
+
+
+@override_settings(RAPPORT_EVENT_RETENTION_DAYS=365, RAPPORT_EVENT_DEDUP_DAYS=30)
+def test_retention_deletes_old_events_and_forgets_old_message_ids(system_actor):
+    source = create_source(data={"name": "Web", "identity_channel": "web"}, actor=system_actor)
+    now = timezone.now()
+    make_event(source, "old", now - dt.timedelta(days=400))
+    make_event(source, "month-ago", now - dt.timedelta(days=40))
+    make_event(source, "new", now - dt.timedelta(days=1))
+    purged = purge_expired(now)
+    assert set(Event.objects.values_list("message_id", flat=True)) == {"month-ago", "new"}
+    assert set(EventReceipt.objects.values_list("message_id", flat=True)) == {"new"}
+    assert purged["receipts_deleted"] == 2
+
+
+def test_maintenance_command(system_actor):
+    out = io.StringIO()
+    call_command("maintain_events", stdout=out)
+    assert "events deleted: 0" in out.getvalue()
+
+
+@pytest.mark.skipif(connection.vendor != "postgresql", reason="partitions exist on PostgreSQL only")
+def test_month_partitions_are_created_and_events_land_in_them(system_actor):
+    source = create_source(data={"name": "Web", "identity_channel": "web"}, actor=system_actor)
+    now = timezone.now()
+    prepare_partitions(now)
+    make_event(source, "now", now)
+    with connection.cursor() as cursor:
+        cursor.execute("SELECT tableoid::regclass::text FROM events_event WHERE message_id = 'now'")
+        assert cursor.fetchone()[0] == partition_name(now.date().replace(day=1))
