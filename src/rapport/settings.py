@@ -54,6 +54,7 @@ INSTALLED_APPS = [
     "rapport.customers",
     "rapport.commerce",
     "rapport.events",
+    "rapport.segments",
     "rapport.imports",
     "rapport.analytics",
     "rapport.console",

@@ -93,6 +93,7 @@ def stats_match_orders(customer_id: int) -> bool:
         return fresh["n"] == 0
     return (
         kept.order_count == fresh["n"]
-        and kept.total_spent == Decimal(fresh["spent"] or 0)
-        and kept.total_refunded == Decimal(fresh["refunded"] or 0)
+        # SQLite sums decimals as floats: compare in cents
+        and kept.total_spent == Decimal(fresh["spent"] or 0).quantize(CENT, ROUND_HALF_UP)
+        and kept.total_refunded == Decimal(fresh["refunded"] or 0).quantize(CENT, ROUND_HALF_UP)
     )
