@@ -9,6 +9,7 @@ from django.core.management.base import BaseCommand, CommandError, CommandParser
 from django.core.servers.basehttp import get_internal_wsgi_application
 
 from rapport.accounts.roles import ROLE_LABELS
+from rapport.core.schedule import start_in_process_scheduler
 from rapport.demo.embedded import prepare
 
 DEFAULT_SEED = 1
@@ -66,8 +67,9 @@ class Command(BaseCommand):
                 where = f", {login.store}" if login.store else ""
                 label = f"{ROLE_LABELS[login.role]}{where}"
                 self.stdout.write(f"  {login.username:<10} {login.password:<14} {label}")
-        if settings.RAPPORT_JOBS_INPROCESS:
-            self.stdout.write("Background jobs run in this process.")
+        scheduler = start_in_process_scheduler()
+        if scheduler is not None:
+            self.stdout.write("Background and scheduled jobs run in this process.")
         else:
             self.stdout.write(
                 f"Background jobs go to Celery at {settings.CELERY_BROKER_URL}: "
@@ -82,4 +84,6 @@ class Command(BaseCommand):
         finally:
             signal.signal(signal.SIGTERM, previous)
             server.close()
+            if scheduler is not None:
+                scheduler.stop()
         self.stdout.write("Rapport stopped.")
