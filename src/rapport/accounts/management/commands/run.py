@@ -16,6 +16,7 @@ DEFAULT_SEED = 1
 
 
 def _stop(signum: int, frame: FrameType | None) -> None:
+    signal.signal(signal.SIGTERM, signal.SIG_IGN)  # a second TERM must not interrupt the shutdown
     raise KeyboardInterrupt  # waitress shuts down cleanly on it, as on Ctrl-C
 
 
