@@ -55,6 +55,7 @@ INSTALLED_APPS = [
     "rapport.commerce",
     "rapport.events",
     "rapport.segments",
+    "rapport.tags",
     "rapport.imports",
     "rapport.analytics",
     "rapport.console",
@@ -155,6 +156,8 @@ CELERY_TIMEZONE = "UTC"
 # Scheduled jobs: Celery beat in production, the in-process scheduler of ``rapport run`` otherwise.
 CELERY_BEAT_SCHEDULE = {
     "maintain-events": {"task": "rapport.events.maintain", "schedule": 24 * 3600.0},
+    "evaluate-automatic-tags": {"task": "rapport.tags.evaluate_automatic_tags", "schedule": 3600.0},
+    "deliver-tag-sync": {"task": "rapport.tags.deliver_sync", "schedule": 60.0},
 }
 RAPPORT_JOBS_INPROCESS = not CELERY_BROKER_URL
 RAPPORT_JOBS_SYNC = _env_bool("RAPPORT_JOBS_SYNC")  # tests: run jobs inline

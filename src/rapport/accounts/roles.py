@@ -39,6 +39,26 @@ _EDIT_CUSTOMERS = [
     "customers.change_customer",
     "customers.add_note",
 ]
+_VIEW_TAGS = ["tags.view_tag", "tags.view_tagcategory", "tags.view_taghistory", "tags.view_tagtemplate"]
+_TAG_CUSTOMERS = [*_VIEW_TAGS, "tags.tag_customer"]
+_MANAGE_TAGS = [
+    *_TAG_CUSTOMERS,
+    "tags.add_tag",
+    "tags.change_tag",
+    "tags.delete_tag",
+    "tags.add_tagcategory",
+    "tags.change_tagcategory",
+    "tags.delete_tagcategory",
+    "tags.add_tagtemplate",
+    "tags.batch_tag",
+    "tags.view_tagbatch",
+    "tags.evaluate_tag",
+    "tags.view_syncendpoint",
+    "tags.add_syncendpoint",
+    "tags.change_syncendpoint",
+    "tags.view_syncdelivery",
+    "tags.retry_delivery",
+]
 
 ROLE_PERMISSIONS: dict[str, list[str]] = {
     ADMIN: ["*"],
@@ -61,6 +81,7 @@ ROLE_PERMISSIONS: dict[str, list[str]] = {
         "events.change_source",
         "customers.view_mergesuggestion",
         "customers.change_mergesuggestion",
+        *_MANAGE_TAGS,
     ],
     SERVICE_AGENT: [
         *_VIEW_CUSTOMERS,
@@ -69,10 +90,11 @@ ROLE_PERMISSIONS: dict[str, list[str]] = {
         "commerce.add_refund",
         "customers.view_mergesuggestion",
         "customers.change_mergesuggestion",
+        *_TAG_CUSTOMERS,
     ],
-    SALES: [*_VIEW_CUSTOMERS, *_EDIT_CUSTOMERS, "customers.reveal_pii"],
-    STORE_STAFF: [*_VIEW_CUSTOMERS, *_EDIT_CUSTOMERS, "customers.reveal_pii"],
-    ANALYST: [*_VIEW_CUSTOMERS, "audit.view_auditentry", "events.view_source"],
+    SALES: [*_VIEW_CUSTOMERS, *_EDIT_CUSTOMERS, "customers.reveal_pii", *_TAG_CUSTOMERS],
+    STORE_STAFF: [*_VIEW_CUSTOMERS, *_EDIT_CUSTOMERS, "customers.reveal_pii", *_TAG_CUSTOMERS],
+    ANALYST: [*_VIEW_CUSTOMERS, "audit.view_auditentry", "events.view_source", *_VIEW_TAGS],
 }
 
 # Roles whose data scope is every customer.

@@ -8,6 +8,8 @@ PII_REVEAL = "pii:reveal"
 COMMERCE_READ = "commerce:read"
 COMMERCE_WRITE = "commerce:write"
 AUDIT_READ = "audit:read"
+TAGS_READ = "tags:read"
+TAGS_WRITE = "tags:write"
 
 ALL_SCOPES = {
     CUSTOMERS_READ: "Read customers, stores and custom field definitions",
@@ -16,4 +18,6 @@ ALL_SCOPES = {
     COMMERCE_READ: "Read products, categories, orders and refunds",
     COMMERCE_WRITE: "Create and change products, categories, orders and refunds",
     AUDIT_READ: "Read the audit log",
+    TAGS_READ: "Read tag categories, tags, customers' tags and tag history",
+    TAGS_WRITE: "Tag customers (one, in batches), manage tags, templates and tag sync",
 }
