@@ -15,5 +15,6 @@ urlpatterns = [
     path("orders/", include("rapport.commerce.urls")),
     path("imports/", include("rapport.imports.urls")),
     path("audit/", include("rapport.audit.urls")),
+    path("tags/", include("rapport.tags.urls")),
     path("", include("rapport.console.urls")),
 ]
