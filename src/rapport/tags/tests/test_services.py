@@ -71,7 +71,9 @@ def test_tags_are_unique_in_their_category_and_validated(make_tag, category, sys
     assert Tag.objects.count() == 1
 
 
-def test_automatic_and_store_scoped_tags_refuse_manual_changes(make_customer, make_tag, store, other_store, system_actor):
+def test_automatic_and_store_scoped_tags_refuse_manual_changes(
+    make_customer, make_tag, store, other_store, system_actor
+):
     auto = make_tag("Auto", type="automatic", rule={"type": "profile", "field": "city", "op": "eq", "value": "上海"})
     local = make_tag("Local", store="sh-01")
     elsewhere = make_customer(store="bj-01")
@@ -166,7 +168,9 @@ def test_automatic_tag_follows_its_rule_and_records_the_rule_in_history(make_cus
     from rapport.customers.services import update_customer
 
     amy, bob = make_customer(city="上海"), make_customer(city="北京")
-    tag = make_tag("In Shanghai", type="automatic", rule={"type": "profile", "field": "city", "op": "eq", "value": "上海"})
+    tag = make_tag(
+        "In Shanghai", type="automatic", rule={"type": "profile", "field": "city", "op": "eq", "value": "上海"}
+    )
 
     result = services.evaluate_tag(tag)
     assert (result.added, result.removed) == (1, 0) and holders(tag) == {amy.pk}
@@ -184,7 +188,9 @@ def test_automatic_tag_follows_its_rule_and_records_the_rule_in_history(make_cus
 
 def test_automatic_tags_testing_other_tags_run_after_them(make_customer, make_tag):
     amy = make_customer(city="上海")
-    first = make_tag("Shanghai", type="automatic", rule={"type": "profile", "field": "city", "op": "eq", "value": "上海"})
+    first = make_tag(
+        "Shanghai", type="automatic", rule={"type": "profile", "field": "city", "op": "eq", "value": "上海"}
+    )
     second = make_tag("Tagged Shanghai", type="automatic", rule={"type": "tag", "op": "has_any", "tags": [first.pk]})
     services.update_tag(first, data={"description": "x"}, actor=Actor.system())
     services.evaluate_all()
