@@ -159,7 +159,7 @@ def _category_of(value: Any) -> TagCategory | None:
     return None
 
 
-def _store_of(value: Any) -> Store | None:
+def store_of(value: Any) -> Store | None:
     if isinstance(value, int) and not isinstance(value, bool):
         return Store.objects.filter(pk=value).first()
     if isinstance(value, str):
@@ -199,7 +199,7 @@ def _clean_tag(data: Mapping[str, Any], instance: Tag | None) -> dict[str, Any]:
         if data["store"] in (None, ""):
             cleaned["store"] = None
         else:
-            cleaned["store"] = _store_of(data["store"])
+            cleaned["store"] = store_of(data["store"])
             if cleaned["store"] is None:
                 errors.append(FieldError("store", "not_found", f"no store {data['store']!r}"))
     if "is_active" in data:
