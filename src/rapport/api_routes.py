@@ -11,9 +11,11 @@ def register_routers(api: NinjaAPI) -> None:
     from rapport.customers.api import router as customers_router
     from rapport.events.api import router as events_router
     from rapport.tags.api import router as tags_router
+    from rapport.segments.api import router as segments_router
 
     api.add_router("/v1/", customers_router)
     api.add_router("/v1/", commerce_router)
     api.add_router("/v1/", events_router)
     api.add_router("/v1/", audit_router)
     api.add_router("/v1/", tags_router)
+    api.add_router("/v1/", segments_router)

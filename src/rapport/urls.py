@@ -16,5 +16,6 @@ urlpatterns = [
     path("imports/", include("rapport.imports.urls")),
     path("audit/", include("rapport.audit.urls")),
     path("tags/", include("rapport.tags.urls")),
+    path("segments/", include("rapport.segments.urls")),
     path("", include("rapport.console.urls")),
 ]

@@ -34,6 +34,14 @@ _VIEW_CUSTOMERS = [
     "commerce.view_refund",
     "events.view_event",
 ]
+# Build, save and export segments (exports stay masked without customers.reveal_pii).
+_SEGMENTS = [
+    "segments.view_segment",
+    "segments.add_segment",
+    "segments.change_segment",
+    "segments.delete_segment",
+    "segments.export_segment",
+]
 _EDIT_CUSTOMERS = [
     "customers.add_customer",
     "customers.change_customer",
@@ -82,6 +90,7 @@ ROLE_PERMISSIONS: dict[str, list[str]] = {
         "customers.view_mergesuggestion",
         "customers.change_mergesuggestion",
         *_MANAGE_TAGS,
+        *_SEGMENTS,
     ],
     SERVICE_AGENT: [
         *_VIEW_CUSTOMERS,
@@ -94,7 +103,7 @@ ROLE_PERMISSIONS: dict[str, list[str]] = {
     ],
     SALES: [*_VIEW_CUSTOMERS, *_EDIT_CUSTOMERS, "customers.reveal_pii", *_TAG_CUSTOMERS],
     STORE_STAFF: [*_VIEW_CUSTOMERS, *_EDIT_CUSTOMERS, "customers.reveal_pii", *_TAG_CUSTOMERS],
-    ANALYST: [*_VIEW_CUSTOMERS, "audit.view_auditentry", "events.view_source", *_VIEW_TAGS],
+    ANALYST: [*_VIEW_CUSTOMERS, "audit.view_auditentry", "events.view_source", *_VIEW_TAGS, *_SEGMENTS],
 }
 
 # Roles whose data scope is every customer.

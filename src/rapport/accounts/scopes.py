@@ -8,6 +8,8 @@ PII_REVEAL = "pii:reveal"
 COMMERCE_READ = "commerce:read"
 COMMERCE_WRITE = "commerce:write"
 AUDIT_READ = "audit:read"
+SEGMENTS_READ = "segments:read"
+SEGMENTS_WRITE = "segments:write"
 TAGS_READ = "tags:read"
 TAGS_WRITE = "tags:write"
 
@@ -18,6 +20,8 @@ ALL_SCOPES = {
     COMMERCE_READ: "Read products, categories, orders and refunds",
     COMMERCE_WRITE: "Create and change products, categories, orders and refunds",
     AUDIT_READ: "Read the audit log",
+    SEGMENTS_READ: "Read segments, count and preview rules, portraits, snapshots and exports (masked)",
+    SEGMENTS_WRITE: "Save, change and delete segments and take snapshots",
     TAGS_READ: "Read tag categories, tags, customers' tags and tag history",
     TAGS_WRITE: "Tag customers (one, in batches), manage tags, templates and tag sync",
 }
