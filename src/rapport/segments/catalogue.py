@@ -11,6 +11,7 @@ from __future__ import annotations
 
 from typing import Any
 
+from django.apps import apps
 from django.contrib.auth import get_user_model
 from django.utils.translation import gettext as _
 
@@ -148,6 +149,23 @@ def _event() -> dict[str, Any]:
     }
 
 
+def _tag_choices() -> list[list[str]]:
+    """Tags as ``[id, "Category/Name"]``; the tags app accepts either form in a rule."""
+    try:
+        tag_model = apps.get_model("tags", "Tag")
+    except LookupError:
+        return []
+    tags = tag_model.objects.select_related("category").order_by("category__name", "name")
+    return [[str(t.pk), f"{t.category.name}/{t.name}"] for t in tags]
+
+
+def _with_choices(type_name: str, fields: list[dict[str, Any]]) -> list[dict[str, Any]]:
+    """Fill choices a registered type leaves open when the builder knows them (tags by name)."""
+    if type_name != "tag":
+        return fields
+    return [{**f, "choices": _tag_choices()} if f["name"] == "tags" and not f["choices"] else f for f in fields]
+
+
 _BUILDERS = {
     "profile": _profile,
     "custom_field": _custom_field,
@@ -165,7 +183,11 @@ def catalogue() -> dict[str, Any]:
     for name, condition_type in condition_types().items():
         described = condition_type.describe()
         build = _BUILDERS.get(name)
-        entry = build() if build else {"shape": "generic", "fields": described["fields"], "window": False}
+        entry = (
+            build()
+            if build
+            else {"shape": "generic", "fields": _with_choices(name, described["fields"]), "window": False}
+        )
         types.append({"type": name, "label": described["label"], **entry})
     return {
         "types": types,

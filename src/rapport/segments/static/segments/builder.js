@@ -124,7 +124,7 @@
         const node = el("select", { multiple: true, class: "value", "aria-label": subject.label });
         for (const [v, label] of subject.choices) {
           const option = el("option", { value: v, text: label });
-          option.selected = current.includes(v);
+          option.selected = current.map(String).includes(String(v));
           node.appendChild(option);
         }
         node.addEventListener("change", () => set(Array.from(node.selectedOptions).map((o) => o.value)));
