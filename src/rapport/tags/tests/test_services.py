@@ -2,8 +2,6 @@
 
 from __future__ import annotations
 
-import datetime as dt
-
 import pytest
 
 from rapport.accounts import roles
@@ -261,4 +259,12 @@ def test_batch_add_is_a_fixed_number_of_queries(make_customer, make_tag, system_
     assert len(holders(tag)) == 30
 
 
-NOW = dt.datetime(2026, 6, 1, tzinfo=dt.UTC)
+def test_tagging_one_customer_is_a_fixed_number_of_queries(
+    make_customer, make_tag, system_actor, django_assert_num_queries
+):
+    customer = make_customer()
+    tags = [make_tag(f"T{i}") for i in range(3)]
+    with django_assert_num_queries(12):  # per tag: insert, history, endpoints; then one audit entry
+        services.add_tags(customer, tags, actor=system_actor)
+    with django_assert_num_queries(5):  # per tag: one insert that adds nothing
+        services.add_tags(customer, tags, actor=system_actor)
