@@ -22,6 +22,7 @@ from rapport.core.listing import page_body, paginate
 from rapport.customers import queries as customer_queries
 from rapport.customers.models import Customer
 from rapport.customers.services import get_customer
+from rapport.segments.models import Segment
 from rapport.tags import services
 from rapport.tags.models import (
     CustomerTag,
@@ -71,6 +72,7 @@ class BatchIn(Strict):
         None, max_length=services.MAX_LISTED_IDS, description="customer ids or channel:external_id"
     )
     rule: dict[str, Any] | None = Field(None, description="a segment rule")
+    segment: int | None = Field(None, description="a saved segment's id")
 
 
 class RuleIn(Strict):
@@ -314,19 +316,26 @@ def evaluate(request: HttpRequest, tag_id: int) -> dict[str, Any]:
     return {"tag_id": tag.pk, "added": result.added, "removed": result.removed}
 
 
-@router.post("/tags/{tag_id}/batch", summary="Tag or untag a filtered list, an id list or a segment rule")
+@router.post(
+    "/tags/{tag_id}/batch", summary="Tag or untag a filtered list, an id list, a saved segment or a segment rule"
+)
 def batch(request: HttpRequest, tag_id: int, payload: BatchIn) -> dict[str, Any]:
     require(request, TAGS_WRITE, "tags.batch_tag")
     tag = _tag(tag_id)
-    given = [name for name in ("filters", "ids", "rule") if getattr(payload, name) is not None]
+    given = [name for name in ("filters", "ids", "rule", "segment") if getattr(payload, name) is not None]
     if len(given) != 1:
-        raise InvalidInput.single("body", "one_of", "give exactly one of filters, ids or rule")
+        raise InvalidInput.single("body", "one_of", "give exactly one of filters, ids, rule or segment")
     actor = actor_for(request)
     if payload.filters is not None:
         done = services.batch_filtered(tag, action=payload.action, filters=payload.filters, actor=actor)
     elif payload.ids is not None:
         values = [(index + 1, str(value)) for index, value in enumerate(payload.ids)]
         done = services.batch_ids(tag, action=payload.action, values=values, actor=actor)
+    elif payload.segment is not None:
+        segment = Segment.objects.filter(pk=payload.segment).first()
+        if segment is None:
+            raise NotFound.single("segment", "not_found", f"no segment #{payload.segment}")
+        done = services.batch_segment(tag, action=payload.action, segment=segment, actor=actor)
     else:
         done = services.batch_segment(tag, action=payload.action, rule=payload.rule, actor=actor)
     return batch_body(done)

@@ -29,6 +29,7 @@ from rapport.core.jobs import enqueue
 from rapport.customers import queries as customer_queries
 from rapport.customers.models import Customer, Identity, MergedCustomer, Store
 from rapport.segments.compiler import members
+from rapport.segments.models import Segment
 from rapport.segments.rules import clean_rule
 from rapport.tags.changes import Change, delete_links, insert_links, record_changes
 from rapport.tags.models import (
@@ -421,17 +422,28 @@ def batch_filtered(tag: Tag, *, action: Any, filters: Mapping[str, Any], actor: 
 
 
 @transaction.atomic
-def batch_segment(tag: Tag, *, action: Any, rule: Any, actor: Actor, now: dt.datetime | None = None) -> TagBatch:
-    """Tag (or untag) the members of a segment rule, within the actor's data scope."""
+def batch_segment(
+    tag: Tag,
+    *,
+    action: Any,
+    actor: Actor,
+    rule: Any = None,
+    segment: Segment | None = None,
+    now: dt.datetime | None = None,
+) -> TagBatch:
+    """Tag (or untag) the members of a saved segment or of a rule, within the actor's data scope."""
     action = _clean_action(action)
     _check_manual([tag], None, path="tag")
-    cleaned = clean_rule(rule, "rule")
+    cleaned = clean_rule(segment.rule if segment is not None else rule, "rule")
     customers = _within_tag_scope(tag, members(cleaned, now=now, base=customers_in_scope(actor)))
+    params: dict[str, Any] = {"rule": cleaned}
+    if segment is not None:
+        params.update(segment=segment.pk, segment_name=segment.name)
     return _run_batch(
         tag,
         action=action,
         kind=TagBatch.Kind.SEGMENT,
-        params={"rule": cleaned},
+        params=params,
         matched=customers.count(),
         chunks=[customers],
         report=[],

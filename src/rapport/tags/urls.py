@@ -14,6 +14,7 @@ urlpatterns = [
     path("templates/<slug:key>/apply/", views.template_apply, name="template_apply"),
     path("batch/", views.batch, name="batch"),
     path("batch/file/", views.batch_file, name="batch_file"),
+    path("batch/segment/", views.batch_segment, name="batch_segment"),
     path("batches/<int:pk>/", views.batch_detail, name="batch_detail"),
     path("sync/", views.sync, name="sync"),
     path("sync/endpoints/<int:pk>/toggle/", views.endpoint_toggle, name="endpoint_toggle"),

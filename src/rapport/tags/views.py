@@ -24,6 +24,7 @@ from rapport.core.errors import DomainError, InvalidInput
 from rapport.core.listing import filled_params, page_offset, paginate
 from rapport.customers import queries as customer_queries
 from rapport.customers.models import Customer
+from rapport.segments.models import Segment
 from rapport.tags import services
 from rapport.tags.api import run_file_batch
 from rapport.tags.forms import BatchFileForm, CategoryForm, EndpointForm, TagForm, manual_tags
@@ -220,9 +221,27 @@ def batch(request: HttpRequest) -> HttpResponse:
         "tags": manual_tags(),
         "actions": TagBatch.Action.choices,
         "file_form": BatchFileForm(),
+        "segments": Segment.objects.filter(is_template=False).order_by("name"),
         "list_url": reverse("customers:list") + ("?" + request.GET.urlencode() if request.GET else ""),
     }
     return render(request, "tags/batch.html", context)
+
+
+@login_required
+@require_POST
+@permission_required("tags.batch_tag", raise_exception=True)
+def batch_segment(request: HttpRequest) -> HttpResponse:
+    tag = manual_tags().filter(pk=request.POST.get("tag") or 0).first()
+    segment = Segment.objects.filter(pk=request.POST.get("segment") or 0).first()
+    if tag is None or segment is None:
+        messages.error(request, _("Choose a tag and a segment."))
+        return redirect("tags:batch")
+    try:
+        done = services.batch_segment(tag, action=request.POST.get("action"), segment=segment, actor=_actor(request))
+    except DomainError as exc:
+        messages.error(request, _error_text(exc))
+        return redirect("tags:batch")
+    return redirect("tags:batch_detail", pk=done.pk)
 
 
 @login_required

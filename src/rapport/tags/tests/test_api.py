@@ -227,3 +227,16 @@ def test_delete_unused_tag_and_refuse_used_one(admin_api, make_customer, make_ta
     assert admin_api.delete(f"/api/v1/tags/{unused.pk}").status_code == 204
     refused = admin_api.delete(f"/api/v1/tags/{used.pk}")
     assert refused.status_code == 409 and refused.json()["errors"][0]["code"] == "in_use"
+
+
+def test_batch_by_saved_segment_id(admin_api, make_customer, make_tag):
+    from rapport.segments.models import Segment
+
+    customer = make_customer(city="上海")
+    segment = Segment.objects.create(name="SH", rule={"type": "profile", "field": "city", "op": "eq", "value": "上海"})
+    tag = make_tag("Seg")
+    done = admin_api.post(f"/api/v1/tags/{tag.pk}/batch", {"action": "add", "segment": segment.pk}, content_type=JSON)
+    assert done.status_code == 200 and done.json()["changed"] == 1
+    assert CustomerTag.objects.filter(tag=tag, customer=customer).exists()
+    missing = admin_api.post(f"/api/v1/tags/{tag.pk}/batch", {"action": "add", "segment": 999}, content_type=JSON)
+    assert missing.status_code == 404 and fields_of(missing) == {"segment"}

@@ -268,3 +268,16 @@ def test_tagging_one_customer_is_a_fixed_number_of_queries(
         services.add_tags(customer, tags, actor=system_actor)
     with django_assert_num_queries(5):  # per tag: one insert that adds nothing
         services.add_tags(customer, tags, actor=system_actor)
+
+
+def test_batch_by_saved_segment_records_the_segment(make_customer, make_tag, system_actor):
+    from rapport.segments.models import Segment
+
+    shanghai = make_customer(city="上海")
+    make_customer(city="北京")
+    segment = Segment.objects.create(
+        name="Shanghai", rule={"type": "profile", "field": "city", "op": "eq", "value": "上海"}
+    )
+    batch = services.batch_segment(make_tag("Seg"), action="add", segment=segment, actor=system_actor)
+    assert batch.changed == 1 and batch.params["segment"] == segment.pk
+    assert set(CustomerTag.objects.filter(tag=batch.tag).values_list("customer_id", flat=True)) == {shanghai.pk}

@@ -165,3 +165,16 @@ def test_analyst_sees_tags_but_no_forms(signed_in, make_customer, make_tag):
     tab = client.get(f"/customers/{customer.pk}/?tab=tags").content.decode()
     assert 'id="add-tag-form"' not in tab
     assert client.post("/tags/", {"name": "New"}).status_code == 403
+
+
+def test_batch_from_a_saved_segment(signed_in, make_customer, make_tag):
+    from rapport.segments.models import Segment
+
+    client, _user = signed_in()
+    customer = make_customer(city="上海")
+    segment = Segment.objects.create(name="SH", rule={"type": "profile", "field": "city", "op": "eq", "value": "上海"})
+    tag = make_tag("Seg")
+    assert 'id="batch-segment-form"' in client.get("/tags/batch/").content.decode()
+    done = client.post("/tags/batch/segment/", {"segment": segment.pk, "tag": tag.pk, "action": "add"}, follow=True)
+    assert "SH" in done.content.decode()
+    assert CustomerTag.objects.filter(tag=tag, customer=customer).exists()
