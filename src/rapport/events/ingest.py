@@ -136,13 +136,30 @@ def _copy_events(source: Source, messages: list[Message]) -> None:
         copy.write(buffer.getvalue())
 
 
+def _lock_identity_graph(*, exclusive: bool) -> None:
+    """Serialise changes to the identity graph (PostgreSQL; SQLite has one writer anyway).
+
+    Batches that identify or alias take the lock exclusively, the others share it: a track
+    never runs beside an identify, so either the track sees the new identity or the identify's
+    back-fill sees the committed track, and two identifies of the same new person never both
+    create them. Anonymous ids are shared by every source, so the lock is one for all.
+    """
+    if connection.vendor != "postgresql":
+        return
+    function = "pg_advisory_xact_lock" if exclusive else "pg_advisory_xact_lock_shared"
+    with connection.cursor() as cursor:
+        cursor.execute(f"SELECT {function}(hashtext('rapport-identity-graph'))")
+
+
 def ingest(source: Source, messages: list[Message]) -> IngestResult:
     """Store a request's messages once each; return how many were new and how many retries."""
     unique: dict[str, Message] = {}
     for message in messages:
         unique.setdefault(message.message_id, message)
     received_at = messages[0].received_at if messages else timezone.now()
+    changes_identities = any(m.type in (EventType.IDENTIFY, EventType.ALIAS) for m in unique.values())
     with transaction.atomic():
+        _lock_identity_graph(exclusive=changes_identities)
         new_ids = claim_message_ids(source, list(unique), received_at)
         fresh = [message for message_id, message in unique.items() if message_id in new_ids]
         if fresh:
