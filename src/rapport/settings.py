@@ -106,6 +106,10 @@ if DATABASES["default"]["ENGINE"] == "django.db.backends.sqlite3":
         "timeout": 30,
     }
     DATABASES["default"]["TEST"] = {"NAME": os.environ.get("RAPPORT_TEST_SQLITE_NAME")}
+elif DATABASES["default"]["ENGINE"] == "django.db.backends.postgresql":
+    # Many short queries and segment counts: JIT compilation costs up to a second per count and
+    # saves nothing here (see docs/benchmarks.md, segment counts).
+    DATABASES["default"].setdefault("OPTIONS", {})["options"] = "-c jit=off"
 DEFAULT_AUTO_FIELD = "django.db.models.BigAutoField"
 
 AUTH_PASSWORD_VALIDATORS = [

@@ -82,6 +82,7 @@ class Event(models.Model):
         ordering = ["-timestamp", "-id"]
         indexes = [
             models.Index(fields=["customer", "timestamp"], name="event_customer_time_idx"),
+            models.Index(fields=["customer", "name", "timestamp"], name="event_customer_name_time_idx"),
             models.Index(fields=["name", "timestamp"], name="event_name_time_idx"),
             models.Index(fields=["anonymous_id"], name="event_anonymous_idx", condition=~Q(anonymous_id="")),
             models.Index(fields=["user_id"], name="event_user_idx", condition=~Q(user_id="")),

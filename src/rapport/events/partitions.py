@@ -40,34 +40,32 @@ def ensure_month_partitions(moments: list[dt.datetime] | set[dt.date]) -> None:
         return
     months = {month_start(m) for m in moments} - _known_months
     for month in sorted(months):
-        if _create_partition(month):
-            _known_months.add(month)
-        else:
-            # Created inside a transaction that may yet roll back: believe it once committed.
-            transaction.on_commit(lambda month=month: _known_months.add(month))  # type: ignore[misc]
+        _create_partition(month)
+        # The partition may have been created by this very transaction, which may yet roll
+        # back: remember it only once committed (at once outside a transaction).
+        transaction.on_commit(lambda month=month: _known_months.add(month))  # type: ignore[misc]
 
 
-def _create_partition(month: dt.date) -> bool:
-    """Create the partition unless it exists; True when it already existed."""
+def _create_partition(month: dt.date) -> None:
+    """Create the month's partition unless it exists (or its rows already sit in the default)."""
     name = partition_name(month)
     upper = next_month(month)
     with transaction.atomic(), connection.cursor() as cursor:
         cursor.execute("SELECT pg_advisory_xact_lock(hashtext(%s))", [name])
         cursor.execute("SELECT to_regclass(%s)", [name])
         if cursor.fetchone()[0] is not None:
-            return True
+            return
         cursor.execute(
             f'SELECT 1 FROM "{TABLE}_default" WHERE "timestamp" >= %s AND "timestamp" < %s LIMIT 1',  # noqa: S608
             [month, upper],
         )
         if cursor.fetchone() is not None:
             logger.warning("events of %s are in the default partition; %s is not created", month, name)
-            return True
+            return
         cursor.execute(
             f'CREATE TABLE "{name}" PARTITION OF "{TABLE}" FOR VALUES FROM (%s) TO (%s)',
             [month.isoformat(), upper.isoformat()],
         )
-    return False
 
 
 def drop_partitions_before(cutoff: dt.datetime) -> int:
