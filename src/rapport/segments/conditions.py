@@ -7,6 +7,8 @@ Other apps (tags, analytics, loyalty, consent) register theirs the same way in t
 from __future__ import annotations
 
 import datetime as dt
+import json
+import re
 from collections import defaultdict
 from collections.abc import Mapping
 from decimal import ROUND_HALF_UP, Decimal
@@ -14,6 +16,8 @@ from typing import Any
 
 from django.contrib.auth import get_user_model
 from django.db.models import (
+    BooleanField,
+    Case,
     CharField,
     Count,
     DateField,
@@ -21,31 +25,41 @@ from django.db.models import (
     F,
     FloatField,
     IntegerField,
+    Max,
     OuterRef,
     Q,
     Subquery,
     Sum,
+    TextField,
     Value,
+    When,
 )
 from django.db.models.expressions import Expression, Func
-from django.db.models.fields.json import KeyTextTransform
-from django.db.models.functions import Cast, Coalesce, Round
+from django.db.models.functions import Cast, Round
 from django.db.models.lookups import (
     Exact,
     GreaterThan,
     GreaterThanOrEqual,
-    IContains,
-    IsNull,
+    In,
     LessThan,
     LessThanOrEqual,
 )
+from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
 
-from rapport.commerce.models import COUNTED_STATUSES, Order, OrderLine
+from rapport.commerce.models import COUNTED_STATUSES, Category, Order, OrderLine
 from rapport.customers.models import Channel, Customer, CustomFieldDefinition, Gender, MemberStatus, Store
 from rapport.events.models import Event
 from rapport.segments import operators as ops
-from rapport.segments.rules import ConditionType, Context, Facts, register_condition, register_facts
+from rapport.segments.rules import (
+    ConditionType,
+    Context,
+    Facts,
+    Field,
+    register_condition,
+    register_facts,
+    register_source,
+)
 
 # Profile fields ----------------------------------------------------------------------------
 
@@ -59,6 +73,9 @@ PROFILE_FIELDS: dict[str, tuple[str, tuple[tuple[str, str], ...]]] = {
     "registered_at": ("datetime", ()),
     "registration_channel": ("choice", tuple((str(v), str(label)) for v, label in Channel.choices)),
 }
+
+
+MAX_AGE = 150
 
 
 def years_before(day: dt.date, years: int) -> dt.date:
@@ -108,6 +125,8 @@ class ProfileCondition(ConditionType):
             raise ops.fail(f"{path}.field", f"one of: {', '.join(PROFILE_FIELDS)}")
         kind, choices = PROFILE_FIELDS[field]
         op, value = ops.clean_operand(kind, condition.get("op"), condition.get("value"), path, [c for c, _ in choices])
+        if field == "age" and value is not None and not all(0 <= int(Decimal(v)) <= MAX_AGE for v in _as_list(value)):
+            raise ops.fail(f"{path}.value", f"an age from 0 to {MAX_AGE}")
         return {"field": field, "op": op, "value": value}
 
     def q(self, condition: Mapping[str, Any], context: Context) -> Q:
@@ -125,26 +144,42 @@ class ProfileCondition(ConditionType):
         return ops.operand_matches(actual, kind, condition["op"], condition["value"], context.now)
 
 
-class JsonKind(Func):
-    """The JSON kind of ``field -> key`` as ``true``, ``false``, ``number``, ``string`` or
-    ``other``, the same on SQLite and PostgreSQL (so ``true`` never equals ``1``)."""
+JSON_KEY = re.compile(r"^[A-Za-z0-9_]{1,64}$")
+
+
+def _json_path(key: str) -> str:
+    """An SQLite JSON path to one key, quoted so that a key of digits is not an array index."""
+    if not JSON_KEY.match(key):
+        raise ValueError(f"not a JSON key for segment rules: {key!r}")
+    return f'$."{key}"'
+
+
+class _JsonKeyFunc(Func):
+    """A function of ``field -> key`` on SQLite and PostgreSQL (keys of letters, digits, _)."""
+
+    def __init__(self, field: str, key: str, **extra: Any) -> None:
+        _json_path(key)
+        self.key = key
+        super().__init__(F(field), **extra)
+
+    def as_sql(self, compiler: Any, connection: Any, **extra: Any) -> Any:  # type: ignore[override]
+        raise NotImplementedError("JSON values are read on SQLite and PostgreSQL only")
+
+
+class JsonKind(_JsonKeyFunc):
+    """The JSON kind of ``field -> key``: ``true``, ``false``, ``number``, ``string``, ``array``
+    or ``other`` (missing, null, object), the same on SQLite and PostgreSQL (so ``true`` never
+    equals ``1``). Never NULL."""
 
     output_field = CharField()
 
-    def __init__(self, field: str, key: str) -> None:
-        self.key = key
-        super().__init__(F(field))
-
-    def as_sql(self, compiler: Any, connection: Any, **extra: Any) -> Any:  # type: ignore[override]
-        raise NotImplementedError("JSON kinds are read on SQLite and PostgreSQL only")
-
     def as_sqlite(self, compiler: Any, connection: Any, **extra: Any) -> Any:  # type: ignore[override]
         sql, params = compiler.compile(self.source_expressions[0])
-        kind = f"json_type({sql}, %s)"
         return (
-            f"CASE {kind} WHEN 'true' THEN 'true' WHEN 'false' THEN 'false' WHEN 'integer' THEN 'number' "
-            f"WHEN 'real' THEN 'number' WHEN 'text' THEN 'string' ELSE 'other' END",
-            [*params, f"$.{self.key}"],
+            f"CASE json_type({sql}, %s) WHEN 'true' THEN 'true' WHEN 'false' THEN 'false' "
+            "WHEN 'integer' THEN 'number' WHEN 'real' THEN 'number' WHEN 'text' THEN 'string' "
+            "WHEN 'array' THEN 'array' ELSE 'other' END",
+            [*params, _json_path(self.key)],
         )
 
     def as_postgresql(self, compiler: Any, connection: Any, **extra: Any) -> Any:  # type: ignore[override]
@@ -152,17 +187,78 @@ class JsonKind(Func):
         value = f"({sql} -> %s)"
         return (
             f"CASE jsonb_typeof({value}) WHEN 'boolean' THEN ({value})::text WHEN 'number' THEN 'number' "
-            f"WHEN 'string' THEN 'string' ELSE 'other' END",
+            "WHEN 'string' THEN 'string' WHEN 'array' THEN 'array' ELSE 'other' END",
             [*params, self.key, *params, self.key],
+        )
+
+
+class JsonText(_JsonKeyFunc):
+    """``field -> key`` as SQL text for a JSON string (a number stays a number on SQLite, so
+    read it only after checking :class:`JsonKind`). NULL when missing or null."""
+
+    output_field = TextField()
+
+    def as_sqlite(self, compiler: Any, connection: Any, **extra: Any) -> Any:  # type: ignore[override]
+        sql, params = compiler.compile(self.source_expressions[0])
+        return f"json_extract({sql}, %s)", [*params, _json_path(self.key)]
+
+    def as_postgresql(self, compiler: Any, connection: Any, **extra: Any) -> Any:  # type: ignore[override]
+        sql, params = compiler.compile(self.source_expressions[0])
+        return f"({sql} ->> %s)", [*params, self.key]
+
+
+class JsonArrayLength(_JsonKeyFunc):
+    """How many items the array at ``field -> key`` holds; 0 when it is not an array."""
+
+    output_field = IntegerField()
+
+    def as_sqlite(self, compiler: Any, connection: Any, **extra: Any) -> Any:  # type: ignore[override]
+        sql, params = compiler.compile(self.source_expressions[0])
+        path = _json_path(self.key)
+        return (
+            f"CASE json_type({sql}, %s) WHEN 'array' THEN json_array_length({sql}, %s) ELSE 0 END",
+            [*params, path, *params, path],
+        )
+
+    def as_postgresql(self, compiler: Any, connection: Any, **extra: Any) -> Any:  # type: ignore[override]
+        sql, params = compiler.compile(self.source_expressions[0])
+        value = f"({sql} -> %s)"
+        return (
+            f"CASE jsonb_typeof({value}) WHEN 'array' THEN jsonb_array_length({value}) ELSE 0 END",
+            [*params, self.key, *params, self.key],
+        )
+
+
+class JsonArrayHas(_JsonKeyFunc):
+    """The array at ``field -> key`` holds the text ``item`` (exactly). Never NULL."""
+
+    output_field = BooleanField()
+
+    def __init__(self, field: str, key: str, item: str) -> None:
+        self.item = item
+        super().__init__(field, key)
+
+    def as_sqlite(self, compiler: Any, connection: Any, **extra: Any) -> Any:  # type: ignore[override]
+        sql, params = compiler.compile(self.source_expressions[0])
+        path = _json_path(self.key)
+        return (
+            f"(json_type({sql}, %s) = 'array' AND EXISTS (SELECT 1 FROM json_each({sql}, %s) AS item "  # noqa: S608
+            "WHERE item.type = 'text' AND item.value = %s))",
+            [*params, path, *params, path, self.item],
+        )
+
+    def as_postgresql(self, compiler: Any, connection: Any, **extra: Any) -> Any:  # type: ignore[override]
+        sql, params = compiler.compile(self.source_expressions[0])
+        return (
+            f"COALESCE(jsonb_typeof({sql} -> %s) = 'array' AND ({sql} -> %s) @> %s::jsonb, false)",
+            [*params, self.key, *params, self.key, json.dumps([self.item])],
         )
 
 
 def _json_number(field: str, key: str) -> Expression:
     """A JSON value as a number where it is one, NULL otherwise (text never compares as a number)."""
-    from django.db.models import Case, When
-
     return Case(
-        When(Q(Exact(JsonKind(field, key), "number")), then=Cast(KeyTextTransform(key, field), FloatField())),
+        When(Q(Exact(JsonKind(field, key), "number")), then=Cast(JsonText(field, key), FloatField())),
         default=Value(None),
         output_field=FloatField(),
     )
@@ -193,23 +289,27 @@ class CustomFieldCondition(ConditionType):
 
     def q(self, condition: Mapping[str, Any], context: Context) -> Q:
         key, kind, op, value = condition["key"], condition["kind"], condition["op"], condition["value"]
+        json_kind = JsonKind("custom_fields", key)
         if kind == "boolean":
-            return Q(**{f"custom_fields__{key}": op == "is_true"})
+            return Q(Exact(json_kind, "true" if op == "is_true" else "false"))
         if kind == "multi":
-            text = KeyTextTransform(key, "custom_fields")
             if op in ("is_set", "is_not_set"):
-                empty = Q(IsNull(text, True)) | Q(Exact(text, "[]"))
-                return ~empty if op == "is_set" else empty
-            parts = [Q(IContains(text, f'"{v}"')) for v in value]
+                length = JsonArrayLength("custom_fields", key)
+                return Q(GreaterThan(length, 0)) if op == "is_set" else Q(Exact(length, 0))
+            parts = [Q(JsonArrayHas("custom_fields", key, v)) for v in value]
             combined = parts[0]
             for part in parts[1:]:
                 combined = combined | part if op == "contains_any" else combined & part
             return combined
+        # whole numbers are kept as JSON numbers, decimals as JSON text ("38.5"); both validated
+        readable = ["number", "string"] if kind == "number" else ["string"]
+        text = Case(
+            When(Q(In(json_kind, readable)), then=JsonText("custom_fields", key)),
+            default=Value(None),
+            output_field=TextField(),
+        )
         if kind == "number":
-            # decimals are kept as JSON text ("38.5"), whole numbers as JSON numbers; both validated
-            number = Cast(KeyTextTransform(key, "custom_fields"), FloatField())
-            return ops.operand_q(number, kind, op, value, context.now)
-        text = KeyTextTransform(key, "custom_fields")
+            return ops.operand_q(Cast(text, FloatField()), kind, op, value, context.now)
         if kind == "date":
             return ops.operand_q(Cast(text, DateField()), "date", op, value, context.now)
         return ops.operand_q(text, kind, op, value, context.now)
@@ -223,10 +323,12 @@ class CustomFieldCondition(ConditionType):
                 actual = None if actual is None else Decimal(str(actual))
             except ArithmeticError:
                 actual = None
-        if kind == "date" and actual is not None:
-            actual = dt.date.fromisoformat(actual)
-        if kind == "multi" and not isinstance(actual, list):
-            actual = None if op not in ("is_set", "is_not_set") else actual
+        elif kind == "multi":
+            actual = actual if isinstance(actual, list) else None
+        elif kind != "boolean":
+            actual = actual if isinstance(actual, str) else None
+            if kind == "date" and actual:
+                actual = dt.date.fromisoformat(actual)
         return ops.operand_matches(actual, kind, op, value, context.now)
 
 
@@ -273,9 +375,41 @@ def _window_start(window: int | None, now: dt.datetime) -> dt.datetime | None:
 
 
 def _counted_orders(window: int | None, now: dt.datetime) -> Any:
-    orders = Order.objects.filter(customer=OuterRef("pk"), status__in=COUNTED_STATUSES)
+    """The orders that count, of known customers (so ``NOT IN`` never meets a NULL)."""
+    orders = Order.objects.filter(customer__isnull=False, status__in=COUNTED_STATUSES)
     start = _window_start(window, now)
     return orders.filter(placed_at__gte=start) if start else orders
+
+
+class InGroups(Func):
+    """The customer is among the ``customer_id`` of ``groups`` (an uncorrelated, grouped query),
+    written ``EXISTS (SELECT 1 FROM (groups) AS g WHERE g.customer_id = customer.id)``.
+
+    At the top of a rule PostgreSQL turns it into a hash semi-join (``NOT``: anti-join) that
+    aggregates the rows once. Under ``any``/``not`` it stays a correlated sub-plan, and then the
+    customer's id is pushed into the grouped query, so each customer costs one index probe; an
+    ``IN (groups)`` there would scan the whole result per customer once it outgrows work_mem.
+    """
+
+    output_field = BooleanField()
+
+    def __init__(self, groups: Any) -> None:
+        super().__init__(Subquery(groups.values("customer_id")), F("pk"))
+
+    def as_sql(self, compiler: Any, connection: Any, **extra: Any) -> Any:  # type: ignore[override]
+        groups_sql, groups_params = compiler.compile(self.source_expressions[0])
+        pk_sql, pk_params = compiler.compile(self.source_expressions[1])
+        sql = f"EXISTS (SELECT 1 FROM {groups_sql} AS segment_groups WHERE segment_groups.customer_id = {pk_sql})"  # noqa: S608
+        return sql, [*groups_params, *pk_params]
+
+
+def _customers_in(grouped: Any, having: Q, *, matches_none: bool) -> Q:
+    """Customers whose group of rows passes ``having`` (see :class:`InGroups`). ``matches_none``
+    says whether a customer without rows passes (``count < 2`` holds for them): then it is
+    "not among those whose group fails". Two-valued: EXISTS is never NULL."""
+    if matches_none:
+        return ~Q(InGroups(grouped.filter(~having)))
+    return Q(InGroups(grouped.filter(having)))
 
 
 def _cents(value: Any) -> int:
@@ -312,22 +446,30 @@ class OrdersCondition(ConditionType):
     def q(self, condition: Mapping[str, Any], context: Context) -> Q:
         metric, op, value = condition["metric"], condition["op"], condition["value"]
         if metric == "last_order_at":
-            last = Subquery(_counted_orders(None, context.now).order_by("-placed_at").values("placed_at")[:1])
-            return ops.operand_q(last, "datetime", op, value, context.now)
-        orders = _counted_orders(condition.get("window_days"), context.now).values("customer")
-        count = Coalesce(Subquery(orders.annotate(n=Count("id")).values("n")), Value(0))
-        cents = Coalesce(
-            Subquery(orders.annotate(s=Round(Sum(F("total") * 100))).values("s")), Value(0), output_field=IntegerField()
+            orders = _counted_orders(None, context.now)
+            if op in ("is_set", "is_not_set"):
+                has_orders = Q(Exists(orders.filter(customer=OuterRef("pk"))))
+                return has_orders if op == "is_set" else ~has_orders
+            grouped = orders.values("customer_id").annotate(last=Max("placed_at"))
+            having = ops.operand_q(F("last"), "datetime", op, value, context.now)
+            return _customers_in(grouped, having, matches_none=False)
+        grouped = (
+            _counted_orders(condition.get("window_days"), context.now)
+            .values("customer_id")
+            .annotate(n=Count("id"), cents=Round(Sum(F("total") * 100), output_field=IntegerField()))
         )
-        bounds = value if op == "between" else [value]
+        checks = _ops_for(op, value if op == "between" else [value])
         if metric == "count":
-            parts = [(count, o, int(Decimal(v))) for o, v in _ops_for(op, bounds)]
-            return _all(_compare(left, o, right) for left, o, right in parts)
+            having = _all(_compare(F("n"), o, int(Decimal(v))) for o, v in checks)
+            return _customers_in(
+                grouped, having, matches_none=all(_py_compare(0, o, int(Decimal(v))) for o, v in checks)
+            )
         if metric == "sum":
-            return _all(_compare(cents, o, _cents(v)) for o, v in _ops_for(op, bounds))
+            having = _all(_compare(F("cents"), o, _cents(v)) for o, v in checks)
+            return _customers_in(grouped, having, matches_none=all(_py_compare(0, o, _cents(v)) for o, v in checks))
         # average: sum >= value × count, only for customers with orders
-        has_orders = _compare(count, "gt", 0)
-        return has_orders & _all(_compare(cents, o, count * Value(_cents(v))) for o, v in _ops_for(op, bounds))
+        having = _all(_compare(F("cents"), o, F("n") * Value(_cents(v))) for o, v in checks)
+        return _customers_in(grouped, having, matches_none=False)
 
     def matches(self, condition: Mapping[str, Any], facts: Facts, context: Context) -> bool:
         metric, op, value = condition["metric"], condition["op"], condition["value"]
@@ -441,8 +583,8 @@ class EventCondition(ConditionType):
             if not isinstance(item, dict):
                 raise ops.fail(where, "expected {property, op, value}")
             prop = item.get("property")
-            if not isinstance(prop, str) or not prop.replace("_", "").isalnum():
-                raise ops.fail(f"{where}.property", "a property name of letters, digits and _")
+            if not isinstance(prop, str) or not JSON_KEY.match(prop):
+                raise ops.fail(f"{where}.property", "a property name of letters A–Z, digits and _")
             if item.get("op") not in PROPERTY_OPS:
                 raise ops.fail(f"{where}.op", f"one of: {', '.join(PROPERTY_OPS)}")
             value = item.get("value")
@@ -464,17 +606,21 @@ class EventCondition(ConditionType):
         }
 
     def q(self, condition: Mapping[str, Any], context: Context) -> Q:
-        events = Event.objects.filter(customer_id=OuterRef("pk"), name=condition["name"])
+        events = Event.objects.filter(name=condition["name"])
+        if condition["min_count"] == 1:
+            events = events.filter(customer_id=OuterRef("pk"))
+        else:
+            events = events.filter(customer_id__isnull=False)
         start = _window_start(condition.get("window_days"), context.now)
         if start:
             events = events.filter(timestamp__gte=start)
         for item in condition["where"]:
             events = events.filter(_property_q(item))
         if condition["min_count"] == 1:
-            did = Q(Exists(events))
+            did = Q(Exists(events))  # a semi-join (anti-join for did_not) on PostgreSQL
         else:
-            count = Subquery(events.values("customer_id").annotate(n=Count("id")).values("n"))
-            did = Q(GreaterThanOrEqual(Coalesce(count, Value(0)), condition["min_count"]))
+            grouped = events.values("customer_id").annotate(n=Count("id"))
+            did = _customers_in(grouped, Q(n__gte=condition["min_count"]), matches_none=False)
         return did if condition["op"] == "did" else ~did
 
     def matches(self, condition: Mapping[str, Any], facts: Facts, context: Context) -> bool:
@@ -494,15 +640,15 @@ def _property_q(item: Mapping[str, Any]) -> Q:
     prop, op, value = item["property"], item["op"], item["value"]
     if op in ("gt", "gte", "lt", "lte"):
         return _compare(_json_number("properties", prop), op, float(value))
-    if op == "contains":
-        return Q(IContains(KeyTextTransform(prop, "properties"), value))
     kind = JsonKind("properties", prop)
+    if op == "contains":
+        return Q(Exact(kind, "string")) & ops.contains_q(JsonText("properties", prop), value)
     if isinstance(value, bool):
         equal = Q(Exact(kind, "true" if value else "false"))
     elif isinstance(value, int | float):
         equal = Q(Exact(kind, "number")) & Q(Exact(_json_number("properties", prop), float(value)))
     else:
-        equal = Q(Exact(kind, "string")) & Q(Exact(KeyTextTransform(prop, "properties"), value))
+        equal = Q(Exact(kind, "string")) & Q(Exact(JsonText("properties", prop), value))
     return equal if op == "eq" else ~equal
 
 
@@ -513,7 +659,7 @@ def _property_matches(properties: Mapping[str, Any], item: Mapping[str, Any]) ->
     if op in ("gt", "gte", "lt", "lte"):
         return is_number and _py_compare(actual, op, value)
     if op == "contains":
-        return isinstance(actual, str) and value.lower() in actual.lower()
+        return isinstance(actual, str) and ops.ascii_lower(value) in ops.ascii_lower(actual)
     if isinstance(value, bool):
         equal = actual is value
     elif isinstance(value, int | float):
@@ -554,14 +700,164 @@ def _event_facts(ids: list[int]) -> dict[int, Any]:
     return {pk: events.get(pk, []) for pk in ids}
 
 
+# The rule builder's catalogue ------------------------------------------------------------------
+
+PROFILE_LABELS: dict[str, Any] = {
+    "name": _("Name"),
+    "gender": _("Gender"),
+    "birthday": _("Birthday"),
+    "age": _("Age"),
+    "city": _("City"),
+    "member_status": _("Member status"),
+    "registered_at": _("Registered"),
+    "registration_channel": _("Registration channel"),
+}
+ORDER_METRIC_LABELS: dict[str, Any] = {
+    "count": _("Number of orders"),
+    "sum": _("Amount spent"),
+    "average": _("Average order value"),
+    "last_order_at": _("Last order"),
+}
+
+
+def _subject(value: str, label: Any, kind: str, choices: Any = ()) -> dict[str, Any]:
+    return {"value": value, "label": str(label), "kind": kind, "choices": [[c, str(cl)] for c, cl in choices]}
+
+
+def profile_field_source() -> list[dict[str, Any]]:
+    return [_subject(name, PROFILE_LABELS[name], kind, choices) for name, (kind, choices) in PROFILE_FIELDS.items()]
+
+
+def custom_field_source() -> list[dict[str, Any]]:
+    return [
+        _subject(d.key, d.label, _CUSTOM_KIND[d.field_type], [(c, c) for c in d.choices or []])
+        for d in CustomFieldDefinition.objects.filter(is_active=True)
+    ]
+
+
+def order_metric_source() -> list[dict[str, Any]]:
+    entries = []
+    for metric in ORDER_METRICS:
+        kind = {"count": "integer", "last_order_at": "datetime"}.get(metric, "number")
+        entry = _subject(metric, ORDER_METRIC_LABELS[metric], kind)
+        entry["operators"] = list(ops.DATE_OPS if metric == "last_order_at" else NUMERIC_OPS)
+        entry["window"] = metric != "last_order_at"  # last_order_at looks at all orders
+        entries.append(entry)
+    return entries
+
+
+def event_name_source() -> list[dict[str, Any]]:
+    """Event names seen in the last 90 days (at most 200): the events table is large."""
+    since = timezone.now() - dt.timedelta(days=90)
+    names = (
+        Event.objects.filter(timestamp__gte=since)
+        .exclude(name="")
+        .values_list("name", flat=True)
+        .distinct()
+        .order_by("name")[:200]
+    )
+    return [{"value": name, "label": name} for name in names]
+
+
+def _op_choices(names: tuple[str, ...]) -> tuple[tuple[str, Any], ...]:
+    return tuple((name, ops.OP_LABELS[name]) for name in names)
+
+
+DID = _op_choices(("did", "did_not"))
+WINDOW = Field("window_days", _("Within the last … days"), "days", required=False)
+
+
+def _operand_fields(subject: str, source: str) -> tuple[Field, ...]:
+    return (
+        Field(subject, _("Field"), "choice", source=source),
+        Field("op", _("Test"), "operator", source=source, depends_on=subject),
+        Field("value", _("Value"), "operand", required=False, source=source, depends_on=subject),
+    )
+
+
+def _choice_fields(source: str) -> tuple[Field, ...]:
+    return (
+        Field("op", _("Test"), "operator", operand_kind="choice"),
+        Field("value", _("Value"), "operand", required=False, operand_kind="choice", source=source),
+    )
+
+
 def register() -> None:
     register_facts("customer", _customer_facts)
     register_facts("orders", _order_facts)
     register_facts("events", _event_facts)
-    register_condition(ProfileCondition("profile", _("Profile field"), facts=("customer",)))
-    register_condition(CustomFieldCondition("custom_field", _("Custom field"), facts=("customer",)))
-    register_condition(StoreCondition("store", _("Store"), facts=("customer",)))
-    register_condition(OwnerCondition("owner", _("Owner"), facts=("customer",)))
-    register_condition(OrdersCondition("orders", _("Orders"), facts=("orders",)))
-    register_condition(BoughtCondition("bought", _("Bought"), facts=("orders",)))
-    register_condition(EventCondition("event", _("Behaviour event"), facts=("events",)))
+    register_source("profile_fields", profile_field_source)
+    register_source("custom_fields", custom_field_source)
+    register_source("stores", lambda: [{"value": s.code, "label": s.name} for s in Store.objects.all()])
+    register_source(
+        "owners",
+        lambda: [
+            {"value": u.get_username(), "label": u.get_full_name() or u.get_username()}
+            for u in get_user_model().objects.filter(is_active=True).order_by("username")
+        ],
+    )
+    register_source("categories", lambda: [{"value": c.code, "label": c.name} for c in Category.objects.all()])
+    register_source("order_metrics", order_metric_source)
+    register_source("event_names", event_name_source)
+    register_condition(
+        ProfileCondition(
+            "profile", _("Profile field"), facts=("customer",), fields=_operand_fields("field", "profile_fields")
+        )
+    )
+    register_condition(
+        CustomFieldCondition(
+            "custom_field", _("Custom field"), facts=("customer",), fields=_operand_fields("key", "custom_fields")
+        )
+    )
+    register_condition(StoreCondition("store", _("Store"), facts=("customer",), fields=_choice_fields("stores")))
+    register_condition(OwnerCondition("owner", _("Owner"), facts=("customer",), fields=_choice_fields("owners")))
+    register_condition(
+        OrdersCondition(
+            "orders",
+            _("Orders"),
+            facts=("orders",),
+            fields=(
+                Field("metric", _("Measure"), "choice", source="order_metrics"),
+                Field("op", _("Test"), "operator", source="order_metrics", depends_on="metric"),
+                Field("value", _("Value"), "operand", source="order_metrics", depends_on="metric"),
+                WINDOW,
+            ),
+        )
+    )
+    register_condition(
+        BoughtCondition(
+            "bought",
+            _("Bought"),
+            facts=("orders",),
+            fields=(
+                Field("op", _("Test"), "choice", choices=DID),
+                Field("skus", _("Products (SKUs)"), "multi", required=False),
+                Field("categories", _("Categories"), "multi", required=False, source="categories"),
+                WINDOW,
+            ),
+        )
+    )
+    register_condition(
+        EventCondition(
+            "event",
+            _("Behaviour event"),
+            facts=("events",),
+            fields=(
+                Field("op", _("Test"), "choice", choices=DID),
+                Field("name", _("Event"), "text", source="event_names"),
+                Field("min_count", _("At least … times"), "integer", required=False, default=1),
+                WINDOW,
+                Field(
+                    "where",
+                    _("Where"),
+                    "filters",
+                    required=False,
+                    parts=(
+                        Field("property", _("Property"), "text"),
+                        Field("op", _("Test"), "choice", choices=_op_choices(PROPERTY_OPS)),
+                        Field("value", _("Value"), "scalar"),
+                    ),
+                ),
+            ),
+        )
+    )

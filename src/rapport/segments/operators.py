@@ -4,6 +4,17 @@ Python (the reference evaluator), with the same meaning of "missing" on both sid
 A missing value (SQL NULL, an absent key, an empty text) never matches a comparison; ``neq``
 and ``not_in`` do match it ("is not gold" holds for a customer with no tier), and
 ``is_set``/``is_not_set`` test for it.
+
+Every ``Q`` built here is two-valued: it is true or false, never SQL NULL, so that ``not`` of a
+condition selects exactly the customers the condition does not (``NOT (NULL = 'x')`` is NULL in
+SQL, which would drop the customer from both sides).
+
+``contains`` ignores the case of the Latin letters A–Z only (``"amy"`` finds ``"Amy"``, ``"é"``
+does not find ``"É"``): SQLite folds only those, and PostgreSQL is made to do the same, so both
+databases agree whatever their locale. Text equality is exact.
+
+Numbers held as JSON (custom fields, event properties) compare as double precision: exact for
+whole numbers up to 2⁵³ and decimals of up to 15 significant digits.
 """
 
 from __future__ import annotations
@@ -13,17 +24,18 @@ from collections.abc import Mapping, Sequence
 from decimal import Decimal
 from typing import Any
 
-from django.db.models import Q
+from django.db.models import Func, IntegerField, Q, TextField, Value
+from django.db.models.functions import StrIndex
 from django.db.models.lookups import (
     Exact,
     GreaterThan,
     GreaterThanOrEqual,
-    IContains,
     In,
     IsNull,
     LessThan,
     LessThanOrEqual,
 )
+from django.utils.translation import gettext_lazy as _
 
 from rapport.core.errors import FieldError, InvalidInput
 
@@ -44,6 +56,44 @@ OPS_BY_KIND = {
     "multi": MULTI_OPS,
     "boolean": BOOLEAN_OPS,
 }
+
+
+OP_LABELS: dict[str, Any] = {
+    "eq": _("is"),
+    "neq": _("is not"),
+    "contains": _("contains"),
+    "in": _("is any of"),
+    "not_in": _("is none of"),
+    "gt": _("more than"),
+    "gte": _("at least"),
+    "lt": _("less than"),
+    "lte": _("at most"),
+    "between": _("between"),
+    "before": _("before"),
+    "after": _("after"),
+    "within_last_days": _("within the last … days"),
+    "more_than_days_ago": _("more than … days ago"),
+    "contains_any": _("has any of"),
+    "contains_all": _("has all of"),
+    "is_set": _("is set"),
+    "is_not_set": _("is not set"),
+    "is_true": _("is yes"),
+    "is_false": _("is no"),
+    "did": _("did"),
+    "did_not": _("did not"),
+}
+"""Labels of every operator, for the rule builder."""
+
+OP_SHAPES: dict[str, str] = {
+    **dict.fromkeys(("is_set", "is_not_set", "is_true", "is_false", "did", "did_not"), "none"),
+    **dict.fromkeys(("in", "not_in", "contains_any", "contains_all"), "list"),
+    "between": "pair",
+    "within_last_days": "days",
+    "more_than_days_ago": "days",
+}
+OP_SHAPES.update({op: "one" for op in OP_LABELS if op not in OP_SHAPES})
+"""The shape of each operator's value: ``none`` (no value), ``one``, ``list``, ``pair``
+(``[low, high]``, both ends included; dates are whole days) or ``days`` (a whole number)."""
 
 
 def fail(path: str, message: str, code: str = "invalid") -> InvalidInput:
@@ -68,9 +118,12 @@ def _date(value: Any, path: str) -> str:
     if not isinstance(value, str):
         raise fail(path, "expected a date such as 2025-06-18")
     try:
-        return dt.date.fromisoformat(value.strip()).isoformat()
+        day = dt.date.fromisoformat(value.strip())
     except ValueError as exc:
         raise fail(path, "expected a date such as 2025-06-18") from exc
+    if not 1000 <= day.year <= 9998:  # the day after must exist too
+        raise fail(path, "a date in the years 1000 to 9998")
+    return day.isoformat()
 
 
 def clean_operand(kind: str, op: Any, value: Any, path: str, choices: Sequence[str] = ()) -> tuple[str, Any]:
@@ -135,8 +188,52 @@ def is_blank_q(expression: Any, kind: str) -> Q:
     return blank
 
 
+class AsciiLower(Func):
+    """Lower-case the Latin letters A–Z only, the same on every database (SQLite's ``lower``
+    folds nothing else; PostgreSQL's would follow the locale)."""
+
+    function = "LOWER"
+    output_field = TextField()
+
+    def as_postgresql(self, compiler: Any, connection: Any, **extra: Any) -> Any:
+        return self.as_sql(
+            compiler,
+            connection,
+            function="TRANSLATE",
+            template=f"%(function)s((%(expressions)s)::text, '{_UPPER}', '{_UPPER.lower()}')",
+            **extra,
+        )
+
+
+_UPPER = "ABCDEFGHIJKLMNOPQRSTUVWXYZ"
+_ASCII_LOWER = str.maketrans(_UPPER, _UPPER.lower())
+
+
+def ascii_lower(text: str) -> str:
+    return text.translate(_ASCII_LOWER)
+
+
+def contains_q(expression: Any, fragment: str) -> Q:
+    """``expression`` contains ``fragment``, ignoring the case of A–Z (no LIKE, so ``%`` and
+    ``_`` are plain characters). False, not NULL, where the expression is NULL."""
+    position = StrIndex(AsciiLower(expression), Value(ascii_lower(fragment)), output_field=IntegerField())
+    return known(expression, Q(GreaterThan(position, 0)))
+
+
+def known(expression: Any, q: Q) -> Q:
+    """``q`` made two-valued: false where ``expression`` is NULL."""
+    return Q(IsNull(expression, False)) & q
+
+
 def operand_q(expression: Any, kind: str, op: str, value: Any, now: dt.datetime) -> Q:
-    """``expression <op> value`` as a ``Q`` (see the module docstring for missing values)."""
+    """``expression <op> value`` as a two-valued ``Q`` (see the module docstring for missing
+    values)."""
+    if op in ("is_set", "is_not_set", "neq", "not_in", "contains"):
+        return _operand_q(expression, kind, op, value, now)
+    return known(expression, _operand_q(expression, kind, op, value, now))
+
+
+def _operand_q(expression: Any, kind: str, op: str, value: Any, now: dt.datetime) -> Q:
     if op == "is_set":
         return ~is_blank_q(expression, kind)
     if op == "is_not_set":
@@ -150,7 +247,7 @@ def operand_q(expression: Any, kind: str, op: str, value: Any, now: dt.datetime)
     if op == "not_in":
         return is_blank_q(expression, kind) | ~Q(In(expression, value))
     if op == "contains":
-        return Q(IContains(expression, value))
+        return contains_q(expression, value)
     lookups = {"gt": GreaterThan, "gte": GreaterThanOrEqual, "lt": LessThan, "lte": LessThanOrEqual}
     if op in lookups:
         return Q(lookups[op](expression, _typed(kind, value)))
@@ -211,7 +308,7 @@ def operand_matches(actual: Any, kind: str, op: str, value: Any, now: dt.datetim
     if op == "contains_all":
         return all(v in actual for v in value)
     if op == "contains":
-        return value.lower() in str(actual).lower()
+        return ascii_lower(value) in ascii_lower(str(actual))
     if op == "in":
         return actual in value
     if kind in ("date", "datetime"):

@@ -46,13 +46,50 @@ FactLoader = Callable[[list[int]], dict[int, Any]]
 
 @dataclass(frozen=True)
 class Field:
-    """One input of a condition type, described for the console's rule builder."""
+    """One input of a condition type, described for the console's rule builder.
+
+    ``kind`` is how to ask for the value:
+
+    * ``text``, ``number``, ``integer``, ``date``, ``boolean``: one value of that type;
+      ``days``: a whole number of days (a window: how far back from now);
+    * ``choice`` / ``multi``: one / several of ``choices``, or of the entries of the catalogue
+      source named by ``source`` (``catalogue()["sources"][source]``, each ``{"value", "label"}``);
+    * ``operator``: an operator for a subject. The subject is the entry of ``source`` whose
+      ``value`` the condition's ``depends_on`` field holds, and the entry lists its
+      ``operators``; without ``depends_on`` the operators are ``OPS_BY_KIND[operand_kind]``.
+      ``catalogue()["operators"][op]`` gives each operator's label and value shape;
+    * ``operand``: the value for the chosen operator: its shape comes from the operator
+      (``none``: leave it out, ``one``, ``list``, ``pair`` ``[low, high]``, ``days``), its type
+      and choices from the same subject (its ``kind`` and ``choices``) or ``operand_kind`` and
+      ``source``;
+    * ``scalar``: a text, a number or true/false (a JSON value: ``"88"`` is not ``88``);
+    * ``filters``: a list of objects, each made of the fields in ``parts``.
+    """
 
     name: str
     label: str | Promise
-    kind: str  # text | number | integer | date | choice | multi | boolean | days
-    choices: tuple[tuple[str, str], ...] = ()
+    kind: str
+    choices: tuple[tuple[str, str | Promise], ...] = ()
     required: bool = True
+    source: str = ""
+    depends_on: str = ""
+    operand_kind: str = ""
+    default: Any = None
+    parts: tuple[Field, ...] = ()
+
+    def describe(self) -> dict[str, Any]:
+        return {
+            "name": self.name,
+            "label": str(self.label),
+            "kind": self.kind,
+            "choices": [[value, str(label)] for value, label in self.choices],
+            "required": self.required,
+            "source": self.source,
+            "depends_on": self.depends_on,
+            "operand_kind": self.operand_kind,
+            "default": self.default,
+            "parts": [part.describe() for part in self.parts],
+        }
 
 
 @dataclass
@@ -74,24 +111,13 @@ class ConditionType:
         raise NotImplementedError
 
     def describe(self) -> dict[str, Any]:
-        return {
-            "type": self.name,
-            "label": str(self.label),
-            "fields": [
-                {
-                    "name": f.name,
-                    "label": str(f.label),
-                    "kind": f.kind,
-                    "choices": [[value, str(label)] for value, label in f.choices],
-                    "required": f.required,
-                }
-                for f in self.fields
-            ],
-        }
+        """The type for a rule builder: its JSON ``type``, label and the fields of its JSON."""
+        return {"type": self.name, "label": str(self.label), "fields": [f.describe() for f in self.fields]}
 
 
 _CONDITIONS: dict[str, ConditionType] = {}
 _FACT_LOADERS: dict[str, FactLoader] = {}
+_SOURCES: dict[str, Callable[[], list[dict[str, Any]]]] = {}
 
 
 def register_condition(condition_type: ConditionType) -> None:
@@ -101,6 +127,43 @@ def register_condition(condition_type: ConditionType) -> None:
 def register_facts(name: str, loader: FactLoader) -> None:
     """Give the reference evaluator a way to load one kind of fact for many customers."""
     _FACT_LOADERS[name] = loader
+
+
+def register_source(name: str, loader: Callable[[], list[dict[str, Any]]]) -> None:
+    """Give the rule builder a list it offers (stores, custom fields, tags…): ``loader()``
+    returns entries ``{"value": ..., "label": ...}``, read afresh for every catalogue; an entry
+    that is a subject of operators adds ``kind`` and ``choices``."""
+    _SOURCES[name] = loader
+
+
+def catalogue() -> dict[str, Any]:
+    """Everything a rule builder needs, as JSON-ready data:
+
+    ``conditions``
+        every registered condition type, :meth:`ConditionType.describe`;
+    ``operators``
+        each operator's ``label`` and value ``shape`` (``none``, ``one``, ``list``, ``pair``,
+        ``days``);
+    ``kinds``
+        the operators allowed for each value kind (``text``, ``choice``, ``number``, …);
+    ``sources``
+        the current lists behind choices: profile fields and custom fields (with their kind,
+        choices and operators), stores, owners, categories, order metrics, event names, and
+        whatever other apps register (tags).
+    """
+    from rapport.segments import operators as ops
+
+    sources = {name: loader() for name, loader in sorted(_SOURCES.items())}
+    for entries in sources.values():
+        for entry in entries:
+            if "kind" in entry and "operators" not in entry:
+                entry["operators"] = list(ops.OPS_BY_KIND[entry["kind"]])
+    return {
+        "conditions": [condition.describe() for condition in _CONDITIONS.values()],
+        "operators": {op: {"label": str(label), "shape": ops.OP_SHAPES[op]} for op, label in ops.OP_LABELS.items()},
+        "kinds": {kind: list(allowed) for kind, allowed in ops.OPS_BY_KIND.items()},
+        "sources": sources,
+    }
 
 
 def condition_types() -> dict[str, ConditionType]:

@@ -7,6 +7,7 @@ import datetime as dt
 import pytest
 from django.db import connection
 from django.test.utils import CaptureQueriesContext
+from django.utils import timezone
 
 from rapport.commerce.services import save_category, upsert_order, upsert_product
 from rapport.core.errors import InvalidInput
@@ -28,10 +29,16 @@ def shop(make_customer, system_actor, store, make_staff):
     save_custom_field(data={"key": "size", "label": "Size", "field_type": "decimal"}, actor=system_actor)
     save_custom_field(data={"key": "vip", "label": "VIP", "field_type": "boolean"}, actor=system_actor)
     save_custom_field(
-        data={"key": "likes", "label": "Likes", "field_type": "multi_choice", "choices": ["tea", "golf"]},
+        data={
+            "key": "likes",
+            "label": "Likes",
+            "field_type": "multi_choice",
+            "choices": ["tea", "golf", "Tea", "绿茶"],
+        },
         actor=system_actor,
     )
     save_custom_field(data={"key": "since", "label": "Since", "field_type": "date"}, actor=system_actor)
+    save_custom_field(data={"key": "2024", "label": "Class of 2024", "field_type": "text"}, actor=system_actor)
     save_category(data={"code": "tea", "name": "Tea"}, actor=system_actor)
     upsert_product(data={"sku": "TEA-1", "name": "Longjing", "price": "88", "category": "tea"}, actor=system_actor)
     people = {
@@ -51,6 +58,7 @@ def shop(make_customer, system_actor, store, make_staff):
             custom_fields={"tier": "silver", "size": "42", "vip": False, "likes": ["golf", "tea"]},
         ),
         "cai": make_customer(name="Cai", city="上海"),
+        "eve": make_customer(name="Élodie", custom_fields={"2024": "yes", "likes": ["Tea", "绿茶"]}),
     }
     assign_owner(Customer.objects.filter(pk=people["bob"].pk), owner=make_staff(username="seller"), actor=system_actor)
 
@@ -78,6 +86,7 @@ def shop(make_customer, system_actor, store, make_staff):
             ("amy", "Product Viewed", 2, {"sku": "CUP", "price": "88"}),
             ("cai", "Product Viewed", 50, {"sku": "TEA-1", "price": 12.5}),
             ("bob", "Signed Up", 3, {"vip": True}),
+            ("eve", "Product Viewed", 4, {"sku": "Été-1", "price": 8, "ok": True}),
         ]
     ):
         Event.objects.create(
@@ -147,6 +156,40 @@ RULES = [
             {"all": [{"type": "store", "op": "is_set"}, {"type": "orders", "metric": "count", "op": "lt", "value": 1}]},
         ]
     },
+    # found by test_properties: NOT of a comparison with a missing value (SQL NULL) selects no one
+    {"not": {"type": "store", "op": "in", "value": ["sh-01"]}},
+    {"not": {"type": "profile", "field": "birthday", "op": "before", "value": "2000-01-01"}},
+    {"not": {"type": "custom_field", "key": "vip", "op": "is_true"}},
+    {"not": {"type": "custom_field", "key": "size", "op": "lt", "value": 40}},
+    {"not": {"type": "orders", "metric": "last_order_at", "op": "within_last_days", "value": 30}},
+    # contains folds A-Z only, on PostgreSQL too (whose upper() would fold É and é)
+    {"type": "profile", "field": "name", "op": "contains", "value": "é"},
+    {"type": "profile", "field": "name", "op": "contains", "value": "ÉL"},
+    # a custom field keyed by digits is a key, not an array index
+    {"type": "custom_field", "key": "2024", "op": "eq", "value": "yes"},
+    # multi-choice values match exactly, case and all, and non-ASCII ones on SQLite too
+    {"type": "custom_field", "key": "likes", "op": "contains_any", "value": ["tea"]},
+    {"type": "custom_field", "key": "likes", "op": "contains_all", "value": ["绿茶"]},
+    {"type": "custom_field", "key": "likes", "op": "is_set"},
+    # "contains" on an event property only reads text: the number 88 does not contain "8"
+    {
+        "type": "event",
+        "op": "did",
+        "name": "Product Viewed",
+        "where": [{"property": "price", "op": "contains", "value": "8"}],
+    },
+    {
+        "type": "event",
+        "op": "did",
+        "name": "Product Viewed",
+        "where": [{"property": "sku", "op": "contains", "value": "é"}],
+    },
+    {
+        "type": "event",
+        "op": "did",
+        "name": "Product Viewed",
+        "where": [{"property": "ok", "op": "contains", "value": "1"}],
+    },
 ]
 
 
@@ -178,9 +221,49 @@ def test_expected_members(shop):
         ({"all": [{"type": "profile", "field": "age", "op": "between", "value": [40, 30]}]}, "rule.all.0.value"),
         ({"all": {"type": "store"}, "any": []}, "rule"),
         ("everyone", "rule"),
+        ({"type": "profile", "field": "age", "op": "gte", "value": 3000}, "rule.value"),
+        ({"type": "profile", "field": "birthday", "op": "after", "value": "9999-12-31"}, "rule.value"),
     ],
 )
 def test_bad_rules_name_the_part(rule, field, shop):
     with pytest.raises(InvalidInput) as raised:
         clean_rule(rule)
     assert field in {e.field for e in raised.value.errors}
+
+
+def test_catalogue_describes_every_condition(shop):
+    from rapport.segments.rules import catalogue, condition_types
+
+    recent = Event.objects.first()
+    recent.pk, recent.message_id, recent.name, recent.timestamp = None, "recent", "Order Completed", timezone.now()
+    recent.save()
+    built = catalogue()
+    assert {c["type"] for c in built["conditions"]} == set(condition_types())
+    sources = built["sources"]
+    for condition in built["conditions"]:
+        fields = {f["name"]: f for f in condition["fields"]}
+        assert fields, f"{condition['type']} describes no fields"
+        for f in fields.values():
+            assert not f["source"] or f["source"] in sources, (condition["type"], f["name"])
+            assert not f["depends_on"] or f["depends_on"] in fields, (condition["type"], f["name"])
+            if f["kind"] in ("operator", "operand") and not f["depends_on"]:
+                assert f["operand_kind"] in built["kinds"], (condition["type"], f["name"])
+    for entries in sources.values():
+        for entry in entries:
+            assert {"value", "label"} <= set(entry)
+            assert all(op in built["operators"] for op in entry.get("operators", []))
+    custom = {entry["value"]: entry for entry in sources["custom_fields"]}
+    assert custom["tier"]["kind"] == "choice" and custom["tier"]["choices"] == [["gold", "gold"], ["silver", "silver"]]
+    assert "contains_any" in custom["likes"]["operators"]
+    assert [s["value"] for s in sources["stores"]] == ["sh-01"]
+    assert "seller" in [o["value"] for o in sources["owners"]]
+    assert [e["value"] for e in sources["event_names"]] == ["Order Completed"]  # seen in the last 90 days
+    assert built["operators"]["between"]["shape"] == "pair"
+    assert {m["value"]: m["operators"] for m in sources["order_metrics"]}["count"] == [
+        "gt",
+        "gte",
+        "lt",
+        "lte",
+        "eq",
+        "between",
+    ]
