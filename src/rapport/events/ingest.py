@@ -18,6 +18,7 @@ from django.utils import timezone
 from rapport.commerce.validation import CatalogueCache
 from rapport.core.actor import Actor
 from rapport.core.actor import Source as ActorSource
+from rapport.core.changes import customers_changed
 from rapport.events import ecommerce
 from rapport.events.identity import IdentityResolver
 from rapport.events.messages import Message
@@ -167,6 +168,7 @@ def ingest(source: Source, messages: list[Message]) -> IngestResult:
             resolver.apply(fresh)
             _store(source, fresh)
             _apply_commerce(source, fresh)
+            customers_changed(m.customer_id for m in fresh)
             Source.objects.filter(pk=source.pk).update(last_event_at=received_at)
     return IngestResult(accepted=len(fresh), duplicates=len(messages) - len(fresh))
 
