@@ -10,8 +10,8 @@ def register_routers(api: NinjaAPI) -> None:
     from rapport.commerce.api import router as commerce_router
     from rapport.customers.api import router as customers_router
     from rapport.events.api import router as events_router
-    from rapport.tags.api import router as tags_router
     from rapport.segments.api import router as segments_router
+    from rapport.tags.api import router as tags_router
 
     api.add_router("/v1/", customers_router)
     api.add_router("/v1/", commerce_router)
