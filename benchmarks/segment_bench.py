@@ -585,7 +585,7 @@ def main() -> None:
     parser.add_argument("--explain", action="store_true", help="print EXPLAIN ANALYZE for each segment")
     parser.add_argument("--only", default="", help="comma-separated segment numbers to run")
     parser.add_argument(
-        "--jit", choices=["on", "off"], default="on", help="PostgreSQL JIT for the timed queries (server default: on)"
+        "--jit", choices=["on", "off"], help="PostgreSQL JIT for the timed queries (default: as settings.py sets it)"
     )
     args = parser.parse_args()
 
@@ -608,9 +608,11 @@ def main() -> None:
         )
         load(args.customers, args.orders, args.events, args.seed)
     with connection.cursor() as cursor:
-        cursor.execute(f"SET jit = {args.jit}")
-        cursor.execute("SHOW server_version")
-        print(f"PostgreSQL {cursor.fetchone()[0]}, jit {args.jit}", flush=True)
+        if args.jit:
+            cursor.execute(f"SET jit = {args.jit}")
+        cursor.execute("SELECT current_setting('server_version'), current_setting('jit')")
+        version, jit = cursor.fetchone()
+        print(f"PostgreSQL {version}, jit {jit}", flush=True)
     only = {int(n) for n in args.only.split(",") if n.strip()}
     results = run_segments(args.runs, args.explain, only)
     slowest = max((r["compiled_ms"] for r in results), default=0.0)
