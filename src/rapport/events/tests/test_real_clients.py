@@ -369,22 +369,14 @@ skip_unless_postgres = pytest.mark.skipif(
 
 @pytest.mark.postgres_only
 @skip_unless_postgres
-@pytest.mark.xfail(
-    reason="known races, see the docstring; the outcome depends on timing, so not strict",
-    strict=False,
-)
 def test_two_sources_identifying_the_same_new_visitors_at_once(source, server, system_actor, failures):
     """The browser sends page views and signs visitors in while the shop's backend identifies them.
 
-    Known races in ingest.py/identity.py (each request resolves identities in its own
-    transaction, from what was committed when it started):
-    * an event stored while another request identifies its user or device keeps customer_id NULL:
-      the identifying UPDATE of earlier events cannot see the other transaction's uncommitted rows,
-      and the event's own transaction looked the user up before the identity was committed;
-    * two requests creating the same new customer at once: the second either fails on a unique
-      key (email, identity) and answers 500 until the library's retry finds the customer, or sees
-      the other's email between two of its own queries and records a ProcessingError "customer #n
-      already has this email" for what is the same person, leaving its identify event unattached.
+    Each request resolves identities in its own transaction. Without the identity-graph lock in
+    ingest.py (identify/alias batches exclusive, the others shared) this raced: an event stored
+    while another request identified its user or device kept customer_id NULL, and two requests
+    creating the same new customer either failed on a unique key (500, then the library's retry)
+    or recorded a ProcessingError "customer #n already has this email" for the same person.
     """
     backend_source = create_source(data={"name": "Shop backend", "identity_channel": "web"}, actor=system_actor)
     browser = Sender("segment", source, server, upload_size=4, upload_interval=0.01)
