@@ -563,6 +563,8 @@ def test_every_condition_type_is_generated(world: World) -> None:
 @settings(
     max_examples=int(os.environ.get("RAPPORT_PROPERTY_EXAMPLES", "100")),
     deadline=None,
+    # no shrinking: each step writes a shop, so it takes minutes; ``disagreement`` names the
+    # conditions that disagree and the customers they disagree on instead
     phases=[Phase.explicit, Phase.reuse, Phase.generate, Phase.target],
     suppress_health_check=[HealthCheck.function_scoped_fixture, HealthCheck.too_slow, HealthCheck.data_too_large],
 )
