@@ -15,7 +15,7 @@ import datetime as dt
 from decimal import Decimal
 from typing import Any
 
-from django.db import transaction
+from django.db import connection, transaction
 
 from rapport.core.actor import Actor
 from rapport.core.actor import Source as ActorSource
@@ -73,17 +73,22 @@ class IdentityResolver:
     # Lookups ------------------------------------------------------------------------------
 
     def prefetch(self, messages: list[Message]) -> None:
+        """Load the batch's user ids, and upsert all its anonymous visitors in one statement."""
         user_ids = {m.user_id for m in messages if m.user_id} | {m.previous_id for m in messages if m.previous_id}
-        anonymous_ids = {m.anonymous_id for m in messages if m.anonymous_id} | {
-            m.previous_id for m in messages if m.previous_id
-        }
         self.users.update(dict.fromkeys(user_ids))
         self.users.update(
             Identity.objects.filter(channel=self.channel, external_id__in=user_ids).values_list(
                 "external_id", "customer_id"
             )
         )
-        for visitor in AnonymousVisitor.objects.filter(anonymous_id__in=anonymous_ids):
+        seen: dict[str, tuple[dt.datetime, dt.datetime]] = {}
+        for m in messages:
+            if m.anonymous_id:
+                first, last = seen.get(m.anonymous_id, (m.timestamp, m.timestamp))
+                seen[m.anonymous_id] = (min(first, m.timestamp), max(last, m.timestamp))
+        self.visitors.update(upsert_visitors(seen))
+        previous = {m.previous_id for m in messages if m.previous_id} - set(self.visitors)
+        for visitor in AnonymousVisitor.objects.filter(anonymous_id__in=previous):
             self.visitors[visitor.anonymous_id] = visitor
 
     def customer_for(self, message: Message) -> int | None:
@@ -98,8 +103,8 @@ class IdentityResolver:
         """Apply identify and alias in order, then give every message its customer."""
         self.prefetch(messages)
         for message in messages:
-            if message.anonymous_id:
-                self._touch_visitor(message.anonymous_id, message.timestamp)
+            if message.type not in (EventType.IDENTIFY, EventType.ALIAS):
+                continue
             try:
                 with transaction.atomic():
                     if message.type == EventType.IDENTIFY:
@@ -255,6 +260,48 @@ class IdentityResolver:
         elif previous is None and current is not None:
             self._touch_visitor(message.previous_id, message.timestamp)
             self._stitch(message.previous_id, Customer.objects.get(pk=current))
+
+
+def upsert_visitors(seen: dict[str, tuple[dt.datetime, dt.datetime]]) -> dict[str, AnonymousVisitor]:
+    """Create or touch every anonymous id of a batch in one statement per chunk.
+
+    Rows are written in anonymous-id order, so concurrent batches sharing devices lock them in
+    the same order and never deadlock.
+    """
+    table = AnonymousVisitor._meta.db_table
+    latest = "GREATEST" if connection.vendor == "postgresql" else "MAX"
+    visitors: dict[str, AnonymousVisitor] = {}
+    ordered = sorted(seen)
+    with connection.cursor() as cursor:
+        for start in range(0, len(ordered), 300):
+            chunk = ordered[start : start + 300]
+            params: list[Any] = []
+            for anonymous_id in chunk:
+                params.extend([anonymous_id, *seen[anonymous_id]])
+            cursor.execute(
+                f"INSERT INTO {table} (anonymous_id, first_seen_at, last_seen_at) "  # noqa: S608
+                f"VALUES {', '.join(['(%s, %s, %s)'] * len(chunk))} "
+                f"ON CONFLICT (anonymous_id) DO UPDATE SET last_seen_at = "
+                f"{latest}({table}.last_seen_at, excluded.last_seen_at) "
+                "RETURNING id, anonymous_id, customer_id, first_seen_at, last_seen_at",
+                params,
+            )
+            for pk, anonymous_id, customer_id, first_seen_at, last_seen_at in cursor.fetchall():
+                visitors[anonymous_id] = AnonymousVisitor(
+                    pk=pk,
+                    anonymous_id=anonymous_id,
+                    customer_id=customer_id,
+                    first_seen_at=_aware(first_seen_at),
+                    last_seen_at=_aware(last_seen_at),
+                )
+    return visitors
+
+
+def _aware(value: Any) -> dt.datetime:
+    """A timestamp from a raw cursor (SQLite hands back text) as an aware datetime."""
+    from rapport.core.dates import parse_aware_datetime
+
+    return parse_aware_datetime(value)
 
 
 def _find_by_personal_key(field: str, value: Any) -> Customer | None:

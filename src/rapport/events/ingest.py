@@ -8,11 +8,11 @@ tracking view answers 200 only after that transaction commits.
 from __future__ import annotations
 
 import datetime as dt
-import io
 from dataclasses import dataclass
 
 import orjson
 from django.db import connection, transaction
+from django.db.models import Q
 from django.utils import timezone
 
 from rapport.commerce.validation import CatalogueCache
@@ -100,41 +100,29 @@ def _store(source: Source, messages: list[Message]) -> None:
 
 
 def _copy_events(source: Source, messages: list[Message]) -> None:
-    """PostgreSQL ``COPY`` in text format: the fastest way in, inside the same transaction."""
-
-    def text(value: object) -> str:
-        if value is None:
-            return r"\N"
-        raw = value if isinstance(value, str) else str(value)
-        return raw.replace("\\", "\\\\").replace("\t", "\\t").replace("\n", "\\n").replace("\r", "\\r")
-
-    def json_text(value: object) -> str:
-        return text(orjson.dumps(value).decode())
-
-    buffer = io.StringIO()
-    for m in messages:
-        row = [
-            text(m.timestamp.isoformat()),
-            str(source.pk),
-            text(m.message_id),
-            text(m.type),
-            text(m.name),
-            text(m.customer_id),
-            text(m.user_id),
-            text(m.anonymous_id),
-            json_text(m.properties),
-            json_text(m.traits),
-            json_text(m.context),
-            text(m.original_timestamp.isoformat() if m.original_timestamp else None),
-            text(m.sent_at.isoformat() if m.sent_at else None),
-            text(m.received_at.isoformat()),
-        ]
-        buffer.write("\t".join(row))
-        buffer.write("\n")
+    """PostgreSQL ``COPY``: the fastest way in, inside the same transaction."""
     columns = ", ".join(f'"{c}"' for c in _EVENT_COLUMNS)
     statement = f'COPY "{Event._meta.db_table}" ({columns}) FROM STDIN'
     with connection.cursor() as cursor, cursor.copy(statement) as copy:  # type: ignore[attr-defined]
-        copy.write(buffer.getvalue())
+        for m in messages:
+            copy.write_row(
+                (
+                    m.timestamp,
+                    source.pk,
+                    m.message_id,
+                    m.type,
+                    m.name,
+                    m.customer_id,
+                    m.user_id,
+                    m.anonymous_id,
+                    orjson.dumps(m.properties).decode(),
+                    orjson.dumps(m.traits).decode(),
+                    orjson.dumps(m.context).decode(),
+                    m.original_timestamp,
+                    m.sent_at,
+                    m.received_at,
+                )
+            )
 
 
 def _lock_identity_graph(*, exclusive: bool) -> None:
@@ -169,7 +157,12 @@ def ingest(source: Source, messages: list[Message]) -> IngestResult:
             _store(source, fresh)
             _apply_commerce(source, fresh)
             customers_changed(m.customer_id for m in fresh)
-            Source.objects.filter(pk=source.pk).update(last_event_at=received_at)
+    if fresh:
+        # Outside the transaction and at most once a minute: every request of a source would
+        # otherwise queue on this one row.
+        Source.objects.filter(pk=source.pk).filter(
+            Q(last_event_at__isnull=True) | Q(last_event_at__lt=received_at - dt.timedelta(minutes=1))
+        ).update(last_event_at=received_at)
     return IngestResult(accepted=len(fresh), duplicates=len(messages) - len(fresh))
 
 

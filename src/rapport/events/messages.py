@@ -19,6 +19,7 @@ from rapport.events.models import EventType
 MAX_MESSAGE_BYTES = 32 * 1024
 MAX_BATCH_BYTES = 500 * 1024
 MAX_ID_LENGTH = 200
+_TYPES = frozenset(EventType.values)
 
 
 class TooLarge(Exception):
@@ -104,7 +105,7 @@ def parse_message(
         raise TooLarge(f"{where or 'body'}: a message is at most 32 KB (this one is {size} bytes)")
     prefix = f"{where}." if where else ""
     kind = implied_type or raw.get("type")
-    if kind not in EventType.values:
+    if kind not in _TYPES:
         errors.append(FieldError(f"{prefix}type", "invalid", f"one of: {', '.join(EventType.values)}"))
     user_id = _text_id(raw.get("userId"), f"{prefix}userId", errors)
     anonymous_id = _text_id(raw.get("anonymousId"), f"{prefix}anonymousId", errors)
