@@ -122,6 +122,7 @@ class Customer(models.Model):
             models.Index(fields=["id_number_index"], name="customer_id_number_idx"),
             models.Index(fields=["store", "registered_at"]),
             models.Index(fields=["owner", "registered_at"]),
+            models.Index(fields=["birthday"], name="customer_birthday_idx"),  # age conditions
         ]
         permissions = [
             ("reveal_pii", _("Can reveal customers' personal data")),
