@@ -460,6 +460,13 @@ class OrdersCondition(ConditionType):
         )
         checks = _ops_for(op, value if op == "between" else [value])
         if metric == "count":
+            existence = _count_as_existence(checks)
+            if existence is not None:
+                # "ordered at all" / "never ordered": an index probe, not an aggregate of every order
+                any_order = Q(
+                    Exists(_counted_orders(condition.get("window_days"), context.now).filter(customer=OuterRef("pk")))
+                )
+                return any_order if existence else ~any_order
             having = _all(_compare(F("n"), o, int(Decimal(v))) for o, v in checks)
             return _customers_in(
                 grouped, having, matches_none=all(_py_compare(0, o, int(Decimal(v))) for o, v in checks)
@@ -491,6 +498,17 @@ class OrdersCondition(ConditionType):
             else:
                 checks.append(count > 0 and _py_compare(cents, o, count * _cents(v)))
         return all(checks)
+
+
+def _count_as_existence(checks: list[tuple[str, Any]]) -> bool | None:
+    """True when the count checks mean "at least one order", False for "none", else None."""
+    bounds = [int(Decimal(v)) for _o, v in checks]
+    holds = [all(_py_compare(n, o, int(Decimal(v))) for o, v in checks) for n in range(max([*bounds, 0]) + 3)]
+    if not holds[0] and all(holds[1:]):
+        return True
+    if holds[0] and not any(holds[1:]):
+        return False
+    return None
 
 
 def _as_list(value: Any) -> list[Any]:
