@@ -16,9 +16,10 @@ ratio COPY events/s : ingest events/s.
 ``--profile wall`` samples the server processes' request threads with py-spy (``--profile gil``
 only the thread holding the GIL, i.e. CPU) and prints where their time goes; ``--py-spy`` names
 the binary, which is not a dependency of the project (``pip install --target /tmp/pyspy py-spy``).
-``--src`` runs another tree's ``rapport`` package, to measure a change against the current one. PostgreSQL: ``--postgres-url`` (default
-postgres://postgres@127.0.0.1:5432/rapport_ingest_bench); the database is dropped and created
-by the script, and dropped again at the end (``--keep`` keeps it).
+``--src`` runs another tree's ``rapport`` package, to measure a change against the current one.
+PostgreSQL: ``--postgres-url`` (default postgres://postgres@127.0.0.1:5432/rapport_ingest_bench);
+the database is dropped and created by the script, and dropped again at the end (``--keep``
+keeps it).
 """
 
 from __future__ import annotations
