@@ -7,6 +7,7 @@ class SegmentsConfig(AppConfig):
     verbose_name = _("Segments")
 
     def ready(self) -> None:
-        from rapport.segments import conditions
+        from rapport.segments import conditions, tabs
 
         conditions.register()
+        tabs.register()

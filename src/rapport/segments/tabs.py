@@ -1,0 +1,36 @@
+"""The customer 360 "Segments" tab: the saved segments this customer belongs to right now."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from django.http import HttpRequest
+from django.utils.translation import gettext_lazy as _
+
+from rapport.console.tabs import CustomerTab, register_customer_tab
+from rapport.customers.models import Customer
+from rapport.segments.compiler import members
+from rapport.segments.models import Segment
+
+MAX_SEGMENTS = 100
+
+
+def segments(request: HttpRequest, customer: Customer) -> dict[str, Any]:
+    """One probe per saved segment, each the segment's query narrowed to this customer's id."""
+    saved = list(Segment.objects.filter(is_template=False).order_by("name")[:MAX_SEGMENTS])
+    base = Customer.objects.filter(pk=customer.pk)
+    member_of = [segment for segment in saved if members(segment.rule, base=base).exists()]
+    return {"member_of": member_of, "segments_checked": len(saved)}
+
+
+def register() -> None:
+    register_customer_tab(
+        CustomerTab(
+            "segments",
+            _("Segments"),
+            "segments/tabs/segments.html",
+            segments,
+            position=50,
+            permission="segments.view_segment",
+        )
+    )
