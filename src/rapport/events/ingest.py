@@ -53,17 +53,25 @@ class IngestResult:
 def claim_message_ids(source: Source, message_ids: list[str], received_at: dt.datetime) -> set[str]:
     """Insert receipts for these ids; return the ids that were new (retries come back empty)."""
     table = EventReceipt._meta.db_table
-    new: set[str] = set()
+    conflict = "ON CONFLICT (source_id, message_id) DO NOTHING RETURNING message_id"
     with connection.cursor() as cursor:
+        if connection.vendor == "postgresql":
+            # one statement with an array parameter: no placeholder list to build and parse
+            cursor.execute(
+                f"INSERT INTO {table} (source_id, message_id, received_at) "  # noqa: S608
+                f"SELECT %s, message_id, %s FROM unnest(%s::text[]) AS message_id {conflict}",
+                [source.pk, received_at, message_ids],
+            )
+            return {row[0] for row in cursor.fetchall()}
+        new: set[str] = set()
         for start in range(0, len(message_ids), CLAIM_CHUNK):
             chunk = message_ids[start : start + CLAIM_CHUNK]
-            values = ", ".join(["(%s, %s, %s)"] * len(chunk))
             params: list[int | str | dt.datetime] = []
             for message_id in chunk:
                 params.extend([source.pk, message_id, received_at])
+            values = ", ".join(["(%s, %s, %s)"] * len(chunk))
             cursor.execute(
-                f"INSERT INTO {table} (source_id, message_id, received_at) VALUES {values} "  # noqa: S608
-                "ON CONFLICT (source_id, message_id) DO NOTHING RETURNING message_id",
+                f"INSERT INTO {table} (source_id, message_id, received_at) VALUES {values} {conflict}",  # noqa: S608
                 params,
             )
             new.update(row[0] for row in cursor.fetchall())

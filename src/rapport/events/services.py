@@ -5,6 +5,7 @@ from __future__ import annotations
 import datetime as dt
 import hashlib
 import secrets
+import time
 from collections.abc import Mapping
 from typing import Any
 
@@ -59,6 +60,7 @@ def create_source(*, data: Mapping[str, Any], actor: Actor) -> Source:
     key = _new_key()
     source = Source.objects.create(**_clean(data, instance=None), write_key=key, write_key_hash=hash_write_key(key))
     record(actor, AuditEntry.Action.CREATE, obj=source, changes={"identity_channel": source.identity_channel})
+    _forget_now_and_on_commit()
     return source
 
 
@@ -69,6 +71,7 @@ def update_source(source: Source, *, data: Mapping[str, Any], actor: Actor) -> S
         setattr(source, field, value)
     source.save()
     record(actor, AuditEntry.Action.UPDATE, obj=source, changes={k: str(v) for k, v in cleaned.items()})
+    _forget_now_and_on_commit()
     return source
 
 
@@ -79,6 +82,7 @@ def rotate_write_key(source: Source, *, actor: Actor) -> Source:
     source.write_key, source.write_key_hash, source.key_rotated_at = key, hash_write_key(key), timezone.now()
     source.save(update_fields=["write_key", "write_key_hash", "key_rotated_at"])
     record(actor, AuditEntry.Action.UPDATE, obj=source, changes={"write_key": "rotated"})
+    _forget_now_and_on_commit()
     return source
 
 
@@ -87,13 +91,38 @@ def set_source_enabled(source: Source, *, enabled: bool, actor: Actor) -> Source
     source.is_enabled = enabled
     source.save(update_fields=["is_enabled"])
     record(actor, AuditEntry.Action.UPDATE, obj=source, changes={"is_enabled": enabled})
+    _forget_now_and_on_commit()
     return source
 
 
+SOURCE_CACHE_SECONDS = 5.0
+_sources_by_hash: dict[str, tuple[float, Source | None]] = {}
+
+
 def source_for_key(key: str) -> Source | None:
+    """The source of a write key, remembered for a few seconds per process (one query less per
+    tracking request). Changes made in this process are seen at once; other processes see a
+    disabled source or a rotated key within ``SOURCE_CACHE_SECONDS``."""
     if not key:
         return None
-    return Source.objects.filter(write_key_hash=hash_write_key(key)).first()
+    digest = hash_write_key(key)
+    now = time.monotonic()
+    cached = _sources_by_hash.get(digest)
+    if cached is not None and cached[0] > now:
+        return cached[1]
+    source = Source.objects.filter(write_key_hash=digest).first()
+    _sources_by_hash[digest] = (now + SOURCE_CACHE_SECONDS, source)
+    return source
+
+
+def forget_cached_sources() -> None:
+    _sources_by_hash.clear()
+
+
+def _forget_now_and_on_commit() -> None:
+    """Now for this request, and again at commit in case a concurrent request cached the old row."""
+    forget_cached_sources()
+    transaction.on_commit(forget_cached_sources)
 
 
 def purge_expired(now: dt.datetime | None = None) -> dict[str, int]:
