@@ -46,6 +46,7 @@ def test_find_a_customer_by_phone_edit_and_see_the_history(page, sign_in, make_s
 def test_language_switch_to_chinese(page, sign_in, make_staff):
     make_staff(roles.OPERATOR, username="lang")
     sign_in("lang")
-    page.select_option("select[name=language]", "zh-hans")
-    page.wait_for_load_state()
-    assert "客户" in page.inner_text("nav.mainnav")
+    with page.expect_navigation():  # the switch posts the form and reloads the page
+        page.select_option("select[name=language]", "zh-hans")
+    page.wait_for_selector("nav.mainnav >> text=客户")
+    assert "订单" in page.inner_text("nav.mainnav")
