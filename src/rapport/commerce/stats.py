@@ -6,7 +6,9 @@ so the statistics are never stale and never recomputed row by row.
 
 from __future__ import annotations
 
-from collections.abc import Iterable
+import threading
+from collections.abc import Iterable, Iterator
+from contextlib import contextmanager
 from decimal import ROUND_HALF_UP, Decimal
 
 from django.conf import settings
@@ -19,8 +21,35 @@ CENT = Decimal("0.01")
 BATCH = 2000
 
 
+_deferral = threading.local()
+
+
+@contextmanager
+def deferred_stats() -> Iterator[None]:
+    """Collect the customers whose statistics need refreshing and refresh them once, on exit.
+
+    Imports wrap each batch (one transaction) in it: one aggregate query per batch instead of
+    one per order. Use it inside the transaction that writes the orders, so the statistics are
+    still right when it commits.
+    """
+    if getattr(_deferral, "ids", None) is not None:  # already deferring: the outer block refreshes
+        yield
+        return
+    _deferral.ids = set()
+    try:
+        yield
+        pending = _deferral.ids
+    finally:
+        _deferral.ids = None
+    refresh_customer_stats(pending)
+
+
 def refresh_customer_stats(customer_ids: Iterable[int | None]) -> None:
     ids = sorted({pk for pk in customer_ids if pk is not None})
+    deferred = getattr(_deferral, "ids", None)
+    if deferred is not None:
+        deferred.update(ids)
+        return
     for start in range(0, len(ids), BATCH):
         _refresh_batch(ids[start : start + BATCH])
     customers_changed(ids)

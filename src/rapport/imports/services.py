@@ -36,6 +36,7 @@ from django.db import DataError, IntegrityError, models, transaction
 from rapport.audit.models import AuditEntry
 from rapport.audit.services import record
 from rapport.commerce import services as commerce_services
+from rapport.commerce.stats import deferred_stats
 from rapport.commerce.validation import CatalogueCache, clean_product
 from rapport.core.actor import Actor, Source
 from rapport.core.errors import DomainError, FieldError, InvalidInput
@@ -447,7 +448,7 @@ def _run_batch(
     on_batch: Callable[[ImportResult], None] | None,
     dry_run: bool,
 ) -> None:
-    with transaction.atomic():
+    with transaction.atomic(), deferred_stats():
         handler.prepare(batch)
         for unit in batch:
             errors: list[FieldError] = []

@@ -179,3 +179,29 @@ def test_a_category_cannot_become_its_own_ancestor(db, system_actor):
     with pytest.raises(InvalidInput):
         services.save_category(data={"parent": "tea"}, actor=system_actor, instance=parent)
     assert child.parent == parent
+
+
+def test_deferred_stats_refresh_once_on_exit_and_stay_right(make_customer, system_actor):
+    from django.db import connection
+    from django.test.utils import CaptureQueriesContext
+
+    from rapport.commerce.stats import deferred_stats
+
+    customer = make_customer()
+    with CaptureQueriesContext(connection) as queries, deferred_stats():
+        for n in range(3):
+            services.upsert_order(
+                data={
+                    "channel": "web",
+                    "external_id": f"d{n}",
+                    "customer_id": customer.pk,
+                    "placed_at": "2025-01-01",
+                    "lines": [{"sku": "S", "name": "S", "quantity": 1, "unit_price": "10"}],
+                },
+                actor=system_actor,
+            )
+        assert not CustomerStats.objects.filter(customer=customer).exists()  # not yet: deferred
+    # one refresh = one order aggregate (SUM of totals) and one refund count, instead of one per order
+    aggregates = [q for q in queries.captured_queries if 'SUM("commerce_order"."total")' in q["sql"]]
+    assert len(aggregates) == 1
+    assert CustomerStats.objects.get(customer=customer).order_count == 3 and stats_match_orders(customer.pk)
