@@ -58,6 +58,10 @@ INSTALLED_APPS = [
     "rapport.tags",
     "rapport.imports",
     "rapport.analytics",
+    "rapport.loyalty",
+    "rapport.campaigns",
+    "rapport.service",
+    "rapport.portal",
     "rapport.console",
 ]
 
@@ -165,8 +169,25 @@ CELERY_BEAT_SCHEDULE = {
     "segment-snapshots": {"task": "rapport.segments.snapshot_all", "schedule": 24 * 3600.0},
     "evaluate-automatic-tags": {"task": "rapport.tags.evaluate_automatic_tags", "schedule": 3600.0},
     "deliver-tag-sync": {"task": "rapport.tags.deliver_sync", "schedule": 60.0},
+    # analytics
+    # loyalty
+    # campaigns
+    # service
 }
 RAPPORT_JOBS_INPROCESS = not CELERY_BROKER_URL
+
+# Outgoing mail (campaign email, ticket replies, portal sign-in codes). Without an SMTP host the
+# embedded default writes mail to the server log instead of sending it.
+EMAIL_HOST = os.environ.get("RAPPORT_SMTP_HOST", "")
+EMAIL_PORT = int(os.environ.get("RAPPORT_SMTP_PORT", "25"))
+EMAIL_HOST_USER = os.environ.get("RAPPORT_SMTP_USER", "")
+EMAIL_HOST_PASSWORD = os.environ.get("RAPPORT_SMTP_PASSWORD", "")
+EMAIL_USE_TLS = _env_bool("RAPPORT_SMTP_STARTTLS")
+EMAIL_BACKEND = (
+    "django.core.mail.backends.smtp.EmailBackend" if EMAIL_HOST else "django.core.mail.backends.console.EmailBackend"
+)
+DEFAULT_FROM_EMAIL = os.environ.get("RAPPORT_MAIL_FROM", "Rapport <noreply@localhost>")
+RAPPORT_PUBLIC_URL = os.environ.get("RAPPORT_PUBLIC_URL", "http://127.0.0.1:8000").rstrip("/")
 RAPPORT_JOBS_SYNC = _env_bool("RAPPORT_JOBS_SYNC")  # tests: run jobs inline
 
 LOGGING = {

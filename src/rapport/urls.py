@@ -17,5 +17,10 @@ urlpatterns = [
     path("audit/", include("rapport.audit.urls")),
     path("tags/", include("rapport.tags.urls")),
     path("segments/", include("rapport.segments.urls")),
+    path("analytics/", include("rapport.analytics.urls")),
+    path("loyalty/", include("rapport.loyalty.urls")),
+    path("campaigns/", include("rapport.campaigns.urls")),
+    path("service/", include("rapport.service.urls")),
+    path("portal/", include("rapport.portal.urls")),
     path("", include("rapport.console.urls")),
 ]

@@ -25,6 +25,7 @@ from rapport.commerce.models import (
     Refund,
     RefundStatus,
 )
+from rapport.commerce.signals import order_saved, refund_recorded
 from rapport.commerce.stats import refresh_customer_stats
 from rapport.commerce.validation import CatalogueCache, clean_order, clean_product, parse_money
 from rapport.core.actor import Actor
@@ -153,6 +154,7 @@ def upsert_order(*, data: Mapping[str, Any], actor: Actor, cache: CatalogueCache
             obj=order,
             changes={"total": str(order.total), "status": order.status, "customer_id": order.customer_id},
         )
+        order_saved.send(sender=Order, order=order, created=True, previous_status="")
         return order, True
 
     if existing.refunded_total > cleaned["total"]:
@@ -163,6 +165,7 @@ def upsert_order(*, data: Mapping[str, Any], actor: Actor, cache: CatalogueCache
     ):
         cleaned["status"] = existing.status  # refunds decide the status from here on
     previous_customer = existing.customer_id
+    previous_status = existing.status
     changes = {
         field: [str(getattr(existing, field)), str(value)]
         for field, value in cleaned.items()
@@ -184,6 +187,7 @@ def upsert_order(*, data: Mapping[str, Any], actor: Actor, cache: CatalogueCache
         changes["lines"] = [str(len(current_lines)), str(len(lines))]
     refresh_customer_stats([previous_customer, existing.customer_id])
     record(actor, AuditEntry.Action.UPDATE, obj=existing, changes=changes)
+    order_saved.send(sender=Order, order=existing, created=False, previous_status=previous_status)
     return existing, False
 
 
@@ -201,6 +205,7 @@ def set_order_status(order: Order, *, status: str, actor: Actor) -> Order:
     locked.save(update_fields=["status", "updated_at"])
     refresh_customer_stats([locked.customer_id])
     record(actor, AuditEntry.Action.UPDATE, obj=locked, changes={"status": [old, status]})
+    order_saved.send(sender=Order, order=locked, created=False, previous_status=old)
     return locked
 
 
@@ -272,6 +277,7 @@ def record_refund(
         obj=refund,
         changes={"order_id": locked.pk, "amount": str(money), "order_status": locked.status},
     )
+    refund_recorded.send(sender=Refund, refund=refund)
     return refund, True
 
 

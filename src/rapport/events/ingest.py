@@ -24,6 +24,7 @@ from rapport.events.identity import IdentityResolver
 from rapport.events.messages import Message
 from rapport.events.models import Event, EventReceipt, EventType, ProcessingError, Source
 from rapport.events.partitions import ensure_month_partitions
+from rapport.events.signals import events_recorded
 
 CLAIM_CHUNK = 300
 _EVENT_COLUMNS = [
@@ -165,6 +166,7 @@ def ingest(source: Source, messages: list[Message]) -> IngestResult:
             _store(source, fresh)
             _apply_commerce(source, fresh)
             customers_changed(m.customer_id for m in fresh)
+            events_recorded.send(sender=Source, source=source, messages=fresh)
     if fresh:
         # Outside the transaction and at most once a minute: every request of a source would
         # otherwise queue on this one row.
