@@ -11,6 +11,7 @@ aggregate the services run after every order write.
 from __future__ import annotations
 
 import datetime as dt
+import random
 import time
 from collections.abc import Callable
 from dataclasses import dataclass, field
@@ -38,6 +39,7 @@ from rapport.customers.validation import LookupCache, clean_profile
 from rapport.demo.catalogue import CATEGORIES, STORES
 from rapport.demo.generator import CUSTOM_FIELDS, DemoShopPlan, plan_demo_shop
 from rapport.demo.staff import SALES_USERNAME, DemoLogin, create_demo_staff, demo_logins
+from rapport.demo.steps import DemoContext, run_demo_steps
 
 BATCH = 1000
 CURRENCY = "CNY"  # the demo shop's prices are Chinese yuan
@@ -179,6 +181,7 @@ def write_plan(plan: DemoShopPlan, *, say: Callable[[str], None] = lambda messag
     say(f"{orders} orders, {lines} order lines and {refunds} refunds written")
 
     refresh_customer_stats(c.pk for c in customers)
+    say("Customer statistics computed")
     counts = {
         "stores": len(stores),
         "categories": len(CATEGORIES),
@@ -190,6 +193,7 @@ def write_plan(plan: DemoShopPlan, *, say: Callable[[str], None] = lambda messag
         "order_lines": lines,
         "refunds": refunds,
     }
+    counts.update(run_demo_steps(DemoContext(rng=random.Random(plan.seed), actor=actor, end=plan.end, say=say)))
     record(
         actor,
         AuditEntry.Action.IMPORT,
@@ -197,7 +201,6 @@ def write_plan(plan: DemoShopPlan, *, say: Callable[[str], None] = lambda messag
         object_repr=f"demo shop, seed {plan.seed}",
         changes={"seed": plan.seed, "end": plan.end.isoformat(), **counts},
     )
-    say("Customer statistics computed")
     return counts
 
 
