@@ -16,6 +16,7 @@ class Source:
     TRACKING = "tracking"
     SYSTEM = "system"
     CLI = "cli"
+    CUSTOMER = "customer"  # the customer themself: member portal, unsubscribe link, chat
 
     CHOICES = [
         (CONSOLE, "console"),
@@ -24,6 +25,7 @@ class Source:
         (TRACKING, "tracking"),
         (SYSTEM, "system"),
         (CLI, "command line"),
+        (CUSTOMER, "customer"),
     ]
 
 

@@ -335,3 +335,68 @@ class MergeSuggestion(models.Model):
 
     def __str__(self) -> str:
         return f"#{self.first_id} ~ #{self.second_id} ({self.reason})"
+
+
+class ConsentChannel(models.TextChoices):
+    EMAIL = "email", _("Email")
+    SMS = "sms", _("SMS")
+    PUSH = "push", _("App push")
+    WECHAT = "wechat", _("WeChat / mini-program")
+    SITE = "site", _("Site and in-app messages")
+    CALL = "call", _("Phone call")
+
+
+class ConsentPurpose(models.TextChoices):
+    MARKETING = "marketing", _("Marketing")
+    SERVICE = "service", _("Service messages")
+
+
+class Consent(models.Model):
+    """A customer's current decision (客户授权) for one channel and purpose.
+
+    No row means the default: marketing needs an explicit yes (opt-in), service messages about
+    the customer's own orders, tickets and account are allowed until refused.
+    """
+
+    customer = models.ForeignKey(Customer, on_delete=models.CASCADE, related_name="consents")
+    channel = models.CharField(_("channel"), max_length=10, choices=ConsentChannel.choices)
+    purpose = models.CharField(_("purpose"), max_length=10, choices=ConsentPurpose.choices)
+    granted = models.BooleanField(_("granted"))
+    source = models.CharField(_("source"), max_length=20, choices=Source.CHOICES)
+    updated_at = models.DateTimeField(_("updated at"))
+
+    class Meta:
+        constraints = [
+            models.UniqueConstraint(fields=["customer", "channel", "purpose"], name="consent_one_per_channel_purpose")
+        ]
+        indexes = [models.Index(fields=["channel", "purpose", "granted", "customer"], name="consent_lookup_idx")]
+        verbose_name = _("consent")
+        verbose_name_plural = _("consents")
+
+    def __str__(self) -> str:
+        return f"{self.channel}/{self.purpose}: {'yes' if self.granted else 'no'}"
+
+
+class ConsentRecord(models.Model):
+    """The consent ledger: every grant and withdrawal, never changed, with who and the evidence."""
+
+    customer = models.ForeignKey(Customer, on_delete=models.CASCADE, related_name="consent_records")
+    channel = models.CharField(_("channel"), max_length=10, choices=ConsentChannel.choices)
+    purpose = models.CharField(_("purpose"), max_length=10, choices=ConsentPurpose.choices)
+    granted = models.BooleanField(_("granted"))
+    source = models.CharField(_("source"), max_length=20, choices=Source.CHOICES)
+    actor = models.ForeignKey(
+        settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.SET_NULL, related_name="+"
+    )
+    actor_label = models.CharField(max_length=150)
+    evidence = models.CharField(_("evidence"), max_length=300, blank=True)
+    recorded_at = models.DateTimeField(_("recorded at"))
+
+    class Meta:
+        ordering = ["-recorded_at", "-id"]
+        indexes = [models.Index(fields=["customer", "recorded_at"], name="consent_record_customer_idx")]
+        verbose_name = _("consent record")
+        verbose_name_plural = _("consent records")
+
+    def __str__(self) -> str:
+        return f"{self.channel}/{self.purpose} → {'yes' if self.granted else 'no'}"
