@@ -178,6 +178,8 @@ CELERY_BEAT_SCHEDULE = {
     # loyalty
     # campaigns
     # service
+    "service-sla-check": {"task": "rapport.service.check_sla", "schedule": 300.0},
+    "service-close-resolved": {"task": "rapport.service.close_resolved", "schedule": 3600.0},
 }
 RAPPORT_JOBS_INPROCESS = not CELERY_BROKER_URL
 
@@ -194,6 +196,18 @@ EMAIL_BACKEND = (
 DEFAULT_FROM_EMAIL = os.environ.get("RAPPORT_MAIL_FROM", "Rapport <noreply@localhost>")
 RAPPORT_PUBLIC_URL = os.environ.get("RAPPORT_PUBLIC_URL", "http://127.0.0.1:8000").rstrip("/")
 RAPPORT_JOBS_SYNC = _env_bool("RAPPORT_JOBS_SYNC")  # tests: run jobs inline
+
+# Customer service: the support address customers write to (the inbound SMTP listener runs when
+# RAPPORT_SERVICE_SMTP_PORT is set), limits on mail and attachments, and the bot's confidence.
+RAPPORT_SERVICE_ADDRESS = os.environ.get("RAPPORT_SERVICE_ADDRESS", "support@localhost")
+RAPPORT_SERVICE_SMTP_HOST = os.environ.get("RAPPORT_SERVICE_SMTP_HOST", "127.0.0.1")
+RAPPORT_SERVICE_SMTP_PORT = int(os.environ.get("RAPPORT_SERVICE_SMTP_PORT", "0"))  # 0: no listener
+RAPPORT_SERVICE_MAX_MAIL_BYTES = int(os.environ.get("RAPPORT_SERVICE_MAX_MAIL_BYTES", str(25 * 1024 * 1024)))
+RAPPORT_SERVICE_MAX_ATTACHMENT_BYTES = int(os.environ.get("RAPPORT_SERVICE_MAX_ATTACHMENT_BYTES", str(10 << 20)))
+RAPPORT_SERVICE_MAX_ATTACHMENTS_TOTAL_BYTES = 20 * 1024 * 1024
+RAPPORT_SERVICE_TIME_ZONE = os.environ.get("RAPPORT_SERVICE_TIME_ZONE", "Asia/Shanghai")  # tickets without a store
+RAPPORT_SERVICE_CLOSE_RESOLVED_DAYS = int(os.environ.get("RAPPORT_SERVICE_CLOSE_RESOLVED_DAYS", "7"))
+RAPPORT_SERVICE_BOT_THRESHOLD = float(os.environ.get("RAPPORT_SERVICE_BOT_THRESHOLD", "0.5"))
 
 LOGGING = {
     "version": 1,
