@@ -5,3 +5,15 @@ from django.utils.translation import gettext_lazy as _
 class AnalyticsConfig(AppConfig):
     name = "rapport.analytics"
     verbose_name = _("Analytics")
+
+    def ready(self) -> None:
+        from rapport.analytics import segment_conditions, tabs
+        from rapport.analytics.demo import compute_demo_metrics
+        from rapport.analytics.tasks import customers_changed
+        from rapport.core.changes import on_customers_changed
+        from rapport.demo.steps import register_demo_step
+
+        on_customers_changed(customers_changed)
+        segment_conditions.register()
+        tabs.register()
+        register_demo_step("analytics", compute_demo_metrics, position=10)
