@@ -154,6 +154,13 @@ RAPPORT_EVENT_RETENTION_DAYS = int(os.environ.get("RAPPORT_EVENT_RETENTION_DAYS"
 RAPPORT_EVENT_DEDUP_DAYS = int(os.environ.get("RAPPORT_EVENT_DEDUP_DAYS", "30"))
 RAPPORT_ABANDONED_CART_MINUTES = int(os.environ.get("RAPPORT_ABANDONED_CART_MINUTES", "60"))
 RAPPORT_IMPORT_MAX_BYTES = int(os.environ.get("RAPPORT_IMPORT_MAX_BYTES", str(200 * 1024 * 1024)))
+# Analytics: lifecycle stages by days since the first/last order (new ≤ new, active/repeat ≤ active,
+# dormant ≤ churned, churned beyond).
+RAPPORT_LIFECYCLE_DAYS = {
+    "new": int(os.environ.get("RAPPORT_LIFECYCLE_NEW_DAYS", "30")),
+    "active": int(os.environ.get("RAPPORT_LIFECYCLE_ACTIVE_DAYS", "90")),
+    "churned": int(os.environ.get("RAPPORT_LIFECYCLE_CHURNED_DAYS", "365")),
+}
 # loyalty: member portal sign-in codes (minutes valid, wrong guesses allowed, requests per 15 minutes)
 RAPPORT_PORTAL_CODE_MINUTES = int(os.environ.get("RAPPORT_PORTAL_CODE_MINUTES", "10"))
 RAPPORT_PORTAL_CODE_ATTEMPTS = int(os.environ.get("RAPPORT_PORTAL_CODE_ATTEMPTS", "5"))
@@ -181,6 +188,7 @@ CELERY_BEAT_SCHEDULE = {
     "evaluate-automatic-tags": {"task": "rapport.tags.evaluate_automatic_tags", "schedule": 3600.0},
     "deliver-tag-sync": {"task": "rapport.tags.deliver_sync", "schedule": 60.0},
     # analytics
+    "analytics-recompute-metrics": {"task": "rapport.analytics.recompute_metrics", "schedule": 24 * 3600.0},
     # loyalty
     # campaigns
     # service
