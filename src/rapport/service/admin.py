@@ -1,0 +1,39 @@
+from django.contrib import admin
+
+from rapport.service.models import (
+    AgentProfile,
+    Article,
+    ArticleCategory,
+    AssignmentRule,
+    BusinessHours,
+    CannedReply,
+    InboundMail,
+    SlaPolicy,
+    Survey,
+    Ticket,
+)
+
+
+@admin.register(Ticket)
+class TicketAdmin(admin.ModelAdmin):
+    list_display = ["id", "subject", "category", "priority", "status", "assignee", "created_at"]
+    list_filter = ["status", "category", "priority", "channel"]
+    raw_id_fields = ["customer", "order", "merged_into"]
+    search_fields = ["subject"]
+
+
+@admin.register(InboundMail)
+class InboundMailAdmin(admin.ModelAdmin):
+    list_display = ["received_at", "sender", "subject", "outcome", "reason", "size"]
+    list_filter = ["outcome"]
+    exclude = ["raw"]
+    raw_id_fields = ["ticket"]
+
+
+@admin.register(Article)
+class ArticleAdmin(admin.ModelAdmin):
+    list_display = ["title", "language", "category", "state", "updated_at"]
+    list_filter = ["state", "language", "category"]
+
+
+admin.site.register([AgentProfile, ArticleCategory, AssignmentRule, BusinessHours, CannedReply, SlaPolicy, Survey])

@@ -1,0 +1,98 @@
+"""Satisfaction surveys (CSAT): one question, "how did we do? 1–5", sent once per ticket after it
+is resolved, through the customer's channel, with a signed link that needs no sign-in.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import logging
+
+from django.conf import settings
+from django.core import signing
+from django.db import IntegrityError, transaction
+from django.utils.translation import gettext as _
+
+from rapport.core.errors import Conflict, InvalidInput, NotFound
+from rapport.customers.consent import has_consent
+from rapport.service import clock
+from rapport.service.models import Survey, Ticket
+
+logger = logging.getLogger(__name__)
+
+SALT = "rapport.service.csat"
+VALID_FOR = dt.timedelta(days=30)
+
+
+def survey_token(survey: Survey) -> str:
+    return signing.dumps({"survey": survey.pk}, salt=SALT, compress=True)
+
+
+def survey_url(survey: Survey) -> str:
+    return f"{settings.RAPPORT_PUBLIC_URL}/service/survey/{survey_token(survey)}/"
+
+
+def survey_from_token(token: str) -> Survey:
+    try:
+        data = signing.loads(token, salt=SALT, max_age=VALID_FOR)
+    except signing.SignatureExpired as exc:
+        raise InvalidInput.single("token", "expired", "this survey link has expired") from exc
+    except signing.BadSignature as exc:
+        raise NotFound.single("token", "invalid", "this survey link is not valid") from exc
+    survey = Survey.objects.select_related("ticket__customer").filter(pk=data.get("survey")).first()
+    if survey is None:
+        raise NotFound.single("token", "invalid", "this survey link is not valid")
+    return survey
+
+
+def send_survey(ticket: Ticket) -> Survey | None:
+    """Create and send the ticket's survey unless it already has one or the customer said no to service messages."""
+    from rapport.campaigns.transactional import send_transactional
+
+    ticket = Ticket.objects.select_related("customer").get(pk=ticket.pk)
+    customer = ticket.customer
+    channel = "email" if (ticket.reply_to or customer.email) else "sms"
+    if not has_consent(customer.pk, channel, "service"):
+        return None
+    try:
+        with transaction.atomic():
+            survey = Survey.objects.create(ticket=ticket, agent=ticket.assignee, channel=channel, sent_at=clock.now())
+    except IntegrityError:  # already surveyed (resolved, reopened, resolved again)
+        return None
+    body = _(
+        "Your request %(number)s (%(subject)s) is resolved. How did we do? "
+        "One click, from 1 (poor) to 5 (excellent): %(url)s"
+    ) % {"number": ticket.number, "subject": ticket.subject, "url": survey_url(survey)}
+    try:
+        send_transactional(
+            customer,
+            channel=channel,
+            purpose="service",
+            subject=_("How did we do? %(number)s") % {"number": ticket.number},
+            body=body,
+            to=ticket.reply_to if channel == "email" else "",
+            reference=f"csat-{ticket.number}",
+        )
+    except Exception:  # the survey stays; a failed send is logged, not raised to the agent
+        logger.exception("survey for %s could not be sent", ticket.number)
+    return survey
+
+
+@transaction.atomic
+def answer_survey(survey: Survey, *, score: object, comment: object = "") -> Survey:
+    if isinstance(score, str) and score.strip().isdigit():
+        score = int(score)
+    if isinstance(score, bool) or not isinstance(score, int) or not 1 <= score <= 5:
+        raise InvalidInput.single("score", "invalid", "a score from 1 to 5")
+    if comment is not None and not isinstance(comment, str):
+        raise InvalidInput.single("comment", "invalid", "expected text")
+    text = (comment or "").strip()
+    if len(text) > 1000:
+        raise InvalidInput.single("comment", "too_long", "at most 1000 characters")
+    survey = Survey.objects.select_for_update().get(pk=survey.pk)
+    if survey.answered_at is not None:
+        raise Conflict.single("token", "answered", "this survey was already answered, thank you")
+    survey.score = score
+    survey.comment = text
+    survey.answered_at = clock.now()
+    survey.save()
+    return survey
