@@ -68,6 +68,26 @@ _MANAGE_TAGS = [
     "tags.retry_delivery",
 ]
 
+# Customer service: work tickets, the knowledge base and canned replies, service reports.
+_SERVICE = [
+    "service.view_ticket",
+    "service.add_ticket",
+    "service.work_ticket",
+    "service.merge_ticket",
+    "service.give_goodwill",
+    "service.view_service_reports",
+    "service.view_article",
+    "service.add_article",
+    "service.change_article",
+    "service.delete_article",
+    "service.view_articlecategory",
+    "service.add_articlecategory",
+    "service.change_articlecategory",
+    "service.view_cannedreply",
+    "service.add_cannedreply",
+    "service.change_cannedreply",
+]
+
 ROLE_PERMISSIONS: dict[str, list[str]] = {
     ADMIN: ["*"],
     OPERATOR: [
@@ -100,10 +120,19 @@ ROLE_PERMISSIONS: dict[str, list[str]] = {
         "customers.view_mergesuggestion",
         "customers.change_mergesuggestion",
         *_TAG_CUSTOMERS,
+        *_SERVICE,
     ],
     SALES: [*_VIEW_CUSTOMERS, *_EDIT_CUSTOMERS, "customers.reveal_pii", *_TAG_CUSTOMERS],
     STORE_STAFF: [*_VIEW_CUSTOMERS, *_EDIT_CUSTOMERS, "customers.reveal_pii", *_TAG_CUSTOMERS],
-    ANALYST: [*_VIEW_CUSTOMERS, "audit.view_auditentry", "events.view_source", *_VIEW_TAGS, *_SEGMENTS],
+    ANALYST: [
+        *_VIEW_CUSTOMERS,
+        "audit.view_auditentry",
+        "events.view_source",
+        *_VIEW_TAGS,
+        *_SEGMENTS,
+        "service.view_ticket",
+        "service.view_service_reports",
+    ],
 }
 
 # Roles whose data scope is every customer.
