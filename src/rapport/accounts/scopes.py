@@ -12,6 +12,8 @@ SEGMENTS_READ = "segments:read"
 SEGMENTS_WRITE = "segments:write"
 TAGS_READ = "tags:read"
 TAGS_WRITE = "tags:write"
+SERVICE_READ = "service:read"
+SERVICE_WRITE = "service:write"
 
 ALL_SCOPES = {
     CUSTOMERS_READ: "Read customers, stores and custom field definitions",
@@ -24,4 +26,6 @@ ALL_SCOPES = {
     SEGMENTS_WRITE: "Save, change and delete segments and take snapshots",
     TAGS_READ: "Read tag categories, tags, customers' tags and tag history",
     TAGS_WRITE: "Tag customers (one, in batches), manage tags, templates and tag sync",
+    SERVICE_READ: "Read tickets, their messages and history, knowledge-base articles and service reports",
+    SERVICE_WRITE: "Open, reply to, note, assign, merge and change tickets; write knowledge-base articles",
 }
