@@ -19,7 +19,7 @@ from rapport.core.api import Strict, actor_for, require
 from rapport.core.bulk import bulk_summary
 from rapport.core.errors import InvalidInput, NotFound
 from rapport.core.listing import order, page_body, paginate
-from rapport.customers import merge, queries, services
+from rapport.customers import consent, merge, queries, services
 from rapport.customers.models import (
     Address,
     ChangeRecord,
@@ -80,6 +80,17 @@ class BulkCustomers(Strict):
 
 class NoteIn(Strict):
     body: str
+
+
+class ConsentDecisionIn(Strict):
+    channel: str = Field(description="email, sms, push, wechat, site or call")
+    purpose: str = Field(description="marketing or service")
+    granted: bool
+
+
+class ConsentsIn(Strict):
+    consents: list[ConsentDecisionIn]
+    evidence: str = Field("", description="how the customer decided, e.g. 'sign-up form, 2026-11-30'")
 
 
 class OwnerIn(Strict):
@@ -348,6 +359,54 @@ def add_note(request: HttpRequest, customer_id: int, payload: NoteIn) -> Status[
     require(request, CUSTOMERS_WRITE, "customers.add_note")
     note = services.add_note(_customer(request, customer_id), body=payload.body, actor=actor_for(request))
     return Status(201, note_body(note))
+
+
+def _consents_body(customer: Customer) -> dict[str, Any]:
+    state = consent.consent_state(customer)
+    history = customer.consent_records.all()[:100]  # type: ignore[attr-defined]
+    return {
+        "consents": [
+            {
+                "channel": s["channel"],
+                "purpose": s["purpose"],
+                "granted": s["granted"],
+                "explicit": s["explicit"],
+                "updated_at": s["updated_at"],
+            }
+            for s in state
+        ],
+        "history": [
+            {
+                "channel": r.channel,
+                "purpose": r.purpose,
+                "granted": r.granted,
+                "source": r.source,
+                "by": r.actor_label,
+                "evidence": r.evidence,
+                "recorded_at": r.recorded_at,
+            }
+            for r in history
+        ],
+    }
+
+
+@router.get("/customers/{customer_id}/consents", summary="Consent per channel and purpose, and its history")
+def get_consents(request: HttpRequest, customer_id: int) -> dict[str, Any]:
+    require(request, CUSTOMERS_READ, VIEW)
+    return _consents_body(_customer(request, customer_id))
+
+
+@router.put("/customers/{customer_id}/consents", summary="Record consent decisions (all or none)")
+def put_consents(request: HttpRequest, customer_id: int, payload: ConsentsIn) -> dict[str, Any]:
+    require(request, CUSTOMERS_WRITE, "customers.change_customer")
+    customer = _customer(request, customer_id)
+    consent.set_consents(
+        customer,
+        [d.model_dump() for d in payload.consents],
+        actor=actor_for(request),
+        evidence=payload.evidence,
+    )
+    return _consents_body(customer)
 
 
 @router.put("/customers/{customer_id}/owner", summary="Assign the customer to a staff member")

@@ -1,4 +1,4 @@
-"""The customer 360 tabs this app contributes: profile, change history, notes, audit entries."""
+"""The customer 360 tabs this app contributes: profile, consent, change history, notes, audit entries."""
 
 from __future__ import annotations
 
@@ -12,8 +12,9 @@ from rapport.accounts import roles
 from rapport.audit.models import AuditEntry
 from rapport.console.tabs import CustomerTab, register_customer_tab
 from rapport.core.listing import page_offset, paginate
+from rapport.customers import consent
 from rapport.customers.forms import NoteForm
-from rapport.customers.models import Customer, CustomFieldDefinition
+from rapport.customers.models import ConsentChannel, ConsentPurpose, Customer, CustomFieldDefinition
 
 
 def profile(request: HttpRequest, customer: Customer) -> dict[str, Any]:
@@ -28,6 +29,15 @@ def profile(request: HttpRequest, customer: Customer) -> dict[str, Any]:
         "stats": getattr(customer, "stats", None),
         "sellers": sellers,
     }
+
+
+def consents(request: HttpRequest, customer: Customer) -> dict[str, Any]:
+    state = consent.consent_state(customer)
+    purposes = ConsentPurpose.choices
+    rows = [
+        (label, [cell for cell in state if cell["channel"] == channel]) for channel, label in ConsentChannel.choices
+    ]
+    return {"consent_purposes": purposes, "consent_rows": rows, "consent_history": customer.consent_records.all()[:50]}  # type: ignore[attr-defined]
 
 
 def history(request: HttpRequest, customer: Customer) -> dict[str, Any]:
@@ -46,6 +56,7 @@ def audit(request: HttpRequest, customer: Customer) -> dict[str, Any]:
 
 def register() -> None:
     register_customer_tab(CustomerTab("profile", _("Profile"), "customers/tabs/profile.html", profile, position=10))
+    register_customer_tab(CustomerTab("consent", _("Consent"), "customers/tabs/consent.html", consents, position=75))
     register_customer_tab(CustomerTab("history", _("History"), "customers/tabs/history.html", history, position=80))
     register_customer_tab(CustomerTab("notes", _("Notes"), "customers/tabs/notes.html", notes, position=85))
     register_customer_tab(

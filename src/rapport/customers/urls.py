@@ -13,5 +13,6 @@ urlpatterns = [
     path("<int:pk>/edit/", views.customer_edit, name="edit"),
     path("<int:pk>/reveal/", views.reveal, name="reveal"),
     path("<int:pk>/notes/", views.add_note, name="add_note"),
+    path("<int:pk>/consents/", views.set_consents, name="set_consents"),
     path("<int:pk>/owner/", views.assign_owner, name="assign_owner"),
 ]

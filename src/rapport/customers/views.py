@@ -22,9 +22,11 @@ from rapport.console.tabs import customer_tabs
 from rapport.core.actor import Actor, Source
 from rapport.core.errors import DomainError, InvalidInput
 from rapport.core.listing import Page, filled_params, order, page_offset, paginate
-from rapport.customers import merge, queries, services
+from rapport.customers import consent, merge, queries, services
 from rapport.customers.forms import CustomerForm, NoteForm
 from rapport.customers.models import (
+    ConsentChannel,
+    ConsentPurpose,
     Customer,
     CustomerMerge,
     CustomFieldDefinition,
@@ -149,6 +151,29 @@ def add_note(request: HttpRequest, pk: int) -> HttpResponse:
     except DomainError as exc:
         messages.error(request, "; ".join(e.message for e in exc.errors))
     return redirect(f"{customer_url(customer)}?tab=notes")
+
+
+@login_required
+@require_POST
+def set_consents(request: HttpRequest, pk: int) -> HttpResponse:
+    """Save the consent grid: one checkbox per channel and purpose, checked = granted."""
+    if not request.user.has_perm("customers.change_customer"):
+        raise PermissionDenied
+    customer = _visible(request, pk)
+    decisions = [
+        {"channel": channel, "purpose": purpose, "granted": f"{channel}:{purpose}" in request.POST}
+        for channel in ConsentChannel.values
+        for purpose in ConsentPurpose.values
+        if f"shown:{channel}:{purpose}" in request.POST
+    ]
+    try:
+        changed = consent.set_consents(
+            customer, decisions, actor=console_actor(request), evidence=request.POST.get("evidence", "").strip()
+        )
+        messages.success(request, _("Consent saved: %(count)d changes.") % {"count": len(changed)})
+    except DomainError as exc:
+        messages.error(request, "; ".join(f"{e.field}: {e.message}" for e in exc.errors))
+    return redirect(f"{customer_url(customer)}?tab=consent")
 
 
 @login_required
