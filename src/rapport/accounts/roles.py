@@ -88,6 +88,22 @@ _SERVICE = [
     "service.change_cannedreply",
 ]
 
+# Campaigns: operation plans, content templates, channel settings, call lists and reports.
+_VIEW_CAMPAIGNS = ["campaigns.view_plan", "campaigns.view_contenttemplate", "campaigns.view_channelpolicy"]
+_CALL_CUSTOMERS = ["campaigns.view_calltask", "campaigns.change_calltask"]
+_CAMPAIGNS = [
+    *_VIEW_CAMPAIGNS,
+    *_CALL_CUSTOMERS,
+    "campaigns.add_plan",
+    "campaigns.change_plan",
+    "campaigns.delete_plan",
+    "campaigns.launch_plan",
+    "campaigns.add_contenttemplate",
+    "campaigns.change_contenttemplate",
+    "campaigns.delete_contenttemplate",
+    "campaigns.change_channelpolicy",
+]
+
 ROLE_PERMISSIONS: dict[str, list[str]] = {
     ADMIN: ["*"],
     OPERATOR: [
@@ -111,6 +127,7 @@ ROLE_PERMISSIONS: dict[str, list[str]] = {
         "customers.change_mergesuggestion",
         *_MANAGE_TAGS,
         *_SEGMENTS,
+        *_CAMPAIGNS,
     ],
     SERVICE_AGENT: [
         *_VIEW_CUSTOMERS,
@@ -122,14 +139,15 @@ ROLE_PERMISSIONS: dict[str, list[str]] = {
         *_TAG_CUSTOMERS,
         *_SERVICE,
     ],
-    SALES: [*_VIEW_CUSTOMERS, *_EDIT_CUSTOMERS, "customers.reveal_pii", *_TAG_CUSTOMERS],
-    STORE_STAFF: [*_VIEW_CUSTOMERS, *_EDIT_CUSTOMERS, "customers.reveal_pii", *_TAG_CUSTOMERS],
+    SALES: [*_VIEW_CUSTOMERS, *_EDIT_CUSTOMERS, "customers.reveal_pii", *_TAG_CUSTOMERS, *_CALL_CUSTOMERS],
+    STORE_STAFF: [*_VIEW_CUSTOMERS, *_EDIT_CUSTOMERS, "customers.reveal_pii", *_TAG_CUSTOMERS, *_CALL_CUSTOMERS],
     ANALYST: [
         *_VIEW_CUSTOMERS,
         "audit.view_auditentry",
         "events.view_source",
         *_VIEW_TAGS,
         *_SEGMENTS,
+        *_VIEW_CAMPAIGNS,
         "service.view_ticket",
         "service.view_service_reports",
     ],

@@ -12,6 +12,8 @@ SEGMENTS_READ = "segments:read"
 SEGMENTS_WRITE = "segments:write"
 TAGS_READ = "tags:read"
 TAGS_WRITE = "tags:write"
+CAMPAIGNS_READ = "campaigns:read"
+CAMPAIGNS_WRITE = "campaigns:write"
 SERVICE_READ = "service:read"
 SERVICE_WRITE = "service:write"
 
@@ -26,6 +28,8 @@ ALL_SCOPES = {
     SEGMENTS_WRITE: "Save, change and delete segments and take snapshots",
     TAGS_READ: "Read tag categories, tags, customers' tags and tag history",
     TAGS_WRITE: "Tag customers (one, in batches), manage tags, templates and tag sync",
+    CAMPAIGNS_READ: "Read operation plans, reports, content templates, channel settings and call tasks",
+    CAMPAIGNS_WRITE: "Create, launch, pause and cancel plans; write templates; change channels; record calls",
     SERVICE_READ: "Read tickets, their messages and history, knowledge-base articles and service reports",
     SERVICE_WRITE: "Open, reply to, note, assign, merge and change tickets; write knowledge-base articles",
 }
