@@ -31,7 +31,8 @@ from numpy.typing import NDArray
 from rapport.analytics import churn, clv
 from rapport.analytics.clv import FloatArray
 from rapport.analytics.models import CustomerMetrics, LifecycleStage, ModelFit, PriceSensitivity, RfmSegment, ValueTier
-from rapport.analytics.summary import PurchaseSummary, buyers_between, preferred_categories, purchase_summary
+from rapport.analytics.queries import buyers_between, preferred_categories, purchase_summary
+from rapport.analytics.summary import PurchaseSummary
 from rapport.customers.models import Customer
 
 logger = logging.getLogger(__name__)

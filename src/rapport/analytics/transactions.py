@@ -20,8 +20,6 @@ from numpy.typing import NDArray
 
 from rapport.analytics.clv import FloatArray
 
-DAY = np.timedelta64(1, "D")
-
 
 class TransactionFileError(ValueError):
     """A transactions file that cannot be read; the message names the line and column."""
@@ -85,7 +83,6 @@ def summarise(
     frequency = purchases[kept] - 1
     repeat_spend = (spend - first_amount)[kept]
     monetary = np.divide(repeat_spend, frequency, out=np.zeros_like(repeat_spend), where=frequency > 0)
-    end_exclusive = cal_end + DAY
     holdout = None
     if holdout_end is not None:
         in_holdout = (day > cal_end) & (day <= np.datetime64(holdout_end, "D"))
@@ -94,8 +91,8 @@ def summarise(
         customers=codes_of[kept],
         first_day=first[kept],
         frequency=frequency,
-        recency=((last - first)[kept] / DAY) / unit_days,
-        age=((end_exclusive - first)[kept] / DAY - 1) / unit_days,
+        recency=(last - first)[kept].astype(np.float64) / unit_days,
+        age=(cal_end - first)[kept].astype(np.float64) / unit_days,
         monetary=monetary,
         holdout_frequency=holdout,
         unit_days=unit_days,

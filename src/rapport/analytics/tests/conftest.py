@@ -1,0 +1,85 @@
+"""Analytics fixtures: the CDNOW sample (a copy of ../shared/data/cdnow, see data/CDNOW_README.md)
+and a small shop of orders placed at known times."""
+
+from __future__ import annotations
+
+import datetime as dt
+import itertools
+from collections.abc import Callable
+from decimal import Decimal
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+from rapport.commerce.models import Category, Order, OrderLine, OrderStatus, Product
+from rapport.customers.models import Customer
+
+DATA = Path(__file__).parent / "data"
+NOW = dt.datetime(2026, 6, 1, tzinfo=dt.UTC)
+_numbers = itertools.count(1)
+
+
+@pytest.fixture
+def cdnow_sample_path() -> Path:
+    return DATA / "CDNOW_sample.txt"
+
+
+@pytest.fixture
+def cdnow_sample_csv(tmp_path: Path, cdnow_sample_path: Path) -> Path:
+    """The CDNOW sample as the analyst's CSV (customer_id,date,amount)."""
+    lines = ["customer_id,date,amount"]
+    for row in cdnow_sample_path.read_text().split("\n"):
+        if row.strip():
+            customer, _sample, day, _cds, amount = row.split()
+            lines.append(f"{customer},{day[:4]}-{day[4:6]}-{day[6:]},{amount}")
+    path = tmp_path / "cdnow.csv"
+    path.write_text("\n".join(lines) + "\n")
+    return path
+
+
+@pytest.fixture
+def category(db: Any) -> Category:
+    return Category.objects.create(code="tea", name="Tea")
+
+
+@pytest.fixture
+def place_order(db: Any, category: Category) -> Callable[..., Order]:
+    """An order (one line in ``category``) written directly: the analytics read orders, they do not
+    care how they arrived, and the services' side effects are not under test here."""
+    product = Product.objects.create(sku="TEA-1", name="Oolong", category=category, price=Decimal("10.00"))
+
+    def place(
+        customer: Customer,
+        days_ago: float,
+        total: str = "100.00",
+        *,
+        discount: str = "0.00",
+        status: str = OrderStatus.PAID,
+        store: Any = None,
+        channel: str = "web",
+    ) -> Order:
+        amount = Decimal(total)
+        order = Order.objects.create(
+            customer=customer,
+            store=store or customer.store,
+            channel=channel,
+            external_id=f"o-{next(_numbers)}",
+            status=status,
+            subtotal=amount + Decimal(discount),
+            discount_total=Decimal(discount),
+            total=amount,
+            placed_at=NOW - dt.timedelta(days=days_ago),
+        )
+        OrderLine.objects.create(
+            order=order,
+            product=product,
+            sku=product.sku,
+            name=product.name,
+            quantity=1,
+            unit_price=amount,
+            line_total=amount,
+        )
+        return order
+
+    return place
