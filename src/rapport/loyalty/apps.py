@@ -5,3 +5,9 @@ from django.utils.translation import gettext_lazy as _
 class LoyaltyConfig(AppConfig):
     name = "rapport.loyalty"
     verbose_name = _("Loyalty and assets")
+
+    def ready(self) -> None:
+        from rapport.loyalty import merge_hooks, receivers
+
+        receivers.connect()
+        merge_hooks.register()

@@ -1,0 +1,241 @@
+"""The shop's checkout: quote what a member's assets can do for a cart, redeem points, a coupon
+and stored value together in one transaction, and reverse them together.
+
+Order of application: member discount (level or card), then the coupon, then points (at most the
+programme's share of what is left, at its points-per-unit rate), then stored value (at most what
+is still due). A redemption is keyed by the shop's idempotency key: repeating the request returns
+the first redemption; it either happens whole or not at all.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import datetime
+from decimal import ROUND_FLOOR, ROUND_HALF_UP, Decimal
+from typing import Any
+
+from django.db import transaction
+from django.utils import timezone
+from django.utils.translation import gettext as _
+
+from rapport.commerce.models import Order
+from rapport.core.actor import Actor
+from rapport.core.errors import Conflict, FieldError, InvalidInput
+from rapport.customers.models import Customer
+from rapport.loyalty.models import ZERO, Asset, Coupon, CouponStatus, Entry, EntryKind, Membership, Redemption
+from rapport.loyalty.services import coupons, ledger, stored_value
+from rapport.loyalty.services.cards import active_cards
+from rapport.loyalty.services.cart import Cart
+from rapport.loyalty.services.ledger import CENT, Posting
+from rapport.loyalty.services.program import program_settings
+
+
+@dataclass(frozen=True)
+class MemberPerks:
+    discount_percent: Decimal
+    free_shipping: bool
+
+
+def member_perks(customer_id: int) -> MemberPerks:
+    """The best discount and shipping perk among the member's level and active cards."""
+    percents = [ZERO]
+    free_shipping = False
+    membership = Membership.objects.select_related("level").filter(customer_id=customer_id).first()
+    if membership and membership.level:
+        percents.append(membership.level.discount_percent)
+        free_shipping = membership.level.free_shipping
+    for card in active_cards(customer_id):
+        percents.append(card.card_type.discount_percent)
+        free_shipping = free_shipping or card.card_type.free_shipping
+    return MemberPerks(max(percents), free_shipping)
+
+
+def _member_discount(cart: Cart, perks: MemberPerks) -> Decimal:
+    return (cart.total * perks.discount_percent / 100).quantize(CENT, rounding=ROUND_HALF_UP)
+
+
+def points_value(points: int) -> Decimal:
+    rate = program_settings().points_per_currency_unit
+    return (Decimal(points) / rate).quantize(CENT, rounding=ROUND_FLOOR)
+
+
+def max_points_for(amount: Decimal, balance: Decimal) -> int:
+    """The most points usable against ``amount`` under the programme's share limit."""
+    program = program_settings()
+    limit = (amount * program.max_points_share * program.points_per_currency_unit).to_integral_value(ROUND_FLOOR)
+    return int(max(min(limit, balance), ZERO))
+
+
+@dataclass(frozen=True)
+class CouponOption:
+    code: str
+    name: str
+    valid_until: datetime | None
+    applicable: bool
+    discount: Decimal
+    reason: str
+
+
+def quote(customer: Customer, cart: Cart) -> dict[str, Any]:
+    """What the member's assets can do for this cart; reads only."""
+    perks = member_perks(customer.pk)
+    member_discount = _member_discount(cart, perks)
+    after_member = cart.total - member_discount
+    coupon_rows: list[CouponOption] = []
+    for coupon in (
+        Coupon.objects.filter(customer=customer, status=CouponStatus.ISSUED)
+        .select_related("template")
+        .prefetch_related("template__stores")
+    ):
+        discount, refusal = coupons.discount_for(coupon, cart)
+        coupon_rows.append(
+            CouponOption(
+                code=coupon.code,
+                name=coupon.template.name,
+                valid_until=coupon.valid_until,
+                applicable=refusal is None,
+                discount=min(discount, after_member),
+                reason=refusal.message if refusal else "",
+            )
+        )
+    coupon_rows.sort(key=lambda row: (not row.applicable, -row.discount))
+    best_coupon = coupon_rows[0].discount if coupon_rows and coupon_rows[0].applicable else ZERO
+    accounts = {a.asset: a for a in customer.asset_accounts.all()}
+    points_balance = ledger.spendable(accounts[Asset.POINTS]) if Asset.POINTS in accounts else ZERO
+    usable = max_points_for(after_member - best_coupon, points_balance)
+    wallet = stored_value.balance(customer.pk)
+    return {
+        "cart_total": cart.total,
+        "member_discount": {"percent": perks.discount_percent, "amount": member_discount},
+        "free_shipping": perks.free_shipping,
+        "coupons": coupon_rows,
+        "points": {
+            "balance": points_balance,
+            "max_usable": usable,
+            "max_value": points_value(usable),
+            "points_per_currency_unit": program_settings().points_per_currency_unit,
+        },
+        "stored_value": wallet,
+    }
+
+
+@transaction.atomic
+def redeem(
+    customer: Customer,
+    cart: Cart,
+    *,
+    key: str,
+    order_reference: str,
+    actor: Actor,
+    points: int = 0,
+    coupon_code: str = "",
+    stored_value_amount: Decimal = ZERO,
+) -> Redemption:
+    """Use points, a coupon and stored value for one order, all or nothing, once per key."""
+    done = Redemption.objects.filter(idempotency_key=key).first()
+    if done is not None:
+        if done.customer_id != customer.pk:
+            raise Conflict.single(
+                "idempotency_key", "reused", _("This idempotency key was already used for a different request.")
+            )
+        return done
+    if points < 0 or stored_value_amount < 0:
+        raise InvalidInput.single("points", "negative", _("Amounts cannot be negative."))
+    accounts = ledger.lock_accounts(customer.pk, (Asset.POINTS, Asset.PRINCIPAL, Asset.BONUS))
+    perks = member_perks(customer.pk)
+    member_discount = _member_discount(cart, perks)
+    due = cart.total - member_discount
+    coupon = None
+    coupon_discount = ZERO
+    if coupon_code:
+        coupon = coupons.find_for_customer(coupon_code, customer, lock=True)
+        coupon_discount = coupons.redeem_locked(
+            coupon, cart, key=f"coupon:redeem:checkout:{key}", order_reference=order_reference, actor=actor
+        )
+        coupon_discount = min(coupon_discount, due)
+        due -= coupon_discount
+    value = ZERO
+    if points:
+        ledger.expire_due_lots(accounts[Asset.POINTS])
+        allowed = max_points_for(due, Decimal(points))
+        if points > allowed:
+            raise Conflict(
+                FieldError(
+                    "points",
+                    "over_limit",
+                    _("At most %(points)s points can be used on this cart.") % {"points": allowed},
+                )
+            )
+        value = points_value(points)
+        ledger.debit(
+            accounts[Asset.POINTS],
+            Decimal(points),
+            Posting(EntryKind.SPEND, f"checkout:{key}:points", actor, reference=order_reference),
+            insufficient_field="points",
+        )
+        due -= value
+    if stored_value_amount:
+        if stored_value_amount > due:
+            raise Conflict.single(
+                "stored_value", "over_due", _("Only %(due)s is left to pay.") % {"due": max(due, ZERO)}
+            )
+        stored_value.spend_locked(
+            accounts, stored_value_amount, key=f"checkout:{key}:sv", actor=actor, reference=order_reference
+        )
+        due -= stored_value_amount
+    return Redemption.objects.create(
+        customer=customer,
+        idempotency_key=key,
+        order_reference=order_reference,
+        cart_total=cart.total,
+        points=points,
+        points_value=value,
+        coupon=coupon,
+        coupon_discount=coupon_discount,
+        member_discount=member_discount,
+        stored_value=stored_value_amount,
+        amount_due=max(due, ZERO),
+        created_at=timezone.now(),
+    )
+
+
+@transaction.atomic
+def reverse(redemption: Redemption, *, actor: Actor, return_coupon: bool = True) -> Redemption:
+    """Give everything a redemption used back (cancelled order, full refund); safe to repeat."""
+    locked = Redemption.objects.select_for_update().get(pk=redemption.pk)
+    if locked.status == Redemption.Status.REVERSED:
+        return locked
+    key = locked.idempotency_key
+    accounts = ledger.lock_accounts(locked.customer_id, (Asset.POINTS, Asset.PRINCIPAL, Asset.BONUS))
+    spent_points = Entry.objects.filter(idempotency_key=f"checkout:{key}:points").first()
+    if spent_points is not None:
+        posting = Posting(EntryKind.RETURN, f"checkout:{key}:points:return", actor, reference=locked.order_reference)
+        ledger.return_debit(accounts[Asset.POINTS], spent_points, posting)
+    movement = stored_value.replayed_movement(f"checkout:{key}:sv")
+    if movement is not None:
+        stored_value.return_movement(
+            locked.customer_id, movement, key=f"checkout:{key}:sv:return", actor=actor, reference=locked.order_reference
+        )
+    if locked.coupon_id and return_coupon:
+        coupon = Coupon.objects.select_for_update().get(pk=locked.coupon_id)
+        coupons.return_locked(
+            coupon, key=f"coupon:return:checkout:{key}", actor=actor, reference=locked.order_reference
+        )
+    locked.status = Redemption.Status.REVERSED
+    locked.reversed_at = timezone.now()
+    locked.save(update_fields=["status", "reversed_at"])
+    return locked
+
+
+def reverse_for_order(order: Order, *, refunded: bool, actor: Actor) -> int:
+    """A cancelled or fully refunded order gives back what its checkout used."""
+    if order.customer_id is None:
+        return 0
+    reversed_count = 0
+    for redemption in Redemption.objects.filter(
+        customer_id=order.customer_id, order_reference=order.external_id, status=Redemption.Status.REDEEMED
+    ).select_related("coupon__template"):
+        give_back_coupon = not refunded or bool(redemption.coupon and redemption.coupon.template.return_on_refund)
+        reverse(redemption, actor=actor, return_coupon=give_back_coupon)
+        reversed_count += 1
+    return reversed_count
