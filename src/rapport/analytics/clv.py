@@ -47,9 +47,14 @@ def _compress(*columns: FloatArray) -> tuple[list[FloatArray], FloatArray]:
 def _minimise(
     objective: Callable[[FloatArray], tuple[float, FloatArray]], start: FloatArray, names: tuple[str, ...]
 ) -> tuple[dict[str, float], float, int]:
-    result = optimize.minimize(objective, start, jac=True, method="L-BFGS-B", options={"maxiter": 500, "gtol": 1e-9})
-    if not np.all(np.isfinite(result.x)):
-        raise FitError("the optimiser did not converge")
+    with np.errstate(all="ignore"):  # trial steps may overflow; the result is checked below
+        result = optimize.minimize(
+            objective, start, jac=True, method="L-BFGS-B", options={"maxiter": 500, "gtol": 1e-9}
+        )
+    if not (np.isfinite(result.fun) and np.all(np.abs(result.x) < 50)):
+        # exp(50) ≈ 5e21: a parameter running off to infinity means the data cannot identify it
+        # (Gamma-Gamma on purchases that all have the same value, for one).
+        raise FitError("the data do not identify the model's parameters (the likelihood has no finite maximum)")
     params = dict(zip(names, (float(v) for v in np.exp(result.x)), strict=True))
     return params, -float(result.fun), int(result.nit)
 

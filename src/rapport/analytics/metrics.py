@@ -207,10 +207,12 @@ def recompute_all(*, now: dt.datetime | None = None) -> RunResult:
 
 
 def recompute_customers(customer_ids: Sequence[int], *, now: dt.datetime | None = None) -> RunResult:
-    """Rewrite these customers' metrics with the stored fits (a full run first if none exist)."""
-    moment = now or timezone.now()
-    refit = not ModelFit.objects.filter(kind=ModelFit.Kind.RFM).exists()
-    return _run(None if refit else sorted(set(customer_ids)), moment, refit=refit)
+    """Rewrite these customers' metrics with the stored fits. Before the first full run there is
+    nothing to score against (RFM quintiles are the population's), so nothing is written: one
+    query, which keeps the listener cheap for every profile change."""
+    if not ModelFit.objects.filter(kind=ModelFit.Kind.RFM).exists():
+        return RunResult(0, 0, False, 0.0)
+    return _run(sorted(set(customer_ids)), now or timezone.now(), refit=False)
 
 
 def _run(customer_ids: list[int] | None, now: dt.datetime, *, refit: bool) -> RunResult:

@@ -16,7 +16,7 @@ from rapport.commerce.models import Category, Order, OrderLine, OrderStatus, Pro
 from rapport.customers.models import Customer
 
 DATA = Path(__file__).parent / "data"
-NOW = dt.datetime(2026, 6, 1, tzinfo=dt.UTC)
+NOW = dt.datetime.now(dt.UTC).replace(microsecond=0)  # the incremental job scores as of now
 _numbers = itertools.count(1)
 
 
