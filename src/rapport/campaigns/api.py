@@ -1,3 +1,351 @@
-from ninja import Router
+"""``/api/v1/campaigns``: operation plans and their life cycle, reports, content templates with
+preview and test send, channel policies, call tasks, and the gateways' delivery callbacks.
+
+Handlers parse, call one service and shape the answer. The callback endpoint is the one route
+without a bearer token: the gateway signs it with the channel's secret instead.
+"""
+
+from __future__ import annotations
+
+import json
+from typing import Any, Literal
+
+from django.http import HttpRequest
+from ninja import Field, Router, Status
+
+from rapport.accounts.scopes import CAMPAIGNS_READ, CAMPAIGNS_WRITE
+from rapport.campaigns import channels, reports, services
+from rapport.campaigns.models import CallTask, ChannelKind, ChannelPolicy, ContentTemplate, Plan
+from rapport.core.api import Strict, actor_for, require
+from rapport.core.errors import InvalidInput, NotFound, PermissionDeniedError
+from rapport.core.listing import page_body, paginate
+from rapport.customers import queries as customer_queries
+from rapport.customers.services import get_customer
+from rapport.tags.sync import verify
 
 router = Router(tags=["campaigns"])
+VIEW = "campaigns.view_plan"
+
+
+class PlanIn(Strict):
+    name: str | None = None
+    description: str | None = None
+    kind: Literal["one_off", "recurring", "journey"] | None = None
+    segment: int | None = Field(None, description="a saved segment's id (the audience)")
+    trigger: dict[str, Any] | None = Field(None, description='journeys: {"type": "abandoned_cart", ...}')
+    reentry: Literal["once", "every"] | None = None
+    starts_at: str | None = None
+    recurrence: Literal["daily", "weekly", "monthly", ""] | None = None
+    ends_at: str | None = None
+    control_percent: int | None = None
+    attribution_days: int | None = None
+    dedup_group: str | None = None
+    dedup_hours: int | None = None
+    respect_quiet_hours: bool | None = None
+    steps: list[dict[str, Any]] | None = Field(None, description="[{kind, config}], see docs/campaigns.md")
+
+
+class TemplateIn(Strict):
+    name: str | None = None
+    channel: str | None = None
+    subject: str | None = None
+    body: str | None = None
+
+
+class PreviewIn(Strict):
+    customer_id: int
+
+
+class TestSendIn(Strict):
+    customer_id: int
+    to: str
+
+
+class PolicyIn(Strict):
+    is_enabled: bool | None = None
+    gateway_url: str | None = None
+    gateway_secret: str | None = None
+    daily_cap: int | None = None
+    weekly_cap: int | None = None
+    quiet_start: str | None = None
+    quiet_end: str | None = None
+    max_attempts: int | None = None
+
+
+class CallResultIn(Strict):
+    status: Literal["reached", "no_answer", "declined"]
+    outcome: str = ""
+
+
+def _given(payload: Strict) -> dict[str, Any]:
+    return payload.model_dump(exclude_unset=True)
+
+
+def plan_body(plan: Plan) -> dict[str, Any]:
+    return {
+        "id": plan.pk,
+        "name": plan.name,
+        "description": plan.description,
+        "kind": plan.kind,
+        "status": plan.status,
+        "segment": plan.segment_id,
+        "trigger": plan.trigger,
+        "reentry": plan.reentry,
+        "starts_at": plan.starts_at,
+        "recurrence": plan.recurrence,
+        "ends_at": plan.ends_at,
+        "next_run_at": plan.next_run_at,
+        "control_percent": plan.control_percent,
+        "attribution_days": plan.attribution_days,
+        "dedup_group": plan.dedup_group,
+        "dedup_hours": plan.dedup_hours,
+        "respect_quiet_hours": plan.respect_quiet_hours,
+        "steps": [{"position": s.position, "kind": s.kind, "config": s.config} for s in plan.steps.all()],  # type: ignore[attr-defined]
+        "created_at": plan.created_at,
+        "launched_at": plan.launched_at,
+        "finished_at": plan.finished_at,
+    }
+
+
+def template_body(template: ContentTemplate) -> dict[str, Any]:
+    return {
+        "id": template.pk,
+        "name": template.name,
+        "channel": template.channel,
+        "subject": template.subject,
+        "body": template.body,
+        "updated_at": template.updated_at,
+    }
+
+
+def policy_body(policy: ChannelPolicy) -> dict[str, Any]:
+    return {
+        "channel": policy.channel,
+        "is_enabled": policy.is_enabled,
+        "gateway_url": policy.gateway_url,
+        "has_secret": bool(policy.gateway_secret),
+        "daily_cap": policy.daily_cap,
+        "weekly_cap": policy.weekly_cap,
+        "quiet_start": policy.quiet_start,
+        "quiet_end": policy.quiet_end,
+        "max_attempts": policy.max_attempts,
+    }
+
+
+def call_body(task: CallTask) -> dict[str, Any]:
+    return {
+        "id": task.pk,
+        "customer_id": task.customer_id,
+        "plan_id": task.plan_id,
+        "assigned_to": task.assigned_to_id,
+        "script": task.script,
+        "status": task.status,
+        "outcome": task.outcome,
+        "created_at": task.created_at,
+        "done_at": task.done_at,
+    }
+
+
+def _template(template_id: int) -> ContentTemplate:
+    template = ContentTemplate.objects.filter(pk=template_id).first()
+    if template is None:
+        raise NotFound.single("template_id", "not_found", f"no content template #{template_id}")
+    return template
+
+
+# Plans ----------------------------------------------------------------------------------------
+
+
+@router.get("/plans", summary="Operation plans, newest first")
+def list_plans(
+    request: HttpRequest, status: str | None = None, kind: str | None = None, limit: int = 50, offset: int = 0
+) -> dict[str, Any]:
+    require(request, CAMPAIGNS_READ, VIEW)
+    plans = Plan.objects.prefetch_related("steps")
+    if status:
+        if status not in Plan.Status.values:
+            raise InvalidInput.single("status", "invalid", f"one of: {', '.join(Plan.Status.values)}")
+        plans = plans.filter(status=status)
+    if kind:
+        if kind not in Plan.Kind.values:
+            raise InvalidInput.single("kind", "invalid", f"one of: {', '.join(Plan.Kind.values)}")
+        plans = plans.filter(kind=kind)
+    page = paginate(plans, limit=limit, offset=offset)
+    return page_body(page, [plan_body(p) for p in page.items])
+
+
+@router.post("/plans", response={201: dict}, summary="Create a plan (a draft) with its steps")
+def create_plan(request: HttpRequest, payload: PlanIn) -> Status[dict[str, Any]]:
+    require(request, CAMPAIGNS_WRITE, "campaigns.add_plan")
+    return Status(201, plan_body(services.save_plan(data=_given(payload), actor=actor_for(request))))
+
+
+@router.get("/plans/{plan_id}", summary="One plan with its steps")
+def get_plan(request: HttpRequest, plan_id: int) -> dict[str, Any]:
+    require(request, CAMPAIGNS_READ, VIEW)
+    return plan_body(services.get_plan(plan_id))
+
+
+@router.patch("/plans/{plan_id}", summary="Change a draft plan (steps given replace all steps)")
+def update_plan(request: HttpRequest, plan_id: int, payload: PlanIn) -> dict[str, Any]:
+    require(request, CAMPAIGNS_WRITE, "campaigns.change_plan")
+    plan = services.get_plan(plan_id)
+    return plan_body(services.save_plan(data=_given(payload), actor=actor_for(request), instance=plan))
+
+
+@router.delete("/plans/{plan_id}", response={204: None}, summary="Delete a draft plan")
+def delete_plan(request: HttpRequest, plan_id: int) -> Status[None]:
+    require(request, CAMPAIGNS_WRITE, "campaigns.delete_plan")
+    services.delete_plan(services.get_plan(plan_id), actor=actor_for(request))
+    return Status(204, None)
+
+
+@router.post("/plans/{plan_id}/{action}", summary="launch, pause, resume, cancel or duplicate a plan")
+def plan_action(
+    request: HttpRequest, plan_id: int, action: Literal["launch", "pause", "resume", "cancel", "duplicate"]
+) -> dict[str, Any]:
+    require(request, CAMPAIGNS_WRITE, "campaigns.launch_plan" if action != "duplicate" else "campaigns.add_plan")
+    plan = services.get_plan(plan_id)
+    actor = actor_for(request)
+    if action == "launch":
+        plan = services.launch_plan(plan, actor=actor)
+    elif action == "pause":
+        plan = services.pause_plan(plan, actor=actor)
+    elif action == "resume":
+        plan = services.resume_plan(plan, actor=actor)
+    elif action == "cancel":
+        plan = services.cancel_plan(plan, actor=actor)
+    else:
+        plan = services.duplicate_plan(plan, actor=actor)
+    return plan_body(services.get_plan(plan.pk))
+
+
+@router.get("/plans/{plan_id}/report", summary="Funnel, A/B variants, attributed revenue and uplift")
+def plan_report(request: HttpRequest, plan_id: int) -> dict[str, Any]:
+    require(request, CAMPAIGNS_READ, VIEW)
+    plan = services.get_plan(plan_id)
+    return {"plan": plan.pk, "attribution_days": plan.attribution_days, **reports.build(plan).as_dict()}
+
+
+# Templates ------------------------------------------------------------------------------------
+
+
+@router.get("/templates", summary="Content templates")
+def list_templates(request: HttpRequest) -> list[dict[str, Any]]:
+    require(request, CAMPAIGNS_READ, "campaigns.view_contenttemplate")
+    return [template_body(t) for t in ContentTemplate.objects.all()]
+
+
+@router.post("/templates", response={201: dict}, summary="Create a content template")
+def create_template(request: HttpRequest, payload: TemplateIn) -> Status[dict[str, Any]]:
+    require(request, CAMPAIGNS_WRITE, "campaigns.add_contenttemplate")
+    return Status(201, template_body(services.save_template(data=_given(payload), actor=actor_for(request))))
+
+
+@router.patch("/templates/{template_id}", summary="Change a content template")
+def update_template(request: HttpRequest, template_id: int, payload: TemplateIn) -> dict[str, Any]:
+    require(request, CAMPAIGNS_WRITE, "campaigns.change_contenttemplate")
+    template = _template(template_id)
+    return template_body(services.save_template(data=_given(payload), actor=actor_for(request), instance=template))
+
+
+@router.delete("/templates/{template_id}", response={204: None}, summary="Delete a template no plan uses")
+def delete_template(request: HttpRequest, template_id: int) -> Status[None]:
+    require(request, CAMPAIGNS_WRITE, "campaigns.delete_contenttemplate")
+    services.delete_template(_template(template_id), actor=actor_for(request))
+    return Status(204, None)
+
+
+@router.post("/templates/{template_id}/preview", summary="The template as one customer would read it")
+def preview_template(request: HttpRequest, template_id: int, payload: PreviewIn) -> dict[str, Any]:
+    require(request, CAMPAIGNS_READ, "campaigns.view_contenttemplate")
+    customer = get_customer(customer_queries.visible_customers(request.user), payload.customer_id)
+    rendered = services.preview(_template(template_id), customer)
+    return {"subject": rendered.subject, "body": rendered.body}
+
+
+@router.post("/templates/{template_id}/test-send", summary="Send the preview to a staff address")
+def test_send(request: HttpRequest, template_id: int, payload: TestSendIn) -> dict[str, Any]:
+    require(request, CAMPAIGNS_WRITE, "campaigns.change_contenttemplate")
+    customer = get_customer(customer_queries.visible_customers(request.user), payload.customer_id)
+    outcome = services.test_send(_template(template_id), customer=customer, to=payload.to, actor=actor_for(request))
+    return {"sent": outcome.ok, "detail": outcome.error}
+
+
+# Channels and calls ---------------------------------------------------------------------------
+
+
+@router.get("/channels", summary="Each channel's gateway, caps and quiet hours")
+def list_policies(request: HttpRequest) -> list[dict[str, Any]]:
+    require(request, CAMPAIGNS_READ, "campaigns.view_channelpolicy")
+    return [policy_body(channels.policy_for(c)) for c in ChannelKind.values]
+
+
+@router.patch("/channels/{channel}", summary="Change a channel's gateway, caps or quiet hours")
+def update_policy(request: HttpRequest, channel: str, payload: PolicyIn) -> dict[str, Any]:
+    require(request, CAMPAIGNS_WRITE, "campaigns.change_channelpolicy")
+    return policy_body(services.save_policy(channel, data=_given(payload), actor=actor_for(request)))
+
+
+@router.get("/calls", summary="Outbound call tasks (open first)")
+def list_calls(request: HttpRequest, status: str | None = None, limit: int = 50, offset: int = 0) -> dict[str, Any]:
+    require(request, CAMPAIGNS_READ, "campaigns.view_calltask")
+    tasks = CallTask.objects.filter(customer__in=customer_queries.visible_customers(request.user))
+    if status:
+        tasks = tasks.filter(status=status)
+    page = paginate(tasks, limit=limit, offset=offset)
+    return page_body(page, [call_body(t) for t in page.items])
+
+
+@router.post("/calls/{task_id}", summary="Record a call's result")
+def record_call(request: HttpRequest, task_id: int, payload: CallResultIn) -> dict[str, Any]:
+    require(request, CAMPAIGNS_WRITE, "campaigns.change_calltask")
+    task = (
+        CallTask.objects.filter(pk=task_id, customer__in=customer_queries.visible_customers(request.user))
+        .select_related("customer")
+        .first()
+    )
+    if task is None:
+        raise NotFound.single("task_id", "not_found", f"no call task #{task_id}")
+    return call_body(
+        services.complete_call(task, status=payload.status, outcome=payload.outcome, actor=actor_for(request))
+    )
+
+
+# Gateway callbacks ----------------------------------------------------------------------------
+
+
+@router.post(
+    "/callbacks/{channel}", auth=None, url_name="campaigns_callback", summary="Delivery reports from a gateway"
+)
+def delivery_callback(request: HttpRequest, channel: str) -> dict[str, Any]:
+    """Body ``{"events": [{"id": "rapport-123", "status": "delivered|failed|opened|clicked"}]}``,
+    signed like the outgoing batches (``X-Rapport-Timestamp``, ``X-Rapport-Signature``)."""
+    if channel not in ChannelKind.values:
+        raise NotFound.single("channel", "not_found", f"no channel {channel!r}")
+    policy = ChannelPolicy.objects.filter(channel=channel).first()
+    timestamp = request.headers.get("X-Rapport-Timestamp", "")
+    signature = request.headers.get("X-Rapport-Signature", "")
+    if (
+        policy is None
+        or not policy.gateway_secret
+        or not verify(policy.gateway_secret, timestamp, request.body, signature)
+    ):
+        raise PermissionDeniedError.single("X-Rapport-Signature", "bad_signature", "the signature does not match")
+    try:
+        body = json.loads(request.body or b"{}")
+    except ValueError as exc:
+        raise InvalidInput.single("body", "invalid_json", "the body is not JSON") from exc
+    events = body.get("events") if isinstance(body, dict) else None
+    if not isinstance(events, list) or not all(isinstance(e, dict) for e in events):
+        raise InvalidInput.single("events", "invalid", "a list of {id, status} objects")
+    bad = [
+        i
+        for i, e in enumerate(events)
+        if e.get("status") not in channels.REPORT_STATUSES or channels.parse_key(str(e.get("id", ""))) is None
+    ]
+    if bad:
+        raise InvalidInput.single(
+            f"events.{bad[0]}", "invalid", f"id rapport-<n> and status one of {', '.join(channels.REPORT_STATUSES)}"
+        )
+    return {"applied": channels.apply_delivery_reports(channel, events)}

@@ -1,0 +1,566 @@
+"""Channel adapters (触达渠道) and the dispatcher that hands planned messages to them.
+
+* email — Django's mail connection: real SMTP when ``RAPPORT_SMTP_HOST`` is set; a text part,
+  an HTML part with the open pixel, and ``List-Unsubscribe`` (RFC 8058 one-click) headers;
+* sms, push, mini-program, WeCom/WeChat — :class:`GatewayAdapter`: signed JSON batches POSTed to
+  an HTTP gateway that any provider can sit behind (contract in ``docs/campaigns.md``); the
+  gateway reports delivery back to ``/api/v1/campaigns/callbacks/<channel>``;
+* site — a row in the member's portal inbox; call — a task on the staff call list;
+* staff — a notification mail to a staff address.
+
+A channel without a transport (no SMTP host, no gateway URL: the embedded default) writes each
+message to the server log instead, so trying Rapport out never needs a provider.
+
+:func:`deliver_due` claims due messages with a lease (two workers never send one message at
+once), sends them in batches, and records the outcomes with set-based updates. A failed batch
+is retried with exponential back-off until the channel's ``max_attempts``. Providers receive
+``rapport-<id>`` as the idempotency key, so a retry after a crash between "sent" and
+"recorded" can be recognised by the gateway.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import html
+import json
+import logging
+import time
+import urllib.error
+import urllib.request
+from collections import defaultdict
+from collections.abc import Iterable, Sequence
+from dataclasses import dataclass, field
+from typing import Any, Protocol
+
+from django.conf import settings
+from django.core.mail import EmailMultiAlternatives, get_connection
+from django.db import transaction
+from django.db.models import F, Q
+from django.urls import reverse
+from django.utils import timezone
+
+from rapport.campaigns import content, tracking
+from rapport.campaigns.models import (
+    GATEWAY_CHANNELS,
+    CallTask,
+    ChannelKind,
+    ChannelPolicy,
+    ContentTemplate,
+    Enrollment,
+    Message,
+    Plan,
+    Purpose,
+    SiteMessage,
+    Step,
+)
+from rapport.customers.models import Customer, Identity
+from rapport.tags.sync import backoff, sign
+
+logger = logging.getLogger(__name__)
+
+LEASE = dt.timedelta(minutes=5)
+BATCH = 500
+TIMEOUT_SECONDS = 10.0
+# The customer identity a gateway channel addresses (an app user id, a mini-program openid…).
+IDENTITY_CHANNEL = {ChannelKind.PUSH: "app", ChannelKind.MINI_PROGRAM: "mini_program", ChannelKind.WECHAT: "wechat"}
+DEFAULT_QUIET = (dt.time(21, 0), dt.time(9, 0))
+
+
+@dataclass
+class Outgoing:
+    """One rendered message on its way to a channel."""
+
+    message_id: int
+    customer_id: int | None
+    channel: str
+    purpose: str
+    to: str
+    subject: str
+    body: str
+    unsubscribe_url: str = ""
+    plan_id: int | None = None
+    extra: dict[str, Any] = field(default_factory=dict)
+
+    @property
+    def key(self) -> str:
+        return f"rapport-{self.message_id}"
+
+
+@dataclass(frozen=True)
+class Outcome:
+    ok: bool
+    delivered: bool = False
+    retry: bool = False
+    error: str = ""
+
+
+class ChannelAdapter(Protocol):
+    def send(self, batch: Sequence[Outgoing], policy: ChannelPolicy) -> list[Outcome]: ...
+
+
+def default_policy(channel: str) -> ChannelPolicy:
+    """The policy of a channel nobody configured: caps 2/day and 5/week, quiet 21:00–09:00 except email."""
+    quiet = (None, None) if channel in (ChannelKind.EMAIL, ChannelKind.SITE, ChannelKind.STAFF) else DEFAULT_QUIET
+    return ChannelPolicy(channel=channel, quiet_start=quiet[0], quiet_end=quiet[1])
+
+
+def policy_for(channel: str) -> ChannelPolicy:
+    return ChannelPolicy.objects.filter(channel=channel).first() or default_policy(channel)
+
+
+def _log_only(batch: Sequence[Outgoing], why: str) -> list[Outcome]:
+    for item in batch:
+        logger.info(
+            "%s message %s for customer #%s (%s): %s | %s [%s]",
+            item.channel,
+            item.key,
+            item.customer_id,
+            item.purpose,
+            item.subject,
+            item.body,
+            why,
+        )
+    return [Outcome(ok=True, error=why) for _ in batch]
+
+
+def smtp_configured() -> bool:
+    return bool(settings.EMAIL_HOST) or not settings.EMAIL_BACKEND.endswith("console.EmailBackend")
+
+
+class EmailAdapter:
+    """Over the configured mail connection, one SMTP session per batch."""
+
+    def build(self, item: Outgoing) -> EmailMultiAlternatives:
+        headers = {"X-Rapport-Message": item.key}
+        text, markup = item.body, html.escape(item.body).replace("\n", "<br>\n")
+        if item.unsubscribe_url:
+            headers["List-Unsubscribe"] = f"<{item.unsubscribe_url}>"
+            headers["List-Unsubscribe-Post"] = "List-Unsubscribe=One-Click"
+        if item.plan_id is not None:
+            markup = tracking.LINK.sub(lambda m: f'<a href="{m.group(0)}">{m.group(0)}</a>', markup)
+            markup += f'\n<img src="{tracking.open_url(item.message_id)}" width="1" height="1" alt="">'
+        mail = EmailMultiAlternatives(
+            subject=item.subject, body=text, from_email=settings.DEFAULT_FROM_EMAIL, to=[item.to], headers=headers
+        )
+        mail.attach_alternative(f"<!doctype html><html><body>{markup}</body></html>", "text/html")
+        return mail
+
+    def send(self, batch: Sequence[Outgoing], policy: ChannelPolicy) -> list[Outcome]:
+        if not smtp_configured():
+            return _log_only(batch, "written to the server log: no SMTP host configured")
+        outcomes: list[Outcome] = []
+        try:
+            connection = get_connection(fail_silently=False)
+            connection.open()
+        except OSError as exc:
+            return [Outcome(ok=False, retry=True, error=f"SMTP: {exc}") for _ in batch]
+        try:
+            for item in batch:
+                try:
+                    connection.send_messages([self.build(item)])
+                    # A receiving server that accepted the mail is as far as SMTP can tell us.
+                    outcomes.append(Outcome(ok=True, delivered=True))
+                except OSError as exc:
+                    outcomes.append(Outcome(ok=False, retry=True, error=f"SMTP: {exc}"))
+                except Exception as exc:  # smtplib's refusals (recipient refused, data error): final
+                    outcomes.append(Outcome(ok=False, error=f"SMTP: {exc}"[:300]))
+        finally:
+            connection.close()
+        return outcomes
+
+
+class GatewayAdapter:
+    """POSTs a signed JSON batch to the channel's gateway URL.
+
+    Request: ``{"channel", "callback_url", "messages": [{"id", "customer_id", "to", "subject",
+    "body", "purpose"}]}`` with ``X-Rapport-Timestamp`` / ``X-Rapport-Signature`` (HMAC-SHA256 of
+    ``timestamp.body`` with the gateway secret). A 2xx answer accepts the batch; it may list
+    ``{"results": [{"id", "accepted", "error"}]}`` to refuse single messages. 429 and 5xx are
+    retried with back-off; other 4xx fail the batch.
+    """
+
+    def send(self, batch: Sequence[Outgoing], policy: ChannelPolicy) -> list[Outcome]:
+        if not policy.gateway_url:
+            return _log_only(batch, "written to the server log: no gateway configured")
+        body = json.dumps(
+            {
+                "channel": policy.channel,
+                "callback_url": settings.RAPPORT_PUBLIC_URL
+                + reverse("api:campaigns_callback", kwargs={"channel": policy.channel}),
+                "messages": [
+                    {
+                        "id": item.key,
+                        "customer_id": item.customer_id,
+                        "to": item.to,
+                        "subject": item.subject,
+                        "body": item.body,
+                        "purpose": item.purpose,
+                    }
+                    for item in batch
+                ],
+            },
+            ensure_ascii=False,
+            default=str,
+        ).encode()
+        timestamp = str(int(time.time()))
+        request = urllib.request.Request(  # noqa: S310 - an http(s) URLField set by staff
+            policy.gateway_url,
+            data=body,
+            method="POST",
+            headers={
+                "Content-Type": "application/json; charset=utf-8",
+                "User-Agent": "Rapport-Campaigns/1",
+                "X-Rapport-Timestamp": timestamp,
+                "X-Rapport-Signature": sign(policy.gateway_secret or "", timestamp, body),
+            },
+        )
+        try:
+            with urllib.request.urlopen(request, timeout=TIMEOUT_SECONDS) as response:  # noqa: S310
+                answer = response.read()
+        except urllib.error.HTTPError as exc:
+            retry = exc.code == 429 or exc.code >= 500
+            return [Outcome(ok=False, retry=retry, error=f"gateway HTTP {exc.code}") for _ in batch]
+        except (urllib.error.URLError, OSError, ValueError) as exc:
+            return [Outcome(ok=False, retry=True, error=f"gateway: {getattr(exc, 'reason', exc)}") for _ in batch]
+        refused = _refused(answer)
+        return [
+            Outcome(ok=False, error=refused[item.key]) if item.key in refused else Outcome(ok=True) for item in batch
+        ]
+
+
+def _refused(answer: bytes) -> dict[str, str]:
+    try:
+        results = json.loads(answer or b"{}").get("results", [])
+    except (ValueError, AttributeError):
+        return {}
+    if not isinstance(results, list):
+        return {}
+    return {
+        str(r.get("id")): str(r.get("error") or "refused by the gateway")[:300]
+        for r in results
+        if isinstance(r, dict) and r.get("accepted") is False
+    }
+
+
+class SiteAdapter:
+    """Stores the message in the member's portal inbox."""
+
+    def send(self, batch: Sequence[Outgoing], policy: ChannelPolicy) -> list[Outcome]:
+        now = timezone.now()
+        SiteMessage.objects.bulk_create(
+            [
+                SiteMessage(
+                    customer_id=item.customer_id,
+                    message_id=item.message_id,
+                    title=item.subject[:200],
+                    body=item.body,
+                    created_at=now,
+                )
+                for item in batch
+                if item.customer_id is not None
+            ],
+            ignore_conflicts=True,
+        )
+        return [Outcome(ok=True, delivered=True) for _ in batch]
+
+
+class CallAdapter:
+    """Puts the customer on the outbound call list, assigned to their owner when they have one."""
+
+    def send(self, batch: Sequence[Outgoing], policy: ChannelPolicy) -> list[Outcome]:
+        now = timezone.now()
+        owners = dict(Customer.objects.filter(pk__in=[i.customer_id for i in batch]).values_list("pk", "owner_id"))
+        CallTask.objects.bulk_create(
+            [
+                CallTask(
+                    customer_id=item.customer_id,
+                    message_id=item.message_id,
+                    plan_id=item.plan_id,
+                    assigned_to_id=owners.get(item.customer_id),
+                    script=item.body,
+                    created_at=now,
+                )
+                for item in batch
+                if item.customer_id is not None
+            ],
+            ignore_conflicts=True,
+        )
+        return [Outcome(ok=True) for _ in batch]
+
+
+class StaffMailAdapter:
+    """A notification mail to staff through Django's mail connection (the log without SMTP)."""
+
+    def send(self, batch: Sequence[Outgoing], policy: ChannelPolicy) -> list[Outcome]:
+        connection = get_connection(fail_silently=False)
+        outcomes = []
+        for item in batch:
+            mail = EmailMultiAlternatives(
+                subject=item.subject, body=item.body, from_email=settings.DEFAULT_FROM_EMAIL, to=[item.to]
+            )
+            try:
+                connection.send_messages([mail])
+                outcomes.append(Outcome(ok=True, delivered=True))
+            except OSError as exc:
+                outcomes.append(Outcome(ok=False, retry=True, error=f"SMTP: {exc}"))
+        return outcomes
+
+
+_ADAPTERS: dict[str, ChannelAdapter] = {
+    ChannelKind.EMAIL: EmailAdapter(),
+    ChannelKind.SITE: SiteAdapter(),
+    ChannelKind.CALL: CallAdapter(),
+    ChannelKind.STAFF: StaffMailAdapter(),
+    **{channel: GatewayAdapter() for channel in GATEWAY_CHANNELS},
+}
+
+
+def register_adapter(channel: str, adapter: ChannelAdapter) -> None:
+    """Replace the adapter of a channel (a provider SDK instead of the HTTP gateway)."""
+    _ADAPTERS[channel] = adapter
+
+
+def adapter_for(channel: str) -> ChannelAdapter:
+    return _ADAPTERS[channel]
+
+
+# Addresses -----------------------------------------------------------------------------------
+
+
+def addresses(channel: str, customer_ids: Iterable[int]) -> dict[int, str]:
+    """Where each customer is reached on ``channel`` (decrypting only the one field needed)."""
+    ids = list(customer_ids)
+    if channel in (ChannelKind.SITE,):
+        return {pk: str(pk) for pk in ids}
+    if channel == ChannelKind.EMAIL:
+        rows = Customer.objects.filter(pk__in=ids).exclude(email_index__isnull=True).values_list("pk", "email")
+        return {pk: email for pk, email in rows if email}
+    if channel in (ChannelKind.SMS, ChannelKind.CALL):
+        rows = Customer.objects.filter(pk__in=ids).exclude(phone_index__isnull=True).values_list("pk", "phone")
+        return {pk: phone for pk, phone in rows if phone}
+    found: dict[int, str] = {}
+    for pk, external_id in (
+        Identity.objects.filter(customer_id__in=ids, channel=IDENTITY_CHANNEL.get(ChannelKind(channel), channel))
+        .order_by("-pk")
+        .values_list("customer_id", "external_id")
+    ):
+        found.setdefault(pk, external_id)
+    return found
+
+
+# Dispatching ---------------------------------------------------------------------------------
+
+
+def _claim(now: dt.datetime, limit: int, channel: str | None) -> list[Message]:
+    with transaction.atomic():
+        due = Message.objects.select_for_update(skip_locked=True, of=("self",)).filter(
+            status=Message.Status.PLANNED, not_before__lte=now
+        )
+        due = due.filter(Q(lease_until__isnull=True) | Q(lease_until__lt=now))
+        due = due.filter(Q(plan__isnull=True) | Q(plan__status=Plan.Status.RUNNING))
+        if channel is not None:
+            due = due.filter(channel=channel)
+        claimed = list(
+            due.order_by("not_before", "id").only(
+                "pk",
+                "plan_id",
+                "step_id",
+                "enrollment_id",
+                "customer_id",
+                "channel",
+                "purpose",
+                "template_id",
+                "attempts",
+            )[:limit]
+        )
+        Message.objects.filter(pk__in=[m.pk for m in claimed]).update(lease_until=now + LEASE)
+    return claimed
+
+
+def _coupons(messages: Sequence[Message]) -> dict[int, Any]:
+    enrollment_ids = [m.enrollment_id for m in messages if m.enrollment_id]
+    if not enrollment_ids:
+        return {}
+    return {
+        customer_id: context["coupon"]
+        for customer_id, context in Enrollment.objects.filter(pk__in=enrollment_ids).values_list(
+            "customer_id", "context"
+        )
+        if isinstance(context, dict) and context.get("coupon")
+    }
+
+
+def render_batch(messages: Sequence[Message], channel: str) -> tuple[list[Outgoing], list[int]]:
+    """Rendered messages, and the ids of those whose customer has no address on the channel."""
+    templates = {t.pk: t for t in ContentTemplate.objects.filter(pk__in={m.template_id for m in messages})}
+    steps = {s.pk: s for s in Step.objects.filter(pk__in={m.step_id for m in messages if m.step_id})}
+    customer_ids = [m.customer_id for m in messages if m.customer_id is not None]
+    sources = [part for t in templates.values() for part in (t.subject, t.body)]
+    sources += [str(s.config.get("message", "")) for s in steps.values()]
+    contexts = content.contexts_for(customer_ids, sources, coupons=_coupons(messages))
+    reach = addresses(channel, customer_ids) if channel != ChannelKind.STAFF else {}
+    ready: list[Outgoing] = []
+    unreachable: list[int] = []
+    for message in messages:
+        customer_id = message.customer_id
+        step = steps.get(message.step_id) if message.step_id else None
+        if channel == ChannelKind.STAFF:
+            to = str(step.config.get("email", "")) if step else ""
+        else:
+            to = reach.get(customer_id, "") if customer_id is not None else ""
+        if not to:
+            unreachable.append(message.pk)
+            continue
+        unsubscribe = (
+            tracking.unsubscribe_url(customer_id, channel)
+            if message.purpose == Purpose.MARKETING and customer_id is not None and channel != ChannelKind.CALL
+            else ""
+        )
+        context = {**contexts.get(customer_id or 0, {}), "unsubscribe_url": unsubscribe}
+        if channel == ChannelKind.STAFF and step is not None:
+            subject = str(step.config.get("subject") or "Rapport")
+            body = content.render(str(step.config.get("message", "")), context)
+        else:
+            template = templates[message.template_id]  # type: ignore[index]
+            subject = content.render(template.subject, context)
+            body = content.render(template.body, context)
+            if message.plan_id is not None and channel != ChannelKind.CALL:
+                body = tracking.track_links(body, message.pk, skip=frozenset({unsubscribe}))
+            if unsubscribe and unsubscribe not in body and channel != ChannelKind.SITE:
+                body = f"{body.rstrip()}\n\n{unsubscribe}"
+        ready.append(
+            Outgoing(
+                message_id=message.pk,
+                customer_id=customer_id,
+                channel=channel,
+                purpose=message.purpose,
+                to=to,
+                subject=subject,
+                body=body,
+                unsubscribe_url=unsubscribe,
+                plan_id=message.plan_id,
+            )
+        )
+    return ready, unreachable
+
+
+def _record(
+    channel: str, messages: dict[int, Message], sent: Sequence[Outgoing], outcomes: Sequence[Outcome], now: dt.datetime
+) -> dict[str, int]:
+    policy = policy_for(channel)
+    groups: dict[str, list[int]] = defaultdict(list)
+    errors: dict[int, str] = {}
+    for item, outcome in zip(sent, outcomes, strict=True):
+        attempts = messages[item.message_id].attempts + 1
+        if outcome.ok:
+            groups["delivered" if outcome.delivered else "sent"].append(item.message_id)
+        elif outcome.retry and attempts < policy.max_attempts:
+            groups[f"retry:{attempts}"].append(item.message_id)
+            errors[item.message_id] = outcome.error
+        else:
+            groups["failed"].append(item.message_id)
+            errors[item.message_id] = outcome.error
+    counts: dict[str, int] = defaultdict(int)
+    with transaction.atomic():
+        for group, ids in groups.items():
+            rows = Message.objects.filter(pk__in=ids)
+            if group == "sent":
+                rows.update(
+                    status=Message.Status.SENT, sent_at=now, lease_until=None, attempts=F("attempts") + 1, error=""
+                )
+            elif group == "delivered":
+                rows.update(
+                    status=Message.Status.DELIVERED,
+                    sent_at=now,
+                    delivered_at=now,
+                    lease_until=None,
+                    attempts=F("attempts") + 1,
+                    error="",
+                )
+            elif group == "failed":
+                rows.update(status=Message.Status.FAILED, lease_until=None, error=errors[ids[0]][:300])
+            else:
+                attempts = int(group.split(":")[1])
+                rows.update(
+                    attempts=attempts, not_before=now + backoff(attempts), lease_until=None, error=errors[ids[0]][:300]
+                )
+            counts[group.split(":")[0]] += len(ids)
+        touched = [messages[pk].enrollment_id for pk in groups.get("sent", []) + groups.get("delivered", [])]
+        Enrollment.objects.filter(pk__in=[pk for pk in touched if pk], touched_at__isnull=True).update(touched_at=now)
+    return counts
+
+
+def deliver_due(*, now: dt.datetime | None = None, limit: int = 5000, channel: str | None = None) -> dict[str, int]:
+    """Send every due planned message once; answer counts by outcome."""
+    now = now or timezone.now()
+    claimed = _claim(now, limit, channel)
+    counts: dict[str, int] = defaultdict(int)
+    by_channel: dict[str, list[Message]] = defaultdict(list)
+    for message in claimed:
+        by_channel[message.channel].append(message)
+    for channel_name, messages in by_channel.items():
+        policy = policy_for(channel_name)
+        adapter = adapter_for(channel_name)
+        for start in range(0, len(messages), BATCH):
+            chunk = messages[start : start + BATCH]
+            if not policy.is_enabled:
+                Message.objects.filter(pk__in=[m.pk for m in chunk]).update(
+                    status=Message.Status.SUPPRESSED, reason=Message.Reason.CHANNEL_OFF, lease_until=None
+                )
+                counts["suppressed"] += len(chunk)
+                continue
+            ready, unreachable = render_batch(chunk, channel_name)
+            if unreachable:
+                Message.objects.filter(pk__in=unreachable).update(
+                    status=Message.Status.SUPPRESSED, reason=Message.Reason.NO_ADDRESS, lease_until=None
+                )
+                counts["suppressed"] += len(unreachable)
+            if ready:
+                outcomes = adapter.send(ready, policy)
+                for group, n in _record(
+                    channel_name, {m.pk: m for m in chunk}, ready, outcomes, timezone.now()
+                ).items():
+                    counts[group] += n
+    return dict(counts)
+
+
+# Delivery reports and tracking ----------------------------------------------------------------
+
+REPORT_STATUSES = ("delivered", "failed", "opened", "clicked")
+
+
+def apply_delivery_reports(channel: str, events: Sequence[dict[str, Any]], *, now: dt.datetime | None = None) -> int:
+    """Apply a gateway's delivery-status reports; replays and out-of-order reports are harmless."""
+    now = now or timezone.now()
+    by_status: dict[str, list[int]] = defaultdict(list)
+    for event in events:
+        message_id = parse_key(str(event.get("id", "")))
+        if message_id is not None:
+            by_status[str(event.get("status"))].append(message_id)
+    changed = 0
+    with transaction.atomic():
+        mine = Message.objects.filter(channel=channel)
+        if ids := by_status.get("delivered"):
+            changed += mine.filter(pk__in=ids, status=Message.Status.SENT).update(
+                status=Message.Status.DELIVERED, delivered_at=now
+            )
+        if ids := by_status.get("failed"):
+            changed += mine.filter(pk__in=ids, status=Message.Status.SENT).update(
+                status=Message.Status.FAILED, error="reported failed by the gateway"
+            )
+        if ids := by_status.get("opened", []) + by_status.get("clicked", []):
+            changed += mark_opened(mine.filter(pk__in=ids), now)
+        if ids := by_status.get("clicked"):
+            changed += mine.filter(pk__in=ids, clicked_at__isnull=True).update(clicked_at=now)
+    return changed
+
+
+def parse_key(key: str) -> int | None:
+    prefix, _, number = key.partition("-")
+    return int(number) if prefix == "rapport" and number.isdigit() else None
+
+
+def mark_opened(messages: Any, now: dt.datetime) -> int:
+    """An open proves delivery: a sent message becomes delivered as it is first opened."""
+    messages.filter(status=Message.Status.SENT).update(status=Message.Status.DELIVERED, delivered_at=now)
+    return int(messages.filter(opened_at__isnull=True).update(opened_at=now))

@@ -1,0 +1,307 @@
+"""Checking a plan before it is saved: its fields, its trigger and every step's settings.
+
+Errors name the exact place (``steps.2.variants.0.template``) so the builder and the API can
+point at it; nothing is written until the whole plan is valid.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+from collections.abc import Mapping
+from typing import Any
+
+from django.core.exceptions import ValidationError
+from django.core.validators import validate_email
+
+from rapport.campaigns import content, rewards
+from rapport.campaigns.models import CUSTOMER_CHANNELS, ContentTemplate, Plan, Purpose, Step
+from rapport.core.dates import parse_aware_datetime
+from rapport.core.errors import FieldError, InvalidInput
+from rapport.segments.models import Segment
+from rapport.segments.rules import clean_rule
+
+MAX_STEPS = 50
+MAX_VARIANTS = 5
+MAX_WAIT_MINUTES = 366 * 24 * 60
+
+TRIGGERS: dict[str, str] = {
+    "event": "a tracked event (name)",
+    "abandoned_cart": "a cart left without an order",
+    "first_purchase": "the customer's first purchase",
+    "order_completed": "an order reaching completed",
+    "segment_entered": "entering a saved segment",
+    "birthday": "a birthday (days before)",
+    "inactivity": "no purchase for N days",
+    **rewards.TRIGGERS,
+}
+PLAN_FIELDS = (
+    "name",
+    "description",
+    "kind",
+    "segment",
+    "trigger",
+    "reentry",
+    "starts_at",
+    "recurrence",
+    "ends_at",
+    "control_percent",
+    "attribution_days",
+    "dedup_group",
+    "dedup_hours",
+    "respect_quiet_hours",
+    "steps",
+)
+
+
+def _int(value: Any, low: int, high: int) -> int | None:
+    if isinstance(value, bool):
+        return None
+    if isinstance(value, str) and value.strip().lstrip("-").isdigit():
+        value = int(value.strip())
+    return value if isinstance(value, int) and low <= value <= high else None
+
+
+def _by_id(queryset: Any, value: Any) -> Any:
+    """The row whose id ``value`` names, or None (also for anything that is not an id)."""
+    pk = _int(value, 1, 2**63 - 1)
+    return queryset.filter(pk=pk).first() if pk is not None else None
+
+
+def _when(value: Any, field: str, errors: list[FieldError]) -> dt.datetime | None:
+    if value in (None, ""):
+        return None
+    try:
+        return parse_aware_datetime(value)
+    except Exception:
+        errors.append(FieldError(field, "invalid", "a date and time with its offset, e.g. 2026-12-01T09:00:00+08:00"))
+        return None
+
+
+def clean_trigger(kind: str, trigger: Any, errors: list[FieldError]) -> dict[str, Any]:
+    if kind != Plan.Kind.JOURNEY:
+        return {}
+    if not isinstance(trigger, Mapping) or trigger.get("type") not in TRIGGERS:
+        errors.append(FieldError("trigger.type", "invalid", f"one of: {', '.join(TRIGGERS)}"))
+        return {}
+    kind_of = str(trigger["type"])
+    cleaned: dict[str, Any] = {"type": kind_of}
+    if kind_of == "event":
+        name = str(trigger.get("event") or "").strip()
+        if not name or len(name) > 200:
+            errors.append(FieldError("trigger.event", "required", "the event name, e.g. Product Viewed"))
+        cleaned["event"] = name
+    elif kind_of == "abandoned_cart":
+        minutes = _int(trigger.get("idle_minutes", 60), 5, 7 * 24 * 60)
+        if minutes is None:
+            errors.append(FieldError("trigger.idle_minutes", "invalid", "minutes from 5 to 10080"))
+        cleaned["idle_minutes"] = minutes
+    elif kind_of == "segment_entered":
+        segment = _by_id(Segment.objects.filter(is_template=False), trigger.get("segment"))
+        if segment is None:
+            errors.append(FieldError("trigger.segment", "not_found", "a saved segment's id"))
+        cleaned["segment"] = segment.pk if segment else None
+    elif kind_of == "birthday" or kind_of in rewards.TRIGGERS:
+        days = _int(trigger.get("days_before", 0), 0, 60)
+        if days is None:
+            errors.append(FieldError("trigger.days_before", "invalid", "days from 0 to 60"))
+        cleaned["days_before"] = days
+    elif kind_of == "inactivity":
+        days = _int(trigger.get("days"), 7, 3650)
+        if days is None:
+            errors.append(FieldError("trigger.days", "invalid", "days without a purchase, 7 to 3650"))
+        cleaned["days"] = days
+    return cleaned
+
+
+def _clean_send(path: str, config: Mapping[str, Any], errors: list[FieldError]) -> dict[str, Any]:
+    channel = config.get("channel")
+    if channel not in CUSTOMER_CHANNELS:
+        errors.append(FieldError(f"{path}.channel", "invalid", f"one of: {', '.join(CUSTOMER_CHANNELS)}"))
+    purpose = config.get("purpose", Purpose.MARKETING)
+    if purpose not in Purpose.values:
+        errors.append(FieldError(f"{path}.purpose", "invalid", f"one of: {', '.join(Purpose.values)}"))
+    variants = config.get("variants")
+    if not isinstance(variants, list) or not 1 <= len(variants) <= MAX_VARIANTS:
+        errors.append(FieldError(f"{path}.variants", "invalid", f"1 to {MAX_VARIANTS} variants"))
+        return {"channel": channel, "purpose": purpose, "variants": []}
+    cleaned_variants = []
+    keys: set[str] = set()
+    for index, variant in enumerate(variants):
+        where = f"{path}.variants.{index}"
+        if not isinstance(variant, Mapping):
+            errors.append(FieldError(where, "invalid", "an object with key, template and weight"))
+            continue
+        key = str(variant.get("key") or chr(ord("A") + index)).strip()[:20]
+        if key in keys:
+            errors.append(FieldError(f"{where}.key", "duplicate", f"variant {key} twice"))
+        keys.add(key)
+        template = _by_id(ContentTemplate.objects.all(), variant.get("template"))
+        if template is None:
+            errors.append(FieldError(f"{where}.template", "not_found", "a content template's id"))
+        elif channel in CUSTOMER_CHANNELS and template.channel != channel:
+            errors.append(
+                FieldError(f"{where}.template", "wrong_channel", f"{template} is written for {template.channel}")
+            )
+        weight = _int(variant.get("weight", 100 if len(variants) == 1 else None), 1, 100)
+        if weight is None:
+            errors.append(FieldError(f"{where}.weight", "invalid", "a share from 1 to 100 (%)"))
+        cleaned_variants.append({"key": key, "template": template.pk if template else None, "weight": weight})
+    weights = [v["weight"] for v in cleaned_variants if isinstance(v["weight"], int)]
+    if len(variants) > 1 and len(weights) == len(cleaned_variants):
+        total = sum(weights)
+        if total != 100:
+            errors.append(FieldError(f"{path}.variants", "weights", f"the split must add up to 100%, not {total}%"))
+    return {"channel": channel, "purpose": purpose, "variants": cleaned_variants}
+
+
+def _clean_step(index: int, step: Any, count: int, errors: list[FieldError]) -> dict[str, Any]:
+    path = f"steps.{index}"
+    if not isinstance(step, Mapping) or step.get("kind") not in Step.Kind.values:
+        errors.append(FieldError(f"{path}.kind", "invalid", f"one of: {', '.join(Step.Kind.values)}"))
+        return {"kind": None, "config": {}}
+    kind = str(step["kind"])
+    config = step.get("config") or {}
+    if not isinstance(config, Mapping):
+        errors.append(FieldError(f"{path}.config", "invalid", "an object"))
+        return {"kind": kind, "config": {}}
+    cleaned: dict[str, Any] = {}
+    if kind == Step.Kind.WAIT:
+        if config.get("until"):
+            until = _when(config.get("until"), f"{path}.until", errors)
+            cleaned["until"] = until.isoformat() if until else None
+        else:
+            minutes = _int(config.get("minutes"), 1, MAX_WAIT_MINUTES)
+            if minutes is None:
+                errors.append(FieldError(f"{path}.minutes", "invalid", "minutes from 1 to a year, or an until time"))
+            cleaned["minutes"] = minutes
+    elif kind == Step.Kind.SPLIT:
+        try:
+            cleaned["rule"] = clean_rule(config.get("rule"), f"{path}.rule")
+        except InvalidInput as exc:
+            errors.extend(exc.errors)
+        for branch in ("yes", "no"):
+            target = config.get(branch)
+            if target in (None, "", "next"):
+                cleaned[branch] = None
+            elif target == "end":
+                cleaned[branch] = "end"
+            else:
+                position = _int(target, 1, count)
+                if position is None or position == index + 1:
+                    errors.append(
+                        FieldError(
+                            f"{path}.{branch}", "invalid", f"a step number 1–{count} (not this one), next or end"
+                        )
+                    )
+                cleaned[branch] = position
+    elif kind == Step.Kind.SEND:
+        cleaned = _clean_send(path, config, errors)
+    elif kind in (Step.Kind.ADD_TAG, Step.Kind.REMOVE_TAG):
+        from rapport.tags.models import Tag
+
+        tag = _by_id(Tag.objects.all(), config.get("tag"))
+        if tag is None:
+            errors.append(FieldError(f"{path}.tag", "not_found", "a tag's id"))
+        elif tag.is_automatic or not tag.is_active:
+            errors.append(FieldError(f"{path}.tag", "not_manual", f"{tag} is automatic or inactive"))
+        cleaned["tag"] = tag.pk if tag else None
+    elif kind == Step.Kind.NOTIFY:
+        email = str(config.get("email") or "").strip()
+        try:
+            validate_email(email)
+        except ValidationError:
+            errors.append(FieldError(f"{path}.email", "invalid", "the staff address to notify"))
+        message = str(config.get("message") or "").strip()
+        if not message:
+            errors.append(FieldError(f"{path}.message", "required", "what to tell staff (may use {{ customer.name }})"))
+        errors.extend(FieldError(f"{path}.message", e.code, e.message) for e in content.check_template("", message))
+        cleaned = {"email": email, "subject": str(config.get("subject") or "")[:200], "message": message}
+    elif kind in (Step.Kind.COUPON, Step.Kind.POINTS):
+        cleaned = rewards.clean_step(kind, path, config, errors)
+    return {"kind": kind, "config": cleaned}
+
+
+def clean_plan(data: Mapping[str, Any], instance: Plan | None) -> dict[str, Any]:
+    errors = [FieldError(k, "unknown_field", "unknown field") for k in data if k not in PLAN_FIELDS]
+    cleaned: dict[str, Any] = {}
+
+    def current(field: str) -> Any:
+        return data[field] if field in data else getattr(instance, field, None)
+
+    if instance is None or "name" in data:
+        name = str(data.get("name") or "").strip()
+        if not name or len(name) > 120:
+            errors.append(FieldError("name", "required", "a name of 1 to 120 characters"))
+        cleaned["name"] = name
+    if "description" in data:
+        cleaned["description"] = str(data.get("description") or "").strip()
+    kind = current("kind") or Plan.Kind.ONE_OFF
+    if kind not in Plan.Kind.values:
+        errors.append(FieldError("kind", "invalid", f"one of: {', '.join(Plan.Kind.values)}"))
+    cleaned["kind"] = kind
+    if instance is None or "segment" in data:
+        segment_id = data.get("segment")
+        segment = None
+        if segment_id not in (None, ""):
+            segment = _by_id(Segment.objects.filter(is_template=False), segment_id)
+            if segment is None:
+                errors.append(FieldError("segment", "not_found", f"no saved segment {segment_id!r}"))
+        cleaned["segment"] = segment
+    segment_given = cleaned["segment"] if "segment" in cleaned else getattr(instance, "segment", None)
+    if (
+        kind in (Plan.Kind.ONE_OFF, Plan.Kind.RECURRING)
+        and segment_given is None
+        and not any(e.field == "segment" for e in errors)
+    ):
+        errors.append(FieldError("segment", "required", "a send goes to a saved segment"))
+    cleaned["trigger"] = clean_trigger(kind, current("trigger"), errors)
+    if "reentry" in data:
+        if data["reentry"] not in Plan.Reentry.values:
+            errors.append(FieldError("reentry", "invalid", f"one of: {', '.join(Plan.Reentry.values)}"))
+        cleaned["reentry"] = data["reentry"]
+    for field in ("starts_at", "ends_at"):
+        if field in data:
+            cleaned[field] = _when(data[field], field, errors)
+    if "recurrence" in data:
+        cleaned["recurrence"] = data["recurrence"] or ""
+    recurrence = cleaned.get("recurrence", getattr(instance, "recurrence", ""))
+    if kind == Plan.Kind.RECURRING and recurrence not in Plan.Recurrence.values:
+        errors.append(FieldError("recurrence", "invalid", f"one of: {', '.join(Plan.Recurrence.values)}"))
+    if kind != Plan.Kind.RECURRING:
+        cleaned["recurrence"] = ""
+    bounds = {"control_percent": (0, 50), "attribution_days": (1, 90), "dedup_hours": (1, 24 * 30)}
+    for field, (low, high) in bounds.items():
+        if field in data:
+            value = _int(data[field], low, high)
+            if value is None:
+                errors.append(FieldError(field, "invalid", f"a whole number from {low} to {high}"))
+            cleaned[field] = value
+    if "dedup_group" in data:
+        group = str(data.get("dedup_group") or "").strip()
+        if len(group) > 40 or not all(ch.isalnum() or ch in "-_" for ch in group):
+            errors.append(FieldError("dedup_group", "invalid", "letters, digits, - and _ (at most 40)"))
+        cleaned["dedup_group"] = group
+    if "respect_quiet_hours" in data:
+        cleaned["respect_quiet_hours"] = bool(data["respect_quiet_hours"])
+    if instance is None or "steps" in data:
+        steps = data.get("steps")
+        if not isinstance(steps, list) or not 1 <= len(steps) <= MAX_STEPS:
+            errors.append(FieldError("steps", "invalid", f"1 to {MAX_STEPS} steps"))
+            steps = []
+        cleaned["steps"] = [_clean_step(i, step, len(steps), errors) for i, step in enumerate(steps)]
+        if steps and not any(
+            s["kind"]
+            in (
+                Step.Kind.SEND,
+                Step.Kind.NOTIFY,
+                Step.Kind.COUPON,
+                Step.Kind.POINTS,
+                Step.Kind.ADD_TAG,
+                Step.Kind.REMOVE_TAG,
+            )
+            for s in cleaned["steps"]
+        ):
+            errors.append(FieldError("steps", "no_action", "a plan needs at least one step that does something"))
+    if errors:
+        raise InvalidInput(errors)
+    return cleaned
