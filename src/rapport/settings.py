@@ -191,6 +191,8 @@ CELERY_BEAT_SCHEDULE = {
     "analytics-recompute-metrics": {"task": "rapport.analytics.recompute_metrics", "schedule": 24 * 3600.0},
     # loyalty
     # campaigns
+    "campaigns-tick": {"task": "rapport.campaigns.tick", "schedule": 60.0},
+    "campaigns-scan-triggers": {"task": "rapport.campaigns.scan_triggers", "schedule": 900.0},
     # service
     "service-sla-check": {"task": "rapport.service.check_sla", "schedule": 300.0},
     "service-close-resolved": {"task": "rapport.service.close_resolved", "schedule": 3600.0},
