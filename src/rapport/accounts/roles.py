@@ -104,6 +104,20 @@ _CAMPAIGNS = [
     "campaigns.change_channelpolicy",
 ]
 
+# Analytics: the 360 metrics tab for everyone who works with customers; dashboards, the report
+# builder, model fits and starting the metrics run for operators and analysts.
+_VIEW_METRICS = ["analytics.view_customermetrics"]
+_ANALYTICS = [
+    *_VIEW_METRICS,
+    "analytics.view_dashboard",
+    "analytics.change_customermetrics",
+    "analytics.view_modelfit",
+    "analytics.view_savedreport",
+    "analytics.add_savedreport",
+    "analytics.change_savedreport",
+    "analytics.delete_savedreport",
+]
+
 ROLE_PERMISSIONS: dict[str, list[str]] = {
     ADMIN: ["*"],
     OPERATOR: [
@@ -128,6 +142,7 @@ ROLE_PERMISSIONS: dict[str, list[str]] = {
         *_MANAGE_TAGS,
         *_SEGMENTS,
         *_CAMPAIGNS,
+        *_ANALYTICS,
     ],
     SERVICE_AGENT: [
         *_VIEW_CUSTOMERS,
@@ -138,9 +153,24 @@ ROLE_PERMISSIONS: dict[str, list[str]] = {
         "customers.change_mergesuggestion",
         *_TAG_CUSTOMERS,
         *_SERVICE,
+        *_VIEW_METRICS,
     ],
-    SALES: [*_VIEW_CUSTOMERS, *_EDIT_CUSTOMERS, "customers.reveal_pii", *_TAG_CUSTOMERS, *_CALL_CUSTOMERS],
-    STORE_STAFF: [*_VIEW_CUSTOMERS, *_EDIT_CUSTOMERS, "customers.reveal_pii", *_TAG_CUSTOMERS, *_CALL_CUSTOMERS],
+    SALES: [
+        *_VIEW_CUSTOMERS,
+        *_EDIT_CUSTOMERS,
+        "customers.reveal_pii",
+        *_TAG_CUSTOMERS,
+        *_CALL_CUSTOMERS,
+        *_VIEW_METRICS,
+    ],
+    STORE_STAFF: [
+        *_VIEW_CUSTOMERS,
+        *_EDIT_CUSTOMERS,
+        "customers.reveal_pii",
+        *_TAG_CUSTOMERS,
+        *_CALL_CUSTOMERS,
+        *_VIEW_METRICS,
+    ],
     ANALYST: [
         *_VIEW_CUSTOMERS,
         "audit.view_auditentry",
@@ -150,6 +180,7 @@ ROLE_PERMISSIONS: dict[str, list[str]] = {
         *_VIEW_CAMPAIGNS,
         "service.view_ticket",
         "service.view_service_reports",
+        *_ANALYTICS,
     ],
 }
 
