@@ -16,6 +16,8 @@ CAMPAIGNS_READ = "campaigns:read"
 CAMPAIGNS_WRITE = "campaigns:write"
 SERVICE_READ = "service:read"
 SERVICE_WRITE = "service:write"
+ANALYTICS_READ = "analytics:read"
+ANALYTICS_WRITE = "analytics:write"
 
 ALL_SCOPES = {
     CUSTOMERS_READ: "Read customers, stores and custom field definitions",
@@ -32,4 +34,6 @@ ALL_SCOPES = {
     CAMPAIGNS_WRITE: "Create, launch, pause and cancel plans; write templates; change channels; record calls",
     SERVICE_READ: "Read tickets, their messages and history, knowledge-base articles and service reports",
     SERVICE_WRITE: "Open, reply to, note, assign, merge and change tickets; write knowledge-base articles",
+    ANALYTICS_READ: "Read customer metrics, KPIs, model fits and saved reports; run and export reports",
+    ANALYTICS_WRITE: "Save and delete reports; start the customer metrics run",
 }
