@@ -1,0 +1,297 @@
+"""Console pages for analytics: the KPI dashboard, the custom report builder with saved reports
+and exports, and the model page (fits, quality, starting the metrics run).
+
+Views only translate between HTTP and :mod:`rapport.analytics.kpis`, ``reports`` and ``metrics``.
+"""
+
+from __future__ import annotations
+
+import json
+from typing import Any
+
+import plotly.graph_objects as go
+from django.contrib import messages
+from django.contrib.auth.decorators import login_required, permission_required
+from django.http import HttpRequest, HttpResponse, QueryDict
+from django.shortcuts import redirect, render
+from django.urls import reverse
+from django.utils import timezone
+from django.utils.translation import gettext as _
+from django.views.decorators.http import require_POST
+
+from rapport.analytics import kpis, metrics, reports
+from rapport.analytics.api import export_response
+from rapport.analytics.charts import embed, figure
+from rapport.analytics.models import ModelFit, SavedReport
+from rapport.commerce.models import Order
+from rapport.core.actor import Actor, Source
+from rapport.core.errors import DomainError, InvalidInput
+from rapport.customers.models import Store
+
+
+def _actor(request: HttpRequest) -> Actor:
+    return Actor(user=request.user, source=Source.CONSOLE)
+
+
+def _error_text(exc: DomainError) -> str:
+    return "; ".join(f"{e.field}: {e.message}" if e.field else e.message for e in exc.errors)
+
+
+# Dashboard --------------------------------------------------------------------------------------
+
+
+@login_required
+@permission_required("analytics.view_dashboard", raise_exception=True)
+def dashboard(request: HttpRequest) -> HttpResponse:
+    try:
+        filters = kpis.Filters.parse(request.GET, today=timezone.localdate())
+        errors: list[Any] = []
+    except InvalidInput as exc:
+        filters = kpis.Filters.parse({}, today=timezone.localdate())
+        errors = exc.errors
+    data = kpis.dashboard(filters)
+    context = {
+        "nav": "analytics",
+        "section": "dashboard",
+        "filters": filters,
+        "errors": errors,
+        "stores": Store.objects.filter(is_active=True),
+        "data": data,
+        "charts": _dashboard_charts(data),
+    }
+    return render(request, "analytics/dashboard.html", context)
+
+
+def _dashboard_charts(data: dict[str, Any]) -> dict[str, Any]:
+    months = [row["month"] for row in data["monthly"]]
+    customers = figure(_("Active customers: new and returning"), barmode="stack")
+    customers.add_trace(go.Bar(x=months, y=[r["new"] for r in data["monthly"]], name=_("New")))
+    customers.add_trace(go.Bar(x=months, y=[r["returning"] for r in data["monthly"]], name=_("Returning")))
+
+    revenue = figure(_("Revenue and average order value"))
+    revenue.add_trace(go.Bar(x=months, y=[float(r["revenue"]) for r in data["monthly"]], name=_("Revenue")))
+    revenue.add_trace(
+        go.Scatter(
+            x=months,
+            y=[float(r["average_order_value"]) for r in data["monthly"]],
+            name=_("AOV"),
+            yaxis="y2",
+            mode="lines+markers",
+        )
+    )
+    revenue.update_layout(yaxis2={"overlaying": "y", "side": "right", "showgrid": False})
+
+    cohorts = data["cohorts"]
+    heat = figure(_("Cohort retention (share of each first-order month who ordered k months later)"))
+    heat.add_trace(
+        go.Heatmap(
+            z=cohorts["retention"],
+            x=[str(k) for k in cohorts["offsets"]],
+            y=[f"{c} ({n})" for c, n in zip(cohorts["cohorts"], cohorts["sizes"], strict=True)],
+            colorscale="Blues",
+            zmin=0,
+            zmax=1,
+            texttemplate="%{z:.0%}",
+            hovertemplate=_("cohort %{y}, month +%{x}: %{z:.1%}") + "<extra></extra>",
+        )
+    )
+    heat.update_layout(height=420, yaxis={"autorange": "reversed"}, xaxis={"title": _("Months since first order")})
+
+    stores = figure(_("Revenue by store"))
+    stores.add_trace(
+        go.Bar(
+            y=[r["store_name"] for r in data["stores"]],
+            x=[float(r["revenue"]) for r in data["stores"]],
+            orientation="h",
+        )
+    )
+    stores.update_layout(yaxis={"autorange": "reversed"})
+
+    channels = figure(_("Channel contribution (revenue)"))
+    channels.add_trace(
+        go.Pie(
+            labels=[r["channel"] for r in data["channels"]],
+            values=[float(r["revenue"]) for r in data["channels"]],
+            hole=0.45,
+        )
+    )
+
+    categories = figure(_("Category preference (revenue)"))
+    categories.add_trace(
+        go.Bar(x=[r["category"] for r in data["categories"]], y=[float(r["revenue"]) for r in data["categories"]])
+    )
+
+    mix = figure(_("Customers by lifecycle stage and RFM segment (today)"))
+    mix.add_trace(
+        go.Bar(
+            x=[r["label"] for r in data["customer_mix"]["lifecycle"]],
+            y=[r["customers"] for r in data["customer_mix"]["lifecycle"]],
+            name=_("Lifecycle"),
+        )
+    )
+    mix.add_trace(
+        go.Bar(
+            x=[r["label"] for r in data["customer_mix"]["rfm"]],
+            y=[r["customers"] for r in data["customer_mix"]["rfm"]],
+            name=_("RFM segment"),
+            xaxis="x2",
+            yaxis="y2",
+        )
+    )
+    mix.update_layout(grid={"rows": 1, "columns": 2, "pattern": "independent"}, showlegend=False)
+    return {
+        "customers": embed(customers, "chart-customers"),
+        "revenue": embed(revenue, "chart-revenue"),
+        "cohorts": embed(heat, "chart-cohorts"),
+        "stores": embed(stores, "chart-stores"),
+        "channels": embed(channels, "chart-channels"),
+        "categories": embed(categories, "chart-categories"),
+        "mix": embed(mix, "chart-mix"),
+    }
+
+
+# Report builder ---------------------------------------------------------------------------------
+
+
+def definition_from_query(params: QueryDict) -> dict[str, Any]:
+    """The builder form's fields (GET) as a report definition."""
+    filters: dict[str, Any] = {key: params.get(key, "") for key in ("start", "end", "store")}
+    for key in reports.LIST_FILTERS:
+        filters[key] = [v for v in params.getlist(key) if v]
+    limit = params.get("limit", "500")
+    return {
+        "dimensions": [d for d in params.getlist("dimensions") if d],
+        "measures": [m for m in params.getlist("measures") if m],
+        "filters": filters,
+        "chart": params.get("chart", "table"),
+        "limit": int(limit) if limit.isdigit() else limit,
+    }
+
+
+def _query_from_definition(definition: dict[str, Any]) -> str:
+    query = QueryDict(mutable=True)
+    query.setlist("dimensions", definition["dimensions"])
+    query.setlist("measures", definition["measures"])
+    for key, value in definition["filters"].items():
+        if isinstance(value, list):
+            query.setlist(key, value)
+        elif value:
+            query[key] = value
+    query["chart"] = definition["chart"]
+    query["limit"] = str(definition["limit"])
+    return query.urlencode()
+
+
+@login_required
+@permission_required("analytics.view_dashboard", raise_exception=True)
+def report_builder(request: HttpRequest) -> HttpResponse:
+    saved = SavedReport.objects.filter(owner_id=request.user.pk)
+    context: dict[str, Any] = {
+        "nav": "analytics",
+        "section": "reports",
+        "saved": saved,
+        "catalogue": reports.catalogue(),
+    }
+    context["stores"] = Store.objects.filter(is_active=True)
+    context["channels"] = list(Order.objects.order_by("channel").values_list("channel", flat=True).distinct()[:100])
+    report_id = request.GET.get("report")
+    if report_id and report_id.isdigit():
+        report = saved.filter(pk=int(report_id)).first()
+        if report is not None:
+            return redirect(
+                f"{reverse('analytics:reports')}?{_query_from_definition(report.definition)}&open={report.pk}"
+            )
+    definition = definition_from_query(request.GET) if "measures" in request.GET else None
+    context["definition"] = definition or {
+        "dimensions": ["month"],
+        "measures": ["revenue", "orders"],
+        "filters": {},
+        "chart": "bar",
+        "limit": 500,
+    }
+    context["open_report"] = (
+        saved.filter(pk=request.GET.get("open") or 0).first() if (request.GET.get("open") or "").isdigit() else None
+    )
+    if definition is not None:
+        try:
+            result = reports.run(definition)
+        except InvalidInput as exc:
+            context["errors"] = exc.errors
+        else:
+            export = request.GET.get("export")
+            if export in ("csv", "xlsx"):
+                return export_response(
+                    context["open_report"].name if context["open_report"] else "report", result, export
+                )
+            context["result"] = result
+            context["definition"] = result.definition
+            context["query"] = _query_from_definition(result.definition)
+            if result.definition["chart"] != "table":
+                context["chart"] = embed(reports.chart(result), "report-chart")
+    return render(request, "analytics/reports.html", context)
+
+
+@login_required
+@permission_required("analytics.add_savedreport", raise_exception=True)
+@require_POST
+def report_save(request: HttpRequest) -> HttpResponse:
+    definition = definition_from_query(QueryDict(request.POST.get("query", "")))
+    existing = None
+    overwrite = request.POST.get("overwrite", "")
+    if overwrite.isdigit():
+        existing = SavedReport.objects.filter(owner_id=request.user.pk, pk=int(overwrite)).first()
+    try:
+        report = reports.save_report(
+            owner=request.user,
+            name=request.POST.get("name", ""),
+            definition=definition,
+            actor=_actor(request),
+            report=existing,
+        )
+    except DomainError as exc:
+        messages.error(request, _error_text(exc))
+        return redirect(f"{reverse('analytics:reports')}?{request.POST.get('query', '')}")
+    messages.success(request, _("Report “%(name)s” saved.") % {"name": report.name})
+    return redirect(f"{reverse('analytics:reports')}?report={report.pk}")
+
+
+@login_required
+@permission_required("analytics.delete_savedreport", raise_exception=True)
+@require_POST
+def report_delete(request: HttpRequest, pk: int) -> HttpResponse:
+    try:
+        report = reports.owned_report(request.user, pk)
+        reports.delete_report(report, actor=_actor(request))
+    except DomainError as exc:
+        messages.error(request, _error_text(exc))
+    else:
+        messages.success(request, _("Report “%(name)s” deleted.") % {"name": report.name})
+    return redirect("analytics:reports")
+
+
+# Models -----------------------------------------------------------------------------------------
+
+
+@login_required
+@permission_required("analytics.view_modelfit", raise_exception=True)
+def models_page(request: HttpRequest) -> HttpResponse:
+    latest = [ModelFit.objects.filter(kind=kind).first() for kind in ModelFit.Kind.values]
+    fits = [
+        {"fit": fit, "params": json.dumps(fit.params, indent=1)[:2000], "quality": fit.quality}
+        for fit in latest
+        if fit is not None
+    ]
+    return render(request, "analytics/models.html", {"nav": "analytics", "section": "models", "fits": fits})
+
+
+@login_required
+@permission_required("analytics.change_customermetrics", raise_exception=True)
+@require_POST
+def recompute(request: HttpRequest) -> HttpResponse:
+    result = metrics.recompute_all()
+    messages.success(
+        request,
+        _("Metrics recomputed for %(customers)d customers (%(buyers)d with orders) in %(seconds).1f s.")
+        % {"customers": result.customers, "buyers": result.buyers, "seconds": result.seconds},
+    )
+    return redirect("analytics:models")
