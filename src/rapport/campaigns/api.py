@@ -156,7 +156,7 @@ def _template(template_id: int) -> ContentTemplate:
 # Plans ----------------------------------------------------------------------------------------
 
 
-@router.get("/plans", summary="Operation plans, newest first")
+@router.get("/campaigns/plans", summary="Operation plans, newest first")
 def list_plans(
     request: HttpRequest, status: str | None = None, kind: str | None = None, limit: int = 50, offset: int = 0
 ) -> dict[str, Any]:
@@ -174,33 +174,33 @@ def list_plans(
     return page_body(page, [plan_body(p) for p in page.items])
 
 
-@router.post("/plans", response={201: dict}, summary="Create a plan (a draft) with its steps")
+@router.post("/campaigns/plans", response={201: dict}, summary="Create a plan (a draft) with its steps")
 def create_plan(request: HttpRequest, payload: PlanIn) -> Status[dict[str, Any]]:
     require(request, CAMPAIGNS_WRITE, "campaigns.add_plan")
     return Status(201, plan_body(services.save_plan(data=_given(payload), actor=actor_for(request))))
 
 
-@router.get("/plans/{plan_id}", summary="One plan with its steps")
+@router.get("/campaigns/plans/{plan_id}", summary="One plan with its steps")
 def get_plan(request: HttpRequest, plan_id: int) -> dict[str, Any]:
     require(request, CAMPAIGNS_READ, VIEW)
     return plan_body(services.get_plan(plan_id))
 
 
-@router.patch("/plans/{plan_id}", summary="Change a draft plan (steps given replace all steps)")
+@router.patch("/campaigns/plans/{plan_id}", summary="Change a draft plan (steps given replace all steps)")
 def update_plan(request: HttpRequest, plan_id: int, payload: PlanIn) -> dict[str, Any]:
     require(request, CAMPAIGNS_WRITE, "campaigns.change_plan")
     plan = services.get_plan(plan_id)
     return plan_body(services.save_plan(data=_given(payload), actor=actor_for(request), instance=plan))
 
 
-@router.delete("/plans/{plan_id}", response={204: None}, summary="Delete a draft plan")
+@router.delete("/campaigns/plans/{plan_id}", response={204: None}, summary="Delete a draft plan")
 def delete_plan(request: HttpRequest, plan_id: int) -> Status[None]:
     require(request, CAMPAIGNS_WRITE, "campaigns.delete_plan")
     services.delete_plan(services.get_plan(plan_id), actor=actor_for(request))
     return Status(204, None)
 
 
-@router.post("/plans/{plan_id}/{action}", summary="launch, pause, resume, cancel or duplicate a plan")
+@router.post("/campaigns/plans/{plan_id}/{action}", summary="launch, pause, resume, cancel or duplicate a plan")
 def plan_action(
     request: HttpRequest, plan_id: int, action: Literal["launch", "pause", "resume", "cancel", "duplicate"]
 ) -> dict[str, Any]:
@@ -220,7 +220,7 @@ def plan_action(
     return plan_body(services.get_plan(plan.pk))
 
 
-@router.get("/plans/{plan_id}/report", summary="Funnel, A/B variants, attributed revenue and uplift")
+@router.get("/campaigns/plans/{plan_id}/report", summary="Funnel, A/B variants, attributed revenue and uplift")
 def plan_report(request: HttpRequest, plan_id: int) -> dict[str, Any]:
     require(request, CAMPAIGNS_READ, VIEW)
     plan = services.get_plan(plan_id)
@@ -230,33 +230,33 @@ def plan_report(request: HttpRequest, plan_id: int) -> dict[str, Any]:
 # Templates ------------------------------------------------------------------------------------
 
 
-@router.get("/templates", summary="Content templates")
+@router.get("/campaigns/templates", summary="Content templates")
 def list_templates(request: HttpRequest) -> list[dict[str, Any]]:
     require(request, CAMPAIGNS_READ, "campaigns.view_contenttemplate")
     return [template_body(t) for t in ContentTemplate.objects.all()]
 
 
-@router.post("/templates", response={201: dict}, summary="Create a content template")
+@router.post("/campaigns/templates", response={201: dict}, summary="Create a content template")
 def create_template(request: HttpRequest, payload: TemplateIn) -> Status[dict[str, Any]]:
     require(request, CAMPAIGNS_WRITE, "campaigns.add_contenttemplate")
     return Status(201, template_body(services.save_template(data=_given(payload), actor=actor_for(request))))
 
 
-@router.patch("/templates/{template_id}", summary="Change a content template")
+@router.patch("/campaigns/templates/{template_id}", summary="Change a content template")
 def update_template(request: HttpRequest, template_id: int, payload: TemplateIn) -> dict[str, Any]:
     require(request, CAMPAIGNS_WRITE, "campaigns.change_contenttemplate")
     template = _template(template_id)
     return template_body(services.save_template(data=_given(payload), actor=actor_for(request), instance=template))
 
 
-@router.delete("/templates/{template_id}", response={204: None}, summary="Delete a template no plan uses")
+@router.delete("/campaigns/templates/{template_id}", response={204: None}, summary="Delete a template no plan uses")
 def delete_template(request: HttpRequest, template_id: int) -> Status[None]:
     require(request, CAMPAIGNS_WRITE, "campaigns.delete_contenttemplate")
     services.delete_template(_template(template_id), actor=actor_for(request))
     return Status(204, None)
 
 
-@router.post("/templates/{template_id}/preview", summary="The template as one customer would read it")
+@router.post("/campaigns/templates/{template_id}/preview", summary="The template as one customer would read it")
 def preview_template(request: HttpRequest, template_id: int, payload: PreviewIn) -> dict[str, Any]:
     require(request, CAMPAIGNS_READ, "campaigns.view_contenttemplate")
     customer = get_customer(customer_queries.visible_customers(request.user), payload.customer_id)
@@ -264,7 +264,7 @@ def preview_template(request: HttpRequest, template_id: int, payload: PreviewIn)
     return {"subject": rendered.subject, "body": rendered.body}
 
 
-@router.post("/templates/{template_id}/test-send", summary="Send the preview to a staff address")
+@router.post("/campaigns/templates/{template_id}/test-send", summary="Send the preview to a staff address")
 def test_send(request: HttpRequest, template_id: int, payload: TestSendIn) -> dict[str, Any]:
     require(request, CAMPAIGNS_WRITE, "campaigns.change_contenttemplate")
     customer = get_customer(customer_queries.visible_customers(request.user), payload.customer_id)
@@ -275,19 +275,19 @@ def test_send(request: HttpRequest, template_id: int, payload: TestSendIn) -> di
 # Channels and calls ---------------------------------------------------------------------------
 
 
-@router.get("/channels", summary="Each channel's gateway, caps and quiet hours")
+@router.get("/campaigns/channels", summary="Each channel's gateway, caps and quiet hours")
 def list_policies(request: HttpRequest) -> list[dict[str, Any]]:
     require(request, CAMPAIGNS_READ, "campaigns.view_channelpolicy")
     return [policy_body(channels.policy_for(c)) for c in ChannelKind.values]
 
 
-@router.patch("/channels/{channel}", summary="Change a channel's gateway, caps or quiet hours")
+@router.patch("/campaigns/channels/{channel}", summary="Change a channel's gateway, caps or quiet hours")
 def update_policy(request: HttpRequest, channel: str, payload: PolicyIn) -> dict[str, Any]:
     require(request, CAMPAIGNS_WRITE, "campaigns.change_channelpolicy")
     return policy_body(services.save_policy(channel, data=_given(payload), actor=actor_for(request)))
 
 
-@router.get("/calls", summary="Outbound call tasks (open first)")
+@router.get("/campaigns/calls", summary="Outbound call tasks (open first)")
 def list_calls(request: HttpRequest, status: str | None = None, limit: int = 50, offset: int = 0) -> dict[str, Any]:
     require(request, CAMPAIGNS_READ, "campaigns.view_calltask")
     tasks = CallTask.objects.filter(customer__in=customer_queries.visible_customers(request.user))
@@ -297,7 +297,7 @@ def list_calls(request: HttpRequest, status: str | None = None, limit: int = 50,
     return page_body(page, [call_body(t) for t in page.items])
 
 
-@router.post("/calls/{task_id}", summary="Record a call's result")
+@router.post("/campaigns/calls/{task_id}", summary="Record a call's result")
 def record_call(request: HttpRequest, task_id: int, payload: CallResultIn) -> dict[str, Any]:
     require(request, CAMPAIGNS_WRITE, "campaigns.change_calltask")
     task = (
@@ -316,7 +316,10 @@ def record_call(request: HttpRequest, task_id: int, payload: CallResultIn) -> di
 
 
 @router.post(
-    "/callbacks/{channel}", auth=None, url_name="campaigns_callback", summary="Delivery reports from a gateway"
+    "/campaigns/callbacks/{channel}",
+    auth=None,
+    url_name="campaigns_callback",
+    summary="Delivery reports from a gateway",
 )
 def delivery_callback(request: HttpRequest, channel: str) -> dict[str, Any]:
     """Body ``{"events": [{"id": "rapport-123", "status": "delivered|failed|opened|clicked"}]}``,
