@@ -14,13 +14,13 @@ from datetime import datetime
 from decimal import ROUND_FLOOR, ROUND_HALF_UP, Decimal
 from typing import Any
 
-from django.db import transaction
+from django.db import IntegrityError, transaction
 from django.utils import timezone
 from django.utils.translation import gettext as _
 
 from rapport.commerce.models import Order
 from rapport.core.actor import Actor
-from rapport.core.errors import Conflict, FieldError, InvalidInput
+from rapport.core.errors import Conflict, DomainError, FieldError, InvalidInput
 from rapport.customers.models import Customer
 from rapport.loyalty.models import ZERO, Asset, Coupon, CouponStatus, Entry, EntryKind, Membership, Redemption
 from rapport.loyalty.services import coupons, ledger, stored_value
@@ -132,16 +132,15 @@ def redeem(
     stored_value_amount: Decimal = ZERO,
 ) -> Redemption:
     """Use points, a coupon and stored value for one order, all or nothing, once per key."""
+    if points < 0 or stored_value_amount < 0:
+        raise InvalidInput.single("points", "negative", _("Amounts cannot be negative."))
+    # Looked up after the lock: a concurrent retry with the same key waits, then finds the first.
+    accounts = ledger.lock_accounts(customer.pk, (Asset.POINTS, Asset.PRINCIPAL, Asset.BONUS))
     done = Redemption.objects.filter(idempotency_key=key).first()
     if done is not None:
         if done.customer_id != customer.pk:
-            raise Conflict.single(
-                "idempotency_key", "reused", _("This idempotency key was already used for a different request.")
-            )
+            raise _key_reused()
         return done
-    if points < 0 or stored_value_amount < 0:
-        raise InvalidInput.single("points", "negative", _("Amounts cannot be negative."))
-    accounts = ledger.lock_accounts(customer.pk, (Asset.POINTS, Asset.PRINCIPAL, Asset.BONUS))
     perks = member_perks(customer.pk)
     member_discount = _member_discount(cart, perks)
     due = cart.total - member_discount
@@ -183,7 +182,7 @@ def redeem(
             accounts, stored_value_amount, key=f"checkout:{key}:sv", actor=actor, reference=order_reference
         )
         due -= stored_value_amount
-    return Redemption.objects.create(
+    redemption = Redemption(
         customer=customer,
         idempotency_key=key,
         order_reference=order_reference,
@@ -196,6 +195,18 @@ def redeem(
         stored_value=stored_value_amount,
         amount_due=max(due, ZERO),
         created_at=timezone.now(),
+    )
+    try:
+        with transaction.atomic():
+            redemption.save()
+    except IntegrityError as exc:  # the key was taken meanwhile for another customer
+        raise _key_reused() from exc
+    return redemption
+
+
+def _key_reused() -> DomainError:
+    return Conflict.single(
+        "idempotency_key", "reused", _("This idempotency key was already used for a different request.")
     )
 
 

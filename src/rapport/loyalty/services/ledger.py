@@ -149,7 +149,7 @@ def spendable(account: Account, now: datetime | None = None) -> Decimal:
     overdue = Lot.objects.filter(account=account, remaining__gt=0, expires_at__lte=now or timezone.now()).aggregate(
         total=Sum("remaining")
     )["total"]
-    return account.balance - (overdue or ZERO)
+    return account.balance - Decimal(overdue or ZERO).quantize(CENT)  # SQLite sums decimals as floats
 
 
 def debit(

@@ -35,6 +35,7 @@ from rapport.loyalty.models import (
     LevelChange,
     Membership,
 )
+from rapport.loyalty.services.ledger import CENT
 from rapport.loyalty.services.program import program_settings
 
 MONEY: DecimalField[Decimal, Decimal] = DecimalField(max_digits=16, decimal_places=2)
@@ -73,7 +74,8 @@ def growth_by_customer(customer_ids: list[int] | None, *, now: datetime | None =
     if source in (GrowthSource.POINTS, GrowthSource.BOTH):
         annotations["earned"] = Coalesce(Subquery(earned, output_field=MONEY), zero)
     rows = customers.annotate(**annotations).values_list("pk", *annotations.keys())
-    return {row[0]: max(sum(row[1:], ZERO), ZERO) for row in rows}
+    # SQLite sums decimals as floats: quantise back to cents
+    return {row[0]: max(sum((Decimal(v).quantize(CENT) for v in row[1:]), ZERO), ZERO) for row in rows}
 
 
 def level_for(growth: Decimal, levels: list[Level], *, keeping: Level | None = None) -> Level | None:
@@ -106,7 +108,7 @@ def _change(membership: Membership, to_level: Level | None, reason: str, actor: 
 def refresh(customer_id: int, *, actor: Actor) -> Membership:
     """Recompute one customer's growth and upgrade at once when a higher level is reached."""
     Membership.objects.get_or_create(customer_id=customer_id)
-    membership = Membership.objects.select_for_update().select_related("level").get(customer_id=customer_id)
+    membership = Membership.objects.select_for_update(of=("self",)).select_related("level").get(customer_id=customer_id)
     membership.growth = growth_by_customer([customer_id]).get(customer_id, ZERO)
     target = level_for(membership.growth, list(Level.objects.all()))
     current_rank = membership.level.rank if membership.level else -1
@@ -162,7 +164,7 @@ def set_level(customer: Customer, *, level: Level | None, reason: str, actor: Ac
     if not reason:
         raise InvalidInput.single("reason", "required", _("Say why the level is set by hand."))
     Membership.objects.get_or_create(customer=customer)
-    membership = Membership.objects.select_for_update().select_related("level").get(customer=customer)
+    membership = Membership.objects.select_for_update(of=("self",)).select_related("level").get(customer=customer)
     previous = membership.level
     _change(membership, level, LevelChange.Reason.MANUAL, actor, note=reason)
     membership.save()
@@ -214,7 +216,7 @@ def move_membership(survivor: Customer, merged: Customer) -> int:
     if theirs is None:
         return moved
     Membership.objects.get_or_create(customer=survivor)
-    ours = Membership.objects.select_for_update().select_related("level").get(customer=survivor)
+    ours = Membership.objects.select_for_update(of=("self",)).select_related("level").get(customer=survivor)
     their_rank = theirs.level.rank if theirs.level else -1
     our_rank = ours.level.rank if ours.level else -1
     if their_rank > our_rank:

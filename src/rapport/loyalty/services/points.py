@@ -163,12 +163,8 @@ def _reverse_share(order: Order, *, target_share: Decimal, key: str, actor: Acto
     earned = Entry.objects.filter(order=order, kind=EntryKind.EARN, idempotency_key__startswith="points:").first()
     if earned is None or order.customer_id is None:
         return None
-    already = -(
-        Entry.objects.filter(order=order, kind=EntryKind.REVERSE, account__asset=Asset.POINTS).aggregate(
-            total=Sum("amount")
-        )["total"]
-        or ZERO
-    )
+    reversed_before = Entry.objects.filter(order=order, kind=EntryKind.REVERSE, account__asset=Asset.POINTS)
+    already = -Decimal(reversed_before.aggregate(total=Sum("amount"))["total"] or ZERO).to_integral_value()
     target = (earned.amount * target_share).quantize(ONE, rounding=ROUND_HALF_UP)
     due = min(target, earned.amount) - already
     if due <= 0:
@@ -293,4 +289,4 @@ def expiring(customer_id: int, *, within_days: int, now: datetime | None = None)
         .annotate(points=Sum("remaining"))
         .order_by("expires_at")
     )
-    return [(row["expires_at"], row["points"]) for row in rows]
+    return [(row["expires_at"], Decimal(row["points"]).to_integral_value()) for row in rows]
