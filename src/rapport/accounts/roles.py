@@ -118,6 +118,17 @@ _ANALYTICS = [
     "analytics.delete_savedreport",
 ]
 
+# Loyalty: members' assets on the 360 page for everyone who works with customers; adjustments,
+# coupons, checkout write-offs and programme settings by role.
+_VIEW_ASSETS = ["loyalty.view_account", "loyalty.view_coupon"]
+_LOYALTY = [
+    *_VIEW_ASSETS,
+    "loyalty.adjust_balance",
+    "loyalty.issue_coupon",
+    "loyalty.redeem_coupon",
+    "loyalty.change_programsettings",
+]
+
 ROLE_PERMISSIONS: dict[str, list[str]] = {
     ADMIN: ["*"],
     OPERATOR: [
@@ -143,6 +154,7 @@ ROLE_PERMISSIONS: dict[str, list[str]] = {
         *_SEGMENTS,
         *_CAMPAIGNS,
         *_ANALYTICS,
+        *_LOYALTY,
     ],
     SERVICE_AGENT: [
         *_VIEW_CUSTOMERS,
@@ -154,6 +166,9 @@ ROLE_PERMISSIONS: dict[str, list[str]] = {
         *_TAG_CUSTOMERS,
         *_SERVICE,
         *_VIEW_METRICS,
+        *_VIEW_ASSETS,
+        "loyalty.adjust_balance",
+        "loyalty.issue_coupon",
     ],
     SALES: [
         *_VIEW_CUSTOMERS,
@@ -162,6 +177,7 @@ ROLE_PERMISSIONS: dict[str, list[str]] = {
         *_TAG_CUSTOMERS,
         *_CALL_CUSTOMERS,
         *_VIEW_METRICS,
+        *_VIEW_ASSETS,
     ],
     STORE_STAFF: [
         *_VIEW_CUSTOMERS,
@@ -170,6 +186,8 @@ ROLE_PERMISSIONS: dict[str, list[str]] = {
         *_TAG_CUSTOMERS,
         *_CALL_CUSTOMERS,
         *_VIEW_METRICS,
+        *_VIEW_ASSETS,
+        "loyalty.redeem_coupon",
     ],
     ANALYST: [
         *_VIEW_CUSTOMERS,
@@ -181,6 +199,7 @@ ROLE_PERMISSIONS: dict[str, list[str]] = {
         "service.view_ticket",
         "service.view_service_reports",
         *_ANALYTICS,
+        *_VIEW_ASSETS,
     ],
 }
 
