@@ -18,6 +18,9 @@ SERVICE_READ = "service:read"
 SERVICE_WRITE = "service:write"
 ANALYTICS_READ = "analytics:read"
 ANALYTICS_WRITE = "analytics:write"
+LOYALTY_READ = "loyalty:read"
+LOYALTY_WRITE = "loyalty:write"
+CHECKOUT = "checkout"
 
 ALL_SCOPES = {
     CUSTOMERS_READ: "Read customers, stores and custom field definitions",
@@ -36,4 +39,7 @@ ALL_SCOPES = {
     SERVICE_WRITE: "Open, reply to, note, assign, merge and change tickets; write knowledge-base articles",
     ANALYTICS_READ: "Read customer metrics, KPIs, model fits and saved reports; run and export reports",
     ANALYTICS_WRITE: "Save and delete reports; start the customer metrics run",
+    LOYALTY_READ: "Read members' points, stored value, coupons, levels, cards and the loyalty settings",
+    LOYALTY_WRITE: "Adjust balances, top up and refund stored value, issue coupons and cards, manage loyalty settings",
+    CHECKOUT: "Quote, redeem and reverse points, coupons and stored value at a shop's checkout",
 }
