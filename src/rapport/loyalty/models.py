@@ -45,6 +45,7 @@ class Account(models.Model):
             models.CheckConstraint(condition=Q(balance__gte=0), name="loyalty_account_balance_not_negative"),
         ]
         indexes = [models.Index(fields=["asset", "balance"], name="loyalty_account_asset_balance")]
+        permissions = [("adjust_balance", _("Can adjust points and stored value by hand"))]
         verbose_name = _("asset account")
         verbose_name_plural = _("asset accounts")
 
@@ -463,6 +464,10 @@ class Coupon(models.Model):
             models.Index(fields=["customer", "status"], name="loyalty_coupon_customer_state"),
             models.Index(fields=["template", "status"], name="loyalty_coupon_template_state"),
             models.Index(fields=["valid_until"], condition=Q(status="issued"), name="loyalty_coupon_open_expiry"),
+        ]
+        permissions = [
+            ("issue_coupon", _("Can issue coupons to customers")),
+            ("redeem_coupon", _("Can write off coupons and use members' assets at checkout")),
         ]
         verbose_name = _("coupon")
         verbose_name_plural = _("coupons")
