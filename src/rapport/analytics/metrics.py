@@ -15,11 +15,11 @@ breakpoints their value lies above (ties share a score). Lifecycle thresholds co
 from __future__ import annotations
 
 import datetime as dt
+import itertools
 import logging
 import random
-from collections.abc import Sequence
+from collections.abc import Iterable, Iterator, Sequence
 from dataclasses import dataclass
-from decimal import Decimal
 from typing import Any
 
 import numpy as np
@@ -157,7 +157,7 @@ def _refit(summary: PurchaseSummary, now: dt.datetime) -> None:
         )
     )
     frequency, rec, age = bgnbd_inputs(summary)
-    sample = _sample(summary.customer_ids.size)
+    sample = fit_sample(summary.customer_ids.size)
     try:
         bgnbd = clv.fit_bgnbd(frequency[sample], rec[sample], age[sample])
         fits.append(_fit_row(ModelFit.Kind.BGNBD, bgnbd, now))
@@ -182,7 +182,7 @@ def _refit(summary: PurchaseSummary, now: dt.datetime) -> None:
     ModelFit.objects.bulk_create(fits)
 
 
-def _sample(size: int) -> NDArray[np.int64] | slice:
+def fit_sample(size: int) -> NDArray[np.int64] | slice:
     if size <= BGNBD_SAMPLE:
         return slice(None)
     return np.array(sorted(random.Random(size).sample(range(size), BGNBD_SAMPLE)), dtype=np.int64)
@@ -231,59 +231,83 @@ def _run(customer_ids: list[int] | None, now: dt.datetime, *, refit: bool) -> Ru
 
 def _score(
     summary: PurchaseSummary, all_ids: NDArray[np.int64], now: dt.datetime, categories: dict[int, int]
-) -> list[tuple[Any, ...]]:
+) -> Iterator[tuple[Any, ...]]:
+    """One row of :data:`COLUMNS` per customer of ``all_ids`` (both id arrays ascending)."""
     rfm = _latest(ModelFit.Kind.RFM) or {}
     recency = summary.recency_days()
-    tenure = summary.tenure_days()
     r = scores(-recency, rfm.get("recency", []))
     f = scores(summary.purchase_days, rfm.get("frequency", []))
-    m = scores(summary.net_spent, rfm.get("monetary", []))
-    segment = rfm_segments(r, f)
-    stage = lifecycle_stages(summary.orders, recency, tenure)
-    tier = value_tiers(summary.net_spent, rfm.get("value_tiers", []))
     share = np.divide(
         summary.discount, summary.subtotal, out=np.zeros_like(summary.discount), where=summary.subtotal > 0
     )
-    sensitivity = price_sensitivity(share)
     clv_12m, p_alive, expected_90, next_order = _clv_scores(summary, now)
     churn_probability = _churn_scores(summary)
+    n = summary.customer_ids.size
+    none = [None] * n
+    columns = zip(
+        summary.customer_ids.tolist(),
+        summary.orders.astype(np.int64).tolist(),
+        summary.purchase_days.astype(np.int64).tolist(),
+        summary.first_at,
+        summary.last_at,
+        np.maximum(recency, 0).astype(np.int64).tolist(),
+        _cents(summary.net_spent),
+        _cents(summary.net_spent / np.maximum(summary.orders, 1)),
+        r.tolist(),
+        f.tolist(),
+        scores(summary.net_spent, rfm.get("monetary", [])).tolist(),
+        rfm_segments(r, f).tolist(),
+        lifecycle_stages(summary.orders, recency, summary.tenure_days()).tolist(),
+        value_tiers(summary.net_spent, rfm.get("value_tiers", [])).tolist(),
+        [categories.get(pk) for pk in summary.customer_ids.tolist()],
+        np.round(share, 4).tolist(),
+        price_sensitivity(share).tolist(),
+        none if clv_12m is None else _cents(clv_12m),
+        none if p_alive is None else np.round(p_alive, 4).tolist(),
+        none if expected_90 is None else np.round(expected_90, 4).tolist(),
+        none if next_order is None else next_order,
+        none if churn_probability is None else np.round(churn_probability, 4).tolist(),
+        strict=True,
+    )
+    bought = iter(columns)
+    upcoming = next(bought, None)
+    for pk in all_ids.tolist():
+        if upcoming is not None and upcoming[0] == pk:
+            yield (pk, now, *upcoming[1:])
+            upcoming = next(bought, None)
+        else:
+            yield _potential_row(pk, now)
 
-    by_customer: dict[int, tuple[Any, ...]] = {}
-    for i, pk in enumerate(summary.customer_ids.tolist()):
-        orders = int(summary.orders[i])
-        by_customer[pk] = (
-            pk,
-            now,
-            orders,
-            int(summary.purchase_days[i]),
-            summary.first_at[i],
-            summary.last_at[i],
-            max(int(recency[i]), 0),
-            _money(summary.net_spent[i]),
-            _money(summary.net_spent[i] / max(orders, 1)),
-            int(r[i]),
-            int(f[i]),
-            int(m[i]),
-            segment[i],
-            stage[i],
-            tier[i],
-            categories.get(pk),
-            round(float(share[i]), 4),
-            sensitivity[i],
-            None if clv_12m is None else _money(clv_12m[i]),
-            None if p_alive is None else round(float(p_alive[i]), 4),
-            None if expected_90 is None else round(float(expected_90[i]), 4),
-            None if next_order is None else next_order[i],
-            None if churn_probability is None else round(float(churn_probability[i]), 4),
-        )
-    return [by_customer.get(pk) or _potential_row(pk, now) for pk in all_ids.tolist()]
+
+def _cents(values: FloatArray) -> list[str]:
+    """Amounts as exact decimal text (the database reads them into its decimal columns)."""
+    return [f"{v:.2f}" for v in values.tolist()]
 
 
 def _potential_row(pk: int, now: dt.datetime) -> tuple[Any, ...]:
     """A customer who has not bought: no scores, the lifecycle stage "potential"."""
-    zero = Decimal("0.00")
     stage = LifecycleStage.POTENTIAL.value
-    return (pk, now, 0, 0, None, None, None, zero, zero, None, None, None, "", stage, "", None, None, "", *[None] * 5)
+    return (
+        pk,
+        now,
+        0,
+        0,
+        None,
+        None,
+        None,
+        "0.00",
+        "0.00",
+        None,
+        None,
+        None,
+        "",
+        stage,
+        "",
+        None,
+        None,
+        "",
+        *[None] * 5,
+    )
 
 
 def _clv_scores(
@@ -321,10 +345,6 @@ def _churn_scores(summary: PurchaseSummary) -> FloatArray | None:
     return model.probability(churn.features(summary))
 
 
-def _money(value: float) -> Decimal:
-    return Decimal(str(round(float(value), 2))).quantize(Decimal("0.01"))
-
-
 # Writing -----------------------------------------------------------------------------------------
 
 COLUMNS = (
@@ -354,28 +374,30 @@ COLUMNS = (
 )
 
 
-def _upsert(rows: list[tuple[Any, ...]]) -> None:
+def _upsert(rows: Iterable[tuple[Any, ...]]) -> int:
     """Insert or overwrite the rows: COPY into a temporary table then one ``INSERT … ON CONFLICT``
-    on PostgreSQL; ``executemany`` of the same upsert on SQLite."""
-    if not rows:
-        return
+    on PostgreSQL; ``executemany`` of the same upsert in batches on SQLite. Returns the count."""
     quote = connection.ops.quote_name
     table = quote(CustomerMetrics._meta.db_table)
     names = ", ".join(quote(c) for c in COLUMNS)
     updates = ", ".join(f"{quote(c)} = excluded.{quote(c)}" for c in COLUMNS[1:])
     conflict = f"ON CONFLICT ({quote('customer_id')}) DO UPDATE SET {updates}"
+    written = 0
     with connection.cursor() as cursor:
         if connection.vendor == "postgresql":
             cursor.execute(f"CREATE TEMPORARY TABLE metrics_load (LIKE {table}) ON COMMIT DROP")
             with cursor.cursor.copy(f"COPY metrics_load ({names}) FROM STDIN") as copy:
                 for row in rows:
                     copy.write_row(row)
+                    written += 1
             cursor.execute(f"INSERT INTO {table} ({names}) SELECT {names} FROM metrics_load {conflict}")  # noqa: S608
             cursor.execute("DROP TABLE metrics_load")
-            return
+            return written
         moments = {COLUMNS.index(c) for c in ("computed_at", "first_order_at", "last_order_at")}
         adapt = connection.ops.adapt_datetimefield_value
-        stamped = [tuple(adapt(v) if i in moments else v for i, v in enumerate(row)) for row in rows]
         sql = f"INSERT INTO {table} ({names}) VALUES ({', '.join(['%s'] * len(COLUMNS))}) {conflict}"  # noqa: S608
-        for start in range(0, len(stamped), 5000):
-            cursor.executemany(sql, stamped[start : start + 5000])
+        stamped = (tuple(adapt(v) if i in moments else v for i, v in enumerate(row)) for row in rows)
+        while batch := list(itertools.islice(stamped, 5000)):
+            cursor.executemany(sql, batch)
+            written += len(batch)
+    return written
