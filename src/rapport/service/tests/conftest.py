@@ -84,3 +84,28 @@ def make_ticket(system_actor: Actor) -> Callable[..., Ticket]:
         return services.open_ticket(customer=customer, actor=system_actor, **options)
 
     return make
+
+
+@pytest.fixture
+def member_client(client: Any) -> Callable[[Customer], Any]:
+    """A test client signed in to the member portal as ``customer``."""
+    from django.http import HttpResponse
+
+    from rapport.portal.auth import start_session
+
+    def sign_in(customer: Customer) -> Any:
+        response = HttpResponse()
+        start_session(response, customer)
+        for name, morsel in response.cookies.items():
+            client.cookies[name] = morsel.value
+        return client
+
+    return sign_in
+
+
+@pytest.fixture
+def seeded_kb(db: Any, system_actor: Actor) -> None:
+    """The demo shop's knowledge base (Chinese and English articles, published)."""
+    from rapport.service.seed import seed_knowledge_base
+
+    seed_knowledge_base(system_actor)

@@ -1,0 +1,387 @@
+"""The starting content of customer service for the demo shop: knowledge-base articles in
+Simplified Chinese and English, canned replies, SLA policies and opening hours.
+
+Each article has a stable ``key`` (the same topic in both languages); the bot's labelled
+question set refers to these keys.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+from dataclasses import dataclass
+
+from rapport.core.actor import Actor
+from rapport.service import kb, services
+from rapport.service.models import ArticleCategory, BusinessHours, CannedReply, SlaPolicy
+
+
+@dataclass(frozen=True)
+class Topic:
+    key: str
+    category: str
+    zh: tuple[str, str, str]  # title, keywords, body
+    en: tuple[str, str, str]
+
+
+CATEGORIES = ["订单与配送 Orders & delivery", "退换货 Returns", "会员与积分 Membership", "账户与支付 Account & payment"]
+
+TOPICS = [
+    Topic(
+        "returns",
+        "退换货 Returns",
+        (
+            "七天无理由退货政策",
+            "退货 退回 不想要 无理由 退掉 运费",
+            "签收后7天内，商品未穿着、吊牌完好即可申请无理由退货。在“我的订单”中选择订单并点击“申请退货”，"
+            "按页面提示寄回即可，寄回运费由我们承担（质量问题）或由您承担（个人原因）。\n\n"
+            "内衣、定制商品和已拆封的美妆产品不支持无理由退货。",
+        ),
+        (
+            "7-day no-reason returns",
+            "return send back refund unwanted",
+            "You can return any item within 7 days of delivery as long as it is unworn with its tags attached. Open "
+            "the order under My orders, choose Request a return and follow the steps; we pay the return postage "
+            "for faulty items.\n\nUnderwear, made-to-measure items and opened cosmetics cannot be returned "
+            "without a fault.",
+        ),
+    ),
+    Topic(
+        "refund_time",
+        "退换货 Returns",
+        (
+            "退款多久到账",
+            "退款 到账 钱 多久 退回 原路",
+            "仓库收到退货并验收后1个工作日内为您办理退款，款项原路退回：支付宝、微信支付一般即时到账，"
+            "银行卡需要3–7个工作日。\n\n如超过7个工作日仍未到账，请联系客服并提供订单号。",
+        ),
+        (
+            "When will I get my refund?",
+            "refund money back when days credit card",
+            "We refund within one working day after the warehouse has received and checked your return. The money "
+            "goes back to the way you paid: Alipay and WeChat Pay are usually instant, bank cards take 3 to 7 "
+            "working days.\n\nIf it has not arrived after 7 working days, contact us with your order number.",
+        ),
+    ),
+    Topic(
+        "shipping_time",
+        "订单与配送 Orders & delivery",
+        (
+            "下单后多久发货",
+            "发货 几天 多久 寄出 什么时候发",
+            "现货商品在付款后24小时内发货（大促期间48小时内），预售商品按商品页标注的日期发货。"
+            "江浙沪一般次日送达，其他地区2–4天。\n\n发货后您会收到短信通知和快递单号。",
+        ),
+        (
+            "How soon do you ship?",
+            "ship dispatch send when delivery days take long",
+            "Items in stock ship within 24 hours of payment (48 hours during big sales); pre-orders ship on the date "
+            "shown on the product page. Delivery usually takes 1 day in Shanghai, Jiangsu and Zhejiang and 2 to 4 "
+            "days elsewhere.\n\nYou receive a text message with the tracking number when your parcel leaves.",
+        ),
+    ),
+    Topic(
+        "tracking",
+        "订单与配送 Orders & delivery",
+        (
+            "查询物流和快递进度",
+            "物流 快递 单号 包裹 到哪了 查件",
+            "在“我的订单”中打开订单即可看到快递公司、单号和最新物流进度，也可以用单号在快递公司官网查询。\n\n"
+            "如物流信息超过3天没有更新，请联系客服，我们会帮您向快递公司核实。",
+        ),
+        (
+            "Tracking your parcel",
+            "track tracking parcel package where courier",
+            "Open the order under My orders to see the courier, the tracking number and the latest status; you can "
+            "also track it on the courier's website.\n\nIf the tracking has not moved for 3 days, contact us and we "
+            "will chase the courier.",
+        ),
+    ),
+    Topic(
+        "change_address",
+        "订单与配送 Orders & delivery",
+        (
+            "修改收货地址",
+            "改地址 收货地址 地址写错 换地址",
+            "订单发货前可以在“我的订单”中直接修改收货地址；已发货的订单请联系客服，我们会尝试联系快递改派，"
+            "但无法保证成功。\n\n常用地址可以在“账户设置–收货地址”中管理。",
+        ),
+        (
+            "Changing the delivery address",
+            "address wrong change delivery address",
+            "Before your order ships you can change the delivery address yourself under My orders. Once it has "
+            "shipped, contact us and we will ask the courier to redirect it, which usually but not always works.\n\n"
+            "Manage saved addresses under Account settings.",
+        ),
+    ),
+    Topic(
+        "cancel_order",
+        "订单与配送 Orders & delivery",
+        (
+            "取消订单",
+            "取消 不要了 撤销订单 拍错",
+            "未发货的订单可以在“我的订单”中点击“取消订单”，款项会原路退回。已发货的订单无法取消，"
+            "请在签收后申请退货。\n\n使用了优惠券的订单取消后，优惠券在有效期内会自动退回到您的账户。",
+        ),
+        (
+            "Cancelling an order",
+            "cancel order mistake undo",
+            "Orders that have not shipped can be cancelled under My orders with Cancel order, and the payment is "
+            "refunded the way you paid. Shipped orders cannot be cancelled; please return them after delivery.\n\n"
+            "A coupon used on a cancelled order comes back to your account while it is still valid.",
+        ),
+    ),
+    Topic(
+        "exchange",
+        "退换货 Returns",
+        (
+            "换尺码和换货",
+            "换货 尺码 不合适 大了 小了 换一件 换颜色",
+            "签收后15天内可以免费换一次尺码或颜色（同款同价）。在“我的订单”中选择“申请换货”并选择新的尺码，"
+            "新商品会在收到退回商品后发出。\n\n如需换不同款式，请先退货再重新下单。",
+        ),
+        (
+            "Exchanging for another size",
+            "exchange size fit too small too big colour swap",
+            "Within 15 days of delivery you can exchange once for another size or colour of the same item, free of "
+            "charge. Choose Request an exchange under My orders and pick the new size; we send it when your return "
+            "arrives.\n\nFor a different product, return the item and place a new order.",
+        ),
+    ),
+    Topic(
+        "damaged",
+        "退换货 Returns",
+        (
+            "收到商品破损或有质量问题",
+            "破损 质量问题 坏了 瑕疵 开线 少件 发错",
+            "收到的商品有破损、瑕疵、发错或少件，请在签收后48小时内拍照（外包装、商品、问题细节）提交售后，"
+            "我们会为您补发、换新或全额退款，来回运费由我们承担。\n\n请保留原包装直到售后处理完成。",
+        ),
+        (
+            "Damaged, faulty or wrong items",
+            "damaged broken faulty defect wrong item missing",
+            "If an item arrives damaged, faulty, wrong or missing, send us photos of the box, the item and the "
+            "problem within 48 hours of delivery. We will send a replacement or refund you in full, and we pay the "
+            "postage both ways.\n\nPlease keep the original packaging until we have sorted it out.",
+        ),
+    ),
+    Topic(
+        "levels",
+        "会员与积分 Membership",
+        (
+            "会员等级与权益",
+            "会员 等级 升级 银卡 金卡 铂金卡 权益 VIP 消费多少",
+            "会员等级按最近12个月的实付金额计算：满2000元为银卡，满6000元为金卡，满15000元为铂金卡。"
+            "等级越高，积分倍率、生日礼和专属折扣越多。\n\n等级每月1日重新计算，可在会员中心查看升级进度。",
+        ),
+        (
+            "Membership levels and benefits",
+            "membership level tier upgrade silver gold platinum vip benefits",
+            "Your level follows what you paid in the last 12 months: Silver from ¥2,000, Gold from ¥6,000 and "
+            "Platinum from ¥15,000. Higher levels earn more points per yuan and get better birthday gifts and "
+            "member discounts.\n\nLevels are recalculated on the 1st of each month; the member centre shows your "
+            "progress.",
+        ),
+    ),
+    Topic(
+        "points",
+        "会员与积分 Membership",
+        (
+            "积分怎么获得和使用",
+            "积分 抵扣 到账 过期 兑换 攒积分 用积分",
+            "每消费1元得1积分（金卡1.5倍、铂金卡2倍），订单确认收货7天后积分到账。下单时100积分可抵1元，"
+            "最多抵扣订单金额的50%。\n\n积分有效期为获得后的第二年年底，过期积分自动清零。",
+        ),
+        (
+            "Earning and using points",
+            "points earn use expire redeem balance credited",
+            "You earn 1 point per yuan (1.5 for Gold, 2 for Platinum), credited 7 days after you confirm delivery. "
+            "At checkout 100 points pay for ¥1, up to half of the order.\n\nPoints expire at the end of the year "
+            "after the one you earned them in.",
+        ),
+    ),
+    Topic(
+        "coupons",
+        "会员与积分 Membership",
+        (
+            "优惠券使用规则",
+            "优惠券 券 用不了 满减 叠加 过期",
+            "优惠券需在有效期内、订单满足门槛金额时使用，每个订单限用一张，不能与会员折扣以外的其他优惠叠加。"
+            "下单页会自动显示可用的优惠券。\n\n如果优惠券显示不可用，请检查适用商品和有效期。",
+        ),
+        (
+            "Using coupons",
+            "coupon voucher code discount not working expired",
+            "A coupon works within its validity dates on orders that reach its minimum amount; one coupon per order, "
+            "and it does not combine with other promotions except your member discount. Checkout shows the coupons "
+            "you can use.\n\nIf a coupon shows as unavailable, check which products it applies to and its dates.",
+        ),
+    ),
+    Topic(
+        "invoice",
+        "账户与支付 Account & payment",
+        (
+            "如何开发票",
+            "发票 开票 增值税 电子发票 抬头 税号",
+            "确认收货后可以在“我的订单–申请发票”中开具电子普通发票或增值税专用发票，填写抬头和税号即可，"
+            "电子发票会在1–3个工作日内发送到您的邮箱。\n\n发票金额为实付金额，不含积分和优惠券抵扣部分。",
+        ),
+        (
+            "Getting an invoice (fapiao)",
+            "invoice fapiao receipt vat tax",
+            "After you confirm delivery, request an electronic invoice (fapiao) or a VAT special invoice under My "
+            "orders with your company title and tax number; it reaches your email within 1 to 3 working days.\n\n"
+            "The invoice shows the amount you paid, without points or coupons.",
+        ),
+    ),
+    Topic(
+        "store_hours",
+        "账户与支付 Account & payment",
+        (
+            "门店营业时间和地址",
+            "门店 营业时间 几点 开门 关门 地址 线下店",
+            "各门店营业时间为每天10:00–22:00（节假日以门店公告为准），地址和电话可以在“门店”页面按城市查询。\n\n"
+            "线上订单支持到门店退换货，请携带订单号。",
+        ),
+        (
+            "Store opening hours and locations",
+            "store shop opening hours open close location",
+            "Our stores are open every day from 10:00 to 22:00 (holiday hours are posted in each store); find "
+            "addresses and phone numbers by city on the Stores page.\n\nYou can return or exchange online orders in "
+            "any store with your order number.",
+        ),
+    ),
+    Topic(
+        "payment",
+        "账户与支付 Account & payment",
+        (
+            "支持哪些支付方式",
+            "支付 付款 微信 支付宝 信用卡 花呗 分期 付不了",
+            "我们支持微信支付、支付宝（含花呗分期）、银联卡和Visa/Mastercard信用卡。"
+            "门店另外支持现金和储值卡。\n\n付款失败时请确认余额和支付限额，或换一种支付方式。",
+        ),
+        (
+            "Ways to pay",
+            "pay payment wechat alipay card visa mastercard failed",
+            "We accept WeChat Pay, Alipay (including Huabei instalments), UnionPay cards and Visa or Mastercard "
+            "credit cards; stores also take cash and stored-value cards.\n\nIf a payment fails, check your balance "
+            "and limits or try another method.",
+        ),
+    ),
+    Topic(
+        "account",
+        "账户与支付 Account & payment",
+        (
+            "修改手机号和账户信息",
+            "手机号 换号 账户 个人信息 修改 登录",
+            "在会员中心的“账户设置”中可以修改姓名、生日和邮箱；更换手机号需要先用原手机号接收验证码。"
+            "原手机号已停用的，请联系客服核实身份后更换。\n\n我们不会通过电话或短信索要您的验证码。",
+        ),
+        (
+            "Changing your phone number or details",
+            "phone number change account details login profile",
+            "Change your name, birthday and email under Account settings in the member centre; to change your "
+            "phone number you confirm a code sent to the old one. If the old number no longer works, contact us "
+            "and we will verify it is you.\n\nWe never ask for your codes by phone or message.",
+        ),
+    ),
+    Topic(
+        "unsubscribe",
+        "账户与支付 Account & payment",
+        (
+            "退订营销短信和邮件",
+            "退订 短信 广告 营销 邮件 不想收 骚扰",
+            "回复短信“TD”或点击邮件底部的“退订”链接即可停止接收营销信息，也可以在会员中心的“消息设置”中"
+            "按渠道关闭。\n\n退订后您仍会收到订单、物流和售后相关的服务通知。",
+        ),
+        (
+            "Stopping marketing messages",
+            "unsubscribe stop marketing messages emails sms spam",
+            "Reply TD to a text message or use the unsubscribe link at the bottom of an email to stop marketing "
+            "messages; you can also switch each channel off under Message settings in the member centre.\n\nYou "
+            "will still receive service messages about your orders, deliveries and requests.",
+        ),
+    ),
+]
+
+CANNED_REPLIES = [
+    (
+        "收到 Acknowledge (zh)",
+        "",
+        "{customer_name}，您好！您的问题（工单 {ticket_number}）我们已经收到，正在为您处理，请稍候。——{agent_name}",
+    ),
+    (
+        "Acknowledge (en)",
+        "",
+        "Hello {customer_name}, thank you for writing. We have your request {ticket_number} and are looking into it. "
+        "— {agent_name}",
+    ),
+    (
+        "破损补发 Damaged: replacement",
+        "after_sales",
+        "{customer_name}，非常抱歉商品出现问题。我们已为订单 {order_number} 安排补发，新商品将在24小时内寄出，"
+        "无需寄回原商品。给您带来不便，敬请谅解。——{agent_name}",
+    ),
+    (
+        "投诉致歉 Complaint apology",
+        "complaint",
+        "{customer_name}，您好，非常抱歉给您带来了不好的体验。您反馈的问题我们已记录并转交{store_name}负责人，"
+        "会在1个工作日内给您答复。——{agent_name}",
+    ),
+    (
+        "Need photos (en)",
+        "after_sales",
+        "Hello {customer_name}, we are sorry about this. Could you send us photos of the box, the item and the "
+        "problem? We will arrange a replacement or refund for order {order_number} as soon as we have them. "
+        "— {agent_name}",
+    ),
+]
+
+SLA_TARGETS = {"urgent": (30, 240, 15), "high": (60, 480, 30), "normal": (240, 1440, 60), "low": (480, 2880, 120)}
+
+
+def topic_of_title(title: str) -> str | None:
+    for topic in TOPICS:
+        if title in (topic.zh[0], topic.en[0]):
+            return topic.key
+    return None
+
+
+def seed_knowledge_base(actor: Actor) -> int:
+    """Write the articles (published) and their categories; returns how many articles were written."""
+    categories = {}
+    for position, name in enumerate(CATEGORIES):
+        existing = ArticleCategory.objects.filter(name=name).first()
+        categories[name] = existing or kb.save_category(name=name, position=position, actor=actor)
+    written = 0
+    for topic in TOPICS:
+        for language, (title, keywords, body) in (("zh-hans", topic.zh), ("en", topic.en)):
+            kb.save_article(
+                data={
+                    "title": title,
+                    "keywords": keywords,
+                    "body": body,
+                    "language": language,
+                    "category": categories[topic.category],
+                    "state": "published",
+                },
+                actor=actor,
+            )
+            written += 1
+    return written
+
+
+def seed_settings(actor: Actor) -> int:
+    """SLA policies, default opening hours (09:00–21:00 every day) and canned replies."""
+    for priority, (first, resolution, warn) in SLA_TARGETS.items():
+        SlaPolicy.objects.update_or_create(
+            priority=priority,
+            defaults={"first_response_minutes": first, "resolution_minutes": resolution, "warn_before_minutes": warn},
+        )
+    for weekday in range(7):
+        BusinessHours.objects.update_or_create(
+            store=None, weekday=weekday, defaults={"opens": dt.time(9), "closes": dt.time(21)}
+        )
+    for title, category, body in CANNED_REPLIES:
+        if not CannedReply.objects.filter(title=title).exists():
+            services.save_canned_reply(data={"title": title, "body": body, "category": category}, actor=actor)
+    return len(CANNED_REPLIES)

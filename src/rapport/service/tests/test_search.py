@@ -1,0 +1,48 @@
+"""Knowledge-base search: Chinese segmentation, English tokens, BM25 ranking, the cached index."""
+
+from __future__ import annotations
+
+import pytest
+
+from rapport.service import kb, search
+from rapport.service.models import ArticleCategory
+from rapport.service.search import Index, suggest_for_ticket, tokenize
+
+pytestmark = pytest.mark.django_db
+
+
+def test_tokens_for_chinese_and_english():
+    assert "退货" in tokenize("我想退货，怎么办？") and "的" not in tokenize("我的订单")
+    assert tokenize("How do I return my shoes?") == ["return", "shoe"]
+    assert {"vip", "会员"} <= set(tokenize("VIP会员有什么权益"))
+
+
+def test_bm25_prefers_rarer_terms_and_shorter_documents():
+    index = Index()
+    index.add(1, "en", [("refund refund policy", 1)])
+    index.add(2, "en", [("policy for shipping and many other long words about policy things", 1)])
+    index.add(3, "en", [("policy", 1)])
+    hits = index.search("refund policy")
+    assert hits[0].article_id == 1
+    assert hits[0].coverage == 1.0 and hits[1].coverage < 0.5
+    assert index.search("refund", language="zh-hans") == []
+
+
+def test_the_index_follows_article_changes(system_actor):
+    category = ArticleCategory.objects.create(name="Help")
+    article = kb.save_article(
+        data={"title": "Gift wrapping", "body": "We wrap gifts for free.", "language": "en", "category": category.pk},
+        actor=system_actor,
+    )
+    assert search.search_articles("gift wrap") == []  # a draft is not searched
+    kb.save_article(data={"state": "published"}, actor=system_actor, instance=article)
+    assert [a.pk for a, _hit in search.search_articles("gift wrap")] == [article.pk]
+    kb.save_article(data={"state": "draft"}, actor=system_actor, instance=article)
+    assert search.search_articles("gift wrap") == []
+
+
+def test_suggestions_for_a_ticket_in_its_language(seeded_kb):
+    found = suggest_for_ticket("包裹破损", "收到的杯子碎了，盒子也压坏了")
+    assert found[0][0].title == "收到商品破损或有质量问题"
+    found = suggest_for_ticket("Wrong size", "The jacket is too small, I need a bigger size")
+    assert found[0][0].title == "Exchanging for another size"

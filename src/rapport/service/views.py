@@ -1,0 +1,454 @@
+"""Console pages for customer service: the ticket inbox with its views, the ticket page with the
+customer's 360° summary beside it, opening a ticket by hand, the knowledge-base editor, canned
+replies, service reports and the complaint / after-sales analysis, and the public survey page.
+
+Views only translate between HTTP and the services.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from django.contrib import messages
+from django.contrib.auth import get_user_model
+from django.contrib.auth.decorators import login_required, permission_required
+from django.contrib.auth.models import User
+from django.core.exceptions import PermissionDenied
+from django.db.models import Count, Q
+from django.http import Http404, HttpRequest, HttpResponse
+from django.shortcuts import get_object_or_404, redirect, render
+from django.utils.translation import gettext as _
+from django.views.decorators.http import require_POST
+
+from rapport.core.actor import Actor, Source
+from rapport.core.errors import DomainError, FieldError
+from rapport.core.listing import page_offset, paginate
+from rapport.customers import queries as customer_queries
+from rapport.service import csat, kb, reports, services
+from rapport.service.assignment import agents
+from rapport.service.attachments import IncomingFile
+from rapport.service.models import (
+    AgentProfile,
+    Article,
+    ArticleCategory,
+    Attachment,
+    CannedReply,
+    Category,
+    InboundMail,
+    Language,
+    MessageKind,
+    Priority,
+    Status,
+    Ticket,
+)
+from rapport.service.search import search_articles, suggest_for_ticket
+from rapport.service.summary import customer_summary
+
+PAGE_SIZE = 50
+VIEWS = [
+    ("mine", _("Mine")),
+    ("unassigned", _("Unassigned")),
+    ("breaching", _("Breaching soon")),
+    ("open", _("All open")),
+    ("all", _("Everything")),
+]
+
+
+def _actor(request: HttpRequest) -> Actor:
+    return Actor(user=request.user, source=Source.CONSOLE)
+
+
+def _staff(request: HttpRequest) -> User:
+    """The signed-in staff member (the login_required views' user)."""
+    assert isinstance(request.user, User)
+    return request.user
+
+
+def _error_text(exc: DomainError) -> str:
+    return "; ".join(f"{e.field}: {e.message}" if e.field else e.message for e in exc.errors)
+
+
+def _uploads(request: HttpRequest, name: str = "files") -> list[IncomingFile]:
+    return [IncomingFile(f.name or "", f.content_type or "", f.read()) for f in request.FILES.getlist(name)]
+
+
+def _visible_tickets(request: HttpRequest) -> Any:
+    return Ticket.objects.filter(customer_id__in=customer_queries.visible_customers(request.user).values("pk"))
+
+
+def _ticket(request: HttpRequest, pk: int) -> Ticket:
+    ticket = _visible_tickets(request).select_related("customer", "store", "assignee", "order").filter(pk=pk).first()
+    if ticket is None:
+        raise Http404(_("No such ticket, or not one of yours."))
+    return ticket
+
+
+# Inbox ------------------------------------------------------------------------------------------
+
+
+@login_required
+@permission_required("service.view_ticket", raise_exception=True)
+def inbox(request: HttpRequest) -> HttpResponse:
+    default = "mine" if AgentProfile.objects.filter(user=_staff(request)).exists() else "open"
+    view = request.GET.get("view") or default
+    if view not in dict(VIEWS):
+        view = default
+    visible = customer_queries.visible_customers(request.user).values("pk")
+    tickets = services.inbox(view, user=request.user).filter(customer_id__in=visible)
+    category = request.GET.get("category") or ""
+    if category in Category.values:
+        tickets = tickets.filter(category=category)
+    query = (request.GET.get("q") or "").strip()
+    if query:
+        number = query.upper().removeprefix("T-")
+        tickets = tickets.filter(Q(subject__icontains=query) | Q(pk=int(number) if number.isdigit() else 0))
+    counts = {key: services.inbox(key, user=request.user).filter(customer_id__in=visible).count() for key, _l in VIEWS}
+    page = paginate(tickets, limit=PAGE_SIZE, offset=page_offset(request.GET.get("page"), PAGE_SIZE))
+    profile = AgentProfile.objects.filter(user=_staff(request)).first()
+    context = {
+        "nav": "service",
+        "views": [(key, label, counts[key]) for key, label in VIEWS],
+        "view": view,
+        "page": page,
+        "categories": Category.choices,
+        "category": category,
+        "q": query,
+        "profile": profile,
+    }
+    return render(request, "service/inbox.html", context)
+
+
+@login_required
+@require_POST
+@permission_required("service.work_ticket", raise_exception=True)
+def availability(request: HttpRequest) -> HttpResponse:
+    profile = AgentProfile.objects.filter(user=_staff(request)).first()
+    services.set_agent(
+        _staff(request),
+        is_available=request.POST.get("available") == "1",
+        is_lead=profile.is_lead if profile else False,
+        actor=_actor(request),
+    )
+    return redirect("service:inbox")
+
+
+# Opening a ticket by hand ---------------------------------------------------------------------
+
+
+@login_required
+@permission_required("service.add_ticket", raise_exception=True)
+def ticket_create(request: HttpRequest) -> HttpResponse:
+    source = request.POST if request.method == "POST" else request.GET
+    customer = None
+    if (source.get("customer") or "").isdigit():
+        customer = customer_queries.visible_customers(request.user).filter(pk=int(source["customer"])).first()
+    errors: list[FieldError] = []
+    if request.method == "POST":
+        try:
+            if customer is None:
+                customer = services.find_or_create_customer(
+                    email=request.POST.get("email", "").strip(),
+                    phone=request.POST.get("phone", "").strip(),
+                    name=request.POST.get("name", "").strip(),
+                    actor=_actor(request),
+                )
+            ticket = services.open_ticket(
+                customer=customer,
+                channel="console",
+                subject=request.POST.get("subject"),
+                body=request.POST.get("body"),
+                category=request.POST.get("category"),
+                priority=request.POST.get("priority"),
+                order=request.POST.get("order") or None,
+                files=_uploads(request),
+                actor=_actor(request),
+            )
+            messages.success(request, _("Ticket %(number)s opened.") % {"number": ticket.number})
+            return redirect("service:ticket", pk=ticket.pk)
+        except DomainError as exc:
+            errors = exc.errors
+    context = {
+        "nav": "service",
+        "customer": customer,
+        "errors": errors,
+        "data": source,
+        "categories": Category.choices,
+        "priorities": Priority.choices,
+    }
+    return render(request, "service/ticket_new.html", context, status=422 if errors else 200)
+
+
+# The ticket page ----------------------------------------------------------------------------------
+
+
+@login_required
+@permission_required("service.view_ticket", raise_exception=True)
+def ticket_detail(request: HttpRequest, pk: int) -> HttpResponse:
+    ticket = _ticket(request, pk)
+    thread = list(ticket.messages.select_related("author").prefetch_related("attachments"))  # type: ignore[attr-defined]
+    first = next((m for m in thread if m.kind in (MessageKind.CUSTOMER, MessageKind.BOT)), None)
+    canned = CannedReply.objects.filter(Q(category="") | Q(category=ticket.category))
+    canned_texts = {c.pk: services.render_canned(c, ticket, agent=request.user) for c in canned}
+    others = _visible_tickets(request).filter(customer=ticket.customer, merged_into__isnull=True).exclude(pk=ticket.pk)
+    context = {
+        "nav": "service",
+        "ticket": ticket,
+        "thread": thread,
+        "events": ticket.events.all(),  # type: ignore[attr-defined]
+        "summary": customer_summary(ticket.customer, exclude_ticket=ticket),
+        "suggested": suggest_for_ticket(ticket.subject, first.body if first else ""),
+        "canned": [(c, canned_texts[c.pk]) for c in canned],
+        "agents": agents(),
+        "statuses": [(s, label) for s, label in Status.choices if s != Status.NEW],
+        "categories": Category.choices,
+        "priorities": Priority.choices,
+        "merge_candidates": others.filter(status__in=[Status.NEW, Status.OPEN, Status.PENDING]),
+        "survey": getattr(ticket, "survey", None),
+    }
+    return render(request, "service/ticket.html", context)
+
+
+def _work(request: HttpRequest, pk: int, action: Any, success: str) -> HttpResponse:
+    ticket = _ticket(request, pk)
+    try:
+        action(ticket)
+        messages.success(request, success)
+    except DomainError as exc:
+        messages.error(request, _error_text(exc))
+    return redirect("service:ticket", pk=ticket.pk)
+
+
+@login_required
+@require_POST
+@permission_required("service.work_ticket", raise_exception=True)
+def ticket_reply(request: HttpRequest, pk: int) -> HttpResponse:
+    def send(ticket: Ticket) -> None:
+        message = services.reply(
+            ticket,
+            body=request.POST.get("body"),
+            then=request.POST.get("then") or Status.PENDING,
+            files=_uploads(request),
+            actor=_actor(request),
+        )
+        message.refresh_from_db()
+        if message.delivery == message.Delivery.FAILED:
+            messages.warning(request, _("Saved, but not delivered: %(detail)s") % {"detail": message.delivery_detail})
+
+    return _work(request, pk, send, _("Reply sent."))
+
+
+@login_required
+@require_POST
+@permission_required("service.work_ticket", raise_exception=True)
+def ticket_note(request: HttpRequest, pk: int) -> HttpResponse:
+    return _work(
+        request,
+        pk,
+        lambda t: services.add_note(t, body=request.POST.get("body"), files=_uploads(request), actor=_actor(request)),
+        _("Note added."),
+    )
+
+
+@login_required
+@require_POST
+@permission_required("service.work_ticket", raise_exception=True)
+def ticket_status(request: HttpRequest, pk: int) -> HttpResponse:
+    return _work(
+        request,
+        pk,
+        lambda t: services.change_status(t, status=request.POST.get("status"), actor=_actor(request)),
+        _("Status changed."),
+    )
+
+
+@login_required
+@require_POST
+@permission_required("service.work_ticket", raise_exception=True)
+def ticket_assign(request: HttpRequest, pk: int) -> HttpResponse:
+    username = request.POST.get("assignee") or ""
+    assignee = get_user_model().objects.filter(username=username).first() if username else None
+    return _work(
+        request, pk, lambda t: services.assign(t, assignee=assignee, actor=_actor(request)), _("Assignment changed.")
+    )
+
+
+@login_required
+@require_POST
+@permission_required("service.work_ticket", raise_exception=True)
+def ticket_update(request: HttpRequest, pk: int) -> HttpResponse:
+    data = {k: request.POST[k] for k in ("category", "priority", "order") if k in request.POST}
+    if "order" in data and not data["order"]:
+        data["order"] = None  # type: ignore[assignment]
+    return _work(request, pk, lambda t: services.update_ticket(t, data=data, actor=_actor(request)), _("Saved."))
+
+
+@login_required
+@require_POST
+@permission_required("service.merge_ticket", raise_exception=True)
+def ticket_merge(request: HttpRequest, pk: int) -> HttpResponse:
+    ids = [int(v) for v in request.POST.getlist("duplicates") if v.isdigit()]
+    duplicates = list(_visible_tickets(request).filter(pk__in=ids))
+    return _work(
+        request,
+        pk,
+        lambda t: services.merge_tickets(t, duplicates, actor=_actor(request)),
+        _("Merged %(count)s tickets into this one.") % {"count": len(duplicates)},
+    )
+
+
+@login_required
+@permission_required("service.view_ticket", raise_exception=True)
+def attachment(request: HttpRequest, pk: int) -> HttpResponse:
+    found = get_object_or_404(Attachment.objects.select_related("message__ticket"), pk=pk)
+    _ticket(request, found.message.ticket_id)  # the ticket must be visible to this user
+    response = HttpResponse(bytes(found.data), content_type=found.content_type)
+    disposition = "inline" if found.content_type.startswith("image/") else "attachment"
+    response["Content-Disposition"] = f'{disposition}; filename="{found.file_name}"'
+    response["X-Content-Type-Options"] = "nosniff"
+    return response
+
+
+# Knowledge base ---------------------------------------------------------------------------------
+
+
+@login_required
+@permission_required("service.view_article", raise_exception=True)
+def kb_list(request: HttpRequest) -> HttpResponse:
+    query = (request.GET.get("q") or "").strip()
+    if request.method == "POST":
+        if not request.user.has_perm("service.add_articlecategory"):
+            raise PermissionDenied
+        try:
+            kb.save_category(name=request.POST.get("name"), position=0, actor=_actor(request))
+            messages.success(request, _("Category added."))
+        except DomainError as exc:
+            messages.error(request, _error_text(exc))
+        return redirect("service:kb")
+    results = search_articles(query, limit=20) if query else None
+    categories = ArticleCategory.objects.annotate(n=Count("articles")).prefetch_related("articles")
+    context = {"nav": "service", "q": query, "results": results, "categories": categories}
+    return render(request, "service/kb_list.html", context)
+
+
+@login_required
+@permission_required("service.view_article", raise_exception=True)
+def kb_edit(request: HttpRequest, pk: int | None = None) -> HttpResponse:
+    article = get_object_or_404(Article, pk=pk) if pk is not None else None
+    errors: list[FieldError] = []
+    data: dict[str, Any] = {}
+    if request.method == "POST":
+        if not request.user.has_perm("service.change_article" if article else "service.add_article"):
+            raise PermissionDenied
+        data = {k: request.POST.get(k, "") for k in ("title", "body", "keywords", "language", "state")}
+        category = request.POST.get("category", "")
+        data["category"] = int(category) if category.isdigit() else category
+        try:
+            saved = kb.save_article(data=data, actor=_actor(request), instance=article)
+            messages.success(request, _("Article saved."))
+            return redirect("service:kb_edit", pk=saved.pk)
+        except DomainError as exc:
+            errors = exc.errors
+    context = {
+        "nav": "service",
+        "article": article,
+        "data": data,
+        "errors": errors,
+        "categories": ArticleCategory.objects.all(),
+        "article_languages": Language.choices,
+        "states": Article.State.choices,
+    }
+    return render(request, "service/kb_edit.html", context, status=422 if errors else 200)
+
+
+# Canned replies ---------------------------------------------------------------------------------
+
+
+@login_required
+@permission_required("service.view_cannedreply", raise_exception=True)
+def canned_list(request: HttpRequest, pk: int | None = None) -> HttpResponse:
+    editing = get_object_or_404(CannedReply, pk=pk) if pk is not None else None
+    errors: list[FieldError] = []
+    if request.method == "POST":
+        if not request.user.has_perm("service.change_cannedreply" if editing else "service.add_cannedreply"):
+            raise PermissionDenied
+        data = {k: request.POST.get(k, "") for k in ("title", "body", "category")}
+        try:
+            services.save_canned_reply(data=data, actor=_actor(request), instance=editing)
+            messages.success(request, _("Canned reply saved."))
+            return redirect("service:canned")
+        except DomainError as exc:
+            errors = exc.errors
+    context = {
+        "nav": "service",
+        "replies": CannedReply.objects.all(),
+        "editing": editing,
+        "errors": errors,
+        "data": request.POST if request.method == "POST" else None,
+        "variables": services.VARIABLES,
+        "categories": Category.choices,
+    }
+    return render(request, "service/canned.html", context, status=422 if errors else 200)
+
+
+# Reports ------------------------------------------------------------------------------------------
+
+ANALYSES = {
+    "": _("All tickets"),
+    Category.COMPLAINT: _("Complaint analysis (投诉)"),
+    Category.AFTER_SALES: _("After-sales analysis (售后)"),
+}
+
+
+@login_required
+@permission_required("service.view_service_reports", raise_exception=True)
+def report(request: HttpRequest, category: str = "") -> HttpResponse:
+    if category not in ANALYSES:
+        raise Http404
+    errors: list[FieldError] = []
+    try:
+        period = reports.parse_period(request.GET.get("start"), request.GET.get("end"))
+    except DomainError as exc:
+        errors = exc.errors
+        period = reports.parse_period(None, None)
+    figures = reports.ticket_report(period, category=category or None)
+    satisfaction = reports.csat_report(period, category=category or None)
+    context = {
+        "nav": "service",
+        "analysis": category,
+        "analyses": [(key, label) for key, label in ANALYSES.items()],
+        "title": ANALYSES[category],
+        "period": period,
+        "errors": errors,
+        "report": figures,
+        "csat": satisfaction,
+        "charts": reports.figures(figures, satisfaction),
+    }
+    return render(request, "service/report.html", context)
+
+
+@login_required
+@permission_required("service.view_ticket", raise_exception=True)
+def inbound_mail(request: HttpRequest) -> HttpResponse:
+    mails = InboundMail.objects.select_related("ticket").defer("raw")
+    if request.GET.get("outcome") in InboundMail.Outcome.values:
+        mails = mails.filter(outcome=request.GET["outcome"])
+    page = paginate(mails, limit=PAGE_SIZE, offset=page_offset(request.GET.get("page"), PAGE_SIZE))
+    return render(request, "service/mail.html", {"nav": "service", "page": page})
+
+
+# The survey (public, signed link) -----------------------------------------------------------------
+
+
+def survey(request: HttpRequest, token: str) -> HttpResponse:
+    try:
+        found = csat.survey_from_token(token)
+    except DomainError as exc:
+        return render(request, "service/survey.html", {"error": _error_text(exc)}, status=404)
+    error = ""
+    if request.method == "POST":
+        try:
+            found = csat.answer_survey(found, score=request.POST.get("score"), comment=request.POST.get("comment", ""))
+        except DomainError as exc:
+            error = _error_text(exc)
+    context = {"survey": found, "ticket": found.ticket, "error": error, "scores": range(1, 6)}
+    return render(request, "service/survey.html", context, status=422 if error else 200)
