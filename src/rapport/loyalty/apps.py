@@ -7,7 +7,9 @@ class LoyaltyConfig(AppConfig):
     verbose_name = _("Loyalty and assets")
 
     def ready(self) -> None:
-        from rapport.loyalty import merge_hooks, receivers
+        from rapport.loyalty import merge_hooks, receivers, segment_conditions, tabs
 
         receivers.connect()
         merge_hooks.register()
+        segment_conditions.register()
+        tabs.register()
