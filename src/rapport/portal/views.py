@@ -19,7 +19,7 @@ from django.views.decorators.http import require_POST
 
 from rapport.core.errors import InvalidInput
 from rapport.portal import services
-from rapport.portal.auth import current_member, end_session, member_required, start_session
+from rapport.portal.auth import current_member, end_session, start_session
 from rapport.portal.forms import CodeForm, SignInForm
 
 CHALLENGE_SALT = "rapport.portal.challenge"
@@ -77,8 +77,3 @@ def sign_out(request: HttpRequest) -> HttpResponse:
     end_session(request, response)
     messages.info(request, _("You are signed out."))
     return response
-
-
-@member_required
-def home(request: HttpRequest) -> HttpResponse:
-    return render(request, "portal/home.html", {"portal_section": "home"})
