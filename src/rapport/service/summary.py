@@ -5,10 +5,17 @@ RFM / churn figures. Each part is read with one or two queries.
 
 from __future__ import annotations
 
+from decimal import Decimal
 from typing import Any
 
+from django.db.models import Q
+
+from rapport.analytics.models import CustomerMetrics
 from rapport.commerce.models import CustomerStats, Order
 from rapport.customers.models import Customer
+from rapport.loyalty.models import Asset, Coupon, CouponStatus, Level
+from rapport.loyalty.services import ledger, levels
+from rapport.service import clock
 from rapport.service.models import Survey, Ticket
 from rapport.tags.models import CustomerTag
 
@@ -38,9 +45,31 @@ def customer_summary(customer: Customer, *, exclude_ticket: Ticket | None = None
 
 def loyalty_summary(customer: Customer) -> dict[str, Any]:
     """Level, point balance and open coupons from the loyalty domain."""
-    return {}
+    progress = levels.progress(customer.pk)
+    now = clock.now()
+    open_coupons = (
+        Coupon.objects.filter(customer=customer, status=CouponStatus.ISSUED)
+        .filter(Q(valid_until__isnull=True) | Q(valid_until__gt=now))
+        .select_related("template")
+        .order_by("valid_until")[:5]
+    )
+    return {
+        "level": level.name if isinstance(level := progress["level"], Level) else None,
+        "points": ledger.balances(customer.pk).get(Asset.POINTS, Decimal(0)).normalize(),
+        "coupons": [
+            f"{c.template.name} · {c.code}" + (f" · {c.valid_until:%Y-%m-%d}" if c.valid_until else "")
+            for c in open_coupons
+        ],
+    }
 
 
 def analytics_summary(customer: Customer) -> dict[str, Any]:
-    """RFM segment and churn risk from the analytics domain."""
-    return {}
+    """RFM segment and churn risk from the analytics domain (after its metrics have run)."""
+    metrics = CustomerMetrics.objects.filter(customer=customer).first()
+    if metrics is None:
+        return {"rfm": None, "churn": None}
+    rfm = metrics.get_rfm_segment_display() if metrics.rfm_segment else None
+    if rfm and metrics.r_score is not None:
+        rfm = f"{rfm} (R{metrics.r_score} F{metrics.f_score} M{metrics.m_score})"
+    churn = f"{metrics.churn_probability:.0%}" if metrics.churn_probability is not None else None
+    return {"rfm": rfm, "churn": churn, "lifecycle": metrics.get_lifecycle_stage_display()}

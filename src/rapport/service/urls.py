@@ -15,6 +15,7 @@ urlpatterns = [
     path("tickets/<int:pk>/assign/", views.ticket_assign, name="ticket_assign"),
     path("tickets/<int:pk>/update/", views.ticket_update, name="ticket_update"),
     path("tickets/<int:pk>/merge/", views.ticket_merge, name="ticket_merge"),
+    path("tickets/<int:pk>/goodwill/<slug:kind>/", views.ticket_goodwill, name="ticket_goodwill"),
     path("attachments/<int:pk>/", views.attachment, name="attachment"),
     path("kb/", views.kb_list, name="kb"),
     path("kb/new/", views.kb_edit, name="kb_new"),

@@ -7,6 +7,7 @@ Views only translate between HTTP and the services.
 
 from __future__ import annotations
 
+import uuid
 from typing import Any
 
 from django.contrib import messages
@@ -24,7 +25,8 @@ from rapport.core.actor import Actor, Source
 from rapport.core.errors import DomainError, FieldError
 from rapport.core.listing import page_offset, paginate
 from rapport.customers import queries as customer_queries
-from rapport.service import csat, kb, reports, services
+from rapport.loyalty.models import CouponTemplate
+from rapport.service import csat, goodwill, kb, reports, services
 from rapport.service.assignment import agents
 from rapport.service.attachments import IncomingFile
 from rapport.service.models import (
@@ -204,6 +206,8 @@ def ticket_detail(request: HttpRequest, pk: int) -> HttpResponse:
         "priorities": Priority.choices,
         "merge_candidates": others.filter(status__in=[Status.NEW, Status.OPEN, Status.PENDING]),
         "survey": getattr(ticket, "survey", None),
+        "goodwill_key": uuid.uuid4().hex,
+        "goodwill_templates": goodwill.goodwill_templates(),
     }
     return render(request, "service/ticket.html", context)
 
@@ -293,6 +297,33 @@ def ticket_merge(request: HttpRequest, pk: int) -> HttpResponse:
         pk,
         lambda t: services.merge_tickets(t, duplicates, actor=_actor(request)),
         _("Merged %(count)s tickets into this one.") % {"count": len(duplicates)},
+    )
+
+
+@login_required
+@require_POST
+@permission_required("service.give_goodwill", raise_exception=True)
+def ticket_goodwill(request: HttpRequest, pk: int, kind: str) -> HttpResponse:
+    key = request.POST.get("key") or uuid.uuid4().hex
+    reason = request.POST.get("reason")
+    if kind == "points":
+        return _work(
+            request,
+            pk,
+            lambda t: goodwill.give_points(
+                t, points=request.POST.get("points"), reason=reason, key=key, actor=_actor(request)
+            ),
+            _("Points given."),
+        )
+    template = CouponTemplate.objects.filter(pk=request.POST.get("template") or 0, is_active=True).first()
+    if template is None:
+        messages.error(request, _("Choose a coupon."))
+        return redirect("service:ticket", pk=pk)
+    return _work(
+        request,
+        pk,
+        lambda t: goodwill.give_coupon(t, template=template, reason=reason, key=key, actor=_actor(request)),
+        _("Coupon given."),
     )
 
 
