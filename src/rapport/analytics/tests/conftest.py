@@ -11,9 +11,13 @@ from pathlib import Path
 from typing import Any
 
 import pytest
+from django.test import Client
 
 from rapport.commerce.models import Category, Order, OrderLine, OrderStatus, Product
+from rapport.commerce.stats import refresh_customer_stats
+from rapport.accounts import roles
 from rapport.customers.models import Customer
+from rapport.testing.fixtures import STAFF_PASSWORD
 
 DATA = Path(__file__).parent / "data"
 NOW = dt.datetime.now(dt.UTC).replace(microsecond=0)  # the incremental job scores as of now
@@ -80,6 +84,37 @@ def place_order(db: Any, category: Category) -> Callable[..., Order]:
             unit_price=amount,
             line_total=amount,
         )
+        refresh_customer_stats([customer.pk])
         return order
 
     return place
+
+
+@pytest.fixture
+def signed_in(make_staff: Callable[..., Any]) -> Callable[..., tuple[Client, Any]]:
+    """A console client signed in as a new staff member of ``role``."""
+
+    def sign_in(role: str = roles.ANALYST, **kwargs: Any) -> tuple[Client, Any]:
+        user = make_staff(role, **kwargs)
+        client = Client()
+        assert client.login(username=user.username, password=STAFF_PASSWORD)
+        return client, user
+
+    return sign_in
+
+
+@pytest.fixture
+def shop(make_customer: Callable[..., Any], place_order: Callable[..., Any], store: Any) -> dict[str, Any]:
+    """Three customers with orders in the last months (one of them in ``store``), metrics computed."""
+    from rapport.analytics import metrics
+
+    amy = make_customer(name="Amy", store=store.code)
+    bob = make_customer(name="Bob")
+    cai = make_customer(name="Cai")
+    place_order(amy, 200, "120.00", channel="store")
+    place_order(amy, 20, "80.00", channel="store")
+    place_order(amy, 5, "100.00", channel="web")
+    place_order(bob, 40, "300.00", channel="web", discount="30.00")
+    place_order(cai, 400, "50.00", channel="app")
+    metrics.recompute_all(now=NOW)
+    return {"amy": amy, "bob": bob, "cai": cai, "store": store}
