@@ -13,9 +13,9 @@ from typing import Any
 import pytest
 from django.test import Client
 
+from rapport.accounts import roles
 from rapport.commerce.models import Category, Order, OrderLine, OrderStatus, Product
 from rapport.commerce.stats import refresh_customer_stats
-from rapport.accounts import roles
 from rapport.customers.models import Customer
 from rapport.testing.fixtures import STAFF_PASSWORD
 
