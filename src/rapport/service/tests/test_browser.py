@@ -1,0 +1,67 @@
+"""Service in Chromium: an agent answers a ticket from the inbox with a canned reply; a member asks
+the chat widget, gets an answer with its source, then hands over to a person."""
+
+from __future__ import annotations
+
+import pytest
+from django.http import HttpResponse
+
+from rapport.portal.auth import start_session
+from rapport.service import services
+from rapport.service.models import MessageKind, Status, Ticket
+
+pytestmark = [pytest.mark.browser, pytest.mark.django_db(transaction=True)]
+
+
+def test_an_agent_answers_a_ticket_with_a_canned_reply(page, sign_in, agent, agent_actor, customer, make_ticket):
+    services.save_canned_reply(
+        data={"title": "Acknowledge", "body": "{customer_name}，您好！工单 {ticket_number} 已收到。"}, actor=agent_actor
+    )
+    ticket = make_ticket(customer, subject="衬衫少发了一件")
+
+    sign_in(agent.username)
+    page.goto("/service/")
+    assert "衬衫少发了一件" in page.inner_text("#ticket-list")
+    page.click("#ticket-list >> text=衬衫少发了一件")
+    page.wait_for_url(f"**/service/tickets/{ticket.pk}/")
+    assert customer.name in page.inner_text("#customer-summary")
+
+    page.select_option("#canned-reply", label="Acknowledge")
+    assert page.input_value("#reply-body") == f"王芳，您好！工单 {ticket.number} 已收到。"
+    page.fill("#reply-body", page.input_value("#reply-body") + "\n已为您补发，明天送达。")
+    page.click("#send-reply")
+    page.wait_for_selector(".message.success")
+    assert "已为您补发" in page.inner_text("#thread .kind-agent")
+    assert "Pending customer" in page.inner_text("#ticket-status")
+    ticket.refresh_from_db()
+    assert ticket.status == Status.PENDING and ticket.first_response_at is not None
+
+    page.fill("#note-body", "客户是老顾客")
+    page.click("#add-note")
+    page.wait_for_selector("#thread .kind-note")
+
+
+def test_a_member_asks_the_bot_then_hands_over_to_a_person(page, customer, seeded_kb, agent, live_server):
+    response = HttpResponse()
+    start_session(response, customer)
+    page.context.add_cookies(
+        [{"name": name, "value": morsel.value, "url": live_server.url} for name, morsel in response.cookies.items()]
+    )
+    page.goto("/service/portal/chat/")
+    page.fill("#chat-question", "积分什么时候过期？")
+    page.click("#chat-send")
+    answer = page.locator(".bubble.bot").nth(1)
+    answer.wait_for()
+    assert "积分有效期" in answer.inner_text() or "每消费1元" in answer.inner_text()
+    assert "积分怎么获得和使用" in answer.locator("a.source").inner_text()
+
+    page.click("#chat-human")
+    link = page.locator("a.ticket-link")
+    link.wait_for()
+    ticket = Ticket.objects.get()
+    assert link.inner_text() == ticket.number and ticket.channel == "chat" and ticket.assignee == agent
+    transcript = ticket.messages.get()
+    assert transcript.kind == MessageKind.BOT and "积分什么时候过期" in transcript.body
+    link.click()
+    page.wait_for_url(f"**/service/portal/tickets/{ticket.pk}/")
+    assert "积分什么时候过期" in page.inner_text("#thread")
