@@ -7,8 +7,11 @@ class LoyaltyConfig(AppConfig):
     verbose_name = _("Loyalty and assets")
 
     def ready(self) -> None:
+        from rapport.demo.steps import register_demo_step
         from rapport.loyalty import merge_hooks, receivers, segment_conditions, tabs
+        from rapport.loyalty.demo import seed_loyalty
 
+        register_demo_step("loyalty", seed_loyalty, position=20)
         receivers.connect()
         merge_hooks.register()
         segment_conditions.register()

@@ -26,7 +26,18 @@ from rapport.commerce.models import COUNTED_STATUSES, Order, OrderStatus, Refund
 from rapport.core.actor import Actor
 from rapport.core.errors import InvalidInput
 from rapport.customers.models import Customer
-from rapport.loyalty.models import ZERO, Account, Asset, EarnRule, EarnRuleKind, Entry, EntryKind, ExpiryPolicy, Lot
+from rapport.loyalty.models import (
+    ZERO,
+    Account,
+    Asset,
+    EarnRule,
+    EarnRuleKind,
+    Entry,
+    EntryKind,
+    ExpiryPolicy,
+    Lot,
+    ProgramSettings,
+)
 from rapport.loyalty.services import ledger
 from rapport.loyalty.services.ledger import Posting
 from rapport.loyalty.services.program import program_settings
@@ -46,9 +57,9 @@ def whole_points(value: object, field: str = "points") -> Decimal:
     return points
 
 
-def expiry_for(earned_at: datetime) -> datetime | None:
+def expiry_for(earned_at: datetime, program: ProgramSettings | None = None) -> datetime | None:
     """When points earned at ``earned_at`` expire under the programme's policy."""
-    program = program_settings()
+    program = program or program_settings()
     if program.points_expiry == ExpiryPolicy.NEVER:
         return None
     if program.points_expiry == ExpiryPolicy.ROLLING_DAYS:
