@@ -7,7 +7,7 @@ class AnalyticsConfig(AppConfig):
     verbose_name = _("Analytics")
 
     def ready(self) -> None:
-        from rapport.analytics import segment_conditions, tabs
+        from rapport.analytics import merge_hooks, segment_conditions, tabs
         from rapport.analytics.demo import compute_demo_metrics
         from rapport.analytics.tasks import customers_changed
         from rapport.core.changes import on_customers_changed
@@ -15,5 +15,6 @@ class AnalyticsConfig(AppConfig):
 
         on_customers_changed(customers_changed)
         segment_conditions.register()
+        merge_hooks.register()
         tabs.register()
         register_demo_step("analytics", compute_demo_metrics, position=10)

@@ -144,3 +144,21 @@ def test_before_the_first_full_run_a_change_writes_nothing(
         result = metrics.recompute_customers([customer.pk])
     assert result.customers == 0
     assert not CustomerMetrics.objects.exists()
+
+
+def test_merging_customers_rescores_the_survivor(
+    make_customer: Callable[..., Any],
+    place_order: Callable[..., Any],
+    system_actor: Any,
+    django_capture_on_commit_callbacks: Any,
+) -> None:
+    from rapport.customers.merge import merge_customers
+
+    survivor, merged = make_customer(), make_customer()
+    place_order(survivor, 30)
+    place_order(merged, 10)
+    metrics.recompute_all(now=NOW)
+    with django_capture_on_commit_callbacks(execute=True):
+        merge_customers(survivor, merged, actor=system_actor, reason="same person")
+    assert not CustomerMetrics.objects.filter(customer_id=merged.pk).exists()
+    assert _m(survivor).orders == 2
