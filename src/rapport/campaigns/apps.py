@@ -7,9 +7,18 @@ class CampaignsConfig(AppConfig):
     verbose_name = _("Campaigns")
 
     def ready(self) -> None:
-        from rapport.campaigns import triggers
+        from rapport.campaigns import lookups, triggers
+        from rapport.campaigns.models import Enrollment, Message
         from rapport.commerce.signals import order_saved
+        from rapport.customers.models import Customer, Identity
         from rapport.events.signals import events_recorded
 
         events_recorded.connect(triggers.on_events_recorded, dispatch_uid="campaigns.events")
+        lookups.register(
+            Message._meta.get_field("id"),
+            Message._meta.get_field("enrollment"),
+            Enrollment._meta.get_field("id"),
+            Customer._meta.get_field("id"),
+            Identity._meta.get_field("customer"),
+        )
         order_saved.connect(triggers.on_order_saved, dispatch_uid="campaigns.orders")

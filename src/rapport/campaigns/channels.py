@@ -269,7 +269,11 @@ class CallAdapter:
 
     def send(self, batch: Sequence[Outgoing], policy: ChannelPolicy) -> list[Outcome]:
         now = timezone.now()
-        owners = dict(Customer.objects.filter(pk__in=[i.customer_id for i in batch]).values_list("pk", "owner_id"))
+        owners = dict(
+            Customer.objects.filter(pk__any_of=[i.customer_id for i in batch if i.customer_id]).values_list(
+                "pk", "owner_id"
+            )
+        )
         CallTask.objects.bulk_create(
             [
                 CallTask(
@@ -333,14 +337,14 @@ def addresses(channel: str, customer_ids: Iterable[int]) -> dict[int, str]:
     if channel in (ChannelKind.SITE,):
         return {pk: str(pk) for pk in ids}
     if channel == ChannelKind.EMAIL:
-        rows = Customer.objects.filter(pk__in=ids).exclude(email_index__isnull=True).values_list("pk", "email")
+        rows = Customer.objects.filter(pk__any_of=ids).exclude(email_index__isnull=True).values_list("pk", "email")
         return {pk: email for pk, email in rows if email}
     if channel in (ChannelKind.SMS, ChannelKind.CALL):
-        rows = Customer.objects.filter(pk__in=ids).exclude(phone_index__isnull=True).values_list("pk", "phone")
+        rows = Customer.objects.filter(pk__any_of=ids).exclude(phone_index__isnull=True).values_list("pk", "phone")
         return {pk: phone for pk, phone in rows if phone}
     found: dict[int, str] = {}
     for pk, external_id in (
-        Identity.objects.filter(customer_id__in=ids, channel=IDENTITY_CHANNEL.get(ChannelKind(channel), channel))
+        Identity.objects.filter(customer__any_of=ids, channel=IDENTITY_CHANNEL.get(ChannelKind(channel), channel))
         .order_by("-pk")
         .values_list("customer_id", "external_id")
     ):
@@ -373,7 +377,7 @@ def _claim(now: dt.datetime, limit: int, channel: str | None) -> list[Message]:
                 "attempts",
             )[:limit]
         )
-        Message.objects.filter(pk__in=[m.pk for m in claimed]).update(lease_until=now + LEASE)
+        Message.objects.filter(pk__any_of=[m.pk for m in claimed]).update(lease_until=now + LEASE)
     return claimed
 
 
@@ -383,7 +387,7 @@ def _coupons(messages: Sequence[Message]) -> dict[int, Any]:
         return {}
     return {
         customer_id: context["coupon"]
-        for customer_id, context in Enrollment.objects.filter(pk__in=enrollment_ids).values_list(
+        for customer_id, context in Enrollment.objects.filter(pk__any_of=enrollment_ids).values_list(
             "customer_id", "context"
         )
         if isinstance(context, dict) and context.get("coupon")
@@ -397,7 +401,8 @@ def render_batch(messages: Sequence[Message], channel: str) -> tuple[list[Outgoi
     customer_ids = [m.customer_id for m in messages if m.customer_id is not None]
     sources = [part for t in templates.values() for part in (t.subject, t.body)]
     sources += [str(s.config.get("message", "")) for s in steps.values()]
-    contexts = content.contexts_for(customer_ids, sources, coupons=_coupons(messages))
+    wants_coupon = any("coupon" in content.variables_used(source) for source in sources)
+    contexts = content.contexts_for(customer_ids, sources, coupons=_coupons(messages) if wants_coupon else None)
     reach = addresses(channel, customer_ids) if channel != ChannelKind.STAFF else {}
     ready: list[Outgoing] = []
     unreachable: list[int] = []
@@ -445,9 +450,12 @@ def render_batch(messages: Sequence[Message], channel: str) -> tuple[list[Outgoi
 
 
 def _record(
-    channel: str, messages: dict[int, Message], sent: Sequence[Outgoing], outcomes: Sequence[Outcome], now: dt.datetime
+    policy: ChannelPolicy,
+    messages: dict[int, Message],
+    sent: Sequence[Outgoing],
+    outcomes: Sequence[Outcome],
+    now: dt.datetime,
 ) -> dict[str, int]:
-    policy = policy_for(channel)
     groups: dict[str, list[int]] = defaultdict(list)
     errors: dict[int, str] = {}
     for item, outcome in zip(sent, outcomes, strict=True):
@@ -463,7 +471,7 @@ def _record(
     counts: dict[str, int] = defaultdict(int)
     with transaction.atomic():
         for group, ids in groups.items():
-            rows = Message.objects.filter(pk__in=ids)
+            rows = Message.objects.filter(pk__any_of=ids)
             if group == "sent":
                 rows.update(
                     status=Message.Status.SENT, sent_at=now, lease_until=None, attempts=F("attempts") + 1, error=""
@@ -485,8 +493,6 @@ def _record(
                     attempts=attempts, not_before=now + backoff(attempts), lease_until=None, error=errors[ids[0]][:300]
                 )
             counts[group.split(":")[0]] += len(ids)
-        touched = [messages[pk].enrollment_id for pk in groups.get("sent", []) + groups.get("delivered", [])]
-        Enrollment.objects.filter(pk__in=[pk for pk in touched if pk], touched_at__isnull=True).update(touched_at=now)
     return counts
 
 
@@ -500,27 +506,27 @@ def deliver_due(*, now: dt.datetime | None = None, limit: int = 5000, channel: s
         by_channel[message.channel].append(message)
     for channel_name, messages in by_channel.items():
         policy = policy_for(channel_name)
+        if not policy.is_enabled:
+            Message.objects.filter(pk__any_of=[m.pk for m in messages]).update(
+                status=Message.Status.SUPPRESSED, reason=Message.Reason.CHANNEL_OFF, lease_until=None
+            )
+            counts["suppressed"] += len(messages)
+            continue
+        # Render the whole claim with a handful of queries; hand it to the adapter in batches.
+        ready, unreachable = render_batch(messages, channel_name)
+        if unreachable:
+            Message.objects.filter(pk__any_of=unreachable).update(
+                status=Message.Status.SUPPRESSED, reason=Message.Reason.NO_ADDRESS, lease_until=None
+            )
+            counts["suppressed"] += len(unreachable)
         adapter = adapter_for(channel_name)
-        for start in range(0, len(messages), BATCH):
-            chunk = messages[start : start + BATCH]
-            if not policy.is_enabled:
-                Message.objects.filter(pk__in=[m.pk for m in chunk]).update(
-                    status=Message.Status.SUPPRESSED, reason=Message.Reason.CHANNEL_OFF, lease_until=None
-                )
-                counts["suppressed"] += len(chunk)
-                continue
-            ready, unreachable = render_batch(chunk, channel_name)
-            if unreachable:
-                Message.objects.filter(pk__in=unreachable).update(
-                    status=Message.Status.SUPPRESSED, reason=Message.Reason.NO_ADDRESS, lease_until=None
-                )
-                counts["suppressed"] += len(unreachable)
-            if ready:
-                outcomes = adapter.send(ready, policy)
-                for group, n in _record(
-                    channel_name, {m.pk: m for m in chunk}, ready, outcomes, timezone.now()
-                ).items():
-                    counts[group] += n
+        outcomes: list[Outcome] = []
+        for start in range(0, len(ready), BATCH):
+            outcomes += adapter.send(ready[start : start + BATCH], policy)
+        if ready:
+            recorded = _record(policy, {m.pk: m for m in messages}, ready, outcomes, timezone.now())
+            for group, n in recorded.items():
+                counts[group] += n
     return dict(counts)
 
 

@@ -94,7 +94,7 @@ def _iso(value: dt.date | dt.datetime | None) -> str:
 
 def customer_facts(customer_ids: Iterable[int]) -> dict[int, dict[str, Any]]:
     stores = {s.pk: s.name for s in Store.objects.all()}
-    rows = Customer.objects.filter(pk__in=list(customer_ids)).values(
+    rows = Customer.objects.filter(pk__any_of=list(customer_ids)).values(
         "pk", "name", "city", "member_status", "birthday", "store_id"
     )
     return {

@@ -126,7 +126,7 @@ def enroll(plan: Plan, customers: QuerySet[Customer], *, entry_key: str, now: dt
             entered_at=now,
             state=Enrollment.State.ACTIVE,
             bucket__lt=plan.control_percent * Enrollment.BUCKETS // 100,
-        ).update(state=Enrollment.State.HELD_OUT, step=None, touched_at=now)
+        ).update(state=Enrollment.State.HELD_OUT, step=None)
     return entered
 
 
@@ -164,7 +164,6 @@ def enroll_entries(plan: Plan, entries: Sequence[Entry], *, now: dt.datetime) ->
                 bucket=bucket,
                 context=dict(entry.context),
                 entered_at=now,
-                touched_at=now if held else None,
             )
         )
     before = Enrollment.objects.filter(plan=plan).count()
@@ -196,7 +195,7 @@ class Steps:
 
 
 def _move(ids: Sequence[int], target: Step | None, now: dt.datetime) -> None:
-    rows = Enrollment.objects.filter(pk__in=ids)
+    rows = Enrollment.objects.filter(pk__any_of=ids)
     if target is None:
         rows.update(state=Enrollment.State.DONE, step=None, wake_at=None, finished_at=now)
     else:
@@ -215,7 +214,7 @@ def _handle_wait(
     arriving = [pk for pk, _c, state, wake in rows if wake is None]
     woken = [pk for pk, _c, state, wake in rows if wake is not None and wake <= now]
     if arriving:
-        Enrollment.objects.filter(pk__in=arriving).update(
+        Enrollment.objects.filter(pk__any_of=arriving).update(
             state=Enrollment.State.WAITING, wake_at=wait_until(step.config, now)
         )
     if woken:
@@ -227,7 +226,7 @@ def _handle_split(
 ) -> None:
     customer_ids = [customer_id for _pk, customer_id, _s, _w in rows]
     matched = set(
-        members(step.config["rule"], now=now, base=Customer.objects.filter(pk__in=customer_ids)).values_list(
+        members(step.config["rule"], now=now, base=Customer.objects.filter(pk__any_of=customer_ids)).values_list(
             "pk", flat=True
         )
     )
@@ -451,7 +450,7 @@ def plan_messages(step: Step, enrollment_ids: Sequence[int], *, now: dt.datetime
         channel, purpose = step.config["channel"], step.config.get("purpose", Purpose.MARKETING)
         template, variant = _variants(step, plan)
     policy = channels.policy_for(channel)
-    enrollments = Enrollment.objects.filter(pk__in=list(enrollment_ids))
+    enrollments = Enrollment.objects.filter(pk__any_of=list(enrollment_ids))
     if channel == ChannelKind.STAFF:
         reason: Any = Value("")
     else:
@@ -481,9 +480,14 @@ def plan_messages(step: Step, enrollment_ids: Sequence[int], *, now: dt.datetime
     outer = ", ".join(f"chosen.{_quote('m_' + c)}" for c in MESSAGE_COLUMNS)
     statement = (
         f"INSERT INTO {table} ({', '.join(MESSAGE_COLUMNS)}, status, attempts, error) "  # noqa: S608
-        f"SELECT {outer}, CASE WHEN chosen.{_quote('m_reason')} = '' THEN %s ELSE %s END, 0, '' "
-        f"FROM ({sql}) AS chosen WHERE 1 = 1 ON CONFLICT (enrollment_id, step_id) DO NOTHING"
+        f"SELECT {outer}, %s, 0, '' FROM ({sql}) AS chosen WHERE 1 = 1 "
+        "ON CONFLICT (enrollment_id, step_id) DO NOTHING"
     )
     with connection.cursor() as cursor:
-        cursor.execute(statement, [Message.Status.PLANNED, Message.Status.SUPPRESSED, *params])
-        return int(cursor.rowcount)
+        cursor.execute(statement, [Message.Status.PLANNED, *params])
+        written = int(cursor.rowcount)
+    # The reason was decided in the same statement; rows with one are suppressed, not planned.
+    Message.objects.filter(step=step, enrollment__any_of=list(enrollment_ids), status=Message.Status.PLANNED).exclude(
+        reason=""
+    ).update(status=Message.Status.SUPPRESSED)
+    return written

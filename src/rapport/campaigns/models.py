@@ -214,16 +214,17 @@ class Enrollment(models.Model):
     BUCKETS = 10_000
 
     id = models.BigAutoField(primary_key=True)
-    plan = models.ForeignKey(Plan, on_delete=models.CASCADE, related_name="enrollments")
-    customer = models.ForeignKey(Customer, on_delete=models.CASCADE, related_name="+")
+    # Foreign keys without their own index: the composite indexes below lead with them.
+    plan = models.ForeignKey(Plan, on_delete=models.CASCADE, related_name="enrollments", db_index=False)
+    customer = models.ForeignKey(Customer, on_delete=models.CASCADE, related_name="+", db_index=False)
     entry_key = models.CharField(max_length=80)
     state = models.CharField(max_length=10, choices=State.choices, default=State.ACTIVE)
-    step = models.ForeignKey(Step, null=True, blank=True, on_delete=models.PROTECT, related_name="+")
+    # The database's foreign key refuses deleting a step someone is at; Django need not look first.
+    step = models.ForeignKey(Step, null=True, blank=True, on_delete=models.DO_NOTHING, related_name="+", db_index=False)
     wake_at = models.DateTimeField(null=True, blank=True)
     bucket = models.PositiveSmallIntegerField(help_text="random 0–9999: hold-out below control %, then A/B")
     context = models.JSONField(default=dict, blank=True)
     entered_at = models.DateTimeField()
-    touched_at = models.DateTimeField(null=True, blank=True)
     finished_at = models.DateTimeField(null=True, blank=True)
 
     class Meta:
@@ -266,7 +267,9 @@ class Message(models.Model):
     customer = models.ForeignKey(Customer, null=True, blank=True, on_delete=models.CASCADE, related_name="+")
     channel = models.CharField(max_length=20, choices=ChannelKind.choices)
     purpose = models.CharField(max_length=10, choices=Purpose.choices, default=Purpose.MARKETING)
-    template = models.ForeignKey(ContentTemplate, null=True, blank=True, on_delete=models.SET_NULL, related_name="+")
+    template = models.ForeignKey(
+        ContentTemplate, null=True, blank=True, on_delete=models.SET_NULL, related_name="+", db_index=False
+    )
     variant = models.CharField(max_length=20, blank=True)
     dedup_group = models.CharField(max_length=40, blank=True)
     reference = models.CharField(max_length=120, blank=True)

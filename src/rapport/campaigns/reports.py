@@ -20,7 +20,7 @@ from dataclasses import dataclass, field
 from decimal import Decimal
 from typing import Any
 
-from django.db.models import Count, DecimalField, Exists, OuterRef, Q, QuerySet, Subquery, Sum
+from django.db.models import Count, DecimalField, Exists, Min, OuterRef, Q, QuerySet, Subquery, Sum
 from django.db.models.functions import Coalesce
 from django.utils.translation import gettext as _
 
@@ -134,7 +134,18 @@ def build(plan: Plan) -> PlanReport:
         .annotate(n=Count("pk"))
         .values_list("reason", "n")
     )
-    touched = enrollments.filter(touched_at__isnull=False).exclude(state=Enrollment.State.HELD_OUT)
+    first_sent = (
+        Message.objects.filter(enrollment=OuterRef("pk"), status__in=PAST_SENT)
+        .order_by()
+        .values("enrollment")
+        .annotate(at=Min("sent_at"))
+        .values("at")
+    )
+    touched = (
+        enrollments.exclude(state=Enrollment.State.HELD_OUT)
+        .annotate(touched_at=Subquery(first_sent))
+        .filter(touched_at__isnull=False)
+    )
     revenue_per_customer = (
         _orders_in_window(plan, "touched_at").order_by().values("customer_id").annotate(s=Sum("total")).values("s")
     )

@@ -14,6 +14,12 @@ from rapport.campaigns.models import Step
 from rapport.core.errors import FieldError
 
 TRIGGERS: dict[str, str] = {}
+UNAVAILABLE = {Step.Kind.COUPON, Step.Kind.POINTS}
+
+
+def catalogue() -> dict[str, Any]:
+    """What the builder offers for reward steps (coupon templates); empty without the services."""
+    return {}
 
 
 def clean_step(kind: str, path: str, config: Mapping[str, Any], errors: list[FieldError]) -> dict[str, Any]:

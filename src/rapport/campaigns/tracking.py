@@ -1,75 +1,102 @@
 """Signed links in messages: the open pixel, click redirects and the one-click unsubscribe.
 
-Tokens are Django signatures (HMAC with the secret key and a per-purpose salt), so a link
-cannot be forged to record someone else's click, to redirect to an arbitrary site, or to
+Tokens carry their value and a truncated HMAC-SHA256 under a key derived from the secret key and
+a per-purpose salt (microseconds per message, where ``django.core.signing`` costs far more at
+100,000 messages), so a link cannot be forged to record someone else's click, to redirect to an arbitrary site, or to
 withdraw another customer's consent. None of them needs the reader to sign in.
 """
 
 from __future__ import annotations
 
+import base64
+import hashlib
+import hmac
 import re
+from functools import lru_cache
 
 from django.conf import settings
-from django.core import signing
 from django.urls import reverse
 
 OPEN_SALT = "rapport.campaigns.open"
 CLICK_SALT = "rapport.campaigns.click"
 UNSUBSCRIBE_SALT = "rapport.campaigns.unsubscribe"
 LINK = re.compile(r"https?://[^\s<>\"')\]]+")
+PLACEHOLDER = "TOKEN"
 
 
-def _absolute(path: str) -> str:
-    return f"{settings.RAPPORT_PUBLIC_URL}{path}"
+@lru_cache(maxsize=8)
+def _key(salt: str, secret: str) -> bytes:
+    return hashlib.sha256(f"{salt}:{secret}".encode()).digest()
+
+
+def _sign(salt: str, value: str) -> str:
+    """A short HMAC-SHA256 of ``value`` (96 bits: unguessable, and short enough for an SMS link)."""
+    digest = hmac.new(_key(salt, settings.SECRET_KEY), value.encode(), hashlib.sha256).digest()[:12]
+    return base64.urlsafe_b64encode(digest).decode()
+
+
+def _valid(salt: str, value: str, signature: str) -> bool:
+    return hmac.compare_digest(_sign(salt, value), signature)
+
+
+def _b64(text: str) -> str:
+    return base64.urlsafe_b64encode(text.encode()).decode().rstrip("=")
+
+
+def _unb64(text: str) -> str | None:
+    try:
+        return base64.urlsafe_b64decode(text + "=" * (-len(text) % 4)).decode()
+    except (ValueError, UnicodeDecodeError):
+        return None
+
+
+@lru_cache(maxsize=8)
+def _path(name: str) -> str:
+    """The route's path with a placeholder token: reversing once, not once per message."""
+    return reverse(name, args=[PLACEHOLDER])
+
+
+def _url(name: str, token: str) -> str:
+    return f"{settings.RAPPORT_PUBLIC_URL}{_path(name).replace(PLACEHOLDER, token)}"
 
 
 def open_url(message_id: int) -> str:
-    token = signing.dumps(message_id, salt=OPEN_SALT)
-    return _absolute(reverse("campaigns:track_open", args=[token]))
+    value = str(message_id)
+    return _url("campaigns:track_open", f"{value}.{_sign(OPEN_SALT, value)}")
 
 
 def click_url(message_id: int, target: str) -> str:
-    token = signing.dumps([message_id, target], salt=CLICK_SALT, compress=True)
-    return _absolute(reverse("campaigns:track_click", args=[token]))
+    value = f"{message_id}.{_b64(target)}"
+    return _url("campaigns:track_click", f"{value}.{_sign(CLICK_SALT, value)}")
 
 
 def unsubscribe_url(customer_id: int, channel: str) -> str:
-    token = signing.dumps([customer_id, channel], salt=UNSUBSCRIBE_SALT)
-    return _absolute(reverse("campaigns:unsubscribe", args=[token]))
+    value = f"{customer_id}.{channel}"
+    return _url("campaigns:unsubscribe", f"{value}.{_sign(UNSUBSCRIBE_SALT, value)}")
 
 
 def read_open(token: str) -> int | None:
-    try:
-        value = signing.loads(token, salt=OPEN_SALT)
-    except signing.BadSignature:
-        return None
-    return value if isinstance(value, int) else None
+    value, _, signature = token.rpartition(".")
+    return int(value) if value.isdigit() and _valid(OPEN_SALT, value, signature) else None
 
 
 def read_click(token: str) -> tuple[int, str] | None:
-    try:
-        value = signing.loads(token, salt=CLICK_SALT)
-    except signing.BadSignature:
+    value, _, signature = token.rpartition(".")
+    message_id, _, encoded = value.partition(".")
+    if not (message_id.isdigit() and _valid(CLICK_SALT, value, signature)):
         return None
-    if not (isinstance(value, list) and len(value) == 2 and isinstance(value[0], int) and isinstance(value[1], str)):
-        return None
-    if not LINK.fullmatch(value[1]):
-        return None
-    return value[0], value[1]
+    target = _unb64(encoded)
+    return (int(message_id), target) if target is not None and LINK.fullmatch(target) else None
 
 
 def read_unsubscribe(token: str) -> tuple[int, str] | None:
-    try:
-        value = signing.loads(token, salt=UNSUBSCRIBE_SALT)
-    except signing.BadSignature:
+    value, _, signature = token.rpartition(".")
+    customer_id, _, channel = value.partition(".")
+    if not (customer_id.isdigit() and channel and _valid(UNSUBSCRIBE_SALT, value, signature)):
         return None
-    if not (isinstance(value, list) and len(value) == 2 and isinstance(value[0], int) and isinstance(value[1], str)):
-        return None
-    return value[0], value[1]
+    return int(customer_id), channel
 
 
 def track_links(text: str, message_id: int, *, skip: frozenset[str] = frozenset()) -> str:
     """Every http(s) link in ``text`` becomes a signed redirect that records the click first."""
-    return LINK.sub(
-        lambda match: match.group(0) if match.group(0) in skip else click_url(message_id, match.group(0)), text
-    )
+    return LINK.sub(lambda m: m.group(0) if m.group(0) in skip else click_url(message_id, m.group(0)), text)

@@ -1,10 +1,21 @@
 from django.urls import path
 
-from rapport.campaigns import public_views
+from rapport.campaigns import public_views, views
 
 app_name = "campaigns"
 
 urlpatterns = [
+    path("", views.plan_list, name="list"),
+    path("new/", views.plan_create, name="create"),
+    path("<int:pk>/", views.plan_detail, name="detail"),
+    path("<int:pk>/edit/", views.plan_edit, name="edit"),
+    path("<int:pk>/<slug:action>/", views.plan_action, name="action"),
+    path("templates/", views.template_list, name="templates"),
+    path("templates/new/", views.template_create, name="template_create"),
+    path("templates/<int:pk>/", views.template_edit, name="template_edit"),
+    path("channels/", views.channel_settings, name="channels"),
+    path("calls/", views.call_list, name="calls"),
+    path("calls/<int:pk>/", views.call_record, name="call_record"),
     path("t/o/<str:token>.gif", public_views.track_open, name="track_open"),
     path("t/c/<str:token>/", public_views.track_click, name="track_click"),
     path("u/<str:token>/", public_views.unsubscribe, name="unsubscribe"),

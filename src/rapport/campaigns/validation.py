@@ -175,10 +175,18 @@ def _clean_step(index: int, step: Any, count: int, errors: list[FieldError]) -> 
                 errors.append(FieldError(f"{path}.minutes", "invalid", "minutes from 1 to a year, or an until time"))
             cleaned["minutes"] = minutes
     elif kind == Step.Kind.SPLIT:
-        try:
-            cleaned["rule"] = clean_rule(config.get("rule"), f"{path}.rule")
-        except InvalidInput as exc:
-            errors.extend(exc.errors)
+        if config.get("segment") not in (None, ""):
+            # "is in this saved segment" — the segment's rule as it reads now, kept with the step
+            segment = _by_id(Segment.objects.filter(is_template=False), config.get("segment"))
+            if segment is None:
+                errors.append(FieldError(f"{path}.segment", "not_found", "a saved segment's id"))
+            else:
+                cleaned.update(segment=segment.pk, segment_name=segment.name, rule=segment.rule)
+        else:
+            try:
+                cleaned["rule"] = clean_rule(config.get("rule"), f"{path}.rule")
+            except InvalidInput as exc:
+                errors.extend(exc.errors)
         for branch in ("yes", "no"):
             target = config.get(branch)
             if target in (None, "", "next"):

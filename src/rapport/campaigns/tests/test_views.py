@@ -1,0 +1,147 @@
+"""Console pages: list, builder (with errors named by field), report, templates, channels, calls."""
+
+from __future__ import annotations
+
+import json
+from typing import Any
+
+import pytest
+from django.test import Client
+
+from rapport.accounts import roles
+from rapport.campaigns.models import CallTask, ChannelPolicy, Plan
+from rapport.testing.fixtures import STAFF_PASSWORD
+
+pytestmark = pytest.mark.django_db
+
+
+@pytest.fixture
+def operator_client(make_staff: Any) -> Client:
+    user = make_staff(roles.OPERATOR, username="marketer")
+    client = Client()
+    assert client.login(username=user.username, password=STAFF_PASSWORD)
+    return client
+
+
+def _plan_post(segment_id: int, template_id: int, **extra: Any) -> dict[str, Any]:
+    steps = [
+        {
+            "kind": "send",
+            "config": {"channel": "email", "variants": [{"key": "A", "template": template_id, "weight": 100}]},
+        }
+    ]
+    return {
+        "name": "Spring sale",
+        "kind": "one_off",
+        "segment": str(segment_id),
+        "control_percent": "10",
+        "attribution_days": "7",
+        "dedup_hours": "24",
+        "respect_quiet_hours": "on",
+        "steps": json.dumps(steps),
+        **extra,
+    }
+
+
+def test_builder_saves_a_draft_and_shows_it(operator_client, shanghai, make_template):
+    template = make_template()
+    assert operator_client.get("/campaigns/new/").status_code == 200
+    response = operator_client.post("/campaigns/new/", _plan_post(shanghai.pk, template.pk))
+    plan = Plan.objects.get(name="Spring sale")
+    assert response.status_code == 302 and response["Location"] == f"/campaigns/{plan.pk}/"
+    assert plan.control_percent == 10 and plan.steps.get().config["variants"][0]["template"] == template.pk
+    page = operator_client.get(f"/campaigns/{plan.pk}/")
+    assert b"launch-plan" in page.content and "Spring sale" in page.content.decode()
+    assert b"Spring sale" in operator_client.get("/campaigns/").content
+
+
+def test_builder_names_the_bad_fields_and_saves_nothing(operator_client, shanghai):
+    bad_steps = json.dumps([{"kind": "send", "config": {"channel": "fax", "variants": []}}])
+    response = operator_client.post(
+        "/campaigns/new/", _plan_post(shanghai.pk, 0, control_percent="80", steps=bad_steps)
+    )
+    body = response.content.decode()
+    assert response.status_code == 200
+    assert "control_percent" in body and "steps.0.channel" in body and "steps.0.variants" in body
+    assert not Plan.objects.exists()
+
+
+def test_launching_from_the_console_sends_and_reports(
+    operator_client, shanghai, make_template, make_member, settings, django_capture_on_commit_callbacks
+):
+    settings.EMAIL_BACKEND = "django.core.mail.backends.locmem.EmailBackend"
+    make_member()
+    operator_client.post("/campaigns/new/", _plan_post(shanghai.pk, make_template().pk, control_percent="0"))
+    plan = Plan.objects.get()
+    with django_capture_on_commit_callbacks(execute=True):
+        response = operator_client.post(f"/campaigns/{plan.pk}/launch/")
+    assert response.status_code == 302
+    plan.refresh_from_db()
+    assert plan.status == Plan.Status.COMPLETED
+    page = operator_client.get(f"/campaigns/{plan.pk}/").content.decode()
+    assert 'id="report-sent">1<' in page and "plan-funnel" in page
+
+
+def test_template_preview_renders_for_a_chosen_customer(operator_client, make_template, make_member):
+    customer = make_member(name="周杰")
+    template = make_template(body="Hi {{ customer.name }} from {{ customer.city }}")
+    page = operator_client.post(
+        f"/campaigns/templates/{template.pk}/",
+        {
+            "preview": "1",
+            "customer": str(customer.pk),
+            **{"name": template.name, "channel": "email", "subject": template.subject, "body": template.body},
+        },
+    )
+    assert "Hi 周杰 from 上海" in page.content.decode()
+
+
+def test_template_with_a_syntax_error_is_refused(operator_client):
+    page = operator_client.post(
+        "/campaigns/templates/new/", {"name": "Broken", "channel": "sms", "subject": "", "body": "{% for x in %}"}
+    )
+    assert page.status_code == 200 and "line 1" in page.content.decode()
+
+
+def test_channel_settings_validate_quiet_hours(operator_client):
+    response = operator_client.post(
+        "/campaigns/channels/",
+        {
+            "channel": "sms",
+            "is_enabled": "on",
+            "daily_cap": "1",
+            "weekly_cap": "3",
+            "quiet_start": "22:00",
+            "quiet_end": "",
+            "max_attempts": "5",
+        },
+    )
+    assert response.status_code == 200 and "quiet_end" in response.content.decode()
+    response = operator_client.post(
+        "/campaigns/channels/",
+        {
+            "channel": "sms",
+            "is_enabled": "on",
+            "daily_cap": "1",
+            "weekly_cap": "3",
+            "quiet_start": "22:00",
+            "quiet_end": "08:00",
+            "max_attempts": "5",
+        },
+    )
+    assert response.status_code == 302 and ChannelPolicy.objects.get(channel="sms").daily_cap == 1
+
+
+def test_sales_staff_record_a_call(make_staff, make_member):
+    user = make_staff(roles.SALES, username="seller")
+    customer = make_member()
+    task = CallTask.objects.create(
+        customer=customer, script="Invite to the VIP evening", created_at=customer.registered_at, assigned_to=user
+    )
+    client = Client()
+    client.login(username="seller", password=STAFF_PASSWORD)
+    assert b"Invite to the VIP evening" in client.get("/campaigns/calls/").content
+    client.post(f"/campaigns/calls/{task.pk}/", {"status": "reached", "outcome": "Coming with a friend"})
+    task.refresh_from_db()
+    assert task.status == CallTask.Status.REACHED and task.done_by == user
+    assert client.get("/campaigns/").status_code == 403
