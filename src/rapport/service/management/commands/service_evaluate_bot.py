@@ -10,7 +10,7 @@ from django.core.management.base import BaseCommand, CommandParser
 from django.db import transaction
 
 from rapport.core.actor import Actor
-from rapport.service.evaluation import QUESTIONS, evaluate
+from rapport.service.evaluation import QUESTIONS, evaluate, judge_all
 from rapport.service.models import Article
 from rapport.service.seed import seed_knowledge_base
 
@@ -29,14 +29,15 @@ class Command(BaseCommand):
             seed_knowledge_base(Actor.system("bot evaluation"))
             self.stdout.write(f"questions: {QUESTIONS}")
             self.stdout.write("threshold  top-1  answered-correct  hand-over  out-of-scope-handed-over  wrong")
+            judged = judge_all()
             for threshold in thresholds:
-                score = evaluate(threshold=threshold)
+                score = evaluate(threshold=threshold, judged=judged)
                 self.stdout.write(
                     f"{threshold:9.2f}  {score.top1_accuracy:5.1%}  {score.answered_accuracy:16.1%}  "
                     f"{score.handover_rate:9.1%}  {score.out_of_scope_handed_over:24.1%}  {score.wrong_answers:5d}"
                 )
             if options["misses"]:
-                for miss in evaluate().misses:
+                for miss in evaluate(judged=judged).misses:
                     self.stdout.write(f"  {miss}")
             self.stdout.write(f"({score.questions} questions, {score.answerable} answerable)")
             transaction.set_rollback(True)
