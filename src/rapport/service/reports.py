@@ -178,7 +178,10 @@ def csat_report(period: Period, *, category: str | None = None) -> dict[str, Any
         "response_rate": round(len(answered) / sent, 4) if sent else None,
         "overall": summary(answered),
         "by_agent": {k: summary(v) for k, v in sorted(scores["agent"].items())},
-        "by_category": {k: summary(v) for k, v in sorted(scores["category"].items())},
+        "by_category": {
+            k: {"label": str(dict(Category.choices).get(k, k)), **summary(v)}
+            for k, v in sorted(scores["category"].items())
+        },
         "by_month": {k: summary(v) for k, v in sorted(scores["month"].items())},
     }
 
