@@ -84,6 +84,16 @@ class Filters:
         )
         return orders.filter(store=self.store) if self.store else orders
 
+    def lines(self) -> QuerySet[OrderLine]:
+        """The lines of :meth:`orders`."""
+        lines = OrderLine.objects.filter(
+            order__status__in=COUNTED_STATUSES,
+            order__placed_at__gte=self.since,
+            order__placed_at__lt=self.until,
+            order__customer__isnull=False,
+        )
+        return lines.filter(order__store=self.store) if self.store else lines
+
     def as_params(self) -> dict[str, str]:
         return {
             "start": self.start.isoformat(),
@@ -250,16 +260,9 @@ def by_channel(filters: Filters) -> list[dict[str, Any]]:
     return [{**row, "share": round(float(row["revenue"] / total), 4) if total else 0.0} for row in rows]
 
 
-def _lines(filters: Filters) -> QuerySet[OrderLine]:
-    lines = OrderLine.objects.filter(
-        order__status__in=COUNTED_STATUSES, order__placed_at__gte=filters.since, order__placed_at__lt=filters.until
-    )
-    return lines.filter(order__store=filters.store) if filters.store else lines
-
-
 def by_category(filters: Filters, *, limit: int = 15) -> list[dict[str, Any]]:
     rows = (
-        _lines(filters)
+        filters.lines()
         .values(category=Coalesce("product__category__name", F("sku")))
         .annotate(
             revenue=Coalesce(Sum("line_total", output_field=MONEY), ZERO, output_field=MONEY),
@@ -273,7 +276,7 @@ def by_category(filters: Filters, *, limit: int = 15) -> list[dict[str, Any]]:
 
 def top_products(filters: Filters, *, limit: int = 10) -> list[dict[str, Any]]:
     rows = (
-        _lines(filters)
+        filters.lines()
         .values("sku", "name")
         .annotate(
             revenue=Coalesce(Sum("line_total", output_field=MONEY), ZERO, output_field=MONEY),

@@ -34,7 +34,6 @@ from rapport.analytics.kpis import MONEY, ZERO, Filters, shop_zone
 from rapport.analytics.models import LifecycleStage, RfmSegment, SavedReport, ValueTier
 from rapport.audit.models import AuditEntry
 from rapport.audit.services import record
-from rapport.commerce.models import OrderLine
 from rapport.core.actor import Actor
 from rapport.core.errors import Conflict, FieldError, InvalidInput, NotFound
 
@@ -222,7 +221,7 @@ def run(definition: Mapping[str, Any]) -> Result:
     cleaned = clean_definition(definition)
     window = Filters.parse(cleaned["filters"], today=timezone.localdate())
     lines = _uses_lines(cleaned["dimensions"], cleaned["measures"])
-    facts: QuerySet[Any] = _lines(window) if lines else window.orders()
+    facts: QuerySet[Any] = window.lines() if lines else window.orders()
     prefix = "order__" if lines else ""
     for key, (path, _allowed) in LIST_FILTERS.items():
         if cleaned["filters"].get(key):
@@ -251,13 +250,6 @@ def run(definition: Mapping[str, Any]) -> Result:
     columns = [{"key": d, "label": str(DIMENSIONS[d].label), "kind": "dimension"} for d in cleaned["dimensions"]]
     columns += [{"key": m, "label": str(MEASURES[m]), "kind": "measure"} for m in cleaned["measures"]]
     return Result(cleaned, columns, rows, truncated)
-
-
-def _lines(window: Filters) -> QuerySet[OrderLine]:
-    lines = OrderLine.objects.filter(
-        order__in=window.orders().values("pk"),
-    )
-    return lines
 
 
 def _dimension_expression(name: str, lines: bool) -> Expression:
