@@ -200,6 +200,13 @@ def delete_plan(request: HttpRequest, plan_id: int) -> Status[None]:
     return Status(204, None)
 
 
+@router.get("/campaigns/plans/{plan_id}/report", summary="Funnel, A/B variants, attributed revenue and uplift")
+def plan_report(request: HttpRequest, plan_id: int) -> dict[str, Any]:
+    require(request, CAMPAIGNS_READ, VIEW)
+    plan = services.get_plan(plan_id)
+    return {"plan": plan.pk, "attribution_days": plan.attribution_days, **reports.build(plan).as_dict()}
+
+
 @router.post("/campaigns/plans/{plan_id}/{action}", summary="launch, pause, resume, cancel or duplicate a plan")
 def plan_action(
     request: HttpRequest, plan_id: int, action: Literal["launch", "pause", "resume", "cancel", "duplicate"]
@@ -218,13 +225,6 @@ def plan_action(
     else:
         plan = services.duplicate_plan(plan, actor=actor)
     return plan_body(services.get_plan(plan.pk))
-
-
-@router.get("/campaigns/plans/{plan_id}/report", summary="Funnel, A/B variants, attributed revenue and uplift")
-def plan_report(request: HttpRequest, plan_id: int) -> dict[str, Any]:
-    require(request, CAMPAIGNS_READ, VIEW)
-    plan = services.get_plan(plan_id)
-    return {"plan": plan.pk, "attribution_days": plan.attribution_days, **reports.build(plan).as_dict()}
 
 
 # Templates ------------------------------------------------------------------------------------

@@ -146,16 +146,18 @@ def build(plan: Plan) -> PlanReport:
         .annotate(touched_at=Subquery(first_sent))
         .filter(touched_at__isnull=False)
     )
-    revenue_per_customer = (
-        _orders_in_window(plan, "touched_at").order_by().values("customer_id").annotate(s=Sum("total")).values("s")
+    # An order is attributed when it falls within the window after one of its customer's touches.
+    touch_before = touched.filter(
+        customer_id=OuterRef("customer_id"),
+        touched_at__lt=OuterRef("placed_at"),
+        touched_at__gte=OuterRef("placed_at") - plan.attribution_window,
     )
-    attributed = touched.filter(Exists(_orders_in_window(plan, "touched_at"))).aggregate(
-        converted=Count("pk"),
-        revenue=Coalesce(
-            Sum(Subquery(revenue_per_customer, output_field=DecimalField(max_digits=14, decimal_places=2))),
-            Decimal("0"),
-            output_field=DecimalField(max_digits=14, decimal_places=2),
-        ),
+    orders = Order.objects.filter(status__in=COUNTED_STATUSES, customer_id__in=touched.values("customer_id")).filter(
+        Exists(touch_before)
+    )
+    attributed = orders.aggregate(
+        converted=Count("customer_id", distinct=True),
+        revenue=Coalesce(Sum("total"), Decimal("0"), output_field=DecimalField(max_digits=14, decimal_places=2)),
     )
     treatment = enrollments.exclude(state=Enrollment.State.HELD_OUT)
     control = enrollments.filter(state=Enrollment.State.HELD_OUT)

@@ -1,0 +1,184 @@
+"""``/api/v1/campaigns``: plans and their life cycle, reports, templates, channels, scopes."""
+
+from __future__ import annotations
+
+import pytest
+
+from rapport.accounts import roles
+from rapport.accounts.scopes import CAMPAIGNS_READ
+from rapport.campaigns.models import Plan
+
+pytestmark = pytest.mark.django_db
+
+
+def _plan_body(segment_id: int, template_id: int, **extra: object) -> dict[str, object]:
+    return {
+        "name": "Win-back",
+        "kind": "one_off",
+        "segment": segment_id,
+        "control_percent": 20,
+        "steps": [{"kind": "send", "config": {"channel": "email", "variants": [{"template": template_id}]}}],
+        **extra,
+    }
+
+
+def test_create_launch_and_report_a_plan(
+    admin_api, shanghai, make_template, make_member, settings, django_capture_on_commit_callbacks
+):
+    settings.EMAIL_BACKEND = "django.core.mail.backends.locmem.EmailBackend"
+    for _ in range(5):
+        make_member(consent=("email",))
+    created = admin_api.post(
+        "/api/v1/campaigns/plans", _plan_body(shanghai.pk, make_template().pk), content_type="application/json"
+    )
+    assert created.status_code == 201, created.content
+    plan = created.json()
+    assert plan["status"] == "draft" and plan["steps"][0]["kind"] == "send"
+
+    with django_capture_on_commit_callbacks(execute=True):
+        launched = admin_api.post(f"/api/v1/campaigns/plans/{plan['id']}/launch")
+    assert launched.status_code == 200
+    fetched = admin_api.get(f"/api/v1/campaigns/plans/{plan['id']}")
+    assert fetched.status_code == 200, fetched.content[:3000]
+    assert fetched.json()["status"] == "completed"
+
+    report = admin_api.get(f"/api/v1/campaigns/plans/{plan['id']}/report").json()
+    assert report["audience"] == 5
+    assert report["sent"] + report["control"] == 5
+    assert report["uplift"]["control"]["size"] == report["control"]
+
+    again = admin_api.post(f"/api/v1/campaigns/plans/{plan['id']}/launch")
+    assert again.status_code == 409 and again.json()["errors"][0]["field"] == "status"
+
+
+def test_bad_plan_is_refused_with_every_field_named(admin_api, shanghai):
+    response = admin_api.post(
+        "/api/v1/campaigns/plans",
+        {
+            "name": "",
+            "kind": "journey",
+            "trigger": {"type": "moon_phase"},
+            "control_percent": 70,
+            "steps": [
+                {"kind": "wait", "config": {"minutes": 0}},
+                {"kind": "split", "config": {"rule": {"type": "nope"}, "yes": 9}},
+                {
+                    "kind": "send",
+                    "config": {
+                        "channel": "email",
+                        "variants": [{"template": 999, "weight": 60}, {"template": 998, "weight": 60}],
+                    },
+                },
+            ],
+        },
+        content_type="application/json",
+    )
+    assert response.status_code == 422
+    fields = {e["field"] for e in response.json()["errors"]}
+    assert {
+        "name",
+        "trigger.type",
+        "control_percent",
+        "steps.0.minutes",
+        "steps.1.yes",
+        "steps.2.variants.0.template",
+        "steps.2.variants",
+    } <= fields
+    assert any(f.startswith("steps.1.rule") for f in fields)
+    assert not Plan.objects.exists()
+
+
+def test_unknown_fields_are_refused(admin_api, shanghai, make_template):
+    response = admin_api.post(
+        "/api/v1/campaigns/plans",
+        {**_plan_body(shanghai.pk, make_template().pk), "colour": "red"},
+        content_type="application/json",
+    )
+    assert response.status_code == 422 and response.json()["errors"][0]["field"] == "body.colour"
+
+
+def test_a_launched_plan_cannot_be_edited(admin_api, shanghai, make_template, system_actor):
+    plan = admin_api.post(
+        "/api/v1/campaigns/plans", _plan_body(shanghai.pk, make_template().pk), content_type="application/json"
+    ).json()
+    admin_api.post(f"/api/v1/campaigns/plans/{plan['id']}/launch")
+    response = admin_api.patch(
+        f"/api/v1/campaigns/plans/{plan['id']}", {"name": "Renamed"}, content_type="application/json"
+    )
+    assert response.status_code == 409
+
+
+def test_read_scope_cannot_launch(api_client_for, make_staff, shanghai, make_template, system_actor):
+    from rapport.campaigns import services
+
+    plan = services.save_plan(data=_plan_body(shanghai.pk, make_template().pk), actor=system_actor)
+    client = api_client_for(make_staff(roles.OPERATOR), scopes=[CAMPAIGNS_READ])
+    assert client.get("/api/v1/campaigns/plans").json()["count"] == 1
+    refused = client.post(f"/api/v1/campaigns/plans/{plan.pk}/launch")
+    assert refused.status_code == 403 and refused.json()["errors"][0]["code"] == "missing_scope"
+
+
+def test_templates_preview_and_validation(admin_api, make_member):
+    customer = make_member(name="Ada")
+    bad = admin_api.post(
+        "/api/v1/campaigns/templates",
+        {"name": "x", "channel": "email", "subject": "Hi", "body": "{{ customer.__class__ }}{{ secrets }}"},
+        content_type="application/json",
+    )
+    assert bad.status_code == 422 and bad.json()["errors"][0]["code"] == "unknown_variable"
+    made = admin_api.post(
+        "/api/v1/campaigns/templates",
+        {
+            "name": "Welcome",
+            "channel": "email",
+            "subject": "Hi {{ customer.name }}",
+            "body": "Welcome, {{ customer.name }}!",
+        },
+        content_type="application/json",
+    )
+    assert made.status_code == 201
+    preview = admin_api.post(
+        f"/api/v1/campaigns/templates/{made.json()['id']}/preview",
+        {"customer_id": customer.pk},
+        content_type="application/json",
+    )
+    assert preview.json() == {"subject": "Hi Ada", "body": "Welcome, Ada!"}
+    missing = admin_api.post(
+        f"/api/v1/campaigns/templates/{made.json()['id']}/preview",
+        {"customer_id": 999999},
+        content_type="application/json",
+    )
+    assert missing.status_code == 404
+
+
+def test_sandbox_refuses_reaching_python_internals(admin_api, make_member):
+    customer = make_member()
+    made = admin_api.post(
+        "/api/v1/campaigns/templates",
+        {"name": "Sneaky", "channel": "sms", "body": "{{ customer.name.__class__.__mro__ }}"},
+        content_type="application/json",
+    )
+    preview = admin_api.post(
+        f"/api/v1/campaigns/templates/{made.json()['id']}/preview",
+        {"customer_id": customer.pk},
+        content_type="application/json",
+    )
+    assert (
+        (preview.status_code == 422
+        and preview.json()["errors"][0]["code"] in ("unsafe", "render_failed"))
+        or "class" not in preview.json().get("body", "")
+    )
+
+
+def test_channel_policy_changes_and_refuses_nonsense(admin_api):
+    ok = admin_api.patch(
+        "/api/v1/campaigns/channels/sms",
+        {"daily_cap": 1, "weekly_cap": 4, "quiet_start": "21:30", "quiet_end": "08:30"},
+        content_type="application/json",
+    )
+    assert ok.status_code == 200 and ok.json()["quiet_start"] == "21:30:00"
+    bad = admin_api.patch(
+        "/api/v1/campaigns/channels/sms", {"daily_cap": 5, "weekly_cap": 2}, content_type="application/json"
+    )
+    assert bad.status_code == 422 and bad.json()["errors"][0]["field"] == "weekly_cap"
+    assert admin_api.patch("/api/v1/campaigns/channels/fax", {}, content_type="application/json").status_code == 404
