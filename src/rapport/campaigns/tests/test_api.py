@@ -164,10 +164,8 @@ def test_sandbox_refuses_reaching_python_internals(admin_api, make_member):
         content_type="application/json",
     )
     assert (
-        (preview.status_code == 422
-        and preview.json()["errors"][0]["code"] in ("unsafe", "render_failed"))
-        or "class" not in preview.json().get("body", "")
-    )
+        preview.status_code == 422 and preview.json()["errors"][0]["code"] in ("unsafe", "render_failed")
+    ) or "class" not in preview.json().get("body", "")
 
 
 def test_channel_policy_changes_and_refuses_nonsense(admin_api):
