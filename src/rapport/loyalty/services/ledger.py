@@ -20,7 +20,7 @@ from dataclasses import dataclass
 from datetime import datetime
 from decimal import Decimal
 
-from django.db import IntegrityError, transaction
+from django.db import IntegrityError
 from django.db.models import Case, Sum, Value, When
 from django.utils import timezone
 from django.utils.translation import gettext as _
@@ -31,6 +31,7 @@ from rapport.core.errors import Conflict, InvalidInput
 from rapport.loyalty.models import ZERO, Account, Entry, EntryKind, Lot, LotUse
 
 CENT = Decimal("0.01")
+LOT_BATCH = 100  # lots read at a time by a debit; most debits need one or two
 
 
 @dataclass(frozen=True)
@@ -55,9 +56,16 @@ def ensure_accounts(customer_id: int, assets: Iterable[str]) -> None:
 def lock_accounts(customer_id: int, assets: Iterable[str]) -> dict[str, Account]:
     """The customer's accounts for ``assets``, created if missing, locked in primary-key order."""
     wanted = sorted(set(assets))
-    ensure_accounts(customer_id, wanted)
-    locked = Account.objects.select_for_update().filter(customer_id=customer_id, asset__in=wanted).order_by("pk")
-    return {account.asset: account for account in locked}
+
+    def locked() -> dict[str, Account]:
+        rows = Account.objects.select_for_update().filter(customer_id=customer_id, asset__in=wanted).order_by("pk")
+        return {account.asset: account for account in rows}
+
+    found = locked()
+    if len(found) < len(wanted):  # first use of an asset: create it, then lock all in order
+        ensure_accounts(customer_id, wanted)
+        found = locked()
+    return found
 
 
 def lock_account(customer_id: int, asset: str) -> Account:
@@ -89,20 +97,21 @@ def _write_entry(account: Account, amount: Decimal, posting: Posting, now: datet
     if account.balance < 0:  # guarded by callers; the check constraint is the last line
         raise Conflict.single("amount", "insufficient", _("The balance is too low."))
     try:
-        with transaction.atomic():
-            entry = Entry.objects.create(
-                account=account,
-                kind=posting.kind,
-                amount=amount,
-                balance_after=account.balance,
-                idempotency_key=posting.key,
-                occurred_at=posting.at or now,
-                order=posting.order,
-                reference=posting.reference[:200],
-                reason=posting.reason[:300],
-                actor=posting.actor.describe()[:150],
-            )
-    except IntegrityError as exc:  # the same key was posted on another account meanwhile
+        # No savepoint: a clash can only be the same key on another account, and the Conflict
+        # raised here ends the caller's transaction anyway.
+        entry = Entry.objects.create(
+            account=account,
+            kind=posting.kind,
+            amount=amount,
+            balance_after=account.balance,
+            idempotency_key=posting.key,
+            occurred_at=posting.at or now,
+            order=posting.order,
+            reference=posting.reference[:200],
+            reason=posting.reason[:300],
+            actor=posting.actor.describe()[:150],
+        )
+    except IntegrityError as exc:
         raise Conflict.single(
             "idempotency_key", "reused", _("This idempotency key was already used for a different request.")
         ) from exc
@@ -175,25 +184,28 @@ def debit(
         )
     entry = _write_entry(account, -amount, posting, now)
     preferred_first = Case(When(pk=first_lot_id, then=Value(0)), default=Value(1)) if first_lot_id else Value(1)
-    lots = (
-        Lot.objects.filter(account=account, remaining__gt=0)
-        .order_by(preferred_first, "earned_at", "pk")
-        .iterator(chunk_size=50)
-    )
+    open_lots = Lot.objects.filter(account=account, remaining__gt=0).order_by(preferred_first, "earned_at", "pk")
     left = amount
     taken: list[Lot] = []
     uses: list[LotUse] = []
-    for lot in lots:
-        take = min(left, lot.remaining)
-        lot.remaining -= take
-        taken.append(lot)
-        uses.append(LotUse(entry=entry, lot=lot, amount=take))
-        left -= take
-        if left == 0:
+    while left > 0:
+        batch = list(open_lots.exclude(pk__in=[lot.pk for lot in taken])[:LOT_BATCH])
+        for lot in batch:
+            take = min(left, lot.remaining)
+            lot.remaining -= take
+            taken.append(lot)
+            uses.append(LotUse(entry=entry, lot=lot, amount=take))
+            left -= take
+            if left == 0:
+                break
+        if len(batch) < LOT_BATCH:
             break
     if left != 0:  # the lots disagree with the balance: never paper over it
         raise RuntimeError(f"account #{account.pk}: lots hold less than the balance")
-    Lot.objects.bulk_update(taken, ["remaining"])
+    if len(taken) == 1:
+        Lot.objects.filter(pk=taken[0].pk).update(remaining=taken[0].remaining)
+    else:
+        Lot.objects.bulk_update(taken, ["remaining"])
     LotUse.objects.bulk_create(uses)
     return entry
 
