@@ -281,7 +281,8 @@ def audit(url: str, accepted_spends: int) -> dict[str, int]:
         spend_entries = conn.execute("SELECT count(*) FROM loyalty_entry WHERE kind = 'spend'").fetchone()[0]
         overdrawn_lots = conn.execute(
             """SELECT count(*) FROM loyalty_lot l
-               WHERE l.amount - l.remaining <> COALESCE((SELECT sum(amount) FROM loyalty_lotuse u WHERE u.lot_id = l.id), 0)"""
+               WHERE l.amount - l.remaining
+                     <> COALESCE((SELECT sum(amount) FROM loyalty_lotuse u WHERE u.lot_id = l.id), 0)"""
         ).fetchone()[0]
     return {
         "accounts_not_matching_entries_or_lots": mismatched,
@@ -303,7 +304,8 @@ def main() -> None:
     url = args.postgres_url
     workers = args.processes * args.threads
     print(
-        f"ledger_bench: {args.accounts} accounts, {workers} workers ({args.processes}×{args.threads}), {args.seconds}s each"
+        f"ledger_bench: {args.accounts} accounts, {workers} workers "
+        f"({args.processes}×{args.threads}), {args.seconds}s per case"
     )
     recreate_database(url)
     try:
