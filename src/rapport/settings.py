@@ -112,8 +112,10 @@ if DATABASES["default"]["ENGINE"] == "django.db.backends.sqlite3":
     DATABASES["default"]["TEST"] = {"NAME": os.environ.get("RAPPORT_TEST_SQLITE_NAME")}
 elif DATABASES["default"]["ENGINE"] == "django.db.backends.postgresql":
     # Many short queries and segment counts: JIT compilation costs up to a second per count and
-    # saves nothing here (see docs/benchmarks.md, segment counts).
-    DATABASES["default"].setdefault("OPTIONS", {})["options"] = "-c jit=off"
+    # saves nothing here; a segment's per-customer aggregates spill to disk at PostgreSQL's default
+    # 4 MB of work memory (see docs/benchmarks.md, segment counts).
+    _work_mem = os.environ.get("RAPPORT_PG_WORK_MEM", "32MB")
+    DATABASES["default"].setdefault("OPTIONS", {})["options"] = f"-c jit=off -c work_mem={_work_mem}"
 DEFAULT_AUTO_FIELD = "django.db.models.BigAutoField"
 # The counted-orders index includes the order total on PostgreSQL; SQLite builds it without.
 SILENCED_SYSTEM_CHECKS = ["models.W040"]

@@ -138,6 +138,13 @@ class Order(models.Model):
                 condition=Q(status__in=COUNTED_STATUSES),
                 name="order_counted_customer_idx",
             ),
+            # Segment and report aggregates over a recent window read just that slice of it.
+            models.Index(
+                fields=["placed_at", "customer"],
+                include=["total"],
+                condition=Q(status__in=COUNTED_STATUSES),
+                name="order_counted_time_idx",
+            ),
         ]
         verbose_name = _("order")
         verbose_name_plural = _("orders")

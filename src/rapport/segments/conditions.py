@@ -453,30 +453,31 @@ class OrdersCondition(ConditionType):
             grouped = orders.values("customer_id").annotate(last=Max("placed_at"))
             having = ops.operand_q(F("last"), "datetime", op, value, context.now)
             return _customers_in(grouped, having, matches_none=False)
-        grouped = (
-            _counted_orders(condition.get("window_days"), context.now)
-            .values("customer_id")
-            .annotate(n=Count("id"), cents=Round(Sum(F("total") * 100), output_field=IntegerField()))
-        )
-        checks = _ops_for(op, value if op == "between" else [value])
         if metric == "count":
-            existence = _count_as_existence(checks)
+            existence = _count_as_existence(_checks(condition))
             if existence is not None:
                 # "ordered at all" / "never ordered": an index probe, not an aggregate of every order
                 any_order = Q(
                     Exists(_counted_orders(condition.get("window_days"), context.now).filter(customer=OuterRef("pk")))
                 )
                 return any_order if existence else ~any_order
-            having = _all(_compare(F("n"), o, int(Decimal(v))) for o, v in checks)
-            return _customers_in(
-                grouped, having, matches_none=all(_py_compare(0, o, int(Decimal(v))) for o, v in checks)
-            )
-        if metric == "sum":
-            having = _all(_compare(F("cents"), o, _cents(v)) for o, v in checks)
-            return _customers_in(grouped, having, matches_none=all(_py_compare(0, o, _cents(v)) for o, v in checks))
-        # average: sum >= value × count, only for customers with orders
-        having = _all(_compare(F("cents"), o, F("n") * Value(_cents(v))) for o, v in checks)
-        return _customers_in(grouped, having, matches_none=False)
+        return _customers_in(
+            _order_groups(condition.get("window_days"), context.now),
+            _having(condition),
+            matches_none=_matches_no_orders(condition),
+        )
+
+    def combine_key(self, condition: Mapping[str, Any]) -> Any:
+        """Aggregates over one window that need orders to hold share one grouped query."""
+        if condition["metric"] == "last_order_at" or _matches_no_orders(condition):
+            return None
+        if condition["metric"] == "count" and _count_as_existence(_checks(condition)) is not None:
+            return None
+        return ("window", condition.get("window_days"))
+
+    def q_combined(self, conditions: list[Mapping[str, Any]], context: Context) -> Q:
+        having = _all(_having(condition) for condition in conditions)
+        return _customers_in(_order_groups(conditions[0].get("window_days"), context.now), having, matches_none=False)
 
     def matches(self, condition: Mapping[str, Any], facts: Facts, context: Context) -> bool:
         metric, op, value = condition["metric"], condition["op"], condition["value"]
@@ -498,6 +499,45 @@ class OrdersCondition(ConditionType):
             else:
                 checks.append(count > 0 and _py_compare(cents, o, count * _cents(v)))
         return all(checks)
+
+
+def _order_groups(window: int | None, now: dt.datetime) -> Any:
+    """Counted orders in the window, one row per customer with ``n`` and ``cents``.
+
+    ``count(*)`` and the total are in the partial index on counted orders, so PostgreSQL can
+    aggregate from an index-only scan.
+    """
+    return (
+        _counted_orders(window, now)
+        .values("customer_id")
+        .annotate(n=Count("*"), cents=Round(Sum("total") * 100, output_field=IntegerField()))
+    )
+
+
+def _checks(condition: Mapping[str, Any]) -> list[tuple[str, Any]]:
+    value = condition["value"]
+    return _ops_for(condition["op"], value if condition["op"] == "between" else [value])
+
+
+def _having(condition: Mapping[str, Any]) -> Q:
+    """The condition's test on one customer's group (``n`` orders worth ``cents``)."""
+    checks = _checks(condition)
+    if condition["metric"] == "count":
+        return _all(_compare(F("n"), o, int(Decimal(v))) for o, v in checks)
+    if condition["metric"] == "sum":
+        return _all(_compare(F("cents"), o, _cents(v)) for o, v in checks)
+    # average: sum >= value × count, only for customers with orders
+    return _all(_compare(F("cents"), o, F("n") * Value(_cents(v))) for o, v in checks)
+
+
+def _matches_no_orders(condition: Mapping[str, Any]) -> bool:
+    """Whether a customer without orders in the window passes (``count < 2``, ``sum <= 100``)."""
+    checks = _checks(condition)
+    if condition["metric"] == "count":
+        return all(_py_compare(0, o, int(Decimal(v))) for o, v in checks)
+    if condition["metric"] == "sum":
+        return all(_py_compare(0, o, _cents(v)) for o, v in checks)
+    return False
 
 
 def _count_as_existence(checks: list[tuple[str, Any]]) -> bool | None:
@@ -637,7 +677,7 @@ class EventCondition(ConditionType):
         if condition["min_count"] == 1:
             did = Q(Exists(events))  # a semi-join (anti-join for did_not) on PostgreSQL
         else:
-            grouped = events.values("customer_id").annotate(n=Count("id"))
+            grouped = events.values("customer_id").annotate(n=Count("*"))
             did = _customers_in(grouped, Q(n__gte=condition["min_count"]), matches_none=False)
         return did if condition["op"] == "did" else ~did
 

@@ -110,6 +110,15 @@ class ConditionType:
     def matches(self, condition: Mapping[str, Any], facts: Facts, context: Context) -> bool:
         raise NotImplementedError
 
+    def combine_key(self, condition: Mapping[str, Any]) -> Any:
+        """Conditions of this type with the same key, side by side in an ``all`` group, may be
+        compiled together by :meth:`q_combined` (e.g. order aggregates over one window become one
+        ``GROUP BY … HAVING`` instead of one aggregate each). None: compile alone."""
+        return None
+
+    def q_combined(self, conditions: list[Mapping[str, Any]], context: Context) -> Q:
+        raise NotImplementedError
+
     def describe(self) -> dict[str, Any]:
         """The type for a rule builder: its JSON ``type``, label and the fields of its JSON."""
         return {"type": self.name, "label": str(self.label), "fields": [f.describe() for f in self.fields]}
@@ -232,8 +241,19 @@ def compile_rule(rule: Mapping[str, Any], context: Context) -> Q:
     """A cleaned rule as one ``Q`` over customers."""
     if "all" in rule:
         q = Q()
+        combinable: dict[tuple[str, Any], list[Mapping[str, Any]]] = {}
         for part in rule["all"]:
-            q &= compile_rule(part, context)
+            key = _CONDITIONS[part["type"]].combine_key(part) if "type" in part else None
+            if key is None:
+                q &= compile_rule(part, context)
+            else:
+                combinable.setdefault((part["type"], key), []).append(part)
+        for (type_name, _key), together in combinable.items():
+            condition_type = _CONDITIONS[type_name]
+            if len(together) > 1:
+                q &= condition_type.q_combined(together, context)
+            else:
+                q &= condition_type.q(together[0], context)
         return q
     if "any" in rule:
         parts = [compile_rule(part, context) for part in rule["any"]]

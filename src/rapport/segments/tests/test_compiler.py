@@ -202,6 +202,23 @@ def test_compiled_rule_matches_the_reference(shop, rule):
     assert len([q for q in queries.captured_queries if "customers_customer" in q["sql"]]) == 1
 
 
+def test_order_aggregates_over_one_window_share_one_grouped_query(shop):
+    rule = {
+        "all": [
+            {"type": "orders", "metric": "count", "op": "between", "value": [2, 5], "window_days": 90},
+            {"type": "orders", "metric": "average", "op": "gte", "value": 10, "window_days": 90},
+            {"type": "orders", "metric": "sum", "op": "gte", "value": 30, "window_days": 90},
+        ]
+    }
+    sql = str(members(rule, now=NOW).query)
+    assert sql.count("GROUP BY") == 1
+    ids = list(Customer.objects.values_list("pk", flat=True))
+    assert set(members(rule, now=NOW).values_list("name", flat=True)) == {"Amy"}
+    assert set(members(rule, now=NOW).values_list("pk", flat=True)) == reference_members(
+        rule, now=NOW, customer_ids=ids
+    )
+
+
 def test_expected_members(shop):
     names = lambda rule: set(members(rule, now=NOW).values_list("name", flat=True))  # noqa: E731
     assert names(RULES[2]) == {"Bob"}  # Bob turned 36 on 1 June, Amy turns 36 tomorrow
