@@ -112,7 +112,9 @@ def ask(conversation: BotConversation, question: object) -> Answer:
 @transaction.atomic
 def hand_over(conversation: BotConversation) -> Ticket:
     """Open a ticket for a person with the whole transcript; the same conversation never opens two."""
-    conversation = BotConversation.objects.select_for_update().select_related("customer").get(pk=conversation.pk)
+    conversation = (
+        BotConversation.objects.select_for_update(of=("self",)).select_related("customer").get(pk=conversation.pk)
+    )
     if conversation.ticket_id is not None:
         return Ticket.objects.get(pk=conversation.ticket_id)
     questions = [turn["text"] for turn in conversation.transcript if turn["role"] == "customer"]

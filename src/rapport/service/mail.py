@@ -23,7 +23,7 @@ from typing import Any
 
 from django.conf import settings
 from django.core.mail import EmailMessage
-from django.db import close_old_connections, transaction
+from django.db import close_old_connections, connections, transaction
 
 from rapport.core.actor import Actor, Source
 from rapport.core.errors import DomainError
@@ -314,7 +314,7 @@ def _receive_in_thread(raw: bytes) -> Received:
         logger.exception("support mail could not be processed")
         return Received(InboundMail.Outcome.REJECTED, None, "temporary failure, try again later", 451)
     finally:
-        close_old_connections()
+        connections.close_all()  # this worker thread's connections: nothing stays open between mails
 
 
 def start_listener(host: str, port: int) -> Any:

@@ -222,7 +222,9 @@ def _add_message(
 
 
 def _locked(ticket: Ticket) -> Ticket:
-    return Ticket.objects.select_for_update().select_related("customer", "store", "assignee").get(pk=ticket.pk)
+    return (
+        Ticket.objects.select_for_update(of=("self",)).select_related("customer", "store", "assignee").get(pk=ticket.pk)
+    )
 
 
 def _enter(ticket: Ticket, status: str, actor: Actor) -> None:
@@ -352,7 +354,11 @@ def customer_message(
         raise InvalidInput(errors)
     ticket = _locked(ticket)
     while ticket.merged_into_id is not None:
-        ticket = Ticket.objects.select_for_update().select_related("customer", "store").get(pk=ticket.merged_into_id)
+        ticket = (
+            Ticket.objects.select_for_update(of=("self",))
+            .select_related("customer", "store")
+            .get(pk=ticket.merged_into_id)
+        )
     message = _add_message(
         ticket,
         kind=MessageKind.CUSTOMER,

@@ -168,7 +168,7 @@ def check_all(now: dt.datetime | None = None) -> SlaCheck:
 
 @transaction.atomic
 def _check_one(ticket_id: int, now: dt.datetime) -> str:
-    ticket = Ticket.objects.select_for_update().select_related("store", "assignee").get(pk=ticket_id)
+    ticket = Ticket.objects.select_for_update(of=("self",)).select_related("store", "assignee").get(pk=ticket_id)
     deadline = _deadline(ticket)
     if deadline is None or not ticket.is_open or ticket.status == Status.PENDING:
         return ""
