@@ -6,6 +6,7 @@ from __future__ import annotations
 import logging
 
 from celery import shared_task
+from django.utils import timezone
 
 from rapport.core.actor import Actor
 from rapport.loyalty.models import CouponTemplate
@@ -34,6 +35,13 @@ def review_levels() -> dict[str, int]:
     counts = levels.review_all(actor=ACTOR)
     logger.info("loyalty: level review %s", counts)
     return counts
+
+
+@shared_task(name="rapport.loyalty.birthday_gifts")
+def birthday_gifts() -> int:
+    """Points for members whose birthday is today (store time zone), once per member and year."""
+    today = timezone.localdate(timezone.now(), timezone.get_default_timezone())
+    return levels.award_birthday_gifts(today=today, actor=ACTOR)
 
 
 @shared_task(name="rapport.loyalty.issue_to_segment")

@@ -9,7 +9,8 @@ Every change is a :class:`~rapport.loyalty.models.LevelChange`.
 
 from __future__ import annotations
 
-from datetime import datetime, timedelta
+import calendar
+from datetime import date, datetime, timedelta
 from decimal import Decimal
 
 from django.db import transaction
@@ -224,3 +225,32 @@ def move_membership(survivor: Customer, merged: Customer) -> int:
         ours.save()
     theirs.delete()
     return moved + 1
+
+
+def award_birthday_gifts(*, today: date, actor: Actor) -> int:
+    """Give each member on a level with a birthday gift their points on their birthday, once a year.
+
+    Members born on 29 February get theirs on 28 February in other years.
+    """
+    from rapport.loyalty.services.points import award
+
+    days = [(today.month, today.day)]
+    if (today.month, today.day) == (2, 28) and not calendar.isleap(today.year):
+        days.append((2, 29))
+    born_today = Q()
+    for month, day in days:
+        born_today |= Q(customer__birthday__month=month, customer__birthday__day=day)
+    given = 0
+    for membership in Membership.objects.filter(born_today, level__birthday_points__gt=0).select_related(
+        "customer", "level"
+    ):
+        assert membership.level is not None
+        award(
+            membership.customer,
+            points=membership.level.birthday_points,
+            key=f"points:birthday:{membership.customer_id}:{today.year}",
+            actor=actor,
+            reason=_("Birthday gift (%(level)s)") % {"level": membership.level.name},
+        )
+        given += 1
+    return given

@@ -100,3 +100,19 @@ def test_merge_moves_every_asset_without_doubling(
     assert BenefitCard.objects.filter(customer=member).count() == 1
     assert Membership.objects.get(customer=member).level == levels[0]
     assert not Account.objects.filter(customer_id=other.pk).exists()
+
+
+def test_birthday_gift_once_a_year_on_the_members_level(
+    make_customer: Callable[..., Customer], levels: list[Level], system_actor: Actor
+) -> None:
+    from datetime import date
+
+    Level.objects.filter(pk=levels[1].pk).update(birthday_points=300)
+    born = make_customer(birthday="1990-06-18")
+    leapling = make_customer(birthday="1992-02-29")
+    for customer in (born, leapling):
+        Membership.objects.create(customer=customer, level=levels[1])
+    assert level_services.award_birthday_gifts(today=date(2026, 6, 18), actor=system_actor) == 1
+    level_services.award_birthday_gifts(today=date(2026, 6, 18), actor=system_actor)  # the job ran twice
+    assert Account.objects.get(customer=born, asset=Asset.POINTS).balance == Decimal("300")
+    assert level_services.award_birthday_gifts(today=date(2027, 2, 28), actor=system_actor) == 1
