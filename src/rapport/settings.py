@@ -195,6 +195,7 @@ CELERY_BEAT_SCHEDULE = {
     "loyalty-expire-points": {"task": "rapport.loyalty.expire_points", "schedule": 24 * 3600.0},
     "loyalty-expire-coupons": {"task": "rapport.loyalty.expire_coupons", "schedule": 3600.0},
     "loyalty-review-levels": {"task": "rapport.loyalty.review_levels", "schedule": 24 * 3600.0},
+    "loyalty-birthday-gifts": {"task": "rapport.loyalty.birthday_gifts", "schedule": 24 * 3600.0},
     # campaigns
     "campaigns-tick": {"task": "rapport.campaigns.tick", "schedule": 60.0},
     "campaigns-scan-triggers": {"task": "rapport.campaigns.scan_triggers", "schedule": 900.0},
