@@ -8,9 +8,11 @@ class CampaignsConfig(AppConfig):
 
     def ready(self) -> None:
         from rapport.campaigns import lookups, triggers
+        from rapport.campaigns.demo import seed_campaigns
         from rapport.campaigns.models import Enrollment, Message
         from rapport.commerce.signals import order_saved
         from rapport.customers.models import Customer, Identity
+        from rapport.demo.steps import register_demo_step
         from rapport.events.signals import events_recorded
 
         events_recorded.connect(triggers.on_events_recorded, dispatch_uid="campaigns.events")
@@ -22,3 +24,4 @@ class CampaignsConfig(AppConfig):
             Identity._meta.get_field("customer"),
         )
         order_saved.connect(triggers.on_order_saved, dispatch_uid="campaigns.orders")
+        register_demo_step("campaigns", seed_campaigns, position=30)

@@ -524,7 +524,7 @@ def deliver_due(*, now: dt.datetime | None = None, limit: int = 5000, channel: s
         for start in range(0, len(ready), BATCH):
             outcomes += adapter.send(ready[start : start + BATCH], policy)
         if ready:
-            recorded = _record(policy, {m.pk: m for m in messages}, ready, outcomes, timezone.now())
+            recorded = _record(policy, {m.pk: m for m in messages}, ready, outcomes, now)
             for group, n in recorded.items():
                 counts[group] += n
     return dict(counts)
