@@ -444,15 +444,10 @@ class OrdersCondition(ConditionType):
         return {"metric": metric, "op": op, "value": value, "window_days": window}
 
     def q(self, condition: Mapping[str, Any], context: Context) -> Q:
-        metric, op, value = condition["metric"], condition["op"], condition["value"]
-        if metric == "last_order_at":
-            orders = _counted_orders(None, context.now)
-            if op in ("is_set", "is_not_set"):
-                has_orders = Q(Exists(orders.filter(customer=OuterRef("pk"))))
-                return has_orders if op == "is_set" else ~has_orders
-            grouped = orders.values("customer_id").annotate(last=Max("placed_at"))
-            having = ops.operand_q(F("last"), "datetime", op, value, context.now)
-            return _customers_in(grouped, having, matches_none=False)
+        metric, op = condition["metric"], condition["op"]
+        if metric == "last_order_at" and op in ("is_set", "is_not_set"):
+            has_orders = Q(Exists(_counted_orders(None, context.now).filter(customer=OuterRef("pk"))))
+            return has_orders if op == "is_set" else ~has_orders
         if metric == "count":
             existence = _count_as_existence(_checks(condition))
             if existence is not None:
@@ -463,20 +458,22 @@ class OrdersCondition(ConditionType):
                 return any_order if existence else ~any_order
         return _customers_in(
             _order_groups(condition.get("window_days"), context.now),
-            _having(condition),
+            _having(condition, context),
             matches_none=_matches_no_orders(condition),
         )
 
     def combine_key(self, condition: Mapping[str, Any]) -> Any:
         """Aggregates over one window that need orders to hold share one grouped query."""
-        if condition["metric"] == "last_order_at" or _matches_no_orders(condition):
+        if condition["metric"] == "last_order_at":
+            return None if condition["op"] in ("is_set", "is_not_set") else ("window", None)
+        if _matches_no_orders(condition):
             return None
         if condition["metric"] == "count" and _count_as_existence(_checks(condition)) is not None:
             return None
         return ("window", condition.get("window_days"))
 
     def q_combined(self, conditions: list[Mapping[str, Any]], context: Context) -> Q:
-        having = _all(_having(condition) for condition in conditions)
+        having = _all(_having(condition, context) for condition in conditions)
         return _customers_in(_order_groups(conditions[0].get("window_days"), context.now), having, matches_none=False)
 
     def matches(self, condition: Mapping[str, Any], facts: Facts, context: Context) -> bool:
@@ -502,16 +499,18 @@ class OrdersCondition(ConditionType):
 
 
 def _order_groups(window: int | None, now: dt.datetime) -> Any:
-    """Counted orders in the window, one row per customer with ``n`` and ``cents``.
+    """Counted orders in the window, one row per customer with ``n`` and ``cents`` (and, over
+    all time, the ``last`` order's time).
 
     ``count(*)`` and the total are in the partial index on counted orders, so PostgreSQL can
     aggregate from an index-only scan.
     """
-    return (
+    grouped = (
         _counted_orders(window, now)
         .values("customer_id")
         .annotate(n=Count("*"), cents=Round(Sum("total") * 100, output_field=IntegerField()))
     )
+    return grouped if window else grouped.annotate(last=Max("placed_at"))
 
 
 def _checks(condition: Mapping[str, Any]) -> list[tuple[str, Any]]:
@@ -519,8 +518,10 @@ def _checks(condition: Mapping[str, Any]) -> list[tuple[str, Any]]:
     return _ops_for(condition["op"], value if condition["op"] == "between" else [value])
 
 
-def _having(condition: Mapping[str, Any]) -> Q:
-    """The condition's test on one customer's group (``n`` orders worth ``cents``)."""
+def _having(condition: Mapping[str, Any], context: Context) -> Q:
+    """The condition's test on one customer's group (``n`` orders worth ``cents``, the ``last``)."""
+    if condition["metric"] == "last_order_at":
+        return ops.operand_q(F("last"), "datetime", condition["op"], condition["value"], context.now)
     checks = _checks(condition)
     if condition["metric"] == "count":
         return _all(_compare(F("n"), o, int(Decimal(v))) for o, v in checks)
@@ -532,6 +533,8 @@ def _having(condition: Mapping[str, Any]) -> Q:
 
 def _matches_no_orders(condition: Mapping[str, Any]) -> bool:
     """Whether a customer without orders in the window passes (``count < 2``, ``sum <= 100``)."""
+    if condition["metric"] == "last_order_at":
+        return False
     checks = _checks(condition)
     if condition["metric"] == "count":
         return all(_py_compare(0, o, int(Decimal(v))) for o, v in checks)
