@@ -14,6 +14,7 @@ class CampaignsConfig(AppConfig):
         from rapport.customers.models import Customer, Identity
         from rapport.demo.steps import register_demo_step
         from rapport.events.signals import events_recorded
+        from rapport.portal.sections import PortalSection, register_portal_section
 
         events_recorded.connect(triggers.on_events_recorded, dispatch_uid="campaigns.events")
         lookups.register(
@@ -25,3 +26,4 @@ class CampaignsConfig(AppConfig):
         )
         order_saved.connect(triggers.on_order_saved, dispatch_uid="campaigns.orders")
         register_demo_step("campaigns", seed_campaigns, position=30)
+        register_portal_section(PortalSection("inbox", _("Messages"), "campaigns:portal_inbox", position=40))

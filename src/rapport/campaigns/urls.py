@@ -1,6 +1,6 @@
 from django.urls import path
 
-from rapport.campaigns import public_views, views
+from rapport.campaigns import portal_views, public_views, views
 
 app_name = "campaigns"
 
@@ -16,6 +16,8 @@ urlpatterns = [
     path("channels/", views.channel_settings, name="channels"),
     path("calls/", views.call_list, name="calls"),
     path("calls/<int:pk>/", views.call_record, name="call_record"),
+    path("portal/inbox/", portal_views.inbox, name="portal_inbox"),
+    path("portal/inbox/<int:pk>/", portal_views.read, name="portal_message"),
     path("t/o/<str:token>.gif", public_views.track_open, name="track_open"),
     path("t/c/<str:token>/", public_views.track_click, name="track_click"),
     path("u/<str:token>/", public_views.unsubscribe, name="unsubscribe"),
