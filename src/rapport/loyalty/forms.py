@@ -170,6 +170,10 @@ class GrantCardForm(forms.Form):
     idempotency_key = forms.CharField(widget=forms.HiddenInput)
 
 
+class VoidCouponForm(forms.Form):
+    reason = forms.CharField(label=_("Reason"), max_length=300)
+
+
 class GenerateCodesForm(forms.Form):
     count = forms.IntegerField(label=_("How many codes"), min_value=1, max_value=100_000)
 

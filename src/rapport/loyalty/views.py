@@ -8,6 +8,7 @@ Views only translate between HTTP and the services.
 from __future__ import annotations
 
 import uuid
+from collections.abc import Callable
 from typing import Any
 
 from django.contrib import messages
@@ -178,81 +179,71 @@ def _back_to_tab(customer: Customer) -> HttpResponse:
     return redirect(f"{reverse('customers:detail', args=[customer.pk])}?tab=assets")
 
 
-@login_required
-@permission_required("loyalty.adjust_balance", raise_exception=True)
-@require_POST
-def adjust(request: HttpRequest, customer_id: int) -> HttpResponse:
+def _tab_action(
+    request: HttpRequest, customer_id: int, form_class: type[Any], act: Callable[[Customer, dict[str, Any]], str]
+) -> HttpResponse:
+    """Validate the tab's form, run ``act`` (a service call returning the success message), go back."""
     customer = _visible_customer(request, customer_id)
-    form = forms.AdjustmentForm(request.POST)
+    form = form_class(request.POST)
     if not form.is_valid():
         messages.error(request, _form_errors(form))
         return _back_to_tab(customer)
     try:
-        entry = adjustments.adjust(
-            customer,
-            asset=form.cleaned_data["asset"],
-            delta=form.cleaned_data["delta"],
-            reason=form.cleaned_data["reason"],
-            key=form.cleaned_data["idempotency_key"],
-            actor=_actor(request),
-        )
+        done = act(customer, form.cleaned_data)
     except DomainError as exc:
         messages.error(request, _error_text(exc))
     else:
-        messages.success(request, _("Adjusted. The balance is now %(balance)s.") % {"balance": entry.balance_after})
+        messages.success(request, done)
     return _back_to_tab(customer)
+
+
+@login_required
+@permission_required("loyalty.adjust_balance", raise_exception=True)
+@require_POST
+def adjust(request: HttpRequest, customer_id: int) -> HttpResponse:
+    def act(customer: Customer, data: dict[str, Any]) -> str:
+        entry = adjustments.adjust(
+            customer,
+            asset=data["asset"],
+            delta=data["delta"],
+            reason=data["reason"],
+            key=data["idempotency_key"],
+            actor=_actor(request),
+        )
+        return _("Adjusted. The balance is now %(balance)s.") % {"balance": entry.balance_after}
+
+    return _tab_action(request, customer_id, forms.AdjustmentForm, act)
 
 
 @login_required
 @permission_required("loyalty.issue_coupon", raise_exception=True)
 @require_POST
 def issue_coupon(request: HttpRequest, customer_id: int) -> HttpResponse:
-    customer = _visible_customer(request, customer_id)
-    form = forms.IssueCouponForm(request.POST)
-    if not form.is_valid():
-        messages.error(request, _("Choose a coupon."))
-        return _back_to_tab(customer)
-    try:
-        coupon = coupons.issue(
-            form.cleaned_data["template"], customer, key=form.cleaned_data["idempotency_key"], actor=_actor(request)
-        )
-    except DomainError as exc:
-        messages.error(request, _error_text(exc))
-    else:
-        messages.success(request, _("Coupon %(code)s issued.") % {"code": coupon.code})
-    return _back_to_tab(customer)
+    def act(customer: Customer, data: dict[str, Any]) -> str:
+        coupon = coupons.issue(data["template"], customer, key=data["idempotency_key"], actor=_actor(request))
+        return _("Coupon %(code)s issued.") % {"code": coupon.code}
+
+    return _tab_action(request, customer_id, forms.IssueCouponForm, act)
 
 
 @login_required
 @permission_required("loyalty.issue_coupon", raise_exception=True)
 @require_POST
 def grant_card(request: HttpRequest, customer_id: int) -> HttpResponse:
-    customer = _visible_customer(request, customer_id)
-    form = forms.GrantCardForm(request.POST)
-    if not form.is_valid():
-        messages.error(request, _("Choose a card."))
-        return _back_to_tab(customer)
-    try:
-        card = cards.grant(
-            form.cleaned_data["card_type"], customer, key=form.cleaned_data["idempotency_key"], actor=_actor(request)
-        )
-    except DomainError as exc:
-        messages.error(request, _error_text(exc))
-    else:
-        messages.success(request, _("Card valid until %(date)s.") % {"date": f"{card.ends_at:%Y-%m-%d}"})
-    return _back_to_tab(customer)
+    def act(customer: Customer, data: dict[str, Any]) -> str:
+        card = cards.grant(data["card_type"], customer, key=data["idempotency_key"], actor=_actor(request))
+        return _("Card valid until %(date)s.") % {"date": f"{card.ends_at:%Y-%m-%d}"}
+
+    return _tab_action(request, customer_id, forms.GrantCardForm, act)
 
 
 @login_required
 @permission_required("loyalty.issue_coupon", raise_exception=True)
 @require_POST
 def void_coupon(request: HttpRequest, customer_id: int, coupon_id: int) -> HttpResponse:
-    customer = _visible_customer(request, customer_id)
-    coupon = get_object_or_404(Coupon, pk=coupon_id, customer=customer)
-    try:
-        coupons.void(coupon, reason=request.POST.get("reason", ""), actor=_actor(request))
-    except DomainError as exc:
-        messages.error(request, _error_text(exc))
-    else:
-        messages.success(request, _("Coupon %(code)s voided.") % {"code": coupon.code})
-    return _back_to_tab(customer)
+    def act(customer: Customer, data: dict[str, Any]) -> str:
+        coupon = get_object_or_404(Coupon, pk=coupon_id, customer=customer)
+        coupons.void(coupon, reason=data["reason"], actor=_actor(request))
+        return _("Coupon %(code)s voided.") % {"code": coupon.code}
+
+    return _tab_action(request, customer_id, forms.VoidCouponForm, act)

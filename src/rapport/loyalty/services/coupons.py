@@ -76,6 +76,18 @@ def save_template(template: CouponTemplate, *, actor: Actor, stores: Iterable[in
     return template
 
 
+def _record_event(coupon: Coupon, kind: str, *, key: str, at: datetime, actor: Actor, reference: str = "") -> None:
+    """One line of a coupon's history; the unique key makes a replayed change write nothing twice."""
+    CouponEvent.objects.create(
+        coupon=coupon,
+        kind=kind,
+        idempotency_key=key,
+        occurred_at=at,
+        reference=reference[:200],
+        actor=actor.describe()[:150],
+    )
+
+
 def _new_code() -> str:
     return "".join(secrets.choice(CODE_ALPHABET) for _ in range(CODE_LENGTH))
 
@@ -132,14 +144,7 @@ def issue(template: CouponTemplate, customer: Customer, *, key: str, actor: Acto
     coupon.valid_from, coupon.valid_until = valid_from, valid_until
     coupon.save()
     CouponTemplate.objects.filter(pk=locked.pk).update(issued_count=F("issued_count") + 1)
-    CouponEvent.objects.create(
-        coupon=coupon,
-        kind=CouponEvent.Kind.ISSUE,
-        idempotency_key=event_key,
-        occurred_at=now,
-        reference=reference[:200],
-        actor=actor.describe()[:150],
-    )
+    _record_event(coupon, CouponEvent.Kind.ISSUE, key=event_key, at=now, actor=actor, reference=reference)
     return coupon
 
 
@@ -227,14 +232,7 @@ def redeem_locked(coupon: Coupon, cart: Cart, *, key: str, order_reference: str,
         status=CouponStatus.REDEEMED, redeemed_at=now, redeemed_order=order_reference[:128], discount=discount
     )
     coupon.status, coupon.redeemed_at, coupon.discount = CouponStatus.REDEEMED, now, discount
-    CouponEvent.objects.create(
-        coupon=coupon,
-        kind=CouponEvent.Kind.REDEEM,
-        idempotency_key=key,
-        occurred_at=now,
-        reference=order_reference[:200],
-        actor=actor.describe()[:150],
-    )
+    _record_event(coupon, CouponEvent.Kind.REDEEM, key=key, at=now, actor=actor, reference=order_reference)
     return discount
 
 
@@ -257,14 +255,7 @@ def return_locked(coupon: Coupon, *, key: str, actor: Actor, reference: str = ""
     coupon.status = CouponStatus.ISSUED if still_valid else CouponStatus.EXPIRED
     coupon.redeemed_at, coupon.redeemed_order, coupon.discount = None, "", ZERO
     coupon.save(update_fields=["status", "redeemed_at", "redeemed_order", "discount"])
-    CouponEvent.objects.create(
-        coupon=coupon,
-        kind=CouponEvent.Kind.RETURN,
-        idempotency_key=key,
-        occurred_at=now,
-        reference=reference[:200],
-        actor=actor.describe()[:150],
-    )
+    _record_event(coupon, CouponEvent.Kind.RETURN, key=key, at=now, actor=actor, reference=reference)
     return coupon
 
 
@@ -278,13 +269,8 @@ def void(coupon: Coupon, *, reason: str, actor: Actor) -> Coupon:
         raise Conflict.single("coupon", "not_voidable", _("Only an issued, unused coupon can be voided."))
     locked.status = CouponStatus.VOID
     locked.save(update_fields=["status"])
-    CouponEvent.objects.create(
-        coupon=locked,
-        kind=CouponEvent.Kind.VOID,
-        idempotency_key=f"coupon:void:{locked.pk}",
-        occurred_at=timezone.now(),
-        reference=reason[:200],
-        actor=actor.describe()[:150],
+    _record_event(
+        locked, CouponEvent.Kind.VOID, key=f"coupon:void:{locked.pk}", at=timezone.now(), actor=actor, reference=reason
     )
     record(actor, AuditEntry.Action.UPDATE, obj=locked, changes={"status": "void", "reason": reason})
     return locked
