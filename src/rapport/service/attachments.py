@@ -12,6 +12,7 @@ from dataclasses import dataclass
 from pathlib import PurePosixPath
 
 from django.conf import settings
+from django.http import HttpRequest
 
 from rapport.core.errors import FieldError, InvalidInput
 
@@ -79,3 +80,8 @@ def check_files(files: Sequence[IncomingFile], *, field: str = "attachments") ->
     if errors:
         raise InvalidInput(errors)
     return cleaned
+
+
+def uploaded_files(request: HttpRequest, name: str = "files") -> list[IncomingFile]:
+    """The files a form posted under ``name``, for :func:`check_files`."""
+    return [IncomingFile(f.name or "", f.content_type or "", f.read()) for f in request.FILES.getlist(name)]

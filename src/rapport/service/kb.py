@@ -13,21 +13,9 @@ from rapport.core.actor import Actor
 from rapport.core.errors import Conflict, FieldError, InvalidInput
 from rapport.service import clock
 from rapport.service.models import Article, ArticleCategory, Language
+from rapport.service.validation import clean_text
 
 ARTICLE_FIELDS = ("title", "body", "keywords", "language", "category", "state")
-
-
-def _text(data: Mapping[str, Any], field: str, limit: int, errors: list[FieldError], *, required: bool) -> str:
-    value = data.get(field)
-    if value is not None and not isinstance(value, str):
-        errors.append(FieldError(field, "invalid", "expected text"))
-        return ""
-    text = (value or "").strip()
-    if required and not text:
-        errors.append(FieldError(field, "required", f"{field} is required"))
-    elif len(text) > limit:
-        errors.append(FieldError(field, "too_long", f"at most {limit} characters"))
-    return text
 
 
 @transaction.atomic
@@ -35,7 +23,7 @@ def save_category(
     *, name: Any, position: Any = 0, actor: Actor, instance: ArticleCategory | None = None
 ) -> ArticleCategory:
     errors: list[FieldError] = []
-    text = _text({"name": name}, "name", 80, errors, required=True)
+    text = clean_text(name, "name", 80, errors, required=True)
     if isinstance(position, bool) or not isinstance(position, int) or not 0 <= position <= 100_000:
         errors.append(FieldError("position", "invalid", "a whole number from 0 to 100000"))
     clash = ArticleCategory.objects.filter(name=text).exclude(pk=instance.pk if instance else 0)
@@ -75,9 +63,9 @@ def save_article(*, data: Mapping[str, Any], actor: Actor, instance: Article | N
             "state": instance.state,
         }
     merged.update(data)
-    title = _text(merged, "title", 200, errors, required=True)
-    body = _text(merged, "body", 50_000, errors, required=True)
-    keywords = _text(merged, "keywords", 300, errors, required=False)
+    title = clean_text(merged.get("title"), "title", 200, errors, required=True)
+    body = clean_text(merged.get("body"), "body", 50_000, errors, required=True)
+    keywords = clean_text(merged.get("keywords"), "keywords", 300, errors, required=False)
     language = merged.get("language")
     if language not in Language.values:
         errors.append(FieldError("language", "invalid", f"one of: {', '.join(Language.values)}"))

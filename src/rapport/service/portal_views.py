@@ -22,7 +22,7 @@ from rapport.core.actor import Actor, Source
 from rapport.core.errors import DomainError, FieldError
 from rapport.portal.auth import member_required
 from rapport.service import bot, services
-from rapport.service.attachments import IncomingFile
+from rapport.service.attachments import uploaded_files
 from rapport.service.models import Article, BotConversation, Category, MessageKind, Ticket
 
 MEMBER_CATEGORIES = [Category.INQUIRY, Category.COMPLAINT, Category.AFTER_SALES, Category.OTHER]
@@ -34,10 +34,6 @@ def _member(request: HttpRequest) -> Any:
 
 def _actor(request: HttpRequest) -> Actor:
     return Actor(user=None, source=Source.CUSTOMER, label=f"member #{_member(request).pk}")
-
-
-def _uploads(request: HttpRequest) -> list[IncomingFile]:
-    return [IncomingFile(f.name or "", f.content_type or "", f.read()) for f in request.FILES.getlist("files")]
 
 
 @member_required
@@ -53,7 +49,7 @@ def contact(request: HttpRequest) -> HttpResponse:
                 body=request.POST.get("body"),
                 category=request.POST.get("category") or Category.INQUIRY,
                 order=request.POST.get("order") or None,
-                files=_uploads(request),
+                files=uploaded_files(request),
                 actor=_actor(request),
             )
             messages.success(request, _("Thank you. Your request %(number)s is with us.") % {"number": ticket.number})
@@ -85,7 +81,7 @@ def my_ticket(request: HttpRequest, pk: int) -> HttpResponse:
     if request.method == "POST":
         try:
             services.customer_message(
-                ticket, body=request.POST.get("body"), files=_uploads(request), actor=_actor(request)
+                ticket, body=request.POST.get("body"), files=uploaded_files(request), actor=_actor(request)
             )
             return redirect("service:portal_ticket", pk=ticket.pk)
         except DomainError as exc:

@@ -44,6 +44,7 @@ from rapport.service.models import (
     TicketChannel,
     TicketMessage,
 )
+from rapport.service.validation import clean_choice, clean_text
 
 logger = logging.getLogger(__name__)
 
@@ -59,25 +60,6 @@ TRANSITIONS: dict[str, set[str]] = {
     Status.RESOLVED: {Status.OPEN, Status.CLOSED},
     Status.CLOSED: {Status.OPEN},
 }
-
-
-def _text(value: Any, field: str, limit: int, errors: list[FieldError], *, required: bool = True) -> str:
-    if value is not None and not isinstance(value, str):
-        errors.append(FieldError(field, "invalid", "expected text"))
-        return ""
-    text = (value or "").strip()
-    if required and not text:
-        errors.append(FieldError(field, "required", f"{field} is required"))
-    elif len(text) > limit:
-        errors.append(FieldError(field, "too_long", f"at most {limit} characters"))
-    return text
-
-
-def _choice(value: Any, field: str, choices: Sequence[str], errors: list[FieldError]) -> str:
-    if value not in choices:
-        errors.append(FieldError(field, "invalid", f"one of: {', '.join(choices)}"))
-        return ""
-    return str(value)
 
 
 # Customers ------------------------------------------------------------------------------------
@@ -147,18 +129,12 @@ def open_ticket(
 ) -> Ticket:
     """Open a ticket with the customer's first message; SLA clocks start, the rules assign it."""
     errors: list[FieldError] = []
-    subject_text = _text(subject, "subject", MAX_SUBJECT, errors)
-    body_text = _text(body, "body", MAX_BODY, errors)
-    channel = _choice(channel, "channel", TicketChannel.values, errors)
-    category = _choice(category, "category", Category.values, errors)
-    priority = _choice(priority, "priority", Priority.values, errors)
+    subject_text = clean_text(subject, "subject", MAX_SUBJECT, errors)
+    channel = clean_choice(channel, "channel", TicketChannel.values, errors)
+    category = clean_choice(category, "category", Category.values, errors)
+    priority = clean_choice(priority, "priority", Priority.values, errors)
     linked_order = _clean_order(order, customer, errors)
-    try:
-        cleaned_files = check_files(files)
-    except InvalidInput as exc:
-        errors.extend(exc.errors)
-    if errors:
-        raise InvalidInput(errors)
+    body_text, cleaned_files = _clean_message(body, files, errors)
     now = clock.now()
     ticket = Ticket(
         subject=subject_text,
@@ -253,6 +229,21 @@ def _enter(ticket: Ticket, status: str, actor: Actor) -> None:
     record_event(ticket, "status", actor=actor, data={"from": previous, "to": status}, at=now)
 
 
+def _clean_message(
+    body: Any, files: Sequence[IncomingFile], errors: list[FieldError]
+) -> tuple[str, list[IncomingFile]]:
+    """A message's text and files, checked together so every problem is reported at once."""
+    text = clean_text(body, "body", MAX_BODY, errors)
+    cleaned: list[IncomingFile] = []
+    try:
+        cleaned = check_files(files)
+    except InvalidInput as exc:
+        errors.extend(exc.errors)
+    if errors:
+        raise InvalidInput(errors)
+    return text, cleaned
+
+
 def _check_worker(actor: Actor) -> None:
     user = actor.staff_user
     if user is not None and not user.has_perm("service.work_ticket"):
@@ -274,14 +265,8 @@ def reply(
     with transaction.atomic():
         _check_worker(actor)
         errors: list[FieldError] = []
-        text = _text(body, "body", MAX_BODY, errors)
-        then = _choice(then, "then", [Status.OPEN, Status.PENDING, Status.RESOLVED], errors)
-        try:
-            cleaned = check_files(files)
-        except InvalidInput as exc:
-            errors.extend(exc.errors)
-        if errors:
-            raise InvalidInput(errors)
+        then = clean_choice(then, "then", [Status.OPEN, Status.PENDING, Status.RESOLVED], errors)
+        text, cleaned = _clean_message(body, files, errors)
         ticket = _locked(ticket)
         if ticket.merged_into_id is not None:
             raise Conflict.single("ticket", "merged", f"merged into T-{ticket.merged_into_id:06d}; reply there")
@@ -318,14 +303,7 @@ def reply(
 def add_note(ticket: Ticket, *, body: Any, actor: Actor, files: Sequence[IncomingFile] = ()) -> TicketMessage:
     """An internal note: agents see it, the customer never does."""
     _check_worker(actor)
-    errors: list[FieldError] = []
-    text = _text(body, "body", MAX_BODY, errors)
-    try:
-        cleaned = check_files(files)
-    except InvalidInput as exc:
-        errors.extend(exc.errors)
-    if errors:
-        raise InvalidInput(errors)
+    text, cleaned = _clean_message(body, files, [])
     ticket = _locked(ticket)
     message = _add_message(
         ticket, kind=MessageKind.NOTE, body=text, author=actor.staff_user, author_label=actor.describe(), files=cleaned
@@ -344,14 +322,7 @@ def customer_message(
     message_id: str | None = None,
 ) -> TicketMessage:
     """The customer wrote again: the message joins the ticket and reopens it when it waited or was done."""
-    errors: list[FieldError] = []
-    text = _text(body, "body", MAX_BODY, errors)
-    try:
-        cleaned = check_files(files)
-    except InvalidInput as exc:
-        errors.extend(exc.errors)
-    if errors:
-        raise InvalidInput(errors)
+    text, cleaned = _clean_message(body, files, [])
     ticket = _locked(ticket)
     while ticket.merged_into_id is not None:
         ticket = (
@@ -427,11 +398,11 @@ def update_ticket(ticket: Ticket, *, data: Mapping[str, Any], actor: Actor) -> T
     ticket = _locked(ticket)
     cleaned: dict[str, Any] = {}
     if "subject" in data:
-        cleaned["subject"] = _text(data["subject"], "subject", MAX_SUBJECT, errors)
+        cleaned["subject"] = clean_text(data["subject"], "subject", MAX_SUBJECT, errors)
     if "category" in data:
-        cleaned["category"] = _choice(data["category"], "category", Category.values, errors)
+        cleaned["category"] = clean_choice(data["category"], "category", Category.values, errors)
     if "priority" in data:
-        cleaned["priority"] = _choice(data["priority"], "priority", Priority.values, errors)
+        cleaned["priority"] = clean_choice(data["priority"], "priority", Priority.values, errors)
     if "order" in data:
         cleaned["order"] = _clean_order(data["order"], ticket.customer, errors)
     if errors:
@@ -536,11 +507,11 @@ def save_canned_reply(*, data: Mapping[str, Any], actor: Actor, instance: Canned
     errors: list[FieldError] = [
         FieldError(k, "unknown_field", "unknown field") for k in data if k not in ("title", "body", "category")
     ]
-    title = _text(data.get("title"), "title", 100, errors)
-    body = _text(data.get("body"), "body", 10_000, errors)
+    title = clean_text(data.get("title"), "title", 100, errors)
+    body = clean_text(data.get("body"), "body", 10_000, errors)
     category = data.get("category") or ""
     if category:
-        category = _choice(category, "category", Category.values, errors)
+        category = clean_choice(category, "category", Category.values, errors)
     try:
         unknown = sorted(set(template_variables(body)) - set(VARIABLES))
         if unknown:

@@ -28,7 +28,7 @@ from rapport.customers import queries as customer_queries
 from rapport.loyalty.models import CouponTemplate
 from rapport.service import csat, goodwill, kb, reports, services
 from rapport.service.assignment import agents
-from rapport.service.attachments import IncomingFile
+from rapport.service.attachments import uploaded_files
 from rapport.service.models import (
     AgentProfile,
     Article,
@@ -68,10 +68,6 @@ def _staff(request: HttpRequest) -> User:
 
 def _error_text(exc: DomainError) -> str:
     return "; ".join(f"{e.field}: {e.message}" if e.field else e.message for e in exc.errors)
-
-
-def _uploads(request: HttpRequest, name: str = "files") -> list[IncomingFile]:
-    return [IncomingFile(f.name or "", f.content_type or "", f.read()) for f in request.FILES.getlist(name)]
 
 
 def _visible_tickets(request: HttpRequest) -> Any:
@@ -162,7 +158,7 @@ def ticket_create(request: HttpRequest) -> HttpResponse:
                 category=request.POST.get("category"),
                 priority=request.POST.get("priority"),
                 order=request.POST.get("order") or None,
-                files=_uploads(request),
+                files=uploaded_files(request),
                 actor=_actor(request),
             )
             messages.success(request, _("Ticket %(number)s opened.") % {"number": ticket.number})
@@ -231,7 +227,7 @@ def ticket_reply(request: HttpRequest, pk: int) -> HttpResponse:
             ticket,
             body=request.POST.get("body"),
             then=request.POST.get("then") or Status.PENDING,
-            files=_uploads(request),
+            files=uploaded_files(request),
             actor=_actor(request),
         )
         message.refresh_from_db()
@@ -248,7 +244,9 @@ def ticket_note(request: HttpRequest, pk: int) -> HttpResponse:
     return _work(
         request,
         pk,
-        lambda t: services.add_note(t, body=request.POST.get("body"), files=_uploads(request), actor=_actor(request)),
+        lambda t: services.add_note(
+            t, body=request.POST.get("body"), files=uploaded_files(request), actor=_actor(request)
+        ),
         _("Note added."),
     )
 
