@@ -154,3 +154,16 @@ def test_reports(api, customer, make_ticket):
     body = api.get("/api/v1/service/reports", {"category": "complaint"}).json()
     assert body["overall"]["tickets"] == 1 and "complaint" in body["by_category"]
     assert api.get("/api/v1/service/reports", {"start": "2026-13-01"}).status_code == 422
+
+
+def test_listing_tickets_takes_a_fixed_number_of_queries(api, customer, make_ticket, django_assert_max_num_queries):
+    for _ in range(3):
+        make_ticket(customer)
+    api.get("/api/v1/tickets?view=all")  # warm caches (token, permissions)
+    with django_assert_max_num_queries(12):
+        few = api.get("/api/v1/tickets?view=all&limit=3")
+    for _ in range(7):
+        make_ticket(customer)
+    with django_assert_max_num_queries(12):
+        many = api.get("/api/v1/tickets?view=all&limit=10")
+    assert len(few.json()["results"]) == 3 and len(many.json()["results"]) == 10

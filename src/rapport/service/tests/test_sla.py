@@ -4,9 +4,12 @@ warnings before a breach and escalation on one, by the scheduled check."""
 from __future__ import annotations
 
 import datetime as dt
+from zoneinfo import ZoneInfo
 
 import pytest
 from django.core import mail
+from hypothesis import given, settings
+from hypothesis import strategies as st
 
 from rapport.core.actor import Actor, Source
 from rapport.customers import services as customer_services
@@ -128,3 +131,24 @@ def test_resolved_tickets_close_after_a_week(customer, agent_actor, make_ticket,
     assert tasks.close_resolved() == {"closed": 1}
     ticket.refresh_from_db()
     assert ticket.status == Status.CLOSED
+
+
+@settings(max_examples=60, deadline=None)
+@given(
+    start=st.datetimes(min_value=dt.datetime(2026, 1, 1), max_value=dt.datetime(2026, 12, 31)),
+    minutes=st.integers(min_value=0, max_value=5 * 24 * 60),
+    days=st.sets(st.integers(min_value=0, max_value=6), min_size=1),
+    opens=st.integers(min_value=0, max_value=11),
+    length=st.integers(min_value=1, max_value=12),
+)
+def test_adding_business_minutes_then_counting_them_gives_them_back(start, minutes, days, opens, length):
+    tz = ZoneInfo("Asia/Shanghai")
+    hours = sla.Hours(tz, {d: (dt.time(opens), dt.time(opens + length)) for d in days})
+    begin = start.replace(tzinfo=dt.UTC)
+    due = sla.add_business_minutes(begin, minutes, hours)
+    assert due >= begin
+    assert sla.business_minutes_between(begin, due, hours) == minutes
+    if minutes:  # the deadline falls inside opening hours
+        local = due.astimezone(tz)
+        window = hours.window(local.date())
+        assert window is not None and window[0] < local <= window[1]
