@@ -31,7 +31,7 @@ from rapport.core.errors import Conflict, InvalidInput
 from rapport.loyalty.models import ZERO, Account, Entry, EntryKind, Lot, LotUse
 
 CENT = Decimal("0.01")
-LOT_BATCH = 100  # lots read at a time by a debit; most debits need one or two
+LOT_BATCH = 10  # lots read at a time by a debit: most debits need one or two
 
 
 @dataclass(frozen=True)
