@@ -1,33 +1,159 @@
 """Journey steps and triggers that touch the customer's assets (coupons, points, levels).
 
-They call :mod:`rapport.loyalty`'s services; until those exist the step types are refused at
-validation with a clear message, and no plan can reach them.
+Steps call :mod:`rapport.loyalty`'s services, one customer at a time because that is the
+ledger's unit of locking; each call carries the key ``plan:<id>:step:<id>:enrollment:<id>``, so a
+chunk redone after a crash finds the coupon or points already given and gives nothing twice. An
+issued coupon is kept in the enrollment's context: a later send step shows it as ``coupon``.
+
+Triggers: points about to expire (open point lots expiring in N days), a coupon about to expire,
+and a member level change; each scan is idempotent through its entry key.
 """
 
 from __future__ import annotations
 
 import datetime as dt
+import logging
 from collections.abc import Mapping, Sequence
 from typing import Any
 
-from rapport.campaigns.models import Step
-from rapport.core.errors import FieldError
+from django.db.models import Q
+from django.utils.translation import gettext_lazy as _
 
-TRIGGERS: dict[str, str] = {}
-UNAVAILABLE = {Step.Kind.COUPON, Step.Kind.POINTS}
+from rapport.campaigns import engine
+from rapport.campaigns.models import Enrollment, Plan, Step
+from rapport.core.actor import Actor
+from rapport.core.errors import Conflict, FieldError
+from rapport.customers.models import Customer
+from rapport.loyalty.models import Account, Asset, Coupon, CouponStatus, CouponTemplate, LevelChange, Lot
+from rapport.loyalty.services import coupons, points
+
+logger = logging.getLogger(__name__)
+
+MAX_POINTS = 1_000_000
+TRIGGERS: dict[str, str] = {
+    "points_expiring": "points about to expire (days before)",
+    "coupon_expiring": "a coupon about to expire (days before)",
+    "level_changed": "a member level change",
+}
+UNAVAILABLE: set[str] = set()
 
 
 def catalogue() -> dict[str, Any]:
-    """What the builder offers for reward steps (coupon templates); empty without the services."""
-    return {}
+    """What the builder offers for reward steps."""
+    templates = [
+        {"value": t.pk, "label": t.name} for t in CouponTemplate.objects.filter(is_active=True).order_by("name")
+    ]
+    return {
+        "coupon": [{"name": "template", "label": str(_("Coupon")), "choices": templates}],
+        "points": [
+            {"name": "points", "label": str(_("Points")), "type": "number"},
+            {"name": "reason", "label": str(_("Reason shown to the member")), "type": "text"},
+        ],
+    }
 
 
 def clean_step(kind: str, path: str, config: Mapping[str, Any], errors: list[FieldError]) -> dict[str, Any]:
-    errors.append(
-        FieldError(f"{path}.kind", "unavailable", f"{kind} steps need the loyalty services, not installed yet")
-    )
-    return {}
+    if kind == Step.Kind.COUPON:
+        value = config.get("template")
+        template = CouponTemplate.objects.filter(pk=int(value)).first() if str(value or "").strip().isdigit() else None
+        if template is None:
+            errors.append(FieldError(f"{path}.template", "not_found", "a coupon template's id"))
+        elif not template.is_active:
+            errors.append(FieldError(f"{path}.template", "inactive", f"{template.name} is not being given out"))
+        return {"template": template.pk if template else None}
+    amount = config.get("points")
+    if isinstance(amount, str) and amount.strip().isdigit():
+        amount = int(amount)
+    if isinstance(amount, bool) or not isinstance(amount, int) or not 1 <= amount <= MAX_POINTS:
+        errors.append(FieldError(f"{path}.points", "invalid", f"whole points from 1 to {MAX_POINTS}"))
+    reason = str(config.get("reason") or "").strip()[:120]
+    return {"points": amount, "reason": reason}
+
+
+def _coupon_facts(coupon: Coupon) -> dict[str, Any]:
+    template = coupon.template
+    value = template.amount_off if getattr(template, "amount_off", None) else f"{template.percent_off}%"
+    return {
+        "code": coupon.code,
+        "name": template.name,
+        "value": str(value),
+        "expires_at": coupon.valid_until.date().isoformat() if coupon.valid_until else "",
+    }
 
 
 def issue(step: Step, enrollments: Sequence[tuple[int, int]], *, now: dt.datetime) -> None:
-    raise RuntimeError(f"step {step.kind} cannot run without the loyalty services")
+    """Give each enrolled customer the step's coupon or points (inside the engine's chunk transaction)."""
+    actor = Actor.system(f"operation plan #{step.plan_id}")
+    customers = Customer.objects.in_bulk([customer_id for _pk, customer_id in enrollments])
+    template = CouponTemplate.objects.filter(pk=step.config.get("template")).first()
+    issued: dict[int, dict[str, Any]] = {}
+    for enrollment_id, customer_id in enrollments:
+        customer = customers.get(customer_id)
+        if customer is None:
+            continue
+        key = f"plan:{step.plan_id}:step:{step.pk}:enrollment:{enrollment_id}"
+        try:
+            if step.kind == Step.Kind.COUPON and template is not None:
+                issued[enrollment_id] = _coupon_facts(
+                    coupons.issue(template, customer, key=key, actor=actor, reference=key)
+                )
+            elif step.kind == Step.Kind.POINTS:
+                points.award(
+                    customer,
+                    points=int(step.config["points"]),
+                    key=key,
+                    actor=actor,
+                    reason=step.config.get("reason", ""),
+                )
+        except Conflict as exc:  # out of stock, limit reached: this customer goes on without it
+            logger.info("plan #%s step %s: customer #%s: %s", step.plan_id, step.position, customer_id, exc)
+    rows = list(Enrollment.objects.filter(pk__in=list(issued)))
+    for row in rows:
+        row.context = {**row.context, "coupon": issued[row.pk]}
+    Enrollment.objects.bulk_update(rows, ["context"])
+
+
+# Triggers ---------------------------------------------------------------------------------------
+
+
+def _scan_points_expiring(plan: Plan, now: dt.datetime) -> int:
+    day = (now + dt.timedelta(days=int(plan.trigger.get("days_before") or 0))).date()
+    accounts = Lot.objects.filter(remaining__gt=0, expires_at__date=day, account__asset=Asset.POINTS).values(
+        "account_id"
+    )
+    customers = Customer.objects.filter(pk__in=Account.objects.filter(pk__in=accounts).values("customer_id"))
+    return engine.enroll(plan, engine.in_audience(plan, customers, now), entry_key=f"points:{day.isoformat()}", now=now)
+
+
+def _scan_coupon_expiring(plan: Plan, now: dt.datetime) -> int:
+    day = (now + dt.timedelta(days=int(plan.trigger.get("days_before") or 0))).date()
+    expiring = Coupon.objects.filter(status=CouponStatus.ISSUED, valid_until__date=day, customer__isnull=False)
+    entries = [
+        engine.Entry(customer_id, f"coupon:{pk}", {"coupon_id": pk})
+        for pk, customer_id in expiring.values_list("pk", "customer_id")
+    ]
+    return engine.enroll_entries(plan, entries, now=now)
+
+
+def _scan_level_changes(plan: Plan, now: dt.datetime) -> int:
+    cursor = int(plan.trigger_cursor.get("level_change") or 0)
+    changes = list(
+        LevelChange.objects.filter(Q(pk__gt=cursor), changed_at__gte=plan.launched_at or now)
+        .order_by("pk")
+        .values_list("pk", "customer_id", "reason")[:10_000]
+    )
+    entries = [
+        engine.Entry(customer_id, f"level:{pk}", {"level_change": reason}) for pk, customer_id, reason in changes
+    ]
+    entered = engine.enroll_entries(plan, entries, now=now)
+    if changes:
+        Plan.objects.filter(pk=plan.pk).update(trigger_cursor={**plan.trigger_cursor, "level_change": changes[-1][0]})
+    return entered
+
+
+def register_scans() -> None:
+    from rapport.campaigns.triggers import register_scan
+
+    register_scan("points_expiring", _scan_points_expiring)
+    register_scan("coupon_expiring", _scan_coupon_expiring)
+    register_scan("level_changed", _scan_level_changes)
