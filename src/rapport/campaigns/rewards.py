@@ -54,8 +54,8 @@ def catalogue() -> dict[str, Any]:
 
 def clean_step(kind: str, path: str, config: Mapping[str, Any], errors: list[FieldError]) -> dict[str, Any]:
     if kind == Step.Kind.COUPON:
-        value = config.get("template")
-        template = CouponTemplate.objects.filter(pk=int(value)).first() if str(value or "").strip().isdigit() else None
+        value = str(config.get("template") or "").strip()
+        template = CouponTemplate.objects.filter(pk=int(value)).first() if value.isdigit() else None
         if template is None:
             errors.append(FieldError(f"{path}.template", "not_found", "a coupon template's id"))
         elif not template.is_active:
