@@ -7,7 +7,7 @@ class CampaignsConfig(AppConfig):
     verbose_name = _("Campaigns")
 
     def ready(self) -> None:
-        from rapport.campaigns import lookups, rewards, triggers
+        from rapport.campaigns import lookups, rewards, tabs, triggers
         from rapport.campaigns.demo import seed_campaigns
         from rapport.campaigns.models import Enrollment, Message
         from rapport.commerce.signals import order_saved
@@ -26,5 +26,6 @@ class CampaignsConfig(AppConfig):
         )
         order_saved.connect(triggers.on_order_saved, dispatch_uid="campaigns.orders")
         rewards.register_scans()
+        tabs.register()
         register_demo_step("campaigns", seed_campaigns, position=30)
         register_portal_section(PortalSection("inbox", _("Messages"), "campaigns:portal_inbox", position=40))

@@ -145,3 +145,11 @@ def test_sales_staff_record_a_call(make_staff, make_member):
     task.refresh_from_db()
     assert task.status == CallTask.Status.REACHED and task.done_by == user
     assert client.get("/campaigns/").status_code == 403
+
+
+def test_customer_page_lists_the_messages_plans_sent(operator_client, make_member, make_plan, launch, settings):
+    settings.EMAIL_BACKEND = "django.core.mail.backends.locmem.EmailBackend"
+    customer = make_member()
+    plan = launch(make_plan(name="Autumn note"))
+    page = operator_client.get(f"/customers/{customer.pk}/?tab=messages").content.decode()
+    assert "Autumn note" in page and f"/campaigns/{plan.pk}/" in page
