@@ -77,6 +77,14 @@ def tokenize(text: str) -> list[str]:
     return tokens
 
 
+def token_counts(weighted_parts: Iterable[tuple[str, int]]) -> Counter[str]:
+    counts: Counter[str] = Counter()
+    for text, weight in weighted_parts:
+        for token in tokenize(text):
+            counts[token] += weight
+    return counts
+
+
 @dataclass(frozen=True)
 class Hit:
     article_id: int
@@ -96,11 +104,12 @@ class Index:
     def average_length(self) -> float:
         return (sum(self.lengths.values()) / len(self.lengths)) if self.lengths else 0.0
 
-    def add(self, doc_id: int, language: str, weighted_parts: Iterable[tuple[str, int]]) -> None:
-        counts: Counter[str] = Counter()
-        for text, weight in weighted_parts:
-            for token in tokenize(text):
-                counts[token] += weight
+    def add(self, doc_id: int, language: str, weighted_parts: Iterable[tuple[str, int]]) -> Counter[str]:
+        counts = token_counts(weighted_parts)
+        self.add_counts(doc_id, language, counts)
+        return counts
+
+    def add_counts(self, doc_id: int, language: str, counts: Counter[str]) -> None:
         self.lengths[doc_id] = sum(counts.values())
         self.languages[doc_id] = language
         for token, count in counts.items():
@@ -137,6 +146,8 @@ class Index:
 
 _cache_lock = threading.Lock()
 _cached: tuple[tuple[int, str], Index] | None = None
+# Token counts per article and version: a rebuild after one article changed segments only that one.
+_article_tokens: dict[int, tuple[str, Counter[str]]] = {}
 
 
 def published_index() -> Index:
@@ -148,13 +159,20 @@ def published_index() -> Index:
     with _cache_lock:
         if _cached is not None and _cached[0] == key:
             return _cached[1]
+    versions = {
+        pk: (language, str(updated)) for pk, language, updated in published.values_list("pk", "language", "updated_at")
+    }
+    stale = [pk for pk, (_language, version) in versions.items() if _article_tokens.get(pk, ("",))[0] != version]
+    for article in published.filter(pk__in=stale).only("pk", "title", "keywords", "body", "updated_at"):
+        parts = [(article.title, TITLE_WEIGHT), (article.keywords, TITLE_WEIGHT), (article.body, 1)]
+        _article_tokens[article.pk] = (str(article.updated_at), token_counts(parts))
+    for gone in set(_article_tokens) - set(versions):
+        _article_tokens.pop(gone, None)
     index = Index()
-    for article in published.only("pk", "title", "keywords", "body", "language"):
-        index.add(
-            article.pk,
-            article.language,
-            [(article.title, TITLE_WEIGHT), (article.keywords, TITLE_WEIGHT), (article.body, 1)],
-        )
+    for pk, (language, version) in versions.items():
+        cached = _article_tokens.get(pk)
+        if cached is not None and cached[0] == version:
+            index.add_counts(pk, language, cached[1])
     with _cache_lock:
         _cached = (key, index)
     return index

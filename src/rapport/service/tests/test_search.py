@@ -46,3 +46,14 @@ def test_suggestions_for_a_ticket_in_its_language(seeded_kb):
     assert found[0][0].title == "收到商品破损或有质量问题"
     found = suggest_for_ticket("Wrong size", "The jacket is too small, I need a bigger size")
     assert found[0][0].title == "Exchanging for another size"
+
+
+def test_a_rebuild_segments_only_the_articles_that_changed(seeded_kb, system_actor, monkeypatch):
+    search.published_index()
+    segmented = []
+    real = search.token_counts
+    monkeypatch.setattr(search, "token_counts", lambda parts: segmented.append(1) or real(parts))
+    article = search.Article.objects.filter(language="en").first()
+    kb.save_article(data={"keywords": article.keywords + " parcel"}, actor=system_actor, instance=article)
+    assert search.search_articles("parcel")
+    assert len(segmented) == 1
