@@ -49,6 +49,22 @@ class Uplift:
     low: float | None
     high: float | None
 
+    def points(self, value: float | None) -> float | None:
+        """A rate difference in percentage points, for people."""
+        return None if value is None else value * 100
+
+    @property
+    def difference_pp(self) -> float | None:
+        return self.points(self.difference)
+
+    @property
+    def low_pp(self) -> float | None:
+        return self.points(self.low)
+
+    @property
+    def high_pp(self) -> float | None:
+        return self.points(self.high)
+
     @property
     def significant(self) -> bool:
         return self.low is not None and self.high is not None and (self.low > 0 or self.high < 0)

@@ -140,13 +140,14 @@
   });
 
   function toggle() {
+    // style.display, not the hidden attribute: the console's .field rule sets display and would win.
     const kind = document.getElementById("id_kind").value;
     const trigger = document.getElementById("id_trigger_type").value;
-    document.querySelectorAll("fieldset.kind-one_off, fieldset.kind-journey, .field.kind-recurring").forEach((node) => {
-      node.hidden = !node.classList.contains(`kind-${kind}`);
+    document.querySelectorAll("[data-kinds]").forEach((node) => {
+      node.style.display = node.dataset.kinds.split(" ").includes(kind) ? "" : "none";
     });
-    document.querySelectorAll("#trigger-fields [class*='trigger-']").forEach((node) => {
-      node.hidden = !node.classList.contains(`trigger-${trigger}`);
+    document.querySelectorAll("[data-triggers]").forEach((node) => {
+      node.style.display = node.dataset.triggers.split(" ").includes(trigger) ? "" : "none";
     });
   }
   document.getElementById("id_kind").addEventListener("change", toggle);
