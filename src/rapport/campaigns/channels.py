@@ -34,7 +34,7 @@ from typing import Any, Protocol
 
 from django.conf import settings
 from django.core.mail import EmailMultiAlternatives, get_connection
-from django.db import transaction
+from django.db import connection, transaction
 from django.db.models import F, Q
 from django.urls import reverse
 from django.utils import timezone
@@ -53,6 +53,7 @@ from rapport.campaigns.models import (
     SiteMessage,
     Step,
 )
+from rapport.core.errors import InvalidInput
 from rapport.customers.models import Customer, Identity
 from rapport.tags.sync import backoff, sign
 
@@ -355,7 +356,7 @@ def addresses(channel: str, customer_ids: Iterable[int]) -> dict[int, str]:
 # Dispatching ---------------------------------------------------------------------------------
 
 
-def _claim(now: dt.datetime, limit: int, channel: str | None) -> list[Message]:
+def _claim(now: dt.datetime, limit: int, channel: str | None, *, lease: bool) -> list[Message]:
     with transaction.atomic():
         due = Message.objects.select_for_update(skip_locked=True, of=("self",)).filter(
             status=Message.Status.PLANNED, not_before__lte=now
@@ -377,7 +378,8 @@ def _claim(now: dt.datetime, limit: int, channel: str | None) -> list[Message]:
                 "attempts",
             )[:limit]
         )
-        Message.objects.filter(pk__any_of=[m.pk for m in claimed]).update(lease_until=now + LEASE)
+        if lease:
+            Message.objects.filter(pk__any_of=[m.pk for m in claimed]).update(lease_until=now + LEASE)
     return claimed
 
 
@@ -394,8 +396,9 @@ def _coupons(messages: Sequence[Message]) -> dict[int, Any]:
     }
 
 
-def render_batch(messages: Sequence[Message], channel: str) -> tuple[list[Outgoing], list[int]]:
-    """Rendered messages, and the ids of those whose customer has no address on the channel."""
+def render_batch(messages: Sequence[Message], channel: str) -> tuple[list[Outgoing], list[int], dict[int, str]]:
+    """Rendered messages, the ids of those whose customer has no address on the channel, and the
+    messages whose template failed at run time (with the reason): those fail instead of blocking."""
     templates = {t.pk: t for t in ContentTemplate.objects.filter(pk__in={m.template_id for m in messages})}
     steps = {s.pk: s for s in Step.objects.filter(pk__in={m.step_id for m in messages if m.step_id})}
     customer_ids = [m.customer_id for m in messages if m.customer_id is not None]
@@ -406,6 +409,7 @@ def render_batch(messages: Sequence[Message], channel: str) -> tuple[list[Outgoi
     reach = addresses(channel, customer_ids) if channel != ChannelKind.STAFF else {}
     ready: list[Outgoing] = []
     unreachable: list[int] = []
+    broken: dict[int, str] = {}
     for message in messages:
         customer_id = message.customer_id
         step = steps.get(message.step_id) if message.step_id else None
@@ -422,17 +426,11 @@ def render_batch(messages: Sequence[Message], channel: str) -> tuple[list[Outgoi
             else ""
         )
         context = {**contexts.get(customer_id or 0, {}), "unsubscribe_url": unsubscribe}
-        if channel == ChannelKind.STAFF and step is not None:
-            subject = str(step.config.get("subject") or "Rapport")
-            body = content.render(str(step.config.get("message", "")), context)
-        else:
-            template = templates[message.template_id]  # type: ignore[index]
-            subject = content.render(template.subject, context)
-            body = content.render(template.body, context)
-            if message.plan_id is not None and channel != ChannelKind.CALL:
-                body = tracking.track_links(body, message.pk, skip=frozenset({unsubscribe}))
-            if unsubscribe and unsubscribe not in body and channel != ChannelKind.SITE:
-                body = f"{body.rstrip()}\n\n{unsubscribe}"
+        try:
+            subject, body = _render_one(message, channel, step, templates, context, unsubscribe)
+        except InvalidInput as exc:
+            broken[message.pk] = str(exc)[:300]
+            continue
         ready.append(
             Outgoing(
                 message_id=message.pk,
@@ -446,7 +444,31 @@ def render_batch(messages: Sequence[Message], channel: str) -> tuple[list[Outgoi
                 plan_id=message.plan_id,
             )
         )
-    return ready, unreachable
+    return ready, unreachable, broken
+
+
+def _render_one(
+    message: Message,
+    channel: str,
+    step: Step | None,
+    templates: dict[int, ContentTemplate],
+    context: dict[str, Any],
+    unsubscribe: str,
+) -> tuple[str, str]:
+    if channel == ChannelKind.STAFF and step is not None:
+        return str(step.config.get("subject") or "Rapport"), content.render(
+            str(step.config.get("message", "")), context
+        )
+    template = templates.get(message.template_id or 0)
+    if template is None:
+        raise InvalidInput.single("template", "not_found", "the message's template was deleted")
+    subject = content.render(template.subject, context)
+    body = content.render(template.body, context)
+    if message.plan_id is not None and channel != ChannelKind.CALL:
+        body = tracking.track_links(body, message.pk, skip=frozenset({unsubscribe}))
+    if unsubscribe and unsubscribe not in body and channel != ChannelKind.SITE:
+        body = f"{body.rstrip()}\n\n{unsubscribe}"
+    return subject, body
 
 
 def _record(
@@ -497,9 +519,21 @@ def _record(
 
 
 def deliver_due(*, now: dt.datetime | None = None, limit: int = 5000, channel: str | None = None) -> dict[str, int]:
-    """Send every due planned message once; answer counts by outcome."""
+    """Send every due planned message once; answer counts by outcome.
+
+    On PostgreSQL the claimed rows stay locked (``FOR UPDATE SKIP LOCKED``) while they are sent
+    and recorded, in one transaction: other workers skip them, and a worker that dies releases
+    them at once, without writing a lease to every row. SQLite has no row locks and one writer:
+    there a short lease marks the claim and the sending happens outside any transaction.
+    """
     now = now or timezone.now()
-    claimed = _claim(now, limit, channel)
+    if connection.vendor == "postgresql":
+        with transaction.atomic():
+            return _deliver(_claim(now, limit, channel, lease=False), now)
+    return _deliver(_claim(now, limit, channel, lease=True), now)
+
+
+def _deliver(claimed: list[Message], now: dt.datetime) -> dict[str, int]:
     counts: dict[str, int] = defaultdict(int)
     by_channel: dict[str, list[Message]] = defaultdict(list)
     for message in claimed:
@@ -513,7 +547,10 @@ def deliver_due(*, now: dt.datetime | None = None, limit: int = 5000, channel: s
             counts["suppressed"] += len(messages)
             continue
         # Render the whole claim with a handful of queries; hand it to the adapter in batches.
-        ready, unreachable = render_batch(messages, channel_name)
+        ready, unreachable, broken = render_batch(messages, channel_name)
+        for message_id, error in broken.items():
+            Message.objects.filter(pk=message_id).update(status=Message.Status.FAILED, lease_until=None, error=error)
+        counts["failed"] += len(broken)
         if unreachable:
             Message.objects.filter(pk__any_of=unreachable).update(
                 status=Message.Status.SUPPRESSED, reason=Message.Reason.NO_ADDRESS, lease_until=None

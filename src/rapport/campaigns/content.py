@@ -81,8 +81,8 @@ def render(source: str, context: Mapping[str, Any]) -> str:
         return str(_compiled(source).render(**context))
     except SecurityError as exc:
         raise InvalidInput.single("body", "unsafe", f"the template tried something not allowed: {exc}") from exc
-    except TemplateError as exc:
-        raise InvalidInput.single("body", "render_failed", str(exc)) from exc
+    except (TemplateError, ArithmeticError, LookupError, TypeError, ValueError) as exc:
+        raise InvalidInput.single("body", "render_failed", f"the template failed: {exc}") from exc
 
 
 # Context for a batch of customers -----------------------------------------------------------

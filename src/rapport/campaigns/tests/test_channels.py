@@ -275,3 +275,16 @@ def test_disabled_channel_suppresses_instead_of_sending(make_member, make_plan, 
     ChannelPolicy.objects.create(channel="email", is_enabled=False)
     plan = launch(make_plan())
     assert Message.objects.get(plan=plan).reason == Message.Reason.CHANNEL_OFF
+
+
+def test_a_template_failing_at_run_time_fails_its_message_instead_of_blocking_the_queue(
+    make_member, make_plan, make_template, launch
+):
+    make_member()
+    broken = make_template("site", subject="Oops", body="{{ 1 // 0 }}")
+    plan = launch(
+        make_plan(steps=[{"kind": "send", "config": {"channel": "site", "variants": [{"template": broken.pk}]}}])
+    )
+    message = Message.objects.get(plan=plan)
+    assert message.status == Message.Status.FAILED and "division" in message.error
+    assert channels.deliver_due() == {}

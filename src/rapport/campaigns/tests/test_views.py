@@ -10,6 +10,7 @@ from django.test import Client
 
 from rapport.accounts import roles
 from rapport.campaigns.models import CallTask, ChannelPolicy, Plan
+from rapport.customers.models import Customer
 from rapport.testing.fixtures import STAFF_PASSWORD
 
 pytestmark = pytest.mark.django_db
@@ -135,6 +136,7 @@ def test_channel_settings_validate_quiet_hours(operator_client):
 def test_sales_staff_record_a_call(make_staff, make_member):
     user = make_staff(roles.SALES, username="seller")
     customer = make_member()
+    Customer.objects.filter(pk=customer.pk).update(owner=user)  # sales staff see the customers they own
     task = CallTask.objects.create(
         customer=customer, script="Invite to the VIP evening", created_at=customer.registered_at, assigned_to=user
     )
