@@ -285,6 +285,7 @@ def reply(
         )
         if ticket.first_response_at is None:
             ticket.first_response_at = message.created_at
+            ticket.warned_at = None  # the next warning is about the resolution deadline
         if ticket.status == Status.NEW and then != Status.OPEN:
             _enter(ticket, Status.OPEN, actor)
         _enter(ticket, then, actor)

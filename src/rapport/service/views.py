@@ -18,6 +18,7 @@ from django.core.exceptions import PermissionDenied
 from django.db.models import Count, Q
 from django.http import Http404, HttpRequest, HttpResponse
 from django.shortcuts import get_object_or_404, redirect, render
+from django.utils.http import content_disposition_header
 from django.utils.translation import gettext as _
 from django.views.decorators.http import require_POST
 
@@ -331,8 +332,8 @@ def attachment(request: HttpRequest, pk: int) -> HttpResponse:
     found = get_object_or_404(Attachment.objects.select_related("message__ticket"), pk=pk)
     _ticket(request, found.message.ticket_id)  # the ticket must be visible to this user
     response = HttpResponse(bytes(found.data), content_type=found.content_type)
-    disposition = "inline" if found.content_type.startswith("image/") else "attachment"
-    response["Content-Disposition"] = f'{disposition}; filename="{found.file_name}"'
+    as_attachment = not found.content_type.startswith("image/")
+    response["Content-Disposition"] = content_disposition_header(as_attachment, found.file_name) or "inline"
     response["X-Content-Type-Options"] = "nosniff"
     return response
 

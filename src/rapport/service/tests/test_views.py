@@ -141,3 +141,16 @@ def test_chat_answers_with_a_source_and_hands_over(member_client, customer, seed
 
 def test_portal_pages_need_a_member(client):
     assert client.get("/service/portal/contact/").status_code == 302
+
+
+def test_attachments_download_for_staff_who_see_the_ticket(agent_client, customer, make_ticket, make_staff):
+    from rapport.service.attachments import IncomingFile
+
+    ticket = make_ticket(customer, files=[IncomingFile('receipt "1".txt', "text/plain", b"order 1001")])
+    attachment = ticket.messages.get().attachments.get()
+    response = agent_client.get(f"/service/attachments/{attachment.pk}/")
+    assert response.status_code == 200 and response.content == b"order 1001"
+    assert response["Content-Disposition"].startswith("attachment;") and response["Content-Type"] == "text/plain"
+    outsider = Client()
+    outsider.force_login(make_staff(roles.SALES))
+    assert outsider.get(f"/service/attachments/{attachment.pk}/").status_code == 403
