@@ -10,7 +10,6 @@ follow, so every balance equals the sum of its entries exactly as if the service
 from __future__ import annotations
 
 import datetime as dt
-import secrets
 from collections import defaultdict
 from dataclasses import dataclass, field
 from decimal import ROUND_FLOOR, ROUND_HALF_UP, Decimal
@@ -396,7 +395,7 @@ def _coupons(context: DemoContext, templates: list[CouponTemplate], end: dt.date
         rows.append(
             Coupon(
                 template=template,
-                code="".join(secrets.choice(coupon_services.CODE_ALPHABET) for _ in range(coupon_services.CODE_LENGTH)),
+                code="".join(rng.choice(coupon_services.CODE_ALPHABET) for _ in range(coupon_services.CODE_LENGTH)),
                 customer_id=customer_id,
                 status=status,
                 issued_at=issued,
