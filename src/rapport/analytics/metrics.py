@@ -41,6 +41,7 @@ WEEK_DAYS = 7.0
 CLV_WEEKS = 52.0
 BGNBD_SAMPLE = 200_000  # customers the BG/NBD is fitted on in a full run (a random sample above it)
 NEXT_ORDER_MAX_DAYS = 365
+CHURN_RETRAIN_AFTER = dt.timedelta(days=7)
 PRICE_SENSITIVITY_CUTS = (0.05, 0.15)  # share of list price discounted: medium from 5 %, high from 15 %
 VALUE_TIER_QUANTILES = (0.5, 0.8, 0.95)  # net spent: medium, high, top from these quantiles of buyers
 
@@ -168,7 +169,7 @@ def _refit(summary: PurchaseSummary, now: dt.datetime) -> None:
         fits.append(_fit_row(ModelFit.Kind.GAMMA_GAMMA, gamma, now))
     except clv.FitError as exc:
         logger.info("CLV models not refitted: %s", exc)
-    evaluation = churn.train_out_of_time(now, purchase_summary, buyers_between)
+    evaluation = churn.train_out_of_time(now, purchase_summary, buyers_between) if _churn_due(now) else None
     if evaluation is not None:
         fits.append(
             ModelFit(
@@ -180,6 +181,13 @@ def _refit(summary: PurchaseSummary, now: dt.datetime) -> None:
             )
         )
     ModelFit.objects.bulk_create(fits)
+
+
+def _churn_due(now: dt.datetime) -> bool:
+    """The churn classifier is retrained weekly: its out-of-time training reads the whole order
+    history twice more, and behaviour shifts slowly. In between, the stored model scores."""
+    latest = ModelFit.objects.filter(kind=ModelFit.Kind.CHURN).values_list("fitted_at", flat=True).first()
+    return latest is None or now - latest >= CHURN_RETRAIN_AFTER or now < latest
 
 
 def fit_sample(size: int) -> NDArray[np.int64] | slice:

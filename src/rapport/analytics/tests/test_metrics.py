@@ -162,3 +162,21 @@ def test_merging_customers_rescores_the_survivor(
         merge_customers(survivor, merged, actor=system_actor, reason="same person")
     assert not CustomerMetrics.objects.filter(customer_id=merged.pk).exists()
     assert _m(survivor).orders == 2
+
+
+def test_the_churn_classifier_is_retrained_weekly_not_nightly(
+    make_customer: Callable[..., Any], place_order: Callable[..., Any]
+) -> None:
+    import datetime as dt
+
+    for i in range(60):
+        customer = make_customer()
+        loyal = i % 3 == 0
+        for k in range(8 if loyal else 2):
+            place_order(customer, 400 - k * (50 if loyal else 10) - i, total=f"{60 + k}.00")
+    metrics.recompute_all(now=NOW)
+    metrics.recompute_all(now=NOW + dt.timedelta(days=1))
+    assert ModelFit.objects.filter(kind="churn").count() == 1
+    assert CustomerMetrics.objects.exclude(churn_probability=None).count() == 60
+    metrics.recompute_all(now=NOW + dt.timedelta(days=8))
+    assert ModelFit.objects.filter(kind="churn").count() == 2
