@@ -2,7 +2,7 @@
 
 A full run (:func:`recompute_all`, scheduled daily) aggregates every customer's orders in one SQL
 query, refits the models (RFM quintile breakpoints, value-tier cut points, BG/NBD, Gamma-Gamma,
-the churn classifier), stores the fits as :class:`~rapport.analytics.models.ModelFit` and
+the churn classifier, weekly), stores the fits as :class:`~rapport.analytics.models.ModelFit` and
 rewrites every customer's row. The incremental run (:func:`recompute_customers`, after orders
 change) aggregates only the customers named and scores them with the stored fits, so one new
 order costs a handful of queries, not a population scan.
