@@ -11,7 +11,7 @@ from typing import Any
 
 from django.contrib.auth.models import AbstractBaseUser
 from django.db import IntegrityError, transaction
-from django.db.models import Q, QuerySet
+from django.db.models import ProtectedError, Q, QuerySet
 
 from rapport.audit.models import AuditEntry
 from rapport.audit.services import record, record_reveal
@@ -195,11 +195,17 @@ def bulk_upsert_customers(items: Sequence[Mapping[str, Any]], *, actor: Actor) -
 
 @transaction.atomic
 def delete_customer(customer: Customer, *, actor: Actor) -> None:
-    """Remove a customer who never bought; one with orders is kept for the books."""
+    """Remove a customer who never bought; one with orders or other kept records (ledger entries,
+    tickets: whatever another domain protects) is kept for the books."""
     if customer.orders.exists():  # type: ignore[attr-defined]
         raise Conflict.single("id", "has_orders", "a customer with orders cannot be deleted")
     record(actor, AuditEntry.Action.DELETE, obj=customer, changes={"name": customer.name})
-    customer.delete()
+    try:
+        with transaction.atomic():
+            customer.delete()
+    except ProtectedError as exc:
+        kinds = sorted({str(obj._meta.verbose_name_plural) for obj in exc.protected_objects})
+        raise Conflict.single("id", "has_records", f"the customer has {', '.join(kinds)} that must be kept") from exc
 
 
 @transaction.atomic

@@ -222,3 +222,18 @@ def test_store_codes_are_unique_and_time_zones_checked(db, system_actor, store):
     with pytest.raises(InvalidInput) as excinfo:
         services.create_store(data={"code": "sh-01", "name": "X", "time_zone": "Mars/Olympus"}, actor=system_actor)
     assert {e.field for e in excinfo.value.errors} == {"code", "time_zone"}
+
+
+def test_a_customer_with_kept_records_is_not_deleted(make_customer, system_actor):
+    from django.utils import timezone
+
+    from rapport.service.models import Ticket
+
+    customer = make_customer(name="Li Lei")
+    now = timezone.now()
+    Ticket.objects.create(subject="Tea?", channel="email", customer=customer, created_at=now, updated_at=now)
+    with pytest.raises(Conflict) as caught:
+        services.delete_customer(customer, actor=system_actor)
+    assert caught.value.errors[0].code == "has_records" and "tickets" in caught.value.errors[0].message
+    assert Customer.objects.filter(pk=customer.pk).exists()
+    assert not AuditEntry.objects.filter(action=AuditEntry.Action.DELETE).exists()
