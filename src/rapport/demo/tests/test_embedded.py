@@ -2,6 +2,7 @@
 
 import os
 import signal
+import smtplib
 import socket
 import subprocess
 import sys
@@ -79,9 +80,10 @@ def _free_port():
 
 def test_run_serves_the_console_and_stops_cleanly_on_ctrl_c(tmp_path):
     """The real command in a child process, on a fresh SQLite database in a temporary data folder."""
-    port = _free_port()
+    port, mail_port = _free_port(), _free_port()
     env = {k: v for k, v in os.environ.items() if k not in ("DATABASE_URL", "DJANGO_SETTINGS_MODULE")}
     env["RAPPORT_DATA_DIR"] = str(tmp_path)
+    env["RAPPORT_SERVICE_SMTP_PORT"] = str(mail_port)  # customer mail → tickets, in the same process
     server = subprocess.Popen(
         [sys.executable, "-m", "rapport", "run", "--no-seed", "--port", str(port)],
         env=env,
@@ -97,6 +99,8 @@ def test_run_serves_the_console_and_stops_cleanly_on_ctrl_c(tmp_path):
                 with urllib.request.urlopen(f"http://127.0.0.1:{port}/login/", timeout=5) as response:
                     assert response.status == 200
                     assert "csrfmiddlewaretoken" in response.read().decode()
+                with smtplib.SMTP("127.0.0.1", mail_port, timeout=5) as mail:
+                    assert mail.noop()[0] == 250
                 break
             except OSError:
                 assert server.poll() is None, server.stdout.read()
@@ -110,5 +114,6 @@ def test_run_serves_the_console_and_stops_cleanly_on_ctrl_c(tmp_path):
             server.wait()
     assert server.returncode == 0, out
     assert f"Rapport is running at http://127.0.0.1:{port}/" in out
+    assert f"SMTP listener on 127.0.0.1:{mail_port}" in out
     assert "Rapport stopped." in out
     assert (tmp_path / "rapport.sqlite3").exists()

@@ -11,6 +11,7 @@ from django.core.servers.basehttp import get_internal_wsgi_application
 from rapport.accounts.roles import ROLE_LABELS
 from rapport.core.schedule import start_in_process_scheduler
 from rapport.demo.embedded import prepare
+from rapport.service.mail import start_configured_listener
 
 DEFAULT_SEED = 1
 
@@ -76,6 +77,12 @@ class Command(BaseCommand):
                 f"Background jobs go to Celery at {settings.CELERY_BROKER_URL}: "
                 "start `celery -A rapport worker` and `celery -A rapport beat` beside this server."
             )
+        mail_listener = start_configured_listener()
+        if mail_listener is not None:
+            self.stdout.write(
+                "Customer mail becomes tickets: SMTP listener on "
+                f"{settings.RAPPORT_SERVICE_SMTP_HOST}:{settings.RAPPORT_SERVICE_SMTP_PORT}"
+            )
         self.stdout.write("Press Ctrl-C to stop.")
         self.stdout.flush()
 
@@ -87,4 +94,6 @@ class Command(BaseCommand):
             server.close()
             if scheduler is not None:
                 scheduler.stop()
+            if mail_listener is not None:
+                mail_listener.stop()
         self.stdout.write("Rapport stopped.")
