@@ -140,7 +140,7 @@ def seed_campaigns(context: DemoContext) -> dict[str, int]:
         },
         actor=actor,
     )
-    _run_at(double11, engine.members(members.rule, now=launch), "once", launch)
+    _run_at(double11, engine.members(members.rule, now=launch), "once", launch, context.rng)
     engaged = _mark_sent(double11, context, launch)
     _finish(double11, launch)
 
@@ -168,7 +168,7 @@ def seed_campaigns(context: DemoContext) -> dict[str, int]:
     for days_ago in range(28, 0, -1):
         day = context.end - dt.timedelta(days=days_ago)
         at = _local(day, 10)
-        _run_at(birthday, Customer.objects.filter(birthday_customers(day)), f"birthday:{day.year}", at)
+        _run_at(birthday, Customer.objects.filter(birthday_customers(day)), f"birthday:{day.year}", at, context.rng)
         for key, value in _mark_sent(birthday, context, at).items():
             engaged[key] += value
     _finish(birthday, _local(context.end - dt.timedelta(days=28), 10), Plan.Status.RUNNING)
@@ -195,9 +195,8 @@ def seed_campaigns(context: DemoContext) -> dict[str, int]:
     quiet = CustomerStats.objects.filter(
         last_order_at__lte=sent_at - dt.timedelta(days=90), last_order_at__gt=sent_at - dt.timedelta(days=120)
     )
-    _run_at(
-        winback, Customer.objects.filter(pk__in=quiet.values("customer_id"), member_status="member"), "once", sent_at
-    )
+    lapsed = Customer.objects.filter(pk__in=quiet.values("customer_id"), member_status="member")
+    _run_at(winback, lapsed, "once", sent_at, context.rng)
     site = list(Message.objects.filter(plan=winback, status=Message.Status.DELIVERED).values_list("pk", "channel"))
     for key, value in _engage(site, context.rng, sent_at).items():
         engaged[key] += value
@@ -217,7 +216,7 @@ def seed_campaigns(context: DemoContext) -> dict[str, int]:
     big_spenders = CustomerStats.objects.filter(
         Q(last_order_at__gte=call_at - dt.timedelta(days=7)), average_order_value__gte=600
     ).order_by("-net_spent")[:40]
-    _run_at(calls, Customer.objects.filter(pk__in=big_spenders.values("customer_id")), "once", call_at)
+    _run_at(calls, Customer.objects.filter(pk__in=big_spenders.values("customer_id")), "once", call_at, context.rng)
     _finish(calls, call_at, Plan.Status.RUNNING)
 
     counts["campaign_plans"] = 4
@@ -233,11 +232,25 @@ def _send(channel: str, template: ContentTemplate, *, purpose: str = "marketing"
     return {"kind": "send", "config": {"channel": channel, "purpose": purpose, "variants": [{"template": template.pk}]}}
 
 
-def _run_at(plan: Plan, customers: Any, entry_key: str, at: dt.datetime) -> None:
+def _redraw(plan: Plan, at: dt.datetime, rng: Any) -> None:
+    """The demo draws hold-out and A/B buckets from its seed, so the same seed makes the same shop."""
+    rows = list(Enrollment.objects.filter(plan=plan, entered_at=at).order_by("customer_id"))
+    control = plan.control_percent * Enrollment.BUCKETS // 100
+    start = engine.first_step(plan)
+    for row in rows:
+        row.bucket = rng.randrange(Enrollment.BUCKETS)
+        held = row.bucket < control
+        row.state = Enrollment.State.HELD_OUT if held else Enrollment.State.ACTIVE
+        row.step = None if held else start
+    Enrollment.objects.bulk_update(rows, ["bucket", "state", "step"], batch_size=1000)
+
+
+def _run_at(plan: Plan, customers: Any, entry_key: str, at: dt.datetime, rng: Any) -> None:
     """Enter and move the plan as the engine would have at ``at``; site and call sends go out."""
     Plan.objects.filter(pk=plan.pk).update(status=Plan.Status.RUNNING)
     plan.refresh_from_db()
     engine.enroll(plan, customers, entry_key=entry_key, now=at)
+    _redraw(plan, at, rng)
     engine.advance(plan, now=at)
     for channel in ("site", "call"):
         channels.deliver_due(now=at, channel=channel, limit=100_000)
