@@ -357,9 +357,7 @@ def main() -> None:
         version = cursor.fetchone()[0]
     n = result["messages"]
     print(f"\nPostgreSQL {version}; {n:,} messages (one per target customer: sent or suppressed with a reason)")
-    print(
-        f"  plan      {result['plan_s']:6.2f} s  {n / result['plan_s']:>9,.0f} messages/s  (enter + guarded insert)"
-    )
+    print(f"  plan      {result['plan_s']:6.2f} s  {n / result['plan_s']:>9,.0f} messages/s  (enter + guarded insert)")
     print(
         f"  dispatch  {result['dispatch_s']:6.2f} s  {result['statuses'].get('sent', 0) / result['dispatch_s']:>9,.0f} "
         f"sends/s     ({result['requests']} signed batches to the local sink)"
