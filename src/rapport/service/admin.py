@@ -1,5 +1,10 @@
+"""Tickets, mail, articles and surveys change only through the services (history, SLA, audit), so
+the admin shows them read-only; the configuration tables (SLA policies, business hours,
+assignment rules, agents, canned replies, article categories) are edited here."""
+
 from django.contrib import admin
 
+from rapport.core.admin import ReadOnlyAdmin
 from rapport.service.models import (
     AgentProfile,
     Article,
@@ -15,7 +20,7 @@ from rapport.service.models import (
 
 
 @admin.register(Ticket)
-class TicketAdmin(admin.ModelAdmin):
+class TicketAdmin(ReadOnlyAdmin):
     list_display = ["id", "subject", "category", "priority", "status", "assignee", "created_at"]
     list_filter = ["status", "category", "priority", "channel"]
     raw_id_fields = ["customer", "order", "merged_into"]
@@ -23,7 +28,7 @@ class TicketAdmin(admin.ModelAdmin):
 
 
 @admin.register(InboundMail)
-class InboundMailAdmin(admin.ModelAdmin):
+class InboundMailAdmin(ReadOnlyAdmin):
     list_display = ["received_at", "sender", "subject", "outcome", "reason", "size"]
     list_filter = ["outcome"]
     exclude = ["raw"]
@@ -31,9 +36,10 @@ class InboundMailAdmin(admin.ModelAdmin):
 
 
 @admin.register(Article)
-class ArticleAdmin(admin.ModelAdmin):
+class ArticleAdmin(ReadOnlyAdmin):
     list_display = ["title", "language", "category", "state", "updated_at"]
     list_filter = ["state", "language", "category"]
 
 
-admin.site.register([AgentProfile, ArticleCategory, AssignmentRule, BusinessHours, CannedReply, SlaPolicy, Survey])
+admin.site.register(Survey, ReadOnlyAdmin)
+admin.site.register([AgentProfile, ArticleCategory, AssignmentRule, BusinessHours, CannedReply, SlaPolicy])
