@@ -71,7 +71,8 @@ def _timed(label: str, work: Callable[[], Any]) -> tuple[Any, float]:
 
 
 def metrics_run(url: str, customers: int, orders: int, reuse: bool, seed: int) -> dict[str, Any]:
-    from segment_bench import NOW, load, recreate_database, setup_django
+    from scratch_db import recreate_database, setup_django
+    from segment_bench import NOW, load
 
     if not reuse:
         recreate_database(url)

@@ -40,35 +40,13 @@ from collections.abc import Iterator
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
 from typing import Any
-from urllib.parse import urlsplit, urlunsplit
+
+from scratch_db import recreate_database, setup_django
 
 ROOT = Path(__file__).resolve().parent.parent
 DEFAULT_PG = "postgres://postgres@127.0.0.1:5432/rapport_campaigns"
 SECRET = "bench-gateway-secret"
 CITY = "上海"
-
-
-def _admin_url(url: str) -> str:
-    return urlunsplit(urlsplit(url)._replace(path="/postgres"))
-
-
-def recreate_database(url: str) -> None:
-    import psycopg
-
-    name = urlsplit(url).path.lstrip("/")
-    with psycopg.connect(_admin_url(url), autocommit=True) as conn:
-        conn.execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
-        conn.execute(f'CREATE DATABASE "{name}"')
-
-
-def setup_django(url: str) -> None:
-    os.environ["DATABASE_URL"] = url
-    os.environ.setdefault("DJANGO_SETTINGS_MODULE", "rapport.settings")
-    os.environ["RAPPORT_JOBS_SYNC"] = "1"
-    sys.path.insert(0, str(ROOT / "src"))
-    import django
-
-    django.setup()
 
 
 # The gateway sink ----------------------------------------------------------------------------
@@ -341,7 +319,7 @@ def main() -> None:
         flush=True,
     )
     recreate_database(args.database_url)
-    setup_django(args.database_url)
+    setup_django(args.database_url, jobs_inline=True)
     from django.core.management import call_command
     from django.db import connection
 

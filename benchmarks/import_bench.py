@@ -28,7 +28,8 @@ import tempfile
 import time
 from pathlib import Path
 from typing import Any
-from urllib.parse import urlsplit, urlunsplit
+
+from scratch_db import drop_database, recreate_database
 
 ROOT = Path(__file__).resolve().parent.parent
 DEFAULT_PG = "postgres://postgres@127.0.0.1:5432/rapport_bench"
@@ -162,28 +163,6 @@ def migrate(env: dict[str, str]) -> None:
 
 
 # PostgreSQL ----------------------------------------------------------------------------------
-
-
-def admin_url(url: str) -> tuple[str, str]:
-    parts = urlsplit(url)
-    return urlunsplit(parts._replace(path="/postgres")), parts.path.lstrip("/")
-
-
-def recreate_database(url: str) -> None:
-    import psycopg
-
-    server, name = admin_url(url)
-    with psycopg.connect(server.replace("postgres://", "postgresql://"), autocommit=True) as conn:
-        conn.execute(f'DROP DATABASE IF EXISTS "{name}"')
-        conn.execute(f'CREATE DATABASE "{name}"')
-
-
-def drop_database(url: str) -> None:
-    import psycopg
-
-    server, name = admin_url(url)
-    with psycopg.connect(server.replace("postgres://", "postgresql://"), autocommit=True) as conn:
-        conn.execute(f'DROP DATABASE IF EXISTS "{name}"')
 
 
 def copy_limit(url: str, customers: Path, orders: Path) -> dict[str, float]:

@@ -46,7 +46,8 @@ import time
 import uuid
 from pathlib import Path
 from typing import Any
-from urllib.parse import urlsplit, urlunsplit
+
+from scratch_db import database_name, drop_database, recreate_database
 
 ROOT = Path(__file__).resolve().parent.parent
 DEFAULT_PG = "postgres://postgres@127.0.0.1:5432/rapport_ingest_bench"
@@ -316,28 +317,6 @@ def pg(url: str) -> str:
     return url.replace("postgres://", "postgresql://", 1)
 
 
-def admin_url(url: str) -> tuple[str, str]:
-    parts = urlsplit(url)
-    return urlunsplit(parts._replace(path="/postgres")), parts.path.lstrip("/")
-
-
-def recreate_database(url: str) -> None:
-    import psycopg
-
-    server, name = admin_url(url)
-    with psycopg.connect(pg(server), autocommit=True) as conn:
-        conn.execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
-        conn.execute(f'CREATE DATABASE "{name}"')
-
-
-def drop_database(url: str) -> None:
-    import psycopg
-
-    server, name = admin_url(url)
-    with psycopg.connect(pg(server), autocommit=True) as conn:
-        conn.execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
-
-
 class BackendCpu:
     """CPU time of the database's backends, sampled while they live.
 
@@ -382,7 +361,7 @@ class BackendCpu:
 def backend_pids(url: str) -> list[int]:
     import psycopg
 
-    _server, name = admin_url(url)
+    name = database_name(url)
     with psycopg.connect(pg(url), autocommit=True) as conn:
         rows = conn.execute(
             "SELECT pid FROM pg_stat_activity WHERE datname = %s AND pid <> pg_backend_pid()", [name]
@@ -518,7 +497,7 @@ def main() -> None:
 
     folder = Path(tempfile.mkdtemp(prefix="rapport-ingest-bench-"))
     env = django_env(args.postgres_url, folder, Path(args.src))
-    print(f"database {admin_url(args.postgres_url)[1]}: creating, migrating, {args.customers:,} customers", flush=True)
+    print(f"database {database_name(args.postgres_url)}: creating, migrating, {args.customers:,} customers", flush=True)
     recreate_database(args.postgres_url)
     subprocess.run([sys.executable, "-m", "rapport", "migrate", "-v", "0"], env=env, check=True)
     done = subprocess.run(

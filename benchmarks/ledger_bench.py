@@ -41,49 +41,19 @@ import threading
 import time
 from pathlib import Path
 from typing import Any
-from urllib.parse import urlsplit, urlunsplit
+
+from scratch_db import drop_database, recreate_database, setup_django
 
 ROOT = Path(__file__).resolve().parent.parent
 DEFAULT_PG = "postgres://postgres@127.0.0.1:5432/rapport_loyalty_bench"
 START_BALANCE = 5000
 
 
-def _django(url: str) -> None:
-    os.environ["DATABASE_URL"] = url
-    os.environ.setdefault("DJANGO_SETTINGS_MODULE", "rapport.settings")
-    sys.path.insert(0, str(ROOT / "src"))
-    import django
-
-    django.setup()
-
-
-# Setup -------------------------------------------------------------------------------------------
-
-
-def recreate_database(url: str) -> None:
-    import psycopg
-
-    parts = urlsplit(url)
-    server, name = urlunsplit(parts._replace(path="/postgres")), parts.path.lstrip("/")
-    with psycopg.connect(server.replace("postgres://", "postgresql://"), autocommit=True) as conn:
-        conn.execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
-        conn.execute(f'CREATE DATABASE "{name}"')
-
-
-def drop_database(url: str) -> None:
-    import psycopg
-
-    parts = urlsplit(url)
-    server, name = urlunsplit(parts._replace(path="/postgres")), parts.path.lstrip("/")
-    with psycopg.connect(server.replace("postgres://", "postgresql://"), autocommit=True) as conn:
-        conn.execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
-
-
 def seed(url: str, accounts: int) -> list[int]:
     """``accounts`` customers with a points account holding START_BALANCE in one lot each, in bulk."""
     env = {**os.environ, "DATABASE_URL": url, "PYTHONPATH": str(ROOT / "src")}
     subprocess.run([sys.executable, "-m", "rapport", "migrate", "-v", "0"], env=env, check=True)
-    _django(url)
+    setup_django(url)
     from decimal import Decimal
 
     from django.utils import timezone
@@ -130,7 +100,7 @@ def seed(url: str, accounts: int) -> list[int]:
 def _ledger_worker(
     url: str, customer_ids: list[int], seconds: float, threads: int, seed_value: int, queue: Any
 ) -> None:
-    _django(url)
+    setup_django(url)
     from django.db import connections
 
     from rapport.core.actor import Actor

@@ -25,12 +25,13 @@ import os
 import platform
 import random
 import statistics
-import sys
 import time
 from collections.abc import Callable, Iterator
 from pathlib import Path
 from typing import Any
-from urllib.parse import urlsplit, urlunsplit
+from urllib.parse import urlsplit
+
+from scratch_db import recreate_database, server_url, setup_django
 
 ROOT = Path(__file__).resolve().parent.parent
 DEFAULT_PG = "postgres://postgres@127.0.0.1:5432/rapport_segment_bench"
@@ -49,29 +50,6 @@ MEMBER_STATUSES = ["member"] * 6 + ["prospect", "prospect", "inactive", "blocked
 
 
 # Database ------------------------------------------------------------------------------------
-
-
-def _admin_url(url: str) -> str:
-    parts = urlsplit(url)
-    return urlunsplit(parts._replace(path="/postgres"))
-
-
-def recreate_database(url: str) -> None:
-    import psycopg
-
-    name = urlsplit(url).path.lstrip("/")
-    with psycopg.connect(_admin_url(url), autocommit=True) as conn:
-        conn.execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
-        conn.execute(f'CREATE DATABASE "{name}"')
-
-
-def setup_django(url: str) -> None:
-    os.environ["DATABASE_URL"] = url
-    os.environ.setdefault("DJANGO_SETTINGS_MODULE", "rapport.settings")
-    sys.path.insert(0, str(ROOT / "src"))
-    import django
-
-    django.setup()
 
 
 # Data ----------------------------------------------------------------------------------------
@@ -623,7 +601,7 @@ def main() -> None:
         import psycopg
 
         name = urlsplit(args.postgres_url).path.lstrip("/")
-        with psycopg.connect(_admin_url(args.postgres_url), autocommit=True) as conn:
+        with psycopg.connect(server_url(args.postgres_url), autocommit=True) as conn:
             conn.execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
 
 
