@@ -394,10 +394,14 @@ def _upsert(rows: Iterable[tuple[Any, ...]]) -> int:
     with connection.cursor() as cursor:
         if connection.vendor == "postgresql":
             cursor.execute(f"CREATE TEMPORARY TABLE metrics_load (LIKE {table}) ON COMMIT DROP")
-            with cursor.cursor.copy(f"COPY metrics_load ({names}) FROM STDIN") as copy:
-                for row in rows:
-                    copy.write_row(row)
-                    written += 1
+            # The rows may come from a generator that queries on this same connection, which is
+            # busy while a COPY is open: take them in chunks and COPY each chunk on its own.
+            iterator = iter(rows)
+            while chunk := list(itertools.islice(iterator, 10000)):
+                with cursor.cursor.copy(f"COPY metrics_load ({names}) FROM STDIN") as copy:
+                    for row in chunk:
+                        copy.write_row(row)
+                written += len(chunk)
             cursor.execute(f"INSERT INTO {table} ({names}) SELECT {names} FROM metrics_load {conflict}")  # noqa: S608
             cursor.execute("DROP TABLE metrics_load")
             return written
