@@ -219,6 +219,12 @@ DEFAULT_FROM_EMAIL = os.environ.get("RAPPORT_MAIL_FROM", "Rapport <noreply@local
 RAPPORT_PUBLIC_URL = os.environ.get("RAPPORT_PUBLIC_URL", "http://127.0.0.1:8000").rstrip("/")
 RAPPORT_JOBS_SYNC = _env_bool("RAPPORT_JOBS_SYNC")  # tests: run jobs inline
 
+# Campaign email bounces: with a bounce domain, campaign mail goes out with the envelope sender
+# bounce+<signed message token>@<domain> (VERP) and the inbound listener reads the DSNs returned
+# to it; an address is suppressed after a hard bounce or after this many soft bounces.
+RAPPORT_BOUNCE_DOMAIN = os.environ.get("RAPPORT_BOUNCE_DOMAIN", "").strip().lower()
+RAPPORT_BOUNCE_SOFT_LIMIT = int(os.environ.get("RAPPORT_BOUNCE_SOFT_LIMIT", "3"))
+
 # Customer service: the support address customers write to (the inbound SMTP listener runs when
 # RAPPORT_SERVICE_SMTP_PORT is set), limits on mail and attachments, and the bot's confidence.
 RAPPORT_SERVICE_ADDRESS = os.environ.get("RAPPORT_SERVICE_ADDRESS", "support@localhost")

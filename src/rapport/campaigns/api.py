@@ -1,21 +1,23 @@
 """``/api/v1/campaigns``: operation plans and their life cycle, reports, content templates with
-preview and test send, channel policies, call tasks, and the gateways' delivery callbacks.
+preview and test send, channel policies, call tasks, the gateways' delivery callbacks and the
+email providers' bounce reports.
 
-Handlers parse, call one service and shape the answer. The callback endpoint is the one route
-without a bearer token: the gateway signs it with the channel's secret instead.
+Handlers parse, call one service and shape the answer. The callback and bounce endpoints are the
+routes without a bearer token: the sender signs them with the channel's secret instead.
 """
 
 from __future__ import annotations
 
 import json
+import re
 from typing import Any, Literal
 
 from django.http import HttpRequest
 from ninja import Field, Router, Status
 
 from rapport.accounts.scopes import CAMPAIGNS_READ, CAMPAIGNS_WRITE
-from rapport.campaigns import channels, reports, services
-from rapport.campaigns.models import CallTask, ChannelKind, ChannelPolicy, ContentTemplate, Plan
+from rapport.campaigns import bounces, channels, reports, services
+from rapport.campaigns.models import Bounce, CallTask, ChannelKind, ChannelPolicy, ContentTemplate, Plan
 from rapport.core.api import Strict, actor_for, require
 from rapport.core.errors import InvalidInput, NotFound, PermissionDeniedError
 from rapport.core.listing import page_body, paginate
@@ -352,3 +354,71 @@ def delivery_callback(request: HttpRequest, channel: str) -> dict[str, Any]:
             f"events.{bad[0]}", "invalid", f"id rapport-<n> and status one of {', '.join(channels.REPORT_STATUSES)}"
         )
     return {"applied": channels.apply_delivery_reports(channel, events)}
+
+
+STATUS_CODE = re.compile(r"[45]\.\d{1,3}\.\d{1,3}")
+DSN_TYPES = ("message/rfc822", "multipart/report", "message/delivery-status", "text/plain")
+
+
+def _bounce_event(index: int, event: Any) -> bounces.Reported:
+    """One webhook event: ``{"id": "rapport-123", "status": "5.1.1" | "kind": "hard|soft", …}``."""
+    if not isinstance(event, dict):
+        raise InvalidInput.single(f"events.{index}", "invalid", "an object with id and status or kind")
+    message_id = channels.parse_key(str(event.get("id", "")))
+    if message_id is None:
+        raise InvalidInput.single(f"events.{index}.id", "invalid", "the message's id, rapport-<n>")
+    status = str(event.get("status") or "").strip()
+    kind = str(event.get("kind") or "").strip()
+    if status and not STATUS_CODE.fullmatch(status):
+        raise InvalidInput.single(f"events.{index}.status", "invalid", "a DSN status code, 5.x.x or 4.x.x")
+    if kind and kind not in Bounce.Kind.values:
+        raise InvalidInput.single(f"events.{index}.kind", "invalid", "hard or soft")
+    if not status and not kind:
+        raise InvalidInput.single(f"events.{index}.status", "required", "a DSN status code or a kind (hard, soft)")
+    failure = bounces.Failure(
+        kind=kind or bounces.kind_of(status),
+        status=status,
+        diagnostic=str(event.get("diagnostic") or "")[:300],
+        recipient=str(event.get("recipient") or "")[:254],
+    )
+    return bounces.Reported(message_id, failure)
+
+
+@router.post("/campaigns/bounces", auth=None, url_name="campaigns_bounces", summary="Email bounces from a provider")
+def bounce_webhook(request: HttpRequest) -> dict[str, Any]:
+    """JSON ``{"events": [{"id": "rapport-123", "status": "5.1.1", "diagnostic": "…"}]}`` (or
+    ``"kind": "hard|soft"`` instead of a status), or the returned mail itself (a DSN, as
+    ``message/rfc822``). Signed with the email channel's secret like the gateway callbacks."""
+    policy = ChannelPolicy.objects.filter(channel=ChannelKind.EMAIL).first()
+    timestamp = request.headers.get("X-Rapport-Timestamp", "")
+    signature = request.headers.get("X-Rapport-Signature", "")
+    if (
+        policy is None
+        or not policy.gateway_secret
+        or not verify(policy.gateway_secret, timestamp, request.body, signature)
+    ):
+        raise PermissionDeniedError.single("X-Rapport-Signature", "bad_signature", "the signature does not match")
+    content_type = (request.content_type or "").lower()
+    if content_type in DSN_TYPES:
+        try:
+            failure = bounces.read_report(request.body)
+        except bounces.UnreadableReport as exc:
+            raise InvalidInput.single("body", "malformed", str(exc)) from exc
+        message_id = bounces.signed_message_in(request.body)
+        if message_id is None:
+            raise InvalidInput.single("body", "unknown_message", "the mail quotes no Message-ID of ours")
+        if failure is None:
+            return {"applied": 0}
+        reported = [bounces.Reported(message_id, failure)]
+    else:
+        try:
+            body = json.loads(request.body or b"{}")
+        except ValueError as exc:
+            raise InvalidInput.single(
+                "body", "invalid_json", "the body is not JSON (or a DSN as message/rfc822)"
+            ) from exc
+        events = body.get("events") if isinstance(body, dict) else None
+        if not isinstance(events, list) or not events:
+            raise InvalidInput.single("events", "invalid", "a list of {id, status} objects")
+        reported = [_bounce_event(index, event) for index, event in enumerate(events)]
+    return {"applied": bounces.record_bounces(reported, source=Bounce.Source.WEBHOOK)}

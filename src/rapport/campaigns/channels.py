@@ -1,7 +1,8 @@
 """Channel adapters (触达渠道) and the dispatcher that hands planned messages to them.
 
 * email — Django's mail connection: real SMTP when ``RAPPORT_SMTP_HOST`` is set; a text part,
-  an HTML part with the open pixel, and ``List-Unsubscribe`` (RFC 8058 one-click) headers;
+  an HTML part with the open pixel, ``List-Unsubscribe`` (RFC 8058 one-click) headers, and a
+  signed Message-ID and envelope sender that bring bounces back (:mod:`rapport.campaigns.bounces`);
 * sms, push, mini-program, WeCom/WeChat — :class:`GatewayAdapter`: signed JSON batches POSTed to
   an HTTP gateway that any provider can sit behind (contract in ``docs/campaigns.md``); the
   gateway reports delivery back to ``/api/v1/campaigns/callbacks/<channel>``;
@@ -39,7 +40,7 @@ from django.db.models import F, Q
 from django.urls import reverse
 from django.utils import timezone
 
-from rapport.campaigns import content, tracking
+from rapport.campaigns import bounces, content, tracking
 from rapport.campaigns.models import (
     GATEWAY_CHANNELS,
     CallTask,
@@ -132,7 +133,13 @@ class EmailAdapter:
     """Over the configured mail connection, one SMTP session per batch."""
 
     def build(self, item: Outgoing) -> EmailMultiAlternatives:
-        headers = {"X-Rapport-Message": item.key}
+        # The signed Message-ID and the per-message envelope sender (VERP) are how a bounce
+        # finds its way back to this message; the From header stays the configured sender.
+        headers = {
+            "X-Rapport-Message": item.key,
+            "Message-ID": bounces.message_id_header(item.message_id),
+            "From": settings.DEFAULT_FROM_EMAIL,
+        }
         text, markup = item.body, html.escape(item.body).replace("\n", "<br>\n")
         if item.unsubscribe_url:
             headers["List-Unsubscribe"] = f"<{item.unsubscribe_url}>"
@@ -141,7 +148,11 @@ class EmailAdapter:
             markup = tracking.LINK.sub(lambda m: f'<a href="{m.group(0)}">{m.group(0)}</a>', markup)
             markup += f'\n<img src="{tracking.open_url(item.message_id)}" width="1" height="1" alt="">'
         mail = EmailMultiAlternatives(
-            subject=item.subject, body=text, from_email=settings.DEFAULT_FROM_EMAIL, to=[item.to], headers=headers
+            subject=item.subject,
+            body=text,
+            from_email=bounces.return_path(item.message_id) or settings.DEFAULT_FROM_EMAIL,
+            to=[item.to],
+            headers=headers,
         )
         mail.attach_alternative(f"<!doctype html><html><body>{markup}</body></html>", "text/html")
         return mail

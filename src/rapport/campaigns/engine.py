@@ -3,7 +3,7 @@
 Everything is set-based. Entering a plan is one ``INSERT … SELECT`` over the segment's SQL
 (with a random hold-out and A/B bucket drawn by the database); a step handles up to
 ``CHUNK`` enrollments at once; a send step writes its messages with one ``INSERT … SELECT``
-whose guards (consent, frequency caps, cross-plan de-duplication, quiet hours) are SQL
+whose guards (consent, bounced addresses, frequency caps, cross-plan de-duplication, quiet hours) are SQL
 expressions, never a per-customer query.
 
 Resuming safely: each chunk is claimed with ``SELECT … FOR UPDATE SKIP LOCKED`` and handled in
@@ -42,7 +42,7 @@ from django.db.models import (
 from django.db.models.functions import Coalesce
 from django.utils import timezone
 
-from rapport.campaigns import channels
+from rapport.campaigns import bounces, channels
 from rapport.campaigns.models import (
     CONSENT_CHANNEL,
     ChannelKind,
@@ -407,6 +407,9 @@ def _reason(plan: Plan, channel: str, purpose: str, policy: ChannelPolicy, now: 
         consenting_q(CONSENT_CHANNEL[ChannelKind(channel)], purpose), pk=OuterRef("customer_id")
     )
     whens = [When(~Exists(consenting), then=Value(Message.Reason.NO_CONSENT))]
+    if channel == ChannelKind.EMAIL:
+        # An address that bounced for good gets no more email, whatever the purpose.
+        whens.append(When(bounces.suppressed_q("customer__email_index"), then=Value(Message.Reason.BOUNCED)))
     if purpose == Purpose.MARKETING:
         whens += [
             When(Q(day_count__gte=policy.daily_cap), then=Value(Message.Reason.FREQUENCY_CAP)),

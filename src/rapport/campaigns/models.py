@@ -8,6 +8,8 @@
   constraint; suppressed sends are rows too, with the reason, so every decision is visible.
 * :class:`ChannelPolicy` — per channel: the gateway behind it, frequency caps, quiet hours.
 * :class:`SiteMessage` / :class:`CallTask` — what the site and outbound-call channels deliver to.
+* :class:`Bounce` / :class:`EmailSuppression` — email returned undelivered, and the addresses
+  no email goes to any more because of it.
 
 Business rules live in :mod:`rapport.campaigns.services` and :mod:`rapport.campaigns.engine`.
 """
@@ -249,6 +251,7 @@ class Message(models.Model):
         SUPPRESSED = "suppressed", _("Suppressed")
         SENT = "sent", _("Sent")
         DELIVERED = "delivered", _("Delivered")
+        BOUNCED = "bounced", _("Bounced")
         FAILED = "failed", _("Failed")
 
     class Reason(models.TextChoices):
@@ -259,6 +262,7 @@ class Message(models.Model):
         NO_ADDRESS = "no_address", _("No address")
         CHANNEL_OFF = "channel_off", _("Channel disabled")
         PLAN_CANCELLED = "plan_cancelled", _("Plan cancelled")
+        BOUNCED = "bounced", _("Address bounced")
 
     id = models.BigAutoField(primary_key=True)
     plan = models.ForeignKey(Plan, null=True, blank=True, on_delete=models.CASCADE, related_name="messages")
@@ -284,6 +288,7 @@ class Message(models.Model):
     delivered_at = models.DateTimeField(null=True, blank=True)
     opened_at = models.DateTimeField(null=True, blank=True)
     clicked_at = models.DateTimeField(null=True, blank=True)
+    bounced_at = models.DateTimeField(null=True, blank=True)
 
     class Meta:
         ordering = ["-created_at", "-id"]
@@ -362,3 +367,63 @@ class CallTask(models.Model):
 
     def __str__(self) -> str:
         return f"call #{self.pk}"
+
+
+class Bounce(models.Model):
+    """An email the receiving side returned undelivered (a DSN or a provider's bounce webhook).
+
+    At most one per message: a DSN delivered twice, or reported by both the listener and a
+    webhook, is recorded once (the unique message is the idempotency key).
+    """
+
+    class Kind(models.TextChoices):
+        HARD = "hard", _("Hard (permanent)")
+        SOFT = "soft", _("Soft (temporary)")
+
+    class Source(models.TextChoices):
+        SMTP = "smtp", _("Returned mail (DSN)")
+        WEBHOOK = "webhook", _("Provider webhook")
+
+    id = models.BigAutoField(primary_key=True)
+    message = models.OneToOneField(Message, on_delete=models.CASCADE, related_name="bounce")
+    customer = models.ForeignKey(Customer, null=True, blank=True, on_delete=models.CASCADE, related_name="+")
+    # The blind index of the address the message went to: suppression follows the address.
+    address_index = models.CharField(max_length=64, db_index=True)
+    kind = models.CharField(_("kind"), max_length=4, choices=Kind.choices)
+    status = models.CharField(_("status code"), max_length=12, blank=True)
+    diagnostic = models.CharField(_("diagnostic"), max_length=300, blank=True)
+    source = models.CharField(_("source"), max_length=8, choices=Source.choices)
+    received_at = models.DateTimeField(_("received at"))
+
+    class Meta:
+        ordering = ["-received_at", "-id"]
+        verbose_name = _("bounce")
+        verbose_name_plural = _("bounces")
+
+    def __str__(self) -> str:
+        return f"{self.kind} bounce {self.status} of rapport-{self.message_id}"
+
+
+class EmailSuppression(models.Model):
+    """An email address nothing is sent to any more (it bounced), with the evidence why.
+
+    Keyed by the address's blind index, like the customer's own email: every customer holding
+    the address is suppressed, and a customer who changes to a working address is not.
+    """
+
+    class Reason(models.TextChoices):
+        BOUNCED = "bounced", _("Bounced")
+
+    address_index = models.CharField(max_length=64, unique=True)
+    customer = models.ForeignKey(Customer, null=True, blank=True, on_delete=models.SET_NULL, related_name="+")
+    reason = models.CharField(_("reason"), max_length=10, choices=Reason.choices, default=Reason.BOUNCED)
+    evidence = models.CharField(_("evidence"), max_length=300)
+    created_at = models.DateTimeField(_("suppressed at"))
+
+    class Meta:
+        ordering = ["-created_at", "-id"]
+        verbose_name = _("email suppression")
+        verbose_name_plural = _("email suppressions")
+
+    def __str__(self) -> str:
+        return f"{self.reason}: {self.evidence[:60]}"

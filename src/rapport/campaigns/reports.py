@@ -3,7 +3,8 @@
 Definitions (also in ``docs/campaigns.md``):
 
 * audience — customers who entered the plan (the hold-out control group included);
-* sent / delivered / opened / clicked — messages in or past that state;
+* sent / delivered / opened / clicked — messages in or past that state; bounced — emails the
+  receiving side returned (sent, no longer delivered);
 * converted, revenue — touched customers with a counted order within the attribution window
   (``attribution_days``) after their first message went out, and those orders' totals;
 * uplift — the treatment group's conversion rate minus the control group's, each measured within
@@ -78,6 +79,7 @@ class PlanReport:
     suppressed: int
     sent: int
     delivered: int
+    bounced: int
     opened: int
     clicked: int
     failed: int
@@ -97,6 +99,7 @@ class PlanReport:
             "suppressed_by_reason": self.suppressed_by_reason,
             "sent": self.sent,
             "delivered": self.delivered,
+            "bounced": self.bounced,
             "opened": self.opened,
             "clicked": self.clicked,
             "failed": self.failed,
@@ -181,7 +184,8 @@ def build(plan: Plan) -> PlanReport:
         GroupResult(treatment.count(), _converted_from(plan, treatment, "entered_at")),
         GroupResult(sizes["control"], _converted_from(plan, control, "entered_at")),
     )
-    sent = by_status.get(Message.Status.SENT, 0) + by_status.get(Message.Status.DELIVERED, 0)
+    bounced = by_status.get(Message.Status.BOUNCED, 0)
+    sent = by_status.get(Message.Status.SENT, 0) + by_status.get(Message.Status.DELIVERED, 0) + bounced
     return PlanReport(
         audience=sizes["audience"],
         control=sizes["control"],
@@ -190,6 +194,7 @@ def build(plan: Plan) -> PlanReport:
         suppressed_by_reason={str(k): v for k, v in reasons.items()},
         sent=sent,
         delivered=by_status.get(Message.Status.DELIVERED, 0),
+        bounced=bounced,
         opened=engagement["opened"],
         clicked=engagement["clicked"],
         failed=by_status.get(Message.Status.FAILED, 0),

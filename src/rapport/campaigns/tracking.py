@@ -1,4 +1,5 @@
-"""Signed links in messages: the open pixel, click redirects and the one-click unsubscribe.
+"""Signed links in messages: the open pixel, click redirects and the one-click unsubscribe;
+and the signed per-message token of a campaign email's bounce address and Message-ID.
 
 Tokens carry their value and a truncated HMAC-SHA256 under a key derived from the secret key and
 a per-purpose salt (microseconds per message, where ``django.core.signing`` costs far more at
@@ -20,6 +21,9 @@ from django.urls import reverse
 OPEN_SALT = "rapport.campaigns.open"
 CLICK_SALT = "rapport.campaigns.click"
 UNSUBSCRIBE_SALT = "rapport.campaigns.unsubscribe"
+BOUNCE_SALT = "rapport.campaigns.bounce"
+# <message id>-<20 hex digits>: lower case only, since mail servers may fold an address's case.
+BOUNCE_TOKEN = re.compile(r"(\d{1,19})-([0-9a-f]{20})")
 LINK = re.compile(r"https?://[^\s<>\"')\]]+")
 PLACEHOLDER = "TOKEN"
 
@@ -100,3 +104,21 @@ def read_unsubscribe(token: str) -> tuple[int, str] | None:
 def track_links(text: str, message_id: int, *, skip: frozenset[str] = frozenset()) -> str:
     """Every http(s) link in ``text`` becomes a signed redirect that records the click first."""
     return LINK.sub(lambda m: m.group(0) if m.group(0) in skip else click_url(message_id, m.group(0)), text)
+
+
+def _bounce_signature(message_id: int) -> str:
+    return hmac.new(_key(BOUNCE_SALT, settings.SECRET_KEY), str(message_id).encode(), hashlib.sha256).hexdigest()[:20]
+
+
+def bounce_token(message_id: int) -> str:
+    """``<id>-<signature>``: what a campaign email's return path and Message-ID carry."""
+    return f"{message_id}-{_bounce_signature(message_id)}"
+
+
+def read_bounce_token(token: str) -> int | None:
+    """The message id a bounce token names, or None when it is not one we signed."""
+    match = BOUNCE_TOKEN.fullmatch(token.lower())
+    if match is None:
+        return None
+    message_id = int(match.group(1))
+    return message_id if hmac.compare_digest(_bounce_signature(message_id), match.group(2)) else None

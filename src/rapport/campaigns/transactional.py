@@ -18,7 +18,7 @@ from dataclasses import dataclass
 
 from django.utils import timezone
 
-from rapport.campaigns import channels
+from rapport.campaigns import bounces, channels
 from rapport.campaigns.models import CONSENT_CHANNEL, CUSTOMER_CHANNELS, ChannelKind, Message, Purpose
 from rapport.core.errors import InvalidInput
 from rapport.customers.consent import has_consent
@@ -59,6 +59,8 @@ def send_transactional(
     address = to or channels.addresses(channel, [customer.pk]).get(customer.pk, "")
     if not address:
         return TransactionalResult(channel, False, f"customer #{customer.pk} has no {channel} address")
+    if channel == ChannelKind.EMAIL and bounces.is_suppressed(address):
+        return TransactionalResult(channel, False, "the email address bounced and is suppressed")
     now = timezone.now()
     message = Message.objects.create(
         customer=customer,

@@ -25,6 +25,7 @@ from django.conf import settings
 from django.core.mail import EmailMessage
 from django.db import close_old_connections, connections, transaction
 
+from rapport.campaigns import bounces
 from rapport.core.actor import Actor, Source
 from rapport.core.errors import DomainError
 from rapport.service import clock, services
@@ -289,7 +290,7 @@ class SupportMailHandler:
         return domain == mine_domain and local.split("+", 1)[0] == mine_local
 
     async def handle_RCPT(self, server: Any, session: Any, envelope: Any, address: str, rcpt_options: Any) -> str:
-        if not self._ours(address):
+        if not self._ours(address) and not bounces.is_bounce_address(address):
             return f"550 5.1.1 <{_smtp_text(address)}>: no such mailbox here"
         envelope.rcpt_tos.append(address)
         return "250 OK"
@@ -297,6 +298,8 @@ class SupportMailHandler:
     async def handle_DATA(self, server: Any, session: Any, envelope: Any) -> str:
         raw = envelope.original_content or envelope.content
         data = raw if isinstance(raw, bytes) else str(raw).encode()
+        if any(map(bounces.is_bounce_address, envelope.rcpt_tos)):  # returned campaign mail: campaigns reads it
+            return str(await asyncio.to_thread(bounces.receive_in_thread, data, envelope.rcpt_tos))
         received = await asyncio.to_thread(_receive_in_thread, data)
         if received.outcome == InboundMail.Outcome.REJECTED:
             code = {552: "552 5.3.4", 451: "451 4.3.0"}.get(received.code, "550 5.6.0")

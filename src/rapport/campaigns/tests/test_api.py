@@ -180,3 +180,126 @@ def test_channel_policy_changes_and_refuses_nonsense(admin_api):
     )
     assert bad.status_code == 422 and bad.json()["errors"][0]["field"] == "weekly_cap"
     assert admin_api.patch("/api/v1/campaigns/channels/fax", {}, content_type="application/json").status_code == 404
+
+
+# Bounce webhook ---------------------------------------------------------------------------------
+
+BOUNCE_SECRET = "email-provider-secret"
+
+
+def _signed_post(client, body: bytes, content_type: str = "application/json", secret: str = BOUNCE_SECRET):
+    import time
+
+    from rapport.tags.sync import sign
+
+    timestamp = str(int(time.time()))
+    return client.post(
+        "/api/v1/campaigns/bounces",
+        body,
+        content_type=content_type,
+        headers={"X-Rapport-Timestamp": timestamp, "X-Rapport-Signature": sign(secret, timestamp, body)},
+    )
+
+
+@pytest.fixture
+def delivered_email(make_member, make_plan, launch, settings, system_actor):
+    from rapport.campaigns import services
+    from rapport.campaigns.models import Message
+
+    settings.EMAIL_BACKEND = "django.core.mail.backends.locmem.EmailBackend"
+    settings.RAPPORT_BOUNCE_DOMAIN = "bounces.shop.example"
+    services.save_policy("email", data={"gateway_secret": BOUNCE_SECRET}, actor=system_actor)
+    make_member(consent=("email",))
+    plan = launch(make_plan())
+    return plan, Message.objects.get(plan=plan)
+
+
+def test_a_signed_bounce_webhook_marks_the_message_and_the_report(client, admin_api, delivered_email):
+    import json
+
+    from rapport.campaigns.models import Bounce, EmailSuppression
+
+    plan, message = delivered_email
+    body = json.dumps(
+        {"events": [{"id": message.key, "status": "5.1.1", "diagnostic": "550 5.1.1 user unknown"}]}
+    ).encode()
+
+    response = _signed_post(client, body)
+    again = _signed_post(client, body)
+
+    assert response.status_code == 200 and response.json() == {"applied": 1}
+    assert again.json() == {"applied": 0}
+    bounce = Bounce.objects.get()
+    assert (bounce.kind, bounce.source, bounce.diagnostic) == ("hard", "webhook", "550 5.1.1 user unknown")
+    assert EmailSuppression.objects.get().customer_id == message.customer_id
+    report = admin_api.get(f"/api/v1/campaigns/plans/{plan.pk}/report").json()
+    assert (report["sent"], report["delivered"], report["bounced"]) == (1, 0, 1)
+
+
+def test_a_bounce_webhook_takes_a_kind_instead_of_a_code_and_the_raw_dsn(client, delivered_email):
+    import json
+    from pathlib import Path
+
+    from rapport.campaigns import bounces
+    from rapport.campaigns.models import Bounce
+
+    _plan, message = delivered_email
+    soft = _signed_post(client, json.dumps({"events": [{"id": message.key, "kind": "soft"}]}).encode())
+    assert soft.status_code == 200 and Bounce.objects.get().kind == "soft"
+
+    Bounce.objects.all().delete()
+    message.__class__.objects.filter(pk=message.pk).update(status="delivered")
+    dsn = (Path(__file__).parent / "fixtures" / "bounces" / "qmail_hard.eml").read_text()
+    dsn = dsn.replace("{message_id}", bounces.message_id_header(message.pk)).replace("{recipient}", "x@example.com")
+    raw = _signed_post(
+        client, dsn.replace("{bounce_address}", "bounce@bounces.shop.example").encode(), "message/rfc822"
+    )
+    assert raw.status_code == 200 and raw.json() == {"applied": 1}
+    assert Bounce.objects.get().status == "5.1.1"
+
+
+@pytest.mark.parametrize(
+    ("body", "content_type", "field", "code"),
+    [
+        (b"{not json", "application/json", "body", "invalid_json"),
+        (b'{"events": []}', "application/json", "events", "invalid"),
+        (b'{"events": [{"id": "123", "status": "5.1.1"}]}', "application/json", "events.0.id", "invalid"),
+        (b'{"events": [{"id": "rapport-1", "status": "550"}]}', "application/json", "events.0.status", "invalid"),
+        (b'{"events": [{"id": "rapport-1", "kind": "medium"}]}', "application/json", "events.0.kind", "invalid"),
+        (b'{"events": [{"id": "rapport-1"}]}', "application/json", "events.0.status", "required"),
+        (b'{"events": ["rapport-1"]}', "application/json", "events.0", "invalid"),
+        (b"\r\n", "message/rfc822", "body", "malformed"),
+        (
+            b"From: MAILER-DAEMON@x.example\r\nSubject: failure notice\r\n\r\n550 no",
+            "message/rfc822",
+            "body",
+            "unknown_message",
+        ),
+    ],
+)
+def test_a_malformed_bounce_webhook_is_refused_naming_the_reason_and_stores_nothing(
+    client, delivered_email, body, content_type, field, code
+):
+    from rapport.campaigns.models import Bounce, Message
+
+    response = _signed_post(client, body, content_type)
+
+    assert response.status_code == 422, response.content
+    assert response.json()["errors"][0]["field"] == field and response.json()["errors"][0]["code"] == code
+    assert not Bounce.objects.exists() and not Message.objects.filter(status="bounced").exists()
+
+
+def test_a_bounce_webhook_with_a_bad_signature_is_refused(client, delivered_email):
+    import json
+
+    from rapport.campaigns.models import Bounce
+
+    _plan, message = delivered_email
+    body = json.dumps({"events": [{"id": message.key, "status": "5.1.1"}]}).encode()
+
+    forged = _signed_post(client, body, secret="guessed")
+    unsigned = client.post("/api/v1/campaigns/bounces", body, content_type="application/json")
+
+    assert forged.status_code == 403 and forged.json()["errors"][0]["code"] == "bad_signature"
+    assert unsigned.status_code == 403
+    assert not Bounce.objects.exists()

@@ -155,3 +155,19 @@ def test_customer_page_lists_the_messages_plans_sent(operator_client, make_membe
     plan = launch(make_plan(name="Autumn note"))
     page = operator_client.get(f"/customers/{customer.pk}/?tab=messages").content.decode()
     assert "Autumn note" in page and f"/campaigns/{plan.pk}/" in page
+
+
+def test_customer_page_shows_that_their_email_is_suppressed_with_the_evidence(operator_client, make_member):
+    from django.utils import timezone
+
+    from rapport.campaigns.models import EmailSuppression
+
+    customer = make_member()
+    EmailSuppression.objects.create(
+        address_index=customer.email_index,
+        customer=customer,
+        evidence="hard bounce 5.1.1 of rapport-7: 550 5.1.1 user unknown",
+        created_at=timezone.now(),
+    )
+    page = operator_client.get(f"/customers/{customer.pk}/?tab=messages").content.decode()
+    assert 'id="email-suppression"' in page and "550 5.1.1 user unknown" in page
