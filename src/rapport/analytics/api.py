@@ -1,5 +1,5 @@
-"""``/api/v1`` analytics: customer metrics, KPIs, model fits, the metrics run and the report
-builder. Handlers parse, call one service and shape the answer.
+"""``/api/v1`` analytics: customer metrics, KPIs (loyalty figures included), model fits, the metrics
+run and the report builder. Handlers parse, call one service and shape the answer.
 
 Customers outside the caller's data scope answer 404, as everywhere else.
 """
@@ -14,7 +14,7 @@ from django.utils import timezone
 from ninja import Field, Query, Router, Status
 
 from rapport.accounts.scopes import ANALYTICS_READ, ANALYTICS_WRITE
-from rapport.analytics import kpis, metrics, reports
+from rapport.analytics import kpis, loyalty_kpis, metrics, reports
 from rapport.analytics.models import CustomerMetrics, ModelFit, SavedReport
 from rapport.core.api import Strict, actor_for, require
 from rapport.core.listing import page_body, paginate
@@ -134,6 +134,16 @@ def dashboard(request: HttpRequest, params: Query[DashboardQuery]) -> dict[str, 
     require(request, ANALYTICS_READ, DASHBOARD)
     filters = kpis.Filters.parse(params.model_dump(), today=timezone.localdate())
     return kpis.dashboard(filters)
+
+
+@router.get(
+    "/analytics/loyalty",
+    summary="Member performance by loyalty level, points and stored-value analysis for a date range and store",
+)
+def loyalty(request: HttpRequest, params: Query[DashboardQuery]) -> dict[str, Any]:
+    require(request, ANALYTICS_READ, DASHBOARD)
+    filters = kpis.Filters.parse(params.model_dump(), today=timezone.localdate())
+    return loyalty_kpis.loyalty_dashboard(filters)
 
 
 # Reports ----------------------------------------------------------------------------------------

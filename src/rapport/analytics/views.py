@@ -1,13 +1,16 @@
-"""Console pages for analytics: the KPI dashboard, the custom report builder with saved reports
-and exports, and the model page (fits, quality, starting the metrics run).
+"""Console pages for analytics: the KPI dashboard, the loyalty page (members by level, points,
+stored value), the custom report builder with saved reports and exports, and the model page (fits,
+quality, starting the metrics run).
 
-Views only translate between HTTP and :mod:`rapport.analytics.kpis`, ``reports`` and ``metrics``.
+Views only translate between HTTP and :mod:`rapport.analytics.kpis`, ``loyalty_kpis``,
+``reports`` and ``metrics``.
 """
 
 from __future__ import annotations
 
 import json
 from typing import Any
+from urllib.parse import urlencode
 
 import plotly.graph_objects as go
 from django.contrib import messages
@@ -19,7 +22,7 @@ from django.utils import timezone
 from django.utils.translation import gettext as _
 from django.views.decorators.http import require_POST
 
-from rapport.analytics import kpis, metrics, reports
+from rapport.analytics import kpis, loyalty_kpis, metrics, reports
 from rapport.analytics.api import export_response
 from rapport.analytics.charts import embed, figure
 from rapport.analytics.models import ModelFit, SavedReport
@@ -40,20 +43,24 @@ def _error_text(exc: DomainError) -> str:
 # Dashboard --------------------------------------------------------------------------------------
 
 
+def _filters(request: HttpRequest) -> tuple[kpis.Filters, list[Any]]:
+    """The filter form's range and store; the defaults and the errors when the form is bad."""
+    try:
+        return kpis.Filters.parse(request.GET, today=timezone.localdate()), []
+    except InvalidInput as exc:
+        return kpis.Filters.parse({}, today=timezone.localdate()), exc.errors
+
+
 @login_required
 @permission_required("analytics.view_dashboard", raise_exception=True)
 def dashboard(request: HttpRequest) -> HttpResponse:
-    try:
-        filters = kpis.Filters.parse(request.GET, today=timezone.localdate())
-        errors: list[Any] = []
-    except InvalidInput as exc:
-        filters = kpis.Filters.parse({}, today=timezone.localdate())
-        errors = exc.errors
+    filters, errors = _filters(request)
     data = kpis.dashboard(filters)
     context = {
         "nav": "analytics",
         "section": "dashboard",
         "filters": filters,
+        "filters_query": urlencode(filters.as_params()),
         "errors": errors,
         "stores": Store.objects.filter(is_active=True),
         "data": data,
@@ -147,6 +154,68 @@ def _dashboard_charts(data: dict[str, Any]) -> dict[str, Any]:
         "channels": embed(channels, "chart-channels"),
         "categories": embed(categories, "chart-categories"),
         "mix": embed(mix, "chart-mix"),
+    }
+
+
+# Loyalty ----------------------------------------------------------------------------------------
+
+
+@login_required
+@permission_required("analytics.view_dashboard", raise_exception=True)
+def loyalty(request: HttpRequest) -> HttpResponse:
+    filters, errors = _filters(request)
+    data = loyalty_kpis.loyalty_dashboard(filters)
+    context = {
+        "nav": "analytics",
+        "section": "loyalty",
+        "filters": filters,
+        "errors": errors,
+        "stores": Store.objects.filter(is_active=True),
+        "data": data,
+        "charts": _loyalty_charts(data),
+    }
+    return render(request, "analytics/loyalty.html", context)
+
+
+def _loyalty_charts(data: dict[str, Any]) -> dict[str, Any]:
+    rows = data["by_level"]["levels"]
+    names = [r["level"] for r in rows]
+    revenue = figure(_("Revenue and ARPU by level"))
+    revenue.add_trace(go.Bar(x=names, y=[float(r["revenue"]) for r in rows], name=_("Revenue")))
+    revenue.add_trace(
+        go.Scatter(x=names, y=[float(r["arpu"]) for r in rows], name=_("ARPU"), yaxis="y2", mode="lines+markers")
+    )
+    revenue.update_layout(yaxis2={"overlaying": "y", "side": "right", "showgrid": False})
+
+    members = figure(_("Members and active members by level"), barmode="group")
+    members.add_trace(go.Bar(x=names, y=[r["members"] for r in rows], name=_("Members")))
+    members.add_trace(go.Bar(x=names, y=[r["active_members"] for r in rows], name=_("Active in the range")))
+
+    points_rows = data["points"]["monthly"]
+    months = [r["month"] for r in points_rows]
+    points = figure(_("Points issued and used per month"), barmode="relative")
+    points.add_trace(go.Bar(x=months, y=[r["issued"] for r in points_rows], name=_("Issued")))
+    points.add_trace(go.Bar(x=months, y=[-r["net_redeemed"] for r in points_rows], name=_("Redeemed")))
+    points.add_trace(go.Bar(x=months, y=[-r["expired"] for r in points_rows], name=_("Expired")))
+    points.add_trace(go.Bar(x=months, y=[-r["reversed"] for r in points_rows], name=_("Reversed")))
+    points.add_trace(go.Bar(x=months, y=[r["adjusted"] for r in points_rows], name=_("Adjusted")))
+
+    value_rows = data["stored_value"]["monthly"]
+    stored = figure(_("Stored value in and out per month"), barmode="relative")
+    flows = [
+        ("top_ups", 1, _("Top-ups")),
+        ("bonus_granted", 1, _("Bonus granted")),
+        ("spent", -1, _("Spent")),
+        ("withdrawn", -1, _("Refunded to customers")),
+        ("forfeited", -1, _("Bonus forfeited")),
+    ]
+    for key, sign, label in flows:
+        stored.add_trace(go.Bar(x=months, y=[sign * float(r[key]) for r in value_rows], name=label))
+    return {
+        "level_revenue": embed(revenue, "chart-level-revenue"),
+        "level_members": embed(members, "chart-level-members"),
+        "points": embed(points, "chart-points"),
+        "stored_value": embed(stored, "chart-stored-value"),
     }
 
 

@@ -1,5 +1,6 @@
 """Analytics fixtures: the CDNOW sample (a copy of ../shared/data/cdnow, see data/CDNOW_README.md)
-and a small shop of orders placed at known times."""
+a small shop of orders placed at known times, and a loyalty programme (levels, points, stored value)
+written through the loyalty services."""
 
 from __future__ import annotations
 
@@ -16,7 +17,11 @@ from django.test import Client
 from rapport.accounts import roles
 from rapport.commerce.models import Category, Order, OrderLine, OrderStatus, Product
 from rapport.commerce.stats import refresh_customer_stats
+from rapport.core.actor import Actor
 from rapport.customers.models import Customer
+from rapport.loyalty.models import EarnRule, EarnRuleKind, ExpiryPolicy, Level, TopUpBonus
+from rapport.loyalty.services import adjustments, levels, points, stored_value
+from rapport.loyalty.services.program import program_settings
 from rapport.testing.fixtures import STAFF_PASSWORD
 
 DATA = Path(__file__).parent / "data"
@@ -118,3 +123,66 @@ def shop(make_customer: Callable[..., Any], place_order: Callable[..., Any], sto
     place_order(cai, 400, "50.00", channel="app")
     metrics.recompute_all(now=NOW)
     return {"amy": amy, "bob": bob, "cai": cai, "store": store}
+
+
+@pytest.fixture
+def loyalty_members(
+    make_customer: Callable[..., Any], place_order: Callable[..., Order], store: Any, system_actor: Actor
+) -> dict[str, Any]:
+    """Levels Gold and Silver; Amy (of ``store``, Gold) with three orders, Bob (Silver) with one
+    order partly refunded, Dan (Gold, then down to Silver) without orders, Cai (no level) whose only
+    order is older than a year. Each order earned one point per unit; points expire after 30 days."""
+    program = program_settings()
+    program.points_expiry = ExpiryPolicy.ROLLING_DAYS
+    program.points_expiry_days = 30
+    program.save()
+    EarnRule.objects.create(name="Base", kind=EarnRuleKind.PER_AMOUNT, points_per_unit=Decimal("1"))
+    gold = Level.objects.create(name="Gold", rank=2, threshold=Decimal("2000"))
+    silver = Level.objects.create(name="Silver", rank=1, threshold=Decimal("500"))
+    amy = make_customer(name="Amy", store=store.code)
+    bob = make_customer(name="Bob")
+    cai = make_customer(name="Cai")
+    dan = make_customer(name="Dan")
+    orders = {
+        "amy_old": place_order(amy, 200, "120.00"),
+        "amy_recent": place_order(amy, 20, "80.00"),
+        "amy_latest": place_order(amy, 5, "100.00"),
+        "bob": place_order(bob, 40, "300.00"),
+        "cai": place_order(cai, 400, "50.00"),
+    }
+    Order.objects.filter(pk=orders["bob"].pk).update(refunded_total=Decimal("100.00"))
+    for order in orders.values():
+        points.earn_for_order(order, actor=system_actor)
+    levels.set_level(amy, level=gold, reason="VIP", actor=system_actor)
+    levels.set_level(bob, level=silver, reason="VIP", actor=system_actor)
+    levels.set_level(dan, level=gold, reason="VIP", actor=system_actor)
+    levels.set_level(dan, level=silver, reason="Lapsed", actor=system_actor)
+    return {"amy": amy, "bob": bob, "cai": cai, "dan": dan, "store": store, "orders": orders}
+
+
+@pytest.fixture
+def points_used(loyalty_members: dict[str, Any], system_actor: Actor) -> dict[str, Any]:
+    """Overdue lots expired (Amy 120, Bob 300, Cai 50); Amy redeems 50 and her latest order's 100
+    are reversed (cancelled); Bob is given 20 by hand. Left: Amy 30, Bob 20, all expiring within
+    30 days."""
+    points.expire_all()
+    points.spend(loyalty_members["amy"], points=50, key="gift-1", actor=system_actor)
+    points.reverse_for_cancellation(loyalty_members["orders"]["amy_latest"], actor=system_actor)
+    adjustments.adjust(
+        loyalty_members["bob"], asset="points", delta=20, reason="Apology", key="sorry-1", actor=system_actor
+    )
+    return loyalty_members
+
+
+@pytest.fixture
+def stored_value_used(loyalty_members: dict[str, Any], system_actor: Actor) -> dict[str, Any]:
+    """Amy pays 1000 and gets 100 bonus, spends 50 (bonus first), takes 500 principal back (half her
+    principal, so half her remaining bonus, 25, is forfeited); Bob pays 500 and takes 200 back."""
+    TopUpBonus.objects.create(minimum=Decimal("1000"), bonus=Decimal("100"))
+    amy, bob = loyalty_members["amy"], loyalty_members["bob"]
+    stored_value.top_up(amy, amount="1000.00", key="t1", actor=system_actor)
+    stored_value.spend(amy, amount="50.00", key="s1", actor=system_actor)
+    stored_value.refund_principal(amy, amount="500.00", key="r1", reason="Moving away", actor=system_actor)
+    stored_value.top_up(bob, amount="500.00", key="t2", actor=system_actor)
+    stored_value.refund_principal(bob, amount="200.00", key="r2", reason="Changed mind", actor=system_actor)
+    return loyalty_members

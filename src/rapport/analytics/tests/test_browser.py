@@ -65,3 +65,23 @@ def test_build_run_save_reopen_and_export_a_report(
         lines = exported.read().splitlines()
     assert lines[0] == "Order channel,Revenue,Customers"
     assert "web,400.00,2" in lines
+
+
+def test_loyalty_page_draws_level_points_and_stored_value_charts(
+    page: Any, sign_in: Callable[..., Any], make_staff: Callable[..., Any], stored_value_used: dict[str, Any]
+) -> None:
+    make_staff(roles.ANALYST, username="ana")
+    sign_in("ana")
+    page.goto("/analytics/")
+    page.click("#analytics-sections >> text=Loyalty")
+    page.wait_for_url("**/analytics/loyalty/")
+    for chart in ("chart-level-revenue", "chart-level-members", "chart-points", "chart-stored-value"):
+        page.wait_for_selector(f"#{chart} .main-svg")  # Plotly drew it
+    assert page.inner_text("#kpi-points-issued") == "600"
+    assert page.inner_text("#kpi-sv-principal") == "800.00"
+    assert "Gold" in page.inner_text("#level-table")
+    page.select_option("#filter-store", stored_value_used["store"].code)
+    page.click("#apply-filters")
+    page.wait_for_url(f"**/analytics/loyalty/?*store={stored_value_used['store'].code}*")
+    assert page.inner_text("#kpi-points-issued") == "300"
+    assert page.inner_text("#kpi-sv-principal") == "500.00"

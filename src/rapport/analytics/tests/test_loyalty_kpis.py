@@ -4,7 +4,6 @@ filter, written through the loyalty services as production writes them."""
 from __future__ import annotations
 
 import datetime as dt
-from collections.abc import Callable
 from decimal import Decimal
 from typing import Any
 
@@ -12,11 +11,6 @@ import pytest
 
 from rapport.analytics import kpis, loyalty_kpis
 from rapport.analytics.tests.conftest import NOW
-from rapport.commerce.models import Order
-from rapport.core.actor import Actor
-from rapport.loyalty.models import EarnRule, EarnRuleKind, ExpiryPolicy, Level, TopUpBonus
-from rapport.loyalty.services import adjustments, levels, points, stored_value
-from rapport.loyalty.services.program import program_settings
 
 pytestmark = pytest.mark.django_db
 TODAY = NOW.astimezone(kpis.shop_zone()).date()
@@ -26,67 +20,6 @@ def _filters(**params: str) -> kpis.Filters:
     return kpis.Filters.parse(params, today=TODAY)
 
 
-@pytest.fixture
-def members(
-    make_customer: Callable[..., Any], place_order: Callable[..., Order], store: Any, system_actor: Actor
-) -> dict[str, Any]:
-    """Levels Gold and Silver; Amy (of ``store``, Gold) with three orders, Bob (Silver) with one
-    order partly refunded, Dan (Gold, then down to Silver) without orders, Cai (no level) whose only
-    order is older than a year. Each order earned one point per unit; points expire after 30 days."""
-    program = program_settings()
-    program.points_expiry = ExpiryPolicy.ROLLING_DAYS
-    program.points_expiry_days = 30
-    program.save()
-    EarnRule.objects.create(name="Base", kind=EarnRuleKind.PER_AMOUNT, points_per_unit=Decimal("1"))
-    gold = Level.objects.create(name="Gold", rank=2, threshold=Decimal("2000"))
-    silver = Level.objects.create(name="Silver", rank=1, threshold=Decimal("500"))
-    amy = make_customer(name="Amy", store=store.code)
-    bob = make_customer(name="Bob")
-    cai = make_customer(name="Cai")
-    dan = make_customer(name="Dan")
-    orders = {
-        "amy_old": place_order(amy, 200, "120.00"),
-        "amy_recent": place_order(amy, 20, "80.00"),
-        "amy_latest": place_order(amy, 5, "100.00"),
-        "bob": place_order(bob, 40, "300.00"),
-        "cai": place_order(cai, 400, "50.00"),
-    }
-    Order.objects.filter(pk=orders["bob"].pk).update(refunded_total=Decimal("100.00"))
-    for order in orders.values():
-        points.earn_for_order(order, actor=system_actor)
-    levels.set_level(amy, level=gold, reason="VIP", actor=system_actor)
-    levels.set_level(bob, level=silver, reason="VIP", actor=system_actor)
-    levels.set_level(dan, level=gold, reason="VIP", actor=system_actor)
-    levels.set_level(dan, level=silver, reason="Lapsed", actor=system_actor)
-    return {"amy": amy, "bob": bob, "cai": cai, "dan": dan, "store": store, "orders": orders}
-
-
-@pytest.fixture
-def points_used(members: dict[str, Any], system_actor: Actor) -> dict[str, Any]:
-    """Overdue lots expired (Amy 120, Bob 300, Cai 50); Amy redeems 50 and her latest order's 100
-    are reversed (cancelled); Bob is given 20 by hand. Left: Amy 30, Bob 20, all expiring within
-    30 days."""
-    points.expire_all()
-    points.spend(members["amy"], points=50, key="gift-1", actor=system_actor)
-    points.reverse_for_cancellation(members["orders"]["amy_latest"], actor=system_actor)
-    adjustments.adjust(members["bob"], asset="points", delta=20, reason="Apology", key="sorry-1", actor=system_actor)
-    return members
-
-
-@pytest.fixture
-def stored(members: dict[str, Any], system_actor: Actor) -> dict[str, Any]:
-    """Amy pays 1000 and gets 100 bonus, spends 50 (bonus first), takes 500 principal back (half her
-    principal, so half her remaining bonus, 25, is forfeited); Bob pays 500 and takes 200 back."""
-    TopUpBonus.objects.create(minimum=Decimal("1000"), bonus=Decimal("100"))
-    amy, bob = members["amy"], members["bob"]
-    stored_value.top_up(amy, amount="1000.00", key="t1", actor=system_actor)
-    stored_value.spend(amy, amount="50.00", key="s1", actor=system_actor)
-    stored_value.refund_principal(amy, amount="500.00", key="r1", reason="Moving away", actor=system_actor)
-    stored_value.top_up(bob, amount="500.00", key="t2", actor=system_actor)
-    stored_value.refund_principal(bob, amount="200.00", key="r2", reason="Changed mind", actor=system_actor)
-    return members
-
-
 def _level_rows(result: dict[str, Any]) -> dict[str, dict[str, Any]]:
     return {row["level"]: row for row in result["levels"]}
 
@@ -94,7 +27,7 @@ def _level_rows(result: dict[str, Any]) -> dict[str, dict[str, Any]]:
 # By level ---------------------------------------------------------------------------------------
 
 
-def test_members_orders_and_revenue_by_level_net_of_refunds(members: dict[str, Any]) -> None:
+def test_members_orders_and_revenue_by_level_net_of_refunds(loyalty_members: dict[str, Any]) -> None:
     rows = _level_rows(loyalty_kpis.by_level(_filters()))
     assert list(rows) == ["Gold", "Silver", "(no level)"]
     gold, silver, none = rows["Gold"], rows["Silver"], rows["(no level)"]
@@ -112,7 +45,7 @@ def test_members_orders_and_revenue_by_level_net_of_refunds(members: dict[str, A
     assert (none["members"], none["active_members"], none["revenue"]) == (1, 0, Decimal("0.00"))  # Cai, 400 days ago
 
 
-def test_level_totals_match_the_dashboard_headline(members: dict[str, Any]) -> None:
+def test_level_totals_match_the_dashboard_headline(loyalty_members: dict[str, Any]) -> None:
     filters = _filters()
     rows = loyalty_kpis.by_level(filters)["levels"]
     headline = kpis.headline(filters)
@@ -121,7 +54,7 @@ def test_level_totals_match_the_dashboard_headline(members: dict[str, Any]) -> N
     assert sum(r["active_members"] for r in rows) == headline["active_customers"]
 
 
-def test_level_movements_count_ups_and_downs_by_rank(members: dict[str, Any]) -> None:
+def test_level_movements_count_ups_and_downs_by_rank(loyalty_members: dict[str, Any]) -> None:
     result = loyalty_kpis.by_level(_filters())
     assert (result["upgrades"], result["downgrades"]) == (3, 1)
     pairs = {(m["from_level"], m["to_level"]): (m["direction"], m["members"]) for m in result["movements"]}
@@ -136,13 +69,13 @@ def test_level_movements_count_ups_and_downs_by_rank(members: dict[str, Any]) ->
     assert rows["(no level)"]["moved_out"] == 3
 
 
-def test_level_movements_outside_the_range_are_left_out(members: dict[str, Any]) -> None:
+def test_level_movements_outside_the_range_are_left_out(loyalty_members: dict[str, Any]) -> None:
     result = loyalty_kpis.by_level(_filters(end=(TODAY - dt.timedelta(days=1)).isoformat()))
     assert (result["upgrades"], result["downgrades"], result["movements"]) == (0, 0, [])
 
 
-def test_store_filter_keeps_the_stores_orders_and_members(members: dict[str, Any]) -> None:
-    result = loyalty_kpis.by_level(_filters(store=members["store"].code))
+def test_store_filter_keeps_the_stores_orders_and_members(loyalty_members: dict[str, Any]) -> None:
+    result = loyalty_kpis.by_level(_filters(store=loyalty_members["store"].code))
     rows = _level_rows(result)
     assert (rows["Gold"]["members"], rows["Gold"]["orders"], rows["Gold"]["revenue"]) == (1, 3, Decimal("300.00"))
     assert (rows["Silver"]["members"], rows["Silver"]["orders"]) == (0, 0)
@@ -195,7 +128,7 @@ def test_points_with_a_store_count_its_orders_and_its_members_ledger(points_used
 # Stored value -----------------------------------------------------------------------------------
 
 
-def test_stored_value_flows_and_liability(stored: dict[str, Any]) -> None:
+def test_stored_value_flows_and_liability(stored_value_used: dict[str, Any]) -> None:
     result = loyalty_kpis.stored_value(_filters())
     totals = result["totals"]
     assert (totals["top_ups"], totals["bonus_granted"]) == (Decimal("1500.00"), Decimal("100.00"))
@@ -212,8 +145,8 @@ def test_stored_value_flows_and_liability(stored: dict[str, Any]) -> None:
     assert result["monthly"][-1]["top_ups"] == Decimal("1500.00")
 
 
-def test_stored_value_for_one_store_and_before_any_top_up(stored: dict[str, Any]) -> None:
-    mine = loyalty_kpis.stored_value(_filters(store=stored["store"].code))
+def test_stored_value_for_one_store_and_before_any_top_up(stored_value_used: dict[str, Any]) -> None:
+    mine = loyalty_kpis.stored_value(_filters(store=stored_value_used["store"].code))
     assert (mine["totals"]["top_ups"], mine["totals"]["withdrawn"]) == (Decimal("1000.00"), Decimal("500.00"))
     assert (mine["outstanding_principal"], mine["outstanding_bonus"], mine["funded_accounts"]) == (
         Decimal("500.00"),
@@ -224,8 +157,16 @@ def test_stored_value_for_one_store_and_before_any_top_up(stored: dict[str, Any]
     assert (earlier["outstanding_total"], earlier["funded_accounts"]) == (Decimal("0.00"), 0)
 
 
-def test_loyalty_dashboard_has_every_part_and_no_negative_zero(stored: dict[str, Any]) -> None:
+def test_loyalty_dashboard_has_every_part_and_no_negative_zero(stored_value_used: dict[str, Any]) -> None:
     data = loyalty_kpis.loyalty_dashboard(_filters())
     assert set(data) == {"filters", "by_level", "points", "stored_value"}
     first_month = data["stored_value"]["monthly"][0]
     assert str(first_month["spent"]) == "0.00" and str(first_month["withdrawn"]) == "0.00"
+
+
+def test_the_loyalty_figures_take_a_fixed_number_of_queries(
+    stored_value_used: dict[str, Any], django_assert_num_queries: Any
+) -> None:
+    filters = _filters()
+    with django_assert_num_queries(14):  # every figure is one aggregation, whatever the number of members
+        loyalty_kpis.loyalty_dashboard(filters)
