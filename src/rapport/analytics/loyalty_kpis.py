@@ -10,7 +10,8 @@ The date range, store and shop time zone are :class:`rapport.analytics.kpis.Filt
   ``LevelChange`` rows in the range, up or down by the levels' ranks.
 * **Points and stored value** — the ledger (``Entry``) by month and kind. Debits are shown as
   positive amounts. A balance at the range end is the sum of the entries before it (the ledger
-  keeps ``balance == sum(entries)``); expiring points are today's open lots.
+  keeps ``balance == sum(entries)``, so a range ending today reads the account rows instead);
+  expiring points are today's open lots.
 * **Store filter** — an order's entries (points earned on it, reversed on its refunds) count for
   the order's store; entries without an order (redemptions, top-ups, stored-value spending,
   expiry, adjustments) count for the member's home store; balances, members and level movements
@@ -25,13 +26,12 @@ from decimal import Decimal
 from typing import Any
 
 from django.db.models import Count, Exists, F, OuterRef, Q, QuerySet, Sum
-from django.db.models.functions import Coalesce
 from django.utils import timezone
 from django.utils.translation import gettext as _
 
-from rapport.analytics.kpis import MONEY, ZERO, Filters, _cents, _month, _ratio, _revenue
+from rapport.analytics.kpis import ZERO, Filters, _cents, _month, _ratio, _revenue
 from rapport.customers.models import Customer
-from rapport.loyalty.models import Asset, Entry, EntryKind, Level, LevelChange, Lot
+from rapport.loyalty.models import Account, Asset, Entry, EntryKind, Level, LevelChange, Lot
 from rapport.loyalty.services.program import program_settings
 
 EXPIRY_HORIZONS = (30, 90)
@@ -90,22 +90,32 @@ def _entries(filters: Filters, assets: Iterable[str]) -> QuerySet[Entry]:
     return entries
 
 
-def _balances_at_end(filters: Filters, assets: Iterable[str]) -> QuerySet[Entry]:
-    """The entries that make up the home-store members' balances at the end of the range."""
-    entries = Entry.objects.filter(account__asset__in=list(assets), occurred_at__lt=filters.until)
-    return entries.filter(account__customer__store=filters.store) if filters.store else entries
+def _held_at_end(filters: Filters, assets: Iterable[str]) -> QuerySet[Any]:
+    """What the home store's members held of ``assets`` at the end of the range, as rows with
+    ``holder``, ``held_asset`` and ``held``. A range ending in the future reads the account rows
+    (the ledger keeps each balance equal to the sum of its entries); an earlier end sums entries."""
+    assets = list(assets)
+    rows: QuerySet[Any]
+    if filters.until > timezone.now():
+        rows = Account.objects.filter(asset__in=assets).annotate(
+            holder=F("customer"), held_asset=F("asset"), held=F("balance")
+        )
+        return rows.filter(customer__store=filters.store) if filters.store else rows
+    rows = Entry.objects.filter(account__asset__in=assets, occurred_at__lt=filters.until).annotate(
+        holder=F("account__customer"), held_asset=F("account__asset"), held=F("amount")
+    )
+    return rows.filter(account__customer__store=filters.store) if filters.store else rows
+
+
+def _outstanding_at_end(filters: Filters, assets: Iterable[str]) -> dict[str, Decimal]:
+    """Balance per asset at the end of the range."""
+    rows = _held_at_end(filters, assets).values("held_asset").annotate(total=Sum("held")).order_by()
+    return {row["held_asset"]: _amount(row["total"]) for row in rows}
 
 
 def _holders_at_end(filters: Filters, assets: Iterable[str]) -> int:
     """Members whose balance of ``assets`` together was above zero at the end of the range."""
-    per_customer = (
-        _balances_at_end(filters, assets)
-        .values("account__customer")
-        .annotate(balance=Sum("amount"))
-        .filter(balance__gt=0)
-        .order_by()
-    )
-    return per_customer.count()
+    return _held_at_end(filters, assets).values("holder").annotate(total=Sum("held")).filter(total__gt=0).count()
 
 
 def _by_month_and_kind(entries: QuerySet[Entry]) -> dict[tuple[str, str, str], Decimal]:
@@ -239,7 +249,7 @@ def points(filters: Filters, *, now: dt.datetime | None = None) -> dict[str, Any
         row["net_redeemed"] = row["redeemed"] - row["returned"]
         row["net_change"] = row["issued"] - row["net_redeemed"] - row["expired"] - row["reversed"] + row["adjusted"]
         row["redemption_rate"] = round(row["net_redeemed"] / row["issued"], 4) if row["issued"] else 0.0
-    outstanding = _points(_balances_at_end(filters, [Asset.POINTS]).aggregate(total=Sum("amount"))["total"])
+    outstanding = _points(_outstanding_at_end(filters, [Asset.POINTS]).get(Asset.POINTS))
     per_unit = program_settings().points_per_currency_unit
     return {
         "monthly": monthly,
@@ -292,13 +302,7 @@ def stored_value(filters: Filters) -> dict[str, Any]:
             }
         )
     totals = {key: sum((row[key] for row in monthly), ZERO) for key in STORED_VALUE_FLOWS}
-    outstanding = dict(
-        _balances_at_end(filters, STORED_VALUE)
-        .values("account__asset")
-        .annotate(total=Coalesce(Sum("amount", output_field=MONEY), ZERO, output_field=MONEY))
-        .values_list("account__asset", "total")
-        .order_by()
-    )
+    outstanding = _outstanding_at_end(filters, STORED_VALUE)
     principal, bonus = _amount(outstanding.get(Asset.PRINCIPAL)), _amount(outstanding.get(Asset.BONUS))
     topped_up = (
         _entries(filters, [Asset.PRINCIPAL])
