@@ -39,6 +39,10 @@ class Account(models.Model):
     balance = AmountField(_("balance"), default=ZERO)
     updated_at = models.DateTimeField(auto_now=True)
 
+    # Not a column: whether the account may hold lots past their expiry. ledger.lock_accounts reads
+    # it with the lock; an account loaded any other way is assumed to, so debits always sweep.
+    has_overdue_lots: bool = True
+
     class Meta:
         constraints = [
             models.UniqueConstraint(fields=["customer", "asset"], name="loyalty_account_customer_asset_unique"),
