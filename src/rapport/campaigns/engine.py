@@ -51,6 +51,7 @@ from rapport.campaigns.models import (
     Message,
     Plan,
     Purpose,
+    SplitDecision,
     Step,
 )
 from rapport.core.actor import Actor
@@ -221,21 +222,80 @@ def _handle_wait(
         _move(woken, steps.after(step), now)
 
 
+ENGAGED = {
+    "opened": Q(opened_at__isnull=False),
+    "clicked": Q(clicked_at__isnull=False),
+    "delivered": Q(delivered_at__isnull=False, status=Message.Status.DELIVERED),
+}
+ENGAGED_AT = {"opened": "opened_at", "clicked": "clicked_at", "delivered": "delivered_at"}
+
+
+def _split_on_engagement(
+    step: Step, enrollment_ids: list[int], steps: Steps, now: dt.datetime
+) -> tuple[set[int], dict[int, dt.datetime]]:
+    """Who engaged with the earlier send step's message, and who must wait for the window to close.
+
+    With ``within_hours``, engagement counts only within that many hours of the send, and a
+    customer who has not engaged yet while the window is still open waits at the split until it
+    closes (from the send, or from when a message held back — quiet hours — was due).
+    """
+    config = step.config
+    send = steps.by_position.get(int(config["send_step"]))
+    if send is None:
+        return set(), {}
+    engagement = str(config["engagement"])
+    window = dt.timedelta(hours=int(config["within_hours"])) if config.get("within_hours") else None
+    sent = Message.objects.filter(step=send, enrollment__any_of=enrollment_ids)
+    engaged_q = ENGAGED[engagement]
+    if window is not None:
+        engaged_q &= Q(**{f"{ENGAGED_AT[engagement]}__lte": F("sent_at") + window})
+    engaged = set(sent.filter(engaged_q).values_list("enrollment_id", flat=True))
+    waiting: dict[int, dt.datetime] = {}
+    if window is not None:
+        pending = sent.exclude(enrollment__in=engaged).filter(
+            status__in=(Message.Status.PLANNED, Message.Status.SENT, Message.Status.DELIVERED)
+        )
+        for enrollment_id, sent_at, not_before in pending.values_list("enrollment_id", "sent_at", "not_before"):
+            closes = (sent_at or not_before) + window
+            if closes > now:
+                waiting[enrollment_id] = closes
+    return engaged, waiting
+
+
 def _handle_split(
     step: Step, rows: list[tuple[int, int, str, dt.datetime | None]], steps: Steps, now: dt.datetime
 ) -> None:
-    customer_ids = [customer_id for _pk, customer_id, _s, _w in rows]
-    matched = set(
-        members(step.config["rule"], now=now, base=Customer.objects.filter(pk__any_of=customer_ids)).values_list(
-            "pk", flat=True
+    if step.config.get("engagement"):
+        matched, waiting = _split_on_engagement(step, [pk for pk, *_rest in rows], steps, now)
+        yes = [pk for pk, *_rest in rows if pk in matched]
+        no = [pk for pk, *_rest in rows if pk not in matched and pk not in waiting]
+        for wake_at, ids in _grouped(waiting).items():
+            Enrollment.objects.filter(pk__any_of=ids).update(state=Enrollment.State.WAITING, wake_at=wake_at)
+    else:
+        customer_ids = [customer_id for _pk, customer_id, _s, _w in rows]
+        members_now = set(
+            members(step.config["rule"], now=now, base=Customer.objects.filter(pk__any_of=customer_ids)).values_list(
+                "pk", flat=True
+            )
         )
+        yes = [pk for pk, customer_id, _s, _w in rows if customer_id in members_now]
+        no = [pk for pk, customer_id, _s, _w in rows if customer_id not in members_now]
+    SplitDecision.objects.bulk_create(
+        [SplitDecision(enrollment_id=pk, step=step, branch=SplitDecision.Branch.YES, decided_at=now) for pk in yes]
+        + [SplitDecision(enrollment_id=pk, step=step, branch=SplitDecision.Branch.NO, decided_at=now) for pk in no],
+        ignore_conflicts=True,
     )
-    yes = [pk for pk, customer_id, _s, _w in rows if customer_id in matched]
-    no = [pk for pk, customer_id, _s, _w in rows if customer_id not in matched]
     if yes:
         _move(yes, steps.at(step.config.get("yes"), step), now)
     if no:
         _move(no, steps.at(step.config.get("no"), step), now)
+
+
+def _grouped(wake_times: Mapping[int, dt.datetime]) -> dict[dt.datetime, list[int]]:
+    groups: dict[dt.datetime, list[int]] = {}
+    for pk, moment in wake_times.items():
+        groups.setdefault(moment, []).append(pk)
+    return groups
 
 
 def _handle_tag(

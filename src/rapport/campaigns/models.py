@@ -4,6 +4,7 @@
 * :class:`Enrollment` — one customer's way through one plan (per entry: a recurring run, a
   triggering order…): the current step, when it wakes, the random hold-out and A/B bucket.
   Persisting it is what lets a killed worker resume exactly where it stopped.
+* :class:`SplitDecision` — which branch an enrollment took at a condition split (for the report).
 * :class:`Message` — one send: exactly once per (enrollment, step), enforced by a unique
   constraint; suppressed sends are rows too, with the reason, so every decision is visible.
 * :class:`ChannelPolicy` — per channel: the gateway behind it, frequency caps, quiet hours.
@@ -243,6 +244,33 @@ class Enrollment(models.Model):
 
     def __str__(self) -> str:
         return f"{self.plan_id}/{self.customer_id}/{self.entry_key}"
+
+
+class SplitDecision(models.Model):
+    """The branch one enrollment took at a condition split: what the report counts per branch.
+
+    Written in the transaction that moves the enrollment on; a redone chunk finds it already there.
+    """
+
+    class Branch(models.TextChoices):
+        YES = "yes", _("Yes")
+        NO = "no", _("No")
+
+    id = models.BigAutoField(primary_key=True)
+    enrollment = models.ForeignKey(Enrollment, on_delete=models.CASCADE, related_name="+", db_index=False)
+    step = models.ForeignKey(Step, on_delete=models.CASCADE, related_name="decisions")
+    branch = models.CharField(max_length=3, choices=Branch.choices)
+    decided_at = models.DateTimeField()
+
+    class Meta:
+        constraints = [
+            models.UniqueConstraint(fields=["enrollment", "step"], name="split_decision_once_per_enrollment"),
+        ]
+        verbose_name = _("split decision")
+        verbose_name_plural = _("split decisions")
+
+    def __str__(self) -> str:
+        return f"{self.enrollment_id}@{self.step_id}: {self.branch}"
 
 
 class Message(models.Model):

@@ -7,6 +7,7 @@ Definitions (also in ``docs/campaigns.md``):
   receiving side returned (sent, no longer delivered);
 * converted, revenue — touched customers with a counted order within the attribution window
   (``attribution_days``) after their first message went out, and those orders' totals;
+* splits — per condition split, how many enrollments took the yes and the no branch;
 * uplift — the treatment group's conversion rate minus the control group's, each measured within
   the window from entering the plan (intention to treat: suppressed sends stay in the treatment
   group, as they would in real life), with a 95% Wald confidence interval for the difference.
@@ -25,7 +26,7 @@ from django.db.models import Count, DecimalField, Exists, Min, OuterRef, Q, Quer
 from django.db.models.functions import Coalesce
 from django.utils.translation import gettext as _
 
-from rapport.campaigns.models import Enrollment, Message, Plan
+from rapport.campaigns.models import Enrollment, Message, Plan, SplitDecision, Step
 from rapport.commerce.models import COUNTED_STATUSES, Order
 
 Z_95 = 1.959963984540054
@@ -88,6 +89,8 @@ class PlanReport:
     uplift: Uplift
     suppressed_by_reason: dict[str, int] = field(default_factory=dict)
     variants: list[dict[str, Any]] = field(default_factory=list)
+    # Per condition split (by step position): how many enrollments took each branch.
+    splits: dict[int, dict[str, int]] = field(default_factory=dict)
 
     def as_dict(self) -> dict[str, Any]:
         u = self.uplift
@@ -113,6 +116,7 @@ class PlanReport:
                 "significant": u.significant,
             },
             "variants": self.variants,
+            "splits": [{"step": position, **branches} for position, branches in sorted(self.splits.items())],
         }
 
 
@@ -202,7 +206,25 @@ def build(plan: Plan) -> PlanReport:
         revenue=Decimal(attributed["revenue"]).quantize(Decimal("0.01")),
         uplift=lift,
         variants=_variants(plan),
+        splits=_splits(plan),
     )
+
+
+def _splits(plan: Plan) -> dict[int, dict[str, int]]:
+    """Per split step: enrollments sent down the yes and the no branch (both shown, zeros too)."""
+    found: dict[int, dict[str, int]] = {
+        position: {"yes": 0, "no": 0}
+        for position in plan.steps.filter(kind=Step.Kind.SPLIT).values_list("position", flat=True)  # type: ignore[attr-defined]
+    }
+    rows = (
+        SplitDecision.objects.filter(step__plan=plan)
+        .values_list("step__position", "branch")
+        .annotate(n=Count("pk"))
+        .order_by()
+    )
+    for position, branch, n in rows:
+        found.setdefault(position, {"yes": 0, "no": 0})[branch] = n
+    return found
 
 
 def _variants(plan: Plan) -> list[dict[str, Any]]:

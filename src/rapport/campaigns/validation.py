@@ -7,14 +7,14 @@ point at it; nothing is written until the whole plan is valid.
 from __future__ import annotations
 
 import datetime as dt
-from collections.abc import Mapping
+from collections.abc import Mapping, Sequence
 from typing import Any
 
 from django.core.exceptions import ValidationError
 from django.core.validators import validate_email
 
 from rapport.campaigns import content, rewards
-from rapport.campaigns.models import CUSTOMER_CHANNELS, ContentTemplate, Plan, Purpose, Step
+from rapport.campaigns.models import CUSTOMER_CHANNELS, GATEWAY_CHANNELS, ContentTemplate, Plan, Purpose, Step
 from rapport.core.dates import parse_aware_datetime
 from rapport.core.errors import FieldError, InvalidInput
 from rapport.segments.models import Segment
@@ -23,6 +23,9 @@ from rapport.segments.rules import clean_rule
 MAX_STEPS = 50
 MAX_VARIANTS = 5
 MAX_WAIT_MINUTES = 366 * 24 * 60
+MAX_ENGAGEMENT_HOURS = 90 * 24
+# What a split on engagement can ask of an earlier send step's message.
+ENGAGEMENTS = ("opened", "clicked", "delivered")
 
 TRIGGERS: dict[str, str] = {
     "event": "a tracked event (name)",
@@ -154,7 +157,36 @@ def _clean_send(path: str, config: Mapping[str, Any], errors: list[FieldError]) 
     return {"channel": channel, "purpose": purpose, "variants": cleaned_variants}
 
 
-def _clean_step(index: int, step: Any, count: int, errors: list[FieldError]) -> dict[str, Any]:
+def _clean_engagement(
+    path: str, config: Mapping[str, Any], earlier: Sequence[Any], errors: list[FieldError]
+) -> dict[str, Any]:
+    """A split on how the customer engaged with an earlier send step's message."""
+    engagement = config.get("engagement")
+    if engagement not in ENGAGEMENTS:
+        errors.append(FieldError(f"{path}.engagement", "invalid", f"one of: {', '.join(ENGAGEMENTS)}"))
+    position = _int(config.get("send_step"), 1, len(earlier))
+    send = earlier[position - 1] if position is not None else None
+    if not isinstance(send, Mapping) or send.get("kind") != Step.Kind.SEND:
+        errors.append(FieldError(f"{path}.send_step", "not_found", "the number of an earlier send step"))
+        position = None
+    elif engagement == "delivered" and (send.get("config") or {}).get("channel") not in GATEWAY_CHANNELS:
+        errors.append(
+            FieldError(
+                f"{path}.engagement",
+                "not_reported",
+                f"delivery is reported by gateway channels only ({', '.join(GATEWAY_CHANNELS)})",
+            )
+        )
+    within = config.get("within_hours")
+    hours = None
+    if within not in (None, ""):
+        hours = _int(within, 1, MAX_ENGAGEMENT_HOURS)
+        if hours is None:
+            errors.append(FieldError(f"{path}.within_hours", "invalid", f"hours from 1 to {MAX_ENGAGEMENT_HOURS}"))
+    return {"engagement": engagement, "send_step": position, "within_hours": hours}
+
+
+def _clean_step(index: int, step: Any, count: int, earlier: Sequence[Any], errors: list[FieldError]) -> dict[str, Any]:
     path = f"steps.{index}"
     if not isinstance(step, Mapping) or step.get("kind") not in Step.Kind.values:
         errors.append(FieldError(f"{path}.kind", "invalid", f"one of: {', '.join(Step.Kind.values)}"))
@@ -175,7 +207,9 @@ def _clean_step(index: int, step: Any, count: int, errors: list[FieldError]) -> 
                 errors.append(FieldError(f"{path}.minutes", "invalid", "minutes from 1 to a year, or an until time"))
             cleaned["minutes"] = minutes
     elif kind == Step.Kind.SPLIT:
-        if config.get("segment") not in (None, ""):
+        if config.get("engagement") not in (None, ""):
+            cleaned.update(_clean_engagement(path, config, earlier, errors))
+        elif config.get("segment") not in (None, ""):
             # "is in this saved segment" — the segment's rule as it reads now, kept with the step
             segment = _by_id(Segment.objects.filter(is_template=False), config.get("segment"))
             if segment is None:
@@ -296,7 +330,7 @@ def clean_plan(data: Mapping[str, Any], instance: Plan | None) -> dict[str, Any]
         if not isinstance(steps, list) or not 1 <= len(steps) <= MAX_STEPS:
             errors.append(FieldError("steps", "invalid", f"1 to {MAX_STEPS} steps"))
             steps = []
-        cleaned["steps"] = [_clean_step(i, step, len(steps), errors) for i, step in enumerate(steps)]
+        cleaned["steps"] = [_clean_step(i, step, len(steps), steps[:i], errors) for i, step in enumerate(steps)]
         if steps and not any(
             s["kind"]
             in (

@@ -111,7 +111,16 @@ def _builder_catalogue() -> dict[str, Any]:
         ],
         "segments": [{"value": s.pk, "label": s.name} for s in Segment.objects.filter(is_template=False)],
         "rewards": rewards.catalogue(),
+        "engagements": [
+            {"value": "opened", "label": _("Opened the message of an earlier step")},
+            {"value": "clicked", "label": _("Clicked in the message of an earlier step")},
+            {"value": "delivered", "label": _("Was delivered the message of an earlier step (SMS, push, WeChat)")},
+        ],
         "labels": {
+            "split_on": _("Split on"),
+            "split_segment": _("Being in a segment"),
+            "send_step": _("The message of step"),
+            "within_hours": _("within hours of sending (empty: any time)"),
             "remove": _("Remove"),
             "up": _("Move up"),
             "down": _("Move down"),

@@ -303,3 +303,46 @@ def test_a_bounce_webhook_with_a_bad_signature_is_refused(client, delivered_emai
     assert forged.status_code == 403 and forged.json()["errors"][0]["code"] == "bad_signature"
     assert unsigned.status_code == 403
     assert not Bounce.objects.exists()
+
+
+# Splits on engagement ------------------------------------------------------------------------------
+
+
+def test_an_engagement_split_is_saved_checked_and_reported_per_branch(admin_api, shanghai, make_template):
+    template = make_template()
+    send = {"kind": "send", "config": {"channel": "email", "variants": [{"template": template.pk}]}}
+    wait = {"kind": "wait", "config": {"minutes": 2880}}
+
+    def body(split_config: dict[str, object]) -> dict[str, object]:
+        return _plan_body(shanghai.pk, template.pk, steps=[send, wait, {"kind": "split", "config": split_config}])
+
+    unknown = admin_api.post(
+        "/api/v1/campaigns/plans", body({"engagement": "opened", "send_step": 7}), content_type="application/json"
+    )
+    assert unknown.status_code == 422
+    assert unknown.json()["errors"] == [
+        {"field": "steps.2.send_step", "code": "not_found", "message": "the number of an earlier send step"}
+    ]
+    not_a_gateway = admin_api.post(
+        "/api/v1/campaigns/plans", body({"engagement": "delivered", "send_step": 1}), content_type="application/json"
+    )
+    assert not_a_gateway.status_code == 422
+    assert not_a_gateway.json()["errors"][0]["field"] == "steps.2.engagement"
+    assert not Plan.objects.exists()
+
+    created = admin_api.post(
+        "/api/v1/campaigns/plans",
+        body({"engagement": "clicked", "send_step": 1, "within_hours": 48, "no": "end"}),
+        content_type="application/json",
+    )
+    assert created.status_code == 201, created.content
+    plan = created.json()
+    assert plan["steps"][2]["config"] == {
+        "engagement": "clicked",
+        "send_step": 1,
+        "within_hours": 48,
+        "yes": None,
+        "no": "end",
+    }
+    report = admin_api.get(f"/api/v1/campaigns/plans/{plan['id']}/report").json()
+    assert report["splits"] == [{"step": 3, "yes": 0, "no": 0}]

@@ -48,3 +48,50 @@ def test_build_an_ab_plan_launch_it_and_read_the_report(
     assert Message.objects.filter(plan=plan, status=Message.Status.DELIVERED).count() == 6
     plan.refresh_from_db()
     assert plan.status == Plan.Status.COMPLETED
+
+
+def test_build_a_journey_that_splits_on_whether_the_email_was_opened(
+    page, sign_in, make_staff, make_template, settings
+):
+    make_staff(roles.OPERATOR, username="journey-builder")
+    welcome = make_template(name="Welcome mail", subject="Welcome")
+    reminder = make_template(name="Welcome reminder", subject="Did you see this?")
+
+    sign_in("journey-builder")
+    page.goto("/campaigns/new/")
+    page.fill("#id_name", "Welcome journey")
+    page.select_option("#id_kind", "journey")
+    page.select_option("#id_trigger_type", "event")
+    page.fill("#id_trigger_event", "Signed Up")
+    page.select_option("#new-step-kind", "send")
+    page.click("#add-step")
+    page.select_option(".send-channel", "email")
+    page.select_option(".variant-template", str(welcome.pk))
+    page.select_option("#new-step-kind", "wait")
+    page.click("#add-step")
+    page.fill(".wait-minutes", "2880")
+    page.select_option("#new-step-kind", "split")
+    page.click("#add-step")
+    page.select_option(".split-on", "opened")
+    assert page.locator(".split-segment").count() == 0
+    # Only earlier send steps are offered; saving without choosing one names the field.
+    assert page.locator(".split-send-step option").all_inner_texts()[1:] == ["Step 1: email"]
+    page.click("#save-plan")
+    page.wait_for_selector("#form-errors")
+    assert page.locator('#form-errors li[data-field="steps.2.send_step"]').count() == 1
+
+    page.select_option(".split-send-step", "1")
+    page.fill(".split-within", "48")
+    page.select_option(".split-yes", "end")
+    page.select_option("#new-step-kind", "send")
+    page.click("#add-step")
+    page.locator(".send-channel").nth(1).select_option("email")
+    page.locator(".variant-template").nth(1).select_option(str(reminder.pk))
+    page.click("#save-plan")
+
+    page.wait_for_selector("#launch-plan")
+    plan = Plan.objects.get(name="Welcome journey")
+    split = plan.steps.get(position=3)
+    assert split.config == {"engagement": "opened", "send_step": 1, "within_hours": 48, "yes": "end", "no": None}
+    assert "opened the message of step 1" in page.inner_text("#plan-steps")
+    assert page.locator('.split-counts[data-step="3"]').inner_text() == "(0 yes · 0 no)"

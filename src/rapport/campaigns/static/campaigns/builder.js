@@ -47,6 +47,15 @@
     return options;
   }
 
+  function sendStepOptions(index) {
+    // Only earlier send steps: a split can ask about a message already on its way.
+    const options = [];
+    steps.slice(0, index).forEach((s, i) => {
+      if (s.kind === "send") options.push({ value: String(i + 1), label: `${L.step} ${i + 1}: ${(s.config && s.config.channel) || kindLabel.send}` });
+    });
+    return options;
+  }
+
   function variantRow(step, variant, vIndex) {
     const templates = catalogue.templates.filter((t) => !step.config.channel || t.channel === step.config.channel);
     const row = el("div", { class: "variant" }, [
@@ -70,12 +79,31 @@
           field(L.minutes, input("number", c.minutes, (v) => (c.minutes = v ? Number(v) : null), { min: 1, class: "wait-minutes" })),
           field(L.until, input("datetime-local", (c.until || "").slice(0, 16), (v) => (c.until = v), { class: "wait-until" })),
         ];
-      case "split":
+      case "split": {
+        // On a segment, or on how the customer engaged with an earlier send step's message.
+        const on = select(
+          [{ value: "segment", label: L.split_segment }, ...catalogue.engagements],
+          c.engagement || "segment",
+          (v) => {
+            if (v === "segment") { delete c.engagement; delete c.send_step; delete c.within_hours; }
+            else { c.engagement = v; delete c.segment; }
+            render();
+          },
+          { class: "split-on" },
+        );
+        const condition = c.engagement
+          ? [
+            field(L.send_step, select([{ value: "", label: "—" }, ...sendStepOptions(index)], c.send_step, (v) => (c.send_step = v ? Number(v) : null), { class: "split-send-step" })),
+            field(L.within_hours, input("number", c.within_hours, (v) => (c.within_hours = v ? Number(v) : null), { min: 1, class: "split-within" })),
+          ]
+          : [field(L.segment, select([{ value: "", label: "—" }, ...catalogue.segments], c.segment, (v) => (c.segment = v ? Number(v) : null), { class: "split-segment" }))];
         return [
-          field(L.segment, select([{ value: "", label: "—" }, ...catalogue.segments], c.segment, (v) => (c.segment = v ? Number(v) : null), { class: "split-segment" })),
+          field(L.split_on, on),
+          ...condition,
           field(L.yes, select(branchOptions(index), c.yes, (v) => (c.yes = v || null), { class: "split-yes" })),
           field(L.no, select(branchOptions(index), c.no, (v) => (c.no = v || null), { class: "split-no" })),
         ];
+      }
       case "send": {
         c.variants = c.variants && c.variants.length ? c.variants : [{ key: "A", template: null, weight: 100 }];
         const channel = select([{ value: "", label: "—" }, ...catalogue.channels], c.channel, (v) => { c.channel = v; render(); }, { class: "send-channel" });
