@@ -216,3 +216,24 @@ def test_engagement_split_settings_are_checked_naming_the_field(shanghai, make_t
         "yes": None,
         "no": None,
     }
+
+
+def test_an_engagement_split_costs_the_same_queries_for_ten_or_forty_customers(
+    make_member, make_plan, make_template, launch
+):
+    from django.db import connection
+    from django.test.utils import CaptureQueriesContext
+
+    def split_queries(count: int) -> int:
+        plan = launch(journey(make_plan, make_template, {"engagement": "opened", "send_step": 1, "within_hours": 24}))
+        now = timezone.now()
+        enter(plan, [make_member() for _ in range(count)], now)
+        split = plan.steps.get(kind=Step.Kind.SPLIT)
+        Enrollment.objects.filter(plan=plan).update(step=split, state=Enrollment.State.ACTIVE, wake_at=None)
+        steps = engine.Steps(plan)
+        with CaptureQueriesContext(connection) as captured:
+            engine._run_chunk(plan, split, steps, now + dt.timedelta(hours=25))
+        assert SplitDecision.objects.filter(step=split).count() == count
+        return len(captured)
+
+    assert split_queries(10) == split_queries(40)
