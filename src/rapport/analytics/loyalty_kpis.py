@@ -25,7 +25,7 @@ from collections.abc import Iterable
 from decimal import Decimal
 from typing import Any
 
-from django.db.models import Count, Exists, F, OuterRef, Q, QuerySet, Sum
+from django.db.models import Count, F, Q, QuerySet, Sum
 from django.utils import timezone
 from django.utils.translation import gettext as _
 
@@ -143,16 +143,16 @@ def by_level(filters: Filters) -> dict[str, Any]:
         .order_by()
     )
     orders = filters.orders()
-    earlier_order_in_range = Exists(orders.filter(customer=OuterRef("customer"), pk__lt=OuterRef("pk")))
+    repeat_customers = orders.values("customer").annotate(n=Count("id")).filter(n__gte=2).values("customer")
     performance = {
         row["level_id"]: row
-        for row in orders.annotate(level_id=F("customer__membership__level"), repeat=earlier_order_in_range)
+        for row in orders.annotate(level_id=F("customer__membership__level"))
         .values("level_id")
         .annotate(
             orders=Count("id"),
             revenue=_revenue(),
             active=Count("customer", distinct=True),
-            repeaters=Count("customer", distinct=True, filter=Q(repeat=True)),
+            repeaters=Count("customer", distinct=True, filter=Q(customer__in=repeat_customers)),
         )
         .order_by()
     }
