@@ -1,6 +1,7 @@
 """Reading Segment-spec messages: validation, size limits and clock-skew correction.
 
-Nothing here touches the database; :mod:`rapport.events.ingest` stores what this accepts.
+Nothing here touches the database: :mod:`rapport.events.ingest` stages what this accepts (as
+:func:`staged_text`) and :mod:`rapport.events.resolver` stores it.
 """
 
 from __future__ import annotations
@@ -211,3 +212,20 @@ def parse_body(body: Any, *, received_at: dt.datetime, implied_type: str | None)
     if errors:
         raise BadMessage(errors[:50])
     return messages
+
+
+_MOMENTS = ("timestamp", "original_timestamp", "sent_at", "received_at")
+
+
+def staged_text(message: Message) -> str:
+    """The parsed message as JSON for the staging table (orjson writes the dataclass directly)."""
+    return orjson.dumps(message).decode()
+
+
+def from_staged_text(text: str) -> Message:
+    """A message written by :func:`staged_text`, as the request parsed it."""
+    data = orjson.loads(text)
+    for key in _MOMENTS:
+        if data[key] is not None:
+            data[key] = dt.datetime.fromisoformat(data[key])
+    return Message(**data)

@@ -139,3 +139,23 @@ class ProcessingError(models.Model):
 
     def __str__(self) -> str:
         return f"{self.field}: {self.message}"
+
+
+class StagedMessage(models.Model):
+    """A validated message accepted by the tracking API and not yet resolved (see ``resolver.py``).
+
+    The request path only appends here (``COPY`` on PostgreSQL) and answers 200 once that commits;
+    de-duplication, identities, commerce and the ``events_recorded`` signal happen when the
+    resolver moves the row into :class:`Event`. Durable (a logged table) and with nothing but its
+    primary key, so appending stays cheap: no foreign key, no other index.
+    """
+
+    id = models.BigAutoField(primary_key=True)
+    source = models.ForeignKey(
+        Source, on_delete=models.DO_NOTHING, related_name="+", db_constraint=False, db_index=False
+    )
+    received_at = models.DateTimeField()
+    message = models.TextField(help_text="the parsed message as JSON (rapport.events.messages.Message)")
+
+    def __str__(self) -> str:
+        return f"staged #{self.pk}"

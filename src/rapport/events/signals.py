@@ -1,8 +1,10 @@
 """Newly stored tracking events, for the domains that react to behaviour (journeys, scores).
 
-Sent inside the ingest transaction after the events are stored, once per request, with only the
-messages that were new (never a client's retry). Receivers should enqueue their work with
-``rapport.core.jobs.enqueue`` rather than do it inline: ingestion latency is every shop's latency.
+Sent inside the resolver's transaction after the events are stored, once per source in each
+chunk of staged messages it resolves (up to a few thousand), with only the messages that were
+new (never a client's retry). Receivers should enqueue their work with
+``rapport.core.jobs.enqueue`` rather than do it inline: resolution speed bounds how fast events
+are stored.
 """
 
 from __future__ import annotations

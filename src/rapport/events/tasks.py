@@ -1,4 +1,4 @@
-"""Daily upkeep of the events table: next months' partitions, then retention."""
+"""Background work of the events domain: resolving staged messages, and daily table upkeep."""
 
 from __future__ import annotations
 
@@ -6,7 +6,7 @@ import logging
 
 from celery import shared_task
 
-from rapport.events import services
+from rapport.events import resolver, services
 
 logger = logging.getLogger(__name__)
 
@@ -17,3 +17,9 @@ def maintain_events() -> dict[str, int]:
     purged = services.purge_expired()
     logger.info("events maintenance: %s", purged)
     return purged
+
+
+@shared_task(name="rapport.events.resolve")
+def resolve_events() -> int:
+    """Resolve every staged message (woken by the tracking API; chunks run one at a time)."""
+    return resolver.resolve_pending()

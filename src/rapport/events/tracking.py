@@ -3,7 +3,9 @@
 Existing Segment and RudderStack client libraries work unchanged when their host points here.
 The write key is the HTTP basic-auth user name (or ``writeKey`` in the body); bodies may be
 gzip-compressed; a message is at most 32 KB and a request at most 500 KB. The answer is 200
-only once the events are committed; every refusal is 400/401/413 with a reason and stores nothing.
+only once the validated messages are committed to the staging table (the resolver then stores
+them as events, each message id once); every refusal is 400/401/413 with a reason and stores
+nothing.
 """
 
 from __future__ import annotations

@@ -17,7 +17,7 @@ from rapport.core.errors import DomainError, InvalidInput
 from rapport.core.listing import filled_params, page_offset, paginate
 from rapport.events import services
 from rapport.events.forms import SourceForm
-from rapport.events.models import Event, EventType, ProcessingError, Source
+from rapport.events.models import Event, EventType, ProcessingError, Source, StagedMessage
 from rapport.events.queries import filter_events, visible_events
 
 PAGE_SIZE = 50
@@ -55,6 +55,8 @@ def source_detail(request: HttpRequest, pk: int) -> HttpResponse:
         "show_key": request.user.has_perm("events.change_source"),
         "recent_events": Event.objects.filter(source=source).order_by("-received_at", "-id")[:50],
         "recent_errors": ProcessingError.objects.filter(source=source)[:50],
+        # normally 0: the resolver stores accepted messages within a second or two
+        "staged": StagedMessage.objects.filter(source=source).count(),
         "tracking_host": request.build_absolute_uri("/").rstrip("/"),
     }
     return render(request, "events/source_detail.html", context)

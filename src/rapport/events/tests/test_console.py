@@ -10,6 +10,7 @@ import pytest
 from django.utils import timezone
 
 from rapport.accounts import roles
+from rapport.events import resolver
 from rapport.events.models import Event, Source
 from rapport.events.queries import abandoned_carts
 from rapport.events.services import create_source
@@ -123,3 +124,14 @@ def test_abandoned_carts(client, source):
         },
     )
     assert [c.name for c in abandoned_carts()] == ["Cart Only"]
+
+
+def test_the_source_page_counts_messages_accepted_but_not_yet_stored(client, make_staff, source, monkeypatch):
+    monkeypatch.setattr(resolver, "wake", lambda: None)
+    send(client, source, {"batch": [{"type": "page", "anonymousId": "x", "name": "Home", "messageId": "p1"}]})
+    client.force_login(make_staff(roles.OPERATOR))
+    page = client.get(f"/events/sources/{source.pk}/").content.decode()
+    assert '<dd id="staged-count">1</dd>' in page and "Home" not in page
+    resolver.resolve_pending()
+    page = client.get(f"/events/sources/{source.pk}/").content.decode()
+    assert '<dd id="staged-count">0</dd>' in page and "Home" in page

@@ -5,6 +5,11 @@ pointed at the server. The tests check that every message sent arrives exactly o
 on the right customer, also when the server goes away in the middle of the stream and comes
 back on the same port (the libraries retry), and when the server commits a batch but the client
 never hears the answer and sends it again.
+
+The server answers once a batch is staged; the events are stored by the resolver thread that
+runs beside it, as in the embedded default (not inline as elsewhere in the tests).
+:func:`wait_until_resolved` waits for it to empty the staging table, then stops it, before a
+test looks at the stored events.
 """
 
 from __future__ import annotations
@@ -20,14 +25,16 @@ import pytest
 import requests
 import rudderstack.analytics.request as rudder_request
 import segment.analytics.request as segment_request
-from django.db import OperationalError, connection
+from django.db import OperationalError, connection, connections
 from django.db.models import Count
 from rudderstack.analytics.client import Client as RudderClient
 from segment.analytics.client import Client as SegmentClient
 
 from rapport.commerce.models import Order
+from rapport.core import jobs
 from rapport.customers.models import Customer, Identity
-from rapport.events.models import AnonymousVisitor, Event, EventReceipt, Source
+from rapport.events import resolver
+from rapport.events.models import AnonymousVisitor, Event, EventReceipt, Source, StagedMessage
 from rapport.events.services import create_source
 from rapport.testing.live_server import RestartableServer
 
@@ -43,9 +50,14 @@ def source(transactional_db: None, system_actor: Any) -> Source:
 
 
 @pytest.fixture
-def server(transactional_db: None) -> Iterator[RestartableServer]:
+def server(transactional_db: None, _jobs_run_inline: None, settings: Any) -> Iterator[RestartableServer]:
+    settings.RAPPORT_JOBS_SYNC = False  # the resolver thread of the embedded default, not inline
     with RestartableServer(threads=4) as running:
         yield running
+    resolver.stop_in_process_resolver()
+    # Jobs the stored events started (loyalty, campaigns) ran on the in-process job thread: close
+    # its connection, or PostgreSQL refuses to drop the test database.
+    jobs._in_process_pool().submit(connections.close_all).result()
 
 
 class Sender:
@@ -166,20 +178,33 @@ def failures(monkeypatch: pytest.MonkeyPatch) -> Failures:
     return seen
 
 
-def stored_events() -> int:
-    """Events stored so far, read while the server writes.
+def _count(model: Any) -> int:
+    """Rows so far, read while the server writes.
 
     SQLite's in-memory test database is shared between threads in shared-cache mode, where a
     read meeting a write fails at once ("table is locked") instead of waiting: try again.
     """
     for _ in range(200):
         try:
-            return Event.objects.count()
+            return int(model.objects.count())
         except OperationalError as exc:
             if "locked" not in str(exc):
                 raise
             time.sleep(0.01)
-    return Event.objects.count()
+    return int(model.objects.count())
+
+
+def stored_events() -> int:
+    return _count(Event)
+
+
+def wait_until_resolved(timeout: float = 30.0) -> None:
+    """Wait for the resolver thread to empty the staging table, then stop it."""
+    deadline = time.monotonic() + timeout
+    while _count(StagedMessage):
+        assert time.monotonic() < deadline, f"staged messages still unresolved after {timeout} s"
+        time.sleep(0.05)
+    resolver.stop_in_process_resolver()
 
 
 def assert_no_server_errors(failures: Failures) -> None:
@@ -233,6 +258,7 @@ def test_a_shop_session_arrives_once_on_the_right_customers(library, source, ser
         ],
     )
     sender.finish()
+    wait_until_resolved()
 
     assert not failures[library], "every batch went through at the first attempt"
     assert_exactly_once(sender)
@@ -278,17 +304,21 @@ def test_a_server_restart_in_the_middle_loses_and_doubles_nothing(library, sourc
     deadline = time.monotonic() + 10
     while stored_events() < 20 and time.monotonic() < deadline:
         time.sleep(0.02)
+    # The process goes away: its resolver too, so what it staged and did not resolve waits.
     server.stop()
+    resolver.stop_in_process_resolver()
     stored_while_down = stored_events()
+    staged_while_down = _count(StagedMessage)
     time.sleep(1.5)
     # Nothing gets through while the server is down: connections are refused.
     with pytest.raises(requests.ConnectionError):
         requests.post(f"{server.url}/v1/batch", json={"batch": []}, timeout=2)
-    assert stored_events() == stored_while_down
+    assert stored_events() == stored_while_down and _count(StagedMessage) == staged_while_down
     server.start()
     stream.join(20)
     assert not stream.is_alive()
     sender.finish()
+    wait_until_resolved()
 
     assert 0 < stored_while_down < len(sender.sent), "the outage fell outside the stream"
     assert failures[library] > 0, "the library never had to retry"
@@ -306,6 +336,7 @@ def test_batches_committed_but_unanswered_are_retried_and_dropped(library, sourc
     for n in range(50):
         sender.track("Product Viewed", anonymous_id=f"anon-{n % 5}", sku=f"SKU-{n}")
     sender.finish()
+    wait_until_resolved()
     assert failures[library] >= 3
     assert_exactly_once(sender)
 
@@ -321,9 +352,10 @@ def test_the_same_batch_posted_twice_is_stored_once(source, server):
         again = http.post(f"{server.url}/v1/batch", json=body, auth=(source.write_key, ""), timeout=10)
         # The library's own request function, as its consumer would call it on a retry.
         third = segment_request.post(source.write_key, host=server.url, batch=batch, timeout=10)
-    assert first.status_code == 200 and first.json() == {"success": True, "accepted": 25, "duplicates": 0}
-    assert again.status_code == 200 and again.json() == {"success": True, "accepted": 0, "duplicates": 25}
-    assert third.json() == {"success": True, "accepted": 0, "duplicates": 25}
+    # Each post is staged in full (the answer cannot know the earlier ones); the resolver keeps one of each.
+    for response in (first, again, third):
+        assert response.status_code == 200 and response.json() == {"success": True, "accepted": 25, "duplicates": 0}
+    wait_until_resolved()
     assert Event.objects.count() == 25 and EventReceipt.objects.count() == 25
 
 
@@ -351,6 +383,7 @@ def test_two_sources_sending_at_once(source, server, system_actor, failures):
         thread.join()
     web.finish()
     mobile.finish()
+    wait_until_resolved()
     for sender in (web, mobile):
         ids = sender.message_ids
         assert Event.objects.filter(message_id__in=ids).count() == len(ids) == 150
@@ -372,11 +405,12 @@ skip_unless_postgres = pytest.mark.skipif(
 def test_two_sources_identifying_the_same_new_visitors_at_once(source, server, system_actor, failures):
     """The browser sends page views and signs visitors in while the shop's backend identifies them.
 
-    Each request resolves identities in its own transaction. Without the identity-graph lock in
-    ingest.py (identify/alias batches exclusive, the others shared) this raced: an event stored
-    while another request identified its user or device kept customer_id NULL, and two requests
-    creating the same new customer either failed on a unique key (500, then the library's retry)
-    or recorded a ProcessingError "customer #n already has this email" for the same person.
+    When each request resolved identities in its own transaction, this raced unless an
+    identity-graph lock serialised them: an event stored while another request identified its
+    user or device kept customer_id NULL, and two requests creating the same new customer either
+    failed on a unique key (500, then the library's retry) or recorded a ProcessingError
+    "customer #n already has this email" for the same person. Now the requests only stage, and
+    the resolver's single lane resolves both sources' messages one chunk at a time.
     """
     backend_source = create_source(data={"name": "Shop backend", "identity_channel": "web"}, actor=system_actor)
     browser = Sender("segment", source, server, upload_size=4, upload_interval=0.01)
@@ -404,6 +438,7 @@ def test_two_sources_identifying_the_same_new_visitors_at_once(source, server, s
         thread.join()
     browser.finish()
     backend.finish()
+    wait_until_resolved()
     assert Event.objects.count() == 5 * len(visitors)
     assert Customer.objects.count() == 2 * len(visitors)
     orphans = list(Event.objects.filter(customer__isnull=True).values_list("type", "user_id", "anonymous_id"))
