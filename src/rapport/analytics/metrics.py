@@ -256,8 +256,8 @@ def _score(
         summary.customer_ids.tolist(),
         summary.orders.astype(np.int64).tolist(),
         summary.purchase_days.astype(np.int64).tolist(),
-        summary.first_at,
-        summary.last_at,
+        _moments(summary.first_seconds),
+        _moments(summary.last_seconds),
         np.maximum(recency, 0).astype(np.int64).tolist(),
         _cents(summary.net_spent),
         _cents(summary.net_spent / np.maximum(summary.orders, 1)),
@@ -285,6 +285,12 @@ def _score(
             upcoming = next(bought, None)
         else:
             yield _potential_row(pk, now)
+
+
+def _moments(seconds: FloatArray) -> list[dt.datetime]:
+    """Epoch seconds as aware datetimes, exact to the microsecond the database stored."""
+    microseconds = np.round(seconds * 1e6).astype("datetime64[us]")
+    return [moment.replace(tzinfo=dt.UTC) for moment in microseconds.astype(object).tolist()]
 
 
 def _cents(values: FloatArray) -> list[str]:

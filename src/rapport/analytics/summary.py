@@ -28,16 +28,23 @@ class PurchaseSummary:
     customer_ids: NDArray[np.int64]
     orders: FloatArray
     purchase_days: FloatArray
-    first_day: FloatArray  # days since the epoch (UTC) of the first order
-    last_day: FloatArray
-    first_at: list[dt.datetime]
-    last_at: list[dt.datetime]
+    first_seconds: FloatArray  # seconds since the epoch (UTC) of the first order
+    last_seconds: FloatArray
     net_spent: FloatArray
     gross_spent: FloatArray
     subtotal: FloatArray
     discount: FloatArray
     recent_orders: FloatArray
     recent_spent: FloatArray
+
+    @property
+    def first_day(self) -> FloatArray:
+        """Days since the epoch (UTC) of the first order."""
+        return np.floor(self.first_seconds / DAY_SECONDS)
+
+    @property
+    def last_day(self) -> FloatArray:
+        return np.floor(self.last_seconds / DAY_SECONDS)
 
     @property
     def as_of_day(self) -> float:

@@ -86,16 +86,13 @@ def summary_from_log(log: TransactionLog, as_of: dt.datetime) -> PurchaseSummary
     orders = np.bincount(inverse, minlength=n).astype(np.float64)
     spent = np.bincount(inverse, weights=amounts, minlength=n).astype(np.float64)
     zeros = np.zeros(n)
-    moments = [dt.datetime.fromtimestamp(float(d) * DAY_SECONDS, dt.UTC) for d in first]
     return PurchaseSummary(
         as_of=as_of,
         customer_ids=customers.astype(np.int64),
         orders=orders,
         purchase_days=np.bincount(distinct // 100_000, minlength=n).astype(np.float64),
-        first_day=first.astype(np.float64),
-        last_day=last.astype(np.float64),
-        first_at=moments,
-        last_at=[dt.datetime.fromtimestamp(float(d) * DAY_SECONDS, dt.UTC) for d in last],
+        first_seconds=first.astype(np.float64) * DAY_SECONDS,
+        last_seconds=last.astype(np.float64) * DAY_SECONDS,
         net_spent=spent,
         gross_spent=spent,
         subtotal=zeros,
