@@ -436,10 +436,16 @@ def _name(frame: str) -> str:
     return frame.split(" (")[0]
 
 
-def summarize_profile(path: Path, top: int = 20) -> list[str]:
-    """Where the request threads spend their time, from py-spy's raw (collapsed) stacks.
+PROFILED = {
+    "the tracking view": "_handle (rapport/events/tracking.py",
+    "the resolver": "resolve_chunk (rapport/events/resolver.py",
+}
 
-    Every sample inside the tracking view is charged to its deepest Rapport frames and the
+
+def summarize_profile(path: Path, where: str, top: int = 20) -> list[str]:
+    """Where the request threads (or the resolver) spend their time, from py-spy's raw stacks.
+
+    Every sample inside ``where`` (a key of ``PROFILED``) is charged to its deepest Rapport frames and the
     first library call below them (so "IdentityResolver.apply > Atomic.__enter__" is the
     savepoint opened there, waiting for PostgreSQL included: this is wall time, not CPU).
     """
@@ -451,7 +457,7 @@ def summarize_profile(path: Path, top: int = 20) -> list[str]:
         if not count_text.isdigit():
             continue
         frames = stack.split(";")
-        if not any("_handle (rapport/events/tracking.py" in f for f in frames):
+        if not any(PROFILED[where] in f for f in frames):
             continue
         count = int(count_text)
         total += count
@@ -460,8 +466,8 @@ def summarize_profile(path: Path, top: int = 20) -> list[str]:
         places[" > ".join(_name(frames[i]) for i in ours[-2:]) + " > " + below] += count
         leaves[frames[-1]] += count
     if not total:
-        return ["(no samples in the tracking view)"]
-    lines = [f"{total:,} samples in the tracking view", ""]
+        return [f"(no samples in {where})"]
+    lines = [f"{total:,} samples in {where}", ""]
     for place, count in places.most_common(top):
         lines.append(f"  {100 * count / total:5.1f} %  {place[:140]}")
     lines += ["", "innermost functions"]
@@ -678,9 +684,10 @@ def run(args: argparse.Namespace, key: str, ports: list[int], servers: list[Any]
     )
     for out, _spy in spies:
         if out.exists():
-            what = "request threads" if args.profile == "wall" else "the thread holding the GIL"
+            what = "every thread" if args.profile == "wall" else "the thread holding the GIL"
             print(f"\nprofile of server {out.stem.split('-')[1]} (py-spy, {what})")
-            print("\n".join(summarize_profile(out)))
+            for where in PROFILED:
+                print("\n".join(summarize_profile(out, where)))
             if args.keep:
                 print(f"  raw stacks: {out}")
 

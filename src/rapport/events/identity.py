@@ -15,6 +15,7 @@ import datetime as dt
 from decimal import Decimal
 from typing import Any
 
+import orjson
 from django.db import connection, transaction
 
 from rapport.core.actor import Actor
@@ -76,11 +77,7 @@ class IdentityResolver:
         """Load the batch's user ids, and upsert all its anonymous visitors in one statement."""
         user_ids = {m.user_id for m in messages if m.user_id} | {m.previous_id for m in messages if m.previous_id}
         self.users.update(dict.fromkeys(user_ids))
-        self.users.update(
-            Identity.objects.filter(channel=self.channel, external_id__in=user_ids).values_list(
-                "external_id", "customer_id"
-            )
-        )
+        self.users.update(known_identities(self.channel, user_ids))
         seen: dict[str, tuple[dt.datetime, dt.datetime]] = {}
         for m in messages:
             if m.anonymous_id:
@@ -262,39 +259,60 @@ class IdentityResolver:
             self._stitch(message.previous_id, Customer.objects.get(pk=current))
 
 
-def upsert_visitors(seen: dict[str, tuple[dt.datetime, dt.datetime]]) -> dict[str, AnonymousVisitor]:
-    """Create or touch every anonymous id of a batch in one statement per chunk.
-
-    Rows are written in anonymous-id order, so concurrent batches sharing devices lock them in
-    the same order and never deadlock.
-    """
-    table = AnonymousVisitor._meta.db_table
-    latest = "GREATEST" if connection.vendor == "postgresql" else "MAX"
-    visitors: dict[str, AnonymousVisitor] = {}
-    ordered = sorted(seen)
+def known_identities(channel: str, user_ids: set[str]) -> list[tuple[str, int]]:
+    """``(user id, customer id)`` of the ids the channel knows; one JSON parameter on PostgreSQL."""
+    if connection.vendor != "postgresql":
+        return list(
+            Identity.objects.filter(channel=channel, external_id__in=user_ids).values_list("external_id", "customer_id")
+        )
     with connection.cursor() as cursor:
-        for start in range(0, len(ordered), 300):
-            chunk = ordered[start : start + 300]
-            params: list[Any] = []
-            for anonymous_id in chunk:
-                params.extend([anonymous_id, *seen[anonymous_id]])
-            cursor.execute(
-                f"INSERT INTO {table} (anonymous_id, first_seen_at, last_seen_at) "  # noqa: S608
-                f"VALUES {', '.join(['(%s, %s, %s)'] * len(chunk))} "
-                f"ON CONFLICT (anonymous_id) DO UPDATE SET last_seen_at = "
-                f"{latest}({table}.last_seen_at, excluded.last_seen_at) "
-                "RETURNING id, anonymous_id, customer_id, first_seen_at, last_seen_at",
-                params,
-            )
-            for pk, anonymous_id, customer_id, first_seen_at, last_seen_at in cursor.fetchall():
-                visitors[anonymous_id] = AnonymousVisitor(
-                    pk=pk,
-                    anonymous_id=anonymous_id,
-                    customer_id=customer_id,
-                    first_seen_at=_aware(first_seen_at),
-                    last_seen_at=_aware(last_seen_at),
+        cursor.execute(
+            f"SELECT external_id, customer_id FROM {Identity._meta.db_table} "  # noqa: S608
+            "WHERE channel = %s AND external_id IN (SELECT json_array_elements_text(%s::json))",
+            [channel, orjson.dumps(list(user_ids)).decode()],
+        )
+        return cursor.fetchall()
+
+
+_VISITOR_UPSERT_POSTGRESQL = (
+    f"INSERT INTO {AnonymousVisitor._meta.db_table} AS visitor (anonymous_id, first_seen_at, last_seen_at) "  # noqa: S608
+    "SELECT row->>0, (row->>1)::timestamptz, (row->>2)::timestamptz FROM json_array_elements(%s::json) AS row "
+    "ORDER BY 1 "
+    "ON CONFLICT (anonymous_id) DO UPDATE SET last_seen_at = GREATEST(visitor.last_seen_at, excluded.last_seen_at) "
+    "RETURNING id, anonymous_id, customer_id, first_seen_at, last_seen_at"
+)
+
+
+def upsert_visitors(seen: dict[str, tuple[dt.datetime, dt.datetime]]) -> dict[str, AnonymousVisitor]:
+    """Create or touch every anonymous id of a batch: one statement (a JSON parameter) on PostgreSQL.
+
+    Rows are written in anonymous-id order, so writers sharing devices lock them in the same
+    order and never deadlock.
+    """
+    ordered = sorted(seen)
+    rows: list[tuple[Any, ...]] = []
+    with connection.cursor() as cursor:
+        if connection.vendor == "postgresql":
+            cursor.execute(_VISITOR_UPSERT_POSTGRESQL, [orjson.dumps([(a, *seen[a]) for a in ordered]).decode()])
+            rows = cursor.fetchall()
+        else:
+            table = AnonymousVisitor._meta.db_table
+            for start in range(0, len(ordered), 300):
+                chunk = ordered[start : start + 300]
+                params: list[Any] = []
+                for anonymous_id in chunk:
+                    params.extend([anonymous_id, *seen[anonymous_id]])
+                cursor.execute(
+                    f"INSERT INTO {table} (anonymous_id, first_seen_at, last_seen_at) "  # noqa: S608
+                    f"VALUES {', '.join(['(%s, %s, %s)'] * len(chunk))} "
+                    f"ON CONFLICT (anonymous_id) DO UPDATE SET last_seen_at = "
+                    f"MAX({table}.last_seen_at, excluded.last_seen_at) "
+                    "RETURNING id, anonymous_id, customer_id, first_seen_at, last_seen_at",
+                    params,
                 )
-    return visitors
+                rows.extend((pk, a, c, _aware(first), _aware(last)) for pk, a, c, first, last in cursor.fetchall())
+    # positional arguments in field order: Django's fast path for building instances
+    return {row[1]: AnonymousVisitor(*row) for row in rows}
 
 
 def _aware(value: Any) -> dt.datetime:

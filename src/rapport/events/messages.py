@@ -222,7 +222,7 @@ def staged_text(message: Message) -> str:
     return orjson.dumps(message).decode()
 
 
-def from_staged_text(text: str) -> Message:
+def from_staged_text(text: str | bytes) -> Message:
     """A message written by :func:`staged_text`, as the request parsed it."""
     data = orjson.loads(text)
     for key in _MOMENTS:

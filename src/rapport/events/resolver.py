@@ -75,12 +75,12 @@ def claim_message_ids(source: Source, messages: list[Message]) -> set[str]:
     conflict = "ON CONFLICT (source_id, message_id) DO NOTHING RETURNING message_id"
     with connection.cursor() as cursor:
         if connection.vendor == "postgresql":
-            # one statement with array parameters: no placeholder list to build and parse
+            # One statement, the rows as one JSON parameter: no placeholder list to build and
+            # parse, and orjson writes it far faster than psycopg quotes array elements.
             cursor.execute(
                 f"INSERT INTO {table} (source_id, message_id, received_at) "  # noqa: S608
-                f"SELECT %s, message_id, received_at FROM unnest(%s::text[], %s::timestamptz[]) "
-                f"AS claimed (message_id, received_at) {conflict}",
-                [source.pk, [m.message_id for m in messages], [m.received_at for m in messages]],
+                f"SELECT %s, row->>0, (row->>1)::timestamptz FROM json_array_elements(%s::json) AS row {conflict}",
+                [source.pk, orjson.dumps([(m.message_id, m.received_at) for m in messages]).decode()],
             )
             return {row[0] for row in cursor.fetchall()}
         new: set[str] = set()
@@ -196,7 +196,8 @@ class ChunkResult:
 _CLAIM_POSTGRESQL = (
     f'DELETE FROM "{StagedMessage._meta.db_table}" WHERE id IN ('  # noqa: S608
     f'SELECT id FROM "{StagedMessage._meta.db_table}" ORDER BY id LIMIT %s FOR UPDATE SKIP LOCKED) '
-    "RETURNING id, source_id, message"
+    # as UTF-8 bytes: orjson parses them twice as fast as a str
+    "RETURNING id, source_id, convert_to(message, 'UTF8')"
 )
 _CLAIM_SQLITE = (
     f'DELETE FROM "{StagedMessage._meta.db_table}" WHERE id IN ('  # noqa: S608
@@ -231,7 +232,7 @@ def resolve_chunk(limit: int = CHUNK_SIZE) -> ChunkResult:
         return ChunkResult(claimed=len(rows), stored=stored)
 
 
-def _by_source(rows: list[tuple[int, int, str]]) -> Iterable[tuple[Source, list[Message]]]:
+def _by_source(rows: list[tuple[int, int, str | bytes]]) -> Iterable[tuple[Source, list[Message]]]:
     """The chunk's messages per source, each in staging order.
 
     Sources are resolved one after the other: identify back-fills events stored earlier without
