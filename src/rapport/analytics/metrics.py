@@ -18,7 +18,8 @@ import datetime as dt
 import itertools
 import logging
 import random
-from collections.abc import Iterable, Iterator, Sequence
+from collections.abc import Callable, Iterable, Iterator, Sequence
+from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 from typing import Any
 
@@ -225,16 +226,41 @@ def recompute_customers(customer_ids: Sequence[int], *, now: dt.datetime | None 
 
 def _run(customer_ids: list[int] | None, now: dt.datetime, *, refit: bool) -> RunResult:
     started = dt.datetime.now(dt.UTC)
+    categories = _categories_alongside(now, customer_ids)
     customers = Customer.objects.all() if customer_ids is None else Customer.objects.filter(pk__in=customer_ids)
     all_ids = np.array(customers.order_by("pk").values_list("pk", flat=True), dtype=np.int64)
     summary = purchase_summary(now, customer_ids)
     with transaction.atomic():
         if refit:
             _refit(summary, now)
-        rows = _score(summary, all_ids, now, preferred_categories(now, customer_ids))
+        rows = _score(summary, all_ids, now, categories())
         _upsert(rows)
     seconds = (dt.datetime.now(dt.UTC) - started).total_seconds()
     return RunResult(int(all_ids.size), int(summary.customer_ids.size), refit, seconds)
+
+
+def _categories_alongside(now: dt.datetime, customer_ids: list[int] | None) -> Callable[[], dict[int, int]]:
+    """The preferred categories, as a call that returns them.
+
+    A full run on PostgreSQL starts the query at once on a thread of its own (with its own
+    connection): it joins every order line to its order and is the longest query of the run, and
+    the server's second core runs it while this one aggregates, fits and scores. Otherwise (SQLite,
+    a few customers, or inside a caller's transaction, whose rows another connection cannot see)
+    the query runs when the result is asked for.
+    """
+    if customer_ids is not None or connection.vendor != "postgresql" or connection.in_atomic_block:
+        return lambda: preferred_categories(now, customer_ids)
+
+    def query() -> dict[int, int]:
+        try:
+            return preferred_categories(now, None)
+        finally:
+            connection.close()  # this thread's own connection
+
+    pool = ThreadPoolExecutor(max_workers=1, thread_name_prefix="preferred-categories")
+    future = pool.submit(query)
+    pool.shutdown(wait=False)
+    return future.result
 
 
 def _score(

@@ -205,3 +205,19 @@ def test_the_churn_classifier_is_retrained_weekly_not_nightly(
     assert CustomerMetrics.objects.exclude(churn_probability=None).count() == 60
     metrics.recompute_all(now=NOW + dt.timedelta(days=8))
     assert ModelFit.objects.filter(kind="churn").count() == 2
+
+
+@pytest.mark.django_db(transaction=True)
+def test_a_scheduled_full_run_reads_preferred_categories_on_its_own_connection(
+    make_customer: Callable[..., Any], place_order: Callable[..., Any]
+) -> None:
+    # Outside any transaction (as the scheduled job runs) PostgreSQL answers the category query on
+    # a second connection while the run aggregates; the rows it writes are the same.
+    buyer = make_customer()
+    place_order(buyer, 10, total="80.00")
+    place_order(buyer, 40, total="30.00")
+
+    metrics.recompute_all(now=NOW)
+
+    assert _m(buyer).preferred_category is not None and _m(buyer).preferred_category.code == "tea"  # type: ignore[union-attr]
+    assert _m(buyer).orders == 2
