@@ -8,7 +8,8 @@ import json
 
 import pytest
 from django.core.management import call_command
-from django.db import OperationalError
+from django.db import OperationalError, connection
+from django.db.backends.utils import CursorWrapper
 
 from rapport.customers.models import Customer
 from rapport.events import resolver
@@ -128,3 +129,26 @@ def test_staged_messages_of_two_sources_resolve_on_their_own_sources(client, sou
     assert resolver.resolve_pending() == 4
     assert set(Event.objects.filter(source=app).values_list("message_id", flat=True)) == {"app-1", "same-id"}
     assert set(Event.objects.filter(source=source).values_list("message_id", flat=True)) == {"web-1", "same-id"}
+
+
+@pytest.mark.postgres_only
+@pytest.mark.skipif(connection.vendor != "postgresql", reason="VACUUM is PostgreSQL's")
+@pytest.mark.django_db(transaction=True)
+def test_the_resolver_vacuums_the_staging_table_after_enough_rows(send, staged_only, monkeypatch):
+    monkeypatch.setattr(resolver, "VACUUM_EVERY", 3)
+    monkeypatch.setattr(resolver, "_claimed_since_vacuum", 0)
+    vacuumed = []
+    execute = CursorWrapper.execute
+
+    def watch(self, sql, params=None):
+        if sql.startswith("VACUUM"):
+            vacuumed.append(sql)
+        return execute(self, sql, params)
+
+    monkeypatch.setattr(CursorWrapper, "execute", watch)
+    send({"batch": [track("m1"), track("m2")]})
+    resolver.resolve_pending()
+    assert not vacuumed
+    send({"batch": [track("m3")]})
+    resolver.resolve_pending()
+    assert vacuumed == ['VACUUM "events_stagedmessage"'] and Event.objects.count() == 3
