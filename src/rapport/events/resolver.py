@@ -370,7 +370,36 @@ class _ResolverThread:
 
 
 _thread = _ResolverThread()
-_last_celery_wake = 0.0
+
+
+class _CeleryWakeUps:
+    """At most one ``rapport.events.resolve`` task a second per process, none ever missed.
+
+    Every commit needs a task that starts after it. A commit finding such a task already
+    scheduled sends nothing; otherwise it sends one now, or, within a second of the last one,
+    one that starts when that second is over.
+    """
+
+    def __init__(self) -> None:
+        self._lock = threading.Lock()
+        self._last_sent = float("-inf")
+        self._next_start = float("-inf")
+
+    def wake(self, now: float) -> None:
+        with self._lock:
+            if self._next_start > now:
+                return
+            delay = max(0.0, self._last_sent + CELERY_WAKE_SECONDS - now)
+            self._last_sent = self._next_start = now + delay
+        from rapport.events.tasks import resolve_events
+
+        if delay:
+            resolve_events.apply_async(countdown=delay)
+        else:
+            resolve_events.apply_async()
+
+
+_celery = _CeleryWakeUps()
 
 
 def start_in_process_resolver() -> None:
@@ -390,7 +419,6 @@ def wake() -> None:
     Synchronous jobs (tests) resolve at once in the caller; errors are logged, never raised:
     the request's messages are staged and its 200 stands, the next wake-up retries.
     """
-    global _last_celery_wake
     if settings.RAPPORT_JOBS_SYNC:
         try:
             resolve_pending()
@@ -399,12 +427,7 @@ def wake() -> None:
     elif settings.RAPPORT_JOBS_INPROCESS:
         _thread.wake()
     else:
-        now = time.monotonic()
-        if now - _last_celery_wake >= CELERY_WAKE_SECONDS:  # at most one task a second per process
-            _last_celery_wake = now
-            from rapport.events.tasks import resolve_events
-
-            resolve_events.apply_async()
+        _celery.wake(time.monotonic())
 
 
 def _apply_commerce(source: Source, messages: list[Message]) -> None:

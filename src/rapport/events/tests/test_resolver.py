@@ -12,7 +12,7 @@ from django.db import OperationalError, connection
 from django.db.backends.utils import CursorWrapper
 
 from rapport.customers.models import Customer
-from rapport.events import resolver
+from rapport.events import resolver, tasks
 from rapport.events.models import Event, EventReceipt, ProcessingError, StagedMessage
 from rapport.events.services import create_source
 
@@ -152,3 +152,15 @@ def test_the_resolver_vacuums_the_staging_table_after_enough_rows(send, staged_o
     send({"batch": [track("m3")]})
     resolver.resolve_pending()
     assert vacuumed == ['VACUUM "events_stagedmessage"'] and Event.objects.count() == 3
+
+
+def test_with_a_broker_commits_wake_at_most_one_task_a_second_and_none_is_missed(monkeypatch):
+    sent = []
+    monkeypatch.setattr(tasks.resolve_events, "apply_async", lambda **options: sent.append(options))
+    wake_ups = resolver._CeleryWakeUps()
+    wake_ups.wake(100.0)  # a task now
+    wake_ups.wake(100.3)  # the first one may have finished already: one more, when the second is over
+    wake_ups.wake(100.5)  # that one starts after this commit: nothing to send
+    wake_ups.wake(101.2)  # after it started: another, a second after it
+    wake_ups.wake(103.0)  # long after: at once
+    assert sent == [{}, {"countdown": pytest.approx(0.7)}, {"countdown": pytest.approx(0.8)}, {}]
