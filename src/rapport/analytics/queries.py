@@ -11,7 +11,8 @@ from collections.abc import Sequence
 from typing import Any
 
 import numpy as np
-from django.db.models import Count, DecimalField, FloatField, Func, Max, Min, Q, Sum
+from django.db import connection
+from django.db.models import Count, DecimalField, F, FloatField, Func, Max, Min, Q, QuerySet, Sum
 from django.db.models.functions import Cast, TruncDate
 from numpy.typing import NDArray
 
@@ -63,7 +64,7 @@ def purchase_summary(as_of: dt.datetime, customer_ids: Sequence[int] | None = No
     if customer_ids is not None:
         orders = orders.filter(customer_id__in=list(customer_ids))
     recent = Q(placed_at__gte=as_of - dt.timedelta(days=RECENT_DAYS))
-    rows = list(
+    rows = _raw_rows(
         orders.values("customer_id")
         .annotate(
             n=Count("placed_at"),
@@ -111,7 +112,10 @@ def buyers_between(start: dt.datetime, end: dt.datetime, customer_ids: NDArray[n
 
 
 def preferred_categories(as_of: dt.datetime, customer_ids: Sequence[int] | None = None) -> dict[int, int]:
-    """Each customer's category with the most spend (ties to the lower category id)."""
+    """Each customer's category with the most spend (ties to the lower category id).
+
+    The database ranks the categories too, so one row per customer comes back rather than one per
+    customer and category (6M rather than 1M at a million customers)."""
     lines = OrderLine.objects.filter(
         order__status__in=COUNTED_STATUSES,
         order__customer__isnull=False,
@@ -120,17 +124,27 @@ def preferred_categories(as_of: dt.datetime, customer_ids: Sequence[int] | None 
     )
     if customer_ids is not None:
         lines = lines.filter(order__customer_id__in=list(customer_ids))
-    rows = list(
-        lines.values("order__customer_id", "product__category_id")
-        .annotate(spent=_money_sum("line_total"))
-        .values_list("order__customer_id", "product__category_id", "spent")
+    spend = (
+        lines.values(customer=F("order__customer_id"), category=F("product__category_id"))
+        .annotate(spent=Sum("line_total"))
         .order_by()
     )
-    if not rows:
-        return {}
-    table = np.array(rows, dtype=np.float64)
-    order = np.lexsort((table[:, 1], -table[:, 2], table[:, 0]))
-    table = table[order]
-    first = np.ones(len(table), dtype=bool)
-    first[1:] = table[1:, 0] != table[:-1, 0]
-    return {int(c): int(k) for c, k in table[first][:, :2]}
+    # The ORM would group by the window over the sum; rank the grouped rows in an outer query.
+    inner, params = spend.query.sql_with_params()
+    ranked = (
+        "SELECT customer, category FROM (SELECT customer, category, ROW_NUMBER() OVER "  # noqa: S608
+        f"(PARTITION BY customer ORDER BY spent DESC, category) AS spend_rank FROM ({inner}) AS spend) AS ranked "
+        "WHERE spend_rank = 1"
+    )
+    with connection.cursor() as cursor:
+        cursor.execute(ranked, params)
+        return dict(cursor.fetchall())
+
+
+def _raw_rows(queryset: QuerySet[Any]) -> list[tuple[Any, ...]]:
+    """The rows of a ``values_list`` query as the driver returns them: Django would pass every value
+    through a converter (a float to float), seconds at a million rows."""
+    sql, params = queryset.query.sql_with_params()
+    with connection.cursor() as cursor:
+        cursor.execute(sql, params)
+        return cursor.fetchall()
