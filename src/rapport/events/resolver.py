@@ -228,9 +228,22 @@ def resolve_chunk(limit: int = CHUNK_SIZE) -> ChunkResult:
         if not rows:
             return ChunkResult(claimed=0, stored=0)
         stored = 0
-        for source, messages in _by_source(rows):
-            stored += resolve_messages(source, messages)
+        try:
+            for source, messages in _by_source(rows):
+                stored += resolve_messages(source, messages)
+        except OperationalError:
+            raise
+        except Exception as exc:
+            raise ChunkFailed(first_id=rows[0][0]) from exc
         return ChunkResult(claimed=len(rows), stored=stored)
+
+
+class ChunkFailed(Exception):
+    """Resolving a chunk raised (and rolled back); ``first_id`` is its oldest staged row."""
+
+    def __init__(self, first_id: int) -> None:
+        super().__init__(f"resolving the chunk from staged message #{first_id} failed")
+        self.first_id = first_id
 
 
 def _by_source(rows: list[tuple[int, int, str | bytes]]) -> Iterable[tuple[Source, list[Message]]]:
@@ -265,13 +278,11 @@ def resolve_pending(*, limit: int = CHUNK_SIZE) -> int:
     while True:
         try:
             result = resolve_chunk(size)
-        except OperationalError:
-            raise
-        except Exception as exc:
+        except ChunkFailed as failed:
             if size > 1:
                 size = max(1, size // 2)
                 continue
-            _set_aside_oldest(exc)
+            _set_aside(failed.first_id, failed.__cause__ or failed)
             size = limit
             continue
         stored += result.stored
@@ -301,12 +312,12 @@ def _vacuum_staging_when_due(claimed: int) -> None:
         cursor.execute(f'VACUUM "{StagedMessage._meta.db_table}"')
 
 
-def _set_aside_oldest(exc: Exception) -> None:
-    """Move the oldest staged message out of the lane, recorded as a processing error."""
-    logger.error("staged message could not be resolved; set aside: %s", exc)
+def _set_aside(staged_id: int, exc: BaseException) -> None:
+    """Move one staged message out of the lane, recorded as a processing error."""
+    logger.error("staged message #%s could not be resolved; set aside: %s", staged_id, exc)
     with _process_lane, transaction.atomic():
         _lock_lane()
-        staged = StagedMessage.objects.order_by("id").first()
+        staged = StagedMessage.objects.filter(pk=staged_id).first()
         if staged is None:
             return
         message = from_staged_text(staged.message)
