@@ -18,7 +18,7 @@ import datetime as dt
 import itertools
 import logging
 import random
-from collections.abc import Callable, Iterable, Iterator, Sequence
+from collections.abc import Callable, Sequence
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 from typing import Any
@@ -263,10 +263,25 @@ def _categories_alongside(now: dt.datetime, customer_ids: list[int] | None) -> C
     return future.result
 
 
+# What a customer who has not bought gets (the columns not named here are NULL).
+NOT_BOUGHT: dict[str, Any] = {
+    "orders": 0,
+    "purchase_days": 0,
+    "monetary": "0.00",
+    "average_order_value": "0.00",
+    "rfm_segment": "",
+    "lifecycle_stage": LifecycleStage.POTENTIAL.value,
+    "value_tier": "",
+    "price_sensitivity": "",
+}
+
+
 def _score(
     summary: PurchaseSummary, all_ids: NDArray[np.int64], now: dt.datetime, categories: dict[int, int]
-) -> Iterator[tuple[Any, ...]]:
-    """One row of :data:`COLUMNS` per customer of ``all_ids`` (both id arrays ascending)."""
+) -> dict[str, list[Any]]:
+    """Every column of :data:`COLUMNS` for every customer of ``all_ids`` (ascending), as lists of
+    Python values (None for NULL): buyers scored from the summary, the others as potential
+    customers. Built column by column, so a million customers cost numpy work, not a loop."""
     rfm = _latest(ModelFit.Kind.RFM) or {}
     recency = summary.recency_days()
     r = scores(-recency, rfm.get("recency", []))
@@ -276,78 +291,51 @@ def _score(
     )
     clv_12m, p_alive, expected_90, next_order = _clv_scores(summary, now)
     churn_probability = _churn_scores(summary)
-    n = summary.customer_ids.size
-    none = [None] * n
-    columns = zip(
-        summary.customer_ids.tolist(),
-        summary.orders.astype(np.int64).tolist(),
-        summary.purchase_days.astype(np.int64).tolist(),
-        _moments(summary.first_seconds),
-        _moments(summary.last_seconds),
-        np.maximum(recency, 0).astype(np.int64).tolist(),
-        _cents(summary.net_spent),
-        _cents(summary.net_spent / np.maximum(summary.orders, 1)),
-        r.tolist(),
-        f.tolist(),
-        scores(summary.net_spent, rfm.get("monetary", [])).tolist(),
-        rfm_segments(r, f).tolist(),
-        lifecycle_stages(summary.orders, recency, summary.tenure_days()).tolist(),
-        value_tiers(summary.net_spent, rfm.get("value_tiers", [])).tolist(),
-        [categories.get(pk) for pk in summary.customer_ids.tolist()],
-        np.round(share, 4).tolist(),
-        price_sensitivity(share).tolist(),
-        none if clv_12m is None else _cents(clv_12m),
-        none if p_alive is None else np.round(p_alive, 4).tolist(),
-        none if expected_90 is None else np.round(expected_90, 4).tolist(),
-        none if next_order is None else next_order,
-        none if churn_probability is None else np.round(churn_probability, 4).tolist(),
-        strict=True,
-    )
-    bought = iter(columns)
-    upcoming = next(bought, None)
-    for pk in all_ids.tolist():
-        if upcoming is not None and upcoming[0] == pk:
-            yield (pk, now, *upcoming[1:])
-            upcoming = next(bought, None)
-        else:
-            yield _potential_row(pk, now)
+    bought: dict[str, Any] = {
+        "orders": summary.orders.astype(np.int64),
+        "purchase_days": summary.purchase_days.astype(np.int64),
+        "first_order_at": _moments(summary.first_seconds),
+        "last_order_at": _moments(summary.last_seconds),
+        "recency_days": np.maximum(recency, 0).astype(np.int64),
+        "monetary": _cents(summary.net_spent),
+        "average_order_value": _cents(summary.net_spent / np.maximum(summary.orders, 1)),
+        "r_score": r,
+        "f_score": f,
+        "m_score": scores(summary.net_spent, rfm.get("monetary", [])),
+        "rfm_segment": rfm_segments(r, f),
+        "lifecycle_stage": lifecycle_stages(summary.orders, recency, summary.tenure_days()),
+        "value_tier": value_tiers(summary.net_spent, rfm.get("value_tiers", [])),
+        "preferred_category_id": [categories.get(pk) for pk in summary.customer_ids.tolist()],
+        "discount_share": np.round(share, 4),
+        "price_sensitivity": price_sensitivity(share),
+        "clv_12m": None if clv_12m is None else _cents(clv_12m),
+        "p_alive": None if p_alive is None else np.round(p_alive, 4),
+        "expected_purchases_90d": None if expected_90 is None else np.round(expected_90, 4),
+        "expected_next_order_on": next_order,
+        "churn_probability": None if churn_probability is None else np.round(churn_probability, 4),
+    }
+    known = np.isin(summary.customer_ids, all_ids)  # a customer created since the ids were read waits
+    rows = np.searchsorted(all_ids, summary.customer_ids[known])
+    columns: dict[str, list[Any]] = {"customer_id": all_ids.tolist(), "computed_at": [now] * all_ids.size}
+    for name, values in bought.items():
+        column = np.full(all_ids.size, NOT_BOUGHT.get(name), dtype=object)
+        if values is not None:
+            column[rows] = np.asarray(values, dtype=object)[known]  # Python ints, floats, str
+        columns[name] = column.tolist()
+    return columns
 
 
-def _moments(seconds: FloatArray) -> list[dt.datetime]:
-    """Epoch seconds as aware datetimes, exact to the microsecond the database stored."""
+def _moments(seconds: FloatArray) -> NDArray[np.str_]:
+    """Epoch seconds as UTC moments exact to the microsecond the database stored, written the way
+    Django stores them on SQLite ("YYYY-MM-DD HH:MM:SS.ffffff"), which PostgreSQL reads as UTC (the
+    session's zone). numpy formats a million of them in a fraction of a second."""
     microseconds = np.round(seconds * 1e6).astype("datetime64[us]")
-    return [moment.replace(tzinfo=dt.UTC) for moment in microseconds.astype(object).tolist()]
+    return np.char.replace(np.datetime_as_string(microseconds, unit="us"), "T", " ")
 
 
 def _cents(values: FloatArray) -> list[str]:
     """Amounts as exact decimal text (the database reads them into its decimal columns)."""
     return [f"{v:.2f}" for v in values.tolist()]
-
-
-def _potential_row(pk: int, now: dt.datetime) -> tuple[Any, ...]:
-    """A customer who has not bought: no scores, the lifecycle stage "potential"."""
-    stage = LifecycleStage.POTENTIAL.value
-    return (
-        pk,
-        now,
-        0,
-        0,
-        None,
-        None,
-        None,
-        "0.00",
-        "0.00",
-        None,
-        None,
-        None,
-        "",
-        stage,
-        "",
-        None,
-        None,
-        "",
-        *[None] * 5,
-    )
 
 
 def _clv_scores(
@@ -414,7 +402,7 @@ COLUMNS = (
 )
 
 
-def _upsert(rows: Iterable[tuple[Any, ...]]) -> int:
+def _upsert(columns: dict[str, list[Any]]) -> int:
     """Insert or overwrite the rows: COPY into a temporary table then one ``INSERT … ON CONFLICT``
     on PostgreSQL; ``executemany`` of the same upsert in batches on SQLite. Returns the count."""
     quote = connection.ops.quote_name
@@ -422,26 +410,33 @@ def _upsert(rows: Iterable[tuple[Any, ...]]) -> int:
     names = ", ".join(quote(c) for c in COLUMNS)
     updates = ", ".join(f"{quote(c)} = excluded.{quote(c)}" for c in COLUMNS[1:])
     conflict = f"ON CONFLICT ({quote('customer_id')}) DO UPDATE SET {updates}"
-    written = 0
+    count = len(columns["customer_id"])
     with connection.cursor() as cursor:
         if connection.vendor == "postgresql":
             cursor.execute(f"CREATE TEMPORARY TABLE metrics_load (LIKE {table}) ON COMMIT DROP")
-            # The rows may come from a generator that queries on this same connection, which is
-            # busy while a COPY is open: take them in chunks and COPY each chunk on its own.
-            iterator = iter(rows)
-            while chunk := list(itertools.islice(iterator, 10000)):
-                with cursor.cursor.copy(f"COPY metrics_load ({names}) FROM STDIN") as copy:
-                    for row in chunk:
-                        copy.write_row(row)
-                written += len(chunk)
+            text = [_copy_text(columns[name]) for name in COLUMNS]
+            with cursor.cursor.copy(f"COPY metrics_load ({names}) FROM STDIN") as copy:
+                for start in range(0, count, COPY_CHUNK):
+                    chunk = (column[start : start + COPY_CHUNK] for column in text)
+                    copy.write("".join(f"{line}\n" for line in map("\t".join, zip(*chunk, strict=True))))
             cursor.execute(f"INSERT INTO {table} ({names}) SELECT {names} FROM metrics_load {conflict}")  # noqa: S608
             cursor.execute("DROP TABLE metrics_load")
-            return written
-        moments = {COLUMNS.index(c) for c in ("computed_at", "first_order_at", "last_order_at")}
+            return count
         adapt = connection.ops.adapt_datetimefield_value
+        columns["computed_at"] = [adapt(value) for value in columns["computed_at"]]
         sql = f"INSERT INTO {table} ({names}) VALUES ({', '.join(['%s'] * len(COLUMNS))}) {conflict}"  # noqa: S608
-        stamped = (tuple(adapt(v) if i in moments else v for i, v in enumerate(row)) for row in rows)
-        while batch := list(itertools.islice(stamped, 5000)):
+        rows = zip(*(columns[name] for name in COLUMNS), strict=True)
+        while batch := list(itertools.islice(rows, 5000)):
             cursor.executemany(sql, batch)
-            written += len(batch)
-    return written
+    return count
+
+
+COPY_CHUNK = 100_000  # rows formatted at a time for COPY
+
+
+def _copy_text(values: list[Any]) -> list[str]:
+    """A column in COPY's text format. The values are numbers, dates, times and the choices' codes,
+    none of which holds a tab, a newline or a backslash, so nothing needs escaping."""
+    if None not in values:
+        return list(map(str, values))
+    return [r"\N" if value is None else str(value) for value in values]
