@@ -186,6 +186,8 @@ CELERY_TIMEZONE = "UTC"
 # Scheduled jobs: Celery beat in production, the in-process scheduler of ``rapport run`` otherwise.
 CELERY_BEAT_SCHEDULE = {
     "maintain-events": {"task": "rapport.events.maintain", "schedule": 24 * 3600.0},
+    # staged tracking messages are also resolved on every commit; this sweep catches a lost wake-up
+    "events-resolve": {"task": "rapport.events.resolve", "schedule": 5.0},
     "segment-snapshots": {"task": "rapport.segments.snapshot_all", "schedule": 24 * 3600.0},
     "evaluate-automatic-tags": {"task": "rapport.tags.evaluate_automatic_tags", "schedule": 3600.0},
     "deliver-tag-sync": {"task": "rapport.tags.deliver_sync", "schedule": 60.0},

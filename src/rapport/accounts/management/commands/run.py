@@ -11,6 +11,7 @@ from django.core.servers.basehttp import get_internal_wsgi_application
 from rapport.accounts.roles import ROLE_LABELS
 from rapport.core.schedule import start_in_process_scheduler
 from rapport.demo.embedded import prepare
+from rapport.events.resolver import start_in_process_resolver, stop_in_process_resolver
 from rapport.service.mail import start_configured_listener
 
 DEFAULT_SEED = 1
@@ -71,6 +72,7 @@ class Command(BaseCommand):
                 self.stdout.write(f"  {login.username:<10} {login.password:<14} {label}")
         scheduler = start_in_process_scheduler()
         if scheduler is not None:
+            start_in_process_resolver()  # events staged before a restart are resolved at once
             self.stdout.write("Background and scheduled jobs run in this process.")
         else:
             self.stdout.write(
@@ -94,6 +96,7 @@ class Command(BaseCommand):
             server.close()
             if scheduler is not None:
                 scheduler.stop()
+                stop_in_process_resolver()
             if mail_listener is not None:
                 mail_listener.stop()
         self.stdout.write("Rapport stopped.")
