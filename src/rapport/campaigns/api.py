@@ -27,6 +27,7 @@ from rapport.tags.sync import verify
 
 router = Router(tags=["campaigns"])
 VIEW = "campaigns.view_plan"
+LIFT_SUPPRESSION = "campaigns.delete_emailsuppression"
 
 
 class PlanIn(Strict):
@@ -72,6 +73,10 @@ class PolicyIn(Strict):
     quiet_start: str | None = None
     quiet_end: str | None = None
     max_attempts: int | None = None
+
+
+class LiftSuppressionIn(Strict):
+    reason: str = Field(description="why email may go to the address again (kept in the audit log)")
 
 
 class CallResultIn(Strict):
@@ -312,6 +317,26 @@ def record_call(request: HttpRequest, task_id: int, payload: CallResultIn) -> di
     return call_body(
         services.complete_call(task, status=payload.status, outcome=payload.outcome, actor=actor_for(request))
     )
+
+
+# Email suppressions ---------------------------------------------------------------------------
+
+
+@router.post(
+    "/campaigns/customers/{customer_id}/email-suppression/lift",
+    summary="Send email to a customer's suppressed (bounced) address again",
+)
+def lift_email_suppression(request: HttpRequest, customer_id: int, payload: LiftSuppressionIn) -> dict[str, Any]:
+    """Idempotent: ``lifted`` is false when the address was not suppressed (or was lifted already)."""
+    require(request, CAMPAIGNS_WRITE, LIFT_SUPPRESSION)
+    customer = get_customer(customer_queries.visible_customers(request.user), customer_id)
+    lifted = bounces.lift_suppression(customer, actor=actor_for(request), reason=payload.reason)
+    return {
+        "customer_id": customer.pk,
+        "lifted": lifted is not None,
+        "evidence": lifted.evidence if lifted is not None else "",
+        "suppressed": False,
+    }
 
 
 # Gateway callbacks ----------------------------------------------------------------------------

@@ -13,6 +13,7 @@ bodies (qmail, Exim, Exchange texts with a status code or a well-known phrase); 
 is a hard bounce, 4.x.x a soft one. :func:`record_bounces` marks the messages bounced (once per
 message, so replays change nothing) and suppresses the address after a hard bounce or after
 ``RAPPORT_BOUNCE_SOFT_LIMIT`` soft ones; the send guards then skip it with the reason *bounced*.
+Staff lift a suppression with :func:`lift_suppression` (audited, with their reason).
 """
 
 from __future__ import annotations
@@ -32,12 +33,14 @@ from django.conf import settings
 from django.db import close_old_connections, connections, transaction
 from django.db.models import Exists, OuterRef, Q
 from django.utils import timezone
+from django.utils.translation import gettext as _
 
 from rapport.audit.models import AuditEntry
 from rapport.audit.services import record
 from rapport.campaigns import tracking
 from rapport.campaigns.models import Bounce, ChannelKind, EmailSuppression, Message
 from rapport.core.actor import Actor
+from rapport.core.errors import InvalidInput
 from rapport.core.pii import email_index, normalise_email
 from rapport.customers.models import Customer
 
@@ -336,6 +339,41 @@ def _suppress_if_failing(bounce: Bounce, now: dt.datetime) -> None:
     customer = Customer.objects.filter(pk=bounce.customer_id).first() if bounce.customer_id else None
     if customer is not None:
         record(MAIL_ACTOR, AuditEntry.Action.UPDATE, obj=customer, changes={"email_suppressed": evidence[:300]})
+
+
+# Lifting a suppression ---------------------------------------------------------------------------
+
+LIFT_REASON_LENGTH = 300
+
+
+@transaction.atomic
+def lift_suppression(customer: Customer, *, actor: Actor, reason: str) -> EmailSuppression | None:
+    """Send email to the customer's address again (the mailbox was fixed, the bounce was wrong).
+
+    Answers the suppression lifted, or None when the address was not suppressed (lifting twice
+    changes nothing more). The evidence and the reason stay in the audit log; the bounces stay
+    on record, and a new hard bounce suppresses the address again.
+    """
+    reason = (reason or "").strip()
+    if not reason:
+        raise InvalidInput.single("reason", "required", _("Say why email may go to this address again."))
+    if len(reason) > LIFT_REASON_LENGTH:
+        raise InvalidInput.single(
+            "reason", "too_long", _("At most %(limit)d characters.") % {"limit": LIFT_REASON_LENGTH}
+        )
+    if not customer.email_index:
+        return None
+    suppression = EmailSuppression.objects.select_for_update().filter(address_index=customer.email_index).first()
+    if suppression is None:
+        return None
+    suppression.delete()
+    record(
+        actor,
+        AuditEntry.Action.UPDATE,
+        obj=customer,
+        changes={"email_suppression_lifted": suppression.evidence, "reason": reason},
+    )
+    return suppression
 
 
 # The inbound listener's hand-off ------------------------------------------------------------------

@@ -16,6 +16,7 @@ urlpatterns = [
     path("channels/", views.channel_settings, name="channels"),
     path("calls/", views.call_list, name="calls"),
     path("calls/<int:pk>/", views.call_record, name="call_record"),
+    path("customers/<int:customer_id>/lift-suppression/", views.lift_suppression, name="lift_suppression"),
     path("portal/inbox/", portal_views.inbox, name="portal_inbox"),
     path("portal/inbox/<int:pk>/", portal_views.read, name="portal_message"),
     path("t/o/<str:token>.gif", public_views.track_open, name="track_open"),

@@ -17,10 +17,11 @@ from django.core.exceptions import PermissionDenied
 from django.db.models import Count, Q
 from django.http import HttpRequest, HttpResponse
 from django.shortcuts import get_object_or_404, redirect, render
+from django.urls import reverse
 from django.utils.translation import gettext as _
 from django.views.decorators.http import require_POST
 
-from rapport.campaigns import channels, reports, services
+from rapport.campaigns import bounces, channels, reports, services
 from rapport.campaigns.models import (
     CUSTOMER_CHANNELS,
     CallTask,
@@ -501,3 +502,23 @@ def call_record(request: HttpRequest, pk: int) -> HttpResponse:
     except DomainError as exc:
         messages.error(request, _error_text(exc))
     return redirect("campaigns:calls")
+
+
+# The customer 360 Messages tab ---------------------------------------------------------------
+
+
+@login_required
+@require_POST
+@permission_required("campaigns.delete_emailsuppression", raise_exception=True)
+def lift_suppression(request: HttpRequest, customer_id: int) -> HttpResponse:
+    customer = get_object_or_404(customer_queries.visible_customers(request.user), pk=customer_id)
+    try:
+        lifted = bounces.lift_suppression(customer, actor=_actor(request), reason=request.POST.get("reason", ""))
+    except DomainError as exc:
+        messages.error(request, _error_text(exc))
+    else:
+        if lifted is None:
+            messages.info(request, _("This customer's email address was not suppressed."))
+        else:
+            messages.success(request, _("Email suppression lifted: email goes to this address again."))
+    return redirect(f"{reverse('customers:detail', args=[customer.pk])}?tab=messages")

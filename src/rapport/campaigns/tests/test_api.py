@@ -3,10 +3,13 @@
 from __future__ import annotations
 
 import pytest
+from django.utils import timezone
 
 from rapport.accounts import roles
 from rapport.accounts.scopes import CAMPAIGNS_READ
-from rapport.campaigns.models import Plan
+from rapport.audit.models import AuditEntry
+from rapport.campaigns.models import EmailSuppression, Plan
+from rapport.customers.models import Customer
 
 pytestmark = pytest.mark.django_db
 
@@ -346,3 +349,67 @@ def test_an_engagement_split_is_saved_checked_and_reported_per_branch(admin_api,
     }
     report = admin_api.get(f"/api/v1/campaigns/plans/{plan['id']}/report").json()
     assert report["splits"] == [{"step": 3, "yes": 0, "no": 0}]
+
+
+# Lifting an email suppression ----------------------------------------------------------------
+
+
+def _suppress(customer: Customer) -> EmailSuppression:
+    return EmailSuppression.objects.create(
+        address_index=customer.email_index, customer=customer, evidence="hard bounce 5.1.1", created_at=timezone.now()
+    )
+
+
+def test_lift_an_email_suppression_and_lift_it_again(admin_api, make_member):
+    customer = make_member(consent=("email",))
+    _suppress(customer)
+    url = f"/api/v1/campaigns/customers/{customer.pk}/email-suppression/lift"
+
+    lifted = admin_api.post(url, {"reason": "mailbox fixed"}, content_type="application/json")
+    again = admin_api.post(url, {"reason": "mailbox fixed"}, content_type="application/json")
+
+    assert lifted.status_code == 200, lifted.content
+    assert lifted.json() == {
+        "customer_id": customer.pk,
+        "lifted": True,
+        "evidence": "hard bounce 5.1.1",
+        "suppressed": False,
+    }
+    assert again.status_code == 200 and again.json()["lifted"] is False
+    assert not EmailSuppression.objects.exists()
+    assert AuditEntry.objects.filter(source="api", changes__reason="mailbox fixed").count() == 1
+
+
+def test_lifting_a_suppression_refuses_bad_input_and_unknown_customers(admin_api, make_member):
+    customer = make_member(consent=("email",))
+    _suppress(customer)
+    url = f"/api/v1/campaigns/customers/{customer.pk}/email-suppression/lift"
+
+    blank = admin_api.post(url, {"reason": "  "}, content_type="application/json")
+    missing = admin_api.post(url, {}, content_type="application/json")
+    extra = admin_api.post(url, {"reason": "ok", "force": True}, content_type="application/json")
+    unknown = admin_api.post(
+        "/api/v1/campaigns/customers/999999/email-suppression/lift", {"reason": "ok"}, content_type="application/json"
+    )
+
+    assert blank.status_code == 422 and blank.json()["errors"][0]["field"] == "reason"
+    assert missing.status_code == 422 and missing.json()["errors"][0]["field"] == "body.reason"
+    assert extra.status_code == 422 and extra.json()["errors"][0]["field"] == "body.force"
+    assert unknown.status_code == 404 and unknown.json()["errors"][0]["field"] == "id"
+    assert EmailSuppression.objects.count() == 1
+
+
+def test_lifting_a_suppression_needs_the_permission_and_the_write_scope(api_client_for, make_staff, make_member):
+    customer = make_member(consent=("email",))
+    _suppress(customer)
+    url = f"/api/v1/campaigns/customers/{customer.pk}/email-suppression/lift"
+    admin = make_staff(roles.ADMIN)
+
+    operator = api_client_for(make_staff(roles.OPERATOR)).post(url, {"reason": "ok"}, content_type="application/json")
+    read_only = api_client_for(admin, scopes=[CAMPAIGNS_READ]).post(
+        url, {"reason": "ok"}, content_type="application/json"
+    )
+
+    assert operator.status_code == 403 and operator.json()["errors"][0]["field"] == "permission"
+    assert read_only.status_code == 403 and read_only.json()["errors"][0]["code"] == "missing_scope"
+    assert EmailSuppression.objects.count() == 1

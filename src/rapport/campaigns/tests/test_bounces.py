@@ -16,6 +16,7 @@ from rapport.audit.models import AuditEntry
 from rapport.campaigns import bounces, reports, tracking
 from rapport.campaigns.models import Bounce, EmailSuppression, Message, Plan
 from rapport.campaigns.transactional import send_transactional
+from rapport.core.errors import InvalidInput
 from rapport.customers.models import Customer
 
 pytestmark = pytest.mark.django_db
@@ -271,3 +272,64 @@ def test_the_listener_answers_unreadable_returned_mail_with_the_reason(listener,
 
     assert refused.value.smtp_code == 550 and b"empty" in refused.value.smtp_error
     assert not Bounce.objects.exists()
+
+
+# Lifting a suppression ---------------------------------------------------------------------------
+
+
+@pytest.fixture
+def suppressed(sent_email: Any) -> tuple[Customer, Message]:
+    """A member whose address hard-bounced and is suppressed."""
+    customer, _plan, message = sent_email()
+    bounces.receive_returned_mail(returned("postfix_hard_user_unknown.eml", message, customer.email), [])
+    assert EmailSuppression.objects.filter(address_index=customer.email_index).exists()
+    return customer, message
+
+
+def test_lifting_a_suppression_lets_email_go_to_the_address_again_and_is_audited(
+    suppressed, make_plan, launch, system_actor
+):
+    customer, _message = suppressed
+
+    lifted = bounces.lift_suppression(customer, actor=system_actor, reason="Mailbox fixed, customer called")
+
+    assert lifted is not None and lifted.evidence.startswith("hard bounce 5.1.1")
+    assert not EmailSuppression.objects.exists() and not bounces.is_suppressed(customer.email)
+    entry = AuditEntry.objects.get(changes__has_key="email_suppression_lifted")
+    assert entry.object_id == str(customer.pk)
+    assert entry.changes == {"email_suppression_lifted": lifted.evidence, "reason": "Mailbox fixed, customer called"}
+    assert Bounce.objects.count() == 1  # the bounce itself stays on record
+    next_plan = launch(make_plan())
+    assert Message.objects.get(plan=next_plan, customer=customer).status == Message.Status.DELIVERED
+
+
+def test_lifting_twice_changes_nothing_more(suppressed, system_actor):
+    customer, _message = suppressed
+
+    first = bounces.lift_suppression(customer, actor=system_actor, reason="fixed")
+    second = bounces.lift_suppression(customer, actor=system_actor, reason="fixed")
+
+    assert first is not None and second is None
+    assert AuditEntry.objects.filter(changes__has_key="email_suppression_lifted").count() == 1
+
+
+def test_lifting_needs_a_reason_and_leaves_the_suppression_without_one(suppressed, system_actor):
+    customer, _message = suppressed
+
+    for reason in ("", "   ", "x" * 301):
+        with pytest.raises(InvalidInput) as refused:
+            bounces.lift_suppression(customer, actor=system_actor, reason=reason)
+        assert refused.value.errors[0].field == "reason"
+
+    assert EmailSuppression.objects.count() == 1
+    assert not AuditEntry.objects.filter(changes__has_key="email_suppression_lifted").exists()
+
+
+def test_a_new_hard_bounce_after_a_lift_suppresses_the_address_again(suppressed, sent_email, system_actor):
+    customer, _message = suppressed
+    bounces.lift_suppression(customer, actor=system_actor, reason="customer says it works now")
+
+    _customer, _plan, again = sent_email(customer)
+    bounces.receive_returned_mail(returned("postfix_hard_user_unknown.eml", again, customer.email), [])
+
+    assert EmailSuppression.objects.get().evidence.startswith(f"hard bounce 5.1.1 of rapport-{again.pk}")

@@ -1,11 +1,14 @@
-"""Building and launching a plan in Chromium: the step list, an A/B split, launch, the report."""
+"""Building and launching a plan in Chromium: the step list, an A/B split, launch, the report; lifting
+a bounced address's suppression on the customer's Messages tab."""
 
 from __future__ import annotations
 
 import pytest
+from django.utils import timezone
 
 from rapport.accounts import roles
-from rapport.campaigns.models import Message, Plan
+from rapport.audit.models import AuditEntry
+from rapport.campaigns.models import EmailSuppression, Message, Plan
 
 pytestmark = [pytest.mark.browser, pytest.mark.django_db(transaction=True)]
 
@@ -95,3 +98,26 @@ def test_build_a_journey_that_splits_on_whether_the_email_was_opened(
     assert split.config == {"engagement": "opened", "send_step": 1, "within_hours": 48, "yes": "end", "no": None}
     assert "opened the message of step 1" in page.inner_text("#plan-steps")
     assert page.locator('.split-counts[data-step="3"]').inner_text() == "(0 yes · 0 no)"
+
+
+def test_lift_a_bounced_customers_email_suppression_from_the_messages_tab(page, sign_in, make_staff, make_member):
+    make_staff(roles.ADMIN, username="deliverability")
+    customer = make_member(name="Bounced Member", consent=("email",))
+    EmailSuppression.objects.create(
+        address_index=customer.email_index,
+        customer=customer,
+        evidence="hard bounce 5.1.1 of rapport-1: User unknown",
+        created_at=timezone.now(),
+    )
+
+    sign_in("deliverability")
+    page.goto(f"/customers/{customer.pk}/?tab=messages")
+    page.wait_for_selector("#email-suppression")
+    page.fill("#lift-suppression-reason", "Customer fixed the mailbox")
+    page.click("#lift-suppression")
+
+    page.wait_for_selector(".message.success")
+    assert page.locator("#email-suppression").count() == 0
+    assert not EmailSuppression.objects.exists()
+    lift = AuditEntry.objects.get(changes__has_key="email_suppression_lifted")
+    assert (lift.actor_label, lift.changes["reason"]) == ("deliverability", "Customer fixed the mailbox")
