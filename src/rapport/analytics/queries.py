@@ -56,7 +56,7 @@ SUMMARY_COLUMNS = (
 def purchase_summary(as_of: dt.datetime, customer_ids: Sequence[int] | None = None) -> PurchaseSummary:
     """Counted orders placed before ``as_of``, per customer (only ``customer_ids`` if given).
 
-    One query over the columns ``order_counted_customer_idx`` holds, so PostgreSQL answers it with
+    One query over the columns ``order_counted_sums_idx`` holds, so PostgreSQL answers it with
     an index-only scan in customer order and aggregates as it goes (the distinct purchase days
     included): no sort, no heap, no hash table. Every column comes back as a number and goes
     straight into one numpy array. The last 90 days' spend is before refunds."""

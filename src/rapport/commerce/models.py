@@ -130,14 +130,22 @@ class Order(models.Model):
             models.Index(fields=["customer", "placed_at"]),
             models.Index(fields=["store", "placed_at"]),
             models.Index(fields=["status", "placed_at"]),
-            # Segment conditions aggregate a customer's counted orders over a window, and the
-            # analytics run every customer's whole history, both as index-only scans: the amounts
-            # they read are included (see docs/benchmarks.md).
+            # Segment conditions aggregate a customer's counted orders over a window: an
+            # index-only scan with the total included (see docs/benchmarks.md).
+            models.Index(
+                fields=["customer", "placed_at"],
+                include=["total"],
+                condition=Q(status__in=COUNTED_STATUSES),
+                name="order_counted_customer_idx",
+            ),
+            # The analytics run reads every customer's whole history with every amount, also
+            # index-only. Not folded into the index above: wider, it made the planner leave that
+            # one for hash aggregates in segment counts (2x slower at 10M orders).
             models.Index(
                 fields=["customer", "placed_at"],
                 include=["total", "refunded_total", "subtotal", "discount_total"],
                 condition=Q(status__in=COUNTED_STATUSES),
-                name="order_counted_customer_idx",
+                name="order_counted_sums_idx",
             ),
             # Segment and report aggregates over a recent window read just that slice of it.
             models.Index(
