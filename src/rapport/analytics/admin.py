@@ -9,68 +9,47 @@ from __future__ import annotations
 
 from typing import Any
 
-from django import forms
 from django.contrib import admin
-from django.db import models
 from django.http import HttpRequest
 
 from rapport.analytics import reports
 from rapport.analytics.models import CustomerMetrics, ModelFit, SavedReport
-from rapport.core.actor import Actor, Source
-from rapport.core.admin import ReadOnlyAdmin
-from rapport.core.errors import DomainError
+from rapport.core.admin import ReadOnlyAdmin, SavedByServiceAdmin, SavedByServiceForm
+from rapport.core.errors import FieldError
 
 
-class SavedReportForm(forms.ModelForm):  # type: ignore[type-arg]
-    """Saved by the reports service while validating; ``actor`` is set per request by the admin."""
-
-    actor: Actor
-
+class SavedReportForm(SavedByServiceForm):
     class Meta:
         model = SavedReport
         fields = ["name", "owner", "definition"]
 
-    def _post_clean(self) -> None:
-        super()._post_clean()  # type: ignore[misc]  # Django's hook after the instance is built
-        if self.errors:
-            return
-        existing = self.instance if self.instance.pk else None
-        try:
-            self.instance = reports.save_report(
-                owner=self.instance.owner,
-                name=self.cleaned_data["name"],
-                definition=self.cleaned_data["definition"],
-                actor=self.actor,
-                report=existing,
-            )
-        except DomainError as exc:
-            for error in exc.errors:
-                # "definition.measures" and the like belong to the definition field
-                field = error.field.split(".")[0]
-                self.add_error(field if field in self.fields else None, f"{error.field}: {error.message}")
+    def save_with_service(self) -> SavedReport:
+        return reports.save_report(
+            owner=self.instance.owner,
+            name=self.cleaned_data["name"],
+            definition=self.cleaned_data["definition"],
+            actor=self.actor,
+            report=self.instance if self.instance.pk else None,
+        )
+
+    def add_service_error(self, error: FieldError) -> None:
+        # "definition.measures" and the like belong to the definition field
+        field = error.field.split(".")[0]
+        self.add_error(field if field in self.fields else None, f"{error.field}: {error.message}")
 
 
 @admin.register(SavedReport)
-class SavedReportAdmin(admin.ModelAdmin):  # type: ignore[type-arg]
+class SavedReportAdmin(SavedByServiceAdmin):
+    """Deleted by their owners in the report builder (audited)."""
+
     form = SavedReportForm
     list_display = ["name", "owner", "created_at", "updated_at"]
     list_filter = ["owner"]
     search_fields = ["name"]
 
-    def get_form(self, request: HttpRequest, obj: Any = None, change: bool = False, **kwargs: Any) -> Any:
-        form = super().get_form(request, obj, change=change, **kwargs)
-        return type(form.__name__, (form,), {"actor": Actor(user=request.user, source=Source.CONSOLE)})
-
     def get_readonly_fields(self, request: HttpRequest, obj: Any = None) -> Any:
         """A report stays with the person who saved it."""
         return ["owner"] if obj is not None else []
-
-    def has_delete_permission(self, request: HttpRequest, obj: Any = None) -> bool:
-        """Deleted by their owners in the report builder (audited)."""
-        return False
-
-    def save_model(self, request: HttpRequest, obj: models.Model, form: Any, change: bool) -> None:
-        """Nothing to do: the form saved ``obj`` through the service while validating."""
 
 
 @admin.register(CustomerMetrics)

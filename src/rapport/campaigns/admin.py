@@ -34,42 +34,7 @@ from rapport.campaigns.models import (
     SplitDecision,
     Step,
 )
-from rapport.core.actor import Actor, Source
-from rapport.core.admin import ReadOnlyAdmin
-from rapport.core.errors import DomainError
-
-
-class SavedByServiceForm(forms.ModelForm):  # type: ignore[type-arg]
-    """A form whose validation is the service's save; ``actor`` is set per request by the admin."""
-
-    actor: Actor
-
-    def save_with_service(self) -> models.Model:
-        raise NotImplementedError
-
-    def _post_clean(self) -> None:
-        super()._post_clean()  # type: ignore[misc]  # Django's hook after the instance is built
-        if self.errors:
-            return
-        try:
-            self.instance = self.save_with_service()
-        except DomainError as exc:
-            for error in exc.errors:
-                self.add_error(error.field if error.field in self.fields else None, error.message)
-
-
-class SavedByServiceAdmin(admin.ModelAdmin):  # type: ignore[type-arg]
-    """Adds and changes through the form's service call; deleting is left to the console."""
-
-    def get_form(self, request: HttpRequest, obj: Any = None, change: bool = False, **kwargs: Any) -> Any:
-        form = super().get_form(request, obj, change=change, **kwargs)
-        return type(form.__name__, (form,), {"actor": Actor(user=request.user, source=Source.CONSOLE)})
-
-    def has_delete_permission(self, request: HttpRequest, obj: Any = None) -> bool:
-        return False
-
-    def save_model(self, request: HttpRequest, obj: models.Model, form: Any, change: bool) -> None:
-        """Nothing to do: the form saved ``obj`` through the service while validating."""
+from rapport.core.admin import ReadOnlyAdmin, SavedByServiceAdmin, SavedByServiceForm
 
 
 class ContentTemplateForm(SavedByServiceForm):

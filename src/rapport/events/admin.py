@@ -12,41 +12,20 @@ a new source gets one, and keys are rotated on the console's source page.
 
 from __future__ import annotations
 
-from typing import Any
-
-from django import forms
 from django.contrib import admin
-from django.db import models
-from django.http import HttpRequest
 
-from rapport.core.actor import Actor, Source
-from rapport.core.admin import ReadOnlyAdmin
-from rapport.core.errors import DomainError
+from rapport.core.admin import ReadOnlyAdmin, SavedByServiceAdmin, SavedByServiceForm
 from rapport.events import services
 from rapport.events.models import AnonymousVisitor, Event, EventReceipt, ProcessingError, StagedMessage
 from rapport.events.models import Source as EventSource
 
 
-class SourceForm(forms.ModelForm):  # type: ignore[type-arg]
-    """Saved by the events services while validating; ``actor`` is set per request by the admin."""
-
-    actor: Actor
-
+class SourceForm(SavedByServiceForm):
     class Meta:
         model = EventSource
         fields = ["name", "identity_channel", "is_enabled"]
 
-    def _post_clean(self) -> None:
-        super()._post_clean()  # type: ignore[misc]  # Django's hook after the instance is built
-        if self.errors:
-            return
-        try:
-            self.instance = self._save_with_services()
-        except DomainError as exc:
-            for error in exc.errors:
-                self.add_error(error.field if error.field in self.fields else None, error.message)
-
-    def _save_with_services(self) -> EventSource:
+    def save_with_service(self) -> EventSource:
         data = {"name": self.cleaned_data["name"], "identity_channel": self.cleaned_data["identity_channel"]}
         enabled = self.cleaned_data["is_enabled"]
         if self.instance.pk is None:
@@ -59,22 +38,13 @@ class SourceForm(forms.ModelForm):  # type: ignore[type-arg]
 
 
 @admin.register(EventSource)
-class SourceAdmin(admin.ModelAdmin):  # type: ignore[type-arg]
+class SourceAdmin(SavedByServiceAdmin):
+    """Events keep pointing at their source, so a source is disabled, never deleted."""
+
     form = SourceForm
     list_display = ["name", "identity_channel", "is_enabled", "last_event_at", "key_rotated_at", "created_at"]
     list_filter = ["is_enabled", "identity_channel"]
     search_fields = ["name"]
-
-    def get_form(self, request: HttpRequest, obj: Any = None, change: bool = False, **kwargs: Any) -> Any:
-        form = super().get_form(request, obj, change=change, **kwargs)
-        return type(form.__name__, (form,), {"actor": Actor(user=request.user, source=Source.CONSOLE)})
-
-    def has_delete_permission(self, request: HttpRequest, obj: Any = None) -> bool:
-        """Events keep pointing at their source; disable it instead."""
-        return False
-
-    def save_model(self, request: HttpRequest, obj: models.Model, form: Any, change: bool) -> None:
-        """Nothing to do: the form saved ``obj`` through the services while validating."""
 
 
 @admin.register(Event)

@@ -6,20 +6,17 @@ from __future__ import annotations
 import json
 
 import pytest
-from django.contrib import admin
 from django.urls import reverse
 from django.utils import timezone
 
 from rapport.analytics import reports
 from rapport.analytics.models import CustomerMetrics, ModelFit, SavedReport
 from rapport.audit.models import AuditEntry
-from rapport.core.admin import ReadOnlyAdmin
+from rapport.testing.admin import assert_only_configuration_is_editable, every_change_page, registered_admins
 
 pytestmark = pytest.mark.django_db
 
-ANALYTICS_ADMINS = {
-    model: model_admin for model, model_admin in admin.site._registry.items() if model._meta.app_label == "analytics"
-}
+ANALYTICS_ADMINS = registered_admins("analytics")
 
 
 @pytest.fixture
@@ -32,24 +29,13 @@ def analytics_rows(make_customer, admin_user, system_actor) -> None:
 
 def test_every_analytics_model_opens_its_list_and_a_change_page(admin_client, analytics_rows):
     assert len(ANALYTICS_ADMINS) == 3
-    for model in ANALYTICS_ADMINS:
-        name = f"admin:analytics_{model._meta.model_name}"
-        assert admin_client.get(reverse(f"{name}_changelist")).status_code == 200, model
-        row = model._default_manager.first()
-        assert row is not None, model
-        assert admin_client.get(reverse(f"{name}_change", args=[row.pk])).status_code == 200, model
+    assert len(list(every_change_page(admin_client, "analytics"))) == 3
 
 
 def test_metrics_and_model_fits_are_read_only_and_reports_are_not_deleted_here(rf, admin_user):
     request = rf.get("/admin/")
     request.user = admin_user
-    for model, model_admin in ANALYTICS_ADMINS.items():
-        assert not model_admin.has_delete_permission(request), model
-        if model is SavedReport:
-            assert model_admin.has_add_permission(request) and model_admin.has_change_permission(request)
-        else:
-            assert isinstance(model_admin, ReadOnlyAdmin), model
-            assert not model_admin.has_add_permission(request) and not model_admin.has_change_permission(request)
+    assert_only_configuration_is_editable(request, "analytics", {SavedReport})
 
 
 def test_a_report_definition_the_builder_would_refuse_is_refused_with_the_part_named(admin_client, admin_user):

@@ -7,20 +7,17 @@ import base64
 import json
 
 import pytest
-from django.contrib import admin
 from django.urls import reverse
 from django.utils import timezone
 
 from rapport.audit.models import AuditEntry
-from rapport.core.admin import ReadOnlyAdmin
 from rapport.events.models import ProcessingError, Source, StagedMessage
 from rapport.events.services import create_source, hash_write_key
+from rapport.testing.admin import assert_only_configuration_is_editable, every_change_page, registered_admins
 
 pytestmark = pytest.mark.django_db
 
-EVENT_ADMINS = {
-    model: model_admin for model, model_admin in admin.site._registry.items() if model._meta.app_label == "events"
-}
+EVENT_ADMINS = registered_admins("events")
 SECRET_TRAIT = "li.hua.private@example.com"
 
 
@@ -48,26 +45,14 @@ def tracked(client, source) -> None:
 
 def test_every_events_model_opens_its_list_and_a_change_page(admin_client, tracked):
     assert len(EVENT_ADMINS) == 6
-    for model in EVENT_ADMINS:
-        name = f"admin:events_{model._meta.model_name}"
-        assert admin_client.get(reverse(f"{name}_changelist")).status_code == 200, model
-        row = model._default_manager.first()
-        assert row is not None, model
-        page = admin_client.get(reverse(f"{name}_change", args=[row.pk]))
-        assert page.status_code == 200, model
+    for model, page in every_change_page(admin_client, "events"):
         assert SECRET_TRAIT.encode() not in page.content, model
 
 
 def test_what_tracking_wrote_is_read_only_and_sources_are_not_deleted(rf, admin_user):
     request = rf.get("/admin/")
     request.user = admin_user
-    for model, model_admin in EVENT_ADMINS.items():
-        assert not model_admin.has_delete_permission(request), model
-        if model is Source:
-            assert model_admin.has_add_permission(request) and model_admin.has_change_permission(request)
-        else:
-            assert isinstance(model_admin, ReadOnlyAdmin), model
-            assert not model_admin.has_add_permission(request) and not model_admin.has_change_permission(request)
+    assert_only_configuration_is_editable(request, "events", {Source})
 
 
 def test_a_source_added_in_the_admin_gets_a_write_key_and_is_audited(admin_client, admin_user):
