@@ -9,6 +9,7 @@ Views only translate between HTTP and :mod:`rapport.analytics.kpis`, ``loyalty_k
 from __future__ import annotations
 
 import json
+from collections.abc import Callable
 from typing import Any
 from urllib.parse import urlencode
 
@@ -51,22 +52,32 @@ def _filters(request: HttpRequest) -> tuple[kpis.Filters, list[Any]]:
         return kpis.Filters.parse({}, today=timezone.localdate()), exc.errors
 
 
-@login_required
-@permission_required("analytics.view_dashboard", raise_exception=True)
-def dashboard(request: HttpRequest) -> HttpResponse:
+def _filtered_page(
+    request: HttpRequest,
+    section: str,
+    figures: Callable[[kpis.Filters], dict[str, Any]],
+    charts: Callable[[dict[str, Any]], dict[str, Any]],
+) -> HttpResponse:
+    """A page of figures for the filter form's range and store (``analytics/<section>.html``)."""
     filters, errors = _filters(request)
-    data = kpis.dashboard(filters)
+    data = figures(filters)
     context = {
         "nav": "analytics",
-        "section": "dashboard",
+        "section": section,
         "filters": filters,
         "filters_query": urlencode(filters.as_params()),
         "errors": errors,
         "stores": Store.objects.filter(is_active=True),
         "data": data,
-        "charts": _dashboard_charts(data),
+        "charts": charts(data),
     }
-    return render(request, "analytics/dashboard.html", context)
+    return render(request, f"analytics/{section}.html", context)
+
+
+@login_required
+@permission_required("analytics.view_dashboard", raise_exception=True)
+def dashboard(request: HttpRequest) -> HttpResponse:
+    return _filtered_page(request, "dashboard", kpis.dashboard, _dashboard_charts)
 
 
 def _dashboard_charts(data: dict[str, Any]) -> dict[str, Any]:
@@ -163,18 +174,7 @@ def _dashboard_charts(data: dict[str, Any]) -> dict[str, Any]:
 @login_required
 @permission_required("analytics.view_dashboard", raise_exception=True)
 def loyalty(request: HttpRequest) -> HttpResponse:
-    filters, errors = _filters(request)
-    data = loyalty_kpis.loyalty_dashboard(filters)
-    context = {
-        "nav": "analytics",
-        "section": "loyalty",
-        "filters": filters,
-        "errors": errors,
-        "stores": Store.objects.filter(is_active=True),
-        "data": data,
-        "charts": _loyalty_charts(data),
-    }
-    return render(request, "analytics/loyalty.html", context)
+    return _filtered_page(request, "loyalty", loyalty_kpis.loyalty_dashboard, _loyalty_charts)
 
 
 def _loyalty_charts(data: dict[str, Any]) -> dict[str, Any]:

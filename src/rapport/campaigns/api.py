@@ -342,6 +342,18 @@ def lift_email_suppression(request: HttpRequest, customer_id: int, payload: Lift
 # Gateway callbacks ----------------------------------------------------------------------------
 
 
+def _check_signature(request: HttpRequest, policy: ChannelPolicy | None) -> None:
+    """403 unless the body is signed with the channel's gateway secret, like its outgoing batches."""
+    timestamp = request.headers.get("X-Rapport-Timestamp", "")
+    signature = request.headers.get("X-Rapport-Signature", "")
+    if (
+        policy is None
+        or not policy.gateway_secret
+        or not verify(policy.gateway_secret, timestamp, request.body, signature)
+    ):
+        raise PermissionDeniedError.single("X-Rapport-Signature", "bad_signature", "the signature does not match")
+
+
 @router.post(
     "/campaigns/callbacks/{channel}",
     auth=None,
@@ -354,14 +366,7 @@ def delivery_callback(request: HttpRequest, channel: str) -> dict[str, Any]:
     if channel not in ChannelKind.values:
         raise NotFound.single("channel", "not_found", f"no channel {channel!r}")
     policy = ChannelPolicy.objects.filter(channel=channel).first()
-    timestamp = request.headers.get("X-Rapport-Timestamp", "")
-    signature = request.headers.get("X-Rapport-Signature", "")
-    if (
-        policy is None
-        or not policy.gateway_secret
-        or not verify(policy.gateway_secret, timestamp, request.body, signature)
-    ):
-        raise PermissionDeniedError.single("X-Rapport-Signature", "bad_signature", "the signature does not match")
+    _check_signature(request, policy)
     try:
         body = json.loads(request.body or b"{}")
     except ValueError as exc:
@@ -415,14 +420,7 @@ def bounce_webhook(request: HttpRequest) -> dict[str, Any]:
     ``"kind": "hard|soft"`` instead of a status), or the returned mail itself (a DSN, as
     ``message/rfc822``). Signed with the email channel's secret like the gateway callbacks."""
     policy = ChannelPolicy.objects.filter(channel=ChannelKind.EMAIL).first()
-    timestamp = request.headers.get("X-Rapport-Timestamp", "")
-    signature = request.headers.get("X-Rapport-Signature", "")
-    if (
-        policy is None
-        or not policy.gateway_secret
-        or not verify(policy.gateway_secret, timestamp, request.body, signature)
-    ):
-        raise PermissionDeniedError.single("X-Rapport-Signature", "bad_signature", "the signature does not match")
+    _check_signature(request, policy)
     content_type = (request.content_type or "").lower()
     if content_type in DSN_TYPES:
         try:
