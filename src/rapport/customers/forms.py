@@ -3,6 +3,7 @@ and the importer accept and refuse exactly the same values."""
 
 from __future__ import annotations
 
+import zoneinfo
 from typing import Any
 
 from django import forms
@@ -113,3 +114,83 @@ class CustomerForm(forms.Form):
 
 class NoteForm(forms.Form):
     body = forms.CharField(label=_("Note"), widget=forms.Textarea(attrs={"rows": 3}), required=False)
+
+
+def _time_zone_choices() -> list[tuple[str, str]]:
+    return [(name, name) for name in sorted(zoneinfo.available_timezones())]
+
+
+class StoreForm(forms.Form):
+    """Every field ``POST /stores`` accepts. Length limits the service leaves to the database
+    (city) are checked here so that a long value is a field error, not a database error."""
+
+    code = forms.CharField(label=_("Code"), required=False, help_text=_("Letters, digits, - and _; e.g. sh-01."))
+    name = forms.CharField(label=_("Name"), required=False)
+    city = forms.CharField(label=_("City"), required=False, max_length=80)
+    time_zone = forms.ChoiceField(label=_("Time zone"), choices=_time_zone_choices, initial="Asia/Shanghai")
+    currency = forms.CharField(label=_("Currency"), required=False, initial="CNY")
+    is_online = forms.BooleanField(label=_("Online store"), required=False)
+    is_active = forms.BooleanField(label=_("Active"), required=False, initial=True)
+
+    def __init__(self, *args: Any, instance: Store | None = None, **kwargs: Any) -> None:
+        self.instance = instance
+        if instance is not None:
+            kwargs["initial"] = {field: getattr(instance, field) for field in self.base_fields}
+        super().__init__(*args, **kwargs)
+
+    def store_data(self) -> dict[str, Any]:
+        return {field: self.cleaned_data.get(field) for field in self.fields}
+
+    def add_service_errors(self, exc: DomainError) -> None:
+        _add_service_errors(self, exc)
+
+
+class CustomFieldForm(forms.Form):
+    """Every field ``POST /custom-fields`` accepts. Key and type are fixed once the field
+    exists, as the API says: on an existing field they are shown but not sent."""
+
+    FIXED_AFTER_CREATION = ("key", "field_type")
+
+    key = forms.CharField(
+        label=_("Key"), required=False, help_text=_("Lower-case letters, digits and _; fixed once created.")
+    )
+    label = forms.CharField(label=_("Label"), required=False, max_length=100)
+    field_type = forms.ChoiceField(
+        label=_("Type"), choices=CustomFieldDefinition.FieldType.choices, help_text=_("Fixed once created.")
+    )
+    choices = forms.CharField(
+        label=_("Choices"),
+        required=False,
+        widget=forms.Textarea(attrs={"rows": 4}),
+        help_text=_("One per line; for the “one of a list” and “several of a list” types."),
+    )
+    required = forms.BooleanField(label=_("Required"), required=False)
+    max_length = forms.IntegerField(label=_("Maximum length"), min_value=1, max_value=10000, initial=200)
+    help_text = forms.CharField(label=_("Help text"), required=False, max_length=200)
+    position = forms.IntegerField(label=_("Position"), min_value=0, initial=0)
+    is_active = forms.BooleanField(label=_("Active"), required=False, initial=True)
+
+    def __init__(self, *args: Any, instance: CustomFieldDefinition | None = None, **kwargs: Any) -> None:
+        self.instance = instance
+        if instance is not None:
+            initial = {field: getattr(instance, field) for field in self.base_fields}
+            initial["choices"] = "\n".join(instance.choices)
+            kwargs["initial"] = initial
+        super().__init__(*args, **kwargs)
+        if instance is not None:
+            for field in self.FIXED_AFTER_CREATION:
+                self.fields[field].disabled = True
+
+    def definition_data(self) -> dict[str, Any]:
+        data = {field: self.cleaned_data.get(field) for field in self.fields if not self.fields[field].disabled}
+        data["choices"] = [line.strip() for line in (data.get("choices") or "").splitlines() if line.strip()]
+        return data
+
+    def add_service_errors(self, exc: DomainError) -> None:
+        _add_service_errors(self, exc)
+
+
+def _add_service_errors(form: forms.Form, exc: DomainError) -> None:
+    """Put each service error beside the field it names; the rest above the form."""
+    for error in exc.errors:
+        form.add_error(error.field if error.field in form.fields else None, error.message)

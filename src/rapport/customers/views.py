@@ -1,4 +1,5 @@
-"""Console pages for customers: the list, the 360 page with its tabs, editing, notes, reveal.
+"""Console pages for customers: the list, the 360 page with its tabs, editing, notes, reveal,
+and the customer settings (stores, custom profile fields).
 
 Views only translate between HTTP and the services; every rule lives in ``services``.
 """
@@ -11,6 +12,7 @@ from django.contrib import messages
 from django.contrib.auth import get_user_model
 from django.contrib.auth.decorators import login_required, permission_required
 from django.core.exceptions import PermissionDenied
+from django.db.models import Count
 from django.http import Http404, HttpRequest, HttpResponse
 from django.shortcuts import get_object_or_404, redirect, render
 from django.utils.translation import gettext as _
@@ -23,7 +25,7 @@ from rapport.core.actor import Actor, Source
 from rapport.core.errors import DomainError, InvalidInput
 from rapport.core.listing import Page, filled_params, order, page_offset, paginate
 from rapport.customers import consent, merge, queries, services
-from rapport.customers.forms import CustomerForm, NoteForm
+from rapport.customers.forms import CustomerForm, CustomFieldForm, NoteForm, StoreForm
 from rapport.customers.models import (
     ConsentChannel,
     ConsentPurpose,
@@ -240,3 +242,82 @@ def decide_merge(request: HttpRequest, pk: int) -> HttpResponse:
     except DomainError as exc:
         messages.error(request, "; ".join(e.message for e in exc.errors))
     return redirect("customers:merge_suggestions")
+
+
+# Settings: stores and custom fields --------------------------------------------------------
+
+
+@login_required
+@permission_required("customers.view_store", raise_exception=True)
+def store_list(request: HttpRequest) -> HttpResponse:
+    """Stores with how many customers each has; the count stays within the viewer's data scope."""
+    counts = dict(
+        queries.visible_customers(request.user)
+        .order_by()
+        .values("store_id")
+        .annotate(count=Count("pk"))
+        .values_list("store_id", "count")
+    )
+    stores = [(store, counts.get(store.pk, 0)) for store in Store.objects.all()]
+    return render(request, "customers/store_list.html", {"nav": "settings", "section": "stores", "stores": stores})
+
+
+@login_required
+def store_edit(request: HttpRequest, pk: int | None = None) -> HttpResponse:
+    store = get_object_or_404(Store, pk=pk) if pk is not None else None
+    if not request.user.has_perm("customers.change_store" if store else "customers.add_store"):
+        raise PermissionDenied
+    form = StoreForm(request.POST or None, instance=store)
+    if request.method == "POST" and form.is_valid():
+        try:
+            if store is None:
+                services.create_store(data=form.store_data(), actor=console_actor(request))
+                messages.success(request, _("Store created."))
+            else:
+                services.update_store(store, data=form.store_data(), actor=console_actor(request))
+                messages.success(request, _("Changes saved."))
+            return redirect("customers:store_list")
+        except DomainError as exc:
+            form.add_service_errors(exc)
+    context = {"nav": "settings", "section": "stores", "form": form, "store": store}
+    return render(request, "customers/store_edit.html", context)
+
+
+@login_required
+@require_POST
+@permission_required("customers.change_store", raise_exception=True)
+def store_set_active(request: HttpRequest, pk: int) -> HttpResponse:
+    """Deactivate or reactivate a store. Stores are never deleted: customers and orders keep theirs."""
+    store = get_object_or_404(Store, pk=pk)
+    active = request.POST.get("active") == "1"
+    services.update_store(store, data={"is_active": active}, actor=console_actor(request))
+    if active:
+        messages.success(request, _("Store %(name)s reactivated.") % {"name": store.name})
+    else:
+        messages.success(request, _("Store %(name)s deactivated.") % {"name": store.name})
+    return redirect("customers:store_list")
+
+
+@login_required
+@permission_required("customers.view_customfielddefinition", raise_exception=True)
+def custom_field_list(request: HttpRequest) -> HttpResponse:
+    context = {"nav": "settings", "section": "custom_fields", "definitions": CustomFieldDefinition.objects.all()}
+    return render(request, "customers/custom_field_list.html", context)
+
+
+@login_required
+def custom_field_edit(request: HttpRequest, key: str | None = None) -> HttpResponse:
+    definition = get_object_or_404(CustomFieldDefinition, key=key) if key is not None else None
+    needed = "customers.change_customfielddefinition" if definition else "customers.add_customfielddefinition"
+    if not request.user.has_perm(needed):
+        raise PermissionDenied
+    form = CustomFieldForm(request.POST or None, instance=definition)
+    if request.method == "POST" and form.is_valid():
+        try:
+            services.save_custom_field(data=form.definition_data(), actor=console_actor(request), instance=definition)
+            messages.success(request, _("Custom field saved."))
+            return redirect("customers:custom_field_list")
+        except DomainError as exc:
+            form.add_service_errors(exc)
+    context = {"nav": "settings", "section": "custom_fields", "form": form, "definition": definition}
+    return render(request, "customers/custom_field_edit.html", context)

@@ -1,0 +1,39 @@
+import pytest
+
+from rapport.accounts import roles
+from rapport.customers.models import CustomFieldDefinition, Store
+
+pytestmark = [pytest.mark.browser, pytest.mark.django_db(transaction=True)]
+
+
+def test_admin_sets_up_a_store_and_a_custom_field_from_the_settings_pages(page, sign_in, make_staff):
+    make_staff(roles.ADMIN, username="boss")
+
+    sign_in("boss")
+    page.click("nav.mainnav >> text=Settings")
+    page.wait_for_url("**/customers/settings/stores/")
+    page.click("#new-store")
+    page.fill("#id_code", "hz-01")
+    page.fill("#id_name", "Hangzhou West Lake")
+    page.fill("#id_city", "杭州")
+    page.check("#id_is_online")
+    page.click("#save-store")
+    page.wait_for_url("**/customers/settings/stores/")
+    assert "Hangzhou West Lake" in page.inner_text("#store-hz-01")
+    assert Store.objects.get(code="hz-01").is_online
+
+    page.click("#settings-subnav >> text=Custom fields")
+    page.click("#new-custom-field")
+    page.fill("#id_key", "tier")
+    page.fill("#id_label", "Member tier")
+    page.select_option("#id_field_type", "choice")
+    page.click("#save-custom-field")
+    page.wait_for_selector("#choices-errors")
+    assert "at least one non-empty text choice" in page.inner_text("#choices-errors")
+    assert not CustomFieldDefinition.objects.exists()
+
+    page.fill("#id_choices", "gold\nsilver")
+    page.click("#save-custom-field")
+    page.wait_for_url("**/customers/settings/custom-fields/")
+    assert "gold, silver" in page.inner_text("#custom-field-tier")
+    assert CustomFieldDefinition.objects.get(key="tier").choices == ["gold", "silver"]
