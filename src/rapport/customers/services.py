@@ -10,7 +10,7 @@ from collections.abc import Iterable, Mapping, Sequence
 from typing import Any
 
 from django.contrib.auth.models import AbstractBaseUser
-from django.db import IntegrityError, transaction
+from django.db import IntegrityError, models, transaction
 from django.db.models import ProtectedError, Q, QuerySet
 
 from rapport.audit.models import AuditEntry
@@ -369,6 +369,8 @@ def _clean_store(data: Mapping[str, Any], *, instance: Store | None) -> dict[str
         if not name or len(name) > 120:
             errors.append(FieldError("name", "required", "a store name of 1 to 120 characters"))
         cleaned["name"] = name
+    if len(str(cleaned.get("city") or "")) > _column_length(Store, "city"):
+        errors.append(FieldError("city", "too_long", f"at most {_column_length(Store, 'city')} characters"))
     if "time_zone" in cleaned and cleaned["time_zone"] not in zoneinfo.available_timezones():
         errors.append(FieldError("time_zone", "invalid", f"unknown time zone {cleaned['time_zone']!r}"))
     if "currency" in cleaned:
@@ -418,6 +420,13 @@ _DEFINITION_FIELDS = [
 
 
 @transaction.atomic
+def _column_length(model: type[models.Model], name: str) -> int:
+    """The longest text a model's character column holds (checked here: the database would refuse it late)."""
+    field = model._meta.get_field(name)
+    assert isinstance(field, models.CharField) and field.max_length is not None
+    return field.max_length
+
+
 def save_custom_field(
     *, data: Mapping[str, Any], actor: Actor, instance: CustomFieldDefinition | None = None
 ) -> CustomFieldDefinition:
@@ -436,6 +445,10 @@ def save_custom_field(
             errors.append(FieldError("key", "immutable", "the key of a field cannot change"))
     if (instance is None or "label" in values) and not str(values.get("label") or "").strip():
         errors.append(FieldError("label", "required", "give the field a label"))
+    for name in ("label", "help_text"):
+        limit = _column_length(CustomFieldDefinition, name)
+        if len(str(values.get(name) or "")) > limit:
+            errors.append(FieldError(name, "too_long", f"at most {limit} characters"))
     if instance is None or "field_type" in values:
         field_type = values.get("field_type")
         if field_type not in CustomFieldDefinition.FieldType.values:

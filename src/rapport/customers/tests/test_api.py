@@ -247,6 +247,10 @@ def test_stores_and_custom_fields(admin_api):
         f"/api/v1/stores/{created.json()['id']}", {"city": "广州"}, content_type="application/json"
     )
     assert patched.json()["city"] == "广州"
+    too_long = admin_api.patch(
+        f"/api/v1/stores/{created.json()['id']}", {"city": "x" * 81}, content_type="application/json"
+    )
+    assert too_long.status_code == 422 and fields_of(too_long) == {"city"}
 
     field = admin_api.post(
         "/api/v1/custom-fields",
@@ -257,6 +261,10 @@ def test_stores_and_custom_fields(admin_api):
     retype = admin_api.patch("/api/v1/custom-fields/shoe_size", {"field_type": "text"}, content_type="application/json")
     assert retype.status_code == 422 and fields_of(retype) == {"field_type"}
     assert admin_api.patch("/api/v1/custom-fields/nope", {}, content_type="application/json").status_code == 404
+    wordy = admin_api.patch(
+        "/api/v1/custom-fields/shoe_size", {"label": "x" * 101, "help_text": "y" * 201}, content_type="application/json"
+    )
+    assert wordy.status_code == 422 and fields_of(wordy) == {"label", "help_text"}
     assert CustomFieldDefinition.objects.get().field_type == "integer"
 
     customer = admin_api.post(
