@@ -232,13 +232,16 @@ def earn_for_events(messages: Iterable[object], *, actor: Actor) -> int:
     by_name: dict[str, list[EarnRule]] = {}
     for rule in rules:
         by_name.setdefault(rule.event_name, []).append(rule)
+    earning = [
+        (customer_id, message, by_name[getattr(message, "name", "")])
+        for message in messages
+        if (customer_id := getattr(message, "customer_id", None)) is not None
+        and getattr(message, "name", "") in by_name
+    ]
+    customers = Customer.objects.in_bulk({customer_id for customer_id, _message, _rules in earning})
     awarded = 0
-    for message in messages:
-        customer_id = getattr(message, "customer_id", None)
-        matching = by_name.get(getattr(message, "name", ""), [])
-        if customer_id is None or not matching:
-            continue
-        customer = Customer.objects.filter(pk=customer_id).first()
+    for customer_id, message, matching in earning:
+        customer = customers.get(customer_id)
         if customer is None:
             continue
         for rule in matching:
