@@ -423,9 +423,9 @@ def _upsert(columns: dict[str, list[Any]]) -> int:
             cursor.execute("DROP TABLE metrics_load")
             return count
         adapt = connection.ops.adapt_datetimefield_value
-        columns["computed_at"] = [adapt(value) for value in columns["computed_at"]]
+        stamped = {**columns, "computed_at": [adapt(value) for value in columns["computed_at"]]}
         sql = f"INSERT INTO {table} ({names}) VALUES ({', '.join(['%s'] * len(COLUMNS))}) {conflict}"  # noqa: S608
-        rows = zip(*(columns[name] for name in COLUMNS), strict=True)
+        rows = zip(*(stamped[name] for name in COLUMNS), strict=True)
         while batch := list(itertools.islice(rows, 5000)):
             cursor.executemany(sql, batch)
     return count
