@@ -50,6 +50,9 @@ def insert_links(tag: Tag, customers: QuerySet[Customer], change: Change) -> lis
         f"INSERT INTO {quote(CustomerTag._meta.db_table)} "  # noqa: S608 - names quoted, values bound
         "(customer_id, tag_id, added_at, added_by_id, added_by_label, source) "
         f"SELECT c.{quote('id')}, %s, %s, %s, %s, %s FROM {customers_table} c WHERE c.{quote('id')} IN ({sql}) "
+        # In customer order, so that overlapping batches take the unique-key locks in the same order
+        # (in plan order they deadlocked: two batches waiting on each other's uncommitted rows).
+        f"ORDER BY c.{quote('id')} "
         "ON CONFLICT (customer_id, tag_id) DO NOTHING RETURNING customer_id"
     )
     values: list[Any] = [
