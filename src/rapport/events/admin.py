@@ -84,5 +84,5 @@ class ProcessingErrorAdmin(ReadOnlyAdmin):
 class StagedMessageAdmin(ReadOnlyAdmin):
     """What the resolver has not stored yet (normally empty within a second or two)."""
 
-    list_display = ["id", "source", "received_at"]
-    exclude = ["message"]
+    list_display = ["id", "source", "received_at", "type", "name"]
+    exclude = ["body"]  # traits may hold personal data

@@ -12,6 +12,7 @@
 from __future__ import annotations
 
 import datetime as dt
+from dataclasses import dataclass
 from decimal import Decimal
 from typing import Any
 
@@ -20,6 +21,7 @@ from django.db import connection, transaction
 
 from rapport.core.actor import Actor
 from rapport.core.actor import Source as ActorSource
+from rapport.core.dates import from_epoch_microseconds
 from rapport.core.errors import Conflict, DomainError, InvalidInput
 from rapport.customers import services as customer_services
 from rapport.customers.merge import merge_customers, suggest_pair, suggest_weak_matches
@@ -59,6 +61,15 @@ def profile_from_traits(traits: dict[str, Any], definitions: set[str]) -> dict[s
     return data
 
 
+@dataclass(slots=True)
+class Visitor:
+    """The resolver's view of an :class:`AnonymousVisitor`: a batch sees thousands, no model instances."""
+
+    pk: int
+    customer_id: int | None
+    last_seen_at: dt.datetime
+
+
 class IdentityResolver:
     """Resolves one batch of messages from one source, in order, inside the ingest transaction."""
 
@@ -68,7 +79,7 @@ class IdentityResolver:
         self.actor = Actor(source=ActorSource.TRACKING, label=f"tracking · {source.name}")
         self.cache = LookupCache()
         self.users: dict[str, int | None] = {}
-        self.visitors: dict[str, AnonymousVisitor] = {}
+        self.visitors: dict[str, Visitor] = {}
         self.channel_sources = list(Source.objects.filter(identity_channel=self.channel).values_list("pk", flat=True))
 
     # Lookups ------------------------------------------------------------------------------
@@ -86,7 +97,7 @@ class IdentityResolver:
         self.visitors.update(upsert_visitors(seen))
         previous = {m.previous_id for m in messages if m.previous_id} - set(self.visitors)
         for visitor in AnonymousVisitor.objects.filter(anonymous_id__in=previous):
-            self.visitors[visitor.anonymous_id] = visitor
+            self.visitors[visitor.anonymous_id] = Visitor(visitor.pk, visitor.customer_id, visitor.last_seen_at)
 
     def customer_for(self, message: Message) -> int | None:
         if message.user_id and self.users.get(message.user_id):
@@ -125,13 +136,13 @@ class IdentityResolver:
             for error in exc.errors
         )
 
-    def _touch_visitor(self, anonymous_id: str, seen_at: dt.datetime) -> AnonymousVisitor:
+    def _touch_visitor(self, anonymous_id: str, seen_at: dt.datetime) -> Visitor:
         visitor = self.visitors.get(anonymous_id)
         if visitor is None:
-            visitor, _created = AnonymousVisitor.objects.get_or_create(
+            stored, _created = AnonymousVisitor.objects.get_or_create(
                 anonymous_id=anonymous_id, defaults={"first_seen_at": seen_at, "last_seen_at": seen_at}
             )
-            self.visitors[anonymous_id] = visitor
+            visitor = self.visitors[anonymous_id] = Visitor(stored.pk, stored.customer_id, stored.last_seen_at)
         elif seen_at > visitor.last_seen_at:
             visitor.last_seen_at = seen_at
             AnonymousVisitor.objects.filter(pk=visitor.pk).update(last_seen_at=seen_at)
@@ -279,22 +290,24 @@ _VISITOR_UPSERT_POSTGRESQL = (
     "SELECT row->>0, (row->>1)::timestamptz, (row->>2)::timestamptz FROM json_array_elements(%s::json) AS row "
     "ORDER BY 1 "
     "ON CONFLICT (anonymous_id) DO UPDATE SET last_seen_at = GREATEST(visitor.last_seen_at, excluded.last_seen_at) "
-    "RETURNING id, anonymous_id, customer_id, first_seen_at, last_seen_at"
+    "RETURNING id, anonymous_id, customer_id, (EXTRACT(EPOCH FROM last_seen_at) * 1000000)::bigint"
 )
 
 
-def upsert_visitors(seen: dict[str, tuple[dt.datetime, dt.datetime]]) -> dict[str, AnonymousVisitor]:
+def upsert_visitors(seen: dict[str, tuple[dt.datetime, dt.datetime]]) -> dict[str, Visitor]:
     """Create or touch every anonymous id of a batch: one statement (a JSON parameter) on PostgreSQL.
 
     Rows are written in anonymous-id order, so writers sharing devices lock them in the same
     order and never deadlock.
     """
     ordered = sorted(seen)
-    rows: list[tuple[Any, ...]] = []
+    visitors: dict[str, Visitor] = {}
     with connection.cursor() as cursor:
         if connection.vendor == "postgresql":
             cursor.execute(_VISITOR_UPSERT_POSTGRESQL, [orjson.dumps([(a, *seen[a]) for a in ordered]).decode()])
-            rows = cursor.fetchall()
+            for pk, anonymous_id, customer_id, last_seen in cursor.fetchall():
+                visitors[anonymous_id] = Visitor(pk, customer_id, from_epoch_microseconds(last_seen))
+            return visitors
         else:
             table = AnonymousVisitor._meta.db_table
             for start in range(0, len(ordered), 300):
@@ -307,12 +320,12 @@ def upsert_visitors(seen: dict[str, tuple[dt.datetime, dt.datetime]]) -> dict[st
                     f"VALUES {', '.join(['(%s, %s, %s)'] * len(chunk))} "
                     f"ON CONFLICT (anonymous_id) DO UPDATE SET last_seen_at = "
                     f"MAX({table}.last_seen_at, excluded.last_seen_at) "
-                    "RETURNING id, anonymous_id, customer_id, first_seen_at, last_seen_at",
+                    "RETURNING id, anonymous_id, customer_id, last_seen_at",
                     params,
                 )
-                rows.extend((pk, a, c, _aware(first), _aware(last)) for pk, a, c, first, last in cursor.fetchall())
-    # positional arguments in field order: Django's fast path for building instances
-    return {row[1]: AnonymousVisitor(*row) for row in rows}
+                for pk, anonymous_id, customer_id, last_seen in cursor.fetchall():
+                    visitors[anonymous_id] = Visitor(pk, customer_id, _aware(last_seen))
+    return visitors
 
 
 def _aware(value: Any) -> dt.datetime:

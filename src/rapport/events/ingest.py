@@ -9,14 +9,16 @@ woken once the transaction has committed and normally stores the events within a
 from __future__ import annotations
 
 import datetime as dt
+from collections.abc import Iterable
 from dataclasses import dataclass
+from typing import Any
 
 from django.db import connection, transaction
 from django.db.models import Q
 from django.utils import timezone
 
 from rapport.events import resolver
-from rapport.events.messages import Message, staged_text
+from rapport.events.messages import Message
 from rapport.events.models import Source, StagedMessage
 
 _STAGED_TABLE = StagedMessage._meta.db_table
@@ -34,17 +36,55 @@ class IngestResult:
     duplicates: int
 
 
-def _append(source: Source, received_at: dt.datetime, rows: list[str]) -> None:
+_STAGED_COLUMNS = (
+    "source_id",
+    "received_at",
+    "timestamp",
+    "type",
+    "name",
+    "message_id",
+    "user_id",
+    "anonymous_id",
+    "previous_id",
+    "original_timestamp",
+    "sent_at",
+    "body",
+)
+
+
+def _staged_row(source: Source, m: Message) -> tuple[Any, ...]:
+    return (
+        source.pk,
+        m.received_at,
+        m.timestamp,
+        m.type,
+        m.name,
+        m.message_id,
+        m.user_id,
+        m.anonymous_id,
+        m.previous_id,
+        m.original_timestamp,
+        m.sent_at,
+        m.body,
+    )
+
+
+def _append(source: Source, messages: Iterable[Message]) -> None:
+    columns = ", ".join(f'"{c}"' for c in _STAGED_COLUMNS)
     with connection.cursor() as cursor:
         if connection.vendor == "postgresql":
-            statement = f'COPY "{_STAGED_TABLE}" (source_id, received_at, message) FROM STDIN'
-            with cursor.copy(statement) as copy:  # type: ignore[attr-defined]
-                for row in rows:
-                    copy.write_row((source.pk, received_at, row))
+            with cursor.copy(f'COPY "{_STAGED_TABLE}" ({columns}) FROM STDIN') as copy:  # type: ignore[attr-defined]
+                for message in messages:
+                    copy.write_row(_staged_row(source, message))
             return
+        # datetimes as the ORM writes them, so the resolver copies them into events unchanged
+        adapt = connection.ops.adapt_datetimefield_value
         cursor.executemany(
-            f'INSERT INTO "{_STAGED_TABLE}" (source_id, received_at, message) VALUES (%s, %s, %s)',  # noqa: S608
-            [(source.pk, received_at, row) for row in rows],
+            f'INSERT INTO "{_STAGED_TABLE}" ({columns}) VALUES ({", ".join(["%s"] * len(_STAGED_COLUMNS))})',  # noqa: S608
+            [
+                tuple(adapt(value) if isinstance(value, dt.datetime) else value for value in _staged_row(source, m))
+                for m in messages
+            ],
         )
 
 
@@ -55,10 +95,9 @@ def ingest(source: Source, messages: list[Message]) -> IngestResult:
         unique.setdefault(message.message_id, message)
     received_at = messages[0].received_at if messages else timezone.now()
     if unique:
-        rows = [staged_text(message) for message in unique.values()]
         with resolver.sqlite_writer_turn():
             with transaction.atomic():
-                _append(source, received_at, rows)
+                _append(source, unique.values())
             # Outside the transaction and at most once a minute: every request of a source
             # would otherwise queue on this one row.
             Source.objects.filter(pk=source.pk).filter(

@@ -1,7 +1,7 @@
 """Reading Segment-spec messages: validation, size limits and clock-skew correction.
 
-Nothing here touches the database: :mod:`rapport.events.ingest` stages what this accepts (as
-:func:`staged_text`) and :mod:`rapport.events.resolver` stores it.
+Nothing here touches the database: :mod:`rapport.events.ingest` stages what this accepts and
+:mod:`rapport.events.resolver` stores it.
 """
 
 from __future__ import annotations
@@ -52,6 +52,10 @@ class Message:
     received_at: dt.datetime
     raw_size: int = 0
     customer_id: int | None = field(default=None)
+    # the JSON staged with the message: its properties, traits and context objects
+    body: str = ""
+    # the staging row it was read from (resolver only)
+    staged_id: int = 0
 
 
 def _text_id(value: Any, where: str, errors: list[FieldError]) -> str:
@@ -101,7 +105,8 @@ def parse_message(
     errors: list[FieldError] = []
     if not isinstance(raw, dict):
         return None, [FieldError(where or "body", "invalid", "expected a JSON object")]
-    size = len(orjson.dumps(raw))
+    encoded = orjson.dumps(raw)
+    size = len(encoded)
     if size > MAX_MESSAGE_BYTES:
         raise TooLarge(f"{where or 'body'}: a message is at most 32 KB (this one is {size} bytes)")
     prefix = f"{where}." if where else ""
@@ -136,10 +141,12 @@ def parse_message(
     properties = _object(raw.get("properties"), f"{prefix}properties", errors)
     traits = _object(raw.get("traits"), f"{prefix}traits", errors)
     context = _object(raw.get("context"), f"{prefix}context", errors)
-    if not traits and isinstance(context.get("traits"), dict):
-        traits = context["traits"]
+    # The message as received is what gets staged, unless its objects had to be completed here.
+    completed = False
+    if not traits and isinstance(context.get("traits"), dict) and context["traits"]:
+        traits, completed = context["traits"], True
     if batch_context:
-        context = {**batch_context, **context}
+        context, completed = {**batch_context, **context}, True
     timestamp = _moment(raw.get("timestamp"), f"{prefix}timestamp", errors)
     original = _moment(raw.get("originalTimestamp"), f"{prefix}originalTimestamp", errors)
     sent_at = _moment(raw.get("sentAt"), f"{prefix}sentAt", errors) or batch_sent_at
@@ -163,6 +170,9 @@ def parse_message(
             sent_at=sent_at,
             received_at=received_at,
             raw_size=size,
+            body=orjson.dumps({"properties": properties, "traits": traits, "context": context}).decode()
+            if completed
+            else encoded.decode(),
         ),
         [],
     )
@@ -214,18 +224,13 @@ def parse_body(body: Any, *, received_at: dt.datetime, implied_type: str | None)
     return messages
 
 
-_MOMENTS = ("timestamp", "original_timestamp", "sent_at", "received_at")
+def objects_from_body(body: str | bytes) -> dict[str, dict[str, Any]]:
+    """``properties``, ``traits`` and ``context`` of a staged body: each an object, ``{}`` when not one.
+
+    The same rule as the SQL that copies staged rows into events (``resolver._STORE``).
+    """
+    data = orjson.loads(body)
+    return {key: value if isinstance(value := data.get(key), dict) else {} for key in _OBJECTS}
 
 
-def staged_text(message: Message) -> str:
-    """The parsed message as JSON for the staging table (orjson writes the dataclass directly)."""
-    return orjson.dumps(message).decode()
-
-
-def from_staged_text(text: str | bytes) -> Message:
-    """A message written by :func:`staged_text`, as the request parsed it."""
-    data = orjson.loads(text)
-    for key in _MOMENTS:
-        if data[key] is not None:
-            data[key] = dt.datetime.fromisoformat(data[key])
-    return Message(**data)
+_OBJECTS = ("properties", "traits", "context")

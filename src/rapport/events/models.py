@@ -148,6 +148,10 @@ class StagedMessage(models.Model):
     de-duplication, identities, commerce and the ``events_recorded`` signal happen when the
     resolver moves the row into :class:`Event`. Durable (a logged table) and with nothing but its
     primary key, so appending stays cheap: no foreign key, no other index.
+
+    The fields the resolver decides by are columns; ``body`` is the message's JSON, from which
+    the database itself takes ``properties``, ``traits`` and ``context`` when it copies the row
+    into :class:`Event`, so those never travel back through Python.
     """
 
     id = models.BigAutoField(primary_key=True)
@@ -155,7 +159,18 @@ class StagedMessage(models.Model):
         Source, on_delete=models.DO_NOTHING, related_name="+", db_constraint=False, db_index=False
     )
     received_at = models.DateTimeField()
-    message = models.TextField(help_text="the parsed message as JSON (rapport.events.messages.Message)")
+    timestamp = models.DateTimeField()
+    type = models.CharField(max_length=10, choices=EventType.choices)
+    name = models.CharField(max_length=200, blank=True)
+    message_id = models.CharField(max_length=100)
+    user_id = models.CharField(max_length=200, blank=True)
+    anonymous_id = models.CharField(max_length=200, blank=True)
+    previous_id = models.CharField(max_length=200, blank=True)
+    original_timestamp = models.DateTimeField(null=True, blank=True)
+    sent_at = models.DateTimeField(null=True, blank=True)
+    body = models.TextField(
+        help_text="the message as JSON: its properties, traits and context objects (other keys are ignored)"
+    )
 
     def __str__(self) -> str:
         return f"staged #{self.pk}"

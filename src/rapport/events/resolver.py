@@ -2,10 +2,12 @@
 
 The tracking API only appends validated messages to :class:`~rapport.events.models.StagedMessage`
 (see :mod:`rapport.events.ingest`). The resolver claims the oldest staged rows in one
-transaction (``DELETE … ORDER BY id LIMIT n … RETURNING``), drops message ids already received
-(the receipts' unique key), resolves identities, stores the events, applies e-commerce events,
-sends ``events_recorded``, and commits: a crash in between rolls the claim back, so every staged
-message is resolved once, never twice and never lost.
+transaction (``SELECT … ORDER BY id LIMIT n FOR UPDATE SKIP LOCKED``), drops message ids already
+received (the receipts' unique key), resolves identities, copies the rows into events with the
+customers it found (``INSERT … SELECT``: their JSON never passes through Python), applies
+e-commerce events, sends ``events_recorded``, deletes the claimed rows and commits: a crash in
+between rolls everything back, so every staged message is resolved once, never twice and never
+lost.
 
 **One lane.** Chunks are resolved one at a time across all processes (the identity-graph
 advisory lock on PostgreSQL, a process lock and SQLite's single writer otherwise), each taking
@@ -22,12 +24,14 @@ broker. ``rapport events_resolve`` runs the lane as a dedicated worker process.
 from __future__ import annotations
 
 import datetime as dt
+import functools
 import logging
 import threading
 import time
 from collections.abc import Iterable
 from contextlib import AbstractContextManager, nullcontext
 from dataclasses import dataclass
+from typing import Any
 
 import orjson
 from django.conf import settings
@@ -37,9 +41,10 @@ from rapport.commerce.validation import CatalogueCache
 from rapport.core.actor import Actor
 from rapport.core.actor import Source as ActorSource
 from rapport.core.changes import customers_changed
+from rapport.core.dates import EpochMicroseconds, from_epoch_microseconds
 from rapport.events import ecommerce
 from rapport.events.identity import IdentityResolver
-from rapport.events.messages import Message, from_staged_text
+from rapport.events.messages import Message, objects_from_body
 from rapport.events.models import Event, EventReceipt, EventType, ProcessingError, Source, StagedMessage
 from rapport.events.partitions import ensure_month_partitions
 from rapport.events.signals import events_recorded
@@ -52,22 +57,20 @@ CELERY_WAKE_SECONDS = 1.0
 VACUUM_EVERY = 100_000
 
 CLAIM_CHUNK = 300
-_EVENT_COLUMNS = [
+# columns copied as they are from a staged row into its event
+_COPIED_COLUMNS = (
     "timestamp",
     "source_id",
     "message_id",
     "type",
     "name",
-    "customer_id",
     "user_id",
     "anonymous_id",
-    "properties",
-    "traits",
-    "context",
     "original_timestamp",
     "sent_at",
     "received_at",
-]
+)
+_BODY_OBJECTS = ("properties", "traits", "context")
 
 
 def claim_message_ids(source: Source, messages: list[Message]) -> set[str]:
@@ -99,59 +102,47 @@ def claim_message_ids(source: Source, messages: list[Message]) -> set[str]:
     return new
 
 
-def _store(source: Source, messages: list[Message]) -> None:
-    ensure_month_partitions([m.timestamp for m in messages])
-    if connection.vendor == "postgresql":
-        _copy_events(source, messages)
-        return
-    Event.objects.bulk_create(
-        [
-            Event(
-                timestamp=m.timestamp,
-                source_id=source.pk,
-                message_id=m.message_id,
-                type=m.type,
-                name=m.name,
-                customer_id=m.customer_id,
-                user_id=m.user_id,
-                anonymous_id=m.anonymous_id,
-                properties=m.properties,
-                traits=m.traits,
-                context=m.context,
-                original_timestamp=m.original_timestamp,
-                sent_at=m.sent_at,
-                received_at=m.received_at,
-            )
-            for m in messages
-        ],
-        batch_size=500,
+def _body_object(key: str, vendor: str) -> str:
+    """SQL for one of a staged body's objects, ``{}`` when it is missing or not an object.
+
+    The same rule as :func:`rapport.events.messages.objects_from_body`.
+    """
+    if vendor == "postgresql":
+        return f"CASE WHEN jsonb_typeof(b.j -> '{key}') = 'object' THEN b.j -> '{key}' ELSE '{{}}'::jsonb END"
+    return f"CASE WHEN json_type(s.body, '$.{key}') = 'object' THEN json_extract(s.body, '$.{key}') ELSE '{{}}' END"
+
+
+@functools.cache
+def _store_statement(vendor: str) -> str:
+    """Copy staged rows into events inside the database, each with the customer Python resolved.
+
+    The parameter is a JSON list of ``[staged id, customer id]``. The bodies never come back to
+    Python: the database parses each once, straight into the event's JSON columns.
+    """
+    staged = StagedMessage._meta.db_table
+    if vendor == "postgresql":
+        rows = (
+            f"json_array_elements(%s::json) AS r JOIN {staged} s ON s.id = (r ->> 0)::bigint "
+            # parsed once a row, not once for each object taken from it
+            "CROSS JOIN LATERAL (SELECT s.body::jsonb AS j OFFSET 0) b"
+        )
+        customer = "(r ->> 1)::bigint"
+    else:
+        rows = f"json_each(%s) AS r JOIN {staged} s ON s.id = json_extract(r.value, '$[0]')"
+        customer = "json_extract(r.value, '$[1]')"
+    copied = ", ".join(f"s.{column}" for column in _COPIED_COLUMNS)
+    objects = ", ".join(_body_object(key, vendor) for key in _BODY_OBJECTS)
+    return (
+        f"INSERT INTO {Event._meta.db_table} ({', '.join(_COPIED_COLUMNS)}, customer_id, {', '.join(_BODY_OBJECTS)}) "  # noqa: S608
+        f"SELECT {copied}, {customer}, {objects} FROM {rows} ORDER BY s.id"
     )
 
 
-def _copy_events(source: Source, messages: list[Message]) -> None:
-    """PostgreSQL ``COPY``: the fastest way in, inside the same transaction."""
-    columns = ", ".join(f'"{c}"' for c in _EVENT_COLUMNS)
-    statement = f'COPY "{Event._meta.db_table}" ({columns}) FROM STDIN'
-    with connection.cursor() as cursor, cursor.copy(statement) as copy:  # type: ignore[attr-defined]
-        for m in messages:
-            copy.write_row(
-                (
-                    m.timestamp,
-                    source.pk,
-                    m.message_id,
-                    m.type,
-                    m.name,
-                    m.customer_id,
-                    m.user_id,
-                    m.anonymous_id,
-                    orjson.dumps(m.properties).decode(),
-                    orjson.dumps(m.traits).decode(),
-                    orjson.dumps(m.context).decode(),
-                    m.original_timestamp,
-                    m.sent_at,
-                    m.received_at,
-                )
-            )
+def _store(source: Source, messages: list[Message]) -> None:
+    ensure_month_partitions([m.timestamp for m in messages])
+    pairs = orjson.dumps([(m.staged_id, m.customer_id) for m in messages]).decode()
+    with connection.cursor() as cursor:
+        cursor.execute(_store_statement(connection.vendor), [pairs])
 
 
 def _lock_lane() -> None:
@@ -194,16 +185,18 @@ class ChunkResult:
     stored: int
 
 
-_CLAIM_POSTGRESQL = (
-    f'DELETE FROM "{StagedMessage._meta.db_table}" WHERE id IN ('  # noqa: S608
-    f'SELECT id FROM "{StagedMessage._meta.db_table}" ORDER BY id LIMIT %s FOR UPDATE SKIP LOCKED) '
-    # as UTF-8 bytes: orjson parses them twice as fast as a str
-    "RETURNING id, source_id, convert_to(message, 'UTF8')"
-)
-_CLAIM_SQLITE = (
-    f'DELETE FROM "{StagedMessage._meta.db_table}" WHERE id IN ('  # noqa: S608
-    f'SELECT id FROM "{StagedMessage._meta.db_table}" ORDER BY id LIMIT %s) '
-    "RETURNING id, source_id, message"
+# What the resolver decides by; the bodies stay in the database (see _store_statement).
+_CLAIMED_FIELDS = (
+    "pk",
+    "source_id",
+    "type",
+    "name",
+    "message_id",
+    "user_id",
+    "anonymous_id",
+    "previous_id",
+    "at",
+    "received",
 )
 _process_lane = threading.Lock()
 
@@ -222,9 +215,12 @@ def resolve_chunk(limit: int = CHUNK_SIZE) -> ChunkResult:
     """Claim the oldest ``limit`` staged messages and resolve them, all in one transaction."""
     with _process_lane, transaction.atomic():
         _lock_lane()
-        with connection.cursor() as cursor:
-            cursor.execute(_CLAIM_POSTGRESQL if connection.vendor == "postgresql" else _CLAIM_SQLITE, [limit])
-            rows = sorted(cursor.fetchall())
+        rows = list(
+            StagedMessage.objects.select_for_update(skip_locked=True)
+            .annotate(at=EpochMicroseconds("timestamp"), received=EpochMicroseconds("received_at"))
+            .order_by("pk")
+            .values_list(*_CLAIMED_FIELDS)[:limit]
+        )
         if not rows:
             return ChunkResult(claimed=0, stored=0)
         stored = 0
@@ -235,7 +231,19 @@ def resolve_chunk(limit: int = CHUNK_SIZE) -> ChunkResult:
             raise
         except Exception as exc:
             raise ChunkFailed(first_id=rows[0][0]) from exc
+        _delete_staged([row[0] for row in rows])
         return ChunkResult(claimed=len(rows), stored=stored)
+
+
+def _delete_staged(ids: list[int]) -> None:
+    table = StagedMessage._meta.db_table
+    listed = (
+        "SELECT json_array_elements_text(%s::json)::bigint"
+        if connection.vendor == "postgresql"
+        else "SELECT value FROM json_each(%s)"
+    )
+    with connection.cursor() as cursor:
+        cursor.execute(f"DELETE FROM {table} WHERE id IN ({listed})", [orjson.dumps(ids).decode()])  # noqa: S608
 
 
 class ChunkFailed(Exception):
@@ -246,16 +254,41 @@ class ChunkFailed(Exception):
         self.first_id = first_id
 
 
-def _by_source(rows: list[tuple[int, int, str | bytes]]) -> Iterable[tuple[Source, list[Message]]]:
+def _needs_body(kind: str, name: str) -> bool:
+    """Whether resolving the message reads its objects: an identify's traits, an order event's properties."""
+    return kind == EventType.IDENTIFY or (kind == EventType.TRACK and name in ecommerce.ORDER_EVENTS)
+
+
+def _by_source(rows: list[tuple[Any, ...]]) -> Iterable[tuple[Source, list[Message]]]:
     """The chunk's messages per source, each in staging order.
 
     Sources are resolved one after the other: identify back-fills events stored earlier without
     a customer, so a track of one source resolved before another source's identify of the same
     person still ends up on them (as when two sources' requests raced before staging existed).
+    Only the messages whose resolution reads their objects get them (:func:`_needs_body`); the
+    others carry empty ones, and their events take the objects from the staged row itself.
     """
     grouped: dict[int, list[Message]] = {}
-    for _id, source_id, text in rows:
-        grouped.setdefault(source_id, []).append(from_staged_text(text))
+    for staged_id, source_id, kind, name, message_id, user_id, anonymous_id, previous_id, at, received in rows:
+        grouped.setdefault(source_id, []).append(
+            Message(
+                type=kind,
+                message_id=message_id,
+                name=name,
+                user_id=user_id,
+                anonymous_id=anonymous_id,
+                previous_id=previous_id,
+                properties={},
+                traits={},
+                context={},
+                timestamp=from_epoch_microseconds(at),
+                original_timestamp=None,
+                sent_at=None,
+                received_at=from_epoch_microseconds(received),
+                staged_id=staged_id,
+            )
+        )
+    _load_bodies([m for messages in grouped.values() for m in messages if _needs_body(m.type, m.name)])
     sources = Source.objects.in_bulk(list(grouped))
     for source_id, messages in grouped.items():
         source = sources.get(source_id)
@@ -263,6 +296,20 @@ def _by_source(rows: list[tuple[int, int, str | bytes]]) -> Iterable[tuple[Sourc
             logger.warning("dropping %d staged messages of deleted source #%s", len(messages), source_id)
             continue
         yield source, messages
+
+
+def _load_bodies(messages: list[Message]) -> None:
+    if not messages:
+        return
+    bodies = dict(StagedMessage.objects.filter(pk__in=[m.staged_id for m in messages]).values_list("pk", "body"))
+    for message in messages:
+        message.body = bodies[message.staged_id]
+        objects = objects_from_body(message.body)
+        message.properties, message.traits, message.context = (
+            objects["properties"],
+            objects["traits"],
+            objects["context"],
+        )
 
 
 def resolve_pending(*, limit: int = CHUNK_SIZE) -> int:
@@ -320,11 +367,10 @@ def _set_aside(staged_id: int, exc: BaseException) -> None:
         staged = StagedMessage.objects.filter(pk=staged_id).first()
         if staged is None:
             return
-        message = from_staged_text(staged.message)
         ProcessingError.objects.create(
             source_id=staged.source_id,
-            message_id=message.message_id,
-            event_name=message.name or message.type,
+            message_id=staged.message_id,
+            event_name=staged.name or staged.type,
             field="",
             message=f"could not be resolved: {exc}"[:1000],
         )

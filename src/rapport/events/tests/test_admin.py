@@ -39,7 +39,16 @@ def tracked(client, source) -> None:
     }
     response = client.post("/v1/batch", json.dumps(batch), content_type="application/json", HTTP_AUTHORIZATION=auth)
     assert response.status_code == 200, response.content
-    StagedMessage.objects.create(source=source, received_at=timezone.now(), message=json.dumps(batch["batch"][0]))
+    now = timezone.now()
+    StagedMessage.objects.create(
+        source=source,
+        received_at=now,
+        timestamp=now,
+        type="identify",
+        message_id="m-4",
+        user_id="u-1",
+        body=json.dumps(batch["batch"][0]),
+    )
     ProcessingError.objects.create(source=source, message_id="m-3", field="traits.birthday", message="not a date")
 
 

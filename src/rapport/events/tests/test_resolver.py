@@ -5,6 +5,8 @@ from __future__ import annotations
 import base64
 import io
 import json
+from importlib import import_module
+from types import SimpleNamespace
 
 import pytest
 from django.core.management import call_command
@@ -52,6 +54,62 @@ def test_a_200_means_staged_and_the_resolver_stores_the_events(send, staged_only
     assert resolver.resolve_pending() == 2
     assert not StagedMessage.objects.exists()
     assert Event.objects.get(message_id="m2").properties == {"sku": "TEA-1"}
+
+
+def test_the_database_copies_each_messages_objects_as_the_request_gave_them(send, staged_only):
+    """Objects go from the staged body into the event in SQL: missing or null become {}, the
+    batch's context is merged under each message's, and context.traits stand in for traits."""
+    send(
+        {
+            "context": {"library": {"name": "analytics.js"}, "locale": "zh-CN"},
+            "batch": [
+                track("plain", properties={"sku": "TEA-1", "price": 12.5}, context={"locale": "en-GB"}),
+                track("nulls", properties=None, traits=None, context=None),
+                {"type": "page", "anonymousId": "v1", "messageId": "in-context", "context": {"traits": {"vip": True}}},
+            ],
+        }
+    )
+    send({"batch": [track("bare"), track("unicode", properties={"城市": "上海", "quote": "a \\ b\t\n"})]})
+    assert resolver.resolve_pending() == 5
+    events = {e.message_id: e for e in Event.objects.all()}
+    library = {"library": {"name": "analytics.js"}}
+    assert events["plain"].properties == {"sku": "TEA-1", "price": 12.5}
+    assert events["plain"].context == {**library, "locale": "en-GB"}
+    assert (events["nulls"].properties, events["nulls"].traits) == ({}, {})
+    assert events["nulls"].context == {**library, "locale": "zh-CN"}
+    assert events["in-context"].traits == {"vip": True}
+    assert (events["bare"].properties, events["bare"].traits, events["bare"].context) == ({}, {}, {})
+    assert events["unicode"].properties == {"城市": "上海", "quote": "a \\ b\t\n"}
+
+
+def test_staged_rows_of_the_previous_version_are_converted_by_the_migration():
+    """Rows staged as one JSON text before the upgrade keep every field (migration 0004)."""
+    migration = import_module("rapport.events.migrations.0004_staged_message_columns")
+    old_text = {
+        "type": "track",
+        "message_id": "m-old",
+        "name": "Product Viewed",
+        "user_id": "u1",
+        "anonymous_id": "",
+        "previous_id": "",
+        "properties": {"sku": "TEA-1"},
+        "traits": {},
+        "context": {"locale": "zh-CN"},
+        "timestamp": "2026-11-30T08:00:00+00:00",
+        "original_timestamp": "2026-11-30T07:59:59+00:00",
+        "sent_at": None,
+        "received_at": "2026-11-30T08:00:01+00:00",
+        "raw_size": 120,
+        "customer_id": None,
+    }
+    saved = []
+    row = SimpleNamespace(message=json.dumps(old_text), save=lambda: saved.append(True))
+    rows = SimpleNamespace(iterator=lambda chunk_size: iter([row]))
+    historic = SimpleNamespace(get_model=lambda app, name: SimpleNamespace(objects=rows))
+    migration.split_staged_messages(historic, None)
+    assert saved and (row.type, row.message_id, row.name, row.user_id) == ("track", "m-old", "Product Viewed", "u1")
+    assert row.timestamp.isoformat() == "2026-11-30T08:00:00+00:00" and row.sent_at is None
+    assert json.loads(row.body) == {"properties": {"sku": "TEA-1"}, "traits": {}, "context": {"locale": "zh-CN"}}
 
 
 def test_retries_staged_beside_the_original_are_stored_once(send, staged_only):
