@@ -10,10 +10,11 @@ class AnalyticsConfig(AppConfig):
         from rapport.analytics import merge_hooks, segment_conditions, tabs
         from rapport.analytics.demo import compute_demo_metrics
         from rapport.analytics.tasks import customers_changed
-        from rapport.core.changes import on_customers_changed
+        from rapport.core.changes import Change, on_customers_changed
         from rapport.demo.steps import register_demo_step
 
-        on_customers_changed(customers_changed)
+        # scores come from orders and the profile, not from behaviour events
+        on_customers_changed(customers_changed, kinds=(Change.PROFILE, Change.ORDERS))
         segment_conditions.register()
         merge_hooks.register()
         tabs.register()

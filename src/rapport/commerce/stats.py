@@ -15,7 +15,7 @@ from django.conf import settings
 from django.db.models import Count, Max, Min, Q, Sum
 
 from rapport.commerce.models import COUNTED_STATUSES, ZERO, CustomerStats, Order, Refund, RefundStatus
-from rapport.core.changes import customers_changed
+from rapport.core.changes import Change, customers_changed
 
 CENT = Decimal("0.01")
 BATCH = 2000
@@ -52,7 +52,7 @@ def refresh_customer_stats(customer_ids: Iterable[int | None]) -> None:
         return
     for start in range(0, len(ids), BATCH):
         _refresh_batch(ids[start : start + BATCH])
-    customers_changed(ids)
+    customers_changed(ids, kind=Change.ORDERS)
 
 
 def _refresh_batch(ids: list[int]) -> None:

@@ -17,7 +17,7 @@ from django.utils import timezone
 from rapport.audit.models import AuditEntry
 from rapport.audit.services import record
 from rapport.core.actor import Actor
-from rapport.core.changes import customers_changed
+from rapport.core.changes import Change, customers_changed
 from rapport.core.errors import FieldError, InvalidInput
 from rapport.customers.models import Consent, ConsentChannel, ConsentPurpose, ConsentRecord, Customer
 
@@ -101,7 +101,7 @@ def set_consents(
             obj=customer,
             changes={"consent": [f"{r.channel}/{r.purpose}={'yes' if r.granted else 'no'}" for r in written]},
         )
-        customers_changed([customer.pk])
+        customers_changed([customer.pk], kind=Change.CONSENT)
     return written
 
 

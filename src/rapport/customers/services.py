@@ -18,7 +18,7 @@ from rapport.audit.services import record, record_reveal
 from rapport.core import pii
 from rapport.core.actor import Actor
 from rapport.core.bulk import all_or_nothing
-from rapport.core.changes import customers_changed
+from rapport.core.changes import Change, customers_changed
 from rapport.core.errors import Conflict, FieldError, InvalidInput, NotFound
 from rapport.customers import history
 from rapport.customers.models import (
@@ -97,7 +97,7 @@ def update_customer(
         setattr(locked, field, value)
     locked.save()
     history.record_changes(locked, changes, actor)
-    customers_changed([locked.pk])
+    customers_changed([locked.pk], kind=Change.PROFILE)
     record(
         actor,
         AuditEntry.Action.UPDATE,

@@ -52,8 +52,8 @@ class Message:
     received_at: dt.datetime
     raw_size: int = 0
     customer_id: int | None = field(default=None)
-    # the JSON staged with the message: its properties, traits and context objects
-    body: str = ""
+    # the message as JSON, as received unless its objects were completed: what gets stored
+    body: bytes = b""
     # the staging row it was read from (resolver only)
     staged_id: int = 0
 
@@ -170,9 +170,9 @@ def parse_message(
             sent_at=sent_at,
             received_at=received_at,
             raw_size=size,
-            body=orjson.dumps({"properties": properties, "traits": traits, "context": context}).decode()
+            body=orjson.dumps({"properties": properties, "traits": traits, "context": context})
             if completed
-            else encoded.decode(),
+            else encoded,
         ),
         [],
     )
@@ -224,13 +224,20 @@ def parse_body(body: Any, *, received_at: dt.datetime, implied_type: str | None)
     return messages
 
 
+BODY_OBJECTS = ("properties", "traits", "context")
+
+
 def objects_from_body(body: str | bytes) -> dict[str, dict[str, Any]]:
-    """``properties``, ``traits`` and ``context`` of a staged body: each an object, ``{}`` when not one.
-
-    The same rule as the SQL that copies staged rows into events (``resolver._STORE``).
-    """
+    """``properties``, ``traits`` and ``context`` of a message's body: each an object, ``{}`` when not one."""
     data = orjson.loads(body)
-    return {key: value if isinstance(value := data.get(key), dict) else {} for key in _OBJECTS}
+    return {key: value if isinstance(value := data.get(key), dict) else {} for key in BODY_OBJECTS}
 
 
-_OBJECTS = ("properties", "traits", "context")
+def body_object_sql(body: str, key: str, vendor: str) -> str:
+    """The same rule as :func:`objects_from_body` in SQL, for the events written by the database.
+
+    ``body`` is an SQL expression: a ``jsonb`` value on PostgreSQL, JSON text on SQLite.
+    """
+    if vendor == "postgresql":
+        return f"CASE WHEN jsonb_typeof({body} -> '{key}') = 'object' THEN {body} -> '{key}' ELSE '{{}}'::jsonb END"
+    return f"CASE WHEN json_type({body}, '$.{key}') = 'object' THEN json_extract({body}, '$.{key}') ELSE '{{}}' END"

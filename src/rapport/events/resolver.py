@@ -40,11 +40,11 @@ from django.db import OperationalError, close_old_connections, connection, conne
 from rapport.commerce.validation import CatalogueCache
 from rapport.core.actor import Actor
 from rapport.core.actor import Source as ActorSource
-from rapport.core.changes import customers_changed
+from rapport.core.changes import Change, customers_changed
 from rapport.core.dates import EpochMicroseconds, from_epoch_microseconds
 from rapport.events import ecommerce
-from rapport.events.identity import IdentityResolver
-from rapport.events.messages import Message, objects_from_body
+from rapport.events.identity import IdentityResolver, lock_identity_graph
+from rapport.events.messages import BODY_OBJECTS, Message, body_object_sql, objects_from_body
 from rapport.events.models import Event, EventReceipt, EventType, ProcessingError, Source, StagedMessage
 from rapport.events.partitions import ensure_month_partitions
 from rapport.events.signals import events_recorded
@@ -70,7 +70,6 @@ _COPIED_COLUMNS = (
     "sent_at",
     "received_at",
 )
-_BODY_OBJECTS = ("properties", "traits", "context")
 
 
 def claim_message_ids(source: Source, messages: list[Message]) -> set[str]:
@@ -102,16 +101,6 @@ def claim_message_ids(source: Source, messages: list[Message]) -> set[str]:
     return new
 
 
-def _body_object(key: str, vendor: str) -> str:
-    """SQL for one of a staged body's objects, ``{}`` when it is missing or not an object.
-
-    The same rule as :func:`rapport.events.messages.objects_from_body`.
-    """
-    if vendor == "postgresql":
-        return f"CASE WHEN jsonb_typeof(b.j -> '{key}') = 'object' THEN b.j -> '{key}' ELSE '{{}}'::jsonb END"
-    return f"CASE WHEN json_type(s.body, '$.{key}') = 'object' THEN json_extract(s.body, '$.{key}') ELSE '{{}}' END"
-
-
 @functools.cache
 def _store_statement(vendor: str) -> str:
     """Copy staged rows into events inside the database, each with the customer Python resolved.
@@ -131,9 +120,10 @@ def _store_statement(vendor: str) -> str:
         rows = f"json_each(%s) AS r JOIN {staged} s ON s.id = json_extract(r.value, '$[0]')"
         customer = "json_extract(r.value, '$[1]')"
     copied = ", ".join(f"s.{column}" for column in _COPIED_COLUMNS)
-    objects = ", ".join(_body_object(key, vendor) for key in _BODY_OBJECTS)
+    body = "b.j" if vendor == "postgresql" else "s.body"
+    objects = ", ".join(body_object_sql(body, key, vendor) for key in BODY_OBJECTS)
     return (
-        f"INSERT INTO {Event._meta.db_table} ({', '.join(_COPIED_COLUMNS)}, customer_id, {', '.join(_BODY_OBJECTS)}) "  # noqa: S608
+        f"INSERT INTO {Event._meta.db_table} ({', '.join(_COPIED_COLUMNS)}, customer_id, {', '.join(BODY_OBJECTS)}) "  # noqa: S608
         f"SELECT {copied}, {customer}, {objects} FROM {rows} ORDER BY s.id"
     )
 
@@ -148,14 +138,13 @@ def _store(source: Source, messages: list[Message]) -> None:
 def _lock_lane() -> None:
     """Serialise resolution across processes: one chunk at a time, in id order.
 
-    On PostgreSQL the transaction-level advisory lock that guarded the identity graph when
-    requests resolved their own messages; SQLite has one writer at a time anyway (and the
-    process lock in :func:`resolve_chunk`).
+    A transaction-level advisory lock on PostgreSQL; SQLite has one writer at a time anyway (and
+    the process lock in :func:`resolve_chunk`).
     """
     if connection.vendor != "postgresql":
         return
     with connection.cursor() as cursor:
-        cursor.execute("SELECT pg_advisory_xact_lock(hashtext('rapport-identity-graph'))")
+        cursor.execute("SELECT pg_advisory_xact_lock(hashtext('rapport-events-lane'))")
 
 
 def resolve_messages(source: Source, messages: list[Message]) -> int:
@@ -174,9 +163,15 @@ def resolve_messages(source: Source, messages: list[Message]) -> int:
     resolver.apply(fresh)
     _store(source, fresh)
     _apply_commerce(source, fresh)
-    customers_changed(m.customer_id for m in fresh)
-    events_recorded.send(sender=Source, source=source, messages=fresh)
+    announce(source, fresh)
     return len(fresh)
+
+
+def announce(source: Source, stored: list[Message]) -> None:
+    """Tell the other domains about newly stored events (points, journeys, automatic tags)."""
+    if stored:
+        customers_changed((m.customer_id for m in stored), kind=Change.EVENTS)
+        events_recorded.send(sender=Source, source=source, messages=stored)
 
 
 @dataclass(frozen=True)
@@ -223,6 +218,8 @@ def resolve_chunk(limit: int = CHUNK_SIZE) -> ChunkResult:
         )
         if not rows:
             return ChunkResult(claimed=0, stored=0)
+        if any(row[2] in (EventType.IDENTIFY, EventType.ALIAS) for row in rows):
+            lock_identity_graph(exclusive=True)
         stored = 0
         try:
             for source, messages in _by_source(rows):
@@ -303,8 +300,7 @@ def _load_bodies(messages: list[Message]) -> None:
         return
     bodies = dict(StagedMessage.objects.filter(pk__in=[m.staged_id for m in messages]).values_list("pk", "body"))
     for message in messages:
-        message.body = bodies[message.staged_id]
-        objects = objects_from_body(message.body)
+        objects = objects_from_body(bodies[message.staged_id])
         message.properties, message.traits, message.context = (
             objects["properties"],
             objects["traits"],

@@ -53,7 +53,7 @@ def source_detail(request: HttpRequest, pk: int) -> HttpResponse:
         "nav": "events",
         "source": source,
         "show_key": request.user.has_perm("events.change_source"),
-        "recent_events": Event.objects.filter(source=source).order_by("-received_at", "-id")[:50],
+        "recent_events": Event.objects.filter(source=source).order_by("-timestamp", "-id")[:50],
         "recent_errors": ProcessingError.objects.filter(source=source)[:50],
         # normally 0: the resolver stores accepted messages within a second or two
         "staged": StagedMessage.objects.filter(source=source).count(),

@@ -11,7 +11,7 @@ from rapport.analytics import metrics
 from rapport.analytics.models import CustomerMetrics, ModelFit
 from rapport.analytics.tests.conftest import NOW
 from rapport.commerce.models import OrderStatus
-from rapport.core.changes import customers_changed
+from rapport.core.changes import Change, customers_changed
 
 pytestmark = pytest.mark.django_db
 
@@ -152,7 +152,7 @@ def test_a_changed_customer_is_rescored_with_the_stored_fits(
     place_order(first, 2)
 
     with django_capture_on_commit_callbacks(execute=True), django_assert_max_num_queries(12):
-        customers_changed([first.pk])
+        customers_changed([first.pk], kind=Change.ORDERS)
 
     row = _m(first)
     assert row.orders == 2

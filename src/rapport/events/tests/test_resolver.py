@@ -1,4 +1,8 @@
-"""The staging table and its resolver: a 200 means staged; resolution is exactly once and in order."""
+"""The staging table and its resolver: a 200 means staged; resolution is exactly once and in order.
+
+The resolver handles every kind of message. On PostgreSQL a request stores plain events itself
+(``test_inline.py``); these tests stage everything, as SQLite always does.
+"""
 
 from __future__ import annotations
 
@@ -14,7 +18,7 @@ from django.db import OperationalError, connection
 from django.db.backends.utils import CursorWrapper
 
 from rapport.customers.models import Customer
-from rapport.events import resolver, tasks
+from rapport.events import inline, resolver, tasks
 from rapport.events.models import Event, EventReceipt, ProcessingError, StagedMessage
 from rapport.events.services import create_source
 
@@ -28,8 +32,9 @@ def source(system_actor):
 
 @pytest.fixture
 def staged_only(monkeypatch):
-    """Requests stage their messages but nothing wakes the resolver: the test resolves by hand."""
+    """Requests stage all their messages but nothing wakes the resolver: the test resolves by hand."""
     monkeypatch.setattr(resolver, "wake", lambda: None)
+    monkeypatch.setattr(inline, "resolves_inline", lambda message: False)
 
 
 @pytest.fixture

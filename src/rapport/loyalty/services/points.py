@@ -16,7 +16,7 @@ from dataclasses import dataclass
 from datetime import datetime, timedelta
 from decimal import ROUND_CEILING, ROUND_FLOOR, ROUND_HALF_UP, Decimal
 
-from django.db import transaction
+from django.db import connection, transaction
 from django.db.models import Q, Sum
 from django.db.models.functions import TruncDate
 from django.utils import timezone
@@ -226,6 +226,9 @@ def on_order_saved(order: Order, previous_status: str, *, actor: Actor) -> None:
 def earn_for_events(messages: Iterable[object], *, actor: Actor) -> int:
     """Points for behaviour events named by active per-event rules, within each rule's daily limit."""
     now = timezone.now()
+    named = {name for m in messages if getattr(m, "customer_id", None) is not None and (name := getattr(m, "name", ""))}
+    if not named & _event_rule_names(now):
+        return 0
     rules = [rule for rule in _rules_at(EarnRuleKind.PER_EVENT, now, None) if rule.points > 0 and rule.event_name]
     if not rules:
         return 0
@@ -256,6 +259,21 @@ def earn_for_events(messages: Iterable[object], *, actor: Actor) -> int:
                 )
                 awarded += 1
     return awarded
+
+
+_EVENT_RULE_NAMES = (
+    f"SELECT DISTINCT event_name FROM {EarnRule._meta.db_table} "  # noqa: S608
+    "WHERE kind = %s AND is_active AND points > 0 AND event_name <> '' "
+    "AND (starts_at IS NULL OR starts_at <= %s) AND (ends_at IS NULL OR ends_at > %s)"
+)
+
+
+def _event_rule_names(at: datetime) -> set[str]:
+    """Event names some active per-event rule pays for: plain SQL, asked for every tracking request."""
+    with connection.cursor() as cursor:
+        stored_at = connection.ops.adapt_datetimefield_value(at)
+        cursor.execute(_EVENT_RULE_NAMES, [EarnRuleKind.PER_EVENT, stored_at, stored_at])
+        return {row[0] for row in cursor.fetchall()}
 
 
 def _under_daily_limit(customer_id: int, rule: EarnRule, at: datetime) -> bool:
