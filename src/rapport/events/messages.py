@@ -58,37 +58,44 @@ class Message:
     staged_id: int = 0
 
 
-def _text_id(value: Any, where: str, errors: list[FieldError]) -> str:
+def _text_id(value: Any, prefix: str, key: str, errors: list[FieldError]) -> str:
     if value is None or value == "":
         return ""
     if isinstance(value, bool) or not isinstance(value, str | int):
-        errors.append(FieldError(where, "invalid", "expected a string"))
+        errors.append(FieldError(prefix + key, "invalid", "expected a string"))
         return ""
     text = str(value).strip()
     if len(text) > MAX_ID_LENGTH:
-        errors.append(FieldError(where, "too_long", f"at most {MAX_ID_LENGTH} characters"))
+        errors.append(FieldError(prefix + key, "too_long", f"at most {MAX_ID_LENGTH} characters"))
     return text
 
 
-def _object(value: Any, where: str, errors: list[FieldError]) -> dict[str, Any]:
+def _object(value: Any, prefix: str, key: str, errors: list[FieldError]) -> dict[str, Any]:
     if value is None:
         return {}
     if not isinstance(value, dict):
-        errors.append(FieldError(where, "invalid", "expected an object"))
+        errors.append(FieldError(prefix + key, "invalid", "expected an object"))
         return {}
     return value
 
 
-def _moment(value: Any, where: str, errors: list[FieldError]) -> dt.datetime | None:
-    if value in (None, ""):
+def _moment(value: Any, prefix: str, key: str, errors: list[FieldError]) -> dt.datetime | None:
+    if value is None or value == "":
         return None
     if not isinstance(value, str):
-        errors.append(FieldError(where, "invalid", "expected an ISO 8601 date-time string"))
+        errors.append(FieldError(prefix + key, "invalid", "expected an ISO 8601 date-time string"))
         return None
+    try:
+        # the common case first (every message has one): plain ISO 8601 with an offset
+        moment = dt.datetime.fromisoformat(value)
+        if moment.tzinfo is not None:
+            return moment.astimezone(dt.UTC)
+    except ValueError:
+        pass
     try:
         return parse_aware_datetime(value)
     except ValueError as exc:
-        errors.append(FieldError(where, "invalid", str(exc)))
+        errors.append(FieldError(prefix + key, "invalid", str(exc)))
         return None
 
 
@@ -113,10 +120,10 @@ def parse_message(
     kind = implied_type or raw.get("type")
     if kind not in _TYPES:
         errors.append(FieldError(f"{prefix}type", "invalid", f"one of: {', '.join(EventType.values)}"))
-    user_id = _text_id(raw.get("userId"), f"{prefix}userId", errors)
-    anonymous_id = _text_id(raw.get("anonymousId"), f"{prefix}anonymousId", errors)
-    previous_id = _text_id(raw.get("previousId"), f"{prefix}previousId", errors)
-    message_id = _text_id(raw.get("messageId"), f"{prefix}messageId", errors) or f"rapport-{uuid.uuid4()}"
+    user_id = _text_id(raw.get("userId"), prefix, "userId", errors)
+    anonymous_id = _text_id(raw.get("anonymousId"), prefix, "anonymousId", errors)
+    previous_id = _text_id(raw.get("previousId"), prefix, "previousId", errors)
+    message_id = _text_id(raw.get("messageId"), prefix, "messageId", errors) or f"rapport-{uuid.uuid4()}"
     if len(message_id) > 100:
         errors.append(FieldError(f"{prefix}messageId", "too_long", "at most 100 characters"))
     name = ""
@@ -132,24 +139,24 @@ def parse_message(
             errors.append(FieldError(f"{prefix}name", "invalid", "expected a string"))
         name = (page or "").strip()[:200] if isinstance(page, str) else ""
     elif kind == EventType.GROUP:
-        name = _text_id(raw.get("groupId"), f"{prefix}groupId", errors)
+        name = _text_id(raw.get("groupId"), prefix, "groupId", errors)
     if kind == EventType.ALIAS:
         if not previous_id or not user_id:
             errors.append(FieldError(f"{prefix}previousId", "required", "an alias links a previousId to a userId"))
     elif not user_id and not anonymous_id:
         errors.append(FieldError(f"{prefix}userId", "required", "give a userId or an anonymousId"))
-    properties = _object(raw.get("properties"), f"{prefix}properties", errors)
-    traits = _object(raw.get("traits"), f"{prefix}traits", errors)
-    context = _object(raw.get("context"), f"{prefix}context", errors)
+    properties = _object(raw.get("properties"), prefix, "properties", errors)
+    traits = _object(raw.get("traits"), prefix, "traits", errors)
+    context = _object(raw.get("context"), prefix, "context", errors)
     # The message as received is what gets staged, unless its objects had to be completed here.
     completed = False
     if not traits and isinstance(context.get("traits"), dict) and context["traits"]:
         traits, completed = context["traits"], True
     if batch_context:
         context, completed = {**batch_context, **context}, True
-    timestamp = _moment(raw.get("timestamp"), f"{prefix}timestamp", errors)
-    original = _moment(raw.get("originalTimestamp"), f"{prefix}originalTimestamp", errors)
-    sent_at = _moment(raw.get("sentAt"), f"{prefix}sentAt", errors) or batch_sent_at
+    timestamp = _moment(raw.get("timestamp"), prefix, "timestamp", errors)
+    original = _moment(raw.get("originalTimestamp"), prefix, "originalTimestamp", errors)
+    sent_at = _moment(raw.get("sentAt"), prefix, "sentAt", errors) or batch_sent_at
     if errors:
         return None, errors
     happened = timestamp or original
@@ -205,8 +212,8 @@ def parse_body(body: Any, *, received_at: dt.datetime, implied_type: str | None)
     if not isinstance(batch, list):
         raise BadMessage([FieldError("batch", "required", "a batch body holds a list named batch")])
     errors = []
-    batch_sent_at = _moment(body.get("sentAt"), "sentAt", errors)
-    batch_context = _object(body.get("context"), "context", errors)
+    batch_sent_at = _moment(body.get("sentAt"), "", "sentAt", errors)
+    batch_context = _object(body.get("context"), "", "context", errors)
     messages: list[Message] = []
     for index, raw in enumerate(batch):
         message, message_errors = parse_message(

@@ -51,7 +51,8 @@ from rapport.events.signals import events_recorded
 
 logger = logging.getLogger(__name__)
 
-CHUNK_SIZE = 2000
+# Small: a chunk holding identify calls holds the identity-graph lock, which requests wait for.
+CHUNK_SIZE = 250
 SWEEP_SECONDS = 2.0
 CELERY_WAKE_SECONDS = 1.0
 VACUUM_EVERY = 100_000
