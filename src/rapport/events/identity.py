@@ -167,13 +167,17 @@ class IdentityResolver:
             customer = self._update(Customer.objects.get(pk=customer_id), data, message)
         if message.user_id:
             self.users[message.user_id] = customer.pk
-            Event.objects.filter(
-                source_id__in=self.channel_sources, user_id=message.user_id, customer__isnull=True
-            ).update(customer_id=customer.pk)
+            self._back_fill_user(message.user_id, customer.pk)
         if message.anonymous_id:
             self._stitch(message.anonymous_id, customer)
         if "name" in data or "city" in data:
             suggest_weak_matches(customer)
+
+    def _back_fill_user(self, user_id: str, customer_id: int) -> None:
+        """Events of the user id stored before it was known (by a request, or earlier) join its customer."""
+        Event.objects.filter(source_id__in=self.channel_sources, user_id=user_id, customer__isnull=True).update(
+            customer_id=customer_id
+        )
 
     def _create(self, message: Message, data: dict[str, Any]) -> Customer:
         data.setdefault("name", message.user_id or data.get("email") or message.anonymous_id)
@@ -265,6 +269,7 @@ class IdentityResolver:
                 customer, channel=self.channel, external_id=message.user_id, actor=self.actor
             )
             self.users[message.user_id] = previous
+            self._back_fill_user(message.user_id, previous)
         elif previous is None and current is not None:
             self._touch_visitor(message.previous_id, message.timestamp)
             self._stitch(message.previous_id, Customer.objects.get(pk=current))

