@@ -13,5 +13,5 @@ from django.dispatch import Signal
 
 events_recorded = Signal()
 """``source``: the Source; ``messages``: list of ``rapport.events.messages.Message`` (each with
-``type``, ``name``, ``message_id``, ``customer_id``, ``timestamp``; ``properties`` only where the
-message needed them: order events)."""
+``type``, ``name``, ``message_id``, ``customer_id``, ``timestamp``; from the resolver,
+``properties`` only for order events: it leaves the others' objects in the database)."""
