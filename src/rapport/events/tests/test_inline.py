@@ -25,6 +25,7 @@ from rapport.events import resolver
 from rapport.events.models import AnonymousVisitor, Event, EventReceipt, StagedMessage
 from rapport.events.services import create_source
 from rapport.events.signals import events_recorded
+from rapport.events.tests.objects_case import assert_objects_as_given, send_messages_with_objects
 from rapport.loyalty.models import Account, Asset, EarnRule, EarnRuleKind
 
 pytestmark = [
@@ -192,36 +193,10 @@ def test_a_retried_message_id_is_stored_once(send, woken):
 
 
 def test_each_messages_objects_are_stored_as_the_request_gave_them(send, woken):
-    """Missing or null objects become {}, the batch's context is merged under each message's,
-    and context.traits stand in for traits: as the resolver copies them from the staged body."""
-    send(
-        {
-            "context": {"library": {"name": "analytics.js"}, "locale": "zh-CN"},
-            "batch": [
-                track("plain", userId="u1", properties={"sku": "TEA-1", "price": 12.5}, context={"locale": "en-GB"}),
-                track("nulls", userId="u1", properties=None, traits=None, context=None),
-                {"type": "page", "anonymousId": "v1", "messageId": "in-context", "context": {"traits": {"vip": True}}},
-            ],
-        }
-    )
-    send(
-        {
-            "batch": [
-                track("bare", userId="u1"),
-                track("unicode", userId="u1", properties={"城市": "上海", "quote": "a \\ b\t\n"}),
-            ]
-        }
-    )
+    """As the resolver copies them from a staged body (``test_resolver.py``), in the request's statement."""
+    send_messages_with_objects(send)
     assert not StagedMessage.objects.exists()
-    events = {e.message_id: e for e in Event.objects.all()}
-    library = {"library": {"name": "analytics.js"}}
-    assert events["plain"].properties == {"sku": "TEA-1", "price": 12.5}
-    assert events["plain"].context == {**library, "locale": "en-GB"}
-    assert (events["nulls"].properties, events["nulls"].traits) == ({}, {})
-    assert events["nulls"].context == {**library, "locale": "zh-CN"}
-    assert events["in-context"].traits == {"vip": True}
-    assert (events["bare"].properties, events["bare"].traits, events["bare"].context) == ({}, {}, {})
-    assert events["unicode"].properties == {"城市": "上海", "quote": "a \\ b\t\n"}
+    assert_objects_as_given()
 
 
 def test_an_identify_is_staged_and_back_fills_the_events_stored_before_it(send, woken):

@@ -21,6 +21,7 @@ from rapport.customers.models import Customer
 from rapport.events import inline, resolver, tasks
 from rapport.events.models import Event, EventReceipt, ProcessingError, StagedMessage
 from rapport.events.services import create_source
+from rapport.events.tests.objects_case import assert_objects_as_given, send_messages_with_objects
 
 pytestmark = pytest.mark.django_db
 
@@ -62,29 +63,10 @@ def test_a_200_means_staged_and_the_resolver_stores_the_events(send, staged_only
 
 
 def test_the_database_copies_each_messages_objects_as_the_request_gave_them(send, staged_only):
-    """Objects go from the staged body into the event in SQL: missing or null become {}, the
-    batch's context is merged under each message's, and context.traits stand in for traits."""
-    send(
-        {
-            "context": {"library": {"name": "analytics.js"}, "locale": "zh-CN"},
-            "batch": [
-                track("plain", properties={"sku": "TEA-1", "price": 12.5}, context={"locale": "en-GB"}),
-                track("nulls", properties=None, traits=None, context=None),
-                {"type": "page", "anonymousId": "v1", "messageId": "in-context", "context": {"traits": {"vip": True}}},
-            ],
-        }
-    )
-    send({"batch": [track("bare"), track("unicode", properties={"城市": "上海", "quote": "a \\ b\t\n"})]})
+    """Objects go from the staged body into the event in SQL, never through Python."""
+    send_messages_with_objects(send)
     assert resolver.resolve_pending() == 5
-    events = {e.message_id: e for e in Event.objects.all()}
-    library = {"library": {"name": "analytics.js"}}
-    assert events["plain"].properties == {"sku": "TEA-1", "price": 12.5}
-    assert events["plain"].context == {**library, "locale": "en-GB"}
-    assert (events["nulls"].properties, events["nulls"].traits) == ({}, {})
-    assert events["nulls"].context == {**library, "locale": "zh-CN"}
-    assert events["in-context"].traits == {"vip": True}
-    assert (events["bare"].properties, events["bare"].traits, events["bare"].context) == ({}, {}, {})
-    assert events["unicode"].properties == {"城市": "上海", "quote": "a \\ b\t\n"}
+    assert_objects_as_given()
 
 
 def test_staged_rows_of_the_previous_version_are_converted_by_the_migration():
