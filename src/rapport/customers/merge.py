@@ -13,7 +13,7 @@ from collections.abc import Callable
 from decimal import Decimal
 from typing import Any
 
-from django.db import transaction
+from django.db import connection, transaction
 from django.db.models import Q
 from django.db.models.functions import Lower
 from django.utils import timezone
@@ -83,10 +83,27 @@ def _fill_profile(survivor: Customer, merged: Customer) -> dict[str, tuple[Any, 
     return changes
 
 
+def lock_identity_graph(*, exclusive: bool) -> None:
+    """The identity graph's transaction lock (PostgreSQL; SQLite has one writer anyway).
+
+    Who a user id or a device belongs to changes only under the exclusive lock: every merge takes
+    it, and the events resolver takes it to apply identify and alias calls (profile updates,
+    stitching, back-fills). Tracking requests that store plain events themselves
+    (:mod:`rapport.events.inline`) hold it shared while they read the graph and write their
+    events, so a merge moves, and an identify back-fills, every event already stored.
+    """
+    if connection.vendor != "postgresql":
+        return
+    function = "pg_advisory_xact_lock" if exclusive else "pg_advisory_xact_lock_shared"
+    with connection.cursor() as cursor:
+        cursor.execute(f"SELECT {function}(hashtext('rapport-identity-graph'))")
+
+
 @transaction.atomic
 def merge_customers(survivor: Customer, merged: Customer, *, actor: Actor, reason: str) -> CustomerMerge:
     if survivor.pk == merged.pk:
         raise InvalidInput.single("merged_id", "same_customer", "a customer cannot be merged into itself")
+    lock_identity_graph(exclusive=True)
     locked = {c.pk: c for c in Customer.objects.select_for_update().filter(pk__in=[survivor.pk, merged.pk])}
     if len(locked) != 2:
         raise Conflict.single("merged_id", "gone", "one of the customers no longer exists (merged already?)")

@@ -275,21 +275,6 @@ class IdentityResolver:
             self._stitch(message.previous_id, Customer.objects.get(pk=current))
 
 
-def lock_identity_graph(*, exclusive: bool) -> None:
-    """The identity graph's transaction lock (PostgreSQL; SQLite has one writer anyway).
-
-    Who a user id or a device belongs to changes only under the exclusive lock: the resolver
-    takes it to apply identify and alias calls (profile updates, stitching, merges, back-fills).
-    Requests that store plain events themselves (:mod:`rapport.events.inline`) hold it shared
-    while they read the graph and write their events, so an identify's back-fill sees them all.
-    """
-    if connection.vendor != "postgresql":
-        return
-    function = "pg_advisory_xact_lock" if exclusive else "pg_advisory_xact_lock_shared"
-    with connection.cursor() as cursor:
-        cursor.execute(f"SELECT {function}(hashtext('rapport-identity-graph'))")
-
-
 def known_identities(channel: str, user_ids: set[str]) -> list[tuple[str, int]]:
     """``(user id, customer id)`` of the ids the channel knows; one JSON parameter on PostgreSQL."""
     if connection.vendor != "postgresql":

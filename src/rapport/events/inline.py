@@ -29,9 +29,9 @@ from typing import Any
 import orjson
 from django.db import connection
 
+from rapport.customers.merge import lock_identity_graph
 from rapport.customers.models import Identity
 from rapport.events import ecommerce
-from rapport.events.identity import lock_identity_graph
 from rapport.events.messages import BODY_OBJECTS, Message, body_object_sql
 from rapport.events.models import AnonymousVisitor, Event, EventReceipt, EventType, Source
 from rapport.events.partitions import ensure_month_partitions

@@ -42,8 +42,9 @@ from rapport.core.actor import Actor
 from rapport.core.actor import Source as ActorSource
 from rapport.core.changes import Change, customers_changed
 from rapport.core.dates import EpochMicroseconds, from_epoch_microseconds
+from rapport.customers.merge import lock_identity_graph
 from rapport.events import ecommerce
-from rapport.events.identity import IdentityResolver, lock_identity_graph
+from rapport.events.identity import IdentityResolver
 from rapport.events.messages import BODY_OBJECTS, Message, body_object_sql, objects_from_body
 from rapport.events.models import Event, EventReceipt, EventType, ProcessingError, Source, StagedMessage
 from rapport.events.partitions import ensure_month_partitions

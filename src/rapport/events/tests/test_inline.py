@@ -359,3 +359,36 @@ def test_requests_share_the_identity_graph_lock(source, monkeypatch):
         holder.close()
     assert request.error is None and request.response is not None and request.response.status_code == 200
     assert list(Event.objects.values_list("message_id", flat=True)) == ["t1"]
+
+
+@pytest.mark.django_db(transaction=True)
+def test_a_merge_waits_for_requests_storing_events_so_it_moves_them_all(system_actor, make_customer):
+    """A request holding the graph lock shared may be storing events on the customer being merged
+    away: the merge (from the console, the API or the resolver) waits for it, then moves them."""
+    from rapport.customers.merge import merge_customers
+
+    survivor, merged = make_customer(name="Survivor"), make_customer(name="Merged")
+    done = threading.Event()
+    errors: list[BaseException] = []
+
+    def merge() -> None:
+        try:
+            merge_customers(survivor, merged, actor=system_actor, reason="same person")
+            done.set()
+        except BaseException as exc:  # reported by the test
+            errors.append(exc)
+        finally:
+            connections.close_all()
+
+    worker = threading.Thread(target=merge, daemon=True)
+    holder = _other_connection()
+    try:
+        holder.execute(IDENTITY_GRAPH_LOCK.format("_shared"))  # a request, still storing
+        worker.start()
+        assert not done.wait(1.0), "the merge ran while a request was storing events"
+    finally:
+        holder.rollback()
+        worker.join(60)
+        holder.close()
+    assert done.is_set() and not errors
+    assert list(Customer.objects.values_list("pk", flat=True)) == [survivor.pk]
