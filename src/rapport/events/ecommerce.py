@@ -19,12 +19,18 @@ from rapport.commerce.validation import CatalogueCache
 from rapport.core.actor import Actor
 from rapport.core.errors import DomainError, FieldError, InvalidInput
 from rapport.events.messages import Message
+from rapport.events.models import EventType
 
 ORDER_COMPLETED = "Order Completed"
 ORDER_REFUNDED = "Order Refunded"
 ORDER_CANCELLED = "Order Cancelled"
 CART_EVENTS = ("Product Added", "Cart Viewed", "Checkout Started")
 ORDER_EVENTS = (ORDER_COMPLETED, ORDER_REFUNDED, ORDER_CANCELLED)
+
+
+def is_order_event(kind: str, name: str) -> bool:
+    """A track call that creates or changes an order: the resolver applies it, never a request."""
+    return kind == EventType.TRACK and name in ORDER_EVENTS
 
 
 def _order_id(message: Message) -> str:

@@ -90,6 +90,7 @@ def _append(source: Source, messages: Iterable[Message]) -> None:
 
 
 _noted_at: dict[int, dt.datetime] = {}
+_NOTE_EVERY = dt.timedelta(minutes=1)
 
 
 def _note_last_event(source: Source, received_at: dt.datetime) -> None:
@@ -103,9 +104,6 @@ def _note_last_event(source: Source, received_at: dt.datetime) -> None:
     Source.objects.filter(pk=source.pk).filter(
         Q(last_event_at__isnull=True) | Q(last_event_at__lt=received_at - _NOTE_EVERY)
     ).update(last_event_at=received_at)
-
-
-_NOTE_EVERY = dt.timedelta(minutes=1)
 
 
 def ingest(source: Source, messages: list[Message]) -> IngestResult:

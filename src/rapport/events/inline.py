@@ -41,7 +41,7 @@ def resolves_inline(message: Message) -> bool:
     """Whether a request may store this message itself (PostgreSQL): it changes no identity and no order."""
     if message.type in (EventType.IDENTIFY, EventType.ALIAS):
         return False
-    return not (message.type == EventType.TRACK and message.name in ecommerce.ORDER_EVENTS)
+    return not ecommerce.is_order_event(message.type, message.name)
 
 
 @functools.cache

@@ -9,8 +9,8 @@ e-commerce events, sends ``events_recorded``, deletes the claimed rows and commi
 between rolls everything back, so every staged message is resolved once, never twice and never
 lost.
 
-**One lane.** Chunks are resolved one at a time across all processes (the identity-graph
-advisory lock on PostgreSQL, a process lock and SQLite's single writer otherwise), each taking
+**One lane.** Chunks are resolved one at a time across all processes (the advisory lock
+``rapport-events-lane`` on PostgreSQL, a process lock and SQLite's single writer otherwise), each taking
 the lowest ids left. A client sends its next batch only after the 200 for the previous one, so
 the next batch's rows are committed later and get higher ids: a device's identify is always
 resolved before the track that follows it, even when the two fall into different chunks.
@@ -255,7 +255,7 @@ class ChunkFailed(Exception):
 
 def _needs_body(kind: str, name: str) -> bool:
     """Whether resolving the message reads its objects: an identify's traits, an order event's properties."""
-    return kind == EventType.IDENTIFY or (kind == EventType.TRACK and name in ecommerce.ORDER_EVENTS)
+    return kind == EventType.IDENTIFY or ecommerce.is_order_event(kind, name)
 
 
 def _by_source(rows: list[tuple[Any, ...]]) -> Iterable[tuple[Source, list[Message]]]:
@@ -303,11 +303,9 @@ def _load_bodies(messages: list[Message]) -> None:
     bodies = dict(StagedMessage.objects.filter(pk__in=[m.staged_id for m in messages]).values_list("pk", "body"))
     for message in messages:
         objects = objects_from_body(bodies[message.staged_id])
-        message.properties, message.traits, message.context = (
-            objects["properties"],
-            objects["traits"],
-            objects["context"],
-        )
+        message.properties = objects["properties"]
+        message.traits = objects["traits"]
+        message.context = objects["context"]
 
 
 def resolve_pending(*, limit: int = CHUNK_SIZE) -> int:
@@ -486,7 +484,7 @@ def wake() -> None:
 
 
 def _apply_commerce(source: Source, messages: list[Message]) -> None:
-    orders = [m for m in messages if m.type == EventType.TRACK and m.name in ecommerce.ORDER_EVENTS]
+    orders = [m for m in messages if ecommerce.is_order_event(m.type, m.name)]
     if not orders:
         return
     actor = Actor(source=ActorSource.TRACKING, label=f"tracking · {source.name}")
