@@ -11,6 +11,7 @@ import zoneinfo
 from django.conf import settings
 from django.db import models
 from django.db.models import Q
+from django.db.models.functions import Lower
 from django.utils.translation import gettext_lazy as _
 
 from rapport.core import pii
@@ -123,6 +124,8 @@ class Customer(models.Model):
             models.Index(fields=["store", "registered_at"]),
             models.Index(fields=["owner", "registered_at"]),
             models.Index(fields=["birthday"], name="customer_birthday_idx"),  # age conditions
+            # every identify with a name looks for namesakes (merge suggestions): a probe, not a scan
+            models.Index(Lower("name"), name="customer_lower_name_idx"),
         ]
         permissions = [
             ("reveal_pii", _("Can reveal customers' personal data")),

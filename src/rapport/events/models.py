@@ -82,9 +82,15 @@ class Event(models.Model):
         ordering = ["-timestamp", "-id"]
         # Every index costs each stored event about 3 µs of PostgreSQL's time (docs/benchmarks.md):
         # a customer's timeline reads (customer, name, timestamp) and sorts its few rows, and a
-        # source's recent events walk the time index.
+        # source's recent events walk the time index. Events without a customer stay out of the
+        # timeline index: only the back-fill looks for them, by user or anonymous id, and left in
+        # they tempt the planner (on a partition without statistics) to scan the whole NULL range.
         indexes = [
-            models.Index(fields=["customer", "name", "timestamp"], name="event_customer_name_time_idx"),
+            models.Index(
+                fields=["customer", "name", "timestamp"],
+                name="event_customer_name_time_idx",
+                condition=Q(customer__isnull=False),
+            ),
             models.Index(fields=["name", "timestamp"], name="event_name_time_idx"),
             models.Index(fields=["anonymous_id"], name="event_anonymous_idx", condition=~Q(anonymous_id="")),
             models.Index(fields=["user_id"], name="event_user_idx", condition=~Q(user_id="")),

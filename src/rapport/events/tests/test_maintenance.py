@@ -51,3 +51,49 @@ def test_month_partitions_are_created_and_events_land_in_them(system_actor):
     with connection.cursor() as cursor:
         cursor.execute("SELECT tableoid::regclass::text FROM events_event WHERE message_id = 'now'")
         assert cursor.fetchone()[0] == partition_name(now.date().replace(day=1))
+
+
+def _plan(sql: str, params: list[object]) -> str:
+    with connection.cursor() as cursor:
+        cursor.execute("EXPLAIN " + sql, params)
+        return "\n".join(row[0] for row in cursor.fetchall())
+
+
+@pytest.mark.skipif(connection.vendor != "postgresql", reason="plans are PostgreSQL's")
+def test_back_fills_never_walk_the_timeline_index_and_timelines_still_use_it(system_actor):
+    """Events without a customer stay out of the (customer, name, timestamp) index.
+
+    On a month's partition filling up between two ANALYZE runs (pages but no statistics),
+    PostgreSQL used to AND that index's whole NULL range into each identify's back-fill: a scan of
+    every anonymous event of the month, for every identify.
+    """
+    source = create_source(data={"name": "Web", "identity_channel": "web"}, actor=system_actor)
+    now = timezone.now()
+    prepare_partitions(now)
+    with connection.cursor() as cursor:
+        cursor.execute(
+            "INSERT INTO events_event (timestamp, source_id, message_id, type, name, user_id, anonymous_id,"
+            " properties, traits, context, received_at)"
+            " SELECT %s, %s, 'm' || n, 'track', 'Seen', 'u-' || n, '', '{}', '{}', '{}', %s"
+            " FROM generate_series(1, 50000) AS n",
+            [now, source.pk, now],
+        )
+    back_fill = Event.objects.filter(source_id__in=[source.pk], user_id="u-1", customer__isnull=True)
+    sql, params = back_fill.query.sql_with_params()
+    assert "customer_id_name_timestamp" not in _plan(sql, list(params))  # the partitions' name of the index
+    timeline = Event.objects.filter(customer_id=7, name="Seen").order_by("-timestamp")
+    sql, params = timeline.query.sql_with_params()
+    assert "customer_id_name_timestamp" in _plan(sql, list(params))
+
+
+@pytest.mark.skipif(connection.vendor != "postgresql", reason="plans are PostgreSQL's")
+def test_namesakes_are_found_by_an_index_probe():
+    from django.db.models.functions import Lower
+
+    from rapport.customers.models import Customer
+
+    with connection.cursor() as cursor:
+        cursor.execute("SET LOCAL enable_seqscan = off")  # as on a large table: the index, or nothing
+    namesakes = Customer.objects.annotate(lower_name=Lower("name")).filter(lower_name="wang fang").order_by("pk")
+    sql, params = namesakes.query.sql_with_params()
+    assert "customer_lower_name_idx" in _plan(sql, list(params))
