@@ -170,10 +170,12 @@ def suggest_weak_matches(customer: Customer) -> list[MergeSuggestion]:
     if not customer.name.strip():
         return []
     same_name = Customer.objects.annotate(lower_name=Lower("name")).filter(lower_name=customer.name.strip().lower())
-    same_name = same_name.exclude(pk=customer.pk)[:20]
+    namesakes = list(same_name.exclude(pk=customer.pk).order_by("pk").prefetch_related("addresses")[:20])
+    if not namesakes:
+        return []  # the usual case, one indexed probe (every identify with a name comes here)
     addresses = {(a.province, a.city, a.district, a.postal_code) for a in customer.addresses.all()}  # type: ignore[attr-defined]
     suggestions = []
-    for other in same_name:
+    for other in namesakes:
         other_addresses = {(a.province, a.city, a.district, a.postal_code) for a in other.addresses.all()}  # type: ignore[attr-defined]
         if addresses & other_addresses:
             found = suggest_pair(customer, other, reason="same name and address", score=Decimal("0.800"))

@@ -30,6 +30,8 @@ from rapport.customers.validation import LookupCache
 from rapport.events.messages import Message
 from rapport.events.models import AnonymousVisitor, Event, EventType, ProcessingError, Source
 
+_ABSENT = object()
+
 _TRAIT_FIELDS = {
     "email": "email",
     "phone": "phone",
@@ -212,8 +214,8 @@ class IdentityResolver:
     def _update(self, customer: Customer, data: dict[str, Any], message: Message) -> Customer:
         data.pop("registered_at", None)
         data.pop("registration_channel", None)
-        if not data:
-            return customer
+        if all(getattr(customer, field, _ABSENT) == value for field, value in data.items()):
+            return customer  # the traits repeat the profile (no trait, or the same values): nothing to lock
         try:
             with transaction.atomic():
                 return customer_services.update_customer(customer, data=data, actor=self.actor, cache=self.cache)

@@ -107,6 +107,28 @@ def test_track_before_identify_is_attached_when_the_user_is_known(send):
     assert Event.objects.get(message_id="t1").customer_id == Customer.objects.get().pk
 
 
+def test_an_identify_repeating_the_profile_neither_locks_nor_rewrites_the_customer(send, monkeypatch):
+    from rapport.customers import services as customer_services
+
+    send("/v1/identify", {"userId": "same", "messageId": "i1", "traits": {"name": "Chen Yu", "city": "杭州"}})
+    customer = Customer.objects.get()
+    calls = []
+    real_update = customer_services.update_customer
+    monkeypatch.setattr(
+        customer_services, "update_customer", lambda *a, **k: calls.append(k["data"]) or real_update(*a, **k)
+    )
+    # analytics.js identifies on every page with the same traits: nothing to lock or compare
+    send("/v1/identify", {"userId": "same", "messageId": "i2", "traits": {"name": "Chen Yu", "city": "杭州"}})
+    assert calls == []
+    send("/v1/identify", {"userId": "same", "messageId": "i3", "traits": {"name": "Chen Yu", "city": "苏州"}})
+    assert calls == [{"name": "Chen Yu", "city": "苏州"}]
+    customer.refresh_from_db()
+    assert customer.city == "苏州"
+    assert list(ChangeRecord.objects.filter(customer=customer, field="city").values_list("new_value", flat=True)) == [
+        "苏州"
+    ]
+
+
 def test_same_email_on_two_user_ids_merges_automatically(send, system_actor):
     send("/v1/identify", {"userId": "a", "messageId": "1", "traits": {"name": "Li Lei", "email": "li@example.com"}})
     send("/v1/identify", {"userId": "b", "messageId": "2", "traits": {"name": "Lei Li", "phone": "13800001111"}})
