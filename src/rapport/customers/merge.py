@@ -15,7 +15,6 @@ from typing import Any
 
 from django.db import connection, transaction
 from django.db.models import Q
-from django.db.models.functions import Lower
 from django.utils import timezone
 
 from rapport.audit.models import AuditEntry
@@ -165,14 +164,20 @@ def suggest_pair(first: Customer, second: Customer, *, reason: str, score: Decim
     return suggestion
 
 
+# Through the index on lower(name); plain SQL because every identify that carries a name runs it
+NAMESAKE_IDS_SQL = f"SELECT id FROM {Customer._meta.db_table} WHERE lower(name) = %s AND id <> %s ORDER BY id LIMIT 20"  # noqa: S608
+
+
 def suggest_weak_matches(customer: Customer) -> list[MergeSuggestion]:
     """Same name in the same city (or at the same address) is a likely, not certain, match."""
     if not customer.name.strip():
         return []
-    same_name = Customer.objects.annotate(lower_name=Lower("name")).filter(lower_name=customer.name.strip().lower())
-    namesakes = list(same_name.exclude(pk=customer.pk).order_by("pk").prefetch_related("addresses")[:20])
-    if not namesakes:
-        return []  # the usual case, one indexed probe (every identify with a name comes here)
+    with connection.cursor() as cursor:
+        cursor.execute(NAMESAKE_IDS_SQL, [customer.name.strip().lower(), customer.pk])
+        namesake_ids = [row[0] for row in cursor.fetchall()]
+    if not namesake_ids:
+        return []  # the usual case
+    namesakes = Customer.objects.filter(pk__in=namesake_ids).order_by("pk").prefetch_related("addresses")
     addresses = {(a.province, a.city, a.district, a.postal_code) for a in customer.addresses.all()}  # type: ignore[attr-defined]
     suggestions = []
     for other in namesakes:
