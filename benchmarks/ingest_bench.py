@@ -288,13 +288,14 @@ def setup_worker(customers: int) -> None:
     from django.utils import timezone
 
     from rapport.core.actor import Actor
-    from rapport.customers.models import Customer, Identity
+    from rapport.customers.models import Customer, Identity, name_key
     from rapport.events.services import create_source, prepare_partitions
 
     source = create_source(data={"name": "Bench shop", "identity_channel": CHANNEL}, actor=Actor.system("bench"))
     now = timezone.now()
     made = Customer.objects.bulk_create(
-        [Customer(name=f"Bench {i}", registered_at=now) for i in range(customers)], batch_size=2000
+        [Customer(name=f"Bench {i}", name_key=name_key(f"Bench {i}"), registered_at=now) for i in range(customers)],
+        batch_size=2000,
     )
     Identity.objects.bulk_create(
         [Identity(customer=c, channel=CHANNEL, external_id=f"bench-{i}") for i, c in enumerate(made)], batch_size=2000

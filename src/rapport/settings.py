@@ -186,6 +186,8 @@ CELERY_TIMEZONE = "UTC"
 # Scheduled jobs: Celery beat in production, the in-process scheduler of ``rapport run`` otherwise.
 CELERY_BEAT_SCHEDULE = {
     "maintain-events": {"task": "rapport.events.maintain", "schedule": 24 * 3600.0},
+    # customers created by imports, the console or the API meet their namesakes here
+    "customers-scan-weak-matches": {"task": "rapport.customers.scan_weak_matches", "schedule": 24 * 3600.0},
     # staged tracking messages are also resolved on every commit; this sweep catches a lost wake-up
     "events-resolve": {"task": "rapport.events.resolve", "schedule": 5.0},
     "segment-snapshots": {"task": "rapport.segments.snapshot_all", "schedule": 24 * 3600.0},

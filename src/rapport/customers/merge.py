@@ -13,7 +13,7 @@ from collections.abc import Callable
 from decimal import Decimal
 from typing import Any
 
-from django.db import connection, transaction
+from django.db import IntegrityError, connection, transaction
 from django.db.models import Q
 from django.utils import timezone
 
@@ -152,45 +152,117 @@ def merge_customers(survivor: Customer, merged: Customer, *, actor: Actor, reaso
 
 def suggest_pair(first: Customer, second: Customer, *, reason: str, score: Decimal) -> MergeSuggestion | None:
     """Queue a weak match once per pair; a pair staff rejected stays rejected."""
-    if first.pk == second.pk:
-        return None
-    low, high = sorted([first.pk, second.pk])
+    return _queue_pair(first.pk, second.pk, reason=reason, score=score)[0]
+
+
+def _queue_pair(first_id: int, second_id: int, *, reason: str, score: Decimal) -> tuple[MergeSuggestion | None, bool]:
+    if first_id == second_id:
+        return None, False
+    low, high = sorted([first_id, second_id])
     suggestion, created = MergeSuggestion.objects.get_or_create(
         first_id=low, second_id=high, defaults={"reason": reason, "score": score}
     )
     if not created and suggestion.status == MergeSuggestion.Status.OPEN and score > suggestion.score:
         suggestion.score, suggestion.reason = score, reason
         suggestion.save(update_fields=["score", "reason"])
-    return suggestion
+    return suggestion, created
 
 
-# Through the index on lower(name); plain SQL because every identify that carries a name runs it
-NAMESAKE_IDS_SQL = f"SELECT id FROM {Customer._meta.db_table} WHERE lower(name) = %s AND id <> %s ORDER BY id LIMIT 20"  # noqa: S608
+# A weak match is a namesake (same ``Customer.name_key``) at the same address (province, city,
+# district and postal code of one of their addresses) or in the same city. A name shared by more
+# than this many customers in one city or at one address says too little to suggest anything.
+LARGEST_NAMESAKE_GROUP = 20
+SAME_ADDRESS = ("same name and address", Decimal("0.800"))
+SAME_CITY = ("same name and city", Decimal("0.600"))
+
+_CUSTOMERS = Customer._meta.db_table
+_ADDRESSES = Address._meta.db_table
+_ADDRESS_KEY = ("province", "city", "district", "postal_code")
+# namesakes in one city; plain SQL through the name-key index, as every identify with a name asks
+NAMESAKES_IN_CITY_SQL = (
+    f"SELECT id FROM {_CUSTOMERS} WHERE name_key = %s AND city = %s ORDER BY id LIMIT {LARGEST_NAMESAKE_GROUP + 1}"  # noqa: S608
+)
+_NAMESAKES_AT_ADDRESS_SQL = (
+    f"SELECT DISTINCT c.id FROM {_CUSTOMERS} c JOIN {_ADDRESSES} a ON a.customer_id = c.id "  # noqa: S608
+    f"WHERE c.name_key = %s AND {' AND '.join(f'a.{part} = %s' for part in _ADDRESS_KEY)} "
+    f"ORDER BY c.id LIMIT {LARGEST_NAMESAKE_GROUP + 1}"
+)
+# every group of namesakes in one city, and at one address, in one statement each
+_CITY_GROUPS_SQL = f"""
+SELECT c.name_key, c.city, c.id FROM {_CUSTOMERS} c
+JOIN (SELECT name_key, city FROM {_CUSTOMERS} WHERE name_key <> '' AND city <> ''
+      GROUP BY name_key, city HAVING count(*) BETWEEN 2 AND {LARGEST_NAMESAKE_GROUP}) g
+  ON g.name_key = c.name_key AND g.city = c.city
+ORDER BY 1, 2, 3
+"""  # noqa: S608
+_ADDRESS_COLUMNS = ", ".join(f"a.{part}" for part in _ADDRESS_KEY)
+_ADDRESS_GROUPS_SQL = f"""
+WITH placed AS (
+    SELECT DISTINCT c.name_key, {_ADDRESS_COLUMNS}, c.id FROM {_CUSTOMERS} c
+    JOIN {_ADDRESSES} a ON a.customer_id = c.id
+    WHERE c.name_key <> '' AND (a.city <> '' OR a.postal_code <> '')
+)
+SELECT p.* FROM placed p
+JOIN (SELECT name_key, {", ".join(_ADDRESS_KEY)} FROM placed GROUP BY name_key, {", ".join(_ADDRESS_KEY)}
+      HAVING count(*) BETWEEN 2 AND {LARGEST_NAMESAKE_GROUP}) g
+  ON g.name_key = p.name_key AND {" AND ".join(f"g.{part} = p.{part}" for part in _ADDRESS_KEY)}
+ORDER BY {", ".join(str(n) for n in range(1, len(_ADDRESS_KEY) + 3))}
+"""  # noqa: S608
+
+
+def _ids(sql: str, params: list[Any]) -> list[int]:
+    with connection.cursor() as cursor:
+        cursor.execute(sql, params)
+        return [row[0] for row in cursor.fetchall()]
 
 
 def suggest_weak_matches(customer: Customer) -> list[MergeSuggestion]:
-    """Same name in the same city (or at the same address) is a likely, not certain, match."""
-    if not customer.name.strip():
+    """Queue this customer's weak matches (see ``LARGEST_NAMESAKE_GROUP``); run when a name or city arrives."""
+    if not customer.name_key:
         return []
-    with connection.cursor() as cursor:
-        cursor.execute(NAMESAKE_IDS_SQL, [customer.name.strip().lower(), customer.pk])
-        namesake_ids = [row[0] for row in cursor.fetchall()]
-    if not namesake_ids:
-        return []  # the usual case
-    namesakes = Customer.objects.filter(pk__in=namesake_ids).order_by("pk").prefetch_related("addresses")
-    addresses = {(a.province, a.city, a.district, a.postal_code) for a in customer.addresses.all()}  # type: ignore[attr-defined]
-    suggestions = []
-    for other in namesakes:
-        other_addresses = {(a.province, a.city, a.district, a.postal_code) for a in other.addresses.all()}  # type: ignore[attr-defined]
-        if addresses & other_addresses:
-            found = suggest_pair(customer, other, reason="same name and address", score=Decimal("0.800"))
-        elif customer.city and customer.city == other.city:
-            found = suggest_pair(customer, other, reason="same name and city", score=Decimal("0.600"))
-        else:
+    pairs: dict[int, tuple[str, Decimal]] = {}
+    if customer.city:
+        same_city = _ids(NAMESAKES_IN_CITY_SQL, [customer.name_key, customer.city])
+        if len(same_city) <= LARGEST_NAMESAKE_GROUP:
+            pairs.update(dict.fromkeys(same_city, SAME_CITY))
+    for address in customer.addresses.values_list(*_ADDRESS_KEY).distinct():  # type: ignore[attr-defined]
+        if not (address[1] or address[3]):
             continue
-        if found is not None:
-            suggestions.append(found)
-    return suggestions
+        same_address = _ids(_NAMESAKES_AT_ADDRESS_SQL, [customer.name_key, *address])
+        if len(same_address) <= LARGEST_NAMESAKE_GROUP:
+            pairs.update(dict.fromkeys(same_address, SAME_ADDRESS))
+    pairs.pop(customer.pk, None)
+    queued = [
+        _queue_pair(customer.pk, other, reason=reason, score=score)[0] for other, (reason, score) in pairs.items()
+    ]
+    return [suggestion for suggestion in queued if suggestion is not None]
+
+
+def scan_weak_matches() -> int:
+    """Queue every weak match among all customers (however they arrived); return how many are new.
+
+    Identify calls look for a customer's namesakes as they come; imports, the console and the API
+    do not, so this scan (daily, and on demand from the suggestion queue) finds the rest.
+    """
+    pairs: dict[tuple[int, int], tuple[str, Decimal]] = {}
+    for sql, why in ((_CITY_GROUPS_SQL, SAME_CITY), (_ADDRESS_GROUPS_SQL, SAME_ADDRESS)):
+        with connection.cursor() as cursor:
+            cursor.execute(sql)
+            groups: dict[tuple[Any, ...], list[int]] = {}
+            for *key, customer_id in cursor.fetchall():
+                groups.setdefault(tuple(key), []).append(customer_id)
+        for members in groups.values():
+            for index, first in enumerate(members):
+                for second in members[index + 1 :]:
+                    pairs[(first, second)] = why  # the address groups come second and score higher
+    created = 0
+    for (first, second), (reason, score) in pairs.items():
+        try:
+            with transaction.atomic():
+                created += _queue_pair(first, second, reason=reason, score=score)[1]
+        except IntegrityError:
+            continue  # one of the two was merged away after the scan read them
+    return created
 
 
 @transaction.atomic

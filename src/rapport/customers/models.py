@@ -6,12 +6,14 @@ beside it; see :mod:`rapport.core.pii`. Business rules live in :mod:`rapport.cus
 
 from __future__ import annotations
 
+import re
+import unicodedata
 import zoneinfo
+from typing import Any
 
 from django.conf import settings
 from django.db import models
 from django.db.models import Q
-from django.db.models.functions import Lower
 from django.utils.translation import gettext_lazy as _
 
 from rapport.core import pii
@@ -70,8 +72,18 @@ class MemberStatus(models.TextChoices):
     BLOCKED = "blocked", _("Blocked")
 
 
+def name_key(name: str) -> str:
+    """What two spellings of one name share, for merge suggestions: "Wang Fang", "fang  WANG" and
+    "ＷＡＮＧ Fang" give the same key, "王 芳" and "王芳" too (width, case, spacing, punctuation and
+    word order ignored); "" when the name has no letters or digits."""
+    words = re.findall(r"\w+", unicodedata.normalize("NFKC", name).casefold())
+    return "".join(sorted(words))[:120]
+
+
 class Customer(models.Model):
     name = models.CharField(_("name"), max_length=120, db_index=True)
+    # kept by save() from the name; merge suggestions find namesakes through it
+    name_key = models.CharField(max_length=120, blank=True, default="", db_default="", editable=False)
     gender = models.CharField(_("gender"), max_length=10, choices=Gender.choices, blank=True, default="")
     birthday = models.DateField(_("birthday"), null=True, blank=True)
     phone = EncryptedTextField(_("phone"), blank=True, default="")
@@ -124,8 +136,8 @@ class Customer(models.Model):
             models.Index(fields=["store", "registered_at"]),
             models.Index(fields=["owner", "registered_at"]),
             models.Index(fields=["birthday"], name="customer_birthday_idx"),  # age conditions
-            # every identify with a name looks for namesakes (merge suggestions): a probe, not a scan
-            models.Index(Lower("name"), name="customer_lower_name_idx"),
+            # namesakes for merge suggestions (every identify with a name looks): a probe, not a scan
+            models.Index(fields=["name_key"], name="customer_name_key_idx", condition=~Q(name_key="")),
         ]
         permissions = [
             ("reveal_pii", _("Can reveal customers' personal data")),
@@ -137,6 +149,13 @@ class Customer(models.Model):
 
     def __str__(self) -> str:
         return self.name or f"#{self.pk}"
+
+    def save(self, *args: Any, **kwargs: Any) -> None:
+        self.name_key = name_key(self.name)
+        update_fields = kwargs.get("update_fields")
+        if update_fields is not None and "name" in update_fields:
+            kwargs["update_fields"] = {*update_fields, "name_key"}
+        super().save(*args, **kwargs)
 
     @property
     def masked_phone(self) -> str:

@@ -7,6 +7,7 @@ app_name = "customers"
 urlpatterns = [
     path("", views.customer_list, name="list"),
     path("merges/", views.merge_suggestions, name="merge_suggestions"),
+    path("merges/scan/", views.scan_merges, name="scan_merges"),
     path("merges/<int:pk>/", views.decide_merge, name="decide_merge"),
     path("settings/stores/", views.store_list, name="store_list"),
     path("settings/stores/new/", views.store_edit, name="store_create"),

@@ -23,6 +23,7 @@ from rapport.accounts.services import role_of
 from rapport.console.tabs import customer_tabs
 from rapport.core.actor import Actor, Source
 from rapport.core.errors import DomainError, InvalidInput
+from rapport.core.jobs import enqueue
 from rapport.core.listing import Page, filled_params, order, page_offset, paginate
 from rapport.customers import consent, merge, queries, services
 from rapport.customers.forms import CustomerForm, CustomFieldForm, NoteForm, StoreForm
@@ -218,6 +219,18 @@ def merge_suggestions(request: HttpRequest) -> HttpResponse:
         "recent_merges": recent,
     }
     return render(request, "customers/merge_suggestions.html", context)
+
+
+@login_required
+@require_POST
+@permission_required("customers.change_mergesuggestion", raise_exception=True)
+def scan_merges(request: HttpRequest) -> HttpResponse:
+    """Look for weak matches among all customers now, in the background (also done daily)."""
+    from rapport.customers.tasks import scan_weak_matches
+
+    enqueue(scan_weak_matches)
+    messages.success(request, _("Looking for namesakes among all customers; new suggestions appear here."))
+    return redirect("customers:merge_suggestions")
 
 
 @login_required

@@ -1,7 +1,7 @@
 import pytest
 
 from rapport.accounts import roles
-from rapport.customers.models import CustomFieldDefinition, Store
+from rapport.customers.models import Customer, CustomFieldDefinition, Store
 
 pytestmark = [pytest.mark.browser, pytest.mark.django_db(transaction=True)]
 
@@ -37,3 +37,24 @@ def test_admin_sets_up_a_store_and_a_custom_field_from_the_settings_pages(page, 
     page.wait_for_url("**/customers/settings/custom-fields/")
     assert "gold, silver" in page.inner_text("#custom-field-tier")
     assert CustomFieldDefinition.objects.get(key="tier").choices == ["gold", "silver"]
+
+
+def test_staff_find_imported_namesakes_and_merge_them(page, sign_in, make_staff, make_customer):
+    """Two shops' imports hold one person twice, spelled differently: the scan puts the pair in
+    the queue, and a person merges it from there."""
+    make_staff(roles.ADMIN, username="boss")
+    older = make_customer(name="Wang Fang", city="苏州")
+    newer = make_customer(name="fang wang", city="苏州")
+
+    sign_in("boss")
+    page.goto("/customers/merges/")
+    assert "Nothing to decide." in page.inner_text("main")
+    page.click("text=Look for duplicates now")
+    page.wait_for_selector(".merge-suggestion")
+    card = page.inner_text(".merge-suggestion")
+    assert "same name and city" in card and "Wang Fang" in card and "fang wang" in card
+
+    page.click(".merge-suggestion >> text=Merge")
+    page.wait_for_selector("text=merged into")
+    assert list(Customer.objects.values_list("pk", flat=True)) == [older.pk]  # the older one is kept
+    assert f"#{newer.pk} fang wang" in page.inner_text("main")  # in the recent merges

@@ -11,8 +11,15 @@ from rapport.audit.models import AuditEntry
 from rapport.commerce.models import CustomerStats, Order
 from rapport.commerce.services import upsert_order
 from rapport.core.errors import Conflict, InvalidInput
-from rapport.customers.merge import decide_suggestion, merge_customers, resolve_customer_id, suggest_weak_matches
-from rapport.customers.models import ChangeRecord, Customer, CustomerMerge, MergeSuggestion
+from rapport.customers.merge import (
+    LARGEST_NAMESAKE_GROUP,
+    decide_suggestion,
+    merge_customers,
+    resolve_customer_id,
+    scan_weak_matches,
+    suggest_weak_matches,
+)
+from rapport.customers.models import ChangeRecord, Customer, CustomerMerge, MergeSuggestion, name_key
 from rapport.customers.services import add_address, add_identity, add_note, update_customer
 
 pytestmark = pytest.mark.django_db
@@ -87,6 +94,118 @@ def test_weak_matches_are_suggested_and_decided(make_customer, system_actor):
     with pytest.raises(Conflict):
         decide_suggestion(suggestion, merge=True, actor=system_actor)
     assert Customer.objects.filter(pk__in=[first.pk, second.pk]).count() == 2
+
+
+def test_a_name_key_ignores_width_case_spacing_punctuation_and_word_order():
+    assert name_key("Wang Fang") == name_key("fang  WANG") == name_key("ＷＡＮＧ, Fang") == "fangwang"
+    assert name_key("王 芳") == name_key("王芳") == name_key("芳·王")
+    assert name_key("Wang Fang") != name_key("Wang Fan")
+    assert name_key(" - ") == ""
+
+
+def test_the_name_key_follows_every_change_of_the_name(make_customer, system_actor):
+    customer = make_customer(name="Zhao Lei")
+    assert Customer.objects.get(pk=customer.pk).name_key == "leizhao"
+    update_customer(customer, data={"name": "Zhao Leilei"}, actor=system_actor)
+    assert Customer.objects.get(pk=customer.pk).name_key == "leileizhao"
+    customer.name = "Qian Yu"
+    customer.save(update_fields=["name"])
+    assert Customer.objects.get(pk=customer.pk).name_key == "qianyu"
+
+
+def test_the_migration_gives_the_customers_already_there_their_name_keys(make_customer):
+    from importlib import import_module
+
+    from django.apps import apps
+
+    migration = import_module("rapport.customers.migrations.0005_customer_name_key")
+    made = [make_customer(name=name) for name in ("Wang Fang", "王 芳", "--")]
+    Customer.objects.update(name_key="")  # as the column arrives: empty for everyone
+    migration.fill_name_keys(apps, None)
+    assert [Customer.objects.get(pk=c.pk).name_key for c in made] == ["fangwang", "王芳", ""]
+
+
+def test_an_identify_finds_namesakes_written_another_way(make_customer):
+    first = make_customer(name="Wang Fang", city="苏州")
+    second = make_customer(name="fang wang", city="苏州")
+    [suggestion] = suggest_weak_matches(second)
+    assert (suggestion.first_id, suggestion.second_id) == (first.pk, second.pk)
+
+
+def address(customer, system_actor, **fields):
+    add_address(customer, data={"line1": "1 Road", "province": "浙江", "city": "杭州", **fields}, actor=system_actor)
+
+
+def test_the_scan_finds_namesakes_however_they_arrived(make_customer, system_actor):
+    """Customers from imports, the console or the API are never identified: the scan pairs them."""
+    first = make_customer(name="Liu Yang", city="南京")
+    second = make_customer(name="Yang Liu", city="南京")
+    make_customer(name="Liu Yang", city="广州")  # another city, no address in common
+    at_home = make_customer(name="Sun Li", city="杭州")
+    moved = make_customer(name="Sun Li", city="上海")
+    address(at_home, system_actor, district="西湖区", postal_code="310000")
+    address(moved, system_actor, district="西湖区", postal_code="310000")
+    assert not MergeSuggestion.objects.exists()
+
+    assert scan_weak_matches() == 2
+    pairs = {(s.first_id, s.second_id): (s.reason, s.score) for s in MergeSuggestion.objects.all()}
+    assert pairs == {
+        (first.pk, second.pk): ("same name and city", Decimal("0.600")),
+        (at_home.pk, moved.pk): ("same name and address", Decimal("0.800")),
+    }
+    decide_suggestion(MergeSuggestion.objects.get(first=first), merge=False, actor=system_actor)
+    assert scan_weak_matches() == 0  # nothing new; the rejected pair stays rejected
+    assert MergeSuggestion.objects.get(first=first).status == MergeSuggestion.Status.REJECTED
+
+
+def test_a_pair_whose_customer_was_merged_away_meanwhile_does_not_stop_the_scan(make_customer, monkeypatch):
+    from django.db import IntegrityError
+
+    from rapport.customers import merge
+
+    for city in ("南京", "武汉"):
+        make_customer(name="Xu Jie", city=city)
+        make_customer(name="Xu Jie", city=city)
+    queue = merge._queue_pair
+    calls = []
+
+    def first_pair_gone(*args, **kwargs):
+        calls.append(args)
+        if len(calls) == 1:
+            raise IntegrityError("insert or update violates foreign key constraint")
+        return queue(*args, **kwargs)
+
+    monkeypatch.setattr(merge, "_queue_pair", first_pair_gone)
+    assert scan_weak_matches() == 1 and len(calls) == 2
+    assert MergeSuggestion.objects.count() == 1
+
+
+def test_a_name_too_common_in_one_city_suggests_nothing(make_customer):
+    crowd = [make_customer(name="Zhang Wei", city="北京") for _ in range(LARGEST_NAMESAKE_GROUP + 1)]
+    assert scan_weak_matches() == 0
+    assert suggest_weak_matches(crowd[-1]) == []
+    make_customer(name="Zhang Wei", city="西安")
+    make_customer(name="zhang wei", city="西安")
+    assert scan_weak_matches() == 1  # two in one city still mean something
+
+
+def test_staff_start_the_scan_from_the_queue(
+    client, make_staff, make_customer, settings, django_capture_on_commit_callbacks
+):
+    from rapport.customers.tasks import scan_weak_matches as task
+
+    assert settings.CELERY_BEAT_SCHEDULE["customers-scan-weak-matches"]["task"] == task.name
+    make_customer(name="He Min", city="厦门")
+    make_customer(name="He Min", city="厦门")
+    client.force_login(make_staff(roles.ANALYST))
+    assert client.post("/customers/merges/scan/").status_code == 403
+    assert not MergeSuggestion.objects.exists()
+    client.force_login(make_staff(roles.SERVICE_AGENT))
+    with django_capture_on_commit_callbacks(execute=True):  # the job starts once the request commits
+        response = client.post("/customers/merges/scan/", follow=True)
+    assert response.status_code == 200 and "Looking for namesakes" in response.content.decode()
+    assert "He Min" in client.get("/customers/merges/").content.decode()
+    assert MergeSuggestion.objects.get().reason == "same name and city"
 
 
 def test_merge_api_and_merged_ids_in_the_api(admin_api, make_customer):

@@ -6,7 +6,7 @@ from django.db import migrations, models
 class Migration(migrations.Migration):
 
     dependencies = [
-        ('customers', '0005_customer_lower_name_idx'),
+        ('customers', '0005_customer_name_key'),
         ('events', '0005_cheaper_event_writes'),
     ]
 

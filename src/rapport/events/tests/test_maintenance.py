@@ -88,8 +88,8 @@ def test_back_fills_never_walk_the_timeline_index_and_timelines_still_use_it(sys
 
 @pytest.mark.skipif(connection.vendor != "postgresql", reason="plans are PostgreSQL's")
 def test_namesakes_are_found_by_an_index_probe():
-    from rapport.customers.merge import NAMESAKE_IDS_SQL
+    from rapport.customers.merge import NAMESAKES_IN_CITY_SQL
 
     with connection.cursor() as cursor:
         cursor.execute("SET LOCAL enable_seqscan = off")  # as on a large table: the index, or nothing
-    assert "customer_lower_name_idx" in _plan(NAMESAKE_IDS_SQL, ["wang fang", 1])
+    assert "customer_name_key_idx" in _plan(NAMESAKES_IN_CITY_SQL, ["fangwang", "苏州"])
