@@ -12,6 +12,8 @@ from __future__ import annotations
 
 import hashlib
 import hmac
+import re
+import unicodedata
 from functools import lru_cache
 
 import phonenumbers
@@ -24,6 +26,7 @@ from django.utils.translation import gettext as _
 PHONE = "phone"
 EMAIL = "email"
 ID_NUMBER = "id_number"
+PLACE = "place"
 
 
 @lru_cache(maxsize=4)
@@ -117,6 +120,15 @@ def email_index(email: str | None) -> str | None:
 
 def id_number_index(value: str | None) -> str | None:
     return blind_index(ID_NUMBER, value)
+
+
+def place_index(city: str, district: str, line1: str) -> str | None:
+    """One delivery place, searchable without decrypting: "88 Renmin Rd." and "88 renmin rd" are
+    one place (width, case, spacing and punctuation ignored); ``None`` without a first line."""
+    words = [re.findall(r"\w+", unicodedata.normalize("NFKC", part).casefold()) for part in (city, district, line1)]
+    if not words[2]:
+        return None
+    return blind_index(PLACE, "|".join("".join(part) for part in words))
 
 
 def search_index_for_phone(raw: str) -> str | None:

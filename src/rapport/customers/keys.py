@@ -43,9 +43,15 @@ def _rebuild_customer_indexes(customer: object) -> list[str]:
     return ["phone_index", "email_index", "id_number_index"]
 
 
+def _rebuild_address_index(address: object) -> list[str]:
+    assert isinstance(address, Address)
+    address.place_index = pii.place_index(address.city, address.district, address.line1)
+    return ["place_index"]
+
+
 def rotate_personal_data_keys() -> dict[str, int]:
     """Re-encrypt every personal-data value and rebuild the blind indexes. Safe to re-run."""
     return {
         "customers": _rotate_batches(Customer, ["phone", "email", "id_number"], rebuild=_rebuild_customer_indexes),
-        "addresses": _rotate_batches(Address, ["phone", "line1", "line2"], rebuild=None),
+        "addresses": _rotate_batches(Address, ["phone", "line1", "line2"], rebuild=_rebuild_address_index),
     }

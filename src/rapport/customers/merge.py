@@ -9,6 +9,7 @@ transaction: nothing is lost or doubled, or nothing happens.
 
 from __future__ import annotations
 
+import itertools
 from collections.abc import Callable
 from decimal import Decimal
 from typing import Any
@@ -168,45 +169,36 @@ def _queue_pair(first_id: int, second_id: int, *, reason: str, score: Decimal) -
     return suggestion, created
 
 
-# A weak match is a namesake (same ``Customer.name_key``) at the same address (province, city,
-# district and postal code of one of their addresses) or in the same city. A name shared by more
-# than this many customers in one city or at one address says too little to suggest anything.
+# A weak match is a namesake (same ``Customer.name_key``) at the same place (the blind index of
+# one of their addresses: city, district and first line) or, when an identify call brings the
+# name or city, in the same city. A name shared by more than this many customers in one city or at
+# one place says too little to suggest anything.
 LARGEST_NAMESAKE_GROUP = 20
 SAME_ADDRESS = ("same name and address", Decimal("0.800"))
 SAME_CITY = ("same name and city", Decimal("0.600"))
 
 _CUSTOMERS = Customer._meta.db_table
 _ADDRESSES = Address._meta.db_table
-_ADDRESS_KEY = ("province", "city", "district", "postal_code")
-# namesakes in one city; plain SQL through the name-key index, as every identify with a name asks
+# plain SQL through the name-key and place indexes: every identify with a name asks
 NAMESAKES_IN_CITY_SQL = (
     f"SELECT id FROM {_CUSTOMERS} WHERE name_key = %s AND city = %s ORDER BY id LIMIT {LARGEST_NAMESAKE_GROUP + 1}"  # noqa: S608
 )
-_NAMESAKES_AT_ADDRESS_SQL = (
+_NAMESAKES_AT_PLACE_SQL = (
     f"SELECT DISTINCT c.id FROM {_CUSTOMERS} c JOIN {_ADDRESSES} a ON a.customer_id = c.id "  # noqa: S608
-    f"WHERE c.name_key = %s AND {' AND '.join(f'a.{part} = %s' for part in _ADDRESS_KEY)} "
-    f"ORDER BY c.id LIMIT {LARGEST_NAMESAKE_GROUP + 1}"
+    f"WHERE c.name_key = %s AND a.place_index = %s ORDER BY c.id LIMIT {LARGEST_NAMESAKE_GROUP + 1}"
 )
-# every group of namesakes in one city, and at one address, in one statement each
-_CITY_GROUPS_SQL = f"""
-SELECT c.name_key, c.city, c.id FROM {_CUSTOMERS} c
-JOIN (SELECT name_key, city FROM {_CUSTOMERS} WHERE name_key <> '' AND city <> ''
-      GROUP BY name_key, city HAVING count(*) BETWEEN 2 AND {LARGEST_NAMESAKE_GROUP}) g
-  ON g.name_key = c.name_key AND g.city = c.city
-ORDER BY 1, 2, 3
-"""  # noqa: S608
-_ADDRESS_COLUMNS = ", ".join(f"a.{part}" for part in _ADDRESS_KEY)
-_ADDRESS_GROUPS_SQL = f"""
+# every group of namesakes at one place, in one statement
+_PLACE_GROUPS_SQL = f"""
 WITH placed AS (
-    SELECT DISTINCT c.name_key, {_ADDRESS_COLUMNS}, c.id FROM {_CUSTOMERS} c
+    SELECT DISTINCT c.name_key, a.place_index, c.id FROM {_CUSTOMERS} c
     JOIN {_ADDRESSES} a ON a.customer_id = c.id
-    WHERE c.name_key <> '' AND (a.city <> '' OR a.postal_code <> '')
+    WHERE c.name_key <> '' AND a.place_index IS NOT NULL
 )
-SELECT p.* FROM placed p
-JOIN (SELECT name_key, {", ".join(_ADDRESS_KEY)} FROM placed GROUP BY name_key, {", ".join(_ADDRESS_KEY)}
+SELECT p.name_key, p.place_index, p.id FROM placed p
+JOIN (SELECT name_key, place_index FROM placed GROUP BY name_key, place_index
       HAVING count(*) BETWEEN 2 AND {LARGEST_NAMESAKE_GROUP}) g
-  ON g.name_key = p.name_key AND {" AND ".join(f"g.{part} = p.{part}" for part in _ADDRESS_KEY)}
-ORDER BY {", ".join(str(n) for n in range(1, len(_ADDRESS_KEY) + 3))}
+  ON g.name_key = p.name_key AND g.place_index = p.place_index
+ORDER BY 1, 2, 3
 """  # noqa: S608
 
 
@@ -225,12 +217,11 @@ def suggest_weak_matches(customer: Customer) -> list[MergeSuggestion]:
         same_city = _ids(NAMESAKES_IN_CITY_SQL, [customer.name_key, customer.city])
         if len(same_city) <= LARGEST_NAMESAKE_GROUP:
             pairs.update(dict.fromkeys(same_city, SAME_CITY))
-    for address in customer.addresses.values_list(*_ADDRESS_KEY).distinct():  # type: ignore[attr-defined]
-        if not (address[1] or address[3]):
-            continue
-        same_address = _ids(_NAMESAKES_AT_ADDRESS_SQL, [customer.name_key, *address])
-        if len(same_address) <= LARGEST_NAMESAKE_GROUP:
-            pairs.update(dict.fromkeys(same_address, SAME_ADDRESS))
+    places = customer.addresses.exclude(place_index=None).values_list("place_index", flat=True)  # type: ignore[attr-defined]
+    for place in set(places):
+        same_place = _ids(_NAMESAKES_AT_PLACE_SQL, [customer.name_key, place])
+        if len(same_place) <= LARGEST_NAMESAKE_GROUP:
+            pairs.update(dict.fromkeys(same_place, SAME_ADDRESS))
     pairs.pop(customer.pk, None)
     queued = [
         _queue_pair(customer.pk, other, reason=reason, score=score)[0] for other, (reason, score) in pairs.items()
@@ -239,27 +230,24 @@ def suggest_weak_matches(customer: Customer) -> list[MergeSuggestion]:
 
 
 def scan_weak_matches() -> int:
-    """Queue every weak match among all customers (however they arrived); return how many are new.
+    """Queue every pair of namesakes at one place, however they arrived; return how many are new.
 
     Identify calls look for a customer's namesakes as they come; imports, the console and the API
-    do not, so this scan (daily, and on demand from the suggestion queue) finds the rest.
+    do not, so this scan (daily, and on demand from the suggestion queue) finds the rest. Only
+    places: across a whole customer base a city alone is too weak a tie (on the demo shop it
+    would pair 198 of 5,000 customers, nearly all different people with common names).
     """
-    pairs: dict[tuple[int, int], tuple[str, Decimal]] = {}
-    for sql, why in ((_CITY_GROUPS_SQL, SAME_CITY), (_ADDRESS_GROUPS_SQL, SAME_ADDRESS)):
-        with connection.cursor() as cursor:
-            cursor.execute(sql)
-            groups: dict[tuple[Any, ...], list[int]] = {}
-            for *key, customer_id in cursor.fetchall():
-                groups.setdefault(tuple(key), []).append(customer_id)
-        for members in groups.values():
-            for index, first in enumerate(members):
-                for second in members[index + 1 :]:
-                    pairs[(first, second)] = why  # the address groups come second and score higher
+    with connection.cursor() as cursor:
+        cursor.execute(_PLACE_GROUPS_SQL)
+        groups: dict[tuple[Any, ...], list[int]] = {}
+        for *place, customer_id in cursor.fetchall():
+            groups.setdefault(tuple(place), []).append(customer_id)
+    pairs = {(first, second) for members in groups.values() for first, second in itertools.combinations(members, 2)}
     created = 0
-    for (first, second), (reason, score) in pairs.items():
+    for first, second in sorted(pairs):
         try:
             with transaction.atomic():
-                created += _queue_pair(first, second, reason=reason, score=score)[1]
+                created += _queue_pair(first, second, reason=SAME_ADDRESS[0], score=SAME_ADDRESS[1])[1]
         except IntegrityError:
             continue  # one of the two was merged away after the scan read them
     return created

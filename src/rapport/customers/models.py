@@ -72,12 +72,17 @@ class MemberStatus(models.TextChoices):
     BLOCKED = "blocked", _("Blocked")
 
 
+_HAN = re.compile(r"[\u3400-\u9fff]+")
+
+
 def name_key(name: str) -> str:
     """What two spellings of one name share, for merge suggestions: "Wang Fang", "fang  WANG" and
-    "ＷＡＮＧ Fang" give the same key, "王 芳" and "王芳" too (width, case, spacing, punctuation and
-    word order ignored); "" when the name has no letters or digits."""
+    "ＷＡＮＧ Fang" give the same key (width, case, spacing, punctuation and word order ignored),
+    and so do "张 伟" and "张伟" (Chinese characters keep their order); "" without letters or digits."""
     words = re.findall(r"\w+", unicodedata.normalize("NFKC", name).casefold())
-    return "".join(sorted(words))[:120]
+    if not all(_HAN.fullmatch(word) for word in words):
+        words.sort()
+    return "".join(words)[:120]
 
 
 class Customer(models.Model):
@@ -203,6 +208,8 @@ class Address(models.Model):
     postal_code = models.CharField(_("postal code"), max_length=16, blank=True)
     is_default = models.BooleanField(_("default"), default=False)
     created_at = models.DateTimeField(auto_now_add=True)
+    # blind index of city, district and first line (kept by save): namesakes at one place
+    place_index = models.CharField(max_length=64, null=True, blank=True, editable=False)
 
     class Meta:
         ordering = ["-is_default", "id"]
@@ -211,11 +218,21 @@ class Address(models.Model):
                 fields=["customer"], condition=Q(is_default=True), name="address_one_default_per_customer"
             )
         ]
+        indexes = [
+            models.Index(fields=["place_index"], name="address_place_idx", condition=Q(place_index__isnull=False))
+        ]
         verbose_name = _("address")
         verbose_name_plural = _("addresses")
 
     def __str__(self) -> str:
         return " ".join(part for part in [self.province, self.city, self.district] if part)
+
+    def save(self, *args: Any, **kwargs: Any) -> None:
+        self.place_index = pii.place_index(self.city, self.district, self.line1)
+        update_fields = kwargs.get("update_fields")
+        if update_fields is not None and {"city", "district", "line1"} & set(update_fields):
+            kwargs["update_fields"] = {*update_fields, "place_index"}
+        super().save(*args, **kwargs)
 
 
 class CustomFieldDefinition(models.Model):

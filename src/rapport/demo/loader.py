@@ -31,6 +31,7 @@ from rapport.commerce.models import Category, Order, OrderLine, Product, Refund,
 from rapport.commerce.services import save_category, upsert_product
 from rapport.commerce.stats import refresh_customer_stats
 from rapport.commerce.validation import CatalogueCache
+from rapport.core import pii
 from rapport.core.actor import Actor, Source
 from rapport.core.fields import EncryptedTextField
 from rapport.customers.models import Address, Customer, Identity, Store, name_key
@@ -169,6 +170,7 @@ def write_plan(plan: DemoShopPlan, *, say: Callable[[str], None] = lambda messag
                 line2=a.line2,
                 postal_code=a.postal_code,
                 is_default=a.is_default,
+                place_index=pii.place_index(a.city, a.district, a.line1),  # bulk_create skips save()
             )
             for customer, person in zip(customers, plan.customers, strict=True)
             for a in person.addresses

@@ -16,7 +16,9 @@ def fill_name_keys(apps, schema_editor):
             return
         for row in rows:
             words = re.findall(r"\w+", unicodedata.normalize("NFKC", row.name).casefold())
-            row.name_key = "".join(sorted(words))[:120]
+            if not all(re.fullmatch(r"[\u3400-\u9fff]+", word) for word in words):
+                words.sort()
+            row.name_key = "".join(words)[:120]
         Customer.objects.bulk_update(rows, ["name_key"])
         last = rows[-1].pk
 

@@ -2,6 +2,7 @@ import pytest
 
 from rapport.accounts import roles
 from rapport.customers.models import Customer, CustomFieldDefinition, Store
+from rapport.customers.services import add_address
 
 pytestmark = [pytest.mark.browser, pytest.mark.django_db(transaction=True)]
 
@@ -39,12 +40,16 @@ def test_admin_sets_up_a_store_and_a_custom_field_from_the_settings_pages(page, 
     assert CustomFieldDefinition.objects.get(key="tier").choices == ["gold", "silver"]
 
 
-def test_staff_find_imported_namesakes_and_merge_them(page, sign_in, make_staff, make_customer):
+def test_staff_find_imported_namesakes_and_merge_them(page, sign_in, make_staff, make_customer, system_actor):
     """Two shops' imports hold one person twice, spelled differently: the scan puts the pair in
     the queue, and a person merges it from there."""
     make_staff(roles.ADMIN, username="boss")
     older = make_customer(name="Wang Fang", city="苏州")
-    newer = make_customer(name="fang wang", city="苏州")
+    newer = make_customer(name="fang wang")
+    for customer in (older, newer):
+        add_address(
+            customer, data={"line1": "88 Renmin Rd", "city": "苏州", "postal_code": "215000"}, actor=system_actor
+        )
 
     sign_in("boss")
     page.goto("/customers/merges/")
@@ -52,7 +57,7 @@ def test_staff_find_imported_namesakes_and_merge_them(page, sign_in, make_staff,
     page.click("text=Look for duplicates now")
     page.wait_for_selector(".merge-suggestion")
     card = page.inner_text(".merge-suggestion")
-    assert "same name and city" in card and "Wang Fang" in card and "fang wang" in card
+    assert "same name and address" in card and "Wang Fang" in card and "fang wang" in card
 
     page.click(".merge-suggestion >> text=Merge")
     page.wait_for_selector("text=merged into")

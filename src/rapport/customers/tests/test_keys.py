@@ -28,9 +28,11 @@ def test_rotation_reencrypts_under_the_new_key_so_the_old_one_can_go(settings, m
     assert reloaded.addresses.get().line1 == "1 Nanjing Rd"
 
 
-def test_rotation_rebuilds_blind_indexes_under_a_new_index_key(settings, make_customer):
+def test_rotation_rebuilds_blind_indexes_under_a_new_index_key(settings, make_customer, system_actor):
     customer = make_customer(phone="13812345678")
+    services.add_address(customer, data={"line1": "1 Nanjing Rd", "city": "上海"}, actor=system_actor)
     settings.RAPPORT_BLIND_INDEX_KEY = "a brand new index key"
     call_command("rotate_keys", stdout=io.StringIO())
     assert Customer.objects.get(pk=customer.pk).phone_index == pii.phone_index("+8613812345678")
+    assert customer.addresses.get().place_index == pii.place_index("上海", "", "1 Nanjing Rd")
     assert list(services.search(Customer.objects.all(), "13812345678")) == [customer]
