@@ -187,6 +187,7 @@ _NAMESAKES_AT_PLACE_SQL = (
     f"SELECT DISTINCT c.id FROM {_CUSTOMERS} c JOIN {_ADDRESSES} a ON a.customer_id = c.id "  # noqa: S608
     f"WHERE c.name_key = %s AND a.place_index = %s ORDER BY c.id LIMIT {LARGEST_NAMESAKE_GROUP + 1}"
 )
+_PLACES_SQL = f"SELECT DISTINCT place_index FROM {_ADDRESSES} WHERE customer_id = %s AND place_index IS NOT NULL"  # noqa: S608
 # every group of namesakes at one place, in one statement
 _PLACE_GROUPS_SQL = f"""
 WITH placed AS (
@@ -202,7 +203,7 @@ ORDER BY 1, 2, 3
 """  # noqa: S608
 
 
-def _ids(sql: str, params: list[Any]) -> list[int]:
+def _ids(sql: str, params: list[Any]) -> list[Any]:
     with connection.cursor() as cursor:
         cursor.execute(sql, params)
         return [row[0] for row in cursor.fetchall()]
@@ -217,8 +218,7 @@ def suggest_weak_matches(customer: Customer) -> list[MergeSuggestion]:
         same_city = _ids(NAMESAKES_IN_CITY_SQL, [customer.name_key, customer.city])
         if len(same_city) <= LARGEST_NAMESAKE_GROUP:
             pairs.update(dict.fromkeys(same_city, SAME_CITY))
-    places = customer.addresses.exclude(place_index=None).values_list("place_index", flat=True)  # type: ignore[attr-defined]
-    for place in set(places):
+    for place in _ids(_PLACES_SQL, [customer.pk]):
         same_place = _ids(_NAMESAKES_AT_PLACE_SQL, [customer.name_key, place])
         if len(same_place) <= LARGEST_NAMESAKE_GROUP:
             pairs.update(dict.fromkeys(same_place, SAME_ADDRESS))
