@@ -204,7 +204,7 @@ def customer_url(customer: Customer) -> str:
 @login_required
 @permission_required("customers.view_mergesuggestion", raise_exception=True)
 def merge_suggestions(request: HttpRequest) -> HttpResponse:
-    """The queue of weak matches (same name and city, shared device) for a person to decide."""
+    """The queue of weak matches (namesakes in one city or at one place, shared devices) for a person to decide."""
     status = request.GET.get("status", MergeSuggestion.Status.OPEN)
     suggestions = MergeSuggestion.objects.filter(status=status).select_related(
         "first__store", "second__store", "first__stats", "second__stats"
