@@ -166,7 +166,7 @@ class IdentityResolver:
         if customer_id is None:
             customer = self._create(message, data)
         else:
-            customer = self._update(Customer.objects.get(pk=customer_id), data, message)
+            customer = self._update(_for_comparison(customer_id, data), data, message)
         if message.user_id:
             self.users[message.user_id] = customer.pk
             self._back_fill_user(message.user_id, customer.pk)
@@ -279,6 +279,14 @@ class IdentityResolver:
 
 
 _VISITOR_TABLE = AnonymousVisitor._meta.db_table
+_CUSTOMER_COLUMNS = frozenset(field.attname for field in Customer._meta.concrete_fields)
+
+
+def _for_comparison(customer_id: int, data: dict[str, Any]) -> Customer:
+    """The customer with just what an identify compares and matches on (a fraction of the columns,
+    each decrypted or converted on load); anything else read later is loaded on demand."""
+    fields = {"name", "name_key", "city", *(key for key in data if key in _CUSTOMER_COLUMNS)}
+    return Customer.objects.only(*fields).get(pk=customer_id)
 
 
 def _back_fill(where: str, params: list[Any], customer_id: int) -> None:
