@@ -122,10 +122,16 @@ def id_number_index(value: str | None) -> str | None:
     return blind_index(ID_NUMBER, value)
 
 
+def comparable_words(text: str) -> list[str]:
+    """The words of a text with width, case, spacing and punctuation gone: what two spellings of
+    one name or one address line have in common."""
+    return re.findall(r"\w+", unicodedata.normalize("NFKC", text).casefold())
+
+
 def place_index(city: str, district: str, line1: str) -> str | None:
     """One delivery place, searchable without decrypting: "88 Renmin Rd." and "88 renmin rd" are
-    one place (width, case, spacing and punctuation ignored); ``None`` without a first line."""
-    words = [re.findall(r"\w+", unicodedata.normalize("NFKC", part).casefold()) for part in (city, district, line1)]
+    one place; ``None`` without a first line."""
+    words = [comparable_words(part) for part in (city, district, line1)]
     if not words[2]:
         return None
     return blind_index(PLACE, "|".join("".join(part) for part in words))

@@ -7,7 +7,6 @@ beside it; see :mod:`rapport.core.pii`. Business rules live in :mod:`rapport.cus
 from __future__ import annotations
 
 import re
-import unicodedata
 import zoneinfo
 from typing import Any
 
@@ -79,7 +78,7 @@ def name_key(name: str) -> str:
     """What two spellings of one name share, for merge suggestions: "Wang Fang", "fang  WANG" and
     "ＷＡＮＧ Fang" give the same key (width, case, spacing, punctuation and word order ignored),
     and so do "张 伟" and "张伟" (Chinese characters keep their order); "" without letters or digits."""
-    words = re.findall(r"\w+", unicodedata.normalize("NFKC", name).casefold())
+    words = pii.comparable_words(name)
     if not all(_HAN.fullmatch(word) for word in words):
         words.sort()
     return "".join(words)[:120]
