@@ -243,8 +243,14 @@ def scan_weak_matches() -> int:
         for *place, customer_id in cursor.fetchall():
             groups.setdefault(tuple(place), []).append(customer_id)
     pairs = {(first, second) for members in groups.values() for first, second in itertools.combinations(members, 2)}
+    # most pairs were queued by an earlier scan: read the queue once, not one query a pair
+    settled = set(
+        MergeSuggestion.objects.exclude(status=MergeSuggestion.Status.OPEN, score__lt=SAME_ADDRESS[1]).values_list(
+            "first_id", "second_id"
+        )
+    )
     created = 0
-    for first, second in sorted(pairs):
+    for first, second in sorted(pairs - settled):
         try:
             with transaction.atomic():
                 created += _queue_pair(first, second, reason=SAME_ADDRESS[0], score=SAME_ADDRESS[1])[1]

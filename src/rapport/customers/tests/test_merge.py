@@ -186,6 +186,18 @@ def test_the_scan_pairs_namesakes_at_one_address_however_they_arrived(make_custo
     assert MergeSuggestion.objects.get().status == MergeSuggestion.Status.REJECTED
 
 
+def test_the_scan_raises_an_open_city_pair_to_an_address_pair(make_customer, system_actor):
+    first = make_customer(name="Ma Li", city="青岛")
+    second = make_customer(name="Ma Li", city="青岛")
+    [by_city] = suggest_weak_matches(second)
+    assert by_city.score == Decimal("0.600")
+    for customer in (first, second):
+        address(customer, system_actor, city="青岛", line1="5 Haier Rd")
+    assert scan_weak_matches() == 0
+    by_city.refresh_from_db()
+    assert (by_city.reason, by_city.score) == ("same name and address", Decimal("0.800"))
+
+
 def test_a_pair_whose_customer_was_merged_away_meanwhile_does_not_stop_the_scan(
     make_customer, system_actor, monkeypatch
 ):
