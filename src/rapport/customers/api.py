@@ -18,6 +18,7 @@ from rapport.core import pii
 from rapport.core.api import Strict, actor_for, require
 from rapport.core.bulk import bulk_summary
 from rapport.core.errors import InvalidInput, NotFound
+from rapport.core.jobs import enqueue
 from rapport.core.listing import order, page_body, paginate
 from rapport.customers import consent, merge, queries, services
 from rapport.customers.models import (
@@ -566,6 +567,19 @@ def list_suggestions(request: HttpRequest, status: str = "open", limit: int = 50
         raise InvalidInput.single("status", "invalid", f"one of: {', '.join(MergeSuggestion.Status.values)}")
     page = paginate(MergeSuggestion.objects.filter(status=status), limit=limit, offset=offset)
     return page_body(page, [suggestion_body(s) for s in page.items])
+
+
+@router.post(
+    "/merge-suggestions/scan",
+    response={202: dict[str, bool]},
+    summary="Look for weak matches among all customers now (also done daily); new ones join the queue",
+)
+def scan_suggestions(request: HttpRequest) -> Status:
+    from rapport.customers.tasks import scan_weak_matches
+
+    require(request, CUSTOMERS_WRITE, "customers.change_mergesuggestion")
+    enqueue(scan_weak_matches)
+    return Status(202, {"queued": True})
 
 
 @router.post("/merge-suggestions/{suggestion_id}/decide", summary="Merge or reject a suggestion")

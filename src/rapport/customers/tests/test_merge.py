@@ -290,6 +290,25 @@ def test_suggestion_api_and_console(admin_api, client, make_staff, make_customer
     assert "Lin Tao" in client.get("/customers/merges/").content.decode()  # in the recent merges
 
 
+def test_the_scan_through_the_api(
+    admin_api, api_client_for, make_staff, make_customer, system_actor, django_capture_on_commit_callbacks
+):
+    for _ in range(2):
+        address(make_customer(name="Qin Hao"), system_actor, line1="7 Wulin Rd")
+    analyst = api_client_for(make_staff(roles.ANALYST))
+    assert analyst.post("/api/v1/merge-suggestions/scan").status_code == 403
+    assert not MergeSuggestion.objects.exists()
+    with django_capture_on_commit_callbacks(execute=True):
+        response = admin_api.post("/api/v1/merge-suggestions/scan")
+    assert response.status_code == 202 and response.json() == {"queued": True}
+    listed = admin_api.get("/api/v1/merge-suggestions").json()
+    assert listed["count"] == 1 and listed["results"][0]["reason"] == "same name and address"
+    with django_capture_on_commit_callbacks(execute=True):
+        assert admin_api.post("/api/v1/merge-suggestions/scan").status_code == 202  # twice: nothing doubles
+    assert MergeSuggestion.objects.count() == 1
+    assert admin_api.get("/api/v1/merge-suggestions/scan").status_code == 405
+
+
 def test_roles_without_merge_rights_are_refused(client, make_staff, make_customer):
     client.force_login(make_staff(roles.ANALYST))
     assert client.get("/customers/merges/").status_code == 403
