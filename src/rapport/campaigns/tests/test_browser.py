@@ -46,7 +46,10 @@ def test_build_an_ab_plan_launch_it_and_read_the_report(
     page.wait_for_selector("#plan-status")
     assert page.inner_text("#report-audience") == "6"
     assert page.inner_text("#report-sent") == "6"
-    assert page.locator("#variant-table tbody tr").count() == 2
+    # a row per variant sent: buckets are random, so six members all land in one variant 1 time in 32
+    sent_variants = set(Message.objects.filter(plan=plan).values_list("variant", flat=True))
+    assert sent_variants <= {"A", "B"}
+    assert page.locator("#variant-table tbody tr").count() == len(sent_variants)
     assert page.locator("#plan-funnel").count() == 1
     assert Message.objects.filter(plan=plan, status=Message.Status.DELIVERED).count() == 6
     plan.refresh_from_db()
