@@ -18,6 +18,8 @@ def test_find_a_customer_by_phone_edit_and_see_the_history(page, sign_in, make_s
     sign_in("mei")
     page.fill("#q", "139 1234 5678")
     page.click("#customer-filters button[type=submit]")
+    page.wait_for_url("**/customers/?q=139*")  # count the rows of the results page, once it has loaded
+    page.wait_for_load_state()
     rows = page.locator("#customer-table tbody tr")
     assert rows.count() == 1
     assert "139****5678" in rows.first.inner_text()
