@@ -16,9 +16,9 @@ from django.urls import reverse
 from django.utils.translation import gettext as _
 from django.views.decorators.http import require_POST
 
-from rapport.core.actor import Actor, Source
 from rapport.core.errors import DomainError, InvalidInput
 from rapport.core.listing import page_offset, paginate
+from rapport.core.requests import console_actor
 from rapport.segments import catalogue, services
 from rapport.segments.api import export_response
 from rapport.segments.export import can_reveal
@@ -28,10 +28,6 @@ from rapport.segments.portrait import portrait
 
 PAGE_SIZE = 25
 PREVIEW_URL = "/api/v1/segments/preview"
-
-
-def console_actor(request: HttpRequest) -> Actor:
-    return Actor(user=request.user, source=Source.CONSOLE)
 
 
 def _segment(pk: int, *, templates: bool | None = False) -> Segment:

@@ -2,8 +2,6 @@
 
 from __future__ import annotations
 
-from typing import Any
-
 import pytest
 import waitress  # type: ignore[import-untyped]
 from django.core.management import call_command
