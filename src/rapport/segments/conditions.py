@@ -63,15 +63,16 @@ from rapport.segments.rules import (
 
 # Profile fields ----------------------------------------------------------------------------
 
-PROFILE_FIELDS: dict[str, tuple[str, tuple[tuple[str, str], ...]]] = {
+# choice labels stay lazy: the builder shows them in the reader's language
+PROFILE_FIELDS: dict[str, tuple[str, tuple[tuple[str, Any], ...]]] = {
     "name": ("text", ()),
-    "gender": ("choice", tuple((str(v), str(label)) for v, label in Gender.choices)),
+    "gender": ("choice", tuple((str(v), label) for v, label in Gender.choices)),
     "birthday": ("date", ()),
     "age": ("integer", ()),
     "city": ("text", ()),
-    "member_status": ("choice", tuple((str(v), str(label)) for v, label in MemberStatus.choices)),
+    "member_status": ("choice", tuple((str(v), label) for v, label in MemberStatus.choices)),
     "registered_at": ("datetime", ()),
-    "registration_channel": ("choice", tuple((str(v), str(label)) for v, label in Channel.choices)),
+    "registration_channel": ("choice", tuple((str(v), label) for v, label in Channel.choices)),
 }
 
 
@@ -790,13 +791,17 @@ def _subject(value: str, label: Any, kind: str, choices: Any = ()) -> dict[str, 
 
 
 def profile_field_source() -> list[dict[str, Any]]:
-    return [_subject(name, PROFILE_LABELS[name], kind, choices) for name, (kind, choices) in PROFILE_FIELDS.items()]
+    """Profile fields with their choices ("unknown", the empty value, is asked with "is not set")."""
+    return [
+        _subject(name, PROFILE_LABELS[name], kind, [(c, label) for c, label in choices if c])
+        for name, (kind, choices) in PROFILE_FIELDS.items()
+    ]
 
 
 def custom_field_source() -> list[dict[str, Any]]:
     return [
         _subject(d.key, d.label, _CUSTOM_KIND[d.field_type], [(c, c) for c in d.choices or []])
-        for d in CustomFieldDefinition.objects.filter(is_active=True)
+        for d in CustomFieldDefinition.objects.filter(is_active=True).order_by("position", "key")
     ]
 
 
@@ -853,7 +858,9 @@ def register() -> None:
     register_facts("events", _event_facts)
     register_source("profile_fields", profile_field_source)
     register_source("custom_fields", custom_field_source)
-    register_source("stores", lambda: [{"value": s.code, "label": s.name} for s in Store.objects.all()])
+    register_source(
+        "stores", lambda: [{"value": s.code, "label": f"{s.name} ({s.code})"} for s in Store.objects.order_by("code")]
+    )
     register_source(
         "owners",
         lambda: [
@@ -861,7 +868,9 @@ def register() -> None:
             for u in get_user_model().objects.filter(is_active=True).order_by("username")
         ],
     )
-    register_source("categories", lambda: [{"value": c.code, "label": c.name} for c in Category.objects.all()])
+    register_source(
+        "categories", lambda: [{"value": c.code, "label": c.name} for c in Category.objects.order_by("name")]
+    )
     register_source("order_metrics", order_metric_source)
     register_source("event_names", event_name_source)
     register_condition(
@@ -894,6 +903,7 @@ def register() -> None:
             "bought",
             _("Bought"),
             facts=("orders",),
+            layout="bought",
             fields=(
                 Field("op", _("Test"), "choice", choices=DID),
                 Field("skus", _("Products (SKUs)"), "multi", required=False),
@@ -907,6 +917,7 @@ def register() -> None:
             "event",
             _("Behaviour event"),
             facts=("events",),
+            layout="event",
             fields=(
                 Field("op", _("Test"), "choice", choices=DID),
                 Field("name", _("Event"), "text", source="event_names"),

@@ -19,7 +19,7 @@ from django.views.decorators.http import require_POST
 from rapport.core.errors import DomainError, InvalidInput
 from rapport.core.listing import page_offset, paginate
 from rapport.core.requests import console_actor
-from rapport.segments import catalogue, services
+from rapport.segments import rules, services
 from rapport.segments.api import export_response
 from rapport.segments.export import can_reveal
 from rapport.segments.forms import SegmentForm
@@ -72,7 +72,7 @@ def builder(request: HttpRequest, pk: int | None = None) -> HttpResponse:
         "segment": segment,
         "rule_json": rule or json.dumps({"all": []}),
         "rule_errors": rule_errors,
-        "catalogue": catalogue.catalogue(),
+        "catalogue": rules.catalogue(),
         "preview_url": PREVIEW_URL,
         "customer_url": reverse("customers:list"),
     }
