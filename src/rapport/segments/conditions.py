@@ -48,6 +48,7 @@ from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
 
 from rapport.commerce.models import COUNTED_STATUSES, Category, Order, OrderLine
+from rapport.commerce.queries import counted
 from rapport.customers.models import Channel, Customer, CustomFieldDefinition, Gender, MemberStatus, Store
 from rapport.events.models import Event
 from rapport.segments import operators as ops
@@ -377,7 +378,7 @@ def _window_start(window: int | None, now: dt.datetime) -> dt.datetime | None:
 
 def _counted_orders(window: int | None, now: dt.datetime) -> Any:
     """The orders that count, of known customers (so ``NOT IN`` never meets a NULL)."""
-    orders = Order.objects.filter(customer__isnull=False, status__in=COUNTED_STATUSES)
+    orders = Order.objects.counted().filter(customer__isnull=False)
     start = _window_start(window, now)
     return orders.filter(placed_at__gte=start) if start else orders
 
@@ -601,7 +602,7 @@ class BoughtCondition(ConditionType):
         }
 
     def q(self, condition: Mapping[str, Any], context: Context) -> Q:
-        lines = OrderLine.objects.filter(order__customer=OuterRef("pk"), order__status__in=COUNTED_STATUSES)
+        lines = OrderLine.objects.filter(counted("order__"), order__customer=OuterRef("pk"))
         start = _window_start(condition.get("window_days"), context.now)
         if start:
             lines = lines.filter(order__placed_at__gte=start)
