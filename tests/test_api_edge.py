@@ -1,4 +1,4 @@
-"""The API's shared edge: scope checked before the body, the configured rate limit, 429 documented."""
+"""The assembled API's edge: scope checked before the body, the configured rate limit, 429 documented."""
 
 from __future__ import annotations
 
