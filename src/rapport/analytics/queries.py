@@ -1,4 +1,5 @@
-"""Aggregations the analytics models read, pushed into the database.
+"""Aggregations the analytics models read, pushed into the database; and what other apps read of
+analytics (a customer's metrics).
 
 One ``GROUP BY`` over the counted orders (the covering index serves it) per snapshot; nothing
 loops over orders in Python.
@@ -16,6 +17,7 @@ from django.db.models import Count, DecimalField, F, FloatField, Func, Max, Min,
 from django.db.models.functions import Cast, TruncDate
 from numpy.typing import NDArray
 
+from rapport.analytics.models import CustomerMetrics
 from rapport.analytics.summary import RECENT_DAYS, PurchaseSummary
 from rapport.commerce.models import Order, OrderLine
 from rapport.commerce.queries import counted
@@ -150,3 +152,8 @@ def _raw_rows(queryset: QuerySet[Any]) -> list[tuple[Any, ...]]:
     with connection.cursor() as cursor:
         cursor.execute(sql, params)
         return cursor.fetchall()
+
+
+def metrics_of(customer_id: int) -> CustomerMetrics | None:
+    """A customer's latest metrics (RFM, lifecycle, CLV, churn), or None before the first run."""
+    return CustomerMetrics.objects.filter(customer_id=customer_id).first()

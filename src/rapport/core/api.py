@@ -10,8 +10,8 @@ from __future__ import annotations
 import ast
 import functools
 import inspect
-import textwrap
 from collections.abc import Callable
+from pathlib import Path
 from typing import Any
 
 from django.http import Http404, HttpRequest, HttpResponse
@@ -56,27 +56,38 @@ def scope_asked_first(view_func: Callable[..., Any]) -> str | None:
     Read from the handler's own code, so that ``require`` stays the one place a scope is named,
     while the token's scope can be checked before the request body is validated.
     """
-    try:
-        tree = ast.parse(textwrap.dedent(inspect.getsource(view_func)))
-    except (OSError, TypeError, SyntaxError):
+    code = getattr(view_func, "__code__", None)
+    if code is None:
         return None
-    function = tree.body[0] if tree.body else None
-    if not isinstance(function, ast.FunctionDef):
-        return None
-    for statement in function.body:
-        call = statement.value if isinstance(statement, ast.Expr) else None
-        if not (isinstance(call, ast.Call) and isinstance(call.func, ast.Name) and call.func.id == "require"):
-            continue
-        if len(call.args) < 2:
-            return None
-        argument = call.args[1]
-        if isinstance(argument, ast.Constant) and isinstance(argument.value, str):
-            return argument.value
-        if isinstance(argument, ast.Name):
-            value = view_func.__globals__.get(argument.id)
-            return value if isinstance(value, str) else None
-        return None
+    argument = _opening_requires(code.co_filename).get(code.co_firstlineno)
+    if isinstance(argument, ast.Constant) and isinstance(argument.value, str):
+        return argument.value
+    if isinstance(argument, ast.Name):
+        value = view_func.__globals__.get(argument.id)
+        return value if isinstance(value, str) else None
     return None
+
+
+@functools.cache
+def _opening_requires(filename: str) -> dict[int, ast.expr]:
+    """For each function of a module (by its first line, decorators included): the scope argument
+    of the ``require`` call among its top-level statements. One parse per module."""
+    try:
+        tree = ast.parse(Path(filename).read_text(encoding="utf-8"))
+    except (OSError, SyntaxError, ValueError):
+        return {}
+    found: dict[int, ast.expr] = {}
+    for function in ast.walk(tree):
+        if not isinstance(function, ast.FunctionDef):
+            continue
+        for statement in function.body:
+            call = statement.value if isinstance(statement, ast.Expr) else None
+            if isinstance(call, ast.Call) and isinstance(call.func, ast.Name) and call.func.id == "require":
+                if len(call.args) >= 2:
+                    first_line = min([function.lineno, *(d.lineno for d in function.decorator_list)])
+                    found[first_line] = call.args[1]
+                break
+    return found
 
 
 def check_scope_first(run: Callable[..., HttpResponse]) -> Callable[..., HttpResponse]:
