@@ -63,6 +63,7 @@ INSTALLED_APPS = [
     "rapport.service",
     "rapport.portal",
     "rapport.console",
+    "rapport.runtime",
 ]
 
 MIDDLEWARE = [
@@ -220,7 +221,8 @@ EMAIL_BACKEND = (
     "django.core.mail.backends.smtp.EmailBackend" if EMAIL_HOST else "django.core.mail.backends.console.EmailBackend"
 )
 DEFAULT_FROM_EMAIL = os.environ.get("RAPPORT_MAIL_FROM", "Rapport <noreply@localhost>")
-RAPPORT_PUBLIC_URL = os.environ.get("RAPPORT_PUBLIC_URL", "http://127.0.0.1:8000").rstrip("/")
+# empty: links use the address `rapport run` serves (rapport.core.public_url)
+RAPPORT_PUBLIC_URL = os.environ.get("RAPPORT_PUBLIC_URL", "").rstrip("/")
 RAPPORT_JOBS_SYNC = _env_bool("RAPPORT_JOBS_SYNC")  # tests: run jobs inline
 
 # Campaign email bounces: with a bounce domain, campaign mail goes out with the envelope sender

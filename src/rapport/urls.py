@@ -1,7 +1,7 @@
 from django.contrib import admin
 from django.urls import include, path
 
-from rapport.core.api import build_api
+from rapport.api_routes import build_api
 
 api = build_api()
 

@@ -29,14 +29,15 @@ from django.db.models.functions import Coalesce, TruncMonth
 from django.utils.translation import gettext as _
 
 from rapport.analytics.models import CustomerMetrics, LifecycleStage, RfmSegment
-from rapport.commerce.models import COUNTED_STATUSES, Order, OrderLine
+from rapport.commerce.models import Order, OrderLine
+from rapport.commerce.queries import counted, net_revenue
 from rapport.core.errors import FieldError, InvalidInput
 from rapport.customers.models import Store
 
 MAX_RANGE_DAYS = 5 * 366
 ZERO = Decimal("0.00")
 MONEY: DecimalField[Decimal, Decimal] = DecimalField(max_digits=18, decimal_places=2)
-NET = F("total") - F("refunded_total")
+NET = net_revenue()
 
 
 def shop_zone() -> zoneinfo.ZoneInfo:
@@ -79,15 +80,15 @@ class Filters:
         return dt.datetime.combine(self.end + dt.timedelta(days=1), dt.time(), shop_zone())
 
     def orders(self) -> QuerySet[Order]:
-        orders = Order.objects.filter(
-            status__in=COUNTED_STATUSES, placed_at__gte=self.since, placed_at__lt=self.until, customer__isnull=False
+        orders = Order.objects.counted().filter(
+            placed_at__gte=self.since, placed_at__lt=self.until, customer__isnull=False
         )
         return orders.filter(store=self.store) if self.store else orders
 
     def lines(self) -> QuerySet[OrderLine]:
         """The lines of :meth:`orders`."""
         lines = OrderLine.objects.filter(
-            order__status__in=COUNTED_STATUSES,
+            counted("order__"),
             order__placed_at__gte=self.since,
             order__placed_at__lt=self.until,
             order__customer__isnull=False,
@@ -117,7 +118,7 @@ def _month(field: str) -> TruncMonth:
 
 
 def _revenue(prefix: str = "") -> Coalesce:
-    net = F(f"{prefix}total") - F(f"{prefix}refunded_total")
+    net = net_revenue(prefix)
     return Coalesce(Sum(net, output_field=MONEY), ZERO, output_field=MONEY)
 
 

@@ -31,7 +31,8 @@ from django.utils.translation import gettext as _
 
 from rapport.analytics.kpis import ZERO, Filters, _cents, _month, _ratio, _revenue
 from rapport.customers.models import Customer
-from rapport.loyalty.models import Account, Asset, Entry, EntryKind, Level, LevelChange, Lot
+from rapport.loyalty import queries as loyalty_queries
+from rapport.loyalty.models import Account, Asset, Entry, EntryKind, Level, LevelChange
 from rapport.loyalty.services.program import program_settings
 
 EXPIRY_HORIZONS = (30, 90)
@@ -264,12 +265,7 @@ def points(filters: Filters, *, now: dt.datetime | None = None) -> dict[str, Any
 
 def expiring_points(filters: Filters, *, days: int, now: dt.datetime) -> dict[str, Any]:
     """Points left in lots that expire within ``days`` of ``now``, and how many members hold them."""
-    lots = Lot.objects.filter(
-        account__asset=Asset.POINTS,
-        remaining__gt=0,
-        expires_at__gt=now,
-        expires_at__lte=now + dt.timedelta(days=days),
-    )
+    lots = loyalty_queries.points_expiring(within=dt.timedelta(days=days), now=now)
     if filters.store:
         lots = lots.filter(account__customer__store=filters.store)
     found = lots.aggregate(points=Sum("remaining"), members=Count("account__customer", distinct=True))

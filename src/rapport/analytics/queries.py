@@ -1,4 +1,5 @@
-"""Aggregations the analytics models read, pushed into the database.
+"""Aggregations the analytics models read, pushed into the database; and what other apps read of
+analytics (a customer's metrics).
 
 One ``GROUP BY`` over the counted orders (the covering index serves it) per snapshot; nothing
 loops over orders in Python.
@@ -16,8 +17,10 @@ from django.db.models import Count, DecimalField, F, FloatField, Func, Max, Min,
 from django.db.models.functions import Cast, TruncDate
 from numpy.typing import NDArray
 
+from rapport.analytics.models import CustomerMetrics
 from rapport.analytics.summary import RECENT_DAYS, PurchaseSummary
-from rapport.commerce.models import COUNTED_STATUSES, Order, OrderLine
+from rapport.commerce.models import Order, OrderLine
+from rapport.commerce.queries import counted
 
 
 def _money_sum(expression: object, **extra: object) -> Cast:
@@ -60,7 +63,7 @@ def purchase_summary(as_of: dt.datetime, customer_ids: Sequence[int] | None = No
     an index-only scan in customer order and aggregates as it goes (the distinct purchase days
     included): no sort, no heap, no hash table. Every column comes back as a number and goes
     straight into one numpy array. The last 90 days' spend is before refunds."""
-    orders = Order.objects.filter(status__in=COUNTED_STATUSES, customer__isnull=False, placed_at__lt=as_of)
+    orders = Order.objects.counted().filter(customer__isnull=False, placed_at__lt=as_of)
     if customer_ids is not None:
         orders = orders.filter(customer_id__in=list(customer_ids))
     recent = Q(placed_at__gte=as_of - dt.timedelta(days=RECENT_DAYS))
@@ -103,7 +106,8 @@ def purchase_summary(as_of: dt.datetime, customer_ids: Sequence[int] | None = No
 def buyers_between(start: dt.datetime, end: dt.datetime, customer_ids: NDArray[np.int64]) -> NDArray[np.bool_]:
     """Which of ``customer_ids`` placed a counted order in ``[start, end)``."""
     bought = (
-        Order.objects.filter(status__in=COUNTED_STATUSES, placed_at__gte=start, placed_at__lt=end)
+        Order.objects.counted()
+        .filter(placed_at__gte=start, placed_at__lt=end)
         .exclude(customer__isnull=True)
         .values_list("customer_id", flat=True)
         .distinct()
@@ -117,7 +121,7 @@ def preferred_categories(as_of: dt.datetime, customer_ids: Sequence[int] | None 
     The database ranks the categories too, so one row per customer comes back rather than one per
     customer and category (6M rather than 1M at a million customers)."""
     lines = OrderLine.objects.filter(
-        order__status__in=COUNTED_STATUSES,
+        counted("order__"),
         order__customer__isnull=False,
         order__placed_at__lt=as_of,
         product__category__isnull=False,
@@ -148,3 +152,8 @@ def _raw_rows(queryset: QuerySet[Any]) -> list[tuple[Any, ...]]:
     with connection.cursor() as cursor:
         cursor.execute(sql, params)
         return cursor.fetchall()
+
+
+def metrics_of(customer_id: int) -> CustomerMetrics | None:
+    """A customer's latest metrics (RFM, lifecycle, CLV, churn), or None before the first run."""
+    return CustomerMetrics.objects.filter(customer_id=customer_id).first()

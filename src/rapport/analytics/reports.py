@@ -34,6 +34,7 @@ from rapport.analytics.kpis import MONEY, ZERO, Filters, shop_zone
 from rapport.analytics.models import LifecycleStage, RfmSegment, SavedReport, ValueTier
 from rapport.audit.models import AuditEntry
 from rapport.audit.services import record
+from rapport.commerce.queries import net_revenue
 from rapport.core.actor import Actor
 from rapport.core.errors import Conflict, FieldError, InvalidInput, NotFound
 
@@ -267,7 +268,7 @@ def _aggregates(lines: bool, prefix: str) -> dict[str, Any]:
             "m_units": Coalesce(Sum("quantity"), 0),
         }
     return {
-        "m_revenue": Coalesce(Sum(F("total") - F("refunded_total"), output_field=MONEY), ZERO, output_field=MONEY),
+        "m_revenue": Coalesce(Sum(net_revenue(), output_field=MONEY), ZERO, output_field=MONEY),
         "m_orders": Count("id"),
         "m_customers": Count("customer", distinct=True),
         "m_discount": Coalesce(Sum("discount_total", output_field=MONEY), ZERO, output_field=MONEY),

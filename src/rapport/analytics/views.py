@@ -28,18 +28,9 @@ from rapport.analytics.api import export_response
 from rapport.analytics.charts import embed, figure
 from rapport.analytics.models import ModelFit, SavedReport
 from rapport.commerce.models import Order
-from rapport.core.actor import Actor, Source
 from rapport.core.errors import DomainError, InvalidInput
+from rapport.core.requests import console_actor, error_text
 from rapport.customers.models import Store
-
-
-def _actor(request: HttpRequest) -> Actor:
-    return Actor(user=request.user, source=Source.CONSOLE)
-
-
-def _error_text(exc: DomainError) -> str:
-    return "; ".join(f"{e.field}: {e.message}" if e.field else e.message for e in exc.errors)
-
 
 # Dashboard --------------------------------------------------------------------------------------
 
@@ -314,11 +305,11 @@ def report_save(request: HttpRequest) -> HttpResponse:
             owner=request.user,
             name=request.POST.get("name", ""),
             definition=definition,
-            actor=_actor(request),
+            actor=console_actor(request),
             report=existing,
         )
     except DomainError as exc:
-        messages.error(request, _error_text(exc))
+        messages.error(request, error_text(exc))
         return redirect(f"{reverse('analytics:reports')}?{request.POST.get('query', '')}")
     messages.success(request, _("Report “%(name)s” saved.") % {"name": report.name})
     return redirect(f"{reverse('analytics:reports')}?report={report.pk}")
@@ -330,9 +321,9 @@ def report_save(request: HttpRequest) -> HttpResponse:
 def report_delete(request: HttpRequest, pk: int) -> HttpResponse:
     try:
         report = reports.owned_report(request.user, pk)
-        reports.delete_report(report, actor=_actor(request))
+        reports.delete_report(report, actor=console_actor(request))
     except DomainError as exc:
-        messages.error(request, _error_text(exc))
+        messages.error(request, error_text(exc))
     else:
         messages.success(request, _("Report “%(name)s” deleted.") % {"name": report.name})
     return redirect("analytics:reports")

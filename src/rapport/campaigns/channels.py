@@ -55,6 +55,7 @@ from rapport.campaigns.models import (
     Step,
 )
 from rapport.core.errors import InvalidInput
+from rapport.core.public_url import public_url
 from rapport.customers.models import Customer, Identity
 from rapport.tags.sync import backoff, sign
 
@@ -197,8 +198,7 @@ class GatewayAdapter:
         body = json.dumps(
             {
                 "channel": policy.channel,
-                "callback_url": settings.RAPPORT_PUBLIC_URL
-                + reverse("api:campaigns_callback", kwargs={"channel": policy.channel}),
+                "callback_url": public_url() + reverse("api:campaigns_callback", kwargs={"channel": policy.channel}),
                 "messages": [
                     {
                         "id": item.key,

@@ -29,7 +29,8 @@ from jinja2 import TemplateSyntaxError, meta, nodes
 from jinja2.exceptions import SecurityError, TemplateError
 from jinja2.sandbox import SandboxedEnvironment
 
-from rapport.commerce.models import COUNTED_STATUSES, Order, OrderLine
+from rapport.commerce.models import Order, OrderLine
+from rapport.commerce.queries import counted
 from rapport.core.errors import FieldError, InvalidInput
 from rapport.customers.models import Customer, Store
 
@@ -114,12 +115,14 @@ def latest_orders(customer_ids: Iterable[int]) -> dict[int, dict[str, Any]]:
     """Each customer's latest purchase: one query for the orders, one for their item names."""
     ids = list(customer_ids)
     latest = (
-        Order.objects.filter(customer_id=OuterRef("customer_id"), status__in=COUNTED_STATUSES)
+        Order.objects.counted()
+        .filter(customer_id=OuterRef("customer_id"))
         .order_by("-placed_at", "-id")
         .values("pk")[:1]
     )
     orders = list(
-        Order.objects.filter(customer_id__in=ids, status__in=COUNTED_STATUSES)
+        Order.objects.counted()
+        .filter(customer_id__in=ids)
         .filter(pk=Subquery(latest))
         .values("pk", "customer_id", "external_id", "total", "currency", "placed_at")
     )
@@ -143,7 +146,7 @@ def recommendations(customer_ids: Iterable[int], *, now: dt.datetime | None = No
     ids = list(customer_ids)
     since = (now or timezone.now()) - dt.timedelta(days=BEST_SELLER_DAYS)
     best = list(
-        OrderLine.objects.filter(order__placed_at__gte=since, order__status__in=COUNTED_STATUSES, product__isnull=False)
+        OrderLine.objects.filter(counted("order__"), order__placed_at__gte=since, product__isnull=False)
         .values("product_id", "product__name", "product__sku", "product__price")
         .annotate(sold=Sum("quantity"), orders=Count("order_id"))
         .order_by("-sold", "product_id")[:20]

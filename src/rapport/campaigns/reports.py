@@ -27,7 +27,7 @@ from django.db.models.functions import Coalesce
 from django.utils.translation import gettext as _
 
 from rapport.campaigns.models import Enrollment, Message, Plan, SplitDecision, Step
-from rapport.commerce.models import COUNTED_STATUSES, Order
+from rapport.commerce.models import Order
 
 Z_95 = 1.959963984540054
 PAST_SENT = (Message.Status.SENT, Message.Status.DELIVERED)
@@ -131,9 +131,8 @@ def uplift(treatment: GroupResult, control: GroupResult) -> Uplift:
 
 
 def _orders_in_window(plan: Plan, start: str) -> QuerySet[Order]:
-    return Order.objects.filter(
+    return Order.objects.counted().filter(
         customer_id=OuterRef("customer_id"),
-        status__in=COUNTED_STATUSES,
         placed_at__gt=OuterRef(start),
         placed_at__lte=OuterRef(start) + plan.attribution_window,
     )
@@ -175,9 +174,7 @@ def build(plan: Plan) -> PlanReport:
         touched_at__lt=OuterRef("placed_at"),
         touched_at__gte=OuterRef("placed_at") - plan.attribution_window,
     )
-    orders = Order.objects.filter(status__in=COUNTED_STATUSES, customer_id__in=touched.values("customer_id")).filter(
-        Exists(touch_before)
-    )
+    orders = Order.objects.counted().filter(customer_id__in=touched.values("customer_id")).filter(Exists(touch_before))
     attributed = orders.aggregate(
         converted=Count("customer_id", distinct=True),
         revenue=Coalesce(Sum("total"), Decimal("0"), output_field=DecimalField(max_digits=14, decimal_places=2)),
@@ -241,9 +238,8 @@ def _variants(plan: Plan) -> list[dict[str, Any]]:
                 "pk",
                 filter=Q(
                     Exists(
-                        Order.objects.filter(
+                        Order.objects.counted().filter(
                             customer_id=OuterRef("customer_id"),
-                            status__in=COUNTED_STATUSES,
                             placed_at__gt=OuterRef("sent_at"),
                             placed_at__lte=OuterRef("sent_at") + plan.attribution_window,
                         )

@@ -24,7 +24,8 @@ from rapport.campaigns.models import Enrollment, Plan, Step
 from rapport.core.actor import Actor
 from rapport.core.errors import Conflict, FieldError
 from rapport.customers.models import Customer
-from rapport.loyalty.models import Account, Asset, Coupon, CouponStatus, CouponTemplate, LevelChange, Lot
+from rapport.loyalty import queries as loyalty_queries
+from rapport.loyalty.models import Account, Coupon, CouponStatus, CouponTemplate, LevelChange
 from rapport.loyalty.services import coupons, points
 
 logger = logging.getLogger(__name__)
@@ -118,9 +119,7 @@ def issue(step: Step, enrollments: Sequence[tuple[int, int]], *, now: dt.datetim
 
 def _scan_points_expiring(plan: Plan, now: dt.datetime) -> int:
     day = (now + dt.timedelta(days=int(plan.trigger.get("days_before") or 0))).date()
-    accounts = Lot.objects.filter(remaining__gt=0, expires_at__date=day, account__asset=Asset.POINTS).values(
-        "account_id"
-    )
+    accounts = loyalty_queries.points_expiring_on(day).values("account_id")
     customers = Customer.objects.filter(pk__in=Account.objects.filter(pk__in=accounts).values("customer_id"))
     return engine.enroll(plan, engine.in_audience(plan, customers, now), entry_key=f"points:{day.isoformat()}", now=now)
 

@@ -18,6 +18,8 @@ from functools import lru_cache
 from django.conf import settings
 from django.urls import reverse
 
+from rapport.core.public_url import public_url
+
 OPEN_SALT = "rapport.campaigns.open"
 CLICK_SALT = "rapport.campaigns.click"
 UNSUBSCRIBE_SALT = "rapport.campaigns.unsubscribe"
@@ -61,7 +63,7 @@ def _path(name: str) -> str:
 
 
 def _url(name: str, token: str) -> str:
-    return f"{settings.RAPPORT_PUBLIC_URL}{_path(name).replace(PLACEHOLDER, token)}"
+    return f"{public_url()}{_path(name).replace(PLACEHOLDER, token)}"
 
 
 def open_url(message_id: int) -> str:

@@ -99,9 +99,9 @@ def on_order_saved(
         and previous_status != OrderStatus.COMPLETED
     ):
         _enter_later(_journeys("order_completed"), [[order.customer_id, f"order:{order.pk}", {"order": order.pk}]])
-    newly_counted = order.status in COUNTED_STATUSES and previous_status not in COUNTED_STATUSES
+    newly_counted = order.is_counted and previous_status not in COUNTED_STATUSES
     if "first_purchase" in listening and newly_counted:
-        counted = Order.objects.filter(customer_id=order.customer_id, status__in=COUNTED_STATUSES).count()
+        counted = Order.objects.counted().filter(customer_id=order.customer_id).count()
         if counted == 1:
             _enter_later(_journeys("first_purchase"), [[order.customer_id, "first_purchase", {"order": order.pk}]])
 

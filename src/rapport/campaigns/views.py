@@ -32,22 +32,14 @@ from rapport.campaigns.models import (
     Step,
 )
 from rapport.campaigns.validation import TRIGGERS
-from rapport.core.actor import Actor, Source
 from rapport.core.errors import DomainError, FieldError
 from rapport.core.listing import page_offset, paginate
+from rapport.core.requests import console_actor, error_text
 from rapport.customers import queries as customer_queries
 from rapport.segments.models import Segment
 
 PAGE_SIZE = 50
 DATETIME_LOCAL = "%Y-%m-%dT%H:%M"
-
-
-def _actor(request: HttpRequest) -> Actor:
-    return Actor(user=request.user, source=Source.CONSOLE)
-
-
-def _error_text(exc: DomainError) -> str:
-    return "; ".join(f"{e.field}: {e.message}" if e.field else e.message for e in exc.errors)
 
 
 def _local_zone() -> zoneinfo.ZoneInfo:
@@ -195,7 +187,7 @@ def _plan_form(request: HttpRequest, plan: Plan | None) -> HttpResponse:
         data, errors = _plan_data(request)
         if not errors:
             try:
-                saved = services.save_plan(data=data, actor=_actor(request), instance=plan)
+                saved = services.save_plan(data=data, actor=console_actor(request), instance=plan)
                 messages.success(request, _("Plan saved."))
                 return redirect("campaigns:detail", pk=saved.pk)
             except DomainError as exc:
@@ -318,9 +310,9 @@ def plan_action(request: HttpRequest, pk: int, action: str) -> HttpResponse:
         raise PermissionDenied
     plan = get_object_or_404(Plan, pk=pk)
     try:
-        result = service(plan, actor=_actor(request))  # type: ignore[operator]
+        result = service(plan, actor=console_actor(request))  # type: ignore[operator]
     except DomainError as exc:
-        messages.error(request, _error_text(exc))
+        messages.error(request, error_text(exc))
         return redirect("campaigns:detail", pk=pk)
     done = {
         "launch": _("Plan launched."),
@@ -369,18 +361,22 @@ def _template_form(request: HttpRequest, template: ContentTemplate | None) -> Ht
             if "preview" in request.POST or "test_send" in request.POST:
                 if template is None:
                     raise DomainError.single("name", "unsaved", _("save the template first"))
-                customer = _customer(request, values["customer"])
+                if not values["customer"].strip().isdigit():
+                    raise DomainError.single("customer", "required", _("the id of a customer to preview for"))
+                customer = customer_queries.visible_customer(request.user, int(values["customer"]))
                 if "preview" in request.POST:
                     preview = services.preview(template, customer)
                 else:
-                    outcome = services.test_send(template, customer=customer, to=values["to"], actor=_actor(request))
+                    outcome = services.test_send(
+                        template, customer=customer, to=values["to"], actor=console_actor(request)
+                    )
                     if outcome.ok:
                         messages.success(request, _("Test sent to %(to)s.") % {"to": values["to"]})
                     else:
                         messages.error(request, outcome.error)
             else:
                 data = {k: values[k] for k in ("name", "channel", "subject", "body")}
-                saved = services.save_template(data=data, actor=_actor(request), instance=template)
+                saved = services.save_template(data=data, actor=console_actor(request), instance=template)
                 messages.success(request, _("Template saved."))
                 return redirect("campaigns:template_edit", pk=saved.pk)
         except DomainError as exc:
@@ -398,14 +394,6 @@ def _template_form(request: HttpRequest, template: ContentTemplate | None) -> Ht
             "variables": ["customer", "order", "coupon", "recommendation", "unsubscribe_url"],
         },
     )
-
-
-def _customer(request: HttpRequest, value: str) -> Any:
-    from rapport.customers.services import get_customer
-
-    if not value.strip().isdigit():
-        raise DomainError.single("customer", "required", _("the id of a customer to preview for"))
-    return get_customer(customer_queries.visible_customers(request.user), int(value))
 
 
 @login_required
@@ -444,7 +432,7 @@ def channel_settings(request: HttpRequest) -> HttpResponse:
             if request.POST.get("gateway_secret"):
                 data["gateway_secret"] = request.POST["gateway_secret"]
         try:
-            services.save_policy(channel, data=data, actor=_actor(request))
+            services.save_policy(channel, data=data, actor=console_actor(request))
             messages.success(request, _("Channel settings saved."))
             return redirect("campaigns:channels")
         except DomainError as exc:
@@ -496,11 +484,14 @@ def call_record(request: HttpRequest, pk: int) -> HttpResponse:
     )
     try:
         services.complete_call(
-            task, status=request.POST.get("status", ""), outcome=request.POST.get("outcome", ""), actor=_actor(request)
+            task,
+            status=request.POST.get("status", ""),
+            outcome=request.POST.get("outcome", ""),
+            actor=console_actor(request),
         )
         messages.success(request, _("Call recorded."))
     except DomainError as exc:
-        messages.error(request, _error_text(exc))
+        messages.error(request, error_text(exc))
     return redirect("campaigns:calls")
 
 
@@ -513,9 +504,9 @@ def call_record(request: HttpRequest, pk: int) -> HttpResponse:
 def lift_suppression(request: HttpRequest, customer_id: int) -> HttpResponse:
     customer = get_object_or_404(customer_queries.visible_customers(request.user), pk=customer_id)
     try:
-        lifted = bounces.lift_suppression(customer, actor=_actor(request), reason=request.POST.get("reason", ""))
+        lifted = bounces.lift_suppression(customer, actor=console_actor(request), reason=request.POST.get("reason", ""))
     except DomainError as exc:
-        messages.error(request, _error_text(exc))
+        messages.error(request, error_text(exc))
     else:
         if lifted is None:
             messages.info(request, _("This customer's email address was not suppressed."))

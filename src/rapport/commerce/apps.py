@@ -7,7 +7,8 @@ class CommerceConfig(AppConfig):
     verbose_name = _("Commerce")
 
     def ready(self) -> None:
-        from rapport.commerce import merge_hooks, tabs
+        from rapport.commerce import merge_hooks, segment_conditions, tabs
 
         tabs.register()
         merge_hooks.register()
+        segment_conditions.register()

@@ -91,6 +91,14 @@ COUNTED_STATUSES = [
 ]
 
 
+class OrderQuerySet(models.QuerySet["Order"]):
+    """Published through :mod:`rapport.commerce.queries`: what other apps ask of orders."""
+
+    def counted(self) -> OrderQuerySet:
+        """Orders that count as purchases (``COUNTED_STATUSES``), as every statistic counts them."""
+        return self.filter(status__in=COUNTED_STATUSES)
+
+
 class Order(models.Model):
     customer = models.ForeignKey(
         Customer,
@@ -115,6 +123,8 @@ class Order(models.Model):
     placed_at = models.DateTimeField(_("placed at"), db_index=True)
     created_at = models.DateTimeField(auto_now_add=True)
     updated_at = models.DateTimeField(auto_now=True)
+
+    objects = OrderQuerySet.as_manager()
 
     class Meta:
         ordering = ["-placed_at", "-id"]
@@ -164,6 +174,11 @@ class Order(models.Model):
     @property
     def net_total(self) -> Decimal:
         return self.total - self.refunded_total
+
+    @property
+    def is_counted(self) -> bool:
+        """Whether the order counts as a purchase (see :meth:`OrderQuerySet.counted`)."""
+        return self.status in COUNTED_STATUSES
 
 
 class OrderLine(models.Model):

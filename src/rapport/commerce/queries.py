@@ -1,4 +1,10 @@
-"""Reading orders: the caller's data scope and the filters the list page and the API share."""
+"""Reading orders, for this app and every other: what counts as a purchase, net revenue, the
+caller's data scope and the filters the list page and the API share.
+
+Other apps read orders through here (and ``Order.objects.counted()``) instead of re-deriving
+the definitions: a purchase is an order in ``COUNTED_STATUSES``; net revenue is the total less
+what was refunded.
+"""
 
 from __future__ import annotations
 
@@ -6,13 +12,25 @@ from collections.abc import Mapping
 from typing import Any
 
 from django.contrib.auth.models import AbstractBaseUser, AnonymousUser
-from django.db.models import QuerySet
+from django.db.models import F, Q, QuerySet
+from django.db.models.expressions import CombinedExpression
 
 from rapport.accounts.services import customer_scope
-from rapport.commerce.models import Order, OrderStatus
+from rapport.commerce.models import COUNTED_STATUSES, Order, OrderStatus
 from rapport.core.errors import FieldError, InvalidInput
 from rapport.core.listing import within_time_bounds
 from rapport.customers.validation import LookupCache
+
+
+def counted(prefix: str = "") -> Q:
+    """The orders that count as purchases, seen from a related model (``counted("order__")`` on lines)."""
+    return Q(**{f"{prefix}status__in": COUNTED_STATUSES})
+
+
+def net_revenue(prefix: str = "") -> CombinedExpression:
+    """An order's revenue after refunds (``total - refunded_total``), as an expression for queries."""
+    return F(f"{prefix}total") - F(f"{prefix}refunded_total")
+
 
 ORDERINGS = {"placed_at": "placed_at", "total": "total", "updated_at": "updated_at"}
 

@@ -256,7 +256,7 @@ def record_refund(
         return existing, False
     if locked.status in (OrderStatus.PENDING, OrderStatus.CANCELLED):
         raise Conflict.single("order", "not_paid", f"an order that is {locked.status} cannot be refunded")
-    refundable = locked.total - locked.refunded_total
+    refundable = locked.net_total
     if money > refundable:
         raise Conflict.single("amount", "exceeds_refundable", f"at most {refundable} can still be refunded")
     refund = Refund.objects.create(
@@ -299,4 +299,4 @@ def get_order(pk: int) -> Order:
 
 
 def refundable_amount(order: Order) -> Decimal:
-    return order.total - order.refunded_total
+    return order.net_total

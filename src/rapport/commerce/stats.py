@@ -14,7 +14,7 @@ from decimal import ROUND_HALF_UP, Decimal
 from django.conf import settings
 from django.db.models import Count, Max, Min, Q, Sum
 
-from rapport.commerce.models import COUNTED_STATUSES, ZERO, CustomerStats, Order, Refund, RefundStatus
+from rapport.commerce.models import ZERO, CustomerStats, Order, Refund, RefundStatus
 from rapport.core.changes import Change, customers_changed
 
 CENT = Decimal("0.01")
@@ -58,7 +58,8 @@ def refresh_customer_stats(customer_ids: Iterable[int | None]) -> None:
 def _refresh_batch(ids: list[int]) -> None:
     currency = settings.RAPPORT_CURRENCY
     rows = (
-        Order.objects.filter(customer_id__in=ids, status__in=COUNTED_STATUSES, currency=currency)
+        Order.objects.counted()
+        .filter(customer_id__in=ids, currency=currency)
         .values("customer_id")
         .annotate(
             order_count=Count("id"),
@@ -117,9 +118,11 @@ def _refresh_batch(ids: list[int]) -> None:
 def stats_match_orders(customer_id: int) -> bool:
     """For tests and checks: do the kept statistics equal a fresh computation?"""
     kept = CustomerStats.objects.filter(customer_id=customer_id).first()
-    fresh = Order.objects.filter(
-        Q(customer_id=customer_id), status__in=COUNTED_STATUSES, currency=settings.RAPPORT_CURRENCY
-    ).aggregate(n=Count("id"), spent=Sum("total"), refunded=Sum("refunded_total"))
+    fresh = (
+        Order.objects.counted()
+        .filter(Q(customer_id=customer_id), currency=settings.RAPPORT_CURRENCY)
+        .aggregate(n=Count("id"), spent=Sum("total"), refunded=Sum("refunded_total"))
+    )
     if kept is None:
         return fresh["n"] == 0
     return (

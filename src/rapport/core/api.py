@@ -1,43 +1,27 @@
-"""The REST API root: authentication, scope checks, and one error body for every failure.
+"""What every API handler shares: strict bodies, the calling actor, scope checks, one error body.
 
-Errors always look like ``{"errors": [{"field": ..., "code": ..., "message": ...}]}``.
+Errors always look like ``{"errors": [{"field": ..., "code": ..., "message": ...}]}``. The API itself
+(authentication, rate limit, which domain routers make it up) is assembled in :mod:`rapport.api_routes`;
+this module knows no domain.
 """
 
 from __future__ import annotations
 
+import ast
+import functools
+import inspect
+from collections.abc import Callable
+from pathlib import Path
 from typing import Any
 
 from django.http import Http404, HttpRequest, HttpResponse
 from ninja import NinjaAPI, Schema
 from ninja.errors import AuthenticationError, HttpError
 from ninja.errors import ValidationError as NinjaValidationError
-from ninja.security import HttpBearer, SessionAuth
-from ninja.throttling import AuthRateThrottle
 from pydantic import ConfigDict
 
-from rapport.accounts.models import ApiToken
-from rapport.accounts.services import authenticate_token
 from rapport.core.actor import Actor, Source
 from rapport.core.errors import DomainError, PermissionDeniedError
-
-
-class BearerToken(HttpBearer):
-    def authenticate(self, request: HttpRequest, token: str) -> ApiToken | None:
-        api_token = authenticate_token(token)
-        if api_token is not None:
-            request.user = api_token.user
-            request.api_token = api_token  # type: ignore[attr-defined]
-        return api_token
-
-
-class StaffSession(SessionAuth):
-    """The console's own pages call the API with the signed-in session (CSRF checked)."""
-
-    def authenticate(self, request: HttpRequest, key: str | None) -> Any:
-        user = super().authenticate(request, key)
-        if user is not None:
-            request.api_token = None  # type: ignore[attr-defined]
-        return user
 
 
 class Strict(Schema):
@@ -52,14 +36,77 @@ def actor_for(request: HttpRequest) -> Actor:
     return Actor(user=request.user, source=Source.API, label=label)
 
 
+def missing_scope(scope: str) -> DomainError:
+    return PermissionDeniedError.single("scope", "missing_scope", f"this token lacks the {scope!r} scope")
+
+
 def require(request: HttpRequest, scope: str, *permissions: str) -> None:
     """Refuse with 403 unless the token has ``scope`` and its user holds ``permissions``."""
     token = getattr(request, "api_token", None)
     if token is not None and scope not in token.scopes:
-        raise PermissionDeniedError.single("scope", "missing_scope", f"this token lacks the {scope!r} scope")
+        raise missing_scope(scope)
     missing = [p for p in permissions if not request.user.has_perm(p)]
     if missing:
         raise PermissionDeniedError.single("permission", "forbidden", f"your role lacks {', '.join(missing)}")
+
+
+def scope_asked_first(view_func: Callable[..., Any]) -> str | None:
+    """The scope a handler's opening ``require(request, SCOPE, ...)`` asks for, or None.
+
+    Read from the handler's own code, so that ``require`` stays the one place a scope is named,
+    while the token's scope can be checked before the request body is validated.
+    """
+    code = getattr(view_func, "__code__", None)
+    if code is None:
+        return None
+    argument = _opening_requires(code.co_filename).get(code.co_firstlineno)
+    if isinstance(argument, ast.Constant) and isinstance(argument.value, str):
+        return argument.value
+    if isinstance(argument, ast.Name):
+        value = view_func.__globals__.get(argument.id)
+        return value if isinstance(value, str) else None
+    return None
+
+
+@functools.cache
+def _opening_requires(filename: str) -> dict[int, ast.expr]:
+    """For each function of a module (by its first line, decorators included): the scope argument
+    of the ``require`` call among its top-level statements. One parse per module."""
+    try:
+        tree = ast.parse(Path(filename).read_text(encoding="utf-8"))
+    except (OSError, SyntaxError, ValueError):
+        return {}
+    found: dict[int, ast.expr] = {}
+    for function in ast.walk(tree):
+        if not isinstance(function, ast.FunctionDef):
+            continue
+        for statement in function.body:
+            call = statement.value if isinstance(statement, ast.Expr) else None
+            if isinstance(call, ast.Call) and isinstance(call.func, ast.Name) and call.func.id == "require":
+                if len(call.args) >= 2:
+                    first_line = min([function.lineno, *(d.lineno for d in function.decorator_list)])
+                    found[first_line] = call.args[1]
+                break
+    return found
+
+
+def check_scope_first(run: Callable[..., HttpResponse]) -> Callable[..., HttpResponse]:
+    """A "view" decorator for the whole API: marks the scope the operation needs before it runs.
+
+    The bearer authentication (which runs before the body is validated) refuses a token without
+    that scope, so an out-of-scope token learns nothing about the body's fields (403, not 422).
+    """
+    operation = getattr(inspect.unwrap(run), "__self__", None)
+    scope = scope_asked_first(operation.view_func) if operation is not None else None
+    if scope is None:
+        return run
+
+    @functools.wraps(run)
+    def marked(request: HttpRequest, *args: Any, **kwargs: Any) -> HttpResponse:
+        request.required_scope = scope  # type: ignore[attr-defined]
+        return run(request, *args, **kwargs)
+
+    return marked
 
 
 def _errors(api: NinjaAPI, request: HttpRequest, status: int, errors: list[dict[str, str]]) -> HttpResponse:
@@ -76,16 +123,8 @@ def _location(loc: list[Any] | tuple[Any, ...]) -> str:
     return ".".join(parts)
 
 
-def build_api() -> NinjaAPI:
-    api = NinjaAPI(
-        title="Rapport API",
-        version="1",
-        description="Customers, commerce and more. Authenticate with `Authorization: Bearer <token>`.",
-        urls_namespace="api",
-        docs_url="/docs",
-        auth=[BearerToken(), StaffSession()],
-        throttle=[AuthRateThrottle("600/m")],
-    )
+def install_error_handlers(api: NinjaAPI) -> None:
+    """Every failure (validation, domain rule, authentication, 404, throttling) as one error body."""
 
     @api.exception_handler(NinjaValidationError)
     def validation_error(request: HttpRequest, exc: NinjaValidationError) -> HttpResponse:
@@ -126,8 +165,3 @@ def build_api() -> NinjaAPI:
     def http_error(request: HttpRequest, exc: HttpError) -> HttpResponse:
         code = "throttled" if exc.status_code == 429 else "error"
         return _errors(api, request, exc.status_code, [{"field": "", "code": code, "message": str(exc)}])
-
-    from rapport.api_routes import register_routers
-
-    register_routers(api)
-    return api

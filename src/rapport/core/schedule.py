@@ -14,6 +14,7 @@ from collections.abc import Callable, Mapping
 from datetime import timedelta
 from typing import Any
 
+from celery import current_app
 from django.conf import settings
 
 from rapport.core.jobs import enqueue
@@ -39,8 +40,7 @@ class InProcessScheduler:
 
     def run_due(self) -> list[str]:
         """Enqueue the tasks whose time has come; return their schedule names."""
-        from rapport.celery import app
-
+        app = current_app  # the project's Celery app: tasks are named in the schedule, looked up here
         app.loader.import_default_modules()  # registers every app's tasks.py, as a worker does
         now = self.clock()
         started = []

@@ -243,10 +243,6 @@ def _given(body: Schema) -> dict[str, Any]:
     return body.model_dump(exclude_unset=True)
 
 
-def _customer(request: HttpRequest, customer_id: int) -> Customer:
-    return services.get_customer(queries.visible_customers(request.user), customer_id)
-
-
 # Customers ---------------------------------------------------------------------------------
 
 
@@ -306,33 +302,35 @@ def bulk_customers(request: HttpRequest, payload: BulkCustomers) -> dict[str, An
 @router.get("/customers/{customer_id}", summary="One customer, personal data masked")
 def get_customer(request: HttpRequest, customer_id: int) -> dict[str, Any]:
     require(request, CUSTOMERS_READ, VIEW)
-    return customer_body(_customer(request, customer_id))
+    return customer_body(queries.visible_customer(request.user, customer_id))
 
 
 @router.patch("/customers/{customer_id}", summary="Change profile fields; each change is recorded")
 def update_customer(request: HttpRequest, customer_id: int, payload: CustomerIn) -> dict[str, Any]:
     require(request, CUSTOMERS_WRITE, CHANGE)
-    customer = services.update_customer(_customer(request, customer_id), data=_given(payload), actor=actor_for(request))
+    customer = services.update_customer(
+        queries.visible_customer(request.user, customer_id), data=_given(payload), actor=actor_for(request)
+    )
     return customer_body(queries.visible_customers(request.user).get(pk=customer.pk))
 
 
 @router.delete("/customers/{customer_id}", response={204: None}, summary="Delete a customer without orders")
 def delete_customer(request: HttpRequest, customer_id: int) -> Status[None]:
     require(request, CUSTOMERS_WRITE, "customers.delete_customer")
-    services.delete_customer(_customer(request, customer_id), actor=actor_for(request))
+    services.delete_customer(queries.visible_customer(request.user, customer_id), actor=actor_for(request))
     return Status(204, None)
 
 
 @router.post("/customers/{customer_id}/reveal", summary="Personal data in plaintext (audited)")
 def reveal(request: HttpRequest, customer_id: int) -> dict[str, Any]:
     require(request, PII_REVEAL, VIEW, "customers.reveal_pii")
-    return services.reveal_personal_data(_customer(request, customer_id), actor=actor_for(request))
+    return services.reveal_personal_data(queries.visible_customer(request.user, customer_id), actor=actor_for(request))
 
 
 @router.get("/customers/{customer_id}/history", summary="Every recorded field change, newest first")
 def history(request: HttpRequest, customer_id: int, limit: int = 50, offset: int = 0) -> dict[str, Any]:
     require(request, CUSTOMERS_READ, VIEW)
-    page = paginate(_customer(request, customer_id).changes.all(), limit=limit, offset=offset)  # type: ignore[attr-defined]
+    page = paginate(queries.visible_customer(request.user, customer_id).changes.all(), limit=limit, offset=offset)  # type: ignore[attr-defined]
     return page_body(page, [change_body(c) for c in page.items])
 
 
@@ -340,7 +338,7 @@ def history(request: HttpRequest, customer_id: int, limit: int = 50, offset: int
 def add_identity(request: HttpRequest, customer_id: int, payload: IdentityIn) -> Status[dict[str, Any]]:
     require(request, CUSTOMERS_WRITE, CHANGE)
     identity = services.add_identity(
-        _customer(request, customer_id),
+        queries.visible_customer(request.user, customer_id),
         channel=payload.channel,
         external_id=payload.external_id,
         actor=actor_for(request),
@@ -351,14 +349,16 @@ def add_identity(request: HttpRequest, customer_id: int, payload: IdentityIn) ->
 @router.get("/customers/{customer_id}/notes", summary="Notes, newest first")
 def list_notes(request: HttpRequest, customer_id: int) -> list[dict[str, Any]]:
     require(request, CUSTOMERS_READ, VIEW)
-    notes = _customer(request, customer_id).notes.select_related("author")  # type: ignore[attr-defined]
+    notes = queries.visible_customer(request.user, customer_id).notes.select_related("author")  # type: ignore[attr-defined]
     return [note_body(n) for n in notes]
 
 
 @router.post("/customers/{customer_id}/notes", response={201: dict}, summary="Add a note")
 def add_note(request: HttpRequest, customer_id: int, payload: NoteIn) -> Status[dict[str, Any]]:
     require(request, CUSTOMERS_WRITE, "customers.add_note")
-    note = services.add_note(_customer(request, customer_id), body=payload.body, actor=actor_for(request))
+    note = services.add_note(
+        queries.visible_customer(request.user, customer_id), body=payload.body, actor=actor_for(request)
+    )
     return Status(201, note_body(note))
 
 
@@ -394,13 +394,13 @@ def _consents_body(customer: Customer) -> dict[str, Any]:
 @router.get("/customers/{customer_id}/consents", summary="Consent per channel and purpose, and its history")
 def get_consents(request: HttpRequest, customer_id: int) -> dict[str, Any]:
     require(request, CUSTOMERS_READ, VIEW)
-    return _consents_body(_customer(request, customer_id))
+    return _consents_body(queries.visible_customer(request.user, customer_id))
 
 
 @router.put("/customers/{customer_id}/consents", summary="Record consent decisions (all or none)")
 def put_consents(request: HttpRequest, customer_id: int, payload: ConsentsIn) -> dict[str, Any]:
     require(request, CUSTOMERS_WRITE, "customers.change_customer")
-    customer = _customer(request, customer_id)
+    customer = queries.visible_customer(request.user, customer_id)
     consent.set_consents(
         customer,
         [d.model_dump() for d in payload.consents],
@@ -413,7 +413,7 @@ def put_consents(request: HttpRequest, customer_id: int, payload: ConsentsIn) ->
 @router.put("/customers/{customer_id}/owner", summary="Assign the customer to a staff member")
 def set_owner(request: HttpRequest, customer_id: int, payload: OwnerIn) -> dict[str, Any]:
     require(request, CUSTOMERS_WRITE, "customers.assign_owner")
-    customer = _customer(request, customer_id)
+    customer = queries.visible_customer(request.user, customer_id)
     owner = None
     if payload.owner not in (None, ""):
         owner_id = LookupCache().owner_id(payload.owner)
@@ -427,18 +427,20 @@ def set_owner(request: HttpRequest, customer_id: int, payload: OwnerIn) -> dict[
 @router.get("/customers/{customer_id}/addresses", summary="Addresses, lines masked")
 def list_addresses(request: HttpRequest, customer_id: int) -> list[dict[str, Any]]:
     require(request, CUSTOMERS_READ, VIEW)
-    return [address_body(a) for a in _customer(request, customer_id).addresses.all()]  # type: ignore[attr-defined]
+    return [address_body(a) for a in queries.visible_customer(request.user, customer_id).addresses.all()]  # type: ignore[attr-defined]
 
 
 @router.post("/customers/{customer_id}/addresses", response={201: dict}, summary="Add an address")
 def add_address(request: HttpRequest, customer_id: int, payload: AddressIn) -> Status[dict[str, Any]]:
     require(request, CUSTOMERS_WRITE, CHANGE)
-    address = services.add_address(_customer(request, customer_id), data=_given(payload), actor=actor_for(request))
+    address = services.add_address(
+        queries.visible_customer(request.user, customer_id), data=_given(payload), actor=actor_for(request)
+    )
     return Status(201, address_body(address))
 
 
 def _address(request: HttpRequest, customer_id: int, address_id: int) -> Address:
-    address = _customer(request, customer_id).addresses.filter(pk=address_id).first()  # type: ignore[attr-defined]
+    address = queries.visible_customer(request.user, customer_id).addresses.filter(pk=address_id).first()  # type: ignore[attr-defined]
     if address is None:
         raise NotFound.single("address_id", "not_found", f"no address #{address_id} for this customer")
     return address
@@ -555,8 +557,8 @@ def merge_body(done: CustomerMerge) -> dict[str, Any]:
 @router.post("/customers/{customer_id}/merge", summary="Merge another customer into this one (audited)")
 def merge_into(request: HttpRequest, customer_id: int, payload: MergeIn) -> dict[str, Any]:
     require(request, CUSTOMERS_WRITE, CHANGE, "customers.change_mergesuggestion")
-    survivor = _customer(request, customer_id)
-    merged = _customer(request, payload.merged_id)
+    survivor = queries.visible_customer(request.user, customer_id)
+    merged = queries.visible_customer(request.user, payload.merged_id)
     return merge_body(merge.merge_customers(survivor, merged, actor=actor_for(request), reason=payload.reason))
 
 

@@ -9,7 +9,7 @@ from django.contrib.auth.models import AbstractBaseUser, AnonymousUser
 from django.db.models import QuerySet
 
 from rapport.accounts.services import customer_scope
-from rapport.core.errors import FieldError, InvalidInput
+from rapport.core.errors import FieldError, InvalidInput, NotFound
 from rapport.core.listing import within_time_bounds
 from rapport.customers import services
 from rapport.customers.models import Customer, CustomFieldDefinition, MemberStatus
@@ -31,6 +31,21 @@ ORDERINGS = {
 def visible_customers(user: AbstractBaseUser | AnonymousUser | None) -> QuerySet[Customer]:
     """Every customer this user's data scope allows (owner for sales, store for store staff)."""
     return Customer.objects.filter(customer_scope(user)).select_related("store", "owner", "stats")
+
+
+def visible_customer(user: AbstractBaseUser | AnonymousUser | None, ref: int | str) -> Customer:
+    """The customer ``ref`` names among those ``user`` may see, or NotFound.
+
+    ``ref`` is an id (a merged-away id finds its survivor) or ``channel:external_id``, as a shop knows it.
+    """
+    visible = visible_customers(user)
+    if isinstance(ref, int) or str(ref).isdigit():
+        return services.get_customer(visible, int(ref))
+    channel, _sep, external_id = str(ref).partition(":")
+    found = services.find_by_identity(channel, external_id) if channel and external_id else None
+    if found is None or not visible.filter(pk=found.pk).exists():
+        raise NotFound.single("customer", "not_found", f"no customer {ref!r}")
+    return found
 
 
 def filter_customers(queryset: QuerySet[Customer], params: Mapping[str, Any]) -> QuerySet[Customer]:

@@ -21,10 +21,10 @@ from django.views.decorators.http import require_POST
 from rapport.accounts import roles
 from rapport.accounts.services import role_of
 from rapport.console.tabs import customer_tabs
-from rapport.core.actor import Actor, Source
 from rapport.core.errors import DomainError, InvalidInput
 from rapport.core.jobs import enqueue
 from rapport.core.listing import Page, filled_params, order, page_offset, paginate
+from rapport.core.requests import console_actor
 from rapport.customers import consent, merge, queries, services
 from rapport.customers.forms import CustomerForm, CustomFieldForm, NoteForm, StoreForm
 from rapport.customers.models import (
@@ -40,10 +40,6 @@ from rapport.customers.models import (
 )
 
 PAGE_SIZE = 25
-
-
-def console_actor(request: HttpRequest) -> Actor:
-    return Actor(user=request.user, source=Source.CONSOLE)
 
 
 def _visible(request: HttpRequest, pk: int) -> Customer:

@@ -7,7 +7,8 @@ class EventsConfig(AppConfig):
     verbose_name = _("Behaviour events")
 
     def ready(self) -> None:
-        from rapport.events import merge_hooks, tabs
+        from rapport.events import merge_hooks, segment_conditions, tabs
 
         tabs.register()
         merge_hooks.register()
+        segment_conditions.register()

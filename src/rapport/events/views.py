@@ -11,20 +11,15 @@ from django.shortcuts import get_object_or_404, redirect, render
 from django.utils.translation import gettext as _
 from django.views.decorators.http import require_POST
 
-from rapport.core.actor import Actor
-from rapport.core.actor import Source as ActorSource
 from rapport.core.errors import DomainError, InvalidInput
 from rapport.core.listing import filled_params, page_offset, paginate
+from rapport.core.requests import console_actor
 from rapport.events import services
 from rapport.events.forms import SourceForm
 from rapport.events.models import Event, EventType, ProcessingError, Source, StagedMessage
 from rapport.events.queries import filter_events, visible_events
 
 PAGE_SIZE = 50
-
-
-def _actor(request: HttpRequest) -> Actor:
-    return Actor(user=request.user, source=ActorSource.CONSOLE)
 
 
 @login_required
@@ -36,7 +31,7 @@ def source_list(request: HttpRequest) -> HttpResponse:
             messages.error(request, _("Your role cannot add sources."))
         elif form.is_valid():
             try:
-                source = services.create_source(data=form.cleaned_data, actor=_actor(request))
+                source = services.create_source(data=form.cleaned_data, actor=console_actor(request))
                 messages.success(request, _("Source created. Give its write key to the shop."))
                 return redirect("events:source_detail", pk=source.pk)
             except DomainError as exc:
@@ -68,10 +63,10 @@ def source_detail(request: HttpRequest, pk: int) -> HttpResponse:
 def source_action(request: HttpRequest, pk: int, action: str) -> HttpResponse:
     source = get_object_or_404(Source, pk=pk)
     if action == "rotate":
-        services.rotate_write_key(source, actor=_actor(request))
+        services.rotate_write_key(source, actor=console_actor(request))
         messages.success(request, _("New write key issued; the old one no longer works."))
     elif action in ("enable", "disable"):
-        services.set_source_enabled(source, enabled=action == "enable", actor=_actor(request))
+        services.set_source_enabled(source, enabled=action == "enable", actor=console_actor(request))
         messages.success(request, _("Source enabled.") if action == "enable" else _("Source disabled."))
     return redirect("events:source_detail", pk=source.pk)
 

@@ -15,17 +15,13 @@ from django.urls import reverse
 from django.utils.translation import gettext as _
 
 from rapport.audit.services import record_reveal
-from rapport.core.actor import Actor, Source
+from rapport.core.requests import console_actor
 from rapport.imports import services
 from rapport.imports.forms import ImportForm, allowed_kinds
 from rapport.imports.mapping import ALIASES, FIELDS
 from rapport.imports.models import ImportJob
 
 _ACTIVE = (ImportJob.Status.QUEUED, ImportJob.Status.RUNNING)
-
-
-def _actor(request: HttpRequest) -> Actor:
-    return Actor(user=request.user, source=Source.CONSOLE)
 
 
 @login_required
@@ -43,7 +39,7 @@ def job_list(request: HttpRequest) -> HttpResponse:
                 upload=form.cleaned_data["file"],
                 channel=form.cleaned_data["channel"],
                 mapping=form.cleaned_data["mapping"],
-                actor=_actor(request),
+                actor=console_actor(request),
             )
             messages.success(request, _("The import of %(name)s has started.") % {"name": job.original_name})
             return redirect("imports:detail", pk=job.pk)
@@ -122,7 +118,7 @@ def job_report(request: HttpRequest, pk: int) -> FileResponse:
         raise PermissionDenied
     if not _has_report(job):
         raise Http404("no report")
-    record_reveal(_actor(request), job, fields=["rejected rows report"])
+    record_reveal(console_actor(request), job, fields=["rejected rows report"])
     name = f"import-{job.pk}-{Path(job.original_name).stem}-rejected.csv"
     return FileResponse(
         open(job.report_path, "rb"),

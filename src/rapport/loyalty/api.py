@@ -21,7 +21,6 @@ from rapport.core.jobs import enqueue
 from rapport.core.listing import page_body, paginate
 from rapport.customers import queries as customer_queries
 from rapport.customers.models import Customer, Store
-from rapport.customers.services import find_by_identity, get_customer
 from rapport.loyalty.models import (
     Asset,
     CardType,
@@ -228,17 +227,6 @@ def assets_body(customer: Customer) -> dict[str, Any]:
 # Helpers -----------------------------------------------------------------------------------------
 
 
-def _customer(request: HttpRequest, ref: int | str) -> Customer:
-    visible = customer_queries.visible_customers(request.user)
-    if isinstance(ref, int) or str(ref).isdigit():
-        return get_customer(visible, int(ref))
-    channel, _sep, external_id = str(ref).partition(":")
-    found = find_by_identity(channel, external_id) if channel and external_id else None
-    if found is None or not visible.filter(pk=found.pk).exists():
-        raise NotFound.single("customer", "not_found", f"no customer {ref!r}")
-    return found
-
-
 def _cart(cart: CartIn) -> Cart:
     store_id = None
     if cart.store:
@@ -255,7 +243,7 @@ def _cart(cart: CartIn) -> Cart:
 @router.get("/loyalty/customers/{customer_id}/assets", summary="Balances, level and progress, coupons, cards")
 def customer_assets(request: HttpRequest, customer_id: int) -> dict[str, Any]:
     require(request, LOYALTY_READ, VIEW)
-    return assets_body(_customer(request, customer_id))
+    return assets_body(customer_queries.visible_customer(request.user, customer_id))
 
 
 @router.get("/loyalty/customers/{customer_id}/entries", summary="The statement of one asset, newest first")
@@ -267,7 +255,7 @@ def customer_entries(
     offset: int = 0,
 ) -> dict[str, Any]:
     require(request, LOYALTY_READ, VIEW)
-    customer = _customer(request, customer_id)
+    customer = customer_queries.visible_customer(request.user, customer_id)
     entries = Entry.objects.filter(account__customer=customer).select_related("account")
     if asset:
         entries = entries.filter(account__asset=asset)
@@ -278,7 +266,7 @@ def customer_entries(
 @router.post("/loyalty/customers/{customer_id}/adjustments", response={201: dict}, summary="Adjust a balance by hand")
 def adjust(request: HttpRequest, customer_id: int, payload: AdjustmentIn) -> Status:
     require(request, LOYALTY_WRITE, "loyalty.adjust_balance")
-    customer = _customer(request, customer_id)
+    customer = customer_queries.visible_customer(request.user, customer_id)
     entry = adjustments.adjust(
         customer,
         asset=payload.asset,
@@ -295,7 +283,7 @@ def adjust(request: HttpRequest, customer_id: int, payload: AdjustmentIn) -> Sta
 )
 def award_points(request: HttpRequest, customer_id: int, payload: PointsIn) -> Status:
     require(request, LOYALTY_WRITE, "loyalty.adjust_balance")
-    customer = _customer(request, customer_id)
+    customer = customer_queries.visible_customer(request.user, customer_id)
     entry = points.award(
         customer,
         points=payload.points,
@@ -310,7 +298,7 @@ def award_points(request: HttpRequest, customer_id: int, payload: PointsIn) -> S
 @router.post("/loyalty/customers/{customer_id}/points/spend", response={201: dict}, summary="Redeem points for a gift")
 def spend_points(request: HttpRequest, customer_id: int, payload: PointsIn) -> Status:
     require(request, CHECKOUT, "loyalty.redeem_coupon")
-    customer = _customer(request, customer_id)
+    customer = customer_queries.visible_customer(request.user, customer_id)
     entry = points.spend(
         customer,
         points=payload.points,
@@ -326,7 +314,7 @@ def spend_points(request: HttpRequest, customer_id: int, payload: PointsIn) -> S
 )
 def top_up(request: HttpRequest, customer_id: int, payload: MoneyIn) -> Status:
     require(request, LOYALTY_WRITE, "loyalty.redeem_coupon")
-    customer = _customer(request, customer_id)
+    customer = customer_queries.visible_customer(request.user, customer_id)
     movement = stored_value.top_up(
         customer,
         amount=payload.amount,
@@ -340,7 +328,7 @@ def top_up(request: HttpRequest, customer_id: int, payload: MoneyIn) -> Status:
 @router.post("/loyalty/customers/{customer_id}/stored-value/refunds", response={201: dict}, summary="Refund principal")
 def refund_stored_value(request: HttpRequest, customer_id: int, payload: RefundIn) -> Status:
     require(request, LOYALTY_WRITE, "loyalty.adjust_balance")
-    customer = _customer(request, customer_id)
+    customer = customer_queries.visible_customer(request.user, customer_id)
     movement = stored_value.refund_principal(
         customer, amount=payload.amount, key=payload.idempotency_key, reason=payload.reason, actor=actor_for(request)
     )
@@ -350,7 +338,7 @@ def refund_stored_value(request: HttpRequest, customer_id: int, payload: RefundI
 @router.get("/loyalty/customers/{customer_id}/coupons", summary="The customer's coupons")
 def customer_coupons(request: HttpRequest, customer_id: int, status: str | None = None) -> list[dict[str, Any]]:
     require(request, LOYALTY_READ, VIEW)
-    customer = _customer(request, customer_id)
+    customer = customer_queries.visible_customer(request.user, customer_id)
     found = Coupon.objects.filter(customer=customer).select_related("template")
     if status:
         found = found.filter(status=status)
@@ -362,7 +350,7 @@ def customer_coupons(request: HttpRequest, customer_id: int, status: str | None 
 )
 def grant_card(request: HttpRequest, customer_id: int, payload: CardIn) -> Status:
     require(request, LOYALTY_WRITE, "loyalty.issue_coupon")
-    customer = _customer(request, customer_id)
+    customer = customer_queries.visible_customer(request.user, customer_id)
     card_type = CardType.objects.filter(pk=payload.card_type).first()
     if card_type is None:
         raise InvalidInput.single("card_type", "not_found", f"no card type #{payload.card_type}")
@@ -432,7 +420,7 @@ def _template(template_id: int) -> CouponTemplate:
 @router.post("/loyalty/checkout/quote", summary="What points, coupons and stored value can do for a cart")
 def quote(request: HttpRequest, payload: QuoteIn) -> dict[str, Any]:
     require(request, CHECKOUT, "loyalty.redeem_coupon")
-    customer = _customer(request, payload.customer)
+    customer = customer_queries.visible_customer(request.user, payload.customer)
     found = checkout.quote(customer, _cart(payload.cart))
     return {
         "customer_id": customer.pk,
@@ -458,7 +446,7 @@ def quote(request: HttpRequest, payload: QuoteIn) -> dict[str, Any]:
 @router.post("/loyalty/checkout/redeem", response={201: dict}, summary="Use points, a coupon and stored value together")
 def redeem(request: HttpRequest, payload: RedeemIn) -> Status:
     require(request, CHECKOUT, "loyalty.redeem_coupon")
-    customer = _customer(request, payload.customer)
+    customer = customer_queries.visible_customer(request.user, payload.customer)
     redemption = checkout.redeem(
         customer,
         _cart(payload.cart),

@@ -17,7 +17,7 @@ from typing import Any
 
 from django.utils import timezone
 
-from rapport.commerce.models import COUNTED_STATUSES, Order, Refund
+from rapport.commerce.models import Order, Refund
 from rapport.demo.steps import DemoContext
 from rapport.loyalty.models import (
     Account,
@@ -275,7 +275,8 @@ def _replay_orders(plan: _Plan, context: DemoContext, end: dt.datetime) -> int:
     for refund_id, order_id, amount, at in Refund.objects.values_list("pk", "order_id", "amount", "refunded_at"):
         refunds[order_id].append((refund_id, amount, at))
     orders = (
-        Order.objects.filter(customer__isnull=False, status__in=COUNTED_STATUSES, placed_at__lte=end)
+        Order.objects.counted()
+        .filter(customer__isnull=False, placed_at__lte=end)
         .order_by("customer_id", "placed_at", "pk")
         .values_list("pk", "customer_id", "total", "placed_at", "external_id")
     )

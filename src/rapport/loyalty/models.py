@@ -12,6 +12,7 @@ coupon row holds the state and every change is a :class:`CouponEvent` with an id
 
 from __future__ import annotations
 
+from datetime import datetime, timedelta
 from decimal import Decimal
 
 from django.db import models
@@ -99,6 +100,18 @@ class Entry(models.Model):
         return f"{self.kind} {self.amount} on account #{self.account_id}"
 
 
+class LotQuerySet(models.QuerySet["Lot"]):
+    """Published through :mod:`rapport.loyalty.queries`."""
+
+    def points_left(self) -> LotQuerySet:
+        """Points lots with something left to spend (or to expire)."""
+        return self.filter(account__asset=Asset.POINTS, remaining__gt=0)
+
+    def points_expiring(self, *, within: timedelta, now: datetime) -> LotQuerySet:
+        """Points left that expire after ``now`` and no later than ``now + within``."""
+        return self.points_left().filter(expires_at__gt=now, expires_at__lte=now + within)
+
+
 class Lot(models.Model):
     """What is left of one credit; debits take from the oldest lots first."""
 
@@ -108,6 +121,8 @@ class Lot(models.Model):
     expires_at = models.DateTimeField(null=True, blank=True)
     amount = AmountField(_("amount"))
     remaining = AmountField(_("remaining"))
+
+    objects = LotQuerySet.as_manager()
 
     class Meta:
         constraints = [

@@ -152,7 +152,12 @@ def register() -> None:
             _("Member level"),
             facts=("loyalty",),
             fields=(
-                Field("op", _("Test"), "choice", choices=(("in", _("is one of")), ("not_in", _("is none of")))),
+                Field(
+                    "op",
+                    _("Test"),
+                    "choice",
+                    choices=(("in", ops.OP_LABELS["in"]), ("not_in", ops.OP_LABELS["not_in"])),
+                ),
                 Field("levels", _("Levels"), "multi", source="loyalty_levels"),
             ),
         )

@@ -22,9 +22,9 @@ from django.utils.translation import gettext as _
 from django.utils.translation import gettext_lazy
 from django.views.decorators.http import require_POST
 
-from rapport.core.actor import Actor, Source
 from rapport.core.errors import DomainError
 from rapport.core.jobs import enqueue
+from rapport.core.requests import console_actor, error_text
 from rapport.customers import queries as customer_queries
 from rapport.customers.models import Customer
 from rapport.loyalty import forms
@@ -52,14 +52,6 @@ CONFIG: dict[str, tuple[type[Any], type[ModelForm], Any]] = {  # type: ignore[ty
 }
 
 
-def _actor(request: HttpRequest) -> Actor:
-    return Actor(user=request.user, source=Source.CONSOLE)
-
-
-def _error_text(exc: DomainError) -> str:
-    return "; ".join(f"{e.field}: {e.message}" if e.field else e.message for e in exc.errors)
-
-
 def _form_errors(form: Any) -> str:
     return "; ".join(f"{name}: {' '.join(str(e) for e in errors)}" for name, errors in form.errors.items())
 
@@ -78,7 +70,7 @@ def overview(request: HttpRequest) -> HttpResponse:
         if not can_change:
             raise Http404
         if form.is_valid():
-            save_form(form, actor=_actor(request))
+            save_form(form, actor=console_actor(request))
             messages.success(request, _("Programme settings saved."))
             return redirect("loyalty:overview")
     context = {
@@ -104,7 +96,7 @@ def config_edit(request: HttpRequest, kind: str, pk: int | None = None) -> HttpR
     form = form_class(request.POST or None, instance=instance)
     if request.method == "POST" and form.is_valid():
         try:
-            saved = save_form(form, actor=_actor(request))
+            saved = save_form(form, actor=console_actor(request))
         except DomainError as exc:
             _add_errors(form, exc)
         else:
@@ -141,7 +133,7 @@ def generate_codes(request: HttpRequest, pk: int) -> HttpResponse:
     if not form.is_valid():
         messages.error(request, _form_errors(form))
     else:
-        made = coupons.generate_codes(template, count=form.cleaned_data["count"], actor=_actor(request))
+        made = coupons.generate_codes(template, count=form.cleaned_data["count"], actor=console_actor(request))
         messages.success(request, _("%(count)s codes generated.") % {"count": made})
     return redirect("loyalty:coupon_template", pk)
 
@@ -158,7 +150,7 @@ def issue_to_segment(request: HttpRequest, pk: int) -> HttpResponse:
     if not form.is_valid() or segment is None:
         messages.error(request, _("Choose a saved segment."))
     else:
-        actor = _actor(request)
+        actor = console_actor(request)
         enqueue(issue_task, template.pk, segment.pk, form.cleaned_data["idempotency_key"], actor.describe())
         messages.success(
             request,
@@ -191,7 +183,7 @@ def _tab_action(
     try:
         done = act(customer, form.cleaned_data)
     except DomainError as exc:
-        messages.error(request, _error_text(exc))
+        messages.error(request, error_text(exc))
     else:
         messages.success(request, done)
     return _back_to_tab(customer)
@@ -208,7 +200,7 @@ def adjust(request: HttpRequest, customer_id: int) -> HttpResponse:
             delta=data["delta"],
             reason=data["reason"],
             key=data["idempotency_key"],
-            actor=_actor(request),
+            actor=console_actor(request),
         )
         return _("Adjusted. The balance is now %(balance)s.") % {"balance": entry.balance_after}
 
@@ -220,7 +212,7 @@ def adjust(request: HttpRequest, customer_id: int) -> HttpResponse:
 @require_POST
 def issue_coupon(request: HttpRequest, customer_id: int) -> HttpResponse:
     def act(customer: Customer, data: dict[str, Any]) -> str:
-        coupon = coupons.issue(data["template"], customer, key=data["idempotency_key"], actor=_actor(request))
+        coupon = coupons.issue(data["template"], customer, key=data["idempotency_key"], actor=console_actor(request))
         return _("Coupon %(code)s issued.") % {"code": coupon.code}
 
     return _tab_action(request, customer_id, forms.IssueCouponForm, act)
@@ -231,7 +223,7 @@ def issue_coupon(request: HttpRequest, customer_id: int) -> HttpResponse:
 @require_POST
 def grant_card(request: HttpRequest, customer_id: int) -> HttpResponse:
     def act(customer: Customer, data: dict[str, Any]) -> str:
-        card = cards.grant(data["card_type"], customer, key=data["idempotency_key"], actor=_actor(request))
+        card = cards.grant(data["card_type"], customer, key=data["idempotency_key"], actor=console_actor(request))
         return _("Card valid until %(date)s.") % {"date": f"{card.ends_at:%Y-%m-%d}"}
 
     return _tab_action(request, customer_id, forms.GrantCardForm, act)
@@ -243,7 +235,7 @@ def grant_card(request: HttpRequest, customer_id: int) -> HttpResponse:
 def void_coupon(request: HttpRequest, customer_id: int, coupon_id: int) -> HttpResponse:
     def act(customer: Customer, data: dict[str, Any]) -> str:
         coupon = get_object_or_404(Coupon, pk=coupon_id, customer=customer)
-        coupons.void(coupon, reason=data["reason"], actor=_actor(request))
+        coupons.void(coupon, reason=data["reason"], actor=console_actor(request))
         return _("Coupon %(code)s voided.") % {"code": coupon.code}
 
     return _tab_action(request, customer_id, forms.VoidCouponForm, act)

@@ -33,6 +33,7 @@ from django.http import HttpRequest, HttpResponse, HttpResponseRedirect
 from django.urls import reverse
 from django.utils import timezone
 
+from rapport.core.actor import Actor, Source
 from rapport.customers.models import Customer, MemberStatus
 from rapport.portal.models import MemberSession
 
@@ -64,6 +65,11 @@ def current_member(request: HttpRequest) -> Customer | None:
             last_seen_at=now, expires_at=now + timedelta(days=settings.RAPPORT_PORTAL_SESSION_DAYS)
         )
     return session.customer
+
+
+def member_actor(request: HttpRequest) -> Actor:
+    """The signed-in member acting for themselves in the portal (on ``member_required`` views)."""
+    return Actor(user=None, source=Source.CUSTOMER, label=f"member #{request.member.pk} (portal)")  # type: ignore[attr-defined]
 
 
 def member_required(view: ViewFunc) -> ViewFunc:

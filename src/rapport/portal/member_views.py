@@ -15,24 +15,19 @@ from django.shortcuts import get_object_or_404, redirect, render
 from django.utils.translation import gettext as _
 from django.views.decorators.http import require_POST
 
-from rapport.core.actor import Actor, Source
 from rapport.core.errors import DomainError
 from rapport.customers import consent
 from rapport.customers.models import ConsentChannel, ConsentPurpose, Customer
 from rapport.loyalty.models import Asset, Coupon, CouponStatus, Entry, Level
 from rapport.loyalty.services import cards, coupons, ledger, levels, points, stored_value
 from rapport.loyalty.services.program import program_settings
-from rapport.portal.auth import member_required
+from rapport.portal.auth import member_actor, member_required
 
 HISTORY_SIZE = 100
 
 
 def _member(request: HttpRequest) -> Customer:
     return request.member  # type: ignore[attr-defined,no-any-return]
-
-
-def _actor(request: HttpRequest) -> Actor:
-    return Actor(user=None, source=Source.CUSTOMER, label=f"member #{_member(request).pk} (portal)")
 
 
 @member_required
@@ -89,7 +84,11 @@ def claim_coupon(request: HttpRequest, template_id: int) -> HttpResponse:
     template = get_object_or_404(coupons.claimable_templates(member), pk=template_id)
     try:
         coupon = coupons.issue(
-            template, member, key=f"claim:{request.POST.get('key', '')}", actor=_actor(request), reference="portal"
+            template,
+            member,
+            key=f"claim:{request.POST.get('key', '')}",
+            actor=member_actor(request),
+            reference="portal",
         )
     except DomainError as exc:
         messages.error(request, " ".join(e.message for e in exc.errors))
@@ -123,7 +122,7 @@ def preferences(request: HttpRequest) -> HttpResponse:
             for channel in ConsentChannel.values
         ]
         try:
-            consent.set_consents(member, decisions, actor=_actor(request), evidence="member portal preferences")
+            consent.set_consents(member, decisions, actor=member_actor(request), evidence="member portal preferences")
         except DomainError as exc:
             messages.error(request, " ".join(e.message for e in exc.errors))
         else:
@@ -136,6 +135,8 @@ def preferences(request: HttpRequest) -> HttpResponse:
 @member_required
 @require_POST
 def stop_marketing(request: HttpRequest) -> HttpResponse:
-    consent.withdraw_marketing(_member(request), actor=_actor(request), evidence="member portal one-click withdrawal")
+    consent.withdraw_marketing(
+        _member(request), actor=member_actor(request), evidence="member portal one-click withdrawal"
+    )
     messages.success(request, _("Done: you will get no more marketing messages from us."))
     return redirect("portal:preferences")

@@ -16,7 +16,7 @@ from rapport.accounts.scopes import SEGMENTS_READ, SEGMENTS_WRITE
 from rapport.core.api import Strict, actor_for, require
 from rapport.core.listing import page_body, paginate
 from rapport.customers.models import Customer
-from rapport.segments import catalogue, export, services
+from rapport.segments import export, rules, services
 from rapport.segments.models import Segment, SegmentSnapshot
 from rapport.segments.portrait import portrait
 
@@ -89,7 +89,7 @@ def snapshot_body(snapshot: SegmentSnapshot) -> dict[str, Any]:
 @router.get("/segments/conditions", summary="Condition types, fields and operators for a rule builder")
 def conditions(request: HttpRequest) -> dict[str, Any]:
     require(request, SEGMENTS_READ, VIEW)
-    return catalogue.catalogue()
+    return rules.catalogue()
 
 
 @router.post("/segments/preview", summary="Count and first 50 members (masked) of a rule, unsaved")

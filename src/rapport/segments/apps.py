@@ -7,7 +7,6 @@ class SegmentsConfig(AppConfig):
     verbose_name = _("Segments")
 
     def ready(self) -> None:
-        from rapport.segments import conditions, tabs
+        from rapport.segments import tabs
 
-        conditions.register()
         tabs.register()

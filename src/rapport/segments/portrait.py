@@ -17,7 +17,8 @@ from django.utils import timezone
 from django.utils.functional import Promise
 from django.utils.translation import gettext_lazy as _
 
-from rapport.commerce.models import COUNTED_STATUSES, OrderLine
+from rapport.commerce.models import OrderLine
+from rapport.commerce.queries import counted
 from rapport.customers.models import Channel, Customer, Gender, MemberStatus
 from rapport.segments.conditions import years_before
 
@@ -192,8 +193,8 @@ def _order_count(members: QuerySet[Customer], now: dt.datetime) -> list[Bucket]:
 def _categories(members: QuerySet[Customer], now: dt.datetime) -> list[Bucket]:
     rows = (
         OrderLine.objects.filter(
+            counted("order__"),
             order__customer__in=members.values("pk"),
-            order__status__in=COUNTED_STATUSES,
             product__category__isnull=False,
         )
         .values("product__category__code", "product__category__name")

@@ -100,6 +100,8 @@ class ConditionType:
     label: str | Promise
     facts: tuple[str, ...] = ()
     fields: tuple[Field, ...] = field(default_factory=tuple)
+    layout: str = ""
+    """How the console's builder lays the condition out (see :func:`_builder_entry`); empty: from the fields."""
 
     def clean(self, condition: Mapping[str, Any], path: str) -> dict[str, Any]:
         raise NotImplementedError
@@ -146,7 +148,7 @@ def register_source(name: str, loader: Callable[[], list[dict[str, Any]]]) -> No
 
 
 def catalogue() -> dict[str, Any]:
-    """Everything a rule builder needs, as JSON-ready data:
+    """Everything a rule builder needs, as JSON-ready data, in the user's language:
 
     ``conditions``
         every registered condition type, :meth:`ConditionType.describe`;
@@ -158,7 +160,10 @@ def catalogue() -> dict[str, Any]:
     ``sources``
         the current lists behind choices: profile fields and custom fields (with their kind,
         choices and operators), stores, owners, categories, order metrics, event names, and
-        whatever other apps register (tags).
+        whatever other apps register (tags);
+    ``types``, ``op_labels``, ``value_shapes``
+        the same, laid out for the console's builder: one entry per condition type with its
+        subjects (or fields) and their operators already filled in.
     """
     from rapport.segments import operators as ops
 
@@ -167,12 +172,86 @@ def catalogue() -> dict[str, Any]:
         for entry in entries:
             if "kind" in entry and "operators" not in entry:
                 entry["operators"] = list(ops.OPS_BY_KIND[entry["kind"]])
+    value_shapes: dict[str, list[str]] = {}
+    for op, shape in ops.OP_SHAPES.items():
+        if shape != "one":
+            value_shapes.setdefault(shape, []).append(op)
     return {
         "conditions": [condition.describe() for condition in _CONDITIONS.values()],
         "operators": {op: {"label": str(label), "shape": ops.OP_SHAPES[op]} for op, label in ops.OP_LABELS.items()},
         "kinds": {kind: list(allowed) for kind, allowed in ops.OPS_BY_KIND.items()},
         "sources": sources,
+        "types": [{"type": c.name, "label": str(c.label), **_builder_entry(c, sources)} for c in _CONDITIONS.values()],
+        "op_labels": {op: str(label) for op, label in ops.OP_LABELS.items()},
+        "value_shapes": value_shapes,
     }
+
+
+def _pairs(entries: list[dict[str, Any]]) -> list[list[str]]:
+    return [[str(entry["value"]), str(entry["label"])] for entry in entries]
+
+
+def _builder_entry(condition: ConditionType, sources: Mapping[str, list[dict[str, Any]]]) -> dict[str, Any]:
+    """One condition type laid out for the builder, from its fields and the sources they name.
+
+    ``subject``: pick a subject (a profile field, an order measure…), then one of its operators,
+    then a value; a type whose operator depends on no subject is its own single subject.
+    ``bought`` (fields ``op``, ``categories``, ``skus``) and ``event`` (``op``, ``name``,
+    ``min_count``, ``where``) have forms of their own. Any other type is offered field by field.
+    """
+    from rapport.segments import operators as ops
+
+    fields = {f.name: f for f in condition.fields}
+    window = "window_days" in fields
+    operator = next((f for f in condition.fields if f.kind == "operator"), None)
+    others = set(fields) - {"window_days"} - {f.name for f in condition.fields if f.kind in ("operator", "operand")}
+    subject_only = operator is not None and (others == {operator.depends_on} if operator.depends_on else not others)
+    layout = condition.layout or ("subject" if subject_only else "fields")
+    if layout == "subject" and operator is not None:
+        if operator.depends_on:
+            subjects = [
+                {
+                    "value": entry["value"],
+                    "label": str(entry["label"]),
+                    "kind": entry["kind"],
+                    "choices": entry.get("choices", []),
+                    "ops": entry["operators"],
+                }
+                for entry in sources.get(operator.source, [])
+            ]
+            return {"shape": "subject", "subject_key": operator.depends_on, "subjects": subjects, "window": window}
+        operand = next((f for f in condition.fields if f.kind == "operand"), operator)
+        only = {
+            "value": condition.name,
+            "label": str(condition.label),
+            "kind": operator.operand_kind,
+            "choices": _pairs(sources.get(operand.source, [])),
+            "ops": list(ops.OPS_BY_KIND[operator.operand_kind]),
+        }
+        return {"shape": "subject", "subject_key": None, "subjects": [only], "window": window}
+    if layout == "bought":
+        return {
+            "shape": "bought",
+            "ops": [value for value, _label in fields["op"].choices],
+            "categories": _pairs(sources.get(fields["categories"].source, [])),
+            "window": window,
+        }
+    if layout == "event":
+        where = {part.name: part for part in fields["where"].parts}
+        return {
+            "shape": "event",
+            "ops": [value for value, _label in fields["op"].choices],
+            "events": [entry["value"] for entry in sources.get(fields["name"].source, [])],
+            "property_ops": [value for value, _label in where["op"].choices],
+            "window": window,
+        }
+    described = []
+    for f in condition.fields:
+        entry = f.describe()
+        if f.source and not entry["choices"]:
+            entry["choices"] = _pairs(sources.get(f.source, []))
+        described.append(entry)
+    return {"shape": "generic", "fields": described, "window": False}
 
 
 def condition_types() -> dict[str, ConditionType]:

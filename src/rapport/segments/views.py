@@ -16,10 +16,10 @@ from django.urls import reverse
 from django.utils.translation import gettext as _
 from django.views.decorators.http import require_POST
 
-from rapport.core.actor import Actor, Source
 from rapport.core.errors import DomainError, InvalidInput
 from rapport.core.listing import page_offset, paginate
-from rapport.segments import catalogue, services
+from rapport.core.requests import console_actor
+from rapport.segments import rules, services
 from rapport.segments.api import export_response
 from rapport.segments.export import can_reveal
 from rapport.segments.forms import SegmentForm
@@ -28,10 +28,6 @@ from rapport.segments.portrait import portrait
 
 PAGE_SIZE = 25
 PREVIEW_URL = "/api/v1/segments/preview"
-
-
-def console_actor(request: HttpRequest) -> Actor:
-    return Actor(user=request.user, source=Source.CONSOLE)
 
 
 def _segment(pk: int, *, templates: bool | None = False) -> Segment:
@@ -76,7 +72,7 @@ def builder(request: HttpRequest, pk: int | None = None) -> HttpResponse:
         "segment": segment,
         "rule_json": rule or json.dumps({"all": []}),
         "rule_errors": rule_errors,
-        "catalogue": catalogue.catalogue(),
+        "catalogue": rules.catalogue(),
         "preview_url": PREVIEW_URL,
         "customer_url": reverse("customers:list"),
     }

@@ -7,12 +7,12 @@ from __future__ import annotations
 import datetime as dt
 import logging
 
-from django.conf import settings
 from django.core import signing
 from django.db import IntegrityError, transaction
 from django.utils.translation import gettext as _
 
 from rapport.core.errors import Conflict, InvalidInput, NotFound
+from rapport.core.public_url import public_url
 from rapport.customers.consent import has_consent
 from rapport.service import clock
 from rapport.service.models import Survey, Ticket
@@ -28,7 +28,7 @@ def survey_token(survey: Survey) -> str:
 
 
 def survey_url(survey: Survey) -> str:
-    return f"{settings.RAPPORT_PUBLIC_URL}/service/survey/{survey_token(survey)}/"
+    return f"{public_url()}/service/survey/{survey_token(survey)}/"
 
 
 def survey_from_token(token: str) -> Survey:

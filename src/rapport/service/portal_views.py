@@ -18,9 +18,8 @@ from django.utils.translation import gettext as _
 from django.views.decorators.http import require_POST
 
 from rapport.commerce.models import Order
-from rapport.core.actor import Actor, Source
 from rapport.core.errors import DomainError, FieldError
-from rapport.portal.auth import member_required
+from rapport.portal.auth import member_actor, member_required
 from rapport.service import bot, services
 from rapport.service.attachments import uploaded_files
 from rapport.service.models import Article, BotConversation, Category, MessageKind, Ticket
@@ -30,10 +29,6 @@ MEMBER_CATEGORIES = [Category.INQUIRY, Category.COMPLAINT, Category.AFTER_SALES,
 
 def _member(request: HttpRequest) -> Any:
     return request.member  # type: ignore[attr-defined]
-
-
-def _actor(request: HttpRequest) -> Actor:
-    return Actor(user=None, source=Source.CUSTOMER, label=f"member #{_member(request).pk}")
 
 
 @member_required
@@ -50,7 +45,7 @@ def contact(request: HttpRequest) -> HttpResponse:
                 category=request.POST.get("category") or Category.INQUIRY,
                 order=request.POST.get("order") or None,
                 files=uploaded_files(request),
-                actor=_actor(request),
+                actor=member_actor(request),
             )
             messages.success(request, _("Thank you. Your request %(number)s is with us.") % {"number": ticket.number})
             return redirect("service:portal_ticket", pk=ticket.pk)
@@ -81,7 +76,7 @@ def my_ticket(request: HttpRequest, pk: int) -> HttpResponse:
     if request.method == "POST":
         try:
             services.customer_message(
-                ticket, body=request.POST.get("body"), files=uploaded_files(request), actor=_actor(request)
+                ticket, body=request.POST.get("body"), files=uploaded_files(request), actor=member_actor(request)
             )
             return redirect("service:portal_ticket", pk=ticket.pk)
         except DomainError as exc:

@@ -18,6 +18,7 @@ from django.core.mail import send_mail
 from django.db import transaction
 from django.db.models import Q
 
+from rapport.core.public_url import public_url
 from rapport.customers.models import Store
 from rapport.service import clock, history
 from rapport.service.models import BusinessHours, SlaPolicy, Status, Ticket
@@ -226,7 +227,7 @@ def _breach(ticket: Ticket, now: dt.datetime) -> str:
 
 def _notify(recipients: list[str], subject: str, ticket: Ticket, deadline: dt.datetime | None) -> None:
     """Staff notifications go straight through Django mail; a failure is logged, not raised."""
-    link = f"{settings.RAPPORT_PUBLIC_URL}/service/tickets/{ticket.pk}/"
+    link = f"{public_url()}/service/tickets/{ticket.pk}/"
     body = f"{ticket.number}: {ticket.subject}\nDue: {deadline.isoformat() if deadline else '-'}\n{link}\n"
     try:
         send_mail(subject, body, settings.DEFAULT_FROM_EMAIL, recipients)

@@ -10,14 +10,14 @@ from typing import Any
 
 from django.db.models import Q
 
-from rapport.analytics.models import CustomerMetrics
+from rapport.analytics.queries import metrics_of
 from rapport.commerce.models import CustomerStats, Order
 from rapport.customers.models import Customer
 from rapport.loyalty.models import Asset, Coupon, CouponStatus, Level
 from rapport.loyalty.services import ledger, levels
 from rapport.service import clock
 from rapport.service.models import Survey, Ticket
-from rapport.tags.models import CustomerTag
+from rapport.tags.queries import tags_of
 
 
 def customer_summary(customer: Customer, *, exclude_ticket: Ticket | None = None) -> dict[str, Any]:
@@ -36,7 +36,7 @@ def customer_summary(customer: Customer, *, exclude_ticket: Ticket | None = None
         ),
         "previous_tickets": list(previous[:5]),
         "ticket_count": previous.count(),
-        "tags": list(CustomerTag.objects.filter(customer=customer).select_related("tag__category")[:20]),
+        "tags": list(tags_of(customer.pk)[:20]),
         "average_csat": round(sum(scores) / len(scores), 1) if scores else None,
         **loyalty_summary(customer),
         **analytics_summary(customer),
@@ -65,7 +65,7 @@ def loyalty_summary(customer: Customer) -> dict[str, Any]:
 
 def analytics_summary(customer: Customer) -> dict[str, Any]:
     """RFM segment and churn risk from the analytics domain (after its metrics have run)."""
-    metrics = CustomerMetrics.objects.filter(customer=customer).first()
+    metrics = metrics_of(customer.pk)
     if metrics is None:
         return {"rfm": None, "churn": None}
     rfm = metrics.get_rfm_segment_display() if metrics.rfm_segment else None

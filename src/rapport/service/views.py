@@ -22,9 +22,9 @@ from django.utils.http import content_disposition_header
 from django.utils.translation import gettext as _
 from django.views.decorators.http import require_POST
 
-from rapport.core.actor import Actor, Source
 from rapport.core.errors import DomainError, FieldError
 from rapport.core.listing import page_offset, paginate
+from rapport.core.requests import console_actor, error_text
 from rapport.customers import queries as customer_queries
 from rapport.loyalty.models import CouponTemplate
 from rapport.service import csat, goodwill, kb, reports, services
@@ -57,18 +57,10 @@ VIEWS = [
 ]
 
 
-def _actor(request: HttpRequest) -> Actor:
-    return Actor(user=request.user, source=Source.CONSOLE)
-
-
 def _staff(request: HttpRequest) -> User:
     """The signed-in staff member (the login_required views' user)."""
     assert isinstance(request.user, User)
     return request.user
-
-
-def _error_text(exc: DomainError) -> str:
-    return "; ".join(f"{e.field}: {e.message}" if e.field else e.message for e in exc.errors)
 
 
 def _visible_tickets(request: HttpRequest) -> Any:
@@ -126,7 +118,7 @@ def availability(request: HttpRequest) -> HttpResponse:
         _staff(request),
         is_available=request.POST.get("available") == "1",
         is_lead=profile.is_lead if profile else False,
-        actor=_actor(request),
+        actor=console_actor(request),
     )
     return redirect("service:inbox")
 
@@ -149,7 +141,7 @@ def ticket_create(request: HttpRequest) -> HttpResponse:
                     email=request.POST.get("email", "").strip(),
                     phone=request.POST.get("phone", "").strip(),
                     name=request.POST.get("name", "").strip(),
-                    actor=_actor(request),
+                    actor=console_actor(request),
                 )
             ticket = services.open_ticket(
                 customer=customer,
@@ -160,7 +152,7 @@ def ticket_create(request: HttpRequest) -> HttpResponse:
                 priority=request.POST.get("priority"),
                 order=request.POST.get("order") or None,
                 files=uploaded_files(request),
-                actor=_actor(request),
+                actor=console_actor(request),
             )
             messages.success(request, _("Ticket %(number)s opened.") % {"number": ticket.number})
             return redirect("service:ticket", pk=ticket.pk)
@@ -215,7 +207,7 @@ def _work(request: HttpRequest, pk: int, action: Any, success: str) -> HttpRespo
         action(ticket)
         messages.success(request, success)
     except DomainError as exc:
-        messages.error(request, _error_text(exc))
+        messages.error(request, error_text(exc))
     return redirect("service:ticket", pk=ticket.pk)
 
 
@@ -229,7 +221,7 @@ def ticket_reply(request: HttpRequest, pk: int) -> HttpResponse:
             body=request.POST.get("body"),
             then=request.POST.get("then") or Status.PENDING,
             files=uploaded_files(request),
-            actor=_actor(request),
+            actor=console_actor(request),
         )
         message.refresh_from_db()
         if message.delivery == message.Delivery.FAILED:
@@ -246,7 +238,7 @@ def ticket_note(request: HttpRequest, pk: int) -> HttpResponse:
         request,
         pk,
         lambda t: services.add_note(
-            t, body=request.POST.get("body"), files=uploaded_files(request), actor=_actor(request)
+            t, body=request.POST.get("body"), files=uploaded_files(request), actor=console_actor(request)
         ),
         _("Note added."),
     )
@@ -259,7 +251,7 @@ def ticket_status(request: HttpRequest, pk: int) -> HttpResponse:
     return _work(
         request,
         pk,
-        lambda t: services.change_status(t, status=request.POST.get("status"), actor=_actor(request)),
+        lambda t: services.change_status(t, status=request.POST.get("status"), actor=console_actor(request)),
         _("Status changed."),
     )
 
@@ -271,7 +263,10 @@ def ticket_assign(request: HttpRequest, pk: int) -> HttpResponse:
     username = request.POST.get("assignee") or ""
     assignee = get_user_model().objects.filter(username=username).first() if username else None
     return _work(
-        request, pk, lambda t: services.assign(t, assignee=assignee, actor=_actor(request)), _("Assignment changed.")
+        request,
+        pk,
+        lambda t: services.assign(t, assignee=assignee, actor=console_actor(request)),
+        _("Assignment changed."),
     )
 
 
@@ -282,7 +277,7 @@ def ticket_update(request: HttpRequest, pk: int) -> HttpResponse:
     data = {k: request.POST[k] for k in ("category", "priority", "order") if k in request.POST}
     if "order" in data and not data["order"]:
         data["order"] = None  # type: ignore[assignment]
-    return _work(request, pk, lambda t: services.update_ticket(t, data=data, actor=_actor(request)), _("Saved."))
+    return _work(request, pk, lambda t: services.update_ticket(t, data=data, actor=console_actor(request)), _("Saved."))
 
 
 @login_required
@@ -294,7 +289,7 @@ def ticket_merge(request: HttpRequest, pk: int) -> HttpResponse:
     return _work(
         request,
         pk,
-        lambda t: services.merge_tickets(t, duplicates, actor=_actor(request)),
+        lambda t: services.merge_tickets(t, duplicates, actor=console_actor(request)),
         _("Merged %(count)s tickets into this one.") % {"count": len(duplicates)},
     )
 
@@ -310,7 +305,7 @@ def ticket_goodwill(request: HttpRequest, pk: int, kind: str) -> HttpResponse:
             request,
             pk,
             lambda t: goodwill.give_points(
-                t, points=request.POST.get("points"), reason=reason, key=key, actor=_actor(request)
+                t, points=request.POST.get("points"), reason=reason, key=key, actor=console_actor(request)
             ),
             _("Points given."),
         )
@@ -321,7 +316,7 @@ def ticket_goodwill(request: HttpRequest, pk: int, kind: str) -> HttpResponse:
     return _work(
         request,
         pk,
-        lambda t: goodwill.give_coupon(t, template=template, reason=reason, key=key, actor=_actor(request)),
+        lambda t: goodwill.give_coupon(t, template=template, reason=reason, key=key, actor=console_actor(request)),
         _("Coupon given."),
     )
 
@@ -349,10 +344,10 @@ def kb_list(request: HttpRequest) -> HttpResponse:
         if not request.user.has_perm("service.add_articlecategory"):
             raise PermissionDenied
         try:
-            kb.save_category(name=request.POST.get("name"), position=0, actor=_actor(request))
+            kb.save_category(name=request.POST.get("name"), position=0, actor=console_actor(request))
             messages.success(request, _("Category added."))
         except DomainError as exc:
-            messages.error(request, _error_text(exc))
+            messages.error(request, error_text(exc))
         return redirect("service:kb")
     results = search_articles(query, limit=20) if query else None
     categories = ArticleCategory.objects.annotate(n=Count("articles")).prefetch_related("articles")
@@ -373,7 +368,7 @@ def kb_edit(request: HttpRequest, pk: int | None = None) -> HttpResponse:
         category = request.POST.get("category", "")
         data["category"] = int(category) if category.isdigit() else category
         try:
-            saved = kb.save_article(data=data, actor=_actor(request), instance=article)
+            saved = kb.save_article(data=data, actor=console_actor(request), instance=article)
             messages.success(request, _("Article saved."))
             return redirect("service:kb_edit", pk=saved.pk)
         except DomainError as exc:
@@ -403,7 +398,7 @@ def canned_list(request: HttpRequest, pk: int | None = None) -> HttpResponse:
             raise PermissionDenied
         data = {k: request.POST.get(k, "") for k in ("title", "body", "category")}
         try:
-            services.save_canned_reply(data=data, actor=_actor(request), instance=editing)
+            services.save_canned_reply(data=data, actor=console_actor(request), instance=editing)
             messages.success(request, _("Canned reply saved."))
             return redirect("service:canned")
         except DomainError as exc:
@@ -473,12 +468,12 @@ def survey(request: HttpRequest, token: str) -> HttpResponse:
     try:
         found = csat.survey_from_token(token)
     except DomainError as exc:
-        return render(request, "service/survey.html", {"error": _error_text(exc)}, status=404)
+        return render(request, "service/survey.html", {"error": error_text(exc)}, status=404)
     error = ""
     if request.method == "POST":
         try:
             found = csat.answer_survey(found, score=request.POST.get("score"), comment=request.POST.get("comment", ""))
         except DomainError as exc:
-            error = _error_text(exc)
+            error = error_text(exc)
     context = {"survey": found, "ticket": found.ticket, "error": error, "scores": range(1, 6)}
     return render(request, "service/survey.html", context, status=422 if error else 200)

@@ -20,8 +20,6 @@ from rapport.core.api import Strict, actor_for, require
 from rapport.core.errors import FieldError, InvalidInput, NotFound
 from rapport.core.listing import page_body, paginate
 from rapport.customers import queries as customer_queries
-from rapport.customers.models import Customer
-from rapport.customers.services import get_customer
 from rapport.segments.models import Segment
 from rapport.tags import services
 from rapport.tags.models import (
@@ -210,10 +208,6 @@ def _tag(tag_id: int) -> Tag:
     return tag
 
 
-def _customer(request: HttpRequest, customer_id: int) -> Customer:
-    return get_customer(customer_queries.visible_customers(request.user), customer_id)
-
-
 # Categories ---------------------------------------------------------------------------------
 
 
@@ -386,14 +380,14 @@ def preview(request: HttpRequest, payload: RuleIn) -> dict[str, Any]:
 @router.get("/customers/{customer_id}/tags", summary="The tags a customer holds")
 def customer_tags(request: HttpRequest, customer_id: int) -> list[dict[str, Any]]:
     require(request, TAGS_READ, VIEW)
-    customer = _customer(request, customer_id)
+    customer = customer_queries.visible_customer(request.user, customer_id)
     return [link_body(link) for link in CustomerTag.objects.filter(customer=customer).select_related("tag__category")]
 
 
 @router.post("/customers/{customer_id}/tags", summary="Add manual tags (a tag already held is left as it is)")
 def add_customer_tags(request: HttpRequest, customer_id: int, payload: TagRefs) -> dict[str, Any]:
     require(request, TAGS_WRITE, "tags.tag_customer")
-    customer = _customer(request, customer_id)
+    customer = customer_queries.visible_customer(request.user, customer_id)
     added = services.add_tags(customer, services.resolve_tags(payload.tags), actor=actor_for(request))
     links = CustomerTag.objects.filter(customer=customer).select_related("tag__category")
     return {"added": [t.pk for t in added], "tags": [link_body(link) for link in links]}
@@ -402,7 +396,7 @@ def add_customer_tags(request: HttpRequest, customer_id: int, payload: TagRefs) 
 @router.post("/customers/{customer_id}/tags/remove", summary="Remove manual tags (a tag not held is ignored)")
 def remove_customer_tags(request: HttpRequest, customer_id: int, payload: TagRefs) -> dict[str, Any]:
     require(request, TAGS_WRITE, "tags.tag_customer")
-    customer = _customer(request, customer_id)
+    customer = customer_queries.visible_customer(request.user, customer_id)
     removed = services.remove_tags(customer, services.resolve_tags(payload.tags), actor=actor_for(request))
     links = CustomerTag.objects.filter(customer=customer).select_related("tag__category")
     return {"removed": [t.pk for t in removed], "tags": [link_body(link) for link in links]}
@@ -411,7 +405,7 @@ def remove_customer_tags(request: HttpRequest, customer_id: int, payload: TagRef
 @router.delete("/customers/{customer_id}/tags/{tag_id}", response={204: None}, summary="Remove one manual tag")
 def remove_customer_tag(request: HttpRequest, customer_id: int, tag_id: int) -> Status[None]:
     require(request, TAGS_WRITE, "tags.tag_customer")
-    customer = _customer(request, customer_id)
+    customer = customer_queries.visible_customer(request.user, customer_id)
     services.remove_tags(customer, [_tag(tag_id)], actor=actor_for(request))
     return Status(204, None)
 
@@ -419,7 +413,7 @@ def remove_customer_tag(request: HttpRequest, customer_id: int, tag_id: int) -> 
 @router.get("/customers/{customer_id}/tag-history", summary="Every tag added to or removed from a customer")
 def customer_tag_history(request: HttpRequest, customer_id: int, limit: int = 50, offset: int = 0) -> dict[str, Any]:
     require(request, TAGS_READ, VIEW, "tags.view_taghistory")
-    customer = _customer(request, customer_id)
+    customer = customer_queries.visible_customer(request.user, customer_id)
     entries = TagHistory.objects.filter(customer_id=customer.pk).select_related("tag__category")
     page = paginate(entries, limit=limit, offset=offset)
     return page_body(page, [history_body(e) for e in page.items])

@@ -16,8 +16,16 @@ from django.db.models import Exists, OuterRef, Q
 from django.utils.translation import gettext_lazy as _
 
 from rapport.segments import operators as ops
-from rapport.segments.rules import ConditionType, Context, Facts, Field, register_condition, register_facts
-from rapport.tags.models import CustomerTag
+from rapport.segments.rules import (
+    ConditionType,
+    Context,
+    Facts,
+    Field,
+    register_condition,
+    register_facts,
+    register_source,
+)
+from rapport.tags.models import CustomerTag, Tag
 
 TAG_OPS = ("has_any", "has_all", "has_none")
 
@@ -63,8 +71,15 @@ def _tag_facts(ids: list[int]) -> dict[int, Any]:
     return {pk: held.get(pk, set()) for pk in ids}
 
 
+def tag_source() -> list[dict[str, Any]]:
+    """Tags as ``Category/Name`` (a rule accepts the id or that name)."""
+    tags = Tag.objects.select_related("category").order_by("category__name", "name")
+    return [{"value": str(t.pk), "label": f"{t.category.name}/{t.name}"} for t in tags]
+
+
 def register() -> None:
     register_facts("tags", _tag_facts)
+    register_source("tags", tag_source)
     register_condition(
         TagCondition(
             "tag",
@@ -81,7 +96,7 @@ def register() -> None:
                         ("has_none", _("has none of")),
                     ),  # type: ignore[arg-type]
                 ),
-                Field("tags", _("Tags"), "multi"),
+                Field("tags", _("Tags"), "multi", source="tags"),
             ),
         )
     )

@@ -19,9 +19,9 @@ from django.urls import reverse
 from django.utils.translation import gettext as _
 from django.views.decorators.http import require_POST
 
-from rapport.core.actor import Actor, Source
 from rapport.core.errors import DomainError, InvalidInput
 from rapport.core.listing import filled_params, page_offset, paginate
+from rapport.core.requests import console_actor, error_text
 from rapport.customers import queries as customer_queries
 from rapport.customers.models import Customer
 from rapport.segments.models import Segment
@@ -42,14 +42,6 @@ from rapport.tags.models import (
 PAGE_SIZE = 50
 
 
-def _actor(request: HttpRequest) -> Actor:
-    return Actor(user=request.user, source=Source.CONSOLE)
-
-
-def _error_text(exc: DomainError) -> str:
-    return "; ".join(f"{e.field}: {e.message}" if e.field else e.message for e in exc.errors)
-
-
 # Categories and tags -----------------------------------------------------------------------------
 
 
@@ -62,7 +54,7 @@ def tag_list(request: HttpRequest) -> HttpResponse:
             raise PermissionDenied
         if form.is_valid():
             try:
-                services.create_category(data=form.data_for_service(), actor=_actor(request))
+                services.create_category(data=form.data_for_service(), actor=console_actor(request))
                 messages.success(request, _("Category created."))
                 return redirect("tags:list")
             except DomainError as exc:
@@ -79,10 +71,10 @@ def tag_list(request: HttpRequest) -> HttpResponse:
 @permission_required("tags.delete_tagcategory", raise_exception=True)
 def category_delete(request: HttpRequest, pk: int) -> HttpResponse:
     try:
-        services.delete_category(get_object_or_404(TagCategory, pk=pk), actor=_actor(request))
+        services.delete_category(get_object_or_404(TagCategory, pk=pk), actor=console_actor(request))
         messages.success(request, _("Category deleted."))
     except DomainError as exc:
-        messages.error(request, _error_text(exc))
+        messages.error(request, error_text(exc))
     return redirect("tags:list")
 
 
@@ -102,11 +94,11 @@ def _tag_form_page(request: HttpRequest, tag: Tag | None) -> HttpResponse:
                     if "preview" in request.POST:
                         preview = _preview(request, form, data)
                     elif tag is None:
-                        tag = services.create_tag(data=data, actor=_actor(request))
+                        tag = services.create_tag(data=data, actor=console_actor(request))
                         messages.success(request, _("Tag created."))
                         return redirect("tags:detail", pk=tag.pk)
                     else:
-                        services.update_tag(tag, data=data, actor=_actor(request))
+                        services.update_tag(tag, data=data, actor=console_actor(request))
                         messages.success(request, _("Changes saved."))
                         return redirect("tags:detail", pk=tag.pk)
                 except DomainError as exc:
@@ -127,7 +119,7 @@ def _preview(request: HttpRequest, form: TagForm, data: dict[str, Any]) -> int |
         return None
     try:
         store = services.store_of(data["store"]) if data.get("store") else None
-        return services.preview_count(rule, actor=_actor(request), store=store)
+        return services.preview_count(rule, actor=console_actor(request), store=store)
     except InvalidInput as exc:
         form.add_service_errors(exc)
         return None
@@ -175,7 +167,7 @@ def template_apply(request: HttpRequest, key: str) -> HttpResponse:
     if not (request.user.has_perm("tags.add_tag") and request.user.has_perm("tags.add_tagcategory")):
         raise PermissionDenied
     template = get_object_or_404(TagTemplate, key=key)
-    result = services.apply_template(template, actor=_actor(request))
+    result = services.apply_template(template, actor=console_actor(request))
     messages.success(
         request,
         _("%(name)s: %(tags)s tags created, %(existing)s already there.")
@@ -208,7 +200,7 @@ def batch(request: HttpRequest) -> HttpResponse:
         else:
             try:
                 done = services.batch_filtered(
-                    tag, action=request.POST.get("action"), filters=filters, actor=_actor(request)
+                    tag, action=request.POST.get("action"), filters=filters, actor=console_actor(request)
                 )
                 return redirect("tags:batch_detail", pk=done.pk)
             except DomainError as exc:
@@ -237,9 +229,11 @@ def batch_segment(request: HttpRequest) -> HttpResponse:
         messages.error(request, _("Choose a tag and a segment."))
         return redirect("tags:batch")
     try:
-        done = services.batch_segment(tag, action=request.POST.get("action"), segment=segment, actor=_actor(request))
+        done = services.batch_segment(
+            tag, action=request.POST.get("action"), segment=segment, actor=console_actor(request)
+        )
     except DomainError as exc:
-        messages.error(request, _error_text(exc))
+        messages.error(request, error_text(exc))
         return redirect("tags:batch")
     return redirect("tags:batch_detail", pk=done.pk)
 
@@ -255,7 +249,7 @@ def batch_file(request: HttpRequest) -> HttpResponse:
                 form.cleaned_data["tag"],
                 action=form.cleaned_data["action"],
                 upload=form.cleaned_data["file"],
-                actor=_actor(request),
+                actor=console_actor(request),
             )
             return redirect("tags:batch_detail", pk=done.pk)
         except DomainError as exc:
@@ -295,7 +289,9 @@ def sync(request: HttpRequest) -> HttpResponse:
         if form.is_valid():
             data = {k: v for k, v in form.cleaned_data.items() if v not in (None, "")}
             try:
-                endpoint, secret = services.create_endpoint(data={"name": "", "url": "", **data}, actor=_actor(request))
+                endpoint, secret = services.create_endpoint(
+                    data={"name": "", "url": "", **data}, actor=console_actor(request)
+                )
                 messages.success(request, _("Endpoint %(name)s added.") % {"name": endpoint.name})
                 form = EndpointForm()
             except DomainError as exc:
@@ -316,7 +312,7 @@ def sync(request: HttpRequest) -> HttpResponse:
 @permission_required("tags.change_syncendpoint", raise_exception=True)
 def endpoint_toggle(request: HttpRequest, pk: int) -> HttpResponse:
     endpoint = get_object_or_404(SyncEndpoint, pk=pk)
-    services.update_endpoint(endpoint, data={"is_active": not endpoint.is_active}, actor=_actor(request))
+    services.update_endpoint(endpoint, data={"is_active": not endpoint.is_active}, actor=console_actor(request))
     return redirect("tags:sync")
 
 
@@ -325,7 +321,7 @@ def endpoint_toggle(request: HttpRequest, pk: int) -> HttpResponse:
 @permission_required("tags.retry_delivery", raise_exception=True)
 def retry(request: HttpRequest, pk: int | None = None) -> HttpResponse:
     dead = SyncDelivery.objects.all() if pk is None else SyncDelivery.objects.filter(pk=pk)
-    count = services.retry_deliveries(dead, actor=_actor(request))
+    count = services.retry_deliveries(dead, actor=console_actor(request))
     messages.success(request, _("%(count)s deliveries queued again.") % {"count": count})
     return redirect("tags:sync")
 
@@ -351,11 +347,11 @@ def customer_add(request: HttpRequest, customer_pk: int) -> HttpResponse:
     customer = _visible_customer(request, customer_pk)
     try:
         tags = services.resolve_tags([int(v) for v in request.POST.getlist("tag") if v.isdigit()] or None)
-        added = services.add_tags(customer, tags, actor=_actor(request))
+        added = services.add_tags(customer, tags, actor=console_actor(request))
         if added:
             messages.success(request, _("Tagged: %(tags)s.") % {"tags": ", ".join(t.name for t in added)})
     except DomainError as exc:
-        messages.error(request, _error_text(exc))
+        messages.error(request, error_text(exc))
     return redirect(_tab_url(customer))
 
 
@@ -366,8 +362,8 @@ def customer_remove(request: HttpRequest, customer_pk: int, tag_pk: int) -> Http
     customer = _visible_customer(request, customer_pk)
     tag = get_object_or_404(Tag, pk=tag_pk)
     try:
-        if services.remove_tags(customer, [tag], actor=_actor(request)):
+        if services.remove_tags(customer, [tag], actor=console_actor(request)):
             messages.success(request, _("Removed %(tag)s.") % {"tag": tag.name})
     except DomainError as exc:
-        messages.error(request, _error_text(exc))
+        messages.error(request, error_text(exc))
     return redirect(_tab_url(customer))

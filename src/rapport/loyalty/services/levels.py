@@ -14,14 +14,15 @@ from datetime import date, datetime, timedelta
 from decimal import Decimal
 
 from django.db import transaction
-from django.db.models import DecimalField, F, OuterRef, Q, Subquery, Sum, Value
+from django.db.models import DecimalField, OuterRef, Q, Subquery, Sum, Value
 from django.db.models.functions import Coalesce
 from django.utils import timezone
 from django.utils.translation import gettext as _
 
 from rapport.audit.models import AuditEntry
 from rapport.audit.services import record
-from rapport.commerce.models import COUNTED_STATUSES, Order
+from rapport.commerce.models import Order
+from rapport.commerce.queries import net_revenue
 from rapport.core.actor import Actor
 from rapport.core.errors import InvalidInput
 from rapport.customers.models import Customer
@@ -54,10 +55,11 @@ def growth_by_customer(customer_ids: list[int] | None, *, now: datetime | None =
     customers = Customer.objects.all() if customer_ids is None else Customer.objects.filter(pk__in=customer_ids)
     zero = Value(ZERO, output_field=MONEY)
     spend = (
-        Order.objects.filter(customer=OuterRef("pk"), status__in=COUNTED_STATUSES, placed_at__gte=since)
+        Order.objects.counted()
+        .filter(customer=OuterRef("pk"), placed_at__gte=since)
         .order_by()
         .values("customer")
-        .annotate(total=Sum(F("total") - F("refunded_total"), output_field=MONEY))
+        .annotate(total=Sum(net_revenue(), output_field=MONEY))
         .values("total")
     )
     earned = (

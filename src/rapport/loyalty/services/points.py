@@ -148,7 +148,7 @@ def earn_for_order(order: Order, *, actor: Actor) -> Entry | None:
     """Credit the points a counted order earns, once; None when it earns nothing."""
     from rapport.loyalty.services.levels import earning_multiplier
 
-    if order.customer_id is None or order.status not in COUNTED_STATUSES:
+    if order.customer_id is None or not order.is_counted:
         return None
     key = f"points:order:{order.pk}:earn"
     already = Entry.objects.filter(idempotency_key=key).first()
@@ -310,13 +310,8 @@ def expiring(customer_id: int, *, within_days: int, now: datetime | None = None)
     """Points that will expire within ``within_days``, grouped by expiry time, soonest first."""
     now = now or timezone.now()
     rows = (
-        Lot.objects.filter(
-            account__customer_id=customer_id,
-            account__asset=Asset.POINTS,
-            remaining__gt=0,
-            expires_at__gt=now,
-            expires_at__lte=now + timedelta(days=within_days),
-        )
+        Lot.objects.points_expiring(within=timedelta(days=within_days), now=now)
+        .filter(account__customer_id=customer_id)
         .values("expires_at")
         .annotate(points=Sum("remaining"))
         .order_by("expires_at")

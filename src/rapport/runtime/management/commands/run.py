@@ -1,3 +1,5 @@
+"""``rapport run``: the embedded default, one process that serves the console, the API and the jobs."""
+
 from __future__ import annotations
 
 import signal
@@ -9,6 +11,7 @@ from django.core.management.base import BaseCommand, CommandError, CommandParser
 from django.core.servers.basehttp import get_internal_wsgi_application
 
 from rapport.accounts.roles import ROLE_LABELS
+from rapport.core.public_url import served_url, serving_at
 from rapport.core.schedule import start_in_process_scheduler
 from rapport.demo.embedded import prepare
 from rapport.events.resolver import start_in_process_resolver, stop_in_process_resolver
@@ -64,6 +67,12 @@ class Command(BaseCommand):
         self.stdout.write(self.style.SUCCESS(f"Rapport is running at {url}"))
         if host not in ("127.0.0.1", "localhost", "::1"):
             self.stdout.write("  (add this machine's name to RAPPORT_ALLOWED_HOSTS to reach it from elsewhere)")
+        if settings.RAPPORT_PUBLIC_URL:
+            self.stdout.write(f"Links in mail point at {settings.RAPPORT_PUBLIC_URL}/ (RAPPORT_PUBLIC_URL).")
+        else:
+            links = served_url(host, options["port"])
+            serving_at(links)
+            self.stdout.write(f"Links in mail point at {links}/ (set RAPPORT_PUBLIC_URL to change it).")
         if prepared.logins:
             self.stdout.write("Demo logins (the demo password works until someone changes it):")
             for login in prepared.logins:
@@ -99,4 +108,5 @@ class Command(BaseCommand):
                 stop_in_process_resolver()
             if mail_listener is not None:
                 mail_listener.stop()
+            serving_at(None)
         self.stdout.write("Rapport stopped.")
