@@ -30,6 +30,7 @@ ASK_FOR_HUMAN = re.compile(
     re.IGNORECASE,
 )
 COMPLAINT = re.compile(r"(投诉|complain)", re.IGNORECASE)
+SMALLTALK = "smalltalk"  # the reason of a short reply to a greeting, thanks or chit-chat
 BOT_ACTOR = Actor(user=None, source=Source.CUSTOMER, label="chat")
 
 
