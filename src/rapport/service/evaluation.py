@@ -20,13 +20,18 @@ two groups handled as they should be.
 
 from __future__ import annotations
 
+import datetime as dt
 import json
 from dataclasses import dataclass
 from pathlib import Path
+from typing import Any
 
 from django.conf import settings
+from sklearn.linear_model import LogisticRegression
 
 from rapport.service import bot
+from rapport.service.models import Article
+from rapport.service.search import Engine, article_tokens, build_engine, published_engine
 from rapport.service.seed import topic_of_title
 
 DATA = Path(__file__).parent / "tests" / "data"
@@ -34,6 +39,7 @@ QUESTIONS = DATA / "bot_questions.json"
 HELD_OUT = DATA / "bot_questions_heldout.json"
 SETS = {"tuning": QUESTIONS, "held-out": HELD_OUT}
 SMALLTALK = "smalltalk"
+FOLDS = 4
 
 
 @dataclass(frozen=True)
@@ -120,3 +126,65 @@ def evaluate(threshold: float | None = None, judged: list[Judged] | None = None)
         wrong_answers=wrong,
         misses=misses,
     )
+
+
+# Calibration ------------------------------------------------------------------------------------
+
+
+def _topic(engine_article: int, titles: dict[int, str]) -> str | None:
+    return topic_of_title(titles.get(engine_article, ""))
+
+
+def calibration_samples(path: Path = QUESTIONS) -> tuple[list[list[float]], list[int]]:
+    """Labelled examples of the bot's evidence and whether its best article was right: the tuning
+    questions against the published articles, and each article's own question variants asked of
+    an engine built without them (in folds), which is how a new phrasing of a known question looks.
+
+    Only the tuning set is used: the held-out set must never inform the bot."""
+    titles = dict(Article.objects.filter(state=Article.State.PUBLISHED).values_list("pk", "title"))
+    vectors: list[list[float]] = []
+    labels: list[int] = []
+
+    def add(engine: Engine, question: str, expect: str | None) -> None:
+        ranked, _tokens, unknown = bot.assess(question, engine)
+        if ranked:
+            vectors.append(bot.feature_vector(ranked, len(unknown)))
+            labels.append(int(expect is not None and _topic(ranked[0].article_id, titles) == expect))
+
+    engine = published_engine()
+    for item in json.loads(path.read_text(encoding="utf-8")):
+        question = item["question"]
+        if item["expect"] == SMALLTALK or bot.ASK_FOR_HUMAN.search(question) or bot.smalltalk_kind(question):
+            continue
+        add(engine, question, item["expect"])
+    articles = list(Article.objects.filter(state=Article.State.PUBLISHED).prefetch_related("questions"))
+    variants = [(a.pk, q.text) for a in articles for q in a.questions.all()]  # type: ignore[attr-defined]
+    for fold in range(FOLDS):
+        held = {i for i in range(len(variants)) if i % FOLDS == fold}
+        kept: dict[int, list[str]] = {}
+        for i, (pk, text) in enumerate(variants):
+            if i not in held:
+                kept.setdefault(pk, []).append(text)
+        fold_engine = build_engine(
+            (a.pk, a.language, *article_tokens(a.title, a.keywords, a.body, kept.get(a.pk, []))) for a in articles
+        )
+        for i in sorted(held):
+            pk, text = variants[i]
+            add(fold_engine, text, topic_of_title(titles[pk]))
+    return vectors, labels
+
+
+def calibrate(path: Path = QUESTIONS) -> dict[str, Any]:
+    """Fit the confidence model (logistic regression) on the tuning samples; returns what goes
+    into ``bot_calibration.json``."""
+    vectors, labels = calibration_samples(path)
+    model = LogisticRegression(C=1.0, max_iter=1000).fit(vectors, labels)
+    coefficients: dict[str, Any] = {"intercept": round(float(model.intercept_[0]), 4)}
+    coefficients.update({name: round(float(w), 4) for name, w in zip(bot.FEATURES, model.coef_[0], strict=True)})
+    coefficients["fitted_on"] = {
+        "samples": len(labels),
+        "right": sum(labels),
+        "set": path.name,
+        "date": dt.date.today().isoformat(),
+    }
+    return coefficients

@@ -7,6 +7,7 @@ set's misses would turn it into a tuning set."""
 
 from __future__ import annotations
 
+import json
 from typing import Any
 
 from django.conf import settings
@@ -14,7 +15,8 @@ from django.core.management.base import BaseCommand, CommandParser
 from django.db import transaction
 
 from rapport.core.actor import Actor
-from rapport.service.evaluation import SETS, evaluate, judge_all
+from rapport.service import bot
+from rapport.service.evaluation import SETS, calibrate, evaluate, judge_all
 from rapport.service.models import Article
 from rapport.service.seed import seed_knowledge_base
 
@@ -25,6 +27,11 @@ class Command(BaseCommand):
     def add_arguments(self, parser: CommandParser) -> None:
         parser.add_argument("--thresholds", default="", help="comma-separated (default: the configured one)")
         parser.add_argument("--misses", action="store_true", help="list the tuning set's questions it got wrong")
+        parser.add_argument(
+            "--calibrate",
+            action="store_true",
+            help="refit the confidence model on the tuning set first and write bot_calibration.json",
+        )
 
     def handle(self, *args: Any, **options: Any) -> None:
         thresholds = [float(t) for t in options["thresholds"].split(",") if t.strip()] or [
@@ -33,6 +40,11 @@ class Command(BaseCommand):
         with transaction.atomic():
             Article.objects.all().delete()
             seed_knowledge_base(Actor.system("bot evaluation"))
+            if options["calibrate"]:
+                coefficients = calibrate()
+                bot.CALIBRATION_FILE.write_text(json.dumps(coefficients, indent=1) + "\n", encoding="utf-8")
+                bot.set_calibration(coefficients)
+                self.stdout.write(f"calibration: {json.dumps(coefficients)}")
             for name, path in SETS.items():
                 judged = judge_all(path)
                 self.stdout.write(f"{name} set: {path}")
