@@ -146,6 +146,8 @@ def draft_article(question_id: Any, data: Mapping[str, Any], *, actor: Actor) ->
     variant (staff publish it when it is ready)."""
     question = _question(question_id)
     fields = {k: data.get(k) for k in ("title", "body", "keywords", "category")}
+    if isinstance(fields["category"], str) and fields["category"].strip().isdigit():
+        fields["category"] = int(fields["category"])  # a form's category is its id
     fields["language"] = data.get("language") or question.language
     fields["state"] = Article.State.DRAFT
     article = kb.save_article(data=fields, actor=actor)

@@ -95,7 +95,8 @@ SYNONYMS: dict[str, tuple[str, ...]] = {
     # Retail subjects a shop's knowledge base may not cover: known words, so a question about them
     # is recognised as being about something no article holds (and handed over), never as filler.
     "货到付款": ("货到付款", "cash on delivery", "pay on delivery"),
-    "退现": ("退现", "退现金", "提现", "取现", "换现金", "cash back", "cash out", "cashback"),
+    "退现": ("退现", "退现金", "退成现金", "换成现金", "退回现金", "兑现", "变现", "提现", "取现", "换现金", "cash back", "cash out",
+             "cashback", "cash refund", "refund in cash"),
     "充值": ("充值", "top up", "top-up", "recharge"),
     "停车": ("停车", "停车场", "parking"),
     "二手": ("二手", "回收", "second-hand", "second hand"),

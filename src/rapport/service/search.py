@@ -297,8 +297,11 @@ class Engine:
         for token in dict.fromkeys(tokens):
             if token in postings or token in lexicon.GENERIC or QUANTITY.fullmatch(token):
                 continue
+            if token in lexicon.SYNONYMS:
+                found.append(token)  # a retail subject the lexicon knows and no article covers
+                continue
             if HAN.search(token):
-                if token not in lexicon.SYNONYMS and not _is_noun(token, nouns):
+                if not _is_noun(token, nouns):
                     continue
                 known = "".join(t for t in tokens if t != token and t in postings)
                 if len(token) < 2 or all(
