@@ -68,8 +68,8 @@ _SMALLTALK_KINDS = {
     r"|你好吗|你几岁|今天过得怎么样|what'?s up)",
     "bot": r"(?:你是谁|你是机器人吗?|你是真人吗?|是机器人吗?|are you an? (?:bot|robot|human|real person)|who are you"
     r"|what are you)",
-    "thanks": r"(?:谢谢(?:你|您|啦|了)?|多谢|感谢|谢啦|thanks?(?: you)?(?: so much| a lot| very much)?|thx|ty|many thanks"
-    r"|cheers)",
+    "thanks": r"(?:谢谢(?:你|您|啦|了)?|多谢|感谢|谢啦|thanks?(?: you)?(?: so much| a lot| very much)?|thx|ty"
+    r"|many thanks|cheers)",
     "bye": r"(?:再见|拜拜|bye|goodbye|see you|byebye)",
     "greeting": r"(?:你好|您好|在吗|在不在|有人吗|哈喽|嗨|喂|早上好|上午好|下午好|晚上好|早|hi|hello|hey|hiya|there"
     r"|good (?:morning|afternoon|evening))",
@@ -151,7 +151,9 @@ def calibrated(vector: list[float]) -> float:
     global _calibration
     if _calibration is None:
         _calibration = _load_calibration()
-    z = _calibration["intercept"] + sum(_calibration[name] * value for name, value in zip(FEATURES, vector, strict=True))
+    z = _calibration["intercept"] + sum(
+        _calibration[name] * value for name, value in zip(FEATURES, vector, strict=True)
+    )
     return round(1 / (1 + math.exp(-z)), 4)
 
 
@@ -167,7 +169,7 @@ _SENTENCE_END = re.compile(r"(?<=[。！？!?])|(?<=[.;；])\s+")
 
 
 def sentences(body: str) -> list[str]:
-    found = []
+    found: list[str] = []
     for paragraph in body.split("\n"):
         found.extend(s.strip() for s in _SENTENCE_END.split(paragraph) if s and s.strip())
     return found

@@ -72,11 +72,7 @@ def _agent_replies(ticket_ids: Iterable[int]) -> dict[int, str]:
 def review_groups() -> list[ArticleGroup]:
     """Pending questions grouped by the article the bot thought of, then by their wording; the
     biggest groups first."""
-    rows = list(
-        pending()
-        .select_related("article", "conversation")
-        .order_by("-created_at", "-id")[:REVIEW_LIMIT]
-    )
+    rows = list(pending().select_related("article", "conversation").order_by("-created_at", "-id")[:REVIEW_LIMIT])
     replies = _agent_replies(r.conversation.ticket_id for r in rows if r.conversation.ticket_id)
     by_article: dict[int | None, ArticleGroup] = {}
     by_text: dict[tuple[int | None, str], QuestionGroup] = {}
@@ -132,7 +128,9 @@ def _mark_reviewed(ids: list[int]) -> int:
 
 
 @transaction.atomic
-def add_as_variant(question_id: Any, article_id: Any, *, actor: Actor, source: str = ArticleQuestion.Source.CHAT) -> int:
+def add_as_variant(
+    question_id: Any, article_id: Any, *, actor: Actor, source: str = ArticleQuestion.Source.CHAT
+) -> int:
     """Teach the bot that this question is about this article; returns how many askings it settles."""
     question = _question(question_id)
     article = _article(article_id)
@@ -161,4 +159,3 @@ def draft_article(question_id: Any, data: Mapping[str, Any], *, actor: Actor) ->
 def dismiss(question_id: Any) -> int:
     """Nothing to learn from this question (spam, a one-off): off the review page."""
     return _mark_reviewed(_same_question(_question(question_id)))
-

@@ -59,7 +59,9 @@ def review(request: HttpRequest) -> HttpResponse:
                 settled = bot_review.add_as_variant(
                     request.POST.get("question"), request.POST.get("article"), actor=_actor(request)
                 )
-                messages.success(request, _("Added as a question of the article (%(n)s askings settled).") % {"n": settled})
+                messages.success(
+                    request, _("Added as a question of the article (%(n)s askings settled).") % {"n": settled}
+                )
             elif action == "draft":
                 article = bot_review.draft_article(request.POST.get("question"), request.POST, actor=_actor(request))
                 messages.success(request, _("Draft article written: publish it when it is ready."))

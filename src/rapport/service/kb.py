@@ -106,7 +106,9 @@ def delete_article(article: Article, *, actor: Actor) -> None:
 
 
 @transaction.atomic
-def add_question(article: Article, *, text: Any, source: str = ArticleQuestion.Source.STAFF, actor: Actor) -> ArticleQuestion:
+def add_question(
+    article: Article, *, text: Any, source: str = ArticleQuestion.Source.STAFF, actor: Actor
+) -> ArticleQuestion:
     """Add a way customers ask for this article (相似问法); the bot learns it on its next question."""
     errors: list[FieldError] = []
     cleaned = clean_text(text, "question", 200, errors, required=True)

@@ -425,7 +425,9 @@ class BotQuestion(models.Model):
     confidence = models.FloatField(default=0.0)
     vote = models.CharField(max_length=4, choices=Vote.choices, blank=True)
     voted_at = models.DateTimeField(null=True, blank=True)
-    reviewed_at = models.DateTimeField(null=True, blank=True, help_text=_("when staff dealt with it on the review page"))
+    reviewed_at = models.DateTimeField(
+        null=True, blank=True, help_text=_("when staff dealt with it on the review page")
+    )
     created_at = models.DateTimeField(db_index=True)
 
     class Meta:

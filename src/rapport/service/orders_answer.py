@@ -1,4 +1,4 @@
-""""Where is my order?" answered from the signed-in member's own orders (status, carrier, tracking
+""" "Where is my order?" answered from the signed-in member's own orders (status, carrier, tracking
 number), not from an article: an article can only say how to look, the member wants to know."""
 
 from __future__ import annotations
@@ -17,7 +17,8 @@ RECENT_ORDERS = 3
 ASKS_ABOUT_ORDERS = re.compile(
     r"(?:我的?|我买的|我下的)(?:订单|快递|包裹|货|东西|单子)[^，,。？?]{0,8}(?:到哪|在哪|发货|发了|寄出|状态|什么时候到|还没到|没到|到了没|到没到|怎么样)"
     r"|(?:订单|快递|包裹|物流)(?:到哪|在哪)了?|订单状态|发货了吗|发货了没|发了没"
-    r"|\b(?:where(?:'s| is| are)|status of|track|has|have|when will|did)\b.{0,20}\bmy (?:order|parcel|package|delivery)s?\b"
+    r"|\b(?:where(?:'s| is| are)|status of|track|has|have|when will|did)\b.{0,20}"
+    r"\bmy (?:order|parcel|package|delivery)s?\b"
     r"|\bmy (?:order|parcel|package|delivery)s?\b.{0,20}\b(?:status|arrive|arriving|shipped|come|coming|sent)\b",
     re.IGNORECASE,
 )

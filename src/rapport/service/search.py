@@ -194,7 +194,7 @@ def features(text: str, tokens: list[str] | None = None) -> list[str]:
     """What the variant model sees of a text: its concept tokens and the character pairs of its
     Chinese runs (so a segmentation slip still shares most pairs with the variant)."""
     tokens = tokenize(text) if tokens is None else tokens
-    pairs = []
+    pairs: list[str] = []
     for run in HAN_RUN.findall(text or ""):
         pairs.extend("~" + run[i : i + 2] for i in range(len(run) - 1))
     return tokens + pairs

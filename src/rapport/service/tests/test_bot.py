@@ -84,7 +84,11 @@ def test_confidence_is_a_calibrated_probability(seeded_kb):
 
 
 def test_a_question_about_something_no_article_covers_is_handed_over(seeded_kb):
-    for question in ("Can I get cash back for the balance on my stored-value card?", "do you ship to Japan?", "明天天气怎么样"):
+    for question in (
+        "Can I get cash back for the balance on my stored-value card?",
+        "do you ship to Japan?",
+        "明天天气怎么样",
+    ):
         result = bot.answer(question)
         assert result.handed_over and result.reason in ("uncovered", "low_confidence", "no_match"), question
 
@@ -171,7 +175,9 @@ def test_the_review_loop_teaches_the_bot(seeded_kb, customer, system_actor):
     assert len(asked) == 1 and len(asked[0].ids) == 2  # one question, asked twice
     payment = Article.objects.get(title="支持哪些支付方式")
     kb.save_article(
-        data={"body": payment.body + "\n\n储值卡可以在会员中心的“储值卡”页面在线充值。"}, actor=system_actor, instance=payment
+        data={"body": payment.body + "\n\n储值卡可以在会员中心的“储值卡”页面在线充值。"},
+        actor=system_actor,
+        instance=payment,
     )
     assert bot_review.add_as_variant(asked[0].ids[0], payment.pk, actor=system_actor) == 2
     assert ArticleQuestion.objects.filter(article=payment, text__startswith=question, source="chat").exists()
@@ -191,7 +197,9 @@ def test_a_new_article_drafted_from_a_question(seeded_kb, customer, system_actor
     assert article.state == "draft" and article.language == "en"
     assert list(article.questions.values_list("text", flat=True)) == ["do you ship to Japan?"]
     with pytest.raises(InvalidInput):
-        bot_review.draft_article(reply.question.pk, {"title": "", "body": "", "category": category.pk}, actor=system_actor)
+        bot_review.draft_article(
+            reply.question.pk, {"title": "", "body": "", "category": category.pk}, actor=system_actor
+        )
 
 
 def test_question_variants_are_checked(seeded_kb, system_actor):

@@ -50,7 +50,9 @@ def test_thumbs_with_bad_input_change_nothing(member_client, customer, make_cust
     )
     assert bad_vote.status_code == 400 and bad_vote.json()["errors"][0]["field"] == "vote"
     bad_question = _post(
-        client, "/service/portal/chat/feedback/", {"conversation": answer["conversation"], "question": "x", "vote": "up"}
+        client,
+        "/service/portal/chat/feedback/",
+        {"conversation": answer["conversation"], "question": "x", "vote": "up"},
     )
     assert bad_question.status_code == 400 and bad_question.json()["errors"][0]["field"] == "question"
     stranger = member_client(make_customer(name="别人"))
@@ -61,7 +63,9 @@ def test_thumbs_with_bad_input_change_nothing(member_client, customer, make_cust
     )
     assert foreign.status_code == 404
     assert BotQuestion.objects.get().vote == ""
-    assert client.post("/service/portal/chat/feedback/", b"not json", content_type="application/json").status_code == 404
+    assert (
+        client.post("/service/portal/chat/feedback/", b"not json", content_type="application/json").status_code == 404
+    )
 
 
 def test_an_unsure_answer_offers_a_person_and_the_member_confirms(member_client, customer, seeded_kb, agent):
