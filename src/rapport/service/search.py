@@ -224,45 +224,46 @@ class Engine:
     the variant model one that is *asked* the way the question is; each catches the other's misses."""
 
     index: Index
-    vectorizer: TfidfVectorizer | None = None
-    matrix: Any = None  # sparse, one row per variant
-    row_articles: np.ndarray = field(default_factory=lambda: np.zeros(0, dtype=np.int64))
+    matrix: Any = None  # sparse (columns), one row per variant, rows grouped by article
     vocabulary: dict[str, int] = field(default_factory=dict)
+    idf: np.ndarray = field(default_factory=lambda: np.zeros(0))
     unseen_idf: float = 0.0
+    articles: np.ndarray = field(default_factory=lambda: np.zeros(0, dtype=np.int64))  # article of each group
+    starts: np.ndarray = field(default_factory=lambda: np.zeros(0, dtype=np.int64))  # each group's first row
+    positions: dict[int, int] = field(default_factory=dict)  # article id → group
 
     def fit_variants(self, rows: list[tuple[int, list[str]]]) -> None:
+        """Fit the TF-IDF space on the variants (``rows`` grouped by article, in order)."""
         if not rows:
             return
-        self.vectorizer = TfidfVectorizer(analyzer=_identity, sublinear_tf=True, norm=None)
-        self.matrix = normalize(self.vectorizer.fit_transform([feats for _pk, feats in rows])).tocsr()
-        self.row_articles = np.array([pk for pk, _feats in rows], dtype=np.int64)
-        self.vocabulary = self.vectorizer.vocabulary_
-        self.unseen_idf = float(self.vectorizer.idf_.max())
+        vectorizer = TfidfVectorizer(analyzer=_identity, sublinear_tf=True, norm=None)
+        self.matrix = normalize(vectorizer.fit_transform([feats for _pk, feats in rows])).tocsc()
+        self.vocabulary = vectorizer.vocabulary_
+        self.idf = vectorizer.idf_
+        self.unseen_idf = float(self.idf.max())
+        row_articles = np.array([pk for pk, _feats in rows], dtype=np.int64)
+        first = np.flatnonzero(np.r_[True, row_articles[1:] != row_articles[:-1]])
+        self.starts, self.articles = first, row_articles[first]
+        self.positions = {int(pk): n for n, pk in enumerate(self.articles)}
 
-    def similarities(self, text: str, tokens: list[str]) -> dict[int, float]:
-        """Each article's best cosine similarity between the question and one of its variants.
+    def similarities(self, text: str, tokens: list[str]) -> np.ndarray:
+        """Each article's best cosine similarity between the question and one of its variants
+        (indexed like ``articles``).
 
         The question's words that no variant has still count in its length (at the highest IDF),
         so "can I bring my dog into the store" is not a perfect match for "where are your stores"
         just because "store" is the only word the variants know."""
-        if self.vectorizer is None:
-            return {}
-        feats = features(text, tokens)
-        vector = self.vectorizer.transform([feats])
-        unseen = Counter(f for f in feats if f not in self.vocabulary)
-        norm = math.sqrt(
-            vector.multiply(vector).sum() + sum(((1 + math.log(c)) * self.unseen_idf) ** 2 for c in unseen.values())
-        )
-        if not norm:
-            return {}
-        column = (self.matrix @ vector.T).tocoo()
-        best: dict[int, float] = {}
-        for row, value in zip(column.row, column.data, strict=True):
-            pk = int(self.row_articles[row])
-            similarity = float(value) / norm
-            if similarity > best.get(pk, 0.0):
-                best[pk] = similarity
-        return best
+        if self.matrix is None:
+            return np.zeros(0)
+        counts = Counter(features(text, tokens))
+        known = [(self.vocabulary[f], c) for f, c in counts.items() if f in self.vocabulary]
+        weights = np.array([(1 + math.log(c)) * self.idf[col] for col, c in known])
+        unseen = [(1 + math.log(c)) * self.unseen_idf for f, c in counts.items() if f not in self.vocabulary]
+        norm = math.sqrt(float(weights @ weights) + sum(w * w for w in unseen))
+        if not known or not norm:
+            return np.zeros(len(self.articles))
+        rows = self.matrix[:, [col for col, _c in known]] @ (weights / norm)
+        return np.maximum.reduceat(np.asarray(rows).ravel(), self.starts)
 
     def rank(self, text: str, *, limit: int = 5, language: str | None = None) -> list[Candidate]:
         tokens = tokenize(text)
@@ -270,16 +271,23 @@ class Engine:
             return []
         hits = self.index.search_terms(tokens, limit=20, language=language)
         similar = self.similarities(text, tokens)
-        if language:
-            similar = {pk: v for pk, v in similar.items() if self.index.languages.get(pk) == language}
-        nearest = heapq.nlargest(20, similar.items(), key=lambda item: item[1])
+        nearest: list[int] = []
+        if len(similar):
+            order = np.argsort(-similar, kind="stable")
+            for n in order:
+                if similar[n] <= 0 or len(nearest) == 20:
+                    break
+                pk = int(self.articles[n])
+                if not language or self.index.languages.get(pk) == language:
+                    nearest.append(pk)
         weights, total = self.index.weights(tokens)
         bm25 = {h.article_id: h.score for h in hits}
         top = max(bm25.values(), default=0.0) or 1.0
         candidates = []
-        for pk in dict.fromkeys([h.article_id for h in hits] + [pk for pk, _v in nearest]):
+        for pk in dict.fromkeys([h.article_id for h in hits] + nearest):
             coverage = self.index.coverage(pk, weights, total)
-            similarity = round(similar.get(pk, 0.0), 4)
+            position = self.positions.get(pk)
+            similarity = round(float(similar[position]), 4) if position is not None and len(similar) else 0.0
             score = COVERAGE_WEIGHT * coverage + SIMILARITY_WEIGHT * similarity + BM25_WEIGHT * bm25.get(pk, 0.0) / top
             candidates.append(Candidate(pk, round(score, 4), coverage, similarity, bm25.get(pk, 0.0)))
         candidates.sort(key=lambda c: (-c.score, c.article_id))
