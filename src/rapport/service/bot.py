@@ -292,7 +292,9 @@ def ask(conversation: BotConversation, question: object) -> Reply:
     answer gets an *offer* of a person — :func:`hand_over` opens the ticket when the customer accepts.
     """
     text = _clean_question(question)
-    conversation = BotConversation.objects.select_for_update().select_related("customer").get(pk=conversation.pk)
+    conversation = (
+        BotConversation.objects.select_for_update(of=("self",)).select_related("customer").get(pk=conversation.pk)
+    )
     if conversation.ticket_id is not None:
         raise Conflict.single("conversation", "handed_over", "an agent has this conversation now")
     result = answer(text, member=conversation.customer)

@@ -1,9 +1,12 @@
-"""Knowledge-base search: tokens for Chinese (jieba's search-mode segmentation) and English
-(lower-cased words, light stemming), ranked with Okapi BM25 over title, keywords and body.
+"""Knowledge-base search and the bot's matching: tokens for Chinese (jieba's search mode with the
+retail dictionary of :mod:`rapport.service.lexicon`) and English (lower-cased words, light
+stemming), folded onto concepts shared by both languages; Okapi BM25 over title, keywords,
+question variants and body; and the variant model (a TF-IDF space fitted on the articles'
+question variants) that :class:`Engine` combines with BM25 to rank articles for the bot.
 
-The index is built in memory from the published articles and cached per process; it is rebuilt
-when the articles change (their count and latest ``updated_at`` form the cache key), so a
-request never scans more than the token lists of the matching postings.
+The engine is built in memory from the published articles and their variants and cached per
+process; it is rebuilt when they change (counts and latest ``updated_at`` / variant id form the
+cache key), and a rebuild segments only the articles that changed.
 """
 
 from __future__ import annotations
