@@ -313,7 +313,10 @@ def ask(conversation: BotConversation, question: object) -> Reply:
     conversation.transcript.append({"role": "customer", "text": text, "at": now.isoformat()})
     turn: dict[str, Any] = {"role": "bot", "at": now.isoformat(), "question": logged.pk}
     offer = result.handed_over and result.reason != "asked"
-    if result.handed_over:
+    if result.handed_over and not offer:
+        said = _in_language(language, gettext_lazy("Let me pass you to a person."))
+        turn.update(text=said, reason=result.reason)
+    elif result.handed_over:
         said = _in_language(
             language,
             gettext_lazy(

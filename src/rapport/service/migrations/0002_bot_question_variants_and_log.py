@@ -5,49 +5,107 @@ from django.db import migrations, models
 
 
 class Migration(migrations.Migration):
-
     dependencies = [
-        ('service', '0001_initial'),
+        ("service", "0001_initial"),
     ]
 
     operations = [
         migrations.CreateModel(
-            name='ArticleQuestion',
+            name="ArticleQuestion",
             fields=[
-                ('id', models.BigAutoField(auto_created=True, primary_key=True, serialize=False, verbose_name='ID')),
-                ('text', models.CharField(max_length=200, verbose_name='question')),
-                ('source', models.CharField(choices=[('seed', 'Starting content'), ('staff', 'Added by staff'), ('chat', 'From a chat question'), ('ticket', 'From a handed-over ticket')], default='staff', max_length=10, verbose_name='source')),
-                ('created_at', models.DateTimeField(auto_now_add=True)),
-                ('article', models.ForeignKey(on_delete=django.db.models.deletion.CASCADE, related_name='questions', to='service.article')),
+                ("id", models.BigAutoField(auto_created=True, primary_key=True, serialize=False, verbose_name="ID")),
+                ("text", models.CharField(max_length=200, verbose_name="question")),
+                (
+                    "source",
+                    models.CharField(
+                        choices=[
+                            ("seed", "Starting content"),
+                            ("staff", "Added by staff"),
+                            ("chat", "From a chat question"),
+                            ("ticket", "From a handed-over ticket"),
+                        ],
+                        default="staff",
+                        max_length=10,
+                        verbose_name="source",
+                    ),
+                ),
+                ("created_at", models.DateTimeField(auto_now_add=True)),
+                (
+                    "article",
+                    models.ForeignKey(
+                        on_delete=django.db.models.deletion.CASCADE, related_name="questions", to="service.article"
+                    ),
+                ),
             ],
             options={
-                'verbose_name': 'question variant',
-                'verbose_name_plural': 'question variants',
-                'ordering': ['article', 'id'],
-                'constraints': [models.UniqueConstraint(fields=('article', 'text'), name='article_question_unique')],
+                "verbose_name": "question variant",
+                "verbose_name_plural": "question variants",
+                "ordering": ["article", "id"],
+                "constraints": [models.UniqueConstraint(fields=("article", "text"), name="article_question_unique")],
             },
         ),
         migrations.CreateModel(
-            name='BotQuestion',
+            name="BotQuestion",
             fields=[
-                ('id', models.BigAutoField(auto_created=True, primary_key=True, serialize=False, verbose_name='ID')),
-                ('text', models.CharField(max_length=500)),
-                ('language', models.CharField(choices=[('zh-hans', 'Simplified Chinese'), ('en', 'English')], max_length=10)),
-                ('outcome', models.CharField(choices=[('answered', 'Answered'), ('handed_over', 'Offered a person'), ('smalltalk', 'Small talk'), ('orders', "Answered from the member's orders")], max_length=12)),
-                ('reason', models.CharField(blank=True, max_length=20)),
-                ('confidence', models.FloatField(default=0.0)),
-                ('vote', models.CharField(blank=True, choices=[('up', 'Helped'), ('down', 'Did not help')], max_length=4)),
-                ('voted_at', models.DateTimeField(blank=True, null=True)),
-                ('reviewed_at', models.DateTimeField(blank=True, help_text='when staff dealt with it on the review page', null=True)),
-                ('created_at', models.DateTimeField(db_index=True)),
-                ('article', models.ForeignKey(blank=True, null=True, on_delete=django.db.models.deletion.SET_NULL, related_name='+', to='service.article')),
-                ('conversation', models.ForeignKey(on_delete=django.db.models.deletion.CASCADE, related_name='questions', to='service.botconversation')),
+                ("id", models.BigAutoField(auto_created=True, primary_key=True, serialize=False, verbose_name="ID")),
+                ("text", models.CharField(max_length=500)),
+                (
+                    "language",
+                    models.CharField(choices=[("zh-hans", "Simplified Chinese"), ("en", "English")], max_length=10),
+                ),
+                (
+                    "outcome",
+                    models.CharField(
+                        choices=[
+                            ("answered", "Answered"),
+                            ("handed_over", "Offered a person"),
+                            ("smalltalk", "Small talk"),
+                            ("orders", "Answered from the member's orders"),
+                        ],
+                        max_length=12,
+                    ),
+                ),
+                ("reason", models.CharField(blank=True, max_length=20)),
+                ("confidence", models.FloatField(default=0.0)),
+                (
+                    "vote",
+                    models.CharField(blank=True, choices=[("up", "Helped"), ("down", "Did not help")], max_length=4),
+                ),
+                ("voted_at", models.DateTimeField(blank=True, null=True)),
+                (
+                    "reviewed_at",
+                    models.DateTimeField(
+                        blank=True, help_text="when staff dealt with it on the review page", null=True
+                    ),
+                ),
+                ("created_at", models.DateTimeField(db_index=True)),
+                (
+                    "article",
+                    models.ForeignKey(
+                        blank=True,
+                        null=True,
+                        on_delete=django.db.models.deletion.SET_NULL,
+                        related_name="+",
+                        to="service.article",
+                    ),
+                ),
+                (
+                    "conversation",
+                    models.ForeignKey(
+                        on_delete=django.db.models.deletion.CASCADE,
+                        related_name="questions",
+                        to="service.botconversation",
+                    ),
+                ),
             ],
             options={
-                'verbose_name': 'bot question',
-                'verbose_name_plural': 'bot questions',
-                'ordering': ['-created_at', '-id'],
-                'indexes': [models.Index(fields=['reviewed_at', 'outcome'], name='botquestion_review_idx'), models.Index(fields=['reviewed_at', 'vote'], name='botquestion_vote_idx')],
+                "verbose_name": "bot question",
+                "verbose_name_plural": "bot questions",
+                "ordering": ["-created_at", "-id"],
+                "indexes": [
+                    models.Index(fields=["reviewed_at", "outcome"], name="botquestion_review_idx"),
+                    models.Index(fields=["reviewed_at", "vote"], name="botquestion_vote_idx"),
+                ],
             },
         ),
     ]

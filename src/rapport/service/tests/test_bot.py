@@ -128,7 +128,7 @@ def test_asking_for_a_person_hands_over_at_once_with_the_transcript(seeded_kb, c
     ticket = Ticket.objects.get()
     message = ticket.messages.get()
     assert message.kind == MessageKind.BOT and "track my package" in message.body
-    assert "Tracking your parcel" in message.body
+    assert "Tracking your parcel" in message.body and "Let me pass you to a person." in message.body
     assert bot.hand_over(conversation) == ticket  # never two tickets for one conversation
     with pytest.raises(Conflict):
         bot.ask(conversation, "hello?")
