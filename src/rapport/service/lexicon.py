@@ -37,6 +37,7 @@ SYNONYMS: dict[str, tuple[str, ...]] = {
         "return",
         "send back",
         "take back",
+        "give back",
     ),
     "退款": ("退款", "退钱", "钱退", "返款", "原路退回", "refund", "money back"),
     "到账": ("到账", "入账", "收到钱", "credited", "arrive in my account", "show up"),
@@ -63,7 +64,7 @@ SYNONYMS: dict[str, tuple[str, ...]] = {
     "地址": ("地址", "收货地址", "收件地址", "家里", "我家", "公司地址", "address", "home", "office"),
     "修改": ("修改", "改", "更改", "改成", "改一下", "update", "change", "edit", "correct"),
     "取消": ("取消", "撤销", "撤回", "撤单", "cancel", "cancell"),
-    "拍错": ("拍错", "下错", "买错", "by mistake", "mistake", "wrong order"),
+    "拍错": ("拍错", "下错", "买错", "by mistake", "mistake", "wrong order", "bought the wrong"),
     "换货": ("换货", "换尺码", "换码", "换一件", "exchange", "exchang", "swap"),
     "尺码": (
         "尺码",
@@ -135,6 +136,7 @@ SYNONYMS: dict[str, tuple[str, ...]] = {
         "broke",
         "crack",
         "smash",
+        "crush",
     ),
     "瑕疵": ("瑕疵", "质量问题", "质量", "开线", "掉色", "起球", "faulty", "fault", "defect", "defective"),
     "少件": ("少件", "少了", "漏发", "少发", "缺", "missing"),
@@ -195,7 +197,34 @@ SYNONYMS: dict[str, tuple[str, ...]] = {
         "remove me from",
         "mailing list",
     ),
-    "营销": ("营销", "广告", "推广", "促销", "marketing", "promotional", "promotion", "spam", "advert", "newsletter"),
+    "没更新": (
+        "没更新",
+        "不更新",
+        "没有更新",
+        "没动",
+        "不动",
+        "没动静",
+        "stuck",
+        "not moving",
+        "no update",
+        "no updates",
+        "hasn't moved",
+        "has not moved",
+        "not updated",
+    ),
+    "营销": (
+        "营销",
+        "广告",
+        "推广",
+        "促销",
+        "marketing",
+        "promotional",
+        "promotion",
+        "spam",
+        "advert",
+        "newsletter",
+        "promo",
+    ),
     "短信": ("短信", "sms", "text", "text message", "message"),
     "运费": ("运费", "邮费", "快递费", "postage", "shipping fee", "shipping cost", "return shipping", "delivery fee"),
     "订单": ("订单", "下单", "order"),
@@ -327,6 +356,8 @@ SYNONYMS: dict[str, tuple[str, ...]] = {
         "button",
         "拉链",
         "扣子",
+        "top",
+        "vase",
     ),
     # Cities where a shop has stores or delivers: the articles speak of "your city".
     "城市": (
@@ -400,7 +431,7 @@ _GENERIC_EVERYDAY = (
     "small smaller sorry start stay stop sure take talk than then thing think through today tomorrow too "
     "total try turn two three four five six seven eight nine ten twice under until up upon us usual "
     "usually wait want way well whole why will within without worry would write yes yet location locat "
-    "area nearby local someone somebody anyone person people friend family everything situation issue "
+    "area nearby local someone somebody anyone person people friend family everything situation issue inside dont "
     "problem question answer info information option options choice possibly came instead like love hate "
     "happy unhappy sad angry ago soon already"
 )
