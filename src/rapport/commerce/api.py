@@ -64,6 +64,9 @@ class OrderIn(Strict):
     shipping_total: Money | None = None
     total: Money | None = None
     placed_at: str
+    carrier: str | None = Field(None, description="the courier delivering the order")
+    tracking_number: str | None = None
+    shipped_at: str | None = None
     lines: list[LineIn]
 
 
@@ -133,6 +136,9 @@ def order_body(o: Order) -> dict[str, Any]:
         "total": str(o.total),
         "refunded_total": str(o.refunded_total),
         "placed_at": o.placed_at,
+        "carrier": o.carrier,
+        "tracking_number": o.tracking_number,
+        "shipped_at": o.shipped_at,
         "lines": [
             {
                 "sku": line.sku,

@@ -121,6 +121,11 @@ class Order(models.Model):
     total = MoneyField(_("total"), default=ZERO)
     refunded_total = MoneyField(_("refunded"), default=ZERO)
     placed_at = models.DateTimeField(_("placed at"), db_index=True)
+    # Delivery, as the shop's system reports it: what the portal's assistant tells a member who asks
+    # where their parcel is.
+    carrier = models.CharField(_("carrier"), max_length=60, blank=True, default="", db_default="")
+    tracking_number = models.CharField(_("tracking number"), max_length=60, blank=True, default="", db_default="")
+    shipped_at = models.DateTimeField(_("shipped at"), null=True, blank=True)
     created_at = models.DateTimeField(auto_now_add=True)
     updated_at = models.DateTimeField(auto_now=True)
 

@@ -148,6 +148,9 @@ ORDER_FIELDS = {
     "shipping_total",
     "total",
     "placed_at",
+    "carrier",
+    "tracking_number",
+    "shipped_at",
     "lines",
 }
 LINE_FIELDS = {"sku", "name", "quantity", "unit_price"}
@@ -210,6 +213,18 @@ def clean_order(data: Mapping[str, Any], *, cache: CatalogueCache) -> dict[str, 
             cleaned["placed_at"] = parse_aware_datetime(data["placed_at"])
         except ValueError as exc:
             errors.append(FieldError("placed_at", "invalid", str(exc)))
+
+    for name in ("carrier", "tracking_number"):
+        value = data.get(name)
+        if value is not None and (not isinstance(value, str) or len(value.strip()) > 60):
+            errors.append(FieldError(name, "invalid", "text of at most 60 characters"))
+        cleaned[name] = value.strip() if isinstance(value, str) else ""
+    cleaned["shipped_at"] = None
+    if data.get("shipped_at") not in (None, ""):
+        try:
+            cleaned["shipped_at"] = parse_aware_datetime(data["shipped_at"])
+        except ValueError as exc:
+            errors.append(FieldError("shipped_at", "invalid", str(exc)))
 
     lines_in = data.get("lines")
     lines: list[dict[str, Any]] = []

@@ -1,41 +1,101 @@
-"""The self-service bot on the member portal: it answers from published articles and names the
-article it used; it hands over to a human — a ticket carrying the transcript — when its
-confidence is below the threshold or the customer asks for a person.
+"""The self-service bot on the member portal.
 
-Confidence is the share of the question's IDF weight that the best article contains
-(:attr:`rapport.service.search.Hit.coverage`), so a question about something the knowledge base
-does not cover scores low however the ranking falls.
+For each question it decides, in order:
+
+1. the customer asks for a person (人工, complaint, human…) → a ticket for a person at once;
+2. a greeting, thanks or chit-chat → a short reply, never a ticket;
+3. a signed-in member asks about their own orders → the answer comes from their orders;
+4. otherwise the knowledge base: the articles are ranked by BM25 and by the variant model
+   (:class:`rapport.service.search.Engine`); the best one answers with the *passage* (the
+   sentences) that answers the question, and a link to the whole article.
+
+It does not answer when its confidence — a probability of being right, calibrated on the labelled
+tuning questions (``bot_calibration.json``) — is under ``RAPPORT_SERVICE_BOT_THRESHOLD``, or when a
+key word of the question (Japan, 天气, bitcoin) is in no article at all. It then *offers* a person,
+saying when one will answer (from the SLA); the ticket is opened only when the customer accepts.
 """
 
 from __future__ import annotations
 
+import datetime as dt
+import json
+import math
 import re
+import zoneinfo
 from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
 
 from django.conf import settings
 from django.db import transaction
+from django.utils import translation
 from django.utils.translation import gettext as _
+from django.utils.translation import gettext_lazy
 
 from rapport.core.actor import Actor, Source
 from rapport.core.errors import Conflict, InvalidInput
 from rapport.customers.models import Customer
-from rapport.service import clock, services
-from rapport.service.models import Article, BotConversation, Category, MessageKind, Ticket, TicketChannel
-from rapport.service.search import language_of, search_articles
+from rapport.service import clock, orders_answer, services, sla
+from rapport.service.models import (
+    Article,
+    BotConversation,
+    BotQuestion,
+    Category,
+    MessageKind,
+    Priority,
+    Ticket,
+    TicketChannel,
+)
+from rapport.service.search import Candidate, Engine, language_of, published_engine, tokenize
 
 MAX_QUESTION = 500
 ASK_FOR_HUMAN = re.compile(
-    r"(人工|真人|转人工|客服人员|找客服|联系客服|投诉|\bhuman\b|\bagent\b|real person|\boperator\b"
-    r"|talk to (?:someone|a person)|speak to (?:someone|a person)|\brepresentative\b)",
+    r"(人工|真人|转人工|客服人员|找客服|联系客服|投诉|\bhuman\b|\bagent\b|real person|\boperator\b|\bmanager\b"
+    r"|talk to (?:someone|a person)|speak to (?:someone|a person)|\brepresentative\b|complain)",
     re.IGNORECASE,
 )
 COMPLAINT = re.compile(r"(投诉|complain)", re.IGNORECASE)
+SMALLTALK = "smalltalk"  # the reason of a short reply to a greeting, thanks or chit-chat
 BOT_ACTOR = Actor(user=None, source=Source.CUSTOMER, label="chat")
+# A question so close to one of an article's variants that a word unknown elsewhere does not matter.
+STRONG_VARIANT = 0.75
+CALIBRATION_FILE = Path(__file__).with_name("bot_calibration.json")
+PASSAGE_LIMIT = 400
+
+# Small talk: the whole message is made of these (after punctuation is dropped), most specific first.
+_SMALLTALK_KINDS = {
+    "chitchat": r"(?:(?:write|tell|sing)(?: me)? an? (?:poem|joke|story|song)|讲个?笑话|写一?首诗|唱首歌|how are you"
+    r"|你好吗|你几岁|今天过得怎么样|what'?s up)",
+    "bot": r"(?:你是谁|你是机器人吗?|你是真人吗?|是机器人吗?|are you an? (?:bot|robot|human|real person)|who are you"
+    r"|what are you)",
+    "thanks": r"(?:谢谢(?:你|您|啦|了)?|多谢|感谢|谢啦|thanks?(?: you)?(?: so much| a lot| very much)?|thx|ty"
+    r"|many thanks|cheers)",
+    "bye": r"(?:再见|拜拜|bye|goodbye|see you|byebye)",
+    "greeting": r"(?:你好|您好|在吗|在不在|有人吗|哈喽|嗨|喂|早上好|上午好|下午好|晚上好|早|hi|hello|hey|hiya|there"
+    r"|good (?:morning|afternoon|evening))",
+    "ack": r"(?:好的|好|嗯+|哦+|ok|okay|知道了|明白了|收到|got it|cool|great|nice|哈+|呵呵|haha+|lol|👍)",
+}
+_SMALLTALK_ANY = "|".join(_SMALLTALK_KINDS.values())
+SMALLTALK_MESSAGE = re.compile(rf"(?:\s*(?:{_SMALLTALK_ANY})(?:啦|呀|啊|哈|呢|吧)?\s*)+")
+_PUNCTUATION = re.compile(r"[\s,.!?;:~'\"，。！？；：、…～—\-()（）【】]+")
+SMALLTALK_REPLIES = {
+    "chitchat": gettext_lazy(
+        "I can only help with shopping with us: orders, delivery, returns, membership and payment."
+    ),
+    "bot": gettext_lazy(
+        "I am the shop's assistant. I answer from our help articles and pass you to a person when I cannot."
+    ),
+    "thanks": gettext_lazy("You're welcome! Anything else I can help with?"),
+    "bye": gettext_lazy("Goodbye, and thank you for shopping with us."),
+    "greeting": gettext_lazy("Hello! Ask me about orders, delivery, returns, points or your membership."),
+    "ack": gettext_lazy("Anything else I can help with?"),
+}
 
 
 @dataclass(frozen=True)
 class Answer:
-    """What the bot says: an article's answer with its source, or that a person will take over."""
+    """What the bot says: an article's passage with its source, a small-talk reply, the member's
+    orders, or that a person should take over (``handed_over``)."""
 
     text: str
     article: Article | None
@@ -44,25 +104,142 @@ class Answer:
     reason: str = ""
 
 
-def answer(question: str, *, threshold: float | None = None) -> Answer:
+def smalltalk_kind(question: str) -> str | None:
+    """The kind of small talk (greeting, thanks, bye, bot, chitchat, ack) the whole message is, if any."""
+    text = _PUNCTUATION.sub(" ", question.lower()).strip()
+    if not text or not SMALLTALK_MESSAGE.fullmatch(text):
+        return None
+    for kind, pattern in _SMALLTALK_KINDS.items():
+        if re.search(pattern, text):
+            return kind
+    return "ack"
+
+
+def _in_language(language: str, message: Any) -> str:
+    with translation.override("zh-hans" if language == "zh-hans" else "en"):
+        return str(message)
+
+
+# Calibration -----------------------------------------------------------------------------------
+
+FEATURES = ("coverage", "similarity", "margin", "unknown", "agreement")
+
+
+def feature_vector(ranked: list[Candidate], unknown: int) -> list[float]:
+    """What the calibrated confidence rests on: how much of the question the best article holds,
+    how close the question is to one of its variants, how far ahead of the runner-up it is,
+    whether the question has words no article has, and whether the lexical side (coverage) and
+    the variant model (similarity) each rank the same article first."""
+    best = ranked[0]
+    second = ranked[1].score if len(ranked) > 1 else 0.0
+    agreement = float(best.coverage >= max(c.coverage for c in ranked)) + float(
+        best.similarity >= max(c.similarity for c in ranked)
+    )
+    return [best.coverage, best.similarity, best.score - second, float(min(unknown, 2)), agreement]
+
+
+def _load_calibration() -> dict[str, float]:
+    data = json.loads(CALIBRATION_FILE.read_text(encoding="utf-8"))
+    return {name: float(data[name]) for name in ("intercept", *FEATURES)}
+
+
+_calibration: dict[str, float] | None = None
+
+
+def calibrated(vector: list[float]) -> float:
+    """The probability that the best article answers the question (a logistic model)."""
+    global _calibration
+    if _calibration is None:
+        _calibration = _load_calibration()
+    z = _calibration["intercept"] + sum(
+        _calibration[name] * value for name, value in zip(FEATURES, vector, strict=True)
+    )
+    return round(1 / (1 + math.exp(-z)), 4)
+
+
+def set_calibration(coefficients: dict[str, float]) -> None:
+    """Use these coefficients from now on (the calibration command writes them to the file too)."""
+    global _calibration
+    _calibration = {name: float(coefficients[name]) for name in ("intercept", *FEATURES)}
+
+
+# Passage ---------------------------------------------------------------------------------------
+
+_SENTENCE_END = re.compile(r"(?<=[。！？!?])|(?<=[.;；])\s+")
+
+
+def sentences(body: str) -> list[str]:
+    found: list[str] = []
+    for paragraph in body.split("\n"):
+        found.extend(s.strip() for s in _SENTENCE_END.split(paragraph) if s and s.strip())
+    return found
+
+
+def passage(body: str, question_tokens: list[str], weights: dict[str, float]) -> str:
+    """The sentences of an article that answer the question: the one sharing the most question
+    weight, with any other nearly as good, in the article's order; the first when none shares any."""
+    parts = sentences(body)
+    if not parts:
+        return ""
+    wanted = set(question_tokens)
+    scores = [sum(weights.get(t, 0.0) for t in wanted & set(tokenize(part))) for part in parts]
+    best = max(scores)
+    if best <= 0:
+        chosen = [0]
+    else:
+        first = scores.index(best)
+        chosen = sorted({first} | {i for i, s in enumerate(scores) if s >= 0.8 * best and abs(i - first) <= 2})[:2]
+    text = " ".join(parts[i] for i in chosen) if not _is_chinese(parts[0]) else "".join(parts[i] for i in chosen)
+    return text if len(text) <= PASSAGE_LIMIT else text[: PASSAGE_LIMIT - 1] + "…"
+
+
+def _is_chinese(text: str) -> bool:
+    return language_of(text) == "zh-hans"
+
+
+# Answering -------------------------------------------------------------------------------------
+
+
+def answer(
+    question: str, *, threshold: float | None = None, member: Customer | None = None, engine: Engine | None = None
+) -> Answer:
     """The bot's answer to one question, without any side effect (the labelled-set evaluation uses this)."""
     threshold = settings.RAPPORT_SERVICE_BOT_THRESHOLD if threshold is None else threshold
+    language = language_of(question)
+    kind = smalltalk_kind(question)
+    if kind is not None:
+        return Answer(_in_language(language, SMALLTALK_REPLIES[kind]), None, 1.0, False, SMALLTALK)
     if ASK_FOR_HUMAN.search(question):
         return Answer("", None, 0.0, True, "asked")
-    language = language_of(question)
-    found = search_articles(question, limit=1, language=language) or search_articles(question, limit=1)
-    if not found:
+    if member is not None and orders_answer.asks_about_orders(question):
+        described = orders_answer.describe(member, language)
+        if described:
+            return Answer(described, None, 1.0, False, "orders")
+    engine = engine or published_engine()
+    ranked, tokens, unknown = assess(question, engine)
+    if not ranked:
         return Answer("", None, 0.0, True, "no_match")
-    article, hit = found[0]
-    if hit.coverage < threshold:
-        return Answer("", article, hit.coverage, True, "low_confidence")
-    return Answer(_summary(article), article, hit.coverage, False)
+    confidence = calibrated(feature_vector(ranked, len(unknown)))
+    article = Article.objects.select_related("category").get(pk=ranked[0].article_id)
+    if unknown and ranked[0].similarity < STRONG_VARIANT:
+        return Answer("", article, confidence, True, "uncovered")
+    if confidence < threshold:
+        return Answer("", article, confidence, True, "low_confidence")
+    return Answer(_passage(engine, article, tokens), article, confidence, False)
 
 
-def _summary(article: Article) -> str:
-    """The article's first paragraph, short enough for a chat bubble."""
-    first = article.body.strip().split("\n\n")[0].strip()
-    return first if len(first) <= 600 else first[:597] + "…"
+def assess(question: str, engine: Engine) -> tuple[list[Candidate], list[str], list[str]]:
+    """The five best articles (in the question's language, else any), the question's tokens and
+    its words no article has."""
+    language = language_of(question)
+    ranked = engine.rank(question, limit=5, language=language) or engine.rank(question, limit=5)
+    tokens = tokenize(question)
+    return ranked, tokens, engine.unknown(tokens, question)
+
+
+def _passage(engine: Engine, article: Article, tokens: list[str]) -> str:
+    weights, _total = engine.index.weights(tokens)
+    return passage(article.body, tokens, weights)
 
 
 def _clean_question(text: object) -> str:
@@ -77,36 +254,103 @@ def start(customer: Customer) -> BotConversation:
     return BotConversation.objects.create(customer=customer, created_at=clock.now())
 
 
+def expected_reply_by(now: dt.datetime | None = None) -> dt.datetime:
+    """When a person answers a chat handed over now: the first-response target of a normal ticket."""
+    first, _resolution, _warn = sla.targets(Priority.NORMAL)
+    return sla.add_business_minutes(now or clock.now(), first, sla.hours_for(None))
+
+
+def format_moment(moment: dt.datetime) -> str:
+    """A moment in the shop's time zone, as the member reads it."""
+    local = moment.astimezone(zoneinfo.ZoneInfo(settings.RAPPORT_SERVICE_TIME_ZONE))
+    return local.strftime("%Y-%m-%d %H:%M")
+
+
+@dataclass(frozen=True)
+class Reply:
+    """An answer in a conversation: the answer, the logged question, and what the bot said."""
+
+    answer: Answer
+    question: BotQuestion
+    text: str
+    offer_handover: bool
+
+
+def _outcome(result: Answer) -> str:
+    if result.reason == SMALLTALK:
+        return BotQuestion.Outcome.SMALLTALK
+    if result.reason == "orders":
+        return BotQuestion.Outcome.ORDERS
+    return BotQuestion.Outcome.HANDED_OVER if result.handed_over else BotQuestion.Outcome.ANSWERED
+
+
 @transaction.atomic
-def ask(conversation: BotConversation, question: object) -> Answer:
-    """Answer in a conversation, appending both turns to its transcript; hands over when unsure."""
+def ask(conversation: BotConversation, question: object) -> Reply:
+    """Answer in a conversation, appending both turns to its transcript and logging the question.
+
+    An explicit request for a person opens the ticket at once; any other question the bot cannot
+    answer gets an *offer* of a person — :func:`hand_over` opens the ticket when the customer accepts.
+    """
     text = _clean_question(question)
-    conversation = BotConversation.objects.select_for_update().get(pk=conversation.pk)
+    conversation = (
+        BotConversation.objects.select_for_update(of=("self",)).select_related("customer").get(pk=conversation.pk)
+    )
     if conversation.ticket_id is not None:
         raise Conflict.single("conversation", "handed_over", "an agent has this conversation now")
-    result = answer(text)
-    now = clock.now().isoformat()
-    conversation.transcript.append({"role": "customer", "text": text, "at": now})
-    if result.handed_over:
-        conversation.transcript.append(
-            {"role": "bot", "text": _("Let me pass you to a person."), "at": now, "reason": result.reason}
-        )
-        conversation.save(update_fields=["transcript"])
-        hand_over(conversation)
+    result = answer(text, member=conversation.customer)
+    now = clock.now()
+    language = language_of(text)
+    logged = BotQuestion.objects.create(
+        conversation=conversation,
+        text=text,
+        language=language,
+        outcome=_outcome(result),
+        reason=result.reason,
+        article=result.article,
+        confidence=result.confidence,
+        created_at=now,
+    )
+    conversation.transcript.append({"role": "customer", "text": text, "at": now.isoformat()})
+    turn: dict[str, Any] = {"role": "bot", "at": now.isoformat(), "question": logged.pk}
+    offer = result.handed_over and result.reason != "asked"
+    if result.handed_over and not offer:
+        said = _in_language(language, gettext_lazy("Let me pass you to a person."))
+        turn.update(text=said, reason=result.reason)
+    elif result.handed_over:
+        said = _in_language(
+            language,
+            gettext_lazy(
+                "I am not sure I can answer that well. Shall I pass it to a person? They will reply by %(time)s."
+            ),
+        ) % {"time": format_moment(expected_reply_by(now))}
+        turn.update(text=said, reason=result.reason)
     else:
-        assert result.article is not None
-        conversation.transcript.append(
-            {
-                "role": "bot",
-                "text": result.text,
-                "article": result.article.pk,
-                "title": result.article.title,
-                "confidence": result.confidence,
-                "at": now,
-            }
-        )
-        conversation.save(update_fields=["transcript"])
-    return result
+        said = result.text
+        turn.update(text=said, confidence=result.confidence, reason=result.reason)
+        if result.article is not None:
+            turn.update(article=result.article.pk, title=result.article.title)
+    conversation.transcript.append(turn)
+    conversation.save(update_fields=["transcript"])
+    if result.handed_over and not offer:
+        hand_over(conversation)
+    return Reply(result, logged, said, offer)
+
+
+@transaction.atomic
+def vote(conversation: BotConversation, question_id: object, value: object) -> BotQuestion:
+    """The customer's 👍/👎 on one of the bot's answers in their conversation (the last vote counts)."""
+    if value not in BotQuestion.Vote.values:
+        raise InvalidInput.single("vote", "invalid", "up or down")
+    if isinstance(question_id, bool) or not isinstance(question_id, int):
+        raise InvalidInput.single("question", "invalid", "the id of a question in this conversation")
+    logged = BotQuestion.objects.select_for_update().filter(pk=question_id, conversation=conversation).first()
+    if logged is None:
+        raise InvalidInput.single("question", "not_found", "no such question in this conversation")
+    logged.vote, logged.voted_at = str(value), clock.now()
+    if value == BotQuestion.Vote.DOWN:
+        logged.reviewed_at = None  # a down-vote puts it (back) on the review page
+    logged.save(update_fields=["vote", "voted_at", "reviewed_at"])
+    return logged
 
 
 @transaction.atomic

@@ -1,23 +1,45 @@
-"""Measuring the self-service bot on a labelled question set (``tests/data/bot_questions.json``):
-each question names the article topic that answers it, or none when a person should take over.
+"""Measuring the self-service bot on labelled question sets: each question names the article
+topic that answers it, ``null`` when a person should take over (out of scope, not covered by the
+knowledge base, or an explicit request for a person), or ``"smalltalk"`` for greetings, thanks
+and chit-chat that deserve a short reply and no ticket.
 
-Top-1 accuracy counts the answerable questions whose best article is the right topic (whatever
-the confidence); answered accuracy counts those the bot actually answered correctly; the
-hand-over rate is the share of all questions passed to a person.
+Two sets ship with the code:
+
+* the **tuning** set (``tests/data/bot_questions.json``) — the threshold, the calibration and the
+  synonym lists were chosen looking at it, so its figures are optimistic; CI holds floors on it;
+* the **held-out** set (``tests/data/bot_questions_heldout.json``) — written before any change
+  to the bot and never used to tune it; only its aggregate figures are read (the benchmark and
+  ``rapport service_evaluate_bot`` print them), so it keeps telling how new customers fare.
+
+Figures: *accuracy* is the share of answerable questions answered with the right article;
+*wrong-answer rate* is the share of all questions answered with the wrong article (or an article
+when a person or a small-talk reply was due); *hand-over rate* is the share of all questions
+passed to a person; *out-of-scope handed over* and *small talk replied* are the shares of those
+two groups handled as they should be.
 """
 
 from __future__ import annotations
 
+import datetime as dt
 import json
 from dataclasses import dataclass
 from pathlib import Path
+from typing import Any
 
 from django.conf import settings
+from sklearn.linear_model import LogisticRegression
 
 from rapport.service import bot
+from rapport.service.models import Article
+from rapport.service.search import Engine, article_tokens, build_engine, published_engine
 from rapport.service.seed import topic_of_title
 
-QUESTIONS = Path(__file__).parent / "tests" / "data" / "bot_questions.json"
+DATA = Path(__file__).parent / "tests" / "data"
+QUESTIONS = DATA / "bot_questions.json"
+HELD_OUT = DATA / "bot_questions_heldout.json"
+SETS = {"tuning": QUESTIONS, "held-out": HELD_OUT}
+SMALLTALK = "smalltalk"
+FOLDS = 4
 
 
 @dataclass(frozen=True)
@@ -25,11 +47,17 @@ class BotScore:
     questions: int
     answerable: int
     top1_accuracy: float
-    answered_accuracy: float
+    accuracy: float  # answered right / answerable
+    wrong_rate: float  # answered wrong / all questions
     handover_rate: float
     out_of_scope_handed_over: float
+    smalltalk_replied: float
     wrong_answers: int
     misses: list[str]
+
+    @property
+    def answered_accuracy(self) -> float:
+        return self.accuracy
 
 
 @dataclass(frozen=True)
@@ -38,7 +66,7 @@ class Judged:
     expect: str | None
     topic: str | None  # the best article's topic, whatever the confidence
     confidence: float
-    always_hands_over: bool  # asked for a person, or nothing matched
+    outcome: str | None  # "handover" or "smalltalk" whatever the threshold; None: the threshold decides
 
 
 def judge_all(path: Path = QUESTIONS) -> list[Judged]:
@@ -47,43 +75,116 @@ def judge_all(path: Path = QUESTIONS) -> list[Judged]:
     for item in json.loads(path.read_text(encoding="utf-8")):
         result = bot.answer(item["question"], threshold=0.0)
         topic = topic_of_title(result.article.title) if result.article is not None else None
-        judged.append(
-            Judged(item["question"], item["expect"], topic, result.confidence, result.reason in ("asked", "no_match"))
-        )
+        if result.reason == bot.SMALLTALK:
+            outcome: str | None = SMALLTALK
+        elif result.handed_over:
+            outcome = "handover"
+        else:
+            outcome = None
+        judged.append(Judged(item["question"], item["expect"], topic, result.confidence, outcome))
     return judged
 
 
 def evaluate(threshold: float | None = None, judged: list[Judged] | None = None) -> BotScore:
     threshold = settings.RAPPORT_SERVICE_BOT_THRESHOLD if threshold is None else threshold
     judged = judge_all() if judged is None else judged
-    answerable = [j for j in judged if j.expect]
-    out_of_scope = [j for j in judged if not j.expect]
-    top1 = answered = handed = out_handed = wrong = 0
+    answerable = [j for j in judged if j.expect not in (None, SMALLTALK)]
+    out_of_scope = [j for j in judged if j.expect is None]
+    smalltalk = [j for j in judged if j.expect == SMALLTALK]
+    top1 = right = handed = out_handed = replied = wrong = 0
     misses = []
     for item in judged:
-        hands_over = item.always_hands_over or item.confidence < threshold
-        handed += hands_over
+        outcome = item.outcome or ("handover" if item.confidence < threshold else "answer")
+        handed += outcome == "handover"
         if item.expect is None:
-            out_handed += hands_over
-            if not hands_over:
-                misses.append(f"answered out-of-scope: {item.question}")
+            out_handed += outcome == "handover"
+            if outcome != "handover":
+                misses.append(f"{outcome} for out-of-scope: {item.question}")
+                wrong += outcome == "answer"
             continue
-        if item.topic == item.expect:
-            top1 += 1
-        else:
-            misses.append(f"top-1 {item.topic} for {item.question} (want {item.expect})")
-        if not hands_over:
-            if item.topic == item.expect:
-                answered += 1
-            else:
-                wrong += 1
+        if item.expect == SMALLTALK:
+            replied += outcome == SMALLTALK
+            if outcome != SMALLTALK:
+                misses.append(f"{outcome} for small talk: {item.question}")
+                wrong += outcome == "answer"
+            continue
+        top1 += item.topic == item.expect
+        if outcome == "answer" and item.topic == item.expect:
+            right += 1
+            continue
+        wrong += outcome != "handover"
+        misses.append(f"{outcome} {item.topic} @{item.confidence:.2f} for {item.question} (want {item.expect})")
     return BotScore(
         questions=len(judged),
         answerable=len(answerable),
-        top1_accuracy=round(top1 / len(answerable), 4),
-        answered_accuracy=round(answered / len(answerable), 4),
-        handover_rate=round(handed / len(judged), 4),
+        top1_accuracy=round(top1 / len(answerable), 4) if answerable else 1.0,
+        accuracy=round(right / len(answerable), 4) if answerable else 1.0,
+        wrong_rate=round(wrong / len(judged), 4) if judged else 0.0,
+        handover_rate=round(handed / len(judged), 4) if judged else 0.0,
         out_of_scope_handed_over=round(out_handed / len(out_of_scope), 4) if out_of_scope else 1.0,
+        smalltalk_replied=round(replied / len(smalltalk), 4) if smalltalk else 1.0,
         wrong_answers=wrong,
         misses=misses,
     )
+
+
+# Calibration ------------------------------------------------------------------------------------
+
+
+def _topic(engine_article: int, titles: dict[int, str]) -> str | None:
+    return topic_of_title(titles.get(engine_article, ""))
+
+
+def calibration_samples(path: Path = QUESTIONS) -> tuple[list[list[float]], list[int]]:
+    """Labelled examples of the bot's evidence and whether its best article was right: the tuning
+    questions against the published articles, and each article's own question variants asked of
+    an engine built without them (in folds), which is how a new phrasing of a known question looks.
+
+    Only the tuning set is used: the held-out set must never inform the bot."""
+    titles = dict(Article.objects.filter(state=Article.State.PUBLISHED).values_list("pk", "title"))
+    vectors: list[list[float]] = []
+    labels: list[int] = []
+
+    def add(engine: Engine, question: str, expect: str | None) -> None:
+        ranked, _tokens, unknown = bot.assess(question, engine)
+        if ranked:
+            vectors.append(bot.feature_vector(ranked, len(unknown)))
+            labels.append(int(expect is not None and _topic(ranked[0].article_id, titles) == expect))
+
+    engine = published_engine()
+    for item in json.loads(path.read_text(encoding="utf-8")):
+        question = item["question"]
+        if item["expect"] == SMALLTALK or bot.ASK_FOR_HUMAN.search(question) or bot.smalltalk_kind(question):
+            continue
+        add(engine, question, item["expect"])
+    articles = list(Article.objects.filter(state=Article.State.PUBLISHED).prefetch_related("questions"))
+    variants = [(a.pk, q.text) for a in articles for q in a.questions.all()]  # type: ignore[attr-defined]
+    for fold in range(FOLDS):
+        held = {i for i in range(len(variants)) if i % FOLDS == fold}
+        kept: dict[int, list[str]] = {}
+        for i, (pk, text) in enumerate(variants):
+            if i not in held:
+                kept.setdefault(pk, []).append(text)
+        fold_engine = build_engine(
+            (a.pk, a.language, *article_tokens(a.title, a.keywords, a.body, kept.get(a.pk, []))) for a in articles
+        )
+        for i in sorted(held):
+            pk, text = variants[i]
+            add(fold_engine, text, topic_of_title(titles[pk]))
+    return vectors, labels
+
+
+def calibrate(path: Path = QUESTIONS) -> dict[str, Any]:
+    """Fit the confidence model (logistic regression) on the tuning samples; returns what goes
+    into ``bot_calibration.json``."""
+    vectors, labels = calibration_samples(path)
+    model = LogisticRegression(C=1.0, max_iter=1000).fit(vectors, labels)
+    coefficients: dict[str, Any] = {"intercept": round(float(model.intercept_[0]), 4)}
+    coefficients.update({name: round(float(w), 4) for name, w in zip(bot.FEATURES, model.coef_[0], strict=True)})
+    coefficients["fitted_on"] = {
+        "samples": len(labels),
+        "right": sum(labels),
+        "set": path.name,
+        "date": dt.date.today().isoformat(),
+    }
+    return coefficients

@@ -12,7 +12,7 @@ from rapport.audit.services import record
 from rapport.core.actor import Actor
 from rapport.core.errors import Conflict, FieldError, InvalidInput
 from rapport.service import clock
-from rapport.service.models import Article, ArticleCategory, Language
+from rapport.service.models import Article, ArticleCategory, ArticleQuestion, Language
 from rapport.service.validation import clean_text
 
 ARTICLE_FIELDS = ("title", "body", "keywords", "language", "category", "state")
@@ -103,3 +103,27 @@ def save_article(*, data: Mapping[str, Any], actor: Actor, instance: Article | N
 def delete_article(article: Article, *, actor: Actor) -> None:
     record(actor, AuditEntry.Action.DELETE, obj=article, changes={"title": article.title})
     article.delete()
+
+
+@transaction.atomic
+def add_question(
+    article: Article, *, text: Any, source: str = ArticleQuestion.Source.STAFF, actor: Actor
+) -> ArticleQuestion:
+    """Add a way customers ask for this article (相似问法); the bot learns it on its next question."""
+    errors: list[FieldError] = []
+    cleaned = clean_text(text, "question", 200, errors, required=True)
+    if source not in ArticleQuestion.Source.values:
+        errors.append(FieldError("source", "invalid", f"one of: {', '.join(ArticleQuestion.Source.values)}"))
+    if cleaned and article.questions.filter(text=cleaned).exists():  # type: ignore[attr-defined]
+        errors.append(FieldError("question", "duplicate", "this article already has this question"))
+    if errors:
+        raise InvalidInput(errors)
+    question = ArticleQuestion.objects.create(article=article, text=cleaned, source=source)
+    record(actor, AuditEntry.Action.UPDATE, obj=article, changes={"question_added": cleaned})
+    return question
+
+
+@transaction.atomic
+def delete_question(question: ArticleQuestion, *, actor: Actor) -> None:
+    record(actor, AuditEntry.Action.UPDATE, obj=question.article, changes={"question_removed": question.text})
+    question.delete()

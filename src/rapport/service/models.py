@@ -360,6 +360,30 @@ class Article(models.Model):
         return self.title
 
 
+class ArticleQuestion(models.Model):
+    """A way customers ask for an article (相似问法): the bot's matching learns from these."""
+
+    class Source(models.TextChoices):
+        SEED = "seed", _("Starting content")
+        STAFF = "staff", _("Added by staff")
+        CHAT = "chat", _("From a chat question")
+        TICKET = "ticket", _("From a handed-over ticket")
+
+    article = models.ForeignKey(Article, on_delete=models.CASCADE, related_name="questions")
+    text = models.CharField(_("question"), max_length=200)
+    source = models.CharField(_("source"), max_length=10, choices=Source.choices, default=Source.STAFF)
+    created_at = models.DateTimeField(auto_now_add=True)
+
+    class Meta:
+        ordering = ["article", "id"]
+        constraints = [models.UniqueConstraint(fields=["article", "text"], name="article_question_unique")]
+        verbose_name = _("question variant")
+        verbose_name_plural = _("question variants")
+
+    def __str__(self) -> str:
+        return self.text
+
+
 class BotConversation(models.Model):
     """A chat with the self-service bot: its transcript and, after hand-over, the ticket."""
 
@@ -376,6 +400,47 @@ class BotConversation(models.Model):
 
     def __str__(self) -> str:
         return str(self.token)
+
+
+class BotQuestion(models.Model):
+    """One question asked of the bot and what became of it: what the review page and the
+    customers' thumbs work on (a transcript is a conversation's record, this is the question's)."""
+
+    class Outcome(models.TextChoices):
+        ANSWERED = "answered", _("Answered")
+        HANDED_OVER = "handed_over", _("Offered a person")
+        SMALLTALK = "smalltalk", _("Small talk")
+        ORDERS = "orders", _("Answered from the member's orders")
+
+    class Vote(models.TextChoices):
+        UP = "up", _("Helped")
+        DOWN = "down", _("Did not help")
+
+    conversation = models.ForeignKey(BotConversation, on_delete=models.CASCADE, related_name="questions")
+    text = models.CharField(max_length=500)
+    language = models.CharField(max_length=10, choices=Language.choices)
+    outcome = models.CharField(max_length=12, choices=Outcome.choices)
+    reason = models.CharField(max_length=20, blank=True)
+    article = models.ForeignKey(Article, null=True, blank=True, on_delete=models.SET_NULL, related_name="+")
+    confidence = models.FloatField(default=0.0)
+    vote = models.CharField(max_length=4, choices=Vote.choices, blank=True)
+    voted_at = models.DateTimeField(null=True, blank=True)
+    reviewed_at = models.DateTimeField(
+        null=True, blank=True, help_text=_("when staff dealt with it on the review page")
+    )
+    created_at = models.DateTimeField(db_index=True)
+
+    class Meta:
+        ordering = ["-created_at", "-id"]
+        indexes = [
+            models.Index(fields=["reviewed_at", "outcome"], name="botquestion_review_idx"),
+            models.Index(fields=["reviewed_at", "vote"], name="botquestion_vote_idx"),
+        ]
+        verbose_name = _("bot question")
+        verbose_name_plural = _("bot questions")
+
+    def __str__(self) -> str:
+        return self.text
 
 
 class Survey(models.Model):

@@ -18,7 +18,7 @@ from django.utils.translation import gettext as _
 from django.views.decorators.http import require_POST
 
 from rapport.commerce.models import Order
-from rapport.core.errors import DomainError, FieldError
+from rapport.core.errors import Conflict, DomainError, FieldError
 from rapport.portal.auth import member_actor, member_required
 from rapport.service import bot, services
 from rapport.service.attachments import uploaded_files
@@ -123,38 +123,71 @@ def _errors(exc: DomainError, status: int = 400) -> JsonResponse:
 def _handed_over(conversation: BotConversation) -> dict[str, Any]:
     ticket = conversation.ticket
     assert ticket is not None
+    due = ticket.first_response_due or bot.expected_reply_by()
     return {
         "handed_over": True,
         "ticket": ticket.number,
         "ticket_url": reverse("service:portal_ticket", args=[ticket.pk]),
-        "text": _("A person will answer you here: %(number)s. We have passed on our conversation.")
-        % {"number": ticket.number},
+        "reply_by": due.isoformat(),
+        "text": _("A person will answer you here by %(time)s: %(number)s. We have passed on our conversation.")
+        % {"number": ticket.number, "time": bot.format_moment(due)},
     }
 
 
 @member_required
 @require_POST
 def chat_ask(request: HttpRequest) -> JsonResponse:
+    """One question: the answer (an article's passage with its link, a small-talk reply or the
+    member's orders), an offer of a person when the bot is unsure, or the ticket when the member
+    asked for a person."""
     data = _json_body(request)
     conversation = _conversation(request, data.get("conversation")) or bot.start(_member(request))
     try:
-        result = bot.ask(conversation, data.get("question"))
+        reply = bot.ask(conversation, data.get("question"))
     except DomainError as exc:
-        return _errors(exc)
+        return _errors(exc, 409 if isinstance(exc, Conflict) else 400)
     conversation.refresh_from_db()
-    body: dict[str, Any] = {"conversation": str(conversation.token), "confidence": result.confidence}
-    if result.handed_over:
+    result = reply.answer
+    body: dict[str, Any] = {
+        "conversation": str(conversation.token),
+        "question": reply.question.pk,
+        "confidence": result.confidence,
+        "kind": reply.question.outcome,
+    }
+    if result.handed_over and not reply.offer_handover:
         return JsonResponse({**body, **_handed_over(conversation)})
-    assert result.article is not None
-    source = {"title": result.article.title, "url": reverse("service:portal_article", args=[result.article.pk])}
-    return JsonResponse({**body, "handed_over": False, "text": result.text, "source": source})
+    if reply.offer_handover:
+        return JsonResponse({**body, "handed_over": False, "offer_handover": True, "text": reply.text})
+    source = None
+    if result.article is not None:
+        source = {"title": result.article.title, "url": reverse("service:portal_article", args=[result.article.pk])}
+    return JsonResponse({**body, "handed_over": False, "offer_handover": False, "text": reply.text, "source": source})
 
 
 @member_required
 @require_POST
 def chat_handover(request: HttpRequest) -> JsonResponse:
+    """The member accepts a person: the ticket carries the conversation so far."""
     data = _json_body(request)
     conversation = _conversation(request, data.get("conversation")) or bot.start(_member(request))
     bot.hand_over(conversation)
     conversation.refresh_from_db()
     return JsonResponse({"conversation": str(conversation.token), **_handed_over(conversation)})
+
+
+@member_required
+@require_POST
+def chat_feedback(request: HttpRequest) -> JsonResponse:
+    """👍/👎 on one of the bot's answers in the member's own conversation."""
+    data = _json_body(request)
+    conversation = _conversation(request, data.get("conversation"))
+    if conversation is None:
+        return JsonResponse(
+            {"errors": [{"field": "conversation", "code": "not_found", "message": "no such conversation"}]},
+            status=404,
+        )
+    try:
+        logged = bot.vote(conversation, data.get("question"), data.get("vote"))
+    except DomainError as exc:
+        return _errors(exc)
+    return JsonResponse({"question": logged.pk, "vote": logged.vote})

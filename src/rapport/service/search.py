@@ -1,13 +1,17 @@
-"""Knowledge-base search: tokens for Chinese (jieba's search-mode segmentation) and English
-(lower-cased words, light stemming), ranked with Okapi BM25 over title, keywords and body.
+"""Knowledge-base search and the bot's matching: tokens for Chinese (jieba's search mode with the
+retail dictionary of :mod:`rapport.service.lexicon`) and English (lower-cased words, light
+stemming), folded onto concepts shared by both languages; Okapi BM25 over title, keywords,
+question variants and body; and the variant model (a TF-IDF space fitted on the articles'
+question variants) that :class:`Engine` combines with BM25 to rank articles for the bot.
 
-The index is built in memory from the published articles and cached per process; it is rebuilt
-when the articles change (their count and latest ``updated_at`` form the cache key), so a
-request never scans more than the token lists of the matching postings.
+The engine is built in memory from the published articles and their variants and cached per
+process; it is rebuilt when they change (counts and latest ``updated_at`` / variant id form the
+cache key), and a rebuild segments only the articles that changed.
 """
 
 from __future__ import annotations
 
+import heapq
 import logging
 import math
 import re
@@ -15,30 +19,49 @@ import threading
 from collections import Counter, defaultdict
 from collections.abc import Iterable
 from dataclasses import dataclass, field
+from typing import Any
 
+import numpy as np
 from django.db.models import Count, Max
+from sklearn.feature_extraction.text import TfidfVectorizer
+from sklearn.preprocessing import normalize
 
-from rapport.service.models import Article
+from rapport.service import lexicon
+from rapport.service.models import Article, ArticleQuestion
 
 logger = logging.getLogger(__name__)
 
 K1 = 1.5
 B = 0.75
 TITLE_WEIGHT = 3  # a title or keyword token counts as this many body tokens
+QUESTION_WEIGHT = 2  # so does a token of one of the article's question variants
 WORD = re.compile(r"[a-z0-9]+(?:'[a-z]+)?")
 HAN = re.compile(r"[\u3400-\u9fff]")
-_ENGLISH_STOP_WORDS = (
-    "a an the and or but if of to in on at for from by with about as is are was were be been being do does did "
-    "i me my we our you your he she it its they them their this that these those what which who whom how when "
-    "where why can could would should will shall may might must have has had not no yes please thanks thank "
-    "hi hello there here any some get got am just so than too very also"
-)
-_CHINESE_STOP_WORDS = (
-    "的 了 吗 呢 吧 啊 呀 我 你 他 她 它 我们 你们 是 在 有 和 与 及 就 都 也 还 要 会 能 可以 怎么 怎样 如何 什么 "
-    "多久 哪里 请问 一下 这个 那个 这 那 个 请 谢谢 您好 你好 想 问 为什么 没有 吗？ ， 。 ？ ！ 、"
-)
-EN_STOP = frozenset(_ENGLISH_STOP_WORDS.split())
-ZH_STOP = frozenset(_CHINESE_STOP_WORDS.split())
+HAN_RUN = re.compile(r"[\u3400-\u9fff]+")
+QUANTITY = re.compile(r"[0-9一二两三四五六七八九十几半多]+[天日号个件次周月年岁块元码]?[内后前了]?")
+EN_STOP = lexicon.EN_STOP
+ZH_STOP = lexicon.ZH_STOP
+
+_dictionary_lock = threading.Lock()
+_dictionary_loaded = False
+
+
+def _load_dictionary() -> None:
+    """Teach jieba the retail words (once per process): 储值卡, 花呗, 快递单号 … stay whole."""
+    global _dictionary_loaded
+    if _dictionary_loaded:
+        return
+    import jieba
+
+    with _dictionary_lock:
+        if _dictionary_loaded:
+            return
+        words = set(lexicon.USER_WORDS)
+        words.update(form for forms in lexicon.SYNONYMS.values() for form in forms if len(HAN.findall(form)) >= 2)
+        for word in sorted(words):
+            if HAN.fullmatch(word[0]) and len(word) >= 2:
+                jieba.add_word(word)
+        _dictionary_loaded = True
 
 
 def _stem(word: str) -> str:
@@ -57,23 +80,39 @@ def _stem(word: str) -> str:
     return word
 
 
+def _english(piece: str, tokens: list[str]) -> None:
+    for word in WORD.findall(piece):
+        if word in EN_STOP:
+            continue
+        tokens.append(lexicon.WORD_CONCEPT.get(word) or lexicon.concept(_stem(word)))
+
+
 def tokenize(text: str) -> list[str]:
-    """Search tokens of mixed Chinese and English text."""
+    """Search tokens of mixed Chinese and English text: words folded onto their concept (退/退货 →
+    退货, parcel/包裹 → 物流), stop words dropped. Articles, variants and questions all go through
+    this, so a synonym matches whichever form the article used."""
     import jieba
 
+    _load_dictionary()
     text = (text or "").lower()
     tokens: list[str] = []
-    if HAN.search(text):
-        for piece in jieba.cut_for_search(text):
-            piece = piece.strip()
-            if not piece or piece in ZH_STOP:
-                continue
-            if HAN.search(piece):
-                tokens.append(piece)
-            else:
-                tokens.extend(_stem(w) for w in WORD.findall(piece) if w not in EN_STOP)
-    else:
-        tokens.extend(_stem(w) for w in WORD.findall(text) if w not in EN_STOP)
+
+    def phrase(match: re.Match[str]) -> str:
+        tokens.append(lexicon.PHRASE_CONCEPT[match.group(0)])
+        return " "
+
+    text = lexicon.PHRASE.sub(phrase, text)
+    if not HAN.search(text):
+        _english(text, tokens)
+        return tokens
+    for piece in jieba.cut_for_search(text):
+        piece = piece.strip()
+        if not piece or piece in ZH_STOP:
+            continue
+        if HAN.search(piece):
+            tokens.append(lexicon.concept(piece))
+        else:
+            _english(piece, tokens)
     return tokens
 
 
@@ -120,62 +159,265 @@ class Index:
         df = len(self.postings.get(token, {}))
         return math.log(1 + (n - df + 0.5) / (df + 0.5))
 
+    def weights(self, terms: list[str]) -> tuple[dict[str, float], float]:
+        """IDF per distinct term, and their total, where a word the index never saw weighs as much as
+        the rarest possible one: it is part of the question the articles do not answer."""
+        unseen_weight = math.log(1 + (len(self.lengths) + 0.5) / 0.5)
+        weights = {t: self.idf(t) if t in self.postings else unseen_weight for t in dict.fromkeys(terms)}
+        return weights, sum(weights.values())
+
+    def coverage(self, doc_id: int, weights: dict[str, float], total: float) -> float:
+        if not total:
+            return 0.0
+        found = sum(w for t, w in weights.items() if doc_id in self.postings.get(t, {}))
+        return round(found / total, 4)
+
     def search(self, query: str, *, limit: int = 5, language: str | None = None) -> list[Hit]:
-        terms = tokenize(query)
+        return self.search_terms(tokenize(query), limit=limit, language=language)
+
+    def search_terms(self, terms: list[str], *, limit: int = 5, language: str | None = None) -> list[Hit]:
         if not terms or not self.lengths:
             return []
-        unique = list(dict.fromkeys(terms))
-        weights = {t: self.idf(t) for t in unique}
-        # A word the index never saw weighs as much as the rarest possible one: it is part of the
-        # question the articles do not answer.
-        unseen_weight = math.log(1 + (len(self.lengths) + 0.5) / 0.5)
-        total_weight = sum(weights[t] if t in self.postings else unseen_weight for t in unique)
+        weights, total_weight = self.weights(terms)
         average = self.average_length or 1.0
         scores: dict[int, float] = defaultdict(float)
         matched: dict[int, float] = defaultdict(float)
-        for token in unique:
+        for token, weight in weights.items():
             for doc_id, tf in self.postings.get(token, {}).items():
                 if language and self.languages[doc_id] != language:
                     continue
                 norm = tf * (K1 + 1) / (tf + K1 * (1 - B + B * self.lengths[doc_id] / average))
-                scores[doc_id] += weights[token] * norm
-                matched[doc_id] += weights[token]
-        ranked = sorted(scores.items(), key=lambda item: (-item[1], item[0]))[:limit]
+                scores[doc_id] += weight * norm
+                matched[doc_id] += weight
+        ranked = heapq.nsmallest(limit, scores.items(), key=lambda item: (-item[1], item[0]))
         return [Hit(doc_id, round(score, 4), round(matched[doc_id] / total_weight, 4)) for doc_id, score in ranked]
 
 
+def features(text: str, tokens: list[str] | None = None) -> list[str]:
+    """What the variant model sees of a text: its concept tokens and the character pairs of its
+    Chinese runs (so a segmentation slip still shares most pairs with the variant)."""
+    tokens = tokenize(text) if tokens is None else tokens
+    pairs: list[str] = []
+    for run in HAN_RUN.findall(text or ""):
+        pairs.extend("~" + run[i : i + 2] for i in range(len(run) - 1))
+    return tokens + pairs
+
+
+def _identity(doc: list[str]) -> list[str]:
+    return doc
+
+
+@dataclass(frozen=True)
+class Candidate:
+    """An article the question may be about, with the evidence the bot's confidence rests on."""
+
+    article_id: int
+    score: float  # the combined ranking score
+    coverage: float  # share of the question's IDF weight the article contains (BM25 side)
+    similarity: float  # cosine similarity to the closest of the article's question variants
+    bm25: float
+
+
+@dataclass
+class Engine:
+    """The BM25 index of the articles and the variant model: a TF-IDF space (scikit-learn) fitted on
+    the articles' question variants and titles, where a question's nearest variant names its article.
+
+    The ranking combines both: BM25 coverage finds an article that *contains* the question's words,
+    the variant model one that is *asked* the way the question is; each catches the other's misses."""
+
+    index: Index
+    matrix: Any = None  # sparse (columns), one row per variant, rows grouped by article
+    vocabulary: dict[str, int] = field(default_factory=dict)
+    idf: np.ndarray = field(default_factory=lambda: np.zeros(0))
+    unseen_idf: float = 0.0
+    articles: np.ndarray = field(default_factory=lambda: np.zeros(0, dtype=np.int64))  # article of each group
+    starts: np.ndarray = field(default_factory=lambda: np.zeros(0, dtype=np.int64))  # each group's first row
+    positions: dict[int, int] = field(default_factory=dict)  # article id → group
+
+    def fit_variants(self, rows: list[tuple[int, list[str]]]) -> None:
+        """Fit the TF-IDF space on the variants (``rows`` grouped by article, in order)."""
+        if not rows:
+            return
+        vectorizer = TfidfVectorizer(analyzer=_identity, sublinear_tf=True, norm=None)
+        self.matrix = normalize(vectorizer.fit_transform([feats for _pk, feats in rows])).tocsc()
+        self.vocabulary = vectorizer.vocabulary_
+        self.idf = vectorizer.idf_
+        self.unseen_idf = float(self.idf.max())
+        row_articles = np.array([pk for pk, _feats in rows], dtype=np.int64)
+        first = np.flatnonzero(np.r_[True, row_articles[1:] != row_articles[:-1]])
+        self.starts, self.articles = first, row_articles[first]
+        self.positions = {int(pk): n for n, pk in enumerate(self.articles)}
+
+    def similarities(self, text: str, tokens: list[str]) -> np.ndarray:
+        """Each article's best cosine similarity between the question and one of its variants
+        (indexed like ``articles``).
+
+        The question's words that no variant has still count in its length (at the highest IDF),
+        so "can I bring my dog into the store" is not a perfect match for "where are your stores"
+        just because "store" is the only word the variants know."""
+        if self.matrix is None:
+            return np.zeros(0)
+        counts = Counter(features(text, tokens))
+        known = [(self.vocabulary[f], c) for f, c in counts.items() if f in self.vocabulary]
+        weights = np.array([(1 + math.log(c)) * self.idf[col] for col, c in known])
+        unseen = [(1 + math.log(c)) * self.unseen_idf for f, c in counts.items() if f not in self.vocabulary]
+        norm = math.sqrt(float(weights @ weights) + sum(w * w for w in unseen))
+        if not known or not norm:
+            return np.zeros(len(self.articles))
+        rows = self.matrix[:, [col for col, _c in known]] @ (weights / norm)
+        return np.maximum.reduceat(np.asarray(rows).ravel(), self.starts)
+
+    def rank(self, text: str, *, limit: int = 5, language: str | None = None) -> list[Candidate]:
+        tokens = tokenize(text)
+        if not tokens or not self.index.lengths:
+            return []
+        hits = self.index.search_terms(tokens, limit=20, language=language)
+        similar = self.similarities(text, tokens)
+        nearest: list[int] = []
+        if len(similar):
+            order = np.argsort(-similar, kind="stable")
+            for n in order:
+                if similar[n] <= 0 or len(nearest) == 20:
+                    break
+                pk = int(self.articles[n])
+                if not language or self.index.languages.get(pk) == language:
+                    nearest.append(pk)
+        weights, total = self.index.weights(tokens)
+        bm25 = {h.article_id: h.score for h in hits}
+        top = max(bm25.values(), default=0.0) or 1.0
+        candidates = []
+        for pk in dict.fromkeys([h.article_id for h in hits] + nearest):
+            coverage = self.index.coverage(pk, weights, total)
+            position = self.positions.get(pk)
+            similarity = round(float(similar[position]), 4) if position is not None and len(similar) else 0.0
+            score = COVERAGE_WEIGHT * coverage + SIMILARITY_WEIGHT * similarity + BM25_WEIGHT * bm25.get(pk, 0.0) / top
+            candidates.append(Candidate(pk, round(score, 4), coverage, similarity, bm25.get(pk, 0.0)))
+        candidates.sort(key=lambda c: (-c.score, c.article_id))
+        return candidates[:limit]
+
+    def unknown(self, tokens: list[str], text: str = "") -> list[str]:
+        """The question's content words that no article and no variant has (Japan, 天气, bitcoin):
+        words the knowledge base cannot be answering. Everyday filler, quantities (三天, 2 weeks) and
+        by-products of the segmentation (货运 in 退货运费) are not content; a Chinese word counts only
+        when it is a noun in the question (jieba's part-of-speech tags) or a retail subject the
+        lexicon knows (货到付款, 礼品卡)."""
+        postings = self.index.postings
+        nouns = _nouns(text) if HAN.search(text or "") else set()
+        found = []
+        for token in dict.fromkeys(tokens):
+            if token in postings or token in lexicon.GENERIC or QUANTITY.fullmatch(token):
+                continue
+            if token in lexicon.SYNONYMS:
+                found.append(token)  # a retail subject the lexicon knows and no article covers
+                continue
+            if HAN.search(token):
+                if not _is_noun(token, nouns):
+                    continue
+                known = "".join(t for t in tokens if t != token and t in postings)
+                if len(token) < 2 or all(
+                    lexicon.concept(ch) in postings or ch in ZH_STOP or ch in known for ch in token
+                ):
+                    continue
+                if any(token[i : i + 2] in postings for i in range(len(token) - 1)):
+                    continue  # a word jieba kept whole whose parts the articles do have (改地址 → 地址)
+            elif len(token) < 3:
+                continue
+            found.append(token)
+        return found
+
+
+NOUN_TAGS = ("n", "ns", "nr", "nt", "nz", "vn", "ng")
+
+
+def _nouns(text: str) -> set[str]:
+    import jieba.posseg
+
+    _load_dictionary()
+    return {pair.word for pair in jieba.posseg.cut(text.lower()) if pair.flag in NOUN_TAGS and HAN.search(pair.word)}
+
+
+def _is_noun(token: str, nouns: set[str]) -> bool:
+    return any(token in noun for noun in nouns)
+
+
+# Ranking weights, chosen on the tuning question set (see docs/models.md).
+COVERAGE_WEIGHT = 0.3
+SIMILARITY_WEIGHT = 0.6
+BM25_WEIGHT = 0.1
+
 _cache_lock = threading.Lock()
-_cached: tuple[tuple[int, str], Index] | None = None
-# Token counts per article and version: a rebuild after one article changed segments only that one.
-_article_tokens: dict[int, tuple[str, Counter[str]]] = {}
+_cached: tuple[tuple[Any, ...], Engine] | None = None
+# Token counts and variant features per article and version: a rebuild after one article (or its
+# variants) changed segments only that one.
+_article_tokens: dict[int, tuple[str, Counter[str], list[list[str]]]] = {}
 
 
-def published_index() -> Index:
-    """The index of published articles, rebuilt only when an article changed."""
+def build_engine(articles: Iterable[tuple[int, str, Counter[str], list[list[str]]]]) -> Engine:
+    """An engine over (id, language, token counts, variant features) of each article."""
+    index = Index()
+    rows: list[tuple[int, list[str]]] = []
+    for pk, language, counts, variant_features in articles:
+        index.add_counts(pk, language, counts)
+        rows.extend((pk, feats) for feats in variant_features)
+    engine = Engine(index)
+    engine.fit_variants(rows)
+    return engine
+
+
+def article_tokens(title: str, keywords: str, body: str, questions: list[str]) -> tuple[Counter[str], list[list[str]]]:
+    """An article's BM25 token counts and the variant model's rows (its title and each variant)."""
+    counts: Counter[str] = Counter()
+    variant_features = [features(title)]
+    for text, weight in ((title, TITLE_WEIGHT), (keywords, TITLE_WEIGHT), (body, 1)):
+        for token in tokenize(text):
+            counts[token] += weight
+    for question in questions:
+        tokens = tokenize(question)
+        for token in tokens:
+            counts[token] += QUESTION_WEIGHT
+        variant_features.append(features(question, tokens))
+    return counts, variant_features
+
+
+def published_engine() -> Engine:
+    """The engine over published articles, rebuilt only when an article or a variant changed."""
     global _cached
     published = Article.objects.filter(state=Article.State.PUBLISHED)
     stats = published.aggregate(n=Count("pk"), latest=Max("updated_at"))
-    key = (stats["n"], str(stats["latest"]))
+    variants = ArticleQuestion.objects.filter(article__state=Article.State.PUBLISHED).aggregate(
+        n=Count("pk"), last=Max("pk")
+    )
+    key = (stats["n"], str(stats["latest"]), variants["n"], variants["last"])
     with _cache_lock:
         if _cached is not None and _cached[0] == key:
             return _cached[1]
-    versions = {
-        pk: (language, str(updated)) for pk, language, updated in published.values_list("pk", "language", "updated_at")
-    }
+    rows = published.annotate(variant_count=Count("questions"), variant_last=Max("questions__pk")).values_list(
+        "pk", "language", "updated_at", "variant_count", "variant_last"
+    )
+    versions = {pk: (language, f"{updated}|{n}|{last}") for pk, language, updated, n, last in rows}
     stale = [pk for pk, (_language, version) in versions.items() if _article_tokens.get(pk, ("",))[0] != version]
-    for article in published.filter(pk__in=stale).only("pk", "title", "keywords", "body", "updated_at"):
-        parts = [(article.title, TITLE_WEIGHT), (article.keywords, TITLE_WEIGHT), (article.body, 1)]
-        _article_tokens[article.pk] = (str(article.updated_at), token_counts(parts))
+    questions: dict[int, list[str]] = defaultdict(list)
+    for pk, text in ArticleQuestion.objects.filter(article__in=stale).values_list("article_id", "text"):
+        questions[pk].append(text)
+    for article in published.filter(pk__in=stale).only("pk", "title", "keywords", "body"):
+        counts, variant_features = article_tokens(article.title, article.keywords, article.body, questions[article.pk])
+        _article_tokens[article.pk] = (versions[article.pk][1], counts, variant_features)
     for gone in set(_article_tokens) - set(versions):
         _article_tokens.pop(gone, None)
-    index = Index()
-    for pk, (language, version) in versions.items():
-        cached = _article_tokens.get(pk)
-        if cached is not None and cached[0] == version:
-            index.add_counts(pk, language, cached[1])
+    engine = build_engine(
+        (pk, language, _article_tokens[pk][1], _article_tokens[pk][2])
+        for pk, (language, version) in versions.items()
+        if pk in _article_tokens and _article_tokens[pk][0] == version
+    )
     with _cache_lock:
-        _cached = (key, index)
-    return index
+        _cached = (key, engine)
+    return engine
+
+
+def published_index() -> Index:
+    """The BM25 index of published articles (the console's search and ticket suggestions)."""
+    return published_engine().index
 
 
 def language_of(text: str) -> str:

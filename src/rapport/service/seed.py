@@ -12,7 +12,7 @@ from dataclasses import dataclass
 
 from rapport.core.actor import Actor
 from rapport.service import kb, services
-from rapport.service.models import ArticleCategory, BusinessHours, CannedReply, SlaPolicy
+from rapport.service.models import ArticleCategory, ArticleQuestion, BusinessHours, CannedReply, SlaPolicy
 
 
 @dataclass(frozen=True)
@@ -303,6 +303,251 @@ TOPICS = [
     ),
 ]
 
+# Question variants (相似问法) per topic, (Chinese, English): how customers ask for each article.
+# The bot's matching learns from them; staff add more in the console.
+QUESTION_VARIANTS: dict[str, tuple[tuple[str, ...], tuple[str, ...]]] = {
+    "returns": (
+        (
+            "不想要了可以退货吗",
+            "七天无理由退货怎么申请",
+            "退货流程是什么",
+            "衣服没穿过能退吗",
+            "退货的运费谁承担",
+            "拆封了还能退货吗",
+            "退货要寄到哪里",
+        ),
+        (
+            "How do I return an item?",
+            "Can I send something back?",
+            "What is the return policy?",
+            "Who pays for return postage?",
+            "Can I return opened cosmetics?",
+            "I don't want it any more, can I return it?",
+            "How many days do I have to return something?",
+        ),
+    ),
+    "refund_time": (
+        (
+            "退款什么时候到账",
+            "退的钱多久能收到",
+            "退款退到哪里",
+            "退款一直没到账怎么办",
+            "退款要几个工作日",
+            "退款是退回原来的支付方式吗",
+        ),
+        (
+            "How long does a refund take?",
+            "When will the money be back on my card?",
+            "My refund has not arrived",
+            "Where does my refund go?",
+            "How many working days for a refund?",
+            "Is the refund instant with WeChat Pay?",
+        ),
+    ),
+    "shipping_time": (
+        (
+            "什么时候发货",
+            "下单多久能发货",
+            "几天能收到货",
+            "预售商品什么时候发货",
+            "多久能送到",
+            "大促的时候发货要多久",
+        ),
+        (
+            "When will my order ship?",
+            "How long does delivery take?",
+            "How many days until I receive my order?",
+            "When do pre-orders ship?",
+            "How quickly do you send orders out?",
+            "Is shipping slower during big sales?",
+        ),
+    ),
+    "tracking": (
+        ("我的快递到哪了", "怎么查物流", "快递单号在哪看", "物流信息不更新了", "包裹到哪里了", "怎么看快递进度"),
+        (
+            "Where is my parcel?",
+            "How do I track my order?",
+            "Where can I find the tracking number?",
+            "The tracking has not changed for days",
+            "Which courier delivers my package?",
+            "Track my delivery",
+        ),
+    ),
+    "change_address": (
+        ("怎么修改收货地址", "地址写错了怎么办", "发货后还能改地址吗", "能改一下收件地址吗", "想换个收货地址"),
+        (
+            "How do I change my delivery address?",
+            "I gave the wrong address",
+            "Can I change the address after it shipped?",
+            "Update the shipping address on my order",
+            "Send my order to a different address",
+        ),
+    ),
+    "cancel_order": (
+        (
+            "怎么取消订单",
+            "订单拍错了能取消吗",
+            "还没发货能取消吗",
+            "不想要了怎么取消订单",
+            "取消订单钱怎么退",
+            "已发货的订单可以取消吗",
+        ),
+        (
+            "How do I cancel my order?",
+            "I ordered by mistake",
+            "Can I cancel before it ships?",
+            "Cancel an order I placed",
+            "What happens to my coupon if I cancel?",
+            "Can I cancel a shipped order?",
+        ),
+    ),
+    "exchange": (
+        ("尺码不合适可以换吗", "怎么换货", "能换个尺码吗", "想换一个颜色", "换货需要运费吗", "大了想换小一码"),
+        (
+            "How do I exchange for another size?",
+            "Can I swap for a different colour?",
+            "The size doesn't fit",
+            "Is an exchange free?",
+            "Too big, I need a smaller size",
+            "How long do I have to exchange?",
+        ),
+    ),
+    "damaged": (
+        ("收到的商品坏了", "商品有质量问题怎么办", "发错货了", "包裹里少了东西", "衣服有瑕疵", "收到的东西破损了"),
+        (
+            "My item arrived damaged",
+            "The product is faulty",
+            "You sent the wrong item",
+            "Something is missing from my parcel",
+            "It has a defect",
+            "The box was broken when it arrived",
+        ),
+    ),
+    "levels": (
+        (
+            "会员等级怎么算",
+            "怎么升级会员",
+            "金卡会员有什么权益",
+            "消费多少可以升铂金卡",
+            "银卡需要消费多少",
+            "会员等级什么时候更新",
+        ),
+        (
+            "How do membership levels work?",
+            "How do I upgrade my membership?",
+            "What are the Gold benefits?",
+            "How much to spend for Platinum?",
+            "What does Silver membership need?",
+            "When is my level recalculated?",
+        ),
+    ),
+    "points": (
+        ("积分怎么获得", "积分怎么抵扣", "积分会过期吗", "积分什么时候到账", "100积分抵多少钱", "积分最多能抵多少"),
+        (
+            "How do I earn points?",
+            "How do I use points?",
+            "When do points expire?",
+            "When are my points credited?",
+            "How much are 100 points worth?",
+            "Can I pay with points?",
+        ),
+    ),
+    "coupons": (
+        (
+            "优惠券怎么用",
+            "优惠券用不了",
+            "优惠券可以叠加吗",
+            "一个订单能用几张券",
+            "优惠券不能用是什么原因",
+            "为什么下单时没有优惠券",
+        ),
+        (
+            "How do I use a coupon?",
+            "My coupon doesn't work",
+            "Can I combine coupons?",
+            "How many coupons per order?",
+            "Why is my voucher unavailable?",
+            "Does a coupon work with the member discount?",
+        ),
+    ),
+    "invoice": (
+        (
+            "怎么开发票",
+            "能开增值税专用发票吗",
+            "发票需要填什么",
+            "电子发票什么时候发",
+            "发票金额包括积分吗",
+            "怎么申请发票",
+        ),
+        (
+            "How do I get an invoice?",
+            "Can I get a VAT special invoice?",
+            "I need a fapiao for my company",
+            "When will I receive the electronic invoice?",
+            "What does the invoice amount include?",
+            "Where do I request an invoice?",
+        ),
+    ),
+    "store_hours": (
+        ("门店营业时间", "门店几点开门", "门店在哪里", "线下门店地址", "节假日门店营业吗", "可以去门店退换货吗"),
+        (
+            "What are your opening hours?",
+            "When do stores open?",
+            "Where are your stores?",
+            "Store address",
+            "Are stores open on holidays?",
+            "Can I return an online order in a store?",
+        ),
+    ),
+    "payment": (
+        ("支持什么支付方式", "可以用支付宝吗", "能用花呗分期吗", "支持微信支付吗", "付款失败怎么办", "可以用信用卡吗"),
+        (
+            "What payment methods do you accept?",
+            "Can I pay with WeChat Pay?",
+            "Do you take Visa?",
+            "Can I pay with Huabei instalments?",
+            "My payment failed",
+            "Do you accept UnionPay?",
+        ),
+    ),
+    "account": (
+        (
+            "怎么修改手机号",
+            "换手机号了怎么办",
+            "怎么修改个人资料",
+            "原手机号不用了怎么换绑",
+            "怎么修改邮箱",
+            "怎么改生日",
+        ),
+        (
+            "How do I change my phone number?",
+            "How do I edit my profile?",
+            "I no longer have my old phone number",
+            "How do I change my email?",
+            "Update my birthday",
+            "Change my account details",
+        ),
+    ),
+    "unsubscribe": (
+        (
+            "怎么退订短信",
+            "不想收到营销短信",
+            "邮件订阅怎么取消",
+            "广告短信太多了",
+            "怎么关闭营销消息",
+            "回复TD能退订吗",
+        ),
+        (
+            "How do I unsubscribe?",
+            "Stop sending me marketing emails",
+            "I don't want promotional messages",
+            "How do I stop text messages?",
+            "Turn off marketing messages",
+            "Unsubscribe from the newsletter",
+        ),
+    ),
+}
+
 CANNED_REPLIES = [
     (
         "收到 Acknowledge (zh)",
@@ -354,8 +599,12 @@ def seed_knowledge_base(actor: Actor) -> int:
         categories[name] = existing or kb.save_category(name=name, position=position, actor=actor)
     written = 0
     for topic in TOPICS:
-        for language, (title, keywords, body) in (("zh-hans", topic.zh), ("en", topic.en)):
-            kb.save_article(
+        variants = QUESTION_VARIANTS.get(topic.key, ((), ()))
+        for language, (title, keywords, body), questions in (
+            ("zh-hans", topic.zh, variants[0]),
+            ("en", topic.en, variants[1]),
+        ):
+            article = kb.save_article(
                 data={
                     "title": title,
                     "keywords": keywords,
@@ -366,6 +615,8 @@ def seed_knowledge_base(actor: Actor) -> int:
                 },
                 actor=actor,
             )
+            for question in questions:
+                kb.add_question(article, text=question, source=ArticleQuestion.Source.SEED, actor=actor)
             written += 1
     return written
 

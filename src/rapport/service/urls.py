@@ -1,6 +1,6 @@
 from django.urls import path
 
-from rapport.service import portal_views, views
+from rapport.service import bot_views, portal_views, views
 
 app_name = "service"
 
@@ -20,6 +20,8 @@ urlpatterns = [
     path("kb/", views.kb_list, name="kb"),
     path("kb/new/", views.kb_edit, name="kb_new"),
     path("kb/<int:pk>/", views.kb_edit, name="kb_edit"),
+    path("kb/<int:pk>/questions/", bot_views.article_questions, name="kb_questions"),
+    path("kb/review/", bot_views.review, name="bot_review"),
     path("canned/", views.canned_list, name="canned"),
     path("canned/<int:pk>/", views.canned_list, name="canned_edit"),
     path("reports/", views.report, name="reports"),
@@ -33,4 +35,5 @@ urlpatterns = [
     path("portal/chat/", portal_views.chat, name="portal_chat"),
     path("portal/chat/ask/", portal_views.chat_ask, name="portal_chat_ask"),
     path("portal/chat/handover/", portal_views.chat_handover, name="portal_chat_handover"),
+    path("portal/chat/feedback/", portal_views.chat_feedback, name="portal_chat_feedback"),
 ]

@@ -159,3 +159,21 @@ def test_commerce_scopes_are_enforced(api_client_for, admin_user):
     response = reader.post("/api/v1/orders", an_order(), content_type=JSON)
     assert response.status_code == 403 and fields_of(response) == {"scope"}
     assert Order.objects.count() == 0
+
+
+def test_an_order_carries_its_carrier_and_tracking_number(admin_api):
+    created = admin_api.post(
+        "/api/v1/orders",
+        an_order(carrier="顺丰", tracking_number="SF1234567890", shipped_at="2026-03-01T08:00:00Z", status="shipped"),
+        content_type=JSON,
+    )
+    assert created.status_code in (200, 201), created.content
+    body = created.json()
+    assert body["carrier"] == "顺丰" and body["tracking_number"] == "SF1234567890" and body["shipped_at"]
+    bad = admin_api.post(
+        "/api/v1/orders",
+        an_order("o-2", tracking_number="x" * 61, shipped_at="soon"),
+        content_type=JSON,
+    )
+    assert bad.status_code == 422 and {"tracking_number", "shipped_at"} <= fields_of(bad)
+    assert Order.objects.count() == 1

@@ -1,66 +1,213 @@
-"""The self-service bot measured on the labelled question set (tests/data/bot_questions.json):
-at least 60 realistic questions in Chinese and English, each naming the topic that answers it or
-none (a person should take over). docs/models.md reports the same figures."""
+"""The self-service bot: segmentation and synonyms, passages, calibrated confidence, hand-over
+(offered, confirmed, or at once when asked), small talk, the member's own orders, thumbs, and the
+review loop. The evaluation on the *tuning* set holds floors set from the figures reached; the
+held-out set is only checked for its shape here (the benchmark reports its figures)."""
 
 from __future__ import annotations
 
+import datetime as dt
 import json
+from decimal import Decimal
 
 import pytest
 
-from rapport.core.errors import Conflict
+from rapport.commerce.models import Order
+from rapport.core.errors import Conflict, InvalidInput
 from rapport.customers.models import Customer
-from rapport.service import bot
-from rapport.service.evaluation import QUESTIONS, evaluate, judge_all
-from rapport.service.models import MessageKind, Ticket
+from rapport.service import bot, bot_review, kb
+from rapport.service.evaluation import HELD_OUT, QUESTIONS, evaluate, judge_all
+from rapport.service.models import Article, ArticleQuestion, BotQuestion, MessageKind, Ticket
+from rapport.service.search import tokenize
 
 pytestmark = pytest.mark.django_db
 
 
-def test_the_labelled_set_is_large_and_bilingual():
-    items = json.loads(QUESTIONS.read_text(encoding="utf-8"))
-    assert len(items) >= 60
-    assert {i["language"] for i in items} == {"zh", "en"}
-    assert sum(i["expect"] is None for i in items) >= 5
+def test_the_labelled_sets_are_large_bilingual_and_apart():
+    tuning = json.loads(QUESTIONS.read_text(encoding="utf-8"))
+    held_out = json.loads(HELD_OUT.read_text(encoding="utf-8"))
+    assert len(tuning) >= 60 and len(held_out) >= 150
+    assert {i["language"] for i in held_out} == {"zh", "en", "mixed"}
+    assert sum(i["expect"] is None for i in held_out) >= 20
+    assert sum(i["expect"] == "smalltalk" for i in held_out) >= 10
+    assert not {i["question"] for i in tuning} & {i["question"] for i in held_out}
 
 
-def test_accuracy_and_hand_over_on_the_labelled_set(seeded_kb):
+def test_floors_on_the_tuning_set(seeded_kb):
     judged = judge_all()
     score = evaluate(judged=judged)
-    assert score.top1_accuracy >= 0.9, score.misses
-    assert score.answered_accuracy >= 0.8, score.misses
-    assert score.out_of_scope_handed_over >= 0.85, score.misses
-    assert score.handover_rate <= 0.3
-    assert score.wrong_answers <= 2
+    assert score.accuracy >= 0.88, score.misses
+    assert score.wrong_rate <= 0.01, score.misses
+    assert score.out_of_scope_handed_over >= 0.95, score.misses
+    assert score.smalltalk_replied >= 0.95, score.misses
+    assert score.handover_rate <= 0.32
     # a stricter threshold hands more over
-    assert evaluate(threshold=0.9, judged=judged).handover_rate > evaluate(threshold=0.2, judged=judged).handover_rate
+    assert evaluate(threshold=0.95, judged=judged).handover_rate > evaluate(threshold=0.3, judged=judged).handover_rate
 
 
-def test_answers_cite_the_article_in_the_questions_language(seeded_kb):
-    zh = bot.answer("积分什么时候过期")
-    assert not zh.handed_over and zh.article.language == "zh-hans" and zh.text.startswith("每消费1元")
-    en = bot.answer("When do my points expire?")
+def test_retail_words_stay_whole():
+    assert "储值卡" in tokenize("储值卡余额能退吗")
+    assert "花呗" in tokenize("可以用花呗吗")
+    assert "单号" in tokenize("快递单号在哪看")
+    assert "专票" in tokenize("能开专票吗")
+
+
+def test_synonyms_and_both_languages_meet_on_one_concept():
+    assert "物流" in tokenize("包裹到哪了") and "物流" in tokenize("快递呢") and "物流" in tokenize("my parcel")
+    assert "多久" in tokenize("几天能到") and "多久" in tokenize("how long does it take")
+    assert "退货" in tokenize("能退吗") and "退货" in tokenize("how do I return it")
+    assert "退款" in tokenize("refund多久到账") and "到账" in tokenize("refund多久到账")
+    assert tokenize("How do I return my shoes?") == ["退货", "商品"]
+
+
+def test_the_answer_is_the_passage_that_answers(seeded_kb):
+    en = bot.answer("Do my points expire?")
     assert not en.handed_over and en.article.language == "en"
+    assert en.text.startswith("Points expire at the end of the year")
+    zh = bot.answer("积分什么时候过期")
+    assert not zh.handed_over and zh.article.language == "zh-hans" and zh.text.startswith("积分有效期")
+    assert bot.answer("多少积分可以抵一元").text.startswith("每消费1元") is False
 
 
-def test_asking_for_a_person_hands_over_with_the_transcript(seeded_kb, customer: Customer):
+def test_a_mixed_question_finds_the_chinese_article(seeded_kb):
+    result = bot.answer("refund多久到账")
+    assert not result.handed_over and result.article.title == "退款多久到账"
+
+
+def test_confidence_is_a_calibrated_probability(seeded_kb):
+    weak = bot.calibrated([0.2, 0.2, 0.0, 1.0, 0.0])
+    strong = bot.calibrated([0.9, 0.8, 0.4, 0.0, 2.0])
+    assert 0 < weak < 0.3 < 0.9 < strong < 1
+    # answered questions of the tuning set are right about as often as their confidence says
+    judged = [j for j in judge_all() if j.outcome is None and j.confidence >= 0.7 and j.expect != "smalltalk"]
+    right = sum(j.topic == j.expect for j in judged)
+    assert right / len(judged) >= 0.9
+
+
+def test_a_question_about_something_no_article_covers_is_handed_over(seeded_kb):
+    for question in (
+        "Can I get cash back for the balance on my stored-value card?",
+        "do you ship to Japan?",
+        "明天天气怎么样",
+    ):
+        result = bot.answer(question)
+        assert result.handed_over and result.reason in ("uncovered", "low_confidence", "no_match"), question
+
+
+def test_small_talk_gets_a_short_reply_in_its_language(seeded_kb):
+    assert bot.answer("你好").reason == bot.SMALLTALK and "您好" in bot.answer("你好！").text
+    assert bot.answer("thanks!").text.startswith("You're welcome")
+    assert bot.answer("write me a poem").reason == bot.SMALLTALK
+    assert bot.answer("hi, how do I return something?").reason != bot.SMALLTALK
+
+
+def test_small_talk_never_opens_a_ticket(seeded_kb, customer: Customer):
     conversation = bot.start(customer)
-    first = bot.ask(conversation, "How do I track my package?")
-    assert not first.handed_over
+    for text in ("你好", "在吗", "谢谢", "bye"):
+        reply = bot.ask(conversation, text)
+        assert not reply.answer.handed_over and not reply.offer_handover
+    assert not Ticket.objects.exists()
+    assert BotQuestion.objects.filter(outcome=BotQuestion.Outcome.SMALLTALK).count() == 4
+
+
+def test_an_unsure_bot_offers_a_person_and_opens_a_ticket_only_when_accepted(seeded_kb, customer, frozen):
+    conversation = bot.start(customer)
+    reply = bot.ask(conversation, "Can I get cash back for the balance on my stored-value card?")
+    assert reply.offer_handover and not Ticket.objects.exists()
+    assert "2026-03-02 14:00" in reply.text  # 10:00 Shanghai + the normal first-response target (4 business hours)
+    ticket = bot.hand_over(conversation)
+    assert ticket.channel == "chat" and "stored-value card" in ticket.messages.get().body
+    assert ticket.first_response_due is not None
+
+
+def test_asking_for_a_person_hands_over_at_once_with_the_transcript(seeded_kb, customer: Customer):
+    conversation = bot.start(customer)
+    first = bot.ask(conversation, "How can I track my package?")
+    assert not first.answer.handed_over
     second = bot.ask(conversation, "that didn't help, I want to talk to a real person")
-    assert second.handed_over and second.reason == "asked"
+    assert second.answer.handed_over and second.answer.reason == "asked" and not second.offer_handover
     ticket = Ticket.objects.get()
     message = ticket.messages.get()
-    assert (
-        message.kind == MessageKind.BOT
-        and "track my package" in message.body
-        and "Tracking your parcel" in message.body
-    )
+    assert message.kind == MessageKind.BOT and "track my package" in message.body
+    assert "Tracking your parcel" in message.body and "Let me pass you to a person." in message.body
     assert bot.hand_over(conversation) == ticket  # never two tickets for one conversation
     with pytest.raises(Conflict):
         bot.ask(conversation, "hello?")
 
 
-def test_an_unanswerable_question_hands_over_for_low_confidence(seeded_kb, customer):
-    result = bot.ask(bot.start(customer), "Can I rent the store for a private fashion show?")
-    assert result.handed_over and result.reason in ("low_confidence", "no_match")
+def test_where_is_my_order_is_answered_from_the_members_orders(seeded_kb, customer: Customer):
+    Order.objects.create(
+        customer=customer,
+        channel="tmall",
+        external_id="TM-1001",
+        status="shipped",
+        total=Decimal("199.00"),
+        placed_at=dt.datetime(2026, 3, 1, 2, 0, tzinfo=dt.UTC),
+        carrier="顺丰",
+        tracking_number="SF1234567890",
+        shipped_at=dt.datetime(2026, 3, 1, 8, 0, tzinfo=dt.UTC),
+    )
+    result = bot.answer("我的快递到哪了", member=customer)
+    assert result.reason == "orders" and "SF1234567890" in result.text and "顺丰" in result.text
+    assert "TM-1001" in bot.answer("where is my order?", member=customer).text
+    # without a signed-in member (or without orders) the article explains where to look
+    assert bot.answer("我的快递到哪了").article.title == "查询物流和快递进度"
+
+
+def test_thumbs_on_an_answer(seeded_kb, customer: Customer, make_customer):
+    conversation = bot.start(customer)
+    reply = bot.ask(conversation, "How do I use a coupon?")
+    assert bot.vote(conversation, reply.question.pk, "down").vote == "down"
+    assert bot.vote(conversation, reply.question.pk, "up").vote == "up"
+    with pytest.raises(InvalidInput):
+        bot.vote(conversation, reply.question.pk, "maybe")
+    other = bot.start(make_customer(name="别人"))
+    with pytest.raises(InvalidInput):
+        bot.vote(other, reply.question.pk, "down")
+
+
+def test_the_review_loop_teaches_the_bot(seeded_kb, customer, system_actor):
+    question = "你们的储值卡可以在网上充值吗"
+    conversation = bot.start(customer)
+    assert bot.ask(conversation, question).offer_handover
+    bot.ask(bot.start(customer), question + "？")
+    groups = bot_review.review_groups()
+    asked = [q for g in groups for q in g.questions if q.text.startswith("你们的储值卡")]
+    assert len(asked) == 1 and len(asked[0].ids) == 2  # one question, asked twice
+    payment = Article.objects.get(title="支持哪些支付方式")
+    kb.save_article(
+        data={"body": payment.body + "\n\n储值卡可以在会员中心的“储值卡”页面在线充值。"},
+        actor=system_actor,
+        instance=payment,
+    )
+    assert bot_review.add_as_variant(asked[0].ids[0], payment.pk, actor=system_actor) == 2
+    assert ArticleQuestion.objects.filter(article=payment, text__startswith=question, source="chat").exists()
+    assert not bot_review.review_groups()
+    again = bot.answer(question)
+    assert not again.handed_over and again.article == payment and "在线充值" in again.text
+
+
+def test_a_new_article_drafted_from_a_question(seeded_kb, customer, system_actor):
+    reply = bot.ask(bot.start(customer), "do you ship to Japan?")
+    category = Article.objects.first().category
+    article = bot_review.draft_article(
+        reply.question.pk,
+        {"title": "Shipping abroad", "body": "We ship to Japan in 5 to 8 days.", "category": category.pk},
+        actor=system_actor,
+    )
+    assert article.state == "draft" and article.language == "en"
+    assert list(article.questions.values_list("text", flat=True)) == ["do you ship to Japan?"]
+    with pytest.raises(InvalidInput):
+        bot_review.draft_article(
+            reply.question.pk, {"title": "", "body": "", "category": category.pk}, actor=system_actor
+        )
+
+
+def test_question_variants_are_checked(seeded_kb, system_actor):
+    article = Article.objects.first()
+    existing = article.questions.first()
+    with pytest.raises(InvalidInput):
+        kb.add_question(article, text="  ", actor=system_actor)
+    with pytest.raises(InvalidInput):
+        kb.add_question(article, text=existing.text, actor=system_actor)
+    with pytest.raises(InvalidInput):
+        kb.add_question(article, text="x" * 201, actor=system_actor)

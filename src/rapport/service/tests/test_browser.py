@@ -8,7 +8,7 @@ from django.http import HttpResponse
 
 from rapport.portal.auth import start_session
 from rapport.service import services
-from rapport.service.models import MessageKind, Status, Ticket
+from rapport.service.models import BotQuestion, MessageKind, Status, Ticket
 
 pytestmark = [pytest.mark.browser, pytest.mark.django_db(transaction=True)]
 
@@ -41,7 +41,7 @@ def test_an_agent_answers_a_ticket_with_a_canned_reply(page, sign_in, agent, age
     page.wait_for_selector("#thread .kind-note")
 
 
-def test_a_member_asks_the_bot_then_hands_over_to_a_person(page, customer, seeded_kb, agent, live_server):
+def test_a_member_asks_the_bot_in_chinese_then_hands_over_to_a_person(page, customer, seeded_kb, agent, live_server):
     response = HttpResponse()
     start_session(response, customer)
     page.context.add_cookies(
@@ -52,16 +52,43 @@ def test_a_member_asks_the_bot_then_hands_over_to_a_person(page, customer, seede
     page.click("#chat-send")
     answer = page.locator(".bubble.bot").nth(1)
     answer.wait_for()
-    assert "积分有效期" in answer.inner_text() or "每消费1元" in answer.inner_text()
-    assert "积分怎么获得和使用" in answer.locator("a.source").inner_text()
+    # the passage that answers (the expiry sentence), not the article's first paragraph
+    assert answer.locator(".text").inner_text() == "积分有效期为获得后的第二年年底，过期积分自动清零。"
+    link = answer.locator("a.source")
+    assert "积分怎么获得和使用" in link.inner_text()
+    answer.locator("button.vote-up").click()
+    answer.locator(".feedback").filter(has_text="Thank you").wait_for()
+    assert BotQuestion.objects.get().vote == "up"
 
-    page.click("#chat-human")
-    link = page.locator("a.ticket-link")
-    link.wait_for()
+    page.fill("#chat-question", "储值卡里的钱可以提现吗")
+    page.click("#chat-send")
+    offer = page.locator("button.accept-handover")
+    offer.wait_for()
+    assert not Ticket.objects.exists()  # only an offer until the member accepts
+    offer.click()
+    ticket_link = page.locator("a.ticket-link")
+    ticket_link.wait_for()
     ticket = Ticket.objects.get()
-    assert link.inner_text() == ticket.number and ticket.channel == "chat" and ticket.assignee == agent
+    assert ticket_link.inner_text() == ticket.number and ticket.channel == "chat" and ticket.assignee == agent
     transcript = ticket.messages.get()
-    assert transcript.kind == MessageKind.BOT and "积分什么时候过期" in transcript.body
-    link.click()
+    assert transcript.kind == MessageKind.BOT and "积分什么时候过期" in transcript.body and "提现" in transcript.body
+    ticket_link.click()
     page.wait_for_url(f"**/service/portal/tickets/{ticket.pk}/")
     assert "积分什么时候过期" in page.inner_text("#thread")
+
+
+def test_the_article_link_opens_the_whole_article(page, customer, seeded_kb, live_server):
+    response = HttpResponse()
+    start_session(response, customer)
+    page.context.add_cookies(
+        [{"name": name, "value": morsel.value, "url": live_server.url} for name, morsel in response.cookies.items()]
+    )
+    page.goto("/service/portal/chat/")
+    page.fill("#chat-question", "退款一般几天能到银行卡")
+    page.click("#chat-send")
+    link = page.locator(".bubble.bot a.source")
+    link.wait_for()
+    assert "退款多久到账" in link.inner_text()
+    link.click()
+    page.wait_for_url("**/service/portal/articles/*/")
+    assert "原路退回" in page.inner_text("body")

@@ -13,8 +13,8 @@ pytestmark = pytest.mark.django_db
 
 def test_tokens_for_chinese_and_english():
     assert "退货" in tokenize("我想退货，怎么办？") and "的" not in tokenize("我的订单")
-    assert tokenize("How do I return my shoes?") == ["return", "shoe"]
-    assert {"vip", "会员"} <= set(tokenize("VIP会员有什么权益"))
+    assert tokenize("How do I return my shoes?") == ["退货", "商品"]
+    assert {"会员", "权益"} <= set(tokenize("VIP会员有什么权益"))
 
 
 def test_bm25_prefers_rarer_terms_and_shorter_documents():
@@ -51,8 +51,8 @@ def test_suggestions_for_a_ticket_in_its_language(seeded_kb):
 def test_a_rebuild_segments_only_the_articles_that_changed(seeded_kb, system_actor, monkeypatch):
     search.published_index()
     segmented = []
-    real = search.token_counts
-    monkeypatch.setattr(search, "token_counts", lambda parts: segmented.append(1) or real(parts))
+    real = search.article_tokens
+    monkeypatch.setattr(search, "article_tokens", lambda *parts: segmented.append(1) or real(*parts))
     article = search.Article.objects.filter(language="en").first()
     kb.save_article(data={"keywords": article.keywords + " parcel"}, actor=system_actor, instance=article)
     assert search.search_articles("parcel")

@@ -1,4 +1,5 @@
-// The member portal's chat widget: questions go to the bot; a hand-over opens a ticket for a person.
+// The member portal's chat widget: questions go to the bot, each answer can be rated 👍/👎, and
+// a person is contacted only when the member accepts the bot's offer (or asks for one).
 (function () {
   const root = document.getElementById("chat");
   if (!root) return;
@@ -11,7 +12,10 @@
   function bubble(text, who, source, link) {
     const div = document.createElement("div");
     div.className = "bubble " + who;
-    div.textContent = text;
+    const p = document.createElement("div");
+    p.className = "text";
+    p.textContent = text;
+    div.appendChild(p);
     if (source) {
       const a = document.createElement("a");
       a.className = "source";
@@ -28,6 +32,42 @@
     }
     log.appendChild(div);
     log.scrollTop = log.scrollHeight;
+    return div;
+  }
+
+  function thumbs(div, question) {
+    const bar = document.createElement("div");
+    bar.className = "feedback";
+    const label = document.createElement("span");
+    label.textContent = root.dataset.helpfulLabel + " ";
+    bar.appendChild(label);
+    [["up", "👍", root.dataset.yesLabel], ["down", "👎", root.dataset.noLabel]].forEach(function (spec) {
+      const button = document.createElement("button");
+      button.type = "button";
+      button.className = "linkbutton vote vote-" + spec[0];
+      button.textContent = spec[1];
+      button.title = spec[2];
+      button.setAttribute("aria-label", spec[2]);
+      button.addEventListener("click", async function () {
+        try {
+          await post(root.dataset.feedbackUrl, { conversation: conversation, question: question, vote: spec[0] });
+          bar.textContent = root.dataset.thanksLabel;
+        } catch (error) {
+          bar.textContent = error.message;
+        }
+      });
+      bar.appendChild(button);
+    });
+    div.appendChild(bar);
+  }
+
+  function offer(div) {
+    const button = document.createElement("button");
+    button.type = "button";
+    button.className = "accept-handover";
+    button.textContent = root.dataset.acceptLabel;
+    button.addEventListener("click", handOver);
+    div.appendChild(button);
   }
 
   function finished(data) {
@@ -35,6 +75,7 @@
     input.disabled = true;
     document.getElementById("chat-send").disabled = true;
     document.getElementById("chat-human").disabled = true;
+    log.querySelectorAll(".accept-handover").forEach(function (b) { b.disabled = true; });
   }
 
   async function post(url, body) {
@@ -50,6 +91,14 @@
     return data;
   }
 
+  async function handOver() {
+    try {
+      finished(await post(root.dataset.handoverUrl, { conversation: conversation }));
+    } catch (error) {
+      bubble(error.message, "bot");
+    }
+  }
+
   form.addEventListener("submit", async function (event) {
     event.preventDefault();
     const question = input.value.trim();
@@ -58,18 +107,17 @@
     input.value = "";
     try {
       const data = await post(root.dataset.askUrl, { conversation: conversation, question: question });
-      if (data.handed_over) finished(data);
-      else bubble(data.text, "bot", data.source);
+      if (data.handed_over) {
+        finished(data);
+      } else {
+        const div = bubble(data.text, "bot", data.source);
+        if (data.offer_handover) offer(div);
+        else if (data.kind !== "smalltalk") thumbs(div, data.question);
+      }
     } catch (error) {
       bubble(error.message, "bot");
     }
   });
 
-  document.getElementById("chat-human").addEventListener("click", async function () {
-    try {
-      finished(await post(root.dataset.handoverUrl, { conversation: conversation }));
-    } catch (error) {
-      bubble(error.message, "bot");
-    }
-  });
+  document.getElementById("chat-human").addEventListener("click", handOver);
 })();
