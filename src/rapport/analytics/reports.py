@@ -334,7 +334,7 @@ def chart(result: Result) -> Any:
     series of the first measure, otherwise one series per measure."""
     import plotly.graph_objects as go
 
-    from rapport.analytics.charts import figure
+    from rapport.analytics.charts import figure, month_axis
 
     kind = result.definition["chart"]
     dimensions = result.definition["dimensions"]
@@ -357,7 +357,7 @@ def chart(result: Result) -> Any:
     else:
         for i, measure in enumerate(measures):
             fig.add_trace(trace(x=x, y=[float(row[1 + i]) for row in result.rows], name=str(MEASURES[measure])))
-    return fig
+    return month_axis(fig)  # the labels are text whatever the dimension: months, stores, products
 
 
 # Saved reports ----------------------------------------------------------------------------------
