@@ -200,6 +200,35 @@ def visits(route: Route, *, tabs_of: Any = None) -> list[Visit]:
     return [Visit(url, route.name)]
 
 
+def _fill_gaps() -> None:
+    """What a shop in use has and the demo shop may not yet (each only when missing): an event
+    source, tags (the built-in lifecycle template, applied from a Chinese console) and a draft
+    plan, so that their pages are visited too."""
+    from django.utils import translation
+
+    from rapport.campaigns.models import ContentTemplate, Plan
+    from rapport.campaigns.services import save_plan
+    from rapport.core.actor import Actor
+    from rapport.events.models import Source
+    from rapport.events.services import create_source
+    from rapport.segments.models import Segment
+    from rapport.tags.models import Tag, TagTemplate
+    from rapport.tags.services import apply_template
+
+    actor = Actor.system("page tour")
+    if not Source.objects.exists():
+        create_source(data={"name": "官网 Web shop", "identity_channel": "web"}, actor=actor)
+    if not Tag.objects.exists():
+        with translation.override("zh-hans"):
+            apply_template(TagTemplate.objects.get(key="lifecycle"), actor=actor)
+    segment = Segment.objects.filter(is_template=False).order_by("pk").first()
+    template = ContentTemplate.objects.filter(channel="site").order_by("pk").first()
+    if segment and template and not Plan.objects.filter(status=Plan.Status.DRAFT).exists():
+        step = {"kind": "send", "config": {"channel": "site", "variants": [{"template": template.pk}]}}
+        draft = {"name": "春季焕新（草稿）", "kind": "one_off", "segment": segment.pk, "steps": [step]}
+        save_plan(data=draft, actor=actor)
+
+
 def load_demo_site(django_db_blocker: Any) -> Iterator[dict[str, Any]]:
     """The demo shop in the test database for a module's tests; emptied again afterwards."""
     from django.core.management import call_command
@@ -210,8 +239,9 @@ def load_demo_site(django_db_blocker: Any) -> Iterator[dict[str, Any]]:
 
     # background jobs inline, as in every test: a job thread would race the loader for the database
     with django_db_blocker.unblock(), override_settings(RAPPORT_JOBS_SYNC=True):
-        seed_demo_shop(seed=1, customers=DEMO_CUSTOMERS, end=DEMO_END)
         try:
+            seed_demo_shop(seed=1, customers=DEMO_CUSTOMERS, end=DEMO_END)
+            _fill_gaps()
             yield {"admin": "admin", "password": DEMO_PASSWORD}
-        finally:
+        finally:  # the next module's tests start from an empty database, whatever happened here
             call_command("flush", interactive=False, verbosity=0)
