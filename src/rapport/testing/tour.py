@@ -229,9 +229,23 @@ def _fill_gaps() -> None:
         save_plan(data=draft, actor=actor)
 
 
+def _reset_sequences(connection: Any) -> None:
+    """Ids go on after the rows put back (PostgreSQL's sequences restart at 1 on a flush)."""
+    from django.apps import apps
+    from django.core.management.color import no_style
+
+    statements = connection.ops.sequence_reset_sql(no_style(), apps.get_models())
+    with connection.cursor() as cursor:
+        for statement in statements:
+            cursor.execute(statement)
+
+
 def load_demo_site(django_db_blocker: Any) -> Iterator[dict[str, Any]]:
-    """The demo shop in the test database for a module's tests; emptied again afterwards."""
+    """The demo shop in the test database for a module's tests; afterwards the database is put
+    back as it was (rows written by migrations included: the templates, the roles), the way
+    Django's ``serialized_rollback`` does, for the tests that run after the module."""
     from django.core.management import call_command
+    from django.db import connection
     from django.test import override_settings
 
     from rapport.demo.loader import seed_demo_shop
@@ -239,9 +253,12 @@ def load_demo_site(django_db_blocker: Any) -> Iterator[dict[str, Any]]:
 
     # background jobs inline, as in every test: a job thread would race the loader for the database
     with django_db_blocker.unblock(), override_settings(RAPPORT_JOBS_SYNC=True):
+        before = connection.creation.serialize_db_to_string()
         try:
             seed_demo_shop(seed=1, customers=DEMO_CUSTOMERS, end=DEMO_END)
             _fill_gaps()
             yield {"admin": "admin", "password": DEMO_PASSWORD}
-        finally:  # the next module's tests start from an empty database, whatever happened here
-            call_command("flush", interactive=False, verbosity=0)
+        finally:  # whatever happened here
+            call_command("flush", interactive=False, verbosity=0, inhibit_post_migrate=True)
+            connection.creation.deserialize_db_from_string(before)
+            _reset_sequences(connection)
