@@ -9,6 +9,7 @@ from __future__ import annotations
 from typing import Any
 
 import plotly.graph_objects as go
+from django.utils.html import format_html
 from django.utils.safestring import SafeString, mark_safe
 
 PALETTE = ["#2563eb", "#16a34a", "#f59e0b", "#dc2626", "#7c3aed", "#0891b2", "#db2777", "#65a30d", "#9ca3af"]
@@ -30,12 +31,27 @@ def figure(title: str = "", **layout: Any) -> go.Figure:
     return fig
 
 
+def month_axis(fig: go.Figure) -> go.Figure:
+    """Show month labels ("2026-05") as written: Plotly reads them as dates otherwise and labels
+    the axis with English month names ("May 2026") whatever the page's language."""
+    fig.update_xaxes(type="category")
+    return fig
+
+
 def embed(fig: go.Figure, element_id: str) -> SafeString:
-    """The figure as HTML for a template; ``element_id`` lets tests and links find it."""
+    """The figure as HTML for a template; ``element_id`` lets tests and links find it.
+
+    The title is written as an HTML heading above the chart rather than drawn by Plotly: a heading
+    wraps on a phone, where a drawn title runs past the screen's edge and lies under the toolbar.
+    """
+    title = fig.layout.title.text
+    heading = format_html('<h3 class="chart-title">{}</h3>', title) if title else ""
+    if title:
+        fig.update_layout(title=None, margin={"t": 30})
     html = fig.to_html(
         full_html=False,
         include_plotlyjs=False,
         div_id=element_id,
         config={"displaylogo": False, "responsive": True, "modeBarButtonsToRemove": ["lasso2d", "select2d"]},
     )
-    return mark_safe(html)  # plotly writes the HTML; our values are JSON-encoded into it
+    return mark_safe(heading + html)  # plotly writes the HTML; our values are JSON-encoded into it

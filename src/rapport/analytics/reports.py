@@ -15,9 +15,7 @@ reports belong to the staff member who saved them.
 
 from __future__ import annotations
 
-import csv
 import datetime as dt
-import io
 from collections.abc import Mapping
 from dataclasses import dataclass
 from decimal import Decimal
@@ -37,6 +35,7 @@ from rapport.audit.services import record
 from rapport.commerce.queries import net_revenue
 from rapport.core.actor import Actor
 from rapport.core.errors import Conflict, FieldError, InvalidInput, NotFound
+from rapport.core.tabular import csv_bytes, xlsx_bytes
 
 MAX_ROWS = 5000
 CHARTS = ("table", "bar", "line", "pie")
@@ -314,35 +313,18 @@ def _dimension_value(name: str, value: Any) -> Any:
 # Exporting --------------------------------------------------------------------------------------
 
 
+def _table(result: Result) -> list[list[Any]]:
+    return [[str(c["label"]) for c in result.columns], *result.rows]
+
+
 def to_csv(result: Result) -> bytes:
-    buffer = io.StringIO()
-    writer = csv.writer(buffer)
-    writer.writerow([c["label"] for c in result.columns])
-    for row in result.rows:
-        writer.writerow([_json_value(v) for v in row])
-    return ("\ufeff" + buffer.getvalue()).encode("utf-8")  # BOM: Excel opens Chinese text correctly
+    """The result as CSV through the shared writer: a dimension value such as a store or product
+    name that starts like a formula is written as text."""
+    return csv_bytes(_table(result))
 
 
 def to_xlsx(result: Result, *, title: str = "Report") -> bytes:
-    from openpyxl import Workbook
-    from openpyxl.styles import Font
-
-    book = Workbook()
-    sheet = book.active
-    assert sheet is not None
-    sheet.title = title[:31] or "Report"
-    sheet.append([c["label"] for c in result.columns])
-    for cell in sheet[1]:
-        cell.font = Font(bold=True)
-    for row in result.rows:
-        sheet.append([float(v) if isinstance(v, Decimal) else v for v in row])
-    for i, column in enumerate(result.columns, start=1):
-        if column["kind"] == "measure" and column["key"] not in ("orders", "customers", "units"):
-            for (cell,) in sheet.iter_rows(min_row=2, min_col=i, max_col=i):
-                cell.number_format = "#,##0.00"
-    out = io.BytesIO()
-    book.save(out)
-    return out.getvalue()
+    return xlsx_bytes([(title or "Report", _table(result))])
 
 
 # Chart ------------------------------------------------------------------------------------------
@@ -353,7 +335,7 @@ def chart(result: Result) -> Any:
     series of the first measure, otherwise one series per measure."""
     import plotly.graph_objects as go
 
-    from rapport.analytics.charts import figure
+    from rapport.analytics.charts import figure, month_axis
 
     kind = result.definition["chart"]
     dimensions = result.definition["dimensions"]
@@ -376,7 +358,7 @@ def chart(result: Result) -> Any:
     else:
         for i, measure in enumerate(measures):
             fig.add_trace(trace(x=x, y=[float(row[1 + i]) for row in result.rows], name=str(MEASURES[measure])))
-    return fig
+    return month_axis(fig)  # the labels are text whatever the dimension: months, stores, products
 
 
 # Saved reports ----------------------------------------------------------------------------------

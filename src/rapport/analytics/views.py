@@ -25,7 +25,7 @@ from django.views.decorators.http import require_POST
 
 from rapport.analytics import kpis, loyalty_kpis, metrics, reports
 from rapport.analytics.api import export_response
-from rapport.analytics.charts import embed, figure
+from rapport.analytics.charts import embed, figure, month_axis
 from rapport.analytics.models import ModelFit, SavedReport
 from rapport.commerce.models import Order
 from rapport.core.errors import DomainError, InvalidInput
@@ -89,6 +89,8 @@ def _dashboard_charts(data: dict[str, Any]) -> dict[str, Any]:
         )
     )
     revenue.update_layout(yaxis2={"overlaying": "y", "side": "right", "showgrid": False})
+    month_axis(customers)
+    month_axis(revenue)
 
     cohorts = data["cohorts"]
     heat = figure(_("Cohort retention (share of each first-order month who ordered k months later)"))
@@ -202,6 +204,8 @@ def _loyalty_charts(data: dict[str, Any]) -> dict[str, Any]:
     ]
     for key, sign, label in flows:
         stored.add_trace(go.Bar(x=months, y=[sign * float(r[key]) for r in value_rows], name=label))
+    month_axis(points)
+    month_axis(stored)
     return {
         "level_revenue": embed(revenue, "chart-level-revenue"),
         "level_members": embed(members, "chart-level-members"),

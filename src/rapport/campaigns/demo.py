@@ -57,9 +57,9 @@ TEMPLATES: list[dict[str, str]] = [
     {
         "name": "VIP follow-up call",
         "channel": "call",
-        "subject": "Follow-up call",
-        "body": "Thank {{ customer.name }} for the order "
-        "{% if order %}{{ order.number }} ({{ order.total }}){% endif %}; ask how it arrived and note any issue.",
+        "subject": "订单回访",
+        "body": "感谢{{ customer.name }}的订单"
+        "{% if order %} {{ order.number }}（{{ order.total }}）{% endif %}；询问收货情况，记下任何问题。",
     },
 ]
 

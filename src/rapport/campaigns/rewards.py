@@ -17,6 +17,7 @@ from collections.abc import Mapping, Sequence
 from typing import Any
 
 from django.db.models import Q
+from django.utils.functional import Promise
 from django.utils.translation import gettext_lazy as _
 
 from rapport.campaigns import engine
@@ -31,10 +32,10 @@ from rapport.loyalty.services import coupons, points
 logger = logging.getLogger(__name__)
 
 MAX_POINTS = 1_000_000
-TRIGGERS: dict[str, str] = {
-    "points_expiring": "points about to expire (days before)",
-    "coupon_expiring": "a coupon about to expire (days before)",
-    "level_changed": "a member level change",
+TRIGGERS: dict[str, str | Promise] = {
+    "points_expiring": _("points about to expire (days before)"),
+    "coupon_expiring": _("a coupon about to expire (days before)"),
+    "level_changed": _("a member level change"),
 }
 UNAVAILABLE: set[str] = set()
 

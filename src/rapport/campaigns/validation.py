@@ -12,6 +12,8 @@ from typing import Any
 
 from django.core.exceptions import ValidationError
 from django.core.validators import validate_email
+from django.utils.functional import Promise
+from django.utils.translation import gettext_lazy as _
 
 from rapport.campaigns import content, rewards
 from rapport.campaigns.models import CUSTOMER_CHANNELS, GATEWAY_CHANNELS, ContentTemplate, Plan, Purpose, Step
@@ -27,14 +29,14 @@ MAX_ENGAGEMENT_HOURS = 90 * 24
 # What a split on engagement can ask of an earlier send step's message.
 ENGAGEMENTS = ("opened", "clicked", "delivered")
 
-TRIGGERS: dict[str, str] = {
-    "event": "a tracked event (name)",
-    "abandoned_cart": "a cart left without an order",
-    "first_purchase": "the customer's first purchase",
-    "order_completed": "an order reaching completed",
-    "segment_entered": "entering a saved segment",
-    "birthday": "a birthday (days before)",
-    "inactivity": "no purchase for N days",
+TRIGGERS: dict[str, str | Promise] = {
+    "event": _("a tracked event (name)"),
+    "abandoned_cart": _("a cart left without an order"),
+    "first_purchase": _("the customer's first purchase"),
+    "order_completed": _("an order reaching completed"),
+    "segment_entered": _("entering a saved segment"),
+    "birthday": _("a birthday (days before)"),
+    "inactivity": _("no purchase for N days"),
     **rewards.TRIGGERS,
 }
 PLAN_FIELDS = (

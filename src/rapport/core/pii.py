@@ -27,6 +27,8 @@ PHONE = "phone"
 EMAIL = "email"
 ID_NUMBER = "id_number"
 PLACE = "place"
+PHONE_TAIL = "phone_tail"
+PHONE_TAIL_DIGITS = 4
 
 
 @lru_cache(maxsize=4)
@@ -114,6 +116,13 @@ def phone_index(e164: str | None) -> str | None:
     return blind_index(PHONE, e164)
 
 
+def phone_tail_index(e164: str | None) -> str | None:
+    """Blind index of a phone's last four digits: what a customer says at a counter ("the number
+    ending 1057"). Many customers share one; it finds them without decrypting any phone."""
+    digits = "".join(c for c in e164 or "" if c.isdigit())
+    return blind_index(PHONE_TAIL, digits[-PHONE_TAIL_DIGITS:]) if len(digits) >= PHONE_TAIL_DIGITS else None
+
+
 def email_index(email: str | None) -> str | None:
     return blind_index(EMAIL, email_index_key(email)) if email else None
 
@@ -143,6 +152,14 @@ def search_index_for_phone(raw: str) -> str | None:
         return phone_index(normalise_phone(raw))
     except ValidationError:
         return None
+
+
+def search_index_for_phone_tail(raw: str) -> str | None:
+    """Blind index of the last four digits of a phone typed into a search box, or None."""
+    text = (raw or "").strip()
+    if len(text) != PHONE_TAIL_DIGITS or not (text.isascii() and text.isdigit()):
+        return None
+    return blind_index(PHONE_TAIL, text)
 
 
 def search_index_for_email(raw: str) -> str | None:

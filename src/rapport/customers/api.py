@@ -261,7 +261,12 @@ def list_customers(
     limit: int = 50,
     offset: int = 0,
 ) -> dict[str, Any]:
-    """Filter with the named parameters and ``cf.<key>=value`` for custom fields."""
+    """Filter with the named parameters and ``cf.<key>=value`` for custom fields.
+
+    ``q`` finds a name or a part of it (also in pinyin: ``wang fang``, ``wangfang`` or ``wf`` for
+    王芳), a phone or its last four digits (``1057``), an email, an external id, or ``#1057`` for the
+    customer with id 1057.
+    """
     require(request, CUSTOMERS_READ, VIEW)
     params = {k: v for k, v in request.GET.items() if k.startswith(queries.CUSTOM_FILTER_PREFIX)}
     params.update(

@@ -40,7 +40,8 @@ def _rebuild_customer_indexes(customer: object) -> list[str]:
     customer.phone_index = pii.phone_index(customer.phone) if customer.phone else None
     customer.email_index = pii.email_index(customer.email) if customer.email else None
     customer.id_number_index = pii.id_number_index(customer.id_number) if customer.id_number else None
-    return ["phone_index", "email_index", "id_number_index"]
+    customer.phone_tail_index = pii.phone_tail_index(customer.phone)
+    return ["phone_index", "email_index", "id_number_index", "phone_tail_index"]
 
 
 def _rebuild_address_index(address: object) -> list[str]:

@@ -7,6 +7,7 @@ beside it; see :mod:`rapport.core.pii`. Business rules live in :mod:`rapport.cus
 from __future__ import annotations
 
 import re
+import unicodedata
 import zoneinfo
 from typing import Any
 
@@ -84,14 +85,50 @@ def name_key(name: str) -> str:
     return "".join(words)[:120]
 
 
+_LATIN_NAME = re.compile(r"[A-Za-z\s'’·.\-]+")
+
+
+def _without_accents(text: str) -> str:
+    """ "Wáng Fāng" → "Wang Fang", "Lǚ" → "Lv" (pinyin typed without its ü key)."""
+    text = text.replace("ü", "v").replace("Ü", "V").replace("ǖ", "v").replace("ǘ", "v").replace("ǚ", "v")
+    text = text.replace("ǜ", "v")
+    return "".join(c for c in unicodedata.normalize("NFKD", text) if not unicodedata.combining(c))
+
+
+def name_pinyin(name: str) -> str:
+    """The name's search key in Latin letters: its pinyin run together, then the initials of its
+    syllables and words, so "wang fang", "wangfang", "Wáng Fāng" and "wf" all find 王芳
+    ("wangfang|wf"); Latin words are kept as they are ("Amy Wang" → "amywang|aw")."""
+    from pypinyin import lazy_pinyin  # its dictionaries load on first use, not at start-up
+
+    words = pii.comparable_words(_without_accents(name))
+    syllables = [s for word in words for s in lazy_pinyin(word) if s.strip()]
+    if not syllables:
+        return ""
+    return "".join(syllables) + "|" + "".join(s[0] for s in syllables)
+
+
+def pinyin_query(text: str) -> str:
+    """A search text as a fragment of :func:`name_pinyin` ("Wáng Fāng" → "wangfang"), or "" when
+    it is not a name in Latin letters (a Chinese name, a number, an email)."""
+    latin = _without_accents(text.strip())
+    if not _LATIN_NAME.fullmatch(latin):
+        return ""
+    return "".join(pii.comparable_words(latin))
+
+
 class Customer(models.Model):
     name = models.CharField(_("name"), max_length=120, db_index=True)
     # kept by save() from the name; merge suggestions find namesakes through it
     name_key = models.CharField(max_length=120, blank=True, default="", db_default="", editable=False)
+    # kept by save() from the name: Latin and pinyin spellings of a Chinese name find it
+    name_pinyin = models.TextField(blank=True, default="", db_default="", editable=False)
     gender = models.CharField(_("gender"), max_length=10, choices=Gender.choices, blank=True, default="")
     birthday = models.DateField(_("birthday"), null=True, blank=True)
     phone = EncryptedTextField(_("phone"), blank=True, default="")
     phone_index = models.CharField(max_length=64, null=True, blank=True, editable=False)
+    # kept by save() from the phone: the last four digits find a customer without decrypting
+    phone_tail_index = models.CharField(max_length=64, null=True, blank=True, editable=False)
     email = EncryptedTextField(_("email"), blank=True, default="")
     email_index = models.CharField(max_length=64, null=True, blank=True, editable=False)
     id_number = EncryptedTextField(_("ID number"), blank=True, default="")
@@ -142,6 +179,9 @@ class Customer(models.Model):
             models.Index(fields=["birthday"], name="customer_birthday_idx"),  # age conditions
             # namesakes for merge suggestions (every identify with a name looks): a probe, not a scan
             models.Index(fields=["name_key"], name="customer_name_key_idx", condition=~Q(name_key="")),
+            models.Index(
+                fields=["phone_tail_index"], name="customer_phone_tail_idx", condition=Q(phone_tail_index__isnull=False)
+            ),
         ]
         permissions = [
             ("reveal_pii", _("Can reveal customers' personal data")),
@@ -155,10 +195,10 @@ class Customer(models.Model):
         return self.name or f"#{self.pk}"
 
     def save(self, *args: Any, **kwargs: Any) -> None:
-        self.name_key = name_key(self.name)
+        derived = keep_search_keys(self)
         update_fields = kwargs.get("update_fields")
-        if update_fields is not None and "name" in update_fields:
-            kwargs["update_fields"] = {*update_fields, "name_key"}
+        if update_fields is not None:
+            kwargs["update_fields"] = {*update_fields, *(key for source, key in derived if source in update_fields)}
         super().save(*args, **kwargs)
 
     @property
@@ -172,6 +212,22 @@ class Customer(models.Model):
     @property
     def masked_id_number(self) -> str:
         return pii.mask_id_number(self.id_number)
+
+
+def keep_search_keys(customer: Customer) -> list[tuple[str, str]]:
+    """Set the keys derived from the name and phone (for saves and for bulk writes, which skip
+    ``save()``); answers ``(source field, key field)`` for each key set. A field deferred on load
+    is not read (that would cost a query) and its keys are left as they are."""
+    deferred = customer.get_deferred_fields()
+    derived: list[tuple[str, str]] = []
+    if "name" not in deferred:
+        customer.name_key = name_key(customer.name)
+        customer.name_pinyin = name_pinyin(customer.name)
+        derived += [("name", "name_key"), ("name", "name_pinyin")]
+    if "phone" not in deferred:
+        customer.phone_tail_index = pii.phone_tail_index(customer.phone)
+        derived.append(("phone", "phone_tail_index"))
+    return derived
 
 
 class Identity(models.Model):

@@ -6,6 +6,7 @@ only way the API, console, importer and jobs change customers.
 
 from __future__ import annotations
 
+import re
 from collections.abc import Iterable, Mapping, Sequence
 from typing import Any
 
@@ -29,6 +30,7 @@ from rapport.customers.models import (
     MergedCustomer,
     Note,
     Store,
+    pinyin_query,
 )
 from rapport.customers.validation import PII_FIELDS, LookupCache, clean_profile
 
@@ -252,20 +254,36 @@ def reveal_personal_data(customer: Customer, *, actor: Actor) -> dict[str, Any]:
     }
 
 
+ID_SEARCH = re.compile(r"#\s*(\d{1,18})")
+
+
 def search(queryset: QuerySet[Customer], text: str) -> QuerySet[Customer]:
-    """Search by phone or email (exact, through the blind index), external id, or name."""
+    """Search by what staff are told at a counter or on the phone, never decrypting anything.
+
+    ``#1057`` is customer 1057 and nothing else. Otherwise a customer matches on a phone or email
+    (exact, through the blind index), the last four digits of a phone (``1057``, through the
+    phone-tail blind index), an external id, a part of the name, or a Latin or pinyin spelling
+    of it (``wang fang``, ``wangfang``, ``wf`` for 王芳, through ``name_pinyin``).
+    """
     text = (text or "").strip()
     if not text:
         return queryset
+    by_id = ID_SEARCH.fullmatch(text)
+    if by_id:
+        return queryset.filter(pk=int(by_id.group(1)))
     condition = Q(name__icontains=text) | Q(identities__external_id=text)
-    if text.isdigit() and len(text) < 10:
-        condition |= Q(pk=int(text))
+    pinyin = pinyin_query(text)
+    if pinyin:
+        condition |= Q(name_pinyin__contains=pinyin)
     email_index = pii.search_index_for_email(text)
     if email_index:
         condition |= Q(email_index=email_index)
     phone_index = pii.search_index_for_phone(text)
     if phone_index:
         condition |= Q(phone_index=phone_index)
+    tail_index = pii.search_index_for_phone_tail(text)
+    if tail_index:
+        condition |= Q(phone_tail_index=tail_index)
     matching = Customer.objects.filter(condition).values("pk")
     return queryset.filter(pk__in=matching)
 

@@ -80,6 +80,8 @@ def customer_list(request: HttpRequest) -> HttpResponse:
             if k.startswith(queries.CUSTOM_FILTER_PREFIX)
         },
         "order_by": params.get("order_by", "-registered_at"),
+        # a phone folds the filters away unless one is in use
+        "filtered": any(value for key, value in params.items() if key not in ("q", "order_by", "page")),
     }
     return render(request, "customers/list.html", context)
 

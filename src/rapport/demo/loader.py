@@ -34,7 +34,7 @@ from rapport.commerce.validation import CatalogueCache
 from rapport.core import pii
 from rapport.core.actor import Actor, Source
 from rapport.core.fields import EncryptedTextField
-from rapport.customers.models import Address, Customer, Identity, Store, name_key
+from rapport.customers.models import Address, Customer, Identity, Store, keep_search_keys
 from rapport.customers.services import create_store, save_custom_field
 from rapport.customers.validation import LookupCache, clean_profile
 from rapport.demo.catalogue import CATEGORIES, STORES
@@ -226,7 +226,9 @@ def _write_customers(plan: DemoShopPlan, *, sales_id: int | None) -> list[Custom
         }
         cleaned = clean_profile(data, cache=cache)
         cleaned["owner_id"] = sales_id if person.owned_by_sales else None
-        rows.append(Customer(**cleaned, name_key=name_key(person.name)))  # bulk_create skips save()
+        customer = Customer(**cleaned)
+        keep_search_keys(customer)  # bulk_create skips save()
+        rows.append(customer)
     return Customer.objects.bulk_create(rows, batch_size=BATCH)
 
 

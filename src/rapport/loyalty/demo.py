@@ -182,7 +182,7 @@ def _programme(end: dt.datetime) -> tuple[list[CouponTemplate], list[CardType]]:
                 discount_percent=Decimal("5"),
                 free_shipping=True,
                 birthday_points=300,
-                custom_benefits="Priority customer service\nTea tasting invitations",
+                custom_benefits="专属客服优先接待\n品茶会邀请",
             ),
             Level(
                 name="黑金 Black Gold",
@@ -193,7 +193,7 @@ def _programme(end: dt.datetime) -> tuple[list[CouponTemplate], list[CardType]]:
                 discount_percent=Decimal("8"),
                 free_shipping=True,
                 birthday_points=800,
-                custom_benefits="Personal tea advisor\nFree gift wrapping",
+                custom_benefits="私人茶艺顾问\n免费礼品包装",
             ),
         ]
     )
@@ -260,7 +260,7 @@ def _programme(end: dt.datetime) -> tuple[list[CouponTemplate], list[CardType]]:
                 points_multiplier=Decimal("1.5"),
                 free_shipping=True,
                 welcome_coupon=templates[0],
-                custom_benefits="A tasting sample with every order",
+                custom_benefits="每单附赠试饮装",
             ),
             CardType(
                 name="新人卡 · Newcomer card", price=Decimal("0"), validity_days=30, discount_percent=Decimal("3")

@@ -2,11 +2,11 @@
 
 Phone and email are masked unless the user holds ``customers.reveal_pii``; an unmasked export is
 audited as a reveal (who, which segment, which fields, how many rows) before the first byte.
+Both formats are written by :mod:`rapport.core.tabular`, so a customer named ``=1+2`` stays text.
 """
 
 from __future__ import annotations
 
-import csv
 import tempfile
 from collections.abc import Iterator
 from typing import Any
@@ -18,6 +18,7 @@ from rapport.audit.models import AuditEntry
 from rapport.audit.services import record
 from rapport.core import pii
 from rapport.core.actor import Actor
+from rapport.core.tabular import csv_lines, write_xlsx
 from rapport.customers.models import Customer
 from rapport.segments.models import Segment
 
@@ -87,30 +88,16 @@ def start_export(segment: Segment, members: QuerySet[Customer], *, actor: Actor,
     return reveal
 
 
-class _Echo:
-    def write(self, value: str) -> str:
-        return value
-
-
 def csv_chunks(members: QuerySet[Customer], *, reveal: bool) -> Iterator[str]:
     """CSV text, one line at a time, with a BOM so Excel reads the Chinese text right."""
-    writer = csv.writer(_Echo())
-    yield "\ufeff"
-    for row in rows(members, reveal=reveal):
-        yield writer.writerow(row)
+    return csv_lines(rows(members, reveal=reveal))
 
 
 def xlsx_file(members: QuerySet[Customer], *, reveal: bool) -> Any:
     """An .xlsx written row by row (openpyxl write-only) into a temporary file, rewound."""
-    from openpyxl import Workbook
-
-    workbook = Workbook(write_only=True)
-    sheet = workbook.create_sheet("members")
-    for row in rows(members, reveal=reveal):
-        sheet.append(row)
     # FileResponse closes it once sent
     handle = tempfile.TemporaryFile(suffix=".xlsx")  # noqa: SIM115
-    workbook.save(handle)
+    write_xlsx(handle, [("members", rows(members, reveal=reveal))])
     handle.seek(0)
     return handle
 

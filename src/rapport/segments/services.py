@@ -16,6 +16,7 @@ from django.contrib.auth.models import AbstractBaseUser, AnonymousUser
 from django.db import connection, transaction
 from django.db.models import F, QuerySet
 from django.utils import timezone
+from django.utils.translation import gettext
 
 from rapport.audit.models import AuditEntry
 from rapport.audit.services import record
@@ -127,11 +128,13 @@ def delete_segment(segment: Segment, *, actor: Actor) -> None:
 
 @transaction.atomic
 def instantiate_template(template: Segment, *, actor: Actor, name: str = "") -> Segment:
-    """A new saved segment with the template's rule, ready to edit."""
+    """A new saved segment with the template's rule, ready to edit, named in the active language
+    (the shipped templates' English names are message ids)."""
     if not template.is_template:
         raise InvalidInput.single("id", "not_template", "this segment is not a template")
+    description = gettext(template.description) if template.description else ""
     return save_segment(
-        data={"name": name or template.name, "description": template.description, "rule": template.rule},
+        data={"name": name or gettext(template.name), "description": description, "rule": template.rule},
         actor=actor,
     )
 

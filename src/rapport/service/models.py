@@ -14,6 +14,7 @@ from django.conf import settings
 from django.db import models
 from django.db.models import Q
 from django.utils.translation import gettext_lazy as _
+from django.utils.translation import pgettext_lazy
 
 from rapport.commerce.models import Order
 from rapport.customers.models import Customer, Store
@@ -34,7 +35,7 @@ class Priority(models.TextChoices):
 
 
 class Status(models.TextChoices):
-    NEW = "new", _("New")
+    NEW = "new", pgettext_lazy("ticket status", "New")  # not the lifecycle stage "New" (新客)
     OPEN = "open", _("Open")
     PENDING = "pending", _("Pending customer")
     RESOLVED = "resolved", _("Resolved")

@@ -19,6 +19,7 @@ from django.contrib.auth import get_user_model
 from django.contrib.auth.models import User
 from django.db import transaction
 from django.db.models import Q, QuerySet
+from django.utils.translation import gettext_lazy
 
 from rapport.audit.models import AuditEntry
 from rapport.audit.services import record
@@ -488,12 +489,12 @@ def staff_agent(username: str) -> User | None:
 # Canned replies --------------------------------------------------------------------------------
 
 VARIABLES = {
-    "customer_name": "the customer's name",
-    "ticket_number": "the ticket's number (T-000123)",
-    "ticket_subject": "the ticket's subject",
-    "agent_name": "the replying agent's name",
-    "order_number": "the linked order's number",
-    "store_name": "the ticket's store",
+    "customer_name": gettext_lazy("the customer's name"),
+    "ticket_number": gettext_lazy("the ticket's number (T-000123)"),
+    "ticket_subject": gettext_lazy("the ticket's subject"),
+    "agent_name": gettext_lazy("the replying agent's name"),
+    "order_number": gettext_lazy("the linked order's number"),
+    "store_name": gettext_lazy("the ticket's store"),
 }
 _FORMATTER = string.Formatter()
 

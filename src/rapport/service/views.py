@@ -20,6 +20,7 @@ from django.http import Http404, HttpRequest, HttpResponse
 from django.shortcuts import get_object_or_404, redirect, render
 from django.utils.http import content_disposition_header
 from django.utils.translation import gettext as _
+from django.utils.translation import gettext_lazy
 from django.views.decorators.http import require_POST
 
 from rapport.core.errors import DomainError, FieldError
@@ -49,11 +50,11 @@ from rapport.service.summary import customer_summary
 
 PAGE_SIZE = 50
 VIEWS = [
-    ("mine", _("Mine")),
-    ("unassigned", _("Unassigned")),
-    ("breaching", _("Breaching soon")),
-    ("open", _("All open")),
-    ("all", _("Everything")),
+    ("mine", gettext_lazy("Mine")),
+    ("unassigned", gettext_lazy("Unassigned")),
+    ("breaching", gettext_lazy("Breaching soon")),
+    ("open", gettext_lazy("All open")),
+    ("all", gettext_lazy("Everything")),
 ]
 
 
@@ -418,9 +419,9 @@ def canned_list(request: HttpRequest, pk: int | None = None) -> HttpResponse:
 # Reports ------------------------------------------------------------------------------------------
 
 ANALYSES = {
-    "": _("All tickets"),
-    Category.COMPLAINT: _("Complaint analysis (投诉)"),
-    Category.AFTER_SALES: _("After-sales analysis (售后)"),
+    "": gettext_lazy("All tickets"),
+    Category.COMPLAINT: gettext_lazy("Complaint analysis (投诉)"),
+    Category.AFTER_SALES: gettext_lazy("After-sales analysis (售后)"),
 }
 
 

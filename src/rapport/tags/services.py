@@ -694,9 +694,14 @@ def preview_count(rule: Any, *, actor: Actor, store: Store | None = None) -> int
 
 @transaction.atomic
 def apply_template(template: TagTemplate, *, actor: Actor) -> dict[str, int]:
-    """Create the template's categories and tags; those that exist already are left alone."""
+    """Create the template's categories and tags; those that exist already are left alone.
+
+    A built-in template creates them named in the active language (:mod:`rapport.tags.builtin`).
+    """
+    from rapport.tags.builtin import localised
+
     created_categories = created_tags = existing = 0
-    for position, spec in enumerate(template.definition.get("categories", [])):
+    for position, spec in enumerate(localised(template).definition.get("categories", [])):
         category = TagCategory.objects.filter(name=spec["name"]).first()
         if category is None:
             category = create_category(

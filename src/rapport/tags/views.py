@@ -27,6 +27,7 @@ from rapport.customers.models import Customer
 from rapport.segments.models import Segment
 from rapport.tags import services
 from rapport.tags.api import run_file_batch
+from rapport.tags.builtin import localised
 from rapport.tags.forms import BatchFileForm, CategoryForm, EndpointForm, TagForm, manual_tags
 from rapport.tags.models import (
     CustomerTag,
@@ -158,7 +159,8 @@ def tag_evaluate(request: HttpRequest, pk: int) -> HttpResponse:
 @login_required
 @permission_required("tags.view_tagtemplate", raise_exception=True)
 def template_list(request: HttpRequest) -> HttpResponse:
-    return render(request, "tags/templates.html", {"nav": "tags", "templates": TagTemplate.objects.all()})
+    templates = [localised(t) for t in TagTemplate.objects.all()]
+    return render(request, "tags/templates.html", {"nav": "tags", "templates": templates})
 
 
 @login_required
@@ -171,7 +173,7 @@ def template_apply(request: HttpRequest, key: str) -> HttpResponse:
     messages.success(
         request,
         _("%(name)s: %(tags)s tags created, %(existing)s already there.")
-        % {"name": template.name, "tags": result["tags_created"], "existing": result["tags_existing"]},
+        % {"name": localised(template).name, "tags": result["tags_created"], "existing": result["tags_existing"]},
     )
     return redirect("tags:list")
 

@@ -8,6 +8,7 @@ import json
 import pytest
 from django.core import mail
 from django.test import Client
+from django.utils import translation
 
 from rapport.accounts import roles
 from rapport.service import csat, services
@@ -154,3 +155,25 @@ def test_attachments_download_for_staff_who_see_the_ticket(agent_client, custome
     outsider = Client()
     outsider.force_login(make_staff(roles.SALES))
     assert outsider.get(f"/service/attachments/{attachment.pk}/").status_code == 403
+
+
+def test_a_new_ticket_is_new_to_the_member_in_chinese_not_a_new_customer(member_client, customer, make_ticket):
+    """The ticket status "New" and the lifecycle stage "New" (新客) are two words in Chinese."""
+    ticket = make_ticket(customer)
+    assert ticket.status == Status.NEW
+    client = member_client(customer)
+    client.defaults["HTTP_ACCEPT_LANGUAGE"] = "zh-hans"
+    for url in ("/service/portal/tickets/", f"/service/portal/tickets/{ticket.pk}/"):
+        with translation.override("en"):  # the request activates Chinese in this thread: not for the next test
+            page = client.get(url).content.decode()
+        assert "新建" in page and "新客" not in page, url
+
+
+def test_inbox_tabs_and_analyses_are_in_the_readers_language(agent_client):
+    agent_client.defaults["HTTP_ACCEPT_LANGUAGE"] = "zh-hans"
+    with translation.override("en"):  # the requests activate Chinese in this thread: not for the next test
+        inbox = agent_client.get("/service/").content.decode()
+        reports = agent_client.get("/service/reports/").content.decode()
+    assert "我的" in inbox and "即将超时" in inbox
+    assert not any(label in inbox for label in ("Mine", "Unassigned", "Breaching soon", "All open", "Everything"))
+    assert "全部工单" in reports and "All tickets" not in reports
