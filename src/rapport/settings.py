@@ -62,6 +62,7 @@ INSTALLED_APPS = [
     "rapport.campaigns",
     "rapport.service",
     "rapport.portal",
+    "rapport.privacy",
     "rapport.console",
 ]
 
