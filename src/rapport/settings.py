@@ -182,6 +182,12 @@ CELERY_RESULT_BACKEND = os.environ.get("CELERY_RESULT_BACKEND", "") or None
 CELERY_TASK_ALWAYS_EAGER = not CELERY_BROKER_URL
 CELERY_TASK_EAGER_PROPAGATES = True
 CELERY_TASK_ACKS_LATE = True
+# A job whose worker is killed goes back to the queue instead of being acknowledged as done; with
+# Redis it is redelivered once the visibility timeout has passed, so that must exceed the longest job
+# (1M order rows import in about 2.3 hours at the 121 rows/s of docs/benchmarks.md), or a job still
+# running would be started a second time.
+CELERY_TASK_REJECT_ON_WORKER_LOST = True
+CELERY_BROKER_TRANSPORT_OPTIONS = {"visibility_timeout": int(os.environ.get("RAPPORT_JOB_VISIBILITY_SECONDS", "21600"))}
 CELERY_WORKER_PREFETCH_MULTIPLIER = 1
 CELERY_TIMEZONE = "UTC"
 # Scheduled jobs: Celery beat in production, the in-process scheduler of ``rapport run`` otherwise.
