@@ -171,6 +171,10 @@ RAPPORT_PORTAL_CODES_PER_ADDRESS = int(os.environ.get("RAPPORT_PORTAL_CODES_PER_
 RAPPORT_PORTAL_CODES_PER_IP = int(os.environ.get("RAPPORT_PORTAL_CODES_PER_IP", "30"))
 RAPPORT_PORTAL_SESSION_DAYS = int(os.environ.get("RAPPORT_PORTAL_SESSION_DAYS", "30"))
 
+# Data-subject requests: days to answer one, and days an access archive (and its link) is kept.
+RAPPORT_PRIVACY_REQUEST_DAYS = int(os.environ.get("RAPPORT_PRIVACY_REQUEST_DAYS", "15"))
+RAPPORT_PRIVACY_ARCHIVE_DAYS = int(os.environ.get("RAPPORT_PRIVACY_ARCHIVE_DAYS", "7"))
+
 SESSION_COOKIE_HTTPONLY = True
 CSRF_COOKIE_HTTPONLY = False
 SECURE_CONTENT_TYPE_NOSNIFF = True
@@ -213,6 +217,8 @@ CELERY_BEAT_SCHEDULE = {
     # service
     "service-sla-check": {"task": "rapport.service.check_sla", "schedule": 300.0},
     "service-close-resolved": {"task": "rapport.service.close_resolved", "schedule": 3600.0},
+    # privacy: access archives are kept only as long as their links live
+    "privacy-drop-expired-archives": {"task": "rapport.privacy.drop_expired_archives", "schedule": 3600.0},
 }
 RAPPORT_JOBS_INPROCESS = not CELERY_BROKER_URL
 

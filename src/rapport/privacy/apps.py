@@ -9,7 +9,10 @@ class PrivacyConfig(AppConfig):
     def ready(self) -> None:
         from celery.signals import worker_init
 
+        from rapport.privacy import handlers
         from rapport.privacy.keyguard import refuse_worker_with_wrong_keys
+
+        handlers.register()
 
         # A worker decrypts personal data as the web server does: it must not start with keys
         # that cannot read the database either.
