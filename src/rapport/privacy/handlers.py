@@ -269,10 +269,15 @@ def erase_portal(customer: Customer, erasure: Erasure) -> dict[str, int]:
 
 
 def export_privacy(customer: Customer) -> Rows:
+    from rapport.audit.models import AuditEntry
+    from rapport.privacy.services import audited_objects
+
     return {
         "requests": rows(
             DataSubjectRequest.objects.filter(customer=customer), omit=("archive", "outcome", "verification_note")
-        )
+        ),
+        # who changed or looked at the person's data, and when
+        "audit": rows(AuditEntry.objects.filter(audited_objects([customer.pk])), omit=("actor",)),
     }
 
 

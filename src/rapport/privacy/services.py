@@ -263,7 +263,7 @@ def drop_expired_archives(*, now: dt.datetime | None = None) -> int:
 # Erasure ---------------------------------------------------------------------------------------
 
 
-def _audited_objects(customer_ids: list[int]) -> Q:
+def audited_objects(customer_ids: list[int]) -> Q:
     """The audit's names for the customer and for every row that points at them."""
     condition = Q(object_type="customers.customer", object_id__in=[str(pk) for pk in customer_ids])
     for model in apps.get_models():
@@ -279,7 +279,7 @@ def _audited_objects(customer_ids: list[int]) -> Q:
 
 def _scrub_audit(customer_ids: list[int]) -> int:
     """Audit entries about the person keep what happened, when and by whom; not their data."""
-    return AuditEntry.objects.filter(_audited_objects(customer_ids)).update(object_repr="", changes={"erased": True})
+    return AuditEntry.objects.filter(audited_objects(customer_ids)).update(object_repr="", changes={"erased": True})
 
 
 def _announce_erasure(customer: Customer, request: DataSubjectRequest, actor: Actor) -> int:

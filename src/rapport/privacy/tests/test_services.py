@@ -92,6 +92,8 @@ def test_access_archive_holds_every_domain_as_json_and_csv_encrypted_at_rest(
     assert json.loads(archive.read("commerce.json"))["orders"][0]["total"] == "256.00"
     assert scenario.EMAIL in archive.read("service/ticket_messages.csv").decode("utf-8-sig")
     assert len(json.loads(archive.read("events.json"))["events"]) == 2
+    audit = json.loads(archive.read("privacy.json"))["audit"]
+    assert {"customers.customer", "customers.address", "customers.note"} <= {e["object_type"] for e in audit}
 
 
 def test_the_archive_link_works_only_for_the_requester_and_until_it_expires(
