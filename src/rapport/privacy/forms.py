@@ -11,7 +11,10 @@ from rapport.privacy.models import RequestKind, RequestSource, VerificationMetho
 class ReceiveForm(forms.Form):
     customer_id = forms.IntegerField(label=_("Customer number"), min_value=1)
     kind = forms.ChoiceField(label=_("Request"), choices=RequestKind.choices)
-    source = forms.ChoiceField(label=_("Received through"), choices=RequestSource.choices)
+    # portal requests come from the member's own sign-in, never from staff
+    source = forms.ChoiceField(
+        label=_("Received through"), choices=[c for c in RequestSource.choices if c[0] != RequestSource.PORTAL]
+    )
 
 
 class VerifyForm(forms.Form):

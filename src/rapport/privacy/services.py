@@ -35,6 +35,7 @@ from rapport.audit.models import AuditEntry
 from rapport.audit.services import record
 from rapport.core import pii
 from rapport.core.actor import Actor
+from rapport.core.actor import Source as ActorSource
 from rapport.core.errors import Conflict, FieldError, InvalidInput, NotFound
 from rapport.core.tabular import csv_bytes
 from rapport.customers.models import Customer, CustomerMerge, Identity, MergedCustomer
@@ -71,6 +72,11 @@ def receive_request(
     """Open a request; one open request of a kind per customer (a second one is the same request)."""
     kind = _choice(kind, RequestKind, "kind")
     source = _choice(source, RequestSource, "source")
+    if source == RequestSource.PORTAL and actor.source != ActorSource.CUSTOMER:
+        # a portal request is verified by the member's own sign-in: staff cannot claim one
+        raise InvalidInput(
+            FieldError("source", "portal_only", _("Only a member signed in to the portal makes a portal request."))
+        )
     received_at = received_at or timezone.now()
     if received_at > timezone.now() + dt.timedelta(minutes=5):
         raise InvalidInput(FieldError("received_at", "future", _("A request cannot be received in the future.")))

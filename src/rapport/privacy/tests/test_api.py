@@ -67,6 +67,7 @@ def test_access_request_answers_with_the_portal_link(api: Any, person: scenario.
         ({"kind": "erasure", "source": "email"}, 422, "customer_id"),
         ({"customer_id": "CUSTOMER", "kind": "erasure", "source": "email"}, 422, "customer_id"),
         ({"customer_id": 0, "kind": "forget-me", "source": "email"}, 422, "kind"),
+        ({"customer_id": 0, "kind": "erasure", "source": "portal"}, 422, "source"),
         ({"customer_id": 0, "kind": "access", "source": "email", "received_at": "yesterday"}, 422, "received_at"),
         ({"customer_id": 0, "kind": "access", "source": "email", "extra": 1}, 422, "extra"),
     ],

@@ -33,7 +33,9 @@ class Command(BaseCommand):
         receive = actions.add_parser("receive", help="open a request for a customer")
         receive.add_argument("customer_id", type=int)
         receive.add_argument("--kind", required=True, choices=RequestKind.values)
-        receive.add_argument("--source", required=True, choices=RequestSource.values)
+        receive.add_argument(
+            "--source", required=True, choices=[v for v in RequestSource.values if v != RequestSource.PORTAL]
+        )
         verify = actions.add_parser("verify", help="record who checked the requester, how and what")
         verify.add_argument("request_id", type=int)
         verify.add_argument("--method", required=True, choices=VerificationMethod.values)
