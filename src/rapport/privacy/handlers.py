@@ -100,14 +100,15 @@ def erase_commerce(customer: Customer, erasure: Erasure) -> dict[str, int]:
 # events ---------------------------------------------------------------------------------------
 
 
-def _event_filter(customer: Customer, erasure: Erasure, visitors: list[str]) -> Q:
-    condition = Q(customer=customer)
+def _event_sets(customer: Customer, erasure: Erasure, visitors: list[str]) -> list[Q]:
+    """The person's events, as conditions that each use one index (an OR of them would scan)."""
+    sets = [Q(customer=customer)]
     user_ids = [external_id for _channel, external_id in erasure.identities]
-    if user_ids:
-        condition |= Q(customer__isnull=True, user_id__in=user_ids)
+    if user_ids:  # stored before the id was known, or never linked
+        sets.append(Q(user_id__in=user_ids, customer__isnull=True))
     if visitors:
-        condition |= Q(customer__isnull=True, anonymous_id__in=visitors)
-    return condition
+        sets.append(Q(anonymous_id__in=visitors, customer__isnull=True))
+    return sets
 
 
 def export_events(customer: Customer) -> Rows:
@@ -121,8 +122,9 @@ def erase_events(customer: Customer, erasure: Erasure) -> dict[str, int]:
     """Events stay (counts, funnels) with their properties, traits and context (IP, user agent)
     gone; staged messages still waiting for resolution go; devices are forgotten."""
     visitors = list(AnonymousVisitor.objects.filter(customer=customer).values_list("anonymous_id", flat=True))
-    events = Event.objects.filter(_event_filter(customer, erasure, visitors)).update(
-        properties={}, traits={}, context={}, user_id="", anonymous_id=""
+    events = sum(
+        Event.objects.filter(condition).update(properties={}, traits={}, context={}, user_id="", anonymous_id="")
+        for condition in _event_sets(customer, erasure, visitors)
     )
     user_ids = [external_id for _channel, external_id in erasure.identities]
     staged = StagedMessage.objects.filter(
