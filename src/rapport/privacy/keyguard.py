@@ -145,8 +145,13 @@ def write_canary(keys: KeySet | None = None) -> None:
 
 
 def refuse_worker_with_wrong_keys(**_kwargs: Any) -> None:
-    """Celery ``worker_init``: a worker with the wrong keys stops before taking any job."""
+    """Celery ``worker_init``: a worker with the wrong keys stops before taking any job.
+
+    Celery logs and ignores exceptions from signal handlers, so the refusal is a ``SystemExit``.
+    """
     try:
         ensure_keys_match_database()
+    except KeysDoNotMatch as exc:
+        raise SystemExit(f"rapport: {exc}") from exc
     finally:
         connection.close()

@@ -9,7 +9,14 @@ from typing import Any
 
 import pytest
 
-from rapport.privacy.keyguard import KeysDoNotMatch, KeySet, ensure_keys_match_database, fingerprint, write_canary
+from rapport.privacy.keyguard import (
+    KeysDoNotMatch,
+    KeySet,
+    ensure_keys_match_database,
+    fingerprint,
+    refuse_worker_with_wrong_keys,
+    write_canary,
+)
 from rapport.privacy.models import KeyCanary
 
 
@@ -102,3 +109,12 @@ def test_the_wsgi_server_refuses_to_start_with_a_fresh_data_folder(tmp_path: Pat
     assert fresh.returncode != 0
     assert "KeysDoNotMatch" in fresh.stderr
     assert "RAPPORT_ENCRYPTION_KEYS" in fresh.stderr
+
+
+def test_a_celery_worker_with_other_keys_exits_before_taking_jobs(db: Any, settings: Any) -> None:
+    """Celery swallows exceptions from signal handlers: the refusal must be a SystemExit."""
+    ensure_keys_match_database()
+    refuse_worker_with_wrong_keys()  # the right keys: nothing happens
+    settings.RAPPORT_ENCRYPTION_KEYS = [_new_key()]
+    with pytest.raises(SystemExit, match="RAPPORT_ENCRYPTION_KEYS"):
+        refuse_worker_with_wrong_keys()
