@@ -15,6 +15,7 @@ from django.db.models import Q
 
 from rapport.campaigns.models import Bounce, CallTask, EmailSuppression, Enrollment, Message, SiteMessage
 from rapport.commerce.models import CustomerStats, Order, OrderLine
+from rapport.customers.merge import register_merge_hook
 from rapport.customers.models import (
     Address,
     ChangeRecord,
@@ -288,7 +289,13 @@ def erase_privacy(customer: Customer, erasure: Erasure) -> dict[str, int]:
     return {"archives": DataSubjectRequest.objects.filter(customer=customer).exclude(archive=None).update(archive=None)}
 
 
+def move_requests(survivor: Customer, merged: Customer) -> int:
+    """Merge hook: the merged customer's requests (open or done) are now the survivor's record."""
+    return DataSubjectRequest.objects.filter(customer=merged).update(customer=survivor)
+
+
 def register() -> None:
+    register_merge_hook("privacy_requests", move_requests)
     hooks: list[tuple[str, tuple[str, ...], Any, Any]] = [
         (
             "customers",

@@ -158,3 +158,12 @@ def test_a_returning_tracking_id_after_erasure_creates_no_profile(
     assert later.count() == 2
     assert all(e.customer_id is None and e.user_id == "" and e.traits == {} and e.context == {} for e in later)
     assert scenario.find_plaintext(scenario.PHONE, scenario.EMAIL, scenario.NAME, scenario.USER_ID) == []
+
+
+def test_a_merge_moves_the_merged_customers_requests_to_the_survivor(make_customer: Any, system_actor: Actor) -> None:
+    from rapport.customers.merge import merge_customers
+
+    survivor, merged = make_customer(name="Wu Lei"), make_customer(name="Wu  Lei")
+    request = services.receive_request(customer=merged, kind="access", source="email", actor=system_actor)
+    merge_customers(survivor, merged, actor=system_actor, reason="same person")
+    assert DataSubjectRequest.objects.get(pk=request.pk).customer_id == survivor.pk
