@@ -102,3 +102,11 @@ def test_a_member_cannot_open_another_members_archive(
     done = services.fulfil_request(request, actor=system_actor)
     client = member_client(member)
     assert client.get(f"/portal/privacy/archive/{services.archive_token(done)}/").status_code == 404
+
+
+def test_the_customer_page_has_a_privacy_tab_that_receives_a_request(console: Client, member: Customer) -> None:
+    page = console.get(f"/customers/{member.pk}/?tab=privacy").content.decode()
+    assert 'id="customer-privacy-request"' in page and "No requests." in page
+    response = console.post("/privacy/", {"customer_id": member.pk, "kind": "access", "source": "store"})
+    assert response.status_code == 302
+    assert "Copy of personal data" in console.get(f"/customers/{member.pk}/?tab=privacy").content.decode()
