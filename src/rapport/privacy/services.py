@@ -284,8 +284,14 @@ def audited_objects(customer_ids: list[int]) -> Q:
 
 
 def _scrub_audit(customer_ids: list[int]) -> int:
-    """Audit entries about the person keep what happened, when and by whom; not their data."""
-    return AuditEntry.objects.filter(audited_objects(customer_ids)).update(object_repr="", changes={"erased": True})
+    """Audit entries about the person keep what happened, when and by whom; not their data.
+
+    The request's own entries (received, verified by which method, fulfilled) hold nothing
+    personal and are the record of the erasure: they stay as written."""
+    about_person = AuditEntry.objects.filter(audited_objects(customer_ids)).exclude(
+        object_type="privacy.datasubjectrequest"
+    )
+    return about_person.update(object_repr="", changes={"erased": True})
 
 
 def _announce_erasure(customer: Customer, request: DataSubjectRequest, actor: Actor) -> int:

@@ -132,6 +132,12 @@ def test_erasure_leaves_no_personal_data_and_every_figure_unchanged(
     assert request.outcome["service"]["tickets_closed"] == 1
     erased = AuditEntry.objects.get(action=AuditEntry.Action.DELETE, object_id=str(customer.pk))
     assert erased.changes == {"erased": True, "request": request.pk}
+    trail = AuditEntry.objects.filter(object_type="privacy.datasubjectrequest", object_id=str(request.pk))
+    assert [e.changes for e in trail.order_by("pk")] == [
+        {"kind": "erasure"},
+        {"verified": "email_code"},
+        {"completed": "erasure"},
+    ]
     event = SyncDelivery.objects.get()
     assert event.payload["type"] == "customer.erased" and event.payload["customer_id"] == customer.pk
 
