@@ -174,6 +174,10 @@ RAPPORT_PORTAL_SESSION_DAYS = int(os.environ.get("RAPPORT_PORTAL_SESSION_DAYS", 
 # Data-subject requests: days to answer one, and days an access archive (and its link) is kept.
 RAPPORT_PRIVACY_REQUEST_DAYS = int(os.environ.get("RAPPORT_PRIVACY_REQUEST_DAYS", "15"))
 RAPPORT_PRIVACY_ARCHIVE_DAYS = int(os.environ.get("RAPPORT_PRIVACY_ARCHIVE_DAYS", "7"))
+# Retention: after these many days personal texts are erased (rows and figures stay).
+RAPPORT_RETENTION_TICKET_DAYS = int(os.environ.get("RAPPORT_RETENTION_TICKET_DAYS", "1095"))  # from closing
+RAPPORT_RETENTION_SITE_MESSAGE_DAYS = int(os.environ.get("RAPPORT_RETENTION_SITE_MESSAGE_DAYS", "365"))
+RAPPORT_RETENTION_INBOUND_MAIL_DAYS = int(os.environ.get("RAPPORT_RETENTION_INBOUND_MAIL_DAYS", "90"))
 
 SESSION_COOKIE_HTTPONLY = True
 CSRF_COOKIE_HTTPONLY = False
@@ -219,6 +223,7 @@ CELERY_BEAT_SCHEDULE = {
     "service-close-resolved": {"task": "rapport.service.close_resolved", "schedule": 3600.0},
     # privacy: access archives are kept only as long as their links live
     "privacy-drop-expired-archives": {"task": "rapport.privacy.drop_expired_archives", "schedule": 3600.0},
+    "privacy-enforce-retention": {"task": "rapport.privacy.enforce_retention", "schedule": 24 * 3600.0},
 }
 RAPPORT_JOBS_INPROCESS = not CELERY_BROKER_URL
 

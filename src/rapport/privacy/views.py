@@ -18,6 +18,7 @@ from rapport.customers.queries import visible_customers
 from rapport.privacy import services
 from rapport.privacy.forms import ReceiveForm, RejectForm, VerifyForm
 from rapport.privacy.models import DataSubjectRequest, RequestKind, RequestStatus
+from rapport.privacy.retention import RULES, cutoff_for
 
 HANDLE = "privacy.handle_privacy_request"
 PAGE_SIZE = 50
@@ -154,3 +155,12 @@ def fulfil(request: HttpRequest, request_id: int) -> HttpResponse:
         else:
             messages.success(request, _("The copy is ready; send the requester the link."))
     return redirect("privacy:detail", subject.pk)
+
+
+@login_required
+@permission_required(HANDLE, raise_exception=True)
+def retention(request: HttpRequest) -> HttpResponse:
+    """Every retention period in one place, with what is due now (the daily job erases it)."""
+    now = timezone.now()
+    rules = [(rule, rule.due(cutoff_for(rule, now)).count()) for rule in RULES]
+    return render(request, "privacy/retention.html", {"nav": "privacy", "rules": rules})
