@@ -346,7 +346,3 @@ def _erase(customer: Customer, *, request: DataSubjectRequest, actor: Actor) -> 
         changes={"erased": True, "request": request.pk},
     )
     return outcome
-
-
-def open_requests() -> Any:
-    return DataSubjectRequest.objects.filter(Q(status=RequestStatus.RECEIVED) | Q(status=RequestStatus.VERIFIED))

@@ -5,7 +5,6 @@ from __future__ import annotations
 import base64
 import json
 from dataclasses import dataclass
-from decimal import Decimal
 from typing import Any
 
 from django.apps import apps
@@ -144,7 +143,3 @@ def find_plaintext(*needles: str) -> list[str]:
                     if cursor.fetchone()[0]:
                         hits.append(f"{table}.{field.column} ∋ {needle}")
     return hits
-
-
-def money(value: str) -> Decimal:
-    return Decimal(value)
