@@ -45,6 +45,8 @@ def test_console_receives_verifies_and_fulfils_an_erasure(console: Client, membe
     done = console.post(f"/privacy/{request.pk}/fulfil/", {"confirm": "erase"}, follow=True).content.decode()
     assert "erasure-outcome" in done
     assert Customer.objects.get(pk=member.pk).phone == ""
+    profile = console.get(f"/customers/{member.pk}/")
+    assert profile.status_code == 200 and "Lin Yue" not in profile.content.decode()
 
 
 def test_console_form_names_the_bad_field(console: Client, member: Customer) -> None:
