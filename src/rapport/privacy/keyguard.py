@@ -148,10 +148,9 @@ def refuse_worker_with_wrong_keys(**_kwargs: Any) -> None:
     """Celery ``worker_init``: a worker with the wrong keys stops before taking any job.
 
     Celery logs and ignores exceptions from signal handlers, so the refusal is a ``SystemExit``.
+    (Celery's Django fix-up closes this connection before it forks the pool.)
     """
     try:
         ensure_keys_match_database()
     except KeysDoNotMatch as exc:
         raise SystemExit(f"rapport: {exc}") from exc
-    finally:
-        connection.close()
