@@ -48,3 +48,13 @@ def test_keys_are_generated_once_and_kept_private(tmp_path):
         "encryption_keys",
         "blind_index_key",
     }
+
+
+def test_a_job_whose_worker_dies_goes_back_to_the_queue_and_is_not_redelivered_while_running():
+    from rapport.celery import app
+
+    assert app.conf.task_acks_late is True
+    assert app.conf.task_reject_on_worker_lost is True
+    assert app.conf.worker_prefetch_multiplier == 1
+    # longer than the longest import (1M order rows: ~2.3 h at 121 rows/s, docs/benchmarks.md)
+    assert app.conf.broker_transport_options["visibility_timeout"] >= 3 * 3600

@@ -62,6 +62,7 @@ INSTALLED_APPS = [
     "rapport.campaigns",
     "rapport.service",
     "rapport.portal",
+    "rapport.privacy",
     "rapport.console",
     "rapport.runtime",
 ]
@@ -171,6 +172,14 @@ RAPPORT_PORTAL_CODES_PER_ADDRESS = int(os.environ.get("RAPPORT_PORTAL_CODES_PER_
 RAPPORT_PORTAL_CODES_PER_IP = int(os.environ.get("RAPPORT_PORTAL_CODES_PER_IP", "30"))
 RAPPORT_PORTAL_SESSION_DAYS = int(os.environ.get("RAPPORT_PORTAL_SESSION_DAYS", "30"))
 
+# Data-subject requests: days to answer one, and days an access archive (and its link) is kept.
+RAPPORT_PRIVACY_REQUEST_DAYS = int(os.environ.get("RAPPORT_PRIVACY_REQUEST_DAYS", "15"))
+RAPPORT_PRIVACY_ARCHIVE_DAYS = int(os.environ.get("RAPPORT_PRIVACY_ARCHIVE_DAYS", "7"))
+# Retention: after these many days personal texts are erased (rows and figures stay).
+RAPPORT_RETENTION_TICKET_DAYS = int(os.environ.get("RAPPORT_RETENTION_TICKET_DAYS", "1095"))  # from closing
+RAPPORT_RETENTION_SITE_MESSAGE_DAYS = int(os.environ.get("RAPPORT_RETENTION_SITE_MESSAGE_DAYS", "365"))
+RAPPORT_RETENTION_INBOUND_MAIL_DAYS = int(os.environ.get("RAPPORT_RETENTION_INBOUND_MAIL_DAYS", "90"))
+
 SESSION_COOKIE_HTTPONLY = True
 CSRF_COOKIE_HTTPONLY = False
 SECURE_CONTENT_TYPE_NOSNIFF = True
@@ -182,6 +191,12 @@ CELERY_RESULT_BACKEND = os.environ.get("CELERY_RESULT_BACKEND", "") or None
 CELERY_TASK_ALWAYS_EAGER = not CELERY_BROKER_URL
 CELERY_TASK_EAGER_PROPAGATES = True
 CELERY_TASK_ACKS_LATE = True
+# A job whose worker is killed goes back to the queue instead of being acknowledged as done; with
+# Redis it is redelivered once the visibility timeout has passed, so that must exceed the longest job
+# (1M order rows import in about 2.3 hours at the 121 rows/s of docs/benchmarks.md), or a job still
+# running would be started a second time.
+CELERY_TASK_REJECT_ON_WORKER_LOST = True
+CELERY_BROKER_TRANSPORT_OPTIONS = {"visibility_timeout": int(os.environ.get("RAPPORT_JOB_VISIBILITY_SECONDS", "21600"))}
 CELERY_WORKER_PREFETCH_MULTIPLIER = 1
 CELERY_TIMEZONE = "UTC"
 # Scheduled jobs: Celery beat in production, the in-process scheduler of ``rapport run`` otherwise.
@@ -207,6 +222,9 @@ CELERY_BEAT_SCHEDULE = {
     # service
     "service-sla-check": {"task": "rapport.service.check_sla", "schedule": 300.0},
     "service-close-resolved": {"task": "rapport.service.close_resolved", "schedule": 3600.0},
+    # privacy: access archives are kept only as long as their links live
+    "privacy-drop-expired-archives": {"task": "rapport.privacy.drop_expired_archives", "schedule": 3600.0},
+    "privacy-enforce-retention": {"task": "rapport.privacy.enforce_retention", "schedule": 24 * 3600.0},
 }
 RAPPORT_JOBS_INPROCESS = not CELERY_BROKER_URL
 

@@ -21,6 +21,8 @@ urlpatterns = [
     path("loyalty/", include("rapport.loyalty.urls")),
     path("campaigns/", include("rapport.campaigns.urls")),
     path("service/", include("rapport.service.urls")),
+    path("portal/privacy/", include("rapport.privacy.portal_urls")),
     path("portal/", include("rapport.portal.urls")),
+    path("privacy/", include("rapport.privacy.urls")),
     path("", include("rapport.console.urls")),
 ]

@@ -21,6 +21,7 @@ ANALYTICS_WRITE = "analytics:write"
 LOYALTY_READ = "loyalty:read"
 LOYALTY_WRITE = "loyalty:write"
 CHECKOUT = "checkout"
+PRIVACY = "privacy:requests"
 
 ALL_SCOPES = {
     CUSTOMERS_READ: "Read customers, stores and custom field definitions",
@@ -42,4 +43,5 @@ ALL_SCOPES = {
     LOYALTY_READ: "Read members' points, stored value, coupons, levels, cards and the loyalty settings",
     LOYALTY_WRITE: "Adjust balances, top up and refund stored value, issue coupons and cards, manage loyalty settings",
     CHECKOUT: "Quote, redeem and reverse points, coupons and stored value at a shop's checkout",
+    PRIVACY: "Receive, verify, reject and fulfil data-subject requests (copies of data and erasure)",
 }

@@ -29,6 +29,7 @@ from rapport.customers.models import Customer, Identity
 from rapport.customers.validation import LookupCache
 from rapport.events.messages import Message
 from rapport.events.models import AnonymousVisitor, Event, EventType, ProcessingError, Source
+from rapport.privacy.tombstones import erased_user_ids
 
 _ABSENT = object()
 
@@ -82,6 +83,7 @@ class IdentityResolver:
         self.cache = LookupCache()
         self.users: dict[str, int | None] = {}
         self.visitors: dict[str, Visitor] = {}
+        self.erased: set[str] = set()  # user ids of erased customers: their messages change no profile
         self.channel_sources = list(Source.objects.filter(identity_channel=self.channel).values_list("pk", flat=True))
 
     # Lookups ------------------------------------------------------------------------------
@@ -91,6 +93,7 @@ class IdentityResolver:
         user_ids = {m.user_id for m in messages if m.user_id} | {m.previous_id for m in messages if m.previous_id}
         self.users.update(dict.fromkeys(user_ids))
         self.users.update(known_identities(self.channel, user_ids))
+        self.erased = erased_user_ids(self.channel, {user_id for user_id, known in self.users.items() if not known})
         seen: dict[str, tuple[dt.datetime, dt.datetime]] = {}
         for m in messages:
             if m.anonymous_id:
@@ -114,6 +117,8 @@ class IdentityResolver:
         self.prefetch(messages)
         for message in messages:
             if message.type not in (EventType.IDENTIFY, EventType.ALIAS):
+                continue
+            if message.user_id in self.erased or message.previous_id in self.erased:
                 continue
             try:
                 with transaction.atomic():

@@ -35,6 +35,7 @@ from rapport.events import ecommerce
 from rapport.events.messages import BODY_OBJECTS, Message, body_object_sql
 from rapport.events.models import AnonymousVisitor, Event, EventReceipt, EventType, Source
 from rapport.events.partitions import ensure_month_partitions
+from rapport.privacy.tombstones import anonymise_stored, erased_user_ids
 
 
 def resolves_inline(message: Message) -> bool:
@@ -120,4 +121,10 @@ def store(source: Source, messages: list[Message]) -> list[Message]:
     fresh = [m for m in messages if m.message_id in stored]
     for message in fresh:
         message.customer_id = stored[message.message_id]
+    # an erased customer's user id has no identity left: only events stored without a customer
+    # can be theirs, so known customers' batches cost no look-up
+    unlinked = [m for m in fresh if m.customer_id is None and m.user_id]
+    if unlinked:
+        erased = erased_user_ids(source.identity_channel, {m.user_id for m in unlinked})
+        anonymise_stored(source, [m for m in unlinked if m.user_id in erased])
     return fresh

@@ -49,6 +49,7 @@ from rapport.events.messages import BODY_OBJECTS, Message, body_object_sql, obje
 from rapport.events.models import Event, EventReceipt, EventType, ProcessingError, Source, StagedMessage
 from rapport.events.partitions import ensure_month_partitions
 from rapport.events.signals import events_recorded
+from rapport.privacy.tombstones import anonymise_stored
 
 logger = logging.getLogger(__name__)
 
@@ -164,6 +165,7 @@ def resolve_messages(source: Source, messages: list[Message]) -> int:
     resolver = IdentityResolver(source)
     resolver.apply(fresh)
     _store(source, fresh)
+    anonymise_stored(source, [m for m in fresh if m.user_id and m.user_id in resolver.erased])
     _apply_commerce(source, fresh)
     announce(source, fresh)
     return len(fresh)

@@ -6,6 +6,7 @@ from rapport.audit.models import AuditEntry
 from rapport.audit.services import record
 from rapport.core.actor import Actor, Source
 from rapport.customers.keys import rotate_personal_data_keys
+from rapport.privacy.keyguard import write_canary
 
 
 class Command(BaseCommand):
@@ -13,6 +14,7 @@ class Command(BaseCommand):
 
     def handle(self, *args: Any, **options: Any) -> None:
         counts = rotate_personal_data_keys()
+        write_canary()  # the canary follows the data to the new primary key
         record(
             Actor(source=Source.CLI, label="rotate_keys"),
             AuditEntry.Action.UPDATE,

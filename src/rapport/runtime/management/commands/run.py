@@ -15,6 +15,7 @@ from rapport.core.public_url import served_url, serving_at
 from rapport.core.schedule import start_in_process_scheduler
 from rapport.demo.embedded import prepare
 from rapport.events.resolver import start_in_process_resolver, stop_in_process_resolver
+from rapport.privacy.keyguard import KeysDoNotMatch, ensure_keys_match_database
 from rapport.service.mail import start_configured_listener
 
 DEFAULT_SEED = 1
@@ -46,6 +47,10 @@ class Command(BaseCommand):
         prepared = prepare(
             seed=options["seed"], load_demo=not options["no_seed"], say=lambda message: self.stdout.write(message)
         )
+        try:
+            ensure_keys_match_database()
+        except KeysDoNotMatch as exc:
+            raise CommandError(str(exc)) from exc
         try:
             server = create_server(
                 get_internal_wsgi_application(),

@@ -1,0 +1,349 @@
+"""Data-subject requests (PIPL/GDPR): receive, verify, fulfil, record.
+
+* ``receive_request`` opens a request for a copy of the data (access) or for erasure (注销), with
+  where it came from and the legal deadline; a member asking in the portal is verified by having
+  signed in there, anyone else by a person who records what they checked (``verify_request``).
+* ``fulfil_request`` builds the access archive (every registered hook's rows as JSON and CSV,
+  zipped, stored encrypted with the personal-data keys, fetched by the verified member through a
+  signed link that expires) or erases: one transaction per customer, every hook anonymising its
+  domain, identities kept only as blind-index tombstones, receivers of tag sync told by a signed
+  event, and an audit entry of who erased whom under which request.
+
+Every step writes the audit; a refused step changes nothing.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import hashlib
+import hmac
+import io
+import json
+import zipfile
+from typing import Any
+
+from django.apps import apps
+from django.conf import settings
+from django.core import signing
+from django.db import transaction
+from django.db.models import Q
+from django.urls import reverse
+from django.utils import timezone
+from django.utils.translation import gettext as _
+
+from rapport.audit.models import AuditEntry
+from rapport.audit.services import record
+from rapport.core import pii
+from rapport.core.actor import Actor
+from rapport.core.actor import Source as ActorSource
+from rapport.core.errors import Conflict, FieldError, InvalidInput, NotFound
+from rapport.core.public_url import public_url
+from rapport.core.tabular import csv_bytes
+from rapport.customers.models import Customer, CustomerMerge, Identity, MergedCustomer
+from rapport.privacy.models import (
+    DataSubjectRequest,
+    ErasedIdentity,
+    RequestKind,
+    RequestSource,
+    RequestStatus,
+    VerificationMethod,
+)
+from rapport.privacy.registry import Erasure, privacy_hooks
+
+ARCHIVE_SALT = "rapport.privacy.archive"
+IDENTITY_INDEX_KIND = "identity"
+
+
+def identity_index(channel: str, external_id: str) -> str:
+    """The tombstone of an identity: a keyed hash that cannot be turned back into the id."""
+    key = settings.RAPPORT_BLIND_INDEX_KEY.encode()
+    return hmac.new(key, f"{IDENTITY_INDEX_KIND}:{channel}:{external_id}".encode(), hashlib.sha256).hexdigest()
+
+
+def _choice(value: Any, choices: Any, field: str) -> str:
+    if value not in choices.values:
+        allowed = ", ".join(choices.values)
+        raise InvalidInput(FieldError(field, "invalid", _("Choose one of: %(allowed)s.") % {"allowed": allowed}))
+    return str(value)
+
+
+def receive_request(
+    *, customer: Customer, kind: str, source: str, actor: Actor, received_at: dt.datetime | None = None
+) -> DataSubjectRequest:
+    """Open a request; one open request of a kind per customer (a second one is the same request)."""
+    kind = _choice(kind, RequestKind, "kind")
+    source = _choice(source, RequestSource, "source")
+    if source == RequestSource.PORTAL and actor.source != ActorSource.CUSTOMER:
+        # a portal request is verified by the member's own sign-in: staff cannot claim one
+        raise InvalidInput(
+            FieldError("source", "portal_only", _("Only a member signed in to the portal makes a portal request."))
+        )
+    received_at = received_at or timezone.now()
+    if received_at > timezone.now() + dt.timedelta(minutes=5):
+        raise InvalidInput(FieldError("received_at", "future", _("A request cannot be received in the future.")))
+    with transaction.atomic():
+        Customer.objects.select_for_update().filter(pk=customer.pk).first()
+        open_one = DataSubjectRequest.objects.filter(
+            customer=customer, kind=kind, status__in=[RequestStatus.RECEIVED, RequestStatus.VERIFIED]
+        ).first()
+        if open_one is not None:
+            raise Conflict(
+                FieldError(
+                    "kind",
+                    "already_open",
+                    _("Request #%(id)s of this kind is already open for this customer.") % {"id": open_one.pk},
+                )
+            )
+        request = DataSubjectRequest.objects.create(
+            customer=customer,
+            kind=kind,
+            source=source,
+            received_at=received_at,
+            due_at=received_at + dt.timedelta(days=settings.RAPPORT_PRIVACY_REQUEST_DAYS),
+            received_by_label=actor.describe()[:150],
+        )
+        record(actor, AuditEntry.Action.CREATE, obj=request, object_repr=str(request), changes={"kind": kind})
+        if source == RequestSource.PORTAL:
+            _mark_verified(
+                request,
+                method=VerificationMethod.PORTAL_SIGN_IN,
+                note=_("Signed in to the member portal with a one-time code sent to the address on file."),
+                actor=actor,
+            )
+    return request
+
+
+def _mark_verified(request: DataSubjectRequest, *, method: str, note: str, actor: Actor) -> None:
+    request.status = RequestStatus.VERIFIED
+    request.verification_method = method
+    request.verification_note = note
+    request.verified_by_label = actor.describe()[:150]
+    request.verified_at = timezone.now()
+    request.save(
+        update_fields=["status", "verification_method", "verification_note", "verified_by_label", "verified_at"]
+    )
+    record(actor, AuditEntry.Action.UPDATE, obj=request, changes={"verified": method})
+
+
+def _locked(request: DataSubjectRequest, *, allowed: tuple[str, ...]) -> DataSubjectRequest:
+    locked = DataSubjectRequest.objects.select_for_update().get(pk=request.pk)
+    if locked.status not in allowed:
+        raise Conflict(
+            FieldError(
+                "status",
+                "wrong_status",
+                _("Request #%(id)s is %(status)s.") % {"id": locked.pk, "status": locked.get_status_display()},
+            )
+        )
+    return locked
+
+
+def verify_request(request: DataSubjectRequest, *, method: str, note: str, actor: Actor) -> DataSubjectRequest:
+    """Record who checked the requester's identity, how, and what they saw."""
+    method = _choice(method, VerificationMethod, "verification_method")
+    note = (note or "").strip()
+    if not note:
+        raise InvalidInput(
+            FieldError("verification_note", "required", _("Say what was checked (e.g. which document, which code)."))
+        )
+    if len(note) > 500:
+        raise InvalidInput(FieldError("verification_note", "too_long", _("At most 500 characters.")))
+    with transaction.atomic():
+        locked = _locked(request, allowed=(RequestStatus.RECEIVED,))
+        _mark_verified(locked, method=method, note=note, actor=actor)
+    return locked
+
+
+def reject_request(request: DataSubjectRequest, *, reason: str, actor: Actor) -> DataSubjectRequest:
+    reason = (reason or "").strip()
+    if not reason:
+        raise InvalidInput(FieldError("reason", "required", _("Give the reason, for the record and the requester.")))
+    with transaction.atomic():
+        locked = _locked(request, allowed=(RequestStatus.RECEIVED, RequestStatus.VERIFIED))
+        locked.status = RequestStatus.REJECTED
+        locked.rejection_reason = reason[:500]
+        locked.completed_by_label = actor.describe()[:150]
+        locked.completed_at = timezone.now()
+        locked.save(update_fields=["status", "rejection_reason", "completed_by_label", "completed_at"])
+        record(actor, AuditEntry.Action.UPDATE, obj=locked, changes={"rejected": locked.rejection_reason})
+    return locked
+
+
+def fulfil_request(request: DataSubjectRequest, *, actor: Actor) -> DataSubjectRequest:
+    """Build the archive or erase, as the request asks; only a verified request is fulfilled."""
+    with transaction.atomic():
+        locked = _locked(request, allowed=(RequestStatus.VERIFIED,))
+        if locked.kind == RequestKind.ACCESS:
+            locked.archive = pii.key_ring().encrypt(build_archive(locked.customer))
+            locked.archive_expires_at = timezone.now() + dt.timedelta(days=settings.RAPPORT_PRIVACY_ARCHIVE_DAYS)
+        else:
+            locked.outcome = _erase(locked.customer, request=locked, actor=actor)
+        locked.status = RequestStatus.COMPLETED
+        locked.completed_by_label = actor.describe()[:150]
+        locked.completed_at = timezone.now()
+        locked.save()
+        record(actor, AuditEntry.Action.UPDATE, obj=locked, changes={"completed": locked.kind})
+    return locked
+
+
+# Access -----------------------------------------------------------------------------------------
+
+
+def export_customer(customer: Customer) -> dict[str, dict[str, list[dict[str, Any]]]]:
+    """Everything every app holds about the customer: ``{domain: {table: rows}}``."""
+    return {hook.name: hook.export(customer) for hook in privacy_hooks()}
+
+
+def _csv(table: list[dict[str, Any]]) -> bytes:
+    columns: list[str] = []
+    for row in table:
+        columns.extend(key for key in row if key not in columns)
+    values = [
+        [
+            json.dumps(row.get(c), ensure_ascii=False) if isinstance(row.get(c), dict | list) else row.get(c)
+            for c in columns
+        ]
+        for row in table
+    ]
+    return csv_bytes([columns, *values])
+
+
+def build_archive(customer: Customer) -> bytes:
+    """A zip of ``<domain>.json`` and ``<domain>/<table>.csv`` for every domain, plus a manifest."""
+    data = export_customer(customer)
+    buffer = io.BytesIO()
+    with zipfile.ZipFile(buffer, "w", compression=zipfile.ZIP_DEFLATED) as archive:
+        manifest = {
+            "customer_id": customer.pk,
+            "generated_at": timezone.now().isoformat(timespec="seconds"),
+            "domains": {
+                domain: {table: len(rows) for table, rows in tables.items()} for domain, tables in data.items()
+            },
+        }
+        archive.writestr("manifest.json", json.dumps(manifest, ensure_ascii=False, indent=2))
+        for domain, tables in data.items():
+            archive.writestr(f"{domain}.json", json.dumps(tables, ensure_ascii=False, indent=2))
+            for table, rows in tables.items():
+                archive.writestr(f"{domain}/{table}.csv", _csv(rows))
+    return buffer.getvalue()
+
+
+def archive_token(request: DataSubjectRequest) -> str:
+    return signing.dumps({"request": request.pk, "customer": request.customer_id}, salt=ARCHIVE_SALT)
+
+
+def archive_url(request: DataSubjectRequest) -> str:
+    """The link the requester fetches the archive with: signed, and it works only for them, signed in."""
+    path = reverse("privacy_portal:archive", args=[archive_token(request)])
+    return f"{public_url()}{path}"
+
+
+def open_archive(token: str, *, member: Customer, actor: Actor) -> tuple[DataSubjectRequest, bytes]:
+    """The decrypted archive a signed link names, for the member it belongs to, before it expires."""
+    max_age = dt.timedelta(days=settings.RAPPORT_PRIVACY_ARCHIVE_DAYS)
+    try:
+        payload = signing.loads(token, salt=ARCHIVE_SALT, max_age=max_age)
+    except signing.SignatureExpired:
+        raise NotFound(FieldError("link", "expired", _("This link has expired; ask for a new copy."))) from None
+    except signing.BadSignature:
+        raise NotFound(FieldError("link", "invalid", _("This link is not valid."))) from None
+    if payload.get("customer") != member.pk:
+        raise NotFound(FieldError("link", "invalid", _("This link is not valid.")))
+    request = DataSubjectRequest.objects.filter(pk=payload.get("request"), customer=member).first()
+    if request is None or request.archive is None or request.archive_expires_at is None:
+        raise NotFound(FieldError("link", "gone", _("This copy is no longer kept; ask for a new one.")))
+    if request.archive_expires_at <= timezone.now():
+        raise NotFound(FieldError("link", "expired", _("This link has expired; ask for a new copy.")))
+    data = pii.key_ring().decrypt(bytes(request.archive))
+    DataSubjectRequest.objects.filter(pk=request.pk).update(archive_downloaded_at=timezone.now())
+    record(actor, AuditEntry.Action.REVEAL, obj=request, changes={"archive": "downloaded"})
+    return request, data
+
+
+def drop_expired_archives(*, now: dt.datetime | None = None) -> int:
+    """Archives are kept only until their link expires (scheduled daily)."""
+    return DataSubjectRequest.objects.filter(
+        archive__isnull=False, archive_expires_at__lte=now or timezone.now()
+    ).update(archive=None)
+
+
+# Erasure ---------------------------------------------------------------------------------------
+
+
+def audited_objects(customer_ids: list[int]) -> Q:
+    """The audit's names for the customer and for every row that points at them."""
+    condition = Q(object_type="customers.customer", object_id__in=[str(pk) for pk in customer_ids])
+    for model in apps.get_models():
+        for field in model._meta.concrete_fields:
+            if field.is_relation and field.related_model is Customer:
+                pks = model._default_manager.filter(**{f"{field.name}_id__in": customer_ids}).values_list(
+                    "pk", flat=True
+                )
+                label = f"{model._meta.app_label}.{model._meta.model_name}"
+                condition |= Q(object_type=label, object_id__in=[str(pk) for pk in pks])
+    return condition
+
+
+def _scrub_audit(customer_ids: list[int]) -> int:
+    """Audit entries about the person keep what happened, when and by whom; not their data.
+
+    The request's own entries (received, verified by which method, fulfilled) hold nothing
+    personal and are the record of the erasure: they stay as written."""
+    about_person = AuditEntry.objects.filter(audited_objects(customer_ids)).exclude(
+        object_type="privacy.datasubjectrequest"
+    )
+    return about_person.update(object_repr="", changes={"erased": True})
+
+
+def _announce_erasure(customer: Customer, request: DataSubjectRequest, actor: Actor) -> int:
+    """One signed ``customer.erased`` event per tag-sync endpoint: receivers delete their copy."""
+    from rapport.tags.models import SyncDelivery, SyncEndpoint
+    from rapport.tags.sync import schedule_delivery
+
+    now = timezone.now()
+    endpoints = list(SyncEndpoint.objects.filter(is_active=True))
+    SyncDelivery.objects.bulk_create(
+        SyncDelivery(
+            endpoint=endpoint,
+            payload={
+                "type": "customer.erased",
+                "sequence": None,
+                "occurred_at": now.isoformat(),
+                "customer_id": customer.pk,
+                "request": request.pk,
+                "source": "privacy",
+                "actor": actor.describe(),
+            },
+            next_attempt_at=now,
+            created_at=now,
+        )
+        for endpoint in endpoints
+    )
+    if endpoints:
+        schedule_delivery()
+    return len(endpoints)
+
+
+def _erase(customer: Customer, *, request: DataSubjectRequest, actor: Actor) -> dict[str, Any]:
+    locked = Customer.objects.select_for_update().get(pk=customer.pk)
+    identities = tuple(Identity.objects.filter(customer=locked).order_by("pk").values_list("channel", "external_id"))
+    merged_ids = tuple(MergedCustomer.objects.filter(survivor=locked).values_list("merged_id", flat=True))
+    merged_ids += tuple(CustomerMerge.objects.filter(survivor=locked).values_list("merged_customer_id", flat=True))
+    erasure = Erasure(actor=actor, request_id=request.pk, identities=identities, merged_ids=tuple(set(merged_ids)))
+    ErasedIdentity.objects.bulk_create(
+        [ErasedIdentity(identity_index=identity_index(channel, external_id)) for channel, external_id in identities],
+        ignore_conflicts=True,  # erased once before: the person registered again and asked again
+    )
+    audit_entries = _scrub_audit([locked.pk, *erasure.merged_ids])  # before the hooks delete rows
+    outcome: dict[str, Any] = {hook.name: hook.erase(locked, erasure) for hook in privacy_hooks()}
+    outcome["audit"] = {"entries": audit_entries}
+    outcome["receivers"] = {"tag_sync_endpoints": _announce_erasure(locked, request, actor)}
+    record(
+        actor,
+        AuditEntry.Action.DELETE,
+        object_type="customers.customer",
+        object_id=locked.pk,
+        object_repr=f"#{locked.pk}",
+        changes={"erased": True, "request": request.pk},
+    )
+    return outcome

@@ -1,0 +1,3 @@
+from rapport.portal.tests.conftest import member_client, sent_codes
+
+__all__ = ["member_client", "sent_codes"]

@@ -1,0 +1,100 @@
+from __future__ import annotations
+
+from typing import Any
+
+import pytest
+
+from rapport.accounts import roles
+from rapport.accounts.scopes import CUSTOMERS_READ
+from rapport.core.actor import Actor
+from rapport.privacy.models import DataSubjectRequest
+from rapport.privacy.tests import scenario
+
+pytestmark = pytest.mark.django_db
+
+
+@pytest.fixture
+def person(system_actor: Actor) -> scenario.Scenario:
+    return scenario.build(system_actor)
+
+
+@pytest.fixture
+def api(api_client_for: Any, admin_user: Any) -> Any:
+    return api_client_for(admin_user)
+
+
+def _post(client: Any, path: str, body: dict[str, Any] | None = None) -> Any:
+    return client.post(f"/api/v1{path}", body or {}, content_type="application/json")
+
+
+def test_erasure_request_goes_from_receipt_to_completion(api: Any, person: scenario.Scenario) -> None:
+    created = _post(api, "/privacy/requests", {"customer_id": person.customer.pk, "kind": "erasure", "source": "email"})
+    assert created.status_code == 201, created.content
+    body = created.json()
+    assert body["status"] == "received" and body["overdue"] is False
+    request_id = body["id"]
+
+    early = _post(api, f"/privacy/requests/{request_id}/fulfil")
+    assert early.status_code == 409 and early.json()["errors"][0]["field"] == "status"
+
+    verified = _post(
+        api, f"/privacy/requests/{request_id}/verify", {"method": "email_code", "note": "code to the address on file"}
+    )
+    assert verified.status_code == 200 and verified.json()["verification"]["method"] == "email_code"
+
+    done = _post(api, f"/privacy/requests/{request_id}/fulfil")
+    assert done.status_code == 200, done.content
+    assert done.json()["status"] == "completed"
+    assert done.json()["outcome"]["customers"]["addresses"] == 1
+    assert api.get(f"/api/v1/customers/{person.customer.pk}").json()["name"] == f"#{person.customer.pk}"
+
+
+def test_access_request_answers_with_the_portal_link(api: Any, person: scenario.Scenario) -> None:
+    request_id = _post(
+        api, "/privacy/requests", {"customer_id": person.customer.pk, "kind": "access", "source": "phone"}
+    ).json()["id"]
+    _post(api, f"/privacy/requests/{request_id}/verify", {"method": "phone_code", "note": "code read back"})
+    body = _post(api, f"/privacy/requests/{request_id}/fulfil").json()
+    assert "/portal/privacy/archive/" in body["archive"]["url"]
+    listed = api.get("/api/v1/privacy/requests?status=completed").json()
+    assert [r["id"] for r in listed["results"]] == [request_id]
+
+
+@pytest.mark.parametrize(
+    ("body", "status", "field"),
+    [
+        ({"customer_id": 999999, "kind": "access", "source": "email"}, 404, "customer_id"),
+        ({"kind": "erasure", "source": "email"}, 422, "customer_id"),
+        ({"customer_id": "CUSTOMER", "kind": "erasure", "source": "email"}, 422, "customer_id"),
+        ({"customer_id": 0, "kind": "forget-me", "source": "email"}, 422, "kind"),
+        ({"customer_id": 0, "kind": "erasure", "source": "portal"}, 422, "source"),
+        ({"customer_id": 0, "kind": "access", "source": "email", "received_at": "yesterday"}, 422, "received_at"),
+        ({"customer_id": 0, "kind": "access", "source": "email", "extra": 1}, 422, "extra"),
+    ],
+)
+def test_bad_requests_name_the_field_and_change_nothing(
+    api: Any, person: scenario.Scenario, body: dict[str, Any], status: int, field: str
+) -> None:
+    if body.get("customer_id") == 0:
+        body["customer_id"] = person.customer.pk
+    answer = _post(api, "/privacy/requests", body)
+    assert answer.status_code == status, answer.content
+    assert field in answer.json()["errors"][0]["field"]
+    assert not DataSubjectRequest.objects.exists()
+
+
+def test_verification_without_a_note_is_refused(api: Any, person: scenario.Scenario) -> None:
+    request_id = _post(
+        api, "/privacy/requests", {"customer_id": person.customer.pk, "kind": "access", "source": "store"}
+    ).json()["id"]
+    answer = _post(api, f"/privacy/requests/{request_id}/verify", {"method": "id_document", "note": ""})
+    assert answer.status_code == 422 and answer.json()["errors"][0]["field"] == "verification_note"
+
+
+def test_staff_without_the_permission_or_the_scope_are_refused(
+    api_client_for: Any, make_staff: Any, admin_user: Any, person: scenario.Scenario
+) -> None:
+    operator = api_client_for(make_staff(roles.OPERATOR))
+    assert operator.get("/api/v1/privacy/requests").status_code == 403
+    narrow = api_client_for(admin_user, scopes=[CUSTOMERS_READ])
+    assert narrow.get("/api/v1/privacy/requests").status_code == 403

@@ -1,0 +1,87 @@
+"""The request workflow as people use it: staff in the console, a member in the portal."""
+
+from __future__ import annotations
+
+import io
+import zipfile
+from collections.abc import Iterator
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+from rapport.customers.models import Customer
+from rapport.privacy.models import DataSubjectRequest
+
+pytestmark = pytest.mark.browser
+
+
+@pytest.fixture
+def phone(chromium: Any, live_server: Any, settings: Any) -> Iterator[Any]:
+    settings.RAPPORT_PUBLIC_URL = live_server.url
+    context = chromium.new_context(
+        base_url=live_server.url, locale="en-US", viewport={"width": 390, "height": 844}, is_mobile=True, has_touch=True
+    )
+    context.set_default_timeout(15_000)
+    yield context.new_page()
+    context.close()
+
+
+def test_staff_receive_verify_and_erase_in_the_console(sign_in: Any, admin_user: Any, make_customer: Any) -> None:
+    customer = make_customer(name="Han Mei", phone="13500135000", email="han.mei@example.com")
+    page = sign_in(admin_user.username)
+    page.click(".mainnav >> text=Privacy")
+    page.wait_for_url("**/privacy/")
+    page.fill("#id_customer_id", str(customer.pk))
+    page.select_option("#id_kind", "erasure")
+    page.select_option("#id_source", "letter")
+    page.click("#receive-request button[type=submit]")
+    page.wait_for_selector("#verify-form")
+    assert page.inner_text("#request-status") == "Received"
+
+    page.select_option("#id_method", "id_document")
+    page.fill("#id_note", "Copy of the ID card enclosed with the letter")
+    page.click("#verify-form button[type=submit]")
+    page.wait_for_selector("#fulfil-form")
+    assert "Copy of the ID card" in page.inner_text("#verification")
+
+    page.check("#confirm-erase")
+    page.click("#fulfil-form button[type=submit]")
+    page.wait_for_selector("#erasure-outcome")
+    assert page.inner_text("#request-status") == "Completed"
+    assert Customer.objects.get(pk=customer.pk).email == ""
+
+    page.click("text=← Data-subject requests")
+    assert "No requests." in page.inner_text("#privacy-requests")
+
+
+def test_member_downloads_a_copy_then_cancels_the_account(
+    phone: Any, make_customer: Any, sent_codes: list[str]
+) -> None:
+    member: Customer = make_customer(name="Du Juan", phone="13600000004", email="du.juan@example.com")
+    phone.goto("/portal/privacy/")
+    phone.fill("#id_identifier", "136 0000 0004")
+    phone.click("button[type=submit]")
+    phone.wait_for_selector("#id_code")
+    phone.fill("#id_code", sent_codes[-1])
+    phone.click("button[type=submit]")
+    phone.wait_for_url("**/portal/privacy/")
+
+    phone.click("#ask-copy button[type=submit]")
+    phone.wait_for_selector("#my-requests .download")
+    with phone.expect_download() as download:
+        phone.click("#my-requests .download")
+    archive = zipfile.ZipFile(io.BytesIO(Path(download.value.path()).read_bytes()))
+    assert "du.juan@example.com" in archive.read("customers.json").decode()
+    assert phone.evaluate("document.documentElement.scrollWidth") <= 390
+
+    phone.click("#cancel-account button[type=submit]")
+    phone.wait_for_selector("text=Tick the box")
+    phone.check("#confirm-cancel")
+    phone.click("#cancel-account button[type=submit]")
+    phone.wait_for_selector("#cancelled")
+    assert "Du Juan" not in phone.content()
+    assert Customer.objects.get(pk=member.pk).name == f"#{member.pk}"
+    assert DataSubjectRequest.objects.filter(customer=member, kind="erasure", status="completed").exists()
+    phone.goto("/portal/privacy/")
+    phone.wait_for_selector("#id_identifier")  # signed out

@@ -1,0 +1,114 @@
+from __future__ import annotations
+
+import io
+import re
+import zipfile
+from typing import Any
+
+import pytest
+from django.test import Client
+
+from rapport.accounts import roles
+from rapport.core.actor import Actor
+from rapport.customers.models import Customer
+from rapport.portal.models import MemberSession
+from rapport.privacy.models import DataSubjectRequest, RequestStatus
+from rapport.testing.fixtures import STAFF_PASSWORD
+
+pytestmark = pytest.mark.django_db
+
+
+@pytest.fixture
+def member(make_customer: Any) -> Customer:
+    return make_customer(name="Lin Yue", phone="13700137000", email="lin.yue@example.com")
+
+
+@pytest.fixture
+def console(admin_user: Any) -> Client:
+    client = Client()
+    assert client.login(username=admin_user.username, password=STAFF_PASSWORD)
+    return client
+
+
+def test_console_receives_verifies_and_fulfils_an_erasure(console: Client, member: Customer) -> None:
+    response = console.post("/privacy/", {"customer_id": member.pk, "kind": "erasure", "source": "letter"})
+    request = DataSubjectRequest.objects.get()
+    assert response.status_code == 302 and response["Location"] == f"/privacy/{request.pk}/"
+    page = console.get(f"/privacy/{request.pk}/").content.decode()
+    assert "verify-form" in page and "fulfil-form" not in page
+
+    console.post(f"/privacy/{request.pk}/verify/", {"method": "id_document", "note": "ID card copy enclosed"})
+    unconfirmed = console.post(f"/privacy/{request.pk}/fulfil/", follow=True)
+    assert "cannot be undone" in unconfirmed.content.decode()
+    assert DataSubjectRequest.objects.get().status == RequestStatus.VERIFIED
+
+    done = console.post(f"/privacy/{request.pk}/fulfil/", {"confirm": "erase"}, follow=True).content.decode()
+    assert "erasure-outcome" in done
+    assert Customer.objects.get(pk=member.pk).phone == ""
+    profile = console.get(f"/customers/{member.pk}/")
+    assert profile.status_code == 200 and "Lin Yue" not in profile.content.decode()
+
+
+def test_console_form_names_the_bad_field(console: Client, member: Customer) -> None:
+    page = console.post("/privacy/", {"customer_id": 987654, "kind": "access", "source": "email"})
+    assert page.status_code == 200 and "No such customer." in page.content.decode()
+    page = console.post("/privacy/", {"customer_id": member.pk, "kind": "access", "source": "carrier pigeon"})
+    assert page.status_code == 200 and "carrier pigeon" in page.content.decode()
+    assert not DataSubjectRequest.objects.exists()
+
+
+def test_console_pages_are_for_those_allowed(make_staff: Any) -> None:
+    operator = make_staff(roles.OPERATOR)
+    client = Client()
+    client.login(username=operator.username, password=STAFF_PASSWORD)
+    assert client.get("/privacy/").status_code == 403
+
+
+def test_member_asks_for_a_copy_and_downloads_it(member_client: Any, member: Customer, make_customer: Any) -> None:
+    client = member_client(member)
+    page = client.post("/portal/privacy/copy/", follow=True).content.decode()
+    link = re.search(r'href="http://[^/]+(/portal/privacy/archive/[^"]+)"', page)
+    assert link, page
+    download = client.get(link.group(1))
+    assert download.status_code == 200 and download["Content-Type"] == "application/zip"
+    profile = zipfile.ZipFile(io.BytesIO(download.content)).read("customers.json").decode()
+    assert "lin.yue@example.com" in profile
+    request = DataSubjectRequest.objects.get()
+    assert request.verification_method == "portal_sign_in" and request.archive_downloaded_at is not None
+
+    stranger = Client()
+    assert stranger.get(link.group(1)).status_code == 302  # to the portal sign-in
+
+
+def test_member_cancels_the_account_and_is_signed_out(member_client: Any, member: Customer) -> None:
+    client = member_client(member)
+    refused = client.post("/portal/privacy/cancel/", follow=True).content.decode()
+    assert "Tick the box" in refused
+    page = client.post("/portal/privacy/cancel/", {"confirm": "cancel"})
+    assert page.status_code == 200 and "Lin Yue" not in page.content.decode()
+    assert Customer.objects.get(pk=member.pk).email == ""
+    assert not MemberSession.objects.filter(customer=member).exists()
+    assert client.get("/portal/privacy/").status_code == 302
+    request = DataSubjectRequest.objects.get()
+    assert (request.kind, request.status, request.source) == ("erasure", "completed", "portal")
+
+
+def test_a_member_cannot_open_another_members_archive(
+    member_client: Any, member: Customer, make_customer: Any, system_actor: Actor
+) -> None:
+    from rapport.privacy import services
+
+    other = make_customer(name="Other", email="other@example.com")
+    request = services.receive_request(customer=other, kind="access", source="email", actor=system_actor)
+    services.verify_request(request, method="email_code", note="code", actor=system_actor)
+    done = services.fulfil_request(request, actor=system_actor)
+    client = member_client(member)
+    assert client.get(f"/portal/privacy/archive/{services.archive_token(done)}/").status_code == 404
+
+
+def test_the_customer_page_has_a_privacy_tab_that_receives_a_request(console: Client, member: Customer) -> None:
+    page = console.get(f"/customers/{member.pk}/?tab=privacy").content.decode()
+    assert 'id="customer-privacy-request"' in page and "No requests." in page
+    response = console.post("/privacy/", {"customer_id": member.pk, "kind": "access", "source": "store"})
+    assert response.status_code == 302
+    assert "Copy of personal data" in console.get(f"/customers/{member.pk}/?tab=privacy").content.decode()
