@@ -49,6 +49,7 @@ INSTALLED_APPS = [
     "django.contrib.messages",
     "django.contrib.staticfiles",
     "django.contrib.humanize",
+    "ninja",  # serves its bundled Swagger UI at /api/docs instead of fetching it from a CDN
     "rapport.accounts",
     "rapport.audit",
     "rapport.customers",
