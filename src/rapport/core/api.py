@@ -128,6 +128,9 @@ def build_api() -> NinjaAPI:
         return _errors(api, request, exc.status_code, [{"field": "", "code": code, "message": str(exc)}])
 
     from rapport.api_routes import register_routers
+    from rapport.core.inputs import install_api_handlers
+
+    install_api_handlers(api)
 
     register_routers(api)
     return api
