@@ -14,6 +14,7 @@ from django.utils.html import format_html
 from django.utils.safestring import SafeString
 from plotly.io.json import to_json_plotly
 
+DEFAULT_CONFIG = {"displaylogo": False, "responsive": True, "modeBarButtonsToRemove": ["lasso2d", "select2d"]}
 PALETTE = ["#2563eb", "#16a34a", "#f59e0b", "#dc2626", "#7c3aed", "#0891b2", "#db2777", "#65a30d", "#9ca3af"]
 
 
@@ -39,11 +40,8 @@ def embed(fig: go.Figure, element_id: str, *, config: dict[str, Any] | None = No
     No inline script (the Content-Security-Policy allows none): the figure travels as JSON in a
     data attribute and ``console/charts.js`` draws every such ``<div>`` once the page has loaded.
     """
-    spec = {
-        "data": fig.to_plotly_json()["data"],
-        "layout": fig.to_plotly_json()["layout"],
-        "config": config or {"displaylogo": False, "responsive": True, "modeBarButtonsToRemove": ["lasso2d", "select2d"]},
-    }
+    drawn = fig.to_plotly_json()
+    spec = {"data": drawn["data"], "layout": drawn["layout"], "config": config or DEFAULT_CONFIG}
     return format_html(
         '<div id="{}" class="plotly-graph-div" data-plotly-figure="{}"></div>', element_id, to_json_plotly(spec)
     )
