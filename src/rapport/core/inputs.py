@@ -17,6 +17,7 @@ from typing import Any
 import orjson
 from django.db import IntegrityError
 from django.http import HttpRequest, HttpResponse, JsonResponse, QueryDict
+from django.http.multipartparser import MultiPartParserError
 from django.shortcuts import render
 from django.utils.translation import gettext as _
 from ninja import NinjaAPI
@@ -24,6 +25,7 @@ from ninja import NinjaAPI
 API_PREFIX = "/api/"
 TRACKING_PREFIX = "/v1/"
 _JSON_NUL = (b"\\u0000", b"\x00")
+FORM_TYPES = ("application/x-www-form-urlencoded", "multipart/form-data")
 
 
 def nul_path(value: Any, path: str = "") -> str | None:
@@ -62,6 +64,15 @@ def _in_json_body(request: HttpRequest, prefix: str) -> str | None:
     return None if found is None else prefix + found.replace("\x00", "\\u0000")
 
 
+def _in_form(request: HttpRequest, prefix: str) -> str | None:
+    if request.method not in ("POST", "PUT", "PATCH") or request.content_type not in FORM_TYPES:
+        return None
+    try:
+        return _in_params(request.POST, prefix)
+    except MultiPartParserError:
+        return None  # an unreadable form: the view answers it (its fields are missing)
+
+
 def nul_field(request: HttpRequest) -> str | None:
     """Where the request carries a NUL character, named as its entry point names fields."""
     api = request.path.startswith(API_PREFIX)
@@ -70,11 +81,7 @@ def nul_field(request: HttpRequest) -> str | None:
         lambda: _in_params(request.GET, "query." if api else ""),
         # the tracking API reads (and decompresses) its own body and names the message at fault
         lambda: None if tracking else _in_json_body(request, "body." if api else ""),
-        lambda: (
-            None
-            if tracking or request.method not in ("POST", "PUT", "PATCH") or "json" in (request.content_type or "")
-            else _in_params(request.POST, "form." if api else "")
-        ),
+        lambda: None if tracking else _in_form(request, "form." if api else ""),
     )
     for check in checks:
         if (found := check()) is not None:

@@ -66,7 +66,7 @@ def objects(make_customer, system_actor) -> dict[str, int]:
     segment = segment_services.save_segment(data={"name": "上海", "rule": rule}, actor=system_actor)
     category = tag_services.create_category(data={"name": "Interests"}, actor=system_actor)
     tag = tag_services.create_tag(data={"name": "Tea", "category": category.pk}, actor=system_actor)
-    return {"customer_id": customer.pk, "segment_id": segment.pk, "tag_id": tag.pk}
+    return {"customer_id": customer.pk, "segment_id": segment.pk, "tag_id": tag.pk, "category_id": category.pk}
 
 
 def _errors(response) -> list[dict[str, str]]:
@@ -192,3 +192,50 @@ def test_every_store_field_patched_to_null_is_refused_or_cleared_never_a_500(adm
         response = admin_api.patch(f"/api/v1/stores/{store.pk}", {name: None}, content_type="application/json")
         assert response.status_code in (200, 422), (name, response.content)
     assert Store.objects.filter(pk=store.pk, code="sh-01").exists()
+
+
+def _patch_operations() -> list[tuple[str, list[str]]]:
+    from rapport.urls import api
+
+    schema = api.get_openapi_schema()
+    found = []
+    for path, method, op in _operations():
+        if method != "patch" or "requestBody" not in op:
+            continue
+        body = op["requestBody"]["content"]["application/json"]["schema"]
+        if "$ref" in body:
+            body = schema["components"]["schemas"][body["$ref"].rsplit("/", 1)[1]]
+        found.append((path, sorted(body.get("properties", {}))))
+    return found
+
+
+def test_every_partial_update_answers_null_fields_without_a_500(admin_api, objects, store):
+    ids = {**objects, "store_id": store.pk}
+    tested = 0
+    for path, fields in _patch_operations():
+        try:
+            url = path.format(**ids)
+        except KeyError:
+            continue  # an object this test does not make
+        for name in fields:
+            response = admin_api.patch(url, json.dumps({name: None}), content_type="application/json")
+            assert response.status_code < 500, (url, name, response.content)
+            tested += 1
+    assert tested >= 20
+
+
+def test_a_huge_adjustment_is_422_naming_delta(admin_api, make_customer):
+    """Found by scripts/fuzz-api: 1.7976931348623157e+308 reached the ledger and failed there."""
+    customer = make_customer()
+    body = {"delta": 1.7976931348623157e308, "idempotency_key": "k", "asset": "principal", "reason": "x"}
+    response = admin_api.post(
+        f"/api/v1/loyalty/customers/{customer.pk}/adjustments", json.dumps(body), content_type="application/json"
+    )
+    assert response.status_code == 422 and _errors(response)[0]["field"] == "body.delta"
+
+
+def test_an_unreadable_multipart_form_is_a_4xx(admin_api, objects):
+    response = admin_api.generic(
+        "POST", f"/api/v1/tags/{objects['tag_id']}/batch/file", b"--x--", content_type="multipart/form-data"
+    )
+    assert 400 <= response.status_code < 500
