@@ -18,6 +18,7 @@ from rapport.audit.api import router as audit_router
 from rapport.campaigns.api import router as campaigns_router
 from rapport.commerce.api import router as commerce_router
 from rapport.core.api import check_scope_first, install_error_handlers
+from rapport.core.inputs import install_api_handlers
 from rapport.customers.api import router as customers_router
 from rapport.events.api import router as events_router
 from rapport.loyalty.api import router as loyalty_router
@@ -79,6 +80,7 @@ def new_api() -> NinjaAPI:
         throttle=[AuthRateThrottle(rate_limit())],
     )
     install_error_handlers(api)
+    install_api_handlers(api)
     api.add_decorator(check_scope_first, mode="view")
     return api
 

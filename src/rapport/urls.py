@@ -4,6 +4,7 @@ from django.urls import include, path
 from rapport.api_routes import build_api
 
 api = build_api()
+handler500 = "rapport.console.errors.server_error"
 
 urlpatterns = [
     path("admin/", admin.site.urls),

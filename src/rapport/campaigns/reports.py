@@ -26,6 +26,7 @@ from django.db.models import Count, DecimalField, Exists, Min, OuterRef, Q, Quer
 from django.db.models.functions import Coalesce
 from django.utils.translation import gettext as _
 
+from rapport.analytics.charts import embed
 from rapport.campaigns.models import Enrollment, Message, Plan, SplitDecision, Step
 from rapport.commerce.models import Order
 
@@ -273,6 +274,4 @@ def funnel_figure(report: PlanReport) -> str:
         )
     )
     figure.update_layout(margin={"l": 10, "r": 10, "t": 10, "b": 10}, height=320)
-    return str(
-        figure.to_html(full_html=False, include_plotlyjs=False, div_id="plan-funnel", config={"displayModeBar": False})
-    )
+    return embed(figure, "plan-funnel", config={"displayModeBar": False})

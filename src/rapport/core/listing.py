@@ -13,6 +13,8 @@ from rapport.core.dates import parse_aware_datetime
 from rapport.core.errors import FieldError, InvalidInput
 
 MAX_PAGE_SIZE = 500
+# SQL's OFFSET is a 64-bit integer: a larger one fails in the database instead of finding no rows.
+MAX_OFFSET = 2**63 - 1 - MAX_PAGE_SIZE
 M = TypeVar("M", bound=Model)
 
 
@@ -53,9 +55,12 @@ class Page(Generic[M]):
 
 
 def page_offset(page_number: str | None, size: int) -> int:
-    """The offset of a 1-based ``?page=`` number; anything unreadable is the first page."""
+    """The offset of a 1-based ``?page=`` number; anything unreadable is the first page.
+
+    A page far past the end is an empty page, never an offset the database cannot take.
+    """
     try:
-        return max(int(page_number or "1") - 1, 0) * size
+        return min(max(int(page_number or "1") - 1, 0) * size, MAX_OFFSET)
     except ValueError:
         return 0
 
@@ -63,8 +68,8 @@ def page_offset(page_number: str | None, size: int) -> int:
 def paginate(queryset: QuerySet[M], *, limit: int, offset: int) -> Page[M]:
     if not 1 <= limit <= MAX_PAGE_SIZE:
         raise InvalidInput.single("limit", "out_of_range", f"limit is between 1 and {MAX_PAGE_SIZE}")
-    if offset < 0:
-        raise InvalidInput.single("offset", "out_of_range", "offset cannot be negative")
+    if not 0 <= offset <= MAX_OFFSET:
+        raise InvalidInput.single("offset", "out_of_range", f"offset is between 0 and {MAX_OFFSET}")
     return Page(items=list(queryset[offset : offset + limit]), count=queryset.count(), limit=limit, offset=offset)
 
 

@@ -15,11 +15,19 @@ import orjson
 
 from rapport.core.dates import parse_aware_datetime
 from rapport.core.errors import FieldError
+from rapport.core.inputs import nul_path
 from rapport.events.models import EventType
 
 MAX_MESSAGE_BYTES = 32 * 1024
 MAX_BATCH_BYTES = 500 * 1024
 MAX_ID_LENGTH = 200
+# Times a device may claim: anything earlier or later is a broken clock, not an event. Only the
+# message carrying such a time is refused; the rest of its batch is stored (a client drops a
+# batch answered 400 for good, and one device's clock must not cost the shop its neighbours).
+EARLIEST_TIME = dt.datetime(1970, 1, 1, tzinfo=dt.UTC)
+MAX_CLOCK_AHEAD = dt.timedelta(days=1)
+OUT_OF_RANGE = "out_of_range"
+OUT_OF_RANGE_MESSAGE = "a time between 1970-01-01 and 1 day after it is received (once clock skew is corrected)"
 _TYPES = frozenset(EventType.values)
 
 
@@ -92,8 +100,14 @@ def _moment(value: Any, prefix: str, key: str, errors: list[FieldError]) -> dt.d
             return moment.astimezone(dt.UTC)
     except ValueError:
         pass
+    except OverflowError:  # 9999-12-31T23:59:59-10:00 is past the last moment Python can hold
+        errors.append(FieldError(prefix + key, OUT_OF_RANGE, OUT_OF_RANGE_MESSAGE))
+        return None
     try:
         return parse_aware_datetime(value)
+    except OverflowError:
+        errors.append(FieldError(prefix + key, OUT_OF_RANGE, OUT_OF_RANGE_MESSAGE))
+        return None
     except ValueError as exc:
         errors.append(FieldError(prefix + key, "invalid", str(exc)))
         return None
@@ -118,7 +132,7 @@ def parse_message(
         raise TooLarge(f"{where or 'body'}: a message is at most 32 KB (this one is {size} bytes)")
     prefix = f"{where}." if where else ""
     # orjson writes a NUL as \u0000; the database's JSON and text types cannot hold one
-    if b"\\u0000" in encoded and (path := _nul_path(raw)) is not None:
+    if b"\\u0000" in encoded and (path := nul_path(raw)) is not None:
         return None, [FieldError(prefix + path, "invalid", "text may not contain the NUL character (\\u0000)")]
     kind = implied_type or raw.get("type")
     if kind not in _TYPES:
@@ -163,6 +177,14 @@ def parse_message(
     if errors:
         return None, errors
     happened = timestamp or original
+    try:
+        corrected = corrected_time(happened, sent_at, received_at)
+    except OverflowError:  # the interval the device claims reaches past year 9999 or before year 1
+        corrected = EARLIEST_TIME - dt.timedelta(days=1)
+    too_far_ahead = sent_at is None and happened is not None and happened > received_at + MAX_CLOCK_AHEAD
+    if corrected < EARLIEST_TIME or too_far_ahead:
+        field_name = "timestamp" if timestamp else "originalTimestamp"
+        return None, [FieldError(prefix + field_name, OUT_OF_RANGE, OUT_OF_RANGE_MESSAGE)]
     assert kind is not None
     return (
         Message(
@@ -175,7 +197,7 @@ def parse_message(
             properties=properties,
             traits=traits,
             context=context,
-            timestamp=corrected_time(happened, sent_at, received_at),
+            timestamp=corrected,
             original_timestamp=happened,
             sent_at=sent_at,
             received_at=received_at,
@@ -188,24 +210,6 @@ def parse_message(
     )
 
 
-def _nul_path(value: Any, path: str = "") -> str | None:
-    """The dotted path of the first key or string holding a NUL character, if any."""
-    if isinstance(value, str):
-        return path if "\x00" in value else None
-    if isinstance(value, dict):
-        for key, item in value.items():
-            inner = f"{path}.{key}" if path else str(key)
-            if "\x00" in str(key):
-                return inner
-            if (found := _nul_path(item, inner)) is not None:
-                return found
-    elif isinstance(value, list):
-        for index, item in enumerate(value):
-            if (found := _nul_path(item, f"{path}.{index}" if path else str(index))) is not None:
-                return found
-    return None
-
-
 def corrected_time(happened: dt.datetime | None, sent_at: dt.datetime | None, received_at: dt.datetime) -> dt.datetime:
     """Segment's clock-skew rule: trust the client's intervals, not its clock.
 
@@ -215,20 +219,32 @@ def corrected_time(happened: dt.datetime | None, sent_at: dt.datetime | None, re
     if happened is None:
         return received_at
     if sent_at is None:
-        return happened
+        return min(happened, received_at)
     corrected = received_at - (sent_at - happened)
     return min(corrected, received_at)
 
 
-def parse_body(body: Any, *, received_at: dt.datetime, implied_type: str | None) -> list[Message]:
-    """A single call (``implied_type`` from the path) or a ``/v1/batch`` body, all or nothing."""
+@dataclass
+class Parsed:
+    """The messages of a request to store, and those of its batch refused alone (bad clocks)."""
+
+    messages: list[Message]
+    rejected: list[FieldError]
+
+
+def parse_body(body: Any, *, received_at: dt.datetime, implied_type: str | None) -> Parsed:
+    """A single call (``implied_type`` from the path) or a ``/v1/batch`` body.
+
+    A batch is all or nothing, except for messages whose only fault is a time out of range: those
+    are refused alone, and the request fails only when none of its messages is left.
+    """
     if not isinstance(body, dict):
         raise BadMessage([FieldError("body", "invalid", "expected a JSON object")])
     if implied_type is not None:
         message, errors = parse_message(body, where="", received_at=received_at, implied_type=implied_type)
         if errors or message is None:
             raise BadMessage(errors)
-        return [message]
+        return Parsed([message], [])
     batch = body.get("batch")
     if not isinstance(batch, list):
         raise BadMessage([FieldError("batch", "required", "a batch body holds a list named batch")])
@@ -236,6 +252,7 @@ def parse_body(body: Any, *, received_at: dt.datetime, implied_type: str | None)
     batch_sent_at = _moment(body.get("sentAt"), "", "sentAt", errors)
     batch_context = _object(body.get("context"), "", "context", errors)
     messages: list[Message] = []
+    rejected: list[FieldError] = []
     for index, raw in enumerate(batch):
         message, message_errors = parse_message(
             raw,
@@ -244,12 +261,15 @@ def parse_body(body: Any, *, received_at: dt.datetime, implied_type: str | None)
             batch_sent_at=batch_sent_at,
             batch_context=batch_context,
         )
-        errors.extend(message_errors)
+        if message_errors and all(e.code == OUT_OF_RANGE for e in message_errors):
+            rejected.extend(message_errors)
+        else:
+            errors.extend(message_errors)
         if message is not None:
             messages.append(message)
-    if errors:
-        raise BadMessage(errors[:50])
-    return messages
+    if errors or (rejected and not messages):
+        raise BadMessage((errors or rejected)[:50])
+    return Parsed(messages, rejected[:50])
 
 
 BODY_OBJECTS = ("properties", "traits", "context")

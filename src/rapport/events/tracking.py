@@ -88,13 +88,16 @@ def _handle(request: HttpRequest, implied_type: str | None) -> JsonResponse:
     if not source.is_enabled:
         return _refuse(401, "source_disabled", f"the source {source.name!r} is disabled")
     try:
-        messages = parse_body(body, received_at=received_at, implied_type=implied_type)
+        parsed = parse_body(body, received_at=received_at, implied_type=implied_type)
     except TooLarge as exc:
         return _refuse(413, "too_large", str(exc))
     except BadMessage as exc:
         return _refuse(400, "invalid_request", str(exc), exc.errors)
-    result = ingest(source, messages)
-    return JsonResponse({"success": True, "accepted": result.accepted, "duplicates": result.duplicates})
+    result = ingest(source, parsed.messages)
+    answer: dict[str, object] = {"success": True, "accepted": result.accepted, "duplicates": result.duplicates}
+    if parsed.rejected:
+        answer["rejected"] = [e.as_dict() for e in parsed.rejected]
+    return JsonResponse(answer)
 
 
 def _endpoint(implied_type: str | None):  # type: ignore[no-untyped-def]

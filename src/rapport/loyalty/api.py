@@ -43,7 +43,9 @@ KEY = Field(min_length=1, max_length=120, description="the caller's idempotency 
 
 class AdjustmentIn(Strict):
     asset: Literal["points", "principal", "bonus"]
-    delta: Decimal = Field(description="positive adds, negative takes; points are whole numbers")
+    delta: Decimal = Field(
+        max_digits=12, decimal_places=2, description="positive adds, negative takes; points are whole numbers"
+    )
     reason: str = Field(min_length=1, max_length=300)
     idempotency_key: str = KEY
 

@@ -19,6 +19,7 @@ import plotly.graph_objects as go
 from django.db.models import QuerySet
 from django.utils.translation import gettext as _
 
+from rapport.analytics.charts import embed
 from rapport.core.errors import FieldError, InvalidInput
 from rapport.service import clock
 from rapport.service.models import Category, Survey, Ticket
@@ -191,7 +192,7 @@ def csat_report(period: Period, *, category: str | None = None) -> dict[str, Any
 
 def _html(figure: go.Figure, element_id: str) -> str:
     figure.update_layout(margin={"l": 40, "r": 10, "t": 40, "b": 40}, height=320, legend={"orientation": "h"})
-    return str(figure.to_html(full_html=False, include_plotlyjs=False, div_id=element_id))
+    return embed(figure, element_id)
 
 
 def figures(report: dict[str, Any], csat: dict[str, Any]) -> dict[str, str]:

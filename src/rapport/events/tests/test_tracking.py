@@ -250,3 +250,43 @@ def test_write_key_in_the_body_is_accepted(client, source):
 def test_bad_gzip_is_400(send):
     response = send("/v1/track", b"not gzip at all", headers={"HTTP_CONTENT_ENCODING": "gzip"})
     assert response.status_code == 400 and not Event.objects.exists()
+
+
+@pytest.mark.parametrize(
+    "fields",
+    [
+        {"timestamp": "9999-12-30T00:00:00Z"},
+        {"timestamp": "9999-12-30T00:00:00Z", "sentAt": "2026-01-01T00:00:00Z"},
+        {"timestamp": "2026-01-01T00:00:00Z", "sentAt": "9999-12-31T23:59:59-10:00"},
+        {"timestamp": "3000-01-01T00:00:00Z"},
+        {"originalTimestamp": "0001-01-01T00:00:00+14:00"},
+        {"timestamp": "1969-12-31T23:59:59Z"},
+    ],
+)
+def test_an_impossible_time_refuses_only_its_message(send, fields):
+    field = "timestamp" if "timestamp" in fields else "originalTimestamp"
+    if fields.get("sentAt", "").startswith("9999"):
+        field = "sentAt"
+    single = send("/v1/track", track("Bad", userId="u", **fields))
+    assert single.status_code == 400
+    assert single.json()["errors"][0] == {
+        "field": field,
+        "code": "out_of_range",
+        "message": "a time between 1970-01-01 and 1 day after it is received (once clock skew is corrected)",
+    }
+    batch = send("/v1/batch", {"batch": [track("Good", userId="u"), track("Bad", userId="u", **fields)]})
+    assert batch.status_code == 200
+    assert batch.json()["accepted"] == 1 and batch.json()["rejected"][0]["field"] == f"batch.1.{field}"
+    assert list(Event.objects.values_list("name", flat=True)) == ["Good"]
+
+
+def test_a_batch_of_nothing_but_impossible_times_is_refused(send):
+    response = send("/v1/batch", {"batch": [track("Bad", userId="u", timestamp="3000-01-01T00:00:00Z")]})
+    assert response.status_code == 400 and response.json()["errors"][0]["field"] == "batch.0.timestamp"
+    assert not StagedMessage.objects.exists() and not Event.objects.exists()
+
+
+def test_a_clock_slightly_ahead_is_stored_as_the_time_received(send):
+    ahead = (dt.datetime.now(dt.UTC) + dt.timedelta(hours=3)).isoformat()
+    assert send("/v1/track", track("Ahead", userId="u", timestamp=ahead)).status_code == 200
+    assert Event.objects.get().timestamp <= dt.datetime.now(dt.UTC)

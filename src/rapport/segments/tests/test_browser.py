@@ -23,7 +23,7 @@ def test_build_a_segment_see_the_live_count_save_and_open_its_portrait(page, sig
     first.locator(".subject").select_option("city")
     first.locator(".op").select_option("eq")
     first.locator("input.value").fill("上海")
-    page.wait_for_function("document.getElementById('live-count').textContent === '2'")
+    page.wait_for_function("() => document.getElementById('live-count').textContent === '2'")
     assert page.locator("#live-preview li").count() == 2
 
     page.click("#rule-builder .add-condition >> nth=0")
@@ -31,7 +31,7 @@ def test_build_a_segment_see_the_live_count_save_and_open_its_portrait(page, sig
     second.locator(".condition-type").select_option("profile")
     second.locator(".subject").select_option("gender")
     second.locator("select.value").select_option("female")
-    page.wait_for_function("document.getElementById('live-count').textContent === '1'")
+    page.wait_for_function("() => document.getElementById('live-count').textContent === '1'")
     assert "Amy" in page.inner_text("#live-preview")
 
     page.fill("#id_name", "Women in Shanghai")
@@ -57,5 +57,5 @@ def test_a_bad_value_is_shown_beside_its_condition(page, sign_in, make_staff, sh
     error.wait_for()
     assert "whole number" in error.inner_text()
     condition.locator("input.value").fill("1")
-    page.wait_for_function("document.getElementById('live-count').textContent === '2'")
+    page.wait_for_function("() => document.getElementById('live-count').textContent === '2'")
     assert condition.locator(".node-error").count() == 0
