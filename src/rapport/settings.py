@@ -220,6 +220,8 @@ EMAIL_BACKEND = (
     "django.core.mail.backends.smtp.EmailBackend" if EMAIL_HOST else "django.core.mail.backends.console.EmailBackend"
 )
 DEFAULT_FROM_EMAIL = os.environ.get("RAPPORT_MAIL_FROM", "Rapport <noreply@localhost>")
+# Where messages go, one file each, while a channel has no transport (no SMTP host, no gateway).
+RAPPORT_OUTBOX_DIR = Path(os.environ.get("RAPPORT_OUTBOX_DIR", DATA_DIR / "outbox"))
 RAPPORT_PUBLIC_URL = os.environ.get("RAPPORT_PUBLIC_URL", "http://127.0.0.1:8000").rstrip("/")
 RAPPORT_JOBS_SYNC = _env_bool("RAPPORT_JOBS_SYNC")  # tests: run jobs inline
 

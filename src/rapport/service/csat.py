@@ -12,6 +12,7 @@ from django.core import signing
 from django.db import IntegrityError, transaction
 from django.utils.translation import gettext as _
 
+from rapport.campaigns.delivery import send_transactional
 from rapport.core.errors import Conflict, InvalidInput, NotFound
 from rapport.customers.consent import has_consent
 from rapport.service import clock
@@ -46,8 +47,6 @@ def survey_from_token(token: str) -> Survey:
 
 def send_survey(ticket: Ticket) -> Survey | None:
     """Create and send the ticket's survey unless it already has one or the customer said no to service messages."""
-    from rapport.campaigns.transactional import send_transactional
-
     ticket = Ticket.objects.select_related("customer").get(pk=ticket.pk)
     customer = ticket.customer
     channel = "email" if (ticket.reply_to or customer.email) else "sms"

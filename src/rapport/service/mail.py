@@ -22,10 +22,10 @@ from email.utils import getaddresses, make_msgid
 from typing import Any
 
 from django.conf import settings
-from django.core.mail import EmailMessage
 from django.db import close_old_connections, connections, transaction
 
 from rapport.campaigns import bounces
+from rapport.campaigns.delivery import send_transactional
 from rapport.core.actor import Actor, Source
 from rapport.core.errors import DomainError
 from rapport.service import clock, services
@@ -55,7 +55,12 @@ def new_message_id(ticket: Ticket) -> str:
 
 
 def deliver_reply(message: TicketMessage) -> None:
-    """Send an agent's reply to the customer and record how it went (never raises on a send failure)."""
+    """Send an agent's reply to the customer through the one delivery path and record how it went.
+
+    Email goes from the support address, threaded by Message-ID / In-Reply-To / References, with
+    the reply's attachments; without an address it goes by SMS. A bounced address, a channel
+    outage or a refusal leaves the reply kept and marked failed with the reason (never raises).
+    """
     ticket = message.ticket
     customer = ticket.customer
     address = ticket.reply_to or customer.email
@@ -74,26 +79,30 @@ def deliver_reply(message: TicketMessage) -> None:
             if thread:
                 headers["In-Reply-To"] = thread[-1]
                 headers["References"] = " ".join(thread[-20:])
-            mail = EmailMessage(
+            result = send_transactional(
+                customer,
+                channel="email",
+                purpose="service",
                 subject=subject,
                 body=message.body,
-                from_email=settings.RAPPORT_SERVICE_ADDRESS,
-                to=[address],
-                reply_to=[settings.RAPPORT_SERVICE_ADDRESS],
+                to=address,
+                reference=ticket.number,
+                sender=settings.RAPPORT_SERVICE_ADDRESS,
+                reply_to=settings.RAPPORT_SERVICE_ADDRESS,
                 headers=headers,
+                attachments=[
+                    (attachment.file_name, bytes(attachment.data), attachment.content_type)
+                    for attachment in message.attachments.all()  # type: ignore[attr-defined]
+                ],
             )
-            for attachment in message.attachments.all():  # type: ignore[attr-defined]
-                mail.attach(attachment.file_name, bytes(attachment.data), attachment.content_type)
-            mail.send()
-            delivery, detail = TicketMessage.Delivery.SENT, f"email to {address}"
+            sent_detail = f"email to {address}"
         else:
-            from rapport.campaigns.transactional import send_transactional
-
             result = send_transactional(
                 customer, channel="sms", purpose="service", subject=subject, body=message.body, reference=ticket.number
             )
-            delivery = TicketMessage.Delivery.SENT if result.delivered else TicketMessage.Delivery.FAILED
-            detail = result.detail or "sms"
+            sent_detail = "sms"
+        delivery = TicketMessage.Delivery.SENT if result.delivered else TicketMessage.Delivery.FAILED
+        detail = sent_detail if result.delivered and address else (result.detail or sent_detail)
     except Exception as exc:  # the reply is kept; the agent sees that sending failed
         logger.exception("reply %s on %s could not be sent", message.pk, ticket.number)
         delivery, detail = TicketMessage.Delivery.FAILED, str(exc)[:300]
