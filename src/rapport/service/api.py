@@ -10,7 +10,6 @@ import binascii
 from typing import Any, Literal
 
 from django.contrib.auth import get_user_model
-from django.db import transaction
 from django.http import HttpRequest
 from ninja import Field, Router
 from ninja import Status as Answer
@@ -235,25 +234,24 @@ def open_ticket(request: HttpRequest, payload: TicketIn) -> Answer[dict[str, Any
     require(request, SERVICE_WRITE, "service.add_ticket")
     actor = actor_for(request)
     files = _files(payload.files)
-    with transaction.atomic():  # a customer created from email/phone goes away with a ticket that fails
-        if payload.customer_id is not None:
-            customer = customer_queries.visible_customers(request.user).filter(pk=payload.customer_id).first()
-            if customer is None:
-                raise NotFound.single("customer_id", "not_found", f"no customer #{payload.customer_id}")
-        else:
-            customer = services.find_or_create_customer(
-                email=payload.email or "", phone=payload.phone or "", name=payload.name or "", actor=actor
-            )
-        ticket = services.open_ticket(
-            customer=customer,
-            channel="api",
-            subject=payload.subject,
-            body=payload.body,
-            category=payload.category,
-            priority=payload.priority,
-            order=payload.order,
-            files=files,
-            actor=actor,
+    options: dict[str, Any] = {
+        "channel": "api",
+        "subject": payload.subject,
+        "body": payload.body,
+        "category": payload.category,
+        "priority": payload.priority,
+        "order": payload.order,
+        "files": files,
+        "actor": actor,
+    }
+    if payload.customer_id is not None:
+        customer = customer_queries.visible_customers(request.user).filter(pk=payload.customer_id).first()
+        if customer is None:
+            raise NotFound.single("customer_id", "not_found", f"no customer #{payload.customer_id}")
+        ticket = services.open_ticket(customer=customer, **options)
+    else:
+        ticket = services.open_ticket_for_contact(
+            email=payload.email or "", phone=payload.phone or "", name=payload.name or "", **options
         )
     return Answer(201, ticket_body(ticket))
 

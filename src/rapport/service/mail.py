@@ -228,9 +228,9 @@ def receive(raw: bytes) -> Received:
                 while ticket.merged_into_id is not None:
                     ticket = Ticket.objects.get(pk=ticket.merged_into_id)
             else:
-                customer = services.find_or_create_customer(email=sender, name=name, actor=MAIL_ACTOR)
-                ticket = services.open_ticket(
-                    customer=customer,
+                ticket = services.open_ticket_for_contact(
+                    email=sender,
+                    name=name,
                     channel=TicketChannel.EMAIL,
                     subject=subject or body[:80] or "(no subject)",
                     body=body or subject or "(empty message)",

@@ -168,6 +168,28 @@ def open_ticket(
     return ticket
 
 
+@transaction.atomic
+def open_ticket_for_contact(
+    *,
+    email: str = "",
+    phone: str = "",
+    name: str = "",
+    channel: str,
+    subject: Any,
+    body: Any,
+    actor: Actor,
+    **options: Any,
+) -> Ticket:
+    """Open a ticket for whoever wrote in: the customer with this email or phone, or a new prospect.
+
+    One transaction: a prospect created for a ticket that is then refused (no subject, a file
+    too large) goes away with it, whichever front door (API, console, mail) asked. ``options``
+    are those of :func:`open_ticket` (category, priority, order, files, message_id, reply_to).
+    """
+    customer = find_or_create_customer(email=email, phone=phone, name=name, actor=actor)
+    return open_ticket(customer=customer, channel=channel, subject=subject, body=body, actor=actor, **options)
+
+
 def _add_message(
     ticket: Ticket,
     *,

@@ -144,24 +144,25 @@ def ticket_create(request: HttpRequest) -> HttpResponse:
     errors: list[FieldError] = []
     if request.method == "POST":
         try:
+            options: dict[str, Any] = {
+                "channel": "console",
+                "subject": request.POST.get("subject"),
+                "body": request.POST.get("body"),
+                "category": request.POST.get("category"),
+                "priority": request.POST.get("priority"),
+                "order": request.POST.get("order") or None,
+                "files": uploaded_files(request),
+                "actor": _actor(request),
+            }
             if customer is None:
-                customer = services.find_or_create_customer(
+                ticket = services.open_ticket_for_contact(
                     email=request.POST.get("email", "").strip(),
                     phone=request.POST.get("phone", "").strip(),
                     name=request.POST.get("name", "").strip(),
-                    actor=_actor(request),
+                    **options,
                 )
-            ticket = services.open_ticket(
-                customer=customer,
-                channel="console",
-                subject=request.POST.get("subject"),
-                body=request.POST.get("body"),
-                category=request.POST.get("category"),
-                priority=request.POST.get("priority"),
-                order=request.POST.get("order") or None,
-                files=uploaded_files(request),
-                actor=_actor(request),
-            )
+            else:
+                ticket = services.open_ticket(customer=customer, **options)
             messages.success(request, _("Ticket %(number)s opened.") % {"number": ticket.number})
             return redirect("service:ticket", pk=ticket.pk)
         except DomainError as exc:

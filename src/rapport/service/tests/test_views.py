@@ -154,3 +154,26 @@ def test_attachments_download_for_staff_who_see_the_ticket(agent_client, custome
     outsider = Client()
     outsider.force_login(make_staff(roles.SALES))
     assert outsider.get(f"/service/attachments/{attachment.pk}/").status_code == 403
+
+
+def test_opening_a_ticket_for_a_new_contact_that_fails_creates_no_customer(agent_client, customer):
+    from rapport.customers.models import Customer
+
+    before = Customer.objects.count()
+    bad = agent_client.post(
+        "/service/tickets/new/", {"email": "new.caller@example.cn", "name": "Zhou Min", "subject": "", "body": "x"}
+    )
+    assert bad.status_code == 422 and "subject" in bad.content.decode()
+    assert Customer.objects.count() == before
+    good = agent_client.post(
+        "/service/tickets/new/",
+        {
+            "email": "new.caller@example.cn",
+            "name": "Zhou Min",
+            "subject": "电话咨询",
+            "body": "问尺码",
+            "category": "inquiry",
+            "priority": "normal",
+        },
+    )
+    assert good.status_code == 302 and Ticket.objects.get().customer.email == "new.caller@example.cn"
