@@ -14,7 +14,7 @@ from django.http import HttpRequest
 from ninja import Field, Router
 from ninja import Status as Answer
 
-from rapport.accounts.scopes import SERVICE_READ, SERVICE_WRITE
+from rapport.accounts.scopes import PII_REVEAL, SERVICE_READ, SERVICE_WRITE
 from rapport.core.api import Strict, actor_for, require
 from rapport.core.errors import FieldError, InvalidInput, NotFound
 from rapport.core.listing import page_body, paginate
@@ -148,7 +148,7 @@ def message_body(message: TicketMessage) -> dict[str, Any]:
         "body": message.body,
         "message_id": message.message_id,
         "delivery": message.delivery or None,
-        "delivery_detail": message.delivery_detail,
+        "delivery_detail": services.delivery_note(message),
         "attachments": [
             {"id": a.pk, "file_name": a.file_name, "content_type": a.content_type, "size": a.size}
             for a in message.attachments.all()  # type: ignore[attr-defined]
@@ -266,6 +266,13 @@ def get_ticket(request: HttpRequest, ticket_id: int) -> dict[str, Any]:
         "messages": [message_body(m) for m in messages],
         "history": [event_body(e) for e in ticket.events.all()],  # type: ignore[attr-defined]
     }
+
+
+@router.post("/tickets/{ticket_id}/reveal", summary="Where the ticket's replies went, in plaintext (audited)")
+def reveal_delivery_addresses(request: HttpRequest, ticket_id: int) -> dict[str, Any]:
+    require(request, PII_REVEAL, VIEW, "customers.reveal_pii")
+    revealed = services.reveal_delivery_addresses(_ticket(request, ticket_id), actor=actor_for(request))
+    return {"messages": [{"id": pk, "delivery_address": address} for pk, address in revealed.items()]}
 
 
 @router.patch("/tickets/{ticket_id}", summary="Change subject, category, priority or the linked order")

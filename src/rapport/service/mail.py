@@ -25,6 +25,7 @@ from django.conf import settings
 from django.db import close_old_connections, connections, transaction
 
 from rapport.campaigns import bounces
+from rapport.campaigns.channels import masked_address
 from rapport.campaigns.delivery import send_transactional
 from rapport.core.actor import Actor, Source
 from rapport.core.errors import DomainError
@@ -64,6 +65,7 @@ def deliver_reply(message: TicketMessage) -> None:
     ticket = message.ticket
     customer = ticket.customer
     address = ticket.reply_to or customer.email
+    channel = "email"
     subject = f"Re: {ticket.subject} [{ticket.number}]"
     try:
         if address:
@@ -95,18 +97,21 @@ def deliver_reply(message: TicketMessage) -> None:
                     for attachment in message.attachments.all()  # type: ignore[attr-defined]
                 ],
             )
-            sent_detail = f"email to {address}"
         else:
             result = send_transactional(
                 customer, channel="sms", purpose="service", subject=subject, body=message.body, reference=ticket.number
             )
-            sent_detail = "sms"
+            channel, address = "sms", customer.phone or ""
         delivery = TicketMessage.Delivery.SENT if result.delivered else TicketMessage.Delivery.FAILED
-        detail = sent_detail if result.delivered and address else (result.detail or sent_detail)
+        detail = channel if result.delivered else (result.detail or channel)
     except Exception as exc:  # the reply is kept; the agent sees that sending failed
         logger.exception("reply %s on %s could not be sent", message.pk, ticket.number)
-        delivery, detail = TicketMessage.Delivery.FAILED, str(exc)[:300]
-    TicketMessage.objects.filter(pk=message.pk).update(delivery=delivery, delivery_detail=detail[:300])
+        delivery, detail = TicketMessage.Delivery.FAILED, str(exc)
+    if address:  # a refusal may quote the address (SMTP "550 <someone@…>: no such user")
+        detail = detail.replace(address, masked_address(channel, address))
+    TicketMessage.objects.filter(pk=message.pk).update(
+        delivery=delivery, delivery_detail=detail[:300], delivery_address=address or None
+    )
 
 
 # Incoming --------------------------------------------------------------------------------------

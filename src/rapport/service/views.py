@@ -184,8 +184,24 @@ def ticket_create(request: HttpRequest) -> HttpResponse:
 @login_required
 @permission_required("service.view_ticket", raise_exception=True)
 def ticket_detail(request: HttpRequest, pk: int) -> HttpResponse:
+    return _ticket_page(request, _ticket(request, pk))
+
+
+@login_required
+@require_POST
+@permission_required(["service.view_ticket", "customers.reveal_pii"], raise_exception=True)
+def ticket_reveal(request: HttpRequest, pk: int) -> HttpResponse:
+    """The page with the addresses replies went to in plaintext, in this response only; audited."""
     ticket = _ticket(request, pk)
+    return _ticket_page(
+        request, ticket, revealed=bool(services.reveal_delivery_addresses(ticket, actor=_actor(request)))
+    )
+
+
+def _ticket_page(request: HttpRequest, ticket: Ticket, *, revealed: bool = False) -> HttpResponse:
     thread = list(ticket.messages.select_related("author").prefetch_related("attachments"))  # type: ignore[attr-defined]
+    for message in thread:
+        message.delivery_note = services.delivery_note(message, revealed=revealed)  # type: ignore[attr-defined]
     first = next((m for m in thread if m.kind in (MessageKind.CUSTOMER, MessageKind.BOT)), None)
     canned = CannedReply.objects.filter(Q(category="") | Q(category=ticket.category))
     canned_texts = {c.pk: services.render_canned(c, ticket, agent=request.user) for c in canned}
@@ -206,6 +222,8 @@ def ticket_detail(request: HttpRequest, pk: int) -> HttpResponse:
         "survey": getattr(ticket, "survey", None),
         "goodwill_key": uuid.uuid4().hex,
         "goodwill_templates": goodwill.goodwill_templates(),
+        "revealed": revealed,
+        "can_reveal": not revealed and any(m.delivery_address for m in thread),
     }
     return render(request, "service/ticket.html", context)
 

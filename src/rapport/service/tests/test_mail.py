@@ -21,7 +21,7 @@ import pytest
 from aiosmtpd.controller import Controller
 
 from rapport.core.actor import Actor, Source
-from rapport.service import clock, mail, services
+from rapport.service import clock, csat, mail, services
 from rapport.service.models import InboundMail, MessageKind, Status, Ticket
 
 pytestmark = pytest.mark.django_db(transaction=True)
@@ -207,3 +207,34 @@ def test_a_reply_leaves_from_the_support_address_with_a_bounce_envelope_and_is_r
     message = Message.objects.get(reference=ticket.number)
     assert message.status == Message.Status.DELIVERED and message.purpose == "service"
     assert mailbox.envelopes[-1].startswith("bounce+") and mailbox.envelopes[-1].endswith("@bounces.shop.example")
+
+
+def test_a_ticket_closed_straight_away_is_surveyed_in_the_customers_language_from_the_support_address(
+    mailbox, customer, agent, store, system_actor
+):
+    from rapport.customers.services import update_customer
+    from rapport.service.models import Survey
+
+    assert store.time_zone == "Asia/Shanghai"
+    update_customer(customer, data={"store": store.pk}, actor=system_actor)
+    actor = Actor(user=agent, source=Source.CONSOLE)
+    ticket = services.open_ticket(
+        customer=customer, channel="email", subject="尺码", body="有L码吗？", actor=Actor(source=Source.CUSTOMER)
+    )
+    services.change_status(ticket, status="open", actor=actor)
+    services.change_status(ticket, status="closed", actor=actor)
+    (survey_mail,) = mailbox.wait_for(1)
+    survey = Survey.objects.get(ticket=ticket)
+    assert str(survey_mail["Subject"]) == f"服务评价 {ticket.number}"
+    assert survey_mail["From"] == "support@shop.example"
+    link = f"/service/survey/{csat.survey_token(survey)}/"
+    text = survey_mail.get_body(("plain",)).get_content()
+    markup = survey_mail.get_body(("html",)).get_content()
+    assert "已关闭" in text and link in text
+    assert f'<a href="{csat.survey_url(survey)}">' in markup
+
+    services.change_status(ticket, status="resolved", actor=actor)  # closed by mistake: resolved is allowed
+    ticket.refresh_from_db()
+    assert ticket.status == Status.RESOLVED and ticket.closed_at is None and ticket.resolved_at is not None
+    time.sleep(0.3)
+    assert len(mailbox.messages) == 1 and Survey.objects.count() == 1

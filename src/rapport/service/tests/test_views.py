@@ -177,3 +177,24 @@ def test_opening_a_ticket_for_a_new_contact_that_fails_creates_no_customer(agent
         },
     )
     assert good.status_code == 302 and Ticket.objects.get().customer.email == "new.caller@example.cn"
+
+
+def test_the_ticket_page_masks_where_a_reply_went_until_an_audited_reveal(
+    agent_client, customer, make_ticket, agent_actor, make_staff
+):
+    from rapport.audit.models import AuditEntry
+
+    ticket = make_ticket(customer, channel="email")
+    services.reply(ticket, body="已处理", actor=agent_actor)
+    analyst = Client()
+    analyst.force_login(make_staff(roles.ANALYST))
+    page = analyst.get(f"/service/tickets/{ticket.pk}/").content.decode()
+    assert "email to w***@example.cn" in page and "wang.fang@example.cn" not in page
+    assert "reveal-addresses" not in page
+    assert analyst.post(f"/service/tickets/{ticket.pk}/reveal/").status_code == 403
+
+    page = agent_client.get(f"/service/tickets/{ticket.pk}/").content.decode()
+    assert "wang.fang@example.cn" not in page and "reveal-addresses" in page
+    revealed = agent_client.post(f"/service/tickets/{ticket.pk}/reveal/").content.decode()
+    assert "email to wang.fang@example.cn" in revealed
+    assert AuditEntry.objects.filter(action="reveal", object_id=str(ticket.pk)).count() == 1
