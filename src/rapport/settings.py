@@ -202,7 +202,8 @@ CELERY_BEAT_SCHEDULE = {
     "loyalty-birthday-gifts": {"task": "rapport.loyalty.birthday_gifts", "schedule": 24 * 3600.0},
     # campaigns
     "campaigns-tick": {"task": "rapport.campaigns.tick", "schedule": 60.0},
-    "campaigns-scan-triggers": {"task": "rapport.campaigns.scan_triggers", "schedule": 900.0},
+    # every minute: an abandoned cart's idle time is given in minutes (5 at the least)
+    "campaigns-scan-triggers": {"task": "rapport.campaigns.scan_triggers", "schedule": 60.0},
     # service
     "service-sla-check": {"task": "rapport.service.check_sla", "schedule": 300.0},
     "service-close-resolved": {"task": "rapport.service.close_resolved", "schedule": 3600.0},
