@@ -15,13 +15,14 @@ so a journey, a sign-in code, a ticket reply and a survey are held to the same r
 from __future__ import annotations
 
 import datetime as dt
+from collections.abc import Sequence
 from typing import Any
 
 from django.db.models import Case, CharField, Count, Exists, IntegerField, OuterRef, Q, Subquery, Value, When
 from django.db.models.functions import Coalesce
 from django.db.models.lookups import GreaterThanOrEqual
 
-from rapport.campaigns import bounces
+from rapport.campaigns import bounces, channels
 from rapport.campaigns.models import (
     CONSENT_CHANNEL,
     ChannelKind,
@@ -110,3 +111,24 @@ def refusal(
     if not whens:
         return Value("", output_field=CharField())
     return Case(*whens, default=Value(""), output_field=CharField())
+
+
+def unreachable(
+    customer_ids: Sequence[int], *, channel: str, purpose: str, now: dt.datetime, plan: Plan | None = None
+) -> set[int]:
+    """Of ``customer_ids``, those a message on ``channel`` could not reach now: no address on the
+    channel, no consent, or a bounced email address. (A frequency cap or de-duplication only
+    delays or skips one message; it does not make the customer unreachable.)"""
+    ids = list(customer_ids)
+    with_address = set(channels.addresses(channel, ids))
+    refused = (
+        Customer.objects.filter(pk__in=with_address)
+        .annotate(
+            refusal=refusal(
+                channel=channel, purpose=purpose, policy=channels.policy_for(channel), now=now, plan=plan, customer=""
+            )
+        )
+        .filter(refusal__in=[Message.Reason.NO_CONSENT, Message.Reason.BOUNCED])
+        .values_list("pk", flat=True)
+    )
+    return (set(ids) - with_address) | set(refused)
