@@ -42,7 +42,8 @@ from django.core.mail import EmailMultiAlternatives, get_connection
 from django.db import connection, transaction
 from django.db.models import F, Q
 from django.urls import reverse
-from django.utils import timezone
+from django.utils import timezone, translation
+from django.utils.translation import gettext as _
 
 from rapport.campaigns import bounces, content, tracking
 from rapport.campaigns.models import (
@@ -515,7 +516,10 @@ def _render_one(
     if message.plan_id is not None and channel != ChannelKind.CALL:
         body = tracking.track_links(body, message.pk, skip=frozenset({unsubscribe}))
     if unsubscribe and unsubscribe not in body and channel != ChannelKind.SITE:
-        body = f"{body.rstrip()}\n\n{unsubscribe}"
+        # In the installation's language (RAPPORT_LANGUAGE), whoever's request started the send.
+        with translation.override(settings.LANGUAGE_CODE):
+            label = _("Unsubscribe: %(url)s") % {"url": unsubscribe}
+        body = f"{body.rstrip()}\n\n{label}"
     return subject, body
 
 

@@ -294,3 +294,13 @@ def test_a_template_failing_at_run_time_fails_its_message_instead_of_blocking_th
     message = Message.objects.get(plan=plan)
     assert message.status == Message.Status.FAILED and "division" in message.error
     assert channels.deliver_due() == {}
+
+
+def test_the_added_unsubscribe_link_has_a_label_in_the_installations_language(
+    smtp_server, make_member, make_plan, launch, settings
+):
+    settings.LANGUAGE_CODE = "zh-hans"
+    make_member(consent=("email",))
+    launch(make_plan())
+    text = smtp_server.messages[0].get_body(("plain",)).get_content()
+    assert "退订：http://127.0.0.1:8000/campaigns/u/" in text
