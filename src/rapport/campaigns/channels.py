@@ -133,24 +133,32 @@ def masked_address(channel: str, address: str) -> str:
 
 
 def _log_only(batch: Sequence[Outgoing], why: str) -> list[Outcome]:
+    """Keep each message as a file for the operator; the log line names it and holds no body,
+    no subject (it may quote a ticket) and only the masked address."""
     folder = Path(settings.RAPPORT_OUTBOX_DIR)
-    folder.mkdir(parents=True, exist_ok=True, mode=0o700)
+    outcomes = []
     for item in batch:
         path = folder / f"{item.key}.txt"
-        path.write_text(f"To: {item.to}\nSubject: {item.subject}\n\n{item.body}\n", encoding="utf-8")
-        path.chmod(0o600)
+        try:
+            folder.mkdir(parents=True, exist_ok=True, mode=0o700)
+            path.write_text(f"To: {item.to}\nSubject: {item.subject}\n\n{item.body}\n", encoding="utf-8")
+            path.chmod(0o600)
+        except OSError as exc:  # nowhere to keep it: the message is lost, so it failed
+            logger.warning("%s message %s could not be kept in %s: %s", item.channel, item.key, folder, exc)
+            outcomes.append(Outcome(ok=False, error=f"outbox: {exc}"[:300]))
+            continue
         logger.info(
-            "%s message %s for customer #%s (%s) to %s: %s [%s; the message is in %s]",
+            "%s message %s for customer #%s (%s) to %s [%s; the message is in %s]",
             item.channel,
             item.key,
             item.customer_id,
             item.purpose,
             masked_address(item.channel, item.to),
-            item.subject,
             why,
             path,
         )
-    return [Outcome(ok=True, error=why) for _ in batch]
+        outcomes.append(Outcome(ok=True, error=why))
+    return outcomes
 
 
 def smtp_configured() -> bool:

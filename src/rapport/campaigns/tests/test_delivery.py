@@ -36,3 +36,12 @@ def test_a_refused_one_off_is_recorded_with_its_reason(make_member, system_actor
     result = send_transactional(customer, channel="email", purpose="marketing", subject="New", body="Spring sale")
     assert not result.delivered and "not agreed" in result.detail
     assert Message.objects.get(pk=result.message_id).reason == Message.Reason.NO_CONSENT
+
+
+def test_without_a_transport_a_message_that_cannot_be_kept_fails(make_member, settings, tmp_path):
+    blocker = tmp_path / "not-a-folder"
+    blocker.write_text("")
+    settings.RAPPORT_OUTBOX_DIR = blocker / "outbox"
+    result = send_transactional(make_member(), channel="sms", purpose="service", subject="", body="Code 1")
+    assert not result.delivered and result.detail.startswith("outbox:")
+    assert Message.objects.get(pk=result.message_id).status == Message.Status.FAILED
