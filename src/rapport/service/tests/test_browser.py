@@ -65,3 +65,21 @@ def test_a_member_asks_the_bot_then_hands_over_to_a_person(page, customer, seede
     link.click()
     page.wait_for_url(f"**/service/portal/tickets/{ticket.pk}/")
     assert "积分什么时候过期" in page.inner_text("#thread")
+
+
+def test_an_agent_reveals_where_a_reply_went_and_the_reveal_is_audited(
+    page, sign_in, agent, agent_actor, customer, make_ticket
+):
+    from rapport.audit.models import AuditEntry
+
+    ticket = make_ticket(customer, channel="email", subject="发票")
+    services.reply(ticket, body="已开具。", actor=agent_actor)
+
+    sign_in(agent.username)
+    page.goto(f"/service/tickets/{ticket.pk}/")
+    assert "email to w***@example.cn" in page.inner_text("#thread .kind-agent")
+    page.click("#reveal-addresses")
+    page.wait_for_selector("#thread")
+    assert "email to wang.fang@example.cn" in page.inner_text("#thread .kind-agent")
+    assert page.locator("#reveal-addresses").count() == 0
+    assert AuditEntry.objects.filter(action="reveal", object_id=str(ticket.pk)).count() == 1
