@@ -1,5 +1,6 @@
-"""The email channel: mail to the support address becomes a ticket or joins one; agents' replies
-go out over SMTP and thread back by Message-ID / In-Reply-To / References.
+"""The email channel, incoming: mail to the support address becomes a ticket or joins one,
+threaded by Message-ID / In-Reply-To / References (agents' replies go out through
+:mod:`rapport.service.replies`).
 
 :func:`receive` turns one raw message into a ticket or a reply, or refuses it with a reason. Every
 message it is given is kept (:class:`InboundMail`, raw bytes), refused ones included, so nothing
@@ -18,20 +19,19 @@ from email import policy
 from email.headerregistry import Address
 from email.message import EmailMessage as ParsedMessage
 from email.parser import BytesParser
-from email.utils import getaddresses, make_msgid
+from email.utils import getaddresses
 from typing import Any
 
 from django.conf import settings
 from django.db import close_old_connections, connections, transaction
 
 from rapport.campaigns import bounces
-from rapport.campaigns.channels import masked_address
-from rapport.campaigns.delivery import send_transactional
 from rapport.core.actor import Actor, Source
 from rapport.core.errors import DomainError
 from rapport.service import clock, services
 from rapport.service.attachments import IncomingFile
 from rapport.service.models import InboundMail, Ticket, TicketChannel, TicketMessage
+from rapport.service.replies import service_domain
 
 logger = logging.getLogger(__name__)
 
@@ -42,79 +42,6 @@ QUOTE_START = re.compile(
 )
 TAGS = re.compile(r"<[^>]+>")
 MAIL_ACTOR = Actor(user=None, source=Source.CUSTOMER, label="email")
-
-
-def _domain() -> str:
-    return settings.RAPPORT_SERVICE_ADDRESS.rsplit("@", 1)[-1] or "localhost"
-
-
-def new_message_id(ticket: Ticket) -> str:
-    return make_msgid(idstring=f"{ticket.number}", domain=_domain())
-
-
-# Outgoing --------------------------------------------------------------------------------------
-
-
-def deliver_reply(message: TicketMessage) -> None:
-    """Send an agent's reply to the customer through the one delivery path and record how it went.
-
-    Email goes from the support address, threaded by Message-ID / In-Reply-To / References, with
-    the reply's attachments; without an address it goes by SMS. A bounced address, a channel
-    outage or a refusal leaves the reply kept and marked failed with the reason (never raises).
-    """
-    ticket = message.ticket
-    customer = ticket.customer
-    address = ticket.reply_to or customer.email
-    channel = "email"
-    subject = f"Re: {ticket.subject} [{ticket.number}]"
-    try:
-        if address:
-            thread = [
-                message_id
-                for message_id in TicketMessage.objects.filter(ticket=ticket, message_id__isnull=False)
-                .exclude(pk=message.pk)
-                .order_by("created_at", "pk")
-                .values_list("message_id", flat=True)
-                if message_id
-            ]
-            headers = {"Message-ID": message.message_id or new_message_id(ticket)}
-            if thread:
-                headers["In-Reply-To"] = thread[-1]
-                headers["References"] = " ".join(thread[-20:])
-            result = send_transactional(
-                customer,
-                channel="email",
-                purpose="service",
-                subject=subject,
-                body=message.body,
-                to=address,
-                reference=ticket.number,
-                sender=settings.RAPPORT_SERVICE_ADDRESS,
-                reply_to=settings.RAPPORT_SERVICE_ADDRESS,
-                headers=headers,
-                attachments=[
-                    (attachment.file_name, bytes(attachment.data), attachment.content_type)
-                    for attachment in message.attachments.all()  # type: ignore[attr-defined]
-                ],
-            )
-        else:
-            result = send_transactional(
-                customer, channel="sms", purpose="service", subject=subject, body=message.body, reference=ticket.number
-            )
-            channel, address = "sms", customer.phone or ""
-        delivery = TicketMessage.Delivery.SENT if result.delivered else TicketMessage.Delivery.FAILED
-        detail = channel if result.delivered else (result.detail or channel)
-    except Exception as exc:  # the reply is kept; the agent sees that sending failed
-        logger.exception("reply %s on %s could not be sent", message.pk, ticket.number)
-        delivery, detail = TicketMessage.Delivery.FAILED, str(exc)
-    if address:  # a refusal may quote the address (SMTP "550 <someone@…>: no such user")
-        detail = detail.replace(address, masked_address(channel, address))
-    TicketMessage.objects.filter(pk=message.pk).update(
-        delivery=delivery, delivery_detail=detail[:300], delivery_address=address or None
-    )
-
-
-# Incoming --------------------------------------------------------------------------------------
 
 
 class Refused(Exception):
@@ -343,7 +270,7 @@ def start_listener(host: str, port: int) -> Any:
         hostname=host,
         port=port,
         data_size_limit=settings.RAPPORT_SERVICE_MAX_MAIL_BYTES,
-        server_hostname=_domain(),
+        server_hostname=service_domain(),
         ready_timeout=10,
     )
     controller.start()

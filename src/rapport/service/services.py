@@ -44,6 +44,7 @@ from rapport.service.models import (
     TicketChannel,
     TicketMessage,
 )
+from rapport.service.replies import deliver_reply, new_message_id
 from rapport.service.validation import clean_choice, clean_text
 
 logger = logging.getLogger(__name__)
@@ -298,8 +299,6 @@ def reply(
             raise Conflict.single("ticket", "merged", f"merged into T-{ticket.merged_into_id:06d}; reply there")
         if ticket.status == Status.CLOSED:
             raise Conflict.single("status", "closed", "reopen the ticket before replying")
-        from rapport.service.mail import new_message_id  # mail imports services for inbound mail
-
         message = _add_message(
             ticket,
             kind=MessageKind.AGENT,
@@ -318,8 +317,6 @@ def reply(
         ticket.updated_at = message.created_at
         ticket.save()
         record_event(ticket, "replied", actor=actor, data={"message": message.pk})
-    from rapport.service.mail import deliver_reply
-
     deliver_reply(message)
     if ticket.status in ENDED:
         _after_conversation(ticket)
