@@ -28,6 +28,7 @@ from django.db import close_old_connections, connections, transaction
 from rapport.campaigns import bounces
 from rapport.core.actor import Actor, Source
 from rapport.core.errors import DomainError
+from rapport.core.pii import mask_email
 from rapport.service import clock, services
 from rapport.service.attachments import IncomingFile
 from rapport.service.models import InboundMail, Ticket, TicketChannel, TicketMessage
@@ -198,7 +199,9 @@ def _keep(
 
 
 def _refuse(raw: bytes, message_id: str, sender: str, subject: str, exc: Refused, size: int) -> Received:
-    logger.warning("support mail from %s refused: %s", sender or "?", exc.reason)
+    masked = mask_email(sender) if sender else "?"  # the log holds no customer's address
+    reason = exc.reason.replace(sender, masked) if sender else exc.reason
+    logger.warning("support mail from %s refused: %s", masked, reason)
     InboundMail.objects.create(
         message_id=message_id[:300],
         sender=sender[:254],

@@ -238,3 +238,11 @@ def test_a_ticket_closed_straight_away_is_surveyed_in_the_customers_language_fro
     assert ticket.status == Status.RESOLVED and ticket.closed_at is None and ticket.resolved_at is not None
     time.sleep(0.3)
     assert len(mailbox.messages) == 1 and Survey.objects.count() == 1
+
+
+def test_refused_mail_is_logged_without_the_senders_address(customer, settings, caplog):
+    settings.RAPPORT_SERVICE_MAX_MAIL_BYTES = 100_000
+    broken = b"From: bcherry@163.com\r\nContent-Type: text/plain; charset=no-such-charset\r\n\r\n\xff\xfe\r\n"
+    with caplog.at_level("WARNING", logger="rapport.service.mail"):
+        assert mail.receive(broken).outcome == "rejected"
+    assert "b***@163.com" in caplog.text and "bcherry@163.com" not in caplog.text
