@@ -258,7 +258,8 @@ CELERY_BEAT_SCHEDULE = {
     "loyalty-birthday-gifts": {"task": "rapport.loyalty.birthday_gifts", "schedule": 24 * 3600.0},
     # campaigns
     "campaigns-tick": {"task": "rapport.campaigns.tick", "schedule": 60.0},
-    "campaigns-scan-triggers": {"task": "rapport.campaigns.scan_triggers", "schedule": 900.0},
+    # every minute: an abandoned cart's idle time is given in minutes (5 at the least)
+    "campaigns-scan-triggers": {"task": "rapport.campaigns.scan_triggers", "schedule": 60.0},
     # service
     "service-sla-check": {"task": "rapport.service.check_sla", "schedule": 300.0},
     "service-close-resolved": {"task": "rapport.service.close_resolved", "schedule": 3600.0},
@@ -279,6 +280,8 @@ EMAIL_BACKEND = (
     "django.core.mail.backends.smtp.EmailBackend" if EMAIL_HOST else "django.core.mail.backends.console.EmailBackend"
 )
 DEFAULT_FROM_EMAIL = os.environ.get("RAPPORT_MAIL_FROM", "Rapport <noreply@localhost>")
+# Where messages go, one file each, while a channel has no transport (no SMTP host, no gateway).
+RAPPORT_OUTBOX_DIR = Path(os.environ.get("RAPPORT_OUTBOX_DIR", DATA_DIR / "outbox"))
 # empty: links use the address `rapport run` serves (rapport.core.public_url)
 RAPPORT_PUBLIC_URL = os.environ.get("RAPPORT_PUBLIC_URL", "").rstrip("/")
 RAPPORT_JOBS_SYNC = _env_bool("RAPPORT_JOBS_SYNC")  # tests: run jobs inline

@@ -10,7 +10,10 @@
 * staff — a notification mail to a staff address.
 
 A channel without a transport (no SMTP host, no gateway URL: the embedded default) writes each
-message to the server log instead, so trying Rapport out never needs a provider.
+message to a file in the outbox folder (``RAPPORT_OUTBOX_DIR``, readable by the operator only)
+and one line to the server log that names the file, with the address masked and no body: a
+sign-in code or a customer's address never lands in a log that is shipped elsewhere, yet trying
+Rapport out never needs a provider.
 
 :func:`deliver_due` claims due messages with a lease (two workers never send one message at
 once), sends them in batches, and records the outcomes with set-based updates. A failed batch
@@ -31,6 +34,7 @@ import urllib.request
 from collections import defaultdict
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field
+from pathlib import Path
 from typing import Any, Protocol
 
 from django.conf import settings
@@ -38,7 +42,8 @@ from django.core.mail import EmailMultiAlternatives, get_connection
 from django.db import connection, transaction
 from django.db.models import F, Q
 from django.urls import reverse
-from django.utils import timezone
+from django.utils import timezone, translation
+from django.utils.translation import gettext as _
 
 from rapport.campaigns import bounces, content, tracking
 from rapport.campaigns.models import (
@@ -55,6 +60,7 @@ from rapport.campaigns.models import (
     Step,
 )
 from rapport.core.errors import InvalidInput
+from rapport.core.pii import mask_email, mask_phone, mask_text
 from rapport.core.public_url import public_url
 from rapport.customers.models import Customer, Identity
 from rapport.tags.sync import backoff, sign
@@ -83,6 +89,13 @@ class Outgoing:
     unsubscribe_url: str = ""
     plan_id: int | None = None
     extra: dict[str, Any] = field(default_factory=dict)
+    # Email only: a one-off message may speak for another sender (the support address), carry its
+    # own thread headers (a ticket's Message-ID), an HTML part and attachments.
+    sender: str = ""
+    reply_to: str = ""
+    headers: dict[str, str] = field(default_factory=dict)
+    html: str = ""
+    attachments: tuple[tuple[str, bytes, str], ...] = ()
 
     @property
     def key(self) -> str:
@@ -111,19 +124,42 @@ def policy_for(channel: str) -> ChannelPolicy:
     return ChannelPolicy.objects.filter(channel=channel).first() or default_policy(channel)
 
 
+def masked_address(channel: str, address: str) -> str:
+    """How an address may appear in a log line or a delivery note: enough to recognise, not to use."""
+    if channel in (ChannelKind.EMAIL, ChannelKind.STAFF):
+        return mask_email(address)
+    if channel in (ChannelKind.SMS, ChannelKind.CALL):
+        return mask_phone(address)
+    return mask_text(address)
+
+
 def _log_only(batch: Sequence[Outgoing], why: str) -> list[Outcome]:
+    """Keep each message as a file for the operator; the log line names it and holds no body,
+    no subject (it may quote a ticket) and only the masked address."""
+    folder = Path(settings.RAPPORT_OUTBOX_DIR)
+    outcomes = []
     for item in batch:
+        path = folder / f"{item.key}.txt"
+        try:
+            folder.mkdir(parents=True, exist_ok=True, mode=0o700)
+            path.write_text(f"To: {item.to}\nSubject: {item.subject}\n\n{item.body}\n", encoding="utf-8")
+            path.chmod(0o600)
+        except OSError as exc:  # nowhere to keep it: the message is lost, so it failed
+            logger.warning("%s message %s could not be kept in %s: %s", item.channel, item.key, folder, exc)
+            outcomes.append(Outcome(ok=False, error=f"outbox: {exc}"[:300]))
+            continue
         logger.info(
-            "%s message %s for customer #%s (%s): %s | %s [%s]",
+            "%s message %s for customer #%s (%s) to %s [%s; the message is in %s]",
             item.channel,
             item.key,
             item.customer_id,
             item.purpose,
-            item.subject,
-            item.body,
+            masked_address(item.channel, item.to),
             why,
+            path,
         )
-    return [Outcome(ok=True, error=why) for _ in batch]
+        outcomes.append(Outcome(ok=True, error=why))
+    return outcomes
 
 
 def smtp_configured() -> bool:
@@ -136,12 +172,16 @@ class EmailAdapter:
     def build(self, item: Outgoing) -> EmailMultiAlternatives:
         # The signed Message-ID and the per-message envelope sender (VERP) are how a bounce
         # finds its way back to this message; the From header stays the configured sender.
+        # A one-off message may bring its own Message-ID (a ticket thread): the envelope
+        # sender still brings its bounces back.
+        sender = item.sender or settings.DEFAULT_FROM_EMAIL
         headers = {
             "X-Rapport-Message": item.key,
             "Message-ID": bounces.message_id_header(item.message_id),
-            "From": settings.DEFAULT_FROM_EMAIL,
+            "From": sender,
+            **item.headers,
         }
-        text, markup = item.body, html.escape(item.body).replace("\n", "<br>\n")
+        text, markup = item.body, item.html or html.escape(item.body).replace("\n", "<br>\n")
         if item.unsubscribe_url:
             headers["List-Unsubscribe"] = f"<{item.unsubscribe_url}>"
             headers["List-Unsubscribe-Post"] = "List-Unsubscribe=One-Click"
@@ -151,16 +191,20 @@ class EmailAdapter:
         mail = EmailMultiAlternatives(
             subject=item.subject,
             body=text,
-            from_email=bounces.return_path(item.message_id) or settings.DEFAULT_FROM_EMAIL,
+            from_email=bounces.return_path(item.message_id) or sender,
             to=[item.to],
+            reply_to=[item.reply_to] if item.reply_to else None,
             headers=headers,
         )
-        mail.attach_alternative(f"<!doctype html><html><body>{markup}</body></html>", "text/html")
+        if item.plan_id is not None or item.html:  # a one-off message without markup stays plain text
+            mail.attach_alternative(f"<!doctype html><html><body>{markup}</body></html>", "text/html")
+        for name, data, content_type in item.attachments:
+            mail.attach(name, data, content_type)
         return mail
 
     def send(self, batch: Sequence[Outgoing], policy: ChannelPolicy) -> list[Outcome]:
         if not smtp_configured():
-            return _log_only(batch, "written to the server log: no SMTP host configured")
+            return _log_only(batch, "no SMTP host configured: kept in the outbox folder, noted in the server log")
         outcomes: list[Outcome] = []
         try:
             connection = get_connection(fail_silently=False)
@@ -194,7 +238,7 @@ class GatewayAdapter:
 
     def send(self, batch: Sequence[Outgoing], policy: ChannelPolicy) -> list[Outcome]:
         if not policy.gateway_url:
-            return _log_only(batch, "written to the server log: no gateway configured")
+            return _log_only(batch, "no gateway configured: kept in the outbox folder, noted in the server log")
         body = json.dumps(
             {
                 "channel": policy.channel,
@@ -305,9 +349,11 @@ class CallAdapter:
 
 
 class StaffMailAdapter:
-    """A notification mail to staff through Django's mail connection (the log without SMTP)."""
+    """A notification mail to staff through Django's mail connection (the outbox without SMTP)."""
 
     def send(self, batch: Sequence[Outgoing], policy: ChannelPolicy) -> list[Outcome]:
+        if not smtp_configured():
+            return _log_only(batch, "no SMTP host configured: kept in the outbox folder, noted in the server log")
         connection = get_connection(fail_silently=False)
         outcomes = []
         for item in batch:
@@ -478,7 +524,10 @@ def _render_one(
     if message.plan_id is not None and channel != ChannelKind.CALL:
         body = tracking.track_links(body, message.pk, skip=frozenset({unsubscribe}))
     if unsubscribe and unsubscribe not in body and channel != ChannelKind.SITE:
-        body = f"{body.rstrip()}\n\n{unsubscribe}"
+        # In the installation's language (RAPPORT_LANGUAGE), whoever's request started the send.
+        with translation.override(settings.LANGUAGE_CODE):
+            label = _("Unsubscribe: %(url)s") % {"url": unsubscribe}
+        body = f"{body.rstrip()}\n\n{label}"
     return subject, body
 
 

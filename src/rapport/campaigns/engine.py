@@ -3,8 +3,8 @@
 Everything is set-based. Entering a plan is one ``INSERT … SELECT`` over the segment's SQL
 (with a random hold-out and A/B bucket drawn by the database); a step handles up to
 ``CHUNK`` enrollments at once; a send step writes its messages with one ``INSERT … SELECT``
-whose guards (consent, bounced addresses, frequency caps, cross-plan de-duplication, quiet hours) are SQL
-expressions, never a per-customer query.
+whose guards (:mod:`rapport.campaigns.delivery.guards`: consent, bounced addresses, frequency caps,
+cross-plan de-duplication; and quiet hours) are SQL expressions, never a per-customer query.
 
 Resuming safely: each chunk is claimed with ``SELECT … FOR UPDATE SKIP LOCKED`` and handled in
 one transaction that both writes the step's effects and moves the enrollments on. A worker
@@ -27,24 +27,19 @@ from django.db import connection, transaction
 from django.db.models import (
     Case,
     CharField,
-    Count,
     DateTimeField,
-    Exists,
     F,
     IntegerField,
-    OuterRef,
     Q,
     QuerySet,
-    Subquery,
     Value,
     When,
 )
-from django.db.models.functions import Coalesce
 from django.utils import timezone
 
-from rapport.campaigns import bounces, channels
+from rapport.campaigns import channels
+from rapport.campaigns.delivery import guards
 from rapport.campaigns.models import (
-    CONSENT_CHANNEL,
     ChannelKind,
     ChannelPolicy,
     Enrollment,
@@ -56,7 +51,6 @@ from rapport.campaigns.models import (
 )
 from rapport.core.actor import Actor
 from rapport.core.errors import DomainError
-from rapport.customers.consent import consenting_q
 from rapport.customers.models import Customer, Store
 from rapport.segments.compiler import members
 
@@ -64,7 +58,6 @@ logger = logging.getLogger(__name__)
 
 CHUNK = 5000
 MAX_ROUNDS = 1000
-COUNTED_FOR_CAPS = (Message.Status.PLANNED, Message.Status.SENT, Message.Status.DELIVERED)
 
 
 def _quote(name: str) -> str:
@@ -444,48 +437,6 @@ def _variants(step: Step, plan: Plan) -> tuple[Any, Any]:
     )
 
 
-def _count_since(channel: str, since: dt.datetime) -> Any:
-    recent = (
-        Message.objects.filter(
-            customer_id=OuterRef("customer_id"),
-            channel=channel,
-            purpose=Purpose.MARKETING,
-            status__in=COUNTED_FOR_CAPS,
-            created_at__gte=since,
-        )
-        .order_by()
-        .values("customer_id")
-        .annotate(n=Count("pk"))
-        .values("n")
-    )
-    return Coalesce(Subquery(recent, output_field=IntegerField()), Value(0))
-
-
-def _reason(plan: Plan, channel: str, purpose: str, policy: ChannelPolicy, now: dt.datetime) -> Any:
-    """Why a send is suppressed ('' when it may go), as one SQL CASE over the enrollment's customer."""
-    consenting = Customer.objects.filter(
-        consenting_q(CONSENT_CHANNEL[ChannelKind(channel)], purpose), pk=OuterRef("customer_id")
-    )
-    whens = [When(~Exists(consenting), then=Value(Message.Reason.NO_CONSENT))]
-    if channel == ChannelKind.EMAIL:
-        # An address that bounced for good gets no more email, whatever the purpose.
-        whens.append(When(bounces.suppressed_q("customer__email_index"), then=Value(Message.Reason.BOUNCED)))
-    if purpose == Purpose.MARKETING:
-        whens += [
-            When(Q(day_count__gte=policy.daily_cap), then=Value(Message.Reason.FREQUENCY_CAP)),
-            When(Q(week_count__gte=policy.weekly_cap), then=Value(Message.Reason.FREQUENCY_CAP)),
-        ]
-        if plan.dedup_group:
-            sent_by_others = Message.objects.filter(
-                customer_id=OuterRef("customer_id"),
-                dedup_group=plan.dedup_group,
-                status__in=COUNTED_FOR_CAPS,
-                created_at__gte=now - dt.timedelta(hours=plan.dedup_hours),
-            ).exclude(plan_id=plan.pk)
-            whens.append(When(Exists(sent_by_others), then=Value(Message.Reason.DUPLICATE)))
-    return Case(*whens, default=Value(""), output_field=CharField())
-
-
 MESSAGE_COLUMNS = (
     "plan_id",
     "step_id",
@@ -514,15 +465,11 @@ def plan_messages(step: Step, enrollment_ids: Sequence[int], *, now: dt.datetime
         template, variant = _variants(step, plan)
     policy = channels.policy_for(channel)
     enrollments = Enrollment.objects.filter(pk__any_of=list(enrollment_ids))
-    if channel == ChannelKind.STAFF:
-        reason: Any = Value("")
-    else:
-        if purpose == Purpose.MARKETING:
-            enrollments = enrollments.annotate(
-                day_count=_count_since(channel, now - dt.timedelta(days=1)),
-                week_count=_count_since(channel, now - dt.timedelta(days=7)),
-            )
-        reason = _reason(plan, channel, purpose, policy, now)
+    reason: Any = (
+        Value("")
+        if channel == ChannelKind.STAFF
+        else guards.refusal(channel=channel, purpose=purpose, policy=policy, now=now, plan=plan)
+    )
     selected = enrollments.annotate(
         m_plan_id=Value(plan.pk),
         m_step_id=Value(step.pk),

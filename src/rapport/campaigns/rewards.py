@@ -1,7 +1,10 @@
 """Journey steps and triggers that touch the customer's assets (coupons, points, levels).
 
 Steps call :mod:`rapport.loyalty`'s services, one customer at a time because that is the
-ledger's unit of locking; each call carries the key ``plan:<id>:step:<id>:enrollment:<id>``, so a
+ledger's unit of locking. A coupon step issues, by default, only to the customers the plan's
+next message can reach when the step runs (an address and consent on its channel, no bounced
+address): a coupon nobody tells the customer about is a coupon wasted. ``audience: everyone``
+issues to all. Each call carries the key ``plan:<id>:step:<id>:enrollment:<id>``, so a
 chunk redone after a crash finds the coupon or points already given and gives nothing twice. An
 issued coupon is kept in the enrollment's context: a later send step shows it as ``coupon``.
 
@@ -21,7 +24,8 @@ from django.utils.functional import Promise
 from django.utils.translation import gettext_lazy as _
 
 from rapport.campaigns import engine
-from rapport.campaigns.models import Enrollment, Plan, Step
+from rapport.campaigns.delivery import guards
+from rapport.campaigns.models import Enrollment, Plan, Purpose, Step
 from rapport.core.actor import Actor
 from rapport.core.errors import Conflict, FieldError
 from rapport.customers.models import Customer
@@ -38,6 +42,11 @@ TRIGGERS: dict[str, str | Promise] = {
     "level_changed": _("a member level change"),
 }
 UNAVAILABLE: set[str] = set()
+REACHABLE, EVERYONE = "reachable", "everyone"
+AUDIENCES = {
+    REACHABLE: _("Only those the plan's message can reach (consent and an address)"),
+    EVERYONE: _("Everyone in the step"),
+}
 
 
 def catalogue() -> dict[str, Any]:
@@ -45,8 +54,12 @@ def catalogue() -> dict[str, Any]:
     templates = [
         {"value": t.pk, "label": t.name} for t in CouponTemplate.objects.filter(is_active=True).order_by("name")
     ]
+    audiences = [{"value": value, "label": str(label)} for value, label in AUDIENCES.items()]
     return {
-        "coupon": [{"name": "template", "label": str(_("Coupon")), "choices": templates}],
+        "coupon": [
+            {"name": "template", "label": str(_("Coupon")), "choices": templates},
+            {"name": "audience", "label": str(_("Issue to")), "choices": audiences},
+        ],
         "points": [
             {"name": "points", "label": str(_("Points")), "type": "number"},
             {"name": "reason", "label": str(_("Reason shown to the member")), "type": "text"},
@@ -62,7 +75,10 @@ def clean_step(kind: str, path: str, config: Mapping[str, Any], errors: list[Fie
             errors.append(FieldError(f"{path}.template", "not_found", "a coupon template's id"))
         elif not template.is_active:
             errors.append(FieldError(f"{path}.template", "inactive", f"{template.name} is not being given out"))
-        return {"template": template.pk if template else None}
+        audience = str(config.get("audience") or REACHABLE)
+        if audience not in AUDIENCES:
+            errors.append(FieldError(f"{path}.audience", "invalid", f"one of: {', '.join(AUDIENCES)}"))
+        return {"template": template.pk if template else None, "audience": audience}
     amount = config.get("points")
     if isinstance(amount, str) and amount.strip().isdigit():
         amount = int(amount)
@@ -83,15 +99,42 @@ def _coupon_facts(coupon: Coupon) -> dict[str, Any]:
     }
 
 
+def _left_out(step: Step, customer_ids: list[int], now: dt.datetime) -> set[int]:
+    """Customers a coupon step skips: those the plan's next message cannot reach (unless the step
+    issues to everyone, or no message follows it)."""
+    if step.config.get("audience", REACHABLE) == EVERYONE:
+        return set()
+    message = (
+        Step.objects.filter(plan_id=step.plan_id, position__gt=step.position, kind=Step.Kind.SEND)
+        .order_by("position")
+        .first()
+    )
+    if message is None or not message.config.get("channel"):
+        return set()
+    skipped = guards.unreachable(
+        customer_ids,
+        channel=message.config["channel"],
+        purpose=message.config.get("purpose", Purpose.MARKETING),
+        now=now,
+        plan=step.plan,
+    )
+    if skipped:
+        logger.info(
+            "plan #%s step %s: %s customers cannot be told; no coupon", step.plan_id, step.position, len(skipped)
+        )
+    return skipped
+
+
 def issue(step: Step, enrollments: Sequence[tuple[int, int]], *, now: dt.datetime) -> None:
     """Give each enrolled customer the step's coupon or points (inside the engine's chunk transaction)."""
     actor = Actor.system(f"operation plan #{step.plan_id}")
     customers = Customer.objects.in_bulk([customer_id for _pk, customer_id in enrollments])
     template = CouponTemplate.objects.filter(pk=step.config.get("template")).first()
+    left_out = _left_out(step, list(customers), now) if step.kind == Step.Kind.COUPON else set()
     issued: dict[int, dict[str, Any]] = {}
     for enrollment_id, customer_id in enrollments:
         customer = customers.get(customer_id)
-        if customer is None:
+        if customer is None or customer_id in left_out:
             continue
         key = f"plan:{step.plan_id}:step:{step.pk}:enrollment:{enrollment_id}"
         try:

@@ -44,6 +44,12 @@ def visible_orders(user: AbstractBaseUser | AnonymousUser | None) -> QuerySet[Or
     )
 
 
+def placed_since(customer: Any, since: Any) -> QuerySet[Order]:
+    """Every order of ``customer`` placed at or after ``since``, whatever its source (tracking, API,
+    import, console, POS) or status; both may be expressions (``OuterRef``) for a subquery."""
+    return Order.objects.filter(customer_id=customer, placed_at__gte=since)
+
+
 def filter_orders(orders: QuerySet[Order], params: Mapping[str, Any]) -> QuerySet[Order]:
     errors: list[FieldError] = []
     if params.get("customer_id"):

@@ -11,6 +11,7 @@ from django.db.models import Exists, OuterRef, QuerySet, Subquery
 from django.utils import timezone
 
 from rapport.accounts.services import customer_scope
+from rapport.commerce import queries as order_queries
 from rapport.core.errors import FieldError, InvalidInput
 from rapport.core.listing import within_time_bounds
 from rapport.customers.models import Customer
@@ -85,7 +86,8 @@ def abandoned_carts(
     now: dt.datetime | None = None, idle_minutes: int | None = None, lookback_days: int = 30
 ) -> QuerySet[Customer]:
     """Customers whose latest cart activity (Product Added, Cart Viewed, Checkout Started) is
-    older than the idle time, with no Order Completed since. Annotated with ``cart_at``."""
+    older than the idle time, with no order since: neither an Order Completed event nor an order
+    from any other source (API, import, console, POS). Annotated with ``cart_at``."""
     now = now or timezone.now()
     minutes = idle_minutes if idle_minutes is not None else settings.RAPPORT_ABANDONED_CART_MINUTES
     recent_carts = Event.objects.filter(
@@ -104,4 +106,5 @@ def abandoned_carts(
         .annotate(cart_at=Subquery(latest_cart[:1]))
         .filter(cart_at__lte=now - dt.timedelta(minutes=minutes))
         .filter(~Exists(ordered_since))
+        .filter(~Exists(order_queries.placed_since(OuterRef("pk"), OuterRef("cart_at"))))
     )

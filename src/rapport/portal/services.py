@@ -17,7 +17,7 @@ from django.db import transaction
 from django.utils import timezone
 from django.utils.translation import gettext as _
 
-from rapport.campaigns.transactional import send_transactional
+from rapport.campaigns.delivery import send_transactional
 from rapport.core import pii
 from rapport.core.errors import InvalidInput
 from rapport.customers.models import Customer, MemberStatus

@@ -34,7 +34,16 @@ from rapport.loyalty.models import Account, BenefitCard, Coupon, Entry, LevelCha
 from rapport.portal.models import MemberSession, SignInCode
 from rapport.privacy.models import DataSubjectRequest
 from rapport.privacy.registry import Erasure, PrivacyHook, Rows, register_privacy_hook, rows
-from rapport.service.models import Attachment, BotConversation, InboundMail, Status, Ticket, TicketEvent, TicketMessage
+from rapport.service.models import (
+    Attachment,
+    BotConversation,
+    BotQuestion,
+    InboundMail,
+    Status,
+    Ticket,
+    TicketEvent,
+    TicketMessage,
+)
 from rapport.tags.models import CustomerTag
 
 _INDEXES = ("phone_index", "email_index", "id_number_index", "name_key", "place_index")
@@ -238,7 +247,9 @@ def erase_service(customer: Customer, erasure: Erasure) -> dict[str, int]:
     return {
         "tickets_closed": tickets.exclude(status=Status.CLOSED).update(status=Status.CLOSED),
         "tickets": tickets.update(subject="", reply_to=""),
-        "ticket_messages": TicketMessage.objects.filter(ticket__customer=customer).update(body=""),
+        "ticket_messages": TicketMessage.objects.filter(ticket__customer=customer).update(
+            body="", delivery_address=None
+        ),
         "ticket_message_authors": TicketMessage.objects.filter(ticket__customer=customer, author=None).update(
             author_label=""
         ),
@@ -246,6 +257,8 @@ def erase_service(customer: Customer, erasure: Erasure) -> dict[str, int]:
         "attachments": Attachment.objects.filter(message__ticket__customer=customer).delete()[0],
         "inbound_mail": InboundMail.objects.filter(ticket__customer=customer).update(raw=b"", sender="", subject=""),
         "bot_conversations": BotConversation.objects.filter(customer=customer).update(transcript=[]),
+        # the questions the bot's review page groups: the transcript's words, kept apart
+        "bot_questions": BotQuestion.objects.filter(conversation__customer=customer).delete()[0],
     }
 
 

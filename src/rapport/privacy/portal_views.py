@@ -12,20 +12,15 @@ from django.shortcuts import redirect, render
 from django.utils.translation import gettext as _
 from django.views.decorators.http import require_POST
 
-from rapport.core.actor import Actor, Source
 from rapport.core.errors import DomainError, NotFound
 from rapport.customers.models import Customer
-from rapport.portal.auth import COOKIE_NAME, member_required
+from rapport.portal.auth import COOKIE_NAME, member_actor, member_required
 from rapport.privacy import services
 from rapport.privacy.models import DataSubjectRequest, RequestKind, RequestSource, RequestStatus
 
 
 def _member(request: HttpRequest) -> Customer:
     return request.member  # type: ignore[attr-defined,no-any-return]
-
-
-def _actor(request: HttpRequest) -> Actor:
-    return Actor(user=None, source=Source.CUSTOMER, label=f"member #{_member(request).pk} (portal)")
 
 
 @member_required
@@ -44,9 +39,9 @@ def home(request: HttpRequest) -> HttpResponse:
 def _receive_and_fulfil(request: HttpRequest, kind: str) -> DataSubjectRequest | None:
     try:
         received = services.receive_request(
-            customer=_member(request), kind=kind, source=RequestSource.PORTAL, actor=_actor(request)
+            customer=_member(request), kind=kind, source=RequestSource.PORTAL, actor=member_actor(request)
         )
-        return services.fulfil_request(received, actor=_actor(request))
+        return services.fulfil_request(received, actor=member_actor(request))
     except DomainError as exc:
         messages.error(request, " ".join(e.message for e in exc.errors))
         return None
@@ -77,7 +72,7 @@ def cancel_account(request: HttpRequest) -> HttpResponse:
 @member_required
 def archive(request: HttpRequest, token: str) -> HttpResponse:
     try:
-        subject, data = services.open_archive(token, member=_member(request), actor=_actor(request))
+        subject, data = services.open_archive(token, member=_member(request), actor=member_actor(request))
     except NotFound as exc:
         raise Http404(exc.errors[0].message) from exc
     response = HttpResponse(data, content_type="application/zip")

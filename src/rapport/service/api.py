@@ -10,12 +10,11 @@ import binascii
 from typing import Any, Literal
 
 from django.contrib.auth import get_user_model
-from django.db import transaction
 from django.http import HttpRequest
 from ninja import Field, Router
 from ninja import Status as Answer
 
-from rapport.accounts.scopes import SERVICE_READ, SERVICE_WRITE
+from rapport.accounts.scopes import PII_REVEAL, SERVICE_READ, SERVICE_WRITE
 from rapport.core.api import Strict, actor_for, require
 from rapport.core.errors import FieldError, InvalidInput, NotFound
 from rapport.core.listing import page_body, paginate
@@ -149,7 +148,7 @@ def message_body(message: TicketMessage) -> dict[str, Any]:
         "body": message.body,
         "message_id": message.message_id,
         "delivery": message.delivery or None,
-        "delivery_detail": message.delivery_detail,
+        "delivery_detail": services.delivery_note(message),
         "attachments": [
             {"id": a.pk, "file_name": a.file_name, "content_type": a.content_type, "size": a.size}
             for a in message.attachments.all()  # type: ignore[attr-defined]
@@ -235,25 +234,24 @@ def open_ticket(request: HttpRequest, payload: TicketIn) -> Answer[dict[str, Any
     require(request, SERVICE_WRITE, "service.add_ticket")
     actor = actor_for(request)
     files = _files(payload.files)
-    with transaction.atomic():  # a customer created from email/phone goes away with a ticket that fails
-        if payload.customer_id is not None:
-            customer = customer_queries.visible_customers(request.user).filter(pk=payload.customer_id).first()
-            if customer is None:
-                raise NotFound.single("customer_id", "not_found", f"no customer #{payload.customer_id}")
-        else:
-            customer = services.find_or_create_customer(
-                email=payload.email or "", phone=payload.phone or "", name=payload.name or "", actor=actor
-            )
-        ticket = services.open_ticket(
-            customer=customer,
-            channel="api",
-            subject=payload.subject,
-            body=payload.body,
-            category=payload.category,
-            priority=payload.priority,
-            order=payload.order,
-            files=files,
-            actor=actor,
+    options: dict[str, Any] = {
+        "channel": "api",
+        "subject": payload.subject,
+        "body": payload.body,
+        "category": payload.category,
+        "priority": payload.priority,
+        "order": payload.order,
+        "files": files,
+        "actor": actor,
+    }
+    if payload.customer_id is not None:
+        customer = customer_queries.visible_customers(request.user).filter(pk=payload.customer_id).first()
+        if customer is None:
+            raise NotFound.single("customer_id", "not_found", f"no customer #{payload.customer_id}")
+        ticket = services.open_ticket(customer=customer, **options)
+    else:
+        ticket = services.open_ticket_for_contact(
+            email=payload.email or "", phone=payload.phone or "", name=payload.name or "", **options
         )
     return Answer(201, ticket_body(ticket))
 
@@ -268,6 +266,13 @@ def get_ticket(request: HttpRequest, ticket_id: int) -> dict[str, Any]:
         "messages": [message_body(m) for m in messages],
         "history": [event_body(e) for e in ticket.events.all()],  # type: ignore[attr-defined]
     }
+
+
+@router.post("/tickets/{ticket_id}/reveal", summary="Where the ticket's replies went, in plaintext (audited)")
+def reveal_delivery_addresses(request: HttpRequest, ticket_id: int) -> dict[str, Any]:
+    require(request, PII_REVEAL, VIEW, "customers.reveal_pii")
+    revealed = services.reveal_delivery_addresses(_ticket(request, ticket_id), actor=actor_for(request))
+    return {"messages": [{"id": pk, "delivery_address": address} for pk, address in revealed.items()]}
 
 
 @router.patch("/tickets/{ticket_id}", summary="Change subject, category, priority or the linked order")

@@ -11,18 +11,10 @@ from django.shortcuts import get_object_or_404, redirect, render
 from django.utils.translation import gettext as _
 from django.views.decorators.http import require_POST
 
-from rapport.core.actor import Actor, Source
 from rapport.core.errors import DomainError
+from rapport.core.requests import console_actor, error_text
 from rapport.service import bot_review, kb
 from rapport.service.models import Article, ArticleCategory, ArticleQuestion, Language
-
-
-def _actor(request: HttpRequest) -> Actor:
-    return Actor(user=request.user, source=Source.CONSOLE)
-
-
-def _error_text(exc: DomainError) -> str:
-    return "; ".join(f"{e.field}: {e.message}" for e in exc.errors)
 
 
 @login_required
@@ -35,13 +27,13 @@ def article_questions(request: HttpRequest, pk: int) -> HttpResponse:
         if request.POST.get("remove"):
             question = ArticleQuestion.objects.filter(pk=request.POST["remove"], article=article).first()
             if question is not None:
-                kb.delete_question(question, actor=_actor(request))
+                kb.delete_question(question, actor=console_actor(request))
                 messages.success(request, _("Question removed."))
         else:
-            kb.add_question(article, text=request.POST.get("text"), actor=_actor(request))
+            kb.add_question(article, text=request.POST.get("text"), actor=console_actor(request))
             messages.success(request, _("Question added: the assistant uses it from now on."))
     except DomainError as exc:
-        messages.error(request, _error_text(exc))
+        messages.error(request, error_text(exc))
     return redirect("service:kb_edit", pk=article.pk)
 
 
@@ -57,13 +49,15 @@ def review(request: HttpRequest) -> HttpResponse:
         try:
             if action == "variant":
                 settled = bot_review.add_as_variant(
-                    request.POST.get("question"), request.POST.get("article"), actor=_actor(request)
+                    request.POST.get("question"), request.POST.get("article"), actor=console_actor(request)
                 )
                 messages.success(
                     request, _("Added as a question of the article (%(n)s askings settled).") % {"n": settled}
                 )
             elif action == "draft":
-                article = bot_review.draft_article(request.POST.get("question"), request.POST, actor=_actor(request))
+                article = bot_review.draft_article(
+                    request.POST.get("question"), request.POST, actor=console_actor(request)
+                )
                 messages.success(request, _("Draft article written: publish it when it is ready."))
                 return redirect("service:kb_edit", pk=article.pk)
             elif action == "dismiss":
@@ -74,7 +68,7 @@ def review(request: HttpRequest) -> HttpResponse:
             else:
                 messages.error(request, _("action: unknown action"))
         except DomainError as exc:
-            messages.error(request, _error_text(exc))
+            messages.error(request, error_text(exc))
         return redirect("service:bot_review")
     context = {
         "nav": "service",

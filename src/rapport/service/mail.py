@@ -1,5 +1,6 @@
-"""The email channel: mail to the support address becomes a ticket or joins one; agents' replies
-go out over SMTP and thread back by Message-ID / In-Reply-To / References.
+"""The email channel, incoming: mail to the support address becomes a ticket or joins one,
+threaded by Message-ID / In-Reply-To / References (agents' replies go out through
+:mod:`rapport.service.replies`).
 
 :func:`receive` turns one raw message into a ticket or a reply, or refuses it with a reason. Every
 message it is given is kept (:class:`InboundMail`, raw bytes), refused ones included, so nothing
@@ -18,19 +19,20 @@ from email import policy
 from email.headerregistry import Address
 from email.message import EmailMessage as ParsedMessage
 from email.parser import BytesParser
-from email.utils import getaddresses, make_msgid
+from email.utils import getaddresses
 from typing import Any
 
 from django.conf import settings
-from django.core.mail import EmailMessage
 from django.db import close_old_connections, connections, transaction
 
 from rapport.campaigns import bounces
 from rapport.core.actor import Actor, Source
 from rapport.core.errors import DomainError
+from rapport.core.pii import mask_email
 from rapport.service import clock, services
 from rapport.service.attachments import IncomingFile
 from rapport.service.models import InboundMail, Ticket, TicketChannel, TicketMessage
+from rapport.service.replies import service_domain
 
 logger = logging.getLogger(__name__)
 
@@ -41,66 +43,6 @@ QUOTE_START = re.compile(
 )
 TAGS = re.compile(r"<[^>]+>")
 MAIL_ACTOR = Actor(user=None, source=Source.CUSTOMER, label="email")
-
-
-def _domain() -> str:
-    return settings.RAPPORT_SERVICE_ADDRESS.rsplit("@", 1)[-1] or "localhost"
-
-
-def new_message_id(ticket: Ticket) -> str:
-    return make_msgid(idstring=f"{ticket.number}", domain=_domain())
-
-
-# Outgoing --------------------------------------------------------------------------------------
-
-
-def deliver_reply(message: TicketMessage) -> None:
-    """Send an agent's reply to the customer and record how it went (never raises on a send failure)."""
-    ticket = message.ticket
-    customer = ticket.customer
-    address = ticket.reply_to or customer.email
-    subject = f"Re: {ticket.subject} [{ticket.number}]"
-    try:
-        if address:
-            thread = [
-                message_id
-                for message_id in TicketMessage.objects.filter(ticket=ticket, message_id__isnull=False)
-                .exclude(pk=message.pk)
-                .order_by("created_at", "pk")
-                .values_list("message_id", flat=True)
-                if message_id
-            ]
-            headers = {"Message-ID": message.message_id or new_message_id(ticket)}
-            if thread:
-                headers["In-Reply-To"] = thread[-1]
-                headers["References"] = " ".join(thread[-20:])
-            mail = EmailMessage(
-                subject=subject,
-                body=message.body,
-                from_email=settings.RAPPORT_SERVICE_ADDRESS,
-                to=[address],
-                reply_to=[settings.RAPPORT_SERVICE_ADDRESS],
-                headers=headers,
-            )
-            for attachment in message.attachments.all():  # type: ignore[attr-defined]
-                mail.attach(attachment.file_name, bytes(attachment.data), attachment.content_type)
-            mail.send()
-            delivery, detail = TicketMessage.Delivery.SENT, f"email to {address}"
-        else:
-            from rapport.campaigns.transactional import send_transactional
-
-            result = send_transactional(
-                customer, channel="sms", purpose="service", subject=subject, body=message.body, reference=ticket.number
-            )
-            delivery = TicketMessage.Delivery.SENT if result.delivered else TicketMessage.Delivery.FAILED
-            detail = result.detail or "sms"
-    except Exception as exc:  # the reply is kept; the agent sees that sending failed
-        logger.exception("reply %s on %s could not be sent", message.pk, ticket.number)
-        delivery, detail = TicketMessage.Delivery.FAILED, str(exc)[:300]
-    TicketMessage.objects.filter(pk=message.pk).update(delivery=delivery, delivery_detail=detail[:300])
-
-
-# Incoming --------------------------------------------------------------------------------------
 
 
 class Refused(Exception):
@@ -219,9 +161,9 @@ def receive(raw: bytes) -> Received:
                 while ticket.merged_into_id is not None:
                     ticket = Ticket.objects.get(pk=ticket.merged_into_id)
             else:
-                customer = services.find_or_create_customer(email=sender, name=name, actor=MAIL_ACTOR)
-                ticket = services.open_ticket(
-                    customer=customer,
+                ticket = services.open_ticket_for_contact(
+                    email=sender,
+                    name=name,
                     channel=TicketChannel.EMAIL,
                     subject=subject or body[:80] or "(no subject)",
                     body=body or subject or "(empty message)",
@@ -257,7 +199,9 @@ def _keep(
 
 
 def _refuse(raw: bytes, message_id: str, sender: str, subject: str, exc: Refused, size: int) -> Received:
-    logger.warning("support mail from %s refused: %s", sender or "?", exc.reason)
+    masked = mask_email(sender) if sender else "?"  # the log holds no customer's address
+    reason = exc.reason.replace(sender, masked) if sender else exc.reason
+    logger.warning("support mail from %s refused: %s", masked, reason)
     InboundMail.objects.create(
         message_id=message_id[:300],
         sender=sender[:254],
@@ -329,7 +273,7 @@ def start_listener(host: str, port: int) -> Any:
         hostname=host,
         port=port,
         data_size_limit=settings.RAPPORT_SERVICE_MAX_MAIL_BYTES,
-        server_hostname=_domain(),
+        server_hostname=service_domain(),
         ready_timeout=10,
     )
     controller.start()

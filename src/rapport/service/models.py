@@ -17,6 +17,7 @@ from django.utils.translation import gettext_lazy as _
 from django.utils.translation import pgettext_lazy
 
 from rapport.commerce.models import Order
+from rapport.core.fields import EncryptedTextField
 from rapport.customers.models import Customer, Store
 
 
@@ -218,7 +219,10 @@ class TicketMessage(models.Model):
     body = models.TextField()
     message_id = models.CharField(max_length=300, null=True, blank=True, unique=True)
     delivery = models.CharField(max_length=10, choices=Delivery.choices, blank=True, default="")
+    # The channel a reply went by ("email", "sms") or why it failed, never an address: the address
+    # is kept encrypted apart, shown masked, and in plaintext only through an audited reveal.
     delivery_detail = models.CharField(max_length=300, blank=True)
+    delivery_address = EncryptedTextField(null=True, blank=True)
     created_at = models.DateTimeField()
 
     class Meta:

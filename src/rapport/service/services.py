@@ -22,7 +22,7 @@ from django.db.models import Q, QuerySet
 from django.utils.translation import gettext_lazy
 
 from rapport.audit.models import AuditEntry
-from rapport.audit.services import record
+from rapport.audit.services import record, record_reveal
 from rapport.commerce.models import Order
 from rapport.core import pii
 from rapport.core.actor import Actor
@@ -45,6 +45,7 @@ from rapport.service.models import (
     TicketChannel,
     TicketMessage,
 )
+from rapport.service.replies import deliver_reply, new_message_id
 from rapport.service.validation import clean_choice, clean_text
 
 logger = logging.getLogger(__name__)
@@ -59,8 +60,11 @@ TRANSITIONS: dict[str, set[str]] = {
     Status.OPEN: {Status.PENDING, Status.RESOLVED, Status.CLOSED},
     Status.PENDING: {Status.OPEN, Status.RESOLVED, Status.CLOSED},
     Status.RESOLVED: {Status.OPEN, Status.CLOSED},
-    Status.CLOSED: {Status.OPEN},
+    # Closed by mistake where resolved was meant: resolved again, so the auto-close runs its course.
+    Status.CLOSED: {Status.OPEN, Status.RESOLVED},
 }
+ACTIVE = frozenset({Status.NEW, Status.OPEN, Status.PENDING})
+ENDED = frozenset({Status.RESOLVED, Status.CLOSED})
 
 
 # Customers ------------------------------------------------------------------------------------
@@ -169,6 +173,28 @@ def open_ticket(
     return ticket
 
 
+@transaction.atomic
+def open_ticket_for_contact(
+    *,
+    email: str = "",
+    phone: str = "",
+    name: str = "",
+    channel: str,
+    subject: Any,
+    body: Any,
+    actor: Actor,
+    **options: Any,
+) -> Ticket:
+    """Open a ticket for whoever wrote in: the customer with this email or phone, or a new prospect.
+
+    One transaction: a prospect created for a ticket that is then refused (no subject, a file
+    too large) goes away with it, whichever front door (API, console, mail) asked. ``options``
+    are those of :func:`open_ticket` (category, priority, order, files, message_id, reply_to).
+    """
+    customer = find_or_create_customer(email=email, phone=phone, name=name, actor=actor)
+    return open_ticket(customer=customer, channel=channel, subject=subject, body=body, actor=actor, **options)
+
+
 def _add_message(
     ticket: Ticket,
     *,
@@ -217,7 +243,8 @@ def _enter(ticket: Ticket, status: str, actor: Actor) -> None:
     if status == Status.PENDING:
         sla.pause(ticket, now)
     if status == Status.RESOLVED:
-        ticket.resolved_at = now
+        ticket.resolved_at = ticket.resolved_at if previous == Status.CLOSED and ticket.resolved_at else now
+        ticket.closed_at = None
     if status == Status.CLOSED:
         ticket.closed_at = now
         ticket.resolved_at = ticket.resolved_at or now
@@ -273,8 +300,6 @@ def reply(
             raise Conflict.single("ticket", "merged", f"merged into T-{ticket.merged_into_id:06d}; reply there")
         if ticket.status == Status.CLOSED:
             raise Conflict.single("status", "closed", "reopen the ticket before replying")
-        from rapport.service.mail import new_message_id  # mail imports services for inbound mail
-
         message = _add_message(
             ticket,
             kind=MessageKind.AGENT,
@@ -293,12 +318,34 @@ def reply(
         ticket.updated_at = message.created_at
         ticket.save()
         record_event(ticket, "replied", actor=actor, data={"message": message.pk})
-    from rapport.service.mail import deliver_reply
-
     deliver_reply(message)
-    if ticket.status == Status.RESOLVED:
-        _after_resolution(ticket)
+    if ticket.status in ENDED:
+        _after_conversation(ticket)
     return message
+
+
+def delivery_note(message: TicketMessage, *, revealed: bool = False) -> str:
+    """How a reply went, for people: "email to b***@163.com" (the address in plaintext only when
+    ``revealed``, after :func:`reveal_delivery_addresses` recorded who saw it), or why it failed."""
+    if message.delivery != TicketMessage.Delivery.SENT or not message.delivery_address:
+        return message.delivery_detail
+    address = message.delivery_address
+    if not revealed:
+        address = pii.mask_email(address) if "@" in address else pii.mask_phone(address)
+    return f"{message.delivery_detail} to {address}"
+
+
+def reveal_delivery_addresses(ticket: Ticket, *, actor: Actor) -> dict[int, str]:
+    """The addresses the ticket's replies went to, in plaintext, by message id; the reveal is audited."""
+    found = {
+        pk: address
+        for pk, address in ticket.messages.filter(delivery_address__isnull=False)  # type: ignore[attr-defined]
+        .order_by("pk")
+        .values_list("pk", "delivery_address")
+        if address
+    }
+    record_reveal(actor, ticket, fields=["delivery_address"])
+    return found
 
 
 @transaction.atomic
@@ -362,12 +409,13 @@ def change_status(ticket: Ticket, *, status: Any, actor: Actor) -> Ticket:
         _enter(ticket, status, actor)
         ticket.save()
         record(actor, AuditEntry.Action.UPDATE, obj=ticket, changes={"status": [previous, status]})
-    if status == Status.RESOLVED and previous != Status.RESOLVED:
-        _after_resolution(ticket)
+    if previous in ACTIVE and status in ENDED:
+        _after_conversation(ticket)
     return ticket
 
 
-def _after_resolution(ticket: Ticket) -> None:
+def _after_conversation(ticket: Ticket) -> None:
+    """The conversation ended (resolved, or closed straight away): ask how we did, once per ticket."""
     from rapport.service.csat import send_survey  # csat reads tickets; imported late to keep layers
 
     send_survey(ticket)

@@ -14,10 +14,10 @@ from dataclasses import dataclass
 
 from django.conf import settings
 from django.contrib.auth import get_user_model
-from django.core.mail import send_mail
 from django.db import transaction
 from django.db.models import Q
 
+from rapport.campaigns.delivery import notify_staff
 from rapport.core.public_url import public_url
 from rapport.customers.models import Store
 from rapport.service import clock, history
@@ -226,10 +226,14 @@ def _breach(ticket: Ticket, now: dt.datetime) -> str:
 
 
 def _notify(recipients: list[str], subject: str, ticket: Ticket, deadline: dt.datetime | None) -> None:
-    """Staff notifications go straight through Django mail; a failure is logged, not raised."""
+    """Staff notices go through the one delivery path; a failure is logged, not raised."""
     link = f"{public_url()}/service/tickets/{ticket.pk}/"
     body = f"{ticket.number}: {ticket.subject}\nDue: {deadline.isoformat() if deadline else '-'}\n{link}\n"
     try:
-        send_mail(subject, body, settings.DEFAULT_FROM_EMAIL, recipients)
-    except Exception:  # a mail outage must not stop the SLA check
-        logger.exception("could not notify %s about %s", recipients, ticket.number)
+        results = notify_staff(recipients, subject=subject, body=body, reference=ticket.number)
+    except Exception:  # a database or adapter fault must not stop the SLA check
+        logger.exception("could not notify %s staff about %s", len(recipients), ticket.number)
+        return
+    for result in results:
+        if not result.delivered:
+            logger.warning("notice %s about %s not sent: %s", result.message_id, ticket.number, result.detail)

@@ -9,6 +9,7 @@ urlpatterns = [
     path("availability/", views.availability, name="availability"),
     path("tickets/new/", views.ticket_create, name="ticket_create"),
     path("tickets/<int:pk>/", views.ticket_detail, name="ticket"),
+    path("tickets/<int:pk>/reveal/", views.ticket_reveal, name="ticket_reveal"),
     path("tickets/<int:pk>/reply/", views.ticket_reply, name="ticket_reply"),
     path("tickets/<int:pk>/note/", views.ticket_note, name="ticket_note"),
     path("tickets/<int:pk>/status/", views.ticket_status, name="ticket_status"),

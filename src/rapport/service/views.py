@@ -137,24 +137,25 @@ def ticket_create(request: HttpRequest) -> HttpResponse:
     errors: list[FieldError] = []
     if request.method == "POST":
         try:
+            options: dict[str, Any] = {
+                "channel": "console",
+                "subject": request.POST.get("subject"),
+                "body": request.POST.get("body"),
+                "category": request.POST.get("category"),
+                "priority": request.POST.get("priority"),
+                "order": request.POST.get("order") or None,
+                "files": uploaded_files(request),
+                "actor": console_actor(request),
+            }
             if customer is None:
-                customer = services.find_or_create_customer(
+                ticket = services.open_ticket_for_contact(
                     email=request.POST.get("email", "").strip(),
                     phone=request.POST.get("phone", "").strip(),
                     name=request.POST.get("name", "").strip(),
-                    actor=console_actor(request),
+                    **options,
                 )
-            ticket = services.open_ticket(
-                customer=customer,
-                channel="console",
-                subject=request.POST.get("subject"),
-                body=request.POST.get("body"),
-                category=request.POST.get("category"),
-                priority=request.POST.get("priority"),
-                order=request.POST.get("order") or None,
-                files=uploaded_files(request),
-                actor=console_actor(request),
-            )
+            else:
+                ticket = services.open_ticket(customer=customer, **options)
             messages.success(request, _("Ticket %(number)s opened.") % {"number": ticket.number})
             return redirect("service:ticket", pk=ticket.pk)
         except DomainError as exc:
@@ -176,8 +177,24 @@ def ticket_create(request: HttpRequest) -> HttpResponse:
 @login_required
 @permission_required("service.view_ticket", raise_exception=True)
 def ticket_detail(request: HttpRequest, pk: int) -> HttpResponse:
+    return _ticket_page(request, _ticket(request, pk))
+
+
+@login_required
+@require_POST
+@permission_required(["service.view_ticket", "customers.reveal_pii"], raise_exception=True)
+def ticket_reveal(request: HttpRequest, pk: int) -> HttpResponse:
+    """The page with the addresses replies went to in plaintext, in this response only; audited."""
     ticket = _ticket(request, pk)
+    return _ticket_page(
+        request, ticket, revealed=bool(services.reveal_delivery_addresses(ticket, actor=console_actor(request)))
+    )
+
+
+def _ticket_page(request: HttpRequest, ticket: Ticket, *, revealed: bool = False) -> HttpResponse:
     thread = list(ticket.messages.select_related("author").prefetch_related("attachments"))  # type: ignore[attr-defined]
+    for message in thread:
+        message.delivery_note = services.delivery_note(message, revealed=revealed)  # type: ignore[attr-defined]
     first = next((m for m in thread if m.kind in (MessageKind.CUSTOMER, MessageKind.BOT)), None)
     canned = CannedReply.objects.filter(Q(category="") | Q(category=ticket.category))
     canned_texts = {c.pk: services.render_canned(c, ticket, agent=request.user) for c in canned}
@@ -198,6 +215,8 @@ def ticket_detail(request: HttpRequest, pk: int) -> HttpResponse:
         "survey": getattr(ticket, "survey", None),
         "goodwill_key": uuid.uuid4().hex,
         "goodwill_templates": goodwill.goodwill_templates(),
+        "revealed": revealed,
+        "can_reveal": not revealed and any(m.delivery_address for m in thread),
     }
     return render(request, "service/ticket.html", context)
 

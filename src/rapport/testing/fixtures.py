@@ -25,6 +25,17 @@ def _jobs_run_inline(settings: Any) -> None:
     settings.RAPPORT_JOBS_SYNC = True
 
 
+@pytest.fixture(scope="session")
+def _outbox_folder(tmp_path_factory: pytest.TempPathFactory) -> Any:
+    return tmp_path_factory.mktemp("outbox")
+
+
+@pytest.fixture(autouse=True)
+def _outbox_outside_the_work_tree(settings: Any, _outbox_folder: Any) -> None:
+    """Messages kept for want of a transport go to a temporary folder, not ./var of the checkout."""
+    settings.RAPPORT_OUTBOX_DIR = _outbox_folder
+
+
 @pytest.fixture
 def system_actor() -> Actor:
     return Actor.system("test")

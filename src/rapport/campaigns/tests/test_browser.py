@@ -124,3 +124,38 @@ def test_lift_a_bounced_customers_email_suppression_from_the_messages_tab(page, 
     assert not EmailSuppression.objects.exists()
     lift = AuditEntry.objects.get(changes__has_key="email_suppression_lifted")
     assert (lift.actor_label, lift.changes["reason"]) == ("deliverability", "Customer fixed the mailbox")
+
+
+def test_a_coupon_step_offers_whom_to_issue_to(page, sign_in, make_staff, shanghai, make_template, system_actor):
+    from decimal import Decimal
+
+    from rapport.loyalty.models import CouponTemplate
+    from rapport.loyalty.services import coupons
+
+    make_staff(roles.OPERATOR, username="gift-giver")
+    gift = coupons.save_template(
+        CouponTemplate(name="¥20 off", amount_off=Decimal("20.00"), valid_days=14), actor=system_actor
+    )
+    mail = make_template(name="Gift mail", subject="A gift for you")
+
+    sign_in("gift-giver")
+    page.goto("/campaigns/new/")
+    page.fill("#id_name", "Gift for everyone")
+    page.select_option("#id_segment", label=shanghai.name)
+    page.select_option("#new-step-kind", "coupon")
+    page.click("#add-step")
+    page.select_option(".reward-template", str(gift.pk))
+    assert page.locator(".reward-audience option").all_inner_texts()[1:] == [
+        "Only those the plan's message can reach (consent and an address)",
+        "Everyone in the step",
+    ]
+    page.select_option(".reward-audience", "everyone")
+    page.select_option("#new-step-kind", "send")
+    page.click("#add-step")
+    page.select_option(".send-channel", "email")
+    page.select_option(".variant-template", str(mail.pk))
+    page.click("#save-plan")
+
+    page.wait_for_selector("#launch-plan")
+    coupon_step = Plan.objects.get(name="Gift for everyone").steps.get(position=1)
+    assert coupon_step.config == {"template": gift.pk, "audience": "everyone"}

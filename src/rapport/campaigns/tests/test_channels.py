@@ -234,14 +234,20 @@ def test_planned_gateway_message_is_retried_then_failed(
     assert message.status == Message.Status.FAILED and "500" in message.error
 
 
-def test_transactional_email_without_smtp_is_written_to_the_log(make_member, settings, caplog):
+def test_transactional_email_without_smtp_is_kept_in_the_outbox_and_logged_without_address_or_body(
+    make_member, settings, caplog, tmp_path
+):
     settings.EMAIL_BACKEND = "django.core.mail.backends.console.EmailBackend"
     settings.EMAIL_HOST = ""
-    customer = make_member()
+    settings.RAPPORT_OUTBOX_DIR = tmp_path
+    customer = make_member(email="bcherry@163.com")
     with caplog.at_level("INFO", logger="rapport.campaigns.channels"):
         result = send_transactional(customer, channel="email", purpose="service", subject="Sign in", body="Code 424242")
     assert result.delivered and "server log" in result.detail
-    assert "Code 424242" in caplog.text
+    assert "Code 424242" not in caplog.text and "bcherry@163.com" not in caplog.text
+    assert "b***@163.com" in caplog.text
+    kept = tmp_path / f"rapport-{result.message_id}.txt"
+    assert "Code 424242" in kept.read_text() and str(kept) in caplog.text
 
 
 def test_marketing_through_transactional_needs_consent(make_member):
@@ -288,3 +294,13 @@ def test_a_template_failing_at_run_time_fails_its_message_instead_of_blocking_th
     message = Message.objects.get(plan=plan)
     assert message.status == Message.Status.FAILED and "division" in message.error
     assert channels.deliver_due() == {}
+
+
+def test_the_added_unsubscribe_link_has_a_label_in_the_installations_language(
+    smtp_server, make_member, make_plan, launch, settings
+):
+    settings.LANGUAGE_CODE = "zh-hans"
+    make_member(consent=("email",))
+    launch(make_plan())
+    text = smtp_server.messages[0].get_body(("plain",)).get_content()
+    assert "退订：http://127.0.0.1:8000/campaigns/u/" in text

@@ -88,3 +88,48 @@ def test_coupon_expiring_trigger(make_member, make_plan, make_template, coupon_t
     triggers.scan_all(now=coupon.valid_until - dt.timedelta(days=14))
     triggers.scan_all(now=coupon.valid_until - dt.timedelta(days=14))
     assert Enrollment.objects.filter(plan=plan, entry_key=f"coupon:{coupon.pk}").count() == 1
+
+
+def _coupon_then_email(make_plan, make_template, coupon_template, **coupon_config):
+    email = make_template("email", subject="A gift", body="Code {{ coupon.code }}")
+    return make_plan(
+        steps=[
+            {"kind": "coupon", "config": {"template": coupon_template.pk, **coupon_config}},
+            {"kind": "send", "config": {"channel": "email", "variants": [{"template": email.pk}]}},
+        ]
+    )
+
+
+def test_a_coupon_step_issues_only_to_those_the_plans_message_can_reach_by_default(
+    make_member, make_plan, make_template, coupon_template, launch
+):
+    told = make_member(consent=("email",))
+    no_consent = make_member(consent=())
+    no_address = make_member(consent=("email",), email="")
+    launch(_coupon_then_email(make_plan, make_template, coupon_template))
+    assert list(Coupon.objects.values_list("customer_id", flat=True)) == [told.pk]
+    assert not Coupon.objects.filter(customer__in=[no_consent, no_address]).exists()
+
+
+def test_a_coupon_step_may_issue_to_everyone(make_member, make_plan, make_template, coupon_template, launch):
+    members = {make_member(consent=("email",)).pk, make_member(consent=()).pk, make_member(email="").pk}
+    launch(_coupon_then_email(make_plan, make_template, coupon_template, audience="everyone"))
+    assert set(Coupon.objects.values_list("customer_id", flat=True)) == members
+
+
+def test_the_coupon_audience_is_checked_and_offered_in_the_builder(admin_api, shanghai, coupon_template):
+    from rapport.campaigns import rewards
+
+    response = admin_api.post(
+        "/api/v1/campaigns/plans",
+        {
+            "name": "Gift",
+            "segment": shanghai.pk,
+            "steps": [{"kind": "coupon", "config": {"template": coupon_template.pk, "audience": "someone"}}],
+        },
+        content_type="application/json",
+    )
+    assert response.status_code == 422
+    assert {e["field"] for e in response.json()["errors"]} == {"steps.0.audience"}
+    offered = {spec["name"]: spec for spec in rewards.catalogue()["coupon"]}
+    assert [c["value"] for c in offered["audience"]["choices"]] == ["reachable", "everyone"]

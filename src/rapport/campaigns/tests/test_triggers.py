@@ -153,3 +153,45 @@ def test_journey_with_a_segment_admits_only_members(
             ],
         )
     assert list(Enrollment.objects.filter(plan=plan).values_list("customer_id", flat=True)) == [inside.pk]
+
+
+def test_an_order_from_any_source_after_the_cart_activity_ends_the_abandoned_cart(
+    journey, make_member, admin_api, system_actor
+):
+    from rapport.events.models import Event
+    from rapport.events.services import create_source
+
+    plan = journey({"type": "abandoned_cart", "idle_minutes": 5})
+    buyer, browser = make_member(), make_member()
+    source = create_source(data={"name": "Shop", "identity_channel": "web"}, actor=system_actor)
+    cart_at = timezone.now() - dt.timedelta(minutes=4)
+    for customer in (buyer, browser):
+        Event.objects.create(
+            source=source,
+            message_id=f"cart-{customer.pk}",
+            type="track",
+            name="Product Added",
+            customer=customer,
+            timestamp=cart_at,
+            received_at=cart_at,
+        )
+    placed = admin_api.post(
+        "/api/v1/orders",
+        {
+            "channel": "web",
+            "external_id": "api-1",
+            "customer_id": buyer.pk,
+            "status": "paid",
+            "placed_at": (cart_at + dt.timedelta(minutes=2)).isoformat(),
+            "lines": [{"sku": "TEA-1", "name": "Longjing tea", "quantity": 1, "unit_price": "88.50"}],
+        },
+        content_type="application/json",
+    )
+    assert placed.status_code == 201, placed.content
+    triggers.scan_all(now=timezone.now() + dt.timedelta(minutes=2))
+    assert list(Enrollment.objects.filter(plan=plan).values_list("customer_id", flat=True)) == [browser.pk]
+
+
+def test_carts_are_scanned_at_the_granularity_of_their_idle_time(settings):
+    """The shortest idle time is 5 minutes: a scan every minute keeps it within 5 to 6."""
+    assert settings.CELERY_BEAT_SCHEDULE["campaigns-scan-triggers"]["schedule"] <= 60

@@ -8,7 +8,7 @@ import pytest
 
 from rapport.accounts import roles
 from rapport.accounts.scopes import SERVICE_READ
-from rapport.service import kb
+from rapport.service import kb, services
 from rapport.service.models import ArticleCategory, Ticket
 
 pytestmark = pytest.mark.django_db
@@ -167,3 +167,52 @@ def test_listing_tickets_takes_a_fixed_number_of_queries(api, customer, make_tic
     with django_assert_max_num_queries(12):
         many = api.get("/api/v1/tickets?view=all&limit=10")
     assert len(few.json()["results"]) == 3 and len(many.json()["results"]) == 10
+
+
+def test_where_a_reply_went_is_masked_stored_encrypted_and_revealed_only_with_an_audit(
+    api_client_for, make_staff, customer, make_ticket, agent_actor, agent
+):
+    from django.db import connection
+
+    from rapport.audit.models import AuditEntry
+
+    ticket = make_ticket(customer, channel="email")
+    reply = services.reply(ticket, body="已处理", actor=agent_actor)
+    with connection.cursor() as cursor:
+        cursor.execute("SELECT delivery_detail, delivery_address FROM service_ticketmessage WHERE id = %s", [reply.pk])
+        stored = " ".join(str(value) for value in cursor.fetchone())
+    assert "wang.fang@example.cn" not in stored and stored.startswith("email ")
+
+    analyst = api_client_for(make_staff(roles.ANALYST))
+    shown = analyst.get(f"/api/v1/tickets/{ticket.pk}").json()["messages"][-1]
+    assert shown["delivery_detail"] == "email to w***@example.cn"
+    assert analyst.post(f"/api/v1/tickets/{ticket.pk}/reveal").status_code == 403
+    assert not AuditEntry.objects.filter(action="reveal").exists()
+
+    admin = api_client_for(make_staff(roles.ADMIN))
+    revealed = admin.post(f"/api/v1/tickets/{ticket.pk}/reveal")
+    assert revealed.status_code == 200
+    assert revealed.json() == {"messages": [{"id": reply.pk, "delivery_address": "wang.fang@example.cn"}]}
+    assert AuditEntry.objects.filter(action="reveal", object_id=str(ticket.pk)).count() == 1
+
+
+def test_replies_recorded_with_a_plaintext_address_are_moved_to_the_encrypted_column(
+    customer, make_ticket, agent_actor
+):
+    import importlib
+
+    from django.apps import apps
+
+    from rapport.service.models import TicketMessage
+
+    migration = importlib.import_module("rapport.service.migrations.0003_move_reply_addresses_out_of_delivery_detail")
+    ticket = make_ticket(customer, channel="email")
+    sent = services.reply(ticket, body="好的", actor=agent_actor)
+    failed = services.add_note(ticket, body="内部备注", actor=agent_actor)
+    TicketMessage.objects.filter(pk=sent.pk).update(delivery_detail="email to bcherry@163.com", delivery_address=None)
+    TicketMessage.objects.filter(pk=failed.pk).update(delivery_detail="SMTP: 550 <bcherry@163.com> no such user")
+    migration.forwards(apps, None)
+    sent.refresh_from_db()
+    failed.refresh_from_db()
+    assert (sent.delivery_detail, sent.delivery_address) == ("email", "bcherry@163.com")
+    assert failed.delivery_detail == "SMTP: 550 <b***@163.com> no such user"

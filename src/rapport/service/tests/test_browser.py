@@ -92,3 +92,21 @@ def test_the_article_link_opens_the_whole_article(page, customer, seeded_kb, liv
     link.click()
     page.wait_for_url("**/service/portal/articles/*/")
     assert "原路退回" in page.inner_text("body")
+
+
+def test_an_agent_reveals_where_a_reply_went_and_the_reveal_is_audited(
+    page, sign_in, agent, agent_actor, customer, make_ticket
+):
+    from rapport.audit.models import AuditEntry
+
+    ticket = make_ticket(customer, channel="email", subject="发票")
+    services.reply(ticket, body="已开具。", actor=agent_actor)
+
+    sign_in(agent.username)
+    page.goto(f"/service/tickets/{ticket.pk}/")
+    assert "email to w***@example.cn" in page.inner_text("#thread .kind-agent")
+    page.click("#reveal-addresses")
+    page.wait_for_selector("#thread")
+    assert "email to wang.fang@example.cn" in page.inner_text("#thread .kind-agent")
+    assert page.locator("#reveal-addresses").count() == 0
+    assert AuditEntry.objects.filter(action="reveal", object_id=str(ticket.pk)).count() == 1

@@ -21,7 +21,7 @@ import pytest
 from aiosmtpd.controller import Controller
 
 from rapport.core.actor import Actor, Source
-from rapport.service import mail, services
+from rapport.service import clock, csat, mail, services
 from rapport.service.models import InboundMail, MessageKind, Status, Ticket
 
 pytestmark = pytest.mark.django_db(transaction=True)
@@ -38,8 +38,10 @@ class Mailbox:
 
     def __init__(self) -> None:
         self.messages: list[EmailMessage] = []
+        self.envelopes: list[str] = []
 
     async def handle_DATA(self, server: Any, session: Any, envelope: Any) -> str:
+        self.envelopes.append(envelope.mail_from)
         self.messages.append(message_from_bytes(envelope.original_content, policy=policy.default))  # type: ignore[arg-type]
         return "250 OK"
 
@@ -170,3 +172,77 @@ def test_receive_refuses_undecodable_and_oversized_mail_without_writing_a_ticket
     result = mail.receive(broken)
     assert result.outcome == "rejected" and "decoded" in result.reason
     assert not Ticket.objects.exists() and InboundMail.objects.count() == 2
+
+
+def test_a_reply_to_a_bounced_address_is_not_sent_and_is_marked_failed_with_the_reason(mailbox, customer, agent):
+    from rapport.campaigns.models import EmailSuppression, Message
+    from rapport.core.pii import email_index
+
+    EmailSuppression.objects.create(
+        address_index=email_index("wang.fang@example.cn"), evidence="550 5.1.1 user unknown", created_at=clock.now()
+    )
+    ticket = services.open_ticket(
+        customer=customer, channel="email", subject="退货", body="怎么退货？", actor=Actor(source=Source.CUSTOMER)
+    )
+    reply = services.reply(ticket, body="请寄回以下地址。", actor=Actor(user=agent, source=Source.CONSOLE))
+    reply.refresh_from_db()
+    assert reply.delivery == "failed" and "bounced" in reply.delivery_detail
+    assert Message.objects.get(reference=ticket.number).reason == Message.Reason.BOUNCED
+    time.sleep(0.3)
+    assert mailbox.messages == []
+
+
+def test_a_reply_leaves_from_the_support_address_with_a_bounce_envelope_and_is_recorded(
+    mailbox, customer, agent, settings
+):
+    from rapport.campaigns.models import Message
+
+    settings.RAPPORT_BOUNCE_DOMAIN = "bounces.shop.example"
+    ticket = services.open_ticket(
+        customer=customer, channel="email", subject="发票", body="请开发票", actor=Actor(source=Source.CUSTOMER)
+    )
+    services.reply(ticket, body="已开具。", actor=Actor(user=agent, source=Source.CONSOLE))
+    (sent,) = mailbox.wait_for(1)
+    assert sent["From"] == "support@shop.example" and sent["Reply-To"] == "support@shop.example"
+    message = Message.objects.get(reference=ticket.number)
+    assert message.status == Message.Status.DELIVERED and message.purpose == "service"
+    assert mailbox.envelopes[-1].startswith("bounce+") and mailbox.envelopes[-1].endswith("@bounces.shop.example")
+
+
+def test_a_ticket_closed_straight_away_is_surveyed_in_the_customers_language_from_the_support_address(
+    mailbox, customer, agent, store, system_actor
+):
+    from rapport.customers.services import update_customer
+    from rapport.service.models import Survey
+
+    assert store.time_zone == "Asia/Shanghai"
+    update_customer(customer, data={"store": store.pk}, actor=system_actor)
+    actor = Actor(user=agent, source=Source.CONSOLE)
+    ticket = services.open_ticket(
+        customer=customer, channel="email", subject="尺码", body="有L码吗？", actor=Actor(source=Source.CUSTOMER)
+    )
+    services.change_status(ticket, status="open", actor=actor)
+    services.change_status(ticket, status="closed", actor=actor)
+    (survey_mail,) = mailbox.wait_for(1)
+    survey = Survey.objects.get(ticket=ticket)
+    assert str(survey_mail["Subject"]) == f"服务评价 {ticket.number}"
+    assert survey_mail["From"] == "support@shop.example"
+    link = f"/service/survey/{csat.survey_token(survey)}/"
+    text = survey_mail.get_body(("plain",)).get_content()
+    markup = survey_mail.get_body(("html",)).get_content()
+    assert "已关闭" in text and link in text
+    assert f'<a href="{csat.survey_url(survey)}">' in markup
+
+    services.change_status(ticket, status="resolved", actor=actor)  # closed by mistake: resolved is allowed
+    ticket.refresh_from_db()
+    assert ticket.status == Status.RESOLVED and ticket.closed_at is None and ticket.resolved_at is not None
+    time.sleep(0.3)
+    assert len(mailbox.messages) == 1 and Survey.objects.count() == 1
+
+
+def test_refused_mail_is_logged_without_the_senders_address(customer, settings, caplog):
+    settings.RAPPORT_SERVICE_MAX_MAIL_BYTES = 100_000
+    broken = b"From: bcherry@163.com\r\nContent-Type: text/plain; charset=no-such-charset\r\n\r\n\xff\xfe\r\n"
+    with caplog.at_level("WARNING", logger="rapport.service.mail"):
+        assert mail.receive(broken).outcome == "rejected"
+    assert "b***@163.com" in caplog.text and "bcherry@163.com" not in caplog.text

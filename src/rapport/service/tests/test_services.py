@@ -185,3 +185,17 @@ def test_inbox_views(customer, agent, make_agent, make_ticket, frozen):
     assert set(services.inbox("breaching", user=agent)) == {mine, unassigned}
     with pytest.raises(InvalidInput):
         services.inbox("everything", user=agent)
+
+
+def test_open_ticket_for_contact_finds_or_creates_the_customer_in_the_tickets_transaction(customer, system_actor):
+    from rapport.customers.models import Customer
+
+    found = services.open_ticket_for_contact(
+        email="WANG.FANG@example.cn", channel="api", subject="尺码", body="有L码吗", actor=system_actor
+    )
+    assert found.customer == customer
+    with pytest.raises(InvalidInput):
+        services.open_ticket_for_contact(
+            phone="13900001111", name="Li Lei", channel="api", subject="", body="x", actor=system_actor
+        )
+    assert Customer.objects.count() == 1 and Ticket.objects.count() == 1

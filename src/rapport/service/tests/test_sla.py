@@ -152,3 +152,24 @@ def test_adding_business_minutes_then_counting_them_gives_them_back(start, minut
         local = due.astimezone(tz)
         window = hours.window(local.date())
         assert window is not None and window[0] < local <= window[1]
+
+
+def test_sla_notices_without_smtp_go_through_the_delivery_path_and_log_no_address_or_body(
+    weekday_hours, policy, customer, make_agent, make_ticket, frozen, settings, caplog, capsys, tmp_path
+):
+    from rapport.campaigns.models import Message
+
+    settings.EMAIL_BACKEND = "django.core.mail.backends.console.EmailBackend"
+    settings.EMAIL_HOST = ""
+    settings.RAPPORT_OUTBOX_DIR = tmp_path
+    lead = make_agent("wu.lead", is_lead=True, email="wu.lead@shop.example")
+    frozen.set(_at(2, 9))
+    ticket = make_ticket(customer, assignee=lead, subject="发票抬头写错了")
+    frozen.set(_at(2, 10, 1))
+    with caplog.at_level("INFO"):
+        assert tasks.check_sla()["escalated"] == 1
+    logged = caplog.text + capsys.readouterr().out
+    assert "wu.lead@shop.example" not in logged and "发票抬头写错了" not in logged
+    notice = Message.objects.get(channel="staff", reference=ticket.number)
+    assert notice.status == Message.Status.SENT and notice.customer_id is None
+    assert "wu.lead@shop.example" in (tmp_path / f"{notice.key}.txt").read_text()

@@ -177,3 +177,47 @@ def test_inbox_tabs_and_analyses_are_in_the_readers_language(agent_client):
     assert "我的" in inbox and "即将超时" in inbox
     assert not any(label in inbox for label in ("Mine", "Unassigned", "Breaching soon", "All open", "Everything"))
     assert "全部工单" in reports and "All tickets" not in reports
+
+
+def test_opening_a_ticket_for_a_new_contact_that_fails_creates_no_customer(agent_client, customer):
+    from rapport.customers.models import Customer
+
+    before = Customer.objects.count()
+    bad = agent_client.post(
+        "/service/tickets/new/", {"email": "new.caller@example.cn", "name": "Zhou Min", "subject": "", "body": "x"}
+    )
+    assert bad.status_code == 422 and "subject" in bad.content.decode()
+    assert Customer.objects.count() == before
+    good = agent_client.post(
+        "/service/tickets/new/",
+        {
+            "email": "new.caller@example.cn",
+            "name": "Zhou Min",
+            "subject": "电话咨询",
+            "body": "问尺码",
+            "category": "inquiry",
+            "priority": "normal",
+        },
+    )
+    assert good.status_code == 302 and Ticket.objects.get().customer.email == "new.caller@example.cn"
+
+
+def test_the_ticket_page_masks_where_a_reply_went_until_an_audited_reveal(
+    agent_client, customer, make_ticket, agent_actor, make_staff
+):
+    from rapport.audit.models import AuditEntry
+
+    ticket = make_ticket(customer, channel="email")
+    services.reply(ticket, body="已处理", actor=agent_actor)
+    analyst = Client()
+    analyst.force_login(make_staff(roles.ANALYST))
+    page = analyst.get(f"/service/tickets/{ticket.pk}/").content.decode()
+    assert "email to w***@example.cn" in page and "wang.fang@example.cn" not in page
+    assert "reveal-addresses" not in page
+    assert analyst.post(f"/service/tickets/{ticket.pk}/reveal/").status_code == 403
+
+    page = agent_client.get(f"/service/tickets/{ticket.pk}/").content.decode()
+    assert "wang.fang@example.cn" not in page and "reveal-addresses" in page
+    revealed = agent_client.post(f"/service/tickets/{ticket.pk}/reveal/").content.decode()
+    assert "email to wang.fang@example.cn" in revealed
+    assert AuditEntry.objects.filter(action="reveal", object_id=str(ticket.pk)).count() == 1
