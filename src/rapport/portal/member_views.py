@@ -45,7 +45,9 @@ def home(request: HttpRequest) -> HttpResponse:
         "progress": levels.progress(member.pk),
         "coupon_count": Coupon.objects.filter(customer=member, status=CouponStatus.ISSUED).count(),
         "expiring": points.expiring(member.pk, within_days=program_settings().expiry_warning_days),
-        "recent": Entry.objects.filter(account__customer=member).select_related("account")[:5],
+        "recent": Entry.objects.filter(account__customer=member)
+        .select_related("account")
+        .order_by(*ledger.STATEMENT_ORDER)[:5],
     }
     return render(request, "portal/home.html", context)
 
@@ -54,7 +56,7 @@ def home(request: HttpRequest) -> HttpResponse:
 def history(request: HttpRequest) -> HttpResponse:
     member = _member(request)
     asset = request.GET.get("asset", "")
-    entries = Entry.objects.filter(account__customer=member).select_related("account")
+    entries = Entry.objects.filter(account__customer=member).select_related("account").order_by(*ledger.STATEMENT_ORDER)
     if asset in Asset.values:
         entries = entries.filter(account__asset=asset)
     context = {

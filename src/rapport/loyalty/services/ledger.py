@@ -37,6 +37,10 @@ from rapport.core.errors import Conflict, InvalidInput
 from rapport.loyalty.models import ZERO, Account, Entry, EntryKind, Lot, LotUse
 
 CENT = Decimal("0.01")
+# The order a statement is shown in: newest booking first. Balance-after is the running balance in
+# booking order; an entry may be dated earlier than the one booked before it (an order imported
+# late earns at its own date), so sorting by date would show balances that do not follow.
+STATEMENT_ORDER = ("-id",)
 LOT_BATCH = 10  # lots read at a time by a debit: most debits need one or two
 
 _TABLES = {
