@@ -144,15 +144,19 @@ def lock_account(customer_id: int, asset: str) -> Account:
     return lock_accounts(customer_id, [asset])[asset]
 
 
+def key_reused() -> Conflict:
+    return Conflict.single(
+        "idempotency_key", "reused", _("This idempotency key was already used for a different request.")
+    )
+
+
 def replayed(key: str, account: Account, amount: Decimal | None) -> Entry | None:
     """The entry already posted under ``key``; Conflict when the key was used for something else."""
     entry = Entry.objects.filter(idempotency_key=key).first()
     if entry is None:
         return None
     if entry.account_id != account.pk or (amount is not None and abs(entry.amount) != amount):
-        raise Conflict.single(
-            "idempotency_key", "reused", _("This idempotency key was already used for a different request.")
-        )
+        raise key_reused()
     return entry
 
 
