@@ -13,6 +13,7 @@ from django.contrib import messages
 from django.http import HttpRequest, HttpResponse
 from django.shortcuts import get_object_or_404, redirect, render
 from django.utils.translation import gettext as _
+from django.utils.translation import gettext_lazy
 from django.views.decorators.http import require_POST
 
 from rapport.core.actor import Actor, Source
@@ -25,6 +26,13 @@ from rapport.loyalty.services.program import program_settings
 from rapport.portal.auth import member_required
 
 HISTORY_SIZE = 100
+# Why a claim was refused, said to the member who asked (the services word it for staff).
+CLAIM_REFUSALS = {
+    "limit_reached": gettext_lazy("You already have as many of these coupons as you can get."),
+    "out_of_stock": gettext_lazy("Sorry, all of these coupons have been claimed."),
+    "inactive": gettext_lazy("This coupon is no longer being given out."),
+    "ended": gettext_lazy("This coupon has ended."),
+}
 
 
 def _member(request: HttpRequest) -> Customer:
@@ -88,13 +96,13 @@ def coupon_list(request: HttpRequest) -> HttpResponse:
 @require_POST
 def claim_coupon(request: HttpRequest, template_id: int) -> HttpResponse:
     member = _member(request)
-    template = get_object_or_404(coupons.claimable_templates(member), pk=template_id)
+    template = get_object_or_404(coupons.claimable_templates(None), pk=template_id)
     try:
         coupon = coupons.issue(
             template, member, key=f"claim:{request.POST.get('key', '')}", actor=_actor(request), reference="portal"
         )
-    except DomainError as exc:
-        messages.error(request, " ".join(e.message for e in exc.errors))
+    except DomainError as exc:  # e.g. claimed twice from two tabs: said to the member, not about them
+        messages.error(request, " ".join(str(CLAIM_REFUSALS.get(e.code, e.message)) for e in exc.errors))
     else:
         messages.success(request, _("Coupon %(code)s is yours.") % {"code": coupon.code})
     return redirect("portal:coupons")

@@ -73,7 +73,14 @@ def grant(
         actor=actor.describe()[:150],
     )
     if card_type.welcome_coupon is not None:
-        coupons.issue(card_type.welcome_coupon, customer, key=f"card:{card.pk}:{key}", actor=actor, reference=str(card))
+        coupons.issue(
+            card_type.welcome_coupon,
+            customer,
+            key=f"card:{card.pk}:{key}",
+            actor=actor,
+            reference=str(card),
+            bundled=True,
+        )
     record(
         actor,
         AuditEntry.Action.CREATE if created else AuditEntry.Action.UPDATE,
