@@ -123,18 +123,20 @@ def issue(
     actor: Actor,
     reference: str = "",
     bundled: bool = False,
+    at: datetime | None = None,
 ) -> Coupon:
     """Give the customer one coupon of the template, within stock and the per-customer limit.
 
     A ``bundled`` coupon comes with something the customer got (a benefit card's period): the
     per-customer limit governs claims and hand-outs, not what a card promises with every period.
+    ``at`` is when it is given (a campaign step's own clock); by default now.
     """
     event_key = f"coupon:issue:{template.pk}:{customer.pk}:{key}"
     done = CouponEvent.objects.filter(idempotency_key=event_key).select_related("coupon").first()
     if done is not None:
         return done.coupon
     locked = CouponTemplate.objects.select_for_update().get(pk=template.pk)
-    now = timezone.now()
+    now = at or timezone.now()
     if not locked.is_active:
         raise Conflict.single("template", "inactive", _("This coupon is not being given out."))
     if locked.valid_until is not None and not locked.valid_days and locked.valid_until <= now:
