@@ -7,7 +7,11 @@ class EventsConfig(AppConfig):
     verbose_name = _("Behaviour events")
 
     def ready(self) -> None:
+        from rapport.demo.steps import register_demo_step
         from rapport.events import merge_hooks, tabs
+        from rapport.events.demo import seed_events
 
         tabs.register()
         merge_hooks.register()
+        # After campaigns and service: journeys launched here pick people up from the load on.
+        register_demo_step("events", seed_events, position=50)
