@@ -120,13 +120,13 @@ def _streams(user: Any, customer: Customer, name: str) -> list[_Stream]:
     return streams
 
 
-def customer_timeline(user: Any, customer: Customer, *, name: str = "", offset: int = 0) -> Page[Moment]:
-    """One page of the customer's timeline as ``user`` may see it."""
+def customer_timeline(user: Any, customer: Customer, *, name: str = "", offset: int = 0) -> Page[Any]:
+    """One page of the customer's timeline (of :class:`Moment`) as ``user`` may see it."""
     streams = _streams(user, customer, name)
     reach = offset + PAGE_SIZE
     lists: list[Iterable[Moment]] = [[s.moment(row) for row in s.rows[:reach]] for s in streams]
     merged = heapq.merge(*lists, key=lambda m: m.at, reverse=True)
-    items = list(islice(merged, offset, reach))
+    items: list[Any] = list(islice(merged, offset, reach))
     return Page(items=items, count=sum(s.rows.count() for s in streams), limit=PAGE_SIZE, offset=offset)
 
 

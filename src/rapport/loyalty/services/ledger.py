@@ -33,7 +33,7 @@ from django.utils.translation import gettext as _
 
 from rapport.commerce.models import Order
 from rapport.core.actor import Actor
-from rapport.core.errors import Conflict, InvalidInput
+from rapport.core.errors import Conflict, DomainError, InvalidInput
 from rapport.loyalty.models import ZERO, Account, Entry, EntryKind, Lot, LotUse
 
 CENT = Decimal("0.01")
@@ -144,7 +144,7 @@ def lock_account(customer_id: int, asset: str) -> Account:
     return lock_accounts(customer_id, [asset])[asset]
 
 
-def key_reused() -> Conflict:
+def key_reused() -> DomainError:
     return Conflict.single(
         "idempotency_key", "reused", _("This idempotency key was already used for a different request.")
     )
