@@ -60,12 +60,11 @@ def rows_before(db) -> dict[str, int]:
 @pytest.fixture
 def shop_at_clock(rows_before):
     real_now = timezone.now
-    # Fields whose default is the function itself (``default=timezone.now``) hold it since import.
-    defaults = [
-        mock.patch.object(f, "default", lambda: CLOCK)
-        for m in _models()
-        for f in m._meta.concrete_fields
-        if f.default is real_now
+    # Fields whose default is the function itself (``default=timezone.now``) hold it since import,
+    # and cache it (``_get_default``) once a row has been made.
+    stamped = [f for m in _models() for f in m._meta.concrete_fields if f.default is real_now]
+    defaults = [mock.patch.object(f, "default", lambda: CLOCK) for f in stamped] + [
+        mock.patch.object(f, "_get_default", lambda: CLOCK) for f in stamped
     ]
     with mock.patch("django.utils.timezone.now", return_value=CLOCK), contextlib.ExitStack() as stack:
         for patch in defaults:
