@@ -30,3 +30,19 @@ def test_redeemed_demo_coupons_say_when_and_on_which_order(small_shop: SeedRepor
         order = coupon.customer.orders.get(external_id=coupon.redeemed_order)
         assert order.placed_at == coupon.redeemed_at
         assert coupon.issued_at < coupon.redeemed_at <= coupon.valid_until
+
+
+def test_demo_coupons_keep_each_templates_per_customer_limit(small_shop: SeedReport) -> None:
+    # The demo once gave a customer one coupon per order (a DISTINCT over ordered rows), so giving
+    # a card whose coupon they already held "as many as allowed" failed for the best customers.
+    from django.db.models import Count, F
+
+    from rapport.loyalty.models import Coupon
+
+    over = (
+        Coupon.objects.filter(template__per_customer_limit__gt=0)
+        .values("customer_id", "template_id", "template__per_customer_limit")
+        .annotate(held=Count("pk"))
+        .filter(held__gt=F("template__per_customer_limit"))
+    )
+    assert list(over) == []
