@@ -328,7 +328,11 @@ def _score(
 def _moments(seconds: FloatArray) -> NDArray[np.str_]:
     """Epoch seconds as UTC moments exact to the microsecond the database stored, written the way
     Django stores them on SQLite ("YYYY-MM-DD HH:MM:SS.ffffff"), which PostgreSQL reads as UTC (the
-    session's zone). numpy formats a million of them in a fraction of a second."""
+    session's zone). numpy formats a million of them in a fraction of a second; an empty array (a
+    recompute of customers none of whom has bought) is answered as such, since ``np.char.replace``
+    fails on one."""
+    if seconds.size == 0:
+        return np.empty(0, dtype="U26")
     microseconds = np.round(seconds * 1e6).astype("datetime64[us]")
     return np.char.replace(np.datetime_as_string(microseconds, unit="us"), "T", " ")
 

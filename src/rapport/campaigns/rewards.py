@@ -140,7 +140,7 @@ def issue(step: Step, enrollments: Sequence[tuple[int, int]], *, now: dt.datetim
         try:
             if step.kind == Step.Kind.COUPON and template is not None:
                 issued[enrollment_id] = _coupon_facts(
-                    coupons.issue(template, customer, key=key, actor=actor, reference=key)
+                    coupons.issue(template, customer, key=key, actor=actor, reference=key, at=now)
                 )
             elif step.kind == Step.Kind.POINTS:
                 points.award(

@@ -15,7 +15,7 @@ WITHDRAWAL_RATE = 0.06
 
 def seed_consents(context: DemoContext) -> dict[str, int]:
     rng = context.rng
-    end = dt.datetime.combine(context.end, dt.time(12), tzinfo=dt.UTC)
+    end = context.now
     consents: list[Consent] = []
     records: list[ConsentRecord] = []
     for customer_id, registered_at in Customer.objects.values_list("pk", "registered_at").iterator():

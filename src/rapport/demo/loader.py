@@ -38,7 +38,7 @@ from rapport.customers.models import Address, Customer, Identity, Store, keep_se
 from rapport.customers.services import create_store, save_custom_field
 from rapport.customers.validation import LookupCache, clean_profile
 from rapport.demo.catalogue import CATEGORIES, STORES
-from rapport.demo.generator import CUSTOM_FIELDS, DemoShopPlan, plan_demo_shop
+from rapport.demo.generator import CUSTOM_FIELDS, SHOP_TIME_ZONE, DemoShopPlan, plan_demo_shop
 from rapport.demo.staff import SALES_USERNAME, DemoLogin, create_demo_staff, demo_logins
 from rapport.demo.steps import DemoContext, run_demo_steps
 
@@ -86,12 +86,22 @@ def seed_demo_shop(
     customers: int = 5000,
     orders: int | None = None,
     end: dt.date | None = None,
+    now: dt.datetime | None = None,
     force: bool = False,
     say: Callable[[str], None] = lambda message: None,
 ) -> SeedReport:
     """Plan the demo shop for ``seed`` and write it. Refuses a database with shop data unless ``force``,
-    which empties the whole database first."""
+    which empties the whole database first.
+
+    ``now`` is the load time (the clock, by default ``timezone.now()``); the window ends the day
+    before it unless ``end`` says otherwise, and a window that ends earlier loads as of noon of
+    its ``end`` day, so that nothing the demo records lies after the moment it stands for.
+    """
     started = time.monotonic()
+    clock = now or timezone.now()
+    if end is None:
+        end = clock.astimezone(SHOP_TIME_ZONE).date()
+    clock = min(clock, dt.datetime.combine(end, dt.time(12), tzinfo=SHOP_TIME_ZONE))
     if force:
         say("Emptying the database (--force)…")
         empty_database()
@@ -103,11 +113,13 @@ def seed_demo_shop(
         # Again inside the transaction: two servers starting on one empty database seed once.
         if found := existing_shop_data():
             raise DatabaseNotEmpty(found)
-        counts = write_plan(plan, say=say)
+        counts = write_plan(plan, now=clock, say=say)
     return SeedReport(seed=seed, counts=counts, seconds=time.monotonic() - started, logins=demo_logins())
 
 
-def write_plan(plan: DemoShopPlan, *, say: Callable[[str], None] = lambda message: None) -> dict[str, int]:
+def write_plan(
+    plan: DemoShopPlan, *, now: dt.datetime, say: Callable[[str], None] = lambda message: None
+) -> dict[str, int]:
     actor = Actor(source=Source.CLI, label="seed_demo")
     stores = {
         spec.code: create_store(
@@ -179,7 +191,7 @@ def write_plan(plan: DemoShopPlan, *, say: Callable[[str], None] = lambda messag
     )
     say(f"{len(customers)} customers, {len(identities)} identities and {len(addresses)} addresses written")
 
-    orders, lines, refunds = _write_orders(plan, customers=customers, stores=stores, products=products)
+    orders, lines, refunds = _write_orders(plan, customers=customers, stores=stores, products=products, now=now)
     say(f"{orders} orders, {lines} order lines and {refunds} refunds written")
 
     refresh_customer_stats(c.pk for c in customers)
@@ -195,7 +207,9 @@ def write_plan(plan: DemoShopPlan, *, say: Callable[[str], None] = lambda messag
         "order_lines": lines,
         "refunds": refunds,
     }
-    counts.update(run_demo_steps(DemoContext(rng=random.Random(plan.seed), actor=actor, end=plan.end, say=say)))
+    counts.update(
+        run_demo_steps(DemoContext(rng=random.Random(plan.seed), actor=actor, end=plan.end, say=say, now=now))
+    )
     record(
         actor,
         AuditEntry.Action.IMPORT,
@@ -233,7 +247,12 @@ def _write_customers(plan: DemoShopPlan, *, sales_id: int | None) -> list[Custom
 
 
 def _write_orders(
-    plan: DemoShopPlan, *, customers: list[Customer], stores: dict[str, Store], products: list[Product]
+    plan: DemoShopPlan,
+    *,
+    customers: list[Customer],
+    stores: dict[str, Store],
+    products: list[Product],
+    now: dt.datetime,
 ) -> tuple[int, int, int]:
     """Orders, their lines and refunds: the bulk of the shop, inserted many rows per statement.
 
@@ -243,7 +262,6 @@ def _write_orders(
     with :func:`insert_rows`; ids are given up front so that lines can point at their orders,
     and the id sequences are moved past them afterwards.
     """
-    now = timezone.now()
     order_id = (Order.objects.aggregate(last=Max("pk"))["last"] or 0) + 1
     line_id = (OrderLine.objects.aggregate(last=Max("pk"))["last"] or 0) + 1
     refund_id = (Refund.objects.aggregate(last=Max("pk"))["last"] or 0) + 1

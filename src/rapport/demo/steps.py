@@ -23,6 +23,9 @@ class DemoContext:
     actor: Actor
     end: dt.date
     say: Callable[[str], None]
+    # The moment the demo is loaded: nothing a step writes may have happened after it (only
+    # scheduled times — valid-until, expiry, due times — lie ahead).
+    now: dt.datetime
 
 
 DemoStep = Callable[[DemoContext], dict[str, int]]

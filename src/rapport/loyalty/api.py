@@ -258,7 +258,9 @@ def customer_entries(
 ) -> dict[str, Any]:
     require(request, LOYALTY_READ, VIEW)
     customer = customer_queries.visible_customer(request.user, customer_id)
-    entries = Entry.objects.filter(account__customer=customer).select_related("account")
+    entries = (
+        Entry.objects.filter(account__customer=customer).select_related("account").order_by(*ledger.STATEMENT_ORDER)
+    )
     if asset:
         entries = entries.filter(account__asset=asset)
     page = paginate(entries, limit=limit, offset=offset)

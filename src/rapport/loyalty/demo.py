@@ -13,9 +13,11 @@ import datetime as dt
 from collections import defaultdict
 from dataclasses import dataclass, field
 from decimal import ROUND_FLOOR, ROUND_HALF_UP, Decimal
+from heapq import heappop, heappush
+from itertools import count as count_from
+from itertools import groupby
+from operator import itemgetter
 from typing import Any
-
-from django.utils import timezone
 
 from rapport.commerce.models import Order, Refund
 from rapport.demo.steps import DemoContext
@@ -47,6 +49,7 @@ from rapport.loyalty.services.program import program_settings
 
 ACTOR = "demo shop"
 ONE = Decimal("1")
+GIFT_POINTS = Decimal("1000")
 
 
 @dataclass
@@ -143,13 +146,13 @@ class _Plan:
 
 
 def seed_loyalty(context: DemoContext) -> dict[str, int]:
-    end = dt.datetime.combine(context.end, dt.time(20), tzinfo=dt.UTC)
+    end = context.now
     templates, card_types = _programme(end)
     plan = _Plan(program_settings())
     counted = _replay_orders(plan, context, end)
     _stored_value(plan, context, end)
     for account in plan.accounts.values():
-        plan.expire(account, min(end, timezone.now()))
+        plan.expire(account, end)
     written = _write(plan)
     coupon_count = _coupons(context, templates, end)
     card_count = _cards(context, card_types, end)
@@ -270,49 +273,99 @@ def _programme(end: dt.datetime) -> tuple[list[CouponTemplate], list[CardType]]:
     return templates, card_types
 
 
-def _replay_orders(plan: _Plan, context: DemoContext, end: dt.datetime) -> int:
+def _replay_orders(plan: _Plan, context: DemoContext, until: dt.datetime) -> int:
+    """Earn on each counted order, reverse refunds and redeem gifts, one customer at a time in the
+    order things happened: a refund or a gift days after an order is booked after the orders placed
+    in between, so that every entry's balance-after is the balance at its time."""
     refunds: dict[int, list[tuple[int, Decimal, dt.datetime]]] = defaultdict(list)
     for refund_id, order_id, amount, at in Refund.objects.values_list("pk", "order_id", "amount", "refunded_at"):
         refunds[order_id].append((refund_id, amount, at))
     orders = (
         Order.objects.counted()
-        .filter(customer__isnull=False, placed_at__lte=end)
+        .filter(customer__isnull=False, placed_at__lte=until)
         .order_by("customer_id", "placed_at", "pk")
         .values_list("pk", "customer_id", "total", "placed_at", "external_id")
     )
     count = 0
-    for order_id, customer_id, total, placed_at, external_id in orders.iterator(chunk_size=2000):
+    tiebreak = count_from()  # keeps same-time items in the order they were planned
+    for customer_id, customer_orders in groupby(orders.iterator(chunk_size=2000), key=itemgetter(1)):
         account = plan.account(customer_id, Asset.POINTS)
-        earned = total.quantize(ONE, rounding=ROUND_FLOOR)
-        if earned <= 0:
-            continue
-        count += 1
-        key = f"points:order:{order_id}:earn"
-        plan.credit(account, earned, EntryKind.EARN, key, placed_at, order_id=order_id, reference=external_id)
-        own = len(plan.entries) - 1
-        refunded = Decimal("0")
-        reversed_points = Decimal("0")
-        for refund_id, amount, at in sorted(refunds.get(order_id, []), key=lambda r: r[2]):
-            refunded += amount
-            target = min((earned * refunded / total).quantize(ONE, rounding=ROUND_HALF_UP), earned) if total else earned
-            due = target - reversed_points
-            if due > 0:
-                reversed_points += plan.debit(
-                    account,
-                    due,
-                    EntryKind.REVERSE,
-                    f"points:refund:{refund_id}:reverse",
-                    at,
-                    first=own,
-                    order_id=order_id,
-                )
-        if account.balance >= 2000 and context.rng.random() < 0.15:  # redeemed for a gift now and then
-            when = placed_at + dt.timedelta(days=context.rng.randint(1, 60))
-            if when < end:
-                plan.debit(
-                    account, Decimal(1000), EntryKind.SPEND, f"points:spend:demo:{order_id}", when, reference="gift"
-                )
+        later: list[tuple[dt.datetime, int, _Later]] = []  # refunds and gifts not yet due, soonest first
+        for order_id, _customer, total, placed_at, external_id in customer_orders:
+            _book_until(plan, account, later, placed_at)
+            earned = total.quantize(ONE, rounding=ROUND_FLOOR)
+            if earned <= 0:
+                continue
+            count += 1
+            key = f"points:order:{order_id}:earn"
+            plan.credit(account, earned, EntryKind.EARN, key, placed_at, order_id=order_id, reference=external_id)
+            earning = _Earning(order_id, len(plan.entries) - 1, earned, total)
+            for refund_id, amount, at in refunds.get(order_id, []):
+                if at <= until:
+                    heappush(later, (at, next(tiebreak), _Later(earning, refund_id, amount)))
+            if account.balance >= 2000 and context.rng.random() < 0.15:  # redeemed for a gift now and then
+                when = placed_at + dt.timedelta(days=context.rng.randint(1, 60))
+                if when <= until:
+                    heappush(later, (when, next(tiebreak), _Later(earning)))
+        _book_until(plan, account, later, until)
     return count
+
+
+@dataclass
+class _Earning:
+    """What an order earned, and how much of it refunds have taken back so far."""
+
+    order_id: int
+    entry: int
+    earned: Decimal
+    total: Decimal
+    refunded: Decimal = Decimal("0")
+    reversed: Decimal = Decimal("0")
+
+
+@dataclass
+class _Later:
+    """A refund of ``earning``'s order (``refund_id`` set), or a 1,000-point gift redeemed after it."""
+
+    earning: _Earning
+    refund_id: int | None = None
+    amount: Decimal = Decimal("0")
+
+
+def _book_until(plan: _Plan, account: _Account, later: list[tuple[dt.datetime, int, _Later]], at: dt.datetime) -> None:
+    """Book the refunds and gifts due by ``at``, in time order."""
+    while later and later[0][0] <= at:
+        when, _seq, item = heappop(later)
+        earning = item.earning
+        if item.refund_id is None:
+            plan.expire(account, when)
+            if account.balance >= GIFT_POINTS:
+                plan.debit(
+                    account,
+                    GIFT_POINTS,
+                    EntryKind.SPEND,
+                    f"points:spend:demo:{earning.order_id}",
+                    when,
+                    reference="gift",
+                )
+            continue
+        earning.refunded += item.amount
+        target = earning.earned
+        if earning.total:
+            target = min(
+                (earning.earned * earning.refunded / earning.total).quantize(ONE, rounding=ROUND_HALF_UP), target
+            )
+        due = target - earning.reversed
+        if due > 0:
+            earning.reversed += plan.debit(
+                account,
+                due,
+                EntryKind.REVERSE,
+                f"points:refund:{item.refund_id}:reverse",
+                when,
+                first=earning.entry,
+                order_id=earning.order_id,
+            )
 
 
 def _stored_value(plan: _Plan, context: DemoContext, end: dt.datetime) -> None:
@@ -378,37 +431,56 @@ def _write(plan: _Plan) -> int:
     return len(entries)
 
 
-def _coupons(context: DemoContext, templates: list[CouponTemplate], end: dt.datetime) -> int:
+def _coupons(context: DemoContext, templates: list[CouponTemplate], now: dt.datetime) -> int:
+    """About a third of buyers got a coupon in the last 90 days; some used it on their next order
+    that qualified (redeemed at that order's time, on that order), the rest hold or let it lapse."""
     rng = context.rng
-    now = min(end, timezone.now())
-    customer_ids = list(Order.objects.filter(customer__isnull=False).values_list("customer_id", flat=True).distinct())
+    since = now - dt.timedelta(days=90)
+    recent: dict[int, list[tuple[dt.datetime, str, Decimal]]] = defaultdict(list)
+    for customer_id, placed_at, reference, total in (
+        Order.objects.counted()
+        .filter(customer__isnull=False, placed_at__gte=since)
+        .order_by("customer_id", "placed_at", "pk")
+        .values_list("customer_id", "placed_at", "external_id", "total")
+    ):
+        recent[customer_id].append((placed_at, reference, total))
+    customer_ids = (
+        Order.objects.filter(customer__isnull=False).order_by("customer_id").values_list("customer_id", flat=True)
+    )
     rows: list[Coupon] = []
-    for customer_id in customer_ids:
+    for customer_id in customer_ids.distinct():
         if rng.random() >= 0.3:
             continue
         template = rng.choice(templates)
-        issued = now - dt.timedelta(days=rng.randint(0, 90))
+        issued = now - dt.timedelta(seconds=rng.randint(3600, 90 * 86400))
         valid_until = issued + dt.timedelta(days=template.valid_days)
-        roll = rng.random()
-        status = CouponStatus.REDEEMED if roll < 0.35 else CouponStatus.ISSUED
-        if status == CouponStatus.ISSUED and valid_until <= now:
-            status = CouponStatus.EXPIRED
-        rows.append(
-            Coupon(
-                template=template,
-                code="".join(rng.choice(coupon_services.CODE_ALPHABET) for _ in range(coupon_services.CODE_LENGTH)),
-                customer_id=customer_id,
-                status=status,
-                issued_at=issued,
-                valid_from=issued,
-                valid_until=valid_until,
-                redeemed_at=issued + dt.timedelta(days=rng.randint(0, 10)) if status == CouponStatus.REDEEMED else None,
-                discount=template.amount_off if status == CouponStatus.REDEEMED else Decimal("0"),
-            )
+        used_on = next(
+            (
+                (placed_at, reference, total)
+                for placed_at, reference, total in recent.get(customer_id, [])
+                if issued < placed_at < min(valid_until, now) and total >= template.threshold
+            ),
+            None,
         )
+        coupon = Coupon(
+            template=template,
+            code="".join(rng.choice(coupon_services.CODE_ALPHABET) for _ in range(coupon_services.CODE_LENGTH)),
+            customer_id=customer_id,
+            status=CouponStatus.EXPIRED if valid_until <= now else CouponStatus.ISSUED,
+            issued_at=issued,
+            valid_from=issued,
+            valid_until=valid_until,
+        )
+        if rng.random() < 0.6 and used_on is not None:
+            coupon.status = CouponStatus.REDEEMED
+            coupon.redeemed_at, coupon.redeemed_order, total = used_on
+            coupon.discount = _discount(template, total)
+        rows.append(coupon)
     made = Coupon.objects.bulk_create(rows, batch_size=2000)
-    events = [_coupon_event(c, CouponEvent.Kind.ISSUE, c.issued_at or end) for c in made] + [
-        _coupon_event(c, CouponEvent.Kind.REDEEM, c.redeemed_at) for c in made if c.redeemed_at is not None
+    events = [_coupon_event(c, CouponEvent.Kind.ISSUE, c.issued_at or now) for c in made] + [
+        _coupon_event(c, CouponEvent.Kind.REDEEM, c.redeemed_at, reference=c.redeemed_order)
+        for c in made
+        if c.redeemed_at is not None
     ]
     CouponEvent.objects.bulk_create(events, batch_size=2000)
     for template in templates:
@@ -418,19 +490,32 @@ def _coupons(context: DemoContext, templates: list[CouponTemplate], end: dt.date
     return len(made)
 
 
-def _coupon_event(coupon: Coupon, kind: str, at: dt.datetime) -> CouponEvent:
+def _discount(template: CouponTemplate, total: Decimal) -> Decimal:
+    if template.kind == CouponKind.AMOUNT_OFF:
+        return min(template.amount_off, total)
+    off = (total * template.percent_off / 100).quantize(Decimal("0.01"))
+    return min(off, template.max_discount) if template.max_discount else off
+
+
+def _coupon_event(coupon: Coupon, kind: str, at: dt.datetime, *, reference: str = "") -> CouponEvent:
     return CouponEvent(
-        coupon=coupon, kind=kind, idempotency_key=f"coupon:{kind}:demo:{coupon.code}", occurred_at=at, actor=ACTOR
+        coupon=coupon,
+        kind=kind,
+        idempotency_key=f"coupon:{kind}:demo:{coupon.code}",
+        occurred_at=at,
+        reference=reference,
+        actor=ACTOR,
     )
 
 
-def _cards(context: DemoContext, card_types: list[CardType], end: dt.datetime) -> int:
+def _cards(context: DemoContext, card_types: list[CardType], now: dt.datetime) -> int:
     rng = context.rng
-    now = min(end, timezone.now())
     plus = card_types[0]
     holders = [
         pk
-        for pk in Account.objects.filter(asset=Asset.POINTS, balance__gte=1500).values_list("customer_id", flat=True)
+        for pk in Account.objects.filter(asset=Asset.POINTS, balance__gte=1500)
+        .order_by("customer_id")
+        .values_list("customer_id", flat=True)
         if rng.random() < 0.25
     ]
     cards = []

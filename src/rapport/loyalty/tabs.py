@@ -26,7 +26,9 @@ def assets_tab(request: HttpRequest, customer: Customer) -> dict[str, Any]:
         "expiring": points.expiring(customer.pk, within_days=program_settings().expiry_warning_days),
         "coupons": Coupon.objects.filter(customer=customer).select_related("template")[:50],
         "cards": BenefitCard.objects.filter(customer=customer).select_related("card_type"),
-        "entries": Entry.objects.filter(account__customer=customer).select_related("account", "order")[:50],
+        "entries": Entry.objects.filter(account__customer=customer)
+        .select_related("account", "order")
+        .order_by(*ledger.STATEMENT_ORDER)[:50],
         "level_changes": LevelChange.objects.filter(customer=customer).select_related("from_level", "to_level")[:20],
         "adjust_form": forms.AdjustmentForm(initial={"idempotency_key": key}),
         "issue_form": forms.IssueCouponForm(initial={"idempotency_key": key}),

@@ -13,6 +13,7 @@ from django.contrib import messages
 from django.http import HttpRequest, HttpResponse
 from django.shortcuts import get_object_or_404, redirect, render
 from django.utils.translation import gettext as _
+from django.utils.translation import gettext_lazy
 from django.views.decorators.http import require_POST
 
 from rapport.core.errors import DomainError
@@ -24,6 +25,13 @@ from rapport.loyalty.services.program import program_settings
 from rapport.portal.auth import member_actor, member_required
 
 HISTORY_SIZE = 100
+# Why a claim was refused, said to the member who asked (the services word it for staff).
+CLAIM_REFUSALS = {
+    "limit_reached": gettext_lazy("You already have as many of these coupons as you can get."),
+    "out_of_stock": gettext_lazy("Sorry, all of these coupons have been claimed."),
+    "inactive": gettext_lazy("This coupon is no longer being given out."),
+    "ended": gettext_lazy("This coupon has ended."),
+}
 
 
 def _member(request: HttpRequest) -> Customer:
@@ -40,7 +48,9 @@ def home(request: HttpRequest) -> HttpResponse:
         "progress": levels.progress(member.pk),
         "coupon_count": Coupon.objects.filter(customer=member, status=CouponStatus.ISSUED).count(),
         "expiring": points.expiring(member.pk, within_days=program_settings().expiry_warning_days),
-        "recent": Entry.objects.filter(account__customer=member).select_related("account")[:5],
+        "recent": Entry.objects.filter(account__customer=member)
+        .select_related("account")
+        .order_by(*ledger.STATEMENT_ORDER)[:5],
     }
     return render(request, "portal/home.html", context)
 
@@ -49,7 +59,7 @@ def home(request: HttpRequest) -> HttpResponse:
 def history(request: HttpRequest) -> HttpResponse:
     member = _member(request)
     asset = request.GET.get("asset", "")
-    entries = Entry.objects.filter(account__customer=member).select_related("account")
+    entries = Entry.objects.filter(account__customer=member).select_related("account").order_by(*ledger.STATEMENT_ORDER)
     if asset in Asset.values:
         entries = entries.filter(account__asset=asset)
     context = {
@@ -81,7 +91,7 @@ def coupon_list(request: HttpRequest) -> HttpResponse:
 @require_POST
 def claim_coupon(request: HttpRequest, template_id: int) -> HttpResponse:
     member = _member(request)
-    template = get_object_or_404(coupons.claimable_templates(member), pk=template_id)
+    template = get_object_or_404(coupons.claimable_templates(None), pk=template_id)
     try:
         coupon = coupons.issue(
             template,
@@ -90,8 +100,8 @@ def claim_coupon(request: HttpRequest, template_id: int) -> HttpResponse:
             actor=member_actor(request),
             reference="portal",
         )
-    except DomainError as exc:
-        messages.error(request, " ".join(e.message for e in exc.errors))
+    except DomainError as exc:  # e.g. claimed twice from two tabs: said to the member, not about them
+        messages.error(request, " ".join(str(CLAIM_REFUSALS.get(e.code, e.message)) for e in exc.errors))
     else:
         messages.success(request, _("Coupon %(code)s is yours.") % {"code": coupon.code})
     return redirect("portal:coupons")

@@ -208,7 +208,7 @@ def seed_service(context: DemoContext) -> dict[str, int]:
     seed_settings(context.actor)
     articles = seed_knowledge_base(context.actor)
     agents = _agents(context)
-    end = dt.datetime.combine(context.end + dt.timedelta(days=1), dt.time(), dt.UTC)
+    end = context.now  # tickets opened, answered and closed up to the moment the demo is loaded
     start = end - dt.timedelta(days=DAYS)
     # Drawn with the demo's seeded generator (never the database's random order), so a seed
     # always builds the same shop.
@@ -264,7 +264,7 @@ def seed_service(context: DemoContext) -> dict[str, int]:
             store_id=store_id,
             assignee=_assignee(rng, agents, script),
             created_at=created,
-            updated_at=min(resolved_at, end),
+            updated_at=resolved_at if resolved_at <= end else first_at if first_at < end else created,
             first_response_at=first_at if first_at < end else None,
             resolved_at=resolved_at if status in (Status.RESOLVED, Status.CLOSED) else None,
             closed_at=resolved_at + dt.timedelta(days=7) if status == Status.CLOSED else None,
@@ -275,6 +275,7 @@ def seed_service(context: DemoContext) -> dict[str, int]:
             resolution_breached=status != Status.PENDING and resolution_due < min(resolved_at, end),
         )
         rows.append((ticket, script, {"order_number": order_number}))
+    rows.sort(key=lambda row: row[0].created_at)  # ticket numbers follow the order tickets came in
     tickets = Ticket.objects.bulk_create([t for t, _s, _e in rows], batch_size=500)
     messages, events, surveys = [], [], []
     for ticket, (_t, script, extra) in zip(tickets, rows, strict=True):
@@ -317,10 +318,11 @@ def seed_service(context: DemoContext) -> dict[str, int]:
                 )
             )
             survey = Survey(ticket=ticket, agent=ticket.assignee, channel="email", sent_at=ticket.resolved_at)
-            if rng.random() < 0.45:
+            answered_at = ticket.resolved_at + dt.timedelta(hours=rng.uniform(0.5, 48))
+            if rng.random() < 0.45 and answered_at <= end:
                 survey.score = _score(rng, ticket)
                 survey.comment = rng.choice(COMMENTS.get(survey.score, [""]))
-                survey.answered_at = ticket.resolved_at + dt.timedelta(hours=rng.uniform(0.5, 48))
+                survey.answered_at = answered_at
             surveys.append(survey)
     names = dict(Customer.objects.filter(pk__in={t.customer_id for t in tickets}).values_list("pk", "name"))
     for message in messages:

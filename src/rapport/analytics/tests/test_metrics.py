@@ -221,3 +221,22 @@ def test_a_scheduled_full_run_reads_preferred_categories_on_its_own_connection(
 
     assert _m(buyer).preferred_category is not None and _m(buyer).preferred_category.code == "tea"  # type: ignore[union-attr]
     assert _m(buyer).orders == 2
+
+
+def test_recomputing_customers_who_have_not_bought_writes_them_as_potential(
+    make_customer: Callable[..., Any], place_order: Callable[..., Any]
+) -> None:
+    # An import brings customers without orders: the incremental recompute after it scores them
+    # as not having bought instead of failing on an empty purchase summary.
+    for _ in range(12):
+        buyer = make_customer()
+        place_order(buyer, 30)
+        place_order(buyer, 5)
+    metrics.recompute_all(now=NOW)
+    newcomers = [make_customer(), make_customer()]
+
+    result = metrics.recompute_customers([c.pk for c in newcomers], now=NOW)
+
+    assert (result.customers, result.buyers) == (2, 0)
+    for customer in newcomers:
+        assert _m(customer).lifecycle_stage == "potential" and _m(customer).orders == 0

@@ -49,6 +49,8 @@ def adjust(customer: Customer, *, asset: str, delta: object, reason: str, key: s
     posting = Posting(EntryKind.ADJUST, f"adjust:{customer.pk}:{key}", actor, reason=reason[:300])
     existing = ledger.replayed(posting.key, account, abs(amount))
     if existing is not None:
+        if existing.amount != amount:  # the same size, but taken where it was added (or the reverse)
+            raise ledger.key_reused()
         return existing
     if amount > 0:
         expires = expiry_for(timezone.now()) if asset == Asset.POINTS else None

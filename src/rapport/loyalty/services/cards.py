@@ -22,7 +22,7 @@ from rapport.core.actor import Actor
 from rapport.core.errors import Conflict, InvalidInput
 from rapport.customers.models import Customer
 from rapport.loyalty.models import BenefitCard, CardPeriod, CardType
-from rapport.loyalty.services import coupons
+from rapport.loyalty.services import coupons, ledger
 
 
 def active_cards(customer_id: int, *, at: datetime | None = None) -> QuerySet[BenefitCard]:
@@ -39,6 +39,8 @@ def grant(
     """Give or sell a card, or renew the customer's card of this type by one period."""
     done = CardPeriod.objects.filter(idempotency_key=f"card:{customer.pk}:{key}").select_related("card").first()
     if done is not None:
+        if done.card.card_type_id != card_type.pk or (amount_paid is not None and done.amount_paid != amount_paid):
+            raise ledger.key_reused()
         return done.card
     if not card_type.is_active:
         raise Conflict.single("card_type", "inactive", _("This card is not on sale."))
@@ -71,7 +73,14 @@ def grant(
         actor=actor.describe()[:150],
     )
     if card_type.welcome_coupon is not None:
-        coupons.issue(card_type.welcome_coupon, customer, key=f"card:{card.pk}:{key}", actor=actor, reference=str(card))
+        coupons.issue(
+            card_type.welcome_coupon,
+            customer,
+            key=f"card:{card.pk}:{key}",
+            actor=actor,
+            reference=str(card),
+            bundled=True,
+        )
     record(
         actor,
         AuditEntry.Action.CREATE if created else AuditEntry.Action.UPDATE,

@@ -20,7 +20,7 @@ from django.utils.translation import gettext as _
 
 from rapport.commerce.models import Order
 from rapport.core.actor import Actor
-from rapport.core.errors import Conflict, DomainError, FieldError, InvalidInput
+from rapport.core.errors import Conflict, FieldError, InvalidInput
 from rapport.customers.models import Customer
 from rapport.loyalty.models import ZERO, Asset, Coupon, CouponStatus, Entry, EntryKind, Membership, Redemption
 from rapport.loyalty.services import coupons, ledger, stored_value
@@ -136,10 +136,11 @@ def redeem(
         raise InvalidInput.single("points", "negative", _("Amounts cannot be negative."))
     # Looked up after the lock: a concurrent retry with the same key waits, then finds the first.
     accounts = ledger.lock_accounts(customer.pk, (Asset.POINTS, Asset.PRINCIPAL, Asset.BONUS))
-    done = Redemption.objects.filter(idempotency_key=key).first()
+    done = Redemption.objects.filter(idempotency_key=key).select_related("coupon").first()
     if done is not None:
-        if done.customer_id != customer.pk:
-            raise _key_reused()
+        asked = (customer.pk, order_reference, cart.total, points, stored_value_amount, coupon_code.strip().upper())
+        if asked != _request_of(done):
+            raise ledger.key_reused()
         return done
     perks = member_perks(customer.pk)
     member_discount = _member_discount(cart, perks)
@@ -200,13 +201,20 @@ def redeem(
         with transaction.atomic():
             redemption.save()
     except IntegrityError as exc:  # the key was taken meanwhile for another customer
-        raise _key_reused() from exc
+        raise ledger.key_reused() from exc
     return redemption
 
 
-def _key_reused() -> DomainError:
-    return Conflict.single(
-        "idempotency_key", "reused", _("This idempotency key was already used for a different request.")
+def _request_of(redemption: Redemption) -> tuple[int, str, Decimal, int, Decimal, str]:
+    """What was asked for under a redemption's key: a retry must ask for the same, or it is refused."""
+    coupon_code = redemption.coupon.code if redemption.coupon else ""
+    return (
+        redemption.customer_id,
+        redemption.order_reference,
+        redemption.cart_total,
+        redemption.points,
+        redemption.stored_value,
+        coupon_code,
     )
 
 

@@ -16,7 +16,7 @@ from datetime import datetime, timedelta
 from decimal import ROUND_HALF_UP, Decimal
 
 from django.db import transaction
-from django.db.models import F, Q, QuerySet
+from django.db.models import Count, F, Q, QuerySet
 from django.utils import timezone
 from django.utils.translation import gettext as _
 
@@ -115,14 +115,28 @@ def _validity(template: CouponTemplate, now: datetime) -> tuple[datetime | None,
 
 
 @transaction.atomic
-def issue(template: CouponTemplate, customer: Customer, *, key: str, actor: Actor, reference: str = "") -> Coupon:
-    """Give the customer one coupon of the template, within stock and the per-customer limit."""
+def issue(
+    template: CouponTemplate,
+    customer: Customer,
+    *,
+    key: str,
+    actor: Actor,
+    reference: str = "",
+    bundled: bool = False,
+    at: datetime | None = None,
+) -> Coupon:
+    """Give the customer one coupon of the template, within stock and the per-customer limit.
+
+    A ``bundled`` coupon comes with something the customer got (a benefit card's period): the
+    per-customer limit governs claims and hand-outs, not what a card promises with every period.
+    ``at`` is when it is given (a campaign step's own clock); by default now.
+    """
     event_key = f"coupon:issue:{template.pk}:{customer.pk}:{key}"
     done = CouponEvent.objects.filter(idempotency_key=event_key).select_related("coupon").first()
     if done is not None:
         return done.coupon
     locked = CouponTemplate.objects.select_for_update().get(pk=template.pk)
-    now = timezone.now()
+    now = at or timezone.now()
     if not locked.is_active:
         raise Conflict.single("template", "inactive", _("This coupon is not being given out."))
     if locked.valid_until is not None and not locked.valid_days and locked.valid_until <= now:
@@ -130,7 +144,7 @@ def issue(template: CouponTemplate, customer: Customer, *, key: str, actor: Acto
     if locked.total_stock and locked.issued_count >= locked.total_stock:
         raise Conflict.single("template", "out_of_stock", _("All of these coupons have been given out."))
     held = Coupon.objects.filter(template=locked, customer=customer).count()
-    if locked.per_customer_limit and held >= locked.per_customer_limit:
+    if locked.per_customer_limit and held >= locked.per_customer_limit and not bundled:
         raise Conflict.single(
             "customer", "limit_reached", _("This customer already has as many of these coupons as allowed.")
         )
@@ -304,13 +318,19 @@ def expire_all(now: datetime | None = None) -> int:
     return len(due)
 
 
-def claimable_templates(customer: Customer, *, now: datetime | None = None) -> QuerySet[CouponTemplate]:
+def claimable_templates(customer: Customer | None, *, now: datetime | None = None) -> QuerySet[CouponTemplate]:
+    """The templates members may claim now; for a ``customer``, only those this customer can still
+    get (below the per-customer limit), so the portal offers nothing that would be refused."""
     now = now or timezone.now()
-    return (
+    templates = (
         CouponTemplate.objects.filter(is_active=True, is_claimable=True)
         .filter(Q(valid_until__isnull=True) | Q(valid_until__gt=now) | Q(valid_days__gt=0))
         .filter(Q(total_stock=0) | Q(issued_count__lt=F("total_stock")))
     )
+    if customer is None:
+        return templates
+    held = Count("coupons", filter=Q(coupons__customer=customer))
+    return templates.alias(held=held).filter(Q(per_customer_limit=0) | Q(held__lt=F("per_customer_limit")))
 
 
 def move_coupons(survivor: Customer, merged: Customer) -> int:

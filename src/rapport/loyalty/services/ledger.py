@@ -33,10 +33,14 @@ from django.utils.translation import gettext as _
 
 from rapport.commerce.models import Order
 from rapport.core.actor import Actor
-from rapport.core.errors import Conflict, InvalidInput
+from rapport.core.errors import Conflict, DomainError, InvalidInput
 from rapport.loyalty.models import ZERO, Account, Entry, EntryKind, Lot, LotUse
 
 CENT = Decimal("0.01")
+# The order a statement is shown in: newest booking first. Balance-after is the running balance in
+# booking order; an entry may be dated earlier than the one booked before it (an order imported
+# late earns at its own date), so sorting by date would show balances that do not follow.
+STATEMENT_ORDER = ("-id",)
 LOT_BATCH = 10  # lots read at a time by a debit: most debits need one or two
 
 _TABLES = {
@@ -140,15 +144,19 @@ def lock_account(customer_id: int, asset: str) -> Account:
     return lock_accounts(customer_id, [asset])[asset]
 
 
+def key_reused() -> DomainError:
+    return Conflict.single(
+        "idempotency_key", "reused", _("This idempotency key was already used for a different request.")
+    )
+
+
 def replayed(key: str, account: Account, amount: Decimal | None) -> Entry | None:
     """The entry already posted under ``key``; Conflict when the key was used for something else."""
     entry = Entry.objects.filter(idempotency_key=key).first()
     if entry is None:
         return None
     if entry.account_id != account.pk or (amount is not None and abs(entry.amount) != amount):
-        raise Conflict.single(
-            "idempotency_key", "reused", _("This idempotency key was already used for a different request.")
-        )
+        raise key_reused()
     return entry
 
 

@@ -125,9 +125,7 @@ def spend(customer: Customer, *, amount: object, key: str, actor: Actor, referen
     replay = replayed_movement(full_key)
     if replay is not None:
         if replay.total != wanted:
-            raise Conflict.single(
-                "idempotency_key", "reused", _("This idempotency key was already used for a different request.")
-            )
+            raise ledger.key_reused()
         return replay
     return spend_locked(accounts, wanted, key=full_key, actor=actor, reference=reference)
 
@@ -143,6 +141,8 @@ def refund_principal(customer: Customer, *, amount: object, key: str, reason: st
     full_key = f"sv:refund:{customer.pk}:{key}"
     replay = replayed_movement(full_key)
     if replay is not None:
+        if replay.principal is None or -replay.principal.amount != wanted:
+            raise ledger.key_reused()
         return replay
     principal_account, bonus_account = accounts[Asset.PRINCIPAL], accounts[Asset.BONUS]
     if principal_account.balance < wanted:

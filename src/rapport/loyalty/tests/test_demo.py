@@ -17,6 +17,7 @@ from rapport.loyalty.demo import seed_loyalty
 from rapport.loyalty.models import Account, Coupon, Entry, Lot, LotUse, Membership
 
 END = dt.date(2026, 11, 20)
+NOW = dt.datetime(2026, 11, 20, 4, tzinfo=dt.UTC)
 
 
 def _sum(queryset: object, field: str) -> Decimal:
@@ -41,7 +42,7 @@ def test_demo_ledgers_balance_and_levels_follow_orders(make_customer: Callable[.
         Refund(order=order, external_id=f"r{order.pk}", amount=order.total / 2, refunded_at=order.placed_at)
         for order in orders[:30]
     )
-    counts = seed_loyalty(DemoContext(rng=rng, actor=Actor.system("demo"), end=END, say=lambda _m: None))
+    counts = seed_loyalty(DemoContext(rng=rng, actor=Actor.system("demo"), end=END, say=lambda _m: None, now=NOW))
     assert counts["ledger_entries"] > 300
     for account in Account.objects.all():
         assert account.balance >= 0

@@ -116,3 +116,17 @@ def test_birthday_gift_once_a_year_on_the_members_level(
     level_services.award_birthday_gifts(today=date(2026, 6, 18), actor=system_actor)  # the job ran twice
     assert Account.objects.get(customer=born, asset=Asset.POINTS).balance == Decimal("300")
     assert level_services.award_birthday_gifts(today=date(2027, 2, 28), actor=system_actor) == 1
+
+
+def test_a_card_is_given_to_a_customer_who_already_holds_its_coupon_up_to_the_limit(
+    member: Customer, system_actor: Actor
+) -> None:
+    welcome = coupon_template(per_customer_limit=2)
+    for key in ("a", "b"):
+        coupons.issue(welcome, member, key=key, actor=system_actor)
+    plus = CardType.objects.create(name="Tea Club Plus", price=Decimal("99"), validity_days=365, welcome_coupon=welcome)
+
+    card = cards.grant(plus, member, key="sell", actor=system_actor)
+
+    assert card.card_type == plus
+    assert Coupon.objects.filter(customer=member, template=welcome).count() == 3  # the card's coupon came with it

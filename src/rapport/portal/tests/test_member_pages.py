@@ -80,3 +80,30 @@ def test_a_member_cannot_claim_a_template_that_is_not_claimable(
         actor=Actor.system(),
     )
     assert member_client(member).post(f"/portal/coupons/{hidden.pk}/claim/", {"key": "x"}).status_code == 404
+
+
+def test_the_coupons_page_offers_only_coupons_the_member_can_still_claim(
+    member: Customer, claimable: CouponTemplate, member_client: Callable[[Customer], Client], system_actor: Actor
+) -> None:
+    client = member_client(member)
+    claim_url = f"/portal/coupons/{claimable.pk}/claim/"
+    assert claim_url in client.get("/portal/coupons/").content.decode()
+    coupons.issue(claimable, member, key="staff", actor=system_actor)  # the limit is one per member
+    page = client.get("/portal/coupons/").content.decode()
+    assert claim_url not in page and "Get a coupon" not in page
+
+
+def test_a_refused_claim_speaks_to_the_member(
+    member: Customer, claimable: CouponTemplate, member_client: Callable[[Customer], Client], settings: Any
+) -> None:
+    client = member_client(member)
+    client.post(f"/portal/coupons/{claimable.pk}/claim/", {"key": "a"}, follow=True)
+    # The same page, claimed again from a second tab.
+    answer = client.post(f"/portal/coupons/{claimable.pk}/claim/", {"key": "b"}, follow=True)
+    shown = [str(m) for m in answer.context["messages"]]
+    assert shown == ["You already have as many of these coupons as you can get."]
+    settings.LANGUAGE_CODE = "zh-hans"
+    answer = client.post(
+        f"/portal/coupons/{claimable.pk}/claim/", {"key": "c"}, follow=True, headers={"accept-language": "zh-hans"}
+    )
+    assert [str(m) for m in answer.context["messages"]] == ["您已领取此优惠券的最多数量。"]
