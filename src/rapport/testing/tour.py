@@ -124,6 +124,19 @@ def _member_ticket() -> dict[str, Any] | None:
     return {"pk": ticket.pk} if ticket else None
 
 
+def _privacy_request() -> dict[str, Any] | None:
+    """An access request from the demo member (the demo shop has none): the page shows one."""
+    from rapport.core.actor import Actor
+    from rapport.privacy import services
+    from rapport.privacy.models import DataSubjectRequest
+
+    request = _first("privacy.DataSubjectRequest")
+    if request is None:
+        request = services.receive_request(customer=member(), kind="access", source="email", actor=Actor.system("tour"))
+    assert isinstance(request, DataSubjectRequest)
+    return {"request_id": request.pk}
+
+
 SAMPLES: dict[str, Callable[[], dict[str, Any] | None]] = {
     "events:source_detail": _pk("events.Source"),
     "customers:store_edit": _pk("customers.Store"),
@@ -151,6 +164,7 @@ SAMPLES: dict[str, Callable[[], dict[str, Any] | None]] = {
     "service:portal_ticket": _member_ticket,
     "service:portal_article": _pk("service.Article", state="published"),
     "campaigns:unsubscribe": _unsubscribe,
+    "privacy:detail": _privacy_request,
     # files, pixels and redirects, not pages: visited with a sample all the same, and passed over
     "service:attachment": _pk("service.Attachment"),
     "segments:export": _pk("segments.Segment"),
@@ -158,6 +172,7 @@ SAMPLES: dict[str, Callable[[], dict[str, Any] | None]] = {
     "imports:progress": _pk("imports.ImportJob"),
     "campaigns:track_open": lambda: {"token": "0.x"},
     "campaigns:track_click": lambda: {"token": "0.x.x"},
+    "privacy_portal:archive": lambda: {"token": "x"},
 }
 
 
