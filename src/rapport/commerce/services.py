@@ -136,6 +136,15 @@ def _lines_signature(lines: list[dict[str, Any]]) -> list[tuple[Any, ...]]:
     return [(line["sku"], line["name"], line["quantity"], line["unit_price"]) for line in lines]
 
 
+def keep_refund_rules(refunded_total: Decimal, current_status: str, cleaned: dict[str, Any]) -> None:
+    """An order with refunds keeps them: its total cannot drop below them, and from the first
+    refund on, refunds decide its status (shared by the order upsert and the bulk import)."""
+    if refunded_total > cleaned["total"]:
+        raise Conflict.single("total", "below_refunded", f"the order has {refunded_total} refunded already")
+    if refunded_total > 0 and cleaned["status"] not in (OrderStatus.PARTIALLY_REFUNDED, OrderStatus.REFUNDED):
+        cleaned["status"] = current_status
+
+
 @transaction.atomic
 def upsert_order(*, data: Mapping[str, Any], actor: Actor, cache: CatalogueCache | None = None) -> tuple[Order, bool]:
     """Create the order, or bring an existing (channel, external id) up to date. Idempotent."""
@@ -157,13 +166,7 @@ def upsert_order(*, data: Mapping[str, Any], actor: Actor, cache: CatalogueCache
         order_saved.send(sender=Order, order=order, created=True, previous_status="")
         return order, True
 
-    if existing.refunded_total > cleaned["total"]:
-        raise Conflict.single("total", "below_refunded", f"the order has {existing.refunded_total} refunded already")
-    if existing.refunded_total > 0 and cleaned["status"] not in (
-        OrderStatus.PARTIALLY_REFUNDED,
-        OrderStatus.REFUNDED,
-    ):
-        cleaned["status"] = existing.status  # refunds decide the status from here on
+    keep_refund_rules(existing.refunded_total, existing.status, cleaned)
     previous_customer = existing.customer_id
     previous_status = existing.status
     changes = {

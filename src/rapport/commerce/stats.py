@@ -50,9 +50,16 @@ def refresh_customer_stats(customer_ids: Iterable[int | None]) -> None:
     if deferred is not None:
         deferred.update(ids)
         return
+    write_customer_stats(ids)
+    customers_changed(ids, kind=Change.ORDERS)
+
+
+def write_customer_stats(customer_ids: Iterable[int]) -> None:
+    """Recompute and store the statistics of these customers, set-based, telling no listener:
+    for the bulk import, whose history run recomputes what depends on them once, at the end."""
+    ids = sorted(set(customer_ids))
     for start in range(0, len(ids), BATCH):
         _refresh_batch(ids[start : start + BATCH])
-    customers_changed(ids, kind=Change.ORDERS)
 
 
 def _refresh_batch(ids: list[int]) -> None:

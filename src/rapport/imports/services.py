@@ -22,7 +22,6 @@ Rules of the file format:
 
 from __future__ import annotations
 
-import csv
 import time
 from collections.abc import Callable, Iterable, Iterator, Mapping
 from dataclasses import dataclass, field
@@ -40,8 +39,10 @@ from rapport.commerce.stats import deferred_stats
 from rapport.commerce.validation import CatalogueCache, clean_product
 from rapport.core.actor import Actor, Source
 from rapport.core.errors import DomainError, FieldError, InvalidInput
+from rapport.core.tabular import CsvWriter
 from rapport.customers import services as customer_services
 from rapport.customers.validation import LookupCache
+from rapport.imports import engine
 from rapport.imports import mapping as m
 from rapport.imports.models import ImportJob
 from rapport.imports.readers import UnusableFile, open_table
@@ -79,8 +80,19 @@ class ImportResult:
     first_errors: list[RowError] = field(default_factory=list)
     report_path: str = ""
     dry_run: bool = False
+    mode: str = "history"
+    unchanged: int = 0
+    cancelled: bool = False
+    committed_line: int = 0
+    touched: set[int] = field(default_factory=set, repr=False)
     started: float = field(default_factory=time.monotonic)
     seconds: float = 0.0
+
+    def absorb(self, earlier: ImportResult) -> None:
+        """Carry the counts of an interrupted run that this one resumes."""
+        for name in ("processed_rows", "created", "updated", "unchanged", "rejected", "committed_line"):
+            setattr(self, name, getattr(earlier, name))
+        self.first_errors = list(earlier.first_errors)
 
     @property
     def rows_per_second(self) -> float:
@@ -88,9 +100,12 @@ class ImportResult:
 
     def summary(self) -> str:
         verb = "would be " if self.dry_run else ""
+        unchanged = f"{self.unchanged} unchanged, " if self.mode == "history" else ""
+        stopped = " (cancelled: the chunks committed before the cancel are kept)" if self.cancelled else ""
         return (
             f"{self.processed_rows} rows: {self.created} {self.kind} {verb}created, {self.updated} {verb}updated, "
-            f"{self.rejected} rows rejected in {self.seconds:.1f} s ({self.rows_per_second:,.0f} rows/s)"
+            f"{unchanged}{self.rejected} rows rejected in {self.seconds:.1f} s "
+            f"({self.rows_per_second:,.0f} rows/s){stopped}"
         )
 
 
@@ -116,20 +131,29 @@ class ImportCache(CatalogueCache):
 
 
 class _Report:
-    """The rejected-rows CSV, opened on first use; UTF-8 with BOM so spreadsheets read Chinese."""
+    """The rejected-rows CSV, opened on first use; UTF-8 with BOM so spreadsheets read Chinese.
 
-    def __init__(self, path: Path | None, header: list[str]) -> None:
+    Written through :class:`rapport.core.tabular.CsvWriter`, so a cell of the file that looks
+    like a formula is written as text. A resumed job appends to the report of its first run.
+    """
+
+    def __init__(self, path: Path | None, header: list[str], *, append: bool = False) -> None:
         self.path = path
         self.header = header
+        self.append = append and path is not None and path.is_file()
         self._handle: IO[str] | None = None
-        self._writer: Any = None
+        self._writer: CsvWriter | None = None
 
-    def _open(self) -> Any:
+    def _open(self) -> CsvWriter | None:
         if self._writer is None and self.path is not None:
             self.path.parent.mkdir(parents=True, exist_ok=True)
-            self._handle = self.path.open("w", encoding="utf-8-sig", newline="")
-            self._writer = csv.writer(self._handle)
-            self._writer.writerow(REPORT_HEADER + self.header)
+            if self.append:
+                self._handle = self.path.open("a", encoding="utf-8", newline="")
+                self._writer = CsvWriter(self._handle)
+            else:
+                self._handle = self.path.open("w", encoding="utf-8-sig", newline="")
+                self._writer = CsvWriter(self._handle)
+                self._writer.writerow(REPORT_HEADER + self.header)
         return self._writer
 
     def write(self, error: RowError, values: Iterable[str] = ()) -> None:
@@ -248,12 +272,25 @@ _ORDER_LEVEL = {
 }
 
 
-class _Orders(_Kind):
-    def __init__(self, plan: m.ColumnPlan, **kwargs: Any) -> None:
-        super().__init__(plan, **kwargs)
-        self.cache = ImportCache()
+class OrderRows:
+    """Rows of an order file as orders: grouping, look-ups, service input, errors by file line.
+
+    Shared by the live path (per-row service) and the set-based engine.
+    """
+
+    def __init__(self, plan: m.ColumnPlan, *, channel: str, time_zone: str) -> None:
+        self.plan = plan
+        self.channel = channel
+        self.time_zone = time_zone
         self.key_index = next(i for i, t in plan.targets.items() if t == "external_id")
         self.has_sku = "sku" in plan.fields
+
+    def values(self, row: list[str]) -> dict[str, str]:
+        out = {}
+        for index, target in self.plan.targets.items():
+            if index < len(row) and row[index] != "":
+                out[target] = row[index]
+        return out
 
     def units(self, rows: Iterator[Row]) -> Iterator[list[Row]]:
         """Consecutive rows with the same order number are one order."""
@@ -270,7 +307,8 @@ class _Orders(_Kind):
         if group:
             yield group
 
-    def prepare(self, batch: list[list[Row]]) -> None:
+    def prepare(self, batch: list[list[Row]], cache: ImportCache) -> None:
+        """Load the customers and products a batch names, in a few queries instead of one per row."""
         customers: set[tuple[str, str]] = set()
         skus: set[str] = set()
         for unit in batch:
@@ -281,9 +319,9 @@ class _Orders(_Kind):
             if self.has_sku:
                 skus.update(values["sku"] for values in (self.values(row) for _line, row in unit) if values.get("sku"))
         if customers:
-            self.cache.prefetch_identities(customers)
+            cache.prefetch_identities(customers)
         if skus:
-            self.cache.prefetch_products(skus)
+            cache.prefetch_products(skus)
 
     def build(self, unit: list[Row]) -> dict[str, Any]:
         first = self.values(unit[0][1])
@@ -326,11 +364,8 @@ class _Orders(_Kind):
             line["unit_price"] = "0"  # the cleaner reports the bad total or quantity itself
         return line
 
-    def apply(self, unit: list[Row]) -> bool:
-        _order, created = commerce_services.upsert_order(data=self.build(unit), actor=self.actor, cache=self.cache)
-        return created
-
-    def error_lines(self, unit: list[Row], errors: list[FieldError]) -> list[RowError]:
+    def error_lines(self, unit: list[Row], errors: list[FieldError]) -> list[tuple[int, FieldError]]:
+        """Each error on the file line it is about: a line's error on its row, the order's on the first."""
         out = []
         for error in errors:
             line, name = unit[0][0], error.field
@@ -338,8 +373,28 @@ class _Orders(_Kind):
             if parts[0] == "lines" and len(parts) == 3 and parts[1].isdigit() and int(parts[1]) < len(unit):
                 line, name = unit[int(parts[1])][0], parts[2]
                 name = {"name": "product_name"}.get(name, name)
-            out.append(RowError(line, name, error.code, error.message))
+            out.append((line, FieldError(name, error.code, error.message)))
         return out
+
+
+class _Orders(_Kind):
+    def __init__(self, plan: m.ColumnPlan, **kwargs: Any) -> None:
+        super().__init__(plan, **kwargs)
+        self.cache = ImportCache()
+        self.rows = OrderRows(plan, channel=self.channel, time_zone=self.time_zone)
+
+    def units(self, rows: Iterator[Row]) -> Iterator[list[Row]]:
+        return self.rows.units(rows)
+
+    def prepare(self, batch: list[list[Row]]) -> None:
+        self.rows.prepare(batch, self.cache)
+
+    def apply(self, unit: list[Row]) -> bool:
+        _order, created = commerce_services.upsert_order(data=self.rows.build(unit), actor=self.actor, cache=self.cache)
+        return created
+
+    def error_lines(self, unit: list[Row], errors: list[FieldError]) -> list[RowError]:
+        return [RowError(line, e.field, e.code, e.message) for line, e in self.rows.error_lines(unit, errors)]
 
 
 _KINDS: dict[str, type[_Kind]] = {m.CUSTOMERS: _Customers, m.ORDERS: _Orders, m.PRODUCTS: _Products}
@@ -367,6 +422,32 @@ def _batches(units: Iterator[list[Row]], size: int) -> Iterator[list[list[Row]]]
         yield batch
 
 
+HISTORY, LIVE = "history", "live"
+MODES = (HISTORY, LIVE)
+
+
+class Progress:
+    """What a front door hears from a running import; every hook is optional.
+
+    ``start`` once the columns are planned and the rows counted, ``chunk`` inside each chunk's
+    transaction after its rows (to save progress with them, atomically), ``phase`` when the work
+    moves on (reading, cleaning, merging, recomputing), ``stop`` between chunks: True cancels.
+    """
+
+    def __init__(
+        self,
+        *,
+        start: Callable[[ImportResult], None] | None = None,
+        chunk: Callable[[ImportResult], None] | None = None,
+        phase: Callable[[str], None] | None = None,
+        stop: Callable[[], bool] | None = None,
+    ) -> None:
+        self.start = start or (lambda result: None)
+        self.chunk = chunk or (lambda result: None)
+        self.phase = phase or (lambda name: None)
+        self.stop = stop or (lambda: False)
+
+
 def import_file(
     path: str | Path,
     *,
@@ -380,22 +461,34 @@ def import_file(
     on_start: Callable[[ImportResult], None] | None = None,
     on_batch: Callable[[ImportResult], None] | None = None,
     audit_object: models.Model | None = None,
+    mode: str = HISTORY,
+    progress: Progress | None = None,
+    resume: ImportResult | None = None,
+    job_id: int | None = None,
 ) -> ImportResult:
     """Import ``path`` (CSV or xlsx) as ``kind``; return the counts.
 
-    Raises :class:`UnusableFile` when the file as a whole cannot be imported; bad rows are
-    counted and reported, never raised. ``on_start`` is called once the rows are counted,
-    ``on_batch`` inside each batch's transaction after its rows (to save progress with them).
-    With ``dry_run`` every row is validated and written, then rolled back. The import as a whole
-    gets one audit entry (on ``audit_object``, the job, when given) besides the rows' own.
+    ``mode`` history (the default for files) runs the set-based engine (:mod:`rapport.imports.engine`):
+    no signal, message, point or journey; live writes row by row through the domain services, as
+    the API does, with all their consequences. Raises :class:`UnusableFile` when the file as a
+    whole cannot be imported; bad rows are counted and reported, never raised. ``resume`` (the
+    counts of an interrupted run, with ``committed_line``) skips what that run committed. With
+    ``dry_run`` every row is validated and written, then rolled back. The import as a whole gets
+    one audit entry (on ``audit_object``, the job, when given).
     """
+    progress = progress or Progress(start=on_start, chunk=on_batch)
     channel = (channel or "").strip()
     if not channel or len(channel) > 40:
         raise UnusableFile("the channel is a name of 1 to 40 characters")
     if kind not in m.KINDS:
         raise UnusableFile(f"unknown import kind {kind!r}; one of: {', '.join(m.KINDS)}")
+    if mode not in MODES:
+        raise UnusableFile(f"unknown import mode {mode!r}; one of: {', '.join(MODES)}")
     path = Path(path)
-    result = ImportResult(kind=kind, file_name=path.name, dry_run=dry_run)
+    result = ImportResult(kind=kind, file_name=path.name, dry_run=dry_run, mode=mode)
+    if resume is not None:
+        result.absorb(resume)
+    progress.phase("reading")
     table = open_table(path)
     with table:
         plan = m.plan_columns(kind, table.header, mapping, custom_fields=_custom_field_labels(kind))
@@ -404,21 +497,32 @@ def import_file(
         result.ignored_columns = list(plan.ignored)
         if report_path:
             result.report_path = str(report_path)
-        report = _Report(Path(report_path) if report_path else None, table.header)
+        report = _Report(Path(report_path) if report_path else None, table.header, append=resume is not None)
         try:
-            for name, reason in plan.ignored:
-                report.write(RowError(1, name, "ignored_column", f"column not imported: {reason}"))
-            if on_start is not None:
-                on_start(result)
-            handler = _KINDS[kind](plan, channel=channel, actor=actor, time_zone=settings.RAPPORT_DEFAULT_TIME_ZONE)
-            for batch in _batches(handler.units(table.rows()), max(batch_size, 1)):
-                _run_batch(handler, batch, result, report, on_batch=on_batch, dry_run=dry_run)
+            if resume is None:
+                for name, reason in plan.ignored:
+                    report.write(RowError(1, name, "ignored_column", f"column not imported: {reason}"))
+            progress.start(result)
+            time_zone = settings.RAPPORT_DEFAULT_TIME_ZONE
+            if mode == LIVE:
+                handler = _KINDS[kind](plan, channel=channel, actor=actor, time_zone=time_zone)
+                for batch in _batches(handler.units(table.rows()), max(batch_size, 1)):
+                    _run_batch(handler, batch, result, report, on_batch=progress.chunk, dry_run=dry_run)
+                    if progress.stop():
+                        result.cancelled = True
+                        break
+            else:
+                merger = engine.MERGERS[kind](plan, channel=channel, actor=actor, time_zone=time_zone, job_id=job_id)
+                _run_engine(merger, table.rows(), result, report, progress, batch_size=batch_size, dry_run=dry_run)
         finally:
             report.close()
             result.seconds = time.monotonic() - result.started
     result.total_rows = max(result.total_rows, result.processed_rows)
-    if table.format == "xlsx":  # the sheet's dimension may count formatted empty rows
+    if table.format == "xlsx" and not result.cancelled:  # the sheet's dimension may count formatted empty rows
         result.total_rows = result.processed_rows
+    if mode == HISTORY and not dry_run and result.touched:
+        progress.phase("recomputing")
+        recompute_after_history(sorted(result.touched))
     if not dry_run:
         record(
             actor,
@@ -430,13 +534,90 @@ def import_file(
                 "kind": kind,
                 "file": path.name,
                 "channel": channel,
+                "mode": mode,
                 "rows": result.processed_rows,
                 "created": result.created,
                 "updated": result.updated,
+                "unchanged": result.unchanged,
                 "rejected": result.rejected,
+                "cancelled": result.cancelled,
             },
         )
     return result
+
+
+def _run_engine(
+    merger: engine.Merger,
+    rows: Iterator[Row],
+    result: ImportResult,
+    report: _Report,
+    progress: Progress,
+    *,
+    batch_size: int,
+    dry_run: bool,
+) -> None:
+    units = merger.units(rows)
+    if result.committed_line:
+        units = _skip_committed(merger, units, result.committed_line)
+    for chunk in engine.chunks(units, max(batch_size, 1)):
+        progress.phase("merging")
+
+        def after(outcome: engine.ChunkOutcome, chunk: list[list[Row]] = chunk) -> None:
+            result.processed_rows += outcome.rows
+            result.created += outcome.created
+            result.updated += outcome.updated
+            result.unchanged += outcome.unchanged
+            for unit, errors in outcome.errors:
+                _reject_lines(unit, errors, result, report)
+            result.committed_line = chunk[-1][-1][0]
+            result.seconds = time.monotonic() - result.started
+            progress.chunk(result)
+
+        outcome = engine.run_chunk(merger, chunk, dry_run=dry_run, after=after)
+        if kind_touches_customers(merger):
+            result.touched.update(outcome.touched)
+        if progress.stop():
+            result.cancelled = True
+            break
+
+
+def kind_touches_customers(merger: engine.Merger) -> bool:
+    return not isinstance(merger, engine.ProductMerger)
+
+
+def _skip_committed(merger: engine.Merger, units: Iterator[list[Row]], committed_line: int) -> Iterator[list[Row]]:
+    """Pass over what an interrupted run committed, remembering its keys for the duplicate check."""
+    for unit in units:
+        if unit[-1][0] <= committed_line:
+            merger.remember(unit)
+            continue
+        yield unit
+
+
+def recompute_after_history(customer_ids: list[int]) -> None:
+    """After a history import: what derives from the customers' data, recomputed once, set-based,
+    as their baseline (see :func:`rapport.imports.baseline.recompute`)."""
+    from rapport.imports.baseline import recompute
+
+    recompute(customer_ids)
+
+
+def _reject_lines(
+    unit: list[Row], errors: list[tuple[int, FieldError]], result: ImportResult, report: _Report
+) -> None:
+    by_line: dict[int, list[RowError]] = {}
+    for line, error in errors:
+        by_line.setdefault(line, []).append(RowError(line, error.field, error.code, error.message))
+    first_bad = min(by_line)
+    for line, values in unit:
+        own = by_line.get(line) or [
+            RowError(line, "external_id", "order_rejected", f"the order was rejected for line {first_bad}")
+        ]
+        for error in own:
+            report.write(error, values)
+            if len(result.first_errors) < 20:
+                result.first_errors.append(error)
+        result.rejected += 1
 
 
 def _run_batch(

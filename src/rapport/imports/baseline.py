@@ -1,0 +1,75 @@
+"""After a history import: derived data of the touched customers, recomputed once, as a baseline.
+
+A history import says "this is how things already were". What derives from orders and profiles
+(statistics, loyalty level and growth, analytics metrics, automatic tags) is brought up to date
+once, set-based, for the customers the import touched, and recorded as their starting point:
+levels are set without a level-change entry (journeys react to level-change entries, see
+``campaigns/rewards.py``), so no "level changed" reward or journey fires for an order of 2023.
+Statistics are kept per chunk by the engine; this is the rest.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterator, Sequence
+
+from django.db import transaction
+from django.utils import timezone
+
+BATCH = 2000
+
+
+def _batches(ids: Sequence[int]) -> Iterator[list[int]]:
+    for start in range(0, len(ids), BATCH):
+        yield list(ids[start : start + BATCH])
+
+
+def recompute(customer_ids: Sequence[int]) -> None:
+    for ids in _batches(customer_ids):
+        with transaction.atomic():
+            baseline_levels(ids)
+    _metrics(customer_ids)
+    _tags(customer_ids)
+
+
+def baseline_levels(customer_ids: list[int]) -> int:
+    """Growth and level from the orders in the growth window, for members of a configured level
+    ladder; a level is only ever raised here (a review lowers it on its own schedule). Returns how
+    many memberships were written."""
+    from rapport.loyalty.models import Level, Membership
+    from rapport.loyalty.services.levels import growth_by_customer, level_for
+
+    levels = list(Level.objects.all())
+    growth = growth_by_customer(customer_ids)
+    current = {m.customer_id: m for m in Membership.objects.filter(customer_id__in=customer_ids).select_related("level")}
+    now = timezone.now()
+    rows = []
+    for customer_id in customer_ids:
+        value = growth.get(customer_id)
+        if value is None:
+            continue
+        membership = current.get(customer_id) or Membership(customer_id=customer_id)
+        membership.growth = value
+        target = level_for(value, levels) if levels else None
+        rank = membership.level.rank if membership.level is not None else -1
+        if target is not None and target.rank > rank:
+            membership.level = target
+            membership.level_since = now
+        rows.append(membership)
+    Membership.objects.bulk_create(
+        rows, update_conflicts=True, unique_fields=["customer"], update_fields=["growth", "level", "level_since"]
+    )
+    return len(rows)
+
+
+def _metrics(customer_ids: Sequence[int]) -> None:
+    from rapport.analytics import metrics
+
+    for ids in _batches(customer_ids):
+        metrics.recompute_customers(ids)
+
+
+def _tags(customer_ids: Sequence[int]) -> None:
+    from rapport.tags import services
+
+    for ids in _batches(customer_ids):
+        services.reevaluate_for_customers(ids)
