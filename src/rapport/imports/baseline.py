@@ -40,7 +40,8 @@ def baseline_levels(customer_ids: list[int]) -> int:
 
     levels = list(Level.objects.all())
     growth = growth_by_customer(customer_ids)
-    current = {m.customer_id: m for m in Membership.objects.filter(customer_id__in=customer_ids).select_related("level")}
+    stored = Membership.objects.filter(customer_id__in=customer_ids).select_related("level")
+    current = {membership.customer_id: membership for membership in stored}
     now = timezone.now()
     rows = []
     for customer_id in customer_ids:

@@ -37,6 +37,16 @@ class ImportForm(forms.Form):
         initial="import",
         help_text=_("The shop or system the ids in the file belong to, e.g. taobao or pos."),
     )
+    mode = forms.ChoiceField(
+        label=_("The orders in the file are"),
+        choices=ImportJob.Mode.choices,
+        initial=ImportJob.Mode.HISTORY,
+        required=False,
+        help_text=_(
+            "History: past orders; no message, points or journey, and levels, tags and metrics are recomputed "
+            "once. Live: each order as if it happened now, as the shop's API would send it."
+        ),
+    )
     mapping = forms.CharField(
         label=_("Column mapping (optional)"),
         required=False,
@@ -59,6 +69,9 @@ class ImportForm(forms.Form):
         if upload.size > limit:
             raise forms.ValidationError(_("The file is larger than %(limit)s.") % {"limit": filesizeformat(limit)})
         return upload
+
+    def clean_mode(self) -> str:
+        return self.cleaned_data.get("mode") or ImportJob.Mode.HISTORY
 
     def clean_channel(self) -> str:
         channel = self.cleaned_data["channel"].strip()

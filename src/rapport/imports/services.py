@@ -42,7 +42,7 @@ from rapport.core.errors import DomainError, FieldError, InvalidInput
 from rapport.core.tabular import CsvWriter
 from rapport.customers import services as customer_services
 from rapport.customers.validation import LookupCache
-from rapport.imports import engine
+from rapport.imports import engine, files
 from rapport.imports import mapping as m
 from rapport.imports.models import ImportJob
 from rapport.imports.readers import UnusableFile, open_table
@@ -100,11 +100,11 @@ class ImportResult:
 
     def summary(self) -> str:
         verb = "would be " if self.dry_run else ""
-        unchanged = f"{self.unchanged} unchanged, " if self.mode == "history" else ""
+        unchanged = f", {self.unchanged} unchanged" if self.mode == "history" else ""
         stopped = " (cancelled: the chunks committed before the cancel are kept)" if self.cancelled else ""
         return (
             f"{self.processed_rows} rows: {self.created} {self.kind} {verb}created, {self.updated} {verb}updated, "
-            f"{unchanged}{self.rejected} rows rejected in {self.seconds:.1f} s "
+            f"{self.rejected} rows rejected{unchanged} in {self.seconds:.1f} s "
             f"({self.rows_per_second:,.0f} rows/s){stopped}"
         )
 
@@ -137,22 +137,27 @@ class _Report:
     like a formula is written as text. A resumed job appends to the report of its first run.
     """
 
-    def __init__(self, path: Path | None, header: list[str], *, append: bool = False) -> None:
+    def __init__(self, path: Path | None, header: list[str], *, append: bool = False, encrypted: bool = False) -> None:
         self.path = path
         self.header = header
         self.append = append and path is not None and path.is_file()
+        self.encrypted = encrypted
         self._handle: IO[str] | None = None
         self._writer: CsvWriter | None = None
 
     def _open(self) -> CsvWriter | None:
         if self._writer is None and self.path is not None:
             self.path.parent.mkdir(parents=True, exist_ok=True)
-            if self.append:
-                self._handle = self.path.open("a", encoding="utf-8", newline="")
-                self._writer = CsvWriter(self._handle)
+            if self.encrypted:
+                self._handle = files.open_encrypted_text_writer(self.path, append=self.append)
+                if not self.append:
+                    self._handle.write("\ufeff")
             else:
-                self._handle = self.path.open("w", encoding="utf-8-sig", newline="")
-                self._writer = CsvWriter(self._handle)
+                self._handle = self.path.open("a" if self.append else "w", encoding="utf-8", newline="")
+                if not self.append:
+                    self._handle.write("\ufeff")
+            self._writer = CsvWriter(self._handle)
+            if not self.append:
                 self._writer.writerow(REPORT_HEADER + self.header)
         return self._writer
 
@@ -465,6 +470,7 @@ def import_file(
     progress: Progress | None = None,
     resume: ImportResult | None = None,
     job_id: int | None = None,
+    encrypt_report: bool = False,
 ) -> ImportResult:
     """Import ``path`` (CSV or xlsx) as ``kind``; return the counts.
 
@@ -497,7 +503,12 @@ def import_file(
         result.ignored_columns = list(plan.ignored)
         if report_path:
             result.report_path = str(report_path)
-        report = _Report(Path(report_path) if report_path else None, table.header, append=resume is not None)
+        report = _Report(
+            Path(report_path) if report_path else None,
+            table.header,
+            append=resume is not None,
+            encrypted=encrypt_report,
+        )
         try:
             if resume is None:
                 for name, reason in plan.ignored:
@@ -602,9 +613,7 @@ def recompute_after_history(customer_ids: list[int]) -> None:
     recompute(customer_ids)
 
 
-def _reject_lines(
-    unit: list[Row], errors: list[tuple[int, FieldError]], result: ImportResult, report: _Report
-) -> None:
+def _reject_lines(unit: list[Row], errors: list[tuple[int, FieldError]], result: ImportResult, report: _Report) -> None:
     by_line: dict[int, list[RowError]] = {}
     for line, error in errors:
         by_line.setdefault(line, []).append(RowError(line, error.field, error.code, error.message))
@@ -672,11 +681,11 @@ def _reject(handler: _Kind, unit: list[Row], errors: list[FieldError], result: I
         result.rejected += 1
 
 
-# Jobs: uploads from the console, run in the background -----------------------------------------
+# Jobs: one record for every front door (console upload, API, command line) --------------------
 
 
 def imports_dir() -> Path:
-    """``<data folder>/imports``: uploaded files and the jobs' reports live here."""
+    """``<data folder>/imports``: uploaded files (encrypted) and the jobs' reports (encrypted)."""
     base = getattr(settings, "RAPPORT_DATA_DIR", None) or settings.DATA_DIR
     folder = Path(base) / "imports"
     folder.mkdir(parents=True, exist_ok=True)
@@ -684,40 +693,82 @@ def imports_dir() -> Path:
 
 
 def _save_upload(upload: Any) -> Path:
+    """Store an upload encrypted; it is deleted when its job finishes or is cancelled."""
     import uuid
 
-    from django.utils.text import get_valid_filename
-
     name = Path(upload.name or "upload.csv")
-    stem = get_valid_filename(name.stem)[:80] or "upload"
-    target = imports_dir() / f"{uuid.uuid4().hex}-{stem}{name.suffix.lower()}"
-    with target.open("wb") as handle:
-        for chunk in upload.chunks():
-            handle.write(chunk)
+    target = imports_dir() / f"upload-{uuid.uuid4().hex}{name.suffix.lower()}"
+    files.save_encrypted(upload.chunks(), target)
     return target
 
 
-def start_job(*, kind: str, upload: Any, channel: str, mapping: Mapping[str, str], actor: Actor) -> ImportJob:
-    """Save the uploaded file and queue its import; the job runs once this transaction commits."""
+def _owned(job: ImportJob) -> bool:
+    """Is the job's file our encrypted copy of an upload (not a path a shell user gave)?"""
+    return bool(job.file_path) and Path(job.file_path).parent == imports_dir()
+
+
+def create_job(
+    *,
+    kind: str,
+    path: str | Path,
+    original_name: str,
+    channel: str,
+    mapping: Mapping[str, str],
+    actor: Actor,
+    mode: str = HISTORY,
+) -> ImportJob:
+    """The job record every front door goes through (the command line runs it in its own process)."""
+    if kind not in m.KINDS:
+        raise UnusableFile(f"unknown import kind {kind!r}; one of: {', '.join(m.KINDS)}")
+    if mode not in MODES:
+        raise UnusableFile(f"unknown import mode {mode!r}; one of: {', '.join(MODES)}")
+    with transaction.atomic():
+        job = ImportJob.objects.create(
+            kind=kind,
+            mode=mode,
+            file_path=str(path),
+            original_name=str(original_name)[:255],
+            channel=channel,
+            mapping=dict(mapping),
+            created_by=actor.staff_user,
+        )
+        changes = {"kind": kind, "file": job.original_name, "mode": mode}
+        record(actor, AuditEntry.Action.CREATE, obj=job, changes=changes)
+    return job
+
+
+def start_job(
+    *, kind: str, upload: Any, channel: str, mapping: Mapping[str, str], actor: Actor, mode: str = HISTORY
+) -> ImportJob:
+    """Save the uploaded file (encrypted) and queue its import; it runs once this transaction commits."""
     from rapport.core.jobs import enqueue
     from rapport.imports.tasks import run_import
 
     path = _save_upload(upload)
     with transaction.atomic():
-        job = ImportJob.objects.create(
+        job = create_job(
             kind=kind,
-            file_path=str(path),
-            original_name=str(upload.name)[:255],
+            path=path,
+            original_name=str(upload.name),
             channel=channel,
-            mapping=dict(mapping),
-            created_by=actor.staff_user,
+            mapping=mapping,
+            actor=actor,
+            mode=mode,
         )
-        record(actor, AuditEntry.Action.CREATE, obj=job, changes={"kind": kind, "file": job.original_name})
         enqueue(run_import, job.pk)
     return job
 
 
-_PROGRESS_FIELDS = ["total_rows", "processed_rows", "created_rows", "updated_rows", "error_rows"]
+_PROGRESS_FIELDS = [
+    "total_rows",
+    "processed_rows",
+    "created_rows",
+    "updated_rows",
+    "unchanged_rows",
+    "error_rows",
+    "committed_line",
+    "first_errors",
+]
 
 
 def _copy_counts(job: ImportJob, result: ImportResult) -> None:
@@ -725,28 +776,81 @@ def _copy_counts(job: ImportJob, result: ImportResult) -> None:
     job.processed_rows = result.processed_rows
     job.created_rows = result.created
     job.updated_rows = result.updated
+    job.unchanged_rows = result.unchanged
     job.error_rows = result.rejected
+    job.committed_line = result.committed_line
+    job.first_errors = [
+        {"line": e.line, "field": e.field, "code": e.code, "message": e.message} for e in result.first_errors
+    ]
 
 
-def run_job(job_id: int) -> ImportJob | None:
-    """Run a queued import job, saving its progress with every batch. Safe to call twice."""
+def _resume_point(job: ImportJob) -> ImportResult | None:
+    if not job.committed_line:
+        return None
+    earlier = ImportResult(kind=job.kind, mode=job.mode)
+    earlier.processed_rows = job.processed_rows
+    earlier.created, earlier.updated = job.created_rows, job.updated_rows
+    earlier.unchanged, earlier.rejected = job.unchanged_rows, job.error_rows
+    earlier.committed_line = job.committed_line
+    earlier.first_errors = [RowError(**e) for e in job.first_errors or []]
+    return earlier
+
+
+def _set_phase(job: ImportJob, phase: str) -> None:
+    if job.phase != phase:
+        job.phase = phase
+        ImportJob.objects.filter(pk=job.pk).update(phase=phase)
+
+
+def run_job(
+    job_id: int,
+    *,
+    on_start: Callable[[ImportResult], None] | None = None,
+    on_chunk: Callable[[ImportResult], None] | None = None,
+    dry_run: bool = False,
+    report_path: str | Path | None = None,
+    batch_size: int = DEFAULT_BATCH_SIZE,
+) -> tuple[ImportJob | None, ImportResult | None]:
+    """Run (or resume) an import job, saving its progress with every committed chunk.
+
+    A job left running by a process that died resumes after its last committed chunk; a finished
+    or cancelled job is left alone. ``report_path`` (the command line's ``--report``) writes the
+    report there in plain CSV; otherwise it is kept encrypted in the data folder. The uploaded
+    file is deleted once the job is finished, failed or cancelled.
+    """
     import logging
 
     from django.utils import timezone
 
     job = ImportJob.objects.select_related("created_by").filter(pk=job_id).first()
-    if job is None or job.status in (ImportJob.Status.SUCCEEDED, ImportJob.Status.FAILED):
-        return job
+    if job is None or job.status not in (ImportJob.Status.QUEUED, ImportJob.Status.RUNNING):
+        return job, None
+    purge_reports()
+    resume = _resume_point(job)
     job.status = ImportJob.Status.RUNNING
-    job.started_at = timezone.now()
-    job.report_path = str(imports_dir() / f"job-{job.pk}-report.csv")
+    job.started_at = job.started_at or timezone.now()
+    if report_path is None:
+        job.report_path = job.report_path or str(imports_dir() / f"job-{job.pk}-report.csv")
     job.save(update_fields=["status", "started_at", "report_path"])
     actor = Actor(user=job.created_by, source=Source.IMPORT, label="" if job.created_by else f"import job #{job.pk}")
 
-    def on_progress(result: ImportResult) -> None:
+    def save_progress(result: ImportResult) -> None:
         _copy_counts(job, result)
-        job.save(update_fields=_PROGRESS_FIELDS)
+        if not dry_run:
+            job.save(update_fields=_PROGRESS_FIELDS)
+        if on_chunk is not None:
+            on_chunk(result)
 
+    def started(result: ImportResult) -> None:
+        job.total_rows = max(result.total_rows, job.processed_rows)
+        job.save(update_fields=["total_rows"])
+        if on_start is not None:
+            on_start(result)
+
+    def stop() -> bool:
+        return ImportJob.objects.filter(pk=job.pk, cancel_requested=True).exists()
+
+    result = None
     try:
         result = import_file(
             job.file_path,
@@ -754,10 +858,15 @@ def run_job(job_id: int) -> ImportJob | None:
             actor=actor,
             channel=job.channel,
             mapping=job.mapping or {},
-            report_path=job.report_path,
-            on_start=on_progress,
-            on_batch=on_progress,
+            report_path=report_path or job.report_path,
+            encrypt_report=report_path is None,
             audit_object=job,
+            mode=job.mode,
+            dry_run=dry_run,
+            batch_size=batch_size,
+            resume=resume,
+            job_id=job.pk,
+            progress=Progress(start=started, chunk=save_progress, phase=lambda p: _set_phase(job, p), stop=stop),
         )
     except UnusableFile as exc:
         job.status, job.error_message = ImportJob.Status.FAILED, str(exc)
@@ -766,7 +875,53 @@ def run_job(job_id: int) -> ImportJob | None:
         job.status, job.error_message = ImportJob.Status.FAILED, f"the import stopped: {exc}"
     else:
         _copy_counts(job, result)
-        job.status = ImportJob.Status.SUCCEEDED
+        if result.cancelled:
+            job.status = ImportJob.Status.CANCELLED
+            job.error_message = f"cancelled after line {result.committed_line}: the rows before it are kept"
+        else:
+            job.status = ImportJob.Status.SUCCEEDED
+    if report_path is not None:
+        job.report_path = ""
+    job.phase = ImportJob.Phase.DONE
     job.finished_at = timezone.now()
     job.save()
-    return job
+    if _owned(job):
+        files.remove(job.file_path)
+    return job, result
+
+
+def cancel_job(job: ImportJob, *, actor: Actor) -> ImportJob:
+    """Ask a job to stop after its current chunk (a queued one stops at once). Committed chunks stay."""
+    from django.utils import timezone
+
+    with transaction.atomic():
+        locked = ImportJob.objects.select_for_update().get(pk=job.pk)
+        if locked.status not in (ImportJob.Status.QUEUED, ImportJob.Status.RUNNING):
+            from rapport.core.errors import Conflict
+
+            raise Conflict.single("status", "finished", f"the job is already {locked.get_status_display()}")
+        locked.cancel_requested = True
+        if locked.status == ImportJob.Status.QUEUED:
+            locked.status = ImportJob.Status.CANCELLED
+            locked.finished_at = timezone.now()
+            locked.error_message = "cancelled before it started: nothing was imported"
+        locked.save()
+        record(actor, AuditEntry.Action.UPDATE, obj=locked, changes={"cancel": True})
+    if locked.status == ImportJob.Status.CANCELLED and _owned(locked):
+        files.remove(locked.file_path)
+    return locked
+
+
+def purge_reports() -> int:
+    """Delete the reports of jobs finished more than ``RAPPORT_IMPORT_REPORT_DAYS`` days ago."""
+    import datetime as dt
+
+    from django.utils import timezone
+
+    cutoff = timezone.now() - dt.timedelta(days=settings.RAPPORT_IMPORT_REPORT_DAYS)
+    finished = ImportJob.objects.filter(finished_at__lt=cutoff).exclude(report_path="")
+    expired = list(finished.values_list("pk", "report_path"))
+    for _pk, path in expired:
+        files.remove(path)
+    ImportJob.objects.filter(pk__in=[pk for pk, _ in expired]).update(report_path="")
+    return len(expired)
