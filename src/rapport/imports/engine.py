@@ -278,17 +278,17 @@ class CustomerMerger(Merger):
         }
         holders = _load_people_by_index(wanted, exclude=set(people))
         people.update(holders)
-        for person in people.values():
+        for known in people.values():
             for column in ("phone_index", "email_index"):
-                if person.values.get(column):
-                    index_owner[(column, person.values[column])] = person
+                if known.values.get(column):
+                    index_owner[(column, known.values[column])] = known
 
         # 4. resolve row by row, in file order, as the per-row upsert would
         new_identities: list[tuple[str, str, _Person]] = []
         created: list[_Person] = []
         for line, unit, channel, external_id, data, cleaned in cleaned_rows:
             owner_id = identity_owner.get((channel, external_id))
-            person = people[owner_id] if owner_id else None
+            person: _Person | None = people[owner_id] if owner_id else None
             try:
                 if person is None:
                     for column in ("phone_index", "email_index"):
@@ -361,7 +361,7 @@ class CustomerMerger(Merger):
         user = self.actor.staff_user
         records = [
             ChangeRecord(
-                customer_id=p.id,
+                customer_id=p.id or 0,
                 field="import",
                 old_value="",
                 new_value=f"created by {label}",
@@ -374,7 +374,7 @@ class CustomerMerger(Merger):
         for person in changed:
             records.extend(
                 ChangeRecord(
-                    customer_id=person.id,
+                    customer_id=person.id or 0,
                     field=name.removesuffix("_id"),
                     old_value=history.display_value(name.removesuffix("_id"), old),
                     new_value=history.display_value(name.removesuffix("_id"), new),
@@ -633,7 +633,7 @@ def _lines_of(order_ids: list[int]) -> dict[int, list[dict[str, Any]]]:
             .values("order_id", "sku", "name", "quantity", "unit_price")
         )
         for row in rows:
-            lines.setdefault(row["order_id"], []).append(row)
+            lines.setdefault(row["order_id"], []).append(dict(row))
     return lines
 
 

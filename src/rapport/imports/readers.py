@@ -14,7 +14,7 @@ import io
 from collections.abc import Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any
+from typing import IO, Any
 
 CSV_SUFFIXES = {".csv", ".txt", ".tsv"}
 XLSX_SUFFIXES = {".xlsx", ".xlsm"}
@@ -81,7 +81,7 @@ def open_table(path: str | Path) -> Table:
 # CSV ---------------------------------------------------------------------------------------
 
 
-def _csv_records(handle: io.TextIOBase, delimiter: str) -> Iterator[tuple[int, list[str]]]:
+def _csv_records(handle: IO[str], delimiter: str) -> Iterator[tuple[int, list[str]]]:
     """``(first physical line of the record, values)``; blank lines are skipped."""
     reader = csv.reader(handle, delimiter=delimiter)
     previous_end = 0

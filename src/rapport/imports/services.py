@@ -42,7 +42,7 @@ from rapport.core.errors import DomainError, FieldError, InvalidInput
 from rapport.core.tabular import CsvWriter
 from rapport.customers import services as customer_services
 from rapport.customers.validation import LookupCache
-from rapport.imports import engine, files
+from rapport.imports import engine, files, staging
 from rapport.imports import mapping as m
 from rapport.imports.models import ImportJob
 from rapport.imports.readers import UnusableFile, open_table
@@ -567,6 +567,22 @@ def _run_engine(
     batch_size: int,
     dry_run: bool,
 ) -> None:
+    try:
+        _merge_chunks(merger, rows, result, report, progress, batch_size=batch_size, dry_run=dry_run)
+    finally:
+        staging.drop_stages(merger.stage_models)
+
+
+def _merge_chunks(
+    merger: engine.Merger,
+    rows: Iterator[Row],
+    result: ImportResult,
+    report: _Report,
+    progress: Progress,
+    *,
+    batch_size: int,
+    dry_run: bool,
+) -> None:
     units = merger.units(rows)
     if result.committed_line:
         units = _skip_committed(merger, units, result.committed_line)
@@ -615,8 +631,8 @@ def recompute_after_history(customer_ids: list[int]) -> None:
 
 def _reject_lines(unit: list[Row], errors: list[tuple[int, FieldError]], result: ImportResult, report: _Report) -> None:
     by_line: dict[int, list[RowError]] = {}
-    for line, error in errors:
-        by_line.setdefault(line, []).append(RowError(line, error.field, error.code, error.message))
+    for line, field_error in errors:
+        by_line.setdefault(line, []).append(RowError(line, field_error.field, field_error.code, field_error.message))
     first_bad = min(by_line)
     for line, values in unit:
         own = by_line.get(line) or [

@@ -151,7 +151,7 @@ def report_response(job: ImportJob) -> StreamingHttpResponse:
 
     name = f"import-{job.pk}-{Path(job.original_name).stem}-rejected.csv"
     response = StreamingHttpResponse(files.plain_chunks(Path(job.report_path)), content_type="text/csv; charset=utf-8")
-    response["Content-Disposition"] = content_disposition_header(True, name)
+    response["Content-Disposition"] = content_disposition_header(True, name) or "attachment"
     return response
 
 

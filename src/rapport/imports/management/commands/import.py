@@ -81,6 +81,7 @@ class Command(BaseCommand):
                 bar.update(result.processed_rows - bar.n)
                 bar.set_postfix(created=result.created, updated=result.updated, rejected=result.rejected)
 
+        result: services.ImportResult | None
         try:
             if options["dry_run"]:
                 result = self._dry_run(options, actor, on_start, on_batch)
