@@ -12,6 +12,7 @@ def register_routers(api: NinjaAPI) -> None:
     from rapport.commerce.api import router as commerce_router
     from rapport.customers.api import router as customers_router
     from rapport.events.api import router as events_router
+    from rapport.imports.api import router as imports_router
     from rapport.loyalty.api import router as loyalty_router
     from rapport.segments.api import router as segments_router
     from rapport.service.api import router as service_router
@@ -27,3 +28,4 @@ def register_routers(api: NinjaAPI) -> None:
     api.add_router("/v1/", loyalty_router)
     api.add_router("/v1/", campaigns_router)
     api.add_router("/v1/", service_router)
+    api.add_router("/v1/", imports_router)
