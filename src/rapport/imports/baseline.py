@@ -15,6 +15,8 @@ from collections.abc import Iterator, Sequence
 from django.db import transaction
 from django.utils import timezone
 
+from rapport.imports import staging
+
 BATCH = 2000
 
 
@@ -39,6 +41,8 @@ def baseline_levels(customer_ids: list[int]) -> int:
     from rapport.loyalty.services.levels import growth_by_customer, level_for
 
     levels = list(Level.objects.all())
+    if not levels:  # no ladder configured: nobody has a level to set
+        return 0
     growth = growth_by_customer(customer_ids)
     stored = Membership.objects.filter(customer_id__in=customer_ids).select_related("level")
     current = {membership.customer_id: membership for membership in stored}
@@ -48,17 +52,14 @@ def baseline_levels(customer_ids: list[int]) -> int:
         value = growth.get(customer_id)
         if value is None:
             continue
-        membership = current.get(customer_id) or Membership(customer_id=customer_id)
-        membership.growth = value
-        target = level_for(value, levels) if levels else None
-        rank = membership.level.rank if membership.level is not None else -1
-        if target is not None and target.rank > rank:
-            membership.level = target
-            membership.level_since = now
-        rows.append(membership)
-    Membership.objects.bulk_create(
-        rows, update_conflicts=True, unique_fields=["customer"], update_fields=["growth", "level", "level_since"]
-    )
+        membership = current.get(customer_id)
+        level, since = (membership.level, membership.level_since) if membership else (None, None)
+        target = level_for(value, levels)
+        if target is not None and target.rank > (level.rank if level is not None else -1):
+            level, since = target, now
+        rows.append((customer_id, value, level.pk if level is not None else None, since))
+    staging.upsert(Membership, "customer_id", ["growth", "level_id", "level_since"], rows)
+    staging.drop_stages([Membership])
     return len(rows)
 
 

@@ -13,10 +13,13 @@ from model metadata and is quoted by the backend (hence the ``noqa: S608``); val
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Sequence
+import json
+from collections.abc import Callable, Iterable, Sequence
 from typing import Any
 
 from django.db import connection, models
+
+from rapport.core import pii
 
 STAGE_PREFIX = "rapport_stage_"
 
@@ -49,11 +52,37 @@ def drop_stages(models_: Iterable[type[models.Model]]) -> None:
             cursor.execute(f"DROP TABLE IF EXISTS {_quote(stage_name(model))}")
 
 
+def _converter(field: models.Field[Any, Any]) -> Callable[[Any], Any]:
+    """How one column's Python values become database values, decided once per column.
+
+    The common types get a direct conversion (calling ``get_db_prep_save`` per value was most of
+    the time of a chunk); anything else goes through the field, as an ORM save would.
+    """
+    from rapport.core.fields import EncryptedTextField
+
+    postgres = connection.vendor == "postgresql"
+    if isinstance(field, EncryptedTextField):
+        return pii.encrypt
+    if isinstance(field, models.JSONField):
+        return lambda v: None if v is None else json.dumps(v, cls=field.encoder)
+    if isinstance(field, models.DecimalField):
+        return (lambda v: v) if postgres else (lambda v: None if v is None else str(v))
+    if isinstance(field, models.DateTimeField):
+        return (lambda v: v) if postgres else connection.ops.adapt_datetimefield_value
+    if isinstance(field, models.DateField):
+        return (lambda v: v) if postgres else (lambda v: None if v is None else v.isoformat())
+    if isinstance(field, models.BooleanField | models.IntegerField | models.CharField | models.TextField):
+        return lambda v: v
+    if isinstance(field, models.ForeignKey | models.AutoField | models.BigAutoField):
+        return lambda v: v
+    return lambda v: field.get_db_prep_save(v, connection)
+
+
 def stage_rows(model: type[models.Model], columns: Sequence[str], rows: Iterable[Sequence[Any]]) -> int:
     """Load Python values (as the model fields take them) into ``model``'s staging table."""
     name = ensure_stage(model)
-    fields = _fields(model, columns)
-    prepped = ([f.get_db_prep_save(v, connection) for f, v in zip(fields, row, strict=True)] for row in rows)
+    converters = [_converter(f) for f in _fields(model, columns)]
+    prepped = ([convert(v) for convert, v in zip(converters, row, strict=True)] for row in rows)
     return _load(name, columns, prepped)
 
 
@@ -65,7 +94,7 @@ def _load(table: str, columns: Sequence[str], rows: Iterable[list[Any]]) -> int:
             raw = cursor.cursor  # psycopg 3
             with raw.copy(f"COPY {_quote(table)} ({column_list}) FROM STDIN") as copy:
                 for row in rows:
-                    copy.write_row([_pg_value(v) for v in row])
+                    copy.write_row(row)
                     count += 1
             return count
         placeholders = "(" + ", ".join(["%s"] * len(columns)) + ")"
@@ -89,14 +118,6 @@ def _load(table: str, columns: Sequence[str], rows: Iterable[list[Any]]) -> int:
     return count
 
 
-def _pg_value(value: Any) -> Any:
-    """Django's JSON adapter wraps a dumped string; COPY's text format takes the string itself."""
-    dumped = getattr(value, "dumps", None)
-    if dumped is not None and hasattr(value, "obj"):
-        return dumped(value.obj)
-    return value
-
-
 def insert_from_stage(model: type[models.Model], columns: Sequence[str]) -> int:
     """Move every staged row into the target table; return how many, and empty the stage."""
     name = stage_name(model)
@@ -117,6 +138,25 @@ def update_from_stage(model: type[models.Model], columns: Sequence[str]) -> int:
     assignments = ", ".join(f"{_quote(c)} = s.{_quote(c)}" for c in columns)
     with connection.cursor() as cursor:
         cursor.execute(f"UPDATE {table} SET {assignments} FROM {_quote(name)} AS s WHERE {table}.id = s.id")  # noqa: S608
+        count = cursor.rowcount
+        cursor.execute(f"DELETE FROM {_quote(name)}")  # noqa: S608
+    return count
+
+
+def upsert(model: type[models.Model], key: str, columns: Sequence[str], rows: Sequence[Sequence[Any]]) -> int:
+    """Insert the rows, or overwrite ``columns`` of the row with the same ``key`` (a unique column)."""
+    if not rows:
+        return 0
+    name = stage_name(model)
+    stage_rows(model, [key, *columns], rows)
+    column_list = ", ".join(_quote(c) for c in [key, *columns])
+    updates = ", ".join(f"{_quote(c)} = excluded.{_quote(c)}" for c in columns)
+    with connection.cursor() as cursor:
+        cursor.execute(
+            f"INSERT INTO {_quote(model._meta.db_table)} ({column_list}) "  # noqa: S608
+            f"SELECT {column_list} FROM {_quote(name)} WHERE true "
+            f"ON CONFLICT ({_quote(key)}) DO UPDATE SET {updates}"
+        )
         count = cursor.rowcount
         cursor.execute(f"DELETE FROM {_quote(name)}")  # noqa: S608
     return count
