@@ -85,6 +85,7 @@ class ImportResult:
     cancelled: bool = False
     committed_line: int = 0
     touched: set[int] = field(default_factory=set, repr=False)
+    clock: engine.PhaseClock = field(default_factory=engine.PhaseClock, repr=False)
     started: float = field(default_factory=time.monotonic)
     seconds: float = 0.0
 
@@ -533,7 +534,8 @@ def import_file(
         result.total_rows = result.processed_rows
     if mode == HISTORY and not dry_run and result.touched:
         progress.phase("recomputing")
-        recompute_after_history(sorted(result.touched))
+        with result.clock.phase("recomputing"):
+            recompute_after_history(sorted(result.touched))
     if not dry_run:
         record(
             actor,
@@ -586,7 +588,8 @@ def _merge_chunks(
     units = merger.units(rows)
     if result.committed_line:
         units = _skip_committed(merger, units, result.committed_line)
-    for chunk in engine.chunks(units, max(batch_size, 1)):
+    result.clock = merger.clock
+    for chunk in engine.chunks(units, max(batch_size, 1), merger.clock):
         progress.phase("merging")
 
         def after(outcome: engine.ChunkOutcome, chunk: list[list[Row]] = chunk) -> None:

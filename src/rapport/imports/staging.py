@@ -13,6 +13,7 @@ from model metadata and is quoted by the backend (hence the ``noqa: S608``); val
 
 from __future__ import annotations
 
+import datetime as dt
 import json
 from collections.abc import Callable, Iterable, Sequence
 from typing import Any
@@ -67,8 +68,12 @@ def _converter(field: models.Field[Any, Any]) -> Callable[[Any], Any]:
         return lambda v: None if v is None else json.dumps(v, cls=field.encoder)
     if isinstance(field, models.DecimalField):
         return (lambda v: v) if postgres else (lambda v: None if v is None else str(v))
-    if isinstance(field, models.DateTimeField):
-        return (lambda v: v) if postgres else connection.ops.adapt_datetimefield_value
+    if isinstance(field, models.DateTimeField):  # SQLite stores naive UTC text, as Django writes it
+        return (
+            (lambda v: v)
+            if postgres
+            else (lambda v: None if v is None else str(v.astimezone(dt.UTC).replace(tzinfo=None)))
+        )
     if isinstance(field, models.DateField):
         return (lambda v: v) if postgres else (lambda v: None if v is None else v.isoformat())
     if isinstance(field, models.BooleanField | models.IntegerField | models.CharField | models.TextField):
