@@ -29,8 +29,18 @@ from rapport.imports.views import progress_of
 
 router = Router(tags=["imports"])
 
-_WRITE_SCOPE = {"customers": CUSTOMERS_WRITE, "orders": COMMERCE_WRITE, "products": COMMERCE_WRITE}
-_READ_SCOPE = {"customers": CUSTOMERS_READ, "orders": COMMERCE_READ, "products": COMMERCE_READ}
+_WRITE_SCOPE = {
+    "customers": CUSTOMERS_WRITE,
+    "orders": COMMERCE_WRITE,
+    "products": COMMERCE_WRITE,
+    "refunds": COMMERCE_WRITE,
+}
+_READ_SCOPE = {
+    "customers": CUSTOMERS_READ,
+    "orders": COMMERCE_READ,
+    "products": COMMERCE_READ,
+    "refunds": COMMERCE_READ,
+}
 
 
 def _job(request: HttpRequest, job_id: int) -> ImportJob:
@@ -51,14 +61,14 @@ def _body(job: ImportJob) -> dict[str, Any]:
 @router.post("/imports", response={202: dict[str, Any]}, summary="Start an import job with a CSV or xlsx file")
 def start_import(
     request: HttpRequest,
-    kind: str = Form(..., description="customers, orders or products"),
+    kind: str = Form(..., description="customers, orders, products or refunds"),
     file: UploadedFile = File(..., description="CSV (UTF-8, GB18030, UTF-16) or xlsx"),  # noqa: B008
     channel: str = Form("import", description="the shop or system the ids in the file belong to"),
     mode: str = Form("history", description="history (past orders: no messages, points, journeys) or live"),
     mapping: str = Form("", description="COLUMN=FIELD pairs, one a line or comma-separated; FIELD - ignores"),
 ) -> Status:
     if kind not in _WRITE_SCOPE:
-        raise InvalidInput.single("kind", "invalid", "one of: customers, orders, products")
+        raise InvalidInput.single("kind", "invalid", "one of: customers, orders, products, refunds")
     require(request, _WRITE_SCOPE[kind], "imports.add_importjob", *KIND_PERMISSIONS[ImportJob.Kind(kind)])
     errors = []
     if mode not in services.MODES:

@@ -33,8 +33,8 @@ from typing import Any
 from django.db import transaction
 from django.utils import timezone
 
-from rapport.commerce.models import CustomerStats, Order, OrderLine, Product
-from rapport.commerce.services import keep_refund_rules
+from rapport.commerce.models import CustomerStats, Order, OrderLine, Product, Refund
+from rapport.commerce.services import apply_refund, check_same_refund, clean_refund, keep_refund_rules
 from rapport.commerce.stats import BATCH as STATS_BATCH
 from rapport.commerce.stats import STATS_COLUMNS, compute_stats
 from rapport.commerce.validation import clean_order, clean_product
@@ -687,7 +687,130 @@ def _signature(lines: list[dict[str, Any]]) -> list[tuple[Any, ...]]:
     return [(line["sku"], line["name"], line["quantity"], line["unit_price"]) for line in lines]
 
 
-MERGERS: dict[str, type[Merger]] = {m.CUSTOMERS: CustomerMerger, m.ORDERS: OrderMerger, m.PRODUCTS: ProductMerger}
+# Refunds ------------------------------------------------------------------------------------
+
+
+class RefundMerger(Merger):
+    """Refunds of imported orders: one row a refund, keyed by the order and the refund's own id.
+
+    The order's refunded total and status move with its refunds (the rules of
+    :func:`rapport.commerce.services.record_refund`, shared), and a refund sent again with the same
+    amount changes nothing.
+    """
+
+    stage_models = (Refund, Order, CustomerStats)
+
+    def key_of(self, unit: list[Row]) -> tuple[str, ...] | None:
+        values = self.values(unit[0][1])
+        return (
+            values.get("channel") or self.channel,
+            values.get("order_external_id", ""),
+            values.get("external_id", ""),
+        )
+
+    def merge(self, chunk: list[list[Row]], outcome: ChunkOutcome) -> None:
+        with self.clock.phase("cleaning"):
+            good = self._clean(chunk, outcome)
+        with self.clock.phase("merging"):
+            self._write(good, outcome)
+
+    def _clean(self, chunk: list[list[Row]], outcome: ChunkOutcome) -> list[tuple[list[Row], dict[str, Any]]]:
+        good = []
+        for unit in chunk:
+            line = unit[0][0]
+            outcome.rows += 1
+            values = self.values(unit[0][1])
+            channel = values.get("channel") or self.channel
+            order_id = values.get("order_external_id", "")
+            errors: list[FieldError] = []
+            if not order_id:
+                errors.append(FieldError("order_external_id", "required", "the refunded order's number is missing"))
+            refunded_at = values.get("refunded_at")
+            try:
+                external_id, amount, when, reason = clean_refund(
+                    external_id=values.get("external_id"),
+                    amount=values.get("amount"),
+                    reason=values.get("reason"),
+                    refunded_at=m.datetime_text(refunded_at, self.time_zone) if refunded_at else None,
+                )
+            except DomainError as exc:
+                errors.extend(exc.errors)
+            if errors:
+                outcome.reject(unit, [(line, e) for e in errors])
+                continue
+            first = self.keys.first_line((channel, order_id, external_id), line)
+            if first is not None:
+                outcome.reject(unit, [(line, _duplicate_error("external_id", external_id, first))])
+                continue
+            refund = {"channel": channel, "order": order_id, "external_id": external_id, "amount": amount}
+            good.append((unit, {**refund, "refunded_at": when, "reason": reason}))
+        return good
+
+    def _write(self, good: list[tuple[list[Row], dict[str, Any]]], outcome: ChunkOutcome) -> None:
+        orders = _existing_orders({(r["channel"], r["order"]) for _u, r in good})
+        known: dict[tuple[int, str], Decimal] = {}
+        ids = [o["id"] for o in orders.values()]
+        for start in range(0, len(ids), 900):
+            rows = Refund.objects.filter(order_id__in=ids[start : start + 900]).values_list(
+                "order_id", "external_id", "amount"
+            )
+            known.update({(order_id, ext): amount for order_id, ext, amount in rows})
+        now = timezone.now()
+        new_refunds = []
+        for unit, refund in good:
+            order = orders.get((refund["channel"], refund["order"]))
+            try:
+                if order is None:
+                    raise InvalidInput.single(
+                        "order_external_id", "not_found", f"no order {refund['order']!r} in {refund['channel']!r}"
+                    )
+                recorded = known.get((order["id"], refund["external_id"]))
+                if recorded is not None:
+                    check_same_refund(refund["external_id"], recorded, refund["amount"])
+                    outcome.unchanged += 1
+                    continue
+                order["status"] = apply_refund(
+                    order["status"], order["total"], order["refunded_total"], refund["amount"]
+                )
+            except DomainError as exc:
+                outcome.reject(unit, _errors_of(exc, unit[0][0]))
+                continue
+            order["refunded_total"] += refund["amount"]
+            order["changed"] = True
+            known[(order["id"], refund["external_id"])] = refund["amount"]
+            new_refunds.append(
+                (
+                    order["id"],
+                    refund["external_id"],
+                    refund["amount"],
+                    refund["reason"],
+                    "completed",
+                    refund["refunded_at"],
+                    now,
+                )
+            )
+            outcome.created += 1
+            if order["customer_id"]:
+                outcome.buyers.add(order["customer_id"])
+        staging.write_new(
+            Refund,
+            ["order_id", "external_id", "amount", "reason", "status", "refunded_at", "created_at"],
+            new_refunds,
+        )
+        staging.write_updates(
+            Order,
+            ["refunded_total", "status", "updated_at"],
+            [(o["id"], o["refunded_total"], o["status"], now) for o in orders.values() if o.get("changed")],
+        )
+        outcome.touched |= outcome.buyers
+
+
+MERGERS: dict[str, type[Merger]] = {
+    m.CUSTOMERS: CustomerMerger,
+    m.ORDERS: OrderMerger,
+    m.PRODUCTS: ProductMerger,
+    m.REFUNDS: RefundMerger,
+}
 
 
 def chunks(units: Iterator[list[Row]], size: int, clock: PhaseClock | None = None) -> Iterator[list[list[Row]]]:

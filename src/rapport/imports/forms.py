@@ -19,6 +19,7 @@ KIND_PERMISSIONS = {
     ImportJob.Kind.CUSTOMERS: ["customers.add_customer", "customers.change_customer"],
     ImportJob.Kind.ORDERS: ["commerce.add_order", "commerce.change_order"],
     ImportJob.Kind.PRODUCTS: ["commerce.add_product", "commerce.change_product"],
+    ImportJob.Kind.REFUNDS: ["commerce.add_refund", "commerce.change_order"],
 }
 
 

@@ -10,6 +10,7 @@ class ImportJob(models.Model):
         CUSTOMERS = "customers", _("Customers")
         ORDERS = "orders", _("Orders")
         PRODUCTS = "products", _("Products")
+        REFUNDS = "refunds", _("Refunds")
 
     class Status(models.TextChoices):
         QUEUED = "queued", _("Queued")

@@ -34,6 +34,7 @@ from django.db import DataError, IntegrityError, models, transaction
 
 from rapport.audit.models import AuditEntry
 from rapport.audit.services import record
+from rapport.commerce import models as commerce_models
 from rapport.commerce import services as commerce_services
 from rapport.commerce.stats import deferred_stats
 from rapport.commerce.validation import CatalogueCache, clean_product
@@ -403,7 +404,32 @@ class _Orders(_Kind):
         return [RowError(line, e.field, e.code, e.message) for line, e in self.rows.error_lines(unit, errors)]
 
 
-_KINDS: dict[str, type[_Kind]] = {m.CUSTOMERS: _Customers, m.ORDERS: _Orders, m.PRODUCTS: _Products}
+class _Refunds(_Kind):
+    def apply(self, unit: list[Row]) -> bool:
+        data = self.values(unit[0][1])
+        channel = data.get("channel") or self.channel
+        order_id = data.get("order_external_id", "")
+        order = commerce_models.Order.objects.filter(channel=channel, external_id=order_id).first()
+        if order is None:
+            raise InvalidInput.single("order_external_id", "not_found", f"no order {order_id!r} in {channel!r}")
+        refunded_at = data.get("refunded_at")
+        _refund, created = commerce_services.record_refund(
+            order,
+            external_id=data.get("external_id", ""),
+            amount=data.get("amount", ""),
+            reason=data.get("reason", ""),
+            refunded_at=m.datetime_text(refunded_at, self.time_zone) if refunded_at else None,
+            actor=self.actor,
+        )
+        return created
+
+
+_KINDS: dict[str, type[_Kind]] = {
+    m.CUSTOMERS: _Customers,
+    m.ORDERS: _Orders,
+    m.PRODUCTS: _Products,
+    m.REFUNDS: _Refunds,
+}
 
 
 # The import ---------------------------------------------------------------------------------

@@ -229,3 +229,46 @@ def test_no_personal_data_left_in_staging_tables_or_the_data_folder(tmp_path, se
     [row] = read_report(job.report_path)
     assert row["name"] == '\'=HYPERLINK("x")' and row["phone"] == "12345"
     assert Identity.objects.count() == 3
+
+
+REFUNDS = (
+    "退款单号,订单号,退款金额,退款时间,退款原因\n"
+    "r1,o1,30.00,2023-05-03 12:00,broken cup\n"
+    "r2,o1,600.00,2023-05-04,\n"  # refunds the rest: o1 becomes refunded
+    "r3,o2,400.00,2023-06-02,\n"  # more than o2's total
+    "r4,o9,10.00,2023-06-02,\n"  # no such order
+    "r1,o1,30.00,2023-05-03 12:00,broken cup\n"  # the same refund twice in the file
+    "r5,o3,-1,2023-07-02,\n"  # not an amount
+)
+
+
+@pytest.mark.parametrize("mode", ["history", "live"])
+def test_refunds_are_a_kind_of_their_own(tmp_path, mode):
+    import_file(write(tmp_path, "c.csv", CUSTOMERS), kind="customers", actor=ACTOR)
+    import_file(write(tmp_path, "o.csv", ORDERS), kind="orders", actor=ACTOR)
+    report = tmp_path / "r.csv"
+    path = write(tmp_path, "refunds.csv", REFUNDS)
+    result = import_file(path, kind="refunds", actor=ACTOR, report_path=report, mode=mode)
+    # live goes through record_refund, for which a refund sent twice is the same refund
+    assert (result.created, result.rejected) == (2, 4 if mode == "history" else 3)
+    errors = {(r["line"], r["field"], r["code"]) for r in read_report(report)}
+    expected_duplicate = ("6", "external_id", "duplicate_key") if mode == "history" else None
+    assert {
+        ("4", "amount", "exceeds_refundable"),
+        ("5", "order_external_id", "not_found"),
+        ("7", "amount", "invalid"),
+    } <= errors
+    if expected_duplicate:
+        assert expected_duplicate in errors
+    o1 = Order.objects.get(external_id="o1")
+    assert (o1.refunded_total, o1.status) == (Decimal("630.00"), "refunded")
+    assert sorted(o1.refunds.values_list("external_id", "amount")) == [
+        ("r1", Decimal("30.00")),
+        ("r2", Decimal("600.00")),
+    ]
+    amy = Customer.objects.get(identities__external_id="c1")
+    assert CustomerStats.objects.get(customer=amy).total_refunded == Decimal("630.00")
+    assert stats_match_orders(amy.pk)
+
+    again = import_file(write(tmp_path, "refunds.csv", REFUNDS.replace("r3", "r6")), kind="refunds", actor=ACTOR)
+    assert again.created == 0 and Order.objects.get(external_id="o1").refunded_total == Decimal("630.00")
