@@ -4,7 +4,9 @@ A history import says "this is how things already were". What derives from order
 (statistics, loyalty level and growth, analytics metrics, automatic tags) is brought up to date
 once, set-based, for the customers the import touched, and recorded as their starting point:
 levels are set without a level-change entry (journeys react to level-change entries, see
-``campaigns/rewards.py``), so no "level changed" reward or journey fires for an order of 2023.
+``campaigns/rewards.py``), so no "level changed" reward or journey fires for an order of 2023,
+and segments' stored membership is updated without a snapshot, so the next snapshot records no
+"entered" for them (``campaigns/triggers.py``).
 Statistics are kept per chunk by the engine; this is the rest.
 """
 
@@ -15,6 +17,7 @@ from collections.abc import Iterator, Sequence
 from django.db import transaction
 from django.utils import timezone
 
+from rapport.customers.models import Customer
 from rapport.imports import staging
 
 BATCH = 2000
@@ -31,6 +34,9 @@ def recompute(customer_ids: Sequence[int]) -> None:
             baseline_levels(ids)
     _metrics(customer_ids)
     _tags(customer_ids)
+    for ids in _batches(customer_ids):
+        with transaction.atomic():
+            baseline_segments(ids)
 
 
 def baseline_levels(customer_ids: list[int]) -> int:
@@ -61,6 +67,22 @@ def baseline_levels(customer_ids: list[int]) -> int:
     staging.upsert(Membership, "customer_id", ["growth", "level_id", "level_since"], rows)
     staging.drop_stages([Membership])
     return len(rows)
+
+
+def baseline_segments(customer_ids: list[int]) -> None:
+    """Each segment's stored membership brought up to date for these customers, without a snapshot
+    or membership-change rows: the next snapshot sees them as members already, so no "entered
+    segment" journey fires for what an import revealed (``campaigns/triggers.py`` reads entries)."""
+    from rapport.segments.compiler import members
+    from rapport.segments.models import Segment, SegmentMember
+
+    base = Customer.objects.filter(pk__in=customer_ids)
+    for segment in Segment.objects.filter(is_template=False).only("pk", "rule"):
+        inside = set(members(segment.rule, base=base).values_list("pk", flat=True))
+        SegmentMember.objects.filter(segment=segment, customer_id__in=set(customer_ids) - inside).delete()
+        SegmentMember.objects.bulk_create(
+            [SegmentMember(segment=segment, customer_id=pk) for pk in sorted(inside)], ignore_conflicts=True
+        )
 
 
 def _metrics(customer_ids: Sequence[int]) -> None:

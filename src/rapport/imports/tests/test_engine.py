@@ -272,3 +272,20 @@ def test_refunds_are_a_kind_of_their_own(tmp_path, mode):
 
     again = import_file(write(tmp_path, "refunds.csv", REFUNDS.replace("r3", "r6")), kind="refunds", actor=ACTOR)
     assert again.created == 0 and Order.objects.get(external_id="o1").refunded_total == Decimal("630.00")
+
+
+def test_segment_membership_is_a_baseline_after_history_but_an_entry_after_live(tmp_path, system_actor):
+    from rapport.segments import services as segments
+
+    rule = {"all": [{"type": "profile", "field": "city", "op": "eq", "value": "上海"}]}
+    segment = segments.save_segment(data={"name": "上海", "rule": rule}, actor=system_actor)
+    segments.take_snapshot(segment)
+    rows = "id,name,city\n" + "".join(f"h{i},History {i},上海\n" for i in range(3))
+    import_file(write(tmp_path, "h.csv", rows), kind="customers", actor=ACTOR)
+    after_history = segments.take_snapshot(segment)
+    assert (after_history.member_count, after_history.entered_count) == (3, 0)  # no "entered segment"
+
+    rows = "id,name,city\n" + "".join(f"l{i},Live {i},上海\n" for i in range(2))
+    import_file(write(tmp_path, "l.csv", rows), kind="customers", actor=ACTOR, mode="live")
+    after_live = segments.take_snapshot(segment)
+    assert (after_live.member_count, after_live.entered_count) == (5, 2)
