@@ -332,6 +332,14 @@ def main() -> None:
                 f"load average {result['load']:.1f})",
                 flush=True,
             )
+            count = max(float(result["rows"]), 1)  # type: ignore[arg-type]
+            phase_cpu: dict[str, float] = result["phases_cpu"]  # type: ignore[assignment]
+            phase_wall: dict[str, float] = result["phases_wall"]  # type: ignore[assignment]
+            phases = ", ".join(
+                f"{phase} {seconds:.1f} s ({1000 * phase_cpu[phase] / count:.3f} ms CPU a row)"
+                for phase, seconds in phase_wall.items()
+            )
+            print(f"  phases: {phases}", flush=True)  # printed now: a run stopped later keeps them
             if result["rejected"]:
                 print(f"  first errors: {result['first_errors']}", flush=True)
             rows.append((label, kind, result))
