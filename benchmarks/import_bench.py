@@ -1,17 +1,23 @@
-"""Import speed: generated customers and orders through ``rapport import`` into PostgreSQL and SQLite.
+"""Import speed: generated customers and orders through the set-based import engine, PostgreSQL and SQLite.
 
-Generates N customers (default 100,000) and M orders (default 1,000,000, one line each, about
-ten per customer) as CSV into a temporary folder, imports both files into a fresh PostgreSQL
-database and a fresh SQLite file through the real import service (cleaners, upsert services,
-history, audit, statistics, batches with a savepoint per row), and prints rows/s for each.
-For the limit, the same CSV rows are loaded with PostgreSQL ``COPY`` into plain tables with
-no constraints or indexes, and the ratio COPY rows/s : import rows/s is printed.
+Generates N customers (default 100,000) and M orders (default 1,000,000, one to three lines each,
+about ten orders per customer) as CSV into a temporary folder, imports both files into a fresh
+PostgreSQL database and a fresh SQLite file through ``rapport.imports.services.import_file`` in
+history mode (what ``rapport import``, the console and the API run), and prints per phase
+(reading, cleaning, merging, recomputing) and in total: rows/s, CPU per row (the import process
+and its PostgreSQL backend) and peak memory (RSS) of the import process.
+
+For the limits, measured in the same run on PostgreSQL: ``COPY`` of the same CSV rows into bare
+tables (text columns, no constraints or indexes), and ``COPY`` of the same rows, already shaped
+as the real tables' rows, into a freshly migrated schema with its indexes and constraints
+(customers, identities, orders, order lines): the floor for loading. The machine's load
+average is printed with each figure (the machine may be shared).
 
     .venv/bin/python benchmarks/import_bench.py --customers 10000 --orders 100000
 
 PostgreSQL: ``--postgres-url`` (default postgres://postgres@127.0.0.1:5432/rapport_bench); the
-database is dropped and created by the script, and dropped again at the end (``--keep`` keeps
-it). Each import runs in its own process, since the database is chosen when Django starts.
+database (and ``<name>_copy`` for the real-schema COPY) is dropped and created by the script,
+and dropped again at the end (``--keep`` keeps it). Each import runs in its own process.
 """
 
 from __future__ import annotations
@@ -27,9 +33,8 @@ import sys
 import tempfile
 import time
 from pathlib import Path
-from typing import Any
 
-from scratch_db import drop_database, recreate_database
+from scratch_db import database_name, drop_database, recreate_database
 
 ROOT = Path(__file__).resolve().parent.parent
 DEFAULT_PG = "postgres://postgres@127.0.0.1:5432/rapport_bench"
@@ -37,6 +42,7 @@ CITIES = ["上海", "北京", "广州", "深圳", "杭州", "成都", "南京", 
 SURNAMES = "王李张刘陈杨黄赵吴周徐孙马朱胡郭何高林罗"
 GIVEN = "伟芳娜秀英敏静丽强磊军洋勇艳杰娟涛明超兰霞平刚"
 STATUSES = ["paid", "paid", "paid", "shipped", "completed", "completed", "cancelled"]
+LINES_PER_ORDER = [1, 1, 2, 2, 2, 3, 3, 4, 5]  # about 2.5 lines an order
 
 
 # Data ----------------------------------------------------------------------------------------
@@ -69,20 +75,23 @@ def generate(folder: Path, customers: int, orders: int, seed: int = 7) -> tuple[
         writer.writerow(["订单号", "客户编号", "下单时间", "订单状态", "商品编码", "商品名称", "数量", "单价", "运费"])
         for i in range(orders):
             placed = start + dt.timedelta(minutes=rng.randrange(0, 2 * 365 * 24 * 60))
-            sku = rng.randrange(500)
-            writer.writerow(
-                [
-                    f"O{i:08d}",
-                    f"C{rng.randrange(max(customers, 1)):07d}",
-                    placed.strftime("%Y-%m-%d %H:%M:%S"),
-                    rng.choice(STATUSES),
-                    f"SKU-{sku:04d}",
-                    f"商品 {sku}",
-                    rng.choice([1, 1, 1, 2, 2, 3]),
-                    f"{9 + sku % 200}.{rng.choice(['00', '50', '90'])}",
-                    rng.choice(["0", "0", "8.00", "12.00"]),
-                ]
-            )
+            customer = f"C{rng.randrange(max(customers, 1)):07d}"
+            status = rng.choice(STATUSES)
+            shipping = rng.choice(["0", "0", "8.00", "12.00"])
+            for sku in rng.sample(range(500), rng.choice(LINES_PER_ORDER)):
+                writer.writerow(
+                    [
+                        f"O{i:08d}",
+                        customer,
+                        placed.strftime("%Y-%m-%d %H:%M:%S"),
+                        status,
+                        f"SKU-{sku:04d}",
+                        f"商品 {sku}",
+                        rng.choice([1, 1, 1, 2, 2, 3]),
+                        f"{9 + sku % 200}.{rng.choice(['00', '50', '90'])}",
+                        shipping,
+                    ]
+                )
     return customer_path, order_path
 
 
@@ -90,6 +99,8 @@ def generate(folder: Path, customers: int, orders: int, seed: int = 7) -> tuple[
 
 
 def worker(kind: str, path: str, batch_size: int) -> None:
+    import resource
+
     os.environ.setdefault("DJANGO_SETTINGS_MODULE", "rapport.settings")
     import django
 
@@ -99,13 +110,6 @@ def worker(kind: str, path: str, batch_size: int) -> None:
     from rapport.core.actor import Actor, Source
     from rapport.imports.services import import_file
 
-    statements = 0
-
-    def count(execute: Any, sql: str, params: Any, many: bool, context: Any) -> Any:
-        nonlocal statements
-        statements += 1
-        return execute(sql, params, many, context)
-
     backend = None
     if connection.vendor == "postgresql":
         with connection.cursor() as cursor:
@@ -113,10 +117,7 @@ def worker(kind: str, path: str, batch_size: int) -> None:
             backend = cursor.fetchone()[0]
     load_before = os.getloadavg()[0]
     python_before, backend_before = time.process_time(), process_cpu(backend)
-    with connection.execute_wrapper(count):
-        result = import_file(
-            path, kind=kind, actor=Actor(source=Source.IMPORT, label="benchmark"), batch_size=batch_size
-        )
+    result = import_file(path, kind=kind, actor=Actor(source=Source.IMPORT, label="benchmark"), batch_size=batch_size)
     python_cpu, backend_cpu = time.process_time() - python_before, process_cpu(backend) - backend_before
     print(
         json.dumps(
@@ -126,11 +127,13 @@ def worker(kind: str, path: str, batch_size: int) -> None:
                 "created": result.created,
                 "updated": result.updated,
                 "rejected": result.rejected,
-                "seconds": result.seconds,
-                "statements": statements,
+                "seconds": result.seconds + result.clock.wall.get("recomputing", 0.0),
                 "load": (load_before + os.getloadavg()[0]) / 2,
                 "python_cpu": python_cpu,
                 "database_cpu": backend_cpu,
+                "phases_wall": result.clock.wall,
+                "phases_cpu": result.clock.cpu,
+                "peak_rss_mb": resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024,
                 "first_errors": [e.__dict__ for e in result.first_errors[:3]],
             }
         )
@@ -192,6 +195,93 @@ def copy_limit(url: str, customers: Path, orders: Path) -> dict[str, float]:
     return {"customers": results["bench_copy_customers"], "orders": results["bench_copy_orders"]}
 
 
+def shape_for_schema(folder: Path, customers: Path, orders: Path) -> dict[str, tuple[Path, list[str]]]:
+    """The CSV rows as rows of the real tables (ids given, values as the import stores them but
+    without encryption), written once, untimed, for the COPY into the real schema."""
+    now = "2026-01-01 00:00:00+00"
+    out = {}
+    ids: dict[str, int] = {}
+    path = folder / "schema_customers.tsv"
+    ident = folder / "schema_identities.tsv"
+    with customers.open(encoding="utf-8") as source, path.open("w") as target, ident.open("w") as identities:
+        reader = csv.reader(source)
+        next(reader)
+        for n, row in enumerate(reader, start=1):
+            ids[row[0]] = n
+            phone, email, email_index = "+86" + row[2], row[3], row[3] or "\\N"
+            target.write(
+                f"{n}\t{row[1]}\t{row[1]}\t\t{phone}\t{phone}\t{email}\t{email_index}\t\t\\N\t{row[5]}\tmember\t"
+                f"{row[6]}+08\tweb\t{{}}\t{now}\t{now}\n"
+            )
+            identities.write(f"{n}\t{n}\timport\t{row[0]}\t{now}\n")
+    customer_columns = (
+        "id, name, name_key, gender, phone, phone_index, email, email_index, id_number, id_number_index, city, "
+        "member_status, registered_at, registration_channel, custom_fields, created_at, updated_at"
+    )
+    out["customers_customer"] = (path, customer_columns.split(", "))
+    out["customers_identity"] = (ident, ["id", "customer_id", "channel", "external_id", "created_at"])
+    order_path, line_path = folder / "schema_orders.tsv", folder / "schema_lines.tsv"
+    with orders.open(encoding="utf-8") as source, order_path.open("w") as target, line_path.open("w") as lines:
+        reader = csv.reader(source)
+        next(reader)
+        previous, order_id, line_id = None, 0, 0
+        for row in reader:
+            if row[0] != previous:
+                order_id += 1
+                previous = row[0]
+                target.write(
+                    f"{order_id}\t{ids.get(row[1], 1)}\timport\t{row[0]}\t{row[3]}\tCNY\t0\t0\t{row[8]}\t0\t0\t"
+                    f"{row[2]}+08\t{now}\t{now}\n"
+                )
+            line_id += 1  # noqa: SIM113
+            total = int(row[6]) * float(row[7])
+            lines.write(f"{line_id}\t{order_id}\t{row[4]}\t{row[5]}\t{row[6]}\t{row[7]}\t{total:.2f}\n")
+    out["commerce_order"] = (
+        order_path,
+        [
+            "id",
+            "customer_id",
+            "channel",
+            "external_id",
+            "status",
+            "currency",
+            "subtotal",
+            "discount_total",
+            "shipping_total",
+            "total",
+            "refunded_total",
+            "placed_at",
+            "created_at",
+            "updated_at",
+        ],
+    )
+    out["commerce_orderline"] = (line_path, ["id", "order_id", "sku", "name", "quantity", "unit_price", "line_total"])
+    return out
+
+
+def copy_real_schema(url: str, env: dict[str, str], shaped: dict[str, tuple[Path, list[str]]]) -> dict[str, float]:
+    """COPY the shaped rows into a freshly migrated database: the real schema's indexes and checks."""
+    import psycopg
+
+    copy_url = url.rsplit("/", 1)[0] + "/" + database_name(url) + "_copy"
+    recreate_database(copy_url)
+    migrate({**env, "DATABASE_URL": copy_url})
+    seconds: dict[str, float] = {}
+    try:
+        with psycopg.connect(copy_url.replace("postgres://", "postgresql://")) as conn:
+            for table, (path, columns) in shaped.items():
+                started = time.monotonic()
+                statement = f"COPY {table} ({', '.join(columns)}) FROM STDIN"
+                with conn.cursor() as cursor, cursor.copy(statement) as copy, path.open("rb") as handle:
+                    while chunk := handle.read(1 << 20):
+                        copy.write(chunk)
+                conn.commit()
+                seconds[table] = time.monotonic() - started
+    finally:
+        drop_database(copy_url)
+    return seconds
+
+
 # Main ----------------------------------------------------------------------------------------
 
 
@@ -202,7 +292,7 @@ def main() -> None:
     parser.add_argument("--postgres-url", default=os.environ.get("BENCH_DATABASE_URL", DEFAULT_PG))
     parser.add_argument("--skip-postgres", action="store_true")
     parser.add_argument("--skip-sqlite", action="store_true")
-    parser.add_argument("--batch-size", type=int, default=500)
+    parser.add_argument("--batch-size", type=int, default=5000)
     parser.add_argument("--keep", action="store_true", help="keep the PostgreSQL database and the temp folder")
     parser.add_argument("--worker", nargs=2, metavar=("KIND", "FILE"), help=argparse.SUPPRESS)
     args = parser.parse_args()
@@ -224,51 +314,81 @@ def main() -> None:
     if not args.skip_sqlite:
         targets.append(("sqlite", f"sqlite:///{folder / 'bench.sqlite3'}"))
     copy_rates: dict[str, float] = {}
+    schema_seconds: dict[str, float] = {}
     for label, url in targets:
         env = {**base_env, "DATABASE_URL": url}
         if label == "postgresql":
             recreate_database(url)
         migrate(env)
         for kind, path in [("customers", customer_csv), ("orders", order_csv)]:
-            print(f"{label}: importing {kind} …", flush=True)
+            print(f"{label}: importing {kind} … (load {os.getloadavg()[0]:.1f})", flush=True)
             result = run_import(kind, path, env, args.batch_size)
             rate = float(result["rows"]) / float(result["seconds"])  # type: ignore[arg-type]
-            python_ms, database_ms = cpu_ms(result, "python_cpu"), cpu_ms(result, "database_cpu")
             print(
                 f"  {result['rows']:,} rows in {result['seconds']:.1f} s: {rate:,.0f} rows/s "
                 f"(created {result['created']:,}, updated {result['updated']:,}, rejected {result['rejected']:,}; "
-                f"{float(result['statements']) / float(result['rows']):.1f} SQL statements per row; "  # type: ignore[arg-type]
-                f"CPU per row: Python {python_ms:.2f} ms, database {database_ms:.2f} ms; "
+                f"CPU per row: Python {cpu_ms(result, 'python_cpu'):.3f} ms, database "
+                f"{cpu_ms(result, 'database_cpu'):.3f} ms; peak RSS {result['peak_rss_mb']:.0f} MB; "
                 f"load average {result['load']:.1f})",
                 flush=True,
             )
+            count = max(float(result["rows"]), 1)  # type: ignore[arg-type]
+            phase_cpu: dict[str, float] = result["phases_cpu"]  # type: ignore[assignment]
+            phase_wall: dict[str, float] = result["phases_wall"]  # type: ignore[assignment]
+            phases = ", ".join(
+                f"{phase} {seconds:.1f} s ({1000 * phase_cpu[phase] / count:.3f} ms CPU a row)"
+                for phase, seconds in phase_wall.items()
+            )
+            print(f"  phases: {phases}", flush=True)  # printed now: a run stopped later keeps them
             if result["rejected"]:
                 print(f"  first errors: {result['first_errors']}", flush=True)
             rows.append((label, kind, result))
         if label == "postgresql":
             copy_rates = copy_limit(url, customer_csv, order_csv)
+            schema_seconds = copy_real_schema(url, base_env, shape_for_schema(folder, customer_csv, order_csv))
             if not args.keep:
                 drop_database(url)
 
     print()
     print(
-        f"{'database':<11} {'file':<10} {'rows':>10} {'seconds':>9} {'rows/s':>9} {'SQL/row':>8} {'CPU ms/row':>11} "
-        f"{'idle rows/s':>12} {'load':>5} {'COPY rows/s':>12} {'COPY ÷ import':>14}"
+        f"{'database':<11} {'file':<10} {'phase':<12} {'rows':>10} {'seconds':>9} {'rows/s':>9} {'CPU ms/row':>11} "
+        f"{'peak RSS':>9} {'load':>5}"
     )
     for label, kind, result in rows:
-        rate = float(result["rows"]) / float(result["seconds"])  # type: ignore[arg-type]
-        per_row = float(result["statements"]) / float(result["rows"])  # type: ignore[arg-type]
-        cpu = cpu_ms(result, "python_cpu") + cpu_ms(result, "database_cpu")
-        limit = copy_rates.get(kind)
-        limit_text = f"{limit:>12,.0f} {limit / rate:>13,.0f}×" if limit else f"{'':>12} {'':>14}"
+        count = float(result["rows"])  # type: ignore[arg-type]
+        wall: dict[str, float] = result["phases_wall"]  # type: ignore[assignment]
+        cpu: dict[str, float] = result["phases_cpu"]  # type: ignore[assignment]
+        for phase in ["reading", "cleaning", "merging", "recomputing"]:
+            if phase in wall:
+                print(
+                    f"{label:<11} {kind:<10} {phase:<12} {count:>10,.0f} {wall[phase]:>9.1f} "
+                    f"{count / max(wall[phase], 1e-9):>9,.0f} {1000 * cpu[phase] / count:>11.3f}"
+                )
+        total_cpu = cpu_ms(result, "python_cpu") + cpu_ms(result, "database_cpu")
+        seconds = float(result["seconds"])  # type: ignore[arg-type]
         print(
-            f"{label:<11} {kind:<10} {result['rows']:>10,} {result['seconds']:>9.1f} {rate:>9,.0f} "
-            f"{per_row:>8.1f} {cpu:>11.2f} {1000 / cpu:>12,.0f} {result['load']:>5.1f} {limit_text}"
+            f"{label:<11} {kind:<10} {'total':<12} {count:>10,.0f} {seconds:>9.1f} {count / seconds:>9,.0f} "
+            f"{total_cpu:>11.3f} {result['peak_rss_mb']:>7.0f}MB {result['load']:>5.1f}"
         )
-    print("\nCOPY: the same CSV rows into a plain PostgreSQL table (no constraints, indexes or checks).")
-    print("SQL/row: statements sent per file row, savepoints included. CPU ms/row: the import process plus its")
-    print("PostgreSQL backend (SQLite runs inside the process); idle rows/s = 1000 ÷ CPU ms/row, what the one-row-")
-    print("at-a-time import would reach on an idle machine. load: the 1-minute load average during the import.")
+    if copy_rates:
+        print("\nLimits on PostgreSQL, same rows, same run:")
+        for label, kind, result in rows:
+            if label != "postgresql":
+                continue
+            seconds = float(result["seconds"])  # type: ignore[arg-type]
+            bare = float(result["rows"]) / copy_rates[kind]  # type: ignore[arg-type]
+            tables = (
+                ["customers_customer", "customers_identity"]
+                if kind == "customers"
+                else ["commerce_order", "commerce_orderline"]
+            )
+            schema = sum(schema_seconds.get(t, 0.0) for t in tables)
+            print(
+                f"  {kind}: import {seconds:.1f} s; COPY into bare tables {bare:.1f} s ({seconds / bare:.1f}×); "
+                f"COPY into the real schema {schema:.1f} s ({seconds / schema:.1f}×)"
+            )
+    print("\nrows/s: file rows (an order's lines are rows). CPU ms/row: the import process (per phase) plus its")
+    print("PostgreSQL backend (total). load: the 1-minute load average during the import (2 cores).")
     if not args.keep:
         import shutil
 

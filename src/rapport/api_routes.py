@@ -21,6 +21,7 @@ from rapport.core.api import check_scope_first, install_error_handlers
 from rapport.core.inputs import install_api_handlers
 from rapport.customers.api import router as customers_router
 from rapport.events.api import router as events_router
+from rapport.imports.api import router as imports_router
 from rapport.loyalty.api import router as loyalty_router
 from rapport.privacy.api import router as privacy_router
 from rapport.segments.api import router as segments_router
@@ -97,6 +98,7 @@ def register_routers(api: NinjaAPI) -> None:
     api.add_router("/v1/", campaigns_router)
     api.add_router("/v1/", service_router)
     api.add_router("/v1/", privacy_router)
+    api.add_router("/v1/", imports_router)
 
 
 def build_api() -> NinjaAPI:

@@ -175,6 +175,8 @@ RAPPORT_EVENT_RETENTION_DAYS = int(os.environ.get("RAPPORT_EVENT_RETENTION_DAYS"
 RAPPORT_EVENT_DEDUP_DAYS = int(os.environ.get("RAPPORT_EVENT_DEDUP_DAYS", "30"))
 RAPPORT_ABANDONED_CART_MINUTES = int(os.environ.get("RAPPORT_ABANDONED_CART_MINUTES", "60"))
 RAPPORT_IMPORT_MAX_BYTES = int(os.environ.get("RAPPORT_IMPORT_MAX_BYTES", str(200 * 1024 * 1024)))
+# imports: days a finished job's (encrypted) rejected-rows report is kept before it is deleted
+RAPPORT_IMPORT_REPORT_DAYS = int(os.environ.get("RAPPORT_IMPORT_REPORT_DAYS", "30"))
 # Analytics: lifecycle stages by days since the first/last order (new ≤ new, active/repeat ≤ active,
 # dormant ≤ churned, churned beyond).
 RAPPORT_LIFECYCLE_DAYS = {
@@ -242,6 +244,7 @@ CELERY_TIMEZONE = "UTC"
 # Scheduled jobs: Celery beat in production, the in-process scheduler of ``rapport run`` otherwise.
 CELERY_BEAT_SCHEDULE = {
     "maintain-events": {"task": "rapport.events.maintain", "schedule": 24 * 3600.0},
+    "imports-purge-reports": {"task": "rapport.imports.purge_reports", "schedule": 24 * 3600.0},
     # customers created by imports, the console or the API meet their namesakes here
     "customers-scan-weak-matches": {"task": "rapport.customers.scan_weak_matches", "schedule": 24 * 3600.0},
     # staged tracking messages are also resolved on every commit; this sweep catches a lost wake-up

@@ -136,6 +136,15 @@ def _lines_signature(lines: list[dict[str, Any]]) -> list[tuple[Any, ...]]:
     return [(line["sku"], line["name"], line["quantity"], line["unit_price"]) for line in lines]
 
 
+def keep_refund_rules(refunded_total: Decimal, current_status: str, cleaned: dict[str, Any]) -> None:
+    """An order with refunds keeps them: its total cannot drop below them, and from the first
+    refund on, refunds decide its status (shared by the order upsert and the bulk import)."""
+    if refunded_total > cleaned["total"]:
+        raise Conflict.single("total", "below_refunded", f"the order has {refunded_total} refunded already")
+    if refunded_total > 0 and cleaned["status"] not in (OrderStatus.PARTIALLY_REFUNDED, OrderStatus.REFUNDED):
+        cleaned["status"] = current_status
+
+
 @transaction.atomic
 def upsert_order(*, data: Mapping[str, Any], actor: Actor, cache: CatalogueCache | None = None) -> tuple[Order, bool]:
     """Create the order, or bring an existing (channel, external id) up to date. Idempotent."""
@@ -157,13 +166,7 @@ def upsert_order(*, data: Mapping[str, Any], actor: Actor, cache: CatalogueCache
         order_saved.send(sender=Order, order=order, created=True, previous_status="")
         return order, True
 
-    if existing.refunded_total > cleaned["total"]:
-        raise Conflict.single("total", "below_refunded", f"the order has {existing.refunded_total} refunded already")
-    if existing.refunded_total > 0 and cleaned["status"] not in (
-        OrderStatus.PARTIALLY_REFUNDED,
-        OrderStatus.REFUNDED,
-    ):
-        cleaned["status"] = existing.status  # refunds decide the status from here on
+    keep_refund_rules(existing.refunded_total, existing.status, cleaned)
     previous_customer = existing.customer_id
     previous_status = existing.status
     changes = {
@@ -225,6 +228,39 @@ def record_refund(
     id is a conflict. The order's refunded total and status, and the customer's statistics,
     move in the same transaction.
     """
+    external_id, money, when, reason = clean_refund(
+        external_id=external_id, amount=amount, reason=reason, refunded_at=refunded_at
+    )
+    locked = Order.objects.select_for_update().get(pk=order.pk)
+    existing = Refund.objects.filter(order=locked, external_id=external_id).first()
+    if existing is not None:
+        check_same_refund(external_id, existing.amount, money)
+        return existing, False
+    locked.status = apply_refund(locked.status, locked.total, locked.refunded_total, money)
+    refund = Refund.objects.create(
+        order=locked,
+        external_id=external_id,
+        amount=money,
+        reason=reason,
+        status=RefundStatus.COMPLETED,
+        refunded_at=when,
+    )
+    locked.refunded_total += money
+    locked.save(update_fields=["refunded_total", "status", "updated_at"])
+    refresh_customer_stats([locked.customer_id])
+    record(
+        actor,
+        AuditEntry.Action.CREATE,
+        obj=refund,
+        changes={"order_id": locked.pk, "amount": str(money), "order_status": locked.status},
+    )
+    refund_recorded.send(sender=Refund, refund=refund)
+    return refund, True
+
+
+def clean_refund(*, external_id: Any, amount: Any, reason: Any, refunded_at: Any) -> tuple[str, Decimal, Any, str]:
+    """A refund's id, amount, time (now when not given) and reason, or ``InvalidInput`` naming each
+    bad field: the rules of every refund write (API, console, import)."""
     from django.utils import timezone
 
     errors: list[FieldError] = []
@@ -243,42 +279,23 @@ def record_refund(
     if errors:
         raise InvalidInput(errors)
     assert money is not None
+    return external_id, money, when, (reason or "").strip()
 
-    locked = Order.objects.select_for_update().get(pk=order.pk)
-    existing = Refund.objects.filter(order=locked, external_id=external_id).first()
-    if existing is not None:
-        if existing.amount != money:
-            raise Conflict.single(
-                "external_id",
-                "duplicate",
-                f"refund {external_id!r} was recorded with amount {existing.amount}",
-            )
-        return existing, False
-    if locked.status in (OrderStatus.PENDING, OrderStatus.CANCELLED):
-        raise Conflict.single("order", "not_paid", f"an order that is {locked.status} cannot be refunded")
-    refundable = locked.net_total
-    if money > refundable:
+
+def check_same_refund(external_id: str, recorded: Decimal, amount: Decimal) -> None:
+    """A refund sent again is the same refund; under the same id with another amount, a conflict."""
+    if recorded != amount:
+        raise Conflict.single("external_id", "duplicate", f"refund {external_id!r} was recorded with amount {recorded}")
+
+
+def apply_refund(status: str, total: Decimal, refunded_total: Decimal, amount: Decimal) -> str:
+    """The order's status after refunding ``amount`` more; ``Conflict`` when it cannot be refunded."""
+    if status in (OrderStatus.PENDING, OrderStatus.CANCELLED):
+        raise Conflict.single("order", "not_paid", f"an order that is {status} cannot be refunded")
+    refundable = total - refunded_total
+    if amount > refundable:
         raise Conflict.single("amount", "exceeds_refundable", f"at most {refundable} can still be refunded")
-    refund = Refund.objects.create(
-        order=locked,
-        external_id=external_id,
-        amount=money,
-        reason=(reason or "").strip(),
-        status=RefundStatus.COMPLETED,
-        refunded_at=when,
-    )
-    locked.refunded_total += money
-    locked.status = OrderStatus.REFUNDED if locked.refunded_total == locked.total else OrderStatus.PARTIALLY_REFUNDED
-    locked.save(update_fields=["refunded_total", "status", "updated_at"])
-    refresh_customer_stats([locked.customer_id])
-    record(
-        actor,
-        AuditEntry.Action.CREATE,
-        obj=refund,
-        changes={"order_id": locked.pk, "amount": str(money), "order_status": locked.status},
-    )
-    refund_recorded.send(sender=Refund, refund=refund)
-    return refund, True
+    return OrderStatus.REFUNDED if refunded_total + amount == total else OrderStatus.PARTIALLY_REFUNDED
 
 
 def bulk_upsert_products(items: Sequence[Mapping[str, Any]], *, actor: Actor) -> list[tuple[Product, bool]]:

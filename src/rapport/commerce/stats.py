@@ -55,7 +55,29 @@ def refresh_customer_stats(customer_ids: Iterable[int | None]) -> None:
     customers_changed(ids, kind=Change.ORDERS)
 
 
+STATS_COLUMNS = [
+    "currency",
+    "order_count",
+    "total_spent",
+    "total_refunded",
+    "net_spent",
+    "average_order_value",
+    "first_order_at",
+    "last_order_at",
+    "refund_count",
+    "updated_at",
+]
+
+
 def _refresh_batch(ids: list[int]) -> None:
+    CustomerStats.objects.bulk_create(
+        compute_stats(ids), update_conflicts=True, unique_fields=["customer"], update_fields=STATS_COLUMNS
+    )
+
+
+def compute_stats(ids: list[int]) -> list[CustomerStats]:
+    """The statistics of these customers (at most ``BATCH``), from one aggregate query over their
+    orders and one over their refunds: the one definition, also used by the bulk import's writer."""
     currency = settings.RAPPORT_CURRENCY
     rows = (
         Order.objects.counted()
@@ -96,23 +118,7 @@ def _refresh_batch(ids: list[int]) -> None:
                 refund_count=refund_counts.get(pk, 0),
             )
         )
-    CustomerStats.objects.bulk_create(
-        objects,
-        update_conflicts=True,
-        unique_fields=["customer"],
-        update_fields=[
-            "currency",
-            "order_count",
-            "total_spent",
-            "total_refunded",
-            "net_spent",
-            "average_order_value",
-            "first_order_at",
-            "last_order_at",
-            "refund_count",
-            "updated_at",
-        ],
-    )
+    return objects
 
 
 def stats_match_orders(customer_id: int) -> bool:

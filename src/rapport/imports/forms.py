@@ -19,6 +19,7 @@ KIND_PERMISSIONS = {
     ImportJob.Kind.CUSTOMERS: ["customers.add_customer", "customers.change_customer"],
     ImportJob.Kind.ORDERS: ["commerce.add_order", "commerce.change_order"],
     ImportJob.Kind.PRODUCTS: ["commerce.add_product", "commerce.change_product"],
+    ImportJob.Kind.REFUNDS: ["commerce.add_refund", "commerce.change_order"],
 }
 
 
@@ -36,6 +37,16 @@ class ImportForm(forms.Form):
         max_length=40,
         initial="import",
         help_text=_("The shop or system the ids in the file belong to, e.g. taobao or pos."),
+    )
+    mode = forms.ChoiceField(
+        label=_("The orders in the file are"),
+        choices=ImportJob.Mode.choices,
+        initial=ImportJob.Mode.HISTORY,
+        required=False,
+        help_text=_(
+            "History: past orders; no message, points or journey, and levels, tags and metrics are recomputed "
+            "once. Live: each order as if it happened now, as the shop's API would send it."
+        ),
     )
     mapping = forms.CharField(
         label=_("Column mapping (optional)"),
@@ -59,6 +70,9 @@ class ImportForm(forms.Form):
         if upload.size > limit:
             raise forms.ValidationError(_("The file is larger than %(limit)s.") % {"limit": filesizeformat(limit)})
         return upload
+
+    def clean_mode(self) -> str:
+        return self.cleaned_data.get("mode") or ImportJob.Mode.HISTORY
 
     def clean_channel(self) -> str:
         channel = self.cleaned_data["channel"].strip()

@@ -15,8 +15,8 @@ from dataclasses import dataclass, field
 
 from rapport.imports.readers import UnusableFile
 
-CUSTOMERS, ORDERS, PRODUCTS = "customers", "orders", "products"
-KINDS = (CUSTOMERS, ORDERS, PRODUCTS)
+CUSTOMERS, ORDERS, PRODUCTS, REFUNDS = "customers", "orders", "products", "refunds"
+KINDS = (CUSTOMERS, ORDERS, PRODUCTS, REFUNDS)
 CUSTOM_PREFIX = "custom_fields."
 IGNORE_TARGETS = {"", "-", "ignore", "skip", "忽略"}
 
@@ -56,10 +56,11 @@ FIELDS: dict[str, list[str]] = {
         "unit_price",
     ],
     PRODUCTS: ["sku", "name", "category", "price", "currency", "is_active"],
+    REFUNDS: ["external_id", "order_external_id", "channel", "amount", "refunded_at", "reason"],
 }
 
 # The column a file cannot do without, per kind.
-KEY_FIELD = {CUSTOMERS: "external_id", ORDERS: "external_id", PRODUCTS: "sku"}
+KEY_FIELD = {CUSTOMERS: "external_id", ORDERS: "external_id", PRODUCTS: "sku", REFUNDS: "external_id"}
 
 _COMMON_CUSTOMER = {
     "external_id": [
@@ -166,6 +167,14 @@ ALIASES: dict[str, dict[str, list[str]]] = {
         "product_name": ["item_name", "product", "商品名称", "商品名", "商品", "宝贝标题", "品名"],
         "quantity": ["qty", "count", "number_of_cds", "items", "数量", "购买数量", "商品数量", "件数"],
         "unit_price": ["price", "item_price", "单价", "商品单价", "价格"],
+    },
+    REFUNDS: {
+        "external_id": ["refund_id", "refund_no", "return_id", "退款单号", "退款编号", "售后单号", "退货单号"],
+        "order_external_id": ["order_id", "order_no", "order_number", "order", "订单号", "订单编号", "原订单号"],
+        "channel": ["source", "渠道", "来源渠道", "销售渠道"],
+        "amount": ["refund_amount", "refunded", "退款金额", "金额", "退款"],
+        "refunded_at": ["refund_date", "refund_time", "date", "退款时间", "退款日期", "完成时间"],
+        "reason": ["refund_reason", "退款原因", "原因", "售后原因"],
     },
     PRODUCTS: {
         "sku": ["sku_code", "product_sku", "item_sku", "商品编码", "商品sku", "货号", "商家编码", "sku编码"],

@@ -10,12 +10,26 @@ class ImportJob(models.Model):
         CUSTOMERS = "customers", _("Customers")
         ORDERS = "orders", _("Orders")
         PRODUCTS = "products", _("Products")
+        REFUNDS = "refunds", _("Refunds")
 
     class Status(models.TextChoices):
         QUEUED = "queued", _("Queued")
         RUNNING = "running", _("Running")
         SUCCEEDED = "succeeded", _("Finished")
         FAILED = "failed", _("Failed")
+        CANCELLED = "cancelled", _("Cancelled")
+
+    class Mode(models.TextChoices):
+        HISTORY = "history", _("History (no messages, points or journeys)")
+        LIVE = "live", _("Live (as if the orders happened now)")
+
+    class Phase(models.TextChoices):
+        WAITING = "", _("Waiting")
+        READING = "reading", _("Reading")
+        CLEANING = "cleaning", _("Cleaning")
+        MERGING = "merging", _("Merging")
+        RECOMPUTING = "recomputing", _("Recomputing")
+        DONE = "done", _("Done")
 
     kind = models.CharField(_("kind"), max_length=20, choices=Kind.choices)
     status = models.CharField(_("status"), max_length=20, choices=Status.choices, default=Status.QUEUED)
@@ -23,12 +37,19 @@ class ImportJob(models.Model):
     original_name = models.CharField(_("file"), max_length=255)
     mapping = models.JSONField(_("column mapping"), default=dict, blank=True)
     channel = models.CharField(_("channel"), max_length=40, default="import")
+    mode = models.CharField(_("mode"), max_length=10, choices=Mode.choices, default=Mode.HISTORY)
+    phase = models.CharField(_("phase"), max_length=12, choices=Phase.choices, default="", blank=True)
+    # the last file line whose chunk is committed: a resumed job starts after it
+    committed_line = models.PositiveIntegerField(default=0)
+    cancel_requested = models.BooleanField(default=False)
     total_rows = models.PositiveIntegerField(default=0)
     processed_rows = models.PositiveIntegerField(default=0)
     created_rows = models.PositiveIntegerField(default=0)
     updated_rows = models.PositiveIntegerField(default=0)
+    unchanged_rows = models.PositiveIntegerField(default=0)
     error_rows = models.PositiveIntegerField(default=0)
     report_path = models.CharField(max_length=500, blank=True)
+    first_errors = models.JSONField(default=list, blank=True)
     error_message = models.TextField(blank=True)
     created_by = models.ForeignKey(
         settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.SET_NULL, related_name="+"

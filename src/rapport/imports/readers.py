@@ -14,7 +14,7 @@ import io
 from collections.abc import Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any
+from typing import IO, Any
 
 CSV_SUFFIXES = {".csv", ".txt", ".tsv"}
 XLSX_SUFFIXES = {".xlsx", ".xlsm"}
@@ -55,8 +55,10 @@ class Table:
 
 
 def detect_format(path: Path) -> str:
+    from rapport.imports.files import open_binary
+
     suffix = path.suffix.lower()
-    with path.open("rb") as handle:
+    with open_binary(path) as handle:
         magic = handle.read(4)
     if suffix in XLSX_SUFFIXES or magic == _ZIP_MAGIC:
         return "xlsx"
@@ -79,7 +81,7 @@ def open_table(path: str | Path) -> Table:
 # CSV ---------------------------------------------------------------------------------------
 
 
-def _csv_records(handle: io.TextIOBase, delimiter: str) -> Iterator[tuple[int, list[str]]]:
+def _csv_records(handle: IO[str], delimiter: str) -> Iterator[tuple[int, list[str]]]:
     """``(first physical line of the record, values)``; blank lines are skipped."""
     reader = csv.reader(handle, delimiter=delimiter)
     previous_end = 0
@@ -97,17 +99,19 @@ def _choose_encoding_and_count(path: Path) -> tuple[str, str, int]:
     Excel's "Unicode text" is UTF-16 with a byte order mark; anything else is tried as UTF-8
     (with or without a BOM), then GB18030 (which includes GBK and GB2312).
     """
-    with path.open("rb") as handle:
+    from rapport.imports.files import open_binary, open_text
+
+    with open_binary(path) as handle:
         start = handle.read(2)
     candidates = ("utf-16",) if start in (b"\xff\xfe", b"\xfe\xff") else ENCODINGS
     for encoding in candidates:
         try:
-            with path.open(encoding=encoding, newline="") as handle:
+            with open_text(path, encoding) as handle:
                 first_line = handle.readline()
                 delimiter = max(_DELIMITERS, key=first_line.count) if first_line.strip() else ","
                 if first_line.count(delimiter) == 0:
                     delimiter = ","
-                handle.seek(0)
+            with open_text(path, encoding) as handle:
                 count = sum(1 for _ in _csv_records(handle, delimiter))
         except UnicodeDecodeError:
             continue
@@ -118,8 +122,10 @@ def _choose_encoding_and_count(path: Path) -> tuple[str, str, int]:
 
 
 def _open_csv(path: Path) -> Table:
+    from rapport.imports.files import open_text
+
     encoding, delimiter, total = _choose_encoding_and_count(path)
-    handle = path.open(encoding=encoding, newline="")
+    handle = open_text(path, encoding)
     records = _csv_records(handle, delimiter)
     first = next(records, None)
     if first is None:
@@ -164,9 +170,15 @@ def _open_xlsx(path: Path) -> Table:
 
     from openpyxl import load_workbook
 
+    from rapport.imports.files import is_encrypted, open_binary
+
+    source_file: Any = path
+    if is_encrypted(path):  # a workbook is a zip, read at random: decrypted into memory, never to disk
+        with open_binary(path) as handle:
+            source_file = io.BytesIO(handle.read())
     try:
-        workbook = load_workbook(path, read_only=True, data_only=True)
-    except (zipfile.BadZipFile, KeyError, OSError, ValueError) as exc:
+        workbook = load_workbook(source_file, read_only=True, data_only=True)
+    except (zipfile.BadZipFile, KeyError, OSError, ValueError, TypeError) as exc:
         raise UnusableFile(f"{path.name}: not a readable xlsx workbook ({exc})") from exc
     sheet = workbook.worksheets[0] if workbook.worksheets else None
     if sheet is None:

@@ -22,7 +22,6 @@ Rules of the file format:
 
 from __future__ import annotations
 
-import csv
 import time
 from collections.abc import Callable, Iterable, Iterator, Mapping
 from dataclasses import dataclass, field
@@ -35,13 +34,16 @@ from django.db import DataError, IntegrityError, models, transaction
 
 from rapport.audit.models import AuditEntry
 from rapport.audit.services import record
+from rapport.commerce import models as commerce_models
 from rapport.commerce import services as commerce_services
 from rapport.commerce.stats import deferred_stats
 from rapport.commerce.validation import CatalogueCache, clean_product
 from rapport.core.actor import Actor, Source
 from rapport.core.errors import DomainError, FieldError, InvalidInput
+from rapport.core.tabular import CsvWriter
 from rapport.customers import services as customer_services
 from rapport.customers.validation import LookupCache
+from rapport.imports import engine, files, staging
 from rapport.imports import mapping as m
 from rapport.imports.models import ImportJob
 from rapport.imports.readers import UnusableFile, open_table
@@ -79,8 +81,20 @@ class ImportResult:
     first_errors: list[RowError] = field(default_factory=list)
     report_path: str = ""
     dry_run: bool = False
+    mode: str = "history"
+    unchanged: int = 0
+    cancelled: bool = False
+    committed_line: int = 0
+    touched: set[int] = field(default_factory=set, repr=False)
+    clock: engine.PhaseClock = field(default_factory=engine.PhaseClock, repr=False)
     started: float = field(default_factory=time.monotonic)
     seconds: float = 0.0
+
+    def absorb(self, earlier: ImportResult) -> None:
+        """Carry the counts of an interrupted run that this one resumes."""
+        for name in ("processed_rows", "created", "updated", "unchanged", "rejected", "committed_line"):
+            setattr(self, name, getattr(earlier, name))
+        self.first_errors = list(earlier.first_errors)
 
     @property
     def rows_per_second(self) -> float:
@@ -88,9 +102,12 @@ class ImportResult:
 
     def summary(self) -> str:
         verb = "would be " if self.dry_run else ""
+        unchanged = f", {self.unchanged} unchanged" if self.mode == "history" else ""
+        stopped = " (cancelled: the chunks committed before the cancel are kept)" if self.cancelled else ""
         return (
             f"{self.processed_rows} rows: {self.created} {self.kind} {verb}created, {self.updated} {verb}updated, "
-            f"{self.rejected} rows rejected in {self.seconds:.1f} s ({self.rows_per_second:,.0f} rows/s)"
+            f"{self.rejected} rows rejected{unchanged} in {self.seconds:.1f} s "
+            f"({self.rows_per_second:,.0f} rows/s){stopped}"
         )
 
 
@@ -116,20 +133,34 @@ class ImportCache(CatalogueCache):
 
 
 class _Report:
-    """The rejected-rows CSV, opened on first use; UTF-8 with BOM so spreadsheets read Chinese."""
+    """The rejected-rows CSV, opened on first use; UTF-8 with BOM so spreadsheets read Chinese.
 
-    def __init__(self, path: Path | None, header: list[str]) -> None:
+    Written through :class:`rapport.core.tabular.CsvWriter`, so a cell of the file that looks
+    like a formula is written as text. A resumed job appends to the report of its first run.
+    """
+
+    def __init__(self, path: Path | None, header: list[str], *, append: bool = False, encrypted: bool = False) -> None:
         self.path = path
         self.header = header
+        self.append = append and path is not None and path.is_file()
+        self.encrypted = encrypted
         self._handle: IO[str] | None = None
-        self._writer: Any = None
+        self._writer: CsvWriter | None = None
 
-    def _open(self) -> Any:
+    def _open(self) -> CsvWriter | None:
         if self._writer is None and self.path is not None:
             self.path.parent.mkdir(parents=True, exist_ok=True)
-            self._handle = self.path.open("w", encoding="utf-8-sig", newline="")
-            self._writer = csv.writer(self._handle)
-            self._writer.writerow(REPORT_HEADER + self.header)
+            if self.encrypted:
+                self._handle = files.open_encrypted_text_writer(self.path, append=self.append)
+                if not self.append:
+                    self._handle.write("\ufeff")
+            else:
+                self._handle = self.path.open("a" if self.append else "w", encoding="utf-8", newline="")
+                if not self.append:
+                    self._handle.write("\ufeff")
+            self._writer = CsvWriter(self._handle)
+            if not self.append:
+                self._writer.writerow(REPORT_HEADER + self.header)
         return self._writer
 
     def write(self, error: RowError, values: Iterable[str] = ()) -> None:
@@ -248,12 +279,25 @@ _ORDER_LEVEL = {
 }
 
 
-class _Orders(_Kind):
-    def __init__(self, plan: m.ColumnPlan, **kwargs: Any) -> None:
-        super().__init__(plan, **kwargs)
-        self.cache = ImportCache()
+class OrderRows:
+    """Rows of an order file as orders: grouping, look-ups, service input, errors by file line.
+
+    Shared by the live path (per-row service) and the set-based engine.
+    """
+
+    def __init__(self, plan: m.ColumnPlan, *, channel: str, time_zone: str) -> None:
+        self.plan = plan
+        self.channel = channel
+        self.time_zone = time_zone
         self.key_index = next(i for i, t in plan.targets.items() if t == "external_id")
         self.has_sku = "sku" in plan.fields
+
+    def values(self, row: list[str]) -> dict[str, str]:
+        out = {}
+        for index, target in self.plan.targets.items():
+            if index < len(row) and row[index] != "":
+                out[target] = row[index]
+        return out
 
     def units(self, rows: Iterator[Row]) -> Iterator[list[Row]]:
         """Consecutive rows with the same order number are one order."""
@@ -270,7 +314,8 @@ class _Orders(_Kind):
         if group:
             yield group
 
-    def prepare(self, batch: list[list[Row]]) -> None:
+    def prepare(self, batch: list[list[Row]], cache: ImportCache) -> None:
+        """Load the customers and products a batch names, in a few queries instead of one per row."""
         customers: set[tuple[str, str]] = set()
         skus: set[str] = set()
         for unit in batch:
@@ -281,9 +326,9 @@ class _Orders(_Kind):
             if self.has_sku:
                 skus.update(values["sku"] for values in (self.values(row) for _line, row in unit) if values.get("sku"))
         if customers:
-            self.cache.prefetch_identities(customers)
+            cache.prefetch_identities(customers)
         if skus:
-            self.cache.prefetch_products(skus)
+            cache.prefetch_products(skus)
 
     def build(self, unit: list[Row]) -> dict[str, Any]:
         first = self.values(unit[0][1])
@@ -326,11 +371,8 @@ class _Orders(_Kind):
             line["unit_price"] = "0"  # the cleaner reports the bad total or quantity itself
         return line
 
-    def apply(self, unit: list[Row]) -> bool:
-        _order, created = commerce_services.upsert_order(data=self.build(unit), actor=self.actor, cache=self.cache)
-        return created
-
-    def error_lines(self, unit: list[Row], errors: list[FieldError]) -> list[RowError]:
+    def error_lines(self, unit: list[Row], errors: list[FieldError]) -> list[tuple[int, FieldError]]:
+        """Each error on the file line it is about: a line's error on its row, the order's on the first."""
         out = []
         for error in errors:
             line, name = unit[0][0], error.field
@@ -338,11 +380,56 @@ class _Orders(_Kind):
             if parts[0] == "lines" and len(parts) == 3 and parts[1].isdigit() and int(parts[1]) < len(unit):
                 line, name = unit[int(parts[1])][0], parts[2]
                 name = {"name": "product_name"}.get(name, name)
-            out.append(RowError(line, name, error.code, error.message))
+            out.append((line, FieldError(name, error.code, error.message)))
         return out
 
 
-_KINDS: dict[str, type[_Kind]] = {m.CUSTOMERS: _Customers, m.ORDERS: _Orders, m.PRODUCTS: _Products}
+class _Orders(_Kind):
+    def __init__(self, plan: m.ColumnPlan, **kwargs: Any) -> None:
+        super().__init__(plan, **kwargs)
+        self.cache = ImportCache()
+        self.rows = OrderRows(plan, channel=self.channel, time_zone=self.time_zone)
+
+    def units(self, rows: Iterator[Row]) -> Iterator[list[Row]]:
+        return self.rows.units(rows)
+
+    def prepare(self, batch: list[list[Row]]) -> None:
+        self.rows.prepare(batch, self.cache)
+
+    def apply(self, unit: list[Row]) -> bool:
+        _order, created = commerce_services.upsert_order(data=self.rows.build(unit), actor=self.actor, cache=self.cache)
+        return created
+
+    def error_lines(self, unit: list[Row], errors: list[FieldError]) -> list[RowError]:
+        return [RowError(line, e.field, e.code, e.message) for line, e in self.rows.error_lines(unit, errors)]
+
+
+class _Refunds(_Kind):
+    def apply(self, unit: list[Row]) -> bool:
+        data = self.values(unit[0][1])
+        channel = data.get("channel") or self.channel
+        order_id = data.get("order_external_id", "")
+        order = commerce_models.Order.objects.filter(channel=channel, external_id=order_id).first()
+        if order is None:
+            raise InvalidInput.single("order_external_id", "not_found", f"no order {order_id!r} in {channel!r}")
+        refunded_at = data.get("refunded_at")
+        _refund, created = commerce_services.record_refund(
+            order,
+            external_id=data.get("external_id", ""),
+            amount=data.get("amount", ""),
+            reason=data.get("reason", ""),
+            refunded_at=m.datetime_text(refunded_at, self.time_zone) if refunded_at else None,
+            actor=self.actor,
+        )
+        return created
+
+
+_KINDS: dict[str, type[_Kind]] = {
+    m.CUSTOMERS: _Customers,
+    m.ORDERS: _Orders,
+    m.PRODUCTS: _Products,
+    m.REFUNDS: _Refunds,
+}
 
 
 # The import ---------------------------------------------------------------------------------
@@ -367,6 +454,32 @@ def _batches(units: Iterator[list[Row]], size: int) -> Iterator[list[list[Row]]]
         yield batch
 
 
+HISTORY, LIVE = "history", "live"
+MODES = (HISTORY, LIVE)
+
+
+class Progress:
+    """What a front door hears from a running import; every hook is optional.
+
+    ``start`` once the columns are planned and the rows counted, ``chunk`` inside each chunk's
+    transaction after its rows (to save progress with them, atomically), ``phase`` when the work
+    moves on (reading, cleaning, merging, recomputing), ``stop`` between chunks: True cancels.
+    """
+
+    def __init__(
+        self,
+        *,
+        start: Callable[[ImportResult], None] | None = None,
+        chunk: Callable[[ImportResult], None] | None = None,
+        phase: Callable[[str], None] | None = None,
+        stop: Callable[[], bool] | None = None,
+    ) -> None:
+        self.start = start or (lambda result: None)
+        self.chunk = chunk or (lambda result: None)
+        self.phase = phase or (lambda name: None)
+        self.stop = stop or (lambda: False)
+
+
 def import_file(
     path: str | Path,
     *,
@@ -380,22 +493,35 @@ def import_file(
     on_start: Callable[[ImportResult], None] | None = None,
     on_batch: Callable[[ImportResult], None] | None = None,
     audit_object: models.Model | None = None,
+    mode: str = HISTORY,
+    progress: Progress | None = None,
+    resume: ImportResult | None = None,
+    job_id: int | None = None,
+    encrypt_report: bool = False,
 ) -> ImportResult:
     """Import ``path`` (CSV or xlsx) as ``kind``; return the counts.
 
-    Raises :class:`UnusableFile` when the file as a whole cannot be imported; bad rows are
-    counted and reported, never raised. ``on_start`` is called once the rows are counted,
-    ``on_batch`` inside each batch's transaction after its rows (to save progress with them).
-    With ``dry_run`` every row is validated and written, then rolled back. The import as a whole
-    gets one audit entry (on ``audit_object``, the job, when given) besides the rows' own.
+    ``mode`` history (the default for files) runs the set-based engine (:mod:`rapport.imports.engine`):
+    no signal, message, point or journey; live writes row by row through the domain services, as
+    the API does, with all their consequences. Raises :class:`UnusableFile` when the file as a
+    whole cannot be imported; bad rows are counted and reported, never raised. ``resume`` (the
+    counts of an interrupted run, with ``committed_line``) skips what that run committed. With
+    ``dry_run`` every row is validated and written, then rolled back. The import as a whole gets
+    one audit entry (on ``audit_object``, the job, when given).
     """
+    progress = progress or Progress(start=on_start, chunk=on_batch)
     channel = (channel or "").strip()
     if not channel or len(channel) > 40:
         raise UnusableFile("the channel is a name of 1 to 40 characters")
     if kind not in m.KINDS:
         raise UnusableFile(f"unknown import kind {kind!r}; one of: {', '.join(m.KINDS)}")
+    if mode not in MODES:
+        raise UnusableFile(f"unknown import mode {mode!r}; one of: {', '.join(MODES)}")
     path = Path(path)
-    result = ImportResult(kind=kind, file_name=path.name, dry_run=dry_run)
+    result = ImportResult(kind=kind, file_name=path.name, dry_run=dry_run, mode=mode)
+    if resume is not None:
+        result.absorb(resume)
+    progress.phase("reading")
     table = open_table(path)
     with table:
         plan = m.plan_columns(kind, table.header, mapping, custom_fields=_custom_field_labels(kind))
@@ -404,21 +530,38 @@ def import_file(
         result.ignored_columns = list(plan.ignored)
         if report_path:
             result.report_path = str(report_path)
-        report = _Report(Path(report_path) if report_path else None, table.header)
+        report = _Report(
+            Path(report_path) if report_path else None,
+            table.header,
+            append=resume is not None,
+            encrypted=encrypt_report,
+        )
         try:
-            for name, reason in plan.ignored:
-                report.write(RowError(1, name, "ignored_column", f"column not imported: {reason}"))
-            if on_start is not None:
-                on_start(result)
-            handler = _KINDS[kind](plan, channel=channel, actor=actor, time_zone=settings.RAPPORT_DEFAULT_TIME_ZONE)
-            for batch in _batches(handler.units(table.rows()), max(batch_size, 1)):
-                _run_batch(handler, batch, result, report, on_batch=on_batch, dry_run=dry_run)
+            if resume is None:
+                for name, reason in plan.ignored:
+                    report.write(RowError(1, name, "ignored_column", f"column not imported: {reason}"))
+            progress.start(result)
+            time_zone = settings.RAPPORT_DEFAULT_TIME_ZONE
+            if mode == LIVE:
+                handler = _KINDS[kind](plan, channel=channel, actor=actor, time_zone=time_zone)
+                for batch in _batches(handler.units(table.rows()), max(batch_size, 1)):
+                    _run_batch(handler, batch, result, report, on_batch=progress.chunk, dry_run=dry_run)
+                    if progress.stop():
+                        result.cancelled = True
+                        break
+            else:
+                merger = engine.MERGERS[kind](plan, channel=channel, actor=actor, time_zone=time_zone, job_id=job_id)
+                _run_engine(merger, table.rows(), result, report, progress, batch_size=batch_size, dry_run=dry_run)
         finally:
             report.close()
             result.seconds = time.monotonic() - result.started
     result.total_rows = max(result.total_rows, result.processed_rows)
-    if table.format == "xlsx":  # the sheet's dimension may count formatted empty rows
+    if table.format == "xlsx" and not result.cancelled:  # the sheet's dimension may count formatted empty rows
         result.total_rows = result.processed_rows
+    if mode == HISTORY and not dry_run and result.touched:
+        progress.phase("recomputing")
+        with result.clock.phase("recomputing"):
+            recompute_after_history(sorted(result.touched))
     if not dry_run:
         record(
             actor,
@@ -430,13 +573,105 @@ def import_file(
                 "kind": kind,
                 "file": path.name,
                 "channel": channel,
+                "mode": mode,
                 "rows": result.processed_rows,
                 "created": result.created,
                 "updated": result.updated,
+                "unchanged": result.unchanged,
                 "rejected": result.rejected,
+                "cancelled": result.cancelled,
             },
         )
     return result
+
+
+def _run_engine(
+    merger: engine.Merger,
+    rows: Iterator[Row],
+    result: ImportResult,
+    report: _Report,
+    progress: Progress,
+    *,
+    batch_size: int,
+    dry_run: bool,
+) -> None:
+    try:
+        _merge_chunks(merger, rows, result, report, progress, batch_size=batch_size, dry_run=dry_run)
+    finally:
+        staging.drop_stages(merger.stage_models)
+
+
+def _merge_chunks(
+    merger: engine.Merger,
+    rows: Iterator[Row],
+    result: ImportResult,
+    report: _Report,
+    progress: Progress,
+    *,
+    batch_size: int,
+    dry_run: bool,
+) -> None:
+    units = merger.units(rows)
+    if result.committed_line:
+        units = _skip_committed(merger, units, result.committed_line)
+    result.clock = merger.clock
+    for chunk in engine.chunks(units, max(batch_size, 1), merger.clock):
+        progress.phase("merging")
+
+        def after(outcome: engine.ChunkOutcome, chunk: list[list[Row]] = chunk) -> None:
+            result.processed_rows += outcome.rows
+            result.created += outcome.created
+            result.updated += outcome.updated
+            result.unchanged += outcome.unchanged
+            for unit, errors in outcome.errors:
+                _reject_lines(unit, errors, result, report)
+            result.committed_line = chunk[-1][-1][0]
+            result.seconds = time.monotonic() - result.started
+            progress.chunk(result)
+
+        outcome = engine.run_chunk(merger, chunk, dry_run=dry_run, after=after)
+        if kind_touches_customers(merger):
+            result.touched.update(outcome.touched)
+        if progress.stop():
+            result.cancelled = True
+            break
+
+
+def kind_touches_customers(merger: engine.Merger) -> bool:
+    return not isinstance(merger, engine.ProductMerger)
+
+
+def _skip_committed(merger: engine.Merger, units: Iterator[list[Row]], committed_line: int) -> Iterator[list[Row]]:
+    """Pass over what an interrupted run committed, remembering its keys for the duplicate check."""
+    for unit in units:
+        if unit[-1][0] <= committed_line:
+            merger.remember(unit)
+            continue
+        yield unit
+
+
+def recompute_after_history(customer_ids: list[int]) -> None:
+    """After a history import: what derives from the customers' data, recomputed once, set-based,
+    as their baseline (see :func:`rapport.imports.baseline.recompute`)."""
+    from rapport.imports.baseline import recompute
+
+    recompute(customer_ids)
+
+
+def _reject_lines(unit: list[Row], errors: list[tuple[int, FieldError]], result: ImportResult, report: _Report) -> None:
+    by_line: dict[int, list[RowError]] = {}
+    for line, field_error in errors:
+        by_line.setdefault(line, []).append(RowError(line, field_error.field, field_error.code, field_error.message))
+    first_bad = min(by_line)
+    for line, values in unit:
+        own = by_line.get(line) or [
+            RowError(line, "external_id", "order_rejected", f"the order was rejected for line {first_bad}")
+        ]
+        for error in own:
+            report.write(error, values)
+            if len(result.first_errors) < 20:
+                result.first_errors.append(error)
+        result.rejected += 1
 
 
 def _run_batch(
@@ -491,11 +726,11 @@ def _reject(handler: _Kind, unit: list[Row], errors: list[FieldError], result: I
         result.rejected += 1
 
 
-# Jobs: uploads from the console, run in the background -----------------------------------------
+# Jobs: one record for every front door (console upload, API, command line) --------------------
 
 
 def imports_dir() -> Path:
-    """``<data folder>/imports``: uploaded files and the jobs' reports live here."""
+    """``<data folder>/imports``: uploaded files (encrypted) and the jobs' reports (encrypted)."""
     base = getattr(settings, "RAPPORT_DATA_DIR", None) or settings.DATA_DIR
     folder = Path(base) / "imports"
     folder.mkdir(parents=True, exist_ok=True)
@@ -503,40 +738,82 @@ def imports_dir() -> Path:
 
 
 def _save_upload(upload: Any) -> Path:
+    """Store an upload encrypted; it is deleted when its job finishes or is cancelled."""
     import uuid
 
-    from django.utils.text import get_valid_filename
-
     name = Path(upload.name or "upload.csv")
-    stem = get_valid_filename(name.stem)[:80] or "upload"
-    target = imports_dir() / f"{uuid.uuid4().hex}-{stem}{name.suffix.lower()}"
-    with target.open("wb") as handle:
-        for chunk in upload.chunks():
-            handle.write(chunk)
+    target = imports_dir() / f"upload-{uuid.uuid4().hex}{name.suffix.lower()}"
+    files.save_encrypted(upload.chunks(), target)
     return target
 
 
-def start_job(*, kind: str, upload: Any, channel: str, mapping: Mapping[str, str], actor: Actor) -> ImportJob:
-    """Save the uploaded file and queue its import; the job runs once this transaction commits."""
+def _owned(job: ImportJob) -> bool:
+    """Is the job's file our encrypted copy of an upload (not a path a shell user gave)?"""
+    return bool(job.file_path) and Path(job.file_path).parent == imports_dir()
+
+
+def create_job(
+    *,
+    kind: str,
+    path: str | Path,
+    original_name: str,
+    channel: str,
+    mapping: Mapping[str, str],
+    actor: Actor,
+    mode: str = HISTORY,
+) -> ImportJob:
+    """The job record every front door goes through (the command line runs it in its own process)."""
+    if kind not in m.KINDS:
+        raise UnusableFile(f"unknown import kind {kind!r}; one of: {', '.join(m.KINDS)}")
+    if mode not in MODES:
+        raise UnusableFile(f"unknown import mode {mode!r}; one of: {', '.join(MODES)}")
+    with transaction.atomic():
+        job = ImportJob.objects.create(
+            kind=kind,
+            mode=mode,
+            file_path=str(path),
+            original_name=str(original_name)[:255],
+            channel=channel,
+            mapping=dict(mapping),
+            created_by=actor.staff_user,
+        )
+        changes = {"kind": kind, "file": job.original_name, "mode": mode}
+        record(actor, AuditEntry.Action.CREATE, obj=job, changes=changes)
+    return job
+
+
+def start_job(
+    *, kind: str, upload: Any, channel: str, mapping: Mapping[str, str], actor: Actor, mode: str = HISTORY
+) -> ImportJob:
+    """Save the uploaded file (encrypted) and queue its import; it runs once this transaction commits."""
     from rapport.core.jobs import enqueue
     from rapport.imports.tasks import run_import
 
     path = _save_upload(upload)
     with transaction.atomic():
-        job = ImportJob.objects.create(
+        job = create_job(
             kind=kind,
-            file_path=str(path),
-            original_name=str(upload.name)[:255],
+            path=path,
+            original_name=str(upload.name),
             channel=channel,
-            mapping=dict(mapping),
-            created_by=actor.staff_user,
+            mapping=mapping,
+            actor=actor,
+            mode=mode,
         )
-        record(actor, AuditEntry.Action.CREATE, obj=job, changes={"kind": kind, "file": job.original_name})
         enqueue(run_import, job.pk)
     return job
 
 
-_PROGRESS_FIELDS = ["total_rows", "processed_rows", "created_rows", "updated_rows", "error_rows"]
+_PROGRESS_FIELDS = [
+    "total_rows",
+    "processed_rows",
+    "created_rows",
+    "updated_rows",
+    "unchanged_rows",
+    "error_rows",
+    "committed_line",
+    "first_errors",
+]
 
 
 def _copy_counts(job: ImportJob, result: ImportResult) -> None:
@@ -544,28 +821,81 @@ def _copy_counts(job: ImportJob, result: ImportResult) -> None:
     job.processed_rows = result.processed_rows
     job.created_rows = result.created
     job.updated_rows = result.updated
+    job.unchanged_rows = result.unchanged
     job.error_rows = result.rejected
+    job.committed_line = result.committed_line
+    job.first_errors = [
+        {"line": e.line, "field": e.field, "code": e.code, "message": e.message} for e in result.first_errors
+    ]
 
 
-def run_job(job_id: int) -> ImportJob | None:
-    """Run a queued import job, saving its progress with every batch. Safe to call twice."""
+def _resume_point(job: ImportJob) -> ImportResult | None:
+    if not job.committed_line:
+        return None
+    earlier = ImportResult(kind=job.kind, mode=job.mode)
+    earlier.processed_rows = job.processed_rows
+    earlier.created, earlier.updated = job.created_rows, job.updated_rows
+    earlier.unchanged, earlier.rejected = job.unchanged_rows, job.error_rows
+    earlier.committed_line = job.committed_line
+    earlier.first_errors = [RowError(**e) for e in job.first_errors or []]
+    return earlier
+
+
+def _set_phase(job: ImportJob, phase: str) -> None:
+    if job.phase != phase:
+        job.phase = phase
+        ImportJob.objects.filter(pk=job.pk).update(phase=phase)
+
+
+def run_job(
+    job_id: int,
+    *,
+    on_start: Callable[[ImportResult], None] | None = None,
+    on_chunk: Callable[[ImportResult], None] | None = None,
+    dry_run: bool = False,
+    report_path: str | Path | None = None,
+    batch_size: int = DEFAULT_BATCH_SIZE,
+) -> tuple[ImportJob | None, ImportResult | None]:
+    """Run (or resume) an import job, saving its progress with every committed chunk.
+
+    A job left running by a process that died resumes after its last committed chunk; a finished
+    or cancelled job is left alone. ``report_path`` (the command line's ``--report``) writes the
+    report there in plain CSV; otherwise it is kept encrypted in the data folder. The uploaded
+    file is deleted once the job is finished, failed or cancelled.
+    """
     import logging
 
     from django.utils import timezone
 
     job = ImportJob.objects.select_related("created_by").filter(pk=job_id).first()
-    if job is None or job.status in (ImportJob.Status.SUCCEEDED, ImportJob.Status.FAILED):
-        return job
+    if job is None or job.status not in (ImportJob.Status.QUEUED, ImportJob.Status.RUNNING):
+        return job, None
+    purge_reports()
+    resume = _resume_point(job)
     job.status = ImportJob.Status.RUNNING
-    job.started_at = timezone.now()
-    job.report_path = str(imports_dir() / f"job-{job.pk}-report.csv")
+    job.started_at = job.started_at or timezone.now()
+    if report_path is None:
+        job.report_path = job.report_path or str(imports_dir() / f"job-{job.pk}-report.csv")
     job.save(update_fields=["status", "started_at", "report_path"])
     actor = Actor(user=job.created_by, source=Source.IMPORT, label="" if job.created_by else f"import job #{job.pk}")
 
-    def on_progress(result: ImportResult) -> None:
+    def save_progress(result: ImportResult) -> None:
         _copy_counts(job, result)
-        job.save(update_fields=_PROGRESS_FIELDS)
+        if not dry_run:
+            job.save(update_fields=_PROGRESS_FIELDS)
+        if on_chunk is not None:
+            on_chunk(result)
 
+    def started(result: ImportResult) -> None:
+        job.total_rows = max(result.total_rows, job.processed_rows)
+        job.save(update_fields=["total_rows"])
+        if on_start is not None:
+            on_start(result)
+
+    def stop() -> bool:
+        return ImportJob.objects.filter(pk=job.pk, cancel_requested=True).exists()
+
+    result = None
     try:
         result = import_file(
             job.file_path,
@@ -573,10 +903,15 @@ def run_job(job_id: int) -> ImportJob | None:
             actor=actor,
             channel=job.channel,
             mapping=job.mapping or {},
-            report_path=job.report_path,
-            on_start=on_progress,
-            on_batch=on_progress,
+            report_path=report_path or job.report_path,
+            encrypt_report=report_path is None,
             audit_object=job,
+            mode=job.mode,
+            dry_run=dry_run,
+            batch_size=batch_size,
+            resume=resume,
+            job_id=job.pk,
+            progress=Progress(start=started, chunk=save_progress, phase=lambda p: _set_phase(job, p), stop=stop),
         )
     except UnusableFile as exc:
         job.status, job.error_message = ImportJob.Status.FAILED, str(exc)
@@ -585,7 +920,53 @@ def run_job(job_id: int) -> ImportJob | None:
         job.status, job.error_message = ImportJob.Status.FAILED, f"the import stopped: {exc}"
     else:
         _copy_counts(job, result)
-        job.status = ImportJob.Status.SUCCEEDED
+        if result.cancelled:
+            job.status = ImportJob.Status.CANCELLED
+            job.error_message = f"cancelled after line {result.committed_line}: the rows before it are kept"
+        else:
+            job.status = ImportJob.Status.SUCCEEDED
+    if report_path is not None:
+        job.report_path = ""
+    job.phase = ImportJob.Phase.DONE
     job.finished_at = timezone.now()
     job.save()
-    return job
+    if _owned(job):
+        files.remove(job.file_path)
+    return job, result
+
+
+def cancel_job(job: ImportJob, *, actor: Actor) -> ImportJob:
+    """Ask a job to stop after its current chunk (a queued one stops at once). Committed chunks stay."""
+    from django.utils import timezone
+
+    with transaction.atomic():
+        locked = ImportJob.objects.select_for_update().get(pk=job.pk)
+        if locked.status not in (ImportJob.Status.QUEUED, ImportJob.Status.RUNNING):
+            from rapport.core.errors import Conflict
+
+            raise Conflict.single("status", "finished", f"the job is already {locked.get_status_display()}")
+        locked.cancel_requested = True
+        if locked.status == ImportJob.Status.QUEUED:
+            locked.status = ImportJob.Status.CANCELLED
+            locked.finished_at = timezone.now()
+            locked.error_message = "cancelled before it started: nothing was imported"
+        locked.save()
+        record(actor, AuditEntry.Action.UPDATE, obj=locked, changes={"cancel": True})
+    if locked.status == ImportJob.Status.CANCELLED and _owned(locked):
+        files.remove(locked.file_path)
+    return locked
+
+
+def purge_reports() -> int:
+    """Delete the reports of jobs finished more than ``RAPPORT_IMPORT_REPORT_DAYS`` days ago."""
+    import datetime as dt
+
+    from django.utils import timezone
+
+    cutoff = timezone.now() - dt.timedelta(days=settings.RAPPORT_IMPORT_REPORT_DAYS)
+    finished = ImportJob.objects.filter(finished_at__lt=cutoff).exclude(report_path="")
+    expired = list(finished.values_list("pk", "report_path"))
+    for _pk, path in expired:
+        files.remove(path)
+    ImportJob.objects.filter(pk__in=[pk for pk, _ in expired]).update(report_path="")
+    return len(expired)

@@ -10,3 +10,9 @@ from rapport.imports import services
 @shared_task(name="rapport.imports.run_import", acks_late=True)
 def run_import(job_id: int) -> None:
     services.run_job(job_id)
+
+
+@shared_task(name="rapport.imports.purge_reports")
+def purge_reports() -> int:
+    """Reports of finished jobs are kept ``RAPPORT_IMPORT_REPORT_DAYS`` days, then deleted."""
+    return services.purge_reports()

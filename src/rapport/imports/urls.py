@@ -9,4 +9,5 @@ urlpatterns = [
     path("<int:pk>/", views.job_detail, name="detail"),
     path("<int:pk>/progress/", views.job_progress, name="progress"),
     path("<int:pk>/report/", views.job_report, name="report"),
+    path("<int:pk>/cancel/", views.job_cancel, name="cancel"),
 ]

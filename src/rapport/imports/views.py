@@ -9,14 +9,16 @@ from django.contrib import messages
 from django.contrib.auth.decorators import login_required, permission_required
 from django.core.exceptions import PermissionDenied
 from django.core.paginator import Paginator
-from django.http import FileResponse, Http404, HttpRequest, HttpResponse, JsonResponse
+from django.http import Http404, HttpRequest, HttpResponse, JsonResponse, StreamingHttpResponse
 from django.shortcuts import get_object_or_404, redirect, render
 from django.urls import reverse
 from django.utils.translation import gettext as _
+from django.views.decorators.http import require_POST
 
 from rapport.audit.services import record_reveal
+from rapport.core.errors import DomainError
 from rapport.core.requests import console_actor
-from rapport.imports import services
+from rapport.imports import files, services
 from rapport.imports.forms import ImportForm, allowed_kinds
 from rapport.imports.mapping import ALIASES, FIELDS
 from rapport.imports.models import ImportJob
@@ -40,6 +42,7 @@ def job_list(request: HttpRequest) -> HttpResponse:
                 channel=form.cleaned_data["channel"],
                 mapping=form.cleaned_data["mapping"],
                 actor=console_actor(request),
+                mode=form.cleaned_data["mode"],
             )
             messages.success(request, _("The import of %(name)s has started.") % {"name": job.original_name})
             return redirect("imports:detail", pk=job.pk)
@@ -48,21 +51,34 @@ def job_list(request: HttpRequest) -> HttpResponse:
     return render(request, "imports/list.html", {"nav": "imports", "form": form, "page": page, "fields": fields})
 
 
-def _progress(job: ImportJob) -> dict[str, object]:
+def progress_of(job: ImportJob) -> dict[str, object]:
+    """A job's state as the console page and the API show it."""
     return {
         "id": job.pk,
+        "kind": job.kind,
+        "mode": job.mode,
+        "file": job.original_name,
         "status": job.status,
         "status_label": str(job.get_status_display()),
+        "phase": job.phase,
+        "phase_label": str(job.get_phase_display()) if job.phase else "",
         "finished": job.status not in _ACTIVE,
+        "cancel_requested": job.cancel_requested,
         "total_rows": job.total_rows,
         "processed_rows": job.processed_rows,
         "created": job.created_rows,
         "updated": job.updated_rows,
+        "unchanged": job.unchanged_rows,
         "error_rows": job.error_rows,
+        "committed_line": job.committed_line,
         "percent": 100 if job.status == ImportJob.Status.SUCCEEDED else job.percent,
         "error_message": job.error_message,
+        "first_errors": job.first_errors or [],
         "report_url": reverse("imports:report", args=[job.pk]) if _has_report(job) else "",
     }
+
+
+_progress = progress_of
 
 
 def _has_report(job: ImportJob) -> bool:
@@ -74,7 +90,7 @@ def _ignored_columns(job: ImportJob) -> list[tuple[str, str]]:
     if not _has_report(job):
         return []
     ignored = []
-    with open(job.report_path, encoding="utf-8-sig", newline="") as handle:
+    with files.open_text(Path(job.report_path), "utf-8-sig") as handle:
         for row in csv.DictReader(handle):
             if row.get("code") != "ignored_column":
                 break
@@ -92,6 +108,9 @@ def job_detail(request: HttpRequest, pk: int) -> HttpResponse:
         "progress": _progress(job),
         "ignored": _ignored_columns(job),
         "can_download": _may_download(request, job),
+        "can_cancel": job.status in _ACTIVE
+        and not job.cancel_requested
+        and request.user.has_perm("imports.add_importjob"),
     }
     return render(request, "imports/detail.html", context)
 
@@ -112,17 +131,35 @@ def _may_download(request: HttpRequest, job: ImportJob) -> bool:
 
 @login_required
 @permission_required("imports.view_importjob", raise_exception=True)
-def job_report(request: HttpRequest, pk: int) -> FileResponse:
+def job_report(request: HttpRequest, pk: int) -> StreamingHttpResponse:
     job = get_object_or_404(ImportJob, pk=pk)
     if not _may_download(request, job):
         raise PermissionDenied
     if not _has_report(job):
         raise Http404("no report")
     record_reveal(console_actor(request), job, fields=["rejected rows report"])
+    return report_response(job)
+
+
+def report_response(job: ImportJob) -> StreamingHttpResponse:
+    """The report, decrypted block by block on its way out (it is kept encrypted at rest)."""
+    from django.utils.http import content_disposition_header
+
     name = f"import-{job.pk}-{Path(job.original_name).stem}-rejected.csv"
-    return FileResponse(
-        open(job.report_path, "rb"),
-        as_attachment=True,
-        filename=name,
-        content_type="text/csv; charset=utf-8",
-    )
+    response = StreamingHttpResponse(files.plain_chunks(Path(job.report_path)), content_type="text/csv; charset=utf-8")
+    response["Content-Disposition"] = content_disposition_header(True, name) or "attachment"
+    return response
+
+
+@login_required
+@permission_required("imports.add_importjob", raise_exception=True)
+@require_POST
+def job_cancel(request: HttpRequest, pk: int) -> HttpResponse:
+    job = get_object_or_404(ImportJob, pk=pk)
+    try:
+        services.cancel_job(job, actor=console_actor(request))
+    except DomainError as exc:
+        messages.error(request, "; ".join(e.message for e in exc.errors))
+    else:
+        messages.success(request, _("The import stops after the rows it is writing now; what is written is kept."))
+    return redirect("imports:detail", pk=job.pk)

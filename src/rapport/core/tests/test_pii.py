@@ -1,5 +1,8 @@
 import pytest
 from django.core.exceptions import ValidationError
+from hypothesis import given
+from hypothesis import settings as hypothesis_settings
+from hypothesis import strategies as st
 
 from rapport.core import pii
 
@@ -76,3 +79,26 @@ def test_masks_hide_the_middle_of_personal_data():
     assert pii.mask_email("zhang.wei@example.com") == "z***@example.com"
     assert pii.mask_id_number("110101199003071234") == "110****1234"
     assert pii.mask_phone("") == ""
+
+
+# The fast path for mainland mobile numbers agrees with the full rule -------------------------
+
+
+def _either(function, text):
+    try:
+        return function(text)
+    except ValidationError:
+        return "invalid"
+
+
+@hypothesis_settings(max_examples=400, deadline=None)
+@given(
+    st.one_of(
+        st.text(alphabet="0123456789", min_size=11, max_size=11).map(lambda t: "1" + t[1:]),
+        st.text(alphabet="0123456789", min_size=9, max_size=13),
+        st.text(alphabet="0123456789+- ()１３８", min_size=1, max_size=14),
+    )
+)
+def test_fast_mobile_path_agrees_with_the_full_rule(text):
+    full = _either(lambda t: pii._normalise_phone_fully(t.strip(), region="CN"), text)
+    assert _either(lambda t: pii.normalise_phone(t, region="CN"), text) == full

@@ -31,5 +31,8 @@ def catalogue(db, system_actor):
 
 
 def read_report(path):
-    with open(path, encoding="utf-8-sig", newline="") as handle:
+    """A report's rows, whether it is a plain CSV (``--report``) or a job's encrypted one."""
+    from rapport.imports.files import open_text
+
+    with open_text(Path(path), "utf-8-sig") as handle:
         return list(csv.DictReader(handle))

@@ -5,6 +5,7 @@ from django.core.management import CommandError, call_command
 
 from rapport.audit.models import AuditEntry
 from rapport.customers.models import ChangeRecord, Customer, Identity
+from rapport.imports.models import ImportJob
 from rapport.imports.tests.conftest import read_report
 
 pytestmark = pytest.mark.django_db
@@ -31,7 +32,7 @@ def test_cli_import_with_report(testdata, tmp_path, vip_field):
     assert entry.changes["created"] == 3 and entry.source == "import"
 
     again = run("customers", str(testdata / "customers_mixed.csv"))
-    assert "0 customers created, 3 updated, 4 rows rejected" in again
+    assert "0 customers created, 0 updated, 4 rows rejected, 3 unchanged" in again
     assert "write them all with --report PATH" in again
 
 
@@ -56,12 +57,15 @@ def test_cli_mapping_channel_and_user(tmp_path, admin_user):
     assert "备注: ignored (ignored by the column mapping)" in out
     identity = Identity.objects.get(channel="taobao", external_id="A1")
     assert identity.customer.phone == "+8613812345678"
-    assert AuditEntry.objects.filter(actor=admin_user, action="create", object_type="customers.customer").exists()
+    # one audit entry for the job, none per row
+    assert AuditEntry.objects.filter(actor=admin_user, action="import", object_type="imports.importjob").exists()
+    assert not AuditEntry.objects.filter(object_type="customers.customer").exists()
 
     path.write_text("卡号,称呼,移动电话\nA1,Amy Wu,13812345678\n", encoding="utf-8")
     run("customers", str(path), "--map", "卡号=external_id,称呼=name,移动电话=phone", "--channel", "taobao")
     change = ChangeRecord.objects.get(field="name")
-    assert change.actor_label == "command-line import" and change.source == "import"
+    job = ImportJob.objects.order_by("-pk").first()
+    assert change.actor_label == f"import job #{job.pk}" and change.source == "import"
 
 
 def test_cli_dry_run(testdata, vip_field):

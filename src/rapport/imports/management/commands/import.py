@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import sys
+from pathlib import Path
 from typing import Any
 
 from django.contrib.auth import get_user_model
@@ -12,18 +13,30 @@ from tqdm import tqdm
 from rapport.core.actor import Actor, Source
 from rapport.imports import services
 from rapport.imports.mapping import KINDS, parse_mapping
+from rapport.imports.models import ImportJob
 from rapport.imports.readers import UnusableFile
 
 
 class Command(BaseCommand):
     help = (
         "Import customers, orders or products from a CSV (UTF-8 or GB18030) or xlsx file. Bad rows are "
-        "skipped and reported; the command fails only when the file itself cannot be used."
+        "skipped and reported; the command fails only when the file itself cannot be used. The import is "
+        "an import job, as from the console: a killed run resumes with --resume JOB."
     )
 
     def add_arguments(self, parser: CommandParser) -> None:
-        parser.add_argument("kind", choices=KINDS)
-        parser.add_argument("file")
+        parser.add_argument("kind", choices=KINDS, nargs="?")
+        parser.add_argument("file", nargs="?")
+        parser.add_argument(
+            "--mode",
+            choices=services.MODES,
+            default=services.HISTORY,
+            help="history (default): past orders, no messages, points or journeys, derived data recomputed "
+            "once; live: each row as if it happened now, through the same services as the API",
+        )
+        parser.add_argument(
+            "--resume", type=int, metavar="JOB", help="resume job JOB after its last committed chunk (same file)"
+        )
         parser.add_argument(
             "--map",
             action="append",
@@ -56,6 +69,7 @@ class Command(BaseCommand):
                 self.stdout.write(f"  {column}: ignored ({reason})")
             bar = tqdm(
                 total=result.total_rows,
+                initial=result.processed_rows,
                 unit=" rows",
                 file=sys.stderr,
                 disable=options["no_progress"],
@@ -67,26 +81,23 @@ class Command(BaseCommand):
                 bar.update(result.processed_rows - bar.n)
                 bar.set_postfix(created=result.created, updated=result.updated, rejected=result.rejected)
 
+        result: services.ImportResult | None
         try:
-            result = services.import_file(
-                options["file"],
-                kind=options["kind"],
-                actor=actor,
-                channel=options["channel"],
-                mapping=parse_mapping(options["map"]),
-                report_path=options["report"],
-                dry_run=options["dry_run"],
-                batch_size=options["batch_size"],
-                on_start=on_start,
-                on_batch=on_batch,
-            )
+            if options["dry_run"]:
+                result = self._dry_run(options, actor, on_start, on_batch)
+                job = None
+            else:
+                job, result = self._run_job(options, actor, on_start, on_batch)
         except UnusableFile as exc:
             raise CommandError(str(exc)) from exc
         finally:
             if bar is not None:
                 bar.close()
-
-        self.stdout.write(("dry run, nothing written: " if result.dry_run else "") + result.summary())
+        if job is not None and result is None:
+            raise CommandError(job.error_message or f"import job #{job.pk} is {job.get_status_display()}")
+        assert result is not None
+        prefix = f"job #{job.pk}: " if job is not None else "dry run, nothing written: "
+        self.stdout.write(prefix + result.summary())
         if result.rejected:
             for error in result.first_errors[:10]:
                 self.stdout.write(f"  line {error.line}: {error.field}: {error.message} ({error.code})")
@@ -95,3 +106,60 @@ class Command(BaseCommand):
                 self.stdout.write(f"  … {result.rejected} rows rejected: {hint}")
         if options["report"]:
             self.stdout.write(f"report: {options['report']}")
+
+    def _dry_run(self, options: dict[str, Any], actor: Actor, on_start: Any, on_batch: Any) -> services.ImportResult:
+        kind, path = self._kind_and_file(options)
+        return services.import_file(
+            path,
+            kind=kind,
+            actor=actor,
+            channel=options["channel"],
+            mapping=parse_mapping(options["map"]),
+            report_path=options["report"],
+            dry_run=True,
+            mode=options["mode"],
+            batch_size=options["batch_size"],
+            on_start=on_start,
+            on_batch=on_batch,
+        )
+
+    def _run_job(
+        self, options: dict[str, Any], actor: Actor, on_start: Any, on_batch: Any
+    ) -> tuple[ImportJob, services.ImportResult | None]:
+        if options["resume"]:
+            job = ImportJob.objects.filter(pk=options["resume"]).first()
+            if job is None:
+                raise CommandError(f"no import job #{options['resume']}")
+            if job.status != ImportJob.Status.RUNNING:
+                raise CommandError(f"import job #{job.pk} is {job.get_status_display()}: nothing to resume")
+            self.stdout.write(f"resuming job #{job.pk} after line {job.committed_line}")
+        else:
+            kind, path = self._kind_and_file(options)
+            from rapport.imports.readers import open_table
+
+            open_table(path).close()  # an unusable file fails here, before a job is recorded
+            job = services.create_job(
+                kind=kind,
+                path=Path(path).resolve(),
+                original_name=Path(path).name,
+                channel=options["channel"],
+                mapping=parse_mapping(options["map"]),
+                actor=actor,
+                mode=options["mode"],
+            )
+        finished, result = services.run_job(
+            job.pk,
+            on_start=on_start,
+            on_chunk=on_batch,
+            report_path=options["report"],
+            batch_size=options["batch_size"],
+        )
+        assert finished is not None
+        if finished.status == ImportJob.Status.FAILED:
+            raise UnusableFile(finished.error_message)
+        return finished, result
+
+    def _kind_and_file(self, options: dict[str, Any]) -> tuple[str, str]:
+        if not options["kind"] or not options["file"]:
+            raise CommandError("give the kind (customers, orders or products) and the file, or --resume JOB")
+        return options["kind"], options["file"]
