@@ -100,6 +100,9 @@ ORDER_COLUMNS = [
     "shipping_total",
     "total",
     "placed_at",
+    "carrier",
+    "tracking_number",
+    "shipped_at",
 ]
 LINE_COLUMNS = ["order_id", "product_id", "sku", "name", "quantity", "unit_price", "line_total"]
 PRODUCT_COLUMNS = ["sku", "name", "category_id", "price", "currency", "is_active"]

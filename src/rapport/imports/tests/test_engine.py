@@ -289,3 +289,15 @@ def test_segment_membership_is_a_baseline_after_history_but_an_entry_after_live(
     import_file(write(tmp_path, "l.csv", rows), kind="customers", actor=ACTOR, mode="live")
     after_live = segments.take_snapshot(segment)
     assert (after_live.member_count, after_live.entered_count) == (5, 2)
+
+
+def test_imported_customers_are_found_by_phone_tail_and_pinyin(tmp_path):
+    from rapport.customers.services import search
+
+    import_file(
+        write(tmp_path, "c.csv", "id,name,phone\nz1,王芳,13812341057\nz2,李雷,13900000000\n"),
+        kind="customers",
+        actor=ACTOR,
+    )
+    assert [c.name for c in search(Customer.objects.all(), "1057")] == ["王芳"]
+    assert [c.name for c in search(Customer.objects.all(), "wang fang")] == ["王芳"]
