@@ -35,7 +35,7 @@ from rapport.tags import services as tag_services
 DAYS = 28
 # (source name, identity channel, platform named in each call's context)
 SOURCES = [("官网 Web shop", "web", "web"), ("App", "app", "ios"), ("微信小程序 Mini program", "wechat", "miniprogram")]
-PAGES = ["首页 Home", "新品 New arrivals", "会员中心 Member centre", "活动 Offers"]
+PAGES = ["首页", "新品", "会员中心", "活动"]  # the page titles of a Chinese shop
 SEARCHES = ["龙井", "普洱", "茶具", "礼盒", "oolong", "白茶", "保温杯", "gift box"]
 ANONYMOUS_VISITS_PER_CUSTOMER = 0.16  # strangers browsing without signing in
 STAGE_CHUNK = 5000
@@ -184,7 +184,7 @@ def _ingest(source: Source, raw: list[dict[str, Any]]) -> int:
 
 def _tags(context: DemoContext) -> dict[str, int]:
     category = tag_services.create_category(
-        data={"name": "行为 Behaviour", "description": "Kept by rules from what customers do"}, actor=context.actor
+        data={"name": "行为 Behaviour", "description": "按顾客的行为由规则自动维护"}, actor=context.actor
     )
     rules = [
         ("浏览未购 Browsed, not bought", {
