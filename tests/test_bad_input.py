@@ -14,6 +14,7 @@ from django.test import Client
 
 from rapport.accounts import roles
 from rapport.customers.models import Store
+from rapport.imports.models import ImportJob
 from rapport.segments import services as segment_services
 from rapport.tags import services as tag_services
 
@@ -66,7 +67,14 @@ def objects(make_customer, system_actor) -> dict[str, int]:
     segment = segment_services.save_segment(data={"name": "上海", "rule": rule}, actor=system_actor)
     category = tag_services.create_category(data={"name": "Interests"}, actor=system_actor)
     tag = tag_services.create_tag(data={"name": "Tea", "category": category.pk}, actor=system_actor)
-    return {"customer_id": customer.pk, "segment_id": segment.pk, "tag_id": tag.pk, "category_id": category.pk}
+    job = ImportJob.objects.create(kind=ImportJob.Kind.CUSTOMERS, file_path="", original_name="customers.csv")
+    return {
+        "customer_id": customer.pk,
+        "segment_id": segment.pk,
+        "tag_id": tag.pk,
+        "category_id": category.pk,
+        "job_id": job.pk,
+    }
 
 
 def _errors(response) -> list[dict[str, str]]:

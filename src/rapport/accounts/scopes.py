@@ -22,6 +22,7 @@ LOYALTY_READ = "loyalty:read"
 LOYALTY_WRITE = "loyalty:write"
 CHECKOUT = "checkout"
 PRIVACY = "privacy:requests"
+IMPORTS = "imports"
 
 ALL_SCOPES = {
     CUSTOMERS_READ: "Read customers, stores and custom field definitions",
@@ -44,4 +45,5 @@ ALL_SCOPES = {
     LOYALTY_WRITE: "Adjust balances, top up and refund stored value, issue coupons and cards, manage loyalty settings",
     CHECKOUT: "Quote, redeem and reverse points, coupons and stored value at a shop's checkout",
     PRIVACY: "Receive, verify, reject and fulfil data-subject requests (copies of data and erasure)",
+    IMPORTS: "Start, follow and cancel import jobs (a job also needs the scope of what it imports)",
 }

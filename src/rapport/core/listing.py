@@ -65,11 +65,16 @@ def page_offset(page_number: str | None, size: int) -> int:
         return 0
 
 
-def paginate(queryset: QuerySet[M], *, limit: int, offset: int) -> Page[M]:
-    if not 1 <= limit <= MAX_PAGE_SIZE:
-        raise InvalidInput.single("limit", "out_of_range", f"limit is between 1 and {MAX_PAGE_SIZE}")
+def check_window(*, limit: int, offset: int, max_limit: int = MAX_PAGE_SIZE) -> None:
+    """Refuse a page size or offset out of range, naming the field (a huge offset fails in SQL)."""
+    if not 1 <= limit <= max_limit:
+        raise InvalidInput.single("limit", "out_of_range", f"limit is between 1 and {max_limit}")
     if not 0 <= offset <= MAX_OFFSET:
         raise InvalidInput.single("offset", "out_of_range", f"offset is between 0 and {MAX_OFFSET}")
+
+
+def paginate(queryset: QuerySet[M], *, limit: int, offset: int) -> Page[M]:
+    check_window(limit=limit, offset=offset)
     return Page(items=list(queryset[offset : offset + limit]), count=queryset.count(), limit=limit, offset=offset)
 
 

@@ -17,9 +17,10 @@ from django.http import HttpRequest
 from ninja import File, Form, Router, Status
 from ninja.files import UploadedFile
 
-from rapport.accounts.scopes import COMMERCE_READ, COMMERCE_WRITE, CUSTOMERS_READ, CUSTOMERS_WRITE
+from rapport.accounts.scopes import COMMERCE_READ, COMMERCE_WRITE, CUSTOMERS_READ, CUSTOMERS_WRITE, IMPORTS
 from rapport.core.api import actor_for, require
 from rapport.core.errors import FieldError, InvalidInput, NotFound, PermissionDeniedError
+from rapport.core.listing import check_window
 from rapport.imports import files, services
 from rapport.imports.forms import KIND_PERMISSIONS
 from rapport.imports.mapping import parse_mapping
@@ -67,6 +68,7 @@ def start_import(
     mode: str = Form("history", description="history (past orders: no messages, points, journeys) or live"),
     mapping: str = Form("", description="COLUMN=FIELD pairs, one a line or comma-separated; FIELD - ignores"),
 ) -> Status:
+    require(request, IMPORTS, "imports.add_importjob")
     if kind not in _WRITE_SCOPE:
         raise InvalidInput.single("kind", "invalid", "one of: customers, orders, products, refunds")
     require(request, _WRITE_SCOPE[kind], "imports.add_importjob", *KIND_PERMISSIONS[ImportJob.Kind(kind)])
@@ -96,19 +98,20 @@ def start_import(
 
 @router.get("/imports/{job_id}", summary="An import job's status and counts")
 def import_status(request: HttpRequest, job_id: int) -> dict[str, Any]:
+    require(request, IMPORTS, "imports.view_importjob")
     return _body(_job(request, job_id))
 
 
 @router.get("/imports/{job_id}/errors", summary="The rejected rows of a job: line, field, code, reason")
 def import_errors(request: HttpRequest, job_id: int, limit: int = 100, offset: int = 0) -> dict[str, Any]:
+    require(request, IMPORTS, "imports.view_importjob")
     job = _job(request, job_id)
     user = request.user
     if not (job.created_by_id == user.pk or user.has_perm("customers.reveal_pii")):
         raise PermissionDeniedError.single(
             "job_id", "forbidden", "the errors quote the file's personal data: for the uploader or a revealer"
         )
-    if limit < 1 or limit > 1000 or offset < 0:
-        raise InvalidInput.single("limit", "invalid", "limit from 1 to 1000, offset from 0")
+    check_window(limit=limit, offset=offset, max_limit=1000)
     if job.status in (ImportJob.Status.QUEUED, ImportJob.Status.RUNNING) or not job.report_path:
         return {"rejected_rows": job.error_rows, "complete": False, "items": job.first_errors or []}
     path = Path(job.report_path)
@@ -125,6 +128,7 @@ def import_errors(request: HttpRequest, job_id: int, limit: int = 100, offset: i
 
 @router.post("/imports/{job_id}/cancel", summary="Stop a job after its current chunk; committed rows stay")
 def cancel_import(request: HttpRequest, job_id: int) -> dict[str, Any]:
+    require(request, IMPORTS, "imports.add_importjob")
     job = _job(request, job_id)
     require(request, _WRITE_SCOPE[job.kind], "imports.add_importjob")
     return _body(services.cancel_job(job, actor=actor_for(request)))
