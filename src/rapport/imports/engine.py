@@ -239,31 +239,7 @@ class CustomerMerger(Merger):
         return (values.get("channel") or self.channel, external_id) if external_id else None
 
     def row_data(self, row: list[str]) -> tuple[str, str, dict[str, Any]]:
-        values = self.values(row)
-        external_id = values.pop("external_id", "")
-        channel = values.pop("channel", "") or self.channel
-        if not external_id:
-            raise InvalidInput.single("external_id", "required", "the customer's id in the channel is missing")
-        if len(external_id) > 128 or len(channel) > 40:
-            raise InvalidInput.single("external_id", "invalid", "an id of at most 128 characters, channel at most 40")
-        data: dict[str, Any] = {}
-        custom: dict[str, str] = {}
-        for target, value in values.items():
-            if target.startswith(m.CUSTOM_PREFIX):
-                custom[target.removeprefix(m.CUSTOM_PREFIX)] = value
-            elif target == "gender":
-                data[target] = m.word(value, m.GENDERS)
-            elif target == "member_status":
-                data[target] = m.word(value, m.MEMBER_STATUSES)
-            elif target == "birthday":
-                data[target] = m.date_text(value)
-            elif target == "registered_at":
-                data[target] = m.datetime_text(value, self.time_zone)
-            else:
-                data[target] = value
-        if custom:
-            data["custom_fields"] = custom
-        return channel, external_id, data
+        return m.customer_data(self.values(row), channel=self.channel, time_zone=self.time_zone)
 
     def merge(self, chunk: list[list[Row]], outcome: ChunkOutcome) -> None:
         with self.clock.phase("cleaning"):

@@ -12,7 +12,9 @@ from __future__ import annotations
 import re
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field
+from typing import Any
 
+from rapport.core.errors import InvalidInput
 from rapport.imports.readers import UnusableFile
 
 CUSTOMERS, ORDERS, PRODUCTS, REFUNDS = "customers", "orders", "products", "refunds"
@@ -423,3 +425,33 @@ def datetime_text(value: str, time_zone: str) -> str:
     except ValueError:
         return value
     return moment.isoformat()
+
+
+def customer_data(values: dict[str, str], *, channel: str, time_zone: str) -> tuple[str, str, dict[str, Any]]:
+    """A customers file's mapped row as the customer services take it: channel, external id and
+    the profile (words such as 男/female read as codes, dates in the job's time zone, custom
+    fields apart). Both the set-based engine and the live path read rows through it."""
+    external_id = values.pop("external_id", "")
+    channel = values.pop("channel", "") or channel
+    if not external_id:
+        raise InvalidInput.single("external_id", "required", "the customer's id in the channel is missing")
+    if len(external_id) > 128 or len(channel) > 40:
+        raise InvalidInput.single("external_id", "invalid", "an id of at most 128 characters, channel at most 40")
+    data: dict[str, Any] = {}
+    custom: dict[str, str] = {}
+    for target, value in values.items():
+        if target.startswith(CUSTOM_PREFIX):
+            custom[target.removeprefix(CUSTOM_PREFIX)] = value
+        elif target == "gender":
+            data[target] = word(value, GENDERS)
+        elif target == "member_status":
+            data[target] = word(value, MEMBER_STATUSES)
+        elif target == "birthday":
+            data[target] = date_text(value)
+        elif target == "registered_at":
+            data[target] = datetime_text(value, time_zone)
+        else:
+            data[target] = value
+    if custom:
+        data["custom_fields"] = custom
+    return channel, external_id, data

@@ -216,28 +216,9 @@ class _Customers(_Kind):
         self.cache = LookupCache()
 
     def apply(self, unit: list[Row]) -> bool:
-        values = self.values(unit[0][1])
-        external_id = values.pop("external_id", "")
-        channel = values.pop("channel", "") or self.channel
-        if not external_id:
-            raise InvalidInput.single("external_id", "required", "the customer's id in the channel is missing")
-        data: dict[str, Any] = {}
-        custom: dict[str, str] = {}
-        for target, value in values.items():
-            if target.startswith(m.CUSTOM_PREFIX):
-                custom[target.removeprefix(m.CUSTOM_PREFIX)] = value
-            elif target == "gender":
-                data[target] = m.word(value, m.GENDERS)
-            elif target == "member_status":
-                data[target] = m.word(value, m.MEMBER_STATUSES)
-            elif target == "birthday":
-                data[target] = m.date_text(value)
-            elif target == "registered_at":
-                data[target] = m.datetime_text(value, self.time_zone)
-            else:
-                data[target] = value
-        if custom:
-            data["custom_fields"] = custom
+        channel, external_id, data = m.customer_data(
+            self.values(unit[0][1]), channel=self.channel, time_zone=self.time_zone
+        )
         _customer, created = customer_services.upsert_customer(
             channel=channel, external_id=external_id, data=data, actor=self.actor, cache=self.cache
         )
