@@ -181,11 +181,7 @@ class Merger:
         self.clock = PhaseClock()
 
     def values(self, row: list[str]) -> dict[str, str]:
-        out = {}
-        for index, target in self.plan.targets.items():
-            if index < len(row) and row[index] != "":
-                out[target] = row[index]
-        return out
+        return self.plan.values(row)
 
     def units(self, rows: Iterator[Row]) -> Iterator[list[Row]]:
         for row in rows:

@@ -204,6 +204,10 @@ class ColumnPlan:
     # (column name, reason) of every column that is not imported
     ignored: list[tuple[str, str]] = field(default_factory=list)
 
+    def values(self, row: list[str]) -> dict[str, str]:
+        """Target field → text, for the non-blank cells of a row."""
+        return {target: row[index] for index, target in self.targets.items() if index < len(row) and row[index] != ""}
+
     def column_of(self, target: str) -> str | None:
         for index, name in self.targets.items():
             if name == target:

@@ -188,12 +188,7 @@ class _Kind:
         self.time_zone = time_zone
 
     def values(self, row: list[str]) -> dict[str, str]:
-        """Target field → text, for the non-blank cells of a row."""
-        out = {}
-        for index, target in self.plan.targets.items():
-            if index < len(row) and row[index] != "":
-                out[target] = row[index]
-        return out
+        return self.plan.values(row)
 
     def units(self, rows: Iterator[Row]) -> Iterator[list[Row]]:
         for row in rows:
@@ -643,6 +638,11 @@ def _reject_lines(unit: list[Row], errors: list[tuple[int, FieldError]], result:
     by_line: dict[int, list[RowError]] = {}
     for line, field_error in errors:
         by_line.setdefault(line, []).append(RowError(line, field_error.field, field_error.code, field_error.message))
+    _report_unit(unit, by_line, result, report)
+
+
+def _report_unit(unit: list[Row], by_line: dict[int, list[RowError]], result: ImportResult, report: _Report) -> None:
+    """Every line of a rejected unit in the report: its own errors, or the line that sank its order."""
     first_bad = min(by_line)
     for line, values in unit:
         own = by_line.get(line) or [
@@ -695,16 +695,7 @@ def _reject(handler: _Kind, unit: list[Row], errors: list[FieldError], result: I
     by_line: dict[int, list[RowError]] = {}
     for error in row_errors:
         by_line.setdefault(error.line, []).append(error)
-    first_bad = min(by_line)
-    for line, values in unit:
-        own = by_line.get(line) or [
-            RowError(line, "external_id", "order_rejected", f"the order was rejected for line {first_bad}")
-        ]
-        for error in own:
-            report.write(error, values)
-            if len(result.first_errors) < 20:
-                result.first_errors.append(error)
-        result.rejected += 1
+    _report_unit(unit, by_line, result, report)
 
 
 # Jobs: one record for every front door (console upload, API, command line) --------------------
