@@ -14,6 +14,7 @@ from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
+from django.db.models import ProtectedError
 from django.http import Http404, HttpRequest, HttpResponse
 from ninja import NinjaAPI, Schema
 from ninja.errors import AuthenticationError, HttpError
@@ -21,7 +22,7 @@ from ninja.errors import ValidationError as NinjaValidationError
 from pydantic import ConfigDict
 
 from rapport.core.actor import Actor, Source
-from rapport.core.errors import DomainError, PermissionDeniedError
+from rapport.core.errors import DomainError, PermissionDeniedError, kept_by_conflict
 
 
 class Strict(Schema):
@@ -141,6 +142,11 @@ def install_error_handlers(api: NinjaAPI) -> None:
     @api.exception_handler(DomainError)
     def domain_error(request: HttpRequest, exc: DomainError) -> HttpResponse:
         return _errors(api, request, exc.status, [e.as_dict() for e in exc.errors])
+
+    @api.exception_handler(ProtectedError)
+    def kept_by_other_records(request: HttpRequest, exc: ProtectedError) -> HttpResponse:
+        # a safety net: services turn this into their own Conflict; a delete that forgot still answers 409
+        return domain_error(request, kept_by_conflict(exc, "record"))
 
     @api.exception_handler(AuthenticationError)
     def unauthenticated(request: HttpRequest, exc: AuthenticationError) -> HttpResponse:

@@ -10,6 +10,8 @@ from collections.abc import Iterable
 from dataclasses import dataclass
 
 from django.core.exceptions import ValidationError as DjangoValidationError
+from django.db import transaction
+from django.db.models import Model, ProtectedError
 
 
 @dataclass(frozen=True)
@@ -67,3 +69,19 @@ class PermissionDeniedError(DomainError):
 def _field_error(field: str, err: DjangoValidationError) -> FieldError:
     message = err.message % err.params if err.params else err.message
     return FieldError(field, err.code or "invalid", str(message))
+
+
+def kept_by_conflict(exc: ProtectedError, subject: str) -> Conflict:
+    """The 409 for a delete that other records protect, naming their kinds (plans, tickets ...)."""
+    kinds = sorted({str(obj._meta.verbose_name_plural) for obj in exc.protected_objects})
+    return Conflict(FieldError("id", "in_use", f"the {subject} is used by {', '.join(kinds)} and cannot be deleted"))
+
+
+def delete_unless_kept(instance: Model, subject: str) -> None:
+    """Delete ``instance``; when another domain's records protect it, a Conflict naming them (a
+    savepoint keeps the caller's transaction usable)."""
+    try:
+        with transaction.atomic():
+            instance.delete()
+    except ProtectedError as exc:
+        raise kept_by_conflict(exc, subject) from exc

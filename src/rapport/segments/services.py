@@ -21,7 +21,7 @@ from django.utils.translation import gettext
 from rapport.audit.models import AuditEntry
 from rapport.audit.services import record
 from rapport.core.actor import Actor
-from rapport.core.errors import FieldError, InvalidInput, NotFound
+from rapport.core.errors import FieldError, InvalidInput, NotFound, delete_unless_kept
 from rapport.customers.models import Customer
 from rapport.customers.queries import visible_customers
 from rapport.segments import compiler
@@ -123,7 +123,7 @@ def delete_segment(segment: Segment, *, actor: Actor) -> None:
         raise InvalidInput.single("id", "protected", "templates shipped with Rapport cannot be deleted")
     record(actor, AuditEntry.Action.DELETE, obj=segment, changes={"rule": segment.rule})
     SegmentMember.objects.filter(segment=segment).delete()
-    segment.delete()
+    delete_unless_kept(segment, "segment")
 
 
 @transaction.atomic
