@@ -11,7 +11,7 @@ from typing import Any, Literal
 
 from django.http import HttpRequest, HttpResponse
 from django.utils import timezone
-from ninja import Field, Query, Router, Status
+from ninja import Field, P, Query, QueryEx, Router, Status
 
 from rapport.accounts.scopes import ANALYTICS_READ, ANALYTICS_WRITE
 from rapport.analytics import kpis, loyalty_kpis, metrics, reports
@@ -206,7 +206,7 @@ def delete_report(request: HttpRequest, report_id: int) -> Status[None]:
 
 @router.get("/analytics/reports/{report_id}/export", summary="A saved report's result as CSV or xlsx")
 def export_report(
-    request: HttpRequest, report_id: int, file_format: Literal["csv", "xlsx"] = Query("csv", alias="format")
+    request: HttpRequest, report_id: int, file_format: QueryEx[Literal["csv", "xlsx"], P(alias="format")] = "csv"
 ) -> HttpResponse:
     require(request, ANALYTICS_READ, VIEW_REPORTS)
     report = reports.owned_report(request.user, report_id)
