@@ -107,7 +107,7 @@ def plan_body(plan: Plan) -> dict[str, Any]:
         "dedup_group": plan.dedup_group,
         "dedup_hours": plan.dedup_hours,
         "respect_quiet_hours": plan.respect_quiet_hours,
-        "steps": [{"position": s.position, "kind": s.kind, "config": s.config} for s in plan.steps.all()],  # type: ignore[attr-defined]
+        "steps": [{"position": s.position, "kind": s.kind, "config": s.config} for s in plan.steps.all()],
         "created_at": plan.created_at,
         "launched_at": plan.launched_at,
         "finished_at": plan.finished_at,

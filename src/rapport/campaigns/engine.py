@@ -76,7 +76,7 @@ def _random_bucket_sql() -> str:
 
 
 def first_step(plan: Plan) -> Step | None:
-    return plan.steps.order_by("position").first()  # type: ignore[attr-defined,no-any-return]
+    return plan.steps.order_by("position").first()
 
 
 # Entering a plan -------------------------------------------------------------------------------
@@ -172,7 +172,7 @@ class Steps:
     """A plan's steps by position, and where each one leads."""
 
     def __init__(self, plan: Plan):
-        self.ordered = list(plan.steps.order_by("position"))  # type: ignore[attr-defined]
+        self.ordered = list(plan.steps.order_by("position"))
         self.by_position = {step.position: step for step in self.ordered}
 
     def after(self, step: Step) -> Step | None:

@@ -51,7 +51,7 @@ def get_plan(plan_id: int) -> Plan:
 
 
 def _write_steps(plan: Plan, steps: list[dict[str, Any]]) -> None:
-    plan.steps.all().delete()  # type: ignore[attr-defined]
+    plan.steps.all().delete()
     Step.objects.bulk_create(
         [Step(plan=plan, position=index, kind=s["kind"], config=s["config"]) for index, s in enumerate(steps, 1)]
     )
@@ -87,7 +87,7 @@ def duplicate_plan(plan: Plan, *, actor: Actor) -> Plan:
     copy.status, copy.launched_at, copy.finished_at, copy.next_run_at = Plan.Status.DRAFT, None, None, None
     copy.trigger_cursor, copy.created_by = {}, actor.staff_user
     copy.save()
-    _write_steps(copy, [{"kind": s.kind, "config": s.config} for s in plan.steps.order_by("position")])  # type: ignore[attr-defined]
+    _write_steps(copy, [{"kind": s.kind, "config": s.config} for s in plan.steps.order_by("position")])
     record(actor, AuditEntry.Action.CREATE, obj=copy, changes={"duplicate_of": plan.pk})
     return copy
 
@@ -118,7 +118,7 @@ def launch_plan(plan: Plan, *, actor: Actor, now: dt.datetime | None = None) -> 
     plan = Plan.objects.select_for_update().get(pk=plan.pk)
     if plan.status not in (Plan.Status.DRAFT, Plan.Status.SCHEDULED):
         raise Conflict.single("status", "not_draft", f"the plan is {plan.get_status_display()}")
-    if not plan.steps.exists():  # type: ignore[attr-defined]
+    if not plan.steps.exists():
         raise InvalidInput.single("steps", "required", "add at least one step before launching")
     plan.launched_at = now
     if plan.kind == Plan.Kind.JOURNEY:

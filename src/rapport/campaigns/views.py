@@ -196,7 +196,7 @@ def _plan_form(request: HttpRequest, plan: Plan | None) -> HttpResponse:
         steps = data["steps"] if isinstance(data["steps"], list) else []
     else:
         values = _plan_values(plan)
-        ordered = plan.steps.order_by("position") if plan else []  # type: ignore[attr-defined]
+        ordered = plan.steps.order_by("position") if plan else []
         steps = [{"kind": s.kind, "config": s.config} for s in ordered]
     return render(
         request,
@@ -281,7 +281,7 @@ def plan_detail(request: HttpRequest, pk: int) -> HttpResponse:
         {
             "nav": "campaigns",
             "plan": plan,
-            "steps": plan.steps.order_by("position"),  # type: ignore[attr-defined]
+            "steps": plan.steps.order_by("position"),
             "report": report,
             "funnel": reports.funnel_figure(report) if report.audience else "",
             "recent": [(m, m.customer_id in visible) for m in recent],
