@@ -335,7 +335,7 @@ def reveal(request: HttpRequest, customer_id: int) -> dict[str, Any]:
 @router.get("/customers/{customer_id}/history", summary="Every recorded field change, newest first")
 def history(request: HttpRequest, customer_id: int, limit: int = 50, offset: int = 0) -> dict[str, Any]:
     require(request, CUSTOMERS_READ, VIEW)
-    page = paginate(queries.visible_customer(request.user, customer_id).changes.all(), limit=limit, offset=offset)  # type: ignore[attr-defined]
+    page = paginate(queries.visible_customer(request.user, customer_id).changes.all(), limit=limit, offset=offset)
     return page_body(page, [change_body(c) for c in page.items])
 
 
@@ -354,7 +354,7 @@ def add_identity(request: HttpRequest, customer_id: int, payload: IdentityIn) ->
 @router.get("/customers/{customer_id}/notes", summary="Notes, newest first")
 def list_notes(request: HttpRequest, customer_id: int) -> list[dict[str, Any]]:
     require(request, CUSTOMERS_READ, VIEW)
-    notes = queries.visible_customer(request.user, customer_id).notes.select_related("author")  # type: ignore[attr-defined]
+    notes = queries.visible_customer(request.user, customer_id).notes.select_related("author")
     return [note_body(n) for n in notes]
 
 
@@ -369,7 +369,7 @@ def add_note(request: HttpRequest, customer_id: int, payload: NoteIn) -> Status[
 
 def _consents_body(customer: Customer) -> dict[str, Any]:
     state = consent.consent_state(customer)
-    history = customer.consent_records.all()[:100]  # type: ignore[attr-defined]
+    history = customer.consent_records.all()[:100]
     return {
         "consents": [
             {
@@ -432,7 +432,7 @@ def set_owner(request: HttpRequest, customer_id: int, payload: OwnerIn) -> dict[
 @router.get("/customers/{customer_id}/addresses", summary="Addresses, lines masked")
 def list_addresses(request: HttpRequest, customer_id: int) -> list[dict[str, Any]]:
     require(request, CUSTOMERS_READ, VIEW)
-    return [address_body(a) for a in queries.visible_customer(request.user, customer_id).addresses.all()]  # type: ignore[attr-defined]
+    return [address_body(a) for a in queries.visible_customer(request.user, customer_id).addresses.all()]
 
 
 @router.post("/customers/{customer_id}/addresses", response={201: dict}, summary="Add an address")
@@ -445,7 +445,7 @@ def add_address(request: HttpRequest, customer_id: int, payload: AddressIn) -> S
 
 
 def _address(request: HttpRequest, customer_id: int, address_id: int) -> Address:
-    address = queries.visible_customer(request.user, customer_id).addresses.filter(pk=address_id).first()  # type: ignore[attr-defined]
+    address = queries.visible_customer(request.user, customer_id).addresses.filter(pk=address_id).first()
     if address is None:
         raise NotFound.single("address_id", "not_found", f"no address #{address_id} for this customer")
     return address
@@ -581,7 +581,7 @@ def list_suggestions(request: HttpRequest, status: str = "open", limit: int = 50
     response={202: dict[str, bool]},
     summary="Look for weak matches among all customers now (also done daily); new ones join the queue",
 )
-def scan_suggestions(request: HttpRequest) -> Status:
+def scan_suggestions(request: HttpRequest) -> Status[dict[str, Any]]:
     from rapport.customers.tasks import scan_weak_matches
 
     require(request, CUSTOMERS_WRITE, "customers.change_mergesuggestion")

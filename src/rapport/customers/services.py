@@ -199,7 +199,7 @@ def bulk_upsert_customers(items: Sequence[Mapping[str, Any]], *, actor: Actor) -
 def delete_customer(customer: Customer, *, actor: Actor) -> None:
     """Remove a customer who never bought; one with orders or other kept records (ledger entries,
     tickets: whatever another domain protects) is kept for the books."""
-    if customer.orders.exists():  # type: ignore[attr-defined]
+    if customer.orders.exists():
         raise Conflict.single("id", "has_orders", "a customer with orders cannot be deleted")
     record(actor, AuditEntry.Action.DELETE, obj=customer, changes={"name": customer.name})
     try:
