@@ -14,8 +14,9 @@ from typing import Any
 
 from django.conf import settings
 from django.http import HttpRequest
-from ninja import File, Form, Router, Status
+from ninja import Router, Status
 from ninja.files import UploadedFile
+from ninja.params.functions import File, Form
 
 from rapport.accounts.scopes import COMMERCE_READ, COMMERCE_WRITE, CUSTOMERS_READ, CUSTOMERS_WRITE, IMPORTS
 from rapport.core.api import actor_for, require
@@ -67,7 +68,7 @@ def start_import(
     channel: str = Form("import", description="the shop or system the ids in the file belong to"),
     mode: str = Form("history", description="history (past orders: no messages, points, journeys) or live"),
     mapping: str = Form("", description="COLUMN=FIELD pairs, one a line or comma-separated; FIELD - ignores"),
-) -> Status:
+) -> Status[dict[str, Any]]:
     require(request, IMPORTS, "imports.add_importjob")
     if kind not in _WRITE_SCOPE:
         raise InvalidInput.single("kind", "invalid", "one of: customers, orders, products, refunds")
