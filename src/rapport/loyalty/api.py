@@ -268,7 +268,7 @@ def customer_entries(
 
 
 @router.post("/loyalty/customers/{customer_id}/adjustments", response={201: dict}, summary="Adjust a balance by hand")
-def adjust(request: HttpRequest, customer_id: int, payload: AdjustmentIn) -> Status:
+def adjust(request: HttpRequest, customer_id: int, payload: AdjustmentIn) -> Status[dict[str, Any]]:
     require(request, LOYALTY_WRITE, "loyalty.adjust_balance")
     customer = customer_queries.visible_customer(request.user, customer_id)
     entry = adjustments.adjust(
@@ -285,7 +285,7 @@ def adjust(request: HttpRequest, customer_id: int, payload: AdjustmentIn) -> Sta
 @router.post(
     "/loyalty/customers/{customer_id}/points/award", response={201: dict}, summary="Award points (campaigns, gifts)"
 )
-def award_points(request: HttpRequest, customer_id: int, payload: PointsIn) -> Status:
+def award_points(request: HttpRequest, customer_id: int, payload: PointsIn) -> Status[dict[str, Any]]:
     require(request, LOYALTY_WRITE, "loyalty.adjust_balance")
     customer = customer_queries.visible_customer(request.user, customer_id)
     entry = points.award(
@@ -300,7 +300,7 @@ def award_points(request: HttpRequest, customer_id: int, payload: PointsIn) -> S
 
 
 @router.post("/loyalty/customers/{customer_id}/points/spend", response={201: dict}, summary="Redeem points for a gift")
-def spend_points(request: HttpRequest, customer_id: int, payload: PointsIn) -> Status:
+def spend_points(request: HttpRequest, customer_id: int, payload: PointsIn) -> Status[dict[str, Any]]:
     require(request, CHECKOUT, "loyalty.redeem_coupon")
     customer = customer_queries.visible_customer(request.user, customer_id)
     entry = points.spend(
@@ -316,7 +316,7 @@ def spend_points(request: HttpRequest, customer_id: int, payload: PointsIn) -> S
 @router.post(
     "/loyalty/customers/{customer_id}/stored-value/top-ups", response={201: dict}, summary="Top up (with bonus)"
 )
-def top_up(request: HttpRequest, customer_id: int, payload: MoneyIn) -> Status:
+def top_up(request: HttpRequest, customer_id: int, payload: MoneyIn) -> Status[dict[str, Any]]:
     require(request, LOYALTY_WRITE, "loyalty.redeem_coupon")
     customer = customer_queries.visible_customer(request.user, customer_id)
     movement = stored_value.top_up(
@@ -330,7 +330,7 @@ def top_up(request: HttpRequest, customer_id: int, payload: MoneyIn) -> Status:
 
 
 @router.post("/loyalty/customers/{customer_id}/stored-value/refunds", response={201: dict}, summary="Refund principal")
-def refund_stored_value(request: HttpRequest, customer_id: int, payload: RefundIn) -> Status:
+def refund_stored_value(request: HttpRequest, customer_id: int, payload: RefundIn) -> Status[dict[str, Any]]:
     require(request, LOYALTY_WRITE, "loyalty.adjust_balance")
     customer = customer_queries.visible_customer(request.user, customer_id)
     movement = stored_value.refund_principal(
@@ -352,7 +352,7 @@ def customer_coupons(request: HttpRequest, customer_id: int, status: str | None 
 @router.post(
     "/loyalty/customers/{customer_id}/cards", response={201: dict}, summary="Give, sell or renew a benefit card"
 )
-def grant_card(request: HttpRequest, customer_id: int, payload: CardIn) -> Status:
+def grant_card(request: HttpRequest, customer_id: int, payload: CardIn) -> Status[dict[str, Any]]:
     require(request, LOYALTY_WRITE, "loyalty.issue_coupon")
     customer = customer_queries.visible_customer(request.user, customer_id)
     card_type = CardType.objects.filter(pk=payload.card_type).first()
@@ -382,7 +382,7 @@ def list_templates(request: HttpRequest) -> list[dict[str, Any]]:
 
 
 @router.post("/loyalty/coupon-templates/{template_id}/codes", response={201: dict}, summary="Generate unique codes")
-def generate_codes(request: HttpRequest, template_id: int, payload: CodesIn) -> Status:
+def generate_codes(request: HttpRequest, template_id: int, payload: CodesIn) -> Status[dict[str, Any]]:
     require(request, LOYALTY_WRITE, "loyalty.issue_coupon")
     template = _template(template_id)
     made = coupons.generate_codes(template, count=payload.count, actor=actor_for(request))
@@ -448,7 +448,7 @@ def quote(request: HttpRequest, payload: QuoteIn) -> dict[str, Any]:
 
 
 @router.post("/loyalty/checkout/redeem", response={201: dict}, summary="Use points, a coupon and stored value together")
-def redeem(request: HttpRequest, payload: RedeemIn) -> Status:
+def redeem(request: HttpRequest, payload: RedeemIn) -> Status[dict[str, Any]]:
     require(request, CHECKOUT, "loyalty.redeem_coupon")
     customer = customer_queries.visible_customer(request.user, payload.customer)
     redemption = checkout.redeem(
