@@ -10,7 +10,7 @@ from __future__ import annotations
 from typing import Any, Literal
 
 from django.http import FileResponse, HttpRequest, StreamingHttpResponse
-from ninja import Field, Query, Router, Status
+from ninja import Field, P, QueryEx, Router, Status
 
 from rapport.accounts.scopes import SEGMENTS_READ, SEGMENTS_WRITE
 from rapport.core.api import Strict, actor_for, require
@@ -188,7 +188,7 @@ def segment_portrait(request: HttpRequest, segment_id: int) -> dict[str, Any]:
 
 @router.get("/segments/{segment_id}/export", summary="Members as CSV or xlsx (masked unless you may reveal)")
 def export_members(
-    request: HttpRequest, segment_id: int, file_format: Literal["csv", "xlsx"] = Query("csv", alias="format")
+    request: HttpRequest, segment_id: int, file_format: QueryEx[Literal["csv", "xlsx"], P(alias="format")] = "csv"
 ) -> Any:
     require(request, SEGMENTS_READ, VIEW, EXPORT)
     return export_response(request, services.get_segment(segment_id), file_format, actor_for(request))
@@ -210,7 +210,7 @@ def export_response(request: HttpRequest, segment: Segment, file_format: str, ac
 def snapshots(request: HttpRequest, segment_id: int, limit: int = 50, offset: int = 0) -> dict[str, Any]:
     require(request, SEGMENTS_READ, VIEW)
     segment = services.get_segment(segment_id)
-    page = paginate(segment.snapshots.all(), limit=limit, offset=offset)  # type: ignore[attr-defined]
+    page = paginate(segment.snapshots.all(), limit=limit, offset=offset)
     return page_body(page, [snapshot_body(s) for s in page.items])
 
 
