@@ -151,7 +151,7 @@ def message_body(message: TicketMessage) -> dict[str, Any]:
         "delivery_detail": services.delivery_note(message),
         "attachments": [
             {"id": a.pk, "file_name": a.file_name, "content_type": a.content_type, "size": a.size}
-            for a in message.attachments.all()  # type: ignore[attr-defined]
+            for a in message.attachments.all()
         ],
         "created_at": message.created_at,
     }
@@ -260,11 +260,11 @@ def open_ticket(request: HttpRequest, payload: TicketIn) -> Answer[dict[str, Any
 def get_ticket(request: HttpRequest, ticket_id: int) -> dict[str, Any]:
     require(request, SERVICE_READ, VIEW)
     ticket = _ticket(request, ticket_id)
-    messages = ticket.messages.prefetch_related("attachments")  # type: ignore[attr-defined]
+    messages = ticket.messages.prefetch_related("attachments")
     return {
         **ticket_body(ticket),
         "messages": [message_body(m) for m in messages],
-        "history": [event_body(e) for e in ticket.events.all()],  # type: ignore[attr-defined]
+        "history": [event_body(e) for e in ticket.events.all()],
     }
 
 
@@ -336,7 +336,7 @@ def merge(request: HttpRequest, ticket_id: int, payload: MergeIn) -> dict[str, A
 def suggestions(request: HttpRequest, ticket_id: int) -> list[dict[str, Any]]:
     require(request, SERVICE_READ, VIEW)
     ticket = _ticket(request, ticket_id)
-    first = ticket.messages.filter(kind__in=["customer", "bot"]).first()  # type: ignore[attr-defined]
+    first = ticket.messages.filter(kind__in=["customer", "bot"]).first()
     found = suggest_for_ticket(ticket.subject, first.body if first else "")
     return [{**article_body(a, full=False), "score": hit.score} for a, hit in found]
 

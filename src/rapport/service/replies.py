@@ -65,7 +65,7 @@ def deliver_reply(message: TicketMessage) -> None:
                 headers=headers,
                 attachments=[
                     (attachment.file_name, bytes(attachment.data), attachment.content_type)
-                    for attachment in message.attachments.all()  # type: ignore[attr-defined]
+                    for attachment in message.attachments.all()
                 ],
             )
         else:
