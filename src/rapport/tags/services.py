@@ -126,7 +126,7 @@ def update_category(category: TagCategory, *, data: Mapping[str, Any], actor: Ac
 
 @transaction.atomic
 def delete_category(category: TagCategory, *, actor: Actor) -> None:
-    if category.tags.exists():  # type: ignore[attr-defined]
+    if category.tags.exists():
         raise Conflict.single("id", "in_use", "move or delete this category's tags first")
     record(actor, AuditEntry.Action.DELETE, obj=category, changes={"name": category.name})
     category.delete()
