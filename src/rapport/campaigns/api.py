@@ -16,7 +16,8 @@ from django.http import HttpRequest
 from ninja import Field, Router, Status
 
 from rapport.accounts.scopes import CAMPAIGNS_READ, CAMPAIGNS_WRITE
-from rapport.campaigns import bounces, channels, reports, services
+from rapport.campaigns import reports, services
+from rapport.campaigns.delivery import bounces, channels
 from rapport.campaigns.models import Bounce, CallTask, ChannelKind, ChannelPolicy, ContentTemplate, Plan
 from rapport.core.api import Strict, actor_for, require
 from rapport.core.errors import InvalidInput, NotFound, PermissionDeniedError

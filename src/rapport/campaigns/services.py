@@ -17,7 +17,9 @@ from django.utils import timezone
 
 from rapport.audit.models import AuditEntry
 from rapport.audit.services import record
-from rapport.campaigns import channels, content, engine, tracking, triggers
+from rapport.campaigns.delivery import channels, content, tracking
+from rapport.campaigns.journeys import engine, triggers
+from rapport.campaigns.journeys.validation import clean_plan
 from rapport.campaigns.models import (
     CONSENT_CHANNEL,
     CallTask,
@@ -30,10 +32,9 @@ from rapport.campaigns.models import (
     Purpose,
     Step,
 )
-from rapport.campaigns.validation import clean_plan
+from rapport.campaigns.signals import plan_started
 from rapport.core.actor import Actor, Source
 from rapport.core.errors import Conflict, FieldError, InvalidInput, NotFound
-from rapport.core.jobs import enqueue
 from rapport.customers.consent import withdraw_marketing
 from rapport.customers.models import Customer
 
@@ -139,9 +140,7 @@ def launch_plan(plan: Plan, *, actor: Actor, now: dt.datetime | None = None) -> 
 
 
 def _schedule_run(plan: Plan) -> None:
-    from rapport.campaigns.tasks import run_plan
-
-    enqueue(run_plan, plan.pk)
+    plan_started.send(sender=Plan, plan_id=plan.pk)
 
 
 @transaction.atomic

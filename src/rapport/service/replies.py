@@ -11,8 +11,8 @@ from email.utils import make_msgid
 
 from django.conf import settings
 
-from rapport.campaigns.channels import masked_address
 from rapport.campaigns.delivery import send_transactional
+from rapport.campaigns.delivery.channels import masked_address
 from rapport.service.models import Ticket, TicketMessage
 
 logger = logging.getLogger(__name__)

@@ -15,7 +15,8 @@ from django.core.validators import validate_email
 from django.utils.functional import Promise
 from django.utils.translation import gettext_lazy as _
 
-from rapport.campaigns import content, rewards
+from rapport.campaigns.delivery import content
+from rapport.campaigns.journeys import rewards
 from rapport.campaigns.models import CUSTOMER_CHANNELS, GATEWAY_CHANNELS, ContentTemplate, Plan, Purpose, Step
 from rapport.core.dates import parse_aware_datetime
 from rapport.core.errors import FieldError, InvalidInput

@@ -37,8 +37,8 @@ from django.db.models import (
 )
 from django.utils import timezone
 
-from rapport.campaigns import channels
-from rapport.campaigns.delivery import guards
+from rapport.campaigns.delivery import channels, guards
+from rapport.campaigns.journeys import rewards
 from rapport.campaigns.models import (
     ChannelKind,
     ChannelPolicy,
@@ -319,8 +319,6 @@ def _handle_tag(
 def _handle_loyalty(
     step: Step, rows: list[tuple[int, int, str, dt.datetime | None]], steps: Steps, now: dt.datetime
 ) -> None:
-    from rapport.campaigns import rewards
-
     rewards.issue(step, [(pk, customer_id) for pk, customer_id, _s, _w in rows], now=now)
     _move([pk for pk, *_rest in rows], steps.after(step), now)
 
