@@ -1,4 +1,4 @@
-"""Each domain's error codes are declared once (its ``errors.py`` enum) and documented per operation."""
+"""The API contract: each operation documents its bodies; each domain declares its error codes once (``errors.py``)."""
 
 from __future__ import annotations
 
@@ -8,8 +8,10 @@ from enum import StrEnum
 from pathlib import Path
 
 import pytest
+from pydantic import ValidationError
 
 from rapport.api_routes import ERROR_CODES
+from rapport.core.api import Body
 from rapport.core.errors import CoreErrorCode
 from rapport.urls import api
 
@@ -82,3 +84,36 @@ def test_every_operation_documents_its_error_responses():
             if operation.get("parameters") or "requestBody" in operation:
                 assert 422 in responses, where
             assert "$ref" in str(responses[403]["content"]["application/json"]["schema"]), where
+
+
+def test_every_operation_documents_its_success_body():
+    schema = api.get_openapi_schema()
+    for path, methods in schema["paths"].items():
+        for method, operation in methods.items():
+            successes = {status: r for status, r in operation["responses"].items() if 200 <= int(status) < 300}
+            assert successes, f"{method.upper()} {path}"
+            for status, response in successes.items():
+                assert int(status) == 204 or response.get("content"), f"{method.upper()} {path} {status}"
+
+
+def test_response_schema_names_are_unique_across_domains():
+    """The OpenAPI components are keyed by class name: two apps' ``NoteOut`` would document one of them twice."""
+    names = [
+        node.name
+        for path in SRC.glob("*/responses.py")
+        for node in ast.parse(path.read_text(encoding="utf-8")).body
+        if isinstance(node, ast.ClassDef)
+    ]
+    assert len(names) == len(set(names)), sorted({n for n in names if names.count(n) > 1})
+
+
+class _Sample(Body):
+    count: int
+
+
+def test_a_body_that_breaks_its_contract_fails_the_tests_and_goes_out_as_built_in_production(settings):
+    assert _Sample.model_validate({"count": 3, "extra": "kept"}).model_dump() == {"count": 3, "extra": "kept"}
+    with pytest.raises(ValidationError):
+        _Sample.model_validate({"count": None})
+    settings.RAPPORT_STRICT_RESPONSES = False
+    assert _Sample.model_validate({"count": None, "extra": 1}).model_dump() == {"count": None, "extra": 1}
