@@ -1,4 +1,4 @@
-"""The bodies service's API answers with: its response contract, as the OpenAPI document shows it.
+"""The bodies the service API answers with: its response contract, as the OpenAPI document shows it.
 
 Each schema lists the fields a body always or sometimes (``= None``) has; :class:`rapport.core.api.Body`
 lets a field added later pass through until it is declared here.
