@@ -227,7 +227,8 @@ def baseline(plan_id: int) -> float:
 def run(counts: dict[str, int], sink: Sink, url: str) -> dict[str, Any]:
     from django.db.models import Count
 
-    from rapport.campaigns import channels, services
+    from rapport.campaigns import services
+    from rapport.campaigns.delivery import channels
     from rapport.campaigns.models import ChannelPolicy, Message
     from rapport.core.actor import Actor
     from rapport.segments import services as segment_services

@@ -285,6 +285,54 @@ def copy_real_schema(url: str, env: dict[str, str], shaped: dict[str, tuple[Path
 # Main ----------------------------------------------------------------------------------------
 
 
+def report_import(result: dict[str, object]) -> None:
+    """One import's rate, CPU, memory and phases, printed as soon as it ends (a run stopped later keeps them)."""
+    rate = float(result["rows"]) / float(result["seconds"])  # type: ignore[arg-type]
+    print(
+        f"  {result['rows']:,} rows in {result['seconds']:.1f} s: {rate:,.0f} rows/s "
+        f"(created {result['created']:,}, updated {result['updated']:,}, rejected {result['rejected']:,}; "
+        f"CPU per row: Python {cpu_ms(result, 'python_cpu'):.3f} ms, database "
+        f"{cpu_ms(result, 'database_cpu'):.3f} ms; peak RSS {result['peak_rss_mb']:.0f} MB; "
+        f"load average {result['load']:.1f})",
+        flush=True,
+    )
+    count = max(float(result["rows"]), 1)  # type: ignore[arg-type]
+    phase_cpu: dict[str, float] = result["phases_cpu"]  # type: ignore[assignment]
+    phase_wall: dict[str, float] = result["phases_wall"]  # type: ignore[assignment]
+    phases = ", ".join(
+        f"{phase} {seconds:.1f} s ({1000 * phase_cpu[phase] / count:.3f} ms CPU a row)"
+        for phase, seconds in phase_wall.items()
+    )
+    print(f"  phases: {phases}", flush=True)
+    if result["rejected"]:
+        print(f"  first errors: {result['first_errors']}", flush=True)
+
+
+def print_phase_table(rows: list[tuple[str, str, dict[str, object]]]) -> None:
+    """Every import's phases and total: wall time, rate and CPU per row."""
+    print()
+    print(
+        f"{'database':<11} {'file':<10} {'phase':<12} {'rows':>10} {'seconds':>9} {'rows/s':>9} {'CPU ms/row':>11} "
+        f"{'peak RSS':>9} {'load':>5}"
+    )
+    for label, kind, result in rows:
+        count = float(result["rows"])  # type: ignore[arg-type]
+        wall: dict[str, float] = result["phases_wall"]  # type: ignore[assignment]
+        cpu: dict[str, float] = result["phases_cpu"]  # type: ignore[assignment]
+        for phase in ["reading", "cleaning", "merging", "recomputing"]:
+            if phase in wall:
+                print(
+                    f"{label:<11} {kind:<10} {phase:<12} {count:>10,.0f} {wall[phase]:>9.1f} "
+                    f"{count / max(wall[phase], 1e-9):>9,.0f} {1000 * cpu[phase] / count:>11.3f}"
+                )
+        total_cpu = cpu_ms(result, "python_cpu") + cpu_ms(result, "database_cpu")
+        seconds = float(result["seconds"])  # type: ignore[arg-type]
+        print(
+            f"{label:<11} {kind:<10} {'total':<12} {count:>10,.0f} {seconds:>9.1f} {count / seconds:>9,.0f} "
+            f"{total_cpu:>11.3f} {result['peak_rss_mb']:>7.0f}MB {result['load']:>5.1f}"
+        )
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument("--customers", type=int, default=100_000)
@@ -323,25 +371,7 @@ def main() -> None:
         for kind, path in [("customers", customer_csv), ("orders", order_csv)]:
             print(f"{label}: importing {kind} … (load {os.getloadavg()[0]:.1f})", flush=True)
             result = run_import(kind, path, env, args.batch_size)
-            rate = float(result["rows"]) / float(result["seconds"])  # type: ignore[arg-type]
-            print(
-                f"  {result['rows']:,} rows in {result['seconds']:.1f} s: {rate:,.0f} rows/s "
-                f"(created {result['created']:,}, updated {result['updated']:,}, rejected {result['rejected']:,}; "
-                f"CPU per row: Python {cpu_ms(result, 'python_cpu'):.3f} ms, database "
-                f"{cpu_ms(result, 'database_cpu'):.3f} ms; peak RSS {result['peak_rss_mb']:.0f} MB; "
-                f"load average {result['load']:.1f})",
-                flush=True,
-            )
-            count = max(float(result["rows"]), 1)  # type: ignore[arg-type]
-            phase_cpu: dict[str, float] = result["phases_cpu"]  # type: ignore[assignment]
-            phase_wall: dict[str, float] = result["phases_wall"]  # type: ignore[assignment]
-            phases = ", ".join(
-                f"{phase} {seconds:.1f} s ({1000 * phase_cpu[phase] / count:.3f} ms CPU a row)"
-                for phase, seconds in phase_wall.items()
-            )
-            print(f"  phases: {phases}", flush=True)  # printed now: a run stopped later keeps them
-            if result["rejected"]:
-                print(f"  first errors: {result['first_errors']}", flush=True)
+            report_import(result)
             rows.append((label, kind, result))
         if label == "postgresql":
             copy_rates = copy_limit(url, customer_csv, order_csv)
@@ -349,27 +379,7 @@ def main() -> None:
             if not args.keep:
                 drop_database(url)
 
-    print()
-    print(
-        f"{'database':<11} {'file':<10} {'phase':<12} {'rows':>10} {'seconds':>9} {'rows/s':>9} {'CPU ms/row':>11} "
-        f"{'peak RSS':>9} {'load':>5}"
-    )
-    for label, kind, result in rows:
-        count = float(result["rows"])  # type: ignore[arg-type]
-        wall: dict[str, float] = result["phases_wall"]  # type: ignore[assignment]
-        cpu: dict[str, float] = result["phases_cpu"]  # type: ignore[assignment]
-        for phase in ["reading", "cleaning", "merging", "recomputing"]:
-            if phase in wall:
-                print(
-                    f"{label:<11} {kind:<10} {phase:<12} {count:>10,.0f} {wall[phase]:>9.1f} "
-                    f"{count / max(wall[phase], 1e-9):>9,.0f} {1000 * cpu[phase] / count:>11.3f}"
-                )
-        total_cpu = cpu_ms(result, "python_cpu") + cpu_ms(result, "database_cpu")
-        seconds = float(result["seconds"])  # type: ignore[arg-type]
-        print(
-            f"{label:<11} {kind:<10} {'total':<12} {count:>10,.0f} {seconds:>9.1f} {count / seconds:>9,.0f} "
-            f"{total_cpu:>11.3f} {result['peak_rss_mb']:>7.0f}MB {result['load']:>5.1f}"
-        )
+    print_phase_table(rows)
     if copy_rates:
         print("\nLimits on PostgreSQL, same rows, same run:")
         for label, kind, result in rows:

@@ -565,6 +565,40 @@ def main() -> None:
             shutil.rmtree(folder, ignore_errors=True)
 
 
+def warm_up(ports: list[int], key: str) -> None:
+    """Warm each server up (imports, first connection) with a tiny batch of its own."""
+    for port in ports:
+        warm = http.client.HTTPConnection(HOST, port, timeout=60)
+        warm.request(
+            "POST",
+            "/v1/batch",
+            json.dumps({"batch": []}),
+            {"Authorization": "Basic " + base64.b64encode(f"{key}:".encode()).decode()},
+        )
+        warm.getresponse().read()
+        warm.close()
+
+
+def start_profilers(args: argparse.Namespace, servers: list[Any], folder: Path) -> list[tuple[Path, Any]]:
+    """py-spy on every server process, each writing its raw profile into the folder."""
+    spies: list[tuple[Path, Any]] = []
+    for server in servers:
+        out = folder / f"profile-{server.pid}.txt"
+        spies.append(
+            (
+                out,
+                subprocess.Popen(
+                    [args.py_spy, "record", "--pid", str(server.pid), "--format", "raw", "--output", str(out)]
+                    + (["--gil"] if args.profile == "gil" else []),
+                    stdout=subprocess.DEVNULL,
+                    stderr=subprocess.DEVNULL,
+                ),
+            )
+        )
+    time.sleep(1.0)
+    return spies
+
+
 def run(args: argparse.Namespace, key: str, ports: list[int], servers: list[Any], folder: Path) -> None:
     shares = [args.events // args.clients + (i < args.events % args.clients) for i in range(args.clients)]
     print(
@@ -586,36 +620,11 @@ def run(args: argparse.Namespace, key: str, ports: list[int], servers: list[Any]
         process.start()
     for _ in clients:
         ready.acquire()
-    # Warm each server up (imports, first connection) with a tiny batch of its own.
-    for port in ports:
-        warm = http.client.HTTPConnection(HOST, port, timeout=60)
-        warm.request(
-            "POST",
-            "/v1/batch",
-            json.dumps({"batch": []}),
-            {"Authorization": "Basic " + base64.b64encode(f"{key}:".encode()).decode()},
-        )
-        warm.getresponse().read()
-        warm.close()
+    warm_up(ports, key)
 
     backends = BackendCpu(args.postgres_url).__enter__()
     server_cpu = sum(cpu_seconds(s.pid) for s in servers)
-    spies = []
-    if args.profile:
-        for server in servers:
-            out = folder / f"profile-{server.pid}.txt"
-            spies.append(
-                (
-                    out,
-                    subprocess.Popen(
-                        [args.py_spy, "record", "--pid", str(server.pid), "--format", "raw", "--output", str(out)]
-                        + (["--gil"] if args.profile == "gil" else []),
-                        stdout=subprocess.DEVNULL,
-                        stderr=subprocess.DEVNULL,
-                    ),
-                )
-            )
-        time.sleep(1.0)
+    spies = start_profilers(args, servers, folder) if args.profile else []
     go.set()
     outcome = [results.get() for _ in clients]
     accept_server_cpu = sum(cpu_seconds(s.pid) for s in servers) - server_cpu

@@ -6,6 +6,7 @@ Each domain app owns its ``api.py``; this module is where they are put together 
 
 from __future__ import annotations
 
+from enum import StrEnum
 from typing import Any
 
 from django.conf import settings
@@ -14,53 +15,132 @@ from ninja.throttling import AuthRateThrottle
 
 from rapport.accounts.auth import BearerToken, StaffSession
 from rapport.analytics.api import router as analytics_router
+from rapport.analytics.errors import AnalyticsErrorCode
 from rapport.audit.api import router as audit_router
+from rapport.audit.errors import AuditErrorCode
 from rapport.campaigns.api import router as campaigns_router
+from rapport.campaigns.errors import CampaignsErrorCode
 from rapport.commerce.api import router as commerce_router
+from rapport.commerce.errors import CommerceErrorCode
 from rapport.core.api import check_scope_first, install_error_handlers
+from rapport.core.errors import CoreErrorCode
 from rapport.core.inputs import install_api_handlers
 from rapport.customers.api import router as customers_router
+from rapport.customers.errors import CustomersErrorCode
 from rapport.events.api import router as events_router
+from rapport.events.errors import EventsErrorCode
 from rapport.imports.api import router as imports_router
+from rapport.imports.errors import ImportsErrorCode
 from rapport.loyalty.api import router as loyalty_router
+from rapport.loyalty.errors import LoyaltyErrorCode
 from rapport.privacy.api import router as privacy_router
+from rapport.privacy.errors import PrivacyErrorCode
 from rapport.segments.api import router as segments_router
+from rapport.segments.errors import SegmentsErrorCode
 from rapport.service.api import router as service_router
+from rapport.service.errors import ServiceErrorCode
 from rapport.tags.api import router as tags_router
+from rapport.tags.errors import TagsErrorCode
 
-THROTTLED = {
-    "description": "Too many requests: more than RAPPORT_API_RATE_LIMIT a minute for this token; try again later",
-    "content": {
-        "application/json": {
-            "schema": {
-                "type": "object",
-                "properties": {
-                    "errors": {
-                        "type": "array",
-                        "items": {
-                            "type": "object",
-                            "properties": {
-                                "field": {"type": "string"},
-                                "code": {"type": "string", "enum": ["throttled"]},
-                                "message": {"type": "string"},
-                            },
-                        },
-                    }
-                },
-            }
-        }
-    },
+ERROR_CODES: dict[str, type[StrEnum]] = {
+    "analytics": AnalyticsErrorCode,
+    "audit": AuditErrorCode,
+    "campaigns": CampaignsErrorCode,
+    "commerce": CommerceErrorCode,
+    "customers": CustomersErrorCode,
+    "events": EventsErrorCode,
+    "imports": ImportsErrorCode,
+    "loyalty": LoyaltyErrorCode,
+    "privacy": PrivacyErrorCode,
+    "segments": SegmentsErrorCode,
+    "service": ServiceErrorCode,
+    "tags": TagsErrorCode,
+}
+ERROR_STATUSES = {
+    400: "The request breaks a business rule",
+    401: "No valid bearer token or staff session",
+    403: "The token lacks the scope, or the user the permission",
+    404: "No such record, or not one you can see",
+    409: "The record is in a state, or is kept by other records, that refuses this",
+    413: "The upload is too large",
+    422: "Invalid input: each error names the field",
+    429: "Too many requests: more than RAPPORT_API_RATE_LIMIT a minute for this token; try again later",
+}
+_WRITES = {"post", "put", "patch", "delete"}
+VALIDATION_CODE = {
+    "type": "string",
+    "description": "a request validation type (missing, int_parsing, extra_forbidden …)",
 }
 
 
+def _ref(name: str) -> dict[str, str]:
+    return {"$ref": f"#/components/schemas/{name}"}
+
+
+def _error_body(code: dict[str, Any]) -> dict[str, Any]:
+    item = {
+        "type": "object",
+        "required": ["field", "code", "message"],
+        "properties": {"field": {"type": "string"}, "code": code, "message": {"type": "string"}},
+    }
+    return {"type": "object", "required": ["errors"], "properties": {"errors": {"type": "array", "items": item}}}
+
+
+def _error_statuses(path: str, method: str, operation: dict[str, Any]) -> list[int]:
+    """The error statuses an operation can answer, from what it takes: who calls, path ids, input, writes."""
+    statuses = {403, 429}
+    if operation.get("security"):
+        statuses.add(401)
+    if "{" in path:
+        statuses.add(404)
+    if operation.get("parameters") or "requestBody" in operation:
+        statuses.add(422)
+    if method in _WRITES:
+        statuses |= {400, 409}
+    if "multipart/form-data" in operation.get("requestBody", {}).get("content", {}):
+        statuses.add(413)
+    return sorted(statuses)
+
+
+def document_errors(schema: dict[str, Any]) -> None:
+    """Each operation's error responses, their bodies naming its domain's error codes (``<Domain>ErrorCode``)."""
+    components = schema.setdefault("components", {}).setdefault("schemas", {})
+    components["CoreErrorCode"] = {"type": "string", "enum": [c.value for c in CoreErrorCode], "title": "CoreErrorCode"}
+    for codes in ERROR_CODES.values():
+        title = codes.__name__
+        components[title] = {"type": "string", "enum": [c.value for c in codes], "title": title}
+        either = {"anyOf": [_ref(title), _ref("CoreErrorCode")]}
+        components[title.removesuffix("Code") + "s"] = _error_body(either)
+        components[title.removesuffix("ErrorCode") + "InputErrors"] = _error_body(
+            {"anyOf": [_ref(title), _ref("CoreErrorCode"), VALIDATION_CODE]}
+        )
+    for path, operations in schema["paths"].items():
+        for method, operation in operations.items():
+            domain = operation.get("operationId", "").split("_")[1:2]
+            own_codes = ERROR_CODES.get(domain[0] if domain else "")
+            prefix = own_codes.__name__.removesuffix("ErrorCode") if own_codes else ""
+            responses = operation.setdefault("responses", {})
+            for status in _error_statuses(path, method, operation):
+                body = f"{prefix}InputErrors" if status == 422 else f"{prefix}Errors"
+                responses.setdefault(
+                    status,
+                    {
+                        "description": ERROR_STATUSES[status],
+                        "content": {
+                            "application/json": {
+                                "schema": _ref(body) if own_codes else _error_body(_ref("CoreErrorCode"))
+                            }
+                        },
+                    },
+                )
+
+
 class RapportAPI(NinjaAPI):
-    """django-ninja's API with the rate limit's 429 in every operation's documented responses."""
+    """django-ninja's API with every operation's error responses documented (rate limit included)."""
 
     def get_openapi_schema(self, *args: Any, **kwargs: Any) -> Any:
         schema = super().get_openapi_schema(*args, **kwargs)
-        for operations in schema["paths"].values():
-            for operation in operations.values():
-                operation.setdefault("responses", {}).setdefault(429, THROTTLED)
+        document_errors(schema)
         return schema
 
 

@@ -12,9 +12,12 @@ import os
 from pathlib import Path
 
 import dj_database_url
+import django_stubs_ext
 from django.utils.translation import gettext_lazy as _
 
 from rapport.core.secrets import load_or_create
+
+django_stubs_ext.monkeypatch()
 
 BASE_DIR = Path(__file__).resolve().parent
 DATA_DIR = Path(os.environ.get("RAPPORT_DATA_DIR", Path.cwd() / "var")).resolve()
@@ -288,6 +291,8 @@ RAPPORT_OUTBOX_DIR = Path(os.environ.get("RAPPORT_OUTBOX_DIR", DATA_DIR / "outbo
 # empty: links use the address `rapport run` serves (rapport.core.public_url)
 RAPPORT_PUBLIC_URL = os.environ.get("RAPPORT_PUBLIC_URL", "").rstrip("/")
 RAPPORT_JOBS_SYNC = _env_bool("RAPPORT_JOBS_SYNC")  # tests: run jobs inline
+# an API body that breaks its response schema: an error (tests, the fuzzing run) or a logged warning
+RAPPORT_STRICT_RESPONSES = _env_bool("RAPPORT_STRICT_RESPONSES")
 
 # Campaign email bounces: with a bounce domain, campaign mail goes out with the envelope sender
 # bounce+<signed message token>@<domain> (VERP) and the inbound listener reads the DSNs returned

@@ -11,17 +11,28 @@ from typing import Any, Literal
 
 from django.http import HttpRequest, HttpResponse
 from django.utils import timezone
-from ninja import Field, Query, Router, Status
+from ninja import Field, P, Query, QueryEx, Router, Status
 
 from rapport.accounts.scopes import ANALYTICS_READ, ANALYTICS_WRITE
 from rapport.analytics import kpis, loyalty_kpis, metrics, reports
 from rapport.analytics.models import CustomerMetrics, ModelFit, SavedReport
-from rapport.core.api import Strict, actor_for, require
+from rapport.analytics.responses import (
+    AnalyticsReportOut,
+    DashboardOut,
+    FitOut,
+    GetReportOut,
+    LoyaltyOut,
+    MetricsOut,
+    RecomputeOut,
+    ReportPage,
+    RunReportOut,
+)
+from rapport.core.api import TABLE_FILE, Strict, actor_for, require
 from rapport.core.listing import page_body, paginate
 from rapport.customers import queries as customer_queries
 from rapport.customers.services import get_customer
 
-router = Router(tags=["analytics"])
+router = Router(tags=["analytics"], exclude_unset=True)
 
 VIEW_METRICS = "analytics.view_customermetrics"
 DASHBOARD = "analytics.view_dashboard"
@@ -105,7 +116,11 @@ def report_body(report: SavedReport) -> dict[str, Any]:
 # Metrics and models -----------------------------------------------------------------------------
 
 
-@router.get("/analytics/customers/{customer_id}/metrics", summary="A customer's RFM, lifecycle, CLV and churn scores")
+@router.get(
+    "/analytics/customers/{customer_id}/metrics",
+    response={200: MetricsOut},
+    summary="A customer's RFM, lifecycle, CLV and churn scores",
+)
 def customer_metrics(request: HttpRequest, customer_id: int) -> dict[str, Any]:
     require(request, ANALYTICS_READ, VIEW_METRICS)
     customer = get_customer(customer_queries.visible_customers(request.user), customer_id)
@@ -115,21 +130,33 @@ def customer_metrics(request: HttpRequest, customer_id: int) -> dict[str, Any]:
     return metrics_body(row)
 
 
-@router.get("/analytics/models", summary="The latest fit of each model (BG/NBD, Gamma-Gamma, churn, RFM)")
+@router.get(
+    "/analytics/models",
+    response={200: list[FitOut]},
+    summary="The latest fit of each model (BG/NBD, Gamma-Gamma, churn, RFM)",
+)
 def model_fits(request: HttpRequest) -> list[dict[str, Any]]:
     require(request, ANALYTICS_READ, VIEW_FITS)
     latest = [ModelFit.objects.filter(kind=kind).first() for kind in ModelFit.Kind.values]
     return [fit_body(fit) for fit in latest if fit is not None]
 
 
-@router.post("/analytics/metrics/recompute", summary="Refit the models and recompute every customer's metrics now")
+@router.post(
+    "/analytics/metrics/recompute",
+    response={200: RecomputeOut},
+    summary="Refit the models and recompute every customer's metrics now",
+)
 def recompute(request: HttpRequest) -> dict[str, Any]:
     require(request, ANALYTICS_WRITE, RECOMPUTE)
     result = metrics.recompute_all()
     return {"customers": result.customers, "buyers": result.buyers, "seconds": round(result.seconds, 2)}
 
 
-@router.get("/analytics/dashboard", summary="KPIs, monthly trends, cohorts and breakdowns for a date range and store")
+@router.get(
+    "/analytics/dashboard",
+    response={200: DashboardOut},
+    summary="KPIs, monthly trends, cohorts and breakdowns for a date range and store",
+)
 def dashboard(request: HttpRequest, params: Query[DashboardQuery]) -> dict[str, Any]:
     require(request, ANALYTICS_READ, DASHBOARD)
     filters = kpis.Filters.parse(params.model_dump(), today=timezone.localdate())
@@ -138,6 +165,7 @@ def dashboard(request: HttpRequest, params: Query[DashboardQuery]) -> dict[str, 
 
 @router.get(
     "/analytics/loyalty",
+    response={200: LoyaltyOut},
     summary="Member performance by loyalty level, points and stored-value analysis for a date range and store",
 )
 def loyalty(request: HttpRequest, params: Query[DashboardQuery]) -> dict[str, Any]:
@@ -149,26 +177,30 @@ def loyalty(request: HttpRequest, params: Query[DashboardQuery]) -> dict[str, An
 # Reports ----------------------------------------------------------------------------------------
 
 
-@router.get("/analytics/reports/catalogue", summary="Dimensions, measures, charts and filter choices")
+@router.get(
+    "/analytics/reports/catalogue",
+    response={200: dict[str, Any]},
+    summary="Dimensions, measures, charts and filter choices",
+)
 def report_catalogue(request: HttpRequest) -> dict[str, Any]:
     require(request, ANALYTICS_READ, DASHBOARD)
     return reports.catalogue()
 
 
-@router.post("/analytics/reports/run", summary="Run a report definition (unsaved)")
+@router.post("/analytics/reports/run", response={200: RunReportOut}, summary="Run a report definition (unsaved)")
 def run_report(request: HttpRequest, payload: ReportDefinition) -> dict[str, Any]:
     require(request, ANALYTICS_READ, DASHBOARD)
     return reports.run(payload.model_dump()).as_json()
 
 
-@router.get("/analytics/reports", summary="Your saved reports")
+@router.get("/analytics/reports", response={200: ReportPage}, summary="Your saved reports")
 def list_reports(request: HttpRequest, limit: int = 50, offset: int = 0) -> dict[str, Any]:
     require(request, ANALYTICS_READ, VIEW_REPORTS)
     page = paginate(SavedReport.objects.filter(owner_id=request.user.pk), limit=limit, offset=offset)
     return page_body(page, [report_body(r) for r in page.items])
 
 
-@router.post("/analytics/reports", response={201: dict}, summary="Save a report")
+@router.post("/analytics/reports", response={201: AnalyticsReportOut}, summary="Save a report")
 def create_report(request: HttpRequest, payload: SavedReportIn) -> Status[dict[str, Any]]:
     require(request, ANALYTICS_WRITE, ADD_REPORT)
     report = reports.save_report(
@@ -177,14 +209,18 @@ def create_report(request: HttpRequest, payload: SavedReportIn) -> Status[dict[s
     return Status(201, report_body(report))
 
 
-@router.get("/analytics/reports/{report_id}", summary="One saved report with its current result")
+@router.get(
+    "/analytics/reports/{report_id}", response={200: GetReportOut}, summary="One saved report with its current result"
+)
 def get_report(request: HttpRequest, report_id: int) -> dict[str, Any]:
     require(request, ANALYTICS_READ, VIEW_REPORTS)
     report = reports.owned_report(request.user, report_id)
     return {**report_body(report), "result": reports.run(report.definition).as_json()}
 
 
-@router.put("/analytics/reports/{report_id}", summary="Rename or redefine a saved report")
+@router.put(
+    "/analytics/reports/{report_id}", response={200: AnalyticsReportOut}, summary="Rename or redefine a saved report"
+)
 def update_report(request: HttpRequest, report_id: int, payload: SavedReportIn) -> dict[str, Any]:
     require(request, ANALYTICS_WRITE, CHANGE_REPORT)
     report = reports.save_report(
@@ -204,9 +240,11 @@ def delete_report(request: HttpRequest, report_id: int) -> Status[None]:
     return Status(204, None)
 
 
-@router.get("/analytics/reports/{report_id}/export", summary="A saved report's result as CSV or xlsx")
+@router.get(
+    "/analytics/reports/{report_id}/export", summary="A saved report's result as CSV or xlsx", openapi_extra=TABLE_FILE
+)
 def export_report(
-    request: HttpRequest, report_id: int, file_format: Literal["csv", "xlsx"] = Query("csv", alias="format")
+    request: HttpRequest, report_id: int, file_format: QueryEx[Literal["csv", "xlsx"], P(alias="format")] = "csv"
 ) -> HttpResponse:
     require(request, ANALYTICS_READ, VIEW_REPORTS)
     report = reports.owned_report(request.user, report_id)

@@ -9,11 +9,12 @@ from ninja import Router
 
 from rapport.accounts.scopes import AUDIT_READ
 from rapport.audit.models import AuditEntry
+from rapport.audit.responses import AuditEntryPage
 from rapport.audit.services import filter_entries
 from rapport.core.api import require
 from rapport.core.listing import page_body, paginate
 
-router = Router(tags=["audit"])
+router = Router(tags=["audit"], exclude_unset=True)
 
 
 def entry_body(entry: AuditEntry) -> dict[str, Any]:
@@ -30,7 +31,7 @@ def entry_body(entry: AuditEntry) -> dict[str, Any]:
     }
 
 
-@router.get("/audit", summary="Audit entries, newest first")
+@router.get("/audit", response={200: AuditEntryPage}, summary="Audit entries, newest first")
 def list_entries(
     request: HttpRequest,
     actor: str = "",

@@ -16,8 +16,20 @@ from django.http import HttpRequest
 from ninja import Field, Router, Status
 
 from rapport.accounts.scopes import CAMPAIGNS_READ, CAMPAIGNS_WRITE
-from rapport.campaigns import bounces, channels, reports, services
+from rapport.campaigns import reports, services
+from rapport.campaigns.delivery import bounces, channels
 from rapport.campaigns.models import Bounce, CallTask, ChannelKind, ChannelPolicy, ContentTemplate, Plan
+from rapport.campaigns.responses import (
+    BounceWebhookOut,
+    DeliveryCallbackOut,
+    LiftEmailSuppressionOut,
+    PlanOut,
+    PlanPage,
+    PlanReportOut,
+    PolicyOut,
+    PreviewTemplateOut,
+    TemplateOut,
+)
 from rapport.core.api import Strict, actor_for, require
 from rapport.core.errors import InvalidInput, NotFound, PermissionDeniedError
 from rapport.core.listing import page_body, paginate
@@ -25,7 +37,7 @@ from rapport.customers import queries as customer_queries
 from rapport.customers.services import get_customer
 from rapport.tags.sync import verify
 
-router = Router(tags=["campaigns"])
+router = Router(tags=["campaigns"], exclude_unset=True)
 VIEW = "campaigns.view_plan"
 LIFT_SUPPRESSION = "campaigns.delete_emailsuppression"
 
@@ -107,7 +119,7 @@ def plan_body(plan: Plan) -> dict[str, Any]:
         "dedup_group": plan.dedup_group,
         "dedup_hours": plan.dedup_hours,
         "respect_quiet_hours": plan.respect_quiet_hours,
-        "steps": [{"position": s.position, "kind": s.kind, "config": s.config} for s in plan.steps.all()],  # type: ignore[attr-defined]
+        "steps": [{"position": s.position, "kind": s.kind, "config": s.config} for s in plan.steps.all()],
         "created_at": plan.created_at,
         "launched_at": plan.launched_at,
         "finished_at": plan.finished_at,
@@ -163,7 +175,7 @@ def _template(template_id: int) -> ContentTemplate:
 # Plans ----------------------------------------------------------------------------------------
 
 
-@router.get("/campaigns/plans", summary="Operation plans, newest first")
+@router.get("/campaigns/plans", response={200: PlanPage}, summary="Operation plans, newest first")
 def list_plans(
     request: HttpRequest, status: str | None = None, kind: str | None = None, limit: int = 50, offset: int = 0
 ) -> dict[str, Any]:
@@ -181,19 +193,23 @@ def list_plans(
     return page_body(page, [plan_body(p) for p in page.items])
 
 
-@router.post("/campaigns/plans", response={201: dict}, summary="Create a plan (a draft) with its steps")
+@router.post("/campaigns/plans", response={201: PlanOut}, summary="Create a plan (a draft) with its steps")
 def create_plan(request: HttpRequest, payload: PlanIn) -> Status[dict[str, Any]]:
     require(request, CAMPAIGNS_WRITE, "campaigns.add_plan")
     return Status(201, plan_body(services.save_plan(data=_given(payload), actor=actor_for(request))))
 
 
-@router.get("/campaigns/plans/{plan_id}", summary="One plan with its steps")
+@router.get("/campaigns/plans/{plan_id}", response={200: PlanOut}, summary="One plan with its steps")
 def get_plan(request: HttpRequest, plan_id: int) -> dict[str, Any]:
     require(request, CAMPAIGNS_READ, VIEW)
     return plan_body(services.get_plan(plan_id))
 
 
-@router.patch("/campaigns/plans/{plan_id}", summary="Change a draft plan (steps given replace all steps)")
+@router.patch(
+    "/campaigns/plans/{plan_id}",
+    response={200: dict[str, Any]},
+    summary="Change a draft plan (steps given replace all steps)",
+)
 def update_plan(request: HttpRequest, plan_id: int, payload: PlanIn) -> dict[str, Any]:
     require(request, CAMPAIGNS_WRITE, "campaigns.change_plan")
     plan = services.get_plan(plan_id)
@@ -207,14 +223,22 @@ def delete_plan(request: HttpRequest, plan_id: int) -> Status[None]:
     return Status(204, None)
 
 
-@router.get("/campaigns/plans/{plan_id}/report", summary="Funnel, A/B variants, attributed revenue and uplift")
+@router.get(
+    "/campaigns/plans/{plan_id}/report",
+    response={200: PlanReportOut},
+    summary="Funnel, A/B variants, attributed revenue and uplift",
+)
 def plan_report(request: HttpRequest, plan_id: int) -> dict[str, Any]:
     require(request, CAMPAIGNS_READ, VIEW)
     plan = services.get_plan(plan_id)
     return {"plan": plan.pk, "attribution_days": plan.attribution_days, **reports.build(plan).as_dict()}
 
 
-@router.post("/campaigns/plans/{plan_id}/{action}", summary="launch, pause, resume, cancel or duplicate a plan")
+@router.post(
+    "/campaigns/plans/{plan_id}/{action}",
+    response={200: PlanOut},
+    summary="launch, pause, resume, cancel or duplicate a plan",
+)
 def plan_action(
     request: HttpRequest, plan_id: int, action: Literal["launch", "pause", "resume", "cancel", "duplicate"]
 ) -> dict[str, Any]:
@@ -237,19 +261,19 @@ def plan_action(
 # Templates ------------------------------------------------------------------------------------
 
 
-@router.get("/campaigns/templates", summary="Content templates")
+@router.get("/campaigns/templates", response={200: list[dict[str, Any]]}, summary="Content templates")
 def list_templates(request: HttpRequest) -> list[dict[str, Any]]:
     require(request, CAMPAIGNS_READ, "campaigns.view_contenttemplate")
     return [template_body(t) for t in ContentTemplate.objects.all()]
 
 
-@router.post("/campaigns/templates", response={201: dict}, summary="Create a content template")
+@router.post("/campaigns/templates", response={201: TemplateOut}, summary="Create a content template")
 def create_template(request: HttpRequest, payload: TemplateIn) -> Status[dict[str, Any]]:
     require(request, CAMPAIGNS_WRITE, "campaigns.add_contenttemplate")
     return Status(201, template_body(services.save_template(data=_given(payload), actor=actor_for(request))))
 
 
-@router.patch("/campaigns/templates/{template_id}", summary="Change a content template")
+@router.patch("/campaigns/templates/{template_id}", response={200: dict[str, Any]}, summary="Change a content template")
 def update_template(request: HttpRequest, template_id: int, payload: TemplateIn) -> dict[str, Any]:
     require(request, CAMPAIGNS_WRITE, "campaigns.change_contenttemplate")
     template = _template(template_id)
@@ -263,7 +287,11 @@ def delete_template(request: HttpRequest, template_id: int) -> Status[None]:
     return Status(204, None)
 
 
-@router.post("/campaigns/templates/{template_id}/preview", summary="The template as one customer would read it")
+@router.post(
+    "/campaigns/templates/{template_id}/preview",
+    response={200: PreviewTemplateOut},
+    summary="The template as one customer would read it",
+)
 def preview_template(request: HttpRequest, template_id: int, payload: PreviewIn) -> dict[str, Any]:
     require(request, CAMPAIGNS_READ, "campaigns.view_contenttemplate")
     customer = get_customer(customer_queries.visible_customers(request.user), payload.customer_id)
@@ -271,7 +299,11 @@ def preview_template(request: HttpRequest, template_id: int, payload: PreviewIn)
     return {"subject": rendered.subject, "body": rendered.body}
 
 
-@router.post("/campaigns/templates/{template_id}/test-send", summary="Send the preview to a staff address")
+@router.post(
+    "/campaigns/templates/{template_id}/test-send",
+    response={200: dict[str, Any]},
+    summary="Send the preview to a staff address",
+)
 def test_send(request: HttpRequest, template_id: int, payload: TestSendIn) -> dict[str, Any]:
     require(request, CAMPAIGNS_WRITE, "campaigns.change_contenttemplate")
     customer = get_customer(customer_queries.visible_customers(request.user), payload.customer_id)
@@ -282,19 +314,25 @@ def test_send(request: HttpRequest, template_id: int, payload: TestSendIn) -> di
 # Channels and calls ---------------------------------------------------------------------------
 
 
-@router.get("/campaigns/channels", summary="Each channel's gateway, caps and quiet hours")
+@router.get(
+    "/campaigns/channels", response={200: list[dict[str, Any]]}, summary="Each channel's gateway, caps and quiet hours"
+)
 def list_policies(request: HttpRequest) -> list[dict[str, Any]]:
     require(request, CAMPAIGNS_READ, "campaigns.view_channelpolicy")
     return [policy_body(channels.policy_for(c)) for c in ChannelKind.values]
 
 
-@router.patch("/campaigns/channels/{channel}", summary="Change a channel's gateway, caps or quiet hours")
+@router.patch(
+    "/campaigns/channels/{channel}",
+    response={200: PolicyOut},
+    summary="Change a channel's gateway, caps or quiet hours",
+)
 def update_policy(request: HttpRequest, channel: str, payload: PolicyIn) -> dict[str, Any]:
     require(request, CAMPAIGNS_WRITE, "campaigns.change_channelpolicy")
     return policy_body(services.save_policy(channel, data=_given(payload), actor=actor_for(request)))
 
 
-@router.get("/campaigns/calls", summary="Outbound call tasks (open first)")
+@router.get("/campaigns/calls", response={200: dict[str, Any]}, summary="Outbound call tasks (open first)")
 def list_calls(request: HttpRequest, status: str | None = None, limit: int = 50, offset: int = 0) -> dict[str, Any]:
     require(request, CAMPAIGNS_READ, "campaigns.view_calltask")
     tasks = CallTask.objects.filter(customer__in=customer_queries.visible_customers(request.user))
@@ -304,7 +342,7 @@ def list_calls(request: HttpRequest, status: str | None = None, limit: int = 50,
     return page_body(page, [call_body(t) for t in page.items])
 
 
-@router.post("/campaigns/calls/{task_id}", summary="Record a call's result")
+@router.post("/campaigns/calls/{task_id}", response={200: dict[str, Any]}, summary="Record a call's result")
 def record_call(request: HttpRequest, task_id: int, payload: CallResultIn) -> dict[str, Any]:
     require(request, CAMPAIGNS_WRITE, "campaigns.change_calltask")
     task = (
@@ -324,6 +362,7 @@ def record_call(request: HttpRequest, task_id: int, payload: CallResultIn) -> di
 
 @router.post(
     "/campaigns/customers/{customer_id}/email-suppression/lift",
+    response={200: LiftEmailSuppressionOut},
     summary="Send email to a customer's suppressed (bounced) address again",
 )
 def lift_email_suppression(request: HttpRequest, customer_id: int, payload: LiftSuppressionIn) -> dict[str, Any]:
@@ -356,6 +395,7 @@ def _check_signature(request: HttpRequest, policy: ChannelPolicy | None) -> None
 
 @router.post(
     "/campaigns/callbacks/{channel}",
+    response={200: DeliveryCallbackOut},
     auth=None,
     url_name="campaigns_callback",
     summary="Delivery reports from a gateway",
@@ -414,7 +454,13 @@ def _bounce_event(index: int, event: Any) -> bounces.Reported:
     return bounces.Reported(message_id, failure)
 
 
-@router.post("/campaigns/bounces", auth=None, url_name="campaigns_bounces", summary="Email bounces from a provider")
+@router.post(
+    "/campaigns/bounces",
+    response={200: BounceWebhookOut},
+    auth=None,
+    url_name="campaigns_bounces",
+    summary="Email bounces from a provider",
+)
 def bounce_webhook(request: HttpRequest) -> dict[str, Any]:
     """JSON ``{"events": [{"id": "rapport-123", "status": "5.1.1", "diagnostic": "…"}]}`` (or
     ``"kind": "hard|soft"`` instead of a status), or the returned mail itself (a DSN, as

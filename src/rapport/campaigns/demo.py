@@ -16,7 +16,9 @@ from typing import Any
 from django.conf import settings
 from django.db.models import Q
 
-from rapport.campaigns import channels, engine, services
+from rapport.campaigns import services
+from rapport.campaigns.delivery import channels
+from rapport.campaigns.journeys import engine
 from rapport.campaigns.models import CallTask, ContentTemplate, Enrollment, Message, Plan, SiteMessage
 from rapport.commerce.models import CustomerStats
 from rapport.customers.models import Customer
@@ -163,7 +165,7 @@ def seed_campaigns(context: DemoContext) -> dict[str, int]:
         actor=actor,
     )
     Plan.objects.filter(pk=birthday.pk).update(status=Plan.Status.RUNNING)
-    from rapport.campaigns.triggers import birthday_customers
+    from rapport.campaigns.journeys.triggers import birthday_customers
 
     for days_ago in range(28, 0, -1):
         day = context.end - dt.timedelta(days=days_ago)

@@ -12,7 +12,7 @@
 * :class:`Bounce` / :class:`EmailSuppression` — email returned undelivered, and the addresses
   no email goes to any more because of it.
 
-Business rules live in :mod:`rapport.campaigns.services` and :mod:`rapport.campaigns.engine`.
+Business rules live in :mod:`rapport.campaigns.services` and :mod:`rapport.campaigns.journeys.engine`.
 """
 
 from __future__ import annotations

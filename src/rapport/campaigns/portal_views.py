@@ -10,7 +10,7 @@ from django.http import HttpRequest, HttpResponse
 from django.shortcuts import get_object_or_404, render
 from django.utils import timezone
 
-from rapport.campaigns import channels
+from rapport.campaigns.delivery import channels
 from rapport.campaigns.models import Message, SiteMessage
 from rapport.portal.auth import member_required
 

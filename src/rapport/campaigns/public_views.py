@@ -13,7 +13,8 @@ from django.views.decorators.cache import never_cache
 from django.views.decorators.csrf import csrf_exempt
 from django.views.decorators.http import require_http_methods
 
-from rapport.campaigns import channels, services, tracking
+from rapport.campaigns import services
+from rapport.campaigns.delivery import channels, tracking
 from rapport.campaigns.models import ChannelKind, Message
 
 PIXEL = base64.b64decode("R0lGODlhAQABAIAAAAAAAP///yH5BAEAAAAALAAAAAABAAEAAAIBRAA7")

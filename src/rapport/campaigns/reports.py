@@ -212,7 +212,7 @@ def _splits(plan: Plan) -> dict[int, dict[str, int]]:
     """Per split step: enrollments sent down the yes and the no branch (both shown, zeros too)."""
     found: dict[int, dict[str, int]] = {
         position: {"yes": 0, "no": 0}
-        for position in plan.steps.filter(kind=Step.Kind.SPLIT).values_list("position", flat=True)  # type: ignore[attr-defined]
+        for position in plan.steps.filter(kind=Step.Kind.SPLIT).values_list("position", flat=True)
     }
     rows = (
         SplitDecision.objects.filter(step__plan=plan)

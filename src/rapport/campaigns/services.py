@@ -17,7 +17,9 @@ from django.utils import timezone
 
 from rapport.audit.models import AuditEntry
 from rapport.audit.services import record
-from rapport.campaigns import channels, content, engine, tracking, triggers
+from rapport.campaigns.delivery import channels, content, tracking
+from rapport.campaigns.journeys import engine, triggers
+from rapport.campaigns.journeys.validation import clean_plan
 from rapport.campaigns.models import (
     CONSENT_CHANNEL,
     CallTask,
@@ -30,10 +32,9 @@ from rapport.campaigns.models import (
     Purpose,
     Step,
 )
-from rapport.campaigns.validation import clean_plan
+from rapport.campaigns.signals import plan_started
 from rapport.core.actor import Actor, Source
 from rapport.core.errors import Conflict, FieldError, InvalidInput, NotFound
-from rapport.core.jobs import enqueue
 from rapport.customers.consent import withdraw_marketing
 from rapport.customers.models import Customer
 
@@ -51,7 +52,7 @@ def get_plan(plan_id: int) -> Plan:
 
 
 def _write_steps(plan: Plan, steps: list[dict[str, Any]]) -> None:
-    plan.steps.all().delete()  # type: ignore[attr-defined]
+    plan.steps.all().delete()
     Step.objects.bulk_create(
         [Step(plan=plan, position=index, kind=s["kind"], config=s["config"]) for index, s in enumerate(steps, 1)]
     )
@@ -87,7 +88,7 @@ def duplicate_plan(plan: Plan, *, actor: Actor) -> Plan:
     copy.status, copy.launched_at, copy.finished_at, copy.next_run_at = Plan.Status.DRAFT, None, None, None
     copy.trigger_cursor, copy.created_by = {}, actor.staff_user
     copy.save()
-    _write_steps(copy, [{"kind": s.kind, "config": s.config} for s in plan.steps.order_by("position")])  # type: ignore[attr-defined]
+    _write_steps(copy, [{"kind": s.kind, "config": s.config} for s in plan.steps.order_by("position")])
     record(actor, AuditEntry.Action.CREATE, obj=copy, changes={"duplicate_of": plan.pk})
     return copy
 
@@ -118,7 +119,7 @@ def launch_plan(plan: Plan, *, actor: Actor, now: dt.datetime | None = None) -> 
     plan = Plan.objects.select_for_update().get(pk=plan.pk)
     if plan.status not in (Plan.Status.DRAFT, Plan.Status.SCHEDULED):
         raise Conflict.single("status", "not_draft", f"the plan is {plan.get_status_display()}")
-    if not plan.steps.exists():  # type: ignore[attr-defined]
+    if not plan.steps.exists():
         raise InvalidInput.single("steps", "required", "add at least one step before launching")
     plan.launched_at = now
     if plan.kind == Plan.Kind.JOURNEY:
@@ -139,9 +140,7 @@ def launch_plan(plan: Plan, *, actor: Actor, now: dt.datetime | None = None) -> 
 
 
 def _schedule_run(plan: Plan) -> None:
-    from rapport.campaigns.tasks import run_plan
-
-    enqueue(run_plan, plan.pk)
+    plan_started.send(sender=Plan, plan_id=plan.pk)
 
 
 @transaction.atomic

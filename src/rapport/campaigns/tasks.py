@@ -8,7 +8,9 @@ from typing import Any
 from celery import shared_task
 from django.utils import timezone
 
-from rapport.campaigns import channels, engine, services, triggers
+from rapport.campaigns import services
+from rapport.campaigns.delivery import channels
+from rapport.campaigns.journeys import engine, triggers
 from rapport.campaigns.models import Plan
 
 logger = logging.getLogger(__name__)

@@ -21,7 +21,9 @@ from django.urls import reverse
 from django.utils.translation import gettext as _
 from django.views.decorators.http import require_POST
 
-from rapport.campaigns import bounces, channels, reports, services
+from rapport.campaigns import reports, services
+from rapport.campaigns.delivery import bounces, channels
+from rapport.campaigns.journeys.validation import TRIGGERS
 from rapport.campaigns.models import (
     CUSTOMER_CHANNELS,
     CallTask,
@@ -31,7 +33,6 @@ from rapport.campaigns.models import (
     Plan,
     Step,
 )
-from rapport.campaigns.validation import TRIGGERS
 from rapport.core.errors import DomainError, FieldError
 from rapport.core.listing import page_offset, paginate
 from rapport.core.requests import console_actor, error_text
@@ -89,7 +90,7 @@ def plan_list(request: HttpRequest) -> HttpResponse:
 
 def _builder_catalogue() -> dict[str, Any]:
     """What the step editor offers: templates by channel, manual tags, segments, step kinds."""
-    from rapport.campaigns import rewards
+    from rapport.campaigns.journeys import rewards
     from rapport.tags.models import Tag
 
     return {
@@ -196,7 +197,7 @@ def _plan_form(request: HttpRequest, plan: Plan | None) -> HttpResponse:
         steps = data["steps"] if isinstance(data["steps"], list) else []
     else:
         values = _plan_values(plan)
-        ordered = plan.steps.order_by("position") if plan else []  # type: ignore[attr-defined]
+        ordered = plan.steps.order_by("position") if plan else []
         steps = [{"kind": s.kind, "config": s.config} for s in ordered]
     return render(
         request,
@@ -281,7 +282,7 @@ def plan_detail(request: HttpRequest, pk: int) -> HttpResponse:
         {
             "nav": "campaigns",
             "plan": plan,
-            "steps": plan.steps.order_by("position"),  # type: ignore[attr-defined]
+            "steps": plan.steps.order_by("position"),
             "report": report,
             "funnel": reports.funnel_figure(report) if report.audience else "",
             "recent": [(m, m.customer_id in visible) for m in recent],

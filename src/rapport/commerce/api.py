@@ -16,12 +16,21 @@ from rapport.accounts.scopes import COMMERCE_READ, COMMERCE_WRITE
 from rapport.commerce import services
 from rapport.commerce.models import Category, Order, Product, Refund
 from rapport.commerce.queries import ORDERINGS, filter_orders, visible_orders
+from rapport.commerce.responses import (
+    BulkOrdersOut,
+    CommerceCategoryOut,
+    OrderOut,
+    OrderPage,
+    ProductOut,
+    ProductPage,
+    RefundOut,
+)
 from rapport.core.api import Strict, actor_for, require
 from rapport.core.bulk import bulk_summary
 from rapport.core.errors import NotFound
 from rapport.core.listing import order, page_body, paginate
 
-router = Router(tags=["commerce"])
+router = Router(tags=["commerce"], exclude_unset=True)
 
 Money = Decimal | int | str
 
@@ -176,20 +185,20 @@ def _order_input(payload: OrderIn) -> dict[str, Any]:
 # Categories --------------------------------------------------------------------------------
 
 
-@router.get("/categories", summary="All categories")
+@router.get("/categories", response={200: list[dict[str, Any]]}, summary="All categories")
 def list_categories(request: HttpRequest) -> list[dict[str, Any]]:
     require(request, COMMERCE_READ, "commerce.view_category")
     return [category_body(c) for c in Category.objects.select_related("parent")]
 
 
-@router.post("/categories", response={201: dict}, summary="Create a category")
+@router.post("/categories", response={201: CommerceCategoryOut}, summary="Create a category")
 def create_category(request: HttpRequest, payload: CategoryIn) -> Status[dict[str, Any]]:
     require(request, COMMERCE_WRITE, "commerce.add_category")
     category = services.save_category(data=payload.model_dump(exclude_unset=True), actor=actor_for(request))
     return Status(201, category_body(category))
 
 
-@router.patch("/categories/{code}", summary="Rename or move a category")
+@router.patch("/categories/{code}", response={200: dict[str, Any]}, summary="Rename or move a category")
 def update_category(request: HttpRequest, code: str, payload: CategoryIn) -> dict[str, Any]:
     require(request, COMMERCE_WRITE, "commerce.change_category")
     category = Category.objects.filter(code=code).first()
@@ -204,7 +213,7 @@ def update_category(request: HttpRequest, code: str, payload: CategoryIn) -> dic
 # Products ----------------------------------------------------------------------------------
 
 
-@router.get("/products", summary="List products")
+@router.get("/products", response={200: ProductPage}, summary="List products")
 def list_products(
     request: HttpRequest,
     q: str = "",
@@ -226,27 +235,29 @@ def list_products(
     return page_body(page, [product_body(p) for p in page.items])
 
 
-@router.post("/products", response={200: dict, 201: dict}, summary="Create or update a product by SKU")
+@router.post("/products", response={200: ProductOut, 201: ProductOut}, summary="Create or update a product by SKU")
 def upsert_product(request: HttpRequest, payload: ProductIn) -> Status[dict[str, Any]]:
     require(request, COMMERCE_WRITE, "commerce.add_product", "commerce.change_product")
     product, created = services.upsert_product(data=payload.model_dump(exclude_unset=True), actor=actor_for(request))
     return Status(201 if created else 200, product_body(product))
 
 
-@router.post("/products/bulk", summary="Upsert up to 1000 products by SKU, all or nothing")
+@router.post(
+    "/products/bulk", response={200: dict[str, Any]}, summary="Upsert up to 1000 products by SKU, all or nothing"
+)
 def bulk_products(request: HttpRequest, payload: BulkProducts) -> dict[str, Any]:
     require(request, COMMERCE_WRITE, "commerce.add_product", "commerce.change_product")
     items = [p.model_dump(exclude_unset=True) for p in payload.items]
     return bulk_summary(services.bulk_upsert_products(items, actor=actor_for(request)))
 
 
-@router.get("/products/{sku}", summary="One product")
+@router.get("/products/{sku}", response={200: ProductOut}, summary="One product")
 def get_product(request: HttpRequest, sku: str) -> dict[str, Any]:
     require(request, COMMERCE_READ, "commerce.view_product")
     return product_body(_product(sku))
 
 
-@router.patch("/products/{sku}", summary="Change a product")
+@router.patch("/products/{sku}", response={200: ProductOut}, summary="Change a product")
 def update_product(request: HttpRequest, sku: str, payload: ProductIn) -> dict[str, Any]:
     require(request, COMMERCE_WRITE, "commerce.change_product")
     product = services.update_product(
@@ -258,7 +269,7 @@ def update_product(request: HttpRequest, sku: str, payload: ProductIn) -> dict[s
 # Orders ------------------------------------------------------------------------------------
 
 
-@router.get("/orders", summary="List orders")
+@router.get("/orders", response={200: OrderPage}, summary="List orders")
 def list_orders(
     request: HttpRequest,
     customer_id: int | None = None,
@@ -285,40 +296,42 @@ def list_orders(
     return page_body(page, [order_body(o) for o in page.items])
 
 
-@router.post("/orders", response={200: dict, 201: dict}, summary="Create or update an order by channel + id")
+@router.post("/orders", response={200: OrderOut, 201: OrderOut}, summary="Create or update an order by channel + id")
 def upsert_order(request: HttpRequest, payload: OrderIn) -> Status[dict[str, Any]]:
     require(request, COMMERCE_WRITE, "commerce.add_order", "commerce.change_order")
     saved, created = services.upsert_order(data=_order_input(payload), actor=actor_for(request))
     return Status(201 if created else 200, order_body(Order.objects.get(pk=saved.pk)))
 
 
-@router.post("/orders/bulk", summary="Upsert up to 1000 orders, all or nothing")
+@router.post("/orders/bulk", response={200: BulkOrdersOut}, summary="Upsert up to 1000 orders, all or nothing")
 def bulk_orders(request: HttpRequest, payload: BulkOrders) -> dict[str, Any]:
     require(request, COMMERCE_WRITE, "commerce.add_order", "commerce.change_order")
     items = [_order_input(p) for p in payload.items]
     return bulk_summary(services.bulk_upsert_orders(items, actor=actor_for(request)))
 
 
-@router.get("/orders/{order_id}", summary="One order with its lines and refunds")
+@router.get("/orders/{order_id}", response={200: OrderOut}, summary="One order with its lines and refunds")
 def get_order(request: HttpRequest, order_id: int) -> dict[str, Any]:
     require(request, COMMERCE_READ, "commerce.view_order")
     return order_body(_order(request, order_id))
 
 
-@router.post("/orders/{order_id}/status", summary="Move an order to another status")
+@router.post("/orders/{order_id}/status", response={200: OrderOut}, summary="Move an order to another status")
 def set_status(request: HttpRequest, order_id: int, payload: StatusIn) -> dict[str, Any]:
     require(request, COMMERCE_WRITE, "commerce.change_order")
     services.set_order_status(_order(request, order_id), status=payload.status, actor=actor_for(request))
     return order_body(_order(request, order_id))
 
 
-@router.get("/orders/{order_id}/refunds", summary="Refunds of an order")
+@router.get("/orders/{order_id}/refunds", response={200: list[dict[str, Any]]}, summary="Refunds of an order")
 def list_refunds(request: HttpRequest, order_id: int) -> list[dict[str, Any]]:
     require(request, COMMERCE_READ, "commerce.view_refund")
     return [refund_body(r) for r in _order(request, order_id).refunds.all()]
 
 
-@router.post("/orders/{order_id}/refunds", response={200: dict, 201: dict}, summary="Record a refund (idempotent)")
+@router.post(
+    "/orders/{order_id}/refunds", response={200: RefundOut, 201: RefundOut}, summary="Record a refund (idempotent)"
+)
 def create_refund(request: HttpRequest, order_id: int, payload: RefundIn) -> Status[dict[str, Any]]:
     require(request, COMMERCE_WRITE, "commerce.add_refund")
     refund, created = services.record_refund(

@@ -18,7 +18,7 @@ from rapport.customers.models import Customer, Store
 ZERO = Decimal("0.00")
 
 
-def MoneyField(verbose_name: Any, **kwargs: Any) -> models.DecimalField:
+def MoneyField(verbose_name: Any, **kwargs: Any) -> models.DecimalField[Any, Decimal]:
     """Amounts up to 999,999,999,999.99; the currency lives in a column beside them."""
     return models.DecimalField(verbose_name, max_digits=14, decimal_places=2, **kwargs)
 

@@ -156,6 +156,84 @@ ORDER_FIELDS = {
 LINE_FIELDS = {"sku", "name", "quantity", "unit_price"}
 
 
+def _order_customer_id(
+    data: Mapping[str, Any], channel: str, cache: CatalogueCache, errors: list[FieldError]
+) -> int | None:
+    """The buyer: a customer id, or the id the channel knows them by (or nobody, a guest order)."""
+    if data.get("customer_id") not in (None, ""):
+        from rapport.customers.models import Customer
+
+        try:
+            customer_id = int(data["customer_id"])
+        except (TypeError, ValueError):
+            errors.append(FieldError("customer_id", "invalid", "a customer id is a whole number"))
+            return None
+        if not Customer.objects.filter(pk=customer_id).exists():
+            errors.append(FieldError("customer_id", "not_found", f"no customer #{customer_id}"))
+        return customer_id
+    if data.get("customer_external_id") not in (None, ""):
+        found = cache.customer_for_identity(channel, str(data["customer_external_id"]).strip())
+        if found is None:
+            errors.append(
+                FieldError(
+                    "customer_external_id",
+                    "not_found",
+                    f"no customer known to {channel!r} as {data['customer_external_id']!r}",
+                )
+            )
+        return found
+    return None
+
+
+def _order_store(data: Mapping[str, Any], cache: CatalogueCache, errors: list[FieldError]) -> dict[str, Any]:
+    if data.get("store") in (None, ""):
+        return {"store_id": None}
+    store = cache.store(data["store"])
+    if store is None:
+        errors.append(FieldError("store", "not_found", f"no store {data['store']!r}"))
+        return {}
+    return {"store_id": store.pk}
+
+
+def _order_shipping(data: Mapping[str, Any], errors: list[FieldError]) -> dict[str, Any]:
+    """Carrier, tracking number and shipping time: optional, blank when not given."""
+    cleaned: dict[str, Any] = {}
+    for name in ("carrier", "tracking_number"):
+        value = data.get(name)
+        if value is not None and (not isinstance(value, str) or len(value.strip()) > 60):
+            errors.append(FieldError(name, "invalid", "text of at most 60 characters"))
+        cleaned[name] = value.strip() if isinstance(value, str) else ""
+    cleaned["shipped_at"] = None
+    if data.get("shipped_at") not in (None, ""):
+        try:
+            cleaned["shipped_at"] = parse_aware_datetime(data["shipped_at"])
+        except ValueError as exc:
+            errors.append(FieldError("shipped_at", "invalid", str(exc)))
+    return cleaned
+
+
+def _order_lines(lines_in: Any, cache: CatalogueCache, errors: list[FieldError]) -> list[dict[str, Any]]:
+    if not isinstance(lines_in, list) or not lines_in:
+        errors.append(FieldError("lines", "required", "an order has at least one line"))
+        return []
+    cache.prefetch_products({str(line.get("sku", "")).strip() for line in lines_in if isinstance(line, Mapping)})
+    return [_clean_line(line, index=i, cache=cache, errors=errors) for i, line in enumerate(lines_in)]
+
+
+def _order_totals(data: Mapping[str, Any], subtotal: Decimal, errors: list[FieldError]) -> dict[str, Any]:
+    """Discount and shipping as given; the total as given, or computed from the lines."""
+    discount = parse_money(data.get("discount_total") or 0, field="discount_total", errors=errors) or Decimal("0.00")
+    shipping = parse_money(data.get("shipping_total") or 0, field="shipping_total", errors=errors) or Decimal("0.00")
+    if data.get("total") not in (None, ""):
+        total = parse_money(data["total"], field="total", errors=errors)
+    else:
+        computed = subtotal - discount + shipping
+        if computed < 0:
+            errors.append(FieldError("discount_total", "invalid", "the discount exceeds the subtotal"))
+        total = max(computed, Decimal("0.00"))
+    return {"discount_total": discount, "shipping_total": shipping, "total": total}
+
+
 def clean_order(data: Mapping[str, Any], *, cache: CatalogueCache) -> dict[str, Any]:
     """Clean an order with its lines. Totals are computed from the lines unless given."""
     errors = [FieldError(k, "unknown_field", "unknown field") for k in data if k not in ORDER_FIELDS]
@@ -167,38 +245,8 @@ def clean_order(data: Mapping[str, Any], *, cache: CatalogueCache) -> dict[str, 
     if not external_id or len(external_id) > 128:
         errors.append(FieldError("external_id", "required", "an external id of 1 to 128 characters"))
     cleaned["channel"], cleaned["external_id"] = channel, external_id
-
-    customer_id = None
-    if data.get("customer_id") not in (None, ""):
-        from rapport.customers.models import Customer
-
-        try:
-            customer_id = int(data["customer_id"])
-        except (TypeError, ValueError):
-            errors.append(FieldError("customer_id", "invalid", "a customer id is a whole number"))
-        else:
-            if not Customer.objects.filter(pk=customer_id).exists():
-                errors.append(FieldError("customer_id", "not_found", f"no customer #{customer_id}"))
-    elif data.get("customer_external_id") not in (None, ""):
-        customer_id = cache.customer_for_identity(channel, str(data["customer_external_id"]).strip())
-        if customer_id is None:
-            errors.append(
-                FieldError(
-                    "customer_external_id",
-                    "not_found",
-                    f"no customer known to {channel!r} as {data['customer_external_id']!r}",
-                )
-            )
-    cleaned["customer_id"] = customer_id
-
-    if data.get("store") not in (None, ""):
-        store = cache.store(data["store"])
-        if store is None:
-            errors.append(FieldError("store", "not_found", f"no store {data['store']!r}"))
-        else:
-            cleaned["store_id"] = store.pk
-    else:
-        cleaned["store_id"] = None
+    cleaned["customer_id"] = _order_customer_id(data, channel, cache, errors)
+    cleaned.update(_order_store(data, cache, errors))
 
     status = str(data.get("status") or OrderStatus.PAID).strip()
     if status not in OrderStatus.values:
@@ -213,41 +261,13 @@ def clean_order(data: Mapping[str, Any], *, cache: CatalogueCache) -> dict[str, 
             cleaned["placed_at"] = parse_aware_datetime(data["placed_at"])
         except ValueError as exc:
             errors.append(FieldError("placed_at", "invalid", str(exc)))
+    cleaned.update(_order_shipping(data, errors))
 
-    for name in ("carrier", "tracking_number"):
-        value = data.get(name)
-        if value is not None and (not isinstance(value, str) or len(value.strip()) > 60):
-            errors.append(FieldError(name, "invalid", "text of at most 60 characters"))
-        cleaned[name] = value.strip() if isinstance(value, str) else ""
-    cleaned["shipped_at"] = None
-    if data.get("shipped_at") not in (None, ""):
-        try:
-            cleaned["shipped_at"] = parse_aware_datetime(data["shipped_at"])
-        except ValueError as exc:
-            errors.append(FieldError("shipped_at", "invalid", str(exc)))
-
-    lines_in = data.get("lines")
-    lines: list[dict[str, Any]] = []
-    if not isinstance(lines_in, list) or not lines_in:
-        errors.append(FieldError("lines", "required", "an order has at least one line"))
-    else:
-        cache.prefetch_products({str(line.get("sku", "")).strip() for line in lines_in if isinstance(line, Mapping)})
-        for i, line in enumerate(lines_in):
-            lines.append(_clean_line(line, index=i, cache=cache, errors=errors))
+    lines = _order_lines(data.get("lines"), cache, errors)
     subtotal = sum((line.get("line_total") or Decimal(0) for line in lines), Decimal("0.00"))
     cleaned["lines"] = lines
     cleaned["subtotal"] = subtotal
-
-    discount = parse_money(data.get("discount_total") or 0, field="discount_total", errors=errors) or Decimal("0.00")
-    shipping = parse_money(data.get("shipping_total") or 0, field="shipping_total", errors=errors) or Decimal("0.00")
-    cleaned["discount_total"], cleaned["shipping_total"] = discount, shipping
-    if data.get("total") not in (None, ""):
-        cleaned["total"] = parse_money(data["total"], field="total", errors=errors)
-    else:
-        computed = subtotal - discount + shipping
-        if computed < 0:
-            errors.append(FieldError("discount_total", "invalid", "the discount exceeds the subtotal"))
-        cleaned["total"] = max(computed, Decimal("0.00"))
+    cleaned.update(_order_totals(data, subtotal, errors))
     if errors:
         raise InvalidInput(errors)
     return cleaned

@@ -31,7 +31,7 @@ class ThrottledLoginBackend(AxesStandaloneBackend):
 
     def authenticate(
         self, request: HttpRequest | None, username: str | None = None, password: str | None = None, **kwargs: Any
-    ) -> None:  # type: ignore[override]
+    ) -> None:
         if request is None:
             return None
         return super().authenticate(request, username, password, **kwargs)

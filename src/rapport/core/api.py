@@ -10,25 +10,69 @@ from __future__ import annotations
 import ast
 import functools
 import inspect
+import logging
 from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
+from django.conf import settings
 from django.db.models import ProtectedError
 from django.http import Http404, HttpRequest, HttpResponse
 from ninja import NinjaAPI, Schema
 from ninja.errors import AuthenticationError, HttpError
 from ninja.errors import ValidationError as NinjaValidationError
-from pydantic import ConfigDict
+from pydantic import BaseModel, ConfigDict, ModelWrapValidatorHandler, model_validator
+from pydantic import ValidationError as PydanticValidationError
 
 from rapport.core.actor import Actor, Source
 from rapport.core.errors import DomainError, PermissionDeniedError, kept_by_conflict
+
+logger = logging.getLogger(__name__)
 
 
 class Strict(Schema):
     """A request body that refuses fields it does not know (a typo is an error, not a no-op)."""
 
     model_config = ConfigDict(extra="forbid")
+
+
+class Body(BaseModel):
+    """A response body (an app's ``responses.py``): its declared fields typed and documented.
+
+    A field a handler adds before it is declared passes through unchanged (``extra="allow"``), so the
+    contract can only grow; fields that only some bodies have default to None and are left out when
+    absent (the routers set ``exclude_unset``). A body that breaks its contract fails the tests
+    (``RAPPORT_STRICT_RESPONSES``); in production it goes out as the handler built it, with a warning,
+    rather than as a 500.
+    """
+
+    model_config = ConfigDict(extra="allow")
+
+    @model_validator(mode="wrap")
+    @classmethod
+    def _as_built_unless_strict(cls, data: Any, handler: ModelWrapValidatorHandler[Body]) -> Body:
+        try:
+            return handler(data)
+        except PydanticValidationError as exc:
+            if settings.RAPPORT_STRICT_RESPONSES or not isinstance(data, dict):
+                raise
+            logger.warning("a %s body breaks its contract: %s", cls.__name__, exc)
+            return cls.model_construct(**data)
+
+
+XLSX = "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet"
+# ``openapi_extra`` of an operation that answers a table as a file (``?format=csv`` or ``xlsx``)
+TABLE_FILE: dict[str, Any] = {
+    "responses": {
+        200: {
+            "description": "The table as a file: CSV (UTF-8) or xlsx, as ``format`` asks",
+            "content": {
+                "text/csv": {"schema": {"type": "string"}},
+                XLSX: {"schema": {"type": "string", "format": "binary"}},
+            },
+        }
+    }
+}
 
 
 def actor_for(request: HttpRequest) -> Actor:

@@ -8,10 +8,27 @@ from __future__ import annotations
 
 from collections.abc import Iterable
 from dataclasses import dataclass
+from enum import StrEnum
 
 from django.core.exceptions import ValidationError as DjangoValidationError
 from django.db import transaction
 from django.db.models import Model, ProtectedError
+
+
+class CoreErrorCode(StrEnum):
+    """The codes the kernel answers with for every domain: access, the rate limit, lookups, request shape."""
+
+    UNAUTHENTICATED = "unauthenticated"
+    MISSING_SCOPE = "missing_scope"
+    FORBIDDEN = "forbidden"
+    THROTTLED = "throttled"
+    NOT_FOUND = "not_found"
+    IN_USE = "in_use"
+    INVALID = "invalid"
+    NULL = "null"
+    OUT_OF_RANGE = "out_of_range"
+    TOO_MANY = "too_many"
+    ERROR = "error"
 
 
 @dataclass(frozen=True)

@@ -9,7 +9,7 @@ from django.db import models
 from rapport.core import pii
 
 
-class EncryptedTextField(models.TextField):
+class EncryptedTextField(models.TextField[Any, Any]):
     """Encrypts on the way to the database and decrypts on the way back.
 
     The ciphertext is random per write, so the column cannot be searched: pair it with a

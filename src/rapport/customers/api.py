@@ -31,9 +31,25 @@ from rapport.customers.models import (
     Note,
     Store,
 )
+from rapport.customers.responses import (
+    AddIdentityOut,
+    AddressOut,
+    BulkCustomersOut,
+    ChangePage,
+    ConsentsOut,
+    CustomerOut,
+    CustomerPage,
+    CustomersNoteOut,
+    DefinitionOut,
+    MergeOut,
+    RevealOut,
+    ScanSuggestionsOut,
+    StoreOut,
+    SuggestionPage,
+)
 from rapport.customers.validation import LookupCache
 
-router = Router(tags=["customers"])
+router = Router(tags=["customers"], exclude_unset=True)
 
 VIEW = "customers.view_customer"
 CHANGE = "customers.change_customer"
@@ -246,7 +262,7 @@ def _given(body: Schema) -> dict[str, Any]:
 # Customers ---------------------------------------------------------------------------------
 
 
-@router.get("/customers", summary="List and search customers")
+@router.get("/customers", response={200: CustomerPage}, summary="List and search customers")
 def list_customers(
     request: HttpRequest,
     q: str = "",
@@ -285,7 +301,7 @@ def list_customers(
     return page_body(page, [customer_body(c) for c in page.items])
 
 
-@router.post("/customers", response={201: dict}, summary="Create a customer")
+@router.post("/customers", response={201: CustomerOut}, summary="Create a customer")
 def create_customer(request: HttpRequest, payload: CustomerCreate) -> Status[dict[str, Any]]:
     require(request, CUSTOMERS_WRITE, "customers.add_customer")
     data = _given(payload)
@@ -294,7 +310,11 @@ def create_customer(request: HttpRequest, payload: CustomerCreate) -> Status[dic
     return Status(201, customer_body(customer))
 
 
-@router.post("/customers/bulk", summary="Upsert up to 1000 customers by channel + external id, all or nothing")
+@router.post(
+    "/customers/bulk",
+    response={200: BulkCustomersOut},
+    summary="Upsert up to 1000 customers by channel + external id, all or nothing",
+)
 def bulk_customers(request: HttpRequest, payload: BulkCustomers) -> dict[str, Any]:
     require(request, CUSTOMERS_WRITE, "customers.add_customer", CHANGE)
     items = [
@@ -304,13 +324,15 @@ def bulk_customers(request: HttpRequest, payload: BulkCustomers) -> dict[str, An
     return bulk_summary(services.bulk_upsert_customers(items, actor=actor_for(request)))
 
 
-@router.get("/customers/{customer_id}", summary="One customer, personal data masked")
+@router.get("/customers/{customer_id}", response={200: CustomerOut}, summary="One customer, personal data masked")
 def get_customer(request: HttpRequest, customer_id: int) -> dict[str, Any]:
     require(request, CUSTOMERS_READ, VIEW)
     return customer_body(queries.visible_customer(request.user, customer_id))
 
 
-@router.patch("/customers/{customer_id}", summary="Change profile fields; each change is recorded")
+@router.patch(
+    "/customers/{customer_id}", response={200: CustomerOut}, summary="Change profile fields; each change is recorded"
+)
 def update_customer(request: HttpRequest, customer_id: int, payload: CustomerIn) -> dict[str, Any]:
     require(request, CUSTOMERS_WRITE, CHANGE)
     customer = services.update_customer(
@@ -326,20 +348,24 @@ def delete_customer(request: HttpRequest, customer_id: int) -> Status[None]:
     return Status(204, None)
 
 
-@router.post("/customers/{customer_id}/reveal", summary="Personal data in plaintext (audited)")
+@router.post(
+    "/customers/{customer_id}/reveal", response={200: RevealOut}, summary="Personal data in plaintext (audited)"
+)
 def reveal(request: HttpRequest, customer_id: int) -> dict[str, Any]:
     require(request, PII_REVEAL, VIEW, "customers.reveal_pii")
     return services.reveal_personal_data(queries.visible_customer(request.user, customer_id), actor=actor_for(request))
 
 
-@router.get("/customers/{customer_id}/history", summary="Every recorded field change, newest first")
+@router.get(
+    "/customers/{customer_id}/history", response={200: ChangePage}, summary="Every recorded field change, newest first"
+)
 def history(request: HttpRequest, customer_id: int, limit: int = 50, offset: int = 0) -> dict[str, Any]:
     require(request, CUSTOMERS_READ, VIEW)
-    page = paginate(queries.visible_customer(request.user, customer_id).changes.all(), limit=limit, offset=offset)  # type: ignore[attr-defined]
+    page = paginate(queries.visible_customer(request.user, customer_id).changes.all(), limit=limit, offset=offset)
     return page_body(page, [change_body(c) for c in page.items])
 
 
-@router.post("/customers/{customer_id}/identities", response={201: dict}, summary="Attach a channel identity")
+@router.post("/customers/{customer_id}/identities", response={201: AddIdentityOut}, summary="Attach a channel identity")
 def add_identity(request: HttpRequest, customer_id: int, payload: IdentityIn) -> Status[dict[str, Any]]:
     require(request, CUSTOMERS_WRITE, CHANGE)
     identity = services.add_identity(
@@ -351,14 +377,14 @@ def add_identity(request: HttpRequest, customer_id: int, payload: IdentityIn) ->
     return Status(201, {"channel": identity.channel, "external_id": identity.external_id})
 
 
-@router.get("/customers/{customer_id}/notes", summary="Notes, newest first")
+@router.get("/customers/{customer_id}/notes", response={200: list[CustomersNoteOut]}, summary="Notes, newest first")
 def list_notes(request: HttpRequest, customer_id: int) -> list[dict[str, Any]]:
     require(request, CUSTOMERS_READ, VIEW)
-    notes = queries.visible_customer(request.user, customer_id).notes.select_related("author")  # type: ignore[attr-defined]
+    notes = queries.visible_customer(request.user, customer_id).notes.select_related("author")
     return [note_body(n) for n in notes]
 
 
-@router.post("/customers/{customer_id}/notes", response={201: dict}, summary="Add a note")
+@router.post("/customers/{customer_id}/notes", response={201: CustomersNoteOut}, summary="Add a note")
 def add_note(request: HttpRequest, customer_id: int, payload: NoteIn) -> Status[dict[str, Any]]:
     require(request, CUSTOMERS_WRITE, "customers.add_note")
     note = services.add_note(
@@ -369,7 +395,7 @@ def add_note(request: HttpRequest, customer_id: int, payload: NoteIn) -> Status[
 
 def _consents_body(customer: Customer) -> dict[str, Any]:
     state = consent.consent_state(customer)
-    history = customer.consent_records.all()[:100]  # type: ignore[attr-defined]
+    history = customer.consent_records.all()[:100]
     return {
         "consents": [
             {
@@ -396,13 +422,19 @@ def _consents_body(customer: Customer) -> dict[str, Any]:
     }
 
 
-@router.get("/customers/{customer_id}/consents", summary="Consent per channel and purpose, and its history")
+@router.get(
+    "/customers/{customer_id}/consents",
+    response={200: ConsentsOut},
+    summary="Consent per channel and purpose, and its history",
+)
 def get_consents(request: HttpRequest, customer_id: int) -> dict[str, Any]:
     require(request, CUSTOMERS_READ, VIEW)
     return _consents_body(queries.visible_customer(request.user, customer_id))
 
 
-@router.put("/customers/{customer_id}/consents", summary="Record consent decisions (all or none)")
+@router.put(
+    "/customers/{customer_id}/consents", response={200: ConsentsOut}, summary="Record consent decisions (all or none)"
+)
 def put_consents(request: HttpRequest, customer_id: int, payload: ConsentsIn) -> dict[str, Any]:
     require(request, CUSTOMERS_WRITE, "customers.change_customer")
     customer = queries.visible_customer(request.user, customer_id)
@@ -415,7 +447,9 @@ def put_consents(request: HttpRequest, customer_id: int, payload: ConsentsIn) ->
     return _consents_body(customer)
 
 
-@router.put("/customers/{customer_id}/owner", summary="Assign the customer to a staff member")
+@router.put(
+    "/customers/{customer_id}/owner", response={200: CustomerOut}, summary="Assign the customer to a staff member"
+)
 def set_owner(request: HttpRequest, customer_id: int, payload: OwnerIn) -> dict[str, Any]:
     require(request, CUSTOMERS_WRITE, "customers.assign_owner")
     customer = queries.visible_customer(request.user, customer_id)
@@ -429,13 +463,15 @@ def set_owner(request: HttpRequest, customer_id: int, payload: OwnerIn) -> dict[
     return customer_body(Customer.objects.select_related("store", "owner").get(pk=customer.pk))
 
 
-@router.get("/customers/{customer_id}/addresses", summary="Addresses, lines masked")
+@router.get(
+    "/customers/{customer_id}/addresses", response={200: list[dict[str, Any]]}, summary="Addresses, lines masked"
+)
 def list_addresses(request: HttpRequest, customer_id: int) -> list[dict[str, Any]]:
     require(request, CUSTOMERS_READ, VIEW)
-    return [address_body(a) for a in queries.visible_customer(request.user, customer_id).addresses.all()]  # type: ignore[attr-defined]
+    return [address_body(a) for a in queries.visible_customer(request.user, customer_id).addresses.all()]
 
 
-@router.post("/customers/{customer_id}/addresses", response={201: dict}, summary="Add an address")
+@router.post("/customers/{customer_id}/addresses", response={201: AddressOut}, summary="Add an address")
 def add_address(request: HttpRequest, customer_id: int, payload: AddressIn) -> Status[dict[str, Any]]:
     require(request, CUSTOMERS_WRITE, CHANGE)
     address = services.add_address(
@@ -445,13 +481,15 @@ def add_address(request: HttpRequest, customer_id: int, payload: AddressIn) -> S
 
 
 def _address(request: HttpRequest, customer_id: int, address_id: int) -> Address:
-    address = queries.visible_customer(request.user, customer_id).addresses.filter(pk=address_id).first()  # type: ignore[attr-defined]
+    address = queries.visible_customer(request.user, customer_id).addresses.filter(pk=address_id).first()
     if address is None:
         raise NotFound.single("address_id", "not_found", f"no address #{address_id} for this customer")
     return address
 
 
-@router.patch("/customers/{customer_id}/addresses/{address_id}", summary="Change an address")
+@router.patch(
+    "/customers/{customer_id}/addresses/{address_id}", response={200: AddressOut}, summary="Change an address"
+)
 def update_address(request: HttpRequest, customer_id: int, address_id: int, payload: AddressIn) -> dict[str, Any]:
     require(request, CUSTOMERS_WRITE, CHANGE)
     address = _address(request, customer_id, address_id)
@@ -475,25 +513,25 @@ def _store(store_id: int) -> Store:
     return store
 
 
-@router.get("/stores", summary="All stores")
+@router.get("/stores", response={200: list[dict[str, Any]]}, summary="All stores")
 def list_stores(request: HttpRequest) -> list[dict[str, Any]]:
     require(request, CUSTOMERS_READ, "customers.view_store")
     return [store_body(s) for s in Store.objects.all()]
 
 
-@router.post("/stores", response={201: dict}, summary="Create a store")
+@router.post("/stores", response={201: StoreOut}, summary="Create a store")
 def create_store(request: HttpRequest, payload: StoreIn) -> Status[dict[str, Any]]:
     require(request, CUSTOMERS_WRITE, "customers.add_store")
     return Status(201, store_body(services.create_store(data=_given(payload), actor=actor_for(request))))
 
 
-@router.get("/stores/{store_id}", summary="One store")
+@router.get("/stores/{store_id}", response={200: dict[str, Any]}, summary="One store")
 def get_store(request: HttpRequest, store_id: int) -> dict[str, Any]:
     require(request, CUSTOMERS_READ, "customers.view_store")
     return store_body(_store(store_id))
 
 
-@router.patch("/stores/{store_id}", summary="Change a store")
+@router.patch("/stores/{store_id}", response={200: StoreOut}, summary="Change a store")
 def update_store(request: HttpRequest, store_id: int, payload: StoreIn) -> dict[str, Any]:
     require(request, CUSTOMERS_WRITE, "customers.change_store")
     return store_body(services.update_store(_store(store_id), data=_given(payload), actor=actor_for(request)))
@@ -502,19 +540,21 @@ def update_store(request: HttpRequest, store_id: int, payload: StoreIn) -> dict[
 # Custom fields -----------------------------------------------------------------------------
 
 
-@router.get("/custom-fields", summary="Custom profile field definitions")
+@router.get("/custom-fields", response={200: list[dict[str, Any]]}, summary="Custom profile field definitions")
 def list_custom_fields(request: HttpRequest) -> list[dict[str, Any]]:
     require(request, CUSTOMERS_READ, "customers.view_customfielddefinition")
     return [definition_body(d) for d in CustomFieldDefinition.objects.all()]
 
 
-@router.post("/custom-fields", response={201: dict}, summary="Define a custom field")
+@router.post("/custom-fields", response={201: DefinitionOut}, summary="Define a custom field")
 def create_custom_field(request: HttpRequest, payload: CustomFieldIn) -> Status[dict[str, Any]]:
     require(request, CUSTOMERS_WRITE, "customers.add_customfielddefinition")
     return Status(201, definition_body(services.save_custom_field(data=_given(payload), actor=actor_for(request))))
 
 
-@router.patch("/custom-fields/{key}", summary="Change a custom field (its key and type are fixed)")
+@router.patch(
+    "/custom-fields/{key}", response={200: dict[str, Any]}, summary="Change a custom field (its key and type are fixed)"
+)
 def update_custom_field(request: HttpRequest, key: str, payload: CustomFieldIn) -> dict[str, Any]:
     require(request, CUSTOMERS_WRITE, "customers.change_customfielddefinition")
     definition = CustomFieldDefinition.objects.filter(key=key).first()
@@ -559,7 +599,9 @@ def merge_body(done: CustomerMerge) -> dict[str, Any]:
     }
 
 
-@router.post("/customers/{customer_id}/merge", summary="Merge another customer into this one (audited)")
+@router.post(
+    "/customers/{customer_id}/merge", response={200: MergeOut}, summary="Merge another customer into this one (audited)"
+)
 def merge_into(request: HttpRequest, customer_id: int, payload: MergeIn) -> dict[str, Any]:
     require(request, CUSTOMERS_WRITE, CHANGE, "customers.change_mergesuggestion")
     survivor = queries.visible_customer(request.user, customer_id)
@@ -567,7 +609,11 @@ def merge_into(request: HttpRequest, customer_id: int, payload: MergeIn) -> dict
     return merge_body(merge.merge_customers(survivor, merged, actor=actor_for(request), reason=payload.reason))
 
 
-@router.get("/merge-suggestions", summary="Suggested merges (weak matches) for a person to decide")
+@router.get(
+    "/merge-suggestions",
+    response={200: SuggestionPage},
+    summary="Suggested merges (weak matches) for a person to decide",
+)
 def list_suggestions(request: HttpRequest, status: str = "open", limit: int = 50, offset: int = 0) -> dict[str, Any]:
     require(request, CUSTOMERS_READ, "customers.view_mergesuggestion")
     if status not in MergeSuggestion.Status.values:
@@ -578,10 +624,10 @@ def list_suggestions(request: HttpRequest, status: str = "open", limit: int = 50
 
 @router.post(
     "/merge-suggestions/scan",
-    response={202: dict[str, bool]},
+    response={202: ScanSuggestionsOut},
     summary="Look for weak matches among all customers now (also done daily); new ones join the queue",
 )
-def scan_suggestions(request: HttpRequest) -> Status:
+def scan_suggestions(request: HttpRequest) -> Status[dict[str, Any]]:
     from rapport.customers.tasks import scan_weak_matches
 
     require(request, CUSTOMERS_WRITE, "customers.change_mergesuggestion")
@@ -589,7 +635,9 @@ def scan_suggestions(request: HttpRequest) -> Status:
     return Status(202, {"queued": True})
 
 
-@router.post("/merge-suggestions/{suggestion_id}/decide", summary="Merge or reject a suggestion")
+@router.post(
+    "/merge-suggestions/{suggestion_id}/decide", response={200: dict[str, Any]}, summary="Merge or reject a suggestion"
+)
 def decide_suggestion(request: HttpRequest, suggestion_id: int, payload: DecisionIn) -> dict[str, Any]:
     require(request, CUSTOMERS_WRITE, "customers.change_mergesuggestion")
     suggestion = MergeSuggestion.objects.filter(pk=suggestion_id).first()

@@ -67,14 +67,7 @@ def filter_customers(queryset: QuerySet[Customer], params: Mapping[str, Any]) ->
         else:
             queryset = queryset.filter(store=store)
     if params.get("owner"):
-        if str(params["owner"]) == "none":
-            queryset = queryset.filter(owner__isnull=True)
-        else:
-            owner_id = cache.owner_id(params["owner"])
-            if owner_id is None:
-                errors.append(FieldError("owner", "not_found", f"no staff user {params['owner']!r}"))
-            else:
-                queryset = queryset.filter(owner_id=owner_id)
+        queryset = _filter_owner(queryset, params["owner"], cache, errors)
     if params.get("channel"):
         queryset = queryset.filter(identities__channel=str(params["channel"])).distinct()
     if params.get("member_status"):
@@ -87,6 +80,29 @@ def filter_customers(queryset: QuerySet[Customer], params: Mapping[str, Any]) ->
     queryset = within_time_bounds(
         queryset, params, field="registered_at", after="registered_after", before="registered_before", errors=errors
     )
+    queryset = _filter_custom_fields(queryset, params, cache, errors)
+    if errors:
+        raise InvalidInput(errors)
+    return queryset
+
+
+def _filter_owner(
+    queryset: QuerySet[Customer], owner: Any, cache: LookupCache, errors: list[FieldError]
+) -> QuerySet[Customer]:
+    """``none`` lists the unowned; otherwise the staff user's id or username."""
+    if str(owner) == "none":
+        return queryset.filter(owner__isnull=True)
+    owner_id = cache.owner_id(owner)
+    if owner_id is None:
+        errors.append(FieldError("owner", "not_found", f"no staff user {owner!r}"))
+        return queryset
+    return queryset.filter(owner_id=owner_id)
+
+
+def _filter_custom_fields(
+    queryset: QuerySet[Customer], params: Mapping[str, Any], cache: LookupCache, errors: list[FieldError]
+) -> QuerySet[Customer]:
+    """Each non-blank ``cf.<key>`` parameter filters by that custom field's value."""
     definitions = cache.definitions()
     for name, raw in params.items():
         if not name.startswith(CUSTOM_FILTER_PREFIX) or raw in (None, ""):
@@ -100,8 +116,6 @@ def filter_customers(queryset: QuerySet[Customer], params: Mapping[str, Any]) ->
             queryset = _filter_custom(queryset, definition, raw)
         except ValueError as exc:
             errors.append(FieldError(name, "invalid", str(exc)))
-    if errors:
-        raise InvalidInput(errors)
     return queryset
 
 

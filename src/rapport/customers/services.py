@@ -199,7 +199,7 @@ def bulk_upsert_customers(items: Sequence[Mapping[str, Any]], *, actor: Actor) -
 def delete_customer(customer: Customer, *, actor: Actor) -> None:
     """Remove a customer who never bought; one with orders or other kept records (ledger entries,
     tickets: whatever another domain protects) is kept for the books."""
-    if customer.orders.exists():  # type: ignore[attr-defined]
+    if customer.orders.exists():
         raise Conflict.single("id", "has_orders", "a customer with orders cannot be deleted")
     record(actor, AuditEntry.Action.DELETE, obj=customer, changes={"name": customer.name})
     try:
@@ -437,7 +437,6 @@ _DEFINITION_FIELDS = [
 ]
 
 
-@transaction.atomic
 def _column_length(model: type[models.Model], name: str) -> int:
     """The longest text a model's character column holds (checked here: the database would refuse it late)."""
     field = model._meta.get_field(name)
@@ -445,22 +444,36 @@ def _column_length(model: type[models.Model], name: str) -> int:
     return field.max_length
 
 
+def _definition_key_errors(key: str, instance: CustomFieldDefinition | None) -> list[FieldError]:
+    """A key is a unique identifier-like slug, and fixed once the field exists."""
+    from django.utils.text import slugify
+
+    if not key or slugify(key).replace("-", "_") != key or len(key) > 50:
+        return [FieldError("key", "invalid", "a key of lower-case letters, digits and _ (at most 50)")]
+    if CustomFieldDefinition.objects.filter(key=key).exclude(pk=instance.pk if instance else 0).exists():
+        return [FieldError("key", "duplicate", f"a custom field {key!r} exists")]
+    if instance is not None and key != instance.key:
+        return [FieldError("key", "immutable", "the key of a field cannot change")]
+    return []
+
+
+def _definition_type_errors(field_type: Any, instance: CustomFieldDefinition | None) -> list[FieldError]:
+    if field_type not in CustomFieldDefinition.FieldType.values:
+        return [FieldError("field_type", "invalid", f"one of: {', '.join(CustomFieldDefinition.FieldType.values)}")]
+    if instance is not None and field_type != instance.field_type:
+        return [FieldError("field_type", "immutable", "the type of an existing field cannot change")]
+    return []
+
+
+@transaction.atomic
 def save_custom_field(
     *, data: Mapping[str, Any], actor: Actor, instance: CustomFieldDefinition | None = None
 ) -> CustomFieldDefinition:
     """Define or change a custom profile field. The type of a field in use cannot change."""
-    from django.utils.text import slugify
-
     errors = [FieldError(k, "unknown_field", "unknown field") for k in data if k not in _DEFINITION_FIELDS]
     values = {k: data[k] for k in _DEFINITION_FIELDS if k in data}
     if instance is None or "key" in values:
-        key = str(values.get("key") or "").strip()
-        if not key or slugify(key).replace("-", "_") != key or len(key) > 50:
-            errors.append(FieldError("key", "invalid", "a key of lower-case letters, digits and _ (at most 50)"))
-        elif CustomFieldDefinition.objects.filter(key=key).exclude(pk=instance.pk if instance else 0).exists():
-            errors.append(FieldError("key", "duplicate", f"a custom field {key!r} exists"))
-        elif instance is not None and key != instance.key:
-            errors.append(FieldError("key", "immutable", "the key of a field cannot change"))
+        errors += _definition_key_errors(str(values.get("key") or "").strip(), instance)
     if (instance is None or "label" in values) and not str(values.get("label") or "").strip():
         errors.append(FieldError("label", "required", "give the field a label"))
     for name in ("label", "help_text"):
@@ -468,13 +481,7 @@ def save_custom_field(
         if len(str(values.get(name) or "")) > limit:
             errors.append(FieldError(name, "too_long", f"at most {limit} characters"))
     if instance is None or "field_type" in values:
-        field_type = values.get("field_type")
-        if field_type not in CustomFieldDefinition.FieldType.values:
-            errors.append(
-                FieldError("field_type", "invalid", f"one of: {', '.join(CustomFieldDefinition.FieldType.values)}")
-            )
-        elif instance is not None and field_type != instance.field_type:
-            errors.append(FieldError("field_type", "immutable", "the type of an existing field cannot change"))
+        errors += _definition_type_errors(values.get("field_type"), instance)
     kind = values.get("field_type", getattr(instance, "field_type", None))
     if kind in ("choice", "multi_choice"):
         choices = values.get("choices", getattr(instance, "choices", []))

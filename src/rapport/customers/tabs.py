@@ -24,8 +24,8 @@ def profile(request: HttpRequest, customer: Customer) -> dict[str, Any]:
     sellers = get_user_model().objects.filter(is_active=True, groups__name=roles.SALES).order_by("username")
     return {
         "custom_values": custom,
-        "identities": customer.identities.all(),  # type: ignore[attr-defined]
-        "addresses": customer.addresses.all(),  # type: ignore[attr-defined]
+        "identities": customer.identities.all(),
+        "addresses": customer.addresses.all(),
         "stats": getattr(customer, "stats", None),
         "sellers": sellers,
     }
@@ -37,16 +37,16 @@ def consents(request: HttpRequest, customer: Customer) -> dict[str, Any]:
     rows = [
         (label, [cell for cell in state if cell["channel"] == channel]) for channel, label in ConsentChannel.choices
     ]
-    return {"consent_purposes": purposes, "consent_rows": rows, "consent_history": customer.consent_records.all()[:50]}  # type: ignore[attr-defined]
+    return {"consent_purposes": purposes, "consent_rows": rows, "consent_history": customer.consent_records.all()[:50]}
 
 
 def history(request: HttpRequest, customer: Customer) -> dict[str, Any]:
-    changes = customer.changes.all()  # type: ignore[attr-defined]
+    changes = customer.changes.all()
     return {"history_page": paginate(changes, limit=50, offset=page_offset(request.GET.get("page"), 50))}
 
 
 def notes(request: HttpRequest, customer: Customer) -> dict[str, Any]:
-    return {"notes": customer.notes.select_related("author"), "note_form": NoteForm()}  # type: ignore[attr-defined]
+    return {"notes": customer.notes.select_related("author"), "note_form": NoteForm()}
 
 
 def audit(request: HttpRequest, customer: Customer) -> dict[str, Any]:

@@ -8,7 +8,7 @@ importer too. Lookups of stores and owners go through small caches so that an im
 from __future__ import annotations
 
 import datetime as dt
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 from decimal import Decimal, InvalidOperation
 from typing import Any
 
@@ -38,6 +38,8 @@ PROFILE_FIELDS = [
     "custom_fields",
 ]
 PII_FIELDS = {"phone", "email", "id_number"}
+# cleaned even when absent: a new customer needs a name, and registers now unless told when
+_ASKED_OF_EVERY_NEW_CUSTOMER = {"name", "registered_at"}
 _BLANK = (None, "")
 
 
@@ -89,61 +91,252 @@ def _parse_date(value: Any) -> dt.date:
     return parsed
 
 
+def _custom_text(definition: CustomFieldDefinition, value: Any) -> Any:
+    text = str(value).strip()
+    if len(text) > definition.max_length:
+        raise ValueError(f"at most {definition.max_length} characters")
+    return text
+
+
+def _decimal_or_fail(value: Any, message: str) -> Decimal:
+    if isinstance(value, bool):
+        raise ValueError(message)
+    try:
+        return Decimal(str(value).strip())
+    except InvalidOperation as exc:
+        raise ValueError(message) from exc
+
+
+def _custom_integer(definition: CustomFieldDefinition, value: Any) -> Any:
+    number = _decimal_or_fail(value, "expected a whole number")
+    if number != number.to_integral_value():
+        raise ValueError("expected a whole number")
+    return int(number)
+
+
+def _custom_decimal(definition: CustomFieldDefinition, value: Any) -> Any:
+    number = _decimal_or_fail(value, "expected a number")
+    if not number.is_finite():
+        raise ValueError("expected a number")
+    return str(number)
+
+
+def _custom_date(definition: CustomFieldDefinition, value: Any) -> Any:
+    return _parse_date(value).isoformat()
+
+
+def _custom_boolean(definition: CustomFieldDefinition, value: Any) -> Any:
+    if isinstance(value, bool):
+        return value
+    text = str(value).strip().lower()
+    if text in {"true", "yes", "1", "y", "是"}:
+        return True
+    if text in {"false", "no", "0", "n", "否"}:
+        return False
+    raise ValueError("expected yes or no")
+
+
+def _custom_choice(definition: CustomFieldDefinition, value: Any) -> Any:
+    text = str(value).strip()
+    if text not in definition.choices:
+        raise ValueError(f"expected one of: {', '.join(map(str, definition.choices))}")
+    return text
+
+
+def _custom_multi_choice(definition: CustomFieldDefinition, value: Any) -> Any:
+    items = value if isinstance(value, list) else [v.strip() for v in str(value).split("|") if v.strip()]
+    bad = [str(v) for v in items if v not in definition.choices]
+    if bad:
+        raise ValueError(f"not in the list: {', '.join(bad)}")
+    return sorted(set(items), key=list(definition.choices).index)
+
+
+_CUSTOM_VALUE_CLEANERS: dict[str, Callable[[CustomFieldDefinition, Any], Any]] = {
+    CustomFieldDefinition.FieldType.TEXT: _custom_text,
+    CustomFieldDefinition.FieldType.INTEGER: _custom_integer,
+    CustomFieldDefinition.FieldType.DECIMAL: _custom_decimal,
+    CustomFieldDefinition.FieldType.DATE: _custom_date,
+    CustomFieldDefinition.FieldType.BOOLEAN: _custom_boolean,
+    CustomFieldDefinition.FieldType.CHOICE: _custom_choice,
+    CustomFieldDefinition.FieldType.MULTI_CHOICE: _custom_multi_choice,
+}
+
+
 def clean_custom_value(definition: CustomFieldDefinition, value: Any) -> Any:
     """Validate one custom field value against its definition; return the JSON-ready value."""
-    kind = CustomFieldDefinition.FieldType
     if value in _BLANK or value == []:
         if definition.required:
             raise ValueError("this field is required")
         return None
-    if definition.field_type == kind.TEXT:
-        text = str(value).strip()
-        if len(text) > definition.max_length:
-            raise ValueError(f"at most {definition.max_length} characters")
-        return text
-    if definition.field_type == kind.INTEGER:
-        if isinstance(value, bool):
-            raise ValueError("expected a whole number")
+    clean = _CUSTOM_VALUE_CLEANERS.get(definition.field_type)
+    if clean is None:
+        raise ValueError(f"unknown field type {definition.field_type}")
+    return clean(definition, value)
+
+
+class _Rejected(Exception):
+    """One profile field's value is refused: the message and the error code the caller reports."""
+
+    def __init__(self, message: str, code: str = "invalid") -> None:
+        super().__init__(message)
+        self.message = message
+        self.code = code
+
+
+def _validation_message(exc: ValidationError) -> str:
+    return str(exc.message % exc.params if exc.params else exc.message)
+
+
+def _bounded_text(value: Any, limit: int) -> str:
+    text = str(value or "").strip()
+    if len(text) > limit:
+        raise _Rejected(f"at most {limit} characters", "too_long")
+    return text
+
+
+def _one_of(value: Any, allowed: list[str], *, default: str, blank_allowed: bool = False) -> str:
+    chosen = str(value or "").strip() or default
+    if chosen not in allowed:
+        listed = ", ".join(v for v in allowed if v)
+        raise _Rejected(f"expected one of: {listed} or empty" if blank_allowed else f"expected one of: {listed}")
+    return chosen
+
+
+def _clean_name(value: Any) -> dict[str, Any]:
+    name = str(value or "").strip()
+    if not name:
+        raise _Rejected("a customer needs a name", "required")
+    return {"name": _bounded_text(name, 120)}
+
+
+def _clean_gender(value: Any) -> dict[str, Any]:
+    return {"gender": _one_of(str(value or "").lower(), Gender.values, default="", blank_allowed=True)}
+
+
+def _clean_birthday(value: Any) -> dict[str, Any]:
+    if value in _BLANK:
+        return {"birthday": None}
+    try:
+        birthday = _parse_date(value)
+    except ValueError as exc:
+        raise _Rejected(str(exc)) from exc
+    if birthday > timezone.now().date() or birthday.year < 1900:
+        raise _Rejected("a birthday lies between 1900 and today")
+    return {"birthday": birthday}
+
+
+def _clean_phone(value: Any) -> dict[str, Any]:
+    if value in _BLANK:
+        return {"phone": "", "phone_index": None}
+    try:
+        phone = pii.normalise_phone(str(value))
+    except ValidationError as exc:
+        raise _Rejected(_validation_message(exc)) from exc
+    return {"phone": phone, "phone_index": pii.phone_index(phone)}
+
+
+def _clean_email(value: Any) -> dict[str, Any]:
+    if value in _BLANK:
+        return {"email": "", "email_index": None}
+    try:
+        email = pii.normalise_email(str(value))
+    except ValidationError as exc:
+        raise _Rejected(_validation_message(exc)) from exc
+    if len(email) > 254:
+        raise _Rejected("an email address has at most 254 characters")
+    return {"email": email, "email_index": pii.email_index(email)}
+
+
+def _clean_id_number(value: Any) -> dict[str, Any]:
+    if value in _BLANK:
+        return {"id_number": "", "id_number_index": None}
+    try:
+        number = pii.normalise_id_number(str(value))
+    except ValidationError as exc:
+        raise _Rejected(str(exc.message)) from exc
+    return {"id_number": number, "id_number_index": pii.id_number_index(number)}
+
+
+def _clean_city(value: Any) -> dict[str, Any]:
+    return {"city": _bounded_text(value, 80)}
+
+
+def _clean_member_status(value: Any) -> dict[str, Any]:
+    return {"member_status": _one_of(value, MemberStatus.values, default=MemberStatus.MEMBER)}
+
+
+def _clean_registration_channel(value: Any) -> dict[str, Any]:
+    return {"registration_channel": _one_of(value, Channel.values, default=Channel.WEB)}
+
+
+def _registered_at_cleaner(*, new: bool) -> Callable[[Any], dict[str, Any]]:
+    """A new customer without a registration time registers now; a blank one leaves an existing one alone."""
+
+    def clean(value: Any) -> dict[str, Any]:
+        if value in _BLANK:
+            return {"registered_at": timezone.now()} if new else {}
         try:
-            number = Decimal(str(value).strip())
-        except InvalidOperation as exc:
-            raise ValueError("expected a whole number") from exc
-        if number != number.to_integral_value():
-            raise ValueError("expected a whole number")
-        return int(number)
-    if definition.field_type == kind.DECIMAL:
-        if isinstance(value, bool):
-            raise ValueError("expected a number")
+            registered_at = parse_aware_datetime(value)
+        except ValueError as exc:
+            raise _Rejected(str(exc)) from exc
+        if registered_at > timezone.now() + dt.timedelta(minutes=5):
+            raise _Rejected("cannot be in the future")
+        return {"registered_at": registered_at}
+
+    return clean
+
+
+def _store_cleaner(cache: LookupCache) -> Callable[[Any], dict[str, Any]]:
+    def clean(value: Any) -> dict[str, Any]:
+        if value in _BLANK:
+            return {"store_id": None}
+        store = cache.store(value)
+        if store is None:
+            raise _Rejected(f"no store {value!r}", "not_found")
+        return {"store_id": store.pk}
+
+    return clean
+
+
+def _owner_cleaner(cache: LookupCache) -> Callable[[Any], dict[str, Any]]:
+    def clean(value: Any) -> dict[str, Any]:
+        if value in _BLANK:
+            return {"owner_id": None}
+        owner_id = cache.owner_id(value)
+        if owner_id is None:
+            raise _Rejected(f"no active staff user {value!r}", "not_found")
+        return {"owner_id": owner_id}
+
+    return clean
+
+
+def _merge_custom_fields(
+    given: Mapping[str, Any],
+    definitions: dict[str, CustomFieldDefinition],
+    instance: Customer | None,
+    fail: Callable[[str, str, str], None],
+) -> dict[str, Any]:
+    """The stored custom fields with the given ones applied (a blank value removes one)."""
+    merged = dict(instance.custom_fields) if instance is not None else {}
+    for key, value in given.items():
+        definition = definitions.get(key)
+        if definition is None:
+            fail(f"custom_fields.{key}", "no such custom field", "unknown_field")
+            continue
         try:
-            number = Decimal(str(value).strip())
-        except InvalidOperation as exc:
-            raise ValueError("expected a number") from exc
-        if not number.is_finite():
-            raise ValueError("expected a number")
-        return str(number)
-    if definition.field_type == kind.DATE:
-        return _parse_date(value).isoformat()
-    if definition.field_type == kind.BOOLEAN:
-        if isinstance(value, bool):
-            return value
-        text = str(value).strip().lower()
-        if text in {"true", "yes", "1", "y", "是"}:
-            return True
-        if text in {"false", "no", "0", "n", "否"}:
-            return False
-        raise ValueError("expected yes or no")
-    if definition.field_type == kind.CHOICE:
-        text = str(value).strip()
-        if text not in definition.choices:
-            raise ValueError(f"expected one of: {', '.join(map(str, definition.choices))}")
-        return text
-    if definition.field_type == kind.MULTI_CHOICE:
-        items = value if isinstance(value, list) else [v.strip() for v in str(value).split("|") if v.strip()]
-        bad = [str(v) for v in items if v not in definition.choices]
-        if bad:
-            raise ValueError(f"not in the list: {', '.join(bad)}")
-        return sorted(set(items), key=list(definition.choices).index)
-    raise ValueError(f"unknown field type {definition.field_type}")
+            clean_value = clean_custom_value(definition, value)
+        except ValueError as exc:
+            fail(f"custom_fields.{key}", str(exc), "invalid")
+            continue
+        if clean_value is None:
+            merged.pop(key, None)
+        else:
+            merged[key] = clean_value
+    if instance is None:
+        for key, definition in definitions.items():
+            if definition.required and key not in merged:
+                fail(f"custom_fields.{key}", "this field is required", "required")
+    return merged
 
 
 def clean_profile(
@@ -159,155 +352,45 @@ def clean_profile(
     ``custom_fields`` is the merged dictionary, personal data comes with its blind index.
     """
     cache = cache or LookupCache()
+    new = instance is None
     cleaned: dict[str, Any] = {}
     errors: list[FieldError] = []
 
     def fail(field: str, message: str, code: str = "invalid") -> None:
         errors.append(FieldError(f"{field_prefix}{field}", code, message))
 
-    unknown = [key for key in data if key not in PROFILE_FIELDS]
-    for key in unknown:
-        fail(key, "unknown field", "unknown_field")
+    for key in data:
+        if key not in PROFILE_FIELDS:
+            fail(key, "unknown field", "unknown_field")
 
-    if "name" in data or instance is None:
-        name = str(data.get("name") or "").strip()
-        if not name:
-            fail("name", "a customer needs a name", "required")
-        elif len(name) > 120:
-            fail("name", "at most 120 characters", "too_long")
-        else:
-            cleaned["name"] = name
-
-    if "gender" in data:
-        gender = str(data["gender"] or "").strip().lower()
-        if gender not in Gender.values:
-            fail("gender", f"expected one of: {', '.join(v for v in Gender.values if v)} or empty")
-        else:
-            cleaned["gender"] = gender
-
-    if "birthday" in data:
-        if data["birthday"] in _BLANK:
-            cleaned["birthday"] = None
-        else:
+    cleaners: list[tuple[str, Callable[[Any], dict[str, Any]]]] = [
+        ("name", _clean_name),
+        ("gender", _clean_gender),
+        ("birthday", _clean_birthday),
+        ("phone", _clean_phone),
+        ("email", _clean_email),
+        ("id_number", _clean_id_number),
+        ("city", _clean_city),
+        ("member_status", _clean_member_status),
+        ("registered_at", _registered_at_cleaner(new=new)),
+        ("registration_channel", _clean_registration_channel),
+        ("store", _store_cleaner(cache)),
+        ("owner", _owner_cleaner(cache)),
+    ]
+    for field, clean in cleaners:
+        if field in data or (new and field in _ASKED_OF_EVERY_NEW_CUSTOMER):
             try:
-                birthday = _parse_date(data["birthday"])
-                if birthday > timezone.now().date() or birthday.year < 1900:
-                    fail("birthday", "a birthday lies between 1900 and today")
-                else:
-                    cleaned["birthday"] = birthday
-            except ValueError as exc:
-                fail("birthday", str(exc))
-
-    if "phone" in data:
-        if data["phone"] in _BLANK:
-            cleaned["phone"], cleaned["phone_index"] = "", None
-        else:
-            try:
-                phone = pii.normalise_phone(str(data["phone"]))
-                cleaned["phone"], cleaned["phone_index"] = phone, pii.phone_index(phone)
-            except ValidationError as exc:
-                fail("phone", str(exc.message % exc.params if exc.params else exc.message))
-
-    if "email" in data:
-        if data["email"] in _BLANK:
-            cleaned["email"], cleaned["email_index"] = "", None
-        else:
-            try:
-                email = pii.normalise_email(str(data["email"]))
-                if len(email) > 254:
-                    raise ValidationError("an email address has at most 254 characters")
-                cleaned["email"], cleaned["email_index"] = email, pii.email_index(email)
-            except ValidationError as exc:
-                fail("email", str(exc.message % exc.params if exc.params else exc.message))
-
-    if "id_number" in data:
-        if data["id_number"] in _BLANK:
-            cleaned["id_number"], cleaned["id_number_index"] = "", None
-        else:
-            try:
-                number = pii.normalise_id_number(str(data["id_number"]))
-                cleaned["id_number"], cleaned["id_number_index"] = number, pii.id_number_index(number)
-            except ValidationError as exc:
-                fail("id_number", str(exc.message))
-
-    if "city" in data:
-        city = str(data["city"] or "").strip()
-        if len(city) > 80:
-            fail("city", "at most 80 characters", "too_long")
-        else:
-            cleaned["city"] = city
-
-    if "member_status" in data:
-        status = str(data["member_status"] or "").strip() or MemberStatus.MEMBER
-        if status not in MemberStatus.values:
-            fail("member_status", f"expected one of: {', '.join(MemberStatus.values)}")
-        else:
-            cleaned["member_status"] = status
-
-    if "registered_at" in data and data["registered_at"] not in _BLANK:
-        try:
-            registered_at = parse_aware_datetime(data["registered_at"])
-            if registered_at > timezone.now() + dt.timedelta(minutes=5):
-                fail("registered_at", "cannot be in the future")
-            else:
-                cleaned["registered_at"] = registered_at
-        except ValueError as exc:
-            fail("registered_at", str(exc))
-    elif instance is None:
-        cleaned["registered_at"] = timezone.now()
-
-    if "registration_channel" in data:
-        channel = str(data["registration_channel"] or "").strip() or Channel.WEB
-        if channel not in Channel.values:
-            fail("registration_channel", f"expected one of: {', '.join(Channel.values)}")
-        else:
-            cleaned["registration_channel"] = channel
-
-    if "store" in data:
-        if data["store"] in _BLANK:
-            cleaned["store_id"] = None
-        else:
-            store = cache.store(data["store"])
-            if store is None:
-                fail("store", f"no store {data['store']!r}", "not_found")
-            else:
-                cleaned["store_id"] = store.pk
-
-    if "owner" in data:
-        if data["owner"] in _BLANK:
-            cleaned["owner_id"] = None
-        else:
-            owner_id = cache.owner_id(data["owner"])
-            if owner_id is None:
-                fail("owner", f"no active staff user {data['owner']!r}", "not_found")
-            else:
-                cleaned["owner_id"] = owner_id
+                cleaned.update(clean(data.get(field)))
+            except _Rejected as exc:
+                fail(field, exc.message, exc.code)
 
     definitions = cache.definitions()
-    if "custom_fields" in data or instance is None:
+    if "custom_fields" in data or new:
         given = data.get("custom_fields") or {}
-        if not isinstance(given, Mapping):
-            fail("custom_fields", "expected an object of field keys and values")
+        if isinstance(given, Mapping):
+            cleaned["custom_fields"] = _merge_custom_fields(given, definitions, instance, fail)
         else:
-            merged = dict(instance.custom_fields) if instance is not None else {}
-            for key, value in given.items():
-                definition = definitions.get(key)
-                if definition is None:
-                    fail(f"custom_fields.{key}", "no such custom field", "unknown_field")
-                    continue
-                try:
-                    clean_value = clean_custom_value(definition, value)
-                except ValueError as exc:
-                    fail(f"custom_fields.{key}", str(exc))
-                    continue
-                if clean_value is None:
-                    merged.pop(key, None)
-                else:
-                    merged[key] = clean_value
-            for key, definition in definitions.items():
-                if definition.required and key not in merged and instance is None:
-                    fail(f"custom_fields.{key}", "this field is required", "required")
-            cleaned["custom_fields"] = merged
+            fail("custom_fields", "expected an object of field keys and values")
 
     if errors:
         raise InvalidInput(errors)

@@ -48,40 +48,40 @@ def is_campaign_day(day: dt.date) -> bool:
     return dt.timedelta(days=1) <= festival - day <= dt.timedelta(days=21)
 
 
-def day_multiplier(day: dt.date) -> float:
-    """How busy this day is compared with an ordinary weekday, before growth."""
-    weight = 1.12 if day.weekday() >= 5 else 0.95
-    month, dom = day.month, day.day
+def _shopping_festival_multiplier(month: int, dom: int) -> float:
+    """The shopping festivals' pull on a day: 11.11, 618, 12.12, 3.8 and 520 with their warm-ups."""
     if month == 11:
-        if dom < 11:
-            weight *= 1.6  # presale and 11.11 warm-up
-        elif dom == 11:
-            weight *= 7.0
-        elif dom == 12:
-            weight *= 1.8
-    elif month == 10 and dom >= 24:
-        weight *= 1.25  # presale deposits open
-    elif month == 6:
-        if dom < 18:
-            weight *= 1.35
-        elif dom == 18:
-            weight *= 4.5
-    elif month == 12:
-        weight *= 1.25  # year end and Christmas gifts
-        if dom == 12:
-            weight *= 2.6
-    elif month == 3 and dom == 8:
-        weight *= 2.0  # 3.8 女王节
-    elif month == 5 and dom == 20:
-        weight *= 1.6  # 520
+        return {11: 7.0, 12: 1.8}.get(dom, 1.6 if dom < 11 else 1.0)  # before the 11th: presale and warm-up
+    if month == 10:
+        return 1.25 if dom >= 24 else 1.0  # presale deposits open
+    if month == 6:
+        return 4.5 if dom == 18 else 1.35 if dom < 18 else 1.0
+    if month == 12:
+        return 1.25 * (2.6 if dom == 12 else 1.0)  # year end and Christmas gifts
+    if (month, dom) == (3, 8):
+        return 2.0  # 3.8 女王节
+    if (month, dom) == (5, 20):
+        return 1.6  # 520
+    return 1.0
+
+
+def _spring_festival_multiplier(day: dt.date) -> float:
     festival = spring_festival(day.year if day.month < 7 else day.year + 1)
     until = (festival - day).days
     if 1 <= until <= 21:
-        weight *= 1.45  # 年货节: New Year goods
-    elif -6 <= until <= 0:
-        weight *= 0.35  # the holiday: couriers and shops rest
-    elif -14 <= until <= -7:
-        weight *= 0.8
+        return 1.45  # 年货节: New Year goods
+    if -6 <= until <= 0:
+        return 0.35  # the holiday: couriers and shops rest
+    if -14 <= until <= -7:
+        return 0.8
+    return 1.0
+
+
+def day_multiplier(day: dt.date) -> float:
+    """How busy this day is compared with an ordinary weekday, before growth."""
+    weight = 1.12 if day.weekday() >= 5 else 0.95
+    weight *= _shopping_festival_multiplier(day.month, day.day)
+    weight *= _spring_festival_multiplier(day)
     return weight
 
 

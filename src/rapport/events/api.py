@@ -13,7 +13,7 @@ from rapport.core.listing import page_body, paginate
 from rapport.events.models import Event
 from rapport.events.queries import filter_events, visible_events
 
-router = Router(tags=["events"])
+router = Router(tags=["events"], exclude_unset=True)
 
 
 def event_body(event: Event) -> dict[str, Any]:
@@ -33,7 +33,7 @@ def event_body(event: Event) -> dict[str, Any]:
     }
 
 
-@router.get("/events", summary="Behaviour events, newest first")
+@router.get("/events", response={200: dict[str, Any]}, summary="Behaviour events, newest first")
 def list_events(
     request: HttpRequest,
     name: str = "",

@@ -74,7 +74,7 @@ def _append(source: Source, messages: Iterable[Message]) -> None:
     columns = ", ".join(f'"{c}"' for c in _STAGED_COLUMNS)
     with connection.cursor() as cursor:
         if connection.vendor == "postgresql":
-            with cursor.copy(f'COPY "{_STAGED_TABLE}" ({columns}) FROM STDIN') as copy:  # type: ignore[attr-defined]
+            with cursor.copy(f'COPY "{_STAGED_TABLE}" ({columns}) FROM STDIN') as copy:
                 for message in messages:
                     copy.write_row(_staged_row(source, message))
             return

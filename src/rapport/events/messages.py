@@ -113,6 +113,38 @@ def _moment(value: Any, prefix: str, key: str, errors: list[FieldError]) -> dt.d
         return None
 
 
+def _event_name(kind: Any, raw: dict[str, Any], prefix: str, errors: list[FieldError]) -> str:
+    """What the call names: a track's event, a page's or screen's name, a group's id."""
+    if kind == EventType.TRACK:
+        event = raw.get("event")
+        if not isinstance(event, str) or not event.strip():
+            errors.append(FieldError(f"{prefix}event", "required", "a track call names its event"))
+            return ""
+        return event.strip()[:200]
+    if kind in (EventType.PAGE, EventType.SCREEN):
+        page = raw.get("name")
+        if page is not None and not isinstance(page, str):
+            errors.append(FieldError(f"{prefix}name", "invalid", "expected a string"))
+        return (page or "").strip()[:200] if isinstance(page, str) else ""
+    if kind == EventType.GROUP:
+        return _text_id(raw.get("groupId"), prefix, "groupId", errors)
+    return ""
+
+
+def _corrected_moment(
+    happened: dt.datetime | None, sent_at: dt.datetime | None, received_at: dt.datetime
+) -> dt.datetime | None:
+    """When it happened by the server's clock, or None when that lies outside what is kept."""
+    try:
+        corrected = corrected_time(happened, sent_at, received_at)
+    except OverflowError:  # the interval the device claims reaches past year 9999 or before year 1
+        return None
+    too_far_ahead = sent_at is None and happened is not None and happened > received_at + MAX_CLOCK_AHEAD
+    if corrected < EARLIEST_TIME or too_far_ahead:
+        return None
+    return corrected
+
+
 def parse_message(
     raw: Any,
     *,
@@ -143,20 +175,7 @@ def parse_message(
     message_id = _text_id(raw.get("messageId"), prefix, "messageId", errors) or f"rapport-{uuid.uuid4()}"
     if len(message_id) > 100:
         errors.append(FieldError(f"{prefix}messageId", "too_long", "at most 100 characters"))
-    name = ""
-    if kind == EventType.TRACK:
-        event = raw.get("event")
-        if not isinstance(event, str) or not event.strip():
-            errors.append(FieldError(f"{prefix}event", "required", "a track call names its event"))
-        else:
-            name = event.strip()[:200]
-    elif kind in (EventType.PAGE, EventType.SCREEN):
-        page = raw.get("name")
-        if page is not None and not isinstance(page, str):
-            errors.append(FieldError(f"{prefix}name", "invalid", "expected a string"))
-        name = (page or "").strip()[:200] if isinstance(page, str) else ""
-    elif kind == EventType.GROUP:
-        name = _text_id(raw.get("groupId"), prefix, "groupId", errors)
+    name = _event_name(kind, raw, prefix, errors)
     if kind == EventType.ALIAS:
         if not previous_id or not user_id:
             errors.append(FieldError(f"{prefix}previousId", "required", "an alias links a previousId to a userId"))
@@ -177,12 +196,8 @@ def parse_message(
     if errors:
         return None, errors
     happened = timestamp or original
-    try:
-        corrected = corrected_time(happened, sent_at, received_at)
-    except OverflowError:  # the interval the device claims reaches past year 9999 or before year 1
-        corrected = EARLIEST_TIME - dt.timedelta(days=1)
-    too_far_ahead = sent_at is None and happened is not None and happened > received_at + MAX_CLOCK_AHEAD
-    if corrected < EARLIEST_TIME or too_far_ahead:
+    corrected = _corrected_moment(happened, sent_at, received_at)
+    if corrected is None:
         field_name = "timestamp" if timestamp else "originalTimestamp"
         return None, [FieldError(prefix + field_name, OUT_OF_RANGE, OUT_OF_RANGE_MESSAGE)]
     assert kind is not None

@@ -100,7 +100,7 @@ def _handle(request: HttpRequest, implied_type: str | None) -> JsonResponse:
     return JsonResponse(answer)
 
 
-def _endpoint(implied_type: str | None):  # type: ignore[no-untyped-def]
+def _endpoint(implied_type: str | None):
     @csrf_exempt
     @require_POST
     def view(request: HttpRequest) -> JsonResponse:

@@ -14,8 +14,9 @@ from typing import Any
 
 from django.conf import settings
 from django.http import HttpRequest
-from ninja import File, Form, Router, Status
+from ninja import Router, Status
 from ninja.files import UploadedFile
+from ninja.params.functions import File, Form
 
 from rapport.accounts.scopes import COMMERCE_READ, COMMERCE_WRITE, CUSTOMERS_READ, CUSTOMERS_WRITE, IMPORTS
 from rapport.core.api import actor_for, require
@@ -26,9 +27,10 @@ from rapport.imports.forms import KIND_PERMISSIONS
 from rapport.imports.mapping import parse_mapping
 from rapport.imports.models import ImportJob
 from rapport.imports.readers import CSV_SUFFIXES, XLSX_SUFFIXES, UnusableFile
+from rapport.imports.responses import CancelImportOut, ImportErrorsOut, ImportStatusOut, StartImportOut
 from rapport.imports.views import progress_of
 
-router = Router(tags=["imports"])
+router = Router(tags=["imports"], exclude_unset=True)
 
 _WRITE_SCOPE = {
     "customers": CUSTOMERS_WRITE,
@@ -59,7 +61,7 @@ def _body(job: ImportJob) -> dict[str, Any]:
     return body
 
 
-@router.post("/imports", response={202: dict[str, Any]}, summary="Start an import job with a CSV or xlsx file")
+@router.post("/imports", response={202: StartImportOut}, summary="Start an import job with a CSV or xlsx file")
 def start_import(
     request: HttpRequest,
     kind: str = Form(..., description="customers, orders, products or refunds"),
@@ -67,7 +69,7 @@ def start_import(
     channel: str = Form("import", description="the shop or system the ids in the file belong to"),
     mode: str = Form("history", description="history (past orders: no messages, points, journeys) or live"),
     mapping: str = Form("", description="COLUMN=FIELD pairs, one a line or comma-separated; FIELD - ignores"),
-) -> Status:
+) -> Status[dict[str, Any]]:
     require(request, IMPORTS, "imports.add_importjob")
     if kind not in _WRITE_SCOPE:
         raise InvalidInput.single("kind", "invalid", "one of: customers, orders, products, refunds")
@@ -96,13 +98,17 @@ def start_import(
     return Status(202, _body(job))
 
 
-@router.get("/imports/{job_id}", summary="An import job's status and counts")
+@router.get("/imports/{job_id}", response={200: ImportStatusOut}, summary="An import job's status and counts")
 def import_status(request: HttpRequest, job_id: int) -> dict[str, Any]:
     require(request, IMPORTS, "imports.view_importjob")
     return _body(_job(request, job_id))
 
 
-@router.get("/imports/{job_id}/errors", summary="The rejected rows of a job: line, field, code, reason")
+@router.get(
+    "/imports/{job_id}/errors",
+    response={200: ImportErrorsOut},
+    summary="The rejected rows of a job: line, field, code, reason",
+)
 def import_errors(request: HttpRequest, job_id: int, limit: int = 100, offset: int = 0) -> dict[str, Any]:
     require(request, IMPORTS, "imports.view_importjob")
     job = _job(request, job_id)
@@ -126,7 +132,11 @@ def import_errors(request: HttpRequest, job_id: int, limit: int = 100, offset: i
     return {"rejected_rows": job.error_rows, "complete": True, "items": items}
 
 
-@router.post("/imports/{job_id}/cancel", summary="Stop a job after its current chunk; committed rows stay")
+@router.post(
+    "/imports/{job_id}/cancel",
+    response={200: CancelImportOut},
+    summary="Stop a job after its current chunk; committed rows stay",
+)
 def cancel_import(request: HttpRequest, job_id: int) -> dict[str, Any]:
     require(request, IMPORTS, "imports.add_importjob")
     job = _job(request, job_id)

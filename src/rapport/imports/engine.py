@@ -282,20 +282,7 @@ class CustomerMerger(Merger):
         identity_owner: dict[tuple[str, str], int],
         outcome: ChunkOutcome,
     ) -> None:
-        # 3. who else holds these phones and emails
-        index_owner: dict[tuple[str, str], _Person] = {}
-        wanted = {
-            (column, cleaned[column])
-            for *_rest, cleaned in cleaned_rows
-            for column in ("phone_index", "email_index")
-            if cleaned.get(column)
-        }
-        holders = _load_people_by_index(wanted, exclude=set(people))
-        people.update(holders)
-        for known in people.values():
-            for column in ("phone_index", "email_index"):
-                if known.values.get(column):
-                    index_owner[(column, known.values[column])] = known
+        index_owner = _index_owners(cleaned_rows, people)
 
         # 4. resolve row by row, in file order, as the per-row upsert would
         new_identities: list[tuple[str, str, _Person]] = []
@@ -450,6 +437,28 @@ def _load_people(ids: set[int]) -> dict[int, _Person]:
         for customer in Customer.objects.filter(pk__in=ordered[start : start + 900]):
             people[customer.pk] = _person(customer)
     return people
+
+
+def _index_owners(
+    cleaned_rows: list[tuple[int, list[Row], str, str, dict[str, Any], dict[str, Any]]], people: dict[int, _Person]
+) -> dict[tuple[str, str], _Person]:
+    """3. who else holds these phones and emails: (index column, blind index) → the person holding it.
+
+    The holders found are added to ``people``.
+    """
+    wanted = {
+        (column, cleaned[column])
+        for *_rest, cleaned in cleaned_rows
+        for column in ("phone_index", "email_index")
+        if cleaned.get(column)
+    }
+    people.update(_load_people_by_index(wanted, exclude=set(people)))
+    index_owner: dict[tuple[str, str], _Person] = {}
+    for known in people.values():
+        for column in ("phone_index", "email_index"):
+            if known.values.get(column):
+                index_owner[(column, known.values[column])] = known
+    return index_owner
 
 
 def _load_people_by_index(wanted: set[tuple[str, str]], *, exclude: set[int]) -> dict[int, _Person]:

@@ -246,6 +246,37 @@ def _alias_index(kind: str) -> dict[str, str]:
     return index
 
 
+def _explicit_target(kind: str, raw: str, custom: Mapping[str, str]) -> str | None:
+    """The field a mapping sends a column to (None: ignore the column)."""
+    target = raw.strip()
+    if target.lower() in IGNORE_TARGETS:
+        return None
+    if target in FIELDS[kind]:
+        return target
+    key = target.removeprefix(CUSTOM_PREFIX)
+    if key in custom:
+        return CUSTOM_PREFIX + key
+    choices = ", ".join(FIELDS[kind] + [CUSTOM_PREFIX + k for k in custom])
+    raise UnusableFile(f"mapping names unknown field {raw!r} for {kind}; known fields: {choices}")
+
+
+def _explicit_targets(
+    kind: str, header: list[str], mapping: Mapping[str, str], custom: Mapping[str, str]
+) -> dict[int, str | None]:
+    """Column index → target for the columns the mapping names (exactly, or as a header reads normalised)."""
+    by_exact = {name: i for i, name in reversed(list(enumerate(header)))}
+    by_normal = {normalise_header(name): i for i, name in reversed(list(enumerate(header)))}
+    explicit: dict[int, str | None] = {}
+    for source, wanted in mapping.items():
+        index = by_exact.get(source)
+        if index is None:
+            index = by_normal.get(normalise_header(source))
+        if index is None:
+            raise UnusableFile(f"mapping names column {source!r}, which the file does not have; columns: {header}")
+        explicit[index] = _explicit_target(kind, wanted, custom)
+    return explicit
+
+
 def plan_columns(
     kind: str,
     header: list[str],
@@ -261,36 +292,13 @@ def plan_columns(
     if kind not in FIELDS:
         raise UnusableFile(f"unknown import kind {kind!r}; one of: {', '.join(KINDS)}")
     plan = ColumnPlan(kind, list(header))
-    known = set(FIELDS[kind])
     custom = dict(custom_fields or {}) if kind == CUSTOMERS else {}
     custom_by_name: dict[str, str] = {}
     for key, label in custom.items():
         custom_by_name.setdefault(normalise_header(key), key)
         if label:
             custom_by_name.setdefault(normalise_header(label), key)
-
-    def explicit_target(raw: str) -> str | None:
-        target = raw.strip()
-        if target.lower() in IGNORE_TARGETS:
-            return None
-        if target in known:
-            return target
-        key = target.removeprefix(CUSTOM_PREFIX)
-        if key in custom:
-            return CUSTOM_PREFIX + key
-        choices = ", ".join(FIELDS[kind] + [CUSTOM_PREFIX + k for k in custom])
-        raise UnusableFile(f"mapping names unknown field {raw!r} for {kind}; known fields: {choices}")
-
-    by_exact = {name: i for i, name in reversed(list(enumerate(header)))}
-    by_normal = {normalise_header(name): i for i, name in reversed(list(enumerate(header)))}
-    explicit: dict[int, str | None] = {}
-    for source, wanted in (mapping or {}).items():
-        index = by_exact.get(source)
-        if index is None:
-            index = by_normal.get(normalise_header(source))
-        if index is None:
-            raise UnusableFile(f"mapping names column {source!r}, which the file does not have; columns: {header}")
-        explicit[index] = explicit_target(wanted)
+    explicit = _explicit_targets(kind, header, mapping or {}, custom)
 
     aliases = _alias_index(kind)
     taken: dict[str, int] = {}

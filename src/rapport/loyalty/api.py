@@ -29,10 +29,20 @@ from rapport.loyalty.models import (
     Entry,
     Redemption,
 )
+from rapport.loyalty.responses import (
+    AssetsOut,
+    GrantCardOut,
+    IssueCouponsOut,
+    LoyaltyEntryOut,
+    LoyaltyEntryPage,
+    MovementOut,
+    QuoteOut,
+    RedemptionOut,
+)
 from rapport.loyalty.services import adjustments, cards, checkout, coupons, ledger, levels, points, stored_value
 from rapport.loyalty.services.cart import Cart, CartItem
 
-router = Router(tags=["loyalty"])
+router = Router(tags=["loyalty"], exclude_unset=True)
 
 VIEW = "loyalty.view_account"
 KEY = Field(min_length=1, max_length=120, description="the caller's idempotency key")
@@ -242,13 +252,21 @@ def _cart(cart: CartIn) -> Cart:
 # Member assets -----------------------------------------------------------------------------------
 
 
-@router.get("/loyalty/customers/{customer_id}/assets", summary="Balances, level and progress, coupons, cards")
+@router.get(
+    "/loyalty/customers/{customer_id}/assets",
+    response={200: AssetsOut},
+    summary="Balances, level and progress, coupons, cards",
+)
 def customer_assets(request: HttpRequest, customer_id: int) -> dict[str, Any]:
     require(request, LOYALTY_READ, VIEW)
     return assets_body(customer_queries.visible_customer(request.user, customer_id))
 
 
-@router.get("/loyalty/customers/{customer_id}/entries", summary="The statement of one asset, newest first")
+@router.get(
+    "/loyalty/customers/{customer_id}/entries",
+    response={200: LoyaltyEntryPage},
+    summary="The statement of one asset, newest first",
+)
 def customer_entries(
     request: HttpRequest,
     customer_id: int,
@@ -267,8 +285,10 @@ def customer_entries(
     return page_body(page, [entry_body(e) for e in page.items])
 
 
-@router.post("/loyalty/customers/{customer_id}/adjustments", response={201: dict}, summary="Adjust a balance by hand")
-def adjust(request: HttpRequest, customer_id: int, payload: AdjustmentIn) -> Status:
+@router.post(
+    "/loyalty/customers/{customer_id}/adjustments", response={201: LoyaltyEntryOut}, summary="Adjust a balance by hand"
+)
+def adjust(request: HttpRequest, customer_id: int, payload: AdjustmentIn) -> Status[dict[str, Any]]:
     require(request, LOYALTY_WRITE, "loyalty.adjust_balance")
     customer = customer_queries.visible_customer(request.user, customer_id)
     entry = adjustments.adjust(
@@ -283,9 +303,11 @@ def adjust(request: HttpRequest, customer_id: int, payload: AdjustmentIn) -> Sta
 
 
 @router.post(
-    "/loyalty/customers/{customer_id}/points/award", response={201: dict}, summary="Award points (campaigns, gifts)"
+    "/loyalty/customers/{customer_id}/points/award",
+    response={201: LoyaltyEntryOut},
+    summary="Award points (campaigns, gifts)",
 )
-def award_points(request: HttpRequest, customer_id: int, payload: PointsIn) -> Status:
+def award_points(request: HttpRequest, customer_id: int, payload: PointsIn) -> Status[dict[str, Any]]:
     require(request, LOYALTY_WRITE, "loyalty.adjust_balance")
     customer = customer_queries.visible_customer(request.user, customer_id)
     entry = points.award(
@@ -299,8 +321,10 @@ def award_points(request: HttpRequest, customer_id: int, payload: PointsIn) -> S
     return Status(201, entry_body(entry))
 
 
-@router.post("/loyalty/customers/{customer_id}/points/spend", response={201: dict}, summary="Redeem points for a gift")
-def spend_points(request: HttpRequest, customer_id: int, payload: PointsIn) -> Status:
+@router.post(
+    "/loyalty/customers/{customer_id}/points/spend", response={201: LoyaltyEntryOut}, summary="Redeem points for a gift"
+)
+def spend_points(request: HttpRequest, customer_id: int, payload: PointsIn) -> Status[dict[str, Any]]:
     require(request, CHECKOUT, "loyalty.redeem_coupon")
     customer = customer_queries.visible_customer(request.user, customer_id)
     entry = points.spend(
@@ -314,9 +338,9 @@ def spend_points(request: HttpRequest, customer_id: int, payload: PointsIn) -> S
 
 
 @router.post(
-    "/loyalty/customers/{customer_id}/stored-value/top-ups", response={201: dict}, summary="Top up (with bonus)"
+    "/loyalty/customers/{customer_id}/stored-value/top-ups", response={201: MovementOut}, summary="Top up (with bonus)"
 )
-def top_up(request: HttpRequest, customer_id: int, payload: MoneyIn) -> Status:
+def top_up(request: HttpRequest, customer_id: int, payload: MoneyIn) -> Status[dict[str, Any]]:
     require(request, LOYALTY_WRITE, "loyalty.redeem_coupon")
     customer = customer_queries.visible_customer(request.user, customer_id)
     movement = stored_value.top_up(
@@ -329,8 +353,10 @@ def top_up(request: HttpRequest, customer_id: int, payload: MoneyIn) -> Status:
     return Status(201, movement_body(movement, customer.pk))
 
 
-@router.post("/loyalty/customers/{customer_id}/stored-value/refunds", response={201: dict}, summary="Refund principal")
-def refund_stored_value(request: HttpRequest, customer_id: int, payload: RefundIn) -> Status:
+@router.post(
+    "/loyalty/customers/{customer_id}/stored-value/refunds", response={201: MovementOut}, summary="Refund principal"
+)
+def refund_stored_value(request: HttpRequest, customer_id: int, payload: RefundIn) -> Status[dict[str, Any]]:
     require(request, LOYALTY_WRITE, "loyalty.adjust_balance")
     customer = customer_queries.visible_customer(request.user, customer_id)
     movement = stored_value.refund_principal(
@@ -339,7 +365,9 @@ def refund_stored_value(request: HttpRequest, customer_id: int, payload: RefundI
     return Status(201, movement_body(movement, customer.pk))
 
 
-@router.get("/loyalty/customers/{customer_id}/coupons", summary="The customer's coupons")
+@router.get(
+    "/loyalty/customers/{customer_id}/coupons", response={200: list[dict[str, Any]]}, summary="The customer's coupons"
+)
 def customer_coupons(request: HttpRequest, customer_id: int, status: str | None = None) -> list[dict[str, Any]]:
     require(request, LOYALTY_READ, VIEW)
     customer = customer_queries.visible_customer(request.user, customer_id)
@@ -350,9 +378,9 @@ def customer_coupons(request: HttpRequest, customer_id: int, status: str | None 
 
 
 @router.post(
-    "/loyalty/customers/{customer_id}/cards", response={201: dict}, summary="Give, sell or renew a benefit card"
+    "/loyalty/customers/{customer_id}/cards", response={201: GrantCardOut}, summary="Give, sell or renew a benefit card"
 )
-def grant_card(request: HttpRequest, customer_id: int, payload: CardIn) -> Status:
+def grant_card(request: HttpRequest, customer_id: int, payload: CardIn) -> Status[dict[str, Any]]:
     require(request, LOYALTY_WRITE, "loyalty.issue_coupon")
     customer = customer_queries.visible_customer(request.user, customer_id)
     card_type = CardType.objects.filter(pk=payload.card_type).first()
@@ -375,21 +403,27 @@ def grant_card(request: HttpRequest, customer_id: int, payload: CardIn) -> Statu
 # Coupon templates --------------------------------------------------------------------------------
 
 
-@router.get("/loyalty/coupon-templates", summary="Coupon templates")
+@router.get("/loyalty/coupon-templates", response={200: list[dict[str, Any]]}, summary="Coupon templates")
 def list_templates(request: HttpRequest) -> list[dict[str, Any]]:
     require(request, LOYALTY_READ, "loyalty.view_coupon")
     return [template_body(t) for t in CouponTemplate.objects.all()]
 
 
-@router.post("/loyalty/coupon-templates/{template_id}/codes", response={201: dict}, summary="Generate unique codes")
-def generate_codes(request: HttpRequest, template_id: int, payload: CodesIn) -> Status:
+@router.post(
+    "/loyalty/coupon-templates/{template_id}/codes", response={201: dict[str, Any]}, summary="Generate unique codes"
+)
+def generate_codes(request: HttpRequest, template_id: int, payload: CodesIn) -> Status[dict[str, Any]]:
     require(request, LOYALTY_WRITE, "loyalty.issue_coupon")
     template = _template(template_id)
     made = coupons.generate_codes(template, count=payload.count, actor=actor_for(request))
     return Status(201, {"generated": made})
 
 
-@router.post("/loyalty/coupon-templates/{template_id}/issue", summary="Issue to customers or a saved segment")
+@router.post(
+    "/loyalty/coupon-templates/{template_id}/issue",
+    response={200: IssueCouponsOut},
+    summary="Issue to customers or a saved segment",
+)
 def issue_coupons(request: HttpRequest, template_id: int, payload: IssueIn) -> dict[str, Any]:
     from rapport.loyalty.tasks import issue_to_segment
     from rapport.segments.services import get_segment
@@ -421,7 +455,11 @@ def _template(template_id: int) -> CouponTemplate:
 # Checkout ----------------------------------------------------------------------------------------
 
 
-@router.post("/loyalty/checkout/quote", summary="What points, coupons and stored value can do for a cart")
+@router.post(
+    "/loyalty/checkout/quote",
+    response={200: QuoteOut},
+    summary="What points, coupons and stored value can do for a cart",
+)
 def quote(request: HttpRequest, payload: QuoteIn) -> dict[str, Any]:
     require(request, CHECKOUT, "loyalty.redeem_coupon")
     customer = customer_queries.visible_customer(request.user, payload.customer)
@@ -447,8 +485,10 @@ def quote(request: HttpRequest, payload: QuoteIn) -> dict[str, Any]:
     }
 
 
-@router.post("/loyalty/checkout/redeem", response={201: dict}, summary="Use points, a coupon and stored value together")
-def redeem(request: HttpRequest, payload: RedeemIn) -> Status:
+@router.post(
+    "/loyalty/checkout/redeem", response={201: RedemptionOut}, summary="Use points, a coupon and stored value together"
+)
+def redeem(request: HttpRequest, payload: RedeemIn) -> Status[dict[str, Any]]:
     require(request, CHECKOUT, "loyalty.redeem_coupon")
     customer = customer_queries.visible_customer(request.user, payload.customer)
     redemption = checkout.redeem(
@@ -464,7 +504,11 @@ def redeem(request: HttpRequest, payload: RedeemIn) -> Status:
     return Status(201, redemption_body(redemption))
 
 
-@router.post("/loyalty/checkout/redemptions/{idempotency_key}/reverse", summary="Give back what a redemption used")
+@router.post(
+    "/loyalty/checkout/redemptions/{idempotency_key}/reverse",
+    response={200: RedemptionOut},
+    summary="Give back what a redemption used",
+)
 def reverse(request: HttpRequest, idempotency_key: str) -> dict[str, Any]:
     require(request, CHECKOUT, "loyalty.redeem_coupon")
     visible = customer_queries.visible_customers(request.user)

@@ -29,7 +29,7 @@ class CodeListField(forms.CharField):
         return [part.strip() for part in text.replace("\n", ",").split(",") if part.strip()]
 
 
-class ProgramSettingsForm(forms.ModelForm):
+class ProgramSettingsForm(forms.ModelForm[ProgramSettings]):
     class Meta:
         model = ProgramSettings
         fields = [
@@ -44,7 +44,7 @@ class ProgramSettingsForm(forms.ModelForm):
         ]
 
 
-class EarnRuleForm(forms.ModelForm):
+class EarnRuleForm(forms.ModelForm[EarnRule]):
     class Meta:
         model = EarnRule
         fields = [
@@ -77,7 +77,7 @@ class EarnRuleForm(forms.ModelForm):
         return data
 
 
-class LevelForm(forms.ModelForm):
+class LevelForm(forms.ModelForm[Level]):
     class Meta:
         model = Level
         fields = [
@@ -100,7 +100,7 @@ class LevelForm(forms.ModelForm):
         return data
 
 
-class CardTypeForm(forms.ModelForm):
+class CardTypeForm(forms.ModelForm[CardType]):
     class Meta:
         model = CardType
         fields = [
@@ -116,7 +116,7 @@ class CardTypeForm(forms.ModelForm):
         ]
 
 
-class CouponTemplateForm(forms.ModelForm):
+class CouponTemplateForm(forms.ModelForm[CouponTemplate]):
     product_skus = CodeListField(label=_("Only these SKUs"), required=False)
     category_codes = CodeListField(label=_("Only these categories"), required=False)
 
@@ -147,7 +147,7 @@ class CouponTemplateForm(forms.ModelForm):
         }
 
 
-class TopUpBonusForm(forms.ModelForm):
+class TopUpBonusForm(forms.ModelForm[TopUpBonus]):
     class Meta:
         model = TopUpBonus
         fields = ["minimum", "bonus", "is_active"]

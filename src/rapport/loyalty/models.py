@@ -14,6 +14,7 @@ from __future__ import annotations
 
 from datetime import datetime, timedelta
 from decimal import Decimal
+from typing import Any
 
 from django.db import models
 from django.db.models import F, Q
@@ -24,7 +25,7 @@ from rapport.customers.models import Customer, Store
 ZERO = Decimal("0")
 
 
-def AmountField(verbose_name: object, **kwargs: object) -> models.DecimalField:
+def AmountField(verbose_name: object, **kwargs: object) -> models.DecimalField[Any, Decimal]:
     return models.DecimalField(verbose_name, max_digits=14, decimal_places=2, **kwargs)  # type: ignore[arg-type]
 
 

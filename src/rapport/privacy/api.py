@@ -22,8 +22,9 @@ from rapport.customers.merge import resolve_customer_id
 from rapport.customers.queries import visible_customers
 from rapport.privacy import services
 from rapport.privacy.models import DataSubjectRequest, RequestKind, RequestStatus
+from rapport.privacy.responses import RequestOut, RequestPage
 
-router = Router(tags=["privacy"])
+router = Router(tags=["privacy"], exclude_unset=True)
 HANDLE = "privacy.handle_privacy_request"
 
 
@@ -82,7 +83,9 @@ def _request(request: HttpRequest, request_id: int) -> DataSubjectRequest:
     return found
 
 
-@router.get("/privacy/requests", summary="List data-subject requests, open ones by deadline")
+@router.get(
+    "/privacy/requests", response={200: RequestPage}, summary="List data-subject requests, open ones by deadline"
+)
 def list_requests(
     request: HttpRequest,
     status: str = "",
@@ -107,7 +110,7 @@ def list_requests(
     return page_body(page, [request_body(r) for r in page.items])
 
 
-@router.post("/privacy/requests", response={201: dict}, summary="Receive a request for a copy or for erasure")
+@router.post("/privacy/requests", response={201: RequestOut}, summary="Receive a request for a copy or for erasure")
 def receive(request: HttpRequest, payload: RequestIn) -> Status[dict[str, Any]]:
     require(request, PRIVACY, HANDLE)
     customer_id = resolve_customer_id(payload.customer_id)  # a merged-away id names its survivor
@@ -127,13 +130,17 @@ def receive(request: HttpRequest, payload: RequestIn) -> Status[dict[str, Any]]:
     return Status(201, request_body(created))
 
 
-@router.get("/privacy/requests/{request_id}", summary="One data-subject request")
+@router.get("/privacy/requests/{request_id}", response={200: dict[str, Any]}, summary="One data-subject request")
 def get_request(request: HttpRequest, request_id: int) -> dict[str, Any]:
     require(request, PRIVACY, HANDLE)
     return request_body(_request(request, request_id))
 
 
-@router.post("/privacy/requests/{request_id}/verify", summary="Record who checked the requester, how, and what")
+@router.post(
+    "/privacy/requests/{request_id}/verify",
+    response={200: RequestOut},
+    summary="Record who checked the requester, how, and what",
+)
 def verify(request: HttpRequest, request_id: int, payload: VerifyIn) -> dict[str, Any]:
     require(request, PRIVACY, HANDLE)
     done = services.verify_request(
@@ -142,7 +149,9 @@ def verify(request: HttpRequest, request_id: int, payload: VerifyIn) -> dict[str
     return request_body(done)
 
 
-@router.post("/privacy/requests/{request_id}/reject", summary="Refuse a request, with the reason")
+@router.post(
+    "/privacy/requests/{request_id}/reject", response={200: dict[str, Any]}, summary="Refuse a request, with the reason"
+)
 def reject(request: HttpRequest, request_id: int, payload: RejectIn) -> dict[str, Any]:
     require(request, PRIVACY, HANDLE)
     return request_body(
@@ -150,7 +159,11 @@ def reject(request: HttpRequest, request_id: int, payload: RejectIn) -> dict[str
     )
 
 
-@router.post("/privacy/requests/{request_id}/fulfil", summary="Build the archive or erase, as the request asks")
+@router.post(
+    "/privacy/requests/{request_id}/fulfil",
+    response={200: RequestOut},
+    summary="Build the archive or erase, as the request asks",
+)
 def fulfil(request: HttpRequest, request_id: int) -> dict[str, Any]:
     require(request, PRIVACY, HANDLE)
     return request_body(services.fulfil_request(_request(request, request_id), actor=actor_for(request)))

@@ -20,7 +20,7 @@ from rapport.privacy.models import DataSubjectRequest, RequestKind, RequestSourc
 
 
 def _member(request: HttpRequest) -> Customer:
-    return request.member  # type: ignore[attr-defined,no-any-return]
+    return request.member  # type: ignore[attr-defined]
 
 
 @member_required

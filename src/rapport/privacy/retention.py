@@ -14,6 +14,7 @@ from __future__ import annotations
 import datetime as dt
 from collections.abc import Callable
 from dataclasses import dataclass
+from typing import Any
 
 from django.conf import settings
 from django.db import transaction
@@ -36,7 +37,7 @@ class RetentionRule:
     label: str | Promise
     setting: str  # the setting (and environment variable) that holds the period in days
     what_goes: str | Promise
-    due: Callable[[dt.datetime], QuerySet]  # rows whose content is past the period at that cutoff
+    due: Callable[[dt.datetime], QuerySet[Any]]  # rows whose content is past the period at that cutoff
     enforce: Callable[[dt.datetime], int] | None  # None: enforced elsewhere (named in ``what_goes``)
 
     @property
@@ -44,7 +45,7 @@ class RetentionRule:
         return int(getattr(settings, self.setting))
 
 
-def _closed_tickets(cutoff: dt.datetime) -> QuerySet:
+def _closed_tickets(cutoff: dt.datetime) -> QuerySet[Ticket]:
     return Ticket.objects.filter(status=Status.CLOSED, closed_at__lt=cutoff).exclude(subject="", reply_to="")
 
 
@@ -60,7 +61,7 @@ def _erase_closed_tickets(cutoff: dt.datetime) -> int:
     return done
 
 
-def _site_messages(cutoff: dt.datetime) -> QuerySet:
+def _site_messages(cutoff: dt.datetime) -> QuerySet[SiteMessage]:
     return SiteMessage.objects.filter(created_at__lt=cutoff).exclude(title="", body="")
 
 
@@ -68,7 +69,7 @@ def _erase_site_messages(cutoff: dt.datetime) -> int:
     return _site_messages(cutoff).update(title="", body="")
 
 
-def _inbound_mail(cutoff: dt.datetime) -> QuerySet:
+def _inbound_mail(cutoff: dt.datetime) -> QuerySet[InboundMail]:
     return InboundMail.objects.filter(received_at__lt=cutoff).exclude(raw=b"")
 
 
@@ -76,11 +77,11 @@ def _erase_inbound_mail(cutoff: dt.datetime) -> int:
     return _inbound_mail(cutoff).update(raw=b"")
 
 
-def _archives(cutoff: dt.datetime) -> QuerySet:
+def _archives(cutoff: dt.datetime) -> QuerySet[DataSubjectRequest]:
     return DataSubjectRequest.objects.filter(archive__isnull=False, completed_at__lt=cutoff)
 
 
-def _events(cutoff: dt.datetime) -> QuerySet:
+def _events(cutoff: dt.datetime) -> QuerySet[Event]:
     return Event.objects.filter(timestamp__lt=cutoff)
 
 

@@ -82,7 +82,7 @@ def _one(request: HttpRequest, request_id: int) -> DataSubjectRequest:
     found = _visible(request).filter(pk=request_id).first()  # type: ignore[attr-defined]
     if found is None:
         raise Http404(_("No such request."))
-    return found  # type: ignore[no-any-return]
+    return found
 
 
 @login_required

@@ -10,17 +10,28 @@ from __future__ import annotations
 from typing import Any, Literal
 
 from django.http import FileResponse, HttpRequest, StreamingHttpResponse
-from ninja import Field, Query, Router, Status
+from ninja import Field, P, QueryEx, Router, Status
 
 from rapport.accounts.scopes import SEGMENTS_READ, SEGMENTS_WRITE
-from rapport.core.api import Strict, actor_for, require
+from rapport.core.api import TABLE_FILE, Strict, actor_for, require
 from rapport.core.listing import page_body, paginate
 from rapport.customers.models import Customer
 from rapport.segments import export, rules, services
 from rapport.segments.models import Segment, SegmentSnapshot
 from rapport.segments.portrait import portrait
+from rapport.segments.responses import (
+    ConditionsOut,
+    GetSegmentOut,
+    MemberPage,
+    SegmentOut,
+    SegmentPage,
+    SegmentPortraitOut,
+    SegmentsPreviewOut,
+    SnapshotOut,
+    SnapshotPage,
+)
 
-router = Router(tags=["segments"])
+router = Router(tags=["segments"], exclude_unset=True)
 
 VIEW = "segments.view_segment"
 ADD = "segments.add_segment"
@@ -86,13 +97,21 @@ def snapshot_body(snapshot: SegmentSnapshot) -> dict[str, Any]:
 # Builder -----------------------------------------------------------------------------------
 
 
-@router.get("/segments/conditions", summary="Condition types, fields and operators for a rule builder")
+@router.get(
+    "/segments/conditions",
+    response={200: ConditionsOut},
+    summary="Condition types, fields and operators for a rule builder",
+)
 def conditions(request: HttpRequest) -> dict[str, Any]:
     require(request, SEGMENTS_READ, VIEW)
     return rules.catalogue()
 
 
-@router.post("/segments/preview", summary="Count and first 50 members (masked) of a rule, unsaved")
+@router.post(
+    "/segments/preview",
+    response={200: SegmentsPreviewOut},
+    summary="Count and first 50 members (masked) of a rule, unsaved",
+)
 def preview(request: HttpRequest, payload: PreviewIn) -> dict[str, Any]:
     require(request, SEGMENTS_READ, VIEW, "customers.view_customer")
     count, first = services.preview(payload.rule, user=request.user)
@@ -102,14 +121,14 @@ def preview(request: HttpRequest, payload: PreviewIn) -> dict[str, Any]:
 # Templates ---------------------------------------------------------------------------------
 
 
-@router.get("/segments/templates", summary="Segment templates (人群模板)")
+@router.get("/segments/templates", response={200: list[SegmentOut]}, summary="Segment templates (人群模板)")
 def list_templates(request: HttpRequest) -> list[dict[str, Any]]:
     require(request, SEGMENTS_READ, VIEW)
     return [segment_body(s) for s in Segment.objects.filter(is_template=True).select_related("created_by")]
 
 
 @router.post(
-    "/segments/templates/{template_id}/instantiate", response={201: dict}, summary="A new segment from a template"
+    "/segments/templates/{template_id}/instantiate", response={201: SegmentOut}, summary="A new segment from a template"
 )
 def instantiate(request: HttpRequest, template_id: int, payload: InstantiateIn) -> Status[dict[str, Any]]:
     require(request, SEGMENTS_WRITE, ADD)
@@ -121,21 +140,21 @@ def instantiate(request: HttpRequest, template_id: int, payload: InstantiateIn) 
 # Segments ----------------------------------------------------------------------------------
 
 
-@router.get("/segments", summary="Saved segments")
+@router.get("/segments", response={200: SegmentPage}, summary="Saved segments")
 def list_segments(request: HttpRequest, limit: int = 50, offset: int = 0) -> dict[str, Any]:
     require(request, SEGMENTS_READ, VIEW)
     page = paginate(Segment.objects.filter(is_template=False).select_related("created_by"), limit=limit, offset=offset)
     return page_body(page, [segment_body(s) for s in page.items])
 
 
-@router.post("/segments", response={201: dict}, summary="Save a segment")
+@router.post("/segments", response={201: SegmentOut}, summary="Save a segment")
 def create_segment(request: HttpRequest, payload: SegmentIn) -> Status[dict[str, Any]]:
     require(request, SEGMENTS_WRITE, ADD)
     data = payload.model_dump(exclude_unset=True)
     return Status(201, segment_body(services.save_segment(data=data, actor=actor_for(request))))
 
 
-@router.get("/segments/{segment_id}", summary="One segment, with its current count")
+@router.get("/segments/{segment_id}", response={200: GetSegmentOut}, summary="One segment, with its current count")
 def get_segment(request: HttpRequest, segment_id: int) -> dict[str, Any]:
     require(request, SEGMENTS_READ, VIEW)
     segment = services.get_segment(segment_id, templates=None)
@@ -144,7 +163,11 @@ def get_segment(request: HttpRequest, segment_id: int) -> dict[str, Any]:
     return body
 
 
-@router.patch("/segments/{segment_id}", summary="Change a segment's name, description, rule or schedule")
+@router.patch(
+    "/segments/{segment_id}",
+    response={200: SegmentOut},
+    summary="Change a segment's name, description, rule or schedule",
+)
 def update_segment(request: HttpRequest, segment_id: int, payload: SegmentIn) -> dict[str, Any]:
     require(request, SEGMENTS_WRITE, CHANGE)
     segment = services.get_segment(segment_id)
@@ -159,7 +182,11 @@ def delete_segment(request: HttpRequest, segment_id: int) -> Status[None]:
     return Status(204, None)
 
 
-@router.get("/segments/{segment_id}/members", summary="Members now, masked, newest registrations first")
+@router.get(
+    "/segments/{segment_id}/members",
+    response={200: MemberPage},
+    summary="Members now, masked, newest registrations first",
+)
 def members(request: HttpRequest, segment_id: int, limit: int = 50, offset: int = 0) -> dict[str, Any]:
     require(request, SEGMENTS_READ, VIEW, "customers.view_customer")
     segment = services.get_segment(segment_id, templates=None)
@@ -168,7 +195,11 @@ def members(request: HttpRequest, segment_id: int, limit: int = 50, offset: int 
     return page_body(page, [member_body(c) for c in page.items])
 
 
-@router.get("/segments/{segment_id}/portrait", summary="Distributions of the members (人群画像)")
+@router.get(
+    "/segments/{segment_id}/portrait",
+    response={200: SegmentPortraitOut},
+    summary="Distributions of the members (人群画像)",
+)
 def segment_portrait(request: HttpRequest, segment_id: int) -> dict[str, Any]:
     require(request, SEGMENTS_READ, VIEW)
     segment = services.get_segment(segment_id, templates=None)
@@ -186,9 +217,13 @@ def segment_portrait(request: HttpRequest, segment_id: int) -> dict[str, Any]:
     }
 
 
-@router.get("/segments/{segment_id}/export", summary="Members as CSV or xlsx (masked unless you may reveal)")
+@router.get(
+    "/segments/{segment_id}/export",
+    summary="Members as CSV or xlsx (masked unless you may reveal)",
+    openapi_extra=TABLE_FILE,
+)
 def export_members(
-    request: HttpRequest, segment_id: int, file_format: Literal["csv", "xlsx"] = Query("csv", alias="format")
+    request: HttpRequest, segment_id: int, file_format: QueryEx[Literal["csv", "xlsx"], P(alias="format")] = "csv"
 ) -> Any:
     require(request, SEGMENTS_READ, VIEW, EXPORT)
     return export_response(request, services.get_segment(segment_id), file_format, actor_for(request))
@@ -206,15 +241,15 @@ def export_response(request: HttpRequest, segment: Segment, file_format: str, ac
     return response
 
 
-@router.get("/segments/{segment_id}/snapshots", summary="Snapshot history, newest first")
+@router.get("/segments/{segment_id}/snapshots", response={200: SnapshotPage}, summary="Snapshot history, newest first")
 def snapshots(request: HttpRequest, segment_id: int, limit: int = 50, offset: int = 0) -> dict[str, Any]:
     require(request, SEGMENTS_READ, VIEW)
     segment = services.get_segment(segment_id)
-    page = paginate(segment.snapshots.all(), limit=limit, offset=offset)  # type: ignore[attr-defined]
+    page = paginate(segment.snapshots.all(), limit=limit, offset=offset)
     return page_body(page, [snapshot_body(s) for s in page.items])
 
 
-@router.post("/segments/{segment_id}/snapshot", response={201: dict}, summary="Take a snapshot now")
+@router.post("/segments/{segment_id}/snapshot", response={201: SnapshotOut}, summary="Take a snapshot now")
 def take_snapshot(request: HttpRequest, segment_id: int) -> Status[dict[str, Any]]:
     require(request, SEGMENTS_WRITE, CHANGE)
     return Status(201, snapshot_body(services.take_snapshot(services.get_segment(segment_id))))

@@ -73,7 +73,7 @@ class JsonKind(_JsonKeyFunc):
 
     output_field = CharField()
 
-    def as_sqlite(self, compiler: Any, connection: Any, **extra: Any) -> Any:  # type: ignore[override]
+    def as_sqlite(self, compiler: Any, connection: Any, **extra: Any) -> Any:
         sql, params = compiler.compile(self.source_expressions[0])
         return (
             f"CASE json_type({sql}, %s) WHEN 'true' THEN 'true' WHEN 'false' THEN 'false' "
@@ -82,7 +82,7 @@ class JsonKind(_JsonKeyFunc):
             [*params, _json_path(self.key)],
         )
 
-    def as_postgresql(self, compiler: Any, connection: Any, **extra: Any) -> Any:  # type: ignore[override]
+    def as_postgresql(self, compiler: Any, connection: Any, **extra: Any) -> Any:
         sql, params = compiler.compile(self.source_expressions[0])
         value = f"({sql} -> %s)"
         return (
@@ -98,11 +98,11 @@ class JsonText(_JsonKeyFunc):
 
     output_field = TextField()
 
-    def as_sqlite(self, compiler: Any, connection: Any, **extra: Any) -> Any:  # type: ignore[override]
+    def as_sqlite(self, compiler: Any, connection: Any, **extra: Any) -> Any:
         sql, params = compiler.compile(self.source_expressions[0])
         return f"json_extract({sql}, %s)", [*params, _json_path(self.key)]
 
-    def as_postgresql(self, compiler: Any, connection: Any, **extra: Any) -> Any:  # type: ignore[override]
+    def as_postgresql(self, compiler: Any, connection: Any, **extra: Any) -> Any:
         sql, params = compiler.compile(self.source_expressions[0])
         return f"({sql} ->> %s)", [*params, self.key]
 
@@ -112,7 +112,7 @@ class JsonArrayLength(_JsonKeyFunc):
 
     output_field = IntegerField()
 
-    def as_sqlite(self, compiler: Any, connection: Any, **extra: Any) -> Any:  # type: ignore[override]
+    def as_sqlite(self, compiler: Any, connection: Any, **extra: Any) -> Any:
         sql, params = compiler.compile(self.source_expressions[0])
         path = _json_path(self.key)
         return (
@@ -120,7 +120,7 @@ class JsonArrayLength(_JsonKeyFunc):
             [*params, path, *params, path],
         )
 
-    def as_postgresql(self, compiler: Any, connection: Any, **extra: Any) -> Any:  # type: ignore[override]
+    def as_postgresql(self, compiler: Any, connection: Any, **extra: Any) -> Any:
         sql, params = compiler.compile(self.source_expressions[0])
         value = f"({sql} -> %s)"
         return (
@@ -138,7 +138,7 @@ class JsonArrayHas(_JsonKeyFunc):
         self.item = item
         super().__init__(field, key)
 
-    def as_sqlite(self, compiler: Any, connection: Any, **extra: Any) -> Any:  # type: ignore[override]
+    def as_sqlite(self, compiler: Any, connection: Any, **extra: Any) -> Any:
         sql, params = compiler.compile(self.source_expressions[0])
         path = _json_path(self.key)
         return (
@@ -147,7 +147,7 @@ class JsonArrayHas(_JsonKeyFunc):
             [*params, path, *params, path, self.item],
         )
 
-    def as_postgresql(self, compiler: Any, connection: Any, **extra: Any) -> Any:  # type: ignore[override]
+    def as_postgresql(self, compiler: Any, connection: Any, **extra: Any) -> Any:
         sql, params = compiler.compile(self.source_expressions[0])
         return (
             f"COALESCE(jsonb_typeof({sql} -> %s) = 'array' AND ({sql} -> %s) @> %s::jsonb, false)",

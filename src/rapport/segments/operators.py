@@ -126,6 +126,29 @@ def _date(value: Any, path: str) -> str:
     return day.isoformat()
 
 
+def _text_list(value: Any, vpath: str, choices: Sequence[str]) -> list[str]:
+    if not isinstance(value, list) or not value or not all(isinstance(v, str) and v for v in value):
+        raise fail(vpath, "expected a list of at least one text value")
+    if choices and (bad := [v for v in value if v not in choices]):
+        raise fail(vpath, f"not among the choices: {', '.join(bad)}")
+    return sorted(set(value))
+
+
+def _range(kind: str, value: Any, vpath: str) -> list[str]:
+    """``between``'s [low, high], dates or numbers, low first."""
+    if not isinstance(value, list) or len(value) != 2:
+        raise fail(vpath, "expected [low, high]")
+    if kind in ("date", "datetime"):
+        days = [_date(value[0], f"{vpath}.0"), _date(value[1], f"{vpath}.1")]
+        if days[0] > days[1]:
+            raise fail(vpath, "the first date is after the second")
+        return days
+    numbers = [_number(v, f"{vpath}.{i}", integer=kind == "integer") for i, v in enumerate(value)]
+    if numbers[0] > numbers[1]:
+        raise fail(vpath, "the low end is above the high end")
+    return [str(n) for n in numbers]
+
+
 def clean_operand(kind: str, op: Any, value: Any, path: str, choices: Sequence[str] = ()) -> tuple[str, Any]:
     """Check an operator and its value for a field of ``kind``; return them normalised."""
     allowed = OPS_BY_KIND[kind]
@@ -135,23 +158,9 @@ def clean_operand(kind: str, op: Any, value: Any, path: str, choices: Sequence[s
     if op in ("is_set", "is_not_set", "is_true", "is_false"):
         return op, None
     if op in ("in", "not_in", "contains_any", "contains_all"):
-        if not isinstance(value, list) or not value or not all(isinstance(v, str) and v for v in value):
-            raise fail(vpath, "expected a list of at least one text value")
-        if choices and (bad := [v for v in value if v not in choices]):
-            raise fail(vpath, f"not among the choices: {', '.join(bad)}")
-        return op, sorted(set(value))
+        return op, _text_list(value, vpath, choices)
     if op == "between":
-        if not isinstance(value, list) or len(value) != 2:
-            raise fail(vpath, "expected [low, high]")
-        if kind in ("date", "datetime"):
-            days = [_date(value[0], f"{vpath}.0"), _date(value[1], f"{vpath}.1")]
-            if days[0] > days[1]:
-                raise fail(vpath, "the first date is after the second")
-            return op, days
-        numbers = [_number(v, f"{vpath}.{i}", integer=kind == "integer") for i, v in enumerate(value)]
-        if numbers[0] > numbers[1]:
-            raise fail(vpath, "the low end is above the high end")
-        return op, [str(n) for n in numbers]
+        return op, _range(kind, value, vpath)
     if op in ("within_last_days", "more_than_days_ago"):
         count = _number(value, vpath, integer=True)
         if not 0 <= count <= 36500:
@@ -285,6 +294,19 @@ def is_blank(actual: Any) -> bool:
     return actual is None or actual == "" or actual == []
 
 
+def _number_matches(number: Decimal, op: str, value: Any) -> bool:
+    if op == "between":
+        return Decimal(value[0]) <= number <= Decimal(value[1])
+    target = Decimal(value)
+    return {
+        "eq": number == target,
+        "gt": number > target,
+        "gte": number >= target,
+        "lt": number < target,
+        "lte": number <= target,
+    }[op]
+
+
 def operand_matches(actual: Any, kind: str, op: str, value: Any, now: dt.datetime) -> bool:
     """The reference meaning of the same operators, on a plain Python value."""
     if op == "is_set":
@@ -314,18 +336,7 @@ def operand_matches(actual: Any, kind: str, op: str, value: Any, now: dt.datetim
     if kind in ("date", "datetime"):
         return _date_matches(actual, kind, op, value, now)
     if kind in ("number", "integer"):
-        number = Decimal(str(actual))
-        bounds = {"eq": "==", "gt": ">", "gte": ">=", "lt": "<", "lte": "<="}
-        if op == "between":
-            return Decimal(value[0]) <= number <= Decimal(value[1])
-        target = Decimal(value)
-        return {
-            "==": number == target,
-            ">": number > target,
-            ">=": number >= target,
-            "<": number < target,
-            "<=": number <= target,
-        }[bounds[op]]
+        return _number_matches(Decimal(str(actual)), op, value)
     return actual == value
 
 

@@ -85,7 +85,7 @@ def segment_detail(request: HttpRequest, pk: int) -> HttpResponse:
     segment = _segment(pk, templates=None)
     members = services.segment_members(segment, user=request.user)
     count = services.count_members(segment, user=request.user)
-    snapshots = segment.snapshots.all()[:30]  # type: ignore[attr-defined]
+    snapshots = segment.snapshots.all()[:30]
     context: dict[str, Any] = {
         "nav": "segments",
         "segment": segment,

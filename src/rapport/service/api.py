@@ -22,9 +22,20 @@ from rapport.customers import queries as customer_queries
 from rapport.service import kb, reports, services
 from rapport.service.attachments import IncomingFile
 from rapport.service.models import Article, Category, Status, Ticket, TicketEvent, TicketMessage
+from rapport.service.responses import (
+    ArticlePage,
+    GetTicketOut,
+    OpenTicketOut,
+    ReplyOut,
+    RevealDeliveryAddressesOut,
+    ServiceNoteOut,
+    ServiceReportOut,
+    TicketOut,
+    TicketPage,
+)
 from rapport.service.search import search_articles, suggest_for_ticket
 
-router = Router(tags=["service"])
+router = Router(tags=["service"], exclude_unset=True)
 
 VIEW = "service.view_ticket"
 WORK = "service.work_ticket"
@@ -151,7 +162,7 @@ def message_body(message: TicketMessage) -> dict[str, Any]:
         "delivery_detail": services.delivery_note(message),
         "attachments": [
             {"id": a.pk, "file_name": a.file_name, "content_type": a.content_type, "size": a.size}
-            for a in message.attachments.all()  # type: ignore[attr-defined]
+            for a in message.attachments.all()
         ],
         "created_at": message.created_at,
     }
@@ -199,7 +210,11 @@ def _article(article_id: int) -> Article:
 # Tickets --------------------------------------------------------------------------------------
 
 
-@router.get("/tickets", summary="Tickets in a view (mine, unassigned, breaching, open, all), filtered")
+@router.get(
+    "/tickets",
+    response={200: TicketPage},
+    summary="Tickets in a view (mine, unassigned, breaching, open, all), filtered",
+)
 def list_tickets(
     request: HttpRequest,
     view: str = "open",
@@ -229,7 +244,7 @@ def list_tickets(
     return page_body(page, [ticket_body(t) for t in page.items])
 
 
-@router.post("/tickets", response={201: dict}, summary="Open a ticket for a customer (by id, email or phone)")
+@router.post("/tickets", response={201: OpenTicketOut}, summary="Open a ticket for a customer (by id, email or phone)")
 def open_ticket(request: HttpRequest, payload: TicketIn) -> Answer[dict[str, Any]]:
     require(request, SERVICE_WRITE, "service.add_ticket")
     actor = actor_for(request)
@@ -256,26 +271,36 @@ def open_ticket(request: HttpRequest, payload: TicketIn) -> Answer[dict[str, Any
     return Answer(201, ticket_body(ticket))
 
 
-@router.get("/tickets/{ticket_id}", summary="A ticket with its messages (notes included) and history")
+@router.get(
+    "/tickets/{ticket_id}",
+    response={200: GetTicketOut},
+    summary="A ticket with its messages (notes included) and history",
+)
 def get_ticket(request: HttpRequest, ticket_id: int) -> dict[str, Any]:
     require(request, SERVICE_READ, VIEW)
     ticket = _ticket(request, ticket_id)
-    messages = ticket.messages.prefetch_related("attachments")  # type: ignore[attr-defined]
+    messages = ticket.messages.prefetch_related("attachments")
     return {
         **ticket_body(ticket),
         "messages": [message_body(m) for m in messages],
-        "history": [event_body(e) for e in ticket.events.all()],  # type: ignore[attr-defined]
+        "history": [event_body(e) for e in ticket.events.all()],
     }
 
 
-@router.post("/tickets/{ticket_id}/reveal", summary="Where the ticket's replies went, in plaintext (audited)")
+@router.post(
+    "/tickets/{ticket_id}/reveal",
+    response={200: RevealDeliveryAddressesOut},
+    summary="Where the ticket's replies went, in plaintext (audited)",
+)
 def reveal_delivery_addresses(request: HttpRequest, ticket_id: int) -> dict[str, Any]:
     require(request, PII_REVEAL, VIEW, "customers.reveal_pii")
     revealed = services.reveal_delivery_addresses(_ticket(request, ticket_id), actor=actor_for(request))
     return {"messages": [{"id": pk, "delivery_address": address} for pk, address in revealed.items()]}
 
 
-@router.patch("/tickets/{ticket_id}", summary="Change subject, category, priority or the linked order")
+@router.patch(
+    "/tickets/{ticket_id}", response={200: TicketOut}, summary="Change subject, category, priority or the linked order"
+)
 def update_ticket(request: HttpRequest, ticket_id: int, payload: TicketPatch) -> dict[str, Any]:
     require(request, SERVICE_WRITE, WORK)
     ticket = _ticket(request, ticket_id)
@@ -283,7 +308,7 @@ def update_ticket(request: HttpRequest, ticket_id: int, payload: TicketPatch) ->
     return ticket_body(services.update_ticket(ticket, data=data, actor=actor_for(request)))
 
 
-@router.post("/tickets/{ticket_id}/replies", response={201: dict}, summary="Reply to the customer")
+@router.post("/tickets/{ticket_id}/replies", response={201: ReplyOut}, summary="Reply to the customer")
 def reply(request: HttpRequest, ticket_id: int, payload: ReplyIn) -> Answer[dict[str, Any]]:
     require(request, SERVICE_WRITE, WORK)
     ticket = _ticket(request, ticket_id)
@@ -294,7 +319,7 @@ def reply(request: HttpRequest, ticket_id: int, payload: ReplyIn) -> Answer[dict
     return Answer(201, message_body(message))
 
 
-@router.post("/tickets/{ticket_id}/notes", response={201: dict}, summary="Add an internal note")
+@router.post("/tickets/{ticket_id}/notes", response={201: ServiceNoteOut}, summary="Add an internal note")
 def note(request: HttpRequest, ticket_id: int, payload: NoteIn) -> Answer[dict[str, Any]]:
     require(request, SERVICE_WRITE, WORK)
     message = services.add_note(
@@ -303,14 +328,16 @@ def note(request: HttpRequest, ticket_id: int, payload: NoteIn) -> Answer[dict[s
     return Answer(201, message_body(message))
 
 
-@router.post("/tickets/{ticket_id}/status", summary="Move the ticket along its status flow")
+@router.post(
+    "/tickets/{ticket_id}/status", response={200: dict[str, Any]}, summary="Move the ticket along its status flow"
+)
 def change_status(request: HttpRequest, ticket_id: int, payload: StatusIn) -> dict[str, Any]:
     require(request, SERVICE_WRITE, WORK)
     ticket = services.change_status(_ticket(request, ticket_id), status=payload.status, actor=actor_for(request))
     return ticket_body(_tickets().get(pk=ticket.pk))
 
 
-@router.post("/tickets/{ticket_id}/assign", summary="Assign to an agent, or unassign")
+@router.post("/tickets/{ticket_id}/assign", response={200: TicketOut}, summary="Assign to an agent, or unassign")
 def assign(request: HttpRequest, ticket_id: int, payload: AssignIn) -> dict[str, Any]:
     require(request, SERVICE_WRITE, WORK)
     ticket = _ticket(request, ticket_id)
@@ -323,7 +350,11 @@ def assign(request: HttpRequest, ticket_id: int, payload: AssignIn) -> dict[str,
     return ticket_body(_tickets().get(pk=ticket.pk))
 
 
-@router.post("/tickets/{ticket_id}/merge", summary="Fold duplicate tickets of the same customer into this one")
+@router.post(
+    "/tickets/{ticket_id}/merge",
+    response={200: TicketOut},
+    summary="Fold duplicate tickets of the same customer into this one",
+)
 def merge(request: HttpRequest, ticket_id: int, payload: MergeIn) -> dict[str, Any]:
     require(request, SERVICE_WRITE, WORK, "service.merge_ticket")
     target = _ticket(request, ticket_id)
@@ -332,11 +363,15 @@ def merge(request: HttpRequest, ticket_id: int, payload: MergeIn) -> dict[str, A
     return ticket_body(_tickets().get(pk=merged.pk))
 
 
-@router.get("/tickets/{ticket_id}/suggestions", summary="Knowledge-base articles that may answer the ticket")
+@router.get(
+    "/tickets/{ticket_id}/suggestions",
+    response={200: list[dict[str, Any]]},
+    summary="Knowledge-base articles that may answer the ticket",
+)
 def suggestions(request: HttpRequest, ticket_id: int) -> list[dict[str, Any]]:
     require(request, SERVICE_READ, VIEW)
     ticket = _ticket(request, ticket_id)
-    first = ticket.messages.filter(kind__in=["customer", "bot"]).first()  # type: ignore[attr-defined]
+    first = ticket.messages.filter(kind__in=["customer", "bot"]).first()
     found = suggest_for_ticket(ticket.subject, first.body if first else "")
     return [{**article_body(a, full=False), "score": hit.score} for a, hit in found]
 
@@ -344,7 +379,11 @@ def suggestions(request: HttpRequest, ticket_id: int) -> list[dict[str, Any]]:
 # Knowledge base -------------------------------------------------------------------------------
 
 
-@router.get("/articles", summary="Articles; with q, published ones ranked by BM25 (Chinese and English)")
+@router.get(
+    "/articles",
+    response={200: ArticlePage},
+    summary="Articles; with q, published ones ranked by BM25 (Chinese and English)",
+)
 def list_articles(
     request: HttpRequest,
     q: str | None = None,
@@ -373,20 +412,22 @@ def list_articles(
     return page_body(page, [article_body(a, full=False) for a in page.items])
 
 
-@router.post("/articles", response={201: dict}, summary="Write an article (draft unless state is published)")
+@router.post("/articles", response={201: dict[str, Any]}, summary="Write an article (draft unless state is published)")
 def create_article(request: HttpRequest, payload: ArticleIn) -> Answer[dict[str, Any]]:
     require(request, SERVICE_WRITE, "service.add_article")
     article = kb.save_article(data=payload.model_dump(exclude_unset=True), actor=actor_for(request))
     return Answer(201, article_body(article))
 
 
-@router.get("/articles/{article_id}", summary="One article")
+@router.get("/articles/{article_id}", response={200: dict[str, Any]}, summary="One article")
 def get_article(request: HttpRequest, article_id: int) -> dict[str, Any]:
     require(request, SERVICE_READ, "service.view_article")
     return article_body(_article(article_id))
 
 
-@router.patch("/articles/{article_id}", summary="Change an article, publish or unpublish it")
+@router.patch(
+    "/articles/{article_id}", response={200: dict[str, Any]}, summary="Change an article, publish or unpublish it"
+)
 def update_article(request: HttpRequest, article_id: int, payload: ArticleIn) -> dict[str, Any]:
     require(request, SERVICE_WRITE, "service.change_article")
     article = kb.save_article(
@@ -398,7 +439,11 @@ def update_article(request: HttpRequest, article_id: int, payload: ArticleIn) ->
 # Reports --------------------------------------------------------------------------------------
 
 
-@router.get("/service/reports", summary="Volume, response and resolution times, SLA breaches and CSAT")
+@router.get(
+    "/service/reports",
+    response={200: ServiceReportOut},
+    summary="Volume, response and resolution times, SLA breaches and CSAT",
+)
 def report(
     request: HttpRequest, start: str | None = None, end: str | None = None, category: str | None = None
 ) -> dict[str, Any]:

@@ -158,7 +158,7 @@ def calibration_samples(path: Path = QUESTIONS) -> tuple[list[list[float]], list
             continue
         add(engine, question, item["expect"])
     articles = list(Article.objects.filter(state=Article.State.PUBLISHED).prefetch_related("questions"))
-    variants = [(a.pk, q.text) for a in articles for q in a.questions.all()]  # type: ignore[attr-defined]
+    variants = [(a.pk, q.text) for a in articles for q in a.questions.all()]
     for fold in range(FOLDS):
         held = {i for i in range(len(variants)) if i % FOLDS == fold}
         kept: dict[int, list[str]] = {}

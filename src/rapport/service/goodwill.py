@@ -59,7 +59,7 @@ def give_points(ticket: Ticket, *, points: object, reason: object, key: str, act
         key=f"goodwill:{ticket.pk}:{key}",
         actor=actor,
     )
-    if not ticket.events.filter(action="goodwill", data__key=key).exists():  # type: ignore[attr-defined]
+    if not ticket.events.filter(action="goodwill", data__key=key).exists():
         _note(ticket, actor, f"Goodwill: {points} points — {text}")
         record_event(ticket, "goodwill", actor=actor, data={"points": points, "entry": entry.pk, "key": key})
         record(actor, AuditEntry.Action.UPDATE, obj=ticket, changes={"goodwill_points": points, "reason": text})
@@ -72,7 +72,7 @@ def give_coupon(ticket: Ticket, *, template: CouponTemplate, reason: object, key
     coupon = coupons.issue(
         template, ticket.customer, key=f"goodwill:{ticket.pk}:{key}", actor=actor, reference=ticket.number
     )
-    if not ticket.events.filter(action="goodwill", data__key=key).exists():  # type: ignore[attr-defined]
+    if not ticket.events.filter(action="goodwill", data__key=key).exists():
         _note(ticket, actor, f"Goodwill: coupon {template.name} ({coupon.code}) — {text}")
         record_event(ticket, "goodwill", actor=actor, data={"coupon": coupon.code, "template": template.pk, "key": key})
         record(actor, AuditEntry.Action.UPDATE, obj=ticket, changes={"goodwill_coupon": coupon.code, "reason": text})

@@ -42,7 +42,7 @@ def save_category(
 
 @transaction.atomic
 def delete_category(category: ArticleCategory, *, actor: Actor) -> None:
-    if category.articles.exists():  # type: ignore[attr-defined]
+    if category.articles.exists():
         raise Conflict.single("category", "in_use", "move or delete this category's articles first")
     record(actor, AuditEntry.Action.DELETE, obj=category, changes={"name": category.name})
     category.delete()
@@ -114,7 +114,7 @@ def add_question(
     cleaned = clean_text(text, "question", 200, errors, required=True)
     if source not in ArticleQuestion.Source.values:
         errors.append(FieldError("source", "invalid", f"one of: {', '.join(ArticleQuestion.Source.values)}"))
-    if cleaned and article.questions.filter(text=cleaned).exists():  # type: ignore[attr-defined]
+    if cleaned and article.questions.filter(text=cleaned).exists():
         errors.append(FieldError("question", "duplicate", "this article already has this question"))
     if errors:
         raise InvalidInput(errors)

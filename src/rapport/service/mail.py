@@ -25,7 +25,7 @@ from typing import Any
 from django.conf import settings
 from django.db import close_old_connections, connections, transaction
 
-from rapport.campaigns import bounces
+from rapport.campaigns.delivery import bounces
 from rapport.core.actor import Actor, Source
 from rapport.core.errors import DomainError
 from rapport.core.pii import mask_email

@@ -81,7 +81,7 @@ def my_ticket(request: HttpRequest, pk: int) -> HttpResponse:
             return redirect("service:portal_ticket", pk=ticket.pk)
         except DomainError as exc:
             errors = exc.errors
-    thread = ticket.messages.exclude(kind=MessageKind.NOTE).prefetch_related("attachments")  # type: ignore[attr-defined]
+    thread = ticket.messages.exclude(kind=MessageKind.NOTE).prefetch_related("attachments")
     context = {"portal_section": "service", "ticket": ticket, "thread": thread, "errors": errors}
     return render(request, "service/portal/ticket.html", context, status=422 if errors else 200)
 

@@ -11,8 +11,8 @@ from email.utils import make_msgid
 
 from django.conf import settings
 
-from rapport.campaigns.channels import masked_address
 from rapport.campaigns.delivery import send_transactional
+from rapport.campaigns.delivery.channels import masked_address
 from rapport.service.models import Ticket, TicketMessage
 
 logger = logging.getLogger(__name__)
@@ -65,7 +65,7 @@ def deliver_reply(message: TicketMessage) -> None:
                 headers=headers,
                 attachments=[
                     (attachment.file_name, bytes(attachment.data), attachment.content_type)
-                    for attachment in message.attachments.all()  # type: ignore[attr-defined]
+                    for attachment in message.attachments.all()
                 ],
             )
         else:

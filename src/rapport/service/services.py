@@ -339,7 +339,7 @@ def reveal_delivery_addresses(ticket: Ticket, *, actor: Actor) -> dict[int, str]
     """The addresses the ticket's replies went to, in plaintext, by message id; the reveal is audited."""
     found = {
         pk: address
-        for pk, address in ticket.messages.filter(delivery_address__isnull=False)  # type: ignore[attr-defined]
+        for pk, address in ticket.messages.filter(delivery_address__isnull=False)
         .order_by("pk")
         .values_list("pk", "delivery_address")
         if address

@@ -192,7 +192,7 @@ def ticket_reveal(request: HttpRequest, pk: int) -> HttpResponse:
 
 
 def _ticket_page(request: HttpRequest, ticket: Ticket, *, revealed: bool = False) -> HttpResponse:
-    thread = list(ticket.messages.select_related("author").prefetch_related("attachments"))  # type: ignore[attr-defined]
+    thread = list(ticket.messages.select_related("author").prefetch_related("attachments"))
     for message in thread:
         message.delivery_note = services.delivery_note(message, revealed=revealed)  # type: ignore[attr-defined]
     first = next((m for m in thread if m.kind in (MessageKind.CUSTOMER, MessageKind.BOT)), None)
@@ -203,7 +203,7 @@ def _ticket_page(request: HttpRequest, ticket: Ticket, *, revealed: bool = False
         "nav": "service",
         "ticket": ticket,
         "thread": thread,
-        "events": ticket.events.all(),  # type: ignore[attr-defined]
+        "events": ticket.events.all(),
         "summary": customer_summary(ticket.customer, exclude_ticket=ticket),
         "suggested": suggest_for_ticket(ticket.subject, first.body if first else ""),
         "canned": [(c, canned_texts[c.pk]) for c in canned],

@@ -32,8 +32,25 @@ from rapport.tags.models import (
     TagHistory,
     TagTemplate,
 )
+from rapport.tags.responses import (
+    AddCustomerTagsOut,
+    ApplyTemplateOut,
+    BatchOut,
+    CreateEndpointOut,
+    DeliveryPage,
+    EndpointOut,
+    EvaluateOut,
+    HistoryPage,
+    ListTemplatesOutItem,
+    RetryAllOut,
+    RetryOneOut,
+    TagOut,
+    TagPage,
+    TagsCategoryOut,
+    TagsPreviewOut,
+)
 
-router = Router(tags=["tags"])
+router = Router(tags=["tags"], exclude_unset=True)
 
 VIEW = "tags.view_tag"
 MAX_UPLOAD_BYTES = 50 * 1024 * 1024
@@ -211,19 +228,21 @@ def _tag(tag_id: int) -> Tag:
 # Categories ---------------------------------------------------------------------------------
 
 
-@router.get("/tag-categories", summary="Tag categories with how many tags each has")
+@router.get(
+    "/tag-categories", response={200: list[TagsCategoryOut]}, summary="Tag categories with how many tags each has"
+)
 def list_categories(request: HttpRequest) -> list[dict[str, Any]]:
     require(request, TAGS_READ, "tags.view_tagcategory")
     return [category_body(c) for c in TagCategory.objects.annotate(tag_count=Count("tags"))]
 
 
-@router.post("/tag-categories", response={201: dict}, summary="Create a tag category")
+@router.post("/tag-categories", response={201: TagsCategoryOut}, summary="Create a tag category")
 def create_category(request: HttpRequest, payload: CategoryIn) -> Status[dict[str, Any]]:
     require(request, TAGS_WRITE, "tags.add_tagcategory")
     return Status(201, category_body(services.create_category(data=_given(payload), actor=actor_for(request))))
 
 
-@router.patch("/tag-categories/{category_id}", summary="Change a tag category")
+@router.patch("/tag-categories/{category_id}", response={200: dict[str, Any]}, summary="Change a tag category")
 def update_category(request: HttpRequest, category_id: int, payload: CategoryIn) -> dict[str, Any]:
     require(request, TAGS_WRITE, "tags.change_tagcategory")
     category = _category(category_id)
@@ -240,7 +259,7 @@ def delete_category(request: HttpRequest, category_id: int) -> Status[None]:
 # Tags -----------------------------------------------------------------------------------------
 
 
-@router.get("/tags", summary="Tags, with how many customers hold each")
+@router.get("/tags", response={200: TagPage}, summary="Tags, with how many customers hold each")
 def list_tags(
     request: HttpRequest,
     category: str | None = None,
@@ -263,13 +282,13 @@ def list_tags(
     return page_body(page, [tag_body(t) for t in page.items])
 
 
-@router.post("/tags", response={201: dict}, summary="Create a tag (manual, or automatic with a rule)")
+@router.post("/tags", response={201: TagOut}, summary="Create a tag (manual, or automatic with a rule)")
 def create_tag(request: HttpRequest, payload: TagIn) -> Status[dict[str, Any]]:
     require(request, TAGS_WRITE, "tags.add_tag")
     return Status(201, tag_body(services.create_tag(data=_given(payload), actor=actor_for(request))))
 
 
-@router.get("/tags/{tag_id}", summary="One tag")
+@router.get("/tags/{tag_id}", response={200: dict[str, Any]}, summary="One tag")
 def get_tag(request: HttpRequest, tag_id: int) -> dict[str, Any]:
     require(request, TAGS_READ, VIEW)
     tag = _tag(tag_id)
@@ -277,7 +296,7 @@ def get_tag(request: HttpRequest, tag_id: int) -> dict[str, Any]:
     return tag_body(tag)
 
 
-@router.patch("/tags/{tag_id}", summary="Change a tag (its type is fixed)")
+@router.patch("/tags/{tag_id}", response={200: TagOut}, summary="Change a tag (its type is fixed)")
 def update_tag(request: HttpRequest, tag_id: int, payload: TagIn) -> dict[str, Any]:
     require(request, TAGS_WRITE, "tags.change_tag")
     return tag_body(services.update_tag(_tag(tag_id), data=_given(payload), actor=actor_for(request)))
@@ -290,7 +309,9 @@ def delete_tag(request: HttpRequest, tag_id: int) -> Status[None]:
     return Status(204, None)
 
 
-@router.get("/tags/{tag_id}/history", summary="Every add and remove of this tag, newest first")
+@router.get(
+    "/tags/{tag_id}/history", response={200: dict[str, Any]}, summary="Every add and remove of this tag, newest first"
+)
 def tag_history(request: HttpRequest, tag_id: int, limit: int = 50, offset: int = 0) -> dict[str, Any]:
     require(request, TAGS_READ, VIEW, "tags.view_taghistory")
     tag = _tag(tag_id)
@@ -300,7 +321,7 @@ def tag_history(request: HttpRequest, tag_id: int, limit: int = 50, offset: int 
     return page_body(page, [history_body(e) for e in page.items])
 
 
-@router.post("/tags/{tag_id}/evaluate", summary="Run an automatic tag's rule now")
+@router.post("/tags/{tag_id}/evaluate", response={200: EvaluateOut}, summary="Run an automatic tag's rule now")
 def evaluate(request: HttpRequest, tag_id: int) -> dict[str, Any]:
     require(request, TAGS_WRITE, "tags.evaluate_tag")
     tag = _tag(tag_id)
@@ -311,7 +332,9 @@ def evaluate(request: HttpRequest, tag_id: int) -> dict[str, Any]:
 
 
 @router.post(
-    "/tags/{tag_id}/batch", summary="Tag or untag a filtered list, an id list, a saved segment or a segment rule"
+    "/tags/{tag_id}/batch",
+    response={200: BatchOut},
+    summary="Tag or untag a filtered list, an id list, a saved segment or a segment rule",
 )
 def batch(request: HttpRequest, tag_id: int, payload: BatchIn) -> dict[str, Any]:
     require(request, TAGS_WRITE, "tags.batch_tag")
@@ -335,7 +358,11 @@ def batch(request: HttpRequest, tag_id: int, payload: BatchIn) -> dict[str, Any]
     return batch_body(done)
 
 
-@router.post("/tags/{tag_id}/batch/file", summary="Tag or untag the customers an uploaded CSV/xlsx names")
+@router.post(
+    "/tags/{tag_id}/batch/file",
+    response={200: BatchOut},
+    summary="Tag or untag the customers an uploaded CSV/xlsx names",
+)
 def batch_file(
     request: HttpRequest,
     tag_id: int,
@@ -361,7 +388,11 @@ def run_file_batch(tag: Tag, *, action: str, upload: Any, actor: Any) -> TagBatc
         return services.batch_file(tag, action=action, path=path, file_name=name, actor=actor)
 
 
-@router.post("/tag-rules/preview", summary="How many customers a rule selects now (in your scope)")
+@router.post(
+    "/tag-rules/preview",
+    response={200: TagsPreviewOut},
+    summary="How many customers a rule selects now (in your scope)",
+)
 def preview(request: HttpRequest, payload: RuleIn) -> dict[str, Any]:
     require(request, TAGS_READ, VIEW)
     store = None
@@ -377,14 +408,18 @@ def preview(request: HttpRequest, payload: RuleIn) -> dict[str, Any]:
 # A customer's tags -----------------------------------------------------------------------------
 
 
-@router.get("/customers/{customer_id}/tags", summary="The tags a customer holds")
+@router.get("/customers/{customer_id}/tags", response={200: list[Any]}, summary="The tags a customer holds")
 def customer_tags(request: HttpRequest, customer_id: int) -> list[dict[str, Any]]:
     require(request, TAGS_READ, VIEW)
     customer = customer_queries.visible_customer(request.user, customer_id)
     return [link_body(link) for link in CustomerTag.objects.filter(customer=customer).select_related("tag__category")]
 
 
-@router.post("/customers/{customer_id}/tags", summary="Add manual tags (a tag already held is left as it is)")
+@router.post(
+    "/customers/{customer_id}/tags",
+    response={200: AddCustomerTagsOut},
+    summary="Add manual tags (a tag already held is left as it is)",
+)
 def add_customer_tags(request: HttpRequest, customer_id: int, payload: TagRefs) -> dict[str, Any]:
     require(request, TAGS_WRITE, "tags.tag_customer")
     customer = customer_queries.visible_customer(request.user, customer_id)
@@ -393,7 +428,11 @@ def add_customer_tags(request: HttpRequest, customer_id: int, payload: TagRefs) 
     return {"added": [t.pk for t in added], "tags": [link_body(link) for link in links]}
 
 
-@router.post("/customers/{customer_id}/tags/remove", summary="Remove manual tags (a tag not held is ignored)")
+@router.post(
+    "/customers/{customer_id}/tags/remove",
+    response={200: dict[str, Any]},
+    summary="Remove manual tags (a tag not held is ignored)",
+)
 def remove_customer_tags(request: HttpRequest, customer_id: int, payload: TagRefs) -> dict[str, Any]:
     require(request, TAGS_WRITE, "tags.tag_customer")
     customer = customer_queries.visible_customer(request.user, customer_id)
@@ -410,7 +449,11 @@ def remove_customer_tag(request: HttpRequest, customer_id: int, tag_id: int) -> 
     return Status(204, None)
 
 
-@router.get("/customers/{customer_id}/tag-history", summary="Every tag added to or removed from a customer")
+@router.get(
+    "/customers/{customer_id}/tag-history",
+    response={200: HistoryPage},
+    summary="Every tag added to or removed from a customer",
+)
 def customer_tag_history(request: HttpRequest, customer_id: int, limit: int = 50, offset: int = 0) -> dict[str, Any]:
     require(request, TAGS_READ, VIEW, "tags.view_taghistory")
     customer = customer_queries.visible_customer(request.user, customer_id)
@@ -422,7 +465,11 @@ def customer_tag_history(request: HttpRequest, customer_id: int, limit: int = 50
 # Templates ----------------------------------------------------------------------------------------
 
 
-@router.get("/tag-templates", summary="Tag templates: named sets of categories and tags")
+@router.get(
+    "/tag-templates",
+    response={200: list[ListTemplatesOutItem]},
+    summary="Tag templates: named sets of categories and tags",
+)
 def list_templates(request: HttpRequest) -> list[dict[str, Any]]:
     require(request, TAGS_READ, "tags.view_tagtemplate")
     return [
@@ -437,7 +484,11 @@ def list_templates(request: HttpRequest) -> list[dict[str, Any]]:
     ]
 
 
-@router.post("/tag-templates/{key}/apply", summary="Create a template's categories and tags (once)")
+@router.post(
+    "/tag-templates/{key}/apply",
+    response={200: ApplyTemplateOut},
+    summary="Create a template's categories and tags (once)",
+)
 def apply_template(request: HttpRequest, key: str) -> dict[str, Any]:
     require(request, TAGS_WRITE, "tags.add_tag", "tags.add_tagcategory")
     template = TagTemplate.objects.filter(key=key).first()
@@ -456,27 +507,29 @@ def _endpoint(endpoint_id: int) -> SyncEndpoint:
     return endpoint
 
 
-@router.get("/tag-sync/endpoints", summary="Where tag changes are sent")
+@router.get("/tag-sync/endpoints", response={200: list[EndpointOut]}, summary="Where tag changes are sent")
 def list_endpoints(request: HttpRequest) -> list[dict[str, Any]]:
     require(request, TAGS_READ, "tags.view_syncendpoint")
     return [endpoint_body(e) for e in SyncEndpoint.objects.prefetch_related("tags")]
 
 
-@router.post("/tag-sync/endpoints", response={201: dict}, summary="Add an endpoint; its secret is shown once")
+@router.post(
+    "/tag-sync/endpoints", response={201: CreateEndpointOut}, summary="Add an endpoint; its secret is shown once"
+)
 def create_endpoint(request: HttpRequest, payload: EndpointIn) -> Status[dict[str, Any]]:
     require(request, TAGS_WRITE, "tags.add_syncendpoint")
     endpoint, secret = services.create_endpoint(data=_given(payload), actor=actor_for(request))
     return Status(201, {**endpoint_body(endpoint), "secret": secret})
 
 
-@router.patch("/tag-sync/endpoints/{endpoint_id}", summary="Change an endpoint")
+@router.patch("/tag-sync/endpoints/{endpoint_id}", response={200: dict[str, Any]}, summary="Change an endpoint")
 def update_endpoint(request: HttpRequest, endpoint_id: int, payload: EndpointIn) -> dict[str, Any]:
     require(request, TAGS_WRITE, "tags.change_syncendpoint")
     endpoint = services.update_endpoint(_endpoint(endpoint_id), data=_given(payload), actor=actor_for(request))
     return endpoint_body(endpoint)
 
 
-@router.get("/tag-sync/dead-letters", summary="Deliveries that failed every attempt")
+@router.get("/tag-sync/dead-letters", response={200: DeliveryPage}, summary="Deliveries that failed every attempt")
 def dead_letters(request: HttpRequest, endpoint: int | None = None, limit: int = 50, offset: int = 0) -> dict[str, Any]:
     require(request, TAGS_READ, "tags.view_syncdelivery")
     dead = SyncDelivery.objects.filter(status=SyncDelivery.Status.DEAD)
@@ -486,7 +539,9 @@ def dead_letters(request: HttpRequest, endpoint: int | None = None, limit: int =
     return page_body(page, [delivery_body(d) for d in page.items])
 
 
-@router.post("/tag-sync/dead-letters/{delivery_id}/retry", summary="Queue one dead letter again")
+@router.post(
+    "/tag-sync/dead-letters/{delivery_id}/retry", response={200: RetryOneOut}, summary="Queue one dead letter again"
+)
 def retry_one(request: HttpRequest, delivery_id: int) -> dict[str, Any]:
     require(request, TAGS_WRITE, "tags.retry_delivery")
     dead = SyncDelivery.objects.filter(pk=delivery_id)
@@ -497,7 +552,11 @@ def retry_one(request: HttpRequest, delivery_id: int) -> dict[str, Any]:
     return {"retried": services.retry_deliveries(dead, actor=actor_for(request))}
 
 
-@router.post("/tag-sync/dead-letters/retry", summary="Queue every dead letter (of one endpoint) again")
+@router.post(
+    "/tag-sync/dead-letters/retry",
+    response={200: RetryAllOut},
+    summary="Queue every dead letter (of one endpoint) again",
+)
 def retry_all(request: HttpRequest, payload: RetryIn) -> dict[str, Any]:
     require(request, TAGS_WRITE, "tags.retry_delivery")
     dead = SyncDelivery.objects.filter(status=SyncDelivery.Status.DEAD)

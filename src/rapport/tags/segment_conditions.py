@@ -94,7 +94,7 @@ def register() -> None:
                         ("has_any", _("has any of")),
                         ("has_all", _("has all of")),
                         ("has_none", _("has none of")),
-                    ),  # type: ignore[arg-type]
+                    ),
                 ),
                 Field("tags", _("Tags"), "multi", source="tags"),
             ),

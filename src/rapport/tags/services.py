@@ -126,7 +126,7 @@ def update_category(category: TagCategory, *, data: Mapping[str, Any], actor: Ac
 
 @transaction.atomic
 def delete_category(category: TagCategory, *, actor: Actor) -> None:
-    if category.tags.exists():  # type: ignore[attr-defined]
+    if category.tags.exists():
         raise Conflict.single("id", "in_use", "move or delete this category's tags first")
     record(actor, AuditEntry.Action.DELETE, obj=category, changes={"name": category.name})
     category.delete()
@@ -169,6 +169,47 @@ def store_of(value: Any) -> Store | None:
     return None
 
 
+def _clean_tag_display(data: Mapping[str, Any], cleaned: dict[str, Any], errors: list[FieldError]) -> None:
+    """Colour, store and whether the tag is active, each only when given."""
+    if "colour" in data:
+        colour = data["colour"]
+        if not isinstance(colour, str) or not COLOUR.match(colour.strip()):
+            errors.append(FieldError("colour", "invalid", "a colour such as #1e8e3e"))
+        else:
+            cleaned["colour"] = colour.strip().lower()
+    if "store" in data:
+        if data["store"] in (None, ""):
+            cleaned["store"] = None
+        else:
+            cleaned["store"] = store_of(data["store"])
+            if cleaned["store"] is None:
+                errors.append(FieldError("store", "not_found", f"no store {data['store']!r}"))
+    if "is_active" in data:
+        if not isinstance(data["is_active"], bool):
+            errors.append(FieldError("is_active", "invalid", "true or false"))
+        cleaned["is_active"] = data["is_active"]
+
+
+def _clean_tag_rule(
+    data: Mapping[str, Any], instance: Tag | None, kind: Any, cleaned: dict[str, Any], errors: list[FieldError]
+) -> None:
+    """An automatic tag needs a rule that does not test the tag itself; a manual one has none."""
+    if kind == Tag.Type.MANUAL and data.get("rule") not in (None, {}):
+        errors.append(FieldError("rule", "invalid", "only automatic tags have a rule"))
+    if kind != Tag.Type.AUTOMATIC or (instance is not None and "rule" not in data):
+        return
+    if data.get("rule") in (None, {}):
+        errors.append(FieldError("rule", "required", "an automatic tag needs a rule"))
+        return
+    try:
+        cleaned["rule"] = clean_rule(data["rule"], "rule")
+    except InvalidInput as exc:
+        errors.extend(exc.errors)
+        return
+    if instance is not None and instance.pk in referenced_tag_ids(cleaned["rule"]):
+        errors.append(FieldError("rule", "self_reference", "a tag's rule cannot test the tag itself"))
+
+
 def _clean_tag(data: Mapping[str, Any], instance: Tag | None) -> dict[str, Any]:
     errors = _unknown(data, _TAG_FIELDS)
     cleaned: dict[str, Any] = {}
@@ -190,37 +231,9 @@ def _clean_tag(data: Mapping[str, Any], instance: Tag | None) -> dict[str, Any]:
         cleaned["type"] = kind
     if "description" in data:
         cleaned["description"] = _text(data, "description", 300, errors, required=False)
-    if "colour" in data:
-        colour = data["colour"]
-        if not isinstance(colour, str) or not COLOUR.match(colour.strip()):
-            errors.append(FieldError("colour", "invalid", "a colour such as #1e8e3e"))
-        else:
-            cleaned["colour"] = colour.strip().lower()
-    if "store" in data:
-        if data["store"] in (None, ""):
-            cleaned["store"] = None
-        else:
-            cleaned["store"] = store_of(data["store"])
-            if cleaned["store"] is None:
-                errors.append(FieldError("store", "not_found", f"no store {data['store']!r}"))
-    if "is_active" in data:
-        if not isinstance(data["is_active"], bool):
-            errors.append(FieldError("is_active", "invalid", "true or false"))
-        cleaned["is_active"] = data["is_active"]
+    _clean_tag_display(data, cleaned, errors)
     kind = cleaned.get("type") or (instance.type if instance else Tag.Type.MANUAL)
-    if kind == Tag.Type.AUTOMATIC and (instance is None or "rule" in data):
-        if data.get("rule") in (None, {}):
-            errors.append(FieldError("rule", "required", "an automatic tag needs a rule"))
-        else:
-            try:
-                cleaned["rule"] = clean_rule(data["rule"], "rule")
-            except InvalidInput as exc:
-                errors.extend(exc.errors)
-            else:
-                if instance is not None and instance.pk in referenced_tag_ids(cleaned["rule"]):
-                    errors.append(FieldError("rule", "self_reference", "a tag's rule cannot test the tag itself"))
-    elif kind == Tag.Type.MANUAL and data.get("rule") not in (None, {}):
-        errors.append(FieldError("rule", "invalid", "only automatic tags have a rule"))
+    _clean_tag_rule(data, instance, kind, cleaned, errors)
     name = cleaned.get("name", getattr(instance, "name", ""))
     category = cleaned.get("category", getattr(instance, "category", None))
     if name and category is not None:
@@ -462,6 +475,43 @@ def _issue(line: int, value: str, code: str, message: str) -> dict[str, Any]:
     return {"line": line, "value": value[:200], "code": code, "message": message}
 
 
+def _resolve_customer_ids(numeric: list[tuple[int, str, int]], scope: QuerySet[Customer]) -> dict[int, int]:
+    """Line → visible customer id, for the lines that name a customer id (a merged one's survivor)."""
+    found: dict[int, int] = {}
+    for start in range(0, len(numeric), ID_CHUNK):
+        chunk = numeric[start : start + ID_CHUNK]
+        wanted = {pk for _line, _value, pk in chunk}
+        survivors = dict(MergedCustomer.objects.filter(merged_id__in=wanted).values_list("merged_id", "survivor_id"))
+        candidates = wanted | set(survivors.values())
+        visible = set(scope.filter(pk__in=candidates).values_list("pk", flat=True))
+        for line, _value, pk in chunk:
+            resolved = pk if pk in visible else survivors.get(pk)
+            if resolved is not None and resolved in visible:
+                found[line] = resolved
+    return found
+
+
+def _resolve_identities(external: list[tuple[int, str, tuple[str, str]]], scope: QuerySet[Customer]) -> dict[int, int]:
+    """Line → visible customer id, for the lines that name a ``channel:external_id`` identity."""
+    found: dict[int, int] = {}
+    for start in range(0, len(external), 500):
+        ext_chunk = external[start : start + 500]
+        condition = Q(pk__in=[])
+        for _line, _value, (channel, external_id) in ext_chunk:
+            condition |= Q(channel=channel, external_id=external_id)
+        owners = {
+            (channel, external_id): customer_id
+            for channel, external_id, customer_id in Identity.objects.filter(condition).values_list(
+                "channel", "external_id", "customer_id"
+            )
+        }
+        visible = set(scope.filter(pk__in=set(owners.values())).values_list("pk", flat=True))
+        for line, _value, key in ext_chunk:
+            if owners.get(key) in visible:
+                found[line] = owners[key]
+    return found
+
+
 def resolve_customer_refs(values: Iterable[tuple[int, str]], scope: QuerySet[Customer]) -> ResolvedIds:
     """Customer ids (a merged id resolves to its survivor) and ``channel:external_id`` values,
     looked up in chunks; unknown, invisible and malformed values are reported by line."""
@@ -481,32 +531,7 @@ def resolve_customer_refs(values: Iterable[tuple[int, str]], scope: QuerySet[Cus
             external.append((line, value, (channel.strip(), external_id.strip())))
         else:
             report.append(_issue(line, value, "invalid", "neither a customer id nor channel:external_id"))
-    found: dict[int, int] = {}  # line → customer id
-    for start in range(0, len(numeric), ID_CHUNK):
-        chunk = numeric[start : start + ID_CHUNK]
-        wanted = {pk for _line, _value, pk in chunk}
-        survivors = dict(MergedCustomer.objects.filter(merged_id__in=wanted).values_list("merged_id", "survivor_id"))
-        candidates = wanted | set(survivors.values())
-        visible = set(scope.filter(pk__in=candidates).values_list("pk", flat=True))
-        for line, _value, pk in chunk:
-            resolved = pk if pk in visible else survivors.get(pk)
-            if resolved is not None and resolved in visible:
-                found[line] = resolved
-    for start in range(0, len(external), 500):
-        ext_chunk = external[start : start + 500]
-        condition = Q(pk__in=[])
-        for _line, _value, (channel, external_id) in ext_chunk:
-            condition |= Q(channel=channel, external_id=external_id)
-        owners = {
-            (channel, external_id): customer_id
-            for channel, external_id, customer_id in Identity.objects.filter(condition).values_list(
-                "channel", "external_id", "customer_id"
-            )
-        }
-        visible = set(scope.filter(pk__in=set(owners.values())).values_list("pk", flat=True))
-        for line, _value, key in ext_chunk:
-            if owners.get(key) in visible:
-                found[line] = owners[key]
+    found = {**_resolve_customer_ids(numeric, scope), **_resolve_identities(external, scope)}  # line → customer id
     for line, value, _pk in numeric:
         if line not in found:
             report.append(_issue(line, value, "not_found", "no such customer, or not one you can see"))

@@ -63,7 +63,7 @@ def tag_list(request: HttpRequest) -> HttpResponse:
                     form.add_error(error.field if error.field in form.fields else None, error.message)
     categories = TagCategory.objects.prefetch_related("tags")
     counts = dict(CustomerTag.objects.values_list("tag_id").annotate(n=Count("id")).values_list("tag_id", "n"))
-    groups = [(c, [(t, counts.get(t.pk, 0)) for t in c.tags.all()]) for c in categories]  # type: ignore[attr-defined]
+    groups = [(c, [(t, counts.get(t.pk, 0)) for t in c.tags.all()]) for c in categories]
     return render(request, "tags/list.html", {"nav": "tags", "groups": groups, "category_form": form})
 
 

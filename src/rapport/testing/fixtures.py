@@ -25,6 +25,11 @@ def _jobs_run_inline(settings: Any) -> None:
     settings.RAPPORT_JOBS_SYNC = True
 
 
+@pytest.fixture(autouse=True)
+def _responses_keep_their_contract(settings: Any) -> None:
+    settings.RAPPORT_STRICT_RESPONSES = True
+
+
 @pytest.fixture(scope="session")
 def _outbox_folder(tmp_path_factory: pytest.TempPathFactory) -> Any:
     return tmp_path_factory.mktemp("outbox")

@@ -9,7 +9,7 @@ from __future__ import annotations
 import dj_database_url
 
 
-def _admin_connection(url: str):  # type: ignore[no-untyped-def]
+def _admin_connection(url: str):
     import psycopg
 
     config = dj_database_url.parse(url)

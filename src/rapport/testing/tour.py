@@ -108,7 +108,7 @@ def _survey() -> dict[str, Any] | None:
 
 
 def _unsubscribe() -> dict[str, Any] | None:
-    from rapport.campaigns.tracking import unsubscribe_url
+    from rapport.campaigns.delivery.tracking import unsubscribe_url
 
     customer = _first("customers.Customer", email_index__isnull=False)
     return {"token": unsubscribe_url(customer.pk, "email").rstrip("/").rsplit("/", 1)[1]} if customer else None

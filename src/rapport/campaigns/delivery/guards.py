@@ -22,7 +22,7 @@ from django.db.models import Case, CharField, Count, Exists, IntegerField, Outer
 from django.db.models.functions import Coalesce
 from django.db.models.lookups import GreaterThanOrEqual
 
-from rapport.campaigns import bounces, channels
+from rapport.campaigns.delivery import bounces, channels
 from rapport.campaigns.models import (
     CONSENT_CHANNEL,
     ChannelKind,

@@ -23,8 +23,7 @@ from dataclasses import dataclass
 from django.core.exceptions import ValidationError
 from django.utils import timezone
 
-from rapport.campaigns import channels
-from rapport.campaigns.delivery import guards
+from rapport.campaigns.delivery import channels, guards
 from rapport.campaigns.models import CUSTOMER_CHANNELS, ChannelKind, Message, Purpose
 from rapport.core.errors import InvalidInput
 from rapport.core.pii import email_index, normalise_email

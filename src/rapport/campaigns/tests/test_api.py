@@ -243,7 +243,7 @@ def test_a_bounce_webhook_takes_a_kind_instead_of_a_code_and_the_raw_dsn(client,
     import json
     from pathlib import Path
 
-    from rapport.campaigns import bounces
+    from rapport.campaigns.delivery import bounces
     from rapport.campaigns.models import Bounce
 
     _plan, message = delivered_email

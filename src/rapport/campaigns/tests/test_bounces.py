@@ -13,7 +13,8 @@ import pytest
 from django.core import mail as django_mail
 
 from rapport.audit.models import AuditEntry
-from rapport.campaigns import bounces, reports, tracking
+from rapport.campaigns import reports
+from rapport.campaigns.delivery import bounces, tracking
 from rapport.campaigns.models import Bounce, EmailSuppression, Message, Plan
 from rapport.campaigns.transactional import send_transactional
 from rapport.core.errors import InvalidInput

@@ -16,7 +16,8 @@ import pytest
 from aiosmtpd.controller import Controller
 from django.test import Client
 
-from rapport.campaigns import channels, services, tracking
+from rapport.campaigns import services
+from rapport.campaigns.delivery import channels, tracking
 from rapport.campaigns.models import CallTask, ChannelPolicy, Message, SiteMessage
 from rapport.campaigns.transactional import send_transactional
 from rapport.customers.consent import has_consent
@@ -241,7 +242,7 @@ def test_transactional_email_without_smtp_is_kept_in_the_outbox_and_logged_witho
     settings.EMAIL_HOST = ""
     settings.RAPPORT_OUTBOX_DIR = tmp_path
     customer = make_member(email="bcherry@163.com")
-    with caplog.at_level("INFO", logger="rapport.campaigns.channels"):
+    with caplog.at_level("INFO", logger="rapport.campaigns.delivery.channels"):
         result = send_transactional(customer, channel="email", purpose="service", subject="Sign in", body="Code 424242")
     assert result.delivered and "server log" in result.detail
     assert "Code 424242" not in caplog.text and "bcherry@163.com" not in caplog.text

@@ -9,7 +9,9 @@ from typing import Any
 import pytest
 from django.utils import timezone
 
-from rapport.campaigns import channels, engine, reports, services
+from rapport.campaigns import reports, services
+from rapport.campaigns.delivery import channels
+from rapport.campaigns.journeys import engine
 from rapport.campaigns.models import Enrollment, Message, Plan, SiteMessage, SplitDecision, Step
 from rapport.core.errors import InvalidInput
 

@@ -9,7 +9,9 @@ import pytest
 from django.core import mail
 from django.utils import timezone
 
-from rapport.campaigns import channels, engine, services
+from rapport.campaigns import services
+from rapport.campaigns.delivery import channels
+from rapport.campaigns.journeys import engine
 from rapport.campaigns.models import ChannelPolicy, Enrollment, Message, Plan, SiteMessage, Step
 from rapport.customers.consent import set_consent
 

@@ -44,7 +44,7 @@ def test_coupon_then_message_shows_the_code_and_points_are_credited_once(
 
     # The same chunk redone (a crash after the loyalty calls, before the commit) gives nothing twice.
     enrollment = Enrollment.objects.get(plan=plan)
-    from rapport.campaigns import rewards
+    from rapport.campaigns.journeys import rewards
 
     for step in plan.steps.filter(kind__in=["coupon", "points"]):
         rewards.issue(step, [(enrollment.pk, customer.pk)], now=enrollment.entered_at)
@@ -67,7 +67,7 @@ def test_reward_step_validation_names_the_field(admin_api, shanghai):
 
 
 def test_coupon_expiring_trigger(make_member, make_plan, make_template, coupon_template, launch, system_actor):
-    from rapport.campaigns import triggers
+    from rapport.campaigns.journeys import triggers
 
     customer = make_member()
     coupon = coupons.issue(coupon_template, customer, key="gift", actor=system_actor)
@@ -118,7 +118,7 @@ def test_a_coupon_step_may_issue_to_everyone(make_member, make_plan, make_templa
 
 
 def test_the_coupon_audience_is_checked_and_offered_in_the_builder(admin_api, shanghai, coupon_template):
-    from rapport.campaigns import rewards
+    from rapport.campaigns.journeys import rewards
 
     response = admin_api.post(
         "/api/v1/campaigns/plans",

@@ -8,7 +8,7 @@ from types import SimpleNamespace
 import pytest
 from django.utils import timezone
 
-from rapport.campaigns import triggers
+from rapport.campaigns.journeys import triggers
 from rapport.campaigns.models import Enrollment, Plan, SiteMessage
 from rapport.commerce.models import CustomerStats
 from rapport.commerce.services import upsert_order

@@ -7,7 +7,7 @@ import waitress  # type: ignore[import-untyped]
 from django.core.management import call_command
 from django.test import override_settings
 
-from rapport.campaigns import tracking
+from rapport.campaigns.delivery import tracking
 from rapport.core.public_url import DEFAULT, public_url, served_url
 
 pytestmark = pytest.mark.django_db

@@ -53,12 +53,7 @@ class Command(BaseCommand):
         parser.add_argument("--no-progress", action="store_true", help="no progress bar")
 
     def handle(self, *args: Any, **options: Any) -> None:
-        user = None
-        if options["user"]:
-            user = get_user_model().objects.filter(username=options["user"], is_active=True).first()
-            if user is None:
-                raise CommandError(f"no active staff user {options['user']!r}")
-        actor = Actor(user=user, source=Source.IMPORT, label="" if user else "command-line import")
+        actor = self._actor(options["user"])
         bar: tqdm[Any] | None = None
 
         def on_start(result: services.ImportResult) -> None:
@@ -96,16 +91,28 @@ class Command(BaseCommand):
         if job is not None and result is None:
             raise CommandError(job.error_message or f"import job #{job.pk} is {job.get_status_display()}")
         assert result is not None
+        self._summarise(job, result, options["report"])
+
+    def _actor(self, username: str | None) -> Actor:
+        """The staff member the changes are recorded under, or the command line itself."""
+        user = None
+        if username:
+            user = get_user_model().objects.filter(username=username, is_active=True).first()
+            if user is None:
+                raise CommandError(f"no active staff user {username!r}")
+        return Actor(user=user, source=Source.IMPORT, label="" if user else "command-line import")
+
+    def _summarise(self, job: ImportJob | None, result: services.ImportResult, report: str | None) -> None:
         prefix = f"job #{job.pk}: " if job is not None else "dry run, nothing written: "
         self.stdout.write(prefix + result.summary())
         if result.rejected:
             for error in result.first_errors[:10]:
                 self.stdout.write(f"  line {error.line}: {error.field}: {error.message} ({error.code})")
-            if result.rejected > 10 or not options["report"]:
-                hint = f"see {options['report']}" if options["report"] else "write them all with --report PATH"
+            if result.rejected > 10 or not report:
+                hint = f"see {report}" if report else "write them all with --report PATH"
                 self.stdout.write(f"  … {result.rejected} rows rejected: {hint}")
-        if options["report"]:
-            self.stdout.write(f"report: {options['report']}")
+        if report:
+            self.stdout.write(f"report: {report}")
 
     def _dry_run(self, options: dict[str, Any], actor: Actor, on_start: Any, on_batch: Any) -> services.ImportResult:
         kind, path = self._kind_and_file(options)

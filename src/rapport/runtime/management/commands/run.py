@@ -42,7 +42,7 @@ class Command(BaseCommand):
         parser.add_argument("--seed", type=int, default=DEFAULT_SEED, help="demo shop seed (default %(default)s)")
 
     def handle(self, *args: Any, **options: Any) -> None:
-        from waitress import create_server  # type: ignore[import-untyped]
+        from waitress import create_server  # type: ignore[import-untyped, unused-ignore]
 
         prepared = prepare(
             seed=options["seed"], load_demo=not options["no_seed"], say=lambda message: self.stdout.write(message)

@@ -15,7 +15,8 @@ from django.core.validators import validate_email
 from django.utils.functional import Promise
 from django.utils.translation import gettext_lazy as _
 
-from rapport.campaigns import content, rewards
+from rapport.campaigns.delivery import content
+from rapport.campaigns.journeys import rewards
 from rapport.campaigns.models import CUSTOMER_CHANNELS, GATEWAY_CHANNELS, ContentTemplate, Plan, Purpose, Step
 from rapport.core.dates import parse_aware_datetime
 from rapport.core.errors import FieldError, InvalidInput
@@ -188,6 +189,81 @@ def _clean_engagement(
     return {"engagement": engagement, "send_step": position, "within_hours": hours}
 
 
+def _clean_wait(path: str, config: Mapping[str, Any], errors: list[FieldError]) -> dict[str, Any]:
+    if config.get("until"):
+        until = _when(config.get("until"), f"{path}.until", errors)
+        return {"until": until.isoformat() if until else None}
+    minutes = _int(config.get("minutes"), 1, MAX_WAIT_MINUTES)
+    if minutes is None:
+        errors.append(FieldError(f"{path}.minutes", "invalid", "minutes from 1 to a year, or an until time"))
+    return {"minutes": minutes}
+
+
+def _clean_split_condition(
+    path: str, config: Mapping[str, Any], earlier: Sequence[Any], errors: list[FieldError]
+) -> dict[str, Any]:
+    """What a split asks: how an earlier message was engaged with, a saved segment, or a rule."""
+    if config.get("engagement") not in (None, ""):
+        return _clean_engagement(path, config, earlier, errors)
+    if config.get("segment") not in (None, ""):
+        # "is in this saved segment" — the segment's rule as it reads now, kept with the step
+        segment = _by_id(Segment.objects.filter(is_template=False), config.get("segment"))
+        if segment is None:
+            errors.append(FieldError(f"{path}.segment", "not_found", "a saved segment's id"))
+            return {}
+        return {"segment": segment.pk, "segment_name": segment.name, "rule": segment.rule}
+    try:
+        return {"rule": clean_rule(config.get("rule"), f"{path}.rule")}
+    except InvalidInput as exc:
+        errors.extend(exc.errors)
+        return {}
+
+
+def _clean_branch_target(path: str, target: Any, index: int, count: int, errors: list[FieldError]) -> int | str | None:
+    """Where a split's branch goes: the next step (None), the end, or another step's number."""
+    if target in (None, "", "next"):
+        return None
+    if target == "end":
+        return "end"
+    position = _int(target, 1, count)
+    if position is None or position == index + 1:
+        errors.append(FieldError(path, "invalid", f"a step number 1–{count} (not this one), next or end"))
+    return position
+
+
+def _clean_split(
+    path: str, config: Mapping[str, Any], index: int, count: int, earlier: Sequence[Any], errors: list[FieldError]
+) -> dict[str, Any]:
+    cleaned = _clean_split_condition(path, config, earlier, errors)
+    for branch in ("yes", "no"):
+        cleaned[branch] = _clean_branch_target(f"{path}.{branch}", config.get(branch), index, count, errors)
+    return cleaned
+
+
+def _clean_tag_step(path: str, config: Mapping[str, Any], errors: list[FieldError]) -> dict[str, Any]:
+    from rapport.tags.models import Tag
+
+    tag = _by_id(Tag.objects.all(), config.get("tag"))
+    if tag is None:
+        errors.append(FieldError(f"{path}.tag", "not_found", "a tag's id"))
+    elif tag.is_automatic or not tag.is_active:
+        errors.append(FieldError(f"{path}.tag", "not_manual", f"{tag} is automatic or inactive"))
+    return {"tag": tag.pk if tag else None}
+
+
+def _clean_notify(path: str, config: Mapping[str, Any], errors: list[FieldError]) -> dict[str, Any]:
+    email = str(config.get("email") or "").strip()
+    try:
+        validate_email(email)
+    except ValidationError:
+        errors.append(FieldError(f"{path}.email", "invalid", "the staff address to notify"))
+    message = str(config.get("message") or "").strip()
+    if not message:
+        errors.append(FieldError(f"{path}.message", "required", "what to tell staff (may use {{ customer.name }})"))
+    errors.extend(FieldError(f"{path}.message", e.code, e.message) for e in content.check_template("", message))
+    return {"email": email, "subject": str(config.get("subject") or "")[:200], "message": message}
+
+
 def _clean_step(index: int, step: Any, count: int, earlier: Sequence[Any], errors: list[FieldError]) -> dict[str, Any]:
     path = f"steps.{index}"
     if not isinstance(step, Mapping) or step.get("kind") not in Step.Kind.values:
@@ -200,69 +276,97 @@ def _clean_step(index: int, step: Any, count: int, earlier: Sequence[Any], error
         return {"kind": kind, "config": {}}
     cleaned: dict[str, Any] = {}
     if kind == Step.Kind.WAIT:
-        if config.get("until"):
-            until = _when(config.get("until"), f"{path}.until", errors)
-            cleaned["until"] = until.isoformat() if until else None
-        else:
-            minutes = _int(config.get("minutes"), 1, MAX_WAIT_MINUTES)
-            if minutes is None:
-                errors.append(FieldError(f"{path}.minutes", "invalid", "minutes from 1 to a year, or an until time"))
-            cleaned["minutes"] = minutes
+        cleaned = _clean_wait(path, config, errors)
     elif kind == Step.Kind.SPLIT:
-        if config.get("engagement") not in (None, ""):
-            cleaned.update(_clean_engagement(path, config, earlier, errors))
-        elif config.get("segment") not in (None, ""):
-            # "is in this saved segment" — the segment's rule as it reads now, kept with the step
-            segment = _by_id(Segment.objects.filter(is_template=False), config.get("segment"))
-            if segment is None:
-                errors.append(FieldError(f"{path}.segment", "not_found", "a saved segment's id"))
-            else:
-                cleaned.update(segment=segment.pk, segment_name=segment.name, rule=segment.rule)
-        else:
-            try:
-                cleaned["rule"] = clean_rule(config.get("rule"), f"{path}.rule")
-            except InvalidInput as exc:
-                errors.extend(exc.errors)
-        for branch in ("yes", "no"):
-            target = config.get(branch)
-            if target in (None, "", "next"):
-                cleaned[branch] = None
-            elif target == "end":
-                cleaned[branch] = "end"
-            else:
-                position = _int(target, 1, count)
-                if position is None or position == index + 1:
-                    errors.append(
-                        FieldError(
-                            f"{path}.{branch}", "invalid", f"a step number 1–{count} (not this one), next or end"
-                        )
-                    )
-                cleaned[branch] = position
+        cleaned = _clean_split(path, config, index, count, earlier, errors)
     elif kind == Step.Kind.SEND:
         cleaned = _clean_send(path, config, errors)
     elif kind in (Step.Kind.ADD_TAG, Step.Kind.REMOVE_TAG):
-        from rapport.tags.models import Tag
-
-        tag = _by_id(Tag.objects.all(), config.get("tag"))
-        if tag is None:
-            errors.append(FieldError(f"{path}.tag", "not_found", "a tag's id"))
-        elif tag.is_automatic or not tag.is_active:
-            errors.append(FieldError(f"{path}.tag", "not_manual", f"{tag} is automatic or inactive"))
-        cleaned["tag"] = tag.pk if tag else None
+        cleaned = _clean_tag_step(path, config, errors)
     elif kind == Step.Kind.NOTIFY:
-        email = str(config.get("email") or "").strip()
-        try:
-            validate_email(email)
-        except ValidationError:
-            errors.append(FieldError(f"{path}.email", "invalid", "the staff address to notify"))
-        message = str(config.get("message") or "").strip()
-        if not message:
-            errors.append(FieldError(f"{path}.message", "required", "what to tell staff (may use {{ customer.name }})"))
-        errors.extend(FieldError(f"{path}.message", e.code, e.message) for e in content.check_template("", message))
-        cleaned = {"email": email, "subject": str(config.get("subject") or "")[:200], "message": message}
+        cleaned = _clean_notify(path, config, errors)
     elif kind in (Step.Kind.COUPON, Step.Kind.POINTS):
         cleaned = rewards.clean_step(kind, path, config, errors)
     return {"kind": kind, "config": cleaned}
+
+
+_ACTION_STEPS = (
+    Step.Kind.SEND,
+    Step.Kind.NOTIFY,
+    Step.Kind.COUPON,
+    Step.Kind.POINTS,
+    Step.Kind.ADD_TAG,
+    Step.Kind.REMOVE_TAG,
+)
+_PLAN_NUMBER_BOUNDS = {"control_percent": (0, 50), "attribution_days": (1, 90), "dedup_hours": (1, 24 * 30)}
+
+
+def _clean_plan_segment(
+    data: Mapping[str, Any], instance: Plan | None, kind: Any, cleaned: dict[str, Any], errors: list[FieldError]
+) -> None:
+    """The audience: a saved segment, which a one-off or recurring send cannot do without."""
+    if instance is None or "segment" in data:
+        segment_id = data.get("segment")
+        segment = None
+        if segment_id not in (None, ""):
+            segment = _by_id(Segment.objects.filter(is_template=False), segment_id)
+            if segment is None:
+                errors.append(FieldError("segment", "not_found", f"no saved segment {segment_id!r}"))
+        cleaned["segment"] = segment
+    segment_given = cleaned["segment"] if "segment" in cleaned else getattr(instance, "segment", None)
+    if (
+        kind in (Plan.Kind.ONE_OFF, Plan.Kind.RECURRING)
+        and segment_given is None
+        and not any(e.field == "segment" for e in errors)
+    ):
+        errors.append(FieldError("segment", "required", "a send goes to a saved segment"))
+
+
+def _clean_plan_schedule(
+    data: Mapping[str, Any], instance: Plan | None, kind: Any, cleaned: dict[str, Any], errors: list[FieldError]
+) -> None:
+    """Re-entry, the start and end times and the recurrence (only a recurring plan keeps one)."""
+    if "reentry" in data:
+        if data["reentry"] not in Plan.Reentry.values:
+            errors.append(FieldError("reentry", "invalid", f"one of: {', '.join(Plan.Reentry.values)}"))
+        cleaned["reentry"] = data["reentry"]
+    for field in ("starts_at", "ends_at"):
+        if field in data:
+            cleaned[field] = _when(data[field], field, errors)
+    if "recurrence" in data:
+        cleaned["recurrence"] = data["recurrence"] or ""
+    recurrence = cleaned.get("recurrence", getattr(instance, "recurrence", ""))
+    if kind == Plan.Kind.RECURRING and recurrence not in Plan.Recurrence.values:
+        errors.append(FieldError("recurrence", "invalid", f"one of: {', '.join(Plan.Recurrence.values)}"))
+    if kind != Plan.Kind.RECURRING:
+        cleaned["recurrence"] = ""
+
+
+def _clean_plan_limits(data: Mapping[str, Any], cleaned: dict[str, Any], errors: list[FieldError]) -> None:
+    """The control group, attribution window, de-duplication and quiet hours."""
+    for field, (low, high) in _PLAN_NUMBER_BOUNDS.items():
+        if field in data:
+            value = _int(data[field], low, high)
+            if value is None:
+                errors.append(FieldError(field, "invalid", f"a whole number from {low} to {high}"))
+            cleaned[field] = value
+    if "dedup_group" in data:
+        group = str(data.get("dedup_group") or "").strip()
+        if len(group) > 40 or not all(ch.isalnum() or ch in "-_" for ch in group):
+            errors.append(FieldError("dedup_group", "invalid", "letters, digits, - and _ (at most 40)"))
+        cleaned["dedup_group"] = group
+    if "respect_quiet_hours" in data:
+        cleaned["respect_quiet_hours"] = bool(data["respect_quiet_hours"])
+
+
+def _clean_steps(steps: Any, errors: list[FieldError]) -> list[dict[str, Any]]:
+    if not isinstance(steps, list) or not 1 <= len(steps) <= MAX_STEPS:
+        errors.append(FieldError("steps", "invalid", f"1 to {MAX_STEPS} steps"))
+        steps = []
+    cleaned = [_clean_step(i, step, len(steps), steps[:i], errors) for i, step in enumerate(steps)]
+    if steps and not any(s["kind"] in _ACTION_STEPS for s in cleaned):
+        errors.append(FieldError("steps", "no_action", "a plan needs at least one step that does something"))
+    return cleaned
 
 
 def clean_plan(data: Mapping[str, Any], instance: Plan | None) -> dict[str, Any]:
@@ -283,69 +387,12 @@ def clean_plan(data: Mapping[str, Any], instance: Plan | None) -> dict[str, Any]
     if kind not in Plan.Kind.values:
         errors.append(FieldError("kind", "invalid", f"one of: {', '.join(Plan.Kind.values)}"))
     cleaned["kind"] = kind
-    if instance is None or "segment" in data:
-        segment_id = data.get("segment")
-        segment = None
-        if segment_id not in (None, ""):
-            segment = _by_id(Segment.objects.filter(is_template=False), segment_id)
-            if segment is None:
-                errors.append(FieldError("segment", "not_found", f"no saved segment {segment_id!r}"))
-        cleaned["segment"] = segment
-    segment_given = cleaned["segment"] if "segment" in cleaned else getattr(instance, "segment", None)
-    if (
-        kind in (Plan.Kind.ONE_OFF, Plan.Kind.RECURRING)
-        and segment_given is None
-        and not any(e.field == "segment" for e in errors)
-    ):
-        errors.append(FieldError("segment", "required", "a send goes to a saved segment"))
+    _clean_plan_segment(data, instance, kind, cleaned, errors)
     cleaned["trigger"] = clean_trigger(kind, current("trigger"), errors)
-    if "reentry" in data:
-        if data["reentry"] not in Plan.Reentry.values:
-            errors.append(FieldError("reentry", "invalid", f"one of: {', '.join(Plan.Reentry.values)}"))
-        cleaned["reentry"] = data["reentry"]
-    for field in ("starts_at", "ends_at"):
-        if field in data:
-            cleaned[field] = _when(data[field], field, errors)
-    if "recurrence" in data:
-        cleaned["recurrence"] = data["recurrence"] or ""
-    recurrence = cleaned.get("recurrence", getattr(instance, "recurrence", ""))
-    if kind == Plan.Kind.RECURRING and recurrence not in Plan.Recurrence.values:
-        errors.append(FieldError("recurrence", "invalid", f"one of: {', '.join(Plan.Recurrence.values)}"))
-    if kind != Plan.Kind.RECURRING:
-        cleaned["recurrence"] = ""
-    bounds = {"control_percent": (0, 50), "attribution_days": (1, 90), "dedup_hours": (1, 24 * 30)}
-    for field, (low, high) in bounds.items():
-        if field in data:
-            value = _int(data[field], low, high)
-            if value is None:
-                errors.append(FieldError(field, "invalid", f"a whole number from {low} to {high}"))
-            cleaned[field] = value
-    if "dedup_group" in data:
-        group = str(data.get("dedup_group") or "").strip()
-        if len(group) > 40 or not all(ch.isalnum() or ch in "-_" for ch in group):
-            errors.append(FieldError("dedup_group", "invalid", "letters, digits, - and _ (at most 40)"))
-        cleaned["dedup_group"] = group
-    if "respect_quiet_hours" in data:
-        cleaned["respect_quiet_hours"] = bool(data["respect_quiet_hours"])
+    _clean_plan_schedule(data, instance, kind, cleaned, errors)
+    _clean_plan_limits(data, cleaned, errors)
     if instance is None or "steps" in data:
-        steps = data.get("steps")
-        if not isinstance(steps, list) or not 1 <= len(steps) <= MAX_STEPS:
-            errors.append(FieldError("steps", "invalid", f"1 to {MAX_STEPS} steps"))
-            steps = []
-        cleaned["steps"] = [_clean_step(i, step, len(steps), steps[:i], errors) for i, step in enumerate(steps)]
-        if steps and not any(
-            s["kind"]
-            in (
-                Step.Kind.SEND,
-                Step.Kind.NOTIFY,
-                Step.Kind.COUPON,
-                Step.Kind.POINTS,
-                Step.Kind.ADD_TAG,
-                Step.Kind.REMOVE_TAG,
-            )
-            for s in cleaned["steps"]
-        ):
-            errors.append(FieldError("steps", "no_action", "a plan needs at least one step that does something"))
+        cleaned["steps"] = _clean_steps(data.get("steps"), errors)
     if errors:
         raise InvalidInput(errors)
     return cleaned

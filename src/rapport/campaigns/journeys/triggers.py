@@ -1,10 +1,12 @@
-"""What starts a journey: tracked events, orders, segment entries, dates and inactivity.
+"""What starts a journey: tracked events, orders, segment entries, dates, inactivity and loyalty.
 
-Signal receivers (events recorded, order saved) only find the journeys listening and enqueue
-the entry, so ingestion and order writes stay fast; the job runs after their commit. Scans
-(abandoned carts, segment entries, birthdays, inactivity) run on a schedule and are idempotent:
-each entry has a key (the cart's time, the snapshot, the year, the last order's date) and the
-enrollment's unique constraint admits it once.
+For a signal (events recorded, order saved) this only finds the journeys listening;
+:mod:`rapport.campaigns.receivers` enqueues the entries, so ingestion and order writes stay fast and
+the job runs after their commit. Scans (abandoned carts, segment entries, birthdays, inactivity, and
+points or a coupon about to expire and level changes, which :mod:`rapport.loyalty.queries` reads)
+run on a schedule and are idempotent: each entry has a key (the cart's time, the snapshot, the
+year, the last order's date, the day, the coupon, the change) and the enrollment's unique
+constraint admits it once.
 """
 
 from __future__ import annotations
@@ -19,12 +21,12 @@ from django.conf import settings
 from django.db.models import Q
 from django.utils import timezone
 
-from rapport.campaigns import engine
+from rapport.campaigns.journeys import engine
 from rapport.campaigns.models import Plan
 from rapport.commerce.models import COUNTED_STATUSES, CustomerStats, Order, OrderStatus
-from rapport.core.jobs import enqueue
 from rapport.customers.models import Customer
 from rapport.events.queries import abandoned_carts
+from rapport.loyalty import queries as loyalty_queries
 from rapport.segments.models import SegmentSnapshot
 from rapport.segments.services import changes_of
 
@@ -64,46 +66,43 @@ def _journeys(trigger_type: str, **match: Any) -> list[int]:
     )
 
 
-def _enter_later(plan_ids: list[int], entries: list[list[Any]]) -> None:
-    from rapport.campaigns.tasks import enter_journey
+# Who enters, when a signal arrives (campaigns.receivers enqueues them) ---------------------------
 
-    for plan_id in plan_ids:
-        enqueue(enter_journey, plan_id, entries)
-
-
-# Signal receivers -----------------------------------------------------------------------------
+# (running journeys listening, entries as [customer id, entry key, context]) pairs
+Arrivals = list[tuple[list[int], list[list[Any]]]]
 
 
-def on_events_recorded(sender: Any, source: Any = None, messages: Any = (), **kwargs: Any) -> None:
+def arrivals_for_events(messages: Any) -> Arrivals:
+    """Tracked events, by name, for the journeys that listen to that event."""
     if "event" not in listening_types():
-        return
+        return []
     by_name: dict[str, list[list[Any]]] = defaultdict(list)
     for message in messages:
         if message.customer_id and message.name:
             by_name[message.name].append(
                 [message.customer_id, f"event:{message.message_id}"[:80], {"event": message.name}]
             )
-    for name, entries in by_name.items():
-        _enter_later(_journeys("event", event=name), entries)
+    return [(_journeys("event", event=name), entries) for name, entries in by_name.items()]
 
 
-def on_order_saved(
-    sender: Any, order: Order | None = None, created: bool = False, previous_status: str = "", **kwargs: Any
-) -> None:
-    if order is None or order.customer_id is None:
-        return
+def arrivals_for_order(order: Order, previous_status: str) -> Arrivals:
+    """A completed order, and a customer's first counted purchase."""
+    if order.customer_id is None:
+        return []
+    arrivals: Arrivals = []
     listening = listening_types()
     if (
         "order_completed" in listening
         and order.status == OrderStatus.COMPLETED
         and previous_status != OrderStatus.COMPLETED
     ):
-        _enter_later(_journeys("order_completed"), [[order.customer_id, f"order:{order.pk}", {"order": order.pk}]])
+        arrivals.append((_journeys("order_completed"), [[order.customer_id, f"order:{order.pk}", {"order": order.pk}]]))
     newly_counted = order.is_counted and previous_status not in COUNTED_STATUSES
     if "first_purchase" in listening and newly_counted:
         counted = Order.objects.counted().filter(customer_id=order.customer_id).count()
         if counted == 1:
-            _enter_later(_journeys("first_purchase"), [[order.customer_id, "first_purchase", {"order": order.pk}]])
+            arrivals.append((_journeys("first_purchase"), [[order.customer_id, "first_purchase", {"order": order.pk}]]))
+    return arrivals
 
 
 # Scheduled scans ------------------------------------------------------------------------------
@@ -167,16 +166,45 @@ def _scan_inactivity(plan: Plan, now: dt.datetime) -> int:
     return entered
 
 
+def _days_ahead(plan: Plan, now: dt.datetime) -> dt.date:
+    return (now + dt.timedelta(days=int(plan.trigger.get("days_before") or 0))).date()
+
+
+def _scan_points_expiring(plan: Plan, now: dt.datetime) -> int:
+    day = _days_ahead(plan, now)
+    customers = loyalty_queries.customers_with_points_expiring_on(day)
+    return engine.enroll(plan, engine.in_audience(plan, customers, now), entry_key=f"points:{day.isoformat()}", now=now)
+
+
+def _scan_coupon_expiring(plan: Plan, now: dt.datetime) -> int:
+    entries = [
+        engine.Entry(customer_id, f"coupon:{pk}", {"coupon_id": pk})
+        for pk, customer_id in loyalty_queries.coupons_expiring_on(_days_ahead(plan, now))
+    ]
+    return engine.enroll_entries(plan, entries, now=now)
+
+
+def _scan_level_changes(plan: Plan, now: dt.datetime) -> int:
+    cursor = int(plan.trigger_cursor.get("level_change") or 0)
+    changes = loyalty_queries.level_changes_after(cursor, since=plan.launched_at or now)
+    entries = [
+        engine.Entry(customer_id, f"level:{pk}", {"level_change": reason}) for pk, customer_id, reason in changes
+    ]
+    entered = engine.enroll_entries(plan, entries, now=now)
+    if changes:
+        Plan.objects.filter(pk=plan.pk).update(trigger_cursor={**plan.trigger_cursor, "level_change": changes[-1][0]})
+    return entered
+
+
 SCANS = {
     "abandoned_cart": _scan_abandoned_carts,
     "segment_entered": _scan_segment,
     "birthday": _scan_birthdays,
     "inactivity": _scan_inactivity,
+    "points_expiring": _scan_points_expiring,
+    "coupon_expiring": _scan_coupon_expiring,
+    "level_changed": _scan_level_changes,
 }
-
-
-def register_scan(trigger_type: str, scan: Any) -> None:
-    SCANS[trigger_type] = scan
 
 
 def scan_all(*, now: dt.datetime | None = None) -> dict[str, int]:

@@ -2,7 +2,7 @@
 
 * email — Django's mail connection: real SMTP when ``RAPPORT_SMTP_HOST`` is set; a text part,
   an HTML part with the open pixel, ``List-Unsubscribe`` (RFC 8058 one-click) headers, and a
-  signed Message-ID and envelope sender that bring bounces back (:mod:`rapport.campaigns.bounces`);
+  signed Message-ID and envelope sender that bring bounces back (:mod:`rapport.campaigns.delivery.bounces`);
 * sms, push, mini-program, WeCom/WeChat — :class:`GatewayAdapter`: signed JSON batches POSTed to
   an HTTP gateway that any provider can sit behind (contract in ``docs/campaigns.md``); the
   gateway reports delivery back to ``/api/v1/campaigns/callbacks/<channel>``;
@@ -45,7 +45,7 @@ from django.urls import reverse
 from django.utils import timezone, translation
 from django.utils.translation import gettext as _
 
-from rapport.campaigns import bounces, content, tracking
+from rapport.campaigns.delivery import bounces, content, tracking
 from rapport.campaigns.models import (
     GATEWAY_CHANNELS,
     CallTask,

@@ -1,4 +1,4 @@
-"""Journey steps and triggers that touch the customer's assets (coupons, points, levels).
+"""Journey steps that give the customer coupons and points.
 
 Steps call :mod:`rapport.loyalty`'s services, one customer at a time because that is the
 ledger's unit of locking. A coupon step issues, by default, only to the customers the plan's
@@ -8,8 +8,8 @@ issues to all. Each call carries the key ``plan:<id>:step:<id>:enrollment:<id>``
 chunk redone after a crash finds the coupon or points already given and gives nothing twice. An
 issued coupon is kept in the enrollment's context: a later send step shows it as ``coupon``.
 
-Triggers: points about to expire (open point lots expiring in N days), a coupon about to expire,
-and a member level change; each scan is idempotent through its entry key.
+The loyalty triggers (points or a coupon about to expire, a level change) are scanned in
+:mod:`rapport.loyalty.queries` and turned into entries by :mod:`rapport.campaigns.journeys.triggers`.
 """
 
 from __future__ import annotations
@@ -19,18 +19,15 @@ import logging
 from collections.abc import Mapping, Sequence
 from typing import Any
 
-from django.db.models import Q
 from django.utils.functional import Promise
 from django.utils.translation import gettext_lazy as _
 
-from rapport.campaigns import engine
 from rapport.campaigns.delivery import guards
-from rapport.campaigns.models import Enrollment, Plan, Purpose, Step
+from rapport.campaigns.models import Enrollment, Purpose, Step
 from rapport.core.actor import Actor
 from rapport.core.errors import Conflict, FieldError
 from rapport.customers.models import Customer
-from rapport.loyalty import queries as loyalty_queries
-from rapport.loyalty.models import Account, Coupon, CouponStatus, CouponTemplate, LevelChange
+from rapport.loyalty.models import Coupon, CouponTemplate
 from rapport.loyalty.services import coupons, points
 
 logger = logging.getLogger(__name__)
@@ -156,47 +153,3 @@ def issue(step: Step, enrollments: Sequence[tuple[int, int]], *, now: dt.datetim
     for row in rows:
         row.context = {**row.context, "coupon": issued[row.pk]}
     Enrollment.objects.bulk_update(rows, ["context"])
-
-
-# Triggers ---------------------------------------------------------------------------------------
-
-
-def _scan_points_expiring(plan: Plan, now: dt.datetime) -> int:
-    day = (now + dt.timedelta(days=int(plan.trigger.get("days_before") or 0))).date()
-    accounts = loyalty_queries.points_expiring_on(day).values("account_id")
-    customers = Customer.objects.filter(pk__in=Account.objects.filter(pk__in=accounts).values("customer_id"))
-    return engine.enroll(plan, engine.in_audience(plan, customers, now), entry_key=f"points:{day.isoformat()}", now=now)
-
-
-def _scan_coupon_expiring(plan: Plan, now: dt.datetime) -> int:
-    day = (now + dt.timedelta(days=int(plan.trigger.get("days_before") or 0))).date()
-    expiring = Coupon.objects.filter(status=CouponStatus.ISSUED, valid_until__date=day, customer__isnull=False)
-    entries = [
-        engine.Entry(customer_id, f"coupon:{pk}", {"coupon_id": pk})
-        for pk, customer_id in expiring.values_list("pk", "customer_id")
-    ]
-    return engine.enroll_entries(plan, entries, now=now)
-
-
-def _scan_level_changes(plan: Plan, now: dt.datetime) -> int:
-    cursor = int(plan.trigger_cursor.get("level_change") or 0)
-    changes = list(
-        LevelChange.objects.filter(Q(pk__gt=cursor), changed_at__gte=plan.launched_at or now)
-        .order_by("pk")
-        .values_list("pk", "customer_id", "reason")[:10_000]
-    )
-    entries = [
-        engine.Entry(customer_id, f"level:{pk}", {"level_change": reason}) for pk, customer_id, reason in changes
-    ]
-    entered = engine.enroll_entries(plan, entries, now=now)
-    if changes:
-        Plan.objects.filter(pk=plan.pk).update(trigger_cursor={**plan.trigger_cursor, "level_change": changes[-1][0]})
-    return entered
-
-
-def register_scans() -> None:
-    from rapport.campaigns.triggers import register_scan
-
-    register_scan("points_expiring", _scan_points_expiring)
-    register_scan("coupon_expiring", _scan_coupon_expiring)
-    register_scan("level_changed", _scan_level_changes)

@@ -2,7 +2,7 @@
 
 Campaign email goes out with a per-message envelope sender ``bounce+<token>@<bounce domain>``
 (VERP; ``RAPPORT_BOUNCE_DOMAIN``) and a Message-ID ``<rapport-<token>@…>``, where the token is
-the message id with an HMAC signature (:func:`rapport.campaigns.tracking.bounce_token`). A
+the message id with an HMAC signature (:func:`rapport.campaigns.delivery.tracking.bounce_token`). A
 receiving server that gives up returns a delivery status notification to that envelope sender;
 the inbound SMTP listener hands mail for bounce addresses to :func:`receive_returned_mail`.
 Providers that report bounces over HTTP post them to ``/api/v1/campaigns/bounces`` instead,
@@ -37,7 +37,7 @@ from django.utils.translation import gettext as _
 
 from rapport.audit.models import AuditEntry
 from rapport.audit.services import record
-from rapport.campaigns import tracking
+from rapport.campaigns.delivery import tracking
 from rapport.campaigns.models import Bounce, ChannelKind, EmailSuppression, Message
 from rapport.core.actor import Actor
 from rapport.core.errors import InvalidInput

@@ -37,8 +37,8 @@ from django.db.models import (
 )
 from django.utils import timezone
 
-from rapport.campaigns import channels
-from rapport.campaigns.delivery import guards
+from rapport.campaigns.delivery import channels, guards
+from rapport.campaigns.journeys import rewards
 from rapport.campaigns.models import (
     ChannelKind,
     ChannelPolicy,
@@ -76,7 +76,7 @@ def _random_bucket_sql() -> str:
 
 
 def first_step(plan: Plan) -> Step | None:
-    return plan.steps.order_by("position").first()  # type: ignore[attr-defined,no-any-return]
+    return plan.steps.order_by("position").first()
 
 
 # Entering a plan -------------------------------------------------------------------------------
@@ -172,7 +172,7 @@ class Steps:
     """A plan's steps by position, and where each one leads."""
 
     def __init__(self, plan: Plan):
-        self.ordered = list(plan.steps.order_by("position"))  # type: ignore[attr-defined]
+        self.ordered = list(plan.steps.order_by("position"))
         self.by_position = {step.position: step for step in self.ordered}
 
     def after(self, step: Step) -> Step | None:
@@ -319,8 +319,6 @@ def _handle_tag(
 def _handle_loyalty(
     step: Step, rows: list[tuple[int, int, str, dt.datetime | None]], steps: Steps, now: dt.datetime
 ) -> None:
-    from rapport.campaigns import rewards
-
     rewards.issue(step, [(pk, customer_id) for pk, customer_id, _s, _w in rows], now=now)
     _move([pk for pk, *_rest in rows], steps.after(step), now)
 

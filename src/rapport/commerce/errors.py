@@ -1,0 +1,22 @@
+"""The error codes commerce answers with, declared once.
+
+Every ``code`` of an ``{"errors": [{"field", "code", "message"}]}`` body that this app's services and
+handlers raise is a member here; the OpenAPI document lists them for the app's operations, and
+tests/test_api_contract.py fails when a code is used without being declared here.
+"""
+
+from enum import StrEnum
+
+
+class CommerceErrorCode(StrEnum):
+    BELOW_REFUNDED = "below_refunded"
+    CYCLE = "cycle"
+    DUPLICATE = "duplicate"
+    EXCEEDS_REFUNDABLE = "exceeds_refundable"
+    INVALID = "invalid"
+    NOT_FOUND = "not_found"
+    NOT_PAID = "not_paid"
+    REFUNDED = "refunded"
+    REQUIRED = "required"
+    TOO_LONG = "too_long"
+    UNKNOWN_FIELD = "unknown_field"

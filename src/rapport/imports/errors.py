@@ -1,0 +1,21 @@
+"""The error codes imports answers with, declared once.
+
+Every ``code`` of an ``{"errors": [{"field", "code", "message"}]}`` body that this app's services and
+handlers raise is a member here; the OpenAPI document lists them for the app's operations, and
+tests/test_api_contract.py fails when a code is used without being declared here.
+"""
+
+from enum import StrEnum
+
+
+class ImportsErrorCode(StrEnum):
+    CONFLICT = "conflict"
+    DUPLICATE = "duplicate"
+    DUPLICATE_KEY = "duplicate_key"
+    FINISHED = "finished"
+    FORBIDDEN = "forbidden"
+    INVALID = "invalid"
+    NOT_FOUND = "not_found"
+    REPORT_EXPIRED = "report_expired"
+    REQUIRED = "required"
+    TOO_LARGE = "too_large"

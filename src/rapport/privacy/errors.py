@@ -1,0 +1,21 @@
+"""The error codes privacy answers with, declared once.
+
+Every ``code`` of an ``{"errors": [{"field", "code", "message"}]}`` body that this app's services and
+handlers raise is a member here; the OpenAPI document lists them for the app's operations, and
+tests/test_api_contract.py fails when a code is used without being declared here.
+"""
+
+from enum import StrEnum
+
+
+class PrivacyErrorCode(StrEnum):
+    ALREADY_OPEN = "already_open"
+    EXPIRED = "expired"
+    FUTURE = "future"
+    GONE = "gone"
+    INVALID = "invalid"
+    NOT_FOUND = "not_found"
+    PORTAL_ONLY = "portal_only"
+    REQUIRED = "required"
+    TOO_LONG = "too_long"
+    WRONG_STATUS = "wrong_status"
