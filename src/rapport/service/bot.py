@@ -68,7 +68,7 @@ _SMALLTALK_KINDS = {
     r"|你好吗|你几岁|今天过得怎么样|what'?s up)",
     "bot": r"(?:你是谁|你是机器人吗?|你是真人吗?|是机器人吗?|are you an? (?:bot|robot|human|real person)|who are you"
     r"|what are you)",
-    "thanks": r"(?:谢谢(?:你|您|啦|了)?|多谢|感谢|谢啦|thanks?(?: you)?(?: so much| a lot| very much)?|thx|ty"
+    "thanks": r"(?:谢谢(?:你|您|啦|了)?|多谢|感谢|谢啦|谢了|thanks?(?: you)?(?: so much| a lot| very much)?|thx|ty"
     r"|many thanks|cheers)",
     "bye": r"(?:再见|拜拜|bye|goodbye|see you|byebye)",
     "greeting": r"(?:你好|您好|在吗|在不在|有人吗|哈喽|嗨|喂|早上好|上午好|下午好|晚上好|早|hi|hello|hey|hiya|there"

@@ -42,7 +42,20 @@ SYNONYMS: dict[str, tuple[str, ...]] = {
     "退款": ("退款", "退钱", "钱退", "返款", "原路退回", "refund", "money back"),
     "到账": ("到账", "入账", "收到钱", "credited", "arrive in my account", "show up"),
     "多久": ("多久", "几天", "多长时间", "多少天", "要多久", "how long", "how many days", "how soon", "take long"),
-    "发货": ("发货", "发出", "寄出", "发走", "出库", "ship", "shipp", "dispatch", "send out", "sent out"),
+    "发货": (
+        "发货",
+        "发出",
+        "寄出",
+        "寄出来",
+        "发出来",
+        "发走",
+        "出库",
+        "ship",
+        "shipp",
+        "dispatch",
+        "send out",
+        "sent out",
+    ),
     "物流": (
         "物流",
         "快递",
@@ -61,7 +74,24 @@ SYNONYMS: dict[str, tuple[str, ...]] = {
         "where's my order",
     ),
     "单号": ("单号", "快递单号", "运单号", "物流单号", "tracking number", "tracking code"),
-    "地址": ("地址", "收货地址", "收件地址", "家里", "我家", "公司地址", "address", "home", "office"),
+    "地址": (
+        "地址",
+        "收货地址",
+        "收件地址",
+        "家里",
+        "我家",
+        "公司地址",
+        "老家",
+        "address",
+        "home",
+        "office",
+        "house",
+        "flat",
+        "apartment",
+        "parent",
+        "postcode",
+        "zip code",
+    ),
     "修改": ("修改", "改", "更改", "改成", "改一下", "update", "change", "edit", "correct"),
     "取消": ("取消", "撤销", "撤回", "撤单", "cancel", "cancell"),
     "拍错": ("拍错", "下错", "买错", "by mistake", "mistake", "wrong order", "bought the wrong"),
@@ -91,6 +121,13 @@ SYNONYMS: dict[str, tuple[str, ...]] = {
         "bigger",
         "tight",
         "loose",
+        "小号",
+        "大号",
+        "中号",
+        "加大码",
+        "medium",
+        "xl",
+        "xxl",
     ),
     "颜色": (
         "颜色",
@@ -137,10 +174,15 @@ SYNONYMS: dict[str, tuple[str, ...]] = {
         "crack",
         "smash",
         "crush",
+        "hole",
+        "torn",
+        "tear",
+        "ripp",
+        "rip",
     ),
-    "瑕疵": ("瑕疵", "质量问题", "质量", "开线", "掉色", "起球", "faulty", "fault", "defect", "defective"),
-    "少件": ("少件", "少了", "漏发", "少发", "缺", "missing"),
-    "发错": ("发错", "错发", "寄错", "wrong item", "wrong product", "sent me the wrong"),
+    "瑕疵": ("瑕疵", "质量问题", "质量", "开线", "线开了", "掉色", "起球", "faulty", "fault", "defect", "defective"),
+    "少件": ("少件", "少了", "漏发", "少发", "缺", "missing", "only got", "only received", "only came"),
+    "发错": ("发错", "错发", "寄错", "发错码", "错码", "wrong item", "wrong product", "sent me the wrong"),
     "会员": ("会员", "vip", "member", "membership"),
     "等级": ("等级", "级别", "会员等级", "level", "tier"),
     "升级": ("升级", "升", "upgrade", "become", "reach"),
@@ -171,7 +213,7 @@ SYNONYMS: dict[str, tuple[str, ...]] = {
     "税号": ("税号", "纳税人识别号", "tax number", "tax id"),
     "门店": ("门店", "实体店", "线下店", "店里", "店铺", "商店", "专卖店", "店", "store", "shop", "outlet"),
     "营业时间": ("营业时间", "几点", "开门", "关门", "营业", "opening hours", "store hours", "what time"),
-    "支付": ("支付", "付款", "付钱", "买单", "结账", "付", "pay", "payment", "checkout"),
+    "支付": ("支付", "付款", "付钱", "买单", "结账", "付", "能付", "付得了", "pay", "payment", "checkout"),
     "微信": ("微信", "微信支付", "wechat", "weixin"),
     "支付宝": ("支付宝", "alipay"),
     "花呗": ("花呗", "huabei"),
@@ -230,6 +272,8 @@ SYNONYMS: dict[str, tuple[str, ...]] = {
     "订单": ("订单", "下单", "order"),
     "预售": ("预售", "pre-order", "preorder", "pre order"),
     "送达": ("送达", "到货", "收到货", "配送", "送到", "签收", "delivery", "deliver", "arrive", "arriv"),
+    "包装": ("包装", "外包装", "原包装", "盒子", "箱子", "纸箱", "box", "packaging"),
+    "消费": ("消费", "花", "要花", "花了", "花多少", "花费"),
     "美妆": ("美妆", "化妆品", "护肤品", "口红", "cosmetic", "makeup"),
     "内衣": ("内衣", "underwear", "lingerie"),
     "储值卡": ("储值卡", "stored-value card", "stored value card", "prepaid card"),
@@ -276,10 +320,66 @@ SYNONYMS: dict[str, tuple[str, ...]] = {
     "礼品卡": ("礼品卡", "购物卡", "gift card", "gift voucher"),
     "以旧换新": ("以旧换新", "trade-in", "trade in"),
     "价保": ("价保", "保价", "补差价", "差价", "price protection", "price match", "price matching", "price drop"),
-    "海外": ("海外", "国外", "境外", "国际", "international", "overseas", "abroad"),
+    # Places outside the mainland the demo shop does not deliver to (a shop that does writes an article).
+    "海外": (
+        "海外",
+        "国外",
+        "境外",
+        "国际",
+        "international",
+        "overseas",
+        "abroad",
+        *[
+            "香港",
+            "澳门",
+            "台湾",
+            "日本",
+            "韩国",
+            "美国",
+            "英国",
+            "加拿大",
+            "澳大利亚",
+            "澳洲",
+            "新加坡",
+            "马来西亚",
+            "泰国",
+            "越南",
+            "欧洲",
+            "法国",
+            "德国",
+            "意大利",
+            "俄罗斯",
+            "新西兰",
+        ],
+        *[
+            "japan",
+            "korea",
+            "usa",
+            "america",
+            "uk",
+            "britain",
+            "england",
+            "canada",
+            "australia",
+            "singapore",
+            "malaysia",
+            "thailand",
+            "vietnam",
+            "europe",
+            "france",
+            "germany",
+            "italy",
+            "taiwan",
+            "macau",
+            "russia",
+        ],
+        "hong kong",
+        "new zealand",
+    ),
     "礼品包装": ("礼品包装", "包装成礼物", "gift wrap", "gift wrapping", "gift-wrap"),
     "面料": ("面料", "材质", "成分", "fabric", "material"),
     "加盟": ("加盟", "代理", "franchise"),
+    "经营者": ("创始人", "owner", "founder", "ceo", "who owns"),
     "招聘": ("招聘", "招人", "应聘", "工作机会", "hiring", "job", "vacancy", "career"),
     # What a shop sells: a product's name is not what a policy question is about.
     "商品": (
@@ -386,6 +486,61 @@ SYNONYMS: dict[str, tuple[str, ...]] = {
         "chengdu",
         "chongqing",
         "wuhan",
+        *[
+            "江浙沪",
+            "江苏",
+            "浙江",
+            "广东",
+            "福建",
+            "山东",
+            "河南",
+            "河北",
+            "湖南",
+            "湖北",
+            "四川",
+            "安徽",
+            "江西",
+            "云南",
+            "贵州",
+            "广西",
+            "陕西",
+            "山西",
+            "辽宁",
+            "吉林",
+            "黑龙江",
+            "海南",
+            "甘肃",
+            "厦门",
+            "青岛",
+            "大连",
+            "宁波",
+            "无锡",
+            "郑州",
+            "济南",
+            "合肥",
+            "福州",
+            "昆明",
+            "沈阳",
+            "哈尔滨",
+            "长春",
+            "石家庄",
+            "南昌",
+            "南宁",
+            "贵阳",
+            "兰州",
+            "太原",
+            "jiangsu",
+            "zhejiang",
+            "guangdong",
+            "fujian",
+            "shandong",
+            "sichuan",
+            "xiamen",
+            "qingdao",
+            "dalian",
+            "ningbo",
+            "province",
+        ],
     ),
 }
 
@@ -396,7 +551,7 @@ _ZH_STOP = (
     "怎么回事 咋 啥 哪里 哪儿 在哪 在哪里 请问 一下 这个 那个 这 那 个 请 谢谢 您好 你好 想 问 为什么 "
     "没有 没 不 吗？ ， 。 ？ ！ 、 , . ? ! 一直 现在 已经 给 帮 帮我 查一下 的话 得 着 过 又 再 好 多 被 "
     "把 让 如果 但是 可是 因为 所以 一个 一件 东西 时候 需要 是不是 有没有 行不行 行 吗 呀 哪 几 些 "
-    "些什么 里 后 前 上 下 用 弄 内 来 去 回 谁 出 哪个"
+    "些什么 里 后 前 上 下 用 弄 内 来 去 回 谁 出 哪个 能用 能 不能"
 )
 ZH_STOP = frozenset(_ZH_STOP.split())
 _EN_STOP = (
@@ -404,7 +559,9 @@ _EN_STOP = (
     "does did i me my we our you your he she it its they them their this that these those what which who "
     "whom how when where why can could would should will shall may might must have has had not no yes "
     "please thanks thank hi hello hey there here any some get got am just so than too very also don't "
-    "doesn't didn't can't won't isn't it's i'm i've i'd want need like still yet already one my ok okay"
+    "doesn't didn't can't won't isn't it's i'm i've i'd want need like still yet already one my ok okay "
+    "anything something nothing everything hasnt havent isnt doesnt didnt dont cant wont im ive wasnt arent "
+    "pls plz u ur thx"
 )
 EN_STOP = frozenset(_EN_STOP.split())
 
@@ -412,7 +569,7 @@ EN_STOP = frozenset(_EN_STOP.split())
 # no article has them: a question is not handed over for "烦死了" or "actually".
 _GENERIC_ZH_EN = (
     "烦 烦死 烦死了 麻烦 急 着急 真的 到底 究竟 一般 大概 赶紧 马上 今天 昨天 明天 刚 刚刚 刚才 之前 之后 "
-    "以后 现在 一周 一个月 好几天 几天了 收到 买 买的 买了 购买 商品 东西 衣服 件 单 问题 情况 客服 亲 "
+    "心意 不合心意 以后 现在 一周 一个月 好几天 几天了 收到 买 买的 买了 购买 商品 东西 衣服 件 单 问题 情况 客服 亲 "
     "老板 回去 回来 过来 一点 有点 一些 一样 别的 其他 另外 还是 或者 一下子 自己 这边 那边 看看 试试 "
     "喜欢 不喜欢 讨厌 满意 actually really quite now today yesterday week month ago already time thing "
     "something anything way item product order bought buy purchased received got tell know help make sure "
@@ -433,7 +590,7 @@ _GENERIC_EVERYDAY = (
     "usually wait want way well whole why will within without worry would write yes yet location locat "
     "area nearby local someone somebody anyone person people friend family everything situation issue inside dont "
     "problem question answer info information option options choice possibly came instead like love hate "
-    "happy unhappy sad angry ago soon already"
+    "happy unhappy sad angry ago soon already label"
 )
 GENERIC = frozenset(_GENERIC_ZH_EN.split()) | frozenset(_GENERIC_EVERYDAY.split())
 

@@ -82,6 +82,8 @@ def _stem(word: str) -> str:
 
 def _english(piece: str, tokens: list[str]) -> None:
     for word in WORD.findall(piece):
+        if word not in EN_STOP and "'" in word:
+            word = word.split("'")[0]  # there's, parcel's → there, parcel
         if word in EN_STOP:
             continue
         tokens.append(lexicon.WORD_CONCEPT.get(word) or lexicon.concept(_stem(word)))
@@ -105,7 +107,7 @@ def tokenize(text: str) -> list[str]:
     if not HAN.search(text):
         _english(text, tokens)
         return tokens
-    for piece in jieba.cut_for_search(text):
+    for piece in jieba.cut_for_search(text, HMM=False):
         piece = piece.strip()
         if not piece or piece in ZH_STOP:
             continue
