@@ -29,7 +29,8 @@ ASKS_ABOUT_ORDERS = re.compile(
     rf"{_OWN_ZH}{_THING}[^，,。？?]{{0,8}}(?:{_STATE_ZH}|{_STATE_EN})"
     r"|(?:订单|快递|包裹|物流)(?:到哪|在哪)|快递(?:咋|怎么)还没到|订单状态|发货了吗|发货了没|发了没"
     r"|(?:帮我|给我)?(?:看看|查查|查一下|查下)我的订单"
-    r"|\b(?:where(?:'s| is| are)?|wheres|status of|track|update on|any news on|has|have|when(?: will| is)?|did|is)\b"
+    r"|\b(?:where(?:'s| is| are)?|wheres|status of|track|update on|any news on|happening with|going on with|has|have"
+    r"|when(?: will| is)?|did|is)\b"
     r".{0,20}\bmy (?:order|parcel|package|delivery)s?(?![a-z])"
     rf"|\bmy (?:order|parcel|package|delivery)s?(?![a-z]).{{0,20}}(?:\b{_STATE_EN}\b|{_STATE_ZH})",
     re.IGNORECASE,

@@ -86,7 +86,48 @@ def _english(piece: str, tokens: list[str]) -> None:
             word = word.split("'")[0]  # there's, parcel's → there, parcel
         if word in EN_STOP:
             continue
-        tokens.append(lexicon.WORD_CONCEPT.get(word) or lexicon.concept(_stem(word)))
+        stem = _stem(word)
+        if word not in lexicon.WORD_CONCEPT and stem not in lexicon.WORD_CONCEPT:
+            stem = _spelled(stem)
+        tokens.append(lexicon.WORD_CONCEPT.get(word) or lexicon.concept(stem))
+
+
+TYPO_MIN_LENGTH = 5  # shorter words have too many neighbours one letter away
+_known_stems: dict[str, list[str]] | None = None
+
+
+def _spelled(stem: str) -> str:
+    """The known word a misspelt one stands for (adress → address, cancle → cancel, refnd → refund):
+    one letter added, dropped, changed or two swapped, among the lexicon's English forms and the
+    everyday words; the stem itself when it is known, short or has no such neighbour."""
+    global _known_stems
+    if _known_stems is None:
+        words = [w for w in (*lexicon.WORD_CONCEPT, *lexicon.GENERIC) if w.isascii() and w.isalpha()]
+        grouped: dict[str, list[str]] = defaultdict(list)
+        for known in sorted({_stem(w) for w in words} | set(words)):
+            grouped[known[0]].append(known)
+        _known_stems = dict(grouped)
+    candidates = _known_stems.get(stem[:1], [])
+    if len(stem) < TYPO_MIN_LENGTH or stem in candidates or stem in lexicon.GENERIC:
+        return stem
+    for known in candidates:
+        if abs(len(known) - len(stem)) <= 1 and _one_edit_apart(stem, known):
+            return known
+    return stem
+
+
+def _one_edit_apart(a: str, b: str) -> bool:
+    """True when a and b differ by one insertion, deletion, substitution or swap of neighbours."""
+    if a == b:
+        return False
+    if len(a) == len(b):
+        diffs = [i for i in range(len(a)) if a[i] != b[i]]
+        return len(diffs) == 1 or (
+            len(diffs) == 2 and diffs[1] == diffs[0] + 1 and a[diffs[0]] == b[diffs[1]] and a[diffs[1]] == b[diffs[0]]
+        )
+    shorter, longer = sorted((a, b), key=len)
+    i = next((i for i in range(len(shorter)) if shorter[i] != longer[i]), len(shorter))
+    return shorter[i:] == longer[i + 1 :]
 
 
 def tokenize(text: str) -> list[str]:

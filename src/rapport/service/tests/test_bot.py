@@ -15,7 +15,7 @@ from rapport.commerce.models import Order
 from rapport.core.errors import Conflict, InvalidInput
 from rapport.customers.models import Customer
 from rapport.service import bot, bot_review, kb
-from rapport.service.evaluation import FRESH, HELD_OUT, QUESTIONS, baseline_answer, evaluate, judge_all
+from rapport.service.evaluation import FRESH, HELD_OUT, QUESTIONS, baseline_answer, calibrate, evaluate, judge_all
 from rapport.service.models import Article, ArticleQuestion, BotQuestion, MessageKind, Ticket
 from rapport.service.search import tokenize
 
@@ -97,9 +97,15 @@ def test_confidence_is_a_calibrated_probability(seeded_kb):
     strong = bot.calibrated([0.9, 0.8, 0.4, 0.0, 2.0])
     assert 0 < weak < 0.3 < 0.9 < strong < 1
     # answered questions of the tuning set are right about as often as their confidence says
-    judged = [j for j in judge_all() if j.outcome is None and j.confidence >= 0.7 and j.expect != "smalltalk"]
+    judged = [j for j in judge_all() if j.outcome is None and j.confidence >= 0.6 and j.expect != "smalltalk"]
     right = sum(j.topic == j.expect for j in judged)
     assert right / len(judged) >= 0.9
+
+
+def test_the_stored_model_reproduces_the_fitted_one(seeded_kb):
+    data = calibrate()
+    assert data["features"] == list(bot.FEATURES) and len(data["trees"]) == 100
+    assert data["fitted_on"]["samples"] > 300
 
 
 def test_a_question_about_something_no_article_covers_is_handed_over(seeded_kb):

@@ -35,7 +35,7 @@ class Command(BaseCommand):
         parser.add_argument(
             "--calibrate",
             action="store_true",
-            help="refit the confidence model on the tuning set first and write bot_calibration.json",
+            help="refit the answerability model on the tuning set first and write bot_calibration.json",
         )
 
     def handle(self, *args: Any, **options: Any) -> None:
@@ -49,7 +49,7 @@ class Command(BaseCommand):
                 coefficients = calibrate()
                 bot.CALIBRATION_FILE.write_text(json.dumps(coefficients, indent=1) + "\n", encoding="utf-8")
                 bot.set_calibration(coefficients)
-                self.stdout.write(f"calibration: {json.dumps(coefficients)}")
+                self.stdout.write(f"calibration: {len(coefficients['trees'])} trees, {coefficients['fitted_on']}")
             for name in [n.strip() for n in options["sets"].split(",") if n.strip()]:
                 self._report(name, SETS[name], thresholds, misses=options["misses"] and name == "tuning")
             transaction.set_rollback(True)
