@@ -65,6 +65,8 @@ SYNONYMS: dict[str, tuple[str, ...]] = {
         "查物流",
         "查快递",
         "快递公司",
+        "揽收",
+        "已揽收",
         "到哪了",
         "delivery company",
         "courier company",
@@ -245,6 +247,11 @@ SYNONYMS: dict[str, tuple[str, ...]] = {
     "用不了": (
         "用不了",
         "不能用",
+        "not accepted",
+        "isn't accepted",
+        "not accept",
+        "won't accept",
+        "wont accept",
         "没法用",
         "无效",
         "不可用",
@@ -266,7 +273,7 @@ SYNONYMS: dict[str, tuple[str, ...]] = {
     "支付宝": ("支付宝", "alipay"),
     "花呗": ("花呗", "huabei"),
     "分期": ("分期", "instalment", "installment"),
-    "信用卡": ("信用卡", "visa", "mastercard", "credit card", "银行卡", "银联", "unionpay"),
+    "信用卡": ("信用卡", "刷卡", "visa", "mastercard", "credit card", "银行卡", "银联", "unionpay"),
     "失败": ("失败", "付不了", "不成功", "付不上", "fail", "declin", "decline", "not going through"),
     "手机号": ("手机号", "手机号码", "电话号码", "号码", "换号", "sim", "phone", "mobile", "phone number"),
     "账户": ("账户", "账号", "个人信息", "资料", "account", "profile", "detail"),
@@ -294,6 +301,8 @@ SYNONYMS: dict[str, tuple[str, ...]] = {
         "没动",
         "不动",
         "没动静",
+        "没变",
+        "没变化",
         "stuck",
         "not moving",
         "no update",
@@ -372,6 +381,7 @@ SYNONYMS: dict[str, tuple[str, ...]] = {
         "cash refund",
         "refund in cash",
     ),
+    "外币": ("外币", "美元", "欧元", "港币", "日元", "英镑", "dollar", "usd", "euro", "pound", "foreign currency"),
     "充值": ("充值", "top up", "top-up", "recharge"),
     "停车": ("停车", "停车场", "parking"),
     "二手": ("二手", "回收", "second-hand", "second hand"),
@@ -544,6 +554,9 @@ SYNONYMS: dict[str, tuple[str, ...]] = {
         "chengdu",
         "chongqing",
         "wuhan",
+        "外地",
+        "其他地区",
+        "elsewhere",
         *[
             "江浙沪",
             "江苏",
@@ -648,7 +661,7 @@ _GENERIC_EVERYDAY = (
     "usually wait want way well whole why will within without worry would write yes yet location locat "
     "area nearby local someone somebody anyone person people friend family everything situation issue inside dont "
     "problem question answer info information option options choice possibly came instead like love hate "
-    "happy unhappy sad angry ago soon already label"
+    "happy unhappy sad angry ago soon already label process stuff pair"
 )
 GENERIC = frozenset(_GENERIC_ZH_EN.split()) | frozenset(_GENERIC_EVERYDAY.split())
 

@@ -31,8 +31,8 @@ ASKS_ABOUT_ORDERS = re.compile(
     r"|(?:帮我|给我)?(?:看看|查查|查一下|查下)我的订单"
     r"|\b(?:where(?:'s| is| are)?|wheres|status of|track|update on|any news on|happening with|going on with|has|have"
     r"|when(?: will| is)?|did|is)\b"
-    r".{0,20}\bmy (?:order|parcel|package|delivery)s?(?![a-z])"
-    rf"|\bmy (?:order|parcel|package|delivery)s?(?![a-z]).{{0,20}}(?:\b{_STATE_EN}\b|{_STATE_ZH})",
+    r".{0,20}\bmy (?:order|parcel|package|delivery|stuff)s?(?![a-z])"
+    rf"|\bmy (?:order|parcel|package|delivery|stuff)s?(?![a-z]).{{0,20}}(?:\b{_STATE_EN}\b|{_STATE_ZH})",
     re.IGNORECASE,
 )
 

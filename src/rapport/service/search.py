@@ -130,12 +130,29 @@ def _one_edit_apart(a: str, b: str) -> bool:
     return shorter[i:] == longer[i + 1 :]
 
 
+def _pieces(text: str) -> list[str]:
+    """jieba's words, each preceded by the dictionary words inside it (as its search mode does) —
+    except a word the lexicon knows, which stands whole: 多长时间 is 多久, not also 多长 and 长时间."""
+    import jieba
+
+    pieces: list[str] = []
+    frequencies = jieba.dt.FREQ
+    for word in jieba.cut(text, HMM=False):
+        if len(word) > 2 and word not in lexicon.WORD_CONCEPT:
+            for size in (2, 3):
+                pieces.extend(
+                    word[i : i + size]
+                    for i in range(len(word) - size + 1)
+                    if size < len(word) and frequencies.get(word[i : i + size])
+                )
+        pieces.append(word)
+    return pieces
+
+
 def tokenize(text: str) -> list[str]:
     """Search tokens of mixed Chinese and English text: words folded onto their concept (退/退货 →
     退货, parcel/包裹 → 物流), stop words dropped. Articles, variants and questions all go through
     this, so a synonym matches whichever form the article used."""
-    import jieba
-
     _load_dictionary()
     text = (text or "").lower()
     tokens: list[str] = []
@@ -148,7 +165,7 @@ def tokenize(text: str) -> list[str]:
     if not HAN.search(text):
         _english(text, tokens)
         return tokens
-    for piece in jieba.cut_for_search(text, HMM=False):
+    for piece in _pieces(text):
         piece = piece.strip()
         if not piece or piece in ZH_STOP:
             continue

@@ -324,6 +324,7 @@ QUESTION_VARIANTS: dict[str, tuple[tuple[str, ...], tuple[str, ...]]] = {
             "Who pays for return postage?",
             "Can I return opened cosmetics?",
             "Can I return sale items?",
+            "How do returns work?",
             "I don't want it any more, can I return it?",
             "How many days do I have to return something?",
         ),
