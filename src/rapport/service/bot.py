@@ -74,8 +74,8 @@ _SMALLTALK_KINDS = {
     "bye": r"(?:再见|拜拜|bye|goodbye|see you|byebye)",
     "greeting": r"(?:你好|您好|在吗|在不在|有人吗|哈喽|嗨|喂|早上好|上午好|下午好|晚上好|早|hi|hello|hey|hiya|there"
     r"|good (?:morning|afternoon|evening))",
-    "ack": r"(?:好的|好滴|好哒|好嘞|好|嗯+|哦+|ok|okay|知道了|明白了|收到|got it|cool|great|nice|哈+|呵呵|haha+|lol"
-    r"|👍)",
+    "ack": r"(?:好的|好滴|好哒|好嘞|好|嗯+|哦+|ok|okay|没问题了?|没事了|没有了|that'?s all|again|知道了|明白了|收到"
+    r"|got it|cool|great|nice|哈+|呵呵|haha+|lol|👍)",
 }
 _SMALLTALK_ANY = "|".join(_SMALLTALK_KINDS.values())
 SMALLTALK_MESSAGE = re.compile(rf"(?:\s*(?:{_SMALLTALK_ANY})(?:啦|呀|啊|哈|呢|吧)?\s*)+")

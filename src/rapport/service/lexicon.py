@@ -41,7 +41,22 @@ SYNONYMS: dict[str, tuple[str, ...]] = {
     ),
     "退款": ("退款", "退钱", "钱退", "返款", "原路退回", "refund", "money back"),
     "到账": ("到账", "入账", "收到钱", "credited", "arrive in my account", "show up"),
-    "多久": ("多久", "几天", "多长时间", "多少天", "要多久", "how long", "how many days", "how soon", "take long"),
+    "多久": (
+        "多久",
+        "几天",
+        "多长时间",
+        "多少天",
+        "要多久",
+        "什么时候",
+        "啥时候",
+        "何时",
+        "timeline",
+        "timeframe",
+        "how long",
+        "how many days",
+        "how soon",
+        "take long",
+    ),
     "发货": (
         "发货",
         "发出",
@@ -72,6 +87,7 @@ SYNONYMS: dict[str, tuple[str, ...]] = {
         "courier company",
         "parcel",
         "package",
+        "shipment",
         "courier",
         "track",
         "tracking",
@@ -100,7 +116,7 @@ SYNONYMS: dict[str, tuple[str, ...]] = {
         "zip code",
     ),
     "修改": ("修改", "改", "更改", "改成", "改一下", "update", "change", "edit", "correct"),
-    "取消": ("取消", "撤销", "撤回", "撤单", "cancel", "cancell"),
+    "取消": ("取消", "撤销", "撤回", "撤单", "cancel", "cancell", "cancellation"),
     "拍错": ("拍错", "下错", "买错", "by mistake", "mistake", "wrong order", "bought the wrong"),
     "换货": ("换货", "换尺码", "换码", "换一件", "exchange", "exchang", "swap"),
     "尺码": (
@@ -173,6 +189,8 @@ SYNONYMS: dict[str, tuple[str, ...]] = {
         "摔坏",
         "压坏",
         "破",
+        "破了",
+        "口子",
         "洞",
         "damag",
         "damage",
@@ -273,7 +291,7 @@ SYNONYMS: dict[str, tuple[str, ...]] = {
     "支付宝": ("支付宝", "alipay"),
     "花呗": ("花呗", "huabei"),
     "分期": ("分期", "instalment", "installment"),
-    "信用卡": ("信用卡", "刷卡", "visa", "mastercard", "credit card", "银行卡", "银联", "unionpay"),
+    "信用卡": ("信用卡", "刷卡", "union pay", "visa", "mastercard", "credit card", "银行卡", "银联", "unionpay"),
     "失败": ("失败", "付不了", "不成功", "付不上", "fail", "declin", "decline", "not going through"),
     "手机号": ("手机号", "手机号码", "电话号码", "号码", "换号", "sim", "phone", "mobile", "phone number"),
     "账户": ("账户", "账号", "个人信息", "资料", "account", "profile", "detail"),
@@ -381,6 +399,11 @@ SYNONYMS: dict[str, tuple[str, ...]] = {
         "cash refund",
         "refund in cash",
     ),
+    # More subjects near the articles' own that the demo articles do not cover.
+    "指定快递": ("指定快递", "顺丰", "中通", "圆通", "韵达", "申通", "ems", "dhl", "fedex", "sf express"),
+    "挂失": ("挂失", "丢了", "丢失", "弄丢", "lost", "stolen"),
+    "会员日": ("会员日", "会员活动", "member day", "members day"),
+    "邮政信箱": ("邮政信箱", "po box", "po boxes", "p.o. box"),
     "外币": ("外币", "美元", "欧元", "港币", "日元", "英镑", "dollar", "usd", "euro", "pound", "foreign currency"),
     "充值": ("充值", "top up", "top-up", "recharge"),
     "停车": ("停车", "停车场", "parking"),
@@ -622,7 +645,7 @@ _ZH_STOP = (
     "怎么回事 咋 啥 哪里 哪儿 在哪 在哪里 请问 一下 这个 那个 这 那 个 请 谢谢 您好 你好 想 问 为什么 "
     "没有 没 不 吗？ ， 。 ？ ！ 、 , . ? ! 一直 现在 已经 给 帮 帮我 查一下 的话 得 着 过 又 再 好 多 被 "
     "把 让 如果 但是 可是 因为 所以 一个 一件 东西 时候 需要 是不是 有没有 行不行 行 吗 呀 哪 几 些 "
-    "些什么 里 后 前 上 下 用 弄 内 来 去 回 谁 出 哪个 能用 能 不能"
+    "些什么 里 后 前 上 下 用 弄 内 来 去 回 谁 出 哪个 能用 能 不能 规则 政策 条件"
 )
 ZH_STOP = frozenset(_ZH_STOP.split())
 _EN_STOP = (
@@ -632,7 +655,7 @@ _EN_STOP = (
     "please thanks thank hi hello hey there here any some get got am just so than too very also don't "
     "doesn't didn't can't won't isn't it's i'm i've i'd want need like still yet already one my ok okay "
     "anything something nothing everything hasnt havent isnt doesnt didnt dont cant wont im ive wasnt arent "
-    "pls plz u ur thx"
+    "pls plz u ur thx rule rules policy policies explain explained"
 )
 EN_STOP = frozenset(_EN_STOP.split())
 
@@ -640,7 +663,8 @@ EN_STOP = frozenset(_EN_STOP.split())
 # no article has them: a question is not handed over for "烦死了" or "actually".
 _GENERIC_ZH_EN = (
     "烦 烦死 烦死了 麻烦 急 着急 真的 到底 究竟 一般 大概 赶紧 马上 今天 昨天 明天 刚 刚刚 刚才 之前 之后 "
-    "心意 不合心意 以后 现在 一周 一个月 好几天 几天了 收到 买 买的 买了 购买 商品 东西 衣服 件 单 问题 情况 客服 亲 "
+    "心意 不合心意 收件人 以后 现在 一周 一个月 好几天 几天了 收到 买 买的 买了 购买 商品 东西 衣服 件 单 问题 "
+    "情况 客服 亲 "
     "老板 回去 回来 过来 一点 有点 一些 一样 别的 其他 另外 还是 或者 一下子 自己 这边 那边 看看 试试 "
     "喜欢 不喜欢 讨厌 满意 actually really quite now today yesterday week month ago already time thing "
     "something anything way item product order bought buy purchased received got tell know help make sure "
@@ -661,7 +685,7 @@ _GENERIC_EVERYDAY = (
     "usually wait want way well whole why will within without worry would write yes yet location locat "
     "area nearby local someone somebody anyone person people friend family everything situation issue inside dont "
     "problem question answer info information option options choice possibly came instead like love hate "
-    "happy unhappy sad angry ago soon already label process stuff pair"
+    "happy unhappy sad angry ago soon already label process stuff pair typo register registered"
 )
 GENERIC = frozenset(_GENERIC_ZH_EN.split()) | frozenset(_GENERIC_EVERYDAY.split())
 

@@ -17,7 +17,7 @@ RECENT_ORDERS = 3
 # "My order" in the ways a member writes it: a possessive (我的, 我买的, my), the thing (订单, 快递,
 # 包裹, parcel …) and what they want to know of it (到哪了, 发货了吗, status, on its way …).
 _OWN_ZH = r"(?:我的?|我买的|我下的|我刚买的|帮我(?:看看|查查|查一下|查下)我?的?)"
-_THING = r"(?:订单|快递|包裹|货|东西|单子|衣服|宝贝|order|parcel|package)"
+_THING = r"(?:订单|快递|包裹|货|东西|单子|单|衣服|宝贝|order|parcel|package)"
 _STATE_ZH = (
     r"(?:到哪|在哪|发货|发了|发出|寄出|状态|什么时候(?:到|发|能到|寄)|还没到|没到|到了没|到没到|怎么样|进度|发没发)"
 )
@@ -27,7 +27,7 @@ _STATE_EN = (
 )
 ASKS_ABOUT_ORDERS = re.compile(
     rf"{_OWN_ZH}{_THING}[^，,。？?]{{0,8}}(?:{_STATE_ZH}|{_STATE_EN})"
-    r"|(?:订单|快递|包裹|物流)(?:到哪|在哪)|快递(?:咋|怎么)还没到|订单状态|发货了吗|发货了没|发了没"
+    r"|(?:订单|快递|包裹)(?:到哪|在哪)(?!查|看)|快递(?:咋|怎么)还没到|订单状态|发货了吗|发货了没|发了没"
     r"|(?:帮我|给我)?(?:看看|查查|查一下|查下)我的订单"
     r"|\b(?:where(?:'s| is| are)?|wheres|status of|track|update on|any news on|happening with|going on with|has|have"
     r"|when(?: will| is)?|did|is)\b"
