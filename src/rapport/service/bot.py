@@ -399,7 +399,7 @@ def hand_over(conversation: BotConversation) -> Ticket:
         category=Category.COMPLAINT if any(COMPLAINT.search(q) for q in questions) else Category.INQUIRY,
         actor=BOT_ACTOR,
     )
-    first = ticket.messages.get()  # type: ignore[attr-defined]
+    first = ticket.messages.get()
     first.kind = MessageKind.BOT
     first.save(update_fields=["kind"])
     conversation.ticket = ticket
