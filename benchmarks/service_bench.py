@@ -8,8 +8,8 @@ question of both sets is answered the way :func:`rapport.service.bot.answer` doe
 variant-model ranking, unknown-word check, calibrated confidence, passage — from the in-memory
 engine (the one indexed look-up of the chosen article is left out: it is the same for any size).
 
-Figures: a throwaway SQLite database is migrated, the demo knowledge base written, and both sets
-asked at the configured threshold.
+Figures: a throwaway SQLite database is migrated, the demo knowledge base written, and each set
+asked of the bot at the configured threshold and of the BM25 baseline.
 
     .venv/bin/python benchmarks/service_bench.py                    # 5,000 articles
     .venv/bin/python benchmarks/service_bench.py --articles 20000 --no-figures
@@ -114,14 +114,16 @@ def figures() -> None:
         threshold = settings.RAPPORT_SERVICE_BOT_THRESHOLD
         print(
             f"threshold {threshold}: set  questions  answerable  accuracy  wrong  hand-over  out-of-scope  small-talk"
+            " (baseline: BM25 alone)"
         )
         for name, path in SETS.items():
-            score = evaluate(threshold=threshold, judged=judge_all(path))
-            print(
-                f"  {name:9s}  {score.questions:9d}  {score.answerable:10d}  {score.accuracy:8.1%}  "
-                f"{score.wrong_rate:5.1%}  {score.handover_rate:9.1%}  {score.out_of_scope_handed_over:12.1%}  "
-                f"{score.smalltalk_replied:10.1%}"
-            )
+            for label, judged in (("bot", judge_all(path)), ("baseline", judge_all(path, baseline=True))):
+                score = evaluate(threshold=threshold, judged=judged)
+                print(
+                    f"  {name:9s} {label:8s}  {score.questions:9d}  {score.answerable:10d}  {score.accuracy:8.1%}  "
+                    f"{score.wrong_rate:5.1%}  {score.handover_rate:9.1%}  {score.out_of_scope_handed_over:12.1%}  "
+                    f"{score.smalltalk_replied:10.1%}"
+                )
         transaction.set_rollback(True)
 
 

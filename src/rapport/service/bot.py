@@ -9,10 +9,11 @@ For each question it decides, in order:
    (:class:`rapport.service.search.Engine`); the best one answers with the *passage* (the
    sentences) that answers the question, and a link to the whole article.
 
-It does not answer when its confidence — a probability of being right, calibrated on the labelled
-tuning questions (``bot_calibration.json``) — is under ``RAPPORT_SERVICE_BOT_THRESHOLD``, or when a
-key word of the question (Japan, 天气, bitcoin) is in no article at all. It then *offers* a person,
-saying when one will answer (from the SLA); the ticket is opened only when the customer accepts.
+It does not answer when its confidence — a probability of being right, from a small boosted-tree
+model fitted on the labelled tuning questions (``bot_calibration.json``) — is under
+``RAPPORT_SERVICE_BOT_THRESHOLD``, or when a key word of the question (Japan, 天气, bitcoin) is in
+no article at all. It then *offers* a person, saying when one will answer (from the SLA); the
+ticket is opened only when the customer accepts.
 """
 
 from __future__ import annotations
@@ -68,12 +69,13 @@ _SMALLTALK_KINDS = {
     r"|你好吗|你几岁|今天过得怎么样|what'?s up)",
     "bot": r"(?:你是谁|你是机器人吗?|你是真人吗?|是机器人吗?|are you an? (?:bot|robot|human|real person)|who are you"
     r"|what are you)",
-    "thanks": r"(?:谢谢(?:你|您|啦|了)?|多谢|感谢|谢啦|thanks?(?: you)?(?: so much| a lot| very much)?|thx|ty"
+    "thanks": r"(?:谢谢(?:你|您|啦|了)?|多谢|感谢|谢啦|谢了|thanks?(?: you)?(?: so much| a lot| very much)?|thx|ty"
     r"|many thanks|cheers)",
     "bye": r"(?:再见|拜拜|bye|goodbye|see you|byebye)",
     "greeting": r"(?:你好|您好|在吗|在不在|有人吗|哈喽|嗨|喂|早上好|上午好|下午好|晚上好|早|hi|hello|hey|hiya|there"
     r"|good (?:morning|afternoon|evening))",
-    "ack": r"(?:好的|好|嗯+|哦+|ok|okay|知道了|明白了|收到|got it|cool|great|nice|哈+|呵呵|haha+|lol|👍)",
+    "ack": r"(?:好的|好滴|好哒|好嘞|好|嗯+|哦+|ok|okay|没问题了?|没事了|没有了|that'?s all|again|知道了|明白了|收到"
+    r"|got it|cool|great|nice|哈+|呵呵|haha+|lol|👍)",
 }
 _SMALLTALK_ANY = "|".join(_SMALLTALK_KINDS.values())
 SMALLTALK_MESSAGE = re.compile(rf"(?:\s*(?:{_SMALLTALK_ANY})(?:啦|呀|啊|哈|呢|吧)?\s*)+")
@@ -138,29 +140,49 @@ def feature_vector(ranked: list[Candidate], unknown: int) -> list[float]:
     return [best.coverage, best.similarity, best.score - second, float(min(unknown, 2)), agreement]
 
 
-def _load_calibration() -> dict[str, float]:
-    data = json.loads(CALIBRATION_FILE.read_text(encoding="utf-8"))
-    return {name: float(data[name]) for name in ("intercept", *FEATURES)}
+@dataclass(frozen=True)
+class Calibration:
+    """The answerability model: gradient-boosted regression trees (scikit-learn, fitted on the
+    tuning questions) stored as plain arrays, so answering needs neither a pickle nor a refit.
+    Each tree is (feature, threshold, left, right, value) per node; a leaf has feature -1."""
+
+    prior: float  # log-odds before any tree
+    learning_rate: float
+    trees: tuple[tuple[list[int], list[float], list[int], list[int], list[float]], ...]
+
+    @classmethod
+    def from_json(cls, data: dict[str, Any]) -> Calibration:
+        trees = tuple(
+            (t["feature"], [float(x) for x in t["threshold"]], t["left"], t["right"], [float(x) for x in t["value"]])
+            for t in data["trees"]
+        )
+        return cls(float(data["prior"]), float(data["learning_rate"]), trees)
+
+    def log_odds(self, vector: list[float]) -> float:
+        total = self.prior
+        for feature, threshold, left, right, value in self.trees:
+            node = 0
+            while feature[node] >= 0:
+                node = left[node] if vector[feature[node]] <= threshold[node] else right[node]
+            total += self.learning_rate * value[node]
+        return total
 
 
-_calibration: dict[str, float] | None = None
+_calibration: Calibration | None = None
 
 
 def calibrated(vector: list[float]) -> float:
-    """The probability that the best article answers the question (a logistic model)."""
+    """The probability that the best article answers the question."""
     global _calibration
     if _calibration is None:
-        _calibration = _load_calibration()
-    z = _calibration["intercept"] + sum(
-        _calibration[name] * value for name, value in zip(FEATURES, vector, strict=True)
-    )
-    return round(1 / (1 + math.exp(-z)), 4)
+        _calibration = Calibration.from_json(json.loads(CALIBRATION_FILE.read_text(encoding="utf-8")))
+    return round(1 / (1 + math.exp(-_calibration.log_odds(vector))), 4)
 
 
-def set_calibration(coefficients: dict[str, float]) -> None:
-    """Use these coefficients from now on (the calibration command writes them to the file too)."""
+def set_calibration(data: dict[str, Any]) -> None:
+    """Use this model from now on (the calibration command writes it to the file too)."""
     global _calibration
-    _calibration = {name: float(coefficients[name]) for name in ("intercept", *FEATURES)}
+    _calibration = Calibration.from_json(data)
 
 
 # Passage ---------------------------------------------------------------------------------------

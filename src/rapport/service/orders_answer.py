@@ -14,12 +14,25 @@ from rapport.commerce.models import Order, OrderStatus
 from rapport.customers.models import Customer
 
 RECENT_ORDERS = 3
+# "My order" in the ways a member writes it: a possessive (我的, 我买的, my), the thing (订单, 快递,
+# 包裹, parcel …) and what they want to know of it (到哪了, 发货了吗, status, on its way …).
+_OWN_ZH = r"(?:我的?|我买的|我下的|我刚买的|帮我(?:看看|查查|查一下|查下)我?的?)"
+_THING = r"(?:订单|快递|包裹|货|东西|单子|单|衣服|宝贝|order|parcel|package)"
+_STATE_ZH = (
+    r"(?:到哪|在哪|发货|发了|发出|寄出|状态|什么时候(?:到|发|能到|寄)|还没到|没到|到了没|到没到|怎么样|进度|发没发)"
+)
+_STATE_EN = (
+    r"(?:status|update|shipped|coming|sent|dispatched|on (?:its|the) way"
+    r"|(?:has ?n[o']?t|not|never|still not) (?:arrived|come|shipped))"
+)
 ASKS_ABOUT_ORDERS = re.compile(
-    r"(?:我的?|我买的|我下的)(?:订单|快递|包裹|货|东西|单子)[^，,。？?]{0,8}(?:到哪|在哪|发货|发了|寄出|状态|什么时候到|还没到|没到|到了没|到没到|怎么样)"
-    r"|(?:订单|快递|包裹|物流)(?:到哪|在哪)了?|订单状态|发货了吗|发货了没|发了没"
-    r"|\b(?:where(?:'s| is| are)|status of|track|has|have|when will|did)\b.{0,20}"
-    r"\bmy (?:order|parcel|package|delivery)s?\b"
-    r"|\bmy (?:order|parcel|package|delivery)s?\b.{0,20}\b(?:status|arrive|arriving|shipped|come|coming|sent)\b",
+    rf"{_OWN_ZH}{_THING}[^，,。？?]{{0,8}}(?:{_STATE_ZH}|{_STATE_EN})"
+    r"|(?:订单|快递|包裹)(?:到哪|在哪)(?!查|看)|快递(?:咋|怎么)还没到|订单状态|发货了吗|发货了没|发了没"
+    r"|(?:帮我|给我)?(?:看看|查查|查一下|查下)我的订单"
+    r"|\b(?:where(?:'s| is| are)?|wheres|status of|track|update on|any news on|happening with|going on with|has|have"
+    r"|when(?: will| is)?|did|is)\b"
+    r".{0,20}\bmy (?:order|parcel|package|delivery|stuff)s?(?![a-z])"
+    rf"|\bmy (?:order|parcel|package|delivery|stuff)s?(?![a-z]).{{0,20}}(?:\b{_STATE_EN}\b|{_STATE_ZH})",
     re.IGNORECASE,
 )
 

@@ -82,17 +82,77 @@ def _stem(word: str) -> str:
 
 def _english(piece: str, tokens: list[str]) -> None:
     for word in WORD.findall(piece):
+        if word not in EN_STOP and "'" in word:
+            word = word.split("'")[0]  # there's, parcel's → there, parcel
         if word in EN_STOP:
             continue
-        tokens.append(lexicon.WORD_CONCEPT.get(word) or lexicon.concept(_stem(word)))
+        stem = _stem(word)
+        if word not in lexicon.WORD_CONCEPT and stem not in lexicon.WORD_CONCEPT:
+            stem = _spelled(stem)
+        tokens.append(lexicon.WORD_CONCEPT.get(word) or lexicon.concept(stem))
+
+
+TYPO_MIN_LENGTH = 5  # shorter words have too many neighbours one letter away
+_known_stems: dict[str, list[str]] | None = None
+
+
+def _spelled(stem: str) -> str:
+    """The known word a misspelt one stands for (adress → address, cancle → cancel, refnd → refund):
+    one letter added, dropped, changed or two swapped, among the lexicon's English forms and the
+    everyday words; the stem itself when it is known, short or has no such neighbour."""
+    global _known_stems
+    if _known_stems is None:
+        words = [w for w in (*lexicon.WORD_CONCEPT, *lexicon.GENERIC) if w.isascii() and w.isalpha()]
+        grouped: dict[str, list[str]] = defaultdict(list)
+        for known in sorted({_stem(w) for w in words} | set(words)):
+            grouped[known[0]].append(known)
+        _known_stems = dict(grouped)
+    candidates = _known_stems.get(stem[:1], [])
+    if len(stem) < TYPO_MIN_LENGTH or stem in candidates or stem in lexicon.GENERIC:
+        return stem
+    for known in candidates:
+        if abs(len(known) - len(stem)) <= 1 and _one_edit_apart(stem, known):
+            return known
+    return stem
+
+
+def _one_edit_apart(a: str, b: str) -> bool:
+    """True when a and b differ by one insertion, deletion, substitution or swap of neighbours."""
+    if a == b:
+        return False
+    if len(a) == len(b):
+        diffs = [i for i in range(len(a)) if a[i] != b[i]]
+        return len(diffs) == 1 or (
+            len(diffs) == 2 and diffs[1] == diffs[0] + 1 and a[diffs[0]] == b[diffs[1]] and a[diffs[1]] == b[diffs[0]]
+        )
+    shorter, longer = sorted((a, b), key=len)
+    i = next((i for i in range(len(shorter)) if shorter[i] != longer[i]), len(shorter))
+    return shorter[i:] == longer[i + 1 :]
+
+
+def _pieces(text: str) -> list[str]:
+    """jieba's words, each preceded by the dictionary words inside it (as its search mode does) —
+    except a word the lexicon knows, which stands whole: 多长时间 is 多久, not also 多长 and 长时间."""
+    import jieba
+
+    pieces: list[str] = []
+    frequencies = jieba.dt.FREQ
+    for word in jieba.cut(text, HMM=False):
+        if len(word) > 2 and word not in lexicon.WORD_CONCEPT:
+            for size in (2, 3):
+                pieces.extend(
+                    word[i : i + size]
+                    for i in range(len(word) - size + 1)
+                    if size < len(word) and frequencies.get(word[i : i + size])
+                )
+        pieces.append(word)
+    return pieces
 
 
 def tokenize(text: str) -> list[str]:
     """Search tokens of mixed Chinese and English text: words folded onto their concept (退/退货 →
     退货, parcel/包裹 → 物流), stop words dropped. Articles, variants and questions all go through
     this, so a synonym matches whichever form the article used."""
-    import jieba
-
     _load_dictionary()
     text = (text or "").lower()
     tokens: list[str] = []
@@ -105,7 +165,7 @@ def tokenize(text: str) -> list[str]:
     if not HAN.search(text):
         _english(text, tokens)
         return tokens
-    for piece in jieba.cut_for_search(text):
+    for piece in _pieces(text):
         piece = piece.strip()
         if not piece or piece in ZH_STOP:
             continue

@@ -315,6 +315,7 @@ QUESTION_VARIANTS: dict[str, tuple[tuple[str, ...], tuple[str, ...]]] = {
             "退货的运费谁承担",
             "拆封了还能退货吗",
             "退货要寄到哪里",
+            "退货寄到什么地址",
         ),
         (
             "How do I return an item?",
@@ -322,6 +323,8 @@ QUESTION_VARIANTS: dict[str, tuple[tuple[str, ...], tuple[str, ...]]] = {
             "What is the return policy?",
             "Who pays for return postage?",
             "Can I return opened cosmetics?",
+            "Can I return sale items?",
+            "How do returns work?",
             "I don't want it any more, can I return it?",
             "How many days do I have to return something?",
         ),
@@ -334,6 +337,7 @@ QUESTION_VARIANTS: dict[str, tuple[tuple[str, ...], tuple[str, ...]]] = {
             "退款一直没到账怎么办",
             "退款要几个工作日",
             "退款是退回原来的支付方式吗",
+            "退的钱还没收到",
         ),
         (
             "How long does a refund take?",
@@ -402,7 +406,15 @@ QUESTION_VARIANTS: dict[str, tuple[tuple[str, ...], tuple[str, ...]]] = {
         ),
     ),
     "exchange": (
-        ("尺码不合适可以换吗", "怎么换货", "能换个尺码吗", "想换一个颜色", "换货需要运费吗", "大了想换小一码"),
+        (
+            "尺码不合适可以换吗",
+            "怎么换货",
+            "能换个尺码吗",
+            "想换一个颜色",
+            "换货需要运费吗",
+            "大了想换小一码",
+            "换颜色要钱吗",
+        ),
         (
             "How do I exchange for another size?",
             "Can I swap for a different colour?",
@@ -413,7 +425,14 @@ QUESTION_VARIANTS: dict[str, tuple[tuple[str, ...], tuple[str, ...]]] = {
         ),
     ),
     "damaged": (
-        ("收到的商品坏了", "商品有质量问题怎么办", "发错货了", "包裹里少了东西", "衣服有瑕疵", "收到的东西破损了"),
+        (
+            "收到的商品坏了",
+            "商品有质量问题怎么办",
+            "发错货了",
+            "包裹里少了东西",
+            "衣服有瑕疵",
+            "收到的东西破损了",
+        ),
         (
             "My item arrived damaged",
             "The product is faulty",
@@ -430,6 +449,7 @@ QUESTION_VARIANTS: dict[str, tuple[tuple[str, ...], tuple[str, ...]]] = {
             "金卡会员有什么权益",
             "消费多少可以升铂金卡",
             "银卡需要消费多少",
+            "升级要花多少钱",
             "会员等级什么时候更新",
         ),
         (
@@ -442,7 +462,15 @@ QUESTION_VARIANTS: dict[str, tuple[tuple[str, ...], tuple[str, ...]]] = {
         ),
     ),
     "points": (
-        ("积分怎么获得", "积分怎么抵扣", "积分会过期吗", "积分什么时候到账", "100积分抵多少钱", "积分最多能抵多少"),
+        (
+            "积分怎么获得",
+            "积分怎么抵扣",
+            "积分会过期吗",
+            "积分什么时候到账",
+            "100积分抵多少钱",
+            "积分最多能抵多少",
+            "积分是怎么计算的",
+        ),
         (
             "How do I earn points?",
             "How do I use points?",
@@ -460,6 +488,7 @@ QUESTION_VARIANTS: dict[str, tuple[tuple[str, ...], tuple[str, ...]]] = {
             "一个订单能用几张券",
             "优惠券不能用是什么原因",
             "为什么下单时没有优惠券",
+            "领的优惠券在哪里用",
         ),
         (
             "How do I use a coupon?",
@@ -500,7 +529,15 @@ QUESTION_VARIANTS: dict[str, tuple[tuple[str, ...], tuple[str, ...]]] = {
         ),
     ),
     "payment": (
-        ("支持什么支付方式", "可以用支付宝吗", "能用花呗分期吗", "支持微信支付吗", "付款失败怎么办", "可以用信用卡吗"),
+        (
+            "支持什么支付方式",
+            "可以用支付宝吗",
+            "能用花呗分期吗",
+            "支持微信支付吗",
+            "付款失败怎么办",
+            "可以用信用卡吗",
+            "银行卡可以付款吗",
+        ),
         (
             "What payment methods do you accept?",
             "Can I pay with WeChat Pay?",

@@ -15,7 +15,7 @@ from rapport.commerce.models import Order
 from rapport.core.errors import Conflict, InvalidInput
 from rapport.customers.models import Customer
 from rapport.service import bot, bot_review, kb
-from rapport.service.evaluation import HELD_OUT, QUESTIONS, evaluate, judge_all
+from rapport.service.evaluation import FRESH, HELD_OUT, QUESTIONS, baseline_answer, calibrate, evaluate, judge_all
 from rapport.service.models import Article, ArticleQuestion, BotQuestion, MessageKind, Ticket
 from rapport.service.search import tokenize
 
@@ -25,23 +25,34 @@ pytestmark = pytest.mark.django_db
 def test_the_labelled_sets_are_large_bilingual_and_apart():
     tuning = json.loads(QUESTIONS.read_text(encoding="utf-8"))
     held_out = json.loads(HELD_OUT.read_text(encoding="utf-8"))
-    assert len(tuning) >= 60 and len(held_out) >= 150
-    assert {i["language"] for i in held_out} == {"zh", "en", "mixed"}
-    assert sum(i["expect"] is None for i in held_out) >= 20
-    assert sum(i["expect"] == "smalltalk" for i in held_out) >= 10
-    assert not {i["question"] for i in tuning} & {i["question"] for i in held_out}
+    fresh = json.loads(FRESH.read_text(encoding="utf-8"))
+    assert len(tuning) >= 60 and len(held_out) >= 150 and len(fresh) >= 150
+    for kept_apart in (held_out, fresh):
+        assert {i["language"] for i in kept_apart} == {"zh", "en", "mixed"}
+        assert sum(i["expect"] is None for i in kept_apart) >= 20
+        assert sum(i["expect"] == "smalltalk" for i in kept_apart) >= 10
+    assert sum(i["expect"] == "orders" for i in fresh) >= 10
+    asked = [{i["question"].strip().lower() for i in s} for s in (tuning, held_out, fresh)]
+    assert not asked[0] & asked[1] and not asked[0] & asked[2] and not asked[1] & asked[2]
 
 
 def test_floors_on_the_tuning_set(seeded_kb):
     judged = judge_all()
     score = evaluate(judged=judged)
-    assert score.accuracy >= 0.88, score.misses
-    assert score.wrong_rate <= 0.01, score.misses
-    assert score.out_of_scope_handed_over >= 0.95, score.misses
+    assert score.accuracy >= 0.9, score.misses
+    assert score.wrong_rate <= 0.015, score.misses
+    assert score.out_of_scope_handed_over >= 0.97, score.misses
     assert score.smalltalk_replied >= 0.95, score.misses
-    assert score.handover_rate <= 0.32
+    assert score.handover_rate <= 0.25
     # a stricter threshold hands more over
     assert evaluate(threshold=0.95, judged=judged).handover_rate > evaluate(threshold=0.3, judged=judged).handover_rate
+
+
+def test_the_baseline_is_search_alone(seeded_kb):
+    assert baseline_answer("你好").reason == bot.SMALLTALK
+    found = baseline_answer("积分会过期吗")
+    assert found.article.title == "积分怎么获得和使用" and not found.handed_over
+    assert baseline_answer("明天天气怎么样").handed_over
 
 
 def test_retail_words_stay_whole():
@@ -57,6 +68,14 @@ def test_synonyms_and_both_languages_meet_on_one_concept():
     assert "退货" in tokenize("能退吗") and "退货" in tokenize("how do I return it")
     assert "退款" in tokenize("refund多久到账") and "到账" in tokenize("refund多久到账")
     assert tokenize("How do I return my shoes?") == ["退货", "商品"]
+
+
+def test_colloquial_forms_places_and_contractions():
+    assert "尺码" in tokenize("能换小号吗") and "尺码" in tokenize("exchange it for a medium")
+    assert "破损" in tokenize("there's a hole in it") and "there'" not in tokenize("there's a hole in it")
+    assert "海外" in tokenize("can you ship to the uk") and "海外" in tokenize("能寄到香港吗")
+    assert "城市" in tokenize("送到江苏要几天")
+    assert "优惠券" in tokenize("领的券在哪用")  # no word guessed across 的
 
 
 def test_the_answer_is_the_passage_that_answers(seeded_kb):
@@ -81,6 +100,12 @@ def test_confidence_is_a_calibrated_probability(seeded_kb):
     judged = [j for j in judge_all() if j.outcome is None and j.confidence >= 0.7 and j.expect != "smalltalk"]
     right = sum(j.topic == j.expect for j in judged)
     assert right / len(judged) >= 0.9
+
+
+def test_the_stored_model_reproduces_the_fitted_one(seeded_kb):
+    data = calibrate()
+    assert data["features"] == list(bot.FEATURES) and len(data["trees"]) == 100
+    assert data["fitted_on"]["samples"] > 300
 
 
 def test_a_question_about_something_no_article_covers_is_handed_over(seeded_kb):
@@ -148,7 +173,12 @@ def test_where_is_my_order_is_answered_from_the_members_orders(seeded_kb, custom
     )
     result = bot.answer("我的快递到哪了", member=customer)
     assert result.reason == "orders" and "SF1234567890" in result.text and "顺丰" in result.text
-    assert "TM-1001" in bot.answer("where is my order?", member=customer).text
+    asked = ("where is my order?", "我买的衣服到哪了", "帮我看看我的订单", "is my order on its way", "my order到哪了")
+    for question in asked:
+        assert "TM-1001" in bot.answer(question, member=customer).text, question
+    not_asked = ("How do I change the shipping address on my order?", "取消订单钱退到哪", "my order arrived damaged")
+    for question in not_asked:
+        assert bot.answer(question, member=customer).reason != "orders", question
     # without a signed-in member (or without orders) the article explains where to look
     assert bot.answer("我的快递到哪了").article.title == "查询物流和快递进度"
 

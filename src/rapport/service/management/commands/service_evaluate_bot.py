@@ -1,5 +1,6 @@
 """``rapport service_evaluate_bot``: the self-service bot's figures on each labelled question set
-(tuning and held-out), for a few confidence thresholds. The demo knowledge base is written inside
+(tuning, held-out and fresh held-out), for a few confidence thresholds, next to the simple
+baseline (BM25 alone) in the same run. The demo knowledge base is written inside
 a transaction that is rolled back, so the command leaves the database as it found it.
 
 ``--misses`` lists the questions it got wrong on the tuning set only: reading the held-out
@@ -8,6 +9,7 @@ set's misses would turn it into a tuning set."""
 from __future__ import annotations
 
 import json
+from pathlib import Path
 from typing import Any
 
 from django.conf import settings
@@ -16,7 +18,7 @@ from django.db import transaction
 
 from rapport.core.actor import Actor
 from rapport.service import bot
-from rapport.service.evaluation import SETS, calibrate, evaluate, judge_all
+from rapport.service.evaluation import BASELINE_COVERAGE, SETS, calibrate, evaluate, judge_all
 from rapport.service.models import Article
 from rapport.service.seed import seed_knowledge_base
 
@@ -28,9 +30,12 @@ class Command(BaseCommand):
         parser.add_argument("--thresholds", default="", help="comma-separated (default: the configured one)")
         parser.add_argument("--misses", action="store_true", help="list the tuning set's questions it got wrong")
         parser.add_argument(
+            "--sets", default=",".join(SETS), help=f"comma-separated among {', '.join(SETS)} (default: all)"
+        )
+        parser.add_argument(
             "--calibrate",
             action="store_true",
-            help="refit the confidence model on the tuning set first and write bot_calibration.json",
+            help="refit the answerability model on the tuning set first and write bot_calibration.json",
         )
 
     def handle(self, *args: Any, **options: Any) -> None:
@@ -44,22 +49,27 @@ class Command(BaseCommand):
                 coefficients = calibrate()
                 bot.CALIBRATION_FILE.write_text(json.dumps(coefficients, indent=1) + "\n", encoding="utf-8")
                 bot.set_calibration(coefficients)
-                self.stdout.write(f"calibration: {json.dumps(coefficients)}")
-            for name, path in SETS.items():
-                judged = judge_all(path)
-                self.stdout.write(f"{name} set: {path}")
-                self.stdout.write(
-                    "threshold  accuracy  wrong  hand-over  out-of-scope-handed-over  small-talk-replied  top-1"
-                )
-                for threshold in thresholds:
-                    score = evaluate(threshold=threshold, judged=judged)
-                    self.stdout.write(
-                        f"{threshold:9.2f}  {score.accuracy:8.1%}  {score.wrong_rate:5.1%}  {score.handover_rate:9.1%}"
-                        f"  {score.out_of_scope_handed_over:24.1%}  {score.smalltalk_replied:18.1%}"
-                        f"  {score.top1_accuracy:5.1%}"
-                    )
-                self.stdout.write(f"({score.questions} questions, {score.answerable} answerable)")
-                if options["misses"] and name == "tuning":
-                    for miss in evaluate(judged=judged).misses:
-                        self.stdout.write(f"  {miss}")
+                self.stdout.write(f"calibration: {len(coefficients['trees'])} trees, {coefficients['fitted_on']}")
+            for name in [n.strip() for n in options["sets"].split(",") if n.strip()]:
+                self._report(name, SETS[name], thresholds, misses=options["misses"] and name == "tuning")
             transaction.set_rollback(True)
+
+    def _report(self, name: str, path: Path, thresholds: list[float], *, misses: bool) -> None:
+        judged = judge_all(path)
+        self.stdout.write(f"{name} set: {path}")
+        self.stdout.write(
+            "           threshold  accuracy  wrong  hand-over  out-of-scope-handed-over  small-talk-replied  top-1"
+        )
+        rows = [("bot", t, evaluate(threshold=t, judged=judged)) for t in thresholds]
+        rows.append(("baseline", 0.0, evaluate(threshold=0.0, judged=judge_all(path, baseline=True))))
+        for label, threshold, score in rows:
+            shown = f"{threshold:9.2f}" if label == "bot" else f"{BASELINE_COVERAGE:9.2f}"
+            self.stdout.write(
+                f"{label:9s}  {shown}  {score.accuracy:8.1%}  {score.wrong_rate:5.1%}  {score.handover_rate:9.1%}"
+                f"  {score.out_of_scope_handed_over:24.1%}  {score.smalltalk_replied:18.1%}"
+                f"  {score.top1_accuracy:5.1%}"
+            )
+        self.stdout.write(f"({score.questions} questions, {score.answerable} answerable)")
+        if misses:
+            for miss in evaluate(judged=judged).misses:
+                self.stdout.write(f"  {miss}")
