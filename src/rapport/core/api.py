@@ -13,7 +13,7 @@ import inspect
 import logging
 from collections.abc import Callable
 from pathlib import Path
-from typing import Any
+from typing import Any, Self
 
 from django.conf import settings
 from django.db.models import ProtectedError
@@ -50,7 +50,7 @@ class Body(BaseModel):
 
     @model_validator(mode="wrap")
     @classmethod
-    def _as_built_unless_strict(cls, data: Any, handler: ModelWrapValidatorHandler[Body]) -> Body:
+    def _as_built_unless_strict(cls, data: Any, handler: ModelWrapValidatorHandler[Self]) -> Self:
         try:
             return handler(data)
         except PydanticValidationError as exc:
