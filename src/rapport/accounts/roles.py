@@ -126,6 +126,7 @@ _LOYALTY = [
     "loyalty.adjust_balance",
     "loyalty.issue_coupon",
     "loyalty.redeem_coupon",
+    "loyalty.give_goodwill",
     "loyalty.change_programsettings",
 ]
 
@@ -169,6 +170,7 @@ ROLE_PERMISSIONS: dict[str, list[str]] = {
         *_VIEW_ASSETS,
         "loyalty.adjust_balance",
         "loyalty.issue_coupon",
+        "loyalty.give_goodwill",
     ],
     SALES: [
         *_VIEW_CUSTOMERS,
@@ -188,6 +190,7 @@ ROLE_PERMISSIONS: dict[str, list[str]] = {
         *_VIEW_METRICS,
         *_VIEW_ASSETS,
         "loyalty.redeem_coupon",
+        "loyalty.give_goodwill",
     ],
     ANALYST: [
         *_VIEW_CUSTOMERS,
