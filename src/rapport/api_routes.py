@@ -16,9 +16,11 @@ from rapport.accounts.auth import BearerToken, StaffSession
 from rapport.analytics.api import router as analytics_router
 from rapport.audit.api import router as audit_router
 from rapport.campaigns.api import router as campaigns_router
+from rapport.clienteling.api import router as clienteling_router
 from rapport.commerce.api import router as commerce_router
 from rapport.core.api import check_scope_first, install_error_handlers
 from rapport.core.inputs import install_api_handlers
+from rapport.counter.api import router as counter_router
 from rapport.customers.api import router as customers_router
 from rapport.events.api import router as events_router
 from rapport.imports.api import router as imports_router
@@ -99,6 +101,8 @@ def register_routers(api: NinjaAPI) -> None:
     api.add_router("/v1/", service_router)
     api.add_router("/v1/", privacy_router)
     api.add_router("/v1/", imports_router)
+    api.add_router("/v1/", counter_router)
+    api.add_router("/v1/", clienteling_router)
 
 
 def build_api() -> NinjaAPI:

@@ -66,6 +66,8 @@ INSTALLED_APPS = [
     "rapport.service",
     "rapport.portal",
     "rapport.privacy",
+    "rapport.counter",
+    "rapport.clienteling",
     "rapport.console",
     "rapport.runtime",
 ]
@@ -190,6 +192,12 @@ RAPPORT_PORTAL_CODE_ATTEMPTS = int(os.environ.get("RAPPORT_PORTAL_CODE_ATTEMPTS"
 RAPPORT_PORTAL_CODES_PER_ADDRESS = int(os.environ.get("RAPPORT_PORTAL_CODES_PER_ADDRESS", "5"))
 RAPPORT_PORTAL_CODES_PER_IP = int(os.environ.get("RAPPORT_PORTAL_CODES_PER_IP", "30"))
 RAPPORT_PORTAL_SESSION_DAYS = int(os.environ.get("RAPPORT_PORTAL_SESSION_DAYS", "30"))
+# The member code in the portal: how long one shown code is accepted at the counter (it rotates sooner)
+RAPPORT_MEMBER_CODE_SECONDS = int(os.environ.get("RAPPORT_MEMBER_CODE_SECONDS", "120"))
+# Identity channels whose ids are member card numbers from an older system, accepted at the counter
+RAPPORT_MEMBER_CARD_CHANNELS = [
+    c.strip() for c in os.environ.get("RAPPORT_MEMBER_CARD_CHANNELS", "card,member_card").split(",") if c.strip()
+]
 
 # Data-subject requests: days to answer one, and days an access archive (and its link) is kept.
 RAPPORT_PRIVACY_REQUEST_DAYS = int(os.environ.get("RAPPORT_PRIVACY_REQUEST_DAYS", "15"))

@@ -124,6 +124,12 @@ def _member_ticket() -> dict[str, Any] | None:
     return {"pk": ticket.pk} if ticket else None
 
 
+def _counter_visit() -> str:
+    from rapport.counter.services import visit_token
+
+    return visit_token(member().pk)
+
+
 def _privacy_request() -> dict[str, Any] | None:
     """An access request from the demo member (the demo shop has none): the page shows one."""
     from rapport.core.actor import Actor
@@ -165,6 +171,9 @@ SAMPLES: dict[str, Callable[[], dict[str, Any] | None]] = {
     "service:portal_article": _pk("service.Article", state="published"),
     "campaigns:unsubscribe": _unsubscribe,
     "privacy:detail": _privacy_request,
+    "counter:member": lambda: {"token": _counter_visit()},
+    "clienteling:task": _pk("clienteling.Task"),
+    "clienteling:new": lambda: {"customer_id": member().pk},
     # files, pixels and redirects, not pages: visited with a sample all the same, and passed over
     "service:attachment": _pk("service.Attachment"),
     "segments:export": _pk("segments.Segment"),
