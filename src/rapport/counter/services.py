@@ -46,6 +46,7 @@ MAX_MATCHES = 10
 STORE_CHANNEL = "store"
 MANAGER_PERMISSION = "loyalty.adjust_balance"
 SEPARATORS = re.compile(r"[\s\-]+")
+LOOKUP_TEXT = re.compile(r"\+?[A-Za-z0-9]{1,40}")  # digits and card numbers, never a name
 
 
 @dataclass(frozen=True)
@@ -93,7 +94,7 @@ def find_members(text: str, *, actor: Actor) -> list[MemberCard]:
     cleaned = SEPARATORS.sub("", text or "")
     if not cleaned:
         raise InvalidInput.single("q", "required", _("Enter a phone number, its last four digits or a member code."))
-    if len(cleaned) > 40 or not cleaned.replace("+", "").isalnum():
+    if not LOOKUP_TEXT.fullmatch(cleaned):
         raise InvalidInput.single("q", "invalid", _("Enter a phone number, its last four digits or a member code."))
     if codes.looks_like_code(cleaned):
         how, found = "member_code", [codes.accept(cleaned, actor=actor)]
@@ -211,6 +212,8 @@ def record_sale(customer: Customer, *, receipt: object, total: object, actor: Ac
         "customer_id": customer.pk,
         "status": "paid",
         "total": str(amount),
+        # the till keeps the basket; the CRM gets one line for the amount paid
+        "lines": [{"sku": "STORE-SALE", "name": "Store sale", "quantity": 1, "unit_price": str(amount)}],
         "placed_at": timezone.now().isoformat(),
     }
     if store is not None:
