@@ -5,7 +5,6 @@ and completion and overdue counts per person and store."""
 from __future__ import annotations
 
 import datetime as dt
-from typing import Any
 
 import pytest
 from django.utils import timezone
@@ -68,7 +67,9 @@ def test_bulk_tasks_for_a_segment_go_to_the_owners_or_the_store(make_staff, make
     segment = segments.save_segment(data={"name": "上海", "rule": SHANGHAI}, actor=system_actor)
     manager = Actor(user=make_staff(roles.OPERATOR), source=Source.CONSOLE)
     due = (timezone.now() - dt.timedelta(hours=1)).isoformat()
-    created = services.bulk_for_segment(segment, {"title": "积分到期提醒", "kind": "call", "due_at": due}, actor=manager)
+    created = services.bulk_for_segment(
+        segment, {"title": "积分到期提醒", "kind": "call", "due_at": due}, actor=manager
+    )
     assert created == 4
     assert Task.objects.filter(assignee=one).count() == 2 and Task.objects.filter(assignee=two).count() == 1
     assert Task.objects.get(customer=unowned).store == store

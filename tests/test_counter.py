@@ -95,9 +95,7 @@ def test_a_forged_or_stale_visit_token_is_refused(member):
         services.visited_customer("x" + services.visit_token(member.pk))
 
 
-def test_redeeming_a_coupon_at_the_till_happens_once_and_a_manager_reverses_it(
-    member, clerk_actor, coupon, make_staff
-):
+def test_redeeming_a_coupon_at_the_till_happens_once_and_a_manager_reverses_it(member, clerk_actor, coupon, make_staff):
     first = services.redeem(member, receipt="R-1", total="150", key="k1", actor=clerk_actor, coupon_code=coupon.code)
     again = services.redeem(member, receipt="R-1", total="150", key="k1", actor=clerk_actor, coupon_code=coupon.code)
     assert first.pk == again.pk and first.amount_due == Decimal("130.00")

@@ -43,7 +43,13 @@ def test_a_till_accepts_a_member_code_once_and_redeems_a_coupon_once(till, membe
     assert card["phone"] == "139****2468" and "13900002468" not in found.content.decode()
     again = _post(till, "/api/v1/counter/lookup", {"q": code})
     assert again.status_code == 409 and again.json()["errors"][0]["code"] == "used"
-    body = {"visit": card["visit"], "receipt": "P-1", "total": "88.00", "coupon_code": coupon.code, "idempotency_key": "k"}
+    body = {
+        "visit": card["visit"],
+        "receipt": "P-1",
+        "total": "88.00",
+        "coupon_code": coupon.code,
+        "idempotency_key": "k",
+    }
     first = _post(till, "/api/v1/counter/redeem", body)
     assert first.status_code == 201, first.content
     assert first.json()["amount_due"] == "68.00"

@@ -105,7 +105,9 @@ def bulk(request: HttpRequest, payload: BulkIn) -> Status:
 def complete(request: HttpRequest, task_id: int, payload: CompleteIn) -> dict[str, Any]:
     require(request, TASKS_WRITE, "clienteling.change_task")
     task = services.get_task(request.user, task_id)
-    done, _following = services.complete_task(task, outcome=payload.outcome, notes=payload.notes, actor=actor_for(request))
+    done, _following = services.complete_task(
+        task, outcome=payload.outcome, notes=payload.notes, actor=actor_for(request)
+    )
     return task_body(services.get_task(request.user, done.pk))
 
 

@@ -43,7 +43,7 @@ def assigned_to(user: AbstractBaseUser | AnonymousUser | None) -> Q:
     return mine | Q(assignee__isnull=True, store_id=store_id) if store_id else mine
 
 
-def visible_tasks(user: AbstractBaseUser | AnonymousUser | None) -> QuerySet[Task]:
+def visible_tasks(user: User | AnonymousUser | None) -> QuerySet[Task]:
     tasks = Task.objects.select_related("customer", "assignee", "store")
     if user is not None and user.has_perm(MANAGE_PERMISSION):
         return tasks
@@ -82,7 +82,9 @@ def _choice(data: Mapping[str, Any], name: str, choices: list[Any], default: Any
     if name == "priority" and isinstance(value, str) and value.isdigit():
         value = int(value)
     if value not in choices:
-        errors.append(FieldError(name, "invalid", _("One of: %(choices)s.") % {"choices": ", ".join(map(str, choices))}))
+        errors.append(
+            FieldError(name, "invalid", _("One of: %(choices)s.") % {"choices": ", ".join(map(str, choices))})
+        )
     return value
 
 
@@ -167,7 +169,7 @@ def complete_task(task: Task, *, outcome: object, notes: object, actor: Actor) -
     locked = Task.objects.select_for_update().get(pk=task.pk)
     if locked.status != TaskStatus.OPEN:
         raise Conflict.single("status", "closed", _("This task is already closed."))
-    locked.status, locked.outcome, locked.completed_at = TaskStatus.DONE, outcome, timezone.now()
+    locked.status, locked.outcome, locked.completed_at = TaskStatus.DONE, str(outcome), timezone.now()
     locked.notes = "\n".join(part for part in (locked.notes, text.strip()) if part)
     locked.save(update_fields=["status", "outcome", "completed_at", "notes"])
     record(actor, AuditEntry.Action.UPDATE, obj=locked, changes={"status": ["open", "done"], "outcome": outcome})
@@ -226,7 +228,7 @@ def bulk_for_segment(segment: Segment, data: Mapping[str, Any], *, actor: Actor)
     return created
 
 
-def get_task(user: AbstractBaseUser | AnonymousUser | None, pk: int) -> Task:
+def get_task(user: User | AnonymousUser | None, pk: int) -> Task:
     task = visible_tasks(user).filter(pk=pk).first()
     if task is None:
         raise NotFound.single("id", "not_found", _("No such task."))

@@ -65,13 +65,20 @@ def complete(request: HttpRequest, pk: int) -> HttpResponse:
     try:
         task = services.get_task(request.user, pk)
         _done, following = services.complete_task(
-            task, outcome=request.POST.get("outcome", ""), notes=request.POST.get("notes", ""), actor=console_actor(request)
+            task,
+            outcome=request.POST.get("outcome", ""),
+            notes=request.POST.get("notes", ""),
+            actor=console_actor(request),
         )
     except DomainError as exc:
         messages.error(request, error_text(exc))
         return redirect("clienteling:task", pk=pk)
     if following is not None:
-        messages.success(request, _("Done. The next one is due %(due)s.") % {"due": timezone.localtime(following.due_at).strftime("%Y-%m-%d %H:%M")})
+        messages.success(
+            request,
+            _("Done. The next one is due %(due)s.")
+            % {"due": timezone.localtime(following.due_at).strftime("%Y-%m-%d %H:%M")},
+        )
     else:
         messages.success(request, _("Done."))
     return redirect("clienteling:my_tasks")

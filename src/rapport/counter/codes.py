@@ -97,4 +97,3 @@ def accept(code: str, *, actor: Actor) -> Customer:
     found.used_by = actor.describe()[:150]
     found.save(update_fields=["used_at", "used_by"])
     return found.customer
-

@@ -55,9 +55,7 @@ def home(request: HttpRequest) -> HttpResponse:
         else:
             if len(found) == 1:
                 return redirect("counter:member", token=found[0].token)
-    return render(
-        request, "counter/home.html", {"nav": "counter", "query": query, "found": found, "error": error}
-    )
+    return render(request, "counter/home.html", {"nav": "counter", "query": query, "found": found, "error": error})
 
 
 def _money(raw: object, field: str) -> Decimal:
@@ -178,7 +176,7 @@ def top_up(request: HttpRequest, token: str) -> HttpResponse:
             customer, amount=request.POST.get("amount"), key=request.POST.get("key", ""), actor=console_actor(request)
         )
         bonus = movement.bonus.amount if movement.bonus is not None else Decimal(0)
-        return _("Topped up %(paid)s, bonus %(bonus)s.") % {"paid": movement.principal.amount, "bonus": bonus}
+        return _("Topped up %(paid)s, bonus %(bonus)s.") % {"paid": movement.total - bonus, "bonus": bonus}
 
     return _act(request, token, run)
 
@@ -250,7 +248,10 @@ def service_worker(request: HttpRequest) -> HttpResponse:
     response = render(
         request,
         "counter/sw.js",
-        {"offline_url": reverse("counter:offline"), "shell": [static("console/console.css"), static("counter/counter.css")]},
+        {
+            "offline_url": reverse("counter:offline"),
+            "shell": [static("console/console.css"), static("counter/counter.css")],
+        },
         content_type="application/javascript",
     )
     response["Cache-Control"] = "no-cache"
