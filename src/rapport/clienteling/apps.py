@@ -5,3 +5,8 @@ from django.utils.translation import gettext_lazy as _
 class ClientelingConfig(AppConfig):
     name = "rapport.clienteling"
     verbose_name = _("Tasks")
+
+    def ready(self) -> None:
+        from rapport.clienteling import privacy
+
+        privacy.register()
