@@ -220,9 +220,10 @@ class TopUpBonusAdmin(ConfigurationAdmin):
 
 
 @admin.register(GoodwillLimit)
-class GoodwillLimitAdmin(admin.ModelAdmin):  # type: ignore[type-arg]
+class GoodwillLimitAdmin(ConfigurationAdmin):
     """An administrator sets how much goodwill each role's staff may give (agents and clerks alike)."""
 
+    form = forms.GoodwillLimitForm
     list_display = ["role", "points_per_grant", "points_per_day", "coupons_per_day", "updated_at"]
 
 
