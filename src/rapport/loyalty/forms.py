@@ -9,11 +9,11 @@ from django.utils.translation import gettext_lazy as _
 
 from rapport.accounts.roles import ROLE_LABELS
 from rapport.loyalty.models import (
-    GoodwillLimit,
     Asset,
     CardType,
     CouponTemplate,
     EarnRule,
+    GoodwillLimit,
     Level,
     ProgramSettings,
     TopUpBonus,
