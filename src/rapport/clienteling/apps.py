@@ -7,6 +7,7 @@ class ClientelingConfig(AppConfig):
     verbose_name = _("Tasks")
 
     def ready(self) -> None:
-        from rapport.clienteling import privacy
+        from rapport.clienteling import privacy, tabs
 
         privacy.register()
+        tabs.register()
