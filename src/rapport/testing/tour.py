@@ -140,6 +140,7 @@ def _task() -> Any:
     task = _first("clienteling.Task")
     if task is None:
         staff = User.objects.filter(is_superuser=True).order_by("pk").first()
+        assert staff is not None, "the demo shop has an administrator"
         data = {"title": "回访", "kind": "call", "due_at": "2026-11-30T10:00:00+08:00", "assignee": staff.pk}
         task = create_task(member(), data, actor=Actor.system("tour"))
     return task
