@@ -84,7 +84,7 @@ def list_tasks(
 
 
 @router.post("/tasks", response={201: dict}, summary="Create a task on a customer")
-def create_task(request: HttpRequest, payload: TaskIn) -> Status:
+def create_task(request: HttpRequest, payload: TaskIn) -> Status[dict[str, Any]]:
     require(request, TASKS_WRITE, "clienteling.add_task")
     customer = visible_customer(request.user, payload.customer_id)
     task = services.create_task(customer, payload.dict(exclude={"customer_id"}), actor=actor_for(request))
@@ -92,7 +92,7 @@ def create_task(request: HttpRequest, payload: TaskIn) -> Status:
 
 
 @router.post("/tasks/bulk", response={201: dict}, summary="One task per member of a segment, for their owners")
-def bulk(request: HttpRequest, payload: BulkIn) -> Status:
+def bulk(request: HttpRequest, payload: BulkIn) -> Status[dict[str, Any]]:
     require(request, TASKS_WRITE, services.MANAGE_PERMISSION)
     segment = Segment.objects.filter(pk=payload.segment_id, is_template=False).first()
     if segment is None:

@@ -60,7 +60,7 @@ def lookup(request: HttpRequest, payload: LookupIn) -> dict[str, Any]:
 
 
 @router.post("/counter/redeem", response={201: dict}, summary="Write off a coupon, points or stored value at a till")
-def redeem(request: HttpRequest, payload: RedeemIn) -> Status:
+def redeem(request: HttpRequest, payload: RedeemIn) -> Status[dict[str, Any]]:
     require(request, CHECKOUT, COUNTER_PERMISSION, "loyalty.redeem_coupon")
     customer = services.visited_customer(payload.visit)
     redemption = services.redeem(

@@ -45,7 +45,7 @@ def give_points(ticket: Ticket, *, points: object, reason: object, key: str, act
     given = loyalty_goodwill.give_points(
         ticket.customer, points=points, reason=text, key=f"ticket:{ticket.pk}:{key}", actor=actor, context=ticket.number
     )
-    if not ticket.events.filter(action="goodwill", data__key=key).exists():  # type: ignore[attr-defined]
+    if not ticket.events.filter(action="goodwill", data__key=key).exists():
         _note(ticket, actor, f"Goodwill: {given} points — {text}")
         record_event(ticket, "goodwill", actor=actor, data={"points": given, "key": key})
         record(actor, AuditEntry.Action.UPDATE, obj=ticket, changes={"goodwill_points": given, "reason": text})
@@ -63,7 +63,7 @@ def give_coupon(ticket: Ticket, *, template: CouponTemplate, reason: object, key
         actor=actor,
         context=ticket.number,
     )
-    if not ticket.events.filter(action="goodwill", data__key=key).exists():  # type: ignore[attr-defined]
+    if not ticket.events.filter(action="goodwill", data__key=key).exists():
         _note(ticket, actor, f"Goodwill: coupon {template.name} ({coupon.code}) — {text}")
         record_event(ticket, "goodwill", actor=actor, data={"coupon": coupon.code, "template": template.pk, "key": key})
         record(actor, AuditEntry.Action.UPDATE, obj=ticket, changes={"goodwill_coupon": coupon.code, "reason": text})
