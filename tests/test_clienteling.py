@@ -82,3 +82,30 @@ def test_bulk_tasks_for_a_segment_go_to_the_owners_or_the_store(make_staff, make
     assert services.visible_tasks(two).count() == 1
     clerk = make_staff(roles.STORE_STAFF, store=store)
     assert list(services.visible_tasks(clerk).values_list("customer", flat=True)) == [unowned.pk]
+
+
+def test_task_pages_create_complete_and_bulk(client, make_staff, make_customer, system_actor):
+    seller = make_staff(roles.SALES)
+    customer = make_customer(city="上海", owner=seller.pk)
+    client.force_login(seller)
+    created = client.post(
+        f"/counter/tasks/new/{customer.pk}/",
+        {"title": "送小样", "kind": "sample", "due_at": "2026-12-08T10:00", "priority": "3", "recurrence": ""},
+    )
+    task = Task.objects.get()
+    assert created.status_code == 302 and task.assignee == seller and task.priority == 3
+    assert "送小样" in client.get("/counter/tasks/").content.decode()
+    assert "送小样" in client.get(f"/customers/{customer.pk}/?tab=tasks").content.decode()
+    client.post(f"/counter/tasks/{task.pk}/complete/", {"outcome": "done", "notes": "已寄出"})
+    task.refresh_from_db()
+    assert task.status == "done" and "已寄出" in task.notes
+    assert client.get("/counter/tasks/bulk/").status_code == 403
+    manager = make_staff(roles.OPERATOR)
+    client.force_login(manager)
+    segment = segments.save_segment(data={"name": "上海", "rule": SHANGHAI}, actor=system_actor)
+    bulk = client.post(
+        "/counter/tasks/bulk/",
+        {"segment": segment.pk, "title": "会员日邀约", "kind": "call", "due_at": "2026-12-09T10:00"},
+    )
+    assert bulk.status_code == 302 and Task.objects.filter(source="segment", assignee=seller).count() == 1
+    assert seller.username in client.get("/counter/tasks/completion/").content.decode()
