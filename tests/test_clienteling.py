@@ -109,3 +109,22 @@ def test_task_pages_create_complete_and_bulk(client, make_staff, make_customer, 
     )
     assert bulk.status_code == 302 and Task.objects.filter(source="segment", assignee=seller).count() == 1
     assert seller.username in client.get("/counter/tasks/completion/").content.decode()
+
+
+def test_a_call_task_says_so_when_the_customer_has_no_marketing_consent(client, make_staff, make_customer):
+    from rapport.customers import consent
+
+    seller = make_staff(roles.SALES)
+    customer = make_customer(owner=seller.pk)
+    actor = Actor(user=seller, source=Source.CONSOLE)
+    call = services.create_task(customer, {"title": "邀约", "kind": "call", "due_at": "2026-12-08T10:00"}, actor=actor)
+    visit = services.create_task(
+        customer, {"title": "拜访", "kind": "visit", "due_at": "2026-12-08T10:00"}, actor=actor
+    )
+    assert services.marketing_refused(call)  # marketing is opt-in: no consent given yet
+    consent.set_consent(customer, channel="call", purpose="marketing", granted=True, actor=actor)
+    assert not services.marketing_refused(call)
+    consent.set_consent(customer, channel="call", purpose="marketing", granted=False, actor=actor)
+    assert services.marketing_refused(call) and not services.marketing_refused(visit)
+    client.force_login(seller)
+    assert 'id="task-no-marketing"' in client.get(f"/counter/tasks/{call.pk}/").content.decode()

@@ -26,6 +26,7 @@ from rapport.audit.services import record
 from rapport.clienteling.models import Outcome, Priority, Recurrence, Task, TaskKind, TaskSource, TaskStatus
 from rapport.core.actor import Actor
 from rapport.core.errors import Conflict, FieldError, InvalidInput, NotFound
+from rapport.customers import consent
 from rapport.customers.models import Customer, Store
 from rapport.segments.models import Segment
 from rapport.segments.services import segment_members
@@ -226,6 +227,17 @@ def bulk_for_segment(segment: Segment, data: Mapping[str, Any], *, actor: Actor)
     created += len(Task.objects.bulk_create(batch))
     record(actor, AuditEntry.Action.CREATE, obj=segment, changes={"tasks_created": created, "title": fields.title})
     return created
+
+
+# The consent channel a task of each kind contacts the customer on (visits and samples need none).
+CONTACT_CHANNELS = {TaskKind.CALL: "call", TaskKind.WECOM: "wechat"}
+
+
+def marketing_refused(task: Task) -> bool:
+    """Whether the customer has no marketing consent (opt-in, or withdrawn) on the channel this task
+    would use: the page then says so, so the contact is about service only, never a sale."""
+    channel = CONTACT_CHANNELS.get(TaskKind(task.kind))
+    return channel is not None and not consent.has_consent(task.customer_id, channel, "marketing")
 
 
 def get_task(user: User | AnonymousUser | None, pk: int) -> Task:

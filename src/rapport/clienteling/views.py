@@ -55,7 +55,8 @@ def task_detail(request: HttpRequest, pk: int) -> HttpResponse:
     except DomainError as exc:
         messages.error(request, error_text(exc))
         return redirect("clienteling:my_tasks")
-    return render(request, "clienteling/task.html", {"nav": "tasks", "task": task, **CHOICES})
+    context = {"nav": "tasks", "task": task, "marketing_refused": services.marketing_refused(task), **CHOICES}
+    return render(request, "clienteling/task.html", context)
 
 
 @require_POST
