@@ -235,7 +235,11 @@ def manifest(request: HttpRequest) -> JsonResponse:
             "display": "standalone",
             "background_color": "#ffffff",
             "theme_color": "#1f4e79",
-            "icons": [{"src": static("counter/icon.svg"), "sizes": "any", "type": "image/svg+xml"}],
+            "icons": [
+                {"src": static("counter/icon.svg"), "sizes": "any", "type": "image/svg+xml"},
+                {"src": static("counter/icon-192.png"), "sizes": "192x192", "type": "image/png"},
+                {"src": static("counter/icon-512.png"), "sizes": "512x512", "type": "image/png"},
+            ],
             "shortcuts": [{"name": _("Tasks"), "url": reverse("clienteling:my_tasks")}],
         },
         content_type="application/manifest+json",
