@@ -88,6 +88,7 @@ def test_a_member_code_works_once_and_not_after_it_expires(member, clerk_actor):
     assert expired.value.errors[0].code == "expired"
     with pytest.raises(InvalidInput):
         codes.accept("812345678901", actor=clerk_actor)
+    assert codes.forget_expired() == 1  # the screenshot's code, days past its expiry
 
 
 def test_a_forged_or_stale_visit_token_is_refused(member):

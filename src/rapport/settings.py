@@ -267,6 +267,8 @@ CELERY_BEAT_SCHEDULE = {
     "loyalty-expire-coupons": {"task": "rapport.loyalty.expire_coupons", "schedule": 3600.0},
     "loyalty-review-levels": {"task": "rapport.loyalty.review_levels", "schedule": 24 * 3600.0},
     "loyalty-birthday-gifts": {"task": "rapport.loyalty.birthday_gifts", "schedule": 24 * 3600.0},
+    # the counter: member codes a day past their expiry
+    "counter-forget-expired-codes": {"task": "rapport.counter.forget_expired_codes", "schedule": 24 * 3600.0},
     # campaigns
     "campaigns-tick": {"task": "rapport.campaigns.tick", "schedule": 60.0},
     # every minute: an abandoned cart's idle time is given in minutes (5 at the least)
