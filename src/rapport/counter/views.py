@@ -44,7 +44,8 @@ def counter_view(view: Callable[..., HttpResponse]) -> Callable[..., HttpRespons
 
 @counter_view
 def home(request: HttpRequest) -> HttpResponse:
-    query = request.GET.get("q", "")
+    """The look-up is a POST: a phone number never lands in an address, a history or an access log."""
+    query = request.POST.get("q", "") if request.method == "POST" else ""
     found: list[services.MemberCard] = []
     error = ""
     if query.strip():
