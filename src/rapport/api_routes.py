@@ -20,11 +20,13 @@ from rapport.audit.api import router as audit_router
 from rapport.audit.errors import AuditErrorCode
 from rapport.campaigns.api import router as campaigns_router
 from rapport.campaigns.errors import CampaignsErrorCode
+from rapport.clienteling.api import router as clienteling_router
 from rapport.commerce.api import router as commerce_router
 from rapport.commerce.errors import CommerceErrorCode
 from rapport.core.api import check_scope_first, install_error_handlers
 from rapport.core.errors import CoreErrorCode
 from rapport.core.inputs import install_api_handlers
+from rapport.counter.api import router as counter_router
 from rapport.customers.api import router as customers_router
 from rapport.customers.errors import CustomersErrorCode
 from rapport.events.api import router as events_router
@@ -179,6 +181,8 @@ def register_routers(api: NinjaAPI) -> None:
     api.add_router("/v1/", service_router)
     api.add_router("/v1/", privacy_router)
     api.add_router("/v1/", imports_router)
+    api.add_router("/v1/", counter_router)
+    api.add_router("/v1/", clienteling_router)
 
 
 def build_api() -> NinjaAPI:

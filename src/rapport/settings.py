@@ -69,6 +69,8 @@ INSTALLED_APPS = [
     "rapport.service",
     "rapport.portal",
     "rapport.privacy",
+    "rapport.counter",
+    "rapport.clienteling",
     "rapport.console",
     "rapport.runtime",
 ]
@@ -193,6 +195,12 @@ RAPPORT_PORTAL_CODE_ATTEMPTS = int(os.environ.get("RAPPORT_PORTAL_CODE_ATTEMPTS"
 RAPPORT_PORTAL_CODES_PER_ADDRESS = int(os.environ.get("RAPPORT_PORTAL_CODES_PER_ADDRESS", "5"))
 RAPPORT_PORTAL_CODES_PER_IP = int(os.environ.get("RAPPORT_PORTAL_CODES_PER_IP", "30"))
 RAPPORT_PORTAL_SESSION_DAYS = int(os.environ.get("RAPPORT_PORTAL_SESSION_DAYS", "30"))
+# The member code in the portal: how long one shown code is accepted at the counter (it rotates sooner)
+RAPPORT_MEMBER_CODE_SECONDS = int(os.environ.get("RAPPORT_MEMBER_CODE_SECONDS", "120"))
+# Identity channels whose ids are member card numbers from an older system, accepted at the counter
+RAPPORT_MEMBER_CARD_CHANNELS = [
+    c.strip() for c in os.environ.get("RAPPORT_MEMBER_CARD_CHANNELS", "card,member_card").split(",") if c.strip()
+]
 
 # Data-subject requests: days to answer one, and days an access archive (and its link) is kept.
 RAPPORT_PRIVACY_REQUEST_DAYS = int(os.environ.get("RAPPORT_PRIVACY_REQUEST_DAYS", "15"))
@@ -262,6 +270,8 @@ CELERY_BEAT_SCHEDULE = {
     "loyalty-expire-coupons": {"task": "rapport.loyalty.expire_coupons", "schedule": 3600.0},
     "loyalty-review-levels": {"task": "rapport.loyalty.review_levels", "schedule": 24 * 3600.0},
     "loyalty-birthday-gifts": {"task": "rapport.loyalty.birthday_gifts", "schedule": 24 * 3600.0},
+    # the counter: member codes a day past their expiry
+    "counter-forget-expired-codes": {"task": "rapport.counter.forget_expired_codes", "schedule": 24 * 3600.0},
     # campaigns
     "campaigns-tick": {"task": "rapport.campaigns.tick", "schedule": 60.0},
     # every minute: an abandoned cart's idle time is given in minutes (5 at the least)

@@ -23,7 +23,10 @@ urlpatterns = [
     path("campaigns/", include("rapport.campaigns.urls")),
     path("service/", include("rapport.service.urls")),
     path("portal/privacy/", include("rapport.privacy.portal_urls")),
+    path("portal/code/", include("rapport.counter.portal_urls")),
     path("portal/", include("rapport.portal.urls")),
     path("privacy/", include("rapport.privacy.urls")),
+    path("counter/tasks/", include("rapport.clienteling.urls")),
+    path("counter/", include("rapport.counter.urls")),
     path("", include("rapport.console.urls")),
 ]

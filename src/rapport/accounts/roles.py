@@ -126,8 +126,15 @@ _LOYALTY = [
     "loyalty.adjust_balance",
     "loyalty.issue_coupon",
     "loyalty.redeem_coupon",
+    "loyalty.give_goodwill",
     "loyalty.change_programsettings",
 ]
+
+# Tasks (任务管理): everyone who meets customers works their own and their store's; operators
+# also create them in bulk for a segment and read completion by person and store. The counter
+# (门店收银台) for store staff and operators.
+_TASKS = ["clienteling.view_task", "clienteling.add_task", "clienteling.change_task"]
+_MANAGE_TASKS = [*_TASKS, "clienteling.manage_tasks"]
 
 ROLE_PERMISSIONS: dict[str, list[str]] = {
     ADMIN: ["*"],
@@ -155,6 +162,8 @@ ROLE_PERMISSIONS: dict[str, list[str]] = {
         *_CAMPAIGNS,
         *_ANALYTICS,
         *_LOYALTY,
+        *_MANAGE_TASKS,
+        "counter.use_counter",
     ],
     SERVICE_AGENT: [
         *_VIEW_CUSTOMERS,
@@ -169,6 +178,8 @@ ROLE_PERMISSIONS: dict[str, list[str]] = {
         *_VIEW_ASSETS,
         "loyalty.adjust_balance",
         "loyalty.issue_coupon",
+        "loyalty.give_goodwill",
+        *_TASKS,
     ],
     SALES: [
         *_VIEW_CUSTOMERS,
@@ -178,6 +189,7 @@ ROLE_PERMISSIONS: dict[str, list[str]] = {
         *_CALL_CUSTOMERS,
         *_VIEW_METRICS,
         *_VIEW_ASSETS,
+        *_TASKS,
     ],
     STORE_STAFF: [
         *_VIEW_CUSTOMERS,
@@ -188,6 +200,9 @@ ROLE_PERMISSIONS: dict[str, list[str]] = {
         *_VIEW_METRICS,
         *_VIEW_ASSETS,
         "loyalty.redeem_coupon",
+        "loyalty.give_goodwill",
+        "counter.use_counter",
+        *_TASKS,
     ],
     ANALYST: [
         *_VIEW_CUSTOMERS,

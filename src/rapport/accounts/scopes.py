@@ -23,6 +23,9 @@ LOYALTY_WRITE = "loyalty:write"
 CHECKOUT = "checkout"
 PRIVACY = "privacy:requests"
 IMPORTS = "imports"
+MEMBER_CODES = "member-codes"
+TASKS_READ = "tasks:read"
+TASKS_WRITE = "tasks:write"
 
 ALL_SCOPES = {
     CUSTOMERS_READ: "Read customers, stores and custom field definitions",
@@ -46,4 +49,7 @@ ALL_SCOPES = {
     CHECKOUT: "Quote, redeem and reverse points, coupons and stored value at a shop's checkout",
     PRIVACY: "Receive, verify, reject and fulfil data-subject requests (copies of data and erasure)",
     IMPORTS: "Start, follow and cancel import jobs (a job also needs the scope of what it imports)",
+    MEMBER_CODES: "Accept a member's code or card number at a till and get the member's masked card and visit token",
+    TASKS_READ: "Read tasks on customers and completion per person and store",
+    TASKS_WRITE: "Create and complete tasks on customers (one, or in bulk for a segment)",
 }

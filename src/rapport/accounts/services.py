@@ -154,3 +154,11 @@ def revoke_api_token(*, prefix: str, actor: Actor) -> ApiToken:
         token.save(update_fields=["revoked_at"])
         record(actor, AuditEntry.Action.TOKEN, obj=token, changes={"revoked": True})
     return token
+
+
+def staff_store_id(user: AbstractBaseUser | AnonymousUser | None) -> int | None:
+    """The store a staff member works in (their profile's), or None."""
+    user_pk = getattr(user, "pk", None)
+    if user_pk is None:
+        return None
+    return StaffProfile.objects.filter(user_id=user_pk).values_list("store_id", flat=True).first()

@@ -28,6 +28,8 @@ from rapport.loyalty.models import (
     CouponTemplate,
     EarnRule,
     Entry,
+    GoodwillGrant,
+    GoodwillLimit,
     Level,
     LevelChange,
     Lot,
@@ -215,3 +217,18 @@ class CouponTemplateAdmin(ConfigurationAdmin):
 class TopUpBonusAdmin(ConfigurationAdmin):
     form = forms.TopUpBonusForm
     list_display = ["minimum", "bonus", "is_active"]
+
+
+@admin.register(GoodwillLimit)
+class GoodwillLimitAdmin(ConfigurationAdmin):
+    """An administrator sets how much goodwill each role's staff may give (agents and clerks alike)."""
+
+    form = forms.GoodwillLimitForm
+    list_display = ["role", "points_per_grant", "points_per_day", "coupons_per_day", "updated_at"]
+
+
+@admin.register(GoodwillGrant)
+class GoodwillGrantAdmin(ReadOnlyAdmin):
+    list_display = ["granted_at", "customer", "staff", "role", "points", "coupon", "context", "reason"]
+    list_filter = ["role"]
+    raw_id_fields = ["customer", "staff", "coupon"]

@@ -7,11 +7,13 @@ from typing import Any
 from django import forms
 from django.utils.translation import gettext_lazy as _
 
+from rapport.accounts.roles import ROLE_LABELS
 from rapport.loyalty.models import (
     Asset,
     CardType,
     CouponTemplate,
     EarnRule,
+    GoodwillLimit,
     Level,
     ProgramSettings,
     TopUpBonus,
@@ -151,6 +153,14 @@ class TopUpBonusForm(forms.ModelForm[TopUpBonus]):
     class Meta:
         model = TopUpBonus
         fields = ["minimum", "bonus", "is_active"]
+
+
+class GoodwillLimitForm(forms.ModelForm):
+    role = forms.ChoiceField(label=_("Role"), choices=list(ROLE_LABELS.items()))
+
+    class Meta:
+        model = GoodwillLimit
+        fields = ["role", "points_per_grant", "points_per_day", "coupons_per_day"]
 
 
 class AdjustmentForm(forms.Form):

@@ -571,3 +571,54 @@ class Redemption(models.Model):
 
     def __str__(self) -> str:
         return f"redemption {self.idempotency_key}"
+
+
+# Goodwill ----------------------------------------------------------------------------------------
+
+
+class GoodwillLimit(models.Model):
+    """How much goodwill (补偿) one staff member of a role may give: per grant and per day.
+
+    One row per role, set by an administrator; a role without a row gives none. Agents on a
+    ticket and clerks at the counter go through the same check (:mod:`rapport.loyalty.services.goodwill`).
+    """
+
+    role = models.CharField(_("role"), max_length=30, unique=True)
+    points_per_grant = models.PositiveIntegerField(_("most points in one grant"), default=0)
+    points_per_day = models.PositiveIntegerField(_("most points a staff member gives a day"), default=0)
+    coupons_per_day = models.PositiveIntegerField(_("most coupons a staff member gives a day"), default=0)
+    updated_at = models.DateTimeField(auto_now=True)
+
+    class Meta:
+        ordering = ["role"]
+        permissions = [("give_goodwill", _("Can give goodwill points and coupons within the role's limit"))]
+        verbose_name = _("goodwill limit")
+        verbose_name_plural = _("goodwill limits")
+
+    def __str__(self) -> str:
+        return f"{self.role}: {self.points_per_grant}/{self.points_per_day} points, {self.coupons_per_day} coupons"
+
+
+class GoodwillGrant(models.Model):
+    """One goodwill grant, counted against the giver's daily limit; the key makes a retry give once."""
+
+    customer = models.ForeignKey(Customer, on_delete=models.CASCADE, related_name="goodwill_grants")
+    staff = models.ForeignKey(
+        "auth.User", null=True, blank=True, on_delete=models.SET_NULL, related_name="goodwill_grants"
+    )
+    role = models.CharField(max_length=30, blank=True)
+    points = models.PositiveIntegerField(default=0)
+    coupon = models.ForeignKey(Coupon, null=True, blank=True, on_delete=models.PROTECT, related_name="+")
+    reason = models.CharField(_("reason"), max_length=200)
+    context = models.CharField(_("where"), max_length=60, blank=True)
+    idempotency_key = models.CharField(max_length=200, unique=True)
+    granted_at = models.DateTimeField(_("when"))
+
+    class Meta:
+        ordering = ["-granted_at", "-id"]
+        indexes = [models.Index(fields=["staff", "granted_at"], name="loyalty_goodwill_staff_day")]
+        verbose_name = _("goodwill grant")
+        verbose_name_plural = _("goodwill grants")
+
+    def __str__(self) -> str:
+        return f"goodwill to customer #{self.customer_id}"

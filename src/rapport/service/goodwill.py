@@ -1,7 +1,8 @@
 """Goodwill from a ticket (补偿): points or a coupon for the customer, through the loyalty domain's
 services, recorded on the ticket (an internal note and a history event) and in the audit log.
 
-Each action carries an idempotency key from the form, so a double click gives once.
+Each action carries an idempotency key from the form, so a double click gives once; how much an
+agent may give is the role's goodwill limit, the same check the store counter uses.
 """
 
 from __future__ import annotations
@@ -11,26 +12,20 @@ from django.db import transaction
 from rapport.audit.models import AuditEntry
 from rapport.audit.services import record
 from rapport.core.actor import Actor
-from rapport.core.errors import Conflict, InvalidInput
-from rapport.loyalty.models import Asset, Coupon, CouponTemplate
-from rapport.loyalty.services import adjustments, coupons
+from rapport.core.errors import Conflict
+from rapport.loyalty.models import Coupon, CouponTemplate
+from rapport.loyalty.services import goodwill as loyalty_goodwill
 from rapport.service import clock
 from rapport.service.history import record_event
 from rapport.service.models import MessageKind, Ticket, TicketMessage
 
-MAX_GOODWILL_POINTS = 2000
 
-
-def _check(actor: Actor, permission: str, reason: object) -> str:
+def _check(actor: Actor, reason: object) -> str:
+    """Agents give goodwill from a ticket; how much is the role's limit (loyalty's goodwill check)."""
     user = actor.staff_user
-    if user is not None and not (user.has_perm("service.give_goodwill") and user.has_perm(permission)):
+    if user is not None and not user.has_perm("service.give_goodwill"):
         raise Conflict.single("actor", "forbidden", "this account cannot give goodwill")
-    text = (reason if isinstance(reason, str) else "").strip()
-    if not text:
-        raise InvalidInput.single("reason", "required", "say why the customer gets this")
-    if len(text) > 200:
-        raise InvalidInput.single("reason", "too_long", "at most 200 characters")
-    return text
+    return loyalty_goodwill.clean_reason(reason)
 
 
 def _note(ticket: Ticket, actor: Actor, text: str) -> TicketMessage:
@@ -46,31 +41,27 @@ def _note(ticket: Ticket, actor: Actor, text: str) -> TicketMessage:
 
 @transaction.atomic
 def give_points(ticket: Ticket, *, points: object, reason: object, key: str, actor: Actor) -> int:
-    text = _check(actor, "loyalty.adjust_balance", reason)
-    if isinstance(points, str) and points.strip().isdigit():
-        points = int(points)
-    if isinstance(points, bool) or not isinstance(points, int) or not 1 <= points <= MAX_GOODWILL_POINTS:
-        raise InvalidInput.single("points", "invalid", f"whole points from 1 to {MAX_GOODWILL_POINTS}")
-    entry = adjustments.adjust(
-        ticket.customer,
-        asset=Asset.POINTS,
-        delta=points,
-        reason=f"{ticket.number} goodwill: {text}",
-        key=f"goodwill:{ticket.pk}:{key}",
-        actor=actor,
+    text = _check(actor, reason)
+    given = loyalty_goodwill.give_points(
+        ticket.customer, points=points, reason=text, key=f"ticket:{ticket.pk}:{key}", actor=actor, context=ticket.number
     )
     if not ticket.events.filter(action="goodwill", data__key=key).exists():
-        _note(ticket, actor, f"Goodwill: {points} points — {text}")
-        record_event(ticket, "goodwill", actor=actor, data={"points": points, "entry": entry.pk, "key": key})
-        record(actor, AuditEntry.Action.UPDATE, obj=ticket, changes={"goodwill_points": points, "reason": text})
-    return points
+        _note(ticket, actor, f"Goodwill: {given} points — {text}")
+        record_event(ticket, "goodwill", actor=actor, data={"points": given, "key": key})
+        record(actor, AuditEntry.Action.UPDATE, obj=ticket, changes={"goodwill_points": given, "reason": text})
+    return given
 
 
 @transaction.atomic
 def give_coupon(ticket: Ticket, *, template: CouponTemplate, reason: object, key: str, actor: Actor) -> Coupon:
-    text = _check(actor, "loyalty.issue_coupon", reason)
-    coupon = coupons.issue(
-        template, ticket.customer, key=f"goodwill:{ticket.pk}:{key}", actor=actor, reference=ticket.number
+    text = _check(actor, reason)
+    coupon = loyalty_goodwill.give_coupon(
+        ticket.customer,
+        template=template,
+        reason=text,
+        key=f"ticket:{ticket.pk}:{key}",
+        actor=actor,
+        context=ticket.number,
     )
     if not ticket.events.filter(action="goodwill", data__key=key).exists():
         _note(ticket, actor, f"Goodwill: coupon {template.name} ({coupon.code}) — {text}")
@@ -80,4 +71,4 @@ def give_coupon(ticket: Ticket, *, template: CouponTemplate, reason: object, key
 
 
 def goodwill_templates() -> list[CouponTemplate]:
-    return list(CouponTemplate.objects.filter(is_active=True).order_by("name")[:50])
+    return loyalty_goodwill.goodwill_templates()

@@ -124,6 +124,28 @@ def _member_ticket() -> dict[str, Any] | None:
     return {"pk": ticket.pk} if ticket else None
 
 
+def _counter_visit() -> str:
+    from rapport.counter.services import visit_token
+
+    return visit_token(member().pk)
+
+
+def _task() -> Any:
+    """A task on the demo member (the demo shop has none): the page shows one."""
+    from django.contrib.auth.models import User
+
+    from rapport.clienteling.services import create_task
+    from rapport.core.actor import Actor
+
+    task = _first("clienteling.Task")
+    if task is None:
+        staff = User.objects.filter(is_superuser=True).order_by("pk").first()
+        assert staff is not None, "the demo shop has an administrator"
+        data = {"title": "回访", "kind": "call", "due_at": "2026-11-30T10:00:00+08:00", "assignee": staff.pk}
+        task = create_task(member(), data, actor=Actor.system("tour"))
+    return task
+
+
 def _privacy_request() -> dict[str, Any] | None:
     """An access request from the demo member (the demo shop has none): the page shows one."""
     from rapport.core.actor import Actor
@@ -165,6 +187,9 @@ SAMPLES: dict[str, Callable[[], dict[str, Any] | None]] = {
     "service:portal_article": _pk("service.Article", state="published"),
     "campaigns:unsubscribe": _unsubscribe,
     "privacy:detail": _privacy_request,
+    "counter:member": lambda: {"token": _counter_visit()},
+    "clienteling:task": lambda: {"pk": _task().pk},
+    "clienteling:new": lambda: {"customer_id": member().pk},
     # files, pixels and redirects, not pages: visited with a sample all the same, and passed over
     "service:attachment": _pk("service.Attachment"),
     "segments:export": _pk("segments.Segment"),

@@ -16,11 +16,12 @@ from rapport.loyalty.models import (
     CouponTemplate,
     EarnRule,
     EarnRuleKind,
+    GoodwillLimit,
     Level,
     ProgramSettings,
     TopUpBonus,
 )
-from rapport.loyalty.services import adjustments, cards, checkout, coupons, levels, points
+from rapport.loyalty.services import adjustments, cards, checkout, coupons, goodwill, levels, points
 from rapport.loyalty.services.cart import Cart
 from rapport.loyalty.services.program import program_settings
 from rapport.loyalty.tests.factories import coupon_template
@@ -48,18 +49,22 @@ def loyalty_rows(member: Any, system_actor: Any) -> None:
     checkout.redeem(
         member, Cart(total=Decimal("300")), key="admin-5", order_reference="o-admin", actor=system_actor, points=100
     )
+    goodwill.give_points(member, points=10, reason="test", key="admin-6", actor=system_actor, context="test")
 
 
 def test_every_loyalty_model_opens_its_list_and_a_change_page(admin_client, loyalty_rows):
-    assert len(LOYALTY_ADMINS) == 17
-    assert len(list(every_change_page(admin_client, "loyalty"))) == 17
+    assert len(LOYALTY_ADMINS) == 19
+    assert len(list(every_change_page(admin_client, "loyalty"))) == 19
 
 
 def test_ledgers_and_history_are_read_only_and_configuration_is_not_deleted(rf, admin_user):
     request = rf.get("/admin/")
     request.user = admin_user
     assert_only_configuration_is_editable(
-        request, "loyalty", {CardType, CouponTemplate, EarnRule, Level, TopUpBonus}, exempt={ProgramSettings}
+        request,
+        "loyalty",
+        {CardType, CouponTemplate, EarnRule, GoodwillLimit, Level, TopUpBonus},
+        exempt={ProgramSettings},
     )
 
 

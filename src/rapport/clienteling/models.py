@@ -1,0 +1,110 @@
+"""Tasks (任务管理) on customers for the people who meet them: a call, a WeCom message, a visit,
+a sample to send or a ticket to follow up, due at a time, for a staff member or a whole store.
+
+A recurring task makes its next occurrence when it is done (``previous`` links the chain, and
+is unique, so completing twice makes one next task).
+"""
+
+from __future__ import annotations
+
+from django.conf import settings
+from django.db import models
+from django.db.models import Q
+from django.utils.translation import gettext_lazy as _
+
+from rapport.customers.models import Customer, Store
+
+
+class TaskKind(models.TextChoices):
+    CALL = "call", _("Call")
+    WECOM = "wecom", _("WeCom message")
+    VISIT = "visit", _("Visit")
+    SAMPLE = "sample", _("Send a sample")
+    TICKET = "ticket", _("Follow up a ticket")
+
+
+class Priority(models.IntegerChoices):
+    LOW = 1, _("Low")
+    NORMAL = 2, _("Normal")
+    HIGH = 3, _("High")
+
+
+class TaskStatus(models.TextChoices):
+    OPEN = "open", _("Open")
+    DONE = "done", _("Done")
+    CANCELLED = "cancelled", _("Cancelled")
+
+
+class Outcome(models.TextChoices):
+    NONE = "", _("—")
+    REACHED = "reached", _("Reached the customer")
+    NO_ANSWER = "no_answer", _("No answer")
+    INTERESTED = "interested", _("Interested")
+    DECLINED = "declined", _("Not interested")
+    DONE = "done", _("Done as asked")
+
+
+class Recurrence(models.TextChoices):
+    NONE = "", _("Once")
+    DAILY = "daily", _("Every day")
+    WEEKLY = "weekly", _("Every week")
+    MONTHLY = "monthly", _("Every month")
+
+
+class TaskSource(models.TextChoices):
+    MANUAL = "manual", _("Created by hand")
+    SEGMENT = "segment", _("Bulk for a segment")
+    JOURNEY = "journey", _("Journey step")
+    ALERT = "alert", _("Alert")
+
+
+class Task(models.Model):
+    customer = models.ForeignKey(Customer, on_delete=models.CASCADE, related_name="tasks", verbose_name=_("customer"))
+    kind = models.CharField(_("type"), max_length=10, choices=TaskKind.choices, default=TaskKind.CALL)
+    title = models.CharField(_("title"), max_length=200)
+    priority = models.PositiveSmallIntegerField(_("priority"), choices=Priority.choices, default=Priority.NORMAL)
+    due_at = models.DateTimeField(_("due"))
+    assignee = models.ForeignKey(
+        settings.AUTH_USER_MODEL,
+        null=True,
+        blank=True,
+        on_delete=models.SET_NULL,
+        related_name="tasks",
+        verbose_name=_("assignee"),
+    )
+    store = models.ForeignKey(
+        Store, null=True, blank=True, on_delete=models.SET_NULL, related_name="tasks", verbose_name=_("store")
+    )
+    status = models.CharField(_("status"), max_length=10, choices=TaskStatus.choices, default=TaskStatus.OPEN)
+    outcome = models.CharField(_("outcome"), max_length=12, choices=Outcome.choices, blank=True, default="")
+    notes = models.TextField(_("notes"), blank=True)
+    recurrence = models.CharField(_("repeats"), max_length=8, choices=Recurrence.choices, blank=True, default="")
+    previous = models.OneToOneField(
+        "self", null=True, blank=True, on_delete=models.SET_NULL, related_name="next_occurrence"
+    )
+    source = models.CharField(_("source"), max_length=10, choices=TaskSource.choices, default=TaskSource.MANUAL)
+    source_ref = models.CharField(_("source reference"), max_length=120, blank=True)
+    created_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.SET_NULL, related_name="+"
+    )
+    created_at = models.DateTimeField(_("created"))
+    completed_at = models.DateTimeField(_("completed"), null=True, blank=True)
+
+    class Meta:
+        ordering = ["due_at", "-priority", "pk"]
+        constraints = [
+            models.CheckConstraint(
+                condition=Q(assignee__isnull=False) | Q(store__isnull=False), name="clienteling_task_has_assignee"
+            )
+        ]
+        indexes = [
+            models.Index(fields=["assignee", "status", "due_at"], name="clienteling_task_assignee"),
+            models.Index(fields=["store", "status", "due_at"], name="clienteling_task_store"),
+            models.Index(fields=["customer", "status"], name="clienteling_task_customer"),
+        ]
+        permissions = [("manage_tasks", _("Can create tasks in bulk and see everyone's completion"))]
+        verbose_name = _("task")
+        verbose_name_plural = _("tasks")
+
+    def __str__(self) -> str:
+        return self.title

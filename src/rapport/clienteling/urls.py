@@ -1,0 +1,13 @@
+from django.urls import path
+
+from rapport.clienteling import views
+
+app_name = "clienteling"
+urlpatterns = [
+    path("", views.my_tasks, name="my_tasks"),
+    path("<int:pk>/", views.task_detail, name="task"),
+    path("<int:pk>/complete/", views.complete, name="complete"),
+    path("new/<int:customer_id>/", views.new_task, name="new"),
+    path("bulk/", views.bulk, name="bulk"),
+    path("completion/", views.completion, name="completion"),
+]

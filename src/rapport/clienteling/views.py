@@ -1,0 +1,134 @@
+"""The task list on a phone (overdue, today, later), a task with its completion form, a new task
+for a customer, bulk creation for a segment and completion per person and store (managers)."""
+
+from __future__ import annotations
+
+import datetime as dt
+
+from django.contrib import messages
+from django.contrib.auth.decorators import login_required, permission_required
+from django.http import HttpRequest, HttpResponse
+from django.shortcuts import redirect, render
+from django.utils import timezone
+from django.utils.translation import gettext as _
+from django.views.decorators.http import require_POST
+
+from rapport.clienteling import services
+from rapport.clienteling.models import Outcome, Priority, Recurrence, TaskKind, TaskStatus
+from rapport.core.errors import DomainError
+from rapport.core.requests import console_actor, error_text
+from rapport.customers.queries import visible_customer
+from rapport.segments.models import Segment
+
+CHOICES = {
+    "kinds": TaskKind.choices,
+    "priorities": Priority.choices,
+    "recurrences": Recurrence.choices,
+    "outcomes": [c for c in Outcome.choices if c[0]],
+}
+
+
+@login_required
+@permission_required("clienteling.view_task", raise_exception=True)
+def my_tasks(request: HttpRequest) -> HttpResponse:
+    now = timezone.now()
+    end_of_today = timezone.localtime(now).replace(hour=23, minute=59, second=59)
+    open_tasks = services.visible_tasks(request.user).filter(status=TaskStatus.OPEN)
+    show_all = request.GET.get("all") == "1" and request.user.has_perm(services.MANAGE_PERMISSION)
+    if not show_all:
+        open_tasks = open_tasks.filter(services.assigned_to(request.user))
+    context = {
+        "nav": "tasks",
+        "show_all": show_all,
+        "overdue": open_tasks.filter(due_at__lt=now)[:100],
+        "today": open_tasks.filter(due_at__gte=now, due_at__lte=end_of_today)[:100],
+        "later": open_tasks.filter(due_at__gt=end_of_today)[:50],
+    }
+    return render(request, "clienteling/my_tasks.html", context)
+
+
+@login_required
+@permission_required("clienteling.view_task", raise_exception=True)
+def task_detail(request: HttpRequest, pk: int) -> HttpResponse:
+    try:
+        task = services.get_task(request.user, pk)
+    except DomainError as exc:
+        messages.error(request, error_text(exc))
+        return redirect("clienteling:my_tasks")
+    context = {"nav": "tasks", "task": task, "marketing_refused": services.marketing_refused(task), **CHOICES}
+    return render(request, "clienteling/task.html", context)
+
+
+@require_POST
+@login_required
+@permission_required("clienteling.change_task", raise_exception=True)
+def complete(request: HttpRequest, pk: int) -> HttpResponse:
+    try:
+        task = services.get_task(request.user, pk)
+        _done, following = services.complete_task(
+            task,
+            outcome=request.POST.get("outcome", ""),
+            notes=request.POST.get("notes", ""),
+            actor=console_actor(request),
+        )
+    except DomainError as exc:
+        messages.error(request, error_text(exc))
+        return redirect("clienteling:task", pk=pk)
+    if following is not None:
+        messages.success(
+            request,
+            _("Done. The next one is due %(due)s.")
+            % {"due": timezone.localtime(following.due_at).strftime("%Y-%m-%d %H:%M")},
+        )
+    else:
+        messages.success(request, _("Done."))
+    return redirect("clienteling:my_tasks")
+
+
+@login_required
+@permission_required("clienteling.add_task", raise_exception=True)
+def new_task(request: HttpRequest, customer_id: int) -> HttpResponse:
+    try:
+        customer = visible_customer(request.user, customer_id)
+    except DomainError as exc:
+        messages.error(request, error_text(exc))
+        return redirect("clienteling:my_tasks")
+    if request.method == "POST":
+        try:
+            task = services.create_task(customer, request.POST, actor=console_actor(request))
+        except DomainError as exc:
+            messages.error(request, error_text(exc))
+        else:
+            messages.success(request, _("Task created."))
+            return redirect("clienteling:task", pk=task.pk)
+    default_due = timezone.localtime(timezone.now() + dt.timedelta(days=1)).strftime("%Y-%m-%dT10:00")
+    context = {"nav": "tasks", "customer": customer, "data": request.POST, "default_due": default_due, **CHOICES}
+    return render(request, "clienteling/new_task.html", context)
+
+
+@login_required
+@permission_required(services.MANAGE_PERMISSION, raise_exception=True)
+def bulk(request: HttpRequest) -> HttpResponse:
+    segments = Segment.objects.filter(is_template=False).order_by("name")
+    if request.method == "POST":
+        segment = segments.filter(pk=request.POST.get("segment") or 0).first()
+        if segment is None:
+            messages.error(request, _("Choose a segment."))
+        else:
+            try:
+                created = services.bulk_for_segment(segment, request.POST, actor=console_actor(request))
+            except DomainError as exc:
+                messages.error(request, error_text(exc))
+            else:
+                messages.success(request, _("%(count)s tasks created.") % {"count": created})
+                return redirect("clienteling:completion")
+    default_due = timezone.localtime(timezone.now() + dt.timedelta(days=1)).strftime("%Y-%m-%dT10:00")
+    context = {"nav": "tasks", "segments": segments[:200], "data": request.POST, "default_due": default_due, **CHOICES}
+    return render(request, "clienteling/bulk.html", context)
+
+
+@login_required
+@permission_required(services.MANAGE_PERMISSION, raise_exception=True)
+def completion(request: HttpRequest) -> HttpResponse:
+    stats = services.completion(services.visible_tasks(request.user))
+    return render(request, "clienteling/completion.html", {"nav": "tasks", **stats})
