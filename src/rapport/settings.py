@@ -52,6 +52,7 @@ INSTALLED_APPS = [
     "django.contrib.humanize",
     "ninja",  # serves its bundled Swagger UI at /api/docs instead of fetching it from a CDN
     "axes",  # sign-in throttling (rapport.console.login_throttle)
+    "rapport.core",  # the record of long background jobs (rapport.core.jobs)
     "rapport.accounts",
     "rapport.audit",
     "rapport.customers",
@@ -243,6 +244,8 @@ CELERY_WORKER_PREFETCH_MULTIPLIER = 1
 CELERY_TIMEZONE = "UTC"
 # Scheduled jobs: Celery beat in production, the in-process scheduler of ``rapport run`` otherwise.
 CELERY_BEAT_SCHEDULE = {
+    # long jobs whose worker died are queued again (resumable) or marked stalled (rapport.core.jobs)
+    "jobs-watch": {"task": "rapport.jobs.watch", "schedule": 60.0},
     "maintain-events": {"task": "rapport.events.maintain", "schedule": 24 * 3600.0},
     "imports-purge-reports": {"task": "rapport.imports.purge_reports", "schedule": 24 * 3600.0},
     # customers created by imports, the console or the API meet their namesakes here
@@ -271,6 +274,11 @@ CELERY_BEAT_SCHEDULE = {
     "privacy-enforce-retention": {"task": "rapport.privacy.enforce_retention", "schedule": 24 * 3600.0},
 }
 RAPPORT_JOBS_INPROCESS = not CELERY_BROKER_URL
+# A long job's runner stamps a heartbeat this often; one silent for the stall period has lost its
+# worker and is queued again (when it can resume) at most this many runs in all.
+RAPPORT_JOB_HEARTBEAT_SECONDS = float(os.environ.get("RAPPORT_JOB_HEARTBEAT_SECONDS", "15"))
+RAPPORT_JOB_STALL_SECONDS = float(os.environ.get("RAPPORT_JOB_STALL_SECONDS", "120"))
+RAPPORT_JOB_MAX_ATTEMPTS = int(os.environ.get("RAPPORT_JOB_MAX_ATTEMPTS", "3"))
 
 # Outgoing mail (campaign email, ticket replies, portal sign-in codes). Without an SMTP host the
 # embedded default writes mail to the server log instead of sending it.

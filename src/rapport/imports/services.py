@@ -38,6 +38,7 @@ from rapport.commerce import models as commerce_models
 from rapport.commerce import services as commerce_services
 from rapport.commerce.stats import deferred_stats
 from rapport.commerce.validation import CatalogueCache, clean_product
+from rapport.core import jobs
 from rapport.core.actor import Actor, Source
 from rapport.core.errors import DomainError, FieldError, InvalidInput
 from rapport.core.tabular import CsvWriter
@@ -865,7 +866,7 @@ def run_job(
             on_start(result)
 
     def stop() -> bool:
-        return ImportJob.objects.filter(pk=job.pk, cancel_requested=True).exists()
+        return ImportJob.objects.filter(pk=job.pk, cancel_requested=True).exists() or jobs.cancel_requested()
 
     result = None
     try:

@@ -7,8 +7,9 @@ from celery import shared_task
 from rapport.imports import services
 
 
-@shared_task(name="rapport.imports.run_import", acks_late=True)
+@shared_task(name="rapport.imports.run_import", acks_late=True, resumable=True)
 def run_import(job_id: int) -> None:
+    """Resumable: a run after a dead worker continues after the last committed chunk."""
     services.run_job(job_id)
 
 
