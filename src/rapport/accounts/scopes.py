@@ -23,6 +23,7 @@ LOYALTY_WRITE = "loyalty:write"
 CHECKOUT = "checkout"
 PRIVACY = "privacy:requests"
 IMPORTS = "imports"
+JOBS = "jobs"
 
 ALL_SCOPES = {
     CUSTOMERS_READ: "Read customers, stores and custom field definitions",
@@ -46,4 +47,5 @@ ALL_SCOPES = {
     CHECKOUT: "Quote, redeem and reverse points, coupons and stored value at a shop's checkout",
     PRIVACY: "Receive, verify, reject and fulfil data-subject requests (copies of data and erasure)",
     IMPORTS: "Start, follow and cancel import jobs (a job also needs the scope of what it imports)",
+    JOBS: "Follow long background jobs; retry a failed or stalled one, cancel an open one",
 }

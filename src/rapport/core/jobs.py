@@ -27,6 +27,7 @@ from django.db import DatabaseError, close_old_connections, connection, transact
 from django.db.models import F
 from django.db.models.functions import Coalesce
 from django.utils import timezone
+from django.utils.module_loading import import_string
 
 from rapport.core.errors import Conflict
 from rapport.core.models import OPEN_STATUSES, RETRYABLE_STATUSES, BackgroundJob, JobStatus
@@ -150,16 +151,26 @@ def _finish(job: BackgroundJob, status: str, error: str = "") -> None:
     )
 
 
+def _task(name: str) -> Any:
+    """The registered task called ``name``; every app's tasks are loaded first, as a worker does."""
+    from celery import current_app
+
+    if name not in current_app.tasks:
+        current_app.loader.import_default_modules()
+    return current_app.tasks.get(name)
+
+
 def run_tracked(job_id: int) -> None:
     """Run one tracked job if it is still queued: a redelivered message for a job that finished,
     or that another worker claimed, does nothing."""
-    from celery import current_app
-
     job = _claim(job_id)
     if job is None:
         logger.info("job %s is not queued any more; nothing to run", job_id)
         return
-    task = current_app.tasks[job.task]
+    task = _task(job.task)
+    if task is None:
+        _finish(job, JobStatus.FAILED, f"no task called {job.task}")
+        return
     with _beating(job.pk, job.attempts):
         try:
             task.run(*job.args, **job.kwargs)
@@ -213,7 +224,9 @@ def retry(job_id: int) -> BackgroundJob:
 
 def cancel(job_id: int) -> BackgroundJob:
     """Cancel a queued or stalled job at once; ask a running one to stop (it stops at its next check
-    of :func:`cancel_requested`, or finishes and is recorded as cancelled)."""
+    of :func:`cancel_requested`, or finishes and is recorded as cancelled). A task that keeps its own
+    record names a function in ``when_cancelled`` (dotted path), called with the job's arguments
+    when no run is left to tell it."""
     with transaction.atomic():
         job = BackgroundJob.objects.select_for_update().get(pk=job_id)
         if job.status not in (*OPEN_STATUSES, JobStatus.STALLED):
@@ -222,4 +235,21 @@ def cancel(job_id: int) -> BackgroundJob:
         if job.status != JobStatus.RUNNING:
             job.status, job.finished_at = JobStatus.CANCELLED, timezone.now()
         job.save(update_fields=["status", "cancel_requested", "finished_at"])
+    if job.status == JobStatus.CANCELLED:
+        _tell_task_cancelled(job)
     return job
+
+
+def _tell_task_cancelled(job: BackgroundJob) -> None:
+    hook = getattr(_task(job.task), "when_cancelled", None)
+    if hook:
+        import_string(hook)(*job.args, **job.kwargs)
+
+
+def resume_after_restart() -> int:
+    """The embedded default's thread pool dies with the server: at start-up its queued jobs are
+    handed to the new pool (a job queued twice runs once). Running ones are the watchdog's."""
+    queued = list(BackgroundJob.objects.filter(status=JobStatus.QUEUED).values_list("pk", flat=True))
+    for job_id in queued:
+        _dispatch(job_id)
+    return len(queued)

@@ -930,6 +930,27 @@ def cancel_job(job: ImportJob, *, actor: Actor) -> ImportJob:
     return locked
 
 
+def close_cancelled_run(job_id: int) -> None:
+    """Its background job was cancelled with no run left to stop it (queued, or its worker died):
+    the import says so, keeping the chunks it committed."""
+    from django.utils import timezone
+
+    open_statuses = (ImportJob.Status.QUEUED, ImportJob.Status.RUNNING)
+    job = ImportJob.objects.filter(pk=job_id, status__in=open_statuses).first()
+    if job is None:
+        return
+    job.cancel_requested, job.status, job.finished_at = True, ImportJob.Status.CANCELLED, timezone.now()
+    job.phase = ImportJob.Phase.DONE
+    job.error_message = (
+        f"cancelled after line {job.committed_line}: the rows before it are kept"
+        if job.committed_line
+        else "cancelled before it started: nothing was imported"
+    )
+    job.save(update_fields=["cancel_requested", "status", "finished_at", "phase", "error_message"])
+    if _owned(job):
+        files.remove(job.file_path)
+
+
 def purge_reports() -> int:
     """Delete the reports of jobs finished more than ``RAPPORT_IMPORT_REPORT_DAYS`` days ago."""
     import datetime as dt
