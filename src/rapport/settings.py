@@ -242,6 +242,8 @@ CELERY_TASK_REJECT_ON_WORKER_LOST = True
 CELERY_BROKER_TRANSPORT_OPTIONS = {"visibility_timeout": int(os.environ.get("RAPPORT_JOB_VISIBILITY_SECONDS", "21600"))}
 CELERY_WORKER_PREFETCH_MULTIPLIER = 1
 CELERY_TIMEZONE = "UTC"
+# a worker logs through LOGGING below, whose handlers mask personal data, not handlers of its own
+CELERY_WORKER_HIJACK_ROOT_LOGGER = False
 # Scheduled jobs: Celery beat in production, the in-process scheduler of ``rapport run`` otherwise.
 CELERY_BEAT_SCHEDULE = {
     # long jobs whose worker died are queued again (resumable) or marked stalled (rapport.core.jobs)
@@ -320,9 +322,15 @@ LOGGING = {
     "version": 1,
     "disable_existing_loggers": False,
     "formatters": {"plain": {"format": "%(asctime)s %(levelname)s %(name)s: %(message)s"}},
-    "handlers": {"console": {"class": "logging.StreamHandler", "formatter": "plain"}},
+    # every handler masks emails, phones and ID numbers (rapport.core.logmask); a new one must too
+    "handlers": {
+        "console": {"class": "logging.StreamHandler", "formatter": "plain", "filters": ["mask_personal_data"]}
+    },
     "root": {"handlers": ["console"], "level": os.environ.get("RAPPORT_LOG_LEVEL", "INFO")},
-    "filters": {"expected_refusals": {"()": "rapport.console.errors.ExpectedRefusalFilter"}},
+    "filters": {
+        "expected_refusals": {"()": "rapport.console.errors.ExpectedRefusalFilter"},
+        "mask_personal_data": {"()": "rapport.core.logmask.MaskPersonalData"},
+    },
     "loggers": {
         "django.db.backends": {"level": "WARNING"},
         "django.request": {"filters": ["expected_refusals"]},
