@@ -9,6 +9,8 @@ a client's retry is only recognisable by its message id.
 
 from __future__ import annotations
 
+from typing import Any
+
 from django.db import models
 from django.db.models import Q
 from django.utils.translation import gettext_lazy as _
@@ -77,6 +79,13 @@ class Event(models.Model):
     original_timestamp = models.DateTimeField(null=True, blank=True)
     sent_at = models.DateTimeField(null=True, blank=True)
     received_at = models.DateTimeField()
+
+    @property
+    def shown_properties(self) -> dict[str, Any]:
+        """The properties as pages show them: personal values (stored sealed) masked."""
+        from rapport.events.personal import masked
+
+        return masked(self.properties)
 
     class Meta:
         ordering = ["-timestamp", "-id"]

@@ -30,6 +30,7 @@ from rapport.customers.models import (
     Note,
 )
 from rapport.events.models import AnonymousVisitor, Event, StagedMessage
+from rapport.events.personal import unseal_object
 from rapport.loyalty.models import Account, BenefitCard, Coupon, Entry, LevelChange, Membership, Redemption
 from rapport.portal.models import MemberSession, SignInCode
 from rapport.privacy.models import DataSubjectRequest
@@ -122,8 +123,12 @@ def _event_sets(customer: Customer, erasure: Erasure, visitors: list[str]) -> li
 
 
 def export_events(customer: Customer) -> Rows:
+    events = rows(Event.objects.filter(customer=customer), omit=("source",))
+    for event in events:  # the person gets their own values back, not the sealed form
+        event["properties"] = unseal_object(event["properties"])
+        event["traits"] = unseal_object(event["traits"])
     return {
-        "events": rows(Event.objects.filter(customer=customer), omit=("source",)),
+        "events": events,
         "devices": rows(AnonymousVisitor.objects.filter(customer=customer)),
     }
 
