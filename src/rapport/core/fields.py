@@ -4,9 +4,10 @@ from __future__ import annotations
 
 from typing import Any
 
+import orjson
 from django.db import models
 
-from rapport.core import pii
+from rapport.core import pii, shredding
 
 
 class EncryptedTextField(models.TextField):
@@ -22,3 +23,58 @@ class EncryptedTextField(models.TextField):
     def get_prep_value(self, value: Any) -> str | None:
         value = super().get_prep_value(value)
         return pii.encrypt(value)
+
+
+class SubjectSealedTextField(models.TextField):
+    """Text about one customer, sealed with that customer's key (:mod:`rapport.core.shredding`).
+
+    ``subject`` names the model attribute that gives the customer's id at save time (None: stored
+    as it is). Reads open the seal; after the customer's erasure they read ``""``.
+    """
+
+    def __init__(self, *args: Any, subject: str = "", **kwargs: Any) -> None:
+        self.subject = subject
+        super().__init__(*args, **kwargs)
+
+    def deconstruct(self) -> Any:
+        name, path, args, kwargs = super().deconstruct()
+        kwargs["subject"] = self.subject
+        return name, path, args, kwargs
+
+    def pre_save(self, model_instance: models.Model, add: bool) -> Any:
+        value = super().pre_save(model_instance, add)
+        subject = getattr(model_instance, self.subject, None)
+        return shredding.seal(subject, value) if subject is not None and isinstance(value, str) else value
+
+    def from_db_value(self, value: Any, expression: Any, connection: Any) -> str | None:
+        return shredding.open_sealed(value)
+
+
+class SubjectSealedJSONField(models.JSONField):
+    """A JSON value about one customer, stored as ``{"$sealed": <sealed JSON text>}`` (see
+    :class:`SubjectSealedTextField`); reads ``{}`` once the customer is erased."""
+
+    SEALED = "$sealed"
+
+    def __init__(self, *args: Any, subject: str = "", **kwargs: Any) -> None:
+        self.subject = subject
+        super().__init__(*args, **kwargs)
+
+    def deconstruct(self) -> Any:
+        name, path, args, kwargs = super().deconstruct()
+        kwargs["subject"] = self.subject
+        return name, path, args, kwargs
+
+    def pre_save(self, model_instance: models.Model, add: bool) -> Any:
+        value = super().pre_save(model_instance, add)
+        subject = getattr(model_instance, self.subject, None)
+        if subject is None or not value or (isinstance(value, dict) and self.SEALED in value):
+            return value
+        return {self.SEALED: shredding.seal(subject, orjson.dumps(value).decode())}
+
+    def from_db_value(self, value: Any, expression: Any, connection: Any) -> Any:
+        loaded = super().from_db_value(value, expression, connection)
+        if isinstance(loaded, dict) and self.SEALED in loaded:
+            text = shredding.open_sealed(loaded[self.SEALED])
+            return orjson.loads(text) if text else {}
+        return loaded

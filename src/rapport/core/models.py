@@ -46,3 +46,21 @@ class BackgroundJob(models.Model):
 
     def __str__(self) -> str:
         return f"{self.task} #{self.pk}"
+
+
+class SubjectKey(models.Model):
+    """A customer's own data key (crypto-shredding, see :mod:`rapport.core.shredding`): their values
+    in append-only history (change records, audit entries) are encrypted with it, so erasing the
+    customer deletes this row and nothing written under it can be read again. The key itself is
+    stored encrypted under the installation's key ring."""
+
+    subject_id = models.BigIntegerField(primary_key=True)  # the customer's id
+    wrapped_key = models.TextField()
+    created_at = models.DateTimeField(auto_now_add=True)
+
+    class Meta:
+        verbose_name = _("customer data key")
+        verbose_name_plural = _("customer data keys")
+
+    def __str__(self) -> str:
+        return f"key of customer #{self.subject_id}"

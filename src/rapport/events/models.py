@@ -80,13 +80,6 @@ class Event(models.Model):
     sent_at = models.DateTimeField(null=True, blank=True)
     received_at = models.DateTimeField()
 
-    @property
-    def shown_properties(self) -> dict[str, Any]:
-        """The properties as pages show them: personal values (stored sealed) masked."""
-        from rapport.events.personal import masked
-
-        return masked(self.properties)
-
     class Meta:
         ordering = ["-timestamp", "-id"]
         # Every index costs each stored event about 3 µs of PostgreSQL's time (docs/benchmarks.md):
@@ -110,6 +103,13 @@ class Event(models.Model):
 
     def __str__(self) -> str:
         return f"{self.type} {self.name}".strip()
+
+    @property
+    def shown_properties(self) -> dict[str, Any]:
+        """The properties as pages show them: personal values (stored sealed) masked."""
+        from rapport.events.personal import masked
+
+        return masked(self.properties)
 
 
 class EventReceipt(models.Model):

@@ -162,7 +162,7 @@ def _property_matches(properties: Mapping[str, Any], item: Mapping[str, Any]) ->
         if op not in ("eq", "neq"):
             return False
         index = personal.index_for(item["property"], value)
-        same = bool(index) and pii.is_sealed(actual) and actual[pii.SEALED_INDEX] == index
+        same = bool(index) and isinstance(actual, dict) and actual.get(pii.SEALED_INDEX) == index
         return same if op == "eq" else not same
     is_number = isinstance(actual, int | float) and not isinstance(actual, bool)
     if op in ("gt", "gte", "lt", "lte"):

@@ -15,6 +15,7 @@ from django.db.models import Q
 
 from rapport.campaigns.models import Bounce, CallTask, EmailSuppression, Enrollment, Message, SiteMessage
 from rapport.commerce.models import CustomerStats, Order, OrderLine
+from rapport.core import shredding
 from rapport.customers.merge import register_merge_hook
 from rapport.customers.models import (
     Address,
@@ -83,8 +84,9 @@ def erase_customers(customer: Customer, erasure: Erasure) -> dict[str, int]:
         "identities": Identity.objects.filter(customer=customer).delete()[0],
         "addresses": Address.objects.filter(customer=customer).delete()[0],
         "notes": Note.objects.filter(customer=customer).delete()[0],
-        # the history keeps which field changed, when and by whom; the values go
-        "profile_changes": ChangeRecord.objects.filter(customer=customer).update(old_value="", new_value=""),
+        # the history keeps which field changed, when and by whom; the values go: sealed ones with
+        # the customer's key (shredded at the end of the erasure), older plaintext ones blanked
+        "profile_changes": _unreadable_changes(customer),
         "consents": Consent.objects.filter(customer=customer).delete()[0],
         "consent_history": ConsentRecord.objects.filter(customer=customer).update(evidence=""),
         "merges": CustomerMerge.objects.filter(survivor=customer).update(merged_name=""),
@@ -120,6 +122,13 @@ def _event_sets(customer: Customer, erasure: Erasure, visitors: list[str]) -> li
     if visitors:
         sets.append(Q(anonymous_id__in=visitors, customer__isnull=True))
     return sets
+
+
+def _unreadable_changes(customer: Customer) -> int:
+    changes = ChangeRecord.objects.filter(customer=customer)
+    plain = ~Q(old_value__startswith=shredding.PREFIX) & ~Q(new_value__startswith=shredding.PREFIX)
+    changes.filter(plain).update(old_value="", new_value="")
+    return changes.count()
 
 
 def export_events(customer: Customer) -> Rows:
