@@ -78,3 +78,17 @@ class SubjectSealedJSONField(models.JSONField):
             text = shredding.open_sealed(loaded[self.SEALED])
             return orjson.loads(text) if text else {}
         return loaded
+
+
+class EncryptedBinaryField(models.BinaryField):
+    """Bytes encrypted with the key ring on the way to the database (files such as attachments)."""
+
+    def from_db_value(self, value: Any, expression: Any, connection: Any) -> bytes | None:
+        if value is None or len(value) == 0:
+            return None if value is None else b""
+        return pii.decrypt_bytes(bytes(value))
+
+    def get_db_prep_value(self, value: Any, connection: Any, prepared: bool = False) -> Any:
+        if value is not None and len(value) and not prepared:
+            value = pii.encrypt_bytes(bytes(value))
+        return super().get_db_prep_value(value, connection, prepared)

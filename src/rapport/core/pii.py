@@ -56,6 +56,17 @@ def decrypt(token: str | None) -> str | None:
         raise RuntimeError("personal data cannot be decrypted with the configured keys") from exc
 
 
+def encrypt_bytes(data: bytes) -> bytes:
+    return key_ring().encrypt(data)
+
+
+def decrypt_bytes(token: bytes) -> bytes:
+    try:
+        return key_ring().decrypt(token)
+    except InvalidToken as exc:
+        raise RuntimeError("personal data cannot be decrypted with the configured keys") from exc
+
+
 def rotate(token: str | None) -> str | None:
     """Re-encrypt a token under the current primary key."""
     if not token:
