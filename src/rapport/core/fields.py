@@ -51,10 +51,9 @@ class SubjectSealedTextField(models.TextField):
 
 
 class SubjectSealedJSONField(models.JSONField):
-    """A JSON value about one customer, stored as ``{"$sealed": <sealed JSON text>}`` (see
-    :class:`SubjectSealedTextField`); reads ``{}`` once the customer is erased."""
-
-    SEALED = "$sealed"
+    """A JSON object about one customer whose values are sealed one by one with the customer's key
+    (see :class:`SubjectSealedTextField`): the keys (field names, not personal) stay queryable with
+    ``has_key``; the values read back as written, and drop out once the customer is erased."""
 
     def __init__(self, *args: Any, subject: str = "", **kwargs: Any) -> None:
         self.subject = subject
@@ -68,16 +67,24 @@ class SubjectSealedJSONField(models.JSONField):
     def pre_save(self, model_instance: models.Model, add: bool) -> Any:
         value = super().pre_save(model_instance, add)
         subject = getattr(model_instance, self.subject, None)
-        if subject is None or not value or (isinstance(value, dict) and self.SEALED in value):
+        if subject is None or not isinstance(value, dict):
             return value
-        return {self.SEALED: shredding.seal(subject, orjson.dumps(value).decode())}
+        return {
+            key: item if shredding.is_sealed(item) else shredding.seal(subject, orjson.dumps(item).decode())
+            for key, item in value.items()
+        }
 
     def from_db_value(self, value: Any, expression: Any, connection: Any) -> Any:
         loaded = super().from_db_value(value, expression, connection)
-        if isinstance(loaded, dict) and self.SEALED in loaded:
-            text = shredding.open_sealed(loaded[self.SEALED])
-            return orjson.loads(text) if text else {}
-        return loaded
+        if not isinstance(loaded, dict):
+            return loaded
+        opened = {}
+        for key, item in loaded.items():
+            if not shredding.is_sealed(item):
+                opened[key] = item
+            elif text := shredding.open_sealed(item):
+                opened[key] = orjson.loads(text)
+        return opened
 
 
 class EncryptedBinaryField(models.BinaryField):

@@ -7,8 +7,9 @@ key ring); erasure deletes the key (:func:`shred`) and every copy sealed with it
 database or in a later backup, becomes unreadable at once. A sealed value is text:
 ``ck1:<customer id>:<Fernet token>``; one that can no longer be opened reads as ``""``.
 
-Keys are cached per process for ``CACHE_SECONDS``; :func:`shred` clears this process's cache, and
-another process stops reading a shredded customer's values within that time.
+Keys are cached per process for ``CACHE_SECONDS`` once the transaction that read (or created) them
+has committed; :func:`shred` clears this process's cache, and another process stops reading a
+shredded customer's values within that time.
 """
 
 from __future__ import annotations
@@ -40,7 +41,8 @@ def _key(subject_id: int, *, create: bool) -> Fernet | None:
         except IntegrityError:  # created meanwhile by another writer
             row = SubjectKey.objects.get(subject_id=subject_id)
     key = Fernet((pii.decrypt(row.wrapped_key) or "").encode()) if row is not None else None
-    _cache[subject_id] = (time.monotonic() + CACHE_SECONDS, key)
+    # cached once committed: a key created by a transaction that rolls back must not be used later
+    transaction.on_commit(lambda: _cache.__setitem__(subject_id, (time.monotonic() + CACHE_SECONDS, key)))
     return key
 
 
