@@ -2,15 +2,22 @@
 
 from __future__ import annotations
 
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import orjson
 from django.db import models
 
 from rapport.core import pii, shredding
 
+if TYPE_CHECKING:  # the stubs' fields are generic; Django's classes take no parameters at run time
+    _TextField = models.TextField[Any, Any]
+    _BinaryField = models.BinaryField[Any, Any]
+else:
+    _TextField = models.TextField
+    _BinaryField = models.BinaryField
 
-class EncryptedTextField(models.TextField):
+
+class EncryptedTextField(_TextField):
     """Encrypts on the way to the database and decrypts on the way back.
 
     The ciphertext is random per write, so the column cannot be searched: pair it with a
@@ -25,7 +32,7 @@ class EncryptedTextField(models.TextField):
         return pii.encrypt(value)
 
 
-class SubjectSealedTextField(models.TextField):
+class SubjectSealedTextField(_TextField):
     """Text about one customer, sealed with that customer's key (:mod:`rapport.core.shredding`).
 
     ``subject`` names the model attribute that gives the customer's id at save time (None: stored
@@ -87,7 +94,7 @@ class SubjectSealedJSONField(models.JSONField):
         return opened
 
 
-class EncryptedBinaryField(models.BinaryField):
+class EncryptedBinaryField(_BinaryField):
     """Bytes encrypted with the key ring on the way to the database (files such as attachments)."""
 
     def from_db_value(self, value: Any, expression: Any, connection: Any) -> bytes | None:
