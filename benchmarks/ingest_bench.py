@@ -73,12 +73,21 @@ TRACK_EVENTS = ["Product Viewed", "Product Viewed", "Product Viewed", "Product A
 
 
 def make_event(
-    rng: random.Random, *, customers: int, visitors: int, device_group: str, now: float, identify_share: float = 0.0
+    rng: random.Random,
+    *,
+    customers: int,
+    visitors: int,
+    device_group: str,
+    now: float,
+    identify_share: float = 0.0,
+    personal_share: float = 0.0,
 ) -> dict[str, Any]:
     """One analytics.js-like call: 50 % identified users, 30 % anonymous visitors, 20 % both.
 
     With ``identify_share``, that share of the calls are identify calls of a known customer on
-    a device (userId, anonymousId and traits), as when a visitor signs in.
+    a device (userId, anonymousId and traits), as when a visitor signs in. With ``personal_share``,
+    that share of the track calls carry an email and a phone in their properties (a form sent),
+    which are stored sealed.
     """
     if identify_share and rng.random() < identify_share:
         n = rng.randrange(customers)
@@ -126,6 +135,9 @@ def make_event(
             properties["quantity"] = rng.choice([1, 1, 2])
         elif name_of_event == "Products Searched":
             properties = {"query": rng.choice(["龙井", "tea cup", "gift"])}
+        if personal_share and rng.random() < personal_share:
+            n = rng.randrange(customers)
+            properties.update(email=f"bench.{n}@example.com", phone=f"139{n:08d}")
         event.update(type="track", event=name_of_event, properties=properties)
     event["context"] = context
     return event
@@ -140,6 +152,7 @@ def make_bodies(
     device_group: str,
     compress: bool,
     identify_share: float = 0.0,
+    personal_share: float = 0.0,
 ) -> list[bytes]:
     """One client's share as ready-to-send /v1/batch bodies (each under 500 KB)."""
     rng = random.Random(seed)
@@ -155,6 +168,7 @@ def make_bodies(
                 device_group=device_group,
                 now=now,
                 identify_share=identify_share,
+                personal_share=personal_share,
             )
             for _ in range(min(batch_size, count - start))
         ]
@@ -183,6 +197,7 @@ def client(
         group,
         args.gzip,
         args.identify_share,
+        args.personal_share,
     )
     headers = {
         "Content-Type": "application/json",
@@ -503,6 +518,9 @@ def main() -> None:
         "--identify-share", type=float, default=0.0, help="share of identify calls (sign-ins), e.g. 0.02"
     )
     parser.add_argument(
+        "--personal-share", type=float, default=0.0, help="share of track calls with an email and a phone, e.g. 0.2"
+    )
+    parser.add_argument(
         "--shared-visitors", action="store_true", help="every client sends events of every anonymous id"
     )
     parser.add_argument("--postgres-url", default=os.environ.get("BENCH_DATABASE_URL", DEFAULT_PG))
@@ -603,7 +621,8 @@ def run(args: argparse.Namespace, key: str, ports: list[int], servers: list[Any]
     shares = [args.events // args.clients + (i < args.events % args.clients) for i in range(args.clients)]
     print(
         f"generating {args.events:,} events ({args.batch_size} a batch{', gzip' if args.gzip else ''}"
-        f"{f', {100 * args.identify_share:g} % identify' if args.identify_share else ''}) in "
+        f"{f', {100 * args.identify_share:g} % identify' if args.identify_share else ''}"
+        f"{f', {100 * args.personal_share:g} % with email and phone' if args.personal_share else ''}) in "
         f"{args.clients} client processes; {args.servers} server processes × {args.threads} threads",
         flush=True,
     )

@@ -55,6 +55,7 @@ INSTALLED_APPS = [
     "django.contrib.humanize",
     "ninja",  # serves its bundled Swagger UI at /api/docs instead of fetching it from a CDN
     "axes",  # sign-in throttling (rapport.console.login_throttle)
+    "rapport.core",  # the record of long background jobs (rapport.core.jobs)
     "rapport.accounts",
     "rapport.audit",
     "rapport.customers",
@@ -209,6 +210,8 @@ RAPPORT_PRIVACY_ARCHIVE_DAYS = int(os.environ.get("RAPPORT_PRIVACY_ARCHIVE_DAYS"
 RAPPORT_RETENTION_TICKET_DAYS = int(os.environ.get("RAPPORT_RETENTION_TICKET_DAYS", "1095"))  # from closing
 RAPPORT_RETENTION_SITE_MESSAGE_DAYS = int(os.environ.get("RAPPORT_RETENTION_SITE_MESSAGE_DAYS", "365"))
 RAPPORT_RETENTION_INBOUND_MAIL_DAYS = int(os.environ.get("RAPPORT_RETENTION_INBOUND_MAIL_DAYS", "90"))
+RAPPORT_RETENTION_IMPORT_FILE_DAYS = int(os.environ.get("RAPPORT_RETENTION_IMPORT_FILE_DAYS", "7"))
+RAPPORT_RETENTION_OUTBOX_DAYS = int(os.environ.get("RAPPORT_RETENTION_OUTBOX_DAYS", "30"))
 
 SESSION_COOKIE_HTTPONLY = True
 CSRF_COOKIE_HTTPONLY = False
@@ -252,8 +255,12 @@ CELERY_TASK_REJECT_ON_WORKER_LOST = True
 CELERY_BROKER_TRANSPORT_OPTIONS = {"visibility_timeout": int(os.environ.get("RAPPORT_JOB_VISIBILITY_SECONDS", "21600"))}
 CELERY_WORKER_PREFETCH_MULTIPLIER = 1
 CELERY_TIMEZONE = "UTC"
+# a worker logs through LOGGING below, whose handlers mask personal data, not handlers of its own
+CELERY_WORKER_HIJACK_ROOT_LOGGER = False
 # Scheduled jobs: Celery beat in production, the in-process scheduler of ``rapport run`` otherwise.
 CELERY_BEAT_SCHEDULE = {
+    # long jobs whose worker died are queued again (resumable) or marked stalled (rapport.core.jobs)
+    "jobs-watch": {"task": "rapport.jobs.watch", "schedule": 60.0},
     "maintain-events": {"task": "rapport.events.maintain", "schedule": 24 * 3600.0},
     "imports-purge-reports": {"task": "rapport.imports.purge_reports", "schedule": 24 * 3600.0},
     # customers created by imports, the console or the API meet their namesakes here
@@ -284,6 +291,11 @@ CELERY_BEAT_SCHEDULE = {
     "privacy-enforce-retention": {"task": "rapport.privacy.enforce_retention", "schedule": 24 * 3600.0},
 }
 RAPPORT_JOBS_INPROCESS = not CELERY_BROKER_URL
+# A long job's runner stamps a heartbeat this often; one silent for the stall period has lost its
+# worker and is queued again (when it can resume) at most this many runs in all.
+RAPPORT_JOB_HEARTBEAT_SECONDS = float(os.environ.get("RAPPORT_JOB_HEARTBEAT_SECONDS", "15"))
+RAPPORT_JOB_STALL_SECONDS = float(os.environ.get("RAPPORT_JOB_STALL_SECONDS", "120"))
+RAPPORT_JOB_MAX_ATTEMPTS = int(os.environ.get("RAPPORT_JOB_MAX_ATTEMPTS", "3"))
 
 # Outgoing mail (campaign email, ticket replies, portal sign-in codes). Without an SMTP host the
 # embedded default writes mail to the server log instead of sending it.
@@ -327,9 +339,15 @@ LOGGING = {
     "version": 1,
     "disable_existing_loggers": False,
     "formatters": {"plain": {"format": "%(asctime)s %(levelname)s %(name)s: %(message)s"}},
-    "handlers": {"console": {"class": "logging.StreamHandler", "formatter": "plain"}},
+    # every handler masks emails, phones and ID numbers (rapport.core.logmask); a new one must too
+    "handlers": {
+        "console": {"class": "logging.StreamHandler", "formatter": "plain", "filters": ["mask_personal_data"]}
+    },
     "root": {"handlers": ["console"], "level": os.environ.get("RAPPORT_LOG_LEVEL", "INFO")},
-    "filters": {"expected_refusals": {"()": "rapport.console.errors.ExpectedRefusalFilter"}},
+    "filters": {
+        "expected_refusals": {"()": "rapport.console.errors.ExpectedRefusalFilter"},
+        "mask_personal_data": {"()": "rapport.core.logmask.MaskPersonalData"},
+    },
     "loggers": {
         "django.db.backends": {"level": "WARNING"},
         "django.request": {"filters": ["expected_refusals"]},

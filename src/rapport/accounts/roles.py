@@ -152,6 +152,8 @@ ROLE_PERMISSIONS: dict[str, list[str]] = {
         "commerce.add_refund",
         "imports.add_importjob",
         "imports.view_importjob",
+        "core.view_backgroundjob",
+        "core.change_backgroundjob",
         "events.view_source",
         "events.add_source",
         "events.change_source",

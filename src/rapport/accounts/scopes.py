@@ -26,6 +26,7 @@ IMPORTS = "imports"
 MEMBER_CODES = "member-codes"
 TASKS_READ = "tasks:read"
 TASKS_WRITE = "tasks:write"
+JOBS = "jobs"
 
 ALL_SCOPES = {
     CUSTOMERS_READ: "Read customers, stores and custom field definitions",
@@ -52,4 +53,5 @@ ALL_SCOPES = {
     MEMBER_CODES: "Accept a member's code or card number at a till and get the member's masked card and visit token",
     TASKS_READ: "Read tasks on customers and completion per person and store",
     TASKS_WRITE: "Create and complete tasks on customers (one, or in bulk for a segment)",
+    JOBS: "Follow long background jobs; retry a failed or stalled one, cancel an open one",
 }

@@ -5,6 +5,7 @@ from django.db import models
 from django.utils.translation import gettext_lazy as _
 
 from rapport.core.actor import Source
+from rapport.core.fields import SubjectSealedJSONField, SubjectSealedTextField
 
 
 class AuditEntry(models.Model):
@@ -28,8 +29,10 @@ class AuditEntry(models.Model):
     action = models.CharField(max_length=20, choices=Action.choices)
     object_type = models.CharField(max_length=60)
     object_id = models.CharField(max_length=64, blank=True)
-    object_repr = models.CharField(max_length=200, blank=True)
-    changes = models.JSONField(default=dict, blank=True)
+    # about a customer (or a row of theirs): sealed with the customer's key, unreadable after their
+    # erasure (crypto-shredding); what happened, when and by whom stays
+    object_repr = SubjectSealedTextField(blank=True, subject="sealing_subject")
+    changes = SubjectSealedJSONField(default=dict, blank=True, subject="sealing_subject")
 
     class Meta:
         ordering = ["-created_at", "-id"]
@@ -43,3 +46,13 @@ class AuditEntry(models.Model):
 
     def __str__(self) -> str:
         return f"{self.created_at:%Y-%m-%d %H:%M} {self.actor_label} {self.action} {self.object_type}"
+
+    @property
+    def sealing_subject(self) -> int | None:
+        """The customer this entry is about, whose key seals its description and changes: set by
+        :func:`rapport.audit.services.record`; an entry about a customer row itself otherwise."""
+        if hasattr(self, "_sealing_subject"):
+            return self._sealing_subject  # type: ignore[no-any-return]
+        if self.object_type == "customers.customer" and str(self.object_id).isdigit():
+            return int(self.object_id)
+        return None

@@ -31,8 +31,11 @@ def record(
     object_id: Any = None,
     object_repr: str | None = None,
     changes: dict[str, Any] | None = None,
+    sealed: bool = True,
 ) -> AuditEntry:
-    return AuditEntry.objects.create(
+    """``sealed``: an entry about a customer or one of their rows is sealed with the customer's key
+    (readable until their erasure); False for the record that outlives it (the erasure itself)."""
+    entry = AuditEntry(
         actor=actor.staff_user,
         actor_label=actor.describe()[:150],
         source=actor.source,
@@ -42,6 +45,17 @@ def record(
         object_repr=(object_repr if object_repr is not None else str(obj) if obj is not None else "")[:200],
         changes=changes or {},
     )
+    entry._sealing_subject = _customer_of(obj, entry) if sealed else None  # type: ignore[attr-defined]
+    entry.save(force_insert=True)
+    return entry
+
+
+def _customer_of(obj: models.Model | None, entry: AuditEntry) -> int | None:
+    """The customer an audited object is, or belongs to (a row with a ``customer`` key)."""
+    if obj is not None and obj._meta.label_lower == "customers.customer":
+        return obj.pk  # type: ignore[no-any-return]
+    customer_id = getattr(obj, "customer_id", None)
+    return customer_id if isinstance(customer_id, int) else entry.sealing_subject
 
 
 def record_reveal(actor: Actor, obj: models.Model, *, fields: list[str]) -> AuditEntry:

@@ -16,6 +16,7 @@ import re
 import unicodedata
 from functools import lru_cache
 
+import orjson
 import phonenumbers
 from cryptography.fernet import Fernet, InvalidToken, MultiFernet
 from django.conf import settings
@@ -52,6 +53,17 @@ def decrypt(token: str | None) -> str | None:
     try:
         return key_ring().decrypt(token.encode()).decode()
     except InvalidToken as exc:  # wrong key ring: fail loudly, never show ciphertext
+        raise RuntimeError("personal data cannot be decrypted with the configured keys") from exc
+
+
+def encrypt_bytes(data: bytes) -> bytes:
+    return key_ring().encrypt(data)
+
+
+def decrypt_bytes(token: bytes) -> bytes:
+    try:
+        return key_ring().decrypt(token)
+    except InvalidToken as exc:
         raise RuntimeError("personal data cannot be decrypted with the configured keys") from exc
 
 
@@ -245,3 +257,27 @@ def mask_text(value: str | None, *, keep_start: int = 3, keep_end: int = 0) -> s
 
 def mask_id_number(value: str | None) -> str:
     return mask_text(value, keep_start=3, keep_end=4)
+
+
+# Personal values inside JSON objects (event properties and traits) are stored sealed: the value
+# encrypted, and beside it a blind index for equality filters. The ``$`` keeps both apart from a
+# client's own keys.
+SEALED = "$pii"
+SEALED_INDEX = "$index"
+
+
+def seal(value: object, index: str | None) -> dict[str, str | None]:
+    """A JSON value as ``{"$pii": token, "$index": blind index or None}``."""
+    return {SEALED: encrypt(orjson.dumps(value).decode()), SEALED_INDEX: index}
+
+
+def is_sealed(value: object) -> bool:
+    return isinstance(value, dict) and SEALED in value
+
+
+def unseal(value: object) -> object:
+    """The value a :func:`seal` holds; anything else unchanged."""
+    if not is_sealed(value):
+        return value
+    assert isinstance(value, dict)
+    return orjson.loads(decrypt(value[SEALED]) or "null")

@@ -17,7 +17,7 @@ from typing import Any
 from celery import current_app
 from django.conf import settings
 
-from rapport.core.jobs import enqueue
+from rapport.core.jobs import enqueue, resume_after_restart
 
 logger = logging.getLogger(__name__)
 TICK_SECONDS = 30.0
@@ -70,6 +70,7 @@ class InProcessScheduler:
 def start_in_process_scheduler() -> InProcessScheduler | None:
     if not settings.RAPPORT_JOBS_INPROCESS:
         return None
+    resume_after_restart()
     scheduler = InProcessScheduler(settings.CELERY_BEAT_SCHEDULE)
     scheduler.start()
     return scheduler

@@ -18,7 +18,7 @@ from django.utils.translation import gettext_lazy as _
 
 from rapport.core import pii
 from rapport.core.actor import Source
-from rapport.core.fields import EncryptedTextField
+from rapport.core.fields import EncryptedTextField, SubjectSealedTextField
 
 
 class Channel(models.TextChoices):
@@ -341,13 +341,15 @@ class Note(models.Model):
 class ChangeRecord(models.Model):
     """One field of one customer changed: who, when, old → new, through what.
 
-    Personal-data fields are recorded masked: the history must not become a plaintext copy.
+    Personal-data fields are recorded masked: the history must not become a plaintext copy. Both
+    values are sealed with the customer's own key, so their erasure makes them unreadable
+    (crypto-shredding) without rewriting the history.
     """
 
     customer = models.ForeignKey(Customer, on_delete=models.CASCADE, related_name="changes")
     field = models.CharField(_("field"), max_length=80)
-    old_value = models.TextField(_("old value"), blank=True)
-    new_value = models.TextField(_("new value"), blank=True)
+    old_value = SubjectSealedTextField(_("old value"), blank=True, subject="customer_id")
+    new_value = SubjectSealedTextField(_("new value"), blank=True, subject="customer_id")
     actor = models.ForeignKey(
         settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.SET_NULL, related_name="+"
     )

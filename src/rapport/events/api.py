@@ -10,6 +10,7 @@ from ninja import Router
 from rapport.accounts.scopes import CUSTOMERS_READ
 from rapport.core.api import require
 from rapport.core.listing import page_body, paginate
+from rapport.events import personal
 from rapport.events.models import Event
 from rapport.events.queries import filter_events, visible_events
 
@@ -27,8 +28,8 @@ def event_body(event: Event) -> dict[str, Any]:
         "message_id": event.message_id,
         "timestamp": event.timestamp,
         "received_at": event.received_at,
-        "properties": event.properties,
-        "traits": event.traits,
+        "properties": personal.masked(event.properties),
+        "traits": personal.masked(event.traits),
         "context": event.context,
     }
 

@@ -16,6 +16,7 @@ import orjson
 from rapport.core.dates import parse_aware_datetime
 from rapport.core.errors import FieldError
 from rapport.core.inputs import nul_path
+from rapport.events import personal
 from rapport.events.models import EventType
 
 MAX_MESSAGE_BYTES = 32 * 1024
@@ -217,12 +218,19 @@ def parse_message(
             sent_at=sent_at,
             received_at=received_at,
             raw_size=size,
-            body=orjson.dumps({"properties": properties, "traits": traits, "context": context})
-            if completed
-            else encoded,
+            body=_stored_body(
+                raw, encoded, {"properties": properties, "traits": traits, "context": context}, completed
+            ),
         ),
         [],
     )
+
+
+def _stored_body(raw: dict[str, Any], encoded: bytes, objects: dict[str, Any], completed: bool) -> bytes:
+    """The message as received (its objects, when they had to be completed here), personal values sealed."""
+    if completed:
+        return personal.seal_body(objects, orjson.dumps(objects))
+    return personal.seal_body(raw, encoded)
 
 
 def corrected_time(happened: dt.datetime | None, sent_at: dt.datetime | None, received_at: dt.datetime) -> dt.datetime:
@@ -293,7 +301,8 @@ BODY_OBJECTS = ("properties", "traits", "context")
 def objects_from_body(body: str | bytes) -> dict[str, dict[str, Any]]:
     """``properties``, ``traits`` and ``context`` of a message's body: each an object, ``{}`` when not one."""
     data = orjson.loads(body)
-    return {key: value if isinstance(value := data.get(key), dict) else {} for key in BODY_OBJECTS}
+    objects = {key: value if isinstance(value := data.get(key), dict) else {} for key in BODY_OBJECTS}
+    return personal.unseal_objects(objects)
 
 
 def body_object_sql(body: str, key: str, vendor: str) -> str:

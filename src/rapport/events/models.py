@@ -9,6 +9,8 @@ a client's retry is only recognisable by its message id.
 
 from __future__ import annotations
 
+from typing import Any
+
 from django.db import models
 from django.db.models import Q
 from django.utils.translation import gettext_lazy as _
@@ -101,6 +103,13 @@ class Event(models.Model):
 
     def __str__(self) -> str:
         return f"{self.type} {self.name}".strip()
+
+    @property
+    def shown_properties(self) -> dict[str, Any]:
+        """The properties as pages show them: personal values (stored sealed) masked."""
+        from rapport.events.personal import masked
+
+        return masked(self.properties)
 
 
 class EventReceipt(models.Model):

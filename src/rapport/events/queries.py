@@ -12,9 +12,11 @@ from django.utils import timezone
 
 from rapport.accounts.services import customer_scope
 from rapport.commerce import queries as order_queries
+from rapport.core import pii
 from rapport.core.errors import FieldError, InvalidInput
 from rapport.core.listing import within_time_bounds
 from rapport.customers.models import Customer
+from rapport.events import personal
 from rapport.events.ecommerce import CART_EVENTS, ORDER_COMPLETED
 from rapport.events.models import Event, EventType, Source
 
@@ -58,11 +60,13 @@ def filter_events(events: QuerySet[Event], params: Mapping[str, Any]) -> QuerySe
         else:
             path = "properties__" + "__".join(key.split("."))
             value = params.get("value")
-            events = (
-                events.filter(**{f"{path}__isnull": False})
-                if value in (None, "")
-                else events.filter(**{path: _json_value(str(value))})
-            )
+            if value in (None, ""):
+                events = events.filter(**{f"{path}__isnull": False})
+            elif key in personal.PERSONAL_KEYS:  # sealed: equal blind indexes, and only those
+                index = personal.index_for(key, str(value))
+                events = events.filter(**{f"{path}__{pii.SEALED_INDEX}": index}) if index else events.none()
+            else:
+                events = events.filter(**{path: _json_value(str(value))})
     events = within_time_bounds(events, params, field="timestamp", after="since", before="until", errors=errors)
     if errors:
         raise InvalidInput(errors)

@@ -25,6 +25,8 @@ from django.db.models.lookups import (
 from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
 
+from rapport.core import pii
+from rapport.events import personal
 from rapport.events.models import Event
 from rapport.segments import operators as ops
 from rapport.segments.conditions import (
@@ -126,8 +128,19 @@ class EventCondition(ConditionType):
         return did if condition["op"] == "did" else not did
 
 
+def _sealed_equal_q(prop: str, op: str, value: Any) -> Q:
+    """A personal property is stored sealed: equal means the same blind index (no other comparison)."""
+    if op not in ("eq", "neq"):
+        return Q(pk__in=[])
+    index = personal.index_for(prop, value)
+    equal = Q(**{f"properties__{prop}__{pii.SEALED_INDEX}": index}) if index else Q(pk__in=[])
+    return equal if op == "eq" else ~equal
+
+
 def _property_q(item: Mapping[str, Any]) -> Q:
     prop, op, value = item["property"], item["op"], item["value"]
+    if prop in personal.PERSONAL_KEYS:
+        return _sealed_equal_q(prop, op, value)
     if op in ("gt", "gte", "lt", "lte"):
         return compare(json_number("properties", prop), op, float(value))
     kind = JsonKind("properties", prop)
@@ -145,6 +158,12 @@ def _property_q(item: Mapping[str, Any]) -> Q:
 def _property_matches(properties: Mapping[str, Any], item: Mapping[str, Any]) -> bool:
     actual = properties.get(item["property"])
     op, value = item["op"], item["value"]
+    if item["property"] in personal.PERSONAL_KEYS:
+        if op not in ("eq", "neq"):
+            return False
+        index = personal.index_for(item["property"], value)
+        same = bool(index) and isinstance(actual, dict) and actual.get(pii.SEALED_INDEX) == index
+        return same if op == "eq" else not same
     is_number = isinstance(actual, int | float) and not isinstance(actual, bool)
     if op in ("gt", "gte", "lt", "lte"):
         return is_number and py_compare(actual, op, value)

@@ -38,6 +38,7 @@ from rapport.commerce import models as commerce_models
 from rapport.commerce import services as commerce_services
 from rapport.commerce.stats import deferred_stats
 from rapport.commerce.validation import CatalogueCache, clean_product
+from rapport.core import jobs
 from rapport.core.actor import Actor, Source
 from rapport.core.errors import DomainError, FieldError, InvalidInput
 from rapport.core.tabular import CsvWriter
@@ -865,7 +866,7 @@ def run_job(
             on_start(result)
 
     def stop() -> bool:
-        return ImportJob.objects.filter(pk=job.pk, cancel_requested=True).exists()
+        return ImportJob.objects.filter(pk=job.pk, cancel_requested=True).exists() or jobs.cancel_requested()
 
     result = None
     try:
@@ -927,6 +928,27 @@ def cancel_job(job: ImportJob, *, actor: Actor) -> ImportJob:
     if locked.status == ImportJob.Status.CANCELLED and _owned(locked):
         files.remove(locked.file_path)
     return locked
+
+
+def close_cancelled_run(job_id: int) -> None:
+    """Its background job was cancelled with no run left to stop it (queued, or its worker died):
+    the import says so, keeping the chunks it committed."""
+    from django.utils import timezone
+
+    open_statuses = (ImportJob.Status.QUEUED, ImportJob.Status.RUNNING)
+    job = ImportJob.objects.filter(pk=job_id, status__in=open_statuses).first()
+    if job is None:
+        return
+    job.cancel_requested, job.status, job.finished_at = True, ImportJob.Status.CANCELLED, timezone.now()
+    job.phase = ImportJob.Phase.DONE
+    job.error_message = (
+        f"cancelled after line {job.committed_line}: the rows before it are kept"
+        if job.committed_line
+        else "cancelled before it started: nothing was imported"
+    )
+    job.save(update_fields=["cancel_requested", "status", "finished_at", "phase", "error_message"])
+    if _owned(job):
+        files.remove(job.file_path)
 
 
 def purge_reports() -> int:

@@ -7,8 +7,14 @@ from celery import shared_task
 from rapport.imports import services
 
 
-@shared_task(name="rapport.imports.run_import", acks_late=True)
+@shared_task(
+    name="rapport.imports.run_import",
+    acks_late=True,
+    resumable=True,
+    when_cancelled="rapport.imports.services.close_cancelled_run",
+)
 def run_import(job_id: int) -> None:
+    """Resumable: a run after a dead worker continues after the last committed chunk."""
     services.run_job(job_id)
 
 

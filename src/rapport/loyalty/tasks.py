@@ -44,9 +44,10 @@ def birthday_gifts() -> int:
     return levels.award_birthday_gifts(today=today, actor=ACTOR)
 
 
-@shared_task(name="rapport.loyalty.issue_to_segment")
+@shared_task(name="rapport.loyalty.issue_to_segment", resumable=True)
 def issue_to_segment(template_id: int, segment_id: int, key: str, actor_label: str) -> dict[str, object]:
-    """Issue a coupon to every member of a saved segment (queued from the console or the API)."""
+    """Issue a coupon to every member of a saved segment (queued from the console or the API).
+    Resumable: a second run issues under the same key, so members who have the coupon are skipped."""
     from rapport.segments.models import Segment
     from rapport.segments.services import segment_members
 

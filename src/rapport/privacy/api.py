@@ -14,13 +14,13 @@ from django.utils.dateparse import parse_datetime
 from django.utils.translation import gettext as _
 from ninja import Router, Status
 
-from rapport.accounts.scopes import PRIVACY
+from rapport.accounts.scopes import JOBS, PRIVACY
 from rapport.core.api import Strict, actor_for, require
 from rapport.core.errors import FieldError, InvalidInput, NotFound
 from rapport.core.listing import page_body, paginate
 from rapport.customers.merge import resolve_customer_id
 from rapport.customers.queries import visible_customers
-from rapport.privacy import services
+from rapport.privacy import jobs, services
 from rapport.privacy.models import DataSubjectRequest, RequestKind, RequestStatus
 from rapport.privacy.responses import RequestOut, RequestPage
 
@@ -167,3 +167,28 @@ def reject(request: HttpRequest, request_id: int, payload: RejectIn) -> dict[str
 def fulfil(request: HttpRequest, request_id: int) -> dict[str, Any]:
     require(request, PRIVACY, HANDLE)
     return request_body(services.fulfil_request(_request(request, request_id), actor=actor_for(request)))
+
+
+@router.get("/jobs", summary="List long background jobs, newest first (status: open for those that may need a person)")
+def list_jobs(request: HttpRequest, status: str = "", limit: int = 50, offset: int = 0) -> dict[str, Any]:
+    require(request, JOBS, jobs.VIEW)
+    page = paginate(jobs.listed(status), limit=limit, offset=offset)
+    return page_body(page, [jobs.body(job) for job in page.items])
+
+
+@router.get("/jobs/{job_id}", summary="One background job")
+def get_job(request: HttpRequest, job_id: int) -> dict[str, Any]:
+    require(request, JOBS, jobs.VIEW)
+    return jobs.body(jobs.get(job_id))
+
+
+@router.post("/jobs/{job_id}/retry", summary="Queue a failed, stalled or cancelled job again")
+def retry_job(request: HttpRequest, job_id: int) -> dict[str, Any]:
+    require(request, JOBS, jobs.VIEW, jobs.CHANGE)
+    return jobs.body(jobs.retry(jobs.get(job_id), actor=actor_for(request)))
+
+
+@router.post("/jobs/{job_id}/cancel", summary="Cancel a queued or stalled job; ask a running one to stop")
+def cancel_job(request: HttpRequest, job_id: int) -> dict[str, Any]:
+    require(request, JOBS, jobs.VIEW, jobs.CHANGE)
+    return jobs.body(jobs.cancel(jobs.get(job_id), actor=actor_for(request)))

@@ -15,6 +15,7 @@ from django.db.models import Q
 
 from rapport.campaigns.models import Bounce, CallTask, EmailSuppression, Enrollment, Message, SiteMessage
 from rapport.commerce.models import CustomerStats, Order, OrderLine
+from rapport.core import shredding
 from rapport.customers.merge import register_merge_hook
 from rapport.customers.models import (
     Address,
@@ -30,6 +31,7 @@ from rapport.customers.models import (
     Note,
 )
 from rapport.events.models import AnonymousVisitor, Event, StagedMessage
+from rapport.events.personal import unseal_object
 from rapport.loyalty.models import Account, BenefitCard, Coupon, Entry, LevelChange, Membership, Redemption
 from rapport.portal.models import MemberSession, SignInCode
 from rapport.privacy.models import DataSubjectRequest
@@ -82,8 +84,9 @@ def erase_customers(customer: Customer, erasure: Erasure) -> dict[str, int]:
         "identities": Identity.objects.filter(customer=customer).delete()[0],
         "addresses": Address.objects.filter(customer=customer).delete()[0],
         "notes": Note.objects.filter(customer=customer).delete()[0],
-        # the history keeps which field changed, when and by whom; the values go
-        "profile_changes": ChangeRecord.objects.filter(customer=customer).update(old_value="", new_value=""),
+        # the history keeps which field changed, when and by whom; the values go: sealed ones with
+        # the customer's key (shredded at the end of the erasure), older plaintext ones blanked
+        "profile_changes": _unreadable_changes(customer),
         "consents": Consent.objects.filter(customer=customer).delete()[0],
         "consent_history": ConsentRecord.objects.filter(customer=customer).update(evidence=""),
         "merges": CustomerMerge.objects.filter(survivor=customer).update(merged_name=""),
@@ -121,9 +124,20 @@ def _event_sets(customer: Customer, erasure: Erasure, visitors: list[str]) -> li
     return sets
 
 
+def _unreadable_changes(customer: Customer) -> int:
+    changes = ChangeRecord.objects.filter(customer=customer)
+    plain = ~Q(old_value__startswith=shredding.PREFIX) & ~Q(new_value__startswith=shredding.PREFIX)
+    changes.filter(plain).update(old_value="", new_value="")
+    return changes.count()
+
+
 def export_events(customer: Customer) -> Rows:
+    events = rows(Event.objects.filter(customer=customer), omit=("source",))
+    for event in events:  # the person gets their own values back, not the sealed form
+        event["properties"] = unseal_object(event["properties"])
+        event["traits"] = unseal_object(event["traits"])
     return {
-        "events": rows(Event.objects.filter(customer=customer), omit=("source",)),
+        "events": events,
         "devices": rows(AnonymousVisitor.objects.filter(customer=customer)),
     }
 

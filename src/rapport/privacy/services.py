@@ -33,7 +33,7 @@ from django.utils.translation import gettext as _
 
 from rapport.audit.models import AuditEntry
 from rapport.audit.services import record
-from rapport.core import pii
+from rapport.core import pii, shredding
 from rapport.core.actor import Actor
 from rapport.core.actor import Source as ActorSource
 from rapport.core.errors import Conflict, FieldError, InvalidInput, NotFound
@@ -102,7 +102,11 @@ def receive_request(
             due_at=received_at + dt.timedelta(days=settings.RAPPORT_PRIVACY_REQUEST_DAYS),
             received_by_label=actor.describe()[:150],
         )
-        record(actor, AuditEntry.Action.CREATE, obj=request, object_repr=str(request), changes={"kind": kind})
+        # a request's own entries hold nothing personal and are the record of what was done for the
+        # person: not sealed with their key, so they outlive an erasure
+        record(
+            actor, AuditEntry.Action.CREATE, obj=request, object_repr=str(request), changes={"kind": kind}, sealed=False
+        )
         if source == RequestSource.PORTAL:
             _mark_verified(
                 request,
@@ -122,7 +126,7 @@ def _mark_verified(request: DataSubjectRequest, *, method: str, note: str, actor
     request.save(
         update_fields=["status", "verification_method", "verification_note", "verified_by_label", "verified_at"]
     )
-    record(actor, AuditEntry.Action.UPDATE, obj=request, changes={"verified": method})
+    record(actor, AuditEntry.Action.UPDATE, obj=request, changes={"verified": method}, sealed=False)
 
 
 def _locked(request: DataSubjectRequest, *, allowed: tuple[str, ...]) -> DataSubjectRequest:
@@ -165,7 +169,7 @@ def reject_request(request: DataSubjectRequest, *, reason: str, actor: Actor) ->
         locked.completed_by_label = actor.describe()[:150]
         locked.completed_at = timezone.now()
         locked.save(update_fields=["status", "rejection_reason", "completed_by_label", "completed_at"])
-        record(actor, AuditEntry.Action.UPDATE, obj=locked, changes={"rejected": locked.rejection_reason})
+        record(actor, AuditEntry.Action.UPDATE, obj=locked, changes={"rejected": locked.rejection_reason}, sealed=False)
     return locked
 
 
@@ -182,7 +186,7 @@ def fulfil_request(request: DataSubjectRequest, *, actor: Actor) -> DataSubjectR
         locked.completed_by_label = actor.describe()[:150]
         locked.completed_at = timezone.now()
         locked.save()
-        record(actor, AuditEntry.Action.UPDATE, obj=locked, changes={"completed": locked.kind})
+        record(actor, AuditEntry.Action.UPDATE, obj=locked, changes={"completed": locked.kind}, sealed=False)
     return locked
 
 
@@ -256,7 +260,7 @@ def open_archive(token: str, *, member: Customer, actor: Actor) -> tuple[DataSub
         raise NotFound(FieldError("link", "expired", _("This link has expired; ask for a new copy.")))
     data = pii.key_ring().decrypt(bytes(request.archive))
     DataSubjectRequest.objects.filter(pk=request.pk).update(archive_downloaded_at=timezone.now())
-    record(actor, AuditEntry.Action.REVEAL, obj=request, changes={"archive": "downloaded"})
+    record(actor, AuditEntry.Action.REVEAL, obj=request, changes={"archive": "downloaded"}, sealed=False)
     return request, data
 
 
@@ -292,7 +296,10 @@ def _scrub_audit(customer_ids: list[int]) -> int:
     about_person = AuditEntry.objects.filter(audited_objects(customer_ids)).exclude(
         object_type="privacy.datasubjectrequest"
     )
-    return about_person.update(object_repr="", changes={"erased": True})
+    # entries sealed with the customer's key stay as written (shredding the key erases them);
+    # older plaintext ones are blanked
+    about_person.exclude(object_repr__startswith=shredding.PREFIX).update(object_repr="", changes={"erased": True})
+    return about_person.count()
 
 
 def _announce_erasure(customer: Customer, request: DataSubjectRequest, actor: Actor) -> int:
@@ -338,6 +345,9 @@ def _erase(customer: Customer, *, request: DataSubjectRequest, actor: Actor) -> 
     outcome: dict[str, Any] = {hook.name: hook.erase(locked, erasure) for hook in privacy_hooks()}
     outcome["audit"] = {"entries": audit_entries}
     outcome["receivers"] = {"tag_sync_endpoints": _announce_erasure(locked, request, actor)}
+    # crypto-shredding: the person's key goes, and with it every value sealed with it (history,
+    # audit, and their copies in backups)
+    outcome["audit"]["keys_shredded"] = shredding.shred([locked.pk, *erasure.merged_ids])
     record(
         actor,
         AuditEntry.Action.DELETE,
@@ -345,5 +355,6 @@ def _erase(customer: Customer, *, request: DataSubjectRequest, actor: Actor) -> 
         object_id=locked.pk,
         object_repr=f"#{locked.pk}",
         changes={"erased": True, "request": request.pk},
+        sealed=False,  # the record that an erasure happened outlives the person's key
     )
     return outcome

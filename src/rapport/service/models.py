@@ -17,7 +17,7 @@ from django.utils.translation import gettext_lazy as _
 from django.utils.translation import pgettext_lazy
 
 from rapport.commerce.models import Order
-from rapport.core.fields import EncryptedTextField
+from rapport.core.fields import EncryptedBinaryField, EncryptedTextField
 from rapport.customers.models import Customer, Store
 
 
@@ -147,7 +147,7 @@ class Ticket(models.Model):
     assignee = models.ForeignKey(
         settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.SET_NULL, related_name="service_tickets"
     )
-    reply_to = models.CharField(max_length=254, blank=True, help_text=_("the address the customer wrote from"))
+    reply_to = EncryptedTextField(blank=True, help_text=_("the address the customer wrote from"))
     merged_into = models.ForeignKey(
         "self", null=True, blank=True, on_delete=models.SET_NULL, related_name="merged_tickets"
     )
@@ -216,7 +216,7 @@ class TicketMessage(models.Model):
         settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.SET_NULL, related_name="+"
     )
     author_label = models.CharField(max_length=150)
-    body = models.TextField()
+    body = EncryptedTextField()  # encrypted at rest: customers write names, phones, addresses
     message_id = models.CharField(max_length=300, null=True, blank=True, unique=True)
     delivery = models.CharField(max_length=10, choices=Delivery.choices, blank=True, default="")
     # The channel a reply went by ("email", "sms") or why it failed, never an address: the address
@@ -241,7 +241,7 @@ class Attachment(models.Model):
     file_name = models.CharField(max_length=200)
     content_type = models.CharField(max_length=100)
     size = models.PositiveIntegerField()
-    data = models.BinaryField()
+    data = EncryptedBinaryField()  # encrypted at rest (ID card photos, invoices)
 
     class Meta:
         ordering = ["id"]

@@ -85,3 +85,30 @@ def test_member_downloads_a_copy_then_cancels_the_account(
     assert DataSubjectRequest.objects.filter(customer=member, kind="erasure", status="completed").exists()
     phone.goto("/portal/privacy/")
     phone.wait_for_selector("#id_identifier")  # signed out
+
+
+def test_an_operator_retries_a_stalled_job_from_the_jobs_page(sign_in: Any, make_staff: Any) -> None:
+    from django.utils import timezone
+
+    from rapport.accounts import roles
+    from rapport.core.models import BackgroundJob, JobStatus
+
+    job = BackgroundJob.objects.create(
+        task="rapport.loyalty.issue_to_segment",
+        args=[999, 999, "k", "test"],
+        status=JobStatus.STALLED,
+        attempts=1,
+        heartbeat_at=timezone.now(),
+        error="its worker stopped (last heartbeat 2026-12-01 10:00:00 UTC)",
+    )
+    operator = make_staff(roles.OPERATOR)
+    page = sign_in(operator.username)
+    page.goto("/privacy/jobs/")
+    row = page.locator(f"#job-{job.pk}")
+    assert "Stalled" in row.inner_text() and "its worker stopped" in row.inner_text()
+    row.locator("button", has_text="Retry").click()
+    page.wait_for_selector("text=is queued again")
+    page.select_option("#f-status", "all")
+    page.click("form.card button[type=submit]")
+    page.wait_for_url("**/privacy/jobs/?status=all")
+    assert "Finished" in page.locator(f"#job-{job.pk}").inner_text()

@@ -62,3 +62,51 @@ def test_the_retention_page_lists_every_period_and_what_is_due(
     for setting in ("RAPPORT_RETENTION_TICKET_DAYS", "RAPPORT_EVENT_RETENTION_DAYS", "RAPPORT_PRIVACY_ARCHIVE_DAYS"):
         assert setting in page
     assert "<td>30 days</td>" in page and "<td>1</td>" in page
+
+
+def _aged(path: Any, days: int) -> None:
+    import os
+
+    stamp = (timezone.now() - dt.timedelta(days=days)).timestamp()
+    os.utime(path, (stamp, stamp))
+
+
+def test_import_files_no_open_job_reads_and_old_outbox_files_are_deleted(settings: Any, tmp_path: Any) -> None:
+    from rapport.imports.models import ImportJob
+
+    settings.RAPPORT_DATA_DIR = str(tmp_path / "data")
+    settings.RAPPORT_OUTBOX_DIR = tmp_path / "outbox"
+    settings.RAPPORT_RETENTION_IMPORT_FILE_DAYS = 7
+    settings.RAPPORT_RETENTION_OUTBOX_DAYS = 30
+    imports = tmp_path / "data" / "imports"
+    imports.mkdir(parents=True)
+    (tmp_path / "outbox").mkdir()
+    left_by_a_crash, still_queued, fresh = (imports / f"upload-{n}.csv" for n in ("a", "b", "c"))
+    report = imports / "job-1-report.csv"  # reports have their own period and job
+    for path in (left_by_a_crash, still_queued, fresh, report):
+        path.write_bytes(b"encrypted")
+    ImportJob.objects.create(kind="customers", file_path=str(still_queued), original_name="b.csv")
+    old_mail, new_mail = tmp_path / "outbox" / "rapport-1.txt", tmp_path / "outbox" / "rapport-2.txt"
+    old_mail.write_text("To: amy@example.com")
+    new_mail.write_text("To: bob@example.com")
+    for path in (left_by_a_crash, still_queued, report):
+        _aged(path, 8)
+    _aged(old_mail, 31)
+
+    outcome = enforce_retention()
+    assert (outcome["import_files"], outcome["outbox"]) == (1, 1)
+    assert not left_by_a_crash.exists() and not old_mail.exists()
+    assert still_queued.exists() and fresh.exists() and report.exists() and new_mail.exists()
+    assert (enforce_retention()["import_files"], enforce_retention()["outbox"]) == (0, 0)
+
+
+def test_the_retention_page_lists_import_files_reports_and_the_outbox(client: Client, admin_user: Any) -> None:
+    client.login(username=admin_user.username, password=STAFF_PASSWORD)
+    html = client.get("/privacy/retention/").content.decode()
+    for setting in (
+        "RAPPORT_RETENTION_IMPORT_FILE_DAYS",
+        "RAPPORT_IMPORT_REPORT_DAYS",
+        "RAPPORT_RETENTION_OUTBOX_DAYS",
+        "RAPPORT_PRIVACY_ARCHIVE_DAYS",
+    ):
+        assert setting in html

@@ -1,0 +1,112 @@
+"""Personal values in event properties and traits, sealed before they are stored or staged.
+
+The well-known personal keys at the top of ``properties`` and ``traits`` (email, phone, address,
+ID number) are encrypted with the PII key ring, each beside a blind index (the same as the
+customer's for an email or phone), so an event row, a staged message or a database dump holds no
+plaintext. Everything else stays as sent and filterable. The resolver unseals them when it reads
+a staged body (an identify fills the profile through the PII module, as before); segment filters
+compare blind indexes, for equality only; pages show them masked.
+
+Cost: a message is searched for the keys' names as bytes first (well under a microsecond); only
+one that holds one is decoded, sealed and encoded again.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from typing import Any
+
+import orjson
+
+from rapport.core import pii
+
+EMAIL_KEYS = frozenset({"email"})
+PHONE_KEYS = frozenset({"phone", "mobile", "phone_number", "phoneNumber"})
+ID_KEYS = frozenset({"id_number", "idNumber", "id_card"})
+PERSONAL_KEYS = EMAIL_KEYS | PHONE_KEYS | ID_KEYS | {"address"}
+SEALED_OBJECTS = ("properties", "traits")
+_MARKERS = tuple(f'"{key}"'.encode() for key in sorted(PERSONAL_KEYS))
+
+
+def may_hold_personal(encoded: bytes) -> bool:
+    """Whether a message's JSON names a personal key anywhere (a cheap test before any decoding)."""
+    return any(marker in encoded for marker in _MARKERS)
+
+
+def index_for(key: str, value: Any) -> str | None:
+    """The blind index of a personal value: the customer's own index for an email or phone."""
+    if not isinstance(value, str | int) or isinstance(value, bool):
+        return None
+    text = str(value)
+    if key in EMAIL_KEYS:
+        return pii.search_index_for_email(text)
+    if key in PHONE_KEYS:
+        return pii.search_index_for_phone(text)
+    if key in ID_KEYS:
+        return pii.id_number_index("".join(text.split()).upper())
+    return None
+
+
+def seal_object(values: Mapping[str, Any]) -> dict[str, Any]:
+    """The object with its personal values sealed (already sealed ones left as they are)."""
+    return {
+        key: pii.seal(value, index_for(key, value))
+        if key in PERSONAL_KEYS and value not in (None, "") and not pii.is_sealed(value)
+        else value
+        for key, value in values.items()
+    }
+
+
+def _sealed_objects(objects: Mapping[str, Any]) -> dict[str, Any] | None:
+    """``properties`` and ``traits`` (and the traits a client copies into ``context``) with their
+    personal values sealed; None when there were none."""
+    sealed = dict(objects)
+    changed = False
+    for name in SEALED_OBJECTS:
+        values = objects.get(name)
+        if isinstance(values, dict) and PERSONAL_KEYS.intersection(values):
+            sealed[name], changed = seal_object(values), True
+    context = objects.get("context")
+    if isinstance(context, dict) and isinstance(context.get("traits"), dict):
+        inner = _sealed_objects({"traits": context["traits"]})
+        if inner is not None:
+            sealed["context"], changed = {**context, "traits": inner["traits"]}, True
+    return sealed if changed else None
+
+
+def seal_body(raw: Mapping[str, Any], encoded: bytes) -> bytes:
+    """The message's JSON as it is stored: ``encoded`` itself when it holds no personal value."""
+    if not may_hold_personal(encoded):
+        return encoded
+    sealed = _sealed_objects(raw)
+    return encoded if sealed is None else orjson.dumps(sealed)
+
+
+def unseal_object(values: Mapping[str, Any]) -> dict[str, Any]:
+    return {key: pii.unseal(value) for key, value in values.items()}
+
+
+def unseal_objects(objects: dict[str, dict[str, Any]]) -> dict[str, dict[str, Any]]:
+    """A staged body's objects as the client sent them, for the resolver (identify, orders)."""
+    for name in SEALED_OBJECTS:
+        if any(pii.is_sealed(value) for value in objects[name].values()):
+            objects[name] = unseal_object(objects[name])
+    traits = objects["context"].get("traits")
+    if isinstance(traits, dict) and any(pii.is_sealed(value) for value in traits.values()):
+        objects["context"] = {**objects["context"], "traits": unseal_object(traits)}
+    return objects
+
+
+def masked(values: Mapping[str, Any]) -> dict[str, Any]:
+    """For pages and the API without the reveal scope: sealed values masked by their kind."""
+    return {key: _mask(key, value) if pii.is_sealed(value) else value for key, value in values.items()}
+
+
+def _mask(key: str, sealed: Any) -> str:
+    value = pii.unseal(sealed)
+    text = value if isinstance(value, str) else orjson.dumps(value).decode()
+    if key in EMAIL_KEYS:
+        return pii.mask_email(text)
+    if key in PHONE_KEYS:
+        return pii.mask_text(text, keep_start=3, keep_end=4)
+    return pii.mask_text(text)

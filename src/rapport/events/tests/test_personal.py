@@ -1,0 +1,92 @@
+"""Personal values in event properties and traits are stored sealed, and still work where needed."""
+
+from __future__ import annotations
+
+import base64
+import json
+from typing import Any
+
+import pytest
+from django.db import connection
+from django.test import Client
+
+from rapport.core import pii
+from rapport.customers.models import Customer
+from rapport.events import personal
+from rapport.events.models import Event, Source, StagedMessage
+from rapport.events.segment_conditions import _property_matches, _property_q
+from rapport.events.services import create_source
+
+pytestmark = pytest.mark.django_db
+EMAIL, PHONE, ID_CARD = "wang.fang@example.com", "+86 131 0635 0292", "11010519491231002X"
+
+
+@pytest.fixture
+def source(system_actor: Any) -> Source:
+    return create_source(data={"name": "Web shop", "identity_channel": "web"}, actor=system_actor)
+
+
+@pytest.fixture
+def send(client: Client, source: Source) -> Any:
+    def post(path: str, body: dict[str, Any]) -> Any:
+        auth = "Basic " + base64.b64encode(f"{source.write_key}:".encode()).decode()
+        return client.post(path, json.dumps(body), content_type="application/json", HTTP_AUTHORIZATION=auth)
+
+    return post
+
+
+def _all_text(table: str) -> str:
+    with connection.cursor() as cursor:
+        cursor.execute(f"SELECT * FROM {table}")
+        return repr(cursor.fetchall())
+
+
+def test_identify_traits_and_track_properties_are_stored_sealed_and_fill_the_profile(send: Any) -> None:
+    traits = {
+        "name": "Wang Fang",
+        "email": EMAIL,
+        "phone": PHONE,
+        "address": {"city": "Hangzhou", "line1": "1 Lake Rd"},
+    }
+    assert send("/v1/identify", {"userId": "u-9", "messageId": "i1", "traits": traits}).status_code == 200
+    properties = {"sku": "TEA-1", "email": EMAIL, "id_number": ID_CARD}
+    track = {"userId": "u-9", "event": "Form Sent", "messageId": "t1", "properties": properties}
+    assert send("/v1/track", track).status_code == 200
+
+    customer = Customer.objects.get(name="Wang Fang")
+    assert (customer.email, customer.phone) == (EMAIL, "+8613106350292")  # through the PII module
+    stored = Event.objects.get(message_id="t1")
+    assert stored.properties["sku"] == "TEA-1" and pii.is_sealed(stored.properties["email"])
+    assert stored.properties["email"][pii.SEALED_INDEX] == customer.email_index  # the customer's own index
+    for table in (Event._meta.db_table, StagedMessage._meta.db_table):
+        text = _all_text(table)
+        assert EMAIL not in text and "0635" not in text and ID_CARD not in text and "Lake Rd" not in text
+    assert personal.unseal_object(stored.properties) == properties
+
+
+def test_pages_and_the_api_show_them_masked_and_filter_them_by_blind_index(
+    send: Any, admin_api: Client, system_actor: Any
+) -> None:
+    send("/v1/track", {"userId": "u-1", "event": "Signed Up", "messageId": "t2", "properties": {"email": EMAIL}})
+    event = Event.objects.get(message_id="t2")
+    assert event.shown_properties == {"email": "w***@example.com"}
+    found = admin_api.get("/api/v1/events", {"property": "email", "value": "wang.fang@EXAMPLE.com"}).json()
+    assert [e["message_id"] for e in found["results"]] == ["t2"]
+    assert found["results"][0]["properties"] == {"email": "w***@example.com"}
+    assert admin_api.get("/api/v1/events", {"property": "email", "value": "other@example.com"}).json()["count"] == 0
+    assert admin_api.get("/api/v1/events", {"property": "email", "value": "not an email"}).json()["count"] == 0
+
+    same = {"property": "email", "op": "eq", "value": EMAIL}
+    assert Event.objects.filter(_property_q(same)).count() == 1
+    assert Event.objects.filter(_property_q({**same, "op": "neq"})).count() == 0
+    assert Event.objects.filter(_property_q({**same, "op": "contains"})).count() == 0  # equality only
+    assert _property_matches(event.properties, same) and not _property_matches(event.properties, {**same, "op": "neq"})
+
+
+def test_a_message_without_personal_keys_is_stored_as_received() -> None:
+    raw = {"type": "track", "event": "Viewed", "properties": {"sku": "A", "emailed": True}}
+    encoded = json.dumps(raw).encode()
+    assert personal.seal_body(raw, encoded) is encoded
+    copied = {"type": "track", "context": {"traits": {"phone": "13106350292"}}}
+    sealed = json.loads(personal.seal_body(copied, json.dumps(copied).encode()))
+    assert pii.is_sealed(sealed["context"]["traits"]["phone"])
