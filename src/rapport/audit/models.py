@@ -52,7 +52,7 @@ class AuditEntry(models.Model):
         """The customer this entry is about, whose key seals its description and changes: set by
         :func:`rapport.audit.services.record`; an entry about a customer row itself otherwise."""
         if hasattr(self, "_sealing_subject"):
-            return self._sealing_subject  # type: ignore[no-any-return]
+            return self._sealing_subject
         if self.object_type == "customers.customer" and str(self.object_id).isdigit():
             return int(self.object_id)
         return None

@@ -53,7 +53,7 @@ def record(
 def _customer_of(obj: models.Model | None, entry: AuditEntry) -> int | None:
     """The customer an audited object is, or belongs to (a row with a ``customer`` key)."""
     if obj is not None and obj._meta.label_lower == "customers.customer":
-        return obj.pk  # type: ignore[no-any-return]
+        return obj.pk
     customer_id = getattr(obj, "customer_id", None)
     return customer_id if isinstance(customer_id, int) else entry.sealing_subject
 

@@ -155,7 +155,7 @@ class TopUpBonusForm(forms.ModelForm[TopUpBonus]):
         fields = ["minimum", "bonus", "is_active"]
 
 
-class GoodwillLimitForm(forms.ModelForm):
+class GoodwillLimitForm(forms.ModelForm[GoodwillLimit]):
     role = forms.ChoiceField(label=_("Role"), choices=list(ROLE_LABELS.items()))
 
     class Meta:
