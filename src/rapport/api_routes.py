@@ -21,12 +21,14 @@ from rapport.audit.errors import AuditErrorCode
 from rapport.campaigns.api import router as campaigns_router
 from rapport.campaigns.errors import CampaignsErrorCode
 from rapport.clienteling.api import router as clienteling_router
+from rapport.clienteling.errors import ClientelingErrorCode
 from rapport.commerce.api import router as commerce_router
 from rapport.commerce.errors import CommerceErrorCode
 from rapport.core.api import check_scope_first, install_error_handlers
 from rapport.core.errors import CoreErrorCode
 from rapport.core.inputs import install_api_handlers
 from rapport.counter.api import router as counter_router
+from rapport.counter.errors import CounterErrorCode
 from rapport.customers.api import router as customers_router
 from rapport.customers.errors import CustomersErrorCode
 from rapport.events.api import router as events_router
@@ -48,7 +50,9 @@ ERROR_CODES: dict[str, type[StrEnum]] = {
     "analytics": AnalyticsErrorCode,
     "audit": AuditErrorCode,
     "campaigns": CampaignsErrorCode,
+    "clienteling": ClientelingErrorCode,
     "commerce": CommerceErrorCode,
+    "counter": CounterErrorCode,
     "customers": CustomersErrorCode,
     "events": EventsErrorCode,
     "imports": ImportsErrorCode,

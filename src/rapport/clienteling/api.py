@@ -12,6 +12,7 @@ from ninja import Field, Router, Status
 from rapport.accounts.scopes import TASKS_READ, TASKS_WRITE
 from rapport.clienteling import services
 from rapport.clienteling.models import Task, TaskStatus
+from rapport.clienteling.responses import BulkTasksOut, CompletionOut, TaskOut, TaskPage
 from rapport.core.api import Strict, actor_for, require
 from rapport.core.errors import NotFound
 from rapport.core.listing import page_body, paginate
@@ -71,7 +72,7 @@ def task_body(task: Task) -> dict[str, Any]:
     }
 
 
-@router.get("/tasks", summary="The caller's tasks (those who manage tasks: everyone's)")
+@router.get("/tasks", response={200: TaskPage}, summary="The caller's tasks (those who manage tasks: everyone's)")
 def list_tasks(
     request: HttpRequest, status: Literal["open", "done", "cancelled"] | None = None, limit: int = 50, offset: int = 0
 ) -> dict[str, Any]:
@@ -83,7 +84,7 @@ def list_tasks(
     return page_body(page, [task_body(t) for t in page.items])
 
 
-@router.post("/tasks", response={201: dict}, summary="Create a task on a customer")
+@router.post("/tasks", response={201: TaskOut}, summary="Create a task on a customer")
 def create_task(request: HttpRequest, payload: TaskIn) -> Status[dict[str, Any]]:
     require(request, TASKS_WRITE, "clienteling.add_task")
     customer = visible_customer(request.user, payload.customer_id)
@@ -91,7 +92,7 @@ def create_task(request: HttpRequest, payload: TaskIn) -> Status[dict[str, Any]]
     return Status(201, task_body(task))
 
 
-@router.post("/tasks/bulk", response={201: dict}, summary="One task per member of a segment, for their owners")
+@router.post("/tasks/bulk", response={201: BulkTasksOut}, summary="One task per member of a segment, for their owners")
 def bulk(request: HttpRequest, payload: BulkIn) -> Status[dict[str, Any]]:
     require(request, TASKS_WRITE, services.MANAGE_PERMISSION)
     segment = Segment.objects.filter(pk=payload.segment_id, is_template=False).first()
@@ -101,7 +102,11 @@ def bulk(request: HttpRequest, payload: BulkIn) -> Status[dict[str, Any]]:
     return Status(201, {"created": created})
 
 
-@router.post("/tasks/{task_id}/complete", summary="Mark a task done; a recurring one gets its next occurrence")
+@router.post(
+    "/tasks/{task_id}/complete",
+    response={200: TaskOut},
+    summary="Mark a task done; a recurring one gets its next occurrence",
+)
 def complete(request: HttpRequest, task_id: int, payload: CompleteIn) -> dict[str, Any]:
     require(request, TASKS_WRITE, "clienteling.change_task")
     task = services.get_task(request.user, task_id)
@@ -111,7 +116,9 @@ def complete(request: HttpRequest, task_id: int, payload: CompleteIn) -> dict[st
     return task_body(services.get_task(request.user, done.pk))
 
 
-@router.get("/tasks/completion", summary="Completion rate and overdue tasks per person and store")
+@router.get(
+    "/tasks/completion", response={200: CompletionOut}, summary="Completion rate and overdue tasks per person and store"
+)
 def completion(request: HttpRequest) -> dict[str, Any]:
     require(request, TASKS_READ, services.MANAGE_PERMISSION)
     return services.completion(services.visible_tasks(request.user).exclude(status=TaskStatus.CANCELLED))

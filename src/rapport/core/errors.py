@@ -29,6 +29,8 @@ class CoreErrorCode(StrEnum):
     OUT_OF_RANGE = "out_of_range"
     TOO_MANY = "too_many"
     ERROR = "error"
+    FINISHED = "finished"
+    NOT_RETRYABLE = "not_retryable"
 
 
 @dataclass(frozen=True)

@@ -16,8 +16,10 @@ from ninja import Field, Router, Status
 from rapport.accounts.scopes import CHECKOUT, MEMBER_CODES
 from rapport.core.api import Strict, actor_for, require
 from rapport.counter import services
+from rapport.counter.responses import LookupOut
 from rapport.counter.views import COUNTER_PERMISSION
 from rapport.loyalty.api import redemption_body
+from rapport.loyalty.responses import RedemptionOut
 
 router = Router(tags=["counter"])
 
@@ -52,14 +54,20 @@ def card_body(card: services.MemberCard) -> dict[str, Any]:
     }
 
 
-@router.post("/counter/lookup", summary="Find members by member code, phone, last 4 digits or card number")
+@router.post(
+    "/counter/lookup",
+    response={200: LookupOut},
+    summary="Find members by member code, phone, last 4 digits or card number",
+)
 def lookup(request: HttpRequest, payload: LookupIn) -> dict[str, Any]:
     require(request, MEMBER_CODES, COUNTER_PERMISSION)
     found = services.find_members(payload.q, actor=actor_for(request))
     return {"members": [card_body(card) for card in found]}
 
 
-@router.post("/counter/redeem", response={201: dict}, summary="Write off a coupon, points or stored value at a till")
+@router.post(
+    "/counter/redeem", response={201: RedemptionOut}, summary="Write off a coupon, points or stored value at a till"
+)
 def redeem(request: HttpRequest, payload: RedeemIn) -> Status[dict[str, Any]]:
     require(request, CHECKOUT, COUNTER_PERMISSION, "loyalty.redeem_coupon")
     customer = services.visited_customer(payload.visit)
@@ -76,7 +84,11 @@ def redeem(request: HttpRequest, payload: RedeemIn) -> Status[dict[str, Any]]:
     return Status(201, redemption_body(redemption))
 
 
-@router.post("/counter/redemptions/{redemption_id}/reverse", summary="A manager reverses a till redemption")
+@router.post(
+    "/counter/redemptions/{redemption_id}/reverse",
+    response={200: RedemptionOut},
+    summary="A manager reverses a till redemption",
+)
 def reverse(request: HttpRequest, redemption_id: int, payload: VisitIn) -> dict[str, Any]:
     require(request, CHECKOUT, COUNTER_PERMISSION)
     customer = services.visited_customer(payload.visit)

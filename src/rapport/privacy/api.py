@@ -22,7 +22,7 @@ from rapport.customers.merge import resolve_customer_id
 from rapport.customers.queries import visible_customers
 from rapport.privacy import jobs, services
 from rapport.privacy.models import DataSubjectRequest, RequestKind, RequestStatus
-from rapport.privacy.responses import RequestOut, RequestPage
+from rapport.privacy.responses import JobOut, JobPage, RequestOut, RequestPage
 
 router = Router(tags=["privacy"], exclude_unset=True)
 HANDLE = "privacy.handle_privacy_request"
@@ -169,26 +169,32 @@ def fulfil(request: HttpRequest, request_id: int) -> dict[str, Any]:
     return request_body(services.fulfil_request(_request(request, request_id), actor=actor_for(request)))
 
 
-@router.get("/jobs", summary="List long background jobs, newest first (status: open for those that may need a person)")
+@router.get(
+    "/jobs",
+    response={200: JobPage},
+    summary="List long background jobs, newest first (status: open for those that may need a person)",
+)
 def list_jobs(request: HttpRequest, status: str = "", limit: int = 50, offset: int = 0) -> dict[str, Any]:
     require(request, JOBS, jobs.VIEW)
     page = paginate(jobs.listed(status), limit=limit, offset=offset)
     return page_body(page, [jobs.body(job) for job in page.items])
 
 
-@router.get("/jobs/{job_id}", summary="One background job")
+@router.get("/jobs/{job_id}", response={200: JobOut}, summary="One background job")
 def get_job(request: HttpRequest, job_id: int) -> dict[str, Any]:
     require(request, JOBS, jobs.VIEW)
     return jobs.body(jobs.get(job_id))
 
 
-@router.post("/jobs/{job_id}/retry", summary="Queue a failed, stalled or cancelled job again")
+@router.post("/jobs/{job_id}/retry", response={200: JobOut}, summary="Queue a failed, stalled or cancelled job again")
 def retry_job(request: HttpRequest, job_id: int) -> dict[str, Any]:
     require(request, JOBS, jobs.VIEW, jobs.CHANGE)
     return jobs.body(jobs.retry(jobs.get(job_id), actor=actor_for(request)))
 
 
-@router.post("/jobs/{job_id}/cancel", summary="Cancel a queued or stalled job; ask a running one to stop")
+@router.post(
+    "/jobs/{job_id}/cancel", response={200: JobOut}, summary="Cancel a queued or stalled job; ask a running one to stop"
+)
 def cancel_job(request: HttpRequest, job_id: int) -> dict[str, Any]:
     require(request, JOBS, jobs.VIEW, jobs.CHANGE)
     return jobs.body(jobs.cancel(jobs.get(job_id), actor=actor_for(request)))

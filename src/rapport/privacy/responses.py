@@ -36,5 +36,27 @@ class RequestOut(Body):
     archive: dict[str, Any] | None = None
 
 
+class JobOut(Body):
+    id: int
+    task: str
+    args: list[Any]
+    status: str
+    resumable: bool
+    attempts: int
+    cancel_requested: bool
+    error: str
+    created_at: str | None
+    started_at: str | None
+    heartbeat_at: str | None
+    finished_at: str | None
+
+
+class JobPage(Body):
+    count: int
+    limit: int
+    offset: int
+    results: list[JobOut]
+
+
 RequestPage.model_rebuild()
 RequestOut.model_rebuild()

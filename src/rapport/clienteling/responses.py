@@ -1,0 +1,53 @@
+"""The bodies the tasks API answers with: its response contract, as the OpenAPI document shows it."""
+
+from __future__ import annotations
+
+from rapport.core.api import Body
+
+
+class TaskOut(Body):
+    id: int
+    customer_id: int
+    title: str
+    kind: str
+    priority: int
+    due_at: str
+    assignee: str | None
+    store: str | None
+    status: str
+    outcome: str
+    notes: str
+    recurrence: str
+    source: str
+    completed_at: str | None
+    next_id: int | None
+
+
+class TaskPage(Body):
+    count: int
+    limit: int
+    offset: int
+    results: list[TaskOut]
+
+
+class BulkTasksOut(Body):
+    created: int
+
+
+class CompletionRow(Body):
+    id: int | str
+    name: str
+    total: int
+    done: int
+    open: int
+    overdue: int
+    rate: int
+
+
+class CompletionOut(Body):
+    people: list[CompletionRow]
+    stores: list[CompletionRow]
+
+
+TaskPage.model_rebuild()
+CompletionOut.model_rebuild()
