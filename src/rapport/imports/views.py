@@ -43,6 +43,7 @@ def job_list(request: HttpRequest) -> HttpResponse:
                 mapping=form.cleaned_data["mapping"],
                 actor=console_actor(request),
                 mode=form.cleaned_data["mode"],
+                preset=form.cleaned_data.get("preset") or "",
             )
             messages.success(request, _("The import of %(name)s has started.") % {"name": job.original_name})
             return redirect("imports:detail", pk=job.pk)
