@@ -8,7 +8,9 @@ given with the job (``--map``) wins over the preset.
 Marketplaces mask their buyers' contact data (``138****1234``, masked names, OAID): those
 columns are ignored, never stored as phones or names, and customers are never matched on them;
 the buyer's account name on the platform (``买家会员名``, ``下单帐号``) is kept as the customer's id
-in the job's channel. A preset may also copy a column into a second field (``copies``): Shopify's
+in the job's channel (and, having no other, as their name). Taobao and JD export no customer list:
+their order export, imported as customers with the same preset, creates the buyers first (a
+buyer's later orders are reported as repeated keys in that pass, and change nothing). A preset may also copy a column into a second field (``copies``): Shopify's
 customers are keyed by their email, which is also their email address, so that Shopify's order
 export (which names its customer only by email) finds them.
 """
@@ -37,6 +39,16 @@ PRESETS: dict[str, Preset] = {
     "taobao": Preset(
         "Tmall / Taobao (淘宝/天猫 订单报表)",
         {
+            # the buyers of the order report: Taobao exports no customer list of its own
+            m.CUSTOMERS: {
+                "买家会员名": "external_id",
+                "联系手机": IGNORE,
+                "联系电话": IGNORE,
+                "收货人姓名": IGNORE,
+                "收货地址": IGNORE,
+                "买家支付宝账号": IGNORE,
+                "店铺名称": IGNORE,
+            },
             m.ORDERS: {
                 "订单编号": "external_id",
                 "买家会员名": "customer_external_id",
@@ -55,10 +67,17 @@ PRESETS: dict[str, Preset] = {
                 "店铺名称": IGNORE,
             },
         },
+        copies={m.CUSTOMERS: {"买家会员名": "name"}},
     ),
     "jd": Preset(
         "JD (京东 订单导出)",
         {
+            m.CUSTOMERS: {
+                "下单帐号": "external_id",
+                "客户姓名": IGNORE,
+                "客户地址": IGNORE,
+                "联系电话": IGNORE,
+            },
             m.ORDERS: {
                 "订单号": "external_id",
                 "下单帐号": "customer_external_id",
@@ -76,6 +95,7 @@ PRESETS: dict[str, Preset] = {
                 "联系电话": IGNORE,
             },
         },
+        copies={m.CUSTOMERS: {"下单帐号": "name"}},
     ),
     "youzan": Preset(
         "Youzan (有赞 客户/订单导出)",
