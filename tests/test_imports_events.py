@@ -43,7 +43,9 @@ def run(**kwargs):
 
 
 def test_history_events_are_stored_on_their_customers_and_announced_to_nobody(source, announced):
-    known, _ = customer_services.upsert_customer(channel="shop", external_id="shop-7", data={"name": "Zhao"}, actor=ACTOR)
+    known, _ = customer_services.upsert_customer(
+        channel="shop", external_id="shop-7", data={"name": "Zhao"}, actor=ACTOR
+    )
     result = run()
     assert (result.processed_rows, result.created, result.rejected) == (8, 4, 4)
     assert {(e.line, e.field, e.code) for e in result.first_errors} == {
@@ -79,7 +81,9 @@ def test_an_unknown_source_fails_the_job_with_a_reason(source):
         run(channel="nowhere")
 
 
-def test_the_api_takes_a_jsonl_file_and_names_bad_input(admin_api, source, settings, tmp_path, django_capture_on_commit_callbacks):
+def test_the_api_takes_a_jsonl_file_and_names_bad_input(
+    admin_api, source, settings, tmp_path, django_capture_on_commit_callbacks
+):
     settings.RAPPORT_DATA_DIR = str(tmp_path / "data")
     body = (TESTDATA / "events_history.jsonl").read_bytes()
 

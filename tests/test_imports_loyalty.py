@@ -121,3 +121,47 @@ def test_the_command_line_and_a_live_mode_refusal(tmp_path, members, capsys):
     assert check_ledgers() == []
     with pytest.raises(services.UnusableFile, match="history only"):
         services.import_file(TESTDATA / "loyalty_opening.csv", kind="loyalty", actor=ACTOR, mode="live")
+
+
+def post(client, capture, name="loyalty_opening.csv", **fields):
+    from django.core.files.uploadedfile import SimpleUploadedFile
+
+    data = {"kind": "loyalty", "channel": "import"}
+    data.update(fields)
+    data.setdefault("file", SimpleUploadedFile(name, (TESTDATA / "loyalty_opening.csv").read_bytes()))
+    with capture(execute=True):
+        return client.post("/api/v1/imports", data)
+
+
+def test_the_api_imports_opening_balances_and_names_bad_input(
+    admin_api, members, settings, tmp_path, django_capture_on_commit_callbacks
+):
+    from django.core.files.uploadedfile import SimpleUploadedFile
+
+    from rapport.imports.models import ImportJob
+
+    settings.RAPPORT_DATA_DIR = str(tmp_path / "data")
+    response = post(admin_api, django_capture_on_commit_callbacks)
+    assert response.status_code == 202, response.content
+    status = admin_api.get(f"/api/v1/imports/{response.json()['id']}").json()
+    assert (status["kind"], status["status"], status["created"], status["error_rows"]) == ("loyalty", "succeeded", 3, 4)
+    errors = admin_api.get(f"/api/v1/imports/{response.json()['id']}/errors").json()["items"]
+    assert (5, "points_expires_at", "expired") in {(e["line"], e["field"], e["code"]) for e in errors}
+    assert check_ledgers() == []
+    for fields, name in (
+        ({"mode": "live"}, "mode"),
+        ({"preset": "ebay"}, "preset"),
+        ({"preset": "shopify"}, "preset"),  # Shopify exports no loyalty balances
+        ({"file": SimpleUploadedFile("balances.jsonl", b"{}\n")}, "file"),
+        ({"kind": "points"}, "kind"),
+    ):
+        refused = post(admin_api, django_capture_on_commit_callbacks, **fields)
+        assert refused.status_code == 422, (fields, refused.content)
+        assert name in {e["field"] for e in refused.json()["errors"]}
+    assert ImportJob.objects.count() == 1
+
+
+def test_the_api_needs_the_loyalty_write_scope(api_client_for, admin_user, members, django_capture_on_commit_callbacks):
+    token = api_client_for(admin_user, scopes=["imports", "customers:write", "loyalty:read"])
+    assert post(token, django_capture_on_commit_callbacks).status_code == 403
+    assert not Account.objects.exists()

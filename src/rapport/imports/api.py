@@ -71,7 +71,9 @@ def _body(job: ImportJob) -> dict[str, Any]:
     return body
 
 
-@router.post("/imports", response={202: dict[str, Any]}, summary="Start an import job with a CSV, xlsx or JSON Lines file")
+@router.post(
+    "/imports", response={202: dict[str, Any]}, summary="Start an import job with a CSV, xlsx or JSON Lines file"
+)
 def start_import(
     request: HttpRequest,
     kind: str = Form(..., description="customers, orders, products, refunds, loyalty (opening balances) or events"),

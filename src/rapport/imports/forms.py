@@ -119,7 +119,9 @@ class ImportForm(forms.Form):
     def clean(self) -> dict[str, Any]:
         cleaned = super().clean() or {}
         if "kind" in cleaned and "channel" in cleaned:
-            problems = kind_problems(cleaned["kind"], cleaned.get("mode", ""), cleaned["channel"], cleaned.get("preset", ""))
+            problems = kind_problems(
+                cleaned["kind"], cleaned.get("mode", ""), cleaned["channel"], cleaned.get("preset", "")
+            )
             for name, message in problems:
                 self.add_error(name, message)
         return cleaned

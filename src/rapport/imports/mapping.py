@@ -18,7 +18,7 @@ from rapport.core.errors import InvalidInput
 from rapport.imports.readers import UnusableFile
 
 CUSTOMERS, ORDERS, PRODUCTS, REFUNDS = "customers", "orders", "products", "refunds"
-KINDS = (CUSTOMERS, ORDERS, PRODUCTS, REFUNDS)
+KINDS: tuple[str, ...] = (CUSTOMERS, ORDERS, PRODUCTS, REFUNDS)  # and those rapport.imports.kinds registers
 CUSTOM_PREFIX = "custom_fields."
 IGNORE_TARGETS = {"", "-", "ignore", "skip", "忽略"}
 

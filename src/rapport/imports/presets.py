@@ -10,9 +10,11 @@ columns are ignored, never stored as phones or names, and customers are never ma
 the buyer's account name on the platform (``买家会员名``, ``下单帐号``) is kept as the customer's id
 in the job's channel (and, having no other, as their name). Taobao and JD export no customer list:
 their order export, imported as customers with the same preset, creates the buyers first (a
-buyer's later orders are reported as repeated keys in that pass, and change nothing). A preset may also copy a column into a second field (``copies``): Shopify's
-customers are keyed by their email, which is also their email address, so that Shopify's order
-export (which names its customer only by email) finds them.
+buyer's later orders are reported as repeated keys in that pass, and change nothing).
+
+A preset may also copy a column into a second field (``copies``): Shopify's customers are keyed
+by their email, which is also their email address, so that Shopify's order export (which names
+its customer only by email) finds them.
 """
 
 from __future__ import annotations

@@ -57,7 +57,12 @@ def test_youzan_customers_then_orders(testdata):
     customers = run(testdata, "youzan_customers.csv", "customers", "youzan", "youzan")
     assert (customers.created, errors_of(customers)) == (2, {(4, "external_id", "required")})
     wang = Customer.objects.get(name="王芳")
-    assert (wang.phone, wang.gender, str(wang.birthday), wang.city) == ("+8613812345678", "female", "1990-05-20", "杭州")
+    assert (wang.phone, wang.gender, str(wang.birthday), wang.city) == (
+        "+8613812345678",
+        "female",
+        "1990-05-20",
+        "杭州",
+    )
     orders = run(testdata, "youzan_orders.csv", "orders", "youzan", "youzan")
     assert (orders.created, orders.rejected) == (2, 0)
     order = Order.objects.get(external_id="E20240301100000001")
@@ -72,7 +77,9 @@ def test_youzan_customers_then_orders(testdata):
         ("jd", "jd_orders.csv", {"jd_buyer01", "jd_buyer02"}, 2, {"completed", "paid"}),
     ],
 )
-def test_marketplace_order_reports_keep_masked_buyers_as_identities_only(testdata, preset, name, buyers, orders, status):
+def test_marketplace_order_reports_keep_masked_buyers_as_identities_only(
+    testdata, preset, name, buyers, orders, status
+):
     customers = run(testdata, name, "customers", preset, preset)
     assert customers.created == 2
     assert {e.code for e in customers.first_errors} <= {"duplicate_key"}  # a buyer's later orders
@@ -92,3 +99,32 @@ def test_a_preset_is_checked_against_the_kind(testdata):
     with pytest.raises(UnusableFile, match="not refunds"):
         run(testdata, "jd_orders.csv", "refunds", "jd", "jd")
     assert {name for name, _label in presets.choices()} == {"taobao", "jd", "youzan", "shopify", "woocommerce"}
+
+
+def test_the_api_and_the_command_line_choose_a_preset_by_name(
+    admin_api, testdata, settings, tmp_path, django_capture_on_commit_callbacks
+):
+    from django.core.files.uploadedfile import SimpleUploadedFile
+    from django.core.management import call_command
+
+    settings.RAPPORT_DATA_DIR = str(tmp_path / "data")
+    body = (testdata / "presets" / "youzan_customers.csv").read_bytes()
+    with django_capture_on_commit_callbacks(execute=True):
+        response = admin_api.post(
+            "/api/v1/imports",
+            {"kind": "customers", "channel": "youzan", "preset": "youzan", "file": SimpleUploadedFile("c.csv", body)},
+        )
+    assert response.status_code == 202, response.content
+    status = admin_api.get(f"/api/v1/imports/{response.json()['id']}").json()
+    assert (status["status"], status["created"], status["error_rows"]) == ("succeeded", 2, 1)
+    call_command(
+        "import",
+        "orders",
+        str(testdata / "presets" / "youzan_orders.csv"),
+        "--preset",
+        "youzan",
+        "--channel",
+        "youzan",
+        "--no-progress",
+    )
+    assert Order.objects.filter(channel="youzan").count() == 2

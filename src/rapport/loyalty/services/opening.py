@@ -29,7 +29,7 @@ from rapport.core.errors import FieldError
 from rapport.loyalty.models import Account, Asset, Entry, EntryKind, Level, Lot, Membership
 
 # The file's field for each asset: errors about an account's opening name it.
-ASSET_FIELDS = {Asset.POINTS: "points", Asset.PRINCIPAL: "principal", Asset.BONUS: "bonus"}
+ASSET_FIELDS: dict[str, str] = {Asset.POINTS: "points", Asset.PRINCIPAL: "principal", Asset.BONUS: "bonus"}
 
 
 @dataclass
@@ -99,7 +99,10 @@ def _not_yet_posted(openings: list[Opening]) -> list[tuple[Opening, str, Decimal
                 FieldError(
                     ASSET_FIELDS[asset],
                     "opening_exists",
-                    _("An opening balance of %(amount)s was already imported for this member; correct it with an adjustment.")
+                    _(
+                        "An opening balance of %(amount)s was already imported for this member; "
+                        "correct it with an adjustment."
+                    )
                     % {"amount": Decimal(amount).normalize()},
                 )
             )
@@ -134,7 +137,11 @@ def _post(items: list[tuple[Opening, str, Decimal]], now: datetime, *, actor_lab
         )
     Entry.objects.bulk_create(entries)
     if any(entry.pk is None for entry in entries):  # a backend that returns no ids from a multi-row insert
-        ids = dict(Entry.objects.filter(idempotency_key__in=[e.idempotency_key for e in entries]).values_list("idempotency_key", "pk"))
+        ids = dict(
+            Entry.objects.filter(idempotency_key__in=[e.idempotency_key for e in entries]).values_list(
+                "idempotency_key", "pk"
+            )
+        )
         for entry in entries:
             entry.pk = ids[entry.idempotency_key]
     Lot.objects.bulk_create(
