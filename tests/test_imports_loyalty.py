@@ -118,7 +118,8 @@ def test_the_review_keeps_an_imported_level_until_its_valid_until(tmp_path, memb
 def test_the_command_line_and_a_live_mode_refusal(tmp_path, members, capsys):
     call_command("import", "loyalty", str(TESTDATA / "loyalty_opening.csv"), "--no-progress")
     assert "3 loyalty created" in capsys.readouterr().out
-    assert check_ledgers() == []
+    call_command("check_ledgers")
+    assert "adds up" in capsys.readouterr().out
     with pytest.raises(services.UnusableFile, match="history only"):
         services.import_file(TESTDATA / "loyalty_opening.csv", kind="loyalty", actor=ACTOR, mode="live")
 
