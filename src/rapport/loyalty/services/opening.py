@@ -155,9 +155,24 @@ def _post(items: list[tuple[Opening, str, Decimal]], now: datetime, *, actor_lab
         )
         for entry, (opening, asset, amount) in zip(entries, items, strict=True)
     )
-    for account in accounts.values():
-        account.updated_at = now
-    Account.objects.bulk_update(list(accounts.values()), ["balance", "updated_at"], batch_size=1000)
+    _move_balances(list(accounts.values()), now)
+
+
+def _move_balances(accounts: list[Account], now: datetime) -> None:
+    """The accounts' new balances, 500 a statement (``bulk_update``'s CASE costs more than the rest)."""
+    table = Account._meta.db_table
+    moment = connection.ops.adapt_datetimefield_value(now)
+    with connection.cursor() as cursor:
+        for start in range(0, len(accounts), 500):
+            batch = accounts[start : start + 500]
+            rows = ", ".join(["(%s, %s)"] * len(batch))
+            cursor.execute(
+                f"WITH moved (id, balance) AS (VALUES {rows}) "  # noqa: S608
+                f"UPDATE {table} SET updated_at = %s, "
+                f"balance = (SELECT moved.balance FROM moved WHERE moved.id = {table}.id) "
+                f"WHERE id IN (SELECT id FROM moved)",
+                [value for account in batch for value in (account.pk, account.balance)] + [moment],
+            )
 
 
 def _lock(pairs: set[tuple[int, str]]) -> dict[tuple[int, str], Account]:
