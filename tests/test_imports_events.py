@@ -105,3 +105,12 @@ def test_the_api_takes_a_jsonl_file_and_names_bad_input(
         refused = start(**fields)
         assert refused.status_code == 422, refused.content
         assert name in {e["field"] for e in refused.json()["errors"]}
+
+
+def test_the_command_line_imports_history_under_a_source(source, capsys):
+    from django.core.management import call_command
+
+    call_command("import", "events", str(TESTDATA / "events_history.jsonl"), "--channel", "shop-web", "--no-progress")
+    out = capsys.readouterr().out
+    assert "4 events created" in out and "line 7: event: not a JSON object" in out
+    assert Event.objects.count() == 4

@@ -64,6 +64,7 @@ def test_upload_a_platform_export_choosing_its_preset(page, sign_in, make_staff,
     job = ImportJob.objects.get()
     assert (job.preset, job.status, job.created_rows, job.error_rows) == ("youzan", "succeeded", 2, 1)
     assert "external_id" in page.inner_text("[data-first-errors]")
+    assert "Youzan" in page.inner_text("#import-progress")
     assert set(Customer.objects.values_list("name", flat=True)) == {"王芳", "刘洋"}
 
 

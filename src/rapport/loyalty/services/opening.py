@@ -168,9 +168,8 @@ def _move_balances(accounts: list[Account], now: datetime) -> None:
             rows = ", ".join(["(%s, %s)"] * len(batch))
             cursor.execute(
                 f"WITH moved (id, balance) AS (VALUES {rows}) "  # noqa: S608
-                f"UPDATE {table} SET updated_at = %s, "
-                f"balance = (SELECT moved.balance FROM moved WHERE moved.id = {table}.id) "
-                f"WHERE id IN (SELECT id FROM moved)",
+                f"UPDATE {table} SET updated_at = %s, balance = moved.balance "
+                f"FROM moved WHERE {table}.id = moved.id",
                 [value for account in batch for value in (account.pk, account.balance)] + [moment],
             )
 
