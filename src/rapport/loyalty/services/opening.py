@@ -112,16 +112,15 @@ def _not_yet_posted(openings: list[Opening]) -> list[tuple[Opening, str, Decimal
 def _post(items: list[tuple[Opening, str, Decimal]], now: datetime, *, actor_label: str, reference: str) -> None:
     if not items:
         return
-    pairs = {(o.customer_id, asset) for o, asset, _amount in items}
-    Account.objects.bulk_create(
-        [Account(customer_id=customer_id, asset=asset) for customer_id, asset in sorted(pairs)],
-        ignore_conflicts=True,
-    )
-    accounts = _lock(pairs)
+    amounts = {(o.customer_id, asset): amount for o, asset, amount in items}
+    opened = _open_accounts(amounts, now)
+    held = _lock(set(amounts) - set(opened))
     entries: list[Entry] = []
     for opening, asset, amount in items:
-        account = accounts[(opening.customer_id, asset)]
-        account.balance += amount
+        pair = (opening.customer_id, asset)
+        account = opened.get(pair) or held[pair]
+        if pair in held:
+            account.balance += amount
         entries.append(
             Entry(
                 account=account,
@@ -137,11 +136,8 @@ def _post(items: list[tuple[Opening, str, Decimal]], now: datetime, *, actor_lab
         )
     Entry.objects.bulk_create(entries)
     if any(entry.pk is None for entry in entries):  # a backend that returns no ids from a multi-row insert
-        ids = dict(
-            Entry.objects.filter(idempotency_key__in=[e.idempotency_key for e in entries]).values_list(
-                "idempotency_key", "pk"
-            )
-        )
+        keys = [e.idempotency_key for e in entries]
+        ids = dict(Entry.objects.filter(idempotency_key__in=keys).values_list("idempotency_key", "pk"))
         for entry in entries:
             entry.pk = ids[entry.idempotency_key]
     Lot.objects.bulk_create(
@@ -155,7 +151,41 @@ def _post(items: list[tuple[Opening, str, Decimal]], now: datetime, *, actor_lab
         )
         for entry, (opening, asset, amount) in zip(entries, items, strict=True)
     )
-    _move_balances(list(accounts.values()), now)
+    _move_balances(list(held.values()), now)
+
+
+def _open_accounts(amounts: dict[tuple[int, str], Decimal], now: datetime) -> dict[tuple[int, str], Account]:
+    """The accounts that do not exist yet, created holding their opening (no update after the entry);
+    an account that exists (or that someone else creates meanwhile) is left to :func:`_lock`."""
+    table = Account._meta.db_table
+    moment = connection.ops.adapt_datetimefield_value(now)
+    pairs = sorted(amounts)
+    opened: dict[tuple[int, str], Account] = {}
+    with connection.cursor() as cursor:
+        for start in range(0, len(pairs), 300):
+            batch = pairs[start : start + 300]
+            cursor.execute(
+                f"INSERT INTO {table} (customer_id, asset, balance, updated_at) "  # noqa: S608
+                f"VALUES {', '.join(['(%s, %s, %s, %s)'] * len(batch))} "
+                "ON CONFLICT (customer_id, asset) DO NOTHING RETURNING id, customer_id, asset",
+                [value for pair in batch for value in (*pair, amounts[pair], moment)],
+            )
+            for pk, customer_id, asset in cursor.fetchall():
+                opened[(customer_id, asset)] = Account(
+                    id=pk, customer_id=customer_id, asset=asset, balance=amounts[(customer_id, asset)]
+                )
+    return opened
+
+
+def _lock(pairs: set[tuple[int, str]]) -> dict[tuple[int, str], Account]:
+    """The accounts, locked in primary-key order (as ``ledger.lock_accounts`` does for one member)."""
+    if not pairs:
+        return {}
+    customers = sorted({customer_id for customer_id, _asset in pairs})
+    query = Account.objects.filter(customer_id__in=customers).order_by("pk")
+    if connection.features.has_select_for_update:
+        query = query.select_for_update()
+    return {(a.customer_id, a.asset): a for a in query if (a.customer_id, a.asset) in pairs}
 
 
 def _move_balances(accounts: list[Account], now: datetime) -> None:
@@ -172,15 +202,6 @@ def _move_balances(accounts: list[Account], now: datetime) -> None:
                 f"FROM moved WHERE {table}.id = moved.id",
                 [value for account in batch for value in (account.pk, account.balance)] + [moment],
             )
-
-
-def _lock(pairs: set[tuple[int, str]]) -> dict[tuple[int, str], Account]:
-    """The accounts, locked in primary-key order (as ``ledger.lock_accounts`` does for one member)."""
-    customers = sorted({customer_id for customer_id, _asset in pairs})
-    query = Account.objects.filter(customer_id__in=customers).order_by("pk")
-    if connection.features.has_select_for_update:
-        query = query.select_for_update()
-    return {(a.customer_id, a.asset): a for a in query if (a.customer_id, a.asset) in pairs}
 
 
 def _set_levels(openings: Iterable[Opening], now: datetime) -> None:
