@@ -18,15 +18,23 @@ from ninja import Router, Status
 from ninja.files import UploadedFile
 from ninja.params.functions import File, Form
 
-from rapport.accounts.scopes import COMMERCE_READ, COMMERCE_WRITE, CUSTOMERS_READ, CUSTOMERS_WRITE, IMPORTS
+from rapport.accounts.scopes import (
+    COMMERCE_READ,
+    COMMERCE_WRITE,
+    CUSTOMERS_READ,
+    CUSTOMERS_WRITE,
+    IMPORTS,
+    LOYALTY_READ,
+    LOYALTY_WRITE,
+)
 from rapport.core.api import actor_for, require
 from rapport.core.errors import FieldError, InvalidInput, NotFound, PermissionDeniedError
 from rapport.core.listing import check_window
 from rapport.imports import files, services
-from rapport.imports.forms import KIND_PERMISSIONS
+from rapport.imports.forms import KIND_PERMISSIONS, file_problem, kind_problems
 from rapport.imports.mapping import parse_mapping
 from rapport.imports.models import ImportJob
-from rapport.imports.readers import CSV_SUFFIXES, XLSX_SUFFIXES, UnusableFile
+from rapport.imports.readers import UnusableFile
 from rapport.imports.responses import CancelImportOut, ImportErrorsOut, ImportStatusOut, StartImportOut
 from rapport.imports.views import progress_of
 
@@ -37,12 +45,16 @@ _WRITE_SCOPE = {
     "orders": COMMERCE_WRITE,
     "products": COMMERCE_WRITE,
     "refunds": COMMERCE_WRITE,
+    "loyalty": LOYALTY_WRITE,
+    "events": CUSTOMERS_WRITE,
 }
 _READ_SCOPE = {
     "customers": CUSTOMERS_READ,
     "orders": COMMERCE_READ,
     "products": COMMERCE_READ,
     "refunds": COMMERCE_READ,
+    "loyalty": LOYALTY_READ,
+    "events": CUSTOMERS_READ,
 }
 
 
@@ -61,18 +73,21 @@ def _body(job: ImportJob) -> dict[str, Any]:
     return body
 
 
-@router.post("/imports", response={202: StartImportOut}, summary="Start an import job with a CSV or xlsx file")
+@router.post(
+    "/imports", response={202: StartImportOut}, summary="Start an import job with a CSV, xlsx or JSON Lines file"
+)
 def start_import(
     request: HttpRequest,
-    kind: str = Form(..., description="customers, orders, products or refunds"),
-    file: UploadedFile = File(..., description="CSV (UTF-8, GB18030, UTF-16) or xlsx"),  # noqa: B008
-    channel: str = Form("import", description="the shop or system the ids in the file belong to"),
+    kind: str = Form(..., description="customers, orders, products, refunds, loyalty (opening balances) or events"),
+    file: UploadedFile = File(..., description="CSV (UTF-8, GB18030, UTF-16) or xlsx; events: JSON Lines"),  # noqa: B008
+    channel: str = Form("import", description="the shop or system the ids in the file belong to (events: the source)"),
     mode: str = Form("history", description="history (past orders: no messages, points, journeys) or live"),
     mapping: str = Form("", description="COLUMN=FIELD pairs, one a line or comma-separated; FIELD - ignores"),
+    preset: str = Form("", description="the export the file comes from: taobao, jd, youzan, shopify, woocommerce"),
 ) -> Status[dict[str, Any]]:
     require(request, IMPORTS, "imports.add_importjob")
     if kind not in _WRITE_SCOPE:
-        raise InvalidInput.single("kind", "invalid", "one of: customers, orders, products, refunds")
+        raise InvalidInput.single("kind", "invalid", f"one of: {', '.join(_WRITE_SCOPE)}")
     require(request, _WRITE_SCOPE[kind], "imports.add_importjob", *KIND_PERMISSIONS[ImportJob.Kind(kind)])
     errors = []
     if mode not in services.MODES:
@@ -80,8 +95,9 @@ def start_import(
     channel = (channel or "").strip()
     if not channel or len(channel) > 40:
         errors.append(FieldError("channel", "invalid", "a channel name of 1 to 40 characters"))
-    if Path(file.name or "").suffix.lower() not in CSV_SUFFIXES | XLSX_SUFFIXES:
-        errors.append(FieldError("file", "invalid", "a .csv or .xlsx file"))
+    errors.extend(FieldError(name, "invalid", message) for name, message in kind_problems(kind, mode, channel, preset))
+    if problem := file_problem(kind, file.name or ""):
+        errors.append(FieldError("file", "invalid", problem))
     elif (file.size or 0) > settings.RAPPORT_IMPORT_MAX_BYTES:
         errors.append(FieldError("file", "too_large", f"at most {settings.RAPPORT_IMPORT_MAX_BYTES} bytes"))
     try:
@@ -92,7 +108,13 @@ def start_import(
     if errors:
         raise InvalidInput(errors)
     job = services.start_job(
-        kind=kind, upload=file, channel=channel, mapping=columns, actor=actor_for(request), mode=mode
+        kind=kind,
+        upload=file,
+        channel=channel,
+        mapping=columns,
+        actor=actor_for(request),
+        mode=mode,
+        preset=preset,
     )
     job.refresh_from_db()
     return Status(202, _body(job))

@@ -18,7 +18,7 @@ from rapport.core.errors import InvalidInput
 from rapport.imports.readers import UnusableFile
 
 CUSTOMERS, ORDERS, PRODUCTS, REFUNDS = "customers", "orders", "products", "refunds"
-KINDS = (CUSTOMERS, ORDERS, PRODUCTS, REFUNDS)
+KINDS: tuple[str, ...] = (CUSTOMERS, ORDERS, PRODUCTS, REFUNDS)  # and those rapport.imports.kinds registers
 CUSTOM_PREFIX = "custom_fields."
 IGNORE_TARGETS = {"", "-", "ignore", "skip", "忽略"}
 
@@ -382,6 +382,23 @@ ORDER_STATUSES = {
     "已取消": "cancelled",
     "交易关闭": "cancelled",
     "已关闭": "cancelled",
+    # marketplace exports (rapport.imports.presets): Taobao/Tmall, JD, Shopify, WooCommerce
+    "等待买家付款": "pending",
+    "买家已付款，等待卖家发货": "paid",
+    "卖家已发货，等待买家确认": "shipped",
+    "等待付款": "pending",
+    "等待出库": "paid",
+    "等待确认收货": "shipped",
+    "完成": "completed",
+    "authorized": "pending",
+    "partially_paid": "pending",
+    "voided": "cancelled",
+    "pending payment": "pending",
+    "on hold": "pending",
+    "processing": "paid",
+    "failed": "cancelled",
+    # exports that capitalise the codes (WooCommerce's "Completed")
+    **{status: status for status in ("pending", "paid", "shipped", "completed", "cancelled", "refunded")},
 }
 TRUE_WORDS = {"1", "true", "yes", "y", "t", "是", "上架", "启用", "有效", "on"}
 FALSE_WORDS = {"0", "false", "no", "n", "f", "否", "下架", "停用", "无效", "off"}

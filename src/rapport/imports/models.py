@@ -11,6 +11,8 @@ class ImportJob(models.Model):
         ORDERS = "orders", _("Orders")
         PRODUCTS = "products", _("Products")
         REFUNDS = "refunds", _("Refunds")
+        LOYALTY = "loyalty", _("Loyalty opening balances")
+        EVENTS = "events", _("Behaviour events (JSON Lines)")
 
     class Status(models.TextChoices):
         QUEUED = "queued", _("Queued")
@@ -36,6 +38,8 @@ class ImportJob(models.Model):
     file_path = models.CharField(max_length=500)
     original_name = models.CharField(_("file"), max_length=255)
     mapping = models.JSONField(_("column mapping"), default=dict, blank=True)
+    # the export the file comes from (rapport.imports.presets): its columns mapped by name
+    preset = models.CharField(_("export from"), max_length=20, blank=True)
     channel = models.CharField(_("channel"), max_length=40, default="import")
     mode = models.CharField(_("mode"), max_length=10, choices=Mode.choices, default=Mode.HISTORY)
     phase = models.CharField(_("phase"), max_length=12, choices=Phase.choices, default="", blank=True)

@@ -1,4 +1,4 @@
-"""Reading import files: CSV (UTF-8, UTF-8 with BOM, GB18030 or UTF-16) and xlsx, row by row.
+"""Reading import files: CSV (UTF-8, UTF-8 with BOM, GB18030 or UTF-16), xlsx and JSON Lines, row by row.
 
 A reader yields the header once and then ``(line, values)`` pairs, where ``line`` is the
 line number a person sees in the file (the header is line 1; in a spreadsheet, the row
@@ -18,6 +18,7 @@ from typing import IO, Any
 
 CSV_SUFFIXES = {".csv", ".txt", ".tsv"}
 XLSX_SUFFIXES = {".xlsx", ".xlsm"}
+JSONL_SUFFIXES = {".jsonl", ".ndjson"}
 ENCODINGS = ("utf-8-sig", "gb18030")
 _DELIMITERS = (",", "\t", ";", "|")
 _ZIP_MAGIC = b"PK\x03\x04"
@@ -66,6 +67,8 @@ def detect_format(path: Path) -> str:
         raise UnusableFile(f"{path.name}: the old Excel .xls format is not supported; save it as .xlsx or .csv")
     if suffix in CSV_SUFFIXES:
         return "csv"
+    if suffix in JSONL_SUFFIXES:
+        return "jsonl"
     raise UnusableFile(f"{path.name}: unknown file format {suffix or '(no extension)'!r}; use .csv or .xlsx")
 
 
@@ -75,7 +78,33 @@ def open_table(path: str | Path) -> Table:
     if not path.is_file():
         raise UnusableFile(f"{path}: no such file")
     kind = detect_format(path)
+    if kind == "jsonl":
+        return _open_jsonl(path)
     return _open_xlsx(path) if kind == "xlsx" else _open_csv(path)
+
+
+# JSON Lines --------------------------------------------------------------------------------
+
+
+def _open_jsonl(path: Path) -> Table:
+    """One message a line (UTF-8), read as a one-column table ``event`` holding each line's text;
+    blank lines are skipped. The lines are numbered as in the file (there is no header line)."""
+    from rapport.imports.files import open_text
+
+    def lines() -> Iterator[tuple[int, list[str]]]:
+        for number, text in enumerate(handle, start=1):
+            if text.strip():
+                yield number, [text.strip()]
+
+    try:
+        with open_text(path, "utf-8-sig") as counting:
+            total = sum(1 for text in counting if text.strip())
+    except UnicodeDecodeError as exc:
+        raise UnusableFile(f"{path.name}: JSON Lines are UTF-8 text ({exc})") from exc
+    if not total:
+        raise UnusableFile(f"{path.name}: the file is empty")
+    handle = open_text(path, "utf-8-sig")
+    return Table("jsonl", ["event"], total, encoding="utf-8", _rows=lines(), _close=handle.close)
 
 
 # CSV ---------------------------------------------------------------------------------------

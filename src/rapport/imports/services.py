@@ -44,8 +44,9 @@ from rapport.core.errors import DomainError, FieldError, InvalidInput
 from rapport.core.tabular import CsvWriter
 from rapport.customers import services as customer_services
 from rapport.customers.validation import LookupCache
-from rapport.imports import engine, files, staging
+from rapport.imports import engine, files, presets, staging
 from rapport.imports import mapping as m
+from rapport.imports.kinds import HISTORY_ONLY
 from rapport.imports.models import ImportJob
 from rapport.imports.readers import UnusableFile, open_table
 
@@ -435,6 +436,13 @@ HISTORY, LIVE = "history", "live"
 MODES = (HISTORY, LIVE)
 
 
+def _check_mode(kind: str, mode: str) -> None:
+    if mode not in MODES:
+        raise UnusableFile(f"unknown import mode {mode!r}; one of: {', '.join(MODES)}")
+    if mode == LIVE and kind in HISTORY_ONLY:
+        raise UnusableFile(f"{kind} are imported as history only")
+
+
 class Progress:
     """What a front door hears from a running import; every hook is optional.
 
@@ -475,6 +483,7 @@ def import_file(
     resume: ImportResult | None = None,
     job_id: int | None = None,
     encrypt_report: bool = False,
+    preset: str = "",
 ) -> ImportResult:
     """Import ``path`` (CSV or xlsx) as ``kind``; return the counts.
 
@@ -484,7 +493,8 @@ def import_file(
     whole cannot be imported; bad rows are counted and reported, never raised. ``resume`` (the
     counts of an interrupted run, with ``committed_line``) skips what that run committed. With
     ``dry_run`` every row is validated and written, then rolled back. The import as a whole gets
-    one audit entry (on ``audit_object``, the job, when given).
+    one audit entry (on ``audit_object``, the job, when given). ``preset`` names the export the
+    file comes from (:mod:`rapport.imports.presets`).
     """
     progress = progress or Progress(start=on_start, chunk=on_batch)
     channel = (channel or "").strip()
@@ -492,8 +502,8 @@ def import_file(
         raise UnusableFile("the channel is a name of 1 to 40 characters")
     if kind not in m.KINDS:
         raise UnusableFile(f"unknown import kind {kind!r}; one of: {', '.join(m.KINDS)}")
-    if mode not in MODES:
-        raise UnusableFile(f"unknown import mode {mode!r}; one of: {', '.join(MODES)}")
+    _check_mode(kind, mode)
+    presets.check(preset, kind)
     path = Path(path)
     result = ImportResult(kind=kind, file_name=path.name, dry_run=dry_run, mode=mode)
     if resume is not None:
@@ -501,7 +511,7 @@ def import_file(
     progress.phase("reading")
     table = open_table(path)
     with table:
-        plan = m.plan_columns(kind, table.header, mapping, custom_fields=_custom_field_labels(kind))
+        plan = presets.plan(preset, kind, table.header, mapping, custom_fields=_custom_field_labels(kind))
         result.total_rows = table.total_rows
         result.columns = plan.describe()
         result.ignored_columns = list(plan.ignored)
@@ -734,12 +744,13 @@ def create_job(
     mapping: Mapping[str, str],
     actor: Actor,
     mode: str = HISTORY,
+    preset: str = "",
 ) -> ImportJob:
     """The job record every front door goes through (the command line runs it in its own process)."""
     if kind not in m.KINDS:
         raise UnusableFile(f"unknown import kind {kind!r}; one of: {', '.join(m.KINDS)}")
-    if mode not in MODES:
-        raise UnusableFile(f"unknown import mode {mode!r}; one of: {', '.join(MODES)}")
+    _check_mode(kind, mode)
+    presets.check(preset, kind)
     with transaction.atomic():
         job = ImportJob.objects.create(
             kind=kind,
@@ -748,15 +759,23 @@ def create_job(
             original_name=str(original_name)[:255],
             channel=channel,
             mapping=dict(mapping),
+            preset=preset,
             created_by=actor.staff_user,
         )
-        changes = {"kind": kind, "file": job.original_name, "mode": mode}
+        changes = {"kind": kind, "file": job.original_name, "mode": mode, "preset": preset}
         record(actor, AuditEntry.Action.CREATE, obj=job, changes=changes)
     return job
 
 
 def start_job(
-    *, kind: str, upload: Any, channel: str, mapping: Mapping[str, str], actor: Actor, mode: str = HISTORY
+    *,
+    kind: str,
+    upload: Any,
+    channel: str,
+    mapping: Mapping[str, str],
+    actor: Actor,
+    mode: str = HISTORY,
+    preset: str = "",
 ) -> ImportJob:
     """Save the uploaded file (encrypted) and queue its import; it runs once this transaction commits."""
     from rapport.core.jobs import enqueue
@@ -772,6 +791,7 @@ def start_job(
             mapping=mapping,
             actor=actor,
             mode=mode,
+            preset=preset,
         )
         enqueue(run_import, job.pk)
     return job
@@ -884,6 +904,7 @@ def run_job(
             batch_size=batch_size,
             resume=resume,
             job_id=job.pk,
+            preset=job.preset,
             progress=Progress(start=started, chunk=save_progress, phase=lambda p: _set_phase(job, p), stop=stop),
         )
     except UnusableFile as exc:

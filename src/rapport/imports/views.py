@@ -18,7 +18,7 @@ from django.views.decorators.http import require_POST
 from rapport.audit.services import record_reveal
 from rapport.core.errors import DomainError
 from rapport.core.requests import console_actor
-from rapport.imports import files, services
+from rapport.imports import files, presets, services
 from rapport.imports.forms import ImportForm, allowed_kinds
 from rapport.imports.mapping import ALIASES, FIELDS
 from rapport.imports.models import ImportJob
@@ -43,6 +43,7 @@ def job_list(request: HttpRequest) -> HttpResponse:
                 mapping=form.cleaned_data["mapping"],
                 actor=console_actor(request),
                 mode=form.cleaned_data["mode"],
+                preset=form.cleaned_data.get("preset") or "",
             )
             messages.success(request, _("The import of %(name)s has started.") % {"name": job.original_name})
             return redirect("imports:detail", pk=job.pk)
@@ -107,6 +108,7 @@ def job_detail(request: HttpRequest, pk: int) -> HttpResponse:
         "job": job,
         "progress": _progress(job),
         "ignored": _ignored_columns(job),
+        "preset_label": dict(presets.choices()).get(job.preset, job.preset),
         "can_download": _may_download(request, job),
         "can_cancel": job.status in _ACTIVE
         and not job.cancel_requested

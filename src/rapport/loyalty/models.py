@@ -69,6 +69,7 @@ class EntryKind(models.TextChoices):
     TOP_UP = "top_up", _("Top-up")
     WITHDRAW = "withdraw", _("Refunded to the customer")
     FORFEIT = "forfeit", _("Bonus forfeited")
+    OPENING = "opening", _("Opening balance (imported)")
 
 
 class Entry(models.Model):
@@ -288,6 +289,8 @@ class Membership(models.Model):
     level = models.ForeignKey(Level, null=True, blank=True, on_delete=models.PROTECT, related_name="members")
     growth = AmountField(_("growth value"), default=ZERO)
     level_since = models.DateTimeField(_("level since"), null=True, blank=True)
+    # a level given by the system a merchant left (opening import): the review keeps it until then
+    level_valid_until = models.DateTimeField(_("level valid until"), null=True, blank=True)
     reviewed_at = models.DateTimeField(_("last reviewed"), null=True, blank=True)
 
     class Meta:

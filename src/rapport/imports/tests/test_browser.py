@@ -41,3 +41,45 @@ def test_upload_follow_progress_and_see_the_first_errors(page, sign_in, make_sta
     assert Customer.objects.count() == 3001
     # a formula-like name is stored as given and shown as text, never run
     assert Customer.objects.filter(name="=cmd|' /C calc'!A0").exists()
+
+
+def test_upload_a_platform_export_choosing_its_preset(page, sign_in, make_staff, tmp_path, settings):
+    from pathlib import Path
+
+    settings.RAPPORT_JOBS_SYNC = False
+    settings.RAPPORT_JOBS_INPROCESS = True
+    settings.RAPPORT_DATA_DIR = str(tmp_path / "data")
+    export = Path(__file__).resolve().parent.parent / "testdata" / "presets" / "youzan_customers.csv"
+    make_staff(roles.OPERATOR, username="operator")
+
+    sign_in("operator")
+    page.goto("/imports/")
+    page.select_option("#id_kind", "customers")
+    page.select_option("#id_preset", "youzan")
+    page.fill("#id_channel", "youzan")
+    page.set_input_files("#id_file", str(export))
+    page.click("button[type=submit].primary")
+    page.wait_for_url("**/imports/*/")
+    page.wait_for_selector("[data-progress=status_label]:has-text('Finished')", timeout=120_000)
+    job = ImportJob.objects.get()
+    assert (job.preset, job.status, job.created_rows, job.error_rows) == ("youzan", "succeeded", 2, 1)
+    assert "external_id" in page.inner_text("[data-first-errors]")
+    assert "Youzan" in page.inner_text("#import-progress")
+    assert set(Customer.objects.values_list("name", flat=True)) == {"王芳", "刘洋"}
+
+
+def test_the_form_refuses_a_preset_that_does_not_fit_the_kind(page, sign_in, make_staff, tmp_path, settings):
+    from pathlib import Path
+
+    settings.RAPPORT_DATA_DIR = str(tmp_path / "data")
+    export = Path(__file__).resolve().parent.parent / "testdata" / "presets" / "jd_orders.csv"
+    make_staff(roles.OPERATOR, username="operator")
+    sign_in("operator")
+    page.goto("/imports/")
+    page.select_option("#id_kind", "loyalty")
+    page.select_option("#id_preset", "jd")
+    page.set_input_files("#id_file", str(export))
+    page.click("button[type=submit].primary")
+    page.wait_for_selector(".errors")
+    assert "not loyalty" in page.inner_text(".errors")
+    assert not ImportJob.objects.exists()

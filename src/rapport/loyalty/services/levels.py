@@ -146,6 +146,8 @@ def review_all(*, actor: Actor, now: datetime | None = None) -> dict[str, int]:
             if target_rank > current_rank:
                 _change(membership, target, LevelChange.Reason.UPGRADE, actor)
                 counts["upgraded"] += 1
+            elif target_rank < current_rank and _level_guaranteed(membership, now):
+                counts["kept"] += 1
             elif target_rank < current_rank:
                 _change(
                     membership, target, LevelChange.Reason.DOWNGRADE, actor, note=_("Growth below the keep threshold")
@@ -158,6 +160,11 @@ def review_all(*, actor: Actor, now: datetime | None = None) -> dict[str, int]:
         Membership.objects.bulk_create(created, batch_size=1000)
         Membership.objects.bulk_update(changed, ["growth", "reviewed_at", "level", "level_since"], batch_size=1000)
     return counts
+
+
+def _level_guaranteed(membership: Membership, now: datetime) -> bool:
+    """A level imported with its valid-until (opening balances) is not lowered before that date."""
+    return membership.level_valid_until is not None and now < membership.level_valid_until
 
 
 @transaction.atomic

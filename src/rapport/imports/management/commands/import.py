@@ -1,4 +1,4 @@
-"""``rapport import customers|orders|products FILE``: import a CSV or xlsx file from the shell."""
+"""``rapport import customers|orders|products|refunds|loyalty|events FILE``: import a file from the shell."""
 
 from __future__ import annotations
 
@@ -11,7 +11,7 @@ from django.core.management.base import BaseCommand, CommandError, CommandParser
 from tqdm import tqdm
 
 from rapport.core.actor import Actor, Source
-from rapport.imports import services
+from rapport.imports import presets, services
 from rapport.imports.mapping import KINDS, parse_mapping
 from rapport.imports.models import ImportJob
 from rapport.imports.readers import UnusableFile
@@ -19,7 +19,8 @@ from rapport.imports.readers import UnusableFile
 
 class Command(BaseCommand):
     help = (
-        "Import customers, orders or products from a CSV (UTF-8 or GB18030) or xlsx file. Bad rows are "
+        "Import customers, orders, products, refunds or loyalty opening balances from a CSV (UTF-8 or "
+        "GB18030) or xlsx file, or behaviour events from JSON Lines. Bad rows are "
         "skipped and reported; the command fails only when the file itself cannot be used. The import is "
         "an import job, as from the console: a killed run resumes with --resume JOB."
     )
@@ -45,7 +46,17 @@ class Command(BaseCommand):
             help="send a column to a field, e.g. --map 手机=phone (repeat, or separate with commas); "
             "FIELD '-' ignores the column",
         )
-        parser.add_argument("--channel", default="import", help="the channel the ids belong to (default: import)")
+        parser.add_argument(
+            "--channel",
+            default="import",
+            help="the channel the ids belong to (default: import); for events, the event source's name",
+        )
+        parser.add_argument(
+            "--preset",
+            choices=list(presets.PRESETS),
+            default="",
+            help="the platform the export comes from: its columns are mapped as it names them",
+        )
         parser.add_argument("--report", metavar="PATH", help="write the rejected rows and ignored columns to PATH")
         parser.add_argument("--dry-run", action="store_true", help="validate every row, write nothing")
         parser.add_argument("--user", help="the staff username the changes are recorded under")
@@ -125,6 +136,7 @@ class Command(BaseCommand):
             report_path=options["report"],
             dry_run=True,
             mode=options["mode"],
+            preset=options["preset"],
             batch_size=options["batch_size"],
             on_start=on_start,
             on_batch=on_batch,
@@ -153,6 +165,7 @@ class Command(BaseCommand):
                 mapping=parse_mapping(options["map"]),
                 actor=actor,
                 mode=options["mode"],
+                preset=options["preset"],
             )
         finished, result = services.run_job(
             job.pk,
@@ -168,5 +181,5 @@ class Command(BaseCommand):
 
     def _kind_and_file(self, options: dict[str, Any]) -> tuple[str, str]:
         if not options["kind"] or not options["file"]:
-            raise CommandError("give the kind (customers, orders or products) and the file, or --resume JOB")
+            raise CommandError(f"give the kind ({', '.join(KINDS)}) and the file, or --resume JOB")
         return options["kind"], options["file"]
