@@ -339,7 +339,7 @@ def register() -> None:
             value="code",
             search=("name", "code"),
             show=lambda c: c.name,
-            permission="commerce.view_product",
+            permission="commerce.view_category",
         )
     )
     register_facts("orders", _order_facts)

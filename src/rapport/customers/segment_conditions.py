@@ -376,7 +376,7 @@ def _register_entities() -> None:
             value="code",
             search=("name", "code", "city"),
             show=lambda s: f"{s.name} ({s.code})",
-            permission="customers.view_customer",
+            permission="customers.view_store",
         )
     )
     register_entity(

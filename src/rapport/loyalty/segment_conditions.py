@@ -227,12 +227,12 @@ def register() -> None:
             "coupon_template",
             _("Coupon template"),
             lambda: CouponTemplate.objects.order_by("name"),
-            permission="loyalty.view_coupontemplate",
+            permission="loyalty.view_coupon",
         )
     )
     register_entity(
         model_entity(
-            "card_type", _("Benefit card"), lambda: CardType.objects.order_by("name"), permission="loyalty.view_cardtype"
+            "card_type", _("Benefit card"), lambda: CardType.objects.order_by("name"), permission="loyalty.view_account"
         )
     )
     register_facts("loyalty", _loyalty_facts)

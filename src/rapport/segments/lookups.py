@@ -30,10 +30,10 @@ def lookup(kind: str, *, text: str, values: list[str], user: Any) -> dict[str, A
     ):
         raise PermissionDeniedError.single("permission", "forbidden", f"your role may not list {entity.name}")
     errors = []
-    if len(text) > MAX_TEXT:
-        errors.append(FieldError("q", "too_long", f"at most {MAX_TEXT} characters"))
-    if len(values) > MAX_VALUES:
-        errors.append(FieldError("values", "too_many", f"at most {MAX_VALUES} values"))
+    if len(text) > MAX_TEXT or "\x00" in text:
+        errors.append(FieldError("q", "invalid", f"a text of at most {MAX_TEXT} characters"))
+    if len(values) > MAX_VALUES or any(len(v) > MAX_TEXT or "\x00" in v for v in values):
+        errors.append(FieldError("values", "invalid", f"at most {MAX_VALUES} ids or codes, separated by commas"))
     if errors:
         raise InvalidInput(errors)
     typed: list[Any] = [int(v) if v.isdigit() else v for v in values]
