@@ -87,9 +87,7 @@ def test_lookup_finds_records_by_name_and_names_stored_values(operator_api, syst
     assert tags == [{"value": vip.pk, "label": "Value/VIP"}]
 
 
-def test_lookup_refuses_unknown_kinds_bad_input_missing_scope_and_permission(
-    operator_api, make_staff, api_client_for
-):
+def test_lookup_refuses_unknown_kinds_bad_input_missing_scope_and_permission(operator_api, make_staff, api_client_for):
     assert operator_api.get("/api/v1/segments/lookup/nothing").status_code == 404
     response = operator_api.get("/api/v1/segments/lookup/tag", {"q": "x" * 101})
     assert response.status_code == 422 and response.json()["errors"][0]["field"] == "q"
@@ -106,8 +104,14 @@ def test_message_engagement_and_member_code_select_and_explain(make_customer, sy
     now = dt.datetime.now(dt.UTC)
     for customer, opened_at in ((opened, now), (ignored, None)):
         Message.objects.create(
-            plan=plan, customer=customer, channel="email", status="sent", not_before=now,
-            created_at=now, sent_at=now - dt.timedelta(days=2), opened_at=opened_at,
+            plan=plan,
+            customer=customer,
+            channel="email",
+            status="sent",
+            not_before=now,
+            created_at=now,
+            sent_at=now - dt.timedelta(days=2),
+            opened_at=opened_at,
         )
     rule = {"type": "message_engagement", "op": "did_not", "action": "opened", "plan": plan.pk, "window_days": 7}
     saved = services.save_segment(data={"name": "Did not open", "rule": rule}, actor=system_actor)

@@ -58,7 +58,6 @@ BIRTH_MONTH = BirthMonthCondition(
 )
 
 
-
 @contextmanager
 def registered() -> Iterator[BirthMonthCondition]:
     register_condition(BIRTH_MONTH)

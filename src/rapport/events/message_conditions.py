@@ -23,7 +23,15 @@ from django.utils.translation import gettext_lazy as _
 from rapport.campaigns.models import ChannelKind, Message, Plan
 from rapport.segments import operators as ops
 from rapport.segments.conditions import DID, WINDOW, model_entity, window_start
-from rapport.segments.rules import ConditionType, Context, Facts, Field, register_condition, register_entity, register_facts
+from rapport.segments.rules import (
+    ConditionType,
+    Context,
+    Facts,
+    Field,
+    register_condition,
+    register_entity,
+    register_facts,
+)
 
 ACTIONS = {"received": "sent_at", "opened": "opened_at", "clicked": "clicked_at"}
 ACTION_LABELS = (("received", _("received")), ("opened", _("opened")), ("clicked", _("clicked")))
@@ -85,7 +93,7 @@ def _message_facts(ids: list[int]) -> dict[int, Any]:
         "customer_id", "plan_id", "channel", "sent_at", "opened_at", "clicked_at"
     )
     for row in rows:
-        sent[row["customer_id"]].append(row)
+        sent[row["customer_id"]].append(dict(row))
     return {pk: sent.get(pk, []) for pk in ids}
 
 

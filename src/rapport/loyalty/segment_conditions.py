@@ -291,7 +291,9 @@ def register() -> None:
             _("Benefit card"),
             facts=("cards",),
             fields=(
-                Field("op", _("Test"), "choice", choices=(("has", _("holds a card")), ("has_none", _("holds no card")))),
+                Field(
+                    "op", _("Test"), "choice", choices=(("has", _("holds a card")), ("has_none", _("holds no card")))
+                ),
                 Field("card_type", _("Card"), "integer", required=False, entity="card_type"),
             ),
         )

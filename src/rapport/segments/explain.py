@@ -1,4 +1,4 @@
-""""Why is this customer in this segment": the rule's tree with each condition in words, the
+""" "Why is this customer in this segment": the rule's tree with each condition in words, the
 customer's own value and whether it passed, from the reference evaluator (the same meaning as the
 SQL, tested against it) on this one customer's facts.
 """
