@@ -8,7 +8,7 @@ class LoyaltyConfig(AppConfig):
 
     def ready(self) -> None:
         from rapport.demo.steps import register_demo_step
-        from rapport.loyalty import merge_hooks, receivers, segment_conditions, tabs
+        from rapport.loyalty import home, merge_hooks, receivers, segment_conditions, tabs
         from rapport.loyalty.demo import seed_loyalty
 
         register_demo_step("loyalty", seed_loyalty, position=20)
@@ -16,3 +16,4 @@ class LoyaltyConfig(AppConfig):
         merge_hooks.register()
         segment_conditions.register()
         tabs.register()
+        home.register()
