@@ -22,7 +22,7 @@ def sla_panel(request: HttpRequest) -> dict[str, Any]:
         customer_id__in=visible, status__in=(Status.NEW, Status.OPEN, Status.PENDING)
     ).select_related("customer", "assignee")
     breached = open_tickets.filter(Q(first_response_breached=True) | Q(resolution_breached=True))
-    mine = open_tickets.filter(assignee=request.user)
+    mine = open_tickets.filter(assignee_id=request.user.pk)
     return {
         "breached_count": breached.count(),
         "breached": list(breached.order_by("resolution_due", "pk")[:SHOWN]),
