@@ -73,3 +73,38 @@ def test_a_service_agent_sees_sla_breaches_not_sales(client, make_staff, make_cu
     page = client.get("/").content.decode()
     assert 'id="home-sla"' in page and "Where is my parcel" in page and 'id="sla-breached">1<' in page
     assert 'id="home-kpis"' not in page and 'id="home-plans"' not in page
+
+
+def test_the_report_builder_compares_periods_and_puts_a_measure_on_a_second_axis(make_customer, store):
+    """Several measures, one on the right-hand axis, each beside the same months a year before."""
+    from rapport.analytics import reports
+    from rapport.commerce.models import Order
+
+    customer = make_customer(name="Repeat")
+    for n, placed in enumerate(("2026-03-10", "2025-03-12", "2025-03-20")):
+        moment = dt.datetime.fromisoformat(placed).replace(hour=4, tzinfo=dt.UTC)
+        Order.objects.create(
+            customer=customer,
+            store=store,
+            channel="web",
+            external_id=f"cmp-{n}",
+            status="paid",
+            subtotal=Decimal("100"),
+            discount_total=Decimal("0"),
+            total=Decimal("100"),
+            placed_at=moment,
+        )
+    definition = {
+        "dimensions": ["month"],
+        "measures": ["orders", "revenue"],
+        "secondary": ["revenue"],
+        "compare": "previous_year",
+        "filters": {"start": "2026-03-01", "end": "2026-03-31"},
+        "chart": "line",
+    }
+    result = reports.run(definition)
+    assert [c["key"] for c in result.columns] == ["month", "orders", "revenue", "orders__compare", "revenue__compare"]
+    assert result.rows[0][1] == 1 and result.rows[0][3] == 2
+    figure = reports.chart(result).to_plotly_json()
+    assert [t.get("yaxis") for t in figure["data"]] == [None, None, "y2", "y2"]
+    assert figure["layout"]["yaxis2"]["side"] == "right" and figure["data"][1]["line"]["dash"] == "dot"

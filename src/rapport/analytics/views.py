@@ -229,6 +229,8 @@ def definition_from_query(params: QueryDict) -> dict[str, Any]:
         "filters": filters,
         "chart": params.get("chart", "table"),
         "limit": int(limit) if limit.isdigit() else limit,
+        "secondary": [m for m in params.getlist("secondary") if m],
+        "compare": params.get("compare", ""),
     }
 
 
@@ -243,6 +245,9 @@ def _query_from_definition(definition: dict[str, Any]) -> str:
             query[key] = value
     query["chart"] = definition["chart"]
     query["limit"] = str(definition["limit"])
+    query.setlist("secondary", definition.get("secondary", []))
+    if definition.get("compare"):
+        query["compare"] = definition["compare"]
     return query.urlencode()
 
 
