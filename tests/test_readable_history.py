@@ -23,7 +23,7 @@ def test_an_audit_entry_reads_as_words_with_a_link(make_customer, system_actor):
     entry = AuditEntry.objects.filter(object_type="customers.customer", action="update").latest("pk")
     shown = readable([entry])[0]
     assert shown.type_label == "Customer" and shown.url == f"/customers/{customer.pk}/"
-    rows = dict(shown.rows)
+    rows = {label: text for label, text, _raw in shown.rows}
     assert rows["Gender"] == "Female → Male" and rows["City"] == "— → 杭州"
 
 

@@ -15,9 +15,7 @@ from rapport.analytics.models import ModelFit
 
 CARDS: dict[str, dict[str, Any]] = {
     ModelFit.Kind.BGNBD: {
-        "predicts": _(
-            "How many more purchases each customer will make, and the probability they are still a customer."
-        ),
+        "predicts": _("How many more purchases each customer will make, and whether they are still a customer."),
         "data": _(
             "Every counted order up to the fit date: each buyer's repeat purchase days, recency and age "
             "(a random sample of %(sample)s customers when there are more)."

@@ -8,6 +8,7 @@ so a new model needs no change here, and only an object type's page needs a line
 
 from __future__ import annotations
 
+import json
 from collections.abc import Mapping
 from dataclasses import dataclass, field
 from typing import Any
@@ -48,12 +49,16 @@ KEY_LABELS: dict[str, Any] = {
 """Labels of the keys apps write that are not a field of the object's model."""
 
 
+RULE_KEYS = {"all", "any", "not", "type"}
+
+
 @dataclass
 class Readable:
     entry: AuditEntry
     type_label: str
     url: str = ""
-    rows: list[tuple[str, str]] = field(default_factory=list)
+    rows: list[tuple[str, str, bool]] = field(default_factory=list)
+    """(label, text, whether the label is a raw key no model names, shown in code type)"""
 
 
 def _model(object_type: str) -> type[models.Model] | None:
@@ -91,9 +96,11 @@ class _Labels:
         found = _field(model, key)
         if found is not None and getattr(found, "verbose_name", None):
             return str(capfirst(found.verbose_name))
+        if found is not None and found.is_relation and found.related_model is not None:  # a reverse relation
+            return str(capfirst(found.related_model._meta.verbose_name_plural))
         if key in KEY_LABELS:
             return str(KEY_LABELS[key])
-        return capfirst(key.replace("_", " "))
+        return key  # a key no model names: shown as written, in code type
 
 
 def value_text(value: Any, model_field: Any = None) -> str:
@@ -105,7 +112,9 @@ def value_text(value: Any, model_field: Any = None) -> str:
     if isinstance(value, list):
         return ", ".join(value_text(v, model_field) for v in value)
     if isinstance(value, dict):
-        return "; ".join(f"{capfirst(str(k).replace('_', ' '))}: {value_text(v)}" for k, v in value.items())
+        if RULE_KEYS & set(value):  # a segment or tag rule: its JSON, as the advanced view shows it
+            return json.dumps(value, ensure_ascii=False)
+        return "; ".join(f"{k}: {value_text(v)}" for k, v in value.items())
     choices = dict(getattr(model_field, "flatchoices", None) or ())
     if choices and value in choices:
         return str(choices[value])
@@ -140,6 +149,7 @@ def readable(entries: list[AuditEntry]) -> list[Readable]:
                 text = ", ".join(labels.key(model, str(name)) for name in value)
             else:
                 text = _change_text(entry.action, value, model_field)
-            rows.append((labels.key(model, key) if key else "", text))
+            label = labels.key(model, key) if key else ""
+            rows.append((label, text, bool(key) and label == key))
         shown.append(Readable(entry, type_label, url, rows))
     return shown
