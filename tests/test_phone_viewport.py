@@ -59,7 +59,7 @@ def phone(chromium: Any, site: Any) -> Iterator[Any]:
     context = chromium.new_context(base_url=url, locale="en-US", viewport=PHONE)
     context.set_default_timeout(20_000)
     page = context.new_page()
-    page.goto("/login/")
+    page.goto("/login/?next=/customers/")
     page.fill("#id_username", logins["admin"])
     page.fill("#id_password", logins["password"])
     page.click("button[type=submit].primary")

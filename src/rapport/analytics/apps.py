@@ -7,7 +7,7 @@ class AnalyticsConfig(AppConfig):
     verbose_name = _("Analytics")
 
     def ready(self) -> None:
-        from rapport.analytics import merge_hooks, segment_conditions, tabs
+        from rapport.analytics import home, merge_hooks, segment_conditions, tabs
         from rapport.analytics.demo import compute_demo_metrics
         from rapport.analytics.tasks import customers_changed
         from rapport.core.changes import Change, on_customers_changed
@@ -18,4 +18,5 @@ class AnalyticsConfig(AppConfig):
         segment_conditions.register()
         merge_hooks.register()
         tabs.register()
+        home.register()
         register_demo_step("analytics", compute_demo_metrics, position=10)

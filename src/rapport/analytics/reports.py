@@ -39,6 +39,12 @@ from rapport.core.tabular import csv_bytes, xlsx_bytes
 
 MAX_ROWS = 5000
 CHARTS = ("table", "bar", "line", "pie")
+COMPARISONS: dict[str, Any] = {
+    "": "",
+    "previous_period": _("previous period"),
+    "previous_year": _("same period last year"),
+}
+TIME_DIMENSIONS = ("month", "week", "day")
 
 
 @dataclass(frozen=True)
@@ -107,6 +113,7 @@ def catalogue() -> dict[str, Any]:
             {"value": k, "label": str(d.label), "lines_only": d.order_path is None} for k, d in DIMENSIONS.items()
         ],
         "measures": [{"value": k, "label": str(label)} for k, label in MEASURES.items()],
+        "comparisons": [[value, str(label)] for value, label in COMPARISONS.items()],
         "charts": list(CHARTS),
         "filters": {
             "lifecycle_stages": [[v, str(label)] for v, label in LifecycleStage.choices],
@@ -124,7 +131,7 @@ def clean_definition(definition: Any, *, today: dt.date | None = None) -> dict[s
     if not isinstance(definition, Mapping):
         raise InvalidInput([FieldError("definition", "invalid", "a report definition is an object")])
     errors: list[FieldError] = []
-    unknown = set(definition) - {"dimensions", "measures", "filters", "chart", "limit"}
+    unknown = set(definition) - {"dimensions", "measures", "filters", "chart", "limit", "secondary", "compare"}
     errors.extend(FieldError(key, "unknown", "not part of a report definition") for key in sorted(unknown))
     dimensions = _names(definition.get("dimensions", []), "dimensions", DIMENSIONS, errors, at_least=0, at_most=2)
     measures = _names(definition.get("measures", []), "measures", MEASURES, errors, at_least=1, at_most=6)
@@ -142,9 +149,34 @@ def clean_definition(definition: Any, *, today: dt.date | None = None) -> dict[s
     if isinstance(limit, bool) or not isinstance(limit, int) or not 1 <= limit <= MAX_ROWS:
         errors.append(FieldError("limit", "invalid", f"a whole number from 1 to {MAX_ROWS}"))
     filters = _clean_filters(definition.get("filters", {}), errors, today or timezone.localdate())
+    extras = _clean_extras(definition, measures, errors)
     if errors:
         raise InvalidInput(errors)
-    return {"dimensions": dimensions, "measures": measures, "filters": filters, "chart": chart, "limit": limit}
+    return {
+        "dimensions": dimensions,
+        "measures": measures,
+        "filters": filters,
+        "chart": chart,
+        "limit": limit,
+        **extras,
+    }
+
+
+def _clean_extras(definition: Mapping[str, Any], measures: list[str], errors: list[FieldError]) -> dict[str, Any]:
+    """``secondary``: measures drawn on a second (right) axis; ``compare``: a period to set
+    beside the chosen one. Only present when chosen, so older definitions read the same."""
+    extras: dict[str, Any] = {}
+    secondary = definition.get("secondary", [])
+    if not isinstance(secondary, list) or any(m not in measures for m in secondary):
+        errors.append(FieldError("secondary", "invalid", "a list of the chosen measures"))
+    elif secondary:
+        extras["secondary"] = [m for m in measures if m in secondary]
+    compare = definition.get("compare", "")
+    if compare not in COMPARISONS:
+        errors.append(FieldError("compare", "invalid", f"one of: {', '.join(c for c in COMPARISONS if c)}"))
+    elif compare:
+        extras["compare"] = compare
+    return extras
 
 
 def _names(
@@ -219,37 +251,72 @@ def _json_value(value: Any) -> Any:
 
 def run(definition: Mapping[str, Any]) -> Result:
     cleaned = clean_definition(definition)
-    window = Filters.parse(cleaned["filters"], today=timezone.localdate())
+    rows, truncated = _rows(cleaned, cleaned["filters"])
+    columns = [{"key": d, "label": str(DIMENSIONS[d].label), "kind": "dimension"} for d in cleaned["dimensions"]]
+    columns += [{"key": m, "label": str(MEASURES[m]), "kind": "measure"} for m in cleaned["measures"]]
+    if cleaned.get("compare"):
+        earlier, _cut = _rows(cleaned, compared_filters(cleaned["filters"], cleaned["compare"]))
+        rows = _beside(cleaned, rows, earlier)
+        label = COMPARISONS[cleaned["compare"]]
+        columns += [
+            {"key": f"{m}__compare", "label": f"{MEASURES[m]} ({label})", "kind": "comparison"}
+            for m in cleaned["measures"]
+        ]
+    return Result(cleaned, columns, rows, truncated)
+
+
+def compared_filters(filters: Mapping[str, Any], compare: str) -> dict[str, Any]:
+    """The same filters over the period before (as long as the chosen one) or a year before."""
+    start, end = dt.date.fromisoformat(filters["start"]), dt.date.fromisoformat(filters["end"])
+    if compare == "previous_year":
+        start, end = _year_before(start), _year_before(end)
+    else:
+        length = end - start + dt.timedelta(days=1)
+        start, end = start - length, end - length
+    return {**filters, "start": start.isoformat(), "end": end.isoformat()}
+
+
+def _year_before(day: dt.date) -> dt.date:
+    return day.replace(year=day.year - 1, day=28) if (day.month, day.day) == (2, 29) else day.replace(year=day.year - 1)
+
+
+def _beside(cleaned: Mapping[str, Any], rows: list[list[Any]], earlier: list[list[Any]]) -> list[list[Any]]:
+    """Each row with the comparison period's measures: matched by position along a time axis
+    (this May beside last May), by the dimension values otherwise; None where there is none."""
+    width = len(cleaned["dimensions"])
+    empty = [None] * len(cleaned["measures"])
+    if width and cleaned["dimensions"][0] in TIME_DIMENSIONS:
+        return [row + (earlier[i][width:] if i < len(earlier) else empty) for i, row in enumerate(rows)]
+    by_key = {tuple(row[:width]): row[width:] for row in earlier}
+    return [row + by_key.get(tuple(row[:width]), empty) for row in rows]
+
+
+def _rows(cleaned: Mapping[str, Any], filters: Mapping[str, Any]) -> tuple[list[list[Any]], bool]:
+    window = Filters.parse(filters, today=timezone.localdate())
     lines = _uses_lines(cleaned["dimensions"], cleaned["measures"])
     facts: QuerySet[Any] = window.lines() if lines else window.orders()
     prefix = "order__" if lines else ""
     for key, (path, _allowed) in LIST_FILTERS.items():
-        if cleaned["filters"].get(key):
-            facts = facts.filter(**{f"{prefix}{path}__in": cleaned["filters"][key]})
+        if filters.get(key):
+            facts = facts.filter(**{f"{prefix}{path}__in": filters[key]})
     dimension_columns = {f"d_{d}": _dimension_expression(d, lines) for d in cleaned["dimensions"]}
     aggregates = _aggregates(lines, prefix)
-    grouped = facts.values(**dimension_columns) if dimension_columns else facts
-    annotated = grouped.annotate(**aggregates) if dimension_columns else None
-    if annotated is None:
+    if not dimension_columns:
         rows_raw = [facts.aggregate(**aggregates)]
     else:
         first_measure = cleaned["measures"][0]
         ordering = (
-            [*dimension_columns]
-            if cleaned["dimensions"][0] in ("month", "week", "day")
-            else [f"-{_sort_key(first_measure)}"]
+            [*dimension_columns] if cleaned["dimensions"][0] in TIME_DIMENSIONS else [f"-{_sort_key(first_measure)}"]
         )
+        annotated = facts.values(**dimension_columns).annotate(**aggregates)
         rows_raw = list(annotated.order_by(*ordering)[: cleaned["limit"] + 1])
     truncated = len(rows_raw) > cleaned["limit"]
-    rows_raw = rows_raw[: cleaned["limit"]]
     rows = []
-    for raw in rows_raw:
+    for raw in rows_raw[: cleaned["limit"]]:
         row: list[Any] = [_dimension_value(d, raw[f"d_{d}"]) for d in cleaned["dimensions"]]
         row.extend(_measure(m, raw) for m in cleaned["measures"])
         rows.append(row)
-    columns = [{"key": d, "label": str(DIMENSIONS[d].label), "kind": "dimension"} for d in cleaned["dimensions"]]
-    columns += [{"key": m, "label": str(MEASURES[m]), "kind": "measure"} for m in cleaned["measures"]]
-    return Result(cleaned, columns, rows, truncated)
+    return rows, truncated
 
 
 def _dimension_expression(name: str, lines: bool) -> Expression:
@@ -339,7 +406,6 @@ def chart(result: Result) -> Any:
 
     kind = result.definition["chart"]
     dimensions = result.definition["dimensions"]
-    measures = result.definition["measures"]
     fig = figure()
     x = [str(row[0]) for row in result.rows]
     if kind == "pie":
@@ -356,9 +422,31 @@ def chart(result: Result) -> Any:
         if kind == "bar":
             fig.update_layout(barmode="stack")
     else:
-        for i, measure in enumerate(measures):
-            fig.add_trace(trace(x=x, y=[float(row[1 + i]) for row in result.rows], name=str(MEASURES[measure])))
+        _measure_traces(fig, result, trace, x)
     return month_axis(fig)  # the labels are text whatever the dimension: months, stores, products
+
+
+def _measure_traces(fig: Any, result: Result, trace: Any, x: list[str]) -> None:
+    """One series per measure (the ``secondary`` ones on a right-hand axis), and for a
+    comparison each measure's earlier period as a dotted line on the same axis."""
+    import plotly.graph_objects as go
+
+    measures = result.definition["measures"]
+    secondary = set(result.definition.get("secondary", []))
+    compare = result.definition.get("compare")
+
+    def number(value: Any) -> float | None:
+        return None if value is None else float(value)
+
+    for i, measure in enumerate(measures):
+        axis = {"yaxis": "y2"} if measure in secondary else {}
+        fig.add_trace(trace(x=x, y=[number(row[1 + i]) for row in result.rows], name=str(MEASURES[measure]), **axis))
+        if compare:
+            label = f"{MEASURES[measure]} ({COMPARISONS[compare]})"
+            earlier = [number(row[1 + len(measures) + i]) for row in result.rows]
+            fig.add_trace(go.Scatter(x=x, y=earlier, name=label, line={"dash": "dot"}, **axis))
+    if secondary:
+        fig.update_layout(yaxis2={"overlaying": "y", "side": "right", "showgrid": False})
 
 
 # Saved reports ----------------------------------------------------------------------------------

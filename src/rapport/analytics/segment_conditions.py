@@ -42,7 +42,7 @@ FIELDS: dict[str, tuple[str, tuple[tuple[str, Any], ...], str, Any]] = {
     "lifecycle_stage": ("choice", _choices(LifecycleStage), "metrics__lifecycle_stage", _("Lifecycle stage")),
     "value_tier": ("choice", _choices(ValueTier), "metrics__value_tier", _("Value tier")),
     "price_sensitivity": ("choice", _choices(PriceSensitivity), "metrics__price_sensitivity", _("Price sensitivity")),
-    "preferred_category": ("choice", (), "metrics__preferred_category__code", _("Preferred category (code)")),
+    "preferred_category": ("choice", (), "metrics__preferred_category__code", _("Preferred category")),
     "r_score": ("integer", (), "metrics__r_score", _("R score (1–5)")),
     "f_score": ("integer", (), "metrics__f_score", _("F score (1–5)")),
     "m_score": ("integer", (), "metrics__m_score", _("M score (1–5)")),
@@ -69,8 +69,11 @@ class AnalyticsCondition(ConditionType):
 
     def matches(self, condition: Mapping[str, Any], facts: Facts, context: Context) -> bool:
         kind = FIELDS[condition["field"]][0]
-        actual = (facts["metrics"] or {}).get(condition["field"])
+        actual = self.actual(condition, facts, context)
         return ops.operand_matches(actual, kind, condition["op"], condition["value"], context.now)
+
+    def actual(self, condition: Mapping[str, Any], facts: Facts, context: Context) -> Any:
+        return (facts["metrics"] or {}).get(condition["field"])
 
 
 def _metrics_facts(ids: list[int]) -> dict[int, Any]:

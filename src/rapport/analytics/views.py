@@ -8,7 +8,6 @@ Views only translate between HTTP and :mod:`rapport.analytics.kpis`, ``loyalty_k
 
 from __future__ import annotations
 
-import json
 from collections.abc import Callable
 from typing import Any
 from urllib.parse import urlencode
@@ -26,6 +25,7 @@ from django.views.decorators.http import require_POST
 from rapport.analytics import kpis, loyalty_kpis, metrics, reports
 from rapport.analytics.api import export_response
 from rapport.analytics.charts import embed, figure, month_axis
+from rapport.analytics.model_cards import card
 from rapport.analytics.models import ModelFit, SavedReport
 from rapport.commerce.models import Order
 from rapport.core.errors import DomainError, InvalidInput
@@ -229,6 +229,8 @@ def definition_from_query(params: QueryDict) -> dict[str, Any]:
         "filters": filters,
         "chart": params.get("chart", "table"),
         "limit": int(limit) if limit.isdigit() else limit,
+        "secondary": [m for m in params.getlist("secondary") if m],
+        "compare": params.get("compare", ""),
     }
 
 
@@ -243,6 +245,9 @@ def _query_from_definition(definition: dict[str, Any]) -> str:
             query[key] = value
     query["chart"] = definition["chart"]
     query["limit"] = str(definition["limit"])
+    query.setlist("secondary", definition.get("secondary", []))
+    if definition.get("compare"):
+        query["compare"] = definition["compare"]
     return query.urlencode()
 
 
@@ -340,11 +345,7 @@ def report_delete(request: HttpRequest, pk: int) -> HttpResponse:
 @permission_required("analytics.view_modelfit", raise_exception=True)
 def models_page(request: HttpRequest) -> HttpResponse:
     latest = [ModelFit.objects.filter(kind=kind).first() for kind in ModelFit.Kind.values]
-    fits = [
-        {"fit": fit, "params": json.dumps(fit.params, indent=1)[:2000], "quality": fit.quality}
-        for fit in latest
-        if fit is not None
-    ]
+    fits = [card(fit) for fit in latest if fit is not None]
     return render(request, "analytics/models.html", {"nav": "analytics", "section": "models", "fits": fits})
 
 

@@ -7,6 +7,7 @@ from django.http import HttpRequest, HttpResponse
 from django.shortcuts import render
 
 from rapport.audit.models import AuditEntry
+from rapport.audit.readable import readable
 from rapport.audit.services import filter_entries
 from rapport.core.actor import Source
 from rapport.core.errors import InvalidInput
@@ -28,6 +29,7 @@ def entry_list(request: HttpRequest) -> HttpResponse:
     context = {
         "nav": "audit",
         "page": page,
+        "readable": readable(list(page.items)) if page else [],
         "errors": errors,
         "params": params,
         "actions": AuditEntry.Action.choices,

@@ -29,7 +29,7 @@ from django.db.models import (
 from django.db.models.functions import Round
 from django.utils.translation import gettext_lazy as _
 
-from rapport.commerce.models import COUNTED_STATUSES, Category, Order, OrderLine
+from rapport.commerce.models import COUNTED_STATUSES, Category, Order, OrderLine, Product
 from rapport.commerce.queries import counted
 from rapport.segments import operators as ops
 from rapport.segments.conditions import (
@@ -38,6 +38,7 @@ from rapport.segments.conditions import (
     as_list,
     compare,
     customers_in,
+    model_entity,
     py_compare,
     subject_entry,
     window_start,
@@ -48,6 +49,7 @@ from rapport.segments.rules import (
     Facts,
     Field,
     register_condition,
+    register_entity,
     register_facts,
     register_source,
 )
@@ -144,6 +146,21 @@ class OrdersCondition(ConditionType):
             else:
                 checks.append(count > 0 and py_compare(cents, o, count * _cents(v)))
         return all(checks)
+
+    def actual(self, condition: Mapping[str, Any], facts: Facts, context: Context) -> Any:
+        """The customer's measure: count, sum or average in the window, or the last order's time."""
+        orders = [o for o in facts["orders"] if o["status"] in COUNTED_STATUSES]
+        metric = condition["metric"]
+        if metric == "last_order_at":
+            return max((o["placed_at"] for o in orders), default=None)
+        start = window_start(condition.get("window_days"), context.now)
+        totals = [o["total"] for o in orders if start is None or o["placed_at"] >= start]
+        if metric == "count":
+            return len(totals)
+        total = sum(totals, Decimal("0"))
+        if metric == "sum":
+            return total
+        return (total / len(totals)).quantize(Decimal("0.01")) if totals else None
 
 
 def _order_groups(window: int | None, now: dt.datetime) -> Any:
@@ -256,6 +273,20 @@ class BoughtCondition(ConditionType):
         )
         return bought if condition["op"] == "did" else not bought
 
+    def actual(self, condition: Mapping[str, Any], facts: Facts, context: Context) -> Any:
+        """The wanted SKUs and categories the customer bought in the window."""
+        start = window_start(condition.get("window_days"), context.now)
+        return sorted(
+            {
+                found
+                for order in facts["orders"]
+                if order["status"] in COUNTED_STATUSES and (start is None or order["placed_at"] >= start)
+                for line in order["lines"]
+                for found in (line["sku"], line["category"])
+                if found in condition["skus"] or found in condition["categories"]
+            }
+        )
+
 
 def _order_facts(ids: list[int]) -> dict[int, Any]:
     orders: dict[int, list[dict[str, Any]]] = defaultdict(list)
@@ -289,6 +320,28 @@ def order_metric_source() -> list[dict[str, Any]]:
 
 
 def register() -> None:
+    register_entity(
+        model_entity(
+            "product",
+            _("Product"),
+            lambda: Product.objects.order_by("name"),
+            value="sku",
+            search=("name", "sku"),
+            show=lambda p: f"{p.name} ({p.sku})",
+            permission="commerce.view_product",
+        )
+    )
+    register_entity(
+        model_entity(
+            "category",
+            _("Category"),
+            lambda: Category.objects.order_by("name"),
+            value="code",
+            search=("name", "code"),
+            show=lambda c: c.name,
+            permission="commerce.view_category",
+        )
+    )
     register_facts("orders", _order_facts)
     register_source(
         "categories", lambda: [{"value": c.code, "label": c.name} for c in Category.objects.order_by("name")]
@@ -312,11 +365,10 @@ def register() -> None:
             "bought",
             _("Bought"),
             facts=("orders",),
-            layout="bought",
             fields=(
                 Field("op", _("Test"), "choice", choices=DID),
-                Field("skus", _("Products (SKUs)"), "multi", required=False),
-                Field("categories", _("Categories"), "multi", required=False, source="categories"),
+                Field("skus", _("Products"), "multi", required=False, entity="product"),
+                Field("categories", _("Categories"), "multi", required=False, source="categories", entity="category"),
                 WINDOW,
             ),
         )

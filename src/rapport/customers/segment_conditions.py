@@ -23,8 +23,10 @@ from django.contrib.auth import get_user_model
 from django.db.models import (
     Case,
     DateField,
+    Exists,
     F,
     FloatField,
+    OuterRef,
     Q,
     TextField,
     Value,
@@ -45,6 +47,7 @@ from rapport.customers.models import (
     ConsentPurpose,
     Customer,
     CustomFieldDefinition,
+    Identity,
     Store,
 )
 from rapport.segments import operators as ops
@@ -56,6 +59,7 @@ from rapport.segments.conditions import (
     JsonText,
     as_list,
     choice_fields,
+    model_entity,
     operand_fields,
     subject_entry,
     years_before,
@@ -66,6 +70,7 @@ from rapport.segments.rules import (
     Facts,
     Field,
     register_condition,
+    register_entity,
     register_facts,
     register_source,
 )
@@ -125,11 +130,13 @@ class ProfileCondition(ConditionType):
         return ops.operand_q(F(field), kind, op, value, context.now)
 
     def matches(self, condition: Mapping[str, Any], facts: Facts, context: Context) -> bool:
-        customer = facts["customer"]
-        field = condition["field"]
-        kind = PROFILE_FIELDS[field][0]
-        actual = age_on(customer["birthday"], context.now.date()) if field == "age" else customer[field]
+        kind = PROFILE_FIELDS[condition["field"]][0]
+        actual = self.actual(condition, facts, context)
         return ops.operand_matches(actual, kind, condition["op"], condition["value"], context.now)
+
+    def actual(self, condition: Mapping[str, Any], facts: Facts, context: Context) -> Any:
+        customer, field = facts["customer"], condition["field"]
+        return age_on(customer["birthday"], context.now.date()) if field == "age" else customer[field]
 
 
 _CUSTOM_KIND: dict[str, str] = {
@@ -182,9 +189,12 @@ class CustomFieldCondition(ConditionType):
             return ops.operand_q(Cast(text, DateField()), "date", op, value, context.now)
         return ops.operand_q(text, kind, op, value, context.now)
 
+    def actual(self, condition: Mapping[str, Any], facts: Facts, context: Context) -> Any:
+        return (facts["customer"]["custom_fields"] or {}).get(condition["key"])
+
     def matches(self, condition: Mapping[str, Any], facts: Facts, context: Context) -> bool:
         kind, op, value = condition["kind"], condition["op"], condition["value"]
-        actual = (facts["customer"]["custom_fields"] or {}).get(condition["key"])
+        actual = self.actual(condition, facts, context)
         if kind == "number":
             actual = actual if isinstance(actual, int | float | str) and not isinstance(actual, bool) else None
             try:
@@ -215,6 +225,9 @@ class StoreCondition(ConditionType):
         actual = facts["customer"]["store_code"]
         return ops.operand_matches(actual, "choice", condition["op"], condition["value"], context.now)
 
+    def actual(self, condition: Mapping[str, Any], facts: Facts, context: Context) -> Any:
+        return facts["customer"]["store_code"]
+
 
 class OwnerCondition(ConditionType):
     def clean(self, condition: Mapping[str, Any], path: str) -> dict[str, Any]:
@@ -230,6 +243,9 @@ class OwnerCondition(ConditionType):
     def matches(self, condition: Mapping[str, Any], facts: Facts, context: Context) -> bool:
         actual = facts["customer"]["owner_username"]
         return ops.operand_matches(actual, "choice", condition["op"], condition["value"], context.now)
+
+    def actual(self, condition: Mapping[str, Any], facts: Facts, context: Context) -> Any:
+        return facts["customer"]["owner_username"]
 
 
 def _customer_facts(ids: list[int]) -> dict[int, Any]:
@@ -284,10 +300,12 @@ class ConsentCondition(ConditionType):
         return allowed if condition["granted"] else ~allowed
 
     def matches(self, condition: Mapping[str, Any], facts: Facts, context: Context) -> bool:
+        return bool(self.actual(condition, facts, context) == condition["granted"])
+
+    def actual(self, condition: Mapping[str, Any], facts: Facts, context: Context) -> Any:
         decided: dict[tuple[str, str], bool] = facts["consents"]
         key = (condition["channel"], condition["purpose"])
-        state = decided.get(key, DEFAULT_GRANTED[ConsentPurpose(condition["purpose"])])
-        return state == condition["granted"]
+        return decided.get(key, DEFAULT_GRANTED[ConsentPurpose(condition["purpose"])])
 
 
 def _consent_facts(ids: list[int]) -> dict[int, Any]:
@@ -298,7 +316,103 @@ def _consent_facts(ids: list[int]) -> dict[int, Any]:
     return {pk: decided.get(pk, {}) for pk in ids}
 
 
+MEMBER_CODE_OPS = ("eq", "contains", "is_set", "is_not_set")
+
+
+class MemberCodeCondition(ConditionType):
+    """A member code or card number: one of the customer's identities (of one kind, or any)."""
+
+    def clean(self, condition: Mapping[str, Any], path: str) -> dict[str, Any]:
+        channel = condition.get("channel") or ""
+        if not isinstance(channel, str) or len(channel) > 40:
+            raise ops.fail(f"{path}.channel", "a kind of code, such as member_card")
+        if condition.get("op") not in MEMBER_CODE_OPS:
+            raise ops.fail(f"{path}.op", f"one of: {', '.join(MEMBER_CODE_OPS)}")
+        op, value = ops.clean_operand("text", condition.get("op"), condition.get("value"), path)
+        return {"channel": channel, "op": op, "value": value}
+
+    def q(self, condition: Mapping[str, Any], context: Context) -> Q:
+        codes = Identity.objects.filter(customer=OuterRef("pk"))
+        if condition["channel"]:
+            codes = codes.filter(channel=condition["channel"])
+        op, value = condition["op"], condition["value"]
+        if op == "eq":
+            codes = codes.filter(external_id=value)
+        elif op == "contains":
+            codes = codes.filter(ops.contains_q(F("external_id"), value))
+        held = Q(Exists(codes))
+        return ~held if op == "is_not_set" else held
+
+    def actual(self, condition: Mapping[str, Any], facts: Facts, context: Context) -> Any:
+        channel = condition["channel"]
+        return [code for kind, code in facts["identities"] if not channel or kind == channel]
+
+    def matches(self, condition: Mapping[str, Any], facts: Facts, context: Context) -> bool:
+        codes, op, value = self.actual(condition, facts, context), condition["op"], condition["value"]
+        if op in ("is_set", "is_not_set"):
+            return bool(codes) == (op == "is_set")
+        return any(ops.operand_matches(code, "text", op, value, context.now) for code in codes)
+
+
+def _identity_facts(ids: list[int]) -> dict[int, Any]:
+    held: dict[int, list[tuple[str, str]]] = defaultdict(list)
+    rows = Identity.objects.filter(customer_id__in=ids).order_by("pk")
+    for customer_id, channel, code in rows.values_list("customer_id", "channel", "external_id"):
+        held[customer_id].append((channel, code))
+    return {pk: held.get(pk, []) for pk in ids}
+
+
+def _identity_channels() -> list[dict[str, Any]]:
+    channels = Identity.objects.order_by("channel").values_list("channel", flat=True).distinct()[:50]
+    return [{"value": channel, "label": channel} for channel in channels]
+
+
+def _register_entities() -> None:
+    register_entity(
+        model_entity(
+            "store",
+            _("Store"),
+            lambda: Store.objects.order_by("code"),
+            value="code",
+            search=("name", "code", "city"),
+            show=lambda s: f"{s.name} ({s.code})",
+            permission="customers.view_store",
+        )
+    )
+    register_entity(
+        model_entity(
+            "staff",
+            _("Staff member"),
+            lambda: get_user_model().objects.filter(is_active=True).order_by("username"),
+            value="username",
+            search=("username", "first_name", "last_name"),
+            show=lambda u: u.get_full_name() or u.get_username(),
+            permission="customers.view_customer",
+        )
+    )
+
+
 def register() -> None:
+    _register_entities()
+    register_facts("identities", _identity_facts)
+    register_source("identity_channels", _identity_channels)
+    register_condition(
+        MemberCodeCondition(
+            "member_code",
+            _("Member code or card number"),
+            facts=("identities",),
+            fields=(
+                Field("channel", _("Kind of code"), "choice", required=False, source="identity_channels"),
+                Field(
+                    "op",
+                    _("Test"),
+                    "choice",
+                    choices=tuple((op, ops.OP_LABELS[op]) for op in MEMBER_CODE_OPS),
+                ),
+                Field("value", _("Code"), "text", required=False),
+            ),
+        )
+    )
     register_facts("customer", _customer_facts)
     register_source("profile_fields", profile_field_source)
     register_source("custom_fields", custom_field_source)

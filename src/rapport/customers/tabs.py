@@ -5,11 +5,14 @@ from __future__ import annotations
 from typing import Any
 
 from django.contrib.auth import get_user_model
+from django.core.exceptions import FieldDoesNotExist
 from django.http import HttpRequest
+from django.utils.text import capfirst
 from django.utils.translation import gettext_lazy as _
 
 from rapport.accounts import roles
 from rapport.audit.models import AuditEntry
+from rapport.audit.readable import readable
 from rapport.console.tabs import CustomerTab, register_customer_tab
 from rapport.core.listing import page_offset, paginate
 from rapport.customers import consent
@@ -41,8 +44,35 @@ def consents(request: HttpRequest, customer: Customer) -> dict[str, Any]:
 
 
 def history(request: HttpRequest, customer: Customer) -> dict[str, Any]:
+    """Each change with the field's label (a custom field's own label) and choice values in words."""
     changes = customer.changes.all()
-    return {"history_page": paginate(changes, limit=50, offset=page_offset(request.GET.get("page"), 50))}
+    page = paginate(changes, limit=50, offset=page_offset(request.GET.get("page"), 50))
+    custom = dict(CustomFieldDefinition.objects.values_list("key", "label"))
+    rows = []
+    for change in page.items:
+        label, choices = _field_label(change.field, custom)
+        rows.append(
+            {
+                "change": change,
+                "label": label,
+                "old": choices.get(change.old_value, change.old_value),
+                "new": choices.get(change.new_value, change.new_value),
+            }
+        )
+    return {"history_page": page, "history_rows": rows}
+
+
+def _field_label(name: str, custom: dict[str, str]) -> tuple[str, dict[str, str]]:
+    """A changed field's label and its choices' labels (``custom_fields.<key>``: the field's label)."""
+    if name.startswith("custom_fields."):
+        key = name.split(".", 1)[1]
+        return f"{_('Custom field')}: {custom.get(key, key)}", {}
+    try:
+        model_field = Customer._meta.get_field(name.removesuffix("_id"))
+    except FieldDoesNotExist:
+        return capfirst(name.replace("_", " ")), {}
+    choices = {str(value): str(label) for value, label in getattr(model_field, "flatchoices", None) or ()}
+    return str(capfirst(getattr(model_field, "verbose_name", name))), choices
 
 
 def notes(request: HttpRequest, customer: Customer) -> dict[str, Any]:
@@ -51,7 +81,8 @@ def notes(request: HttpRequest, customer: Customer) -> dict[str, Any]:
 
 def audit(request: HttpRequest, customer: Customer) -> dict[str, Any]:
     entries = AuditEntry.objects.filter(object_type="customers.customer", object_id=str(customer.pk))
-    return {"audit_page": paginate(entries, limit=50, offset=page_offset(request.GET.get("page"), 50))}
+    page = paginate(entries, limit=50, offset=page_offset(request.GET.get("page"), 50))
+    return {"audit_page": page, "audit_entries": readable(list(page.items))}
 
 
 def register() -> None:

@@ -186,7 +186,8 @@ def _event_facts(ids: list[int]) -> dict[int, Any]:
 
 
 def event_name_source() -> list[dict[str, Any]]:
-    """Event names seen in the last 90 days (at most 200): the events table is large."""
+    """Event names seen in the last 90 days (at most 200), each with the property keys the latest
+    events of that name carried (read from a sample: the events table is large)."""
     since = timezone.now() - dt.timedelta(days=90)
     names = (
         Event.objects.filter(timestamp__gte=since)
@@ -195,7 +196,15 @@ def event_name_source() -> list[dict[str, Any]]:
         .distinct()
         .order_by("name")[:200]
     )
-    return [{"value": name, "label": name} for name in names]
+    keys: dict[str, set[str]] = defaultdict(set)
+    sample = Event.objects.filter(timestamp__gte=since).order_by("-timestamp")[:PROPERTY_SAMPLE]
+    for name, properties in sample.values_list("name", "properties"):
+        if isinstance(properties, dict):
+            keys[name].update(k for k in properties if JSON_KEY.match(k))
+    return [{"value": name, "label": name, "properties": sorted(keys.get(name, ()))} for name in names]
+
+
+PROPERTY_SAMPLE = 2000
 
 
 def register() -> None:

@@ -8,7 +8,7 @@ class LoyaltyConfig(AppConfig):
 
     def ready(self) -> None:
         from rapport.demo.steps import register_demo_step
-        from rapport.loyalty import goodwill_privacy, merge_hooks, receivers, segment_conditions, tabs
+        from rapport.loyalty import goodwill_privacy, home, merge_hooks, receivers, segment_conditions, tabs
         from rapport.loyalty.demo import seed_loyalty
 
         register_demo_step("loyalty", seed_loyalty, position=20)
@@ -17,3 +17,4 @@ class LoyaltyConfig(AppConfig):
         segment_conditions.register()
         tabs.register()
         goodwill_privacy.register()
+        home.register()

@@ -20,9 +20,28 @@ from django.db.models import DecimalField, Exists, OuterRef, Q, Subquery, Sum, V
 from django.db.models.functions import Coalesce
 from django.utils.translation import gettext_lazy as _
 
-from rapport.loyalty.models import Account, Asset, Coupon, CouponStatus, CouponTemplate, Level, Membership
+from rapport.loyalty.models import (
+    Account,
+    Asset,
+    BenefitCard,
+    CardType,
+    Coupon,
+    CouponStatus,
+    CouponTemplate,
+    Level,
+    Membership,
+)
 from rapport.segments import operators as ops
-from rapport.segments.rules import ConditionType, Context, Facts, Field, register_condition, register_facts
+from rapport.segments.conditions import model_entity
+from rapport.segments.rules import (
+    ConditionType,
+    Context,
+    Facts,
+    Field,
+    register_condition,
+    register_entity,
+    register_facts,
+)
 
 BALANCE_ASSETS = {"points": [Asset.POINTS], "stored_value": [Asset.PRINCIPAL, Asset.BONUS]}
 BALANCE_OPS = ("eq", "neq", "gt", "gte", "lt", "lte", "between")
@@ -61,6 +80,10 @@ class LevelCondition(ConditionType):
         on_level = facts["loyalty"]["level_id"] in set(condition["levels"])
         return on_level if condition["op"] == "in" else not on_level
 
+    def actual(self, condition: Mapping[str, Any], facts: Facts, context: Context) -> Any:
+        level = Level.objects.filter(pk=facts["loyalty"]["level_id"]).first()
+        return level.name if level else None
+
 
 class BalanceCondition(ConditionType):
     def clean(self, condition: Mapping[str, Any], path: str) -> dict[str, Any]:
@@ -84,9 +107,12 @@ class BalanceCondition(ConditionType):
         return ops.operand_q(balance, "number", condition["op"], condition["value"], context.now)
 
     def matches(self, condition: Mapping[str, Any], facts: Facts, context: Context) -> bool:
-        held = facts["loyalty"]["balances"]
-        balance = sum((held.get(asset, Decimal("0")) for asset in BALANCE_ASSETS[condition["asset"]]), Decimal("0"))
+        balance = self.actual(condition, facts, context)
         return ops.operand_matches(balance, "number", condition["op"], condition["value"], context.now)
+
+    def actual(self, condition: Mapping[str, Any], facts: Facts, context: Context) -> Any:
+        held = facts["loyalty"]["balances"]
+        return sum((held.get(asset, Decimal("0")) for asset in BALANCE_ASSETS[condition["asset"]]), Decimal("0"))
 
 
 class CouponCondition(ConditionType):
@@ -113,10 +139,62 @@ class CouponCondition(ConditionType):
         return has if condition["op"] == "has" else ~has
 
     def matches(self, condition: Mapping[str, Any], facts: Facts, context: Context) -> bool:
+        has = self.actual(condition, facts, context) > 0
+        return has if condition["op"] == "has" else not has
+
+    def actual(self, condition: Mapping[str, Any], facts: Facts, context: Context) -> Any:
+        """How many kinds of such coupons the customer holds (0 or 1 per template)."""
         held: set[tuple[int, str]] = facts["loyalty"]["coupons"]
         template = condition.get("template")
-        has = any(status == condition["status"] and template in (None, tid) for tid, status in held)
+        return sum(1 for tid, status in held if status == condition["status"] and template in (None, tid))
+
+
+class CardCondition(ConditionType):
+    """Holds a benefit card (of one type, or any) in force now: started, not ended, not cancelled."""
+
+    def clean(self, condition: Mapping[str, Any], path: str) -> dict[str, Any]:
+        op = condition.get("op")
+        if op not in ("has", "has_none"):
+            raise ops.fail(f"{path}.op", "one of: has, has_none")
+        card_type = condition.get("card_type")
+        if card_type is not None:
+            if not isinstance(card_type, int) or isinstance(card_type, bool):
+                raise ops.fail(f"{path}.card_type", "a card type id")
+            if not CardType.objects.filter(pk=card_type).exists():
+                raise ops.fail(f"{path}.card_type", f"no card type #{card_type}", code="not_found")
+        return {"op": op, "card_type": card_type}
+
+    def q(self, condition: Mapping[str, Any], context: Context) -> Q:
+        cards = BenefitCard.objects.filter(
+            customer=OuterRef("pk"), cancelled_at__isnull=True, starts_at__lte=context.now, ends_at__gt=context.now
+        )
+        if condition["card_type"] is not None:
+            cards = cards.filter(card_type_id=condition["card_type"])
+        has = Q(Exists(cards))
+        return has if condition["op"] == "has" else ~has
+
+    def actual(self, condition: Mapping[str, Any], facts: Facts, context: Context) -> Any:
+        """The card types in force the customer holds, by name."""
+        wanted = condition["card_type"]
+        return sorted(
+            name
+            for type_id, name, starts, ends, cancelled in facts["cards"]
+            if wanted in (None, type_id) and cancelled is None and starts <= context.now < ends
+        )
+
+    def matches(self, condition: Mapping[str, Any], facts: Facts, context: Context) -> bool:
+        has = bool(self.actual(condition, facts, context))
         return has if condition["op"] == "has" else not has
+
+
+def _card_facts(ids: list[int]) -> dict[int, Any]:
+    held: dict[int, list[tuple[Any, ...]]] = defaultdict(list)
+    rows = BenefitCard.objects.filter(customer_id__in=ids).values_list(
+        "customer_id", "card_type_id", "card_type__name", "starts_at", "ends_at", "cancelled_at"
+    )
+    for customer_id, *card in rows:
+        held[customer_id].append(tuple(card))
+    return {pk: held.get(pk, []) for pk in ids}
 
 
 def _loyalty_facts(ids: list[int]) -> dict[int, Any]:
@@ -144,6 +222,19 @@ def _level_source() -> list[dict[str, Any]]:
 def register() -> None:
     from rapport.segments.rules import register_source
 
+    register_entity(
+        model_entity(
+            "coupon_template",
+            _("Coupon template"),
+            lambda: CouponTemplate.objects.order_by("name"),
+            permission="loyalty.view_coupon",
+        )
+    )
+    register_entity(
+        model_entity(
+            "card_type", _("Benefit card"), lambda: CardType.objects.order_by("name"), permission="loyalty.view_account"
+        )
+    )
     register_facts("loyalty", _loyalty_facts)
     register_source("loyalty_levels", _level_source)
     register_condition(
@@ -189,7 +280,21 @@ def register() -> None:
                     "op", _("Test"), "choice", choices=(("has", _("has a coupon")), ("has_none", _("has no coupon")))
                 ),
                 Field("status", _("State"), "choice", choices=tuple((s.value, s.label) for s in COUPON_STATES)),
-                Field("template", _("Template"), "integer", required=False),
+                Field("template", _("Template"), "integer", required=False, entity="coupon_template"),
+            ),
+        )
+    )
+    register_facts("cards", _card_facts)
+    register_condition(
+        CardCondition(
+            "benefit_card",
+            _("Benefit card"),
+            facts=("cards",),
+            fields=(
+                Field(
+                    "op", _("Test"), "choice", choices=(("has", _("holds a card")), ("has_none", _("holds no card")))
+                ),
+                Field("card_type", _("Card"), "integer", required=False, entity="card_type"),
             ),
         )
     )

@@ -16,7 +16,7 @@ from rapport.accounts.scopes import SEGMENTS_READ, SEGMENTS_WRITE
 from rapport.core.api import TABLE_FILE, Strict, actor_for, require
 from rapport.core.listing import page_body, paginate
 from rapport.customers.models import Customer
-from rapport.segments import export, rules, services
+from rapport.segments import export, lookups, rules, services
 from rapport.segments.models import Segment, SegmentSnapshot
 from rapport.segments.portrait import portrait
 from rapport.segments.responses import (
@@ -116,6 +116,13 @@ def preview(request: HttpRequest, payload: PreviewIn) -> dict[str, Any]:
     require(request, SEGMENTS_READ, VIEW, "customers.view_customer")
     count, first = services.preview(payload.rule, user=request.user)
     return {"count": count, "preview": [member_body(c) for c in first]}
+
+
+@router.get("/segments/lookup/{kind}", summary="Records a condition names (tags, coupon templates…), found by name")
+def lookup(request: HttpRequest, kind: str, q: str = "", values: str = "") -> dict[str, Any]:
+    require(request, SEGMENTS_READ)
+    wanted = [v for v in values.split(",") if v] if values else []
+    return lookups.lookup(kind, text=q, values=wanted, user=request.user)
 
 
 # Templates ---------------------------------------------------------------------------------

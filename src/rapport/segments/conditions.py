@@ -12,6 +12,7 @@ from __future__ import annotations
 import datetime as dt
 import json
 import re
+from collections.abc import Callable
 from typing import Any
 
 from django.db.models import (
@@ -22,6 +23,7 @@ from django.db.models import (
     FloatField,
     IntegerField,
     Q,
+    QuerySet,
     Subquery,
     TextField,
     Value,
@@ -41,6 +43,7 @@ from django.utils.translation import gettext_lazy as _
 from rapport.customers.models import Channel, Gender, MemberStatus
 from rapport.segments import operators as ops
 from rapport.segments.rules import (
+    Entity,
     Field,
 )
 
@@ -229,7 +232,7 @@ def op_choices(names: tuple[str, ...]) -> tuple[tuple[str, Any], ...]:
 DID = op_choices(("did", "did_not"))
 
 
-WINDOW = Field("window_days", _("Within the last … days"), "days", required=False)
+WINDOW = Field("window_days", _("Within the last … days"), "days", required=False, unit=_("days"))
 
 
 def operand_fields(subject: str, source: str) -> tuple[Field, ...]:
@@ -266,3 +269,33 @@ def years_before(day: dt.date, years: int) -> dt.date:
         return day.replace(year=day.year - years)
     except ValueError:  # 29 February in a year without one
         return day.replace(year=day.year - years, day=28)
+
+
+def model_entity(
+    name: str,
+    label: Any,
+    queryset: Callable[[], QuerySet[Any]],
+    *,
+    value: str = "pk",
+    search: tuple[str, ...] = ("name",),
+    show: Callable[[Any], str] = str,
+    permission: str = "",
+) -> Entity:
+    """An :class:`~rapport.segments.rules.Entity` over a model: found by ``search`` fields
+    (contains, any case), valued by ``value`` (an id, a code, a SKU), named by ``show``."""
+
+    def found(text: str, limit: int) -> list[dict[str, Any]]:
+        rows = queryset()
+        if text:
+            match = Q()
+            for field_name in search:
+                match |= Q(**{f"{field_name}__icontains": text})
+            rows = rows.filter(match)
+        return [{"value": getattr(row, value), "label": show(row)} for row in rows[:limit]]
+
+    def labels(values: list[Any]) -> dict[str, str]:
+        wanted = [v for v in values if isinstance(v, int | str) and not isinstance(v, bool)]
+        rows = queryset().filter(**{f"{value}__in": wanted}) if wanted else []
+        return {str(getattr(row, value)): show(row) for row in rows}
+
+    return Entity(name, label, found, labels, permission)

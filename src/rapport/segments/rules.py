@@ -64,6 +64,11 @@ class Field:
       ``source``;
     * ``scalar``: a text, a number or true/false (a JSON value: ``"88"`` is not ``88``);
     * ``filters``: a list of objects, each made of the fields in ``parts``.
+
+    ``entity`` names a kind of record registered with :func:`register_entity` (``tag``,
+    ``coupon_template``, ``product``…): the builder then offers a search by name through
+    ``/api/v1/segments/lookup/<entity>`` instead of a list, and the JSON holds the entity's value
+    (an id or a code). ``unit`` is shown after a number (``days``, ``CNY``, ``points``).
     """
 
     name: str
@@ -76,6 +81,8 @@ class Field:
     operand_kind: str = ""
     default: Any = None
     parts: tuple[Field, ...] = ()
+    entity: str = ""
+    unit: str | Promise = ""
 
     def describe(self) -> dict[str, Any]:
         return {
@@ -89,6 +96,8 @@ class Field:
             "operand_kind": self.operand_kind,
             "default": self.default,
             "parts": [part.describe() for part in self.parts],
+            "entity": self.entity,
+            "unit": str(self.unit),
         }
 
 
@@ -121,14 +130,36 @@ class ConditionType:
     def q_combined(self, conditions: list[Mapping[str, Any]], context: Context) -> Q:
         raise NotImplementedError
 
+    def actual(self, condition: Mapping[str, Any], facts: Facts, context: Context) -> Any:
+        """The customer's own value that the condition tested, for "why is this customer in the
+        segment" (a number, a text, a list of names); None where the type shows none."""
+        return None
+
     def describe(self) -> dict[str, Any]:
         """The type for a rule builder: its JSON ``type``, label and the fields of its JSON."""
         return {"type": self.name, "label": str(self.label), "fields": [f.describe() for f in self.fields]}
 
 
+@dataclass(frozen=True)
+class Entity:
+    """A kind of record a condition names (tags, coupon templates…), found by name for the builder.
+
+    ``search(text, limit)`` answers ``[{"value", "label"}]`` for a typed fragment (empty: the
+    first ones); ``labels(values)`` names stored values, so a saved rule shows names, not ids.
+    ``permission`` is the Django permission a console user needs to list them.
+    """
+
+    name: str
+    label: str | Promise
+    search: Callable[[str, int], list[dict[str, Any]]]
+    labels: Callable[[list[Any]], dict[str, str]]
+    permission: str = ""
+
+
 _CONDITIONS: dict[str, ConditionType] = {}
 _FACT_LOADERS: dict[str, FactLoader] = {}
 _SOURCES: dict[str, Callable[[], list[dict[str, Any]]]] = {}
+_ENTITIES: dict[str, Entity] = {}
 
 
 def register_condition(condition_type: ConditionType) -> None:
@@ -138,6 +169,23 @@ def register_condition(condition_type: ConditionType) -> None:
 def register_facts(name: str, loader: FactLoader) -> None:
     """Give the reference evaluator a way to load one kind of fact for many customers."""
     _FACT_LOADERS[name] = loader
+
+
+def unregister_condition(name: str) -> None:
+    """Take a condition type out of the registry (a test-only app cleaning up after itself)."""
+    _CONDITIONS.pop(name, None)
+
+
+def register_entity(entity: Entity) -> None:
+    _ENTITIES[entity.name] = entity
+
+
+def entities() -> dict[str, Entity]:
+    return dict(_ENTITIES)
+
+
+def sources() -> dict[str, Callable[[], list[dict[str, Any]]]]:
+    return dict(_SOURCES)
 
 
 def register_source(name: str, loader: Callable[[], list[dict[str, Any]]]) -> None:
@@ -184,6 +232,7 @@ def catalogue() -> dict[str, Any]:
         "types": [{"type": c.name, "label": str(c.label), **_builder_entry(c, sources)} for c in _CONDITIONS.values()],
         "op_labels": {op: str(label) for op, label in ops.OP_LABELS.items()},
         "value_shapes": value_shapes,
+        "entities": {name: str(entity.label) for name, entity in sorted(_ENTITIES.items())},
     }
 
 
@@ -196,8 +245,9 @@ def _builder_entry(condition: ConditionType, sources: Mapping[str, list[dict[str
 
     ``subject``: pick a subject (a profile field, an order measure…), then one of its operators,
     then a value; a type whose operator depends on no subject is its own single subject.
-    ``bought`` (fields ``op``, ``categories``, ``skus``) and ``event`` (``op``, ``name``,
-    ``min_count``, ``where``) have forms of their own. Any other type is offered field by field.
+    ``event`` (``op``, ``name``, ``min_count``, ``where``) has a form of its own. Any other type
+    is offered field by field: choices as dropdowns, an ``entity`` as a search by name, a number
+    with its ``unit``, ``days`` as a window with presets.
     """
     from rapport.segments import operators as ops
 
@@ -229,19 +279,13 @@ def _builder_entry(condition: ConditionType, sources: Mapping[str, list[dict[str
             "ops": list(ops.OPS_BY_KIND[operator.operand_kind]),
         }
         return {"shape": "subject", "subject_key": None, "subjects": [only], "window": window}
-    if layout == "bought":
-        return {
-            "shape": "bought",
-            "ops": [value for value, _label in fields["op"].choices],
-            "categories": _pairs(sources.get(fields["categories"].source, [])),
-            "window": window,
-        }
     if layout == "event":
         where = {part.name: part for part in fields["where"].parts}
         return {
             "shape": "event",
             "ops": [value for value, _label in fields["op"].choices],
             "events": [entry["value"] for entry in sources.get(fields["name"].source, [])],
+            "properties": {e["value"]: e.get("properties", []) for e in sources.get(fields["name"].source, [])},
             "property_ops": [value for value, _label in where["op"].choices],
             "window": window,
         }

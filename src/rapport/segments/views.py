@@ -28,6 +28,25 @@ from rapport.segments.portrait import portrait
 
 PAGE_SIZE = 25
 PREVIEW_URL = "/api/v1/segments/preview"
+LOOKUP_URL = "/api/v1/segments/lookup/"
+
+
+def builder_context(
+    rule_errors: list[dict[str, str]], *, preview_url: str = "", rule_input: str = "id_rule", json_view: str = ""
+) -> dict[str, Any]:
+    """What a page embedding the rule builder (segments/includes/builder_data.html and
+    segments/builder.js) hands it: the registry's catalogue, the errors to show, where to ask."""
+    return {
+        "catalogue": rules.catalogue(),
+        "rule_errors": rule_errors,
+        "builder_config": {
+            "previewUrl": preview_url,
+            "lookupUrl": LOOKUP_URL,
+            "customerUrl": reverse("customers:list"),
+            "ruleInput": rule_input,
+            "jsonView": json_view or "rule-json",
+        },
+    }
 
 
 def _segment(pk: int, *, templates: bool | None = False) -> Segment:
@@ -71,10 +90,7 @@ def builder(request: HttpRequest, pk: int | None = None) -> HttpResponse:
         "form": form,
         "segment": segment,
         "rule_json": rule or json.dumps({"all": []}),
-        "rule_errors": rule_errors,
-        "catalogue": rules.catalogue(),
-        "preview_url": PREVIEW_URL,
-        "customer_url": reverse("customers:list"),
+        **builder_context(rule_errors, preview_url=PREVIEW_URL),
     }
     return render(request, "segments/builder.html", context)
 

@@ -9,10 +9,11 @@ class ServiceConfig(AppConfig):
     def ready(self) -> None:
         from rapport.demo.steps import register_demo_step
         from rapport.portal.sections import PortalSection, register_portal_section
-        from rapport.service import merge_hooks, tabs
+        from rapport.service import home, merge_hooks, tabs
         from rapport.service.demo import seed_service
 
         tabs.register()
+        home.register()
         merge_hooks.register()
         register_demo_step("service", seed_service, position=40)
         register_portal_section(PortalSection("help", _("Help"), "service:portal_chat", position=60))

@@ -31,6 +31,7 @@ from rapport.loyalty.models import CouponTemplate
 from rapport.service import csat, goodwill, kb, reports, services
 from rapport.service.assignment import agents
 from rapport.service.attachments import uploaded_files
+from rapport.service.event_words import describe as describe_event
 from rapport.service.models import (
     AgentProfile,
     Article,
@@ -203,7 +204,7 @@ def _ticket_page(request: HttpRequest, ticket: Ticket, *, revealed: bool = False
         "nav": "service",
         "ticket": ticket,
         "thread": thread,
-        "events": ticket.events.all(),
+        "events": [(event, *describe_event(event)) for event in ticket.events.all()],
         "summary": customer_summary(ticket.customer, exclude_ticket=ticket),
         "suggested": suggest_for_ticket(ticket.subject, first.body if first else ""),
         "canned": [(c, canned_texts[c.pk]) for c in canned],

@@ -16,12 +16,14 @@ from django.db.models import Exists, OuterRef, Q
 from django.utils.translation import gettext_lazy as _
 
 from rapport.segments import operators as ops
+from rapport.segments.conditions import model_entity
 from rapport.segments.rules import (
     ConditionType,
     Context,
     Facts,
     Field,
     register_condition,
+    register_entity,
     register_facts,
     register_source,
 )
@@ -63,6 +65,15 @@ class TagCondition(ConditionType):
             return wanted <= held
         return bool(wanted & held) == (condition["op"] == "has_any")
 
+    def actual(self, condition: Mapping[str, Any], facts: Facts, context: Context) -> Any:
+        """The tags of the condition the customer holds, by name."""
+        held = (facts["tags"] or set()) & set(condition["tags"])
+        return [_tag_name(tag) for tag in Tag.objects.filter(pk__in=held).select_related("category")]
+
+
+def _tag_name(tag: Tag) -> str:
+    return f"{tag.category.name}/{tag.name}"
+
 
 def _tag_facts(ids: list[int]) -> dict[int, Any]:
     held: dict[int, set[int]] = defaultdict(set)
@@ -78,6 +89,16 @@ def tag_source() -> list[dict[str, Any]]:
 
 
 def register() -> None:
+    register_entity(
+        model_entity(
+            "tag",
+            _("Tag"),
+            lambda: Tag.objects.select_related("category").order_by("category__name", "name"),
+            search=("name", "category__name"),
+            show=_tag_name,
+            permission="tags.view_tag",
+        )
+    )
     register_facts("tags", _tag_facts)
     register_source("tags", tag_source)
     register_condition(
@@ -96,7 +117,7 @@ def register() -> None:
                         ("has_none", _("has none of")),
                     ),
                 ),
-                Field("tags", _("Tags"), "multi", source="tags"),
+                Field("tags", _("Tags"), "multi", source="tags", entity="tag"),
             ),
         )
     )

@@ -25,6 +25,7 @@ from rapport.core.requests import console_actor, error_text
 from rapport.customers import queries as customer_queries
 from rapport.customers.models import Customer
 from rapport.segments.models import Segment
+from rapport.segments.views import builder_context
 from rapport.tags import services
 from rapport.tags.api import run_file_batch
 from rapport.tags.builtin import localised
@@ -104,7 +105,13 @@ def _tag_form_page(request: HttpRequest, tag: Tag | None) -> HttpResponse:
                         return redirect("tags:detail", pk=tag.pk)
                 except DomainError as exc:
                     form.add_service_errors(exc)
-    context: dict[str, Any] = {"nav": "tags", "form": form, "tag": tag, "preview_count": preview}
+    context: dict[str, Any] = {
+        "nav": "tags",
+        "form": form,
+        "tag": tag,
+        "preview_count": preview,
+        **builder_context([], json_view="rule-advanced"),
+    }
     if tag is not None:
         context["holder_count"] = CustomerTag.objects.filter(tag=tag).count()
         visible = customer_queries.visible_customers(request.user).values("pk")

@@ -46,7 +46,7 @@ def page(chromium: Any, live_server: Any) -> Iterator[Any]:
 @pytest.fixture
 def sign_in(page: Any) -> Any:
     def sign_in_as(username: str, password: str = STAFF_PASSWORD) -> Any:
-        page.goto("/login/")
+        page.goto("/login/?next=/customers/")
         page.fill("#id_username", username)
         page.fill("#id_password", password)
         page.click("button[type=submit].primary")

@@ -78,7 +78,9 @@ def test_report_builder_shows_errors_for_a_bad_definition(db: Any, signed_in: Ca
 
 def test_models_page_and_recompute(shop: dict[str, Any], signed_in: Callable[..., Any]) -> None:
     client, _user = signed_in(roles.OPERATOR)
-    assert 'id="fit-rfm"' in client.get("/analytics/models/").content.decode()
+    page = client.get("/analytics/models/").content.decode()
+    assert 'id="fit-rfm"' in page and "What it predicts" in page and "Quintile breakpoints" in page
+    assert "Parameters (advanced)" in page  # the raw JSON is folded away
     before = ModelFit.objects.count()
     response = client.post("/analytics/models/recompute/", follow=True)
     assert "Metrics recomputed for 3 customers" in response.content.decode()

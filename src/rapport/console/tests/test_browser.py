@@ -41,7 +41,7 @@ def test_find_a_customer_by_phone_edit_and_see_the_history(page, sign_in, make_s
 
     page.click(".tabs >> text=History")
     history = page.inner_text("#history-table")
-    assert "city" in history and "上海" in history and "杭州" in history and "mei" in history
+    assert "City" in history and "上海" in history and "杭州" in history and "mei" in history
     assert ChangeRecord.objects.filter(customer=customer, field="city", new_value="杭州").exists()
 
 

@@ -59,7 +59,7 @@ def test_360_page_tabs(client, signed_in, make_customer, system_actor):
     for tab, expected in [
         ("orders", "No orders"),
         ("notes", "Called about delivery"),
-        ("audit", "customers.customer"),
+        ("audit", "Identity added"),
         ("history", "No change recorded"),
     ]:
         response = client.get(base, {"tab": tab})

@@ -11,12 +11,23 @@ from typing import Any
 
 from hypothesis import strategies as st
 
-from rapport.loyalty.models import Account, Coupon, CouponKind, CouponTemplate, Level, Membership
+from rapport.loyalty.models import (
+    Account,
+    BenefitCard,
+    CardType,
+    Coupon,
+    CouponKind,
+    CouponTemplate,
+    Level,
+    Membership,
+)
 
 AMOUNTS = st.sampled_from(
     [Decimal("0"), Decimal("0.01"), Decimal("99.99"), Decimal("100"), Decimal("1000"), Decimal("2500.50")]
 )
 STATES = ("issued", "redeemed", "expired", "void")
+CARD_EPOCH = dt.datetime(2026, 1, 1, tzinfo=dt.UTC)
+CARD_DAYS = (0, 100, 151, 400, 788, 789)  # starts on and around the test's moments (2026-06-01, 2027-02-28, 2028-02-29)
 
 
 class LoyaltyPlugin:
@@ -31,6 +42,7 @@ class LoyaltyPlugin:
             )
             for i in range(2)
         ]
+        world.extra["card_types"] = [CardType.objects.create(name=f"Card {i}") for i in range(2)]
 
     def customer_data(self, world: Any) -> st.SearchStrategy[Any]:
         return st.fixed_dictionaries(
@@ -42,6 +54,12 @@ class LoyaltyPlugin:
                         st.sampled_from([t.pk for t in world.extra["coupon_templates"]]), st.sampled_from(STATES)
                     ),
                     max_size=3,
+                ),
+                # (card type, start, end, cancelled) around the moments the test evaluates at
+                "cards": st.dictionaries(
+                    st.sampled_from([t.pk for t in world.extra["card_types"]]),
+                    st.tuples(st.sampled_from(CARD_DAYS), st.sampled_from((1, 30, 400, 1000)), st.booleans()),
+                    max_size=2,
                 ),
             }
         )
@@ -66,6 +84,18 @@ class LoyaltyPlugin:
             )
             for pk, data in pairs
             for index, (template_id, status) in enumerate(data["coupons"])
+        )
+
+        BenefitCard.objects.bulk_create(
+            BenefitCard(
+                customer_id=pk,
+                card_type_id=type_id,
+                starts_at=CARD_EPOCH + dt.timedelta(days=start),
+                ends_at=CARD_EPOCH + dt.timedelta(days=start + length),
+                cancelled_at=CARD_EPOCH if cancelled else None,
+            )
+            for pk, data in pairs
+            for type_id, (start, length, cancelled) in data["cards"].items()
         )
 
     def conditions(self, world: Any) -> dict[str, st.SearchStrategy[dict[str, Any]]]:
@@ -101,6 +131,11 @@ class LoyaltyPlugin:
                 st.sampled_from(("has", "has_none")),
                 st.sampled_from(STATES),
                 st.none() | st.sampled_from([t.pk for t in world.extra["coupon_templates"]]),
+            ),
+            "benefit_card": st.builds(
+                lambda op, card_type: {"type": "benefit_card", "op": op, "card_type": card_type},
+                st.sampled_from(("has", "has_none")),
+                st.none() | st.sampled_from([t.pk for t in world.extra["card_types"]]),
             ),
         }
 

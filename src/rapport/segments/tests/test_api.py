@@ -114,7 +114,9 @@ def test_condition_catalogue_lists_every_registered_type(operator_api, shop):
     assert {"profile", "orders", "event", "bought", "store"} <= set(types)
     gender = next(s for s in types["profile"]["subjects"] if s["value"] == "gender")
     assert gender["kind"] == "choice" and ["female", "Female"] in gender["choices"]
-    assert ["tea", "Tea"] in types["bought"]["categories"]
+    bought = {f["name"]: f for f in types["bought"]["fields"]}
+    assert bought["categories"]["entity"] == "category" and ["tea", "Tea"] in bought["categories"]["choices"]
+    assert bought["skus"]["entity"] == "product" and bought["window_days"]["kind"] == "days"
 
 
 def test_a_role_without_segment_permissions_is_refused(make_staff, api_client_for, shanghai):

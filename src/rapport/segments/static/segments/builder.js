@@ -1,10 +1,13 @@
 /* Segment rule builder: nested AND/OR/NOT groups of conditions, written to the form as JSON.
  *
- * The condition catalogue (types, fields, operators, choices) comes from the server in
- * #segment-catalogue. Each change re-serialises the rule and, after a short pause, asks
- * POST /api/v1/segments/preview for the live count and first members; a 422 answer's error
- * paths (rule.all.0.value) are mapped back to the condition they name and shown beside it.
- * No framework, no build step.
+ * The condition catalogue (types, fields, operators, choices, entity kinds, units) comes from the
+ * server's one condition registry in #segment-catalogue, so a condition any app registers is
+ * offered here with no change to this file. Records a condition names (tags, coupon templates,
+ * plans, products…) are searched by name through GET /api/v1/segments/lookup/<kind>; dates and
+ * windows offer presets. Each change re-serialises the rule and, after a short pause, asks
+ * POST /api/v1/segments/preview for the live count and first members (when the page has a
+ * preview); a 422 answer's error paths (rule.all.0.value) are shown beside the condition.
+ * The same file edits automatic tag rules. No framework, no build step.
  */
 (function () {
   "use strict";
@@ -17,8 +20,9 @@
   const types = Object.fromEntries(catalogue.types.map((t) => [t.type, t]));
   const shapes = catalogue.value_shapes;
   const root = $("rule-builder");
-  const ruleInput = $("id_rule");
-  const form = $("segment-form");
+  const ruleInput = $(config.ruleInput || "id_rule");
+  const form = root.closest("form");
+  const jsonView = $(config.jsonView || "rule-json");
   let pathMap = {};
   let timer = null;
   let requestNumber = 0;
@@ -149,14 +153,153 @@
       oninput: (e) => set(e.target.value === "" ? undefined : e.target.value) });
   }
 
-  function windowInput(node) {
-    return el("span", { class: "window" }, [
-      el("span", { text: T.within + " " }),
-      el("input", { type: "number", min: "1", step: "1", class: "window-days", placeholder: T.anyTime,
-        value: node.window_days ?? "", "aria-label": T.within,
-        oninput: (e) => { node.window_days = e.target.value === "" ? undefined : Number(e.target.value); changed(false); } }),
-      el("span", { text: " " + T.days }),
-    ]);
+  const WINDOW_PRESETS = [7, 30, 90, 180, 365];
+
+  // How far back a condition looks: "any time", "last 7 days"… or a number of days.
+  function windowInput(node, key) {
+    const name = key || "window_days";
+    const current = node[name];
+    const custom = current !== undefined && !WINDOW_PRESETS.includes(Number(current));
+    const unit = el("span", { text: " " + T.days, hidden: !custom });
+    const number = el("input", { type: "number", min: "1", step: "1", class: "window-days", value: current ?? "",
+      hidden: !custom, "aria-label": T.within,
+      oninput: (e) => { node[name] = e.target.value === "" ? undefined : Number(e.target.value); changed(false); } });
+    const options = [["", T.anyTime], ...WINDOW_PRESETS.map((d) => [String(d), T.lastDays.replace("%s", d)]), ["custom", T.custom]];
+    const pick = select(options, custom ? "custom" : String(current ?? ""), (v) => {
+      const isCustom = v === "custom";
+      number.hidden = unit.hidden = !isCustom;
+      if (isCustom) { number.focus(); return; }
+      node[name] = v === "" ? undefined : Number(v);
+      number.value = node[name] ?? "";
+      changed(false);
+    }, { class: "window-preset", "aria-label": T.within });
+    return el("span", { class: "window" }, [pick, number, unit]);
+  }
+
+  // Dates ---------------------------------------------------------------------------------------
+
+  function isoDay(day) {
+    const pad = (n) => String(n).padStart(2, "0");
+    return `${day.getFullYear()}-${pad(day.getMonth() + 1)}-${pad(day.getDate())}`;
+  }
+
+  function datePresets() {
+    const today = new Date();
+    const y = today.getFullYear();
+    const m = today.getMonth();
+    return {
+      last7: ["within_last_days", 7], last30: ["within_last_days", 30], last90: ["within_last_days", 90],
+      this_month: ["between", [isoDay(new Date(y, m, 1)), isoDay(today)]],
+      last_month: ["between", [isoDay(new Date(y, m - 1, 1)), isoDay(new Date(y, m, 0))]],
+      this_year: ["between", [isoDay(new Date(y, 0, 1)), isoDay(today)]],
+    };
+  }
+
+  // A date subject's presets ("last 30 days", "this month"…); "custom" leaves the operator to pick.
+  function datePresetInput(node) {
+    const presets = datePresets();
+    const current = Object.entries(presets).find(([, [op, value]]) =>
+      op === node.op && JSON.stringify(value) === JSON.stringify(node.value));
+    const options = [["", T.custom], ...Object.keys(presets).map((key) => [key, T.datePresets[key]])];
+    return select(options, current ? current[0] : "", (v) => {
+      if (!v) return;
+      [node.op, node.value] = presets[v];
+      changed(true);
+    }, { class: "date-preset", "aria-label": T.when });
+  }
+
+  // Records by name ------------------------------------------------------------------------------
+
+  const entityNames = {};
+
+  async function lookup(kind, params) {
+    const url = `${config.lookupUrl}${encodeURIComponent(kind)}?${new URLSearchParams(params)}`;
+    try {
+      const response = await fetch(url, { credentials: "same-origin" });
+      if (response.ok) return response.json();
+    } catch (err) { /* offline: the picker shows no results */ }
+    return { results: [], labels: {} };
+  }
+
+  function nameOf(kind, value) {
+    return (entityNames[kind] || {})[String(value)] || String(value);
+  }
+
+  function entityFields(node) {
+    const spec = types[node.type];
+    return spec && spec.shape === "generic" ? spec.fields.filter((f) => f.entity && catalogue.entities[f.entity]) : [];
+  }
+
+  // Names the ids and codes a saved rule holds (one request per kind), then draws them.
+  async function nameStoredValues() {
+    const wanted = {};
+    (function walk(node) {
+      if (node.node === "group") { node.children.forEach(walk); return; }
+      for (const field of entityFields(node)) {
+        const value = node[field.name];
+        if (value === undefined || value === null) continue;
+        wanted[field.entity] = (wanted[field.entity] || []).concat(Array.isArray(value) ? value : [value]);
+      }
+    })(model);
+    const kinds = Object.keys(wanted);
+    await Promise.all(kinds.map(async (kind) => {
+      const body = await lookup(kind, { values: wanted[kind].join(",") });
+      entityNames[kind] = Object.assign(entityNames[kind] || {}, body.labels || {});
+    }));
+    if (kinds.length) render();
+  }
+
+  // A search by name for one record (or several, for a "multi" field), shown as chips.
+  function entityPicker(field, value, set) {
+    const multi = field.kind === "multi";
+    const chosen = multi ? (Array.isArray(value) ? value.slice() : []) : (value === undefined || value === null ? [] : [value]);
+    const chips = el("span", { class: "chips" });
+    const input = el("input", { type: "search", class: "entity-search", autocomplete: "off",
+      placeholder: T.search.replace("%s", field.label), "aria-label": field.label });
+    const list = el("ul", { class: "entity-results", role: "listbox", hidden: true });
+    const box = el("span", { class: "entity-picker", "data-entity": field.entity }, [chips, input, list]);
+    let searchTimer = null;
+
+    function drawChips() {
+      chips.replaceChildren(...chosen.map((v, i) => el("span", { class: "chip", "data-value": v }, [
+        el("span", { text: nameOf(field.entity, v) }),
+        el("button", { type: "button", class: "chip-remove", text: "×", "aria-label": T.remove,
+          onclick: () => { chosen.splice(i, 1); commit(); } }),
+      ])));
+      input.hidden = !multi && chosen.length > 0;
+    }
+    function commit() {
+      set(multi ? (chosen.length ? chosen.slice() : undefined) : chosen[0]);
+      drawChips();
+    }
+    function choose(v) {
+      if (!multi) chosen.splice(0, chosen.length);
+      if (!chosen.map(String).includes(String(v))) chosen.push(v);
+      input.value = "";
+      list.hidden = true;
+      commit();
+    }
+    async function search() {
+      const body = await lookup(field.entity, { q: input.value });
+      const names = (entityNames[field.entity] = entityNames[field.entity] || {});
+      list.replaceChildren(...body.results.map((r) => {
+        names[String(r.value)] = r.label;
+        return el("li", { role: "option", class: "entity-result", tabindex: "0", "data-value": r.value, text: r.label,
+          onclick: () => choose(r.value),
+          onkeydown: (e) => { if (e.key === "Enter") { e.preventDefault(); choose(r.value); } } });
+      }));
+      if (!body.results.length) list.appendChild(el("li", { class: "muted", text: T.noMatch }));
+      list.hidden = false;
+    }
+    input.addEventListener("input", () => { clearTimeout(searchTimer); searchTimer = setTimeout(search, 200); });
+    input.addEventListener("focus", search);
+    input.addEventListener("keydown", (e) => {
+      if (e.key === "Enter") e.preventDefault();
+      if (e.key === "Escape") list.hidden = true;
+    });
+    box.addEventListener("focusout", (e) => { if (!box.contains(e.relatedTarget)) list.hidden = true; });
+    drawChips();
+    return box;
   }
 
   // Conditions --------------------------------------------------------------------------------
@@ -169,6 +312,12 @@
     if (spec.shape === "bought") Object.assign(node, { op: "did", categories: [] });
     if (spec.shape === "event") Object.assign(node, { op: "did", name: "", min_count: 1 });
     if (spec.shape === "subject" && spec.subject_key === null) node.op = spec.subjects[0].ops[0];
+    if (spec.shape === "generic") {
+      for (const field of spec.fields) {
+        if (field.default !== null && field.default !== undefined) node[field.name] = field.default;
+        else if (field.required && field.kind === "choice" && field.choices.length) node[field.name] = field.choices[0][0];
+      }
+    }
   }
 
   function subjectOf(spec, node) {
@@ -192,6 +341,7 @@
     }
     const subject = subjectOf(spec, node);
     if (!subject) return;
+    if (subject.kind === "date" || subject.kind === "datetime") parts.push(datePresetInput(node));
     parts.push(select(subject.ops.map((op) => [op, opLabel(op)]), node.op, (v) => {
       const before = shapeOf(node.op);
       node.op = v;
@@ -200,29 +350,8 @@
     }, { class: "op", "aria-label": "operator" }));
     const input = valueInput(subject, node.op, node.value, (v) => { node.value = v; changed(false); });
     if (input) parts.push(input);
+    if (input && subject.unit) parts.push(el("span", { class: "unit", text: subject.unit }));
     if (spec.window && subject.kind !== "datetime") parts.push(windowInput(node));
-  }
-
-  function boughtControls(spec, node, parts) {
-    parts.push(select(spec.ops.map((op) => [op, opLabel(op)]), node.op, (v) => { node.op = v; changed(false); }, { class: "op" }));
-    const categories = el("select", { multiple: true, class: "value categories", "aria-label": T.categories });
-    for (const [code, name] of spec.categories) {
-      const option = el("option", { value: code, text: name });
-      option.selected = (node.categories || []).includes(code);
-      categories.appendChild(option);
-    }
-    categories.addEventListener("change", () => {
-      node.categories = Array.from(categories.selectedOptions).map((o) => o.value);
-      changed(false);
-    });
-    parts.push(categories);
-    parts.push(el("input", { type: "text", class: "skus", placeholder: T.skus, value: (node.skus || []).join(", "),
-      oninput: (e) => {
-        const skus = e.target.value.split(",").map((s) => s.trim()).filter(Boolean);
-        if (skus.length) node.skus = skus; else delete node.skus;
-        changed(false);
-      } }));
-    parts.push(windowInput(node));
   }
 
   function eventControls(spec, node, parts) {
@@ -230,15 +359,21 @@
     const listId = "event-names";
     if (!$(listId)) document.body.appendChild(el("datalist", { id: listId }, spec.events.map((n) => el("option", { value: n }))));
     parts.push(el("input", { type: "text", list: listId, class: "event-name", placeholder: T.event, value: node.name || "",
-      oninput: (e) => { node.name = e.target.value; changed(false); } }));
+      oninput: (e) => { node.name = e.target.value; changed(false); },
+      onchange: () => changed(true) }));
     parts.push(el("span", { text: T.atLeast + " " }));
     parts.push(el("input", { type: "number", min: "1", step: "1", class: "min-count", value: node.min_count ?? 1,
       oninput: (e) => { node.min_count = Number(e.target.value || 1); changed(false); } }));
     parts.push(el("span", { text: " " + T.times }));
     parts.push(windowInput(node));
+    const propertyList = `event-properties-${(node.name || "").replace(/[^A-Za-z0-9_-]/g, "_")}`;
+    if (!$(propertyList)) {
+      document.body.appendChild(el("datalist", { id: propertyList },
+        ((spec.properties || {})[node.name] || []).map((key) => el("option", { value: key }))));
+    }
     (node.where || []).forEach((item, i) => {
       parts.push(el("span", { class: "where" }, [
-        el("input", { type: "text", class: "where-property", placeholder: T.property, value: item.property || "",
+        el("input", { type: "text", list: propertyList, class: "where-property", placeholder: T.property, value: item.property || "",
           oninput: (e) => { item.property = e.target.value; changed(false); } }),
         select(spec.property_ops.map((op) => [op, opLabel(op)]), item.op || "eq", (v) => { item.op = v; changed(false); }),
         el("input", { type: "text", class: "where-value", value: item.value ?? "",
@@ -256,22 +391,39 @@
       onclick: () => { node.where = node.where || []; node.where.push({ property: "", op: "eq", value: "" }); changed(true); } }));
   }
 
+  function fieldInput(field, node) {
+    const set = (v) => {
+      if (v === undefined) delete node[field.name];
+      else node[field.name] = v;
+      changed(false);
+    };
+    const value = node[field.name];
+    if (field.entity && catalogue.entities[field.entity]) return entityPicker(field, value, set);
+    if (field.kind === "days") return windowInput(node, field.name);
+    const subject = { kind: field.kind, choices: field.choices, label: field.label };
+    if (field.kind === "multi") return valueInput(subject, "in", value, set);
+    if (field.kind === "choice" && field.choices.length) {
+      return select([["", field.required ? T.pickField : T.anyOption], ...field.choices], value ?? "",
+        (v) => set(v || undefined), { class: "value", "data-field": field.name, "aria-label": field.label });
+    }
+    if (field.kind === "boolean") {
+      return select([["", T.pickField], ["true", T.yes], ["false", T.no]], value === undefined ? "" : String(value),
+        (v) => set(v === "" ? undefined : v === "true"), { "data-field": field.name, "aria-label": field.label });
+    }
+    if (field.kind === "integer" || field.kind === "number") {
+      return el("input", { type: "number", step: field.kind === "integer" ? "1" : "0.01", value: value ?? "",
+        "data-field": field.name, "aria-label": field.label,
+        oninput: (e) => set(e.target.value === "" ? undefined : field.kind === "integer" ? Number(e.target.value) : e.target.value) });
+    }
+    return el("input", { type: "text", value: value ?? "", "data-field": field.name, "aria-label": field.label,
+      oninput: (e) => set(e.target.value === "" ? undefined : e.target.value) });
+  }
+
   function genericControls(spec, node, parts) {
     for (const field of spec.fields) {
-      const subject = { kind: field.kind, choices: field.choices, label: field.label };
-      let input;
-      if (field.kind === "multi") {
-        input = valueInput(subject, "in", node[field.name], (v) => { node[field.name] = v; changed(false); });
-      } else if (field.kind === "boolean") {
-        input = select([["", T.pickField], ["true", T.yes], ["false", T.no]], node[field.name] === undefined ? "" : String(node[field.name]),
-          (v) => { node[field.name] = v === "" ? undefined : v === "true"; changed(false); });
-      } else if (field.kind === "days" || field.kind === "integer") {
-        input = el("input", { type: "number", step: "1", value: node[field.name] ?? "",
-          oninput: (e) => { node[field.name] = e.target.value === "" ? undefined : Number(e.target.value); changed(false); } });
-      } else {
-        input = valueInput(subject, "eq", node[field.name], (v) => { node[field.name] = v; changed(false); });
-      }
-      parts.push(el("label", { class: "generic-field" }, [el("span", { text: field.label + " " }), input]));
+      const label = field.kind === "days" ? [] : [el("span", { class: "field-label", text: field.label + " " })];
+      const unit = field.unit && field.kind !== "days" ? [el("span", { class: "unit", text: " " + field.unit })] : [];
+      parts.push(el("span", { class: "generic-field", "data-field": field.name }, [...label, fieldInput(field, node), ...unit]));
     }
   }
 
@@ -283,7 +435,6 @@
     ];
     if (spec) {
       if (spec.shape === "subject") subjectControls(spec, node, parts);
-      else if (spec.shape === "bought") boughtControls(spec, node, parts);
       else if (spec.shape === "event") eventControls(spec, node, parts);
       else genericControls(spec, node, parts);
     }
@@ -321,9 +472,10 @@
   function serialise() {
     pathMap = {};
     const rule = toJson(model, "rule", pathMap);
-    ruleInput.value = JSON.stringify(rule);
-    const shown = $("rule-json");
-    if (!shown.hidden) shown.textContent = JSON.stringify(rule, null, 2);
+    const editable = ruleInput.tagName === "TEXTAREA";
+    if (editable) ruleInput.value = hasConditions(model) ? JSON.stringify(rule, null, 2) : "";
+    else ruleInput.value = JSON.stringify(rule);
+    if (jsonView && !editable && !jsonView.hidden) jsonView.textContent = JSON.stringify(rule, null, 2);
     return rule;
   }
 
@@ -375,6 +527,7 @@
   async function refreshPreview() {
     const rule = serialise();
     const status = $("live-status");
+    if (!config.previewUrl || !status) return;
     if (!hasConditions(model)) {
       clearErrors();
       $("live-count").textContent = "—";
@@ -418,13 +571,26 @@
   // Wiring ----------------------------------------------------------------------------------
 
   $("show-json").addEventListener("click", () => {
-    const shown = $("rule-json");
-    shown.hidden = !shown.hidden;
+    jsonView.hidden = !jsonView.hidden;
     serialise();
   });
+  // The advanced view of a tag rule is its JSON text: an edit there replaces what the pickers show.
+  if (ruleInput.tagName === "TEXTAREA") {
+    ruleInput.addEventListener("change", () => {
+      try {
+        model = fromJson(JSON.parse(ruleInput.value || '{"all": []}'));
+      } catch (err) {
+        return; // the server names the mistake when the form is sent
+      }
+      if (model.node !== "group") model = group("all", [model]);
+      changed(true);
+      nameStoredValues();
+    });
+  }
   form.addEventListener("submit", () => serialise());
 
   render();
+  nameStoredValues();
   const serverErrors = readJson("segment-rule-errors");
   if (serverErrors.length) showErrors(serverErrors);
   else refreshPreview();
