@@ -22,8 +22,10 @@ from rapport.core.inputs import install_api_handlers
 from rapport.customers.api import router as customers_router
 from rapport.events.api import router as events_router
 from rapport.imports.api import router as imports_router
+from rapport.inventory.api import router as inventory_router
 from rapport.loyalty.api import router as loyalty_router
 from rapport.privacy.api import router as privacy_router
+from rapport.recommendations.api import router as recommendations_router
 from rapport.segments.api import router as segments_router
 from rapport.service.api import router as service_router
 from rapport.tags.api import router as tags_router
@@ -99,6 +101,8 @@ def register_routers(api: NinjaAPI) -> None:
     api.add_router("/v1/", service_router)
     api.add_router("/v1/", privacy_router)
     api.add_router("/v1/", imports_router)
+    api.add_router("/v1/", inventory_router)
+    api.add_router("/v1/", recommendations_router)
 
 
 def build_api() -> NinjaAPI:

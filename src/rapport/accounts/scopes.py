@@ -23,6 +23,9 @@ LOYALTY_WRITE = "loyalty:write"
 CHECKOUT = "checkout"
 PRIVACY = "privacy:requests"
 IMPORTS = "imports"
+INVENTORY_READ = "inventory:read"
+INVENTORY_WRITE = "inventory:write"
+RECOMMENDATIONS_READ = "recommendations:read"
 
 ALL_SCOPES = {
     CUSTOMERS_READ: "Read customers, stores and custom field definitions",
@@ -46,4 +49,7 @@ ALL_SCOPES = {
     CHECKOUT: "Quote, redeem and reverse points, coupons and stored value at a shop's checkout",
     PRIVACY: "Receive, verify, reject and fulfil data-subject requests (copies of data and erasure)",
     IMPORTS: "Start, follow and cancel import jobs (a job also needs the scope of what it imports)",
+    INVENTORY_READ: "Read stock levels, locations and stock movements",
+    INVENTORY_WRITE: "Set how products are stocked and record goods received, adjustments and counts",
+    RECOMMENDATIONS_READ: "Read product recommendations for customers and related products",
 }

@@ -1,0 +1,65 @@
+"""Reading stock, for this app's pages and API and for other apps (recommendations).
+
+A product whose stock is not kept here (no stock item anywhere) counts as available: the shop
+manages it elsewhere. A kept product is out of stock when its levels add up to nothing.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable, Mapping
+from typing import Any
+
+from django.db.models import Q, QuerySet, Sum
+
+from rapport.core.errors import FieldError, InvalidInput
+from rapport.inventory.models import Location, StockItem, StockMovement
+
+STATUSES = ("in_stock", "out_of_stock")
+ORDERINGS = {"sku": "product__sku", "on_hand": "on_hand", "location": "location__code", "updated_at": "updated_at"}
+
+
+def out_of_stock_product_ids(product_ids: Iterable[int] | None = None) -> set[int]:
+    """Kept products with nothing on hand at any location (limited to ``product_ids`` when given)."""
+    items = StockItem.objects.all()
+    if product_ids is not None:
+        items = items.filter(product_id__in=list(product_ids))
+    totals = items.values_list("product_id").annotate(total=Sum("on_hand")).order_by()
+    return {pid for pid, total in totals if (total or 0) <= 0}
+
+
+def on_hand_by_product(product_ids: Iterable[int]) -> dict[int, int]:
+    totals = StockItem.objects.filter(product_id__in=list(product_ids)).values_list("product_id")
+    return {pid: total or 0 for pid, total in totals.annotate(total=Sum("on_hand")).order_by()}
+
+
+def locations() -> QuerySet[Location]:
+    return Location.objects.all()
+
+
+def stock_items(params: Mapping[str, Any]) -> QuerySet[StockItem]:
+    """Stock items filtered by location code, category code, brand, SKU/name text and status."""
+    items = StockItem.objects.select_related("product", "product__category", "location")
+    errors: list[FieldError] = []
+    if params.get("location"):
+        if not Location.objects.filter(code=params["location"]).exists():
+            errors.append(FieldError("location", "not_found", f"no stock location {params['location']!r}"))
+        items = items.filter(location__code=params["location"])
+    if params.get("category"):
+        items = items.filter(product__category__code=params["category"])
+    if params.get("brand"):
+        items = items.filter(product__brand__iexact=str(params["brand"]).strip())
+    if params.get("q"):
+        text = str(params["q"]).strip()
+        items = items.filter(Q(product__sku__iexact=text) | Q(product__name__icontains=text))
+    status = params.get("status")
+    if status:
+        if status not in STATUSES:
+            errors.append(FieldError("status", "invalid", f"one of: {', '.join(STATUSES)}"))
+        items = items.filter(on_hand__gt=0) if status == "in_stock" else items.filter(on_hand__lte=0)
+    if errors:
+        raise InvalidInput(errors)
+    return items
+
+
+def movements(item: StockItem) -> QuerySet[StockMovement]:
+    return item.movements.select_related("order")

@@ -1,0 +1,15 @@
+from django.apps import AppConfig
+from django.utils.translation import gettext_lazy as _
+
+
+class RecommendationsConfig(AppConfig):
+    name = "rapport.recommendations"
+    verbose_name = _("Recommendations")
+
+    def ready(self) -> None:
+        from rapport.demo.steps import register_demo_step
+        from rapport.recommendations import tabs
+        from rapport.recommendations.demo import seed_recommendations
+
+        tabs.register()
+        register_demo_step("recommendations", seed_recommendations, position=90)
