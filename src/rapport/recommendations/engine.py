@@ -29,6 +29,7 @@ VIEW_WEIGHT = 0.1
 # factors and the regularisation were chosen on the demo shop's backtest (docs/models.md).
 ALPHA = 2.0
 
+FILTERED = -1e30
 _WORD = re.compile(r"\w", re.UNICODE)
 
 
@@ -81,14 +82,17 @@ def recommend(model: Any, rows: np.ndarray, hidden: sp.csr_matrix, n: int, batch
     """Top ``n`` products for the customer ``rows``, never one ``hidden`` marks for that customer."""
     items = np.full((len(rows), n), -1, dtype=np.int64)
     scores = np.zeros((len(rows), n), dtype=np.float32)
+    # Asking for no more than the catalogue holds: implicit pads longer lists with product 0.
+    n = min(n, hidden.shape[1])
     for start in range(0, len(rows), batch):
         chunk = rows[start : start + batch]
         ids, values = model.recommend(chunk, hidden[chunk], N=n, filter_already_liked_items=True)
         ids = np.asarray(ids).reshape(len(chunk), -1)
         values = np.asarray(values).reshape(len(chunk), -1)
-        ids = np.where(np.isfinite(values) & (ids >= 0), ids, -1)
+        # filtered products come last, scored at the lowest float
+        ids = np.where(values > FILTERED, ids, -1)
         items[start : start + batch, : ids.shape[1]] = ids
-        scores[start : start + batch, : ids.shape[1]] = np.nan_to_num(values, neginf=0.0)
+        scores[start : start + batch, : ids.shape[1]] = np.where(ids >= 0, values, 0.0)
     return items, scores
 
 
