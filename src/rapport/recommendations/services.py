@@ -13,7 +13,8 @@ from rapport.commerce.models import Product
 from rapport.commerce.queries import counted, placed_since
 from rapport.customers.models import Customer
 from rapport.inventory.queries import out_of_stock_product_ids
-from rapport.recommendations.models import Reason, Recommendation, RelatedProduct, Rule, TrainingRun
+from rapport.recommendations.models import Reason, Recommendation, RelatedProduct, Rule
+from rapport.recommendations.queries import latest_run
 
 MAX_LIMIT = 20
 
@@ -71,10 +72,6 @@ def _products(ids: Iterable[int]) -> dict[int, Product]:
 def _bought_since(customer: Customer, since: Any) -> set[int]:
     orders = placed_since(customer.pk, since).filter(counted())
     return set(orders.filter(lines__product__isnull=False).values_list("lines__product_id", flat=True))
-
-
-def latest_run() -> TrainingRun | None:
-    return TrainingRun.objects.first()
 
 
 def _candidates(customer: Customer) -> tuple[list[list[Any]], set[int]]:

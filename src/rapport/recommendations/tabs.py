@@ -10,10 +10,11 @@ from django.utils.translation import gettext_lazy as _
 from rapport.console.tabs import CustomerTab, register_customer_tab
 from rapport.customers.models import Customer
 from rapport.recommendations import services
+from rapport.recommendations.queries import latest_run
 
 
 def recommendations(request: HttpRequest, customer: Customer) -> dict[str, Any]:
-    return {"suggestions": services.for_customer(customer, limit=10), "run": services.latest_run()}
+    return {"suggestions": services.for_customer(customer, limit=10), "run": latest_run()}
 
 
 def register() -> None:

@@ -165,6 +165,7 @@ SAMPLES: dict[str, Callable[[], dict[str, Any] | None]] = {
     "service:portal_article": _pk("service.Article", state="published"),
     "campaigns:unsubscribe": _unsubscribe,
     "privacy:detail": _privacy_request,
+    "inventory:detail": _pk("inventory.StockItem"),
     # files, pixels and redirects, not pages: visited with a sample all the same, and passed over
     "service:attachment": _pk("service.Attachment"),
     "segments:export": _pk("segments.Segment"),
