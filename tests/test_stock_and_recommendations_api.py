@@ -26,10 +26,14 @@ def tea(system_actor):
 
 
 def test_stock_levels_movements_and_settings(admin_api, tea):
-    moved = admin_api.post("/api/v1/products/TEA-1/stock/movements", {"kind": "receipt", "quantity": 12}, content_type=JSON)
+    moved = admin_api.post(
+        "/api/v1/products/TEA-1/stock/movements", {"kind": "receipt", "quantity": 12}, content_type=JSON
+    )
     assert moved.status_code == 200 and moved.json()["on_hand"] == 12 and moved.json()["location"] == "warehouse"
     admin_api.post("/api/v1/products/TEA-1/stock/movements", {"quantity": -2, "note": "tasting"}, content_type=JSON)
-    settings = admin_api.put("/api/v1/products/TEA-1/stock", {"lead_time_days": 5, "unit_cost": "40.10"}, content_type=JSON)
+    settings = admin_api.put(
+        "/api/v1/products/TEA-1/stock", {"lead_time_days": 5, "unit_cost": "40.10"}, content_type=JSON
+    )
     assert settings.json()["lead_time_days"] == 5 and settings.json()["unit_cost"] == "40.10"
     assert admin_api.get("/api/v1/products/TEA-1/stock").json()["on_hand"] == 10
     ledger = admin_api.get("/api/v1/products/TEA-1/stock/movements").json()
@@ -44,7 +48,12 @@ def test_stock_levels_movements_and_settings(admin_api, tea):
         ("post", "/api/v1/products/TEA-1/stock/movements", {"kind": "gift", "quantity": 1}, {"kind"}),
         ("post", "/api/v1/products/TEA-1/stock/movements", {"kind": "count", "quantity": -5}, {"quantity"}),
         ("post", "/api/v1/products/TEA-1/stock/movements", {"quantity": 99999999999}, {"quantity"}),
-        ("put", "/api/v1/products/TEA-1/stock", {"lead_time_days": 9999, "currency": "yuan"}, {"lead_time_days", "currency"}),
+        (
+            "put",
+            "/api/v1/products/TEA-1/stock",
+            {"lead_time_days": 9999, "currency": "yuan"},
+            {"lead_time_days", "currency"},
+        ),
         ("put", "/api/v1/products/TEA-1/stock", {"unit_cost": "-1"}, {"unit_cost"}),
     ],
 )
@@ -56,7 +65,9 @@ def test_bad_stock_input_names_the_field(admin_api, tea, method, url, body, fiel
 
 def test_stock_not_found_and_bad_filters(admin_api, tea):
     assert admin_api.get("/api/v1/products/NOPE/stock").status_code == 404
-    missing = admin_api.post("/api/v1/products/TEA-1/stock/movements", {"location": "nowhere", "quantity": 1}, content_type=JSON)
+    missing = admin_api.post(
+        "/api/v1/products/TEA-1/stock/movements", {"location": "nowhere", "quantity": 1}, content_type=JSON
+    )
     assert missing.status_code == 404 and fields_of(missing) == {"location"}
     bad = admin_api.get("/api/v1/stock", {"status": "plenty", "location": "nowhere"})
     assert bad.status_code == 422 and fields_of(bad) == {"status", "location"}
@@ -89,7 +100,9 @@ def test_recommendations_for_a_customer_and_related(admin_api, tea, make_custome
     assert related.status_code == 200 and related.json() == {"sku": "TEA-1", "results": []}
 
 
-def test_recommendations_bad_input_scope_and_data_scope(admin_user, api_client_for, make_staff, make_customer, store, other_store, tea):
+def test_recommendations_bad_input_scope_and_data_scope(
+    admin_user, api_client_for, make_staff, make_customer, store, other_store, tea
+):
     customer = make_customer(store=other_store.code)
     api = api_client_for(admin_user)
     bad = api.get(f"/api/v1/customers/{customer.pk}/recommendations", {"limit": 0})

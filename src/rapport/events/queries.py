@@ -117,9 +117,9 @@ def product_events(since: dt.datetime) -> Iterator[tuple[int, str, str, dt.datet
     """(customer id, event name, SKU, time) of known customers' product views and cart adds since
     ``since``: the behaviour the recommendations learn from beside purchases."""
     rows = Event.objects.filter(name__in=PRODUCT_EVENTS, customer__isnull=False, timestamp__gte=since)
-    for customer_id, name, properties, at in rows.values_list("customer_id", "name", "properties", "timestamp").iterator(
-        chunk_size=5000
-    ):
+    for customer_id, name, properties, at in rows.values_list(
+        "customer_id", "name", "properties", "timestamp"
+    ).iterator(chunk_size=5000):
         sku = properties.get("sku") if isinstance(properties, dict) else None
         if sku:
             yield customer_id, name, str(sku), at

@@ -67,7 +67,9 @@ def _locked_item(product_id: int, location: Location) -> StockItem:
     return StockItem.objects.select_for_update().get(pk=item.pk)
 
 
-def _move(item: StockItem, quantity: int, kind: str, actor: Actor, *, order: Order | None = None, note: str = "") -> None:
+def _move(
+    item: StockItem, quantity: int, kind: str, actor: Actor, *, order: Order | None = None, note: str = ""
+) -> None:
     StockMovement.objects.create(
         item=item, quantity=quantity, kind=kind, order=order, note=note[:200], actor=actor.describe()[:150]
     )

@@ -21,7 +21,17 @@ from rapport.inventory import queries, services
 from rapport.inventory.models import MovementKind, StockItem
 
 PAGE_SIZE = 50
-EXPORT_COLUMNS = ("sku", "name", "brand", "category", "location", "on_hand", "lead_time_days", "reorder_quantity", "unit_cost")
+EXPORT_COLUMNS = (
+    "sku",
+    "name",
+    "brand",
+    "category",
+    "location",
+    "on_hand",
+    "lead_time_days",
+    "reorder_quantity",
+    "unit_cost",
+)
 
 
 def _filters(request: HttpRequest) -> tuple[dict[str, str], Any, list[Any]]:
@@ -37,7 +47,9 @@ def _filters(request: HttpRequest) -> tuple[dict[str, str], Any, list[Any]]:
 @permission_required("inventory.view_stockitem", raise_exception=True)
 def stock_list(request: HttpRequest) -> HttpResponse:
     params, items, errors = _filters(request)
-    page = None if items is None else paginate(items, limit=PAGE_SIZE, offset=page_offset(params.get("page"), PAGE_SIZE))
+    page = (
+        None if items is None else paginate(items, limit=PAGE_SIZE, offset=page_offset(params.get("page"), PAGE_SIZE))
+    )
     context: dict[str, Any] = {
         "nav": "stock",
         "page": page,
@@ -76,8 +88,8 @@ def _csv_rows(items: Any) -> Iterator[str]:
 
 @login_required
 @permission_required("inventory.view_stockitem", raise_exception=True)
-def stock_export(request: HttpRequest) -> HttpResponse:
-    params, items, errors = _filters(request)
+def stock_export(request: HttpRequest) -> HttpResponse | StreamingHttpResponse:
+    _params, items, errors = _filters(request)
     if items is None:
         return HttpResponse("; ".join(f"{e.field}: {e.message}" for e in errors), status=422)
     response = StreamingHttpResponse(_csv_rows(items), content_type="text/csv; charset=utf-8")
@@ -90,7 +102,12 @@ def stock_export(request: HttpRequest) -> HttpResponse:
 def stock_detail(request: HttpRequest, pk: int) -> HttpResponse:
     item = get_object_or_404(StockItem.objects.select_related("product", "location"), pk=pk)
     ledger = paginate(queries.movements(item), limit=PAGE_SIZE, offset=page_offset(request.GET.get("page"), PAGE_SIZE))
-    context = {"nav": "stock", "item": item, "page": ledger, "kinds": [(k, MovementKind(k).label) for k in services.MANUAL_KINDS]}
+    context = {
+        "nav": "stock",
+        "item": item,
+        "page": ledger,
+        "kinds": [(k, MovementKind(k).label) for k in services.MANUAL_KINDS],
+    }
     return render(request, "inventory/stock_detail.html", context)
 
 

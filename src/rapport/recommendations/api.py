@@ -7,6 +7,7 @@ from __future__ import annotations
 from typing import Any
 
 from django.http import HttpRequest
+from ninja import Router
 
 from rapport.accounts.scopes import RECOMMENDATIONS_READ
 from rapport.commerce.queries import product_by_sku
@@ -15,7 +16,6 @@ from rapport.core.errors import InvalidInput, NotFound
 from rapport.customers.queries import visible_customer
 from rapport.recommendations import services
 from rapport.recommendations.services import MAX_LIMIT, Suggestion
-from ninja import Router
 
 router = Router(tags=["recommendations"])
 

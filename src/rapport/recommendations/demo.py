@@ -12,7 +12,8 @@ from rapport.recommendations.models import Rule
 
 def seed_recommendations(context: DemoContext) -> dict[str, int]:
     Rule.objects.bulk_create(
-        Rule(kind=Rule.Kind.REPEAT, category=category) for category in Category.objects.filter(code__in=REPEAT_CATEGORIES)
+        Rule(kind=Rule.Kind.REPEAT, category=category)
+        for category in Category.objects.filter(code__in=REPEAT_CATEGORIES)
     )
     last = Product.objects.order_by("-pk").first()
     if last is not None:

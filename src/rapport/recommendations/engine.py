@@ -78,7 +78,9 @@ def train_als(matrix: sp.csr_matrix, settings: AlsSettings = AlsSettings(), thre
     return model
 
 
-def recommend(model: Any, rows: np.ndarray, hidden: sp.csr_matrix, n: int, batch: int = 20_000) -> tuple[np.ndarray, np.ndarray]:
+def recommend(
+    model: Any, rows: np.ndarray, hidden: sp.csr_matrix, n: int, batch: int = 20_000
+) -> tuple[np.ndarray, np.ndarray]:
     """Top ``n`` products for the customer ``rows``, never one ``hidden`` marks for that customer."""
     items = np.full((len(rows), n), -1, dtype=np.int64)
     scores = np.zeros((len(rows), n), dtype=np.float32)
@@ -101,7 +103,9 @@ def unit_rows(vectors: np.ndarray) -> np.ndarray:
     return vectors / np.where(norms == 0, 1.0, norms)
 
 
-def reasons(rows: np.ndarray, items: np.ndarray, bought: sp.csr_matrix, seen: sp.csr_matrix, vectors: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+def reasons(
+    rows: np.ndarray, items: np.ndarray, bought: sp.csr_matrix, seen: sp.csr_matrix, vectors: np.ndarray
+) -> tuple[np.ndarray, np.ndarray]:
     """For each recommended product, the customer's own product most like it (by the model's item
     vectors): what they bought when they bought anything, else what they looked at. Returns that
     product's position (-1 for none) and whether it was bought."""
@@ -155,7 +159,9 @@ def bought_together(orders: np.ndarray, items: np.ndarray, n_items: int, *, min_
     lift = confidence / P(b). Kept: pairs seen in ``min_count`` orders with lift above 1, the
     ``top`` by confidence for each product."""
     order_ids, order_rows = np.unique(orders, return_inverse=True)
-    basket = sp.csr_matrix((np.ones(len(items), dtype=np.float32), (order_rows, items)), shape=(len(order_ids), n_items))
+    basket = sp.csr_matrix(
+        (np.ones(len(items), dtype=np.float32), (order_rows, items)), shape=(len(order_ids), n_items)
+    )
     basket.data[:] = 1.0  # a product twice in one order counts once
     basket.sum_duplicates()
     basket.data[:] = 1.0
@@ -195,7 +201,9 @@ def content_vectors(categories: list[str], brands: list[str], texts: list[str]) 
     return vectorizer.fit_transform(documents).tocsr()
 
 
-def nearest(vectors: sp.csr_matrix, sources: np.ndarray, candidates: np.ndarray, top: int) -> tuple[np.ndarray, np.ndarray]:
+def nearest(
+    vectors: sp.csr_matrix, sources: np.ndarray, candidates: np.ndarray, top: int
+) -> tuple[np.ndarray, np.ndarray]:
     """For each source row, the ``top`` most similar candidate rows (cosine) and their similarity."""
     if len(candidates) == 0 or len(sources) == 0:
         return np.full((len(sources), top), -1, dtype=np.int64), np.zeros((len(sources), top), dtype=np.float32)

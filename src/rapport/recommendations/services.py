@@ -40,7 +40,9 @@ class Rules:
     @classmethod
     def load(cls) -> Rules:
         rules = cls(set(), set(), set(), set(), {}, {})
-        for kind, product_id, category_id, weight in Rule.objects.values_list("kind", "product_id", "category_id", "weight"):
+        for kind, product_id, category_id, weight in Rule.objects.values_list(
+            "kind", "product_id", "category_id", "weight"
+        ):
             if kind == Rule.Kind.EXCLUDE:
                 (rules.excluded_products.add(product_id) if product_id else rules.excluded_categories.add(category_id))
             elif kind == Rule.Kind.REPEAT:
@@ -58,7 +60,7 @@ class Rules:
         return product.pk in self.repeat_products or product.category_id in self.repeat_categories
 
     def boost(self, product: Product) -> float:
-        return self.boost_products.get(product.pk, 1.0) * self.boost_categories.get(product.category_id, 1.0)
+        return self.boost_products.get(product.pk, 1.0) * self.boost_categories.get(product.category_id or 0, 1.0)
 
 
 def reason_text(reason: str, *, product: Product | None = None, city: str = "") -> str:
@@ -109,7 +111,11 @@ def for_customer(customer: Customer, *, limit: int = 10) -> list[Suggestion]:
 
 def related(product: Product, *, limit: int = 10) -> list[Suggestion]:
     """Products shown beside ``product``: bought together first, then similar; the same filters."""
-    rows = list(RelatedProduct.objects.filter(product=product).select_related("related", "related__category").order_by("-kind", "rank"))
+    rows = list(
+        RelatedProduct.objects.filter(product=product)
+        .select_related("related", "related__category")
+        .order_by("-kind", "rank")
+    )
     rules = Rules.load()
     blocked = out_of_stock_product_ids([r.related_id for r in rows])
     seen: set[int] = set()
@@ -128,6 +134,10 @@ def together_measures(product: Product) -> dict[int, dict[str, float]]:
     """Support, confidence and lift of each "bought together" rule from ``product``, by related product."""
     rows = RelatedProduct.objects.filter(product=product, kind=RelatedProduct.Kind.TOGETHER)
     return {
-        r.related_id: {"support": round(r.support or 0, 4), "confidence": round(r.confidence or 0, 4), "lift": round(r.lift or 0, 3)}
+        r.related_id: {
+            "support": round(r.support or 0, 4),
+            "confidence": round(r.confidence or 0, 4),
+            "lift": round(r.lift or 0, 3),
+        }
         for r in rows
     }

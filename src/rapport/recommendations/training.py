@@ -11,6 +11,7 @@ import datetime as dt
 import time
 from collections.abc import Callable
 from dataclasses import dataclass
+from typing import Any
 
 import numpy as np
 import scipy.sparse as sp
@@ -55,9 +56,17 @@ class Feedback:
 
 
 def load_catalogue() -> Catalogue:
-    repeat_categories = set(Rule.objects.filter(kind=Rule.Kind.REPEAT, category__isnull=False).values_list("category_id", flat=True))
-    repeat_products = set(Rule.objects.filter(kind=Rule.Kind.REPEAT, product__isnull=False).values_list("product_id", flat=True))
-    rows = list(Product.objects.order_by("pk").values_list("pk", "category_id", "category__code", "brand", "name", "description"))
+    repeat_categories = set(
+        Rule.objects.filter(kind=Rule.Kind.REPEAT, category__isnull=False).values_list("category_id", flat=True)
+    )
+    repeat_products = set(
+        Rule.objects.filter(kind=Rule.Kind.REPEAT, product__isnull=False).values_list("product_id", flat=True)
+    )
+    rows = list(
+        Product.objects.order_by("pk").values_list(
+            "pk", "category_id", "category__code", "brand", "name", "description"
+        )
+    )
     return Catalogue(
         ids=np.array([r[0] for r in rows], dtype=np.int64),
         categories=[r[2] or "" for r in rows],
@@ -76,7 +85,7 @@ def _epoch(column: str) -> str:
 def load_purchases() -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray]:
     """(customer id, product id, order id, placed at in seconds) of every counted order line."""
     sql = (
-        f"SELECT o.customer_id, l.product_id, l.order_id, {_epoch('o.placed_at')} "
+        f"SELECT o.customer_id, l.product_id, l.order_id, {_epoch('o.placed_at')} "  # noqa: S608 (table names only)
         f"FROM {OrderLine._meta.db_table} l JOIN {Order._meta.db_table} o ON o.id = l.order_id "
         f"WHERE o.customer_id IS NOT NULL AND l.product_id IS NOT NULL "
         f"AND o.status IN ({', '.join(['%s'] * len(COUNTED_STATUSES))})"
@@ -131,7 +140,7 @@ class Fitted:
     matrix: sp.csr_matrix
     bought: sp.csr_matrix
     hidden: sp.csr_matrix  # durable purchases: never recommended again
-    model: object
+    model: Any  # implicit.cpu.als.AlternatingLeastSquares
 
 
 def fit(feedback: Feedback, catalogue: Catalogue) -> Fitted:
@@ -189,7 +198,12 @@ def write_recommendations(fitted: Fitted, feedback: Feedback, catalogue: Catalog
         objects = []
         for i, row in enumerate(rows):
             entries = [
-                [int(ids[item]), round(float(score), 4), Reason.BOUGHT if bought else Reason.VIEWED, int(ids[reason]) if reason >= 0 else 0]
+                [
+                    int(ids[item]),
+                    round(float(score), 4),
+                    Reason.BOUGHT if bought else Reason.VIEWED,
+                    int(ids[reason]) if reason >= 0 else 0,
+                ]
                 for item, score, reason, bought in zip(items[i], scores[i], because[i], was_bought[i], strict=True)
                 if item >= 0
             ]
@@ -210,11 +224,19 @@ def write_related(fitted: Fitted, feedback: Feedback, catalogue: Catalogue) -> i
     pairs = engine.bought_together(feedback.orders[purchase], feedback.items[purchase], len(ids))
     rows: list[RelatedProduct] = []
     rank = np.arange(len(pairs.a)) - np.searchsorted(pairs.a, pairs.a, side="left")
-    for a, b, r, support, confidence, lift in zip(pairs.a, pairs.b, rank, pairs.support, pairs.confidence, pairs.lift, strict=True):
+    for a, b, r, support, confidence, lift in zip(
+        pairs.a, pairs.b, rank, pairs.support, pairs.confidence, pairs.lift, strict=True
+    ):
         rows.append(
             RelatedProduct(
-                product_id=int(ids[a]), related_id=int(ids[b]), kind=RelatedProduct.Kind.TOGETHER, rank=int(r),
-                score=float(confidence), support=float(support), confidence=float(confidence), lift=float(lift),
+                product_id=int(ids[a]),
+                related_id=int(ids[b]),
+                kind=RelatedProduct.Kind.TOGETHER,
+                rank=int(r),
+                score=float(confidence),
+                support=float(support),
+                confidence=float(confidence),
+                lift=float(lift),
             )
         )
     touched = np.flatnonzero(np.asarray(fitted.matrix.sum(axis=0)).ravel() > 0)
@@ -223,7 +245,13 @@ def write_related(fitted: Fitted, feedback: Feedback, catalogue: Catalogue) -> i
         for source, found, values in zip(touched, np.asarray(similar), np.asarray(scores), strict=True):
             kept = [(f, v) for f, v in zip(found, values, strict=True) if f != source and f >= 0][:RELATED]
             rows.extend(
-                RelatedProduct(product_id=int(ids[source]), related_id=int(ids[f]), kind=RelatedProduct.Kind.SIMILAR, rank=r, score=float(v))
+                RelatedProduct(
+                    product_id=int(ids[source]),
+                    related_id=int(ids[f]),
+                    kind=RelatedProduct.Kind.SIMILAR,
+                    rank=r,
+                    score=float(v),
+                )
                 for r, (f, v) in enumerate(kept)
             )
     cold = np.setdiff1d(np.arange(len(ids)), touched)
@@ -232,7 +260,13 @@ def write_related(fitted: Fitted, feedback: Feedback, catalogue: Catalogue) -> i
         found, scores = engine.nearest(vectors, cold, np.arange(len(ids)), RELATED)
         for source, near, values in zip(cold, found, scores, strict=True):
             rows.extend(
-                RelatedProduct(product_id=int(ids[source]), related_id=int(ids[f]), kind=RelatedProduct.Kind.SIMILAR, rank=r, score=float(v))
+                RelatedProduct(
+                    product_id=int(ids[source]),
+                    related_id=int(ids[f]),
+                    kind=RelatedProduct.Kind.SIMILAR,
+                    rank=r,
+                    score=float(v),
+                )
                 for r, (f, v) in enumerate((f, v) for f, v in zip(near, values, strict=True) if f >= 0)
             )
     RelatedProduct.objects.all().delete()
@@ -246,7 +280,12 @@ def popular_lists(feedback: Feedback, catalogue: Catalogue, now: dt.datetime) ->
     if not recent.any():
         recent = feedback.orders > 0
     items, users = feedback.items[recent], feedback.users[recent]
-    lists = {"": [int(catalogue.ids[i]) for i in engine.popularity(items, np.ones(len(items)), len(catalogue.ids))[:CANDIDATES]]}
+    lists = {
+        "": [
+            int(catalogue.ids[i])
+            for i in engine.popularity(items, np.ones(len(items)), len(catalogue.ids))[:CANDIDATES]
+        ]
+    }
     cities = dict(Customer.objects.filter(pk__in=np.unique(users).tolist()).exclude(city="").values_list("pk", "city"))
     by_city = np.array([cities.get(int(u), "") for u in users])
     for city in sorted(set(cities.values())):
@@ -265,15 +304,19 @@ def run_backtest(feedback: Feedback, catalogue: Catalogue) -> dict[str, object]:
     return engine.backtest(history(feedback, catalogue), cutoff, horizon_days=BACKTEST_DAYS)
 
 
-def train(*, now: dt.datetime | None = None, backtest: bool = True, say: Callable[[str], None] = lambda m: None) -> TrainingRun:
+def train(
+    *, now: dt.datetime | None = None, backtest: bool = True, say: Callable[[str], None] = lambda m: None
+) -> TrainingRun:
     """Refit everything and replace the stored lists in one transaction; keep the run and its backtest."""
     started = time.monotonic()
     now = now or timezone.now()
     catalogue = load_catalogue()
     feedback = load_feedback(catalogue, now)
-    say(f"read {len(feedback.users)} interactions over {len(catalogue.ids)} products ({time.monotonic() - started:.1f} s)")
+    say(f"read {len(feedback.users)} interactions, {len(catalogue.ids)} products ({time.monotonic() - started:.1f} s)")
     if len(feedback.users) == 0:
-        return TrainingRun.objects.create(trained_at=now, products=len(catalogue.ids), seconds=time.monotonic() - started)
+        return TrainingRun.objects.create(
+            trained_at=now, products=len(catalogue.ids), seconds=time.monotonic() - started
+        )
     fitted = fit(feedback, catalogue)
     say(f"ALS fitted on {len(fitted.users)} customers ({time.monotonic() - started:.1f} s)")
     with transaction.atomic():

@@ -35,7 +35,9 @@ def an_order(store, customer, *, quantity=2, external_id="o-1", status="paid"):
 def test_receipt_adjustment_and_count_keep_the_ledger(tea, system_actor):
     warehouse = services.default_location()
     services.record_movement(tea, warehouse, data={"kind": "receipt", "quantity": 10}, actor=system_actor)
-    services.record_movement(tea, warehouse, data={"kind": "adjustment", "quantity": -3, "note": "broken"}, actor=system_actor)
+    services.record_movement(
+        tea, warehouse, data={"kind": "adjustment", "quantity": -3, "note": "broken"}, actor=system_actor
+    )
     item = services.record_movement(tea, warehouse, data={"kind": "count", "quantity": 5}, actor=system_actor)
     assert item.on_hand == 5
     assert list(StockMovement.objects.order_by("pk").values_list("kind", "quantity")) == [
@@ -80,17 +82,23 @@ def test_untracked_products_and_pending_orders_move_nothing(tea, store, make_cus
     customer = make_customer()
     commerce.upsert_order(data=an_order(store, customer), actor=system_actor)
     assert not StockMovement.objects.exists()  # no stock kept for the product
-    services.record_movement(tea, services.default_location(), data={"kind": "receipt", "quantity": 1}, actor=system_actor)
+    services.record_movement(
+        tea, services.default_location(), data={"kind": "receipt", "quantity": 1}, actor=system_actor
+    )
     commerce.upsert_order(data=an_order(store, customer, external_id="o-2", status="pending"), actor=system_actor)
     assert StockMovement.objects.count() == 1
 
 
 def test_out_of_stock_sums_every_location(tea, store, system_actor):
     other = commerce.upsert_product(data={"sku": "TEA-2", "name": "Pu'er", "price": "50"}, actor=system_actor)[0]
-    services.record_movement(tea, services.location_for_store(store), data={"kind": "count", "quantity": 0}, actor=system_actor)
+    services.record_movement(
+        tea, services.location_for_store(store), data={"kind": "count", "quantity": 0}, actor=system_actor
+    )
     services.set_item(tea, services.default_location(), data={"lead_time_days": 3}, actor=system_actor)
     assert out_of_stock_product_ids() == {tea.pk}
-    services.record_movement(tea, services.default_location(), data={"kind": "receipt", "quantity": 2}, actor=system_actor)
+    services.record_movement(
+        tea, services.default_location(), data={"kind": "receipt", "quantity": 2}, actor=system_actor
+    )
     assert out_of_stock_product_ids() == set()
     assert other.pk not in out_of_stock_product_ids()  # not kept here: counts as available
 
@@ -117,10 +125,15 @@ def test_bad_movements_name_the_field_and_write_nothing(tea, system_actor, data,
 
 def test_settings_are_checked(tea, system_actor):
     with pytest.raises(InvalidInput) as caught:
-        services.set_item(tea, services.default_location(), data={"lead_time_days": -1, "unit_cost": "x"}, actor=system_actor)
+        services.set_item(
+            tea, services.default_location(), data={"lead_time_days": -1, "unit_cost": "x"}, actor=system_actor
+        )
     assert {e.field for e in caught.value.errors} == {"lead_time_days", "unit_cost"}
     item = services.set_item(
-        tea, services.default_location(), data={"lead_time_days": 10, "reorder_quantity": 50, "unit_cost": "41.5"}, actor=system_actor
+        tea,
+        services.default_location(),
+        data={"lead_time_days": 10, "reorder_quantity": 50, "unit_cost": "41.5"},
+        actor=system_actor,
     )
     assert (item.lead_time_days, item.reorder_quantity, str(item.unit_cost)) == (10, 50, "41.50")
     assert Product.objects.count() == 1

@@ -32,7 +32,9 @@ def shop(system_actor, make_customer):
                 data={"sku": f"{code}-{i}", "name": f"{code} {i}", "price": "10", "category": code, "brand": "B"},
                 actor=system_actor,
             )
-    commerce.upsert_product(data={"sku": "new-bag", "name": "bags new", "price": "9", "category": "bags"}, actor=system_actor)
+    commerce.upsert_product(
+        data={"sku": "new-bag", "name": "bags new", "price": "9", "category": "bags"}, actor=system_actor
+    )
     customers = [make_customer(city="上海" if n % 2 else "北京") for n in range(40)]
     n = 0
     for index, customer in enumerate(customers):
