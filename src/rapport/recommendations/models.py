@@ -24,11 +24,12 @@ class Reason(models.TextChoices):
 
 
 class Recommendation(models.Model):
-    """A customer's ranked candidates: ``items`` is a list of [product id, score, reason, product id
-    the reason names (or 0)], longer than any list asked for, so that filtering leaves enough."""
+    """A customer's ranked candidates, longer than any list asked for so that filtering leaves
+    enough: ``items`` holds parallel lists ``products``, ``scores``, ``reasons`` and ``because``
+    (the product a reason names, 0 for none) — compact, as a million of them are written nightly."""
 
     customer = models.OneToOneField(Customer, primary_key=True, on_delete=models.CASCADE, related_name="+")
-    items = models.JSONField(default=list)
+    items = models.JSONField(default=dict)
     computed_at = models.DateTimeField(_("computed at"))
 
     class Meta:

@@ -79,8 +79,13 @@ def _bought_since(customer: Customer, since: Any) -> set[int]:
 def _candidates(customer: Customer) -> tuple[list[list[Any]], set[int]]:
     """The stored list with what was bought since, or the best sellers of the customer's city."""
     stored = Recommendation.objects.filter(customer=customer).first()
-    if stored is not None and stored.items:
-        return stored.items, _bought_since(customer, stored.computed_at)
+    if stored is not None and stored.items.get("products"):
+        lists = stored.items
+        entries = [
+            list(entry)
+            for entry in zip(lists["products"], lists["scores"], lists["reasons"], lists["because"], strict=True)
+        ]
+        return entries, _bought_since(customer, stored.computed_at)
     run = latest_run()
     popular = run.popular if run else {}
     city = customer.city if customer.city in popular else ""

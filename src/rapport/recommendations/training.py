@@ -8,6 +8,7 @@ bulk inserts, so the run scales to millions of order lines (benchmarks/recommend
 from __future__ import annotations
 
 import datetime as dt
+import json
 import time
 from collections.abc import Callable
 from dataclasses import dataclass
@@ -26,7 +27,6 @@ from rapport.recommendations.models import Reason, Recommendation, RelatedProduc
 
 CANDIDATES = 30  # kept per customer; lists asked for are at most 20 after filtering
 RELATED = 10
-COLD_PER_CUSTOMER = 2
 EVENTS_DAYS = 180
 POPULAR_DAYS = 90
 BACKTEST_DAYS = 30
@@ -90,13 +90,13 @@ def load_purchases() -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray]:
         f"WHERE o.customer_id IS NOT NULL AND l.product_id IS NOT NULL "
         f"AND o.status IN ({', '.join(['%s'] * len(COUNTED_STATUSES))})"
     )
-    columns: list[list[int]] = [[], [], [], []]
+    chunks = [np.zeros((0, 4), dtype=np.int64)]
     with connection.cursor() as cursor:
         cursor.execute(sql, [str(s) for s in COUNTED_STATUSES])
         while chunk := cursor.fetchmany(100_000):
-            for column, values in zip(columns, zip(*chunk, strict=True), strict=True):
-                column.extend(values)
-    return tuple(np.array(c, dtype=np.int64) for c in columns)  # type: ignore[return-value]
+            chunks.append(np.array(chunk, dtype=np.int64))
+    rows = np.concatenate(chunks)
+    return rows[:, 0], rows[:, 1], rows[:, 2], rows[:, 3]
 
 
 def load_feedback(catalogue: Catalogue, now: dt.datetime) -> Feedback:
@@ -182,38 +182,55 @@ def _last_bought(fitted: Fitted, feedback: Feedback) -> np.ndarray:
     return last
 
 
+def _list_json(products: list[int], scores: list[float], reasons: list[str], because: list[int]) -> str:
+    return json.dumps(
+        {"products": products, "scores": scores, "reasons": reasons, "because": because}, separators=(",", ":")
+    )
+
+
+def _insert_lists(rows: list[tuple[int, str]], now: dt.datetime) -> None:
+    """Many lists per statement: COPY on PostgreSQL, executemany elsewhere (set-based, no ORM rows)."""
+    table = Recommendation._meta.db_table
+    with connection.cursor() as cursor:
+        if connection.vendor == "postgresql":
+            stamp = now.isoformat()
+            with cursor.copy(f"COPY {table} (customer_id, items, computed_at) FROM STDIN") as copy:
+                copy.write("".join(f"{customer}\t{text}\t{stamp}\n" for customer, text in rows))
+        else:
+            sql = f"INSERT INTO {table} (customer_id, items, computed_at) VALUES (%s, %s, %s)"  # noqa: S608
+            cursor.executemany(sql, [(customer, text, now) for customer, text in rows])
+
+
 def write_recommendations(fitted: Fitted, feedback: Feedback, catalogue: Catalogue, now: dt.datetime) -> int:
-    """Every customer's candidates: ALS with the reason's product, then content matches among
-    products nobody has touched (to the customer's latest purchase)."""
+    """Every customer's candidates: ALS with the reason's product, then the content match among
+    products nobody has touched to the customer's latest purchase."""
     vectors = engine.unit_rows(np.asarray(fitted.model.item_factors))
     cold = cold_neighbours(fitted, catalogue)
     last = _last_bought(fitted, feedback)
-    ids = catalogue.ids
+    ids = np.append(catalogue.ids, 0)  # position -1 reads as product 0: none
     Recommendation.objects.all().delete()
-    written = 0
     for start in range(0, len(fitted.users), BATCH * 4):
         rows = np.arange(start, min(start + BATCH * 4, len(fitted.users)))
-        items, scores = engine.recommend(fitted.model, rows, fitted.hidden, CANDIDATES - COLD_PER_CUSTOMER)
+        items, scores = engine.recommend(fitted.model, rows, fitted.hidden, CANDIDATES - 1)
         because, was_bought = engine.reasons(rows, items, fitted.bought, fitted.matrix, vectors)
-        objects = []
-        for i, row in enumerate(rows):
-            entries = [
-                [
-                    int(ids[item]),
-                    round(float(score), 4),
-                    Reason.BOUGHT if bought else Reason.VIEWED,
-                    int(ids[reason]) if reason >= 0 else 0,
-                ]
-                for item, score, reason, bought in zip(items[i], scores[i], because[i], was_bought[i], strict=True)
-                if item >= 0
-            ]
-            if last[row] >= 0 and cold[last[row]] >= 0:
-                floor = min((e[1] for e in entries), default=0.0)
-                entries.append([int(ids[cold[last[row]]]), floor, Reason.SIMILAR, int(ids[last[row]])])
-            objects.append(Recommendation(customer_id=int(fitted.users[row]), items=entries, computed_at=now))
-        Recommendation.objects.bulk_create(objects, batch_size=BATCH)
-        written += len(objects)
-    return written
+        counts = (items >= 0).sum(axis=1).tolist()
+        products, because_ids = ids[items].tolist(), ids[because].tolist()
+        rounded = np.round(scores.astype(np.float64), 4).tolist()
+        extra = cold[last[rows]]
+        batch = []
+        for i, row in enumerate(rows.tolist()):
+            n = counts[i]
+            mine, mine_scores, mine_because = products[i][:n], rounded[i][:n], because_ids[i][:n]
+            reasons = [str(Reason.BOUGHT if was_bought[i, 0] else Reason.VIEWED)] * n
+            if last[row] >= 0 and extra[i] >= 0:
+                mine_scores.append(min(mine_scores, default=0.0))
+                mine.append(int(ids[extra[i]]))
+                reasons.append(str(Reason.SIMILAR))
+                mine_because.append(int(ids[last[row]]))
+            text = _list_json(mine, mine_scores, reasons, mine_because)
+            batch.append((int(fitted.users[row]), text))
+        _insert_lists(batch, now)
+    return len(fitted.users)
 
 
 def write_related(fitted: Fitted, feedback: Feedback, catalogue: Catalogue) -> int:
