@@ -3,6 +3,8 @@ received and sees the ledger; the page fits a phone and exports the filtered row
 
 from __future__ import annotations
 
+from pathlib import Path
+
 import pytest
 
 from rapport.accounts import roles
@@ -33,7 +35,7 @@ def test_find_sold_out_stock_receive_goods_and_export(page, sign_in, make_staff,
 
     with page.expect_download() as download:
         page.click("#stock-export")
-    exported = open(download.value.path(), encoding="utf-8-sig").read()
+    exported = Path(download.value.path()).read_text(encoding="utf-8-sig")
     assert "TEA-1" in exported and "TEA-2" not in exported
 
     page.click("#stock-table >> text=TEA-1")
