@@ -6,10 +6,11 @@ manages it elsewhere. A kept product is out of stock when its levels add up to n
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Mapping
+from collections.abc import Mapping
 from typing import Any
 
-from django.db.models import Q, QuerySet, Sum
+from django.db.models import BooleanField, Exists, ExpressionWrapper, OuterRef, Q, QuerySet, Subquery, Sum
+from django.db.models.functions import Coalesce
 
 from rapport.core.errors import FieldError, InvalidInput
 from rapport.inventory.models import Location, StockItem, StockMovement
@@ -18,18 +19,14 @@ STATUSES = ("in_stock", "out_of_stock")
 ORDERINGS = {"sku": "product__sku", "on_hand": "on_hand", "location": "location__code", "updated_at": "updated_at"}
 
 
-def out_of_stock_product_ids(product_ids: Iterable[int] | None = None) -> set[int]:
-    """Kept products with nothing on hand at any location (limited to ``product_ids`` when given)."""
-    items = StockItem.objects.all()
-    if product_ids is not None:
-        items = items.filter(product_id__in=list(product_ids))
-    totals = items.values_list("product_id").annotate(total=Sum("on_hand")).order_by()
-    return {pid for pid, total in totals if (total or 0) <= 0}
-
-
-def on_hand_by_product(product_ids: Iterable[int]) -> dict[int, int]:
-    totals = StockItem.objects.filter(product_id__in=list(product_ids)).values_list("product_id")
-    return {pid: total or 0 for pid, total in totals.annotate(total=Sum("on_hand")).order_by()}
+def with_stock(products: QuerySet[Any]) -> QuerySet[Any]:
+    """Products annotated with ``out_of_stock`` (kept here, nothing on hand anywhere) in the same
+    query: recommendations filter on it at every request."""
+    items = StockItem.objects.filter(product=OuterRef("pk")).order_by().values("product")
+    total = items.annotate(total=Sum("on_hand")).values("total")[:1]
+    return products.alias(stock_total=Coalesce(Subquery(total), 0)).annotate(
+        out_of_stock=ExpressionWrapper(Exists(items) & Q(stock_total__lte=0), output_field=BooleanField())
+    )
 
 
 def locations() -> QuerySet[Location]:

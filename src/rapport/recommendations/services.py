@@ -12,7 +12,7 @@ from typing import Any
 from rapport.commerce.models import Product
 from rapport.commerce.queries import counted, placed_since
 from rapport.customers.models import Customer
-from rapport.inventory.queries import out_of_stock_product_ids
+from rapport.inventory.queries import with_stock
 from rapport.recommendations.models import Reason, Recommendation, RelatedProduct, Rule
 from rapport.recommendations.queries import latest_run
 
@@ -67,8 +67,10 @@ def reason_text(reason: str, *, product: Product | None = None, city: str = "") 
     return str(Reason(reason).label) % {"product": product.name if product else "", "city": city}
 
 
-def _products(ids: Iterable[int]) -> dict[int, Product]:
-    return {p.pk: p for p in Product.objects.filter(pk__in=set(ids)).select_related("category")}
+def _products(ids: Iterable[int]) -> tuple[dict[int, Product], set[int]]:
+    """The products by id, and those of them out of stock (one query)."""
+    found = list(with_stock(Product.objects.filter(pk__in=set(ids)).select_related("category")))
+    return {p.pk: p for p in found}, {p.pk for p in found if p.out_of_stock}
 
 
 def _bought_since(customer: Customer, since: Any) -> set[int]:
@@ -98,8 +100,7 @@ def for_customer(customer: Customer, *, limit: int = 10) -> list[Suggestion]:
     """Up to ``limit`` products for the customer, best first, none out of stock or excluded."""
     entries, bought = _candidates(customer)
     rules = Rules.load()
-    products = _products([e[0] for e in entries] + [e[3] for e in entries if e[3]])
-    blocked = out_of_stock_product_ids([e[0] for e in entries])
+    products, blocked = _products([e[0] for e in entries] + [e[3] for e in entries if e[3]])
     suggestions = []
     for product_id, score, reason, because_id in entries:
         product = products.get(product_id)
@@ -116,17 +117,13 @@ def for_customer(customer: Customer, *, limit: int = 10) -> list[Suggestion]:
 
 def related(product: Product, *, limit: int = 10) -> list[Suggestion]:
     """Products shown beside ``product``: bought together first, then similar; the same filters."""
-    rows = list(
-        RelatedProduct.objects.filter(product=product)
-        .select_related("related", "related__category")
-        .order_by("-kind", "rank")
-    )
+    rows = list(RelatedProduct.objects.filter(product=product).order_by("-kind", "rank"))
     rules = Rules.load()
-    blocked = out_of_stock_product_ids([r.related_id for r in rows])
+    products, blocked = _products(r.related_id for r in rows)
     seen: set[int] = set()
     suggestions = []
     for row in rows:
-        candidate = row.related
+        candidate = products[row.related_id]
         if candidate.pk in seen or candidate.pk in blocked or not candidate.is_active or not rules.allows(candidate):
             continue
         seen.add(candidate.pk)

@@ -10,7 +10,7 @@ from rapport.commerce.models import Product
 from rapport.core.errors import InvalidInput
 from rapport.inventory import services
 from rapport.inventory.models import MovementKind, StockItem, StockMovement
-from rapport.inventory.queries import out_of_stock_product_ids
+from rapport.inventory.queries import with_stock
 
 pytestmark = pytest.mark.django_db
 
@@ -87,6 +87,10 @@ def test_untracked_products_and_pending_orders_move_nothing(tea, store, make_cus
     )
     commerce.upsert_order(data=an_order(store, customer, external_id="o-2", status="pending"), actor=system_actor)
     assert StockMovement.objects.count() == 1
+
+
+def out_of_stock_product_ids() -> set[int]:
+    return set(with_stock(Product.objects.all()).filter(out_of_stock=True).values_list("pk", flat=True))
 
 
 def test_out_of_stock_sums_every_location(tea, store, system_actor):
