@@ -69,7 +69,9 @@ def objects(make_customer, system_actor) -> dict[str, int]:
     category = tag_services.create_category(data={"name": "Interests"}, actor=system_actor)
     tag = tag_services.create_tag(data={"name": "Tea", "category": category.pk}, actor=system_actor)
     job = ImportJob.objects.create(kind=ImportJob.Kind.CUSTOMERS, file_path="", original_name="customers.csv")
-    product = commerce_services.upsert_product(data={"sku": "TEA-1", "name": "Tea", "price": "9"}, actor=system_actor)[0]
+    product = commerce_services.upsert_product(data={"sku": "TEA-1", "name": "Tea", "price": "9"}, actor=system_actor)[
+        0
+    ]
     return {
         "sku": product.sku,
         "customer_id": customer.pk,

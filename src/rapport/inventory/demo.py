@@ -17,6 +17,7 @@ SOLD_OUT_SHARE = 0.06
 def seed_stock(context: DemoContext) -> dict[str, int]:
     rng = context.rng
     warehouse = services.default_location()
+    Location.objects.filter(pk=warehouse.pk).update(name="中央仓 Central warehouse")
     locations = [warehouse] + [services.location_for_store(store) for store in Store.objects.filter(is_online=False)]
     rows = []
     for product_id, price in Product.objects.order_by("pk").values_list("pk", "price"):
