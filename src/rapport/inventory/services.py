@@ -190,13 +190,14 @@ def sync_order(order: Order, *, actor: Actor) -> int:
     is cancelled or wholly refunded, the difference when its lines change. Only products whose stock
     is kept (with a stock item somewhere) move. Returns the number of movements written."""
     target = _order_target(order)
-    location = location_for_store(order.store)
-    wanted: dict[int, int] = {}
-    for product_id in _tracked(set(target)):
-        wanted[_locked_item(product_id, location).pk] = target[product_id]
+    tracked = _tracked(set(target))
     taken = dict(
         StockMovement.objects.filter(order=order).values_list("item_id").annotate(total=Sum("quantity")).order_by()
     )
+    if not tracked and not taken:
+        return 0  # no stock kept for anything in it: no location is made either
+    location = location_for_store(order.store)
+    wanted = {_locked_item(product_id, location).pk: target[product_id] for product_id in tracked}
     written = 0
     for item_id in sorted(set(wanted) | set(taken)):
         change = wanted.get(item_id, 0) - (taken.get(item_id) or 0)
