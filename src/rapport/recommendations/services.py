@@ -43,14 +43,15 @@ class Rules:
         for kind, product_id, category_id, weight in Rule.objects.values_list(
             "kind", "product_id", "category_id", "weight"
         ):
+            if kind == Rule.Kind.BOOST:
+                boosts = rules.boost_products if product_id else rules.boost_categories
+                boosts[product_id or category_id] = weight
+                continue
             if kind == Rule.Kind.EXCLUDE:
-                (rules.excluded_products.add(product_id) if product_id else rules.excluded_categories.add(category_id))
-            elif kind == Rule.Kind.REPEAT:
-                (rules.repeat_products.add(product_id) if product_id else rules.repeat_categories.add(category_id))
-            elif product_id:
-                rules.boost_products[product_id] = weight
+                by_product, by_category = rules.excluded_products, rules.excluded_categories
             else:
-                rules.boost_categories[category_id] = weight
+                by_product, by_category = rules.repeat_products, rules.repeat_categories
+            (by_product if product_id else by_category).add(product_id or category_id)
         return rules
 
     def allows(self, product: Product) -> bool:
