@@ -122,3 +122,24 @@ def test_bought_together_measures():
     assert list(zip(pairs.a, pairs.b, strict=True)) == [(0, 1), (1, 0)]
     assert pairs.support[0] == pytest.approx(3 / 5) and pairs.confidence[0] == 1.0
     assert pairs.lift[0] == pytest.approx(1 / (3 / 5))
+
+
+def test_a_customer_who_only_looked_gets_a_list_because_they_viewed(shop, make_customer):
+    from rapport.events.models import Event
+
+    browser = make_customer(city="北京")
+    for n, sku in enumerate(("bags-0", "bags-1", "bags-0")):
+        Event.objects.create(
+            timestamp=NOW - dt.timedelta(days=2),
+            received_at=NOW - dt.timedelta(days=2),
+            source_id=1,
+            message_id=f"m-{n}",
+            type="track",
+            name="Product Viewed" if n else "Product Added",
+            customer=browser,
+            properties={"sku": sku},
+        )
+    training.train(now=NOW, backtest=False)
+    suggestions = services.for_customer(browser)
+    assert suggestions and {s.reason for s in suggestions} == {Reason.VIEWED}
+    assert all(s.because is not None and s.because.sku.startswith("bags-") for s in suggestions)
