@@ -13,6 +13,7 @@ import pytest
 from django.test import Client
 
 from rapport.accounts import roles
+from rapport.commerce import services as commerce_services
 from rapport.customers.models import Store
 from rapport.imports.models import ImportJob
 from rapport.segments import services as segment_services
@@ -68,7 +69,11 @@ def objects(make_customer, system_actor) -> dict[str, int]:
     category = tag_services.create_category(data={"name": "Interests"}, actor=system_actor)
     tag = tag_services.create_tag(data={"name": "Tea", "category": category.pk}, actor=system_actor)
     job = ImportJob.objects.create(kind=ImportJob.Kind.CUSTOMERS, file_path="", original_name="customers.csv")
+    product = commerce_services.upsert_product(data={"sku": "TEA-1", "name": "Tea", "price": "9"}, actor=system_actor)[
+        0
+    ]
     return {
+        "sku": product.sku,
         "customer_id": customer.pk,
         "segment_id": segment.pk,
         "tag_id": tag.pk,

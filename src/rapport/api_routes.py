@@ -35,10 +35,12 @@ from rapport.events.api import router as events_router
 from rapport.events.errors import EventsErrorCode
 from rapport.imports.api import router as imports_router
 from rapport.imports.errors import ImportsErrorCode
+from rapport.inventory.api import router as inventory_router
 from rapport.loyalty.api import router as loyalty_router
 from rapport.loyalty.errors import LoyaltyErrorCode
 from rapport.privacy.api import router as privacy_router
 from rapport.privacy.errors import PrivacyErrorCode
+from rapport.recommendations.api import router as recommendations_router
 from rapport.segments.api import router as segments_router
 from rapport.segments.errors import SegmentsErrorCode
 from rapport.service.api import router as service_router
@@ -187,6 +189,8 @@ def register_routers(api: NinjaAPI) -> None:
     api.add_router("/v1/", imports_router)
     api.add_router("/v1/", counter_router)
     api.add_router("/v1/", clienteling_router)
+    api.add_router("/v1/", inventory_router)
+    api.add_router("/v1/", recommendations_router)
 
 
 def build_api() -> NinjaAPI:

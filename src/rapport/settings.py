@@ -72,6 +72,8 @@ INSTALLED_APPS = [
     "rapport.privacy",
     "rapport.counter",
     "rapport.clienteling",
+    "rapport.inventory",
+    "rapport.recommendations",
     "rapport.console",
     "rapport.runtime",
 ]
@@ -272,6 +274,8 @@ CELERY_BEAT_SCHEDULE = {
     "deliver-tag-sync": {"task": "rapport.tags.deliver_sync", "schedule": 60.0},
     # analytics
     "analytics-recompute-metrics": {"task": "rapport.analytics.recompute_metrics", "schedule": 24 * 3600.0},
+    # recommendations: refit, rewrite every customer's list and re-run the backtest nightly
+    "recommendations-train": {"task": "rapport.recommendations.train", "schedule": 24 * 3600.0},
     # loyalty
     "loyalty-expire-points": {"task": "rapport.loyalty.expire_points", "schedule": 24 * 3600.0},
     "loyalty-expire-coupons": {"task": "rapport.loyalty.expire_coupons", "schedule": 3600.0},

@@ -15,6 +15,8 @@ urlpatterns = [
     path("customers/", include("rapport.customers.urls")),
     path("orders/", include("rapport.commerce.urls")),
     path("imports/", include("rapport.imports.urls")),
+    path("stock/", include("rapport.inventory.urls")),
+    path("recommendations/", include("rapport.recommendations.urls")),
     path("audit/", include("rapport.audit.urls")),
     path("tags/", include("rapport.tags.urls")),
     path("segments/", include("rapport.segments.urls")),

@@ -33,7 +33,11 @@ _VIEW_CUSTOMERS = [
     "commerce.view_category",
     "commerce.view_refund",
     "events.view_event",
+    "inventory.view_stockitem",
+    "recommendations.view_recommendation",
 ]
+# Keep stock: replenishment settings, goods received, adjustments and counts.
+_STOCK = ["inventory.change_stockitem", "inventory.add_stockmovement"]
 # Build, save and export segments (exports stay masked without customers.reveal_pii).
 _SEGMENTS = [
     "segments.view_segment",
@@ -150,6 +154,7 @@ ROLE_PERMISSIONS: dict[str, list[str]] = {
         "commerce.add_category",
         "commerce.change_category",
         "commerce.add_refund",
+        *_STOCK,
         "imports.add_importjob",
         "imports.view_importjob",
         "core.view_backgroundjob",

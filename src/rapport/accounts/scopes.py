@@ -27,6 +27,9 @@ MEMBER_CODES = "member-codes"
 TASKS_READ = "tasks:read"
 TASKS_WRITE = "tasks:write"
 JOBS = "jobs"
+INVENTORY_READ = "inventory:read"
+INVENTORY_WRITE = "inventory:write"
+RECOMMENDATIONS_READ = "recommendations:read"
 
 ALL_SCOPES = {
     CUSTOMERS_READ: "Read customers, stores and custom field definitions",
@@ -54,4 +57,7 @@ ALL_SCOPES = {
     TASKS_READ: "Read tasks on customers and completion per person and store",
     TASKS_WRITE: "Create and complete tasks on customers (one, or in bulk for a segment)",
     JOBS: "Follow long background jobs; retry a failed or stalled one, cancel an open one",
+    INVENTORY_READ: "Read stock levels, locations and stock movements",
+    INVENTORY_WRITE: "Set how products are stocked and record goods received, adjustments and counts",
+    RECOMMENDATIONS_READ: "Read product recommendations for customers and related products",
 }

@@ -31,6 +31,7 @@ from rapport.commerce.models import Order
 from rapport.core.errors import DomainError, InvalidInput
 from rapport.core.requests import console_actor, error_text
 from rapport.customers.models import Store
+from rapport.recommendations.queries import latest_run as latest_recommendation_run
 
 # Dashboard --------------------------------------------------------------------------------------
 
@@ -346,7 +347,8 @@ def report_delete(request: HttpRequest, pk: int) -> HttpResponse:
 def models_page(request: HttpRequest) -> HttpResponse:
     latest = [ModelFit.objects.filter(kind=kind).first() for kind in ModelFit.Kind.values]
     fits = [card(fit) for fit in latest if fit is not None]
-    return render(request, "analytics/models.html", {"nav": "analytics", "section": "models", "fits": fits})
+    context = {"nav": "analytics", "section": "models", "fits": fits, "recommendation_run": latest_recommendation_run()}
+    return render(request, "analytics/models.html", context)
 
 
 @login_required

@@ -48,6 +48,12 @@ class ProductIn(Strict):
     price: Money | None = None
     currency: str | None = None
     is_active: bool | None = None
+    brand: str | None = None
+    description: str | None = None
+    image_url: str | None = None
+    product_url: str | None = None
+    spu: str | None = Field(None, description="groups the size/colour variants of one product")
+    variant: str | None = Field(None, description="which variant this SKU is, e.g. 'M / red'")
 
 
 class BulkProducts(Strict):
@@ -115,6 +121,12 @@ def product_body(product: Product) -> dict[str, Any]:
         "price": str(product.price),
         "currency": product.currency,
         "is_active": product.is_active,
+        "brand": product.brand,
+        "description": product.description,
+        "image_url": product.image_url,
+        "product_url": product.product_url,
+        "spu": product.spu,
+        "variant": product.variant,
         "updated_at": product.updated_at,
     }
 

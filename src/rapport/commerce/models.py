@@ -58,6 +58,14 @@ class Product(models.Model):
     price = MoneyField(_("price"))
     currency = models.CharField(_("currency"), max_length=3, default="CNY")
     is_active = models.BooleanField(_("active"), default=True)
+    # What recommendations and messages show of a product.
+    brand = models.CharField(_("brand"), max_length=120, blank=True, default="", db_default="")
+    description = models.TextField(_("description"), blank=True, default="", db_default="")
+    image_url = models.URLField(_("image URL"), max_length=500, blank=True, default="", db_default="")
+    product_url = models.URLField(_("product URL"), max_length=500, blank=True, default="", db_default="")
+    # Size/colour variants of one product share its SPU (the SKU is one variant of it).
+    spu = models.CharField(_("SPU"), max_length=64, blank=True, default="", db_default="", db_index=True)
+    variant = models.CharField(_("variant"), max_length=120, blank=True, default="", db_default="")
     created_at = models.DateTimeField(auto_now_add=True)
     updated_at = models.DateTimeField(auto_now=True)
 

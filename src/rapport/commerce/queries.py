@@ -16,7 +16,7 @@ from django.db.models import F, Q, QuerySet
 from django.db.models.expressions import CombinedExpression
 
 from rapport.accounts.services import customer_scope
-from rapport.commerce.models import COUNTED_STATUSES, Order, OrderStatus
+from rapport.commerce.models import COUNTED_STATUSES, Category, Order, OrderStatus, Product
 from rapport.core.errors import FieldError, InvalidInput
 from rapport.core.listing import within_time_bounds
 from rapport.customers.validation import LookupCache
@@ -30,6 +30,15 @@ def counted(prefix: str = "") -> Q:
 def net_revenue(prefix: str = "") -> CombinedExpression:
     """An order's revenue after refunds (``total - refunded_total``), as an expression for queries."""
     return F(f"{prefix}total") - F(f"{prefix}refunded_total")
+
+
+def product_by_sku(sku: str) -> Product | None:
+    """The product with this SKU (products are addressed by SKU in the API), with its category."""
+    return Product.objects.select_related("category").filter(sku=sku).first()
+
+
+def categories() -> QuerySet[Category]:
+    return Category.objects.all()
 
 
 ORDERINGS = {"placed_at": "placed_at", "total": "total", "updated_at": "updated_at"}

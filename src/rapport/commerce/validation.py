@@ -99,10 +99,33 @@ class CatalogueCache(LookupCache):
         return self._identities.get(key)
 
 
-def clean_product(data: Mapping[str, Any], *, cache: CatalogueCache, partial: bool = False) -> dict[str, Any]:
-    allowed = {"sku", "name", "category", "price", "currency", "is_active"}
-    errors = [FieldError(k, "unknown_field", "unknown field") for k in data if k not in allowed]
+# The descriptive fields of a product and their longest values.
+PRODUCT_TEXT_LIMITS = {"brand": 120, "description": 5000, "spu": 64, "variant": 120}
+PRODUCT_URLS = ("image_url", "product_url")
+
+
+def _clean_product_details(data: Mapping[str, Any], errors: list[FieldError]) -> dict[str, Any]:
+    """Brand, description, SPU/variant and the two links: optional text, links http(s) only."""
     cleaned: dict[str, Any] = {}
+    for field, limit in PRODUCT_TEXT_LIMITS.items():
+        if field in data:
+            text = str(data[field] or "").strip()
+            if len(text) > limit:
+                errors.append(FieldError(field, "too_long", f"at most {limit} characters"))
+            cleaned[field] = text
+    for field in PRODUCT_URLS:
+        if field in data:
+            url = str(data[field] or "").strip()
+            if url and (len(url) > 500 or not url.startswith(("https://", "http://")) or " " in url):
+                errors.append(FieldError(field, "invalid", "an http(s) address of at most 500 characters"))
+            cleaned[field] = url
+    return cleaned
+
+
+def clean_product(data: Mapping[str, Any], *, cache: CatalogueCache, partial: bool = False) -> dict[str, Any]:
+    allowed = {"sku", "name", "category", "price", "currency", "is_active", *PRODUCT_TEXT_LIMITS, *PRODUCT_URLS}
+    errors = [FieldError(k, "unknown_field", "unknown field") for k in data if k not in allowed]
+    cleaned: dict[str, Any] = _clean_product_details(data, errors)
     if "sku" in data or not partial:
         sku = str(data.get("sku") or "").strip()
         if not sku or len(sku) > 64:

@@ -199,6 +199,26 @@ CATEGORIES = [
     ),
 ]
 PRODUCT_COUNT = 200
+# Two house brands per category (fictional), alternating over its products.
+BRANDS = {
+    "skincare": ("润研 Runyan", "青禾 Qinghe"),
+    "makeup": ("绯色 Feise", "墨染 Moran"),
+    "fragrance": ("檀序 Tanxu", "雾屿 Wuyu"),
+    "personal-care": ("洁时 Jieshi", "沐野 Muye"),
+    "baby": ("贝护 Beihu", "小芽 Xiaoya"),
+    "snacks": ("果然好 Guoranhao", "脆滋 Cuizi"),
+    "tea": ("山茗 Shanming", "一叶 Yiye"),
+    "home": ("栖木 Qimu", "棉舍 Mianshe"),
+    "kitchen": ("匠厨 Jiangchu", "食器 Shiqi"),
+    "apparel": ("素衣 Suyi", "城纹 Chengwen"),
+    "shoes": ("步履 Bulv", "行止 Xingzhi"),
+    "bags": ("行囊 Xingnang", "拾光 Shiguang"),
+    "digital": ("极连 Jilian", "声动 Shengdong"),
+    "sports": ("野径 Yejing", "跃动 Yuedong"),
+    "pets": ("毛孩 Maohai", "喵汪 Miaowang"),
+}
+# Categories bought again and again: recommendations may show their products after a purchase.
+REPEAT_CATEGORIES = ("skincare", "personal-care", "baby", "snacks", "tea", "pets")
 
 
 @dataclass(frozen=True, slots=True)
@@ -208,6 +228,9 @@ class ProductSpec:
     category: str  # category code
     price_cents: int
     popularity: float
+    spu: str = ""  # the product the SKU is a variant of
+    variant: str = ""
+    brand: str = ""
 
 
 def shop_price(raw_cny: float) -> int:
@@ -238,10 +261,12 @@ def build_products(rng: random.Random) -> list[ProductSpec]:
             seen.add(name)
             price = shop_price(category.median_price * rng.lognormvariate(0, 0.45))
             sku = f"{category.code[:3].upper()}-{len(products) + 1:04d}"
-            products.append(ProductSpec(sku, name, category.code, price, 0.0))
+            spu = f"{category.code[:3].upper()}-S{category.bases.index(base) + 1:02d}"
+            brand = BRANDS[category.code][category.bases.index(base) % 2]
+            products.append(ProductSpec(sku, name, category.code, price, 0.0, spu, variant, brand))
     order = list(range(len(products)))
     rng.shuffle(order)
     return [
-        ProductSpec(p.sku, p.name, p.category, p.price_cents, 1.0 / (rank + 1) ** 0.8)
+        ProductSpec(p.sku, p.name, p.category, p.price_cents, 1.0 / (rank + 1) ** 0.8, p.spu, p.variant, p.brand)
         for p, rank in zip(products, order, strict=True)
     ]

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import datetime as dt
-from collections.abc import Mapping
+from collections.abc import Iterator, Mapping
 from typing import Any
 
 from django.conf import settings
@@ -112,3 +112,18 @@ def abandoned_carts(
         .filter(~Exists(ordered_since))
         .filter(~Exists(order_queries.placed_since(OuterRef("pk"), OuterRef("cart_at"))))
     )
+
+
+PRODUCT_EVENTS = ("Product Viewed", "Product Added")
+
+
+def product_events(since: dt.datetime) -> Iterator[tuple[int, str, str, dt.datetime]]:
+    """(customer id, event name, SKU, time) of known customers' product views and cart adds since
+    ``since``: the behaviour the recommendations learn from beside purchases."""
+    rows = Event.objects.filter(name__in=PRODUCT_EVENTS, customer__isnull=False, timestamp__gte=since)
+    for customer_id, name, properties, at in rows.values_list(
+        "customer_id", "name", "properties", "timestamp"
+    ).iterator(chunk_size=5000):
+        sku = properties.get("sku") if isinstance(properties, dict) else None
+        if sku:
+            yield customer_id, name, str(sku), at

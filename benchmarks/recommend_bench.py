@@ -1,0 +1,252 @@
+"""Recommendations at scale on PostgreSQL: (a) the nightly training — read every counted order line,
+fit ALS, score every customer (with reasons and the content matches for untouched products),
+write the lists, bought-together and similar products — then (b) the backtest of ALS against
+popularity on the same data, and (c) ``GET /api/v1/customers/{id}/recommendations`` over HTTP
+(waitress, as ``rapport run`` serves) with 10 concurrent clients, rate limit lifted for the run.
+
+The generated shop has taste: each customer leans to one of 100 product groups (half their lines
+from it, the rest by overall popularity), so collaborative filtering has something to find.
+Orders hold 1 to 4 lines. Loaded with COPY, foreign-key triggers off, indexes built after.
+
+    .venv/bin/python benchmarks/recommend_bench.py                          # 1M / 10M lines / 20k products
+    .venv/bin/python benchmarks/recommend_bench.py --customers 100000 --lines 1000000
+"""
+
+from __future__ import annotations
+
+import argparse
+import datetime as dt
+import http.client
+import json
+import os
+import platform
+import random
+import statistics
+import subprocess
+import sys
+import threading
+import time
+from collections.abc import Iterator
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+
+ROOT = Path(__file__).resolve().parent.parent
+sys.path.insert(0, str(ROOT / "benchmarks"))
+
+from scratch_db import recreate_database, setup_django  # noqa: E402
+from segment_bench import _copy, _customers, _drop_indexes  # noqa: E402
+
+DEFAULT_PG = "postgres://postgres@127.0.0.1:5432/rapport_stock_bench"
+NOW = dt.datetime(2026, 11, 1, tzinfo=dt.UTC)
+GROUPS = 100
+DAYS = 365
+PORT = 18765
+
+
+def _orders_and_lines(customers: int, lines: int, products: int, seed: int) -> tuple[Iterator[str], Iterator[str], int]:
+    """COPY rows of orders and their lines, drawn with numpy (customers' tastes, Zipf popularity)."""
+    rng = np.random.default_rng(seed)
+    sizes = rng.integers(1, 5, size=lines // 2)
+    sizes = sizes[: np.searchsorted(np.cumsum(sizes), lines) + 1]
+    sizes[-1] -= sizes.sum() - lines
+    sizes = sizes[sizes > 0]
+    n_orders = len(sizes)
+    buyer = 1 + (customers * rng.random(n_orders) ** 1.6).astype(np.int64)
+    buyer = np.minimum(buyer, customers)
+    placed = rng.integers(0, DAYS * 1440, size=n_orders)
+    order_of_line = np.repeat(np.arange(n_orders), sizes)
+    popularity = 1.0 / np.arange(1, products + 1) ** 0.9
+    popularity /= popularity.sum()
+    overall = rng.choice(products, size=lines, p=popularity)
+    taste = (buyer[order_of_line] * 7919) % GROUPS
+    group_size = products // GROUPS
+    within = np.minimum((rng.pareto(1.2, size=lines) * 3).astype(np.int64), group_size - 1)
+    from_taste = taste * group_size + within
+    product = 1 + np.where(rng.random(lines) < 0.5, from_taste, overall)
+    start = NOW - dt.timedelta(days=DAYS)
+
+    def orders() -> Iterator[str]:
+        for i in range(n_orders):
+            moment = (start + dt.timedelta(minutes=int(placed[i]))).strftime("%Y-%m-%d %H:%M:00+00")
+            money = "100.00\t0\t0\t100.00\t0"  # subtotal, discount, shipping, total, refunded
+            yield f"{i + 1}\t{buyer[i]}\t\\N\tweb\tO{i + 1}\tpaid\tCNY\t{money}\t{moment}\t{moment}\t{moment}\n"
+
+    def order_lines() -> Iterator[str]:
+        for i in range(lines):
+            p = product[i]
+            yield f"{i + 1}\t{order_of_line[i] + 1}\t{p}\tSKU-{p:05d}\tProduct {p}\t1\t50.00\t50.00\n"
+
+    return orders(), order_lines(), n_orders
+
+
+def load(customers: int, lines: int, products: int, seed: int) -> None:
+    from django.db import connection, transaction
+
+    started = time.perf_counter()
+    with transaction.atomic(), connection.cursor() as cursor:
+        cursor.execute("SET LOCAL session_replication_role = replica")  # no FK triggers during the load
+        for i in range(1, GROUPS + 1):
+            cursor.execute(
+                "INSERT INTO commerce_category (id, code, name) VALUES (%s, %s, %s)", [i, f"g-{i}", f"组 {i}"]
+            )
+        cursor.execute(
+            "INSERT INTO commerce_product (id, sku, name, category_id, price, currency, is_active, brand, description, "
+            "image_url, product_url, spu, variant, created_at, updated_at) "
+            "SELECT i, 'SKU-' || lpad(i::text, 5, '0'), '商品 ' || i, 1 + (i - 1) / %s, 50, 'CNY', true, "
+            "'品牌 ' || (i %% 50), '', '', '', '', '', now(), now() FROM generate_series(1, %s) i",
+            [products // GROUPS, products],
+        )
+        tables = ["customers_customer", "commerce_order", "commerce_orderline"]
+        indexes = _drop_indexes(cursor, tables)
+        columns = "id name gender birthday phone email id_number city member_status registered_at"
+        columns += " registration_channel store_id custom_fields created_at updated_at"
+        rng = random.Random(seed)
+        _copy(cursor, "customers_customer", columns.split(), _customers(customers, rng), "customers", customers)
+        orders, order_lines, n_orders = _orders_and_lines(customers, lines, products, seed)
+        order_columns = "id customer_id store_id channel external_id status currency subtotal discount_total"
+        order_columns += " shipping_total total refunded_total placed_at created_at updated_at"
+        _copy(cursor, "commerce_order", order_columns.split(), orders, "orders", n_orders)
+        line_columns = ["id", "order_id", "product_id", "sku", "name", "quantity", "unit_price", "line_total"]
+        _copy(cursor, "commerce_orderline", line_columns, order_lines, "order lines", lines)
+        for definition in indexes:
+            cursor.execute(definition)
+        for table in ("customers_customer", "commerce_order", "commerce_orderline", "commerce_product"):
+            cursor.execute(f"SELECT setval(pg_get_serial_sequence('{table}', 'id'), (SELECT max(id) FROM {table}))")
+    with connection.cursor() as cursor:
+        cursor.execute("VACUUM ANALYZE")
+    print(f"loaded in {time.perf_counter() - started:.0f} s", flush=True)
+
+
+def train() -> dict[str, Any]:
+    from rapport.recommendations import training
+
+    started = time.perf_counter()
+
+    def say(message: str) -> None:
+        print(f"  [{time.perf_counter() - started:7.1f} s] {message}", flush=True)
+
+    run = training.train(now=NOW, backtest=False, say=say)
+    seconds = time.perf_counter() - started
+    print(f"training and scoring: {run.customers:,} customers in {seconds:.0f} s", flush=True)
+    return {"seconds": round(seconds, 1), "customers": run.customers, "interactions": run.interactions}
+
+
+def backtest() -> dict[str, Any]:
+    from rapport.recommendations import training
+
+    started = time.perf_counter()
+    catalogue = training.load_catalogue()
+    feedback = training.load_feedback(catalogue, NOW)
+    result = training.run_backtest(feedback, catalogue)
+    result["seconds"] = round(time.perf_counter() - started, 1)
+    print(f"backtest in {result['seconds']} s: ALS {result['als']}  popularity {result['popularity']}", flush=True)
+    return result
+
+
+def _token() -> str:
+    from rapport.accounts import roles
+    from rapport.accounts.scopes import ALL_SCOPES
+    from rapport.accounts.services import create_api_token, create_staff_user
+    from rapport.core.actor import Actor
+
+    actor = Actor.system("bench")
+    user = create_staff_user(username="bench-admin", password="bench-password-1", role=roles.ADMIN, actor=actor)
+    return create_api_token(user=user, name="bench", scopes=list(ALL_SCOPES), actor=actor)[1]
+
+
+def latency(url: str, customers: int, clients: int, requests: int) -> dict[str, Any]:
+    token = _token()
+    env = {**os.environ, "DATABASE_URL": url, "RAPPORT_API_RATE_LIMIT": "100000000", "PYTHONPATH": str(ROOT / "src")}
+    server = subprocess.Popen(
+        [
+            str(Path(sys.executable).parent / "waitress-serve"),
+            f"--port={PORT}",
+            "--threads=8",
+            "rapport.wsgi:application",
+        ],
+        env=env,
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.DEVNULL,
+    )
+    try:
+        for _ in range(100):
+            try:
+                http.client.HTTPConnection("127.0.0.1", PORT, timeout=1).request("GET", "/api/v1/docs")
+                break
+            except OSError:
+                time.sleep(0.3)
+        times: list[float] = []
+        statuses: dict[int, int] = {}
+        lock = threading.Lock()
+
+        def client(index: int) -> None:
+            rng = random.Random(index)
+            connection = http.client.HTTPConnection("127.0.0.1", PORT, timeout=30)
+            headers = {"Authorization": f"Bearer {token}"}
+            for n in range(requests // clients + 5):
+                customer = rng.randrange(1, customers + 1)
+                started = time.perf_counter()
+                connection.request("GET", f"/api/v1/customers/{customer}/recommendations", headers=headers)
+                response = connection.getresponse()
+                response.read()
+                elapsed = (time.perf_counter() - started) * 1000
+                if n >= 5:  # the first requests of each client warm the server's connections
+                    with lock:
+                        times.append(elapsed)
+                        statuses[response.status] = statuses.get(response.status, 0) + 1
+
+        started = time.perf_counter()
+        workers = [threading.Thread(target=client, args=(i,)) for i in range(clients)]
+        for worker in workers:
+            worker.start()
+        for worker in workers:
+            worker.join()
+        wall = time.perf_counter() - started
+    finally:
+        server.terminate()
+        server.wait(timeout=30)
+    quantiles = statistics.quantiles(times, n=100)
+    result = {
+        "clients": clients,
+        "requests": len(times),
+        "statuses": statuses,
+        "p50_ms": round(quantiles[49], 1),
+        "p95_ms": round(quantiles[94], 1),
+        "p99_ms": round(quantiles[98], 1),
+        "requests_per_s": round(len(times) / wall, 1),
+    }
+    print(f"GET recommendations: {result}", flush=True)
+    return result
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser.add_argument("--url", default=DEFAULT_PG)
+    parser.add_argument("--customers", type=int, default=1_000_000)
+    parser.add_argument("--lines", type=int, default=10_000_000)
+    parser.add_argument("--products", type=int, default=20_000)
+    parser.add_argument("--clients", type=int, default=10)
+    parser.add_argument("--requests", type=int, default=2000)
+    parser.add_argument("--seed", type=int, default=1)
+    parser.add_argument("--reuse", action="store_true", help="keep the loaded database, only train and measure")
+    args = parser.parse_args()
+    print(f"{args.customers:,} customers, {args.lines:,} order lines, {args.products:,} products", flush=True)
+    print(f"machine: {platform.machine()}, {os.cpu_count()} cores, load {os.getloadavg()}", flush=True)
+    if not args.reuse:
+        recreate_database(args.url)
+    setup_django(args.url)
+    from django.core.management import call_command
+
+    if not args.reuse:
+        call_command("migrate", verbosity=0)
+        load(args.customers, args.lines, args.products, args.seed)
+    results = {"train": train(), "backtest": backtest()}
+    results["get"] = latency(args.url, args.customers, args.clients, args.requests)
+    results["load_after"] = os.getloadavg()
+    print(json.dumps(results, default=str, indent=1))
+
+
+if __name__ == "__main__":
+    main()

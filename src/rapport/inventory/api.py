@@ -1,0 +1,128 @@
+"""``/api/v1`` stock: levels per product and location, replenishment settings and movements.
+
+Products are addressed by SKU and locations by code (the default location when none is given).
+Levels change only through movements: goods received, adjustments, counts, and live orders.
+"""
+
+from __future__ import annotations
+
+from decimal import Decimal
+from typing import Any
+
+from django.http import HttpRequest
+from ninja import Field, Router
+
+from rapport.accounts.scopes import INVENTORY_READ, INVENTORY_WRITE
+from rapport.commerce.queries import product_by_sku
+from rapport.core.api import Strict, actor_for, require
+from rapport.core.errors import NotFound
+from rapport.core.listing import order, page_body, paginate
+from rapport.inventory import queries, services
+from rapport.inventory.models import StockItem, StockMovement
+
+router = Router(tags=["inventory"])
+
+
+class StockSettingsIn(Strict):
+    location: str | None = Field(None, description="location code; the default location when omitted")
+    lead_time_days: int | None = None
+    reorder_quantity: int | None = None
+    unit_cost: Decimal | int | str | None = None
+    currency: str | None = None
+
+
+class MovementIn(Strict):
+    location: str | None = Field(None, description="location code; the default location when omitted")
+    kind: str = Field("adjustment", description="receipt, adjustment (signed change) or count (the level found)")
+    quantity: int
+    note: str = ""
+
+
+def item_body(item: StockItem) -> dict[str, Any]:
+    return {
+        "sku": item.product.sku,
+        "location": item.location.code,
+        "on_hand": item.on_hand,
+        "lead_time_days": item.lead_time_days,
+        "reorder_quantity": item.reorder_quantity,
+        "unit_cost": None if item.unit_cost is None else str(item.unit_cost),
+        "currency": item.currency,
+        "updated_at": item.updated_at,
+    }
+
+
+def movement_body(movement: StockMovement) -> dict[str, Any]:
+    return {
+        "id": movement.pk,
+        "kind": movement.kind,
+        "quantity": movement.quantity,
+        "order_id": movement.order_id,
+        "note": movement.note,
+        "by": movement.actor,
+        "at": movement.created_at,
+    }
+
+
+def _product(sku: str) -> Any:
+    product = product_by_sku(sku)
+    if product is None:
+        raise NotFound.single("sku", "not_found", f"no product {sku!r}")
+    return product
+
+
+@router.get("/stock", summary="Stock levels, filtered by location, category, brand, text and status")
+def list_stock(
+    request: HttpRequest,
+    location: str = "",
+    category: str = "",
+    brand: str = "",
+    q: str = "",
+    status: str = "",
+    order_by: str = "sku",
+    limit: int = 50,
+    offset: int = 0,
+) -> dict[str, Any]:
+    require(request, INVENTORY_READ, "inventory.view_stockitem")
+    params = {"location": location, "category": category, "brand": brand, "q": q, "status": status}
+    items = order(queries.stock_items(params), order_by, queries.ORDERINGS, "sku")
+    page = paginate(items, limit=limit, offset=offset)
+    return page_body(page, [item_body(i) for i in page.items])
+
+
+@router.get("/products/{sku}/stock", summary="A product's stock at every location")
+def product_stock(request: HttpRequest, sku: str) -> dict[str, Any]:
+    require(request, INVENTORY_READ, "inventory.view_stockitem")
+    product = _product(sku)
+    items = queries.stock_items({}).filter(product=product)
+    return {"sku": product.sku, "on_hand": sum(i.on_hand for i in items), "locations": [item_body(i) for i in items]}
+
+
+@router.put("/products/{sku}/stock", summary="Set lead time, reorder quantity and cost at a location")
+def set_stock(request: HttpRequest, sku: str, payload: StockSettingsIn) -> dict[str, Any]:
+    require(request, INVENTORY_WRITE, "inventory.change_stockitem")
+    data = payload.model_dump(exclude_unset=True)
+    location = services.find_location(data.pop("location", None))
+    item = services.set_item(_product(sku), location, data=data, actor=actor_for(request))
+    return item_body(queries.stock_items({}).get(pk=item.pk))
+
+
+@router.post("/products/{sku}/stock/movements", summary="Record goods received, an adjustment or a count")
+def add_movement(request: HttpRequest, sku: str, payload: MovementIn) -> dict[str, Any]:
+    require(request, INVENTORY_WRITE, "inventory.add_stockmovement")
+    data = payload.model_dump()
+    location = services.find_location(data.pop("location", None))
+    item = services.record_movement(_product(sku), location, data=data, actor=actor_for(request))
+    return item_body(queries.stock_items({}).get(pk=item.pk))
+
+
+@router.get("/products/{sku}/stock/movements", summary="A product's stock ledger, newest first")
+def list_movements(
+    request: HttpRequest, sku: str, location: str = "", limit: int = 50, offset: int = 0
+) -> dict[str, Any]:
+    require(request, INVENTORY_READ, "inventory.view_stockitem")
+    product = _product(sku)
+    found = StockMovement.objects.filter(item__product=product)
+    if location:
+        found = found.filter(item__location=services.find_location(location))
+    page = paginate(found, limit=limit, offset=offset)
+    return page_body(page, [movement_body(m) for m in page.items])

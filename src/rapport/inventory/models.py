@@ -1,0 +1,108 @@
+"""Stock: where it is kept, each product's stock item there, and the append-only movement ledger.
+
+A stock item's ``on_hand`` is the sum of its movements, kept in the same transaction as each
+movement is written (see :mod:`rapport.inventory.services`); movements are never changed or
+deleted, so the level can always be explained and re-derived from its history.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from django.db import models
+from django.db.models import Q
+from django.utils.translation import gettext_lazy as _
+
+from rapport.commerce.models import MoneyField, Order, Product
+from rapport.customers.models import Store
+
+
+class Location(models.Model):
+    """A shop or a warehouse holding stock; orders of a store take from that store's location."""
+
+    class Kind(models.TextChoices):
+        STORE = "store", _("Store")
+        WAREHOUSE = "warehouse", _("Warehouse")
+
+    code = models.SlugField(_("code"), max_length=40, unique=True)
+    name = models.CharField(_("name"), max_length=120)
+    kind = models.CharField(_("kind"), max_length=10, choices=Kind.choices, default=Kind.WAREHOUSE)
+    store = models.OneToOneField(
+        Store, null=True, blank=True, on_delete=models.PROTECT, related_name="+", verbose_name=_("store")
+    )
+    # Orders without a store (or of a store without a location) take from the default location.
+    is_default = models.BooleanField(_("default for orders without a store"), default=False)
+
+    class Meta:
+        ordering = ["code"]
+        constraints = [
+            models.UniqueConstraint(fields=["is_default"], condition=Q(is_default=True), name="one_default_location")
+        ]
+        verbose_name = _("stock location")
+        verbose_name_plural = _("stock locations")
+
+    def __str__(self) -> str:
+        return self.name
+
+
+class StockItem(models.Model):
+    """One product at one location: its level and how it is replenished."""
+
+    product = models.ForeignKey(Product, on_delete=models.PROTECT, related_name="+", verbose_name=_("product"))
+    location = models.ForeignKey(Location, on_delete=models.PROTECT, related_name="items", verbose_name=_("location"))
+    on_hand = models.IntegerField(_("on hand"), default=0)
+    lead_time_days = models.PositiveIntegerField(_("lead time (days)"), default=7)
+    reorder_quantity = models.PositiveIntegerField(_("reorder quantity"), default=0)
+    unit_cost = MoneyField(_("unit cost"), null=True, blank=True)
+    currency = models.CharField(_("currency"), max_length=3, default="CNY")
+    updated_at = models.DateTimeField(auto_now=True)
+
+    class Meta:
+        ordering = ["product__sku", "location__code"]
+        constraints = [models.UniqueConstraint(fields=["product", "location"], name="stock_item_unique")]
+        indexes = [models.Index(fields=["location", "on_hand"]), models.Index(fields=["product", "on_hand"])]
+        verbose_name = _("stock item")
+        verbose_name_plural = _("stock items")
+
+    def __str__(self) -> str:
+        return f"{self.product_id}@{self.location_id}: {self.on_hand}"
+
+
+class MovementKind(models.TextChoices):
+    RECEIPT = "receipt", _("Goods received")
+    SALE = "sale", _("Sale")
+    RETURN = "return", _("Return or cancellation")
+    ADJUSTMENT = "adjustment", _("Manual adjustment")
+    COUNT = "count", _("Stock count")
+
+
+class StockMovement(models.Model):
+    """One change of a stock item's level. Append-only: saving an existing row is refused."""
+
+    item = models.ForeignKey(StockItem, on_delete=models.PROTECT, related_name="movements")
+    quantity = models.IntegerField(_("quantity"))
+    kind = models.CharField(_("kind"), max_length=12, choices=MovementKind.choices)
+    order = models.ForeignKey(
+        Order, null=True, blank=True, on_delete=models.PROTECT, related_name="+", verbose_name=_("order")
+    )
+    note = models.CharField(_("note"), max_length=200, blank=True)
+    actor = models.CharField(_("by"), max_length=150, blank=True)
+    created_at = models.DateTimeField(_("time"), auto_now_add=True, db_index=True)
+
+    class Meta:
+        ordering = ["-created_at", "-id"]
+        constraints = [models.CheckConstraint(condition=~Q(quantity=0), name="stock_movement_not_zero")]
+        indexes = [models.Index(fields=["item", "created_at"]), models.Index(fields=["order", "item"])]
+        verbose_name = _("stock movement")
+        verbose_name_plural = _("stock movements")
+
+    def __str__(self) -> str:
+        return f"{self.kind} {self.quantity:+d}"
+
+    def save(self, *args: Any, **kwargs: Any) -> None:
+        if self.pk is not None:
+            raise ValueError("stock movements are append-only")
+        super().save(*args, **kwargs)
+
+    def delete(self, *args: Any, **kwargs: Any) -> tuple[int, dict[str, int]]:
+        raise ValueError("stock movements are append-only")

@@ -1,0 +1,12 @@
+from django.urls import path
+
+from rapport.inventory import views
+
+app_name = "inventory"
+
+urlpatterns = [
+    path("", views.stock_list, name="list"),
+    path("export.csv", views.stock_export, name="export"),
+    path("<int:pk>/", views.stock_detail, name="detail"),
+    path("<int:pk>/move/", views.stock_move, name="move"),
+]
