@@ -36,11 +36,13 @@ from rapport.events.errors import EventsErrorCode
 from rapport.imports.api import router as imports_router
 from rapport.imports.errors import ImportsErrorCode
 from rapport.inventory.api import router as inventory_router
+from rapport.inventory.errors import InventoryErrorCode
 from rapport.loyalty.api import router as loyalty_router
 from rapport.loyalty.errors import LoyaltyErrorCode
 from rapport.privacy.api import router as privacy_router
 from rapport.privacy.errors import PrivacyErrorCode
 from rapport.recommendations.api import router as recommendations_router
+from rapport.recommendations.errors import RecommendationsErrorCode
 from rapport.segments.api import router as segments_router
 from rapport.segments.errors import SegmentsErrorCode
 from rapport.service.api import router as service_router
@@ -58,8 +60,10 @@ ERROR_CODES: dict[str, type[StrEnum]] = {
     "customers": CustomersErrorCode,
     "events": EventsErrorCode,
     "imports": ImportsErrorCode,
+    "inventory": InventoryErrorCode,
     "loyalty": LoyaltyErrorCode,
     "privacy": PrivacyErrorCode,
+    "recommendations": RecommendationsErrorCode,
     "segments": SegmentsErrorCode,
     "service": ServiceErrorCode,
     "tags": TagsErrorCode,

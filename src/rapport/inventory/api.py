@@ -19,6 +19,7 @@ from rapport.core.errors import NotFound
 from rapport.core.listing import order, page_body, paginate
 from rapport.inventory import queries, services
 from rapport.inventory.models import StockItem, StockMovement
+from rapport.inventory.responses import ProductStockOut, StockItemOut, StockMovementPage, StockPage
 
 router = Router(tags=["inventory"])
 
@@ -70,7 +71,9 @@ def _product(sku: str) -> Any:
     return product
 
 
-@router.get("/stock", summary="Stock levels, filtered by location, category, brand, text and status")
+@router.get(
+    "/stock", response={200: StockPage}, summary="Stock levels, filtered by location, category, brand, text and status"
+)
 def list_stock(
     request: HttpRequest,
     location: str = "",
@@ -89,7 +92,7 @@ def list_stock(
     return page_body(page, [item_body(i) for i in page.items])
 
 
-@router.get("/products/{sku}/stock", summary="A product's stock at every location")
+@router.get("/products/{sku}/stock", response={200: ProductStockOut}, summary="A product's stock at every location")
 def product_stock(request: HttpRequest, sku: str) -> dict[str, Any]:
     require(request, INVENTORY_READ, "inventory.view_stockitem")
     product = _product(sku)
@@ -97,7 +100,11 @@ def product_stock(request: HttpRequest, sku: str) -> dict[str, Any]:
     return {"sku": product.sku, "on_hand": sum(i.on_hand for i in items), "locations": [item_body(i) for i in items]}
 
 
-@router.put("/products/{sku}/stock", summary="Set lead time, reorder quantity and cost at a location")
+@router.put(
+    "/products/{sku}/stock",
+    response={200: StockItemOut},
+    summary="Set lead time, reorder quantity and cost at a location",
+)
 def set_stock(request: HttpRequest, sku: str, payload: StockSettingsIn) -> dict[str, Any]:
     require(request, INVENTORY_WRITE, "inventory.change_stockitem")
     data = payload.model_dump(exclude_unset=True)
@@ -106,7 +113,11 @@ def set_stock(request: HttpRequest, sku: str, payload: StockSettingsIn) -> dict[
     return item_body(queries.stock_items({}).get(pk=item.pk))
 
 
-@router.post("/products/{sku}/stock/movements", summary="Record goods received, an adjustment or a count")
+@router.post(
+    "/products/{sku}/stock/movements",
+    response={200: StockItemOut},
+    summary="Record goods received, an adjustment or a count",
+)
 def add_movement(request: HttpRequest, sku: str, payload: MovementIn) -> dict[str, Any]:
     require(request, INVENTORY_WRITE, "inventory.add_stockmovement")
     data = payload.model_dump()
@@ -115,7 +126,11 @@ def add_movement(request: HttpRequest, sku: str, payload: MovementIn) -> dict[st
     return item_body(queries.stock_items({}).get(pk=item.pk))
 
 
-@router.get("/products/{sku}/stock/movements", summary="A product's stock ledger, newest first")
+@router.get(
+    "/products/{sku}/stock/movements",
+    response={200: StockMovementPage},
+    summary="A product's stock ledger, newest first",
+)
 def list_movements(
     request: HttpRequest, sku: str, location: str = "", limit: int = 50, offset: int = 0
 ) -> dict[str, Any]:

@@ -9,7 +9,7 @@ orders in bulk without those signals and so move no stock.
 from __future__ import annotations
 
 from collections import defaultdict
-from collections.abc import Mapping
+from collections.abc import Mapping, Sequence
 from decimal import Decimal
 from typing import Any
 
@@ -218,7 +218,7 @@ def ledger_drift() -> list[tuple[int, int, int]]:
     ]
 
 
-def opening_stock(rows: list[tuple[int, Location, int, Decimal | None]], *, actor: Actor) -> int:
+def opening_stock(rows: Sequence[tuple[int, Location, int, Decimal | None]], *, actor: Actor) -> int:
     """Set-based first stock: items with a received movement each, for new items only (the demo shop)."""
     items = StockItem.objects.bulk_create(
         [

@@ -25,6 +25,7 @@ class LoyaltyErrorCode(StrEnum):
     NOT_POSITIVE = "not_positive"
     NOT_VOIDABLE = "not_voidable"
     ONE_OF = "one_of"
+    OPENING_EXISTS = "opening_exists"
     OUT_OF_RANGE = "out_of_range"
     OUT_OF_STOCK = "out_of_stock"
     OVER_DUE = "over_due"

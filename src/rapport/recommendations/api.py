@@ -15,6 +15,7 @@ from rapport.core.api import require
 from rapport.core.errors import InvalidInput, NotFound
 from rapport.customers.queries import visible_customer
 from rapport.recommendations import services
+from rapport.recommendations.responses import CustomerRecommendationsOut, RelatedProductsOut
 from rapport.recommendations.services import MAX_LIMIT, Suggestion
 
 router = Router(tags=["recommendations"])
@@ -44,7 +45,11 @@ def _limit(limit: int) -> int:
     return limit
 
 
-@router.get("/customers/{customer_id}/recommendations", summary="Products to recommend to a customer, with reasons")
+@router.get(
+    "/customers/{customer_id}/recommendations",
+    response={200: CustomerRecommendationsOut},
+    summary="Products to recommend to a customer, with reasons",
+)
 def customer_recommendations(request: HttpRequest, customer_id: int, limit: int = 10) -> dict[str, Any]:
     require(request, RECOMMENDATIONS_READ, "recommendations.view_recommendation", "customers.view_customer")
     _limit(limit)
@@ -53,7 +58,11 @@ def customer_recommendations(request: HttpRequest, customer_id: int, limit: int 
     return {"customer_id": customer.pk, "results": [suggestion_body(s) for s in items]}
 
 
-@router.get("/products/{sku}/related", summary="Products bought together with this one, then similar ones")
+@router.get(
+    "/products/{sku}/related",
+    response={200: RelatedProductsOut},
+    summary="Products bought together with this one, then similar ones",
+)
 def related_products(request: HttpRequest, sku: str, limit: int = 10) -> dict[str, Any]:
     require(request, RECOMMENDATIONS_READ, "recommendations.view_recommendation", "commerce.view_product")
     _limit(limit)

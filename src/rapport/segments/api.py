@@ -23,6 +23,7 @@ from rapport.segments.responses import (
     ConditionsOut,
     GetSegmentOut,
     MemberPage,
+    SegmentLookupOut,
     SegmentOut,
     SegmentPage,
     SegmentPortraitOut,
@@ -118,7 +119,11 @@ def preview(request: HttpRequest, payload: PreviewIn) -> dict[str, Any]:
     return {"count": count, "preview": [member_body(c) for c in first]}
 
 
-@router.get("/segments/lookup/{kind}", summary="Records a condition names (tags, coupon templates…), found by name")
+@router.get(
+    "/segments/lookup/{kind}",
+    response={200: SegmentLookupOut},
+    summary="Records a condition names (tags, coupon templates…), found by name",
+)
 def lookup(request: HttpRequest, kind: str, q: str = "", values: str = "") -> dict[str, Any]:
     require(request, SEGMENTS_READ)
     wanted = [v for v in values.split(",") if v] if values else []

@@ -9,6 +9,7 @@ from enum import StrEnum
 
 
 class SegmentsErrorCode(StrEnum):
+    FORBIDDEN = "forbidden"
     INVALID = "invalid"
     NOT_FOUND = "not_found"
     NOT_TEMPLATE = "not_template"

@@ -130,3 +130,12 @@ SnapshotOut.model_rebuild()
 PreviewPreviewItem.model_rebuild()
 MemberOut.model_rebuild()
 SegmentPortraitDimensionsItem.model_rebuild()
+
+
+class SegmentLookupOut(Body):
+    """Records a condition names, found by name, and the names of the ids a saved rule holds."""
+
+    kind: str
+    label: str
+    results: list[dict[str, Any]]
+    labels: dict[str, Any]

@@ -1,0 +1,13 @@
+"""The error codes recommendations answers with, declared once.
+
+Every ``code`` of an ``{"errors": [{"field", "code", "message"}]}`` body that this app's services and
+handlers raise is a member here; the OpenAPI document lists them for the app's operations, and
+tests/test_api_contract.py fails when a code is used without being declared here.
+"""
+
+from enum import StrEnum
+
+
+class RecommendationsErrorCode(StrEnum):
+    INVALID = "invalid"
+    NOT_FOUND = "not_found"
