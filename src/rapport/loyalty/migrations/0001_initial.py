@@ -6,418 +6,911 @@ from django.db import migrations, models
 
 
 class Migration(migrations.Migration):
-
     initial = True
 
     dependencies = [
-        ('commerce', '0002_order_order_counted_customer_idx'),
-        ('customers', '0004_consent'),
+        ("commerce", "0002_order_order_counted_customer_idx"),
+        ("customers", "0004_consent"),
     ]
 
     operations = [
         migrations.CreateModel(
-            name='CardType',
+            name="CardType",
             fields=[
-                ('id', models.BigAutoField(auto_created=True, primary_key=True, serialize=False, verbose_name='ID')),
-                ('name', models.CharField(max_length=120, unique=True, verbose_name='name')),
-                ('price', models.DecimalField(decimal_places=2, default=Decimal('0'), max_digits=14, verbose_name='price (0 = free)')),
-                ('validity_days', models.PositiveIntegerField(default=365, verbose_name='valid for (days)')),
-                ('points_multiplier', models.DecimalField(decimal_places=2, default=Decimal('1'), max_digits=4, verbose_name='points multiplier')),
-                ('discount_percent', models.DecimalField(decimal_places=2, default=Decimal('0'), max_digits=5, verbose_name='member discount %')),
-                ('free_shipping', models.BooleanField(default=False, verbose_name='free shipping')),
-                ('custom_benefits', models.TextField(blank=True, verbose_name='other benefits (one a line)')),
-                ('is_active', models.BooleanField(default=True, verbose_name='on sale')),
+                ("id", models.BigAutoField(auto_created=True, primary_key=True, serialize=False, verbose_name="ID")),
+                ("name", models.CharField(max_length=120, unique=True, verbose_name="name")),
+                (
+                    "price",
+                    models.DecimalField(
+                        decimal_places=2, default=Decimal("0"), max_digits=14, verbose_name="price (0 = free)"
+                    ),
+                ),
+                ("validity_days", models.PositiveIntegerField(default=365, verbose_name="valid for (days)")),
+                (
+                    "points_multiplier",
+                    models.DecimalField(
+                        decimal_places=2, default=Decimal("1"), max_digits=4, verbose_name="points multiplier"
+                    ),
+                ),
+                (
+                    "discount_percent",
+                    models.DecimalField(
+                        decimal_places=2, default=Decimal("0"), max_digits=5, verbose_name="member discount %"
+                    ),
+                ),
+                ("free_shipping", models.BooleanField(default=False, verbose_name="free shipping")),
+                ("custom_benefits", models.TextField(blank=True, verbose_name="other benefits (one a line)")),
+                ("is_active", models.BooleanField(default=True, verbose_name="on sale")),
             ],
             options={
-                'verbose_name': 'benefit card type',
-                'verbose_name_plural': 'benefit card types',
-                'ordering': ['name'],
+                "verbose_name": "benefit card type",
+                "verbose_name_plural": "benefit card types",
+                "ordering": ["name"],
             },
         ),
         migrations.CreateModel(
-            name='Account',
+            name="Account",
             fields=[
-                ('id', models.BigAutoField(auto_created=True, primary_key=True, serialize=False, verbose_name='ID')),
-                ('asset', models.CharField(choices=[('points', 'Points'), ('principal', 'Stored value (principal)'), ('bonus', 'Stored value (bonus)')], max_length=12, verbose_name='asset')),
-                ('balance', models.DecimalField(decimal_places=2, default=Decimal('0'), max_digits=14, verbose_name='balance')),
-                ('updated_at', models.DateTimeField(auto_now=True)),
-                ('customer', models.ForeignKey(on_delete=django.db.models.deletion.CASCADE, related_name='asset_accounts', to='customers.customer')),
+                ("id", models.BigAutoField(auto_created=True, primary_key=True, serialize=False, verbose_name="ID")),
+                (
+                    "asset",
+                    models.CharField(
+                        choices=[
+                            ("points", "Points"),
+                            ("principal", "Stored value (principal)"),
+                            ("bonus", "Stored value (bonus)"),
+                        ],
+                        max_length=12,
+                        verbose_name="asset",
+                    ),
+                ),
+                (
+                    "balance",
+                    models.DecimalField(decimal_places=2, default=Decimal("0"), max_digits=14, verbose_name="balance"),
+                ),
+                ("updated_at", models.DateTimeField(auto_now=True)),
+                (
+                    "customer",
+                    models.ForeignKey(
+                        on_delete=django.db.models.deletion.CASCADE,
+                        related_name="asset_accounts",
+                        to="customers.customer",
+                    ),
+                ),
             ],
             options={
-                'verbose_name': 'asset account',
-                'verbose_name_plural': 'asset accounts',
+                "verbose_name": "asset account",
+                "verbose_name_plural": "asset accounts",
             },
         ),
         migrations.CreateModel(
-            name='BenefitCard',
+            name="BenefitCard",
             fields=[
-                ('id', models.BigAutoField(auto_created=True, primary_key=True, serialize=False, verbose_name='ID')),
-                ('starts_at', models.DateTimeField(verbose_name='starts')),
-                ('ends_at', models.DateTimeField(verbose_name='ends')),
-                ('amount_paid', models.DecimalField(decimal_places=2, default=Decimal('0'), max_digits=14, verbose_name='paid')),
-                ('cancelled_at', models.DateTimeField(blank=True, null=True, verbose_name='cancelled')),
-                ('created_at', models.DateTimeField(auto_now_add=True)),
-                ('customer', models.ForeignKey(on_delete=django.db.models.deletion.CASCADE, related_name='benefit_cards', to='customers.customer')),
-                ('card_type', models.ForeignKey(on_delete=django.db.models.deletion.PROTECT, related_name='cards', to='loyalty.cardtype')),
+                ("id", models.BigAutoField(auto_created=True, primary_key=True, serialize=False, verbose_name="ID")),
+                ("starts_at", models.DateTimeField(verbose_name="starts")),
+                ("ends_at", models.DateTimeField(verbose_name="ends")),
+                (
+                    "amount_paid",
+                    models.DecimalField(decimal_places=2, default=Decimal("0"), max_digits=14, verbose_name="paid"),
+                ),
+                ("cancelled_at", models.DateTimeField(blank=True, null=True, verbose_name="cancelled")),
+                ("created_at", models.DateTimeField(auto_now_add=True)),
+                (
+                    "customer",
+                    models.ForeignKey(
+                        on_delete=django.db.models.deletion.CASCADE,
+                        related_name="benefit_cards",
+                        to="customers.customer",
+                    ),
+                ),
+                (
+                    "card_type",
+                    models.ForeignKey(
+                        on_delete=django.db.models.deletion.PROTECT, related_name="cards", to="loyalty.cardtype"
+                    ),
+                ),
             ],
             options={
-                'verbose_name': 'benefit card',
-                'verbose_name_plural': 'benefit cards',
-                'ordering': ['-ends_at'],
+                "verbose_name": "benefit card",
+                "verbose_name_plural": "benefit cards",
+                "ordering": ["-ends_at"],
             },
         ),
         migrations.CreateModel(
-            name='CardPeriod',
+            name="CardPeriod",
             fields=[
-                ('id', models.BigAutoField(auto_created=True, primary_key=True, serialize=False, verbose_name='ID')),
-                ('starts_at', models.DateTimeField()),
-                ('ends_at', models.DateTimeField()),
-                ('amount_paid', models.DecimalField(decimal_places=2, default=Decimal('0'), max_digits=14, verbose_name='paid')),
-                ('idempotency_key', models.CharField(max_length=200, unique=True)),
-                ('created_at', models.DateTimeField()),
-                ('actor', models.CharField(blank=True, max_length=150)),
-                ('card', models.ForeignKey(on_delete=django.db.models.deletion.CASCADE, related_name='periods', to='loyalty.benefitcard')),
+                ("id", models.BigAutoField(auto_created=True, primary_key=True, serialize=False, verbose_name="ID")),
+                ("starts_at", models.DateTimeField()),
+                ("ends_at", models.DateTimeField()),
+                (
+                    "amount_paid",
+                    models.DecimalField(decimal_places=2, default=Decimal("0"), max_digits=14, verbose_name="paid"),
+                ),
+                ("idempotency_key", models.CharField(max_length=200, unique=True)),
+                ("created_at", models.DateTimeField()),
+                ("actor", models.CharField(blank=True, max_length=150)),
+                (
+                    "card",
+                    models.ForeignKey(
+                        on_delete=django.db.models.deletion.CASCADE, related_name="periods", to="loyalty.benefitcard"
+                    ),
+                ),
             ],
             options={
-                'ordering': ['-starts_at'],
+                "ordering": ["-starts_at"],
             },
         ),
         migrations.CreateModel(
-            name='Coupon',
+            name="Coupon",
             fields=[
-                ('id', models.BigAutoField(auto_created=True, primary_key=True, serialize=False, verbose_name='ID')),
-                ('code', models.CharField(max_length=32, unique=True, verbose_name='code')),
-                ('status', models.CharField(choices=[('available', 'Not issued yet'), ('issued', 'Issued'), ('redeemed', 'Redeemed'), ('expired', 'Expired'), ('void', 'Voided')], default='available', max_length=10, verbose_name='status')),
-                ('issued_at', models.DateTimeField(blank=True, null=True, verbose_name='issued')),
-                ('valid_from', models.DateTimeField(blank=True, null=True, verbose_name='valid from')),
-                ('valid_until', models.DateTimeField(blank=True, null=True, verbose_name='valid until')),
-                ('redeemed_at', models.DateTimeField(blank=True, null=True, verbose_name='redeemed')),
-                ('redeemed_order', models.CharField(blank=True, max_length=128, verbose_name='redeemed on order')),
-                ('discount', models.DecimalField(decimal_places=2, default=Decimal('0'), max_digits=14, verbose_name='discount given')),
-                ('customer', models.ForeignKey(blank=True, null=True, on_delete=django.db.models.deletion.CASCADE, related_name='coupons', to='customers.customer')),
+                ("id", models.BigAutoField(auto_created=True, primary_key=True, serialize=False, verbose_name="ID")),
+                ("code", models.CharField(max_length=32, unique=True, verbose_name="code")),
+                (
+                    "status",
+                    models.CharField(
+                        choices=[
+                            ("available", "Not issued yet"),
+                            ("issued", "Issued"),
+                            ("redeemed", "Redeemed"),
+                            ("expired", "Expired"),
+                            ("void", "Voided"),
+                        ],
+                        default="available",
+                        max_length=10,
+                        verbose_name="status",
+                    ),
+                ),
+                ("issued_at", models.DateTimeField(blank=True, null=True, verbose_name="issued")),
+                ("valid_from", models.DateTimeField(blank=True, null=True, verbose_name="valid from")),
+                ("valid_until", models.DateTimeField(blank=True, null=True, verbose_name="valid until")),
+                ("redeemed_at", models.DateTimeField(blank=True, null=True, verbose_name="redeemed")),
+                ("redeemed_order", models.CharField(blank=True, max_length=128, verbose_name="redeemed on order")),
+                (
+                    "discount",
+                    models.DecimalField(
+                        decimal_places=2, default=Decimal("0"), max_digits=14, verbose_name="discount given"
+                    ),
+                ),
+                (
+                    "customer",
+                    models.ForeignKey(
+                        blank=True,
+                        null=True,
+                        on_delete=django.db.models.deletion.CASCADE,
+                        related_name="coupons",
+                        to="customers.customer",
+                    ),
+                ),
             ],
             options={
-                'verbose_name': 'coupon',
-                'verbose_name_plural': 'coupons',
-                'ordering': ['-issued_at', '-id'],
+                "verbose_name": "coupon",
+                "verbose_name_plural": "coupons",
+                "ordering": ["-issued_at", "-id"],
             },
         ),
         migrations.CreateModel(
-            name='CouponEvent',
+            name="CouponEvent",
             fields=[
-                ('id', models.BigAutoField(auto_created=True, primary_key=True, serialize=False, verbose_name='ID')),
-                ('kind', models.CharField(choices=[('issue', 'Issued'), ('redeem', 'Redeemed'), ('return', 'Returned'), ('expire', 'Expired'), ('void', 'Voided'), ('merge', 'Moved by a customer merge')], max_length=10)),
-                ('idempotency_key', models.CharField(max_length=200, unique=True)),
-                ('occurred_at', models.DateTimeField()),
-                ('reference', models.CharField(blank=True, max_length=200)),
-                ('actor', models.CharField(blank=True, max_length=150)),
-                ('coupon', models.ForeignKey(on_delete=django.db.models.deletion.CASCADE, related_name='events', to='loyalty.coupon')),
+                ("id", models.BigAutoField(auto_created=True, primary_key=True, serialize=False, verbose_name="ID")),
+                (
+                    "kind",
+                    models.CharField(
+                        choices=[
+                            ("issue", "Issued"),
+                            ("redeem", "Redeemed"),
+                            ("return", "Returned"),
+                            ("expire", "Expired"),
+                            ("void", "Voided"),
+                            ("merge", "Moved by a customer merge"),
+                        ],
+                        max_length=10,
+                    ),
+                ),
+                ("idempotency_key", models.CharField(max_length=200, unique=True)),
+                ("occurred_at", models.DateTimeField()),
+                ("reference", models.CharField(blank=True, max_length=200)),
+                ("actor", models.CharField(blank=True, max_length=150)),
+                (
+                    "coupon",
+                    models.ForeignKey(
+                        on_delete=django.db.models.deletion.CASCADE, related_name="events", to="loyalty.coupon"
+                    ),
+                ),
             ],
             options={
-                'ordering': ['-occurred_at', '-id'],
+                "ordering": ["-occurred_at", "-id"],
             },
         ),
         migrations.CreateModel(
-            name='CouponTemplate',
+            name="CouponTemplate",
             fields=[
-                ('id', models.BigAutoField(auto_created=True, primary_key=True, serialize=False, verbose_name='ID')),
-                ('name', models.CharField(max_length=120, verbose_name='name')),
-                ('kind', models.CharField(choices=[('amount_off', 'Amount off'), ('percent_off', 'Percent off')], default='amount_off', max_length=12, verbose_name='kind')),
-                ('amount_off', models.DecimalField(decimal_places=2, default=Decimal('0'), max_digits=14, verbose_name='amount off')),
-                ('percent_off', models.DecimalField(decimal_places=2, default=Decimal('0'), max_digits=5, verbose_name='percent off')),
-                ('max_discount', models.DecimalField(decimal_places=2, default=Decimal('0'), max_digits=14, verbose_name='largest discount (0 = no cap)')),
-                ('threshold', models.DecimalField(decimal_places=2, default=Decimal('0'), max_digits=14, verbose_name='minimum spend')),
-                ('product_skus', models.JSONField(blank=True, default=list, verbose_name='only these SKUs')),
-                ('category_codes', models.JSONField(blank=True, default=list, verbose_name='only these categories')),
-                ('valid_from', models.DateTimeField(blank=True, null=True, verbose_name='valid from')),
-                ('valid_until', models.DateTimeField(blank=True, null=True, verbose_name='valid until')),
-                ('valid_days', models.PositiveIntegerField(default=0, verbose_name='valid for (days after issue, 0 = use the dates)')),
-                ('per_customer_limit', models.PositiveIntegerField(default=1, verbose_name='most per customer (0 = no limit)')),
-                ('total_stock', models.PositiveIntegerField(default=0, verbose_name='total stock (0 = unlimited)')),
-                ('issued_count', models.PositiveIntegerField(default=0, verbose_name='issued')),
-                ('return_on_refund', models.BooleanField(default=True, verbose_name='return to the customer when the order is refunded')),
-                ('is_claimable', models.BooleanField(default=False, verbose_name='members can claim it in the member portal')),
-                ('is_active', models.BooleanField(default=True, verbose_name='active')),
-                ('created_at', models.DateTimeField(auto_now_add=True)),
-                ('stores', models.ManyToManyField(blank=True, related_name='+', to='customers.store', verbose_name='only in these stores')),
+                ("id", models.BigAutoField(auto_created=True, primary_key=True, serialize=False, verbose_name="ID")),
+                ("name", models.CharField(max_length=120, verbose_name="name")),
+                (
+                    "kind",
+                    models.CharField(
+                        choices=[("amount_off", "Amount off"), ("percent_off", "Percent off")],
+                        default="amount_off",
+                        max_length=12,
+                        verbose_name="kind",
+                    ),
+                ),
+                (
+                    "amount_off",
+                    models.DecimalField(
+                        decimal_places=2, default=Decimal("0"), max_digits=14, verbose_name="amount off"
+                    ),
+                ),
+                (
+                    "percent_off",
+                    models.DecimalField(
+                        decimal_places=2, default=Decimal("0"), max_digits=5, verbose_name="percent off"
+                    ),
+                ),
+                (
+                    "max_discount",
+                    models.DecimalField(
+                        decimal_places=2,
+                        default=Decimal("0"),
+                        max_digits=14,
+                        verbose_name="largest discount (0 = no cap)",
+                    ),
+                ),
+                (
+                    "threshold",
+                    models.DecimalField(
+                        decimal_places=2, default=Decimal("0"), max_digits=14, verbose_name="minimum spend"
+                    ),
+                ),
+                ("product_skus", models.JSONField(blank=True, default=list, verbose_name="only these SKUs")),
+                ("category_codes", models.JSONField(blank=True, default=list, verbose_name="only these categories")),
+                ("valid_from", models.DateTimeField(blank=True, null=True, verbose_name="valid from")),
+                ("valid_until", models.DateTimeField(blank=True, null=True, verbose_name="valid until")),
+                (
+                    "valid_days",
+                    models.PositiveIntegerField(
+                        default=0, verbose_name="valid for (days after issue, 0 = use the dates)"
+                    ),
+                ),
+                (
+                    "per_customer_limit",
+                    models.PositiveIntegerField(default=1, verbose_name="most per customer (0 = no limit)"),
+                ),
+                ("total_stock", models.PositiveIntegerField(default=0, verbose_name="total stock (0 = unlimited)")),
+                ("issued_count", models.PositiveIntegerField(default=0, verbose_name="issued")),
+                (
+                    "return_on_refund",
+                    models.BooleanField(default=True, verbose_name="return to the customer when the order is refunded"),
+                ),
+                (
+                    "is_claimable",
+                    models.BooleanField(default=False, verbose_name="members can claim it in the member portal"),
+                ),
+                ("is_active", models.BooleanField(default=True, verbose_name="active")),
+                ("created_at", models.DateTimeField(auto_now_add=True)),
+                (
+                    "stores",
+                    models.ManyToManyField(
+                        blank=True, related_name="+", to="customers.store", verbose_name="only in these stores"
+                    ),
+                ),
             ],
             options={
-                'verbose_name': 'coupon template',
-                'verbose_name_plural': 'coupon templates',
-                'ordering': ['-created_at'],
+                "verbose_name": "coupon template",
+                "verbose_name_plural": "coupon templates",
+                "ordering": ["-created_at"],
             },
         ),
         migrations.AddField(
-            model_name='coupon',
-            name='template',
-            field=models.ForeignKey(on_delete=django.db.models.deletion.PROTECT, related_name='coupons', to='loyalty.coupontemplate'),
+            model_name="coupon",
+            name="template",
+            field=models.ForeignKey(
+                on_delete=django.db.models.deletion.PROTECT, related_name="coupons", to="loyalty.coupontemplate"
+            ),
         ),
         migrations.AddField(
-            model_name='cardtype',
-            name='welcome_coupon',
-            field=models.ForeignKey(blank=True, null=True, on_delete=django.db.models.deletion.PROTECT, related_name='+', to='loyalty.coupontemplate', verbose_name='coupon given with each period'),
+            model_name="cardtype",
+            name="welcome_coupon",
+            field=models.ForeignKey(
+                blank=True,
+                null=True,
+                on_delete=django.db.models.deletion.PROTECT,
+                related_name="+",
+                to="loyalty.coupontemplate",
+                verbose_name="coupon given with each period",
+            ),
         ),
         migrations.CreateModel(
-            name='EarnRule',
+            name="EarnRule",
             fields=[
-                ('id', models.BigAutoField(auto_created=True, primary_key=True, serialize=False, verbose_name='ID')),
-                ('name', models.CharField(max_length=120, verbose_name='name')),
-                ('kind', models.CharField(choices=[('per_amount', 'Points per amount spent'), ('per_event', 'Points for a behaviour event'), ('campaign', 'Campaign: extra points on orders in a period')], max_length=12, verbose_name='kind')),
-                ('points_per_unit', models.DecimalField(decimal_places=2, default=Decimal('1'), max_digits=8, verbose_name='points per currency unit')),
-                ('rounding', models.CharField(choices=[('down', 'Round down'), ('half_up', 'Round half up'), ('up', 'Round up')], default='down', max_length=8, verbose_name='rounding')),
-                ('minimum_amount', models.DecimalField(decimal_places=2, default=Decimal('0'), max_digits=14, verbose_name='minimum order amount')),
-                ('event_name', models.CharField(blank=True, max_length=120, verbose_name='event name')),
-                ('points', models.PositiveIntegerField(default=0, verbose_name='points per event')),
-                ('daily_limit', models.PositiveIntegerField(default=0, verbose_name='times per customer per day (0 = no limit)')),
-                ('multiplier', models.DecimalField(decimal_places=2, default=Decimal('1'), max_digits=5, verbose_name='campaign multiplier')),
-                ('bonus_points', models.PositiveIntegerField(default=0, verbose_name='campaign bonus points per order')),
-                ('starts_at', models.DateTimeField(blank=True, null=True, verbose_name='starts')),
-                ('ends_at', models.DateTimeField(blank=True, null=True, verbose_name='ends')),
-                ('is_active', models.BooleanField(default=True, verbose_name='active')),
-                ('created_at', models.DateTimeField(auto_now_add=True)),
-                ('stores', models.ManyToManyField(blank=True, related_name='+', to='customers.store', verbose_name='only in these stores')),
+                ("id", models.BigAutoField(auto_created=True, primary_key=True, serialize=False, verbose_name="ID")),
+                ("name", models.CharField(max_length=120, verbose_name="name")),
+                (
+                    "kind",
+                    models.CharField(
+                        choices=[
+                            ("per_amount", "Points per amount spent"),
+                            ("per_event", "Points for a behaviour event"),
+                            ("campaign", "Campaign: extra points on orders in a period"),
+                        ],
+                        max_length=12,
+                        verbose_name="kind",
+                    ),
+                ),
+                (
+                    "points_per_unit",
+                    models.DecimalField(
+                        decimal_places=2, default=Decimal("1"), max_digits=8, verbose_name="points per currency unit"
+                    ),
+                ),
+                (
+                    "rounding",
+                    models.CharField(
+                        choices=[("down", "Round down"), ("half_up", "Round half up"), ("up", "Round up")],
+                        default="down",
+                        max_length=8,
+                        verbose_name="rounding",
+                    ),
+                ),
+                (
+                    "minimum_amount",
+                    models.DecimalField(
+                        decimal_places=2, default=Decimal("0"), max_digits=14, verbose_name="minimum order amount"
+                    ),
+                ),
+                ("event_name", models.CharField(blank=True, max_length=120, verbose_name="event name")),
+                ("points", models.PositiveIntegerField(default=0, verbose_name="points per event")),
+                (
+                    "daily_limit",
+                    models.PositiveIntegerField(default=0, verbose_name="times per customer per day (0 = no limit)"),
+                ),
+                (
+                    "multiplier",
+                    models.DecimalField(
+                        decimal_places=2, default=Decimal("1"), max_digits=5, verbose_name="campaign multiplier"
+                    ),
+                ),
+                (
+                    "bonus_points",
+                    models.PositiveIntegerField(default=0, verbose_name="campaign bonus points per order"),
+                ),
+                ("starts_at", models.DateTimeField(blank=True, null=True, verbose_name="starts")),
+                ("ends_at", models.DateTimeField(blank=True, null=True, verbose_name="ends")),
+                ("is_active", models.BooleanField(default=True, verbose_name="active")),
+                ("created_at", models.DateTimeField(auto_now_add=True)),
+                (
+                    "stores",
+                    models.ManyToManyField(
+                        blank=True, related_name="+", to="customers.store", verbose_name="only in these stores"
+                    ),
+                ),
             ],
             options={
-                'verbose_name': 'earn rule',
-                'verbose_name_plural': 'earn rules',
-                'ordering': ['kind', 'name'],
+                "verbose_name": "earn rule",
+                "verbose_name_plural": "earn rules",
+                "ordering": ["kind", "name"],
             },
         ),
         migrations.CreateModel(
-            name='Entry',
+            name="Entry",
             fields=[
-                ('id', models.BigAutoField(auto_created=True, primary_key=True, serialize=False, verbose_name='ID')),
-                ('kind', models.CharField(choices=[('earn', 'Earned'), ('spend', 'Spent'), ('expire', 'Expired'), ('reverse', 'Reversed (refund)'), ('return', 'Returned (cancelled spend)'), ('adjust', 'Adjustment'), ('top_up', 'Top-up'), ('withdraw', 'Refunded to the customer'), ('forfeit', 'Bonus forfeited')], max_length=10, verbose_name='kind')),
-                ('amount', models.DecimalField(decimal_places=2, max_digits=14, verbose_name='amount')),
-                ('balance_after', models.DecimalField(decimal_places=2, max_digits=14, verbose_name='balance after')),
-                ('idempotency_key', models.CharField(max_length=200, unique=True)),
-                ('occurred_at', models.DateTimeField(verbose_name='when')),
-                ('reference', models.CharField(blank=True, max_length=200, verbose_name='reference')),
-                ('reason', models.CharField(blank=True, max_length=300, verbose_name='reason')),
-                ('actor', models.CharField(blank=True, max_length=150, verbose_name='by')),
-                ('account', models.ForeignKey(on_delete=django.db.models.deletion.PROTECT, related_name='entries', to='loyalty.account')),
-                ('order', models.ForeignKey(blank=True, null=True, on_delete=django.db.models.deletion.SET_NULL, related_name='asset_entries', to='commerce.order')),
+                ("id", models.BigAutoField(auto_created=True, primary_key=True, serialize=False, verbose_name="ID")),
+                (
+                    "kind",
+                    models.CharField(
+                        choices=[
+                            ("earn", "Earned"),
+                            ("spend", "Spent"),
+                            ("expire", "Expired"),
+                            ("reverse", "Reversed (refund)"),
+                            ("return", "Returned (cancelled spend)"),
+                            ("adjust", "Adjustment"),
+                            ("top_up", "Top-up"),
+                            ("withdraw", "Refunded to the customer"),
+                            ("forfeit", "Bonus forfeited"),
+                        ],
+                        max_length=10,
+                        verbose_name="kind",
+                    ),
+                ),
+                ("amount", models.DecimalField(decimal_places=2, max_digits=14, verbose_name="amount")),
+                ("balance_after", models.DecimalField(decimal_places=2, max_digits=14, verbose_name="balance after")),
+                ("idempotency_key", models.CharField(max_length=200, unique=True)),
+                ("occurred_at", models.DateTimeField(verbose_name="when")),
+                ("reference", models.CharField(blank=True, max_length=200, verbose_name="reference")),
+                ("reason", models.CharField(blank=True, max_length=300, verbose_name="reason")),
+                ("actor", models.CharField(blank=True, max_length=150, verbose_name="by")),
+                (
+                    "account",
+                    models.ForeignKey(
+                        on_delete=django.db.models.deletion.PROTECT, related_name="entries", to="loyalty.account"
+                    ),
+                ),
+                (
+                    "order",
+                    models.ForeignKey(
+                        blank=True,
+                        null=True,
+                        on_delete=django.db.models.deletion.SET_NULL,
+                        related_name="asset_entries",
+                        to="commerce.order",
+                    ),
+                ),
             ],
             options={
-                'verbose_name': 'ledger entry',
-                'verbose_name_plural': 'ledger entries',
-                'ordering': ['-occurred_at', '-id'],
+                "verbose_name": "ledger entry",
+                "verbose_name_plural": "ledger entries",
+                "ordering": ["-occurred_at", "-id"],
             },
         ),
         migrations.CreateModel(
-            name='Level',
+            name="Level",
             fields=[
-                ('id', models.BigAutoField(auto_created=True, primary_key=True, serialize=False, verbose_name='ID')),
-                ('name', models.CharField(max_length=60, unique=True, verbose_name='name')),
-                ('rank', models.PositiveSmallIntegerField(unique=True, verbose_name='rank')),
-                ('threshold', models.DecimalField(decimal_places=2, default=Decimal('0'), max_digits=14, verbose_name='growth to reach')),
-                ('keep_threshold', models.DecimalField(decimal_places=2, default=Decimal('0'), max_digits=14, verbose_name='growth to keep at review')),
-                ('points_multiplier', models.DecimalField(decimal_places=2, default=Decimal('1'), max_digits=4, verbose_name='points multiplier')),
-                ('discount_percent', models.DecimalField(decimal_places=2, default=Decimal('0'), max_digits=5, verbose_name='member discount %')),
-                ('free_shipping', models.BooleanField(default=False, verbose_name='free shipping')),
-                ('birthday_points', models.PositiveIntegerField(default=0, verbose_name='birthday gift points')),
-                ('custom_benefits', models.TextField(blank=True, verbose_name='other benefits (one a line)')),
+                ("id", models.BigAutoField(auto_created=True, primary_key=True, serialize=False, verbose_name="ID")),
+                ("name", models.CharField(max_length=60, unique=True, verbose_name="name")),
+                ("rank", models.PositiveSmallIntegerField(unique=True, verbose_name="rank")),
+                (
+                    "threshold",
+                    models.DecimalField(
+                        decimal_places=2, default=Decimal("0"), max_digits=14, verbose_name="growth to reach"
+                    ),
+                ),
+                (
+                    "keep_threshold",
+                    models.DecimalField(
+                        decimal_places=2, default=Decimal("0"), max_digits=14, verbose_name="growth to keep at review"
+                    ),
+                ),
+                (
+                    "points_multiplier",
+                    models.DecimalField(
+                        decimal_places=2, default=Decimal("1"), max_digits=4, verbose_name="points multiplier"
+                    ),
+                ),
+                (
+                    "discount_percent",
+                    models.DecimalField(
+                        decimal_places=2, default=Decimal("0"), max_digits=5, verbose_name="member discount %"
+                    ),
+                ),
+                ("free_shipping", models.BooleanField(default=False, verbose_name="free shipping")),
+                ("birthday_points", models.PositiveIntegerField(default=0, verbose_name="birthday gift points")),
+                ("custom_benefits", models.TextField(blank=True, verbose_name="other benefits (one a line)")),
             ],
             options={
-                'verbose_name': 'member level',
-                'verbose_name_plural': 'member levels',
-                'ordering': ['rank'],
-                'constraints': [models.CheckConstraint(condition=models.Q(('points_multiplier__gte', 0)), name='loyalty_level_multiplier_positive'), models.CheckConstraint(condition=models.Q(('discount_percent__gte', 0), ('discount_percent__lt', 100)), name='loyalty_level_discount_range')],
+                "verbose_name": "member level",
+                "verbose_name_plural": "member levels",
+                "ordering": ["rank"],
+                "constraints": [
+                    models.CheckConstraint(
+                        condition=models.Q(("points_multiplier__gte", 0)), name="loyalty_level_multiplier_positive"
+                    ),
+                    models.CheckConstraint(
+                        condition=models.Q(("discount_percent__gte", 0), ("discount_percent__lt", 100)),
+                        name="loyalty_level_discount_range",
+                    ),
+                ],
             },
         ),
         migrations.CreateModel(
-            name='LevelChange',
+            name="LevelChange",
             fields=[
-                ('id', models.BigAutoField(auto_created=True, primary_key=True, serialize=False, verbose_name='ID')),
-                ('reason', models.CharField(choices=[('upgrade', 'Upgrade'), ('downgrade', 'Downgrade at review'), ('manual', 'Set by staff'), ('merge', 'Customer merge')], max_length=10, verbose_name='reason')),
-                ('note', models.CharField(blank=True, max_length=300, verbose_name='note')),
-                ('growth', models.DecimalField(decimal_places=2, default=Decimal('0'), max_digits=14, verbose_name='growth value')),
-                ('changed_at', models.DateTimeField(verbose_name='when')),
-                ('actor', models.CharField(blank=True, max_length=150, verbose_name='by')),
-                ('customer', models.ForeignKey(on_delete=django.db.models.deletion.CASCADE, related_name='level_changes', to='customers.customer')),
-                ('from_level', models.ForeignKey(blank=True, null=True, on_delete=django.db.models.deletion.PROTECT, related_name='+', to='loyalty.level')),
-                ('to_level', models.ForeignKey(blank=True, null=True, on_delete=django.db.models.deletion.PROTECT, related_name='+', to='loyalty.level')),
+                ("id", models.BigAutoField(auto_created=True, primary_key=True, serialize=False, verbose_name="ID")),
+                (
+                    "reason",
+                    models.CharField(
+                        choices=[
+                            ("upgrade", "Upgrade"),
+                            ("downgrade", "Downgrade at review"),
+                            ("manual", "Set by staff"),
+                            ("merge", "Customer merge"),
+                        ],
+                        max_length=10,
+                        verbose_name="reason",
+                    ),
+                ),
+                ("note", models.CharField(blank=True, max_length=300, verbose_name="note")),
+                (
+                    "growth",
+                    models.DecimalField(
+                        decimal_places=2, default=Decimal("0"), max_digits=14, verbose_name="growth value"
+                    ),
+                ),
+                ("changed_at", models.DateTimeField(verbose_name="when")),
+                ("actor", models.CharField(blank=True, max_length=150, verbose_name="by")),
+                (
+                    "customer",
+                    models.ForeignKey(
+                        on_delete=django.db.models.deletion.CASCADE,
+                        related_name="level_changes",
+                        to="customers.customer",
+                    ),
+                ),
+                (
+                    "from_level",
+                    models.ForeignKey(
+                        blank=True,
+                        null=True,
+                        on_delete=django.db.models.deletion.PROTECT,
+                        related_name="+",
+                        to="loyalty.level",
+                    ),
+                ),
+                (
+                    "to_level",
+                    models.ForeignKey(
+                        blank=True,
+                        null=True,
+                        on_delete=django.db.models.deletion.PROTECT,
+                        related_name="+",
+                        to="loyalty.level",
+                    ),
+                ),
             ],
             options={
-                'ordering': ['-changed_at', '-id'],
+                "ordering": ["-changed_at", "-id"],
             },
         ),
         migrations.CreateModel(
-            name='Lot',
+            name="Lot",
             fields=[
-                ('id', models.BigAutoField(auto_created=True, primary_key=True, serialize=False, verbose_name='ID')),
-                ('earned_at', models.DateTimeField()),
-                ('expires_at', models.DateTimeField(blank=True, null=True)),
-                ('amount', models.DecimalField(decimal_places=2, max_digits=14, verbose_name='amount')),
-                ('remaining', models.DecimalField(decimal_places=2, max_digits=14, verbose_name='remaining')),
-                ('account', models.ForeignKey(on_delete=django.db.models.deletion.PROTECT, related_name='lots', to='loyalty.account')),
-                ('entry', models.OneToOneField(on_delete=django.db.models.deletion.PROTECT, related_name='lot', to='loyalty.entry')),
+                ("id", models.BigAutoField(auto_created=True, primary_key=True, serialize=False, verbose_name="ID")),
+                ("earned_at", models.DateTimeField()),
+                ("expires_at", models.DateTimeField(blank=True, null=True)),
+                ("amount", models.DecimalField(decimal_places=2, max_digits=14, verbose_name="amount")),
+                ("remaining", models.DecimalField(decimal_places=2, max_digits=14, verbose_name="remaining")),
+                (
+                    "account",
+                    models.ForeignKey(
+                        on_delete=django.db.models.deletion.PROTECT, related_name="lots", to="loyalty.account"
+                    ),
+                ),
+                (
+                    "entry",
+                    models.OneToOneField(
+                        on_delete=django.db.models.deletion.PROTECT, related_name="lot", to="loyalty.entry"
+                    ),
+                ),
             ],
         ),
         migrations.CreateModel(
-            name='LotUse',
+            name="LotUse",
             fields=[
-                ('id', models.BigAutoField(auto_created=True, primary_key=True, serialize=False, verbose_name='ID')),
-                ('amount', models.DecimalField(decimal_places=2, max_digits=14, verbose_name='amount')),
-                ('entry', models.ForeignKey(on_delete=django.db.models.deletion.PROTECT, related_name='lot_uses', to='loyalty.entry')),
-                ('lot', models.ForeignKey(on_delete=django.db.models.deletion.PROTECT, related_name='uses', to='loyalty.lot')),
+                ("id", models.BigAutoField(auto_created=True, primary_key=True, serialize=False, verbose_name="ID")),
+                ("amount", models.DecimalField(decimal_places=2, max_digits=14, verbose_name="amount")),
+                (
+                    "entry",
+                    models.ForeignKey(
+                        on_delete=django.db.models.deletion.PROTECT, related_name="lot_uses", to="loyalty.entry"
+                    ),
+                ),
+                (
+                    "lot",
+                    models.ForeignKey(
+                        on_delete=django.db.models.deletion.PROTECT, related_name="uses", to="loyalty.lot"
+                    ),
+                ),
             ],
         ),
         migrations.CreateModel(
-            name='Membership',
+            name="Membership",
             fields=[
-                ('customer', models.OneToOneField(on_delete=django.db.models.deletion.CASCADE, primary_key=True, related_name='membership', serialize=False, to='customers.customer')),
-                ('growth', models.DecimalField(decimal_places=2, default=Decimal('0'), max_digits=14, verbose_name='growth value')),
-                ('level_since', models.DateTimeField(blank=True, null=True, verbose_name='level since')),
-                ('reviewed_at', models.DateTimeField(blank=True, null=True, verbose_name='last reviewed')),
-                ('level', models.ForeignKey(blank=True, null=True, on_delete=django.db.models.deletion.PROTECT, related_name='members', to='loyalty.level')),
+                (
+                    "customer",
+                    models.OneToOneField(
+                        on_delete=django.db.models.deletion.CASCADE,
+                        primary_key=True,
+                        related_name="membership",
+                        serialize=False,
+                        to="customers.customer",
+                    ),
+                ),
+                (
+                    "growth",
+                    models.DecimalField(
+                        decimal_places=2, default=Decimal("0"), max_digits=14, verbose_name="growth value"
+                    ),
+                ),
+                ("level_since", models.DateTimeField(blank=True, null=True, verbose_name="level since")),
+                ("reviewed_at", models.DateTimeField(blank=True, null=True, verbose_name="last reviewed")),
+                (
+                    "level",
+                    models.ForeignKey(
+                        blank=True,
+                        null=True,
+                        on_delete=django.db.models.deletion.PROTECT,
+                        related_name="members",
+                        to="loyalty.level",
+                    ),
+                ),
             ],
             options={
-                'verbose_name': 'membership',
-                'verbose_name_plural': 'memberships',
+                "verbose_name": "membership",
+                "verbose_name_plural": "memberships",
             },
         ),
         migrations.CreateModel(
-            name='ProgramSettings',
+            name="ProgramSettings",
             fields=[
-                ('id', models.BigAutoField(auto_created=True, primary_key=True, serialize=False, verbose_name='ID')),
-                ('points_expiry', models.CharField(choices=[('never', 'Never expire'), ('end_of_next_year', 'End of the year after they were earned'), ('rolling_days', 'A number of days after they were earned')], default='end_of_next_year', max_length=20, verbose_name='points expiry')),
-                ('points_expiry_days', models.PositiveIntegerField(default=365, verbose_name='days until points expire')),
-                ('points_per_currency_unit', models.PositiveIntegerField(default=100, verbose_name='points worth one currency unit at checkout')),
-                ('max_points_share', models.DecimalField(decimal_places=2, default=Decimal('0.50'), max_digits=3, verbose_name='largest share of a cart payable with points')),
-                ('stored_value_spend_order', models.CharField(choices=[('bonus_first', 'Bonus first, then principal'), ('principal_first', 'Principal first, then bonus')], default='bonus_first', max_length=20, verbose_name='stored value spend order')),
-                ('growth_source', models.CharField(choices=[('spend', 'Net spend'), ('points', 'Points earned'), ('both', 'Net spend plus points earned')], default='spend', max_length=10, verbose_name='level growth from')),
-                ('growth_window_days', models.PositiveIntegerField(default=365, verbose_name='growth counted over the last (days)')),
-                ('expiry_warning_days', models.PositiveIntegerField(default=30, verbose_name='warn about expiring points (days ahead)')),
+                ("id", models.BigAutoField(auto_created=True, primary_key=True, serialize=False, verbose_name="ID")),
+                (
+                    "points_expiry",
+                    models.CharField(
+                        choices=[
+                            ("never", "Never expire"),
+                            ("end_of_next_year", "End of the year after they were earned"),
+                            ("rolling_days", "A number of days after they were earned"),
+                        ],
+                        default="end_of_next_year",
+                        max_length=20,
+                        verbose_name="points expiry",
+                    ),
+                ),
+                (
+                    "points_expiry_days",
+                    models.PositiveIntegerField(default=365, verbose_name="days until points expire"),
+                ),
+                (
+                    "points_per_currency_unit",
+                    models.PositiveIntegerField(default=100, verbose_name="points worth one currency unit at checkout"),
+                ),
+                (
+                    "max_points_share",
+                    models.DecimalField(
+                        decimal_places=2,
+                        default=Decimal("0.50"),
+                        max_digits=3,
+                        verbose_name="largest share of a cart payable with points",
+                    ),
+                ),
+                (
+                    "stored_value_spend_order",
+                    models.CharField(
+                        choices=[
+                            ("bonus_first", "Bonus first, then principal"),
+                            ("principal_first", "Principal first, then bonus"),
+                        ],
+                        default="bonus_first",
+                        max_length=20,
+                        verbose_name="stored value spend order",
+                    ),
+                ),
+                (
+                    "growth_source",
+                    models.CharField(
+                        choices=[
+                            ("spend", "Net spend"),
+                            ("points", "Points earned"),
+                            ("both", "Net spend plus points earned"),
+                        ],
+                        default="spend",
+                        max_length=10,
+                        verbose_name="level growth from",
+                    ),
+                ),
+                (
+                    "growth_window_days",
+                    models.PositiveIntegerField(default=365, verbose_name="growth counted over the last (days)"),
+                ),
+                (
+                    "expiry_warning_days",
+                    models.PositiveIntegerField(default=30, verbose_name="warn about expiring points (days ahead)"),
+                ),
             ],
             options={
-                'verbose_name': 'programme settings',
-                'verbose_name_plural': 'programme settings',
-                'constraints': [models.CheckConstraint(condition=models.Q(('max_points_share__gte', 0), ('max_points_share__lte', 1)), name='loyalty_points_share_range')],
+                "verbose_name": "programme settings",
+                "verbose_name_plural": "programme settings",
+                "constraints": [
+                    models.CheckConstraint(
+                        condition=models.Q(("max_points_share__gte", 0), ("max_points_share__lte", 1)),
+                        name="loyalty_points_share_range",
+                    )
+                ],
             },
         ),
         migrations.CreateModel(
-            name='Redemption',
+            name="Redemption",
             fields=[
-                ('id', models.BigAutoField(auto_created=True, primary_key=True, serialize=False, verbose_name='ID')),
-                ('idempotency_key', models.CharField(max_length=200, unique=True)),
-                ('order_reference', models.CharField(max_length=128, verbose_name='order')),
-                ('cart_total', models.DecimalField(decimal_places=2, max_digits=14, verbose_name='cart total')),
-                ('points', models.PositiveIntegerField(default=0, verbose_name='points')),
-                ('points_value', models.DecimalField(decimal_places=2, default=Decimal('0'), max_digits=14, verbose_name='points value')),
-                ('coupon_discount', models.DecimalField(decimal_places=2, default=Decimal('0'), max_digits=14, verbose_name='coupon discount')),
-                ('member_discount', models.DecimalField(decimal_places=2, default=Decimal('0'), max_digits=14, verbose_name='member discount')),
-                ('stored_value', models.DecimalField(decimal_places=2, default=Decimal('0'), max_digits=14, verbose_name='stored value')),
-                ('amount_due', models.DecimalField(decimal_places=2, max_digits=14, verbose_name='left to pay')),
-                ('status', models.CharField(choices=[('redeemed', 'Redeemed'), ('reversed', 'Reversed')], default='redeemed', max_length=10)),
-                ('created_at', models.DateTimeField()),
-                ('reversed_at', models.DateTimeField(blank=True, null=True)),
-                ('coupon', models.ForeignKey(blank=True, null=True, on_delete=django.db.models.deletion.PROTECT, related_name='redemptions', to='loyalty.coupon')),
-                ('customer', models.ForeignKey(on_delete=django.db.models.deletion.CASCADE, related_name='redemptions', to='customers.customer')),
+                ("id", models.BigAutoField(auto_created=True, primary_key=True, serialize=False, verbose_name="ID")),
+                ("idempotency_key", models.CharField(max_length=200, unique=True)),
+                ("order_reference", models.CharField(max_length=128, verbose_name="order")),
+                ("cart_total", models.DecimalField(decimal_places=2, max_digits=14, verbose_name="cart total")),
+                ("points", models.PositiveIntegerField(default=0, verbose_name="points")),
+                (
+                    "points_value",
+                    models.DecimalField(
+                        decimal_places=2, default=Decimal("0"), max_digits=14, verbose_name="points value"
+                    ),
+                ),
+                (
+                    "coupon_discount",
+                    models.DecimalField(
+                        decimal_places=2, default=Decimal("0"), max_digits=14, verbose_name="coupon discount"
+                    ),
+                ),
+                (
+                    "member_discount",
+                    models.DecimalField(
+                        decimal_places=2, default=Decimal("0"), max_digits=14, verbose_name="member discount"
+                    ),
+                ),
+                (
+                    "stored_value",
+                    models.DecimalField(
+                        decimal_places=2, default=Decimal("0"), max_digits=14, verbose_name="stored value"
+                    ),
+                ),
+                ("amount_due", models.DecimalField(decimal_places=2, max_digits=14, verbose_name="left to pay")),
+                (
+                    "status",
+                    models.CharField(
+                        choices=[("redeemed", "Redeemed"), ("reversed", "Reversed")], default="redeemed", max_length=10
+                    ),
+                ),
+                ("created_at", models.DateTimeField()),
+                ("reversed_at", models.DateTimeField(blank=True, null=True)),
+                (
+                    "coupon",
+                    models.ForeignKey(
+                        blank=True,
+                        null=True,
+                        on_delete=django.db.models.deletion.PROTECT,
+                        related_name="redemptions",
+                        to="loyalty.coupon",
+                    ),
+                ),
+                (
+                    "customer",
+                    models.ForeignKey(
+                        on_delete=django.db.models.deletion.CASCADE, related_name="redemptions", to="customers.customer"
+                    ),
+                ),
             ],
             options={
-                'verbose_name': 'checkout redemption',
-                'verbose_name_plural': 'checkout redemptions',
-                'ordering': ['-created_at'],
+                "verbose_name": "checkout redemption",
+                "verbose_name_plural": "checkout redemptions",
+                "ordering": ["-created_at"],
             },
         ),
         migrations.CreateModel(
-            name='TopUpBonus',
+            name="TopUpBonus",
             fields=[
-                ('id', models.BigAutoField(auto_created=True, primary_key=True, serialize=False, verbose_name='ID')),
-                ('minimum', models.DecimalField(decimal_places=2, max_digits=14, unique=True, verbose_name='top-up of at least')),
-                ('bonus', models.DecimalField(decimal_places=2, max_digits=14, verbose_name='bonus')),
-                ('is_active', models.BooleanField(default=True, verbose_name='active')),
+                ("id", models.BigAutoField(auto_created=True, primary_key=True, serialize=False, verbose_name="ID")),
+                (
+                    "minimum",
+                    models.DecimalField(
+                        decimal_places=2, max_digits=14, unique=True, verbose_name="top-up of at least"
+                    ),
+                ),
+                ("bonus", models.DecimalField(decimal_places=2, max_digits=14, verbose_name="bonus")),
+                ("is_active", models.BooleanField(default=True, verbose_name="active")),
             ],
             options={
-                'verbose_name': 'top-up bonus',
-                'verbose_name_plural': 'top-up bonuses',
-                'ordering': ['minimum'],
-                'constraints': [models.CheckConstraint(condition=models.Q(('minimum__gt', 0), ('bonus__gte', 0)), name='loyalty_topup_bonus_positive')],
+                "verbose_name": "top-up bonus",
+                "verbose_name_plural": "top-up bonuses",
+                "ordering": ["minimum"],
+                "constraints": [
+                    models.CheckConstraint(
+                        condition=models.Q(("minimum__gt", 0), ("bonus__gte", 0)), name="loyalty_topup_bonus_positive"
+                    )
+                ],
             },
         ),
         migrations.AddIndex(
-            model_name='account',
-            index=models.Index(fields=['asset', 'balance'], name='loyalty_account_asset_balance'),
+            model_name="account",
+            index=models.Index(fields=["asset", "balance"], name="loyalty_account_asset_balance"),
         ),
         migrations.AddConstraint(
-            model_name='account',
-            constraint=models.UniqueConstraint(fields=('customer', 'asset'), name='loyalty_account_customer_asset_unique'),
+            model_name="account",
+            constraint=models.UniqueConstraint(
+                fields=("customer", "asset"), name="loyalty_account_customer_asset_unique"
+            ),
         ),
         migrations.AddConstraint(
-            model_name='account',
-            constraint=models.CheckConstraint(condition=models.Q(('balance__gte', 0)), name='loyalty_account_balance_not_negative'),
+            model_name="account",
+            constraint=models.CheckConstraint(
+                condition=models.Q(("balance__gte", 0)), name="loyalty_account_balance_not_negative"
+            ),
         ),
         migrations.AddConstraint(
-            model_name='benefitcard',
-            constraint=models.UniqueConstraint(fields=('customer', 'card_type'), name='loyalty_card_one_per_type'),
+            model_name="benefitcard",
+            constraint=models.UniqueConstraint(fields=("customer", "card_type"), name="loyalty_card_one_per_type"),
         ),
         migrations.AddConstraint(
-            model_name='benefitcard',
-            constraint=models.CheckConstraint(condition=models.Q(('ends_at__gt', models.F('starts_at'))), name='loyalty_card_period_valid'),
+            model_name="benefitcard",
+            constraint=models.CheckConstraint(
+                condition=models.Q(("ends_at__gt", models.F("starts_at"))), name="loyalty_card_period_valid"
+            ),
         ),
         migrations.AddConstraint(
-            model_name='coupontemplate',
-            constraint=models.CheckConstraint(condition=models.Q(('total_stock', 0), ('issued_count__lte', models.F('total_stock')), _connector='OR'), name='loyalty_coupon_stock_limit'),
+            model_name="coupontemplate",
+            constraint=models.CheckConstraint(
+                condition=models.Q(("total_stock", 0), ("issued_count__lte", models.F("total_stock")), _connector="OR"),
+                name="loyalty_coupon_stock_limit",
+            ),
         ),
         migrations.AddConstraint(
-            model_name='coupontemplate',
-            constraint=models.CheckConstraint(condition=models.Q(('percent_off__gte', 0), ('percent_off__lte', 100)), name='loyalty_coupon_percent_range'),
+            model_name="coupontemplate",
+            constraint=models.CheckConstraint(
+                condition=models.Q(("percent_off__gte", 0), ("percent_off__lte", 100)),
+                name="loyalty_coupon_percent_range",
+            ),
         ),
         migrations.AddIndex(
-            model_name='coupon',
-            index=models.Index(fields=['customer', 'status'], name='loyalty_coupon_customer_state'),
+            model_name="coupon",
+            index=models.Index(fields=["customer", "status"], name="loyalty_coupon_customer_state"),
         ),
         migrations.AddIndex(
-            model_name='coupon',
-            index=models.Index(fields=['template', 'status'], name='loyalty_coupon_template_state'),
+            model_name="coupon",
+            index=models.Index(fields=["template", "status"], name="loyalty_coupon_template_state"),
         ),
         migrations.AddIndex(
-            model_name='coupon',
-            index=models.Index(condition=models.Q(('status', 'issued')), fields=['valid_until'], name='loyalty_coupon_open_expiry'),
+            model_name="coupon",
+            index=models.Index(
+                condition=models.Q(("status", "issued")), fields=["valid_until"], name="loyalty_coupon_open_expiry"
+            ),
         ),
         migrations.AddConstraint(
-            model_name='coupon',
-            constraint=models.CheckConstraint(condition=models.Q(('status', 'available'), ('customer__isnull', False), _connector='OR'), name='loyalty_coupon_issued_has_customer'),
+            model_name="coupon",
+            constraint=models.CheckConstraint(
+                condition=models.Q(("status", "available"), ("customer__isnull", False), _connector="OR"),
+                name="loyalty_coupon_issued_has_customer",
+            ),
         ),
         migrations.AddConstraint(
-            model_name='cardtype',
-            constraint=models.CheckConstraint(condition=models.Q(('validity_days__gt', 0)), name='loyalty_cardtype_validity_positive'),
+            model_name="cardtype",
+            constraint=models.CheckConstraint(
+                condition=models.Q(("validity_days__gt", 0)), name="loyalty_cardtype_validity_positive"
+            ),
         ),
         migrations.AddConstraint(
-            model_name='cardtype',
-            constraint=models.CheckConstraint(condition=models.Q(('discount_percent__gte', 0), ('discount_percent__lt', 100)), name='loyalty_cardtype_discount_range'),
+            model_name="cardtype",
+            constraint=models.CheckConstraint(
+                condition=models.Q(("discount_percent__gte", 0), ("discount_percent__lt", 100)),
+                name="loyalty_cardtype_discount_range",
+            ),
         ),
         migrations.AddIndex(
-            model_name='entry',
-            index=models.Index(fields=['account', '-occurred_at'], name='loyalty_entry_account_time'),
+            model_name="entry",
+            index=models.Index(fields=["account", "-occurred_at"], name="loyalty_entry_account_time"),
         ),
         migrations.AddIndex(
-            model_name='entry',
-            index=models.Index(fields=['order', 'kind'], name='loyalty_entry_order_kind'),
+            model_name="entry",
+            index=models.Index(fields=["order", "kind"], name="loyalty_entry_order_kind"),
         ),
         migrations.AddConstraint(
-            model_name='entry',
-            constraint=models.CheckConstraint(condition=models.Q(('amount', 0), _negated=True), name='loyalty_entry_amount_not_zero'),
+            model_name="entry",
+            constraint=models.CheckConstraint(
+                condition=models.Q(("amount", 0), _negated=True), name="loyalty_entry_amount_not_zero"
+            ),
         ),
         migrations.AddIndex(
-            model_name='levelchange',
-            index=models.Index(fields=['customer', '-changed_at'], name='loyalty_levelchange_customer'),
+            model_name="levelchange",
+            index=models.Index(fields=["customer", "-changed_at"], name="loyalty_levelchange_customer"),
         ),
         migrations.AddIndex(
-            model_name='lot',
-            index=models.Index(condition=models.Q(('remaining__gt', 0)), fields=['account', 'earned_at', 'id'], name='loyalty_lot_open_fifo'),
+            model_name="lot",
+            index=models.Index(
+                condition=models.Q(("remaining__gt", 0)),
+                fields=["account", "earned_at", "id"],
+                name="loyalty_lot_open_fifo",
+            ),
         ),
         migrations.AddIndex(
-            model_name='lot',
-            index=models.Index(condition=models.Q(('remaining__gt', 0)), fields=['expires_at'], name='loyalty_lot_open_expiry'),
+            model_name="lot",
+            index=models.Index(
+                condition=models.Q(("remaining__gt", 0)), fields=["expires_at"], name="loyalty_lot_open_expiry"
+            ),
         ),
         migrations.AddConstraint(
-            model_name='lot',
-            constraint=models.CheckConstraint(condition=models.Q(('remaining__gte', 0), ('remaining__lte', models.F('amount'))), name='loyalty_lot_remaining_in_range'),
+            model_name="lot",
+            constraint=models.CheckConstraint(
+                condition=models.Q(("remaining__gte", 0), ("remaining__lte", models.F("amount"))),
+                name="loyalty_lot_remaining_in_range",
+            ),
         ),
         migrations.AddIndex(
-            model_name='redemption',
-            index=models.Index(fields=['order_reference'], name='loyalty_redemption_order'),
+            model_name="redemption",
+            index=models.Index(fields=["order_reference"], name="loyalty_redemption_order"),
         ),
     ]
