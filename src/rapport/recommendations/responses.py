@@ -5,7 +5,7 @@ from __future__ import annotations
 from rapport.core.api import Body
 
 
-class SuggestionOut(Body):
+class RecommendationOut(Body):
     sku: str
     name: str
     brand: str
@@ -25,12 +25,12 @@ class SuggestionOut(Body):
 
 class CustomerRecommendationsOut(Body):
     customer_id: int
-    results: list[SuggestionOut]
+    results: list[RecommendationOut]
 
 
 class RelatedProductsOut(Body):
     sku: str
-    results: list[SuggestionOut]
+    results: list[RecommendationOut]
 
 
 CustomerRecommendationsOut.model_rebuild()

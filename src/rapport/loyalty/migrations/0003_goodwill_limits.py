@@ -4,7 +4,6 @@ import django.db.models.deletion
 from django.conf import settings
 from django.db import migrations, models
 
-
 # What agents could give before limits were configurable (2000 points a grant), and a smaller
 # allowance for store clerks; an administrator changes both in the admin.
 DEFAULT_LIMITS = {
