@@ -154,6 +154,7 @@ ORDER_FIELDS = {
     "lines",
 }
 LINE_FIELDS = {"sku", "name", "quantity", "unit_price"}
+ORDER_STATUSES = frozenset(OrderStatus.values)  # the enum builds its list anew on every read
 
 
 def clean_order(data: Mapping[str, Any], *, cache: CatalogueCache) -> dict[str, Any]:
@@ -201,7 +202,7 @@ def clean_order(data: Mapping[str, Any], *, cache: CatalogueCache) -> dict[str, 
         cleaned["store_id"] = None
 
     status = str(data.get("status") or OrderStatus.PAID).strip()
-    if status not in OrderStatus.values:
+    if status not in ORDER_STATUSES:
         errors.append(FieldError("status", "invalid", f"one of: {', '.join(OrderStatus.values)}"))
     cleaned["status"] = status
     cleaned["currency"] = clean_currency(data.get("currency"), field="currency", errors=errors)
