@@ -151,6 +151,7 @@ ORDER_FIELDS = {
     "carrier",
     "tracking_number",
     "shipped_at",
+    "shipping_address",
     "lines",
 }
 LINE_FIELDS = {"sku", "name", "quantity", "unit_price"}
@@ -220,6 +221,7 @@ def clean_order(data: Mapping[str, Any], *, cache: CatalogueCache) -> dict[str, 
         if value is not None and (not isinstance(value, str) or len(value.strip()) > 60):
             errors.append(FieldError(name, "invalid", "text of at most 60 characters"))
         cleaned[name] = value.strip() if isinstance(value, str) else ""
+    _clean_shipping_address(data.get("shipping_address"), cleaned, errors)
     cleaned["shipped_at"] = None
     if data.get("shipped_at") not in (None, ""):
         try:
@@ -252,6 +254,16 @@ def clean_order(data: Mapping[str, Any], *, cache: CatalogueCache) -> dict[str, 
     if errors:
         raise InvalidInput(errors)
     return cleaned
+
+
+def _clean_shipping_address(value: Any, cleaned: dict[str, Any], errors: list[FieldError]) -> None:
+    """Set only when given: an order sent again without its address keeps the stored one."""
+    if value in (None, ""):
+        return
+    if not isinstance(value, str) or len(value.strip()) > 500:
+        errors.append(FieldError("shipping_address", "invalid", "text of at most 500 characters"))
+        return
+    cleaned["shipping_address"] = value.strip()
 
 
 def _clean_line(line: Any, *, index: int, cache: CatalogueCache, errors: list[FieldError]) -> dict[str, Any]:

@@ -105,6 +105,7 @@ ORDER_COLUMNS = [
     "carrier",
     "tracking_number",
     "shipped_at",
+    "shipping_address",
 ]
 LINE_COLUMNS = ["order_id", "product_id", "sku", "name", "quantity", "unit_price", "line_total"]
 PRODUCT_COLUMNS = ["sku", "name", "category_id", "price", "currency", "is_active"]
@@ -612,6 +613,8 @@ class OrderMerger(Merger):
         for unit, cleaned in good:
             lines = cleaned.pop("lines")
             stored = existing.get((cleaned["channel"], cleaned["external_id"]))
+            # a file without the address (or a blank cell) keeps what is stored
+            cleaned.setdefault("shipping_address", stored["shipping_address"] if stored else "")
             if stored is None:
                 new_orders.append(cleaned)
                 relined.append((cleaned, lines))
@@ -649,7 +652,8 @@ class OrderMerger(Merger):
             [*ORDER_COLUMNS, "updated_at"],
             [(o["id"], *(o.get(c) for c in ORDER_COLUMNS), now) for o in changed],
         )
-        replaced = [o["id"] for o, _lines in relined if o in changed]
+        changed_ids = {o["id"] for o in changed}
+        replaced = [o["id"] for o, _lines in relined if o["id"] in changed_ids]
         for start in range(0, len(replaced), 900):
             OrderLine.objects.filter(order_id__in=replaced[start : start + 900])._raw_delete(OrderLine.objects.db)
         staging.write_new(

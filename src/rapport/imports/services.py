@@ -97,7 +97,8 @@ class ImportResult:
 
     def absorb(self, earlier: ImportResult) -> None:
         """Carry the counts of an interrupted run that this one resumes."""
-        for name in ("processed_rows", "created", "updated", "unchanged", "rejected", "committed_line", "resumed_since"):
+        carried = ("processed_rows", "created", "updated", "unchanged", "rejected", "committed_line", "resumed_since")
+        for name in carried:
             setattr(self, name, getattr(earlier, name))
         self.first_errors = list(earlier.first_errors)
 
@@ -257,6 +258,7 @@ _ORDER_LEVEL = {
     "total",
     "discount_total",
     "shipping_total",
+    "shipping_address",
 }
 
 
@@ -308,7 +310,7 @@ class OrderRows:
             if first.get("customer_external_id"):
                 customers.add((channel, first["customer_external_id"]))
             if self.has_sku:
-                skus.update(values["sku"] for values in (self._prepared[line] for line, _row in unit) if values.get("sku"))
+                skus.update(sku for line, _row in unit if (sku := self._prepared[line].get("sku")))
         if customers:
             cache.prefetch_identities(customers)
         if skus:

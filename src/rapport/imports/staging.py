@@ -81,7 +81,9 @@ def _converter(field: models.Field[Any, Any]) -> Callable[[Any], Any] | None:
     return lambda v: field.get_db_prep_save(v, connection)
 
 
-def _prepared(model: type[models.Model], columns: Sequence[str], rows: Iterable[Sequence[Any]]) -> Iterable[Sequence[Any]]:
+def _prepared(
+    model: type[models.Model], columns: Sequence[str], rows: Iterable[Sequence[Any]]
+) -> Iterable[Sequence[Any]]:
     """The rows with each value as the database takes it; only the columns that need it are converted."""
     converting = [(i, convert) for i, convert in enumerate(_converter(f) for f in _fields(model, columns)) if convert]
     if not converting:

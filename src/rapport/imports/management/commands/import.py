@@ -52,7 +52,8 @@ class Command(BaseCommand):
         parser.add_argument(
             "--batch-size",
             type=int,
-            help=f"file rows a transaction (default: {engine.DEFAULT_CHUNK_ROWS} for history, {services.DEFAULT_BATCH_SIZE} for live)",
+            help=f"file rows a transaction (default: {engine.DEFAULT_CHUNK_ROWS} for history, "
+            f"{services.DEFAULT_BATCH_SIZE} for live)",
         )
         parser.add_argument("--no-progress", action="store_true", help="no progress bar")
 
