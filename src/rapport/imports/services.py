@@ -126,7 +126,8 @@ class ImportCache(CatalogueCache):
         self._missing_identities: set[tuple[str, str]] = set()
 
     def prefetch_products(self, skus: set[str]) -> None:
-        wanted = {s for s in skus if s and s not in self._products and s not in self._missing_skus}
+        wanted = skus - self._products.keys() - self._missing_skus  # set arithmetic: called for every order
+        wanted.discard("")
         if wanted:
             super().prefetch_products(wanted)
             self._missing_skus |= {s for s in wanted if s not in self._products}
