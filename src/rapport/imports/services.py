@@ -593,7 +593,8 @@ def _run_engine(
     dry_run: bool,
 ) -> None:
     try:
-        _merge_chunks(merger, rows, result, report, progress, batch_size=batch_size, dry_run=dry_run)
+        with staging.bulk_session():
+            _merge_chunks(merger, rows, result, report, progress, batch_size=batch_size, dry_run=dry_run)
     except Exception:
         if not dry_run:  # the job fails for good: its committed chunks' buyers keep right statistics
             engine.write_stats(result.buyers)

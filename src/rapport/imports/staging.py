@@ -16,7 +16,8 @@ from __future__ import annotations
 
 import datetime as dt
 import json
-from collections.abc import Callable, Iterable, Sequence
+from collections.abc import Callable, Iterable, Iterator, Sequence
+from contextlib import contextmanager
 from typing import Any
 
 from django.db import connection, models
@@ -24,6 +25,26 @@ from django.db import connection, models
 from rapport.core import pii
 
 STAGE_PREFIX = "rapport_stage_"
+# SQLite's page cache during a job, in KiB: the indexes of a large orders table stay in memory
+# (the default 2 MB made index maintenance a third of the merge's CPU at 100,000 orders)
+SQLITE_JOB_CACHE_KIB = 131072
+
+
+@contextmanager
+def bulk_session() -> Iterator[None]:
+    """The connection tuned for a bulk job while it runs (on SQLite, a larger page cache)."""
+    if connection.vendor != "sqlite":
+        yield
+        return
+    with connection.cursor() as cursor:
+        cursor.execute("PRAGMA cache_size")
+        before = cursor.fetchone()[0]
+        cursor.execute(f"PRAGMA cache_size = -{SQLITE_JOB_CACHE_KIB}")
+    try:
+        yield
+    finally:
+        with connection.cursor() as cursor:
+            cursor.execute(f"PRAGMA cache_size = {int(before)}")
 
 
 def stage_name(model: type[models.Model]) -> str:

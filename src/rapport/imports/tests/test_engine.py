@@ -12,7 +12,7 @@ from rapport.commerce.signals import order_saved
 from rapport.commerce.stats import stats_match_orders
 from rapport.core.actor import Actor, Source
 from rapport.customers.models import ChangeRecord, Customer, Identity
-from rapport.imports import engine, services
+from rapport.imports import engine, services, staging
 from rapport.imports.models import ImportJob
 from rapport.imports.services import import_file
 from rapport.imports.staging import STAGE_PREFIX
@@ -346,3 +346,20 @@ def test_imported_customers_are_found_by_phone_tail_and_pinyin(tmp_path):
     )
     assert [c.name for c in search(Customer.objects.all(), "1057")] == ["王芳"]
     assert [c.name for c in search(Customer.objects.all(), "wang fang")] == ["王芳"]
+
+
+def _page_cache() -> int:
+    with connection.cursor() as cursor:
+        cursor.execute("PRAGMA cache_size")
+        return int(cursor.fetchone()[0])
+
+
+def test_sqlite_keeps_a_larger_page_cache_while_a_job_runs_and_restores_it(tmp_path, monkeypatch):
+    if connection.vendor != "sqlite":
+        pytest.skip("a SQLite setting")
+    seen: list[int] = []
+    real = engine.run_chunk
+    monkeypatch.setattr(engine, "run_chunk", lambda *a, **k: (seen.append(_page_cache()), real(*a, **k))[1])
+    before = _page_cache()
+    import_file(write(tmp_path, "c.csv", CUSTOMERS), kind="customers", actor=ACTOR)
+    assert seen == [-staging.SQLITE_JOB_CACHE_KIB] and _page_cache() == before
