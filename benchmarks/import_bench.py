@@ -123,7 +123,8 @@ def worker(kind: str, path: str, batch_size: int) -> None:
             backend = cursor.fetchone()[0]
     load_before = os.getloadavg()[0]
     python_before, backend_before = time.process_time(), process_cpu(backend)
-    result = import_file(path, kind=kind, actor=Actor(source=Source.IMPORT, label="benchmark"), batch_size=batch_size)
+    actor = Actor(source=Source.IMPORT, label="benchmark")
+    result = import_file(path, kind=kind, actor=actor, batch_size=batch_size or None)
     python_cpu, backend_cpu = time.process_time() - python_before, process_cpu(backend) - backend_before
     print(
         json.dumps(
@@ -300,7 +301,7 @@ def main() -> None:
     parser.add_argument("--postgres-url", default=os.environ.get("BENCH_DATABASE_URL", DEFAULT_PG))
     parser.add_argument("--skip-postgres", action="store_true")
     parser.add_argument("--skip-sqlite", action="store_true")
-    parser.add_argument("--batch-size", type=int, default=5000)
+    parser.add_argument("--batch-size", type=int, default=0, help="file rows a chunk (default: the engine's)")
     parser.add_argument("--keep", action="store_true", help="keep the PostgreSQL database and the temp folder")
     parser.add_argument("--worker", nargs=2, metavar=("KIND", "FILE"), help=argparse.SUPPRESS)
     args = parser.parse_args()
