@@ -82,6 +82,7 @@ class OrderIn(Strict):
     carrier: str | None = Field(None, description="the courier delivering the order")
     tracking_number: str | None = None
     shipped_at: str | None = None
+    shipping_address: str | None = Field(None, description="where the order goes, one text (stored encrypted)")
     lines: list[LineIn]
 
 

@@ -13,6 +13,7 @@ from django.db import models
 from django.db.models import F, Q
 from django.utils.translation import gettext_lazy as _
 
+from rapport.core.fields import EncryptedTextField
 from rapport.customers.models import Customer, Store
 
 ZERO = Decimal("0.00")
@@ -134,6 +135,9 @@ class Order(models.Model):
     carrier = models.CharField(_("carrier"), max_length=60, blank=True, default="", db_default="")
     tracking_number = models.CharField(_("tracking number"), max_length=60, blank=True, default="", db_default="")
     shipped_at = models.DateTimeField(_("shipped at"), null=True, blank=True)
+    # Where the order went, as the shop's export gives it (one text): personal data, encrypted like
+    # customers' address lines, shown masked, exported and blanked with the customer's data.
+    shipping_address = EncryptedTextField(_("shipping address"), blank=True, default="", db_default="")
     created_at = models.DateTimeField(auto_now_add=True)
     updated_at = models.DateTimeField(auto_now=True)
 

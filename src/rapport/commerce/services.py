@@ -28,6 +28,7 @@ from rapport.commerce.models import (
 from rapport.commerce.signals import order_saved, refund_recorded
 from rapport.commerce.stats import refresh_customer_stats
 from rapport.commerce.validation import CatalogueCache, clean_order, clean_product, parse_money
+from rapport.core import pii
 from rapport.core.actor import Actor
 from rapport.core.bulk import all_or_nothing
 from rapport.core.errors import Conflict, FieldError, InvalidInput, NotFound
@@ -170,7 +171,7 @@ def upsert_order(*, data: Mapping[str, Any], actor: Actor, cache: CatalogueCache
     previous_customer = existing.customer_id
     previous_status = existing.status
     changes = {
-        field: [str(getattr(existing, field)), str(value)]
+        field: _audited(field, getattr(existing, field), value)
         for field, value in cleaned.items()
         if getattr(existing, field) != value
     }
@@ -192,6 +193,13 @@ def upsert_order(*, data: Mapping[str, Any], actor: Actor, cache: CatalogueCache
     record(actor, AuditEntry.Action.UPDATE, obj=existing, changes=changes)
     order_saved.send(sender=Order, order=existing, created=False, previous_status=previous_status)
     return existing, False
+
+
+def _audited(field: str, old: Any, new: Any) -> list[str]:
+    """An order field's change as the audit log keeps it: personal data masked."""
+    if field == "shipping_address":
+        return [pii.mask_text(old, keep_start=6), pii.mask_text(new, keep_start=6)]
+    return [str(old), str(new)]
 
 
 @transaction.atomic

@@ -174,9 +174,11 @@ ORDER_FIELDS = {
     "carrier",
     "tracking_number",
     "shipped_at",
+    "shipping_address",
     "lines",
 }
 LINE_FIELDS = {"sku", "name", "quantity", "unit_price"}
+ORDER_STATUSES = frozenset(OrderStatus.values)  # the enum builds its list anew on every read
 
 
 def _order_customer_id(
@@ -219,13 +221,14 @@ def _order_store(data: Mapping[str, Any], cache: CatalogueCache, errors: list[Fi
 
 
 def _order_shipping(data: Mapping[str, Any], errors: list[FieldError]) -> dict[str, Any]:
-    """Carrier, tracking number and shipping time: optional, blank when not given."""
+    """Carrier, tracking number, address and shipping time: optional, blank when not given."""
     cleaned: dict[str, Any] = {}
     for name in ("carrier", "tracking_number"):
         value = data.get(name)
         if value is not None and (not isinstance(value, str) or len(value.strip()) > 60):
             errors.append(FieldError(name, "invalid", "text of at most 60 characters"))
         cleaned[name] = value.strip() if isinstance(value, str) else ""
+    _clean_shipping_address(data.get("shipping_address"), cleaned, errors)
     cleaned["shipped_at"] = None
     if data.get("shipped_at") not in (None, ""):
         try:
@@ -272,7 +275,7 @@ def clean_order(data: Mapping[str, Any], *, cache: CatalogueCache) -> dict[str, 
     cleaned.update(_order_store(data, cache, errors))
 
     status = str(data.get("status") or OrderStatus.PAID).strip()
-    if status not in OrderStatus.values:
+    if status not in ORDER_STATUSES:
         errors.append(FieldError("status", "invalid", f"one of: {', '.join(OrderStatus.values)}"))
     cleaned["status"] = status
     cleaned["currency"] = clean_currency(data.get("currency"), field="currency", errors=errors)
@@ -294,6 +297,16 @@ def clean_order(data: Mapping[str, Any], *, cache: CatalogueCache) -> dict[str, 
     if errors:
         raise InvalidInput(errors)
     return cleaned
+
+
+def _clean_shipping_address(value: Any, cleaned: dict[str, Any], errors: list[FieldError]) -> None:
+    """Set only when given: an order sent again without its address keeps the stored one."""
+    if value in (None, ""):
+        return
+    if not isinstance(value, str) or len(value.strip()) > 500:
+        errors.append(FieldError("shipping_address", "invalid", "text of at most 500 characters"))
+        return
+    cleaned["shipping_address"] = value.strip()
 
 
 def _clean_line(line: Any, *, index: int, cache: CatalogueCache, errors: list[FieldError]) -> dict[str, Any]:

@@ -11,6 +11,7 @@ from django.utils.translation import gettext as _
 
 from rapport.commerce.models import OrderStatus
 from rapport.commerce.queries import ORDERINGS, filter_orders, visible_orders
+from rapport.core import pii
 from rapport.core.errors import InvalidInput
 from rapport.core.listing import filled_params, order, page_offset, paginate
 from rapport.customers.models import Store
@@ -46,4 +47,10 @@ def order_detail(request: HttpRequest, pk: int) -> HttpResponse:
     found = visible_orders(request.user).filter(pk=pk).first()
     if found is None:
         raise Http404(_("No such order, or not one of yours."))
-    return render(request, "commerce/order_detail.html", {"nav": "orders", "order": found})
+    # masked as customers' address lines are; the whole text is in the customer's data export
+    shipping_address = pii.mask_text(found.shipping_address, keep_start=6)
+    return render(
+        request,
+        "commerce/order_detail.html",
+        {"nav": "orders", "order": found, "shipping_address": shipping_address},
+    )

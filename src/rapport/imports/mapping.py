@@ -169,6 +169,7 @@ ALIASES: dict[str, dict[str, list[str]]] = {
         "product_name": ["item_name", "product", "商品名称", "商品名", "商品", "宝贝标题", "品名"],
         "quantity": ["qty", "count", "number_of_cds", "items", "数量", "购买数量", "商品数量", "件数"],
         "unit_price": ["price", "item_price", "单价", "商品单价", "价格"],
+        "shipping_address": ["address", "delivery_address", "收货地址", "收件地址", "配送地址", "地址"],
     },
     REFUNDS: {
         "external_id": ["refund_id", "refund_no", "return_id", "退款单号", "退款编号", "售后单号", "退货单号"],

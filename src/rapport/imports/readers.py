@@ -117,9 +117,9 @@ def _csv_records(handle: IO[str], delimiter: str) -> Iterator[tuple[int, list[st
     for record in reader:
         start = previous_end + 1
         previous_end = reader.line_num
-        if not any(value.strip() for value in record):
-            continue
-        yield start, [value.strip() for value in record]
+        values = [value.strip() for value in record]
+        if any(values):
+            yield start, values
 
 
 def _choose_encoding_and_count(path: Path) -> tuple[str, str, int]:

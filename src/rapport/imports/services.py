@@ -22,6 +22,7 @@ Rules of the file format:
 
 from __future__ import annotations
 
+import datetime as dt
 import time
 from collections.abc import Callable, Iterable, Iterator, Mapping
 from dataclasses import dataclass, field
@@ -52,7 +53,7 @@ from rapport.imports.readers import UnusableFile, open_table
 
 __all__ = ["ImportResult", "RowError", "UnusableFile", "import_file", "run_job", "start_job"]
 
-DEFAULT_BATCH_SIZE = 500
+DEFAULT_BATCH_SIZE = 500  # live mode: rows a transaction (each row runs the services)
 SUMMARY_SKU = "UNSPECIFIED"
 SUMMARY_NAME = "Unspecified items"
 REPORT_HEADER = ["line", "field", "code", "message"]
@@ -88,13 +89,18 @@ class ImportResult:
     cancelled: bool = False
     committed_line: int = 0
     touched: set[int] = field(default_factory=set, repr=False)
+    # customers whose orders the job changed: their statistics are written once, at the end
+    buyers: set[int] = field(default_factory=set, repr=False)
+    # when the job's first run began (a resumed run recomputes what the earlier runs wrote since)
+    resumed_since: dt.datetime | None = None
     clock: engine.PhaseClock = field(default_factory=engine.PhaseClock, repr=False)
     started: float = field(default_factory=time.monotonic)
     seconds: float = 0.0
 
     def absorb(self, earlier: ImportResult) -> None:
         """Carry the counts of an interrupted run that this one resumes."""
-        for name in ("processed_rows", "created", "updated", "unchanged", "rejected", "committed_line"):
+        carried = ("processed_rows", "created", "updated", "unchanged", "rejected", "committed_line", "resumed_since")
+        for name in carried:
             setattr(self, name, getattr(earlier, name))
         self.first_errors = list(earlier.first_errors)
 
@@ -122,7 +128,8 @@ class ImportCache(CatalogueCache):
         self._missing_identities: set[tuple[str, str]] = set()
 
     def prefetch_products(self, skus: set[str]) -> None:
-        wanted = {s for s in skus if s and s not in self._products and s not in self._missing_skus}
+        wanted = skus - self._products.keys() - self._missing_skus  # set arithmetic: called for every order
+        wanted.discard("")
         if wanted:
             super().prefetch_products(wanted)
             self._missing_skus |= {s for s in wanted if s not in self._products}
@@ -130,7 +137,7 @@ class ImportCache(CatalogueCache):
     def prefetch_identities(self, keys: set[tuple[str, str]]) -> None:
         wanted = {k for k in keys if k not in self._identities and k not in self._missing_identities}
         if wanted:
-            super().prefetch_identities(wanted)
+            self._identities.update(engine.identity_owners(wanted))
             self._missing_identities |= {k for k in wanted if k not in self._identities}
 
 
@@ -254,6 +261,7 @@ _ORDER_LEVEL = {
     "total",
     "discount_total",
     "shipping_total",
+    "shipping_address",
 }
 
 
@@ -269,6 +277,8 @@ class OrderRows:
         self.time_zone = time_zone
         self.key_index = next(i for i, t in plan.targets.items() if t == "external_id")
         self.has_sku = "sku" in plan.fields
+        # the values of the prepared chunk's rows by line, read once for the look-ups and the cleaning
+        self._prepared: dict[int, dict[str, str]] = {}
 
     def values(self, row: list[str]) -> dict[str, str]:
         out = {}
@@ -296,20 +306,25 @@ class OrderRows:
         """Load the customers and products a batch names, in a few queries instead of one per row."""
         customers: set[tuple[str, str]] = set()
         skus: set[str] = set()
+        self._prepared = {line: self.values(row) for unit in batch for line, row in unit}
         for unit in batch:
-            first = self.values(unit[0][1])
+            first = self._prepared[unit[0][0]]
             channel = first.get("channel") or self.channel
             if first.get("customer_external_id"):
                 customers.add((channel, first["customer_external_id"]))
             if self.has_sku:
-                skus.update(values["sku"] for values in (self.values(row) for _line, row in unit) if values.get("sku"))
+                skus.update(sku for line, _row in unit if (sku := self._prepared[line].get("sku")))
         if customers:
             cache.prefetch_identities(customers)
         if skus:
             cache.prefetch_products(skus)
 
+    def _values_of(self, line: int, row: list[str]) -> dict[str, str]:
+        prepared = self._prepared.get(line)
+        return prepared if prepared is not None else self.values(row)
+
     def build(self, unit: list[Row]) -> dict[str, Any]:
-        first = self.values(unit[0][1])
+        first = self._values_of(*unit[0])
         data: dict[str, Any] = {k: v for k, v in first.items() if k in _ORDER_LEVEL}
         data.setdefault("channel", self.channel)
         if first.get("rapport_customer_id"):
@@ -320,8 +335,8 @@ class OrderRows:
             data["placed_at"] = m.datetime_text(data["placed_at"], self.time_zone)
         if self.has_sku:
             lines = []
-            for _line, row in unit:
-                values = self.values(row)
+            for number, row in unit:
+                values = self._values_of(number, row)
                 line: dict[str, Any] = {"sku": values.get("sku", ""), "quantity": values.get("quantity", "1")}
                 if values.get("product_name"):
                     line["name"] = values["product_name"]
@@ -474,7 +489,7 @@ def import_file(
     mapping: Mapping[str, str] | None = None,
     report_path: str | Path | None = None,
     dry_run: bool = False,
-    batch_size: int = DEFAULT_BATCH_SIZE,
+    batch_size: int | None = None,
     on_start: Callable[[ImportResult], None] | None = None,
     on_batch: Callable[[ImportResult], None] | None = None,
     audit_object: models.Model | None = None,
@@ -510,6 +525,7 @@ def import_file(
         result.absorb(resume)
     progress.phase("reading")
     table = open_table(path)
+    merger: engine.Merger | None = None
     with table:
         plan = presets.plan(preset, kind, table.header, mapping, custom_fields=_custom_field_labels(kind))
         result.total_rows = table.total_rows
@@ -531,24 +547,29 @@ def import_file(
             time_zone = settings.RAPPORT_DEFAULT_TIME_ZONE
             if mode == LIVE:
                 handler = _KINDS[kind](plan, channel=channel, actor=actor, time_zone=time_zone)
-                for batch in _batches(handler.units(table.rows()), max(batch_size, 1)):
+                for batch in _batches(handler.units(table.rows()), max(batch_size or DEFAULT_BATCH_SIZE, 1)):
                     _run_batch(handler, batch, result, report, on_batch=progress.chunk, dry_run=dry_run)
                     if progress.stop():
                         result.cancelled = True
                         break
             else:
                 merger = engine.MERGERS[kind](plan, channel=channel, actor=actor, time_zone=time_zone, job_id=job_id)
-                _run_engine(merger, table.rows(), result, report, progress, batch_size=batch_size, dry_run=dry_run)
+                chunk_rows = batch_size or engine.DEFAULT_CHUNK_ROWS
+                _run_engine(merger, table.rows(), result, report, progress, batch_size=chunk_rows, dry_run=dry_run)
         finally:
             report.close()
             result.seconds = time.monotonic() - result.started
     result.total_rows = max(result.total_rows, result.processed_rows)
     if table.format == "xlsx" and not result.cancelled:  # the sheet's dimension may count formatted empty rows
         result.total_rows = result.processed_rows
-    if mode == HISTORY and not dry_run and result.touched:
-        progress.phase("recomputing")
-        with result.clock.phase("recomputing"):
-            recompute_after_history(sorted(result.touched))
+    if mode == HISTORY and not dry_run:
+        if merger is not None and result.resumed_since is not None:
+            _add_written_before(merger, result, result.resumed_since)
+        if result.touched:
+            progress.phase("recomputing")
+            with result.clock.phase("recomputing"):
+                engine.write_stats(result.buyers)
+                recompute_after_history(sorted(result.touched))
     if not dry_run:
         record(
             actor,
@@ -583,7 +604,12 @@ def _run_engine(
     dry_run: bool,
 ) -> None:
     try:
-        _merge_chunks(merger, rows, result, report, progress, batch_size=batch_size, dry_run=dry_run)
+        with staging.bulk_session():
+            _merge_chunks(merger, rows, result, report, progress, batch_size=batch_size, dry_run=dry_run)
+    except Exception:
+        if not dry_run:  # the job fails for good: its committed chunks' buyers keep right statistics
+            engine.write_stats(result.buyers)
+        raise
     finally:
         staging.drop_stages(merger.stage_models)
 
@@ -619,6 +645,7 @@ def _merge_chunks(
         outcome = engine.run_chunk(merger, chunk, dry_run=dry_run, after=after)
         if kind_touches_customers(merger):
             result.touched.update(outcome.touched)
+        result.buyers.update(outcome.buyers)
         if progress.stop():
             result.cancelled = True
             break
@@ -635,6 +662,14 @@ def _skip_committed(merger: engine.Merger, units: Iterator[list[Row]], committed
             merger.remember(unit)
             continue
         yield unit
+
+
+def _add_written_before(merger: engine.Merger, result: ImportResult, since: dt.datetime) -> None:
+    """A resumed job: the customers its earlier runs wrote are recomputed with this run's."""
+    earlier = merger.written_since(since)
+    result.touched |= earlier
+    if merger.writes_orders:
+        result.buyers |= earlier
 
 
 def recompute_after_history(customer_ids: list[int]) -> None:
@@ -830,6 +865,7 @@ def _resume_point(job: ImportJob) -> ImportResult | None:
     earlier.created, earlier.updated = job.created_rows, job.updated_rows
     earlier.unchanged, earlier.rejected = job.unchanged_rows, job.error_rows
     earlier.committed_line = job.committed_line
+    earlier.resumed_since = job.started_at
     earlier.first_errors = [RowError(**e) for e in job.first_errors or []]
     return earlier
 
@@ -847,7 +883,7 @@ def run_job(
     on_chunk: Callable[[ImportResult], None] | None = None,
     dry_run: bool = False,
     report_path: str | Path | None = None,
-    batch_size: int = DEFAULT_BATCH_SIZE,
+    batch_size: int | None = None,
 ) -> tuple[ImportJob | None, ImportResult | None]:
     """Run (or resume) an import job, saving its progress with every committed chunk.
 

@@ -12,7 +12,7 @@ from rapport.commerce.signals import order_saved
 from rapport.commerce.stats import stats_match_orders
 from rapport.core.actor import Actor, Source
 from rapport.customers.models import ChangeRecord, Customer, Identity
-from rapport.imports import engine, services
+from rapport.imports import engine, services, staging
 from rapport.imports.models import ImportJob
 from rapport.imports.services import import_file
 from rapport.imports.staging import STAGE_PREFIX
@@ -190,6 +190,51 @@ def test_a_killed_job_resumes_after_its_last_committed_chunk(tmp_path, monkeypat
     assert (job.processed_rows, job.created_rows, job.unchanged_rows, job.error_rows) == (5, 4, 0, 0)
     assert Order.objects.count() == 4 and OrderLine.objects.count() == 5
     assert AuditEntry.objects.filter(action="import", object_id=str(job.pk)).count() == 1
+    # statistics are written once at the end: the resumed run also wrote those of o1's buyer,
+    # whose order the killed run had committed
+    assert all(stats_match_orders(c.pk) for c in Customer.objects.all())
+    amy = Customer.objects.get(identities__external_id="c1")
+    assert CustomerStats.objects.get(customer=amy).order_count == 2
+
+
+def test_statistics_are_written_once_after_the_last_chunk(tmp_path, monkeypatch):
+    import_file(write(tmp_path, "c.csv", CUSTOMERS), kind="customers", actor=ACTOR)
+    written: list[set[int]] = []
+    real = engine.write_stats
+    monkeypatch.setattr(engine, "write_stats", lambda ids: (written.append(set(ids)), real(ids)))
+    import_file(write(tmp_path, "o.csv", ORDERS), kind="orders", actor=ACTOR, batch_size=1)
+    buyers = set(Order.objects.values_list("customer_id", flat=True))
+    assert written == [buyers]  # one call for three chunks
+    assert all(stats_match_orders(c.pk) for c in Customer.objects.all())
+
+
+def test_a_shipping_address_is_imported_encrypted_and_kept_when_a_file_has_none(tmp_path):
+    import_file(write(tmp_path, "c.csv", CUSTOMERS), kind="customers", actor=ACTOR)
+    with_address = (
+        "订单号,客户编号,下单时间,总金额,收货地址\n"
+        "o1,c1,2023-05-01,100,上海市浦东新区世纪大道100号\n"
+        "o2,c2,2023-05-02,50,\n"
+    )
+    result = import_file(write(tmp_path, "o.csv", with_address), kind="orders", actor=ACTOR)
+    assert (result.created, result.rejected) == (2, 0)
+    o1 = Order.objects.get(external_id="o1")
+    assert o1.shipping_address == "上海市浦东新区世纪大道100号"
+    assert Order.objects.get(external_id="o2").shipping_address == ""
+    with connection.cursor() as cursor:
+        cursor.execute("SELECT shipping_address FROM commerce_order WHERE id = %s", [o1.pk])
+        stored = cursor.fetchone()[0]
+    assert "世纪大道" not in stored and stored  # encrypted at rest
+
+    # the same orders without the column: nothing changes, the address stays
+    without = "订单号,客户编号,下单时间,总金额\no1,c1,2023-05-01,100\no2,c2,2023-05-02,50\n"
+    again = import_file(write(tmp_path, "o2.csv", without), kind="orders", actor=ACTOR)
+    assert (again.created, again.updated, again.unchanged) == (0, 0, 2)
+    assert Order.objects.get(external_id="o1").shipping_address == "上海市浦东新区世纪大道100号"
+    # a new address replaces it
+    moved = with_address.replace("世纪大道100号", "南京路1号")
+    result = import_file(write(tmp_path, "o3.csv", moved), kind="orders", actor=ACTOR)
+    assert (result.updated, result.unchanged) == (1, 1)
+    assert Order.objects.get(external_id="o1").shipping_address == "上海市浦东新区南京路1号"
 
 
 def test_cancel_keeps_the_committed_chunks_and_says_so(tmp_path, system_actor):
@@ -301,3 +346,20 @@ def test_imported_customers_are_found_by_phone_tail_and_pinyin(tmp_path):
     )
     assert [c.name for c in search(Customer.objects.all(), "1057")] == ["王芳"]
     assert [c.name for c in search(Customer.objects.all(), "wang fang")] == ["王芳"]
+
+
+def _page_cache() -> int:
+    with connection.cursor() as cursor:
+        cursor.execute("PRAGMA cache_size")
+        return int(cursor.fetchone()[0])
+
+
+def test_sqlite_keeps_a_larger_page_cache_while_a_job_runs_and_restores_it(tmp_path, monkeypatch):
+    if connection.vendor != "sqlite":
+        pytest.skip("a SQLite setting")
+    seen: list[int] = []
+    real = engine.run_chunk
+    monkeypatch.setattr(engine, "run_chunk", lambda *a, **k: (seen.append(_page_cache()), real(*a, **k))[1])
+    before = _page_cache()
+    import_file(write(tmp_path, "c.csv", CUSTOMERS), kind="customers", actor=ACTOR)
+    assert seen == [-staging.SQLITE_JOB_CACHE_KIB] and _page_cache() == before

@@ -11,7 +11,7 @@ from django.core.management.base import BaseCommand, CommandError, CommandParser
 from tqdm import tqdm
 
 from rapport.core.actor import Actor, Source
-from rapport.imports import presets, services
+from rapport.imports import engine, presets, services
 from rapport.imports.mapping import KINDS, parse_mapping
 from rapport.imports.models import ImportJob
 from rapport.imports.readers import UnusableFile
@@ -60,7 +60,12 @@ class Command(BaseCommand):
         parser.add_argument("--report", metavar="PATH", help="write the rejected rows and ignored columns to PATH")
         parser.add_argument("--dry-run", action="store_true", help="validate every row, write nothing")
         parser.add_argument("--user", help="the staff username the changes are recorded under")
-        parser.add_argument("--batch-size", type=int, default=services.DEFAULT_BATCH_SIZE)
+        parser.add_argument(
+            "--batch-size",
+            type=int,
+            help=f"file rows a transaction (default: {engine.DEFAULT_CHUNK_ROWS} for history, "
+            f"{services.DEFAULT_BATCH_SIZE} for live)",
+        )
         parser.add_argument("--no-progress", action="store_true", help="no progress bar")
 
     def handle(self, *args: Any, **options: Any) -> None:
