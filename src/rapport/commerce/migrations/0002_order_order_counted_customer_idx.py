@@ -4,19 +4,15 @@ from django.db import migrations, models
 
 
 class Migration(migrations.Migration):
+
     dependencies = [
-        ("commerce", "0001_initial"),
-        ("customers", "0002_customermerge_mergedcustomer_mergesuggestion"),
+        ('commerce', '0001_initial'),
+        ('customers', '0002_customermerge_mergedcustomer_mergesuggestion'),
     ]
 
     operations = [
         migrations.AddIndex(
-            model_name="order",
-            index=models.Index(
-                condition=models.Q(("status__in", ["paid", "shipped", "completed", "partially_refunded", "refunded"])),
-                fields=["customer", "placed_at"],
-                include=("total",),
-                name="order_counted_customer_idx",
-            ),
+            model_name='order',
+            index=models.Index(condition=models.Q(('status__in', ['paid', 'shipped', 'completed', 'partially_refunded', 'refunded'])), fields=['customer', 'placed_at'], include=('total',), name='order_counted_customer_idx'),
         ),
     ]

@@ -4,19 +4,15 @@ from django.db import migrations, models
 
 
 class Migration(migrations.Migration):
+
     dependencies = [
-        ("commerce", "0002_order_order_counted_customer_idx"),
-        ("customers", "0004_consent"),
+        ('commerce', '0002_order_order_counted_customer_idx'),
+        ('customers', '0004_consent'),
     ]
 
     operations = [
         migrations.AddIndex(
-            model_name="order",
-            index=models.Index(
-                condition=models.Q(("status__in", ["paid", "shipped", "completed", "partially_refunded", "refunded"])),
-                fields=["placed_at", "customer"],
-                include=("total",),
-                name="order_counted_time_idx",
-            ),
+            model_name='order',
+            index=models.Index(condition=models.Q(('status__in', ['paid', 'shipped', 'completed', 'partially_refunded', 'refunded'])), fields=['placed_at', 'customer'], include=('total',), name='order_counted_time_idx'),
         ),
     ]

@@ -4,41 +4,40 @@ from django.db import migrations, models
 
 
 class Migration(migrations.Migration):
+
     dependencies = [
-        ("commerce", "0006_order_carrier_tracking_number"),
+        ('commerce', '0006_order_carrier_tracking_number'),
     ]
 
     operations = [
         migrations.AddField(
-            model_name="product",
-            name="brand",
-            field=models.CharField(blank=True, db_default="", default="", max_length=120, verbose_name="brand"),
+            model_name='product',
+            name='brand',
+            field=models.CharField(blank=True, db_default='', default='', max_length=120, verbose_name='brand'),
         ),
         migrations.AddField(
-            model_name="product",
-            name="description",
-            field=models.TextField(blank=True, db_default="", default="", verbose_name="description"),
+            model_name='product',
+            name='description',
+            field=models.TextField(blank=True, db_default='', default='', verbose_name='description'),
         ),
         migrations.AddField(
-            model_name="product",
-            name="image_url",
-            field=models.URLField(blank=True, db_default="", default="", max_length=500, verbose_name="image URL"),
+            model_name='product',
+            name='image_url',
+            field=models.URLField(blank=True, db_default='', default='', max_length=500, verbose_name='image URL'),
         ),
         migrations.AddField(
-            model_name="product",
-            name="product_url",
-            field=models.URLField(blank=True, db_default="", default="", max_length=500, verbose_name="product URL"),
+            model_name='product',
+            name='product_url',
+            field=models.URLField(blank=True, db_default='', default='', max_length=500, verbose_name='product URL'),
         ),
         migrations.AddField(
-            model_name="product",
-            name="spu",
-            field=models.CharField(
-                blank=True, db_default="", db_index=True, default="", max_length=64, verbose_name="SPU"
-            ),
+            model_name='product',
+            name='spu',
+            field=models.CharField(blank=True, db_default='', db_index=True, default='', max_length=64, verbose_name='SPU'),
         ),
         migrations.AddField(
-            model_name="product",
-            name="variant",
-            field=models.CharField(blank=True, db_default="", default="", max_length=120, verbose_name="variant"),
+            model_name='product',
+            name='variant',
+            field=models.CharField(blank=True, db_default='', default='', max_length=120, verbose_name='variant'),
         ),
     ]
