@@ -32,21 +32,23 @@ class EncryptedTextField(_TextField):
         return pii.encrypt(value)
 
 
-class SubjectSealedTextField(_TextField):
-    """Text about one customer, sealed with that customer's key (:mod:`rapport.core.shredding`).
-
-    ``subject`` names the model attribute that gives the customer's id at save time (None: stored
-    as it is). Reads open the seal; after the customer's erasure they read ``""``.
-    """
+class _AboutSubject:
+    """A field whose ``subject`` option names the model attribute giving the customer's id at save
+    time (None: stored as it is), kept through migrations."""
 
     def __init__(self, *args: Any, subject: str = "", **kwargs: Any) -> None:
         self.subject = subject
         super().__init__(*args, **kwargs)
 
     def deconstruct(self) -> Any:
-        name, path, args, kwargs = super().deconstruct()
+        name, path, args, kwargs = super().deconstruct()  # type: ignore[misc]
         kwargs["subject"] = self.subject
         return name, path, args, kwargs
+
+
+class SubjectSealedTextField(_AboutSubject, _TextField):
+    """Text about one customer, sealed with that customer's key (:mod:`rapport.core.shredding`).
+    Reads open the seal; after the customer's erasure they read ``""``."""
 
     def pre_save(self, model_instance: models.Model, add: bool) -> Any:
         value = super().pre_save(model_instance, add)
@@ -57,19 +59,10 @@ class SubjectSealedTextField(_TextField):
         return shredding.open_sealed(value)
 
 
-class SubjectSealedJSONField(models.JSONField):
+class SubjectSealedJSONField(_AboutSubject, models.JSONField):
     """A JSON object about one customer whose values are sealed one by one with the customer's key
     (see :class:`SubjectSealedTextField`): the keys (field names, not personal) stay queryable with
     ``has_key``; the values read back as written, and drop out once the customer is erased."""
-
-    def __init__(self, *args: Any, subject: str = "", **kwargs: Any) -> None:
-        self.subject = subject
-        super().__init__(*args, **kwargs)
-
-    def deconstruct(self) -> Any:
-        name, path, args, kwargs = super().deconstruct()
-        kwargs["subject"] = self.subject
-        return name, path, args, kwargs
 
     def pre_save(self, model_instance: models.Model, add: bool) -> Any:
         value = super().pre_save(model_instance, add)

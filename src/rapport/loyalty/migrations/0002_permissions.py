@@ -4,29 +4,18 @@ from django.db import migrations
 
 
 class Migration(migrations.Migration):
+
     dependencies = [
-        ("loyalty", "0001_initial"),
+        ('loyalty', '0001_initial'),
     ]
 
     operations = [
         migrations.AlterModelOptions(
-            name="account",
-            options={
-                "permissions": [("adjust_balance", "Can adjust points and stored value by hand")],
-                "verbose_name": "asset account",
-                "verbose_name_plural": "asset accounts",
-            },
+            name='account',
+            options={'permissions': [('adjust_balance', 'Can adjust points and stored value by hand')], 'verbose_name': 'asset account', 'verbose_name_plural': 'asset accounts'},
         ),
         migrations.AlterModelOptions(
-            name="coupon",
-            options={
-                "ordering": ["-issued_at", "-id"],
-                "permissions": [
-                    ("issue_coupon", "Can issue coupons to customers"),
-                    ("redeem_coupon", "Can write off coupons and use members' assets at checkout"),
-                ],
-                "verbose_name": "coupon",
-                "verbose_name_plural": "coupons",
-            },
+            name='coupon',
+            options={'ordering': ['-issued_at', '-id'], 'permissions': [('issue_coupon', 'Can issue coupons to customers'), ('redeem_coupon', "Can write off coupons and use members' assets at checkout")], 'verbose_name': 'coupon', 'verbose_name_plural': 'coupons'},
         ),
     ]

@@ -4,6 +4,7 @@ import django.db.models.deletion
 from django.conf import settings
 from django.db import migrations, models
 
+
 # What agents could give before limits were configurable (2000 points a grant), and a smaller
 # allowance for store clerks; an administrator changes both in the admin.
 DEFAULT_LIMITS = {
@@ -22,80 +23,50 @@ def seed_limits(apps, schema_editor):
 
 
 class Migration(migrations.Migration):
+
     dependencies = [
-        ("customers", "0008_fill_customer_search_keys"),
-        ("loyalty", "0002_permissions"),
+        ('customers', '0008_fill_customer_search_keys'),
+        ('loyalty', '0002_permissions'),
         migrations.swappable_dependency(settings.AUTH_USER_MODEL),
     ]
 
     operations = [
         migrations.CreateModel(
-            name="GoodwillLimit",
+            name='GoodwillLimit',
             fields=[
-                ("id", models.BigAutoField(auto_created=True, primary_key=True, serialize=False, verbose_name="ID")),
-                ("role", models.CharField(max_length=30, unique=True, verbose_name="role")),
-                ("points_per_grant", models.PositiveIntegerField(default=0, verbose_name="most points in one grant")),
-                (
-                    "points_per_day",
-                    models.PositiveIntegerField(default=0, verbose_name="most points a staff member gives a day"),
-                ),
-                (
-                    "coupons_per_day",
-                    models.PositiveIntegerField(default=0, verbose_name="most coupons a staff member gives a day"),
-                ),
-                ("updated_at", models.DateTimeField(auto_now=True)),
+                ('id', models.BigAutoField(auto_created=True, primary_key=True, serialize=False, verbose_name='ID')),
+                ('role', models.CharField(max_length=30, unique=True, verbose_name='role')),
+                ('points_per_grant', models.PositiveIntegerField(default=0, verbose_name='most points in one grant')),
+                ('points_per_day', models.PositiveIntegerField(default=0, verbose_name='most points a staff member gives a day')),
+                ('coupons_per_day', models.PositiveIntegerField(default=0, verbose_name='most coupons a staff member gives a day')),
+                ('updated_at', models.DateTimeField(auto_now=True)),
             ],
             options={
-                "verbose_name": "goodwill limit",
-                "verbose_name_plural": "goodwill limits",
-                "ordering": ["role"],
-                "permissions": [("give_goodwill", "Can give goodwill points and coupons within the role's limit")],
+                'verbose_name': 'goodwill limit',
+                'verbose_name_plural': 'goodwill limits',
+                'ordering': ['role'],
+                'permissions': [('give_goodwill', "Can give goodwill points and coupons within the role's limit")],
             },
         ),
         migrations.CreateModel(
-            name="GoodwillGrant",
+            name='GoodwillGrant',
             fields=[
-                ("id", models.BigAutoField(auto_created=True, primary_key=True, serialize=False, verbose_name="ID")),
-                ("role", models.CharField(blank=True, max_length=30)),
-                ("points", models.PositiveIntegerField(default=0)),
-                ("reason", models.CharField(max_length=200, verbose_name="reason")),
-                ("context", models.CharField(blank=True, max_length=60, verbose_name="where")),
-                ("idempotency_key", models.CharField(max_length=200, unique=True)),
-                ("granted_at", models.DateTimeField(verbose_name="when")),
-                (
-                    "coupon",
-                    models.ForeignKey(
-                        blank=True,
-                        null=True,
-                        on_delete=django.db.models.deletion.PROTECT,
-                        related_name="+",
-                        to="loyalty.coupon",
-                    ),
-                ),
-                (
-                    "customer",
-                    models.ForeignKey(
-                        on_delete=django.db.models.deletion.CASCADE,
-                        related_name="goodwill_grants",
-                        to="customers.customer",
-                    ),
-                ),
-                (
-                    "staff",
-                    models.ForeignKey(
-                        blank=True,
-                        null=True,
-                        on_delete=django.db.models.deletion.SET_NULL,
-                        related_name="goodwill_grants",
-                        to=settings.AUTH_USER_MODEL,
-                    ),
-                ),
+                ('id', models.BigAutoField(auto_created=True, primary_key=True, serialize=False, verbose_name='ID')),
+                ('role', models.CharField(blank=True, max_length=30)),
+                ('points', models.PositiveIntegerField(default=0)),
+                ('reason', models.CharField(max_length=200, verbose_name='reason')),
+                ('context', models.CharField(blank=True, max_length=60, verbose_name='where')),
+                ('idempotency_key', models.CharField(max_length=200, unique=True)),
+                ('granted_at', models.DateTimeField(verbose_name='when')),
+                ('coupon', models.ForeignKey(blank=True, null=True, on_delete=django.db.models.deletion.PROTECT, related_name='+', to='loyalty.coupon')),
+                ('customer', models.ForeignKey(on_delete=django.db.models.deletion.CASCADE, related_name='goodwill_grants', to='customers.customer')),
+                ('staff', models.ForeignKey(blank=True, null=True, on_delete=django.db.models.deletion.SET_NULL, related_name='goodwill_grants', to=settings.AUTH_USER_MODEL)),
             ],
             options={
-                "verbose_name": "goodwill grant",
-                "verbose_name_plural": "goodwill grants",
-                "ordering": ["-granted_at", "-id"],
-                "indexes": [models.Index(fields=["staff", "granted_at"], name="loyalty_goodwill_staff_day")],
+                'verbose_name': 'goodwill grant',
+                'verbose_name_plural': 'goodwill grants',
+                'ordering': ['-granted_at', '-id'],
+                'indexes': [models.Index(fields=['staff', 'granted_at'], name='loyalty_goodwill_staff_day')],
             },
         ),
         migrations.RunPython(seed_limits, migrations.RunPython.noop),

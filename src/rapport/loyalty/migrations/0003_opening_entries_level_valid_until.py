@@ -4,34 +4,20 @@ from django.db import migrations, models
 
 
 class Migration(migrations.Migration):
+
     dependencies = [
-        ("loyalty", "0002_permissions"),
+        ('loyalty', '0002_permissions'),
     ]
 
     operations = [
         migrations.AddField(
-            model_name="membership",
-            name="level_valid_until",
-            field=models.DateTimeField(blank=True, null=True, verbose_name="level valid until"),
+            model_name='membership',
+            name='level_valid_until',
+            field=models.DateTimeField(blank=True, null=True, verbose_name='level valid until'),
         ),
         migrations.AlterField(
-            model_name="entry",
-            name="kind",
-            field=models.CharField(
-                choices=[
-                    ("earn", "Earned"),
-                    ("spend", "Spent"),
-                    ("expire", "Expired"),
-                    ("reverse", "Reversed (refund)"),
-                    ("return", "Returned (cancelled spend)"),
-                    ("adjust", "Adjustment"),
-                    ("top_up", "Top-up"),
-                    ("withdraw", "Refunded to the customer"),
-                    ("forfeit", "Bonus forfeited"),
-                    ("opening", "Opening balance (imported)"),
-                ],
-                max_length=10,
-                verbose_name="kind",
-            ),
+            model_name='entry',
+            name='kind',
+            field=models.CharField(choices=[('earn', 'Earned'), ('spend', 'Spent'), ('expire', 'Expired'), ('reverse', 'Reversed (refund)'), ('return', 'Returned (cancelled spend)'), ('adjust', 'Adjustment'), ('top_up', 'Top-up'), ('withdraw', 'Refunded to the customer'), ('forfeit', 'Bonus forfeited'), ('opening', 'Opening balance (imported)')], max_length=10, verbose_name='kind'),
         ),
     ]
