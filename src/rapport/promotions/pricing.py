@@ -26,6 +26,7 @@ from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field
 from decimal import ROUND_HALF_UP, Decimal
 from enum import StrEnum
+from itertools import combinations
 
 CENT = Decimal("0.01")
 
@@ -358,163 +359,326 @@ def _line_options(index: int, line: CartLine, unit: int, gross: int, items: Sequ
 
 
 @dataclass(frozen=True)
+class _Schedule:
+    """An order offer's or a coupon's tiers compiled to integers (thresholds in cents, or units for
+    offers counted in units; percentages as exact ratios), for the search's inner loop."""
+
+    tiers: tuple[tuple[int, int, tuple[int, int] | None], ...]  # threshold, cents off, percent ratio
+    by_units: bool
+    repeat: bool
+    max_off: int | None
+
+    @classmethod
+    def of(cls, tiers: Sequence[Tier], by_units: bool, repeat: bool, max_off: Decimal | None) -> _Schedule:
+        return cls(
+            tuple(
+                (
+                    int(t.threshold) if by_units else to_cents(t.threshold),
+                    to_cents(t.amount_off or Decimal(0)),
+                    None if t.percent_off is None else t.percent_off.as_integer_ratio(),
+                )
+                for t in tiers
+            ),
+            by_units,
+            repeat,
+            None if max_off is None else to_cents(max_off),
+        )
+
+    def discount(self, base: int, units: int) -> int:
+        """The same as ``_tiered``, in integers."""
+        if base <= 0:
+            return 0
+        measure = units if self.by_units else base
+        best = 0
+        for threshold, amount, ratio in self.tiers:
+            if measure < threshold:
+                continue
+            if ratio is not None:
+                off = (2 * base * ratio[0] + 100 * ratio[1]) // (200 * ratio[1])
+            else:
+                off = (measure // threshold if self.repeat and threshold > 0 else 1) * amount
+            best = max(best, off)
+        if self.max_off is not None:
+            best = min(best, self.max_off)
+        return min(best, base)
+
+    def caps(self) -> tuple[int | None, int | None]:
+        """(measure, base) beyond which the discount no longer changes; None where it keeps growing.
+        The search keeps its bases saturated at these points, which keeps its states few."""
+        measure_cap: int | None = 0
+        base_cap: int | None = 0
+        limit = self.max_off
+        for threshold, amount, ratio in self.tiers:
+            measure_cap = None if measure_cap is None else max(measure_cap, threshold)
+            if ratio is not None and ratio[0] > 0:
+                # past M * 100 / percent the percentage reaches the cap M
+                grown = None if limit is None else max(limit, -(-limit * 100 * ratio[1] // ratio[0]))
+            elif ratio is None and amount > 0 and self.repeat and threshold > 0:
+                grown = limit
+                times = None if limit is None else -(-limit // amount) * threshold
+                measure_cap = None if measure_cap is None or times is None else max(measure_cap, times)
+            else:
+                grown = amount if limit is None else min(amount, limit)
+            base_cap = None if base_cap is None or grown is None else max(base_cap, grown)
+        if self.by_units:
+            return measure_cap, base_cap
+        if measure_cap is None or base_cap is None:
+            return None, None
+        return 0, max(measure_cap, base_cap)
+
+
+def _order_schedule(offer: OrderOffer) -> _Schedule:
+    return _Schedule.of(offer.tiers, offer.by_units, offer.repeat, offer.max_off)
+
+
+def _coupon_schedule(coupon: CouponOffer) -> _Schedule:
+    return _Schedule.of((Tier(coupon.threshold, coupon.amount_off, coupon.percent_off),), False, False, coupon.max_off)
+
+
+def _saturate(value: int, cap: int | None) -> int:
+    return value if cap is None or value < cap else cap
+
+
+@dataclass(frozen=True)
 class _Choice:
-    """A full combination: an option a line, an order offer (index or None), a coupon (index or None)."""
+    """A full combination: an option a line (multi-line offers with their group's reductions), the
+    order offer and the coupon that give something (indexes, or None), and the total discount."""
 
     picks: tuple[_Option, ...]
     order: int | None
     coupon: int | None
     discount: int
-    tie: tuple[int, tuple[str, ...]]  # fewer offers, then smaller keys
+    rank: tuple[int, int, int, int]  # (-discount, offers, plan, pair): the smallest wins
 
 
-def _offer_count_and_keys(
-    picks: Sequence[_Option], cart: _Cart, order: int | None, coupon: int | None
-) -> tuple[int, tuple[str, ...]]:
-    keys = {p.offer.key for p in picks if p.offer is not None}
-    if order is not None:
-        keys.add(cart.orders[order].key)
-    if coupon is not None:
-        keys.add(cart.coupons[coupon].key)
-    return len(keys), tuple(sorted(keys))
+class _Layers:
+    """One order offer (or none) with one coupon (or none): the order-level and coupon discount for
+    the bases the lines give them, and the saturation points of those bases.
+
+    A coupon never takes more than its lines' amount after item level minus the whole order-level
+    discount, which is always allocatable and keeps the total rising with every base."""
+
+    def __init__(self, cart: _Cart, order: int | None, coupon: int | None) -> None:
+        self.order, self.coupon = order, coupon
+        self.order_schedule = None if order is None else _order_schedule(cart.orders[order])
+        self.coupon_schedule = None if coupon is None else _coupon_schedule(cart.coupons[coupon])
+        self.units_cap: int | None = 0
+        self.order_cap: int | None = 0
+        self.coupon_cap: int | None = 0
+        most_order = 0
+        if order is not None and self.order_schedule is not None:
+            self.units_cap, self.order_cap = self.order_schedule.caps()
+            lines = cart.order_lines[order]
+            most_order = self.order_schedule.discount(
+                sum(cart.gross[i] for i in lines), sum(cart.lines[i].quantity for i in lines)
+            )
+        if self.coupon_schedule is not None:
+            _, cap = self.coupon_schedule.caps()
+            # above its own cap plus the most both layers take, the room rule cannot bind
+            most = None if cap is None else self.coupon_schedule.discount(cap, 0)
+            self.coupon_cap = None if cap is None or most is None else max(cap, most + most_order)
+
+    def key(self, order_base: int, units: int, coupon_base: int) -> tuple[int, int, int]:
+        return (
+            _saturate(order_base, self.order_cap),
+            _saturate(units, self.units_cap),
+            _saturate(coupon_base, self.coupon_cap),
+        )
+
+    def split(self, key: tuple[int, int, int]) -> tuple[int, int]:
+        """(order-level discount, coupon discount) for saturated bases."""
+        order_off = 0 if self.order_schedule is None else self.order_schedule.discount(key[0], key[1])
+        if self.coupon_schedule is None:
+            return order_off, 0
+        coupon_off = min(self.coupon_schedule.discount(key[2], 0), key[2] - order_off)
+        return order_off, max(0, coupon_off)
 
 
-def _item_reductions(cart: _Cart, picks: Sequence[_Option]) -> list[int] | None:
-    """Cents off each line for these picks, or None when a multi-line offer gives its lines nothing
-    (the same as no offer on them, which the search also tries). A line that gives a BXGY its "buy"
-    units is in the offer with nothing off itself."""
-    reductions = [p.reduction if not p.multi else 0 for p in picks]
-    groups: dict[str, list[int]] = {}
-    for index, pick in enumerate(picks):
-        if pick.multi and pick.offer is not None:
-            groups.setdefault(pick.offer.key, []).append(index)
-    for members in groups.values():
-        offer = picks[members[0]].offer
-        assert isinstance(offer, BuyXGetY | Bundle)
-        group = cart.group_reductions(offer, tuple(members))
-        if sum(group.values()) <= 0:
-            return None
-        for index in members:
-            reductions[index] = group[index]
-    return reductions
-
-
-def _best_order_and_coupon(
-    cart: _Cart, picks: Sequence[_Option], after_items: Sequence[int]
-) -> tuple[int, int | None, int | None]:
-    """The largest order-level + coupon discount for lines already priced at item level."""
-    order_options: list[tuple[int, int | None]] = [(0, None)]
+def _pairs(cart: _Cart) -> list[tuple[int | None, int | None]]:
+    """Every order offer (or none) with every coupon (or none) its stacking rule allows; of offers
+    identical in effect on this cart only the one with the smallest key is tried."""
+    orders: list[int] = []
+    seen_orders: set[tuple[object, ...]] = set()
     for o, offer in enumerate(cart.orders):
-        covered = [i for i in cart.order_lines[o] if picks[i].counts_for_order]
-        base = sum(after_items[i] for i in covered)
-        off = offer.discount(base, sum(cart.lines[i].quantity for i in covered)) if covered else 0
-        if off > 0:
-            order_options.append((off, o))
-    coupon_options: list[tuple[int, int]] = []
+        signature = (cart.order_lines[o], _order_schedule(offer), offer.with_coupons)
+        if signature not in seen_orders:
+            seen_orders.add(signature)
+            orders.append(o)
+    coupons: list[int] = []
+    seen_coupons: set[tuple[object, ...]] = set()
     for c, coupon in enumerate(cart.coupons):
-        base = sum(after_items[i] for i in cart.coupon_lines[c] if picks[i].counts_for_coupon)
-        off = coupon.discount(base)
-        if off > 0:
-            coupon_options.append((off, c))
-    coupon_options.sort(key=lambda pair: (-pair[0], pair[1]))
-    best = (0, None, None)
-    for order_off, o in order_options:
-        if order_off > best[0]:
-            best = (order_off, o, None)
-        if o is not None and not cart.orders[o].with_coupons:
-            continue
-        shares = _order_shares(cart, picks, after_items, o, order_off)
-        for coupon_off, c in coupon_options:
-            if order_off + coupon_off <= best[0]:
-                break  # the rest give less, capped or not
-            off = min(coupon_off, _coupon_room(cart, picks, after_items, shares, c))
-            if off > 0 and order_off + off > best[0]:
-                best = (order_off + off, o, c)
-    return best
+        effect = (cart.coupon_lines[c], _coupon_schedule(coupon))
+        if effect not in seen_coupons:
+            seen_coupons.add(effect)
+            coupons.append(c)
+    pairs: list[tuple[int | None, int | None]] = [(None, None), *((None, c) for c in coupons)]
+    for o in orders:
+        pairs.append((o, None))
+        if cart.orders[o].with_coupons:
+            pairs.extend((o, c) for c in coupons)
+    return pairs
 
 
-def _order_shares(
-    cart: _Cart, picks: Sequence[_Option], after_items: Sequence[int], order: int | None, amount: int
-) -> dict[int, int]:
-    if order is None or amount <= 0:
-        return {}
-    covered = sorted(i for i in cart.order_lines[order] if picks[i].counts_for_order)
-    return dict(zip(covered, _split(amount, [after_items[i] for i in covered]), strict=True))
+def _plans(cart: _Cart) -> list[dict[int, _Option]]:
+    """Every way of putting lines into multi-line offers (BXGY, bundles): each offer takes none or a
+    group of its lines that gains something, the groups disjoint. The other lines choose among unit
+    prices or nothing."""
+    eligible: dict[str, tuple[BuyXGetY | Bundle, list[int]]] = {}
+    for index, options in enumerate(cart.options):
+        for option in options:
+            if isinstance(option.offer, BuyXGetY | Bundle):
+                eligible.setdefault(option.offer.key, (option.offer, []))[1].append(index)
+    groups: list[list[dict[int, _Option]]] = []
+    for key in sorted(eligible):
+        offer, members = eligible[key]
+        found = []
+        for size in range(1, len(members) + 1):
+            for chosen in combinations(members, size):
+                reductions = cart.group_reductions(offer, chosen)
+                if sum(reductions.values()) > 0:
+                    found.append({i: _Option(offer, reductions[i]) for i in chosen})
+        if found:
+            groups.append(found)
+    plans: list[dict[int, _Option]] = []
+
+    def walk(index: int, taken: dict[int, _Option]) -> None:
+        if index == len(groups):
+            plans.append(taken)
+            return
+        walk(index + 1, taken)
+        for group in groups[index]:
+            if not taken.keys() & group.keys():
+                walk(index + 1, taken | group)
+
+    walk(0, {})
+    return plans
 
 
-def _coupon_room(
-    cart: _Cart, picks: Sequence[_Option], after_items: Sequence[int], shares: dict[int, int], coupon: int
-) -> int:
-    """What the coupon's lines still cost once the order-level reduction has had its share."""
-    return sum(after_items[i] - shares.get(i, 0) for i in cart.coupon_lines[coupon] if picks[i].counts_for_coupon)
+_Step = tuple[int, int, int, int, int]  # cents off, order base, units, coupon base, offers (0 or 1)
+_Trail = tuple["_Trail", int] | None  # the options chosen so far, last first
 
 
-def _evaluate(cart: _Cart, picks: tuple[_Option, ...]) -> _Choice | None:
-    reductions = _item_reductions(cart, picks)
-    if reductions is None:
+def _steps(cart: _Cart, choices: Sequence[Sequence[_Option]], layers: _Layers) -> list[list[_Step]]:
+    """Each line's options as what they add: reduction, order base, units, coupon base, an offer."""
+    steps: list[list[_Step]] = []
+    for index, options in enumerate(choices):
+        in_order = layers.order is not None and index in cart.order_lines[layers.order]
+        in_coupon = layers.coupon is not None and index in cart.coupon_lines[layers.coupon]
+        quantity, gross = cart.lines[index].quantity, cart.gross[index]
+        line_steps = []
+        for option in options:
+            left = gross - option.reduction
+            counted = in_order and option.counts_for_order
+            line_steps.append(
+                (
+                    option.reduction,
+                    left if counted else 0,
+                    quantity if counted else 0,
+                    left if in_coupon and option.counts_for_coupon else 0,
+                    0 if option.offer is None else 1,
+                )
+            )
+        steps.append(line_steps)
+    return steps
+
+
+def _ceiling(steps: Sequence[Sequence[_Step]], layers: _Layers) -> int:
+    """The most a plan and pair could give: every line's largest reduction and largest bases at once."""
+    most = [sum(max(s[k] for s in line) for line in steps) for k in range(4)]
+    return most[0] + sum(layers.split(layers.key(most[1], most[2], most[3])))
+
+
+def _solve(steps: Sequence[Sequence[_Step]], layers: _Layers, floor: int) -> tuple[int, int, list[int]] | None:
+    """The best (discount, offers, option a line) for one plan and one pair of layers, or None when
+    nothing reaches ``floor``: a dynamic programme over the lines whose state is the saturated bases,
+    cutting each state whose reductions so far, the most the rest could take and the layers' discount
+    on the largest bases the rest could give stay below ``floor``."""
+    rest = [(0, 0, 0, 0)] * (len(steps) + 1)
+    for index in range(len(steps) - 1, -1, -1):
+        most = rest[index + 1]
+        rest[index] = (
+            most[0] + max(s[0] for s in steps[index]),
+            most[1] + max(s[1] for s in steps[index]),
+            most[2] + max(s[2] for s in steps[index]),
+            most[3] + max(s[3] for s in steps[index]),
+        )
+    states: dict[tuple[int, int, int], tuple[int, int, _Trail]] = {(0, 0, 0): (0, 0, None)}
+    for index, line_steps in enumerate(steps):
+        grown: dict[tuple[int, int, int], tuple[int, int, _Trail]] = {}
+        for (order_base, units, coupon_base), (off, offers, trail) in states.items():
+            for choice, (cut, to_order, to_units, to_coupon, offer) in enumerate(line_steps):
+                key = layers.key(order_base + to_order, units + to_units, coupon_base + to_coupon)
+                value = (off + cut, offers + offer)
+                held = grown.get(key)
+                if held is None or value[0] > held[0] or (value[0] == held[0] and value[1] < held[1]):
+                    grown[key] = (value[0], value[1], (trail, choice))
+        most = rest[index + 1]
+        states = {
+            key: state
+            for key, state in grown.items()
+            if state[0] + most[0] + sum(layers.split(layers.key(key[0] + most[1], key[1] + most[2], key[2] + most[3])))
+            >= floor
+        }
+    best: tuple[int, int, _Trail] | None = None
+    for key, (off, offers, trail) in states.items():
+        order_off, coupon_off = layers.split(key)
+        total = off + order_off + coupon_off
+        offers += (order_off > 0) + (coupon_off > 0)
+        if best is None or total > best[0] or (total == best[0] and offers < best[1]):
+            best = (total, offers, trail)
+    if best is None:
         return None
-    after_items = [g - r for g, r in zip(cart.gross, reductions, strict=True)]
-    off, order, coupon = _best_order_and_coupon(cart, picks, after_items)
-    picks = tuple(_Option(p.offer, r) if p.offer is not None else p for p, r in zip(picks, reductions, strict=True))
-    return _Choice(picks, order, coupon, sum(reductions) + off, _offer_count_and_keys(picks, cart, order, coupon))
-
-
-def _better(candidate: _Choice | None, best: _Choice | None) -> bool:
-    if candidate is None:
-        return False
-    if best is None or candidate.discount != best.discount:
-        return best is None or candidate.discount > best.discount
-    return candidate.tie < best.tie
-
-
-def _layer_ceiling(cart: _Cart) -> int:
-    """The most the order level and a coupon could add on top of any item-level pricing."""
-    everything = sum(cart.gross)
-    order_max = max(
-        (
-            o.discount(sum(cart.gross[i] for i in lines), sum(cart.lines[i].quantity for i in lines))
-            for o, lines in zip(cart.orders, cart.order_lines, strict=True)
-        ),
-        default=0,
-    )
-    coupon_max = max(
-        (
-            c.discount(sum(cart.gross[i] for i in lines))
-            for c, lines in zip(cart.coupons, cart.coupon_lines, strict=True)
-        ),
-        default=0,
-    )
-    return min(everything, order_max + coupon_max)
+    picked: list[int] = []
+    trail = best[2]
+    while trail is not None:
+        trail, choice = trail
+        picked.append(choice)
+    return best[0], best[1], picked[::-1]
 
 
 def _search(cart: _Cart) -> _Choice:
-    """Depth-first over the lines' options, best-looking first, cutting every branch whose item-level
-    reductions plus the most the other layers could add cannot beat the best combination found."""
-    ceiling = _layer_ceiling(cart)
-    ordered = tuple(tuple(sorted(opts, key=lambda p: -p.reduction)) for opts in cart.options)
-    remaining_max = [0] * (len(ordered) + 1)
-    for i in range(len(ordered) - 1, -1, -1):
-        remaining_max[i] = remaining_max[i + 1] + max(p.reduction for p in ordered[i])
+    """The best combination: for each way of grouping lines into multi-line offers and each allowed
+    (order offer, coupon) pair, a dynamic programme over the lines (``_solve``). Ties go to fewer
+    offers (lines with an item offer, plus the order offer and coupon used), then to the first plan
+    and pair in a fixed order (no multi-line offer first, offers by key; no order offer and no coupon
+    first, then by key)."""
+    plans = _plans(cart)
+    pairs = _pairs(cart)
+    layers = [_Layers(cart, o, c) for o, c in pairs]
     best: _Choice | None = None
-    picks: list[_Option] = []
-
-    def walk(index: int, so_far: int) -> None:
-        nonlocal best
-        if best is not None and so_far + remaining_max[index] + ceiling < best.discount:
-            return
-        if index == len(ordered):
-            candidate = _evaluate(cart, tuple(picks))
-            if _better(candidate, best):
-                best = candidate
-            return
-        for option in ordered[index]:
-            picks.append(option)
-            walk(index + 1, so_far + option.reduction)
-            picks.pop()
-
-    walk(0, 0)
+    for plan_index, plan in enumerate(plans):
+        choices = [
+            (plan[i],) if i in plan else tuple(o for o in options if not o.multi)
+            for i, options in enumerate(cart.options)
+        ]
+        steps = [_steps(cart, choices, pair_layers) for pair_layers in layers]
+        ceilings = [_ceiling(s, pair_layers) for s, pair_layers in zip(steps, layers, strict=True)]
+        for pair_index in range(len(layers)):
+            if best is not None and ceilings[pair_index] < best.discount:
+                continue
+            pair_layers = layers[pair_index]
+            found = _solve(steps[pair_index], pair_layers, 0 if best is None else best.discount)
+            if found is None:
+                continue
+            total, offers, picked = found
+            rank = (-total, offers, plan_index, pair_index)
+            if best is None or rank < best.rank:
+                picks = tuple(choices[i][p] for i, p in enumerate(picked))
+                order_off, coupon_off = pair_layers.split(_final_key(cart, picks, pair_layers))
+                best = _Choice(
+                    picks,
+                    pair_layers.order if order_off > 0 else None,
+                    pair_layers.coupon if coupon_off > 0 else None,
+                    total,
+                    rank,
+                )
     assert best is not None  # no offer at all is always a combination
     return best
+
+
+def _final_key(cart: _Cart, picks: Sequence[_Option], layers: _Layers) -> tuple[int, int, int]:
+    steps = _steps(cart, [(p,) for p in picks], layers)
+    return layers.key(*(sum(s[0][k] for s in steps) for k in (1, 2, 3)))
 
 
 # ---------------------------------------------------------------------------------------------
@@ -581,6 +745,15 @@ def _quote(cart: _Cart, choice: _Choice) -> Quote:
         total=from_cents(gross - choice.discount),
         applied=_applied(per_line),
     )
+
+
+def _order_shares(
+    cart: _Cart, picks: Sequence[_Option], after_items: Sequence[int], order: int | None, amount: int
+) -> dict[int, int]:
+    if order is None or amount <= 0:
+        return {}
+    covered = sorted(i for i in cart.order_lines[order] if picks[i].counts_for_order)
+    return dict(zip(covered, _split(amount, [after_items[i] for i in covered]), strict=True))
 
 
 def _order_amount(cart: _Cart, choice: _Choice, after_items: Sequence[int]) -> int:

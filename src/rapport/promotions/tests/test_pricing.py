@@ -192,8 +192,11 @@ def reference_item_reductions(cart, picks) -> list[int] | None:
                 sets = min(cart[by_sku[sku]].quantity // n for sku, n in offer.components)
                 value = sum(n * cents(cart[by_sku[sku]].unit_price) for sku, n in offer.components)
                 saving = sets * (value - cents(offer.price))
-                if saving > 0:
-                    group[members[0]] = saving  # where it lands does not change the total
+                if saving > 0:  # shared by the components' value, as the till shows it
+                    parts = [(by_sku[sku], n * cents(cart[by_sku[sku]].unit_price)) for sku, n in offer.components]
+                    shares = largest_remainder(saving, [value for _, value in parts])
+                    for (i, _), share in zip(parts, shares, strict=True):
+                        group[i] = share
         if sum(group.values()) <= 0:
             return None
         for i, r in group.items():
@@ -202,17 +205,18 @@ def reference_item_reductions(cart, picks) -> list[int] | None:
 
 
 def reference_coupon(cart, picks, after, order_lines, order_off, coupon) -> int:
+    """A coupon never takes more than its lines' amount after item level minus the whole order-level
+    discount (whatever lines that discount covers)."""
     if coupon is None:
         return 0
     lines = [i for i, ln in enumerate(cart) if coupon.scope.covers(ln) and (picks[i] is None or picks[i].with_coupons)]
     off = coupon.discount(sum(after[i] for i in lines))
-    shares = dict(zip(order_lines, largest_remainder(order_off, [after[i] for i in order_lines]), strict=True))
-    room = sum(after[i] - shares.get(i, 0) for i in lines)
+    room = sum(after[i] for i in lines) - order_off
     return min(off, room) if off > 0 else 0
 
 
 def largest_remainder(amount: int, weights: list[int]) -> list[int]:
-    """The rule for sharing a reduction between lines: by value, whole cents, largest remainders first."""
+    """Sharing a reduction between lines: by value, whole cents, largest remainders first."""
     total = sum(weights)
     if not total or not amount:
         return [0] * len(weights)
