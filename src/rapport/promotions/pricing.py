@@ -556,6 +556,8 @@ def _plans(cart: _Cart) -> list[dict[int, _Option]]:
 
 _Step = tuple[int, int, int, int, int]  # cents off, order base, units, coupon base, offers (0 or 1)
 _Trail = tuple["_Trail", int] | None  # the options chosen so far, last first
+_Key = tuple[int, int, int]  # saturated order base, units, coupon base
+_State = tuple[int, int, _Trail]  # cents off so far, offers so far, options chosen
 
 
 def _steps(cart: _Cart, choices: Sequence[Sequence[_Option]], layers: _Layers) -> list[list[_Step]]:
@@ -588,6 +590,22 @@ def _ceiling(steps: Sequence[Sequence[_Step]], layers: _Layers) -> int:
     return most[0] + sum(layers.split(layers.key(most[1], most[2], most[3])))
 
 
+def _undominated(states: dict[_Key, _State]) -> dict[_Key, _State]:
+    """Drops each state another beats on every count: an order base as large, the same units and coupon
+    base, and at least as much off (with no more offers when equal); every layer's discount rises with
+    its base, so the dropped state can never end ahead."""
+    kept: dict[_Key, _State] = {}
+    best: dict[tuple[int, int], tuple[int, int]] = {}
+    for key, state in sorted(states.items(), key=lambda item: (-item[0][0], -item[1][0], item[1][1])):
+        others = (key[1], key[2])
+        value = (state[0], -state[1])
+        if others in best and value <= best[others]:
+            continue
+        best[others] = value
+        kept[key] = state
+    return kept
+
+
 def _solve(steps: Sequence[Sequence[_Step]], layers: _Layers, floor: int) -> tuple[int, int, list[int]] | None:
     """The best (discount, offers, option a line) for one plan and one pair of layers, or None when
     nothing reaches ``floor``: a dynamic programme over the lines whose state is the saturated bases,
@@ -602,9 +620,9 @@ def _solve(steps: Sequence[Sequence[_Step]], layers: _Layers, floor: int) -> tup
             most[2] + max(s[2] for s in steps[index]),
             most[3] + max(s[3] for s in steps[index]),
         )
-    states: dict[tuple[int, int, int], tuple[int, int, _Trail]] = {(0, 0, 0): (0, 0, None)}
+    states: dict[_Key, _State] = {(0, 0, 0): (0, 0, None)}
     for index, line_steps in enumerate(steps):
-        grown: dict[tuple[int, int, int], tuple[int, int, _Trail]] = {}
+        grown: dict[_Key, _State] = {}
         for (order_base, units, coupon_base), (off, offers, trail) in states.items():
             for choice, (cut, to_order, to_units, to_coupon, offer) in enumerate(line_steps):
                 key = layers.key(order_base + to_order, units + to_units, coupon_base + to_coupon)
@@ -615,7 +633,7 @@ def _solve(steps: Sequence[Sequence[_Step]], layers: _Layers, floor: int) -> tup
         most = rest[index + 1]
         states = {
             key: state
-            for key, state in grown.items()
+            for key, state in _undominated(grown).items()
             if state[0] + most[0] + sum(layers.split(layers.key(key[0] + most[1], key[1] + most[2], key[2] + most[3])))
             >= floor
         }
