@@ -478,6 +478,10 @@ class _Layers:
             most = None if cap is None else self.coupon_schedule.discount(cap, 0)
             self.coupon_cap = None if cap is None or most is None else max(cap, most + most_order)
 
+    @property
+    def caps(self) -> tuple[int | None, int | None, int | None]:
+        return self.order_cap, self.units_cap, self.coupon_cap
+
     def key(self, order_base: int, units: int, coupon_base: int) -> tuple[int, int, int]:
         return (
             _saturate(order_base, self.order_cap),
@@ -621,15 +625,20 @@ def _solve(steps: Sequence[Sequence[_Step]], layers: _Layers, floor: int) -> tup
             most[3] + max(s[3] for s in steps[index]),
         )
     states: dict[_Key, _State] = {(0, 0, 0): (0, 0, None)}
+    unbounded = 1 << 62
+    order_cap, units_cap, coupon_cap = (unbounded if cap is None else cap for cap in layers.caps)
     for index, line_steps in enumerate(steps):
         grown: dict[_Key, _State] = {}
         for (order_base, units, coupon_base), (off, offers, trail) in states.items():
             for choice, (cut, to_order, to_units, to_coupon, offer) in enumerate(line_steps):
-                key = layers.key(order_base + to_order, units + to_units, coupon_base + to_coupon)
-                value = (off + cut, offers + offer)
+                key = (
+                    min(order_base + to_order, order_cap),
+                    min(units + to_units, units_cap),
+                    min(coupon_base + to_coupon, coupon_cap),
+                )
                 held = grown.get(key)
-                if held is None or value[0] > held[0] or (value[0] == held[0] and value[1] < held[1]):
-                    grown[key] = (value[0], value[1], (trail, choice))
+                if held is None or off + cut > held[0] or (off + cut == held[0] and offers + offer < held[1]):
+                    grown[key] = (off + cut, offers + offer, (trail, choice))
         most = rest[index + 1]
         states = {
             key: state
