@@ -6,16 +6,17 @@ Layers, as a shop's till and Tmall/JD/Youzan price them:
    price 会员价, a product or category discount), buy X get Y (买二送一, 第二件半价) or a bundle (套餐价);
 2. **order level**, at most one offer: full reduction (满300减30, tiers, "every 满100减10") or an order
    discount (满2件9折), judged on the lines it covers after their item-level prices;
-3. **one coupon**, judged on the lines it covers after item-level prices, and never taking a line
-   below zero once the order-level reduction has had its share.
+3. **one coupon**, judged on the lines it covers after item-level prices, and never taking more than
+   those lines' amount less the whole order-level reduction (so it never takes a line below zero).
 
 The merchant's stacking rules travel on each offer: an item-level offer says whether its lines still
 count toward order-level offers and coupons (特价商品不参与满减 / 不可用券), an order-level offer whether
 a coupon may join it at all. Within those rules the engine returns the combination with the largest
 total discount (a global optimum, not a greedy layer-by-layer pick: a cheaper limited-time price can
-cost the customer a 满减 threshold). Offers are taken in the order of their keys and ties are broken
-the same way every time (fewer offers first), so the same cart always prices the same way. Points
-and stored value are tenders chosen afterwards.
+cost the customer a 满减 threshold). Ties are broken the same way every time, whatever order the
+offers arrive in: fewer offers first (lines with an item-level offer, plus the order offer and coupon
+used), then the first in a fixed order (see ``_search``). Points and stored value are tenders chosen
+afterwards.
 
 Money is handled in integer cents inside; every amount in and out is a ``Decimal``.
 """
