@@ -1,0 +1,827 @@
+"""The pricing engine: a cart priced in the layers Chinese retail uses, best for the customer.
+
+Layers, as a shop's till and Tmall/JD/Youzan price them:
+
+1. **item level**, at most one offer a line: a unit-price offer (limited-time price 限时折扣, member
+   price 会员价, a product or category discount), buy X get Y (买二送一, 第二件半价) or a bundle (套餐价);
+2. **order level**, at most one offer: full reduction (满300减30, tiers, "every 满100减10") or an order
+   discount (满2件9折), judged on the lines it covers after their item-level prices;
+3. **one coupon**, judged on the lines it covers after item-level prices, and never taking more than
+   those lines' amount less the whole order-level reduction (so it never takes a line below zero).
+
+The merchant's stacking rules travel on each offer: an item-level offer says whether its lines still
+count toward order-level offers and coupons (特价商品不参与满减 / 不可用券), an order-level offer whether
+a coupon may join it at all. Within those rules the engine returns the combination with the largest
+total discount (a global optimum, not a greedy layer-by-layer pick: a cheaper limited-time price can
+cost the customer a 满减 threshold). Ties are broken the same way every time, whatever order the
+offers arrive in: fewer offers first (lines with an item-level offer, plus the order offer and coupon
+used), then the first in a fixed order (see ``_search``). Points and stored value are tenders chosen
+afterwards.
+
+Money is handled in integer cents inside; every amount in and out is a ``Decimal``.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable, Sequence
+from dataclasses import dataclass, field
+from decimal import ROUND_HALF_UP, Decimal
+from enum import StrEnum
+from itertools import combinations
+
+CENT = Decimal("0.01")
+
+
+class Layer(StrEnum):
+    ITEM = "item"
+    ORDER = "order"
+    COUPON = "coupon"
+
+
+def to_cents(amount: Decimal) -> int:
+    return int((amount / CENT).to_integral_value(rounding=ROUND_HALF_UP))
+
+
+def from_cents(cents: int) -> Decimal:
+    return (Decimal(cents) * CENT).quantize(CENT)
+
+
+def percent_of(cents: int, percent: Decimal) -> int:
+    """``percent`` % of an amount in cents, rounded half up to the cent."""
+    return int((Decimal(cents) * percent / 100).to_integral_value(rounding=ROUND_HALF_UP))
+
+
+@dataclass(frozen=True)
+class CartLine:
+    sku: str
+    quantity: int
+    unit_price: Decimal
+    category: str = ""
+
+
+@dataclass(frozen=True)
+class Scope:
+    """Which lines an offer covers: the SKUs and categories named, or every line when both are empty."""
+
+    skus: frozenset[str] = frozenset()
+    categories: frozenset[str] = frozenset()
+
+    def covers(self, line: CartLine) -> bool:
+        if not self.skus and not self.categories:
+            return True
+        return line.sku in self.skus or (bool(line.category) and line.category in self.categories)
+
+
+EVERYTHING = Scope()
+
+
+@dataclass(frozen=True)
+class UnitPrice:
+    """A line priced per unit: a set price, a percentage off or an amount off, for up to
+    ``max_units`` units of the line (the rest at the list price)."""
+
+    key: str
+    label: str
+    scope: Scope = EVERYTHING
+    price: Decimal | None = None
+    percent_off: Decimal | None = None
+    amount_off: Decimal | None = None
+    max_units: int | None = None
+    with_order_offers: bool = True
+    with_coupons: bool = True
+
+    def unit_reduction(self, unit_cents: int) -> int:
+        if self.price is not None:
+            return max(0, unit_cents - to_cents(self.price))
+        if self.percent_off is not None:
+            return min(unit_cents, percent_of(unit_cents, self.percent_off))
+        return min(unit_cents, to_cents(self.amount_off or Decimal(0)))
+
+
+@dataclass(frozen=True)
+class BuyXGetY:
+    """Among the units of the lines it takes, sorted dearest first, every ``buy + get`` units give the
+    last ``get`` of them ``percent_off`` (100: free; 买二送一 is buy 2 get 1, 第二件半价 buy 1 get 1 at 50)."""
+
+    key: str
+    label: str
+    buy: int
+    get: int
+    scope: Scope = EVERYTHING
+    percent_off: Decimal = Decimal(100)
+    with_order_offers: bool = True
+    with_coupons: bool = True
+
+
+@dataclass(frozen=True)
+class Bundle:
+    """Every complete set of ``components`` (SKU, units) sells for ``price`` (套餐价)."""
+
+    key: str
+    label: str
+    components: tuple[tuple[str, int], ...]
+    price: Decimal
+    with_order_offers: bool = True
+    with_coupons: bool = True
+
+    @property
+    def scope(self) -> Scope:
+        return Scope(skus=frozenset(sku for sku, _ in self.components))
+
+
+ItemOffer = UnitPrice | BuyXGetY | Bundle
+
+
+@dataclass(frozen=True)
+class Tier:
+    """From ``threshold`` (an amount, or units for offers counted in units) on: ``amount_off`` or ``percent_off``."""
+
+    threshold: Decimal
+    amount_off: Decimal | None = None
+    percent_off: Decimal | None = None
+
+
+@dataclass(frozen=True)
+class OrderOffer:
+    """Full reduction or order discount on the lines it covers. ``repeat`` makes the single tier count
+    again for every multiple of its threshold ("every 满100减10"), up to ``max_off``."""
+
+    key: str
+    label: str
+    tiers: tuple[Tier, ...]
+    scope: Scope = EVERYTHING
+    by_units: bool = False
+    repeat: bool = False
+    max_off: Decimal | None = None
+    with_coupons: bool = True
+
+    def discount(self, base_cents: int, units: int) -> int:
+        return _tiered(self.tiers, base_cents, units if self.by_units else None, self.repeat, self.max_off)
+
+
+@dataclass(frozen=True)
+class CouponOffer:
+    """A coupon the customer holds: from ``threshold`` on, ``amount_off`` or ``percent_off`` (at most ``max_off``)."""
+
+    key: str
+    label: str
+    threshold: Decimal = Decimal(0)
+    amount_off: Decimal | None = None
+    percent_off: Decimal | None = None
+    max_off: Decimal | None = None
+    scope: Scope = EVERYTHING
+
+    def discount(self, base_cents: int) -> int:
+        tier = Tier(self.threshold, self.amount_off, self.percent_off)
+        return _tiered((tier,), base_cents, None, False, self.max_off)
+
+
+def _tiered(tiers: Sequence[Tier], base_cents: int, units: int | None, repeat: bool, max_off: Decimal | None) -> int:
+    """The best tier reached by the base (or by ``units`` for offers counted in units), applied to
+    ``base_cents``; never above the base."""
+    best = 0
+    measure = base_cents if units is None else units
+    for tier in tiers:
+        threshold = to_cents(tier.threshold) if units is None else int(tier.threshold)
+        if measure < threshold or base_cents <= 0:
+            continue
+        if tier.percent_off is not None:
+            off = percent_of(base_cents, tier.percent_off)
+        else:
+            times = measure // threshold if repeat and threshold > 0 else 1
+            off = times * to_cents(tier.amount_off or Decimal(0))
+        best = max(best, off)
+    if max_off is not None:
+        best = min(best, to_cents(max_off))
+    return min(best, base_cents)
+
+
+@dataclass(frozen=True)
+class Adjustment:
+    key: str
+    label: str
+    layer: Layer
+    amount: Decimal
+
+
+@dataclass(frozen=True)
+class PricedLine:
+    sku: str
+    quantity: int
+    unit_price: Decimal
+    gross: Decimal
+    adjustments: tuple[Adjustment, ...]
+    total: Decimal
+
+
+@dataclass(frozen=True)
+class Quote:
+    lines: tuple[PricedLine, ...]
+    gross: Decimal
+    discount: Decimal
+    total: Decimal
+    applied: tuple[Adjustment, ...]  # one an offer, its whole discount, in layer order
+
+
+# ---------------------------------------------------------------------------------------------
+# The search
+
+
+@dataclass(frozen=True)
+class _Option:
+    """One item-level choice for one line: no offer (``offer`` None), a unit-price offer with its
+    known reduction, or a share in a multi-line offer (BXGY, bundle) whose reduction depends on the group."""
+
+    offer: ItemOffer | None
+    reduction: int = 0  # cents; for multi-line offers an upper bound until the group is known
+
+    @property
+    def multi(self) -> bool:
+        return isinstance(self.offer, BuyXGetY | Bundle)
+
+    @property
+    def counts_for_order(self) -> bool:
+        return self.offer is None or self.offer.with_order_offers
+
+    @property
+    def counts_for_coupon(self) -> bool:
+        return self.offer is None or self.offer.with_coupons
+
+
+@dataclass
+class _Cart:
+    lines: tuple[CartLine, ...]
+    unit_cents: tuple[int, ...]
+    gross: tuple[int, ...]
+    options: tuple[tuple[_Option, ...], ...]
+    orders: tuple[OrderOffer, ...]
+    coupons: tuple[CouponOffer, ...]
+    order_lines: tuple[frozenset[int], ...]  # lines each order offer covers
+    coupon_lines: tuple[frozenset[int], ...]
+    _groups: dict[tuple[str, tuple[int, ...]], dict[int, int]] = field(default_factory=dict)
+
+    def group_reductions(self, offer: BuyXGetY | Bundle, members: tuple[int, ...]) -> dict[int, int]:
+        """Cents off each member line when ``offer`` takes exactly those lines (cached: many leaves share it)."""
+        key = (offer.key, members)
+        if key not in self._groups:
+            if isinstance(offer, BuyXGetY):
+                self._groups[key] = _bxgy_reductions(offer, members, self.unit_cents, self.lines)
+            else:
+                self._groups[key] = _bundle_reductions(offer, members, self.unit_cents, self.lines)
+        return self._groups[key]
+
+
+def _bxgy_reductions(
+    offer: BuyXGetY, members: tuple[int, ...], unit_cents: Sequence[int], lines: Sequence[CartLine]
+) -> dict[int, int]:
+    units = sorted(((unit_cents[i], i) for i in members for _ in range(lines[i].quantity)), key=lambda u: (-u[0], u[1]))
+    size = offer.buy + offer.get
+    reductions = dict.fromkeys(members, 0)
+    for start in range(0, len(units) - size + 1, size):
+        for price, index in units[start + offer.buy : start + size]:
+            reductions[index] += percent_of(price, offer.percent_off)
+    return reductions
+
+
+def _bundle_reductions(
+    offer: Bundle, members: tuple[int, ...], unit_cents: Sequence[int], lines: Sequence[CartLine]
+) -> dict[int, int]:
+    by_sku = {lines[i].sku: i for i in members}
+    reductions = dict.fromkeys(members, 0)
+    if any(sku not in by_sku for sku, _ in offer.components):
+        return reductions
+    sets = min(lines[by_sku[sku]].quantity // units for sku, units in offer.components)
+    values = {by_sku[sku]: units * unit_cents[by_sku[sku]] for sku, units in offer.components}
+    saving = sets * (sum(values.values()) - to_cents(offer.price))
+    if sets <= 0 or saving <= 0:
+        return reductions
+    for index, share in zip(values, _split(saving, list(values.values())), strict=True):
+        reductions[index] = share
+    return reductions
+
+
+def _split(amount: int, weights: Sequence[int]) -> list[int]:
+    """``amount`` cents shared in proportion to ``weights``, largest remainders first, summing exactly."""
+    total = sum(weights)
+    if total <= 0 or amount <= 0:
+        return [0] * len(weights)
+    shares = [amount * w // total for w in weights]
+    order = sorted(range(len(weights)), key=lambda i: (-(amount * weights[i] % total), i))
+    for i in order[: amount - sum(shares)]:
+        shares[i] += 1
+    return shares
+
+
+def _prepare(
+    lines: Sequence[CartLine],
+    item_offers: Iterable[ItemOffer],
+    order_offers: Iterable[OrderOffer],
+    coupons: Iterable[CouponOffer],
+) -> _Cart:
+    unit_cents = tuple(to_cents(line.unit_price) for line in lines)
+    gross = tuple(u * line.quantity for u, line in zip(unit_cents, lines, strict=True))
+    items = sorted(item_offers, key=lambda o: o.key)
+    options = tuple(_line_options(i, line, unit_cents[i], gross[i], items) for i, line in enumerate(lines))
+    orders = tuple(sorted(order_offers, key=lambda o: o.key))
+    held = tuple(sorted(coupons, key=lambda c: c.key))
+    return _Cart(
+        lines=tuple(lines),
+        unit_cents=unit_cents,
+        gross=gross,
+        options=options,
+        orders=orders,
+        coupons=held,
+        order_lines=tuple(frozenset(i for i, line in enumerate(lines) if o.scope.covers(line)) for o in orders),
+        coupon_lines=tuple(frozenset(i for i, line in enumerate(lines) if c.scope.covers(line)) for c in held),
+    )
+
+
+def _line_options(index: int, line: CartLine, unit: int, gross: int, items: Sequence[ItemOffer]) -> tuple[_Option, ...]:
+    """The choices for one line: none, then each offer that can lower it; a unit-price offer
+    identical in effect to an earlier one (same cents, same stacking) is dropped, keeping the smaller key."""
+    options = [_Option(None)]
+    seen: set[tuple[int, bool, bool]] = set()
+    for offer in items:
+        if not offer.scope.covers(line):
+            continue
+        if isinstance(offer, UnitPrice):
+            units = line.quantity if offer.max_units is None else min(line.quantity, offer.max_units)
+            reduction = offer.unit_reduction(unit) * units
+            signature = (reduction, offer.with_order_offers, offer.with_coupons)
+            if reduction <= 0 or signature in seen:
+                continue
+            seen.add(signature)
+            options.append(_Option(offer, reduction))
+        elif isinstance(offer, BuyXGetY):
+            options.append(_Option(offer, percent_of(gross, offer.percent_off)))
+        else:
+            options.append(_Option(offer, gross))
+    return tuple(options)
+
+
+@dataclass(frozen=True)
+class _Schedule:
+    """An order offer's or a coupon's tiers compiled to integers (thresholds in cents, or units for
+    offers counted in units; percentages as exact ratios), for the search's inner loop."""
+
+    tiers: tuple[tuple[int, int, tuple[int, int] | None], ...]  # threshold, cents off, percent ratio
+    by_units: bool
+    repeat: bool
+    max_off: int | None
+
+    @classmethod
+    def of(cls, tiers: Sequence[Tier], by_units: bool, repeat: bool, max_off: Decimal | None) -> _Schedule:
+        return cls(
+            tuple(
+                (
+                    int(t.threshold) if by_units else to_cents(t.threshold),
+                    to_cents(t.amount_off or Decimal(0)),
+                    None if t.percent_off is None else t.percent_off.as_integer_ratio(),
+                )
+                for t in tiers
+            ),
+            by_units,
+            repeat,
+            None if max_off is None else to_cents(max_off),
+        )
+
+    def discount(self, base: int, units: int) -> int:
+        """The same as ``_tiered``, in integers."""
+        if base <= 0:
+            return 0
+        measure = units if self.by_units else base
+        best = 0
+        for threshold, amount, ratio in self.tiers:
+            if measure < threshold:
+                continue
+            if ratio is not None:
+                off = (2 * base * ratio[0] + 100 * ratio[1]) // (200 * ratio[1])
+            else:
+                off = (measure // threshold if self.repeat and threshold > 0 else 1) * amount
+            best = max(best, off)
+        if self.max_off is not None:
+            best = min(best, self.max_off)
+        return min(best, base)
+
+    def caps(self) -> tuple[int | None, int | None]:
+        """(measure, base) beyond which the discount no longer changes; None where it keeps growing.
+        The search keeps its bases saturated at these points, which keeps its states few."""
+        measure_cap: int | None = 0
+        base_cap: int | None = 0
+        limit = self.max_off
+        for threshold, amount, ratio in self.tiers:
+            measure_cap = None if measure_cap is None else max(measure_cap, threshold)
+            if ratio is not None and ratio[0] > 0:
+                # past M * 100 / percent the percentage reaches the cap M
+                grown = None if limit is None else max(limit, -(-limit * 100 * ratio[1] // ratio[0]))
+            elif ratio is None and amount > 0 and self.repeat and threshold > 0:
+                grown = limit
+                times = None if limit is None else -(-limit // amount) * threshold
+                measure_cap = None if measure_cap is None or times is None else max(measure_cap, times)
+            else:
+                grown = amount if limit is None else min(amount, limit)
+            base_cap = None if base_cap is None or grown is None else max(base_cap, grown)
+        if self.by_units:
+            return measure_cap, base_cap
+        if measure_cap is None or base_cap is None:
+            return None, None
+        return 0, max(measure_cap, base_cap)
+
+
+def _order_schedule(offer: OrderOffer) -> _Schedule:
+    return _Schedule.of(offer.tiers, offer.by_units, offer.repeat, offer.max_off)
+
+
+def _coupon_schedule(coupon: CouponOffer) -> _Schedule:
+    return _Schedule.of((Tier(coupon.threshold, coupon.amount_off, coupon.percent_off),), False, False, coupon.max_off)
+
+
+def _saturate(value: int, cap: int | None) -> int:
+    return value if cap is None or value < cap else cap
+
+
+@dataclass(frozen=True)
+class _Choice:
+    """A full combination: an option a line (multi-line offers with their group's reductions), the
+    order offer and the coupon that give something (indexes, or None), and the total discount."""
+
+    picks: tuple[_Option, ...]
+    order: int | None
+    coupon: int | None
+    discount: int
+    rank: tuple[int, int, int, int]  # (-discount, offers, plan, pair): the smallest wins
+
+
+class _Layers:
+    """One order offer (or none) with one coupon (or none): the order-level and coupon discount for
+    the bases the lines give them, and the saturation points of those bases.
+
+    A coupon never takes more than its lines' amount after item level minus the whole order-level
+    discount, which is always allocatable and keeps the total rising with every base."""
+
+    def __init__(self, cart: _Cart, order: int | None, coupon: int | None) -> None:
+        self.order, self.coupon = order, coupon
+        self.order_schedule = None if order is None else _order_schedule(cart.orders[order])
+        self.coupon_schedule = None if coupon is None else _coupon_schedule(cart.coupons[coupon])
+        self.units_cap: int | None = 0
+        self.order_cap: int | None = 0
+        self.coupon_cap: int | None = 0
+        most_order = 0
+        if order is not None and self.order_schedule is not None:
+            self.units_cap, self.order_cap = self.order_schedule.caps()
+            lines = cart.order_lines[order]
+            most_order = self.order_schedule.discount(
+                sum(cart.gross[i] for i in lines), sum(cart.lines[i].quantity for i in lines)
+            )
+        if self.coupon_schedule is not None:
+            _, cap = self.coupon_schedule.caps()
+            # above its own cap plus the most both layers take, the room rule cannot bind
+            most = None if cap is None else self.coupon_schedule.discount(cap, 0)
+            self.coupon_cap = None if cap is None or most is None else max(cap, most + most_order)
+
+    @property
+    def caps(self) -> tuple[int | None, int | None, int | None]:
+        return self.order_cap, self.units_cap, self.coupon_cap
+
+    def key(self, order_base: int, units: int, coupon_base: int) -> tuple[int, int, int]:
+        return (
+            _saturate(order_base, self.order_cap),
+            _saturate(units, self.units_cap),
+            _saturate(coupon_base, self.coupon_cap),
+        )
+
+    def split(self, key: tuple[int, int, int]) -> tuple[int, int]:
+        """(order-level discount, coupon discount) for saturated bases."""
+        order_off = 0 if self.order_schedule is None else self.order_schedule.discount(key[0], key[1])
+        if self.coupon_schedule is None:
+            return order_off, 0
+        coupon_off = min(self.coupon_schedule.discount(key[2], 0), key[2] - order_off)
+        return order_off, max(0, coupon_off)
+
+
+def _pairs(cart: _Cart) -> list[tuple[int | None, int | None]]:
+    """Every order offer (or none) with every coupon (or none) its stacking rule allows; of offers
+    identical in effect on this cart only the one with the smallest key is tried."""
+    orders: list[int] = []
+    seen_orders: set[tuple[object, ...]] = set()
+    for o, offer in enumerate(cart.orders):
+        signature = (cart.order_lines[o], _order_schedule(offer), offer.with_coupons)
+        if signature not in seen_orders:
+            seen_orders.add(signature)
+            orders.append(o)
+    coupons: list[int] = []
+    seen_coupons: set[tuple[object, ...]] = set()
+    for c, coupon in enumerate(cart.coupons):
+        effect = (cart.coupon_lines[c], _coupon_schedule(coupon))
+        if effect not in seen_coupons:
+            seen_coupons.add(effect)
+            coupons.append(c)
+    pairs: list[tuple[int | None, int | None]] = [(None, None), *((None, c) for c in coupons)]
+    for o in orders:
+        pairs.append((o, None))
+        if cart.orders[o].with_coupons:
+            pairs.extend((o, c) for c in coupons)
+    return pairs
+
+
+def _plans(cart: _Cart) -> list[dict[int, _Option]]:
+    """Every way of putting lines into multi-line offers (BXGY, bundles): each offer takes none or a
+    group of its lines that gains something, the groups disjoint. The other lines choose among unit
+    prices or nothing."""
+    eligible: dict[str, tuple[BuyXGetY | Bundle, list[int]]] = {}
+    for index, options in enumerate(cart.options):
+        for option in options:
+            if isinstance(option.offer, BuyXGetY | Bundle):
+                eligible.setdefault(option.offer.key, (option.offer, []))[1].append(index)
+    groups: list[list[dict[int, _Option]]] = []
+    for key in sorted(eligible):
+        offer, members = eligible[key]
+        found = []
+        for size in range(1, len(members) + 1):
+            for chosen in combinations(members, size):
+                reductions = cart.group_reductions(offer, chosen)
+                if sum(reductions.values()) > 0:
+                    found.append({i: _Option(offer, reductions[i]) for i in chosen})
+        if found:
+            groups.append(found)
+    plans: list[dict[int, _Option]] = []
+
+    def walk(index: int, taken: dict[int, _Option]) -> None:
+        if index == len(groups):
+            plans.append(taken)
+            return
+        walk(index + 1, taken)
+        for group in groups[index]:
+            if not taken.keys() & group.keys():
+                walk(index + 1, taken | group)
+
+    walk(0, {})
+    return plans
+
+
+_Step = tuple[int, int, int, int, int]  # cents off, order base, units, coupon base, offers (0 or 1)
+_Trail = tuple["_Trail", int] | None  # the options chosen so far, last first
+_Key = tuple[int, int, int]  # saturated order base, units, coupon base
+_State = tuple[int, int, _Trail]  # cents off so far, offers so far, options chosen
+
+
+def _steps(cart: _Cart, choices: Sequence[Sequence[_Option]], layers: _Layers) -> list[list[_Step]]:
+    """Each line's options as what they add: reduction, order base, units, coupon base, an offer."""
+    steps: list[list[_Step]] = []
+    for index, options in enumerate(choices):
+        in_order = layers.order is not None and index in cart.order_lines[layers.order]
+        in_coupon = layers.coupon is not None and index in cart.coupon_lines[layers.coupon]
+        quantity, gross = cart.lines[index].quantity, cart.gross[index]
+        line_steps = []
+        for option in options:
+            left = gross - option.reduction
+            counted = in_order and option.counts_for_order
+            line_steps.append(
+                (
+                    option.reduction,
+                    left if counted else 0,
+                    quantity if counted else 0,
+                    left if in_coupon and option.counts_for_coupon else 0,
+                    0 if option.offer is None else 1,
+                )
+            )
+        steps.append(line_steps)
+    return steps
+
+
+def _ceiling(steps: Sequence[Sequence[_Step]], layers: _Layers) -> int:
+    """The most a plan and pair could give: every line's largest reduction and largest bases at once."""
+    most = [sum(max(s[k] for s in line) for line in steps) for k in range(4)]
+    return most[0] + sum(layers.split(layers.key(most[1], most[2], most[3])))
+
+
+def _undominated(states: dict[_Key, _State]) -> dict[_Key, _State]:
+    """Drops each state another beats on every count: an order base as large, the same units and coupon
+    base, and at least as much off (with no more offers when equal); every layer's discount rises with
+    its base, so the dropped state can never end ahead."""
+    kept: dict[_Key, _State] = {}
+    best: dict[tuple[int, int], tuple[int, int]] = {}
+    for key, state in sorted(states.items(), key=lambda item: (-item[0][0], -item[1][0], item[1][1])):
+        others = (key[1], key[2])
+        value = (state[0], -state[1])
+        if others in best and value <= best[others]:
+            continue
+        best[others] = value
+        kept[key] = state
+    return kept
+
+
+def _solve(steps: Sequence[Sequence[_Step]], layers: _Layers, floor: int) -> tuple[int, int, list[int]] | None:
+    """The best (discount, offers, option a line) for one plan and one pair of layers, or None when
+    nothing reaches ``floor``: a dynamic programme over the lines whose state is the saturated bases,
+    cutting each state whose reductions so far, the most the rest could take and the layers' discount
+    on the largest bases the rest could give stay below ``floor``."""
+    rest = [(0, 0, 0, 0)] * (len(steps) + 1)
+    for index in range(len(steps) - 1, -1, -1):
+        most = rest[index + 1]
+        rest[index] = (
+            most[0] + max(s[0] for s in steps[index]),
+            most[1] + max(s[1] for s in steps[index]),
+            most[2] + max(s[2] for s in steps[index]),
+            most[3] + max(s[3] for s in steps[index]),
+        )
+    states: dict[_Key, _State] = {(0, 0, 0): (0, 0, None)}
+    unbounded = 1 << 62
+    order_cap, units_cap, coupon_cap = (unbounded if cap is None else cap for cap in layers.caps)
+    for index, line_steps in enumerate(steps):
+        grown: dict[_Key, _State] = {}
+        for (order_base, units, coupon_base), (off, offers, trail) in states.items():
+            for choice, (cut, to_order, to_units, to_coupon, offer) in enumerate(line_steps):
+                key = (
+                    min(order_base + to_order, order_cap),
+                    min(units + to_units, units_cap),
+                    min(coupon_base + to_coupon, coupon_cap),
+                )
+                held = grown.get(key)
+                if held is None or off + cut > held[0] or (off + cut == held[0] and offers + offer < held[1]):
+                    grown[key] = (off + cut, offers + offer, (trail, choice))
+        most = rest[index + 1]
+        states = {
+            key: state
+            for key, state in _undominated(grown).items()
+            if state[0] + most[0] + sum(layers.split(layers.key(key[0] + most[1], key[1] + most[2], key[2] + most[3])))
+            >= floor
+        }
+    best: tuple[int, int, _Trail] | None = None
+    for key, (off, offers, trail) in states.items():
+        order_off, coupon_off = layers.split(key)
+        total = off + order_off + coupon_off
+        offers += (order_off > 0) + (coupon_off > 0)
+        if best is None or total > best[0] or (total == best[0] and offers < best[1]):
+            best = (total, offers, trail)
+    if best is None:
+        return None
+    picked: list[int] = []
+    trail = best[2]
+    while trail is not None:
+        trail, choice = trail
+        picked.append(choice)
+    return best[0], best[1], picked[::-1]
+
+
+def _search(cart: _Cart) -> _Choice:
+    """The best combination: for each way of grouping lines into multi-line offers and each allowed
+    (order offer, coupon) pair, a dynamic programme over the lines (``_solve``). Ties go to fewer
+    offers (lines with an item offer, plus the order offer and coupon used), then to the first plan
+    and pair in a fixed order (no multi-line offer first, offers by key; no order offer and no coupon
+    first, then by key)."""
+    plans = _plans(cart)
+    pairs = _pairs(cart)
+    layers = [_Layers(cart, o, c) for o, c in pairs]
+    best: _Choice | None = None
+    for plan_index, plan in enumerate(plans):
+        choices = [
+            (plan[i],) if i in plan else tuple(o for o in options if not o.multi)
+            for i, options in enumerate(cart.options)
+        ]
+        steps = [_steps(cart, choices, pair_layers) for pair_layers in layers]
+        ceilings = [_ceiling(s, pair_layers) for s, pair_layers in zip(steps, layers, strict=True)]
+        for pair_index in range(len(layers)):
+            if best is not None and ceilings[pair_index] < best.discount:
+                continue
+            pair_layers = layers[pair_index]
+            found = _solve(steps[pair_index], pair_layers, 0 if best is None else best.discount)
+            if found is None:
+                continue
+            total, offers, picked = found
+            rank = (-total, offers, plan_index, pair_index)
+            if best is None or rank < best.rank:
+                picks = tuple(choices[i][p] for i, p in enumerate(picked))
+                order_off, coupon_off = pair_layers.split(_final_key(cart, picks, pair_layers))
+                best = _Choice(
+                    picks,
+                    pair_layers.order if order_off > 0 else None,
+                    pair_layers.coupon if coupon_off > 0 else None,
+                    total,
+                    rank,
+                )
+    assert best is not None  # no offer at all is always a combination
+    return best
+
+
+def _final_key(cart: _Cart, picks: Sequence[_Option], layers: _Layers) -> tuple[int, int, int]:
+    steps = _steps(cart, [(p,) for p in picks], layers)
+    return layers.key(*(sum(s[0][k] for s in steps) for k in (1, 2, 3)))
+
+
+# ---------------------------------------------------------------------------------------------
+# The result
+
+
+def price(
+    lines: Sequence[CartLine],
+    item_offers: Iterable[ItemOffer] = (),
+    order_offers: Iterable[OrderOffer] = (),
+    coupons: Iterable[CouponOffer] = (),
+) -> Quote:
+    """Price ``lines`` with the best allowed combination of the offers given (the caller has already
+    kept only the offers this customer, store, channel and moment may use)."""
+    cart = _prepare(lines, item_offers, order_offers, coupons)
+    return _quote(cart, _search(cart))
+
+
+def _quote(cart: _Cart, choice: _Choice) -> Quote:
+    after_items = [g - (p.reduction if p.offer else 0) for g, p in zip(cart.gross, choice.picks, strict=True)]
+    per_line: list[list[Adjustment]] = [[] for _ in cart.lines]
+    for index, pick in enumerate(choice.picks):
+        if pick.offer is not None and (pick.reduction or pick.multi):
+            per_line[index].append(Adjustment(pick.offer.key, pick.offer.label, Layer.ITEM, from_cents(pick.reduction)))
+    shares: dict[int, int] = {}
+    if choice.order is not None:
+        offer = cart.orders[choice.order]
+        order_off = _order_amount(cart, choice, after_items)
+        shares = _order_shares(cart, choice.picks, after_items, choice.order, order_off)
+        _add_shares(per_line, shares, offer.key, offer.label, Layer.ORDER)
+    if choice.coupon is not None:
+        coupon = cart.coupons[choice.coupon]
+        room = {
+            i: after_items[i] - shares.get(i, 0)
+            for i in sorted(cart.coupon_lines[choice.coupon])
+            if choice.picks[i].counts_for_coupon
+        }
+        amount = (
+            choice.discount - sum(g - a for g, a in zip(cart.gross, after_items, strict=True)) - sum(shares.values())
+        )
+        _add_shares(
+            per_line,
+            dict(zip(room, _split(amount, list(room.values())), strict=True)),
+            coupon.key,
+            coupon.label,
+            Layer.COUPON,
+        )
+    priced = tuple(
+        PricedLine(
+            sku=line.sku,
+            quantity=line.quantity,
+            unit_price=line.unit_price,
+            gross=from_cents(cart.gross[i]),
+            adjustments=tuple(per_line[i]),
+            total=from_cents(cart.gross[i] - sum(to_cents(a.amount) for a in per_line[i])),
+        )
+        for i, line in enumerate(cart.lines)
+    )
+    gross = sum(cart.gross)
+    return Quote(
+        lines=priced,
+        gross=from_cents(gross),
+        discount=from_cents(choice.discount),
+        total=from_cents(gross - choice.discount),
+        applied=_applied(per_line),
+    )
+
+
+def _order_shares(
+    cart: _Cart, picks: Sequence[_Option], after_items: Sequence[int], order: int | None, amount: int
+) -> dict[int, int]:
+    if order is None or amount <= 0:
+        return {}
+    covered = sorted(i for i in cart.order_lines[order] if picks[i].counts_for_order)
+    return dict(zip(covered, _split(amount, [after_items[i] for i in covered]), strict=True))
+
+
+def _order_amount(cart: _Cart, choice: _Choice, after_items: Sequence[int]) -> int:
+    assert choice.order is not None
+    covered = [i for i in cart.order_lines[choice.order] if choice.picks[i].counts_for_order]
+    return cart.orders[choice.order].discount(
+        sum(after_items[i] for i in covered), sum(cart.lines[i].quantity for i in covered)
+    )
+
+
+def _add_shares(per_line: list[list[Adjustment]], shares: dict[int, int], key: str, label: str, layer: Layer) -> None:
+    for index, cents in shares.items():
+        if cents:
+            per_line[index].append(Adjustment(key, label, layer, from_cents(cents)))
+
+
+def _applied(per_line: Sequence[Sequence[Adjustment]]) -> tuple[Adjustment, ...]:
+    totals: dict[tuple[Layer, str], Adjustment] = {}
+    for adjustments in per_line:
+        for a in adjustments:
+            seen = totals.get((a.layer, a.key))
+            totals[(a.layer, a.key)] = (
+                a if seen is None else Adjustment(a.key, a.label, a.layer, seen.amount + a.amount)
+            )
+    layer_order = {Layer.ITEM: 0, Layer.ORDER: 1, Layer.COUPON: 2}
+    return tuple(sorted(totals.values(), key=lambda a: (layer_order[a.layer], a.key)))
+
+
+__all__ = [
+    "Adjustment",
+    "Bundle",
+    "BuyXGetY",
+    "CartLine",
+    "CouponOffer",
+    "Layer",
+    "OrderOffer",
+    "PricedLine",
+    "Quote",
+    "Scope",
+    "Tier",
+    "UnitPrice",
+    "price",
+]
