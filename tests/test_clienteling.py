@@ -128,3 +128,15 @@ def test_a_call_task_says_so_when_the_customer_has_no_marketing_consent(client, 
     assert services.marketing_refused(call) and not services.marketing_refused(visit)
     client.force_login(seller)
     assert 'id="task-no-marketing"' in client.get(f"/counter/tasks/{call.pk}/").content.decode()
+
+
+def test_a_due_time_out_of_this_century_or_with_an_impossible_offset_is_refused_by_name(
+    make_staff, api_client_for, make_customer
+):
+    """The API fuzzing found a year-242 due time with a +20:21 offset reaching PostgreSQL as a 500."""
+    client = api_client_for(make_staff(roles.ADMIN))
+    customer = make_customer(name="Ada")
+    body = {"title": "Call", "kind": "call", "customer_id": customer.pk, "due_at": "0242-03-17T13:57:08+20:21"}
+    response = client.post("/api/v1/tasks", body, content_type="application/json")
+    assert response.status_code == 422
+    assert [e["field"] for e in response.json()["errors"]] == ["due_at"]

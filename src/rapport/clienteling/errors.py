@@ -12,5 +12,6 @@ class ClientelingErrorCode(StrEnum):
     CLOSED = "closed"
     INVALID = "invalid"
     NOT_FOUND = "not_found"
+    OUT_OF_RANGE = "out_of_range"
     REQUIRED = "required"
     TOO_LONG = "too_long"

@@ -89,12 +89,24 @@ def _choice(data: Mapping[str, Any], name: str, choices: list[Any], default: Any
     return value
 
 
+EARLIEST_DUE = dt.datetime(2000, 1, 1, tzinfo=dt.UTC)
+LATEST_DUE = dt.datetime(2100, 1, 1, tzinfo=dt.UTC)
+
+
 def _due(raw: Any, errors: list[FieldError]) -> dt.datetime:
+    """The due time in UTC (a naive one is in the viewer's time zone), within this century."""
     value = raw if isinstance(raw, dt.datetime) else parse_datetime(str(raw or "").strip())
     if value is None:
         errors.append(FieldError("due_at", "invalid", _("Enter a date and time.")))
         return timezone.now()
-    return value if timezone.is_aware(value) else timezone.make_aware(value)
+    try:
+        due = (value if timezone.is_aware(value) else timezone.make_aware(value)).astimezone(dt.UTC)
+    except (OverflowError, ValueError):
+        due = EARLIEST_DUE - dt.timedelta(days=1)
+    if not EARLIEST_DUE <= due < LATEST_DUE:
+        errors.append(FieldError("due_at", "out_of_range", _("A date between 2000 and 2099.")))
+        return timezone.now()
+    return due
 
 
 def clean_fields(data: Mapping[str, Any]) -> TaskFields:

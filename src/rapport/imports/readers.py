@@ -198,6 +198,7 @@ def _open_xlsx(path: Path) -> Table:
     import zipfile
 
     from openpyxl import load_workbook
+    from openpyxl.utils.exceptions import InvalidFileException
 
     from rapport.imports.files import is_encrypted, open_binary
 
@@ -207,7 +208,7 @@ def _open_xlsx(path: Path) -> Table:
             source_file = io.BytesIO(handle.read())
     try:
         workbook = load_workbook(source_file, read_only=True, data_only=True)
-    except (zipfile.BadZipFile, KeyError, OSError, ValueError, TypeError) as exc:
+    except (zipfile.BadZipFile, InvalidFileException, KeyError, OSError, ValueError, TypeError) as exc:
         raise UnusableFile(f"{path.name}: not a readable xlsx workbook ({exc})") from exc
     sheet = workbook.worksheets[0] if workbook.worksheets else None
     if sheet is None:

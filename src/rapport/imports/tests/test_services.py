@@ -1,3 +1,5 @@
+import io
+import zipfile
 from decimal import Decimal
 
 import pytest
@@ -11,6 +13,16 @@ from rapport.customers.models import ChangeRecord, Customer, Identity
 from rapport.imports.readers import UnusableFile
 from rapport.imports.services import import_file
 from rapport.imports.tests.conftest import read_report
+
+
+def _zip_of_a_text_file() -> bytes:
+    buffer = io.BytesIO()
+    with zipfile.ZipFile(buffer, "w") as archive:
+        archive.writestr("a.txt", "a")
+    return buffer.getvalue()
+
+
+ZIP_OF_A_TEXT_FILE = _zip_of_a_text_file()
 
 pytestmark = pytest.mark.django_db
 
@@ -308,6 +320,7 @@ def test_progress_is_reported_per_batch(testdata, vip_field):
         ("nokey.csv", b"name,phone\nAmy,13812345678\n", "external_id"),
         ("binary.csv", b"\x81\xff\x00" * 20, "not UTF-8, GB18030 or UTF-16"),
         ("broken.xlsx", b"PK\x03\x04not really a zip", "xlsx"),
+        ("archive.zip", ZIP_OF_A_TEXT_FILE, "xlsx"),  # a zip but no workbook (the API fuzzing sent one)
     ],
 )
 def test_unusable_files_raise_a_clear_error(tmp_path, db, name, content, message):
