@@ -30,7 +30,7 @@ class ProductOut(Body):
     id: int
     sku: str
     name: str
-    category: str
+    category: str | None
     price: str
     currency: str
     is_active: bool
