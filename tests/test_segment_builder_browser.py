@@ -66,7 +66,7 @@ def builder_page(chromium, live_server, make_staff, request):
     context.set_default_timeout(15_000)
     page = context.new_page()
     make_staff(roles.OPERATOR, username="builder")
-    page.goto("/login/")
+    page.goto("/login/?next=/customers/")
     page.fill("#id_username", "builder")
     page.fill("#id_password", STAFF_PASSWORD)
     page.click("button[type=submit].primary")

@@ -179,6 +179,7 @@ SHOP_TEXT: list[tuple[str, tuple[str, ...], dict[str, Any]]] = [
     ("service.CannedReply", ("title", "body"), {}),
     ("service.Ticket", ("subject",), {}),
     ("service.TicketMessage", ("author_label", "body"), {}),
+    ("service.Survey", ("comment",), {}),  # what the customer wrote after a ticket
     ("loyalty.Level", ("name",), {}),
     ("loyalty.CouponTemplate", ("name",), {}),
     ("loyalty.CardType", ("name",), {}),
