@@ -72,7 +72,7 @@ ERROR_STATUSES = {
     400: "The request breaks a business rule",
     401: "No valid bearer token or staff session",
     403: "The token lacks the scope, or the user the permission",
-    404: "No such record, or not one you can see",
+    404: "No such record, or not one you can see (in the path, or named in the body)",
     409: "The record is in a state, or is kept by other records, that refuses this",
     413: "The upload is too large",
     422: "Invalid input: each error names the field",
@@ -103,8 +103,8 @@ def _error_statuses(path: str, method: str, operation: dict[str, Any]) -> list[i
     statuses = {403, 429}
     if operation.get("security"):
         statuses.add(401)
-    if "{" in path:
-        statuses.add(404)
+    if "{" in path or method in _WRITES:
+        statuses.add(404)  # a record in the path, or one the body names (a customer, a segment …)
     if operation.get("parameters") or "requestBody" in operation:
         statuses.add(422)
     if method in _WRITES:
