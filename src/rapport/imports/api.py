@@ -35,7 +35,7 @@ from rapport.imports.forms import KIND_PERMISSIONS, file_problem, kind_problems
 from rapport.imports.mapping import parse_mapping
 from rapport.imports.models import ImportJob
 from rapport.imports.readers import UnusableFile
-from rapport.imports.responses import CancelImportOut, ImportErrorsOut, ImportStatusOut, StartImportOut
+from rapport.imports.responses import CancelImportOut, ImportErrorsOut, ImportJobOut
 from rapport.imports.views import progress_of
 
 router = Router(tags=["imports"], exclude_unset=True)
@@ -74,7 +74,7 @@ def _body(job: ImportJob) -> dict[str, Any]:
 
 
 @router.post(
-    "/imports", response={202: StartImportOut}, summary="Start an import job with a CSV, xlsx or JSON Lines file"
+    "/imports", response={202: ImportJobOut}, summary="Start an import job with a CSV, xlsx or JSON Lines file"
 )
 def start_import(
     request: HttpRequest,
@@ -120,7 +120,7 @@ def start_import(
     return Status(202, _body(job))
 
 
-@router.get("/imports/{job_id}", response={200: ImportStatusOut}, summary="An import job's status and counts")
+@router.get("/imports/{job_id}", response={200: ImportJobOut}, summary="An import job's status and counts")
 def import_status(request: HttpRequest, job_id: int) -> dict[str, Any]:
     require(request, IMPORTS, "imports.view_importjob")
     return _body(_job(request, job_id))

@@ -484,6 +484,22 @@ def _load_people_by_index(wanted: set[tuple[str, str]], *, exclude: set[int]) ->
 # Products -----------------------------------------------------------------------------------
 
 
+def product_row(data: dict[str, Any], *, cache: Any) -> dict[str, Any]:
+    """A products row's values with ``is_active`` read as yes/no; a bad flag is reported together
+    with whatever else is wrong with the row (the set-based engine and the live path alike)."""
+    if "is_active" not in data:
+        return data
+    flag = m.parse_bool(data["is_active"])
+    if flag is None:
+        error = FieldError("is_active", "invalid", f"expected yes or no, not {data.pop('is_active')!r}")
+        try:
+            clean_product(data, cache=cache)
+        except InvalidInput as exc:
+            raise InvalidInput([error, *exc.errors]) from None
+        raise InvalidInput(error)
+    return {**data, "is_active": flag}
+
+
 class ProductMerger(Merger):
     stage_models = (Product,)
 
@@ -498,18 +514,7 @@ class ProductMerger(Merger):
         return (sku,) if sku else None
 
     def clean(self, row: list[str]) -> dict[str, Any]:
-        data: dict[str, Any] = self.values(row)
-        if "is_active" in data:
-            flag = m.parse_bool(data["is_active"])
-            if flag is None:  # report it together with whatever else is wrong with the row
-                error = FieldError("is_active", "invalid", f"expected yes or no, not {data.pop('is_active')!r}")
-                try:
-                    clean_product(data, cache=self.cache)
-                except InvalidInput as exc:
-                    raise InvalidInput([error, *exc.errors]) from None
-                raise InvalidInput(error)
-            data["is_active"] = flag
-        return clean_product(data, cache=self.cache)
+        return clean_product(product_row(self.values(row), cache=self.cache), cache=self.cache)
 
     def merge(self, chunk: list[list[Row]], outcome: ChunkOutcome) -> None:
         with self.clock.phase("cleaning"):

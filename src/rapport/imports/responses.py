@@ -9,29 +9,9 @@ from __future__ import annotations
 from rapport.core.api import Body
 
 
-class StartImportOut(Body):
-    id: int
-    kind: str
-    mode: str
-    file: str
-    status: str
-    status_label: str
-    phase: str
-    phase_label: str
-    finished: bool
-    cancel_requested: bool
-    total_rows: int
-    processed_rows: int
-    created: int
-    updated: int
-    unchanged: int
-    error_rows: int
-    committed_line: int
-    percent: int | float
-    error_message: str
+class ImportJobOut(Body):
+    """An import job: what it reads, where it is, what it has written (start and status alike)."""
 
-
-class ImportStatusOut(Body):
     id: int
     kind: str
     mode: str
@@ -88,8 +68,7 @@ class ImportErrorsItemsItem(Body):
     message: str
 
 
-StartImportOut.model_rebuild()
-ImportStatusOut.model_rebuild()
+ImportJobOut.model_rebuild()
 ImportErrorsOut.model_rebuild()
 CancelImportOut.model_rebuild()
 ImportErrorsItemsItem.model_rebuild()

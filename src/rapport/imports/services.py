@@ -38,7 +38,7 @@ from rapport.audit.services import record
 from rapport.commerce import models as commerce_models
 from rapport.commerce import services as commerce_services
 from rapport.commerce.stats import deferred_stats
-from rapport.commerce.validation import CatalogueCache, clean_product
+from rapport.commerce.validation import CatalogueCache
 from rapport.core import jobs
 from rapport.core.actor import Actor, Source
 from rapport.core.errors import DomainError, FieldError, InvalidInput
@@ -235,17 +235,7 @@ class _Products(_Kind):
         self.cache = ImportCache()
 
     def apply(self, unit: list[Row]) -> bool:
-        data: dict[str, Any] = self.values(unit[0][1])
-        if "is_active" in data:
-            flag = m.parse_bool(data["is_active"])
-            if flag is None:  # report it together with whatever else is wrong with the row
-                error = FieldError("is_active", "invalid", f"expected yes or no, not {data.pop('is_active')!r}")
-                try:
-                    clean_product(data, cache=self.cache)
-                except InvalidInput as exc:
-                    raise InvalidInput([error, *exc.errors]) from None
-                raise InvalidInput(error)
-            data["is_active"] = flag
+        data = engine.product_row(self.values(unit[0][1]), cache=self.cache)
         _product, created = commerce_services.upsert_product(data=data, actor=self.actor, cache=self.cache)
         return created
 
