@@ -40,33 +40,6 @@ class OpenTicketOut(Body):
     sla: dict[str, Any]
 
 
-class GetTicketOut(Body):
-    id: int
-    number: str
-    subject: str
-    category: str
-    priority: str
-    status: str
-    channel: str
-    customer: dict[str, Any]
-    order_id: Any
-    store: Any
-    assignee: str
-    merged_into: Any
-    created_at: dt.datetime
-    updated_at: dt.datetime
-    first_response_at: dt.datetime | None
-    resolved_at: Any
-    closed_at: Any
-    sla: dict[str, Any]
-    messages: list[GetTicketMessagesItem]
-    history: list[GetTicketHistoryItem]
-
-
-class RevealDeliveryAddressesOut(Body):
-    messages: list[RevealDeliveryAddressesMessagesItem]
-
-
 class TicketOut(Body):
     id: int
     number: str
@@ -86,6 +59,17 @@ class TicketOut(Body):
     resolved_at: dt.datetime | None
     closed_at: Any
     sla: dict[str, Any]
+
+
+class GetTicketOut(TicketOut):
+    """One ticket as the list shows it, with its thread and history."""
+
+    messages: list[GetTicketMessagesItem]
+    history: list[GetTicketHistoryItem]
+
+
+class RevealDeliveryAddressesOut(Body):
+    messages: list[RevealDeliveryAddressesMessagesItem]
 
 
 class ReplyOut(Body):
