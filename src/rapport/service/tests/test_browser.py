@@ -12,6 +12,33 @@ from rapport.service.models import BotQuestion, MessageKind, Status, Ticket
 
 pytestmark = [pytest.mark.browser, pytest.mark.django_db(transaction=True)]
 
+VIEWPORTS = {"desktop": {"width": 1280, "height": 900}, "phone": {"width": 390, "height": 844}}
+LOCALES = {"en": "en-US", "zh-hans": "zh-CN"}  # the portal follows the browser's language
+CASES = [("en", "desktop"), ("zh-hans", "desktop"), ("en", "phone"), ("zh-hans", "phone")]
+THANKS = {"en": "Thank you", "zh-hans": "感谢您的反馈"}
+SOURCE_LABEL = {"en": "Read the whole article", "zh-hans": "阅读全文"}
+
+
+@pytest.fixture
+def member_page(chromium, live_server, customer, request):
+    """A signed-in member's browser in the case's language and viewport."""
+    language, viewport = request.param
+    context = chromium.new_context(
+        base_url=live_server.url,
+        locale=LOCALES[language],
+        viewport=VIEWPORTS[viewport],
+        is_mobile=viewport == "phone",
+        has_touch=viewport == "phone",
+    )
+    context.set_default_timeout(15_000)
+    response = HttpResponse()
+    start_session(response, customer)
+    context.add_cookies(
+        [{"name": name, "value": morsel.value, "url": live_server.url} for name, morsel in response.cookies.items()]
+    )
+    yield context.new_page(), language, viewport
+    context.close()
+
 
 def test_an_agent_answers_a_ticket_with_a_canned_reply(page, sign_in, agent, agent_actor, customer, make_ticket):
     services.save_canned_reply(
@@ -41,12 +68,9 @@ def test_an_agent_answers_a_ticket_with_a_canned_reply(page, sign_in, agent, age
     page.wait_for_selector("#thread .kind-note")
 
 
-def test_a_member_asks_the_bot_in_chinese_then_hands_over_to_a_person(page, customer, seeded_kb, agent, live_server):
-    response = HttpResponse()
-    start_session(response, customer)
-    page.context.add_cookies(
-        [{"name": name, "value": morsel.value, "url": live_server.url} for name, morsel in response.cookies.items()]
-    )
+@pytest.mark.parametrize("member_page", CASES, indirect=True, ids=["-".join(c) for c in CASES])
+def test_a_member_asks_the_bot_in_chinese_then_hands_over_to_a_person(member_page, seeded_kb, agent):
+    page, language, viewport = member_page
     page.goto("/service/portal/chat/")
     page.fill("#chat-question", "积分什么时候过期？")
     page.click("#chat-send")
@@ -55,9 +79,12 @@ def test_a_member_asks_the_bot_in_chinese_then_hands_over_to_a_person(page, cust
     # the passage that answers (the expiry sentence), not the article's first paragraph
     assert answer.locator(".text").inner_text() == "积分有效期为获得后的第二年年底，过期积分自动清零。"
     link = answer.locator("a.source")
-    assert "积分怎么获得和使用" in link.inner_text()
+    assert "积分怎么获得和使用" in link.inner_text() and SOURCE_LABEL[language] in answer.inner_text()
+    assert link.is_visible()
+    if viewport == "phone":
+        assert page.evaluate("document.documentElement.scrollWidth") <= 390  # no sideways scrolling
     answer.locator("button.vote-up").click()
-    answer.locator(".feedback").filter(has_text="Thank you").wait_for()
+    answer.locator(".feedback").filter(has_text=THANKS[language]).wait_for()
     assert BotQuestion.objects.get().vote == "up"
 
     page.fill("#chat-question", "储值卡里的钱可以提现吗")
