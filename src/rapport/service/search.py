@@ -294,6 +294,7 @@ class Engine:
     articles: np.ndarray = field(default_factory=lambda: np.zeros(0, dtype=np.int64))  # article of each group
     starts: np.ndarray = field(default_factory=lambda: np.zeros(0, dtype=np.int64))  # each group's first row
     positions: dict[int, int] = field(default_factory=dict)  # article id → group
+    subjects: frozenset[str] = frozenset()  # title words that name one topic (see subject_words)
 
     def fit_variants(self, rows: list[tuple[int, list[str]]]) -> None:
         """Fit the TF-IDF space on the variants (``rows`` grouped by article, in order)."""
@@ -344,6 +345,7 @@ class Engine:
                 if not language or self.index.languages.get(pk) == language:
                     nearest.append(pk)
         weights, total = self.index.weights(tokens)
+        named = [t for t in dict.fromkeys(tokens) if t in self.subjects]
         bm25 = {h.article_id: h.score for h in hits}
         top = max(bm25.values(), default=0.0) or 1.0
         candidates = []
@@ -352,6 +354,9 @@ class Engine:
             position = self.positions.get(pk)
             similarity = round(float(similar[position]), 4) if position is not None and len(similar) else 0.0
             score = COVERAGE_WEIGHT * coverage + SIMILARITY_WEIGHT * similarity + BM25_WEIGHT * bm25.get(pk, 0.0) / top
+            if named:
+                lacking = sum(pk not in self.index.postings.get(t, {}) for t in named)
+                score -= SUBJECT_PENALTY * lacking / len(named)
             candidates.append(Candidate(pk, round(score, 4), coverage, similarity, bm25.get(pk, 0.0)))
         candidates.sort(key=lambda c: (-c.score, c.article_id))
         return candidates[:limit]
@@ -405,6 +410,17 @@ def _is_noun(token: str, nouns: set[str]) -> bool:
 COVERAGE_WEIGHT = 0.3
 SIMILARITY_WEIGHT = 0.6
 BM25_WEIGHT = 0.1
+# An article that lacks a subject the question names (退款 asked, the tracking article answering)
+# loses this much, in proportion to the named subjects it lacks.
+SUBJECT_PENALTY = 0.1
+SUBJECT_TITLES = 2  # a title word in at most this many titles names one topic (its two languages)
+
+
+def subject_words(titles: Iterable[list[str]]) -> frozenset[str]:
+    """The title words that name a topic: in few titles (退款, 积分, 门店, invoice), not everyday words."""
+    counts: Counter[str] = Counter(t for tokens in titles for t in set(tokens) if t not in lexicon.GENERIC)
+    return frozenset(t for t, n in counts.items() if n <= SUBJECT_TITLES)
+
 
 _cache_lock = threading.Lock()
 _cached: tuple[tuple[Any, ...], Engine] | None = None
@@ -417,11 +433,14 @@ def build_engine(articles: Iterable[tuple[int, str, Counter[str], list[list[str]
     """An engine over (id, language, token counts, variant features) of each article."""
     index = Index()
     rows: list[tuple[int, list[str]]] = []
+    titles: list[list[str]] = []
     for pk, language, counts, variant_features in articles:
         index.add_counts(pk, language, counts)
         rows.extend((pk, feats) for feats in variant_features)
+        titles.append([f for f in variant_features[0] if not f.startswith("~")] if variant_features else [])
     engine = Engine(index)
     engine.fit_variants(rows)
+    engine.subjects = subject_words(titles)
     return engine
 
 
