@@ -40,6 +40,7 @@ from typing import Any
 import numpy as np
 from django.conf import settings
 from sklearn.ensemble import GradientBoostingClassifier
+from sklearn.model_selection import StratifiedKFold
 
 from rapport.commerce.models import Order
 from rapport.core.actor import Actor
@@ -58,7 +59,8 @@ DATA = Path(__file__).parent / "tests" / "data"
 QUESTIONS = DATA / "bot_questions.json"
 HELD_OUT = DATA / "bot_questions_heldout.json"
 FRESH = DATA / "bot_questions_fresh.json"
-SETS = {"tuning": QUESTIONS, "held-out": HELD_OUT, "fresh": FRESH}
+FRESH2 = DATA / "bot_questions_fresh2.json"
+SETS = {"tuning": QUESTIONS, "held-out": HELD_OUT, "fresh": FRESH, "fresh2": FRESH2}
 SMALLTALK = "smalltalk"
 ORDERS = "orders"  # answered from the signed-in member's own orders
 # The baseline answers when its best article holds this share of the question's IDF weight (the
@@ -278,3 +280,46 @@ def calibrate(path: Path = QUESTIONS) -> dict[str, Any]:
     if max(abs(a - b) for a, b in zip(stored_probabilities, expected, strict=True)) > 1e-9:
         raise ValueError("the stored trees do not reproduce the fitted model")
     return data
+
+
+@dataclass(frozen=True)
+class FoldedScore:
+    """Out-of-fold figures of the answerability model at one threshold, averaged over repeats:
+    each tuning sample is scored by a model that never saw it."""
+
+    threshold: float
+    right: float  # samples answered with the right article
+    wrong: float  # samples answered with a wrong article, or answered when a person was due
+    wrong_rate: float  # wrong / all questions of the set (as ``evaluate`` counts it)
+
+
+def cross_validated(
+    path: Path = QUESTIONS, *, thresholds: list[float], folds: int = 5, repeats: int = 3
+) -> list[FoldedScore]:
+    """Out-of-fold right and wrong answers of the answerability model for each threshold, on the
+    tuning set only (stratified folds, ``repeats`` shuffles): what a threshold does to questions
+    the model was not fitted on, which the in-sample figures of ``evaluate`` overstate."""
+    vectors, labels = calibration_samples(path)
+    features, truth = np.array(vectors), np.array(labels)
+    questions = len(json.loads(path.read_text(encoding="utf-8")))
+    right = np.zeros(len(thresholds))
+    wrong = np.zeros(len(thresholds))
+    for seed in range(repeats):
+        probability = np.zeros(len(truth))
+        for train, test in StratifiedKFold(folds, shuffle=True, random_state=seed).split(features, truth):
+            model = GradientBoostingClassifier(**BOOSTING).fit(features[train], truth[train])
+            probability[test] = model.predict_proba(features[test])[:, 1]
+        for n, threshold in enumerate(thresholds):
+            answered = probability >= threshold
+            right[n] += int((answered & (truth == 1)).sum())
+            wrong[n] += int((answered & (truth == 0)).sum())
+    return [
+        FoldedScore(t, right[n] / repeats, wrong[n] / repeats, round(wrong[n] / repeats / questions, 4))
+        for n, t in enumerate(thresholds)
+    ]
+
+
+def threshold_for(scores: list[FoldedScore], *, target_wrong_rate: float) -> float | None:
+    """The lowest threshold whose out-of-fold wrong-answer rate is within the target (None if none is)."""
+    within = [s.threshold for s in scores if s.wrong_rate <= target_wrong_rate]
+    return min(within) if within else None

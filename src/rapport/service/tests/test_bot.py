@@ -15,9 +15,20 @@ from rapport.commerce.models import Order
 from rapport.core.errors import Conflict, InvalidInput
 from rapport.customers.models import Customer
 from rapport.service import bot, bot_review, kb
-from rapport.service.evaluation import FRESH, HELD_OUT, QUESTIONS, baseline_answer, calibrate, evaluate, judge_all
+from rapport.service.evaluation import (
+    FRESH,
+    FRESH2,
+    HELD_OUT,
+    QUESTIONS,
+    baseline_answer,
+    calibrate,
+    cross_validated,
+    evaluate,
+    judge_all,
+    threshold_for,
+)
 from rapport.service.models import Article, ArticleQuestion, BotQuestion, MessageKind, Ticket
-from rapport.service.search import tokenize
+from rapport.service.search import published_engine, subject_words, tokenize
 
 pytestmark = pytest.mark.django_db
 
@@ -26,24 +37,28 @@ def test_the_labelled_sets_are_large_bilingual_and_apart():
     tuning = json.loads(QUESTIONS.read_text(encoding="utf-8"))
     held_out = json.loads(HELD_OUT.read_text(encoding="utf-8"))
     fresh = json.loads(FRESH.read_text(encoding="utf-8"))
-    assert len(tuning) >= 60 and len(held_out) >= 150 and len(fresh) >= 150
-    for kept_apart in (held_out, fresh):
+    fresh2 = json.loads(FRESH2.read_text(encoding="utf-8"))
+    assert len(tuning) >= 60 and len(held_out) >= 150 and len(fresh) >= 150 and len(fresh2) >= 150
+    for kept_apart in (held_out, fresh, fresh2):
         assert {i["language"] for i in kept_apart} == {"zh", "en", "mixed"}
         assert sum(i["expect"] is None for i in kept_apart) >= 20
         assert sum(i["expect"] == "smalltalk" for i in kept_apart) >= 10
-    assert sum(i["expect"] == "orders" for i in fresh) >= 10
-    asked = [{i["question"].strip().lower() for i in s} for s in (tuning, held_out, fresh)]
-    assert not asked[0] & asked[1] and not asked[0] & asked[2] and not asked[1] & asked[2]
+    assert sum(i["expect"] is None for i in fresh2) >= 30
+    assert sum(i["expect"] == "orders" for i in fresh) >= 10 and sum(i["expect"] == "orders" for i in fresh2) >= 10
+    asked = [{i["question"].strip().lower() for i in s} for s in (tuning, held_out, fresh, fresh2)]
+    for n, one in enumerate(asked):
+        for other in asked[n + 1 :]:
+            assert not one & other
 
 
 def test_floors_on_the_tuning_set(seeded_kb):
     judged = judge_all()
     score = evaluate(judged=judged)
-    assert score.accuracy >= 0.9, score.misses
-    assert score.wrong_rate <= 0.015, score.misses
+    assert score.accuracy >= 0.88, score.misses
+    assert score.wrong_rate <= 0.01, score.misses
     assert score.out_of_scope_handed_over >= 0.97, score.misses
     assert score.smalltalk_replied >= 0.95, score.misses
-    assert score.handover_rate <= 0.25
+    assert score.handover_rate <= 0.28
     # a stricter threshold hands more over
     assert evaluate(threshold=0.95, judged=judged).handover_rate > evaluate(threshold=0.3, judged=judged).handover_rate
 
@@ -97,9 +112,37 @@ def test_confidence_is_a_calibrated_probability(seeded_kb):
     strong = bot.calibrated([0.9, 0.8, 0.4, 0.0, 2.0])
     assert 0 < weak < 0.3 < 0.9 < strong < 1
     # answered questions of the tuning set are right about as often as their confidence says
-    judged = [j for j in judge_all() if j.outcome is None and j.confidence >= 0.7 and j.expect != "smalltalk"]
+    judged = [j for j in judge_all() if j.outcome is None and j.confidence >= 0.85 and j.expect != "smalltalk"]
     right = sum(j.topic == j.expect for j in judged)
     assert right / len(judged) >= 0.9
+
+
+def test_the_threshold_is_chosen_out_of_fold_for_a_wrong_answer_target(seeded_kb):
+    scores = cross_validated(thresholds=[0.5, 0.85, 0.95], repeats=1)
+    assert [s.threshold for s in scores] == [0.5, 0.85, 0.95]
+    # a stricter threshold answers fewer questions, right and wrong
+    assert scores[0].right >= scores[1].right >= scores[2].right and scores[0].wrong >= scores[2].wrong
+    assert scores[1].wrong_rate <= 0.02
+    assert threshold_for(scores, target_wrong_rate=1.0) == 0.5
+    assert threshold_for(scores, target_wrong_rate=-1.0) is None
+
+
+def test_an_article_that_lacks_the_subject_the_question_names_ranks_lower(seeded_kb):
+    assert subject_words([["退款", "多久", "到账"], ["查询", "物流"], ["退款", "物流"], ["物流", "进度"]]) == {
+        "退款",
+        "多久",
+        "到账",
+        "查询",
+        "进度",
+    }  # 物流 names no one topic: it is in three titles
+    engine = published_engine()
+    titles = dict(Article.objects.values_list("pk", "title"))
+    for question, title in (
+        ("how quickly are refunds processed", "When will I get my refund?"),
+        ("天天发短信烦死了怎么取消", "退订营销短信和邮件"),
+    ):
+        ranked, _tokens, _unknown = bot.assess(question, engine)
+        assert titles[ranked[0].article_id] == title, question
 
 
 def test_the_stored_model_reproduces_the_fitted_one(seeded_kb):

@@ -1,5 +1,5 @@
 """``rapport service_evaluate_bot``: the self-service bot's figures on each labelled question set
-(tuning, held-out and fresh held-out), for a few confidence thresholds, next to the simple
+(tuning, held-out, fresh and fresh2 held-out), for a few confidence thresholds, next to the simple
 baseline (BM25 alone) in the same run. The demo knowledge base is written inside
 a transaction that is rolled back, so the command leaves the database as it found it.
 
@@ -18,7 +18,15 @@ from django.db import transaction
 
 from rapport.core.actor import Actor
 from rapport.service import bot
-from rapport.service.evaluation import BASELINE_COVERAGE, SETS, calibrate, evaluate, judge_all
+from rapport.service.evaluation import (
+    BASELINE_COVERAGE,
+    SETS,
+    calibrate,
+    cross_validated,
+    evaluate,
+    judge_all,
+    threshold_for,
+)
 from rapport.service.models import Article
 from rapport.service.seed import seed_knowledge_base
 
@@ -37,6 +45,13 @@ class Command(BaseCommand):
             action="store_true",
             help="refit the answerability model on the tuning set first and write bot_calibration.json",
         )
+        parser.add_argument(
+            "--cross-validate",
+            type=float,
+            metavar="TARGET_WRONG_RATE",
+            help="print out-of-fold figures on the tuning set per threshold and the lowest threshold "
+            "whose out-of-fold wrong-answer rate is within this target (e.g. 0.01)",
+        )
 
     def handle(self, *args: Any, **options: Any) -> None:
         thresholds = [float(t) for t in options["thresholds"].split(",") if t.strip()] or [
@@ -50,9 +65,22 @@ class Command(BaseCommand):
                 bot.CALIBRATION_FILE.write_text(json.dumps(coefficients, indent=1) + "\n", encoding="utf-8")
                 bot.set_calibration(coefficients)
                 self.stdout.write(f"calibration: {len(coefficients['trees'])} trees, {coefficients['fitted_on']}")
+            if options["cross_validate"] is not None:
+                self._cross_validate(options["cross_validate"])
             for name in [n.strip() for n in options["sets"].split(",") if n.strip()]:
                 self._report(name, SETS[name], thresholds, misses=options["misses"] and name == "tuning")
             transaction.set_rollback(True)
+
+    def _cross_validate(self, target: float) -> None:
+        grid = [round(0.05 * n, 2) for n in range(6, 20)]
+        scores = cross_validated(thresholds=grid)
+        self.stdout.write("tuning set, 5-fold out of fold (3 repeats): threshold  right  wrong  wrong-rate")
+        for score in scores:
+            self.stdout.write(
+                f"  {score.threshold:.2f}  {score.right:6.1f}  {score.wrong:5.1f}  {score.wrong_rate:6.2%}"
+            )
+        chosen = threshold_for(scores, target_wrong_rate=target)
+        self.stdout.write(f"lowest threshold within {target:.2%} wrong out of fold: {chosen}")
 
     def _report(self, name: str, path: Path, thresholds: list[float], *, misses: bool) -> None:
         judged = judge_all(path)
