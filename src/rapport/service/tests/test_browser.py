@@ -1,5 +1,7 @@
 """Service in Chromium: an agent answers a ticket from the inbox with a canned reply; a member asks
-the chat widget, gets an answer with its source, then hands over to a person."""
+the chat widget in Chinese, gets the passage with the article link, votes and hands over to a
+person; an agent adds a handed-over question to an article from the assistant review page (both
+in English and zh-Hans, on a desktop and a 390×844 phone)."""
 
 from __future__ import annotations
 
@@ -7,8 +9,9 @@ import pytest
 from django.http import HttpResponse
 
 from rapport.portal.auth import start_session
-from rapport.service import services
-from rapport.service.models import BotQuestion, MessageKind, Status, Ticket
+from rapport.service import bot, services
+from rapport.service.models import Article, ArticleQuestion, BotQuestion, MessageKind, Status, Ticket
+from rapport.testing.fixtures import STAFF_PASSWORD
 
 pytestmark = [pytest.mark.browser, pytest.mark.django_db(transaction=True)]
 
@@ -137,3 +140,51 @@ def test_an_agent_reveals_where_a_reply_went_and_the_reveal_is_audited(
     assert "email to wang.fang@example.cn" in page.inner_text("#thread .kind-agent")
     assert page.locator("#reveal-addresses").count() == 0
     assert AuditEntry.objects.filter(action="reveal", object_id=str(ticket.pk)).count() == 1
+
+
+@pytest.fixture
+def agent_page(chromium, live_server, agent, request):
+    """The agent's browser, signed in, in the case's language and viewport."""
+    language, viewport = request.param
+    context = chromium.new_context(
+        base_url=live_server.url, locale=LOCALES[language], viewport=VIEWPORTS[viewport], is_mobile=viewport == "phone"
+    )
+    context.set_default_timeout(15_000)
+    page = context.new_page()
+    page.goto("/login/?next=/service/kb/review/")
+    page.fill("#id_username", agent.username)
+    page.fill("#id_password", STAFF_PASSWORD)
+    page.click("button[type=submit].primary")
+    page.wait_for_url("**/service/kb/review/")
+    if language == "zh-hans":
+        with page.expect_navigation():
+            page.select_option("select[name=language]", "zh-hans")
+    yield page, language
+    context.close()
+
+
+ADD_VARIANT = {"en": "Add as a question of this article", "zh-hans": "添加为这篇文章的问法"}
+
+
+@pytest.mark.parametrize("agent_page", CASES, indirect=True, ids=["-".join(c) for c in CASES])
+def test_an_agent_teaches_the_bot_a_question_it_handed_over_with_one_click(agent_page, seeded_kb, customer):
+    conversation = bot.start(customer)
+    handed = bot.ask(conversation, "穿了一次能退吗")
+    assert handed.offer_handover
+    answered = bot.ask(conversation, "How do I use a coupon?")
+    bot.vote(conversation, answered.question.pk, "down")
+    returns = Article.objects.get(title="七天无理由退货政策")
+
+    page, language = agent_page
+    page.goto("/service/kb/review/")
+    rows = page.locator("tr.review-question")
+    assert rows.filter(has_text="How do I use a coupon?").count() == 1  # voted down
+    row = rows.filter(has_text="穿了一次能退吗")  # offered a person
+    row.locator("select[name=article]").select_option(str(returns.pk))
+    with page.expect_navigation():
+        row.get_by_role("button", name=ADD_VARIANT[language]).click()
+    assert page.locator("tr.review-question").filter(has_text="穿了一次能退吗").count() == 0
+    assert ArticleQuestion.objects.filter(article=returns, text="穿了一次能退吗").exists()
+    # the engine picks the variant up on the next question
+    again = bot.answer("穿了一次能退吗")
+    assert not again.handed_over and again.article == returns
