@@ -3,7 +3,7 @@ topic that answers it, ``null`` when a person should take over (out of scope, no
 knowledge base, or an explicit request for a person), or ``"smalltalk"`` for greetings, thanks
 and chit-chat that deserve a short reply and no ticket.
 
-Three sets ship with the code:
+Four sets ship with the code:
 
 * the **tuning** set (``tests/data/bot_questions.json``) — the threshold, the calibration and the
   synonym lists were chosen looking at it, so its figures are optimistic; CI holds floors on it;
@@ -12,8 +12,13 @@ Three sets ship with the code:
   ``rapport service_evaluate_bot`` print them), so it keeps telling how new customers fare; its
   figures were printed often while the bot was tuned, so it is no longer untouched;
 * the **fresh held-out** set (``tests/data/bot_questions_fresh.json``) — written and measured once
-  before the next round of changes, then read again only at its end. Its order-status questions
-  (``"orders"``) are asked by a signed-in member with orders, and are right when answered from them.
+  before the next round of changes, then read again only at its end; its aggregates steered a
+  round, so it is partly seen;
+* the **second fresh held-out** set (``tests/data/bot_questions_fresh2.json``) — written before
+  any change of the following round and evaluated once at its end (docs/models.md).
+
+Order-status questions (``"orders"``) are asked by a signed-in member with orders, and are right
+when answered from them.
 
 Each set is also put to the **baseline** (:func:`baseline_answer`): the knowledge-base search alone
 (BM25 over the articles and their variants), the best article answered when it holds enough of
