@@ -81,6 +81,28 @@ def test_an_unsure_answer_offers_a_person_and_the_member_confirms(member_client,
     assert again.status_code == 409
 
 
+def test_confirming_twice_or_with_someone_elses_conversation_opens_no_second_ticket(
+    client, member_client, customer, make_customer, seeded_kb, agent
+):
+    member = member_client(customer)
+    offered = _ask(member, "储值卡里的钱可以提现吗").json()
+    assert offered["offer_handover"] is True and not Ticket.objects.exists()
+    first = _post(member, "/service/portal/chat/handover/", {"conversation": offered["conversation"]}).json()
+    again = _post(member, "/service/portal/chat/handover/", {"conversation": offered["conversation"]}).json()
+    assert first["ticket"] == again["ticket"] and Ticket.objects.count() == 1
+    # another member cannot hand over (or read) this conversation: the token opens their own
+    stranger = make_customer(name="别人")
+    theirs = _post(member_client(stranger), "/service/portal/chat/handover/", {"conversation": offered["conversation"]})
+    assert theirs.status_code == 200 and theirs.json()["conversation"] != offered["conversation"]
+    their_ticket = Ticket.objects.exclude(customer=customer).get()
+    assert their_ticket.customer == stranger and their_ticket.number == theirs.json()["ticket"]
+    assert "提现" not in their_ticket.messages.get().body
+    # signed out: no ticket at all
+    client.cookies.clear()
+    signed_out = client.post("/service/portal/chat/handover/", "{}", content_type="application/json")
+    assert signed_out.status_code in (302, 401, 403) and Ticket.objects.count() == 2
+
+
 def test_greetings_get_a_reply_and_no_ticket(member_client, customer, seeded_kb):
     client = member_client(customer)
     for text in ("你好", "谢谢！", "bye"):
