@@ -32,23 +32,26 @@ from rapport.service.search import published_engine, subject_words, tokenize
 
 pytestmark = pytest.mark.django_db
 
+FRESH3 = FRESH2.parent / "bot_questions_fresh3.json"
+
 
 def test_the_labelled_sets_are_large_bilingual_and_apart():
     tuning = json.loads(QUESTIONS.read_text(encoding="utf-8"))
     held_out = json.loads(HELD_OUT.read_text(encoding="utf-8"))
     fresh = json.loads(FRESH.read_text(encoding="utf-8"))
     fresh2 = json.loads(FRESH2.read_text(encoding="utf-8"))
+    fresh3 = json.loads(FRESH3.read_text(encoding="utf-8"))
     assert len(tuning) >= 60 and len(held_out) >= 150 and len(fresh) >= 150 and len(fresh2) >= 150
-    for kept_apart in (held_out, fresh, fresh2):
+    assert len(fresh3) >= 200
+    for kept_apart in (held_out, fresh, fresh2, fresh3):
         assert {i["language"] for i in kept_apart} == {"zh", "en", "mixed"}
         assert sum(i["expect"] is None for i in kept_apart) >= 20
         assert sum(i["expect"] == "smalltalk" for i in kept_apart) >= 10
-    assert sum(i["expect"] is None for i in fresh2) >= 30
+    assert sum(i["expect"] is None for i in fresh2) >= 30 and sum(i["expect"] is None for i in fresh3) >= 30
     assert sum(i["expect"] == "orders" for i in fresh) >= 10 and sum(i["expect"] == "orders" for i in fresh2) >= 10
-    asked = [{i["question"].strip().lower() for i in s} for s in (tuning, held_out, fresh, fresh2)]
-    for n, one in enumerate(asked):
-        for other in asked[n + 1 :]:
-            assert not one & other
+    asked = [{i["question"].strip().lower() for i in s} for s in (tuning, held_out, fresh, fresh2, fresh3)]
+    shared = sorted(q for n, one in enumerate(asked) for other in asked[n + 1 :] for q in one & other)
+    assert not shared
 
 
 def test_floors_on_the_tuning_set(seeded_kb):
