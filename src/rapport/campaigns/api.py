@@ -68,7 +68,8 @@ class TemplateIn(Strict):
     subject: str | None = None
     body: str | None = None
     blocks: list[Any] | None = Field(
-        None, description='email only: [{"type": "heading", "text": "Hello {{first_name}}"}, ...]; see GET .../email-blocks'
+        None,
+        description='email only: [{"type": "heading", "text": "Hello {{first_name}}"}, ...]; see GET .../email-blocks',
     )
 
 

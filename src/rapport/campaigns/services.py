@@ -268,7 +268,7 @@ def _clean_template(data: Mapping[str, Any], instance: ContentTemplate | None) -
         if instance is None or field in data:
             value = data.get(field)
             text = str(value).strip() if value is not None else ""
-            if field == "name" and not text or field == "body" and not text and not block_mode:
+            if not text and (field == "name" or (field == "body" and not block_mode)):
                 errors.append(FieldError(field, "required", f"a {field} of 1 to {limit} characters"))
             elif len(text) > limit:
                 errors.append(FieldError(field, "too_long", f"at most {limit} characters"))
@@ -367,7 +367,9 @@ def preview_blocks(*, subject: str, blocks_data: Any, customer: Customer) -> con
     return _render_blocks(subject, cleaned, customer, tracking.unsubscribe_url(customer.pk, ChannelKind.EMAIL))
 
 
-def _render_blocks(subject: str, email_blocks: list[dict[str, Any]], customer: Customer, unsubscribe: str) -> content.Content:
+def _render_blocks(
+    subject: str, email_blocks: list[dict[str, Any]], customer: Customer, unsubscribe: str
+) -> content.Content:
     personal = blocks.personal_for([customer.pk], email_blocks)[customer.pk]
     rendered = blocks.render(email_blocks, personal, subject=subject, unsubscribe_url=unsubscribe)
     return content.Content(blocks.fill(subject, personal.fields), rendered.text, rendered.html)

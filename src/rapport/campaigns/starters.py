@@ -69,7 +69,10 @@ STARTERS: tuple[Starter, ...] = (
         "Happy birthday, {{first_name}}",
         (
             {"type": "heading", "text": "Happy birthday, {{first_name}}!"},
-            {"type": "text", "text": "A little gift from us: enjoy it this month. You have {{points}} points to spend too."},
+            {
+                "type": "text",
+                "text": "A little gift from us: enjoy it this month. You have {{points}} points to spend too.",
+            },
             {"type": "coupon", "title": "Your birthday gift"},
             {"type": "button", "label": "Treat yourself", "url": SHOP_URL},
             EN_FOOTER,

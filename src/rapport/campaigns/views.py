@@ -10,6 +10,7 @@ import json
 import zoneinfo
 from typing import Any
 
+from csp.decorators import csp_replace
 from django.conf import settings
 from django.contrib import messages
 from django.contrib.auth.decorators import login_required, permission_required
@@ -21,7 +22,6 @@ from django.urls import reverse
 from django.utils.translation import gettext as _
 from django.views.decorators.clickjacking import xframe_options_sameorigin
 from django.views.decorators.http import require_POST
-from csp.decorators import csp_replace
 
 from rapport.campaigns import reports, services, starters
 from rapport.campaigns.delivery import blocks, bounces, channels
@@ -37,10 +37,10 @@ from rapport.campaigns.models import (
     Step,
 )
 from rapport.core.errors import DomainError, FieldError
-from rapport.loyalty.models import CouponTemplate
 from rapport.core.listing import page_offset, paginate
 from rapport.core.requests import console_actor, error_text
 from rapport.customers import queries as customer_queries
+from rapport.loyalty.models import CouponTemplate
 from rapport.segments.models import Segment
 
 PAGE_SIZE = 50
@@ -483,7 +483,9 @@ def _email_editor_data(stored_blocks: list[Any], errors: list[FieldError]) -> di
 @permission_required("campaigns.view_contenttemplate", raise_exception=True)
 @require_POST
 @xframe_options_sameorigin
-@csp_replace({"img-src": ["'self'", "data:", "https:", "http:"], "frame-ancestors": ["'self'"], "script-src": ["'none'"]})
+@csp_replace(
+    {"img-src": ["'self'", "data:", "https:", "http:"], "frame-ancestors": ["'self'"], "script-src": ["'none'"]}
+)
 def email_frame(request: HttpRequest) -> HttpResponse:
     """The editor's preview pane: the unsaved email's HTML as the chosen customer receives it, in a
     frame of its own so that the email's pictures from the shop's image host load (the console's

@@ -23,7 +23,7 @@ from typing import Any
 
 from django.template.loader import render_to_string
 from django.utils.translation import gettext as _
-from django.utils.translation import gettext_lazy
+from django.utils.translation import gettext_lazy, pgettext_lazy
 
 from rapport.campaigns.delivery import content
 from rapport.core.errors import FieldError, InvalidInput
@@ -67,7 +67,7 @@ class BlockType:
     fields: dict[str, Field] = field(default_factory=dict)
 
 
-ALIGN = (("left", gettext_lazy("Left")), ("center", gettext_lazy("Centre")))
+ALIGN = (("left", pgettext_lazy("alignment", "Left")), ("center", gettext_lazy("Centre")))
 
 BLOCKS: dict[str, BlockType] = {
     "heading": BlockType(
@@ -101,7 +101,7 @@ BLOCKS: dict[str, BlockType] = {
     "button": BlockType(
         gettext_lazy("Button"),
         {
-            "label": Field("text", gettext_lazy("Label"), required=True, max_length=80, personal=True),
+            "label": Field("text", pgettext_lazy("button", "Label"), required=True, max_length=80, personal=True),
             "url": Field("url", gettext_lazy("Link"), required=True, max_length=500),
             "color": Field("color", gettext_lazy("Colour"), default="#c0392b"),
             "align": Field("choice", gettext_lazy("Alignment"), choices=ALIGN, default="center"),
@@ -118,7 +118,7 @@ BLOCKS: dict[str, BlockType] = {
         gettext_lazy("Product recommendations"),
         {
             "title": Field("text", gettext_lazy("Title"), max_length=120, personal=True),
-            "count": Field("number", gettext_lazy("Products"), minimum=1, maximum=6, default=3),
+            "count": Field("number", pgettext_lazy("how many", "Products"), minimum=1, maximum=6, default=3),
             "show_reasons": Field("bool", gettext_lazy("Show why each is recommended"), default=True),
         },
     ),
@@ -173,7 +173,11 @@ def _where(index: int, kind: str) -> str:
 def _clean_value(path: str, where: str, name: str, spec: Field, value: Any) -> tuple[Any, FieldError | None]:
     """The value as stored, or the error that names the block and the field."""
     if spec.kind == "bool":
-        return (value, None) if isinstance(value, bool) else (spec.default, FieldError(path, "invalid", f"{where}: {name} is yes or no"))
+        return (
+            (value, None)
+            if isinstance(value, bool)
+            else (spec.default, FieldError(path, "invalid", f"{where}: {name} is yes or no"))
+        )
     if spec.kind in ("number", "coupon_template"):
         if isinstance(value, str) and value.strip().isdigit():
             value = int(value)
@@ -198,7 +202,9 @@ def _clean_value(path: str, where: str, name: str, spec: Field, value: Any) -> t
     unknown = sorted({m.group(1) for m in TOKEN.finditer(text)} - set(PERSONAL_FIELDS)) if spec.personal else []
     if unknown:
         return None, FieldError(
-            path, "unknown_variable", f"{where}: {name} uses {', '.join(unknown)}; pick from {', '.join(PERSONAL_FIELDS)}"
+            path,
+            "unknown_variable",
+            f"{where}: {name} uses {', '.join(unknown)}; pick from {', '.join(PERSONAL_FIELDS)}",
         )
     return text, None
 
@@ -210,7 +216,9 @@ def _clean_block(index: int, raw: Any, errors: list[FieldError]) -> dict[str, An
     kind = raw.get("type")
     spec = BLOCKS.get(kind) if isinstance(kind, str) else None
     if spec is None:
-        errors.append(FieldError(f"blocks.{index}.type", "invalid", f"block {index + 1}: type is one of {', '.join(BLOCKS)}"))
+        errors.append(
+            FieldError(f"blocks.{index}.type", "invalid", f"block {index + 1}: type is one of {', '.join(BLOCKS)}")
+        )
         return None
     where = _where(index, str(kind))
     block: dict[str, Any] = {"type": kind}
@@ -250,7 +258,9 @@ def clean_blocks(raw: Any) -> list[dict[str, Any]]:
     for index, block in by_index.items():
         if block["type"] == "coupon" and isinstance(block.get("template"), int) and block["template"] not in known:
             errors.append(
-                FieldError(f"blocks.{index}.template", "not_found", f"{_where(index, 'coupon')}: no such coupon template")
+                FieldError(
+                    f"blocks.{index}.template", "not_found", f"{_where(index, 'coupon')}: no such coupon template"
+                )
             )
     if not any(b["type"] != "footer" for b in cleaned) and not errors:
         errors.append(FieldError("blocks", "required", "add at least one block besides the footer"))
@@ -387,7 +397,11 @@ def personal_for(
         for template_id, offer in offers.items():
             given = (issued or {}).get(pk)
             if given and given.get("name") == offer["name"] and given.get("code"):
-                coupons[template_id] = {**offer, "code": str(given["code"]), "expires_at": str(given.get("expires_at", ""))}
+                coupons[template_id] = {
+                    **offer,
+                    "code": str(given["code"]),
+                    "expires_at": str(given.get("expires_at", "")),
+                }
             else:
                 coupons[template_id] = {**offer, **held.get((pk, template_id), {})}
         result[pk] = Personal(fields=fields[pk], coupons=coupons, recommendations=recommended.get(pk, []))
@@ -410,11 +424,12 @@ def fill(text: str, values: Mapping[str, str]) -> str:
 
 def _prepared(block: Mapping[str, Any], personal: Personal, unsubscribe_url: str) -> dict[str, Any]:
     """The block with tokens filled and what it shows looked up (coupon, products, labels)."""
-    ready = {k: fill(v, personal.fields) if isinstance(v, str) else v for k, v in block.items()}
+    ready: dict[str, Any] = {k: fill(v, personal.fields) if isinstance(v, str) else v for k, v in block.items()}
     kind = ready["type"]
     if kind == "coupon":
-        ready["coupon"] = personal.coupons.get(int(ready.get("template") or 0)) or {}
-        ready["title"] = ready.get("title") or ready["coupon"].get("name", "")
+        coupon = personal.coupons.get(int(ready.get("template") or 0)) or {}
+        ready["coupon"] = coupon
+        ready["title"] = ready.get("title") or coupon.get("name", "")
     elif kind == "recommendations":
         ready["products"] = personal.recommendations[: int(ready.get("count") or 3)]
         ready["title"] = ready.get("title") or _("Picked for you")
@@ -462,7 +477,9 @@ def render(
 ) -> RenderedEmail:
     """The email's HTML (table layout, inline styles, one column that narrows on a phone) and text."""
     prepared = [_prepared(block, personal, unsubscribe_url) for block in with_footer([dict(b) for b in blocks])]
-    html = render_to_string("campaigns/email/message.html", {"blocks": prepared, "subject": fill(subject, personal.fields)})
+    html = render_to_string(
+        "campaigns/email/message.html", {"blocks": prepared, "subject": fill(subject, personal.fields)}
+    )
     text = "\n\n".join(part for part in (_text_of(block) for block in prepared) if part)
     return RenderedEmail(html=html, text=text + "\n")
 
@@ -472,4 +489,8 @@ def check_subject(subject: str) -> list[FieldError]:
     unknown = sorted({m.group(1) for m in TOKEN.finditer(subject)} - set(PERSONAL_FIELDS))
     if not unknown:
         return []
-    return [FieldError("subject", "unknown_variable", f"unknown {', '.join(unknown)}; pick from {', '.join(PERSONAL_FIELDS)}")]
+    return [
+        FieldError(
+            "subject", "unknown_variable", f"unknown {', '.join(unknown)}; pick from {', '.join(PERSONAL_FIELDS)}"
+        )
+    ]

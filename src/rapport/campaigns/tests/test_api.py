@@ -461,7 +461,11 @@ def test_bad_block_input_is_refused_naming_the_field(admin_api, make_member):
     )
     assert bad.status_code == 422
     assert bad.json()["errors"] == [
-        {"field": "blocks.1.url", "code": "invalid", "message": "block 2 (Button): url must be a web address starting with https://"}
+        {
+            "field": "blocks.1.url",
+            "code": "invalid",
+            "message": "block 2 (Button): url must be a web address starting with https://",
+        }
     ]
     assert not ContentTemplate.objects.filter(name="Bad").exists()
     draft = admin_api.post(

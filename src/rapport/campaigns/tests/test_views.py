@@ -176,7 +176,10 @@ def test_customer_page_shows_that_their_email_is_suppressed_with_the_evidence(op
 
 def test_an_email_is_saved_from_the_block_editor_and_previewed_in_its_frame(operator_client, make_member):
     customer = make_member(name="Ada Lovelace")
-    blocks = [{"type": "heading", "text": "Hello {{first_name}}"}, {"type": "image", "src": "https://img.example.com/a.png"}]
+    blocks = [
+        {"type": "heading", "text": "Hello {{first_name}}"},
+        {"type": "image", "src": "https://img.example.com/a.png"},
+    ]
     response = operator_client.post(
         "/campaigns/templates/new/",
         {"name": "Designed", "channel": "email", "subject": "Hi", "format": "blocks", "blocks": json.dumps(blocks)},
