@@ -11,7 +11,17 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import Any
 
+from django.utils.translation import gettext_lazy as _
+
 SHOP_URL = "https://shop.example.com/"
+# What each starter is for, in the console's language (the starter itself is in its own).
+PURPOSES = {
+    "welcome": _("Welcome a new member"),
+    "birthday": _("Birthday greeting with a coupon"),
+    "winback": _("Win back a lapsed customer"),
+    "new-arrivals": _("New arrivals with recommendations"),
+    "coupon": _("Send a coupon"),
+}
 
 
 @dataclass(frozen=True)
@@ -21,6 +31,10 @@ class Starter:
     name: str
     subject: str
     blocks: tuple[dict[str, Any], ...]
+
+    @property
+    def purpose(self) -> str:
+        return str(PURPOSES[self.key.rsplit("-", 1)[0]])
 
     def blocks_for(self, coupon_template: int | None) -> list[dict[str, Any]]:
         """The blocks, a coupon block pointing at ``coupon_template`` (the operator may change it)."""

@@ -10,7 +10,7 @@ import pytest
 from django.core import mail
 from django.utils import timezone
 
-from rapport.campaigns import services
+from rapport.campaigns import services, starters
 from rapport.campaigns.delivery import blocks, channels
 from rapport.campaigns.models import ContentTemplate, Message
 from rapport.commerce import services as commerce
@@ -157,3 +157,11 @@ def test_a_campaign_sends_a_block_email_as_text_and_html_with_tracked_links(
     assert "/campaigns/t/c/" in html and "/campaigns/t/o/" in html
     assert "/campaigns/u/" in html and "/campaigns/u/" in sent.body
     assert ContentTemplate.objects.get(pk=template.pk).blocks[-1]["type"] == "footer"
+
+
+@pytest.mark.parametrize("starter", starters.STARTERS, ids=lambda s: s.key)
+def test_every_starter_is_a_valid_email_in_its_language(db, starter):
+    offer = coupon_template(name="满199减20")
+    cleaned = blocks.clean_blocks(starter.blocks_for(offer.pk))
+    assert cleaned[-1]["type"] == "footer" and not blocks.check_subject(starter.subject)
+    assert starter.purpose

@@ -229,7 +229,7 @@ def test_a_starter_fills_a_new_template_that_saves_as_it_is(operator_client, key
 
 def test_the_library_lists_english_and_chinese_starters(operator_client):
     page = operator_client.get("/campaigns/templates/").content.decode()
-    assert 'id="starter-welcome-en"' in page and 'id="starter-welcome-zh"' in page and "生日祝福" in page
+    assert 'id="starter-welcome-en"' in page and 'id="starter-coupon-zh"' in page and "Welcome a new member" in page
 
 
 def test_the_sms_composer_counts_segments(operator_client, make_template):
