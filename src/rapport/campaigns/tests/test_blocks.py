@@ -165,3 +165,16 @@ def test_every_starter_is_a_valid_email_in_its_language(db, starter):
     cleaned = blocks.clean_blocks(starter.blocks_for(offer.pk))
     assert cleaned[-1]["type"] == "footer" and not blocks.check_subject(starter.subject)
     assert starter.purpose
+
+
+def test_a_batch_is_filled_in_a_fixed_number_of_queries(make_member, django_assert_max_num_queries, system_actor):
+    """Names, level, points and coupons for a whole batch: no query per customer."""
+    customers = [make_member(name=f"Member {n}") for n in range(6)]
+    offer = coupon_template(name="满199减20")
+    email = [
+        {"type": "text", "text": "{{first_name}} {{level}} {{points}}"},
+        {"type": "coupon", "template": offer.pk},
+    ]
+    with django_assert_max_num_queries(6):
+        personal = blocks.personal_for([c.pk for c in customers], email)
+    assert personal[customers[0].pk].fields["first_name"] == "Member"
