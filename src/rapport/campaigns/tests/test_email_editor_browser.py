@@ -44,7 +44,9 @@ def test_build_an_email_from_blocks_and_preview_it_as_a_customer_found_by_name(
     page.goto("/campaigns/templates/new/")
     assert page.inner_text("#add-block") == {"en": "Add block", "zh-hans": "添加内容块"}[language]
     page.fill("#id_name", "Autumn letter")
-    page.fill("#id_subject", "Autumn")
+    page.fill("#id_subject", "Autumn, ")
+    page.locator("#id_subject").press("End")
+    page.select_option("#subject-token-picker", "first_name")
     # a new email starts as heading, text and footer; a name is picked from the list, not typed
     page.fill("#block-0-text", "Hello ")
     page.locator("#block-0-text").press("End")
@@ -83,7 +85,7 @@ def test_build_an_email_from_blocks_and_preview_it_as_a_customer_found_by_name(
     page.wait_for_selector("#test-send")
     template = ContentTemplate.objects.get(name="Autumn letter")
     assert [b["type"] for b in template.blocks] == ["heading", "text", "recommendations", "button", "footer"]
-    assert template.blocks[0]["text"] == "Hello {{first_name}}"
+    assert template.blocks[0]["text"] == "Hello {{first_name}}" and template.subject == "Autumn, {{first_name}}"
 
     page.fill("#preview-search", "Ada")
     page.click(".preview-customer >> text=Ada Lovelace")
@@ -91,7 +93,7 @@ def test_build_an_email_from_blocks_and_preview_it_as_a_customer_found_by_name(
     page.click("#test-send")
     page.wait_for_selector("#test-send")
     sent = mail.outbox[-1]
-    assert sent.to == ["qa@example.com"] and "Hello Ada" in sent.body
+    assert sent.to == ["qa@example.com"] and "Hello Ada" in sent.body and sent.subject.endswith("Autumn, Ada")
     assert "Hello Ada" in sent.alternatives[0][0]
 
 

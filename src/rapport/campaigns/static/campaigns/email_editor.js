@@ -268,6 +268,12 @@
     $("id_subject").addEventListener("input", () => { if (isBlockEmail()) changed(); });
   }
 
+  // A block email's subject takes the same fields; a plain-text one keeps its template syntax.
+  const subjectPicker = tokenPicker($("id_subject"));
+  subjectPicker.id = "subject-token-picker";
+  $("id_subject").after(subjectPicker);
+  $("id_subject").parentElement.classList.add("subject-with-tokens");
+
   // Plain text and SMS ---------------------------------------------------------------------------
 
   const GSM_BASIC = "@£$¥èéùìòÇ\nØø\rÅåΔ_ΦΓΛΩΠΨΣΘΞÆæßÉ !\"#¤%&'()*+,-./0123456789:;<=>?" +
@@ -305,6 +311,7 @@
     $("email-editor").hidden = !blockMode;
     $("text-body").hidden = blockMode;
     $("sms-count").hidden = !["sms", "push"].includes(channel.value);
+    subjectPicker.hidden = !blockMode;
     if (blockMode && !blocks.length) blocks = [newBlock("heading"), newBlock("text"), newBlock("footer")];
     if (blockMode) { draw(); changed(); }
     countSms();
