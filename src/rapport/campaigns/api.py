@@ -17,11 +17,13 @@ from ninja import Field, Router, Status
 
 from rapport.accounts.scopes import CAMPAIGNS_READ, CAMPAIGNS_WRITE
 from rapport.campaigns import reports, services
-from rapport.campaigns.delivery import bounces, channels
+from rapport.campaigns.delivery import blocks, bounces, channels
+from rapport.campaigns.delivery.content import Content
 from rapport.campaigns.models import Bounce, CallTask, ChannelKind, ChannelPolicy, ContentTemplate, Plan
 from rapport.campaigns.responses import (
     BounceWebhookOut,
     DeliveryCallbackOut,
+    EmailBlocksOut,
     LiftEmailSuppressionOut,
     PlanOut,
     PlanPage,
@@ -65,6 +67,16 @@ class TemplateIn(Strict):
     channel: str | None = None
     subject: str | None = None
     body: str | None = None
+    blocks: list[Any] | None = Field(
+        None,
+        description='email only: [{"type": "heading", "text": "Hello {{first_name}}"}, ...]; see GET .../email-blocks',
+    )
+
+
+class DraftPreviewIn(Strict):
+    customer_id: int
+    subject: str = ""
+    blocks: list[Any]
 
 
 class PreviewIn(Strict):
@@ -126,6 +138,12 @@ def plan_body(plan: Plan) -> dict[str, Any]:
     }
 
 
+def preview_body(rendered: Content) -> dict[str, Any]:
+    """Subject and text; a block email's HTML too (a plain-text template's answer is unchanged)."""
+    body = {"subject": rendered.subject, "body": rendered.body}
+    return {**body, "html": rendered.html} if rendered.html else body
+
+
 def template_body(template: ContentTemplate) -> dict[str, Any]:
     return {
         "id": template.pk,
@@ -133,6 +151,7 @@ def template_body(template: ContentTemplate) -> dict[str, Any]:
         "channel": template.channel,
         "subject": template.subject,
         "body": template.body,
+        "blocks": template.blocks,
         "updated_at": template.updated_at,
     }
 
@@ -273,6 +292,39 @@ def create_template(request: HttpRequest, payload: TemplateIn) -> Status[dict[st
     return Status(201, template_body(services.save_template(data=_given(payload), actor=actor_for(request))))
 
 
+@router.post(
+    "/campaigns/templates/preview",
+    response={200: PreviewTemplateOut},
+    summary="An unsaved block email as one customer would read it (the editor's live preview)",
+)
+def preview_draft(request: HttpRequest, payload: DraftPreviewIn) -> dict[str, Any]:
+    require(request, CAMPAIGNS_READ, "campaigns.view_contenttemplate")
+    customer = get_customer(customer_queries.visible_customers(request.user), payload.customer_id)
+    return preview_body(services.preview_blocks(subject=payload.subject, blocks_data=payload.blocks, customer=customer))
+
+
+@router.get(
+    "/campaigns/templates/email-blocks",
+    response={200: EmailBlocksOut},
+    summary="The email block types, their fields and the personalisation fields",
+)
+def email_blocks(request: HttpRequest) -> dict[str, Any]:
+    require(request, CAMPAIGNS_READ, "campaigns.view_contenttemplate")
+    return blocks.catalogue()
+
+
+@router.post(
+    "/campaigns/templates/{template_id}/test-send",
+    response={200: dict[str, Any]},
+    summary="Send the preview to a staff address",
+)
+def test_send(request: HttpRequest, template_id: int, payload: TestSendIn) -> dict[str, Any]:
+    require(request, CAMPAIGNS_WRITE, "campaigns.change_contenttemplate")
+    customer = get_customer(customer_queries.visible_customers(request.user), payload.customer_id)
+    outcome = services.test_send(_template(template_id), customer=customer, to=payload.to, actor=actor_for(request))
+    return {"sent": outcome.ok, "detail": outcome.error}
+
+
 @router.patch("/campaigns/templates/{template_id}", response={200: dict[str, Any]}, summary="Change a content template")
 def update_template(request: HttpRequest, template_id: int, payload: TemplateIn) -> dict[str, Any]:
     require(request, CAMPAIGNS_WRITE, "campaigns.change_contenttemplate")
@@ -296,19 +348,7 @@ def preview_template(request: HttpRequest, template_id: int, payload: PreviewIn)
     require(request, CAMPAIGNS_READ, "campaigns.view_contenttemplate")
     customer = get_customer(customer_queries.visible_customers(request.user), payload.customer_id)
     rendered = services.preview(_template(template_id), customer)
-    return {"subject": rendered.subject, "body": rendered.body}
-
-
-@router.post(
-    "/campaigns/templates/{template_id}/test-send",
-    response={200: dict[str, Any]},
-    summary="Send the preview to a staff address",
-)
-def test_send(request: HttpRequest, template_id: int, payload: TestSendIn) -> dict[str, Any]:
-    require(request, CAMPAIGNS_WRITE, "campaigns.change_contenttemplate")
-    customer = get_customer(customer_queries.visible_customers(request.user), payload.customer_id)
-    outcome = services.test_send(_template(template_id), customer=customer, to=payload.to, actor=actor_for(request))
-    return {"sent": outcome.ok, "detail": outcome.error}
+    return preview_body(rendered)
 
 
 # Channels and calls ---------------------------------------------------------------------------

@@ -16,7 +16,7 @@ from typing import Any
 from django.conf import settings
 from django.db.models import Q
 
-from rapport.campaigns import services
+from rapport.campaigns import services, starters
 from rapport.campaigns.delivery import channels
 from rapport.campaigns.journeys import engine
 from rapport.campaigns.models import CallTask, ContentTemplate, Enrollment, Message, Plan, SiteMessage
@@ -106,6 +106,17 @@ def _finish(plan: Plan, at: dt.datetime, status: str = Plan.Status.COMPLETED) ->
 def seed_campaigns(context: DemoContext) -> dict[str, int]:
     actor = context.actor
     templates = {t["name"]: services.save_template(data=t, actor=actor) for t in TEMPLATES}
+    # One email designed from blocks, so the block editor opens on something real.
+    arrivals = starters.BY_KEY["new-arrivals-zh"]
+    services.save_template(
+        data={
+            "name": "新品上架（设计邮件）",
+            "channel": "email",
+            "subject": arrivals.subject,
+            "blocks": arrivals.blocks_for(None),
+        },
+        actor=actor,
+    )
     members = segment_services.save_segment(
         data={
             "name": "Members (campaign demo)",

@@ -60,12 +60,15 @@ class Purpose(models.TextChoices):
 
 
 class ContentTemplate(models.Model):
-    """A message's words, personalised with a sandboxed template (see docs/campaigns.md)."""
+    """A message's words: plain text personalised with a sandboxed template (see docs/campaigns.md),
+    or, for email, a list of blocks (:mod:`rapport.campaigns.delivery.blocks`) rendered to HTML
+    and text. A template with blocks has an empty ``body``; one without is plain text as before."""
 
     name = models.CharField(_("name"), max_length=120, unique=True)
     channel = models.CharField(_("channel"), max_length=20, choices=ChannelKind.choices)
     subject = models.CharField(_("subject / title"), max_length=200, blank=True)
-    body = models.TextField(_("body"))
+    body = models.TextField(_("body"), blank=True)
+    blocks = models.JSONField(_("email blocks"), default=list, blank=True)
     created_at = models.DateTimeField(auto_now_add=True)
     updated_at = models.DateTimeField(auto_now=True)
 

@@ -70,12 +70,19 @@ class TemplateOut(Body):
     channel: str
     subject: str
     body: str
+    blocks: list[dict[str, Any]]
     updated_at: dt.datetime
 
 
 class PreviewTemplateOut(Body):
     subject: str
     body: str
+    html: str | None = None
+
+
+class EmailBlocksOut(Body):
+    blocks: list[dict[str, Any]]
+    personal_fields: list[list[str]]
 
 
 class PolicyOut(Body):
@@ -125,6 +132,7 @@ PlanOut.model_rebuild()
 PlanReportOut.model_rebuild()
 TemplateOut.model_rebuild()
 PreviewTemplateOut.model_rebuild()
+EmailBlocksOut.model_rebuild()
 PolicyOut.model_rebuild()
 LiftEmailSuppressionOut.model_rebuild()
 DeliveryCallbackOut.model_rebuild()

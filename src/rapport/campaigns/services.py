@@ -17,7 +17,7 @@ from django.utils import timezone
 
 from rapport.audit.models import AuditEntry
 from rapport.audit.services import record
-from rapport.campaigns.delivery import channels, content, tracking
+from rapport.campaigns.delivery import blocks, channels, content, tracking
 from rapport.campaigns.journeys import engine, triggers
 from rapport.campaigns.journeys.validation import clean_plan
 from rapport.campaigns.models import (
@@ -257,21 +257,24 @@ def run_due(*, now: dt.datetime | None = None) -> dict[str, int]:
 
 # Content templates ----------------------------------------------------------------------------
 
-_TEMPLATE_FIELDS = ("name", "channel", "subject", "body")
+_TEMPLATE_FIELDS = ("name", "channel", "subject", "body", "blocks")
 
 
 def _clean_template(data: Mapping[str, Any], instance: ContentTemplate | None) -> dict[str, Any]:
     errors = [FieldError(k, "unknown_field", "unknown field") for k in data if k not in _TEMPLATE_FIELDS]
     cleaned: dict[str, Any] = {}
+    email_blocks, block_mode = _clean_email_blocks(data, instance, errors)
     for field, limit in (("name", 120), ("subject", 200), ("body", 20_000)):
         if instance is None or field in data:
             value = data.get(field)
             text = str(value).strip() if value is not None else ""
-            if field != "subject" and not text:
+            if not text and (field == "name" or (field == "body" and not block_mode)):
                 errors.append(FieldError(field, "required", f"a {field} of 1 to {limit} characters"))
             elif len(text) > limit:
                 errors.append(FieldError(field, "too_long", f"at most {limit} characters"))
-            cleaned[field] = text
+            cleaned[field] = "" if field == "body" and block_mode else text
+    if "blocks" in data:
+        cleaned["blocks"] = email_blocks
     others = ContentTemplate.objects.exclude(pk=instance.pk) if instance else ContentTemplate.objects.all()
     if "name" in cleaned and others.filter(name=cleaned["name"]).exists():
         errors.append(FieldError("name", "duplicate", f"a template named {cleaned['name']!r} exists"))
@@ -285,10 +288,32 @@ def _clean_template(data: Mapping[str, Any], instance: ContentTemplate | None) -
     subject = cleaned.get("subject", getattr(instance, "subject", ""))
     if channel == ChannelKind.EMAIL and not subject and not errors:
         errors.append(FieldError("subject", "required", "an email needs a subject"))
-    errors.extend(content.check_template(subject, cleaned.get("body", getattr(instance, "body", ""))))
+    if block_mode and channel != ChannelKind.EMAIL:
+        errors.append(FieldError("blocks", "wrong_channel", "blocks are for email; other channels have a body"))
+    if block_mode:
+        errors.extend(blocks.check_subject(subject))
+    else:
+        errors.extend(content.check_template(subject, cleaned.get("body", getattr(instance, "body", ""))))
     if errors:
         raise InvalidInput(errors)
     return cleaned
+
+
+def _clean_email_blocks(
+    data: Mapping[str, Any], instance: ContentTemplate | None, errors: list[FieldError]
+) -> tuple[list[dict[str, Any]], bool]:
+    """The email's blocks as they will be stored ([] for a plain-text template) and whether the
+    template is made of blocks; errors are added to ``errors``."""
+    if "blocks" not in data:
+        stored = list(instance.blocks) if instance else []
+        return stored, bool(stored)
+    if data["blocks"] in (None, []):
+        return [], False
+    try:
+        return blocks.clean_blocks(data["blocks"]), True
+    except InvalidInput as exc:
+        errors.extend(exc.errors)
+        return [], True
 
 
 @transaction.atomic
@@ -322,9 +347,32 @@ def delete_template(template: ContentTemplate, *, actor: Actor) -> None:
 
 def preview(template: ContentTemplate, customer: Customer) -> content.Content:
     """What ``customer`` would read, links and unsubscribe included as they will be sent."""
+    unsubscribe = tracking.unsubscribe_url(customer.pk, template.channel)
+    if template.blocks and template.channel == ChannelKind.EMAIL:
+        return _render_blocks(template.subject, template.blocks, customer, unsubscribe)
     context = content.contexts_for([customer.pk], [template.subject, template.body])[customer.pk]
-    context["unsubscribe_url"] = tracking.unsubscribe_url(customer.pk, template.channel)
+    context["unsubscribe_url"] = unsubscribe
     return content.Content(content.render(template.subject, context), content.render(template.body, context))
+
+
+def preview_blocks(*, subject: str, blocks_data: Any, customer: Customer) -> content.Content:
+    """An unsaved block email as ``customer`` would read it: the editor's live preview.
+
+    Validated as saving would validate it, so the operator sees the same errors before saving.
+    """
+    cleaned = blocks.clean_blocks(blocks_data)
+    errors = blocks.check_subject(subject)
+    if errors:
+        raise InvalidInput(errors)
+    return _render_blocks(subject, cleaned, customer, tracking.unsubscribe_url(customer.pk, ChannelKind.EMAIL))
+
+
+def _render_blocks(
+    subject: str, email_blocks: list[dict[str, Any]], customer: Customer, unsubscribe: str
+) -> content.Content:
+    personal = blocks.personal_for([customer.pk], email_blocks)[customer.pk]
+    rendered = blocks.render(email_blocks, personal, subject=subject, unsubscribe_url=unsubscribe)
+    return content.Content(blocks.fill(subject, personal.fields), rendered.text, rendered.html)
 
 
 def test_send(template: ContentTemplate, *, customer: Customer, to: str, actor: Actor) -> channels.Outcome:
@@ -342,6 +390,7 @@ def test_send(template: ContentTemplate, *, customer: Customer, to: str, actor: 
         to=to,
         subject=f"[TEST {template.get_channel_display()}] {rendered.subject}",
         body=rendered.body,
+        full_html=rendered.html,
     )
     outcome = channels.adapter_for(ChannelKind.STAFF).send([outgoing], channels.policy_for(ChannelKind.STAFF))[0]
     record(actor, AuditEntry.Action.UPDATE, obj=template, changes={"test_send_to": to, "customer": customer.pk})

@@ -13,6 +13,7 @@ urlpatterns = [
     path("templates/", views.template_list, name="templates"),
     path("templates/new/", views.template_create, name="template_create"),
     path("templates/<int:pk>/", views.template_edit, name="template_edit"),
+    path("templates/email-frame/", views.email_frame, name="email_frame"),
     path("channels/", views.channel_settings, name="channels"),
     path("calls/", views.call_list, name="calls"),
     path("calls/<int:pk>/", views.call_record, name="call_record"),

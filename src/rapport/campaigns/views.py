@@ -10,6 +10,7 @@ import json
 import zoneinfo
 from typing import Any
 
+from csp.decorators import csp_replace
 from django.conf import settings
 from django.contrib import messages
 from django.contrib.auth.decorators import login_required, permission_required
@@ -19,10 +20,12 @@ from django.http import HttpRequest, HttpResponse
 from django.shortcuts import get_object_or_404, redirect, render
 from django.urls import reverse
 from django.utils.translation import gettext as _
+from django.views.decorators.clickjacking import xframe_options_sameorigin
 from django.views.decorators.http import require_POST
 
-from rapport.campaigns import reports, services
-from rapport.campaigns.delivery import bounces, channels
+from rapport.campaigns import reports, services, starters
+from rapport.campaigns.delivery import blocks, bounces, channels
+from rapport.campaigns.delivery import sms as sms_length
 from rapport.campaigns.journeys.validation import TRIGGERS
 from rapport.campaigns.models import (
     CUSTOMER_CHANNELS,
@@ -37,10 +40,13 @@ from rapport.core.errors import DomainError, FieldError
 from rapport.core.listing import page_offset, paginate
 from rapport.core.requests import console_actor, error_text
 from rapport.customers import queries as customer_queries
+from rapport.loyalty.models import CouponTemplate
 from rapport.segments.models import Segment
 
 PAGE_SIZE = 50
 DATETIME_LOCAL = "%Y-%m-%dT%H:%M"
+DRAFT_PREVIEW_URL = "/api/v1/campaigns/templates/preview"
+CUSTOMER_SEARCH_URL = "/api/v1/customers"  # ?q= finds a name, pinyin, phone or its last four digits
 
 
 def _local_zone() -> zoneinfo.ZoneInfo:
@@ -338,33 +344,73 @@ def template_list(request: HttpRequest) -> HttpResponse:
     return render(
         request,
         "campaigns/template_list.html",
-        {"nav": "campaigns", "templates": ContentTemplate.objects.all()},
+        {
+            "nav": "campaigns",
+            "templates": ContentTemplate.objects.all(),
+            "starters": [
+                (_("English"), [s for s in starters.STARTERS if s.language == "en"]),
+                (_("Simplified Chinese"), [s for s in starters.STARTERS if s.language == "zh-hans"]),
+            ],
+        },
     )
+
+
+def _template_values(template: ContentTemplate | None, starter: starters.Starter | None) -> dict[str, Any]:
+    if template is not None:
+        return {
+            "name": template.name,
+            "channel": template.channel,
+            "subject": template.subject,
+            "body": template.body,
+            "blocks": template.blocks,
+            "format": "blocks" if template.blocks else "text",
+        }
+    if starter is not None:
+        coupon = CouponTemplate.objects.filter(is_active=True).order_by("-created_at").values_list("pk", flat=True)
+        return {
+            "name": starter.name,
+            "channel": ChannelKind.EMAIL,
+            "subject": starter.subject,
+            "blocks": starter.blocks_for(coupon.first()),
+            "format": "blocks",
+        }
+    return {"channel": ChannelKind.EMAIL, "format": "blocks", "blocks": []}
+
+
+def _posted_template(request: HttpRequest) -> tuple[dict[str, Any], list[FieldError]]:
+    """The form's fields; the block editor posts its list as JSON in a hidden field."""
+    values: dict[str, Any] = {k: request.POST.get(k, "") for k in ("name", "channel", "subject", "body", "format")}
+    values.update(customer=request.POST.get("customer", ""), to=request.POST.get("to", ""))
+    values["blocks"] = []
+    if values["format"] == "blocks" and values["channel"] == ChannelKind.EMAIL:
+        try:
+            values["blocks"] = json.loads(request.POST.get("blocks") or "[]")
+        except ValueError:
+            return values, [FieldError("blocks", "invalid_json", _("the blocks could not be read; reload the page"))]
+    return values, []
 
 
 def _template_form(request: HttpRequest, template: ContentTemplate | None) -> HttpResponse:
     errors: list[FieldError] = []
     preview = None
-    values = (
-        {"name": template.name, "channel": template.channel, "subject": template.subject, "body": template.body}
-        if template
-        else {"channel": ChannelKind.EMAIL}
-    )
+    starter = starters.BY_KEY.get(request.GET.get("starter", "")) if template is None else None
+    values = _template_values(template, starter)
     if request.method == "POST":
         if not request.user.has_perm(
             "campaigns.change_contenttemplate" if template else "campaigns.add_contenttemplate"
         ):
             raise PermissionDenied
-        values = {k: request.POST.get(k, "") for k in ("name", "channel", "subject", "body")}
-        values["customer"] = request.POST.get("customer", "")
-        values["to"] = request.POST.get("to", "")
+        values, errors = _posted_template(request)
         try:
+            if errors:
+                raise DomainError(errors)
             if "preview" in request.POST or "test_send" in request.POST:
                 if template is None:
                     raise DomainError.single("name", "unsaved", _("save the template first"))
                 if not values["customer"].strip().isdigit():
-                    raise DomainError.single("customer", "required", _("the id of a customer to preview for"))
+                    raise DomainError.single("customer", "required", _("find a customer to preview for"))
                 customer = customer_queries.visible_customer(request.user, int(values["customer"]))
+                values["customer_label"] = customer.name
                 if "preview" in request.POST:
                     preview = services.preview(template, customer)
                 else:
@@ -376,25 +422,84 @@ def _template_form(request: HttpRequest, template: ContentTemplate | None) -> Ht
                     else:
                         messages.error(request, outcome.error)
             else:
-                data = {k: values[k] for k in ("name", "channel", "subject", "body")}
+                data = {k: values[k] for k in ("name", "channel", "subject", "body", "blocks")}
                 saved = services.save_template(data=data, actor=console_actor(request), instance=template)
                 messages.success(request, _("Template saved."))
                 return redirect("campaigns:template_edit", pk=saved.pk)
         except DomainError as exc:
             errors = exc.errors
+    sms = sms_length.measure(str(values.get("body") or ""))
     return render(
         request,
         "campaigns/template_form.html",
         {
             "nav": "campaigns",
             "template": template,
+            "starter": starter,
             "values": values,
             "errors": errors,
             "preview": preview,
+            "sms": sms,
             "channels": [(c.value, c.label) for c in CUSTOMER_CHANNELS],
             "variables": ["customer", "order", "coupon", "recommendation", "unsubscribe_url"],
+            "editor": _email_editor_data(values.get("blocks") or [], errors),
         },
     )
+
+
+def _email_editor_data(stored_blocks: list[Any], errors: list[FieldError]) -> dict[str, Any]:
+    """What the block editor (campaigns/email_editor.js) reads from the page: the catalogue, the
+    coupon templates by name, the blocks, the errors by field, its strings and URLs."""
+    coupons = CouponTemplate.objects.filter(is_active=True).order_by("name").values_list("pk", "name")
+    return {
+        **blocks.catalogue(),
+        "coupon_templates": [[pk, name] for pk, name in coupons],
+        "value": stored_blocks,
+        "errors": {e.field: e.message for e in errors if e.field.startswith("blocks")},
+        "urls": {
+            "preview": DRAFT_PREVIEW_URL,
+            "frame": reverse("campaigns:email_frame"),
+            "customers": CUSTOMER_SEARCH_URL,
+        },
+        "strings": {
+            "add": _("Add block"),
+            "up": _("Move up"),
+            "down": _("Move down"),
+            "remove": _("Remove"),
+            "insert_field": _("Insert a field…"),
+            "choose": _("— choose —"),
+            "no_customers": _("No customer found."),
+            "pick_customer": _("Find a customer to preview as."),
+            "previewing": _("Preview as %(name)s"),
+            "failed": _("The preview could not be made."),
+            "characters": _("%(count)s characters"),
+            "segments": _("%(count)s SMS (%(encoding)s)"),
+            "fix": _("Fix the marked fields to see the preview."),
+        },
+    }
+
+
+@login_required
+@permission_required("campaigns.view_contenttemplate", raise_exception=True)
+@require_POST
+@xframe_options_sameorigin
+@csp_replace(
+    {"img-src": ["'self'", "data:", "https:", "http:"], "frame-ancestors": ["'self'"], "script-src": ["'none'"]}
+)
+def email_frame(request: HttpRequest) -> HttpResponse:
+    """The editor's preview pane: the unsaved email's HTML as the chosen customer receives it, in a
+    frame of its own so that the email's pictures from the shop's image host load (the console's
+    own pages allow no outside images) and nothing in it can run a script."""
+    try:
+        customer = customer_queries.visible_customer(request.user, int(request.POST.get("customer") or 0))
+        rendered = services.preview_blocks(
+            subject=request.POST.get("subject", ""),
+            blocks_data=json.loads(request.POST.get("blocks") or "[]"),
+            customer=customer,
+        )
+    except (DomainError, ValueError):
+        return render(request, "campaigns/email/frame_error.html", {}, status=200)
+    return HttpResponse(rendered.html)
 
 
 @login_required

@@ -45,7 +45,7 @@ from django.urls import reverse
 from django.utils import timezone, translation
 from django.utils.translation import gettext as _
 
-from rapport.campaigns.delivery import bounces, content, tracking
+from rapport.campaigns.delivery import blocks, bounces, content, tracking
 from rapport.campaigns.models import (
     GATEWAY_CHANNELS,
     CallTask,
@@ -96,6 +96,8 @@ class Outgoing:
     headers: dict[str, str] = field(default_factory=dict)
     html: str = ""
     attachments: tuple[tuple[str, bytes, str], ...] = ()
+    # A block email's whole HTML document (links already tracked), sent as it is.
+    full_html: str = ""
 
     @property
     def key(self) -> str:
@@ -166,6 +168,26 @@ def smtp_configured() -> bool:
     return bool(settings.EMAIL_HOST) or not settings.EMAIL_BACKEND.endswith("console.EmailBackend")
 
 
+def _html_document(item: Outgoing) -> str:
+    """The HTML part: a block email's own document, or the text with its links made clickable;
+    a campaign's gets the open pixel. A one-off message without markup stays plain text ("")."""
+    pixel = (
+        f'<img src="{tracking.open_url(item.message_id)}" width="1" height="1" alt="">'
+        if item.plan_id is not None
+        else ""
+    )
+    if item.full_html:
+        head, _sep, tail = item.full_html.rpartition("</body>")
+        return f"{head}{pixel}</body>{tail}" if _sep else item.full_html + pixel
+    if item.plan_id is None and not item.html:
+        return ""
+    markup = item.html or html.escape(item.body).replace("\n", "<br>\n")
+    if item.plan_id is not None:
+        markup = tracking.LINK.sub(lambda m: f'<a href="{m.group(0)}">{m.group(0)}</a>', markup)
+        markup += f"\n{pixel}"
+    return f"<!doctype html><html><body>{markup}</body></html>"
+
+
 class EmailAdapter:
     """Over the configured mail connection, one SMTP session per batch."""
 
@@ -181,23 +203,20 @@ class EmailAdapter:
             "From": sender,
             **item.headers,
         }
-        text, markup = item.body, item.html or html.escape(item.body).replace("\n", "<br>\n")
         if item.unsubscribe_url:
             headers["List-Unsubscribe"] = f"<{item.unsubscribe_url}>"
             headers["List-Unsubscribe-Post"] = "List-Unsubscribe=One-Click"
-        if item.plan_id is not None:
-            markup = tracking.LINK.sub(lambda m: f'<a href="{m.group(0)}">{m.group(0)}</a>', markup)
-            markup += f'\n<img src="{tracking.open_url(item.message_id)}" width="1" height="1" alt="">'
+        document = _html_document(item)
         mail = EmailMultiAlternatives(
             subject=item.subject,
-            body=text,
+            body=item.body,
             from_email=bounces.return_path(item.message_id) or sender,
             to=[item.to],
             reply_to=[item.reply_to] if item.reply_to else None,
             headers=headers,
         )
-        if item.plan_id is not None or item.html:  # a one-off message without markup stays plain text
-            mail.attach_alternative(f"<!doctype html><html><body>{markup}</body></html>", "text/html")
+        if document:
+            mail.attach_alternative(document, "text/html")
         for name, data, content_type in item.attachments:
             mail.attach(name, data, content_type)
         return mail
@@ -360,6 +379,8 @@ class StaffMailAdapter:
             mail = EmailMultiAlternatives(
                 subject=item.subject, body=item.body, from_email=settings.DEFAULT_FROM_EMAIL, to=[item.to]
             )
+            if item.full_html:  # a test send of a block email shows the email as it will look
+                mail.attach_alternative(item.full_html, "text/html")
             try:
                 connection.send_messages([mail])
                 outcomes.append(Outcome(ok=True, delivered=True))
@@ -459,10 +480,21 @@ def render_batch(messages: Sequence[Message], channel: str) -> tuple[list[Outgoi
     templates = {t.pk: t for t in ContentTemplate.objects.filter(pk__in={m.template_id for m in messages})}
     steps = {s.pk: s for s in Step.objects.filter(pk__in={m.step_id for m in messages if m.step_id})}
     customer_ids = [m.customer_id for m in messages if m.customer_id is not None]
-    sources = [part for t in templates.values() for part in (t.subject, t.body)]
+    block_emails = {pk: t for pk, t in templates.items() if t.blocks and channel == ChannelKind.EMAIL}
+    sources = [part for t in templates.values() if t.pk not in block_emails for part in (t.subject, t.body)]
     sources += [str(s.config.get("message", "")) for s in steps.values()]
     wants_coupon = any("coupon" in content.variables_used(source) for source in sources)
-    contexts = content.contexts_for(customer_ids, sources, coupons=_coupons(messages) if wants_coupon else None)
+    issued = _coupons(messages) if wants_coupon or block_emails else None
+    contexts = content.contexts_for(customer_ids, sources, coupons=issued)
+    personal = (
+        blocks.personal_for(
+            [m.customer_id for m in messages if m.customer_id is not None and m.template_id in block_emails],
+            [block for t in block_emails.values() for block in t.blocks],
+            issued=issued,
+        )
+        if block_emails
+        else {}
+    )
     reach = addresses(channel, customer_ids) if channel != ChannelKind.STAFF else {}
     ready: list[Outgoing] = []
     unreachable: list[int] = []
@@ -483,8 +515,14 @@ def render_batch(messages: Sequence[Message], channel: str) -> tuple[list[Outgoi
             else ""
         )
         context = {**contexts.get(customer_id or 0, {}), "unsubscribe_url": unsubscribe}
+        full_html = ""
         try:
-            subject, body = _render_one(message, channel, step, templates, context, unsubscribe)
+            if message.template_id in block_emails and customer_id is not None:
+                subject, body, full_html = _render_block_email(
+                    message, block_emails[message.template_id], personal[customer_id], unsubscribe
+                )
+            else:
+                subject, body = _render_one(message, channel, step, templates, context, unsubscribe)
         except InvalidInput as exc:
             broken[message.pk] = str(exc)[:300]
             continue
@@ -499,9 +537,26 @@ def render_batch(messages: Sequence[Message], channel: str) -> tuple[list[Outgoi
                 body=body,
                 unsubscribe_url=unsubscribe,
                 plan_id=message.plan_id,
+                full_html=full_html,
             )
         )
     return ready, unreachable, broken
+
+
+def _render_block_email(
+    message: Message, template: ContentTemplate, personal: blocks.Personal, unsubscribe: str
+) -> tuple[str, str, str]:
+    """Subject, text and HTML of a block email; a campaign's links (not the unsubscribe) are tracked."""
+    rendered = blocks.render(template.blocks, personal, subject=template.subject, unsubscribe_url=unsubscribe)
+    subject = blocks.fill(template.subject, personal.fields)
+    if message.plan_id is None:
+        return subject, rendered.text, rendered.html
+    skip = frozenset({unsubscribe})
+    return (
+        subject,
+        tracking.track_links(rendered.text, message.pk, skip=skip),
+        tracking.track_html_links(rendered.html, message.pk, skip=skip),
+    )
 
 
 def _render_one(

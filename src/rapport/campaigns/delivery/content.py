@@ -44,6 +44,7 @@ _ENVIRONMENT = SandboxedEnvironment(autoescape=False, keep_trailing_newline=True
 class Content:
     subject: str
     body: str
+    html: str = ""  # a block email's HTML document; the body is then its text part
 
 
 def _parse(source: str) -> nodes.Template:

@@ -12,6 +12,7 @@ from __future__ import annotations
 import base64
 import hashlib
 import hmac
+import html
 import re
 from functools import lru_cache
 
@@ -27,6 +28,7 @@ BOUNCE_SALT = "rapport.campaigns.bounce"
 # <message id>-<20 hex digits>: lower case only, since mail servers may fold an address's case.
 BOUNCE_TOKEN = re.compile(r"(\d{1,19})-([0-9a-f]{20})")
 LINK = re.compile(r"https?://[^\s<>\"')\]]+")
+HREF = re.compile(r'href="(https?://[^"]+)"')
 PLACEHOLDER = "TOKEN"
 
 
@@ -106,6 +108,16 @@ def read_unsubscribe(token: str) -> tuple[int, str] | None:
 def track_links(text: str, message_id: int, *, skip: frozenset[str] = frozenset()) -> str:
     """Every http(s) link in ``text`` becomes a signed redirect that records the click first."""
     return LINK.sub(lambda m: m.group(0) if m.group(0) in skip else click_url(message_id, m.group(0)), text)
+
+
+def track_html_links(markup: str, message_id: int, *, skip: frozenset[str] = frozenset()) -> str:
+    """Every http(s) ``href`` in an HTML part becomes a signed redirect that records the click first."""
+
+    def swap(match: re.Match[str]) -> str:
+        target = html.unescape(match.group(1))
+        return match.group(0) if target in skip else f'href="{click_url(message_id, target)}"'
+
+    return HREF.sub(swap, markup)
 
 
 def _bounce_signature(message_id: int) -> str:

@@ -8,7 +8,7 @@ from django.utils import timezone
 from rapport.accounts import roles
 from rapport.accounts.scopes import CAMPAIGNS_READ
 from rapport.audit.models import AuditEntry
-from rapport.campaigns.models import EmailSuppression, Plan
+from rapport.campaigns.models import ContentTemplate, EmailSuppression, Plan
 from rapport.customers.models import Customer
 
 pytestmark = pytest.mark.django_db
@@ -414,3 +414,69 @@ def test_lifting_a_suppression_needs_the_permission_and_the_write_scope(api_clie
     assert operator.status_code == 403 and operator.json()["errors"][0]["field"] == "permission"
     assert read_only.status_code == 403 and read_only.json()["errors"][0]["code"] == "missing_scope"
     assert EmailSuppression.objects.count() == 1
+
+
+def test_a_block_email_is_saved_and_previewed_as_html_and_text(admin_api, make_member):
+    customer = make_member(name="Ada")
+    made = admin_api.post(
+        "/api/v1/campaigns/templates",
+        {
+            "name": "Blocks",
+            "channel": "email",
+            "subject": "Hi {{first_name}}",
+            "blocks": [{"type": "heading", "text": "Hello {{first_name}}"}],
+        },
+        content_type="application/json",
+    )
+    assert made.status_code == 201
+    assert [b["type"] for b in made.json()["blocks"]] == ["heading", "footer"]
+    preview = admin_api.post(
+        f"/api/v1/campaigns/templates/{made.json()['id']}/preview",
+        {"customer_id": customer.pk},
+        content_type="application/json",
+    ).json()
+    assert preview["subject"] == "Hi Ada" and "Hello Ada" in preview["html"] and "Hello Ada" in preview["body"]
+    draft = admin_api.post(
+        "/api/v1/campaigns/templates/preview",
+        {"customer_id": customer.pk, "subject": "x", "blocks": [{"type": "text", "text": "Points: {{points}}"}]},
+        content_type="application/json",
+    )
+    assert draft.status_code == 200 and "Points: 0" in draft.json()["html"]
+    catalogue = admin_api.get("/api/v1/campaigns/templates/email-blocks").json()
+    assert "recommendations" in [b["type"] for b in catalogue["blocks"]]
+    assert ["first_name", "First name"] in catalogue["personal_fields"]
+
+
+def test_bad_block_input_is_refused_naming_the_field(admin_api, make_member):
+    customer = make_member()
+    bad = admin_api.post(
+        "/api/v1/campaigns/templates",
+        {
+            "name": "Bad",
+            "channel": "email",
+            "subject": "Hi",
+            "blocks": [{"type": "text", "text": "ok"}, {"type": "button", "label": "Go", "url": "ftp://x"}],
+        },
+        content_type="application/json",
+    )
+    assert bad.status_code == 422
+    assert bad.json()["errors"] == [
+        {
+            "field": "blocks.1.url",
+            "code": "invalid",
+            "message": "block 2 (Button): url must be a web address starting with https://",
+        }
+    ]
+    assert not ContentTemplate.objects.filter(name="Bad").exists()
+    draft = admin_api.post(
+        "/api/v1/campaigns/templates/preview",
+        {"customer_id": customer.pk, "blocks": [{"type": "image"}]},
+        content_type="application/json",
+    )
+    assert draft.status_code == 422 and draft.json()["errors"][0]["field"] == "blocks.0.src"
+    not_a_list = admin_api.post(
+        "/api/v1/campaigns/templates/preview",
+        {"customer_id": customer.pk, "blocks": "heading"},
+        content_type="application/json",
+    )
+    assert not_a_list.status_code in (400, 422) and "blocks" in not_a_list.json()["errors"][0]["field"]

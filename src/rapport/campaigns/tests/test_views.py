@@ -9,8 +9,9 @@ import pytest
 from django.test import Client
 
 from rapport.accounts import roles
-from rapport.campaigns.models import CallTask, ChannelPolicy, Plan
+from rapport.campaigns.models import CallTask, ChannelPolicy, ContentTemplate, Plan
 from rapport.customers.models import Customer
+from rapport.loyalty.tests.factories import coupon_template
 from rapport.testing.fixtures import STAFF_PASSWORD
 
 pytestmark = pytest.mark.django_db
@@ -171,3 +172,67 @@ def test_customer_page_shows_that_their_email_is_suppressed_with_the_evidence(op
     )
     page = operator_client.get(f"/customers/{customer.pk}/?tab=messages").content.decode()
     assert 'id="email-suppression"' in page and "550 5.1.1 user unknown" in page
+
+
+def test_an_email_is_saved_from_the_block_editor_and_previewed_in_its_frame(operator_client, make_member):
+    customer = make_member(name="Ada Lovelace")
+    blocks = [
+        {"type": "heading", "text": "Hello {{first_name}}"},
+        {"type": "image", "src": "https://img.example.com/a.png"},
+    ]
+    response = operator_client.post(
+        "/campaigns/templates/new/",
+        {"name": "Designed", "channel": "email", "subject": "Hi", "format": "blocks", "blocks": json.dumps(blocks)},
+    )
+    template = ContentTemplate.objects.get(name="Designed")
+    assert response.status_code == 302 and [b["type"] for b in template.blocks] == ["heading", "image", "footer"]
+    frame = operator_client.post(
+        "/campaigns/templates/email-frame/",
+        {"customer": str(customer.pk), "subject": "Hi", "blocks": json.dumps(template.blocks)},
+    )
+    policy = frame["Content-Security-Policy"]
+    assert "Hello Ada" in frame.content.decode() and "https:" in policy and "script-src 'none'" in policy
+    assert frame["X-Frame-Options"] == "SAMEORIGIN"
+    broken = operator_client.post("/campaigns/templates/email-frame/", {"customer": str(customer.pk), "blocks": "[{"})
+    assert broken.status_code == 200 and "Fix the marked fields" in broken.content.decode()
+
+
+def test_a_bad_block_from_the_editor_is_named_beside_its_field(operator_client):
+    page = operator_client.post(
+        "/campaigns/templates/new/",
+        {"name": "Bad", "channel": "email", "subject": "Hi", "format": "blocks", "blocks": '[{"type": "button"}]'},
+    )
+    data = page.context["editor"]["errors"]
+    assert "blocks.0.label" in data and "blocks.0.url" in data
+    assert not ContentTemplate.objects.filter(name="Bad").exists()
+
+
+@pytest.mark.parametrize("key", ["welcome-en", "new-arrivals-zh", "coupon-zh"])
+def test_a_starter_fills_a_new_template_that_saves_as_it_is(operator_client, key):
+    coupon_template(name="满199减20")
+    page = operator_client.get(f"/campaigns/templates/new/?starter={key}")
+    editor = page.context["editor"]
+    values = page.context["values"]
+    assert values["format"] == "blocks" and editor["value"]
+    response = operator_client.post(
+        "/campaigns/templates/new/",
+        {
+            "name": values["name"],
+            "channel": "email",
+            "subject": values["subject"],
+            "format": "blocks",
+            "blocks": json.dumps(editor["value"]),
+        },
+    )
+    assert response.status_code == 302, page.context.get("errors")
+
+
+def test_the_library_lists_english_and_chinese_starters(operator_client):
+    page = operator_client.get("/campaigns/templates/").content.decode()
+    assert 'id="starter-welcome-en"' in page and 'id="starter-coupon-zh"' in page and "Welcome a new member" in page
+
+
+def test_the_sms_composer_counts_segments(operator_client, make_template):
+    template = make_template(channel="sms", subject="", body="会" * 71)
+    page = operator_client.get(f"/campaigns/templates/{template.pk}/").content.decode()
+    assert "71 characters · 2 SMS (UCS-2)" in page
