@@ -276,6 +276,8 @@ CELERY_BEAT_SCHEDULE = {
     "analytics-recompute-metrics": {"task": "rapport.analytics.recompute_metrics", "schedule": 24 * 3600.0},
     # recommendations: refit, rewrite every customer's list and re-run the backtest nightly
     "recommendations-train": {"task": "rapport.recommendations.train", "schedule": 24 * 3600.0},
+    # inventory: the sales forecast of every series with its backtest, then the stock plan
+    "inventory-forecast": {"task": "rapport.inventory.forecast", "schedule": 24 * 3600.0},
     # loyalty
     "loyalty-expire-points": {"task": "rapport.loyalty.expire_points", "schedule": 24 * 3600.0},
     "loyalty-expire-coupons": {"task": "rapport.loyalty.expire_coupons", "schedule": 3600.0},

@@ -106,3 +106,58 @@ class StockMovement(models.Model):
 
     def delete(self, *args: Any, **kwargs: Any) -> tuple[int, dict[str, int]]:
         raise ValueError("stock movements are append-only")
+
+
+class SalesForecast(models.Model):
+    """The latest forecast of one series: a product, a category, a store or the whole shop, by
+    week or by day. Rewritten by each scheduled run (:mod:`rapport.inventory.planning`); ``values``
+    holds parallel lists ``mean``, ``lo80``, ``hi80``, ``lo95``, ``hi95`` from ``first_period``,
+    and ``history`` the recent actuals the chart shows, ending the period before it."""
+
+    class Scope(models.TextChoices):
+        PRODUCT = "product", _("Product")
+        CATEGORY = "category", _("Category")
+        STORE = "store", _("Store")
+        SHOP = "shop", _("Whole shop")
+
+    class Frequency(models.TextChoices):
+        WEEK = "week", _("Weekly")
+        DAY = "day", _("Daily")
+
+    scope = models.CharField(_("scope"), max_length=10, choices=Scope.choices)
+    key = models.PositiveIntegerField(_("key"), default=0)  # the product, category or store id; 0 for the shop
+    frequency = models.CharField(_("frequency"), max_length=4, choices=Frequency.choices)
+    first_period = models.DateField(_("first period"))
+    values = models.JSONField(default=dict)
+    history = models.JSONField(default=list)
+    method = models.CharField(_("method"), max_length=12)
+    demand_class = models.CharField(_("demand pattern"), max_length=12)
+    sigma = models.FloatField(_("forecast error (one period)"), default=0)
+    computed_at = models.DateTimeField(_("computed at"))
+
+    class Meta:
+        ordering = ["scope", "key", "frequency"]
+        constraints = [models.UniqueConstraint(fields=["scope", "key", "frequency"], name="sales_forecast_series")]
+        verbose_name = _("sales forecast")
+        verbose_name_plural = _("sales forecasts")
+
+    def __str__(self) -> str:
+        return f"{self.scope} {self.key} {self.frequency}"
+
+
+class ForecastRun(models.Model):
+    """One scheduled forecast: its size and time, and the rolling-origin backtest per category
+    against seasonal-naive, computed in the same run on the same data."""
+
+    computed_at = models.DateTimeField(_("computed at"))
+    seconds = models.FloatField(default=0)
+    series = models.PositiveIntegerField(default=0)
+    backtest = models.JSONField(default=dict)
+
+    class Meta:
+        ordering = ["-computed_at", "-id"]
+        verbose_name = _("forecast run")
+        verbose_name_plural = _("forecast runs")
+
+    def __str__(self) -> str:
+        return f"forecast {self.computed_at:%Y-%m-%d %H:%M}"
