@@ -176,8 +176,8 @@ def _row(series: Series, frequency: str, first: dt.date, days: int, horizon: int
 
 
 def backtest_categories(sales: Sales) -> dict[str, dict[str, dict[str, float]]]:
-    """Per category (and the shop): rolling-origin MASE and WAPE of our weekly forecast and of
-    seasonal-naive (a year back), same origins, same data."""
+    """Per category (and the shop): rolling-origin MASE and WAPE of our weekly forecast, of the
+    same without the calendar, and of seasonal-naive (a year back), same origins, same data."""
     weekly = sales.weekly(sales.by_product)
     categories, _category_of = _category_series(sales, weekly)
     names = dict(Category.objects.values_list("pk", "code"))
@@ -193,6 +193,7 @@ def backtest_categories(sales: Sales) -> dict[str, dict[str, dict[str, float]]]:
             origins=BACKTEST_ORIGINS,
             predictors={
                 "forecast": forecasting.calendar_predictor(starts, 7, horizon=HORIZON_WEEKS, season=1),
+                "without_calendar": lambda y, _cut: forecasting.forecast(y, horizon=HORIZON_WEEKS).mean,
                 "seasonal_naive": lambda y, _cut: forecasting.seasonal_naive(y, horizon=HORIZON_WEEKS, season=YEAR_WEEKS),
             },
         )
