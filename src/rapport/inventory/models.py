@@ -161,3 +161,66 @@ class ForecastRun(models.Model):
 
     def __str__(self) -> str:
         return f"forecast {self.computed_at:%Y-%m-%d %H:%M}"
+
+
+class ProductClass(models.Model):
+    """A product's ABC class (its share of the last year's revenue) and XYZ class (how much its
+    weekly demand varies), written by the scheduled forecast (:mod:`rapport.inventory.replenishment`)."""
+
+    product = models.OneToOneField(Product, primary_key=True, on_delete=models.CASCADE, related_name="+")
+    abc = models.CharField(_("ABC class"), max_length=1)
+    xyz = models.CharField(_("XYZ class"), max_length=1)
+    revenue = MoneyField(_("revenue, last 52 weeks"))
+    revenue_share = models.FloatField(_("share of revenue"), default=0)
+    demand_cv = models.FloatField(_("weekly demand CV"), null=True)
+    computed_at = models.DateTimeField(_("computed at"))
+
+    class Meta:
+        verbose_name = _("product class")
+        verbose_name_plural = _("product classes")
+
+    def __str__(self) -> str:
+        return f"{self.product_id}: {self.abc}{self.xyz}"
+
+
+class StockPlan(models.Model):
+    """How a stock item should be replenished, from the forecast: its expected weekly demand at
+    this location, the safety stock for the chosen service level over the lead time, and the
+    reorder point (demand over the lead time plus the safety stock)."""
+
+    item = models.OneToOneField(StockItem, primary_key=True, on_delete=models.CASCADE, related_name="plan")
+    weekly_demand = models.FloatField(_("weekly demand (forecast)"), default=0)
+    safety_stock = models.PositiveIntegerField(_("safety stock"), default=0)
+    reorder_point = models.PositiveIntegerField(_("reorder point"), default=0)
+    horizon_demand = models.FloatField(_("demand over the forecast horizon"), default=0)
+    service_level = models.FloatField(_("service level"), default=0.95)
+    computed_at = models.DateTimeField(_("computed at"))
+
+    class Meta:
+        verbose_name = _("stock plan")
+        verbose_name_plural = _("stock plans")
+
+    def __str__(self) -> str:
+        return f"{self.item_id}: reorder at {self.reorder_point}"
+
+
+class LowStockAlert(models.Model):
+    """A low-stock warning (库存预警) for an item at or below its reorder point: opened once and
+    notified once, closed when the level recovers; at most one open per item (the database says so)."""
+
+    item = models.ForeignKey(StockItem, on_delete=models.CASCADE, related_name="alerts")
+    on_hand = models.IntegerField(_("on hand when raised"))
+    reorder_point = models.PositiveIntegerField(_("reorder point"))
+    opened_at = models.DateTimeField(_("raised at"))
+    closed_at = models.DateTimeField(_("recovered at"), null=True, blank=True)
+
+    class Meta:
+        ordering = ["-opened_at", "-id"]
+        constraints = [
+            models.UniqueConstraint(fields=["item"], condition=Q(closed_at=None), name="one_open_low_stock_alert")
+        ]
+        verbose_name = _("low-stock warning")
+        verbose_name_plural = _("low-stock warnings")
+
+    def __str__(self) -> str:
+        return f"{self.item_id} low since {self.opened_at:%Y-%m-%d}"

@@ -1,5 +1,6 @@
 """The scheduled sales forecast: every product, category, store and the shop, weekly (and daily
-for the aggregates), stored for the pages, the stock plan and the API, with a backtest per category.
+for the aggregates), stored for the pages, the stock plan and the API, with a backtest per category;
+then the ABC/XYZ classes, each stock item's plan and the low-stock warnings (库存预警).
 
 Sales are read in a few grouped queries (units of counted orders per product and week, per store
 and day), laid out as numpy arrays, forecast series by series (:mod:`rapport.inventory.forecasting`)
@@ -15,6 +16,7 @@ import time
 import zoneinfo
 from collections.abc import Iterator, Sequence
 from dataclasses import dataclass
+from decimal import Decimal
 
 import numpy as np
 from django.conf import settings
@@ -25,7 +27,7 @@ from django.utils import timezone
 
 from rapport.commerce.models import Category, OrderLine, Product
 from rapport.commerce.queries import counted
-from rapport.inventory import forecasting, retail_calendar
+from rapport.inventory import alerts, forecasting, replenishment, retail_calendar
 from rapport.inventory.models import ForecastRun, SalesForecast
 
 WEEKS = 104  # history: two years, so that each event of the calendar is seen at least once
@@ -209,6 +211,7 @@ def refresh_forecasts(*, today: dt.date | None = None, backtest: bool = True) ->
     first_daily = sales.first_day + dt.timedelta(days=WEEKS * 7 - DAYS)
     rows += [_row(s, Frequency.DAY, first_daily, 1, HORIZON_DAYS, now) for s in daily_series(sales)]
     scores = backtest_categories(sales) if backtest else {}
+    weekly = sales.weekly(sales.by_product)[:, -YEAR_WEEKS:]
     with transaction.atomic():
         SalesForecast.objects.bulk_create(
             rows,
@@ -218,6 +221,30 @@ def refresh_forecasts(*, today: dt.date | None = None, backtest: bool = True) ->
             update_fields=["first_period", "values", "history", "method", "demand_class", "sigma", "computed_at"],
         )
         SalesForecast.objects.filter(computed_at__lt=now).delete()
+        replenishment.refresh_classes(
+            read_revenue(sales), {pid: weekly[row] for row, pid in enumerate(sales.product_ids)}, now=now
+        )
+        replenishment.refresh_plans(now=now)
+        alerts.check_low_stock(now=now)
         return ForecastRun.objects.create(
             computed_at=now, seconds=round(time.monotonic() - started, 2), series=len(rows), backtest=scores
         )
+
+
+def read_revenue(sales: Sales) -> dict[int, Decimal]:
+    """Each product's line revenue over the last 52 weeks of the history window."""
+    tz = zoneinfo.ZoneInfo(settings.RAPPORT_DEFAULT_TIME_ZONE)
+    end = sales.first_day + dt.timedelta(weeks=WEEKS)
+    start = dt.datetime.combine(end - dt.timedelta(weeks=YEAR_WEEKS), dt.time(), tzinfo=tz)
+    rows = (
+        OrderLine.objects.filter(
+            counted("order__"),
+            order__placed_at__gte=start,
+            order__placed_at__lt=dt.datetime.combine(end, dt.time(), tzinfo=tz),
+        )
+        .exclude(product=None)
+        .values_list("product_id")
+        .annotate(revenue=Sum("line_total"))
+        .order_by()
+    )
+    return {pid: revenue or Decimal(0) for pid, revenue in rows}

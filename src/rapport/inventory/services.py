@@ -23,6 +23,7 @@ from rapport.commerce.validation import parse_money
 from rapport.core.actor import Actor
 from rapport.core.errors import FieldError, InvalidInput, NotFound
 from rapport.customers.models import Store
+from rapport.inventory import alerts
 from rapport.inventory.models import Location, MovementKind, StockItem, StockMovement
 
 DEFAULT_LOCATION = "warehouse"
@@ -75,6 +76,7 @@ def _move(
     )
     StockItem.objects.filter(pk=item.pk).update(on_hand=F("on_hand") + quantity)
     item.on_hand += quantity
+    alerts.check_low_stock(item_ids=[item.pk])
 
 
 def _int_field(data: Mapping[str, Any], field: str, errors: list[FieldError], *, low: int, high: int) -> int | None:
