@@ -56,7 +56,7 @@ class Sales:
     by_store: np.ndarray
 
     def weekly(self, daily: np.ndarray) -> np.ndarray:
-        return daily.reshape(daily.shape[0], -1, 7).sum(axis=2)
+        return daily.reshape(daily.shape[0], daily.shape[1] // 7, 7).sum(axis=2)
 
 
 def read_sales(today: dt.date) -> Sales:
