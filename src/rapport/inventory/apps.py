@@ -8,8 +8,10 @@ class InventoryConfig(AppConfig):
 
     def ready(self) -> None:
         from rapport.demo.steps import register_demo_step
-        from rapport.inventory import receivers
-        from rapport.inventory.demo import seed_stock
+        from rapport.inventory import home, receivers
+        from rapport.inventory.demo import seed_forecast, seed_stock
 
         receivers.connect()
+        home.register()
         register_demo_step("stock", seed_stock, position=8)
+        register_demo_step("forecast", seed_forecast, position=95)

@@ -22,7 +22,7 @@ from dataclasses import dataclass, field
 
 import numpy as np
 import numpy.typing as npt
-from statsforecast.models import AutoARIMA, AutoETS, CrostonOptimized, TSB
+from statsforecast.models import TSB, AutoARIMA, AutoETS, CrostonOptimized
 
 from rapport.inventory import retail_calendar
 
@@ -173,7 +173,9 @@ def mase_scale(y: Array, season: int) -> float:
 Predictor = Callable[[Array, int], Array]
 
 
-def backtest(y: Array, *, horizon: int, season: int, origins: int, predictors: Mapping[str, Predictor]) -> dict[str, dict[str, float]]:
+def backtest(
+    y: Array, *, horizon: int, season: int, origins: int, predictors: Mapping[str, Predictor]
+) -> dict[str, dict[str, float]]:
     """Rolling origins: fit on ``y[:t]``, forecast ``horizon`` ahead, for ``origins`` cut-offs
     ``horizon`` apart ending at the last full horizon. Per method: MASE (mean over origins of
     the error scaled by the training data's seasonal-naive error) and WAPE (Σ|error| / Σ actual)."""

@@ -41,8 +41,8 @@ Scope = SalesForecast.Scope
 Frequency = SalesForecast.Frequency
 
 
-def shop_today() -> dt.date:
-    return timezone.now().astimezone(zoneinfo.ZoneInfo(settings.RAPPORT_DEFAULT_TIME_ZONE)).date()
+def shop_day(moment: dt.datetime) -> dt.date:
+    return moment.astimezone(zoneinfo.ZoneInfo(settings.RAPPORT_DEFAULT_TIME_ZONE)).date()
 
 
 @dataclass
@@ -73,7 +73,10 @@ def read_sales(today: dt.date) -> Sales:
     )
     product_rows = list(lines.values_list("product_id", "day").annotate(units=Sum("quantity")).order_by())
     store_rows = list(
-        lines.exclude(order__store=None).values_list("order__store_id", "day").annotate(units=Sum("quantity")).order_by()
+        lines.exclude(order__store=None)
+        .values_list("order__store_id", "day")
+        .annotate(units=Sum("quantity"))
+        .order_by()
     )
     product_ids = list(Product.objects.filter(is_active=True).order_by("pk").values_list("pk", flat=True))
     store_ids = sorted({row[0] for row in store_rows})
@@ -105,7 +108,9 @@ class Series:
 
 
 def _category_series(sales: Sales, weekly: np.ndarray) -> tuple[dict[int, np.ndarray], dict[int, int | None]]:
-    category_of = dict(Product.objects.filter(pk__in=sales.product_ids).values_list("pk", "category_id"))
+    category_of: dict[int, int | None] = dict(
+        Product.objects.filter(pk__in=sales.product_ids).values_list("pk", "category_id")
+    )
     totals: dict[int, np.ndarray] = {}
     for row, product_id in enumerate(sales.product_ids):
         category = category_of.get(product_id)
@@ -196,17 +201,20 @@ def backtest_categories(sales: Sales) -> dict[str, dict[str, dict[str, float]]]:
             predictors={
                 "forecast": forecasting.calendar_predictor(starts, 7, horizon=HORIZON_WEEKS, season=1),
                 "without_calendar": lambda y, _cut: forecasting.forecast(y, horizon=HORIZON_WEEKS).mean,
-                "seasonal_naive": lambda y, _cut: forecasting.seasonal_naive(y, horizon=HORIZON_WEEKS, season=YEAR_WEEKS),
+                "seasonal_naive": lambda y, _cut: forecasting.seasonal_naive(
+                    y, horizon=HORIZON_WEEKS, season=YEAR_WEEKS
+                ),
             },
         )
     return results
 
 
-def refresh_forecasts(*, today: dt.date | None = None, backtest: bool = True) -> ForecastRun:
-    """Forecast every series and replace the stored forecasts in one transaction."""
+def refresh_forecasts(*, now: dt.datetime | None = None, backtest: bool = True) -> ForecastRun:
+    """Forecast every series from the weeks before ``now``'s week and replace the stored
+    forecasts, classes and plans in one transaction."""
     started = time.monotonic()
-    now = timezone.now()
-    sales = read_sales(today or shop_today())
+    now = now or timezone.now()
+    sales = read_sales(shop_day(now))
     rows = [_row(s, Frequency.WEEK, sales.first_day, 7, HORIZON_WEEKS, now) for s in weekly_series(sales)]
     first_daily = sales.first_day + dt.timedelta(days=WEEKS * 7 - DAYS)
     rows += [_row(s, Frequency.DAY, first_daily, 1, HORIZON_DAYS, now) for s in daily_series(sales)]

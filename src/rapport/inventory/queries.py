@@ -12,6 +12,7 @@ from typing import Any
 from django.db.models import (
     BooleanField,
     Case,
+    Count,
     Exists,
     ExpressionWrapper,
     F,
@@ -26,7 +27,7 @@ from django.db.models import (
 from django.db.models.functions import Coalesce
 
 from rapport.core.errors import FieldError, InvalidInput
-from rapport.inventory.models import Location, ProductClass, StockItem, StockMovement
+from rapport.inventory.models import ForecastRun, Location, ProductClass, SalesForecast, StockItem, StockMovement
 
 STATUSES = ("in_stock", "out_of_stock", "low", "overstock")
 ORDERINGS = {
@@ -66,7 +67,9 @@ def with_plan(items: QuerySet[StockItem]) -> QuerySet[StockItem]:
             abc=Subquery(product_class.values("abc")[:1]),
             xyz=Subquery(product_class.values("xyz")[:1]),
             days_of_cover=Case(
-                When(plan__weekly_demand__gt=0, then=ExpressionWrapper(F("on_hand") / daily, output_field=FloatField())),
+                When(
+                    plan__weekly_demand__gt=0, then=ExpressionWrapper(F("on_hand") / daily, output_field=FloatField())
+                ),
                 default=None,
                 output_field=FloatField(),
             ),
@@ -120,3 +123,22 @@ def stock_items(params: Mapping[str, Any]) -> QuerySet[StockItem]:
 
 def movements(item: StockItem) -> QuerySet[StockMovement]:
     return item.movements.select_related("order")
+
+
+def forecast(scope: str, key: int, frequency: str) -> SalesForecast | None:
+    return SalesForecast.objects.filter(scope=scope, key=key, frequency=frequency).first()
+
+
+def latest_forecast_run() -> ForecastRun | None:
+    return ForecastRun.objects.first()
+
+
+def class_matrix() -> dict[tuple[str, str], dict[str, Any]]:
+    """(ABC, XYZ) → number of products and their share of revenue, for every one of the nine cells."""
+    cells: dict[tuple[str, str], dict[str, Any]] = {
+        (a, x): {"products": 0, "share": 0.0} for a in CLASSES for x in VARIABILITY
+    }
+    rows = ProductClass.objects.values_list("abc", "xyz").annotate(products=Count("pk"), share=Sum("revenue_share"))
+    for abc, xyz, products, share in rows.order_by():
+        cells[(abc, xyz)] = {"products": products, "share": share or 0.0}
+    return cells

@@ -7,6 +7,8 @@ app_name = "inventory"
 urlpatterns = [
     path("", views.stock_list, name="list"),
     path("export.csv", views.stock_export, name="export"),
+    path("forecast/", views.forecast_page, name="forecast"),
+    path("classes/", views.class_matrix, name="classes"),
     path("<int:pk>/", views.stock_detail, name="detail"),
     path("<int:pk>/move/", views.stock_move, name="move"),
 ]

@@ -91,7 +91,7 @@ def test_items_without_a_plan_raise_no_warning(tea, system_actor):
 
 @pytest.mark.django_db
 def test_the_forecast_run_writes_forecasts_classes_plans_and_backtest(tea, make_customer, system_actor):
-    coffee = commerce.upsert_product(data={"sku": "COF-1", "name": "Coffee", "price": "20"}, actor=system_actor)[0]
+    commerce.upsert_product(data={"sku": "COF-1", "name": "Coffee", "price": "20"}, actor=system_actor)[0]
     customer = make_customer()
     today = dt.date(2026, 12, 7)
     for week in range(1, 60):
@@ -109,10 +109,13 @@ def test_the_forecast_run_writes_forecasts_classes_plans_and_backtest(tea, make_
                 actor=system_actor,
             )
     services.record_movement(tea, services.default_location(), data={"quantity": 5}, actor=system_actor)
-    run = planning.refresh_forecasts(today=today)
+    run = planning.refresh_forecasts(now=dt.datetime(2026, 12, 7, 2, tzinfo=dt.UTC))
     weekly = SalesForecast.objects.get(scope="product", key=tea.pk, frequency="week")
     assert len(weekly.values["mean"]) == planning.HORIZON_WEEKS and weekly.first_period == dt.date(2026, 12, 7)
-    assert all(lo <= m <= hi for lo, m, hi in zip(weekly.values["lo95"], weekly.values["mean"], weekly.values["hi95"]))
+    assert all(
+        lo <= m <= hi
+        for lo, m, hi in zip(weekly.values["lo95"], weekly.values["mean"], weekly.values["hi95"], strict=True)
+    )
     assert weekly.values["mean"][0] == pytest.approx(4, abs=1.5)
     assert SalesForecast.objects.filter(scope="shop", frequency="day").exists()
     assert ProductClass.objects.get(product=tea).abc == "A"
