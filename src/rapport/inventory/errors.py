@@ -10,6 +10,7 @@ from enum import StrEnum
 
 class InventoryErrorCode(StrEnum):
     INVALID = "invalid"
+    IN_STOCK = "in_stock"  # a back-in-stock request for a product that is not sold out
     NOT_FOUND = "not_found"
     REQUIRED = "required"
     TOO_LONG = "too_long"

@@ -14,7 +14,7 @@ from django.db.models import Q
 from django.utils.translation import gettext_lazy as _
 
 from rapport.commerce.models import MoneyField, Order, Product
-from rapport.customers.models import Store
+from rapport.customers.models import Customer, Store
 
 
 class Location(models.Model):
@@ -224,3 +224,33 @@ class LowStockAlert(models.Model):
 
     def __str__(self) -> str:
         return f"{self.item_id} low since {self.opened_at:%Y-%m-%d}"
+
+
+class StockSubscription(models.Model):
+    """A customer asking to hear when a sold-out product is back (from the portal or a tracked
+    ``Back In Stock Requested`` event). ``returned_at`` is set once, when stock of the product
+    returns; journeys with the ``back_in_stock`` trigger enter the customer for it once."""
+
+    class Source(models.TextChoices):
+        PORTAL = "portal", _("Member portal")
+        TRACKING = "tracking", _("Tracking API")
+
+    customer = models.ForeignKey(Customer, on_delete=models.CASCADE, related_name="+")
+    product = models.ForeignKey(Product, on_delete=models.CASCADE, related_name="+", verbose_name=_("product"))
+    source = models.CharField(_("source"), max_length=10, choices=Source.choices)
+    created_at = models.DateTimeField(_("asked at"))
+    returned_at = models.DateTimeField(_("back in stock at"), null=True, blank=True)
+
+    class Meta:
+        ordering = ["-created_at", "-id"]
+        constraints = [
+            models.UniqueConstraint(
+                fields=["customer", "product"], condition=Q(returned_at=None), name="one_waiting_stock_subscription"
+            )
+        ]
+        indexes = [models.Index(fields=["product"], condition=Q(returned_at=None), name="stock_subscription_waiting")]
+        verbose_name = _("back-in-stock subscription")
+        verbose_name_plural = _("back-in-stock subscriptions")
+
+    def __str__(self) -> str:
+        return f"{self.customer_id} waits for {self.product_id}"

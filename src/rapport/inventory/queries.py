@@ -27,7 +27,15 @@ from django.db.models import (
 from django.db.models.functions import Coalesce
 
 from rapport.core.errors import FieldError, InvalidInput
-from rapport.inventory.models import ForecastRun, Location, ProductClass, SalesForecast, StockItem, StockMovement
+from rapport.inventory.models import (
+    ForecastRun,
+    Location,
+    ProductClass,
+    SalesForecast,
+    StockItem,
+    StockMovement,
+    StockSubscription,
+)
 
 STATUSES = ("in_stock", "out_of_stock", "low", "overstock")
 ORDERINGS = {
@@ -142,3 +150,17 @@ def class_matrix() -> dict[tuple[str, str], dict[str, Any]]:
     for abc, xyz, products, share in rows.order_by():
         cells[(abc, xyz)] = {"products": products, "share": share or 0.0}
     return cells
+
+
+def back_in_stock_since(since: Any) -> list[tuple[int, int, str, str]]:
+    """(subscription, customer, SKU, product name) of subscriptions whose product came back since
+    ``since``: what the campaigns' ``back_in_stock`` journey trigger enters, once each."""
+    return list(
+        StockSubscription.objects.filter(returned_at__gte=since)
+        .order_by("pk")
+        .values_list("pk", "customer_id", "product__sku", "product__name")
+    )
+
+
+def waiting_subscriptions(customer_id: int) -> QuerySet[StockSubscription]:
+    return StockSubscription.objects.filter(customer_id=customer_id, returned_at=None).select_related("product")

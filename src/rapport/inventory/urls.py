@@ -1,6 +1,6 @@
 from django.urls import path
 
-from rapport.inventory import views
+from rapport.inventory import portal_views, views
 
 app_name = "inventory"
 
@@ -11,4 +11,5 @@ urlpatterns = [
     path("classes/", views.class_matrix, name="classes"),
     path("<int:pk>/", views.stock_detail, name="detail"),
     path("<int:pk>/move/", views.stock_move, name="move"),
+    path("portal/back-in-stock/", portal_views.back_in_stock, name="portal_back_in_stock"),
 ]
