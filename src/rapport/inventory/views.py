@@ -12,6 +12,7 @@ from django.contrib.auth.decorators import login_required, permission_required
 from django.http import HttpRequest, HttpResponse, StreamingHttpResponse
 from django.shortcuts import get_object_or_404, redirect, render
 from django.utils.translation import gettext as _
+from django.utils.translation import gettext_lazy as _lazy
 from django.views.decorators.http import require_POST
 
 from rapport.commerce.queries import categories, product_by_sku
@@ -156,6 +157,14 @@ def stock_move(request: HttpRequest, pk: int) -> HttpResponse:
 
 
 FORECAST_SCOPES = ("shop", "category", "store", "product")
+METHODS = {"ets": _lazy("ETS"), "croston": _lazy("Croston"), "tsb": _lazy("TSB"), "mean": _lazy("Recent average")}
+DEMAND_PATTERNS = {
+    "smooth": _lazy("smooth"),
+    "erratic": _lazy("erratic"),
+    "intermittent": _lazy("intermittent"),
+    "lumpy": _lazy("lumpy"),
+    "inactive": _lazy("no sales"),
+}
 
 
 def _forecast_target(params: dict[str, str]) -> tuple[str, int, str, list[FieldError]]:
@@ -216,6 +225,8 @@ def forecast_page(request: HttpRequest) -> HttpResponse:
         "errors": errors,
         "label": label,
         "forecast": found,
+        "method": METHODS.get(found.method, found.method) if found else "",
+        "pattern": DEMAND_PATTERNS.get(found.demand_class, found.demand_class) if found else "",
         "chart": chart,
         "periods": periods,
         "run": queries.latest_forecast_run(),
