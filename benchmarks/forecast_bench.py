@@ -135,9 +135,7 @@ def main() -> None:
     ours = score(actual, predicted, history)
     baseline = score(actual, naive, history)
     commit = subprocess.run(["git", "rev-parse", "--short", "HEAD"], capture_output=True, text=True, cwd=ROOT).stdout
-    print(
-        f"date {dt.date.today()}  commit {commit.strip()}  {platform.machine()}  cpus {os.cpu_count()}"
-    )
+    print(f"date {dt.date.today()}  commit {commit.strip()}  {platform.machine()}  cpus {os.cpu_count()}")
     print(f"load (1-minute average) before {load_before:.2f}, after {os.getloadavg()[0]:.2f}")
     print(f"{options.series:,} weekly series × {WEEKS} weeks, {HORIZON} weeks ahead, workers {options.workers}")
     print(f"simulated in {simulated:.1f} s; forecast in {seconds:.1f} s ({options.series / seconds:,.0f} series/s)")
