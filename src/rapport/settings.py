@@ -276,6 +276,8 @@ CELERY_BEAT_SCHEDULE = {
     "analytics-recompute-metrics": {"task": "rapport.analytics.recompute_metrics", "schedule": 24 * 3600.0},
     # recommendations: refit, rewrite every customer's list and re-run the backtest nightly
     "recommendations-train": {"task": "rapport.recommendations.train", "schedule": 24 * 3600.0},
+    # inventory: the sales forecast of every series with its backtest, then the stock plan
+    "inventory-forecast": {"task": "rapport.inventory.forecast", "schedule": 24 * 3600.0},
     # loyalty
     "loyalty-expire-points": {"task": "rapport.loyalty.expire_points", "schedule": 24 * 3600.0},
     "loyalty-expire-coupons": {"task": "rapport.loyalty.expire_coupons", "schedule": 3600.0},
@@ -295,6 +297,10 @@ CELERY_BEAT_SCHEDULE = {
     "privacy-enforce-retention": {"task": "rapport.privacy.enforce_retention", "schedule": 24 * 3600.0},
 }
 RAPPORT_JOBS_INPROCESS = not CELERY_BROKER_URL
+# Recommendations: how long each process keeps the merchant's rules before reading them again.
+RAPPORT_RECOMMENDATION_RULES_SECONDS = float(os.environ.get("RAPPORT_RECOMMENDATION_RULES_SECONDS", "30"))
+# Stock plans: the chance of not running out within a lead time that safety stock is held for.
+RAPPORT_STOCK_SERVICE_LEVEL = float(os.environ.get("RAPPORT_STOCK_SERVICE_LEVEL", "0.95"))
 # A long job's runner stamps a heartbeat this often; one silent for the stall period has lost its
 # worker and is queued again (when it can resume) at most this many runs in all.
 RAPPORT_JOB_HEARTBEAT_SECONDS = float(os.environ.get("RAPPORT_JOB_HEARTBEAT_SECONDS", "15"))

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import datetime as dt
-from collections.abc import Iterator, Mapping
+from collections.abc import Iterator, Mapping, Sequence
 from typing import Any
 
 from django.conf import settings
@@ -127,3 +127,27 @@ def product_events(since: dt.datetime) -> Iterator[tuple[int, str, str, dt.datet
         sku = properties.get("sku") if isinstance(properties, dict) else None
         if sku:
             yield customer_id, name, str(sku), at
+
+
+def event_properties(message_ids: Sequence[str]) -> dict[str, dict[str, Any]]:
+    """The stored properties of events by message id (the resolver's messages carry none)."""
+    if not message_ids:
+        return {}
+    rows = Event.objects.filter(message_id__in=list(message_ids)).values_list("message_id", "properties")
+    return {message_id: properties for message_id, properties in rows if isinstance(properties, dict)}
+
+
+def product_views(since: Any) -> QuerySet[Event]:
+    """``Product Viewed`` events since ``since`` (their property ``sku`` names the product), for
+    conditions that correlate them with a customer (``.filter(customer=OuterRef("pk"), …)``)."""
+    return Event.objects.filter(name="Product Viewed", timestamp__gte=since)
+
+
+def viewed_skus(customer_ids: Sequence[int], since: Any) -> dict[int, set[str]]:
+    """The SKUs each customer viewed since ``since`` (for the segments' reference evaluator)."""
+    found: dict[int, set[str]] = {pk: set() for pk in customer_ids}
+    rows = product_views(since).filter(customer_id__in=list(customer_ids)).values_list("customer_id", "properties")
+    for customer_id, properties in rows:
+        if isinstance(properties, dict) and properties.get("sku"):
+            found[customer_id].add(str(properties["sku"]))
+    return found

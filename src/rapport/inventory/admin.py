@@ -1,7 +1,7 @@
 from django.contrib import admin
 
 from rapport.core.admin import ReadOnlyAdmin
-from rapport.inventory.models import Location, StockItem, StockMovement
+from rapport.inventory.models import ForecastRun, Location, LowStockAlert, StockItem, StockMovement, StockSubscription
 
 
 @admin.register(Location)
@@ -21,3 +21,20 @@ class StockMovementAdmin(ReadOnlyAdmin):
     """The ledger is append-only."""
 
     list_display = ["created_at", "item", "kind", "quantity", "order", "actor"]
+
+
+@admin.register(LowStockAlert)
+class LowStockAlertAdmin(ReadOnlyAdmin):
+    """Raised and closed by the stock level (rapport.inventory.alerts), never by hand."""
+
+    list_display = ["opened_at", "item", "on_hand", "reorder_point", "closed_at"]
+
+
+@admin.register(StockSubscription)
+class StockSubscriptionAdmin(ReadOnlyAdmin):
+    list_display = ["created_at", "customer", "product", "source", "returned_at"]
+
+
+@admin.register(ForecastRun)
+class ForecastRunAdmin(ReadOnlyAdmin):
+    list_display = ["computed_at", "series", "seconds"]

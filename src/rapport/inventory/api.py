@@ -6,6 +6,7 @@ Levels change only through movements: goods received, adjustments, counts, and l
 
 from __future__ import annotations
 
+import datetime as dt
 from decimal import Decimal
 from typing import Any
 
@@ -15,11 +16,17 @@ from ninja import Field, Router
 from rapport.accounts.scopes import INVENTORY_READ, INVENTORY_WRITE
 from rapport.commerce.queries import product_by_sku
 from rapport.core.api import Strict, actor_for, require
-from rapport.core.errors import NotFound
+from rapport.core.errors import InvalidInput, NotFound
 from rapport.core.listing import order, page_body, paginate
 from rapport.inventory import queries, services
 from rapport.inventory.models import StockItem, StockMovement
-from rapport.inventory.responses import ProductStockOut, StockItemOut, StockMovementPage, StockPage
+from rapport.inventory.responses import (
+    ProductForecastOut,
+    ProductStockOut,
+    StockItemOut,
+    StockMovementPage,
+    StockPage,
+)
 
 router = Router(tags=["inventory"])
 
@@ -49,6 +56,22 @@ def item_body(item: StockItem) -> dict[str, Any]:
         "unit_cost": None if item.unit_cost is None else str(item.unit_cost),
         "currency": item.currency,
         "updated_at": item.updated_at,
+        **plan_body(item),
+    }
+
+
+def plan_body(item: StockItem) -> dict[str, Any]:
+    """What the nightly forecast says of the item (None before the first run)."""
+    plan = getattr(item, "plan", None)  # a missing reverse one-to-one raises an AttributeError
+    cover = getattr(item, "days_of_cover", None)
+    return {
+        "abc": getattr(item, "abc", None),
+        "xyz": getattr(item, "xyz", None),
+        "safety_stock": None if plan is None else plan.safety_stock,
+        "reorder_point": None if plan is None else plan.reorder_point,
+        "weekly_demand": None if plan is None else plan.weekly_demand,
+        "days_of_cover": None if cover is None else round(cover, 1),
+        "overstock": bool(getattr(item, "overstock", False)),
     }
 
 
@@ -72,7 +95,9 @@ def _product(sku: str) -> Any:
 
 
 @router.get(
-    "/stock", response={200: StockPage}, summary="Stock levels, filtered by location, category, brand, text and status"
+    "/stock",
+    response={200: StockPage},
+    summary="Stock levels with their plan, filtered by location, category, brand, text, status and ABC/XYZ class",
 )
 def list_stock(
     request: HttpRequest,
@@ -81,12 +106,22 @@ def list_stock(
     brand: str = "",
     q: str = "",
     status: str = "",
+    abc: str = "",
+    xyz: str = "",
     order_by: str = "sku",
     limit: int = 50,
     offset: int = 0,
 ) -> dict[str, Any]:
     require(request, INVENTORY_READ, "inventory.view_stockitem")
-    params = {"location": location, "category": category, "brand": brand, "q": q, "status": status}
+    params = {
+        "location": location,
+        "category": category,
+        "brand": brand,
+        "q": q,
+        "status": status,
+        "abc": abc,
+        "xyz": xyz,
+    }
     items = order(queries.stock_items(params), order_by, queries.ORDERINGS, "sku")
     page = paginate(items, limit=limit, offset=offset)
     return page_body(page, [item_body(i) for i in page.items])
@@ -141,3 +176,35 @@ def list_movements(
         found = found.filter(item__location=services.find_location(location))
     page = paginate(found, limit=limit, offset=offset)
     return page_body(page, [movement_body(m) for m in page.items])
+
+
+FORECAST_FREQUENCIES = ("week", "day")
+
+
+@router.get(
+    "/products/{sku}/forecast",
+    response={200: ProductForecastOut},
+    summary="A product's latest sales forecast with 80 % and 95 % intervals (weekly, 13 weeks)",
+)
+def product_forecast(request: HttpRequest, sku: str, frequency: str = "week") -> dict[str, Any]:
+    require(request, INVENTORY_READ, "inventory.view_stockitem")
+    if frequency not in FORECAST_FREQUENCIES:
+        raise InvalidInput.single("frequency", "invalid", "week (products are forecast by week)")
+    product = _product(sku)
+    found = queries.forecast("product", product.pk, frequency)
+    if found is None:
+        raise NotFound.single("sku", "no_forecast", f"no {frequency}ly forecast of {sku!r} yet (computed nightly)")
+    step = dt.timedelta(days=7 if frequency == "week" else 1)
+    values = found.values
+    names = ("mean", "lo80", "hi80", "lo95", "hi95")
+    return {
+        "sku": product.sku,
+        "frequency": frequency,
+        "method": found.method,
+        "demand_class": found.demand_class,
+        "computed_at": found.computed_at,
+        "periods": [
+            {"start": found.first_period + step * i, **{name: values[name][i] for name in names}}
+            for i in range(len(values["mean"]))
+        ],
+    }

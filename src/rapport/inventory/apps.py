@@ -8,8 +8,16 @@ class InventoryConfig(AppConfig):
 
     def ready(self) -> None:
         from rapport.demo.steps import register_demo_step
-        from rapport.inventory import receivers
-        from rapport.inventory.demo import seed_stock
+        from rapport.inventory import home, privacy, receivers, segment_conditions
+        from rapport.inventory.demo import seed_forecast, seed_stock
+        from rapport.portal.sections import PortalSection, register_portal_section
 
         receivers.connect()
+        home.register()
+        privacy.register()
+        segment_conditions.register()
+        register_portal_section(
+            PortalSection("back_in_stock", _("Back in stock"), "inventory:portal_back_in_stock", position=36)
+        )
         register_demo_step("stock", seed_stock, position=8)
+        register_demo_step("forecast", seed_forecast, position=95)

@@ -1,5 +1,6 @@
 """The demo shop's stock: a location for each store and the central warehouse, every product kept
-at each, a few sold out, with lead times, reorder quantities and costs (about half the price)."""
+at each, a few sold out, with lead times, reorder quantities and costs (about half the price);
+then, once the history is written, the nightly sales forecast with the stock plan it gives."""
 
 from __future__ import annotations
 
@@ -8,7 +9,7 @@ from decimal import Decimal
 from rapport.commerce.models import Product
 from rapport.customers.models import Store
 from rapport.demo.steps import DemoContext
-from rapport.inventory import services
+from rapport.inventory import planning, services
 from rapport.inventory.models import Location, StockItem
 
 SOLD_OUT_SHARE = 0.06
@@ -29,3 +30,9 @@ def seed_stock(context: DemoContext) -> dict[str, int]:
     created = services.opening_stock(rows, actor=context.actor)
     StockItem.objects.filter(location=warehouse).update(lead_time_days=14)
     return {"stock_locations": Location.objects.count(), "stock_items": created}
+
+
+def seed_forecast(context: DemoContext) -> dict[str, int]:
+    """The nightly forecast run over the demo's history: forecasts, classes, plans and warnings."""
+    run = planning.refresh_forecasts(now=context.now)
+    return {"sales_forecasts": run.series}

@@ -10,7 +10,9 @@ from enum import StrEnum
 
 class InventoryErrorCode(StrEnum):
     INVALID = "invalid"
+    IN_STOCK = "in_stock"  # a back-in-stock request for a product that is not sold out
     NOT_FOUND = "not_found"
+    NO_FORECAST = "no_forecast"  # the product has no stored forecast yet (the nightly run makes them)
     REQUIRED = "required"
     TOO_LONG = "too_long"
     UNKNOWN_FIELD = "unknown_field"

@@ -9,14 +9,44 @@ from __future__ import annotations
 from collections.abc import Mapping
 from typing import Any
 
-from django.db.models import BooleanField, Exists, ExpressionWrapper, OuterRef, Q, QuerySet, Subquery, Sum
+from django.db.models import (
+    BooleanField,
+    Case,
+    Count,
+    Exists,
+    ExpressionWrapper,
+    F,
+    FloatField,
+    OuterRef,
+    Q,
+    QuerySet,
+    Subquery,
+    Sum,
+    When,
+)
 from django.db.models.functions import Coalesce
 
 from rapport.core.errors import FieldError, InvalidInput
-from rapport.inventory.models import Location, StockItem, StockMovement
+from rapport.inventory.models import (
+    ForecastRun,
+    Location,
+    ProductClass,
+    SalesForecast,
+    StockItem,
+    StockMovement,
+    StockSubscription,
+)
 
-STATUSES = ("in_stock", "out_of_stock")
-ORDERINGS = {"sku": "product__sku", "on_hand": "on_hand", "location": "location__code", "updated_at": "updated_at"}
+STATUSES = ("in_stock", "out_of_stock", "low", "overstock")
+ORDERINGS = {
+    "sku": "product__sku",
+    "on_hand": "on_hand",
+    "location": "location__code",
+    "updated_at": "updated_at",
+    "days_of_cover": "days_of_cover",
+}
+CLASSES = ("A", "B", "C")
+VARIABILITY = ("X", "Y", "Z")
 
 
 def with_stock(products: QuerySet[Any]) -> QuerySet[Any]:
@@ -33,9 +63,38 @@ def locations() -> QuerySet[Location]:
     return Location.objects.all()
 
 
+def with_plan(items: QuerySet[StockItem]) -> QuerySet[StockItem]:
+    """Stock items with their product's ABC/XYZ class, their plan, and ``days_of_cover`` (on hand
+    over the forecast daily demand; None when nothing is forecast to sell) and ``overstock`` (more
+    on hand than the forecast horizon's demand plus the safety stock)."""
+    product_class = ProductClass.objects.filter(product=OuterRef("product_id"))
+    daily = ExpressionWrapper(F("plan__weekly_demand") / 7.0, output_field=FloatField())
+    return (
+        items.select_related("plan")
+        .annotate(
+            abc=Subquery(product_class.values("abc")[:1]),
+            xyz=Subquery(product_class.values("xyz")[:1]),
+            days_of_cover=Case(
+                When(
+                    plan__weekly_demand__gt=0, then=ExpressionWrapper(F("on_hand") / daily, output_field=FloatField())
+                ),
+                default=None,
+                output_field=FloatField(),
+            ),
+        )
+        .annotate(
+            overstock=ExpressionWrapper(
+                Q(plan__isnull=False, on_hand__gt=F("plan__horizon_demand") + F("plan__safety_stock")),
+                output_field=BooleanField(),
+            )
+        )
+    )
+
+
 def stock_items(params: Mapping[str, Any]) -> QuerySet[StockItem]:
-    """Stock items filtered by location code, category code, brand, SKU/name text and status."""
-    items = StockItem.objects.select_related("product", "product__category", "location")
+    """Stock items filtered by location code, category code, brand, SKU/name text, status and
+    ABC/XYZ class, with their plan (:func:`with_plan`)."""
+    items = with_plan(StockItem.objects.select_related("product", "product__category", "location"))
     errors: list[FieldError] = []
     if params.get("location"):
         if not Location.objects.filter(code=params["location"]).exists():
@@ -52,7 +111,19 @@ def stock_items(params: Mapping[str, Any]) -> QuerySet[StockItem]:
     if status:
         if status not in STATUSES:
             errors.append(FieldError("status", "invalid", f"one of: {', '.join(STATUSES)}"))
-        items = items.filter(on_hand__gt=0) if status == "in_stock" else items.filter(on_hand__lte=0)
+        items = items.filter(
+            {
+                "in_stock": Q(on_hand__gt=0),
+                "out_of_stock": Q(on_hand__lte=0),
+                "low": Q(plan__reorder_point__gt=0, on_hand__lte=F("plan__reorder_point")),
+                "overstock": Q(overstock=True),
+            }.get(status, Q())
+        )
+    for field, allowed in (("abc", CLASSES), ("xyz", VARIABILITY)):
+        if params.get(field):
+            if params[field] not in allowed:
+                errors.append(FieldError(field, "invalid", f"one of: {', '.join(allowed)}"))
+            items = items.filter(**{field: params[field]})
     if errors:
         raise InvalidInput(errors)
     return items
@@ -60,3 +131,36 @@ def stock_items(params: Mapping[str, Any]) -> QuerySet[StockItem]:
 
 def movements(item: StockItem) -> QuerySet[StockMovement]:
     return item.movements.select_related("order")
+
+
+def forecast(scope: str, key: int, frequency: str) -> SalesForecast | None:
+    return SalesForecast.objects.filter(scope=scope, key=key, frequency=frequency).first()
+
+
+def latest_forecast_run() -> ForecastRun | None:
+    return ForecastRun.objects.first()
+
+
+def class_matrix() -> dict[tuple[str, str], dict[str, Any]]:
+    """(ABC, XYZ) → number of products and their share of revenue, for every one of the nine cells."""
+    cells: dict[tuple[str, str], dict[str, Any]] = {
+        (a, x): {"products": 0, "share": 0.0} for a in CLASSES for x in VARIABILITY
+    }
+    rows = ProductClass.objects.values_list("abc", "xyz").annotate(products=Count("pk"), share=Sum("revenue_share"))
+    for abc, xyz, products, share in rows.order_by():
+        cells[(abc, xyz)] = {"products": products, "share": share or 0.0}
+    return cells
+
+
+def back_in_stock_since(since: Any) -> list[tuple[int, int, str, str]]:
+    """(subscription, customer, SKU, product name) of subscriptions whose product came back since
+    ``since``: what the campaigns' ``back_in_stock`` journey trigger enters, once each."""
+    return list(
+        StockSubscription.objects.filter(returned_at__gte=since)
+        .order_by("pk")
+        .values_list("pk", "customer_id", "product__sku", "product__name")
+    )
+
+
+def waiting_subscriptions(customer_id: int) -> QuerySet[StockSubscription]:
+    return StockSubscription.objects.filter(customer_id=customer_id, returned_at=None).select_related("product")

@@ -16,6 +16,13 @@ class StockItemOut(Body):
     unit_cost: str | None
     currency: str
     updated_at: dt.datetime
+    abc: str | None
+    xyz: str | None
+    safety_stock: int | None
+    reorder_point: int | None
+    weekly_demand: float | None
+    days_of_cover: float | None
+    overstock: bool
 
 
 class StockPage(Body):
@@ -48,6 +55,25 @@ class StockMovementPage(Body):
     results: list[StockMovementOut]
 
 
+class ForecastPeriodOut(Body):
+    start: dt.date
+    mean: float
+    lo80: float
+    hi80: float
+    lo95: float
+    hi95: float
+
+
+class ProductForecastOut(Body):
+    sku: str
+    frequency: str
+    method: str
+    demand_class: str
+    computed_at: dt.datetime
+    periods: list[ForecastPeriodOut]
+
+
 StockPage.model_rebuild()
+ProductForecastOut.model_rebuild()
 ProductStockOut.model_rebuild()
 StockMovementPage.model_rebuild()

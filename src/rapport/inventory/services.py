@@ -13,17 +13,22 @@ from collections.abc import Mapping, Sequence
 from decimal import Decimal
 from typing import Any
 
-from django.db import transaction
+from django.db import IntegrityError, transaction
 from django.db.models import F, Sum
+from django.utils import timezone
 
 from rapport.audit.models import AuditEntry
 from rapport.audit.services import record
 from rapport.commerce.models import COUNTED_STATUSES, Order, OrderStatus, Product
+from rapport.commerce.queries import product_by_sku
 from rapport.commerce.validation import parse_money
 from rapport.core.actor import Actor
 from rapport.core.errors import FieldError, InvalidInput, NotFound
 from rapport.customers.models import Store
-from rapport.inventory.models import Location, MovementKind, StockItem, StockMovement
+from rapport.events.queries import event_properties
+from rapport.inventory import alerts
+from rapport.inventory.models import Location, MovementKind, StockItem, StockMovement, StockSubscription
+from rapport.inventory.queries import with_stock
 
 DEFAULT_LOCATION = "warehouse"
 MAX_QUANTITY = 10_000_000
@@ -75,6 +80,18 @@ def _move(
     )
     StockItem.objects.filter(pk=item.pk).update(on_hand=F("on_hand") + quantity)
     item.on_hand += quantity
+    alerts.check_low_stock(item_ids=[item.pk])
+    if quantity > 0:
+        _stock_returned(item.product_id)
+
+
+def _stock_returned(product_id: int) -> int:
+    """Mark the product's waiting back-in-stock subscriptions returned once it has stock again."""
+    waiting = StockSubscription.objects.filter(product_id=product_id, returned_at=None)
+    if not waiting.exists():
+        return 0
+    total = StockItem.objects.filter(product_id=product_id).aggregate(total=Sum("on_hand"))["total"] or 0
+    return waiting.update(returned_at=timezone.now()) if total > 0 else 0
 
 
 def _int_field(data: Mapping[str, Any], field: str, errors: list[FieldError], *, low: int, high: int) -> int | None:
@@ -236,3 +253,44 @@ def opening_stock(rows: Sequence[tuple[int, Location, int, Decimal | None]], *, 
         batch_size=1000,
     )
     return len(items)
+
+
+BACK_IN_STOCK_EVENT = "Back In Stock Requested"
+
+
+def subscribe_back_in_stock(customer_id: int, product: Product, *, source: str) -> StockSubscription:
+    """Ask to hear when a sold-out product is back; asking again while waiting changes nothing.
+    A product in stock (or whose stock is not kept here) cannot be waited for."""
+    if not with_stock(Product.objects.filter(pk=product.pk)).filter(out_of_stock=True).exists():
+        raise InvalidInput.single("sku", "in_stock", f"{product.sku} is not out of stock")
+    waiting = StockSubscription.objects.filter(customer_id=customer_id, product=product, returned_at=None).first()
+    if waiting is not None:
+        return waiting
+    try:
+        with transaction.atomic():
+            return StockSubscription.objects.create(
+                customer_id=customer_id, product=product, source=source, created_at=timezone.now()
+            )
+    except IntegrityError:  # a concurrent request subscribed first: the constraint keeps one
+        return StockSubscription.objects.get(customer_id=customer_id, product=product, returned_at=None)
+
+
+def subscribe_from_events(messages: Sequence[Any]) -> int:
+    """Tracked ``Back In Stock Requested`` events of known customers (property ``sku``) subscribe
+    them; unknown SKUs and products in stock are passed over (a tracking call is never refused)."""
+    asked = [m for m in messages if getattr(m, "name", "") == BACK_IN_STOCK_EVENT and getattr(m, "customer_id", None)]
+    if not asked:
+        return 0
+    stored = event_properties([m.message_id for m in asked if not m.properties])
+    made = 0
+    for message in asked:
+        properties = message.properties or stored.get(message.message_id, {})
+        product = product_by_sku(str(properties.get("sku") or "").strip())
+        if product is None:
+            continue
+        try:
+            subscribe_back_in_stock(message.customer_id, product, source=StockSubscription.Source.TRACKING)
+        except InvalidInput:
+            continue
+        made += 1
+    return made

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import csv
+import datetime as dt
 from collections.abc import Iterator
 from typing import Any
 
@@ -11,13 +12,15 @@ from django.contrib.auth.decorators import login_required, permission_required
 from django.http import HttpRequest, HttpResponse, StreamingHttpResponse
 from django.shortcuts import get_object_or_404, redirect, render
 from django.utils.translation import gettext as _
+from django.utils.translation import gettext_lazy as _lazy
 from django.views.decorators.http import require_POST
 
-from rapport.commerce.queries import categories
-from rapport.core.errors import DomainError, InvalidInput
+from rapport.commerce.queries import categories, product_by_sku
+from rapport.core.errors import DomainError, FieldError, InvalidInput
 from rapport.core.listing import filled_params, order, page_offset, paginate
 from rapport.core.requests import console_actor
 from rapport.inventory import queries, services
+from rapport.inventory.charts import forecast_svg
 from rapport.inventory.models import MovementKind, StockItem
 
 PAGE_SIZE = 50
@@ -31,6 +34,11 @@ EXPORT_COLUMNS = (
     "lead_time_days",
     "reorder_quantity",
     "unit_cost",
+    "abc",
+    "xyz",
+    "safety_stock",
+    "reorder_point",
+    "days_of_cover",
 )
 
 
@@ -57,9 +65,21 @@ def stock_list(request: HttpRequest) -> HttpResponse:
         "params": params,
         "locations": queries.locations(),
         "categories": categories(),
-        "statuses": [("in_stock", _("In stock")), ("out_of_stock", _("Out of stock"))],
+        "statuses": [
+            ("in_stock", _("In stock")),
+            ("out_of_stock", _("Out of stock")),
+            ("low", _("At or below reorder point")),
+            ("overstock", _("Overstock")),
+        ],
+        "classes": queries.CLASSES,
+        "variability": queries.VARIABILITY,
     }
     return render(request, "inventory/stock_list.html", context)
+
+
+def _plan_value(item: StockItem, field: str) -> Any:
+    plan = getattr(item, "plan", None)  # a missing reverse one-to-one raises an AttributeError
+    return "" if plan is None else getattr(plan, field)
 
 
 def _csv_rows(items: Any) -> Iterator[str]:
@@ -82,6 +102,11 @@ def _csv_rows(items: Any) -> Iterator[str]:
                 item.lead_time_days,
                 item.reorder_quantity,
                 "" if item.unit_cost is None else item.unit_cost,
+                item.abc or "",
+                item.xyz or "",
+                _plan_value(item, "safety_stock"),
+                _plan_value(item, "reorder_point"),
+                "" if item.days_of_cover is None else round(item.days_of_cover, 1),
             ]
         )
 
@@ -129,3 +154,97 @@ def stock_move(request: HttpRequest, pk: int) -> HttpResponse:
     else:
         messages.success(request, _("Stock movement recorded."))
     return redirect("inventory:detail", pk=item.pk)
+
+
+FORECAST_SCOPES = ("shop", "category", "store", "product")
+METHODS = {"ets": _lazy("ETS"), "croston": _lazy("Croston"), "tsb": _lazy("TSB"), "mean": _lazy("Recent average")}
+DEMAND_PATTERNS = {
+    "smooth": _lazy("smooth"),
+    "erratic": _lazy("erratic"),
+    "intermittent": _lazy("intermittent"),
+    "lumpy": _lazy("lumpy"),
+    "inactive": _lazy("no sales"),
+}
+
+
+def _forecast_target(params: dict[str, str]) -> tuple[str, int, str, list[FieldError]]:
+    """The series asked for: (scope, key, label, errors) from scope + category/store/sku."""
+    scope = params.get("scope", "shop")
+    if scope not in FORECAST_SCOPES:
+        return "shop", 0, "", [FieldError("scope", "invalid", f"one of: {', '.join(FORECAST_SCOPES)}")]
+    if scope == "category":
+        found = categories().filter(code=params.get("category", "")).first()
+        if found is None:
+            return scope, 0, "", [FieldError("category", "not_found", _("Choose a category."))]
+        return scope, found.pk, found.name, []
+    if scope == "store":
+        location = queries.locations().exclude(store=None).filter(code=params.get("store", "")).first()
+        if location is None or location.store_id is None:
+            return scope, 0, "", [FieldError("store", "not_found", _("Choose a store."))]
+        return scope, location.store_id, location.name, []
+    if scope == "product":
+        product = product_by_sku(params.get("sku", "").strip())
+        if product is None:
+            return scope, 0, "", [FieldError("sku", "not_found", _("No product with this SKU."))]
+        return scope, product.pk, str(product), []
+    return "shop", 0, _("Whole shop"), []
+
+
+@login_required
+@permission_required("inventory.view_stockitem", raise_exception=True)
+def forecast_page(request: HttpRequest) -> HttpResponse:
+    params = filled_params(request.GET)
+    scope, key, label, errors = _forecast_target(params)
+    frequency = params.get("frequency", "week")
+    if frequency not in ("week", "day"):
+        errors.append(FieldError("frequency", "invalid", "one of: week, day"))
+        frequency = "week"
+    found = None if errors else queries.forecast(scope, key, frequency)
+    periods: list[dict[str, Any]] = []
+    chart = None
+    if found is not None:
+        step = 7 if frequency == "week" else 1
+        values = found.values
+        chart = forecast_svg(
+            history=found.history,
+            first_period=found.first_period,
+            period_days=step,
+            title=_("Sales forecast: %(series)s") % {"series": label},
+            **{name: values[name] for name in ("mean", "lo80", "hi80", "lo95", "hi95")},
+        )
+        periods = [
+            {
+                "start": found.first_period + dt.timedelta(days=step * i),
+                **{name: values[name][i] for name in ("mean", "lo80", "hi80", "lo95", "hi95")},
+            }
+            for i in range(len(values["mean"]))
+        ]
+    context = {
+        "nav": "stock",
+        "params": {"scope": scope, "frequency": frequency, **params},
+        "errors": errors,
+        "label": label,
+        "forecast": found,
+        "method": METHODS.get(found.method, found.method) if found else "",
+        "pattern": DEMAND_PATTERNS.get(found.demand_class, found.demand_class) if found else "",
+        "chart": chart,
+        "periods": periods,
+        "run": queries.latest_forecast_run(),
+        "categories": categories(),
+        "stores": queries.locations().exclude(store=None),
+        "scopes": [
+            ("shop", _("Whole shop")),
+            ("category", _("Category")),
+            ("store", _("Store")),
+            ("product", _("Product")),
+        ],
+    }
+    return render(request, "inventory/forecast.html", context)
+
+
+@login_required
+@permission_required("inventory.view_stockitem", raise_exception=True)
+def class_matrix(request: HttpRequest) -> HttpResponse:
+    cells = queries.class_matrix()
+    rows = [(abc, [(xyz, cells[(abc, xyz)]) for xyz in queries.VARIABILITY]) for abc in queries.CLASSES]
+    return render(request, "inventory/classes.html", {"nav": "stock", "rows": rows, "columns": queries.VARIABILITY})

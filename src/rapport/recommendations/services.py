@@ -5,9 +5,12 @@ each with a reason a person can read."""
 
 from __future__ import annotations
 
+import time
 from collections.abc import Iterable
 from dataclasses import dataclass
 from typing import Any
+
+from django.conf import settings
 
 from rapport.commerce.models import Product
 from rapport.commerce.queries import counted, placed_since
@@ -39,6 +42,19 @@ class Rules:
 
     @classmethod
     def load(cls) -> Rules:
+        """The merchant's rules, read at most once per ``RAPPORT_RECOMMENDATION_RULES_SECONDS`` in
+        each process: a handful of rows asked for on every request, changed a few times a year (a
+        change reaches every process within that time)."""
+        global _rules_cache
+        expires, cached = _rules_cache
+        if cached is not None and time.monotonic() < expires:
+            return cached
+        rules = cls._read()
+        _rules_cache = (time.monotonic() + settings.RAPPORT_RECOMMENDATION_RULES_SECONDS, rules)
+        return rules
+
+    @classmethod
+    def _read(cls) -> Rules:
         rules = cls(set(), set(), set(), set(), {}, {})
         for kind, product_id, category_id, weight in Rule.objects.values_list(
             "kind", "product_id", "category_id", "weight"
@@ -62,6 +78,15 @@ class Rules:
 
     def boost(self, product: Product) -> float:
         return self.boost_products.get(product.pk, 1.0) * self.boost_categories.get(product.category_id or 0, 1.0)
+
+
+_rules_cache: tuple[float, Rules | None] = (0.0, None)
+
+
+def forget_rules() -> None:
+    """Rules changed in this process (or a test set them up): read them again on the next request."""
+    global _rules_cache
+    _rules_cache = (0.0, None)
 
 
 def reason_text(reason: str, *, product: Product | None = None, city: str = "") -> str:

@@ -30,6 +30,12 @@ def _responses_keep_their_contract(settings: Any) -> None:
     settings.RAPPORT_STRICT_RESPONSES = True
 
 
+@pytest.fixture(autouse=True)
+def _recommendation_rules_read_afresh(settings: Any) -> None:
+    """Tests write rules and ask at once: no per-process copy of them outlives a test."""
+    settings.RAPPORT_RECOMMENDATION_RULES_SECONDS = 0
+
+
 @pytest.fixture(scope="session")
 def _outbox_folder(tmp_path_factory: pytest.TempPathFactory) -> Any:
     return tmp_path_factory.mktemp("outbox")

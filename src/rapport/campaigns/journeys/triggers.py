@@ -3,7 +3,8 @@
 For a signal (events recorded, order saved) this only finds the journeys listening;
 :mod:`rapport.campaigns.receivers` enqueues the entries, so ingestion and order writes stay fast and
 the job runs after their commit. Scans (abandoned carts, segment entries, birthdays, inactivity, and
-points or a coupon about to expire and level changes, which :mod:`rapport.loyalty.queries` reads)
+points or a coupon about to expire and level changes, which :mod:`rapport.loyalty.queries` reads,
+and products back in stock, from :mod:`rapport.inventory.queries`)
 run on a schedule and are idempotent: each entry has a key (the cart's time, the snapshot, the
 year, the last order's date, the day, the coupon, the change) and the enrollment's unique
 constraint admits it once.
@@ -26,6 +27,7 @@ from rapport.campaigns.models import Plan
 from rapport.commerce.models import COUNTED_STATUSES, CustomerStats, Order, OrderStatus
 from rapport.customers.models import Customer
 from rapport.events.queries import abandoned_carts
+from rapport.inventory import queries as inventory_queries
 from rapport.loyalty import queries as loyalty_queries
 from rapport.segments.models import SegmentSnapshot
 from rapport.segments.services import changes_of
@@ -196,6 +198,20 @@ def _scan_level_changes(plan: Plan, now: dt.datetime) -> int:
     return entered
 
 
+BACK_IN_STOCK_LOOKBACK = dt.timedelta(days=7)
+
+
+def _scan_back_in_stock(plan: Plan, now: dt.datetime) -> int:
+    """Customers whose awaited product came back (read from :mod:`rapport.inventory.queries`) since
+    the journey started, within a week: each subscription enters once (its entry key)."""
+    since = max(plan.launched_at or now, now - BACK_IN_STOCK_LOOKBACK)
+    entries = [
+        engine.Entry(customer_id, f"restock:{pk}", {"product_sku": sku, "product_name": name})
+        for pk, customer_id, sku, name in inventory_queries.back_in_stock_since(since)
+    ]
+    return engine.enroll_entries(plan, entries, now=now)
+
+
 SCANS = {
     "abandoned_cart": _scan_abandoned_carts,
     "segment_entered": _scan_segment,
@@ -204,6 +220,7 @@ SCANS = {
     "points_expiring": _scan_points_expiring,
     "coupon_expiring": _scan_coupon_expiring,
     "level_changed": _scan_level_changes,
+    "back_in_stock": _scan_back_in_stock,
 }
 
 

@@ -38,6 +38,7 @@ TRIGGERS: dict[str, str | Promise] = {
     "segment_entered": _("entering a saved segment"),
     "birthday": _("a birthday (days before)"),
     "inactivity": _("no purchase for N days"),
+    "back_in_stock": _("a product the customer waited for is back in stock"),
     **rewards.TRIGGERS,
 }
 PLAN_FIELDS = (

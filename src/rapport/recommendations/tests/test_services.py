@@ -143,3 +143,15 @@ def test_a_customer_who_only_looked_gets_a_list_because_they_viewed(shop, make_c
     suggestions = services.for_customer(browser)
     assert suggestions and {s.reason for s in suggestions} == {Reason.VIEWED}
     assert all(s.because is not None and s.because.sku.startswith("bags-") for s in suggestions)
+
+
+def test_rules_are_read_once_per_period_in_a_process(db, settings, django_assert_num_queries):
+    settings.RAPPORT_RECOMMENDATION_RULES_SECONDS = 60
+    services.forget_rules()
+    with django_assert_num_queries(1):
+        services.Rules.load()
+        services.Rules.load()
+    services.forget_rules()
+    with django_assert_num_queries(1):
+        services.Rules.load()
+    services.forget_rules()

@@ -1,0 +1,79 @@
+"""Segment rule condition on the nightly recommendations::
+
+    {"type": "recommended_category", "category": "tea", "top": 10}
+
+A customer matches when one of the first ``top`` products of their stored list is in the
+category (or below it, one level down): the audience that would welcome a push of that category,
+e.g. its overstock. It reads the precomputed list, before stock and exclusions are applied at
+request time.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from typing import Any
+
+from django.db.models import Q
+from django.utils.translation import gettext_lazy as _
+
+from rapport.commerce.models import Category, Product
+from rapport.recommendations.models import Recommendation
+from rapport.segments import operators as ops
+from rapport.segments.rules import ConditionType, Context, Facts, Field, register_condition, register_facts
+
+MAX_TOP = 30  # the stored list's length
+
+
+def _category_products(code: str) -> list[int]:
+    return list(
+        Product.objects.filter(Q(category__code=code) | Q(category__parent__code=code)).values_list("pk", flat=True)
+    )
+
+
+class RecommendedCategoryCondition(ConditionType):
+    def clean(self, condition: Mapping[str, Any], path: str) -> dict[str, Any]:
+        code = condition.get("category")
+        if not isinstance(code, str) or not Category.objects.filter(code=code).exists():
+            raise ops.fail(f"{path}.category", f"no category {code!r}", code="not_found")
+        top = condition.get("top", 10)
+        if isinstance(top, bool) or not isinstance(top, int) or not 1 <= top <= MAX_TOP:
+            raise ops.fail(f"{path}.top", f"a whole number from 1 to {MAX_TOP}")
+        return {"category": code, "top": top}
+
+    def q(self, condition: Mapping[str, Any], context: Context) -> Q:
+        products = _category_products(condition["category"])
+        if not products:
+            return Q(pk__in=[])
+        ranked = Q()
+        for rank in range(condition["top"]):  # one JSON element test per rank: works on SQLite and PostgreSQL
+            ranked |= Q(**{f"items__products__{rank}__in": products})
+        return Q(pk__in=Recommendation.objects.filter(ranked).values("customer_id"))
+
+    def actual(self, condition: Mapping[str, Any], facts: Facts, context: Context) -> Any:
+        """The recommended products (SKUs) of the category within the top ranks."""
+        wanted = set(_category_products(condition["category"]))
+        top = facts["recommended"][: condition["top"]]
+        return sorted(Product.objects.filter(pk__in=[p for p in top if p in wanted]).values_list("sku", flat=True))
+
+    def matches(self, condition: Mapping[str, Any], facts: Facts, context: Context) -> bool:
+        return bool(self.actual(condition, facts, context))
+
+
+def _recommended_facts(ids: list[int]) -> dict[int, Any]:
+    lists = dict(Recommendation.objects.filter(customer_id__in=ids).values_list("customer_id", "items"))
+    return {pk: list((lists.get(pk) or {}).get("products") or []) for pk in ids}
+
+
+def register() -> None:
+    register_facts("recommended", _recommended_facts)
+    register_condition(
+        RecommendedCategoryCondition(
+            "recommended_category",
+            _("Recommended a product in a category"),
+            facts=("recommended",),
+            fields=(
+                Field("category", _("Category"), "text", entity="category"),
+                Field("top", _("Among the first"), "integer", default=10, unit=_("recommendations")),
+            ),
+        )
+    )
