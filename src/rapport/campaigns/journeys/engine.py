@@ -175,14 +175,23 @@ class Steps:
         self.ordered = list(plan.steps.order_by("position"))
         self.by_position = {step.position: step for step in self.ordered}
 
-    def after(self, step: Step) -> Step | None:
+    def following(self, step: Step) -> Step | None:
+        """The next step by position (None after the last one)."""
         later = [s for s in self.ordered if s.position > step.position]
         return later[0] if later else None
+
+    def after(self, step: Step) -> Step | None:
+        """Where a step that is not a split leads: the step its ``next`` names (a number, or "end"),
+        else the next step by position. The canvas draws these same edges."""
+        target = step.config.get("next") if step.kind != Step.Kind.SPLIT else None
+        if target is not None and target != "":
+            return None if target == "end" else self.by_position.get(int(target))
+        return self.following(step)
 
     def at(self, position: Any, step: Step) -> Step | None:
         """The step a split branch names; a missing or empty branch continues with the next step."""
         if position in (None, ""):
-            return self.after(step)
+            return self.following(step)
         if position == "end":
             return None
         return self.by_position.get(int(position))
