@@ -19,7 +19,7 @@ from django.http import HttpRequest, HttpResponse, QueryDict
 from django.shortcuts import get_object_or_404, redirect, render
 from django.urls import reverse
 from django.utils.translation import gettext as _
-from django.utils.translation import gettext_lazy
+from django.utils.translation import pgettext_lazy
 
 from rapport.campaigns import services
 from rapport.campaigns.journeys import editing, graph
@@ -31,9 +31,9 @@ from rapport.core.requests import console_actor
 from rapport.segments.views import PREVIEW_URL, builder_context
 
 ENGAGEMENT_LABELS = {
-    "opened": gettext_lazy("opened"),
-    "clicked": gettext_lazy("clicked"),
-    "delivered": gettext_lazy("got"),
+    "opened": pgettext_lazy("message engagement", "opened"),
+    "clicked": pgettext_lazy("message engagement", "clicked"),
+    "delivered": pgettext_lazy("message engagement", "got"),
 }
 
 
