@@ -391,7 +391,7 @@ def advance(plan: Plan, *, now: dt.datetime | None = None) -> int:
 # Planning sends ---------------------------------------------------------------------------------
 
 
-def _quiet_release(policy: ChannelPolicy, tz: dt.tzinfo, now: dt.datetime) -> dt.datetime:
+def quiet_release(policy: ChannelPolicy, tz: dt.tzinfo, now: dt.datetime) -> dt.datetime:
     """``now``, or the end of the quiet hours in ``tz`` if ``now`` falls inside them."""
     start, end = policy.quiet_start, policy.quiet_end
     assert start is not None and end is not None
@@ -414,9 +414,9 @@ def _not_before(policy: ChannelPolicy, plan: Plan | None, purpose: str, now: dt.
         or (plan is not None and not plan.respect_quiet_hours)
     ):
         return Value(now, output_field=DateTimeField())
-    default = _quiet_release(policy, zoneinfo.ZoneInfo(settings.RAPPORT_DEFAULT_TIME_ZONE), now)
+    default = quiet_release(policy, zoneinfo.ZoneInfo(settings.RAPPORT_DEFAULT_TIME_ZONE), now)
     whens = [
-        When(customer__store_id=store.pk, then=Value(_quiet_release(policy, store.tzinfo, now)))
+        When(customer__store_id=store.pk, then=Value(quiet_release(policy, store.tzinfo, now)))
         for store in Store.objects.all()
     ]
     return Case(*whens, default=Value(default), output_field=DateTimeField()) if whens else Value(default)
