@@ -8,8 +8,9 @@ class InventoryConfig(AppConfig):
 
     def ready(self) -> None:
         from rapport.demo.steps import register_demo_step
-        from rapport.inventory import receivers
+        from rapport.inventory import home, receivers
         from rapport.inventory.demo import seed_stock
 
+        home.register()
         receivers.connect()
         register_demo_step("stock", seed_stock, position=8)

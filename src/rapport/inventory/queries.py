@@ -9,7 +9,7 @@ from __future__ import annotations
 from collections.abc import Mapping
 from typing import Any
 
-from django.db.models import BooleanField, Exists, ExpressionWrapper, OuterRef, Q, QuerySet, Subquery, Sum
+from django.db.models import BooleanField, Exists, ExpressionWrapper, F, OuterRef, Q, QuerySet, Subquery, Sum
 from django.db.models.functions import Coalesce
 
 from rapport.core.errors import FieldError, InvalidInput
@@ -60,3 +60,13 @@ def stock_items(params: Mapping[str, Any]) -> QuerySet[StockItem]:
 
 def movements(item: StockItem) -> QuerySet[StockMovement]:
     return item.movements.select_related("order")
+
+
+def low_stock() -> QuerySet[StockItem]:
+    """Stock items to act on: sold out, or fewer on hand than their reorder quantity (the amount
+    ordered at a time, so less than one delivery's worth is left). Emptiest first."""
+    return (
+        StockItem.objects.select_related("product", "location")
+        .filter(Q(on_hand__lte=0) | Q(reorder_quantity__gt=0, on_hand__lt=F("reorder_quantity")))
+        .order_by("on_hand", "product__sku", "location__code")
+    )
