@@ -156,3 +156,18 @@ def test_a_split_opens_a_column_and_a_phone_sees_one_column_per_branch(make_plan
     assert (nodes["2"].row, nodes["2"].column) == (2, 0)
     assert (nodes["3"].row, nodes["3"].column) == (2, 1)
     assert graph.canvas(plan)["width"] <= 390
+
+
+def test_a_loop_is_drawn_beside_and_its_steps_show_no_flow_counts(make_plan):
+    plan = make_plan(
+        steps=[
+            WAIT,
+            {"kind": "split", "config": {"rule": FEMALE, "yes": 1, "no": 3}},
+            {"kind": "points", "config": {"points": 5}},
+        ]
+    )
+    drawing = graph.canvas(plan)
+    counts = {n.key: n.counts for n in drawing["nodes"]}
+    assert counts["1"].entered is None and counts["2"].passed is None and counts["3"].entered is None
+    looping = [e for e in drawing["edges"] if e.edge.source == "2" and e.edge.branch == "yes"]
+    assert looping[0].path.count("C") == 2  # around the side, not through the nodes
