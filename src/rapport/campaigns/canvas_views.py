@@ -19,13 +19,14 @@ from django.http import HttpRequest, HttpResponse, QueryDict
 from django.shortcuts import get_object_or_404, redirect, render
 from django.urls import reverse
 from django.utils.translation import gettext as _
-from django.utils.translation import pgettext_lazy
+from django.utils.translation import ngettext, pgettext_lazy
 
 from rapport.campaigns import services
 from rapport.campaigns.journeys import editing, graph
 from rapport.campaigns.journeys.validation import TRIGGERS
 from rapport.campaigns.models import Plan, Step
 from rapport.campaigns.views import _builder_catalogue, _from_local, _to_local
+from rapport.core.dates import parse_aware_datetime
 from rapport.core.errors import DomainError, FieldError
 from rapport.core.requests import console_actor
 from rapport.segments.views import PREVIEW_URL, builder_context
@@ -150,7 +151,8 @@ def _summaries(plan: Plan, catalogue: dict[str, Any]) -> dict[int, str]:
             elif c.get("segment_name"):
                 text = _("in %s") % c["segment_name"]
             else:
-                text = _("%s conditions") % _count_conditions(c.get("rule"))
+                count = _count_conditions(c.get("rule"))
+                text = ngettext("%(n)s condition", "%(n)s conditions", count) % {"n": count}
         elif step.kind == Step.Kind.SEND:
             variants = c.get("variants") or []
             channel = names["channels"].get(str(c.get("channel")), "")
@@ -184,8 +186,6 @@ def _panel_values(step: Step) -> dict[str, Any]:
     config = dict(step.config)
     values: dict[str, Any] = {**config}
     if step.kind == Step.Kind.WAIT and config.get("until"):
-        from rapport.core.dates import parse_aware_datetime
-
         values["until"] = _to_local(parse_aware_datetime(config["until"]))
     if step.kind == Step.Kind.SPLIT:
         values["split_on"] = (

@@ -222,7 +222,7 @@ def canvas(plan: Plan) -> dict[str, Any]:
     nodes = drawing.nodes
     drawn = [_edge_path(nodes, edge, (edge.source, edge.target or "") in drawing.back) for edge in drawing.graph]
     width = max(n.x for n in nodes.values()) + NODE_WIDTH + MARGIN + 24
-    height = max(n.y for n in nodes.values()) + NODE_HEIGHT + ROW_PITCH
+    height = max(n.y for n in nodes.values()) + ROW_PITCH + 2 * MARGIN  # room for a last "end" mark
     return {
         "nodes": sorted(nodes.values(), key=lambda n: (n.row, n.column)),
         "edges": drawn,
