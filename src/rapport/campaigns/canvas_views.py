@@ -89,8 +89,10 @@ def _edit(request: HttpRequest, plan: Plan) -> tuple[str, list[FieldError], dict
             kind = post.get("kind", "")
             panel = {"source": post.get("source", ""), "branch": post.get("branch", ""), "kind": kind}
             config = _config_from_post(kind, post, {})
-            changed = editing.insert(steps, source=panel["source"], branch=panel["branch"], kind=kind, config=config)
-            target = str(_added_position(steps, changed))
+            changed, added = editing.insert(
+                steps, source=panel["source"], branch=panel["branch"], kind=kind, config=config
+            )
+            target = str(added)
         elif operation == "change":
             position = post.get("position", "")
             panel = {"step": position}
@@ -109,14 +111,6 @@ def _edit(request: HttpRequest, plan: Plan) -> tuple[str, list[FieldError], dict
     except DomainError as exc:
         return "", exc.errors, {**panel, "config": _posted_values(post)}
     return str(target), [], {}
-
-
-def _added_position(before: list[dict[str, Any]], after: list[dict[str, Any]]) -> int:
-    """The number the new step got: the first place the kinds of the two lists differ."""
-    for index, step in enumerate(after):
-        if index >= len(before) or before[index]["kind"] != step["kind"]:
-            return index + 1
-    return len(after)
 
 
 def _posted_values(post: QueryDict) -> dict[str, Any]:

@@ -60,6 +60,11 @@ def _nodes(steps: Sequence[Mapping[str, Any]]) -> list[_Node]:
 
 def _write(nodes: list[_Node], start: int | None) -> list[dict[str, Any]]:
     """Number the steps reachable from ``start`` (it first) and write their references."""
+    return _numbered(nodes, start)[0]
+
+
+def _numbered(nodes: list[_Node], start: int | None) -> tuple[list[dict[str, Any]], dict[int, int]]:
+    """The written steps and each kept node's new number (by its uid)."""
     by_uid = {n.uid: n for n in nodes}
     reachable: set[int] = set()
     pending = [start] if start is not None else []
@@ -85,7 +90,7 @@ def _write(nodes: list[_Node], start: int | None) -> list[dict[str, Any]]:
         if node.send_step is not None:
             config["send_step"] = position.get(node.send_step)
         written.append({"kind": node.kind, "config": config})
-    return written
+    return written, position
 
 
 def _edge(nodes: list[_Node], source: str, branch: str) -> tuple[_Node | None, int | None]:
@@ -108,9 +113,9 @@ def _position(value: Any, count: int, name: str) -> int:
 
 def insert(
     steps: Sequence[Mapping[str, Any]], *, source: str, branch: str, kind: str, config: Mapping[str, Any]
-) -> list[dict[str, Any]]:
+) -> tuple[list[dict[str, Any]], int]:
     """A new step on the edge that leaves ``source`` (a step number or "trigger") by ``branch``;
-    it leads on to where that edge led."""
+    it leads on to where that edge led. Answers the steps and the new step's number."""
     if kind not in Step.Kind.values:
         raise InvalidInput.single("kind", "invalid", f"one of: {', '.join(Step.Kind.values)}")
     if branch not in BRANCHES:
@@ -126,10 +131,10 @@ def insert(
         new.links = {"next": target}
     at = 0 if origin is None else nodes.index(origin) + 1
     nodes.insert(at, new)
-    if origin is None:
-        return _write(nodes, new.uid)
-    origin.links[branch] = new.uid
-    return _write(nodes, nodes[0].uid)
+    if origin is not None:
+        origin.links[branch] = new.uid
+    written, position = _numbered(nodes, new.uid if origin is None else nodes[0].uid)
+    return written, position[new.uid]
 
 
 def change(steps: Sequence[Mapping[str, Any]], *, position: Any, config: Mapping[str, Any]) -> list[dict[str, Any]]:

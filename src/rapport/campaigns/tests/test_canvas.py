@@ -32,18 +32,20 @@ def _send(template: int) -> dict[str, Any]:
 
 
 def test_adding_after_the_trigger_puts_the_step_first_and_leads_on_to_the_old_first():
-    steps = editing.insert([WAIT, END], source="trigger", branch="next", kind="wait", config={"minutes": 5})
-    assert steps == [{"kind": "wait", "config": {"minutes": 5}}, WAIT, END]
+    steps, added = editing.insert([WAIT, END], source="trigger", branch="next", kind="wait", config={"minutes": 5})
+    assert steps == [{"kind": "wait", "config": {"minutes": 5}}, WAIT, END] and added == 1
 
 
 def test_adding_on_a_yes_branch_keeps_the_no_branch_where_it_led():
     # split: yes → next (the end), no → end as well, by name
-    steps = editing.insert([_split(no="end"), END], source="1", branch="yes", kind="wait", config={"minutes": 5})
+    steps, added = editing.insert([_split(no="end"), END], source="1", branch="yes", kind="wait", config={"minutes": 5})
+    assert added == 2
     assert steps == [_split(no="end"), {"kind": "wait", "config": {"minutes": 5}}, END]
 
 
 def test_adding_on_a_no_branch_that_went_to_the_next_step_names_both_targets():
-    steps = editing.insert([_split(), WAIT], source="1", branch="no", kind="end", config={})
+    steps, added = editing.insert([_split(), WAIT], source="1", branch="no", kind="end", config={})
+    assert added == 2
     # the new step sits right after the split (the "no" way), the wait becomes step 3 (the "yes" way)
     assert steps == [{"kind": "split", "config": {"rule": FEMALE, "yes": 3}}, END, WAIT]
 
