@@ -43,6 +43,13 @@ RAPPORT_ENCRYPTION_KEYS = _env_list("RAPPORT_ENCRYPTION_KEYS", list(_stored["enc
 RAPPORT_BLIND_INDEX_KEY = os.environ.get("RAPPORT_BLIND_INDEX_KEY") or str(_stored["blind_index_key"])
 RAPPORT_PHONE_REGION = os.environ.get("RAPPORT_PHONE_REGION", "CN")
 RAPPORT_CURRENCY = os.environ.get("RAPPORT_CURRENCY", "CNY")
+# What one message costs per channel, in RAPPORT_CURRENCY ("sms:0.045,wechat:0.01"): the launch
+# confirmation shows a plan's cost on the channels that have one.
+RAPPORT_CHANNEL_COSTS = {
+    name.strip(): price.strip()
+    for name, _sep, price in (item.partition(":") for item in os.environ.get("RAPPORT_CHANNEL_COSTS", "").split(","))
+    if name.strip() and price.strip()
+}
 RAPPORT_API_RATE_LIMIT = int(os.environ.get("RAPPORT_API_RATE_LIMIT", "600"))  # requests / minute / token
 
 INSTALLED_APPS = [

@@ -25,7 +25,7 @@ from django.views.decorators.http import require_POST
 from rapport.analytics import kpis, loyalty_kpis, metrics, reports
 from rapport.analytics.api import export_response
 from rapport.analytics.charts import embed, figure, month_axis
-from rapport.analytics.model_cards import card
+from rapport.analytics.model_cards import card, recommendation_chart
 from rapport.analytics.models import ModelFit, SavedReport
 from rapport.commerce.models import Order
 from rapport.core.errors import DomainError, InvalidInput
@@ -347,7 +347,14 @@ def report_delete(request: HttpRequest, pk: int) -> HttpResponse:
 def models_page(request: HttpRequest) -> HttpResponse:
     latest = [ModelFit.objects.filter(kind=kind).first() for kind in ModelFit.Kind.values]
     fits = [card(fit) for fit in latest if fit is not None]
-    context = {"nav": "analytics", "section": "models", "fits": fits, "recommendation_run": latest_recommendation_run()}
+    run = latest_recommendation_run()
+    context = {
+        "nav": "analytics",
+        "section": "models",
+        "fits": fits,
+        "recommendation_run": run,
+        "recommendation_chart": recommendation_chart(run.backtest) if run and run.backtest else None,
+    }
     return render(request, "analytics/models.html", context)
 
 

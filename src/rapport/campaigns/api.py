@@ -24,6 +24,7 @@ from rapport.campaigns.responses import (
     BounceWebhookOut,
     DeliveryCallbackOut,
     EmailBlocksOut,
+    LaunchEstimateOut,
     LiftEmailSuppressionOut,
     PlanOut,
     PlanPage,
@@ -251,6 +252,21 @@ def plan_report(request: HttpRequest, plan_id: int) -> dict[str, Any]:
     require(request, CAMPAIGNS_READ, VIEW)
     plan = services.get_plan(plan_id)
     return {"plan": plan.pk, "attribution_days": plan.attribution_days, **reports.build(plan).as_dict()}
+
+
+@router.get(
+    "/campaigns/plans/{plan_id}/estimate",
+    response={200: LaunchEstimateOut},
+    summary="What launching would do (a dry run): audience, reach per channel, rewards, send time, cost",
+)
+def estimate_launch(request: HttpRequest, plan_id: int) -> dict[str, Any]:
+    require(request, CAMPAIGNS_READ, VIEW)
+    figures = services.estimate_launch(services.get_plan(plan_id)).as_dict()
+    money = ("cost_per_message", "cost")
+    for channel in figures["channels"]:
+        channel.update({k: None if channel[k] is None else str(channel[k]) for k in money})
+    total = figures["total_cost"]
+    return {"plan": plan_id, **figures, "total_cost": None if total is None else str(total)}
 
 
 @router.post(

@@ -64,6 +64,46 @@ class PlanReportOut(Body):
     splits: list[PlanReportSplitsItem]
 
 
+class LaunchChannelReach(Body):
+    channel: str
+    steps: int
+    with_address: int
+    with_consent: int
+    reachable: int
+    frequency_capped: int
+    duplicates: int
+    quiet_hours: int
+    messages: int
+    cost_per_message: str | None = None
+    cost: str | None = None
+
+
+class LaunchRewardReach(Body):
+    position: int
+    kind: str
+    template: int | None = None
+    points: int | None = None
+    customers: int
+    total_points: int | None = None
+
+
+class LaunchEstimateOut(Body):
+    plan: int
+    audience: int
+    hold_out: int
+    treated: int
+    channels: list[LaunchChannelReach]
+    rewards: list[LaunchRewardReach]
+    messages: int
+    dispatch_per_minute: int
+    starts_at: dt.datetime
+    send_minutes: int
+    finishes_at: dt.datetime
+    currency: str
+    total_cost: str | None = None
+    computed_at: dt.datetime
+
+
 class TemplateOut(Body):
     id: int
     name: str

@@ -18,7 +18,7 @@ from django.utils import timezone
 from rapport.audit.models import AuditEntry
 from rapport.audit.services import record
 from rapport.campaigns.delivery import blocks, channels, content, tracking
-from rapport.campaigns.journeys import engine, triggers
+from rapport.campaigns.journeys import engine, reach, triggers
 from rapport.campaigns.journeys.validation import clean_plan
 from rapport.campaigns.models import (
     CONSENT_CHANNEL,
@@ -137,6 +137,11 @@ def launch_plan(plan: Plan, *, actor: Actor, now: dt.datetime | None = None) -> 
     if plan.status == Plan.Status.RUNNING:
         _schedule_run(plan)
     return plan
+
+
+def estimate_launch(plan: Plan, *, now: dt.datetime | None = None) -> reach.Reach:
+    """What launching would do now (audience, reach per channel, rewards, send time, cost); writes nothing."""
+    return reach.estimate(plan, now=now)
 
 
 def _schedule_run(plan: Plan) -> None:

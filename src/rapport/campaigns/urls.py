@@ -1,6 +1,6 @@
 from django.urls import path
 
-from rapport.campaigns import portal_views, public_views, views
+from rapport.campaigns import canvas_views, launch_views, portal_views, public_views, views
 
 app_name = "campaigns"
 
@@ -9,6 +9,8 @@ urlpatterns = [
     path("new/", views.plan_create, name="create"),
     path("<int:pk>/", views.plan_detail, name="detail"),
     path("<int:pk>/edit/", views.plan_edit, name="edit"),
+    path("<int:pk>/canvas/", canvas_views.journey_canvas, name="canvas"),
+    path("<int:pk>/launch/", launch_views.launch_confirm, name="launch"),
     path("<int:pk>/<slug:action>/", views.plan_action, name="action"),
     path("templates/", views.template_list, name="templates"),
     path("templates/new/", views.template_create, name="template_create"),

@@ -7,7 +7,8 @@ class ClientelingConfig(AppConfig):
     verbose_name = _("Tasks")
 
     def ready(self) -> None:
-        from rapport.clienteling import privacy, tabs
+        from rapport.clienteling import home, privacy, tabs
 
+        home.register()
         privacy.register()
         tabs.register()

@@ -176,6 +176,8 @@ SAMPLES: dict[str, Callable[[], dict[str, Any] | None]] = {
     "loyalty:coupon_template": _pk("loyalty.CouponTemplate"),
     "campaigns:detail": _pk("campaigns.Plan"),
     "campaigns:edit": _pk("campaigns.Plan", status="draft"),
+    "campaigns:canvas": _pk("campaigns.Plan"),
+    "campaigns:launch": _pk("campaigns.Plan", status="draft"),
     "campaigns:template_edit": _pk("campaigns.ContentTemplate"),
     "campaigns:portal_message": _member_message,
     "service:ticket": _pk("service.Ticket"),

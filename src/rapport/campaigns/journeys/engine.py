@@ -175,14 +175,23 @@ class Steps:
         self.ordered = list(plan.steps.order_by("position"))
         self.by_position = {step.position: step for step in self.ordered}
 
-    def after(self, step: Step) -> Step | None:
+    def following(self, step: Step) -> Step | None:
+        """The next step by position (None after the last one)."""
         later = [s for s in self.ordered if s.position > step.position]
         return later[0] if later else None
+
+    def after(self, step: Step) -> Step | None:
+        """Where a step that is not a split leads: the step its ``next`` names (a number, or "end"),
+        else the next step by position. The canvas draws these same edges."""
+        target = step.config.get("next") if step.kind != Step.Kind.SPLIT else None
+        if target is not None and target != "":
+            return None if target == "end" else self.by_position.get(int(target))
+        return self.following(step)
 
     def at(self, position: Any, step: Step) -> Step | None:
         """The step a split branch names; a missing or empty branch continues with the next step."""
         if position in (None, ""):
-            return self.after(step)
+            return self.following(step)
         if position == "end":
             return None
         return self.by_position.get(int(position))
@@ -382,7 +391,7 @@ def advance(plan: Plan, *, now: dt.datetime | None = None) -> int:
 # Planning sends ---------------------------------------------------------------------------------
 
 
-def _quiet_release(policy: ChannelPolicy, tz: dt.tzinfo, now: dt.datetime) -> dt.datetime:
+def quiet_release(policy: ChannelPolicy, tz: dt.tzinfo, now: dt.datetime) -> dt.datetime:
     """``now``, or the end of the quiet hours in ``tz`` if ``now`` falls inside them."""
     start, end = policy.quiet_start, policy.quiet_end
     assert start is not None and end is not None
@@ -405,9 +414,9 @@ def _not_before(policy: ChannelPolicy, plan: Plan | None, purpose: str, now: dt.
         or (plan is not None and not plan.respect_quiet_hours)
     ):
         return Value(now, output_field=DateTimeField())
-    default = _quiet_release(policy, zoneinfo.ZoneInfo(settings.RAPPORT_DEFAULT_TIME_ZONE), now)
+    default = quiet_release(policy, zoneinfo.ZoneInfo(settings.RAPPORT_DEFAULT_TIME_ZONE), now)
     whens = [
-        When(customer__store_id=store.pk, then=Value(_quiet_release(policy, store.tzinfo, now)))
+        When(customer__store_id=store.pk, then=Value(quiet_release(policy, store.tzinfo, now)))
         for store in Store.objects.all()
     ]
     return Case(*whens, default=Value(default), output_field=DateTimeField()) if whens else Value(default)

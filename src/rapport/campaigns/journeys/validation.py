@@ -288,6 +288,11 @@ def _clean_step(index: int, step: Any, count: int, earlier: Sequence[Any], error
         cleaned = _clean_notify(path, config, errors)
     elif kind in (Step.Kind.COUPON, Step.Kind.POINTS):
         cleaned = rewards.clean_step(kind, path, config, errors)
+    if kind not in (Step.Kind.SPLIT, Step.Kind.END):
+        # Where the step leads when that is not simply the next step (a branch the canvas drew).
+        target = _clean_branch_target(f"{path}.next", config.get("next"), index, count, errors)
+        if target is not None:
+            cleaned["next"] = target
     return {"kind": kind, "config": cleaned}
 
 

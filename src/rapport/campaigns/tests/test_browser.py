@@ -43,6 +43,8 @@ def test_build_an_ab_plan_launch_it_and_read_the_report(
     plan = Plan.objects.get(name="Spring launch")
     assert [v["key"] for v in plan.steps.get().config["variants"]] == ["A", "B"]
     page.click("#launch-plan")
+    assert page.inner_text("#reach-audience") == "6"
+    page.click("#confirm-launch")
     page.wait_for_selector("#plan-status")
     assert page.inner_text("#report-audience") == "6"
     assert page.inner_text("#report-sent") == "6"

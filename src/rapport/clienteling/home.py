@@ -1,0 +1,36 @@
+"""The home dashboard's "my tasks" panel: the viewer's open tasks, overdue first, from the published
+read module (:mod:`rapport.clienteling.queries`)."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from django.http import HttpRequest
+from django.utils import timezone
+from django.utils.translation import gettext_lazy as _
+
+from rapport.clienteling.queries import my_open_tasks, my_task_counts
+from rapport.console.home import HomePanel, register_home_panel
+
+SHOWN = 6
+
+
+def my_tasks_panel(request: HttpRequest) -> dict[str, Any] | None:
+    now = timezone.now()
+    counts = my_task_counts(request.user, now=now)
+    if not counts["open"]:
+        return None
+    return {**counts, "now": now, "tasks": list(my_open_tasks(request.user)[:SHOWN])}
+
+
+def register() -> None:
+    register_home_panel(
+        HomePanel(
+            "my_tasks",
+            _("My tasks"),
+            "clienteling/home_tasks.html",
+            my_tasks_panel,
+            position=15,
+            permission="clienteling.view_task",
+        )
+    )
