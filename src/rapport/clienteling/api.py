@@ -48,7 +48,7 @@ class BulkIn(Strict):
 
 
 class CompleteIn(Strict):
-    outcome: Literal["reached", "no_answer", "interested", "declined", "done"]
+    outcome: Literal["reached", "no_answer", "interested", "declined", "done", "opted_out"]
     notes: str = Field("", max_length=4000)
 
 

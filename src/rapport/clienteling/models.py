@@ -42,6 +42,7 @@ class Outcome(models.TextChoices):
     INTERESTED = "interested", _("Interested")
     DECLINED = "declined", _("Not interested")
     DONE = "done", _("Done as asked")
+    OPTED_OUT = "opted_out", _("Asked not to be contacted again")
 
 
 class Recurrence(models.TextChoices):
@@ -108,3 +109,4 @@ class Task(models.Model):
 
     def __str__(self) -> str:
         return self.title
+
