@@ -139,6 +139,8 @@ _TASKS = [
     "clienteling.view_task",
     "clienteling.add_task",
     "clienteling.change_task",
+    "clienteling.view_contact",
+    "clienteling.add_contact",
 ]
 _MANAGE_TASKS = [*_TASKS, "clienteling.manage_tasks"]
 

@@ -1,5 +1,6 @@
 """``/api/v1/tasks``: tasks on customers for a WeCom sidebar, a POS or a phone app: list the
-caller's, create one or a segment's worth, complete one, and completion per person and store."""
+caller's, create one or a segment's worth, complete one, and completion per person and store.
+``/api/v1/contacts``: the contact log (record one, list a customer's, last contacted and consent)."""
 
 from __future__ import annotations
 
@@ -9,10 +10,18 @@ from typing import Any, Literal
 from django.http import HttpRequest
 from ninja import Field, Router, Status
 
-from rapport.accounts.scopes import TASKS_READ, TASKS_WRITE
-from rapport.clienteling import services
-from rapport.clienteling.models import Task, TaskStatus
-from rapport.clienteling.responses import BulkTasksOut, CompletionOut, TaskOut, TaskPage
+from rapport.accounts.scopes import CONTACTS_READ, CONTACTS_WRITE, TASKS_READ, TASKS_WRITE
+from rapport.clienteling import contacts, queries, services
+from rapport.clienteling.models import Contact, Task, TaskStatus
+from rapport.clienteling.responses import (
+    BulkTasksOut,
+    CompletionOut,
+    ContactCardOut,
+    ContactOut,
+    ContactPage,
+    TaskOut,
+    TaskPage,
+)
 from rapport.core.api import Strict, actor_for, require
 from rapport.core.errors import NotFound
 from rapport.core.listing import page_body, paginate
@@ -45,6 +54,14 @@ class BulkIn(Strict):
     due_at: dt.datetime
     recurrence: Repeat = ""
     notes: str = Field("", max_length=4000)
+
+
+class ContactIn(Strict):
+    customer_id: int = Field(gt=0)
+    kind: Literal["call", "message", "visit", "appointment"]
+    purpose: Literal["service", "marketing"] = "service"
+    note: str = Field("", max_length=2000)
+    occurred_at: dt.datetime | None = Field(None, description="when it happened (not after now); empty: now")
 
 
 class CompleteIn(Strict):
@@ -122,3 +139,49 @@ def complete(request: HttpRequest, task_id: int, payload: CompleteIn) -> dict[st
 def completion(request: HttpRequest) -> dict[str, Any]:
     require(request, TASKS_READ, services.MANAGE_PERMISSION)
     return services.completion(services.visible_tasks(request.user).exclude(status=TaskStatus.CANCELLED))
+
+
+def contact_body(contact: Contact) -> dict[str, Any]:
+    return {
+        "id": contact.pk,
+        "customer_id": contact.customer_id,
+        "kind": contact.kind,
+        "purpose": contact.purpose,
+        "note": contact.note,
+        "staff": contact.staff.get_username() if contact.staff else None,
+        "store": contact.store.code if contact.store else None,
+        "task_id": contact.task_id,
+        "occurred_at": contact.occurred_at.isoformat(),
+    }
+
+
+@router.get("/contacts", response={200: ContactPage}, summary="A customer's recorded contacts, newest first")
+def list_contacts(request: HttpRequest, customer_id: int, limit: int = 50, offset: int = 0) -> dict[str, Any]:
+    require(request, CONTACTS_READ, "clienteling.view_contact")
+    customer = visible_customer(request.user, customer_id)
+    page = paginate(queries.contacts_of(customer.pk), limit=limit, offset=offset)
+    return page_body(page, [contact_body(c) for c in page.items])
+
+
+@router.get(
+    "/contacts/card",
+    response={200: ContactCardOut},
+    summary="When the customer was last contacted, and the contact types not open to marketing (no consent)",
+)
+def contact_card(request: HttpRequest, customer_id: int) -> dict[str, Any]:
+    require(request, CONTACTS_READ, "clienteling.view_contact")
+    customer = visible_customer(request.user, customer_id)
+    last = queries.last_contacted([customer.pk]).get(customer.pk)
+    return {
+        "customer_id": customer.pk,
+        "last_contacted_at": last.isoformat() if last else None,
+        "marketing_refused": contacts.marketing_refused(customer.pk),
+    }
+
+
+@router.post("/contacts", response={201: ContactOut}, summary="Record a call, message, visit or appointment")
+def record_contact(request: HttpRequest, payload: ContactIn) -> Status[dict[str, Any]]:
+    require(request, CONTACTS_WRITE, "clienteling.add_contact")
+    customer = visible_customer(request.user, payload.customer_id)
+    data = payload.dict(exclude={"customer_id"})
+    return Status(201, contact_body(contacts.record_contact(customer, data, actor=actor_for(request))))

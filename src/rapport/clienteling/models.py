@@ -1,6 +1,9 @@
 """Tasks (任务管理) on customers for the people who meet them: a call, a WeCom message, a visit,
 a sample to send or a ticket to follow up, due at a time, for a staff member or a whole store.
 
+A :class:`Contact` is a call, message, visit or appointment a staff member had with the customer: it
+is on the 360 timeline and the latest one is the customer's "last contacted".
+
 A recurring task makes its next occurrence when it is done (``previous`` links the chain, and
 is unique, so completing twice makes one next task).
 """
@@ -110,3 +113,47 @@ class Task(models.Model):
     def __str__(self) -> str:
         return self.title
 
+
+class ContactKind(models.TextChoices):
+    CALL = "call", _("Call")
+    MESSAGE = "message", _("Message (WeCom)")
+    VISIT = "visit", _("Store visit")
+    APPOINTMENT = "appointment", _("Appointment")
+
+
+class ContactPurpose(models.TextChoices):
+    SERVICE = "service", _("Service")
+    MARKETING = "marketing", _("Marketing")
+
+
+class Contact(models.Model):
+    """A contact a staff member had with the customer, as they recorded it (never dated after now)."""
+
+    id = models.BigAutoField(primary_key=True)
+    customer = models.ForeignKey(
+        Customer, on_delete=models.CASCADE, related_name="contacts", verbose_name=_("customer")
+    )
+    kind = models.CharField(_("type"), max_length=12, choices=ContactKind.choices)
+    purpose = models.CharField(_("purpose"), max_length=10, choices=ContactPurpose.choices)
+    note = models.TextField(_("note"), blank=True)
+    staff = models.ForeignKey(
+        settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.SET_NULL, related_name="+"
+    )
+    store = models.ForeignKey(Store, null=True, blank=True, on_delete=models.SET_NULL, related_name="+")
+    task = models.OneToOneField(
+        Task, null=True, blank=True, on_delete=models.SET_NULL, related_name="contact", verbose_name=_("task")
+    )
+    occurred_at = models.DateTimeField(_("when"))
+    created_at = models.DateTimeField(_("recorded"))
+
+    class Meta:
+        ordering = ["-occurred_at", "-id"]
+        indexes = [
+            models.Index(fields=["customer", "-occurred_at"], name="clienteling_contact_customer"),
+            models.Index(fields=["staff", "-occurred_at"], name="clienteling_contact_staff"),
+        ]
+        verbose_name = _("contact")
+        verbose_name_plural = _("contacts")
+
+    def __str__(self) -> str:
+        return f"{self.get_kind_display()} #{self.pk}"

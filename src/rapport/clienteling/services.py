@@ -23,6 +23,7 @@ from django.utils.translation import gettext as _
 from rapport.accounts.services import staff_store_id
 from rapport.audit.models import AuditEntry
 from rapport.audit.services import record
+from rapport.clienteling import contacts
 from rapport.clienteling.models import Outcome, Priority, Recurrence, Task, TaskKind, TaskSource, TaskStatus
 from rapport.core.actor import Actor
 from rapport.core.errors import Conflict, FieldError, InvalidInput, NotFound
@@ -175,7 +176,8 @@ def create_task(customer: Customer, data: Mapping[str, Any], *, actor: Actor) ->
 
 @transaction.atomic
 def complete_task(task: Task, *, outcome: object, notes: object, actor: Actor) -> tuple[Task, Task | None]:
-    """Mark a task done with its outcome; a recurring one gets its next occurrence (once)."""
+    """Mark a task done with its outcome (a reached customer counts as contacted); a recurring one gets
+    its next occurrence (once)."""
     if outcome not in Outcome.values or outcome == Outcome.NONE:
         choices = ", ".join(v for v in Outcome.values if v)
         raise InvalidInput.single("outcome", "invalid", _("One of: %(choices)s.") % {"choices": choices})
@@ -189,6 +191,7 @@ def complete_task(task: Task, *, outcome: object, notes: object, actor: Actor) -
     locked.notes = "\n".join(part for part in (locked.notes, text.strip()) if part)
     locked.save(update_fields=["status", "outcome", "completed_at", "notes"])
     record(actor, AuditEntry.Action.UPDATE, obj=locked, changes={"status": ["open", "done"], "outcome": outcome})
+    contacts.record_for_task(locked, actor=actor)
     channel = CONTACT_CHANNELS.get(TaskKind(locked.kind))
     if outcome == Outcome.OPTED_OUT and channel is not None:
         consent.withdraw_marketing(

@@ -1,5 +1,6 @@
 """The task list on a phone (overdue, today, later), a task with its completion form, a new task
-for a customer, bulk creation for a segment and completion per person and store (managers)."""
+for a customer, recording a contact, bulk creation for a segment and completion per person and
+store (managers)."""
 
 from __future__ import annotations
 
@@ -13,8 +14,8 @@ from django.utils import timezone
 from django.utils.translation import gettext as _
 from django.views.decorators.http import require_POST
 
-from rapport.clienteling import services
-from rapport.clienteling.models import Outcome, Priority, Recurrence, TaskKind, TaskStatus
+from rapport.clienteling import contacts, queries, services
+from rapport.clienteling.models import ContactKind, ContactPurpose, Outcome, Priority, Recurrence, TaskKind, TaskStatus
 from rapport.core.errors import DomainError
 from rapport.core.requests import console_actor, error_text
 from rapport.customers.queries import visible_customer
@@ -55,7 +56,13 @@ def task_detail(request: HttpRequest, pk: int) -> HttpResponse:
     except DomainError as exc:
         messages.error(request, error_text(exc))
         return redirect("clienteling:my_tasks")
-    context = {"nav": "tasks", "task": task, "marketing_refused": services.marketing_refused(task), **CHOICES}
+    context = {
+        "nav": "tasks",
+        "task": task,
+        "marketing_refused": services.marketing_refused(task),
+        "last_contacted": queries.last_contacted([task.customer_id]).get(task.customer_id),
+        **CHOICES,
+    }
     return render(request, "clienteling/task.html", context)
 
 
@@ -104,6 +111,38 @@ def new_task(request: HttpRequest, customer_id: int) -> HttpResponse:
     default_due = timezone.localtime(timezone.now() + dt.timedelta(days=1)).strftime("%Y-%m-%dT10:00")
     context = {"nav": "tasks", "customer": customer, "data": request.POST, "default_due": default_due, **CHOICES}
     return render(request, "clienteling/new_task.html", context)
+
+
+@login_required
+@permission_required("clienteling.add_contact", raise_exception=True)
+def new_contact(request: HttpRequest, customer_id: int) -> HttpResponse:
+    """Record a call, message, visit or appointment; marketing is offered only where consent allows."""
+    try:
+        customer = visible_customer(request.user, customer_id)
+    except DomainError as exc:
+        messages.error(request, error_text(exc))
+        return redirect("clienteling:my_tasks")
+    if request.method == "POST":
+        try:
+            contacts.record_contact(customer, request.POST, actor=console_actor(request))
+        except DomainError as exc:
+            messages.error(request, error_text(exc))
+        else:
+            messages.success(request, _("Contact recorded."))
+            return redirect("clienteling:contact", customer_id=customer.pk)
+    refused = contacts.marketing_refused(customer.pk)
+    context = {
+        "nav": "tasks",
+        "customer": customer,
+        "data": request.POST,
+        "kinds": ContactKind.choices,
+        "purposes": ContactPurpose.choices,
+        "refused": [label for value, label in ContactKind.choices if value in refused],
+        "marketing_open": [label for value, label in ContactKind.choices if value not in refused],
+        "last_contacted": queries.last_contacted([customer.pk]).get(customer.pk),
+        "recent": queries.contacts_of(customer.pk)[:10],
+    }
+    return render(request, "clienteling/new_contact.html", context)
 
 
 @login_required
