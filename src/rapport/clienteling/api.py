@@ -8,17 +8,20 @@ import datetime as dt
 from typing import Any, Literal
 
 from django.http import HttpRequest
+from django.utils import timezone
 from ninja import Field, Router, Status
 
 from rapport.accounts.scopes import CONTACTS_READ, CONTACTS_WRITE, TASKS_READ, TASKS_WRITE
-from rapport.clienteling import contacts, queries, services
-from rapport.clienteling.models import Contact, Task, TaskStatus
+from rapport.clienteling import contacts, queries, reminders, services
+from rapport.clienteling.models import Contact, Reminder, Task, TaskStatus
 from rapport.clienteling.responses import (
     BulkTasksOut,
     CompletionOut,
     ContactCardOut,
     ContactOut,
     ContactPage,
+    ReminderOut,
+    ReminderPage,
     TaskOut,
     TaskPage,
 )
@@ -62,6 +65,10 @@ class ContactIn(Strict):
     purpose: Literal["service", "marketing"] = "service"
     note: str = Field("", max_length=2000)
     occurred_at: dt.datetime | None = Field(None, description="when it happened (not after now); empty: now")
+
+
+class SnoozeIn(Strict):
+    days: int = Field(1, ge=1, le=30)
 
 
 class CompleteIn(Strict):
@@ -185,3 +192,40 @@ def record_contact(request: HttpRequest, payload: ContactIn) -> Status[dict[str,
     customer = visible_customer(request.user, payload.customer_id)
     data = payload.dict(exclude={"customer_id"})
     return Status(201, contact_body(contacts.record_contact(customer, data, actor=actor_for(request))))
+
+
+def reminder_body(reminder: Reminder) -> dict[str, Any]:
+    return {
+        "id": reminder.pk,
+        "customer_id": reminder.customer_id,
+        "customer_name": reminder.customer.name,
+        "reason": reminder.reason,
+        "day": reminder.day.isoformat(),
+        "detail": reminder.detail,
+        "status": reminder.status,
+        "show_on": reminder.show_on.isoformat(),
+        "message": reminders.suggested_message(reminder),
+    }
+
+
+@router.get("/reminders", response={200: ReminderPage}, summary="The caller's care reminders for today")
+def list_reminders(request: HttpRequest, limit: int = 50, offset: int = 0) -> dict[str, Any]:
+    require(request, TASKS_READ, "clienteling.view_task")
+    page = paginate(reminders.todays_list(request.user, timezone.localdate()), limit=limit, offset=offset)
+    return page_body(page, [reminder_body(r) for r in page.items])
+
+
+@router.post("/reminders/{reminder_id}/done", response={200: ReminderOut}, summary="Mark a care reminder done")
+def reminder_done(request: HttpRequest, reminder_id: int) -> dict[str, Any]:
+    require(request, TASKS_WRITE, "clienteling.view_task")
+    reminder = reminders.get_reminder(request.user, reminder_id)
+    reminders.mark_done(reminder, actor=actor_for(request))
+    return reminder_body(reminders.get_reminder(request.user, reminder_id))
+
+
+@router.post("/reminders/{reminder_id}/snooze", response={200: ReminderOut}, summary="Show a reminder again later")
+def reminder_snooze(request: HttpRequest, reminder_id: int, payload: SnoozeIn) -> dict[str, Any]:
+    require(request, TASKS_WRITE, "clienteling.view_task")
+    reminder = reminders.get_reminder(request.user, reminder_id)
+    reminders.snooze(reminder, days=payload.days, today=timezone.localdate(), actor=actor_for(request))
+    return reminder_body(reminders.get_reminder(request.user, reminder_id))

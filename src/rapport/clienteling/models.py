@@ -157,3 +157,49 @@ class Contact(models.Model):
 
     def __str__(self) -> str:
         return f"{self.get_kind_display()} #{self.pk}"
+
+
+class ReminderReason(models.TextChoices):
+    BIRTHDAY = "birthday", _("Birthday")
+    ANNIVERSARY = "anniversary", _("Membership anniversary")
+    POINTS = "points", _("Points about to expire")
+    COUPON = "coupon", _("Coupon about to expire")
+    NEXT_ORDER = "next_order", _("Expected order overdue")
+    QUIET = "quiet", _("High-value customer gone quiet")
+    COMPLAINT = "complaint", _("Complaint opened")
+
+
+class ReminderStatus(models.TextChoices):
+    OPEN = "open", _("To do")
+    DONE = "done", _("Done")
+
+
+class Reminder(models.Model):
+    """A care reminder (关怀提醒) on an owner's daily list: one per customer, reason and day, made by the
+    daily job; done, or snoozed (``show_on`` moves on)."""
+
+    id = models.BigAutoField(primary_key=True)
+    owner = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.CASCADE, related_name="+")
+    customer = models.ForeignKey(Customer, on_delete=models.CASCADE, related_name="+")
+    reason = models.CharField(_("reason"), max_length=12, choices=ReminderReason.choices)
+    day = models.DateField(_("day"))
+    detail = models.CharField(_("detail"), max_length=200, blank=True)
+    status = models.CharField(_("status"), max_length=8, choices=ReminderStatus.choices, default=ReminderStatus.OPEN)
+    show_on = models.DateField(_("show on"))
+    created_at = models.DateTimeField(_("created"))
+    done_at = models.DateTimeField(_("done"), null=True, blank=True)
+
+    class Meta:
+        ordering = ["show_on", "reason", "id"]
+        constraints = [
+            models.UniqueConstraint(fields=["customer", "reason", "day"], name="clienteling_reminder_once_a_day")
+        ]
+        indexes = [
+            models.Index(fields=["owner", "status", "show_on"], name="clienteling_reminder_list"),
+            models.Index(fields=["day", "reason"], name="clienteling_reminder_day"),
+        ]
+        verbose_name = _("care reminder")
+        verbose_name_plural = _("care reminders")
+
+    def __str__(self) -> str:
+        return f"{self.get_reason_display()} #{self.pk}"

@@ -76,3 +76,22 @@ class ContactCardOut(Body):
     customer_id: int
     last_contacted_at: str | None
     marketing_refused: list[str]
+
+
+class ReminderOut(Body):
+    id: int
+    customer_id: int
+    customer_name: str
+    reason: str
+    day: str
+    detail: str
+    status: str
+    show_on: str
+    message: str
+
+
+class ReminderPage(Body):
+    count: int
+    limit: int
+    offset: int
+    results: list[ReminderOut]
