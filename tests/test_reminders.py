@@ -119,6 +119,7 @@ def test_the_daily_job_makes_each_owners_reminders_once(seller, make_customer, m
         "next_order": 1,
         "quiet": 1,
         "complaint": 1,
+        "level": 0,
     }
     listed = {(r.customer_id, r.reason) for r in reminders.todays_list(seller, today)}
     assert listed == {
@@ -153,3 +154,40 @@ def test_done_and_snooze(seller, make_customer):
     assert Reminder.objects.get().status == ReminderStatus.DONE and customer.pk == reminder.customer_id
     with pytest.raises(Conflict):
         reminders.mark_done(reminder, actor=actor)
+
+
+@pytest.mark.django_db
+def test_a_level_the_review_would_lower_in_two_weeks_is_a_reminder_once(seller, make_customer, system_actor):
+    from rapport.commerce import services as commerce
+    from rapport.loyalty.models import Level, Membership
+
+    silver = Level.objects.create(name="Silver", rank=1, threshold=Decimal("500"), keep_threshold=Decimal("300"))
+    today = D(2026, 12, 7)
+    noon_in_two_weeks = dt.datetime(2026, 12, 21, 12, tzinfo=dt.UTC)
+    leaving = make_customer(name="Leaving", owner=seller.pk)
+    staying = make_customer(name="Staying", owner=seller.pk)
+    for number, (customer, placed) in enumerate(
+        [
+            (leaving, noon_in_two_weeks - dt.timedelta(days=365, hours=6)),  # leaves the year's window on day 14
+            (staying, noon_in_two_weeks - dt.timedelta(days=300)),
+        ]
+    ):
+        commerce.upsert_order(
+            data={
+                "channel": "web",
+                "external_id": f"level-{number}",
+                "customer_id": customer.pk,
+                "status": "paid",
+                "placed_at": placed.isoformat(),
+                "lines": [{"sku": "GIFT", "name": "Gift box", "quantity": 1, "unit_price": "400"}],
+            },
+            actor=system_actor,
+        )
+        Membership.objects.update_or_create(customer=customer, defaults={"level": silver, "growth": Decimal("400")})
+
+    made = reminders.make_reminders(today)
+    assert made["level"] == 1
+    reminder = Reminder.objects.get(reason="level")
+    assert (reminder.customer_id, reminder.detail) == (leaving.pk, "Silver")
+    assert "Silver" in reminders.suggested_message(reminder)
+    assert reminders.make_reminders(today + dt.timedelta(days=1))["level"] == 0  # once, not every day after

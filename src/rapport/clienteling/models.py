@@ -167,6 +167,7 @@ class ReminderReason(models.TextChoices):
     NEXT_ORDER = "next_order", _("Expected order overdue")
     QUIET = "quiet", _("High-value customer gone quiet")
     COMPLAINT = "complaint", _("Complaint opened")
+    LEVEL = "level", _("Level about to drop")
 
 
 class ReminderStatus(models.TextChoices):

@@ -1,7 +1,8 @@
 """Care reminders and next best actions (关怀提醒): each morning every owner's list of their customers
 to look after — birthdays (Gregorian or 农历), membership anniversaries, points expiring in a week,
 coupons expiring in three days, an order the CLV model expected yesterday that did not come, a top or
-high value customer whose last order was 60 days ago, a complaint opened yesterday.
+high value customer whose last order was 60 days ago, a complaint opened yesterday, a level that the
+review would lower in two weeks if the customer bought nothing more.
 
 The daily job (Celery beat: ``rapport.clienteling.make_reminders``) finds each reason's customers
 with one query, keeps those with an owner, and inserts in batches; the unique (customer, reason,
@@ -35,6 +36,7 @@ BATCH = 2000
 POINTS_DAYS_AHEAD = 7
 COUPON_DAYS_AHEAD = 3
 QUIET_DAYS = 60
+LEVEL_DAYS_AHEAD = 14
 MAX_SNOOZE_DAYS = 30
 
 
@@ -93,6 +95,14 @@ def _complaints(day: dt.date) -> Iterable[tuple[int, int, str]]:
         yield pk, owner_id, str(numbers[pk])
 
 
+def _level_drop(day: dt.date) -> Iterable[tuple[int, int, str]]:
+    dropping = loyalty_queries.members_losing_their_level_on(
+        day + dt.timedelta(days=LEVEL_DAYS_AHEAD), now=timezone.now()
+    )
+    for pk, owner_id in _owned(Customer.objects.filter(pk__in=list(dropping))).values_list("pk", "owner_id"):
+        yield pk, owner_id, dropping[pk]
+
+
 SOURCES: dict[str, Callable[[dt.date], Iterable[tuple[int, int, str]]]] = {
     ReminderReason.BIRTHDAY: _birthdays,
     ReminderReason.ANNIVERSARY: _anniversaries,
@@ -101,6 +111,7 @@ SOURCES: dict[str, Callable[[dt.date], Iterable[tuple[int, int, str]]]] = {
     ReminderReason.NEXT_ORDER: _next_order,
     ReminderReason.QUIET: _quiet,
     ReminderReason.COMPLAINT: _complaints,
+    ReminderReason.LEVEL: _level_drop,
 }
 
 
@@ -197,6 +208,9 @@ def suggested_message(reminder: Reminder) -> str:
         ReminderReason.COUPON: _("%(name)s, your coupon expires on %(detail)s. Would you like to use it this week?"),
         ReminderReason.NEXT_ORDER: _("%(name)s, how are you getting on? New pieces have arrived that you may like."),
         ReminderReason.QUIET: _("%(name)s, we have missed you! May I show you what is new this season?"),
+        ReminderReason.LEVEL: _(
+            "%(name)s, a little more shopping in the next two weeks keeps your %(detail)s level. Shall I help?"
+        ),
         ReminderReason.COMPLAINT: _(
             "%(name)s, I saw your feedback (ticket %(detail)s). I am sorry, and I will help sort it out."
         ),
