@@ -292,6 +292,8 @@ CELERY_BEAT_SCHEDULE = {
     "loyalty-birthday-gifts": {"task": "rapport.loyalty.birthday_gifts", "schedule": 24 * 3600.0},
     # the counter: member codes a day past their expiry
     "counter-forget-expired-codes": {"task": "rapport.counter.forget_expired_codes", "schedule": 24 * 3600.0},
+    # owners' care reminders: hourly, so a day's list is there soon after the day starts (a rerun adds none)
+    "clienteling-make-reminders": {"task": "rapport.clienteling.make_reminders", "schedule": 3600.0},
     # campaigns
     "campaigns-tick": {"task": "rapport.campaigns.tick", "schedule": 60.0},
     # every minute: an abandoned cart's idle time is given in minutes (5 at the least)

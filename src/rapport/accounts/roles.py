@@ -92,12 +92,10 @@ _SERVICE = [
     "service.change_cannedreply",
 ]
 
-# Campaigns: operation plans, content templates, channel settings, call lists and reports.
+# Campaigns: operation plans, content templates, channel settings and reports.
 _VIEW_CAMPAIGNS = ["campaigns.view_plan", "campaigns.view_contenttemplate", "campaigns.view_channelpolicy"]
-_CALL_CUSTOMERS = ["campaigns.view_calltask", "campaigns.change_calltask"]
 _CAMPAIGNS = [
     *_VIEW_CAMPAIGNS,
-    *_CALL_CUSTOMERS,
     "campaigns.add_plan",
     "campaigns.change_plan",
     "campaigns.delete_plan",
@@ -137,7 +135,13 @@ _LOYALTY = [
 # Tasks (任务管理): everyone who meets customers works their own and their store's; operators
 # also create them in bulk for a segment and read completion by person and store. The counter
 # (门店收银台) for store staff and operators.
-_TASKS = ["clienteling.view_task", "clienteling.add_task", "clienteling.change_task"]
+_TASKS = [
+    "clienteling.view_task",
+    "clienteling.add_task",
+    "clienteling.change_task",
+    "clienteling.view_contact",
+    "clienteling.add_contact",
+]
 _MANAGE_TASKS = [*_TASKS, "clienteling.manage_tasks"]
 
 ROLE_PERMISSIONS: dict[str, list[str]] = {
@@ -193,7 +197,6 @@ ROLE_PERMISSIONS: dict[str, list[str]] = {
         *_EDIT_CUSTOMERS,
         "customers.reveal_pii",
         *_TAG_CUSTOMERS,
-        *_CALL_CUSTOMERS,
         *_VIEW_METRICS,
         *_VIEW_ASSETS,
         *_TASKS,
@@ -203,7 +206,6 @@ ROLE_PERMISSIONS: dict[str, list[str]] = {
         *_EDIT_CUSTOMERS,
         "customers.reveal_pii",
         *_TAG_CUSTOMERS,
-        *_CALL_CUSTOMERS,
         *_VIEW_METRICS,
         *_VIEW_ASSETS,
         "loyalty.redeem_coupon",

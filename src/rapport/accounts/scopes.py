@@ -26,6 +26,8 @@ IMPORTS = "imports"
 MEMBER_CODES = "member-codes"
 TASKS_READ = "tasks:read"
 TASKS_WRITE = "tasks:write"
+CONTACTS_READ = "contacts:read"
+CONTACTS_WRITE = "contacts:write"
 JOBS = "jobs"
 INVENTORY_READ = "inventory:read"
 INVENTORY_WRITE = "inventory:write"
@@ -42,8 +44,8 @@ ALL_SCOPES = {
     SEGMENTS_WRITE: "Save, change and delete segments and take snapshots",
     TAGS_READ: "Read tag categories, tags, customers' tags and tag history",
     TAGS_WRITE: "Tag customers (one, in batches), manage tags, templates and tag sync",
-    CAMPAIGNS_READ: "Read operation plans, reports, content templates, channel settings and call tasks",
-    CAMPAIGNS_WRITE: "Create, launch, pause and cancel plans; write templates; change channels; record calls",
+    CAMPAIGNS_READ: "Read operation plans, reports, content templates, channel settings",
+    CAMPAIGNS_WRITE: "Create, launch, pause and cancel plans; write templates; change channels",
     SERVICE_READ: "Read tickets, their messages and history, knowledge-base articles and service reports",
     SERVICE_WRITE: "Open, reply to, note, assign, merge and change tickets; write knowledge-base articles",
     ANALYTICS_READ: "Read customer metrics, KPIs, model fits and saved reports; run and export reports",
@@ -56,6 +58,8 @@ ALL_SCOPES = {
     MEMBER_CODES: "Accept a member's code or card number at a till and get the member's masked card and visit token",
     TASKS_READ: "Read tasks on customers and completion per person and store",
     TASKS_WRITE: "Create and complete tasks on customers (one, or in bulk for a segment)",
+    CONTACTS_READ: "Read the calls, messages, visits and appointments staff recorded on customers",
+    CONTACTS_WRITE: "Record a call, message, visit or appointment on a customer",
     JOBS: "Follow long background jobs; retry a failed or stalled one, cancel an open one",
     INVENTORY_READ: "Read stock levels, locations and stock movements",
     INVENTORY_WRITE: "Set how products are stocked and record goods received, adjustments and counts",

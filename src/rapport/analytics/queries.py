@@ -157,3 +157,13 @@ def _raw_rows(queryset: QuerySet[Any]) -> list[tuple[Any, ...]]:
 def metrics_of(customer_id: int) -> CustomerMetrics | None:
     """A customer's latest metrics (RFM, lifecycle, CLV, churn), or None before the first run."""
     return CustomerMetrics.objects.filter(customer_id=customer_id).first()
+
+
+def expected_to_order_on(day: dt.date) -> QuerySet[CustomerMetrics]:
+    """Customers the CLV model expected to order on ``day`` (its ``expected_next_order_on``)."""
+    return CustomerMetrics.objects.filter(expected_next_order_on=day)
+
+
+def high_value_last_ordered_on(day: dt.date) -> QuerySet[CustomerMetrics]:
+    """Top and high value-tier customers whose last order was on ``day`` (UTC)."""
+    return CustomerMetrics.objects.filter(value_tier__in=["top", "high"], last_order_at__date=day)

@@ -23,7 +23,6 @@ from django.utils.translation import gettext_lazy as _
 from rapport.campaigns import services
 from rapport.campaigns.models import (
     Bounce,
-    CallTask,
     ChannelPolicy,
     ContentTemplate,
     EmailSuppression,
@@ -144,14 +143,6 @@ class SiteMessageAdmin(ReadOnlyAdmin):
     list_display = ["id", "customer", "title", "created_at", "read_at"]
     search_fields = ["=customer__id", "title"]
     raw_id_fields = ["customer", "message"]
-
-
-@admin.register(CallTask)
-class CallTaskAdmin(ReadOnlyAdmin):
-    list_display = ["id", "customer", "plan", "assigned_to", "status", "created_at", "done_at"]
-    list_filter = ["status"]
-    search_fields = ["=customer__id"]
-    raw_id_fields = ["customer", "message", "plan"]
 
 
 @admin.register(Bounce)

@@ -19,7 +19,7 @@ from rapport.accounts.scopes import CAMPAIGNS_READ, CAMPAIGNS_WRITE
 from rapport.campaigns import reports, services
 from rapport.campaigns.delivery import blocks, bounces, channels
 from rapport.campaigns.delivery.content import Content
-from rapport.campaigns.models import Bounce, CallTask, ChannelKind, ChannelPolicy, ContentTemplate, Plan
+from rapport.campaigns.models import Bounce, ChannelKind, ChannelPolicy, ContentTemplate, Plan
 from rapport.campaigns.responses import (
     BounceWebhookOut,
     DeliveryCallbackOut,
@@ -104,11 +104,6 @@ class LiftSuppressionIn(Strict):
     reason: str = Field(description="why email may go to the address again (kept in the audit log)")
 
 
-class CallResultIn(Strict):
-    status: Literal["reached", "no_answer", "declined"]
-    outcome: str = ""
-
-
 def _given(payload: Strict) -> dict[str, Any]:
     return payload.model_dump(exclude_unset=True)
 
@@ -168,20 +163,6 @@ def policy_body(policy: ChannelPolicy) -> dict[str, Any]:
         "quiet_start": policy.quiet_start,
         "quiet_end": policy.quiet_end,
         "max_attempts": policy.max_attempts,
-    }
-
-
-def call_body(task: CallTask) -> dict[str, Any]:
-    return {
-        "id": task.pk,
-        "customer_id": task.customer_id,
-        "plan_id": task.plan_id,
-        "assigned_to": task.assigned_to_id,
-        "script": task.script,
-        "status": task.status,
-        "outcome": task.outcome,
-        "created_at": task.created_at,
-        "done_at": task.done_at,
     }
 
 
@@ -386,31 +367,6 @@ def list_policies(request: HttpRequest) -> list[dict[str, Any]]:
 def update_policy(request: HttpRequest, channel: str, payload: PolicyIn) -> dict[str, Any]:
     require(request, CAMPAIGNS_WRITE, "campaigns.change_channelpolicy")
     return policy_body(services.save_policy(channel, data=_given(payload), actor=actor_for(request)))
-
-
-@router.get("/campaigns/calls", response={200: dict[str, Any]}, summary="Outbound call tasks (open first)")
-def list_calls(request: HttpRequest, status: str | None = None, limit: int = 50, offset: int = 0) -> dict[str, Any]:
-    require(request, CAMPAIGNS_READ, "campaigns.view_calltask")
-    tasks = CallTask.objects.filter(customer__in=customer_queries.visible_customers(request.user))
-    if status:
-        tasks = tasks.filter(status=status)
-    page = paginate(tasks, limit=limit, offset=offset)
-    return page_body(page, [call_body(t) for t in page.items])
-
-
-@router.post("/campaigns/calls/{task_id}", response={200: dict[str, Any]}, summary="Record a call's result")
-def record_call(request: HttpRequest, task_id: int, payload: CallResultIn) -> dict[str, Any]:
-    require(request, CAMPAIGNS_WRITE, "campaigns.change_calltask")
-    task = (
-        CallTask.objects.filter(pk=task_id, customer__in=customer_queries.visible_customers(request.user))
-        .select_related("customer")
-        .first()
-    )
-    if task is None:
-        raise NotFound.single("task_id", "not_found", f"no call task #{task_id}")
-    return call_body(
-        services.complete_call(task, status=payload.status, outcome=payload.outcome, actor=actor_for(request))
-    )
 
 
 # Email suppressions ---------------------------------------------------------------------------

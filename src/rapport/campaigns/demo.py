@@ -19,7 +19,7 @@ from django.db.models import Q
 from rapport.campaigns import services, starters
 from rapport.campaigns.delivery import channels
 from rapport.campaigns.journeys import engine
-from rapport.campaigns.models import CallTask, ContentTemplate, Enrollment, Message, Plan, SiteMessage
+from rapport.campaigns.models import ContentTemplate, Enrollment, Message, Plan, SiteMessage
 from rapport.commerce.models import CustomerStats
 from rapport.customers.models import Customer
 from rapport.demo.steps import DemoContext
@@ -55,13 +55,6 @@ TEMPLATES: list[dict[str, str]] = [
         "subject": "It has been a while, {{ customer.name }}",
         "body": "New arrivals since your last visit{% if order %} (your last order was {{ order.number }})"
         "{% endif %}: https://shop.example.com/new",
-    },
-    {
-        "name": "VIP follow-up call",
-        "channel": "call",
-        "subject": "订单回访",
-        "body": "感谢{{ customer.name }}的订单"
-        "{% if order %} {{ order.number }}（{{ order.total }}）{% endif %}；询问收货情况，记下任何问题。",
     },
 ]
 
@@ -215,13 +208,25 @@ def seed_campaigns(context: DemoContext) -> dict[str, int]:
         engaged[key] += value
     _finish(winback, sent_at)
 
-    # 4. Service calls after big orders last week: tasks on the call list, some already done.
+    # 4. Service calls after big orders last week: call tasks for the customers' owners.
     calls = services.save_plan(
         data={
             "name": "VIP follow-up calls",
             "kind": "one_off",
             "segment": members.pk,
-            "steps": [_send("call", templates["VIP follow-up call"], purpose="service")],
+            "steps": [
+                {
+                    "kind": "task",
+                    "config": {
+                        "task_kind": "call",
+                        "title": "订单回访",
+                        "notes": "感谢客户的订单；询问收货情况，记下任何问题。",
+                        "due_in_days": 2,
+                        "assign": "owner",
+                        "purpose": "service",
+                    },
+                }
+            ],
         },
         actor=actor,
     )
@@ -259,14 +264,12 @@ def _redraw(plan: Plan, at: dt.datetime, rng: Any) -> None:
 
 
 def _run_at(plan: Plan, customers: Any, entry_key: str, at: dt.datetime, rng: Any) -> None:
-    """Enter and move the plan as the engine would have at ``at``; site and call sends go out."""
+    """Enter and move the plan as the engine would have at ``at``; site sends go out."""
     Plan.objects.filter(pk=plan.pk).update(status=Plan.Status.RUNNING)
     plan.refresh_from_db()
     engine.enroll(plan, customers, entry_key=entry_key, now=at)
     _redraw(plan, at, rng)
     engine.advance(plan, now=at)
-    for channel in ("site", "call"):
-        channels.deliver_due(now=at, channel=channel, limit=100_000)
+    channels.deliver_due(now=at, channel="site", limit=100_000)
     SiteMessage.objects.filter(message__plan=plan).update(created_at=at)
-    CallTask.objects.filter(plan=plan).update(created_at=at)
     Enrollment.objects.filter(plan=plan, state=Enrollment.State.DONE, finished_at__isnull=True).update(finished_at=at)

@@ -8,7 +8,7 @@
 * :class:`Message` — one send: exactly once per (enrollment, step), enforced by a unique
   constraint; suppressed sends are rows too, with the reason, so every decision is visible.
 * :class:`ChannelPolicy` — per channel: the gateway behind it, frequency caps, quiet hours.
-* :class:`SiteMessage` / :class:`CallTask` — what the site and outbound-call channels deliver to.
+* :class:`SiteMessage` — what the site channel delivers to.
 * :class:`Bounce` / :class:`EmailSuppression` — email returned undelivered, and the addresses
   no email goes to any more because of it.
 
@@ -51,7 +51,9 @@ CONSENT_CHANNEL = {
     ChannelKind.CALL: "call",
 }
 GATEWAY_CHANNELS = (ChannelKind.SMS, ChannelKind.PUSH, ChannelKind.MINI_PROGRAM, ChannelKind.WECHAT)
-CUSTOMER_CHANNELS = [c for c in ChannelKind if c != ChannelKind.STAFF]
+# Outbound calls are no longer sent: a "create task" step gives staff a call task (clienteling). The
+# channel stays so that the messages and templates of the old call list keep their label.
+CUSTOMER_CHANNELS = [c for c in ChannelKind if c not in (ChannelKind.STAFF, ChannelKind.CALL)]
 
 
 class Purpose(models.TextChoices):
@@ -190,6 +192,7 @@ class Step(models.Model):
         ADD_TAG = "add_tag", _("Add tag")
         REMOVE_TAG = "remove_tag", _("Remove tag")
         NOTIFY = "notify", _("Notify staff")
+        TASK = "task", _("Create task")
         END = "end", _("End")
 
     plan = models.ForeignKey(Plan, on_delete=models.CASCADE, related_name="steps")
@@ -363,41 +366,6 @@ class SiteMessage(models.Model):
 
     def __str__(self) -> str:
         return self.title
-
-
-class CallTask(models.Model):
-    """A customer for staff to phone (外呼任务), with the script a plan wrote for them."""
-
-    class Status(models.TextChoices):
-        OPEN = "open", _("To call")
-        REACHED = "reached", _("Reached")
-        NO_ANSWER = "no_answer", _("No answer")
-        DECLINED = "declined", _("Declined further calls")
-
-    id = models.BigAutoField(primary_key=True)
-    customer = models.ForeignKey(Customer, on_delete=models.CASCADE, related_name="+")
-    message = models.OneToOneField(Message, null=True, blank=True, on_delete=models.SET_NULL, related_name="+")
-    plan = models.ForeignKey(Plan, null=True, blank=True, on_delete=models.SET_NULL, related_name="+")
-    assigned_to = models.ForeignKey(
-        settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.SET_NULL, related_name="+"
-    )
-    script = models.TextField(_("script"))
-    status = models.CharField(_("status"), max_length=10, choices=Status.choices, default=Status.OPEN)
-    outcome = models.CharField(_("outcome"), max_length=300, blank=True)
-    created_at = models.DateTimeField()
-    done_at = models.DateTimeField(null=True, blank=True)
-    done_by = models.ForeignKey(
-        settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.SET_NULL, related_name="+"
-    )
-
-    class Meta:
-        ordering = ["status", "-created_at", "-id"]
-        indexes = [models.Index(fields=["status", "assigned_to"], name="call_task_queue_idx")]
-        verbose_name = _("call task")
-        verbose_name_plural = _("call tasks")
-
-    def __str__(self) -> str:
-        return f"call #{self.pk}"
 
 
 class Bounce(models.Model):

@@ -22,7 +22,6 @@ from rapport.campaigns.journeys import engine, reach, triggers
 from rapport.campaigns.journeys.validation import clean_plan
 from rapport.campaigns.models import (
     CONSENT_CHANNEL,
-    CallTask,
     ChannelKind,
     ChannelPolicy,
     ContentTemplate,
@@ -476,27 +475,7 @@ def save_policy(channel: str, *, data: Mapping[str, Any], actor: Actor) -> Chann
     return policy
 
 
-# Call tasks and unsubscribing ------------------------------------------------------------------
-
-
-@transaction.atomic
-def complete_call(task: CallTask, *, status: str, outcome: str, actor: Actor) -> CallTask:
-    """Record a call's result; a reached customer counts as delivered, a refusal withdraws consent."""
-    if status not in (CallTask.Status.REACHED, CallTask.Status.NO_ANSWER, CallTask.Status.DECLINED):
-        raise InvalidInput.single("status", "invalid", "reached, no_answer or declined")
-    if len(outcome) > 300:
-        raise InvalidInput.single("outcome", "too_long", "at most 300 characters")
-    now = timezone.now()
-    task.status, task.outcome, task.done_at, task.done_by = status, outcome.strip(), now, actor.staff_user
-    task.save(update_fields=["status", "outcome", "done_at", "done_by"])
-    if task.message_id and status == CallTask.Status.REACHED:
-        Message.objects.filter(pk=task.message_id, status=Message.Status.SENT).update(
-            status=Message.Status.DELIVERED, delivered_at=now
-        )
-    if status == CallTask.Status.DECLINED:
-        withdraw_marketing(task.customer, actor=actor, channels=["call"], evidence=f"call task #{task.pk}")
-    record(actor, AuditEntry.Action.UPDATE, obj=task, changes={"status": status})
-    return task
+# Unsubscribing ------------------------------------------------------------------
 
 
 def unsubscribe(customer_id: int, channel: str) -> Customer:

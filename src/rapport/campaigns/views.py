@@ -1,6 +1,6 @@
 """Console pages for campaigns: the plan list, the plan builder (a structured step list), a plan's
-report with its funnel, content templates with preview and test send, channel settings and the
-outbound call list. Views only translate between HTTP and the services.
+report with its funnel, content templates with preview and test send and channel settings.
+Views only translate between HTTP and the services.
 """
 
 from __future__ import annotations
@@ -15,7 +15,7 @@ from django.conf import settings
 from django.contrib import messages
 from django.contrib.auth.decorators import login_required, permission_required
 from django.core.exceptions import PermissionDenied
-from django.db.models import Count, Q
+from django.db.models import Count
 from django.http import HttpRequest, HttpResponse
 from django.shortcuts import get_object_or_404, redirect, render
 from django.urls import reverse
@@ -29,13 +29,13 @@ from rapport.campaigns.delivery import sms as sms_length
 from rapport.campaigns.journeys.validation import TRIGGERS
 from rapport.campaigns.models import (
     CUSTOMER_CHANNELS,
-    CallTask,
     ChannelKind,
     ContentTemplate,
     Message,
     Plan,
     Step,
 )
+from rapport.clienteling import steps as task_steps
 from rapport.core.errors import DomainError, FieldError
 from rapport.core.listing import page_offset, paginate
 from rapport.core.requests import console_actor, error_text
@@ -110,7 +110,7 @@ def _builder_catalogue() -> dict[str, Any]:
             for t in Tag.objects.filter(type=Tag.Type.MANUAL, is_active=True).select_related("category")
         ],
         "segments": [{"value": s.pk, "label": s.name} for s in Segment.objects.filter(is_template=False)],
-        "rewards": rewards.catalogue(),
+        "rewards": {**rewards.catalogue(), Step.Kind.TASK.value: task_steps.catalogue()},
         "engagements": [
             {"value": "opened", "label": _("Opened the message of an earlier step")},
             {"value": "clicked", "label": _("Clicked in the message of an earlier step")},
@@ -556,49 +556,6 @@ def channel_settings(request: HttpRequest) -> HttpResponse:
             "smtp_host": settings.EMAIL_HOST,
         },
     )
-
-
-@login_required
-@permission_required("campaigns.view_calltask", raise_exception=True)
-def call_list(request: HttpRequest) -> HttpResponse:
-    tasks = CallTask.objects.filter(customer__in=customer_queries.visible_customers(request.user)).select_related(
-        "customer", "plan", "assigned_to"
-    )
-    mine = request.GET.get("mine") == "1"
-    if mine:
-        tasks = tasks.filter(Q(assigned_to=request.user) | Q(assigned_to__isnull=True))
-    status = request.GET.get("status", CallTask.Status.OPEN)
-    if status in CallTask.Status.values:
-        tasks = tasks.filter(status=status)
-    page = paginate(tasks, limit=PAGE_SIZE, offset=page_offset(request.GET.get("page"), PAGE_SIZE))
-    return render(
-        request,
-        "campaigns/calls.html",
-        {"nav": "campaigns", "page": page, "status": status, "mine": mine, "statuses": CallTask.Status.choices},
-    )
-
-
-@login_required
-@require_POST
-@permission_required("campaigns.change_calltask", raise_exception=True)
-def call_record(request: HttpRequest, pk: int) -> HttpResponse:
-    task = get_object_or_404(
-        CallTask.objects.filter(customer__in=customer_queries.visible_customers(request.user)).select_related(
-            "customer"
-        ),
-        pk=pk,
-    )
-    try:
-        services.complete_call(
-            task,
-            status=request.POST.get("status", ""),
-            outcome=request.POST.get("outcome", ""),
-            actor=console_actor(request),
-        )
-        messages.success(request, _("Call recorded."))
-    except DomainError as exc:
-        messages.error(request, error_text(exc))
-    return redirect("campaigns:calls")
 
 
 # The customer 360 Messages tab ---------------------------------------------------------------

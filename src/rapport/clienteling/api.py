@@ -1,5 +1,6 @@
 """``/api/v1/tasks``: tasks on customers for a WeCom sidebar, a POS or a phone app: list the
-caller's, create one or a segment's worth, complete one, and completion per person and store."""
+caller's, create one or a segment's worth, complete one, and completion per person and store.
+``/api/v1/contacts``: the contact log (record one, list a customer's, last contacted and consent)."""
 
 from __future__ import annotations
 
@@ -7,12 +8,23 @@ import datetime as dt
 from typing import Any, Literal
 
 from django.http import HttpRequest
+from django.utils import timezone
 from ninja import Field, Router, Status
 
-from rapport.accounts.scopes import TASKS_READ, TASKS_WRITE
-from rapport.clienteling import services
-from rapport.clienteling.models import Task, TaskStatus
-from rapport.clienteling.responses import BulkTasksOut, CompletionOut, TaskOut, TaskPage
+from rapport.accounts.scopes import CONTACTS_READ, CONTACTS_WRITE, TASKS_READ, TASKS_WRITE
+from rapport.clienteling import contacts, queries, reminders, services
+from rapport.clienteling.models import Contact, Reminder, Task, TaskStatus
+from rapport.clienteling.responses import (
+    BulkTasksOut,
+    CompletionOut,
+    ContactCardOut,
+    ContactOut,
+    ContactPage,
+    ReminderOut,
+    ReminderPage,
+    TaskOut,
+    TaskPage,
+)
 from rapport.core.api import Strict, actor_for, require
 from rapport.core.errors import NotFound
 from rapport.core.listing import page_body, paginate
@@ -47,8 +59,20 @@ class BulkIn(Strict):
     notes: str = Field("", max_length=4000)
 
 
+class ContactIn(Strict):
+    customer_id: int = Field(gt=0)
+    kind: Literal["call", "message", "visit", "appointment"]
+    purpose: Literal["service", "marketing"] = "service"
+    note: str = Field("", max_length=2000)
+    occurred_at: dt.datetime | None = Field(None, description="when it happened (not after now); empty: now")
+
+
+class SnoozeIn(Strict):
+    days: int = Field(1, ge=1, le=30)
+
+
 class CompleteIn(Strict):
-    outcome: Literal["reached", "no_answer", "interested", "declined", "done"]
+    outcome: Literal["reached", "no_answer", "interested", "declined", "done", "opted_out"]
     notes: str = Field("", max_length=4000)
 
 
@@ -122,3 +146,86 @@ def complete(request: HttpRequest, task_id: int, payload: CompleteIn) -> dict[st
 def completion(request: HttpRequest) -> dict[str, Any]:
     require(request, TASKS_READ, services.MANAGE_PERMISSION)
     return services.completion(services.visible_tasks(request.user).exclude(status=TaskStatus.CANCELLED))
+
+
+def contact_body(contact: Contact) -> dict[str, Any]:
+    return {
+        "id": contact.pk,
+        "customer_id": contact.customer_id,
+        "kind": contact.kind,
+        "purpose": contact.purpose,
+        "note": contact.note,
+        "staff": contact.staff.get_username() if contact.staff else None,
+        "store": contact.store.code if contact.store else None,
+        "task_id": contact.task_id,
+        "occurred_at": contact.occurred_at.isoformat(),
+    }
+
+
+@router.get("/contacts", response={200: ContactPage}, summary="A customer's recorded contacts, newest first")
+def list_contacts(request: HttpRequest, customer_id: int, limit: int = 50, offset: int = 0) -> dict[str, Any]:
+    require(request, CONTACTS_READ, "clienteling.view_contact")
+    customer = visible_customer(request.user, customer_id)
+    page = paginate(queries.contacts_of(customer.pk), limit=limit, offset=offset)
+    return page_body(page, [contact_body(c) for c in page.items])
+
+
+@router.get(
+    "/contacts/card",
+    response={200: ContactCardOut},
+    summary="When the customer was last contacted, and the contact types not open to marketing (no consent)",
+)
+def contact_card(request: HttpRequest, customer_id: int) -> dict[str, Any]:
+    require(request, CONTACTS_READ, "clienteling.view_contact")
+    customer = visible_customer(request.user, customer_id)
+    last = queries.last_contacted([customer.pk]).get(customer.pk)
+    return {
+        "customer_id": customer.pk,
+        "last_contacted_at": last.isoformat() if last else None,
+        "marketing_refused": contacts.marketing_refused(customer.pk),
+    }
+
+
+@router.post("/contacts", response={201: ContactOut}, summary="Record a call, message, visit or appointment")
+def record_contact(request: HttpRequest, payload: ContactIn) -> Status[dict[str, Any]]:
+    require(request, CONTACTS_WRITE, "clienteling.add_contact")
+    customer = visible_customer(request.user, payload.customer_id)
+    data = payload.dict(exclude={"customer_id"})
+    return Status(201, contact_body(contacts.record_contact(customer, data, actor=actor_for(request))))
+
+
+def reminder_body(reminder: Reminder) -> dict[str, Any]:
+    return {
+        "id": reminder.pk,
+        "customer_id": reminder.customer_id,
+        "customer_name": reminder.customer.name,
+        "reason": reminder.reason,
+        "day": reminder.day.isoformat(),
+        "detail": reminder.detail,
+        "status": reminder.status,
+        "show_on": reminder.show_on.isoformat(),
+        "message": reminders.suggested_message(reminder),
+    }
+
+
+@router.get("/reminders", response={200: ReminderPage}, summary="The caller's care reminders for today")
+def list_reminders(request: HttpRequest, limit: int = 50, offset: int = 0) -> dict[str, Any]:
+    require(request, TASKS_READ, "clienteling.view_task")
+    page = paginate(reminders.todays_list(request.user, timezone.localdate()), limit=limit, offset=offset)
+    return page_body(page, [reminder_body(r) for r in page.items])
+
+
+@router.post("/reminders/{reminder_id}/done", response={200: ReminderOut}, summary="Mark a care reminder done")
+def reminder_done(request: HttpRequest, reminder_id: int) -> dict[str, Any]:
+    require(request, TASKS_WRITE, "clienteling.view_task")
+    reminder = reminders.get_reminder(request.user, reminder_id)
+    reminders.mark_done(reminder, actor=actor_for(request))
+    return reminder_body(reminders.get_reminder(request.user, reminder_id))
+
+
+@router.post("/reminders/{reminder_id}/snooze", response={200: ReminderOut}, summary="Show a reminder again later")
+def reminder_snooze(request: HttpRequest, reminder_id: int, payload: SnoozeIn) -> dict[str, Any]:
+    require(request, TASKS_WRITE, "clienteling.view_task")
+    reminder = reminders.get_reminder(request.user, reminder_id)
+    reminders.snooze(reminder, days=payload.days, today=timezone.localdate(), actor=actor_for(request))
+    return reminder_body(reminders.get_reminder(request.user, reminder_id))

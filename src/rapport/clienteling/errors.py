@@ -11,6 +11,7 @@ from enum import StrEnum
 class ClientelingErrorCode(StrEnum):
     CLOSED = "closed"
     INVALID = "invalid"
+    NO_CONSENT = "no_consent"
     NOT_FOUND = "not_found"
     OUT_OF_RANGE = "out_of_range"
     REQUIRED = "required"

@@ -1,6 +1,9 @@
 """Tasks (任务管理) on customers for the people who meet them: a call, a WeCom message, a visit,
 a sample to send or a ticket to follow up, due at a time, for a staff member or a whole store.
 
+A :class:`Contact` is a call, message, visit or appointment a staff member had with the customer: it
+is on the 360 timeline and the latest one is the customer's "last contacted".
+
 A recurring task makes its next occurrence when it is done (``previous`` links the chain, and
 is unique, so completing twice makes one next task).
 """
@@ -42,6 +45,7 @@ class Outcome(models.TextChoices):
     INTERESTED = "interested", _("Interested")
     DECLINED = "declined", _("Not interested")
     DONE = "done", _("Done as asked")
+    OPTED_OUT = "opted_out", _("Asked not to be contacted again")
 
 
 class Recurrence(models.TextChoices):
@@ -108,3 +112,95 @@ class Task(models.Model):
 
     def __str__(self) -> str:
         return self.title
+
+
+class ContactKind(models.TextChoices):
+    CALL = "call", _("Call")
+    MESSAGE = "message", _("Message (WeCom)")
+    VISIT = "visit", _("Store visit")
+    APPOINTMENT = "appointment", _("Appointment")
+
+
+class ContactPurpose(models.TextChoices):
+    SERVICE = "service", _("Service")
+    MARKETING = "marketing", _("Marketing")
+
+
+class Contact(models.Model):
+    """A contact a staff member had with the customer, as they recorded it (never dated after now)."""
+
+    id = models.BigAutoField(primary_key=True)
+    customer = models.ForeignKey(
+        Customer, on_delete=models.CASCADE, related_name="contacts", verbose_name=_("customer")
+    )
+    kind = models.CharField(_("type"), max_length=12, choices=ContactKind.choices)
+    purpose = models.CharField(_("purpose"), max_length=10, choices=ContactPurpose.choices)
+    note = models.TextField(_("note"), blank=True)
+    staff = models.ForeignKey(
+        settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.SET_NULL, related_name="+"
+    )
+    store = models.ForeignKey(Store, null=True, blank=True, on_delete=models.SET_NULL, related_name="+")
+    task = models.OneToOneField(
+        Task, null=True, blank=True, on_delete=models.SET_NULL, related_name="contact", verbose_name=_("task")
+    )
+    occurred_at = models.DateTimeField(_("when"))
+    created_at = models.DateTimeField(_("recorded"))
+
+    class Meta:
+        ordering = ["-occurred_at", "-id"]
+        indexes = [
+            models.Index(fields=["customer", "-occurred_at"], name="clienteling_contact_customer"),
+            models.Index(fields=["staff", "-occurred_at"], name="clienteling_contact_staff"),
+        ]
+        verbose_name = _("contact")
+        verbose_name_plural = _("contacts")
+
+    def __str__(self) -> str:
+        return f"{self.get_kind_display()} #{self.pk}"
+
+
+class ReminderReason(models.TextChoices):
+    BIRTHDAY = "birthday", _("Birthday")
+    ANNIVERSARY = "anniversary", _("Membership anniversary")
+    POINTS = "points", _("Points about to expire")
+    COUPON = "coupon", _("Coupon about to expire")
+    NEXT_ORDER = "next_order", _("Expected order overdue")
+    QUIET = "quiet", _("High-value customer gone quiet")
+    COMPLAINT = "complaint", _("Complaint opened")
+    LEVEL = "level", _("Level about to drop")
+
+
+class ReminderStatus(models.TextChoices):
+    OPEN = "open", _("To do")
+    DONE = "done", _("Done")
+
+
+class Reminder(models.Model):
+    """A care reminder (关怀提醒) on an owner's daily list: one per customer, reason and day, made by the
+    daily job; done, or snoozed (``show_on`` moves on)."""
+
+    id = models.BigAutoField(primary_key=True)
+    owner = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.CASCADE, related_name="+")
+    customer = models.ForeignKey(Customer, on_delete=models.CASCADE, related_name="+")
+    reason = models.CharField(_("reason"), max_length=12, choices=ReminderReason.choices)
+    day = models.DateField(_("day"))
+    detail = models.CharField(_("detail"), max_length=200, blank=True)
+    status = models.CharField(_("status"), max_length=8, choices=ReminderStatus.choices, default=ReminderStatus.OPEN)
+    show_on = models.DateField(_("show on"))
+    created_at = models.DateTimeField(_("created"))
+    done_at = models.DateTimeField(_("done at"), null=True, blank=True)
+
+    class Meta:
+        ordering = ["show_on", "reason", "id"]
+        constraints = [
+            models.UniqueConstraint(fields=["customer", "reason", "day"], name="clienteling_reminder_once_a_day")
+        ]
+        indexes = [
+            models.Index(fields=["owner", "status", "show_on"], name="clienteling_reminder_list"),
+            models.Index(fields=["day", "reason"], name="clienteling_reminder_day"),
+        ]
+        verbose_name = _("care reminder")
+        verbose_name_plural = _("care reminders")
+
+    def __str__(self) -> str:
+        return f"{self.get_reason_display()} #{self.pk}"

@@ -1,20 +1,34 @@
-"""Tasks' part in a data-subject request: tasks stay (they count in staff completion), their
-free text (title and notes, which may say anything about the person) is blanked."""
+"""Tasks', contacts' and care reminders' part in a data-subject request: they stay (they count in staff
+completion and performance), their free text (title, notes, a contact's note: it may say anything
+about the person) is blanked, and open care reminders are closed."""
 
 from __future__ import annotations
 
-from rapport.clienteling.models import Task
+from rapport.clienteling.models import Contact, Reminder, ReminderStatus, Task
 from rapport.customers.models import Customer
 from rapport.privacy.registry import Erasure, PrivacyHook, Rows, register_privacy_hook, rows
 
 
 def export(customer: Customer) -> Rows:
-    return {"tasks": rows(Task.objects.filter(customer=customer))}
+    return {
+        "tasks": rows(Task.objects.filter(customer=customer)),
+        "contacts": rows(Contact.objects.filter(customer=customer)),
+        "care_reminders": rows(Reminder.objects.filter(customer=customer)),
+    }
 
 
 def erase(customer: Customer, erasure: Erasure) -> dict[str, int]:
-    return {"task_texts_erased": Task.objects.filter(customer=customer).update(title="—", notes="")}
+    return {
+        "task_texts_erased": Task.objects.filter(customer=customer).update(title="—", notes=""),
+        "contact_notes_erased": Contact.objects.filter(customer=customer).update(note=""),
+        # nobody is to be reminded about an erased person any more
+        "care_reminders_closed": Reminder.objects.filter(customer=customer).update(
+            detail="", status=ReminderStatus.DONE
+        ),
+    }
 
 
 def register() -> None:
-    register_privacy_hook(PrivacyHook("clienteling", ("clienteling.Task",), export, erase))
+    register_privacy_hook(
+        PrivacyHook("clienteling", ("clienteling.Task", "clienteling.Contact", "clienteling.Reminder"), export, erase)
+    )

@@ -51,3 +51,47 @@ class CompletionOut(Body):
 
 TaskPage.model_rebuild()
 CompletionOut.model_rebuild()
+
+
+class ContactOut(Body):
+    id: int
+    customer_id: int
+    kind: str
+    purpose: str
+    note: str
+    staff: str | None
+    store: str | None
+    task_id: int | None
+    occurred_at: str
+
+
+class ContactPage(Body):
+    count: int
+    limit: int
+    offset: int
+    results: list[ContactOut]
+
+
+class ContactCardOut(Body):
+    customer_id: int
+    last_contacted_at: str | None
+    marketing_refused: list[str]
+
+
+class ReminderOut(Body):
+    id: int
+    customer_id: int
+    customer_name: str
+    reason: str
+    day: str
+    detail: str
+    status: str
+    show_on: str
+    message: str
+
+
+class ReminderPage(Body):
+    count: int
+    limit: int
+    offset: int
+    results: list[ReminderOut]

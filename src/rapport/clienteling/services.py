@@ -23,6 +23,7 @@ from django.utils.translation import gettext as _
 from rapport.accounts.services import staff_store_id
 from rapport.audit.models import AuditEntry
 from rapport.audit.services import record
+from rapport.clienteling import contacts
 from rapport.clienteling.models import Outcome, Priority, Recurrence, Task, TaskKind, TaskSource, TaskStatus
 from rapport.core.actor import Actor
 from rapport.core.errors import Conflict, FieldError, InvalidInput, NotFound
@@ -88,6 +89,9 @@ def _choice(data: Mapping[str, Any], name: str, choices: list[Any], default: Any
         )
     return value
 
+
+# The consent channel a task of each kind contacts the customer on (visits and samples need none).
+CONTACT_CHANNELS = {TaskKind.CALL: "call", TaskKind.WECOM: "wechat"}
 
 EARLIEST_DUE = dt.datetime(2000, 1, 1, tzinfo=dt.UTC)
 LATEST_DUE = dt.datetime(2100, 1, 1, tzinfo=dt.UTC)
@@ -172,7 +176,8 @@ def create_task(customer: Customer, data: Mapping[str, Any], *, actor: Actor) ->
 
 @transaction.atomic
 def complete_task(task: Task, *, outcome: object, notes: object, actor: Actor) -> tuple[Task, Task | None]:
-    """Mark a task done with its outcome; a recurring one gets its next occurrence (once)."""
+    """Mark a task done with its outcome (a reached customer counts as contacted); a recurring one gets
+    its next occurrence (once)."""
     if outcome not in Outcome.values or outcome == Outcome.NONE:
         choices = ", ".join(v for v in Outcome.values if v)
         raise InvalidInput.single("outcome", "invalid", _("One of: %(choices)s.") % {"choices": choices})
@@ -186,6 +191,12 @@ def complete_task(task: Task, *, outcome: object, notes: object, actor: Actor) -
     locked.notes = "\n".join(part for part in (locked.notes, text.strip()) if part)
     locked.save(update_fields=["status", "outcome", "completed_at", "notes"])
     record(actor, AuditEntry.Action.UPDATE, obj=locked, changes={"status": ["open", "done"], "outcome": outcome})
+    contacts.record_for_task(locked, actor=actor)
+    channel = CONTACT_CHANNELS.get(TaskKind(locked.kind))
+    if outcome == Outcome.OPTED_OUT and channel is not None:
+        consent.withdraw_marketing(
+            locked.customer, actor=actor, channels=[channel], evidence=f"task #{locked.pk}: {locked.title}"[:200]
+        )
     following = None
     due = next_due(locked.due_at, locked.recurrence)
     if due is not None:
@@ -239,10 +250,6 @@ def bulk_for_segment(segment: Segment, data: Mapping[str, Any], *, actor: Actor)
     created += len(Task.objects.bulk_create(batch))
     record(actor, AuditEntry.Action.CREATE, obj=segment, changes={"tasks_created": created, "title": fields.title})
     return created
-
-
-# The consent channel a task of each kind contacts the customer on (visits and samples need none).
-CONTACT_CHANNELS = {TaskKind.CALL: "call", TaskKind.WECOM: "wechat"}
 
 
 def marketing_refused(task: Task) -> bool:

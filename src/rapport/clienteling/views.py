@@ -1,5 +1,6 @@
 """The task list on a phone (overdue, today, later), a task with its completion form, a new task
-for a customer, bulk creation for a segment and completion per person and store (managers)."""
+for a customer, recording a contact, bulk creation for a segment and completion per person and
+store (managers)."""
 
 from __future__ import annotations
 
@@ -7,14 +8,16 @@ import datetime as dt
 
 from django.contrib import messages
 from django.contrib.auth.decorators import login_required, permission_required
-from django.http import HttpRequest, HttpResponse
+from django.core.exceptions import PermissionDenied
+from django.http import Http404, HttpRequest, HttpResponse, HttpResponseRedirect
 from django.shortcuts import redirect, render
 from django.utils import timezone
 from django.utils.translation import gettext as _
 from django.views.decorators.http import require_POST
 
-from rapport.clienteling import services
-from rapport.clienteling.models import Outcome, Priority, Recurrence, TaskKind, TaskStatus
+from rapport.audit.services import record_reveal
+from rapport.clienteling import contacts, queries, reminders, services
+from rapport.clienteling.models import ContactKind, ContactPurpose, Outcome, Priority, Recurrence, TaskKind, TaskStatus
 from rapport.core.errors import DomainError
 from rapport.core.requests import console_actor, error_text
 from rapport.customers.queries import visible_customer
@@ -55,7 +58,13 @@ def task_detail(request: HttpRequest, pk: int) -> HttpResponse:
     except DomainError as exc:
         messages.error(request, error_text(exc))
         return redirect("clienteling:my_tasks")
-    context = {"nav": "tasks", "task": task, "marketing_refused": services.marketing_refused(task), **CHOICES}
+    context = {
+        "nav": "tasks",
+        "task": task,
+        "marketing_refused": services.marketing_refused(task),
+        "last_contacted": queries.last_contacted([task.customer_id]).get(task.customer_id),
+        **CHOICES,
+    }
     return render(request, "clienteling/task.html", context)
 
 
@@ -107,6 +116,38 @@ def new_task(request: HttpRequest, customer_id: int) -> HttpResponse:
 
 
 @login_required
+@permission_required("clienteling.add_contact", raise_exception=True)
+def new_contact(request: HttpRequest, customer_id: int) -> HttpResponse:
+    """Record a call, message, visit or appointment; marketing is offered only where consent allows."""
+    try:
+        customer = visible_customer(request.user, customer_id)
+    except DomainError as exc:
+        messages.error(request, error_text(exc))
+        return redirect("clienteling:my_tasks")
+    if request.method == "POST":
+        try:
+            contacts.record_contact(customer, request.POST, actor=console_actor(request))
+        except DomainError as exc:
+            messages.error(request, error_text(exc))
+        else:
+            messages.success(request, _("Contact recorded."))
+            return redirect("clienteling:contact", customer_id=customer.pk)
+    refused = contacts.marketing_refused(customer.pk)
+    context = {
+        "nav": "tasks",
+        "customer": customer,
+        "data": request.POST,
+        "kinds": ContactKind.choices,
+        "purposes": ContactPurpose.choices,
+        "refused": [label for value, label in ContactKind.choices if value in refused],
+        "marketing_open": [label for value, label in ContactKind.choices if value not in refused],
+        "last_contacted": queries.last_contacted([customer.pk]).get(customer.pk),
+        "recent": queries.contacts_of(customer.pk)[:10],
+    }
+    return render(request, "clienteling/new_contact.html", context)
+
+
+@login_required
 @permission_required(services.MANAGE_PERMISSION, raise_exception=True)
 def bulk(request: HttpRequest) -> HttpResponse:
     segments = Segment.objects.filter(is_template=False).order_by("name")
@@ -132,3 +173,45 @@ def bulk(request: HttpRequest) -> HttpResponse:
 def completion(request: HttpRequest) -> HttpResponse:
     stats = services.completion(services.visible_tasks(request.user))
     return render(request, "clienteling/completion.html", {"nav": "tasks", **stats})
+
+
+class _DialRedirect(HttpResponseRedirect):
+    allowed_schemes = ["tel"]
+
+
+@login_required
+@permission_required("clienteling.view_task", raise_exception=True)
+def my_reminders(request: HttpRequest) -> HttpResponse:
+    """Today's care reminders of the signed-in owner, each with its message and one-tap actions."""
+    today = timezone.localdate()
+    items = list(reminders.todays_list(request.user, today)[:200])
+    last = queries.last_contacted([r.customer_id for r in items])
+    cards = [{"reminder": r, "message": reminders.suggested_message(r), "last": last.get(r.customer_id)} for r in items]
+    return render(request, "clienteling/reminders.html", {"nav": "tasks", "cards": cards, "today": today})
+
+
+@require_POST
+@login_required
+@permission_required("clienteling.view_task", raise_exception=True)
+def reminder_action(request: HttpRequest, pk: int, action: str) -> HttpResponse:
+    """Done, snooze (days), or call: the phone number is revealed (audited) only to dial it."""
+    if action not in ("call", "done", "snooze"):
+        raise Http404
+    try:
+        reminder = reminders.get_reminder(request.user, pk)
+        if action == "call":
+            if not request.user.has_perm("customers.reveal_pii") or not reminder.customer.phone:
+                raise PermissionDenied
+            record_reveal(console_actor(request), reminder.customer, fields=["phone"])
+            return _DialRedirect(f"tel:{reminder.customer.phone}")
+        if action == "done":
+            reminders.mark_done(reminder, actor=console_actor(request))
+            messages.success(request, _("Done."))
+        elif action == "snooze":
+            reminders.snooze(
+                reminder, days=request.POST.get("days", "1"), today=timezone.localdate(), actor=console_actor(request)
+            )
+            messages.success(request, _("Snoozed."))
+    except DomainError as exc:
+        messages.error(request, error_text(exc))
+    return redirect("clienteling:reminders")

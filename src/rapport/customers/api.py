@@ -69,6 +69,7 @@ class CustomerIn(Strict):
     name: str | None = None
     gender: str | None = None
     birthday: str | None = None
+    lunar_birthday: bool | None = Field(None, description="the birthday is kept by the Chinese calendar (农历)")
     phone: str | None = None
     email: str | None = None
     id_number: str | None = None
@@ -188,6 +189,7 @@ def customer_body(customer: Customer) -> dict[str, Any]:
         "name": customer.name,
         "gender": customer.gender,
         "birthday": customer.birthday,
+        "lunar_birthday": customer.lunar_birthday,
         "phone": customer.masked_phone,
         "email": customer.masked_email,
         "id_number": customer.masked_id_number,

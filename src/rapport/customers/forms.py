@@ -39,6 +39,7 @@ class CustomerForm(forms.Form):
     name = forms.CharField(label=_("Name"), required=False)
     gender = forms.ChoiceField(label=_("Gender"), choices=Gender.choices, required=False)
     birthday = forms.CharField(label=_("Birthday"), required=False, widget=forms.DateInput(attrs={"type": "date"}))
+    lunar_birthday = forms.BooleanField(label=_("Celebrates by the lunar calendar (农历)"), required=False)
     phone = forms.CharField(label=_("Phone"), required=False)
     email = forms.CharField(label=_("Email"), required=False)
     id_number = forms.CharField(label=_("ID number"), required=False)
@@ -71,6 +72,7 @@ class CustomerForm(forms.Form):
             "name": instance.name,
             "gender": instance.gender,
             "birthday": instance.birthday.isoformat() if instance.birthday else "",
+            "lunar_birthday": instance.lunar_birthday,
             "city": instance.city,
             "member_status": instance.member_status,
             "registration_channel": instance.registration_channel,
@@ -88,7 +90,16 @@ class CustomerForm(forms.Form):
         data = self.cleaned_data
         changed = set(self.changed_data)
         profile: dict[str, Any] = {}
-        for field in ("name", "gender", "birthday", "city", "member_status", "registration_channel", "store"):
+        for field in (
+            "name",
+            "gender",
+            "birthday",
+            "lunar_birthday",
+            "city",
+            "member_status",
+            "registration_channel",
+            "store",
+        ):
             if field in changed or self.instance is None:
                 profile[field] = data.get(field)
         for field in PII_FORM_FIELDS:

@@ -24,6 +24,7 @@ class CustomerOut(Body):
     name: str
     gender: str
     birthday: Any
+    lunar_birthday: bool
     phone: str
     email: str
     id_number: str

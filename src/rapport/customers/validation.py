@@ -26,6 +26,7 @@ PROFILE_FIELDS = [
     "name",
     "gender",
     "birthday",
+    "lunar_birthday",
     "phone",
     "email",
     "id_number",
@@ -213,6 +214,15 @@ def _clean_gender(value: Any) -> dict[str, Any]:
     return {"gender": _one_of(str(value or "").lower(), Gender.values, default="", blank_allowed=True)}
 
 
+def _clean_lunar_birthday(value: Any) -> dict[str, Any]:
+    if isinstance(value, bool) or value in _BLANK:
+        return {"lunar_birthday": bool(value)}
+    text = str(value).strip().lower()
+    if text not in ("true", "false", "on", "off", "1", "0", "yes", "no"):
+        raise _Rejected("true or false", "invalid")
+    return {"lunar_birthday": text in ("true", "on", "1", "yes")}
+
+
 def _clean_birthday(value: Any) -> dict[str, Any]:
     if value in _BLANK:
         return {"birthday": None}
@@ -367,6 +377,7 @@ def clean_profile(
         ("name", _clean_name),
         ("gender", _clean_gender),
         ("birthday", _clean_birthday),
+        ("lunar_birthday", _clean_lunar_birthday),
         ("phone", _clean_phone),
         ("email", _clean_email),
         ("id_number", _clean_id_number),

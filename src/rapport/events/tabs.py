@@ -34,7 +34,7 @@ class Moment:
     """One line of the timeline: when, what kind, a title (linked when it has a page) and detail."""
 
     at: dt.datetime
-    kind: str  # "event", "order", "refund", "ticket", "message"
+    kind: str  # "event", "order", "refund", "ticket", "message", "contact"
     label: str  # the kind as shown, or the event's type
     title: str
     detail: str = ""
@@ -105,6 +105,17 @@ def _messages(customer: Customer) -> _Stream:
     return _Stream(sent.order_by("-sent_at", "-id"), moment)
 
 
+def _contacts(customer: Customer) -> _Stream:
+    from rapport.clienteling.queries import contacts_of
+
+    def moment(c: Any) -> Moment:
+        who = c.staff.get_username() if c.staff else (c.store.name if c.store else "")
+        detail = " · ".join(part for part in (c.get_purpose_display(), who, c.note) if part)
+        return Moment(c.occurred_at, "contact", _("Contact"), c.get_kind_display(), detail)
+
+    return _Stream(contacts_of(customer.pk).order_by("-occurred_at", "-id"), moment)
+
+
 def _streams(user: Any, customer: Customer, name: str) -> list[_Stream]:
     streams = [_events(customer, name)]
     if name:
@@ -114,6 +125,7 @@ def _streams(user: Any, customer: Customer, name: str) -> list[_Stream]:
         ("commerce.view_order", _refunds),
         ("service.view_ticket", _tickets),
         ("campaigns.view_message", _messages),
+        ("clienteling.view_contact", _contacts),
     ):
         if user.has_perm(permission):
             streams.append(stream(customer))

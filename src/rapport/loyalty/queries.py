@@ -9,11 +9,12 @@ campaigns only turns what they find into journey entries.
 from __future__ import annotations
 
 import datetime as dt
+from typing import Any
 
 from django.db.models import QuerySet
 
 from rapport.customers.models import Customer
-from rapport.loyalty.models import Account, Coupon, CouponStatus, LevelChange, Lot
+from rapport.loyalty.models import Account, Coupon, CouponStatus, Level, LevelChange, Lot, Membership
 
 
 def points_expiring(*, within: dt.timedelta, now: dt.datetime) -> QuerySet[Lot]:
@@ -46,3 +47,31 @@ def level_changes_after(cursor: int, *, since: dt.datetime, limit: int = 10_000)
         (pk, customer_id, reason)
         for pk, customer_id, reason in changes.values_list("pk", "customer_id", "reason")[:limit]
     ]
+
+
+def members_losing_their_level_on(day: dt.date, *, now: dt.datetime) -> dict[int, str]:
+    """{customer id: level name} of members whose level a review would first lower on ``day`` if they
+    earned nothing more (the growth window moves on), by the rules of the scheduled review: kept on
+    the day before, lowered on ``day``. Levels guaranteed until a later date are left out."""
+    from rapport.loyalty.services.levels import growth_by_customer, level_for
+
+    levels = list(Level.objects.order_by("rank"))
+    members = {
+        m.customer_id: (m, m.level)
+        for m in Membership.objects.filter(level__isnull=False)
+        .exclude(level_valid_until__gt=now)
+        .select_related("level")
+        if m.level is not None
+    }
+    if not members or not levels:
+        return {}
+    ids = list(members)
+    end = dt.datetime.combine(day, dt.time(12), tzinfo=dt.UTC)
+    before, on_day = (growth_by_customer(ids, now=end - dt.timedelta(days=1)), growth_by_customer(ids, now=end))
+
+    def lowered(customer_id: int, growth: dict[int, Any]) -> bool:
+        level = members[customer_id][1]
+        target = level_for(growth.get(customer_id, 0), levels, keeping=level)
+        return (target.rank if target else -1) < level.rank
+
+    return {pk: level.name for pk, (_m, level) in members.items() if lowered(pk, on_day) and not lowered(pk, before)}

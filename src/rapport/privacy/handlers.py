@@ -13,7 +13,7 @@ from typing import Any
 
 from django.db.models import Q
 
-from rapport.campaigns.models import Bounce, CallTask, EmailSuppression, Enrollment, Message, SiteMessage
+from rapport.campaigns.models import Bounce, EmailSuppression, Enrollment, Message, SiteMessage
 from rapport.commerce.models import CustomerStats, Order, OrderLine
 from rapport.core import shredding
 from rapport.customers.merge import register_merge_hook
@@ -221,7 +221,6 @@ def export_campaigns(customer: Customer) -> Rows:
         "journeys": rows(Enrollment.objects.filter(customer=customer)),
         "messages": rows(Message.objects.filter(customer=customer)),
         "site_messages": rows(SiteMessage.objects.filter(customer=customer)),
-        "call_tasks": rows(CallTask.objects.filter(customer=customer)),
         "bounces": rows(Bounce.objects.filter(customer=customer), omit=("address_index",)),
         "suppressions": rows(EmailSuppression.objects.filter(customer=customer), omit=("address_index",)),
     }
@@ -238,7 +237,6 @@ def erase_campaigns(customer: Customer, erasure: Erasure) -> dict[str, int]:
             status=Message.Status.SUPPRESSED, reason=Message.Reason.NO_CONSENT
         ),
         "site_messages": SiteMessage.objects.filter(customer=customer).update(title="", body=""),
-        "call_tasks": CallTask.objects.filter(customer=customer).update(script="", outcome=""),
         "bounces": Bounce.objects.filter(customer=customer).update(diagnostic=""),
         "suppressions": EmailSuppression.objects.filter(customer=customer).update(evidence=""),
     }
@@ -364,7 +362,6 @@ def register() -> None:
                 "campaigns.Enrollment",
                 "campaigns.Message",
                 "campaigns.SiteMessage",
-                "campaigns.CallTask",
                 "campaigns.Bounce",
                 "campaigns.EmailSuppression",
             ),

@@ -192,6 +192,7 @@ SAMPLES: dict[str, Callable[[], dict[str, Any] | None]] = {
     "counter:member": lambda: {"token": _counter_visit()},
     "clienteling:task": lambda: {"pk": _task().pk},
     "clienteling:new": lambda: {"customer_id": member().pk},
+    "clienteling:contact": lambda: {"customer_id": member().pk},
     "inventory:detail": _pk("inventory.StockItem"),
     # files, pixels and redirects, not pages: visited with a sample all the same, and passed over
     "service:attachment": _pk("service.Attachment"),

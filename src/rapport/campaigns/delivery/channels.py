@@ -6,7 +6,8 @@
 * sms, push, mini-program, WeCom/WeChat — :class:`GatewayAdapter`: signed JSON batches POSTed to
   an HTTP gateway that any provider can sit behind (contract in ``docs/campaigns.md``); the
   gateway reports delivery back to ``/api/v1/campaigns/callbacks/<channel>``;
-* site — a row in the member's portal inbox; call — a task on the staff call list;
+* site — a row in the member's portal inbox (outbound calls are not sent: a journey's "create
+  task" step gives staff a call task, see :mod:`rapport.clienteling.steps`);
 * staff — a notification mail to a staff address.
 
 A channel without a transport (no SMTP host, no gateway URL: the embedded default) writes each
@@ -48,7 +49,6 @@ from django.utils.translation import gettext as _
 from rapport.campaigns.delivery import blocks, bounces, content, tracking
 from rapport.campaigns.models import (
     GATEWAY_CHANNELS,
-    CallTask,
     ChannelKind,
     ChannelPolicy,
     ContentTemplate,
@@ -130,7 +130,7 @@ def masked_address(channel: str, address: str) -> str:
     """How an address may appear in a log line or a delivery note: enough to recognise, not to use."""
     if channel in (ChannelKind.EMAIL, ChannelKind.STAFF):
         return mask_email(address)
-    if channel in (ChannelKind.SMS, ChannelKind.CALL):
+    if channel == ChannelKind.SMS:
         return mask_phone(address)
     return mask_text(address)
 
@@ -339,34 +339,6 @@ class SiteAdapter:
         return [Outcome(ok=True, delivered=True) for _ in batch]
 
 
-class CallAdapter:
-    """Puts the customer on the outbound call list, assigned to their owner when they have one."""
-
-    def send(self, batch: Sequence[Outgoing], policy: ChannelPolicy) -> list[Outcome]:
-        now = timezone.now()
-        owners = dict(
-            Customer.objects.filter(pk__any_of=[i.customer_id for i in batch if i.customer_id]).values_list(
-                "pk", "owner_id"
-            )
-        )
-        CallTask.objects.bulk_create(
-            [
-                CallTask(
-                    customer_id=item.customer_id,
-                    message_id=item.message_id,
-                    plan_id=item.plan_id,
-                    assigned_to_id=owners.get(item.customer_id),
-                    script=item.body,
-                    created_at=now,
-                )
-                for item in batch
-                if item.customer_id is not None
-            ],
-            ignore_conflicts=True,
-        )
-        return [Outcome(ok=True) for _ in batch]
-
-
 class StaffMailAdapter:
     """A notification mail to staff through Django's mail connection (the outbox without SMTP)."""
 
@@ -392,7 +364,6 @@ class StaffMailAdapter:
 _ADAPTERS: dict[str, ChannelAdapter] = {
     ChannelKind.EMAIL: EmailAdapter(),
     ChannelKind.SITE: SiteAdapter(),
-    ChannelKind.CALL: CallAdapter(),
     ChannelKind.STAFF: StaffMailAdapter(),
     **{channel: GatewayAdapter() for channel in GATEWAY_CHANNELS},
 }
@@ -418,7 +389,7 @@ def addresses(channel: str, customer_ids: Iterable[int]) -> dict[int, str]:
     if channel == ChannelKind.EMAIL:
         rows = Customer.objects.filter(pk__any_of=ids).exclude(email_index__isnull=True).values_list("pk", "email")
         return {pk: email for pk, email in rows if email}
-    if channel in (ChannelKind.SMS, ChannelKind.CALL):
+    if channel == ChannelKind.SMS:
         rows = Customer.objects.filter(pk__any_of=ids).exclude(phone_index__isnull=True).values_list("pk", "phone")
         return {pk: phone for pk, phone in rows if phone}
     found: dict[int, str] = {}
@@ -511,7 +482,7 @@ def render_batch(messages: Sequence[Message], channel: str) -> tuple[list[Outgoi
             continue
         unsubscribe = (
             tracking.unsubscribe_url(customer_id, channel)
-            if message.purpose == Purpose.MARKETING and customer_id is not None and channel != ChannelKind.CALL
+            if message.purpose == Purpose.MARKETING and customer_id is not None
             else ""
         )
         context = {**contexts.get(customer_id or 0, {}), "unsubscribe_url": unsubscribe}
@@ -576,7 +547,7 @@ def _render_one(
         raise InvalidInput.single("template", "not_found", "the message's template was deleted")
     subject = content.render(template.subject, context)
     body = content.render(template.body, context)
-    if message.plan_id is not None and channel != ChannelKind.CALL:
+    if message.plan_id is not None:
         body = tracking.track_links(body, message.pk, skip=frozenset({unsubscribe}))
     if unsubscribe and unsubscribe not in body and channel != ChannelKind.SITE:
         # In the installation's language (RAPPORT_LANGUAGE), whoever's request started the send.

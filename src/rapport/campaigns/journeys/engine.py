@@ -49,6 +49,7 @@ from rapport.campaigns.models import (
     SplitDecision,
     Step,
 )
+from rapport.clienteling import steps as task_steps
 from rapport.core.actor import Actor
 from rapport.core.errors import DomainError
 from rapport.customers.models import Customer, Store
@@ -339,6 +340,16 @@ def _handle_send(
     _move([pk for pk, *_rest in rows], steps.after(step), now)
 
 
+def _handle_task(
+    step: Step, rows: list[tuple[int, int, str, dt.datetime | None]], steps: Steps, now: dt.datetime
+) -> None:
+    """Staff get a task per customer (a call list is tasks of type call), in this chunk's transaction."""
+    task_steps.create_for_customers(
+        step.config, [customer_id for _pk, customer_id, _s, _w in rows], source_ref=f"plan:{step.plan_id}", now=now
+    )
+    _move([pk for pk, *_rest in rows], steps.after(step), now)
+
+
 def _handle_end(
     step: Step, rows: list[tuple[int, int, str, dt.datetime | None]], steps: Steps, now: dt.datetime
 ) -> None:
@@ -354,6 +365,7 @@ _HANDLERS = {
     Step.Kind.REMOVE_TAG: _handle_tag,
     Step.Kind.COUPON: _handle_loyalty,
     Step.Kind.POINTS: _handle_loyalty,
+    Step.Kind.TASK: _handle_task,
     Step.Kind.END: _handle_end,
 }
 

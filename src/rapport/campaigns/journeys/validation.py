@@ -17,7 +17,16 @@ from django.utils.translation import gettext_lazy as _
 
 from rapport.campaigns.delivery import content
 from rapport.campaigns.journeys import rewards
-from rapport.campaigns.models import CUSTOMER_CHANNELS, GATEWAY_CHANNELS, ContentTemplate, Plan, Purpose, Step
+from rapport.campaigns.models import (
+    CUSTOMER_CHANNELS,
+    GATEWAY_CHANNELS,
+    ChannelKind,
+    ContentTemplate,
+    Plan,
+    Purpose,
+    Step,
+)
+from rapport.clienteling import steps as task_steps
 from rapport.core.dates import parse_aware_datetime
 from rapport.core.errors import FieldError, InvalidInput
 from rapport.segments.models import Segment
@@ -122,7 +131,9 @@ def clean_trigger(kind: str, trigger: Any, errors: list[FieldError]) -> dict[str
 
 def _clean_send(path: str, config: Mapping[str, Any], errors: list[FieldError]) -> dict[str, Any]:
     channel = config.get("channel")
-    if channel not in CUSTOMER_CHANNELS:
+    if channel == ChannelKind.CALL:
+        errors.append(FieldError(f"{path}.channel", "invalid", "outbound calls are tasks: use a create-task step"))
+    elif channel not in CUSTOMER_CHANNELS:
         errors.append(FieldError(f"{path}.channel", "invalid", f"one of: {', '.join(CUSTOMER_CHANNELS)}"))
     purpose = config.get("purpose", Purpose.MARKETING)
     if purpose not in Purpose.values:
@@ -288,6 +299,8 @@ def _clean_step(index: int, step: Any, count: int, earlier: Sequence[Any], error
         cleaned = _clean_notify(path, config, errors)
     elif kind in (Step.Kind.COUPON, Step.Kind.POINTS):
         cleaned = rewards.clean_step(kind, path, config, errors)
+    elif kind == Step.Kind.TASK:
+        cleaned = task_steps.clean_config(path, config, errors)
     if kind not in (Step.Kind.SPLIT, Step.Kind.END):
         # Where the step leads when that is not simply the next step (a branch the canvas drew).
         target = _clean_branch_target(f"{path}.next", config.get("next"), index, count, errors)
@@ -303,6 +316,7 @@ _ACTION_STEPS = (
     Step.Kind.POINTS,
     Step.Kind.ADD_TAG,
     Step.Kind.REMOVE_TAG,
+    Step.Kind.TASK,
 )
 _PLAN_NUMBER_BOUNDS = {"control_percent": (0, 50), "attribution_days": (1, 90), "dedup_hours": (1, 24 * 30)}
 

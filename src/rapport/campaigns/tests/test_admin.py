@@ -11,7 +11,6 @@ from rapport.audit.models import AuditEntry
 from rapport.campaigns import services
 from rapport.campaigns.models import (
     Bounce,
-    CallTask,
     ChannelPolicy,
     ContentTemplate,
     EmailSuppression,
@@ -38,7 +37,6 @@ def campaign_rows(make_member, make_plan, launch, system_actor, settings) -> Non
     now = timezone.now()
     SplitDecision.objects.create(enrollment=message.enrollment, step=message.step, branch="yes", decided_at=now)
     SiteMessage.objects.create(customer=customer, title="Hello", body="Welcome", created_at=now)
-    CallTask.objects.create(customer=customer, plan=plan, script="Ask about the order", created_at=now)
     Bounce.objects.create(
         message=message,
         customer=customer,
@@ -53,8 +51,8 @@ def campaign_rows(make_member, make_plan, launch, system_actor, settings) -> Non
 
 
 def test_every_campaigns_model_opens_its_list_and_a_change_page(admin_client, campaign_rows):
-    assert len(CAMPAIGN_ADMINS) == 10
-    assert len(list(every_change_page(admin_client, "campaigns"))) == 10
+    assert len(CAMPAIGN_ADMINS) == 9
+    assert len(list(every_change_page(admin_client, "campaigns"))) == 9
 
 
 def test_what_the_engine_wrote_is_read_only_and_configuration_is_not_deleted_here(rf, admin_user):

@@ -1,5 +1,5 @@
 """Real channels on loopback: SMTP to an aiosmtpd server, the HTTP gateway to a local server
-with signed delivery callbacks, the portal inbox and the call list; plus tracking and unsubscribe."""
+with signed delivery callbacks and the portal inbox; plus tracking and unsubscribe."""
 
 from __future__ import annotations
 
@@ -18,7 +18,7 @@ from django.test import Client
 
 from rapport.campaigns import services
 from rapport.campaigns.delivery import channels, tracking
-from rapport.campaigns.models import CallTask, ChannelPolicy, Message, SiteMessage
+from rapport.campaigns.models import ChannelPolicy, Message, SiteMessage
 from rapport.campaigns.transactional import send_transactional
 from rapport.customers.consent import has_consent
 from rapport.tags.sync import sign, verify
@@ -257,23 +257,17 @@ def test_marketing_through_transactional_needs_consent(make_member):
     assert not result.delivered and "not agreed" in result.detail
 
 
-def test_site_messages_land_in_the_inbox_and_calls_on_the_call_list(make_member, make_plan, make_template, launch):
+def test_site_messages_land_in_the_inbox(make_member, make_plan, make_template, launch):
     customer = make_member()
     site = make_template("site", subject="Your voucher", body="Hi {{ customer.name }}")
-    call = make_template("call", subject="Win-back call", body="Ask {{ customer.name }} about the new season")
-    plan = launch(
+    launch(
         make_plan(
-            steps=[
-                {"kind": "send", "config": {"channel": "site", "variants": [{"template": site.pk}]}},
-                {"kind": "send", "config": {"channel": "call", "variants": [{"template": call.pk}]}},
-            ],
+            steps=[{"kind": "send", "config": {"channel": "site", "variants": [{"template": site.pk}]}}],
             respect_quiet_hours=False,
         )
     )
     inbox = SiteMessage.objects.get(customer=customer)
     assert inbox.title == "Your voucher" and inbox.body.startswith(f"Hi {customer.name}")
-    task = CallTask.objects.get(customer=customer)
-    assert task.plan == plan and "Ask" in task.script and task.status == CallTask.Status.OPEN
 
 
 def test_disabled_channel_suppresses_instead_of_sending(make_member, make_plan, launch, system_actor, settings):

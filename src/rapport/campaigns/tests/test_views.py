@@ -1,4 +1,4 @@
-"""Console pages: list, builder (with errors named by field), report, templates, channels, calls."""
+"""Console pages: list, builder (with errors named by field), report, templates, channels."""
 
 from __future__ import annotations
 
@@ -9,7 +9,7 @@ import pytest
 from django.test import Client
 
 from rapport.accounts import roles
-from rapport.campaigns.models import CallTask, ChannelPolicy, ContentTemplate, Plan
+from rapport.campaigns.models import ChannelPolicy, ContentTemplate, Plan
 from rapport.customers.models import Customer
 from rapport.loyalty.tests.factories import coupon_template
 from rapport.testing.fixtures import STAFF_PASSWORD
@@ -132,22 +132,6 @@ def test_channel_settings_validate_quiet_hours(operator_client):
         },
     )
     assert response.status_code == 302 and ChannelPolicy.objects.get(channel="sms").daily_cap == 1
-
-
-def test_sales_staff_record_a_call(make_staff, make_member):
-    user = make_staff(roles.SALES, username="seller")
-    customer = make_member()
-    Customer.objects.filter(pk=customer.pk).update(owner=user)  # sales staff see the customers they own
-    task = CallTask.objects.create(
-        customer=customer, script="Invite to the VIP evening", created_at=customer.registered_at, assigned_to=user
-    )
-    client = Client()
-    client.login(username="seller", password=STAFF_PASSWORD)
-    assert b"Invite to the VIP evening" in client.get("/campaigns/calls/").content
-    client.post(f"/campaigns/calls/{task.pk}/", {"status": "reached", "outcome": "Coming with a friend"})
-    task.refresh_from_db()
-    assert task.status == CallTask.Status.REACHED and task.done_by == user
-    assert client.get("/campaigns/").status_code == 403
 
 
 def test_customer_page_lists_the_messages_plans_sent(operator_client, make_member, make_plan, launch, settings):
