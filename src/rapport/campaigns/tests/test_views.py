@@ -10,7 +10,6 @@ from django.test import Client
 
 from rapport.accounts import roles
 from rapport.campaigns.models import ChannelPolicy, ContentTemplate, Plan
-from rapport.customers.models import Customer
 from rapport.loyalty.tests.factories import coupon_template
 from rapport.testing.fixtures import STAFF_PASSWORD
 
