@@ -1,14 +1,14 @@
 """What other apps read of clienteling: a customer's contacts (the 360 timeline) and when they were
-last contacted."""
+last contacted; staff contacts and tasks done, for analytics' staff performance."""
 
 from __future__ import annotations
 
 import datetime as dt
 from collections.abc import Iterable
 
-from django.db.models import Max, QuerySet
+from django.db.models import Count, Max, Q, QuerySet
 
-from rapport.clienteling.models import Contact
+from rapport.clienteling.models import Contact, Task, TaskStatus
 
 
 def contacts_of(customer_id: int) -> QuerySet[Contact]:
@@ -24,4 +24,31 @@ def last_contacted(customer_ids: Iterable[int]) -> dict[int, dt.datetime]:
         .annotate(last=Max("occurred_at"))
         .values_list("customer_id", "last")
     )
+    return dict(rows)
+
+
+def staff_contacts() -> QuerySet[Contact]:
+    """Contacts made by a staff member (contacts whose staff account is gone are left out): what
+    analytics' contact attribution rule looks back over, as a subquery."""
+    return Contact.objects.filter(staff__isnull=False)
+
+
+def contacts_made_by_staff(since: dt.datetime, until: dt.datetime, *, store_id: int | None = None) -> dict[int, int]:
+    """How many contacts each staff member made in ``[since, until)`` (at ``store_id`` if given); one query."""
+    contacts = staff_contacts().filter(occurred_at__gte=since, occurred_at__lt=until)
+    if store_id is not None:
+        contacts = contacts.filter(store_id=store_id)
+    rows = contacts.values("staff_id").annotate(n=Count("id")).order_by().values_list("staff_id", "n")
+    return dict(rows)
+
+
+def tasks_done_by_staff(since: dt.datetime, until: dt.datetime, *, store_id: int | None = None) -> dict[int, int]:
+    """How many tasks each assignee completed in ``[since, until)`` (tasks of ``store_id`` or of its
+    customers if given); one query."""
+    tasks = Task.objects.filter(
+        status=TaskStatus.DONE, assignee__isnull=False, completed_at__gte=since, completed_at__lt=until
+    )
+    if store_id is not None:
+        tasks = tasks.filter(Q(store_id=store_id) | Q(customer__store_id=store_id))
+    rows = tasks.values("assignee_id").annotate(n=Count("id")).order_by().values_list("assignee_id", "n")
     return dict(rows)
