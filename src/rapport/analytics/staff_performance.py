@@ -98,9 +98,9 @@ def attributed_orders(filters: Filters, rules: Rules) -> QuerySet[Order]:
 
 def _attributed_totals(filters: Filters, rules: Rules) -> list[dict[str, Any]]:
     """One row per (staff, store, currency): orders, orders moved by a contact, revenue, customers."""
+    orders: QuerySet[Any] = attributed_orders(filters, rules)  # annotated: the stubs know only Order's fields
     rows = (
-        attributed_orders(filters, rules)
-        .values("staff_id", "store_id", "currency")
+        orders.values("staff_id", "store_id", "currency")
         .annotate(
             orders=Count("id"),
             by_contact=Sum("by_contact"),
@@ -114,7 +114,7 @@ def _attributed_totals(filters: Filters, rules: Rules) -> list[dict[str, Any]]:
 
 def _staff_names(ids: set[int]) -> dict[int, str]:
     users = get_user_model().objects.filter(pk__in=ids)
-    return {user.pk: user.get_full_name() or user.get_username() for user in users}  # type: ignore[attr-defined]
+    return {user.pk: user.get_full_name() or user.get_username() for user in users}
 
 
 def _new_members(filters: Filters) -> dict[int, int]:
@@ -177,7 +177,7 @@ def staff_performance(filters: Filters, rules: Rules | None = None) -> dict[str,
         for (staff_id, currency), entry in per_staff.items()
     ]
     staff_rows.sort(key=lambda row: (-row["revenue"], row["staff"]))
-    leaderboards = []
+    leaderboards: list[dict[str, Any]] = []
     for (board_store, currency), rows in boards.items():
         rows.sort(key=lambda row: (-row["revenue"], -row["orders"], row["staff"]))
         for rank, row in enumerate(rows, start=1):

@@ -34,10 +34,11 @@ def staff_contacts() -> QuerySet[Contact]:
 
 
 def contacts_made_by_staff(since: dt.datetime, until: dt.datetime, *, store_id: int | None = None) -> dict[int, int]:
-    """How many contacts each staff member made in ``[since, until)`` (at ``store_id`` if given); one query."""
+    """How many contacts each staff member made in ``[since, until)`` (at ``store_id``, or without a store
+    with a customer of ``store_id``, if given); one query."""
     contacts = staff_contacts().filter(occurred_at__gte=since, occurred_at__lt=until)
     if store_id is not None:
-        contacts = contacts.filter(store_id=store_id)
+        contacts = contacts.filter(Q(store_id=store_id) | Q(store__isnull=True, customer__store_id=store_id))
     rows = contacts.values("staff_id").annotate(n=Count("id")).order_by().values_list("staff_id", "n")
     return dict(rows)
 

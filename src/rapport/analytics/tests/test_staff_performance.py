@@ -10,7 +10,6 @@ from typing import Any
 
 import pytest
 
-from rapport.accounts import roles
 from rapport.analytics import kpis
 from rapport.analytics.staff_performance import Rules, attributed_orders, staff_performance
 from rapport.analytics.tests.conftest import NOW
@@ -20,17 +19,6 @@ from rapport.commerce.models import Order
 pytestmark = pytest.mark.django_db
 TODAY = NOW.astimezone(kpis.shop_zone()).date()
 RULES = Rules(contact_rule=True, contact_days=7)
-
-
-@pytest.fixture
-def team(make_staff: Callable[..., Any], make_customer: Callable[..., Any], store: Any) -> dict[str, Any]:
-    owner = make_staff(roles.SALES, store=store, username="owner")
-    helper = make_staff(roles.SALES, store=store, username="helper")
-    other = make_staff(roles.SALES, store=store, username="other")
-    customer = make_customer()
-    customer.owner, customer.store = owner, store
-    customer.save(update_fields=["owner", "store"])
-    return {"owner": owner, "helper": helper, "other": other, "customer": customer, "store": store}
 
 
 def _contact(team: dict[str, Any], staff: Any, at: dt.datetime) -> Contact:
