@@ -28,7 +28,6 @@ from django.utils.translation import gettext as _
 
 from rapport.analytics.kpis import Filters
 from rapport.clienteling import queries as clienteling_queries
-from rapport.commerce.models import Order
 from rapport.commerce.queries import net_revenue
 from rapport.customers.models import Customer, Store
 
@@ -71,9 +70,10 @@ class Rules:
         return words
 
 
-def attributed_orders(filters: Filters, rules: Rules) -> QuerySet[Order]:
+def attributed_orders(filters: Filters, rules: Rules) -> QuerySet[Any]:
     """The period's counted orders, each annotated with ``staff_id`` (who it is attributed to, or None)
-    and ``by_contact`` (1 when the contact rule moved it away from the owner)."""
+    and ``by_contact`` (1 when the contact rule moved it away from the owner). Typed ``Any`` because
+    the type stubs know only ``Order``'s own fields, not these annotations."""
     orders = filters.orders().annotate(owner_id=F("customer__owner_id"))
     if not rules.contact_rule:
         return orders.annotate(staff_id=F("owner_id"), by_contact=Value(0, output_field=IntegerField()))
@@ -98,9 +98,9 @@ def attributed_orders(filters: Filters, rules: Rules) -> QuerySet[Order]:
 
 def _attributed_totals(filters: Filters, rules: Rules) -> list[dict[str, Any]]:
     """One row per (staff, store, currency): orders, orders moved by a contact, revenue, customers."""
-    orders: QuerySet[Any] = attributed_orders(filters, rules)  # annotated: the stubs know only Order's fields
     rows = (
-        orders.values("staff_id", "store_id", "currency")
+        attributed_orders(filters, rules)
+        .values("staff_id", "store_id", "currency")
         .annotate(
             orders=Count("id"),
             by_contact=Sum("by_contact"),
