@@ -132,3 +132,14 @@ def test_the_store_filter_keeps_that_stores_orders(
     data = staff_performance(kpis.Filters.parse({"store": other_store.code}, today=TODAY), RULES)
     assert [(row["staff"], row["revenue"]) for row in data["staff"] if row["orders"]] == [("owner", Decimal("20.00"))]
     assert [board["store"] for board in data["leaderboards"]] == [other_store.code]
+
+
+def test_the_figures_take_the_same_few_queries_however_many_orders(
+    team: dict[str, Any], place_order: Callable[..., Order], django_assert_max_num_queries: Any
+) -> None:
+    for days in range(1, 9):
+        order = place_order(team["customer"], days)
+        _contact(team, team["helper"] if days % 2 else team["other"], order.placed_at - dt.timedelta(hours=1))
+    with django_assert_max_num_queries(6):  # orders, tasks, contacts, new members, names, stores
+        data = staff_performance(kpis.Filters.parse({}, today=TODAY), RULES)
+    assert sum(row["orders"] for row in data["staff"]) == 8
