@@ -192,6 +192,10 @@ RAPPORT_ABANDONED_CART_MINUTES = int(os.environ.get("RAPPORT_ABANDONED_CART_MINU
 RAPPORT_IMPORT_MAX_BYTES = int(os.environ.get("RAPPORT_IMPORT_MAX_BYTES", str(200 * 1024 * 1024)))
 # imports: days a finished job's (encrypted) rejected-rows report is kept before it is deleted
 RAPPORT_IMPORT_REPORT_DAYS = int(os.environ.get("RAPPORT_IMPORT_REPORT_DAYS", "30"))
+# Staff performance (导购业绩): an order placed within this many days after a staff member's contact
+# with the customer goes to that staff member rather than the customer's owner (when the rule is on).
+RAPPORT_ATTRIBUTION_CONTACT_RULE = _env_bool("RAPPORT_ATTRIBUTION_CONTACT_RULE", default=True)
+RAPPORT_ATTRIBUTION_CONTACT_DAYS = int(os.environ.get("RAPPORT_ATTRIBUTION_CONTACT_DAYS", "7"))
 # Analytics: lifecycle stages by days since the first/last order (new ≤ new, active/repeat ≤ active,
 # dormant ≤ churned, churned beyond).
 RAPPORT_LIFECYCLE_DAYS = {

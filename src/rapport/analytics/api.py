@@ -14,7 +14,7 @@ from django.utils import timezone
 from ninja import Field, P, Query, QueryEx, Router, Status
 
 from rapport.accounts.scopes import ANALYTICS_READ, ANALYTICS_WRITE
-from rapport.analytics import kpis, loyalty_kpis, metrics, reports
+from rapport.analytics import kpis, loyalty_kpis, metrics, reports, staff_performance
 from rapport.analytics.models import CustomerMetrics, ModelFit, SavedReport
 from rapport.analytics.responses import (
     AnalyticsReportOut,
@@ -26,6 +26,7 @@ from rapport.analytics.responses import (
     RecomputeOut,
     ReportPage,
     RunReportOut,
+    StaffPerformanceOut,
 )
 from rapport.core.api import TABLE_FILE, Strict, actor_for, require
 from rapport.core.listing import page_body, paginate
@@ -172,6 +173,17 @@ def loyalty(request: HttpRequest, params: Query[DashboardQuery]) -> dict[str, An
     require(request, ANALYTICS_READ, DASHBOARD)
     filters = kpis.Filters.parse(params.model_dump(), today=timezone.localdate())
     return loyalty_kpis.loyalty_dashboard(filters)
+
+
+@router.get(
+    "/analytics/staff-performance",
+    response={200: StaffPerformanceOut},
+    summary="Shopping-guide performance: orders attributed to staff (owner and contact rules), per store",
+)
+def staff_performance_figures(request: HttpRequest, params: Query[DashboardQuery]) -> dict[str, Any]:
+    require(request, ANALYTICS_READ, DASHBOARD)
+    filters = kpis.Filters.parse(params.model_dump(), today=timezone.localdate())
+    return staff_performance.staff_performance(filters)
 
 
 # Reports ----------------------------------------------------------------------------------------

@@ -174,3 +174,48 @@ DashboardChannelsItem.model_rebuild()
 DashboardCategoriesItem.model_rebuild()
 DashboardProductsItem.model_rebuild()
 RunReportColumnsItem.model_rebuild()
+
+
+class StaffPerformanceRules(Body):
+    contact_rule: bool
+    contact_days: int
+    owner: str
+    in_words: list[str]
+
+
+class StaffPerformanceRow(Body):
+    staff_id: int | None
+    staff: str
+    currency: str
+    orders: int
+    by_contact: int
+    revenue: Decimal
+    customers: int
+    tasks_done: int
+    new_members: int
+    contacts: int
+
+
+class StaffLeaderboardRow(Body):
+    rank: int
+    staff_id: int | None
+    staff: str
+    orders: int
+    by_contact: int
+    revenue: Decimal
+    customers: int
+
+
+class StaffLeaderboard(Body):
+    store: str
+    store_name: str
+    currency: str
+    revenue: Decimal
+    rows: list[StaffLeaderboardRow]
+
+
+class StaffPerformanceOut(Body):
+    filters: dict[str, Any]
+    rules: StaffPerformanceRules
+    staff: list[StaffPerformanceRow]
+    leaderboards: list[StaffLeaderboard]

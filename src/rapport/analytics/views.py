@@ -22,7 +22,7 @@ from django.utils import timezone
 from django.utils.translation import gettext as _
 from django.views.decorators.http import require_POST
 
-from rapport.analytics import kpis, loyalty_kpis, metrics, reports
+from rapport.analytics import kpis, loyalty_kpis, metrics, reports, staff_performance
 from rapport.analytics.api import export_response
 from rapport.analytics.charts import embed, figure, month_axis
 from rapport.analytics.model_cards import card, recommendation_chart
@@ -160,6 +160,16 @@ def _dashboard_charts(data: dict[str, Any]) -> dict[str, Any]:
         "categories": embed(categories, "chart-categories"),
         "mix": embed(mix, "chart-mix"),
     }
+
+
+# Staff performance ------------------------------------------------------------------------------
+
+
+@login_required
+@permission_required("analytics.view_dashboard", raise_exception=True)
+def staff(request: HttpRequest) -> HttpResponse:
+    """Shopping-guide performance (导购业绩): the leaderboard per store and the figures per staff member."""
+    return _filtered_page(request, "staff", staff_performance.staff_performance, lambda data: {})
 
 
 # Loyalty ----------------------------------------------------------------------------------------

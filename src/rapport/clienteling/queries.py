@@ -1,5 +1,6 @@
 """What other apps read of clienteling: a staff member's open tasks (the home page's "my tasks"),
-a customer's contacts (the 360 timeline) and when they were last contacted."""
+a customer's contacts (the 360 timeline) and when they were last contacted; staff contacts and
+tasks done, for analytics' staff performance."""
 
 from __future__ import annotations
 
@@ -37,4 +38,32 @@ def last_contacted(customer_ids: Iterable[int]) -> dict[int, dt.datetime]:
         .annotate(last=Max("occurred_at"))
         .values_list("customer_id", "last")
     )
+    return dict(rows)
+
+
+def staff_contacts() -> QuerySet[Contact]:
+    """Contacts made by a staff member (contacts whose staff account is gone are left out): what
+    analytics' contact attribution rule looks back over, as a subquery."""
+    return Contact.objects.filter(staff__isnull=False)
+
+
+def contacts_made_by_staff(since: dt.datetime, until: dt.datetime, *, store_id: int | None = None) -> dict[int, int]:
+    """How many contacts each staff member made in ``[since, until)`` (at ``store_id``, or without a store
+    with a customer of ``store_id``, if given); one query."""
+    contacts = staff_contacts().filter(occurred_at__gte=since, occurred_at__lt=until)
+    if store_id is not None:
+        contacts = contacts.filter(Q(store_id=store_id) | Q(store__isnull=True, customer__store_id=store_id))
+    rows = contacts.values("staff_id").annotate(n=Count("id")).order_by().values_list("staff_id", "n")
+    return dict(rows)
+
+
+def tasks_done_by_staff(since: dt.datetime, until: dt.datetime, *, store_id: int | None = None) -> dict[int, int]:
+    """How many tasks each assignee completed in ``[since, until)`` (tasks of ``store_id`` or of its
+    customers if given); one query."""
+    tasks = Task.objects.filter(
+        status=TaskStatus.DONE, assignee__isnull=False, completed_at__gte=since, completed_at__lt=until
+    )
+    if store_id is not None:
+        tasks = tasks.filter(Q(store_id=store_id) | Q(customer__store_id=store_id))
+    rows = tasks.values("assignee_id").annotate(n=Count("id")).order_by().values_list("assignee_id", "n")
     return dict(rows)

@@ -186,3 +186,15 @@ def stored_value_used(loyalty_members: dict[str, Any], system_actor: Actor) -> d
     stored_value.top_up(bob, amount="500.00", key="t2", actor=system_actor)
     stored_value.refund_principal(bob, amount="200.00", key="r2", reason="Changed mind", actor=system_actor)
     return loyalty_members
+
+
+@pytest.fixture
+def team(make_staff: Callable[..., Any], make_customer: Callable[..., Any], store: Any) -> dict[str, Any]:
+    """Three sales staff at ``store``; ``owner`` owns the one customer, a member of that store."""
+    owner = make_staff(roles.SALES, store=store, username="owner")
+    helper = make_staff(roles.SALES, store=store, username="helper")
+    other = make_staff(roles.SALES, store=store, username="other")
+    customer = make_customer()
+    customer.owner, customer.store = owner, store
+    customer.save(update_fields=["owner", "store"])
+    return {"owner": owner, "helper": helper, "other": other, "customer": customer, "store": store}
