@@ -36,7 +36,7 @@ from django.utils.translation import gettext_lazy
 from rapport.core.actor import Actor, Source
 from rapport.core.errors import Conflict, InvalidInput
 from rapport.customers.models import Customer
-from rapport.service import clock, orders_answer, services, sla
+from rapport.service import clock, orders_answer, services, sla, smalltalk
 from rapport.service.models import (
     Article,
     BotConversation,
@@ -107,10 +107,15 @@ class Answer:
 
 
 def smalltalk_kind(question: str) -> str | None:
-    """The kind of small talk (greeting, thanks, bye, bot, chitchat, ack) the whole message is, if any."""
+    """The kind of small talk (greeting, thanks, bye, bot, chitchat, ack) the whole message is, if
+    any: the common forms by pattern, any other short message by the small-talk classifier (an
+    insult is answered like chit-chat)."""
     text = _PUNCTUATION.sub(" ", question.lower()).strip()
-    if not text or not SMALLTALK_MESSAGE.fullmatch(text):
+    if not text:
         return None
+    if not SMALLTALK_MESSAGE.fullmatch(text):
+        kind = smalltalk.classify(question)
+        return "chitchat" if kind == "insult" else kind
     for kind, pattern in _SMALLTALK_KINDS.items():
         if re.search(pattern, text):
             return kind

@@ -171,6 +171,27 @@ def test_small_talk_gets_a_short_reply_in_its_language(seeded_kb):
     assert bot.answer("hi, how do I return something?").reason != bot.SMALLTALK
 
 
+def test_small_talk_beyond_the_patterns_is_recognised_by_the_classifier():
+    # spellings the fixed patterns do not list
+    for text, kind in (
+        ("thank u!!", "thanks"),
+        ("早安呀", "greeting"),
+        ("see ya", "bye"),
+        ("hellooo anyone", "greeting"),
+    ):
+        assert bot.smalltalk_kind(text) == kind, text
+    assert bot.smalltalk_kind("你真笨") == "chitchat"  # an insult gets the chit-chat reply, not a ticket
+    # shop words, out-of-scope questions and long questions with a greeting are not small talk
+    for text in (
+        "退货",
+        "refund",
+        "明天天气怎么样",
+        "你好，我想问一下退款多久能到账呢",
+        "hello, where is my parcel please",
+    ):
+        assert bot.smalltalk_kind(text) is None, text
+
+
 def test_small_talk_never_opens_a_ticket(seeded_kb, customer: Customer):
     conversation = bot.start(customer)
     for text in ("你好", "在吗", "谢谢", "bye"):
