@@ -64,7 +64,7 @@ class Command(BaseCommand):
                 coefficients = calibrate()
                 bot.CALIBRATION_FILE.write_text(json.dumps(coefficients, indent=1) + "\n", encoding="utf-8")
                 bot.set_calibration(coefficients)
-                self.stdout.write(f"calibration: {len(coefficients['trees'])} trees, {coefficients['fitted_on']}")
+                self.stdout.write(f"calibration: logistic regression, {coefficients['fitted_on']}")
             if options["cross_validate"] is not None:
                 self._cross_validate(options["cross_validate"])
             for name in [n.strip() for n in options["sets"].split(",") if n.strip()]:
@@ -74,7 +74,10 @@ class Command(BaseCommand):
     def _cross_validate(self, target: float) -> None:
         grid = [round(0.05 * n, 2) for n in range(6, 20)]
         scores = cross_validated(thresholds=grid)
-        self.stdout.write("tuning set, 5-fold out of fold (3 repeats): threshold  right  wrong  wrong-rate")
+        self.stdout.write(
+            "tuning sets, out of fold (5 folds grouped by set and intent, 3 repeats):"
+            " threshold  right  wrong  wrong-rate"
+        )
         for score in scores:
             self.stdout.write(
                 f"  {score.threshold:.2f}  {score.right:6.1f}  {score.wrong:5.1f}  {score.wrong_rate:6.2%}"
