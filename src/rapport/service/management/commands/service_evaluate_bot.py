@@ -72,7 +72,7 @@ class Command(BaseCommand):
             transaction.set_rollback(True)
 
     def _cross_validate(self, target: float) -> None:
-        grid = [round(0.05 * n, 2) for n in range(6, 20)]
+        grid = [round(0.025 * n, 3) for n in range(20, 39)]
         scores = cross_validated(thresholds=grid)
         self.stdout.write(
             "tuning sets, out of fold (5 folds grouped by set and intent, 3 repeats):"
@@ -80,7 +80,7 @@ class Command(BaseCommand):
         )
         for score in scores:
             self.stdout.write(
-                f"  {score.threshold:.2f}  {score.right:6.1f}  {score.wrong:5.1f}  {score.wrong_rate:6.2%}"
+                f"  {score.threshold:.3f}  {score.right:6.1f}  {score.wrong:5.1f}  {score.wrong_rate:6.2%}"
             )
         chosen = threshold_for(scores, target_wrong_rate=target)
         self.stdout.write(f"lowest threshold within {target:.2%} wrong out of fold: {chosen}")
