@@ -234,10 +234,6 @@ def evaluate(threshold: float | None = None, judged: list[Judged] | None = None)
 # Calibration ------------------------------------------------------------------------------------
 
 
-def _topic(engine_article: int, titles: dict[int, str]) -> str | None:
-    return topic_of_title(titles.get(engine_article, ""))
-
-
 def calibration_samples(paths: tuple[Path, ...] = TUNING) -> tuple[list[list[float]], list[int], list[str]]:
     """Labelled examples of the bot's evidence and whether its best article was right: every
     tuning question (but small talk, order status and requests for a person) against the
