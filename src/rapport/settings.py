@@ -356,7 +356,7 @@ RAPPORT_SERVICE_MAX_ATTACHMENTS_TOTAL_BYTES = 20 * 1024 * 1024
 RAPPORT_SERVICE_TIME_ZONE = os.environ.get("RAPPORT_SERVICE_TIME_ZONE", "Asia/Shanghai")  # tickets without a store
 RAPPORT_SERVICE_CLOSE_RESOLVED_DAYS = int(os.environ.get("RAPPORT_SERVICE_CLOSE_RESOLVED_DAYS", "7"))
 # The bot answers when its calibrated probability of being right is at least this (docs/models.md).
-RAPPORT_SERVICE_BOT_THRESHOLD = float(os.environ.get("RAPPORT_SERVICE_BOT_THRESHOLD", "0.85"))
+RAPPORT_SERVICE_BOT_THRESHOLD = float(os.environ.get("RAPPORT_SERVICE_BOT_THRESHOLD", "0.8"))
 
 LOGGING = {
     "version": 1,

@@ -9,10 +9,10 @@ For each question it decides, in order:
    (:class:`rapport.service.search.Engine`); the best one answers with the *passage* (the
    sentences) that answers the question, and a link to the whole article.
 
-It does not answer when its confidence — a probability of being right, from a small boosted-tree
-model fitted on the labelled tuning questions (``bot_calibration.json``) — is under
-``RAPPORT_SERVICE_BOT_THRESHOLD``, or when a key word of the question (Japan, 天气, bitcoin) is in
-no article at all. It then *offers* a person, saying when one will answer (from the SLA); the
+It does not answer when its confidence — a probability of being right, from a logistic
+regression fitted on the labelled tuning questions (``bot_calibration.json``) — is under
+``RAPPORT_SERVICE_BOT_THRESHOLD``; a key word of the question that no article has (Japan, 天气,
+bitcoin) weighs heavily against it. It then *offers* a person, saying when one will answer (from the SLA); the
 ticket is opened only when the customer accepts.
 """
 
@@ -36,7 +36,7 @@ from django.utils.translation import gettext_lazy
 from rapport.core.actor import Actor, Source
 from rapport.core.errors import Conflict, InvalidInput
 from rapport.customers.models import Customer
-from rapport.service import clock, orders_answer, services, sla
+from rapport.service import clock, orders_answer, services, sla, smalltalk
 from rapport.service.models import (
     Article,
     BotConversation,
@@ -58,8 +58,6 @@ ASK_FOR_HUMAN = re.compile(
 COMPLAINT = re.compile(r"(投诉|complain)", re.IGNORECASE)
 SMALLTALK = "smalltalk"  # the reason of a short reply to a greeting, thanks or chit-chat
 BOT_ACTOR = Actor(user=None, source=Source.CUSTOMER, label="chat")
-# A question so close to one of an article's variants that a word unknown elsewhere does not matter.
-STRONG_VARIANT = 0.75
 CALIBRATION_FILE = Path(__file__).with_name("bot_calibration.json")
 PASSAGE_LIMIT = 400
 
@@ -107,10 +105,15 @@ class Answer:
 
 
 def smalltalk_kind(question: str) -> str | None:
-    """The kind of small talk (greeting, thanks, bye, bot, chitchat, ack) the whole message is, if any."""
+    """The kind of small talk (greeting, thanks, bye, bot, chitchat, ack) the whole message is, if
+    any: the common forms by pattern, any other short message by the small-talk classifier (an
+    insult is answered like chit-chat)."""
     text = _PUNCTUATION.sub(" ", question.lower()).strip()
-    if not text or not SMALLTALK_MESSAGE.fullmatch(text):
+    if not text:
         return None
+    if not SMALLTALK_MESSAGE.fullmatch(text):
+        kind = smalltalk.classify(question)
+        return "chitchat" if kind == "insult" else kind
     for kind, pattern in _SMALLTALK_KINDS.items():
         if re.search(pattern, text):
             return kind
@@ -124,48 +127,84 @@ def _in_language(language: str, message: Any) -> str:
 
 # Calibration -----------------------------------------------------------------------------------
 
-FEATURES = ("coverage", "similarity", "margin", "unknown", "agreement")
+FEATURES = (
+    "coverage",
+    "similarity",
+    "margin",
+    "unknown_share",
+    "agreement",
+    "bm25_per_weight",
+    "similarity_margin",
+    "coverage_margin",
+    "subject_lacking",
+    "log_tokens",
+    "has_unknown",
+    "spelling",
+    "spelling_first",
+)
 
 
-def feature_vector(ranked: list[Candidate], unknown: int) -> list[float]:
-    """What the calibrated confidence rests on: how much of the question the best article holds,
-    how close the question is to one of its variants, how far ahead of the runner-up it is,
-    whether the question has words no article has, and whether the lexical side (coverage) and
-    the variant model (similarity) each rank the same article first."""
+def feature_vector(ranked: list[Candidate], tokens: list[str], unknown: list[str], engine: Engine) -> list[float]:
+    """What the calibrated confidence rests on — none of it names a word or a phrasing, so the
+    model cannot memorise the questions it was fitted on: how much of the question's weight the
+    best article holds and by how much more than the runner-up; how close the question is to one
+    of its variants, and by how much more; how far ahead it is in the combined ranking; the share
+    of the question's weight in words no article has; BM25 per unit of question weight; whether
+    the article lacks a topic word the question names; the question's length; and whether the
+    spelling model (character n-grams, no dictionary) finds the same article closest."""
     best = ranked[0]
-    second = ranked[1].score if len(ranked) > 1 else 0.0
+    others = ranked[1:]
+    weights, total = engine.index.weights(tokens)
+    total = total or 1.0
+    named = [t for t in dict.fromkeys(tokens) if t in engine.subjects]
+    postings = engine.index.postings
+    lacking = sum(best.article_id not in postings.get(t, {}) for t in named) / len(named) if named else 0.0
     agreement = float(best.coverage >= max(c.coverage for c in ranked)) + float(
         best.similarity >= max(c.similarity for c in ranked)
     )
-    return [best.coverage, best.similarity, best.score - second, float(min(unknown, 2)), agreement]
+    return [
+        best.coverage,
+        best.similarity,
+        best.score - (others[0].score if others else 0.0),
+        sum(weights.get(t, 0.0) for t in unknown) / total,
+        agreement,
+        min(best.bm25 / total, 3.0),
+        best.similarity - max((c.similarity for c in others), default=0.0),
+        best.coverage - max((c.coverage for c in others), default=0.0),
+        lacking,
+        math.log1p(len(set(tokens))),
+        float(bool(unknown)),
+        best.spelling,
+        float(best.spelling_first),
+    ]
 
 
 @dataclass(frozen=True)
 class Calibration:
-    """The answerability model: gradient-boosted regression trees (scikit-learn, fitted on the
-    tuning questions) stored as plain arrays, so answering needs neither a pickle nor a refit.
-    Each tree is (feature, threshold, left, right, value) per node; a leaf has feature -1."""
+    """The answerability model: a logistic regression on standardised features (scikit-learn,
+    fitted on the labelled tuning questions), stored as plain numbers so answering needs neither a
+    pickle nor a refit."""
 
-    prior: float  # log-odds before any tree
-    learning_rate: float
-    trees: tuple[tuple[list[int], list[float], list[int], list[int], list[float]], ...]
+    mean: tuple[float, ...]
+    scale: tuple[float, ...]
+    coefficients: tuple[float, ...]
+    intercept: float
 
     @classmethod
     def from_json(cls, data: dict[str, Any]) -> Calibration:
-        trees = tuple(
-            (t["feature"], [float(x) for x in t["threshold"]], t["left"], t["right"], [float(x) for x in t["value"]])
-            for t in data["trees"]
+        if data.get("features") != list(FEATURES):
+            raise ValueError("bot_calibration.json was fitted on other features: refit it (--calibrate)")
+        return cls(
+            tuple(float(x) for x in data["mean"]),
+            tuple(float(x) for x in data["scale"]),
+            tuple(float(x) for x in data["coefficients"]),
+            float(data["intercept"]),
         )
-        return cls(float(data["prior"]), float(data["learning_rate"]), trees)
 
     def log_odds(self, vector: list[float]) -> float:
-        total = self.prior
-        for feature, threshold, left, right, value in self.trees:
-            node = 0
-            while feature[node] >= 0:
-                node = left[node] if vector[feature[node]] <= threshold[node] else right[node]
-            total += self.learning_rate * value[node]
-        return total
+        return self.intercept + sum(
+            c * (x - m) / s for c, x, m, s in zip(self.coefficients, vector, self.mean, self.scale, strict=True)
+        )
 
 
 _calibration: Calibration | None = None
@@ -241,12 +280,10 @@ def answer(
     ranked, tokens, unknown = assess(question, engine)
     if not ranked:
         return Answer("", None, 0.0, True, "no_match")
-    confidence = calibrated(feature_vector(ranked, len(unknown)))
+    confidence = calibrated(feature_vector(ranked, tokens, unknown, engine))
     article = Article.objects.select_related("category").get(pk=ranked[0].article_id)
-    if unknown and ranked[0].similarity < STRONG_VARIANT:
-        return Answer("", article, confidence, True, "uncovered")
     if confidence < threshold:
-        return Answer("", article, confidence, True, "low_confidence")
+        return Answer("", article, confidence, True, "uncovered" if unknown else "low_confidence")
     return Answer(_passage(engine, article, tokens), article, confidence, False)
 
 

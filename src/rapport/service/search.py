@@ -276,6 +276,8 @@ class Candidate:
     coverage: float  # share of the question's IDF weight the article contains (BM25 side)
     similarity: float  # cosine similarity to the closest of the article's question variants
     bm25: float
+    spelling: float = 0.0  # cosine similarity of character 1–3-grams to the whole article (see Engine)
+    spelling_first: bool = False  # no article of the language is closer by character n-grams
 
 
 @dataclass
@@ -295,6 +297,26 @@ class Engine:
     starts: np.ndarray = field(default_factory=lambda: np.zeros(0, dtype=np.int64))  # each group's first row
     positions: dict[int, int] = field(default_factory=dict)  # article id → group
     subjects: frozenset[str] = frozenset()  # title words that name one topic (see subject_words)
+    # The spelling model: character 1–3-gram TF-IDF of each whole article (title, keywords,
+    # variants, body), one row per article in ``articles`` order. It needs no dictionary, so it is
+    # a second opinion on the ranking that typos, slang and segmentation slips do not fool.
+    spelling_vectorizer: Any = None
+    spelling_matrix: Any = None
+    article_languages: np.ndarray = field(default_factory=lambda: np.zeros(0, dtype=object))  # ``articles`` order
+
+    def fit_spelling(self, documents: list[str]) -> None:
+        """Fit the spelling model on one document per article (in ``articles`` order)."""
+        if not documents:
+            return
+        self.spelling_vectorizer = TfidfVectorizer(analyzer="char_wb", ngram_range=(1, 3), sublinear_tf=True)
+        self.spelling_matrix = normalize(self.spelling_vectorizer.fit_transform(documents)).T.tocsr()
+
+    def spelling_similarities(self, text: str) -> np.ndarray:
+        """Each article's cosine similarity to the question by character 1–3-grams (``articles`` order)."""
+        if self.spelling_matrix is None:
+            return np.zeros(len(self.articles))
+        question = normalize(self.spelling_vectorizer.transform([(text or "").lower()]))
+        return np.asarray((question @ self.spelling_matrix).todense()).ravel()
 
     def fit_variants(self, rows: list[tuple[int, list[str]]]) -> None:
         """Fit the TF-IDF space on the variants (``rows`` grouped by article, in order)."""
@@ -344,6 +366,11 @@ class Engine:
                 pk = int(self.articles[n])
                 if not language or self.index.languages.get(pk) == language:
                     nearest.append(pk)
+        spelled = self.spelling_similarities(text)
+        spelled_first: int | None = None
+        if len(spelled):
+            eligible = spelled if not language else np.where(self.article_languages == language, spelled, -1.0)
+            spelled_first = int(eligible.argmax()) if eligible.max() > 0 else None
         weights, total = self.index.weights(tokens)
         named = [t for t in dict.fromkeys(tokens) if t in self.subjects]
         bm25 = {h.article_id: h.score for h in hits}
@@ -357,7 +384,18 @@ class Engine:
             if named:
                 lacking = sum(pk not in self.index.postings.get(t, {}) for t in named)
                 score -= SUBJECT_PENALTY * lacking / len(named)
-            candidates.append(Candidate(pk, round(score, 4), coverage, similarity, bm25.get(pk, 0.0)))
+            spelling = round(float(spelled[position]), 4) if position is not None and len(spelled) else 0.0
+            candidates.append(
+                Candidate(
+                    pk,
+                    round(score, 4),
+                    coverage,
+                    similarity,
+                    bm25.get(pk, 0.0),
+                    spelling,
+                    position is not None and position == spelled_first,
+                )
+            )
         candidates.sort(key=lambda c: (-c.score, c.article_id))
         return candidates[:limit]
 
@@ -426,26 +464,33 @@ _cache_lock = threading.Lock()
 _cached: tuple[tuple[Any, ...], Engine] | None = None
 # Token counts and variant features per article and version: a rebuild after one article (or its
 # variants) changed segments only that one.
-_article_tokens: dict[int, tuple[str, Counter[str], list[list[str]]]] = {}
+_article_tokens: dict[int, tuple[str, Counter[str], list[list[str]], str]] = {}
 
 
-def build_engine(articles: Iterable[tuple[int, str, Counter[str], list[list[str]]]]) -> Engine:
-    """An engine over (id, language, token counts, variant features) of each article."""
+def build_engine(articles: Iterable[tuple[int, str, Counter[str], list[list[str]], str]]) -> Engine:
+    """An engine over (id, language, token counts, variant features, spelling document) of each article."""
     index = Index()
     rows: list[tuple[int, list[str]]] = []
     titles: list[list[str]] = []
-    for pk, language, counts, variant_features in articles:
+    documents: dict[int, str] = {}
+    for pk, language, counts, variant_features, document in articles:
         index.add_counts(pk, language, counts)
         rows.extend((pk, feats) for feats in variant_features)
         titles.append([f for f in variant_features[0] if not f.startswith("~")] if variant_features else [])
+        documents[pk] = document
     engine = Engine(index)
     engine.fit_variants(rows)
+    engine.fit_spelling([documents[int(pk)] for pk in engine.articles])
+    engine.article_languages = np.array([index.languages[int(pk)] for pk in engine.articles], dtype=object)
     engine.subjects = subject_words(titles)
     return engine
 
 
-def article_tokens(title: str, keywords: str, body: str, questions: list[str]) -> tuple[Counter[str], list[list[str]]]:
-    """An article's BM25 token counts and the variant model's rows (its title and each variant)."""
+def article_tokens(
+    title: str, keywords: str, body: str, questions: list[str]
+) -> tuple[Counter[str], list[list[str]], str]:
+    """An article's BM25 token counts, the variant model's rows (its title and each variant) and
+    the spelling model's document (all its text, lower-cased)."""
     counts: Counter[str] = Counter()
     variant_features = [features(title)]
     for text, weight in ((title, TITLE_WEIGHT), (keywords, TITLE_WEIGHT), (body, 1)):
@@ -456,7 +501,8 @@ def article_tokens(title: str, keywords: str, body: str, questions: list[str]) -
         for token in tokens:
             counts[token] += QUESTION_WEIGHT
         variant_features.append(features(question, tokens))
-    return counts, variant_features
+    document = "\n".join((title, keywords, *questions, body)).lower()
+    return counts, variant_features, document
 
 
 def published_engine() -> Engine:
@@ -480,12 +526,14 @@ def published_engine() -> Engine:
     for pk, text in ArticleQuestion.objects.filter(article__in=stale).values_list("article_id", "text"):
         questions[pk].append(text)
     for article in published.filter(pk__in=stale).only("pk", "title", "keywords", "body"):
-        counts, variant_features = article_tokens(article.title, article.keywords, article.body, questions[article.pk])
-        _article_tokens[article.pk] = (versions[article.pk][1], counts, variant_features)
+        counts, variant_features, document = article_tokens(
+            article.title, article.keywords, article.body, questions[article.pk]
+        )
+        _article_tokens[article.pk] = (versions[article.pk][1], counts, variant_features, document)
     for gone in set(_article_tokens) - set(versions):
         _article_tokens.pop(gone, None)
     engine = build_engine(
-        (pk, language, _article_tokens[pk][1], _article_tokens[pk][2])
+        (pk, language, *_article_tokens[pk][1:])
         for pk, (language, version) in versions.items()
         if pk in _article_tokens and _article_tokens[pk][0] == version
     )

@@ -18,8 +18,10 @@ from rapport.service import bot, bot_review, kb
 from rapport.service.evaluation import (
     FRESH,
     FRESH2,
+    FRESH3,
     HELD_OUT,
     QUESTIONS,
+    WRITTEN,
     baseline_answer,
     calibrate,
     cross_validated,
@@ -32,8 +34,6 @@ from rapport.service.search import published_engine, subject_words, tokenize
 
 pytestmark = pytest.mark.django_db
 
-FRESH3 = FRESH2.parent / "bot_questions_fresh3.json"
-
 
 def test_the_labelled_sets_are_large_bilingual_and_apart():
     tuning = json.loads(QUESTIONS.read_text(encoding="utf-8"))
@@ -41,6 +41,7 @@ def test_the_labelled_sets_are_large_bilingual_and_apart():
     fresh = json.loads(FRESH.read_text(encoding="utf-8"))
     fresh2 = json.loads(FRESH2.read_text(encoding="utf-8"))
     fresh3 = json.loads(FRESH3.read_text(encoding="utf-8"))
+    written = json.loads(WRITTEN.read_text(encoding="utf-8"))
     assert len(tuning) >= 60 and len(held_out) >= 150 and len(fresh) >= 150 and len(fresh2) >= 150
     assert len(fresh3) >= 200
     for kept_apart in (held_out, fresh, fresh2, fresh3):
@@ -49,21 +50,28 @@ def test_the_labelled_sets_are_large_bilingual_and_apart():
         assert sum(i["expect"] == "smalltalk" for i in kept_apart) >= 10
     assert sum(i["expect"] is None for i in fresh2) >= 30 and sum(i["expect"] is None for i in fresh3) >= 30
     assert sum(i["expect"] == "orders" for i in fresh) >= 10 and sum(i["expect"] == "orders" for i in fresh2) >= 10
-    asked = [{i["question"].strip().lower() for i in s} for s in (tuning, held_out, fresh, fresh2, fresh3)]
-    shared = sorted(q for n, one in enumerate(asked) for other in asked[n + 1 :] for q in one & other)
-    assert not shared
+    asked = [{i["question"].strip().lower() for i in s} for s in (tuning, written, held_out, fresh, fresh2, fresh3)]
+    shared = sum(len(one & other) for n, one in enumerate(asked) for other in asked[n + 1 :])
+    assert not shared  # a count only: printing a held-out question would put it before the reader
 
 
 def test_floors_on_the_tuning_set(seeded_kb):
     judged = judge_all()
     score = evaluate(judged=judged)
-    assert score.accuracy >= 0.88, score.misses
-    assert score.wrong_rate <= 0.01, score.misses
-    assert score.out_of_scope_handed_over >= 0.97, score.misses
-    assert score.smalltalk_replied >= 0.95, score.misses
+    assert score.accuracy >= 0.89, score.misses
+    assert score.wrong_rate <= 0.012, score.misses
+    assert score.out_of_scope_handed_over >= 0.95, score.misses
+    assert score.smalltalk_replied >= 0.97, score.misses
     assert score.handover_rate <= 0.28
     # a stricter threshold hands more over
     assert evaluate(threshold=0.95, judged=judged).handover_rate > evaluate(threshold=0.3, judged=judged).handover_rate
+
+
+def test_floors_on_the_written_tuning_set(seeded_kb):
+    score = evaluate(judged=judge_all(WRITTEN))
+    assert score.accuracy >= 0.77, score.misses
+    assert score.wrong_rate <= 0.045, score.misses
+    assert score.smalltalk_replied >= 0.95, score.misses
 
 
 def test_the_baseline_is_search_alone(seeded_kb):
@@ -111,8 +119,9 @@ def test_a_mixed_question_finds_the_chinese_article(seeded_kb):
 
 
 def test_confidence_is_a_calibrated_probability(seeded_kb):
-    weak = bot.calibrated([0.2, 0.2, 0.0, 1.0, 0.0])
-    strong = bot.calibrated([0.9, 0.8, 0.4, 0.0, 2.0])
+    # features in bot.FEATURES order: half the question unknown, nothing agrees, vs. all of it found
+    weak = bot.calibrated([0.2, 0.2, 0.0, 0.5, 0.0, 0.2, 0.0, 0.0, 1.0, 1.6, 1.0, 0.1, 0.0])
+    strong = bot.calibrated([0.9, 0.8, 0.4, 0.0, 2.0, 1.5, 0.4, 0.4, 0.0, 1.4, 0.0, 0.5, 1.0])
     assert 0 < weak < 0.3 < 0.9 < strong < 1
     # answered questions of the tuning set are right about as often as their confidence says
     judged = [j for j in judge_all() if j.outcome is None and j.confidence >= 0.85 and j.expect != "smalltalk"]
@@ -121,8 +130,8 @@ def test_confidence_is_a_calibrated_probability(seeded_kb):
 
 
 def test_the_threshold_is_chosen_out_of_fold_for_a_wrong_answer_target(seeded_kb):
-    scores = cross_validated(thresholds=[0.5, 0.85, 0.95], repeats=1)
-    assert [s.threshold for s in scores] == [0.5, 0.85, 0.95]
+    scores = cross_validated(thresholds=[0.5, 0.8, 0.95], repeats=1)
+    assert [s.threshold for s in scores] == [0.5, 0.8, 0.95]
     # a stricter threshold answers fewer questions, right and wrong
     assert scores[0].right >= scores[1].right >= scores[2].right and scores[0].wrong >= scores[2].wrong
     assert scores[1].wrong_rate <= 0.02
@@ -150,8 +159,13 @@ def test_an_article_that_lacks_the_subject_the_question_names_ranks_lower(seeded
 
 def test_the_stored_model_reproduces_the_fitted_one(seeded_kb):
     data = calibrate()
-    assert data["features"] == list(bot.FEATURES) and len(data["trees"]) == 100
-    assert data["fitted_on"]["samples"] > 300
+    assert data["features"] == list(bot.FEATURES) and len(data["coefficients"]) == len(bot.FEATURES)
+    assert data["fitted_on"]["samples"] > 600 and data["fitted_on"]["sets"] == [
+        "bot_questions.json",
+        "bot_questions_written.json",
+    ]
+    # a word no article has counts against answering
+    assert data["coefficients"][bot.FEATURES.index("unknown_share")] < 0
 
 
 def test_a_question_about_something_no_article_covers_is_handed_over(seeded_kb):
@@ -169,6 +183,27 @@ def test_small_talk_gets_a_short_reply_in_its_language(seeded_kb):
     assert bot.answer("thanks!").text.startswith("You're welcome")
     assert bot.answer("write me a poem").reason == bot.SMALLTALK
     assert bot.answer("hi, how do I return something?").reason != bot.SMALLTALK
+
+
+def test_small_talk_beyond_the_patterns_is_recognised_by_the_classifier():
+    # spellings the fixed patterns do not list
+    for text, kind in (
+        ("thank u!!", "thanks"),
+        ("早安呀", "greeting"),
+        ("see ya", "bye"),
+        ("hellooo anyone", "greeting"),
+    ):
+        assert bot.smalltalk_kind(text) == kind, text
+    assert bot.smalltalk_kind("你真笨") == "chitchat"  # an insult gets the chit-chat reply, not a ticket
+    # shop words, out-of-scope questions and long questions with a greeting are not small talk
+    for text in (
+        "退货",
+        "refund",
+        "明天天气怎么样",
+        "你好，我想问一下退款多久能到账呢",
+        "hello, where is my parcel please",
+    ):
+        assert bot.smalltalk_kind(text) is None, text
 
 
 def test_small_talk_never_opens_a_ticket(seeded_kb, customer: Customer):

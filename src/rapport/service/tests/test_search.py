@@ -5,7 +5,7 @@ from __future__ import annotations
 import pytest
 
 from rapport.service import kb, search
-from rapport.service.models import ArticleCategory
+from rapport.service.models import Article, ArticleCategory
 from rapport.service.search import Index, suggest_for_ticket, tokenize
 
 pytestmark = pytest.mark.django_db
@@ -57,3 +57,17 @@ def test_a_rebuild_segments_only_the_articles_that_changed(seeded_kb, system_act
     kb.save_article(data={"keywords": article.keywords + " parcel"}, actor=system_actor, instance=article)
     assert search.search_articles("parcel")
     assert len(segmented) == 1
+
+
+def test_the_spelling_model_finds_the_article_through_typos_and_slang(seeded_kb):
+    """Character n-grams need no dictionary: a misspelt or colloquial question is still closest to
+    its article, which the bot's confidence takes as a second opinion on the ranking."""
+    engine = search.published_engine()
+    titles = dict(Article.objects.values_list("pk", "title"))
+    for question, title in (
+        ("how long does a refnud tkae", "When will I get my refund?"),
+        ("退款多久到帐", "退款多久到账"),
+        ("积分咋用", "积分怎么获得和使用"),
+    ):
+        best = engine.rank(question, language=search.language_of(question))[0]
+        assert titles[best.article_id] == title and best.spelling_first and best.spelling > 0.2, question

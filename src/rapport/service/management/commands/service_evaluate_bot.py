@@ -1,5 +1,6 @@
 """``rapport service_evaluate_bot``: the self-service bot's figures on each labelled question set
-(tuning, held-out, fresh and fresh2 held-out), for a few confidence thresholds, next to the simple
+(tuning, written tuning, and the held-out, fresh, fresh2 and fresh3 held-out sets — ``--sets`` picks
+some), for a few confidence thresholds, next to the simple
 baseline (BM25 alone) in the same run. The demo knowledge base is written inside
 a transaction that is rolled back, so the command leaves the database as it found it.
 
@@ -64,7 +65,7 @@ class Command(BaseCommand):
                 coefficients = calibrate()
                 bot.CALIBRATION_FILE.write_text(json.dumps(coefficients, indent=1) + "\n", encoding="utf-8")
                 bot.set_calibration(coefficients)
-                self.stdout.write(f"calibration: {len(coefficients['trees'])} trees, {coefficients['fitted_on']}")
+                self.stdout.write(f"calibration: logistic regression, {coefficients['fitted_on']}")
             if options["cross_validate"] is not None:
                 self._cross_validate(options["cross_validate"])
             for name in [n.strip() for n in options["sets"].split(",") if n.strip()]:
@@ -72,12 +73,15 @@ class Command(BaseCommand):
             transaction.set_rollback(True)
 
     def _cross_validate(self, target: float) -> None:
-        grid = [round(0.05 * n, 2) for n in range(6, 20)]
+        grid = [round(0.025 * n, 3) for n in range(20, 39)]
         scores = cross_validated(thresholds=grid)
-        self.stdout.write("tuning set, 5-fold out of fold (3 repeats): threshold  right  wrong  wrong-rate")
+        self.stdout.write(
+            "tuning sets, out of fold (5 folds grouped by set and intent, 3 repeats):"
+            " threshold  right  wrong  wrong-rate"
+        )
         for score in scores:
             self.stdout.write(
-                f"  {score.threshold:.2f}  {score.right:6.1f}  {score.wrong:5.1f}  {score.wrong_rate:6.2%}"
+                f"  {score.threshold:.3f}  {score.right:6.1f}  {score.wrong:5.1f}  {score.wrong_rate:6.2%}"
             )
         chosen = threshold_for(scores, target_wrong_rate=target)
         self.stdout.write(f"lowest threshold within {target:.2%} wrong out of fold: {chosen}")
