@@ -276,8 +276,14 @@ def is_sealed(value: object) -> bool:
 
 
 def unseal(value: object) -> object:
-    """The value a :func:`seal` holds; anything else unchanged."""
+    """The value a :func:`seal` holds (None once it was sealed with an erased customer's own key,
+    see :func:`rapport.core.shredding.reseal`); anything else unchanged."""
     if not is_sealed(value):
         return value
     assert isinstance(value, dict)
-    return orjson.loads(decrypt(value[SEALED]) or "null")
+    token = value[SEALED]
+    if isinstance(token, str) and token.startswith(("ck1:", "ck2:")):  # a customer's own key (shredding)
+        from rapport.core import shredding
+
+        return orjson.loads(shredding.open_sealed(token) or "null")
+    return orjson.loads(decrypt(token) or "null")
