@@ -17,7 +17,7 @@ from django.utils.translation import gettext_lazy as _
 from django.utils.translation import pgettext_lazy
 
 from rapport.commerce.models import Order
-from rapport.core.fields import EncryptedBinaryField, EncryptedTextField
+from rapport.core.fields import BlindSearchField, EncryptedBinaryField, EncryptedTextField
 from rapport.customers.models import Customer, Store
 
 
@@ -136,7 +136,10 @@ class BusinessHours(models.Model):
 class Ticket(models.Model):
     """One customer's request (工单) and where it stands, with its SLA deadlines."""
 
-    subject = models.CharField(_("subject"), max_length=200)
+    # encrypted at rest (customers put names, phones and emails in subjects); searched by the blind
+    # tokens of its words, the only form of it the database holds in the clear
+    subject = EncryptedTextField(_("subject"))
+    subject_search = BlindSearchField(source="subject")
     category = models.CharField(_("category"), max_length=20, choices=Category.choices, default=Category.INQUIRY)
     priority = models.CharField(_("priority"), max_length=10, choices=Priority.choices, default=Priority.NORMAL)
     status = models.CharField(_("status"), max_length=10, choices=Status.choices, default=Status.NEW)
