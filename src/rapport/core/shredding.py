@@ -105,19 +105,22 @@ def _stored_keys(subject_ids: set[int]) -> dict[int, str]:
         return dict(cursor.fetchall())
 
 
-def _insert_keys(wrapped: dict[int, str]) -> None:
+def _insert_keys(wrapped: dict[int, str]) -> set[int]:
+    """Insert these wrapped keys where no key exists yet; the ids inserted (others lost a race)."""
     if connection.vendor != "postgresql":
         SubjectKey.objects.bulk_create(
             [SubjectKey(subject_id=subject_id, wrapped_key=text) for subject_id, text in wrapped.items()],
             ignore_conflicts=True,
         )
-        return
+        return {k for k, v in _stored_keys(set(wrapped)).items() if wrapped[k] == v}
     with connection.cursor() as cursor:
         cursor.execute(
             f"INSERT INTO {_TABLE} (subject_id, wrapped_key, created_at) "
-            "SELECT unnest(%s::bigint[]), unnest(%s::text[]), now() ON CONFLICT (subject_id) DO NOTHING",
+            "SELECT unnest(%s::bigint[]), unnest(%s::text[]), now() ON CONFLICT (subject_id) DO NOTHING "
+            "RETURNING subject_id",
             [list(wrapped), list(wrapped.values())],
         )
+        return {row[0] for row in cursor.fetchall()}
 
 
 def keys_for(subject_ids: Iterable[int]) -> dict[int, SubjectCipher]:
@@ -135,17 +138,13 @@ def keys_for(subject_ids: Iterable[int]) -> dict[int, SubjectCipher]:
         return keys
     rows = _stored_keys(missing)
     generated = {subject_id: Fernet.generate_key() for subject_id in sorted(missing - rows.keys())}
-    wrapped = {subject_id: pii.encrypt(key.decode()) or "" for subject_id, key in generated.items()}
+    inserted: set[int] = set()
     if generated:
-        _insert_keys(wrapped)
-        rows.update(_stored_keys(set(generated)))
-    found = {
-        # a key this call created is used as generated; one another writer won the race with is unwrapped
-        subject_id: SubjectCipher(
-            generated[subject_id] if wrapped.get(subject_id) == text else (pii.decrypt(text) or "").encode()
-        )
-        for subject_id, text in rows.items()
-    }
+        inserted = _insert_keys({subject_id: pii.encrypt(key.decode()) or "" for subject_id, key in generated.items()})
+        if lost := set(generated) - inserted:  # another writer created these meanwhile: theirs count
+            rows.update(_stored_keys(lost))
+    found = {subject_id: SubjectCipher((pii.decrypt(text) or "").encode()) for subject_id, text in rows.items()}
+    found.update({subject_id: SubjectCipher(generated[subject_id]) for subject_id in inserted})
     _remember_on_commit(found)
     return keys | found
 
