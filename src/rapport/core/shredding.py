@@ -204,6 +204,12 @@ def open_sealed(value: str | None) -> str | None:
         return ""
 
 
+def forget_cached_keys() -> None:
+    """Empty this process's key cache (tests: a rolled-back test's customer ids come back on SQLite,
+    and a key cached for one would answer for another test's customer)."""
+    _cache.clear()
+
+
 def shred(subject_ids: list[int]) -> int:
     """Delete these customers' keys: what was sealed with them is unreadable from now on."""
     deleted, _ = SubjectKey.objects.filter(subject_id__in=subject_ids).delete()
