@@ -302,10 +302,11 @@ class InboundMail(models.Model):
         REJECTED = "rejected", _("Rejected")
 
     message_id = models.CharField(max_length=300, blank=True, db_index=True)
-    sender = models.CharField(max_length=254, blank=True)
-    subject = models.CharField(max_length=300, blank=True)
+    # encrypted at rest: the raw mail, its sender's address and its subject are the customer's words
+    sender = EncryptedTextField(blank=True)
+    subject = EncryptedTextField(blank=True)
     size = models.PositiveIntegerField()
-    raw = models.BinaryField()
+    raw = EncryptedBinaryField()
     outcome = models.CharField(max_length=10, choices=Outcome.choices)
     reason = models.CharField(max_length=300, blank=True)
     ticket = models.ForeignKey(Ticket, null=True, blank=True, on_delete=models.SET_NULL, related_name="+")

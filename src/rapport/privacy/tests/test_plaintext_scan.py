@@ -1,6 +1,7 @@
 """Issue 19, item 3: personal data never lands in plaintext. The privacy scenario, plus the paths
 that write personal values in bulk or in the background (an import's changes, tracked jobs, a
-ticket subject holding a phone and an email, events of a known and of an anonymous visitor), then
+ticket subject holding a phone and an email, a mail received from the customer, events of a
+known and of an anonymous visitor), then
 a raw scan of every text, JSON and bytes column and of the captured logs: before any erasure no
 phone, email, ID number or street; after the erasure not the name either."""
 
@@ -41,6 +42,15 @@ def _more_paths(person: scenario.Scenario, actor: Actor, tmp_path: Path, setting
         body="About my parcel",
         actor=actor,
     )
+    from email.message import EmailMessage
+
+    from rapport.service import mail
+
+    message = EmailMessage()
+    message["From"], message["To"] = scenario.EMAIL, "service@shop.example"
+    message["Subject"] = f"New number {scenario.PHONE}"
+    message.set_content(f"I moved to {scenario.STREET}. ID {scenario.ID_NUMBER}")
+    assert mail.receive(bytes(message)).outcome == "ticket"  # kept raw: sender, subject and bytes encrypted
     send = scenario.tracking_client(person.source)
     send(
         {
