@@ -274,6 +274,7 @@ CELERY_WORKER_HIJACK_ROOT_LOGGER = False
 CELERY_BEAT_SCHEDULE = {
     # long jobs whose worker died are queued again (resumable) or marked stalled (rapport.core.jobs)
     "jobs-watch": {"task": "rapport.jobs.watch", "schedule": 60.0},
+    "jobs-prune": {"task": "rapport.jobs.prune", "schedule": 24 * 3600.0},
     "maintain-events": {"task": "rapport.events.maintain", "schedule": 24 * 3600.0},
     "imports-purge-reports": {"task": "rapport.imports.purge_reports", "schedule": 24 * 3600.0},
     # customers created by imports, the console or the API meet their namesakes here
@@ -319,6 +320,8 @@ RAPPORT_STOCK_SERVICE_LEVEL = float(os.environ.get("RAPPORT_STOCK_SERVICE_LEVEL"
 RAPPORT_JOB_HEARTBEAT_SECONDS = float(os.environ.get("RAPPORT_JOB_HEARTBEAT_SECONDS", "15"))
 RAPPORT_JOB_STALL_SECONDS = float(os.environ.get("RAPPORT_JOB_STALL_SECONDS", "120"))
 RAPPORT_JOB_MAX_ATTEMPTS = int(os.environ.get("RAPPORT_JOB_MAX_ATTEMPTS", "3"))
+# Records of finished jobs (most are scheduled runs) are kept this long; failed and stalled ones stay.
+RAPPORT_JOB_KEEP_DAYS = int(os.environ.get("RAPPORT_JOB_KEEP_DAYS", "14"))
 
 # Outgoing mail (campaign email, ticket replies, portal sign-in codes). Without an SMTP host the
 # embedded default writes mail to the server log instead of sending it.

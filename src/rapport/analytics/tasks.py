@@ -5,13 +5,15 @@ from __future__ import annotations
 import logging
 
 from celery import shared_task
+from django.utils.translation import gettext_lazy as _
 
 from rapport.analytics import metrics
+from rapport.core.jobs import tracked_task
 
 logger = logging.getLogger(__name__)
 
 
-@shared_task(name="rapport.analytics.recompute_metrics")
+@tracked_task(name="rapport.analytics.recompute_metrics", label=_("Customer metrics and models (CLV, churn)"))
 def recompute_metrics() -> dict[str, float]:
     """The scheduled run: refit the models and rewrite every customer's metrics."""
     result = metrics.recompute_all()

@@ -32,6 +32,30 @@ class EncryptedTextField(_TextField):
         return pii.encrypt(value)
 
 
+class BlindSearchField(_TextField):
+    """The blind search tokens (:func:`rapport.core.pii.search_tokens`) of the encrypted text in the
+    field ``source`` of the same row, set whenever the row is saved with it, so the encrypted text
+    stays searchable by word without any word stored. A bulk ``update()`` of the source must set
+    this too."""
+
+    def __init__(self, *args: Any, source: str = "", **kwargs: Any) -> None:
+        self.source = source
+        kwargs.setdefault("blank", True)
+        kwargs.setdefault("default", "")
+        kwargs.setdefault("editable", False)
+        super().__init__(*args, **kwargs)
+
+    def deconstruct(self) -> Any:
+        name, path, args, kwargs = super().deconstruct()
+        kwargs["source"] = self.source
+        return name, path, args, kwargs
+
+    def pre_save(self, model_instance: models.Model, add: bool) -> Any:
+        tokens = pii.search_tokens(getattr(model_instance, self.source))
+        setattr(model_instance, self.attname, tokens)
+        return tokens
+
+
 class _AboutSubject:
     """A field whose ``subject`` option names the model attribute giving the customer's id at save
     time (None: stored as it is), kept through migrations."""

@@ -2,14 +2,19 @@
 
 ``enqueue(task, ...)`` is the only way code starts a job, so the choice of runner stays here.
 
-A long task declares ``resumable`` in its decorator (``@shared_task(..., resumable=True)``); its
-runs are then *tracked*: each gets a :class:`~rapport.core.models.BackgroundJob` row, runs
+A long task declares ``resumable`` in its decorator (``@tracked_task(..., resumable=True)``); its
+runs are *tracked*: each gets a :class:`~rapport.core.models.BackgroundJob` row, runs
 through :func:`run_tracked`, and writes a heartbeat while it works. :func:`watch_jobs` (scheduled
 every minute) finds running jobs whose heartbeat stopped, because their worker was killed or the
 server restarted: a resumable job (one that continues where it stopped, such as an import after
 its last committed chunk) is queued again, up to ``RAPPORT_JOB_MAX_ATTEMPTS`` runs; any other is
 marked stalled for a person to retry or cancel. Each run claims its row by attempt number, so a
 message Celery redelivers later for a job already finished or running elsewhere does nothing.
+
+Every task of the apps is declared with :func:`tracked_task` (a kind label people read, and
+whether it can resume), so each run, however it was started (``enqueue``, Celery beat, ``celery
+call``), leaves a record that the jobs page lists with retry and cancel. Only the plumbing named in
+:data:`UNTRACKED` runs without one; a test keeps that list honest.
 """
 
 from __future__ import annotations
@@ -17,16 +22,18 @@ from __future__ import annotations
 import datetime as dt
 import logging
 import threading
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from concurrent.futures import ThreadPoolExecutor
 from contextlib import contextmanager
 from typing import Any
 
+from celery import Task, shared_task
 from django.conf import settings
 from django.db import DatabaseError, close_old_connections, connection, transaction
 from django.db.models import F
 from django.db.models.functions import Coalesce
 from django.utils import timezone
+from django.utils.functional import Promise
 from django.utils.module_loading import import_string
 
 from rapport.core.errors import Conflict
@@ -64,8 +71,49 @@ def _start(task: Any, args: tuple[Any, ...], kwargs: dict[str, Any]) -> None:
         task.apply_async(args=args, kwargs=kwargs)
 
 
+# Tasks that run without a record, and why: the kernel's own runner and watchdog, and follow-ups
+# started on every commit of events or orders (a record each would bury the jobs people look at),
+# whose tracked periodic counterpart catches up anything a lost run missed.
+UNTRACKED = {
+    "rapport.jobs.run_tracked": "runs tracked jobs; the record is the job's own",
+    "rapport.jobs.watch": "the watchdog of tracked jobs, every minute",
+    "rapport.jobs.prune": "deletes old finished job records",
+    "rapport.events.resolve": "woken on every tracking commit; staged rows wait in their table",
+    "rapport.tags.reevaluate_customers": "after every commit; the hourly automatic-tags run catches up",
+    "rapport.analytics.recompute_customers": "after every commit; the daily metrics run catches up",
+}
+
+
+class TrackedTask(Task):
+    """A task whose every run has a :class:`BackgroundJob` record. Called by a Celery worker from
+    a message nobody recorded (Celery beat, ``celery call``), it records the run first and runs it
+    as a tracked job; inside a tracked run, or called with ``.run()``, it is a plain call."""
+
+    resumable = False
+    label: str | Promise = ""
+
+    def __call__(self, *args: Any, **kwargs: Any) -> Any:
+        if getattr(_current, "job_id", None) is not None:
+            return super().__call__(*args, **kwargs)
+        job = BackgroundJob.objects.create(task=self.name, args=list(args), kwargs=kwargs, resumable=self.resumable)
+        return run_tracked(job.pk)
+
+
+def tracked_task(*, name: str, label: str | Promise, resumable: bool = False, **options: Any) -> Callable[..., Any]:
+    """Declare a task whose runs are recorded: ``label`` names its kind on the jobs page (a lazy
+    translation); ``resumable`` says a run after a dead worker continues where the last stopped
+    (batched work that skips what is done), so the watchdog queues it again by itself."""
+    return shared_task(base=TrackedTask, name=name, label=label, resumable=resumable, acks_late=True, **options)
+
+
 def is_tracked(task: Any) -> bool:
     return getattr(task, "resumable", None) is not None
+
+
+def kind_label(task_name: str) -> str:
+    """The kind of a job as people read it (in the active language); the task name if unlabelled."""
+    label = getattr(_task(task_name), "label", "")
+    return str(label) if label else task_name
 
 
 def _dispatch(job_id: int) -> None:
@@ -160,28 +208,29 @@ def _task(name: str) -> Any:
     return current_app.tasks.get(name)
 
 
-def run_tracked(job_id: int) -> None:
-    """Run one tracked job if it is still queued: a redelivered message for a job that finished,
-    or that another worker claimed, does nothing."""
+def run_tracked(job_id: int) -> Any:
+    """Run one tracked job if it is still queued and return what the task returned: a redelivered
+    message for a job that finished, or that another worker claimed, does nothing."""
     job = _claim(job_id)
     if job is None:
         logger.info("job %s is not queued any more; nothing to run", job_id)
-        return
+        return None
     task = _task(job.task)
     if task is None:
         _finish(job, JobStatus.FAILED, f"no task called {job.task}")
-        return
+        return None
     with _beating(job.pk, job.attempts):
         try:
-            task.run(*job.args, **job.kwargs)
+            result = task.run(*job.args, **job.kwargs)
         except Exception as exc:
             _finish(job, JobStatus.FAILED, f"{type(exc).__name__}: {exc}")
             if settings.RAPPORT_JOBS_SYNC:
                 raise
             logger.exception("background job %s (%s) failed", job.pk, job.task)
-            return
+            return None
     stopped = BackgroundJob.objects.filter(pk=job.pk, cancel_requested=True).exists()
     _finish(job, JobStatus.CANCELLED if stopped else JobStatus.SUCCEEDED)
+    return result
 
 
 def _last_beat(job: BackgroundJob) -> str:
@@ -244,6 +293,15 @@ def _tell_task_cancelled(job: BackgroundJob) -> None:
     hook = getattr(_task(job.task), "when_cancelled", None)
     if hook:
         import_string(hook)(*job.args, **job.kwargs)
+
+
+def prune_finished(*, now: dt.datetime | None = None) -> int:
+    """Delete records of jobs that finished or were cancelled ``RAPPORT_JOB_KEEP_DAYS`` ago; failed
+    and stalled ones stay until a person retries or cancels them."""
+    cutoff = (now or timezone.now()) - dt.timedelta(days=settings.RAPPORT_JOB_KEEP_DAYS)
+    done = BackgroundJob.objects.filter(status__in=[JobStatus.SUCCEEDED, JobStatus.CANCELLED], finished_at__lt=cutoff)
+    deleted, _ = done.delete()
+    return deleted
 
 
 def resume_after_restart() -> int:

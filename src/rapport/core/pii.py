@@ -82,6 +82,45 @@ def blind_index(kind: str, normalised: str | None) -> str | None:
     return hmac.new(key, f"{kind}:{normalised}".encode(), hashlib.sha256).hexdigest()
 
 
+# Searchable encrypted text (ticket subjects): blind tokens of its words. A Latin word gives one
+# token for each of its prefixes (2 to WORD_PREFIX_MAX characters: "ref" finds "refund"); a run of
+# Chinese, Japanese or Korean characters, which has no spaces, gives its characters and each pair
+# of neighbours (a query of several characters must match all its pairs). Tokens are keyed HMACs
+# cut to 16 hex digits, sorted and deduplicated, so the column holds no word and no word order.
+WORD_PREFIX_MAX = 20
+_WORDS = re.compile(r"[^\W_]+")
+_CJK = re.compile(r"[\u2e80-\u9fff\uac00-\ud7af\uf900-\ufaff]")
+
+
+def _search_terms(text: str, *, query: bool) -> set[str]:
+    terms: set[str] = set()
+    for word in _WORDS.findall(unicodedata.normalize("NFKC", text).casefold()):
+        if _CJK.search(word):
+            pairs = {word[i : i + 2] for i in range(len(word) - 1)}
+            terms |= pairs if query and pairs else pairs | set(word)
+        elif query:
+            terms.add(word[:WORD_PREFIX_MAX])
+        else:
+            terms |= {word[:n] for n in range(min(2, len(word)), min(len(word), WORD_PREFIX_MAX) + 1)}
+    return terms
+
+
+def _search_token(term: str) -> str:
+    return (blind_index("words", term) or "")[:16]
+
+
+def search_tokens(text: str | None) -> str:
+    """The blind tokens a text is found by, as stored: `` t1 t2 … `` (empty text: "")."""
+    tokens = sorted({_search_token(term) for term in _search_terms(text or "", query=False)})
+    return f" {' '.join(tokens)} " if tokens else ""
+
+
+def search_query_tokens(query: str) -> list[str]:
+    """What a search for ``query`` must find in :func:`search_tokens`: every one of these (as
+    `` token `` with its spaces); no tokens when the query has no word."""
+    return sorted(f" {_search_token(term)} " for term in _search_terms(query, query=True))
+
+
 _CN_MOBILE_SAMPLES = ("000000", "999999", "123456", "987654", "505050")
 _cn_mobile_prefix_valid: dict[str, bool] = {}
 
@@ -276,8 +315,14 @@ def is_sealed(value: object) -> bool:
 
 
 def unseal(value: object) -> object:
-    """The value a :func:`seal` holds; anything else unchanged."""
+    """The value a :func:`seal` holds (None once it was sealed with an erased customer's own key,
+    see :func:`rapport.core.shredding.reseal`); anything else unchanged."""
     if not is_sealed(value):
         return value
     assert isinstance(value, dict)
-    return orjson.loads(decrypt(value[SEALED]) or "null")
+    token = value[SEALED]
+    if isinstance(token, str) and token.startswith(("ck1:", "ck2:")):  # a customer's own key (shredding)
+        from rapport.core import shredding
+
+        return orjson.loads(shredding.open_sealed(token) or "null")
+    return orjson.loads(decrypt(token) or "null")

@@ -15,3 +15,8 @@ def run_tracked_job(job_id: int) -> None:
 @shared_task(name="rapport.jobs.watch")
 def watch_jobs() -> dict[str, int]:
     return jobs.watch_jobs()
+
+
+@shared_task(name="rapport.jobs.prune")
+def prune_jobs() -> int:
+    return jobs.prune_finished()

@@ -2,11 +2,12 @@
 
 from __future__ import annotations
 
-from celery import shared_task
+from django.utils.translation import gettext_lazy as _
 
+from rapport.core.jobs import tracked_task
 from rapport.counter import codes
 
 
-@shared_task(name="rapport.counter.forget_expired_codes")
+@tracked_task(name="rapport.counter.forget_expired_codes", label=_("Expired member codes clean-up"))
 def forget_expired_codes() -> int:
     return codes.forget_expired()

@@ -328,7 +328,7 @@ class Note(models.Model):
     author = models.ForeignKey(
         settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.SET_NULL, related_name="+"
     )
-    body = models.TextField(_("note"))
+    body = EncryptedTextField(_("note"))  # staff write phones and addresses into notes
     created_at = models.DateTimeField(auto_now_add=True)
 
     class Meta:

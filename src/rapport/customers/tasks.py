@@ -4,14 +4,15 @@ from __future__ import annotations
 
 import logging
 
-from celery import shared_task
+from django.utils.translation import gettext_lazy as _
 
+from rapport.core.jobs import tracked_task
 from rapport.customers import merge
 
 logger = logging.getLogger(__name__)
 
 
-@shared_task(name="rapport.customers.scan_weak_matches")
+@tracked_task(name="rapport.customers.scan_weak_matches", label=_("Duplicate-customer scan"))
 def scan_weak_matches() -> int:
     """Queue the weak matches among all customers (daily, and when staff ask from the queue)."""
     created = merge.scan_weak_matches()

@@ -35,6 +35,7 @@ from rapport.events import ecommerce
 from rapport.events.messages import BODY_OBJECTS, Message, body_object_sql
 from rapport.events.models import AnonymousVisitor, Event, EventReceipt, EventType, Source
 from rapport.events.partitions import ensure_month_partitions
+from rapport.events.personal import for_customers, holds_sealed
 from rapport.privacy.tombstones import anonymise_stored, erased_user_ids
 
 
@@ -86,6 +87,27 @@ RETURNING message_id, customer_id
 """  # noqa: S608
 
 
+def _seal_for_known_users(source: Source, messages: list[Message]) -> None:
+    """Personal values of messages whose user id is a known customer's move to that customer's
+    key (:func:`rapport.events.personal.for_customers`); the statement below links the same
+    customer, as both read the graph under the same shared lock."""
+    personal = [m for m in messages if m.user_id and holds_sealed(m.body)]
+    if not personal:
+        return
+    owners = dict(
+        Identity.objects.filter(
+            channel=source.identity_channel, external_id__in={m.user_id for m in personal}
+        ).values_list("external_id", "customer_id")
+    )
+    known = [m for m in personal if m.user_id in owners]
+    received = [
+        (m.body, owners[m.user_id], {"properties": m.properties, "traits": m.traits, "context": m.context})
+        for m in known
+    ]
+    for message, body in zip(known, for_customers(received), strict=True):
+        message.body = body
+
+
 def store(source: Source, messages: list[Message]) -> list[Message]:
     """Store these messages (each message id once) inside the caller's transaction; return the new ones.
 
@@ -93,6 +115,7 @@ def store(source: Source, messages: list[Message]) -> list[Message]:
     """
     lock_identity_graph(exclusive=False)
     ensure_month_partitions([m.timestamp for m in messages])
+    _seal_for_known_users(source, messages)
     batch = orjson.dumps(
         [
             {

@@ -9,16 +9,25 @@ compare blind indexes, for equality only; pages show them masked.
 
 Cost: a message is searched for the keys' names as bytes first (well under a microsecond); only
 one that holds one is decoded, sealed and encoded again.
+
+Crypto-shredding: when the event is stored for a known customer (the user id's identity, at the
+request or in the resolver), its sealed values move to the customer's own key
+(:func:`for_customers`), blind indexes unchanged; erasure deletes that key, so copies in backups
+taken before the erasure cannot be read either. Events stored without a customer, or linked only
+through a device or a later identify's back-fill, keep the key ring's seal: erasure blanks the
+properties, traits and context of every event of the person (their customer, user ids and
+devices; see ``rapport.privacy.handlers.erase_events``), which covers them in the live database;
+re-sealing them at back-fill would rewrite rows the person may never ask about.
 """
 
 from __future__ import annotations
 
-from collections.abc import Mapping
+from collections.abc import Iterator, Mapping, Sequence
 from typing import Any
 
 import orjson
 
-from rapport.core import pii
+from rapport.core import pii, shredding
 
 EMAIL_KEYS = frozenset({"email"})
 PHONE_KEYS = frozenset({"phone", "mobile", "phone_number", "phoneNumber"})
@@ -26,6 +35,46 @@ ID_KEYS = frozenset({"id_number", "idNumber", "id_card"})
 PERSONAL_KEYS = EMAIL_KEYS | PHONE_KEYS | ID_KEYS | {"address"}
 SEALED_OBJECTS = ("properties", "traits")
 _MARKERS = tuple(f'"{key}"'.encode() for key in sorted(PERSONAL_KEYS))
+
+
+_SEALED_MARKER = f'"{pii.SEALED}"'.encode()
+
+
+def holds_sealed(body: bytes | str) -> bool:
+    """Whether a stored or staged body holds a sealed value (a byte search, no decoding)."""
+    return _SEALED_MARKER in (body.encode() if isinstance(body, str) else body)
+
+
+def _sealed_places(objects: Mapping[str, Any]) -> Iterator[tuple[str, dict[str, Any]]]:
+    for name in SEALED_OBJECTS:
+        if isinstance(objects.get(name), dict):
+            yield name, objects[name]
+    context = objects.get("context")
+    if isinstance(context, dict) and isinstance(context.get("traits"), dict):
+        yield "context.traits", context["traits"]
+
+
+def _plain_values(objects: Mapping[str, Any] | None) -> dict[str, Mapping[str, Any]]:
+    if not objects:
+        return {}
+    return {place: values for place, values in _sealed_places(objects)}
+
+
+def for_customers(bodies: Sequence[tuple[bytes | str, int, Mapping[str, Any] | None]]) -> list[bytes]:
+    """Each body with its sealed values moved to its customer's own key (the keys of the batch
+    fetched or created together; see the module docstring). The third item, the message's objects
+    as received when the caller has them, spares decrypting each value first."""
+    seal_one = shredding.sealer({customer_id for _body, customer_id, _plain in bodies}, fast=True)
+    moved = []
+    for body, customer_id, plain in bodies:
+        objects = orjson.loads(body)
+        received = _plain_values(plain)
+        for place, values in _sealed_places(objects):
+            for key, value in values.items():
+                if pii.is_sealed(value):
+                    shredding.reseal(value, customer_id, seal_one, received.get(place, {}).get(key))
+        moved.append(orjson.dumps(objects))
+    return moved
 
 
 def may_hold_personal(encoded: bytes) -> bool:

@@ -38,6 +38,7 @@ from django.conf import settings
 from django.db import OperationalError, close_old_connections, connection, connections, transaction
 
 from rapport.commerce.validation import CatalogueCache
+from rapport.core import pii
 from rapport.core.actor import Actor
 from rapport.core.actor import Source as ActorSource
 from rapport.core.changes import Change, customers_changed
@@ -48,6 +49,7 @@ from rapport.events.identity import IdentityResolver
 from rapport.events.messages import BODY_OBJECTS, Message, body_object_sql, objects_from_body
 from rapport.events.models import Event, EventReceipt, EventType, ProcessingError, Source, StagedMessage
 from rapport.events.partitions import ensure_month_partitions
+from rapport.events.personal import for_customers, holds_sealed
 from rapport.events.signals import events_recorded
 from rapport.privacy.tombstones import anonymise_stored
 
@@ -150,6 +152,21 @@ def _lock_lane() -> None:
         cursor.execute("SELECT pg_advisory_xact_lock(hashtext('rapport-events-lane'))")
 
 
+def _seal_for_customers(messages: list[Message]) -> None:
+    """Staged bodies about a known customer get their personal values moved to the customer's own
+    key before they are copied into events (see :func:`rapport.events.personal.for_customers`)."""
+    customer_of = {m.staged_id: m.customer_id for m in messages if m.customer_id is not None}
+    if not customer_of:
+        return
+    staged = StagedMessage.objects.filter(pk__in=list(customer_of), body__contains=f'"{pii.SEALED}"')
+    rows = [(pk, body) for pk, body in staged.values_list("pk", "body") if holds_sealed(body)]
+    if not rows:
+        return
+    bodies = for_customers([(body, customer_of[pk], None) for pk, body in rows])
+    moved = [StagedMessage(pk=pk, body=body.decode()) for (pk, _old), body in zip(rows, bodies, strict=True)]
+    StagedMessage.objects.bulk_update(moved, ["body"])
+
+
 def resolve_messages(source: Source, messages: list[Message]) -> int:
     """Store one source's messages, in order, inside the caller's transaction; return how many were new.
 
@@ -164,6 +181,7 @@ def resolve_messages(source: Source, messages: list[Message]) -> int:
         return 0
     resolver = IdentityResolver(source)
     resolver.apply(fresh)
+    _seal_for_customers(fresh)
     _store(source, fresh)
     anonymise_stored(source, [m for m in fresh if m.user_id and m.user_id in resolver.erased])
     _apply_commerce(source, fresh)

@@ -5,13 +5,15 @@ from __future__ import annotations
 import logging
 
 from celery import shared_task
+from django.utils.translation import gettext_lazy as _
 
+from rapport.core.jobs import tracked_task
 from rapport.events import resolver, services
 
 logger = logging.getLogger(__name__)
 
 
-@shared_task(name="rapport.events.maintain")
+@tracked_task(name="rapport.events.maintain", label=_("Event partitions and retention"))
 def maintain_events() -> dict[str, int]:
     services.prepare_partitions()
     purged = services.purge_expired()

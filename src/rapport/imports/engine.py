@@ -40,7 +40,7 @@ from rapport.commerce.services import apply_refund, check_same_refund, clean_ref
 from rapport.commerce.stats import BATCH as STATS_BATCH
 from rapport.commerce.stats import STATS_COLUMNS, compute_stats
 from rapport.commerce.validation import clean_order, clean_product
-from rapport.core import pii
+from rapport.core import pii, shredding
 from rapport.core.actor import Actor
 from rapport.core.errors import DomainError, FieldError, InvalidInput
 from rapport.customers import history
@@ -375,15 +375,19 @@ class CustomerMerger(Merger):
         user = self.actor.staff_user.pk if self.actor.staff_user is not None else None
         source = self.actor.source
         records = [(p.id, "import", "", f"created by {label}", user, label, source, now) for p in created]
+        # values sealed with each customer's own key, as the ORM's change records are (crypto-shredding)
+        seal = shredding.sealer(p.id for p in changed if p.changes and p.id is not None)
         for person in changed:
+            customer_id = person.id
+            assert customer_id is not None  # existing customers, and new ones after allocate_ids
             for name, (old, new) in person.changes.items():
                 base = name.removesuffix("_id")
                 records.append(
                     (
-                        person.id,
+                        customer_id,
                         base,
-                        history.display_value(base, old),
-                        history.display_value(base, new),
+                        seal(customer_id, history.display_value(base, old)),
+                        seal(customer_id, history.display_value(base, new)),
                         user,
                         label,
                         source,

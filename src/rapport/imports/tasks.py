@@ -2,14 +2,15 @@
 
 from __future__ import annotations
 
-from celery import shared_task
+from django.utils.translation import gettext_lazy as _
 
+from rapport.core.jobs import tracked_task
 from rapport.imports import services
 
 
-@shared_task(
+@tracked_task(
     name="rapport.imports.run_import",
-    acks_late=True,
+    label=_("Import"),
     resumable=True,
     when_cancelled="rapport.imports.services.close_cancelled_run",
 )
@@ -18,7 +19,7 @@ def run_import(job_id: int) -> None:
     services.run_job(job_id)
 
 
-@shared_task(name="rapport.imports.purge_reports")
+@tracked_task(name="rapport.imports.purge_reports", label=_("Old import reports clean-up"))
 def purge_reports() -> int:
     """Reports of finished jobs are kept ``RAPPORT_IMPORT_REPORT_DAYS`` days, then deleted."""
     return services.purge_reports()

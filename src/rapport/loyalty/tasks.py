@@ -5,10 +5,11 @@ from __future__ import annotations
 
 import logging
 
-from celery import shared_task
 from django.utils import timezone
+from django.utils.translation import gettext_lazy as _
 
 from rapport.core.actor import Actor
+from rapport.core.jobs import tracked_task
 from rapport.loyalty.models import CouponTemplate
 from rapport.loyalty.services import coupons, levels, points
 
@@ -16,7 +17,7 @@ logger = logging.getLogger(__name__)
 ACTOR = Actor.system("loyalty schedule")
 
 
-@shared_task(name="rapport.loyalty.expire_points")
+@tracked_task(name="rapport.loyalty.expire_points", label=_("Points expiry"))
 def expire_points() -> int:
     """Expire what is left of overdue lots (points, and stored value if it ever gets an expiry)."""
     written = points.expire_all()
@@ -24,12 +25,12 @@ def expire_points() -> int:
     return written
 
 
-@shared_task(name="rapport.loyalty.expire_coupons")
+@tracked_task(name="rapport.loyalty.expire_coupons", label=_("Coupon expiry"))
 def expire_coupons() -> int:
     return coupons.expire_all()
 
 
-@shared_task(name="rapport.loyalty.review_levels")
+@tracked_task(name="rapport.loyalty.review_levels", label=_("Member level review"))
 def review_levels() -> dict[str, int]:
     """Recompute growth for everyone; upgrade, keep or downgrade under the keep thresholds."""
     counts = levels.review_all(actor=ACTOR)
@@ -37,14 +38,14 @@ def review_levels() -> dict[str, int]:
     return counts
 
 
-@shared_task(name="rapport.loyalty.birthday_gifts")
+@tracked_task(name="rapport.loyalty.birthday_gifts", label=_("Birthday gifts"))
 def birthday_gifts() -> int:
     """Points for members whose birthday is today (store time zone), once per member and year."""
     today = timezone.localdate(timezone.now(), timezone.get_default_timezone())
     return levels.award_birthday_gifts(today=today, actor=ACTOR)
 
 
-@shared_task(name="rapport.loyalty.issue_to_segment", resumable=True)
+@tracked_task(name="rapport.loyalty.issue_to_segment", label=_("Coupon issue to a segment"), resumable=True)
 def issue_to_segment(template_id: int, segment_id: int, key: str, actor_label: str) -> dict[str, object]:
     """Issue a coupon to every member of a saved segment (queued from the console or the API).
     Resumable: a second run issues under the same key, so members who have the coupon are skipped."""

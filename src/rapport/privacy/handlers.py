@@ -259,7 +259,7 @@ def erase_service(customer: Customer, erasure: Erasure) -> dict[str, int]:
     tickets = Ticket.objects.filter(customer=customer)
     return {
         "tickets_closed": tickets.exclude(status=Status.CLOSED).update(status=Status.CLOSED),
-        "tickets": tickets.update(subject="", reply_to=""),
+        "tickets": tickets.update(subject="", subject_search="", reply_to=""),
         "ticket_messages": TicketMessage.objects.filter(ticket__customer=customer).update(
             body="", delivery_address=None
         ),

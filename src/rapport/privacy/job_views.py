@@ -9,6 +9,7 @@ from django.shortcuts import redirect, render
 from django.utils.translation import gettext as _
 from django.views.decorators.http import require_POST
 
+from rapport.core import jobs as jobs_kernel
 from rapport.core.actor import Actor, Source
 from rapport.core.errors import DomainError
 from rapport.core.listing import page_offset, paginate
@@ -27,6 +28,8 @@ def job_list(request: HttpRequest) -> HttpResponse:
     except DomainError:
         status, found = jobs.OPEN, jobs.listed(jobs.OPEN)
     page = paginate(found, limit=PAGE_SIZE, offset=page_offset(request.GET.get("page"), PAGE_SIZE))
+    for job in page.items:
+        job.kind = jobs_kernel.kind_label(job.task)  # type: ignore[attr-defined]
     context = {
         "nav": "privacy",
         "page": page,

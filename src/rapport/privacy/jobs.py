@@ -59,6 +59,7 @@ def body(job: BackgroundJob) -> dict[str, Any]:
     return {
         "id": job.pk,
         "task": job.task,
+        "kind": jobs.kind_label(job.task),
         "args": job.args,
         "status": job.status,
         "resumable": job.resumable,

@@ -39,6 +39,7 @@ class RequestOut(Body):
 class JobOut(Body):
     id: int
     task: str
+    kind: str
     args: list[Any]
     status: str
     resumable: bool

@@ -66,7 +66,7 @@ def _erase_closed_tickets(cutoff: dt.datetime) -> int:
             TicketMessage.objects.filter(ticket_id__in=ids).update(body="")
             Attachment.objects.filter(message__ticket_id__in=ids).delete()
             InboundMail.objects.filter(ticket_id__in=ids).update(raw=b"", sender="", subject="")
-            done += Ticket.objects.filter(pk__in=ids).update(subject="", reply_to="")
+            done += Ticket.objects.filter(pk__in=ids).update(subject="", subject_search="", reply_to="")
     return done
 
 

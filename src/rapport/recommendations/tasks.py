@@ -4,14 +4,15 @@ from __future__ import annotations
 
 import logging
 
-from celery import shared_task
+from django.utils.translation import gettext_lazy as _
 
+from rapport.core.jobs import tracked_task
 from rapport.recommendations import training
 
 logger = logging.getLogger(__name__)
 
 
-@shared_task(name="rapport.recommendations.train")
+@tracked_task(name="rapport.recommendations.train", label=_("Recommendation model training"))
 def train() -> dict[str, float]:
     """Refit the models, rewrite every customer's candidates and related products, and backtest."""
     run = training.train()

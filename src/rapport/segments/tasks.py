@@ -4,16 +4,16 @@ from __future__ import annotations
 
 import logging
 
-from celery import shared_task
+from django.utils.translation import gettext_lazy as _
 
-from rapport.core.jobs import enqueue
+from rapport.core.jobs import enqueue, tracked_task
 from rapport.segments import services
 from rapport.segments.models import Segment
 
 logger = logging.getLogger(__name__)
 
 
-@shared_task(name="rapport.segments.snapshot_segment", acks_late=True)
+@tracked_task(name="rapport.segments.snapshot_segment", label=_("Segment snapshot"), resumable=True)
 def snapshot_segment(segment_id: int) -> dict[str, int] | None:
     """Snapshot one segment; a deleted segment is skipped (safe to run twice: the second run
     simply records no changes)."""
@@ -24,7 +24,7 @@ def snapshot_segment(segment_id: int) -> dict[str, int] | None:
     return {"members": snapshot.member_count, "entered": snapshot.entered_count, "left": snapshot.left_count}
 
 
-@shared_task(name="rapport.segments.snapshot_all")
+@tracked_task(name="rapport.segments.snapshot_all", label=_("Segment snapshots (daily start)"))
 def snapshot_all() -> int:
     """Start a snapshot of every saved segment that asks for one."""
     ids = list(services.scheduled_segments().values_list("pk", flat=True))

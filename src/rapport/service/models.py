@@ -17,7 +17,7 @@ from django.utils.translation import gettext_lazy as _
 from django.utils.translation import pgettext_lazy
 
 from rapport.commerce.models import Order
-from rapport.core.fields import EncryptedBinaryField, EncryptedTextField
+from rapport.core.fields import BlindSearchField, EncryptedBinaryField, EncryptedTextField
 from rapport.customers.models import Customer, Store
 
 
@@ -136,7 +136,10 @@ class BusinessHours(models.Model):
 class Ticket(models.Model):
     """One customer's request (工单) and where it stands, with its SLA deadlines."""
 
-    subject = models.CharField(_("subject"), max_length=200)
+    # encrypted at rest (customers put names, phones and emails in subjects); searched by the blind
+    # tokens of its words, the only form of it the database holds in the clear
+    subject = EncryptedTextField(_("subject"))
+    subject_search = BlindSearchField(source="subject")
     category = models.CharField(_("category"), max_length=20, choices=Category.choices, default=Category.INQUIRY)
     priority = models.CharField(_("priority"), max_length=10, choices=Priority.choices, default=Priority.NORMAL)
     status = models.CharField(_("status"), max_length=10, choices=Status.choices, default=Status.NEW)
@@ -299,10 +302,11 @@ class InboundMail(models.Model):
         REJECTED = "rejected", _("Rejected")
 
     message_id = models.CharField(max_length=300, blank=True, db_index=True)
-    sender = models.CharField(max_length=254, blank=True)
-    subject = models.CharField(max_length=300, blank=True)
+    # encrypted at rest: the raw mail, its sender's address and its subject are the customer's words
+    sender = EncryptedTextField(blank=True)
+    subject = EncryptedTextField(blank=True)
     size = models.PositiveIntegerField()
-    raw = models.BinaryField()
+    raw = EncryptedBinaryField()
     outcome = models.CharField(max_length=10, choices=Outcome.choices)
     reason = models.CharField(max_length=300, blank=True)
     ticket = models.ForeignKey(Ticket, null=True, blank=True, on_delete=models.SET_NULL, related_name="+")

@@ -5,18 +5,19 @@ from __future__ import annotations
 import datetime as dt
 import logging
 
-from celery import shared_task
 from django.conf import settings
+from django.utils.translation import gettext_lazy as _
 
 from rapport.core.actor import Actor
 from rapport.core.errors import DomainError
+from rapport.core.jobs import tracked_task
 from rapport.service import clock, services, sla
 from rapport.service.models import Status, Ticket
 
 logger = logging.getLogger(__name__)
 
 
-@shared_task(name="rapport.service.check_sla")
+@tracked_task(name="rapport.service.check_sla", label=_("Ticket SLA check"))
 def check_sla() -> dict[str, int]:
     result = sla.check_all()
     summary = {"warned": result.warned, "breached": result.breached, "escalated": result.escalated}
@@ -25,7 +26,7 @@ def check_sla() -> dict[str, int]:
     return summary
 
 
-@shared_task(name="rapport.service.close_resolved")
+@tracked_task(name="rapport.service.close_resolved", label=_("Closing resolved tickets"))
 def close_resolved() -> dict[str, int]:
     """Resolved tickets the customer did not answer for a while are closed."""
     cutoff = clock.now() - dt.timedelta(days=settings.RAPPORT_SERVICE_CLOSE_RESOLVED_DAYS)

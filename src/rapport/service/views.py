@@ -28,7 +28,7 @@ from rapport.core.listing import page_offset, paginate
 from rapport.core.requests import console_actor, error_text
 from rapport.customers import queries as customer_queries
 from rapport.loyalty.models import CouponTemplate
-from rapport.service import csat, goodwill, kb, reports, services
+from rapport.service import csat, goodwill, kb, queries, reports, services
 from rapport.service.assignment import agents
 from rapport.service.attachments import uploaded_files
 from rapport.service.event_words import describe as describe_event
@@ -94,7 +94,7 @@ def inbox(request: HttpRequest) -> HttpResponse:
     query = (request.GET.get("q") or "").strip()
     if query:
         number = query.upper().removeprefix("T-")
-        tickets = tickets.filter(Q(subject__icontains=query) | Q(pk=int(number) if number.isdigit() else 0))
+        tickets = tickets.filter(queries.subject_matches(query) | Q(pk=int(number) if number.isdigit() else 0))
     counts = {key: services.inbox(key, user=request.user).filter(customer_id__in=visible).count() for key, _l in VIEWS}
     page = paginate(tickets, limit=PAGE_SIZE, offset=page_offset(request.GET.get("page"), PAGE_SIZE))
     profile = AgentProfile.objects.filter(user=_staff(request)).first()

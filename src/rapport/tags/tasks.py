@@ -5,14 +5,16 @@ from __future__ import annotations
 import logging
 
 from celery import shared_task
+from django.utils.translation import gettext_lazy as _
 
+from rapport.core.jobs import tracked_task
 from rapport.tags import services, sync
 from rapport.tags.models import Tag
 
 logger = logging.getLogger(__name__)
 
 
-@shared_task(name="rapport.tags.evaluate_automatic_tags")
+@tracked_task(name="rapport.tags.evaluate_automatic_tags", label=_("Automatic tags evaluation"))
 def evaluate_automatic_tags() -> dict[str, int]:
     """The scheduled run: every active automatic tag against every customer."""
     results = services.evaluate_all()
@@ -21,7 +23,7 @@ def evaluate_automatic_tags() -> dict[str, int]:
     return summary
 
 
-@shared_task(name="rapport.tags.evaluate_tag")
+@tracked_task(name="rapport.tags.evaluate_tag", label=_("Tag evaluation"))
 def evaluate_tag_task(tag_id: int) -> dict[str, int]:
     tag = Tag.objects.filter(pk=tag_id).first()
     if tag is None:
@@ -37,7 +39,7 @@ def reevaluate_customers(customer_ids: list[int]) -> dict[str, int]:
     return {"added": sum(r.added for r in results), "removed": sum(r.removed for r in results)}
 
 
-@shared_task(name="rapport.tags.deliver_sync")
+@tracked_task(name="rapport.tags.deliver_sync", label=_("Tag sync delivery to receivers"))
 def deliver_tag_sync() -> dict[str, int]:
     """Send due tag-sync deliveries (also scheduled every minute, for retries)."""
     return sync.deliver_due()

@@ -26,6 +26,13 @@ def _jobs_run_inline(settings: Any) -> None:
 
 
 @pytest.fixture(autouse=True)
+def _no_customer_keys_cached_by_other_tests() -> None:
+    from rapport.core import shredding
+
+    shredding.forget_cached_keys()
+
+
+@pytest.fixture(autouse=True)
 def _responses_keep_their_contract(settings: Any) -> None:
     settings.RAPPORT_STRICT_RESPONSES = True
 

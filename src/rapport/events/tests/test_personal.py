@@ -90,3 +90,32 @@ def test_a_message_without_personal_keys_is_stored_as_received() -> None:
     copied = {"type": "track", "context": {"traits": {"phone": "13106350292"}}}
     sealed = json.loads(personal.seal_body(copied, json.dumps(copied).encode()))
     assert pii.is_sealed(sealed["context"]["traits"]["phone"])
+
+
+def test_values_of_a_known_customers_events_are_sealed_with_their_own_key_and_shredded_with_it(
+    send: Any, admin_api: Client
+) -> None:
+    """Crypto-shredding: a known customer's personal event values are sealed with the customer's
+    key (blind index unchanged); anonymous events keep the key ring's seal (erasure blanks them)."""
+    from rapport.core import shredding
+
+    send("/v1/identify", {"userId": "u-7", "messageId": "i7", "traits": {"name": "Li Lei", "email": EMAIL}})
+    track = {"userId": "u-7", "event": "Form Sent", "messageId": "t7", "properties": {"phone": PHONE}}
+    send("/v1/track", track)
+    send("/v1/track", {"anonymousId": "d-1", "event": "Form Sent", "messageId": "t8", "properties": {"phone": PHONE}})
+    customer = Customer.objects.get(name="Li Lei")
+
+    identify, known, anonymous = (Event.objects.get(message_id=m) for m in ("i7", "t7", "t8"))
+    assert identify.traits["email"][pii.SEALED].startswith(f"{shredding.PREFIX_FAST}{customer.pk}:")
+    assert known.properties["phone"][pii.SEALED].startswith(f"{shredding.PREFIX_FAST}{customer.pk}:")
+    assert not shredding.is_sealed(anonymous.properties["phone"][pii.SEALED])
+    assert known.properties["phone"][pii.SEALED_INDEX] == anonymous.properties["phone"][pii.SEALED_INDEX]
+    assert personal.unseal_object(known.properties) == {"phone": PHONE}
+    shown = known.shown_properties["phone"]
+    assert shown.endswith("0292") and "0635" not in shown  # masked on pages, as before
+    found = admin_api.get("/api/v1/events", {"property": "phone", "value": "13106350292"}).json()
+    assert sorted(e["message_id"] for e in found["results"]) == ["t7", "t8"]  # equality filters still work
+
+    shredding.shred([customer.pk])
+    assert personal.unseal_object(Event.objects.get(message_id="t7").properties) == {"phone": None}
+    assert personal.unseal_object(Event.objects.get(message_id="t8").properties) == {"phone": PHONE}

@@ -112,3 +112,33 @@ def test_an_operator_retries_a_stalled_job_from_the_jobs_page(sign_in: Any, make
     page.click("form.card button[type=submit]")
     page.wait_for_url("**/privacy/jobs/?status=all")
     assert "Finished" in page.locator(f"#job-{job.pk}").inner_text()
+
+
+def test_an_operator_on_a_phone_in_chinese_sees_job_kinds_and_cancels_a_queued_training(
+    chromium: Any, live_server: Any, make_staff: Any
+) -> None:
+    from rapport.accounts import roles
+    from rapport.core.models import BackgroundJob, JobStatus
+    from rapport.testing.fixtures import STAFF_PASSWORD
+
+    job = BackgroundJob.objects.create(task="rapport.recommendations.train")
+    operator = make_staff(roles.OPERATOR)
+    context = chromium.new_context(
+        base_url=live_server.url, locale="zh-CN", viewport={"width": 390, "height": 844}, is_mobile=True, has_touch=True
+    )
+    context.set_default_timeout(15_000)
+    try:
+        page = context.new_page()
+        page.goto("/login/?next=/privacy/jobs/")
+        page.fill("#id_username", operator.username)
+        page.fill("#id_password", STAFF_PASSWORD)
+        page.click("button[type=submit].primary")
+        page.wait_for_url("**/privacy/jobs/")
+        row = page.locator(f"#job-{job.pk}")
+        assert "推荐模型训练" in row.inner_text()
+        row.locator("button[type=submit]").last.click()
+        page.wait_for_load_state("networkidle")
+        assert BackgroundJob.objects.get(pk=job.pk).status == JobStatus.CANCELLED
+        assert page.evaluate("document.documentElement.scrollWidth") <= 390
+    finally:
+        context.close()
