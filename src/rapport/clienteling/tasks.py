@@ -2,13 +2,14 @@
 
 from __future__ import annotations
 
-from celery import shared_task
 from django.utils import timezone
+from django.utils.translation import gettext_lazy as _
 
 from rapport.clienteling import reminders
+from rapport.core.jobs import tracked_task
 
 
-@shared_task(name="rapport.clienteling.make_reminders")
+@tracked_task(name="rapport.clienteling.make_reminders", label=_("Care reminders"), resumable=True)
 def make_reminders() -> dict[str, int]:
     """Today's reminders (today in the installation's time zone); safe to run twice."""
     return reminders.make_reminders(timezone.localdate())

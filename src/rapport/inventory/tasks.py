@@ -4,14 +4,15 @@ from __future__ import annotations
 
 import logging
 
-from celery import shared_task
+from django.utils.translation import gettext_lazy as _
 
+from rapport.core.jobs import tracked_task
 from rapport.inventory import planning
 
 logger = logging.getLogger(__name__)
 
 
-@shared_task(name="rapport.inventory.forecast")
+@tracked_task(name="rapport.inventory.forecast", label=_("Sales forecast and stock plan"))
 def forecast() -> dict[str, float]:
     """Forecast every series, store the forecasts and the stock plan, and backtest per category."""
     run = planning.refresh_forecasts()
