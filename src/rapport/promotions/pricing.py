@@ -29,7 +29,11 @@ from decimal import ROUND_HALF_UP, Decimal
 from enum import StrEnum
 from itertools import combinations
 
+import numpy as np
+import numpy.typing as npt
+
 CENT = Decimal("0.01")
+_Array = npt.NDArray[np.int64]
 
 
 class Layer(StrEnum):
@@ -403,6 +407,22 @@ class _Schedule:
             best = min(best, self.max_off)
         return min(best, base)
 
+    def discounts(self, bases: _Array, units: _Array | int) -> _Array:
+        """``discount`` for many bases (and unit counts) at once."""
+        measure = units if self.by_units else bases
+        best = np.zeros(np.broadcast_shapes(np.shape(bases), np.shape(units)), dtype=np.int64)
+        for threshold, amount, ratio in self.tiers:
+            if ratio is not None:
+                off = (2 * bases * ratio[0] + 100 * ratio[1]) // (200 * ratio[1])
+            elif self.repeat and threshold > 0:
+                off = (measure // threshold) * amount
+            else:
+                off = np.full_like(best, amount)
+            best = np.maximum(best, np.where(measure >= threshold, off, 0))
+        if self.max_off is not None:
+            best = np.minimum(best, self.max_off)
+        return np.where(bases > 0, np.minimum(best, bases), 0)
+
     def caps(self) -> tuple[int | None, int | None]:
         """(measure, base) beyond which the discount no longer changes; None where it keeps growing.
         The search keeps its bases saturated at these points, which keeps its states few."""
@@ -665,43 +685,191 @@ def _solve(steps: Sequence[Sequence[_Step]], layers: _Layers, floor: int) -> tup
 
 
 def _search(cart: _Cart) -> _Choice:
-    """The best combination: for each way of grouping lines into multi-line offers and each allowed
-    (order offer, coupon) pair, a dynamic programme over the lines (``_solve``). Ties go to fewer
-    offers (lines with an item offer, plus the order offer and coupon used), then to the first plan
-    and pair in a fixed order (no multi-line offer first, offers by key; no order offer and no coupon
-    first, then by key)."""
+    """The best combination over every way of grouping lines into multi-line offers (plans) and every
+    allowed (order offer, coupon) pair, most promising first: a plan and pair is skipped once its
+    ceiling (the plan's largest item reductions plus the pair's discount on whole list prices) falls
+    below the best found. Each is solved by achievable sums (``_by_sums``), exactly when every line's
+    choices move the layers' bases by their reduction alone; otherwise by the dynamic programme
+    (``_solve``), unless a relaxation already shows it cannot win. Ties go to fewer offers, then to the
+    first plan and pair in a fixed order (no multi-line offer first, offers by key; no order offer and
+    no coupon first, then by key)."""
     plans = _plans(cart)
     pairs = _pairs(cart)
     layers = [_Layers(cart, o, c) for o, c in pairs]
-    best: _Choice | None = None
-    for plan_index, plan in enumerate(plans):
-        choices = [
+    plan_choices = [
+        [
             (plan[i],) if i in plan else tuple(o for o in options if not o.multi)
             for i, options in enumerate(cart.options)
         ]
-        steps = [_steps(cart, choices, pair_layers) for pair_layers in layers]
-        ceilings = [_ceiling(s, pair_layers) for s, pair_layers in zip(steps, layers, strict=True)]
-        for pair_index in range(len(layers)):
-            if best is not None and ceilings[pair_index] < best.discount:
-                continue
-            pair_layers = layers[pair_index]
-            found = _solve(steps[pair_index], pair_layers, 0 if best is None else best.discount)
-            if found is None:
-                continue
-            total, offers, picked = found
-            rank = (-total, offers, plan_index, pair_index)
-            if best is None or rank < best.rank:
-                picks = tuple(choices[i][p] for i, p in enumerate(picked))
-                order_off, coupon_off = pair_layers.split(_final_key(cart, picks, pair_layers))
-                best = _Choice(
-                    picks,
-                    pair_layers.order if order_off > 0 else None,
-                    pair_layers.coupon if coupon_off > 0 else None,
-                    total,
-                    rank,
-                )
+        for plan in plans
+    ]
+    plan_most = [sum(max(o.reduction for o in line) for line in choices) for choices in plan_choices]
+    pair_most = [_layers_most(cart, pair_layers) for pair_layers in layers]
+    candidates = sorted((plan_most[p] + pair_most[q], p, q) for p in range(len(plans)) for q in range(len(layers)))
+    candidates.sort(key=lambda c: -c[0])
+    sums: dict[tuple[tuple[int, ...], ...], list[int]] = {}
+    best: _Choice | None = None
+    for ceiling, plan_index, pair_index in candidates:
+        if best is not None and ceiling < best.discount:
+            break
+        choices, pair_layers = plan_choices[plan_index], layers[pair_index]
+        found = _by_sums(cart, choices, pair_layers, sums, exact=True)
+        if found is None or found[2]:  # too many sums, or choices left out that might matter
+            floor = max(-1 if found is None else found[0], 0 if best is None else best.discount)
+            relaxed = None if found is None else _by_sums(cart, choices, pair_layers, sums, exact=False)
+            if relaxed is None or relaxed[0] > floor:
+                solved = _solve(_steps(cart, choices, pair_layers), pair_layers, max(floor, 0))
+                if solved is not None and (found is None or solved[0] > found[0]):
+                    found = (solved[0], solved[2], False)
+        if found is None:
+            continue
+        total, picked, _ = found
+        picks = tuple(choices[i][p] for i, p in enumerate(picked))
+        order_off, coupon_off = pair_layers.split(_final_key(cart, picks, pair_layers))
+        offers = sum(p.offer is not None for p in picks) + (order_off > 0) + (coupon_off > 0)
+        rank = (-total, offers, plan_index, pair_index)
+        if best is None or rank < best.rank:
+            best = _Choice(
+                picks,
+                pair_layers.order if order_off > 0 else None,
+                pair_layers.coupon if coupon_off > 0 else None,
+                total,
+                rank,
+            )
     assert best is not None  # no offer at all is always a combination
     return best
+
+
+def _layers_most(cart: _Cart, layers: _Layers) -> int:
+    """The most a pair of layers can take: its discount on the list prices of every line it covers
+    (the layers' total rises with each base)."""
+    order_lines = () if layers.order is None else cart.order_lines[layers.order]
+    coupon_lines = () if layers.coupon is None else cart.coupon_lines[layers.coupon]
+    return sum(
+        layers.split(
+            layers.key(
+                sum(cart.gross[i] for i in order_lines),
+                sum(cart.lines[i].quantity for i in order_lines),
+                sum(cart.gross[i] for i in coupon_lines),
+            )
+        )
+    )
+
+
+_SUMS_LIMIT = 400_000  # combinations of achievable sums evaluated at once; beyond it the programme runs
+
+
+def _by_sums(
+    cart: _Cart,
+    choices: Sequence[Sequence[_Option]],
+    layers: _Layers,
+    sums: dict[tuple[tuple[int, ...], ...], list[int]],
+    *,
+    exact: bool,
+) -> tuple[int, list[int], bool] | None:
+    """The best total for one plan and pair when each line's choice lowers the bases it counts toward
+    by exactly its reduction: the lines fall into groups by the layers that cover them, each group's
+    achievable reductions are a bitset of sums, and every combination of sums is priced at once.
+
+    With ``exact`` only the choices that count toward every layer covering their line are used (the
+    answer is achievable; the third value says whether any choice was left out). Without it, the
+    others are priced as if they counted too: an upper bound, since a base only lowers the discount.
+    Returns (total, option a line, left out), or None when the combinations are too many to price."""
+    order_lines = frozenset() if layers.order is None else cart.order_lines[layers.order]
+    coupon_lines = frozenset() if layers.coupon is None else cart.coupon_lines[layers.coupon]
+    picked = [0] * len(choices)
+    fixed_off = order_base = units = coupon_base = 0
+    groups: dict[tuple[bool, bool], list[tuple[int, tuple[int, ...]]]] = {
+        (True, True): [],
+        (True, False): [],
+        (False, True): [],
+    }
+    left_out = False
+    for index, options in enumerate(choices):
+        in_order, in_coupon = index in order_lines, index in coupon_lines
+        gross, quantity = cart.gross[index], cart.lines[index].quantity
+        if len(options) == 1 or not (in_order or in_coupon):
+            choice = max(range(len(options)), key=lambda j: (options[j].reduction, -j))
+            option = options[choice]
+            picked[index] = choice
+            fixed_off += option.reduction
+            if in_order and option.counts_for_order:
+                order_base += gross - option.reduction
+                units += quantity
+            if in_coupon and option.counts_for_coupon:
+                coupon_base += gross - option.reduction
+            continue
+        allowed = tuple(
+            j
+            for j, option in enumerate(options)
+            if not exact or ((not in_order or option.counts_for_order) and (not in_coupon or option.counts_for_coupon))
+        )
+        left_out = left_out or len(allowed) < len(options)
+        groups[(in_order, in_coupon)].append((index, allowed))
+        order_base += gross if in_order else 0
+        units += quantity if in_order else 0
+        coupon_base += gross if in_coupon else 0
+    reductions = {
+        group: tuple(tuple(choices[i][j].reduction for j in allowed) for i, allowed in members)
+        for group, members in groups.items()
+    }
+    prefixes = {group: _prefix_sums(r, sums) for group, r in reductions.items()}
+    values = {group: _set_bits(prefixes[group][-1]) for group in groups}
+    both, order_only, coupon_only = values[(True, True)], values[(True, False)], values[(False, True)]
+    if len(both) * len(order_only) * len(coupon_only) > _SUMS_LIMIT:
+        return None
+    both_off = both[:, None, None]
+    order_off_items = order_only[None, :, None]
+    coupon_off_items = coupon_only[None, None, :]
+    bases = order_base - both_off - order_off_items
+    coupon_bases = coupon_base - both_off - coupon_off_items
+    order_off: _Array | int = 0
+    if layers.order_schedule is not None:
+        order_off = layers.order_schedule.discounts(bases, units)
+    totals = fixed_off + both_off + order_off_items + coupon_off_items + order_off
+    if layers.coupon_schedule is not None:
+        room = coupon_bases - order_off
+        totals = totals + np.maximum(0, np.minimum(layers.coupon_schedule.discounts(coupon_bases, 0), room))
+    at = np.unravel_index(int(np.argmax(totals)), totals.shape)
+    for group, target in zip(groups, (both[at[0]], order_only[at[1]], coupon_only[at[2]]), strict=True):
+        members = groups[group]
+        for (index, allowed), choice in zip(
+            members, _realise(prefixes[group], reductions[group], int(target)), strict=True
+        ):
+            picked[index] = allowed[choice]
+    return int(totals[at]), picked, left_out
+
+
+def _prefix_sums(
+    reductions: tuple[tuple[int, ...], ...], cache: dict[tuple[tuple[int, ...], ...], list[int]]
+) -> list[int]:
+    """Bitsets of the sums the first k lines' reductions can make (bit s set: s cents reachable)."""
+    if reductions not in cache:
+        prefixes = [1]
+        for line in reductions:
+            reached, grown = prefixes[-1], 0
+            for cut in set(line):
+                grown |= reached << cut
+            prefixes.append(grown)
+        cache[reductions] = prefixes
+    return cache[reductions]
+
+
+def _set_bits(bits: int) -> _Array:
+    raw = np.frombuffer(bits.to_bytes((bits.bit_length() + 7) // 8, "little"), dtype=np.uint8)
+    return np.flatnonzero(np.unpackbits(raw, bitorder="little")).astype(np.int64)
+
+
+def _realise(prefixes: Sequence[int], reductions: Sequence[Sequence[int]], target: int) -> list[int]:
+    """A choice a line (index into its reductions) summing to ``target``; the first that fits, last line first."""
+    picked: list[int] = []
+    for k in range(len(reductions) - 1, -1, -1):
+        for choice, cut in enumerate(reductions[k]):
+            if cut <= target and prefixes[k] >> (target - cut) & 1:
+                picked.append(choice)
+                target -= cut
+                break
+    return picked[::-1]
 
 
 def _final_key(cart: _Cart, picks: Sequence[_Option], layers: _Layers) -> tuple[int, int, int]:
