@@ -23,6 +23,7 @@ Money is handled in integer cents inside; every amount in and out is a ``Decimal
 
 from __future__ import annotations
 
+import heapq
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field
 from decimal import ROUND_HALF_UP, Decimal
@@ -634,17 +635,12 @@ def _undominated(states: dict[_Key, _State]) -> dict[_Key, _State]:
 def _solve(steps: Sequence[Sequence[_Step]], layers: _Layers, floor: int) -> tuple[int, int, list[int]] | None:
     """The best (discount, offers, option a line) for one plan and one pair of layers, or None when
     nothing reaches ``floor``: a dynamic programme over the lines whose state is the saturated bases,
-    cutting each state whose reductions so far, the most the rest could take and the layers' discount
-    on the largest bases the rest could give stay below ``floor``."""
-    rest = [(0, 0, 0, 0)] * (len(steps) + 1)
-    for index in range(len(steps) - 1, -1, -1):
-        most = rest[index + 1]
-        rest[index] = (
-            most[0] + max(s[0] for s in steps[index]),
-            most[1] + max(s[1] for s in steps[index]),
-            most[2] + max(s[2] for s in steps[index]),
-            most[3] + max(s[3] for s in steps[index]),
-        )
+    cutting each state that cannot reach ``floor`` by the bound of ``_pair_bound`` for the lines left."""
+    rest = _Rest.of(steps)
+    order_top, coupon_top = rest.order_base[0], rest.coupon_base[0]
+    order_low, order_high = _pieces(layers.order_schedule, order_top)
+    coupon_low, coupon_high = _pieces(layers.coupon_schedule, coupon_top)
+    layer_off = _layers_off(layers, order_high[:, None], rest.units[0], coupon_high[None, :])
     states: dict[_Key, _State] = {(0, 0, 0): (0, 0, None)}
     unbounded = 1 << 62
     order_cap, units_cap, coupon_cap = (unbounded if cap is None else cap for cap in layers.caps)
@@ -660,13 +656,21 @@ def _solve(steps: Sequence[Sequence[_Step]], layers: _Layers, floor: int) -> tup
                 held = grown.get(key)
                 if held is None or off + cut > held[0] or (off + cut == held[0] and offers + offer < held[1]):
                     grown[key] = (off + cut, offers + offer, (trail, choice))
-        most = rest[index + 1]
-        states = {
-            key: state
-            for key, state in _undominated(grown).items()
-            if state[0] + most[0] + sum(layers.split(layers.key(key[0] + most[1], key[1] + most[2], key[2] + most[3])))
-            >= floor
-        }
+        kept = _undominated(grown)
+        if not kept:
+            return None
+        keys = np.array(list(kept), dtype=np.int64).reshape(-1, 3)
+        offs = np.array([state[0] for state in kept.values()], dtype=np.int64)
+        # a saturated base reaches the top whatever the rest take: its room is unbounded
+        order_room = np.where(keys[:, 0] >= order_cap, unbounded, keys[:, 0] + rest.order_base[index + 1])
+        coupon_room = np.where(keys[:, 2] >= coupon_cap, unbounded, keys[:, 2] + rest.coupon_base[index + 1])
+        reach = _most_reduction(
+            rest.most[index + 1],
+            order_room[:, None, None] - order_low[None, :, None],
+            coupon_room[:, None, None] - coupon_low[None, None, :],
+        )
+        bounds = (offs + (reach + layer_off[None, :, :]).reshape(len(offs), -1).max(axis=1)).tolist()
+        states = {key: state for (key, state), bound in zip(kept.items(), bounds, strict=True) if bound >= floor}
     best: tuple[int, int, _Trail] | None = None
     for key, (off, offers, trail) in states.items():
         order_off, coupon_off = layers.split(key)
@@ -682,6 +686,47 @@ def _solve(steps: Sequence[Sequence[_Step]], layers: _Layers, floor: int) -> tup
         trail, choice = trail
         picked.append(choice)
     return best[0], best[1], picked[::-1]
+
+
+@dataclass(frozen=True)
+class _Rest:
+    """For the lines from each index on: their largest reductions summed by whether a reduction lowers
+    the order base and the coupon base by as much (``_most_reduction``'s groups), and the largest
+    order base and coupon base and the units they can give."""
+
+    most: list[dict[tuple[bool, bool], int]]
+    order_base: list[int]
+    coupon_base: list[int]
+    units: list[int]
+
+    @classmethod
+    def of(cls, steps: Sequence[Sequence[_Step]]) -> _Rest:
+        empty = {(a, b): 0 for a in (False, True) for b in (False, True)}
+        most, order_base, coupon_base, units = [empty], [0], [0], [0]
+        for line in reversed(steps):
+            top_order, top_coupon = max(s[1] for s in line), max(s[3] for s in line)
+            linked = (
+                all(s[1] + s[0] <= top_order for s in line),
+                all(s[3] + s[0] <= top_coupon for s in line),
+            )
+            grown = dict(most[-1])
+            grown[linked] += max(s[0] for s in line)
+            most.append(grown)
+            order_base.append(order_base[-1] + top_order)
+            coupon_base.append(coupon_base[-1] + top_coupon)
+            units.append(units[-1] + max(s[2] for s in line))
+        return cls(most[::-1], order_base[::-1], coupon_base[::-1], units[::-1])
+
+
+def _layers_off(layers: _Layers, order_base: _Array, units: int, coupon_base: _Array) -> _Array:
+    """``_Layers.split`` summed, for many bases at once."""
+    order_off: _Array = np.zeros_like(order_base)
+    if layers.order_schedule is not None:
+        order_off = layers.order_schedule.discounts(order_base, units)
+    if layers.coupon_schedule is None:
+        return order_off + np.zeros_like(coupon_base)
+    coupon_off = np.minimum(layers.coupon_schedule.discounts(coupon_base, 0), coupon_base - order_off)
+    return order_off + np.maximum(0, coupon_off)
 
 
 def _search(cart: _Cart) -> _Choice:
@@ -704,14 +749,32 @@ def _search(cart: _Cart) -> _Choice:
         for plan in plans
     ]
     plan_most = [sum(max(o.reduction for o in line) for line in choices) for choices in plan_choices]
-    pair_most = [_layers_most(cart, pair_layers) for pair_layers in layers]
-    candidates = sorted((plan_most[p] + pair_most[q], p, q) for p in range(len(plans)) for q in range(len(layers)))
-    candidates.sort(key=lambda c: -c[0])
+    line_most = [max(o.reduction for choices in plan_choices for o in choices[i]) for i in range(len(cart.lines))]
+    # ceilings tightened lazily, most promising first: the plan's reductions plus the pair's discount
+    # on list prices, then the pair's bound over every plan, then the bound for this plan
+    pair_bounds: dict[int, tuple[int, int]] = {}
+    tops = [_layers_top(cart, pair_layers) for pair_layers in layers]
+    candidates = [(-(plan_most[p] + tops[q]), p, q, 0) for p in range(len(plans)) for q in range(len(layers))]
+    heapq.heapify(candidates)
     sums: dict[tuple[tuple[int, ...], ...], list[int]] = {}
     best: _Choice | None = None
-    for ceiling, plan_index, pair_index in candidates:
-        if best is not None and ceiling < best.discount:
+    while candidates:
+        ceiling, plan_index, pair_index, stage = heapq.heappop(candidates)
+        if best is not None and -ceiling < best.discount:
             break
+        if stage < 2:
+            if stage == 0:
+                if pair_index not in pair_bounds:
+                    pair_bounds[pair_index] = _pair_bound(cart, layers[pair_index], line_most)
+                tighter = pair_bounds[pair_index]
+            else:
+                tighter = _pair_bound(
+                    cart, layers[pair_index], [max(o.reduction for o in line) for line in plan_choices[plan_index]]
+                )
+            heapq.heappush(
+                candidates, (max(ceiling, -tighter), plan_index, pair_index, stage + 1 if len(plans) > 1 else 2)
+            )
+            continue
         choices, pair_layers = plan_choices[plan_index], layers[pair_index]
         found = _by_sums(cart, choices, pair_layers, sums, exact=True)
         if found is None or found[2]:  # too many sums, or choices left out that might matter
@@ -740,20 +803,81 @@ def _search(cart: _Cart) -> _Choice:
     return best
 
 
-def _layers_most(cart: _Cart, layers: _Layers) -> int:
-    """The most a pair of layers can take: its discount on the list prices of every line it covers
-    (the layers' total rises with each base)."""
-    order_lines = () if layers.order is None else cart.order_lines[layers.order]
-    coupon_lines = () if layers.coupon is None else cart.coupon_lines[layers.coupon]
+def _layers_top(cart: _Cart, layers: _Layers) -> int:
+    """The pair's discount on the list prices of every line it covers: the most it can take."""
+    order_lines = frozenset() if layers.order is None else cart.order_lines[layers.order]
+    coupon_lines = frozenset() if layers.coupon is None else cart.coupon_lines[layers.coupon]
     return sum(
         layers.split(
-            layers.key(
+            (
                 sum(cart.gross[i] for i in order_lines),
                 sum(cart.lines[i].quantity for i in order_lines),
                 sum(cart.gross[i] for i in coupon_lines),
             )
         )
     )
+
+
+def _pair_bound(cart: _Cart, layers: _Layers, line_most: Sequence[int]) -> int:
+    """The most a pair of layers and any item-level choices can take together, cheaply: the layers'
+    bases are cut into pieces at the points where their discount changes, and in each piece the
+    reductions may only go as far as keep the bases in it (a base is at most its lines' list prices
+    less their reductions), with the layers' discount at the top of the piece (it rises with each base)."""
+    order_lines = frozenset() if layers.order is None else cart.order_lines[layers.order]
+    coupon_lines = frozenset() if layers.coupon is None else cart.coupon_lines[layers.coupon]
+    most = {(a, b): 0 for a in (False, True) for b in (False, True)}
+    for index, cut in enumerate(line_most):
+        most[(index in order_lines, index in coupon_lines)] += cut
+    order_base = sum(cart.gross[i] for i in order_lines)
+    units = sum(cart.lines[i].quantity for i in order_lines)
+    coupon_base = sum(cart.gross[i] for i in coupon_lines)
+    order_low, order_high = _pieces(layers.order_schedule, order_base)
+    coupon_low, coupon_high = _pieces(layers.coupon_schedule, coupon_base)
+    reach = _most_reduction(most, order_base - order_low[:, None], coupon_base - coupon_low[None, :])
+    return int((reach + _layers_off(layers, order_high[:, None], units, coupon_high[None, :])).max())
+
+
+_GRID = 16  # pieces a percentage's base is cut into for the bound
+
+
+def _pieces(schedule: _Schedule | None, base: int) -> tuple[_Array, _Array]:
+    """[low, high] pieces covering 0..base, cut where ``schedule``'s discount jumps (its thresholds,
+    each multiple of a repeating one) and, for percentages, on an even grid and where the cap is met."""
+    if schedule is None or base <= 0:
+        return np.zeros(1, dtype=np.int64), np.full(1, max(base, 0), dtype=np.int64)
+    points = {0}
+    flat_from = base  # past the cap a percentage no longer grows
+    percent = False
+    for threshold, amount, ratio in schedule.tiers:
+        if not schedule.by_units and 0 < threshold <= base:
+            points.add(threshold)
+            if schedule.repeat and ratio is None and amount > 0:
+                points.update(range(threshold, min(base, threshold * 64) + 1, threshold))
+        if ratio is not None and ratio[0] > 0:
+            percent = True
+            if schedule.max_off is not None:
+                flat_from = min(flat_from, -(-schedule.max_off * 100 * ratio[1] // ratio[0]))
+    if percent:
+        points.add(flat_from)
+        points.update(range(0, flat_from, max(1, flat_from // _GRID)))
+    ordered = np.array(sorted(points), dtype=np.int64)
+    return ordered, np.append(ordered[1:] - 1, base)
+
+
+def _most_reduction(most: dict[tuple[bool, bool], int], order_room: _Array, coupon_room: _Array) -> _Array:
+    """The largest total reduction when the lines covered by the order offer may take at most
+    ``order_room`` and those covered by the coupon at most ``coupon_room`` (minus infinity where a room
+    is negative); ``most`` is the largest a line can take, summed by (covered by the order offer,
+    covered by the coupon). Over the reduction shared by both, the total is concave: its best is at an
+    end or where one side's own lines fill their room."""
+    both, order_only, coupon_only = most[(True, True)], most[(True, False)], most[(False, True)]
+    top = np.minimum(np.minimum(order_room, coupon_room), both)
+    best = np.zeros(np.broadcast_shapes(order_room.shape, coupon_room.shape), dtype=np.int64)
+    for shared in (np.zeros_like(best), top, order_room - order_only, coupon_room - coupon_only):
+        shared = np.clip(shared, 0, np.maximum(top, 0))
+        total = shared + np.minimum(order_only, order_room - shared) + np.minimum(coupon_only, coupon_room - shared)
+        best = np.maximum(best, total)
+    return np.where((order_room < 0) | (coupon_room < 0), -(1 << 62), best + most[(False, False)])
 
 
 _SUMS_LIMIT = 400_000  # combinations of achievable sums evaluated at once; beyond it the programme runs
