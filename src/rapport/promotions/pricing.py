@@ -413,10 +413,11 @@ class _Schedule:
         measure = units if self.by_units else bases
         best = np.zeros(np.broadcast_shapes(np.shape(bases), np.shape(units)), dtype=np.int64)
         for threshold, amount, ratio in self.tiers:
+            off: _Array
             if ratio is not None:
                 off = (2 * bases * ratio[0] + 100 * ratio[1]) // (200 * ratio[1])
             elif self.repeat and threshold > 0:
-                off = (measure // threshold) * amount
+                off = np.asarray(measure // threshold, dtype=np.int64) * amount
             else:
                 off = np.full_like(best, amount)
             best = np.maximum(best, np.where(measure >= threshold, off, 0))
@@ -638,8 +639,8 @@ def _solve(steps: Sequence[Sequence[_Step]], layers: _Layers, floor: int) -> tup
     cutting each state that cannot reach ``floor`` by the bound of ``_pair_bound`` for the lines left."""
     rest = _Rest.of(steps)
     order_top, coupon_top = rest.order_base[0], rest.coupon_base[0]
-    order_low, order_high = _pieces(layers.order_schedule, order_top)
-    coupon_low, coupon_high = _pieces(layers.coupon_schedule, coupon_top)
+    order_low, order_high = _pieces(layers.order_schedule, order_top, grid=_STATE_GRID)
+    coupon_low, coupon_high = _pieces(layers.coupon_schedule, coupon_top, grid=_STATE_GRID)
     layer_off = _layers_off(layers, order_high[:, None], rest.units[0], coupon_high[None, :])
     states: dict[_Key, _State] = {(0, 0, 0): (0, 0, None)}
     unbounded = 1 << 62
@@ -752,7 +753,7 @@ def _search(cart: _Cart) -> _Choice:
     line_most = [max(o.reduction for choices in plan_choices for o in choices[i]) for i in range(len(cart.lines))]
     # ceilings tightened lazily, most promising first: the plan's reductions plus the pair's discount
     # on list prices, then the pair's bound over every plan, then the bound for this plan
-    pair_bounds: dict[int, tuple[int, int]] = {}
+    pair_bounds: dict[int, int] = {}
     tops = [_layers_top(cart, pair_layers) for pair_layers in layers]
     candidates = [(-(plan_most[p] + tops[q]), p, q, 0) for p in range(len(plans)) for q in range(len(layers))]
     heapq.heapify(candidates)
@@ -837,10 +838,11 @@ def _pair_bound(cart: _Cart, layers: _Layers, line_most: Sequence[int]) -> int:
     return int((reach + _layers_off(layers, order_high[:, None], units, coupon_high[None, :])).max())
 
 
-_GRID = 16  # pieces a percentage's base is cut into for the bound
+_GRID = 16  # pieces a percentage's base is cut into for a pair's bound
+_STATE_GRID = 16  # and for each state in the programme
 
 
-def _pieces(schedule: _Schedule | None, base: int) -> tuple[_Array, _Array]:
+def _pieces(schedule: _Schedule | None, base: int, *, grid: int = _GRID) -> tuple[_Array, _Array]:
     """[low, high] pieces covering 0..base, cut where ``schedule``'s discount jumps (its thresholds,
     each multiple of a repeating one) and, for percentages, on an even grid and where the cap is met."""
     if schedule is None or base <= 0:
@@ -859,7 +861,7 @@ def _pieces(schedule: _Schedule | None, base: int) -> tuple[_Array, _Array]:
                 flat_from = min(flat_from, -(-schedule.max_off * 100 * ratio[1] // ratio[0]))
     if percent:
         points.add(flat_from)
-        points.update(range(0, flat_from, max(1, flat_from // _GRID)))
+        points.update(range(0, flat_from, max(1, flat_from // grid)))
     ordered = np.array(sorted(points), dtype=np.int64)
     return ordered, np.append(ordered[1:] - 1, base)
 
