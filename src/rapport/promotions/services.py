@@ -23,7 +23,6 @@ from rapport.audit.models import AuditEntry
 from rapport.audit.services import record
 from rapport.core.actor import Actor
 from rapport.core.errors import Conflict, FieldError, InvalidInput
-from rapport.promotions.errors import PromotionErrorCode as Code
 from rapport.promotions.models import Audience, Promotion, PromotionKind, PromotionUse
 from rapport.promotions.pricing import (
     Bundle,
@@ -87,7 +86,7 @@ def _audit_of(fields: Mapping[str, Any]) -> dict[str, Any]:
 def _assign(promotion: Promotion, fields: Mapping[str, Any]) -> None:
     unknown = sorted(set(fields) - set(EDITABLE))
     if unknown:
-        raise InvalidInput([FieldError(name, Code.UNKNOWN_FIELD, _("This field does not exist.")) for name in unknown])
+        raise InvalidInput([FieldError(name, "unknown_field", _("This field does not exist.")) for name in unknown])
     for name, value in fields.items():
         setattr(promotion, name, value)
 
@@ -95,15 +94,15 @@ def _assign(promotion: Promotion, fields: Mapping[str, Any]) -> None:
 def _decimal(errors: list[FieldError], name: str, value: Any, *, required: bool = False) -> Decimal | None:
     if value is None or value == "":
         if required:
-            errors.append(FieldError(name, Code.REQUIRED, _("Required for this kind of promotion.")))
+            errors.append(FieldError(name, "required", _("Required for this kind of promotion.")))
         return None
     try:
         amount = Decimal(str(value))
     except InvalidOperation:
-        errors.append(FieldError(name, Code.INVALID, _("Not a number.")))
+        errors.append(FieldError(name, "invalid", _("Not a number.")))
         return None
     if not amount.is_finite() or amount < 0:
-        errors.append(FieldError(name, Code.INVALID, _("Must be zero or more.")))
+        errors.append(FieldError(name, "invalid", _("Must be zero or more.")))
         return None
     return amount
 
@@ -112,32 +111,32 @@ def _check(promotion: Promotion) -> None:
     """Every rule a promotion's fields must meet, all reported at once, each naming its field."""
     errors: list[FieldError] = []
     if promotion.kind not in PromotionKind.values:
-        errors.append(FieldError("kind", Code.INVALID, _("Unknown kind.")))
+        errors.append(FieldError("kind", "invalid", _("Unknown kind.")))
     if promotion.audience not in Audience.values:
-        errors.append(FieldError("audience", Code.INVALID, _("Unknown audience.")))
+        errors.append(FieldError("audience", "invalid", _("Unknown audience.")))
     if not promotion.code or not promotion.name:
-        errors += [FieldError(n, Code.REQUIRED, _("Required.")) for n in ("code", "name") if not getattr(promotion, n)]
+        errors += [FieldError(n, "required", _("Required.")) for n in ("code", "name") if not getattr(promotion, n)]
     if not isinstance(promotion.starts_at, datetime):
-        errors.append(FieldError("starts_at", Code.REQUIRED, _("Required.")))
+        errors.append(FieldError("starts_at", "required", _("Required.")))
     elif promotion.ends_at is not None and promotion.ends_at <= promotion.starts_at:
-        errors.append(FieldError("ends_at", Code.INVALID, _("Must be after the start.")))
+        errors.append(FieldError("ends_at", "invalid", _("Must be after the start.")))
     if promotion.audience == Audience.LEVELS and not promotion.level_codes:
-        errors.append(FieldError("level_codes", Code.REQUIRED, _("Name at least one level.")))
+        errors.append(FieldError("level_codes", "required", _("Name at least one level.")))
     if promotion.audience == Audience.SEGMENT and not promotion.segment_id:
-        errors.append(FieldError("segment_id", Code.REQUIRED, _("Choose a segment.")))
+        errors.append(FieldError("segment_id", "required", _("Choose a segment.")))
     for name in ("level_codes", "channels", "skus", "categories"):
         value = getattr(promotion, name)
         if not isinstance(value, list) or not all(isinstance(v, str) and v for v in value):
-            errors.append(FieldError(name, Code.INVALID, _("A list of names.")))
+            errors.append(FieldError(name, "invalid", _("A list of names.")))
     for name in ("per_customer_limit", "total_limit", "units_cap", "max_units_per_line", "buy", "get"):
         value = getattr(promotion, name)
         if value is not None and (not isinstance(value, int) or value < 1):
-            errors.append(FieldError(name, Code.INVALID, _("A whole number of at least 1, or empty.")))
+            errors.append(FieldError(name, "invalid", _("A whole number of at least 1, or empty.")))
     for name in ("max_off", "price", "amount_off"):
         setattr(promotion, name, _decimal(errors, name, getattr(promotion, name)))
     percent = _decimal(errors, "percent_off", promotion.percent_off)
     if percent is not None and not 0 < percent <= 100:
-        errors.append(FieldError("percent_off", Code.INVALID, _("Between 0 and 100.")))
+        errors.append(FieldError("percent_off", "invalid", _("Between 0 and 100.")))
     promotion.percent_off = percent
     errors += _kind_errors(promotion)
     if errors:
@@ -151,15 +150,13 @@ def _kind_errors(promotion: Promotion) -> list[FieldError]:
     if kind in (PromotionKind.ITEM_DISCOUNT, PromotionKind.LIMITED_TIME_PRICE, PromotionKind.MEMBER_PRICE):
         given = [n for n in ("price", "percent_off", "amount_off") if getattr(promotion, n) is not None]
         if len(given) != 1:
-            return [
-                FieldError("percent_off", Code.REQUIRED, _("Give exactly one of price, percent off or amount off."))
-            ]
+            return [FieldError("percent_off", "required", _("Give exactly one of price, percent off or amount off."))]
         if kind == PromotionKind.MEMBER_PRICE and promotion.audience != Audience.LEVELS:
-            return [FieldError("audience", Code.INVALID, _("A member price is for members of some levels."))]
+            return [FieldError("audience", "invalid", _("A member price is for members of some levels."))]
         return []
     if kind == PromotionKind.BUY_X_GET_Y:
         missing = [n for n in ("buy", "get") if getattr(promotion, n) is None]
-        return [FieldError(n, Code.REQUIRED, _("Required for buy X get Y.")) for n in missing]
+        return [FieldError(n, "required", _("Required for buy X get Y.")) for n in missing]
     if kind == PromotionKind.BUNDLE:
         errors = []
         parts = promotion.components
@@ -175,9 +172,9 @@ def _kind_errors(promotion: Promotion) -> list[FieldError]:
                 for p in parts
             )
         ):
-            errors.append(FieldError("components", Code.INVALID, _("At least two [SKU, units] pairs.")))
+            errors.append(FieldError("components", "invalid", _("At least two [SKU, units] pairs.")))
         if promotion.price is None:
-            errors.append(FieldError("price", Code.REQUIRED, _("A bundle needs its price.")))
+            errors.append(FieldError("price", "required", _("A bundle needs its price.")))
         return errors
     return []
 
@@ -185,29 +182,29 @@ def _kind_errors(promotion: Promotion) -> list[FieldError]:
 def _tier_errors(promotion: Promotion) -> list[FieldError]:
     tiers = promotion.tiers
     if not isinstance(tiers, list) or not tiers:
-        return [FieldError("tiers", Code.REQUIRED, _("At least one tier."))]
+        return [FieldError("tiers", "required", _("At least one tier."))]
     errors: list[FieldError] = []
     thresholds: list[Decimal] = []
     for n, tier in enumerate(tiers):
         name = f"tiers[{n}]"
         if not isinstance(tier, dict):
-            errors.append(FieldError(name, Code.INVALID, _("A tier has a threshold and an amount or percent off.")))
+            errors.append(FieldError(name, "invalid", _("A tier has a threshold and an amount or percent off.")))
             continue
         threshold = _decimal(errors, f"{name}.threshold", tier.get("threshold"), required=True)
         amount = _decimal(errors, f"{name}.amount_off", tier.get("amount_off"))
         percent = _decimal(errors, f"{name}.percent_off", tier.get("percent_off"))
         if (amount is None) == (percent is None):
-            errors.append(FieldError(name, Code.INVALID, _("Give an amount off or a percent off, not both.")))
+            errors.append(FieldError(name, "invalid", _("Give an amount off or a percent off, not both.")))
         if percent is not None and not 0 < percent <= 100:
-            errors.append(FieldError(f"{name}.percent_off", Code.INVALID, _("Between 0 and 100.")))
+            errors.append(FieldError(f"{name}.percent_off", "invalid", _("Between 0 and 100.")))
         if threshold is not None and amount is not None and not promotion.by_units and amount > threshold > 0:
-            errors.append(FieldError(f"{name}.amount_off", Code.INVALID, _("Takes off more than the threshold.")))
+            errors.append(FieldError(f"{name}.amount_off", "invalid", _("Takes off more than the threshold.")))
         if threshold is not None:
             if thresholds and threshold <= thresholds[-1]:
-                errors.append(FieldError(f"{name}.threshold", Code.INVALID, _("Thresholds must rise tier by tier.")))
+                errors.append(FieldError(f"{name}.threshold", "invalid", _("Thresholds must rise tier by tier.")))
             thresholds.append(threshold)
     if promotion.repeat and len(tiers) != 1:
-        errors.append(FieldError("repeat", Code.INVALID, _("Only a single tier repeats.")))
+        errors.append(FieldError("repeat", "invalid", _("Only a single tier repeats.")))
     return errors
 
 
@@ -306,6 +303,18 @@ def offer_of(promotion: Promotion) -> ItemOffer | OrderOffer:
     )
 
 
+MEMBER_PRICE_KEY = "member-price"
+
+
+def member_price_offer(percent_off: Decimal, label: str) -> UnitPrice | None:
+    """The member-price kind (会员价) for a discount a level or a card gives on every product: the
+    same offer a member-price promotion makes, so the engine weighs it against the other item offers
+    (at most one a line). None when there is no discount."""
+    if percent_off <= 0:
+        return None
+    return UnitPrice(MEMBER_PRICE_KEY, label, percent_off=percent_off)
+
+
 def available(shopper: Shopper, *, store_id: int | None, channel: str, at: datetime) -> list[Promotion]:
     """The promotions this shopper may use at this store, on this channel, now: running, for their
     audience, with uses left in total and for them."""
@@ -358,14 +367,16 @@ def price_cart(
     at: datetime | None = None,
     coupons: Iterable[CouponOffer] = (),
     promotions: Iterable[Promotion] | None = None,
+    extra_items: Iterable[ItemOffer] = (),
 ) -> Priced:
     """The cart priced with the best allowed combination of the promotions available to the shopper
-    (or ``promotions`` when the caller has them, e.g. the preview calculator) and their coupons."""
+    (or ``promotions`` when the caller has them, e.g. the preview calculator), ``extra_items`` (the
+    member price a level or card gives, see ``member_price_offer``) and their coupons."""
     running = list(promotions) if promotions is not None else available(
         shopper, store_id=store_id, channel=channel, at=at or timezone.now()
     )  # fmt: skip
     by_code = {p.code: p for p in running}
-    items: list[ItemOffer] = []
+    items: list[ItemOffer] = list(extra_items)
     orders: list[OrderOffer] = []
     for promotion in running:
         offer = offer_of(promotion)
@@ -429,7 +440,7 @@ def record_uses(
 
 def _check_caps(promotion: Promotion, *, customer_id: int | None, units: int) -> None:
     def conflict(message: str) -> Conflict:
-        return Conflict(FieldError("promotions", Code.CAP_REACHED, f"{promotion.code}: {message}"))
+        return Conflict(FieldError("promotions", "cap_reached", f"{promotion.code}: {message}"))
 
     if promotion.total_limit is not None and promotion.times_used >= promotion.total_limit:
         raise conflict(_("the promotion has been used as often as it may be."))
