@@ -110,6 +110,12 @@ class PromotionUse(models.Model):
     order = models.ForeignKey("commerce.Order", null=True, blank=True, on_delete=models.SET_NULL, related_name="+")
     key = models.CharField(max_length=120, help_text=_("The checkout's idempotency key."))
     amount = models.DecimalField(max_digits=12, decimal_places=2)
+    order_amount = models.DecimalField(
+        max_digits=12,
+        decimal_places=2,
+        default=Decimal("0.00"),
+        help_text=_("What the goods came to after promotions."),
+    )
     units = models.PositiveIntegerField(default=0)
     reversed_amount = models.DecimalField(max_digits=12, decimal_places=2, default=Decimal("0.00"))
     currency = models.CharField(max_length=3, default="CNY")

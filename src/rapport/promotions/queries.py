@@ -1,5 +1,5 @@
 """What other apps may read about promotions: the uses recorded for a checkout, and each promotion's
-performance (orders, revenue is the caller's, discount cost)."""
+performance (orders, revenue after promotions, discount cost net of refunds)."""
 
 from __future__ import annotations
 
@@ -24,8 +24,9 @@ def performance(promotion: Promotion) -> dict[str, Decimal | int]:
     """Orders that used the promotion and its discount cost net of refunds."""
     zero = Value(Decimal("0.00"), output_field=DecimalField(max_digits=14, decimal_places=2))
     row = PromotionUse.objects.filter(promotion=promotion).aggregate(
-        orders=Count("order_id", distinct=True),
+        orders=Count("key", distinct=True),
         uses=Count("id"),
         discount=Coalesce(Sum(F("amount") - F("reversed_amount")), zero),
+        revenue=Coalesce(Sum("order_amount"), zero),
     )
-    return {"orders": row["orders"], "uses": row["uses"], "discount": row["discount"]}
+    return {"orders": row["orders"], "uses": row["uses"], "discount": row["discount"], "revenue": row["revenue"]}

@@ -422,6 +422,7 @@ def record_uses(
                     order_id=order_id,
                     key=key,
                     amount=amounts[code],
+                    order_amount=priced.quote.total,
                     units=units.get(code, 0),
                     currency=promotion.currency,
                 )
