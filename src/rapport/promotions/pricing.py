@@ -755,7 +755,10 @@ def _search(cart: _Cart) -> _Choice:
     # on list prices, then the pair's bound over every plan, then the bound for this plan
     pair_bounds: dict[int, int] = {}
     tops = [_layers_top(cart, pair_layers) for pair_layers in layers]
-    candidates = [(-(plan_most[p] + tops[q]), p, q, 0) for p in range(len(plans)) for q in range(len(layers))]
+    # each plan's pairs enter one at a time, richest first, so that the heap stays as small as the plans
+    by_top = sorted(range(len(layers)), key=lambda q: (-tops[q], q))
+    next_pair = {q: by_top[i + 1] for i, q in enumerate(by_top[:-1])}
+    candidates = [(-(plan_most[p] + tops[by_top[0]]), p, by_top[0], 0) for p in range(len(plans))]
     heapq.heapify(candidates)
     sums: dict[tuple[tuple[int, ...], ...], list[int]] = {}
     best: _Choice | None = None
@@ -765,6 +768,9 @@ def _search(cart: _Cart) -> _Choice:
             break
         if stage < 2:
             if stage == 0:
+                if pair_index in next_pair:
+                    following = next_pair[pair_index]
+                    heapq.heappush(candidates, (-(plan_most[plan_index] + tops[following]), plan_index, following, 0))
                 if pair_index not in pair_bounds:
                     pair_bounds[pair_index] = _pair_bound(cart, layers[pair_index], line_most)
                 tighter = pair_bounds[pair_index]
