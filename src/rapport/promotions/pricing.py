@@ -611,12 +611,6 @@ def _steps(cart: _Cart, choices: Sequence[Sequence[_Option]], layers: _Layers) -
     return steps
 
 
-def _ceiling(steps: Sequence[Sequence[_Step]], layers: _Layers) -> int:
-    """The most a plan and pair could give: every line's largest reduction and largest bases at once."""
-    most = [sum(max(s[k] for s in line) for line in steps) for k in range(4)]
-    return most[0] + sum(layers.split(layers.key(most[1], most[2], most[3])))
-
-
 def _undominated(states: dict[_Key, _State]) -> dict[_Key, _State]:
     """Drops each state another beats on every count: an order base as large, the same units and coupon
     base, and at least as much off (with no more offers when equal); every layer's discount rises with
