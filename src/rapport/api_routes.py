@@ -41,6 +41,8 @@ from rapport.loyalty.api import router as loyalty_router
 from rapport.loyalty.errors import LoyaltyErrorCode
 from rapport.privacy.api import router as privacy_router
 from rapport.privacy.errors import PrivacyErrorCode
+from rapport.promotions.api import router as promotions_router
+from rapport.promotions.errors import PromotionErrorCode
 from rapport.recommendations.api import router as recommendations_router
 from rapport.recommendations.errors import RecommendationsErrorCode
 from rapport.segments.api import router as segments_router
@@ -63,6 +65,7 @@ ERROR_CODES: dict[str, type[StrEnum]] = {
     "inventory": InventoryErrorCode,
     "loyalty": LoyaltyErrorCode,
     "privacy": PrivacyErrorCode,
+    "promotions": PromotionErrorCode,
     "recommendations": RecommendationsErrorCode,
     "segments": SegmentsErrorCode,
     "service": ServiceErrorCode,
@@ -184,6 +187,7 @@ def register_routers(api: NinjaAPI) -> None:
     api.add_router("/v1/", events_router)
     api.add_router("/v1/", audit_router)
     api.add_router("/v1/", tags_router)
+    api.add_router("/v1/", promotions_router)
     api.add_router("/v1/", segments_router)
     api.add_router("/v1/", analytics_router)
     api.add_router("/v1/", loyalty_router)

@@ -72,6 +72,7 @@ INSTALLED_APPS = [
     "rapport.tags",
     "rapport.imports",
     "rapport.analytics",
+    "rapport.promotions",
     "rapport.loyalty",
     "rapport.campaigns",
     "rapport.service",

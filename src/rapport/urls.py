@@ -22,6 +22,7 @@ urlpatterns = [
     path("segments/", include("rapport.segments.urls")),
     path("analytics/", include("rapport.analytics.urls")),
     path("loyalty/", include("rapport.loyalty.urls")),
+    path("promotions/", include("rapport.promotions.urls")),
     path("campaigns/", include("rapport.campaigns.urls")),
     path("service/", include("rapport.service.urls")),
     path("portal/privacy/", include("rapport.privacy.portal_urls")),

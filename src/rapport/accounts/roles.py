@@ -132,6 +132,10 @@ _LOYALTY = [
     "loyalty.change_programsettings",
 ]
 
+# Promotions (促销): operators set them up; analysts read them and their reports.
+_VIEW_PROMOTIONS = ["promotions.view_promotion"]
+_PROMOTIONS = [*_VIEW_PROMOTIONS, "promotions.add_promotion", "promotions.change_promotion"]
+
 # Tasks (任务管理): everyone who meets customers works their own and their store's; operators
 # also create them in bulk for a segment and read completion by person and store. The counter
 # (门店收银台) for store staff and operators.
@@ -173,6 +177,7 @@ ROLE_PERMISSIONS: dict[str, list[str]] = {
         *_CAMPAIGNS,
         *_ANALYTICS,
         *_LOYALTY,
+        *_PROMOTIONS,
         *_MANAGE_TASKS,
         "counter.use_counter",
     ],
@@ -224,6 +229,7 @@ ROLE_PERMISSIONS: dict[str, list[str]] = {
         "service.view_service_reports",
         *_ANALYTICS,
         *_VIEW_ASSETS,
+        *_VIEW_PROMOTIONS,
     ],
 }
 

@@ -32,6 +32,8 @@ JOBS = "jobs"
 INVENTORY_READ = "inventory:read"
 INVENTORY_WRITE = "inventory:write"
 RECOMMENDATIONS_READ = "recommendations:read"
+PROMOTIONS_READ = "promotions:read"
+PROMOTIONS_WRITE = "promotions:write"
 
 ALL_SCOPES = {
     CUSTOMERS_READ: "Read customers, stores and custom field definitions",
@@ -64,4 +66,6 @@ ALL_SCOPES = {
     INVENTORY_READ: "Read stock levels, locations and stock movements",
     INVENTORY_WRITE: "Set how products are stocked and record goods received, adjustments and counts",
     RECOMMENDATIONS_READ: "Read product recommendations for customers and related products",
+    PROMOTIONS_READ: "Read promotions and their performance; preview what they do to a cart",
+    PROMOTIONS_WRITE: "Create and change promotions",
 }

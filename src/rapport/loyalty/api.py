@@ -99,6 +99,10 @@ class CartItemIn(Strict):
     sku: str = Field(min_length=1, max_length=64)
     amount: Decimal = Field(ge=0, max_digits=12, decimal_places=2, description="line total")
     category: str = Field("", max_length=60)
+    quantity: int = Field(1, ge=1, le=100_000, description="units on the line (default 1)")
+    unit_price: Decimal | None = Field(
+        None, ge=0, max_digits=12, decimal_places=2, description="price of one unit; quantity × unit_price = amount"
+    )
 
 
 class CartIn(Strict):
@@ -106,6 +110,7 @@ class CartIn(Strict):
     items: list[CartItemIn] = Field(default_factory=list, max_length=500)
     store: str | None = Field(None, description="store code")
     shipping: Decimal = Field(Decimal("0"), ge=0, max_digits=12, decimal_places=2)
+    channel: str = Field("", max_length=40, description="sales channel promotions may be limited to")
 
 
 class QuoteIn(Strict):
@@ -195,6 +200,7 @@ def redemption_body(redemption: Redemption) -> dict[str, Any]:
         "status": redemption.status,
         "cart_total": str(redemption.cart_total),
         "member_discount": str(redemption.member_discount),
+        "promotion_discount": str(redemption.promotion_discount),
         "coupon_code": redemption.coupon.code if redemption.coupon else None,
         "coupon_discount": str(redemption.coupon_discount),
         "points": redemption.points,
@@ -245,8 +251,13 @@ def _cart(cart: CartIn) -> Cart:
         store_id = Store.objects.filter(code=cart.store).values_list("pk", flat=True).first()
         if store_id is None:
             raise InvalidInput.single("cart.store", "not_found", f"no store with code {cart.store!r}")
-    items = tuple(CartItem(i.sku, i.amount, i.category) for i in cart.items)
-    return Cart(total=cart.total, items=items, store_id=store_id, shipping=cart.shipping)
+    for n, item in enumerate(cart.items):
+        if item.unit_price is not None and item.unit_price * item.quantity != item.amount:
+            raise InvalidInput.single(
+                f"cart.items[{n}].unit_price", "mismatch", "quantity × unit_price must equal the line amount"
+            )
+    items = tuple(CartItem(i.sku, i.amount, i.category, i.quantity, i.unit_price) for i in cart.items)
+    return Cart(total=cart.total, items=items, store_id=store_id, shipping=cart.shipping, channel=cart.channel)
 
 
 # Member assets -----------------------------------------------------------------------------------
@@ -468,6 +479,11 @@ def quote(request: HttpRequest, payload: QuoteIn) -> dict[str, Any]:
         "customer_id": customer.pk,
         "cart_total": str(found["cart_total"]),
         "member_discount": {k: str(v) for k, v in found["member_discount"].items()},
+        "promotions": {
+            "discount": str(found["promotions"]["discount"]),
+            "after": str(found["promotions"]["after"]),
+            "applied": [{**a, "amount": str(a["amount"])} for a in found["promotions"]["applied"]],
+        },
         "free_shipping": found["free_shipping"],
         "coupons": [
             {

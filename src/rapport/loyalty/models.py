@@ -560,6 +560,7 @@ class Redemption(models.Model):
     coupon = models.ForeignKey(Coupon, null=True, blank=True, on_delete=models.PROTECT, related_name="redemptions")
     coupon_discount = AmountField(_("coupon discount"), default=ZERO)
     member_discount = AmountField(_("member discount"), default=ZERO)
+    promotion_discount = AmountField(_("promotion discount"), default=ZERO)
     stored_value = AmountField(_("stored value"), default=ZERO)
     amount_due = AmountField(_("left to pay"))
     status = models.CharField(max_length=10, choices=Status.choices, default=Status.REDEEMED)

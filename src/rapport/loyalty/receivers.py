@@ -30,6 +30,8 @@ def refund_made(sender: Any, refund: Refund, **kwargs: Any) -> None:
     points.reverse_for_refund(refund, actor=ACTOR)
     if order.status == OrderStatus.REFUNDED:
         checkout.reverse_for_order(order, refunded=True, actor=ACTOR)
+    else:
+        checkout.reverse_promotions_for_refund(refund, actor=ACTOR)
     if order.customer_id is not None:
         levels.refresh(order.customer_id, actor=ACTOR)
 

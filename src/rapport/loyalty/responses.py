@@ -63,6 +63,7 @@ class QuoteOut(Body):
     customer_id: int
     cart_total: str
     member_discount: dict[str, Any]
+    promotions: dict[str, Any]
     free_shipping: bool
     coupons: list[QuoteCouponsItem]
     points: dict[str, Any]
@@ -77,6 +78,7 @@ class RedemptionOut(Body):
     status: str
     cart_total: str
     member_discount: str
+    promotion_discount: str
     coupon_code: str | None
     coupon_discount: str
     points: int

@@ -23,13 +23,18 @@ Money is handled in integer cents inside; every amount in and out is a ``Decimal
 
 from __future__ import annotations
 
+import heapq
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field
 from decimal import ROUND_HALF_UP, Decimal
 from enum import StrEnum
 from itertools import combinations
 
+import numpy as np
+import numpy.typing as npt
+
 CENT = Decimal("0.01")
+_Array = npt.NDArray[np.int64]
 
 
 class Layer(StrEnum):
@@ -403,6 +408,23 @@ class _Schedule:
             best = min(best, self.max_off)
         return min(best, base)
 
+    def discounts(self, bases: _Array, units: _Array | int) -> _Array:
+        """``discount`` for many bases (and unit counts) at once."""
+        measure = units if self.by_units else bases
+        best = np.zeros(np.broadcast_shapes(np.shape(bases), np.shape(units)), dtype=np.int64)
+        for threshold, amount, ratio in self.tiers:
+            off: _Array
+            if ratio is not None:
+                off = (2 * bases * ratio[0] + 100 * ratio[1]) // (200 * ratio[1])
+            elif self.repeat and threshold > 0:
+                off = np.asarray(measure // threshold, dtype=np.int64) * amount
+            else:
+                off = np.full_like(best, amount)
+            best = np.maximum(best, np.where(measure >= threshold, off, 0))
+        if self.max_off is not None:
+            best = np.minimum(best, self.max_off)
+        return np.where(bases > 0, np.minimum(best, bases), 0)
+
     def caps(self) -> tuple[int | None, int | None]:
         """(measure, base) beyond which the discount no longer changes; None where it keeps growing.
         The search keeps its bases saturated at these points, which keeps its states few."""
@@ -589,12 +611,6 @@ def _steps(cart: _Cart, choices: Sequence[Sequence[_Option]], layers: _Layers) -
     return steps
 
 
-def _ceiling(steps: Sequence[Sequence[_Step]], layers: _Layers) -> int:
-    """The most a plan and pair could give: every line's largest reduction and largest bases at once."""
-    most = [sum(max(s[k] for s in line) for line in steps) for k in range(4)]
-    return most[0] + sum(layers.split(layers.key(most[1], most[2], most[3])))
-
-
 def _undominated(states: dict[_Key, _State]) -> dict[_Key, _State]:
     """Drops each state another beats on every count: an order base as large, the same units and coupon
     base, and at least as much off (with no more offers when equal); every layer's discount rises with
@@ -614,17 +630,12 @@ def _undominated(states: dict[_Key, _State]) -> dict[_Key, _State]:
 def _solve(steps: Sequence[Sequence[_Step]], layers: _Layers, floor: int) -> tuple[int, int, list[int]] | None:
     """The best (discount, offers, option a line) for one plan and one pair of layers, or None when
     nothing reaches ``floor``: a dynamic programme over the lines whose state is the saturated bases,
-    cutting each state whose reductions so far, the most the rest could take and the layers' discount
-    on the largest bases the rest could give stay below ``floor``."""
-    rest = [(0, 0, 0, 0)] * (len(steps) + 1)
-    for index in range(len(steps) - 1, -1, -1):
-        most = rest[index + 1]
-        rest[index] = (
-            most[0] + max(s[0] for s in steps[index]),
-            most[1] + max(s[1] for s in steps[index]),
-            most[2] + max(s[2] for s in steps[index]),
-            most[3] + max(s[3] for s in steps[index]),
-        )
+    cutting each state that cannot reach ``floor`` by the bound of ``_pair_bound`` for the lines left."""
+    rest = _Rest.of(steps)
+    order_top, coupon_top = rest.order_base[0], rest.coupon_base[0]
+    order_low, order_high = _pieces(layers.order_schedule, order_top, grid=_STATE_GRID)
+    coupon_low, coupon_high = _pieces(layers.coupon_schedule, coupon_top, grid=_STATE_GRID)
+    layer_off = _layers_off(layers, order_high[:, None], rest.units[0], coupon_high[None, :])
     states: dict[_Key, _State] = {(0, 0, 0): (0, 0, None)}
     unbounded = 1 << 62
     order_cap, units_cap, coupon_cap = (unbounded if cap is None else cap for cap in layers.caps)
@@ -640,13 +651,21 @@ def _solve(steps: Sequence[Sequence[_Step]], layers: _Layers, floor: int) -> tup
                 held = grown.get(key)
                 if held is None or off + cut > held[0] or (off + cut == held[0] and offers + offer < held[1]):
                     grown[key] = (off + cut, offers + offer, (trail, choice))
-        most = rest[index + 1]
-        states = {
-            key: state
-            for key, state in _undominated(grown).items()
-            if state[0] + most[0] + sum(layers.split(layers.key(key[0] + most[1], key[1] + most[2], key[2] + most[3])))
-            >= floor
-        }
+        kept = _undominated(grown)
+        if not kept:
+            return None
+        keys = np.array(list(kept), dtype=np.int64).reshape(-1, 3)
+        offs = np.array([state[0] for state in kept.values()], dtype=np.int64)
+        # a saturated base reaches the top whatever the rest take: its room is unbounded
+        order_room = np.where(keys[:, 0] >= order_cap, unbounded, keys[:, 0] + rest.order_base[index + 1])
+        coupon_room = np.where(keys[:, 2] >= coupon_cap, unbounded, keys[:, 2] + rest.coupon_base[index + 1])
+        reach = _most_reduction(
+            rest.most[index + 1],
+            order_room[:, None, None] - order_low[None, :, None],
+            coupon_room[:, None, None] - coupon_low[None, None, :],
+        )
+        bounds = (offs + (reach + layer_off[None, :, :]).reshape(len(offs), -1).max(axis=1)).tolist()
+        states = {key: state for (key, state), bound in zip(kept.items(), bounds, strict=True) if bound >= floor}
     best: tuple[int, int, _Trail] | None = None
     for key, (off, offers, trail) in states.items():
         order_off, coupon_off = layers.split(key)
@@ -664,44 +683,319 @@ def _solve(steps: Sequence[Sequence[_Step]], layers: _Layers, floor: int) -> tup
     return best[0], best[1], picked[::-1]
 
 
+@dataclass(frozen=True)
+class _Rest:
+    """For the lines from each index on: their largest reductions summed by whether a reduction lowers
+    the order base and the coupon base by as much (``_most_reduction``'s groups), and the largest
+    order base and coupon base and the units they can give."""
+
+    most: list[dict[tuple[bool, bool], int]]
+    order_base: list[int]
+    coupon_base: list[int]
+    units: list[int]
+
+    @classmethod
+    def of(cls, steps: Sequence[Sequence[_Step]]) -> _Rest:
+        empty = {(a, b): 0 for a in (False, True) for b in (False, True)}
+        most, order_base, coupon_base, units = [empty], [0], [0], [0]
+        for line in reversed(steps):
+            top_order, top_coupon = max(s[1] for s in line), max(s[3] for s in line)
+            linked = (
+                all(s[1] + s[0] <= top_order for s in line),
+                all(s[3] + s[0] <= top_coupon for s in line),
+            )
+            grown = dict(most[-1])
+            grown[linked] += max(s[0] for s in line)
+            most.append(grown)
+            order_base.append(order_base[-1] + top_order)
+            coupon_base.append(coupon_base[-1] + top_coupon)
+            units.append(units[-1] + max(s[2] for s in line))
+        return cls(most[::-1], order_base[::-1], coupon_base[::-1], units[::-1])
+
+
+def _layers_off(layers: _Layers, order_base: _Array, units: int, coupon_base: _Array) -> _Array:
+    """``_Layers.split`` summed, for many bases at once."""
+    order_off: _Array = np.zeros_like(order_base)
+    if layers.order_schedule is not None:
+        order_off = layers.order_schedule.discounts(order_base, units)
+    if layers.coupon_schedule is None:
+        return order_off + np.zeros_like(coupon_base)
+    coupon_off = np.minimum(layers.coupon_schedule.discounts(coupon_base, 0), coupon_base - order_off)
+    return order_off + np.maximum(0, coupon_off)
+
+
 def _search(cart: _Cart) -> _Choice:
-    """The best combination: for each way of grouping lines into multi-line offers and each allowed
-    (order offer, coupon) pair, a dynamic programme over the lines (``_solve``). Ties go to fewer
-    offers (lines with an item offer, plus the order offer and coupon used), then to the first plan
-    and pair in a fixed order (no multi-line offer first, offers by key; no order offer and no coupon
-    first, then by key)."""
+    """The best combination over every way of grouping lines into multi-line offers (plans) and every
+    allowed (order offer, coupon) pair, most promising first: a plan and pair is skipped once its
+    ceiling (the plan's largest item reductions plus the pair's discount on whole list prices) falls
+    below the best found. Each is solved by achievable sums (``_by_sums``), exactly when every line's
+    choices move the layers' bases by their reduction alone; otherwise by the dynamic programme
+    (``_solve``), unless a relaxation already shows it cannot win. Ties go to fewer offers, then to the
+    first plan and pair in a fixed order (no multi-line offer first, offers by key; no order offer and
+    no coupon first, then by key)."""
     plans = _plans(cart)
     pairs = _pairs(cart)
     layers = [_Layers(cart, o, c) for o, c in pairs]
-    best: _Choice | None = None
-    for plan_index, plan in enumerate(plans):
-        choices = [
+    plan_choices = [
+        [
             (plan[i],) if i in plan else tuple(o for o in options if not o.multi)
             for i, options in enumerate(cart.options)
         ]
-        steps = [_steps(cart, choices, pair_layers) for pair_layers in layers]
-        ceilings = [_ceiling(s, pair_layers) for s, pair_layers in zip(steps, layers, strict=True)]
-        for pair_index in range(len(layers)):
-            if best is not None and ceilings[pair_index] < best.discount:
-                continue
-            pair_layers = layers[pair_index]
-            found = _solve(steps[pair_index], pair_layers, 0 if best is None else best.discount)
-            if found is None:
-                continue
-            total, offers, picked = found
-            rank = (-total, offers, plan_index, pair_index)
-            if best is None or rank < best.rank:
-                picks = tuple(choices[i][p] for i, p in enumerate(picked))
-                order_off, coupon_off = pair_layers.split(_final_key(cart, picks, pair_layers))
-                best = _Choice(
-                    picks,
-                    pair_layers.order if order_off > 0 else None,
-                    pair_layers.coupon if coupon_off > 0 else None,
-                    total,
-                    rank,
+        for plan in plans
+    ]
+    plan_most = [sum(max(o.reduction for o in line) for line in choices) for choices in plan_choices]
+    line_most = [max(o.reduction for choices in plan_choices for o in choices[i]) for i in range(len(cart.lines))]
+    # ceilings tightened lazily, most promising first: the plan's reductions plus the pair's discount
+    # on list prices, then the pair's bound over every plan, then the bound for this plan
+    pair_bounds: dict[int, int] = {}
+    tops = [_layers_top(cart, pair_layers) for pair_layers in layers]
+    # each plan's pairs enter one at a time, richest first, so that the heap stays as small as the plans
+    by_top = sorted(range(len(layers)), key=lambda q: (-tops[q], q))
+    next_pair = {q: by_top[i + 1] for i, q in enumerate(by_top[:-1])}
+    candidates = [(-(plan_most[p] + tops[by_top[0]]), p, by_top[0], 0) for p in range(len(plans))]
+    heapq.heapify(candidates)
+    sums: dict[tuple[tuple[int, ...], ...], list[int]] = {}
+    best: _Choice | None = None
+    while candidates:
+        ceiling, plan_index, pair_index, stage = heapq.heappop(candidates)
+        if best is not None and -ceiling < best.discount:
+            break
+        if stage < 2:
+            if stage == 0:
+                if pair_index in next_pair:
+                    following = next_pair[pair_index]
+                    heapq.heappush(candidates, (-(plan_most[plan_index] + tops[following]), plan_index, following, 0))
+                if pair_index not in pair_bounds:
+                    pair_bounds[pair_index] = _pair_bound(cart, layers[pair_index], line_most)
+                tighter = pair_bounds[pair_index]
+            else:
+                tighter = _pair_bound(
+                    cart, layers[pair_index], [max(o.reduction for o in line) for line in plan_choices[plan_index]]
                 )
+            heapq.heappush(
+                candidates, (max(ceiling, -tighter), plan_index, pair_index, stage + 1 if len(plans) > 1 else 2)
+            )
+            continue
+        choices, pair_layers = plan_choices[plan_index], layers[pair_index]
+        found = _by_sums(cart, choices, pair_layers, sums, exact=True)
+        if found is None or found[2]:  # too many sums, or choices left out that might matter
+            floor = max(-1 if found is None else found[0], 0 if best is None else best.discount)
+            relaxed = None if found is None else _by_sums(cart, choices, pair_layers, sums, exact=False)
+            if relaxed is None or relaxed[0] > floor:
+                solved = _solve(_steps(cart, choices, pair_layers), pair_layers, max(floor, 0))
+                if solved is not None and (found is None or solved[0] > found[0]):
+                    found = (solved[0], solved[2], False)
+        if found is None:
+            continue
+        total, picked, _ = found
+        picks = tuple(choices[i][p] for i, p in enumerate(picked))
+        order_off, coupon_off = pair_layers.split(_final_key(cart, picks, pair_layers))
+        offers = sum(p.offer is not None for p in picks) + (order_off > 0) + (coupon_off > 0)
+        rank = (-total, offers, plan_index, pair_index)
+        if best is None or rank < best.rank:
+            best = _Choice(
+                picks,
+                pair_layers.order if order_off > 0 else None,
+                pair_layers.coupon if coupon_off > 0 else None,
+                total,
+                rank,
+            )
     assert best is not None  # no offer at all is always a combination
     return best
+
+
+def _layers_top(cart: _Cart, layers: _Layers) -> int:
+    """The pair's discount on the list prices of every line it covers: the most it can take."""
+    order_lines = frozenset() if layers.order is None else cart.order_lines[layers.order]
+    coupon_lines = frozenset() if layers.coupon is None else cart.coupon_lines[layers.coupon]
+    return sum(
+        layers.split(
+            (
+                sum(cart.gross[i] for i in order_lines),
+                sum(cart.lines[i].quantity for i in order_lines),
+                sum(cart.gross[i] for i in coupon_lines),
+            )
+        )
+    )
+
+
+def _pair_bound(cart: _Cart, layers: _Layers, line_most: Sequence[int]) -> int:
+    """The most a pair of layers and any item-level choices can take together, cheaply: the layers'
+    bases are cut into pieces at the points where their discount changes, and in each piece the
+    reductions may only go as far as keep the bases in it (a base is at most its lines' list prices
+    less their reductions), with the layers' discount at the top of the piece (it rises with each base)."""
+    order_lines = frozenset() if layers.order is None else cart.order_lines[layers.order]
+    coupon_lines = frozenset() if layers.coupon is None else cart.coupon_lines[layers.coupon]
+    most = {(a, b): 0 for a in (False, True) for b in (False, True)}
+    for index, cut in enumerate(line_most):
+        most[(index in order_lines, index in coupon_lines)] += cut
+    order_base = sum(cart.gross[i] for i in order_lines)
+    units = sum(cart.lines[i].quantity for i in order_lines)
+    coupon_base = sum(cart.gross[i] for i in coupon_lines)
+    order_low, order_high = _pieces(layers.order_schedule, order_base)
+    coupon_low, coupon_high = _pieces(layers.coupon_schedule, coupon_base)
+    reach = _most_reduction(most, order_base - order_low[:, None], coupon_base - coupon_low[None, :])
+    return int((reach + _layers_off(layers, order_high[:, None], units, coupon_high[None, :])).max())
+
+
+_GRID = 16  # pieces a percentage's base is cut into for a pair's bound
+_STATE_GRID = 16  # and for each state in the programme
+
+
+def _pieces(schedule: _Schedule | None, base: int, *, grid: int = _GRID) -> tuple[_Array, _Array]:
+    """[low, high] pieces covering 0..base, cut where ``schedule``'s discount jumps (its thresholds,
+    each multiple of a repeating one) and, for percentages, on an even grid and where the cap is met."""
+    if schedule is None or base <= 0:
+        return np.zeros(1, dtype=np.int64), np.full(1, max(base, 0), dtype=np.int64)
+    points = {0}
+    flat_from = base  # past the cap a percentage no longer grows
+    percent = False
+    for threshold, amount, ratio in schedule.tiers:
+        if not schedule.by_units and 0 < threshold <= base:
+            points.add(threshold)
+            if schedule.repeat and ratio is None and amount > 0:
+                points.update(range(threshold, min(base, threshold * 64) + 1, threshold))
+        if ratio is not None and ratio[0] > 0:
+            percent = True
+            if schedule.max_off is not None:
+                flat_from = min(flat_from, -(-schedule.max_off * 100 * ratio[1] // ratio[0]))
+    if percent:
+        points.add(flat_from)
+        points.update(range(0, flat_from, max(1, flat_from // grid)))
+    ordered = np.array(sorted(points), dtype=np.int64)
+    return ordered, np.append(ordered[1:] - 1, base)
+
+
+def _most_reduction(most: dict[tuple[bool, bool], int], order_room: _Array, coupon_room: _Array) -> _Array:
+    """The largest total reduction when the lines covered by the order offer may take at most
+    ``order_room`` and those covered by the coupon at most ``coupon_room`` (minus infinity where a room
+    is negative); ``most`` is the largest a line can take, summed by (covered by the order offer,
+    covered by the coupon). Over the reduction shared by both, the total is concave: its best is at an
+    end or where one side's own lines fill their room."""
+    both, order_only, coupon_only = most[(True, True)], most[(True, False)], most[(False, True)]
+    top = np.minimum(np.minimum(order_room, coupon_room), both)
+    best = np.zeros(np.broadcast_shapes(order_room.shape, coupon_room.shape), dtype=np.int64)
+    for shared in (np.zeros_like(best), top, order_room - order_only, coupon_room - coupon_only):
+        shared = np.clip(shared, 0, np.maximum(top, 0))
+        total = shared + np.minimum(order_only, order_room - shared) + np.minimum(coupon_only, coupon_room - shared)
+        best = np.maximum(best, total)
+    return np.where((order_room < 0) | (coupon_room < 0), -(1 << 62), best + most[(False, False)])
+
+
+_SUMS_LIMIT = 400_000  # combinations of achievable sums evaluated at once; beyond it the programme runs
+
+
+def _by_sums(
+    cart: _Cart,
+    choices: Sequence[Sequence[_Option]],
+    layers: _Layers,
+    sums: dict[tuple[tuple[int, ...], ...], list[int]],
+    *,
+    exact: bool,
+) -> tuple[int, list[int], bool] | None:
+    """The best total for one plan and pair when each line's choice lowers the bases it counts toward
+    by exactly its reduction: the lines fall into groups by the layers that cover them, each group's
+    achievable reductions are a bitset of sums, and every combination of sums is priced at once.
+
+    With ``exact`` only the choices that count toward every layer covering their line are used (the
+    answer is achievable; the third value says whether any choice was left out). Without it, the
+    others are priced as if they counted too: an upper bound, since a base only lowers the discount.
+    Returns (total, option a line, left out), or None when the combinations are too many to price."""
+    order_lines = frozenset() if layers.order is None else cart.order_lines[layers.order]
+    coupon_lines = frozenset() if layers.coupon is None else cart.coupon_lines[layers.coupon]
+    picked = [0] * len(choices)
+    fixed_off = order_base = units = coupon_base = 0
+    groups: dict[tuple[bool, bool], list[tuple[int, tuple[int, ...]]]] = {
+        (True, True): [],
+        (True, False): [],
+        (False, True): [],
+    }
+    left_out = False
+    for index, options in enumerate(choices):
+        in_order, in_coupon = index in order_lines, index in coupon_lines
+        gross, quantity = cart.gross[index], cart.lines[index].quantity
+        if len(options) == 1 or not (in_order or in_coupon):
+            choice = max(range(len(options)), key=lambda j: (options[j].reduction, -j))
+            option = options[choice]
+            picked[index] = choice
+            fixed_off += option.reduction
+            if in_order and option.counts_for_order:
+                order_base += gross - option.reduction
+                units += quantity
+            if in_coupon and option.counts_for_coupon:
+                coupon_base += gross - option.reduction
+            continue
+        allowed = tuple(
+            j
+            for j, option in enumerate(options)
+            if not exact or ((not in_order or option.counts_for_order) and (not in_coupon or option.counts_for_coupon))
+        )
+        left_out = left_out or len(allowed) < len(options)
+        groups[(in_order, in_coupon)].append((index, allowed))
+        order_base += gross if in_order else 0
+        units += quantity if in_order else 0
+        coupon_base += gross if in_coupon else 0
+    reductions = {
+        group: tuple(tuple(choices[i][j].reduction for j in allowed) for i, allowed in members)
+        for group, members in groups.items()
+    }
+    prefixes = {group: _prefix_sums(r, sums) for group, r in reductions.items()}
+    values = {group: _set_bits(prefixes[group][-1]) for group in groups}
+    both, order_only, coupon_only = values[(True, True)], values[(True, False)], values[(False, True)]
+    if len(both) * len(order_only) * len(coupon_only) > _SUMS_LIMIT:
+        return None
+    both_off = both[:, None, None]
+    order_off_items = order_only[None, :, None]
+    coupon_off_items = coupon_only[None, None, :]
+    bases = order_base - both_off - order_off_items
+    coupon_bases = coupon_base - both_off - coupon_off_items
+    order_off: _Array | int = 0
+    if layers.order_schedule is not None:
+        order_off = layers.order_schedule.discounts(bases, units)
+    totals = fixed_off + both_off + order_off_items + coupon_off_items + order_off
+    if layers.coupon_schedule is not None:
+        room = coupon_bases - order_off
+        totals = totals + np.maximum(0, np.minimum(layers.coupon_schedule.discounts(coupon_bases, 0), room))
+    at = np.unravel_index(int(np.argmax(totals)), totals.shape)
+    for group, target in zip(groups, (both[at[0]], order_only[at[1]], coupon_only[at[2]]), strict=True):
+        members = groups[group]
+        for (index, allowed), choice in zip(
+            members, _realise(prefixes[group], reductions[group], int(target)), strict=True
+        ):
+            picked[index] = allowed[choice]
+    return int(totals[at]), picked, left_out
+
+
+def _prefix_sums(
+    reductions: tuple[tuple[int, ...], ...], cache: dict[tuple[tuple[int, ...], ...], list[int]]
+) -> list[int]:
+    """Bitsets of the sums the first k lines' reductions can make (bit s set: s cents reachable)."""
+    if reductions not in cache:
+        prefixes = [1]
+        for line in reductions:
+            reached, grown = prefixes[-1], 0
+            for cut in set(line):
+                grown |= reached << cut
+            prefixes.append(grown)
+        cache[reductions] = prefixes
+    return cache[reductions]
+
+
+def _set_bits(bits: int) -> _Array:
+    raw = np.frombuffer(bits.to_bytes((bits.bit_length() + 7) // 8, "little"), dtype=np.uint8)
+    return np.flatnonzero(np.unpackbits(raw, bitorder="little")).astype(np.int64)
+
+
+def _realise(prefixes: Sequence[int], reductions: Sequence[Sequence[int]], target: int) -> list[int]:
+    """A choice a line (index into its reductions) summing to ``target``; the first that fits, last line first."""
+    picked: list[int] = []
+    for k in range(len(reductions) - 1, -1, -1):
+        for choice, cut in enumerate(reductions[k]):
+            if cut <= target and prefixes[k] >> (target - cut) & 1:
+                picked.append(choice)
+                target -= cut
+                break
+    return picked[::-1]
 
 
 def _final_key(cart: _Cart, picks: Sequence[_Option], layers: _Layers) -> tuple[int, int, int]:

@@ -174,6 +174,8 @@ SAMPLES: dict[str, Callable[[], dict[str, Any] | None]] = {
     "loyalty:config_new": lambda: {"kind": "level"},
     "loyalty:config_edit": _loyalty_config,
     "loyalty:coupon_template": _pk("loyalty.CouponTemplate"),
+    "promotions:report": _pk("promotions.Promotion"),
+    "promotions:edit": _pk("promotions.Promotion"),
     "campaigns:detail": _pk("campaigns.Plan"),
     "campaigns:edit": _pk("campaigns.Plan", status="draft"),
     "campaigns:canvas": _pk("campaigns.Plan"),

@@ -10,9 +10,14 @@ from rapport.loyalty.models import ZERO
 
 @dataclass(frozen=True)
 class CartItem:
+    """A cart line: ``amount`` is the line total; ``quantity`` and ``unit_price`` are optional (older
+    callers send neither: one unit at the line total)."""
+
     sku: str
     amount: Decimal
     category: str = ""
+    quantity: int = 1
+    unit_price: Decimal | None = None
 
 
 @dataclass(frozen=True)
@@ -23,6 +28,7 @@ class Cart:
     items: tuple[CartItem, ...] = field(default_factory=tuple)
     store_id: int | None = None
     shipping: Decimal = ZERO
+    channel: str = ""
 
     def amount_in_scope(self, skus: list[str], categories: list[str]) -> Decimal:
         """What the goods a scoped coupon covers cost; the whole cart when it is not scoped."""

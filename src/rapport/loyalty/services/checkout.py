@@ -1,24 +1,26 @@
 """The shop's checkout: quote what a member's assets can do for a cart, redeem points, a coupon
 and stored value together in one transaction, and reverse them together.
 
-Order of application: member discount (level or card), then the coupon, then points (at most the
-programme's share of what is left, at its points-per-unit rate), then stored value (at most what
-is still due). A redemption is keyed by the shop's idempotency key: repeating the request returns
-the first redemption; it either happens whole or not at all.
+Order of application: the promotions engine (item-level offers, the member price a level or card
+gives among them, then one order-level offer; ``rapport.promotions``), then the coupon, then points
+(at most the programme's share of what is left, at its points-per-unit rate), then stored value (at
+most what is still due). The promotions a redemption used are recorded under its key and given back
+with it, in part for a partial refund. A redemption is keyed by the shop's idempotency key:
+repeating the request returns the first redemption; it either happens whole or not at all.
 """
 
 from __future__ import annotations
 
 from dataclasses import dataclass
 from datetime import datetime
-from decimal import ROUND_FLOOR, ROUND_HALF_UP, Decimal
+from decimal import ROUND_FLOOR, Decimal
 from typing import Any
 
 from django.db import IntegrityError, transaction
 from django.utils import timezone
 from django.utils.translation import gettext as _
 
-from rapport.commerce.models import Order
+from rapport.commerce.models import Order, Refund
 from rapport.core.actor import Actor
 from rapport.core.errors import Conflict, FieldError, InvalidInput
 from rapport.customers.models import Customer
@@ -28,6 +30,16 @@ from rapport.loyalty.services.cards import active_cards
 from rapport.loyalty.services.cart import Cart
 from rapport.loyalty.services.ledger import CENT, Posting
 from rapport.loyalty.services.program import program_settings
+from rapport.promotions.pricing import CartLine
+from rapport.promotions.services import (
+    MEMBER_PRICE_KEY,
+    Priced,
+    Shopper,
+    member_price_offer,
+    price_cart,
+    record_uses,
+    reverse_uses,
+)
 
 
 @dataclass(frozen=True)
@@ -50,8 +62,56 @@ def member_perks(customer_id: int) -> MemberPerks:
     return MemberPerks(max(percents), free_shipping)
 
 
-def _member_discount(cart: Cart, perks: MemberPerks) -> Decimal:
-    return (cart.total * perks.discount_percent / 100).quantize(CENT, rounding=ROUND_HALF_UP)
+def _lines_of(cart: Cart) -> list[CartLine]:
+    """The engine's lines: each item at its unit price (the line total over its quantity when the
+    shop sent none and it divides to the cent, else the line as one unit), and what the items leave
+    of the cart total as one untargeted line, so that order-level offers see the whole cart."""
+    lines = []
+    for item in cart.items:
+        unit = item.unit_price if item.unit_price is not None else item.amount / item.quantity
+        if unit.quantize(CENT) * item.quantity == item.amount:
+            lines.append(CartLine(item.sku, item.quantity, unit.quantize(CENT), item.category))
+        else:
+            lines.append(CartLine(item.sku, 1, item.amount, item.category))
+    rest = cart.total - sum((item.amount for item in cart.items), ZERO)
+    if rest > 0:
+        lines.append(CartLine("", 1, rest))
+    return lines
+
+
+@dataclass(frozen=True)
+class Promotions:
+    """What the promotions engine did to a cart: the member price's part, the promotions' part, and
+    whether an applied promotion keeps coupons out."""
+
+    priced: Priced
+    member_discount: Decimal
+    promotion_discount: Decimal
+    coupons_allowed: bool
+
+
+def price_promotions(customer: Customer, cart: Cart, perks: MemberPerks) -> Promotions:
+    membership = Membership.objects.select_related("level").filter(customer_id=customer.pk).first()
+    shopper = Shopper(
+        customer_id=customer.pk,
+        level_code=membership.level.name if membership and membership.level else "",
+        is_new=not Order.objects.filter(customer_id=customer.pk).exists(),
+    )
+    member = member_price_offer(perks.discount_percent, _("Member price"))
+    priced = price_cart(
+        _lines_of(cart),
+        shopper=shopper,
+        store_id=cart.store_id,
+        channel=cart.channel,
+        extra_items=[member] if member else [],
+    )
+    member_discount = sum((a.amount for a in priced.quote.applied if a.key == MEMBER_PRICE_KEY), ZERO)
+    return Promotions(
+        priced,
+        member_discount,
+        priced.quote.discount - member_discount,
+        all(p.with_coupons for p in priced.promotions.values()),
+    )
 
 
 def points_value(points: int) -> Decimal:
@@ -79,8 +139,8 @@ class CouponOption:
 def quote(customer: Customer, cart: Cart) -> dict[str, Any]:
     """What the member's assets can do for this cart; reads only."""
     perks = member_perks(customer.pk)
-    member_discount = _member_discount(cart, perks)
-    after_member = cart.total - member_discount
+    promotions = price_promotions(customer, cart, perks)
+    after_member = cart.total - promotions.priced.quote.discount
     coupon_rows: list[CouponOption] = []
     for coupon in (
         Coupon.objects.filter(customer=customer, status=CouponStatus.ISSUED)
@@ -88,14 +148,17 @@ def quote(customer: Customer, cart: Cart) -> dict[str, Any]:
         .prefetch_related("template__stores")
     ):
         discount, refusal = coupons.discount_for(coupon, cart)
+        reason = refusal.message if refusal else ""
+        if refusal is None and not promotions.coupons_allowed:
+            reason = _("A promotion applied to this cart does not combine with coupons.")
         coupon_rows.append(
             CouponOption(
                 code=coupon.code,
                 name=coupon.template.name,
                 valid_until=coupon.valid_until,
-                applicable=refusal is None,
+                applicable=not reason,
                 discount=min(discount, after_member),
-                reason=refusal.message if refusal else "",
+                reason=reason,
             )
         )
     coupon_rows.sort(key=lambda row: (not row.applicable, -row.discount))
@@ -106,7 +169,16 @@ def quote(customer: Customer, cart: Cart) -> dict[str, Any]:
     wallet = stored_value.balance(customer.pk)
     return {
         "cart_total": cart.total,
-        "member_discount": {"percent": perks.discount_percent, "amount": member_discount},
+        "member_discount": {"percent": perks.discount_percent, "amount": promotions.member_discount},
+        "promotions": {
+            "discount": promotions.promotion_discount,
+            "after": after_member,
+            "applied": [
+                {"code": a.key, "name": a.label, "layer": str(a.layer), "amount": a.amount}
+                for a in promotions.priced.quote.applied
+                if a.key != MEMBER_PRICE_KEY
+            ],
+        },
         "free_shipping": perks.free_shipping,
         "coupons": coupon_rows,
         "points": {
@@ -143,11 +215,16 @@ def redeem(
             raise ledger.key_reused()
         return done
     perks = member_perks(customer.pk)
-    member_discount = _member_discount(cart, perks)
-    due = cart.total - member_discount
+    promotions = price_promotions(customer, cart, perks)
+    record_uses(promotions.priced, customer_id=customer.pk, order_id=None, key=f"checkout:{key}", actor=actor)
+    due = cart.total - promotions.priced.quote.discount
     coupon = None
     coupon_discount = ZERO
     if coupon_code:
+        if not promotions.coupons_allowed:
+            raise Conflict.single(
+                "coupon_code", "excluded", _("A promotion applied to this cart does not combine with coupons.")
+            )
         coupon = coupons.find_for_customer(coupon_code, customer, lock=True)
         coupon_discount = coupons.redeem_locked(
             coupon, cart, key=f"coupon:redeem:checkout:{key}", order_reference=order_reference, actor=actor
@@ -192,7 +269,8 @@ def redeem(
         points_value=value,
         coupon=coupon,
         coupon_discount=coupon_discount,
-        member_discount=member_discount,
+        member_discount=promotions.member_discount,
+        promotion_discount=promotions.promotion_discount,
         stored_value=stored_value_amount,
         amount_due=max(due, ZERO),
         created_at=timezone.now(),
@@ -240,6 +318,7 @@ def reverse(redemption: Redemption, *, actor: Actor, return_coupon: bool = True)
         coupons.return_locked(
             coupon, key=f"coupon:return:checkout:{key}", actor=actor, reference=locked.order_reference
         )
+    reverse_uses(key=f"checkout:{key}", share=Decimal(1), actor=actor)
     locked.status = Redemption.Status.REVERSED
     locked.reversed_at = timezone.now()
     locked.save(update_fields=["status", "reversed_at"])
@@ -258,3 +337,16 @@ def reverse_for_order(order: Order, *, refunded: bool, actor: Actor) -> int:
         reverse(redemption, actor=actor, return_coupon=give_back_coupon)
         reversed_count += 1
     return reversed_count
+
+
+def reverse_promotions_for_refund(refund: Refund, *, actor: Actor) -> None:
+    """A partial refund gives back the refunded share of each promotion its order's checkout used
+    (a full refund reverses the whole redemption instead)."""
+    order = refund.order
+    if order.customer_id is None or order.total <= 0:
+        return
+    share = min(refund.amount / order.total, Decimal(1))
+    for key in Redemption.objects.filter(
+        customer_id=order.customer_id, order_reference=order.external_id, status=Redemption.Status.REDEEMED
+    ).values_list("idempotency_key", flat=True):
+        reverse_uses(key=f"checkout:{key}", share=share, actor=actor)

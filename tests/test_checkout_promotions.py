@@ -1,0 +1,124 @@
+"""The checkout prices through the promotions engine: quote and redeem show and record the
+promotions, the member discount is the member-price kind, refunds give the promotions back
+(wholly with the redemption, in part with a partial refund); older carts without quantities work."""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Callable
+from datetime import timedelta
+from decimal import Decimal
+from typing import Any
+
+import pytest
+from django.test import Client
+from django.utils import timezone
+
+from rapport.commerce import services as commerce
+from rapport.core.actor import Actor
+from rapport.customers.models import Customer
+from rapport.loyalty.models import Level, Membership, Redemption
+from rapport.loyalty.services import checkout
+from rapport.loyalty.services.cart import Cart, CartItem
+from rapport.promotions.models import Promotion, PromotionKind, PromotionUse
+from rapport.promotions.services import create_promotion
+
+D = Decimal
+pytestmark = pytest.mark.django_db
+
+
+@pytest.fixture
+def full_reduction(system_actor: Actor) -> Promotion:
+    promotion, _ = create_promotion(
+        {
+            "code": "MAN300",
+            "name": "满300减30",
+            "kind": PromotionKind.FULL_REDUCTION,
+            "starts_at": timezone.now() - timedelta(days=1),
+            "tiers": [{"threshold": "300", "amount_off": "30"}],
+        },
+        actor=system_actor,
+    )
+    return promotion
+
+
+@pytest.fixture
+def buyer(make_customer: Callable[..., Customer]) -> Customer:
+    return make_customer(name="Zhao Min")
+
+
+def tee_cart() -> Cart:
+    return Cart(total=D("320"), items=(CartItem("TEE", D("320"), "tops", quantity=4, unit_price=D("80")),))
+
+
+def test_quote_shows_the_promotions_and_what_is_left(buyer: Customer, full_reduction: Promotion) -> None:
+    quote = checkout.quote(buyer, tee_cart())
+    assert quote["promotions"]["discount"] == D("30.00") and quote["promotions"]["after"] == D("290.00")
+    assert [(a["code"], a["layer"]) for a in quote["promotions"]["applied"]] == [("MAN300", "order")]
+
+
+def test_an_older_cart_with_only_a_total_still_reaches_order_offers(buyer: Customer, full_reduction: Promotion) -> None:
+    assert checkout.quote(buyer, Cart(total=D("300")))["promotions"]["discount"] == D("30.00")
+
+
+def test_the_member_discount_is_priced_as_the_member_price_kind(buyer: Customer, full_reduction: Promotion) -> None:
+    gold = Level.objects.create(name="Gold", rank=2, discount_percent=D("5"))
+    Membership.objects.filter(customer=buyer).update(level=gold)
+    if not Membership.objects.filter(customer=buyer).exists():
+        Membership.objects.create(customer=buyer, level=gold)
+    quote = checkout.quote(buyer, tee_cart())
+    # 5 % off each tee (4 × 4.00), then 304 still reaches 满300减30
+    assert quote["member_discount"]["amount"] == D("16.00")
+    assert quote["promotions"]["discount"] == D("30.00") and quote["promotions"]["after"] == D("274.00")
+
+
+def test_redeem_records_the_promotions_and_reverse_gives_them_back(
+    buyer: Customer, full_reduction: Promotion, system_actor: Actor
+) -> None:
+    redemption = checkout.redeem(buyer, tee_cart(), key="shop-9", order_reference="SO-9", actor=system_actor)
+    assert redemption.promotion_discount == D("30.00") and redemption.amount_due == D("290.00")
+    use = PromotionUse.objects.get()
+    assert (use.key, use.amount, use.customer_id) == ("checkout:shop-9", D("30.00"), buyer.pk)
+    assert Promotion.objects.get().times_used == 1
+    again = checkout.redeem(buyer, tee_cart(), key="shop-9", order_reference="SO-9", actor=system_actor)
+    assert again.pk == redemption.pk and PromotionUse.objects.count() == 1
+    checkout.reverse(Redemption.objects.get(pk=redemption.pk), actor=system_actor)
+    use.refresh_from_db()
+    assert use.reversed_amount == D("30.00") and Promotion.objects.get().times_used == 0
+
+
+def _post(client: Client, path: str, body: dict[str, Any]) -> Any:
+    return client.post(path, data=json.dumps(body), content_type="application/json")
+
+
+def test_the_api_cart_takes_quantities_and_names_a_unit_price_that_does_not_add_up(
+    admin_api: Client, buyer: Customer, full_reduction: Promotion
+) -> None:
+    cart = {"total": "320.00", "items": [{"sku": "TEE", "amount": "320.00", "quantity": 4, "unit_price": "80.00"}]}
+    quote = _post(admin_api, "/api/v1/loyalty/checkout/quote", {"customer": buyer.pk, "cart": cart})
+    assert quote.status_code == 200 and quote.json()["promotions"]["discount"] == "30.00"
+    cart["items"][0]["unit_price"] = "70.00"  # type: ignore[index]
+    wrong = _post(admin_api, "/api/v1/loyalty/checkout/quote", {"customer": buyer.pk, "cart": cart})
+    assert wrong.status_code == 422
+    assert wrong.json()["errors"][0]["field"] == "cart.items[0].unit_price"
+
+
+def test_a_partial_refund_gives_back_its_share_of_the_promotions(
+    buyer: Customer, full_reduction: Promotion, system_actor: Actor
+) -> None:
+    order, _ = commerce.upsert_order(
+        data={
+            "channel": "web",
+            "external_id": "SO-10",
+            "customer_id": buyer.pk,
+            "status": "paid",
+            "placed_at": timezone.now().isoformat(),
+            "lines": [{"sku": "TEE", "name": "Tee", "quantity": 4, "unit_price": "80.00"}],
+        },
+        actor=system_actor,
+    )
+    checkout.redeem(buyer, tee_cart(), key="shop-10", order_reference="SO-10", actor=system_actor)
+    commerce.record_refund(order, external_id="R1", amount="80.00", actor=system_actor)
+    use = PromotionUse.objects.get()
+    assert use.reversed_amount == D("7.50")  # a quarter of the order, a quarter of 30
+    assert Promotion.objects.get().times_used == 1  # the use still counts until all of it is back
