@@ -37,6 +37,8 @@ from rapport.imports.api import router as imports_router
 from rapport.imports.errors import ImportsErrorCode
 from rapport.inventory.api import router as inventory_router
 from rapport.inventory.errors import InventoryErrorCode
+from rapport.opportunities.api import router as opportunities_router
+from rapport.opportunities.errors import OpportunitiesErrorCode
 from rapport.loyalty.api import router as loyalty_router
 from rapport.loyalty.errors import LoyaltyErrorCode
 from rapport.privacy.api import router as privacy_router
@@ -55,6 +57,7 @@ ERROR_CODES: dict[str, type[StrEnum]] = {
     "audit": AuditErrorCode,
     "campaigns": CampaignsErrorCode,
     "clienteling": ClientelingErrorCode,
+    "opportunities": OpportunitiesErrorCode,
     "commerce": CommerceErrorCode,
     "counter": CounterErrorCode,
     "customers": CustomersErrorCode,
@@ -193,6 +196,7 @@ def register_routers(api: NinjaAPI) -> None:
     api.add_router("/v1/", imports_router)
     api.add_router("/v1/", counter_router)
     api.add_router("/v1/", clienteling_router)
+    api.add_router("/v1/", opportunities_router)
     api.add_router("/v1/", inventory_router)
     api.add_router("/v1/", recommendations_router)
 

@@ -139,6 +139,13 @@ _LOYALTY = [
 # (门店收银台) for store staff and operators.
 _TASKS = ["clienteling.view_task", "clienteling.add_task", "clienteling.change_task"]
 _MANAGE_TASKS = [*_TASKS, "clienteling.manage_tasks"]
+# Sales opportunities (销售机会): for those who sell; each sees the opportunities of the customers
+# in their data scope.
+_OPPORTUNITIES = [
+    "opportunities.view_opportunity",
+    "opportunities.add_opportunity",
+    "opportunities.change_opportunity",
+]
 
 ROLE_PERMISSIONS: dict[str, list[str]] = {
     ADMIN: ["*"],
@@ -170,6 +177,7 @@ ROLE_PERMISSIONS: dict[str, list[str]] = {
         *_ANALYTICS,
         *_LOYALTY,
         *_MANAGE_TASKS,
+        *_OPPORTUNITIES,
         "counter.use_counter",
     ],
     SERVICE_AGENT: [
@@ -197,6 +205,7 @@ ROLE_PERMISSIONS: dict[str, list[str]] = {
         *_VIEW_METRICS,
         *_VIEW_ASSETS,
         *_TASKS,
+        *_OPPORTUNITIES,
     ],
     STORE_STAFF: [
         *_VIEW_CUSTOMERS,
@@ -210,6 +219,7 @@ ROLE_PERMISSIONS: dict[str, list[str]] = {
         "loyalty.give_goodwill",
         "counter.use_counter",
         *_TASKS,
+        *_OPPORTUNITIES,
     ],
     ANALYST: [
         *_VIEW_CUSTOMERS,

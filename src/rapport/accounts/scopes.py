@@ -26,6 +26,8 @@ IMPORTS = "imports"
 MEMBER_CODES = "member-codes"
 TASKS_READ = "tasks:read"
 TASKS_WRITE = "tasks:write"
+OPPORTUNITIES_READ = "opportunities:read"
+OPPORTUNITIES_WRITE = "opportunities:write"
 JOBS = "jobs"
 INVENTORY_READ = "inventory:read"
 INVENTORY_WRITE = "inventory:write"
@@ -56,6 +58,8 @@ ALL_SCOPES = {
     MEMBER_CODES: "Accept a member's code or card number at a till and get the member's masked card and visit token",
     TASKS_READ: "Read tasks on customers and completion per person and store",
     TASKS_WRITE: "Create and complete tasks on customers (one, or in bulk for a segment)",
+    OPPORTUNITIES_READ: "Read sales opportunities, their activities and the forecast by stage, owner and month",
+    OPPORTUNITIES_WRITE: "Create and change sales opportunities, move them through stages, record activities",
     JOBS: "Follow long background jobs; retry a failed or stalled one, cancel an open one",
     INVENTORY_READ: "Read stock levels, locations and stock movements",
     INVENTORY_WRITE: "Set how products are stocked and record goods received, adjustments and counts",

@@ -1,0 +1,13 @@
+from django.apps import AppConfig
+from django.utils.translation import gettext_lazy as _
+
+
+class OpportunitiesConfig(AppConfig):
+    name = "rapport.opportunities"
+    verbose_name = _("Sales opportunities")
+
+    def ready(self) -> None:
+        from rapport.opportunities import privacy, tabs
+
+        privacy.register()
+        tabs.register()
