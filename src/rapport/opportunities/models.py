@@ -15,6 +15,7 @@ from django.core.validators import MaxValueValidator, MinValueValidator
 from django.db import models
 from django.db.models import Q
 from django.utils.translation import gettext_lazy as _
+from django.utils.translation import pgettext_lazy
 
 
 class Pipeline(models.Model):
@@ -32,8 +33,8 @@ class Pipeline(models.Model):
 
 class StageOutcome(models.TextChoices):
     OPEN = "", _("Open")
-    WON = "won", _("Won")
-    LOST = "lost", _("Lost")
+    WON = "won", pgettext_lazy("opportunity stage", "Won")
+    LOST = "lost", pgettext_lazy("opportunity stage", "Lost")
 
 
 class Stage(models.Model):
@@ -60,8 +61,8 @@ class Stage(models.Model):
 
 class OpportunityStatus(models.TextChoices):
     OPEN = "open", _("Open")
-    WON = "won", _("Won")
-    LOST = "lost", _("Lost")
+    WON = "won", pgettext_lazy("opportunity stage", "Won")
+    LOST = "lost", pgettext_lazy("opportunity stage", "Lost")
 
 
 class Opportunity(models.Model):

@@ -13,6 +13,7 @@ from django.shortcuts import redirect, render
 from django.urls import reverse
 from django.utils import timezone
 from django.utils.translation import gettext as _
+from django.utils.translation import pgettext
 from django.views.decorators.http import require_POST
 
 from rapport.core.errors import DomainError
@@ -136,7 +137,7 @@ def move(request: HttpRequest, pk: int) -> HttpResponse:
     except DomainError as exc:
         messages.error(request, error_text(exc))
     else:
-        messages.success(request, _("Moved to %(stage)s.") % {"stage": _(moved.stage.name)})
+        messages.success(request, _("Moved to %(stage)s.") % {"stage": pgettext("opportunity stage", moved.stage.name)})
     if request.POST.get("next") == "detail":
         return redirect("opportunities:detail", pk=pk)
     return redirect(f"{reverse('opportunities:board')}?pipeline={request.POST.get('pipeline', '')}#opportunity-{pk}")

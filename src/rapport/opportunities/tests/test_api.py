@@ -52,11 +52,18 @@ def test_create_move_note_get_and_list(api, seller, make_customer):
     created = api.post(URL, fields(customer), content_type="application/json")
     assert created.status_code == 201, created.content
     body = created.json()
-    assert (body["stage"], body["probability"], body["owner"], body["value"]) == ("Qualified", 10, seller.username, "36000.00")
+    assert (body["stage"], body["probability"], body["owner"], body["value"]) == (
+        "Qualified",
+        10,
+        seller.username,
+        "36000.00",
+    )
     moved = api.patch(f"{URL}/{body['id']}", {"stage": stage_id("Proposal")}, content_type="application/json")
     assert moved.status_code == 200 and moved.json()["probability"] == 40
     assert moved.json()["activities"][0]["text"] == "Qualified → Proposal"
-    noted = api.post(f"{URL}/{body['id']}/activities", {"kind": "meeting", "text": "看样"}, content_type="application/json")
+    noted = api.post(
+        f"{URL}/{body['id']}/activities", {"kind": "meeting", "text": "看样"}, content_type="application/json"
+    )
     assert noted.status_code == 201 and noted.json()["activities"][0]["kind"] == "meeting"
     assert api.get(f"{URL}/{body['id']}").json()["stage"] == "Proposal"
     listing = api.get(URL, {"limit": 10})
