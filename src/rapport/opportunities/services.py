@@ -59,10 +59,26 @@ def get_opportunity(user: AbstractBaseUser | AnonymousUser | None, pk: int) -> O
     return found
 
 
+# The default pipeline, as migration 0002 seeds it (stage names are translated on display).
+DEFAULT_STAGES = [
+    ("Qualified", 10, StageOutcome.OPEN),
+    ("Proposal", 40, StageOutcome.OPEN),
+    ("Negotiation", 70, StageOutcome.OPEN),
+    ("Won", 100, StageOutcome.WON),
+    ("Lost", 0, StageOutcome.LOST),
+]
+
+
+@transaction.atomic
 def default_pipeline() -> Pipeline:
+    """The default pipeline; seeded again when there is none at all (a flushed database)."""
     pipeline = Pipeline.objects.order_by("-is_default", "pk").first()
     if pipeline is None:
-        raise NotFound.single("pipeline", "not_found", _("No pipeline is set up."))
+        pipeline = Pipeline.objects.create(name="Sales", is_default=True)
+        Stage.objects.bulk_create(
+            Stage(pipeline=pipeline, name=name, position=index, probability=probability, outcome=outcome)
+            for index, (name, probability, outcome) in enumerate(DEFAULT_STAGES)
+        )
     return pipeline
 
 
