@@ -20,7 +20,7 @@ from rapport.core.errors import DomainError
 from rapport.core.requests import console_actor, error_text
 from rapport.customers.queries import filter_customers, visible_customer, visible_customers
 from rapport.opportunities import services
-from rapport.opportunities.models import ActivityKind, OpportunityStatus, Pipeline
+from rapport.opportunities.models import Activity, ActivityKind, OpportunityStatus, Pipeline
 
 SEARCH_RESULTS = 20
 
@@ -114,11 +114,18 @@ def detail(request: HttpRequest, pk: int) -> HttpResponse:
         "nav": "opportunities",
         "opportunity": opportunity,
         "stages": opportunity.pipeline.stages.order_by("position", "pk"),
-        "activities": opportunity.activities.select_related("by")[:100],
+        "activities": [(a, _shown(a)) for a in opportunity.activities.select_related("by")[:100]],
         "kinds": [c for c in ActivityKind.choices if c[0] != ActivityKind.STAGE],
         "data": request.POST,
     }
     return render(request, "opportunities/detail.html", context)
+
+
+def _shown(activity: Activity) -> str:
+    """An activity's text as the viewer reads it: a stage change names the stages in their language."""
+    if activity.kind != ActivityKind.STAGE:
+        return activity.text
+    return " → ".join(pgettext("opportunity stage", name) for name in activity.text.split(" → "))
 
 
 @require_POST

@@ -13,13 +13,14 @@ from rapport.accounts.scopes import OPPORTUNITIES_READ, OPPORTUNITIES_WRITE
 from rapport.commerce.services import upsert_order
 from rapport.core.actor import Actor
 from rapport.opportunities.models import Opportunity, Pipeline, Stage
+from rapport.opportunities.services import default_pipeline
 
 pytestmark = pytest.mark.django_db
 URL = "/api/v1/opportunities"
 
 
 def stage_id(name: str) -> int:
-    return Pipeline.objects.get(is_default=True).stages.get(name=name).pk
+    return default_pipeline().stages.get(name=name).pk
 
 
 def fields(customer, **extra):

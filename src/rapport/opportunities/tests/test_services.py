@@ -23,7 +23,7 @@ pytestmark = pytest.mark.django_db
 
 
 def stage(name: str, pipeline: Pipeline | None = None) -> Stage:
-    return (pipeline or Pipeline.objects.get(is_default=True)).stages.get(name=name)
+    return (pipeline or services.default_pipeline()).stages.get(name=name)
 
 
 def order_of(customer, ext="o-1"):
@@ -57,7 +57,7 @@ def actor(seller):
 
 
 def test_the_default_pipeline_is_seeded_with_its_stages():
-    pipeline = Pipeline.objects.get(is_default=True)
+    pipeline = services.default_pipeline()
     names = list(pipeline.stages.values_list("name", "probability", "outcome"))
     assert names == [
         ("Qualified", 10, ""),
@@ -102,6 +102,7 @@ def test_won_needs_an_order_of_this_customer_and_lost_a_reason(make_customer, se
 
 
 def test_a_stage_of_another_pipeline_and_bad_figures_are_refused(make_customer, seller, actor):
+    services.default_pipeline()
     other = Pipeline.objects.create(name="Corporate gifts")
     foreign = Stage.objects.create(pipeline=other, name="Sample sent", probability=30)
     opportunity = open_one(make_customer(owner=seller.pk), actor)
@@ -121,7 +122,7 @@ def test_the_forecast_adds_decimals_by_stage_owner_and_month(make_customer, sell
     three = open_one(customer, actor, value="1000.05", expected_close="2027-01-15")
     services.move_stage(three, stage("Proposal").pk, actor=actor)
     services.move_stage(one, stage("Lost").pk, actor=actor, lost_reason="预算不足")
-    result = services.forecast(Opportunity.objects.all(), Pipeline.objects.get(is_default=True))
+    result = services.forecast(Opportunity.objects.all(), services.default_pipeline())
     rows = {row["stage_name"]: row for row in result["stages"]}
     assert rows["Qualified"]["count"] == 1 and rows["Qualified"]["total"] == Decimal("0.20")
     assert rows["Qualified"]["weighted"] == Decimal("0.02")
