@@ -1,6 +1,7 @@
 """A salesperson opens an opportunity for a customer found by name, moves it to Proposal on the
-pipeline board, and sees the card and the forecast follow — English on a desktop, zh-Hans on a
-phone (390×844, the stage columns stacked, nothing scrolling sideways)."""
+pipeline board, and sees the card and the forecast follow — English on a desktop (where a card
+dragged onto another column moves there too), zh-Hans on a phone (390×844, the stage columns
+stacked, nothing scrolling sideways)."""
 
 from __future__ import annotations
 
@@ -66,7 +67,11 @@ def test_open_an_opportunity_and_move_it_on_the_board(
     heading = page.inner_text(f"#stage-{stages['Proposal'].pk} h2")
     assert ("方案报价" if language == "zh-hans" else "Proposal") in heading
     assert _fits(page)
-    if width < 500:  # the columns stack: the second one starts below the first
+    if width >= 500:  # a card dragged onto another column moves there (board.js submits its form)
+        page.locator(f"#opportunity-{opportunity.pk}").drag_to(page.locator(f"#stage-{stages['Negotiation'].pk}"))
+        page.wait_for_selector(f"#stage-{stages['Negotiation'].pk} #opportunity-{opportunity.pk}")
+        assert Opportunity.objects.get().probability == 70
+    else:  # the columns stack: the second one starts below the first
         first = page.locator(f"#stage-{stages['Qualified'].pk}").bounding_box()
         second = proposal.bounding_box()
         assert second["y"] >= first["y"] + first["height"] - 1 and abs(second["x"] - first["x"]) < 2
