@@ -68,7 +68,9 @@ def test_open_an_opportunity_and_move_it_on_the_board(
     assert ("方案报价" if language == "zh-hans" else "Proposal") in heading
     assert _fits(page)
     if width >= 500:  # a card dragged onto another column moves there (board.js submits its form)
-        page.locator(f"#opportunity-{opportunity.pk}").drag_to(page.locator(f"#stage-{stages['Negotiation'].pk}"))
+        card = page.locator(f"#opportunity-{opportunity.pk}")
+        assert card.get_attribute("draggable") == "true"
+        card.locator("p").first.drag_to(page.locator(f"#stage-{stages['Negotiation'].pk} h2"))
         page.wait_for_selector(f"#stage-{stages['Negotiation'].pk} #opportunity-{opportunity.pk}")
         assert Opportunity.objects.get().probability == 70
     else:  # the columns stack: the second one starts below the first
