@@ -7,7 +7,8 @@ class OpportunitiesConfig(AppConfig):
     verbose_name = _("Sales opportunities")
 
     def ready(self) -> None:
-        from rapport.opportunities import privacy, tabs
+        from rapport.opportunities import merge_hooks, privacy, tabs
 
+        merge_hooks.register()
         privacy.register()
         tabs.register()

@@ -94,7 +94,13 @@ class Opportunity(models.Model):
     )
     lost_reason = models.CharField(_("lost reason"), max_length=300, blank=True)
     order = models.ForeignKey(
-        "commerce.Order", null=True, blank=True, on_delete=models.SET_NULL, related_name="+", verbose_name=_("order")
+        # PROTECT: a won opportunity keeps its order (the check constraint needs one)
+        "commerce.Order",
+        null=True,
+        blank=True,
+        on_delete=models.PROTECT,
+        related_name="+",
+        verbose_name=_("order"),
     )
     created_at = models.DateTimeField(_("created"))
     updated_at = models.DateTimeField(_("updated"))

@@ -165,3 +165,13 @@ def test_erasure_keeps_the_figures_and_blanks_the_notes(make_customer, seller, a
     opportunity.refresh_from_db()
     assert opportunity.title == "—" and opportunity.value == Decimal("12800.00")
     assert not Activity.objects.filter(opportunity=opportunity, kind="call").exclude(text="").exists()
+
+
+def test_a_merge_moves_the_opportunities_to_the_survivor(make_customer, seller, actor, system_actor):
+    from rapport.customers.merge import merge_customers
+
+    survivor, merged = make_customer(owner=seller.pk), make_customer(owner=seller.pk)
+    opportunity = open_one(merged, actor)
+    merge_customers(survivor, merged, actor=system_actor, reason="same person")
+    opportunity.refresh_from_db()
+    assert opportunity.customer == survivor
