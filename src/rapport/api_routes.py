@@ -39,6 +39,8 @@ from rapport.inventory.api import router as inventory_router
 from rapport.inventory.errors import InventoryErrorCode
 from rapport.loyalty.api import router as loyalty_router
 from rapport.loyalty.errors import LoyaltyErrorCode
+from rapport.opportunities.api import router as opportunities_router
+from rapport.opportunities.errors import OpportunitiesErrorCode
 from rapport.privacy.api import router as privacy_router
 from rapport.privacy.errors import PrivacyErrorCode
 from rapport.promotions.api import router as promotions_router
@@ -57,6 +59,7 @@ ERROR_CODES: dict[str, type[StrEnum]] = {
     "audit": AuditErrorCode,
     "campaigns": CampaignsErrorCode,
     "clienteling": ClientelingErrorCode,
+    "opportunities": OpportunitiesErrorCode,
     "commerce": CommerceErrorCode,
     "counter": CounterErrorCode,
     "customers": CustomersErrorCode,
@@ -197,6 +200,7 @@ def register_routers(api: NinjaAPI) -> None:
     api.add_router("/v1/", imports_router)
     api.add_router("/v1/", counter_router)
     api.add_router("/v1/", clienteling_router)
+    api.add_router("/v1/", opportunities_router)
     api.add_router("/v1/", inventory_router)
     api.add_router("/v1/", recommendations_router)
 

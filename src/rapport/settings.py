@@ -80,6 +80,7 @@ INSTALLED_APPS = [
     "rapport.privacy",
     "rapport.counter",
     "rapport.clienteling",
+    "rapport.opportunities",
     "rapport.inventory",
     "rapport.recommendations",
     "rapport.console",

@@ -147,6 +147,13 @@ _TASKS = [
     "clienteling.add_contact",
 ]
 _MANAGE_TASKS = [*_TASKS, "clienteling.manage_tasks"]
+# Sales opportunities (销售机会): for those who sell; each sees the opportunities of the customers
+# in their data scope.
+_OPPORTUNITIES = [
+    "opportunities.view_opportunity",
+    "opportunities.add_opportunity",
+    "opportunities.change_opportunity",
+]
 
 ROLE_PERMISSIONS: dict[str, list[str]] = {
     ADMIN: ["*"],
@@ -179,6 +186,7 @@ ROLE_PERMISSIONS: dict[str, list[str]] = {
         *_LOYALTY,
         *_PROMOTIONS,
         *_MANAGE_TASKS,
+        *_OPPORTUNITIES,
         "counter.use_counter",
     ],
     SERVICE_AGENT: [
@@ -205,6 +213,7 @@ ROLE_PERMISSIONS: dict[str, list[str]] = {
         *_VIEW_METRICS,
         *_VIEW_ASSETS,
         *_TASKS,
+        *_OPPORTUNITIES,
     ],
     STORE_STAFF: [
         *_VIEW_CUSTOMERS,
@@ -217,6 +226,7 @@ ROLE_PERMISSIONS: dict[str, list[str]] = {
         "loyalty.give_goodwill",
         "counter.use_counter",
         *_TASKS,
+        *_OPPORTUNITIES,
     ],
     ANALYST: [
         *_VIEW_CUSTOMERS,

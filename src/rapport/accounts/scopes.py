@@ -28,6 +28,8 @@ TASKS_READ = "tasks:read"
 TASKS_WRITE = "tasks:write"
 CONTACTS_READ = "contacts:read"
 CONTACTS_WRITE = "contacts:write"
+OPPORTUNITIES_READ = "opportunities:read"
+OPPORTUNITIES_WRITE = "opportunities:write"
 JOBS = "jobs"
 INVENTORY_READ = "inventory:read"
 INVENTORY_WRITE = "inventory:write"
@@ -62,6 +64,8 @@ ALL_SCOPES = {
     TASKS_WRITE: "Create and complete tasks on customers (one, or in bulk for a segment)",
     CONTACTS_READ: "Read the calls, messages, visits and appointments staff recorded on customers",
     CONTACTS_WRITE: "Record a call, message, visit or appointment on a customer",
+    OPPORTUNITIES_READ: "Read sales opportunities, their activities and the forecast by stage, owner and month",
+    OPPORTUNITIES_WRITE: "Create and change sales opportunities, move them through stages, record activities",
     JOBS: "Follow long background jobs; retry a failed or stalled one, cancel an open one",
     INVENTORY_READ: "Read stock levels, locations and stock movements",
     INVENTORY_WRITE: "Set how products are stocked and record goods received, adjustments and counts",

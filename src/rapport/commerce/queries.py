@@ -83,3 +83,8 @@ def filter_orders(orders: QuerySet[Order], params: Mapping[str, Any]) -> QuerySe
     if errors:
         raise InvalidInput(errors)
     return orders
+
+
+def customer_order(customer_id: int, order_id: int) -> Order | None:
+    """Order ``order_id`` if it is ``customer_id``'s (a won sales opportunity links one), else None."""
+    return Order.objects.filter(pk=order_id, customer_id=customer_id).first()

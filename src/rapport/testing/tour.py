@@ -146,6 +146,18 @@ def _task() -> Any:
     return task
 
 
+def _opportunity() -> dict[str, Any]:
+    """An opportunity of the demo member (the demo shop has none): the page shows one."""
+    from rapport.core.actor import Actor
+    from rapport.opportunities.services import create_opportunity
+
+    found = _first("opportunities.Opportunity")
+    if found is None:
+        data = {"title": "定制礼盒", "value": "8800.00", "currency": "CNY", "expected_close": "2026-12-20"}
+        found = create_opportunity(member(), data, actor=Actor.system("tour"))
+    return {"pk": found.pk}
+
+
 def _privacy_request() -> dict[str, Any] | None:
     """An access request from the demo member (the demo shop has none): the page shows one."""
     from rapport.core.actor import Actor
@@ -195,6 +207,7 @@ SAMPLES: dict[str, Callable[[], dict[str, Any] | None]] = {
     "clienteling:task": lambda: {"pk": _task().pk},
     "clienteling:new": lambda: {"customer_id": member().pk},
     "clienteling:contact": lambda: {"customer_id": member().pk},
+    "opportunities:detail": _opportunity,
     "inventory:detail": _pk("inventory.StockItem"),
     # files, pixels and redirects, not pages: visited with a sample all the same, and passed over
     "service:attachment": _pk("service.Attachment"),
