@@ -4,7 +4,8 @@ Every front door (``rapport import``, the console upload, the API) runs this for
 imports, the default for files. Per chunk (a few thousand file rows, never splitting an order):
 
 1. clean: each row through the API's own cleaners (:func:`rapport.customers.validation.clean_profile`,
-   :func:`rapport.commerce.validation.clean_order`, :func:`~rapport.commerce.validation.clean_product`),
+   :func:`rapport.commerce.validation.clean_order` through its bulk path
+   :class:`~rapport.commerce.validation.BulkOrderCleaner`, :func:`~rapport.commerce.validation.clean_product`),
    with the look-ups they need (identities, products, stores) loaded once for the chunk;
 2. match: existing rows by natural key (channel + external id; SKU), existing customers by blind
    index of phone and email, one query per table per chunk; a key given twice in the file is an
@@ -39,7 +40,7 @@ from rapport.commerce.models import CustomerStats, Order, OrderLine, Product, Re
 from rapport.commerce.services import apply_refund, check_same_refund, clean_refund, keep_refund_rules
 from rapport.commerce.stats import BATCH as STATS_BATCH
 from rapport.commerce.stats import STATS_COLUMNS, compute_stats
-from rapport.commerce.validation import clean_order, clean_product
+from rapport.commerce.validation import BulkOrderCleaner, clean_product
 from rapport.core import pii
 from rapport.core.actor import Actor
 from rapport.core.errors import DomainError, FieldError, InvalidInput
@@ -582,6 +583,7 @@ class OrderMerger(Merger):
         from rapport.imports.services import ImportCache, OrderRows
 
         self.cache = ImportCache()
+        self.cleaner = BulkOrderCleaner(self.cache)
         self.rows = OrderRows(plan, channel=self.channel, time_zone=self.time_zone)
         self.key_index = self.rows.key_index
 
@@ -606,7 +608,7 @@ class OrderMerger(Merger):
             line = unit[0][0]
             outcome.rows += len(unit)
             try:
-                cleaned = clean_order(self.rows.build(unit), cache=self.cache)
+                cleaned = self.cleaner.clean(self.rows.build(unit))
             except DomainError as exc:
                 errors = exc.errors or [FieldError("__all__", "invalid", str(exc))]
                 outcome.reject(unit, self.rows.error_lines(unit, errors))
