@@ -271,11 +271,7 @@ class OrderRows:
         self._prepared: dict[int, dict[str, str]] = {}
 
     def values(self, row: list[str]) -> dict[str, str]:
-        out = {}
-        for index, target in self.plan.targets.items():
-            if index < len(row) and row[index] != "":
-                out[target] = row[index]
-        return out
+        return self.plan.values(row)
 
     def units(self, rows: Iterator[Row]) -> Iterator[list[Row]]:
         """Consecutive rows with the same order number are one order."""
@@ -322,7 +318,7 @@ class OrderRows:
         if "status" in data:
             data["status"] = m.word(data["status"], m.ORDER_STATUSES)
         if "placed_at" in data:
-            data["placed_at"] = m.datetime_text(data["placed_at"], self.time_zone)
+            data["placed_at"] = m.local_datetime(data["placed_at"], self.time_zone) or data["placed_at"]
         if self.has_sku:
             lines = []
             for number, row in unit:
