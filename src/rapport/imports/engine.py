@@ -27,6 +27,8 @@ from __future__ import annotations
 
 import datetime as dt
 import operator
+import queue
+import threading
 import time
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
@@ -34,7 +36,7 @@ from dataclasses import dataclass, field
 from decimal import Decimal
 from typing import Any
 
-from django.db import transaction
+from django.db import connection, connections, transaction
 from django.utils import timezone
 
 from rapport.commerce.models import CustomerStats, Order, OrderLine, Product, Refund
@@ -135,7 +137,8 @@ class ChunkOutcome:
 
 class PhaseClock:
     """Wall and CPU seconds spent per phase (reading, cleaning, merging, recomputing), for the
-    benchmark and the summary: where an import's time goes."""
+    benchmark and the summary: where an import's time goes. CPU is the calling thread's, so that
+    a chunk cleaned ahead in a thread (:func:`cleaned_ahead`) is counted once, as cleaning."""
 
     def __init__(self) -> None:
         self.wall: dict[str, float] = {}
@@ -143,12 +146,12 @@ class PhaseClock:
 
     @contextmanager
     def phase(self, name: str) -> Iterator[None]:
-        wall, cpu = time.monotonic(), time.process_time()
+        wall, cpu = time.monotonic(), time.thread_time()
         try:
             yield
         finally:
             self.wall[name] = self.wall.get(name, 0.0) + time.monotonic() - wall
-            self.cpu[name] = self.cpu.get(name, 0.0) + time.process_time() - cpu
+            self.cpu[name] = self.cpu.get(name, 0.0) + time.thread_time() - cpu
 
 
 class DuplicateKeys:
@@ -180,6 +183,9 @@ class Merger:
     stage_models: tuple[Any, ...] = ()
     # its chunks change orders: the buyers' statistics are written once, after the last chunk
     writes_orders = False
+    # cleaning a chunk reads nothing the previous chunks write: the next chunk may be cleaned
+    # (in a thread, on its own connection) while this one is written (see ``cleaned_ahead``)
+    cleans_ahead = False
 
     def __init__(self, plan: m.ColumnPlan, *, channel: str, actor: Actor, time_zone: str, job_id: int | None) -> None:
         self.plan = plan
@@ -207,6 +213,14 @@ class Merger:
         raise NotImplementedError
 
     def merge(self, chunk: list[list[Row]], outcome: ChunkOutcome) -> None:
+        self.write(self.clean(chunk, outcome), outcome)
+
+    def clean(self, chunk: list[list[Row]], outcome: ChunkOutcome) -> Any:
+        """The chunk's rows cleaned (the bad ones rejected into ``outcome``), nothing written."""
+        raise NotImplementedError
+
+    def write(self, cleaned: Any, outcome: ChunkOutcome) -> None:
+        """Write what :meth:`clean` returned, inside the chunk's transaction."""
         raise NotImplementedError
 
     def history_label(self) -> str:
@@ -518,7 +532,7 @@ class ProductMerger(Merger):
         sku = self.values(unit[0][1]).get("sku", "")
         return (sku,) if sku else None
 
-    def clean(self, row: list[str]) -> dict[str, Any]:
+    def clean_row(self, row: list[str]) -> dict[str, Any]:
         return clean_product(product_row(self.values(row), cache=self.cache), cache=self.cache)
 
     def merge(self, chunk: list[list[Row]], outcome: ChunkOutcome) -> None:
@@ -533,7 +547,7 @@ class ProductMerger(Merger):
             line = unit[0][0]
             outcome.rows += 1
             try:
-                cleaned = self.clean(unit[0][1])
+                cleaned = self.clean_row(unit[0][1])
             except DomainError as exc:
                 outcome.reject(unit, _errors_of(exc, line))
                 continue
@@ -578,6 +592,7 @@ def _buyers_written_since(since: dt.datetime) -> set[int]:
 class OrderMerger(Merger):
     stage_models = (Order, OrderLine)
     writes_orders = True
+    cleans_ahead = True  # it reads buyers' identities and products; it writes orders and lines
 
     def written_since(self, since: dt.datetime) -> set[int]:
         return _buyers_written_since(since)
@@ -599,11 +614,13 @@ class OrderMerger(Merger):
         external_id = values.get("external_id", "")
         return (values.get("channel") or self.channel, external_id) if external_id else None
 
-    def merge(self, chunk: list[list[Row]], outcome: ChunkOutcome) -> None:
+    def clean(self, chunk: list[list[Row]], outcome: ChunkOutcome) -> list[tuple[list[Row], dict[str, Any]]]:
         with self.clock.phase("cleaning"):
-            good = self._clean(chunk, outcome)
+            return self._clean(chunk, outcome)
+
+    def write(self, cleaned: list[tuple[list[Row], dict[str, Any]]], outcome: ChunkOutcome) -> None:
         with self.clock.phase("merging"):
-            self._write(good, outcome)
+            self._write(cleaned, outcome)
 
     def _clean(self, chunk: list[list[Row]], outcome: ChunkOutcome) -> list[tuple[list[Row], dict[str, Any]]]:
         self.rows.prepare(chunk, self.cache)
@@ -873,14 +890,81 @@ def _fill(units: Iterator[list[Row]], size: int) -> list[list[Row]]:
     return chunk
 
 
+@dataclass
+class Cleaned:
+    """A chunk cleaned ahead: its rows, what :meth:`Merger.clean` made of them, and its outcome so far."""
+
+    chunk: list[list[Row]]
+    value: Any
+    outcome: ChunkOutcome
+
+
+def can_clean_ahead(merger: Merger) -> bool:
+    """PostgreSQL, outside a transaction: a second connection sees what the job's earlier chunks
+    committed (inside a test's transaction, or on SQLite's single writer, chunks go one by one)."""
+    return merger.cleans_ahead and connection.vendor == "postgresql" and not connection.in_atomic_block
+
+
+def cleaned_ahead(merger: Merger, chunk_source: Iterator[list[list[Row]]]) -> Iterator[Cleaned]:
+    """The chunks, each read and cleaned in a thread while the caller writes the one before.
+
+    Writing a chunk is mostly waiting for PostgreSQL (``COPY``, index upkeep, commit), and the
+    wait releases the GIL: on two cores the next chunk's reading and cleaning overlap it. One
+    chunk ahead at most, so memory stays one chunk larger; the thread uses its own connection,
+    closed when it ends, and stops after its current chunk when the caller stops (cancel, error).
+    """
+    ready: queue.Queue[Cleaned | BaseException | None] = queue.Queue(maxsize=1)
+    stop = threading.Event()
+
+    def hand_over(item: Cleaned | BaseException | None) -> None:
+        while not stop.is_set():
+            try:
+                ready.put(item, timeout=0.1)
+                return
+            except queue.Full:
+                continue
+
+    def work() -> None:
+        try:
+            for chunk in chunk_source:
+                outcome = ChunkOutcome()
+                hand_over(Cleaned(chunk, merger.clean(chunk, outcome), outcome))
+                if stop.is_set():
+                    return
+            hand_over(None)
+        except BaseException as exc:  # handed to the caller's thread and raised there
+            hand_over(exc)
+        finally:
+            connections.close_all()  # this thread's own connections
+
+    worker = threading.Thread(target=work, name="import-clean-ahead", daemon=True)
+    worker.start()
+    try:
+        while (item := ready.get()) is not None:
+            if isinstance(item, BaseException):
+                raise item
+            yield item
+    finally:
+        stop.set()
+        worker.join()
+
+
 def run_chunk(
-    merger: Merger, chunk: list[list[Row]], *, dry_run: bool, after: Callable[[ChunkOutcome], None] | None = None
+    merger: Merger,
+    chunk: list[list[Row]],
+    *,
+    dry_run: bool,
+    after: Callable[[ChunkOutcome], None] | None = None,
+    cleaned: Cleaned | None = None,
 ) -> ChunkOutcome:
     """Merge one chunk in its own transaction; ``after`` runs inside it (to save the job's progress
-    and its last committed line with the rows, atomically)."""
-    outcome = ChunkOutcome()
+    and its last committed line with the rows, atomically). A chunk ``cleaned`` ahead is only written."""
+    outcome = cleaned.outcome if cleaned is not None else ChunkOutcome()
     with transaction.atomic():
-        merger.merge(chunk, outcome)
+        if cleaned is not None:
+            merger.write(cleaned.value, outcome)
+        else:
+            merger.merge(chunk, outcome)
         if after is not None:
             after(outcome)
         if dry_run:

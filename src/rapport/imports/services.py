@@ -614,7 +614,14 @@ def _merge_chunks(
     if result.committed_line:
         units = _skip_committed(merger, units, result.committed_line)
     result.clock = merger.clock
-    for chunk in engine.chunks(units, max(batch_size, 1), merger.clock):
+    chunks = engine.chunks(units, max(batch_size, 1), merger.clock)
+    if engine.can_clean_ahead(merger):
+        source: Iterator[tuple[list[list[Row]], engine.Cleaned | None]] = (
+            (cleaned.chunk, cleaned) for cleaned in engine.cleaned_ahead(merger, chunks)
+        )
+    else:
+        source = ((chunk, None) for chunk in chunks)
+    for chunk, cleaned in source:
         progress.phase("merging")
 
         def after(outcome: engine.ChunkOutcome, chunk: list[list[Row]] = chunk) -> None:
@@ -628,7 +635,7 @@ def _merge_chunks(
             result.seconds = time.monotonic() - result.started
             progress.chunk(result)
 
-        outcome = engine.run_chunk(merger, chunk, dry_run=dry_run, after=after)
+        outcome = engine.run_chunk(merger, chunk, dry_run=dry_run, after=after, cleaned=cleaned)
         if kind_touches_customers(merger):
             result.touched.update(outcome.touched)
         result.buyers.update(outcome.buyers)
