@@ -26,6 +26,7 @@ signal: no points, no messages, no journeys, no level events.
 from __future__ import annotations
 
 import datetime as dt
+import functools
 import operator
 import queue
 import threading
@@ -416,9 +417,12 @@ class CustomerMerger(Merger):
 
 # Search keys derived from the name and phone, as ``customers.models.keep_search_keys`` sets them on
 # save: the phone-tail and pinyin searches find imported customers too.
+# Names repeat across a large file, and their pinyin is the slowest of the keys: remembered.
+_name_key = functools.lru_cache(maxsize=1 << 16)(name_key)
+_name_pinyin = functools.lru_cache(maxsize=1 << 16)(name_pinyin)
 DERIVED_COLUMNS = {
-    "name_key": lambda values: name_key(values.get("name") or ""),
-    "name_pinyin": lambda values: name_pinyin(values.get("name") or ""),
+    "name_key": lambda values: _name_key(values.get("name") or ""),
+    "name_pinyin": lambda values: _name_pinyin(values.get("name") or ""),
     "phone_tail_index": lambda values: pii.phone_tail_index(values.get("phone") or ""),
 }
 
