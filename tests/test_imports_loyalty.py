@@ -166,3 +166,87 @@ def test_the_api_needs_the_loyalty_write_scope(api_client_for, admin_user, membe
     token = api_client_for(admin_user, scopes=["imports", "customers:write", "loyalty:read"])
     assert post(token, django_capture_on_commit_callbacks).status_code == 403
     assert not Account.objects.exists()
+
+
+# Benefit cards and unused coupons -------------------------------------------------------------
+
+
+@pytest.fixture
+def programme(members):
+    from rapport.loyalty.models import CardType, CouponTemplate
+
+    plus = CardType.objects.create(name="PLUS会员", validity_days=365, price=Decimal("99"))
+    coupon = CouponTemplate.objects.create(name="满100减20", amount_off=Decimal("20"), threshold=Decimal("100"))
+    return plus, coupon
+
+
+def test_benefit_cards_and_coupons_open_once_with_their_codes_and_the_ledgers_add_up(tmp_path, programme, members):
+    from rapport.loyalty.models import BenefitCard, CardPeriod, Coupon, CouponEvent
+
+    plus, template = programme
+    result = run(tmp_path, "loyalty_cards_coupons.csv")
+    assert (result.created, result.updated, result.unchanged) == (2, 0, 0)
+    assert {(e.line, e.field, e.code) for e in result.first_errors} == {
+        (4, "benefit_card", "not_found"),
+        (5, "coupon_codes", "duplicate_key"),
+        (6, "coupon_template", "not_found"),
+    }
+    m1, m2 = members["m1"], members["m2"]
+    card = BenefitCard.objects.get(customer=m1)
+    assert (card.card_type, card.ends_at.year, card.ends_at.month, card.amount_paid) == (plus, 2030, 12, 0)
+    assert BenefitCard.objects.get(customer=m2).ends_at > card.starts_at  # the type's 365 days from the import
+    assert CardPeriod.objects.count() == 2
+    assert set(Coupon.objects.values_list("code", "customer_id", "status")) == {
+        ("CODE-A", m1.pk, "issued"),
+        ("CODE-B", m1.pk, "issued"),
+        ("CODE-C", m2.pk, "issued"),
+    }
+    assert Coupon.objects.get(code="CODE-A").valid_until.year == 2030
+    assert set(CouponEvent.objects.values_list("idempotency_key", "kind")) == {
+        ("opening:coupon:CODE-A", "issue"),
+        ("opening:coupon:CODE-B", "issue"),
+        ("opening:coupon:CODE-C", "issue"),
+    }
+    template.refresh_from_db()
+    assert template.issued_count == 3
+    assert balances(m1) == {"points": Decimal("100")}
+    assert check_ledgers() == []
+
+    again = run(tmp_path, "loyalty_cards_coupons.csv")
+    assert (again.created, again.updated, again.unchanged, again.rejected) == (0, 0, 2, 3)
+    template.refresh_from_db()
+    assert (CardPeriod.objects.count(), Coupon.objects.count(), template.issued_count) == (2, 3, 3)
+    assert Entry.objects.count() == 1
+    assert check_ledgers() == []
+
+
+def test_a_card_or_code_rapport_already_has_and_a_coupon_out_of_stock_are_refused(tmp_path, programme, members):
+    from rapport.loyalty.models import BenefitCard, Coupon, CouponTemplate
+    from rapport.loyalty.services import cards, coupons
+
+    plus, template = programme
+    run(tmp_path, "loyalty_cards_coupons.csv")
+    cards.grant(plus, members["m4"], key="bought", actor=ACTOR)
+    coupons.generate_codes(template, count=1, actor=ACTOR)
+    printed = Coupon.objects.get(status="available").code
+    scarce = CouponTemplate.objects.create(name="限量券", amount_off=Decimal("5"), total_stock=1)
+    later = tmp_path / "later.csv"
+    later.write_text(
+        "会员编号,权益卡,权益卡到期时间,优惠券,券码\n"
+        "m1,PLUS会员,2031-01-31,,\n"  # the card opened before, now with another end
+        "m4,PLUS会员,,,\n"  # bought in Rapport already
+        f"m5,,,满100减20,{printed}\n"  # a printed code of Rapport's own
+        "m3,,,限量券,S-1 S-2\n",  # two codes, stock of one
+        encoding="utf-8",
+    )
+    result = services.import_file(later, kind="loyalty", actor=ACTOR)
+    assert {(e.line, e.field, e.code) for e in result.first_errors} == {
+        (2, "benefit_card_ends_at", "opening_exists"),
+        (3, "benefit_card", "card_held"),
+        (4, "coupon_codes", "taken"),
+        (5, "coupon_codes", "out_of_stock"),
+    }
+    assert result.created == 0
+    assert BenefitCard.objects.get(customer=members["m1"]).ends_at.year == 2030
+    assert not Coupon.objects.filter(template=scarce).exists()
+    assert check_ledgers() == []

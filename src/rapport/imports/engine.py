@@ -4,7 +4,8 @@ Every front door (``rapport import``, the console upload, the API) runs this for
 imports, the default for files. Per chunk (a few thousand file rows, never splitting an order):
 
 1. clean: each row through the API's own cleaners (:func:`rapport.customers.validation.clean_profile`,
-   :func:`rapport.commerce.validation.clean_order`, :func:`~rapport.commerce.validation.clean_product`),
+   :func:`rapport.commerce.validation.clean_order` through its bulk path
+   :class:`~rapport.commerce.validation.BulkOrderCleaner`, :func:`~rapport.commerce.validation.clean_product`),
    with the look-ups they need (identities, products, stores) loaded once for the chunk;
 2. match: existing rows by natural key (channel + external id; SKU), existing customers by blind
    index of phone and email, one query per table per chunk; a key given twice in the file is an
@@ -25,6 +26,10 @@ signal: no points, no messages, no journeys, no level events.
 from __future__ import annotations
 
 import datetime as dt
+import functools
+import operator
+import queue
+import threading
 import time
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
@@ -32,14 +37,14 @@ from dataclasses import dataclass, field
 from decimal import Decimal
 from typing import Any
 
-from django.db import transaction
+from django.db import connection, connections, transaction
 from django.utils import timezone
 
 from rapport.commerce.models import CustomerStats, Order, OrderLine, Product, Refund
 from rapport.commerce.services import apply_refund, check_same_refund, clean_refund, keep_refund_rules
 from rapport.commerce.stats import BATCH as STATS_BATCH
 from rapport.commerce.stats import STATS_COLUMNS, compute_stats
-from rapport.commerce.validation import clean_order, clean_product
+from rapport.commerce.validation import BulkOrderCleaner, clean_product
 from rapport.core import pii, shredding
 from rapport.core.actor import Actor
 from rapport.core.errors import DomainError, FieldError, InvalidInput
@@ -108,6 +113,9 @@ ORDER_COLUMNS = [
     "shipping_address",
 ]
 LINE_COLUMNS = ["order_id", "product_id", "sku", "name", "quantity", "unit_price", "line_total"]
+# a cleaned order's (and line's) values in column order: ``clean_order`` gives every one of them
+order_values = operator.itemgetter(*ORDER_COLUMNS)
+line_values = operator.itemgetter(*LINE_COLUMNS[1:])
 PRODUCT_COLUMNS = ["sku", "name", "category_id", "price", "currency", "is_active"]
 
 
@@ -130,7 +138,8 @@ class ChunkOutcome:
 
 class PhaseClock:
     """Wall and CPU seconds spent per phase (reading, cleaning, merging, recomputing), for the
-    benchmark and the summary: where an import's time goes."""
+    benchmark and the summary: where an import's time goes. CPU is the calling thread's, so that
+    a chunk cleaned ahead in a thread (:func:`cleaned_ahead`) is counted once, as cleaning."""
 
     def __init__(self) -> None:
         self.wall: dict[str, float] = {}
@@ -138,12 +147,12 @@ class PhaseClock:
 
     @contextmanager
     def phase(self, name: str) -> Iterator[None]:
-        wall, cpu = time.monotonic(), time.process_time()
+        wall, cpu = time.monotonic(), time.thread_time()
         try:
             yield
         finally:
             self.wall[name] = self.wall.get(name, 0.0) + time.monotonic() - wall
-            self.cpu[name] = self.cpu.get(name, 0.0) + time.process_time() - cpu
+            self.cpu[name] = self.cpu.get(name, 0.0) + time.thread_time() - cpu
 
 
 class DuplicateKeys:
@@ -175,6 +184,9 @@ class Merger:
     stage_models: tuple[Any, ...] = ()
     # its chunks change orders: the buyers' statistics are written once, after the last chunk
     writes_orders = False
+    # cleaning a chunk reads nothing the previous chunks write: the next chunk may be cleaned
+    # (in a thread, on its own connection) while this one is written (see ``cleaned_ahead``)
+    cleans_ahead = False
 
     def __init__(self, plan: m.ColumnPlan, *, channel: str, actor: Actor, time_zone: str, job_id: int | None) -> None:
         self.plan = plan
@@ -202,6 +214,14 @@ class Merger:
         raise NotImplementedError
 
     def merge(self, chunk: list[list[Row]], outcome: ChunkOutcome) -> None:
+        self.write(self.clean(chunk, outcome), outcome)
+
+    def clean(self, chunk: list[list[Row]], outcome: ChunkOutcome) -> Any:
+        """The chunk's rows cleaned (the bad ones rejected into ``outcome``), nothing written."""
+        raise NotImplementedError
+
+    def write(self, cleaned: Any, outcome: ChunkOutcome) -> None:
+        """Write what :meth:`clean` returned, inside the chunk's transaction."""
         raise NotImplementedError
 
     def history_label(self) -> str:
@@ -401,9 +421,12 @@ class CustomerMerger(Merger):
 
 # Search keys derived from the name and phone, as ``customers.models.keep_search_keys`` sets them on
 # save: the phone-tail and pinyin searches find imported customers too.
+# Names repeat across a large file, and their pinyin is the slowest of the keys: remembered.
+_name_key = functools.lru_cache(maxsize=1 << 16)(name_key)
+_name_pinyin = functools.lru_cache(maxsize=1 << 16)(name_pinyin)
 DERIVED_COLUMNS = {
-    "name_key": lambda values: name_key(values.get("name") or ""),
-    "name_pinyin": lambda values: name_pinyin(values.get("name") or ""),
+    "name_key": lambda values: _name_key(values.get("name") or ""),
+    "name_pinyin": lambda values: _name_pinyin(values.get("name") or ""),
     "phone_tail_index": lambda values: pii.phone_tail_index(values.get("phone") or ""),
 }
 
@@ -517,7 +540,7 @@ class ProductMerger(Merger):
         sku = self.values(unit[0][1]).get("sku", "")
         return (sku,) if sku else None
 
-    def clean(self, row: list[str]) -> dict[str, Any]:
+    def clean_row(self, row: list[str]) -> dict[str, Any]:
         return clean_product(product_row(self.values(row), cache=self.cache), cache=self.cache)
 
     def merge(self, chunk: list[list[Row]], outcome: ChunkOutcome) -> None:
@@ -532,7 +555,7 @@ class ProductMerger(Merger):
             line = unit[0][0]
             outcome.rows += 1
             try:
-                cleaned = self.clean(unit[0][1])
+                cleaned = self.clean_row(unit[0][1])
             except DomainError as exc:
                 outcome.reject(unit, _errors_of(exc, line))
                 continue
@@ -577,6 +600,7 @@ def _buyers_written_since(since: dt.datetime) -> set[int]:
 class OrderMerger(Merger):
     stage_models = (Order, OrderLine)
     writes_orders = True
+    cleans_ahead = True  # it reads buyers' identities and products; it writes orders and lines
 
     def written_since(self, since: dt.datetime) -> set[int]:
         return _buyers_written_since(since)
@@ -586,6 +610,7 @@ class OrderMerger(Merger):
         from rapport.imports.services import ImportCache, OrderRows
 
         self.cache = ImportCache()
+        self.cleaner = BulkOrderCleaner(self.cache)
         self.rows = OrderRows(plan, channel=self.channel, time_zone=self.time_zone)
         self.key_index = self.rows.key_index
 
@@ -597,11 +622,13 @@ class OrderMerger(Merger):
         external_id = values.get("external_id", "")
         return (values.get("channel") or self.channel, external_id) if external_id else None
 
-    def merge(self, chunk: list[list[Row]], outcome: ChunkOutcome) -> None:
+    def clean(self, chunk: list[list[Row]], outcome: ChunkOutcome) -> list[tuple[list[Row], dict[str, Any]]]:
         with self.clock.phase("cleaning"):
-            good = self._clean(chunk, outcome)
+            return self._clean(chunk, outcome)
+
+    def write(self, cleaned: list[tuple[list[Row], dict[str, Any]]], outcome: ChunkOutcome) -> None:
         with self.clock.phase("merging"):
-            self._write(good, outcome)
+            self._write(cleaned, outcome)
 
     def _clean(self, chunk: list[list[Row]], outcome: ChunkOutcome) -> list[tuple[list[Row], dict[str, Any]]]:
         self.rows.prepare(chunk, self.cache)
@@ -610,7 +637,7 @@ class OrderMerger(Merger):
             line = unit[0][0]
             outcome.rows += len(unit)
             try:
-                cleaned = clean_order(self.rows.build(unit), cache=self.cache)
+                cleaned = self.cleaner.clean(self.rows.build(unit))
             except DomainError as exc:
                 errors = exc.errors or [FieldError("__all__", "invalid", str(exc))]
                 outcome.reject(unit, self.rows.error_lines(unit, errors))
@@ -663,12 +690,12 @@ class OrderMerger(Merger):
         staging.write_new(
             Order,
             ["id", *ORDER_COLUMNS, "refunded_total", "created_at", "updated_at"],
-            [(o["id"], *(o.get(c) for c in ORDER_COLUMNS), Decimal("0.00"), now, now) for o in new_orders],
+            [(o["id"], *order_values(o), Decimal("0.00"), now, now) for o in new_orders],
         )
         staging.write_updates(
             Order,
             [*ORDER_COLUMNS, "updated_at"],
-            [(o["id"], *(o.get(c) for c in ORDER_COLUMNS), now) for o in changed],
+            [(o["id"], *order_values(o), now) for o in changed],
         )
         changed_ids = {o["id"] for o in changed}
         replaced = [o["id"] for o, _lines in relined if o["id"] in changed_ids]
@@ -677,7 +704,7 @@ class OrderMerger(Merger):
         staging.write_new(
             OrderLine,
             LINE_COLUMNS,
-            [(o["id"], *(line[c] for c in LINE_COLUMNS[1:])) for o, lines in relined for line in lines],
+            [(o["id"], *line_values(line)) for o, lines in relined for line in lines],
         )
         outcome.touched |= outcome.buyers
 
@@ -846,40 +873,106 @@ MERGERS: dict[str, type[Merger]] = {
 
 
 def chunks(units: Iterator[list[Row]], size: int, clock: PhaseClock | None = None) -> Iterator[list[list[Row]]]:
-    """Units (an order's rows stay together) in chunks of about ``size`` file rows."""
-    chunk: list[list[Row]] = []
-    rows = 0
-    for unit in _timed(units, clock):
-        chunk.append(unit)
-        rows += len(unit)
-        if rows >= size:
-            yield chunk
-            chunk, rows = [], 0
-    if chunk:
+    """Units (an order's rows stay together) in chunks of about ``size`` file rows; reading (and
+    decoding, and grouping) a chunk is timed as the reading phase, once a chunk rather than once a
+    unit (the clock's two system calls cost more than grouping an order)."""
+    while True:
+        if clock is None:
+            chunk = _fill(units, size)
+        else:
+            with clock.phase("reading"):
+                chunk = _fill(units, size)
+        if not chunk:
+            return
         yield chunk
 
 
-def _timed(units: Iterator[list[Row]], clock: PhaseClock | None) -> Iterator[list[Row]]:
-    """The file read (and decoded, and grouped) as the reading phase."""
-    if clock is None:
-        yield from units
-        return
-    while True:
-        with clock.phase("reading"):
-            unit = next(units, None)
-        if unit is None:
-            return
-        yield unit
+def _fill(units: Iterator[list[Row]], size: int) -> list[list[Row]]:
+    chunk: list[list[Row]] = []
+    rows = 0
+    for unit in units:
+        chunk.append(unit)
+        rows += len(unit)
+        if rows >= size:
+            break
+    return chunk
+
+
+@dataclass
+class Cleaned:
+    """A chunk cleaned ahead: its rows, what :meth:`Merger.clean` made of them, and its outcome so far."""
+
+    chunk: list[list[Row]]
+    value: Any
+    outcome: ChunkOutcome
+
+
+def can_clean_ahead(merger: Merger) -> bool:
+    """PostgreSQL, outside a transaction: a second connection sees what the job's earlier chunks
+    committed (inside a test's transaction, or on SQLite's single writer, chunks go one by one)."""
+    return merger.cleans_ahead and connection.vendor == "postgresql" and not connection.in_atomic_block
+
+
+def cleaned_ahead(merger: Merger, chunk_source: Iterator[list[list[Row]]]) -> Iterator[Cleaned]:
+    """The chunks, each read and cleaned in a thread while the caller writes the one before.
+
+    Writing a chunk is mostly waiting for PostgreSQL (``COPY``, index upkeep, commit), and the
+    wait releases the GIL: on two cores the next chunk's reading and cleaning overlap it. One
+    chunk ahead at most, so memory stays one chunk larger; the thread uses its own connection,
+    closed when it ends, and stops after its current chunk when the caller stops (cancel, error).
+    """
+    ready: queue.Queue[Cleaned | BaseException | None] = queue.Queue(maxsize=1)
+    stop = threading.Event()
+
+    def hand_over(item: Cleaned | BaseException | None) -> None:
+        while not stop.is_set():
+            try:
+                ready.put(item, timeout=0.1)
+                return
+            except queue.Full:
+                continue
+
+    def work() -> None:
+        try:
+            for chunk in chunk_source:
+                outcome = ChunkOutcome()
+                hand_over(Cleaned(chunk, merger.clean(chunk, outcome), outcome))
+                if stop.is_set():
+                    return
+            hand_over(None)
+        except BaseException as exc:  # handed to the caller's thread and raised there
+            hand_over(exc)
+        finally:
+            connections.close_all()  # this thread's own connections
+
+    worker = threading.Thread(target=work, name="import-clean-ahead", daemon=True)
+    worker.start()
+    try:
+        while (item := ready.get()) is not None:
+            if isinstance(item, BaseException):
+                raise item
+            yield item
+    finally:
+        stop.set()
+        worker.join()
 
 
 def run_chunk(
-    merger: Merger, chunk: list[list[Row]], *, dry_run: bool, after: Callable[[ChunkOutcome], None] | None = None
+    merger: Merger,
+    chunk: list[list[Row]],
+    *,
+    dry_run: bool,
+    after: Callable[[ChunkOutcome], None] | None = None,
+    cleaned: Cleaned | None = None,
 ) -> ChunkOutcome:
     """Merge one chunk in its own transaction; ``after`` runs inside it (to save the job's progress
-    and its last committed line with the rows, atomically)."""
-    outcome = ChunkOutcome()
+    and its last committed line with the rows, atomically). A chunk ``cleaned`` ahead is only written."""
+    outcome = cleaned.outcome if cleaned is not None else ChunkOutcome()
     with transaction.atomic():
-        merger.merge(chunk, outcome)
+        if cleaned is not None:
+            merger.write(cleaned.value, outcome)
+        else:
+            merger.merge(chunk, outcome)
         if after is not None:
             after(outcome)
         if dry_run:

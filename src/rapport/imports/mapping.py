@@ -9,7 +9,9 @@ Every other column is reported once as ignored.
 
 from __future__ import annotations
 
+import datetime as dt
 import re
+import zoneinfo
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field
 from typing import Any
@@ -439,22 +441,28 @@ def datetime_text(value: str, time_zone: str) -> str:
     ``2025/3/1 10:30``, ``2025-03-01 10:30:00``, ``20250301`` become ISO 8601 with the offset;
     text with its own offset (or that is no date at all) goes to the cleaner unchanged.
     """
-    import datetime as dt
-    import zoneinfo
+    moment = local_datetime(value, time_zone)
+    return value if moment is None else moment.isoformat()
 
+
+def local_datetime(value: str, time_zone: str) -> dt.datetime | None:
+    """:func:`datetime_text`'s moment as an aware datetime (None where it keeps the text): the
+    cleaners take either, and the bulk path skips writing and re-reading the ISO text."""
     text = value.strip()
-    compact = _COMPACT_DATE.match(text)
-    match = compact or _DATE_TIME.match(text)
+    match = _COMPACT_DATE.match(text) or _DATE_TIME.match(text)
     if not match:
-        return value
-    groups = list(match.groups()) + [None] * (7 - len(match.groups()))
-    year, month, day, hour, minute, second = (int(part or 0) for part in groups[:6])
-    micro = int((groups[6] or "0").ljust(6, "0"))
+        return None
+    groups = match.groups()
+    if len(groups) == 3:
+        year, month, day, hour, minute, second, micro = int(groups[0]), int(groups[1]), int(groups[2]), 0, 0, 0, 0
+    else:
+        year, month, day = int(groups[0]), int(groups[1]), int(groups[2])
+        hour, minute, second = int(groups[3] or 0), int(groups[4] or 0), int(groups[5] or 0)
+        micro = int(groups[6].ljust(6, "0")) if groups[6] else 0
     try:
-        moment = dt.datetime(year, month, day, hour, minute, second, micro, tzinfo=zoneinfo.ZoneInfo(time_zone))
+        return dt.datetime(year, month, day, hour, minute, second, micro, tzinfo=zoneinfo.ZoneInfo(time_zone))
     except ValueError:
-        return value
-    return moment.isoformat()
+        return None
 
 
 def customer_data(values: dict[str, str], *, channel: str, time_zone: str) -> tuple[str, str, dict[str, Any]]:

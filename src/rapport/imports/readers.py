@@ -117,7 +117,7 @@ def _csv_records(handle: IO[str], delimiter: str) -> Iterator[tuple[int, list[st
     for record in reader:
         start = previous_end + 1
         previous_end = reader.line_num
-        values = [value.strip() for value in record]
+        values = list(map(str.strip, record))
         if any(values):
             yield start, values
 

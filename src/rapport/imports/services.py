@@ -271,11 +271,7 @@ class OrderRows:
         self._prepared: dict[int, dict[str, str]] = {}
 
     def values(self, row: list[str]) -> dict[str, str]:
-        out = {}
-        for index, target in self.plan.targets.items():
-            if index < len(row) and row[index] != "":
-                out[target] = row[index]
-        return out
+        return self.plan.values(row)
 
     def units(self, rows: Iterator[Row]) -> Iterator[list[Row]]:
         """Consecutive rows with the same order number are one order."""
@@ -322,7 +318,7 @@ class OrderRows:
         if "status" in data:
             data["status"] = m.word(data["status"], m.ORDER_STATUSES)
         if "placed_at" in data:
-            data["placed_at"] = m.datetime_text(data["placed_at"], self.time_zone)
+            data["placed_at"] = m.local_datetime(data["placed_at"], self.time_zone) or data["placed_at"]
         if self.has_sku:
             lines = []
             for number, row in unit:
@@ -618,7 +614,14 @@ def _merge_chunks(
     if result.committed_line:
         units = _skip_committed(merger, units, result.committed_line)
     result.clock = merger.clock
-    for chunk in engine.chunks(units, max(batch_size, 1), merger.clock):
+    chunks = engine.chunks(units, max(batch_size, 1), merger.clock)
+    if engine.can_clean_ahead(merger):
+        source: Iterator[tuple[list[list[Row]], engine.Cleaned | None]] = (
+            (cleaned.chunk, cleaned) for cleaned in engine.cleaned_ahead(merger, chunks)
+        )
+    else:
+        source = ((chunk, None) for chunk in chunks)
+    for chunk, cleaned in source:
         progress.phase("merging")
 
         def after(outcome: engine.ChunkOutcome, chunk: list[list[Row]] = chunk) -> None:
@@ -632,7 +635,7 @@ def _merge_chunks(
             result.seconds = time.monotonic() - result.started
             progress.chunk(result)
 
-        outcome = engine.run_chunk(merger, chunk, dry_run=dry_run, after=after)
+        outcome = engine.run_chunk(merger, chunk, dry_run=dry_run, after=after, cleaned=cleaned)
         if kind_touches_customers(merger):
             result.touched.update(outcome.touched)
         result.buyers.update(outcome.buyers)

@@ -75,31 +75,38 @@ def drop_stages(models_: Iterable[type[models.Model]]) -> None:
             cursor.execute(f"DROP TABLE IF EXISTS {_quote(stage_name(model))}")
 
 
-def _converter(field: models.Field[Any, Any]) -> Callable[[Any], Any] | None:
-    """How one column's Python values become database values, decided once per column; None when
-    the driver takes them as they are.
+def _converter(field: models.Field[Any, Any]) -> Callable[[list[Any]], list[Any]] | None:
+    """How one column's Python values become database values, a column at a time, decided once
+    per column; None when the driver takes them as they are.
 
     The common types get a direct conversion (calling ``get_db_prep_save`` per value was most of
-    the time of a chunk); anything else goes through the field, as an ORM save would.
+    the time of a chunk; encrypting a column at once is three times faster than value by value);
+    anything else goes through the field, as an ORM save would.
     """
     from rapport.core.fields import EncryptedTextField
 
     postgres = connection.vendor == "postgresql"
     if isinstance(field, EncryptedTextField):
-        return pii.encrypt
+        return pii.encrypt_many
     if isinstance(field, models.JSONField):
-        return lambda v: None if v is None else json.dumps(v, cls=field.encoder)
+        return _each(lambda v: None if v is None else json.dumps(v, cls=field.encoder))
     if isinstance(field, models.DecimalField):
-        return None if postgres else (lambda v: None if v is None else str(v))
+        return None if postgres else _each(lambda v: None if v is None else str(v))
     if isinstance(field, models.DateTimeField):  # SQLite stores naive UTC text, as Django writes it
-        return None if postgres else (lambda v: None if v is None else str(v.astimezone(dt.UTC).replace(tzinfo=None)))
+        return (
+            None if postgres else _each(lambda v: None if v is None else str(v.astimezone(dt.UTC).replace(tzinfo=None)))
+        )
     if isinstance(field, models.DateField):
-        return None if postgres else (lambda v: None if v is None else v.isoformat())
+        return None if postgres else _each(lambda v: None if v is None else v.isoformat())
     if isinstance(field, models.BooleanField | models.IntegerField | models.CharField | models.TextField):
         return None
     if isinstance(field, models.ForeignKey | models.AutoField | models.BigAutoField):
         return None
-    return lambda v: field.get_db_prep_save(v, connection)
+    return _each(lambda v: field.get_db_prep_save(v, connection))
+
+
+def _each(convert: Callable[[Any], Any]) -> Callable[[list[Any]], list[Any]]:
+    return lambda values: [convert(v) for v in values]
 
 
 def _prepared(
@@ -109,13 +116,10 @@ def _prepared(
     converting = [(i, convert) for i, convert in enumerate(_converter(f) for f in _fields(model, columns)) if convert]
     if not converting:
         return rows
-    return (_convert_row(row, converting) for row in rows)
-
-
-def _convert_row(row: Sequence[Any], converting: list[tuple[int, Callable[[Any], Any]]]) -> list[Any]:
-    out = list(row)
+    out = [list(row) for row in rows]
     for i, convert in converting:
-        out[i] = convert(out[i])
+        for row, value in zip(out, convert([row[i] for row in out]), strict=True):
+            row[i] = value
     return out
 
 

@@ -34,6 +34,18 @@ def test_encryption_round_trips_and_is_not_deterministic():
     assert pii.decrypt(first) == pii.decrypt(second) == "+8613812345678"
 
 
+def test_bulk_encryption_makes_fernet_tokens_each_with_its_own_iv(settings):
+    from cryptography.fernet import Fernet
+
+    values = ["+8613812345678", "", None, "上海市浦东新区世纪大道1号" * 3, "x" * 16, "+8613812345678"]
+    tokens = pii.encrypt_many(values)
+    assert tokens[1] == "" and tokens[2] is None
+    primary = Fernet(settings.RAPPORT_ENCRYPTION_KEYS[0].encode())
+    assert [primary.decrypt(t.encode()).decode() if t else t for t in tokens] == values
+    assert tokens[0] != tokens[5]  # the same value twice: two different tokens
+    assert pii.encrypt_many([]) == []
+
+
 def test_rotated_keys_still_decrypt_old_values_and_rotate_reencrypts(settings):
     from cryptography.fernet import Fernet
 

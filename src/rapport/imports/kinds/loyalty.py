@@ -1,5 +1,6 @@
 """Loyalty opening balances: each member's points (with their expiry), stored value principal and
-bonus, level with its valid-until, and member card number, from the system a merchant leaves.
+bonus, level with its valid-until, member card number, benefit card and unused coupons (with
+their codes), from the system a merchant leaves.
 
 One row a member, named by the id the customers import gave them (``customer_external_id`` in the
 job's channel): import customers first. Rows are checked here (numbers, dates, the level by name,
@@ -23,7 +24,13 @@ from rapport.core.errors import DomainError, FieldError
 from rapport.customers.models import Identity
 from rapport.imports import engine
 from rapport.imports import mapping as m
-from rapport.loyalty.services.opening import Opening, levels_by_name, open_balances
+from rapport.loyalty.services.opening import (
+    Opening,
+    card_types_by_name,
+    coupon_templates_by_name,
+    levels_by_name,
+    open_balances,
+)
 from rapport.loyalty.services.points import whole_points
 
 MEMBER_CARD_CHANNEL = "member_card"
@@ -38,6 +45,11 @@ FIELDS = [
     "bonus",
     "level",
     "level_valid_until",
+    "benefit_card",
+    "benefit_card_ends_at",
+    "coupon_template",
+    "coupon_codes",
+    "coupon_valid_until",
 ]
 ALIASES: dict[str, list[str]] = {
     "customer_external_id": [a for a in m.ALIASES[m.CUSTOMERS]["external_id"] if a != "会员卡号"],
@@ -49,8 +61,16 @@ ALIASES: dict[str, list[str]] = {
     "bonus": ["gift_balance", "bonus_balance", "赠送余额", "赠金余额", "储值赠送金额", "赠送金额", "赠金"],
     "level": ["member_level", "tier", "会员等级", "等级", "客户等级"],
     "level_valid_until": ["level_expires_at", "tier_expires_at", "等级有效期", "等级到期时间", "等级过期时间"],
+    "benefit_card": ["card_type", "benefit_card_type", "权益卡", "付费会员卡", "权益卡类型", "权益卡名称"],
+    "benefit_card_ends_at": ["card_ends_at", "card_expires_at", "权益卡到期时间", "权益卡有效期", "权益卡过期时间"],
+    "coupon_template": ["coupon", "coupon_name", "优惠券", "优惠券名称", "券名称"],
+    "coupon_codes": ["coupon_code", "codes", "优惠券码", "券码", "未使用券码"],
+    "coupon_valid_until": ["coupon_expires_at", "优惠券有效期", "优惠券到期时间", "券有效期"],
 }
 _DATE_ONLY = re.compile(r"^\d{4}-\d{2}-\d{2}$")
+# codes in one cell: separated by semicolons, commas (also full-width), bars or spaces
+_CODE_SEPARATORS = re.compile(r"[;,，；|\s]+")
+CODE_MAX_LENGTH = 32
 
 
 @dataclass
@@ -69,7 +89,10 @@ class LoyaltyMerger(engine.Merger):
     def __init__(self, plan: m.ColumnPlan, **kwargs: Any) -> None:
         super().__init__(plan, **kwargs)
         self.levels = levels_by_name()
+        self.card_types = card_types_by_name()
+        self.coupon_templates = coupon_templates_by_name()
         self.cards = engine.DuplicateKeys()
+        self.codes = engine.DuplicateKeys()
         self.members = engine.DuplicateKeys()
 
     def key_of(self, unit: list[engine.Row]) -> tuple[str, ...] | None:
@@ -112,7 +135,7 @@ class LoyaltyMerger(engine.Merger):
                     FieldError(KEY_FIELD, "not_found", f"no customer known to {channel!r} as {external_id!r}")
                 )
             else:
-                errors.extend(self._member_errors(customer_id, card, cards, line))
+                errors.extend(self._member_errors(customer_id, card, cards, line, opening))
             if errors:
                 outcome.reject(unit, [(line, e) for e in errors])
                 continue
@@ -122,12 +145,16 @@ class LoyaltyMerger(engine.Merger):
         return rows
 
     def _member_errors(
-        self, customer_id: int, card: str, cards: dict[tuple[str, str], int], line: int
+        self, customer_id: int, card: str, cards: dict[tuple[str, str], int], line: int, opening: Opening
     ) -> list[FieldError]:
         errors = []
         first = self.members.first_line(("customer", str(customer_id)), line)
         if first is not None:
             errors.append(FieldError(KEY_FIELD, "duplicate_key", f"the same member is also on line {first}"))
+        for code in opening.coupon_codes:
+            if (first := self.codes.first_line((code,), line)) is not None:
+                errors.append(engine._duplicate_error("coupon_codes", code, first))
+                break
         if card:
             holder = cards.get((MEMBER_CARD_CHANNEL, card))
             if holder is not None and holder != customer_id:
@@ -157,7 +184,45 @@ class LoyaltyMerger(engine.Merger):
             opening.level_valid_until = self._future(values["level_valid_until"], "level_valid_until", now, errors)
             if "level" not in values:
                 errors.append(FieldError("level_valid_until", "invalid", "a valid-until needs the level it is for"))
+        self._benefit_card(values, opening, now, errors)
+        self._coupons(values, opening, now, errors)
         return opening, errors
+
+    def _benefit_card(self, values: dict[str, str], opening: Opening, now: datetime, errors: list[FieldError]) -> None:
+        if "benefit_card" in values:
+            opening.card_type_id = self.card_types.get(values["benefit_card"].strip().casefold())
+            if opening.card_type_id is None:
+                known = ", ".join(sorted(self.card_types)) or "none configured"
+                message = f"no benefit card {values['benefit_card']!r}; cards: {known}"
+                errors.append(FieldError("benefit_card", "not_found", message))
+        if "benefit_card_ends_at" in values:
+            opening.card_ends_at = self._future(values["benefit_card_ends_at"], "benefit_card_ends_at", now, errors)
+            if "benefit_card" not in values:
+                errors.append(FieldError("benefit_card_ends_at", "invalid", "an end date needs the card it is for"))
+
+    def _coupons(self, values: dict[str, str], opening: Opening, now: datetime, errors: list[FieldError]) -> None:
+        if "coupon_template" in values:
+            name = values["coupon_template"].strip()
+            ids = self.coupon_templates.get(name.casefold(), [])
+            if len(ids) == 1:
+                opening.coupon_template_id = ids[0]
+            elif ids:
+                errors.append(FieldError("coupon_template", "ambiguous", f"{len(ids)} coupons are named {name!r}"))
+            else:
+                errors.append(FieldError("coupon_template", "not_found", f"no coupon {name!r}"))
+            if "coupon_codes" not in values:
+                errors.append(FieldError("coupon_codes", "required", "the unused coupons' codes are missing"))
+        if "coupon_codes" in values:
+            codes = list(dict.fromkeys(c for c in _CODE_SEPARATORS.split(values["coupon_codes"]) if c))
+            long = [c for c in codes if len(c) > CODE_MAX_LENGTH]
+            if long:
+                message = f"{long[0]!r} is longer than {CODE_MAX_LENGTH} characters"
+                errors.append(FieldError("coupon_codes", "invalid", message))
+            opening.coupon_codes = codes
+            if "coupon_template" not in values:
+                errors.append(FieldError("coupon_template", "required", "which coupon these codes are"))
+        if "coupon_valid_until" in values:
+            opening.coupon_valid_until = self._future(values["coupon_valid_until"], "coupon_valid_until", now, errors)
 
     def _future(self, text: str, name: str, now: datetime, errors: list[FieldError]) -> datetime | None:
         """A date-time in the job's time zone; a date alone means the end of that day."""

@@ -365,3 +365,49 @@ def test_sqlite_keeps_a_larger_page_cache_while_a_job_runs_and_restores_it(tmp_p
     before = _page_cache()
     import_file(write(tmp_path, "c.csv", CUSTOMERS), kind="customers", actor=ACTOR)
     assert seen == [-staging.SQLITE_JOB_CACHE_KIB] and _page_cache() == before
+
+
+@pytest.mark.django_db(transaction=True)
+def test_on_postgresql_the_next_chunk_is_cleaned_ahead_with_the_same_outcome(tmp_path, monkeypatch, system_actor):
+    """Outside a transaction, PostgreSQL cleans the next chunk in a thread while this one is written:
+    the same orders, duplicates, errors, resume and statistics as chunk by chunk."""
+    if connection.vendor != "postgresql":
+        pytest.skip("cleaning ahead needs a second connection that sees committed chunks")
+    import_file(write(tmp_path, "c.csv", CUSTOMERS), kind="customers", actor=ACTOR)
+    threads = []
+    real_clean = engine.OrderMerger.clean
+
+    def clean(self, chunk, outcome):
+        import threading
+
+        threads.append(threading.current_thread().name)
+        return real_clean(self, chunk, outcome)
+
+    monkeypatch.setattr(engine.OrderMerger, "clean", clean)
+    text = ORDERS + "o4,nobody,2023-08-01,paid,TEA-1,Tea,1,300.00\no2,c2,2023-09-01,paid,TEA-1,Tea,1,1.00\n"
+    path = write(tmp_path, "o.csv", text + "o5,c3,2023-08-01,paid,TEA-1,Tea,1,300.00\n")
+    job = services.create_job(
+        kind="orders", path=path, original_name="o.csv", channel="import", mapping={}, actor=system_actor
+    )
+    real_run = engine.run_chunk
+    calls = []
+
+    def dies_on_the_third_chunk(*args, **kwargs):
+        calls.append(1)
+        if len(calls) == 3:
+            raise KeyboardInterrupt
+        return real_run(*args, **kwargs)
+
+    monkeypatch.setattr(engine, "run_chunk", dies_on_the_third_chunk)
+    with pytest.raises(KeyboardInterrupt):
+        services.run_job(job.pk, batch_size=2)
+    assert set(threads) == {"import-clean-ahead"}
+    assert Order.objects.count() == 3 and OrderLine.objects.count() == 4  # o1 (two lines), o2, o3
+
+    monkeypatch.setattr(engine, "run_chunk", real_run)
+    job, _result = services.run_job(job.pk, batch_size=2)
+    assert job.status == "succeeded"
+    assert (job.created_rows, job.error_rows) == (4, 2)  # o4's buyer unknown; o2 twice in the file
+    assert sorted(Order.objects.values_list("external_id", flat=True)) == ["o1", "o2", "o3", "o5"]
+    assert Order.objects.get(external_id="o2").total == Decimal("300.00")
+    assert all(stats_match_orders(c.pk) for c in Customer.objects.all())

@@ -108,7 +108,8 @@ def generate_codes(template: CouponTemplate, *, count: int, actor: Actor) -> int
     return made
 
 
-def _validity(template: CouponTemplate, now: datetime) -> tuple[datetime | None, datetime | None]:
+def template_validity(template: CouponTemplate, now: datetime) -> tuple[datetime | None, datetime | None]:
+    """When a coupon of the template given ``now`` is valid: its days from now, or the template's dates."""
     if template.valid_days:
         return now, now + timedelta(days=template.valid_days)
     return template.valid_from, template.valid_until
@@ -148,7 +149,7 @@ def issue(
         raise Conflict.single(
             "customer", "limit_reached", _("This customer already has as many of these coupons as allowed.")
         )
-    valid_from, valid_until = _validity(locked, now)
+    valid_from, valid_until = template_validity(locked, now)
     coupon = Coupon.objects.select_for_update().filter(template=locked, status=CouponStatus.AVAILABLE).first()
     if coupon is None:
         coupon = Coupon(template=locked, code=_new_code())

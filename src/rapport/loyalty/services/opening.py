@@ -12,21 +12,44 @@ has its opening is refused (an adjustment is the way to correct it). A level giv
 without a :class:`~rapport.loyalty.models.LevelChange` (no "upgrade" reward or journey fires for
 it), and the review keeps it until its valid-until. Openings earn no growth: growth counts what
 was earned, and an opening was earned elsewhere.
+
+A benefit card the member holds becomes the card with one period under the key
+``opening:card:<customer>:<card type>`` (no price paid here, no welcome coupon: the old system's
+coupons come as coupons); unused coupons keep their codes, each issued to the member with an
+issue event under ``opening:coupon:<code>``, counted in its template's issued count. Checked
+first, written after: a member whose card or coupons are refused gets nothing written.
 """
 
 from __future__ import annotations
 
 from collections.abc import Iterable
 from dataclasses import dataclass, field
-from datetime import datetime
+from datetime import datetime, timedelta
 from decimal import Decimal
 
 from django.db import connection
+from django.db.models import F
 from django.utils import timezone
 from django.utils.translation import gettext as _
 
 from rapport.core.errors import FieldError
-from rapport.loyalty.models import Account, Asset, Entry, EntryKind, Level, Lot, Membership
+from rapport.loyalty.models import (
+    Account,
+    Asset,
+    BenefitCard,
+    CardPeriod,
+    CardType,
+    Coupon,
+    CouponEvent,
+    CouponStatus,
+    CouponTemplate,
+    Entry,
+    EntryKind,
+    Level,
+    Lot,
+    Membership,
+)
+from rapport.loyalty.services.coupons import template_validity
 
 # The file's field for each asset: errors about an account's opening name it.
 ASSET_FIELDS: dict[str, str] = {Asset.POINTS: "points", Asset.PRINCIPAL: "principal", Asset.BONUS: "bonus"}
@@ -43,6 +66,11 @@ class Opening:
     bonus: Decimal | None = None
     level_id: int | None = None
     level_valid_until: datetime | None = None
+    card_type_id: int | None = None
+    card_ends_at: datetime | None = None  # None: the card type's validity from the import
+    coupon_template_id: int | None = None
+    coupon_codes: list[str] = field(default_factory=list)
+    coupon_valid_until: datetime | None = None  # None: the template's own validity
     # filled by open_balances: what happened to this member
     created: bool = False
     changed: bool = False
@@ -57,9 +85,30 @@ def opening_key(asset: str, customer_id: int) -> str:
     return f"opening:{asset}:{customer_id}"
 
 
+def card_key(customer_id: int, card_type_id: int) -> str:
+    return f"opening:card:{customer_id}:{card_type_id}"
+
+
+def coupon_key(code: str) -> str:
+    return f"opening:coupon:{code}"
+
+
 def levels_by_name() -> dict[str, int]:
     """Level name (case-folded) → id, to read the level a file names."""
     return {name.casefold(): pk for pk, name in Level.objects.values_list("pk", "name")}
+
+
+def card_types_by_name() -> dict[str, int]:
+    """Benefit card type name (case-folded) → id."""
+    return {name.casefold(): pk for pk, name in CardType.objects.values_list("pk", "name")}
+
+
+def coupon_templates_by_name() -> dict[str, list[int]]:
+    """Coupon template name (case-folded) → ids (names need not be unique: more than one is ambiguous)."""
+    found: dict[str, list[int]] = {}
+    for pk, name in CouponTemplate.objects.order_by("pk").values_list("pk", "name"):
+        found.setdefault(name.casefold(), []).append(pk)
+    return found
 
 
 def open_balances(openings: list[Opening], *, actor_label: str, reference: str = "") -> None:
@@ -69,11 +118,18 @@ def open_balances(openings: list[Opening], *, actor_label: str, reference: str =
     gets nothing written.
     """
     now = timezone.now()
-    fresh = [item for item in _not_yet_posted(openings) if not item[0].errors]
-    for opening, _asset, _amount in fresh:
+    fresh = _not_yet_posted(openings)
+    cards = _cards_to_open(openings)
+    coupons = _coupons_to_open(openings, now)
+    fresh = [item for item in fresh if not item[0].errors]
+    cards = [o for o in cards if not o.errors]
+    coupons = [(o, code) for o, code in coupons if not o.errors]
+    for opening in [item[0] for item in fresh] + cards + [o for o, _code in coupons]:
         opening.created = True
     _post(fresh, now, actor_label=actor_label[:150], reference=reference[:200])
     _set_levels([o for o in openings if not o.errors], now)
+    _open_cards(cards, now, actor_label=actor_label[:150])
+    _issue_coupons(coupons, now, actor_label=actor_label[:150], reference=reference[:200])
 
 
 def _not_yet_posted(openings: list[Opening]) -> list[tuple[Opening, str, Decimal]]:
@@ -234,3 +290,161 @@ def _set_levels(openings: Iterable[Opening], now: datetime) -> None:
         opening.changed = True
     Membership.objects.bulk_create(new, batch_size=1000)
     Membership.objects.bulk_update(changed, ["level", "level_since", "level_valid_until"], batch_size=1000)
+
+
+def _cards_to_open(openings: list[Opening]) -> list[Opening]:
+    """The members whose card is not open yet; a card opened before with another end, or a card of
+    that type the member already holds in Rapport, is an error on the member."""
+    given = {card_key(o.customer_id, o.card_type_id): o for o in openings if o.card_type_id is not None}
+    if not given:
+        return []
+    opened = dict(CardPeriod.objects.filter(idempotency_key__in=list(given)).values_list("idempotency_key", "ends_at"))
+    held = set(
+        BenefitCard.objects.filter(customer_id__in={o.customer_id for o in given.values()}).values_list(
+            "customer_id", "card_type_id"
+        )
+    )
+    todo = []
+    for key, opening in given.items():
+        if key in opened:
+            if opening.card_ends_at is not None and opened[key] != opening.card_ends_at:
+                message = _("This card was already imported, ending %(date)s; change it in the console.")
+                opening.errors.append(
+                    FieldError("benefit_card_ends_at", "opening_exists", message % {"date": f"{opened[key]:%Y-%m-%d}"})
+                )
+        elif (opening.customer_id, opening.card_type_id) in held:
+            message = _("The member already holds this card in Rapport; renew it there.")
+            opening.errors.append(FieldError("benefit_card", "card_held", message))
+        else:
+            todo.append(opening)
+    return todo
+
+
+def _open_cards(openings: list[Opening], now: datetime, *, actor_label: str) -> None:
+    given = [(o.customer_id, o.card_type_id, o.card_ends_at) for o in openings if o.card_type_id is not None]
+    if not given:
+        return
+    types = {type_id for _c, type_id, _e in given}
+    validity = dict(CardType.objects.filter(pk__in=types).values_list("pk", "validity_days"))
+    cards = BenefitCard.objects.bulk_create(
+        BenefitCard(
+            customer_id=customer_id,
+            card_type_id=type_id,
+            starts_at=now,
+            ends_at=ends_at or now + timedelta(days=validity[type_id]),
+        )
+        for customer_id, type_id, ends_at in given
+    )
+    if any(card.pk is None for card in cards):  # a backend that returns no ids from a multi-row insert
+        ids = dict(
+            ((customer_id, type_id), pk)
+            for pk, customer_id, type_id in BenefitCard.objects.filter(
+                customer_id__in=[c for c, _t, _e in given], card_type_id__in=types
+            ).values_list("pk", "customer_id", "card_type_id")
+        )
+        for card in cards:
+            card.pk = ids[(card.customer_id, card.card_type_id)]
+    CardPeriod.objects.bulk_create(
+        CardPeriod(
+            card_id=card.pk,
+            starts_at=now,
+            ends_at=card.ends_at,
+            idempotency_key=card_key(card.customer_id, card.card_type_id),
+            created_at=now,
+            actor=actor_label,
+        )
+        for card in cards
+    )
+
+
+def _coupons_to_open(openings: list[Opening], now: datetime) -> list[tuple[Opening, str]]:
+    """The codes not imported yet, within their template's stock; a code that exists otherwise
+    (another member's, another template's, or issued in Rapport) is an error on the member."""
+    wanted = {code: o for o in openings if o.coupon_template_id is not None for code in o.coupon_codes}
+    if not wanted:
+        return []
+    existing = {
+        code: (customer_id, template_id)
+        for code, customer_id, template_id in Coupon.objects.filter(code__in=list(wanted)).values_list(
+            "code", "customer_id", "template_id"
+        )
+    }
+    imported = set(
+        CouponEvent.objects.filter(idempotency_key__in=[coupon_key(c) for c in existing]).values_list(
+            "idempotency_key", flat=True
+        )
+    )
+    templates = {
+        t.pk: t
+        for t in CouponTemplate.objects.select_for_update()
+        .filter(pk__in={o.coupon_template_id for o in wanted.values()})
+        .order_by("pk")
+    }
+    room = {pk: t.total_stock - t.issued_count if t.total_stock else None for pk, t in templates.items()}
+    todo: list[tuple[Opening, str]] = []
+    for code, opening in wanted.items():
+        template = templates[opening.coupon_template_id]  # type: ignore[index]
+        if code in existing:
+            if coupon_key(code) not in imported or existing[code] != (opening.customer_id, template.pk):
+                message = _("Coupon code %(code)s already exists in Rapport.")
+                opening.errors.append(FieldError("coupon_codes", "taken", message % {"code": code}))
+            continue
+        ends = opening.coupon_valid_until or template_validity(template, now)[1]
+        if ends is not None and ends <= now:
+            message = _("The coupon %(name)s has ended; give the codes' valid-until.")
+            opening.errors.append(FieldError("coupon_valid_until", "expired", message % {"name": template.name}))
+            continue
+        if room[template.pk] is not None:
+            if room[template.pk] <= 0:  # type: ignore[operator]
+                message = _("All of these coupons have been given out (stock %(stock)s).")
+                opening.errors.append(
+                    FieldError("coupon_codes", "out_of_stock", message % {"stock": template.total_stock})
+                )
+                continue
+            room[template.pk] -= 1  # type: ignore[operator]
+        todo.append((opening, code))
+    return todo
+
+
+def _issue_coupons(items: list[tuple[Opening, str]], now: datetime, *, actor_label: str, reference: str) -> None:
+    if not items:
+        return
+    templates = {t.pk: t for t in CouponTemplate.objects.filter(pk__in={o.coupon_template_id for o, _c in items})}
+    coupons = []
+    for opening, code in items:
+        template = templates[opening.coupon_template_id]  # type: ignore[index]
+        valid_from, valid_until = template_validity(template, now)
+        if opening.coupon_valid_until is not None:
+            valid_from, valid_until = None, opening.coupon_valid_until
+        coupons.append(
+            Coupon(
+                template=template,
+                code=code,
+                customer_id=opening.customer_id,
+                status=CouponStatus.ISSUED,
+                issued_at=now,
+                valid_from=valid_from,
+                valid_until=valid_until,
+            )
+        )
+    Coupon.objects.bulk_create(coupons)
+    if any(coupon.pk is None for coupon in coupons):
+        ids = dict(Coupon.objects.filter(code__in=[c.code for c in coupons]).values_list("code", "pk"))
+        for coupon in coupons:
+            coupon.pk = ids[coupon.code]
+    CouponEvent.objects.bulk_create(
+        CouponEvent(
+            coupon_id=coupon.pk,
+            kind=CouponEvent.Kind.ISSUE,
+            idempotency_key=coupon_key(coupon.code),
+            occurred_at=now,
+            reference=reference,
+            actor=actor_label,
+        )
+        for coupon in coupons
+    )
+    issued: dict[int, int] = {}
+    for coupon in coupons:
+        issued[coupon.template_id] = issued.get(coupon.template_id, 0) + 1
+    for pk in sorted(issued):
+        CouponTemplate.objects.filter(pk=pk).update(issued_count=F("issued_count") + issued[pk])
