@@ -126,7 +126,8 @@ class Customer(models.Model):
     gender = models.CharField(_("gender"), max_length=10, choices=Gender.choices, blank=True, default="")
     birthday = models.DateField(_("birthday"), null=True, blank=True)
     # Celebrates the birthday by the Chinese calendar (农历): care reminders fall on its lunar anniversary.
-    lunar_birthday = models.BooleanField(_("lunar birthday (农历)"), default=False)
+    # A database default too, because the import engine's COPY names only the columns it fills.
+    lunar_birthday = models.BooleanField(_("lunar birthday (农历)"), default=False, db_default=False)
     phone = EncryptedTextField(_("phone"), blank=True, default="")
     phone_index = models.CharField(max_length=64, null=True, blank=True, editable=False)
     # kept by save() from the phone: the last four digits find a customer without decrypting

@@ -13,6 +13,6 @@ class Migration(migrations.Migration):
         migrations.AddField(
             model_name='customer',
             name='lunar_birthday',
-            field=models.BooleanField(default=False, verbose_name='lunar birthday (农历)'),
+            field=models.BooleanField(db_default=False, default=False, verbose_name='lunar birthday (农历)'),
         ),
     ]
