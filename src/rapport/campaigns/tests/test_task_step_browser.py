@@ -43,6 +43,7 @@ def test_a_plan_step_makes_a_call_task_the_owner_completes_on_a_phone(
     page.click("#save-plan")
     page.wait_for_selector("#launch-plan")
     page.click("#launch-plan")
+    page.click("#confirm-launch")  # the launch page shows the reach first
     page.wait_for_selector("#plan-status")
     task = Task.objects.get(customer=customer)
     assert (task.assignee_id, task.kind, task.title) == (seller.pk, "call", "回访 Thank-you call")
