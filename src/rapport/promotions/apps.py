@@ -8,6 +8,8 @@ class PromotionsConfig(AppConfig):
 
     def ready(self) -> None:
         from rapport.demo.steps import register_demo_step
+        from rapport.promotions import privacy
         from rapport.promotions.demo import seed_promotions
 
+        privacy.register()
         register_demo_step("promotions", seed_promotions, position=25)
