@@ -9,6 +9,7 @@ from enum import StrEnum
 
 
 class ImportsErrorCode(StrEnum):
+    AMBIGUOUS = "ambiguous"
     CONFLICT = "conflict"
     DUPLICATE = "duplicate"
     DUPLICATE_KEY = "duplicate_key"

@@ -11,9 +11,11 @@ from enum import StrEnum
 class LoyaltyErrorCode(StrEnum):
     BEFORE_START = "before_start"
     BELOW_ISSUED = "below_issued"
+    CARD_HELD = "card_held"
     DAILY_LIMIT = "daily_limit"
     ENDED = "ended"
     EXCLUDED = "excluded"
+    EXPIRED = "expired"
     FORBIDDEN = "forbidden"
     INACTIVE = "inactive"
     INSUFFICIENT = "insufficient"
@@ -35,5 +37,6 @@ class LoyaltyErrorCode(StrEnum):
     PRECISION = "precision"
     REQUIRED = "required"
     REUSED = "reused"
+    TAKEN = "taken"
     TOO_LONG = "too_long"
     ZERO = "zero"
