@@ -48,8 +48,10 @@ def test_no_lunar_birthday_falls_in_a_leap_month():
     assert birthdays.lunar_birth_dates_on(D(2023, 4, 1)) == []  # 闰二月
 
 
+# From the lunar year after the birth on: in the year of birth itself, someone born in a leap month
+# (2034-01-01 is in 2033's 闰十一月) was born after that year's ordinary month had passed.
 @settings(max_examples=60, deadline=None)
-@given(born=st.dates(D(1901, 3, 1), D(2040, 12, 31)), years_later=st.integers(0, 50))
+@given(born=st.dates(D(1901, 3, 1), D(2040, 12, 31)), years_later=st.integers(1, 50))
 def test_a_lunar_birthday_is_celebrated_on_exactly_one_day_a_lunar_year(born, years_later):
     lunar_year = LunarDate.from_solar_date(born.year, born.month, born.day).year + years_later
     day = birthdays.lunar_birthday_in(born, lunar_year)
