@@ -5,7 +5,7 @@ from __future__ import annotations
 
 import datetime as dt
 from decimal import Decimal
-from typing import Any, Literal
+from typing import Annotated, Any, Literal
 
 from django.http import HttpRequest
 from ninja import Field, Router, Status
@@ -23,6 +23,8 @@ router = Router(tags=["promotions"], exclude_unset=True)
 
 VIEW = "promotions.view_promotion"
 MAX_PREVIEW_LINES = 200
+MAX_ID = 2**63 - 1  # a record id: larger numbers are refused as input, not sent to the database
+MAX_COUNT = 2**31 - 1  # the caps are stored as integers
 
 
 class TierIn(Strict):
@@ -41,9 +43,9 @@ class PromotionIn(Strict):
     currency: str | None = Field(None, min_length=3, max_length=3)
     audience: Literal["everyone", "levels", "segment", "new_customers"] | None = None
     level_codes: list[str] | None = Field(None, max_length=50)
-    segment_id: int | None = None
+    segment_id: int | None = Field(None, ge=1, le=MAX_ID)
     channels: list[str] | None = Field(None, max_length=20)
-    store_ids: list[int] | None = Field(None, max_length=500)
+    store_ids: list[Annotated[int, Field(ge=1, le=MAX_ID)]] | None = Field(None, max_length=500)
     skus: list[str] | None = Field(None, max_length=5000)
     categories: list[str] | None = Field(None, max_length=500)
     tiers: list[TierIn] | None = Field(None, max_length=20)
@@ -59,9 +61,9 @@ class PromotionIn(Strict):
     components: list[tuple[str, int]] | None = Field(None, max_length=20)
     with_order_offers: bool | None = None
     with_coupons: bool | None = None
-    per_customer_limit: int | None = Field(None, ge=1)
-    total_limit: int | None = Field(None, ge=1)
-    units_cap: int | None = Field(None, ge=1)
+    per_customer_limit: int | None = Field(None, ge=1, le=MAX_COUNT)
+    total_limit: int | None = Field(None, ge=1, le=MAX_COUNT)
+    units_cap: int | None = Field(None, ge=1, le=MAX_COUNT)
 
 
 class PreviewLineIn(Strict):

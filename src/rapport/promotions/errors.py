@@ -9,3 +9,4 @@ class PromotionErrorCode(StrEnum):
     NOT_FOUND = "not_found"
     UNKNOWN_FIELD = "unknown_field"
     CAP_REACHED = "cap_reached"
+    TAKEN = "taken"

@@ -107,6 +107,15 @@ def _decimal(errors: list[FieldError], name: str, value: Any, *, required: bool 
     return amount
 
 
+def _identity_errors(promotion: Promotion) -> list[FieldError]:
+    """A code and a name, the code not another promotion's."""
+    if not promotion.code or not promotion.name:
+        return [FieldError(n, "required", _("Required.")) for n in ("code", "name") if not getattr(promotion, n)]
+    if Promotion.objects.filter(code=promotion.code).exclude(pk=promotion.pk).exists():
+        return [FieldError("code", "taken", _("Another promotion has this code."))]
+    return []
+
+
 def _check(promotion: Promotion) -> None:
     """Every rule a promotion's fields must meet, all reported at once, each naming its field."""
     errors: list[FieldError] = []
@@ -114,8 +123,7 @@ def _check(promotion: Promotion) -> None:
         errors.append(FieldError("kind", "invalid", _("Unknown kind.")))
     if promotion.audience not in Audience.values:
         errors.append(FieldError("audience", "invalid", _("Unknown audience.")))
-    if not promotion.code or not promotion.name:
-        errors += [FieldError(n, "required", _("Required.")) for n in ("code", "name") if not getattr(promotion, n)]
+    errors += _identity_errors(promotion)
     if not isinstance(promotion.starts_at, datetime):
         errors.append(FieldError("starts_at", "required", _("Required.")))
     elif promotion.ends_at is not None and promotion.ends_at <= promotion.starts_at:

@@ -72,3 +72,21 @@ def test_bad_input_names_the_field_and_saves_nothing(admin_api: Client) -> None:
     assert unknown.status_code == 422 and unknown.json()["errors"][0]["field"] == "promotions"
     assert not Promotion.objects.exists()
     assert admin_api.get("/api/v1/promotions/999").status_code == 404
+
+
+def test_a_taken_code_and_out_of_range_ids_are_refused_by_field(admin_api: Client) -> None:
+    """Found by the API fuzzing: a second promotion's code changed to the first's, and ids or caps
+    beyond what the database stores, answered 500."""
+    first = _send(admin_api, "post", "/api/v1/promotions", FULL_REDUCTION).json()
+    second = _send(admin_api, "post", "/api/v1/promotions", {**FULL_REDUCTION, "code": "MAN300-B"}).json()
+    taken = _send(admin_api, "patch", f"/api/v1/promotions/{second['id']}", {"code": first["code"]})
+    assert taken.status_code == 422 and taken.json()["errors"][0] == {
+        "field": "code",
+        "code": "taken",
+        "message": "Another promotion has this code.",
+    }
+    for body in ({"segment_id": 2**63}, {"store_ids": [2**63]}, {"total_limit": 2**31}):
+        answer = _send(admin_api, "patch", f"/api/v1/promotions/{second['id']}", body)
+        assert answer.status_code == 422, body
+        assert answer.json()["errors"][0]["field"].startswith(f"body.{next(iter(body))}"), answer.json()
+    assert Promotion.objects.get(pk=second["id"]).code == "MAN300-B"
