@@ -271,7 +271,8 @@ def list_tags(
     require(request, TAGS_READ, VIEW)
     tags = Tag.objects.select_related("category", "store").annotate(holder_count=Count("holders"))
     if category:
-        tags = tags.filter(category__pk=int(category)) if category.isdigit() else tags.filter(category__name=category)
+        by_id = category.isdecimal() and len(category) < 19
+        tags = tags.filter(category__pk=int(category)) if by_id else tags.filter(category__name=category)
     if type:
         if type not in Tag.Type.values:
             raise InvalidInput.single("type", "invalid", f"one of: {', '.join(Tag.Type.values)}")

@@ -150,22 +150,34 @@ def referenced_tag_ids(rule: Any) -> set[int]:
     return set()
 
 
+def _record_id(value: Any) -> int | None:
+    """``value`` as a record id when it is one: an int, or a string of decimal digits short enough
+    for the database (``"²".isdigit()`` is true, and 20 digits overflow a bigint)."""
+    if isinstance(value, int) and not isinstance(value, bool):
+        return value if 0 < value < 2**63 else None
+    if isinstance(value, str) and value.strip().isdecimal() and len(value.strip()) < 19:
+        return int(value.strip())
+    return None
+
+
 def _category_of(value: Any) -> TagCategory | None:
     if isinstance(value, bool):
         return None
-    if isinstance(value, int) or (isinstance(value, str) and value.isdigit()):
-        return TagCategory.objects.filter(pk=int(value)).first()
+    if isinstance(value, int) or (isinstance(value, str) and value.strip().isdigit()):
+        pk = _record_id(value)  # a number that no record can have finds none
+        return None if pk is None else TagCategory.objects.filter(pk=pk).first()
     if isinstance(value, str):
         return TagCategory.objects.filter(name=value.strip()).first()
     return None
 
 
 def store_of(value: Any) -> Store | None:
+    pk = _record_id(value)
     if isinstance(value, int) and not isinstance(value, bool):
-        return Store.objects.filter(pk=value).first()
+        return None if pk is None else Store.objects.filter(pk=pk).first()
     if isinstance(value, str):
         text = value.strip()
-        return Store.objects.filter(Q(code=text) | Q(pk=int(text)) if text.isdigit() else Q(code=text)).first()
+        return Store.objects.filter(Q(code=text) | Q(pk=pk) if pk is not None else Q(code=text)).first()
     return None
 
 
@@ -296,10 +308,9 @@ def resolve_tags(refs: Any, *, path: str = "tags") -> list[Tag]:
     found: dict[int, Tag] = {}
     for index, ref in enumerate(refs):
         tag: Tag | None = None
-        if isinstance(ref, int) and not isinstance(ref, bool):
-            tag = Tag.objects.select_related("category").filter(pk=ref).first()
-        elif isinstance(ref, str) and ref.strip().isdigit():
-            tag = Tag.objects.select_related("category").filter(pk=int(ref)).first()
+        pk = _record_id(ref)
+        if pk is not None:
+            tag = Tag.objects.select_related("category").filter(pk=pk).first()
         elif isinstance(ref, str) and "/" in ref:
             category, _sep, name = ref.partition("/")
             tag = (

@@ -355,7 +355,8 @@ def _tab_url(customer: Customer) -> str:
 def customer_add(request: HttpRequest, customer_pk: int) -> HttpResponse:
     customer = _visible_customer(request, customer_pk)
     try:
-        tags = services.resolve_tags([int(v) for v in request.POST.getlist("tag") if v.isdigit()] or None)
+        ids = [int(v) for v in request.POST.getlist("tag") if v.isdecimal() and len(v) < 19]
+        tags = services.resolve_tags(ids or None)
         added = services.add_tags(customer, tags, actor=console_actor(request))
         if added:
             messages.success(request, _("Tagged: %(tags)s.") % {"tags": ", ".join(t.name for t in added)})

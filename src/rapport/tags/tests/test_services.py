@@ -283,3 +283,12 @@ def test_batch_by_saved_segment_records_the_segment(make_customer, make_tag, sys
     batch = services.batch_segment(make_tag("Seg"), action="add", segment=segment, actor=system_actor)
     assert batch.changed == 1 and batch.params["segment"] == segment.pk
     assert set(CustomerTag.objects.filter(tag=batch.tag).values_list("customer_id", flat=True)) == {shanghai.pk}
+
+
+@pytest.mark.parametrize("ref", ["²", "99999999999999999999", 2**64, -3])
+def test_a_tag_reference_no_record_can_have_is_not_found(ref):
+    """Found by the API fuzzing: "²".isdigit() is true and int("²") fails; 20 digits overflow a
+    bigint on PostgreSQL. Both are a tag that does not exist, named by its place in the list."""
+    with pytest.raises(InvalidInput) as raised:
+        services.resolve_tags([ref])
+    assert [(e.field, e.code) for e in raised.value.errors] == [("tags.0", "not_found")]
