@@ -24,7 +24,7 @@ from rapport.clienteling.api import router as clienteling_router
 from rapport.clienteling.errors import ClientelingErrorCode
 from rapport.commerce.api import router as commerce_router
 from rapport.commerce.errors import CommerceErrorCode
-from rapport.core.api import check_scope_first, install_error_handlers
+from rapport.core.api import EXTRA_STATUSES, check_scope_first, install_error_handlers
 from rapport.core.errors import CoreErrorCode
 from rapport.core.inputs import install_api_handlers
 from rapport.counter.api import router as counter_router
@@ -117,6 +117,8 @@ def _error_statuses(path: str, method: str, operation: dict[str, Any]) -> list[i
         statuses |= {400, 409}
     if "multipart/form-data" in operation.get("requestBody", {}).get("content", {}):
         statuses.add(413)
+    # what the rules above cannot see, declared by the operation (``core.api.ALSO_404`` …)
+    statuses |= set(operation.pop(EXTRA_STATUSES, []))
     return sorted(statuses)
 
 

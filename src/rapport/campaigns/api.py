@@ -33,7 +33,7 @@ from rapport.campaigns.responses import (
     PreviewTemplateOut,
     TemplateOut,
 )
-from rapport.core.api import Strict, actor_for, require
+from rapport.core.api import ALSO_409, Strict, actor_for, require
 from rapport.core.errors import InvalidInput, NotFound, PermissionDeniedError
 from rapport.core.listing import page_body, paginate
 from rapport.customers import queries as customer_queries
@@ -237,6 +237,7 @@ def plan_report(request: HttpRequest, plan_id: int) -> dict[str, Any]:
 
 @router.get(
     "/campaigns/plans/{plan_id}/estimate",
+    openapi_extra=ALSO_409,
     response={200: LaunchEstimateOut},
     summary="What launching would do (a dry run): audience, reach per channel, rewards, send time, cost",
 )

@@ -25,7 +25,7 @@ from rapport.clienteling.responses import (
     TaskOut,
     TaskPage,
 )
-from rapport.core.api import Strict, actor_for, require
+from rapport.core.api import ALSO_404, Strict, actor_for, require
 from rapport.core.errors import NotFound
 from rapport.core.listing import page_body, paginate
 from rapport.customers.queries import visible_customer
@@ -162,7 +162,12 @@ def contact_body(contact: Contact) -> dict[str, Any]:
     }
 
 
-@router.get("/contacts", response={200: ContactPage}, summary="A customer's recorded contacts, newest first")
+@router.get(
+    "/contacts",
+    response={200: ContactPage},
+    summary="A customer's recorded contacts, newest first",
+    openapi_extra=ALSO_404,
+)
 def list_contacts(request: HttpRequest, customer_id: int, limit: int = 50, offset: int = 0) -> dict[str, Any]:
     require(request, CONTACTS_READ, "clienteling.view_contact")
     customer = visible_customer(request.user, customer_id)
@@ -172,6 +177,7 @@ def list_contacts(request: HttpRequest, customer_id: int, limit: int = 50, offse
 
 @router.get(
     "/contacts/card",
+    openapi_extra=ALSO_404,
     response={200: ContactCardOut},
     summary="When the customer was last contacted, and the contact types not open to marketing (no consent)",
 )

@@ -36,6 +36,14 @@ class Strict(Schema):
     model_config = ConfigDict(extra="forbid")
 
 
+# Error statuses an operation answers that the OpenAPI document cannot infer from its shape
+# (rapport.api_routes infers 404 from path ids and writes, 409 from writes): pass one of these as
+# ``openapi_extra`` to the route decorator.
+EXTRA_STATUSES = "x-error-statuses"
+ALSO_404: dict[str, Any] = {EXTRA_STATUSES: [404]}  # a record named in the query may not exist
+ALSO_409: dict[str, Any] = {EXTRA_STATUSES: [409]}  # a read the record's state refuses
+
+
 class Body(BaseModel):
     """A response body (an app's ``responses.py``): its declared fields typed and documented.
 

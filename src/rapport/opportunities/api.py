@@ -12,7 +12,7 @@ from django.http import HttpRequest
 from ninja import Field, Router, Status
 
 from rapport.accounts.scopes import OPPORTUNITIES_READ, OPPORTUNITIES_WRITE
-from rapport.core.api import Strict, actor_for, require
+from rapport.core.api import ALSO_404, Strict, actor_for, require
 from rapport.core.listing import check_window, page_body, paginate
 from rapport.customers.queries import visible_customer
 from rapport.opportunities import services
@@ -115,6 +115,7 @@ def create_opportunity(request: HttpRequest, payload: OpportunityIn) -> Status[d
 
 @router.get(
     "/opportunities/forecast",
+    openapi_extra=ALSO_404,
     response={200: ForecastOut},
     summary="Count, total and weighted value by stage, owner and month",
 )
