@@ -13,9 +13,11 @@ who actually enters and when — and steps after a split count everyone, an uppe
 from __future__ import annotations
 
 import datetime as dt
+import functools
 import inspect
 import logging
 import math
+import operator
 import zoneinfo
 from dataclasses import asdict, dataclass, field
 from decimal import Decimal, InvalidOperation
@@ -117,16 +119,17 @@ def _address_q(channel: str) -> Q:
 
 
 def _quiet_q(plan: Plan, channel: str, purpose: str, now: dt.datetime) -> Q | None:
-    """Customers whose store's clock is inside the channel's quiet hours now (None: no quiet hours)."""
+    """Customers whose store's clock is inside the channel's quiet hours now (None: no quiet hours,
+    or no clock inside them — an empty ``IN`` would not compile to a boolean column on PostgreSQL)."""
     policy = channels.policy_for(channel)
     if not policy.has_quiet_hours or purpose != Purpose.MARKETING or not plan.respect_quiet_hours:
         return None
     quiet_stores = [s.pk for s in Store.objects.all() if engine.quiet_release(policy, s.tzinfo, now) != now]
     default_zone = zoneinfo.ZoneInfo(settings.RAPPORT_DEFAULT_TIME_ZONE)
-    condition = Q(store_id__in=quiet_stores)
+    parts = [Q(store_id__in=quiet_stores)] if quiet_stores else []
     if engine.quiet_release(policy, default_zone, now) != now:
-        condition |= Q(store__isnull=True)
-    return condition
+        parts.append(Q(store__isnull=True))
+    return functools.reduce(operator.or_, parts) if parts else None
 
 
 def audience(plan: Plan, now: dt.datetime) -> QuerySet[Customer]:

@@ -110,3 +110,12 @@ def test_a_running_plan_or_one_without_steps_has_no_launch_estimate(plan, make_p
     with pytest.raises(InvalidInput) as caught:
         services.estimate_launch(empty)
     assert caught.value.errors[0].field == "steps"
+
+
+def test_quiet_hours_that_no_clock_is_inside_count_nobody(audience, plan):
+    """Found by the API fuzzing on PostgreSQL: with quiet hours set but no store (and not the
+    default zone) inside them, the condition was an empty ``IN``, which PostgreSQL refused as a
+    column of the aggregate."""
+    evening_in_shanghai = NOON_IN_SHANGHAI + dt.timedelta(hours=8)  # 20:00, after 09:00–18:00
+    sms = reach.estimate(plan, now=evening_in_shanghai).channels[1]
+    assert sms.channel == "sms" and sms.quiet_hours == 0 and sms.reachable == 4
