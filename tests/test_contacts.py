@@ -88,3 +88,17 @@ def test_a_task_that_reached_the_customer_records_its_contact_once(seller, make_
     contact = Contact.objects.get()
     assert (contact.task_id, contact.kind, contact.occurred_at) == (done.pk, "message", done.completed_at)
     assert queries.last_contacted([customer.pk]) == {customer.pk: done.completed_at}
+
+
+def test_a_merge_moves_tasks_and_contacts_to_the_survivor(seller, make_customer, system_actor):
+    """The merged customer is deleted after a merge; its tasks and contacts must not go with it."""
+    from rapport.customers.merge import merge_customers
+
+    survivor, merged = make_customer(owner=seller.pk), make_customer(owner=seller.pk)
+    contact = contacts.record_contact(merged, {"kind": "call", "note": "约了周六"}, actor=_actor(seller))
+    due = (timezone.now() + dt.timedelta(days=1)).isoformat()
+    task = services.create_task(merged, {"title": "回访", "kind": "call", "due_at": due}, actor=_actor(seller))
+    merge_customers(survivor, merged, actor=system_actor, reason="same person")
+    contact.refresh_from_db()
+    task.refresh_from_db()
+    assert contact.customer_id == survivor.pk and task.customer_id == survivor.pk

@@ -7,8 +7,9 @@ class ClientelingConfig(AppConfig):
     verbose_name = _("Tasks")
 
     def ready(self) -> None:
-        from rapport.clienteling import home, privacy, tabs
+        from rapport.clienteling import home, merge_hooks, privacy, tabs
 
         home.register()
+        merge_hooks.register()
         privacy.register()
         tabs.register()
