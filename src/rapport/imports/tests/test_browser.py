@@ -11,6 +11,16 @@ from rapport.imports.models import ImportJob
 pytestmark = [pytest.mark.browser, pytest.mark.django_db(transaction=True)]
 
 
+@pytest.fixture(autouse=True)
+def own_job_pool(monkeypatch):
+    """A pool of its own for each test's in-process jobs: the pool has one worker, and a follow-up
+    job an earlier test left queued (its database flushed under it) must not hold the worker this
+    test's import waits for."""
+    from rapport.core import jobs
+
+    monkeypatch.setattr(jobs, "_pool", None)
+
+
 def test_upload_follow_progress_and_see_the_first_errors(page, sign_in, make_staff, tmp_path, settings):
     settings.RAPPORT_JOBS_SYNC = False  # the job runs in the background, as in production
     settings.RAPPORT_JOBS_INPROCESS = True
