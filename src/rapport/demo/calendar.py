@@ -12,29 +12,11 @@ import datetime as dt
 import numpy as np
 import numpy.typing as npt
 
-# First day of the Spring Festival (正月初一); the lunar calendar is not computable simply.
-SPRING_FESTIVAL = {
-    2019: dt.date(2019, 2, 5),
-    2020: dt.date(2020, 1, 25),
-    2021: dt.date(2021, 2, 12),
-    2022: dt.date(2022, 2, 1),
-    2023: dt.date(2023, 1, 22),
-    2024: dt.date(2024, 2, 10),
-    2025: dt.date(2025, 1, 29),
-    2026: dt.date(2026, 2, 17),
-    2027: dt.date(2027, 2, 6),
-    2028: dt.date(2028, 1, 26),
-    2029: dt.date(2029, 2, 13),
-    2030: dt.date(2030, 2, 3),
-    2031: dt.date(2031, 1, 23),
-    2032: dt.date(2032, 2, 11),
-    2033: dt.date(2033, 1, 31),
-    2034: dt.date(2034, 2, 19),
-    2035: dt.date(2035, 2, 8),
-}
+from rapport.inventory.retail_calendar import SPRING_FESTIVAL
 
 
 def spring_festival(year: int) -> dt.date:
+    """First day of the Spring Festival (正月初一), from the one table the forecasts' retail calendar keeps."""
     return SPRING_FESTIVAL.get(year, dt.date(year, 2, 5))
 
 
