@@ -3,12 +3,10 @@ what the balance allows succeeds, the rest get a clear error, nothing is spent t
 
 from __future__ import annotations
 
-import threading
-from collections.abc import Callable
 from decimal import Decimal
 
 import pytest
-from django.db import connection, connections
+from django.db import connection
 
 from rapport.core.actor import Actor
 from rapport.core.errors import Conflict
@@ -17,6 +15,7 @@ from rapport.loyalty.models import Account, Asset, Coupon, CouponEvent, CouponSt
 from rapport.loyalty.services import checkout, coupons, points, stored_value
 from rapport.loyalty.services.cart import Cart
 from rapport.loyalty.tests.factories import coupon_template
+from rapport.testing.concurrency import run_at_once
 
 pytestmark = [
     pytest.mark.postgres_only,
@@ -24,27 +23,6 @@ pytestmark = [
     pytest.mark.django_db(transaction=True),
 ]
 THREADS = 50
-
-
-def run_at_once(calls: list[Callable[[], object]]) -> list[object]:
-    barrier = threading.Barrier(len(calls))
-    results: list[object] = [None] * len(calls)
-
-    def run(index: int, call: Callable[[], object]) -> None:
-        try:
-            barrier.wait()
-            results[index] = call()
-        except Exception as exc:  # counted by the test
-            results[index] = exc
-        finally:
-            connections.close_all()
-
-    threads = [threading.Thread(target=run, args=(i, call)) for i, call in enumerate(calls)]
-    for thread in threads:
-        thread.start()
-    for thread in threads:
-        thread.join()
-    return results
 
 
 def _outcomes(results: list[object]) -> tuple[int, list[Exception]]:

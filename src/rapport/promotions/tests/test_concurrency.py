@@ -3,13 +3,11 @@ succeeds, the rest get a clear conflict, the counter never passes the cap."""
 
 from __future__ import annotations
 
-import threading
-from collections.abc import Callable
 from datetime import timedelta
 from decimal import Decimal
 
 import pytest
-from django.db import connection, connections
+from django.db import connection
 from django.utils import timezone
 
 from rapport.core.actor import Actor
@@ -17,6 +15,7 @@ from rapport.core.errors import Conflict
 from rapport.promotions.models import Promotion, PromotionKind, PromotionUse
 from rapport.promotions.pricing import CartLine
 from rapport.promotions.services import Shopper, create_promotion, price_cart, record_uses
+from rapport.testing.concurrency import run_at_once
 
 pytestmark = [
     pytest.mark.postgres_only,
@@ -24,27 +23,6 @@ pytestmark = [
     pytest.mark.django_db(transaction=True),
 ]
 THREADS = 50
-
-
-def run_at_once(calls: list[Callable[[], object]]) -> list[object]:
-    barrier = threading.Barrier(len(calls))
-    results: list[object] = [None] * len(calls)
-
-    def run(index: int, call: Callable[[], object]) -> None:
-        try:
-            barrier.wait()
-            results[index] = call()
-        except Exception as exc:  # counted by the test
-            results[index] = exc
-        finally:
-            connections.close_all()
-
-    threads = [threading.Thread(target=run, args=(i, call)) for i, call in enumerate(calls)]
-    for thread in threads:
-        thread.start()
-    for thread in threads:
-        thread.join()
-    return results
 
 
 def test_a_total_usage_cap_is_never_exceeded_under_concurrent_checkouts() -> None:
