@@ -7,7 +7,7 @@ class CampaignsConfig(AppConfig):
     verbose_name = _("Campaigns")
 
     def ready(self) -> None:
-        from rapport.campaigns import lookups, receivers, tabs
+        from rapport.campaigns import lookups, receivers, reports, tabs
         from rapport.campaigns.demo import seed_campaigns
         from rapport.campaigns.models import Enrollment, Message
         from rapport.campaigns.signals import plan_started
@@ -16,6 +16,9 @@ class CampaignsConfig(AppConfig):
         from rapport.demo.steps import register_demo_step
         from rapport.events.signals import events_recorded
         from rapport.portal.sections import PortalSection, register_portal_section
+        from rapport.promotions import holdouts
+
+        holdouts.register_source(reports.holdout_revenue)
 
         events_recorded.connect(receivers.on_events_recorded, dispatch_uid="campaigns.events")
         lookups.register(

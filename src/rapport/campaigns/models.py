@@ -193,6 +193,7 @@ class Step(models.Model):
         REMOVE_TAG = "remove_tag", _("Remove tag")
         NOTIFY = "notify", _("Notify staff")
         TASK = "task", _("Create task")
+        PROMOTION = "promotion", _("Grant personal promotion")
         END = "end", _("End")
 
     plan = models.ForeignKey(Plan, on_delete=models.CASCADE, related_name="steps")

@@ -18,17 +18,19 @@ Every figure is one aggregate query over the plan's rows; nothing loops over cus
 from __future__ import annotations
 
 import math
+from collections.abc import Sequence
 from dataclasses import dataclass, field
 from decimal import Decimal
 from typing import Any
 
-from django.db.models import Count, DecimalField, Exists, Min, OuterRef, Q, QuerySet, Subquery, Sum
+from django.db.models import Count, DecimalField, Exists, F, Min, OuterRef, Q, QuerySet, Subquery, Sum
 from django.db.models.functions import Coalesce
 from django.utils.translation import gettext as _
 
 from rapport.analytics.charts import embed
 from rapport.campaigns.models import Enrollment, Message, Plan, SplitDecision, Step
 from rapport.commerce.models import Order
+from rapport.promotions.holdouts import PlanGroups, RevenueGroup
 
 Z_95 = 1.959963984540054
 PAST_SENT = (Message.Status.SENT, Message.Status.DELIVERED)
@@ -137,6 +139,41 @@ def _orders_in_window(plan: Plan, start: str) -> QuerySet[Order]:
         placed_at__gt=OuterRef(start),
         placed_at__lte=OuterRef(start) + plan.attribution_window,
     )
+
+
+def _revenue_group(plan: Plan, enrollments: QuerySet[Enrollment]) -> RevenueGroup:
+    """Customers, the revenue of their counted orders in the window from entering, and the sum of
+    each one's revenue squared: one aggregate over a correlated sum per enrollment."""
+    spent = _orders_in_window(plan, "entered_at").order_by().values("customer_id").annotate(total=Sum("total"))
+    money: DecimalField[Decimal, Decimal] = DecimalField(max_digits=16, decimal_places=2)
+    per_customer = Coalesce(Subquery(spent.values("total"), output_field=money), Decimal("0"), output_field=money)
+    row = enrollments.annotate(spent=per_customer).aggregate(
+        customers=Count("pk"),
+        revenue=Coalesce(Sum("spent"), Decimal("0"), output_field=money),
+        squares=Coalesce(Sum(F("spent") * F("spent")), Decimal("0"), output_field=DecimalField(max_digits=30)),
+    )
+    return RevenueGroup(row["customers"], Decimal(row["revenue"]), Decimal(row["squares"]))
+
+
+def holdout_revenue(plan_ids: Sequence[int]) -> list[PlanGroups]:
+    """Revenue per customer of the treated and the held-out groups of each plan that held one out
+    (the figures :mod:`rapport.promotions.holdouts` compares for the promotions the plans granted)."""
+    plans = Plan.objects.filter(pk__in=list(plan_ids)).filter(
+        Exists(Enrollment.objects.filter(plan=OuterRef("pk"), state=Enrollment.State.HELD_OUT))
+    )
+    found = []
+    for plan in plans.order_by("pk"):
+        enrollments = Enrollment.objects.filter(plan=plan)
+        found.append(
+            PlanGroups(
+                plan_id=plan.pk,
+                plan_name=plan.name,
+                window_days=plan.attribution_days,
+                treated=_revenue_group(plan, enrollments.exclude(state=Enrollment.State.HELD_OUT)),
+                held_out=_revenue_group(plan, enrollments.filter(state=Enrollment.State.HELD_OUT)),
+            )
+        )
+    return found
 
 
 def _converted_from(plan: Plan, enrollments: QuerySet[Enrollment], start: str) -> int:

@@ -24,7 +24,7 @@ from django.views.decorators.clickjacking import xframe_options_sameorigin
 from django.views.decorators.http import require_POST
 
 from rapport.campaigns import reports, services, starters
-from rapport.campaigns.delivery import blocks, bounces, channels
+from rapport.campaigns.delivery import blocks, bounces, channels, content
 from rapport.campaigns.delivery import sms as sms_length
 from rapport.campaigns.journeys.validation import TRIGGERS
 from rapport.campaigns.models import (
@@ -41,6 +41,7 @@ from rapport.core.listing import page_offset, paginate
 from rapport.core.requests import console_actor, error_text
 from rapport.customers import queries as customer_queries
 from rapport.loyalty.models import CouponTemplate
+from rapport.promotions import steps as promotion_steps
 from rapport.segments.models import Segment
 
 PAGE_SIZE = 50
@@ -110,7 +111,11 @@ def _builder_catalogue() -> dict[str, Any]:
             for t in Tag.objects.filter(type=Tag.Type.MANUAL, is_active=True).select_related("category")
         ],
         "segments": [{"value": s.pk, "label": s.name} for s in Segment.objects.filter(is_template=False)],
-        "rewards": {**rewards.catalogue(), Step.Kind.TASK.value: task_steps.catalogue()},
+        "rewards": {
+            **rewards.catalogue(),
+            Step.Kind.TASK.value: task_steps.catalogue(),
+            Step.Kind.PROMOTION.value: promotion_steps.catalogue(),
+        },
         "engagements": [
             {"value": "opened", "label": _("Opened the message of an earlier step")},
             {"value": "clicked", "label": _("Clicked in the message of an earlier step")},
@@ -441,7 +446,7 @@ def _template_form(request: HttpRequest, template: ContentTemplate | None) -> Ht
             "preview": preview,
             "sms": sms,
             "channels": [(c.value, c.label) for c in CUSTOMER_CHANNELS],
-            "variables": ["customer", "order", "coupon", "recommendation", "unsubscribe_url"],
+            "variables": list(content.VARIABLES),
             "editor": _email_editor_data(values.get("blocks") or [], errors),
         },
     )

@@ -14,10 +14,16 @@ from rapport.accounts.scopes import PROMOTIONS_READ, PROMOTIONS_WRITE
 from rapport.core.api import Strict, actor_for, require
 from rapport.core.errors import InvalidInput, NotFound
 from rapport.core.listing import page_body, paginate
-from rapport.promotions import services
-from rapport.promotions.models import Promotion, PromotionKind
+from rapport.promotions import holdouts, queries, services
+from rapport.promotions.models import Audience, Promotion, PromotionKind
 from rapport.promotions.pricing import CartLine, Quote
-from rapport.promotions.responses import PromotionOut, PromotionPage, PromotionPreviewOut, PromotionSavedOut
+from rapport.promotions.responses import (
+    PromotionOut,
+    PromotionPage,
+    PromotionPreviewOut,
+    PromotionReportOut,
+    PromotionSavedOut,
+)
 
 router = Router(tags=["promotions"], exclude_unset=True)
 
@@ -41,7 +47,7 @@ class PromotionIn(Strict):
     starts_at: dt.datetime | None = None
     ends_at: dt.datetime | None = None
     currency: str | None = Field(None, min_length=3, max_length=3)
-    audience: Literal["everyone", "levels", "segment", "new_customers"] | None = None
+    audience: Literal[tuple(Audience.values)] | None = None  # type: ignore[valid-type]
     level_codes: list[str] | None = Field(None, max_length=50)
     segment_id: int | None = Field(None, ge=1, le=MAX_ID)
     channels: list[str] | None = Field(None, max_length=20)
@@ -207,6 +213,46 @@ def update_promotion(request: HttpRequest, promotion_id: int, payload: Promotion
         _promotion(promotion_id), fields, actor=actor_for(request), store_ids=store_ids
     )
     return {**promotion_body(promotion), "warnings": warnings}
+
+
+def _group_body(group: holdouts.RevenueGroup) -> dict[str, Any]:
+    return {"customers": group.customers, "revenue": str(group.revenue), "per_customer": str(group.per_customer)}
+
+
+@router.get(
+    "/promotions/{int:promotion_id}/report", response={200: PromotionReportOut}, summary="A promotion's performance"
+)
+def promotion_report(request: HttpRequest, promotion_id: int) -> dict[str, Any]:
+    """Orders, revenue after promotions and discount cost net of refunds; for a personal promotion,
+    the customers granted it and, per plan that held a control group out, revenue per customer of
+    the treated against the held out in the plan's window, with the difference's 95% interval."""
+    require(request, PROMOTIONS_READ, VIEW)
+    promotion = _promotion(promotion_id)
+    figures = queries.performance(promotion)
+    return {
+        "id": promotion.pk,
+        "code": promotion.code,
+        "orders": figures["orders"],
+        "uses": figures["uses"],
+        "revenue": str(figures["revenue"]),
+        "discount": str(figures["discount"]),
+        "granted": queries.granted_customers(promotion),
+        "holdouts": [
+            {
+                "plan_id": c.groups.plan_id,
+                "plan_name": c.groups.plan_name,
+                "window_days": c.groups.window_days,
+                "granted": c.granted,
+                "treated": _group_body(c.groups.treated),
+                "held_out": _group_body(c.groups.held_out),
+                "difference": _money(c.difference),
+                "ci95": [str(c.low), str(c.high)] if c.low is not None else None,
+                "incremental_revenue": _money(c.incremental_revenue),
+                "significant": c.significant,
+            }
+            for c in holdouts.comparisons(promotion)
+        ],
+    }
 
 
 @router.post("/promotions/preview", response={200: PromotionPreviewOut}, summary="Price a cart with promotions")

@@ -8,8 +8,10 @@ class PromotionsConfig(AppConfig):
 
     def ready(self) -> None:
         from rapport.demo.steps import register_demo_step
-        from rapport.promotions import privacy
+        from rapport.promotions import merge_hooks, privacy, segment_conditions
         from rapport.promotions.demo import seed_promotions
 
         privacy.register()
+        merge_hooks.register()
+        segment_conditions.register()
         register_demo_step("promotions", seed_promotions, position=25)

@@ -31,6 +31,7 @@ class Audience(models.TextChoices):
     LEVELS = "levels", _("Members of some levels")
     SEGMENT = "segment", _("A segment")
     NEW_CUSTOMERS = "new_customers", _("New customers")
+    PERSONAL = "personal", _("Customers a campaign granted it to")
 
 
 class Promotion(models.Model):
@@ -134,3 +135,41 @@ class PromotionUse(models.Model):
 
     def __str__(self) -> str:
         return f"{self.promotion_id} {self.key} {self.amount}"
+
+
+class PersonalPromotion(models.Model):
+    """A personal promotion: a campaign granted one customer a promotion (of the personal audience)
+    for a while, e.g. a 72-hour 满199减30. The engine offers the promotion to that customer only
+    while ``valid_from <= now < valid_until``; each grant allows the promotion's ``per_customer_limit``
+    uses (none: any number while valid).
+
+    ``key`` makes a grant idempotent per customer and journey run (the campaign's
+    ``plan:<id>:step:<id>:enrollment:<id>``); ``plan_id`` is the campaign plan that granted it, a plain
+    number because promotions know nothing of campaigns; the hold-out comparison reads it.
+    """
+
+    id = models.BigAutoField(primary_key=True)
+    promotion = models.ForeignKey(Promotion, on_delete=models.PROTECT, related_name="grants")
+    customer = models.ForeignKey("customers.Customer", on_delete=models.CASCADE, related_name="+", db_index=False)
+    key = models.CharField(max_length=120)
+    plan_id = models.PositiveIntegerField(null=True, blank=True)
+    valid_from = models.DateTimeField()
+    valid_until = models.DateTimeField()
+
+    class Meta:
+        ordering = ["-valid_from", "-id"]
+        verbose_name = _("personal promotion")
+        verbose_name_plural = _("personal promotions")
+        constraints = [
+            models.UniqueConstraint(fields=["promotion", "customer", "key"], name="personal_promotion_once_per_run"),
+            models.CheckConstraint(
+                condition=Q(valid_until__gt=F("valid_from")), name="personal_promotion_ends_after_start"
+            ),
+        ]
+        indexes = [
+            models.Index(fields=["customer", "valid_until"], name="personal_promotion_held_idx"),
+            models.Index(fields=["promotion", "plan_id"], name="personal_promotion_plan_idx"),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.promotion_id} → {self.customer_id} until {self.valid_until:%Y-%m-%d %H:%M}"

@@ -8,7 +8,7 @@ from decimal import Decimal
 from django.db.models import Count, DecimalField, F, QuerySet, Sum, Value
 from django.db.models.functions import Coalesce
 
-from rapport.promotions.models import Promotion, PromotionUse
+from rapport.promotions.models import PersonalPromotion, Promotion, PromotionUse
 
 
 def uses_for(key: str) -> QuerySet[PromotionUse]:
@@ -30,3 +30,8 @@ def performance(promotion: Promotion) -> dict[str, Decimal | int]:
         revenue=Coalesce(Sum("order_amount"), zero),
     )
     return {"orders": row["orders"], "uses": row["uses"], "discount": row["discount"], "revenue": row["revenue"]}
+
+
+def granted_customers(promotion: Promotion) -> int:
+    """Customers a campaign granted this (personal) promotion to, once each."""
+    return PersonalPromotion.objects.filter(promotion=promotion).values("customer_id").distinct().count()

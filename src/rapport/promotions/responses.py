@@ -76,3 +76,33 @@ class PromotionPreviewOut(Body):
     total: str
     lines: list[PromotionPreviewLineOut]
     applied: list[PromotionAdjustmentOut]
+
+
+class PromotionRevenueGroupOut(Body):
+    customers: int
+    revenue: str
+    per_customer: str
+
+
+class PromotionHoldoutOut(Body):
+    plan_id: int
+    plan_name: str
+    window_days: int
+    granted: int
+    treated: PromotionRevenueGroupOut
+    held_out: PromotionRevenueGroupOut
+    difference: str | None
+    ci95: list[str] | None
+    incremental_revenue: str | None
+    significant: bool
+
+
+class PromotionReportOut(Body):
+    id: int
+    code: str
+    orders: int
+    uses: int
+    revenue: str
+    discount: str
+    granted: int
+    holdouts: list[PromotionHoldoutOut]

@@ -23,6 +23,7 @@ from rapport.audit.models import AuditEntry
 from rapport.audit.services import record
 from rapport.core.actor import Actor
 from rapport.core.errors import Conflict, FieldError, InvalidInput
+from rapport.promotions import personal
 from rapport.promotions.models import Audience, Promotion, PromotionKind, PromotionUse
 from rapport.promotions.pricing import (
     Bundle,
@@ -338,7 +339,8 @@ def available(shopper: Shopper, *, store_id: int | None, channel: str, at: datet
     else:
         running = running.filter(Q(store_count=0) | Q(stores__id=store_id)).distinct()
     promotions: list[Promotion] = [p for p in running if _for_shopper(p, shopper, channel)]
-    limited = [p.pk for p in promotions if p.per_customer_limit is not None]
+    promotions = personal.keep_held(promotions, shopper.customer_id, at)  # a grant's uses are its own
+    limited = [p.pk for p in promotions if p.per_customer_limit is not None and p.audience != Audience.PERSONAL]
     if limited and shopper.customer_id is not None:
         used = dict(
             PromotionUse.objects.filter(promotion_id__in=limited, customer_id=shopper.customer_id, reversed_amount=0)
@@ -455,7 +457,9 @@ def _check_caps(promotion: Promotion, *, customer_id: int | None, units: int) ->
         raise conflict(_("the promotion has been used as often as it may be."))
     if promotion.units_cap is not None and promotion.units_sold + units > promotion.units_cap:
         raise conflict(_("the units at this price have sold out."))
-    if promotion.per_customer_limit is not None:
+    if promotion.audience == Audience.PERSONAL:
+        personal.check_held(promotion, customer_id, timezone.now())
+    elif promotion.per_customer_limit is not None:
         if customer_id is None:
             raise conflict(_("this promotion is for members."))
         used = PromotionUse.objects.filter(promotion=promotion, customer_id=customer_id, reversed_amount=0).count()

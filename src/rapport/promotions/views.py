@@ -14,7 +14,7 @@ from django.utils.translation import gettext as _
 
 from rapport.core.errors import DomainError
 from rapport.core.requests import console_actor
-from rapport.promotions import queries, services
+from rapport.promotions import holdouts, queries, services
 from rapport.promotions.forms import PreviewForm, PromotionForm
 from rapport.promotions.models import Promotion
 
@@ -71,6 +71,8 @@ def promotion_report(request: HttpRequest, pk: int) -> HttpResponse:
         "nav": "promotions",
         "promotion": promotion,
         "figures": queries.performance(promotion),
+        "granted": queries.granted_customers(promotion),
+        "holdouts": holdouts.comparisons(promotion),
         "recent": promotion.uses.order_by("-created_at")[:50],
         "overlaps": services.overlap_warnings(promotion),
     }

@@ -6,6 +6,9 @@ they must not reach Python internals; they see plain dicts and lists only. The v
 * ``customer`` — ``id``, ``name``, ``city``, ``member_status``, ``birthday``, ``store``
 * ``order`` — the latest purchase (``number``, ``total``, ``currency``, ``placed_at``, ``items``) or none
 * ``coupon`` — the coupon a journey step issued (``code``, ``name``, ``value``, ``expires_at``) or none
+* ``promotion`` — the personal promotion the customer holds now (a plan's "grant a personal
+  promotion" step gave it; the one lasting longest): ``name``, ``threshold``, ``discount``, ``offer``
+  (both in words, "Spend 199, get 30 off"), ``expires_at``, ``code``; or none
 * ``recommendation`` — up to three best sellers of the last 90 days the customer has not bought
   (each ``name``, ``sku``, ``price``)
 * ``unsubscribe_url`` — the signed one-click unsubscribe link
@@ -33,8 +36,9 @@ from rapport.commerce.models import Order, OrderLine
 from rapport.commerce.queries import counted
 from rapport.core.errors import FieldError, InvalidInput
 from rapport.customers.models import Customer, Store
+from rapport.promotions import personal
 
-VARIABLES = ("customer", "order", "coupon", "recommendation", "unsubscribe_url")
+VARIABLES = ("customer", "order", "coupon", "promotion", "recommendation", "unsubscribe_url")
 RECOMMENDATIONS = 3
 BEST_SELLER_DAYS = 90
 _ENVIRONMENT = SandboxedEnvironment(autoescape=False, keep_trailing_newline=True)
@@ -180,11 +184,13 @@ def contexts_for(
     facts = customer_facts(ids)
     orders = latest_orders(ids) if "order" in used else {}
     recommended = recommendations(ids) if "recommendation" in used else {}
+    promotions = personal.held_facts(ids, timezone.now()) if "promotion" in used else {}
     return {
         pk: {
             "customer": facts.get(pk, {"id": pk, "name": ""}),
             "order": orders.get(pk),
             "coupon": (coupons or {}).get(pk),
+            "promotion": promotions.get(pk),
             "recommendation": recommended.get(pk, []),
         }
         for pk in ids

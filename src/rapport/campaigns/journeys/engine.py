@@ -53,6 +53,7 @@ from rapport.clienteling import steps as task_steps
 from rapport.core.actor import Actor
 from rapport.core.errors import DomainError
 from rapport.customers.models import Customer, Store
+from rapport.promotions import steps as promotion_steps
 from rapport.segments.compiler import members
 
 logger = logging.getLogger(__name__)
@@ -350,6 +351,15 @@ def _handle_task(
     _move([pk for pk, *_rest in rows], steps.after(step), now)
 
 
+def _handle_promotion(
+    step: Step, rows: list[tuple[int, int, str, dt.datetime | None]], steps: Steps, now: dt.datetime
+) -> None:
+    """Each customer is granted the step's personal promotion, once per enrollment, in this chunk's transaction."""
+    enrollments = [(pk, customer_id) for pk, customer_id, _s, _w in rows]
+    promotion_steps.grant_for_enrollments(step.config, enrollments, plan_id=step.plan_id, step_id=step.pk, now=now)
+    _move([pk for pk, *_rest in rows], steps.after(step), now)
+
+
 def _handle_end(
     step: Step, rows: list[tuple[int, int, str, dt.datetime | None]], steps: Steps, now: dt.datetime
 ) -> None:
@@ -366,6 +376,7 @@ _HANDLERS = {
     Step.Kind.COUPON: _handle_loyalty,
     Step.Kind.POINTS: _handle_loyalty,
     Step.Kind.TASK: _handle_task,
+    Step.Kind.PROMOTION: _handle_promotion,
     Step.Kind.END: _handle_end,
 }
 

@@ -29,6 +29,7 @@ from rapport.campaigns.models import (
 from rapport.clienteling import steps as task_steps
 from rapport.core.dates import parse_aware_datetime
 from rapport.core.errors import FieldError, InvalidInput
+from rapport.promotions import steps as promotion_steps
 from rapport.segments.models import Segment
 from rapport.segments.rules import clean_rule
 
@@ -301,6 +302,8 @@ def _clean_step(index: int, step: Any, count: int, earlier: Sequence[Any], error
         cleaned = rewards.clean_step(kind, path, config, errors)
     elif kind == Step.Kind.TASK:
         cleaned = task_steps.clean_config(path, config, errors)
+    elif kind == Step.Kind.PROMOTION:
+        cleaned = promotion_steps.clean_config(path, config, errors)
     if kind not in (Step.Kind.SPLIT, Step.Kind.END):
         # Where the step leads when that is not simply the next step (a branch the canvas drew).
         target = _clean_branch_target(f"{path}.next", config.get("next"), index, count, errors)
@@ -317,6 +320,7 @@ _ACTION_STEPS = (
     Step.Kind.ADD_TAG,
     Step.Kind.REMOVE_TAG,
     Step.Kind.TASK,
+    Step.Kind.PROMOTION,
 )
 _PLAN_NUMBER_BOUNDS = {"control_percent": (0, 50), "attribution_days": (1, 90), "dedup_hours": (1, 24 * 30)}
 

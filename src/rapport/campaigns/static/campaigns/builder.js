@@ -130,6 +130,7 @@
       case "coupon":
       case "points":
       case "task":
+      case "promotion":
         return (catalogue.rewards[step.kind] || []).map((spec) =>
           field(spec.label, spec.choices
             ? select([{ value: "", label: "—" }, ...spec.choices], c[spec.name], (v) => (c[spec.name] = v), { class: `reward-${spec.name}` })
