@@ -10,3 +10,4 @@ class PromotionErrorCode(StrEnum):
     UNKNOWN_FIELD = "unknown_field"
     CAP_REACHED = "cap_reached"
     TAKEN = "taken"
+    INACTIVE = "inactive"

@@ -29,7 +29,13 @@ def performance(promotion: Promotion) -> dict[str, Decimal | int]:
         discount=Coalesce(Sum(F("amount") - F("reversed_amount")), zero),
         revenue=Coalesce(Sum("order_amount"), zero),
     )
-    return {"orders": row["orders"], "uses": row["uses"], "discount": row["discount"], "revenue": row["revenue"]}
+    cent = Decimal("0.01")
+    return {
+        "orders": row["orders"],
+        "uses": row["uses"],
+        "discount": Decimal(row["discount"]).quantize(cent),
+        "revenue": Decimal(row["revenue"]).quantize(cent),
+    }
 
 
 def granted_customers(promotion: Promotion) -> int:

@@ -90,3 +90,23 @@ def test_a_taken_code_and_out_of_range_ids_are_refused_by_field(admin_api: Clien
         assert answer.status_code == 422, body
         assert answer.json()["errors"][0]["field"].startswith(f"body.{next(iter(body))}"), answer.json()
     assert Promotion.objects.get(pk=second["id"]).code == "MAN300-B"
+
+
+def test_a_personal_promotion_is_created_and_reported_without_hold_outs(admin_api: Client) -> None:
+    created = _send(admin_api, "post", "/api/v1/promotions", {**FULL_REDUCTION, "audience": "personal"})
+    assert created.status_code == 201, created.json()
+    assert created.json()["audience"] == "personal"
+    report = admin_api.get(f"/api/v1/promotions/{created.json()['id']}/report")
+    assert report.status_code == 200
+    assert report.json() == {
+        "id": created.json()["id"],
+        "code": "MAN300",
+        "orders": 0,
+        "uses": 0,
+        "revenue": "0.00",
+        "discount": "0.00",
+        "granted": 0,
+        "holdouts": [],
+    }
+    refused = _send(admin_api, "post", "/api/v1/promotions", {**FULL_REDUCTION, "code": "X", "audience": "vip"})
+    assert refused.status_code == 422 and refused.json()["errors"][0]["field"].endswith("audience")
