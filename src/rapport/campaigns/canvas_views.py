@@ -75,6 +75,8 @@ def _config_from_post(kind: str, post: QueryDict, before: dict[str, Any]) -> dic
         return {"template": post.get("coupon_template", ""), "audience": post.get("audience", "")}
     if kind == Step.Kind.POINTS:
         return {"points": post.get("points", ""), "reason": post.get("reason", "")}
+    if kind == Step.Kind.PROMOTION:
+        return {"promotion": post.get("promotion", ""), "hours": post.get("hours", "")}
     return {}
 
 
@@ -130,6 +132,7 @@ def _summaries(plan: Plan, catalogue: dict[str, Any]) -> dict[int, str]:
         for key in ("templates", "tags", "segments", "channels")
     }
     coupons = {str(o["value"]): o["label"] for o in catalogue["rewards"]["coupon"][0]["choices"]}
+    promotions = {str(o["value"]): o["label"] for o in catalogue["rewards"]["promotion"][0]["choices"]}
     lines = {}
     for step in plan.steps.order_by("position"):
         c = step.config
@@ -158,6 +161,8 @@ def _summaries(plan: Plan, catalogue: dict[str, Any]) -> dict[int, str]:
             text = coupons.get(str(c.get("template")), "")
         elif step.kind == Step.Kind.POINTS:
             text = _("%s points") % c.get("points")
+        elif step.kind == Step.Kind.PROMOTION:
+            text = promotions.get(str(c.get("promotion")), "")
         elif step.kind == Step.Kind.NOTIFY:
             text = str(c.get("email", ""))
         lines[step.position] = _short(text)

@@ -16,28 +16,17 @@ from rapport.campaigns.models import Enrollment, Step
 from rapport.commerce.services import upsert_order
 from rapport.core.errors import InvalidInput
 from rapport.promotions import holdouts, steps
-from rapport.promotions.models import Audience, PersonalPromotion, Promotion, PromotionKind
+from rapport.promotions.models import PersonalPromotion, Promotion, PromotionKind
 from rapport.promotions.pricing import CartLine
 from rapport.promotions.services import Shopper, create_promotion, price_cart
+from rapport.promotions.tests.factories import personal_promotion
 
 pytestmark = pytest.mark.django_db
 
 
 @pytest.fixture
-def lapsed_gold(system_actor) -> Promotion:
-    promotion, _ = create_promotion(
-        {
-            "code": "lapsed-gold-199-30",
-            "name": "Welcome back 满199减30",
-            "kind": PromotionKind.FULL_REDUCTION,
-            "audience": Audience.PERSONAL,
-            "starts_at": timezone.now() - dt.timedelta(days=1),
-            "tiers": [{"threshold": "199", "amount_off": "30"}],
-            "per_customer_limit": 1,
-        },
-        actor=system_actor,
-    )
-    return promotion
+def lapsed_gold(db) -> Promotion:
+    return personal_promotion(per_customer_limit=1)
 
 
 def _grant_step(promotion: Promotion, hours: object = 72) -> dict[str, object]:
@@ -193,3 +182,32 @@ def test_no_comparison_without_a_hold_out(make_member, make_plan, launch, lapsed
     make_member()
     launch(make_plan(steps=[_grant_step(lapsed_gold)]))
     assert holdouts.comparisons(lapsed_gold) == []
+
+
+def test_the_journey_canvas_adds_a_grant_step_and_names_its_promotion(
+    make_plan, make_template, make_staff, lapsed_gold
+):
+    from django.test import Client
+
+    from rapport.accounts import roles
+    from rapport.testing.fixtures import STAFF_PASSWORD
+
+    client = Client()
+    assert client.login(username=make_staff(roles.OPERATOR, username="marketer").username, password=STAFF_PASSWORD)
+    site = make_template("site")
+    plan = make_plan(
+        kind="journey",
+        trigger={"type": "inactivity", "days": 90},
+        segment=None,
+        steps=[{"kind": "send", "config": {"channel": "site", "variants": [{"template": site.pk}]}}],
+    )
+    url = f"/campaigns/{plan.pk}/canvas/"
+    form = client.get(url + "?add=trigger:next&kind=promotion").content.decode()
+    assert 'id="id_promotion"' in form and "Welcome back 满199减30 (lapsed-gold)" in form
+    added = {"op": "add", "source": "trigger", "branch": "next", "kind": "promotion", "hours": "48"}
+    response = client.post(url, {**added, "promotion": str(lapsed_gold.pk)})
+    assert response.status_code == 302
+    assert plan.steps.get(position=1).config == {"promotion": lapsed_gold.pk, "hours": 48}
+    assert ">Welcome back 满199减30 (l" in client.get(url).content.decode()  # the node names it, shortened
+    refused = client.post(url, {**added, "promotion": ""})
+    assert refused.status_code == 200 and 'data-field="steps.0.promotion"' in refused.content.decode()

@@ -4,35 +4,22 @@ write nothing; the report gives the customers granted it and the hold-out compar
 
 from __future__ import annotations
 
-import datetime as dt
 from typing import Any
 
 import pytest
-from django.utils import timezone
 
 from rapport.accounts import roles
 from rapport.accounts.scopes import CAMPAIGNS_READ
 from rapport.campaigns.models import Enrollment, Plan, Step
-from rapport.promotions.models import Audience, Promotion, PromotionKind
-from rapport.promotions.services import create_promotion
+from rapport.promotions.models import Promotion
+from rapport.promotions.tests.factories import personal_promotion
 
 pytestmark = pytest.mark.django_db
 
 
 @pytest.fixture
-def lapsed_gold(system_actor: Any) -> Promotion:
-    promotion, _ = create_promotion(
-        {
-            "code": "lapsed-gold",
-            "name": "满199减30",
-            "kind": PromotionKind.FULL_REDUCTION,
-            "audience": Audience.PERSONAL,
-            "starts_at": timezone.now() - dt.timedelta(days=1),
-            "tiers": [{"threshold": "199", "amount_off": "30"}],
-        },
-        actor=system_actor,
-    )
-    return promotion
+def lapsed_gold(db: Any) -> Promotion:
+    return personal_promotion()
 
 
 def _plan(segment_id: int, **config: Any) -> dict[str, Any]:

@@ -10,13 +10,11 @@ from typing import Any
 
 import pytest
 from django.conf import settings as django_settings
-from django.utils import timezone
 
 from rapport.accounts import roles
 from rapport.campaigns.models import Enrollment, Plan
-from rapport.core.actor import Actor
 from rapport.promotions.models import PersonalPromotion
-from rapport.promotions.services import create_promotion
+from rapport.promotions.tests.factories import personal_promotion
 
 pytestmark = [pytest.mark.browser, pytest.mark.django_db(transaction=True)]
 
@@ -39,17 +37,7 @@ def test_a_plan_grants_a_personal_promotion_and_its_report_compares_with_the_hol
     make_staff(roles.OPERATOR, username="planner")
     for n in range(12):
         make_member(name=f"Member {n}")
-    promotion, _ = create_promotion(
-        {
-            "code": "lapsed-gold",
-            "name": "Welcome back 满199减30",
-            "kind": "full_reduction",
-            "audience": "personal",
-            "starts_at": timezone.now() - dt.timedelta(days=1),
-            "tiers": [{"threshold": "199", "amount_off": "30"}],
-        },
-        actor=Actor.system("test"),
-    )
+    promotion = personal_promotion()
 
     sign_in("planner")
     page.goto("/campaigns/new/")

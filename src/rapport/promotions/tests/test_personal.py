@@ -11,29 +11,16 @@ from typing import Any
 import pytest
 from django.utils import timezone
 
-from rapport.core.actor import Actor
 from rapport.core.errors import Conflict
 from rapport.promotions import personal
-from rapport.promotions.models import Audience, PersonalPromotion, Promotion, PromotionKind
+from rapport.promotions.models import Audience, PersonalPromotion, PromotionKind
 from rapport.promotions.pricing import CartLine
-from rapport.promotions.services import Shopper, create_promotion, price_cart, record_uses, reverse_uses
+from rapport.promotions.services import Shopper, price_cart, record_uses, reverse_uses
+from rapport.promotions.tests.factories import personal_promotion
 from rapport.segments.compiler import members
 
 D = Decimal
 pytestmark = pytest.mark.django_db
-
-
-def _make(actor: Actor, code: str, **fields: Any) -> Promotion:
-    defaults: dict[str, Any] = {
-        "code": code,
-        "name": code,
-        "kind": PromotionKind.FULL_REDUCTION,
-        "audience": Audience.PERSONAL,
-        "starts_at": timezone.now() - dt.timedelta(days=1),
-        "tiers": [{"threshold": "199", "amount_off": "30"}],
-    }
-    promotion, _ = create_promotion({**defaults, **fields}, actor=actor)
-    return promotion
 
 
 CART = [CartLine("TEE", 3, D("80.00"), "tops")]
@@ -44,7 +31,7 @@ def _total(customer_id: int | None, at: dt.datetime | None = None) -> Decimal:
 
 
 def test_only_the_holder_gets_it_and_only_while_it_is_valid(system_actor, make_customer):
-    promotion = _make(system_actor, "back199")
+    promotion = personal_promotion("back199")
     holder, other = make_customer(), make_customer()
     now = timezone.now()
     personal.grant(promotion, [(holder.pk, "k1")], hours=72, now=now)
@@ -54,7 +41,7 @@ def test_only_the_holder_gets_it_and_only_while_it_is_valid(system_actor, make_c
 
 
 def test_a_grant_is_once_per_key_and_a_public_or_switched_off_promotion_is_not_granted(system_actor, make_customer):
-    promotion = _make(system_actor, "back199")
+    promotion = personal_promotion("back199")
     customer = make_customer()
     now = timezone.now()
     personal.grant(promotion, [(customer.pk, "run-1")], hours=72, now=now)
@@ -62,7 +49,7 @@ def test_a_grant_is_once_per_key_and_a_public_or_switched_off_promotion_is_not_g
     assert list(PersonalPromotion.objects.values_list("key", "valid_until")) == [
         ("run-1", now + dt.timedelta(hours=72))
     ]
-    public = _make(system_actor, "all", audience=Audience.EVERYONE)
+    public = personal_promotion("all", audience=Audience.EVERYONE)
     personal.grant(public, [(customer.pk, "run-2")], hours=72, now=now)
     promotion.is_active = False
     promotion.save()
@@ -71,7 +58,7 @@ def test_a_grant_is_once_per_key_and_a_public_or_switched_off_promotion_is_not_g
 
 
 def test_each_grant_gives_its_own_uses_and_redemption_rechecks_the_grant(system_actor, make_customer):
-    promotion = _make(system_actor, "back199", per_customer_limit=1)
+    promotion = personal_promotion("back199", per_customer_limit=1)
     customer = make_customer()
     personal.grant(promotion, [(customer.pk, "run-1")], hours=72, now=timezone.now() - dt.timedelta(seconds=5))
     priced = price_cart(CART, shopper=Shopper(customer_id=customer.pk))
@@ -90,7 +77,7 @@ def test_each_grant_gives_its_own_uses_and_redemption_rechecks_the_grant(system_
 
 
 def test_redeeming_after_the_grant_expired_is_refused(system_actor, make_customer):
-    promotion = _make(system_actor, "back199")
+    promotion = personal_promotion("back199")
     customer = make_customer()
     grant_time = timezone.now() - dt.timedelta(hours=2)
     personal.grant(promotion, [(customer.pk, "run-1")], hours=3, now=grant_time)
@@ -119,11 +106,11 @@ def test_redeeming_after_the_grant_expired_is_refused(system_actor, make_custome
     ],
 )
 def test_what_a_message_says_about_a_promotion(system_actor, fields, offer):
-    assert personal.offer_text(_make(system_actor, "p", **fields)) == offer
+    assert personal.offer_text(personal_promotion("p", **fields)) == offer
 
 
 def test_held_facts_show_the_grant_lasting_longest(system_actor, make_customer):
-    short, long = _make(system_actor, "short"), _make(system_actor, "long", name="Welcome back")
+    short, long = personal_promotion("short"), personal_promotion("long", name="Welcome back")
     customer, nobody = make_customer(), make_customer()
     now = timezone.now()
     personal.grant(short, [(customer.pk, "a")], hours=1, now=now)
@@ -137,7 +124,7 @@ def test_held_facts_show_the_grant_lasting_longest(system_actor, make_customer):
 
 
 def test_segment_conditions_on_uses_and_grants(system_actor, make_customer):
-    promotion = _make(system_actor, "back199")
+    promotion = personal_promotion("back199")
     used, refunded, holder, idle = (make_customer() for _ in range(4))
     now = timezone.now()
     personal.grant(promotion, [(c.pk, f"k{c.pk}") for c in (used, refunded, holder)], hours=72, now=now)

@@ -4,17 +4,15 @@ the count and saves — in English on a desktop and in 简体中文 on a phone (
 
 from __future__ import annotations
 
-import datetime as dt
 from decimal import Decimal
 
 import pytest
 from django.utils import timezone
 
 from rapport.accounts import roles
-from rapport.core.actor import Actor
 from rapport.promotions import personal
 from rapport.promotions.models import PromotionUse
-from rapport.promotions.services import create_promotion
+from rapport.promotions.tests.factories import personal_promotion
 from rapport.segments.models import Segment
 from rapport.testing.fixtures import STAFF_PASSWORD
 
@@ -27,17 +25,7 @@ CASES = [("en", {"width": 1280, "height": 900}), ("zh-hans", {"width": 390, "hei
 def test_an_operator_segments_holders_of_a_personal_promotion_who_did_not_use_it(
     chromium, live_server, make_staff, make_customer, language, viewport
 ):
-    promotion, _ = create_promotion(
-        {
-            "code": "lapsed-gold",
-            "name": "Welcome back 满199减30",
-            "kind": "full_reduction",
-            "audience": "personal",
-            "starts_at": timezone.now() - dt.timedelta(days=1),
-            "tiers": [{"threshold": "199", "amount_off": "30"}],
-        },
-        actor=Actor.system("test"),
-    )
+    promotion = personal_promotion()
     waiting, bought, _never = (make_customer(name=name) for name in ("Waiting Wu", "Bought Bai", "Never Ni"))
     personal.grant(promotion, [(waiting.pk, "a"), (bought.pk, "b")], hours=72, now=timezone.now())
     PromotionUse.objects.create(promotion=promotion, customer=bought, key="checkout:1", amount=Decimal("30"))
