@@ -1,10 +1,10 @@
 """Promotions change only through the services (field checks, caps, audit log), so the admin shows
-them and their uses read-only; operators set promotions up in the console or through the API."""
+them, their uses and the personal promotions campaigns granted read-only; operators set promotions up in the console or through the API."""
 
 from django.contrib import admin
 
 from rapport.core.admin import ReadOnlyAdmin
-from rapport.promotions.models import Promotion, PromotionUse
+from rapport.promotions.models import PersonalPromotion, Promotion, PromotionUse
 
 
 @admin.register(Promotion)
@@ -17,4 +17,10 @@ class PromotionAdmin(ReadOnlyAdmin):
 @admin.register(PromotionUse)
 class PromotionUseAdmin(ReadOnlyAdmin):
     list_display = ("promotion", "key", "order", "amount", "reversed_amount", "created_at")
+    search_fields = ("key", "promotion__code")
+
+
+@admin.register(PersonalPromotion)
+class PersonalPromotionAdmin(ReadOnlyAdmin):
+    list_display = ("promotion", "customer", "plan_id", "valid_from", "valid_until")
     search_fields = ("key", "promotion__code")

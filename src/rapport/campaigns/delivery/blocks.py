@@ -22,6 +22,7 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from django.template.loader import render_to_string
+from django.utils import timezone
 from django.utils.translation import gettext as _
 from django.utils.translation import gettext_lazy, pgettext_lazy
 
@@ -29,6 +30,7 @@ from rapport.campaigns.delivery import content
 from rapport.core.errors import FieldError, InvalidInput
 from rapport.customers.models import Customer
 from rapport.loyalty.models import Account, Asset, Coupon, CouponStatus, CouponTemplate, Membership
+from rapport.promotions import personal as personal_promotions
 from rapport.recommendations.services import for_customer
 
 MAX_BLOCKS = 40
@@ -113,6 +115,10 @@ BLOCKS: dict[str, BlockType] = {
             "template": Field("coupon_template", gettext_lazy("Coupon template"), required=True),
             "title": Field("text", gettext_lazy("Title (optional)"), max_length=120, personal=True),
         },
+    ),
+    "promotion": BlockType(
+        gettext_lazy("Personal promotion"),
+        {"title": Field("text", gettext_lazy("Title (optional)"), max_length=120, personal=True)},
     ),
     "recommendations": BlockType(
         gettext_lazy("Product recommendations"),
@@ -295,6 +301,7 @@ class Personal:
     fields: dict[str, str]
     coupons: dict[int, dict[str, str]] = field(default_factory=dict)  # by coupon template id
     recommendations: list[dict[str, str]] = field(default_factory=list)
+    promotion: dict[str, str] = field(default_factory=dict)  # the personal promotion held now, if any
 
 
 def _coupon_offers(template_ids: set[int]) -> dict[int, dict[str, str]]:
@@ -391,6 +398,8 @@ def personal_for(
     held = _issued_coupons(ids, template_ids) if template_ids else {}
     wanted = max((int(b.get("count") or 3) for b in block_list if b.get("type") == "recommendations"), default=0)
     recommended = _recommended(ids, wanted) if wanted else {}
+    wants_promotion = any(b.get("type") == "promotion" for b in block_list)
+    promotions = personal_promotions.held_facts(ids, timezone.now()) if wants_promotion else {}
     result = {}
     for pk in ids:
         coupons = {}
@@ -404,7 +413,12 @@ def personal_for(
                 }
             else:
                 coupons[template_id] = {**offer, **held.get((pk, template_id), {})}
-        result[pk] = Personal(fields=fields[pk], coupons=coupons, recommendations=recommended.get(pk, []))
+        result[pk] = Personal(
+            fields=fields[pk],
+            coupons=coupons,
+            recommendations=recommended.get(pk, []),
+            promotion=promotions.get(pk, {}),
+        )
     return result
 
 
@@ -430,6 +444,9 @@ def _prepared(block: Mapping[str, Any], personal: Personal, unsubscribe_url: str
         coupon = personal.coupons.get(int(ready.get("template") or 0)) or {}
         ready["coupon"] = coupon
         ready["title"] = ready.get("title") or coupon.get("name", "")
+    elif kind == "promotion":
+        ready["promotion"] = personal.promotion
+        ready["title"] = ready.get("title") or personal.promotion.get("name", "")
     elif kind == "recommendations":
         ready["products"] = personal.recommendations[: int(ready.get("count") or 3)]
         ready["title"] = ready.get("title") or _("Picked for you")
@@ -454,6 +471,12 @@ def _text_of(block: Mapping[str, Any]) -> str:
             lines.append(_("Code: %(code)s") % {"code": coupon["code"]})
         if coupon.get("expires_at"):
             lines.append(_("Valid until %(date)s") % {"date": coupon["expires_at"]})
+        return "\n".join(line for line in lines if line)
+    if kind == "promotion":
+        promotion = block["promotion"]
+        if not promotion:
+            return ""
+        lines = [str(block["title"]), promotion["offer"], _("Valid until %(date)s") % {"date": promotion["expires_at"]}]
         return "\n".join(line for line in lines if line)
     if kind == "recommendations":
         lines = [str(block["title"])]

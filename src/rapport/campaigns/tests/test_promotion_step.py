@@ -12,6 +12,8 @@ import pytest
 from django.core import mail
 from django.utils import timezone
 
+from rapport.campaigns import services
+from rapport.campaigns.delivery import channels
 from rapport.campaigns.models import Enrollment, Step
 from rapport.commerce.services import upsert_order
 from rapport.core.errors import InvalidInput
@@ -90,14 +92,31 @@ def test_a_message_after_the_grant_shows_the_promotion(
     )
     send = {"kind": "send", "config": {"channel": "email", "variants": [{"template": template.pk}]}}
     launch(make_plan(steps=[_grant_step(lapsed_gold, 72), send]))
-    from rapport.campaigns.delivery import channels
-
     channels.deliver_due()
     [sent] = mail.outbox
     grant = PersonalPromotion.objects.get()
     assert sent.subject == "Welcome back 满199减30"
     expires = timezone.localtime(grant.valid_until).strftime("%Y-%m-%d %H:%M")
     assert sent.body.startswith(f"Spend 199, get 30 off (spend 199: 30 off) until {expires}")
+
+
+def test_a_block_email_shows_the_promotion_in_its_block(
+    make_member, make_plan, launch, lapsed_gold, system_actor, settings
+):
+    settings.EMAIL_BACKEND = "django.core.mail.backends.locmem.EmailBackend"
+    make_member()
+    blocks = [{"type": "heading", "text": "Hello {{first_name}}"}, {"type": "promotion", "title": ""}]
+    template = services.save_template(
+        data={"name": "Win back", "channel": "email", "subject": "For you", "blocks": blocks}, actor=system_actor
+    )
+    send = {"kind": "send", "config": {"channel": "email", "variants": [{"template": template.pk}]}}
+    launch(make_plan(steps=[_grant_step(lapsed_gold, 72), send]))
+    channels.deliver_due()
+    [sent] = mail.outbox
+    html, _kind = sent.alternatives[0]
+    expires = timezone.localtime(PersonalPromotion.objects.get().valid_until).strftime("%Y-%m-%d %H:%M")
+    assert f"Welcome back 满199减30\nSpend 199, get 30 off\nValid until {expires}" in sent.body
+    assert "personal-promotion" in html and "Spend 199, get 30 off" in html
 
 
 @pytest.mark.parametrize(
