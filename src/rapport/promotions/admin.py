@@ -1,5 +1,6 @@
 """Promotions change only through the services (field checks, caps, audit log), so the admin shows
-them, their uses and the personal promotions campaigns granted read-only; operators set promotions up in the console or through the API."""
+them, their uses and the personal promotions campaigns granted read-only; operators set promotions
+up in the console or through the API."""
 
 from django.contrib import admin
 

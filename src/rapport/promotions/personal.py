@@ -70,6 +70,7 @@ def grant(
 def in_force(
     customer_ids: Iterable[int], at: dt.datetime, promotion_ids: Iterable[int] | None = None
 ) -> QuerySet[PersonalPromotion]:
+    """The grants these customers hold at ``at`` (of these promotions, or of any)."""
     grants = PersonalPromotion.objects.filter(
         customer_id__in=list(customer_ids), valid_from__lte=at, valid_until__gt=at
     )
