@@ -24,6 +24,8 @@ from rapport.accounts.scopes import (
     CUSTOMERS_READ,
     CUSTOMERS_WRITE,
     IMPORTS,
+    INVENTORY_READ,
+    INVENTORY_WRITE,
     LOYALTY_READ,
     LOYALTY_WRITE,
 )
@@ -47,6 +49,7 @@ _WRITE_SCOPE = {
     "refunds": COMMERCE_WRITE,
     "loyalty": LOYALTY_WRITE,
     "events": CUSTOMERS_WRITE,
+    "stock": INVENTORY_WRITE,
 }
 _READ_SCOPE = {
     "customers": CUSTOMERS_READ,
@@ -55,6 +58,7 @@ _READ_SCOPE = {
     "refunds": COMMERCE_READ,
     "loyalty": LOYALTY_READ,
     "events": CUSTOMERS_READ,
+    "stock": INVENTORY_READ,
 }
 
 
