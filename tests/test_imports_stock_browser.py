@@ -33,8 +33,9 @@ def test_upload_stock_levels_and_see_them_on_the_stock_page(page, sign_in, make_
     if language != "en":
         with page.expect_navigation():
             page.select_option("select[name=language]", language)
-    page.goto("/imports/")
-    page.select_option("#id_kind", "stock")
+    page.goto("/stock/")
+    page.click("#stock-import")  # the stock page leads to the upload with the kind chosen
+    assert page.input_value("#id_kind") == "stock"
     page.set_input_files("#id_file", str(path))
     page.click("button[type=submit].primary")
     page.wait_for_url("**/imports/*/")

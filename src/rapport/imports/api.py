@@ -82,7 +82,9 @@ def _body(job: ImportJob) -> dict[str, Any]:
 )
 def start_import(
     request: HttpRequest,
-    kind: str = Form(..., description="customers, orders, products, refunds, loyalty (opening balances) or events"),
+    kind: str = Form(
+        ..., description="customers, orders, products, refunds, loyalty (opening balances), events or stock (levels)"
+    ),
     file: UploadedFile = File(..., description="CSV (UTF-8, GB18030, UTF-16) or xlsx; events: JSON Lines"),  # noqa: B008
     channel: str = Form("import", description="the shop or system the ids in the file belong to (events: the source)"),
     mode: str = Form("history", description="history (past orders: no messages, points, journeys) or live"),

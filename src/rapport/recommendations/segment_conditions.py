@@ -34,15 +34,20 @@ def _category_products(code: str) -> list[int]:
     )
 
 
+def _clean_top_and_category(condition: Mapping[str, Any], path: str, *, optional: bool) -> dict[str, Any]:
+    """How many of the first ranks to look at, and the category (which may be left out when ``optional``)."""
+    code = condition.get("category") or ("" if optional else None)
+    if not isinstance(code, str) or ((code or not optional) and not Category.objects.filter(code=code).exists()):
+        raise ops.fail(f"{path}.category", f"no category {code!r}", code="not_found")
+    top = condition.get("top", 10)
+    if isinstance(top, bool) or not isinstance(top, int) or not 1 <= top <= MAX_TOP:
+        raise ops.fail(f"{path}.top", f"a whole number from 1 to {MAX_TOP}")
+    return {"category": code, "top": top}
+
+
 class RecommendedCategoryCondition(ConditionType):
     def clean(self, condition: Mapping[str, Any], path: str) -> dict[str, Any]:
-        code = condition.get("category")
-        if not isinstance(code, str) or not Category.objects.filter(code=code).exists():
-            raise ops.fail(f"{path}.category", f"no category {code!r}", code="not_found")
-        top = condition.get("top", 10)
-        if isinstance(top, bool) or not isinstance(top, int) or not 1 <= top <= MAX_TOP:
-            raise ops.fail(f"{path}.top", f"a whole number from 1 to {MAX_TOP}")
-        return {"category": code, "top": top}
+        return _clean_top_and_category(condition, path, optional=False)
 
     def q(self, condition: Mapping[str, Any], context: Context) -> Q:
         return _ranked_among(_category_products(condition["category"]), condition["top"])
@@ -77,13 +82,7 @@ def _overstocked_products(category: str) -> list[int]:
 
 class RecommendedOverstockCondition(ConditionType):
     def clean(self, condition: Mapping[str, Any], path: str) -> dict[str, Any]:
-        code = condition.get("category") or ""
-        if not isinstance(code, str) or (code and not Category.objects.filter(code=code).exists()):
-            raise ops.fail(f"{path}.category", f"no category {code!r}", code="not_found")
-        top = condition.get("top", 10)
-        if isinstance(top, bool) or not isinstance(top, int) or not 1 <= top <= MAX_TOP:
-            raise ops.fail(f"{path}.top", f"a whole number from 1 to {MAX_TOP}")
-        return {"top": top, "category": code}
+        return _clean_top_and_category(condition, path, optional=True)
 
     def q(self, condition: Mapping[str, Any], context: Context) -> Q:
         return _ranked_among(_overstocked_products(condition["category"]), condition["top"])
