@@ -8,7 +8,8 @@ nothing, so the same file twice changes nothing and ``on_hand`` stays the sum of
 
 The chunk's items are created in one multi-row insert, locked in primary-key order (so a live
 order's :func:`~rapport.inventory.services.sync_order` waits instead of interleaving), and written
-with one multi-row insert of movements and one bulk update of the items. Warnings and waiting
+with one multi-row insert of movements and one update that sets each moved item's level to the sum
+of its ledger (settings that changed: one bulk update). Warnings and waiting
 back-in-stock subscriptions then follow the new levels, as they do after a count in the console.
 """
 
@@ -18,7 +19,7 @@ from collections.abc import Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
-from django.db.models import Q
+from django.db.models import OuterRef, Q, Subquery, Sum
 from django.utils import timezone
 
 from rapport.core.actor import Actor
@@ -94,26 +95,30 @@ def set_levels(rows: Sequence[LevelRow], *, actor: Actor, note: str = "") -> lis
     )
     now, by = timezone.now(), actor.describe()[:150]
     movements: list[StockMovement] = []
-    changed: list[StockItem] = []
+    resettled: list[StockItem] = []
     outcomes: list[str] = []
     for row in rows:
         item = items[(row.product_id, row.location_id)]
         new = (row.product_id, row.location_id) not in had_items
         differs = {k: v for k, v in row.settings.items() if getattr(item, k) != v}
-        for key, value in differs.items():
-            setattr(item, key, value)
+        if differs:
+            for key, value in differs.items():
+                setattr(item, key, value)
+            item.updated_at = now
+            resettled.append(item)
         change = 0 if row.on_hand is None else row.on_hand - item.on_hand
         if change:
             kind = MovementKind.COUNT if item.pk in with_history else MovementKind.OPENING
             movements.append(StockMovement(item=item, quantity=change, kind=kind, note=note[:200], actor=by))
-            item.on_hand += change
-        if change or differs:
-            item.updated_at = now
-            changed.append(item)
         outcomes.append("created" if new else "updated" if change or differs else "unchanged")
+    StockItem.objects.bulk_update(resettled, [*SETTINGS, "updated_at"], batch_size=500)
     StockMovement.objects.bulk_create(movements, batch_size=1000)
-    StockItem.objects.bulk_update(changed, ["on_hand", *SETTINGS, "updated_at"], batch_size=500)
+    moved = [m.item_id for m in movements]
+    # the moved items' levels become the sum of their ledger, in one statement
+    ledger = StockMovement.objects.filter(item=OuterRef("pk")).order_by().values("item").annotate(s=Sum("quantity"))
+    StockItem.objects.filter(pk__in=moved).update(on_hand=Subquery(ledger.values("s")[:1]), updated_at=now)
+    changed = {*moved, *(i.pk for i in resettled)}
     if changed:
-        alerts.check_low_stock(item_ids=[i.pk for i in changed])
+        alerts.check_low_stock(item_ids=changed)
     stock_returned(m.item.product_id for m in movements if m.quantity > 0)
     return outcomes
