@@ -63,7 +63,6 @@ from rapport.core.errors import InvalidInput
 from rapport.core.pii import mask_email, mask_phone, mask_text
 from rapport.core.public_url import public_url
 from rapport.customers.models import Customer, Identity
-from rapport.inventory import queries as stock
 from rapport.tags.sync import backoff, sign
 
 logger = logging.getLogger(__name__)
@@ -461,7 +460,7 @@ def render_batch(messages: Sequence[Message], channel: str) -> tuple[list[Outgoi
     leaving_out = {
         m.pk for m in messages if m.step_id in steps and steps[m.step_id].config.get(content.LEAVE_OUT_RUNNING_OUT)
     }
-    running_out = frozenset(stock.running_out().values_list("product_id", flat=True)) if leaving_out else frozenset()
+    running_out = content.running_out_products() if leaving_out else frozenset()
     personalised = {
         apart: _personalised(
             [m for m in messages if (m.pk in leaving_out) == apart],

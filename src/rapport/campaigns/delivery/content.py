@@ -36,6 +36,7 @@ from rapport.commerce.models import Order, OrderLine
 from rapport.commerce.queries import counted
 from rapport.core.errors import FieldError, InvalidInput
 from rapport.customers.models import Customer, Store
+from rapport.inventory.queries import running_out
 from rapport.recommendations.services import for_customers
 
 VARIABLES = ("customer", "order", "coupon", "recommendation", "recommendations", "unsubscribe_url")
@@ -177,6 +178,11 @@ def recommendations(
         ][:RECOMMENDATIONS]
         for pk in ids
     }
+
+
+def running_out_products() -> frozenset[int]:
+    """The products a step with :data:`LEAVE_OUT_RUNNING_OUT` leaves out of its product lists."""
+    return frozenset(running_out().values_list("product_id", flat=True))
 
 
 def personal_recommendations(

@@ -16,7 +16,6 @@ from typing import Any
 from rapport.campaigns.delivery import content
 from rapport.campaigns.models import ContentTemplate
 from rapport.core.errors import FieldError
-from rapport.inventory.queries import running_out
 from rapport.recommendations.services import for_customers
 
 
@@ -45,9 +44,7 @@ def check_templates(path: str, cleaned: Mapping[str, Any], errors: list[FieldErr
 
 def left_out(config: Mapping[str, Any]) -> frozenset[int]:
     """The products a step's messages leave out: those forecast to run out, when it asks."""
-    if not config.get(content.LEAVE_OUT_RUNNING_OUT):
-        return frozenset()
-    return frozenset(running_out().values_list("product_id", flat=True))
+    return content.running_out_products() if config.get(content.LEAVE_OUT_RUNNING_OUT) else frozenset()
 
 
 def with_recommendations(customer_ids: Collection[int], config: Mapping[str, Any]) -> set[int]:
