@@ -22,9 +22,10 @@ from django.utils.translation import gettext as _
 from django.utils.translation import ngettext, pgettext_lazy
 
 from rapport.campaigns import services
+from rapport.campaigns.delivery.content import LEAVE_OUT_RUNNING_OUT
 from rapport.campaigns.journeys import editing, graph
 from rapport.campaigns.journeys.validation import TRIGGERS
-from rapport.campaigns.models import Plan, Step
+from rapport.campaigns.models import MESSAGE_STEPS, Plan, Step
 from rapport.campaigns.views import _builder_catalogue, _from_local, _to_local
 from rapport.core.dates import parse_aware_datetime
 from rapport.core.errors import DomainError, FieldError
@@ -61,12 +62,15 @@ def _config_from_post(kind: str, post: QueryDict, before: dict[str, Any]) -> dic
             return {"rule": json.loads(post.get("rule") or "null")}
         except ValueError:
             return {"rule": None}
-    if kind == Step.Kind.SEND:
+    if kind in MESSAGE_STEPS:
         variants = before.get("variants") or []
         template = post.get("template", "")
         if len(variants) <= 1 or template:
             variants = [{"key": "A", "template": template, "weight": 100}]
-        return {"channel": post.get("channel", ""), "purpose": post.get("purpose", "marketing"), "variants": variants}
+        config = {"channel": post.get("channel", ""), "purpose": post.get("purpose", "marketing"), "variants": variants}
+        if post.get(LEAVE_OUT_RUNNING_OUT):
+            config[LEAVE_OUT_RUNNING_OUT] = True
+        return config
     if kind in (Step.Kind.ADD_TAG, Step.Kind.REMOVE_TAG):
         return {"tag": post.get("tag", "")}
     if kind == Step.Kind.NOTIFY:
@@ -150,7 +154,7 @@ def _summaries(plan: Plan, catalogue: dict[str, Any]) -> dict[int, str]:
             else:
                 count = _count_conditions(c.get("rule"))
                 text = ngettext("%(n)s condition", "%(n)s conditions", count) % {"n": count}
-        elif step.kind == Step.Kind.SEND:
+        elif step.kind in MESSAGE_STEPS:
             variants = c.get("variants") or []
             channel = names["channels"].get(str(c.get("channel")), "")
             template = names["templates"].get(str(variants[0]["template"]), "") if variants else ""
@@ -191,7 +195,7 @@ def _panel_values(step: Step) -> dict[str, Any]:
             "engagement" if config.get("engagement") else "segment" if config.get("segment") else "rule"
         )
         values["rule"] = json.dumps(config.get("rule") or {"all": []})
-    if step.kind == Step.Kind.SEND:
+    if step.kind in MESSAGE_STEPS:
         variants = config.get("variants") or []
         values["template"] = variants[0]["template"] if len(variants) == 1 else ""
         values["variant_count"] = len(variants)
@@ -242,7 +246,7 @@ def journey_canvas(request: HttpRequest, pk: int) -> HttpResponse:
         "errors": errors,
         "catalogue": catalogue,
         "step_kinds": [(v, label) for v, label in Step.Kind.choices],
-        "send_steps": [s for s in plan.steps.order_by("position") if s.kind == Step.Kind.SEND],
+        "send_steps": [s for s in plan.steps.order_by("position") if s.kind in MESSAGE_STEPS],
         "trigger_label": TRIGGERS.get((plan.trigger or {}).get("type", ""), ""),
         "editable": plan.is_editable and request.user.has_perm("campaigns.change_plan"),
         "show_builder": show_builder,

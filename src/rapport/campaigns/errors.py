@@ -19,6 +19,7 @@ class CampaignsErrorCode(StrEnum):
     INVALID_JSON = "invalid_json"
     MALFORMED = "malformed"
     NO_ACTION = "no_action"
+    NO_RECOMMENDATIONS = "no_recommendations"
     NOT_DRAFT = "not_draft"
     NOT_FOUND = "not_found"
     NOT_MANUAL = "not_manual"

@@ -187,6 +187,7 @@ class Step(models.Model):
         WAIT = "wait", _("Wait")
         SPLIT = "split", _("Condition split")
         SEND = "send", _("Send message")
+        RECOMMEND = "recommend", _("Send recommendations")
         COUPON = "coupon", _("Issue coupon")
         POINTS = "points", _("Issue points")
         ADD_TAG = "add_tag", _("Add tag")
@@ -209,6 +210,11 @@ class Step(models.Model):
 
     def __str__(self) -> str:
         return f"{self.position}. {self.get_kind_display()}"
+
+
+# Steps that write a message to the customer from a content template (channel, purpose, A/B
+# variants): a send, and a send of the customer's recommendations (those who have none skip it).
+MESSAGE_STEPS = (Step.Kind.SEND, Step.Kind.RECOMMEND)
 
 
 class Enrollment(models.Model):

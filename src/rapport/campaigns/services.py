@@ -22,6 +22,7 @@ from rapport.campaigns.journeys import engine, reach, triggers
 from rapport.campaigns.journeys.validation import clean_plan
 from rapport.campaigns.models import (
     CONSENT_CHANNEL,
+    MESSAGE_STEPS,
     ChannelKind,
     ChannelPolicy,
     ContentTemplate,
@@ -340,7 +341,7 @@ def save_template(*, data: Mapping[str, Any], actor: Actor, instance: ContentTem
 def delete_template(template: ContentTemplate, *, actor: Actor) -> None:
     in_use = [
         s.plan.name
-        for s in Step.objects.filter(kind=Step.Kind.SEND).select_related("plan")
+        for s in Step.objects.filter(kind__in=MESSAGE_STEPS).select_related("plan")
         if any(v.get("template") == template.pk for v in s.config.get("variants", []))
     ]
     if in_use:

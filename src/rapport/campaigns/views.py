@@ -149,6 +149,11 @@ def _builder_catalogue() -> dict[str, Any]:
             "subject": _("Subject"),
             "message": _("Message (may use {{ customer.name }})"),
             "step": _("Step"),
+            "exclude_running_out": _("Leave out products forecast to run out"),
+            "recommend_hint": _(
+                "Sends each customer's own recommendations; pick a template with a Product recommendations "
+                "block or one that uses {{ recommendations }}. Customers without any skip this step."
+            ),
         },
     }
 

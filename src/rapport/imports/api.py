@@ -24,6 +24,8 @@ from rapport.accounts.scopes import (
     CUSTOMERS_READ,
     CUSTOMERS_WRITE,
     IMPORTS,
+    INVENTORY_READ,
+    INVENTORY_WRITE,
     LOYALTY_READ,
     LOYALTY_WRITE,
 )
@@ -47,6 +49,7 @@ _WRITE_SCOPE = {
     "refunds": COMMERCE_WRITE,
     "loyalty": LOYALTY_WRITE,
     "events": CUSTOMERS_WRITE,
+    "stock": INVENTORY_WRITE,
 }
 _READ_SCOPE = {
     "customers": CUSTOMERS_READ,
@@ -55,6 +58,7 @@ _READ_SCOPE = {
     "refunds": COMMERCE_READ,
     "loyalty": LOYALTY_READ,
     "events": CUSTOMERS_READ,
+    "stock": INVENTORY_READ,
 }
 
 
@@ -78,7 +82,9 @@ def _body(job: ImportJob) -> dict[str, Any]:
 )
 def start_import(
     request: HttpRequest,
-    kind: str = Form(..., description="customers, orders, products, refunds, loyalty (opening balances) or events"),
+    kind: str = Form(
+        ..., description="customers, orders, products, refunds, loyalty (opening balances), events or stock (levels)"
+    ),
     file: UploadedFile = File(..., description="CSV (UTF-8, GB18030, UTF-16) or xlsx; events: JSON Lines"),  # noqa: B008
     channel: str = Form("import", description="the shop or system the ids in the file belong to (events: the source)"),
     mode: str = Form("history", description="history (past orders: no messages, points, journeys) or live"),

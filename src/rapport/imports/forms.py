@@ -25,6 +25,7 @@ KIND_PERMISSIONS = {
     ImportJob.Kind.REFUNDS: ["commerce.add_refund", "commerce.change_order"],
     ImportJob.Kind.LOYALTY: ["loyalty.adjust_balance", "customers.change_customer"],
     ImportJob.Kind.EVENTS: ["events.add_event", "customers.change_customer"],
+    ImportJob.Kind.STOCK: ["inventory.change_stockitem", "inventory.add_stockmovement"],
 }
 
 

@@ -13,6 +13,7 @@ class ImportJob(models.Model):
         REFUNDS = "refunds", _("Refunds")
         LOYALTY = "loyalty", _("Loyalty opening balances")
         EVENTS = "events", _("Behaviour events (JSON Lines)")
+        STOCK = "stock", _("Stock levels")
 
     class Status(models.TextChoices):
         QUEUED = "queued", _("Queued")

@@ -30,7 +30,7 @@ _ACTIVE = (ImportJob.Status.QUEUED, ImportJob.Status.RUNNING)
 @permission_required("imports.view_importjob", raise_exception=True)
 def job_list(request: HttpRequest) -> HttpResponse:
     can_import = bool(allowed_kinds(request.user))
-    form = ImportForm(user=request.user) if can_import else None
+    form = ImportForm(user=request.user, initial={"kind": request.GET.get("kind", "")}) if can_import else None
     if request.method == "POST":
         if not can_import:
             raise PermissionDenied

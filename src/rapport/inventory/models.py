@@ -74,6 +74,7 @@ class MovementKind(models.TextChoices):
     RETURN = "return", _("Return or cancellation")
     ADJUSTMENT = "adjustment", _("Manual adjustment")
     COUNT = "count", _("Stock count")
+    OPENING = "opening", _("Opening stock")
 
 
 class StockMovement(models.Model):

@@ -17,6 +17,7 @@ from django.db.models import (
     ExpressionWrapper,
     F,
     FloatField,
+    Max,
     OuterRef,
     Q,
     QuerySet,
@@ -57,6 +58,25 @@ def with_stock(products: QuerySet[Any]) -> QuerySet[Any]:
     return products.alias(stock_total=Coalesce(Subquery(total), 0)).annotate(
         out_of_stock=ExpressionWrapper(Exists(items) & Q(stock_total__lte=0), output_field=BooleanField())
     )
+
+
+def running_out() -> QuerySet[Any]:
+    """Ids of products forecast to run out before more could arrive: their days of cover over all
+    their locations (on hand over the forecast daily demand) below the longest lead time of their
+    items. Campaigns that ask leave them out of the products a message shows."""
+    return (
+        StockItem.objects.filter(plan__isnull=False)
+        .values("product_id")
+        .alias(total=Sum("on_hand"), weekly=Sum("plan__weekly_demand"), lead=Max("lead_time_days"))
+        .filter(weekly__gt=0, total__lt=ExpressionWrapper(F("weekly") * F("lead") / 7.0, output_field=FloatField()))
+        .values("product_id")
+    )
+
+
+def overstocked() -> QuerySet[Any]:
+    """Ids of products overstocked somewhere (:func:`with_plan`'s ``overstock``): what a campaign
+    pushes to the customers most likely to want them."""
+    return with_plan(StockItem.objects.all()).filter(Q(overstock=True)).values("product_id").distinct()
 
 
 def locations() -> QuerySet[Location]:

@@ -9,7 +9,7 @@ orders in bulk without those signals and so move no stock.
 from __future__ import annotations
 
 from collections import defaultdict
-from collections.abc import Mapping, Sequence
+from collections.abc import Iterable, Mapping, Sequence
 from decimal import Decimal
 from typing import Any
 
@@ -82,16 +82,24 @@ def _move(
     item.on_hand += quantity
     alerts.check_low_stock(item_ids=[item.pk])
     if quantity > 0:
-        _stock_returned(item.product_id)
+        stock_returned([item.product_id])
 
 
-def _stock_returned(product_id: int) -> int:
-    """Mark the product's waiting back-in-stock subscriptions returned once it has stock again."""
-    waiting = StockSubscription.objects.filter(product_id=product_id, returned_at=None)
-    if not waiting.exists():
+def stock_returned(product_ids: Iterable[int]) -> int:
+    """Mark the waiting back-in-stock subscriptions of those products that have stock again
+    returned (one update however many products)."""
+    ids = set(product_ids)
+    waiting = StockSubscription.objects.filter(product_id__in=ids, returned_at=None)
+    if not ids or not waiting.exists():
         return 0
-    total = StockItem.objects.filter(product_id=product_id).aggregate(total=Sum("on_hand"))["total"] or 0
-    return waiting.update(returned_at=timezone.now()) if total > 0 else 0
+    stocked = (
+        StockItem.objects.filter(product_id__in=ids)
+        .values("product_id")
+        .annotate(total=Sum("on_hand"))
+        .filter(total__gt=0)
+        .values("product_id")
+    )
+    return waiting.filter(product_id__in=stocked).update(returned_at=timezone.now())
 
 
 def _int_field(data: Mapping[str, Any], field: str, errors: list[FieldError], *, low: int, high: int) -> int | None:

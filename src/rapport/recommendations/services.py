@@ -6,13 +6,13 @@ each with a reason a person can read."""
 from __future__ import annotations
 
 import time
-from collections.abc import Iterable
+from collections.abc import Collection, Iterable
 from dataclasses import dataclass
 from typing import Any
 
 from django.conf import settings
 
-from rapport.commerce.models import Product
+from rapport.commerce.models import Order, Product
 from rapport.commerce.queries import counted, placed_since
 from rapport.customers.models import Customer
 from rapport.inventory.queries import with_stock
@@ -104,29 +104,41 @@ def _bought_since(customer: Customer, since: Any) -> set[int]:
     return set(orders.filter(lines__product__isnull=False).values_list("lines__product_id", flat=True))
 
 
+def _stored_entries(stored: Recommendation) -> list[list[Any]]:
+    lists = stored.items
+    return [
+        list(entry)
+        for entry in zip(lists["products"], lists["scores"], lists["reasons"], lists["because"], strict=True)
+    ]
+
+
+def _popular_entries(city: str, popular: dict[str, list[int]]) -> list[list[Any]]:
+    """The best sellers of the customer's city (or of the shop) for a customer without a list."""
+    city = city if city in popular else ""
+    reason = Reason.POPULAR_CITY if city else Reason.POPULAR
+    return [[pid, 1.0 / (rank + 1), reason, 0] for rank, pid in enumerate(popular.get(city, []))]
+
+
 def _candidates(customer: Customer) -> tuple[list[list[Any]], set[int]]:
     """The stored list with what was bought since, or the best sellers of the customer's city."""
     stored = Recommendation.objects.filter(customer=customer).first()
     if stored is not None and stored.items.get("products"):
-        lists = stored.items
-        entries = [
-            list(entry)
-            for entry in zip(lists["products"], lists["scores"], lists["reasons"], lists["because"], strict=True)
-        ]
-        return entries, _bought_since(customer, stored.computed_at)
+        return _stored_entries(stored), _bought_since(customer, stored.computed_at)
     run = latest_run()
-    popular = run.popular if run else {}
-    city = customer.city if customer.city in popular else ""
-    reason = Reason.POPULAR_CITY if city else Reason.POPULAR
-    ranked = popular.get(city, [])
-    return [[pid, 1.0 / (rank + 1), reason, 0] for rank, pid in enumerate(ranked)], set()
+    return _popular_entries(customer.city, run.popular if run else {}), set()
 
 
-def for_customer(customer: Customer, *, limit: int = 10) -> list[Suggestion]:
-    """Up to ``limit`` products for the customer, best first, none out of stock or excluded."""
-    entries, bought = _candidates(customer)
-    rules = Rules.load()
-    products, blocked = _products([e[0] for e in entries] + [e[3] for e in entries if e[3]])
+def _ranked(
+    entries: list[list[Any]],
+    bought: set[int],
+    city: str,
+    products: dict[int, Product],
+    blocked: set[int],
+    *,
+    rules: Rules,
+    limit: int,
+) -> list[Suggestion]:
+    """The candidates less what may not be shown, boosted, best first, each with its reason."""
     suggestions = []
     for product_id, score, reason, because_id in entries:
         product = products.get(product_id)
@@ -135,10 +147,51 @@ def for_customer(customer: Customer, *, limit: int = 10) -> list[Suggestion]:
         if product_id in bought and not rules.repeatable(product):
             continue
         because = products.get(because_id)
-        text = reason_text(reason, product=because, city=customer.city)
+        text = reason_text(reason, product=because, city=city)
         suggestions.append(Suggestion(product, score * rules.boost(product), reason, text, because))
     suggestions.sort(key=lambda s: -s.score)
     return suggestions[:limit]
+
+
+def for_customer(customer: Customer, *, limit: int = 10) -> list[Suggestion]:
+    """Up to ``limit`` products for the customer, best first, none out of stock or excluded."""
+    entries, bought = _candidates(customer)
+    products, blocked = _products([e[0] for e in entries] + [e[3] for e in entries if e[3]])
+    return _ranked(entries, bought, customer.city, products, blocked, rules=Rules.load(), limit=limit)
+
+
+def for_customers(
+    customer_ids: Iterable[int], *, limit: int = 10, leave_out: Collection[int] = ()
+) -> dict[int, list[Suggestion]]:
+    """:func:`for_customer` for a batch (messages, a journey step) in five queries whatever its
+    size; ``leave_out`` products are dropped too (those forecast to run out, for a campaign that
+    asks). Customers left with nothing have an empty list."""
+    ids = list(customer_ids)
+    cities = dict(Customer.objects.filter(pk__in=ids).values_list("pk", "city"))
+    stored = {r.customer_id: r for r in Recommendation.objects.filter(customer_id__in=ids) if r.items.get("products")}
+    run = latest_run() if len(stored) < len(cities) else None
+    entries = {
+        pk: _stored_entries(stored[pk]) if pk in stored else _popular_entries(city, run.popular if run else {})
+        for pk, city in cities.items()
+    }
+    bought: dict[int, set[int]] = {pk: set() for pk in cities}
+    if stored:
+        since = min(r.computed_at for r in stored.values())
+        rows = (
+            Order.objects.filter(counted(), customer_id__in=list(stored), placed_at__gte=since)
+            .filter(lines__product__isnull=False)
+            .values_list("customer_id", "placed_at", "lines__product_id")
+        )
+        for customer_id, placed_at, product_id in rows:
+            if placed_at >= stored[customer_id].computed_at:
+                bought[customer_id].add(product_id)
+    wanted = {e[0] for found in entries.values() for e in found} | {e[3] for f in entries.values() for e in f if e[3]}
+    products, blocked = _products(wanted)
+    blocked |= set(leave_out)
+    rules = Rules.load()
+    return {
+        pk: _ranked(entries[pk], bought[pk], cities[pk], products, blocked, rules=rules, limit=limit) for pk in cities
+    }
 
 
 def related(product: Product, *, limit: int = 10) -> list[Suggestion]:

@@ -16,8 +16,7 @@ operator removed it, and :func:`render` adds one to a stored list that has none.
 from __future__ import annotations
 
 import re
-from collections import defaultdict
-from collections.abc import Iterable, Mapping
+from collections.abc import Collection, Iterable, Mapping
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -28,10 +27,8 @@ from django.utils.translation import gettext_lazy, pgettext_lazy
 
 from rapport.campaigns.delivery import content
 from rapport.core.errors import FieldError, InvalidInput
-from rapport.customers.models import Customer
 from rapport.loyalty.models import Account, Asset, Coupon, CouponStatus, CouponTemplate, Membership
 from rapport.promotions import personal as personal_promotions
-from rapport.recommendations.services import for_customer
 
 MAX_BLOCKS = 40
 TOKEN = re.compile(r"\{\{\s*([a-z_]+)\s*\}\}")
@@ -361,34 +358,18 @@ def _fields(customer_ids: list[int], used: set[str]) -> dict[int, dict[str, str]
     return result
 
 
-def _recommended(customer_ids: list[int], limit: int) -> dict[int, list[dict[str, str]]]:
-    """The recommendations app's list for each customer, with the reason in words."""
-    result: dict[int, list[dict[str, str]]] = defaultdict(list)
-    for customer in Customer.objects.filter(pk__in=customer_ids):
-        for suggestion in for_customer(customer, limit=limit):
-            product = suggestion.product
-            result[customer.pk].append(
-                {
-                    "name": product.name,
-                    "price": f"{product.currency} {product.price:.2f}",
-                    "image": product.image_url,
-                    "url": product.product_url,
-                    "reason": suggestion.reason_text,
-                }
-            )
-    return result
-
-
 def personal_for(
     customer_ids: Iterable[int],
     blocks: Iterable[Mapping[str, Any]],
     *,
     issued: Mapping[int, Mapping[str, Any]] | None = None,
+    leave_out: Collection[int] = (),
 ) -> dict[int, Personal]:
     """Everything the blocks need for each customer, in a few queries per batch.
 
     ``issued`` is the coupon a plan's coupon step gave each customer (by customer id): it fills
-    a coupon block of the same template before any older unused coupon does.
+    a coupon block of the same template before any older unused coupon does. Products in
+    ``leave_out`` are not recommended (those forecast to run out, when the plan's step asks).
     """
     ids = list(customer_ids)
     block_list = list(blocks)
@@ -397,7 +378,7 @@ def personal_for(
     offers = _coupon_offers(template_ids) if template_ids else {}
     held = _issued_coupons(ids, template_ids) if template_ids else {}
     wanted = max((int(b.get("count") or 3) for b in block_list if b.get("type") == "recommendations"), default=0)
-    recommended = _recommended(ids, wanted) if wanted else {}
+    recommended = content.personal_recommendations(ids, wanted, leave_out=leave_out) if wanted else {}
     wants_promotion = any(b.get("type") == "promotion" for b in block_list)
     promotions = personal_promotions.held_facts(ids, timezone.now()) if wants_promotion else {}
     result = {}

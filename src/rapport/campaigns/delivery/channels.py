@@ -456,16 +456,21 @@ def render_batch(messages: Sequence[Message], channel: str) -> tuple[list[Outgoi
     sources += [str(s.config.get("message", "")) for s in steps.values()]
     wants_coupon = any("coupon" in content.variables_used(source) for source in sources)
     issued = _coupons(messages) if wants_coupon or block_emails else None
-    contexts = content.contexts_for(customer_ids, sources, coupons=issued)
-    personal = (
-        blocks.personal_for(
-            [m.customer_id for m in messages if m.customer_id is not None and m.template_id in block_emails],
-            [block for t in block_emails.values() for block in t.blocks],
-            issued=issued,
+    # Steps that leave out products forecast to run out get their product lists loaded apart.
+    leaving_out = {
+        m.pk for m in messages if m.step_id in steps and steps[m.step_id].config.get(content.LEAVE_OUT_RUNNING_OUT)
+    }
+    running_out = content.running_out_products() if leaving_out else frozenset()
+    personalised = {
+        apart: _personalised(
+            [m for m in messages if (m.pk in leaving_out) == apart],
+            sources,
+            block_emails,
+            issued,
+            leave_out=running_out if apart else frozenset(),
         )
-        if block_emails
-        else {}
-    )
+        for apart in {m.pk in leaving_out for m in messages}
+    }
     reach = addresses(channel, customer_ids) if channel != ChannelKind.STAFF else {}
     ready: list[Outgoing] = []
     unreachable: list[int] = []
@@ -485,6 +490,7 @@ def render_batch(messages: Sequence[Message], channel: str) -> tuple[list[Outgoi
             if message.purpose == Purpose.MARKETING and customer_id is not None
             else ""
         )
+        contexts, personal = personalised[message.pk in leaving_out]
         context = {**contexts.get(customer_id or 0, {}), "unsubscribe_url": unsubscribe}
         full_html = ""
         try:
@@ -512,6 +518,30 @@ def render_batch(messages: Sequence[Message], channel: str) -> tuple[list[Outgoi
             )
         )
     return ready, unreachable, broken
+
+
+def _personalised(
+    messages: Sequence[Message],
+    sources: list[str],
+    block_emails: dict[int, ContentTemplate],
+    issued: dict[int, Any] | None,
+    *,
+    leave_out: frozenset[int],
+) -> tuple[dict[int, dict[str, Any]], dict[int, blocks.Personal]]:
+    """The template variables and the block emails' data of these messages' customers."""
+    customer_ids = [m.customer_id for m in messages if m.customer_id is not None]
+    contexts = content.contexts_for(customer_ids, sources, coupons=issued, leave_out=leave_out)
+    personal = (
+        blocks.personal_for(
+            [m.customer_id for m in messages if m.customer_id is not None and m.template_id in block_emails],
+            [block for t in block_emails.values() for block in t.blocks],
+            issued=issued,
+            leave_out=leave_out,
+        )
+        if block_emails
+        else {}
+    )
+    return contexts, personal
 
 
 def _render_block_email(

@@ -11,6 +11,9 @@ they must not reach Python internals; they see plain dicts and lists only. The v
   (both in words, "Spend 199, get 30 off"), ``expires_at``, ``code``; or none
 * ``recommendation`` — up to three best sellers of the last 90 days the customer has not bought
   (each ``name``, ``sku``, ``price``)
+* ``recommendations`` — up to three of the customer's own recommendations (the recommendations
+  app's list, stock and the merchant's rules applied; each ``name``, ``sku``, ``price``, ``url``,
+  ``reason``), what a "send recommendations" step sends on a text channel
 * ``unsubscribe_url`` — the signed one-click unsubscribe link
 
 Context is loaded for a whole batch of customers in a few queries, and only the parts a
@@ -21,7 +24,7 @@ from __future__ import annotations
 
 import datetime as dt
 from collections import defaultdict
-from collections.abc import Iterable, Mapping
+from collections.abc import Collection, Iterable, Mapping
 from dataclasses import dataclass
 from functools import lru_cache
 from typing import Any
@@ -36,10 +39,15 @@ from rapport.commerce.models import Order, OrderLine
 from rapport.commerce.queries import counted
 from rapport.core.errors import FieldError, InvalidInput
 from rapport.customers.models import Customer, Store
+from rapport.inventory.queries import running_out
 from rapport.promotions import personal
+from rapport.recommendations.services import for_customers
 
-VARIABLES = ("customer", "order", "coupon", "promotion", "recommendation", "unsubscribe_url")
+VARIABLES = ("customer", "order", "coupon", "promotion", "recommendation", "recommendations", "unsubscribe_url")
 RECOMMENDATIONS = 3
+# A send step's option: its product lists leave out products forecast to run out
+# (:func:`rapport.inventory.queries.running_out`), so a campaign does not promote what it cannot sell.
+LEAVE_OUT_RUNNING_OUT = "exclude_running_out"
 BEST_SELLER_DAYS = 90
 _ENVIRONMENT = SandboxedEnvironment(autoescape=False, keep_trailing_newline=True)
 
@@ -146,8 +154,10 @@ def latest_orders(customer_ids: Iterable[int]) -> dict[int, dict[str, Any]]:
     }
 
 
-def recommendations(customer_ids: Iterable[int], *, now: dt.datetime | None = None) -> dict[int, list[dict[str, Any]]]:
-    """Best sellers of the last 90 days, minus what each customer already bought."""
+def recommendations(
+    customer_ids: Iterable[int], *, now: dt.datetime | None = None, leave_out: Collection[int] = ()
+) -> dict[int, list[dict[str, Any]]]:
+    """Best sellers of the last 90 days, minus what each customer already bought (and ``leave_out``)."""
     ids = list(customer_ids)
     since = (now or timezone.now()) - dt.timedelta(days=BEST_SELLER_DAYS)
     best = list(
@@ -156,6 +166,7 @@ def recommendations(customer_ids: Iterable[int], *, now: dt.datetime | None = No
         .annotate(sold=Sum("quantity"), orders=Count("order_id"))
         .order_by("-sold", "product_id")[:20]
     )
+    best = [b for b in best if b["product_id"] not in leave_out]
     bought: dict[int, set[int]] = defaultdict(set)
     for row in (
         OrderLine.objects.filter(order__customer_id__in=ids, product_id__in=[b["product_id"] for b in best])
@@ -173,17 +184,49 @@ def recommendations(customer_ids: Iterable[int], *, now: dt.datetime | None = No
     }
 
 
+def running_out_products() -> frozenset[int]:
+    """The products a step with :data:`LEAVE_OUT_RUNNING_OUT` leaves out of its product lists."""
+    return frozenset(running_out().values_list("product_id", flat=True))
+
+
+def personal_recommendations(
+    customer_ids: Iterable[int], limit: int, *, leave_out: Collection[int] = ()
+) -> dict[int, list[dict[str, str]]]:
+    """Each customer's own recommendations (:func:`rapport.recommendations.services.for_customers`),
+    as a message shows them, with the reason in words; ``leave_out`` products are dropped."""
+    return {
+        pk: [
+            {
+                "name": s.product.name,
+                "sku": s.product.sku,
+                "price": f"{s.product.currency} {s.product.price:.2f}",
+                "image": s.product.image_url,
+                "url": s.product.product_url,
+                "reason": s.reason_text,
+            }
+            for s in suggestions
+        ]
+        for pk, suggestions in for_customers(customer_ids, limit=limit, leave_out=leave_out).items()
+    }
+
+
 def contexts_for(
-    customer_ids: Iterable[int], sources: Iterable[str], *, coupons: Mapping[int, Any] | None = None
+    customer_ids: Iterable[int],
+    sources: Iterable[str],
+    *,
+    coupons: Mapping[int, Any] | None = None,
+    leave_out: Collection[int] = (),
 ) -> dict[int, dict[str, Any]]:
-    """Template variables for each customer, loading only what ``sources`` mention."""
+    """Template variables for each customer, loading only what ``sources`` mention; products in
+    ``leave_out`` (those forecast to run out, when the step asks) are in no product list."""
     ids = list(customer_ids)
     used: set[str] = set()
     for source in sources:
         used |= variables_used(source)
     facts = customer_facts(ids)
     orders = latest_orders(ids) if "order" in used else {}
-    recommended = recommendations(ids) if "recommendation" in used else {}
+    best = recommendations(ids, leave_out=leave_out) if "recommendation" in used else {}
+    own = personal_recommendations(ids, RECOMMENDATIONS, leave_out=leave_out) if "recommendations" in used else {}
     promotions = personal.held_facts(ids, timezone.now()) if "promotion" in used else {}
     return {
         pk: {
@@ -191,7 +234,8 @@ def contexts_for(
             "order": orders.get(pk),
             "coupon": (coupons or {}).get(pk),
             "promotion": promotions.get(pk),
-            "recommendation": recommended.get(pk, []),
+            "recommendation": best.get(pk, []),
+            "recommendations": own.get(pk, []),
         }
         for pk in ids
     }

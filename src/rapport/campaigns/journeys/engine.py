@@ -38,7 +38,7 @@ from django.db.models import (
 from django.utils import timezone
 
 from rapport.campaigns.delivery import channels, guards
-from rapport.campaigns.journeys import rewards
+from rapport.campaigns.journeys import recommending, rewards
 from rapport.campaigns.models import (
     ChannelKind,
     ChannelPolicy,
@@ -341,6 +341,15 @@ def _handle_send(
     _move([pk for pk, *_rest in rows], steps.after(step), now)
 
 
+def _handle_recommend(
+    step: Step, rows: list[tuple[int, int, str, dt.datetime | None]], steps: Steps, now: dt.datetime
+) -> None:
+    """A send to those who have recommendations; the others skip it (no message) and go on."""
+    having = recommending.with_recommendations([customer_id for _pk, customer_id, _s, _w in rows], step.config)
+    plan_messages(step, [pk for pk, customer_id, _s, _w in rows if customer_id in having], now=now)
+    _move([pk for pk, *_rest in rows], steps.after(step), now)
+
+
 def _handle_task(
     step: Step, rows: list[tuple[int, int, str, dt.datetime | None]], steps: Steps, now: dt.datetime
 ) -> None:
@@ -370,6 +379,7 @@ _HANDLERS = {
     Step.Kind.WAIT: _handle_wait,
     Step.Kind.SPLIT: _handle_split,
     Step.Kind.SEND: _handle_send,
+    Step.Kind.RECOMMEND: _handle_recommend,
     Step.Kind.NOTIFY: _handle_send,
     Step.Kind.ADD_TAG: _handle_tag,
     Step.Kind.REMOVE_TAG: _handle_tag,
@@ -485,7 +495,8 @@ MESSAGE_COLUMNS = (
 
 
 def plan_messages(step: Step, enrollment_ids: Sequence[int], *, now: dt.datetime) -> int:
-    """Write one message per enrollment for a send (or notify) step, guards applied, exactly once."""
+    """Write one message per enrollment for a send, send-recommendations or notify step, guards
+    applied, exactly once."""
     plan = step.plan
     if step.kind == Step.Kind.NOTIFY:
         channel, purpose = ChannelKind.STAFF, Purpose.SERVICE

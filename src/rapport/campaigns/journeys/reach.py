@@ -29,7 +29,7 @@ from django.utils import timezone
 
 from rapport.campaigns.delivery import channels, guards
 from rapport.campaigns.journeys import engine, rewards
-from rapport.campaigns.models import CONSENT_CHANNEL, ChannelKind, Message, Plan, Purpose, Step
+from rapport.campaigns.models import CONSENT_CHANNEL, MESSAGE_STEPS, ChannelKind, Message, Plan, Purpose, Step
 from rapport.core.errors import Conflict, InvalidInput
 from rapport.customers.consent import consenting_q
 from rapport.customers.models import Customer, Identity, Store
@@ -194,7 +194,7 @@ def _rewards(plan: Plan, ordered: list[Step], treated: int, by_channel: dict[str
             continue
         customers = treated
         if step.kind == Step.Kind.COUPON and step.config.get("audience", rewards.REACHABLE) == rewards.REACHABLE:
-            following = next((s for s in ordered if s.position > step.position and s.kind == Step.Kind.SEND), None)
+            following = next((s for s in ordered if s.position > step.position and s.kind in MESSAGE_STEPS), None)
             channel = following.config.get("channel") if following else None
             if channel in by_channel:
                 customers = _treated(by_channel[channel].reachable, plan)
@@ -230,7 +230,7 @@ def estimate(plan: Plan, *, now: dt.datetime | None = None) -> Reach:
     treated = _treated(size, plan)
     sends: dict[str, list[Step]] = {}
     for step in ordered:
-        if step.kind == Step.Kind.SEND and step.config.get("channel"):
+        if step.kind in MESSAGE_STEPS and step.config.get("channel"):
             sends.setdefault(str(step.config["channel"]), []).append(step)
     by_channel = {channel: _channel(plan, people, channel, steps, starts) for channel, steps in sends.items()}
     messages = sum(c.messages for c in by_channel.values())

@@ -23,7 +23,7 @@ from django.utils.functional import Promise
 from django.utils.translation import gettext_lazy as _
 
 from rapport.campaigns.delivery import guards
-from rapport.campaigns.models import Enrollment, Purpose, Step
+from rapport.campaigns.models import MESSAGE_STEPS, Enrollment, Purpose, Step
 from rapport.core.actor import Actor
 from rapport.core.errors import Conflict, FieldError
 from rapport.customers.models import Customer
@@ -102,7 +102,7 @@ def _left_out(step: Step, customer_ids: list[int], now: dt.datetime) -> set[int]
     if step.config.get("audience", REACHABLE) == EVERYONE:
         return set()
     message = (
-        Step.objects.filter(plan_id=step.plan_id, position__gt=step.position, kind=Step.Kind.SEND)
+        Step.objects.filter(plan_id=step.plan_id, position__gt=step.position, kind__in=MESSAGE_STEPS)
         .order_by("position")
         .first()
     )

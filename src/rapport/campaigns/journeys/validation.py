@@ -16,10 +16,11 @@ from django.utils.functional import Promise
 from django.utils.translation import gettext_lazy as _
 
 from rapport.campaigns.delivery import content
-from rapport.campaigns.journeys import rewards
+from rapport.campaigns.journeys import recommending, rewards
 from rapport.campaigns.models import (
     CUSTOMER_CHANNELS,
     GATEWAY_CHANNELS,
+    MESSAGE_STEPS,
     ChannelKind,
     ContentTemplate,
     Plan,
@@ -170,7 +171,10 @@ def _clean_send(path: str, config: Mapping[str, Any], errors: list[FieldError]) 
         total = sum(weights)
         if total != 100:
             errors.append(FieldError(f"{path}.variants", "weights", f"the split must add up to 100%, not {total}%"))
-    return {"channel": channel, "purpose": purpose, "variants": cleaned_variants}
+    cleaned = {"channel": channel, "purpose": purpose, "variants": cleaned_variants}
+    if config.get(content.LEAVE_OUT_RUNNING_OUT):
+        cleaned[content.LEAVE_OUT_RUNNING_OUT] = True
+    return cleaned
 
 
 def _clean_engagement(
@@ -182,7 +186,7 @@ def _clean_engagement(
         errors.append(FieldError(f"{path}.engagement", "invalid", f"one of: {', '.join(ENGAGEMENTS)}"))
     position = _int(config.get("send_step"), 1, len(earlier))
     send = earlier[position - 1] if position is not None else None
-    if not isinstance(send, Mapping) or send.get("kind") != Step.Kind.SEND:
+    if not isinstance(send, Mapping) or send.get("kind") not in MESSAGE_STEPS:
         errors.append(FieldError(f"{path}.send_step", "not_found", "the number of an earlier send step"))
         position = None
     elif engagement == "delivered" and (send.get("config") or {}).get("channel") not in GATEWAY_CHANNELS:
@@ -292,8 +296,10 @@ def _clean_step(index: int, step: Any, count: int, earlier: Sequence[Any], error
         cleaned = _clean_wait(path, config, errors)
     elif kind == Step.Kind.SPLIT:
         cleaned = _clean_split(path, config, index, count, earlier, errors)
-    elif kind == Step.Kind.SEND:
+    elif kind in MESSAGE_STEPS:
         cleaned = _clean_send(path, config, errors)
+        if kind == Step.Kind.RECOMMEND:
+            recommending.check_templates(path, cleaned, errors)
     elif kind in (Step.Kind.ADD_TAG, Step.Kind.REMOVE_TAG):
         cleaned = _clean_tag_step(path, config, errors)
     elif kind == Step.Kind.NOTIFY:
@@ -313,7 +319,7 @@ def _clean_step(index: int, step: Any, count: int, earlier: Sequence[Any], error
 
 
 _ACTION_STEPS = (
-    Step.Kind.SEND,
+    *MESSAGE_STEPS,
     Step.Kind.NOTIFY,
     Step.Kind.COUPON,
     Step.Kind.POINTS,

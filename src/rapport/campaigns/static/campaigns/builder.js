@@ -51,7 +51,7 @@
     // Only earlier send steps: a split can ask about a message already on its way.
     const options = [];
     steps.slice(0, index).forEach((s, i) => {
-      if (s.kind === "send") options.push({ value: String(i + 1), label: `${L.step} ${i + 1}: ${(s.config && s.config.channel) || kindLabel.send}` });
+      if (s.kind === "send" || s.kind === "recommend") options.push({ value: String(i + 1), label: `${L.step} ${i + 1}: ${(s.config && s.config.channel) || kindLabel.send}` });
     });
     return options;
   }
@@ -104,7 +104,8 @@
           field(L.no, select(branchOptions(index), c.no, (v) => (c.no = v || null), { class: "split-no" })),
         ];
       }
-      case "send": {
+      case "send":
+      case "recommend": {
         c.variants = c.variants && c.variants.length ? c.variants : [{ key: "A", template: null, weight: 100 }];
         const channel = select([{ value: "", label: "—" }, ...catalogue.channels], c.channel, (v) => { c.channel = v; render(); }, { class: "send-channel" });
         const purpose = select([{ value: "marketing", label: L.marketing }, { value: "service", label: L.service }], c.purpose || "marketing", (v) => (c.purpose = v), { class: "send-purpose" });
@@ -116,7 +117,11 @@
           c.variants.push({ key: String.fromCharCode(65 + c.variants.length), template: null, weight: 100 - share * c.variants.length });
           render();
         });
-        return [field(L.channel, channel), field(L.purpose, purpose), variants, add];
+        const leaveOut = el("input", { type: "checkbox", class: "send-exclude-running-out" });
+        leaveOut.checked = Boolean(c.exclude_running_out);
+        leaveOut.addEventListener("change", () => { if (leaveOut.checked) c.exclude_running_out = true; else delete c.exclude_running_out; });
+        const hint = step.kind === "recommend" ? [el("p", { class: "muted small", text: L.recommend_hint })] : [];
+        return [...hint, field(L.channel, channel), field(L.purpose, purpose), variants, add, field(L.exclude_running_out, leaveOut)];
       }
       case "add_tag":
       case "remove_tag":
