@@ -3,6 +3,7 @@ deletes the key, and the rows, untouched, can no longer be read."""
 
 from __future__ import annotations
 
+import json
 from typing import Any
 
 import pytest
@@ -70,3 +71,49 @@ def test_a_value_sealed_before_a_key_was_shredded_and_recreated_stays_unreadable
     assert shredding.open_sealed(shredding.seal(424242, "Lin Hua again")) == "Lin Hua again"  # a new key
     assert shredding.open_sealed(sealed) == ""
     assert shredding.open_sealed("plain text") == "plain text" and shredding.seal(1, "") == ""
+
+
+def test_a_tickets_subject_changes_are_sealed_in_its_history_and_unreadable_after_erasure(
+    system_actor: Actor,
+) -> None:
+    from rapport.service import services as service_services
+    from rapport.service.models import Ticket, TicketEvent
+
+    person = scenario.build(system_actor)
+    ticket = Ticket.objects.get(customer=person.customer)
+    new_subject = f"Call back on {scenario.PHONE}"
+    service_services.update_ticket(ticket, data={"subject": new_subject, "priority": "high"}, actor=system_actor)
+    change = TicketEvent.objects.get(ticket=ticket, action="changed")
+    assert change.data["subject"] == [f"Parcel for {scenario.NAME}", new_subject]  # readable, as written
+    assert change.data["priority"] == ["normal", "high"]
+    [(stored,)] = _raw(TicketEvent._meta.db_table, "data", "id = %s", [change.pk])
+    assert scenario.PHONE not in str(stored) and scenario.NAME not in str(stored) and '"high"' in str(stored)
+    sealed = (stored if isinstance(stored, dict) else json.loads(stored))["subject"]
+    assert sealed.startswith(f"{shredding.PREFIX}{person.customer.pk}:")
+
+    request = services.receive_request(customer=person.customer, kind="erasure", source="email", actor=system_actor)
+    request = services.verify_request(request, method="email_code", note="code to the address", actor=system_actor)
+    services.fulfil_request(request, actor=system_actor)
+    assert shredding.open_sealed(sealed) == ""  # a copy in an older backup cannot be read either
+
+
+def test_the_migration_seals_subject_changes_recorded_before(system_actor: Actor) -> None:
+    from importlib import import_module
+
+    from rapport.service.models import Ticket, TicketEvent
+
+    person = scenario.build(system_actor)
+    ticket = Ticket.objects.get(customer=person.customer)
+    old = TicketEvent.objects.create(ticket=ticket, action="status", actor_label="t", data={}, at=ticket.created_at)
+    plain = {"subject": [f"Parcel for {scenario.NAME}", scenario.EMAIL], "category": ["other", "delivery"]}
+    with connection.cursor() as cursor:  # as written before the field sealed subjects
+        cursor.execute(
+            f"UPDATE {TicketEvent._meta.db_table} SET action = 'changed', data = %s WHERE id = %s",
+            [json.dumps(plain), old.pk],
+        )
+    migration = import_module("rapport.service.migrations.0011_seal_existing_subjects_in_ticket_history")
+    migration.seal_existing(None, connection.schema_editor())
+    migration.seal_existing(None, connection.schema_editor())  # a second run changes nothing
+    [(stored,)] = _raw(TicketEvent._meta.db_table, "data", "id = %s", [old.pk])
+    assert scenario.EMAIL not in str(stored) and "delivery" in str(stored)
+    assert TicketEvent.objects.get(pk=old.pk).data == plain
