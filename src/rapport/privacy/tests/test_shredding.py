@@ -10,11 +10,11 @@ import pytest
 from django.db import connection
 
 from rapport.audit.models import AuditEntry
-from rapport.core import shredding
+from rapport.core import pii, shredding
 from rapport.core.actor import Actor
 from rapport.core.models import SubjectKey
 from rapport.customers import services as customer_services
-from rapport.customers.models import ChangeRecord
+from rapport.customers.models import ChangeRecord, Customer
 from rapport.privacy import services
 from rapport.privacy.tests import scenario
 
@@ -117,3 +117,110 @@ def test_the_migration_seals_subject_changes_recorded_before(system_actor: Actor
     [(stored,)] = _raw(TicketEvent._meta.db_table, "data", "id = %s", [old.pk])
     assert scenario.EMAIL not in str(stored) and "delivery" in str(stored)
     assert TicketEvent.objects.get(pk=old.pk).data == plain
+
+
+def _sealed_tokens(rows: list[tuple[Any, ...]]) -> list[str]:
+    """The ``$pii`` tokens in raw (properties, traits) rows, as a dump of the table holds them."""
+    tokens = []
+    for row in rows:
+        for column in row:
+            values = column if isinstance(column, dict) else json.loads(column)
+            tokens += [v[pii.SEALED] for v in values.values() if pii.is_sealed(v)]
+    return tokens
+
+
+def test_anonymous_events_identified_later_are_resealed_and_shredded_with_the_customer(
+    system_actor: Actor,
+) -> None:
+    """Events stored before their visitor was known, then linked by an identify's back-fill (by
+    device and by user id) and by a merge: after the erasure, a copy of their rows taken before it
+    (a backup) holds nothing that can be decrypted, and the live database holds no plaintext."""
+    from rapport.customers.merge import merge_customers
+    from rapport.events.models import Event
+    from rapport.events.services import create_source
+
+    source = create_source(data={"name": "Shop", "identity_channel": "web"}, actor=system_actor)
+    send = scenario.tracking_client(source)
+    visitor_email, other_phone = "early.bird@example.com", "13677778888"
+    send(
+        {
+            "type": "track",
+            "messageId": "a-1",
+            "anonymousId": "dev-9",
+            "event": "Newsletter",
+            "properties": {"email": visitor_email},
+        },
+        {
+            "type": "page",
+            "messageId": "a-2",
+            "userId": "u-9",
+            "name": "Account",
+            "properties": {"phone": scenario.PHONE},
+        },
+        {
+            "type": "identify",
+            "messageId": "b-1",
+            "userId": "u-other",
+            "traits": {"name": "Other", "phone": other_phone},
+        },
+    )
+    stored = Event.objects.filter(message_id__in=["a-1", "a-2"])
+    assert not stored.exclude(customer=None).exists()  # anonymous: the key ring's seal
+    send(
+        {
+            "type": "identify",
+            "messageId": "id-9",
+            "userId": "u-9",
+            "anonymousId": "dev-9",
+            "traits": {"name": scenario.NAME, "email": scenario.EMAIL},
+        },
+    )
+    customer = Customer.objects.get(identities__external_id="u-9")
+    other = Customer.objects.get(identities__external_id="u-other")
+    assert set(stored.values_list("customer_id", flat=True)) == {customer.pk}
+    merge_customers(customer, other, actor=system_actor, reason="same person")
+    table = Event._meta.db_table
+    backup = _raw(table, "properties, traits", "customer_id = %s", [customer.pk])
+    tokens = _sealed_tokens(backup)
+    assert len(tokens) >= 4 and all(shredding.is_sealed(t) for t in tokens), tokens
+    assert visitor_email not in repr(backup) and scenario.PHONE not in repr(backup)
+    assert (
+        Event.objects.get(message_id="a-1")
+        .properties["email"][pii.SEALED]
+        .startswith(f"{shredding.PREFIX_FAST}{customer.pk}:")
+    )
+
+    request = services.receive_request(customer=customer, kind="erasure", source="email", actor=system_actor)
+    request = services.verify_request(request, method="email_code", note="code to the address", actor=system_actor)
+    services.fulfil_request(request, actor=system_actor)
+
+    assert scenario.find_plaintext(visitor_email, scenario.PHONE, other_phone, scenario.EMAIL) == []
+    assert [shredding.open_sealed(t) for t in tokens] == [""] * len(tokens)  # the backup's copies too
+    assert all(pii.unseal({pii.SEALED: t}) is None for t in tokens)
+
+
+def test_a_merge_moves_event_values_still_under_the_key_ring_to_the_survivors_key(
+    system_actor: Actor, make_customer: Any
+) -> None:
+    """Rows written before events were resealed at linking (the key ring's seal on a customer's
+    event) move to the survivor's key when their customer is merged away."""
+    from rapport.customers.merge import merge_customers
+    from rapport.events.models import Event
+    from rapport.events.services import create_source
+
+    source = create_source(data={"name": "Shop", "identity_channel": "web"}, actor=system_actor)
+    survivor, merged = make_customer(name="Kept"), make_customer(name="Merged")
+    old = Event.objects.create(
+        source=source,
+        message_id="old-1",
+        type="track",
+        name="Visit",
+        customer=merged,
+        properties={"email": pii.seal(scenario.EMAIL, None)},
+        timestamp=survivor.created_at,
+        received_at=survivor.created_at,
+    )
+    merge_customers(survivor, merged, actor=system_actor, reason="same person")
+    token = Event.objects.get(pk=old.pk).properties["email"][pii.SEALED]
+    assert token.startswith(f"{shredding.PREFIX_FAST}{survivor.pk}:")
+    assert pii.unseal({pii.SEALED: token}) == scenario.EMAIL
