@@ -19,7 +19,6 @@ from typing import Any
 import orjson
 from django.db import connection, transaction
 
-from rapport.core import pii
 from rapport.core.actor import Actor
 from rapport.core.actor import Source as ActorSource
 from rapport.core.dates import from_epoch_microseconds
@@ -30,7 +29,7 @@ from rapport.customers.models import Customer, Identity
 from rapport.customers.validation import LookupCache
 from rapport.events.messages import Message
 from rapport.events.models import AnonymousVisitor, Event, EventType, ProcessingError, Source
-from rapport.events.personal import reseal_linked_events
+from rapport.events.personal import KEY_RING_SEALED_LIKE, reseal_linked_events
 from rapport.privacy.tombstones import erased_user_ids
 
 _ABSENT = object()
@@ -306,14 +305,14 @@ _HOLDS_SEALED = " OR ".join(f"CAST({column} AS TEXT) LIKE %s" for column in ("pr
 
 
 def link_events(where: str, params: list[Any], customer_id: int) -> int:
-    """Events matching ``where`` join the customer; those holding a sealed personal value have it
-    moved to the customer's key (:func:`rapport.events.personal.reseal_linked_events`), so their
-    erasure shreds it. One statement links them all and names the sealed ones; how many joined.
+    """Events matching ``where`` join the customer; those holding a personal value sealed with the
+    key ring have it moved to the customer's key (:func:`rapport.events.personal.reseal_linked_events`), so their
+    erasure shreds it. One statement links them all and names those; how many joined.
 
     Plain SQL: once or twice for every identify, and the ORM's building of the update cost more
     than the update itself (py-spy, docs/benchmarks.md).
     """
-    holding = f'%"{pii.SEALED}"%'
+    holding = KEY_RING_SEALED_LIKE
     with connection.cursor() as cursor:
         cursor.execute(
             f"UPDATE {_EVENT_TABLE} SET customer_id = %s WHERE {where} RETURNING id, ({_HOLDS_SEALED})",  # noqa: S608

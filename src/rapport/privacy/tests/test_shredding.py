@@ -4,6 +4,7 @@ deletes the key, and the rows, untouched, can no longer be read."""
 from __future__ import annotations
 
 import json
+from importlib import import_module
 from typing import Any
 
 import pytest
@@ -98,8 +99,6 @@ def test_a_tickets_subject_changes_are_sealed_in_its_history_and_unreadable_afte
 
 
 def test_the_migration_seals_subject_changes_recorded_before(system_actor: Actor) -> None:
-    from importlib import import_module
-
     from rapport.service.models import Ticket, TicketEvent
 
     person = scenario.build(system_actor)
@@ -199,11 +198,12 @@ def test_anonymous_events_identified_later_are_resealed_and_shredded_with_the_cu
     assert all(pii.unseal({pii.SEALED: t}) is None for t in tokens)
 
 
-def test_a_merge_moves_event_values_still_under_the_key_ring_to_the_survivors_key(
+def test_a_merge_and_the_migration_move_event_values_still_under_the_key_ring_to_the_customers_key(
     system_actor: Actor, make_customer: Any
 ) -> None:
-    """Rows written before events were resealed at linking (the key ring's seal on a customer's
-    event) move to the survivor's key when their customer is merged away."""
+    """Rows linked before events were resealed at linking (the key ring's seal on a customer's
+    event) move to the survivor's key when their customer is merged away, and any other to its
+    customer's key by migration ``events.0007``."""
     from rapport.customers.merge import merge_customers
     from rapport.events.models import Event
     from rapport.events.services import create_source
@@ -220,7 +220,24 @@ def test_a_merge_moves_event_values_still_under_the_key_ring_to_the_survivors_ke
         timestamp=survivor.created_at,
         received_at=survivor.created_at,
     )
+    kept = Event.objects.create(
+        source=source,
+        message_id="old-2",
+        type="track",
+        name="Visit",
+        customer=survivor,
+        properties={"phone": pii.seal(scenario.PHONE, None)},
+        timestamp=survivor.created_at,
+        received_at=survivor.created_at,
+    )
     merge_customers(survivor, merged, actor=system_actor, reason="same person")
     token = Event.objects.get(pk=old.pk).properties["email"][pii.SEALED]
     assert token.startswith(f"{shredding.PREFIX_FAST}{survivor.pk}:")
     assert pii.unseal({pii.SEALED: token}) == scenario.EMAIL
+
+    # the survivor's own old row: the migration moves what the merge did not touch
+    migration = import_module("rapport.events.migrations.0007_reseal_linked_events_under_customer_keys")
+    migration.reseal(None, connection.schema_editor())
+    token = Event.objects.get(pk=kept.pk).properties["phone"][pii.SEALED]
+    assert token.startswith(f"{shredding.PREFIX_FAST}{survivor.pk}:")
+    assert pii.unseal({pii.SEALED: token}) == scenario.PHONE
