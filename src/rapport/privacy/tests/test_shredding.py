@@ -210,26 +210,22 @@ def test_a_merge_and_the_migration_move_event_values_still_under_the_key_ring_to
 
     source = create_source(data={"name": "Shop", "identity_channel": "web"}, actor=system_actor)
     survivor, merged = make_customer(name="Kept"), make_customer(name="Merged")
-    old = Event.objects.create(
-        source=source,
-        message_id="old-1",
-        type="track",
-        name="Visit",
-        customer=merged,
-        properties={"email": pii.seal(scenario.EMAIL, None)},
-        timestamp=survivor.created_at,
-        received_at=survivor.created_at,
-    )
-    kept = Event.objects.create(
-        source=source,
-        message_id="old-2",
-        type="track",
-        name="Visit",
-        customer=survivor,
-        properties={"phone": pii.seal(scenario.PHONE, None)},
-        timestamp=survivor.created_at,
-        received_at=survivor.created_at,
-    )
+
+    def stored_before(customer: Customer, key: str, value: str) -> Any:
+        """An event of the customer as linked before linking resealed: the key ring's seal."""
+        return Event.objects.create(
+            source=source,
+            message_id=f"old-{key}",
+            type="track",
+            name="Visit",
+            customer=customer,
+            properties={key: pii.seal(value, None)},
+            timestamp=customer.created_at,
+            received_at=customer.created_at,
+        )
+
+    old = stored_before(merged, "email", scenario.EMAIL)
+    kept = stored_before(survivor, "phone", scenario.PHONE)
     merge_customers(survivor, merged, actor=system_actor, reason="same person")
     token = Event.objects.get(pk=old.pk).properties["email"][pii.SEALED]
     assert token.startswith(f"{shredding.PREFIX_FAST}{survivor.pk}:")
