@@ -91,6 +91,8 @@ def test_a_tickets_subject_changes_are_sealed_in_its_history_and_unreadable_afte
     assert scenario.PHONE not in str(stored) and scenario.NAME not in str(stored) and '"high"' in str(stored)
     sealed = (stored if isinstance(stored, dict) else json.loads(stored))["subject"]
     assert sealed.startswith(f"{shredding.PREFIX}{person.customer.pk}:")
+    history = services.export_customer(person.customer)["service"]["ticket_history"]
+    assert [e["data"]["subject"][1] for e in history if e["action"] == "changed"] == [new_subject]  # the copy
 
     request = services.receive_request(customer=person.customer, kind="erasure", source="email", actor=system_actor)
     request = services.verify_request(request, method="email_code", note="code to the address", actor=system_actor)
