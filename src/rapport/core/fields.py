@@ -86,7 +86,23 @@ class SubjectSealedTextField(_AboutSubject, _TextField):
 class SubjectSealedJSONField(_AboutSubject, models.JSONField):
     """A JSON object about one customer whose values are sealed one by one with the customer's key
     (see :class:`SubjectSealedTextField`): the keys (field names, not personal) stay queryable with
-    ``has_key``; the values read back as written, and drop out once the customer is erased."""
+    ``has_key``; the values read back as written, and drop out once the customer is erased.
+
+    ``sealed_keys`` limits the sealing to the values of those keys (the personal ones), so the
+    others stay queryable (``data__key=…``) and survive the erasure; empty: every value."""
+
+    def __init__(self, *args: Any, sealed_keys: tuple[str, ...] = (), **kwargs: Any) -> None:
+        self.sealed_keys = tuple(sealed_keys)
+        super().__init__(*args, **kwargs)
+
+    def deconstruct(self) -> Any:
+        name, path, args, kwargs = super().deconstruct()
+        if self.sealed_keys:
+            kwargs["sealed_keys"] = self.sealed_keys
+        return name, path, args, kwargs
+
+    def seals(self, key: str) -> bool:
+        return not self.sealed_keys or key in self.sealed_keys
 
     def pre_save(self, model_instance: models.Model, add: bool) -> Any:
         value = super().pre_save(model_instance, add)
@@ -94,7 +110,9 @@ class SubjectSealedJSONField(_AboutSubject, models.JSONField):
         if subject is None or not isinstance(value, dict):
             return value
         return {
-            key: item if shredding.is_sealed(item) else shredding.seal(subject, orjson.dumps(item).decode())
+            key: item
+            if shredding.is_sealed(item) or not self.seals(key)
+            else shredding.seal(subject, orjson.dumps(item).decode())
             for key, item in value.items()
         }
 

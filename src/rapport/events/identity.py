@@ -29,6 +29,7 @@ from rapport.customers.models import Customer, Identity
 from rapport.customers.validation import LookupCache
 from rapport.events.messages import Message
 from rapport.events.models import AnonymousVisitor, Event, EventType, ProcessingError, Source
+from rapport.events.personal import KEY_RING_SEALED_LIKE, reseal_linked_events
 from rapport.privacy.tombstones import erased_user_ids
 
 _ABSENT = object()
@@ -295,16 +296,31 @@ def _for_comparison(customer_id: int, data: dict[str, Any]) -> Customer:
 
 
 def _back_fill(where: str, params: list[Any], customer_id: int) -> None:
-    """Events stored without a customer that match ``where`` join it.
+    """Events stored without a customer that match ``where`` join it."""
+    link_events(f"customer_id IS NULL AND {where}", params, customer_id)
+
+
+_EVENT_TABLE = Event._meta.db_table
+_HOLDS_SEALED = " OR ".join(f"CAST({column} AS TEXT) LIKE %s" for column in ("properties", "traits", "context"))
+
+
+def link_events(where: str, params: list[Any], customer_id: int) -> int:
+    """Events matching ``where`` join the customer; those holding a personal value sealed with the
+    key ring have it moved to the customer's key (:func:`rapport.events.personal.reseal_linked_events`), so their
+    erasure shreds it. One statement links them all and names those; how many joined.
 
     Plain SQL: once or twice for every identify, and the ORM's building of the update cost more
     than the update itself (py-spy, docs/benchmarks.md).
     """
+    holding = KEY_RING_SEALED_LIKE
     with connection.cursor() as cursor:
         cursor.execute(
-            f"UPDATE {Event._meta.db_table} SET customer_id = %s WHERE customer_id IS NULL AND {where}",  # noqa: S608
-            [customer_id, *params],
+            f"UPDATE {_EVENT_TABLE} SET customer_id = %s WHERE {where} RETURNING id, ({_HOLDS_SEALED})",  # noqa: S608
+            [customer_id, *params, holding, holding, holding],
         )
+        linked = cursor.fetchall()
+    reseal_linked_events([pk for pk, sealed in linked if sealed], customer_id)
+    return len(linked)
 
 
 def known_identities(channel: str, user_ids: set[str]) -> list[tuple[str, int]]:

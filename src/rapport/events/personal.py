@@ -13,16 +13,16 @@ one that holds one is decoded, sealed and encoded again.
 Crypto-shredding: when the event is stored for a known customer (the user id's identity, at the
 request or in the resolver), its sealed values move to the customer's own key
 (:func:`for_customers`), blind indexes unchanged; erasure deletes that key, so copies in backups
-taken before the erasure cannot be read either. Events stored without a customer, or linked only
-through a device or a later identify's back-fill, keep the key ring's seal: erasure blanks the
-properties, traits and context of every event of the person (their customer, user ids and
-devices; see ``rapport.privacy.handlers.erase_events``), which covers them in the live database;
-re-sealing them at back-fill would rewrite rows the person may never ask about.
+taken before the erasure cannot be read either. Events stored without a customer (anonymous
+visitors, user ids not known yet) keep the key ring's seal until they are linked to one (an
+identify's back-fill, an alias, a merge): then the rows that hold a sealed value move to the
+customer's key (:func:`reseal_linked_events`). Erasure also blanks the properties, traits and
+context of every event of the person (``rapport.privacy.handlers.erase_events``).
 """
 
 from __future__ import annotations
 
-from collections.abc import Iterator, Mapping, Sequence
+from collections.abc import Callable, Iterator, Mapping, Sequence
 from typing import Any
 
 import orjson
@@ -34,6 +34,10 @@ PHONE_KEYS = frozenset({"phone", "mobile", "phone_number", "phoneNumber"})
 ID_KEYS = frozenset({"id_number", "idNumber", "id_card"})
 PERSONAL_KEYS = EMAIL_KEYS | PHONE_KEYS | ID_KEYS | {"address"}
 SEALED_OBJECTS = ("properties", "traits")
+RESEAL_BATCH = 500
+# matches, in a JSON column read as text, a value sealed with the key ring (a Fernet token), not one
+# already under a customer's key (``ck2:``): the rows :func:`reseal_linked_events` has work in
+KEY_RING_SEALED_LIKE = f'%"{pii.SEALED}":%"gAAAAA%'
 _MARKERS = tuple(f'"{key}"'.encode() for key in sorted(PERSONAL_KEYS))
 
 
@@ -60,6 +64,24 @@ def _plain_values(objects: Mapping[str, Any] | None) -> dict[str, Mapping[str, A
     return {place: values for place, values in _sealed_places(objects)}
 
 
+def _move_to_customer(
+    objects: Mapping[str, Any],
+    customer_id: int,
+    seal_one: Callable[[int, str], str],
+    received: Mapping[str, Mapping[str, Any]],
+) -> bool:
+    """Move the key ring's seals in ``objects`` to the customer's key, in place; whether any moved.
+    Values already under a customer's key stay (a merged-away customer's key is shredded with the
+    survivor's)."""
+    moved = False
+    for place, values in _sealed_places(objects):
+        for key, value in values.items():
+            if pii.is_sealed(value) and not shredding.is_sealed(value.get(pii.SEALED)):
+                shredding.reseal(value, customer_id, seal_one, received.get(place, {}).get(key))
+                moved = True
+    return moved
+
+
 def for_customers(bodies: Sequence[tuple[bytes | str, int, Mapping[str, Any] | None]]) -> list[bytes]:
     """Each body with its sealed values moved to its customer's own key (the keys of the batch
     fetched or created together; see the module docstring). The third item, the message's objects
@@ -68,12 +90,32 @@ def for_customers(bodies: Sequence[tuple[bytes | str, int, Mapping[str, Any] | N
     moved = []
     for body, customer_id, plain in bodies:
         objects = orjson.loads(body)
-        received = _plain_values(plain)
-        for place, values in _sealed_places(objects):
-            for key, value in values.items():
-                if pii.is_sealed(value):
-                    shredding.reseal(value, customer_id, seal_one, received.get(place, {}).get(key))
+        _move_to_customer(objects, customer_id, seal_one, _plain_values(plain))
         moved.append(orjson.dumps(objects))
+    return moved
+
+
+def reseal_linked_events(event_ids: Sequence[int], customer_id: int) -> int:
+    """Stored events just linked to a customer (an identify's back-fill, an alias, a merge) with
+    their personal values moved from the key ring to the customer's key, so the customer's erasure
+    shreds them too, copies in backups included; how many rows were rewritten (one statement per
+    batch of rows)."""
+    from rapport.events.models import Event
+
+    if not event_ids:
+        return 0
+    seal_one = shredding.sealer({customer_id}, fast=True)
+    columns = ("properties", "traits", "context")
+    moved = 0
+    for start in range(0, len(event_ids), RESEAL_BATCH):
+        changed = []
+        batch = Event.objects.filter(pk__in=list(event_ids[start : start + RESEAL_BATCH]))
+        for pk, *values in batch.values_list("pk", *columns):
+            objects = dict(zip(columns, values, strict=True))
+            if _move_to_customer(objects, customer_id, seal_one, {}):
+                changed.append(Event(pk=pk, **objects))
+        Event.objects.bulk_update(changed, list(columns))
+        moved += len(changed)
     return moved
 
 

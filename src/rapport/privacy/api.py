@@ -71,13 +71,19 @@ def request_body(request: DataSubjectRequest) -> dict[str, Any]:
             "expires_at": request.archive_expires_at.isoformat(),
             "downloaded_at": request.archive_downloaded_at.isoformat() if request.archive_downloaded_at else None,
         }
+    if request.status == RequestStatus.PREPARING:
+        body["preparation"] = services.preparation(request)
     if request.kind == RequestKind.ERASURE and request.status == RequestStatus.COMPLETED:
         body["outcome"] = request.outcome
     return body
 
 
+def _visible_requests(request: HttpRequest) -> Any:
+    return DataSubjectRequest.objects.filter(customer__in=visible_customers(request.user)).select_related("archive_job")
+
+
 def _request(request: HttpRequest, request_id: int) -> DataSubjectRequest:
-    found = DataSubjectRequest.objects.filter(pk=request_id, customer__in=visible_customers(request.user)).first()
+    found = _visible_requests(request).filter(pk=request_id, customer__in=visible_customers(request.user)).first()
     if found is None:
         raise NotFound.single("request_id", "not_found", _("No such request."))
     return found
@@ -95,7 +101,7 @@ def list_requests(
     offset: int = 0,
 ) -> dict[str, Any]:
     require(request, PRIVACY, HANDLE)
-    found = DataSubjectRequest.objects.filter(customer__in=visible_customers(request.user)).order_by("due_at", "id")
+    found = _visible_requests(request).order_by("due_at", "id")
     if status:
         if status not in RequestStatus.values:
             raise InvalidInput.single("status", "invalid", f"one of: {', '.join(RequestStatus.values)}")
@@ -161,12 +167,13 @@ def reject(request: HttpRequest, request_id: int, payload: RejectIn) -> dict[str
 
 @router.post(
     "/privacy/requests/{request_id}/fulfil",
-    response={200: RequestOut},
-    summary="Build the archive or erase, as the request asks",
+    response={200: RequestOut, 202: RequestOut},
+    summary="Erase (200), or start building the copy (202: a job; follow it on the request)",
 )
-def fulfil(request: HttpRequest, request_id: int) -> dict[str, Any]:
+def fulfil(request: HttpRequest, request_id: int) -> Status[dict[str, Any]]:
     require(request, PRIVACY, HANDLE)
-    return request_body(services.fulfil_request(_request(request, request_id), actor=actor_for(request)))
+    done = services.fulfil_request(_request(request, request_id), actor=actor_for(request))
+    return Status(202 if done.status == RequestStatus.PREPARING else 200, request_body(done))
 
 
 @router.get(

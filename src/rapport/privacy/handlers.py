@@ -249,6 +249,8 @@ def export_service(customer: Customer) -> Rows:
     return {
         "tickets": rows(Ticket.objects.filter(customer=customer)),
         "ticket_messages": rows(TicketMessage.objects.filter(ticket__customer=customer)),
+        # the history keeps the old and new subject of every change (sealed, opened here)
+        "ticket_history": rows(TicketEvent.objects.filter(ticket__customer=customer), omit=("actor",)),
         "attachments": rows(Attachment.objects.filter(message__ticket__customer=customer)),
         "bot_conversations": rows(BotConversation.objects.filter(customer=customer)),
     }

@@ -6,6 +6,7 @@ from django.contrib import messages
 from django.contrib.auth.decorators import login_required, permission_required
 from django.http import HttpRequest, HttpResponse
 from django.shortcuts import redirect, render
+from django.utils.http import url_has_allowed_host_and_scheme
 from django.utils.translation import gettext as _
 from django.views.decorators.http import require_POST
 
@@ -53,6 +54,9 @@ def _act(request: HttpRequest, job_id: int, action: str) -> HttpResponse:
     else:
         text = _("Job #%(id)s is queued again.") if action == "retry" else _("Job #%(id)s: %(status)s.")
         messages.success(request, text % {"id": done.pk, "status": done.get_status_display()})
+    back = request.POST.get("next", "")  # the page the button was on (a request's copy being prepared)
+    if back and url_has_allowed_host_and_scheme(back, allowed_hosts={request.get_host()}):
+        return redirect(back)
     return redirect("privacy:jobs")
 
 

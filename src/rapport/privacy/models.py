@@ -5,6 +5,8 @@ from __future__ import annotations
 from django.db import models
 from django.utils.translation import gettext_lazy as _
 
+from rapport.core.models import BackgroundJob
+
 
 class KeyCanary(models.Model):
     """One known value encrypted with the personal-data keys, so a start with other keys is noticed.
@@ -36,8 +38,12 @@ class RequestKind(models.TextChoices):
 class RequestStatus(models.TextChoices):
     RECEIVED = "received", _("Received")
     VERIFIED = "verified", _("Verified")
+    PREPARING = "preparing", _("Preparing the copy")
     COMPLETED = "completed", _("Completed")
     REJECTED = "rejected", _("Rejected")
+
+
+OPEN_REQUEST_STATUSES = (RequestStatus.RECEIVED, RequestStatus.VERIFIED, RequestStatus.PREPARING)
 
 
 class RequestSource(models.TextChoices):
@@ -80,6 +86,12 @@ class DataSubjectRequest(models.Model):
     completed_by_label = models.CharField(max_length=150, blank=True)
     completed_at = models.DateTimeField(null=True, blank=True)
     rejection_reason = models.CharField(_("reason for rejecting"), max_length=500, blank=True)
+    # access: the archive is built by a background job (a large customer's would hold a web worker);
+    # ``archive_progress`` counts the domains exported so far
+    archive_job = models.ForeignKey(
+        BackgroundJob, null=True, blank=True, on_delete=models.SET_NULL, related_name="+", editable=False
+    )
+    archive_progress = models.PositiveSmallIntegerField(default=0, editable=False)
     # access: the archive, encrypted with the personal-data keys, until it expires
     archive = models.BinaryField(null=True, blank=True, editable=False)
     archive_expires_at = models.DateTimeField(null=True, blank=True)
@@ -99,7 +111,7 @@ class DataSubjectRequest(models.Model):
 
     @property
     def is_open(self) -> bool:
-        return self.status in (RequestStatus.RECEIVED, RequestStatus.VERIFIED)
+        return self.status in OPEN_REQUEST_STATUSES
 
 
 class ErasedIdentity(models.Model):

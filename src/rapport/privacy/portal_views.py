@@ -1,7 +1,8 @@
 """The member portal's "My data" page: ask for a copy, cancel the account (注销), fetch the copy.
 
 A member signed in to the portal has proved they hold the phone or email on file, so their
-requests are verified on receipt and fulfilled at once: the copy is built, the account erased.
+requests are verified on receipt and fulfilled at once: the account erased, or the copy started (a
+background job builds it; the page lists it with its link once ready).
 """
 
 from __future__ import annotations
@@ -51,7 +52,10 @@ def _receive_and_fulfil(request: HttpRequest, kind: str) -> DataSubjectRequest |
 @require_POST
 def ask_for_copy(request: HttpRequest) -> HttpResponse:
     if _receive_and_fulfil(request, RequestKind.ACCESS) is not None:
-        messages.success(request, _("Your copy is ready below; the link works for you only, for a few days."))
+        messages.success(
+            request,
+            _("We are preparing your copy: refresh this page in a minute. Its link works for you only, for days."),
+        )
     return redirect("privacy_portal:home")
 
 

@@ -34,6 +34,7 @@ class RequestOut(Body):
     rejection_reason: str
     outcome: dict[str, Any] | None = None
     archive: dict[str, Any] | None = None
+    preparation: dict[str, Any] | None = None
 
 
 class JobOut(Body):

@@ -3,9 +3,10 @@
 * ``receive_request`` opens a request for a copy of the data (access) or for erasure (注销), with
   where it came from and the legal deadline; a member asking in the portal is verified by having
   signed in there, anyone else by a person who records what they checked (``verify_request``).
-* ``fulfil_request`` builds the access archive (every registered hook's rows as JSON and CSV,
-  zipped, stored encrypted with the personal-data keys, fetched by the verified member through a
-  signed link that expires) or erases: one transaction per customer, every hook anonymising its
+* ``fulfil_request`` starts the access archive, built by a tracked background job
+  (``prepare_archive``: every registered hook's rows as JSON and CSV, zipped, stored encrypted with
+  the personal-data keys, fetched by the verified member through a signed link that expires), or
+  erases: one transaction per customer, every hook anonymising its
   domain, identities kept only as blind-index tombstones, receivers of tag sync told by a signed
   event, and an audit entry of who erased whom under which request.
 
@@ -20,6 +21,7 @@ import hmac
 import io
 import json
 import zipfile
+from collections.abc import Callable
 from typing import Any
 
 from django.apps import apps
@@ -33,14 +35,16 @@ from django.utils.translation import gettext as _
 
 from rapport.audit.models import AuditEntry
 from rapport.audit.services import record
-from rapport.core import pii, shredding
+from rapport.core import jobs, pii, shredding
 from rapport.core.actor import Actor
 from rapport.core.actor import Source as ActorSource
 from rapport.core.errors import Conflict, FieldError, InvalidInput, NotFound
+from rapport.core.models import OPEN_STATUSES
 from rapport.core.public_url import public_url
 from rapport.core.tabular import csv_bytes
 from rapport.customers.models import Customer, CustomerMerge, Identity, MergedCustomer
 from rapport.privacy.models import (
+    OPEN_REQUEST_STATUSES,
     DataSubjectRequest,
     ErasedIdentity,
     RequestKind,
@@ -84,7 +88,7 @@ def receive_request(
     with transaction.atomic():
         Customer.objects.select_for_update().filter(pk=customer.pk).first()
         open_one = DataSubjectRequest.objects.filter(
-            customer=customer, kind=kind, status__in=[RequestStatus.RECEIVED, RequestStatus.VERIFIED]
+            customer=customer, kind=kind, status__in=OPEN_REQUEST_STATUSES
         ).first()
         if open_one is not None:
             raise Conflict(
@@ -163,7 +167,7 @@ def reject_request(request: DataSubjectRequest, *, reason: str, actor: Actor) ->
     if not reason:
         raise InvalidInput(FieldError("reason", "required", _("Give the reason, for the record and the requester.")))
     with transaction.atomic():
-        locked = _locked(request, allowed=(RequestStatus.RECEIVED, RequestStatus.VERIFIED))
+        locked = _locked(request, allowed=OPEN_REQUEST_STATUSES)  # a copy being prepared is dropped
         locked.status = RequestStatus.REJECTED
         locked.rejection_reason = reason[:500]
         locked.completed_by_label = actor.describe()[:150]
@@ -174,28 +178,111 @@ def reject_request(request: DataSubjectRequest, *, reason: str, actor: Actor) ->
 
 
 def fulfil_request(request: DataSubjectRequest, *, actor: Actor) -> DataSubjectRequest:
-    """Build the archive or erase, as the request asks; only a verified request is fulfilled."""
+    """Erase, or start building the copy, as the request asks; only a verified request is fulfilled.
+
+    An access request becomes ``preparing`` and a tracked job builds the archive
+    (:func:`prepare_archive`) once this commits: a customer with years of events would hold a web
+    worker for as long. The person who fulfilled it is recorded now; the job completes it."""
     with transaction.atomic():
-        locked = _locked(request, allowed=(RequestStatus.VERIFIED,))
-        if locked.kind == RequestKind.ACCESS:
-            locked.archive = pii.key_ring().encrypt(build_archive(locked.customer))
-            locked.archive_expires_at = timezone.now() + dt.timedelta(days=settings.RAPPORT_PRIVACY_ARCHIVE_DAYS)
-        else:
-            locked.outcome = _erase(locked.customer, request=locked, actor=actor)
-        locked.status = RequestStatus.COMPLETED
+        locked = _locked(request, allowed=(RequestStatus.VERIFIED, RequestStatus.PREPARING))
+        if locked.status == RequestStatus.PREPARING:
+            _refuse_while_preparing(locked)
         locked.completed_by_label = actor.describe()[:150]
+        if locked.kind == RequestKind.ACCESS:
+            from rapport.privacy.tasks import build_access_archive  # the task calls back into this module
+
+            locked.status = RequestStatus.PREPARING
+            locked.archive_progress = 0
+            locked.archive_job = jobs.enqueue(build_access_archive, locked.pk)
+            locked.save(update_fields=["status", "archive_progress", "archive_job", "completed_by_label"])
+            record(actor, AuditEntry.Action.UPDATE, obj=locked, changes={"preparing": locked.kind}, sealed=False)
+            return locked
+        locked.outcome = _erase(locked.customer, request=locked, actor=actor)
+        locked.status = RequestStatus.COMPLETED
         locked.completed_at = timezone.now()
         locked.save()
         record(actor, AuditEntry.Action.UPDATE, obj=locked, changes={"completed": locked.kind}, sealed=False)
     return locked
 
 
+def _refuse_while_preparing(request: DataSubjectRequest) -> None:
+    """A copy being prepared is started again only when its job stopped (failed, stalled,
+    cancelled, or its record pruned); a second click while it runs starts no second job."""
+    job = request.archive_job
+    if job is not None and job.status in OPEN_STATUSES:
+        raise Conflict(
+            FieldError(
+                "status",
+                "wrong_status",
+                _("The copy is being prepared (job #%(job)s): wait for it, or cancel the job first.") % {"job": job.pk},
+            )
+        )
+
+
 # Access -----------------------------------------------------------------------------------------
 
 
-def export_customer(customer: Customer) -> dict[str, dict[str, list[dict[str, Any]]]]:
-    """Everything every app holds about the customer: ``{domain: {table: rows}}``."""
-    return {hook.name: hook.export(customer) for hook in privacy_hooks()}
+def prepare_archive(request_id: int) -> bool:
+    """Build, encrypt and keep the copy a ``preparing`` request asks for; False when there is
+    nothing to do (rejected or completed meanwhile, or the job was cancelled).
+
+    Safe to run again after a dead worker: the copy is built afresh, outside any transaction (it
+    reads every domain, which takes a while for a large customer), and stored only if the request
+    still waits for it."""
+    request = DataSubjectRequest.objects.select_related("customer").filter(pk=request_id).first()
+    if request is None or request.status != RequestStatus.PREPARING:
+        return False
+    waiting = DataSubjectRequest.objects.filter(pk=request_id, status=RequestStatus.PREPARING)
+
+    def exported(domains: int) -> None:
+        waiting.update(archive_progress=domains)
+
+    sealed = pii.key_ring().encrypt(build_archive(request.customer, progress=exported))
+    with transaction.atomic():
+        locked = DataSubjectRequest.objects.select_for_update().filter(pk=request_id).first()
+        if locked is None or locked.status != RequestStatus.PREPARING:
+            return False
+        if jobs.cancel_requested():  # the request waits for a retry (or a new fulfilment)
+            return False
+        locked.archive = sealed
+        locked.archive_expires_at = timezone.now() + dt.timedelta(days=settings.RAPPORT_PRIVACY_ARCHIVE_DAYS)
+        locked.status = RequestStatus.COMPLETED
+        locked.completed_at = timezone.now()
+        locked.save()
+        record(
+            Actor.system("privacy"),
+            AuditEntry.Action.UPDATE,
+            obj=locked,
+            changes={"completed": locked.kind},
+            sealed=False,
+        )
+    return True
+
+
+def preparation(request: DataSubjectRequest) -> dict[str, Any]:
+    """How far the job building a copy is: its status (``failed`` or ``stalled``: retry it as any
+    job, ``POST /api/v1/jobs/{job_id}/retry`` or the jobs page) and the domains exported so far."""
+    job = request.archive_job
+    return {
+        "job_id": job.pk if job else None,
+        "job_status": job.status if job else None,
+        "error": job.error if job else "",
+        "domains_done": request.archive_progress,
+        "domains_total": len(privacy_hooks()),
+    }
+
+
+def export_customer(
+    customer: Customer, *, progress: Callable[[int], None] | None = None
+) -> dict[str, dict[str, list[dict[str, Any]]]]:
+    """Everything every app holds about the customer: ``{domain: {table: rows}}``; ``progress`` is
+    told how many domains are done after each."""
+    exported: dict[str, dict[str, list[dict[str, Any]]]] = {}
+    for hook in privacy_hooks():
+        exported[hook.name] = hook.export(customer)
+        if progress is not None:
+            progress(len(exported))
+    return exported
 
 
 def _csv(table: list[dict[str, Any]]) -> bytes:
@@ -212,9 +299,9 @@ def _csv(table: list[dict[str, Any]]) -> bytes:
     return csv_bytes([columns, *values])
 
 
-def build_archive(customer: Customer) -> bytes:
+def build_archive(customer: Customer, *, progress: Callable[[int], None] | None = None) -> bytes:
     """A zip of ``<domain>.json`` and ``<domain>/<table>.csv`` for every domain, plus a manifest."""
-    data = export_customer(customer)
+    data = export_customer(customer, progress=progress)
     buffer = io.BytesIO()
     with zipfile.ZipFile(buffer, "w", compression=zipfile.ZIP_DEFLATED) as archive:
         manifest = {

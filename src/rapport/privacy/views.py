@@ -15,9 +15,9 @@ from rapport.core.errors import DomainError
 from rapport.core.listing import page_offset, paginate
 from rapport.customers.merge import resolve_customer_id
 from rapport.customers.queries import visible_customers
-from rapport.privacy import services
+from rapport.privacy import jobs, services
 from rapport.privacy.forms import ReceiveForm, RejectForm, VerifyForm
-from rapport.privacy.models import DataSubjectRequest, RequestKind, RequestStatus
+from rapport.privacy.models import OPEN_REQUEST_STATUSES, DataSubjectRequest, RequestKind, RequestStatus
 from rapport.privacy.retention import RULES, cutoff_for
 
 HANDLE = "privacy.handle_privacy_request"
@@ -29,7 +29,9 @@ def _actor(request: HttpRequest) -> Actor:
 
 
 def _visible(request: HttpRequest) -> object:
-    return DataSubjectRequest.objects.filter(customer__in=visible_customers(request.user)).select_related("customer")
+    return DataSubjectRequest.objects.filter(customer__in=visible_customers(request.user)).select_related(
+        "customer", "archive_job"
+    )
 
 
 def _show_errors(request: HttpRequest, exc: DomainError) -> None:
@@ -43,7 +45,7 @@ def request_list(request: HttpRequest) -> HttpResponse:
     status = request.GET.get("status", "open")
     found = _visible(request).order_by("due_at", "id")  # type: ignore[attr-defined]
     if status == "open":
-        found = found.filter(status__in=[RequestStatus.RECEIVED, RequestStatus.VERIFIED])
+        found = found.filter(status__in=OPEN_REQUEST_STATUSES)
     elif status in RequestStatus.values:
         found = found.filter(status=status)
     form = ReceiveForm(request.POST or None)
@@ -97,6 +99,8 @@ def request_detail(request: HttpRequest, request_id: int) -> HttpResponse:
         "archive_url": services.archive_url(subject)
         if subject.kind == RequestKind.ACCESS and subject.archive is not None
         else "",
+        "preparation": services.preparation(subject) if subject.status == RequestStatus.PREPARING else None,
+        "can_retry_jobs": request.user.has_perm(jobs.CHANGE),
         "now": timezone.now(),
     }
     return render(request, "privacy/detail.html", context)
@@ -153,7 +157,7 @@ def fulfil(request: HttpRequest, request_id: int) -> HttpResponse:
         if done.kind == RequestKind.ERASURE:
             messages.success(request, _("The customer's personal data is erased."))
         else:
-            messages.success(request, _("The copy is ready; send the requester the link."))
+            messages.success(request, _("The copy is being prepared; its link appears here when it is ready."))
     return redirect("privacy:detail", subject.pk)
 
 

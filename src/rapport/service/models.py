@@ -17,7 +17,7 @@ from django.utils.translation import gettext_lazy as _
 from django.utils.translation import pgettext_lazy
 
 from rapport.commerce.models import Order
-from rapport.core.fields import BlindSearchField, EncryptedBinaryField, EncryptedTextField
+from rapport.core.fields import BlindSearchField, EncryptedBinaryField, EncryptedTextField, SubjectSealedJSONField
 from rapport.customers.models import Customer, Store
 
 
@@ -255,6 +255,9 @@ class Attachment(models.Model):
         return self.file_name
 
 
+PERSONAL_EVENT_KEYS = ("subject",)  # the keys of a ticket event's data that hold the customer's words
+
+
 class TicketEvent(models.Model):
     """Append-only history of a ticket: created, status, assignment, priority, merge, SLA…"""
 
@@ -264,7 +267,9 @@ class TicketEvent(models.Model):
         settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.SET_NULL, related_name="+"
     )
     actor_label = models.CharField(max_length=150)
-    data = models.JSONField(default=dict, blank=True)
+    # a change of subject keeps the old and new subject (customers write names, phones, emails in
+    # them): sealed with the customer's key, unreadable once they are erased; the rest stays plain
+    data = SubjectSealedJSONField(default=dict, blank=True, subject="sealing_subject", sealed_keys=PERSONAL_EVENT_KEYS)
     at = models.DateTimeField()
 
     class Meta:
@@ -275,6 +280,11 @@ class TicketEvent(models.Model):
 
     def __str__(self) -> str:
         return f"{self.ticket_id} {self.action}"
+
+    @property
+    def sealing_subject(self) -> int:
+        """The customer whose key seals this event's personal values: the ticket's."""
+        return self.ticket.customer_id
 
 
 class CannedReply(models.Model):

@@ -143,3 +143,15 @@ def find_plaintext(*needles: str) -> list[str]:
                     if cursor.fetchone()[0]:
                         hits.append(f"{table}.{field.column} ∋ {needle}")
     return hits
+
+
+def fulfil_now(request: Any, actor: Actor) -> Any:
+    """Fulfil a request and run the job it starts (an access copy) as a worker does after the commit."""
+    from django.test import TestCase
+
+    from rapport.privacy import services
+    from rapport.privacy.models import DataSubjectRequest
+
+    with TestCase.captureOnCommitCallbacks(execute=True):
+        services.fulfil_request(request, actor=actor)
+    return DataSubjectRequest.objects.get(pk=request.pk)

@@ -49,15 +49,62 @@ def test_erasure_request_goes_from_receipt_to_completion(api: Any, person: scena
     assert api.get(f"/api/v1/customers/{person.customer.pk}").json()["name"] == f"#{person.customer.pk}"
 
 
-def test_access_request_answers_with_the_portal_link(api: Any, person: scenario.Scenario) -> None:
+def test_access_request_starts_a_job_and_answers_with_the_portal_link_once_built(
+    api: Any, person: scenario.Scenario, settings: Any, django_capture_on_commit_callbacks: Any
+) -> None:
     request_id = _post(
         api, "/privacy/requests", {"customer_id": person.customer.pk, "kind": "access", "source": "phone"}
     ).json()["id"]
     _post(api, f"/privacy/requests/{request_id}/verify", {"method": "phone_code", "note": "code read back"})
-    body = _post(api, f"/privacy/requests/{request_id}/fulfil").json()
-    assert "/portal/privacy/archive/" in body["archive"]["url"]
+    settings.RAPPORT_JOBS_SYNC = False  # the job waits (in a worker, after the request commits)
+    settings.RAPPORT_JOBS_INPROCESS = False
+    accepted = _post(api, f"/privacy/requests/{request_id}/fulfil")
+    assert accepted.status_code == 202, accepted.content
+    body = accepted.json()
+    assert body["status"] == "preparing" and "archive" not in body
+    preparation = body["preparation"]
+    assert preparation["job_status"] == "queued" and preparation["domains_done"] == 0
+    assert preparation["domains_total"] > 10
+
+    again = _post(api, f"/privacy/requests/{request_id}/fulfil")  # a second click starts no second job
+    assert again.status_code == 409 and again.json()["errors"][0]["code"] == "wrong_status"
+
+    settings.RAPPORT_JOBS_SYNC = True
+    with django_capture_on_commit_callbacks(execute=True):  # what the worker does with the message
+        assert api.post(f"/api/v1/jobs/{preparation['job_id']}/cancel").status_code == 200
+        assert api.post(f"/api/v1/jobs/{preparation['job_id']}/retry").status_code == 200
+    done = api.get(f"/api/v1/privacy/requests/{request_id}").json()
+    assert done["status"] == "completed" and "preparation" not in done
+    assert "/portal/privacy/archive/" in done["archive"]["url"]
     listed = api.get("/api/v1/privacy/requests?status=completed").json()
     assert [r["id"] for r in listed["results"]] == [request_id]
+
+
+def test_a_failed_copy_job_shows_on_the_request_and_is_retried_to_completion(
+    api: Any, person: scenario.Scenario, django_capture_on_commit_callbacks: Any, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    request_id = _post(
+        api, "/privacy/requests", {"customer_id": person.customer.pk, "kind": "access", "source": "phone"}
+    ).json()["id"]
+    _post(api, f"/privacy/requests/{request_id}/verify", {"method": "phone_code", "note": "code read back"})
+    from rapport.privacy import services
+
+    def broken(customer: Any, **_: Any) -> bytes:
+        raise RuntimeError("disk full")
+
+    with monkeypatch.context() as patched:
+        patched.setattr(services, "build_archive", broken)
+        with pytest.raises(RuntimeError), django_capture_on_commit_callbacks(execute=True):
+            _post(api, f"/privacy/requests/{request_id}/fulfil")
+    failed = api.get(f"/api/v1/privacy/requests/{request_id}").json()
+    assert failed["status"] == "preparing"
+    assert failed["preparation"]["job_status"] == "failed"
+    assert "disk full" in failed["preparation"]["error"]
+
+    with django_capture_on_commit_callbacks(execute=True):
+        retried = api.post(f"/api/v1/jobs/{failed['preparation']['job_id']}/retry")
+    assert retried.status_code == 200
+    assert api.get(f"/api/v1/privacy/requests/{request_id}").json()["status"] == "completed"
 
 
 @pytest.mark.parametrize(

@@ -10,10 +10,12 @@ from typing import Any
 
 import pytest
 
+from rapport.core.actor import Actor
 from rapport.customers.models import Customer
 from rapport.privacy.models import DataSubjectRequest
 
 pytestmark = pytest.mark.browser
+ACTOR = Actor.system("test")
 
 
 @pytest.fixture
@@ -140,5 +142,67 @@ def test_an_operator_on_a_phone_in_chinese_sees_job_kinds_and_cancels_a_queued_t
         page.wait_for_load_state("networkidle")
         assert BackgroundJob.objects.get(pk=job.pk).status == JobStatus.CANCELLED
         assert page.evaluate("document.documentElement.scrollWidth") <= 390
+    finally:
+        context.close()
+
+
+@pytest.mark.parametrize(
+    ("locale", "viewport", "heading"),
+    [
+        ("en-US", {"width": 1280, "height": 800}, "Preparing the copy"),
+        ("zh-CN", {"width": 390, "height": 844}, "正在准备副本"),
+    ],
+)
+def test_staff_follow_a_copy_built_in_the_background_and_retry_its_failed_job(
+    chromium: Any,
+    live_server: Any,
+    admin_user: Any,
+    make_customer: Any,
+    settings: Any,
+    monkeypatch: pytest.MonkeyPatch,
+    locale: str,
+    viewport: dict[str, int],
+    heading: str,
+) -> None:
+    """The copy is built by a job in the server's own pool (the embedded default); the page follows
+    it, shows the failure with a Retry button, and the link once the retried job has built it."""
+    from rapport.core import jobs
+    from rapport.privacy import services
+    from rapport.testing.fixtures import STAFF_PASSWORD
+
+    settings.RAPPORT_JOBS_SYNC = False
+    settings.RAPPORT_JOBS_INPROCESS = True
+    settings.RAPPORT_PUBLIC_URL = live_server.url
+    monkeypatch.setattr(jobs, "_pool", None)  # a pool of this test's own
+    built = services.build_archive
+
+    def full_disk(customer: Customer, **_: Any) -> bytes:
+        raise OSError("no space left on device")
+
+    monkeypatch.setattr(services, "build_archive", full_disk)
+    customer = make_customer(name="Qin Lan", phone="13500135011", email="qin.lan@example.com")
+    request = services.receive_request(customer=customer, kind="access", source="store", actor=ACTOR)
+    services.verify_request(request, method="id_document", note="ID card at the counter", actor=ACTOR)
+    context = chromium.new_context(base_url=live_server.url, locale=locale, viewport=viewport)
+    context.set_default_timeout(15_000)
+    try:
+        page = context.new_page()
+        page.goto(f"/login/?next=/privacy/{request.pk}/")
+        page.fill("#id_username", admin_user.username)
+        page.fill("#id_password", STAFF_PASSWORD)
+        page.click("button[type=submit].primary")
+        page.wait_for_selector("#fulfil-form")
+        page.click("#fulfil-form button[type=submit]")
+        page.wait_for_selector("#archive-preparation")
+        assert heading in page.inner_text("#archive-preparation")
+        page.wait_for_selector("#retry-preparation", timeout=60_000)  # the page reloads until the job stops
+        assert "no space left on device" in page.inner_text("#preparation-error")
+
+        monkeypatch.setattr(services, "build_archive", built)
+        page.click("#retry-preparation button[type=submit]")
+        page.wait_for_selector("#archive-url", timeout=60_000)
+        assert "/portal/privacy/archive/" in page.inner_text("#archive-url")
+        assert DataSubjectRequest.objects.get(pk=request.pk).status == "completed"
+        assert page.evaluate("document.documentElement.scrollWidth") <= viewport["width"]
     finally:
         context.close()

@@ -5,6 +5,7 @@ from typing import Any
 
 import pytest
 from django.core.management import CommandError, call_command
+from django.test import TestCase
 
 from rapport.customers.models import Customer
 from rapport.privacy.models import DataSubjectRequest
@@ -32,12 +33,15 @@ def test_an_erasure_from_the_shell_needs_verification_and_confirmation(make_cust
     assert _run("list") == ""
 
 
-def test_an_access_request_prints_the_requesters_link(make_customer: Any) -> None:
+def test_an_access_request_starts_the_job_building_the_copy(make_customer: Any) -> None:
     customer = make_customer(name="Sun Li")
     _run("receive", str(customer.pk), "--kind", "access", "--source", "store")
     request = DataSubjectRequest.objects.get()
     _run("verify", str(request.pk), "--method", "id_document", "--note", "ID card at the counter")
-    assert "/portal/privacy/archive/" in _run("fulfil", str(request.pk))
+    with TestCase.captureOnCommitCallbacks(execute=True):
+        assert "being prepared by job #" in _run("fulfil", str(request.pk))
+    request.refresh_from_db()
+    assert request.status == "completed" and request.archive is not None
 
 
 def test_bad_input_names_what_to_fix(make_customer: Any) -> None:

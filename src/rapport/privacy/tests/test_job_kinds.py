@@ -28,6 +28,7 @@ ARGS: dict[str, list[Any]] = {
     "rapport.campaigns.run_plan": [MISSING],
     "rapport.campaigns.enter_journey": [MISSING, [[MISSING, "k", {}]]],
     "rapport.tags.evaluate_tag": [MISSING],
+    "rapport.privacy.build_access_archive": [MISSING],
 }
 
 

@@ -1,7 +1,8 @@
 """Issue 19, item 3: personal data never lands in plaintext. The privacy scenario, plus the paths
 that write personal values in bulk or in the background (an import's changes, tracked jobs, a
-ticket subject holding a phone and an email, a mail received from the customer, events of a
-known and of an anonymous visitor), then
+ticket subject holding a phone and an email and its change in the ticket's history, a mail received
+from the customer, events of a known and of an anonymous visitor identified later, an access copy),
+then
 a raw scan of every text, JSON and bytes column and of the captured logs: before any erasure no
 phone, email, ID number or street; after the erasure not the name either."""
 
@@ -35,13 +36,15 @@ def _more_paths(person: scenario.Scenario, actor: Actor, tmp_path: Path, setting
     path.write_text(f"id,name,phone,city\nshop-1,{scenario.NAME},{scenario.PHONE},Hangzhou\n", encoding="utf-8")
     import_file(path, kind="customers", actor=IMPORT_ACTOR)
     assert ChangeRecord.objects.filter(customer=person.customer, source=Source.IMPORT).exclude(field="import").exists()
-    service_services.open_ticket(
+    ticket = service_services.open_ticket(
         customer=person.customer,
         channel="api",
         subject=f"Call {scenario.PHONE} or mail {scenario.EMAIL}",
         body="About my parcel",
         actor=actor,
     )
+    # the ticket's history keeps the old and the new subject
+    service_services.update_ticket(ticket, data={"subject": f"Parcel to {scenario.STREET}"}, actor=actor)
     from email.message import EmailMessage
 
     from rapport.service import mail
@@ -61,6 +64,11 @@ def _more_paths(person: scenario.Scenario, actor: Actor, tmp_path: Path, setting
             "properties": {"email": scenario.EMAIL, "phone": scenario.PHONE, "id_number": scenario.ID_NUMBER},
         }
     )
+    # the device is identified later: its event joins the person (and is sealed with their key)
+    send({"type": "identify", "messageId": "anon-2", "userId": scenario.USER_ID, "anonymousId": "device-9"})
+    access = services.receive_request(customer=person.customer, kind="access", source="store", actor=actor)
+    access = services.verify_request(access, method="id_document", note="ID card", actor=actor)
+    assert scenario.fulfil_now(access, actor).archive is not None  # the copy, kept encrypted
     from rapport.loyalty.tasks import expire_coupons
     from rapport.privacy.tasks import enforce_retention_task
 

@@ -13,6 +13,7 @@ from rapport.core.actor import Actor
 from rapport.customers.models import Customer
 from rapport.portal.models import MemberSession
 from rapport.privacy.models import DataSubjectRequest, RequestStatus
+from rapport.privacy.tests import scenario
 from rapport.testing.fixtures import STAFF_PASSWORD
 
 pytestmark = pytest.mark.django_db
@@ -49,6 +50,48 @@ def test_console_receives_verifies_and_fulfils_an_erasure(console: Client, membe
     assert profile.status_code == 200 and "Lin Yue" not in profile.content.decode()
 
 
+def test_console_shows_the_copy_being_prepared_and_retries_its_failed_job(
+    console: Client,
+    member: Customer,
+    django_capture_on_commit_callbacks: Any,
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    from rapport.privacy import services
+
+    console.post("/privacy/", {"customer_id": member.pk, "kind": "access", "source": "store"})
+    request = DataSubjectRequest.objects.get()
+    console.post(f"/privacy/{request.pk}/verify/", {"method": "id_document", "note": "ID card at the counter"})
+    with monkeypatch.context() as patched:
+        patched.setattr(services, "build_archive", lambda customer, **_: 1 / 0)
+        with pytest.raises(ZeroDivisionError), django_capture_on_commit_callbacks(execute=True):
+            console.post(f"/privacy/{request.pk}/fulfil/")
+    page = console.get(f"/privacy/{request.pk}/").content.decode()
+    assert 'id="archive-preparation"' in page and "data-preparing" not in page  # failed: no reload
+    assert "ZeroDivisionError" in page and 'id="retry-preparation"' in page and "archive-url" not in page
+
+    job_id = DataSubjectRequest.objects.get().archive_job_id
+    with django_capture_on_commit_callbacks(execute=True):
+        back = console.post(f"/privacy/jobs/{job_id}/retry/", {"next": f"/privacy/{request.pk}/"})
+    assert back["Location"] == f"/privacy/{request.pk}/"
+    page = console.get(f"/privacy/{request.pk}/").content.decode()
+    assert "archive-preparation" not in page and 'id="archive-url"' in page
+    offsite = console.post(f"/privacy/jobs/{job_id}/retry/", {"next": "https://evil.example/"})
+    assert offsite["Location"] == "/privacy/jobs/"
+
+
+def test_console_page_of_a_queued_copy_follows_it(console: Client, member: Customer, settings: Any) -> None:
+    settings.RAPPORT_JOBS_SYNC = False
+    settings.RAPPORT_JOBS_INPROCESS = False
+    console.post("/privacy/", {"customer_id": member.pk, "kind": "access", "source": "store"})
+    request = DataSubjectRequest.objects.get()
+    console.post(f"/privacy/{request.pk}/verify/", {"method": "id_document", "note": "ID card at the counter"})
+    console.post(f"/privacy/{request.pk}/fulfil/")
+    page = console.get(f"/privacy/{request.pk}/").content.decode()
+    assert 'data-preparing="1"' in page and "privacy/preparing.js" in page
+    assert "fulfil-form" not in page  # a second click would start no second job anyway
+    assert DataSubjectRequest.objects.get().status == RequestStatus.PREPARING
+
+
 def test_console_form_names_the_bad_field(console: Client, member: Customer) -> None:
     page = console.post("/privacy/", {"customer_id": 987654, "kind": "access", "source": "email"})
     assert page.status_code == 200 and "No such customer." in page.content.decode()
@@ -64,9 +107,14 @@ def test_console_pages_are_for_those_allowed(make_staff: Any) -> None:
     assert client.get("/privacy/").status_code == 403
 
 
-def test_member_asks_for_a_copy_and_downloads_it(member_client: Any, member: Customer, make_customer: Any) -> None:
+def test_member_asks_for_a_copy_and_downloads_it(
+    member_client: Any, member: Customer, django_capture_on_commit_callbacks: Any
+) -> None:
     client = member_client(member)
-    page = client.post("/portal/privacy/copy/", follow=True).content.decode()
+    with django_capture_on_commit_callbacks(execute=True):
+        waiting = client.post("/portal/privacy/copy/", follow=True).content.decode()
+    assert "refresh this page" in waiting
+    page = client.get("/portal/privacy/").content.decode()
     link = re.search(r'href="http://[^/]+(/portal/privacy/archive/[^"]+)"', page)
     assert link, page
     download = client.get(link.group(1))
@@ -101,7 +149,7 @@ def test_a_member_cannot_open_another_members_archive(
     other = make_customer(name="Other", email="other@example.com")
     request = services.receive_request(customer=other, kind="access", source="email", actor=system_actor)
     services.verify_request(request, method="email_code", note="code", actor=system_actor)
-    done = services.fulfil_request(request, actor=system_actor)
+    done = scenario.fulfil_now(request, system_actor)
     client = member_client(member)
     assert client.get(f"/portal/privacy/archive/{services.archive_token(done)}/").status_code == 404
 

@@ -14,6 +14,7 @@ from rapport.customers.merge import resolve_customer_id
 from rapport.customers.models import Customer
 from rapport.privacy import services
 from rapport.privacy.models import (
+    OPEN_REQUEST_STATUSES,
     DataSubjectRequest,
     RequestKind,
     RequestSource,
@@ -76,7 +77,7 @@ class Command(BaseCommand):
                 if options["status"]:
                     found = found.filter(status=options["status"])
                 else:
-                    found = found.filter(status__in=[RequestStatus.RECEIVED, RequestStatus.VERIFIED])
+                    found = found.filter(status__in=OPEN_REQUEST_STATUSES)
                 for request in found:
                     self._show(request)
                 return
@@ -104,5 +105,10 @@ class Command(BaseCommand):
         except DomainError as exc:
             raise command_error(exc) from exc
         self._show(request)
+        if request.status == RequestStatus.PREPARING and request.archive_job_id:
+            self.stdout.write(
+                f"the copy is being prepared by job #{request.archive_job_id}; "
+                "the request's page and API give its link once it is ready"
+            )
         if request.kind == RequestKind.ACCESS and request.archive is not None:
             self.stdout.write(f"send the requester this link (it opens only for them): {services.archive_url(request)}")
