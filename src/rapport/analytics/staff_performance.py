@@ -3,9 +3,8 @@ the order's store, with each staff member's customers served, tasks done, new me
 
 Two rules, applied by the database in one query over the orders (no loop over orders in Python):
 
-- owner rule: an order goes to its customer's owner. Ownership changes are recorded in the customer
-  history, but sealed per customer (crypto-shredding), so SQL cannot read them: the *current* owner
-  is used, and the page says so.
+- owner rule: an order goes to the owner its customer had when the order was placed, read from the
+  recorded owner changes (``customers.queries.owner_at``, in the same query).
 - contact rule (``RAPPORT_ATTRIBUTION_CONTACT_RULE``, on by default): an order placed within
   ``RAPPORT_ATTRIBUTION_CONTACT_DAYS`` (default 7) days after a staff member's contact with the
   customer goes to the staff member of the *last* such contact, when that is not the owner. There is
@@ -29,6 +28,7 @@ from django.utils.translation import gettext as _
 from rapport.analytics.kpis import Filters
 from rapport.clienteling import queries as clienteling_queries
 from rapport.commerce.queries import net_revenue
+from rapport.customers import queries as customers_queries
 from rapport.customers.models import Customer, Store
 
 CENT = Decimal("0.01")
@@ -52,8 +52,8 @@ class Rules:
         """The rules as the page and the API state them."""
         words = [
             _(
-                "Each order goes to its customer's owner. Owner changes are not readable for reporting, "
-                "so the current owner is used, not the owner when the order was placed."
+                "Each order goes to the owner the customer had when the order was placed "
+                "(from the recorded owner changes)."
             )
         ]
         if self.contact_rule:
@@ -74,7 +74,9 @@ def attributed_orders(filters: Filters, rules: Rules) -> QuerySet[Any]:
     """The period's counted orders, each annotated with ``staff_id`` (who it is attributed to, or None)
     and ``by_contact`` (1 when the contact rule moved it away from the owner). Typed ``Any`` because
     the type stubs know only ``Order``'s own fields, not these annotations."""
-    orders = filters.orders().annotate(owner_id=F("customer__owner_id"))
+    orders = filters.orders().annotate(
+        owner_id=customers_queries.owner_at(customer="customer_id", current_owner="customer__owner_id", at="placed_at")
+    )
     if not rules.contact_rule:
         return orders.annotate(staff_id=F("owner_id"), by_contact=Value(0, output_field=IntegerField()))
     last_contact = (
@@ -198,7 +200,7 @@ def staff_performance(filters: Filters, rules: Rules | None = None) -> dict[str,
         "rules": {
             "contact_rule": rules.contact_rule,
             "contact_days": rules.contact_days,
-            "owner": "current",
+            "owner": "at_order_time",
             "in_words": rules.in_words(),
         },
         "staff": staff_rows,

@@ -22,6 +22,7 @@ from rapport.core.jobs import enqueue
 from rapport.core.listing import order, page_body, paginate
 from rapport.customers import consent, merge, queries, services
 from rapport.customers.models import (
+    OWNER_FIELD,
     Address,
     ChangeRecord,
     Customer,
@@ -233,10 +234,14 @@ def note_body(note: Note) -> dict[str, Any]:
 
 
 def change_body(change: ChangeRecord) -> dict[str, Any]:
+    if change.field == OWNER_FIELD:  # the owners' user ids, as the history gave them before they were readable
+        old, new = (str(pk) if pk else "" for pk in (change.owner_before_id, change.owner_after_id))
+    else:
+        old, new = change.old_value, change.new_value
     return {
         "field": change.field,
-        "old_value": change.old_value,
-        "new_value": change.new_value,
+        "old_value": old,
+        "new_value": new,
         "actor": change.actor_label,
         "source": change.source,
         "created_at": change.created_at,

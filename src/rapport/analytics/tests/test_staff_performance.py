@@ -143,3 +143,32 @@ def test_the_figures_take_the_same_few_queries_however_many_orders(
     with django_assert_max_num_queries(6):  # orders, tasks, contacts, new members, names, stores
         data = staff_performance(kpis.Filters.parse({}, today=TODAY), RULES)
     assert sum(row["orders"] for row in data["staff"]) == 8
+
+
+def test_orders_go_to_the_owner_at_the_time_they_were_placed(
+    team: dict[str, Any], place_order: Callable[..., Order], system_actor: Any
+) -> None:
+    from rapport.customers import services as customer_services
+    from rapport.customers.models import ChangeRecord, Customer
+
+    early = place_order(team["customer"], 20)
+    middle = place_order(team["customer"], 10)
+    late = place_order(team["customer"], 1)
+    customers = Customer.objects.filter(pk=team["customer"].pk)
+    for owner, days_ago in ((team["helper"], 15), (team["other"], 5)):
+        customer_services.assign_owner(customers, owner=owner, actor=system_actor)
+        ChangeRecord.objects.filter(field="owner", owner_after=owner).update(
+            created_at=NOW - dt.timedelta(days=days_ago)
+        )
+    assert _attributed() == {early.pk: team["owner"].pk, middle.pk: team["helper"].pk, late.pk: team["other"].pk}
+    board = staff_performance(kpis.Filters.parse({}, today=TODAY), RULES)["leaderboards"][0]["rows"]
+    assert {row["staff"]: row["orders"] for row in board} == {"owner": 1, "helper": 1, "other": 1}
+
+
+def test_the_report_takes_the_same_queries_however_many_orders(
+    team: dict[str, Any], place_order: Callable[..., Order], django_assert_max_num_queries: Any
+) -> None:
+    for days_ago in range(1, 30):
+        place_order(team["customer"], days_ago)
+    with django_assert_max_num_queries(8):
+        staff_performance(kpis.Filters.parse({}, today=TODAY), RULES)
