@@ -1,5 +1,6 @@
 """Shopping-guide performance (导购业绩): the period's counted orders attributed to a staff member and
-the order's store, with each staff member's customers served, tasks done, new members and contacts.
+the order's store, with each staff member's customers served, tasks done, new members recruited (at
+the counter or by referral: ``Customer.recruited_by``, per store where they were recruited) and contacts.
 
 Two rules, applied by the database in one query over the orders (no loop over orders in Python):
 
@@ -119,15 +120,39 @@ def _staff_names(ids: set[int]) -> dict[int, str]:
     return {user.pk: user.get_full_name() or user.get_username() for user in users}
 
 
-def _new_members(filters: Filters) -> dict[int, int]:
-    """Customers registered in the period, counted for their owner (no sign-up staff is recorded)."""
+def _recruits(filters: Filters) -> dict[tuple[int, int | None], int]:
+    """{(recruiting staff, store recruited at): new members} of the period (customers registered in it
+    whom a staff member signed up, at the counter or by referral); one query."""
     customers = Customer.objects.filter(
-        registered_at__gte=filters.since, registered_at__lt=filters.until, owner__isnull=False
+        registered_at__gte=filters.since, registered_at__lt=filters.until, recruited_by__isnull=False
     )
     if filters.store:
-        customers = customers.filter(store=filters.store)
-    rows = customers.values("owner_id").annotate(n=Count("id")).order_by().values_list("owner_id", "n")
-    return dict(rows)
+        customers = customers.filter(recruited_at=filters.store)
+    rows = customers.values("recruited_by_id", "recruited_at_id").annotate(n=Count("id")).order_by()
+    return {(row["recruited_by_id"], row["recruited_at_id"]): row["n"] for row in rows}
+
+
+def _add_recruits_to_boards(
+    boards: dict[tuple[int | None, str], list[dict[str, Any]]],
+    recruits: dict[tuple[int, int | None], int],
+    staff_name: Any,
+) -> None:
+    """Each board row gets the new members its staff member recruited at that store (once, on the
+    store's first board); a recruiter without orders there gets a row of their own."""
+    first_board = {}
+    for key in boards:
+        first_board.setdefault(key[0], key)
+    for rows in boards.values():
+        for row in rows:
+            row["new_members"] = 0
+    for (staff_id, store_id), n in recruits.items():
+        rows = boards[first_board.get(store_id, (store_id, settings.RAPPORT_CURRENCY))]
+        row = next((r for r in rows if r["staff_id"] == staff_id), None)
+        if row is None:
+            row = {"staff_id": staff_id, "staff": staff_name(staff_id), "customers": 0, "orders": 0}
+            rows.append({**row, "by_contact": 0, "revenue": Decimal("0.00"), "new_members": 0})
+            row = rows[-1]
+        row["new_members"] += n
 
 
 def staff_performance(filters: Filters, rules: Rules | None = None) -> dict[str, Any]:
@@ -138,10 +163,15 @@ def staff_performance(filters: Filters, rules: Rules | None = None) -> dict[str,
     store_id = filters.store.pk if filters.store else None
     tasks = clienteling_queries.tasks_done_by_staff(filters.since, filters.until, store_id=store_id)
     contacts = clienteling_queries.contacts_made_by_staff(filters.since, filters.until, store_id=store_id)
-    recruits = _new_members(filters)
-    staff_ids = {row["staff_id"] for row in totals if row["staff_id"]} | set(tasks) | set(contacts) | set(recruits)
+    recruits = _recruits(filters)
+    recruited_by_staff: dict[int, int] = defaultdict(int)
+    for (staff_id, _store_id), n in recruits.items():
+        recruited_by_staff[staff_id] += n
+    staff_ids = {row["staff_id"] for row in totals if row["staff_id"]} | set(tasks) | set(contacts)
+    staff_ids |= set(recruited_by_staff)
     names = _staff_names(staff_ids)
-    stores = {store.pk: store for store in Store.objects.filter(pk__in={row["store_id"] for row in totals})}
+    board_stores = {row["store_id"] for row in totals} | {store_id for _staff, store_id in recruits}
+    stores = {store.pk: store for store in Store.objects.filter(pk__in=board_stores)}
 
     def staff_name(staff_id: int | None) -> str:
         return names.get(staff_id, "") if staff_id else _("(no staff member)")
@@ -158,6 +188,7 @@ def staff_performance(filters: Filters, rules: Rules | None = None) -> dict[str,
         entry["customers"] += row["customers"]  # a customer served at two stores counts at each
         board_row = {"staff_id": row["staff_id"], "staff": staff_name(row["staff_id"]), "customers": row["customers"]}
         boards[(row["store_id"], row["currency"])].append({**board_row, **figures})
+    _add_recruits_to_boards(boards, recruits, staff_name)
     for staff_id in staff_ids:
         if not any(key[0] == staff_id for key in per_staff):
             per_staff[(staff_id, settings.RAPPORT_CURRENCY)] = {
@@ -173,7 +204,7 @@ def staff_performance(filters: Filters, rules: Rules | None = None) -> dict[str,
             "currency": currency,
             **entry,
             "tasks_done": tasks.get(staff_id, 0) if staff_id else 0,
-            "new_members": recruits.get(staff_id, 0) if staff_id else 0,
+            "new_members": recruited_by_staff.get(staff_id, 0) if staff_id else 0,
             "contacts": contacts.get(staff_id, 0) if staff_id else 0,
         }
         for (staff_id, currency), entry in per_staff.items()
@@ -181,7 +212,7 @@ def staff_performance(filters: Filters, rules: Rules | None = None) -> dict[str,
     staff_rows.sort(key=lambda row: (-row["revenue"], row["staff"]))
     leaderboards: list[dict[str, Any]] = []
     for (board_store, currency), rows in boards.items():
-        rows.sort(key=lambda row: (-row["revenue"], -row["orders"], row["staff"]))
+        rows.sort(key=lambda row: (-row["revenue"], -row["orders"], -row["new_members"], row["staff"]))
         for rank, row in enumerate(rows, start=1):
             row["rank"] = rank
         store = stores.get(board_store) if board_store else None
@@ -191,6 +222,7 @@ def staff_performance(filters: Filters, rules: Rules | None = None) -> dict[str,
                 "store_name": store.name if store else _("(no store)"),
                 "currency": currency,
                 "revenue": sum((row["revenue"] for row in rows), Decimal("0.00")),
+                "new_members": sum(row["new_members"] for row in rows),
                 "rows": rows,
             }
         )

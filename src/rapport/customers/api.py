@@ -10,6 +10,7 @@ from __future__ import annotations
 from typing import Any, Literal
 
 from django.contrib.auth import get_user_model
+from django.contrib.auth.models import AbstractBaseUser
 from django.http import HttpRequest
 from ninja import Field, Router, Schema, Status
 
@@ -85,6 +86,9 @@ class CustomerIn(Strict):
 
 class CustomerCreate(CustomerIn):
     identities: list[IdentityIn] = []
+    recruited_by: str | int | None = Field(
+        None, description="the staff member who signed the customer up or referred them: user id or username"
+    )
 
 
 class UpsertItem(Strict):
@@ -313,8 +317,20 @@ def create_customer(request: HttpRequest, payload: CustomerCreate) -> Status[dic
     require(request, CUSTOMERS_WRITE, "customers.add_customer")
     data = _given(payload)
     identities = [(i["channel"], i["external_id"]) for i in data.pop("identities", [])]
-    customer = services.create_customer(data=data, actor=actor_for(request), identities=identities)
+    recruiter = _recruiter(data.pop("recruited_by", None))
+    customer = services.create_customer(
+        data=data, actor=actor_for(request), identities=identities, recruited_by=recruiter
+    )
     return Status(201, customer_body(customer))
+
+
+def _recruiter(ref: str | int | None) -> AbstractBaseUser | None:
+    if ref in (None, ""):
+        return None
+    staff_id = LookupCache().owner_id(ref)
+    if staff_id is None:
+        raise InvalidInput.single("recruited_by", "not_found", f"no active staff user {ref!r}")
+    return get_user_model().objects.get(pk=staff_id)
 
 
 @router.post(

@@ -161,6 +161,19 @@ class Customer(models.Model):
         related_name="owned_customers",
     )
     custom_fields = models.JSONField(_("custom fields"), default=dict, blank=True)
+    # Who signed the member up (at the counter, or a staff referral) and where: fixed at enrolment,
+    # unlike the owner and the home store, for the new-members figure of staff performance.
+    recruited_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL,
+        verbose_name=_("recruited by"),
+        null=True,
+        blank=True,
+        on_delete=models.SET_NULL,
+        related_name="+",
+    )
+    recruited_at = models.ForeignKey(
+        Store, verbose_name=_("recruited at"), null=True, blank=True, on_delete=models.SET_NULL, related_name="+"
+    )
     created_at = models.DateTimeField(auto_now_add=True)
     updated_at = models.DateTimeField(auto_now=True)
 

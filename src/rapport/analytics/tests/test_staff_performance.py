@@ -109,7 +109,8 @@ def test_figures_per_staff_and_leaderboard_per_store(
     data = staff_performance(kpis.Filters.parse({}, today=TODAY), RULES)
     by_name = {row["staff"]: row for row in data["staff"]}
     owner, helper = by_name["owner"], by_name["helper"]
-    assert (owner["orders"], owner["revenue"], owner["customers"], owner["new_members"]) == (2, Decimal("100.20"), 1, 1)
+    # the customer registered in the period, but nobody recruited them: not a new member of the owner's
+    assert (owner["orders"], owner["revenue"], owner["customers"], owner["new_members"]) == (2, Decimal("100.20"), 1, 0)
     assert isinstance(owner["revenue"], Decimal) and owner["currency"] == "CNY"
     assert (helper["orders"], helper["by_contact"], helper["revenue"], helper["tasks_done"], helper["contacts"]) == (
         1,
@@ -172,3 +173,28 @@ def test_the_report_takes_the_same_queries_however_many_orders(
         place_order(team["customer"], days_ago)
     with django_assert_max_num_queries(8):
         staff_performance(kpis.Filters.parse({}, today=TODAY), RULES)
+
+
+def test_new_members_count_for_their_recruiter_at_the_store_they_were_recruited(
+    team: dict[str, Any], place_order: Callable[..., Order], make_customer: Callable[..., Any], other_store: Any
+) -> None:
+    from rapport.customers.models import Customer
+
+    place_order(team["customer"], 3)
+    elsewhere = other_store
+    for store in (team["store"], team["store"], elsewhere):
+        recruit = make_customer()
+        Customer.objects.filter(pk=recruit.pk).update(
+            recruited_by=team["helper"], recruited_at=store, registered_at=NOW - dt.timedelta(days=2)
+        )
+    walk_in = make_customer()  # signed up online: nobody recruited them
+    Customer.objects.filter(pk=walk_in.pk).update(registered_at=NOW - dt.timedelta(days=2))
+    report = staff_performance(kpis.Filters.parse({}, today=TODAY), RULES)
+    boards = {board["store"]: board for board in report["leaderboards"]}
+    home = {row["staff"]: row["new_members"] for row in boards[team["store"].code]["rows"]}
+    assert home == {"owner": 0, "helper": 2}
+    assert [(r["staff"], r["orders"], r["new_members"]) for r in boards["bj-01"]["rows"]] == [("helper", 0, 1)]
+    assert boards["bj-01"]["new_members"] == 1
+    assert {row["staff"]: row["new_members"] for row in report["staff"]}["helper"] == 3
+    only_bj = staff_performance(kpis.Filters.parse({"store": "bj-01"}, today=TODAY), RULES)
+    assert {row["staff"]: row["new_members"] for row in only_bj["staff"]} == {"helper": 1}

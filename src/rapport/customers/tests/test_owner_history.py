@@ -57,4 +57,3 @@ def test_owner_changes_stay_readable_after_the_customer_is_erased(make_customer,
     _assign(customer, seller, T0, system_actor)
     shredding.shred([customer.pk])
     assert queries.owners_at([customer.pk], T0 + dt.timedelta(days=1)) == {customer.pk: seller.pk}
-
