@@ -147,12 +147,12 @@ def _add_recruits_to_boards(
             row["new_members"] = 0
     for (staff_id, store_id), n in recruits.items():
         rows = boards[first_board.get(store_id, (store_id, settings.RAPPORT_CURRENCY))]
-        row = next((r for r in rows if r["staff_id"] == staff_id), None)
-        if row is None:
-            row = {"staff_id": staff_id, "staff": staff_name(staff_id), "customers": 0, "orders": 0}
-            rows.append({**row, "by_contact": 0, "revenue": Decimal("0.00"), "new_members": 0})
-            row = rows[-1]
-        row["new_members"] += n
+        mine = [r for r in rows if r["staff_id"] == staff_id]
+        if not mine:
+            figures = {"customers": 0, "orders": 0, "by_contact": 0, "revenue": Decimal("0.00"), "new_members": 0}
+            mine = [{"staff_id": staff_id, "staff": staff_name(staff_id), **figures}]
+            rows.append(mine[0])
+        mine[0]["new_members"] += n
 
 
 def staff_performance(filters: Filters, rules: Rules | None = None) -> dict[str, Any]:
