@@ -139,7 +139,7 @@ def _add_recruits_to_boards(
 ) -> None:
     """Each board row gets the new members its staff member recruited at that store (once, on the
     store's first board); a recruiter without orders there gets a row of their own."""
-    first_board = {}
+    first_board: dict[int | None, tuple[int | None, str]] = {}
     for key in boards:
         first_board.setdefault(key[0], key)
     for rows in boards.values():
