@@ -8,8 +8,8 @@ Two rules, applied by the database in one query over the orders (no loop over or
   recorded owner changes (``customers.queries.owner_at``, in the same query).
 - contact rule (``RAPPORT_ATTRIBUTION_CONTACT_RULE``, on by default): an order placed within
   ``RAPPORT_ATTRIBUTION_CONTACT_DAYS`` (default 7) days after a staff member's contact with the
-  customer goes to the staff member of the *last* such contact, when that is not the owner. There is
-  no shared-link record yet, so only logged contacts count.
+  customer goes to the staff member of the *last* such contact, when that is not the owner. A
+  customer opening a link a staff member shared is such a contact (``clienteling.sharing``).
 """
 
 from __future__ import annotations
@@ -60,8 +60,9 @@ class Rules:
         if self.contact_rule:
             words.append(
                 _(
-                    "An order placed within %(days)s days after a staff member's contact with the customer goes to "
-                    "the staff member of the last such contact, when that is not the owner."
+                    "An order placed within %(days)s days after a staff member's contact with the customer (a call, "
+                    "message, visit or appointment they recorded, or the customer opening a link they shared) goes "
+                    "to the staff member of the last such contact, when that is not the owner."
                 )
                 % {"days": self.contact_days}
             )

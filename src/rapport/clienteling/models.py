@@ -119,6 +119,8 @@ class ContactKind(models.TextChoices):
     MESSAGE = "message", _("Message (WeCom)")
     VISIT = "visit", _("Store visit")
     APPOINTMENT = "appointment", _("Appointment")
+    # recorded by the system when the customer opens a link a staff member shared, never by hand
+    LINK = "link", _("Shared link opened")
 
 
 class ContactPurpose(models.TextChoices):
@@ -157,6 +159,37 @@ class Contact(models.Model):
 
     def __str__(self) -> str:
         return f"{self.get_kind_display()} #{self.pk}"
+
+
+class SharedLink(models.Model):
+    """A product or page link a staff member shared with a customer (copied into WeCom, SMS…), under a
+    token of its own (``/s/<token>``): opening it is recorded on the link and, the first time, as a
+    contact of the sharer, so the contact rule of staff performance counts it."""
+
+    id = models.BigAutoField(primary_key=True)
+    token = models.CharField(max_length=32, unique=True, editable=False)
+    customer = models.ForeignKey(
+        Customer, on_delete=models.CASCADE, related_name="shared_links", verbose_name=_("customer")
+    )
+    staff = models.ForeignKey(
+        settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.SET_NULL, related_name="+"
+    )
+    store = models.ForeignKey(Store, null=True, blank=True, on_delete=models.SET_NULL, related_name="+")
+    url = models.URLField(_("link"), max_length=500)
+    title = models.CharField(_("title"), max_length=120, blank=True)
+    created_at = models.DateTimeField(_("shared"))
+    first_opened_at = models.DateTimeField(_("first opened"), null=True, blank=True)
+    last_opened_at = models.DateTimeField(_("last opened"), null=True, blank=True)
+    opens = models.PositiveIntegerField(_("opens"), default=0)
+
+    class Meta:
+        ordering = ["-created_at", "-id"]
+        indexes = [models.Index(fields=["customer", "-created_at"], name="clienteling_link_customer")]
+        verbose_name = _("shared link")
+        verbose_name_plural = _("shared links")
+
+    def __str__(self) -> str:
+        return self.title or self.url
 
 
 class ReminderReason(models.TextChoices):

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from ninja import Field
+
 from rapport.core.api import Body
 
 
@@ -95,3 +97,22 @@ class ReminderPage(Body):
     limit: int
     offset: int
     results: list[ReminderOut]
+
+
+class SharedLinkOut(Body):
+    id: int
+    customer_id: int
+    link: str = Field(description="the tracked address to give the customer")
+    url: str
+    title: str
+    staff: str | None
+    created_at: str
+    first_opened_at: str | None
+    opens: int
+
+
+class SharedLinkPage(Body):
+    count: int
+    limit: int
+    offset: int
+    results: list[SharedLinkOut]
