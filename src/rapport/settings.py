@@ -303,6 +303,8 @@ CELERY_BEAT_SCHEDULE = {
     "counter-forget-expired-codes": {"task": "rapport.counter.forget_expired_codes", "schedule": 24 * 3600.0},
     # owners' care reminders: hourly, so a day's list is there soon after the day starts (a rerun adds none)
     "clienteling-make-reminders": {"task": "rapport.clienteling.make_reminders", "schedule": 3600.0},
+    # owners hear of a complaint opened or a level lowered within minutes
+    "clienteling-alert-owners": {"task": "rapport.clienteling.alert_owners", "schedule": 300.0},
     # campaigns
     "campaigns-tick": {"task": "rapport.campaigns.tick", "schedule": 60.0},
     # every minute: an abandoned cart's idle time is given in minutes (5 at the least)

@@ -1,6 +1,7 @@
 """``/api/v1/tasks``: tasks on customers for a WeCom sidebar, a POS or a phone app: list the
 caller's, create one or a segment's worth, complete one, and completion per person and store.
 ``/api/v1/contacts``: the contact log (record one, list a customer's, last contacted and consent).
+``/api/v1/reminders``: the caller's care reminders and alerts, and how they want alerts.
 ``/api/v1/shared-links``: a tracked link to a product or page for a customer, and a customer's links."""
 
 from __future__ import annotations
@@ -13,9 +14,10 @@ from django.utils import timezone
 from ninja import Field, Router, Status
 
 from rapport.accounts.scopes import CONTACTS_READ, CONTACTS_WRITE, TASKS_READ, TASKS_WRITE
-from rapport.clienteling import contacts, queries, reminders, services, sharing
+from rapport.clienteling import alerts, contacts, queries, reminders, services, sharing
 from rapport.clienteling.models import Contact, Reminder, SharedLink, Task, TaskStatus
 from rapport.clienteling.responses import (
+    AlertSettingsOut,
     BulkTasksOut,
     CompletionOut,
     ContactCardOut,
@@ -248,6 +250,26 @@ def share_link(request: HttpRequest, payload: SharedLinkIn) -> Status[dict[str, 
     return Status(201, shared_link_body(link))
 
 
+class AlertSettingsIn(Strict):
+    by_email: bool
+
+
+@router.get("/reminders/alert-settings", response={200: AlertSettingsOut}, summary="How the caller gets alerts")
+def get_alert_settings(request: HttpRequest) -> dict[str, Any]:
+    require(request, TASKS_READ, "clienteling.view_task")
+    return {"by_email": alerts.wants_email(request.user)}
+
+
+@router.put(
+    "/reminders/alert-settings",
+    response={200: AlertSettingsOut},
+    summary="Whether the caller also gets alerts about their customers by email",
+)
+def put_alert_settings(request: HttpRequest, payload: AlertSettingsIn) -> dict[str, Any]:
+    require(request, TASKS_WRITE, "clienteling.view_task")
+    return {"by_email": alerts.set_email_alerts(request.user, by_email=payload.by_email).by_email}
+
+
 def reminder_body(reminder: Reminder) -> dict[str, Any]:
     return {
         "id": reminder.pk,
@@ -259,6 +281,7 @@ def reminder_body(reminder: Reminder) -> dict[str, Any]:
         "status": reminder.status,
         "show_on": reminder.show_on.isoformat(),
         "message": reminders.suggested_message(reminder),
+        "alert": bool(reminder.event),
     }
 
 

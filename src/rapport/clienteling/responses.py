@@ -90,6 +90,7 @@ class ReminderOut(Body):
     status: str
     show_on: str
     message: str
+    alert: bool = Field(description="made as its event happened (a complaint opened, a level lowered)")
 
 
 class ReminderPage(Body):
@@ -116,3 +117,7 @@ class SharedLinkPage(Body):
     limit: int
     offset: int
     results: list[SharedLinkOut]
+
+
+class AlertSettingsOut(Body):
+    by_email: bool = Field(description="alerts also by email (in the app they always show)")

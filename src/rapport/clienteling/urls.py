@@ -12,6 +12,7 @@ urlpatterns = [
     path("contact/<int:customer_id>/share/", views.share, name="share"),
     path("bulk/", views.bulk, name="bulk"),
     path("reminders/", views.my_reminders, name="reminders"),
+    path("reminders/alerts/", views.alert_settings, name="alert_settings"),
     path("reminders/<int:pk>/<slug:action>/", views.reminder_action, name="reminder_action"),
     path("completion/", views.completion, name="completion"),
 ]

@@ -17,7 +17,7 @@ from django.utils.translation import gettext as _
 from django.views.decorators.http import require_POST
 
 from rapport.audit.services import record_reveal
-from rapport.clienteling import contacts, queries, reminders, services, sharing
+from rapport.clienteling import alerts, contacts, queries, reminders, services, sharing
 from rapport.clienteling.models import ContactKind, ContactPurpose, Outcome, Priority, Recurrence, TaskKind, TaskStatus
 from rapport.core.errors import DomainError
 from rapport.core.requests import console_actor, error_text
@@ -213,7 +213,18 @@ def my_reminders(request: HttpRequest) -> HttpResponse:
     items = list(reminders.todays_list(request.user, today)[:200])
     last = queries.last_contacted([r.customer_id for r in items])
     cards = [{"reminder": r, "message": reminders.suggested_message(r), "last": last.get(r.customer_id)} for r in items]
-    return render(request, "clienteling/reminders.html", {"nav": "tasks", "cards": cards, "today": today})
+    context = {"nav": "tasks", "cards": cards, "today": today, "by_email": alerts.wants_email(request.user)}
+    return render(request, "clienteling/reminders.html", context)
+
+
+@require_POST
+@login_required
+@permission_required("clienteling.view_task", raise_exception=True)
+def alert_settings(request: HttpRequest) -> HttpResponse:
+    """Whether the owner also gets alerts about their customers by email (in the app they always do)."""
+    alerts.set_email_alerts(request.user, by_email=request.POST.get("by_email") == "1")
+    messages.success(request, _("Saved."))
+    return redirect("clienteling:reminders")
 
 
 @require_POST
