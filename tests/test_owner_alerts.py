@@ -17,7 +17,7 @@ from django.utils import timezone
 from rapport.accounts import roles
 from rapport.accounts.scopes import TASKS_READ, TASKS_WRITE
 from rapport.clienteling import alerts, reminders
-from rapport.clienteling.models import AlertSettings, Reminder
+from rapport.clienteling.models import AlertSettings, Reminder, Task
 from rapport.loyalty.models import Level, LevelChange
 from rapport.service.models import Ticket
 from rapport.testing.fixtures import STAFF_PASSWORD
@@ -57,6 +57,9 @@ def test_a_complaint_alerts_the_owner_once_in_the_app_and_by_email(
     assert (alert.owner, alert.reason, alert.event) == (seller, "complaint", f"ticket:{ticket.pk}")
     assert alert.alerted_at is not None and alert.show_on == timezone.localdate()
     assert [r.pk for r in reminders.todays_list(seller, timezone.localdate())] == [alert.pk]
+    task = Task.objects.get()  # and a task to follow it up, once
+    assert (task.assignee, task.kind, task.source, task.source_ref) == (seller, "ticket", "alert", alert.event)
+    assert f"T-{ticket.pk:06d}" in task.title
     sent = [m for m in mail.outbox if "seller@example.com" in m.to]
     assert len(sent) == 1 and f"/customers/{unhappy.pk}/" in sent[0].body and "Xu" in sent[0].body
 
@@ -74,6 +77,7 @@ def test_a_lowered_level_alerts_the_owner(seller, make_customer) -> None:
     alert = Reminder.objects.get()
     assert (alert.reason, alert.event) == ("level_down", f"level:{change.pk}")
     assert "membership level" in reminders.suggested_message(alert)
+    assert not Task.objects.exists()  # a task only follows up a complaint
 
 
 def test_email_respects_the_owners_choice_and_old_events_are_left(

@@ -9,7 +9,8 @@ is notified through the console's one mechanism for staff notices, as low-stock 
 app (the home page's "Alerts on my customers" panel and their reminder list) and, unless they turned
 it off (:class:`~rapport.clienteling.models.AlertSettings`), by email through
 ``campaigns.delivery.notify_staff`` with a link to the customer's card — once: ``alerted_at`` is
-claimed under a row lock before the mail goes.
+claimed under a row lock before the mail goes. A complaint alert also makes the owner a task to
+follow the ticket up (source *alert*).
 
 The job (``rapport.clienteling.alert_owners``, Celery beat every 5 minutes) scans the last two days,
 so a missed run catches up, and reads the events through service's and loyalty's queries modules.
@@ -30,7 +31,16 @@ from django.utils import timezone
 from django.utils.translation import gettext as _
 
 from rapport.campaigns.delivery import notify_staff
-from rapport.clienteling.models import AlertSettings, Reminder, ReminderReason, ReminderStatus
+from rapport.clienteling.models import (
+    AlertSettings,
+    Priority,
+    Reminder,
+    ReminderReason,
+    ReminderStatus,
+    Task,
+    TaskKind,
+    TaskSource,
+)
 from rapport.core.public_url import public_url
 from rapport.customers.models import Customer
 from rapport.loyalty import queries as loyalty_queries
@@ -74,10 +84,36 @@ def alert_owners(*, now: dt.datetime | None = None) -> dict[str, int]:
         for customer_id, reason, event, at, detail in events
         if customer_id in owners
     ]
-    made = Reminder.objects.filter(event__in=[a.event for a in alerts])
-    before = made.count()
     Reminder.objects.bulk_create(alerts, ignore_conflicts=True)  # those made before, or at once elsewhere, stay
-    return {"made": made.count() - before, "emailed": notify_owners(now=now)}
+    made = list(
+        Reminder.objects.filter(event__in=[a.event for a in alerts], created_at=now).values_list(
+            "owner_id", "customer_id", "reason", "detail", "event"
+        )
+    )
+    _follow_up_complaints(made, now)
+    return {"made": len(made), "emailed": notify_owners(now=now)}
+
+
+def _follow_up_complaints(made: list[tuple[int, int, str, str, str]], now: dt.datetime) -> None:
+    """Each complaint alert made now also gives its owner a task to follow the ticket up by tomorrow
+    (source *alert*): made with the alert, so once."""
+    Task.objects.bulk_create(
+        [
+            Task(
+                customer_id=customer_id,
+                kind=TaskKind.TICKET,
+                title=_("Follow up complaint %(ticket)s") % {"ticket": detail},
+                priority=Priority.HIGH,
+                due_at=now + dt.timedelta(days=1),
+                assignee_id=owner_id,
+                source=TaskSource.ALERT,
+                source_ref=event,
+                created_at=now,
+            )
+            for owner_id, customer_id, reason, detail, event in made
+            if reason == ReminderReason.COMPLAINT
+        ]
+    )
 
 
 def notify_owners(*, now: dt.datetime) -> int:

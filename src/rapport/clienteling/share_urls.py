@@ -4,4 +4,5 @@ from django.urls import path
 
 from rapport.clienteling import views
 
-urlpatterns = [path("<str:token>", views.open_shared_link, name="shared_link")]
+app_name = "shared_links"
+urlpatterns = [path("<str:token>", views.open_shared_link, name="open")]

@@ -79,7 +79,7 @@ def share_link(customer: Customer, data: Mapping[str, Any], *, actor: Actor) -> 
 
 def tracked_url(link: SharedLink) -> str:
     """The address to give the customer."""
-    return f"{public_url()}{reverse('shared_link', args=[link.token])}"
+    return f"{public_url()}{reverse('shared_links:open', args=[link.token])}"
 
 
 def destination(link: SharedLink) -> str:
