@@ -57,3 +57,15 @@ def test_owner_changes_stay_readable_after_the_customer_is_erased(make_customer,
     _assign(customer, seller, T0, system_actor)
     shredding.shred([customer.pk])
     assert queries.owners_at([customer.pk], T0 + dt.timedelta(days=1)) == {customer.pk: seller.pk}
+
+
+def test_the_history_shows_owner_changes_by_id_in_the_api_and_by_name_on_the_tab(
+    make_customer, make_staff, system_actor, admin_api, admin_client
+) -> None:
+    seller = make_staff("sales", username="amy")
+    customer = make_customer()
+    services.assign_owner(Customer.objects.filter(pk=customer.pk), owner=seller, actor=system_actor)
+    changes = admin_api.get(f"/api/v1/customers/{customer.pk}/history").json()["results"]
+    assert [(c["field"], c["old_value"], c["new_value"]) for c in changes] == [("owner", "", str(seller.pk))]
+    tab = admin_client.get(f"/customers/{customer.pk}/?tab=history").content.decode()
+    assert "amy" in tab
