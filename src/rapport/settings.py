@@ -198,6 +198,8 @@ RAPPORT_IMPORT_REPORT_DAYS = int(os.environ.get("RAPPORT_IMPORT_REPORT_DAYS", "3
 # with the customer goes to that staff member rather than the customer's owner (when the rule is on).
 RAPPORT_ATTRIBUTION_CONTACT_RULE = _env_bool("RAPPORT_ATTRIBUTION_CONTACT_RULE", default=True)
 RAPPORT_ATTRIBUTION_CONTACT_DAYS = int(os.environ.get("RAPPORT_ATTRIBUTION_CONTACT_DAYS", "7"))
+# ... and an order goes to the owner the customer had when it was placed (off: the current owner)
+RAPPORT_ATTRIBUTION_OWNER_AT_ORDER_TIME = _env_bool("RAPPORT_ATTRIBUTION_OWNER_AT_ORDER_TIME", default=True)
 # Shared links (clienteling): the hosts staff may share links to (empty: any http or https address)
 RAPPORT_SHARE_HOSTS = [host.lower() for host in _env_list("RAPPORT_SHARE_HOSTS", [])]
 # Analytics: lifecycle stages by days since the first/last order (new ≤ new, active/repeat ≤ active,

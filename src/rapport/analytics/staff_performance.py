@@ -5,7 +5,8 @@ the counter or by referral: ``Customer.recruited_by``, per store where they were
 Two rules, applied by the database in one query over the orders (no loop over orders in Python):
 
 - owner rule: an order goes to the owner its customer had when the order was placed, read from the
-  recorded owner changes (``customers.queries.owner_at``, in the same query).
+  recorded owner changes (``customers.queries.owner_at``, in the same query); with
+  ``RAPPORT_ATTRIBUTION_OWNER_AT_ORDER_TIME`` off, to the current owner.
 - contact rule (``RAPPORT_ATTRIBUTION_CONTACT_RULE``, on by default): an order placed within
   ``RAPPORT_ATTRIBUTION_CONTACT_DAYS`` (default 7) days after a staff member's contact with the
   customer goes to the staff member of the *last* such contact, when that is not the owner. A
@@ -41,22 +42,26 @@ class Rules:
 
     contact_rule: bool = True
     contact_days: int = 7
+    owner_at_order_time: bool = True
 
     @classmethod
     def from_settings(cls) -> Rules:
         return cls(
             contact_rule=settings.RAPPORT_ATTRIBUTION_CONTACT_RULE,
             contact_days=settings.RAPPORT_ATTRIBUTION_CONTACT_DAYS,
+            owner_at_order_time=settings.RAPPORT_ATTRIBUTION_OWNER_AT_ORDER_TIME,
         )
 
     def in_words(self) -> list[str]:
         """The rules as the page and the API state them."""
-        words = [
-            _(
+        if self.owner_at_order_time:
+            owner = _(
                 "Each order goes to the owner the customer had when the order was placed "
                 "(from the recorded owner changes)."
             )
-        ]
+        else:
+            owner = _("Each order goes to the customer's current owner, whoever owned them when it was placed.")
+        words = [owner]
         if self.contact_rule:
             words.append(
                 _(
@@ -76,9 +81,12 @@ def attributed_orders(filters: Filters, rules: Rules) -> QuerySet[Any]:
     """The period's counted orders, each annotated with ``staff_id`` (who it is attributed to, or None)
     and ``by_contact`` (1 when the contact rule moved it away from the owner). Typed ``Any`` because
     the type stubs know only ``Order``'s own fields, not these annotations."""
-    orders = filters.orders().annotate(
-        owner_id=customers_queries.owner_at(customer="customer_id", current_owner="customer__owner_id", at="placed_at")
+    owner = (
+        customers_queries.owner_at(customer="customer_id", current_owner="customer__owner_id", at="placed_at")
+        if rules.owner_at_order_time
+        else F("customer__owner_id")
     )
+    orders = filters.orders().annotate(owner_id=owner)
     if not rules.contact_rule:
         return orders.annotate(staff_id=F("owner_id"), by_contact=Value(0, output_field=IntegerField()))
     last_contact = (
@@ -233,7 +241,7 @@ def staff_performance(filters: Filters, rules: Rules | None = None) -> dict[str,
         "rules": {
             "contact_rule": rules.contact_rule,
             "contact_days": rules.contact_days,
-            "owner": "at_order_time",
+            "owner": "at_order_time" if rules.owner_at_order_time else "current",
             "in_words": rules.in_words(),
         },
         "staff": staff_rows,

@@ -164,6 +164,9 @@ def test_orders_go_to_the_owner_at_the_time_they_were_placed(
     assert _attributed() == {early.pk: team["owner"].pk, middle.pk: team["helper"].pk, late.pk: team["other"].pk}
     board = staff_performance(kpis.Filters.parse({}, today=TODAY), RULES)["leaderboards"][0]["rows"]
     assert {row["staff"]: row["orders"] for row in board} == {"owner": 1, "helper": 1, "other": 1}
+    current = Rules(contact_rule=False, owner_at_order_time=False)  # the shop's other choice: the owner today
+    assert _attributed(current) == {early.pk: team["other"].pk, middle.pk: team["other"].pk, late.pk: team["other"].pk}
+    assert staff_performance(kpis.Filters.parse({}, today=TODAY), current)["rules"]["owner"] == "current"
 
 
 def test_the_report_takes_the_same_queries_however_many_orders(
