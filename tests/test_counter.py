@@ -138,6 +138,7 @@ def test_enrolment_needs_agreement_and_records_marketing_consent(clerk_actor, st
     customer, cards = services.enrol(name="李雷", phone="13900005555", agreed=True, marketing=True, actor=clerk_actor)
     assert customer.store == store and customer.registration_channel == "store" and cards[0].phone
     assert Consent.objects.get(customer=customer, channel="sms", purpose="marketing").granted
+    assert (customer.recruited_by, customer.recruited_at) == (clerk_actor.staff_user, store)  # for new members
 
 
 def test_goodwill_at_the_counter_stays_within_the_role_limits(member, clerk_actor, clerk, make_staff):

@@ -15,7 +15,7 @@ from lunardate import LunarDate
 
 from rapport.accounts import roles
 from rapport.analytics.models import CustomerMetrics
-from rapport.clienteling import birthdays, reminders
+from rapport.clienteling import alerts, birthdays, reminders
 from rapport.clienteling.models import Reminder, ReminderStatus
 from rapport.core.actor import Actor, Source
 from rapport.core.errors import Conflict, InvalidInput
@@ -120,9 +120,9 @@ def test_the_daily_job_makes_each_owners_reminders_once(seller, make_customer, m
         "coupon": 1,
         "next_order": 1,
         "quiet": 1,
-        "complaint": 1,
         "level": 0,
     }
+    assert alerts.alert_owners(now=dt.datetime(2026, 12, 7, 1, tzinfo=dt.UTC))["made"] == 1  # as it happened
     listed = {(r.customer_id, r.reason) for r in reminders.todays_list(seller, today)}
     assert listed == {
         (greg.pk, "birthday"),

@@ -198,6 +198,10 @@ RAPPORT_IMPORT_REPORT_DAYS = int(os.environ.get("RAPPORT_IMPORT_REPORT_DAYS", "3
 # with the customer goes to that staff member rather than the customer's owner (when the rule is on).
 RAPPORT_ATTRIBUTION_CONTACT_RULE = _env_bool("RAPPORT_ATTRIBUTION_CONTACT_RULE", default=True)
 RAPPORT_ATTRIBUTION_CONTACT_DAYS = int(os.environ.get("RAPPORT_ATTRIBUTION_CONTACT_DAYS", "7"))
+# ... and an order goes to the owner the customer had when it was placed (off: the current owner)
+RAPPORT_ATTRIBUTION_OWNER_AT_ORDER_TIME = _env_bool("RAPPORT_ATTRIBUTION_OWNER_AT_ORDER_TIME", default=True)
+# Shared links (clienteling): the hosts staff may share links to (empty: any http or https address)
+RAPPORT_SHARE_HOSTS = [host.lower() for host in _env_list("RAPPORT_SHARE_HOSTS", [])]
 # Analytics: lifecycle stages by days since the first/last order (new ≤ new, active/repeat ≤ active,
 # dormant ≤ churned, churned beyond).
 RAPPORT_LIFECYCLE_DAYS = {
@@ -301,6 +305,8 @@ CELERY_BEAT_SCHEDULE = {
     "counter-forget-expired-codes": {"task": "rapport.counter.forget_expired_codes", "schedule": 24 * 3600.0},
     # owners' care reminders: hourly, so a day's list is there soon after the day starts (a rerun adds none)
     "clienteling-make-reminders": {"task": "rapport.clienteling.make_reminders", "schedule": 3600.0},
+    # owners hear of a complaint opened or a level lowered within minutes
+    "clienteling-alert-owners": {"task": "rapport.clienteling.alert_owners", "schedule": 300.0},
     # campaigns
     "campaigns-tick": {"task": "rapport.campaigns.tick", "schedule": 60.0},
     # every minute: an abandoned cart's idle time is given in minutes (5 at the least)

@@ -30,6 +30,7 @@ urlpatterns = [
     path("portal/", include("rapport.portal.urls")),
     path("privacy/", include("rapport.privacy.urls")),
     path("counter/tasks/", include("rapport.clienteling.urls")),
+    path("s/", include("rapport.clienteling.share_urls")),
     path("opportunities/", include("rapport.opportunities.urls")),
     path("counter/", include("rapport.counter.urls")),
     path("", include("rapport.console.urls")),

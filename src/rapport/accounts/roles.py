@@ -136,7 +136,8 @@ _LOYALTY = [
 _VIEW_PROMOTIONS = ["promotions.view_promotion"]
 _PROMOTIONS = [*_VIEW_PROMOTIONS, "promotions.add_promotion", "promotions.change_promotion"]
 
-# Tasks (任务管理): everyone who meets customers works their own and their store's; operators
+# Tasks (任务管理): everyone who meets customers works their own and their store's, records contacts
+# and shares links; operators
 # also create them in bulk for a segment and read completion by person and store. The counter
 # (门店收银台) for store staff and operators.
 _TASKS = [
@@ -145,6 +146,8 @@ _TASKS = [
     "clienteling.change_task",
     "clienteling.view_contact",
     "clienteling.add_contact",
+    "clienteling.view_sharedlink",
+    "clienteling.add_sharedlink",
 ]
 _MANAGE_TASKS = [*_TASKS, "clienteling.manage_tasks"]
 # Sales opportunities (销售机会): for those who sell; each sees the opportunities of the customers

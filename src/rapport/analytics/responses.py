@@ -204,6 +204,7 @@ class StaffLeaderboardRow(Body):
     by_contact: int
     revenue: Decimal
     customers: int
+    new_members: int
 
 
 class StaffLeaderboard(Body):
@@ -211,6 +212,7 @@ class StaffLeaderboard(Body):
     store_name: str
     currency: str
     revenue: Decimal
+    new_members: int
     rows: list[StaffLeaderboardRow]
 
 

@@ -1,15 +1,16 @@
 """Shopping-guide performance (导购业绩): the period's counted orders attributed to a staff member and
-the order's store, with each staff member's customers served, tasks done, new members and contacts.
+the order's store, with each staff member's customers served, tasks done, new members recruited (at
+the counter or by referral: ``Customer.recruited_by``, per store where they were recruited) and contacts.
 
 Two rules, applied by the database in one query over the orders (no loop over orders in Python):
 
-- owner rule: an order goes to its customer's owner. Ownership changes are recorded in the customer
-  history, but sealed per customer (crypto-shredding), so SQL cannot read them: the *current* owner
-  is used, and the page says so.
+- owner rule: an order goes to the owner its customer had when the order was placed, read from the
+  recorded owner changes (``customers.queries.owner_at``, in the same query); with
+  ``RAPPORT_ATTRIBUTION_OWNER_AT_ORDER_TIME`` off, to the current owner.
 - contact rule (``RAPPORT_ATTRIBUTION_CONTACT_RULE``, on by default): an order placed within
   ``RAPPORT_ATTRIBUTION_CONTACT_DAYS`` (default 7) days after a staff member's contact with the
-  customer goes to the staff member of the *last* such contact, when that is not the owner. There is
-  no shared-link record yet, so only logged contacts count.
+  customer goes to the staff member of the *last* such contact, when that is not the owner. A
+  customer opening a link a staff member shared is such a contact (``clienteling.sharing``).
 """
 
 from __future__ import annotations
@@ -29,6 +30,7 @@ from django.utils.translation import gettext as _
 from rapport.analytics.kpis import Filters
 from rapport.clienteling import queries as clienteling_queries
 from rapport.commerce.queries import net_revenue
+from rapport.customers import queries as customers_queries
 from rapport.customers.models import Customer, Store
 
 CENT = Decimal("0.01")
@@ -40,27 +42,32 @@ class Rules:
 
     contact_rule: bool = True
     contact_days: int = 7
+    owner_at_order_time: bool = True
 
     @classmethod
     def from_settings(cls) -> Rules:
         return cls(
             contact_rule=settings.RAPPORT_ATTRIBUTION_CONTACT_RULE,
             contact_days=settings.RAPPORT_ATTRIBUTION_CONTACT_DAYS,
+            owner_at_order_time=settings.RAPPORT_ATTRIBUTION_OWNER_AT_ORDER_TIME,
         )
 
     def in_words(self) -> list[str]:
         """The rules as the page and the API state them."""
-        words = [
-            _(
-                "Each order goes to its customer's owner. Owner changes are not readable for reporting, "
-                "so the current owner is used, not the owner when the order was placed."
+        if self.owner_at_order_time:
+            owner = _(
+                "Each order goes to the owner the customer had when the order was placed "
+                "(from the recorded owner changes)."
             )
-        ]
+        else:
+            owner = _("Each order goes to the customer's current owner, whoever owned them when it was placed.")
+        words = [owner]
         if self.contact_rule:
             words.append(
                 _(
-                    "An order placed within %(days)s days after a staff member's contact with the customer goes to "
-                    "the staff member of the last such contact, when that is not the owner."
+                    "An order placed within %(days)s days after a staff member's contact with the customer (a call, "
+                    "message, visit or appointment they recorded, or the customer opening a link they shared) goes "
+                    "to the staff member of the last such contact, when that is not the owner."
                 )
                 % {"days": self.contact_days}
             )
@@ -74,7 +81,12 @@ def attributed_orders(filters: Filters, rules: Rules) -> QuerySet[Any]:
     """The period's counted orders, each annotated with ``staff_id`` (who it is attributed to, or None)
     and ``by_contact`` (1 when the contact rule moved it away from the owner). Typed ``Any`` because
     the type stubs know only ``Order``'s own fields, not these annotations."""
-    orders = filters.orders().annotate(owner_id=F("customer__owner_id"))
+    owner = (
+        customers_queries.owner_at(customer="customer_id", current_owner="customer__owner_id", at="placed_at")
+        if rules.owner_at_order_time
+        else F("customer__owner_id")
+    )
+    orders = filters.orders().annotate(owner_id=owner)
     if not rules.contact_rule:
         return orders.annotate(staff_id=F("owner_id"), by_contact=Value(0, output_field=IntegerField()))
     last_contact = (
@@ -117,15 +129,39 @@ def _staff_names(ids: set[int]) -> dict[int, str]:
     return {user.pk: user.get_full_name() or user.get_username() for user in users}
 
 
-def _new_members(filters: Filters) -> dict[int, int]:
-    """Customers registered in the period, counted for their owner (no sign-up staff is recorded)."""
+def _recruits(filters: Filters) -> dict[tuple[int, int | None], int]:
+    """{(recruiting staff, store recruited at): new members} of the period (customers registered in it
+    whom a staff member signed up, at the counter or by referral); one query."""
     customers = Customer.objects.filter(
-        registered_at__gte=filters.since, registered_at__lt=filters.until, owner__isnull=False
+        registered_at__gte=filters.since, registered_at__lt=filters.until, recruited_by__isnull=False
     )
     if filters.store:
-        customers = customers.filter(store=filters.store)
-    rows = customers.values("owner_id").annotate(n=Count("id")).order_by().values_list("owner_id", "n")
-    return dict(rows)
+        customers = customers.filter(recruited_at=filters.store)
+    rows = customers.values("recruited_by_id", "recruited_at_id").annotate(n=Count("id")).order_by()
+    return {(row["recruited_by_id"], row["recruited_at_id"]): row["n"] for row in rows}
+
+
+def _add_recruits_to_boards(
+    boards: dict[tuple[int | None, str], list[dict[str, Any]]],
+    recruits: dict[tuple[int, int | None], int],
+    staff_name: Any,
+) -> None:
+    """Each board row gets the new members its staff member recruited at that store (once, on the
+    store's first board); a recruiter without orders there gets a row of their own."""
+    first_board: dict[int | None, tuple[int | None, str]] = {}
+    for key in boards:
+        first_board.setdefault(key[0], key)
+    for rows in boards.values():
+        for row in rows:
+            row["new_members"] = 0
+    for (staff_id, store_id), n in recruits.items():
+        rows = boards[first_board.get(store_id, (store_id, settings.RAPPORT_CURRENCY))]
+        mine = [r for r in rows if r["staff_id"] == staff_id]
+        if not mine:
+            figures = {"customers": 0, "orders": 0, "by_contact": 0, "revenue": Decimal("0.00"), "new_members": 0}
+            mine = [{"staff_id": staff_id, "staff": staff_name(staff_id), **figures}]
+            rows.append(mine[0])
+        mine[0]["new_members"] += n
 
 
 def staff_performance(filters: Filters, rules: Rules | None = None) -> dict[str, Any]:
@@ -136,10 +172,15 @@ def staff_performance(filters: Filters, rules: Rules | None = None) -> dict[str,
     store_id = filters.store.pk if filters.store else None
     tasks = clienteling_queries.tasks_done_by_staff(filters.since, filters.until, store_id=store_id)
     contacts = clienteling_queries.contacts_made_by_staff(filters.since, filters.until, store_id=store_id)
-    recruits = _new_members(filters)
-    staff_ids = {row["staff_id"] for row in totals if row["staff_id"]} | set(tasks) | set(contacts) | set(recruits)
+    recruits = _recruits(filters)
+    recruited_by_staff: dict[int, int] = defaultdict(int)
+    for (staff_id, _store_id), n in recruits.items():
+        recruited_by_staff[staff_id] += n
+    staff_ids = {row["staff_id"] for row in totals if row["staff_id"]} | set(tasks) | set(contacts)
+    staff_ids |= set(recruited_by_staff)
     names = _staff_names(staff_ids)
-    stores = {store.pk: store for store in Store.objects.filter(pk__in={row["store_id"] for row in totals})}
+    board_stores = {row["store_id"] for row in totals} | {store_id for _staff, store_id in recruits}
+    stores = {store.pk: store for store in Store.objects.filter(pk__in=board_stores)}
 
     def staff_name(staff_id: int | None) -> str:
         return names.get(staff_id, "") if staff_id else _("(no staff member)")
@@ -156,6 +197,7 @@ def staff_performance(filters: Filters, rules: Rules | None = None) -> dict[str,
         entry["customers"] += row["customers"]  # a customer served at two stores counts at each
         board_row = {"staff_id": row["staff_id"], "staff": staff_name(row["staff_id"]), "customers": row["customers"]}
         boards[(row["store_id"], row["currency"])].append({**board_row, **figures})
+    _add_recruits_to_boards(boards, recruits, staff_name)
     for staff_id in staff_ids:
         if not any(key[0] == staff_id for key in per_staff):
             per_staff[(staff_id, settings.RAPPORT_CURRENCY)] = {
@@ -171,7 +213,7 @@ def staff_performance(filters: Filters, rules: Rules | None = None) -> dict[str,
             "currency": currency,
             **entry,
             "tasks_done": tasks.get(staff_id, 0) if staff_id else 0,
-            "new_members": recruits.get(staff_id, 0) if staff_id else 0,
+            "new_members": recruited_by_staff.get(staff_id, 0) if staff_id else 0,
             "contacts": contacts.get(staff_id, 0) if staff_id else 0,
         }
         for (staff_id, currency), entry in per_staff.items()
@@ -179,7 +221,7 @@ def staff_performance(filters: Filters, rules: Rules | None = None) -> dict[str,
     staff_rows.sort(key=lambda row: (-row["revenue"], row["staff"]))
     leaderboards: list[dict[str, Any]] = []
     for (board_store, currency), rows in boards.items():
-        rows.sort(key=lambda row: (-row["revenue"], -row["orders"], row["staff"]))
+        rows.sort(key=lambda row: (-row["revenue"], -row["orders"], -row["new_members"], row["staff"]))
         for rank, row in enumerate(rows, start=1):
             row["rank"] = rank
         store = stores.get(board_store) if board_store else None
@@ -189,6 +231,7 @@ def staff_performance(filters: Filters, rules: Rules | None = None) -> dict[str,
                 "store_name": store.name if store else _("(no store)"),
                 "currency": currency,
                 "revenue": sum((row["revenue"] for row in rows), Decimal("0.00")),
+                "new_members": sum(row["new_members"] for row in rows),
                 "rows": rows,
             }
         )
@@ -198,7 +241,7 @@ def staff_performance(filters: Filters, rules: Rules | None = None) -> dict[str,
         "rules": {
             "contact_rule": rules.contact_rule,
             "contact_days": rules.contact_days,
-            "owner": "current",
+            "owner": "at_order_time" if rules.owner_at_order_time else "current",
             "in_words": rules.in_words(),
         },
         "staff": staff_rows,

@@ -1,6 +1,8 @@
 """``/api/v1/tasks``: tasks on customers for a WeCom sidebar, a POS or a phone app: list the
 caller's, create one or a segment's worth, complete one, and completion per person and store.
-``/api/v1/contacts``: the contact log (record one, list a customer's, last contacted and consent)."""
+``/api/v1/contacts``: the contact log (record one, list a customer's, last contacted and consent).
+``/api/v1/reminders``: the caller's care reminders and alerts, and how they want alerts.
+``/api/v1/shared-links``: a tracked link to a product or page for a customer, and a customer's links."""
 
 from __future__ import annotations
 
@@ -12,9 +14,10 @@ from django.utils import timezone
 from ninja import Field, Router, Status
 
 from rapport.accounts.scopes import CONTACTS_READ, CONTACTS_WRITE, TASKS_READ, TASKS_WRITE
-from rapport.clienteling import contacts, queries, reminders, services
-from rapport.clienteling.models import Contact, Reminder, Task, TaskStatus
+from rapport.clienteling import alerts, contacts, queries, reminders, services, sharing
+from rapport.clienteling.models import Contact, Reminder, SharedLink, Task, TaskStatus
 from rapport.clienteling.responses import (
+    AlertSettingsOut,
     BulkTasksOut,
     CompletionOut,
     ContactCardOut,
@@ -22,6 +25,8 @@ from rapport.clienteling.responses import (
     ContactPage,
     ReminderOut,
     ReminderPage,
+    SharedLinkOut,
+    SharedLinkPage,
     TaskOut,
     TaskPage,
 )
@@ -200,6 +205,71 @@ def record_contact(request: HttpRequest, payload: ContactIn) -> Status[dict[str,
     return Status(201, contact_body(contacts.record_contact(customer, data, actor=actor_for(request))))
 
 
+class SharedLinkIn(Strict):
+    customer_id: int
+    url: str = Field(description="the product or page address (http or https)")
+    title: str = ""
+
+
+def shared_link_body(link: SharedLink) -> dict[str, Any]:
+    return {
+        "id": link.pk,
+        "customer_id": link.customer_id,
+        "link": sharing.tracked_url(link),
+        "url": link.url,
+        "title": link.title,
+        "staff": link.staff.get_username() if link.staff else None,
+        "created_at": link.created_at.isoformat(),
+        "first_opened_at": link.first_opened_at.isoformat() if link.first_opened_at else None,
+        "opens": link.opens,
+    }
+
+
+@router.get(
+    "/shared-links",
+    response={200: SharedLinkPage},
+    summary="The links staff shared with a customer, newest first, with their opens",
+    openapi_extra=ALSO_404,
+)
+def list_shared_links(request: HttpRequest, customer_id: int, limit: int = 50, offset: int = 0) -> dict[str, Any]:
+    require(request, CONTACTS_READ, "clienteling.view_sharedlink")
+    customer = visible_customer(request.user, customer_id)
+    page = paginate(queries.shared_links_of(customer.pk), limit=limit, offset=offset)
+    return page_body(page, [shared_link_body(link) for link in page.items])
+
+
+@router.post(
+    "/shared-links",
+    response={201: SharedLinkOut},
+    summary="A tracked link to a product or page for a customer; its opening counts as the caller's contact",
+)
+def share_link(request: HttpRequest, payload: SharedLinkIn) -> Status[dict[str, Any]]:
+    require(request, CONTACTS_WRITE, "clienteling.add_sharedlink")
+    customer = visible_customer(request.user, payload.customer_id)
+    link = sharing.share_link(customer, payload.dict(exclude={"customer_id"}), actor=actor_for(request))
+    return Status(201, shared_link_body(link))
+
+
+class AlertSettingsIn(Strict):
+    by_email: bool
+
+
+@router.get("/reminders/alert-settings", response={200: AlertSettingsOut}, summary="How the caller gets alerts")
+def get_alert_settings(request: HttpRequest) -> dict[str, Any]:
+    require(request, TASKS_READ, "clienteling.view_task")
+    return {"by_email": alerts.wants_email(request.user)}
+
+
+@router.put(
+    "/reminders/alert-settings",
+    response={200: AlertSettingsOut},
+    summary="Whether the caller also gets alerts about their customers by email",
+)
+def put_alert_settings(request: HttpRequest, payload: AlertSettingsIn) -> dict[str, Any]:
+    require(request, TASKS_WRITE, "clienteling.view_task")
+    return {"by_email": alerts.set_email_alerts(request.user, by_email=payload.by_email).by_email}
+
+
 def reminder_body(reminder: Reminder) -> dict[str, Any]:
     return {
         "id": reminder.pk,
@@ -211,6 +281,7 @@ def reminder_body(reminder: Reminder) -> dict[str, Any]:
         "status": reminder.status,
         "show_on": reminder.show_on.isoformat(),
         "message": reminders.suggested_message(reminder),
+        "alert": bool(reminder.event),
     }
 
 

@@ -37,6 +37,8 @@ TASK_CONTACTS = {
     TaskKind.VISIT: ContactKind.VISIT,
 }
 REACHED = {Outcome.REACHED, Outcome.INTERESTED, Outcome.DECLINED, Outcome.DONE, Outcome.OPTED_OUT}
+# What staff record by hand: an opened shared link is recorded by the link itself (clienteling.sharing).
+RECORDED_KINDS = [(value, label) for value, label in ContactKind.choices if value != ContactKind.LINK]
 
 
 def marketing_refused(customer_id: int) -> list[str]:
@@ -64,8 +66,9 @@ def _when(raw: Any, now: dt.datetime, errors: list[FieldError]) -> dt.datetime:
 def clean_contact(customer_id: int, data: Mapping[str, Any], now: dt.datetime) -> dict[str, Any]:
     errors: list[FieldError] = []
     kind = str(data.get("kind") or "")
-    if kind not in ContactKind.values:
-        errors.append(FieldError("kind", "invalid", _("One of: %(choices)s.") % {"choices": ", ".join(ContactKind)}))
+    kinds = [value for value, _label in RECORDED_KINDS]
+    if kind not in kinds:
+        errors.append(FieldError("kind", "invalid", _("One of: %(choices)s.") % {"choices": ", ".join(kinds)}))
     purpose = str(data.get("purpose") or ContactPurpose.SERVICE)
     if purpose not in ContactPurpose.values:
         choices = ", ".join(ContactPurpose)

@@ -12,6 +12,7 @@ class ClientelingErrorCode(StrEnum):
     CLOSED = "closed"
     INVALID = "invalid"
     NO_CONSENT = "no_consent"
+    NOT_ALLOWED = "not_allowed"
     NOT_FOUND = "not_found"
     OUT_OF_RANGE = "out_of_range"
     REQUIRED = "required"

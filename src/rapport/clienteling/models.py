@@ -119,6 +119,8 @@ class ContactKind(models.TextChoices):
     MESSAGE = "message", _("Message (WeCom)")
     VISIT = "visit", _("Store visit")
     APPOINTMENT = "appointment", _("Appointment")
+    # recorded by the system when the customer opens a link a staff member shared, never by hand
+    LINK = "link", _("Shared link opened")
 
 
 class ContactPurpose(models.TextChoices):
@@ -159,6 +161,37 @@ class Contact(models.Model):
         return f"{self.get_kind_display()} #{self.pk}"
 
 
+class SharedLink(models.Model):
+    """A product or page link a staff member shared with a customer (copied into WeCom, SMS…), under a
+    token of its own (``/s/<token>``): opening it is recorded on the link and, the first time, as a
+    contact of the sharer, so the contact rule of staff performance counts it."""
+
+    id = models.BigAutoField(primary_key=True)
+    token = models.CharField(max_length=32, unique=True, editable=False)
+    customer = models.ForeignKey(
+        Customer, on_delete=models.CASCADE, related_name="shared_links", verbose_name=_("customer")
+    )
+    staff = models.ForeignKey(
+        settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.SET_NULL, related_name="+"
+    )
+    store = models.ForeignKey(Store, null=True, blank=True, on_delete=models.SET_NULL, related_name="+")
+    url = models.URLField(_("link"), max_length=500)
+    title = models.CharField(_("title"), max_length=120, blank=True)
+    created_at = models.DateTimeField(_("shared"))
+    first_opened_at = models.DateTimeField(_("first opened"), null=True, blank=True)
+    last_opened_at = models.DateTimeField(_("last opened"), null=True, blank=True)
+    opens = models.PositiveIntegerField(_("opens"), default=0)
+
+    class Meta:
+        ordering = ["-created_at", "-id"]
+        indexes = [models.Index(fields=["customer", "-created_at"], name="clienteling_link_customer")]
+        verbose_name = _("shared link")
+        verbose_name_plural = _("shared links")
+
+    def __str__(self) -> str:
+        return self.title or self.url
+
+
 class ReminderReason(models.TextChoices):
     BIRTHDAY = "birthday", _("Birthday")
     ANNIVERSARY = "anniversary", _("Membership anniversary")
@@ -168,6 +201,7 @@ class ReminderReason(models.TextChoices):
     QUIET = "quiet", _("High-value customer gone quiet")
     COMPLAINT = "complaint", _("Complaint opened")
     LEVEL = "level", _("Level about to drop")
+    LEVEL_DROPPED = "level_down", _("Level dropped")
 
 
 class ReminderStatus(models.TextChoices):
@@ -177,7 +211,11 @@ class ReminderStatus(models.TextChoices):
 
 class Reminder(models.Model):
     """A care reminder (关怀提醒) on an owner's daily list: one per customer, reason and day, made by the
-    daily job; done, or snoozed (``show_on`` moves on)."""
+    daily job; done, or snoozed (``show_on`` moves on).
+
+    An *alert* is a reminder made as its event happens (a complaint opened, a level lowered) by
+    :mod:`rapport.clienteling.alerts`: ``event`` names the event (once per event, the database says
+    so) and ``alerted_at`` is when the owner was notified (in the app; by email if they want it)."""
 
     id = models.BigAutoField(primary_key=True)
     owner = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.CASCADE, related_name="+")
@@ -189,11 +227,14 @@ class Reminder(models.Model):
     show_on = models.DateField(_("show on"))
     created_at = models.DateTimeField(_("created"))
     done_at = models.DateTimeField(_("done at"), null=True, blank=True)
+    event = models.CharField(_("event"), max_length=40, blank=True, default="")
+    alerted_at = models.DateTimeField(_("alerted at"), null=True, blank=True)
 
     class Meta:
         ordering = ["show_on", "reason", "id"]
         constraints = [
-            models.UniqueConstraint(fields=["customer", "reason", "day"], name="clienteling_reminder_once_a_day")
+            models.UniqueConstraint(fields=["customer", "reason", "day"], name="clienteling_reminder_once_a_day"),
+            models.UniqueConstraint(fields=["event"], condition=~Q(event=""), name="clienteling_alert_once_an_event"),
         ]
         indexes = [
             models.Index(fields=["owner", "status", "show_on"], name="clienteling_reminder_list"),
@@ -204,3 +245,18 @@ class Reminder(models.Model):
 
     def __str__(self) -> str:
         return f"{self.get_reason_display()} #{self.pk}"
+
+
+class AlertSettings(models.Model):
+    """How a staff member wants alerts about their customers: always in the app (the home page and
+    their reminder list), and by email unless they turn it off. No row: the defaults."""
+
+    user = models.OneToOneField(settings.AUTH_USER_MODEL, on_delete=models.CASCADE, related_name="+")
+    by_email = models.BooleanField(_("also by email"), default=True)
+
+    class Meta:
+        verbose_name = _("alert settings")
+        verbose_name_plural = _("alert settings")
+
+    def __str__(self) -> str:
+        return f"{self.user_id}: {'email' if self.by_email else 'app'}"

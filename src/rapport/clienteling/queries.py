@@ -10,7 +10,7 @@ from typing import Any
 
 from django.db.models import Count, Max, Q, QuerySet
 
-from rapport.clienteling.models import Contact, Task, TaskStatus
+from rapport.clienteling.models import Contact, ContactKind, SharedLink, Task, TaskStatus
 from rapport.clienteling.services import assigned_to, visible_tasks
 
 
@@ -41,16 +41,22 @@ def last_contacted(customer_ids: Iterable[int]) -> dict[int, dt.datetime]:
     return dict(rows)
 
 
+def shared_links_of(customer_id: int) -> QuerySet[SharedLink]:
+    """The links staff shared with the customer, newest first, with who shared them."""
+    return SharedLink.objects.filter(customer_id=customer_id).select_related("staff")
+
+
 def staff_contacts() -> QuerySet[Contact]:
-    """Contacts made by a staff member (contacts whose staff account is gone are left out): what
-    analytics' contact attribution rule looks back over, as a subquery."""
+    """Contacts of a staff member (contacts whose staff account is gone are left out), an opened link
+    they shared among them: what analytics' contact attribution rule looks back over, as a subquery."""
     return Contact.objects.filter(staff__isnull=False)
 
 
 def contacts_made_by_staff(since: dt.datetime, until: dt.datetime, *, store_id: int | None = None) -> dict[int, int]:
-    """How many contacts each staff member made in ``[since, until)`` (at ``store_id``, or without a store
-    with a customer of ``store_id``, if given); one query."""
-    contacts = staff_contacts().filter(occurred_at__gte=since, occurred_at__lt=until)
+    """How many contacts each staff member made in ``[since, until)`` (at ``store_id``, or without a
+    store with a customer of ``store_id``, if given); one query. Opened shared links are the
+    customer's doing, not a contact made."""
+    contacts = staff_contacts().filter(occurred_at__gte=since, occurred_at__lt=until).exclude(kind=ContactKind.LINK)
     if store_id is not None:
         contacts = contacts.filter(Q(store_id=store_id) | Q(store__isnull=True, customer__store_id=store_id))
     rows = contacts.values("staff_id").annotate(n=Count("id")).order_by().values_list("staff_id", "n")

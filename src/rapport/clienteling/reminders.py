@@ -1,8 +1,9 @@
 """Care reminders and next best actions (关怀提醒): each morning every owner's list of their customers
 to look after — birthdays (Gregorian or 农历), membership anniversaries, points expiring in a week,
 coupons expiring in three days, an order the CLV model expected yesterday that did not come, a top or
-high value customer whose last order was 60 days ago, a complaint opened yesterday, a level that the
-review would lower in two weeks if the customer bought nothing more.
+high value customer whose last order was 60 days ago, a level that the review would lower in two
+weeks if the customer bought nothing more. A complaint opened and a level lowered are put on the
+list as they happen, as alerts (:mod:`rapport.clienteling.alerts`).
 
 The daily job (Celery beat: ``rapport.clienteling.make_reminders``) finds each reason's customers
 with one query, keeps those with an owner, and inserts in batches; the unique (customer, reason,
@@ -30,7 +31,6 @@ from rapport.core.actor import Actor
 from rapport.core.errors import Conflict, InvalidInput, NotFound
 from rapport.customers.models import Customer
 from rapport.loyalty import queries as loyalty_queries
-from rapport.service import queries as service_queries
 
 BATCH = 2000
 POINTS_DAYS_AHEAD = 7
@@ -88,13 +88,6 @@ def _quiet(day: dt.date) -> Iterable[tuple[int, int, str]]:
         yield pk, owner_id, last.isoformat()
 
 
-def _complaints(day: dt.date) -> Iterable[tuple[int, int, str]]:
-    tickets = service_queries.complaints_opened_on(day - dt.timedelta(days=1))
-    numbers = {customer_id: f"T-{pk:06d}" for customer_id, pk in tickets.values_list("customer_id", "pk")}
-    for pk, owner_id in _owned(Customer.objects.filter(pk__in=list(numbers))).values_list("pk", "owner_id"):
-        yield pk, owner_id, str(numbers[pk])
-
-
 def _level_drop(day: dt.date) -> Iterable[tuple[int, int, str]]:
     dropping = loyalty_queries.members_losing_their_level_on(
         day + dt.timedelta(days=LEVEL_DAYS_AHEAD), now=timezone.now()
@@ -110,7 +103,6 @@ SOURCES: dict[str, Callable[[dt.date], Iterable[tuple[int, int, str]]]] = {
     ReminderReason.COUPON: _coupons,
     ReminderReason.NEXT_ORDER: _next_order,
     ReminderReason.QUIET: _quiet,
-    ReminderReason.COMPLAINT: _complaints,
     ReminderReason.LEVEL: _level_drop,
 }
 
@@ -213,6 +205,9 @@ def suggested_message(reminder: Reminder) -> str:
         ),
         ReminderReason.COMPLAINT: _(
             "%(name)s, I saw your feedback (ticket %(detail)s). I am sorry, and I will help sort it out."
+        ),
+        ReminderReason.LEVEL_DROPPED: _(
+            "%(name)s, your membership level has changed. May I show you how to get your benefits back?"
         ),
     }
     return texts[ReminderReason(reminder.reason)] % {"name": name, "detail": detail}

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from ninja import Field
+
 from rapport.core.api import Body
 
 
@@ -88,6 +90,7 @@ class ReminderOut(Body):
     status: str
     show_on: str
     message: str
+    alert: bool = Field(description="made as its event happened (a complaint opened, a level lowered)")
 
 
 class ReminderPage(Body):
@@ -95,3 +98,26 @@ class ReminderPage(Body):
     limit: int
     offset: int
     results: list[ReminderOut]
+
+
+class SharedLinkOut(Body):
+    id: int
+    customer_id: int
+    link: str = Field(description="the tracked address to give the customer")
+    url: str
+    title: str
+    staff: str | None
+    created_at: str
+    first_opened_at: str | None
+    opens: int
+
+
+class SharedLinkPage(Body):
+    count: int
+    limit: int
+    offset: int
+    results: list[SharedLinkOut]
+
+
+class AlertSettingsOut(Body):
+    by_email: bool = Field(description="alerts also by email (in the app they always show)")

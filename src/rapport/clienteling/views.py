@@ -11,12 +11,13 @@ from django.contrib.auth.decorators import login_required, permission_required
 from django.core.exceptions import PermissionDenied
 from django.http import Http404, HttpRequest, HttpResponse, HttpResponseRedirect
 from django.shortcuts import redirect, render
+from django.urls import reverse
 from django.utils import timezone
 from django.utils.translation import gettext as _
 from django.views.decorators.http import require_POST
 
 from rapport.audit.services import record_reveal
-from rapport.clienteling import contacts, queries, reminders, services
+from rapport.clienteling import alerts, contacts, queries, reminders, services, sharing
 from rapport.clienteling.models import ContactKind, ContactPurpose, Outcome, Priority, Recurrence, TaskKind, TaskStatus
 from rapport.core.errors import DomainError
 from rapport.core.requests import console_actor, error_text
@@ -137,14 +138,39 @@ def new_contact(request: HttpRequest, customer_id: int) -> HttpResponse:
         "nav": "tasks",
         "customer": customer,
         "data": request.POST,
-        "kinds": ContactKind.choices,
+        "kinds": contacts.RECORDED_KINDS,
         "purposes": ContactPurpose.choices,
         "refused": [label for value, label in ContactKind.choices if value in refused],
-        "marketing_open": [label for value, label in ContactKind.choices if value not in refused],
+        "marketing_open": [label for value, label in contacts.RECORDED_KINDS if value not in refused],
         "last_contacted": queries.last_contacted([customer.pk]).get(customer.pk),
         "recent": queries.contacts_of(customer.pk)[:10],
+        "shared_links": [(link, sharing.tracked_url(link)) for link in queries.shared_links_of(customer.pk)[:10]],
+        "new_link": request.GET.get("shared", ""),
     }
     return render(request, "clienteling/new_contact.html", context)
+
+
+@require_POST
+@login_required
+@permission_required("clienteling.add_sharedlink", raise_exception=True)
+def share(request: HttpRequest, customer_id: int) -> HttpResponse:
+    """Make a tracked link to a product or page for this customer; the contact page shows it to copy."""
+    try:
+        customer = visible_customer(request.user, customer_id)
+        link = sharing.share_link(customer, request.POST, actor=console_actor(request))
+    except DomainError as exc:
+        messages.error(request, error_text(exc))
+        return redirect("clienteling:contact", customer_id=customer_id)
+    messages.success(request, _("Link ready: copy it and send it to the customer."))
+    return redirect(f"{reverse('clienteling:contact', args=[customer.pk])}?shared={link.pk}#shared-links")
+
+
+def open_shared_link(request: HttpRequest, token: str) -> HttpResponse:
+    """A customer opens a shared link (no sign-in): recorded, then on to the shared page."""
+    link = sharing.open_link(token)
+    if link is None:
+        raise Http404
+    return HttpResponseRedirect(sharing.destination(link))
 
 
 @login_required
@@ -187,7 +213,18 @@ def my_reminders(request: HttpRequest) -> HttpResponse:
     items = list(reminders.todays_list(request.user, today)[:200])
     last = queries.last_contacted([r.customer_id for r in items])
     cards = [{"reminder": r, "message": reminders.suggested_message(r), "last": last.get(r.customer_id)} for r in items]
-    return render(request, "clienteling/reminders.html", {"nav": "tasks", "cards": cards, "today": today})
+    context = {"nav": "tasks", "cards": cards, "today": today, "by_email": alerts.wants_email(request.user)}
+    return render(request, "clienteling/reminders.html", context)
+
+
+@require_POST
+@login_required
+@permission_required("clienteling.view_task", raise_exception=True)
+def alert_settings(request: HttpRequest) -> HttpResponse:
+    """Whether the owner also gets alerts about their customers by email (in the app they always do)."""
+    alerts.set_email_alerts(request.user, by_email=request.POST.get("by_email") == "1")
+    messages.success(request, _("Saved."))
+    return redirect("clienteling:reminders")
 
 
 @require_POST

@@ -241,7 +241,8 @@ def top_up(customer: Customer, *, amount: object, key: str, actor: Actor) -> sto
 def enrol(
     *, name: object, phone: object, agreed: bool, marketing: bool, actor: Actor
 ) -> tuple[Customer, list[MemberCard]]:
-    """A new member signed up at the counter with their consent; their store is the clerk's."""
+    """A new member signed up at the counter with their consent; their store is the clerk's, and the
+    clerk is recorded as the one who recruited them."""
     if not agreed:
         raise InvalidInput.single("agreed", "required", _("The customer must agree to the membership terms."))
     store = clerk_store(actor)
@@ -256,7 +257,7 @@ def enrol(
         data["store"] = store.pk
     if not data["phone"]:
         raise InvalidInput.single("phone", "required", _("A member needs a phone number."))
-    customer = customer_services.create_customer(data=data, actor=actor)
+    customer = customer_services.create_customer(data=data, actor=actor, recruited_by=actor.staff_user)
     consent.set_consents(
         customer,
         [{"channel": ConsentChannel.SMS, "purpose": ConsentPurpose.MARKETING, "granted": marketing}],

@@ -10,6 +10,7 @@ from __future__ import annotations
 from typing import Any, Literal
 
 from django.contrib.auth import get_user_model
+from django.contrib.auth.models import AbstractBaseUser
 from django.http import HttpRequest
 from ninja import Field, Router, Schema, Status
 
@@ -22,6 +23,7 @@ from rapport.core.jobs import enqueue
 from rapport.core.listing import order, page_body, paginate
 from rapport.customers import consent, merge, queries, services
 from rapport.customers.models import (
+    OWNER_FIELD,
     Address,
     ChangeRecord,
     Customer,
@@ -84,6 +86,9 @@ class CustomerIn(Strict):
 
 class CustomerCreate(CustomerIn):
     identities: list[IdentityIn] = []
+    recruited_by: str | int | None = Field(
+        None, description="the staff member who signed the customer up or referred them: user id or username"
+    )
 
 
 class UpsertItem(Strict):
@@ -233,10 +238,14 @@ def note_body(note: Note) -> dict[str, Any]:
 
 
 def change_body(change: ChangeRecord) -> dict[str, Any]:
+    if change.field == OWNER_FIELD:  # the owners' user ids, as the history gave them before they were readable
+        old, new = (str(pk) if pk else "" for pk in (change.owner_before_id, change.owner_after_id))
+    else:
+        old, new = change.old_value, change.new_value
     return {
         "field": change.field,
-        "old_value": change.old_value,
-        "new_value": change.new_value,
+        "old_value": old,
+        "new_value": new,
         "actor": change.actor_label,
         "source": change.source,
         "created_at": change.created_at,
@@ -308,8 +317,20 @@ def create_customer(request: HttpRequest, payload: CustomerCreate) -> Status[dic
     require(request, CUSTOMERS_WRITE, "customers.add_customer")
     data = _given(payload)
     identities = [(i["channel"], i["external_id"]) for i in data.pop("identities", [])]
-    customer = services.create_customer(data=data, actor=actor_for(request), identities=identities)
+    recruiter = _recruiter(data.pop("recruited_by", None))
+    customer = services.create_customer(
+        data=data, actor=actor_for(request), identities=identities, recruited_by=recruiter
+    )
     return Status(201, customer_body(customer))
+
+
+def _recruiter(ref: str | int | None) -> AbstractBaseUser | None:
+    if ref in (None, ""):
+        return None
+    staff_id = LookupCache().owner_id(ref)
+    if staff_id is None:
+        raise InvalidInput.single("recruited_by", "not_found", f"no active staff user {ref!r}")
+    return get_user_model().objects.get(pk=staff_id)
 
 
 @router.post(

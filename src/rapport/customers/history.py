@@ -9,7 +9,7 @@ from typing import Any
 
 from rapport.core import pii
 from rapport.core.actor import Actor
-from rapport.customers.models import ChangeRecord, Customer
+from rapport.customers.models import OWNER_FIELD, ChangeRecord, Customer
 
 _MASKERS = {"phone": pii.mask_phone, "email": pii.mask_email, "id_number": pii.mask_id_number}
 
@@ -42,6 +42,14 @@ def diff(before: dict[str, Any], after: dict[str, Any]) -> dict[str, tuple[Any, 
     return changed
 
 
+def recorded_values(base: str, old: Any, new: Any) -> dict[str, Any]:
+    """The value columns of one change record: the owner's ids as they are (staff, readable), any
+    other field's display values (sealed on the way to the database)."""
+    if base == OWNER_FIELD:
+        return {"old_value": "", "new_value": "", "owner_before_id": old, "owner_after_id": new}
+    return {"old_value": display_value(base, old), "new_value": display_value(base, new)}
+
+
 def change_records(customer: Customer, changes: dict[str, tuple[Any, Any]], actor: Actor) -> Iterable[ChangeRecord]:
     user = actor.staff_user
     for field, (old, new) in changes.items():
@@ -49,11 +57,10 @@ def change_records(customer: Customer, changes: dict[str, tuple[Any, Any]], acto
         yield ChangeRecord(
             customer=customer,
             field=base,
-            old_value=display_value(base, old),
-            new_value=display_value(base, new),
             actor=user,
             actor_label=actor.describe()[:150],
             source=actor.source,
+            **recorded_values(base, old, new),
         )
 
 

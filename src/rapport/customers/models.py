@@ -161,6 +161,19 @@ class Customer(models.Model):
         related_name="owned_customers",
     )
     custom_fields = models.JSONField(_("custom fields"), default=dict, blank=True)
+    # Who signed the member up (at the counter, or a staff referral) and where: fixed at enrolment,
+    # unlike the owner and the home store, for the new-members figure of staff performance.
+    recruited_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL,
+        verbose_name=_("recruited by"),
+        null=True,
+        blank=True,
+        on_delete=models.SET_NULL,
+        related_name="+",
+    )
+    recruited_at = models.ForeignKey(
+        Store, verbose_name=_("recruited at"), null=True, blank=True, on_delete=models.SET_NULL, related_name="+"
+    )
     created_at = models.DateTimeField(auto_now_add=True)
     updated_at = models.DateTimeField(auto_now=True)
 
@@ -341,12 +354,19 @@ class Note(models.Model):
         return self.body[:50]
 
 
+OWNER_FIELD = "owner"  # the change records' name of the owner field (readable, see ChangeRecord)
+
+
 class ChangeRecord(models.Model):
     """One field of one customer changed: who, when, old → new, through what.
 
     Personal-data fields are recorded masked: the history must not become a plaintext copy. Both
     values are sealed with the customer's own key, so their erasure makes them unreadable
     (crypto-shredding) without rewriting the history.
+
+    The owner is staff, not personal data: an owner change keeps its values in ``owner_before`` and
+    ``owner_after`` instead, readable by SQL, so reports can ask who owned a customer at a given time
+    (:func:`rapport.customers.queries.owner_at`) and still after an erasure.
     """
 
     customer = models.ForeignKey(Customer, on_delete=models.CASCADE, related_name="changes")
@@ -359,10 +379,32 @@ class ChangeRecord(models.Model):
     actor_label = models.CharField(max_length=150)
     source = models.CharField(_("source"), max_length=20, choices=Source.CHOICES)
     created_at = models.DateTimeField(auto_now_add=True, db_index=True)
+    owner_before = models.ForeignKey(
+        settings.AUTH_USER_MODEL,
+        null=True,
+        blank=True,
+        on_delete=models.SET_NULL,
+        related_name="+",
+        verbose_name=_("owner before"),
+    )
+    owner_after = models.ForeignKey(
+        settings.AUTH_USER_MODEL,
+        null=True,
+        blank=True,
+        on_delete=models.SET_NULL,
+        related_name="+",
+        verbose_name=_("owner after"),
+    )
 
     class Meta:
         ordering = ["-created_at", "-id"]
-        indexes = [models.Index(fields=["customer", "created_at"])]
+        indexes = [
+            models.Index(fields=["customer", "created_at"]),
+            # who owned whom when: one probe per order in staff performance
+            models.Index(
+                fields=["customer", "created_at"], name="change_record_owner_idx", condition=Q(field=OWNER_FIELD)
+            ),
+        ]
         verbose_name = _("change record")
         verbose_name_plural = _("change records")
 

@@ -14,6 +14,7 @@ from django.contrib.auth.models import AbstractBaseUser
 from django.db import IntegrityError, models, transaction
 from django.db.models import ProtectedError, Q, QuerySet
 
+from rapport.accounts.services import staff_store_id
 from rapport.audit.models import AuditEntry
 from rapport.audit.services import record, record_reveal
 from rapport.core import pii
@@ -65,9 +66,14 @@ def create_customer(
     actor: Actor,
     identities: Iterable[tuple[str, str]] = (),
     cache: LookupCache | None = None,
+    recruited_by: AbstractBaseUser | None = None,
 ) -> Customer:
+    """A new customer; ``recruited_by``, the staff member who signed them up (at the counter, or a
+    referral), is recorded with their store."""
     cleaned = clean_profile(data, cache=cache)
     _check_unique_keys(cleaned, exclude_pk=None)
+    if recruited_by is not None:
+        cleaned.update(recruited_by_id=recruited_by.pk, recruited_at_id=staff_store_id(recruited_by))
     customer = Customer.objects.create(**cleaned)
     for channel, external_id in identities:
         _attach_identity(customer, channel, external_id)

@@ -17,7 +17,7 @@ from rapport.console.tabs import CustomerTab, register_customer_tab
 from rapport.core.listing import page_offset, paginate
 from rapport.customers import consent
 from rapport.customers.forms import NoteForm
-from rapport.customers.models import ConsentChannel, ConsentPurpose, Customer, CustomFieldDefinition
+from rapport.customers.models import OWNER_FIELD, ConsentChannel, ConsentPurpose, Customer, CustomFieldDefinition
 
 
 def profile(request: HttpRequest, customer: Customer) -> dict[str, Any]:
@@ -45,20 +45,20 @@ def consents(request: HttpRequest, customer: Customer) -> dict[str, Any]:
 
 def history(request: HttpRequest, customer: Customer) -> dict[str, Any]:
     """Each change with the field's label (a custom field's own label) and choice values in words."""
-    changes = customer.changes.all()
+    changes = customer.changes.select_related("owner_before", "owner_after")
     page = paginate(changes, limit=50, offset=page_offset(request.GET.get("page"), 50))
     custom = dict(CustomFieldDefinition.objects.values_list("key", "label"))
     rows = []
     for change in page.items:
         label, choices = _field_label(change.field, custom)
-        rows.append(
-            {
-                "change": change,
-                "label": label,
-                "old": choices.get(change.old_value, change.old_value),
-                "new": choices.get(change.new_value, change.new_value),
-            }
-        )
+        old: str | None
+        new: str | None
+        if change.field == OWNER_FIELD:
+            old, new = (user.get_username() if user else "" for user in (change.owner_before, change.owner_after))
+        else:
+            old = choices.get(change.old_value or "", change.old_value)
+            new = choices.get(change.new_value or "", change.new_value)
+        rows.append({"change": change, "label": label, "old": old, "new": new})
     return {"history_page": page, "history_rows": rows}
 
 

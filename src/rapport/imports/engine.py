@@ -394,7 +394,7 @@ class CustomerMerger(Merger):
         label = self.history_label()[:150]
         user = self.actor.staff_user.pk if self.actor.staff_user is not None else None
         source = self.actor.source
-        records = [(p.id, "import", "", f"created by {label}", user, label, source, now) for p in created]
+        records = [(p.id, "import", "", f"created by {label}", user, label, source, now, None, None) for p in created]
         # values sealed with each customer's own key, as the ORM's change records are (crypto-shredding)
         seal = shredding.sealer(p.id for p in changed if p.changes and p.id is not None)
         for person in changed:
@@ -402,19 +402,33 @@ class CustomerMerger(Merger):
             assert customer_id is not None  # existing customers, and new ones after allocate_ids
             for name, (old, new) in person.changes.items():
                 base = name.removesuffix("_id")
+                values = history.recorded_values(base, old, new)
                 records.append(
                     (
                         customer_id,
                         base,
-                        seal(customer_id, history.display_value(base, old)),
-                        seal(customer_id, history.display_value(base, new)),
+                        seal(customer_id, values["old_value"]),
+                        seal(customer_id, values["new_value"]),
                         user,
                         label,
                         source,
                         now,
+                        values.get("owner_before_id"),
+                        values.get("owner_after_id"),
                     )
                 )
-        columns = ["customer_id", "field", "old_value", "new_value", "actor_id", "actor_label", "source", "created_at"]
+        columns = [
+            "customer_id",
+            "field",
+            "old_value",
+            "new_value",
+            "actor_id",
+            "actor_label",
+            "source",
+            "created_at",
+            "owner_before_id",
+            "owner_after_id",
+        ]
         staging.write_new(ChangeRecord, columns, records)
         outcome.touched.update(p.id for p in created + changed if p.id is not None)
 

@@ -49,6 +49,14 @@ def level_changes_after(cursor: int, *, since: dt.datetime, limit: int = 10_000)
     ]
 
 
+def levels_lowered_since(since: dt.datetime) -> list[tuple[int, int, str, dt.datetime]]:
+    """(change id, customer id, the new level's name or "", when) of level downgrades since ``since``:
+    what the owners' alerts scan."""
+    changes = LevelChange.objects.filter(reason=LevelChange.Reason.DOWNGRADE, changed_at__gte=since)
+    rows = changes.values_list("pk", "customer_id", "to_level__name", "changed_at")
+    return [(pk, customer_id, name or "", at) for pk, customer_id, name, at in rows]
+
+
 def members_losing_their_level_on(day: dt.date, *, now: dt.datetime) -> dict[int, str]:
     """{customer id: level name} of members whose level a review would first lower on ``day`` if they
     earned nothing more (the growth window moves on), by the rules of the scheduled review: kept on

@@ -1,19 +1,21 @@
-"""What other apps read of service: complaints opened (for the owners' care reminders), and the
+"""What other apps read of service: complaints opened (for the owners' alerts), and the
 ticket subject search that views and the API share."""
 
 from __future__ import annotations
 
 import datetime as dt
 
-from django.db.models import Q, QuerySet
+from django.db.models import Q
 
 from rapport.core import pii
 from rapport.service.models import Category, Ticket
 
 
-def complaints_opened_on(day: dt.date) -> QuerySet[Ticket]:
-    """Complaint tickets with a customer opened on ``day`` (UTC)."""
-    return Ticket.objects.filter(category=Category.COMPLAINT, customer__isnull=False, created_at__date=day)
+def complaints_opened_since(since: dt.datetime) -> list[tuple[int, int, dt.datetime]]:
+    """(ticket id, customer id, opened at) of complaint tickets with a customer opened since ``since``:
+    what the owners' alerts scan."""
+    tickets = Ticket.objects.filter(category=Category.COMPLAINT, customer__isnull=False, created_at__gte=since)
+    return [(pk, customer_id, at) for pk, customer_id, at in tickets.values_list("pk", "customer_id", "created_at")]
 
 
 def subject_matches(query: str) -> Q:

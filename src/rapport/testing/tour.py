@@ -216,6 +216,7 @@ SAMPLES: dict[str, Callable[[], dict[str, Any] | None]] = {
     "imports:progress": _pk("imports.ImportJob"),
     "campaigns:track_open": lambda: {"token": "0.x"},
     "campaigns:track_click": lambda: {"token": "0.x.x"},
+    "shared_links:open": lambda: {"token": "x"},
     "privacy_portal:archive": lambda: {"token": "x"},
 }
 

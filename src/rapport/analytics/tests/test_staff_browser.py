@@ -21,8 +21,8 @@ pytestmark = [pytest.mark.browser, pytest.mark.django_db(transaction=True)]
 @pytest.mark.parametrize(
     ("language", "size", "heading", "rule"),
     [
-        ("en", {"width": 1280, "height": 900}, "Staff performance", "within 7 days"),
-        ("zh-hans", {"width": 390, "height": 844}, "导购业绩", "7 天内"),
+        ("en", {"width": 1280, "height": 900}, "Staff performance", "when the order was placed"),
+        ("zh-hans", {"width": 390, "height": 844}, "导购业绩", "下单时"),
     ],
 )
 def test_the_staff_page_shows_rules_leaderboard_and_staff(
@@ -30,6 +30,7 @@ def test_the_staff_page_shows_rules_leaderboard_and_staff(
     live_server: Any,
     sign_in: Callable[..., Any],
     make_staff: Callable[..., Any],
+    make_customer: Callable[..., Any],
     team: dict[str, Any],
     place_order: Callable[..., Order],
     language: str,
@@ -37,6 +38,10 @@ def test_the_staff_page_shows_rules_leaderboard_and_staff(
     heading: str,
     rule: str,
 ) -> None:
+    from rapport.customers.models import Customer
+
+    recruit = make_customer()
+    Customer.objects.filter(pk=recruit.pk).update(recruited_by=team["helper"], recruited_at=team["store"])
     place_order(team["customer"], 20, "1234.50")
     moved = place_order(team["customer"], 3, "80.00")
     at = moved.placed_at - dt.timedelta(days=1)
@@ -55,6 +60,8 @@ def test_the_staff_page_shows_rules_leaderboard_and_staff(
     board = page.locator(f".leaderboard[data-store='{team['store'].code}']")
     assert board.locator("tbody tr").count() == 2
     assert "owner" in board.locator("tbody tr").first.inner_text()
+    helper_row = board.locator("tbody tr", has_text="helper")
+    assert helper_row.locator("td").last.inner_text() == "1"  # the member they recruited at this store
     staff_table = page.inner_text("#staff-table")
     assert "1234.50" in staff_table.replace(",", "") and "helper" in staff_table  # grouping by language
     assert page.evaluate("document.documentElement.scrollWidth <= window.innerWidth")

@@ -109,7 +109,8 @@ def test_figures_per_staff_and_leaderboard_per_store(
     data = staff_performance(kpis.Filters.parse({}, today=TODAY), RULES)
     by_name = {row["staff"]: row for row in data["staff"]}
     owner, helper = by_name["owner"], by_name["helper"]
-    assert (owner["orders"], owner["revenue"], owner["customers"], owner["new_members"]) == (2, Decimal("100.20"), 1, 1)
+    # the customer registered in the period, but nobody recruited them: not a new member of the owner's
+    assert (owner["orders"], owner["revenue"], owner["customers"], owner["new_members"]) == (2, Decimal("100.20"), 1, 0)
     assert isinstance(owner["revenue"], Decimal) and owner["currency"] == "CNY"
     assert (helper["orders"], helper["by_contact"], helper["revenue"], helper["tasks_done"], helper["contacts"]) == (
         1,
@@ -143,3 +144,60 @@ def test_the_figures_take_the_same_few_queries_however_many_orders(
     with django_assert_max_num_queries(6):  # orders, tasks, contacts, new members, names, stores
         data = staff_performance(kpis.Filters.parse({}, today=TODAY), RULES)
     assert sum(row["orders"] for row in data["staff"]) == 8
+
+
+def test_orders_go_to_the_owner_at_the_time_they_were_placed(
+    team: dict[str, Any], place_order: Callable[..., Order], system_actor: Any
+) -> None:
+    from rapport.customers import services as customer_services
+    from rapport.customers.models import ChangeRecord, Customer
+
+    early = place_order(team["customer"], 20)
+    middle = place_order(team["customer"], 10)
+    late = place_order(team["customer"], 1)
+    customers = Customer.objects.filter(pk=team["customer"].pk)
+    for owner, days_ago in ((team["helper"], 15), (team["other"], 5)):
+        customer_services.assign_owner(customers, owner=owner, actor=system_actor)
+        ChangeRecord.objects.filter(field="owner", owner_after=owner).update(
+            created_at=NOW - dt.timedelta(days=days_ago)
+        )
+    assert _attributed() == {early.pk: team["owner"].pk, middle.pk: team["helper"].pk, late.pk: team["other"].pk}
+    board = staff_performance(kpis.Filters.parse({}, today=TODAY), RULES)["leaderboards"][0]["rows"]
+    assert {row["staff"]: row["orders"] for row in board} == {"owner": 1, "helper": 1, "other": 1}
+    current = Rules(contact_rule=False, owner_at_order_time=False)  # the shop's other choice: the owner today
+    assert _attributed(current) == {early.pk: team["other"].pk, middle.pk: team["other"].pk, late.pk: team["other"].pk}
+    assert staff_performance(kpis.Filters.parse({}, today=TODAY), current)["rules"]["owner"] == "current"
+
+
+def test_the_report_takes_the_same_queries_however_many_orders(
+    team: dict[str, Any], place_order: Callable[..., Order], django_assert_max_num_queries: Any
+) -> None:
+    for days_ago in range(1, 30):
+        place_order(team["customer"], days_ago)
+    with django_assert_max_num_queries(8):
+        staff_performance(kpis.Filters.parse({}, today=TODAY), RULES)
+
+
+def test_new_members_count_for_their_recruiter_at_the_store_they_were_recruited(
+    team: dict[str, Any], place_order: Callable[..., Order], make_customer: Callable[..., Any], other_store: Any
+) -> None:
+    from rapport.customers.models import Customer
+
+    place_order(team["customer"], 3)
+    elsewhere = other_store
+    for store in (team["store"], team["store"], elsewhere):
+        recruit = make_customer()
+        Customer.objects.filter(pk=recruit.pk).update(
+            recruited_by=team["helper"], recruited_at=store, registered_at=NOW - dt.timedelta(days=2)
+        )
+    walk_in = make_customer()  # signed up online: nobody recruited them
+    Customer.objects.filter(pk=walk_in.pk).update(registered_at=NOW - dt.timedelta(days=2))
+    report = staff_performance(kpis.Filters.parse({}, today=TODAY), RULES)
+    boards = {board["store"]: board for board in report["leaderboards"]}
+    home = {row["staff"]: row["new_members"] for row in boards[team["store"].code]["rows"]}
+    assert home == {"owner": 0, "helper": 2}
+    assert [(r["staff"], r["orders"], r["new_members"]) for r in boards["bj-01"]["rows"]] == [("helper", 0, 1)]
+    assert boards["bj-01"]["new_members"] == 1
+    assert {row["staff"]: row["new_members"] for row in report["staff"]}["helper"] == 3
+    only_bj = staff_performance(kpis.Filters.parse({"store": "bj-01"}, today=TODAY), RULES)
+    assert {row["staff"]: row["new_members"] for row in only_bj["staff"]} == {"helper": 1}

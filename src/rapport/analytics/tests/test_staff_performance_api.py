@@ -41,7 +41,7 @@ def test_the_body_attributes_orders_by_both_rules(
     assert body["rules"] == {
         "contact_rule": True,
         "contact_days": 7,
-        "owner": "current",
+        "owner": "at_order_time",
         "in_words": body["rules"]["in_words"],
     }
     board = body["leaderboards"][0]

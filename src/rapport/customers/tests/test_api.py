@@ -277,3 +277,21 @@ def test_openapi_docs_are_served(client):
     assert client.get("/api/docs").status_code == 200
     schema = client.get("/api/openapi.json").json()
     assert "/api/v1/customers" in schema["paths"] and "/api/v1/orders" in schema["paths"]
+
+
+def test_a_customer_referred_by_staff_records_the_recruiter_and_their_store(admin_api, make_staff, store):
+    from rapport.customers.models import Customer
+
+    seller = make_staff("sales", store=store, username="referrer")
+    created = admin_api.post(
+        "/api/v1/customers", {"name": "韩梅梅", "recruited_by": "referrer"}, content_type="application/json"
+    )
+    assert created.status_code == 201, created.content
+    customer = Customer.objects.get(pk=created.json()["id"])
+    assert (customer.recruited_by, customer.recruited_at) == (seller, store)
+    unknown = admin_api.post(
+        "/api/v1/customers", {"name": "李雷", "recruited_by": "nobody"}, content_type="application/json"
+    )
+    assert unknown.status_code == 422
+    assert unknown.json()["errors"][0]["field"] == "recruited_by"
+    assert not Customer.objects.filter(name="李雷").exists()
