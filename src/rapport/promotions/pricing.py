@@ -28,6 +28,7 @@ from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field
 from decimal import ROUND_HALF_UP, Decimal
 from enum import StrEnum
+from functools import lru_cache
 from itertools import combinations
 
 import numpy as np
@@ -450,10 +451,13 @@ class _Schedule:
         return 0, max(measure_cap, base_cap)
 
 
+@lru_cache(maxsize=4096)
 def _order_schedule(offer: OrderOffer) -> _Schedule:
+    """Compiled once per offer and process: the same running offers price every cart."""
     return _Schedule.of(offer.tiers, offer.by_units, offer.repeat, offer.max_off)
 
 
+@lru_cache(maxsize=4096)
 def _coupon_schedule(coupon: CouponOffer) -> _Schedule:
     return _Schedule.of((Tier(coupon.threshold, coupon.amount_off, coupon.percent_off),), False, False, coupon.max_off)
 
@@ -483,6 +487,8 @@ class _Layers:
 
     def __init__(self, cart: _Cart, order: int | None, coupon: int | None) -> None:
         self.order, self.coupon = order, coupon
+        self.bounds: dict[tuple[int, ...], int] = {}  # _pair_bound's answers by the reductions' sums
+        self._grid: tuple[_Array, _Array, _Array] | None = None
         self.order_schedule = None if order is None else _order_schedule(cart.orders[order])
         self.coupon_schedule = None if coupon is None else _coupon_schedule(cart.coupons[coupon])
         self.units_cap: int | None = 0
@@ -500,6 +506,24 @@ class _Layers:
             # above its own cap plus the most both layers take, the room rule cannot bind
             most = None if cap is None else self.coupon_schedule.discount(cap, 0)
             self.coupon_cap = None if cap is None or most is None else max(cap, most + most_order)
+
+    def grid(self, cart: _Cart) -> tuple[_Array, _Array, _Array]:
+        """For ``_pair_bound``: the room each piece of the bases leaves the reductions (order pieces
+        down, coupon pieces across) and the layers' discount at the top of each piece."""
+        if self._grid is None:
+            order_lines = frozenset() if self.order is None else cart.order_lines[self.order]
+            coupon_lines = frozenset() if self.coupon is None else cart.coupon_lines[self.coupon]
+            order_base = sum(cart.gross[i] for i in order_lines)
+            units = sum(cart.lines[i].quantity for i in order_lines)
+            coupon_base = sum(cart.gross[i] for i in coupon_lines)
+            order_low, order_high = _pieces(self.order_schedule, order_base)
+            coupon_low, coupon_high = _pieces(self.coupon_schedule, coupon_base)
+            self._grid = (
+                order_base - order_low[:, None],
+                coupon_base - coupon_low[None, :],
+                _layers_off(self, order_high[:, None], units, coupon_high[None, :]),
+            )
+        return self._grid
 
     @property
     def caps(self) -> tuple[int | None, int | None, int | None]:
@@ -724,6 +748,43 @@ def _layers_off(layers: _Layers, order_base: _Array, units: int, coupon_base: _A
     return order_off + np.maximum(0, coupon_off)
 
 
+class _Plans:
+    """The plans (``_plans``) with what the search asks of each: the most its lines' reductions can
+    come to (in all and line by line) and each line's choices under it, built when first asked."""
+
+    def __init__(self, cart: _Cart, plans: list[dict[int, _Option]]) -> None:
+        self.cart, self.plans = cart, plans
+        self.unit_most = [max((o.reduction for o in options if not o.multi), default=0) for options in cart.options]
+        total = sum(self.unit_most)
+        self.most = [total + sum(o.reduction - self.unit_most[i] for i, o in plan.items()) for plan in plans]
+        self.line_most = list(self.unit_most)  # over every plan
+        for plan in plans:
+            for i, option in plan.items():
+                self.line_most[i] = max(self.line_most[i], option.reduction)
+        self._choices: dict[int, list[tuple[_Option, ...]]] = {}
+
+    @classmethod
+    def of(cls, cart: _Cart) -> _Plans:
+        return cls(cart, _plans(cart))
+
+    def __len__(self) -> int:
+        return len(self.plans)
+
+    def line_most_of(self, index: int) -> list[int]:
+        plan = self.plans[index]
+        return [plan[i].reduction if i in plan else most for i, most in enumerate(self.unit_most)]
+
+    def choices(self, index: int) -> list[tuple[_Option, ...]]:
+        """Each line's choices under a plan: its share in the plan's group, or a unit price or nothing."""
+        if index not in self._choices:
+            plan = self.plans[index]
+            self._choices[index] = [
+                (plan[i],) if i in plan else tuple(o for o in options if not o.multi)
+                for i, options in enumerate(self.cart.options)
+            ]
+        return self._choices[index]
+
+
 def _search(cart: _Cart) -> _Choice:
     """The best combination over every way of grouping lines into multi-line offers (plans) and every
     allowed (order offer, coupon) pair, most promising first: a plan and pair is skipped once its
@@ -733,18 +794,10 @@ def _search(cart: _Cart) -> _Choice:
     (``_solve``), unless a relaxation already shows it cannot win. Ties go to fewer offers, then to the
     first plan and pair in a fixed order (no multi-line offer first, offers by key; no order offer and
     no coupon first, then by key)."""
-    plans = _plans(cart)
+    plans = _Plans.of(cart)
     pairs = _pairs(cart)
     layers = [_Layers(cart, o, c) for o, c in pairs]
-    plan_choices = [
-        [
-            (plan[i],) if i in plan else tuple(o for o in options if not o.multi)
-            for i, options in enumerate(cart.options)
-        ]
-        for plan in plans
-    ]
-    plan_most = [sum(max(o.reduction for o in line) for line in choices) for choices in plan_choices]
-    line_most = [max(o.reduction for choices in plan_choices for o in choices[i]) for i in range(len(cart.lines))]
+    plan_most, line_most = plans.most, plans.line_most
     # ceilings tightened lazily, most promising first: the plan's reductions plus the pair's discount
     # on list prices, then the pair's bound over every plan, then the bound for this plan
     pair_bounds: dict[int, int] = {}
@@ -769,14 +822,12 @@ def _search(cart: _Cart) -> _Choice:
                     pair_bounds[pair_index] = _pair_bound(cart, layers[pair_index], line_most)
                 tighter = pair_bounds[pair_index]
             else:
-                tighter = _pair_bound(
-                    cart, layers[pair_index], [max(o.reduction for o in line) for line in plan_choices[plan_index]]
-                )
+                tighter = _pair_bound(cart, layers[pair_index], plans.line_most_of(plan_index))
             heapq.heappush(
                 candidates, (max(ceiling, -tighter), plan_index, pair_index, stage + 1 if len(plans) > 1 else 2)
             )
             continue
-        choices, pair_layers = plan_choices[plan_index], layers[pair_index]
+        choices, pair_layers = plans.choices(plan_index), layers[pair_index]
         found = _by_sums(cart, choices, pair_layers, sums, exact=True)
         if found is None or found[2]:  # too many sums, or choices left out that might matter
             floor = max(-1 if found is None else found[0], 0 if best is None else best.discount)
@@ -829,13 +880,12 @@ def _pair_bound(cart: _Cart, layers: _Layers, line_most: Sequence[int]) -> int:
     most = {(a, b): 0 for a in (False, True) for b in (False, True)}
     for index, cut in enumerate(line_most):
         most[(index in order_lines, index in coupon_lines)] += cut
-    order_base = sum(cart.gross[i] for i in order_lines)
-    units = sum(cart.lines[i].quantity for i in order_lines)
-    coupon_base = sum(cart.gross[i] for i in coupon_lines)
-    order_low, order_high = _pieces(layers.order_schedule, order_base)
-    coupon_low, coupon_high = _pieces(layers.coupon_schedule, coupon_base)
-    reach = _most_reduction(most, order_base - order_low[:, None], coupon_base - coupon_low[None, :])
-    return int((reach + _layers_off(layers, order_high[:, None], units, coupon_high[None, :])).max())
+    key = tuple(most.values())
+    if key not in layers.bounds:
+        order_room, coupon_room, layer_off = layers.grid(cart)
+        reach = _most_reduction(most, order_room, coupon_room)
+        layers.bounds[key] = int((reach + layer_off).max())
+    return layers.bounds[key]
 
 
 _GRID = 16  # pieces a percentage's base is cut into for a pair's bound
@@ -876,7 +926,7 @@ def _most_reduction(most: dict[tuple[bool, bool], int], order_room: _Array, coup
     top = np.minimum(np.minimum(order_room, coupon_room), both)
     best = np.zeros(np.broadcast_shapes(order_room.shape, coupon_room.shape), dtype=np.int64)
     for shared in (np.zeros_like(best), top, order_room - order_only, coupon_room - coupon_only):
-        shared = np.clip(shared, 0, np.maximum(top, 0))
+        shared = np.minimum(np.maximum(shared, 0), np.maximum(top, 0))
         total = shared + np.minimum(order_only, order_room - shared) + np.minimum(coupon_only, coupon_room - shared)
         best = np.maximum(best, total)
     return np.where((order_room < 0) | (coupon_room < 0), -(1 << 62), best + most[(False, False)])
