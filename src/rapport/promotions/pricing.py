@@ -828,18 +828,11 @@ def _search(cart: _Cart) -> _Choice:
             )
             continue
         choices, pair_layers = plans.choices(plan_index), layers[pair_index]
-        found = _by_sums(cart, choices, pair_layers, sums, exact=True)
-        if found is None or found[2]:  # too many sums, or choices left out that might matter
-            floor = max(-1 if found is None else found[0], 0 if best is None else best.discount)
-            relaxed = None if found is None else _by_sums(cart, choices, pair_layers, sums, exact=False)
-            if relaxed is None or relaxed[0] > floor:
-                solved = _solve(_steps(cart, choices, pair_layers), pair_layers, max(floor, 0))
-                if solved is not None and (found is None or solved[0] > found[0]):
-                    found = (solved[0], solved[2], False)
+        floor = 0 if best is None else best.discount
+        found = _best_for(cart, choices, pair_layers, _cover(cart, pair_layers), sums, floor)
         if found is None:
             continue
-        total, picked, _ = found
-        picks = tuple(choices[i][p] for i, p in enumerate(picked))
+        total, picks = found
         order_off, coupon_off = pair_layers.split(_final_key(cart, picks, pair_layers))
         offers = sum(p.offer is not None for p in picks) + (order_off > 0) + (coupon_off > 0)
         rank = (-total, offers, plan_index, pair_index)
@@ -935,12 +928,68 @@ def _most_reduction(most: dict[tuple[bool, bool], int], order_room: _Array, coup
 _SUMS_LIMIT = 400_000  # combinations of achievable sums evaluated at once; beyond it the programme runs
 
 
+_Cover = tuple[tuple[bool, bool], ...]  # a line a pair: (the order offer covers it, the coupon covers it)
+
+
+def _cover(cart: _Cart, layers: _Layers) -> _Cover:
+    order_lines = frozenset() if layers.order is None else cart.order_lines[layers.order]
+    coupon_lines = frozenset() if layers.coupon is None else cart.coupon_lines[layers.coupon]
+    return tuple((i in order_lines, i in coupon_lines) for i in range(len(cart.lines)))
+
+
+def _best_for(
+    cart: _Cart,
+    choices: Sequence[Sequence[_Option]],
+    layers: _Layers,
+    cover: _Cover,
+    sums: dict[tuple[tuple[int, ...], ...], list[int]],
+    floor: int,
+) -> tuple[int, tuple[_Option, ...]] | None:
+    """The best total and option a line for one plan and pair, or None when it cannot be shown to
+    reach ``floor``. Achievable sums (``_by_sums``) solve it exactly when every choice counts toward
+    each layer covering its line. A choice that does not (特价 kept out of 满减) takes its line out of
+    that layer's base: the search branches on one such line at a time, one branch per way its choices
+    count (the line then in the bases of the layers it counts toward), pruned by the relaxation that
+    lets every choice count. When the sums are too many, the dynamic programme (``_solve``) answers."""
+    found = _by_sums(cart, choices, layers, sums, cover=cover, exact=True)
+    relaxed = None if found is None or not found[2] else _by_sums(cart, choices, layers, sums, cover=cover, exact=False)
+    if found is None or (found[2] and relaxed is None):
+        solved = _solve(_steps(cart, choices, layers), layers, max(floor, 0))
+        return None if solved is None else (solved[0], tuple(choices[i][p] for i, p in enumerate(solved[2])))
+    best = (found[0], tuple(choices[i][p] for i, p in enumerate(found[1])))
+    if relaxed is None or relaxed[0] <= max(floor, best[0]):
+        return best
+    index, modes = next((i, modes) for i, modes in enumerate(_modes(choices, cover)) if len(modes) > 1)
+    for mode in sorted(modes, reverse=True):  # counting toward the most layers first
+        narrowed = list(choices)
+        narrowed[index] = modes[mode]
+        line_cover = list(cover)
+        line_cover[index] = mode
+        branch = _best_for(cart, narrowed, layers, tuple(line_cover), sums, max(floor, best[0]))
+        if branch is not None and branch[0] > best[0]:
+            best = branch
+    return best
+
+
+def _modes(choices: Sequence[Sequence[_Option]], cover: _Cover) -> list[dict[tuple[bool, bool], tuple[_Option, ...]]]:
+    """Each line's choices by the covering layers they count toward."""
+    found = []
+    for options, (in_order, in_coupon) in zip(choices, cover, strict=True):
+        modes: dict[tuple[bool, bool], tuple[_Option, ...]] = {}
+        for option in options:
+            mode = (in_order and option.counts_for_order, in_coupon and option.counts_for_coupon)
+            modes[mode] = (*modes.get(mode, ()), option)
+        found.append(modes)
+    return found
+
+
 def _by_sums(
     cart: _Cart,
     choices: Sequence[Sequence[_Option]],
     layers: _Layers,
     sums: dict[tuple[tuple[int, ...], ...], list[int]],
     *,
+    cover: _Cover,
     exact: bool,
 ) -> tuple[int, list[int], bool] | None:
     """The best total for one plan and pair when each line's choice lowers the bases it counts toward
@@ -951,8 +1000,6 @@ def _by_sums(
     answer is achievable; the third value says whether any choice was left out). Without it, the
     others are priced as if they counted too: an upper bound, since a base only lowers the discount.
     Returns (total, option a line, left out), or None when the combinations are too many to price."""
-    order_lines = frozenset() if layers.order is None else cart.order_lines[layers.order]
-    coupon_lines = frozenset() if layers.coupon is None else cart.coupon_lines[layers.coupon]
     picked = [0] * len(choices)
     fixed_off = order_base = units = coupon_base = 0
     groups: dict[tuple[bool, bool], list[tuple[int, tuple[int, ...]]]] = {
@@ -962,7 +1009,7 @@ def _by_sums(
     }
     left_out = False
     for index, options in enumerate(choices):
-        in_order, in_coupon = index in order_lines, index in coupon_lines
+        in_order, in_coupon = cover[index]
         gross, quantity = cart.gross[index], cart.lines[index].quantity
         if len(options) == 1 or not (in_order or in_coupon):
             choice = max(range(len(options)), key=lambda j: (options[j].reduction, -j))
