@@ -1039,6 +1039,7 @@ def _by_sums(
     prefixes = {group: _prefix_sums(r, sums) for group, r in reductions.items()}
     values = {group: _set_bits(prefixes[group][-1]) for group in groups}
     both, order_only, coupon_only = values[(True, True)], values[(True, False)], values[(False, True)]
+    both = _promising(both, order_only, coupon_only, (order_base, units, coupon_base), layers)
     if len(both) * len(order_only) * len(coupon_only) > _SUMS_LIMIT:
         return None
     both_off = both[:, None, None]
@@ -1061,6 +1062,60 @@ def _by_sums(
         ):
             picked[index] = allowed[choice]
     return int(totals[at]), picked, left_out
+
+
+def _promising(
+    both: _Array, order_only: _Array, coupon_only: _Array, bases: tuple[int, int, int], layers: _Layers
+) -> _Array:
+    """The sums of the lines both layers cover that can still be best. As that sum rises, both layers'
+    discounts can only fall (their bases fall), so in a stretch of sums none beats the stretch's largest
+    sum by more than the layers' discounts at the stretch's start less those at its largest sum. A
+    stretch whose largest sum plus the discounts at its start cannot beat the best of the stretches'
+    largest sums (for some sum of the lines one layer alone covers) keeps only its largest sum. The
+    stretches are cut on an even grid and where either base crosses a point of ``_pieces``."""
+    if len(both) <= _PROMISING_FROM:
+        return both
+    order_base, units, coupon_base = bases
+    top = int(both[-1])
+    ends = np.concatenate(
+        [
+            np.linspace(0, top, _STRETCHES + 1, dtype=np.int64)[1:],
+            (order_base - order_only[:, None] - _pieces(layers.order_schedule, order_base)[0][None, :]).ravel(),
+            (coupon_base - coupon_only[:, None] - _pieces(layers.coupon_schedule, coupon_base)[0][None, :]).ravel(),
+        ]
+    )
+    ends = np.unique(ends[(ends >= 0) & (ends <= top)])
+    starts = np.concatenate([[0], ends[:-1] + 1])
+    largest = both[np.maximum(np.searchsorted(both, ends, side="right") - 1, 0)]
+    held = largest >= starts  # the stretch has a sum in it
+
+    def layers_off(sums: _Array) -> _Array:
+        """Both layers' discount for each sum (down) and each sum of the lines one layer alone covers."""
+        order_bases = order_base - sums[:, None, None] - order_only[None, :, None]
+        coupon_bases = coupon_base - sums[:, None, None] - coupon_only[None, None, :]
+        order_off = np.zeros_like(order_bases)
+        if layers.order_schedule is not None:
+            order_off = layers.order_schedule.discounts(order_bases, units)
+        coupon_off = np.zeros_like(coupon_bases)
+        if layers.coupon_schedule is not None:
+            room = coupon_bases - order_off
+            coupon_off = np.maximum(0, np.minimum(layers.coupon_schedule.discounts(coupon_bases, 0), room))
+        return order_off + coupon_off
+
+    reached = np.where(held[:, None, None], largest[:, None, None] + layers_off(largest), -1)
+    ceiling = largest[:, None, None] + layers_off(starts)
+    worth = held & (ceiling > reached.max(axis=0)[None]).any(axis=(1, 2))
+    first, past = np.searchsorted(both, starts, side="left"), np.searchsorted(both, ends, side="right")
+    edges = np.zeros(len(both) + 1, dtype=np.int64)
+    np.add.at(edges, first[worth], 1)
+    np.add.at(edges, past[worth], -1)
+    keep = np.cumsum(edges[:-1]) > 0
+    keep[past[held] - 1] = True
+    return both[keep]
+
+
+_PROMISING_FROM = 64  # fewer sums than this are all priced
+_STRETCHES = 256
 
 
 def _prefix_sums(
