@@ -122,3 +122,34 @@ def test_a_partial_refund_gives_back_its_share_of_the_promotions(
     use = PromotionUse.objects.get()
     assert use.reversed_amount == D("7.50")  # a quarter of the order, a quarter of 30
     assert Promotion.objects.get().times_used == 1  # the use still counts until all of it is back
+
+
+def test_a_segment_promotion_applies_through_the_checkout_api_while_the_customer_is_in_the_segment(
+    admin_api: Client, buyer: Customer, system_actor: Actor
+) -> None:
+    from rapport.segments.models import Segment
+
+    shanghai = Segment.objects.create(name="SH", rule={"type": "profile", "field": "city", "op": "eq", "value": "上海"})
+    create_promotion(
+        {
+            "code": "SH-TEE",
+            "name": "上海会员 T恤 9折",
+            "kind": PromotionKind.ITEM_DISCOUNT,
+            "starts_at": timezone.now() - timedelta(days=1),
+            "skus": ["TEE"],
+            "percent_off": "10",
+            "audience": "segment",
+            "segment_id": shanghai.pk,
+        },
+        actor=system_actor,
+    )
+    cart = {"total": "320.00", "items": [{"sku": "TEE", "amount": "320.00", "quantity": 4, "unit_price": "80.00"}]}
+    Customer.objects.filter(pk=buyer.pk).update(city="北京")
+    outside = _post(admin_api, "/api/v1/loyalty/checkout/quote", {"customer": buyer.pk, "cart": cart}).json()
+    assert outside["promotions"]["applied"] == []
+    Customer.objects.filter(pk=buyer.pk).update(city="上海")
+    inside = _post(admin_api, "/api/v1/loyalty/checkout/quote", {"customer": buyer.pk, "cart": cart}).json()
+    assert [(a["code"], a["amount"]) for a in inside["promotions"]["applied"]] == [("SH-TEE", "32.00")]
+    redemption = checkout.redeem(buyer, tee_cart(), key="seg-1", order_reference="SO-SEG", actor=system_actor)
+    assert redemption.promotion_discount == D("32.00")
+    assert PromotionUse.objects.get(key="checkout:seg-1").promotion.code == "SH-TEE"
