@@ -28,7 +28,7 @@ def segments_holding(customer_id: int, segment_ids: Iterable[int], *, now: dt.da
     checks = {
         f"in_{pk}": Exists(compiler.members(rule, now=at).filter(pk=OuterRef("pk"))) for pk, rule in rules.items()
     }
-    row = Customer.objects.filter(pk=customer_id).values(**checks).first()
+    row = Customer.objects.filter(pk=customer_id).annotate(**checks).values_list(*checks).first()
     if row is None:
         return set()
-    return {pk for pk in rules if row[f"in_{pk}"]}
+    return {pk for pk, held in zip(rules, row, strict=True) if held}
