@@ -789,9 +789,9 @@ def _search(cart: _Cart) -> _Choice:
     """The best combination over every way of grouping lines into multi-line offers (plans) and every
     allowed (order offer, coupon) pair, most promising first: a plan and pair is skipped once its
     ceiling (the plan's largest item reductions plus the pair's discount on whole list prices) falls
-    below the best found. Each is solved by achievable sums (``_by_sums``), exactly when every line's
-    choices move the layers' bases by their reduction alone; otherwise by the dynamic programme
-    (``_solve``), unless a relaxation already shows it cannot win. Ties go to fewer offers, then to the
+    below the best found. Each is solved by ``_best_for``: achievable sums (``_by_sums``), branching
+    on the lines whose choices do not all count toward the layers covering them, and the dynamic
+    programme (``_solve``) only when the sums are too many. Ties go to fewer offers, then to the
     first plan and pair in a fixed order (no multi-line offer first, offers by key; no order offer and
     no coupon first, then by key)."""
     plans = _Plans.of(cart)
