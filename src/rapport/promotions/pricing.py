@@ -1114,7 +1114,7 @@ def _promising(
     return both[keep]
 
 
-_PROMISING_FROM = 64  # fewer sums than this are all priced
+_PROMISING_FROM = 8192  # fewer sums than this are all priced (pruning them costs more than it saves)
 _STRETCHES = 256
 
 
