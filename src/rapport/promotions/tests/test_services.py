@@ -219,35 +219,34 @@ def test_limited_time_units_cap_counts_units_sold(make_promotion, system_actor):
     assert price_cart(cart(("TEE", 1, "99", "tops")), shopper=Shopper()).quote.discount == 0
 
 
-def test_a_segment_promotion_applies_only_while_the_customer_is_in_the_segment(make_promotion):
+def city_segment(name: str, city: str) -> Any:
     from rapport.segments.models import Segment
 
-    shanghai = Segment.objects.create(name="SH", rule={"type": "profile", "field": "city", "op": "eq", "value": "上海"})
-    beijing = Segment.objects.create(name="BJ", rule={"type": "profile", "field": "city", "op": "eq", "value": "北京"})
-    make_promotion(
-        "SH-TEE",
-        PromotionKind.ITEM_DISCOUNT,
-        skus=["TEE"],
-        percent_off="10",
-        audience=Audience.SEGMENT,
-        segment_id=shanghai.pk,
-    )
-    make_promotion(
-        "SH-SHOE",
-        PromotionKind.ITEM_DISCOUNT,
-        skus=["SHOE"],
-        percent_off="50",
-        audience=Audience.SEGMENT,
-        segment_id=shanghai.pk,
-    )
-    make_promotion(
-        "BJ-TEE",
-        PromotionKind.ITEM_DISCOUNT,
-        skus=["TEE"],
-        percent_off="20",
-        audience=Audience.SEGMENT,
-        segment_id=beijing.pk,
-    )
+    return Segment.objects.create(name=name, rule={"type": "profile", "field": "city", "op": "eq", "value": city})
+
+
+@pytest.fixture
+def segment_discount(make_promotion) -> Callable[..., Promotion]:
+    """A percentage off one SKU for the members of a segment."""
+
+    def make(code: str, sku: str, percent: str, segment: Any) -> Promotion:
+        return make_promotion(
+            code,
+            PromotionKind.ITEM_DISCOUNT,
+            skus=[sku],
+            percent_off=percent,
+            audience=Audience.SEGMENT,
+            segment_id=segment.pk,
+        )
+
+    return make
+
+
+def test_a_segment_promotion_applies_only_while_the_customer_is_in_the_segment(segment_discount):
+    shanghai, beijing = city_segment("SH", "上海"), city_segment("BJ", "北京")
+    segment_discount("SH-TEE", "TEE", "10", shanghai)
+    segment_discount("SH-SHOE", "SHOE", "50", shanghai)
+    segment_discount("BJ-TEE", "TEE", "20", beijing)
     buyer = Customer.objects.create(name="Li", city="上海", registered_at=timezone.now())
     lines = cart(("TEE", 1, "100", "tops"))
 
@@ -259,23 +258,12 @@ def test_a_segment_promotion_applies_only_while_the_customer_is_in_the_segment(m
     assert [a.key for a in price_cart(lines, shopper=Shopper(customer_id=buyer.pk)).quote.applied] == ["BJ-TEE"]
 
 
-def test_segments_are_looked_up_once_and_only_for_promotions_that_touch_the_cart(make_promotion, monkeypatch):
+def test_segments_are_looked_up_once_and_only_for_promotions_that_touch_the_cart(segment_discount, monkeypatch):
     from rapport.promotions import services
-    from rapport.segments.models import Segment
 
-    segments = [
-        Segment.objects.create(name=f"S{n}", rule={"type": "profile", "field": "city", "op": "eq", "value": "上海"})
-        for n in range(3)
-    ]
+    segments = [city_segment(f"S{n}", "上海") for n in range(3)]
     for n, segment in enumerate(segments):
-        make_promotion(
-            f"S{n}",
-            PromotionKind.ITEM_DISCOUNT,
-            skus=[f"SKU{n}"],
-            percent_off="10",
-            audience=Audience.SEGMENT,
-            segment_id=segment.pk,
-        )
+        segment_discount(f"S{n}", f"SKU{n}", "10", segment)
     buyer = Customer.objects.create(name="Li", city="上海", registered_at=timezone.now())
     asked: list[set[int]] = []
     real = services.segments_holding
