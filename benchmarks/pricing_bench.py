@@ -17,6 +17,8 @@ run prints how often and by how much the search beats it.
 from __future__ import annotations
 
 import argparse
+import dataclasses
+import importlib.util
 import os
 import platform
 import random
@@ -26,6 +28,8 @@ import sys
 import time
 from decimal import Decimal
 from pathlib import Path
+from types import ModuleType
+from typing import Any
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1] / "src"))
 os.environ.setdefault("DJANGO_SETTINGS_MODULE", "rapport.settings")
@@ -167,6 +171,31 @@ def units_of(offer: UnitPrice, line: CartLine) -> int:
     return line.quantity if offer.max_units is None else min(line.quantity, offer.max_units)
 
 
+def baseline_engine(source: Path) -> ModuleType:
+    """Another checkout's pricing module (e.g. main's), loaded beside ours to be timed on the same carts."""
+    spec = importlib.util.spec_from_file_location("baseline_pricing", source / "rapport/promotions/pricing.py")
+    assert spec is not None and spec.loader is not None
+    module = importlib.util.module_from_spec(spec)
+    sys.modules[spec.name] = module  # dataclasses look their module up while they are built
+    spec.loader.exec_module(module)
+    return module
+
+
+def translated(value: Any, module: ModuleType, seen: dict[int, Any]) -> Any:
+    """The same offer (or cart line, scope, tier) built from the other module's classes."""
+    if id(value) in seen:
+        return seen[id(value)][1]
+    if dataclasses.is_dataclass(value) and not isinstance(value, type):
+        fields = {f.name: translated(getattr(value, f.name), module, seen) for f in dataclasses.fields(value)}
+        copy = getattr(module, type(value).__name__)(**fields)
+    elif isinstance(value, tuple | list):
+        copy = type(value)(translated(v, module, seen) for v in value)
+    else:
+        copy = value
+    seen[id(value)] = (value, copy)  # the original is kept so that its id is not reused
+    return copy
+
+
 def percentile(values: list[float], p: float) -> float:
     ordered = sorted(values)
     return ordered[min(len(ordered) - 1, round(p / 100 * (len(ordered) - 1)))]
@@ -176,7 +205,15 @@ def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--carts", type=int, default=2000)
     parser.add_argument("--seed", type=int, default=1)
+    parser.add_argument(
+        "--baseline",
+        type=Path,
+        help="another checkout's src/ (e.g. /work/main/src): its engine timed on the same carts",
+    )
     args = parser.parse_args()
+    baseline = None if args.baseline is None else baseline_engine(args.baseline)
+    seen: dict[int, Any] = {}
+    baseline_cpu: list[float] = []
     rng = random.Random(args.seed)
     items = catalogue_of(rng)
     active = promotions(rng, list(items))
@@ -189,6 +226,12 @@ def main() -> None:
         quote = price(cart, *active.for_cart(cart), held)
         timings.append((time.perf_counter() - started) * 1000)
         cpu_timings.append((time.process_time() - cpu_started) * 1000)
+        if baseline is not None:
+            other = [translated(x, baseline, seen) for x in (cart, *active.for_cart(cart), held)]
+            cpu_started = time.process_time()
+            theirs = baseline.price(*other)
+            baseline_cpu.append((time.process_time() - cpu_started) * 1000)
+            assert theirs.discount == quote.discount, (theirs.discount, quote.discount)
         started = time.perf_counter()
         greedy = greedy_discount(cart, *active.for_cart(cart), held)
         greedy_timings.append((time.perf_counter() - started) * 1000)
@@ -200,7 +243,10 @@ def main() -> None:
     load = os.getloadavg()[0]
     print(f"commit {commit}, {platform.python_version()}, load {load:.2f}, {args.carts} carts of 10 lines")
     print("200 promotions + 5 coupons")
-    for name, values in (("search", timings), ("search CPU", cpu_timings), ("greedy baseline", greedy_timings)):
+    rows = [("search", timings), ("search CPU", cpu_timings), ("greedy baseline", greedy_timings)]
+    if baseline is not None:
+        rows.append((f"{args.baseline} CPU", baseline_cpu))
+    for name, values in rows:
         figures = "  ".join(f"p{p} {percentile(values, p):8.2f} ms" for p in (50, 95, 99))
         print(f"{name:16} {figures}  max {max(values):8.2f} ms  mean {statistics.fmean(values):8.2f} ms")
     share = better / args.carts

@@ -16,10 +16,12 @@ from django.utils import timezone
 
 from rapport.commerce import services as commerce
 from rapport.core.actor import Actor
+from rapport.core.errors import Conflict
 from rapport.customers.models import Customer
-from rapport.loyalty.models import Level, Membership, Redemption
-from rapport.loyalty.services import checkout
+from rapport.loyalty.models import CouponStatus, Level, Membership, Redemption
+from rapport.loyalty.services import checkout, coupons
 from rapport.loyalty.services.cart import Cart, CartItem
+from rapport.loyalty.tests.factories import coupon_template
 from rapport.promotions.models import Promotion, PromotionKind, PromotionUse
 from rapport.promotions.services import create_promotion
 
@@ -122,3 +124,137 @@ def test_a_partial_refund_gives_back_its_share_of_the_promotions(
     use = PromotionUse.objects.get()
     assert use.reversed_amount == D("7.50")  # a quarter of the order, a quarter of 30
     assert Promotion.objects.get().times_used == 1  # the use still counts until all of it is back
+
+
+def test_a_segment_promotion_applies_through_the_checkout_api_while_the_customer_is_in_the_segment(
+    admin_api: Client, buyer: Customer, system_actor: Actor
+) -> None:
+    from rapport.segments.models import Segment
+
+    shanghai = Segment.objects.create(name="SH", rule={"type": "profile", "field": "city", "op": "eq", "value": "上海"})
+    create_promotion(
+        {
+            "code": "SH-TEE",
+            "name": "上海会员 T恤 9折",
+            "kind": PromotionKind.ITEM_DISCOUNT,
+            "starts_at": timezone.now() - timedelta(days=1),
+            "skus": ["TEE"],
+            "percent_off": "10",
+            "audience": "segment",
+            "segment_id": shanghai.pk,
+        },
+        actor=system_actor,
+    )
+    cart = {"total": "320.00", "items": [{"sku": "TEE", "amount": "320.00", "quantity": 4, "unit_price": "80.00"}]}
+    Customer.objects.filter(pk=buyer.pk).update(city="北京")
+    outside = _post(admin_api, "/api/v1/loyalty/checkout/quote", {"customer": buyer.pk, "cart": cart}).json()
+    assert outside["promotions"]["applied"] == []
+    Customer.objects.filter(pk=buyer.pk).update(city="上海")
+    inside = _post(admin_api, "/api/v1/loyalty/checkout/quote", {"customer": buyer.pk, "cart": cart}).json()
+    assert [(a["code"], a["amount"]) for a in inside["promotions"]["applied"]] == [("SH-TEE", "32.00")]
+    redemption = checkout.redeem(buyer, tee_cart(), key="seg-1", order_reference="SO-SEG", actor=system_actor)
+    assert redemption.promotion_discount == D("32.00")
+    assert PromotionUse.objects.get(key="checkout:seg-1").promotion.code == "SH-TEE"
+
+
+# --- the loyalty coupon is the engine's coupon layer ---------------------------------------------
+
+
+@pytest.fixture
+def tee_discount(system_actor: Actor) -> Promotion:
+    promotion, _ = create_promotion(
+        {
+            "code": "TEE-10",
+            "name": "T恤9折",
+            "kind": PromotionKind.LIMITED_TIME_PRICE,
+            "starts_at": timezone.now() - timedelta(days=1),
+            "skus": ["TEE"],
+            "percent_off": "10",
+        },
+        actor=system_actor,
+    )
+    return promotion
+
+
+def test_the_coupon_is_chosen_with_the_promotions_and_its_minimum_spend_judged_after_them(
+    buyer: Customer, tee_discount: Promotion, system_actor: Actor
+) -> None:
+    """满300减40 on 4 tees at 80: with 10 % off the tees come to 288, under the coupon's 300; the engine
+    weighs both ways (32 off, or 40 off at list price) and quote and redeem agree on the coupon's 40."""
+    held = coupons.issue(
+        coupon_template(name="满300减40", amount_off=D("40"), threshold=D("300")), buyer, key="c1", actor=system_actor
+    )
+    quote = checkout.quote(buyer, tee_cart())
+    assert quote["promotions"]["discount"] == D("32.00")  # without a coupon the tee price is best
+    [row] = quote["coupons"]
+    assert row.applicable and row.discount == D("40.00")
+    redemption = checkout.redeem(
+        buyer, tee_cart(), key="c-1", order_reference="SO-C1", actor=system_actor, coupon_code=held.code
+    )
+    assert (redemption.promotion_discount, redemption.coupon_discount, redemption.amount_due) == (
+        D("0.00"),
+        D("40.00"),
+        D("280.00"),
+    )
+    assert not PromotionUse.objects.filter(key="checkout:c-1").exists()  # the tee price was not used
+    held.refresh_from_db()
+    assert held.status == CouponStatus.REDEEMED and held.discount == D("40.00")
+
+
+def test_quote_and_redeem_refuse_a_coupon_for_the_same_reasons(
+    buyer: Customer, tee_discount: Promotion, system_actor: Actor
+) -> None:
+    scoped = coupons.issue(
+        coupon_template(name="鞋 满100减20", product_skus=["SHOE"]), buyer, key="c2", actor=system_actor
+    )
+    dear = coupons.issue(
+        coupon_template(name="满1000减100", amount_off=D("100"), threshold=D("1000"), per_customer_limit=0),
+        buyer,
+        key="c3",
+        actor=system_actor,
+    )
+    rows = {row.code: row for row in checkout.quote(buyer, tee_cart())["coupons"]}
+    assert not rows[scoped.code].applicable and not rows[dear.code].applicable
+    for held, code in ((scoped, "out_of_scope"), (dear, "below_threshold")):
+        with pytest.raises(Conflict) as refused:
+            checkout.redeem(
+                buyer, tee_cart(), key=f"r-{code}", order_reference="SO-R", actor=system_actor, coupon_code=held.code
+            )
+        assert refused.value.errors[0].code == code
+        assert rows[held.code].reason == refused.value.errors[0].message
+    assert not PromotionUse.objects.exists() and not Redemption.objects.exists()
+
+
+def test_an_order_offer_that_excludes_coupons_gives_way_only_when_the_coupon_is_worth_more(
+    buyer: Customer, system_actor: Actor
+) -> None:
+    create_promotion(
+        {
+            "code": "MAN300-SOLO",
+            "name": "满300减30 不与券同享",
+            "kind": PromotionKind.FULL_REDUCTION,
+            "starts_at": timezone.now() - timedelta(days=1),
+            "tiers": [{"threshold": "300", "amount_off": "30"}],
+            "with_coupons": False,
+        },
+        actor=system_actor,
+    )
+    small = coupons.issue(coupon_template(name="满100减20"), buyer, key="c4", actor=system_actor)
+    large = coupons.issue(
+        coupon_template(name="满300减50", amount_off=D("50"), threshold=D("300"), per_customer_limit=0),
+        buyer,
+        key="c5",
+        actor=system_actor,
+    )
+    rows = {row.code: row for row in checkout.quote(buyer, tee_cart())["coupons"]}
+    assert not rows[small.code].applicable and rows[small.code].discount == 0
+    assert rows[large.code].applicable and rows[large.code].discount == D("50.00")
+    with pytest.raises(Conflict) as refused:
+        checkout.redeem(
+            buyer, tee_cart(), key="x-1", order_reference="SO-X", actor=system_actor, coupon_code=small.code
+        )
+    assert refused.value.errors[0].code == "excluded"
+    redemption = checkout.redeem(
+        buyer, tee_cart(), key="x-2", order_reference="SO-X", actor=system_actor, coupon_code=large.code
+    )
+    assert (redemption.promotion_discount, redemption.coupon_discount) == (D("0.00"), D("50.00"))

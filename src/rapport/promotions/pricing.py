@@ -28,6 +28,7 @@ from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field
 from decimal import ROUND_HALF_UP, Decimal
 from enum import StrEnum
+from functools import lru_cache
 from itertools import combinations
 
 import numpy as np
@@ -450,10 +451,13 @@ class _Schedule:
         return 0, max(measure_cap, base_cap)
 
 
+@lru_cache(maxsize=4096)
 def _order_schedule(offer: OrderOffer) -> _Schedule:
+    """Compiled once per offer and process: the same running offers price every cart."""
     return _Schedule.of(offer.tiers, offer.by_units, offer.repeat, offer.max_off)
 
 
+@lru_cache(maxsize=4096)
 def _coupon_schedule(coupon: CouponOffer) -> _Schedule:
     return _Schedule.of((Tier(coupon.threshold, coupon.amount_off, coupon.percent_off),), False, False, coupon.max_off)
 
@@ -483,6 +487,8 @@ class _Layers:
 
     def __init__(self, cart: _Cart, order: int | None, coupon: int | None) -> None:
         self.order, self.coupon = order, coupon
+        self.bounds: dict[tuple[int, ...], int] = {}  # _pair_bound's answers by the reductions' sums
+        self._grid: tuple[_Array, _Array, _Array] | None = None
         self.order_schedule = None if order is None else _order_schedule(cart.orders[order])
         self.coupon_schedule = None if coupon is None else _coupon_schedule(cart.coupons[coupon])
         self.units_cap: int | None = 0
@@ -500,6 +506,24 @@ class _Layers:
             # above its own cap plus the most both layers take, the room rule cannot bind
             most = None if cap is None else self.coupon_schedule.discount(cap, 0)
             self.coupon_cap = None if cap is None or most is None else max(cap, most + most_order)
+
+    def grid(self, cart: _Cart) -> tuple[_Array, _Array, _Array]:
+        """For ``_pair_bound``: the room each piece of the bases leaves the reductions (order pieces
+        down, coupon pieces across) and the layers' discount at the top of each piece."""
+        if self._grid is None:
+            order_lines = frozenset() if self.order is None else cart.order_lines[self.order]
+            coupon_lines = frozenset() if self.coupon is None else cart.coupon_lines[self.coupon]
+            order_base = sum(cart.gross[i] for i in order_lines)
+            units = sum(cart.lines[i].quantity for i in order_lines)
+            coupon_base = sum(cart.gross[i] for i in coupon_lines)
+            order_low, order_high = _pieces(self.order_schedule, order_base)
+            coupon_low, coupon_high = _pieces(self.coupon_schedule, coupon_base)
+            self._grid = (
+                order_base - order_low[:, None],
+                coupon_base - coupon_low[None, :],
+                _layers_off(self, order_high[:, None], units, coupon_high[None, :]),
+            )
+        return self._grid
 
     @property
     def caps(self) -> tuple[int | None, int | None, int | None]:
@@ -724,27 +748,56 @@ def _layers_off(layers: _Layers, order_base: _Array, units: int, coupon_base: _A
     return order_off + np.maximum(0, coupon_off)
 
 
+class _Plans:
+    """The plans (``_plans``) with what the search asks of each: the most its lines' reductions can
+    come to (in all and line by line) and each line's choices under it, built when first asked."""
+
+    def __init__(self, cart: _Cart, plans: list[dict[int, _Option]]) -> None:
+        self.cart, self.plans = cart, plans
+        self.unit_most = [max((o.reduction for o in options if not o.multi), default=0) for options in cart.options]
+        total = sum(self.unit_most)
+        self.most = [total + sum(o.reduction - self.unit_most[i] for i, o in plan.items()) for plan in plans]
+        self.line_most = list(self.unit_most)  # over every plan
+        for plan in plans:
+            for i, option in plan.items():
+                self.line_most[i] = max(self.line_most[i], option.reduction)
+        self._choices: dict[int, list[tuple[_Option, ...]]] = {}
+
+    @classmethod
+    def of(cls, cart: _Cart) -> _Plans:
+        return cls(cart, _plans(cart))
+
+    def __len__(self) -> int:
+        return len(self.plans)
+
+    def line_most_of(self, index: int) -> list[int]:
+        plan = self.plans[index]
+        return [plan[i].reduction if i in plan else most for i, most in enumerate(self.unit_most)]
+
+    def choices(self, index: int) -> list[tuple[_Option, ...]]:
+        """Each line's choices under a plan: its share in the plan's group, or a unit price or nothing."""
+        if index not in self._choices:
+            plan = self.plans[index]
+            self._choices[index] = [
+                (plan[i],) if i in plan else tuple(o for o in options if not o.multi)
+                for i, options in enumerate(self.cart.options)
+            ]
+        return self._choices[index]
+
+
 def _search(cart: _Cart) -> _Choice:
     """The best combination over every way of grouping lines into multi-line offers (plans) and every
     allowed (order offer, coupon) pair, most promising first: a plan and pair is skipped once its
     ceiling (the plan's largest item reductions plus the pair's discount on whole list prices) falls
-    below the best found. Each is solved by achievable sums (``_by_sums``), exactly when every line's
-    choices move the layers' bases by their reduction alone; otherwise by the dynamic programme
-    (``_solve``), unless a relaxation already shows it cannot win. Ties go to fewer offers, then to the
+    below the best found. Each is solved by ``_best_for``: achievable sums (``_by_sums``), branching
+    on the lines whose choices do not all count toward the layers covering them, and the dynamic
+    programme (``_solve``) only when the sums are too many. Ties go to fewer offers, then to the
     first plan and pair in a fixed order (no multi-line offer first, offers by key; no order offer and
     no coupon first, then by key)."""
-    plans = _plans(cart)
+    plans = _Plans.of(cart)
     pairs = _pairs(cart)
     layers = [_Layers(cart, o, c) for o, c in pairs]
-    plan_choices = [
-        [
-            (plan[i],) if i in plan else tuple(o for o in options if not o.multi)
-            for i, options in enumerate(cart.options)
-        ]
-        for plan in plans
-    ]
-    plan_most = [sum(max(o.reduction for o in line) for line in choices) for choices in plan_choices]
-    line_most = [max(o.reduction for choices in plan_choices for o in choices[i]) for i in range(len(cart.lines))]
+    plan_most, line_most = plans.most, plans.line_most
     # ceilings tightened lazily, most promising first: the plan's reductions plus the pair's discount
     # on list prices, then the pair's bound over every plan, then the bound for this plan
     pair_bounds: dict[int, int] = {}
@@ -769,26 +822,17 @@ def _search(cart: _Cart) -> _Choice:
                     pair_bounds[pair_index] = _pair_bound(cart, layers[pair_index], line_most)
                 tighter = pair_bounds[pair_index]
             else:
-                tighter = _pair_bound(
-                    cart, layers[pair_index], [max(o.reduction for o in line) for line in plan_choices[plan_index]]
-                )
+                tighter = _pair_bound(cart, layers[pair_index], plans.line_most_of(plan_index))
             heapq.heappush(
                 candidates, (max(ceiling, -tighter), plan_index, pair_index, stage + 1 if len(plans) > 1 else 2)
             )
             continue
-        choices, pair_layers = plan_choices[plan_index], layers[pair_index]
-        found = _by_sums(cart, choices, pair_layers, sums, exact=True)
-        if found is None or found[2]:  # too many sums, or choices left out that might matter
-            floor = max(-1 if found is None else found[0], 0 if best is None else best.discount)
-            relaxed = None if found is None else _by_sums(cart, choices, pair_layers, sums, exact=False)
-            if relaxed is None or relaxed[0] > floor:
-                solved = _solve(_steps(cart, choices, pair_layers), pair_layers, max(floor, 0))
-                if solved is not None and (found is None or solved[0] > found[0]):
-                    found = (solved[0], solved[2], False)
+        choices, pair_layers = plans.choices(plan_index), layers[pair_index]
+        floor = 0 if best is None else best.discount
+        found = _best_for(cart, choices, pair_layers, _cover(cart, pair_layers), sums, floor)
         if found is None:
             continue
-        total, picked, _ = found
-        picks = tuple(choices[i][p] for i, p in enumerate(picked))
+        total, picks = found
         order_off, coupon_off = pair_layers.split(_final_key(cart, picks, pair_layers))
         offers = sum(p.offer is not None for p in picks) + (order_off > 0) + (coupon_off > 0)
         rank = (-total, offers, plan_index, pair_index)
@@ -829,13 +873,12 @@ def _pair_bound(cart: _Cart, layers: _Layers, line_most: Sequence[int]) -> int:
     most = {(a, b): 0 for a in (False, True) for b in (False, True)}
     for index, cut in enumerate(line_most):
         most[(index in order_lines, index in coupon_lines)] += cut
-    order_base = sum(cart.gross[i] for i in order_lines)
-    units = sum(cart.lines[i].quantity for i in order_lines)
-    coupon_base = sum(cart.gross[i] for i in coupon_lines)
-    order_low, order_high = _pieces(layers.order_schedule, order_base)
-    coupon_low, coupon_high = _pieces(layers.coupon_schedule, coupon_base)
-    reach = _most_reduction(most, order_base - order_low[:, None], coupon_base - coupon_low[None, :])
-    return int((reach + _layers_off(layers, order_high[:, None], units, coupon_high[None, :])).max())
+    key = tuple(most.values())
+    if key not in layers.bounds:
+        order_room, coupon_room, layer_off = layers.grid(cart)
+        reach = _most_reduction(most, order_room, coupon_room)
+        layers.bounds[key] = int((reach + layer_off).max())
+    return layers.bounds[key]
 
 
 _GRID = 16  # pieces a percentage's base is cut into for a pair's bound
@@ -876,7 +919,7 @@ def _most_reduction(most: dict[tuple[bool, bool], int], order_room: _Array, coup
     top = np.minimum(np.minimum(order_room, coupon_room), both)
     best = np.zeros(np.broadcast_shapes(order_room.shape, coupon_room.shape), dtype=np.int64)
     for shared in (np.zeros_like(best), top, order_room - order_only, coupon_room - coupon_only):
-        shared = np.clip(shared, 0, np.maximum(top, 0))
+        shared = np.minimum(np.maximum(shared, 0), np.maximum(top, 0))
         total = shared + np.minimum(order_only, order_room - shared) + np.minimum(coupon_only, coupon_room - shared)
         best = np.maximum(best, total)
     return np.where((order_room < 0) | (coupon_room < 0), -(1 << 62), best + most[(False, False)])
@@ -885,12 +928,68 @@ def _most_reduction(most: dict[tuple[bool, bool], int], order_room: _Array, coup
 _SUMS_LIMIT = 400_000  # combinations of achievable sums evaluated at once; beyond it the programme runs
 
 
+_Cover = tuple[tuple[bool, bool], ...]  # a line a pair: (the order offer covers it, the coupon covers it)
+
+
+def _cover(cart: _Cart, layers: _Layers) -> _Cover:
+    order_lines = frozenset() if layers.order is None else cart.order_lines[layers.order]
+    coupon_lines = frozenset() if layers.coupon is None else cart.coupon_lines[layers.coupon]
+    return tuple((i in order_lines, i in coupon_lines) for i in range(len(cart.lines)))
+
+
+def _best_for(
+    cart: _Cart,
+    choices: Sequence[Sequence[_Option]],
+    layers: _Layers,
+    cover: _Cover,
+    sums: dict[tuple[tuple[int, ...], ...], list[int]],
+    floor: int,
+) -> tuple[int, tuple[_Option, ...]] | None:
+    """The best total and option a line for one plan and pair, or None when it cannot be shown to
+    reach ``floor``. Achievable sums (``_by_sums``) solve it exactly when every choice counts toward
+    each layer covering its line. A choice that does not (特价 kept out of 满减) takes its line out of
+    that layer's base: the search branches on one such line at a time, one branch per way its choices
+    count (the line then in the bases of the layers it counts toward), pruned by the relaxation that
+    lets every choice count. When the sums are too many, the dynamic programme (``_solve``) answers."""
+    found = _by_sums(cart, choices, layers, sums, cover=cover, exact=True)
+    relaxed = None if found is None or not found[2] else _by_sums(cart, choices, layers, sums, cover=cover, exact=False)
+    if found is None or (found[2] and relaxed is None):
+        solved = _solve(_steps(cart, choices, layers), layers, max(floor, 0))
+        return None if solved is None else (solved[0], tuple(choices[i][p] for i, p in enumerate(solved[2])))
+    best = (found[0], tuple(choices[i][p] for i, p in enumerate(found[1])))
+    if relaxed is None or relaxed[0] <= max(floor, best[0]):
+        return best
+    index, modes = next((i, modes) for i, modes in enumerate(_modes(choices, cover)) if len(modes) > 1)
+    for mode in sorted(modes, reverse=True):  # counting toward the most layers first
+        narrowed = list(choices)
+        narrowed[index] = modes[mode]
+        line_cover = list(cover)
+        line_cover[index] = mode
+        branch = _best_for(cart, narrowed, layers, tuple(line_cover), sums, max(floor, best[0]))
+        if branch is not None and branch[0] > best[0]:
+            best = branch
+    return best
+
+
+def _modes(choices: Sequence[Sequence[_Option]], cover: _Cover) -> list[dict[tuple[bool, bool], tuple[_Option, ...]]]:
+    """Each line's choices by the covering layers they count toward."""
+    found = []
+    for options, (in_order, in_coupon) in zip(choices, cover, strict=True):
+        modes: dict[tuple[bool, bool], tuple[_Option, ...]] = {}
+        for option in options:
+            mode = (in_order and option.counts_for_order, in_coupon and option.counts_for_coupon)
+            modes[mode] = (*modes.get(mode, ()), option)
+        found.append(modes)
+    return found
+
+
 def _by_sums(
     cart: _Cart,
     choices: Sequence[Sequence[_Option]],
     layers: _Layers,
     sums: dict[tuple[tuple[int, ...], ...], list[int]],
     *,
+    cover: _Cover,
     exact: bool,
 ) -> tuple[int, list[int], bool] | None:
     """The best total for one plan and pair when each line's choice lowers the bases it counts toward
@@ -901,8 +1000,6 @@ def _by_sums(
     answer is achievable; the third value says whether any choice was left out). Without it, the
     others are priced as if they counted too: an upper bound, since a base only lowers the discount.
     Returns (total, option a line, left out), or None when the combinations are too many to price."""
-    order_lines = frozenset() if layers.order is None else cart.order_lines[layers.order]
-    coupon_lines = frozenset() if layers.coupon is None else cart.coupon_lines[layers.coupon]
     picked = [0] * len(choices)
     fixed_off = order_base = units = coupon_base = 0
     groups: dict[tuple[bool, bool], list[tuple[int, tuple[int, ...]]]] = {
@@ -912,7 +1009,7 @@ def _by_sums(
     }
     left_out = False
     for index, options in enumerate(choices):
-        in_order, in_coupon = index in order_lines, index in coupon_lines
+        in_order, in_coupon = cover[index]
         gross, quantity = cart.gross[index], cart.lines[index].quantity
         if len(options) == 1 or not (in_order or in_coupon):
             choice = max(range(len(options)), key=lambda j: (options[j].reduction, -j))
@@ -942,6 +1039,7 @@ def _by_sums(
     prefixes = {group: _prefix_sums(r, sums) for group, r in reductions.items()}
     values = {group: _set_bits(prefixes[group][-1]) for group in groups}
     both, order_only, coupon_only = values[(True, True)], values[(True, False)], values[(False, True)]
+    both = _promising(both, order_only, coupon_only, (order_base, units, coupon_base), layers)
     if len(both) * len(order_only) * len(coupon_only) > _SUMS_LIMIT:
         return None
     both_off = both[:, None, None]
@@ -964,6 +1062,60 @@ def _by_sums(
         ):
             picked[index] = allowed[choice]
     return int(totals[at]), picked, left_out
+
+
+def _promising(
+    both: _Array, order_only: _Array, coupon_only: _Array, bases: tuple[int, int, int], layers: _Layers
+) -> _Array:
+    """The sums of the lines both layers cover that can still be best. As that sum rises, both layers'
+    discounts can only fall (their bases fall), so in a stretch of sums none beats the stretch's largest
+    sum by more than the layers' discounts at the stretch's start less those at its largest sum. A
+    stretch whose largest sum plus the discounts at its start cannot beat the best of the stretches'
+    largest sums (for some sum of the lines one layer alone covers) keeps only its largest sum. The
+    stretches are cut on an even grid and where either base crosses a point of ``_pieces``."""
+    if len(both) <= _PROMISING_FROM:
+        return both
+    order_base, units, coupon_base = bases
+    top = int(both[-1])
+    ends = np.concatenate(
+        [
+            np.linspace(0, top, _STRETCHES + 1, dtype=np.int64)[1:],
+            (order_base - order_only[:, None] - _pieces(layers.order_schedule, order_base)[0][None, :]).ravel(),
+            (coupon_base - coupon_only[:, None] - _pieces(layers.coupon_schedule, coupon_base)[0][None, :]).ravel(),
+        ]
+    )
+    ends = np.unique(ends[(ends >= 0) & (ends <= top)])
+    starts = np.concatenate([[0], ends[:-1] + 1])
+    largest = both[np.maximum(np.searchsorted(both, ends, side="right") - 1, 0)]
+    held = largest >= starts  # the stretch has a sum in it
+
+    def layers_off(sums: _Array) -> _Array:
+        """Both layers' discount for each sum (down) and each sum of the lines one layer alone covers."""
+        order_bases = order_base - sums[:, None, None] - order_only[None, :, None]
+        coupon_bases = coupon_base - sums[:, None, None] - coupon_only[None, None, :]
+        order_off = np.zeros_like(order_bases)
+        if layers.order_schedule is not None:
+            order_off = layers.order_schedule.discounts(order_bases, units)
+        coupon_off = np.zeros_like(coupon_bases)
+        if layers.coupon_schedule is not None:
+            room = coupon_bases - order_off
+            coupon_off = np.maximum(0, np.minimum(layers.coupon_schedule.discounts(coupon_bases, 0), room))
+        return order_off + coupon_off
+
+    reached = np.where(held[:, None, None], largest[:, None, None] + layers_off(largest), -1)
+    ceiling = largest[:, None, None] + layers_off(starts)
+    worth = held & (ceiling > reached.max(axis=0)[None]).any(axis=(1, 2))
+    first, past = np.searchsorted(both, starts, side="left"), np.searchsorted(both, ends, side="right")
+    edges = np.zeros(len(both) + 1, dtype=np.int64)
+    np.add.at(edges, first[worth], 1)
+    np.add.at(edges, past[worth], -1)
+    keep = np.cumsum(edges[:-1]) > 0
+    keep[past[held] - 1] = True
+    return both[keep]
+
+
+_PROMISING_FROM = 8192  # fewer sums than this are all priced (pruning them costs more than it saves)
+_STRETCHES = 256
 
 
 def _prefix_sums(

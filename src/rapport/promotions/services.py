@@ -39,6 +39,7 @@ from rapport.promotions.pricing import (
     UnitPrice,
     price,
 )
+from rapport.segments.queries import segments_holding
 
 CENT = Decimal("0.01")
 
@@ -242,7 +243,9 @@ def overlap_warnings(promotion: Promotion) -> list[str]:
 
 @dataclass(frozen=True)
 class Shopper:
-    """What the audience rules need to know about who is buying; the caller (checkout) knows it."""
+    """What the audience rules need to know about who is buying; the caller (checkout) knows it.
+    Segments are looked up for a customer when a promotion for a segment could touch the cart;
+    ``segment_ids`` are those already known to hold them (the preview calculator's "as if")."""
 
     customer_id: int | None = None
     level_code: str = ""
@@ -324,9 +327,12 @@ def member_price_offer(percent_off: Decimal, label: str) -> UnitPrice | None:
     return UnitPrice(MEMBER_PRICE_KEY, label, percent_off=percent_off)
 
 
-def available(shopper: Shopper, *, store_id: int | None, channel: str, at: datetime) -> list[Promotion]:
+def available(
+    shopper: Shopper, *, store_id: int | None, channel: str, at: datetime, lines: Sequence[CartLine] | None = None
+) -> list[Promotion]:
     """The promotions this shopper may use at this store, on this channel, now: running, for their
-    audience, with uses left in total and for them."""
+    audience (a segment's membership at ``at``, looked up only for the promotions that could touch
+    the cart's ``lines`` when given), with uses left in total and for them."""
     running = (
         Promotion.objects.filter(is_active=True, starts_at__lte=at)
         .filter(Q(ends_at__isnull=True) | Q(ends_at__gt=at))
@@ -350,7 +356,32 @@ def available(shopper: Shopper, *, store_id: int | None, channel: str, at: datet
         promotions = [p for p in promotions if p.per_customer_limit is None or used.get(p.pk, 0) < p.per_customer_limit]
     elif limited:  # a guest cannot be counted, so customer-limited offers are for members
         promotions = [p for p in promotions if p.per_customer_limit is None]
-    return promotions
+    return _in_segments(promotions, shopper, at=at, lines=lines)
+
+
+def _in_segments(
+    promotions: list[Promotion], shopper: Shopper, *, at: datetime, lines: Sequence[CartLine] | None
+) -> list[Promotion]:
+    """Drops the promotions for a segment the shopper is not in at ``at``: the segments of the
+    promotions that could touch the cart (every one without a cart) are looked up for the customer in
+    one go, each rule evaluated live by the segments app; a guest has only the segments named."""
+    asked = {
+        p.segment_id
+        for p in promotions
+        if p.audience == Audience.SEGMENT
+        and p.segment_id is not None
+        and p.segment_id not in shopper.segment_ids
+        and (lines is None or _touches(p, lines))
+    }
+    held = set(shopper.segment_ids)
+    if asked and shopper.customer_id is not None:
+        held |= segments_holding(shopper.customer_id, asked, now=at)
+    return [p for p in promotions if p.audience != Audience.SEGMENT or p.segment_id in held]
+
+
+def _touches(promotion: Promotion, lines: Sequence[CartLine]) -> bool:
+    scope = offer_of(promotion).scope
+    return any(scope.covers(line) for line in lines)
 
 
 def _for_shopper(promotion: Promotion, shopper: Shopper, channel: str) -> bool:
@@ -361,8 +392,8 @@ def _for_shopper(promotion: Promotion, shopper: Shopper, channel: str) -> bool:
     audience = promotion.audience
     if audience == Audience.LEVELS:
         return bool(shopper.level_code) and shopper.level_code in promotion.level_codes
-    if audience == Audience.SEGMENT:
-        return promotion.segment_id in shopper.segment_ids
+    if audience == Audience.SEGMENT:  # membership is looked up afterwards, for all of them at once
+        return shopper.customer_id is not None or promotion.segment_id in shopper.segment_ids
     if audience == Audience.NEW_CUSTOMERS:
         return shopper.is_new
     return True
@@ -383,7 +414,7 @@ def price_cart(
     (or ``promotions`` when the caller has them, e.g. the preview calculator), ``extra_items`` (the
     member price a level or card gives, see ``member_price_offer``) and their coupons."""
     running = list(promotions) if promotions is not None else available(
-        shopper, store_id=store_id, channel=channel, at=at or timezone.now()
+        shopper, store_id=store_id, channel=channel, at=at or timezone.now(), lines=lines
     )  # fmt: skip
     by_code = {p.code: p for p in running}
     items: list[ItemOffer] = list(extra_items)

@@ -6,6 +6,9 @@ from dataclasses import dataclass, field
 from decimal import Decimal
 
 from rapport.loyalty.models import ZERO
+from rapport.promotions.pricing import CartLine
+
+CENT = Decimal("0.01")
 
 
 @dataclass(frozen=True)
@@ -38,3 +41,21 @@ class Cart:
             (item.amount for item in self.items if item.sku in skus or (item.category and item.category in categories)),
             ZERO,
         )
+
+
+def engine_lines(cart: Cart) -> list[CartLine]:
+    """The pricing engine's lines: each item at its unit price (the line total over its quantity when the
+    shop sent none and it divides to the cent, else the line as one unit), and what the items leave
+    of the cart total as one untargeted line, so that order-level offers and unscoped coupons see the
+    whole cart."""
+    lines = []
+    for item in cart.items:
+        unit = item.unit_price if item.unit_price is not None else item.amount / item.quantity
+        if unit.quantize(CENT) * item.quantity == item.amount:
+            lines.append(CartLine(item.sku, item.quantity, unit.quantize(CENT), item.category))
+        else:
+            lines.append(CartLine(item.sku, 1, item.amount, item.category))
+    rest = cart.total - sum((item.amount for item in cart.items), ZERO)
+    if rest > 0:
+        lines.append(CartLine("", 1, rest))
+    return lines

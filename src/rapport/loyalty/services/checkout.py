@@ -11,6 +11,7 @@ repeating the request returns the first redemption; it either happens whole or n
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import datetime
 from decimal import ROUND_FLOOR, Decimal
@@ -27,10 +28,10 @@ from rapport.customers.models import Customer
 from rapport.loyalty.models import ZERO, Asset, Coupon, CouponStatus, Entry, EntryKind, Membership, Redemption
 from rapport.loyalty.services import coupons, ledger, stored_value
 from rapport.loyalty.services.cards import active_cards
-from rapport.loyalty.services.cart import Cart
+from rapport.loyalty.services.cart import Cart, engine_lines
 from rapport.loyalty.services.ledger import CENT, Posting
 from rapport.loyalty.services.program import program_settings
-from rapport.promotions.pricing import CartLine
+from rapport.promotions.pricing import Layer
 from rapport.promotions.services import (
     MEMBER_PRICE_KEY,
     Priced,
@@ -62,35 +63,21 @@ def member_perks(customer_id: int) -> MemberPerks:
     return MemberPerks(max(percents), free_shipping)
 
 
-def _lines_of(cart: Cart) -> list[CartLine]:
-    """The engine's lines: each item at its unit price (the line total over its quantity when the
-    shop sent none and it divides to the cent, else the line as one unit), and what the items leave
-    of the cart total as one untargeted line, so that order-level offers see the whole cart."""
-    lines = []
-    for item in cart.items:
-        unit = item.unit_price if item.unit_price is not None else item.amount / item.quantity
-        if unit.quantize(CENT) * item.quantity == item.amount:
-            lines.append(CartLine(item.sku, item.quantity, unit.quantize(CENT), item.category))
-        else:
-            lines.append(CartLine(item.sku, 1, item.amount, item.category))
-    rest = cart.total - sum((item.amount for item in cart.items), ZERO)
-    if rest > 0:
-        lines.append(CartLine("", 1, rest))
-    return lines
-
-
 @dataclass(frozen=True)
 class Promotions:
-    """What the promotions engine did to a cart: the member price's part, the promotions' part, and
-    whether an applied promotion keeps coupons out."""
+    """What the promotions engine did to a cart: the member price's part, the promotions' part and the
+    coupon's part (its coupon layer: at most one of the coupons it was given)."""
 
     priced: Priced
     member_discount: Decimal
     promotion_discount: Decimal
-    coupons_allowed: bool
+    coupon_discount: Decimal
+    coupon_code: str
 
 
-def price_promotions(customer: Customer, cart: Cart, perks: MemberPerks) -> Promotions:
+def price_promotions(customer: Customer, cart: Cart, perks: MemberPerks, held: Sequence[Coupon] = ()) -> Promotions:
+    """The cart priced by the promotions engine for this customer, with ``held`` (coupons already
+    found usable on this cart, ``coupons.refusal_for``) as its coupon layer."""
     membership = Membership.objects.select_related("level").filter(customer_id=customer.pk).first()
     shopper = Shopper(
         customer_id=customer.pk,
@@ -99,18 +86,23 @@ def price_promotions(customer: Customer, cart: Cart, perks: MemberPerks) -> Prom
     )
     member = member_price_offer(perks.discount_percent, _("Member price"))
     priced = price_cart(
-        _lines_of(cart),
+        engine_lines(cart),
         shopper=shopper,
         store_id=cart.store_id,
         channel=cart.channel,
         extra_items=[member] if member else [],
+        coupons=[coupons.coupon_offer(coupon) for coupon in held],
     )
-    member_discount = sum((a.amount for a in priced.quote.applied if a.key == MEMBER_PRICE_KEY), ZERO)
+    applied = priced.quote.applied
+    member_discount = sum((a.amount for a in applied if a.key == MEMBER_PRICE_KEY), ZERO)
+    coupon = next((a for a in applied if a.layer == Layer.COUPON), None)
+    coupon_discount = ZERO if coupon is None else coupon.amount
     return Promotions(
         priced,
         member_discount,
-        priced.quote.discount - member_discount,
-        all(p.with_coupons for p in priced.promotions.values()),
+        priced.quote.discount - member_discount - coupon_discount,
+        coupon_discount,
+        "" if coupon is None else coupon.key,
     )
 
 
@@ -137,35 +129,42 @@ class CouponOption:
 
 
 def quote(customer: Customer, cart: Cart) -> dict[str, Any]:
-    """What the member's assets can do for this cart; reads only."""
+    """What the member's assets can do for this cart; reads only. Each coupon the customer holds is
+    priced as the engine's coupon layer (the promotions may then combine differently: an order offer
+    that excludes coupons gives way when the coupon is worth more); the best one is what points are
+    counted after."""
     perks = member_perks(customer.pk)
     promotions = price_promotions(customer, cart, perks)
     after_member = cart.total - promotions.priced.quote.discount
+    best_total = promotions.priced.quote.discount
     coupon_rows: list[CouponOption] = []
     for coupon in (
         Coupon.objects.filter(customer=customer, status=CouponStatus.ISSUED)
         .select_related("template")
         .prefetch_related("template__stores")
     ):
-        discount, refusal = coupons.discount_for(coupon, cart)
-        reason = refusal.message if refusal else ""
-        if refusal is None and not promotions.coupons_allowed:
-            reason = _("A promotion applied to this cart does not combine with coupons.")
+        refusal = coupons.refusal_for(coupon, cart)
+        discount, reason = ZERO, "" if refusal is None else refusal.message
+        if refusal is None:
+            with_coupon = price_promotions(customer, cart, perks, [coupon])
+            discount = with_coupon.coupon_discount
+            if discount <= 0:
+                reason = _coupon_refusal(coupon, promotions).message
+            best_total = max(best_total, with_coupon.priced.quote.discount)
         coupon_rows.append(
             CouponOption(
                 code=coupon.code,
                 name=coupon.template.name,
                 valid_until=coupon.valid_until,
                 applicable=not reason,
-                discount=min(discount, after_member),
+                discount=discount,
                 reason=reason,
             )
         )
     coupon_rows.sort(key=lambda row: (not row.applicable, -row.discount))
-    best_coupon = coupon_rows[0].discount if coupon_rows and coupon_rows[0].applicable else ZERO
     accounts = {a.asset: a for a in customer.asset_accounts.all()}
     points_balance = ledger.spendable(accounts[Asset.POINTS]) if Asset.POINTS in accounts else ZERO
-    usable = max_points_for(after_member - best_coupon, points_balance)
+    usable = max_points_for(cart.total - best_total, points_balance)
     wallet = stored_value.balance(customer.pk)
     return {
         "cart_total": cart.total,
@@ -176,7 +175,7 @@ def quote(customer: Customer, cart: Cart) -> dict[str, Any]:
             "applied": [
                 {"code": a.key, "name": a.label, "layer": str(a.layer), "amount": a.amount}
                 for a in promotions.priced.quote.applied
-                if a.key != MEMBER_PRICE_KEY
+                if a.key != MEMBER_PRICE_KEY and a.layer != Layer.COUPON
             ],
         },
         "free_shipping": perks.free_shipping,
@@ -215,22 +214,26 @@ def redeem(
             raise ledger.key_reused()
         return done
     perks = member_perks(customer.pk)
-    promotions = price_promotions(customer, cart, perks)
+    coupon = coupons.find_for_customer(coupon_code, customer, lock=True) if coupon_code else None
+    if coupon is not None:
+        refusal = coupons.refusal_for(coupon, cart)
+        if refusal is not None:
+            raise Conflict(refusal)
+    promotions = price_promotions(customer, cart, perks, [coupon] if coupon else [])
+    if coupon is not None and promotions.coupon_discount <= 0:
+        raise Conflict(_coupon_refusal(coupon, price_promotions(customer, cart, perks)))
     record_uses(promotions.priced, customer_id=customer.pk, order_id=None, key=f"checkout:{key}", actor=actor)
     due = cart.total - promotions.priced.quote.discount
-    coupon = None
-    coupon_discount = ZERO
-    if coupon_code:
-        if not promotions.coupons_allowed:
-            raise Conflict.single(
-                "coupon_code", "excluded", _("A promotion applied to this cart does not combine with coupons.")
-            )
-        coupon = coupons.find_for_customer(coupon_code, customer, lock=True)
-        coupon_discount = coupons.redeem_locked(
-            coupon, cart, key=f"coupon:redeem:checkout:{key}", order_reference=order_reference, actor=actor
+    coupon_discount = promotions.coupon_discount
+    if coupon is not None:
+        coupons.redeem_locked(
+            coupon,
+            cart,
+            key=f"coupon:redeem:checkout:{key}",
+            order_reference=order_reference,
+            actor=actor,
+            priced=coupon_discount,
         )
-        coupon_discount = min(coupon_discount, due)
-        due -= coupon_discount
     value = ZERO
     if points:
         ledger.expire_due_lots(accounts[Asset.POINTS])
@@ -281,6 +284,16 @@ def redeem(
     except IntegrityError as exc:  # the key was taken meanwhile for another customer
         raise ledger.key_reused() from exc
     return redemption
+
+
+def _coupon_refusal(coupon: Coupon, without: Promotions) -> FieldError:
+    """Why a usable coupon took nothing in the engine: a promotion the cart gets keeps coupons out, or
+    what the goods it covers come to after the promotions is below its minimum spend."""
+    if not all(p.with_coupons for p in without.priced.promotions.values()):
+        return FieldError(
+            "coupon_code", "excluded", _("A promotion applied to this cart does not combine with coupons.")
+        )
+    return coupons.below_threshold(coupon)
 
 
 def _request_of(redemption: Redemption) -> tuple[int, str, Decimal, int, Decimal, str]:

@@ -13,7 +13,7 @@ import secrets
 from collections.abc import Iterable
 from dataclasses import dataclass
 from datetime import datetime, timedelta
-from decimal import ROUND_HALF_UP, Decimal
+from decimal import Decimal
 
 from django.db import transaction
 from django.db.models import Count, F, Q, QuerySet
@@ -26,8 +26,8 @@ from rapport.core.actor import Actor
 from rapport.core.errors import Conflict, FieldError, InvalidInput, NotFound
 from rapport.customers.models import Customer
 from rapport.loyalty.models import ZERO, Coupon, CouponEvent, CouponKind, CouponStatus, CouponTemplate
-from rapport.loyalty.services.cart import Cart
-from rapport.loyalty.services.ledger import CENT
+from rapport.loyalty.services.cart import Cart, engine_lines
+from rapport.promotions.pricing import CouponOffer, Scope, price
 
 CODE_ALPHABET = "ABCDEFGHJKLMNPQRSTUVWXYZ23456789"  # no 0/O, 1/I: codes are read aloud and typed
 CODE_LENGTH = 12
@@ -185,39 +185,62 @@ def issue_to_many(template: CouponTemplate, customers: QuerySet[Customer], *, ke
     return IssueReport(issued, skipped)
 
 
-def discount_for(coupon: Coupon, cart: Cart, *, now: datetime | None = None) -> tuple[Decimal, FieldError | None]:
-    """What the coupon takes off this cart, or the reason it does not apply."""
+def refusal_for(coupon: Coupon, cart: Cart, *, now: datetime | None = None) -> FieldError | None:
+    """Why the coupon cannot be used on this cart at all (its state, dates, store, nothing it covers),
+    or None. Its minimum spend is judged by the pricing engine, on what the covered goods cost after
+    item-level promotions (``coupon_offer``)."""
     now = now or timezone.now()
     template = coupon.template
-
-    def refuse(code: str, message: str) -> tuple[Decimal, FieldError]:
-        return ZERO, FieldError("coupon", code, message)
-
     if coupon.status != CouponStatus.ISSUED:
-        return refuse(
-            f"coupon_{coupon.status}", _("This coupon is %(status)s.") % {"status": coupon.get_status_display()}
+        return FieldError(
+            "coupon",
+            f"coupon_{coupon.status}",
+            _("This coupon is %(status)s.") % {"status": coupon.get_status_display()},
         )
     if coupon.valid_from and now < coupon.valid_from:
-        return refuse("not_started", _("This coupon is not valid yet."))
+        return FieldError("coupon", "not_started", _("This coupon is not valid yet."))
     if coupon.valid_until and now >= coupon.valid_until:
-        return refuse("expired", _("This coupon has expired."))
+        return FieldError("coupon", "expired", _("This coupon has expired."))
     store_ids = [store.pk for store in template.stores.all()]
     if store_ids and cart.store_id not in store_ids:
-        return refuse("wrong_store", _("This coupon cannot be used in this store."))
-    eligible = cart.amount_in_scope(template.product_skus, template.category_codes)
-    if eligible <= 0:
-        return refuse("out_of_scope", _("Nothing in the cart is covered by this coupon."))
-    if eligible < template.threshold:
-        return refuse(
-            "below_threshold", _("The coupon needs a spend of at least %(amount)s.") % {"amount": template.threshold}
-        )
-    if template.kind == CouponKind.AMOUNT_OFF:
-        discount = min(template.amount_off, eligible)
-    else:
-        discount = (eligible * template.percent_off / 100).quantize(CENT, rounding=ROUND_HALF_UP)
-        if template.max_discount > 0:
-            discount = min(discount, template.max_discount)
-    return discount, None
+        return FieldError("coupon", "wrong_store", _("This coupon cannot be used in this store."))
+    if cart.amount_in_scope(template.product_skus, template.category_codes) <= 0:
+        return FieldError("coupon", "out_of_scope", _("Nothing in the cart is covered by this coupon."))
+    return None
+
+
+def below_threshold(coupon: Coupon) -> FieldError:
+    return FieldError(
+        "coupon",
+        "below_threshold",
+        _("The coupon needs a spend of at least %(amount)s.") % {"amount": coupon.template.threshold},
+    )
+
+
+def coupon_offer(coupon: Coupon) -> CouponOffer:
+    """The coupon as the pricing engine's coupon layer (its key is the coupon's code): the template's
+    minimum spend, amount or percentage off (with its cap) and the goods it covers."""
+    template = coupon.template
+    percent = template.kind == CouponKind.PERCENT_OFF
+    return CouponOffer(
+        key=coupon.code,
+        label=template.name,
+        threshold=template.threshold,
+        amount_off=None if percent else template.amount_off,
+        percent_off=template.percent_off if percent else None,
+        max_off=template.max_discount if percent and template.max_discount > 0 else None,
+        scope=Scope(frozenset(template.product_skus), frozenset(template.category_codes)),
+    )
+
+
+def discount_for(coupon: Coupon, cart: Cart, *, now: datetime | None = None) -> tuple[Decimal, FieldError | None]:
+    """What the coupon alone takes off this cart (no promotions: a write-off outside the checkout),
+    priced by the engine as the checkout prices it, or the reason it does not apply."""
+    refusal = refusal_for(coupon, cart, now=now)
+    if refusal is not None:
+        return ZERO, refusal
+    discount = price(engine_lines(cart), coupons=[coupon_offer(coupon)]).discount
+    return (discount, None) if discount > 0 else (ZERO, below_threshold(coupon))
 
 
 def find_for_customer(code: str, customer: Customer, *, lock: bool = False) -> Coupon:
@@ -230,8 +253,11 @@ def find_for_customer(code: str, customer: Customer, *, lock: bool = False) -> C
     return coupon
 
 
-def redeem_locked(coupon: Coupon, cart: Cart, *, key: str, order_reference: str, actor: Actor) -> Decimal:
-    """Write off a locked coupon for an order; Conflict when it does not apply. Returns the discount."""
+def redeem_locked(
+    coupon: Coupon, cart: Cart, *, key: str, order_reference: str, actor: Actor, priced: Decimal | None = None
+) -> Decimal:
+    """Write off a locked coupon for an order; Conflict when it does not apply. Returns the discount:
+    ``priced`` when the checkout's engine priced it among the promotions, else the coupon alone."""
     done = CouponEvent.objects.filter(idempotency_key=key).first()
     if done is not None:
         if done.coupon_id != coupon.pk:
@@ -239,7 +265,11 @@ def redeem_locked(coupon: Coupon, cart: Cart, *, key: str, order_reference: str,
                 "idempotency_key", "reused", _("This idempotency key was already used for a different request.")
             )
         return coupon.discount
-    discount, refusal = discount_for(coupon, cart)
+    if priced is None:
+        discount, refusal = discount_for(coupon, cart)
+    else:
+        refusal = refusal_for(coupon, cart) or (below_threshold(coupon) if priced <= 0 else None)
+        discount = priced
     if refusal is not None:
         raise Conflict(refusal)
     now = timezone.now()

@@ -6,10 +6,12 @@ from __future__ import annotations
 
 from decimal import Decimal
 from itertools import product
+from unittest.mock import patch
 
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
+from rapport.promotions import pricing
 from rapport.promotions.pricing import (
     Bundle,
     BuyXGetY,
@@ -320,6 +322,17 @@ def offer_sets(draw: st.DrawFn) -> tuple[list[UnitPrice | BuyXGetY | Bundle], li
 def test_the_search_equals_trying_every_allowed_combination(cart, offers):
     items, orders, coupons = offers
     quote = price(cart, items, orders, coupons)
+    assert quote.discount == reference_discount(cart, items, orders, coupons)
+
+
+@settings(max_examples=300, deadline=None)
+@given(cart=carts(), offers=offer_sets())
+def test_pricing_only_the_sums_that_can_be_best_loses_nothing(cart, offers):
+    """The search prices every achievable sum on small carts; here it keeps only the sums that can be
+    best (``_promising``) however few there are, and must still equal trying every combination."""
+    items, orders, coupons = offers
+    with patch.object(pricing, "_PROMISING_FROM", 0):
+        quote = price(cart, items, orders, coupons)
     assert quote.discount == reference_discount(cart, items, orders, coupons)
 
 

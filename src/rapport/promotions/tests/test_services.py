@@ -217,3 +217,62 @@ def test_limited_time_units_cap_counts_units_sold(make_promotion, system_actor):
     record_uses(second, customer_id=None, order_id=None, key="b", actor=system_actor)
     assert Promotion.objects.get().units_sold == 3
     assert price_cart(cart(("TEE", 1, "99", "tops")), shopper=Shopper()).quote.discount == 0
+
+
+def city_segment(name: str, city: str) -> Any:
+    from rapport.segments.models import Segment
+
+    return Segment.objects.create(name=name, rule={"type": "profile", "field": "city", "op": "eq", "value": city})
+
+
+@pytest.fixture
+def segment_discount(make_promotion) -> Callable[..., Promotion]:
+    """A percentage off one SKU for the members of a segment."""
+
+    def make(code: str, sku: str, percent: str, segment: Any) -> Promotion:
+        return make_promotion(
+            code,
+            PromotionKind.ITEM_DISCOUNT,
+            skus=[sku],
+            percent_off=percent,
+            audience=Audience.SEGMENT,
+            segment_id=segment.pk,
+        )
+
+    return make
+
+
+def test_a_segment_promotion_applies_only_while_the_customer_is_in_the_segment(segment_discount):
+    shanghai, beijing = city_segment("SH", "上海"), city_segment("BJ", "北京")
+    segment_discount("SH-TEE", "TEE", "10", shanghai)
+    segment_discount("SH-SHOE", "SHOE", "50", shanghai)
+    segment_discount("BJ-TEE", "TEE", "20", beijing)
+    buyer = Customer.objects.create(name="Li", city="上海", registered_at=timezone.now())
+    lines = cart(("TEE", 1, "100", "tops"))
+
+    priced = price_cart(lines, shopper=Shopper(customer_id=buyer.pk))
+    assert [a.key for a in priced.quote.applied] == ["SH-TEE"]  # not BJ-TEE: she is not in Beijing's segment
+    assert price_cart(lines, shopper=Shopper()).quote.discount == 0  # a guest is in no segment
+
+    Customer.objects.filter(pk=buyer.pk).update(city="北京")  # membership is read at checkout, not from a snapshot
+    assert [a.key for a in price_cart(lines, shopper=Shopper(customer_id=buyer.pk)).quote.applied] == ["BJ-TEE"]
+
+
+def test_segments_are_looked_up_once_and_only_for_promotions_that_touch_the_cart(segment_discount, monkeypatch):
+    from rapport.promotions import services
+
+    segments = [city_segment(f"S{n}", "上海") for n in range(3)]
+    for n, segment in enumerate(segments):
+        segment_discount(f"S{n}", f"SKU{n}", "10", segment)
+    buyer = Customer.objects.create(name="Li", city="上海", registered_at=timezone.now())
+    asked: list[set[int]] = []
+    real = services.segments_holding
+
+    def spy(customer_id: int, segment_ids: Any, **kwargs: Any) -> set[int]:
+        asked.append(set(segment_ids))
+        return real(customer_id, segment_ids, **kwargs)
+
+    monkeypatch.setattr(services, "segments_holding", spy)
+    priced = price_cart(cart(("SKU0", 1, "100", ""), ("SKU2", 1, "100", "")), shopper=Shopper(customer_id=buyer.pk))
+    assert sorted(a.key for a in priced.quote.applied) == ["S0", "S2"]
+    assert asked == [{segments[0].pk, segments[2].pk}]
