@@ -60,6 +60,16 @@ def test_a_key_twice_in_the_file_is_reported_on_its_second_line(tmp_path):
     assert [(r["line"], r["code"]) for r in read_report(report)] == [("4", "duplicate_key")]
 
 
+@pytest.mark.django_db(databases=[])
+def test_duplicate_keys_remember_each_key_s_first_line_as_the_table_grows():
+    keys = engine.DuplicateKeys(capacity=8)
+    for line in range(2, 1002):  # grown from 8 slots to 2,048 on the way
+        assert keys.first_line(("import", f"o{line}"), line) is None
+    assert keys.first_line(("import", "o2"), 5000) == 2
+    assert keys.first_line(("import", "o1001"), 5001) == 1001
+    assert keys.first_line(("shop", "o2"), 5002) is None  # another channel's key
+
+
 def test_orders_land_with_their_lines_and_statistics(tmp_path):
     import_file(write(tmp_path, "c.csv", CUSTOMERS), kind="customers", actor=ACTOR)
     result = import_file(write(tmp_path, "o.csv", ORDERS), kind="orders", actor=ACTOR, batch_size=2)
