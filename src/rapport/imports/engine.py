@@ -50,7 +50,7 @@ from rapport.core import pii, shredding
 from rapport.core.actor import Actor
 from rapport.core.errors import DomainError, FieldError, InvalidInput
 from rapport.customers import history
-from rapport.customers.models import ChangeRecord, Customer, Identity, name_key, name_pinyin
+from rapport.customers.models import ChangeRecord, Customer, Identity, Store, name_key, name_pinyin
 from rapport.customers.validation import LookupCache, clean_profile
 from rapport.imports import mapping as m
 from rapport.imports import staging
@@ -716,11 +716,6 @@ class OrderMerger(Merger):
         now = timezone.now()
         for order, pk in zip(new_orders, staging.allocate_ids(Order, len(new_orders)), strict=True):
             order["id"] = pk
-        staging.write_new(
-            Order,
-            ["id", *ORDER_COLUMNS, "refunded_total", "created_at", "updated_at"],
-            [(o["id"], *order_values(o), Decimal("0.00"), now, now) for o in new_orders],
-        )
         staging.write_updates(
             Order,
             [*ORDER_COLUMNS, "updated_at"],
@@ -730,11 +725,24 @@ class OrderMerger(Merger):
         replaced = [o["id"] for o, _lines in relined if o["id"] in changed_ids]
         for start in range(0, len(replaced), 900):
             OrderLine.objects.filter(order_id__in=replaced[start : start + 900])._raw_delete(OrderLine.objects.db)
-        staging.write_new(
-            OrderLine,
-            LINE_COLUMNS,
-            [(o["id"], *line_values(line)) for o, lines in relined for line in lines],
-        )
+        # every key of the new rows: the buyers, stores and products named here, the orders just
+        # written (new ones) or updated (changed ones, locked by their update)
+        references = [
+            (Customer, (o["customer_id"] for o in new_orders)),
+            (Store, (o["store_id"] for o in new_orders)),
+            (Product, (line["product_id"] for _o, lines in relined for line in lines)),
+        ]
+        with staging.references_checked_at_once(references):
+            staging.write_new(
+                Order,
+                ["id", *ORDER_COLUMNS, "refunded_total", "created_at", "updated_at"],
+                [(o["id"], *order_values(o), Decimal("0.00"), now, now) for o in new_orders],
+            )
+            staging.write_new(
+                OrderLine,
+                LINE_COLUMNS,
+                [(o["id"], *line_values(line)) for o, lines in relined for line in lines],
+            )
         outcome.touched |= outcome.buyers
 
 

@@ -4,10 +4,10 @@ from decimal import Decimal
 from pathlib import Path
 
 import pytest
-from django.db import connection
+from django.db import IntegrityError, connection
 
 from rapport.audit.models import AuditEntry
-from rapport.commerce.models import CustomerStats, Order, OrderLine
+from rapport.commerce.models import CustomerStats, Order, OrderLine, Product
 from rapport.commerce.signals import order_saved
 from rapport.commerce.stats import stats_match_orders
 from rapport.core.actor import Actor, Source
@@ -36,6 +36,52 @@ def write(tmp_path: Path, name: str, text: str) -> Path:
     path = tmp_path / name
     path.write_text(text, encoding="utf-8")
     return path
+
+
+def _replication_role() -> str:
+    with connection.cursor() as cursor:
+        cursor.execute("SHOW session_replication_role")
+        return str(cursor.fetchone()[0])
+
+
+def test_on_postgresql_new_orders_keys_are_checked_once_a_chunk_and_still_enforced(tmp_path, monkeypatch):
+    """Orders and lines go in without PostgreSQL's per-row key triggers, their buyers and products
+    found and locked once a chunk instead: a product gone between cleaning and writing still
+    stops the chunk, and nothing of it is written."""
+    if connection.vendor != "postgresql":
+        pytest.skip("PostgreSQL's foreign-key triggers")
+    import_file(write(tmp_path, "c.csv", CUSTOMERS), kind="customers", actor=ACTOR)
+    tea = Product.objects.create(sku="TEA-1", name="Tea", price=Decimal("300.00"))
+    real_clean = engine.OrderMerger._clean
+
+    def clean_then_lose_the_product(self, chunk, outcome):
+        cleaned = real_clean(self, chunk, outcome)
+        Product.objects.filter(pk=tea.pk).delete()
+        return cleaned
+
+    monkeypatch.setattr(engine.OrderMerger, "_clean", clean_then_lose_the_product)
+    with pytest.raises(IntegrityError, match="commerce_product"):
+        import_file(write(tmp_path, "o.csv", ORDERS), kind="orders", actor=ACTOR)
+    assert not Order.objects.exists() and not OrderLine.objects.exists()
+    assert _replication_role() == "origin"
+
+    monkeypatch.setattr(engine.OrderMerger, "_clean", real_clean)
+    assert Product.objects.filter(pk=tea.pk).exists()  # its deletion went with the chunk's transaction
+    import_file(write(tmp_path, "o.csv", ORDERS), kind="orders", actor=ACTOR)
+    assert OrderLine.objects.filter(product=tea).count() == 2 and _replication_role() == "origin"
+
+
+def test_the_tables_written_without_triggers_have_none_of_their_own():
+    """``staging.references_checked_at_once`` skips every trigger of the tables it writes: a trigger
+    added to them would be skipped too, so one must not be added without changing that."""
+    if connection.vendor != "postgresql":
+        pytest.skip("PostgreSQL's triggers")
+    with connection.cursor() as cursor:
+        cursor.execute(
+            "SELECT tgname FROM pg_trigger WHERE NOT tgisinternal AND tgrelid = ANY(%s::regclass[])",
+            [["commerce_order", "commerce_orderline"]],
+        )
+        assert cursor.fetchall() == []
 
 
 def test_a_key_twice_in_the_file_is_reported_on_its_second_line(tmp_path):
