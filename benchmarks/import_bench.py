@@ -169,6 +169,23 @@ def cpu_ms(result: dict[str, object], key: str) -> float:
     return 1000 * float(result.get(key) or 0) / max(float(result["rows"]), 1)  # type: ignore[arg-type]
 
 
+def size_text(size: int) -> str:
+    return f"{size / 1e6:,.0f} MB"
+
+
+def file_size(path: Path) -> str:
+    return size_text(path.stat().st_size)
+
+
+def database_size(url: str) -> str:
+    """The PostgreSQL database's size on disk (tables, indexes, TOAST), for planning a larger run."""
+    import psycopg
+
+    with psycopg.connect(url.replace("postgres://", "postgresql://")) as conn:
+        size = conn.execute("SELECT pg_database_size(current_database())").fetchone()[0]  # type: ignore[index]
+    return size_text(size)
+
+
 def migrate(env: dict[str, str]) -> None:
     subprocess.run([sys.executable, "-m", "rapport", "migrate", "-v", "0"], env=env, check=True)
 
@@ -375,7 +392,11 @@ def main() -> None:
     print(f"generating {args.customers:,} customers and {args.orders:,} orders in {folder}", flush=True)
     started = time.monotonic()
     customer_csv, order_csv = generate(folder, args.customers, args.orders)
-    print(f"  generated in {time.monotonic() - started:.1f} s", flush=True)
+    print(
+        f"  generated in {time.monotonic() - started:.1f} s: customers {file_size(customer_csv)}, "
+        f"orders {file_size(order_csv)}",
+        flush=True,
+    )
     base_env = {**os.environ, "PYTHONPATH": str(ROOT / "src"), "RAPPORT_DATA_DIR": str(folder / "var")}
 
     rows: list[tuple[str, str, dict[str, object]]] = []
@@ -396,11 +417,16 @@ def main() -> None:
             result = run_import(kind, path, env, args.batch_size)
             report_import(result)
             rows.append((label, kind, result))
+        if label == "sqlite":
+            print(f"  database size after the imports: {file_size(folder / 'bench.sqlite3')}", flush=True)
         if label == "postgresql":
+            print(f"  database size after the imports: {database_size(url)}", flush=True)
             copy_rates = copy_limit(url, customer_csv, order_csv)
-            schema_seconds = copy_real_schema(url, base_env, shape_for_schema(folder, customer_csv, order_csv))
-            if not args.keep:
+            if not args.keep:  # before the real-schema COPY's database: the disk holds one at a time
                 drop_database(url)
+            shaped = shape_for_schema(folder, customer_csv, order_csv)
+            print(f"  shaped for the real schema: {size_text(sum(p.stat().st_size for p, _c in shaped.values()))}")
+            schema_seconds = copy_real_schema(url, base_env, shaped)
 
     print_phase_table(rows)
     if copy_rates:

@@ -552,10 +552,7 @@ def import_file(
         if merger is not None and result.resumed_since is not None:
             _add_written_before(merger, result, result.resumed_since)
         if result.touched:
-            progress.phase("recomputing")
-            with result.clock.phase("recomputing"):
-                engine.write_stats(result.buyers)
-                recompute_after_history(sorted(result.touched))
+            _recompute(merger, result, progress)
     if not dry_run:
         record(
             actor,
@@ -642,6 +639,17 @@ def _merge_chunks(
         if progress.stop():
             result.cancelled = True
             break
+
+
+def _recompute(merger: engine.Merger | None, result: ImportResult, progress: Progress) -> None:
+    """After a history job: the buyers' statistics, then the rest of the baseline, read from
+    tables whose planner statistics are refreshed first (they were just filled)."""
+    progress.phase("recomputing")
+    with result.clock.phase("recomputing"):
+        if merger is not None:
+            staging.analyze(merger.stage_models)
+        engine.write_stats(result.buyers)
+        recompute_after_history(sorted(result.touched))
 
 
 def kind_touches_customers(merger: engine.Merger) -> bool:

@@ -4,10 +4,10 @@ from decimal import Decimal
 from pathlib import Path
 
 import pytest
-from django.db import connection
+from django.db import IntegrityError, connection
 
 from rapport.audit.models import AuditEntry
-from rapport.commerce.models import CustomerStats, Order, OrderLine
+from rapport.commerce.models import CustomerStats, Order, OrderLine, Product
 from rapport.commerce.signals import order_saved
 from rapport.commerce.stats import stats_match_orders
 from rapport.core.actor import Actor, Source
@@ -38,6 +38,52 @@ def write(tmp_path: Path, name: str, text: str) -> Path:
     return path
 
 
+def _replication_role() -> str:
+    with connection.cursor() as cursor:
+        cursor.execute("SHOW session_replication_role")
+        return str(cursor.fetchone()[0])
+
+
+def test_on_postgresql_new_orders_keys_are_checked_once_a_chunk_and_still_enforced(tmp_path, monkeypatch):
+    """Orders and lines go in without PostgreSQL's per-row key triggers, their buyers and products
+    found and locked once a chunk instead: a product gone between cleaning and writing still
+    stops the chunk, and nothing of it is written."""
+    if connection.vendor != "postgresql":
+        pytest.skip("PostgreSQL's foreign-key triggers")
+    import_file(write(tmp_path, "c.csv", CUSTOMERS), kind="customers", actor=ACTOR)
+    tea = Product.objects.create(sku="TEA-1", name="Tea", price=Decimal("300.00"))
+    real_clean = engine.OrderMerger._clean
+
+    def clean_then_lose_the_product(self, chunk, outcome):
+        cleaned = real_clean(self, chunk, outcome)
+        Product.objects.filter(pk=tea.pk).delete()
+        return cleaned
+
+    monkeypatch.setattr(engine.OrderMerger, "_clean", clean_then_lose_the_product)
+    with pytest.raises(IntegrityError, match="commerce_product"):
+        import_file(write(tmp_path, "o.csv", ORDERS), kind="orders", actor=ACTOR)
+    assert not Order.objects.exists() and not OrderLine.objects.exists()
+    assert _replication_role() == "origin"
+
+    monkeypatch.setattr(engine.OrderMerger, "_clean", real_clean)
+    assert Product.objects.filter(pk=tea.pk).exists()  # its deletion went with the chunk's transaction
+    import_file(write(tmp_path, "o.csv", ORDERS), kind="orders", actor=ACTOR)
+    assert OrderLine.objects.filter(product=tea).count() == 2 and _replication_role() == "origin"
+
+
+def test_the_tables_written_without_triggers_have_none_of_their_own():
+    """``staging.references_checked_at_once`` skips every trigger of the tables it writes: a trigger
+    added to them would be skipped too, so one must not be added without changing that."""
+    if connection.vendor != "postgresql":
+        pytest.skip("PostgreSQL's triggers")
+    with connection.cursor() as cursor:
+        cursor.execute(
+            "SELECT tgname FROM pg_trigger WHERE NOT tgisinternal AND tgrelid = ANY(%s::regclass[])",
+            [["commerce_order", "commerce_orderline"]],
+        )
+        assert cursor.fetchall() == []
+
+
 def test_a_key_twice_in_the_file_is_reported_on_its_second_line(tmp_path):
     customers = write(tmp_path, "c.csv", "id,name\nc1,Amy\nc2,Bob\nc1,Amy again\n")
     report = tmp_path / "r.csv"
@@ -58,6 +104,16 @@ def test_a_key_twice_in_the_file_is_reported_on_its_second_line(tmp_path):
     assert (result.created, result.rejected) == (2, 1)
     assert Order.objects.get(external_id="o1").total == Decimal("10.00")
     assert [(r["line"], r["code"]) for r in read_report(report)] == [("4", "duplicate_key")]
+
+
+@pytest.mark.django_db(databases=[])
+def test_duplicate_keys_remember_each_key_s_first_line_as_the_table_grows():
+    keys = engine.DuplicateKeys(capacity=8)
+    for line in range(2, 1002):  # grown from 8 slots to 2,048 on the way
+        assert keys.first_line(("import", f"o{line}"), line) is None
+    assert keys.first_line(("import", "o2"), 5000) == 2
+    assert keys.first_line(("import", "o1001"), 5001) == 1001
+    assert keys.first_line(("shop", "o2"), 5002) is None  # another channel's key
 
 
 def test_orders_land_with_their_lines_and_statistics(tmp_path):
