@@ -27,9 +27,8 @@ from django.utils.translation import gettext_lazy, pgettext_lazy
 
 from rapport.campaigns.delivery import content
 from rapport.core.errors import FieldError, InvalidInput
-from rapport.customers.models import Customer
 from rapport.loyalty.models import Account, Asset, Coupon, CouponStatus, CouponTemplate, Membership
-from rapport.recommendations.services import for_customer
+from rapport.recommendations.services import for_customers
 
 MAX_BLOCKS = 40
 TOKEN = re.compile(r"\{\{\s*([a-z_]+)\s*\}\}")
@@ -355,12 +354,13 @@ def _fields(customer_ids: list[int], used: set[str]) -> dict[int, dict[str, str]
 
 
 def _recommended(customer_ids: list[int], limit: int) -> dict[int, list[dict[str, str]]]:
-    """The recommendations app's list for each customer, with the reason in words."""
+    """The recommendations app's list for each customer, with the reason in words (the same few
+    queries for a batch of any size)."""
     result: dict[int, list[dict[str, str]]] = defaultdict(list)
-    for customer in Customer.objects.filter(pk__in=customer_ids):
-        for suggestion in for_customer(customer, limit=limit):
+    for customer_id, suggestions in for_customers(customer_ids, limit=limit).items():
+        for suggestion in suggestions:
             product = suggestion.product
-            result[customer.pk].append(
+            result[customer_id].append(
                 {
                     "name": product.name,
                     "price": f"{product.currency} {product.price:.2f}",
