@@ -1,8 +1,10 @@
 """Recommendations at scale on PostgreSQL: (a) the nightly training — read every counted order line,
 fit ALS, score every customer (with reasons and the content matches for untouched products),
 write the lists, bought-together and similar products — then (b) the backtest of ALS against
-popularity on the same data, and (c) ``GET /api/v1/customers/{id}/recommendations`` over HTTP
-(waitress, as ``rapport run`` serves) with 10 concurrent clients, rate limit lifted for the run.
+popularity on the same data, and (c) ``GET /api/v1/customers/{id}/recommendations`` and
+``GET /api/v1/products/{sku}/related`` over HTTP (waitress, as ``rapport run`` serves) with 10
+concurrent clients, rate limit lifted for the run: latency percentiles and the server's CPU per
+request (the fair figure on a shared machine).
 
 The generated shop has taste: each customer leans to one of 100 product groups (half their lines
 from it, the rest by overall popularity), so collaborative filtering has something to find.
@@ -10,6 +12,7 @@ Orders hold 1 to 4 lines. Loaded with COPY, foreign-key triggers off, indexes bu
 
     .venv/bin/python benchmarks/recommend_bench.py                          # 1M / 10M lines / 20k products
     .venv/bin/python benchmarks/recommend_bench.py --customers 100000 --lines 1000000
+    .venv/bin/python benchmarks/recommend_bench.py --reuse --steps get     # the endpoints again
 """
 
 from __future__ import annotations
@@ -179,7 +182,44 @@ def _token() -> str:
     return create_api_token(user=user, name="bench", scopes=list(ALL_SCOPES), actor=actor)[1]
 
 
-def latency(url: str, customers: int, clients: int, requests: int) -> dict[str, Any]:
+def _cpu_seconds(pid: int) -> float:
+    """User + system CPU a process has used (Linux /proc): the server's cost, whatever the load."""
+    fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
+    return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
+
+
+def _hammer(token: str, paths: list[str], clients: int, requests: int) -> tuple[list[float], dict[int, int], float]:
+    """``requests`` GETs of random ``paths`` from ``clients`` keep-alive connections at once."""
+    times: list[float] = []
+    statuses: dict[int, int] = {}
+    lock = threading.Lock()
+
+    def client(index: int) -> None:
+        rng = random.Random(index)
+        connection = http.client.HTTPConnection("127.0.0.1", PORT, timeout=60)
+        headers = {"Authorization": f"Bearer {token}"}
+        for n in range(requests // clients + 5):
+            started = time.perf_counter()
+            connection.request("GET", rng.choice(paths), headers=headers)
+            response = connection.getresponse()
+            response.read()
+            elapsed = (time.perf_counter() - started) * 1000
+            if n >= 5:  # the first requests of each client warm the server's connections
+                with lock:
+                    times.append(elapsed)
+                    statuses[response.status] = statuses.get(response.status, 0) + 1
+
+    started = time.perf_counter()
+    workers = [threading.Thread(target=client, args=(i,)) for i in range(clients)]
+    for worker in workers:
+        worker.start()
+    for worker in workers:
+        worker.join()
+    return times, statuses, time.perf_counter() - started
+
+
+def latency(url: str, customers: int, products: int, clients: int, requests: int) -> dict[str, Any]:
+    """p50/p95/p99 of both shop endpoints over HTTP, and the server's CPU per request."""
     token = _token()
     env = {**os.environ, "DATABASE_URL": url, "RAPPORT_API_RATE_LIMIT": "100000000", "PYTHONPATH": str(ROOT / "src")}
     server = subprocess.Popen(
@@ -193,6 +233,14 @@ def latency(url: str, customers: int, clients: int, requests: int) -> dict[str, 
         stdout=subprocess.DEVNULL,
         stderr=subprocess.DEVNULL,
     )
+    rng = random.Random(0)
+    endpoints = {
+        "recommendations": [
+            f"/api/v1/customers/{rng.randrange(1, customers + 1)}/recommendations" for _ in range(requests)
+        ],
+        "related": [f"/api/v1/products/SKU-{rng.randrange(1, products + 1):05d}/related" for _ in range(requests)],
+    }
+    results: dict[str, Any] = {}
     try:
         for _ in range(100):
             try:
@@ -200,48 +248,27 @@ def latency(url: str, customers: int, clients: int, requests: int) -> dict[str, 
                 break
             except OSError:
                 time.sleep(0.3)
-        times: list[float] = []
-        statuses: dict[int, int] = {}
-        lock = threading.Lock()
-
-        def client(index: int) -> None:
-            rng = random.Random(index)
-            connection = http.client.HTTPConnection("127.0.0.1", PORT, timeout=30)
-            headers = {"Authorization": f"Bearer {token}"}
-            for n in range(requests // clients + 5):
-                customer = rng.randrange(1, customers + 1)
-                started = time.perf_counter()
-                connection.request("GET", f"/api/v1/customers/{customer}/recommendations", headers=headers)
-                response = connection.getresponse()
-                response.read()
-                elapsed = (time.perf_counter() - started) * 1000
-                if n >= 5:  # the first requests of each client warm the server's connections
-                    with lock:
-                        times.append(elapsed)
-                        statuses[response.status] = statuses.get(response.status, 0) + 1
-
-        started = time.perf_counter()
-        workers = [threading.Thread(target=client, args=(i,)) for i in range(clients)]
-        for worker in workers:
-            worker.start()
-        for worker in workers:
-            worker.join()
-        wall = time.perf_counter() - started
+        for name, paths in endpoints.items():
+            cpu_before, load_before = _cpu_seconds(server.pid), os.getloadavg()[0]
+            times, statuses, wall = _hammer(token, paths, clients, requests)
+            cpu = _cpu_seconds(server.pid) - cpu_before
+            quantiles = statistics.quantiles(times, n=100)
+            results[name] = {
+                "clients": clients,
+                "requests": len(times),
+                "statuses": statuses,
+                "p50_ms": round(quantiles[49], 1),
+                "p95_ms": round(quantiles[94], 1),
+                "p99_ms": round(quantiles[98], 1),
+                "requests_per_s": round(len(times) / wall, 1),
+                "server_cpu_ms_per_request": round(1000 * cpu / max(len(times), 1), 2),
+                "load": (round(load_before, 1), round(os.getloadavg()[0], 1)),
+            }
+            print(f"GET {name}: {results[name]}", flush=True)
     finally:
         server.terminate()
         server.wait(timeout=30)
-    quantiles = statistics.quantiles(times, n=100)
-    result = {
-        "clients": clients,
-        "requests": len(times),
-        "statuses": statuses,
-        "p50_ms": round(quantiles[49], 1),
-        "p95_ms": round(quantiles[94], 1),
-        "p99_ms": round(quantiles[98], 1),
-        "requests_per_s": round(len(times) / wall, 1),
-    }
-    print(f"GET recommendations: {result}", flush=True)
-    return result
+    return results
 
 
 def main() -> None:
@@ -275,7 +302,7 @@ def main() -> None:
     if "backtest" in steps:
         results["backtest"] = backtest()
     if "get" in steps:
-        results["get"] = latency(args.url, args.customers, args.clients, args.requests)
+        results["get"] = latency(args.url, args.customers, args.products, args.clients, args.requests)
     results["cpu_seconds"] = round(time.process_time(), 1)
     results["load_after"] = os.getloadavg()
     print(json.dumps(results, default=str, indent=1))
