@@ -172,13 +172,17 @@ def backtest() -> dict[str, Any]:
 
 
 def _token() -> str:
+    from django.contrib.auth import get_user_model
+
     from rapport.accounts import roles
     from rapport.accounts.scopes import ALL_SCOPES
     from rapport.accounts.services import create_api_token, create_staff_user
     from rapport.core.actor import Actor
 
     actor = Actor.system("bench")
-    user = create_staff_user(username="bench-admin", password="bench-password-1", role=roles.ADMIN, actor=actor)
+    user = get_user_model().objects.filter(username="bench-admin").first()  # a --reuse run made it before
+    if user is None:
+        user = create_staff_user(username="bench-admin", password="bench-password-1", role=roles.ADMIN, actor=actor)
     return create_api_token(user=user, name="bench", scopes=list(ALL_SCOPES), actor=actor)[1]
 
 
