@@ -298,8 +298,8 @@ def main() -> None:
     setup_django(args.url)
     from django.core.management import call_command
 
+    call_command("migrate", verbosity=0)  # a reused database may predate the code's migrations
     if not args.reuse:
-        call_command("migrate", verbosity=0)
         load(args.customers, args.lines, args.products, args.seed)
     results: dict[str, Any] = {}
     if "train" in steps:
