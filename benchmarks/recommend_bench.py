@@ -1,8 +1,10 @@
 """Recommendations at scale on PostgreSQL: (a) the nightly training — read every counted order line,
 fit ALS, score every customer (with reasons and the content matches for untouched products),
 write the lists, bought-together and similar products — then (b) the backtest of ALS against
-popularity on the same data, and (c) ``GET /api/v1/customers/{id}/recommendations`` over HTTP
-(waitress, as ``rapport run`` serves) with 10 concurrent clients, rate limit lifted for the run.
+popularity on the same data, and (c) ``GET /api/v1/customers/{id}/recommendations`` and
+``GET /api/v1/products/{sku}/related`` over HTTP (waitress, as ``rapport run`` serves) with 10
+concurrent clients, rate limit lifted for the run: latency percentiles and the server's CPU per
+request (the fair figure on a shared machine).
 
 The generated shop has taste: each customer leans to one of 100 product groups (half their lines
 from it, the rest by overall popularity), so collaborative filtering has something to find.
@@ -10,6 +12,7 @@ Orders hold 1 to 4 lines. Loaded with COPY, foreign-key triggers off, indexes bu
 
     .venv/bin/python benchmarks/recommend_bench.py                          # 1M / 10M lines / 20k products
     .venv/bin/python benchmarks/recommend_bench.py --customers 100000 --lines 1000000
+    .venv/bin/python benchmarks/recommend_bench.py --reuse --steps get     # the endpoints again
 """
 
 from __future__ import annotations
@@ -43,6 +46,7 @@ NOW = dt.datetime(2026, 11, 1, tzinfo=dt.UTC)
 GROUPS = 100
 DAYS = 365
 PORT = 18765
+CHUNK = 100_000  # rows formatted at once for COPY
 
 
 def _orders_and_lines(customers: int, lines: int, products: int, seed: int) -> tuple[Iterator[str], Iterator[str], int]:
@@ -65,20 +69,40 @@ def _orders_and_lines(customers: int, lines: int, products: int, seed: int) -> t
     within = np.minimum((rng.pareto(1.2, size=lines) * 3).astype(np.int64), group_size - 1)
     from_taste = taste * group_size + within
     product = 1 + np.where(rng.random(lines) < 0.5, from_taste, overall)
-    start = NOW - dt.timedelta(days=DAYS)
+    start64 = np.datetime64((NOW - dt.timedelta(days=DAYS)).replace(tzinfo=None), "m")
 
     def orders() -> Iterator[str]:
-        for i in range(n_orders):
-            moment = (start + dt.timedelta(minutes=int(placed[i]))).strftime("%Y-%m-%d %H:%M:00+00")
-            money = "100.00\t0\t0\t100.00\t0"  # subtotal, discount, shipping, total, refunded
-            yield f"{i + 1}\t{buyer[i]}\t\\N\tweb\tO{i + 1}\tpaid\tCNY\t{money}\t{moment}\t{moment}\t{moment}\n"
+        money = "100.00\t0\t0\t100.00\t0"  # subtotal, discount, shipping, total, refunded
+        for first in range(0, n_orders, CHUNK):
+            stamps = np.datetime_as_string(start64 + placed[first : first + CHUNK], unit="m").tolist()
+            buyers = buyer[first : first + CHUNK].tolist()
+            yield "".join(
+                f"{i}\t{b}\t\\N\tweb\tO{i}\tpaid\tCNY\t{money}\t{t}+00\t{t}+00\t{t}+00\n"
+                for i, b, t in zip(range(first + 1, first + 1 + len(buyers)), buyers, stamps, strict=True)
+            )
 
     def order_lines() -> Iterator[str]:
-        for i in range(lines):
-            p = product[i]
-            yield f"{i + 1}\t{order_of_line[i] + 1}\t{p}\tSKU-{p:05d}\tProduct {p}\t1\t50.00\t50.00\n"
+        for first in range(0, lines, CHUNK):
+            chunk_products = product[first : first + CHUNK].tolist()
+            chunk_orders = (order_of_line[first : first + CHUNK] + 1).tolist()
+            yield "".join(
+                f"{i}\t{o}\t{p}\tSKU-{p:05d}\tProduct {p}\t1\t50.00\t50.00\n"
+                for i, o, p in zip(
+                    range(first + 1, first + 1 + len(chunk_products)), chunk_orders, chunk_products, strict=True
+                )
+            )
 
     return orders(), order_lines(), n_orders
+
+
+def _copy_chunks(cursor: Any, table: str, columns: list[str], chunks: Iterator[str], label: str) -> None:
+    """COPY text already formatted in chunks, FREEZE (the table was emptied in this transaction): no
+    VACUUM needs to rewrite the pages afterwards."""
+    started = time.perf_counter()
+    with cursor.copy(f"COPY {table} ({', '.join(columns)}) FROM STDIN WITH (FREEZE)") as copy:
+        for chunk in chunks:
+            copy.write(chunk)
+    print(f"  {label} in {time.perf_counter() - started:.0f} s", flush=True)
 
 
 def load(customers: int, lines: int, products: int, seed: int) -> None:
@@ -87,6 +111,8 @@ def load(customers: int, lines: int, products: int, seed: int) -> None:
     started = time.perf_counter()
     with transaction.atomic(), connection.cursor() as cursor:
         cursor.execute("SET LOCAL session_replication_role = replica")  # no FK triggers during the load
+        cursor.execute("SET LOCAL maintenance_work_mem = '1GB'")  # index builds sort in memory
+        cursor.execute("TRUNCATE customers_customer CASCADE")  # emptied in this transaction: COPY FREEZE
         for i in range(1, GROUPS + 1):
             cursor.execute(
                 "INSERT INTO commerce_category (id, code, name) VALUES (%s, %s, %s)", [i, f"g-{i}", f"组 {i}"]
@@ -107,15 +133,15 @@ def load(customers: int, lines: int, products: int, seed: int) -> None:
         orders, order_lines, n_orders = _orders_and_lines(customers, lines, products, seed)
         order_columns = "id customer_id store_id channel external_id status currency subtotal discount_total"
         order_columns += " shipping_total total refunded_total placed_at created_at updated_at"
-        _copy(cursor, "commerce_order", order_columns.split(), orders, "orders", n_orders)
+        _copy_chunks(cursor, "commerce_order", order_columns.split(), orders, f"{n_orders:,} orders")
         line_columns = ["id", "order_id", "product_id", "sku", "name", "quantity", "unit_price", "line_total"]
-        _copy(cursor, "commerce_orderline", line_columns, order_lines, "order lines", lines)
+        _copy_chunks(cursor, "commerce_orderline", line_columns, order_lines, f"{lines:,} order lines")
         for definition in indexes:
             cursor.execute(definition)
         for table in ("customers_customer", "commerce_order", "commerce_orderline", "commerce_product"):
             cursor.execute(f"SELECT setval(pg_get_serial_sequence('{table}', 'id'), (SELECT max(id) FROM {table}))")
     with connection.cursor() as cursor:
-        cursor.execute("VACUUM ANALYZE")
+        cursor.execute("VACUUM ANALYZE")  # cheap after COPY FREEZE: the visibility map is already set
     print(f"loaded in {time.perf_counter() - started:.0f} s", flush=True)
 
 
@@ -146,17 +172,58 @@ def backtest() -> dict[str, Any]:
 
 
 def _token() -> str:
+    from django.contrib.auth import get_user_model
+
     from rapport.accounts import roles
     from rapport.accounts.scopes import ALL_SCOPES
     from rapport.accounts.services import create_api_token, create_staff_user
     from rapport.core.actor import Actor
 
     actor = Actor.system("bench")
-    user = create_staff_user(username="bench-admin", password="bench-password-1", role=roles.ADMIN, actor=actor)
+    user = get_user_model().objects.filter(username="bench-admin").first()  # a --reuse run made it before
+    if user is None:
+        user = create_staff_user(username="bench-admin", password="bench-password-1", role=roles.ADMIN, actor=actor)
     return create_api_token(user=user, name="bench", scopes=list(ALL_SCOPES), actor=actor)[1]
 
 
-def latency(url: str, customers: int, clients: int, requests: int) -> dict[str, Any]:
+def _cpu_seconds(pid: int) -> float:
+    """User + system CPU a process has used (Linux /proc): the server's cost, whatever the load."""
+    fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
+    return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
+
+
+def _hammer(token: str, paths: list[str], clients: int, requests: int) -> tuple[list[float], dict[int, int], float]:
+    """``requests`` GETs of random ``paths`` from ``clients`` keep-alive connections at once."""
+    times: list[float] = []
+    statuses: dict[int, int] = {}
+    lock = threading.Lock()
+
+    def client(index: int) -> None:
+        rng = random.Random(index)
+        connection = http.client.HTTPConnection("127.0.0.1", PORT, timeout=60)
+        headers = {"Authorization": f"Bearer {token}"}
+        for n in range(requests // clients + 5):
+            started = time.perf_counter()
+            connection.request("GET", rng.choice(paths), headers=headers)
+            response = connection.getresponse()
+            response.read()
+            elapsed = (time.perf_counter() - started) * 1000
+            if n >= 5:  # the first requests of each client warm the server's connections
+                with lock:
+                    times.append(elapsed)
+                    statuses[response.status] = statuses.get(response.status, 0) + 1
+
+    started = time.perf_counter()
+    workers = [threading.Thread(target=client, args=(i,)) for i in range(clients)]
+    for worker in workers:
+        worker.start()
+    for worker in workers:
+        worker.join()
+    return times, statuses, time.perf_counter() - started
+
+
+def latency(url: str, customers: int, products: int, clients: int, requests: int) -> dict[str, Any]:
+    """p50/p95/p99 of both shop endpoints over HTTP, and the server's CPU per request."""
     token = _token()
     env = {**os.environ, "DATABASE_URL": url, "RAPPORT_API_RATE_LIMIT": "100000000", "PYTHONPATH": str(ROOT / "src")}
     server = subprocess.Popen(
@@ -170,55 +237,43 @@ def latency(url: str, customers: int, clients: int, requests: int) -> dict[str, 
         stdout=subprocess.DEVNULL,
         stderr=subprocess.DEVNULL,
     )
+    rng = random.Random(0)
+    endpoints = {
+        "recommendations": [
+            f"/api/v1/customers/{rng.randrange(1, customers + 1)}/recommendations" for _ in range(requests)
+        ],
+        "related": [f"/api/v1/products/SKU-{rng.randrange(1, products + 1):05d}/related" for _ in range(requests)],
+    }
+    results: dict[str, Any] = {}
     try:
-        for _ in range(100):
+        deadline = time.monotonic() + 600  # Django starts slowly on a loaded machine
+        while time.monotonic() < deadline and server.poll() is None:
             try:
-                http.client.HTTPConnection("127.0.0.1", PORT, timeout=1).request("GET", "/api/v1/docs")
+                http.client.HTTPConnection("127.0.0.1", PORT, timeout=5).request("GET", "/api/v1/docs")
                 break
             except OSError:
-                time.sleep(0.3)
-        times: list[float] = []
-        statuses: dict[int, int] = {}
-        lock = threading.Lock()
-
-        def client(index: int) -> None:
-            rng = random.Random(index)
-            connection = http.client.HTTPConnection("127.0.0.1", PORT, timeout=30)
-            headers = {"Authorization": f"Bearer {token}"}
-            for n in range(requests // clients + 5):
-                customer = rng.randrange(1, customers + 1)
-                started = time.perf_counter()
-                connection.request("GET", f"/api/v1/customers/{customer}/recommendations", headers=headers)
-                response = connection.getresponse()
-                response.read()
-                elapsed = (time.perf_counter() - started) * 1000
-                if n >= 5:  # the first requests of each client warm the server's connections
-                    with lock:
-                        times.append(elapsed)
-                        statuses[response.status] = statuses.get(response.status, 0) + 1
-
-        started = time.perf_counter()
-        workers = [threading.Thread(target=client, args=(i,)) for i in range(clients)]
-        for worker in workers:
-            worker.start()
-        for worker in workers:
-            worker.join()
-        wall = time.perf_counter() - started
+                time.sleep(1)
+        for name, paths in endpoints.items():
+            cpu_before, load_before = _cpu_seconds(server.pid), os.getloadavg()[0]
+            times, statuses, wall = _hammer(token, paths, clients, requests)
+            cpu = _cpu_seconds(server.pid) - cpu_before
+            quantiles = statistics.quantiles(times, n=100)
+            results[name] = {
+                "clients": clients,
+                "requests": len(times),
+                "statuses": statuses,
+                "p50_ms": round(quantiles[49], 1),
+                "p95_ms": round(quantiles[94], 1),
+                "p99_ms": round(quantiles[98], 1),
+                "requests_per_s": round(len(times) / wall, 1),
+                "server_cpu_ms_per_request": round(1000 * cpu / max(len(times), 1), 2),
+                "load": (round(load_before, 1), round(os.getloadavg()[0], 1)),
+            }
+            print(f"GET {name}: {results[name]}", flush=True)
     finally:
         server.terminate()
         server.wait(timeout=30)
-    quantiles = statistics.quantiles(times, n=100)
-    result = {
-        "clients": clients,
-        "requests": len(times),
-        "statuses": statuses,
-        "p50_ms": round(quantiles[49], 1),
-        "p95_ms": round(quantiles[94], 1),
-        "p99_ms": round(quantiles[98], 1),
-        "requests_per_s": round(len(times) / wall, 1),
-    }
-    print(f"GET recommendations: {result}", flush=True)
-    return result
+    return results
 
 
 def main() -> None:
@@ -231,7 +286,11 @@ def main() -> None:
     parser.add_argument("--requests", type=int, default=2000)
     parser.add_argument("--seed", type=int, default=1)
     parser.add_argument("--reuse", action="store_true", help="keep the loaded database, only train and measure")
+    parser.add_argument(
+        "--steps", default="train,backtest,get", help="which of train, backtest, get to run (comma-separated)"
+    )
     args = parser.parse_args()
+    steps = set(args.steps.split(","))
     print(f"{args.customers:,} customers, {args.lines:,} order lines, {args.products:,} products", flush=True)
     print(f"machine: {platform.machine()}, {os.cpu_count()} cores, load {os.getloadavg()}", flush=True)
     if not args.reuse:
@@ -239,11 +298,17 @@ def main() -> None:
     setup_django(args.url)
     from django.core.management import call_command
 
+    call_command("migrate", verbosity=0)  # a reused database may predate the code's migrations
     if not args.reuse:
-        call_command("migrate", verbosity=0)
         load(args.customers, args.lines, args.products, args.seed)
-    results = {"train": train(), "backtest": backtest()}
-    results["get"] = latency(args.url, args.customers, args.clients, args.requests)
+    results: dict[str, Any] = {}
+    if "train" in steps:
+        results["train"] = train()
+    if "backtest" in steps:
+        results["backtest"] = backtest()
+    if "get" in steps:
+        results["get"] = latency(args.url, args.customers, args.products, args.clients, args.requests)
+    results["cpu_seconds"] = round(time.process_time(), 1)
     results["load_after"] = os.getloadavg()
     print(json.dumps(results, default=str, indent=1))
 

@@ -48,15 +48,22 @@ def test_a_products_forecast_and_its_stock_plan(admin_api, forecast_shop):
     item = admin_api.get("/api/v1/products/TEA-1/stock").json()["locations"][0]
     assert item["abc"] == "A" and item["reorder_point"] >= item["safety_stock"] > 0
     assert item["days_of_cover"] == pytest.approx(30 / (item["weekly_demand"] / 7), rel=0.01)
+    daily = admin_api.get("/api/v1/products/TEA-1/forecast", {"frequency": "day"}).json()
+    assert daily["frequency"] == "day" and len(daily["periods"]) == planning.HORIZON_DAYS
+    assert all(p["lo95"] <= p["mean"] <= p["hi95"] for p in daily["periods"])
+    assert dt.date.fromisoformat(daily["periods"][1]["start"]) - dt.date.fromisoformat(
+        daily["periods"][0]["start"]
+    ) == (dt.timedelta(days=1))
     listed = admin_api.get("/api/v1/stock", {"abc": "A"}).json()
     assert [r["sku"] for r in listed["results"]] == ["TEA-1"]
 
 
-def test_forecast_bad_input_and_not_found(admin_api, forecast_shop):
+def test_forecast_bad_input_and_not_found(admin_api, forecast_shop, system_actor):
     bad = admin_api.get("/api/v1/products/TEA-1/forecast", {"frequency": "month"})
     assert bad.status_code == 422 and bad.json()["errors"][0]["field"] == "frequency"
     assert admin_api.get("/api/v1/products/NOPE/forecast").status_code == 404
-    missing = admin_api.get("/api/v1/products/TEA-1/forecast", {"frequency": "day"})
+    commerce.upsert_product(data={"sku": "NEW-1", "name": "Added after the run", "price": "9"}, actor=system_actor)
+    missing = admin_api.get("/api/v1/products/NEW-1/forecast", {"frequency": "day"})
     assert missing.status_code == 404 and missing.json()["errors"][0]["code"] == "no_forecast"
     wrong_class = admin_api.get("/api/v1/stock", {"abc": "D", "xyz": "Q"})
     assert wrong_class.status_code == 422

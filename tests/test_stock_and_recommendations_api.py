@@ -9,7 +9,7 @@ from rapport.accounts import roles
 from rapport.accounts.scopes import COMMERCE_READ, CUSTOMERS_READ, INVENTORY_READ, RECOMMENDATIONS_READ
 from rapport.commerce import services as commerce
 from rapport.inventory.models import StockMovement
-from rapport.recommendations.models import Rule, TrainingRun
+from rapport.recommendations.models import Recommendation, RelatedProduct, Rule, TrainingRun
 
 pytestmark = pytest.mark.django_db
 
@@ -116,3 +116,35 @@ def test_recommendations_bad_input_scope_and_data_scope(
     assert no_scope.get("/api/v1/products/TEA-1/related").status_code == 403
     staff = api_client_for(make_staff(roles.STORE_STAFF, store=store), scopes=[RECOMMENDATIONS_READ])
     assert staff.get(f"/api/v1/customers/{customer.pk}/recommendations").status_code == 404
+
+
+def test_a_recommendation_request_is_a_few_queries(
+    admin_api, tea, make_customer, system_actor, django_assert_max_num_queries
+):
+    """The token, the customer with the stored list (and the rules' version), what they bought
+    since, the products with their stock: the shop asks at every page view."""
+    others = [
+        commerce.upsert_product(data={"sku": f"BAG-{n}", "name": f"Bag {n}", "price": "9"}, actor=system_actor)[0]
+        for n in range(5)
+    ]
+    customer = make_customer(city="上海")
+    ids = [p.pk for p in others]
+    Recommendation.objects.create(
+        customer=customer,
+        computed_at="2026-11-30T00:00:00Z",
+        items={"products": ids, "scores": [1.0] * 5, "reasons": ["bought"] * 5, "because": [tea.pk] * 5},
+    )
+    for rank, product in enumerate(others):
+        RelatedProduct.objects.create(
+            product=tea, related=product, kind="together", rank=rank, score=1, support=0.1, confidence=0.5, lift=2
+        )
+    Rule.objects.create(kind=Rule.Kind.BOOST, product=others[3], weight=10)
+    admin_api.get(f"/api/v1/customers/{customer.pk}/recommendations")
+    with django_assert_max_num_queries(4):
+        body = admin_api.get(f"/api/v1/customers/{customer.pk}/recommendations").json()
+    assert [r["sku"] for r in body["results"]][:2] == ["BAG-3", "BAG-0"]
+    assert body["results"][0]["because_sku"] == "TEA-1"
+    with django_assert_max_num_queries(3):
+        related = admin_api.get("/api/v1/products/TEA-1/related").json()["results"]
+    assert [r["sku"] for r in related] == [f"BAG-{n}" for n in range(5)]
+    assert related[0]["lift"] == 2 and related[0]["confidence"] == 0.5

@@ -319,8 +319,6 @@ CELERY_BEAT_SCHEDULE = {
     "privacy-enforce-retention": {"task": "rapport.privacy.enforce_retention", "schedule": 24 * 3600.0},
 }
 RAPPORT_JOBS_INPROCESS = not CELERY_BROKER_URL
-# Recommendations: how long each process keeps the merchant's rules before reading them again.
-RAPPORT_RECOMMENDATION_RULES_SECONDS = float(os.environ.get("RAPPORT_RECOMMENDATION_RULES_SECONDS", "30"))
 # Stock plans: the chance of not running out within a lead time that safety stock is held for.
 RAPPORT_STOCK_SERVICE_LEVEL = float(os.environ.get("RAPPORT_STOCK_SERVICE_LEVEL", "0.95"))
 # A long job's runner stamps a heartbeat this often; one silent for the stall period has lost its

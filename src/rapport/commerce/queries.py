@@ -8,7 +8,7 @@ what was refunded.
 
 from __future__ import annotations
 
-from collections.abc import Mapping
+from collections.abc import Iterable, Mapping
 from typing import Any
 
 from django.contrib.auth.models import AbstractBaseUser, AnonymousUser
@@ -16,7 +16,7 @@ from django.db.models import F, Q, QuerySet
 from django.db.models.expressions import CombinedExpression
 
 from rapport.accounts.services import customer_scope
-from rapport.commerce.models import COUNTED_STATUSES, Category, Order, OrderStatus, Product
+from rapport.commerce.models import COUNTED_STATUSES, Category, Order, OrderLine, OrderStatus, Product
 from rapport.core.errors import FieldError, InvalidInput
 from rapport.core.listing import within_time_bounds
 from rapport.customers.validation import LookupCache
@@ -57,6 +57,17 @@ def placed_since(customer: Any, since: Any) -> QuerySet[Order]:
     """Every order of ``customer`` placed at or after ``since``, whatever its source (tracking, API,
     import, console, POS) or status; both may be expressions (``OuterRef``) for a subquery."""
     return Order.objects.filter(customer_id=customer, placed_at__gte=since)
+
+
+def products_bought_since(customer_ids: Iterable[int], since: Any) -> QuerySet[OrderLine, tuple[int, int]]:
+    """``(customer id, product id)`` of the counted lines these customers bought at or after
+    ``since`` — an expression on the order (``OuterRef("order__customer_id")`` in it) when each
+    customer has a moment of their own; one query for any number of customers."""
+    lines = OrderLine.objects.filter(
+        counted("order__"), order__customer_id__in=list(customer_ids), order__placed_at__gte=since
+    )
+    pairs = lines.filter(product__isnull=False).order_by().values_list("order__customer_id", "product_id")
+    return pairs.distinct()
 
 
 def filter_orders(orders: QuerySet[Order], params: Mapping[str, Any]) -> QuerySet[Order]:

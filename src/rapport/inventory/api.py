@@ -184,16 +184,16 @@ FORECAST_FREQUENCIES = ("week", "day")
 @router.get(
     "/products/{sku}/forecast",
     response={200: ProductForecastOut},
-    summary="A product's latest sales forecast with 80 % and 95 % intervals (weekly, 13 weeks)",
+    summary="A product's latest sales forecast with 80 % and 95 % intervals (13 weeks, or 91 days by day)",
 )
 def product_forecast(request: HttpRequest, sku: str, frequency: str = "week") -> dict[str, Any]:
     require(request, INVENTORY_READ, "inventory.view_stockitem")
     if frequency not in FORECAST_FREQUENCIES:
-        raise InvalidInput.single("frequency", "invalid", "week (products are forecast by week)")
+        raise InvalidInput.single("frequency", "invalid", "one of: week, day")
     product = _product(sku)
     found = queries.forecast("product", product.pk, frequency)
     if found is None:
-        raise NotFound.single("sku", "no_forecast", f"no {frequency}ly forecast of {sku!r} yet (computed nightly)")
+        raise NotFound.single("sku", "no_forecast", f"no forecast of {sku!r} by {frequency} yet (computed nightly)")
     step = dt.timedelta(days=7 if frequency == "week" else 1)
     values = found.values
     names = ("mean", "lo80", "hi80", "lo95", "hi95")

@@ -1,6 +1,6 @@
-"""The scheduled sales forecast: every product, category, store and the shop, weekly (and daily
-for the aggregates), stored for the pages, the stock plan and the API, with a backtest per category;
-then the ABC/XYZ classes, each stock item's plan and the low-stock warnings (库存预警).
+"""The scheduled sales forecast: every product, category, store and the shop, weekly and daily,
+stored for the pages, the stock plan and the API, with a backtest per category; then the ABC/XYZ
+classes, each stock item's plan and the low-stock warnings (库存预警).
 
 Sales are read in a few grouped queries (units of counted orders per product and week, per store
 and day), laid out as numpy arrays, forecast series by series (:mod:`rapport.inventory.forecasting`)
@@ -140,18 +140,28 @@ def weekly_series(sales: Sales) -> Iterator[Series]:
 
 
 def daily_series(sales: Sales) -> Iterator[Series]:
-    """The aggregates by day over the last year (a product's day is mostly zeros: weekly only)."""
+    """Every series by day over the last year, each product's too: a product's day is mostly
+    zeros, so its calendar factors come from its category's days (or the shop's) and its model is
+    Croston or TSB unless it sells nearly every day."""
     days = sales.by_product[:, -DAYS:]
     shop = days.sum(axis=0)
     yield Series(Scope.SHOP, 0, shop, shop)
-    weekly = sales.weekly(sales.by_product)
-    categories, category_of = _category_series(sales, weekly)
-    for key in categories:
-        rows = [i for i, pid in enumerate(sales.product_ids) if category_of.get(pid) == key]
+    _weekly_totals, category_of = _category_series(sales, sales.weekly(sales.by_product))
+    rows_of: dict[int, list[int]] = {}
+    for row, product_id in enumerate(sales.product_ids):
+        category = category_of.get(product_id)
+        if category is not None:
+            rows_of.setdefault(category, []).append(row)
+    usable = {}
+    for key, rows in rows_of.items():
         total = days[rows].sum(axis=0)
-        yield Series(Scope.CATEGORY, key, total, total if forecasting.demand_class(total) == "smooth" else shop)
+        usable[key] = total if forecasting.demand_class(total) == "smooth" else shop
+        yield Series(Scope.CATEGORY, key, total, usable[key])
     for row, key in enumerate(sales.store_ids):
         yield Series(Scope.STORE, key, sales.by_store[row, -DAYS:], shop)
+    for row, key in enumerate(sales.product_ids):
+        category = category_of.get(key)
+        yield Series(Scope.PRODUCT, key, days[row], usable.get(category, shop) if category is not None else shop)
 
 
 def _row(series: Series, frequency: str, first: dt.date, days: int, horizon: int, now: dt.datetime) -> SalesForecast:

@@ -50,10 +50,11 @@ CLASSES = ("A", "B", "C")
 VARIABILITY = ("X", "Y", "Z")
 
 
-def with_stock(products: QuerySet[Any]) -> QuerySet[Any]:
-    """Products annotated with ``out_of_stock`` (kept here, nothing on hand anywhere) in the same
-    query: recommendations filter on it at every request."""
-    items = StockItem.objects.filter(product=OuterRef("pk")).order_by().values("product")
+def with_stock(products: QuerySet[Any], product: str = "pk") -> QuerySet[Any]:
+    """Rows annotated with ``out_of_stock`` (the product is kept here and nothing is on hand
+    anywhere) in the same query: recommendations filter on it at every request. ``product`` names
+    the product's id on the rows: ``pk`` for products, ``related_id`` for a row pointing at one."""
+    items = StockItem.objects.filter(product=OuterRef(product)).order_by().values("product")
     total = items.annotate(total=Sum("on_hand")).values("total")[:1]
     return products.alias(stock_total=Coalesce(Subquery(total), 0)).annotate(
         out_of_stock=ExpressionWrapper(Exists(items) & Q(stock_total__lte=0), output_field=BooleanField())

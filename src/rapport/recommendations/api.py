@@ -13,6 +13,7 @@ from rapport.accounts.scopes import RECOMMENDATIONS_READ
 from rapport.commerce.queries import product_by_sku
 from rapport.core.api import require
 from rapport.core.errors import InvalidInput, NotFound
+from rapport.customers.models import Customer
 from rapport.customers.queries import visible_customer
 from rapport.recommendations import services
 from rapport.recommendations.responses import CustomerRecommendationsOut, RelatedProductsOut
@@ -36,6 +37,7 @@ def suggestion_body(s: Suggestion) -> dict[str, Any]:
         "reason": s.reason,
         "reason_text": s.reason_text,
         "because_sku": s.because.sku if s.because else None,
+        **s.measures,
     }
 
 
@@ -53,8 +55,9 @@ def _limit(limit: int) -> int:
 def customer_recommendations(request: HttpRequest, customer_id: int, limit: int = 10) -> dict[str, Any]:
     require(request, RECOMMENDATIONS_READ, "recommendations.view_recommendation", "customers.view_customer")
     _limit(limit)
-    customer = visible_customer(request.user, customer_id)
-    items = services.for_customer(customer, limit=limit)
+    recommendable = services.recommendable(Customer.objects.all())
+    customer = visible_customer(request.user, customer_id, read=recommendable)
+    items = services.suggestions_for([customer], limit=limit)[customer.pk]
     return {"customer_id": customer.pk, "results": [suggestion_body(s) for s in items]}
 
 
@@ -69,10 +72,4 @@ def related_products(request: HttpRequest, sku: str, limit: int = 10) -> dict[st
     product = product_by_sku(sku)
     if product is None:
         raise NotFound.single("sku", "not_found", f"no product {sku!r}")
-    measures = services.together_measures(product)
-    results = []
-    for s in services.related(product, limit=limit):
-        body = suggestion_body(s)
-        body.update(measures.get(s.product.pk, {}))
-        results.append(body)
-    return {"sku": product.sku, "results": results}
+    return {"sku": product.sku, "results": [suggestion_body(s) for s in services.related(product, limit=limit)]}

@@ -80,6 +80,8 @@ class Rule(models.Model):
     category = models.ForeignKey(Category, null=True, blank=True, on_delete=models.CASCADE, related_name="+")
     weight = models.FloatField(_("boost factor"), default=1.0)
     created_at = models.DateTimeField(auto_now_add=True)
+    # With the number of rules, the rules' version: each process keeps its copy until it changes.
+    updated_at = models.DateTimeField(auto_now=True)
 
     class Meta:
         ordering = ["kind", "id"]

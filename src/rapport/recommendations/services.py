@@ -1,23 +1,28 @@
 """Recommendations when they are asked for: the precomputed candidates (or the city's best
 sellers for a customer without history), less what is out of stock, excluded, inactive or
 bought since the list was computed (unless its category may be bought again), boosts applied,
-each with a reason a person can read."""
+each with a reason a person can read.
+
+A shop asks at every page view, and a campaign for every recipient: a customer's list takes
+three queries whatever the number of customers — the customers with their stored lists, what
+they bought since, the products with their stock. The merchant's rules and the best sellers are
+kept per process and read again only when their version (read in the first query) changes.
+"""
 
 from __future__ import annotations
 
-import time
-from collections.abc import Collection, Iterable
-from dataclasses import dataclass
+from collections import defaultdict
+from collections.abc import Collection, Iterable, Mapping
+from dataclasses import dataclass, field
 from typing import Any
 
-from django.conf import settings
+from django.db.models import DateTimeField, F, Func, IntegerField, JSONField, OuterRef, QuerySet, Subquery
 
-from rapport.commerce.models import Order, Product
-from rapport.commerce.queries import counted, placed_since
+from rapport.commerce.models import Product
+from rapport.commerce.queries import products_bought_since
 from rapport.customers.models import Customer
 from rapport.inventory.queries import with_stock
-from rapport.recommendations.models import Reason, Recommendation, RelatedProduct, Rule
-from rapport.recommendations.queries import latest_run
+from rapport.recommendations.models import Reason, Recommendation, RelatedProduct, Rule, TrainingRun
 
 MAX_LIMIT = 20
 
@@ -29,6 +34,7 @@ class Suggestion:
     reason: str
     reason_text: str
     because: Product | None = None
+    measures: Mapping[str, float] = field(default_factory=dict)  # support, confidence, lift of a rule
 
 
 @dataclass
@@ -41,17 +47,15 @@ class Rules:
     boost_categories: dict[int, float]
 
     @classmethod
-    def load(cls) -> Rules:
-        """The merchant's rules, read at most once per ``RAPPORT_RECOMMENDATION_RULES_SECONDS`` in
-        each process: a handful of rows asked for on every request, changed a few times a year (a
-        change reaches every process within that time)."""
+    def current(cls, version: tuple[Any, Any]) -> Rules:
+        """The merchant's rules: a handful of rows asked for on every request and changed a few
+        times a year, so each process keeps them until ``version`` (:func:`rules_version`) moves."""
         global _rules_cache
-        expires, cached = _rules_cache
-        if cached is not None and time.monotonic() < expires:
-            return cached
-        rules = cls._read()
-        _rules_cache = (time.monotonic() + settings.RAPPORT_RECOMMENDATION_RULES_SECONDS, rules)
-        return rules
+        cached_version, cached = _rules_cache
+        if cached is None or cached_version != version:
+            cached = cls._read()
+            _rules_cache = (version, cached)
+        return cached
 
     @classmethod
     def _read(cls) -> Rules:
@@ -80,13 +84,39 @@ class Rules:
         return self.boost_products.get(product.pk, 1.0) * self.boost_categories.get(product.category_id or 0, 1.0)
 
 
-_rules_cache: tuple[float, Rules | None] = (0.0, None)
+_rules_cache: tuple[tuple[Any, Any], Rules | None] = ((None, None), None)
+_popular_cache: tuple[int | None, dict[str, list[int]]] = (None, {})
 
 
-def forget_rules() -> None:
-    """Rules changed in this process (or a test set them up): read them again on the next request."""
-    global _rules_cache
-    _rules_cache = (0.0, None)
+def rules_version() -> dict[str, Subquery]:
+    """Annotations that read the rules' version (how many, the latest change) in a query made
+    anyway: a rule added, edited or deleted reaches every process at its next request."""
+    rules = Rule.objects.order_by()  # aggregates without GROUP BY: one row, even with no rules
+    count = Func(F("id"), function="COUNT", output_field=IntegerField())
+    latest = Func(F("updated_at"), function="MAX", output_field=DateTimeField())
+    return {
+        "rules_count": Subquery(rules.annotate(n=count).values("n")),
+        "rules_changed": Subquery(rules.annotate(at=latest).values("at")),
+    }
+
+
+def forget_cached() -> None:
+    """Drop this process's copies of the rules and best sellers (tests whose rows are rolled back)."""
+    global _rules_cache, _popular_cache
+    _rules_cache = ((None, None), None)
+    _popular_cache = (None, {})
+
+
+def _popular(run_id: int | None) -> dict[str, list[int]]:
+    """The latest training run's best sellers by city ("" for everywhere), kept per process until
+    a newer run is found."""
+    global _popular_cache
+    if run_id is None:
+        return {}
+    if _popular_cache[0] != run_id:
+        popular = TrainingRun.objects.filter(pk=run_id).values_list("popular", flat=True).first()
+        _popular_cache = (run_id, popular or {})
+    return _popular_cache[1]
 
 
 def reason_text(reason: str, *, product: Product | None = None, city: str = "") -> str:
@@ -95,130 +125,119 @@ def reason_text(reason: str, *, product: Product | None = None, city: str = "") 
 
 def _products(ids: Iterable[int]) -> tuple[dict[int, Product], set[int]]:
     """The products by id, and those of them out of stock (one query)."""
-    found = list(with_stock(Product.objects.filter(pk__in=set(ids)).select_related("category")))
-    return {p.pk: p for p in found}, {p.pk for p in found if p.out_of_stock}
+    found = with_stock(Product.objects.filter(pk__in=set(ids)).select_related("category").defer("description"))
+    products = {p.pk: p for p in found}
+    return products, {pk for pk, p in products.items() if p.out_of_stock}
 
 
-def _bought_since(customer: Customer, since: Any) -> set[int]:
-    orders = placed_since(customer.pk, since).filter(counted())
-    return set(orders.filter(lines__product__isnull=False).values_list("lines__product_id", flat=True))
+def recommendable(customers: QuerySet[Customer]) -> QuerySet[Customer]:
+    """``customers`` read for recommending, in one query: the city, the stored list and when it
+    was computed, the rules' version and the latest training run — none of the 360 page's joins."""
+    stored = Recommendation.objects.filter(customer=OuterRef("pk"))
+    latest_run = TrainingRun.objects.order_by("-trained_at", "-id").values("id")[:1]
+    return customers.only("id", "city").annotate(
+        stored_items=Subquery(stored.values("items"), output_field=JSONField()),
+        stored_at=Subquery(stored.values("computed_at")),
+        latest_run_id=Subquery(latest_run),
+        **rules_version(),
+    )
 
 
-def _stored_entries(stored: Recommendation) -> list[list[Any]]:
-    lists = stored.items
-    return [
-        list(entry)
-        for entry in zip(lists["products"], lists["scores"], lists["reasons"], lists["because"], strict=True)
-    ]
-
-
-def _popular_entries(city: str, popular: dict[str, list[int]]) -> list[list[Any]]:
-    """The best sellers of the customer's city (or of the shop) for a customer without a list."""
-    city = city if city in popular else ""
+def _candidates(customer: Any, popular: Mapping[str, list[int]]) -> list[list[Any]]:
+    """The stored list as ``[product, score, reason, because]`` entries, or the best sellers of
+    the customer's city."""
+    lists = customer.stored_items or {}
+    if lists.get("products"):
+        columns = (lists["products"], lists["scores"], lists["reasons"], lists["because"])
+        return [list(entry) for entry in zip(*columns, strict=True)]
+    city = customer.city if customer.city in popular else ""
     reason = Reason.POPULAR_CITY if city else Reason.POPULAR
     return [[pid, 1.0 / (rank + 1), reason, 0] for rank, pid in enumerate(popular.get(city, []))]
 
 
-def _candidates(customer: Customer) -> tuple[list[list[Any]], set[int]]:
-    """The stored list with what was bought since, or the best sellers of the customer's city."""
-    stored = Recommendation.objects.filter(customer=customer).first()
-    if stored is not None and stored.items.get("products"):
-        return _stored_entries(stored), _bought_since(customer, stored.computed_at)
-    run = latest_run()
-    return _popular_entries(customer.city, run.popular if run else {}), set()
-
-
-def _ranked(
-    entries: list[list[Any]],
-    bought: set[int],
-    city: str,
-    products: dict[int, Product],
-    blocked: set[int],
-    *,
-    rules: Rules,
-    limit: int,
-) -> list[Suggestion]:
-    """The candidates less what may not be shown, boosted, best first, each with its reason."""
-    suggestions = []
-    for product_id, score, reason, because_id in entries:
-        product = products.get(product_id)
-        if product is None or not product.is_active or product_id in blocked or not rules.allows(product):
-            continue
-        if product_id in bought and not rules.repeatable(product):
-            continue
-        because = products.get(because_id)
-        text = reason_text(reason, product=because, city=city)
-        suggestions.append(Suggestion(product, score * rules.boost(product), reason, text, because))
-    suggestions.sort(key=lambda s: -s.score)
-    return suggestions[:limit]
-
-
-def for_customer(customer: Customer, *, limit: int = 10) -> list[Suggestion]:
-    """Up to ``limit`` products for the customer, best first, none out of stock or excluded."""
-    entries, bought = _candidates(customer)
-    products, blocked = _products([e[0] for e in entries] + [e[3] for e in entries if e[3]])
-    return _ranked(entries, bought, customer.city, products, blocked, rules=Rules.load(), limit=limit)
+def suggestions_for(
+    customers: list[Customer], *, limit: int = 10, leave_out: Collection[int] = ()
+) -> dict[int, list[Suggestion]]:
+    """Up to ``limit`` products for each customer, best first, none out of stock or excluded.
+    ``customers`` come from :func:`recommendable`; two more queries for any number of them.
+    ``leave_out`` products are dropped too (those forecast to run out, for a campaign that asks)."""
+    if not customers:
+        return {}
+    first: Any = customers[0]
+    rules = Rules.current((first.rules_count, first.rules_changed))
+    popular = _popular(first.latest_run_id)
+    entries = {c.pk: _candidates(c, popular) for c in customers}
+    with_list = [c.pk for c in customers if getattr(c, "stored_at", None)]
+    bought: dict[int, set[int]] = defaultdict(set)
+    if with_list:
+        since = Subquery(Recommendation.objects.filter(customer=OuterRef("order__customer_id")).values("computed_at"))
+        for customer_id, product_id in products_bought_since(with_list, since):
+            bought[customer_id].add(product_id)
+    listed = [entry for rows in entries.values() for entry in rows]
+    products, blocked = _products({e[0] for e in listed} | {e[3] for e in listed if e[3]})
+    blocked |= set(leave_out)
+    result = {}
+    for customer in customers:
+        suggestions = []
+        for product_id, score, reason, because_id in entries[customer.pk]:
+            product = products.get(product_id)
+            if product is None or not product.is_active or product_id in blocked or not rules.allows(product):
+                continue
+            if product_id in bought[customer.pk] and not rules.repeatable(product):
+                continue
+            because = products.get(because_id)
+            text = reason_text(reason, product=because, city=customer.city)
+            suggestions.append(Suggestion(product, score * rules.boost(product), reason, text, because))
+        suggestions.sort(key=lambda s: -s.score)
+        result[customer.pk] = suggestions[:limit]
+    return result
 
 
 def for_customers(
     customer_ids: Iterable[int], *, limit: int = 10, leave_out: Collection[int] = ()
 ) -> dict[int, list[Suggestion]]:
-    """:func:`for_customer` for a batch (messages, a journey step) in five queries whatever its
-    size; ``leave_out`` products are dropped too (those forecast to run out, for a campaign that
-    asks). Customers left with nothing have an empty list."""
-    ids = list(customer_ids)
-    cities = dict(Customer.objects.filter(pk__in=ids).values_list("pk", "city"))
-    stored = {r.customer_id: r for r in Recommendation.objects.filter(customer_id__in=ids) if r.items.get("products")}
-    run = latest_run() if len(stored) < len(cities) else None
-    entries = {
-        pk: _stored_entries(stored[pk]) if pk in stored else _popular_entries(city, run.popular if run else {})
-        for pk, city in cities.items()
-    }
-    bought: dict[int, set[int]] = {pk: set() for pk in cities}
-    if stored:
-        since = min(r.computed_at for r in stored.values())
-        rows = (
-            Order.objects.filter(counted(), customer_id__in=list(stored), placed_at__gte=since)
-            .filter(lines__product__isnull=False)
-            .values_list("customer_id", "placed_at", "lines__product_id")
-        )
-        for customer_id, placed_at, product_id in rows:
-            if placed_at >= stored[customer_id].computed_at:
-                bought[customer_id].add(product_id)
-    wanted = {e[0] for found in entries.values() for e in found} | {e[3] for f in entries.values() for e in f if e[3]}
-    products, blocked = _products(wanted)
-    blocked |= set(leave_out)
-    rules = Rules.load()
-    return {
-        pk: _ranked(entries[pk], bought[pk], cities[pk], products, blocked, rules=rules, limit=limit) for pk in cities
-    }
+    """Each customer's suggestions (a campaign's batch of recipients): three queries in all;
+    customers left with nothing have an empty list."""
+    customers = list(recommendable(Customer.objects.filter(pk__in=list(customer_ids))))
+    return suggestions_for(customers, limit=limit, leave_out=leave_out)
+
+
+def for_customer(customer: Customer, *, limit: int = 10) -> list[Suggestion]:
+    """Up to ``limit`` products for the customer, best first, none out of stock or excluded."""
+    return for_customers([customer.pk], limit=limit).get(customer.pk, [])
 
 
 def related(product: Product, *, limit: int = 10) -> list[Suggestion]:
-    """Products shown beside ``product``: bought together first, then similar; the same filters."""
-    rows = list(RelatedProduct.objects.filter(product=product).order_by("-kind", "rank"))
-    rules = Rules.load()
-    products, blocked = _products(r.related_id for r in rows)
+    """Products shown beside ``product``: bought together first (with the rule's support,
+    confidence and lift), then similar; the same filters. One query with the products' stock."""
+    rows = list(
+        with_stock(RelatedProduct.objects.filter(product=product), "related_id")
+        .select_related("related__category")
+        .defer("related__description")
+        .annotate(**rules_version())
+        .order_by("-kind", "rank")
+    )
+    if not rows:
+        return []
+    first: Any = rows[0]
+    rules = Rules.current((first.rules_count, first.rules_changed))
     seen: set[int] = set()
     suggestions = []
     for row in rows:
-        candidate = products[row.related_id]
-        if candidate.pk in seen or candidate.pk in blocked or not candidate.is_active or not rules.allows(candidate):
+        candidate = row.related
+        out_of_stock = getattr(row, "out_of_stock", False)
+        if candidate.pk in seen or out_of_stock or not candidate.is_active or not rules.allows(candidate):
             continue
         seen.add(candidate.pk)
-        reason = Reason.TOGETHER if row.kind == RelatedProduct.Kind.TOGETHER else Reason.SIMILAR
-        suggestions.append(Suggestion(candidate, row.score, reason, reason_text(reason, product=product), product))
+        if row.kind == RelatedProduct.Kind.TOGETHER:
+            reason = Reason.TOGETHER
+            measures = {
+                "support": round(row.support or 0, 4),
+                "confidence": round(row.confidence or 0, 4),
+                "lift": round(row.lift or 0, 3),
+            }
+        else:
+            reason, measures = Reason.SIMILAR, {}
+        text = reason_text(reason, product=product)
+        suggestions.append(Suggestion(candidate, row.score, reason, text, product, measures))
     return suggestions[:limit]
-
-
-def together_measures(product: Product) -> dict[int, dict[str, float]]:
-    """Support, confidence and lift of each "bought together" rule from ``product``, by related product."""
-    rows = RelatedProduct.objects.filter(product=product, kind=RelatedProduct.Kind.TOGETHER)
-    return {
-        r.related_id: {
-            "support": round(r.support or 0, 4),
-            "confidence": round(r.confidence or 0, 4),
-            "lift": round(r.lift or 0, 3),
-        }
-        for r in rows
-    }

@@ -38,9 +38,12 @@ def _responses_keep_their_contract(settings: Any) -> None:
 
 
 @pytest.fixture(autouse=True)
-def _recommendation_rules_read_afresh(settings: Any) -> None:
-    """Tests write rules and ask at once: no per-process copy of them outlives a test."""
-    settings.RAPPORT_RECOMMENDATION_RULES_SECONDS = 0
+def _recommendation_caches_read_afresh() -> None:
+    """No per-process copy of the rules or best sellers outlives a test (SQLite reuses the ids of
+    rows a rolled-back test wrote)."""
+    from rapport.recommendations.services import forget_cached
+
+    forget_cached()
 
 
 @pytest.fixture(scope="session")

@@ -8,6 +8,8 @@ from decimal import Decimal
 
 import pytest
 from django.core import mail
+from django.db import connection
+from django.test.utils import CaptureQueriesContext
 from django.utils import timezone
 
 from rapport.campaigns import services, starters
@@ -178,3 +180,34 @@ def test_a_batch_is_filled_in_a_fixed_number_of_queries(make_member, django_asse
     with django_assert_max_num_queries(6):
         personal = blocks.personal_for([c.pk for c in customers], email)
     assert personal[customers[0].pk].fields["first_name"] == "Member"
+
+
+def test_the_recommendation_block_of_a_batch_takes_the_queries_of_one_message(
+    make_member, system_actor, django_assert_num_queries
+):
+    """A campaign renders thousands of messages: the block's lists are read for the whole batch
+    (customers with their stored lists, purchases since, products with stock), not per recipient."""
+    products = [
+        commerce.upsert_product(data={"sku": f"cup-{n}", "name": f"Cup {n}", "price": "45"}, actor=system_actor)[0]
+        for n in range(4)
+    ]
+    customers = [make_member(name=f"Member {n}") for n in range(8)]
+    for n, customer in enumerate(customers):
+        picks = [products[n % 4].pk, products[(n + 1) % 4].pk]
+        Recommendation.objects.create(
+            customer=customer,
+            items={"products": picks, "scores": [0.9, 0.5], "reasons": ["together"] * 2, "because": picks[::-1]},
+            computed_at=timezone.now(),
+        )
+    email = [{"type": "recommendations", "title": "For you", "count": 2, "show_reasons": True}]
+
+    def render_all(batch):
+        personal = blocks.personal_for([c.pk for c in batch], email)
+        return [blocks.render(email, personal[c.pk], subject="x", unsubscribe_url="").html for c in batch]
+
+    render_all(customers[:1])  # the rules' and best sellers' copies of this process are read once
+    with CaptureQueriesContext(connection) as one:
+        render_all(customers[:1])
+    with django_assert_num_queries(len(one.captured_queries)):
+        rendered = render_all(customers)
+    assert all(f"Cup {n % 4}" in html and "Often bought with" in html for n, html in enumerate(rendered))

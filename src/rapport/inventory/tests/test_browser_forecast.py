@@ -58,6 +58,12 @@ def test_product_forecast_chart_matrix_and_stock_plan(page, sign_in, make_staff,
     assert page.locator("#forecast-table tbody tr").count() == planning.HORIZON_WEEKS
     assert page.evaluate("document.documentElement.scrollWidth <= window.innerWidth")
 
+    page.select_option("#f-frequency", "day")  # the same product by day
+    page.click("#forecast-filters button[type=submit]")
+    page.wait_for_selector("#forecast-chart svg polygon.band95")
+    assert page.locator("#forecast-table tbody tr").count() == planning.HORIZON_DAYS
+    assert page.evaluate("document.documentElement.scrollWidth <= window.innerWidth")
+
     page.fill("#f-sku", "NOPE")
     page.click("#forecast-filters button[type=submit]")
     assert "sku" in page.inner_text("[role=alert]")

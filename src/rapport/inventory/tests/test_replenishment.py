@@ -118,6 +118,13 @@ def test_the_forecast_run_writes_forecasts_classes_plans_and_backtest(tea, make_
     )
     assert weekly.values["mean"][0] == pytest.approx(4, abs=1.5)
     assert SalesForecast.objects.filter(scope="shop", frequency="day").exists()
+    daily = SalesForecast.objects.get(scope="product", key=tea.pk, frequency="day")
+    assert len(daily.values["mean"]) == planning.HORIZON_DAYS and daily.first_period == dt.date(2026, 12, 7)
+    assert all(
+        lo <= m <= hi
+        for lo, m, hi in zip(daily.values["lo80"], daily.values["mean"], daily.values["hi80"], strict=True)
+    )
+    assert sum(daily.values["mean"][:7]) == pytest.approx(weekly.values["mean"][0], rel=0.5)  # one sale a week
     assert ProductClass.objects.get(product=tea).abc == "A"
     plan = StockPlan.objects.get(item__product=tea)
     assert plan.reorder_point >= plan.safety_stock > 0

@@ -145,13 +145,32 @@ def test_a_customer_who_only_looked_gets_a_list_because_they_viewed(shop, make_c
     assert all(s.because is not None and s.because.sku.startswith("bags-") for s in suggestions)
 
 
-def test_rules_are_read_once_per_period_in_a_process(db, settings, django_assert_num_queries):
-    settings.RAPPORT_RECOMMENDATION_RULES_SECONDS = 60
-    services.forget_rules()
-    with django_assert_num_queries(1):
-        services.Rules.load()
-        services.Rules.load()
-    services.forget_rules()
-    with django_assert_num_queries(1):
-        services.Rules.load()
-    services.forget_rules()
+def test_rules_are_kept_per_process_until_they_change(shop, django_assert_num_queries):
+    training.train(now=NOW)
+    customer = shop[0]
+    services.for_customer(customer)
+    with django_assert_num_queries(3):  # customer with list and rules' version, bought since, products
+        listed = services.for_customer(customer, limit=20)
+    top = listed[0].product
+    boost = Rule.objects.create(kind=Rule.Kind.EXCLUDE, product=top)
+    assert top not in {s.product for s in services.for_customer(customer, limit=20)}
+    boost.kind, boost.weight = Rule.Kind.BOOST, 50
+    boost.save()
+    assert services.for_customer(customer, limit=20)[0].product == top
+    boost.delete()
+    assert services.for_customer(customer, limit=20) == listed
+
+
+def test_a_batch_of_customers_takes_the_same_queries_as_one(shop, make_customer, django_assert_num_queries):
+    training.train(now=NOW)
+    cold = make_customer(city="上海")
+    ids = [c.pk for c in shop] + [cold.pk]
+    services.for_customers(ids[:1])
+    with django_assert_num_queries(3):
+        one = services.for_customers(ids[:1])
+    with django_assert_num_queries(3):
+        everyone = services.for_customers(ids)
+    assert everyone[ids[0]] == one[ids[0]]
+    assert len(everyone) == len(ids) and all(everyone[pk] for pk in ids)
+    assert {s.reason for s in everyone[cold.pk]} == {Reason.POPULAR_CITY}
+    assert everyone[shop[5].pk] == services.for_customer(shop[5])
