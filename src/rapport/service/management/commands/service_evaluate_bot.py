@@ -4,7 +4,7 @@ some), for a few confidence thresholds, next to the simple
 baseline (BM25 alone) in the same run. The demo knowledge base is written inside
 a transaction that is rolled back, so the command leaves the database as it found it.
 
-``--misses`` lists the questions it got wrong on the tuning set only: reading the held-out
+``--misses`` lists the questions it got wrong on the tuning sets only: reading the held-out
 set's misses would turn it into a tuning set."""
 
 from __future__ import annotations
@@ -22,6 +22,7 @@ from rapport.service import bot
 from rapport.service.evaluation import (
     BASELINE_COVERAGE,
     SETS,
+    TUNING,
     calibrate,
     cross_validated,
     evaluate,
@@ -37,14 +38,14 @@ class Command(BaseCommand):
 
     def add_arguments(self, parser: CommandParser) -> None:
         parser.add_argument("--thresholds", default="", help="comma-separated (default: the configured one)")
-        parser.add_argument("--misses", action="store_true", help="list the tuning set's questions it got wrong")
+        parser.add_argument("--misses", action="store_true", help="list the tuning sets' questions it got wrong")
         parser.add_argument(
             "--sets", default=",".join(SETS), help=f"comma-separated among {', '.join(SETS)} (default: all)"
         )
         parser.add_argument(
             "--calibrate",
             action="store_true",
-            help="refit the answerability model on the tuning set first and write bot_calibration.json",
+            help="refit the answerability model on the tuning sets first and write bot_calibration.json",
         )
         parser.add_argument(
             "--cross-validate",
@@ -69,20 +70,17 @@ class Command(BaseCommand):
             if options["cross_validate"] is not None:
                 self._cross_validate(options["cross_validate"])
             for name in [n.strip() for n in options["sets"].split(",") if n.strip()]:
-                self._report(name, SETS[name], thresholds, misses=options["misses"] and name == "tuning")
+                self._report(name, SETS[name], thresholds, misses=options["misses"] and SETS[name] in TUNING)
             transaction.set_rollback(True)
 
     def _cross_validate(self, target: float) -> None:
         grid = [round(0.025 * n, 3) for n in range(20, 39)]
         scores = cross_validated(thresholds=grid)
         self.stdout.write(
-            "tuning sets, out of fold (5 folds grouped by set and intent, 3 repeats):"
-            " threshold  right  wrong  wrong-rate"
+            "tuning sets, out of fold (one fold per set, i.e. per writer): threshold  right  wrong  wrong-rate"
         )
         for score in scores:
-            self.stdout.write(
-                f"  {score.threshold:.3f}  {score.right:6.1f}  {score.wrong:5.1f}  {score.wrong_rate:6.2%}"
-            )
+            self.stdout.write(f"  {score.threshold:.3f}  {score.right:5d}  {score.wrong:5d}  {score.wrong_rate:6.2%}")
         chosen = threshold_for(scores, target_wrong_rate=target)
         self.stdout.write(f"lowest threshold within {target:.2%} wrong out of fold: {chosen}")
 
