@@ -1,6 +1,6 @@
 """``rapport service_evaluate_bot``: the self-service bot's figures on each labelled question set
-(tuning, written tuning, and the held-out, fresh, fresh2 and fresh3 held-out sets — ``--sets`` picks
-some), for a few confidence thresholds, next to the simple
+(the tuning sets — tuning, written, fresh2, fresh3 — and the held-out, fresh and fresh4 sets —
+``--sets`` picks some), for a few confidence thresholds, next to the simple
 baseline (BM25 alone) in the same run. The demo knowledge base is written inside
 a transaction that is rolled back, so the command leaves the database as it found it.
 
