@@ -40,7 +40,7 @@ django.setup()
 
 import logging  # noqa: E402
 
-from rapport.service import bot  # noqa: E402
+from rapport.service import bot, scope  # noqa: E402
 from rapport.service.evaluation import SETS, TUNING  # noqa: E402
 from rapport.service.search import article_tokens, build_engine, language_of, tokenize  # noqa: E402
 from rapport.service.seed import QUESTION_VARIANTS, TOPICS  # noqa: E402
@@ -92,7 +92,7 @@ def latency(count: int, rng: random.Random, questions: list[str]) -> None:
         t0 = time.perf_counter()
         ranked, tokens, unknown = bot.assess(question, engine)
         if ranked:
-            bot.calibrated(bot.feature_vector(ranked, tokens, unknown, engine))
+            bot.calibrated(bot.feature_vector(ranked, tokens, unknown, engine, scope.model().probability(question)))
             weights, _total = engine.index.weights(tokens)
             bot.passage(bodies[ranked[0].article_id], tokens, weights)
         times.append((time.perf_counter() - t0) * 1000)

@@ -21,16 +21,21 @@ from rapport.service.evaluation import (
     FRESH3,
     FRESH4,
     HELD_OUT,
+    NO_GATE,
     QUESTIONS,
     WRITTEN,
+    GateScore,
     baseline_answer,
     calibrate,
     cross_validated,
     evaluate,
+    fit_scope,
+    gate_for,
     judge_all,
     threshold_for,
 )
 from rapport.service.models import Article, ArticleQuestion, BotQuestion, MessageKind, Ticket
+from rapport.service.scope import ScopeModel
 from rapport.service.search import published_engine, subject_words, tokenize
 
 pytestmark = pytest.mark.django_db
@@ -62,19 +67,24 @@ def test_the_labelled_sets_are_large_bilingual_and_apart():
 def test_floors_on_the_tuning_set(seeded_kb):
     judged = judge_all()
     score = evaluate(judged=judged)
-    assert score.accuracy >= 0.90, score.misses
-    assert score.wrong_rate <= 0.013, score.misses
-    assert score.out_of_scope_handed_over >= 0.96, score.misses
-    assert score.smalltalk_replied >= 0.97, score.misses
-    assert score.handover_rate <= 0.27
+    assert score.accuracy >= 0.92, score.misses
+    assert score.wrong_rate <= 0.01, score.misses
+    assert score.out_of_scope_handed_over >= 0.98, score.misses
+    assert score.smalltalk_replied >= 0.99, score.misses
+    assert score.handover_rate <= 0.25
     # a stricter threshold hands more over
     assert evaluate(threshold=0.95, judged=judged).handover_rate > evaluate(threshold=0.3, judged=judged).handover_rate
 
 
 @pytest.mark.parametrize(
     ("path", "accuracy", "wrong_rate", "out_of_scope", "smalltalk"),
-    [(WRITTEN, 0.83, 0.025, 0.97, 0.95), (FRESH2, 0.80, 0.01, 0.95, 0.97), (FRESH3, 0.85, 0.016, 0.88, 0.97)],
-    ids=["written", "fresh2", "fresh3"],
+    [
+        (WRITTEN, 0.86, 0.02, 0.99, 0.95),
+        (FRESH2, 0.83, 0.022, 0.97, 0.99),
+        (FRESH3, 0.87, 0.009, 0.92, 0.99),
+        (FRESH4, 0.90, 0.026, 0.89, 0.87),
+    ],
+    ids=["written", "fresh2", "fresh3", "fresh4"],
 )
 def test_floors_on_the_other_writers_tuning_sets(seeded_kb, path, accuracy, wrong_rate, out_of_scope, smalltalk):
     score = evaluate(judged=judge_all(path))
@@ -130,8 +140,8 @@ def test_a_mixed_question_finds_the_chinese_article(seeded_kb):
 
 def test_confidence_is_a_calibrated_probability(seeded_kb):
     # features in bot.FEATURES order: half the question unknown, nothing agrees, vs. all of it found
-    weak = bot.calibrated([0.2, 0.2, 0.0, 0.5, 0.0, 0.2, 0.0, 0.0, 1.0, 1.6, 1.0, 0.1, 0.0, 0.3])
-    strong = bot.calibrated([0.9, 0.8, 0.4, 0.0, 2.0, 1.5, 0.4, 0.4, 0.0, 1.4, 0.0, 0.5, 1.0, 0.0])
+    weak = bot.calibrated([0.2, 0.2, 0.0, 0.5, 0.0, 0.2, 0.0, 0.0, 1.0, 1.6, 1.0, 0.1, 0.0, 0.3, 0.8])
+    strong = bot.calibrated([0.9, 0.8, 0.4, 0.0, 2.0, 1.5, 0.4, 0.4, 0.0, 1.4, 0.0, 0.5, 1.0, 0.0, 0.1])
     assert 0 < weak < 0.3 < 0.9 < strong < 1
     # answered questions of the tuning set are right about as often as their confidence says
     judged = [j for j in judge_all() if j.outcome is None and j.confidence >= 0.85 and j.expect != "smalltalk"]
@@ -175,9 +185,22 @@ def test_the_stored_model_reproduces_the_fitted_one(seeded_kb):
         "bot_questions_written.json",
         "bot_questions_fresh2.json",
         "bot_questions_fresh3.json",
+        "bot_questions_fresh4.json",
     ]
-    # a word no article has counts against answering
+    # a word no article has counts against answering, and so does the out-of-scope gate's verdict
     assert data["coefficients"][bot.FEATURES.index("unknown_share")] < 0
+    assert data["coefficients"][bot.FEATURES.index("out_of_scope")] < 0
+
+
+def test_the_out_of_scope_gate_reads_the_question_and_is_chosen_out_of_fold(seeded_kb):
+    data = fit_scope(gate=NO_GATE)
+    assert data["fitted_on"]["out_of_scope"] > 400 and data["fitted_on"]["synthetic"]
+    gate = ScopeModel.from_json(data)
+    assert gate.probability("帮我推荐一部好看的电影") > 0.5 > gate.probability("退款多久到账")
+    assert gate.probability("Who won the football match last night?") > gate.probability("where is my parcel")
+    scores = [GateScore(0.5, 20, 5, 5), GateScore(0.7, 2, 4, 4), GateScore(0.9, 0, 1, 1)]
+    assert gate_for(scores, answerable=1000) == 0.7  # within 1 % lost, the most prevented net of lost
+    assert gate_for([GateScore(0.7, 3, 1, 1), GateScore(0.9, 0, 0, 0)], answerable=1000) is None
 
 
 def test_a_question_about_something_no_article_covers_is_handed_over(seeded_kb):

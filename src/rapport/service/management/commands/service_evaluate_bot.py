@@ -1,5 +1,5 @@
 """``rapport service_evaluate_bot``: the self-service bot's figures on each labelled question set
-(the tuning sets — tuning, written, fresh2, fresh3 — and the held-out, fresh and fresh4 sets —
+(the tuning sets — tuning, written, fresh2, fresh3, fresh4 — and the held-out and fresh sets —
 ``--sets`` picks some), for a few confidence thresholds, next to the simple
 baseline (BM25 alone) in the same run. The demo knowledge base is written inside
 a transaction that is rolled back, so the command leaves the database as it found it.
@@ -18,15 +18,19 @@ from django.core.management.base import BaseCommand, CommandParser
 from django.db import transaction
 
 from rapport.core.actor import Actor
-from rapport.service import bot
+from rapport.service import bot, scope
 from rapport.service.evaluation import (
     BASELINE_COVERAGE,
+    NO_GATE,
     SETS,
     TUNING,
     calibrate,
     cross_validated,
     evaluate,
+    fit_scope,
+    gate_for,
     judge_all,
+    scope_cross_validated,
     threshold_for,
 )
 from rapport.service.models import Article
@@ -45,7 +49,8 @@ class Command(BaseCommand):
         parser.add_argument(
             "--calibrate",
             action="store_true",
-            help="refit the answerability model on the tuning sets first and write bot_calibration.json",
+            help="refit the answerability model and the out-of-scope gate on the tuning sets first and write "
+            "bot_calibration.json and bot_scope.json",
         )
         parser.add_argument(
             "--cross-validate",
@@ -63,10 +68,12 @@ class Command(BaseCommand):
             Article.objects.all().delete()
             seed_knowledge_base(Actor.system("bot evaluation"))
             if options["calibrate"]:
+                scope.set_model(fit_scope(gate=NO_GATE))  # the weights first: the answerability model reads them
                 coefficients = calibrate()
                 bot.CALIBRATION_FILE.write_text(json.dumps(coefficients, indent=1) + "\n", encoding="utf-8")
                 bot.set_calibration(coefficients)
                 self.stdout.write(f"calibration: logistic regression, {coefficients['fitted_on']}")
+                self._fit_gate()
             if options["cross_validate"] is not None:
                 self._cross_validate(options["cross_validate"])
             for name in [n.strip() for n in options["sets"].split(",") if n.strip()]:
@@ -83,6 +90,25 @@ class Command(BaseCommand):
             self.stdout.write(f"  {score.threshold:.3f}  {score.right:5d}  {score.wrong:5d}  {score.wrong_rate:6.2%}")
         chosen = threshold_for(scores, target_wrong_rate=target)
         self.stdout.write(f"lowest threshold within {target:.2%} wrong out of fold: {chosen}")
+
+    def _fit_gate(self) -> None:
+        """Choose the out-of-scope gate's threshold out of fold (one writer left out at a time),
+        then fit it on all the tuning text and write ``bot_scope.json``."""
+        scores, answerable, out_of_scope = scope_cross_validated([round(0.05 * n, 2) for n in range(6, 20)])
+        self.stdout.write(
+            f"out-of-scope gate, out of fold ({answerable} answerable, {out_of_scope} out of scope):"
+            " gate  right-lost  wrong-prevented  out-of-scope-caught"
+        )
+        for score in scores:
+            self.stdout.write(
+                f"  {score.gate:.2f}  {score.right_lost:10d}  {score.wrong_prevented:15d}"
+                f"  {score.out_of_scope_caught:19d}"
+            )
+        gate = gate_for(scores, answerable)
+        data = fit_scope(gate if gate is not None else NO_GATE)
+        scope.SCOPE_FILE.write_text(json.dumps(data) + "\n", encoding="utf-8")
+        scope.set_model(data)
+        self.stdout.write(f"gate: {data['gate']}, {data['fitted_on']}")
 
     def _report(self, name: str, path: Path, thresholds: list[float], *, misses: bool) -> None:
         judged = judge_all(path)
