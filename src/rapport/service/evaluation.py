@@ -55,6 +55,7 @@ from __future__ import annotations
 import datetime as dt
 import json
 import math
+from collections.abc import Iterator
 from dataclasses import dataclass
 from decimal import Decimal
 from pathlib import Path
@@ -253,6 +254,17 @@ def evaluate(threshold: float | None = None, judged: list[Judged] | None = None)
 # Calibration ------------------------------------------------------------------------------------
 
 
+def knowledge_questions(paths: tuple[Path, ...]) -> Iterator[tuple[Path, str, str | None]]:
+    """The labelled questions put to the knowledge base, with their set and expected topic: all
+    but small talk, order status and requests for a person, which rules take."""
+    for path in paths:
+        for item in json.loads(path.read_text(encoding="utf-8")):
+            question, expect = item["question"], item["expect"]
+            if expect in (SMALLTALK, ORDERS) or bot.ASK_FOR_HUMAN.search(question) or bot.smalltalk_kind(question):
+                continue
+            yield path, question, expect
+
+
 def calibration_samples(
     paths: tuple[Path, ...] = TUNING, scope_probability: dict[str, float] | None = None
 ) -> tuple[list[list[float]], list[int], list[str]]:
@@ -273,18 +285,14 @@ def calibration_samples(
     vectors: list[list[float]] = []
     labels: list[int] = []
     groups: list[str] = []
-    for path in paths:
-        for item in json.loads(path.read_text(encoding="utf-8")):
-            question, expect = item["question"], item["expect"]
-            if expect in (SMALLTALK, ORDERS) or bot.ASK_FOR_HUMAN.search(question) or bot.smalltalk_kind(question):
-                continue
-            ranked, tokens, unknown = bot.assess(question, engine)
-            if ranked and not bot.uncovered_subjects(unknown):  # those are handed over by rule
-                best = topic_of_title(titles.get(ranked[0].article_id, ""))
-                out_of_scope = scope_probability[f"{path.stem}:{question}"]
-                vectors.append(bot.feature_vector(ranked, tokens, unknown, engine, out_of_scope))
-                labels.append(int(expect is not None and best == expect))
-                groups.append(f"{path.stem}:{expect or f'none/{best}'}")
+    for path, question, expect in knowledge_questions(paths):
+        ranked, tokens, unknown = bot.assess(question, engine)
+        if ranked and not bot.uncovered_subjects(unknown):  # those are handed over by rule
+            best = topic_of_title(titles.get(ranked[0].article_id, ""))
+            out_of_scope = scope_probability[f"{path.stem}:{question}"]
+            vectors.append(bot.feature_vector(ranked, tokens, unknown, engine, out_of_scope))
+            labels.append(int(expect is not None and best == expect))
+            groups.append(f"{path.stem}:{expect or f'none/{best}'}")
     return vectors, labels, groups
 
 
@@ -391,14 +399,10 @@ def scope_samples(paths: tuple[Path, ...] = TUNING) -> ScopeSamples:
     questions: list[str] = []
     labels: list[int] = []
     writers: list[str] = []
-    for path in paths:
-        for item in json.loads(path.read_text(encoding="utf-8")):
-            question, expect = item["question"], item["expect"]
-            if expect in (SMALLTALK, ORDERS) or bot.ASK_FOR_HUMAN.search(question) or bot.smalltalk_kind(question):
-                continue
-            questions.append(question)
-            labels.append(int(expect is None))
-            writers.append(path.stem)
+    for path, question, expect in knowledge_questions(paths):
+        questions.append(question)
+        labels.append(int(expect is None))
+        writers.append(path.stem)
     variants = ArticleQuestion.objects.filter(article__state=Article.State.PUBLISHED).values_list("text", flat=True)
     synthetic = json.loads(SYNTHETIC_OUT_OF_DOMAIN.read_text(encoding="utf-8"))["questions"]
     for texts, label in ((list(variants), 0), (synthetic, 1)):
