@@ -400,8 +400,23 @@ SYNONYMS: dict[str, tuple[str, ...]] = {
         "refund in cash",
     ),
     # More subjects near the articles' own that the demo articles do not cover.
-    "指定快递": ("指定快递", "顺丰", "中通", "圆通", "韵达", "申通", "ems", "dhl", "fedex", "sf express"),
-    "挂失": ("挂失", "丢了", "丢失", "弄丢", "lost", "stolen"),
+    # Asking to be sent by a courier, not a courier's name (顺丰单号 is a tracking question).
+    "指定快递": (
+        "指定快递",
+        "发顺丰",
+        "走顺丰",
+        "用顺丰",
+        "发中通",
+        "发圆通",
+        "发韵达",
+        "发ems",
+        "ship with sf",
+        "ship by sf",
+        "send by sf",
+        "use sf express",
+    ),
+    # A lost card or phone, not "I lost my old number" (an account question).
+    "挂失": ("挂失", "丢了", "丢失", "弄丢", "lost card", "card lost", "lost my card", "stolen"),
     "会员日": ("会员日", "会员活动", "member day", "members day"),
     "邮政信箱": ("邮政信箱", "po box", "po boxes", "p.o. box"),
     "外币": ("外币", "美元", "欧元", "港币", "日元", "英镑", "dollar", "usd", "euro", "pound", "foreign currency"),
@@ -411,6 +426,12 @@ SYNONYMS: dict[str, tuple[str, ...]] = {
     "礼品卡": ("礼品卡", "购物卡", "gift card", "gift voucher"),
     "以旧换新": ("以旧换新", "trade-in", "trade in"),
     "价保": ("价保", "保价", "补差价", "差价", "price protection", "price match", "price matching", "price drop"),
+    "运费险": ("运费险", "退货险", "退货运费险", "shipping insurance", "return shipping insurance"),
+    "包邮": ("包邮", "免邮", "免运费", "free shipping", "free delivery", "free postage"),
+    "自提": ("自提", "到店自提", "门店自提", "到店取货", "pick up", "pickup", "click and collect", "collect in store"),
+    "转赠": ("转赠", "转让", "送给别人", "转给别人", "给别人用", "给家里人用", "give to someone", "transfer"),
+    "库存": ("库存", "有货", "缺货", "补货", "断货", "售罄", "卖完", "in stock", "out of stock", "restock", "sold out"),
+    "尺码建议": ("尺码表", "穿什么码", "选什么码", "尺码怎么选", "size chart", "size guide", "what size should"),
     # Places outside the mainland the demo shop does not deliver to (a shop that does writes an article).
     "海外": (
         "海外",
@@ -693,7 +714,7 @@ _PHRASES = sorted(
     ((form, concept) for concept, forms in SYNONYMS.items() for form in forms if " " in form or "-" in form),
     key=lambda item: -len(item[0]),
 )
-PHRASE = re.compile("|".join(r"\b" + re.escape(form) + r"\b" for form, _concept in _PHRASES))
+PHRASE = re.compile("|".join(r"(?<![a-z0-9])" + re.escape(form) + r"(?![a-z0-9])" for form, _concept in _PHRASES))
 PHRASE_CONCEPT = dict(_PHRASES)
 WORD_CONCEPT = {form: concept for concept, forms in SYNONYMS.items() for form in forms if " " not in form}
 

@@ -305,7 +305,7 @@ TOPICS = [
 
 # Question variants (相似问法) per topic, (Chinese, English): how customers ask for each article.
 # The bot's matching learns from them; staff add more in the console.
-QUESTION_VARIANTS: dict[str, tuple[tuple[str, ...], tuple[str, ...]]] = {
+PLAIN_VARIANTS: dict[str, tuple[tuple[str, ...], tuple[str, ...]]] = {
     "returns": (
         (
             "不想要了可以退货吗",
@@ -583,6 +583,280 @@ QUESTION_VARIANTS: dict[str, tuple[tuple[str, ...], tuple[str, ...]]] = {
             "Unsubscribe from the newsletter",
         ),
     ),
+}
+
+# Variants in other styles (slang, typos, fragments, mixed language), written from the article texts;
+# none within a character-pair Jaccard of 0.6 of a labelled question.
+STYLED_VARIANTS: dict[str, tuple[tuple[str, ...], tuple[str, ...]]] = {
+    "returns": (
+        (
+            "吊牌还在能退不",
+            "买错了想退 怎么弄",
+            "退货运费我出还是你们出",
+            "收到第五天了还能退吗",
+            "定制的东西可以退吗",
+            "想退货 return怎么申请",
+            "个人原因退货要自己付邮费吗",
+            "穿过一次还能退吗",
+        ),
+        (
+            "can i send it back if i changed my mind",
+            "retrun policy?",
+            "return window how many days",
+            "tags still on, can i return",
+            "do i pay postage to send it back",
+            "how to request a return",
+            "returning something i bought last week",
+            "opened makeup return ok?",
+            "wanna return my jeans",
+        ),
+    ),
+    "refund_time": (
+        (
+            "支付宝退款多久到",
+            "仓库签收了还没退钱",
+            "退货寄回去了钱呢",
+            "退款超过7天没到怎么办",
+            "退回去的钱会到哪",
+        ),
+        (
+            "how long for my money to come back",
+            "when do i get refunded",
+            "returned it, still no money",
+            "wheres my refund",
+            "is the refund instant with alipay",
+            "money back takes how long",
+        ),
+    ),
+    "shipping_time": (
+        (
+            "付款后多久发",
+            "预售什么时候发",
+            "寄到外地要几天",
+            "江浙沪几天到",
+            "多久能收到货",
+            "下单了还没发货正常吗",
+        ),
+        (
+            "how fast do u ship",
+            "when does my order get sent out",
+            "dispatch time?",
+            "if i pay now when will it leave",
+            "pre order ship date",
+            "delivery time to other cities",
+        ),
+    ),
+    "tracking": (
+        (
+            "物流信息在哪看",
+            "怎么查快递到哪了",
+            "包裹一直不动",
+            "用单号能在快递官网查吗",
+            "看不到物流进度",
+            "快递公司是哪家",
+        ),
+        (
+            "how do i check where the parcel is",
+            "tracking not updating for days",
+            "which courier are you using",
+            "can i track it on the courier website",
+            "trackin info?",
+            "package status where to check",
+        ),
+    ),
+    "change_address": (
+        (
+            "地址填错了",
+            "下单后能改地址吗",
+            "收件地址想换一个",
+            "能不能让快递改派",
+            "地址少写了门牌号",
+            "改收货人地址",
+            "想寄到另一个地方",
+        ),
+        (
+            "can i change the shipping address",
+            "order already shipped, can the address be changed",
+            "redirect my parcel to another address",
+            "i put the wrong street",
+            "change adress pls",
+        ),
+    ),
+    "cancel_order": (
+        (
+            "拍错了能取消吗",
+            "不想要了 订单怎么撤销",
+            "取消订单优惠券还能用吗",
+            "刚下的单想取消",
+        ),
+        (
+            "can i still cancel after it ships",
+            "cancle order",
+            "undo my purchase",
+            "how to cancel before shipping",
+        ),
+    ),
+    "exchange": (
+        (
+            "码数不对能换吗",
+            "换码多久寄新的",
+            "十五天内可以换吗",
+            "穿着小了换大一号",
+            "想换别的款",
+        ),
+        (
+            "is an exchange free",
+            "how do i exchange shoes that don't fit",
+            "can i exchange twice",
+            "wrong size want another one",
+            "size swap how",
+            "exchange it for a different product",
+            "how long do i have to exchange",
+        ),
+    ),
+    "damaged": (
+        (
+            "收到的东西是坏的",
+            "包装破了里面东西也坏了",
+            "质量有问题 怎么售后",
+            "开线了",
+            "颜色发错了",
+            "拍照售后怎么弄",
+        ),
+        (
+            "something is missing from my order",
+            "the product is faulty",
+            "there's a stain on it",
+            "box was crushed and item damaged",
+            "received the wrong colour",
+            "defective, what do i do",
+            "who pays postage for a faulty item",
+            "zipper broke first day",
+        ),
+    ),
+    "levels": (
+        (
+            "会员等级怎么算的",
+            "银卡什么权益",
+            "我是什么等级",
+        ),
+        (
+            "how do i get gold",
+            "membership tiers explained",
+            "whats the difference between silver and gold",
+            "platinum perks",
+            "when is my level updated",
+            "how to upgrade my membership",
+        ),
+    ),
+    "points": (
+        (
+            "积分能抵钱吗",
+            "100积分抵多少",
+            "积分会清零吗",
+            "积分最多抵多少",
+            "金卡积分几倍",
+        ),
+        (
+            "what can i do with points",
+            "when are points credited",
+            "how much are 100 points worth",
+            "points not showing up",
+            "gold members earn more points?",
+        ),
+    ),
+    "coupons": (
+        (
+            "券用不了",
+            "优惠券过期了",
+            "优惠券和会员折扣能叠加吗",
+            "下单时怎么选券",
+        ),
+        (
+            "can i use two coupons",
+            "discount code invalid",
+            "voucher expired can i still use it",
+            "does the coupon stack with the member discount",
+            "where do i enter my coupon",
+            "promo code wont apply",
+        ),
+    ),
+    "invoice": (
+        (
+            "怎么开票",
+            "开发票要税号吗",
+            "发票金额包括积分抵扣吗",
+            "发票在哪申请",
+        ),
+        (
+            "vat invoice possible?",
+            "when will the e-invoice arrive",
+            "receipt for my order",
+            "invoice with company tax number",
+            "where do i request an invoice",
+            "does the invoice include the coupon discount",
+        ),
+    ),
+    "store_hours": (
+        (
+            "店里几点关门",
+            "附近有实体店吗",
+        ),
+        (
+            "what time do you open",
+            "when does the shop close",
+            "any stores near me",
+            "shop open late?",
+        ),
+    ),
+    "payment": (
+        (
+            "花呗分期可以吗",
+            "能刷银联卡吗",
+            "门店收现金吗",
+            "支付不了",
+        ),
+        (
+            "payment failed what now",
+            "unionpay accepted?",
+            "do stores take cash",
+        ),
+    ),
+    "account": (
+        (
+            "原来的号停用了",
+            "生日填错了",
+            "改邮箱在哪",
+            "收不到验证码 旧号码不用了",
+            "账户信息怎么修改",
+            "登录手机号想换",
+        ),
+        (
+            "update my email",
+            "wrong birthday on my account",
+            "edit profile",
+            "account settings where",
+        ),
+    ),
+    "unsubscribe": (
+        (
+            "别再发短信了",
+            "怎么退订邮件",
+            "关掉推送消息",
+            "短信怎么取消订阅",
+            "邮件广告怎么关",
+        ),
+        (
+            "stop the spam texts",
+            "turn off promo sms",
+            "stop emailing me",
+            "no more ads pls",
+        ),
+    ),
+}
+QUESTION_VARIANTS = {
+    key: (zh + STYLED_VARIANTS.get(key, ((), ()))[0], en + STYLED_VARIANTS.get(key, ((), ()))[1])
+    for key, (zh, en) in PLAIN_VARIANTS.items()
 }
 
 CANNED_REPLIES = [

@@ -26,7 +26,7 @@ EXAMPLES: dict[str, tuple[str, ...]] = {
         "你好,您好,你好呀,您好呀,在吗,在不在,在么,有人吗,有人在吗,哈喽,嗨,嗨嗨,喂,喂喂,早,早安,早上好,上午好,"
         "中午好,下午好,晚上好,大家好,客服你好,亲,亲在吗,hi,hello,hey,hiya,yo,howdy,hi there,hello there,"
         "hey there,hi hi,morning,good morning,good afternoon,good evening,anyone there,is anyone there,"
-        "hello anyone,hey you,hi bot,greetings,hallo,hellooo,heyy"
+        "hello anyone,hey you,hi bot,greetings,hallo,hellooo,heyy,gday,g day,hey hey,hi again,hello again"
     ),
     "thanks": _listed(
         "谢谢,谢谢你,谢谢您,谢啦,谢了,多谢,感谢,非常感谢,太感谢了,辛苦了,辛苦啦,麻烦你了,谢谢亲,thanks,"
@@ -35,7 +35,7 @@ EXAMPLES: dict[str, tuple[str, ...]] = {
     ),
     "bye": _listed(
         "再见,拜拜,拜,晚安,回头见,下次见,先这样,我走了,88,bye,goodbye,bye bye,byebye,see you,see ya,later,"
-        "good night,gotta go,have a nice day,take care,cya,ciao"
+        "good night,gotta go,have a nice day,take care,cya,ciao,bye for now,bye then,talk later,先走了,下次聊,拜了"
     ),
     "bot": _listed(
         "你是谁,你是机器人吗,你是真人吗,你是人还是机器,你是ai吗,你叫什么,你叫什么名字,你是人工智能吗,机器人,"
@@ -45,10 +45,12 @@ EXAMPLES: dict[str, tuple[str, ...]] = {
     "chitchat": _listed(
         "讲个笑话,给我讲个故事,写首诗,唱首歌,你几岁,你多大了,你吃饭了吗,今天过得怎么样,你好吗,你喜欢什么,"
         "我好无聊,陪我聊聊天,tell me a joke,write me a poem,sing a song,how are you,how old are you,whats up,"
-        "how is it going,i am bored,do you like me,talk to me,are you happy"
+        "how is it going,i am bored,do you like me,talk to me,are you happy,编个段子,讲个段子,说个笑话,来首诗,"
+        "write a haiku,write me a story,tell me a story,make me laugh"
     ),
     "insult": _listed(
-        "笨蛋,傻瓜,你好笨,你真笨,垃圾,没用,你没用,真垃圾,蠢,智障,废物,stupid,you are stupid,useless,"
+        "笨蛋,傻瓜,你好笨,你好笨啊,你真笨,笨死了,太笨了,垃圾,没用,你没用,真垃圾,蠢,智障,废物,stupid,"
+        "you are stupid,useless,"
         "you are useless,dumb bot,idiot,you suck,this is useless,terrible bot"
     ),
     "ack": _listed(

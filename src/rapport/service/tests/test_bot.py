@@ -1,7 +1,7 @@
 """The self-service bot: segmentation and synonyms, passages, calibrated confidence, hand-over
 (offered, confirmed, or at once when asked), small talk, the member's own orders, thumbs, and the
-review loop. The evaluation on the *tuning* set holds floors set from the figures reached; the
-held-out set is only checked for its shape here (the benchmark reports its figures)."""
+review loop. The evaluation on the *tuning* sets holds floors set from the figures reached; the
+held-out sets are only checked for their shape here (the benchmark reports their figures)."""
 
 from __future__ import annotations
 
@@ -19,17 +19,24 @@ from rapport.service.evaluation import (
     FRESH,
     FRESH2,
     FRESH3,
+    FRESH4,
+    FRESH5,
     HELD_OUT,
+    NO_GATE,
     QUESTIONS,
     WRITTEN,
+    GateScore,
     baseline_answer,
     calibrate,
     cross_validated,
     evaluate,
+    fit_scope,
+    gate_for,
     judge_all,
     threshold_for,
 )
 from rapport.service.models import Article, ArticleQuestion, BotQuestion, MessageKind, Ticket
+from rapport.service.scope import ScopeModel
 from rapport.service.search import published_engine, subject_words, tokenize
 
 pytestmark = pytest.mark.django_db
@@ -41,16 +48,21 @@ def test_the_labelled_sets_are_large_bilingual_and_apart():
     fresh = json.loads(FRESH.read_text(encoding="utf-8"))
     fresh2 = json.loads(FRESH2.read_text(encoding="utf-8"))
     fresh3 = json.loads(FRESH3.read_text(encoding="utf-8"))
+    fresh4 = json.loads(FRESH4.read_text(encoding="utf-8"))
+    fresh5 = json.loads(FRESH5.read_text(encoding="utf-8"))
     written = json.loads(WRITTEN.read_text(encoding="utf-8"))
+    assert len(fresh5) >= 200
     assert len(tuning) >= 60 and len(held_out) >= 150 and len(fresh) >= 150 and len(fresh2) >= 150
-    assert len(fresh3) >= 200
-    for kept_apart in (held_out, fresh, fresh2, fresh3):
+    assert len(fresh3) >= 200 and len(fresh4) >= 200
+    for kept_apart in (held_out, fresh, fresh2, fresh3, fresh4, fresh5):
         assert {i["language"] for i in kept_apart} == {"zh", "en", "mixed"}
         assert sum(i["expect"] is None for i in kept_apart) >= 20
-        assert sum(i["expect"] == "smalltalk" for i in kept_apart) >= 10
+        # fresh4's writer repeated 15 common small-talk messages of other sets; they were dropped
+        assert sum(i["expect"] == "smalltalk" for i in kept_apart) >= (5 if kept_apart is fresh4 else 10)
     assert sum(i["expect"] is None for i in fresh2) >= 30 and sum(i["expect"] is None for i in fresh3) >= 30
     assert sum(i["expect"] == "orders" for i in fresh) >= 10 and sum(i["expect"] == "orders" for i in fresh2) >= 10
-    asked = [{i["question"].strip().lower() for i in s} for s in (tuning, written, held_out, fresh, fresh2, fresh3)]
+    sets = (tuning, written, held_out, fresh, fresh2, fresh3, fresh4, fresh5)
+    asked = [{i["question"].strip().lower() for i in s} for s in sets]
     shared = sum(len(one & other) for n, one in enumerate(asked) for other in asked[n + 1 :])
     assert not shared  # a count only: printing a held-out question would put it before the reader
 
@@ -58,20 +70,31 @@ def test_the_labelled_sets_are_large_bilingual_and_apart():
 def test_floors_on_the_tuning_set(seeded_kb):
     judged = judge_all()
     score = evaluate(judged=judged)
-    assert score.accuracy >= 0.89, score.misses
-    assert score.wrong_rate <= 0.012, score.misses
-    assert score.out_of_scope_handed_over >= 0.95, score.misses
-    assert score.smalltalk_replied >= 0.97, score.misses
-    assert score.handover_rate <= 0.28
+    assert score.accuracy >= 0.92, score.misses
+    assert score.wrong_rate <= 0.01, score.misses
+    assert score.out_of_scope_handed_over >= 0.98, score.misses
+    assert score.smalltalk_replied >= 0.99, score.misses
+    assert score.handover_rate <= 0.25
     # a stricter threshold hands more over
     assert evaluate(threshold=0.95, judged=judged).handover_rate > evaluate(threshold=0.3, judged=judged).handover_rate
 
 
-def test_floors_on_the_written_tuning_set(seeded_kb):
-    score = evaluate(judged=judge_all(WRITTEN))
-    assert score.accuracy >= 0.77, score.misses
-    assert score.wrong_rate <= 0.045, score.misses
-    assert score.smalltalk_replied >= 0.95, score.misses
+@pytest.mark.parametrize(
+    ("path", "accuracy", "wrong_rate", "out_of_scope", "smalltalk"),
+    [
+        (WRITTEN, 0.86, 0.02, 0.99, 0.95),
+        (FRESH2, 0.83, 0.022, 0.97, 0.99),
+        (FRESH3, 0.87, 0.009, 0.92, 0.99),
+        (FRESH4, 0.90, 0.026, 0.89, 0.87),
+    ],
+    ids=["written", "fresh2", "fresh3", "fresh4"],
+)
+def test_floors_on_the_other_writers_tuning_sets(seeded_kb, path, accuracy, wrong_rate, out_of_scope, smalltalk):
+    score = evaluate(judged=judge_all(path))
+    assert score.accuracy >= accuracy, score.misses
+    assert score.wrong_rate <= wrong_rate, score.misses
+    assert score.out_of_scope_handed_over >= out_of_scope, score.misses
+    assert score.smalltalk_replied >= smalltalk, score.misses
 
 
 def test_the_baseline_is_search_alone(seeded_kb):
@@ -120,8 +143,8 @@ def test_a_mixed_question_finds_the_chinese_article(seeded_kb):
 
 def test_confidence_is_a_calibrated_probability(seeded_kb):
     # features in bot.FEATURES order: half the question unknown, nothing agrees, vs. all of it found
-    weak = bot.calibrated([0.2, 0.2, 0.0, 0.5, 0.0, 0.2, 0.0, 0.0, 1.0, 1.6, 1.0, 0.1, 0.0])
-    strong = bot.calibrated([0.9, 0.8, 0.4, 0.0, 2.0, 1.5, 0.4, 0.4, 0.0, 1.4, 0.0, 0.5, 1.0])
+    weak = bot.calibrated([0.2, 0.2, 0.0, 0.5, 0.0, 0.2, 0.0, 0.0, 1.0, 1.6, 1.0, 0.1, 0.0, 0.3, 0.8])
+    strong = bot.calibrated([0.9, 0.8, 0.4, 0.0, 2.0, 1.5, 0.4, 0.4, 0.0, 1.4, 0.0, 0.5, 1.0, 0.0, 0.1])
     assert 0 < weak < 0.3 < 0.9 < strong < 1
     # answered questions of the tuning set are right about as often as their confidence says
     judged = [j for j in judge_all() if j.outcome is None and j.confidence >= 0.85 and j.expect != "smalltalk"]
@@ -130,7 +153,7 @@ def test_confidence_is_a_calibrated_probability(seeded_kb):
 
 
 def test_the_threshold_is_chosen_out_of_fold_for_a_wrong_answer_target(seeded_kb):
-    scores = cross_validated(thresholds=[0.5, 0.8, 0.95], repeats=1)
+    scores = cross_validated(thresholds=[0.5, 0.8, 0.95])
     assert [s.threshold for s in scores] == [0.5, 0.8, 0.95]
     # a stricter threshold answers fewer questions, right and wrong
     assert scores[0].right >= scores[1].right >= scores[2].right and scores[0].wrong >= scores[2].wrong
@@ -160,12 +183,27 @@ def test_an_article_that_lacks_the_subject_the_question_names_ranks_lower(seeded
 def test_the_stored_model_reproduces_the_fitted_one(seeded_kb):
     data = calibrate()
     assert data["features"] == list(bot.FEATURES) and len(data["coefficients"]) == len(bot.FEATURES)
-    assert data["fitted_on"]["samples"] > 600 and data["fitted_on"]["sets"] == [
+    assert data["fitted_on"]["samples"] > 1000 and data["fitted_on"]["sets"] == [
         "bot_questions.json",
         "bot_questions_written.json",
+        "bot_questions_fresh2.json",
+        "bot_questions_fresh3.json",
+        "bot_questions_fresh4.json",
     ]
-    # a word no article has counts against answering
+    # a word no article has counts against answering, and so does the out-of-scope gate's verdict
     assert data["coefficients"][bot.FEATURES.index("unknown_share")] < 0
+    assert data["coefficients"][bot.FEATURES.index("out_of_scope")] < 0
+
+
+def test_the_out_of_scope_gate_reads_the_question_and_is_chosen_out_of_fold(seeded_kb):
+    data = fit_scope(gate=NO_GATE)
+    assert data["fitted_on"]["out_of_scope"] > 400 and data["fitted_on"]["synthetic"]
+    gate = ScopeModel.from_json(data)
+    assert gate.probability("帮我推荐一部好看的电影") > 0.5 > gate.probability("退款多久到账")
+    assert gate.probability("Who won the football match last night?") > gate.probability("where is my parcel")
+    scores = [GateScore(0.5, 20, 5, 5), GateScore(0.7, 2, 4, 4), GateScore(0.9, 0, 1, 1)]
+    assert gate_for(scores, answerable=1000) == 0.7  # within 1 % lost, the most prevented net of lost
+    assert gate_for([GateScore(0.7, 3, 1, 1), GateScore(0.9, 0, 0, 0)], answerable=1000) is None
 
 
 def test_a_question_about_something_no_article_covers_is_handed_over(seeded_kb):
@@ -176,6 +214,17 @@ def test_a_question_about_something_no_article_covers_is_handed_over(seeded_kb):
     ):
         result = bot.answer(question)
         assert result.handed_over and result.reason in ("uncovered", "low_confidence", "no_match"), question
+    # a retail subject the lexicon knows and no article covers hands over whatever the ranking says
+    for question in (
+        "退货的运费险怎么理赔",
+        "满多少包邮",
+        "gift card可以和优惠券一起用吗",
+        "can I pick up my order in a store",
+    ):
+        assert bot.uncovered_subjects(bot.assess(question, published_engine())[2]), question
+        result = bot.answer(question)
+        assert result.handed_over and result.reason == "uncovered", question
+    assert not bot.uncovered_subjects(bot.assess("能拿单号去顺丰官网查吗", published_engine())[2])
 
 
 def test_small_talk_gets_a_short_reply_in_its_language(seeded_kb):
@@ -254,10 +303,27 @@ def test_where_is_my_order_is_answered_from_the_members_orders(seeded_kb, custom
     )
     result = bot.answer("我的快递到哪了", member=customer)
     assert result.reason == "orders" and "SF1234567890" in result.text and "顺丰" in result.text
-    asked = ("where is my order?", "我买的衣服到哪了", "帮我看看我的订单", "is my order on its way", "my order到哪了")
+    asked = (
+        "where is my order?",
+        "我买的衣服到哪了",
+        "帮我看看我的订单",
+        "is my order on its way",
+        "my order到哪了",
+        "我那个订单怎么样了",
+        "我昨天下的单现在啥情况",
+        "what's the status of my last order",
+        "can you check on my order please",
+    )
     for question in asked:
         assert "TM-1001" in bot.answer(question, member=customer).text, question
-    not_asked = ("How do I change the shipping address on my order?", "取消订单钱退到哪", "my order arrived damaged")
+    not_asked = (
+        "How do I change the shipping address on my order?",
+        "取消订单钱退到哪",
+        "my order arrived damaged",
+        "how can i track my package",  # how to look, not where it is: the tracking article
+        "在哪看快递到哪一站了",
+        "how many days before my order is shipped out",
+    )
     for question in not_asked:
         assert bot.answer(question, member=customer).reason != "orders", question
     # without a signed-in member (or without orders) the article explains where to look

@@ -130,13 +130,14 @@ def test_bad_questions_are_refused(member_client, customer, seeded_kb):
 def test_staff_edit_an_articles_question_variants(client, agent, seeded_kb):
     client.force_login(agent)
     article = Article.objects.get(title="Using coupons")
+    seeded = article.questions.count()
     page = client.get(f"/service/kb/{article.pk}/")
     assert "How do I use a coupon?" in page.content.decode()
     client.post(f"/service/kb/{article.pk}/questions/", {"text": "Where do I type a discount code?"})
     added = ArticleQuestion.objects.get(article=article, text="Where do I type a discount code?")
     assert added.source == "staff"
     client.post(f"/service/kb/{article.pk}/questions/", {"text": ""})  # refused with a message
-    assert article.questions.count() == 7
+    assert article.questions.count() == seeded + 1
     client.post(f"/service/kb/{article.pk}/questions/", {"remove": added.pk})
     assert not ArticleQuestion.objects.filter(pk=added.pk).exists()
 

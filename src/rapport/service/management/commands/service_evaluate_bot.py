@@ -1,10 +1,10 @@
 """``rapport service_evaluate_bot``: the self-service bot's figures on each labelled question set
-(tuning, written tuning, and the held-out, fresh, fresh2 and fresh3 held-out sets — ``--sets`` picks
-some), for a few confidence thresholds, next to the simple
+(the tuning sets — tuning, written, fresh2, fresh3, fresh4 — and the held-out, fresh and fresh5 sets —
+``--sets`` picks some), for a few confidence thresholds, next to the simple
 baseline (BM25 alone) in the same run. The demo knowledge base is written inside
 a transaction that is rolled back, so the command leaves the database as it found it.
 
-``--misses`` lists the questions it got wrong on the tuning set only: reading the held-out
+``--misses`` lists the questions it got wrong on the tuning sets only: reading the held-out
 set's misses would turn it into a tuning set."""
 
 from __future__ import annotations
@@ -18,14 +18,19 @@ from django.core.management.base import BaseCommand, CommandParser
 from django.db import transaction
 
 from rapport.core.actor import Actor
-from rapport.service import bot
+from rapport.service import bot, scope
 from rapport.service.evaluation import (
     BASELINE_COVERAGE,
+    NO_GATE,
     SETS,
+    TUNING,
     calibrate,
     cross_validated,
     evaluate,
+    fit_scope,
+    gate_for,
     judge_all,
+    scope_cross_validated,
     threshold_for,
 )
 from rapport.service.models import Article
@@ -37,14 +42,15 @@ class Command(BaseCommand):
 
     def add_arguments(self, parser: CommandParser) -> None:
         parser.add_argument("--thresholds", default="", help="comma-separated (default: the configured one)")
-        parser.add_argument("--misses", action="store_true", help="list the tuning set's questions it got wrong")
+        parser.add_argument("--misses", action="store_true", help="list the tuning sets' questions it got wrong")
         parser.add_argument(
             "--sets", default=",".join(SETS), help=f"comma-separated among {', '.join(SETS)} (default: all)"
         )
         parser.add_argument(
             "--calibrate",
             action="store_true",
-            help="refit the answerability model on the tuning set first and write bot_calibration.json",
+            help="refit the answerability model and the out-of-scope gate on the tuning sets first and write "
+            "bot_calibration.json and bot_scope.json",
         )
         parser.add_argument(
             "--cross-validate",
@@ -62,29 +68,47 @@ class Command(BaseCommand):
             Article.objects.all().delete()
             seed_knowledge_base(Actor.system("bot evaluation"))
             if options["calibrate"]:
+                scope.set_model(fit_scope(gate=NO_GATE))  # the weights first: the answerability model reads them
                 coefficients = calibrate()
                 bot.CALIBRATION_FILE.write_text(json.dumps(coefficients, indent=1) + "\n", encoding="utf-8")
                 bot.set_calibration(coefficients)
                 self.stdout.write(f"calibration: logistic regression, {coefficients['fitted_on']}")
+                self._fit_gate()
             if options["cross_validate"] is not None:
                 self._cross_validate(options["cross_validate"])
             for name in [n.strip() for n in options["sets"].split(",") if n.strip()]:
-                self._report(name, SETS[name], thresholds, misses=options["misses"] and name == "tuning")
+                self._report(name, SETS[name], thresholds, misses=options["misses"] and SETS[name] in TUNING)
             transaction.set_rollback(True)
 
     def _cross_validate(self, target: float) -> None:
         grid = [round(0.025 * n, 3) for n in range(20, 39)]
         scores = cross_validated(thresholds=grid)
         self.stdout.write(
-            "tuning sets, out of fold (5 folds grouped by set and intent, 3 repeats):"
-            " threshold  right  wrong  wrong-rate"
+            "tuning sets, out of fold (one fold per set, i.e. per writer): threshold  right  wrong  wrong-rate"
+        )
+        for score in scores:
+            self.stdout.write(f"  {score.threshold:.3f}  {score.right:5d}  {score.wrong:5d}  {score.wrong_rate:6.2%}")
+        chosen = threshold_for(scores, target_wrong_rate=target)
+        self.stdout.write(f"lowest threshold within {target:.2%} wrong out of fold: {chosen}")
+
+    def _fit_gate(self) -> None:
+        """Choose the out-of-scope gate's threshold out of fold (one writer left out at a time),
+        then fit it on all the tuning text and write ``bot_scope.json``."""
+        scores, answerable, out_of_scope = scope_cross_validated([round(0.05 * n, 2) for n in range(6, 20)])
+        self.stdout.write(
+            f"out-of-scope gate, out of fold ({answerable} answerable, {out_of_scope} out of scope):"
+            " gate  right-lost  wrong-prevented  out-of-scope-caught"
         )
         for score in scores:
             self.stdout.write(
-                f"  {score.threshold:.3f}  {score.right:6.1f}  {score.wrong:5.1f}  {score.wrong_rate:6.2%}"
+                f"  {score.gate:.2f}  {score.right_lost:10d}  {score.wrong_prevented:15d}"
+                f"  {score.out_of_scope_caught:19d}"
             )
-        chosen = threshold_for(scores, target_wrong_rate=target)
-        self.stdout.write(f"lowest threshold within {target:.2%} wrong out of fold: {chosen}")
+        gate = gate_for(scores, answerable)
+        data = fit_scope(gate if gate is not None else NO_GATE)
+        scope.SCOPE_FILE.write_text(json.dumps(data) + "\n", encoding="utf-8")
+        scope.set_model(data)
+        self.stdout.write(f"gate: {data['gate']}, {data['fitted_on']}")
 
     def _report(self, name: str, path: Path, thresholds: list[float], *, misses: bool) -> None:
         judged = judge_all(path)
