@@ -200,21 +200,26 @@ def _tree_cpu_seconds(pid: int) -> float:
     return _cpu_seconds(pid) + sum(_tree_cpu_seconds(child) for child in children)
 
 
-def _database_cpu_seconds(url: str) -> float:
-    """CPU of the PostgreSQL backends serving ``url``'s database (the server's connections)."""
+def _database_cpu_seconds(url: str) -> dict[int, float]:
+    """CPU of each PostgreSQL backend serving ``url``'s database (the server's connections)."""
     import psycopg
 
     with psycopg.connect(url, autocommit=True) as connection:
         pids = connection.execute(
             "SELECT pid FROM pg_stat_activity WHERE datname = current_database() AND pid <> pg_backend_pid()"
         ).fetchall()
-    total = 0.0
+    found = {}
     for (pid,) in pids:
         try:
-            total += _cpu_seconds(pid)
+            found[pid] = _cpu_seconds(pid)
         except FileNotFoundError:  # a backend that closed meanwhile
             continue
-    return total
+    return found
+
+
+def _database_cpu_since(url: str, before: dict[int, float]) -> float:
+    """The backends' CPU since ``before`` (a backend closed meanwhile is not counted: a floor)."""
+    return sum(cpu - before.get(pid, 0.0) for pid, cpu in _database_cpu_seconds(url).items())
 
 
 def _hammer(token: str, paths: list[str], clients: int, requests: int) -> tuple[list[float], dict[int, int], float]:
@@ -291,7 +296,7 @@ def latency(
             database_before, client_before = _database_cpu_seconds(url), time.process_time()
             times, statuses, wall = _hammer(token, paths, clients, requests)
             cpu = _tree_cpu_seconds(server.pid) - cpu_before
-            database_cpu = _database_cpu_seconds(url) - database_before
+            database_cpu = _database_cpu_since(url, database_before)
             client_cpu = time.process_time() - client_before
             quantiles = statistics.quantiles(times, n=100)
             results[name] = {
