@@ -192,6 +192,36 @@ def _cpu_seconds(pid: int) -> float:
     return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
 
 
+def _tree_cpu_seconds(pid: int) -> float:
+    """CPU of a server and its worker processes (gunicorn's workers are the master's children)."""
+    children: list[int] = []
+    for task in Path(f"/proc/{pid}/task").iterdir():
+        children += [int(child) for child in (task / "children").read_text().split()]
+    return _cpu_seconds(pid) + sum(_tree_cpu_seconds(child) for child in children)
+
+
+def _database_cpu_seconds(url: str) -> dict[int, float]:
+    """CPU of each PostgreSQL backend serving ``url``'s database (the server's connections)."""
+    import psycopg
+
+    with psycopg.connect(url, autocommit=True) as connection:
+        pids = connection.execute(
+            "SELECT pid FROM pg_stat_activity WHERE datname = current_database() AND pid <> pg_backend_pid()"
+        ).fetchall()
+    found = {}
+    for (pid,) in pids:
+        try:
+            found[pid] = _cpu_seconds(pid)
+        except FileNotFoundError:  # a backend that closed meanwhile
+            continue
+    return found
+
+
+def _database_cpu_since(url: str, before: dict[int, float]) -> float:
+    """The backends' CPU since ``before`` (a backend closed meanwhile is not counted: a floor)."""
+    return sum(cpu - before.get(pid, 0.0) for pid, cpu in _database_cpu_seconds(url).items())
+
+
 def _hammer(token: str, paths: list[str], clients: int, requests: int) -> tuple[list[float], dict[int, int], float]:
     """``requests`` GETs of random ``paths`` from ``clients`` keep-alive connections at once."""
     times: list[float] = []
@@ -222,17 +252,25 @@ def _hammer(token: str, paths: list[str], clients: int, requests: int) -> tuple[
     return times, statuses, time.perf_counter() - started
 
 
-def latency(url: str, customers: int, products: int, clients: int, requests: int) -> dict[str, Any]:
-    """p50/p95/p99 of both shop endpoints over HTTP, and the server's CPU per request."""
+def _server_command(server: str, processes: int) -> list[str]:
+    """``waitress``: one process with 8 threads, as ``rapport run`` serves; ``gunicorn``: the
+    README's production server, ``processes`` workers of 8 threads each."""
+    if server == "waitress":
+        return [str(Path(sys.executable).parent / "waitress-serve"), f"--port={PORT}", "--threads=8"]
+    workers = [f"--workers={processes}", "--worker-class=gthread", "--threads=8"]
+    return [sys.executable, "-m", "gunicorn", f"--bind=127.0.0.1:{PORT}", *workers]
+
+
+def latency(
+    url: str, customers: int, products: int, clients: int, requests: int, server_kind: str, processes: int
+) -> dict[str, Any]:
+    """p50/p95/p99 of both shop endpoints over HTTP, and the CPU per request of the server's
+    processes and of its PostgreSQL backends."""
     token = _token()
-    env = {**os.environ, "DATABASE_URL": url, "RAPPORT_API_RATE_LIMIT": "100000000", "PYTHONPATH": str(ROOT / "src")}
+    path = os.pathsep.join(filter(None, [str(ROOT / "src"), os.environ.get("PYTHONPATH")]))
+    env = {**os.environ, "DATABASE_URL": url, "RAPPORT_API_RATE_LIMIT": "100000000", "PYTHONPATH": path}
     server = subprocess.Popen(
-        [
-            str(Path(sys.executable).parent / "waitress-serve"),
-            f"--port={PORT}",
-            "--threads=8",
-            "rapport.wsgi:application",
-        ],
+        [*_server_command(server_kind, processes), "rapport.wsgi:application"],
         env=env,
         stdout=subprocess.DEVNULL,
         stderr=subprocess.DEVNULL,
@@ -254,9 +292,12 @@ def latency(url: str, customers: int, products: int, clients: int, requests: int
             except OSError:
                 time.sleep(1)
         for name, paths in endpoints.items():
-            cpu_before, load_before = _cpu_seconds(server.pid), os.getloadavg()[0]
+            cpu_before, load_before = _tree_cpu_seconds(server.pid), os.getloadavg()[0]
+            database_before, client_before = _database_cpu_seconds(url), time.process_time()
             times, statuses, wall = _hammer(token, paths, clients, requests)
-            cpu = _cpu_seconds(server.pid) - cpu_before
+            cpu = _tree_cpu_seconds(server.pid) - cpu_before
+            database_cpu = _database_cpu_since(url, database_before)
+            client_cpu = time.process_time() - client_before
             quantiles = statistics.quantiles(times, n=100)
             results[name] = {
                 "clients": clients,
@@ -266,7 +307,10 @@ def latency(url: str, customers: int, products: int, clients: int, requests: int
                 "p95_ms": round(quantiles[94], 1),
                 "p99_ms": round(quantiles[98], 1),
                 "requests_per_s": round(len(times) / wall, 1),
+                "server": f"{server_kind} x{processes if server_kind == 'gunicorn' else 1}",
                 "server_cpu_ms_per_request": round(1000 * cpu / max(len(times), 1), 2),
+                "database_cpu_ms_per_request": round(1000 * database_cpu / max(len(times), 1), 2),
+                "client_cpu_ms_per_request": round(1000 * client_cpu / max(len(times), 1), 2),
                 "load": (round(load_before, 1), round(os.getloadavg()[0], 1)),
             }
             print(f"GET {name}: {results[name]}", flush=True)
@@ -285,6 +329,13 @@ def main() -> None:
     parser.add_argument("--clients", type=int, default=10)
     parser.add_argument("--requests", type=int, default=2000)
     parser.add_argument("--seed", type=int, default=1)
+    parser.add_argument(
+        "--server",
+        choices=["gunicorn", "waitress"],
+        default="gunicorn",
+        help="gunicorn as the README deploys (default) or waitress as `rapport run` serves",
+    )
+    parser.add_argument("--server-processes", type=int, default=2, help="gunicorn workers (8 threads each)")
     parser.add_argument("--reuse", action="store_true", help="keep the loaded database, only train and measure")
     parser.add_argument(
         "--steps", default="train,backtest,get", help="which of train, backtest, get to run (comma-separated)"
@@ -307,7 +358,9 @@ def main() -> None:
     if "backtest" in steps:
         results["backtest"] = backtest()
     if "get" in steps:
-        results["get"] = latency(args.url, args.customers, args.products, args.clients, args.requests)
+        results["get"] = latency(
+            args.url, args.customers, args.products, args.clients, args.requests, args.server, args.server_processes
+        )
     results["cpu_seconds"] = round(time.process_time(), 1)
     results["load_after"] = os.getloadavg()
     print(json.dumps(results, default=str, indent=1))

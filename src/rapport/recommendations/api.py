@@ -28,7 +28,7 @@ def suggestion_body(s: Suggestion) -> dict[str, Any]:
         "sku": product.sku,
         "name": product.name,
         "brand": product.brand,
-        "category": product.category.code if product.category else None,
+        "category": product.category_code,
         "price": str(product.price),
         "currency": product.currency,
         "image_url": product.image_url,

@@ -14,6 +14,7 @@ from __future__ import annotations
 from collections import defaultdict
 from collections.abc import Collection, Iterable, Mapping
 from dataclasses import dataclass, field
+from decimal import Decimal
 from typing import Any
 
 from django.db.models import DateTimeField, F, Func, IntegerField, JSONField, OuterRef, QuerySet, Subquery
@@ -27,13 +28,44 @@ from rapport.recommendations.models import Reason, Recommendation, RelatedProduc
 MAX_LIMIT = 20
 
 
+@dataclass(frozen=True, slots=True)
+class ProductCard:
+    """What a recommendation shows of a product, read as plain values: a shop asks at every page
+    view, and building model instances (with their category) cost more than the rest of the read."""
+
+    pk: int
+    sku: str
+    name: str
+    brand: str
+    category_id: int | None
+    category_code: str | None
+    price: Decimal
+    currency: str
+    image_url: str
+    product_url: str
+    is_active: bool
+
+    @classmethod
+    def of(cls, product: Product) -> ProductCard:
+        category_code = product.category.code if product.category else None
+        values = (product.sku, product.name, product.brand, product.category_id, category_code, product.price)
+        return cls(product.pk, *values, product.currency, product.image_url, product.product_url, product.is_active)
+
+
+# the columns of a ProductCard, in its fields' order
+_CARD_COLUMNS = [
+    *("pk", "sku", "name", "brand", "category_id", "category__code"),
+    *("price", "currency", "image_url", "product_url", "is_active"),
+]
+
+
 @dataclass(frozen=True)
 class Suggestion:
-    product: Product
+    product: ProductCard
     score: float
     reason: str
     reason_text: str
-    because: Product | None = None
+    because: ProductCard | None = None
     measures: Mapping[str, float] = field(default_factory=dict)  # support, confidence, lift of a rule
 
 
@@ -74,13 +106,13 @@ class Rules:
             (by_product if product_id else by_category).add(product_id or category_id)
         return rules
 
-    def allows(self, product: Product) -> bool:
+    def allows(self, product: ProductCard) -> bool:
         return product.pk not in self.excluded_products and product.category_id not in self.excluded_categories
 
-    def repeatable(self, product: Product) -> bool:
+    def repeatable(self, product: ProductCard) -> bool:
         return product.pk in self.repeat_products or product.category_id in self.repeat_categories
 
-    def boost(self, product: Product) -> float:
+    def boost(self, product: ProductCard) -> float:
         return self.boost_products.get(product.pk, 1.0) * self.boost_categories.get(product.category_id or 0, 1.0)
 
 
@@ -119,15 +151,15 @@ def _popular(run_id: int | None) -> dict[str, list[int]]:
     return _popular_cache[1]
 
 
-def reason_text(reason: str, *, product: Product | None = None, city: str = "") -> str:
+def reason_text(reason: str, *, product: ProductCard | None = None, city: str = "") -> str:
     return str(Reason(reason).label) % {"product": product.name if product else "", "city": city}
 
 
-def _products(ids: Iterable[int]) -> tuple[dict[int, Product], set[int]]:
+def _products(ids: Iterable[int]) -> tuple[dict[int, ProductCard], set[int]]:
     """The products by id, and those of them out of stock (one query)."""
-    found = with_stock(Product.objects.filter(pk__in=set(ids)).select_related("category").defer("description"))
-    products = {p.pk: p for p in found}
-    return products, {pk for pk, p in products.items() if p.out_of_stock}
+    found = with_stock(Product.objects.filter(pk__in=set(ids)).order_by())
+    rows = list(found.values_list(*_CARD_COLUMNS, "out_of_stock"))
+    return {row[0]: ProductCard(*row[:-1]) for row in rows}, {row[0] for row in rows if row[-1]}
 
 
 def recommendable(customers: QuerySet[Customer]) -> QuerySet[Customer]:
@@ -223,8 +255,9 @@ def related(product: Product, *, limit: int = 10) -> list[Suggestion]:
     rules = Rules.current((first.rules_count, first.rules_changed))
     seen: set[int] = set()
     suggestions = []
+    asked = ProductCard.of(product)
     for row in rows:
-        candidate = row.related
+        candidate = ProductCard.of(row.related)
         out_of_stock = getattr(row, "out_of_stock", False)
         if candidate.pk in seen or out_of_stock or not candidate.is_active or not rules.allows(candidate):
             continue
@@ -238,6 +271,6 @@ def related(product: Product, *, limit: int = 10) -> list[Suggestion]:
             }
         else:
             reason, measures = Reason.SIMILAR, {}
-        text = reason_text(reason, product=product)
-        suggestions.append(Suggestion(candidate, row.score, reason, text, product, measures))
+        text = reason_text(reason, product=asked)
+        suggestions.append(Suggestion(candidate, row.score, reason, text, asked, measures))
     return suggestions[:limit]
