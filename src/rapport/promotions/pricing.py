@@ -36,6 +36,7 @@ import numpy.typing as npt
 
 CENT = Decimal("0.01")
 _Array = npt.NDArray[np.int64]
+_SumsCache = dict[tuple[tuple[int, ...], ...], tuple[list[int], _Array]]  # per cart: see _prefix_sums
 
 
 class Layer(StrEnum):
@@ -807,7 +808,7 @@ def _search(cart: _Cart) -> _Choice:
     next_pair = {q: by_top[i + 1] for i, q in enumerate(by_top[:-1])}
     candidates = [(-(plan_most[p] + tops[by_top[0]]), p, by_top[0], 0) for p in range(len(plans))]
     heapq.heapify(candidates)
-    sums: dict[tuple[tuple[int, ...], ...], list[int]] = {}
+    sums: _SumsCache = {}
     best: _Choice | None = None
     while candidates:
         ceiling, plan_index, pair_index, stage = heapq.heappop(candidates)
@@ -942,7 +943,7 @@ def _best_for(
     choices: Sequence[Sequence[_Option]],
     layers: _Layers,
     cover: _Cover,
-    sums: dict[tuple[tuple[int, ...], ...], list[int]],
+    sums: _SumsCache,
     floor: int,
 ) -> tuple[int, tuple[_Option, ...]] | None:
     """The best total and option a line for one plan and pair, or None when it cannot be shown to
@@ -951,18 +952,23 @@ def _best_for(
     that layer's base: the search branches on one such line at a time, one branch per way its choices
     count (the line then in the bases of the layers it counts toward), pruned by the relaxation that
     lets every choice count. When the sums are too many, the dynamic programme (``_solve``) answers."""
+    modes = _modes(choices, cover)
+    relaxed = None
+    if any(len(line_modes) > 1 for line_modes in modes):
+        relaxed = _by_sums(cart, choices, layers, sums, cover=cover, exact=False)
+        if relaxed is not None and relaxed[0] < floor:
+            return None  # not even the relaxation reaches the best found: nothing here can
     found = _by_sums(cart, choices, layers, sums, cover=cover, exact=True)
-    relaxed = None if found is None or not found[2] else _by_sums(cart, choices, layers, sums, cover=cover, exact=False)
     if found is None or (found[2] and relaxed is None):
         solved = _solve(_steps(cart, choices, layers), layers, max(floor, 0))
         return None if solved is None else (solved[0], tuple(choices[i][p] for i, p in enumerate(solved[2])))
     best = (found[0], tuple(choices[i][p] for i, p in enumerate(found[1])))
     if relaxed is None or relaxed[0] <= max(floor, best[0]):
         return best
-    index, modes = next((i, modes) for i, modes in enumerate(_modes(choices, cover)) if len(modes) > 1)
-    for mode in sorted(modes, reverse=True):  # counting toward the most layers first
+    index, line_modes = next((i, line_modes) for i, line_modes in enumerate(modes) if len(line_modes) > 1)
+    for mode in sorted(line_modes, reverse=True):  # counting toward the most layers first
         narrowed = list(choices)
-        narrowed[index] = modes[mode]
+        narrowed[index] = line_modes[mode]
         line_cover = list(cover)
         line_cover[index] = mode
         branch = _best_for(cart, narrowed, layers, tuple(line_cover), sums, max(floor, best[0]))
@@ -987,7 +993,7 @@ def _by_sums(
     cart: _Cart,
     choices: Sequence[Sequence[_Option]],
     layers: _Layers,
-    sums: dict[tuple[tuple[int, ...], ...], list[int]],
+    sums: _SumsCache,
     *,
     cover: _Cover,
     exact: bool,
@@ -1036,8 +1042,9 @@ def _by_sums(
         group: tuple(tuple(choices[i][j].reduction for j in allowed) for i, allowed in members)
         for group, members in groups.items()
     }
-    prefixes = {group: _prefix_sums(r, sums) for group, r in reductions.items()}
-    values = {group: _set_bits(prefixes[group][-1]) for group in groups}
+    prefixes, values = {}, {}
+    for group, group_reductions in reductions.items():
+        prefixes[group], values[group] = _prefix_sums(group_reductions, sums)
     both, order_only, coupon_only = values[(True, True)], values[(True, False)], values[(False, True)]
     both = _promising(both, order_only, coupon_only, (order_base, units, coupon_base), layers)
     if len(both) * len(order_only) * len(coupon_only) > _SUMS_LIMIT:
@@ -1118,10 +1125,9 @@ _PROMISING_FROM = 8192  # fewer sums than this are all priced (pruning them cost
 _STRETCHES = 256
 
 
-def _prefix_sums(
-    reductions: tuple[tuple[int, ...], ...], cache: dict[tuple[tuple[int, ...], ...], list[int]]
-) -> list[int]:
-    """Bitsets of the sums the first k lines' reductions can make (bit s set: s cents reachable)."""
+def _prefix_sums(reductions: tuple[tuple[int, ...], ...], cache: _SumsCache) -> tuple[list[int], _Array]:
+    """Bitsets of the sums the first k lines' reductions can make (bit s set: s cents reachable), and
+    the sums all of them make, sorted; kept per cart, since many plans and pairs share a group's lines."""
     if reductions not in cache:
         prefixes = [1]
         for line in reductions:
@@ -1129,7 +1135,7 @@ def _prefix_sums(
             for cut in set(line):
                 grown |= reached << cut
             prefixes.append(grown)
-        cache[reductions] = prefixes
+        cache[reductions] = (prefixes, _set_bits(prefixes[-1]))
     return cache[reductions]
 
 
