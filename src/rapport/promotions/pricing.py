@@ -28,6 +28,7 @@ from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field
 from decimal import ROUND_HALF_UP, Decimal
 from enum import StrEnum
+from fractions import Fraction
 from functools import lru_cache
 from itertools import combinations
 
@@ -427,6 +428,16 @@ class _Schedule:
             best = np.minimum(best, self.max_off)
         return np.where(bases > 0, np.minimum(best, bases), 0)
 
+    def steepest(self) -> Fraction | None:
+        """The most the discount can grow per cent of base when it grows without jumps (every tier a
+        percentage, counted from any amount: by units, or from zero), else None."""
+        steepest = Fraction(0)
+        for threshold, _, ratio in self.tiers:
+            if ratio is None or (threshold > 0 and not self.by_units):
+                return None
+            steepest = max(steepest, Fraction(ratio[0], 100 * ratio[1]))
+        return steepest
+
     def caps(self) -> tuple[int | None, int | None]:
         """(measure, base) beyond which the discount no longer changes; None where it keeps growing.
         The search keeps its bases saturated at these points, which keeps its states few."""
@@ -492,6 +503,9 @@ class _Layers:
         self._grid: tuple[_Array, _Array, _Array] | None = None
         self.order_schedule = None if order is None else _order_schedule(cart.orders[order])
         self.coupon_schedule = None if coupon is None else _coupon_schedule(cart.coupons[coupon])
+        slopes = [None if s is None else s.steepest() for s in (self.order_schedule, self.coupon_schedule)]
+        # percentages only, together at most the whole: the total never falls as a reduction grows
+        self.percent_only = None not in slopes and sum(slope or 0 for slope in slopes) <= 1
         self.units_cap: int | None = 0
         self.order_cap: int | None = 0
         self.coupon_cap: int | None = 0
@@ -876,10 +890,30 @@ def _pair_bound(cart: _Cart, layers: _Layers, line_most: Sequence[int]) -> int:
         most[(index in order_lines, index in coupon_lines)] += cut
     key = tuple(most.values())
     if key not in layers.bounds:
-        order_room, coupon_room, layer_off = layers.grid(cart)
-        reach = _most_reduction(most, order_room, coupon_room)
-        layers.bounds[key] = int((reach + layer_off).max())
+        if layers.percent_only:
+            layers.bounds[key] = _percent_bound(cart, layers, most)
+        else:
+            order_room, coupon_room, layer_off = layers.grid(cart)
+            reach = _most_reduction(most, order_room, coupon_room)
+            layers.bounds[key] = int((reach + layer_off).max())
     return layers.bounds[key]
+
+
+def _percent_bound(cart: _Cart, layers: _Layers, most: dict[tuple[bool, bool], int]) -> int:
+    """``_pair_bound`` in closed form when both layers are percentages taking together at most the
+    whole (``_Layers.percent_only``): each cent a line's reduction falls short of its largest raises
+    the layers' discount by at most the percentages' sum (plus a cent a layer for rounding), so the
+    total is at most every line at its largest reduction, priced once."""
+    order_lines = frozenset() if layers.order is None else cart.order_lines[layers.order]
+    coupon_lines = frozenset() if layers.coupon is None else cart.coupon_lines[layers.coupon]
+    order_base = sum(cart.gross[i] for i in order_lines) - most[(True, True)] - most[(True, False)]
+    coupon_base = sum(cart.gross[i] for i in coupon_lines) - most[(True, True)] - most[(False, True)]
+    units = sum(cart.lines[i].quantity for i in order_lines)
+    bound = sum(most.values())
+    for schedule, base in ((layers.order_schedule, order_base), (layers.coupon_schedule, coupon_base)):
+        if schedule is not None:
+            bound += schedule.discount(base, units) + 1
+    return bound
 
 
 _GRID = 16  # pieces a percentage's base is cut into for a pair's bound
