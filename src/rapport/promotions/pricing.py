@@ -891,7 +891,7 @@ def _pair_bound(cart: _Cart, layers: _Layers, line_most: Sequence[int]) -> int:
     key = tuple(most.values())
     if key not in layers.bounds:
         if layers.percent_only:
-            layers.bounds[key] = _percent_bound(cart, layers, most)
+            layers.bounds[key] = _percent_bound(cart, layers, _cover(cart, layers), line_most)
         else:
             order_room, coupon_room, layer_off = layers.grid(cart)
             reach = _most_reduction(most, order_room, coupon_room)
@@ -899,17 +899,21 @@ def _pair_bound(cart: _Cart, layers: _Layers, line_most: Sequence[int]) -> int:
     return layers.bounds[key]
 
 
-def _percent_bound(cart: _Cart, layers: _Layers, most: dict[tuple[bool, bool], int]) -> int:
+def _percent_bound(cart: _Cart, layers: _Layers, cover: _Cover, line_most: Sequence[int]) -> int:
     """``_pair_bound`` in closed form when both layers are percentages taking together at most the
     whole (``_Layers.percent_only``): each cent a line's reduction falls short of its largest raises
     the layers' discount by at most the percentages' sum (plus a cent a layer for rounding), so the
-    total is at most every line at its largest reduction, priced once."""
-    order_lines = frozenset() if layers.order is None else cart.order_lines[layers.order]
-    coupon_lines = frozenset() if layers.coupon is None else cart.coupon_lines[layers.coupon]
-    order_base = sum(cart.gross[i] for i in order_lines) - most[(True, True)] - most[(True, False)]
-    coupon_base = sum(cart.gross[i] for i in coupon_lines) - most[(True, True)] - most[(False, True)]
-    units = sum(cart.lines[i].quantity for i in order_lines)
-    bound = sum(most.values())
+    total is at most every line at its largest reduction, priced once. ``cover`` says which layers'
+    bases each line is in."""
+    order_base = coupon_base = units = 0
+    for index, (in_order, in_coupon) in enumerate(cover):
+        left = cart.gross[index] - line_most[index]
+        if in_order:
+            order_base += left
+            units += cart.lines[index].quantity
+        if in_coupon:
+            coupon_base += left
+    bound = sum(line_most)
     for schedule, base in ((layers.order_schedule, order_base), (layers.coupon_schedule, coupon_base)):
         if schedule is not None:
             bound += schedule.discount(base, units) + 1
@@ -986,6 +990,10 @@ def _best_for(
     that layer's base: the search branches on one such line at a time, one branch per way its choices
     count (the line then in the bases of the layers it counts toward), pruned by the relaxation that
     lets every choice count. When the sums are too many, the dynamic programme (``_solve``) answers."""
+    if layers.percent_only and floor > 0:
+        line_most = [max(option.reduction for option in options) for options in choices]
+        if _percent_bound(cart, layers, cover, line_most) < floor:
+            return None
     modes = _modes(choices, cover)
     relaxed = None
     if any(len(line_modes) > 1 for line_modes in modes):
