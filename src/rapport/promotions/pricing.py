@@ -506,6 +506,16 @@ class _Layers:
         slopes = [None if s is None else s.steepest() for s in (self.order_schedule, self.coupon_schedule)]
         # percentages only, together at most the whole: the total never falls as a reduction grows
         self.percent_only = None not in slopes and sum(slope or 0 for slope in slopes) <= 1
+        # for _separable_bound: the ways each layer can be bounded (its steepest share, or its cap)
+        self.percent_terms: tuple[list[tuple[float, float]], list[tuple[float, float]]] | None = None
+        if None not in slopes:
+            terms = []
+            for schedule, slope in zip((self.order_schedule, self.coupon_schedule), slopes, strict=True):
+                ways = [(0.0, 0.0)] if schedule is None else [(float(slope or 0), 0.5)]
+                if schedule is not None and schedule.max_off is not None:
+                    ways.append((0.0, float(schedule.max_off)))
+                terms.append(ways)
+            self.percent_terms = (terms[0], terms[1])
         self.units_cap: int | None = 0
         self.order_cap: int | None = 0
         self.coupon_cap: int | None = 0
@@ -920,6 +930,34 @@ def _percent_bound(cart: _Cart, layers: _Layers, cover: _Cover, line_most: Seque
     return bound
 
 
+def _separable_bound(cart: _Cart, layers: _Layers, choices: Sequence[Sequence[_Option]], cover: _Cover) -> int:
+    """With percentage layers (no jumps: ``_Schedule.steepest``), the most one plan and pair can take,
+    line by line. A layer takes at most its steepest share of its base (plus half a cent of rounding),
+    or at most its cap; either way the total is a sum over the lines, so each line's best choice
+    bounds it, stacking rules included (a choice kept out of a layer adds nothing to it). The least
+    of these bounds, in floats with a cent to spare each way."""
+    assert layers.percent_terms is not None
+    order_ways, coupon_ways = layers.percent_terms
+    least = float("inf")
+    for order_share, order_fixed in order_ways:
+        for coupon_share, coupon_fixed in coupon_ways:
+            total = order_fixed + coupon_fixed
+            for index, options in enumerate(choices):
+                in_order, in_coupon = cover[index]
+                gross = cart.gross[index]
+                total += max(
+                    option.reduction
+                    + (gross - option.reduction)
+                    * (
+                        (order_share if in_order and option.counts_for_order else 0.0)
+                        + (coupon_share if in_coupon and option.counts_for_coupon else 0.0)
+                    )
+                    for option in options
+                )
+            least = min(least, total)
+    return int(least) + 2
+
+
 _GRID = 16  # pieces a percentage's base is cut into for a pair's bound
 _STATE_GRID = 16  # and for each state in the programme
 
@@ -990,10 +1028,8 @@ def _best_for(
     that layer's base: the search branches on one such line at a time, one branch per way its choices
     count (the line then in the bases of the layers it counts toward), pruned by the relaxation that
     lets every choice count. When the sums are too many, the dynamic programme (``_solve``) answers."""
-    if layers.percent_only and floor > 0:
-        line_most = [max(option.reduction for option in options) for options in choices]
-        if _percent_bound(cart, layers, cover, line_most) < floor:
-            return None
+    if layers.percent_terms is not None and floor > 0 and _separable_bound(cart, layers, choices, cover) < floor:
+        return None
     modes = _modes(choices, cover)
     relaxed = None
     if any(len(line_modes) > 1 for line_modes in modes):
