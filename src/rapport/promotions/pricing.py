@@ -1027,7 +1027,9 @@ def _best_for(
     each layer covering its line. A choice that does not (特价 kept out of 满减) takes its line out of
     that layer's base: the search branches on one such line at a time, one branch per way its choices
     count (the line then in the bases of the layers it counts toward), pruned by the relaxation that
-    lets every choice count. When the sums are too many, the dynamic programme (``_solve``) answers."""
+    lets every choice count. When the sums are too many, the dynamic programme (``_solve``) answers.
+    Before any sums are priced, a plan or branch that cannot reach ``floor`` is dropped: by the closed
+    form of ``_separable_bound`` when the layers allow it, else by the relaxation priced first."""
     if layers.percent_terms is not None and floor > 0 and _separable_bound(cart, layers, choices, cover) < floor:
         return None
     modes = _modes(choices, cover)
