@@ -9,6 +9,7 @@ from collections.abc import Callable
 from datetime import timedelta
 from decimal import Decimal
 from typing import Any
+from unittest.mock import patch
 
 import pytest
 from django.test import Client
@@ -258,3 +259,15 @@ def test_an_order_offer_that_excludes_coupons_gives_way_only_when_the_coupon_is_
         buyer, tee_cart(), key="x-2", order_reference="SO-X", actor=system_actor, coupon_code=large.code
     )
     assert (redemption.promotion_discount, redemption.coupon_discount) == (D("0.00"), D("50.00"))
+
+
+def test_the_quote_looks_the_running_promotions_up_once_however_many_coupons_are_held(
+    buyer: Customer, tee_discount: Promotion, system_actor: Actor
+) -> None:
+    for n, amount in enumerate(("10", "20", "30")):
+        template = coupon_template(name=f"减{amount}", amount_off=D(amount))
+        coupons.issue(template, buyer, key=f"held-{n}", actor=system_actor)
+    with patch.object(checkout, "available", wraps=checkout.available) as looked_up:
+        quote = checkout.quote(buyer, tee_cart())
+    assert looked_up.call_count == 1
+    assert [row.discount for row in quote["coupons"]] == [D("30.00"), D("20.00"), D("10.00")]

@@ -28,6 +28,7 @@ from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field
 from decimal import ROUND_HALF_UP, Decimal
 from enum import StrEnum
+from fractions import Fraction
 from functools import lru_cache
 from itertools import combinations
 
@@ -36,6 +37,7 @@ import numpy.typing as npt
 
 CENT = Decimal("0.01")
 _Array = npt.NDArray[np.int64]
+_SumsCache = dict[tuple[tuple[int, ...], ...], tuple[list[int], _Array]]  # per cart: see _prefix_sums
 
 
 class Layer(StrEnum):
@@ -426,6 +428,16 @@ class _Schedule:
             best = np.minimum(best, self.max_off)
         return np.where(bases > 0, np.minimum(best, bases), 0)
 
+    def steepest(self) -> Fraction | None:
+        """The most the discount can grow per cent of base when it grows without jumps (every tier a
+        percentage, counted from any amount: by units, or from zero), else None."""
+        steepest = Fraction(0)
+        for threshold, _, ratio in self.tiers:
+            if ratio is None or (threshold > 0 and not self.by_units):
+                return None
+            steepest = max(steepest, Fraction(ratio[0], 100 * ratio[1]))
+        return steepest
+
     def caps(self) -> tuple[int | None, int | None]:
         """(measure, base) beyond which the discount no longer changes; None where it keeps growing.
         The search keeps its bases saturated at these points, which keeps its states few."""
@@ -491,6 +503,19 @@ class _Layers:
         self._grid: tuple[_Array, _Array, _Array] | None = None
         self.order_schedule = None if order is None else _order_schedule(cart.orders[order])
         self.coupon_schedule = None if coupon is None else _coupon_schedule(cart.coupons[coupon])
+        slopes = [None if s is None else s.steepest() for s in (self.order_schedule, self.coupon_schedule)]
+        # percentages only, together at most the whole: the total never falls as a reduction grows
+        self.percent_only = None not in slopes and sum(slope or 0 for slope in slopes) <= 1
+        # for _separable_bound: the ways each layer can be bounded (its steepest share, or its cap)
+        self.percent_terms: tuple[list[tuple[float, float]], list[tuple[float, float]]] | None = None
+        if None not in slopes:
+            terms = []
+            for schedule, slope in zip((self.order_schedule, self.coupon_schedule), slopes, strict=True):
+                ways = [(0.0, 0.0)] if schedule is None else [(float(slope or 0), 0.5)]
+                if schedule is not None and schedule.max_off is not None:
+                    ways.append((0.0, float(schedule.max_off)))
+                terms.append(ways)
+            self.percent_terms = (terms[0], terms[1])
         self.units_cap: int | None = 0
         self.order_cap: int | None = 0
         self.coupon_cap: int | None = 0
@@ -807,7 +832,7 @@ def _search(cart: _Cart) -> _Choice:
     next_pair = {q: by_top[i + 1] for i, q in enumerate(by_top[:-1])}
     candidates = [(-(plan_most[p] + tops[by_top[0]]), p, by_top[0], 0) for p in range(len(plans))]
     heapq.heapify(candidates)
-    sums: dict[tuple[tuple[int, ...], ...], list[int]] = {}
+    sums: _SumsCache = {}
     best: _Choice | None = None
     while candidates:
         ceiling, plan_index, pair_index, stage = heapq.heappop(candidates)
@@ -875,10 +900,62 @@ def _pair_bound(cart: _Cart, layers: _Layers, line_most: Sequence[int]) -> int:
         most[(index in order_lines, index in coupon_lines)] += cut
     key = tuple(most.values())
     if key not in layers.bounds:
-        order_room, coupon_room, layer_off = layers.grid(cart)
-        reach = _most_reduction(most, order_room, coupon_room)
-        layers.bounds[key] = int((reach + layer_off).max())
+        if layers.percent_only:
+            layers.bounds[key] = _percent_bound(cart, layers, _cover(cart, layers), line_most)
+        else:
+            order_room, coupon_room, layer_off = layers.grid(cart)
+            reach = _most_reduction(most, order_room, coupon_room)
+            layers.bounds[key] = int((reach + layer_off).max())
     return layers.bounds[key]
+
+
+def _percent_bound(cart: _Cart, layers: _Layers, cover: _Cover, line_most: Sequence[int]) -> int:
+    """``_pair_bound`` in closed form when both layers are percentages taking together at most the
+    whole (``_Layers.percent_only``): each cent a line's reduction falls short of its largest raises
+    the layers' discount by at most the percentages' sum (plus a cent a layer for rounding), so the
+    total is at most every line at its largest reduction, priced once. ``cover`` says which layers'
+    bases each line is in."""
+    order_base = coupon_base = units = 0
+    for index, (in_order, in_coupon) in enumerate(cover):
+        left = cart.gross[index] - line_most[index]
+        if in_order:
+            order_base += left
+            units += cart.lines[index].quantity
+        if in_coupon:
+            coupon_base += left
+    bound = sum(line_most)
+    for schedule, base in ((layers.order_schedule, order_base), (layers.coupon_schedule, coupon_base)):
+        if schedule is not None:
+            bound += schedule.discount(base, units) + 1
+    return bound
+
+
+def _separable_bound(cart: _Cart, layers: _Layers, choices: Sequence[Sequence[_Option]], cover: _Cover) -> int:
+    """With percentage layers (no jumps: ``_Schedule.steepest``), the most one plan and pair can take,
+    line by line. A layer takes at most its steepest share of its base (plus half a cent of rounding),
+    or at most its cap; either way the total is a sum over the lines, so each line's best choice
+    bounds it, stacking rules included (a choice kept out of a layer adds nothing to it). The least
+    of these bounds, in floats with a cent to spare each way."""
+    assert layers.percent_terms is not None
+    order_ways, coupon_ways = layers.percent_terms
+    least = float("inf")
+    for order_share, order_fixed in order_ways:
+        for coupon_share, coupon_fixed in coupon_ways:
+            total = order_fixed + coupon_fixed
+            for index, options in enumerate(choices):
+                in_order, in_coupon = cover[index]
+                gross = cart.gross[index]
+                total += max(
+                    option.reduction
+                    + (gross - option.reduction)
+                    * (
+                        (order_share if in_order and option.counts_for_order else 0.0)
+                        + (coupon_share if in_coupon and option.counts_for_coupon else 0.0)
+                    )
+                    for option in options
+                )
+            least = min(least, total)
+    return int(least) + 2
 
 
 _GRID = 16  # pieces a percentage's base is cut into for a pair's bound
@@ -942,7 +1019,7 @@ def _best_for(
     choices: Sequence[Sequence[_Option]],
     layers: _Layers,
     cover: _Cover,
-    sums: dict[tuple[tuple[int, ...], ...], list[int]],
+    sums: _SumsCache,
     floor: int,
 ) -> tuple[int, tuple[_Option, ...]] | None:
     """The best total and option a line for one plan and pair, or None when it cannot be shown to
@@ -950,19 +1027,28 @@ def _best_for(
     each layer covering its line. A choice that does not (特价 kept out of 满减) takes its line out of
     that layer's base: the search branches on one such line at a time, one branch per way its choices
     count (the line then in the bases of the layers it counts toward), pruned by the relaxation that
-    lets every choice count. When the sums are too many, the dynamic programme (``_solve``) answers."""
+    lets every choice count. When the sums are too many, the dynamic programme (``_solve``) answers.
+    Before any sums are priced, a plan or branch that cannot reach ``floor`` is dropped: by the closed
+    form of ``_separable_bound`` when the layers allow it, else by the relaxation priced first."""
+    if layers.percent_terms is not None and floor > 0 and _separable_bound(cart, layers, choices, cover) < floor:
+        return None
+    modes = _modes(choices, cover)
+    relaxed = None
+    if any(len(line_modes) > 1 for line_modes in modes):
+        relaxed = _by_sums(cart, choices, layers, sums, cover=cover, exact=False)
+        if relaxed is not None and relaxed[0] < floor:
+            return None  # not even the relaxation reaches the best found: nothing here can
     found = _by_sums(cart, choices, layers, sums, cover=cover, exact=True)
-    relaxed = None if found is None or not found[2] else _by_sums(cart, choices, layers, sums, cover=cover, exact=False)
     if found is None or (found[2] and relaxed is None):
         solved = _solve(_steps(cart, choices, layers), layers, max(floor, 0))
         return None if solved is None else (solved[0], tuple(choices[i][p] for i, p in enumerate(solved[2])))
     best = (found[0], tuple(choices[i][p] for i, p in enumerate(found[1])))
     if relaxed is None or relaxed[0] <= max(floor, best[0]):
         return best
-    index, modes = next((i, modes) for i, modes in enumerate(_modes(choices, cover)) if len(modes) > 1)
-    for mode in sorted(modes, reverse=True):  # counting toward the most layers first
+    index, line_modes = next((i, line_modes) for i, line_modes in enumerate(modes) if len(line_modes) > 1)
+    for mode in sorted(line_modes, reverse=True):  # counting toward the most layers first
         narrowed = list(choices)
-        narrowed[index] = modes[mode]
+        narrowed[index] = line_modes[mode]
         line_cover = list(cover)
         line_cover[index] = mode
         branch = _best_for(cart, narrowed, layers, tuple(line_cover), sums, max(floor, best[0]))
@@ -987,7 +1073,7 @@ def _by_sums(
     cart: _Cart,
     choices: Sequence[Sequence[_Option]],
     layers: _Layers,
-    sums: dict[tuple[tuple[int, ...], ...], list[int]],
+    sums: _SumsCache,
     *,
     cover: _Cover,
     exact: bool,
@@ -1036,8 +1122,9 @@ def _by_sums(
         group: tuple(tuple(choices[i][j].reduction for j in allowed) for i, allowed in members)
         for group, members in groups.items()
     }
-    prefixes = {group: _prefix_sums(r, sums) for group, r in reductions.items()}
-    values = {group: _set_bits(prefixes[group][-1]) for group in groups}
+    prefixes, values = {}, {}
+    for group, group_reductions in reductions.items():
+        prefixes[group], values[group] = _prefix_sums(group_reductions, sums)
     both, order_only, coupon_only = values[(True, True)], values[(True, False)], values[(False, True)]
     both = _promising(both, order_only, coupon_only, (order_base, units, coupon_base), layers)
     if len(both) * len(order_only) * len(coupon_only) > _SUMS_LIMIT:
@@ -1118,10 +1205,9 @@ _PROMISING_FROM = 8192  # fewer sums than this are all priced (pruning them cost
 _STRETCHES = 256
 
 
-def _prefix_sums(
-    reductions: tuple[tuple[int, ...], ...], cache: dict[tuple[tuple[int, ...], ...], list[int]]
-) -> list[int]:
-    """Bitsets of the sums the first k lines' reductions can make (bit s set: s cents reachable)."""
+def _prefix_sums(reductions: tuple[tuple[int, ...], ...], cache: _SumsCache) -> tuple[list[int], _Array]:
+    """Bitsets of the sums the first k lines' reductions can make (bit s set: s cents reachable), and
+    the sums all of them make, sorted; kept per cart, since many plans and pairs share a group's lines."""
     if reductions not in cache:
         prefixes = [1]
         for line in reductions:
@@ -1129,7 +1215,7 @@ def _prefix_sums(
             for cut in set(line):
                 grown |= reached << cut
             prefixes.append(grown)
-        cache[reductions] = prefixes
+        cache[reductions] = (prefixes, _set_bits(prefixes[-1]))
     return cache[reductions]
 
 

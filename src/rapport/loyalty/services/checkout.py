@@ -31,11 +31,13 @@ from rapport.loyalty.services.cards import active_cards
 from rapport.loyalty.services.cart import Cart, engine_lines
 from rapport.loyalty.services.ledger import CENT, Posting
 from rapport.loyalty.services.program import program_settings
-from rapport.promotions.pricing import Layer
+from rapport.promotions.models import Promotion
+from rapport.promotions.pricing import ItemOffer, Layer
 from rapport.promotions.services import (
     MEMBER_PRICE_KEY,
     Priced,
     Shopper,
+    available,
     member_price_offer,
     price_cart,
     record_uses,
@@ -75,23 +77,49 @@ class Promotions:
     coupon_code: str
 
 
-def price_promotions(customer: Customer, cart: Cart, perks: MemberPerks, held: Sequence[Coupon] = ()) -> Promotions:
-    """The cart priced by the promotions engine for this customer, with ``held`` (coupons already
-    found usable on this cart, ``coupons.refusal_for``) as its coupon layer."""
+@dataclass(frozen=True)
+class PricingInputs:
+    """What pricing a cart for a customer needs besides the coupons, looked up once a request (the
+    quote prices the cart once without a coupon and once per coupon held)."""
+
+    shopper: Shopper
+    member: ItemOffer | None
+    running: list[Promotion]
+
+
+def pricing_inputs(customer: Customer, cart: Cart, perks: MemberPerks) -> PricingInputs:
     membership = Membership.objects.select_related("level").filter(customer_id=customer.pk).first()
     shopper = Shopper(
         customer_id=customer.pk,
         level_code=membership.level.name if membership and membership.level else "",
         is_new=not Order.objects.filter(customer_id=customer.pk).exists(),
     )
-    member = member_price_offer(perks.discount_percent, _("Member price"))
+    running = available(
+        shopper, store_id=cart.store_id, channel=cart.channel, at=timezone.now(), lines=engine_lines(cart)
+    )
+    return PricingInputs(shopper, member_price_offer(perks.discount_percent, _("Member price")), running)
+
+
+def price_promotions(
+    customer: Customer,
+    cart: Cart,
+    perks: MemberPerks,
+    held: Sequence[Coupon] = (),
+    *,
+    inputs: PricingInputs | None = None,
+) -> Promotions:
+    """The cart priced by the promotions engine for this customer, with ``held`` (coupons already
+    found usable on this cart, ``coupons.refusal_for``) as its coupon layer; ``inputs`` when the
+    caller has already looked them up."""
+    inputs = inputs or pricing_inputs(customer, cart, perks)
     priced = price_cart(
         engine_lines(cart),
-        shopper=shopper,
+        shopper=inputs.shopper,
         store_id=cart.store_id,
         channel=cart.channel,
-        extra_items=[member] if member else [],
+        extra_items=[inputs.member] if inputs.member else [],
         coupons=[coupons.coupon_offer(coupon) for coupon in held],
+        promotions=inputs.running,
     )
     applied = priced.quote.applied
     member_discount = sum((a.amount for a in applied if a.key == MEMBER_PRICE_KEY), ZERO)
@@ -134,7 +162,8 @@ def quote(customer: Customer, cart: Cart) -> dict[str, Any]:
     that excludes coupons gives way when the coupon is worth more); the best one is what points are
     counted after."""
     perks = member_perks(customer.pk)
-    promotions = price_promotions(customer, cart, perks)
+    inputs = pricing_inputs(customer, cart, perks)
+    promotions = price_promotions(customer, cart, perks, inputs=inputs)
     after_member = cart.total - promotions.priced.quote.discount
     best_total = promotions.priced.quote.discount
     coupon_rows: list[CouponOption] = []
@@ -146,7 +175,7 @@ def quote(customer: Customer, cart: Cart) -> dict[str, Any]:
         refusal = coupons.refusal_for(coupon, cart)
         discount, reason = ZERO, "" if refusal is None else refusal.message
         if refusal is None:
-            with_coupon = price_promotions(customer, cart, perks, [coupon])
+            with_coupon = price_promotions(customer, cart, perks, [coupon], inputs=inputs)
             discount = with_coupon.coupon_discount
             if discount <= 0:
                 reason = _coupon_refusal(coupon, promotions).message

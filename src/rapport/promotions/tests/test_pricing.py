@@ -358,3 +358,50 @@ def test_no_line_goes_below_zero_and_no_excluded_combination_applies(cart, offer
             assert Layer.ORDER not in layers
         if item is not None and not item.with_coupons:
             assert Layer.COUPON not in layers
+
+
+@st.composite
+def percentage_offer_sets(
+    draw: st.DrawFn,
+) -> tuple[list[UnitPrice | BuyXGetY | Bundle], list[OrderOffer], list[CouponOffer]]:
+    """Order discounts counted in units (满2件9折) and percentage coupons with caps (9折券, at most ¥50):
+    the layers the search bounds in closed form (``_percent_bound``, ``_separable_bound``)."""
+    percent = st.integers(1, 90).map(D)
+    items = [draw(item_offers(f"I{n}")) for n in range(draw(st.integers(0, 4)))]
+    orders = [
+        OrderOffer(
+            f"O{n}",
+            f"O{n}",
+            tuple(Tier(D(draw(st.integers(0, 4))), percent_off=draw(percent)) for _ in range(draw(st.integers(1, 2)))),
+            draw(scopes()),
+            by_units=True,
+            max_off=draw(st.none() | money),
+            with_coupons=draw(flags),
+        )
+        for n in range(draw(st.integers(0, 2)))
+    ]
+    coupons = [
+        CouponOffer(f"C{n}", f"C{n}", percent_off=draw(percent), max_off=draw(st.none() | money), scope=draw(scopes()))
+        for n in range(draw(st.integers(0, 2)))
+    ]
+    return items, orders, coupons
+
+
+@settings(max_examples=300, deadline=None)
+@given(cart=carts(), offers=percentage_offer_sets())
+def test_the_closed_form_bounds_of_percentage_layers_hold(cart, offers):
+    """Each bound is at least what the plan and pair really give, and the search with them still
+    equals trying every combination."""
+    items, orders, coupons = offers
+    assert price(cart, items, orders, coupons).discount == reference_discount(cart, items, orders, coupons)
+    prepared = pricing._prepare(cart, items, orders, coupons)
+    plans = pricing._Plans.of(prepared)
+    for order, coupon in pricing._pairs(prepared):
+        layers = pricing._Layers(prepared, order, coupon)
+        cover = pricing._cover(prepared, layers)
+        for index in range(len(plans)):
+            found = pricing._best_for(prepared, plans.choices(index), layers, cover, {}, 0)
+            best = 0 if found is None else found[0]
+            if layers.percent_terms is not None:
+                assert pricing._separable_bound(prepared, layers, plans.choices(index), cover) >= best
+            assert pricing._pair_bound(prepared, layers, plans.line_most_of(index)) >= best
