@@ -327,9 +327,14 @@ def member_price_offer(percent_off: Decimal, label: str) -> UnitPrice | None:
     return UnitPrice(MEMBER_PRICE_KEY, label, percent_off=percent_off)
 
 
+# What :func:`available` returns, named for callers that keep it between pricings (the checkout prices
+# the cart once per held coupon against one look-up) without reading this app's models.
+RunningPromotions = list[Promotion]
+
+
 def available(
     shopper: Shopper, *, store_id: int | None, channel: str, at: datetime, lines: Sequence[CartLine] | None = None
-) -> list[Promotion]:
+) -> RunningPromotions:
     """The promotions this shopper may use at this store, on this channel, now: running, for their
     audience (a segment's membership at ``at``, looked up only for the promotions that could touch
     the cart's ``lines`` when given), with uses left in total and for them."""

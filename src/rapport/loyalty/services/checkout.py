@@ -31,11 +31,11 @@ from rapport.loyalty.services.cards import active_cards
 from rapport.loyalty.services.cart import Cart, engine_lines
 from rapport.loyalty.services.ledger import CENT, Posting
 from rapport.loyalty.services.program import program_settings
-from rapport.promotions.models import Promotion
 from rapport.promotions.pricing import ItemOffer, Layer
 from rapport.promotions.services import (
     MEMBER_PRICE_KEY,
     Priced,
+    RunningPromotions,
     Shopper,
     available,
     member_price_offer,
@@ -84,7 +84,7 @@ class PricingInputs:
 
     shopper: Shopper
     member: ItemOffer | None
-    running: list[Promotion]
+    running: RunningPromotions
 
 
 def pricing_inputs(customer: Customer, cart: Cart, perks: MemberPerks) -> PricingInputs:
