@@ -14,7 +14,7 @@ import pytest
 from rapport.commerce.models import Order
 from rapport.core.errors import Conflict, InvalidInput
 from rapport.customers.models import Customer
-from rapport.service import bot, bot_review, kb
+from rapport.service import bot, bot_review, kb, smalltalk
 from rapport.service.evaluation import (
     FRESH,
     FRESH2,
@@ -262,6 +262,33 @@ def test_small_talk_never_opens_a_ticket(seeded_kb, customer: Customer):
         assert not reply.answer.handed_over and not reply.offer_handover
     assert not Ticket.objects.exists()
     assert BotQuestion.objects.filter(outcome=BotQuestion.Outcome.SMALLTALK).count() == 4
+
+
+def test_acknowledging_an_answer_or_an_offer_gets_a_short_reply_and_no_ticket(seeded_kb, customer: Customer):
+    conversation = bot.start(customer)
+    assert not bot.ask(conversation, "How can I track my package?").answer.handed_over
+    for text in ("ok", "好的", "ok got it, thanks", "嗯嗯 明白了", "👍"):
+        reply = bot.ask(conversation, text)
+        assert reply.answer.reason == bot.SMALLTALK and not reply.offer_handover, text
+    # "好的" after an offer of a person is not the customer's confirmation: only hand_over() is
+    assert bot.ask(conversation, "Can I get cash back for the balance on my stored-value card?").offer_handover
+    assert bot.ask(conversation, "好的").answer.reason == bot.SMALLTALK
+    assert not Ticket.objects.exists()
+
+
+def test_no_small_talk_message_the_classifier_learnt_from_opens_a_ticket(seeded_kb, customer: Customer):
+    """A ticket opens in ``ask`` only for an explicit request for a person; every small-talk
+    message of the classifier's training file is answered in kind without an offer."""
+    data = smalltalk.training_data()
+    messages = [m for section in ("synthetic", "tuning_sets") for kind in data[section].values() for m in kind]
+    conversation = bot.start(customer)
+    replied = 0
+    for text in messages:
+        reply = bot.ask(conversation, text)
+        assert not (reply.answer.handed_over and not reply.offer_handover), text  # never a ticket at once
+        replied += reply.answer.reason == bot.SMALLTALK
+    assert not Ticket.objects.exists()
+    assert replied >= 0.95 * len(messages)
 
 
 def test_an_unsure_bot_offers_a_person_and_opens_a_ticket_only_when_accepted(seeded_kb, customer, frozen):
