@@ -19,7 +19,6 @@ import threading
 from pathlib import Path
 from typing import Any
 
-
 # The training examples: synthetic ones per kind and the tuning sets' small talk (see its "about").
 TRAINING_FILE = Path(__file__).with_name("bot_smalltalk.json")
 SHORT_CHARACTERS = 16  # a longer message is a question, even with a greeting in it
