@@ -73,8 +73,8 @@ def test_floors_on_the_tuning_set(seeded_kb):
     judged = judge_all()
     score = evaluate(judged=judged)
     assert score.accuracy >= 0.92, score.misses
-    assert score.wrong_rate <= 0.01, score.misses
-    assert score.out_of_scope_handed_over >= 0.98, score.misses
+    assert score.wrong_rate <= 0.014, score.misses
+    assert score.out_of_scope_handed_over >= 0.97, score.misses
     assert score.smalltalk_replied >= 0.99, score.misses
     assert score.handover_rate <= 0.25
     # a stricter threshold hands more over
@@ -84,12 +84,13 @@ def test_floors_on_the_tuning_set(seeded_kb):
 @pytest.mark.parametrize(
     ("path", "accuracy", "wrong_rate", "out_of_scope", "smalltalk"),
     [
-        (WRITTEN, 0.86, 0.02, 0.99, 0.95),
+        (WRITTEN, 0.86, 0.02, 0.96, 0.99),
         (FRESH2, 0.83, 0.022, 0.97, 0.99),
-        (FRESH3, 0.87, 0.009, 0.92, 0.99),
+        (FRESH3, 0.87, 0.009, 0.95, 0.99),
         (FRESH4, 0.90, 0.026, 0.89, 0.87),
+        (FRESH5, 0.88, 0.01, 0.96, 0.95),
     ],
-    ids=["written", "fresh2", "fresh3", "fresh4"],
+    ids=["written", "fresh2", "fresh3", "fresh4", "fresh5"],
 )
 def test_floors_on_the_other_writers_tuning_sets(seeded_kb, path, accuracy, wrong_rate, out_of_scope, smalltalk):
     score = evaluate(judged=judge_all(path))
