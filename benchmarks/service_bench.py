@@ -66,10 +66,10 @@ def generate(count: int, rng: random.Random) -> list[tuple[int, str, str, str, s
     return articles
 
 
-# fresh5, the held-out set of the moment, is measured once, by ``rapport service_evaluate_bot`` at the
+# fresh6, the held-out set of the moment, is measured once, by ``rapport service_evaluate_bot`` at the
 # end of the round that introduced it: a benchmark run each time would make it one more set the bot is
 # steered by.
-FIGURED_SETS = {name: path for name, path in SETS.items() if name != "fresh5"}
+FIGURED_SETS = {name: path for name, path in SETS.items() if name != "fresh6"}
 
 
 def percentile(values: list[float], share: float) -> float:

@@ -57,6 +57,7 @@ ASK_FOR_HUMAN = re.compile(
     r"|talk to (?:someone|a person)|speak to (?:someone|a person)|\brepresentative\b|complain)",
     re.IGNORECASE,
 )
+ASKS_WHAT_THE_BOT_IS = re.compile(r"(你是|是不是|是真人|是机器|are you|is this|am i talking)", re.IGNORECASE)
 COMPLAINT = re.compile(r"(投诉|complain)", re.IGNORECASE)
 OUT_OF_SCOPE = "out_of_scope"  # the reason when the out-of-scope gate (``scope``) hands a question over
 SMALLTALK = "smalltalk"  # the reason of a short reply to a greeting, thanks or chit-chat
@@ -115,6 +116,8 @@ def smalltalk_kind(question: str) -> str | None:
     if not text:
         return None
     if not SMALLTALK_MESSAGE.fullmatch(text):
+        if ASK_FOR_HUMAN.search(question) and not ASKS_WHAT_THE_BOT_IS.search(question):
+            return None  # "talk to a human please" is a request for a person, never small talk
         kind = smalltalk.classify(question)
         return "chitchat" if kind == "insult" else kind
     for kind, pattern in _SMALLTALK_KINDS.items():

@@ -29,7 +29,11 @@ Sets the bot is not fitted on:
   independently from the article texts only, kept sealed outside the repository while the sixth
   round fitted the out-of-scope classifier, and evaluated once, in aggregate, at its end (the 22
   of its 248 questions that other sets held word for word were dropped unseen by a count-only
-  script).
+  script); seen since, and tuning data of the small-talk classifier in the seventh round;
+* the **sixth fresh held-out** set (``tests/data/bot_questions_fresh6.json``) — written
+  independently, kept sealed outside the repository during the seventh round and evaluated once,
+  in aggregate, at its end (questions other sets held word for word dropped unseen by a
+  count-only script).
 
 The answerability model's threshold is chosen by cross-validation that leaves one tuning set —
 one writer — out at a time (:func:`cross_validated`), since what matters is how the bot fares on
@@ -88,6 +92,7 @@ FRESH2 = DATA / "bot_questions_fresh2.json"
 FRESH3 = DATA / "bot_questions_fresh3.json"
 FRESH4 = DATA / "bot_questions_fresh4.json"
 FRESH5 = DATA / "bot_questions_fresh5.json"
+FRESH6 = DATA / "bot_questions_fresh6.json"
 WRITTEN = DATA / "bot_questions_written.json"
 TUNING = (QUESTIONS, WRITTEN, FRESH2, FRESH3, FRESH4)  # what the answerability model and the gate are fitted on
 # Out-of-domain questions written as negatives for the out-of-scope gate (see the file's "about").
@@ -101,6 +106,7 @@ SETS = {
     "fresh3": FRESH3,
     "fresh4": FRESH4,
     "fresh5": FRESH5,
+    "fresh6": FRESH6,
 }
 SMALLTALK = "smalltalk"
 ORDERS = "orders"  # answered from the signed-in member's own orders

