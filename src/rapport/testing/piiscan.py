@@ -29,6 +29,11 @@ ENABLED = os.environ.get("RAPPORT_PII_SCAN") == "1"
 
 # (table, column): why it may hold a customer's phone or email in plaintext. Keep it short.
 ALLOWED: dict[tuple[str, str], str] = {}
+# (table, column): open leaks, written down in docs/privacy.md ("What is left"). They do not fail a
+# test; the run's summary counts the tests that hit them. Fix one, then delete its line here.
+KNOWN_LEAKS: dict[tuple[str, str], str] = {
+    ("customers_identity", "external_id"): "a shop's customer id that is a phone or an email is kept as given",
+}
 
 _KINDS = (models.CharField, models.TextField, models.JSONField, models.BinaryField)
 _report_key = pytest.StashKey[dict[str, pytest.TestReport]]()
@@ -50,6 +55,7 @@ class Cost:
     scans: int = 0
     seconds: float = 0.0
     cpu: float = 0.0
+    known: dict[tuple[str, str], int] = field(default_factory=dict)
 
 
 COST = Cost()
@@ -64,6 +70,21 @@ def _national_digits(e164: str) -> str:
         return re.sub(r"\D", "", e164)
 
 
+def _decrypted(model: type[models.Model], column: str) -> Iterator[str]:
+    """The column's values decrypted one by one: a test may plant a token sealed under other keys."""
+    from rapport.core.pii import decrypt
+
+    quote = connection.ops.quote_name
+    with connection.cursor() as cursor:
+        cursor.execute(f"SELECT {quote(column)} FROM {quote(model._meta.db_table)} WHERE {quote(column)} <> ''")  # noqa: S608
+        tokens = [token for (token,) in cursor.fetchall()]
+    for token in tokens:
+        try:
+            yield decrypt(token) or ""
+        except RuntimeError:
+            continue
+
+
 def collect_secrets() -> Secrets:
     """The phones and emails of every customer in the database, decrypted, and their tickets' addresses."""
     from rapport.core.pii import mask_email, mask_phone
@@ -71,15 +92,11 @@ def collect_secrets() -> Secrets:
     from rapport.service.models import Ticket
 
     secrets = Secrets()
-    phones = [*Customer.objects.exclude(phone="").values_list("phone", flat=True)]
-    phones += Address.objects.exclude(phone="").values_list("phone", flat=True)
-    for phone in phones:
+    for phone in [*_decrypted(Customer, "phone"), *_decrypted(Address, "phone")]:
         digits = _national_digits(phone)
         if len(digits) >= 7:  # shorter numbers would match ids and amounts
             secrets.phones[digits] = mask_phone(phone)
-    emails = [*Customer.objects.exclude(email="").values_list("email", flat=True)]
-    emails += Ticket.objects.exclude(reply_to="").values_list("reply_to", flat=True)
-    for email in emails:
+    for email in [*_decrypted(Customer, "email"), *_decrypted(Ticket, "reply_to")]:
         if "@" in email:
             secrets.emails[email.lower()] = mask_email(email)
     return secrets
@@ -120,21 +137,24 @@ def _hits_postgresql(secrets: Secrets) -> list[tuple[str, str, str]]:
     quote = connection.ops.quote_name
     phones = [_phone_pattern(d) for d in secrets.phones]
     emails = ["%" + e.replace("\\", "\\\\").replace("%", "\\%").replace("_", "\\_") + "%" for e in secrets.emails]
-    parts, layout, params = [], [], []
+    parts: list[str] = []
+    params: list[Any] = []
+    layout: dict[str, list[tuple[str, str, str]]] = {}
     for table, fields in _columns():
         checks = []
+        params.append(table)
         for field_ in fields:
             text = _as_text(quote(field_.column), field_)
             checks.append(f"coalesce(bool_or({text} ~ ANY(%s::text[])), false)")
             checks.append(f"coalesce(bool_or({text} ILIKE ANY(%s::text[])), false)")
             params += [phones, emails]
-            layout += [(table, field_.column, "phone"), (table, field_.column, "email")]
+        layout[table] = [(table, f.column, kind) for f in fields for kind in ("phone", "email")]
         # identifiers from the model registry, quoted; the values are parameters
-        parts.append(f"SELECT ARRAY[{', '.join(checks)}] AS hit FROM {quote(table)}")  # noqa: S608
+        parts.append(f"SELECT %s::text, ARRAY[{', '.join(checks)}] FROM {quote(table)}")  # noqa: S608
     with connection.cursor() as cursor:
         cursor.execute(" UNION ALL ".join(parts), params)
-        flags = [flag for (row,) in cursor.fetchall() for flag in row]
-    return [where for where, flag in zip(layout, flags, strict=True) if flag]
+        rows = cursor.fetchall()  # UNION ALL keeps no order: each row names its table
+    return [where for table, flags in rows for where, flag in zip(layout[table], flags, strict=True) if flag]
 
 
 def _hits_sqlite(secrets: Secrets) -> list[tuple[str, str, str]]:
@@ -182,10 +202,13 @@ def scan_database(secrets: Secrets) -> list[str]:
     if not secrets:
         return []
     hits = _hits_postgresql(secrets) if connection.vendor == "postgresql" else _hits_sqlite(secrets)
+    for table, column, _kind in hits:
+        if (table, column) in KNOWN_LEAKS:
+            COST.known[table, column] = COST.known.get((table, column), 0) + 1
     return [
         f"{table}.{column}: customer {kind} ({_which(table, column, kind, secrets)})"
         for table, column, kind in hits
-        if (table, column) not in ALLOWED
+        if (table, column) not in ALLOWED and (table, column) not in KNOWN_LEAKS
     ]
 
 
@@ -219,7 +242,11 @@ class _Keep(logging.Handler):
 
 
 def _uses_database(request: pytest.FixtureRequest) -> bool:
-    return request.node.get_closest_marker("django_db") is not None or bool(
+    marker = request.node.get_closest_marker("django_db")
+    if marker is not None:
+        databases = marker.kwargs.get("databases")
+        return databases is None or databases == "__all__" or "default" in databases
+    return bool(
         {"db", "transactional_db", "django_db_reset_sequences", "django_db_serialized_rollback"}
         & set(request.fixturenames)
     )
@@ -264,3 +291,7 @@ def pytest_terminal_summary(terminalreporter: Any) -> None:
             f"plaintext scan: {COST.scans} tests, {COST.seconds:.1f} s "
             f"({1000 * COST.seconds / COST.scans:.1f} ms a test, CPU {1000 * COST.cpu / COST.scans:.1f} ms)"
         )
+        for (table, column), hits in COST.known.items():
+            terminalreporter.write_line(
+                f"plaintext scan: known leak {table}.{column} in {hits} hits: {KNOWN_LEAKS[table, column]}"
+            )

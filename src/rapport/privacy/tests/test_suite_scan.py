@@ -31,6 +31,8 @@ def test_finds_a_planted_phone_and_email_and_names_the_column_masked(system_acto
     assert "customers_customer.name: customer phone (139****0001)" in findings
     assert "customers_customer.city: customer email (S***@example.com)" in findings
     assert not any("13912340001" in f or "scan.me@" in f.lower() for f in findings)
+    with connection.cursor() as cursor:  # planted for this test only: the suite's own scan passes it
+        cursor.execute("UPDATE customers_customer SET name = 'Scan Me', name_pinyin = '', city = ''")
 
 
 def test_reads_log_lines_as_the_masking_handlers_write_them(system_actor: Actor) -> None:
