@@ -1,1 +1,1 @@
-pytest_plugins = ["rapport.testing.fixtures", "rapport.testing.browser"]
+pytest_plugins = ["rapport.testing.fixtures", "rapport.testing.browser", "rapport.testing.piiscan"]

@@ -41,6 +41,7 @@ from rapport.campaigns.delivery import tracking
 from rapport.campaigns.models import Bounce, ChannelKind, EmailSuppression, Message
 from rapport.core.actor import Actor
 from rapport.core.errors import InvalidInput
+from rapport.core.logmask import mask_personal_text
 from rapport.core.pii import email_index, normalise_email
 from rapport.customers.models import Customer
 
@@ -84,6 +85,11 @@ class Failure:
     status: str
     diagnostic: str = ""
     recipient: str = ""
+
+    def __post_init__(self) -> None:
+        # the server's words often quote the address ("<zhang@example.com>: user unknown"); they are
+        # kept on the bounce, the message's error and the suppression's evidence, so masked
+        object.__setattr__(self, "diagnostic", mask_personal_text(self.diagnostic)[:300])
 
 
 def kind_of(status: str) -> str:

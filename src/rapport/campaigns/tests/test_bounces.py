@@ -18,6 +18,7 @@ from rapport.campaigns.delivery import bounces, tracking
 from rapport.campaigns.models import Bounce, EmailSuppression, Message, Plan
 from rapport.campaigns.transactional import send_transactional
 from rapport.core.errors import InvalidInput
+from rapport.core.pii import mask_email
 from rapport.customers.models import Customer
 
 pytestmark = pytest.mark.django_db
@@ -334,3 +335,17 @@ def test_a_new_hard_bounce_after_a_lift_suppresses_the_address_again(suppressed,
     bounces.receive_returned_mail(returned("postfix_hard_user_unknown.eml", again, customer.email), [])
 
     assert EmailSuppression.objects.get().evidence.startswith(f"hard bounce 5.1.1 of rapport-{again.pk}")
+
+
+def test_the_server_s_words_are_kept_with_the_address_masked(sent_email):
+    """A DSN quotes the address it could not deliver to; the bounce, the message's error and the
+    suppression's evidence keep the words with the address masked (issue 19: no plaintext email)."""
+    customer, _plan, message = sent_email()
+    bounces.receive_returned_mail(
+        returned("postfix_hard_user_unknown.eml", message, customer.email), [bounces.return_path(message.pk)]
+    )
+    message.refresh_from_db()
+    kept = [Bounce.objects.get().diagnostic, message.error, EmailSuppression.objects.get().evidence]
+    assert all("User unknown" in text for text in kept)
+    assert not [text for text in kept if customer.email in text]
+    assert mask_email(customer.email) in kept[0]
