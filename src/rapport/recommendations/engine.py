@@ -78,24 +78,64 @@ def train_als(matrix: sp.csr_matrix, settings: AlsSettings = AlsSettings(), thre
     return model
 
 
+# Over-fetching instead of filtering: implicit filters a customer's own products one CSR row at a
+# time in Python, which cost more than the scoring itself at a million customers. Asking for ``n``
+# plus as many products as a customer has hidden and dropping those gives the same top ``n``;
+# customers with more hidden products than the largest step go through implicit's filter.
+_EXTRA_STEPS = (4, 16, 64, 256)
+
+
 def recommend(
     model: Any, rows: np.ndarray, hidden: sp.csr_matrix, n: int, batch: int = 20_000
 ) -> tuple[np.ndarray, np.ndarray]:
     """Top ``n`` products for the customer ``rows``, never one ``hidden`` marks for that customer."""
+    from implicit.cpu.topk import topk
+
     items = np.full((len(rows), n), -1, dtype=np.int64)
     scores = np.zeros((len(rows), n), dtype=np.float32)
-    # Asking for no more than the catalogue holds: implicit pads longer lists with product 0.
-    n = min(n, hidden.shape[1])
-    for start in range(0, len(rows), batch):
-        chunk = rows[start : start + batch]
-        ids, values = model.recommend(chunk, hidden[chunk], N=n, filter_already_liked_items=True)
-        ids = np.asarray(ids).reshape(len(chunk), -1)
-        values = np.asarray(values).reshape(len(chunk), -1)
-        # filtered products come last, scored at the lowest float
-        ids = np.where(values > FILTERED, ids, -1)
-        items[start : start + batch, : ids.shape[1]] = ids
-        scores[start : start + batch, : ids.shape[1]] = np.where(ids >= 0, values, 0.0)
+    n_items = hidden.shape[1]
+    n = min(n, n_items)  # implicit pads longer lists with product 0
+    counts = np.diff(hidden.indptr)[rows]
+    previous = -1
+    with threadpool_limits(1, "blas"):  # implicit's threads run the batches; BLAS threads would oversubscribe
+        for extra in _EXTRA_STEPS:
+            step = np.flatnonzero((counts > previous) & (counts <= extra))
+            previous = extra
+            for start in range(0, len(step), batch):
+                chunk = step[start : start + batch]
+                wanted = min(n + extra, n_items)
+                found, values = topk(
+                    model.item_factors, model.user_factors[rows[chunk]], wanted, num_threads=model.num_threads
+                )
+                found, values = _drop_hidden(hidden, rows[chunk], found.astype(np.int64), values, n)
+                items[chunk, : found.shape[1]] = found
+                scores[chunk, : found.shape[1]] = values
+        rest = np.flatnonzero(counts > previous)
+        for start in range(0, len(rest), batch):
+            chunk = rest[start : start + batch]
+            found, values = model.recommend(rows[chunk], hidden[rows[chunk]], N=n, filter_already_liked_items=True)
+            found = np.asarray(found).reshape(len(chunk), -1)
+            values = np.asarray(values).reshape(len(chunk), -1)
+            # filtered products come last, scored at the lowest float
+            found = np.where(values > FILTERED, found, -1)
+            items[chunk, : found.shape[1]] = found
+            scores[chunk, : found.shape[1]] = np.where(found >= 0, values, 0.0)
     return items, scores
+
+
+def _drop_hidden(
+    hidden: sp.csr_matrix, rows: np.ndarray, found: np.ndarray, values: np.ndarray, n: int
+) -> tuple[np.ndarray, np.ndarray]:
+    """The first ``n`` of each row's ranked products that ``hidden`` does not mark, -1 past the end."""
+    n_items = hidden.shape[1]
+    mine = hidden[rows]
+    marked = np.repeat(np.arange(len(rows), dtype=np.int64), np.diff(mine.indptr)) * n_items + mine.indices
+    keys = np.arange(len(rows), dtype=np.int64)[:, None] * n_items + found
+    dropped = np.isin(keys, marked)
+    order = np.argsort(dropped, axis=1, kind="stable")[:, :n]  # kept products first, in rank order
+    kept = ~np.take_along_axis(dropped, order, axis=1)
+    found = np.where(kept, np.take_along_axis(found, order, axis=1), -1)
+    return found, np.where(kept, np.take_along_axis(values, order, axis=1), 0.0).astype(np.float32)
 
 
 def unit_rows(vectors: np.ndarray) -> np.ndarray:
@@ -104,25 +144,53 @@ def unit_rows(vectors: np.ndarray) -> np.ndarray:
 
 
 def reasons(
-    rows: np.ndarray, items: np.ndarray, bought: sp.csr_matrix, seen: sp.csr_matrix, vectors: np.ndarray
+    rows: np.ndarray,
+    items: np.ndarray,
+    bought: sp.csr_matrix,
+    seen: sp.csr_matrix,
+    vectors: np.ndarray,
+    block: int = 2000,
 ) -> tuple[np.ndarray, np.ndarray]:
     """For each recommended product, the customer's own product most like it (by the model's item
     vectors): what they bought when they bought anything, else what they looked at. Returns that
-    product's position (-1 for none) and whether it was bought."""
+    product's position (-1 for none) and whether it was bought.
+
+    Vectorised over a block of customers: every (own product, recommended product) pair of the block
+    is scored at once and the best own product is a segmented argmax (the first on a tie, as a
+    per-customer loop would pick)."""
     because = np.full(items.shape, -1, dtype=np.int64)
+    from_purchase = np.diff(bought.indptr)[rows] > 0
     was_bought = np.zeros(items.shape, dtype=bool)
-    for i, row in enumerate(rows):
-        own = bought.indices[bought.indptr[row] : bought.indptr[row + 1]]
-        from_purchase = len(own) > 0
-        if not from_purchase:
-            own = seen.indices[seen.indptr[row] : seen.indptr[row + 1]]
-        if len(own) == 0:
+    for start in range(0, len(rows), block):
+        part = slice(start, start + block)
+        own = _own_products(rows[part], from_purchase[part], bought, seen)
+        sizes = np.diff(own.indptr)
+        if own.nnz == 0:
             continue
-        wanted = items[i][items[i] >= 0]
-        similarity = vectors[wanted] @ vectors[own].T
-        because[i, : len(wanted)] = own[similarity.argmax(axis=1)]
-        was_bought[i, : len(wanted)] = from_purchase
+        wanted = items[part]
+        owner = np.repeat(np.arange(len(sizes)), sizes)
+        similarity = np.einsum("pd,pkd->pk", vectors[own.indices], vectors[np.maximum(wanted, 0)][owner])
+        starts = own.indptr[:-1][sizes > 0]
+        best = np.maximum.reduceat(similarity, starts, axis=0)
+        filled = np.flatnonzero(sizes > 0)
+        slot = np.full(len(sizes), -1, dtype=np.int64)
+        slot[filled] = np.arange(len(filled))
+        position = np.where(similarity == best[slot[owner]], np.arange(own.nnz)[:, None], own.nnz)
+        first = np.minimum.reduceat(position, starts, axis=0)
+        chosen = np.where(wanted[filled] >= 0, own.indices[first], -1)
+        because[start + filled] = chosen
+        was_bought[start + filled] = (chosen >= 0) & from_purchase[part][filled, None]
     return because, was_bought
+
+
+def _own_products(rows: np.ndarray, from_purchase: np.ndarray, bought: sp.csr_matrix, seen: sp.csr_matrix) -> Any:
+    """Each customer row's bought products, or the ones they looked at when they bought none."""
+    keep_bought = sp.diags(from_purchase.astype(np.float32)) @ bought[rows]
+    keep_seen = sp.diags((~from_purchase).astype(np.float32)) @ (seen[rows] > 0).astype(np.float32)
+    own = (keep_bought + keep_seen).tocsr()
+    own.eliminate_zeros()
+    own.sort_indices()
+    return own
 
 
 def popularity(items: np.ndarray, weights: np.ndarray, n_items: int) -> np.ndarray:

@@ -182,54 +182,94 @@ def _last_bought(fitted: Fitted, feedback: Feedback) -> np.ndarray:
     return last
 
 
-def _list_json(products: list[int], scores: list[float], reasons: list[str], because: list[int]) -> str:
-    return json.dumps(
-        {"products": products, "scores": scores, "reasons": reasons, "because": because}, separators=(",", ":")
-    )
+def _list_pieces(
+    products: np.ndarray, scores: np.ndarray, reasons: np.ndarray, because: np.ndarray, lengths: np.ndarray
+) -> np.ndarray:
+    """The stored lists of a block of customers as text pieces, one row per customer: joined, a row is
+    ``{"products":[...],"scores":[...],"reasons":[...],"because":[...]}`` exactly as ``json.dumps``
+    writes it. Every argument but ``lengths`` is a (customers × slots) object array of ready-made
+    JSON values; a row's first ``lengths`` slots are its list. Built column by column on arrays
+    (empty strings for unused slots), so nothing runs in Python per customer."""
+    customers, slots = products.shape
+    used = np.arange(slots)[None, :] < lengths[:, None]
+    comma = np.where(used[:, 1:], ",", "")
+    columns: list[np.ndarray] = []
+    for label, values in (('{"products":[', products), ('],"scores":[', scores), ('],"reasons":[', reasons)):
+        columns += _joined(label, values, used, comma)
+    columns += _joined('],"because":[', because, used, comma)
+    columns.append(np.full(customers, "]}", dtype=object))
+    return np.stack(columns, axis=1)
 
 
-def _insert_lists(rows: list[tuple[int, str]], now: dt.datetime) -> None:
-    """Many lists per statement: COPY on PostgreSQL, executemany elsewhere (set-based, no ORM rows)."""
+def _joined(label: str, values: np.ndarray, used: np.ndarray, comma: np.ndarray) -> list[np.ndarray]:
+    shown = np.where(used, values, "")
+    out = [np.full(len(values), label, dtype=object), shown[:, 0]]
+    for slot in range(1, values.shape[1]):
+        out += [comma[:, slot - 1], shown[:, slot]]
+    return out
+
+
+def _json_numbers(values: np.ndarray) -> np.ndarray:
+    """Each number as json.dumps writes it, as an object array of the same shape (one str per
+    distinct value: scores are rounded to 4 places, so there are few)."""
+    distinct, inverse = np.unique(values, return_inverse=True)
+    return np.array([repr(v) for v in distinct.tolist()], dtype=object)[inverse].reshape(values.shape)
+
+
+def _insert_lists(customers: np.ndarray, pieces: np.ndarray, now: dt.datetime) -> None:
+    """A block of lists in one statement: COPY on PostgreSQL (the rows joined into one text in C),
+    executemany elsewhere (set-based, no ORM rows)."""
     table = Recommendation._meta.db_table
+    ids = customers.astype(str).astype(object)
     with connection.cursor() as cursor:
         if connection.vendor == "postgresql":
-            stamp = now.isoformat()
+            stamp = np.full(len(ids), f"\t{now.isoformat()}\n", dtype=object)
+            rows = np.column_stack([ids, np.full(len(ids), "\t", dtype=object), pieces, stamp])
             with cursor.copy(f"COPY {table} (customer_id, items, computed_at) FROM STDIN") as copy:
-                copy.write("".join(f"{customer}\t{text}\t{stamp}\n" for customer, text in rows))
+                copy.write("".join(rows.ravel().tolist()))
         else:
             sql = f"INSERT INTO {table} (customer_id, items, computed_at) VALUES (%s, %s, %s)"  # noqa: S608
-            cursor.executemany(sql, [(customer, text, now) for customer, text in rows])
+            cursor.executemany(
+                sql, [(c, "".join(row), now) for c, row in zip(ids.tolist(), pieces.tolist(), strict=True)]
+            )
 
 
 def write_recommendations(fitted: Fitted, feedback: Feedback, catalogue: Catalogue, now: dt.datetime) -> int:
     """Every customer's candidates: ALS with the reason's product, then the content match among
-    products nobody has touched to the customer's latest purchase."""
+    products nobody has touched to the customer's latest purchase (scored as the list's lowest).
+
+    A block of customers at a time on arrays: scoring, reasons, and the stored text."""
     vectors = engine.unit_rows(np.asarray(fitted.model.item_factors))
     cold = cold_neighbours(fitted, catalogue)
     last = _last_bought(fitted, feedback)
     ids = np.append(catalogue.ids, 0)  # position -1 reads as product 0: none
+    id_text = ids.astype(str).astype(object)
+    reason_text = {flag: json.dumps(str(Reason.BOUGHT if flag else Reason.VIEWED)) for flag in (False, True)}
+    similar_text = json.dumps(str(Reason.SIMILAR))
     Recommendation.objects.all().delete()
     for start in range(0, len(fitted.users), BATCH * 4):
         rows = np.arange(start, min(start + BATCH * 4, len(fitted.users)))
         items, scores = engine.recommend(fitted.model, rows, fitted.hidden, CANDIDATES - 1)
         because, was_bought = engine.reasons(rows, items, fitted.bought, fitted.matrix, vectors)
-        counts = (items >= 0).sum(axis=1).tolist()
-        products, because_ids = ids[items].tolist(), ids[because].tolist()
-        rounded = np.round(scores.astype(np.float64), 4).tolist()
-        extra = cold[last[rows]]
-        batch = []
-        for i, row in enumerate(rows.tolist()):
-            n = counts[i]
-            mine, mine_scores, mine_because = products[i][:n], rounded[i][:n], because_ids[i][:n]
-            reasons = [str(Reason.BOUGHT if was_bought[i, 0] else Reason.VIEWED)] * n
-            if last[row] >= 0 and extra[i] >= 0:
-                mine_scores.append(min(mine_scores, default=0.0))
-                mine.append(int(ids[extra[i]]))
-                reasons.append(str(Reason.SIMILAR))
-                mine_because.append(int(ids[last[row]]))
-            text = _list_json(mine, mine_scores, reasons, mine_because)
-            batch.append((int(fitted.users[row]), text))
-        _insert_lists(batch, now)
+        counts = (items >= 0).sum(axis=1)
+        rounded = np.round(scores.astype(np.float64), 4)
+        # the content match goes in the slot after the list, when the customer bought anything
+        extra = np.where(last[rows] >= 0, cold[last[rows]], -1)
+        has_extra = extra >= 0
+        lowest = np.where(counts > 0, np.where(items >= 0, rounded, np.inf).min(axis=1), 0.0)
+        slots = np.arange(CANDIDATES)[None, :]
+        at_extra = has_extra[:, None] & (slots == counts[:, None])
+        products = np.where(at_extra, extra[:, None], np.pad(items, ((0, 0), (0, 1)), constant_values=-1))
+        reasons = np.where(was_bought[:, :1], reason_text[True], reason_text[False]).astype(object)
+        reasons = np.where(at_extra, similar_text, np.broadcast_to(reasons, products.shape)).astype(object)
+        pieces = _list_pieces(
+            id_text[products],
+            _json_numbers(np.where(at_extra, lowest[:, None], np.pad(rounded, ((0, 0), (0, 1))))),
+            reasons,
+            id_text[np.where(at_extra, last[rows][:, None], np.pad(because, ((0, 0), (0, 1)), constant_values=-1))],
+            counts + has_extra,
+        )
+        _insert_lists(fitted.users[rows], pieces, now)
     return len(fitted.users)
 
 
