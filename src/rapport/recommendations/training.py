@@ -12,12 +12,14 @@ import json
 import time
 from collections.abc import Callable
 from dataclasses import dataclass
+from functools import cached_property
 from typing import Any
 
 import numpy as np
 import scipy.sparse as sp
 from django.db import connection, transaction
 from django.utils import timezone
+from threadpoolctl import threadpool_limits
 
 from rapport.commerce.models import COUNTED_STATUSES, Order, OrderLine, Product
 from rapport.customers.models import Customer
@@ -44,6 +46,11 @@ class Catalogue:
 
     def positions(self, product_ids: np.ndarray) -> np.ndarray:
         return np.searchsorted(self.ids, product_ids)
+
+    @cached_property
+    def content(self) -> sp.csr_matrix:
+        """Content vectors (cutting every product's text into words is slow: done once a run)."""
+        return engine.content_vectors(self.categories, self.brands, self.texts)
 
 
 @dataclass
@@ -164,11 +171,10 @@ def cold_neighbours(fitted: Fitted, catalogue: Catalogue) -> np.ndarray:
     out = np.full(len(catalogue.ids), -1, dtype=np.int64)
     if len(cold) == 0:
         return out
-    vectors = engine.content_vectors(catalogue.categories, catalogue.brands, catalogue.texts)
     warm = np.flatnonzero(touched)
     for start in range(0, len(warm), 2000):
         chunk = warm[start : start + 2000]
-        found, _scores = engine.nearest(vectors, chunk, cold, 1)
+        found, _scores = engine.nearest(catalogue.content, chunk, cold, 1)
         out[chunk] = found[:, 0]
     return out
 
@@ -275,60 +281,77 @@ def write_recommendations(fitted: Fitted, feedback: Feedback, catalogue: Catalog
 
 def write_related(fitted: Fitted, feedback: Feedback, catalogue: Catalogue) -> int:
     """Frequently bought together (association measures) and similar products (ALS item vectors;
-    content for products nobody has touched)."""
+    content for products nobody has touched), written from arrays with COPY."""
     ids = catalogue.ids
     purchase = feedback.orders > 0
     pairs = engine.bought_together(feedback.orders[purchase], feedback.items[purchase], len(ids))
-    rows: list[RelatedProduct] = []
     rank = np.arange(len(pairs.a)) - np.searchsorted(pairs.a, pairs.a, side="left")
-    for a, b, r, support, confidence, lift in zip(
-        pairs.a, pairs.b, rank, pairs.support, pairs.confidence, pairs.lift, strict=True
-    ):
-        rows.append(
-            RelatedProduct(
-                product_id=int(ids[a]),
-                related_id=int(ids[b]),
-                kind=RelatedProduct.Kind.TOGETHER,
-                rank=int(r),
-                score=float(confidence),
-                support=float(support),
-                confidence=float(confidence),
-                lift=float(lift),
-            )
-        )
+    similar = []
     touched = np.flatnonzero(np.asarray(fitted.matrix.sum(axis=0)).ravel() > 0)
     if len(touched):
-        similar, scores = fitted.model.similar_items(touched, N=RELATED + 1, items=touched)
-        for source, found, values in zip(touched, np.asarray(similar), np.asarray(scores), strict=True):
-            kept = [(f, v) for f, v in zip(found, values, strict=True) if f != source and f >= 0][:RELATED]
-            rows.extend(
-                RelatedProduct(
-                    product_id=int(ids[source]),
-                    related_id=int(ids[f]),
-                    kind=RelatedProduct.Kind.SIMILAR,
-                    rank=r,
-                    score=float(v),
-                )
-                for r, (f, v) in enumerate(kept)
-            )
+        with threadpool_limits(1, "blas"):  # implicit's threads run the batches
+            found, scores = fitted.model.similar_items(touched, N=RELATED + 1, items=touched)
+        found = np.asarray(found).reshape(len(touched), -1)
+        similar.append(_ranked(touched, found, np.asarray(scores).reshape(found.shape), found != touched[:, None]))
     cold = np.setdiff1d(np.arange(len(ids)), touched)
     if len(cold):
-        vectors = engine.content_vectors(catalogue.categories, catalogue.brands, catalogue.texts)
-        found, scores = engine.nearest(vectors, cold, np.arange(len(ids)), RELATED)
-        for source, near, values in zip(cold, found, scores, strict=True):
-            rows.extend(
-                RelatedProduct(
-                    product_id=int(ids[source]),
-                    related_id=int(ids[f]),
-                    kind=RelatedProduct.Kind.SIMILAR,
-                    rank=r,
-                    score=float(v),
-                )
-                for r, (f, v) in enumerate((f, v) for f, v in zip(near, values, strict=True) if f >= 0)
-            )
+        found, scores = engine.nearest(catalogue.content, cold, np.arange(len(ids)), RELATED)
+        similar.append(_ranked(cold, found, scores, np.ones(found.shape, dtype=bool)))
     RelatedProduct.objects.all().delete()
-    RelatedProduct.objects.bulk_create(rows, batch_size=BATCH)
-    return len(rows)
+    count = _insert_related(
+        RelatedProduct.Kind.TOGETHER,
+        ids[pairs.a],
+        ids[pairs.b],
+        rank,
+        pairs.confidence,  # the score is the rule's confidence
+        pairs.support,
+        pairs.confidence,
+        pairs.lift,
+    )
+    for source, related, ranks, values in similar:
+        nothing = np.full(len(source), np.nan)
+        count += _insert_related(RelatedProduct.Kind.SIMILAR, ids[source], ids[related], ranks, values, *[nothing] * 3)
+    return count
+
+
+def _ranked(
+    sources: np.ndarray, found: np.ndarray, scores: np.ndarray, keep: np.ndarray
+) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray]:
+    """Each source's first ``RELATED`` found products that ``keep`` marks (and that exist), ranked
+    from 0 in their order: (source, related, rank, score) as flat arrays."""
+    keep = keep & (found >= 0)
+    order = np.argsort(~keep, axis=1, kind="stable")[:, :RELATED]  # kept first, in their order
+    kept = np.take_along_axis(keep, order, axis=1)
+    row, slot = np.nonzero(kept)
+    column = order[row, slot]
+    return sources[row], found[row, column], slot, scores[row, column]
+
+
+def _insert_related(kind: str, *columns: np.ndarray) -> int:
+    """Related rows (product, related, rank, score, support, confidence, lift; NaN for none) in one
+    COPY on PostgreSQL, executemany elsewhere."""
+    table = RelatedProduct._meta.db_table
+    names = "product_id, related_id, kind, rank, score, support, confidence, lift"
+    whole = [np.asarray(c, dtype=np.int64) for c in columns[:3]]
+    measures = [np.asarray(c, dtype=np.float64) for c in columns[3:]]
+    size = len(whole[0])
+    with connection.cursor() as cursor:
+        if connection.vendor == "postgresql":
+            texts = [c.astype(str).astype(object) for c in whole]
+            texts.insert(2, np.full(size, str(kind), dtype=object))
+            texts += [np.where(np.isnan(m), "\\N", m.astype(str)).astype(object) for m in measures]
+            tab = np.full(size, "\t", dtype=object)
+            rows = np.column_stack([part for text in texts for part in (text, tab)])
+            rows[:, -1] = "\n"
+            with cursor.copy(f"COPY {table} ({names}) FROM STDIN") as copy:
+                copy.write("".join(rows.ravel().tolist()))
+        else:
+            numbers = [c.tolist() for c in whole] + [
+                [None if v != v else v for v in m.tolist()] for m in measures
+            ]  # NaN: NULL
+            sql = f"INSERT INTO {table} ({names}) VALUES (%s, %s, %s, %s, %s, %s, %s, %s)"  # noqa: S608
+            cursor.executemany(sql, [(p, r, str(kind), k, *m) for p, r, k, *m in zip(*numbers, strict=True)])
+    return size
 
 
 def popular_lists(feedback: Feedback, catalogue: Catalogue, now: dt.datetime) -> dict[str, list[int]]:
@@ -343,14 +366,32 @@ def popular_lists(feedback: Feedback, catalogue: Catalogue, now: dt.datetime) ->
             for i in engine.popularity(items, np.ones(len(items)), len(catalogue.ids))[:CANDIDATES]
         ]
     }
-    cities = dict(Customer.objects.filter(pk__in=np.unique(users).tolist()).exclude(city="").values_list("pk", "city"))
-    by_city = np.array([cities.get(int(u), "") for u in users])
-    for city in sorted(set(cities.values())):
-        mine = by_city == city
-        if mine.sum() >= 20:  # a city needs enough purchases to say what is popular there
-            order = engine.popularity(items[mine], np.ones(mine.sum()), len(catalogue.ids))[:CANDIDATES]
+    names, by_city = _cities(users)
+    grouped = np.argsort(by_city, kind="stable")
+    bounds = np.searchsorted(by_city[grouped], np.arange(len(names) + 1))
+    for code, city in enumerate(names):
+        mine = items[grouped[bounds[code] : bounds[code + 1]]]
+        if len(mine) >= 20:  # a city needs enough purchases to say what is popular there
+            order = engine.popularity(mine, np.ones(len(mine)), len(catalogue.ids))[:CANDIDATES]
             lists[city] = [int(catalogue.ids[i]) for i in order]
     return lists
+
+
+def _cities(users: np.ndarray) -> tuple[list[str], np.ndarray]:
+    """The city names (sorted) and each of ``users``' city as an index into them, -1 for none.
+    Every customer's city is read in one pass: a filter on a million buyers' ids would be a
+    million query parameters."""
+    rows = Customer.objects.exclude(city="").values_list("pk", "city").order_by("pk")
+    pks, cities = [], []
+    for pk, city in rows.iterator(chunk_size=20_000):
+        pks.append(pk)
+        cities.append(city)
+    if not pks:
+        return [], np.full(len(users), -1, dtype=np.int64)
+    known = np.array(pks, dtype=np.int64)
+    names, codes = np.unique(np.array(cities, dtype=object), return_inverse=True)
+    at = np.minimum(np.searchsorted(known, users), len(known) - 1)
+    return [str(n) for n in names], np.where(known[at] == users, codes.ravel()[at], -1)
 
 
 def run_backtest(feedback: Feedback, catalogue: Catalogue) -> dict[str, object]:
