@@ -676,11 +676,14 @@ class OrderMerger(Merger):
     def _clean(self, chunk: list[list[Row]], outcome: ChunkOutcome) -> list[tuple[list[Row], dict[str, Any]]]:
         self.rows.prepare(chunk, self.cache)
         good: list[tuple[list[Row], dict[str, Any]]] = []
+        by_cells = self.rows.clean_cells if self.rows.cells is not None else None
         for unit in chunk:
             line = unit[0][0]
             outcome.rows += len(unit)
             try:
-                cleaned = self.cleaner.clean(self.rows.build(unit))
+                cleaned = by_cells(unit, self.cleaner) if by_cells is not None else None
+                if cleaned is None:
+                    cleaned = self.cleaner.clean(self.rows.build(unit))
             except DomainError as exc:
                 errors = exc.errors or [FieldError("__all__", "invalid", str(exc))]
                 outcome.reject(unit, self.rows.error_lines(unit, errors))
