@@ -425,7 +425,8 @@ class OrderRows:
                 return None
             lines.append(line)
         subtotal = sum([line["line_total"] for line in lines], Decimal("0.00"))
-        totals = cleaner.totals(*(first[at] if at is not None else None for at in cells.totals), subtotal)
+        discount, shipping, total = (first[at] if at is not None else None for at in cells.totals)
+        totals = cleaner.totals(discount, shipping, total, subtotal)
         if totals is None:
             return None
         cleaned = {
