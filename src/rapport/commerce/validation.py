@@ -315,7 +315,7 @@ class BulkOrderCleaner:
         self._money: dict[str, Decimal | None] = {}
         self._quantities: dict[str, int | None] = {}
         self._products: dict[str, Product | None] = {}
-        self._currency = clean_currency(None, field="currency", errors=[])
+        self.default_currency = clean_currency(None, field="currency", errors=[])
 
     def clean(self, data: Mapping[str, Any]) -> dict[str, Any]:
         """The cleaned order, as :func:`clean_order` returns it; raises its ``InvalidInput`` if any."""
@@ -368,7 +368,8 @@ class BulkOrderCleaner:
             return None
         cleaned["status"] = status
         currency = data.get("currency")
-        cleaned["currency"] = clean_currency(currency, field="currency", errors=errors) if currency else self._currency
+        default = self.default_currency
+        cleaned["currency"] = clean_currency(currency, field="currency", errors=errors) if currency else default
         placed_at = data.get("placed_at")
         if placed_at in (None, ""):
             return None
@@ -396,43 +397,55 @@ class BulkOrderCleaner:
             return None
         lines = []
         for line in lines_in:
-            if type(line) is not dict or not line.keys() <= LINE_FIELDS or type(sku := line.get("sku")) is not str:
+            if type(line) is not dict or not line.keys() <= LINE_FIELDS:
                 return None
-            sku = sku.strip()
-            if not sku or len(sku) > 64:
+            cleaned = self.line(line.get("sku"), line.get("name"), line.get("quantity", ""), line.get("unit_price"))
+            if cleaned is None:
                 return None
-            product = self._product(sku)
-            name = line.get("name") or (product.name if product else "")
-            quantity = self.quantity(line.get("quantity", ""))
-            if type(name) is not str or not (name := name.strip()) or quantity is None:
-                return None
-            if line.get("unit_price") in (None, ""):
-                price = product.price if product else None
-            else:
-                price = self.money(line["unit_price"])
-            if price is None:
-                return None
-            lines.append(
-                {
-                    "product_id": product.pk if product else None,
-                    "sku": sku,
-                    "name": name[:200],
-                    "quantity": quantity,
-                    "unit_price": price,
-                    "line_total": (price * quantity).quantize(CENT),
-                }
-            )
+            lines.append(cleaned)
         return lines
 
+    def line(self, sku: Any, name: Any, quantity_text: Any, unit_price: Any) -> dict[str, Any] | None:
+        """One line as ``_clean_line`` cleans it (its fields given, or None when absent); None where
+        that would report an error. Shared with the import's row-level path
+        (:class:`rapport.imports.services.OrderRows`)."""
+        if type(sku) is not str:
+            return None
+        sku = sku.strip()
+        if not sku or len(sku) > 64:
+            return None
+        product = self._product(sku)
+        name = name or (product.name if product else "")
+        quantity = self.quantity(quantity_text)
+        if type(name) is not str or not (name := name.strip()) or quantity is None:
+            return None
+        price = (product.price if product else None) if unit_price in (None, "") else self.money(unit_price)
+        if price is None:
+            return None
+        return {
+            "product_id": product.pk if product else None,
+            "sku": sku,
+            "name": name[:200],
+            "quantity": quantity,
+            "unit_price": price,
+            "line_total": (price * quantity).quantize(CENT),
+        }
+
     def _totals(self, data: Mapping[str, Any], subtotal: Decimal) -> dict[str, Any] | None:
-        """``_order_totals`` on remembered amounts; None where it would report an error."""
-        discount = self.money(data.get("discount_total") or "0")
-        shipping = self.money(data.get("shipping_total") or "0")
+        return self.totals(data.get("discount_total"), data.get("shipping_total"), data.get("total"), subtotal)
+
+    def totals(
+        self, discount_text: Any, shipping_text: Any, total_text: Any, subtotal: Decimal
+    ) -> dict[str, Any] | None:
+        """``_order_totals`` on remembered amounts (each given, or None when absent); None where it
+        would report an error."""
+        discount = self.money(discount_text or "0")
+        shipping = self.money(shipping_text or "0")
         if discount is None or shipping is None:
             return None
         discount, shipping = discount or Decimal("0.00"), shipping or Decimal("0.00")
-        if data.get("total") not in (None, ""):
-            total = self.money(data["total"])
+        if total_text not in (None, ""):
+            total = self.money(total_text)
             if total is None:
                 return None
         else:

@@ -116,8 +116,21 @@ def blind_index(kind: str, normalised: str | None) -> str | None:
     """Keyed HMAC-SHA256 of a normalised value; ``kind`` keeps phone and email spaces apart."""
     if not normalised:
         return None
-    key = settings.RAPPORT_BLIND_INDEX_KEY.encode()
-    return hmac.new(key, f"{kind}:{normalised}".encode(), hashlib.sha256).hexdigest()
+    return _keyed_hmac(settings.RAPPORT_BLIND_INDEX_KEY, f"{kind}:{normalised}")
+
+
+@lru_cache(maxsize=4)
+def _hmac_of_key(key: str) -> hmac.HMAC:
+    return hmac.new(key.encode(), digestmod=hashlib.sha256)
+
+
+def _keyed_hmac(key: str, message: str) -> str:
+    """HMAC-SHA256 (hex) of ``message`` under ``key``, from a copy of the key's prepared HMAC: the
+    same digest as ``hmac.new(key, message, sha256)`` for a third less CPU (an import computes
+    two or three blind indexes a customer)."""
+    keyed = _hmac_of_key(key).copy()
+    keyed.update(message.encode())
+    return keyed.hexdigest()
 
 
 # Searchable encrypted text (ticket subjects): blind tokens of its words. A Latin word gives one
@@ -244,7 +257,16 @@ def phone_tail_index(e164: str | None) -> str | None:
     """Blind index of a phone's last four digits: what a customer says at a counter ("the number
     ending 1057"). Many customers share one; it finds them without decrypting any phone."""
     digits = "".join(c for c in e164 or "" if c.isdigit())
-    return blind_index(PHONE_TAIL, digits[-PHONE_TAIL_DIGITS:]) if len(digits) >= PHONE_TAIL_DIGITS else None
+    if len(digits) < PHONE_TAIL_DIGITS:
+        return None
+    return _tail_index(settings.RAPPORT_BLIND_INDEX_KEY, digits[-PHONE_TAIL_DIGITS:])
+
+
+@lru_cache(maxsize=1 << 14)
+def _tail_index(key: str, tail: str) -> str:
+    """A tail's blind index, remembered: there are at most 10,000 tails of four digits (under a
+    key), and a customer import computes one a row."""
+    return _keyed_hmac(key, f"{PHONE_TAIL}:{tail}")
 
 
 def email_index(email: str | None) -> str | None:
