@@ -530,13 +530,39 @@ def _no_plaintext_personal_data(request: pytest.FixtureRequest) -> Iterator[None
         pytest.fail("customer personal data in plaintext:\n  " + "\n  ".join(findings), pytrace=False)
 
 
+def pytest_sessionfinish(session: pytest.Session) -> None:
+    """An xdist worker hands its cost to the controller, which prints the run's summary."""
+    output = getattr(session.config, "workeroutput", None)
+    if ENABLED and output is not None:
+        output["piiscan"] = {
+            "scans": COST.scans,
+            "tables": COST.tables,
+            "seconds": COST.seconds,
+            "cpu": COST.cpu,
+            "known": [[table, column, hits] for (table, column), hits in COST.known.items()],
+        }
+
+
+@pytest.hookimpl(optionalhook=True)
+def pytest_testnodedown(node: Any, error: Any) -> None:
+    cost = getattr(node, "workeroutput", {}).get("piiscan")
+    if cost:
+        COST.scans += cost["scans"]
+        COST.tables += cost["tables"]
+        COST.seconds += cost["seconds"]
+        COST.cpu += cost["cpu"]
+        for table, column, hits in cost["known"]:
+            COST.known[table, column] = COST.known.get((table, column), 0) + hits
+
+
 def pytest_terminal_summary(terminalreporter: Any) -> None:
     if ENABLED and COST.scans:
         terminalreporter.write_line(
-            f"plaintext scan: {COST.scans} tests, {COST.tables} tables read, {COST.seconds:.1f} s "
-            f"({1000 * COST.seconds / COST.scans:.1f} ms a test, CPU {1000 * COST.cpu / COST.scans:.1f} ms)"
+            f"plaintext scan: {COST.scans} tests, {COST.tables} tables read, {COST.seconds:.1f} s in all workers "
+            f"({1000 * COST.seconds / COST.scans:.1f} ms a test, CPU of the test process "
+            f"{1000 * COST.cpu / COST.scans:.1f} ms)"
         )
         for (table, column), hits in COST.known.items():
             terminalreporter.write_line(
-                f"plaintext scan: known leak {table}.{column} in {hits} hits: {KNOWN_LEAKS[table, column]}"
+                f"plaintext scan: known leak {table}.{column} in {hits} tests: {KNOWN_LEAKS[table, column]}"
             )
