@@ -60,6 +60,7 @@ from rapport.campaigns.models import (
     Step,
 )
 from rapport.core.errors import InvalidInput
+from rapport.core.logmask import mask_personal_text
 from rapport.core.pii import mask_email, mask_phone, mask_text
 from rapport.core.public_url import public_url
 from rapport.customers.models import Customer, Identity
@@ -135,6 +136,17 @@ def masked_address(channel: str, address: str) -> str:
     return mask_text(address)
 
 
+def _kept_text(item: Outgoing) -> str:
+    """The outbox file's text. A customer's message is kept as the log would show it: the address,
+    and emails, phone numbers and ID numbers in the subject and body, masked (personal data lands
+    nowhere in plaintext, issue 19); what the message says, a sign-in code included, stays readable.
+    A notice to staff keeps its address: the operator may forward it."""
+    if item.customer_id is None:
+        return f"To: {item.to}\nSubject: {item.subject}\n\n{item.body}\n"
+    to = masked_address(item.channel, item.to)
+    return f"To: {to}\nSubject: {mask_personal_text(item.subject)}\n\n{mask_personal_text(item.body)}\n"
+
+
 def _log_only(batch: Sequence[Outgoing], why: str) -> list[Outcome]:
     """Keep each message as a file for the operator; the log line names it and holds no body,
     no subject (it may quote a ticket) and only the masked address."""
@@ -144,7 +156,7 @@ def _log_only(batch: Sequence[Outgoing], why: str) -> list[Outcome]:
         path = folder / f"{item.key}.txt"
         try:
             folder.mkdir(parents=True, exist_ok=True, mode=0o700)
-            path.write_text(f"To: {item.to}\nSubject: {item.subject}\n\n{item.body}\n", encoding="utf-8")
+            path.write_text(_kept_text(item), encoding="utf-8")
             path.chmod(0o600)
         except OSError as exc:  # nowhere to keep it: the message is lost, so it failed
             logger.warning("%s message %s could not be kept in %s: %s", item.channel, item.key, folder, exc)

@@ -249,6 +249,7 @@ def test_transactional_email_without_smtp_is_kept_in_the_outbox_and_logged_witho
     assert "b***@163.com" in caplog.text
     kept = tmp_path / f"rapport-{result.message_id}.txt"
     assert "Code 424242" in kept.read_text() and str(kept) in caplog.text
+    assert "bcherry@163.com" not in kept.read_text() and "To: b***@163.com" in kept.read_text()
 
 
 def test_marketing_through_transactional_needs_consent(make_member):
