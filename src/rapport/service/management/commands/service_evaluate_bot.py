@@ -5,7 +5,8 @@ baseline (BM25 alone) in the same run. The demo knowledge base is written inside
 a transaction that is rolled back, so the command leaves the database as it found it.
 
 ``--misses`` lists the questions it got wrong on the tuning sets only: reading the held-out
-set's misses would turn it into a tuning set."""
+set's misses would turn it into a tuning set. ``--fit-smalltalk`` refits the small-talk classifier
+and stores its weights (``bot_smalltalk_weights.json``)."""
 
 from __future__ import annotations
 
@@ -18,7 +19,7 @@ from django.core.management.base import BaseCommand, CommandParser
 from django.db import transaction
 
 from rapport.core.actor import Actor
-from rapport.service import bot, scope
+from rapport.service import bot, scope, smalltalk
 from rapport.service.evaluation import (
     BASELINE_COVERAGE,
     NO_GATE,
@@ -53,6 +54,12 @@ class Command(BaseCommand):
             "bot_calibration.json and bot_scope.json",
         )
         parser.add_argument(
+            "--fit-smalltalk",
+            action="store_true",
+            help="refit the small-talk classifier on bot_smalltalk.json first and write bot_smalltalk_weights.json "
+            "(about 8 s CPU)",
+        )
+        parser.add_argument(
             "--cross-validate",
             type=float,
             metavar="TARGET_WRONG_RATE",
@@ -64,6 +71,9 @@ class Command(BaseCommand):
         thresholds = [float(t) for t in options["thresholds"].split(",") if t.strip()] or [
             settings.RAPPORT_SERVICE_BOT_THRESHOLD
         ]
+        if options["fit_smalltalk"]:
+            data = smalltalk.write_weights()
+            self.stdout.write(f"small talk: {len(data['ngrams'])} n-grams, kinds {', '.join(data['kinds'])}")
         with transaction.atomic():
             Article.objects.all().delete()
             seed_knowledge_base(Actor.system("bot evaluation"))
