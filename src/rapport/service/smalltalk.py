@@ -175,6 +175,12 @@ class StoredModel:
         return np.asarray(scores / scores.sum())
 
 
+def set_model(model: StoredModel | None) -> None:
+    """Use this classifier from now on (None: the stored file's again) — for cross-validation."""
+    global _model
+    _model = model
+
+
 def _char_wb_analyser() -> Any:
     from sklearn.feature_extraction.text import TfidfVectorizer
 
@@ -184,12 +190,16 @@ def _char_wb_analyser() -> Any:
 _ANALYSER = _char_wb_analyser()
 
 
+def stored_weights() -> dict[str, Any]:
+    return dict(json.loads(WEIGHTS_FILE.read_text(encoding="utf-8")))
+
+
 def _classifier() -> StoredModel:
     global _model
     if _model is None:
         with _lock:
             if _model is None:
-                _model = StoredModel.from_json(json.loads(WEIGHTS_FILE.read_text(encoding="utf-8")))
+                _model = StoredModel.from_json(stored_weights())
     return _model
 
 

@@ -223,6 +223,9 @@ def test_a_question_about_something_no_article_covers_is_handed_over(seeded_kb):
         "满多少包邮",
         "gift card可以和优惠券一起用吗",
         "can I pick up my order in a store",
+        "学生买有折扣吗",
+        "is there a wholesale price for 50 shirts",
+        "can you engrave my initials on the bag",
     ):
         assert bot.uncovered_subjects(bot.assess(question, published_engine())[2]), question
         result = bot.answer(question)
@@ -429,9 +432,24 @@ def test_the_stored_small_talk_weights_are_fitted_on_the_current_training_data()
 
 def test_the_stored_small_talk_model_classifies_its_training_examples():
     """Loaded from the weights file, the classifier recognises its small-talk examples and leaves
-    the shop questions it learnt from alone (in sample: 557 of 581 and 12 of 1,885 when fitted)."""
+    the shop questions it learnt from alone (in sample: 620 of 657 and 4 of 2,030 when fitted)."""
     texts, labels = smalltalk.training_set()
     chat = [(text, kind) for text, kind in zip(texts, labels, strict=True) if kind != "none"]
     questions = [text for text, kind in zip(texts, labels, strict=True) if kind == "none"]
     assert sum(smalltalk.classify(text) == kind for text, kind in chat) >= 0.95 * len(chat)
     assert sum(smalltalk.classify(text) is not None for text in questions) <= 0.01 * len(questions)
+
+
+def test_requests_for_a_person_a_manager_or_a_complaint_are_handed_over_at_once():
+    for text in (
+        "你们这服务太差了 我要找负责人",
+        "叫你们经理出来",
+        "get me a person, this bot is useless",
+        "I want to speak with a supervisor",
+        "can I talk with someone",
+        "我要投诉",
+        "I want to complain",
+    ):
+        result = bot.answer(text)
+        assert result.handed_over and result.reason == "asked", text
+    assert not bot.ASK_FOR_HUMAN.search("你们老板是谁")  # a question about the company, not a request
