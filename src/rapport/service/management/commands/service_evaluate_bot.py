@@ -32,6 +32,7 @@ from rapport.service.evaluation import (
     gate_for,
     judge_all,
     scope_cross_validated,
+    smalltalk_cross_validated,
     threshold_for,
 )
 from rapport.service.models import Article
@@ -60,6 +61,11 @@ class Command(BaseCommand):
             "(about 8 s CPU)",
         )
         parser.add_argument(
+            "--cross-validate-smalltalk",
+            action="store_true",
+            help="print leave-one-set-out small-talk recognition per set (a refit per set, ~8 s CPU each)",
+        )
+        parser.add_argument(
             "--cross-validate",
             type=float,
             metavar="TARGET_WRONG_RATE",
@@ -74,6 +80,12 @@ class Command(BaseCommand):
         if options["fit_smalltalk"]:
             data = smalltalk.write_weights()
             self.stdout.write(f"small talk: {len(data['ngrams'])} n-grams, kinds {', '.join(data['kinds'])}")
+        if options["cross_validate_smalltalk"]:
+            for fold in smalltalk_cross_validated():
+                self.stdout.write(
+                    f"small talk, {fold.name} left out: {fold.replied}/{fold.smalltalk} replied, "
+                    f"{fold.taken_for_smalltalk}/{fold.questions} other messages taken for small talk"
+                )
         with transaction.atomic():
             Article.objects.all().delete()
             seed_knowledge_base(Actor.system("bot evaluation"))
