@@ -33,7 +33,11 @@ Sets the bot is not fitted on:
 * the **sixth fresh held-out** set (``tests/data/bot_questions_fresh6.json``) — written
   independently, kept sealed outside the repository during the seventh round and evaluated once,
   in aggregate, at its end (questions other sets held word for word dropped unseen by a
-  count-only script).
+  count-only script); seen since, and training data of the small-talk classifier in the eighth round;
+* the **seventh fresh held-out** set (``tests/data/bot_questions_fresh7.json``) — written
+  independently, kept sealed outside the repository during the eighth round and evaluated once,
+  in aggregate, at its end (the 52 questions other sets held word for word, case- and
+  space-folded, dropped unseen by a count-only script).
 
 The answerability model's threshold is chosen by cross-validation that leaves one tuning set —
 one writer — out at a time (:func:`cross_validated`), since what matters is how the bot fares on
@@ -93,6 +97,7 @@ FRESH3 = DATA / "bot_questions_fresh3.json"
 FRESH4 = DATA / "bot_questions_fresh4.json"
 FRESH5 = DATA / "bot_questions_fresh5.json"
 FRESH6 = DATA / "bot_questions_fresh6.json"
+FRESH7 = DATA / "bot_questions_fresh7.json"
 WRITTEN = DATA / "bot_questions_written.json"
 TUNING = (QUESTIONS, WRITTEN, FRESH2, FRESH3, FRESH4)  # what the answerability model and the gate are fitted on
 # Out-of-domain questions written as negatives for the out-of-scope gate (see the file's "about").
@@ -107,6 +112,7 @@ SETS = {
     "fresh4": FRESH4,
     "fresh5": FRESH5,
     "fresh6": FRESH6,
+    "fresh7": FRESH7,
 }
 SMALLTALK = "smalltalk"
 ORDERS = "orders"  # answered from the signed-in member's own orders

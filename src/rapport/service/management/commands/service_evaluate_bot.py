@@ -1,6 +1,6 @@
 """``rapport service_evaluate_bot``: the self-service bot's figures on each labelled question set
-(the tuning sets — tuning, written, fresh2, fresh3, fresh4 — and the held-out, fresh, fresh5 and fresh6 sets —
-``--sets`` picks some), for a few confidence thresholds, next to the simple
+(the tuning sets — tuning, written, fresh2, fresh3, fresh4 — and the held-out, fresh, fresh5, fresh6 and
+fresh7 sets — ``--sets`` picks some), for a few confidence thresholds, next to the simple
 baseline (BM25 alone) in the same run. The demo knowledge base is written inside
 a transaction that is rolled back, so the command leaves the database as it found it.
 
