@@ -19,7 +19,7 @@ _USER_WORDS = (
     "漏发 错发 发错 开线 掉色 起球 尺码 换尺码 换码 大一码 小一码 大一号 小一号 会员等级 银卡 金卡 铂金卡 "
     "会员中心 积分 抵扣 清零 电子发票 增值税专用发票 发票抬头 税号 营业时间 线下店 实体店 门店 手机号 "
     "验证码 退订 营销短信 预售 现货 大促 双十一 双11 618 拍错 撤销 撤回 到哪了 查物流 查快递 几点 改地址 "
-    "美妆 护肤品"
+    "美妆 护肤品 团购 团购价 学生证 学生价 刻字"
 )
 USER_WORDS = tuple(_USER_WORDS.split())
 
@@ -431,6 +431,10 @@ SYNONYMS: dict[str, tuple[str, ...]] = {
     "自提": ("自提", "到店自提", "门店自提", "到店取货", "pick up", "pickup", "click and collect", "collect in store"),
     "转赠": ("转赠", "转让", "送给别人", "转给别人", "给别人用", "给家里人用", "give to someone", "transfer"),
     "库存": ("库存", "有货", "缺货", "补货", "断货", "售罄", "卖完", "in stock", "out of stock", "restock", "sold out"),
+    # Discounts and services the demo shop does not offer (a shop that does writes an article).
+    "学生优惠": ("学生", "学生证", "学生价", "student", "students"),
+    "批发": ("批发", "批量", "团购", "团购价", "企业采购", "bulk", "wholesale", "wholesaler"),
+    "刻字": ("刻字", "engrave", "engraving", "engraved", "monogram", "monogrammed"),
     "尺码建议": ("尺码表", "穿什么码", "选什么码", "尺码怎么选", "size chart", "size guide", "what size should"),
     # Places outside the mainland the demo shop does not deliver to (a shop that does writes an article).
     "海外": (
