@@ -19,11 +19,12 @@ from decimal import Decimal
 from typing import Any
 
 from django.contrib.auth.models import AbstractBaseUser, AnonymousUser
+from django.db import connection
 from django.db.models import DateTimeField, F, Func, IntegerField, JSONField, OuterRef, Q, QuerySet, Subquery
 
 from rapport.commerce.models import Product
 from rapport.commerce.queries import products_bought_since
-from rapport.core.prepared import Prepared, flat_filter
+from rapport.core.prepared import AnyOf, Prepared, flat_filter
 from rapport.customers.models import Customer
 from rapport.customers.queries import visible_customer, visible_scope
 from rapport.inventory.queries import with_stock
@@ -176,13 +177,20 @@ def reason_text(reason: str, *, product: ProductCard | None = None, city: str = 
     return str(Reason(reason).label) % {"product": product.name if product else "", "city": city}
 
 
-def _products_query(ids: Collection[int]) -> QuerySet[Product, tuple[Any, ...]]:
-    return with_stock(Product.objects.filter(pk__in=ids).order_by()).values_list(*_CARD_COLUMNS, "out_of_stock")
+def _products_query(ids: Collection[int] | int) -> QuerySet[Product, tuple[Any, ...]]:
+    """The products by id with their stock; ``ids`` as one int is a marker for a list (PostgreSQL)."""
+    wanted = AnyOf(F("pk"), ids) if isinstance(ids, int) else Q(pk__in=ids)
+    return with_stock(Product.objects.filter(wanted).order_by()).values_list(*_CARD_COLUMNS, "out_of_stock")
 
 
-# A shop's request names up to a few dozen products: their read is prepared for lists of up to 8,
-# 16, 32 or 64 ids (padded with a repeated id), so four statements serve every request.
-_PRODUCTS_READ = Prepared(lambda markers, _size: _products_query(markers), count=lambda size: size)
+def _prepared_products_query(markers: list[int], size: int) -> QuerySet[Product, tuple[Any, ...]]:
+    return _products_query(markers[0] if size == 0 else markers)
+
+
+# A shop's request names a few dozen products: their read is prepared once per process, the ids as
+# one array on PostgreSQL (size 0); elsewhere for lists of up to 8, 16, 32 or 64 ids, padded with
+# a repeated id, so four statements serve every request.
+_PRODUCTS_READ = Prepared(_prepared_products_query, count=lambda size: size or 1)
 _PREPARED_SIZES = (8, 16, 32, 64)
 
 
@@ -192,6 +200,8 @@ def _products(ids: Iterable[int]) -> tuple[dict[int, ProductCard], set[int]]:
     size = next((n for n in _PREPARED_SIZES if len(wanted) <= n), None)
     if not wanted:
         rows: list[tuple[Any, ...]] = []
+    elif connection.vendor == "postgresql":
+        rows = _PRODUCTS_READ.rows([wanted], shape=0)
     elif size is None:  # a campaign's batch: compiled for its own sake
         rows = list(_products_query(wanted))
     else:
@@ -294,18 +304,26 @@ def suggestions_for(
     blocked |= set(leave_out)
     result = {}
     for customer in customers:
-        suggestions = []
+        kept: list[tuple[float, ProductCard, str, int]] = []
         for product_id, score, reason, because_id in entries[customer.pk]:
             product = products.get(product_id)
             if product is None or not product.is_active or product_id in blocked or not rules.allows(product):
                 continue
             if product_id in bought[customer.pk] and not rules.repeatable(product):
                 continue
-            because = products.get(because_id)
-            text = reason_text(reason, product=because, city=customer.city)
-            suggestions.append(Suggestion(product, score * rules.boost(product), reason, text, because))
-        suggestions.sort(key=lambda s: -s.score)
-        result[customer.pk] = suggestions[:limit]
+            kept.append((score * rules.boost(product), product, reason, because_id))
+        kept.sort(key=lambda entry: -entry[0])
+        # the reasons' text (a translation each) only for what is shown
+        result[customer.pk] = [
+            Suggestion(
+                product,
+                score,
+                reason,
+                reason_text(reason, product=products.get(because_id), city=customer.city),
+                products.get(because_id),
+            )
+            for score, product, reason, because_id in kept[:limit]
+        ]
     return result
 
 
