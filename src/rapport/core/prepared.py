@@ -85,10 +85,9 @@ class Prepared:
         queryset = self._build(stand_ins, shape)
         compiler = queryset.query.get_compiler(using=using)
         sql, params = compiler.as_sql()
-        slot_of = {marker: index for index, marker in enumerate(stand_ins)}
-        slots = tuple(
-            (position, slot_of[_as_marker(p)]) for position, p in enumerate(params) if _as_marker(p) in slot_of
-        )
+        slot_of: dict[int | None, int] = {marker: index for index, marker in enumerate(stand_ins)}
+        found = [(position, slot_of.get(_as_marker(p))) for position, p in enumerate(params)]
+        slots = tuple((position, index) for position, index in found if index is not None)
         if len({index for _position, index in slots}) != len(stand_ins):
             raise ValueError("a marker did not reach the SQL's parameters: it cannot be prepared")
         fields = [column[0] for column in compiler.select[: compiler.col_count]]
