@@ -309,8 +309,10 @@ def latency(
     try:
         deadline = time.monotonic() + 600  # Django starts slowly on a loaded machine
         while time.monotonic() < deadline and server.poll() is None:
-            try:
-                http.client.HTTPConnection("127.0.0.1", PORT, timeout=5).request("GET", "/api/v1/docs")
+            try:  # an answer, not just the socket: gunicorn listens long before its workers have booted
+                probe = http.client.HTTPConnection("127.0.0.1", PORT, timeout=600)
+                probe.request("GET", "/api/v1/docs")
+                probe.getresponse().read()
                 break
             except OSError:
                 time.sleep(1)
@@ -339,7 +341,7 @@ def latency(
             print(f"GET {name}: {results[name]}", flush=True)
     finally:
         server.terminate()
-        server.wait(timeout=30)
+        server.wait(timeout=120)
     return results
 
 

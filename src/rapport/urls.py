@@ -1,14 +1,14 @@
 from django.contrib import admin
 from django.urls import include, path
 
-from rapport.api_routes import build_api
+from rapport.api_routes import build_api, grouped_urls
 
 api = build_api()
 handler500 = "rapport.console.errors.server_error"
 
 urlpatterns = [
     path("admin/", admin.site.urls),
-    path("api/", api.urls),
+    path("api/", grouped_urls(api)),
     path("v1/", include("rapport.events.tracking_urls")),
     path("events/", include("rapport.events.urls")),
     path("i18n/", include("django.conf.urls.i18n")),

@@ -7,10 +7,11 @@ import hmac
 import secrets
 from collections.abc import Iterable
 from datetime import datetime
+from typing import Any
 
 from django.contrib.auth.models import AbstractBaseUser, AnonymousUser, Group, Permission, User
 from django.db import transaction
-from django.db.models import Q
+from django.db.models import Q, QuerySet
 from django.utils import timezone
 
 from rapport.accounts import roles
@@ -20,6 +21,7 @@ from rapport.audit.models import AuditEntry
 from rapport.audit.services import record
 from rapport.core.actor import Actor
 from rapport.core.errors import FieldError, InvalidInput, NotFound
+from rapport.core.prepared import Prepared
 
 TOKEN_PREFIX = "rpt"
 
@@ -128,12 +130,40 @@ def create_api_token(
     return token, f"{TOKEN_PREFIX}_{prefix}_{secret}"
 
 
+def _token_fields() -> tuple[list[str], list[str]]:
+    token_fields = [f.attname for f in ApiToken._meta.concrete_fields]
+    user_fields = [f.attname for f in User._meta.concrete_fields]
+    return token_fields, user_fields
+
+
+def _token_query(markers: list[int], _shape: object) -> QuerySet[ApiToken, tuple[Any, ...]]:
+    token_fields, user_fields = _token_fields()
+    columns = [*token_fields, *(f"user__{name}" for name in user_fields)]
+    return ApiToken.objects.filter(prefix=str(markers[0])).order_by().values_list(*columns)
+
+
+# Every API request reads its token afresh (a revoked token fails at once): compiled once per process.
+_TOKEN_READ = Prepared(_token_query)
+
+
+def _token_with_user(prefix: str) -> ApiToken | None:
+    """The token with this prefix and its user, as model instances, in one prepared query."""
+    rows = _TOKEN_READ.rows([prefix])
+    if not rows:
+        return None
+    token_fields, user_fields = _token_fields()
+    row = rows[0]
+    token = ApiToken.from_db("default", token_fields, row[: len(token_fields)])
+    token.user = User.from_db("default", user_fields, row[len(token_fields) :])
+    return token
+
+
 def authenticate_token(raw: str) -> ApiToken | None:
     """The usable token for a presented bearer string, or None. Constant-time comparison."""
     parts = (raw or "").strip().split("_", 2)
     if len(parts) != 3 or parts[0] != TOKEN_PREFIX:
         return None
-    token = ApiToken.objects.select_related("user").filter(prefix=parts[1]).first()
+    token = _token_with_user(parts[1])
     if token is None or not token.is_usable or not token.user.is_active:
         return None
     if not hmac.compare_digest(token.secret_hash, _hash_secret(parts[2])):

@@ -7,7 +7,7 @@ from collections.abc import Iterable, Mapping
 from typing import Any
 
 from django.contrib.auth.models import AbstractBaseUser, AnonymousUser
-from django.db.models import F, IntegerField, OuterRef, QuerySet, Subquery, Value
+from django.db.models import F, IntegerField, OuterRef, Q, QuerySet, Subquery, Value
 from django.db.models.expressions import Func
 from django.db.models.functions import Coalesce, NullIf
 
@@ -29,6 +29,11 @@ ORDERINGS = {
     "total_spent": "stats__net_spent",
     "last_order_at": "stats__last_order_at",
 }
+
+
+def visible_scope(user: AbstractBaseUser | AnonymousUser | None) -> Q:
+    """The filter on customers this user's data scope allows (for reads built elsewhere)."""
+    return customer_scope(user)
 
 
 def visible_customers(user: AbstractBaseUser | AnonymousUser | None) -> QuerySet[Customer]:

@@ -10,11 +10,8 @@ from django.http import HttpRequest
 from ninja import Router
 
 from rapport.accounts.scopes import RECOMMENDATIONS_READ
-from rapport.commerce.queries import product_by_sku
 from rapport.core.api import require
 from rapport.core.errors import InvalidInput, NotFound
-from rapport.customers.models import Customer
-from rapport.customers.queries import visible_customer
 from rapport.recommendations import services
 from rapport.recommendations.responses import CustomerRecommendationsOut, RelatedProductsOut
 from rapport.recommendations.services import MAX_LIMIT, Suggestion
@@ -55,8 +52,7 @@ def _limit(limit: int) -> int:
 def customer_recommendations(request: HttpRequest, customer_id: int, limit: int = 10) -> dict[str, Any]:
     require(request, RECOMMENDATIONS_READ, "recommendations.view_recommendation", "customers.view_customer")
     _limit(limit)
-    recommendable = services.recommendable(Customer.objects.all())
-    customer = visible_customer(request.user, customer_id, read=recommendable)
+    customer = services.listed_customer(request.user, customer_id)
     items = services.suggestions_for([customer], limit=limit)[customer.pk]
     return {"customer_id": customer.pk, "results": [suggestion_body(s) for s in items]}
 
@@ -69,7 +65,7 @@ def customer_recommendations(request: HttpRequest, customer_id: int, limit: int 
 def related_products(request: HttpRequest, sku: str, limit: int = 10) -> dict[str, Any]:
     require(request, RECOMMENDATIONS_READ, "recommendations.view_recommendation", "commerce.view_product")
     _limit(limit)
-    product = product_by_sku(sku)
+    product = services.card_by_sku(sku)
     if product is None:
         raise NotFound.single("sku", "not_found", f"no product {sku!r}")
     return {"sku": product.sku, "results": [suggestion_body(s) for s in services.related(product, limit=limit)]}

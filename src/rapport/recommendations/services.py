@@ -11,17 +11,22 @@ kept per process and read again only when their version (read in the first query
 
 from __future__ import annotations
 
+import datetime as dt
 from collections import defaultdict
-from collections.abc import Collection, Iterable, Mapping
+from collections.abc import Collection, Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
 from decimal import Decimal
 from typing import Any
 
-from django.db.models import DateTimeField, F, Func, IntegerField, JSONField, OuterRef, QuerySet, Subquery
+from django.contrib.auth.models import AbstractBaseUser, AnonymousUser
+from django.db import connection
+from django.db.models import DateTimeField, F, Func, IntegerField, JSONField, OuterRef, Q, QuerySet, Subquery
 
 from rapport.commerce.models import Product
 from rapport.commerce.queries import products_bought_since
+from rapport.core.prepared import AnyOf, Prepared, flat_filter
 from rapport.customers.models import Customer
+from rapport.customers.queries import visible_customer, visible_scope
 from rapport.inventory.queries import with_stock
 from rapport.recommendations.models import Reason, Recommendation, RelatedProduct, Rule, TrainingRun
 
@@ -67,6 +72,23 @@ class Suggestion:
     reason_text: str
     because: ProductCard | None = None
     measures: Mapping[str, float] = field(default_factory=dict)  # support, confidence, lift of a rule
+
+
+@dataclass(frozen=True, slots=True)
+class ListedCustomer:
+    """A customer as recommending reads them (:func:`recommendable`): the city, the stored list and
+    when it was computed, and the versions of what each process keeps (rules, latest run)."""
+
+    pk: int
+    city: str
+    stored_items: Mapping[str, Any] | None
+    stored_at: dt.datetime | None
+    latest_run_id: int | None
+    rules_count: int
+    rules_changed: dt.datetime | None
+
+
+_LISTED_COLUMNS = ("pk", "city", "stored_items", "stored_at", "latest_run_id", "rules_count", "rules_changed")
 
 
 @dataclass
@@ -155,10 +177,35 @@ def reason_text(reason: str, *, product: ProductCard | None = None, city: str = 
     return str(Reason(reason).label) % {"product": product.name if product else "", "city": city}
 
 
+def _products_query(ids: Collection[int] | int) -> QuerySet[Product, tuple[Any, ...]]:
+    """The products by id with their stock; ``ids`` as one int is a marker for a list (PostgreSQL)."""
+    wanted = AnyOf(F("pk"), ids) if isinstance(ids, int) else Q(pk__in=ids)
+    return with_stock(Product.objects.filter(wanted).order_by()).values_list(*_CARD_COLUMNS, "out_of_stock")
+
+
+def _prepared_products_query(markers: list[int], size: int) -> QuerySet[Product, tuple[Any, ...]]:
+    return _products_query(markers[0] if size == 0 else markers)
+
+
+# A shop's request names a few dozen products: their read is prepared once per process, the ids as
+# one array on PostgreSQL (size 0); elsewhere for lists of up to 8, 16, 32 or 64 ids, padded with
+# a repeated id, so four statements serve every request.
+_PRODUCTS_READ = Prepared(_prepared_products_query, count=lambda size: size or 1)
+_PREPARED_SIZES = (8, 16, 32, 64)
+
+
 def _products(ids: Iterable[int]) -> tuple[dict[int, ProductCard], set[int]]:
     """The products by id, and those of them out of stock (one query)."""
-    found = with_stock(Product.objects.filter(pk__in=set(ids)).order_by())
-    rows = list(found.values_list(*_CARD_COLUMNS, "out_of_stock"))
+    wanted = sorted(set(ids))
+    size = next((n for n in _PREPARED_SIZES if len(wanted) <= n), None)
+    if not wanted:
+        rows: list[tuple[Any, ...]] = []
+    elif connection.vendor == "postgresql":
+        rows = _PRODUCTS_READ.rows([wanted], shape=0)
+    elif size is None:  # a campaign's batch: compiled for its own sake
+        rows = list(_products_query(wanted))
+    else:
+        rows = _PRODUCTS_READ.rows(wanted + [wanted[0]] * (size - len(wanted)), shape=size)
     return {row[0]: ProductCard(*row[:-1]) for row in rows}, {row[0] for row in rows if row[-1]}
 
 
@@ -175,7 +222,57 @@ def recommendable(customers: QuerySet[Customer]) -> QuerySet[Customer]:
     )
 
 
-def _candidates(customer: Any, popular: Mapping[str, list[int]]) -> list[list[Any]]:
+def listed(customers: QuerySet[Customer]) -> list[ListedCustomer]:
+    return [ListedCustomer(*row) for row in recommendable(customers).order_by().values_list(*_LISTED_COLUMNS)]
+
+
+def _listed_query(markers: list[int], scope: tuple[str, ...]) -> QuerySet[Customer, tuple[Any, ...]]:
+    in_scope = Q(**dict(zip(scope, markers[1:], strict=True)))
+    return recommendable(Customer.objects.filter(in_scope, pk=markers[0])).order_by().values_list(*_LISTED_COLUMNS)
+
+
+# The shop asks for one customer at every page view: that read (with its subqueries) is compiled
+# once per process and data-scope filter (none for an admin, the owner for sales staff …).
+_LISTED_READ = Prepared(_listed_query, count=lambda scope: 1 + len(scope))
+
+
+def listed_customer(user: AbstractBaseUser | AnonymousUser | None, customer_id: int) -> ListedCustomer:
+    """The customer ``customer_id`` among those ``user`` may see, read for recommending; a
+    merged-away id finds its survivor, an unknown one (or one out of scope) is NotFound."""
+    flat = flat_filter(visible_scope(user))
+    if flat is not None:
+        lookups, values = flat
+        rows = _LISTED_READ.rows([customer_id, *values], shape=lookups)
+        if rows:
+            return ListedCustomer(*rows[0])
+    # a merged-away id, one out of scope or unknown, or a scope that is not a plain filter
+    customer = visible_customer(user, customer_id, read=Customer.objects.all())
+    return listed(Customer.objects.filter(pk=customer.pk))[0]
+
+
+def _bought_since_query(markers: list[int], _shape: object) -> QuerySet[Any, tuple[int, int]]:
+    since = Subquery(Recommendation.objects.filter(customer=markers[0]).values("computed_at"))
+    return products_bought_since([markers[0]], since)
+
+
+# what one customer bought since their list was computed: prepared, as the customer's read
+_BOUGHT_SINCE_READ = Prepared(_bought_since_query)
+
+
+def _bought_since(customer_ids: list[int]) -> dict[int, set[int]]:
+    """The products each customer bought since their list was computed (one query)."""
+    bought: dict[int, set[int]] = defaultdict(set)
+    if len(customer_ids) == 1:
+        pairs: Iterable[tuple[int, int]] = _BOUGHT_SINCE_READ.rows(customer_ids)
+    else:
+        since = Subquery(Recommendation.objects.filter(customer=OuterRef("order__customer_id")).values("computed_at"))
+        pairs = products_bought_since(customer_ids, since)
+    for customer_id, product_id in pairs:
+        bought[customer_id].add(product_id)
+    return bought
+
+
+def _candidates(customer: ListedCustomer, popular: Mapping[str, list[int]]) -> list[list[Any]]:
     """The stored list as ``[product, score, reason, because]`` entries, or the best sellers of
     the customer's city."""
     lists = customer.stored_items or {}
@@ -188,40 +285,45 @@ def _candidates(customer: Any, popular: Mapping[str, list[int]]) -> list[list[An
 
 
 def suggestions_for(
-    customers: list[Customer], *, limit: int = 10, leave_out: Collection[int] = ()
+    customers: Sequence[ListedCustomer], *, limit: int = 10, leave_out: Collection[int] = ()
 ) -> dict[int, list[Suggestion]]:
     """Up to ``limit`` products for each customer, best first, none out of stock or excluded.
-    ``customers`` come from :func:`recommendable`; two more queries for any number of them.
-    ``leave_out`` products are dropped too (those forecast to run out, for a campaign that asks)."""
+    ``customers`` come from :func:`listed` or :func:`listed_customer`; two more queries for any
+    number of them. ``leave_out`` products are dropped too (those forecast to run out, for a
+    campaign that asks)."""
     if not customers:
         return {}
-    first: Any = customers[0]
+    first = customers[0]
     rules = Rules.current((first.rules_count, first.rules_changed))
     popular = _popular(first.latest_run_id)
     entries = {c.pk: _candidates(c, popular) for c in customers}
-    with_list = [c.pk for c in customers if getattr(c, "stored_at", None)]
-    bought: dict[int, set[int]] = defaultdict(set)
-    if with_list:
-        since = Subquery(Recommendation.objects.filter(customer=OuterRef("order__customer_id")).values("computed_at"))
-        for customer_id, product_id in products_bought_since(with_list, since):
-            bought[customer_id].add(product_id)
-    listed = [entry for rows in entries.values() for entry in rows]
-    products, blocked = _products({e[0] for e in listed} | {e[3] for e in listed if e[3]})
+    with_list = [c.pk for c in customers if c.stored_at]
+    bought = _bought_since(with_list) if with_list else defaultdict(set)
+    candidates = [entry for rows in entries.values() for entry in rows]
+    products, blocked = _products({e[0] for e in candidates} | {e[3] for e in candidates if e[3]})
     blocked |= set(leave_out)
     result = {}
     for customer in customers:
-        suggestions = []
+        kept: list[tuple[float, ProductCard, str, int]] = []
         for product_id, score, reason, because_id in entries[customer.pk]:
             product = products.get(product_id)
             if product is None or not product.is_active or product_id in blocked or not rules.allows(product):
                 continue
             if product_id in bought[customer.pk] and not rules.repeatable(product):
                 continue
-            because = products.get(because_id)
-            text = reason_text(reason, product=because, city=customer.city)
-            suggestions.append(Suggestion(product, score * rules.boost(product), reason, text, because))
-        suggestions.sort(key=lambda s: -s.score)
-        result[customer.pk] = suggestions[:limit]
+            kept.append((score * rules.boost(product), product, reason, because_id))
+        kept.sort(key=lambda entry: -entry[0])
+        # the reasons' text (a translation each) only for what is shown
+        result[customer.pk] = [
+            Suggestion(
+                product,
+                score,
+                reason,
+                reason_text(reason, product=products.get(because_id), city=customer.city),
+                products.get(because_id),
+            )
+            for score, product, reason, because_id in kept[:limit]
+        ]
     return result
 
 
@@ -230,7 +332,7 @@ def for_customers(
 ) -> dict[int, list[Suggestion]]:
     """Each customer's suggestions (a campaign's batch of recipients): three queries in all;
     customers left with nothing have an empty list."""
-    customers = list(recommendable(Customer.objects.filter(pk__in=list(customer_ids))))
+    customers = listed(Customer.objects.filter(pk__in=list(customer_ids)))
     return suggestions_for(customers, limit=limit, leave_out=leave_out)
 
 
@@ -239,38 +341,60 @@ def for_customer(customer: Customer, *, limit: int = 10) -> list[Suggestion]:
     return for_customers([customer.pk], limit=limit).get(customer.pk, [])
 
 
-def related(product: Product, *, limit: int = 10) -> list[Suggestion]:
+def _card_by_sku_query(markers: list[int], _shape: object) -> QuerySet[Product, tuple[Any, ...]]:
+    return Product.objects.filter(sku=str(markers[0])).order_by().values_list(*_CARD_COLUMNS)
+
+
+_CARD_BY_SKU_READ = Prepared(_card_by_sku_query)
+
+
+def card_by_sku(sku: str) -> ProductCard | None:
+    """The product a shop names by SKU, as a card (one prepared query), or None."""
+    rows = _CARD_BY_SKU_READ.rows([sku])
+    return ProductCard(*rows[0]) if rows else None
+
+
+_RELATED_COLUMNS = [
+    *(f"related__{column}" for column in _CARD_COLUMNS),
+    *("kind", "score", "support", "confidence", "lift", "out_of_stock", "rules_count", "rules_changed"),
+]
+
+
+def _related_query(markers: list[int], _shape: object) -> QuerySet[RelatedProduct, tuple[Any, ...]]:
+    rows = with_stock(RelatedProduct.objects.filter(product_id=markers[0]), "related_id").annotate(**rules_version())
+    return rows.order_by("-kind", "rank").values_list(*_RELATED_COLUMNS)
+
+
+# asked for beside every product page: compiled once per process
+_RELATED_READ = Prepared(_related_query)
+
+
+def related(product: Product | ProductCard, *, limit: int = 10) -> list[Suggestion]:
     """Products shown beside ``product``: bought together first (with the rule's support,
     confidence and lift), then similar; the same filters. One query with the products' stock."""
-    rows = list(
-        with_stock(RelatedProduct.objects.filter(product=product), "related_id")
-        .select_related("related__category")
-        .defer("related__description")
-        .annotate(**rules_version())
-        .order_by("-kind", "rank")
-    )
+    rows = _RELATED_READ.rows([product.pk])
     if not rows:
         return []
-    first: Any = rows[0]
-    rules = Rules.current((first.rules_count, first.rules_changed))
+    rules = Rules.current(rows[0][-2:])
     seen: set[int] = set()
     suggestions = []
-    asked = ProductCard.of(product)
+    asked = product if isinstance(product, ProductCard) else ProductCard.of(product)
+    width = len(_CARD_COLUMNS)
     for row in rows:
-        candidate = ProductCard.of(row.related)
-        out_of_stock = getattr(row, "out_of_stock", False)
+        candidate = ProductCard(*row[:width])
+        kind, score, support, confidence, lift, out_of_stock = row[width:-2]
         if candidate.pk in seen or out_of_stock or not candidate.is_active or not rules.allows(candidate):
             continue
         seen.add(candidate.pk)
-        if row.kind == RelatedProduct.Kind.TOGETHER:
+        if kind == RelatedProduct.Kind.TOGETHER:
             reason = Reason.TOGETHER
             measures = {
-                "support": round(row.support or 0, 4),
-                "confidence": round(row.confidence or 0, 4),
-                "lift": round(row.lift or 0, 3),
+                "support": round(support or 0, 4),
+                "confidence": round(confidence or 0, 4),
+                "lift": round(lift or 0, 3),
             }
         else:
             reason, measures = Reason.SIMILAR, {}
         text = reason_text(reason, product=asked)
-        suggestions.append(Suggestion(candidate, row.score, reason, text, asked, measures))
+        suggestions.append(Suggestion(candidate, score, reason, text, asked, measures))
     return suggestions[:limit]

@@ -17,7 +17,7 @@ from typing import Any
 
 import numpy as np
 import scipy.sparse as sp
-from django.db import connection, transaction
+from django.db import connection, models, transaction
 from django.utils import timezone
 from threadpoolctl import threadpool_limits
 
@@ -402,6 +402,17 @@ def run_backtest(feedback: Feedback, catalogue: Catalogue) -> dict[str, object]:
     return engine.backtest(history(feedback, catalogue), cutoff, horizon_days=BACKTEST_DAYS)
 
 
+def _analyze(*models: type[models.Model]) -> None:
+    """Fresh planner statistics for the tables just replaced. With the statistics of the emptied
+    tables PostgreSQL answered a product's related rows by hashing the whole catalogue (7.7 ms of
+    its CPU a request, docs/benchmarks.md) until autovacuum came round to them."""
+    if connection.vendor != "postgresql":
+        return
+    with connection.cursor() as cursor:
+        for model in models:
+            cursor.execute(f"ANALYZE {connection.ops.quote_name(model._meta.db_table)}")
+
+
 def train(
     *, now: dt.datetime | None = None, backtest: bool = True, say: Callable[[str], None] = lambda m: None
 ) -> TrainingRun:
@@ -428,6 +439,7 @@ def train(
             interactions=len(feedback.users),
             popular=popular_lists(feedback, catalogue, now),
         )
+    _analyze(Recommendation, RelatedProduct)
     if backtest:
         run.backtest = run_backtest(feedback, catalogue)
         say(f"backtest {run.backtest.get('als')} vs popularity {run.backtest.get('popularity')}")
