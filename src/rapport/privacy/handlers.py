@@ -57,7 +57,7 @@ _INDEXES = ("phone_index", "email_index", "id_number_index", "name_key", "place_
 def export_customers(customer: Customer) -> Rows:
     return {
         "profile": rows(Customer.objects.filter(pk=customer.pk), omit=_INDEXES),
-        "identities": rows(Identity.objects.filter(customer=customer)),
+        "identities": rows(Identity.objects.filter(customer=customer), omit=("external_index",)),
         "addresses": rows(Address.objects.filter(customer=customer), omit=_INDEXES),
         "notes": rows(Note.objects.filter(customer=customer)),
         "profile_changes": rows(ChangeRecord.objects.filter(customer=customer)),

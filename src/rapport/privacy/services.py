@@ -16,8 +16,6 @@ Every step writes the audit; a refused step changes nothing.
 from __future__ import annotations
 
 import datetime as dt
-import hashlib
-import hmac
 import io
 import json
 import zipfile
@@ -55,13 +53,6 @@ from rapport.privacy.models import (
 from rapport.privacy.registry import Erasure, privacy_hooks
 
 ARCHIVE_SALT = "rapport.privacy.archive"
-IDENTITY_INDEX_KIND = "identity"
-
-
-def identity_index(channel: str, external_id: str) -> str:
-    """The tombstone of an identity: a keyed hash that cannot be turned back into the id."""
-    key = settings.RAPPORT_BLIND_INDEX_KEY.encode()
-    return hmac.new(key, f"{IDENTITY_INDEX_KIND}:{channel}:{external_id}".encode(), hashlib.sha256).hexdigest()
 
 
 def _choice(value: Any, choices: Any, field: str) -> str:
@@ -420,12 +411,13 @@ def _announce_erasure(customer: Customer, request: DataSubjectRequest, actor: Ac
 
 def _erase(customer: Customer, *, request: DataSubjectRequest, actor: Actor) -> dict[str, Any]:
     locked = Customer.objects.select_for_update().get(pk=customer.pk)
-    identities = tuple(Identity.objects.filter(customer=locked).order_by("pk").values_list("channel", "external_id"))
+    held = Identity.objects.filter(customer=locked).order_by("pk")
+    identities = tuple(held.values_list("channel", "external_id"))  # opened while the key exists
     merged_ids = tuple(MergedCustomer.objects.filter(survivor=locked).values_list("merged_id", flat=True))
     merged_ids += tuple(CustomerMerge.objects.filter(survivor=locked).values_list("merged_customer_id", flat=True))
     erasure = Erasure(actor=actor, request_id=request.pk, identities=identities, merged_ids=tuple(set(merged_ids)))
     ErasedIdentity.objects.bulk_create(
-        [ErasedIdentity(identity_index=identity_index(channel, external_id)) for channel, external_id in identities],
+        [ErasedIdentity(identity_index=index) for index in held.values_list("external_index", flat=True)],
         ignore_conflicts=True,  # erased once before: the person registered again and asked again
     )
     audit_entries = _scrub_audit([locked.pk, *erasure.merged_ids])  # before the hooks delete rows
