@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import datetime as dt
 import os
+import resource
 import sys
 import time
 
@@ -19,6 +20,17 @@ URL = os.environ["DATABASE_URL"]
 EVENTS = int(sys.argv[1]) if len(sys.argv) > 1 else 50_000
 ORDERS = int(sys.argv[2]) if len(sys.argv) > 2 else 500
 BATCH = 5000
+
+
+def _peak_rss_mb() -> float:
+    """The process's peak resident set so far (Linux reports kilobytes)."""
+    return resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
+
+
+def _archive_mb(request: object) -> float:
+    from rapport.privacy import archives
+
+    return archives.path_of(request).stat().st_size / 1e6
 
 
 def main() -> None:
@@ -80,12 +92,14 @@ def main() -> None:
         f"fulfil (the request): {1000 * (time.process_time() - cpu):.0f} ms CPU, "
         f"{1000 * (time.perf_counter() - wall):.0f} ms wall"
     )
+    peak_before = _peak_rss_mb()
     cpu, wall = time.process_time(), time.perf_counter()
     services.prepare_archive(request.pk)
     request.refresh_from_db()
     print(
         f"build (the job), {EVENTS:,} events and {ORDERS:,} orders: {time.process_time() - cpu:.2f} s CPU, "
-        f"{time.perf_counter() - wall:.2f} s wall, archive {len(bytes(request.archive)) / 1e6:.1f} MB encrypted"
+        f"{time.perf_counter() - wall:.2f} s wall, archive {_archive_mb(request):.1f} MB encrypted; "
+        f"peak RSS {peak_before:.0f} MB before the job, {_peak_rss_mb():.0f} MB after; load {os.getloadavg()[0]:.1f}"
     )
     drop_database(URL)
 

@@ -36,7 +36,7 @@ from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass, field
 from decimal import Decimal
-from typing import Any
+from typing import Any, cast
 
 from django.db import connection, connections, transaction
 from django.utils import timezone
@@ -429,7 +429,7 @@ class CustomerMerger(Merger):
             ["customer_id", "channel", "external_id", "external_index", "created_at"],
             [
                 (*row, now)
-                for row in sealed_identities([(p.id, channel, external_id) for channel, external_id, p in identities])
+                for row in sealed_identities([(cast(int, p.id), channel, ext) for channel, ext, p in identities])
             ],
         )
         label = self.history_label()[:150]
