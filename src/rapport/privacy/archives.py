@@ -20,7 +20,7 @@ import struct
 from collections.abc import Iterator
 from contextlib import contextmanager
 from pathlib import Path
-from typing import Any
+from typing import IO, Any
 
 from django.conf import settings
 
@@ -45,7 +45,7 @@ def path_of(request: Any) -> Path:
 class SealedWriter(io.RawIOBase):
     """A write-only stream that encrypts what it is given, chunk by chunk, into ``sink``."""
 
-    def __init__(self, sink: io.BufferedWriter) -> None:
+    def __init__(self, sink: IO[bytes]) -> None:
         super().__init__()
         self._sink = sink
         self._buffer = bytearray()
@@ -82,7 +82,7 @@ def writing(path: Path) -> Iterator[SealedWriter]:
     part = path.with_name(path.name + ".part")
     try:
         with part.open("wb") as sink:
-            writer = SealedWriter(sink)  # type: ignore[arg-type]
+            writer = SealedWriter(sink)
             yield writer
             writer.close()
             sink.flush()
@@ -112,6 +112,7 @@ def read(path: Path) -> Iterator[bytes]:
             expected += 1
 
 
-def remove(name: str) -> None:
-    if name:
-        (folder() / name).unlink(missing_ok=True)
+def remove(*names: str) -> None:
+    for name in names:
+        if name:
+            (folder() / name).unlink(missing_ok=True)

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 from django.contrib import messages
 from django.http import Http404, HttpRequest, HttpResponse, StreamingHttpResponse
+from django.http.response import HttpResponseBase
 from django.shortcuts import redirect, render
 from django.utils.translation import gettext as _
 from django.views.decorators.http import require_POST
@@ -74,7 +75,7 @@ def cancel_account(request: HttpRequest) -> HttpResponse:
 
 
 @member_required
-def archive(request: HttpRequest, token: str) -> HttpResponse:
+def archive(request: HttpRequest, token: str) -> HttpResponseBase:
     try:
         subject, data = services.open_archive(token, member=_member(request), actor=member_actor(request))
     except NotFound as exc:

@@ -313,7 +313,9 @@ def _write_csv(archive: zipfile.ZipFile, name: str, columns: list[str], rows: It
             writer.writerow([_cell(row.get(column)) for column in columns])
 
 
-def write_archive(customer: Customer, out: IO[bytes], *, progress: Callable[[int], None] | None = None) -> None:
+def write_archive(
+    customer: Customer, out: IO[bytes] | io.RawIOBase, *, progress: Callable[[int], None] | None = None
+) -> None:
     """A zip of ``<domain>.json`` and ``<domain>/<table>.csv`` for every domain, plus a manifest,
     written to ``out`` as it is made: no domain's rows are held whole when its hook gives them as
     an iterator (events), and the zip is never in memory. Such a table is read twice, once for
@@ -388,7 +390,7 @@ def drop_archives(requests: QuerySet[DataSubjectRequest]) -> int:
     """Delete these requests' archive files once the change commits; how many requests had one."""
     names = list(requests.exclude(archive_file="").values_list("archive_file", flat=True))
     dropped = DataSubjectRequest.objects.filter(archive_file__in=names).update(archive_file="")
-    transaction.on_commit(lambda: [archives.remove(name) for name in names])
+    transaction.on_commit(lambda: archives.remove(*names))
     return dropped
 
 
