@@ -1,9 +1,19 @@
 from typing import Any
 
 from django.contrib import admin
+from django.utils.translation import gettext_lazy as _
 
+from rapport.core import pii
 from rapport.core.admin import ReadOnlyAdmin
-from rapport.customers.models import ChangeRecord, Customer, CustomFieldDefinition, Identity, Note, Store
+from rapport.customers.models import (
+    ChangeRecord,
+    Customer,
+    CustomFieldDefinition,
+    Identity,
+    Note,
+    Store,
+    identity_is_personal,
+)
 from rapport.customers.services import identity_indexes
 
 
@@ -11,7 +21,14 @@ class IdentityInline(admin.TabularInline):  # type: ignore[type-arg]
     model = Identity
     extra = 0
     can_delete = False
-    readonly_fields = ["channel", "external_id", "created_at"]
+    fields = readonly_fields = ("channel", "shown_id", "created_at")
+
+    @admin.display(description=_("external id"))
+    def shown_id(self, identity: Identity) -> str:
+        """A personal id (a phone, an email, an openid) masked, as the profile's phone is."""
+        if identity_is_personal(identity.channel, identity.external_id):
+            return pii.mask_text(identity.external_id)
+        return identity.external_id
 
 
 @admin.register(Customer)
