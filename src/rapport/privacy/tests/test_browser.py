@@ -174,12 +174,12 @@ def test_staff_follow_a_copy_built_in_the_background_and_retry_its_failed_job(
     settings.RAPPORT_JOBS_INPROCESS = True
     settings.RAPPORT_PUBLIC_URL = live_server.url
     monkeypatch.setattr(jobs, "_pool", None)  # a pool of this test's own
-    built = services.build_archive
+    built = services.write_archive
 
-    def full_disk(customer: Customer, **_: Any) -> bytes:
+    def full_disk(customer: Customer, out: Any, **_: Any) -> None:
         raise OSError("no space left on device")
 
-    monkeypatch.setattr(services, "build_archive", full_disk)
+    monkeypatch.setattr(services, "write_archive", full_disk)
     customer = make_customer(name="Qin Lan", phone="13500135011", email="qin.lan@example.com")
     request = services.receive_request(customer=customer, kind="access", source="store", actor=ACTOR)
     services.verify_request(request, method="id_document", note="ID card at the counter", actor=ACTOR)
@@ -198,7 +198,7 @@ def test_staff_follow_a_copy_built_in_the_background_and_retry_its_failed_job(
         page.wait_for_selector("#retry-preparation", timeout=60_000)  # the page reloads until the job stops
         assert "no space left on device" in page.inner_text("#preparation-error")
 
-        monkeypatch.setattr(services, "build_archive", built)
+        monkeypatch.setattr(services, "write_archive", built)
         page.click("#retry-preparation button[type=submit]")
         page.wait_for_selector("#archive-url", timeout=60_000)
         assert "/portal/privacy/archive/" in page.inner_text("#archive-url")
