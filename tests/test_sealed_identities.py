@@ -19,7 +19,9 @@ from rapport.customers.queries import identity_owners
 from rapport.testing import piiscan
 
 PHONE, EMAIL = "13106350292", "Lin.Chen@example.com"
-SECRETS = piiscan.Secrets(phones={PHONE: "131****0292"}, emails={EMAIL.lower(): "L***@example.com"})
+SECRETS = piiscan.Secrets()
+SECRETS.add("phone", PHONE, "131****0292")
+SECRETS.add("email", EMAIL, "L***@example.com")
 
 
 def _raw_ids() -> list[str]:
