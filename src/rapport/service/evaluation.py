@@ -39,7 +39,11 @@ Sets the bot is not fitted on:
 * the **seventh fresh held-out** set (``tests/data/bot_questions_fresh7.json``) — written
   independently, kept sealed outside the repository during the eighth round and evaluated once,
   in aggregate, at its end (the 52 questions other sets held word for word, case- and
-  space-folded, dropped unseen by a count-only script).
+  space-folded, dropped unseen by a count-only script);
+* the **eighth fresh held-out** set (``tests/data/bot_questions_fresh8.json``) — written by
+  fresh7's writer in a politer, longer style, kept sealed outside the repository during the ninth
+  round and evaluated once, in aggregate, at its end (the 3 questions other sets held word for
+  word, case- and space-folded, dropped unseen by a count-only script).
 
 The answerability model's threshold is chosen by cross-validation that leaves one tuning set —
 one writer — out at a time (:func:`cross_validated`), since what matters is how the bot fares on
@@ -104,6 +108,7 @@ FRESH4 = DATA / "bot_questions_fresh4.json"
 FRESH5 = DATA / "bot_questions_fresh5.json"
 FRESH6 = DATA / "bot_questions_fresh6.json"
 FRESH7 = DATA / "bot_questions_fresh7.json"
+FRESH8 = DATA / "bot_questions_fresh8.json"
 WRITTEN = DATA / "bot_questions_written.json"
 # What the answerability model and the gate are fitted on: every set a writer of its own wrote and
 # the bot has been measured on once (fresh5–fresh7 from the ninth round); not the held-out and
@@ -123,6 +128,7 @@ SETS = {
     "fresh5": FRESH5,
     "fresh6": FRESH6,
     "fresh7": FRESH7,
+    "fresh8": FRESH8,
 }
 SMALLTALK = "smalltalk"
 ORDERS = "orders"  # answered from the signed-in member's own orders

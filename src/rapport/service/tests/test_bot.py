@@ -23,6 +23,7 @@ from rapport.service.evaluation import (
     FRESH5,
     FRESH6,
     FRESH7,
+    FRESH8,
     HELD_OUT,
     NO_GATE,
     QUESTIONS,
@@ -55,20 +56,21 @@ def test_the_labelled_sets_are_large_bilingual_and_apart():
     fresh5 = json.loads(FRESH5.read_text(encoding="utf-8"))
     fresh6 = json.loads(FRESH6.read_text(encoding="utf-8"))
     fresh7 = json.loads(FRESH7.read_text(encoding="utf-8"))
+    fresh8 = json.loads(FRESH8.read_text(encoding="utf-8"))
     written = json.loads(WRITTEN.read_text(encoding="utf-8"))
-    assert len(fresh5) >= 200 and len(fresh6) >= 150 and len(fresh7) >= 150
+    assert len(fresh5) >= 200 and len(fresh6) >= 150 and len(fresh7) >= 150 and len(fresh8) >= 200
     assert len(tuning) >= 60 and len(held_out) >= 150 and len(fresh) >= 150 and len(fresh2) >= 150
     assert len(fresh3) >= 200 and len(fresh4) >= 200
-    for kept_apart in (held_out, fresh, fresh2, fresh3, fresh4, fresh5, fresh6, fresh7):
-        # fresh7 holds no question labelled "mixed" (a count, the questions were not read)
-        languages = {"zh", "en"} if kept_apart is fresh7 else {"zh", "en", "mixed"}
+    for kept_apart in (held_out, fresh, fresh2, fresh3, fresh4, fresh5, fresh6, fresh7, fresh8):
+        # fresh7 and fresh8 hold no question labelled "mixed" (a count, the questions were not read)
+        languages = {"zh", "en"} if kept_apart is fresh7 or kept_apart is fresh8 else {"zh", "en", "mixed"}
         assert {i["language"] for i in kept_apart} == languages
         assert sum(i["expect"] is None for i in kept_apart) >= 20
         # fresh4's writer repeated 15 common small-talk messages of other sets; they were dropped
         assert sum(i["expect"] == "smalltalk" for i in kept_apart) >= (5 if kept_apart is fresh4 else 10)
     assert sum(i["expect"] is None for i in fresh2) >= 30 and sum(i["expect"] is None for i in fresh3) >= 30
     assert sum(i["expect"] == "orders" for i in fresh) >= 10 and sum(i["expect"] == "orders" for i in fresh2) >= 10
-    sets = (tuning, written, held_out, fresh, fresh2, fresh3, fresh4, fresh5, fresh6, fresh7)
+    sets = (tuning, written, held_out, fresh, fresh2, fresh3, fresh4, fresh5, fresh6, fresh7, fresh8)
     asked = [{i["question"].strip().lower() for i in s} for s in sets]
     shared = sum(len(one & other) for n, one in enumerate(asked) for other in asked[n + 1 :])
     assert not shared  # a count only: printing a held-out question would put it before the reader
