@@ -12,48 +12,36 @@ import random
 import sys
 import time
 
-from scratch_db import drop_database, recreate_database, setup_django
+from scratch_db import drop_database, migrated_database
+from seed_rows import bulk_rows, sales_staff
 
 URL = os.environ["DATABASE_URL"]
 COUNT = int(sys.argv[1]) if len(sys.argv) > 1 else 200_000
 OWNERS = 50
-BATCH = 5000
 
 
 def main() -> None:
-    recreate_database(URL)
-    setup_django(URL)
-    from django.core.management import call_command
+    migrated_database(URL)
     from django.utils import timezone
 
-    call_command("migrate", verbosity=0)
-    from rapport.accounts import roles
-    from rapport.accounts.services import create_staff_user
     from rapport.clienteling import reminders
-    from rapport.core.actor import Actor
     from rapport.customers.models import Customer
 
-    actor = Actor.system("bench")
-    owners = [
-        create_staff_user(username=f"owner{n}", password="bench-Password-123", role=roles.SALES, actor=actor).pk
-        for n in range(OWNERS)
-    ]
+    owners = sales_staff("owner", OWNERS)
     rng = random.Random(7)
     now = timezone.now()
     start = time.perf_counter()
-    for offset in range(0, COUNT, BATCH):
-        Customer.objects.bulk_create(
-            [
-                Customer(
-                    name=f"Customer {offset + i}",
-                    owner_id=rng.choice(owners),
-                    birthday=dt.date(1950, 1, 1) + dt.timedelta(days=rng.randrange(365 * 55)),
-                    lunar_birthday=rng.random() < 0.2,
-                    registered_at=now - dt.timedelta(days=rng.randrange(3650), seconds=rng.randrange(86400)),
-                )
-                for i in range(min(BATCH, COUNT - offset))
-            ]
-        )
+    bulk_rows(
+        Customer,
+        COUNT,
+        lambda n: Customer(
+            name=f"Customer {n}",
+            owner_id=rng.choice(owners),
+            birthday=dt.date(1950, 1, 1) + dt.timedelta(days=rng.randrange(365 * 55)),
+            lunar_birthday=rng.random() < 0.2,
+            registered_at=now - dt.timedelta(days=rng.randrange(3650), seconds=rng.randrange(86400)),
+        ),
+    )
     print(f"seeded {COUNT:,} customers in {time.perf_counter() - start:.1f} s")
     day = timezone.localdate()
     start = time.perf_counter()

@@ -44,3 +44,12 @@ def setup_django(url: str, *, jobs_inline: bool = False) -> None:
     import django
 
     django.setup()
+
+
+def migrated_database(url: str) -> None:
+    """A fresh database at ``url`` with every migration applied, and Django set up on it."""
+    recreate_database(url)
+    setup_django(url)
+    from django.core.management import call_command
+
+    call_command("migrate", verbosity=0)

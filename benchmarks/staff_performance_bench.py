@@ -15,46 +15,34 @@ import sys
 import time
 from decimal import Decimal
 
-from scratch_db import drop_database, recreate_database, setup_django
+from scratch_db import drop_database, migrated_database
+from seed_rows import BATCH, bulk_rows, sales_staff
 
 URL = os.environ["DATABASE_URL"]
 ORDERS = int(sys.argv[1]) if len(sys.argv) > 1 else 100_000
 CUSTOMERS = ORDERS // 5
 STAFF = 40
-BATCH = 5000
 
 
 def main() -> None:
-    recreate_database(URL)
-    setup_django(URL)
-    from django.core.management import call_command
+    migrated_database(URL)
     from django.db import connection
     from django.test.utils import CaptureQueriesContext
     from django.utils import timezone
 
-    call_command("migrate", verbosity=0)
-    from rapport.accounts import roles
-    from rapport.accounts.services import create_staff_user
     from rapport.analytics import kpis
     from rapport.analytics.staff_performance import Rules, staff_performance
     from rapport.commerce.models import Order
-    from rapport.core.actor import Actor
     from rapport.customers.models import ChangeRecord, Customer
 
-    actor = Actor.system("bench")
-    staff = [
-        create_staff_user(username=f"seller{n}", password="bench-Password-123", role=roles.SALES, actor=actor).pk
-        for n in range(STAFF)
-    ]
+    staff = sales_staff("seller", STAFF)
     rng = random.Random(7)
     now = timezone.now()
-    for offset in range(0, CUSTOMERS, BATCH):
-        Customer.objects.bulk_create(
-            [
-                Customer(name=f"C{offset + i}", owner_id=rng.choice(staff), registered_at=now - dt.timedelta(days=400))
-                for i in range(min(BATCH, CUSTOMERS - offset))
-            ]
-        )
+    bulk_rows(
+        Customer,
+        CUSTOMERS,
+        lambda n: Customer(name=f"C{n}", owner_id=rng.choice(staff), registered_at=now - dt.timedelta(days=400)),
+    )
     ids = list(Customer.objects.values_list("pk", flat=True))
     changes = [
         ChangeRecord(
@@ -69,21 +57,19 @@ def main() -> None:
     ]
     ChangeRecord.objects.bulk_create(changes, batch_size=BATCH)
     ChangeRecord.objects.filter(field="owner").update(created_at=now - dt.timedelta(days=15))
-    for offset in range(0, ORDERS, BATCH):
-        Order.objects.bulk_create(
-            [
-                Order(
-                    customer_id=rng.choice(ids),
-                    channel="store",
-                    external_id=f"b{offset + i}",
-                    status="paid",
-                    subtotal=Decimal("100.00"),
-                    total=Decimal("100.00"),
-                    placed_at=now - dt.timedelta(days=rng.randrange(30), seconds=rng.randrange(86400)),
-                )
-                for i in range(min(BATCH, ORDERS - offset))
-            ]
-        )
+    bulk_rows(
+        Order,
+        ORDERS,
+        lambda n: Order(
+            customer_id=rng.choice(ids),
+            channel="store",
+            external_id=f"b{n}",
+            status="paid",
+            subtotal=Decimal("100.00"),
+            total=Decimal("100.00"),
+            placed_at=now - dt.timedelta(days=rng.randrange(30), seconds=rng.randrange(86400)),
+        ),
+    )
     with connection.cursor() as cursor:
         cursor.execute("ANALYZE")  # the planner's statistics after the bulk load
     print(f"seeded {CUSTOMERS:,} customers, {len(changes):,} owner changes, {ORDERS:,} orders")

@@ -15,6 +15,7 @@ from django.test.utils import modify_settings
 from playwright.sync_api import Error as PlaywrightError
 
 from rapport.testing import tour
+from rapport.testing.browser import sign_in_on
 
 pytestmark = [pytest.mark.browser, pytest.mark.django_db]
 
@@ -59,12 +60,7 @@ def phone(chromium: Any, site: Any) -> Iterator[Any]:
     url, logins = site
     context = chromium.new_context(base_url=url, locale="en-US", viewport=PHONE)
     context.set_default_timeout(20_000)
-    page = context.new_page()
-    page.goto("/login/?next=/customers/")
-    page.fill("#id_username", logins["admin"])
-    page.fill("#id_password", logins["password"])
-    page.click("button[type=submit].primary")
-    page.wait_for_url("**/customers/")
+    page = sign_in_on(context.new_page(), logins["admin"], logins["password"])
     yield page
     context.close()
 

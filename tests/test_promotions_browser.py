@@ -12,33 +12,19 @@ from django.utils import timezone
 from rapport.accounts import roles
 from rapport.core.actor import Actor
 from rapport.promotions.services import create_promotion
-from rapport.testing.fixtures import STAFF_PASSWORD
+from rapport.testing.browser import VIEWPORTS
 
 pytestmark = [pytest.mark.browser, pytest.mark.django_db(transaction=True)]
 
-VIEWPORTS = {"desktop": {"width": 1280, "height": 900}, "phone": {"width": 390, "height": 844}}
 CASES = [("en", "desktop"), ("zh-hans", "desktop"), ("en", "phone"), ("zh-hans", "phone")]
 
 
 @pytest.fixture
-def calculator_page(chromium, live_server, make_staff, request):
+def calculator_page(open_page, sign_in, make_staff, request):
     language, viewport = request.param
-    context = chromium.new_context(
-        base_url=live_server.url, locale="en-US", viewport=VIEWPORTS[viewport], is_mobile=viewport == "phone"
-    )
-    context.set_default_timeout(15_000)
-    page = context.new_page()
     make_staff(roles.OPERATOR, username="promoter")
-    page.goto("/login/?next=/customers/")
-    page.fill("#id_username", "promoter")
-    page.fill("#id_password", STAFF_PASSWORD)
-    page.click("button[type=submit].primary")
-    page.wait_for_url("**/customers/")
-    if language == "zh-hans":
-        with page.expect_navigation():
-            page.select_option("select[name=language]", "zh-hans")
-    yield page, language
-    context.close()
+    page = open_page(viewport=VIEWPORTS[viewport], is_mobile=viewport == "phone")
+    return sign_in("promoter", language=language, page=page), language
 
 
 @pytest.mark.parametrize("calculator_page", CASES, indirect=True, ids=["-".join(c) for c in CASES])

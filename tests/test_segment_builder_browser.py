@@ -16,11 +16,9 @@ from rapport.analytics.models import CustomerMetrics
 from rapport.campaigns.models import Message, Plan
 from rapport.loyalty.models import Coupon, CouponKind, CouponTemplate
 from rapport.segments.models import Segment
-from rapport.testing.fixtures import STAFF_PASSWORD
+from rapport.testing.browser import VIEWPORTS
 
 pytestmark = [pytest.mark.browser, pytest.mark.django_db(transaction=True)]
-
-VIEWPORTS = {"desktop": {"width": 1280, "height": 900}, "phone": {"width": 390, "height": 844}}
 
 
 @pytest.fixture
@@ -58,24 +56,11 @@ def shop(make_customer):
 
 
 @pytest.fixture
-def builder_page(chromium, live_server, make_staff, request):
+def builder_page(open_page, sign_in, make_staff, request):
     language, viewport = request.param
-    context = chromium.new_context(
-        base_url=live_server.url, locale="en-US", viewport=VIEWPORTS[viewport], is_mobile=viewport == "phone"
-    )
-    context.set_default_timeout(15_000)
-    page = context.new_page()
     make_staff(roles.OPERATOR, username="builder")
-    page.goto("/login/?next=/customers/")
-    page.fill("#id_username", "builder")
-    page.fill("#id_password", STAFF_PASSWORD)
-    page.click("button[type=submit].primary")
-    page.wait_for_url("**/customers/")
-    if language == "zh-hans":
-        with page.expect_navigation():
-            page.select_option("select[name=language]", "zh-hans")
-    yield page, language
-    context.close()
+    page = open_page(viewport=VIEWPORTS[viewport], is_mobile=viewport == "phone")
+    return sign_in("builder", language=language, page=page), language
 
 
 def _add(page, condition_type):

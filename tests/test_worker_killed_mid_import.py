@@ -138,5 +138,5 @@ def test_an_import_whose_worker_is_killed_resumes_and_imports_every_row_once(
     assert job.status == ImportJob.Status.SUCCEEDED
     assert (job.processed_rows, job.created_rows, job.error_rows) == (ROWS, ROWS, 0)
     assert Customer.objects.count() == ROWS  # not one twice
-    assert Identity.objects.values("external_id").distinct().count() == ROWS
+    assert Identity.objects.values("external_index").distinct().count() == ROWS
     assert AuditEntry.objects.filter(action="import", object_id=str(job.pk)).count() == 1

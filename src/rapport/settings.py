@@ -225,6 +225,8 @@ RAPPORT_MEMBER_CARD_CHANNELS = [
 # Data-subject requests: days to answer one, and days an access archive (and its link) is kept.
 RAPPORT_PRIVACY_REQUEST_DAYS = int(os.environ.get("RAPPORT_PRIVACY_REQUEST_DAYS", "15"))
 RAPPORT_PRIVACY_ARCHIVE_DAYS = int(os.environ.get("RAPPORT_PRIVACY_ARCHIVE_DAYS", "7"))
+# where access copies are kept, encrypted chunk by chunk (rapport.privacy.archives), until they expire
+RAPPORT_PRIVACY_ARCHIVE_DIR = Path(os.environ.get("RAPPORT_PRIVACY_ARCHIVE_DIR", DATA_DIR / "archives"))
 # Retention: after these many days personal texts are erased (rows and figures stay).
 RAPPORT_RETENTION_TICKET_DAYS = int(os.environ.get("RAPPORT_RETENTION_TICKET_DAYS", "1095"))  # from closing
 RAPPORT_RETENTION_SITE_MESSAGE_DAYS = int(os.environ.get("RAPPORT_RETENTION_SITE_MESSAGE_DAYS", "365"))

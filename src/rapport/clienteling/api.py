@@ -7,8 +7,10 @@ caller's, create one or a segment's worth, complete one, and completion per pers
 from __future__ import annotations
 
 import datetime as dt
-from typing import Any, Literal
+from collections.abc import Callable
+from typing import Any, Literal, TypeVar
 
+from django.db.models import Model, QuerySet
 from django.http import HttpRequest
 from django.utils import timezone
 from ninja import Field, Router, Status
@@ -37,6 +39,7 @@ from rapport.customers.queries import visible_customer
 from rapport.segments.models import Segment
 
 router = Router(tags=["tasks"])
+_Row = TypeVar("_Row", bound=Model)
 
 Kind = Literal["call", "wecom", "visit", "sample", "ticket"]
 Repeat = Literal["", "daily", "weekly", "monthly"]
@@ -153,6 +156,35 @@ def completion(request: HttpRequest) -> dict[str, Any]:
     return services.completion(services.visible_tasks(request.user).exclude(status=TaskStatus.CANCELLED))
 
 
+def _customer_page(
+    request: HttpRequest,
+    customer_id: int,
+    rows_of: Callable[[int], QuerySet[_Row]],
+    body: Callable[[_Row], dict[str, Any]],
+    *,
+    limit: int,
+    offset: int,
+) -> dict[str, Any]:
+    """One page of a customer's records (contacts, shared links), newest first: the customer must
+    be one the caller may see (404 otherwise), whatever kind of record is listed."""
+    customer = visible_customer(request.user, customer_id)
+    page = paginate(rows_of(customer.pk), limit=limit, offset=offset)
+    return page_body(page, [body(row) for row in page.items])
+
+
+def _create_for_customer(
+    request: HttpRequest,
+    payload: ContactIn | SharedLinkIn,
+    create: Callable[..., _Row],
+    body: Callable[[_Row], dict[str, Any]],
+) -> Status[dict[str, Any]]:
+    """Record something for the payload's customer (one the caller may see) through the app's
+    service, in the caller's name; 201 with its body."""
+    customer = visible_customer(request.user, payload.customer_id)
+    made = create(customer, payload.dict(exclude={"customer_id"}), actor=actor_for(request))
+    return Status(201, body(made))
+
+
 def contact_body(contact: Contact) -> dict[str, Any]:
     return {
         "id": contact.pk,
@@ -175,9 +207,7 @@ def contact_body(contact: Contact) -> dict[str, Any]:
 )
 def list_contacts(request: HttpRequest, customer_id: int, limit: int = 50, offset: int = 0) -> dict[str, Any]:
     require(request, CONTACTS_READ, "clienteling.view_contact")
-    customer = visible_customer(request.user, customer_id)
-    page = paginate(queries.contacts_of(customer.pk), limit=limit, offset=offset)
-    return page_body(page, [contact_body(c) for c in page.items])
+    return _customer_page(request, customer_id, queries.contacts_of, contact_body, limit=limit, offset=offset)
 
 
 @router.get(
@@ -200,9 +230,7 @@ def contact_card(request: HttpRequest, customer_id: int) -> dict[str, Any]:
 @router.post("/contacts", response={201: ContactOut}, summary="Record a call, message, visit or appointment")
 def record_contact(request: HttpRequest, payload: ContactIn) -> Status[dict[str, Any]]:
     require(request, CONTACTS_WRITE, "clienteling.add_contact")
-    customer = visible_customer(request.user, payload.customer_id)
-    data = payload.dict(exclude={"customer_id"})
-    return Status(201, contact_body(contacts.record_contact(customer, data, actor=actor_for(request))))
+    return _create_for_customer(request, payload, contacts.record_contact, contact_body)
 
 
 class SharedLinkIn(Strict):
@@ -233,9 +261,7 @@ def shared_link_body(link: SharedLink) -> dict[str, Any]:
 )
 def list_shared_links(request: HttpRequest, customer_id: int, limit: int = 50, offset: int = 0) -> dict[str, Any]:
     require(request, CONTACTS_READ, "clienteling.view_sharedlink")
-    customer = visible_customer(request.user, customer_id)
-    page = paginate(queries.shared_links_of(customer.pk), limit=limit, offset=offset)
-    return page_body(page, [shared_link_body(link) for link in page.items])
+    return _customer_page(request, customer_id, queries.shared_links_of, shared_link_body, limit=limit, offset=offset)
 
 
 @router.post(
@@ -245,9 +271,7 @@ def list_shared_links(request: HttpRequest, customer_id: int, limit: int = 50, o
 )
 def share_link(request: HttpRequest, payload: SharedLinkIn) -> Status[dict[str, Any]]:
     require(request, CONTACTS_WRITE, "clienteling.add_sharedlink")
-    customer = visible_customer(request.user, payload.customer_id)
-    link = sharing.share_link(customer, payload.dict(exclude={"customer_id"}), actor=actor_for(request))
-    return Status(201, shared_link_body(link))
+    return _create_for_customer(request, payload, sharing.share_link, shared_link_body)
 
 
 class AlertSettingsIn(Strict):

@@ -13,7 +13,7 @@ from django.conf import settings
 
 from rapport.commerce.models import Category, OrderStatus, Product
 from rapport.core.errors import FieldError, InvalidInput
-from rapport.customers.models import Identity
+from rapport.customers.queries import identity_owners
 from rapport.customers.validation import LookupCache, parse_aware_datetime
 
 MAX_MONEY = Decimal("999999999999.99")
@@ -81,16 +81,8 @@ class CatalogueCache(LookupCache):
         return self._products.get(sku)
 
     def prefetch_identities(self, keys: set[tuple[str, str]]) -> None:
-        missing = [k for k in keys if k not in self._identities]
-        by_channel: dict[str, list[str]] = {}
-        for channel, external_id in missing:
-            by_channel.setdefault(channel, []).append(external_id)
-        for channel, ids in by_channel.items():
-            for start in range(0, len(ids), 900):
-                for ext, customer_id in Identity.objects.filter(
-                    channel=channel, external_id__in=ids[start : start + 900]
-                ).values_list("external_id", "customer_id"):
-                    self._identities[(channel, ext)] = customer_id
+        missing = {k for k in keys if k not in self._identities}
+        self._identities.update(identity_owners(missing))
 
     def customer_for_identity(self, channel: str, external_id: str) -> int | None:
         key = (channel, external_id)

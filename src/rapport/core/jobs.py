@@ -52,6 +52,17 @@ def _in_process_pool() -> ThreadPoolExecutor:
     return _pool
 
 
+def stop_in_process_pool() -> None:
+    """Stop the embedded default's pool as the server stops, without waiting for its queue: jobs
+    not started yet are dropped from it (their records stay queued and the next start hands them
+    to its pool, :func:`resume_after_restart`; an untracked follow-up is caught up by its periodic
+    run). The interpreter then waits only for the job running now, not for the queue behind it."""
+    global _pool
+    pool, _pool = _pool, None
+    if pool is not None:
+        pool.shutdown(wait=False, cancel_futures=True)
+
+
 def _run_in_thread(task: Any, args: tuple[Any, ...], kwargs: dict[str, Any]) -> None:
     close_old_connections()
     try:

@@ -35,6 +35,7 @@ ID_NUMBER = "id_number"
 PLACE = "place"
 PHONE_TAIL = "phone_tail"
 PHONE_TAIL_DIGITS = 4
+IDENTITY = "identity"
 
 
 @lru_cache(maxsize=4)
@@ -247,6 +248,19 @@ def normalise_id_number(raw: str) -> str:
     if len(text) > 32 or not text.isalnum():
         raise ValidationError(_("An ID number has at most 32 letters and digits."), code="invalid")
     return text
+
+
+def identity_index(channel: str, external_id: str) -> str:
+    """The blind index of a channel identity, as given (ids are matched exactly, as shops send them):
+    how every look-up finds an identity, and what an erased one leaves behind as its tombstone."""
+    key = settings.RAPPORT_BLIND_INDEX_KEY.encode()
+    return hmac.new(key, f"{IDENTITY}:{channel}:{external_id}".encode(), hashlib.sha256).hexdigest()
+
+
+def looks_personal(value: str) -> bool:
+    """Whether an id is an email address or a phone number (a shop that knows its buyers by them)."""
+    text = (value or "").strip()
+    return "@" in text or search_index_for_phone(text) is not None
 
 
 def phone_index(e164: str | None) -> str | None:

@@ -35,7 +35,7 @@ from rapport.core.errors import InvalidInput, NotFound, PermissionDeniedError
 from rapport.counter import codes
 from rapport.customers import consent
 from rapport.customers import services as customer_services
-from rapport.customers.models import Channel, ConsentChannel, ConsentPurpose, Customer, Store
+from rapport.customers.models import Channel, ConsentChannel, ConsentPurpose, Customer, Store, identity_index_of
 from rapport.loyalty.models import Asset, Coupon, CouponStatus, Redemption
 from rapport.loyalty.services import cards, checkout, ledger, levels, stored_value
 from rapport.loyalty.services.cart import Cart
@@ -77,7 +77,8 @@ def visited_customer(token: str) -> Customer:
 
 def _matching(text: str) -> tuple[str, list[Customer]]:
     """How the text was read (phone, phone tail, card) and the members it finds."""
-    condition = Q(identities__channel__in=settings.RAPPORT_MEMBER_CARD_CHANNELS, identities__external_id=text)
+    cards = [identity_index_of(channel, text) for channel in settings.RAPPORT_MEMBER_CARD_CHANNELS]
+    condition = Q(identities__external_index__in=cards)
     how = "card"
     tail = pii.search_index_for_phone_tail(text) if len(text) == 4 else None
     phone = pii.search_index_for_phone(text)

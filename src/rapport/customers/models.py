@@ -16,7 +16,7 @@ from django.db import models
 from django.db.models import Q
 from django.utils.translation import gettext_lazy as _
 
-from rapport.core import pii
+from rapport.core import pii, shredding
 from rapport.core.actor import Source
 from rapport.core.fields import EncryptedTextField, SubjectSealedTextField
 
@@ -246,23 +246,87 @@ def keep_search_keys(customer: Customer) -> list[tuple[str, str]]:
     return derived
 
 
+def identity_is_personal(channel: str, external_id: str) -> bool:
+    """Whether a channel identity is personal data, stored sealed: every identity but the member
+    card numbers a shop prints on its own cards (``RAPPORT_MEMBER_CARD_CHANNELS``), which stay
+    readable so that a segment can match a part of them; a card number that is a phone or an
+    email is personal all the same. A wechat openid or a web user id names one person for good."""
+    return channel not in settings.RAPPORT_MEMBER_CARD_CHANNELS or pii.looks_personal(external_id)
+
+
+class IdentityIdField(SubjectSealedTextField):
+    """The id a channel knows a customer by, sealed with the customer's key (crypto-shredding) when
+    :func:`identity_is_personal`; reads give the id back. Never filtered on: look-ups use the
+    blind index ``external_index`` (:func:`identity_index_of`)."""
+
+    def pre_save(self, model_instance: models.Model, add: bool) -> Any:
+        value = getattr(model_instance, self.attname)
+        if not isinstance(value, str) or shredding.is_sealed(value):
+            return value
+        if not identity_is_personal(getattr(model_instance, "channel", ""), value):
+            return value
+        return shredding.seal(getattr(model_instance, self.subject), value)
+
+
+class IdentityIndexField(models.CharField):  # type: ignore[type-arg]
+    """The blind index (:func:`rapport.core.pii.identity_index`) of the row's channel and id, set
+    whenever the row is saved or bulk-created with a readable id; the row's unique key."""
+
+    def __init__(self, *args: Any, **kwargs: Any) -> None:
+        kwargs.setdefault("max_length", 64)
+        kwargs.setdefault("editable", False)
+        super().__init__(*args, **kwargs)
+
+    def pre_save(self, model_instance: models.Model, add: bool) -> Any:
+        external_id = getattr(model_instance, "external_id", "")
+        if isinstance(external_id, str) and external_id and not shredding.is_sealed(external_id):
+            setattr(
+                model_instance, self.attname, pii.identity_index(getattr(model_instance, "channel", ""), external_id)
+            )
+        return getattr(model_instance, self.attname)
+
+
 class Identity(models.Model):
-    """One way a channel knows this customer: a shop user id, an app id, an offline card…"""
+    """One way a channel knows this customer: a shop user id, an app id, an offline card…
+
+    Personal ids are stored sealed (:func:`identity_is_personal`); every look-up goes through the
+    blind index, ``Identity.objects.filter(external_index=identity_index_of(channel, id))``.
+    """
 
     customer = models.ForeignKey(Customer, on_delete=models.CASCADE, related_name="identities")
     channel = models.CharField(_("channel"), max_length=40)
-    external_id = models.CharField(_("external id"), max_length=128)
+    external_id = IdentityIdField(_("external id"), subject="customer_id")
+    external_index = IdentityIndexField()
     created_at = models.DateTimeField(auto_now_add=True)
 
     class Meta:
-        constraints = [
-            models.UniqueConstraint(fields=["channel", "external_id"], name="identity_channel_external_id_unique")
-        ]
+        constraints = [models.UniqueConstraint(fields=["external_index"], name="identity_external_index_unique")]
+        indexes = [models.Index(fields=["channel"], name="identity_channel_idx")]  # the channels in use
         verbose_name = _("identity")
         verbose_name_plural = _("identities")
 
     def __str__(self) -> str:
         return f"{self.channel}:{self.external_id}"
+
+
+identity_index_of = pii.identity_index
+
+
+def sealed_identities(rows: list[tuple[int, str, str]]) -> list[tuple[int, str, str, str]]:
+    """``(customer id, channel, id)`` → ``(customer id, channel, stored id, blind index)`` for bulk
+    writers that insert many identities at once (imports, demo data): the customers' keys fetched
+    together (:func:`rapport.core.shredding.sealer`), not one query a row."""
+    personal = [identity_is_personal(channel, external_id) for _customer, channel, external_id in rows]
+    seal_one = shredding.sealer({row[0] for row, sealed in zip(rows, personal, strict=True) if sealed})
+    return [
+        (
+            customer_id,
+            channel,
+            seal_one(customer_id, external_id) if sealed else external_id,
+            identity_index_of(channel, external_id),
+        )
+        for (customer_id, channel, external_id), sealed in zip(rows, personal, strict=True)
+    ]
 
 
 class Address(models.Model):

@@ -15,7 +15,15 @@ from rapport.accounts.services import customer_scope
 from rapport.core.errors import FieldError, InvalidInput, NotFound
 from rapport.core.listing import within_time_bounds
 from rapport.customers import services
-from rapport.customers.models import OWNER_FIELD, ChangeRecord, Customer, CustomFieldDefinition, MemberStatus
+from rapport.customers.models import (
+    OWNER_FIELD,
+    ChangeRecord,
+    Customer,
+    CustomFieldDefinition,
+    Identity,
+    MemberStatus,
+    identity_index_of,
+)
 from rapport.customers.validation import LookupCache, clean_custom_value
 
 CUSTOM_FILTER_PREFIX = "cf."
@@ -59,6 +67,18 @@ def visible_customer(
     if customer is None:
         raise NotFound.single("customer", "not_found", f"no customer {ref!r}")
     return customer
+
+
+def identity_owners(keys: Iterable[tuple[str, str]]) -> dict[tuple[str, str], int]:
+    """``(channel, external id)`` → the customer it belongs to, for those known: identities are
+    found by their blind index (personal ids are stored sealed), 900 a query."""
+    by_index = {identity_index_of(channel, external_id): (channel, external_id) for channel, external_id in keys}
+    indexes = list(by_index)
+    found: dict[tuple[str, str], int] = {}
+    for start in range(0, len(indexes), 900):
+        rows = Identity.objects.filter(external_index__in=indexes[start : start + 900])
+        found.update({by_index[index]: pk for index, pk in rows.values_list("external_index", "customer_id")})
+    return found
 
 
 def filter_customers(queryset: QuerySet[Customer], params: Mapping[str, Any]) -> QuerySet[Customer]:

@@ -40,6 +40,7 @@ from django.db.models.lookups import (
 )
 from django.utils.translation import gettext_lazy as _
 
+from rapport.core import shredding
 from rapport.customers.consent import DEFAULT_GRANTED, consenting_q
 from rapport.customers.models import (
     Consent,
@@ -49,6 +50,8 @@ from rapport.customers.models import (
     CustomFieldDefinition,
     Identity,
     Store,
+    identity_index_of,
+    identity_is_personal,
 )
 from rapport.segments import operators as ops
 from rapport.segments.conditions import (
@@ -320,7 +323,11 @@ MEMBER_CODE_OPS = ("eq", "contains", "is_set", "is_not_set")
 
 
 class MemberCodeCondition(ConditionType):
-    """A member code or card number: one of the customer's identities (of one kind, or any)."""
+    """A member code or card number: one of the customer's identities (of one kind, or any).
+
+    ``eq`` compares through the identities' blind index; ``contains`` reads only the ids stored
+    readable (card numbers, :func:`~rapport.customers.models.identity_is_personal`): personal ids
+    are sealed, and a part of one is never searched."""
 
     def clean(self, condition: Mapping[str, Any], path: str) -> dict[str, Any]:
         channel = condition.get("channel") or ""
@@ -337,29 +344,44 @@ class MemberCodeCondition(ConditionType):
             codes = codes.filter(channel=condition["channel"])
         op, value = condition["op"], condition["value"]
         if op == "eq":
-            codes = codes.filter(external_id=value)
+            codes = codes.filter(
+                Q(external_index=identity_index_of(condition["channel"], value))
+                if condition["channel"]
+                else Q(external_index__in=[identity_index_of(channel, value) for channel in _channels_in_use()])
+            )
         elif op == "contains":
-            codes = codes.filter(ops.contains_q(F("external_id"), value))
+            codes = codes.exclude(external_id__startswith=shredding.PREFIX).filter(
+                ops.contains_q(F("external_id"), value)
+            )
         held = Q(Exists(codes))
         return ~held if op == "is_not_set" else held
 
     def actual(self, condition: Mapping[str, Any], facts: Facts, context: Context) -> Any:
         channel = condition["channel"]
-        return [code for kind, code in facts["identities"] if not channel or kind == channel]
+        return [code for kind, code, _readable in facts["identities"] if not channel or kind == channel]
 
     def matches(self, condition: Mapping[str, Any], facts: Facts, context: Context) -> bool:
         codes, op, value = self.actual(condition, facts, context), condition["op"], condition["value"]
         if op in ("is_set", "is_not_set"):
             return bool(codes) == (op == "is_set")
+        if op == "contains":
+            channel = condition["channel"]
+            codes = [
+                code for kind, code, readable in facts["identities"] if readable and (not channel or kind == channel)
+            ]
         return any(ops.operand_matches(code, "text", op, value, context.now) for code in codes)
 
 
 def _identity_facts(ids: list[int]) -> dict[int, Any]:
-    held: dict[int, list[tuple[str, str]]] = defaultdict(list)
+    held: dict[int, list[tuple[str, str, bool]]] = defaultdict(list)
     rows = Identity.objects.filter(customer_id__in=ids).order_by("pk")
     for customer_id, channel, code in rows.values_list("customer_id", "channel", "external_id"):
-        held[customer_id].append((channel, code))
+        held[customer_id].append((channel, code, not identity_is_personal(channel, code)))
     return {pk: held.get(pk, []) for pk in ids}
+
+
+def _channels_in_use() -> list[str]:
+    return list(Identity.objects.order_by("channel").values_list("channel", flat=True).distinct())
 
 
 def _identity_channels() -> list[dict[str, Any]]:

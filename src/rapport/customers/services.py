@@ -31,6 +31,7 @@ from rapport.customers.models import (
     MergedCustomer,
     Note,
     Store,
+    identity_index_of,
     pinyin_query,
 )
 from rapport.customers.validation import PII_FIELDS, LookupCache, clean_profile
@@ -121,8 +122,19 @@ def update_customer(
     return locked
 
 
+def identity_indexes(text: str) -> list[str]:
+    """The blind indexes ``text`` has as an id of each channel that holds identities: how a search
+    box finds an identity without knowing its channel."""
+    channels = Identity.objects.order_by("channel").values_list("channel", flat=True).distinct()
+    return [identity_index_of(channel, text) for channel in channels]
+
+
 def find_by_identity(channel: str, external_id: str) -> Customer | None:
-    identity = Identity.objects.select_related("customer").filter(channel=channel, external_id=external_id).first()
+    identity = (
+        Identity.objects.select_related("customer")
+        .filter(external_index=identity_index_of(channel, external_id))
+        .first()
+    )
     return identity.customer if identity else None
 
 
@@ -135,7 +147,7 @@ def _attach_identity(customer: Customer, channel: str, external_id: str) -> Iden
         errors.append(FieldError("identities.external_id", "invalid", "an external id of 1 to 128 characters"))
     if errors:
         raise InvalidInput(errors)
-    existing = Identity.objects.filter(channel=channel, external_id=external_id).first()
+    existing = Identity.objects.filter(external_index=identity_index_of(channel, external_id)).first()
     if existing is not None:
         if existing.customer_id != customer.pk:
             raise Conflict.single(
@@ -277,7 +289,7 @@ def search(queryset: QuerySet[Customer], text: str) -> QuerySet[Customer]:
     by_id = ID_SEARCH.fullmatch(text)
     if by_id:
         return queryset.filter(pk=int(by_id.group(1)))
-    condition = Q(name__icontains=text) | Q(identities__external_id=text)
+    condition = Q(name__icontains=text) | Q(identities__external_index__in=identity_indexes(text))
     pinyin = pinyin_query(text)
     if pinyin:
         condition |= Q(name_pinyin__contains=pinyin)

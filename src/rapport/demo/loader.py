@@ -34,7 +34,7 @@ from rapport.commerce.validation import CatalogueCache
 from rapport.core import pii
 from rapport.core.actor import Actor, Source
 from rapport.core.fields import EncryptedTextField
-from rapport.customers.models import Address, Customer, Identity, Store, keep_search_keys
+from rapport.customers.models import Address, Customer, Identity, Store, keep_search_keys, sealed_identities
 from rapport.customers.services import create_store, save_custom_field
 from rapport.customers.validation import LookupCache, clean_profile
 from rapport.demo.catalogue import CATEGORIES, STORES
@@ -163,11 +163,15 @@ def write_plan(
     say("Stores, catalogue, custom fields and staff written")
 
     customers = _write_customers(plan, sales_id=sales_id)
+    held = [
+        (customer.pk, channel, external_id)
+        for customer, person in zip(customers, plan.customers, strict=True)
+        for channel, external_id in person.identities
+    ]
     identities = Identity.objects.bulk_create(
         (
-            Identity(customer_id=customer.pk, channel=channel, external_id=external_id)
-            for customer, person in zip(customers, plan.customers, strict=True)
-            for channel, external_id in person.identities
+            Identity(customer_id=customer_id, channel=channel, external_id=stored, external_index=index)
+            for customer_id, channel, stored, index in sealed_identities(held)
         ),
         batch_size=BATCH,
     )

@@ -25,7 +25,7 @@ from rapport.core.dates import from_epoch_microseconds
 from rapport.core.errors import Conflict, DomainError, InvalidInput
 from rapport.customers import services as customer_services
 from rapport.customers.merge import merge_customers, suggest_pair, suggest_weak_matches
-from rapport.customers.models import Customer, Identity
+from rapport.customers.models import Customer, Identity, identity_index_of
 from rapport.customers.validation import LookupCache
 from rapport.events.messages import Message
 from rapport.events.models import AnonymousVisitor, Event, EventType, ProcessingError, Source
@@ -324,18 +324,19 @@ def link_events(where: str, params: list[Any], customer_id: int) -> int:
 
 
 def known_identities(channel: str, user_ids: set[str]) -> list[tuple[str, int]]:
-    """``(user id, customer id)`` of the ids the channel knows; one JSON parameter on PostgreSQL."""
+    """``(user id, customer id)`` of the ids the channel knows, found by their blind index (the ids
+    are stored sealed); one JSON parameter on PostgreSQL."""
+    by_index = {identity_index_of(channel, user_id): user_id for user_id in user_ids}
     if connection.vendor != "postgresql":
-        return list(
-            Identity.objects.filter(channel=channel, external_id__in=user_ids).values_list("external_id", "customer_id")
-        )
+        rows = Identity.objects.filter(external_index__in=list(by_index)).values_list("external_index", "customer_id")
+        return [(by_index[index], customer_id) for index, customer_id in rows]
     with connection.cursor() as cursor:
         cursor.execute(
-            f"SELECT external_id, customer_id FROM {Identity._meta.db_table} "  # noqa: S608
-            "WHERE channel = %s AND external_id IN (SELECT json_array_elements_text(%s::json))",
-            [channel, orjson.dumps(list(user_ids)).decode()],
+            f"SELECT external_index, customer_id FROM {Identity._meta.db_table} "  # noqa: S608
+            "WHERE external_index IN (SELECT json_array_elements_text(%s::json))",
+            [orjson.dumps(list(by_index)).decode()],
         )
-        return cursor.fetchall()
+        return [(by_index[index], customer_id) for index, customer_id in cursor.fetchall()]
 
 
 _VISITOR_UPSERT_POSTGRESQL = (

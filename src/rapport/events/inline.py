@@ -30,8 +30,9 @@ import orjson
 from django.db import connection
 
 from rapport.customers.merge import lock_identity_graph
-from rapport.customers.models import Identity
+from rapport.customers.models import Identity, identity_index_of
 from rapport.events import ecommerce
+from rapport.events.identity import known_identities
 from rapport.events.messages import BODY_OBJECTS, Message, body_object_sql
 from rapport.events.models import AnonymousVisitor, Event, EventReceipt, EventType, Source
 from rapport.events.partitions import ensure_month_partitions
@@ -52,7 +53,8 @@ def _statement() -> str:
     return f"""
 WITH batch AS (
     SELECT item.n, item.m ->> 'message_id' AS message_id, item.m ->> 'user_id' AS user_id,
-           item.m ->> 'anonymous_id' AS anonymous_id, (item.m ->> 'timestamp')::timestamptz AS happened,
+           item.m ->> 'anonymous_id' AS anonymous_id,
+           item.m ->> 'identity_index' AS identity_index, (item.m ->> 'timestamp')::timestamptz AS happened,
            item.m
     FROM jsonb_array_elements(%(batch)s::jsonb) WITH ORDINALITY AS item (m, n)
 ), fresh AS (
@@ -78,7 +80,7 @@ FROM rows r
 -- one index probe a message, whatever the planner thinks of the identities' size
 LEFT JOIN LATERAL (
     SELECT identity.customer_id FROM {Identity._meta.db_table} identity
-    WHERE r.user_id <> '' AND identity.channel = %(channel)s AND identity.external_id = r.user_id
+    WHERE r.user_id <> '' AND identity.external_index = r.identity_index
     LIMIT 1
 ) known ON true
 LEFT JOIN seen ON seen.anonymous_id = r.anonymous_id
@@ -94,11 +96,7 @@ def _seal_for_known_users(source: Source, messages: list[Message]) -> None:
     personal = [m for m in messages if m.user_id and holds_sealed(m.body)]
     if not personal:
         return
-    owners = dict(
-        Identity.objects.filter(
-            channel=source.identity_channel, external_id__in={m.user_id for m in personal}
-        ).values_list("external_id", "customer_id")
-    )
+    owners = dict(known_identities(source.identity_channel, {m.user_id for m in personal}))
     known = [m for m in personal if m.user_id in owners]
     received = [
         (m.body, owners[m.user_id], {"properties": m.properties, "traits": m.traits, "context": m.context})
@@ -116,6 +114,7 @@ def store(source: Source, messages: list[Message]) -> list[Message]:
     lock_identity_graph(exclusive=False)
     ensure_month_partitions([m.timestamp for m in messages])
     _seal_for_known_users(source, messages)
+    channel = source.identity_channel
     batch = orjson.dumps(
         [
             {
@@ -124,6 +123,7 @@ def store(source: Source, messages: list[Message]) -> list[Message]:
                 "name": m.name,
                 "user_id": m.user_id,
                 "anonymous_id": m.anonymous_id,
+                "identity_index": identity_index_of(channel, m.user_id) if m.user_id else "",
                 "timestamp": m.timestamp,
                 "original_timestamp": m.original_timestamp,
                 "sent_at": m.sent_at,
@@ -136,7 +136,6 @@ def store(source: Source, messages: list[Message]) -> list[Message]:
         "batch": batch,
         "source": source.pk,
         "received": messages[0].received_at,
-        "channel": source.identity_channel,
     }
     with connection.cursor() as cursor:
         cursor.execute(_statement(), params)

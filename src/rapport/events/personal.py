@@ -1,14 +1,21 @@
 """Personal values in event properties and traits, sealed before they are stored or staged.
 
-The well-known personal keys at the top of ``properties`` and ``traits`` (email, phone, address,
-ID number) are encrypted with the PII key ring, each beside a blind index (the same as the
-customer's for an email or phone), so an event row, a staged message or a database dump holds no
-plaintext. Everything else stays as sent and filterable. The resolver unseals them when it reads
-a staged body (an identify fills the profile through the PII module, as before); segment filters
-compare blind indexes, for equality only; pages show them masked.
+The values of personal keys in ``properties`` and ``traits`` are encrypted with the PII key ring,
+each beside a blind index (the same as the customer's for an email or phone), so an event row, a
+staged message or a database dump holds no plaintext. A key is personal when it is a well-known
+one (email, phone, address, ID number, :data:`PERSONAL_KEYS`) or a name of the shop's own that
+ends with one of those words (``shipping_phone``, ``buyerEmail``, ``billing-address``:
+:func:`kind_of`); at any depth, in nested objects and in lists of objects
+(``properties.shipping.phone``, ``properties.recipients[0].email``); and a text value that is an
+email address is sealed whatever its key is called. Everything else stays as sent and filterable.
+The resolver unseals them when it reads a staged body (an identify fills the profile through the
+PII module, as before); segment filters compare blind indexes, for equality only (top-level keys;
+the events API also at a dotted path); pages show them masked.
 
-Cost: a message is searched for the keys' names as bytes first (well under a microsecond); only
-one that holds one is decoded, sealed and encoded again.
+Cost: a message is searched for the keys' words (and ``@``) as bytes first (about a microsecond);
+only one that holds one is decoded, sealed and encoded again. What is not found: a phone number
+under a name that says nothing of it (``"contact": "139…"``) — digits alone are order numbers and
+prices as often as phones.
 
 Crypto-shredding: when the event is stored for a known customer (the user id's identity, at the
 request or in the resolver), its sealed values move to the customer's own key
@@ -22,6 +29,8 @@ context of every event of the person (``rapport.privacy.handlers.erase_events``)
 
 from __future__ import annotations
 
+import functools
+import re
 from collections.abc import Callable, Iterator, Mapping, Sequence
 from typing import Any
 
@@ -38,7 +47,21 @@ RESEAL_BATCH = 500
 # matches, in a JSON column read as text, a value sealed with the key ring (a Fernet token), not one
 # already under a customer's key (``ck2:``): the rows :func:`reseal_linked_events` has work in
 KEY_RING_SEALED_LIKE = f'%"{pii.SEALED}":%"gAAAAA%'
-_MARKERS = tuple(f'"{key}"'.encode() for key in sorted(PERSONAL_KEYS))
+EMAIL, PHONE, ID_NUMBER, ADDRESS = "email", "phone", "id_number", "address"
+# the last word of a shop's own key name (lower case, separators dropped) → the kind of value it
+# holds; longer endings first ("email address" is an email)
+_ENDINGS = (
+    ("emailaddress", EMAIL),
+    ("email", EMAIL),
+    ("phonenumber", PHONE),
+    ("phone", PHONE),
+    ("mobile", PHONE),
+    ("idnumber", ID_NUMBER),
+    ("idcard", ID_NUMBER),
+    ("address", ADDRESS),
+)
+_MARKERS = (b"@", b"email", b"phone", b"mobile", b"idnumber", b"id_number", b"idcard", b"id_card", b"address")
+_SEPARATORS = re.compile(r"[^a-z0-9]")
 
 
 _SEALED_MARKER = f'"{pii.SEALED}"'.encode()
@@ -64,6 +87,25 @@ def _plain_values(objects: Mapping[str, Any] | None) -> dict[str, Mapping[str, A
     return {place: values for place, values in _sealed_places(objects)}
 
 
+def _move(value: Any, plain: Any, customer_id: int, seal_one: Callable[[int, str], str]) -> bool:
+    """Move the key ring's seals in ``value`` (at any depth) to the customer's key, in place;
+    ``plain`` is the same place as received, when known."""
+    if pii.is_sealed(value):
+        if shredding.is_sealed(value.get(pii.SEALED)):
+            return False
+        shredding.reseal(value, customer_id, seal_one, plain)
+        return True
+    moved = False
+    if isinstance(value, dict):
+        for key, item in value.items():
+            moved |= _move(item, plain.get(key) if isinstance(plain, dict) else None, customer_id, seal_one)
+    elif isinstance(value, list):
+        known = plain if isinstance(plain, list) and len(plain) == len(value) else [None] * len(value)
+        for item, received in zip(value, known, strict=True):
+            moved |= _move(item, received, customer_id, seal_one)
+    return moved
+
+
 def _move_to_customer(
     objects: Mapping[str, Any],
     customer_id: int,
@@ -75,10 +117,7 @@ def _move_to_customer(
     survivor's)."""
     moved = False
     for place, values in _sealed_places(objects):
-        for key, value in values.items():
-            if pii.is_sealed(value) and not shredding.is_sealed(value.get(pii.SEALED)):
-                shredding.reseal(value, customer_id, seal_one, received.get(place, {}).get(key))
-                moved = True
+        moved |= _move(values, received.get(place), customer_id, seal_one)
     return moved
 
 
@@ -120,8 +159,29 @@ def reseal_linked_events(event_ids: Sequence[int], customer_id: int) -> int:
 
 
 def may_hold_personal(encoded: bytes) -> bool:
-    """Whether a message's JSON names a personal key anywhere (a cheap test before any decoding)."""
-    return any(marker in encoded for marker in _MARKERS)
+    """Whether a message's JSON may hold a personal value (a key's word or an ``@`` anywhere): a
+    cheap test before any decoding."""
+    lowered = encoded.lower()
+    return any(marker in lowered for marker in _MARKERS)
+
+
+@functools.lru_cache(maxsize=4096)
+def kind_of(key: str) -> str | None:
+    """The kind of personal value a key holds (email, phone, id_number, address), or None."""
+    if key in EMAIL_KEYS:
+        return EMAIL
+    if key in PHONE_KEYS:
+        return PHONE
+    if key in ID_KEYS:
+        return ID_NUMBER
+    if key == ADDRESS:
+        return ADDRESS
+    name = _SEPARATORS.sub("", key.lower())
+    return next((kind for ending, kind in _ENDINGS if name.endswith(ending)), None)
+
+
+def is_personal_key(key: str) -> bool:
+    return kind_of(key) is not None
 
 
 def index_for(key: str, value: Any) -> str | None:
@@ -129,23 +189,53 @@ def index_for(key: str, value: Any) -> str | None:
     if not isinstance(value, str | int) or isinstance(value, bool):
         return None
     text = str(value)
-    if key in EMAIL_KEYS:
+    kind = kind_of(key)
+    if kind == EMAIL:
         return pii.search_index_for_email(text)
-    if key in PHONE_KEYS:
+    if kind == PHONE:
         return pii.search_index_for_phone(text)
-    if key in ID_KEYS:
+    if kind == ID_NUMBER:
         return pii.id_number_index("".join(text.split()).upper())
     return None
 
 
+def _seals(key: str | None, value: Any) -> bool:
+    """Whether the value of this key is sealed: a well-known key's whatever it is, a shop's own
+    personal-sounding key's unless it is a flag (``is_mobile: true``)."""
+    if key is None or value in (None, "") or pii.is_sealed(value):
+        return False
+    if key in PERSONAL_KEYS:
+        return True
+    return kind_of(key) is not None and not isinstance(value, bool)
+
+
+def _sealed(key: str | None, value: Any) -> tuple[Any, bool]:
+    """``value`` (found under ``key``) with its personal parts sealed, and whether any were."""
+    if _seals(key, value):
+        return pii.seal(value, index_for(key or "", value)), True
+    if isinstance(value, dict):
+        if pii.is_sealed(value):
+            return value, False
+        changed = False
+        out = {}
+        for inner_key, item in value.items():
+            out[inner_key], sealed = _sealed(inner_key, item)
+            changed |= sealed
+        return (out if changed else value), changed
+    if isinstance(value, list):
+        items = [_sealed(None, item) for item in value]
+        if any(sealed for _item, sealed in items):
+            return [item for item, _sealed_ in items], True
+        return value, False
+    if isinstance(value, str) and "@" in value and (index := pii.search_index_for_email(value)):
+        return pii.seal(value, index), True
+    return value, False
+
+
 def seal_object(values: Mapping[str, Any]) -> dict[str, Any]:
-    """The object with its personal values sealed (already sealed ones left as they are)."""
-    return {
-        key: pii.seal(value, index_for(key, value))
-        if key in PERSONAL_KEYS and value not in (None, "") and not pii.is_sealed(value)
-        else value
-        for key, value in values.items()
-    }
+    """The object with its personal values sealed, at any depth (already sealed ones left as they are)."""
+    sealed, _changed = _sealed(None, dict(values))
+    return dict(sealed)
 
 
 def _sealed_objects(objects: Mapping[str, Any]) -> dict[str, Any] | None:
@@ -155,13 +245,14 @@ def _sealed_objects(objects: Mapping[str, Any]) -> dict[str, Any] | None:
     changed = False
     for name in SEALED_OBJECTS:
         values = objects.get(name)
-        if isinstance(values, dict) and PERSONAL_KEYS.intersection(values):
-            sealed[name], changed = seal_object(values), True
+        if isinstance(values, dict):
+            sealed[name], changed_here = _sealed(None, values)
+            changed |= changed_here
     context = objects.get("context")
     if isinstance(context, dict) and isinstance(context.get("traits"), dict):
-        inner = _sealed_objects({"traits": context["traits"]})
-        if inner is not None:
-            sealed["context"], changed = {**context, "traits": inner["traits"]}, True
+        traits, changed_here = _sealed(None, context["traits"])
+        if changed_here:
+            sealed["context"], changed = {**context, "traits": traits}, True
     return sealed if changed else None
 
 
@@ -173,31 +264,52 @@ def seal_body(raw: Mapping[str, Any], encoded: bytes) -> bytes:
     return encoded if sealed is None else orjson.dumps(sealed)
 
 
+def unseal_value(value: Any) -> Any:
+    """The value as sent: every seal in it opened, at any depth."""
+    if pii.is_sealed(value):
+        return pii.unseal(value)
+    if isinstance(value, dict):
+        return {key: unseal_value(item) for key, item in value.items()}
+    if isinstance(value, list):
+        return [unseal_value(item) for item in value]
+    return value
+
+
 def unseal_object(values: Mapping[str, Any]) -> dict[str, Any]:
-    return {key: pii.unseal(value) for key, value in values.items()}
+    return {key: unseal_value(value) for key, value in values.items()}
 
 
 def unseal_objects(objects: dict[str, dict[str, Any]]) -> dict[str, dict[str, Any]]:
     """A staged body's objects as the client sent them, for the resolver (identify, orders)."""
     for name in SEALED_OBJECTS:
-        if any(pii.is_sealed(value) for value in objects[name].values()):
-            objects[name] = unseal_object(objects[name])
+        objects[name] = unseal_object(objects[name])
     traits = objects["context"].get("traits")
-    if isinstance(traits, dict) and any(pii.is_sealed(value) for value in traits.values()):
+    if isinstance(traits, dict):
         objects["context"] = {**objects["context"], "traits": unseal_object(traits)}
     return objects
 
 
 def masked(values: Mapping[str, Any]) -> dict[str, Any]:
-    """For pages and the API without the reveal scope: sealed values masked by their kind."""
-    return {key: _mask(key, value) if pii.is_sealed(value) else value for key, value in values.items()}
+    """For pages and the API without the reveal scope: sealed values masked by their kind, at any depth."""
+    return {key: _masked(key, value) for key, value in values.items()}
+
+
+def _masked(key: str | None, value: Any) -> Any:
+    if pii.is_sealed(value):
+        return _mask(key or "", value)
+    if isinstance(value, dict):
+        return {inner: _masked(inner, item) for inner, item in value.items()}
+    if isinstance(value, list):
+        return [_masked(None, item) for item in value]
+    return value
 
 
 def _mask(key: str, sealed: Any) -> str:
     value = pii.unseal(sealed)
     text = value if isinstance(value, str) else orjson.dumps(value).decode()
-    if key in EMAIL_KEYS:
+    kind = kind_of(key) if key else None
+    if kind == EMAIL or (kind is None and "@" in text):
         return pii.mask_email(text)
-    if key in PHONE_KEYS:
+    if kind == PHONE:
         return pii.mask_text(text, keep_start=3, keep_end=4)
     return pii.mask_text(text)

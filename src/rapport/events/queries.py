@@ -62,8 +62,8 @@ def filter_events(events: QuerySet[Event], params: Mapping[str, Any]) -> QuerySe
             value = params.get("value")
             if value in (None, ""):
                 events = events.filter(**{f"{path}__isnull": False})
-            elif key in personal.PERSONAL_KEYS:  # sealed: equal blind indexes, and only those
-                index = personal.index_for(key, str(value))
+            elif personal.is_personal_key(key.split(".")[-1]):  # sealed: equal blind indexes, and only those
+                index = personal.index_for(key.split(".")[-1], str(value))
                 events = events.filter(**{f"{path}__{pii.SEALED_INDEX}": index}) if index else events.none()
             else:
                 events = events.filter(**{path: _json_value(str(value))})

@@ -139,7 +139,7 @@ def _sealed_equal_q(prop: str, op: str, value: Any) -> Q:
 
 def _property_q(item: Mapping[str, Any]) -> Q:
     prop, op, value = item["property"], item["op"], item["value"]
-    if prop in personal.PERSONAL_KEYS:
+    if personal.is_personal_key(prop):
         return _sealed_equal_q(prop, op, value)
     if op in ("gt", "gte", "lt", "lte"):
         return compare(json_number("properties", prop), op, float(value))
@@ -158,7 +158,7 @@ def _property_q(item: Mapping[str, Any]) -> Q:
 def _property_matches(properties: Mapping[str, Any], item: Mapping[str, Any]) -> bool:
     actual = properties.get(item["property"])
     op, value = item["op"], item["value"]
-    if item["property"] in personal.PERSONAL_KEYS:
+    if personal.is_personal_key(item["property"]):
         if op not in ("eq", "neq"):
             return False
         index = personal.index_for(item["property"], value)

@@ -36,7 +36,7 @@ from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass, field
 from decimal import Decimal
-from typing import Any
+from typing import Any, cast
 
 from django.db import connection, connections, transaction
 from django.utils import timezone
@@ -50,7 +50,16 @@ from rapport.core import pii, shredding
 from rapport.core.actor import Actor
 from rapport.core.errors import DomainError, FieldError, InvalidInput
 from rapport.customers import history
-from rapport.customers.models import ChangeRecord, Customer, Identity, Store, name_key, name_pinyin
+from rapport.customers.models import (
+    ChangeRecord,
+    Customer,
+    Identity,
+    Store,
+    identity_index_of,
+    name_key,
+    name_pinyin,
+    sealed_identities,
+)
 from rapport.customers.validation import LookupCache, clean_profile
 from rapport.imports import mapping as m
 from rapport.imports import staging
@@ -417,8 +426,11 @@ class CustomerMerger(Merger):
         )
         staging.write_new(
             Identity,
-            ["customer_id", "channel", "external_id", "created_at"],
-            [(p.id, channel, external_id, now) for channel, external_id, p in identities],
+            ["customer_id", "channel", "external_id", "external_index", "created_at"],
+            [
+                (*row, now)
+                for row in sealed_identities([(cast(int, p.id), channel, ext) for channel, ext, p in identities])
+            ],
         )
         label = self.history_label()[:150]
         user = self.actor.staff_user.pk if self.actor.staff_user is not None else None
@@ -507,8 +519,9 @@ def identity_owners(keys: set[tuple[str, str]]) -> dict[tuple[str, str], int]:
         by_channel.setdefault(channel, []).append(external_id)
     found: dict[tuple[str, str], int] = {}
     for channel, ids in by_channel.items():
-        rows = staging.find(Identity, ["external_id", "customer_id"], "external_id", ids, channel=channel)
-        found.update({(channel, ext): pk for ext, pk in rows})
+        by_index = {identity_index_of(channel, external_id): external_id for external_id in ids}
+        rows = staging.find(Identity, ["external_index", "customer_id"], "external_index", by_index)
+        found.update({(channel, by_index[index]): pk for index, pk in rows})
     return found
 
 

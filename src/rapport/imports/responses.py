@@ -39,26 +39,9 @@ class ImportErrorsOut(Body):
     items: list[ImportErrorsItemsItem]
 
 
-class CancelImportOut(Body):
-    id: int
-    kind: str
-    mode: str
-    file: str
-    status: str
-    status_label: str
-    phase: str
-    phase_label: str
-    finished: bool
-    cancel_requested: bool
-    total_rows: int
-    processed_rows: int
-    created: int
-    updated: int
-    unchanged: int
-    error_rows: int
-    committed_line: int
-    percent: int | float
-    error_message: str
+class CancelImportOut(ImportJobOut):
+    """Cancelling answers with the job as it stands (cancel requested, or cancelled if it had not
+    started): the same fields, under the operation's own schema name."""
 
 
 class ImportErrorsItemsItem(Body):

@@ -30,6 +30,7 @@ from urllib.parse import urlencode
 
 from django.conf import settings
 from django.http import HttpRequest, HttpResponse, HttpResponseRedirect
+from django.http.response import HttpResponseBase
 from django.urls import reverse
 from django.utils import timezone
 
@@ -38,7 +39,7 @@ from rapport.customers.models import Customer, MemberStatus
 from rapport.portal.models import MemberSession
 
 COOKIE_NAME = "rapport_member"
-ViewFunc = TypeVar("ViewFunc", bound=Callable[..., HttpResponse])
+ViewFunc = TypeVar("ViewFunc", bound=Callable[..., HttpResponseBase])  # streamed answers too
 
 
 def keyed_hash(purpose: str, value: str) -> str:
@@ -76,7 +77,7 @@ def member_required(view: ViewFunc) -> ViewFunc:
     """Let signed-in members through with ``request.member`` set; send others to sign in."""
 
     @wraps(view)
-    def wrapper(request: HttpRequest, *args: Any, **kwargs: Any) -> HttpResponse:
+    def wrapper(request: HttpRequest, *args: Any, **kwargs: Any) -> HttpResponseBase:
         member = current_member(request)
         if member is None:
             query = urlencode({"next": request.get_full_path()})

@@ -67,7 +67,7 @@ def request_body(request: DataSubjectRequest) -> dict[str, Any]:
     }
     if request.kind == RequestKind.ACCESS and request.archive_expires_at:
         body["archive"] = {
-            "url": services.archive_url(request) if request.archive is not None else None,
+            "url": services.archive_url(request) if request.has_archive else None,
             "expires_at": request.archive_expires_at.isoformat(),
             "downloaded_at": request.archive_downloaded_at.isoformat() if request.archive_downloaded_at else None,
         }

@@ -9,6 +9,7 @@ at the anonymised customer, so every money and count figure is unchanged.
 
 from __future__ import annotations
 
+from collections.abc import Iterator
 from typing import Any
 
 from django.db.models import Q
@@ -35,7 +36,7 @@ from rapport.events.personal import unseal_object
 from rapport.loyalty.models import Account, BenefitCard, Coupon, Entry, LevelChange, Membership, Redemption
 from rapport.portal.models import MemberSession, SignInCode
 from rapport.privacy.models import DataSubjectRequest
-from rapport.privacy.registry import Erasure, PrivacyHook, Rows, register_privacy_hook, rows
+from rapport.privacy.registry import Erasure, PrivacyHook, Rows, register_privacy_hook, rows, stream
 from rapport.service.models import (
     Attachment,
     BotConversation,
@@ -57,7 +58,7 @@ _INDEXES = ("phone_index", "email_index", "id_number_index", "name_key", "place_
 def export_customers(customer: Customer) -> Rows:
     return {
         "profile": rows(Customer.objects.filter(pk=customer.pk), omit=_INDEXES),
-        "identities": rows(Identity.objects.filter(customer=customer)),
+        "identities": rows(Identity.objects.filter(customer=customer), omit=("external_index",)),
         "addresses": rows(Address.objects.filter(customer=customer), omit=_INDEXES),
         "notes": rows(Note.objects.filter(customer=customer)),
         "profile_changes": rows(ChangeRecord.objects.filter(customer=customer)),
@@ -132,13 +133,17 @@ def _unreadable_changes(customer: Customer) -> int:
     return changes.count()
 
 
-def export_events(customer: Customer) -> Rows:
-    events = rows(Event.objects.filter(customer=customer), omit=("source",))
-    for event in events:  # the person gets their own values back, not the sealed form
+def _events(customer: Customer) -> Iterator[dict[str, Any]]:
+    for event in stream(Event.objects.filter(customer=customer), omit=("source",)):
+        # the person gets their own values back, not the sealed form
         event["properties"] = unseal_object(event["properties"])
         event["traits"] = unseal_object(event["traits"])
+        yield event
+
+
+def export_events(customer: Customer) -> Rows:
     return {
-        "events": events,
+        "events": _events(customer),  # read as the archive is written: any number of them
         "devices": rows(AnonymousVisitor.objects.filter(customer=customer)),
     }
 
@@ -305,7 +310,7 @@ def export_privacy(customer: Customer) -> Rows:
 
     return {
         "requests": rows(
-            DataSubjectRequest.objects.filter(customer=customer), omit=("archive", "outcome", "verification_note")
+            DataSubjectRequest.objects.filter(customer=customer), omit=("archive_file", "outcome", "verification_note")
         ),
         # who changed or looked at the person's data, and when
         "audit": rows(AuditEntry.objects.filter(audited_objects([customer.pk])), omit=("actor",)),
@@ -314,7 +319,9 @@ def export_privacy(customer: Customer) -> Rows:
 
 def erase_privacy(customer: Customer, erasure: Erasure) -> dict[str, int]:
     """The requests are the record that the erasure happened: kept, their archives dropped."""
-    return {"archives": DataSubjectRequest.objects.filter(customer=customer).exclude(archive=None).update(archive=None)}
+    from rapport.privacy.services import drop_archives
+
+    return {"archives": drop_archives(DataSubjectRequest.objects.filter(customer=customer))}
 
 
 def move_requests(survivor: Customer, merged: Customer) -> int:

@@ -92,8 +92,9 @@ class DataSubjectRequest(models.Model):
         BackgroundJob, null=True, blank=True, on_delete=models.SET_NULL, related_name="+", editable=False
     )
     archive_progress = models.PositiveSmallIntegerField(default=0, editable=False)
-    # access: the archive, encrypted with the personal-data keys, until it expires
-    archive = models.BinaryField(null=True, blank=True, editable=False)
+    # access: the name of the archive's file (rapport.privacy.archives: encrypted chunk by chunk
+    # with the personal-data keys) until it expires; "" when there is none
+    archive_file = models.CharField(max_length=200, blank=True, default="", editable=False)
     archive_expires_at = models.DateTimeField(null=True, blank=True)
     archive_downloaded_at = models.DateTimeField(null=True, blank=True)
     # erasure: what was anonymised, per kind of row
@@ -108,6 +109,10 @@ class DataSubjectRequest(models.Model):
 
     def __str__(self) -> str:
         return f"#{self.pk} {self.get_kind_display()} ({self.get_status_display()})"
+
+    @property
+    def has_archive(self) -> bool:
+        return bool(self.archive_file)
 
     @property
     def is_open(self) -> bool:

@@ -8,7 +8,8 @@ background job builds it; the page lists it with its link once ready).
 from __future__ import annotations
 
 from django.contrib import messages
-from django.http import Http404, HttpRequest, HttpResponse
+from django.http import Http404, HttpRequest, HttpResponse, StreamingHttpResponse
+from django.http.response import HttpResponseBase
 from django.shortcuts import redirect, render
 from django.utils.translation import gettext as _
 from django.views.decorators.http import require_POST
@@ -31,7 +32,7 @@ def home(request: HttpRequest) -> HttpResponse:
     links = {
         r.pk: services.archive_url(r)
         for r in requests
-        if r.kind == RequestKind.ACCESS and r.status == RequestStatus.COMPLETED and r.archive is not None
+        if r.kind == RequestKind.ACCESS and r.status == RequestStatus.COMPLETED and r.has_archive
     }
     rows = [(r, links.get(r.pk, "")) for r in requests]
     return render(request, "privacy/portal.html", {"portal_section": "privacy", "rows": rows})
@@ -74,12 +75,12 @@ def cancel_account(request: HttpRequest) -> HttpResponse:
 
 
 @member_required
-def archive(request: HttpRequest, token: str) -> HttpResponse:
+def archive(request: HttpRequest, token: str) -> HttpResponseBase:
     try:
         subject, data = services.open_archive(token, member=_member(request), actor=member_actor(request))
     except NotFound as exc:
         raise Http404(exc.errors[0].message) from exc
-    response = HttpResponse(data, content_type="application/zip")
+    response = StreamingHttpResponse(data, content_type="application/zip")  # decrypted chunk by chunk
     response["Content-Disposition"] = f'attachment; filename="my-data-{subject.pk}.zip"'
     response["Cache-Control"] = "no-store"
     return response

@@ -19,7 +19,7 @@ import base64
 import datetime as dt
 import decimal
 import uuid
-from collections.abc import Callable, Iterable
+from collections.abc import Callable, Iterable, Iterator
 from dataclasses import dataclass
 from typing import Any
 
@@ -38,7 +38,7 @@ class Erasure:
     merged_ids: tuple[int, ...]  # customer ids merged into this one earlier
 
 
-Rows = dict[str, list[dict[str, Any]]]
+Rows = dict[str, Iterable[dict[str, Any]]]  # a list, or an iterator for a table of any size
 ExportHook = Callable[[Any], Rows]
 EraseHook = Callable[[Any, Erasure], dict[str, int]]
 
@@ -84,3 +84,13 @@ def rows(queryset: QuerySet[Any], *, omit: Iterable[str] = ()) -> list[dict[str,
     model: type[Model] = queryset.model
     names = [f.attname for f in model._meta.concrete_fields if f.name not in skipped and f.attname not in skipped]
     return [{name: plain(value) for name, value in row.items()} for row in queryset.order_by("pk").values(*names)]
+
+
+def stream(queryset: QuerySet[Any], *, omit: Iterable[str] = (), chunk: int = 2000) -> Iterator[dict[str, Any]]:
+    """:func:`rows` one by one, read ``chunk`` at a time (a server-side cursor on PostgreSQL): for
+    tables that grow without bound, such as a customer's events, so the archive job's memory does not."""
+    skipped = set(omit)
+    model: type[Model] = queryset.model
+    names = [f.attname for f in model._meta.concrete_fields if f.name not in skipped and f.attname not in skipped]
+    for row in queryset.order_by("pk").values(*names).iterator(chunk_size=chunk):
+        yield {name: plain(value) for name, value in row.items()}

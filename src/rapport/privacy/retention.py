@@ -87,7 +87,7 @@ def _erase_inbound_mail(cutoff: dt.datetime) -> int:
 
 
 def _archives(cutoff: dt.datetime) -> QuerySet[DataSubjectRequest]:
-    return DataSubjectRequest.objects.filter(archive__isnull=False, completed_at__lt=cutoff)
+    return DataSubjectRequest.objects.exclude(archive_file="").filter(completed_at__lt=cutoff)
 
 
 def _events(cutoff: dt.datetime) -> QuerySet[Event]:

@@ -4,8 +4,10 @@
   where it came from and the legal deadline; a member asking in the portal is verified by having
   signed in there, anyone else by a person who records what they checked (``verify_request``).
 * ``fulfil_request`` starts the access archive, built by a tracked background job
-  (``prepare_archive``: every registered hook's rows as JSON and CSV, zipped, stored encrypted with
-  the personal-data keys, fetched by the verified member through a signed link that expires), or
+  (``prepare_archive``: every registered hook's rows as JSON and CSV, zipped as a stream into a
+  file encrypted chunk by chunk with the personal-data keys (:mod:`rapport.privacy.archives`), so
+  memory stays flat whatever the number of events; fetched, streamed too, by the verified member
+  through a signed link that expires), or
   erases: one transaction per customer, every hook anonymising its
   domain, identities kept only as blind-index tombstones, receivers of tag sync told by a signed
   event, and an audit entry of who erased whom under which request.
@@ -15,34 +17,34 @@ Every step writes the audit; a refused step changes nothing.
 
 from __future__ import annotations
 
+import csv
 import datetime as dt
-import hashlib
-import hmac
 import io
 import json
+import secrets
 import zipfile
-from collections.abc import Callable
-from typing import Any
+from collections.abc import Callable, Iterable, Iterator
+from typing import IO, Any
 
 from django.apps import apps
 from django.conf import settings
 from django.core import signing
 from django.db import transaction
-from django.db.models import Q
+from django.db.models import Q, QuerySet
 from django.urls import reverse
 from django.utils import timezone
 from django.utils.translation import gettext as _
 
 from rapport.audit.models import AuditEntry
 from rapport.audit.services import record
-from rapport.core import jobs, pii, shredding
+from rapport.core import jobs, shredding
 from rapport.core.actor import Actor
 from rapport.core.actor import Source as ActorSource
 from rapport.core.errors import Conflict, FieldError, InvalidInput, NotFound
 from rapport.core.models import OPEN_STATUSES
 from rapport.core.public_url import public_url
-from rapport.core.tabular import csv_bytes
 from rapport.customers.models import Customer, CustomerMerge, Identity, MergedCustomer
+from rapport.privacy import archives
 from rapport.privacy.models import (
     OPEN_REQUEST_STATUSES,
     DataSubjectRequest,
@@ -52,16 +54,9 @@ from rapport.privacy.models import (
     RequestStatus,
     VerificationMethod,
 )
-from rapport.privacy.registry import Erasure, privacy_hooks
+from rapport.privacy.registry import Erasure, Rows, privacy_hooks
 
 ARCHIVE_SALT = "rapport.privacy.archive"
-IDENTITY_INDEX_KIND = "identity"
-
-
-def identity_index(channel: str, external_id: str) -> str:
-    """The tombstone of an identity: a keyed hash that cannot be turned back into the id."""
-    key = settings.RAPPORT_BLIND_INDEX_KEY.encode()
-    return hmac.new(key, f"{IDENTITY_INDEX_KIND}:{channel}:{external_id}".encode(), hashlib.sha256).hexdigest()
 
 
 def _choice(value: Any, choices: Any, field: str) -> str:
@@ -227,8 +222,9 @@ def prepare_archive(request_id: int) -> bool:
     nothing to do (rejected or completed meanwhile, or the job was cancelled).
 
     Safe to run again after a dead worker: the copy is built afresh, outside any transaction (it
-    reads every domain, which takes a while for a large customer), and stored only if the request
-    still waits for it."""
+    reads every domain, which takes a while for a large customer), into a part file renamed when
+    complete (a dead worker's part file is overwritten), and recorded only if the request still
+    waits for it; otherwise the file goes."""
     request = DataSubjectRequest.objects.select_related("customer").filter(pk=request_id).first()
     if request is None or request.status != RequestStatus.PREPARING:
         return False
@@ -237,14 +233,16 @@ def prepare_archive(request_id: int) -> bool:
     def exported(domains: int) -> None:
         waiting.update(archive_progress=domains)
 
-    sealed = pii.key_ring().encrypt(build_archive(request.customer, progress=exported))
+    name = f"request-{request_id}-{secrets.token_hex(8)}.zip.sealed"  # unguessable, one per build
+    with archives.writing(archives.folder() / name) as sealed:
+        write_archive(request.customer, sealed, progress=exported)
     with transaction.atomic():
         locked = DataSubjectRequest.objects.select_for_update().filter(pk=request_id).first()
-        if locked is None or locked.status != RequestStatus.PREPARING:
+        if locked is None or locked.status != RequestStatus.PREPARING or jobs.cancel_requested():
+            archives.remove(name)  # cancelled: the request waits for a retry (or a new fulfilment)
             return False
-        if jobs.cancel_requested():  # the request waits for a retry (or a new fulfilment)
-            return False
-        locked.archive = sealed
+        previous = locked.archive_file
+        locked.archive_file = name
         locked.archive_expires_at = timezone.now() + dt.timedelta(days=settings.RAPPORT_PRIVACY_ARCHIVE_DAYS)
         locked.status = RequestStatus.COMPLETED
         locked.completed_at = timezone.now()
@@ -256,6 +254,7 @@ def prepare_archive(request_id: int) -> bool:
             changes={"completed": locked.kind},
             sealed=False,
         )
+        transaction.on_commit(lambda: archives.remove(previous))
     return True
 
 
@@ -272,12 +271,10 @@ def preparation(request: DataSubjectRequest) -> dict[str, Any]:
     }
 
 
-def export_customer(
-    customer: Customer, *, progress: Callable[[int], None] | None = None
-) -> dict[str, dict[str, list[dict[str, Any]]]]:
-    """Everything every app holds about the customer: ``{domain: {table: rows}}``; ``progress`` is
-    told how many domains are done after each."""
-    exported: dict[str, dict[str, list[dict[str, Any]]]] = {}
+def export_customer(customer: Customer, *, progress: Callable[[int], None] | None = None) -> dict[str, Rows]:
+    """Everything every app holds about the customer: ``{domain: {table: rows}}`` (a table's rows
+    may be an iterator, read once); ``progress`` is told how many domains are done after each."""
+    exported: dict[str, Rows] = {}
     for hook in privacy_hooks():
         exported[hook.name] = hook.export(customer)
         if progress is not None:
@@ -285,38 +282,65 @@ def export_customer(
     return exported
 
 
-def _csv(table: list[dict[str, Any]]) -> bytes:
-    columns: list[str] = []
-    for row in table:
-        columns.extend(key for key in row if key not in columns)
-    values = [
-        [
-            json.dumps(row.get(c), ensure_ascii=False) if isinstance(row.get(c), dict | list) else row.get(c)
-            for c in columns
-        ]
-        for row in table
-    ]
-    return csv_bytes([columns, *values])
+def _cell(value: Any) -> Any:
+    return json.dumps(value, ensure_ascii=False) if isinstance(value, dict | list) else value
 
 
-def build_archive(customer: Customer, *, progress: Callable[[int], None] | None = None) -> bytes:
-    """A zip of ``<domain>.json`` and ``<domain>/<table>.csv`` for every domain, plus a manifest."""
-    data = export_customer(customer, progress=progress)
-    buffer = io.BytesIO()
-    with zipfile.ZipFile(buffer, "w", compression=zipfile.ZIP_DEFLATED) as archive:
+def _write_json(archive: zipfile.ZipFile, name: str, tables: Rows) -> dict[str, tuple[list[str], int]]:
+    """``{table: [rows…], …}`` written row by row; each table's columns (every key seen) and count."""
+    seen: dict[str, tuple[list[str], int]] = {}
+    with archive.open(name, "w", force_zip64=True) as out:
+        out.write(b"{")
+        for number, (table, rows) in enumerate(tables.items()):
+            columns: list[str] = []
+            count = 0
+            out.write(f"{',' if number else ''}\n  {json.dumps(table)}: [".encode())
+            for row in rows:
+                columns.extend(key for key in row if key not in columns)
+                out.write(f"{',' if count else ''}\n    {json.dumps(row, ensure_ascii=False)}".encode())
+                count += 1
+            out.write(b"\n  ]")
+            seen[table] = (columns, count)
+        out.write(b"\n}\n")
+    return seen
+
+
+def _write_csv(archive: zipfile.ZipFile, name: str, columns: list[str], rows: Iterable[dict[str, Any]]) -> None:
+    with archive.open(name, "w", force_zip64=True) as raw, io.TextIOWrapper(raw, encoding="utf-8", newline="") as out:
+        writer = csv.writer(out)
+        writer.writerow(columns)
+        for row in rows:
+            writer.writerow([_cell(row.get(column)) for column in columns])
+
+
+def write_archive(
+    customer: Customer, out: IO[bytes] | io.RawIOBase, *, progress: Callable[[int], None] | None = None
+) -> None:
+    """A zip of ``<domain>.json`` and ``<domain>/<table>.csv`` for every domain, plus a manifest,
+    written to ``out`` as it is made: no domain's rows are held whole when its hook gives them as
+    an iterator (events), and the zip is never in memory. Such a table is read twice, once for
+    its JSON and once for its CSV (a zip writes one member at a time): a row added in between may
+    be in one and not the other."""
+    counts: dict[str, dict[str, int]] = {}
+    with zipfile.ZipFile(out, "w", compression=zipfile.ZIP_DEFLATED) as archive:
+        for number, hook in enumerate(privacy_hooks(), start=1):
+            tables = hook.export(customer)
+            seen = _write_json(archive, f"{hook.name}.json", tables)
+            again: Rows | None = None
+            for table, rows in tables.items():
+                if not isinstance(rows, list):  # an iterator, used up: read it again
+                    again = again if again is not None else hook.export(customer)
+                    rows = again[table]
+                _write_csv(archive, f"{hook.name}/{table}.csv", seen[table][0], rows)
+            counts[hook.name] = {table: count for table, (_columns, count) in seen.items()}
+            if progress is not None:
+                progress(number)
         manifest = {
             "customer_id": customer.pk,
             "generated_at": timezone.now().isoformat(timespec="seconds"),
-            "domains": {
-                domain: {table: len(rows) for table, rows in tables.items()} for domain, tables in data.items()
-            },
+            "domains": counts,
         }
         archive.writestr("manifest.json", json.dumps(manifest, ensure_ascii=False, indent=2))
-        for domain, tables in data.items():
-            archive.writestr(f"{domain}.json", json.dumps(tables, ensure_ascii=False, indent=2))
-            for table, rows in tables.items():
-                archive.writestr(f"{domain}/{table}.csv", _csv(rows))
-    return buffer.getvalue()
 
 
 def archive_token(request: DataSubjectRequest) -> str:
@@ -329,8 +353,9 @@ def archive_url(request: DataSubjectRequest) -> str:
     return f"{public_url()}{path}"
 
 
-def open_archive(token: str, *, member: Customer, actor: Actor) -> tuple[DataSubjectRequest, bytes]:
-    """The decrypted archive a signed link names, for the member it belongs to, before it expires."""
+def open_archive(token: str, *, member: Customer, actor: Actor) -> tuple[DataSubjectRequest, Iterator[bytes]]:
+    """The decrypted archive a signed link names, for the member it belongs to, before it expires,
+    as chunks to stream (decrypted one by one as they are sent)."""
     max_age = dt.timedelta(days=settings.RAPPORT_PRIVACY_ARCHIVE_DAYS)
     try:
         payload = signing.loads(token, salt=ARCHIVE_SALT, max_age=max_age)
@@ -341,21 +366,32 @@ def open_archive(token: str, *, member: Customer, actor: Actor) -> tuple[DataSub
     if payload.get("customer") != member.pk:
         raise NotFound(FieldError("link", "invalid", _("This link is not valid.")))
     request = DataSubjectRequest.objects.filter(pk=payload.get("request"), customer=member).first()
-    if request is None or request.archive is None or request.archive_expires_at is None:
+    if request is None or not request.has_archive or request.archive_expires_at is None:
         raise NotFound(FieldError("link", "gone", _("This copy is no longer kept; ask for a new one.")))
     if request.archive_expires_at <= timezone.now():
         raise NotFound(FieldError("link", "expired", _("This link has expired; ask for a new copy.")))
-    data = pii.key_ring().decrypt(bytes(request.archive))
+    path = archives.path_of(request)
+    if not path.is_file():
+        raise NotFound(FieldError("link", "gone", _("This copy is no longer kept; ask for a new one.")))
+    data = archives.read(path)
     DataSubjectRequest.objects.filter(pk=request.pk).update(archive_downloaded_at=timezone.now())
     record(actor, AuditEntry.Action.REVEAL, obj=request, changes={"archive": "downloaded"}, sealed=False)
     return request, data
 
 
 def drop_expired_archives(*, now: dt.datetime | None = None) -> int:
-    """Archives are kept only until their link expires (scheduled daily)."""
-    return DataSubjectRequest.objects.filter(
-        archive__isnull=False, archive_expires_at__lte=now or timezone.now()
-    ).update(archive=None)
+    """Archives are kept only until their link expires (scheduled daily): their files go."""
+    return drop_archives(
+        DataSubjectRequest.objects.exclude(archive_file="").filter(archive_expires_at__lte=now or timezone.now())
+    )
+
+
+def drop_archives(requests: QuerySet[DataSubjectRequest]) -> int:
+    """Delete these requests' archive files once the change commits; how many requests had one."""
+    names = list(requests.exclude(archive_file="").values_list("archive_file", flat=True))
+    dropped = DataSubjectRequest.objects.filter(archive_file__in=names).update(archive_file="")
+    transaction.on_commit(lambda: archives.remove(*names))
+    return dropped
 
 
 # Erasure ---------------------------------------------------------------------------------------
@@ -420,12 +456,13 @@ def _announce_erasure(customer: Customer, request: DataSubjectRequest, actor: Ac
 
 def _erase(customer: Customer, *, request: DataSubjectRequest, actor: Actor) -> dict[str, Any]:
     locked = Customer.objects.select_for_update().get(pk=customer.pk)
-    identities = tuple(Identity.objects.filter(customer=locked).order_by("pk").values_list("channel", "external_id"))
+    held = Identity.objects.filter(customer=locked).order_by("pk")
+    identities = tuple(held.values_list("channel", "external_id"))  # opened while the key exists
     merged_ids = tuple(MergedCustomer.objects.filter(survivor=locked).values_list("merged_id", flat=True))
     merged_ids += tuple(CustomerMerge.objects.filter(survivor=locked).values_list("merged_customer_id", flat=True))
     erasure = Erasure(actor=actor, request_id=request.pk, identities=identities, merged_ids=tuple(set(merged_ids)))
     ErasedIdentity.objects.bulk_create(
-        [ErasedIdentity(identity_index=identity_index(channel, external_id)) for channel, external_id in identities],
+        [ErasedIdentity(identity_index=index) for index in held.values_list("external_index", flat=True)],
         ignore_conflicts=True,  # erased once before: the person registered again and asked again
     )
     audit_entries = _scrub_audit([locked.pk, *erasure.merged_ids])  # before the hooks delete rows

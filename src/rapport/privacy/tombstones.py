@@ -10,13 +10,14 @@ from __future__ import annotations
 
 from collections.abc import Iterable, Sequence
 
+from rapport.core.pii import identity_index
 from rapport.events.messages import Message
 from rapport.events.models import Event, Source
 from rapport.privacy.models import ErasedIdentity
-from rapport.privacy.services import identity_index
 
 
 def erased_user_ids(channel: str, user_ids: Iterable[str]) -> set[str]:
+    """The tombstone of an identity is its blind index (the id's ``external_index`` before erasure)."""
     by_index = {identity_index(channel, user_id): user_id for user_id in user_ids if user_id}
     if not by_index:
         return set()

@@ -97,7 +97,7 @@ def request_detail(request: HttpRequest, request_id: int) -> HttpResponse:
         "verify_form": VerifyForm(),
         "reject_form": RejectForm(),
         "archive_url": services.archive_url(subject)
-        if subject.kind == RequestKind.ACCESS and subject.archive is not None
+        if subject.kind == RequestKind.ACCESS and subject.has_archive
         else "",
         "preparation": services.preparation(subject) if subject.status == RequestStatus.PREPARING else None,
         "can_retry_jobs": request.user.has_perm(jobs.CHANGE),

@@ -27,7 +27,7 @@ from rapport.core.actor import Actor, Source
 from rapport.core.errors import Conflict, FieldError, InvalidInput
 from rapport.core.jobs import enqueue
 from rapport.customers import queries as customer_queries
-from rapport.customers.models import Customer, Identity, MergedCustomer, Store
+from rapport.customers.models import Customer, MergedCustomer, Store
 from rapport.segments.compiler import members
 from rapport.segments.models import Segment
 from rapport.segments.rules import clean_rule
@@ -507,15 +507,7 @@ def _resolve_identities(external: list[tuple[int, str, tuple[str, str]]], scope:
     found: dict[int, int] = {}
     for start in range(0, len(external), 500):
         ext_chunk = external[start : start + 500]
-        condition = Q(pk__in=[])
-        for _line, _value, (channel, external_id) in ext_chunk:
-            condition |= Q(channel=channel, external_id=external_id)
-        owners = {
-            (channel, external_id): customer_id
-            for channel, external_id, customer_id in Identity.objects.filter(condition).values_list(
-                "channel", "external_id", "customer_id"
-            )
-        }
+        owners = customer_queries.identity_owners({key for _line, _value, key in ext_chunk})
         visible = set(scope.filter(pk__in=set(owners.values())).values_list("pk", flat=True))
         for line, _value, key in ext_chunk:
             if owners.get(key) in visible:

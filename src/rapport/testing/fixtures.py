@@ -57,6 +57,12 @@ def _outbox_outside_the_work_tree(settings: Any, _outbox_folder: Any) -> None:
     settings.RAPPORT_OUTBOX_DIR = _outbox_folder
 
 
+@pytest.fixture(autouse=True)
+def _archives_outside_the_work_tree(settings: Any, tmp_path: Any) -> None:
+    """Access copies (files, rapport.privacy.archives) go to the test's own temporary folder."""
+    settings.RAPPORT_PRIVACY_ARCHIVE_DIR = tmp_path / "archives"
+
+
 @pytest.fixture
 def system_actor() -> Actor:
     return Actor.system("test")

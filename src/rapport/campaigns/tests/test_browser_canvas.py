@@ -26,10 +26,7 @@ WORDS = {
 def _open_as_operator(page, sign_in, make_staff, language, viewport):
     make_staff(roles.OPERATOR, username="canvas")
     page.set_viewport_size(viewport)
-    sign_in("canvas")
-    if language != "en":
-        with page.expect_navigation():
-            page.select_option("select[name=language]", language)
+    sign_in("canvas", language=language)
 
 
 @pytest.mark.parametrize(("language", "viewport"), SETTINGS)

@@ -31,10 +31,7 @@ def test_an_operator_sees_the_reach_then_launches(
     plan = make_plan(name="Double 11", control_percent=0)
     make_staff(roles.OPERATOR, username="launcher")
     page.set_viewport_size(viewport)
-    sign_in("launcher")
-    if language != "en":
-        with page.expect_navigation():
-            page.select_option("select[name=language]", language)
+    sign_in("launcher", language=language)
 
     page.goto(f"/campaigns/{plan.pk}/")
     page.click("#launch-plan")

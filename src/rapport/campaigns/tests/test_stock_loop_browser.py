@@ -32,10 +32,7 @@ def test_an_operator_adds_a_send_recommendations_step_in_the_builder_and_on_the_
     )
     make_staff(roles.OPERATOR, username="planner")
     page.set_viewport_size(viewport)
-    sign_in("planner")
-    if language != "en":
-        with page.expect_navigation():
-            page.select_option("select[name=language]", language)
+    sign_in("planner", language=language)
     words = WORDS[language]
 
     page.goto("/campaigns/new/")

@@ -6,6 +6,7 @@ import pytest
 
 from rapport.accounts import roles
 from rapport.customers.models import ChangeRecord
+from rapport.testing.browser import switch_language
 
 pytestmark = [pytest.mark.browser, pytest.mark.django_db(transaction=True)]
 
@@ -49,7 +50,6 @@ def test_find_a_customer_by_phone_edit_and_see_the_history(page, sign_in, make_s
 def test_language_switch_to_chinese(page, sign_in, make_staff):
     make_staff(roles.OPERATOR, username="lang")
     sign_in("lang")
-    with page.expect_navigation():  # the switch posts the form and reloads the page
-        page.select_option("select[name=language]", "zh-hans")
+    switch_language(page, "zh-hans")  # the switch posts the form and reloads the page
     page.wait_for_selector("nav.mainnav >> text=客户")
     assert "订单" in page.inner_text("nav.mainnav")

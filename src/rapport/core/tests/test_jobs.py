@@ -165,3 +165,27 @@ def test_a_job_in_the_in_process_pool_beats_while_it_works(settings: Any) -> Non
     assert job.status == JobStatus.SUCCEEDED
     assert job.started_at is not None and job.heartbeat_at is not None
     assert job.heartbeat_at - job.started_at >= dt.timedelta(seconds=0.5)
+
+
+@pytest.mark.django_db(transaction=True)
+def test_stopping_the_pool_leaves_the_jobs_behind_the_running_one_queued_for_the_next_start(
+    settings: Any, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    settings.RAPPORT_JOBS_SYNC = False
+    settings.RAPPORT_JOBS_INPROCESS = True
+    monkeypatch.setattr(jobs, "_pool", None)  # a pool of this test's own
+    running, *waiting = (job.pk for seconds in (2.0, 0.1, 0.1) if (job := jobs.enqueue(slow_job, seconds)))
+
+    def reaches(job_id: int, status: str) -> bool:
+        deadline = time.monotonic() + 20
+        while BackgroundJob.objects.get(pk=job_id).status != status and time.monotonic() < deadline:
+            time.sleep(0.05)
+        return BackgroundJob.objects.get(pk=job_id).status == status
+
+    assert reaches(running, JobStatus.RUNNING)
+    jobs.stop_in_process_pool()
+    assert reaches(running, JobStatus.SUCCEEDED)  # the running one finishes its run
+    assert [BackgroundJob.objects.get(pk=pk).status for pk in waiting] == [JobStatus.QUEUED] * 2
+    assert jobs.resume_after_restart() == 2  # the next start's pool runs them
+    assert all(reaches(pk, JobStatus.SUCCEEDED) for pk in waiting)
+    jobs.stop_in_process_pool()

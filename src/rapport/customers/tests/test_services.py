@@ -6,7 +6,7 @@ from rapport.core import pii
 from rapport.core.actor import Actor, Source
 from rapport.core.errors import Conflict, InvalidInput
 from rapport.customers import services
-from rapport.customers.models import ChangeRecord, Customer, CustomFieldDefinition, Identity
+from rapport.customers.models import ChangeRecord, Customer, CustomFieldDefinition, Identity, identity_index_of
 
 
 @pytest.fixture
@@ -160,7 +160,7 @@ def test_upsert_with_a_known_phone_attaches_the_new_identity_to_that_person(db, 
         actor=system_actor,
     )
     assert not created and customer.pk == existing.pk
-    assert Identity.objects.get(channel="store", external_id="card-9").customer_id == existing.pk
+    assert Identity.objects.get(external_index=identity_index_of("store", "card-9")).customer_id == existing.pk
 
 
 def test_an_identity_belongs_to_one_customer_only(db, system_actor, make_customer):

@@ -119,3 +119,70 @@ def test_values_of_a_known_customers_events_are_sealed_with_their_own_key_and_sh
     shredding.shred([customer.pk])
     assert personal.unseal_object(Event.objects.get(message_id="t7").properties) == {"phone": None}
     assert personal.unseal_object(Event.objects.get(message_id="t8").properties) == {"phone": PHONE}
+
+
+def test_nested_and_shop_named_personal_values_are_sealed_at_any_depth(send: Any, admin_api: Client) -> None:
+    """``properties.shipping.phone``, lists of objects, a shop's own names (``buyerEmail``) and an
+    email under any name: sealed like top-level ones, with their blind index, read back as sent."""
+    properties = {
+        "sku": "TEA-1",
+        "shipping": {"phone": PHONE, "city": "Hangzhou", "address": {"line1": "1 Lake Rd"}},
+        "recipients": [{"name": "Li", "email": EMAIL}, {"name": "Wu", "mobile": "13800138000"}],
+        "buyerEmail": "li.lei@example.com",
+        "contact": "wu.min@example.com",
+        "is_mobile": True,
+        "order_id": "13912345678",  # digits under a name that says nothing personal stay as sent
+    }
+    track = {"userId": "u-3", "event": "Order Placed", "messageId": "n1", "properties": properties}
+    assert send("/v1/track", track).status_code == 200
+
+    stored = Event.objects.get(message_id="n1").properties
+    assert pii.is_sealed(stored["shipping"]["phone"]) and stored["shipping"]["city"] == "Hangzhou"
+    assert pii.is_sealed(stored["shipping"]["address"])
+    assert pii.is_sealed(stored["recipients"][0]["email"]) and stored["recipients"][0]["name"] == "Li"
+    assert pii.is_sealed(stored["recipients"][1]["mobile"])
+    assert pii.is_sealed(stored["buyerEmail"]) and pii.is_sealed(stored["contact"])
+    assert stored["is_mobile"] is True and stored["order_id"] == "13912345678"
+    assert stored["shipping"]["phone"][pii.SEALED_INDEX] == pii.search_index_for_phone(PHONE)
+    assert stored["buyerEmail"][pii.SEALED_INDEX] == pii.search_index_for_email("li.lei@example.com")
+    for table in (Event._meta.db_table, StagedMessage._meta.db_table):
+        text = _all_text(table)
+        for secret in ("0635", "Lake Rd", EMAIL, "13800138000", "li.lei@", "wu.min@"):
+            assert secret not in text, (table, secret)
+    assert personal.unseal_object(stored) == properties
+
+    shown = Event.objects.get(message_id="n1").shown_properties
+    assert shown["recipients"][0]["email"] == "w***@example.com" and shown["contact"] == "w***@example.com"
+    assert "0635" not in shown["shipping"]["phone"] and shown["shipping"]["phone"].endswith("0292")
+    # equality through the blind index, at a dotted path in the API and by a shop's name in segments
+    found = admin_api.get("/api/v1/events", {"property": "shipping.phone", "value": "13106350292"}).json()
+    assert [e["message_id"] for e in found["results"]] == ["n1"]
+    same = {"property": "buyerEmail", "op": "eq", "value": "Li.Lei@example.com"}
+    assert Event.objects.filter(_property_q(same)).count() == 1
+    assert _property_matches(stored, same)
+
+
+def test_nested_values_move_to_the_customer_key_and_are_shredded_with_it(send: Any) -> None:
+    from rapport.core import shredding
+
+    send("/v1/identify", {"userId": "u-4", "messageId": "i4", "traits": {"name": "Zhao Min"}})
+    properties = {"shipping": {"phone": PHONE}, "items": [{"gift_email": EMAIL}]}
+    send("/v1/track", {"userId": "u-4", "event": "Order Placed", "messageId": "n4", "properties": properties})
+    customer = Customer.objects.get(name="Zhao Min")
+    stored = Event.objects.get(message_id="n4").properties
+    for sealed in (stored["shipping"]["phone"], stored["items"][0]["gift_email"]):
+        assert sealed[pii.SEALED].startswith(f"{shredding.PREFIX_FAST}{customer.pk}:")
+    assert personal.unseal_object(stored) == properties
+
+    shredding.shred([customer.pk])
+    assert personal.unseal_object(Event.objects.get(message_id="n4").properties) == {
+        "shipping": {"phone": None},
+        "items": [{"gift_email": None}],
+    }
+
+
+def test_the_key_words_are_found_in_a_shop_s_own_names() -> None:
+    assert personal.kind_of("shipping_phone") == "phone" and personal.kind_of("contactMobile") == "phone"
+    assert personal.kind_of("email_address") == "email" and personal.kind_of("billing-address") == "address"
+    assert personal.kind_of("buyer_id_card") == "id_number" and personal.kind_of("idNumber") == "id_number"
+    assert personal.kind_of("emailed") is None and personal.kind_of("phones_sold") is None

@@ -32,7 +32,7 @@ from segment.analytics.client import Client as SegmentClient
 
 from rapport.commerce.models import Order
 from rapport.core import jobs
-from rapport.customers.models import Customer, Identity
+from rapport.customers.models import Customer, Identity, identity_index_of
 from rapport.events import resolver
 from rapport.events.models import AnonymousVisitor, Event, EventReceipt, Source, StagedMessage
 from rapport.events.services import create_source
@@ -133,7 +133,7 @@ def assert_exactly_once(sender: Sender) -> None:
 
 
 def customer_of(channel: str, user_id: str) -> int:
-    return Identity.objects.get(channel=channel, external_id=user_id).customer_id
+    return Identity.objects.get(external_index=identity_index_of(channel, user_id)).customer_id
 
 
 def assert_on_the_right_customers(source: Source, sender: Sender) -> None:

@@ -21,7 +21,8 @@ from django.utils import timezone
 
 from rapport.core.dates import parse_aware_datetime
 from rapport.core.errors import DomainError, FieldError
-from rapport.customers.models import Identity
+from rapport.customers.models import Identity, sealed_identities
+from rapport.customers.queries import identity_owners
 from rapport.imports import engine
 from rapport.imports import mapping as m
 from rapport.loyalty.services.opening import (
@@ -243,11 +244,9 @@ class LoyaltyMerger(engine.Merger):
         openings = [row.opening for row in rows]
         open_balances(openings, actor_label=self.history_label(), reference=self.history_label())
         now = timezone.now()
-        known_cards = set(
-            Identity.objects.filter(
-                channel=MEMBER_CARD_CHANNEL, external_id__in=[row.card for row in rows if row.card]
-            ).values_list("external_id", flat=True)
-        )
+        known_cards = {
+            card for _channel, card in identity_owners({(MEMBER_CARD_CHANNEL, r.card) for r in rows if r.card})
+        }
         new_cards: list[Identity] = []
         for row in rows:
             opening = row.opening
@@ -267,22 +266,15 @@ class LoyaltyMerger(engine.Merger):
                 outcome.unchanged += 1
                 continue
             outcome.touched.add(opening.customer_id)
-        for identity in new_cards:
-            identity.created_at = now
+        sealed = sealed_identities([(i.customer_id, i.channel, i.external_id) for i in new_cards])
+        for identity, (_customer, _channel, stored, index) in zip(new_cards, sealed, strict=True):
+            identity.external_id, identity.external_index, identity.created_at = stored, index, now
         Identity.objects.bulk_create(new_cards, batch_size=1000)
 
 
 def _owners(keys: set[tuple[str, str]]) -> dict[tuple[str, str], int]:
-    """(channel, external id) → customer, one query per channel and 900 ids."""
-    by_channel: dict[str, list[str]] = {}
-    for channel, external_id in keys:
-        by_channel.setdefault(channel, []).append(external_id)
-    found: dict[tuple[str, str], int] = {}
-    for channel, ids in by_channel.items():
-        for start in range(0, len(ids), 900):
-            rows = Identity.objects.filter(channel=channel, external_id__in=ids[start : start + 900])
-            found.update({(channel, ext): pk for ext, pk in rows.values_list("external_id", "customer_id")})
-    return found
+    """(channel, external id) → customer."""
+    return identity_owners(keys)
 
 
 def _checked(errors: list[FieldError], name: str, read: Any) -> Any:

@@ -4,7 +4,7 @@ import pytest
 from django.core.management import CommandError, call_command
 
 from rapport.audit.models import AuditEntry
-from rapport.customers.models import ChangeRecord, Customer, Identity
+from rapport.customers.models import ChangeRecord, Customer, Identity, identity_index_of
 from rapport.imports.models import ImportJob
 from rapport.imports.tests.conftest import read_report
 
@@ -55,7 +55,7 @@ def test_cli_mapping_channel_and_user(tmp_path, admin_user):
     )
     assert "1 customers created" in out
     assert "备注: ignored (ignored by the column mapping)" in out
-    identity = Identity.objects.get(channel="taobao", external_id="A1")
+    identity = Identity.objects.get(external_index=identity_index_of("taobao", "A1"))
     assert identity.customer.phone == "+8613812345678"
     # one audit entry for the job, none per row
     assert AuditEntry.objects.filter(actor=admin_user, action="import", object_type="imports.importjob").exists()

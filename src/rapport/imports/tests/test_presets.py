@@ -5,6 +5,7 @@ import pytest
 from rapport.commerce.models import Order
 from rapport.core.actor import Actor
 from rapport.customers.models import Customer, Identity
+from rapport.customers.services import identity_indexes
 from rapport.imports import presets, services
 from rapport.imports.readers import UnusableFile
 
@@ -26,7 +27,9 @@ def errors_of(result):
 def test_shopify_customers_then_orders(testdata, catalogue):
     customers = run(testdata, "shopify_customers.csv", "customers", "shopify", "shopify")
     assert (customers.created, errors_of(customers)) == (2, {(4, "external_id", "required")})
-    lin = Customer.objects.get(identities__channel="shopify", identities__external_id="lin.chen@example.com")
+    lin = Customer.objects.get(
+        identities__channel="shopify", identities__external_index__in=identity_indexes("lin.chen@example.com")
+    )
     assert (lin.name, lin.email, lin.phone, lin.city) == ("Lin", "lin.chen@example.com", "+8613800001111", "Shanghai")
 
     orders = run(testdata, "shopify_orders.csv", "orders", "shopify", "shopify")

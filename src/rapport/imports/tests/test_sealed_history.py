@@ -10,6 +10,7 @@ from rapport.core import shredding
 from rapport.core.actor import Actor, Source
 from rapport.core.models import SubjectKey
 from rapport.customers.models import ChangeRecord, Customer
+from rapport.customers.services import identity_indexes
 from rapport.imports.services import import_file
 
 pytestmark = pytest.mark.django_db
@@ -34,8 +35,8 @@ def _raw_values(customer_id: int) -> list[tuple[str, str, str]]:
 def test_changes_an_import_makes_are_sealed_with_the_customers_key_and_shredded_at_erasure(tmp_path):
     _import(tmp_path, "a.csv", "id,name,city\nc1,Amy Old,上海\nc2,Bob,北京\n")
     _import(tmp_path, "b.csv", "id,name,city\nc1,Amy Newname,杭州\nc2,Bob,深圳\n")
-    amy = Customer.objects.get(identities__external_id="c1")
-    bob = Customer.objects.get(identities__external_id="c2")
+    amy = Customer.objects.get(identities__external_index__in=identity_indexes("c1"))
+    bob = Customer.objects.get(identities__external_index__in=identity_indexes("c2"))
 
     raw = [row for row in _raw_values(amy.pk) if row[0] != "import"]
     assert {row[0] for row in raw} == {"name", "city"}

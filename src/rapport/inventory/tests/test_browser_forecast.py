@@ -12,6 +12,7 @@ from django.utils import timezone
 from rapport.accounts import roles
 from rapport.commerce import services as commerce
 from rapport.inventory import planning, services
+from rapport.testing.browser import switch_language
 
 pytestmark = [pytest.mark.browser, pytest.mark.django_db(transaction=True)]
 
@@ -78,8 +79,7 @@ def test_product_forecast_chart_matrix_and_stock_plan(page, sign_in, make_staff,
     assert "TEA-1" in row and "COF-1" not in row
     assert page.evaluate("document.documentElement.scrollWidth <= window.innerWidth")
 
-    with page.expect_navigation():
-        page.select_option("select[name=language]", "zh-hans")
+    switch_language(page, "zh-hans")
     page.goto("/stock/forecast/?scope=product&sku=TEA-1")
     assert page.inner_text("h1") == "销售预测"
     assert "预测" in page.inner_text("#forecast-table thead")

@@ -89,11 +89,11 @@ def test_a_failed_copy_job_shows_on_the_request_and_is_retried_to_completion(
     _post(api, f"/privacy/requests/{request_id}/verify", {"method": "phone_code", "note": "code read back"})
     from rapport.privacy import services
 
-    def broken(customer: Any, **_: Any) -> bytes:
+    def broken(customer: Any, out: Any, **_: Any) -> None:
         raise RuntimeError("disk full")
 
     with monkeypatch.context() as patched:
-        patched.setattr(services, "build_archive", broken)
+        patched.setattr(services, "write_archive", broken)
         with pytest.raises(RuntimeError), django_capture_on_commit_callbacks(execute=True):
             _post(api, f"/privacy/requests/{request_id}/fulfil")
     failed = api.get(f"/api/v1/privacy/requests/{request_id}").json()

@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import io
 import zipfile
-from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
@@ -13,20 +12,16 @@ import pytest
 from rapport.core.actor import Actor
 from rapport.customers.models import Customer
 from rapport.privacy.models import DataSubjectRequest
+from rapport.testing.browser import VIEWPORTS
 
 pytestmark = pytest.mark.browser
 ACTOR = Actor.system("test")
 
 
 @pytest.fixture
-def phone(chromium: Any, live_server: Any, settings: Any) -> Iterator[Any]:
+def phone(open_page: Any, live_server: Any, settings: Any) -> Any:
     settings.RAPPORT_PUBLIC_URL = live_server.url
-    context = chromium.new_context(
-        base_url=live_server.url, locale="en-US", viewport={"width": 390, "height": 844}, is_mobile=True, has_touch=True
-    )
-    context.set_default_timeout(15_000)
-    yield context.new_page()
-    context.close()
+    return open_page(viewport=VIEWPORTS["phone"], is_mobile=True, has_touch=True)
 
 
 def test_staff_receive_verify_and_erase_in_the_console(sign_in: Any, admin_user: Any, make_customer: Any) -> None:
@@ -117,33 +112,21 @@ def test_an_operator_retries_a_stalled_job_from_the_jobs_page(sign_in: Any, make
 
 
 def test_an_operator_on_a_phone_in_chinese_sees_job_kinds_and_cancels_a_queued_training(
-    chromium: Any, live_server: Any, make_staff: Any
+    open_page: Any, sign_in: Any, make_staff: Any
 ) -> None:
     from rapport.accounts import roles
     from rapport.core.models import BackgroundJob, JobStatus
-    from rapport.testing.fixtures import STAFF_PASSWORD
 
     job = BackgroundJob.objects.create(task="rapport.recommendations.train")
     operator = make_staff(roles.OPERATOR)
-    context = chromium.new_context(
-        base_url=live_server.url, locale="zh-CN", viewport={"width": 390, "height": 844}, is_mobile=True, has_touch=True
-    )
-    context.set_default_timeout(15_000)
-    try:
-        page = context.new_page()
-        page.goto("/login/?next=/privacy/jobs/")
-        page.fill("#id_username", operator.username)
-        page.fill("#id_password", STAFF_PASSWORD)
-        page.click("button[type=submit].primary")
-        page.wait_for_url("**/privacy/jobs/")
-        row = page.locator(f"#job-{job.pk}")
-        assert "推荐模型训练" in row.inner_text()
-        row.locator("button[type=submit]").last.click()
-        page.wait_for_load_state("networkidle")
-        assert BackgroundJob.objects.get(pk=job.pk).status == JobStatus.CANCELLED
-        assert page.evaluate("document.documentElement.scrollWidth") <= 390
-    finally:
-        context.close()
+    page = open_page(viewport=VIEWPORTS["phone"], locale="zh-CN", is_mobile=True, has_touch=True)
+    sign_in(operator.username, next_url="/privacy/jobs/", page=page)
+    row = page.locator(f"#job-{job.pk}")
+    assert "推荐模型训练" in row.inner_text()
+    row.locator("button[type=submit]").last.click()
+    page.wait_for_load_state("networkidle")
+    assert BackgroundJob.objects.get(pk=job.pk).status == JobStatus.CANCELLED
+    assert page.evaluate("document.documentElement.scrollWidth") <= 390
 
 
 @pytest.mark.parametrize(
@@ -154,7 +137,8 @@ def test_an_operator_on_a_phone_in_chinese_sees_job_kinds_and_cancels_a_queued_t
     ],
 )
 def test_staff_follow_a_copy_built_in_the_background_and_retry_its_failed_job(
-    chromium: Any,
+    open_page: Any,
+    sign_in: Any,
     live_server: Any,
     admin_user: Any,
     make_customer: Any,
@@ -168,41 +152,32 @@ def test_staff_follow_a_copy_built_in_the_background_and_retry_its_failed_job(
     it, shows the failure with a Retry button, and the link once the retried job has built it."""
     from rapport.core import jobs
     from rapport.privacy import services
-    from rapport.testing.fixtures import STAFF_PASSWORD
 
     settings.RAPPORT_JOBS_SYNC = False
     settings.RAPPORT_JOBS_INPROCESS = True
     settings.RAPPORT_PUBLIC_URL = live_server.url
     monkeypatch.setattr(jobs, "_pool", None)  # a pool of this test's own
-    built = services.build_archive
+    built = services.write_archive
 
-    def full_disk(customer: Customer, **_: Any) -> bytes:
+    def full_disk(customer: Customer, out: Any, **_: Any) -> None:
         raise OSError("no space left on device")
 
-    monkeypatch.setattr(services, "build_archive", full_disk)
+    monkeypatch.setattr(services, "write_archive", full_disk)
     customer = make_customer(name="Qin Lan", phone="13500135011", email="qin.lan@example.com")
     request = services.receive_request(customer=customer, kind="access", source="store", actor=ACTOR)
     services.verify_request(request, method="id_document", note="ID card at the counter", actor=ACTOR)
-    context = chromium.new_context(base_url=live_server.url, locale=locale, viewport=viewport)
-    context.set_default_timeout(15_000)
-    try:
-        page = context.new_page()
-        page.goto(f"/login/?next=/privacy/{request.pk}/")
-        page.fill("#id_username", admin_user.username)
-        page.fill("#id_password", STAFF_PASSWORD)
-        page.click("button[type=submit].primary")
-        page.wait_for_selector("#fulfil-form")
-        page.click("#fulfil-form button[type=submit]")
-        page.wait_for_selector("#archive-preparation")
-        assert heading in page.inner_text("#archive-preparation")
-        page.wait_for_selector("#retry-preparation", timeout=60_000)  # the page reloads until the job stops
-        assert "no space left on device" in page.inner_text("#preparation-error")
+    page = open_page(viewport=viewport, locale=locale)
+    sign_in(admin_user.username, next_url=f"/privacy/{request.pk}/", page=page)
+    page.wait_for_selector("#fulfil-form")
+    page.click("#fulfil-form button[type=submit]")
+    page.wait_for_selector("#archive-preparation")
+    assert heading in page.inner_text("#archive-preparation")
+    page.wait_for_selector("#retry-preparation", timeout=60_000)  # the page reloads until the job stops
+    assert "no space left on device" in page.inner_text("#preparation-error")
 
-        monkeypatch.setattr(services, "build_archive", built)
-        page.click("#retry-preparation button[type=submit]")
-        page.wait_for_selector("#archive-url", timeout=60_000)
-        assert "/portal/privacy/archive/" in page.inner_text("#archive-url")
-        assert DataSubjectRequest.objects.get(pk=request.pk).status == "completed"
-        assert page.evaluate("document.documentElement.scrollWidth") <= viewport["width"]
-    finally:
-        context.close()
+    monkeypatch.setattr(services, "write_archive", built)
+    page.click("#retry-preparation button[type=submit]")
+    page.wait_for_selector("#archive-url", timeout=60_000)
+    assert "/portal/privacy/archive/" in page.inner_text("#archive-url")
+    assert DataSubjectRequest.objects.get(pk=request.pk).status == "completed"
+    assert page.evaluate("document.documentElement.scrollWidth") <= viewport["width"]

@@ -68,7 +68,7 @@ def _more_paths(person: scenario.Scenario, actor: Actor, tmp_path: Path, setting
     send({"type": "identify", "messageId": "anon-2", "userId": scenario.USER_ID, "anonymousId": "device-9"})
     access = services.receive_request(customer=person.customer, kind="access", source="store", actor=actor)
     access = services.verify_request(access, method="id_document", note="ID card", actor=actor)
-    assert scenario.fulfil_now(access, actor).archive is not None  # the copy, kept encrypted
+    assert scenario.fulfil_now(access, actor).has_archive  # the copy, kept encrypted
     from rapport.loyalty.tasks import expire_coupons
     from rapport.privacy.tasks import enforce_retention_task
 

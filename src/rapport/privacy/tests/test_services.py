@@ -10,12 +10,11 @@ from django.apps import apps
 from django.utils import timezone
 
 from rapport.audit.models import AuditEntry
-from rapport.core import pii
 from rapport.core.actor import Actor
 from rapport.core.errors import Conflict, InvalidInput, NotFound
 from rapport.customers.models import Customer, Identity
 from rapport.events.models import Event
-from rapport.privacy import services
+from rapport.privacy import archives, services
 from rapport.privacy.models import DataSubjectRequest, ErasedIdentity, RequestStatus
 from rapport.privacy.registry import covered_models
 from rapport.privacy.tests import scenario
@@ -78,9 +77,10 @@ def test_access_archive_holds_every_domain_as_json_and_csv_encrypted_at_rest(
     person: scenario.Scenario, system_actor: Actor
 ) -> None:
     request = scenario.fulfil_now(_verified(person.customer, "access", system_actor), system_actor)
-    stored = bytes(DataSubjectRequest.objects.get(pk=request.pk).archive)
-    assert b"PK" not in stored[:4] and scenario.PHONE.encode() not in stored  # encrypted, not a zip
-    archive = zipfile.ZipFile(io.BytesIO(pii.key_ring().decrypt(stored)))
+    path = archives.path_of(DataSubjectRequest.objects.get(pk=request.pk))
+    stored = path.read_bytes()
+    assert b"PK" not in stored[:8] and scenario.PHONE.encode() not in stored  # encrypted, not a zip
+    archive = zipfile.ZipFile(io.BytesIO(b"".join(archives.read(path))))
     names = set(archive.namelist())
     for domain in ("customers", "commerce", "events", "loyalty", "service", "campaigns", "tags", "portal"):
         assert f"{domain}.json" in names
@@ -97,18 +97,21 @@ def test_access_archive_holds_every_domain_as_json_and_csv_encrypted_at_rest(
 
 
 def test_the_archive_link_works_only_for_the_requester_and_until_it_expires(
-    person: scenario.Scenario, system_actor: Actor, make_customer: Any
+    person: scenario.Scenario, system_actor: Actor, make_customer: Any, django_capture_on_commit_callbacks: Any
 ) -> None:
     request = scenario.fulfil_now(_verified(person.customer, "access", system_actor), system_actor)
     token = services.archive_token(request)
     _request, data = services.open_archive(token, member=person.customer, actor=system_actor)
-    assert zipfile.ZipFile(io.BytesIO(data)).testzip() is None
+    assert zipfile.ZipFile(io.BytesIO(b"".join(data))).testzip() is None
     with pytest.raises(NotFound):
         services.open_archive(token, member=make_customer(), actor=system_actor)
     with pytest.raises(NotFound):
         services.open_archive(token + "x", member=person.customer, actor=system_actor)
     DataSubjectRequest.objects.filter(pk=request.pk).update(archive_expires_at=timezone.now())
-    assert services.drop_expired_archives() == 1
+    path = archives.path_of(DataSubjectRequest.objects.get(pk=request.pk))
+    with django_capture_on_commit_callbacks(execute=True):
+        assert services.drop_expired_archives() == 1
+    assert not path.exists()  # the file goes with the link
     with pytest.raises(NotFound):
         services.open_archive(token, member=person.customer, actor=system_actor)
 

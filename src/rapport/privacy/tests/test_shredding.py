@@ -16,6 +16,7 @@ from rapport.core.actor import Actor
 from rapport.core.models import SubjectKey
 from rapport.customers import services as customer_services
 from rapport.customers.models import ChangeRecord, Customer
+from rapport.customers.services import identity_indexes
 from rapport.privacy import services
 from rapport.privacy.tests import scenario
 
@@ -176,8 +177,8 @@ def test_anonymous_events_identified_later_are_resealed_and_shredded_with_the_cu
             "traits": {"name": scenario.NAME, "email": scenario.EMAIL},
         },
     )
-    customer = Customer.objects.get(identities__external_id="u-9")
-    other = Customer.objects.get(identities__external_id="u-other")
+    customer = Customer.objects.get(identities__external_index__in=identity_indexes("u-9"))
+    other = Customer.objects.get(identities__external_index__in=identity_indexes("u-other"))
     assert set(stored.values_list("customer_id", flat=True)) == {customer.pk}
     merge_customers(customer, other, actor=system_actor, reason="same person")
     table = Event._meta.db_table

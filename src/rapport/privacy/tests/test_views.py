@@ -62,7 +62,7 @@ def test_console_shows_the_copy_being_prepared_and_retries_its_failed_job(
     request = DataSubjectRequest.objects.get()
     console.post(f"/privacy/{request.pk}/verify/", {"method": "id_document", "note": "ID card at the counter"})
     with monkeypatch.context() as patched:
-        patched.setattr(services, "build_archive", lambda customer, **_: 1 / 0)
+        patched.setattr(services, "write_archive", lambda customer, out, **_: 1 / 0)
         with pytest.raises(ZeroDivisionError), django_capture_on_commit_callbacks(execute=True):
             console.post(f"/privacy/{request.pk}/fulfil/")
     page = console.get(f"/privacy/{request.pk}/").content.decode()
@@ -119,7 +119,7 @@ def test_member_asks_for_a_copy_and_downloads_it(
     assert link, page
     download = client.get(link.group(1))
     assert download.status_code == 200 and download["Content-Type"] == "application/zip"
-    profile = zipfile.ZipFile(io.BytesIO(download.content)).read("customers.json").decode()
+    profile = zipfile.ZipFile(io.BytesIO(b"".join(download.streaming_content))).read("customers.json").decode()
     assert "lin.yue@example.com" in profile
     request = DataSubjectRequest.objects.get()
     assert request.verification_method == "portal_sign_in" and request.archive_downloaded_at is not None

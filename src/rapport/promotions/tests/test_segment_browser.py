@@ -14,36 +14,25 @@ from rapport.promotions import personal
 from rapport.promotions.models import PromotionUse
 from rapport.promotions.tests.factories import personal_promotion
 from rapport.segments.models import Segment
-from rapport.testing.fixtures import STAFF_PASSWORD
+from rapport.testing.browser import VIEWPORTS
 
 pytestmark = [pytest.mark.browser, pytest.mark.django_db(transaction=True)]
 
-CASES = [("en", {"width": 1280, "height": 900}), ("zh-hans", {"width": 390, "height": 844})]
+CASES = [("en", "desktop"), ("zh-hans", "phone")]
 
 
 @pytest.mark.parametrize(("language", "viewport"), CASES, ids=["en-desktop", "zh-hans-phone"])
 def test_an_operator_segments_holders_of_a_personal_promotion_who_did_not_use_it(
-    chromium, live_server, make_staff, make_customer, language, viewport
+    open_page, sign_in, make_staff, make_customer, language, viewport
 ):
     promotion = personal_promotion()
     waiting, bought, _never = (make_customer(name=name) for name in ("Waiting Wu", "Bought Bai", "Never Ni"))
     personal.grant(promotion, [(waiting.pk, "a"), (bought.pk, "b")], hours=72, now=timezone.now())
     PromotionUse.objects.create(promotion=promotion, customer=bought, key="checkout:1", amount=Decimal("30"))
 
-    context = chromium.new_context(
-        base_url=live_server.url, locale="en-US", viewport=viewport, is_mobile=viewport["width"] < 500
-    )
-    context.set_default_timeout(15_000)
-    page = context.new_page()
     make_staff(roles.OPERATOR, username="builder")
-    page.goto("/login/?next=/customers/")
-    page.fill("#id_username", "builder")
-    page.fill("#id_password", STAFF_PASSWORD)
-    page.click("button[type=submit].primary")
-    page.wait_for_url("**/customers/")
-    if language == "zh-hans":
-        with page.expect_navigation():
-            page.select_option("select[name=language]", "zh-hans")
+    page = open_page(viewport=VIEWPORTS[viewport], is_mobile=viewport == "phone")
+    sign_in("builder", language=language, page=page)
 
     page.goto("/segments/new/")
     for condition_type, op in (("personal_promotion", "has"), ("promotion_used", "did_not")):
@@ -71,4 +60,3 @@ def test_an_operator_segments_holders_of_a_personal_promotion_who_did_not_use_it
         {"type": "personal_promotion", "op": "has", "promotion": promotion.pk},
         {"type": "promotion_used", "op": "did_not", "promotion": promotion.pk, "window_days": 7},
     ]
-    context.close()

@@ -11,11 +11,10 @@ from django.http import HttpResponse
 from rapport.portal.auth import start_session
 from rapport.service import bot, services
 from rapport.service.models import Article, ArticleQuestion, BotQuestion, MessageKind, Status, Ticket
-from rapport.testing.fixtures import STAFF_PASSWORD
+from rapport.testing.browser import VIEWPORTS
 
 pytestmark = [pytest.mark.browser, pytest.mark.django_db(transaction=True)]
 
-VIEWPORTS = {"desktop": {"width": 1280, "height": 900}, "phone": {"width": 390, "height": 844}}
 LOCALES = {"en": "en-US", "zh-hans": "zh-CN"}  # the portal follows the browser's language
 CASES = [("en", "desktop"), ("zh-hans", "desktop"), ("en", "phone"), ("zh-hans", "phone")]
 THANKS = {"en": "Thank you", "zh-hans": "感谢您的反馈"}
@@ -143,24 +142,11 @@ def test_an_agent_reveals_where_a_reply_went_and_the_reveal_is_audited(
 
 
 @pytest.fixture
-def agent_page(chromium, live_server, agent, request):
+def agent_page(open_page, sign_in, agent, request):
     """The agent's browser, signed in, in the case's language and viewport."""
     language, viewport = request.param
-    context = chromium.new_context(
-        base_url=live_server.url, locale=LOCALES[language], viewport=VIEWPORTS[viewport], is_mobile=viewport == "phone"
-    )
-    context.set_default_timeout(15_000)
-    page = context.new_page()
-    page.goto("/login/?next=/service/kb/review/")
-    page.fill("#id_username", agent.username)
-    page.fill("#id_password", STAFF_PASSWORD)
-    page.click("button[type=submit].primary")
-    page.wait_for_url("**/service/kb/review/")
-    if language == "zh-hans":
-        with page.expect_navigation():
-            page.select_option("select[name=language]", "zh-hans")
-    yield page, language
-    context.close()
+    page = open_page(viewport=VIEWPORTS[viewport], locale=LOCALES[language], is_mobile=viewport == "phone")
+    return sign_in(agent.username, next_url="/service/kb/review/", language=language, page=page), language
 
 
 ADD_VARIANT = {"en": "Add as a question of this article", "zh-hans": "添加为这篇文章的问法"}

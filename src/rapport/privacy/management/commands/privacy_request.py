@@ -110,5 +110,5 @@ class Command(BaseCommand):
                 f"the copy is being prepared by job #{request.archive_job_id}; "
                 "the request's page and API give its link once it is ready"
             )
-        if request.kind == RequestKind.ACCESS and request.archive is not None:
+        if request.kind == RequestKind.ACCESS and request.has_archive:
             self.stdout.write(f"send the requester this link (it opens only for them): {services.archive_url(request)}")

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import gc
 import signal
 from types import FrameType
 from typing import Any
@@ -11,6 +12,7 @@ from django.core.management.base import BaseCommand, CommandError, CommandParser
 from django.core.servers.basehttp import get_internal_wsgi_application
 
 from rapport.accounts.roles import ROLE_LABELS
+from rapport.core.jobs import stop_in_process_pool
 from rapport.core.public_url import served_url, serving_at
 from rapport.core.schedule import start_in_process_scheduler
 from rapport.demo.embedded import prepare
@@ -110,8 +112,15 @@ class Command(BaseCommand):
             server.close()
             if scheduler is not None:
                 scheduler.stop()
+                stop_in_process_pool()
                 stop_in_process_resolver()
             if mail_listener is not None:
                 mail_listener.stop()
             serving_at(None)
         self.stdout.write("Rapport stopped.")
+        self.stdout.flush()
+        # The process ends here. Its heap is some 350,000 long-lived objects (Django, the apps,
+        # numpy, SciPy, scikit-learn, plotly), and the interpreter's last garbage collections walk
+        # them all as it exits: 9 s after Ctrl-C on a machine at load 13, over 30 s busier. Frozen,
+        # they are left to the operating system; everything that holds a resource was stopped above.
+        gc.freeze()

@@ -1,12 +1,14 @@
 """``rapport service_evaluate_bot``: the self-service bot's figures on each labelled question set
-(the tuning sets — tuning, written, fresh2, fresh3, fresh4 — and the held-out, fresh, fresh5, fresh6 and
-fresh7 sets — ``--sets`` picks some), for a few confidence thresholds, next to the simple
+(the tuning sets — tuning, written, fresh2 to fresh7 — and the held-out, fresh and fresh8 sets — ``--sets``
+picks some), for a few confidence thresholds, next to the simple
 baseline (BM25 alone) in the same run. The demo knowledge base is written inside
 a transaction that is rolled back, so the command leaves the database as it found it.
 
 ``--misses`` lists the questions it got wrong on the tuning sets only: reading the held-out
 set's misses would turn it into a tuning set. ``--fit-smalltalk`` refits the small-talk classifier
-and stores its weights (``bot_smalltalk_weights.json``)."""
+and stores its weights (``bot_smalltalk_weights.json``). ``--cross-validate-bot`` prints the whole
+bot's figures per tuning set left out, for the former and the current tuning sets, which is what
+the threshold and the gate are chosen from."""
 
 from __future__ import annotations
 
@@ -22,9 +24,11 @@ from rapport.core.actor import Actor
 from rapport.service import bot, scope, smalltalk
 from rapport.service.evaluation import (
     BASELINE_COVERAGE,
+    FORMER_TUNING,
     NO_GATE,
     SETS,
     TUNING,
+    bot_cross_validated,
     calibrate,
     cross_validated,
     evaluate,
@@ -66,6 +70,12 @@ class Command(BaseCommand):
             help="print leave-one-set-out small-talk recognition per set (a refit per set, ~8 s CPU each)",
         )
         parser.add_argument(
+            "--cross-validate-bot",
+            action="store_true",
+            help="print the whole bot's figures per tuning set left out (gate and answerability model fitted "
+            "without it) per threshold (--thresholds) and gate, fitted on the former and on the current tuning sets",
+        )
+        parser.add_argument(
             "--cross-validate",
             type=float,
             metavar="TARGET_WRONG_RATE",
@@ -98,6 +108,8 @@ class Command(BaseCommand):
                 self._fit_gate()
             if options["cross_validate"] is not None:
                 self._cross_validate(options["cross_validate"])
+            if options["cross_validate_bot"]:
+                self._cross_validate_bot(thresholds)
             for name in [n.strip() for n in options["sets"].split(",") if n.strip()]:
                 self._report(name, SETS[name], thresholds, misses=options["misses"] and SETS[name] in TUNING)
             transaction.set_rollback(True)
@@ -112,6 +124,33 @@ class Command(BaseCommand):
             self.stdout.write(f"  {score.threshold:.3f}  {score.right:5d}  {score.wrong:5d}  {score.wrong_rate:6.2%}")
         chosen = threshold_for(scores, target_wrong_rate=target)
         self.stdout.write(f"lowest threshold within {target:.2%} wrong out of fold: {chosen}")
+
+    def _cross_validate_bot(self, thresholds: list[float]) -> None:
+        gates = [round(0.05 * n, 2) for n in range(10, 20)] + [NO_GATE]
+        for label, paths in (("former tuning sets", FORMER_TUNING), ("tuning sets", TUNING)):
+            self.stdout.write(
+                f"fitted on the {label} ({', '.join(p.stem for p in paths)}), each set left out:"
+                " threshold gate set  right/answerable  wrong/questions  out-of-scope-handed-over"
+            )
+            folds = bot_cross_validated(thresholds, gates, paths=paths)
+            for fold in folds:
+                self.stdout.write(
+                    f"  {fold.threshold:.2f} {fold.gate:.2f} {fold.name:22s}"
+                    f" {fold.right:4d}/{fold.score.answerable:<4d}"
+                    f" {fold.score.wrong_answers:4d}/{fold.score.questions:<4d}"
+                    f" {fold.out_of_scope_handed_over:4d}/{fold.out_of_scope}"
+                )
+            for threshold in thresholds:
+                for gate in gates:
+                    chosen = [f for f in folds if f.threshold == threshold and f.gate == gate]
+                    self.stdout.write(
+                        f"  all {threshold:.2f} {gate:.2f}: right {sum(f.right for f in chosen)}/"
+                        f"{sum(f.score.answerable for f in chosen)}, "
+                        f"wrong {sum(f.score.wrong_answers for f in chosen)}/"
+                        f"{sum(f.score.questions for f in chosen)}, out of scope handed over "
+                        f"{sum(f.out_of_scope_handed_over for f in chosen)}/{sum(f.out_of_scope for f in chosen)}, "
+                        f"worst set wrong {max(f.score.wrong_rate for f in chosen):.1%}"
+                    )
 
     def _fit_gate(self) -> None:
         """Choose the out-of-scope gate's threshold out of fold (one writer left out at a time),
