@@ -79,7 +79,7 @@ def test_an_order_after_an_opened_link_goes_to_the_sharer(customer, sharer, owne
         subtotal="99.00",
         placed_at=timezone.now() + dt.timedelta(seconds=1),
     )
-    filters = kpis.Filters.parse({}, today=timezone.localdate())
+    filters = kpis.Filters.parse({}, today=timezone.localdate(timezone=kpis.shop_zone()))
     assert dict(attributed_orders(filters, Rules(contact_rule=True, contact_days=7)).values_list("id", "staff_id")) == {
         order.pk: sharer.pk
     }

@@ -160,7 +160,7 @@ def recompute(request: HttpRequest) -> dict[str, Any]:
 )
 def dashboard(request: HttpRequest, params: Query[DashboardQuery]) -> dict[str, Any]:
     require(request, ANALYTICS_READ, DASHBOARD)
-    filters = kpis.Filters.parse(params.model_dump(), today=timezone.localdate())
+    filters = kpis.Filters.parse(params.model_dump(), today=timezone.localdate(timezone=kpis.shop_zone()))
     return kpis.dashboard(filters)
 
 
@@ -171,7 +171,7 @@ def dashboard(request: HttpRequest, params: Query[DashboardQuery]) -> dict[str, 
 )
 def loyalty(request: HttpRequest, params: Query[DashboardQuery]) -> dict[str, Any]:
     require(request, ANALYTICS_READ, DASHBOARD)
-    filters = kpis.Filters.parse(params.model_dump(), today=timezone.localdate())
+    filters = kpis.Filters.parse(params.model_dump(), today=timezone.localdate(timezone=kpis.shop_zone()))
     return loyalty_kpis.loyalty_dashboard(filters)
 
 
@@ -182,7 +182,7 @@ def loyalty(request: HttpRequest, params: Query[DashboardQuery]) -> dict[str, An
 )
 def staff_performance_figures(request: HttpRequest, params: Query[DashboardQuery]) -> dict[str, Any]:
     require(request, ANALYTICS_READ, DASHBOARD)
-    filters = kpis.Filters.parse(params.model_dump(), today=timezone.localdate())
+    filters = kpis.Filters.parse(params.model_dump(), today=timezone.localdate(timezone=kpis.shop_zone()))
     return staff_performance.staff_performance(filters)
 
 
