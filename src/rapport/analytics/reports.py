@@ -148,7 +148,7 @@ def clean_definition(definition: Any, *, today: dt.date | None = None) -> dict[s
     limit = definition.get("limit", 500)
     if isinstance(limit, bool) or not isinstance(limit, int) or not 1 <= limit <= MAX_ROWS:
         errors.append(FieldError("limit", "invalid", f"a whole number from 1 to {MAX_ROWS}"))
-    filters = _clean_filters(definition.get("filters", {}), errors, today or timezone.localdate())
+    filters = _clean_filters(definition.get("filters", {}), errors, today or timezone.localdate(timezone=shop_zone()))
     extras = _clean_extras(definition, measures, errors)
     if errors:
         raise InvalidInput(errors)
@@ -292,7 +292,7 @@ def _beside(cleaned: Mapping[str, Any], rows: list[list[Any]], earlier: list[lis
 
 
 def _rows(cleaned: Mapping[str, Any], filters: Mapping[str, Any]) -> tuple[list[list[Any]], bool]:
-    window = Filters.parse(filters, today=timezone.localdate())
+    window = Filters.parse(filters, today=timezone.localdate(timezone=shop_zone()))
     lines = _uses_lines(cleaned["dimensions"], cleaned["measures"])
     facts: QuerySet[Any] = window.lines() if lines else window.orders()
     prefix = "order__" if lines else ""

@@ -39,9 +39,9 @@ from rapport.recommendations.queries import latest_run as latest_recommendation_
 def _filters(request: HttpRequest) -> tuple[kpis.Filters, list[Any]]:
     """The filter form's range and store; the defaults and the errors when the form is bad."""
     try:
-        return kpis.Filters.parse(request.GET, today=timezone.localdate()), []
+        return kpis.Filters.parse(request.GET, today=timezone.localdate(timezone=kpis.shop_zone())), []
     except InvalidInput as exc:
-        return kpis.Filters.parse({}, today=timezone.localdate()), exc.errors
+        return kpis.Filters.parse({}, today=timezone.localdate(timezone=kpis.shop_zone())), exc.errors
 
 
 def _filtered_page(
