@@ -100,6 +100,38 @@ def test_a_redelivered_message_for_a_finished_or_running_job_does_nothing() -> N
 
 
 @pytest.mark.django_db
+def test_a_claim_that_meets_a_locked_table_waits_and_claims(monkeypatch: pytest.MonkeyPatch) -> None:
+    """An in-memory shared-cache SQLite answers a lock at once; a claim lost to it would strand the job."""
+    from django.db import OperationalError
+
+    job = _queued(once_only_job, 4)
+    claim_once, refusals = jobs._claim_once, [OperationalError("database table is locked")] * 2
+
+    def locked_twice(job_id: int) -> BackgroundJob | None:
+        if refusals:
+            raise refusals.pop()
+        return claim_once(job_id)
+
+    monkeypatch.setattr(jobs, "_claim_once", locked_twice)
+    jobs.run_tracked(job.pk)
+    job.refresh_from_db()
+    assert (job.status, job.attempts, RUNS) == (JobStatus.SUCCEEDED, 1, [("once", 4)])
+
+
+@pytest.mark.django_db
+def test_a_claim_fails_at_once_on_any_other_database_error(monkeypatch: pytest.MonkeyPatch) -> None:
+    from django.db import OperationalError
+
+    def gone(job_id: int) -> BackgroundJob | None:
+        raise OperationalError("server closed the connection unexpectedly")
+
+    monkeypatch.setattr(jobs, "_claim_once", gone)
+    with pytest.raises(OperationalError, match="server closed"):
+        jobs.run_tracked(_queued(once_only_job, 5).pk)
+    assert RUNS == []
+
+
+@pytest.mark.django_db
 def test_the_watchdog_queues_a_dead_resumable_job_again_and_it_runs(django_capture_on_commit_callbacks: Any) -> None:
     job = _dead(_queued(resumable_job, 3))
     with django_capture_on_commit_callbacks(execute=True):
