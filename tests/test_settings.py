@@ -37,6 +37,17 @@ def test_embedded_sqlite_runs_in_wal_mode(tmp_path):
     assert (tmp_path / "rapport.sqlite3").exists()
 
 
+@pytest.mark.skipif(connection.vendor != "sqlite", reason="SQLite's test database")
+@pytest.mark.django_db
+def test_the_sqlite_test_database_is_a_file_in_wal_mode_as_in_real_use():
+    """Jobs in the server's thread pool then wait for a lock, as they do in real use, instead of
+    failing on the in-memory database's shared cache (rapport.testing.fixtures.pytest_configure)."""
+    assert not connection.is_in_memory_db()
+    with connection.cursor() as cursor:
+        cursor.execute("PRAGMA journal_mode")
+        assert cursor.fetchone()[0] == "wal"
+
+
 def test_keys_are_generated_once_and_kept_private(tmp_path):
     first = load_or_create(tmp_path)
     second = load_or_create(tmp_path)

@@ -3,7 +3,10 @@
 from __future__ import annotations
 
 import itertools
+import shutil
+import tempfile
 from collections.abc import Callable
+from pathlib import Path
 from typing import Any
 
 import pytest
@@ -18,6 +21,36 @@ from rapport.customers.models import Customer, Store
 
 _counter = itertools.count(1)
 STAFF_PASSWORD = "rapport-test-pw"  # test users only
+
+
+def pytest_configure(config: pytest.Config) -> None:
+    """On SQLite the test database is a file (in memory-backed /dev/shm where there is one), as the
+    embedded default's is, not Django's in-memory database: that one shares its cache between
+    connections and answers a lock at once with "database table is locked" instead of waiting, so
+    a job running in the server's own thread pool beside a browser test lost its writes at random.
+    ``RAPPORT_TEST_SQLITE_NAME`` names another file."""
+    from django.conf import settings
+
+    database = settings.DATABASES["default"]
+    test = database.setdefault("TEST", {})
+    if database["ENGINE"] != "django.db.backends.sqlite3" or test.get("NAME"):
+        return
+    shm = Path("/dev/shm")  # noqa: S108 - mkdtemp below makes a private folder of its own
+    folder = Path(tempfile.mkdtemp(prefix="rapport-tests-", dir=shm if shm.is_dir() else None))
+    test["NAME"] = str(folder / "test.sqlite3")  # pytest-django adds each xdist worker's suffix
+    config.add_cleanup(lambda: shutil.rmtree(folder, ignore_errors=True))
+
+
+# Module-scoped fixtures that write a whole shop (half a minute or more each): the tests using one
+# run on one xdist worker (``--dist loadgroup`` in scripts/test), so the shop is written once, not
+# once on each worker.
+SHOP_FIXTURES = {"demo_site", "site", "_small_shop_of_the_module"}
+
+
+def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
+    for item in items:
+        if SHOP_FIXTURES & set(getattr(item, "fixturenames", ())):
+            item.add_marker(pytest.mark.xdist_group(item.module.__name__ if item.module else item.nodeid))
 
 
 @pytest.fixture(autouse=True)
