@@ -15,10 +15,12 @@ from __future__ import annotations
 import datetime as dt
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass
-from typing import Any
+from typing import Any, TypeVar
 
 import pytest
 from django.urls import URLPattern, URLResolver, get_resolver, reverse
+
+T = TypeVar("T")
 
 SKIPPED_PREFIXES = ("admin/", "api/", "v1/", "i18n/")
 DEMO_CUSTOMERS = 120
@@ -300,25 +302,53 @@ def _reset_sequences(connection: Any) -> None:
             cursor.execute(statement)
 
 
-def load_demo_site(django_db_blocker: Any) -> Iterator[dict[str, Any]]:
-    """The demo shop in the test database for a module's tests; afterwards the database is put
-    back as it was (rows written by migrations included: the templates, the roles), the way
-    Django's ``serialized_rollback`` does, for the tests that run after the module."""
+def kept_for_module(django_db_blocker: Any, load: Callable[[], T]) -> Iterator[T]:
+    """What ``load`` writes, committed once for a module's tests (each test's own writes are rolled
+    back as usual); afterwards the database is put back as it was (rows written by migrations
+    included: the templates, the roles), the way Django's ``serialized_rollback`` does, for the
+    tests that run after the module."""
     from django.core.management import call_command
     from django.db import connection
     from django.test import override_settings
-
-    from rapport.demo.loader import seed_demo_shop
-    from rapport.demo.staff import DEMO_PASSWORD
 
     # background jobs inline, as in every test: a job thread would race the loader for the database
     with django_db_blocker.unblock(), override_settings(RAPPORT_JOBS_SYNC=True):
         before = connection.creation.serialize_db_to_string()
         try:
-            seed_demo_shop(seed=1, customers=DEMO_CUSTOMERS, end=DEMO_END)
-            _fill_gaps()
-            yield {"admin": "admin", "password": DEMO_PASSWORD}
+            yield load()
         finally:  # whatever happened here
             call_command("flush", interactive=False, verbosity=0, inhibit_post_migrate=True)
             connection.creation.deserialize_db_from_string(before)
             _reset_sequences(connection)
+
+
+def rolled_back_after_module(django_db_blocker: Any, load: Callable[[], T]) -> Iterator[T]:
+    """What ``load`` writes, inside a transaction held open for a module's tests, as Django's
+    ``setUpTestData`` does for a class: each test (``db``, not ``transactional_db``) runs in a
+    savepoint of it, and the whole is rolled back after the module. Work a commit would start
+    (``on_commit``) never runs, as for data a test writes itself; a live server, which reads
+    committed rows only, needs :func:`kept_for_module` instead."""
+    from django.db import transaction
+    from django.test import override_settings
+
+    with django_db_blocker.unblock(), override_settings(RAPPORT_JOBS_SYNC=True):
+        held = transaction.atomic()
+        held.__enter__()
+        try:
+            yield load()
+        finally:
+            transaction.set_rollback(True)
+            held.__exit__(None, None, None)
+
+
+def load_demo_site(django_db_blocker: Any) -> Iterator[dict[str, Any]]:
+    """The demo shop, filled out for a tour of every page, kept for a module's tests."""
+    from rapport.demo.loader import seed_demo_shop
+    from rapport.demo.staff import DEMO_PASSWORD
+
+    def load() -> dict[str, Any]:
+        seed_demo_shop(seed=1, customers=DEMO_CUSTOMERS, end=DEMO_END)
+        _fill_gaps()
+        return {"admin": "admin", "password": DEMO_PASSWORD}
+
+    yield from kept_for_module(django_db_blocker, load)

@@ -2,7 +2,6 @@
 
 from decimal import Decimal
 
-import pytest
 from django.contrib.auth.models import User
 from django.db import connection
 from django.db.models import Count, Sum
@@ -20,7 +19,6 @@ from rapport.core.actor import Actor
 from rapport.customers import services as customer_services
 from rapport.customers.models import Address, Customer, CustomFieldDefinition, Identity, Store
 from rapport.demo.generator import plan_demo_shop
-from rapport.demo.loader import DatabaseNotEmpty, seed_demo_shop
 from rapport.demo.staff import DEMO_PASSWORD, DEMO_STAFF
 
 from .conftest import END, SMALL
@@ -154,22 +152,3 @@ def test_the_services_keep_working_on_the_demo_data(small_shop):
 def test_seeding_is_recorded_in_the_audit_log(small_shop):
     entry = AuditEntry.objects.get(object_type="demo shop")
     assert entry.changes["seed"] == 7 and entry.changes["customers"] == SMALL
-
-
-def test_a_database_with_shop_data_is_refused(db, store):
-    with pytest.raises(DatabaseNotEmpty, match="1 stores"):
-        seed_demo_shop(seed=7, customers=20, end=END)
-    assert not Customer.objects.exists()
-
-
-@pytest.mark.django_db(transaction=True)  # like the command: the emptying is not inside a test's transaction
-def test_force_replaces_everything_with_the_same_shop(make_customer):
-    first_report = seed_demo_shop(seed=7, customers=SMALL, end=END)
-    first = Customer.objects.order_by("pk").values_list("name", "registered_at").first()
-    make_customer(name="Someone real")
-    report = seed_demo_shop(seed=7, customers=SMALL, end=END, force=True)
-    assert report.counts == first_report.counts
-    assert not Customer.objects.filter(name="Someone real").exists()
-    assert Customer.objects.order_by("pk").values_list("name", "registered_at").first() == first
-    assert all(_stats_agree(pk) for pk in Customer.objects.values_list("pk", flat=True)[:50])
-    assert Client().login(username="sales", password=DEMO_PASSWORD)
