@@ -719,8 +719,8 @@ def import_file(
             report.close()
             result.seconds = time.monotonic() - result.started
     result.total_rows = max(result.total_rows, result.processed_rows)
-    if table.format == "xlsx" and not result.cancelled:  # the sheet's dimension may count formatted empty rows
-        result.total_rows = result.processed_rows
+    if not result.cancelled:  # the count was an estimate: a sheet's dimension may count formatted empty
+        result.total_rows = result.processed_rows  # rows, a CSV's line count blank lines and multi-line cells
     if mode == HISTORY and not dry_run:
         if merger is not None and result.resumed_since is not None:
             _add_written_before(merger, result, result.resumed_since)
