@@ -29,6 +29,7 @@ import datetime as dt
 import functools
 import operator
 import queue
+import sys
 import threading
 import time
 from array import array
@@ -686,13 +687,17 @@ class OrderMerger(Merger):
         external_id = values.get("external_id", "")
         return (values.get("channel") or self.channel, external_id) if external_id else None
 
-    def clean(self, chunk: list[list[Row]], outcome: ChunkOutcome) -> list[tuple[list[Row], dict[str, Any]]]:
+    def clean(self, chunk: list[list[Row]], outcome: ChunkOutcome) -> _OrderWrites:
+        """The chunk cleaned, matched and its rows built and converted (encrypted): everything but
+        the writing, so that a thread does it for the next chunk while this one is written."""
         with self.clock.phase("cleaning"):
-            return self._clean(chunk, outcome)
-
-    def write(self, cleaned: list[tuple[list[Row], dict[str, Any]]], outcome: ChunkOutcome) -> None:
+            good = self._clean(chunk, outcome)
         with self.clock.phase("merging"):
-            self._write(cleaned, outcome)
+            return self._prepare(good, outcome)
+
+    def write(self, cleaned: _OrderWrites, outcome: ChunkOutcome) -> None:
+        with self.clock.phase("writing"):
+            self._store(cleaned)
 
     def _clean(self, chunk: list[list[Row]], outcome: ChunkOutcome) -> list[tuple[list[Row], dict[str, Any]]]:
         self.rows.prepare(chunk, self.cache)
@@ -716,7 +721,11 @@ class OrderMerger(Merger):
             good.append((unit, cleaned))
         return good
 
-    def _write(self, good: list[tuple[list[Row], dict[str, Any]]], outcome: ChunkOutcome) -> None:
+    def _prepare(self, good: list[tuple[list[Row], dict[str, Any]]], outcome: ChunkOutcome) -> _OrderWrites:
+        """Match the cleaned orders with the stored ones (by channel and number), count them, draw
+        the new ones' ids and build every row to write. Reads only what the job's earlier chunks
+        cannot have written (an order number is in one chunk: the file's duplicates are refused),
+        so it may run ahead of their commit."""
         existing = _existing_orders({(c["channel"], c["external_id"]) for _u, c in good})
         old_lines = _lines_of([o["id"] for o in existing.values()])
         new_orders: list[dict[str, Any]] = []
@@ -754,34 +763,51 @@ class OrderMerger(Merger):
         now = timezone.now()
         for order, pk in zip(new_orders, staging.allocate_ids(Order, len(new_orders)), strict=True):
             order["id"] = pk
-        staging.write_updates(
-            Order,
-            [*ORDER_COLUMNS, "updated_at"],
-            [(o["id"], *order_values(o), now) for o in changed],
-        )
         changed_ids = {o["id"] for o in changed}
-        replaced = [o["id"] for o, _lines in relined if o["id"] in changed_ids]
-        for start in range(0, len(replaced), 900):
-            OrderLine.objects.filter(order_id__in=replaced[start : start + 900])._raw_delete(OrderLine.objects.db)
-        # every key of the new rows: the buyers, stores and products named here, the orders just
-        # written (new ones) or updated (changed ones, locked by their update)
-        references = [
-            (Customer, (o["customer_id"] for o in new_orders)),
-            (Store, (o["store_id"] for o in new_orders)),
-            (Product, (line["product_id"] for _o, lines in relined for line in lines)),
-        ]
-        with staging.references_checked_at_once(references):
-            staging.write_new(
+        outcome.touched |= outcome.buyers
+        return _OrderWrites(
+            changed=staging.prepare(
+                Order, ["id", *ORDER_COLUMNS, "updated_at"], [(o["id"], *order_values(o), now) for o in changed]
+            ),
+            relined=[o["id"] for o, _lines in relined if o["id"] in changed_ids],
+            # every key of the new rows: the buyers, stores and products named here, the orders
+            # written before them (new ones) or updated (changed ones, locked by their update)
+            references=[
+                (Customer, [o["customer_id"] for o in new_orders]),
+                (Store, [o["store_id"] for o in new_orders]),
+                (Product, [line["product_id"] for _o, lines in relined for line in lines]),
+            ],
+            orders=staging.prepare(
                 Order,
                 ["id", *ORDER_COLUMNS, "refunded_total", "created_at", "updated_at"],
                 [(o["id"], *order_values(o), Decimal("0.00"), now, now) for o in new_orders],
-            )
-            staging.write_new(
-                OrderLine,
-                LINE_COLUMNS,
-                [(o["id"], *line_values(line)) for o, lines in relined for line in lines],
-            )
-        outcome.touched |= outcome.buyers
+            ),
+            lines=staging.prepare(
+                OrderLine, LINE_COLUMNS, [(o["id"], *line_values(line)) for o, lines in relined for line in lines]
+            ),
+        )
+
+    def _store(self, writes: _OrderWrites) -> None:
+        """Write a prepared chunk inside its transaction: updated orders, their lines replaced, new
+        orders and their lines (foreign keys checked once for the chunk)."""
+        staging.update(writes.changed)
+        replaced = writes.relined
+        for start in range(0, len(replaced), 900):
+            OrderLine.objects.filter(order_id__in=replaced[start : start + 900])._raw_delete(OrderLine.objects.db)
+        with staging.references_checked_at_once(writes.references):
+            staging.insert(writes.orders)
+            staging.insert(writes.lines)
+
+
+@dataclass
+class _OrderWrites:
+    """A chunk of orders ready to write (:meth:`OrderMerger.clean`): rows converted, ids drawn."""
+
+    changed: staging.Prepared
+    relined: list[int]  # changed orders whose lines are replaced
+    references: list[tuple[type[Any], list[int | None]]]
+    orders: staging.Prepared
+    lines: staging.Prepared
 
 
 def _existing_orders(keys: set[tuple[str, str]]) -> dict[tuple[str, str], dict[str, Any]]:
@@ -988,13 +1014,23 @@ def can_clean_ahead(merger: Merger) -> bool:
     return merger.cleans_ahead and connection.vendor == "postgresql" and not connection.in_atomic_block
 
 
-def cleaned_ahead(merger: Merger, chunk_source: Iterator[list[list[Row]]]) -> Iterator[Cleaned]:
-    """The chunks, each read and cleaned in a thread while the caller writes the one before.
+# While chunks are cleaned ahead, how long (seconds) the cleaning thread keeps the GIL when the
+# writer's answer from PostgreSQL is back: Python's 5 ms default made the writer wait up to 5 ms
+# after each of a chunk's dozen round trips, while the database had nothing to do.
+WRITER_SWITCH_INTERVAL = 0.0005
 
-    Writing a chunk is mostly waiting for PostgreSQL (``COPY``, index upkeep, commit), and the
-    wait releases the GIL: on two cores the next chunk's reading and cleaning overlap it. One
-    chunk ahead at most, so memory stays one chunk larger; the thread uses its own connection,
-    closed when it ends, and stops after its current chunk when the caller stops (cancel, error).
+
+def cleaned_ahead(merger: Merger, chunk_source: Iterator[list[list[Row]]]) -> Iterator[Cleaned]:
+    """The chunks, each read, cleaned and prepared (:meth:`Merger.clean`) in a thread while the
+    caller writes the one before.
+
+    Writing a prepared chunk is mostly waiting for PostgreSQL (``COPY``, index upkeep, commit),
+    and the wait releases the GIL: on two cores the next chunk's reading, cleaning, matching and
+    encryption overlap it. One chunk ahead at most, so memory stays one chunk larger; the thread
+    uses its own connection, closed when it ends, and stops after its current chunk when the
+    caller stops (cancel, error). The interpreter's switch interval is shortened meanwhile
+    (:data:`WRITER_SWITCH_INTERVAL`), so that the writer gets the GIL back as soon as PostgreSQL
+    answers, and restored after.
     """
     ready: queue.Queue[Cleaned | BaseException | None] = queue.Queue(maxsize=1)
     stop = threading.Event()
@@ -1021,6 +1057,8 @@ def cleaned_ahead(merger: Merger, chunk_source: Iterator[list[list[Row]]]) -> It
             connections.close_all()  # this thread's own connections
 
     worker = threading.Thread(target=work, name="import-clean-ahead", daemon=True)
+    switch_interval = sys.getswitchinterval()
+    sys.setswitchinterval(WRITER_SWITCH_INTERVAL)
     worker.start()
     try:
         while (item := ready.get()) is not None:
@@ -1030,6 +1068,7 @@ def cleaned_ahead(merger: Merger, chunk_source: Iterator[list[list[Row]]]) -> It
     finally:
         stop.set()
         worker.join()
+        sys.setswitchinterval(switch_interval)
 
 
 def run_chunk(
