@@ -27,6 +27,7 @@ from __future__ import annotations
 
 import datetime as dt
 import functools
+import gc
 import operator
 import queue
 import sys
@@ -242,6 +243,10 @@ class Merger:
     def units(self, rows: Iterator[Row]) -> Iterator[list[Row]]:
         for row in rows:
             yield [row]
+
+    def chunks(self, rows: Iterator[Row], size: int) -> Iterator[list[list[Row]]]:
+        """The file's units in chunks of about ``size`` rows, reading timed (see :func:`chunks`)."""
+        return chunks(self.units(rows), size, self.clock)
 
     def remember(self, unit: list[Row]) -> None:
         """A unit of a chunk committed by an earlier run: its key is taken, nothing else to do."""
@@ -682,6 +687,18 @@ class OrderMerger(Merger):
     def units(self, rows: Iterator[Row]) -> Iterator[list[Row]]:
         return self.rows.units(rows)
 
+    def chunks(self, rows: Iterator[Row], size: int) -> Iterator[list[list[Row]]]:
+        """Orders a chunk at a time, read and grouped in one loop (:class:`~rapport.imports.services.OrderGrouper`)."""
+        from rapport.imports.services import OrderGrouper
+
+        orders = OrderGrouper(rows, self.key_index)
+        while True:
+            with self.clock.phase("reading"):
+                chunk = orders.fill(size)
+            if not chunk:
+                return
+            yield chunk
+
     def key_of(self, unit: list[Row]) -> tuple[str, ...] | None:
         values = self.values(unit[0][1])
         external_id = values.get("external_id", "")
@@ -1069,6 +1086,25 @@ def cleaned_ahead(merger: Merger, chunk_source: Iterator[list[list[Row]]]) -> It
         stop.set()
         worker.join()
         sys.setswitchinterval(switch_interval)
+
+
+# The cyclic garbage collector's first threshold during a job: a chunk is tens of thousands of
+# new lists, tuples and dicts that live until it is written, and at Python's default (700) they
+# set off collections, full ones included, that walk every live object of the process over and
+# over (reading and grouping 100,000 orders: 0.0055 ms a row, 0.0018 with fewer collections).
+JOB_GC_THRESHOLD = 100_000
+
+
+@contextmanager
+def fewer_collections() -> Iterator[None]:
+    """The garbage collector run less often while a job runs (:data:`JOB_GC_THRESHOLD`; the
+    import makes few reference cycles, and what it makes is still collected), restored after."""
+    before = gc.get_threshold()
+    gc.set_threshold(max(JOB_GC_THRESHOLD, before[0]), *before[1:])
+    try:
+        yield
+    finally:
+        gc.set_threshold(*before)
 
 
 def run_chunk(
