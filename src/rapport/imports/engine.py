@@ -1074,18 +1074,16 @@ def cleaned_ahead(merger: Merger, chunk_source: Iterator[list[list[Row]]]) -> It
             connections.close_all()  # this thread's own connections
 
     worker = threading.Thread(target=work, name="import-clean-ahead", daemon=True)
-    switch_interval = sys.getswitchinterval()
-    sys.setswitchinterval(WRITER_SWITCH_INTERVAL)
-    worker.start()
-    try:
-        while (item := ready.get()) is not None:
-            if isinstance(item, BaseException):
-                raise item
-            yield item
-    finally:
-        stop.set()
-        worker.join()
-        sys.setswitchinterval(switch_interval)
+    with quick_switches():
+        worker.start()
+        try:
+            while (item := ready.get()) is not None:
+                if isinstance(item, BaseException):
+                    raise item
+                yield item
+        finally:
+            stop.set()
+            worker.join()
 
 
 # The cyclic garbage collector's first threshold during a job: a chunk is tens of thousands of
@@ -1095,16 +1093,42 @@ def cleaned_ahead(merger: Merger, chunk_source: Iterator[list[list[Row]]]) -> It
 JOB_GC_THRESHOLD = 100_000
 
 
-@contextmanager
-def fewer_collections() -> Iterator[None]:
-    """The garbage collector run less often while a job runs (:data:`JOB_GC_THRESHOLD`; the
-    import makes few reference cycles, and what it makes is still collected), restored after."""
-    before = gc.get_threshold()
-    gc.set_threshold(max(JOB_GC_THRESHOLD, before[0]), *before[1:])
-    try:
-        yield
-    finally:
-        gc.set_threshold(*before)
+class _WhileJobsRun:
+    """A process-wide interpreter setting changed while at least one job runs in the process
+    (jobs may run in threads side by side): the first to start saves the setting and changes it,
+    the last to end restores it."""
+
+    def __init__(self, read: Callable[[], Any], write: Callable[[Any], None], during: Callable[[Any], Any]) -> None:
+        self._read, self._write, self._during = read, write, during
+        self._lock = threading.Lock()
+        self._running = 0
+        self._saved: Any = None
+
+    @contextmanager
+    def __call__(self) -> Iterator[None]:
+        with self._lock:
+            if not self._running:
+                self._saved = self._read()
+                self._write(self._during(self._saved))
+            self._running += 1
+        try:
+            yield
+        finally:
+            with self._lock:
+                self._running -= 1
+                if not self._running:
+                    self._write(self._saved)
+
+
+# The garbage collector run less often while a job runs (:data:`JOB_GC_THRESHOLD`; the import
+# makes few reference cycles, and what it makes is still collected), and the interpreter's switch
+# interval shortened while a chunk is cleaned ahead (:data:`WRITER_SWITCH_INTERVAL`).
+fewer_collections = _WhileJobsRun(
+    gc.get_threshold,
+    lambda threshold: gc.set_threshold(*threshold),
+    lambda threshold: (max(JOB_GC_THRESHOLD, threshold[0]), *threshold[1:]),
+)
+quick_switches = _WhileJobsRun(sys.getswitchinterval, sys.setswitchinterval, lambda _before: WRITER_SWITCH_INTERVAL)
 
 
 def run_chunk(

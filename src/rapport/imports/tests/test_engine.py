@@ -559,3 +559,16 @@ def test_the_garbage_collector_is_set_back_after_a_job(tmp_path):
         patch.setattr(engine, "run_chunk", noting)
         import_file(write(tmp_path, "c.csv", CUSTOMERS), kind="customers", actor=ACTOR)
     assert seen == [max(engine.JOB_GC_THRESHOLD, before[0])] and gc.get_threshold() == before
+
+
+def test_settings_changed_for_jobs_are_set_back_when_the_last_job_ends():
+    """Jobs in threads of one process, ending in any order: the first saves, the last restores."""
+    before = gc.get_threshold()
+    first, second = engine.fewer_collections(), engine.fewer_collections()
+    first.__enter__()
+    second.__enter__()
+    assert gc.get_threshold()[0] == max(engine.JOB_GC_THRESHOLD, before[0])
+    first.__exit__(None, None, None)
+    assert gc.get_threshold()[0] == max(engine.JOB_GC_THRESHOLD, before[0])  # the second still runs
+    second.__exit__(None, None, None)
+    assert gc.get_threshold() == before
