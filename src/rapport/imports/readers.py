@@ -89,22 +89,27 @@ def open_table(path: str | Path) -> Table:
 
 def _open_jsonl(path: Path) -> Table:
     """One message a line (UTF-8), read as a one-column table ``event`` holding each line's text;
-    blank lines are skipped. The lines are numbered as in the file (there is no header line)."""
+    blank lines are skipped. The lines are numbered as in the file (there is no header line).
+    The count is the lines' (an estimate, as for CSV: :func:`_decodes_and_counts_lines`)."""
     from rapport.imports.files import open_text
 
-    def lines() -> Iterator[tuple[int, list[str]]]:
-        for number, text in enumerate(handle, start=1):
-            if text.strip():
-                yield number, [text.strip()]
-
     try:
-        with open_text(path, "utf-8-sig") as counting:
-            total = sum(1 for text in counting if text.strip())
+        total = _decodes_and_counts_lines(path, "utf-8-sig")
     except UnicodeDecodeError as exc:
         raise UnusableFile(f"{path.name}: JSON Lines are UTF-8 text ({exc})") from exc
-    if not total:
-        raise UnusableFile(f"{path.name}: the file is empty")
     handle = open_text(path, "utf-8-sig")
+    numbered = enumerate(handle, start=1)
+    first = next(((number, text.strip()) for number, text in numbered if text.strip()), None)
+    if first is None:
+        handle.close()
+        raise UnusableFile(f"{path.name}: the file is empty")
+
+    def lines() -> Iterator[tuple[int, list[str]]]:
+        yield first[0], [first[1]]
+        for number, text in numbered:
+            if stripped := text.strip():
+                yield number, [stripped]
+
     return Table("jsonl", ["event"], total, encoding="utf-8", _rows=lines(), _close=handle.close)
 
 

@@ -78,3 +78,27 @@ def test_the_estimate_is_refined_to_the_rows_read(tmp_path, db):
     result = import_file(path, kind="products", actor=ACTOR, on_start=lambda r: seen.append(r.total_rows))
     assert seen == [5]
     assert (result.total_rows, result.processed_rows, result.created) == (2, 2, 2), result.first_errors
+
+
+def test_json_lines_are_read_once_and_numbered_as_in_the_file(tmp_path):
+    path = tmp_path / "events.jsonl"
+    path.write_text('\n{"type": "track"}\n\n  {"type": "page"}  \n', encoding="utf-8")
+    total, header, rows = rows_of(path)
+    assert total == 4  # the lines: an estimate, refined to the rows read when the job ends
+    assert header == ["event"]
+    assert rows == [(2, ['{"type": "track"}']), (4, ['{"type": "page"}'])]
+
+
+@pytest.mark.parametrize("content", [b"", b"\n  \n\n"])
+def test_json_lines_without_a_message_are_an_empty_file(tmp_path, content):
+    path = tmp_path / "events.jsonl"
+    path.write_bytes(content)
+    with pytest.raises(UnusableFile, match="empty"):
+        open_table(path)
+
+
+def test_json_lines_that_are_not_utf8_are_refused_before_reading(tmp_path):
+    path = tmp_path / "events.jsonl"
+    path.write_bytes('{"name": "张三"}\n'.encode("gb18030"))
+    with pytest.raises(UnusableFile, match="UTF-8"):
+        open_table(path)
