@@ -8,13 +8,14 @@ typed into a spreadsheet (phone numbers, ids) lose the ``.0`` Excel gives them.
 
 from __future__ import annotations
 
+import codecs
 import csv
 import datetime as dt
 import io
 from collections.abc import Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import IO, Any
+from typing import Any
 
 CSV_SUFFIXES = {".csv", ".txt", ".tsv"}
 XLSX_SUFFIXES = {".xlsx", ".xlsm"}
@@ -88,42 +89,61 @@ def open_table(path: str | Path) -> Table:
 
 def _open_jsonl(path: Path) -> Table:
     """One message a line (UTF-8), read as a one-column table ``event`` holding each line's text;
-    blank lines are skipped. The lines are numbered as in the file (there is no header line)."""
+    blank lines are skipped. The lines are numbered as in the file (there is no header line).
+    The count is the lines' (an estimate, as for CSV: :func:`_decodes_and_counts_lines`)."""
     from rapport.imports.files import open_text
 
-    def lines() -> Iterator[tuple[int, list[str]]]:
-        for number, text in enumerate(handle, start=1):
-            if text.strip():
-                yield number, [text.strip()]
-
     try:
-        with open_text(path, "utf-8-sig") as counting:
-            total = sum(1 for text in counting if text.strip())
+        total = _decodes_and_counts_lines(path, "utf-8-sig")
     except UnicodeDecodeError as exc:
         raise UnusableFile(f"{path.name}: JSON Lines are UTF-8 text ({exc})") from exc
-    if not total:
-        raise UnusableFile(f"{path.name}: the file is empty")
     handle = open_text(path, "utf-8-sig")
+    numbered = enumerate(handle, start=1)
+    first = next(((number, text.strip()) for number, text in numbered if text.strip()), None)
+    if first is None:
+        handle.close()
+        raise UnusableFile(f"{path.name}: the file is empty")
+
+    def lines() -> Iterator[tuple[int, list[str]]]:
+        yield first[0], [first[1]]
+        for number, text in numbered:
+            if stripped := text.strip():
+                yield number, [stripped]
+
     return Table("jsonl", ["event"], total, encoding="utf-8", _rows=lines(), _close=handle.close)
 
 
 # CSV ---------------------------------------------------------------------------------------
 
 
-def _csv_records(handle: IO[str], delimiter: str) -> Iterator[tuple[int, list[str]]]:
-    """``(first physical line of the record, values)``; blank lines are skipped."""
-    reader = csv.reader(handle, delimiter=delimiter)
-    previous_end = 0
-    for record in reader:
-        start = previous_end + 1
-        previous_end = reader.line_num
-        values = list(map(str.strip, record))
-        if any(values):
-            yield start, values
+def _decodes_and_counts_lines(path: Path, encoding: str) -> int:
+    """The file's lines, counted while checking that the whole file decodes as ``encoding``
+    (raises UnicodeDecodeError otherwise), in binary blocks: no CSV parsing, no row objects.
+
+    An estimate of the records for the progress bar, refined once the rows are read (a quoted
+    cell holding a line break, or a blank line, counts here as a line of its own). A file using
+    a bare CR as its line break (old Mac exports) is counted by its CRs.
+    """
+    from rapport.imports.files import BLOCK, open_binary
+
+    decoder = codecs.getincrementaldecoder(encoding)()
+    newlines = returns = 0
+    last = ""
+    with open_binary(path) as handle:
+        while block := handle.read(BLOCK):
+            text = decoder.decode(block)
+            if text:
+                newlines += text.count("\n")
+                returns += text.count("\r")
+                last = text[-1]
+    decoder.decode(b"", final=True)  # a truncated last character does not decode either
+    lines = max(newlines, returns)
+    return lines + 1 if last and last not in "\r\n" else lines
 
 
 def _choose_encoding_and_count(path: Path) -> tuple[str, str, int]:
-    """Find the first encoding that decodes the whole file; count data rows on the way.
+    """Find the first encoding that decodes the whole file; estimate its data rows on the way
+    (its lines less the header: :func:`_decodes_and_counts_lines`).
 
     Excel's "Unicode text" is UTF-16 with a byte order mark; anything else is tried as UTF-8
     (with or without a BOM), then GB18030 (which includes GBK and GB2312).
@@ -140,34 +160,50 @@ def _choose_encoding_and_count(path: Path) -> tuple[str, str, int]:
                 delimiter = max(_DELIMITERS, key=first_line.count) if first_line.strip() else ","
                 if first_line.count(delimiter) == 0:
                     delimiter = ","
-            with open_text(path, encoding) as handle:
-                count = sum(1 for _ in _csv_records(handle, delimiter))
+            count = _decodes_and_counts_lines(path, encoding)
         except UnicodeDecodeError:
             continue
-        except csv.Error as exc:
-            raise UnusableFile(f"{path.name}: not a readable CSV file ({exc})") from exc
         return encoding, delimiter, max(count - 1, 0)
     raise UnusableFile(f"{path.name}: cannot read the text: it is not UTF-8, GB18030 or UTF-16")
 
 
 def _open_csv(path: Path) -> Table:
+    """The file's rows, read once: its lines are counted (cheaply) for the progress bar, and its
+    records read, stripped, skipped when blank and padded to the header's width in one generator."""
     from rapport.imports.files import open_text
 
     encoding, delimiter, total = _choose_encoding_and_count(path)
     handle = open_text(path, encoding)
-    records = _csv_records(handle, delimiter)
-    first = next(records, None)
-    if first is None:
+    reader = csv.reader(handle, delimiter=delimiter)
+    strip = str.strip
+    header_values: list[str] | None = None
+    try:
+        for record in reader:
+            values = list(map(strip, record))
+            if any(values):
+                header_values = values
+                break
+    except csv.Error as exc:
+        handle.close()
+        raise UnusableFile(f"{path.name}: not a readable CSV file ({exc})") from exc
+    if header_values is None:
         handle.close()
         raise UnusableFile(f"{path.name}: the file is empty")
-    header = _clean_header(first[1])
+    header = _clean_header(header_values)
     width = len(header)
 
-    def rows() -> Iterator[tuple[int, list[str]]]:
-        for line, values in records:
-            if len(values) < width:
-                values = values + [""] * (width - len(values))
-            yield line, values
+    def rows(previous_end: int = reader.line_num) -> Iterator[tuple[int, list[str]]]:
+        try:
+            for record in reader:
+                start = previous_end + 1
+                previous_end = reader.line_num
+                values = list(map(strip, record))
+                if any(values):
+                    if len(values) < width:
+                        values += [""] * (width - len(values))
+                    yield start, values
+        except csv.Error as exc:
+            raise UnusableFile(f"{path.name}: not a readable CSV file after line {previous_end} ({exc})") from exc
 
     return Table("csv", header, total, encoding=encoding, delimiter=delimiter, _rows=rows(), _close=handle.close)
 

@@ -321,6 +321,42 @@ class _CellIndexes:
         )
 
 
+class OrderGrouper:
+    """The rows of an order file as orders (consecutive rows with the same order number; a row
+    without one is an order of its own), a chunk at a time: one loop reads, groups and fills the
+    chunk, where generators stacked per layer cost more than the grouping itself."""
+
+    def __init__(self, rows: Iterator[Row], key_index: int) -> None:
+        self._rows = rows
+        self._key_index = key_index
+        self._group: list[Row] = []  # the order being read when the last chunk filled up
+        self._key: str | None = None
+
+    def fill(self, size: int) -> list[list[Row]]:
+        """The next whole orders, about ``size`` file rows (at least one order); [] at the end."""
+        chunk: list[list[Row]] = []
+        count = 0
+        group, key, at = self._group, self._key, self._key_index
+        for row in self._rows:
+            values = row[1]
+            row_key = values[at] if at < len(values) else ""
+            if group and (row_key != key or not row_key):
+                chunk.append(group)
+                count += len(group)
+                group, key = [row], row_key
+                if count >= size:
+                    break
+                continue
+            group.append(row)
+            key = row_key
+        else:
+            if group:
+                chunk.append(group)
+                group = []
+        self._group, self._key = group, key
+        return chunk
+
+
 class OrderRows:
     """Rows of an order file as orders: grouping, look-ups, service input, errors by file line.
 
@@ -344,18 +380,9 @@ class OrderRows:
 
     def units(self, rows: Iterator[Row]) -> Iterator[list[Row]]:
         """Consecutive rows with the same order number are one order."""
-        group: list[Row] = []
-        key = None
-        for row in rows:
-            values = row[1]
-            row_key = values[self.key_index] if self.key_index < len(values) else ""
-            if group and (row_key != key or not row_key):
-                yield group
-                group = []
-            group.append(row)
-            key = row_key
-        if group:
-            yield group
+        orders = OrderGrouper(rows, self.key_index)
+        while unit := orders.fill(1):
+            yield unit[0]
 
     def prepare(self, batch: list[list[Row]], cache: ImportCache) -> None:
         """Load the customers and products a batch names, in a few queries instead of one per row."""
@@ -719,8 +746,8 @@ def import_file(
             report.close()
             result.seconds = time.monotonic() - result.started
     result.total_rows = max(result.total_rows, result.processed_rows)
-    if table.format == "xlsx" and not result.cancelled:  # the sheet's dimension may count formatted empty rows
-        result.total_rows = result.processed_rows
+    if not result.cancelled:  # the count was an estimate: a sheet's dimension may count formatted empty
+        result.total_rows = result.processed_rows  # rows, a CSV's line count blank lines and multi-line cells
     if mode == HISTORY and not dry_run:
         if merger is not None and result.resumed_since is not None:
             _add_written_before(merger, result, result.resumed_since)
@@ -760,7 +787,7 @@ def _run_engine(
     dry_run: bool,
 ) -> None:
     try:
-        with staging.bulk_session():
+        with staging.bulk_session(), engine.fewer_collections():
             _merge_chunks(merger, rows, result, report, progress, batch_size=batch_size, dry_run=dry_run)
     except Exception:
         if not dry_run:  # the job fails for good: its committed chunks' buyers keep right statistics
@@ -780,11 +807,10 @@ def _merge_chunks(
     batch_size: int,
     dry_run: bool,
 ) -> None:
-    units = merger.units(rows)
-    if result.committed_line:
-        units = _skip_committed(merger, units, result.committed_line)
     result.clock = merger.clock
-    chunks = engine.chunks(units, max(batch_size, 1), merger.clock)
+    chunks = merger.chunks(rows, max(batch_size, 1))
+    if result.committed_line:
+        chunks = _skip_committed(merger, chunks, result.committed_line)
     if engine.can_clean_ahead(merger):
         source: Iterator[tuple[list[list[Row]], engine.Cleaned | None]] = (
             (cleaned.chunk, cleaned) for cleaned in engine.cleaned_ahead(merger, chunks)
@@ -829,13 +855,22 @@ def kind_touches_customers(merger: engine.Merger) -> bool:
     return not isinstance(merger, engine.ProductMerger)
 
 
-def _skip_committed(merger: engine.Merger, units: Iterator[list[Row]], committed_line: int) -> Iterator[list[Row]]:
+def _skip_committed(
+    merger: engine.Merger, chunks: Iterator[list[list[Row]]], committed_line: int
+) -> Iterator[list[list[Row]]]:
     """Pass over what an interrupted run committed, remembering its keys for the duplicate check."""
-    for unit in units:
-        if unit[-1][0] <= committed_line:
-            merger.remember(unit)
+    for chunk in chunks:
+        if chunk[0][-1][0] > committed_line:
+            yield chunk
             continue
-        yield unit
+        rest = []
+        for unit in chunk:
+            if unit[-1][0] <= committed_line:
+                merger.remember(unit)
+            else:
+                rest.append(unit)
+        if rest:
+            yield rest
 
 
 def _add_written_before(merger: engine.Merger, result: ImportResult, since: dt.datetime) -> None:

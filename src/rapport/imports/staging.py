@@ -18,6 +18,7 @@ import datetime as dt
 import json
 from collections.abc import Callable, Iterable, Iterator, Sequence
 from contextlib import contextmanager
+from dataclasses import dataclass
 from typing import Any
 
 from django.db import IntegrityError, connection, models
@@ -135,6 +136,38 @@ def _prepared(
     return out
 
 
+@dataclass
+class Prepared:
+    """Rows of ``model`` with each value as the database takes it (personal data encrypted, JSON
+    dumped…): converted ahead, outside the transaction that writes them (:func:`prepare`)."""
+
+    model: type[models.Model]
+    columns: list[str]
+    rows: Sequence[Sequence[Any]]
+
+
+def prepare(model: type[models.Model], columns: Sequence[str], rows: Sequence[Sequence[Any]]) -> Prepared:
+    """``rows`` (Python values, as the model fields take them) converted for :func:`insert` or
+    :func:`update`: the CPU of a write done before its transaction, so that a thread may convert
+    the next chunk while this one's rows stream to the database."""
+    return Prepared(model, list(columns), list(_prepared(model, columns, rows)) if rows else [])
+
+
+def insert(prepared: Prepared) -> int:
+    """Insert prepared new rows straight into their table (see :func:`write_new`)."""
+    if not prepared.rows:
+        return 0
+    return _load(prepared.model._meta.db_table, prepared.columns, prepared.rows)
+
+
+def update(prepared: Prepared) -> int:
+    """Overwrite the stored rows with prepared rows of the same id (columns: ``id`` first)."""
+    if not prepared.rows:
+        return 0
+    _load(ensure_stage(prepared.model), prepared.columns, prepared.rows)
+    return update_from_stage(prepared.model, prepared.columns[1:])
+
+
 def stage_rows(model: type[models.Model], columns: Sequence[str], rows: Iterable[Sequence[Any]]) -> int:
     """Load Python values (as the model fields take them) into ``model``'s staging table."""
     return _load(ensure_stage(model), columns, _prepared(model, columns, rows))
@@ -207,9 +240,7 @@ def write_new(model: type[models.Model], columns: Sequence[str], rows: Sequence[
     """Insert new rows straight into the target table (``COPY`` / multi-row ``INSERT``): they
     collide with nothing (their keys were matched and their ids drawn before), so a stage would
     only copy them twice."""
-    if not rows:
-        return 0
-    return _load(model._meta.db_table, columns, _prepared(model, columns, rows))
+    return insert(prepare(model, columns, rows))
 
 
 @contextmanager
@@ -290,10 +321,7 @@ def find(
 
 def write_updates(model: type[models.Model], columns: Sequence[str], rows: Sequence[Sequence[Any]]) -> int:
     """``rows`` start with the id, then ``columns``."""
-    if not rows:
-        return 0
-    stage_rows(model, ["id", *columns], rows)
-    return update_from_stage(model, columns)
+    return update(prepare(model, ["id", *columns], rows))
 
 
 def allocate_ids(model: type[models.Model], count: int) -> list[int]:

@@ -111,3 +111,24 @@ def test_rapport_console_script_exit_codes(testdata, tmp_path):
         [*cli, "import", "orders", str(testdata / "customers_zh.csv")], env=env, capture_output=True, text=True
     )
     assert bad.returncode == 1 and "no column for the key field 'external_id'" in bad.stderr
+
+
+def test_cli_progress_bar_ends_at_the_rows_read(tmp_path, monkeypatch):
+    """The bar starts from the lines counted (blank lines and a multi-line cell included) and
+    ends at the rows the file had."""
+    import importlib
+
+    command = importlib.import_module("rapport.imports.management.commands.import")
+
+    bars = []
+
+    class Bar(command.tqdm):
+        def __init__(self, *args, **kwargs):
+            super().__init__(*args, **kwargs)
+            bars.append(self)
+
+    monkeypatch.setattr(command, "tqdm", Bar)
+    path = tmp_path / "products.csv"
+    path.write_text('sku,name,price\n\nA-1,"one\ntwo",9.90\n\nA-2,three,5\n', encoding="utf-8")
+    call_command("import", "products", str(path), stdout=StringIO(), stderr=StringIO())
+    assert [(bar.total, bar.n) for bar in bars] == [(2, 2)]

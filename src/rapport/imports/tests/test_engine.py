@@ -1,5 +1,8 @@
 """The set-based engine: duplicates in a file, history versus live, resume, cancel, data at rest."""
 
+import gc
+import sys
+import threading
 from decimal import Decimal
 from pathlib import Path
 
@@ -37,6 +40,14 @@ def write(tmp_path: Path, name: str, text: str) -> Path:
     path = tmp_path / name
     path.write_text(text, encoding="utf-8")
     return path
+
+
+def _noting_thread(function, name, where):
+    def noted(*args, **kwargs):
+        where.setdefault(name, set()).add(threading.current_thread().name)
+        return function(*args, **kwargs)
+
+    return noted
 
 
 def _replication_role() -> str:
@@ -443,6 +454,11 @@ def test_on_postgresql_the_next_chunk_is_cleaned_ahead_with_the_same_outcome(tmp
         return real_clean(self, chunk, outcome)
 
     monkeypatch.setattr(engine.OrderMerger, "clean", clean)
+    # the look-ups, ids and encryption of a chunk are prepared in the thread; the caller only writes
+    where: dict[str, set[str]] = {}
+    for module, name in [(staging, "allocate_ids"), (staging.pii, "encrypt_many"), (staging, "insert")]:
+        monkeypatch.setattr(module, name, _noting_thread(getattr(module, name), name, where))
+    switch_interval, threshold = sys.getswitchinterval(), gc.get_threshold()
     text = ORDERS + "o4,nobody,2023-08-01,paid,TEA-1,Tea,1,300.00\no2,c2,2023-09-01,paid,TEA-1,Tea,1,1.00\n"
     path = write(tmp_path, "o.csv", text + "o5,c3,2023-08-01,paid,TEA-1,Tea,1,300.00\n")
     job = services.create_job(
@@ -461,6 +477,12 @@ def test_on_postgresql_the_next_chunk_is_cleaned_ahead_with_the_same_outcome(tmp
     with pytest.raises(KeyboardInterrupt):
         services.run_job(job.pk, batch_size=2)
     assert set(threads) == {"import-clean-ahead"}
+    assert where == {
+        "allocate_ids": {"import-clean-ahead"},
+        "encrypt_many": {"import-clean-ahead"},
+        "insert": {"MainThread"},
+    }
+    assert (sys.getswitchinterval(), gc.get_threshold()) == (switch_interval, threshold)  # restored
     assert Order.objects.count() == 3 and OrderLine.objects.count() == 4  # o1 (two lines), o2, o3
 
     monkeypatch.setattr(engine, "run_chunk", real_run)
@@ -470,3 +492,83 @@ def test_on_postgresql_the_next_chunk_is_cleaned_ahead_with_the_same_outcome(tmp
     assert sorted(Order.objects.values_list("external_id", flat=True)) == ["o1", "o2", "o3", "o5"]
     assert Order.objects.get(external_id="o2").total == Decimal("300.00")
     assert all(stats_match_orders(c.pk) for c in Customer.objects.all())
+
+
+@pytest.mark.parametrize("size", [1, 2, 3, 4, 100])
+def test_orders_are_read_a_chunk_at_a_time_never_split(size):
+    """One loop reads, groups and chunks an order file: the chunks hold the same orders as the
+    row-by-row grouping, in order, none split, each at least ``size`` rows but the last."""
+    keys = ["o1", "o1", "o2", "", "", "o3", "o3", "o3", "o1", "o4"]  # a row without a number: its own
+    rows = [(line, [key, "x"]) for line, key in enumerate(keys, start=2)]
+    orders = services.OrderGrouper(iter(rows), 0)
+    chunks = []
+    while chunk := orders.fill(size):
+        chunks.append(chunk)
+    assert orders.fill(size) == []
+    units = [unit for chunk in chunks for unit in chunk]
+    assert [[line for line, _v in unit] for unit in units] == [[2, 3], [4], [5], [6], [7, 8, 9], [10], [11]]
+    assert all(sum(map(len, chunk)) >= size for chunk in chunks[:-1])
+    live = services.OrderRows.__new__(services.OrderRows)  # the live path groups the same way
+    live.key_index = 0
+    assert list(live.units(iter(rows))) == units
+
+
+@pytest.mark.django_db(transaction=True)
+def test_a_job_resumed_with_another_chunk_size_skips_what_was_committed(tmp_path, monkeypatch, system_actor):
+    """The committed line may fall inside a chunk of the resumed run: its committed orders are
+    remembered (a duplicate of them is still refused), the rest written once."""
+    import_file(write(tmp_path, "c.csv", CUSTOMERS), kind="customers", actor=ACTOR)
+    text = ORDERS + "o4,c3,2023-08-01,paid,TEA-1,Tea,1,300.00\no1,c1,2023-09-01,paid,TEA-1,Tea,1,1.00\n"
+    path = write(tmp_path, "o.csv", text + "o5,c3,2023-08-01,paid,TEA-1,Tea,1,300.00\n")
+    job = services.create_job(
+        kind="orders", path=path, original_name="o.csv", channel="import", mapping={}, actor=system_actor
+    )
+    real_run = engine.run_chunk
+    calls = []
+
+    def dies_on_the_second_chunk(*args, **kwargs):
+        calls.append(1)
+        if len(calls) == 2:
+            raise KeyboardInterrupt
+        return real_run(*args, **kwargs)
+
+    monkeypatch.setattr(engine, "run_chunk", dies_on_the_second_chunk)
+    with pytest.raises(KeyboardInterrupt):
+        services.run_job(job.pk, batch_size=2)
+    assert list(Order.objects.values_list("external_id", flat=True)) == ["o1"]  # lines 2-3 committed
+
+    monkeypatch.setattr(engine, "run_chunk", real_run)
+    job, _result = services.run_job(job.pk, batch_size=3)  # chunks: lines 2-4 (o1 committed, o2), …
+    assert job.status == "succeeded"
+    assert sorted(Order.objects.values_list("external_id", flat=True)) == ["o1", "o2", "o3", "o4", "o5"]
+    assert OrderLine.objects.count() == 6
+    assert (job.created_rows, job.error_rows) == (5, 1)  # o1 again on line 7: a duplicate in the file
+    assert all(stats_match_orders(c.pk) for c in Customer.objects.all())
+
+
+def test_the_garbage_collector_is_set_back_after_a_job(tmp_path):
+    before = gc.get_threshold()
+    seen = []
+    real = engine.run_chunk
+
+    def noting(*args, **kwargs):
+        seen.append(gc.get_threshold()[0])
+        return real(*args, **kwargs)
+
+    with pytest.MonkeyPatch.context() as patch:
+        patch.setattr(engine, "run_chunk", noting)
+        import_file(write(tmp_path, "c.csv", CUSTOMERS), kind="customers", actor=ACTOR)
+    assert seen == [max(engine.JOB_GC_THRESHOLD, before[0])] and gc.get_threshold() == before
+
+
+def test_settings_changed_for_jobs_are_set_back_when_the_last_job_ends():
+    """Jobs in threads of one process, ending in any order: the first saves, the last restores."""
+    before = gc.get_threshold()
+    first, second = engine.fewer_collections(), engine.fewer_collections()
+    first.__enter__()
+    second.__enter__()
+    assert gc.get_threshold()[0] == max(engine.JOB_GC_THRESHOLD, before[0])
+    first.__exit__(None, None, None)
+    assert gc.get_threshold()[0] == max(engine.JOB_GC_THRESHOLD, before[0])  # the second still runs
+    second.__exit__(None, None, None)
+    assert gc.get_threshold() == before

@@ -99,6 +99,9 @@ class Command(BaseCommand):
                 job = None
             else:
                 job, result = self._run_job(options, actor, on_start, on_batch)
+            if bar is not None and result is not None and not result.cancelled:
+                bar.total = result.total_rows  # the file's estimated rows, now counted
+                bar.update(result.processed_rows - bar.n)
         except UnusableFile as exc:
             raise CommandError(str(exc)) from exc
         finally:
