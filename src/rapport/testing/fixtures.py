@@ -50,7 +50,7 @@ SHOP_FIXTURES = {"demo_site", "site", "_small_shop_of_the_module"}
 def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
     for item in items:
         if SHOP_FIXTURES & set(getattr(item, "fixturenames", ())):
-            item.add_marker(pytest.mark.xdist_group(item.module.__name__ if item.module else item.nodeid))
+            item.add_marker(pytest.mark.xdist_group(item.nodeid.split("::")[0]))  # the module's file
 
 
 @pytest.fixture(autouse=True)
