@@ -26,6 +26,7 @@ from cryptography.exceptions import InvalidTag
 from cryptography.fernet import Fernet, InvalidToken
 from cryptography.hazmat.primitives.ciphers.aead import AESGCM
 from django.db import IntegrityError, connection, transaction
+from django.utils import timezone
 
 from rapport.core import pii
 from rapport.core.models import SubjectKey
@@ -116,9 +117,9 @@ def _insert_keys(wrapped: dict[int, str]) -> set[int]:
     with connection.cursor() as cursor:
         cursor.execute(
             f"INSERT INTO {_TABLE} (subject_id, wrapped_key, created_at) "
-            "SELECT unnest(%s::bigint[]), unnest(%s::text[]), now() ON CONFLICT (subject_id) DO NOTHING "
+            "SELECT unnest(%s::bigint[]), unnest(%s::text[]), %s ON CONFLICT (subject_id) DO NOTHING "
             "RETURNING subject_id",
-            [list(wrapped), list(wrapped.values())],
+            [list(wrapped), list(wrapped.values()), timezone.now()],  # the application's clock, as the ORM's
         )
         return {row[0] for row in cursor.fetchall()}
 
