@@ -91,6 +91,9 @@ def test_run_serves_the_console_and_stops_cleanly_on_ctrl_c(tmp_path):
         stdout=subprocess.PIPE,
         stderr=subprocess.STDOUT,
         text=True,
+        # Ctrl-C as a terminal sends it, even when the suite itself was started in the background
+        # (a shell's background job, and so its children, ignore SIGINT: the child never stopped)
+        preexec_fn=lambda: signal.signal(signal.SIGINT, signal.SIG_DFL),
     )
     try:
         # a fresh database runs every migration first: minutes on a loaded 2-core CI machine
