@@ -97,8 +97,10 @@ def test_floors_on_the_tuning_set(seeded_kb):
         (FRESH3, 0.87, 0.009, 0.95, 0.99),
         (FRESH4, 0.90, 0.026, 0.89, 0.87),
         (FRESH5, 0.88, 0.01, 0.96, 0.95),
+        # tuning data since the tenth round (83.0 % / 1.3 % / 57 of 59 / 27 of 30 in sample then)
+        (FRESH8, 0.82, 0.015, 0.96, 0.89),
     ],
-    ids=["written", "fresh2", "fresh3", "fresh4", "fresh5"],
+    ids=["written", "fresh2", "fresh3", "fresh4", "fresh5", "fresh8"],
 )
 def test_floors_on_the_other_writers_tuning_sets(seeded_kb, path, accuracy, wrong_rate, out_of_scope, smalltalk):
     score = evaluate(judged=judge_all(path))
@@ -184,11 +186,16 @@ def test_an_article_that_lacks_the_subject_the_question_names_ranks_lower(seeded
     engine = published_engine()
     titles = dict(Article.objects.values_list("pk", "title"))
     for question, title in (
-        ("how quickly are refunds processed", "When will I get my refund?"),
+        ("how long does a refund take", "When will I get my refund?"),
         ("天天发短信烦死了怎么取消", "退订营销短信和邮件"),
     ):
         ranked, _tokens, _unknown = bot.assess(question, engine)
         assert titles[ranked[0].article_id] == title, question
+    # Since everyday filler no article has weighs nothing (tenth round), "processed" no longer
+    # dilutes this one and the shipping article ranks first by 0.004 (it holds "quickly"): the bot
+    # is far from sure of it and hands the question over rather than answer it wrongly.
+    unsure = bot.answer("how quickly are refunds processed")
+    assert unsure.handed_over and unsure.confidence < 0.5
 
 
 def test_the_stored_model_reproduces_the_fitted_one(seeded_kb):
@@ -203,6 +210,7 @@ def test_the_stored_model_reproduces_the_fitted_one(seeded_kb):
         "bot_questions_fresh5.json",
         "bot_questions_fresh6.json",
         "bot_questions_fresh7.json",
+        "bot_questions_fresh8.json",
     ]
     # a word no article has counts against answering, and so does the out-of-scope gate's verdict
     assert data["coefficients"][bot.FEATURES.index("unknown_share")] < 0
@@ -270,6 +278,29 @@ def test_small_talk_beyond_the_patterns_is_recognised_by_the_classifier():
         "hello, where is my parcel please",
     ):
         assert bot.smalltalk_kind(text) is None, text
+
+
+def test_small_talk_is_any_kind_of_it_taken_together_and_never_names_a_shop_subject():
+    class Split:
+        """A classifier whose message is half thanks, half acknowledgement (好的，谢谢 …)."""
+
+        classes_ = ["ack", "chitchat", "insult", "none", "thanks"]
+
+        def __init__(self, *probabilities: float) -> None:
+            self.probabilities = probabilities
+
+        def predict_proba(self, _texts: list[str]) -> list[list[float]]:
+            return [list(self.probabilities)]
+
+    assert smalltalk.classify("ok thanks a lot", Split(0.40, 0.0, 0.0, 0.15, 0.45)) == "thanks"
+    assert smalltalk.classify("ok thanks a lot", Split(0.30, 0.0, 0.0, 0.40, 0.30)) is None
+    # a request to chat (or an insult) is still replied to only when the classifier is very sure
+    assert smalltalk.classify("say something funny", Split(0.20, 0.70, 0.0, 0.10, 0.0)) is None
+    assert smalltalk.classify("say something funny", Split(0.0, 0.85, 0.10, 0.05, 0.0)) == "chitchat"
+    # a short message naming something of the shop's is a question, whatever its tone
+    assert bot.names_a_shop_subject("got the wrong order haha") and not bot.names_a_shop_subject("haha ok")
+    assert bot.smalltalk_kind("got the wrong order haha") is None
+    assert bot.smalltalk_kind("haha ok") == "ack"
 
 
 def test_small_talk_never_opens_a_ticket(seeded_kb, customer: Customer):
