@@ -44,7 +44,11 @@ Sets the bot is not fitted on:
   fresh7's writer in a politer, longer style, kept sealed outside the repository during the ninth
   round and evaluated once, in aggregate, at its end (the 3 questions other sets held word for
   word, case- and space-folded, dropped unseen by a count-only script); its misses were read in
-  the tenth round, and it is tuning data since (in ``TUNING``).
+  the tenth round, and it is tuning data since (in ``TUNING``);
+* the **ninth and tenth fresh held-out** sets (``tests/data/bot_questions_fresh9.json``,
+  ``…_fresh10.json``) — written independently, kept sealed outside the repository during the
+  tenth round and evaluated once, in aggregate, at its end (the 47 and 1 questions other sets held
+  word for word, case- and space-folded, dropped unseen by a count-only script); not fitted on.
 
 The answerability model's threshold is chosen by cross-validation that leaves one tuning set —
 one writer — out at a time (:func:`cross_validated`), since what matters is how the bot fares on
@@ -110,6 +114,8 @@ FRESH5 = DATA / "bot_questions_fresh5.json"
 FRESH6 = DATA / "bot_questions_fresh6.json"
 FRESH7 = DATA / "bot_questions_fresh7.json"
 FRESH8 = DATA / "bot_questions_fresh8.json"
+FRESH9 = DATA / "bot_questions_fresh9.json"
+FRESH10 = DATA / "bot_questions_fresh10.json"
 WRITTEN = DATA / "bot_questions_written.json"
 # What the answerability model and the gate are fitted on: every set a writer of its own wrote and
 # the bot has been measured on once (fresh5–fresh7 from the ninth round, fresh8 from the tenth); not the held-out and
@@ -130,6 +136,8 @@ SETS = {
     "fresh6": FRESH6,
     "fresh7": FRESH7,
     "fresh8": FRESH8,
+    "fresh9": FRESH9,
+    "fresh10": FRESH10,
 }
 SMALLTALK = "smalltalk"
 ORDERS = "orders"  # answered from the signed-in member's own orders
