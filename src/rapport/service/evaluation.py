@@ -16,7 +16,7 @@ Seven sets ship with the code. What the bot is fitted and tuned on (the **tuning
   tuning data since (fresh4 from the sixth round: the answerability model and the out-of-scope
   gate are fitted on them, CI holds floors on them): they are **no longer held out**;
 * the **fresh5**, **fresh6** and **fresh7** sets (below), tuning data of the answerability model
-  and the gate from the ninth round.
+  and the gate from the ninth round, and **fresh8** from the tenth.
 
 Sets the bot is not fitted on:
 
@@ -43,7 +43,12 @@ Sets the bot is not fitted on:
 * the **eighth fresh held-out** set (``tests/data/bot_questions_fresh8.json``) — written by
   fresh7's writer in a politer, longer style, kept sealed outside the repository during the ninth
   round and evaluated once, in aggregate, at its end (the 3 questions other sets held word for
-  word, case- and space-folded, dropped unseen by a count-only script).
+  word, case- and space-folded, dropped unseen by a count-only script); its misses were read in
+  the tenth round, and it is tuning data since (in ``TUNING``);
+* the **ninth and tenth fresh held-out** sets (``tests/data/bot_questions_fresh9.json``,
+  ``…_fresh10.json``) — written independently, kept sealed outside the repository during the
+  tenth round and evaluated once, in aggregate, at its end (the 47 and 1 questions other sets held
+  word for word, case- and space-folded, dropped unseen by a count-only script); not fitted on.
 
 The answerability model's threshold is chosen by cross-validation that leaves one tuning set —
 one writer — out at a time (:func:`cross_validated`), since what matters is how the bot fares on
@@ -109,12 +114,14 @@ FRESH5 = DATA / "bot_questions_fresh5.json"
 FRESH6 = DATA / "bot_questions_fresh6.json"
 FRESH7 = DATA / "bot_questions_fresh7.json"
 FRESH8 = DATA / "bot_questions_fresh8.json"
+FRESH9 = DATA / "bot_questions_fresh9.json"
+FRESH10 = DATA / "bot_questions_fresh10.json"
 WRITTEN = DATA / "bot_questions_written.json"
 # What the answerability model and the gate are fitted on: every set a writer of its own wrote and
-# the bot has been measured on once (fresh5–fresh7 from the ninth round); not the held-out and
+# the bot has been measured on once (fresh5–fresh7 from the ninth round, fresh8 from the tenth); not the held-out and
 # fresh sets, which stay as references the models never read.
-TUNING = (QUESTIONS, WRITTEN, FRESH2, FRESH3, FRESH4, FRESH5, FRESH6, FRESH7)
-FORMER_TUNING = TUNING[:5]  # the tuning sets of the sixth to eighth rounds, to compare against
+TUNING = (QUESTIONS, WRITTEN, FRESH2, FRESH3, FRESH4, FRESH5, FRESH6, FRESH7, FRESH8)
+FORMER_TUNING = TUNING[:8]  # the tuning sets of the ninth round (fresh8 joined in the tenth), to compare against
 # Out-of-domain questions written as negatives for the out-of-scope gate (see the file's "about").
 SYNTHETIC_OUT_OF_DOMAIN = DATA / "bot_out_of_domain_synthetic.json"
 SETS = {
@@ -129,6 +136,8 @@ SETS = {
     "fresh6": FRESH6,
     "fresh7": FRESH7,
     "fresh8": FRESH8,
+    "fresh9": FRESH9,
+    "fresh10": FRESH10,
 }
 SMALLTALK = "smalltalk"
 ORDERS = "orders"  # answered from the signed-in member's own orders

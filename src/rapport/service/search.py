@@ -223,7 +223,10 @@ class Index:
         """IDF per distinct term, and their total, where a word the index never saw weighs as much as
         the rarest possible one: it is part of the question the articles do not answer."""
         unseen_weight = math.log(1 + (len(self.lengths) + 0.5) / 0.5)
-        weights = {t: self.idf(t) if t in self.postings else unseen_weight for t in dict.fromkeys(terms)}
+        weights = {
+            t: self.idf(t) if t in self.postings else (FILLER_WEIGHT if t in lexicon.GENERIC else unseen_weight)
+            for t in dict.fromkeys(terms)
+        }
         return weights, sum(weights.values())
 
     def coverage(self, doc_id: int, weights: dict[str, float], total: float) -> float:
@@ -445,6 +448,11 @@ def _is_noun(token: str, nouns: set[str]) -> bool:
 
 
 # Ranking weights, chosen on the tuning question set (see docs/models.md).
+# What a word no article has weighs in a question when the lexicon calls it everyday filler
+# (``lexicon.GENERIC``: today, roughly, kind, 麻烦 …): nothing — it is how the question is put, not
+# what it asks, so it neither dilutes the articles' coverage of a long, polite question nor counts
+# against them. Any other unseen word weighs as the rarest word (Japan, 储值卡).
+FILLER_WEIGHT = 0.0
 COVERAGE_WEIGHT = 0.3
 SIMILARITY_WEIGHT = 0.6
 BM25_WEIGHT = 0.1

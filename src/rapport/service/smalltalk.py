@@ -13,7 +13,10 @@ fitted on, and a test fails when the training data changed without a refit.
 Its negatives are the articles' titles and question variants, short shop
 words (退货, refund, 发票) and the tuning sets' short questions — messages that must reach the
 knowledge base.
-It only judges short messages: a long message with a greeting in it is a question.
+It only judges short messages: a long message with a greeting in it is a question. It replies
+when the message is small talk of *any* kind with probability ≥ ``CONFIDENT`` (thanks and an
+acknowledgement often share one message), in the likeliest kind; ``bot.smalltalk_kind`` vetoes
+its verdict when the message names something of the shop's (``bot.names_a_shop_subject``).
 """
 
 from __future__ import annotations
@@ -39,7 +42,10 @@ REGULARISATION = 10.0  # inverse strength: the examples are short and many kinds
 DECIMALS = 6  # stored precision: the stored model's probabilities agree with the fitted one's to ~1e-5
 SHORT_CHARACTERS = 16  # a longer message is a question, even with a greeting in it
 SHORT_WORDS = 8
-CONFIDENT = 0.75  # the classifier's probability for a small-talk kind before the bot replies in kind
+# The classifier's probability that a message is small talk of any kind (one minus "none") before
+# the bot replies, in the likeliest kind. Until the tenth round the likeliest kind alone had to
+# reach it, which missed messages shared between kinds (thanks and an acknowledgement).
+CONFIDENT = 0.75
 # Requests to chat ("tell me a joke about cats", "给我讲个睡前故事") are labelled small talk by some
 # writers and out of scope by others; the classifier alone replies to them only when very sure.
 CONFIDENT_CHITCHAT = 0.9
@@ -209,8 +215,9 @@ def classify(question: str, model: Any = None) -> str | None:
     if not text or not is_short(text):
         return None
     model = model or _classifier()  # or a fitted pipeline (cross-validation)
-    probabilities = model.predict_proba([text])[0]
-    best = int(probabilities.argmax())
-    kind = str(model.classes_[best])
-    needed = CONFIDENT_CHITCHAT if kind in ("chitchat", "insult") else CONFIDENT
-    return kind if kind != "none" and probabilities[best] >= needed else None
+    probability = dict(zip((str(k) for k in model.classes_), model.predict_proba([text])[0], strict=True))
+    kind = max((k for k in probability if k != "none"), key=probability.__getitem__)
+    if kind in ("chitchat", "insult"):
+        return kind if probability["chitchat"] + probability.get("insult", 0.0) >= CONFIDENT_CHITCHAT else None
+    # Small talk of any kind: "好的，非常感谢" is thanks and acknowledgement at once, each about half.
+    return kind if 1.0 - probability["none"] >= CONFIDENT else None

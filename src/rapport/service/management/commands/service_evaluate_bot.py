@@ -1,5 +1,5 @@
 """``rapport service_evaluate_bot``: the self-service bot's figures on each labelled question set
-(the tuning sets — tuning, written, fresh2 to fresh7 — and the held-out, fresh and fresh8 sets — ``--sets``
+(the tuning sets — tuning, written, fresh2 to fresh8 — and the held-out, fresh, fresh9 and fresh10 sets — ``--sets``
 picks some), for a few confidence thresholds, next to the simple
 baseline (BM25 alone) in the same run. The demo knowledge base is written inside
 a transaction that is rolled back, so the command leaves the database as it found it.
