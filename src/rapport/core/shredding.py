@@ -26,6 +26,7 @@ from cryptography.exceptions import InvalidTag
 from cryptography.fernet import Fernet, InvalidToken
 from cryptography.hazmat.primitives.ciphers.aead import AESGCM
 from django.db import IntegrityError, connection, transaction
+from django.utils import timezone
 
 from rapport.core import pii
 from rapport.core.models import SubjectKey
@@ -114,11 +115,12 @@ def _insert_keys(wrapped: dict[int, str]) -> set[int]:
         )
         return {k for k, v in _stored_keys(set(wrapped)).items() if wrapped[k] == v}
     with connection.cursor() as cursor:
+        # the application's clock, as ``auto_now_add`` on SQLite (not the database's ``now()``)
         cursor.execute(
             f"INSERT INTO {_TABLE} (subject_id, wrapped_key, created_at) "
-            "SELECT unnest(%s::bigint[]), unnest(%s::text[]), now() ON CONFLICT (subject_id) DO NOTHING "
+            "SELECT unnest(%s::bigint[]), unnest(%s::text[]), %s ON CONFLICT (subject_id) DO NOTHING "
             "RETURNING subject_id",
-            [list(wrapped), list(wrapped.values())],
+            [list(wrapped), list(wrapped.values()), timezone.now()],
         )
         return {row[0] for row in cursor.fetchall()}
 
