@@ -115,6 +115,7 @@ def _insert_keys(wrapped: dict[int, str]) -> set[int]:
         )
         return {k for k, v in _stored_keys(set(wrapped)).items() if wrapped[k] == v}
     with connection.cursor() as cursor:
+        # the application's clock, as ``auto_now_add`` on SQLite (not the database's ``now()``)
         cursor.execute(
             f"INSERT INTO {_TABLE} (subject_id, wrapped_key, created_at) "
             "SELECT unnest(%s::bigint[]), unnest(%s::text[]), %s ON CONFLICT (subject_id) DO NOTHING "
@@ -214,6 +215,13 @@ def forget_cached_keys() -> None:
 def shred(subject_ids: list[int]) -> int:
     """Delete these customers' keys: what was sealed with them is unreadable from now on."""
     deleted, _ = SubjectKey.objects.filter(subject_id__in=subject_ids).delete()
-    for subject_id in subject_ids:
-        _cache.pop(subject_id, None)
+
+    def forget() -> None:
+        for subject_id in subject_ids:
+            _cache.pop(subject_id, None)
+
+    forget()
+    # and again once the erasure commits: keys fetched earlier in its transaction are cached by
+    # callbacks that run at that commit (:func:`_remember_on_commit`), before this one
+    transaction.on_commit(forget)
     return deleted

@@ -21,7 +21,7 @@ from rapport.core.listing import page_body, paginate
 from rapport.customers.merge import resolve_customer_id
 from rapport.customers.queries import visible_customers
 from rapport.privacy import jobs, services
-from rapport.privacy.models import DataSubjectRequest, RequestKind, RequestStatus
+from rapport.privacy.models import IN_PROGRESS_STATUSES, DataSubjectRequest, RequestKind, RequestStatus
 from rapport.privacy.responses import JobOut, JobPage, RequestOut, RequestPage
 
 router = Router(tags=["privacy"], exclude_unset=True)
@@ -71,7 +71,7 @@ def request_body(request: DataSubjectRequest) -> dict[str, Any]:
             "expires_at": request.archive_expires_at.isoformat(),
             "downloaded_at": request.archive_downloaded_at.isoformat() if request.archive_downloaded_at else None,
         }
-    if request.status == RequestStatus.PREPARING:
+    if request.status in IN_PROGRESS_STATUSES:
         body["preparation"] = services.preparation(request)
     if request.kind == RequestKind.ERASURE and request.status == RequestStatus.COMPLETED:
         body["outcome"] = request.outcome
@@ -79,7 +79,7 @@ def request_body(request: DataSubjectRequest) -> dict[str, Any]:
 
 
 def _visible_requests(request: HttpRequest) -> Any:
-    return DataSubjectRequest.objects.filter(customer__in=visible_customers(request.user)).select_related("archive_job")
+    return DataSubjectRequest.objects.filter(customer__in=visible_customers(request.user)).select_related("job")
 
 
 def _request(request: HttpRequest, request_id: int) -> DataSubjectRequest:
@@ -167,13 +167,19 @@ def reject(request: HttpRequest, request_id: int, payload: RejectIn) -> dict[str
 
 @router.post(
     "/privacy/requests/{request_id}/fulfil",
-    response={200: RequestOut, 202: RequestOut},
-    summary="Erase (200), or start building the copy (202: a job; follow it on the request)",
+    response={202: RequestOut},
+    summary="Start erasing, or building the copy (202: a job; follow it on the request)",
+    description=(
+        "The request becomes `erasing` or `preparing` and a background job fulfils it; its progress "
+        "is under `preparation` until the request is `completed` (erasure: with its `outcome`; "
+        "access: with the `archive` link). A failed job shows there too: retry it through "
+        "`POST /api/v1/jobs/{job_id}/retry`."
+    ),
 )
 def fulfil(request: HttpRequest, request_id: int) -> Status[dict[str, Any]]:
     require(request, PRIVACY, HANDLE)
     done = services.fulfil_request(_request(request, request_id), actor=actor_for(request))
-    return Status(202 if done.status == RequestStatus.PREPARING else 200, request_body(done))
+    return Status(202, request_body(done))
 
 
 @router.get(

@@ -39,11 +39,19 @@ class RequestStatus(models.TextChoices):
     RECEIVED = "received", _("Received")
     VERIFIED = "verified", _("Verified")
     PREPARING = "preparing", _("Preparing the copy")
+    ERASING = "erasing", _("Erasing")
     COMPLETED = "completed", _("Completed")
     REJECTED = "rejected", _("Rejected")
 
 
-OPEN_REQUEST_STATUSES = (RequestStatus.RECEIVED, RequestStatus.VERIFIED, RequestStatus.PREPARING)
+OPEN_REQUEST_STATUSES = (
+    RequestStatus.RECEIVED,
+    RequestStatus.VERIFIED,
+    RequestStatus.PREPARING,
+    RequestStatus.ERASING,
+)
+# fulfilled by a background job that has not finished yet
+IN_PROGRESS_STATUSES = (RequestStatus.PREPARING, RequestStatus.ERASING)
 
 
 class RequestSource(models.TextChoices):
@@ -86,9 +94,10 @@ class DataSubjectRequest(models.Model):
     completed_by_label = models.CharField(max_length=150, blank=True)
     completed_at = models.DateTimeField(null=True, blank=True)
     rejection_reason = models.CharField(_("reason for rejecting"), max_length=500, blank=True)
-    # access: the archive is built by a background job (a large customer's would hold a web worker);
-    # ``archive_progress`` counts the domains exported so far
-    archive_job = models.ForeignKey(
+    # the background job fulfilling the request (a large customer's copy or erasure would hold a web
+    # worker): access builds the archive, ``archive_progress`` counting the domains exported so far;
+    # erasure anonymises the customer in one transaction
+    job = models.ForeignKey(
         BackgroundJob, null=True, blank=True, on_delete=models.SET_NULL, related_name="+", editable=False
     )
     archive_progress = models.PositiveSmallIntegerField(default=0, editable=False)

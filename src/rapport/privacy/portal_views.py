@@ -1,8 +1,9 @@
 """The member portal's "My data" page: ask for a copy, cancel the account (注销), fetch the copy.
 
 A member signed in to the portal has proved they hold the phone or email on file, so their
-requests are verified on receipt and fulfilled at once: the account erased, or the copy started (a
-background job builds it; the page lists it with its link once ready).
+requests are verified on receipt and fulfilled at once, each by a background job: the account
+erased (the member signed out at once), or the copy built (the page lists it with its link once
+ready).
 """
 
 from __future__ import annotations
@@ -16,7 +17,7 @@ from django.views.decorators.http import require_POST
 
 from rapport.core.errors import DomainError, NotFound
 from rapport.customers.models import Customer
-from rapport.portal.auth import COOKIE_NAME, member_actor, member_required
+from rapport.portal.auth import end_session, member_actor, member_required
 from rapport.privacy import services
 from rapport.privacy.models import DataSubjectRequest, RequestKind, RequestSource, RequestStatus
 
@@ -70,7 +71,7 @@ def cancel_account(request: HttpRequest) -> HttpResponse:
         return redirect("privacy_portal:home")
     request.member = None  # type: ignore[attr-defined]  # signed out: the page names no one
     response = render(request, "privacy/portal_cancelled.html", {})
-    response.delete_cookie(COOKIE_NAME)
+    end_session(request, response)  # now, not when the erasure job deletes the sessions
     return response
 
 

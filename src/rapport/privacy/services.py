@@ -3,12 +3,12 @@
 * ``receive_request`` opens a request for a copy of the data (access) or for erasure (注销), with
   where it came from and the legal deadline; a member asking in the portal is verified by having
   signed in there, anyone else by a person who records what they checked (``verify_request``).
-* ``fulfil_request`` starts the access archive, built by a tracked background job
+* ``fulfil_request`` starts a tracked background job that fulfils the request: the access archive
   (``prepare_archive``: every registered hook's rows as JSON and CSV, zipped as a stream into a
   file encrypted chunk by chunk with the personal-data keys (:mod:`rapport.privacy.archives`), so
   memory stays flat whatever the number of events; fetched, streamed too, by the verified member
-  through a signed link that expires), or
-  erases: one transaction per customer, every hook anonymising its
+  through a signed link that expires), or the erasure (``perform_erasure``): one transaction per
+  customer, every hook anonymising its
   domain, identities kept only as blind-index tombstones, receivers of tag sync told by a signed
   event, and an audit entry of who erased whom under which request.
 
@@ -46,6 +46,7 @@ from rapport.core.public_url import public_url
 from rapport.customers.models import Customer, CustomerMerge, Identity, MergedCustomer
 from rapport.privacy import archives
 from rapport.privacy.models import (
+    IN_PROGRESS_STATUSES,
     OPEN_REQUEST_STATUSES,
     DataSubjectRequest,
     ErasedIdentity,
@@ -173,45 +174,60 @@ def reject_request(request: DataSubjectRequest, *, reason: str, actor: Actor) ->
 
 
 def fulfil_request(request: DataSubjectRequest, *, actor: Actor) -> DataSubjectRequest:
-    """Erase, or start building the copy, as the request asks; only a verified request is fulfilled.
-
-    An access request becomes ``preparing`` and a tracked job builds the archive
-    (:func:`prepare_archive`) once this commits: a customer with years of events would hold a web
+    """Start fulfilling a verified request as it asks: a tracked job erases the customer
+    (:func:`perform_erasure`, status ``erasing``) or builds the copy (:func:`prepare_archive`,
+    status ``preparing``) once this commits: a customer with years of events would hold a web
     worker for as long. The person who fulfilled it is recorded now; the job completes it."""
     with transaction.atomic():
-        locked = _locked(request, allowed=(RequestStatus.VERIFIED, RequestStatus.PREPARING))
-        if locked.status == RequestStatus.PREPARING:
-            _refuse_while_preparing(locked)
+        locked = _locked(request, allowed=(RequestStatus.VERIFIED, *IN_PROGRESS_STATUSES))
+        if locked.status in IN_PROGRESS_STATUSES:
+            _refuse_while_running(locked)
         locked.completed_by_label = actor.describe()[:150]
         if locked.kind == RequestKind.ACCESS:
             from rapport.privacy.tasks import build_access_archive  # the task calls back into this module
 
             locked.status = RequestStatus.PREPARING
             locked.archive_progress = 0
-            locked.archive_job = jobs.enqueue(build_access_archive, locked.pk)
-            locked.save(update_fields=["status", "archive_progress", "archive_job", "completed_by_label"])
-            record(actor, AuditEntry.Action.UPDATE, obj=locked, changes={"preparing": locked.kind}, sealed=False)
-            return locked
-        locked.outcome = _erase(locked.customer, request=locked, actor=actor)
-        locked.status = RequestStatus.COMPLETED
-        locked.completed_at = timezone.now()
-        locked.save()
-        record(actor, AuditEntry.Action.UPDATE, obj=locked, changes={"completed": locked.kind}, sealed=False)
+            locked.job = jobs.enqueue(build_access_archive, locked.pk)
+        else:
+            from rapport.privacy.tasks import erase_customer
+
+            locked.status = RequestStatus.ERASING
+            user = actor.staff_user
+            locked.job = jobs.enqueue(erase_customer, locked.pk, user.pk if user else None, actor.source, actor.label)
+        locked.save(update_fields=["status", "archive_progress", "job", "completed_by_label"])
+        record(actor, AuditEntry.Action.UPDATE, obj=locked, changes={"fulfilling": locked.kind}, sealed=False)
     return locked
 
 
-def _refuse_while_preparing(request: DataSubjectRequest) -> None:
-    """A copy being prepared is started again only when its job stopped (failed, stalled,
+def _refuse_while_running(request: DataSubjectRequest) -> None:
+    """A request being fulfilled is started again only when its job stopped (failed, stalled,
     cancelled, or its record pruned); a second click while it runs starts no second job."""
-    job = request.archive_job
+    job = request.job
     if job is not None and job.status in OPEN_STATUSES:
         raise Conflict(
             FieldError(
                 "status",
                 "wrong_status",
-                _("The copy is being prepared (job #%(job)s): wait for it, or cancel the job first.") % {"job": job.pk},
+                _("Request #%(id)s is being fulfilled (job #%(job)s): wait for it, or cancel the job first.")
+                % {"id": request.pk, "job": job.pk},
             )
         )
+
+
+def preparation(request: DataSubjectRequest) -> dict[str, Any]:
+    """How far the job fulfilling a request is: its status (``failed`` or ``stalled``: retry it as
+    any job, ``POST /api/v1/jobs/{job_id}/retry`` or the jobs page) and its error; for a copy, the
+    domains exported so far."""
+    job = request.job
+    body: dict[str, Any] = {
+        "job_id": job.pk if job else None,
+        "job_status": job.status if job else None,
+        "error": job.error if job else "",
+    }
+    if request.kind == RequestKind.ACCESS:
+        body |= {"domains_done": request.archive_progress, "domains_total": len(privacy_hooks())}
+    return body
 
 
 # Access -----------------------------------------------------------------------------------------
@@ -256,19 +272,6 @@ def prepare_archive(request_id: int) -> bool:
         )
         transaction.on_commit(lambda: archives.remove(previous))
     return True
-
-
-def preparation(request: DataSubjectRequest) -> dict[str, Any]:
-    """How far the job building a copy is: its status (``failed`` or ``stalled``: retry it as any
-    job, ``POST /api/v1/jobs/{job_id}/retry`` or the jobs page) and the domains exported so far."""
-    job = request.archive_job
-    return {
-        "job_id": job.pk if job else None,
-        "job_status": job.status if job else None,
-        "error": job.error if job else "",
-        "domains_done": request.archive_progress,
-        "domains_total": len(privacy_hooks()),
-    }
 
 
 def export_customer(customer: Customer, *, progress: Callable[[int], None] | None = None) -> dict[str, Rows]:
@@ -395,6 +398,25 @@ def drop_archives(requests: QuerySet[DataSubjectRequest]) -> int:
 
 
 # Erasure ---------------------------------------------------------------------------------------
+
+
+def perform_erasure(request_id: int, *, actor: Actor) -> bool:
+    """Erase the customer an ``erasing`` request names and complete it, in one transaction; False
+    when there is nothing to do (rejected or completed meanwhile, or the job was cancelled).
+
+    Safe to run again after a dead worker: a transaction that did not commit erased nothing, and
+    one that did left the request completed."""
+    with transaction.atomic():
+        found = DataSubjectRequest.objects.select_for_update().select_related("customer")
+        locked = found.filter(pk=request_id).first()
+        if locked is None or locked.status != RequestStatus.ERASING or jobs.cancel_requested():
+            return False
+        locked.outcome = _erase(locked.customer, request=locked, actor=actor)
+        locked.status = RequestStatus.COMPLETED
+        locked.completed_at = timezone.now()
+        locked.save()
+        record(actor, AuditEntry.Action.UPDATE, obj=locked, changes={"completed": locked.kind}, sealed=False)
+    return True
 
 
 def audited_objects(customer_ids: list[int]) -> Q:

@@ -17,7 +17,13 @@ from rapport.customers.merge import resolve_customer_id
 from rapport.customers.queries import visible_customers
 from rapport.privacy import jobs, services
 from rapport.privacy.forms import ReceiveForm, RejectForm, VerifyForm
-from rapport.privacy.models import OPEN_REQUEST_STATUSES, DataSubjectRequest, RequestKind, RequestStatus
+from rapport.privacy.models import (
+    IN_PROGRESS_STATUSES,
+    OPEN_REQUEST_STATUSES,
+    DataSubjectRequest,
+    RequestKind,
+    RequestStatus,
+)
 from rapport.privacy.retention import RULES, cutoff_for
 
 HANDLE = "privacy.handle_privacy_request"
@@ -30,7 +36,7 @@ def _actor(request: HttpRequest) -> Actor:
 
 def _visible(request: HttpRequest) -> object:
     return DataSubjectRequest.objects.filter(customer__in=visible_customers(request.user)).select_related(
-        "customer", "archive_job"
+        "customer", "job"
     )
 
 
@@ -99,7 +105,7 @@ def request_detail(request: HttpRequest, request_id: int) -> HttpResponse:
         "archive_url": services.archive_url(subject)
         if subject.kind == RequestKind.ACCESS and subject.has_archive
         else "",
-        "preparation": services.preparation(subject) if subject.status == RequestStatus.PREPARING else None,
+        "preparation": services.preparation(subject) if subject.status in IN_PROGRESS_STATUSES else None,
         "can_retry_jobs": request.user.has_perm(jobs.CHANGE),
         "now": timezone.now(),
     }
@@ -155,7 +161,9 @@ def fulfil(request: HttpRequest, request_id: int) -> HttpResponse:
         _show_errors(request, exc)
     else:
         if done.kind == RequestKind.ERASURE:
-            messages.success(request, _("The customer's personal data is erased."))
+            messages.success(
+                request, _("The customer's personal data is being erased; this page shows when it is done.")
+            )
         else:
             messages.success(request, _("The copy is being prepared; its link appears here when it is ready."))
     return redirect("privacy:detail", subject.pk)

@@ -146,7 +146,7 @@ def find_plaintext(*needles: str) -> list[str]:
 
 
 def fulfil_now(request: Any, actor: Actor) -> Any:
-    """Fulfil a request and run the job it starts (an access copy) as a worker does after the commit."""
+    """Fulfil a request and run the job it starts (the erasure, or the copy) as a worker does after the commit."""
     from django.test import TestCase
 
     from rapport.privacy import services

@@ -6,6 +6,7 @@ import pytest
 
 from rapport.accounts import roles
 from rapport.accounts.scopes import CUSTOMERS_READ
+from rapport.audit.models import AuditEntry
 from rapport.core.actor import Actor
 from rapport.privacy.models import DataSubjectRequest
 from rapport.privacy.tests import scenario
@@ -27,7 +28,9 @@ def _post(client: Any, path: str, body: dict[str, Any] | None = None) -> Any:
     return client.post(f"/api/v1{path}", body or {}, content_type="application/json")
 
 
-def test_erasure_request_goes_from_receipt_to_completion(api: Any, person: scenario.Scenario) -> None:
+def test_erasure_request_goes_from_receipt_to_completion(
+    api: Any, admin_user: Any, person: scenario.Scenario, settings: Any, django_capture_on_commit_callbacks: Any
+) -> None:
     created = _post(api, "/privacy/requests", {"customer_id": person.customer.pk, "kind": "erasure", "source": "email"})
     assert created.status_code == 201, created.content
     body = created.json()
@@ -42,10 +45,29 @@ def test_erasure_request_goes_from_receipt_to_completion(api: Any, person: scena
     )
     assert verified.status_code == 200 and verified.json()["verification"]["method"] == "email_code"
 
-    done = _post(api, f"/privacy/requests/{request_id}/fulfil")
-    assert done.status_code == 200, done.content
-    assert done.json()["status"] == "completed"
-    assert done.json()["outcome"]["customers"]["addresses"] == 1
+    settings.RAPPORT_JOBS_SYNC = False  # the job waits (in a worker, after the request commits)
+    settings.RAPPORT_JOBS_INPROCESS = False
+    accepted = _post(api, f"/privacy/requests/{request_id}/fulfil")
+    assert accepted.status_code == 202, accepted.content
+    body = accepted.json()
+    assert body["status"] == "erasing" and "outcome" not in body
+    assert body["preparation"]["job_status"] == "queued" and "domains_done" not in body["preparation"]
+    assert api.get(f"/api/v1/customers/{person.customer.pk}").json()["name"] == person.customer.name
+    again = _post(api, f"/privacy/requests/{request_id}/fulfil")  # a second click starts no second job
+    assert again.status_code == 409 and again.json()["errors"][0]["code"] == "wrong_status"
+    job = api.get(f"/api/v1/jobs/{body['preparation']['job_id']}").json()
+    assert job["task"] == "rapport.privacy.erase_customer" and job["resumable"] is True
+
+    settings.RAPPORT_JOBS_SYNC = True
+    with django_capture_on_commit_callbacks(execute=True):  # what the worker does with the message
+        assert api.post(f"/api/v1/jobs/{job['id']}/cancel").status_code == 200
+        assert api.post(f"/api/v1/jobs/{job['id']}/retry").status_code == 200
+    done = api.get(f"/api/v1/privacy/requests/{request_id}").json()
+    assert done["status"] == "completed" and "preparation" not in done
+    assert done["outcome"]["customers"]["addresses"] == 1
+    # the job records the erasure as done by the person who fulfilled the request
+    erased = AuditEntry.objects.get(object_type="customers.customer", action="delete", changes__request=request_id)
+    assert (erased.actor, erased.source) == (admin_user, "api")
     assert api.get(f"/api/v1/customers/{person.customer.pk}").json()["name"] == f"#{person.customer.pk}"
 
 

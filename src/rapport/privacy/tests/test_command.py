@@ -28,7 +28,10 @@ def test_an_erasure_from_the_shell_needs_verification_and_confirmation(make_cust
     _run("verify", str(request.pk), "--method", "phone_code", "--note", "code read back on the phone")
     with pytest.raises(CommandError, match="--yes"):
         _run("fulfil", str(request.pk))
-    assert "completed" in _run("fulfil", str(request.pk), "--yes")
+    with TestCase.captureOnCommitCallbacks(execute=True):  # the erasure job, as a worker runs it
+        started = _run("fulfil", str(request.pk), "--yes")
+    assert "erasing" in started and "being erased by job #" in started
+    assert "completed" in _run("list", "--status", "completed")
     assert Customer.objects.get(pk=customer.pk).phone == ""
     assert _run("list") == ""
 

@@ -29,6 +29,7 @@ ARGS: dict[str, list[Any]] = {
     "rapport.campaigns.enter_journey": [MISSING, [[MISSING, "k", {}]]],
     "rapport.tags.evaluate_tag": [MISSING],
     "rapport.privacy.build_access_archive": [MISSING],
+    "rapport.privacy.erase_customer": [MISSING, None, "api", "test"],
 }
 
 

@@ -123,7 +123,7 @@ def test_erasure_leaves_no_personal_data_and_every_figure_unchanged(
     before = scenario.figures()
     assert scenario.find_plaintext(scenario.PHONE, scenario.EMAIL, scenario.NAME)  # the scan finds them at all
 
-    request = services.fulfil_request(_verified(person.customer, "erasure", system_actor), actor=system_actor)
+    request = scenario.fulfil_now(_verified(person.customer, "erasure", system_actor), system_actor)
 
     assert scenario.figures() == before
     needles = (scenario.PHONE, scenario.EMAIL, scenario.NAME, scenario.ID_NUMBER, scenario.STREET, scenario.USER_ID)
@@ -139,7 +139,8 @@ def test_erasure_leaves_no_personal_data_and_every_figure_unchanged(
     assert [e.changes for e in trail.order_by("pk")] == [
         {"kind": "erasure"},
         {"verified": "email_code"},
-        {"completed": "erasure"},
+        {"fulfilling": "erasure"},  # the job started
+        {"completed": "erasure"},  # by the job
     ]
     event = SyncDelivery.objects.get()
     assert event.payload["type"] == "customer.erased" and event.payload["customer_id"] == customer.pk
@@ -148,7 +149,7 @@ def test_erasure_leaves_no_personal_data_and_every_figure_unchanged(
 def test_a_returning_tracking_id_after_erasure_creates_no_profile(
     person: scenario.Scenario, system_actor: Actor
 ) -> None:
-    services.fulfil_request(_verified(person.customer, "erasure", system_actor), actor=system_actor)
+    scenario.fulfil_now(_verified(person.customer, "erasure", system_actor), system_actor)
     customers = Customer.objects.count()
     send = scenario.tracking_client(person.source)
     send(

@@ -31,7 +31,9 @@ def console(admin_user: Any) -> Client:
     return client
 
 
-def test_console_receives_verifies_and_fulfils_an_erasure(console: Client, member: Customer) -> None:
+def test_console_receives_verifies_and_fulfils_an_erasure(
+    console: Client, member: Customer, django_capture_on_commit_callbacks: Any
+) -> None:
     response = console.post("/privacy/", {"customer_id": member.pk, "kind": "erasure", "source": "letter"})
     request = DataSubjectRequest.objects.get()
     assert response.status_code == 302 and response["Location"] == f"/privacy/{request.pk}/"
@@ -43,8 +45,11 @@ def test_console_receives_verifies_and_fulfils_an_erasure(console: Client, membe
     assert "cannot be undone" in unconfirmed.content.decode()
     assert DataSubjectRequest.objects.get().status == RequestStatus.VERIFIED
 
-    done = console.post(f"/privacy/{request.pk}/fulfil/", {"confirm": "erase"}, follow=True).content.decode()
-    assert "erasure-outcome" in done
+    with django_capture_on_commit_callbacks(execute=True):  # the erasure job, as a worker runs it
+        started = console.post(f"/privacy/{request.pk}/fulfil/", {"confirm": "erase"}, follow=True).content.decode()
+    assert "being erased" in started
+    done = console.get(f"/privacy/{request.pk}/").content.decode()
+    assert "erasure-outcome" in done and "fulfil-form" not in done
     assert Customer.objects.get(pk=member.pk).phone == ""
     profile = console.get(f"/customers/{member.pk}/")
     assert profile.status_code == 200 and "Lin Yue" not in profile.content.decode()
@@ -69,7 +74,7 @@ def test_console_shows_the_copy_being_prepared_and_retries_its_failed_job(
     assert 'id="archive-preparation"' in page and "data-preparing" not in page  # failed: no reload
     assert "ZeroDivisionError" in page and 'id="retry-preparation"' in page and "archive-url" not in page
 
-    job_id = DataSubjectRequest.objects.get().archive_job_id
+    job_id = DataSubjectRequest.objects.get().job_id
     with django_capture_on_commit_callbacks(execute=True):
         back = console.post(f"/privacy/jobs/{job_id}/retry/", {"next": f"/privacy/{request.pk}/"})
     assert back["Location"] == f"/privacy/{request.pk}/"
@@ -90,6 +95,44 @@ def test_console_page_of_a_queued_copy_follows_it(console: Client, member: Custo
     assert 'data-preparing="1"' in page and "privacy/preparing.js" in page
     assert "fulfil-form" not in page  # a second click would start no second job anyway
     assert DataSubjectRequest.objects.get().status == RequestStatus.PREPARING
+
+
+def test_console_page_of_a_queued_erasure_follows_it_and_offers_a_retry_when_it_failed(
+    console: Client,
+    member: Customer,
+    settings: Any,
+    django_capture_on_commit_callbacks: Any,
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    from rapport.privacy import services
+
+    console.post("/privacy/", {"customer_id": member.pk, "kind": "erasure", "source": "store"})
+    request = DataSubjectRequest.objects.get()
+    console.post(f"/privacy/{request.pk}/verify/", {"method": "id_document", "note": "ID card at the counter"})
+    settings.RAPPORT_JOBS_SYNC = False
+    settings.RAPPORT_JOBS_INPROCESS = False
+    console.post(f"/privacy/{request.pk}/fulfil/", {"confirm": "erase"})
+    page = console.get(f"/privacy/{request.pk}/").content.decode()
+    assert 'data-preparing="1"' in page and "until the erasure is done" in page and "fulfil-form" not in page
+    assert DataSubjectRequest.objects.get().status == RequestStatus.ERASING
+    assert Customer.objects.get(pk=member.pk).name == "Lin Yue"  # nothing erased until the job runs
+
+    settings.RAPPORT_JOBS_SYNC = True
+    job_id = DataSubjectRequest.objects.get().job_id
+    with monkeypatch.context() as patched:
+        patched.setattr(services, "_erase", lambda customer, **_: 1 / 0)
+        with pytest.raises(ZeroDivisionError), django_capture_on_commit_callbacks(execute=True):
+            console.post(f"/privacy/jobs/{job_id}/cancel/", {"next": f"/privacy/{request.pk}/"})
+            console.post(f"/privacy/jobs/{job_id}/retry/", {"next": f"/privacy/{request.pk}/"})
+    page = console.get(f"/privacy/{request.pk}/").content.decode()
+    assert "ZeroDivisionError" in page and 'id="retry-preparation"' in page and "data-preparing" not in page
+    assert Customer.objects.get(pk=member.pk).name == "Lin Yue"  # the failed transaction erased nothing
+
+    with django_capture_on_commit_callbacks(execute=True):
+        console.post(f"/privacy/jobs/{job_id}/retry/", {"next": f"/privacy/{request.pk}/"})
+    page = console.get(f"/privacy/{request.pk}/").content.decode()
+    assert "erasure-outcome" in page and "retry-preparation" not in page
+    assert Customer.objects.get(pk=member.pk).name == f"#{member.pk}"
 
 
 def test_console_form_names_the_bad_field(console: Client, member: Customer) -> None:
@@ -129,16 +172,25 @@ def test_member_asks_for_a_copy_and_downloads_it(
 
 
 def test_member_cancels_the_account_and_is_signed_out(member_client: Any, member: Customer) -> None:
+    from rapport.core import jobs
+
     client = member_client(member)
     refused = client.post("/portal/privacy/cancel/", follow=True).content.decode()
     assert "Tick the box" in refused
-    page = client.post("/portal/privacy/cancel/", {"confirm": "cancel"})
+    page = client.post("/portal/privacy/cancel/", {"confirm": "cancel"})  # the job waits for the commit
     assert page.status_code == 200 and "Lin Yue" not in page.content.decode()
+    assert "being erased" in page.content.decode()
+    assert client.get("/portal/privacy/").status_code == 302  # signed out at once, before the erasure
+    assert MemberSession.objects.get(customer=member).ended_at is not None
+    request = DataSubjectRequest.objects.get()
+    assert (request.kind, request.status, request.source) == ("erasure", "erasing", "portal")
+
+    assert request.job_id is not None
+    jobs.run_tracked(request.job_id)  # what the worker does
     assert Customer.objects.get(pk=member.pk).email == ""
     assert not MemberSession.objects.filter(customer=member).exists()
-    assert client.get("/portal/privacy/").status_code == 302
-    request = DataSubjectRequest.objects.get()
-    assert (request.kind, request.status, request.source) == ("erasure", "completed", "portal")
+    request.refresh_from_db()
+    assert request.status == "completed"
 
 
 def test_a_member_cannot_open_another_members_archive(

@@ -105,10 +105,15 @@ class Command(BaseCommand):
         except DomainError as exc:
             raise command_error(exc) from exc
         self._show(request)
-        if request.status == RequestStatus.PREPARING and request.archive_job_id:
+        if request.status == RequestStatus.PREPARING and request.job_id:
             self.stdout.write(
-                f"the copy is being prepared by job #{request.archive_job_id}; "
+                f"the copy is being prepared by job #{request.job_id}; "
                 "the request's page and API give its link once it is ready"
+            )
+        if request.status == RequestStatus.ERASING and request.job_id:
+            self.stdout.write(
+                f"the personal data is being erased by job #{request.job_id}; "
+                "`privacy_request list` shows the request completed once it is done"
             )
         if request.kind == RequestKind.ACCESS and request.has_archive:
             self.stdout.write(f"send the requester this link (it opens only for them): {services.archive_url(request)}")
