@@ -41,18 +41,6 @@ def pytest_configure(config: pytest.Config) -> None:
     config.add_cleanup(lambda: shutil.rmtree(folder, ignore_errors=True))
 
 
-# Module-scoped fixtures that write a whole shop (half a minute or more each): the tests using one
-# run on one xdist worker (``--dist loadgroup`` in scripts/test), so the shop is written once, not
-# once on each worker.
-SHOP_FIXTURES = {"demo_site", "site", "_small_shop_of_the_module"}
-
-
-def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
-    for item in items:
-        if SHOP_FIXTURES & set(getattr(item, "fixturenames", ())):
-            item.add_marker(pytest.mark.xdist_group(item.nodeid.split("::")[0]))  # the module's file
-
-
 @pytest.fixture(autouse=True)
 def _jobs_run_inline(settings: Any) -> None:
     settings.RAPPORT_JOBS_SYNC = True
