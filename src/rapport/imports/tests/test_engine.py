@@ -50,6 +50,22 @@ def _noting_thread(function, name, where):
     return noted
 
 
+def _dies_on_chunk(number, monkeypatch):
+    """Make the job stop as a killed worker would when it reaches chunk ``number``; the real
+    ``run_chunk``, to put back for the resumed run."""
+    real_run = engine.run_chunk
+    calls = []
+
+    def dies(*args, **kwargs):
+        calls.append(1)
+        if len(calls) == number:
+            raise KeyboardInterrupt
+        return real_run(*args, **kwargs)
+
+    monkeypatch.setattr(engine, "run_chunk", dies)
+    return real_run
+
+
 def _replication_role() -> str:
     with connection.cursor() as cursor:
         cursor.execute("SHOW session_replication_role")
@@ -464,16 +480,7 @@ def test_on_postgresql_the_next_chunk_is_cleaned_ahead_with_the_same_outcome(tmp
     job = services.create_job(
         kind="orders", path=path, original_name="o.csv", channel="import", mapping={}, actor=system_actor
     )
-    real_run = engine.run_chunk
-    calls = []
-
-    def dies_on_the_third_chunk(*args, **kwargs):
-        calls.append(1)
-        if len(calls) == 3:
-            raise KeyboardInterrupt
-        return real_run(*args, **kwargs)
-
-    monkeypatch.setattr(engine, "run_chunk", dies_on_the_third_chunk)
+    real_run = _dies_on_chunk(3, monkeypatch)
     with pytest.raises(KeyboardInterrupt):
         services.run_job(job.pk, batch_size=2)
     assert set(threads) == {"import-clean-ahead"}
@@ -523,16 +530,7 @@ def test_a_job_resumed_with_another_chunk_size_skips_what_was_committed(tmp_path
     job = services.create_job(
         kind="orders", path=path, original_name="o.csv", channel="import", mapping={}, actor=system_actor
     )
-    real_run = engine.run_chunk
-    calls = []
-
-    def dies_on_the_second_chunk(*args, **kwargs):
-        calls.append(1)
-        if len(calls) == 2:
-            raise KeyboardInterrupt
-        return real_run(*args, **kwargs)
-
-    monkeypatch.setattr(engine, "run_chunk", dies_on_the_second_chunk)
+    real_run = _dies_on_chunk(2, monkeypatch)
     with pytest.raises(KeyboardInterrupt):
         services.run_job(job.pk, batch_size=2)
     assert list(Order.objects.values_list("external_id", flat=True)) == ["o1"]  # lines 2-3 committed
