@@ -28,6 +28,16 @@ def _post(client: Any, path: str, body: dict[str, Any] | None = None) -> Any:
     return client.post(f"/api/v1{path}", body or {}, content_type="application/json")
 
 
+def _fulfilled_into_a_waiting_job(api: Any, settings: Any, request_id: int) -> dict[str, Any]:
+    """Fulfil the request with no worker to take the job: it waits queued, as after the request
+    commits in production. The 202 answer's body."""
+    settings.RAPPORT_JOBS_SYNC = False
+    settings.RAPPORT_JOBS_INPROCESS = False
+    accepted = _post(api, f"/privacy/requests/{request_id}/fulfil")
+    assert accepted.status_code == 202, accepted.content
+    return accepted.json()
+
+
 def test_erasure_request_goes_from_receipt_to_completion(
     api: Any, admin_user: Any, person: scenario.Scenario, settings: Any, django_capture_on_commit_callbacks: Any
 ) -> None:
@@ -45,11 +55,7 @@ def test_erasure_request_goes_from_receipt_to_completion(
     )
     assert verified.status_code == 200 and verified.json()["verification"]["method"] == "email_code"
 
-    settings.RAPPORT_JOBS_SYNC = False  # the job waits (in a worker, after the request commits)
-    settings.RAPPORT_JOBS_INPROCESS = False
-    accepted = _post(api, f"/privacy/requests/{request_id}/fulfil")
-    assert accepted.status_code == 202, accepted.content
-    body = accepted.json()
+    body = _fulfilled_into_a_waiting_job(api, settings, request_id)
     assert body["status"] == "erasing" and "outcome" not in body
     assert body["preparation"]["job_status"] == "queued" and "domains_done" not in body["preparation"]
     assert api.get(f"/api/v1/customers/{person.customer.pk}").json()["name"] == person.customer.name
@@ -78,11 +84,7 @@ def test_access_request_starts_a_job_and_answers_with_the_portal_link_once_built
         api, "/privacy/requests", {"customer_id": person.customer.pk, "kind": "access", "source": "phone"}
     ).json()["id"]
     _post(api, f"/privacy/requests/{request_id}/verify", {"method": "phone_code", "note": "code read back"})
-    settings.RAPPORT_JOBS_SYNC = False  # the job waits (in a worker, after the request commits)
-    settings.RAPPORT_JOBS_INPROCESS = False
-    accepted = _post(api, f"/privacy/requests/{request_id}/fulfil")
-    assert accepted.status_code == 202, accepted.content
-    body = accepted.json()
+    body = _fulfilled_into_a_waiting_job(api, settings, request_id)
     assert body["status"] == "preparing" and "archive" not in body
     preparation = body["preparation"]
     assert preparation["job_status"] == "queued" and preparation["domains_done"] == 0

@@ -31,6 +31,14 @@ def console(admin_user: Any) -> Client:
     return client
 
 
+def _verified_at_the_counter(console: Client, member: Customer, kind: str) -> DataSubjectRequest:
+    """A request taken in a store and checked against the member's ID card, through the console."""
+    console.post("/privacy/", {"customer_id": member.pk, "kind": kind, "source": "store"})
+    request = DataSubjectRequest.objects.get()
+    console.post(f"/privacy/{request.pk}/verify/", {"method": "id_document", "note": "ID card at the counter"})
+    return request
+
+
 def test_console_receives_verifies_and_fulfils_an_erasure(
     console: Client, member: Customer, django_capture_on_commit_callbacks: Any
 ) -> None:
@@ -63,9 +71,7 @@ def test_console_shows_the_copy_being_prepared_and_retries_its_failed_job(
 ) -> None:
     from rapport.privacy import services
 
-    console.post("/privacy/", {"customer_id": member.pk, "kind": "access", "source": "store"})
-    request = DataSubjectRequest.objects.get()
-    console.post(f"/privacy/{request.pk}/verify/", {"method": "id_document", "note": "ID card at the counter"})
+    request = _verified_at_the_counter(console, member, "access")
     with monkeypatch.context() as patched:
         patched.setattr(services, "write_archive", lambda customer, out, **_: 1 / 0)
         with pytest.raises(ZeroDivisionError), django_capture_on_commit_callbacks(execute=True):
@@ -87,9 +93,7 @@ def test_console_shows_the_copy_being_prepared_and_retries_its_failed_job(
 def test_console_page_of_a_queued_copy_follows_it(console: Client, member: Customer, settings: Any) -> None:
     settings.RAPPORT_JOBS_SYNC = False
     settings.RAPPORT_JOBS_INPROCESS = False
-    console.post("/privacy/", {"customer_id": member.pk, "kind": "access", "source": "store"})
-    request = DataSubjectRequest.objects.get()
-    console.post(f"/privacy/{request.pk}/verify/", {"method": "id_document", "note": "ID card at the counter"})
+    request = _verified_at_the_counter(console, member, "access")
     console.post(f"/privacy/{request.pk}/fulfil/")
     page = console.get(f"/privacy/{request.pk}/").content.decode()
     assert 'data-preparing="1"' in page and "privacy/preparing.js" in page
@@ -106,9 +110,7 @@ def test_console_page_of_a_queued_erasure_follows_it_and_offers_a_retry_when_it_
 ) -> None:
     from rapport.privacy import services
 
-    console.post("/privacy/", {"customer_id": member.pk, "kind": "erasure", "source": "store"})
-    request = DataSubjectRequest.objects.get()
-    console.post(f"/privacy/{request.pk}/verify/", {"method": "id_document", "note": "ID card at the counter"})
+    request = _verified_at_the_counter(console, member, "erasure")
     settings.RAPPORT_JOBS_SYNC = False
     settings.RAPPORT_JOBS_INPROCESS = False
     console.post(f"/privacy/{request.pk}/fulfil/", {"confirm": "erase"})
