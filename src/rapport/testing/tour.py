@@ -331,14 +331,11 @@ def rolled_back_after_module(django_db_blocker: Any, load: Callable[[], T]) -> I
     from django.db import transaction
     from django.test import override_settings
 
-    with django_db_blocker.unblock(), override_settings(RAPPORT_JOBS_SYNC=True):
-        held = transaction.atomic()
-        held.__enter__()
+    with django_db_blocker.unblock(), override_settings(RAPPORT_JOBS_SYNC=True), transaction.atomic():
         try:
             yield load()
         finally:
             transaction.set_rollback(True)
-            held.__exit__(None, None, None)
 
 
 def load_demo_site(django_db_blocker: Any) -> Iterator[dict[str, Any]]:
