@@ -26,7 +26,10 @@ from rapport.customers.models import Customer, Identity
 from rapport.imports import services as imports
 from rapport.imports.models import ImportJob
 
-BROKER = "redis://127.0.0.1:6379/11"
+REDIS = "redis://127.0.0.1:6379"
+# The key by which a run holds a Redis database as its broker, so that two runs on one machine
+# (two PostgreSQL passes, two engineers) never flush each other's queue.
+CLAIM = "rapport-test:broker-claimed-by"
 ROWS = 20_000
 
 
@@ -34,9 +37,20 @@ def _redis_answers() -> bool:
     try:
         import redis
 
-        return bool(redis.Redis.from_url(BROKER, socket_connect_timeout=1).ping())
+        return bool(redis.Redis.from_url(f"{REDIS}/0", socket_connect_timeout=1).ping())
     except Exception:
         return False
+
+
+def _claim_free_database(owner: str) -> str:
+    """The URL of a Redis database (1–15) nobody else holds, held by ``owner`` for 15 minutes."""
+    import redis
+
+    for number in range(15, 0, -1):
+        url = f"{REDIS}/{number}"
+        if redis.Redis.from_url(url).set(CLAIM, owner, nx=True, ex=900):
+            return url
+    pytest.skip("every Redis database 1–15 is held by another test run")
 
 
 pytestmark = [
@@ -49,18 +63,22 @@ pytestmark = [
 
 @pytest.fixture
 def broker(settings: Any) -> Iterator[str]:
-    """The test process sends jobs to Redis as a production web server does."""
+    """The test process sends jobs to Redis as a production web server does, on a database of its own."""
     import redis
 
-    redis.Redis.from_url(BROKER).flushdb()
+    url = _claim_free_database(owner=f"{connection.settings_dict['NAME']} pid {os.getpid()}")
+    held = redis.Redis.from_url(url)
+    for key in held.scan_iter():
+        if key != CLAIM.encode():  # what a run killed before its clean-up left behind
+            held.delete(key)
     settings.RAPPORT_JOBS_SYNC = False
     settings.RAPPORT_JOBS_INPROCESS = False
     conf = current_app.conf
     saved = conf.broker_url, conf.task_always_eager
-    conf.broker_url, conf.task_always_eager = BROKER, False
-    yield BROKER
+    conf.broker_url, conf.task_always_eager = url, False
+    yield url
     conf.broker_url, conf.task_always_eager = saved
-    redis.Redis.from_url(BROKER).flushdb()
+    held.flushdb()
 
 
 @pytest.fixture
@@ -71,14 +89,16 @@ def data_dir(settings: Any, tmp_path: Path) -> Path:
 
 
 @pytest.fixture
-def start_worker(settings: Any, data_dir: Path, tmp_path: Path) -> Iterator[Callable[[str], subprocess.Popen[bytes]]]:
+def start_worker(
+    broker: str, settings: Any, data_dir: Path, tmp_path: Path
+) -> Iterator[Callable[[str], subprocess.Popen[bytes]]]:
     started: list[subprocess.Popen[bytes]] = []
     db = connection.settings_dict
     env = {
         **os.environ,
         "PYTHONPATH": str(Path(__file__).resolve().parents[1] / "src"),
         "DATABASE_URL": f"postgres://{db['USER']}@{db['HOST']}:{db['PORT']}/{db['NAME']}",
-        "CELERY_BROKER_URL": BROKER,
+        "CELERY_BROKER_URL": broker,
         "RAPPORT_DATA_DIR": str(data_dir),
         "RAPPORT_ENCRYPTION_KEYS": ",".join(settings.RAPPORT_ENCRYPTION_KEYS),
         "RAPPORT_BLIND_INDEX_KEY": settings.RAPPORT_BLIND_INDEX_KEY,
