@@ -222,6 +222,9 @@ class Merger:
     """How one kind of row is cleaned and merged, one chunk at a time."""
 
     stage_models: tuple[Any, ...] = ()
+    # the tables it loads in bulk: on a first load (an empty table) their secondary indexes are
+    # built once after the chunks rather than kept row by row (:mod:`rapport.imports.indexes`)
+    first_load: tuple[Any, ...] = ()
     # its chunks change orders: the buyers' statistics are written once, after the last chunk
     writes_orders = False
     # cleaning a chunk reads nothing the previous chunks write: the next chunk may be cleaned
@@ -298,6 +301,7 @@ class _Person:
 
 class CustomerMerger(Merger):
     stage_models = (Customer, Identity, ChangeRecord)
+    first_load = (Customer, Identity, ChangeRecord)
 
     def written_since(self, since: dt.datetime) -> set[int]:
         return set(Customer.objects.filter(updated_at__gte=since).values_list("pk", flat=True))
@@ -669,6 +673,7 @@ def _buyers_written_since(since: dt.datetime) -> set[int]:
 
 class OrderMerger(Merger):
     stage_models = (Order, OrderLine)
+    first_load = (Order, OrderLine)
     writes_orders = True
     cleans_ahead = True  # it reads buyers' identities and products; it writes orders and lines
 
