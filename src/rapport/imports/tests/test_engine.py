@@ -600,6 +600,39 @@ def test_on_postgresql_the_next_chunk_is_cleaned_ahead_with_the_same_outcome(tmp
     assert all(stats_match_orders(c.pk) for c in Customer.objects.all())
 
 
+@pytest.mark.django_db(transaction=True)
+def test_on_postgresql_customers_are_cleaned_ahead_and_matched_after_the_earlier_chunks_commit(tmp_path, monkeypatch):
+    """The next chunk of customers is parsed and its new profiles cleaned in a thread; who already
+    holds a phone or an email, and the stored customers an identity names, are read after the
+    earlier chunks commit: a row joins the customer an earlier chunk created or changed."""
+    if connection.vendor != "postgresql":
+        pytest.skip("cleaning ahead needs a second connection that sees committed chunks")
+    import_file(write(tmp_path, "c0.csv", "id,name,phone\nc9,Ida,13712345678\n"), kind="customers", actor=ACTOR)
+    threads: dict[str, set[str]] = {}
+    for name in ("clean", "write"):
+        monkeypatch.setattr(
+            engine.CustomerMerger, name, _noting_thread(getattr(engine.CustomerMerger, name), name, threads)
+        )
+    text = (
+        "id,name,phone,email\n"
+        "c1,Amy,13812345678,amy@example.com\n"
+        "c9,Ida Wu,13712345678,ida@example.com\n"  # a stored customer, changed by this chunk
+        "c3,Amy Again,13812345678,\n"  # Amy's phone: joins the customer the first chunk created
+        "c4,Bad,notaphone,\n"
+        "c5,Ida,,ida@example.com\n"  # the email the first chunk gave Ida: joins her
+        "c1,Amy twice,,\n"
+    )
+    result = import_file(write(tmp_path, "c.csv", text), kind="customers", actor=ACTOR, batch_size=2)
+    assert threads == {"clean": {"import-clean-ahead"}, "write": {"MainThread"}}
+    assert (result.created, result.updated, result.rejected) == (1, 3, 2)
+    assert Customer.objects.count() == 2
+    amy = Customer.objects.get(identities__external_index__in=identity_indexes("c3"))
+    assert (amy.name, amy.email) == ("Amy Again", "amy@example.com")
+    ida = Customer.objects.get(identities__external_index__in=identity_indexes("c5"))
+    assert (ida.name, ida.email) == ("Ida", "ida@example.com")
+    assert [e.line for e in result.first_errors] == [5, 7]
+
+
 @pytest.mark.parametrize("size", [1, 2, 3, 4, 100])
 def test_orders_are_read_a_chunk_at_a_time_never_split(size):
     """One loop reads, groups and chunks an order file: the chunks hold the same orders as the
