@@ -99,6 +99,26 @@ def test_on_postgresql_new_orders_keys_are_checked_once_a_chunk_and_still_enforc
     assert OrderLine.objects.filter(product=tea).count() == 2 and _replication_role() == "origin"
 
 
+def test_on_postgresql_a_look_up_is_one_index_probe_a_value_whatever_the_statistics():
+    """``staging.find`` joins the values to the table laterally: a nested loop over the values, each
+    an index probe on every column given (``column = ANY(array)`` was planned from statistics that
+    a table the job fills has not got, and filtered the whole table by the channel alone)."""
+    if connection.vendor != "postgresql":
+        pytest.skip("PostgreSQL's planner")
+    from django.test.utils import CaptureQueriesContext
+
+    numbers = [f"O{i:08d}" for i in range(4000)]
+    with CaptureQueriesContext(connection) as queries:
+        assert staging.find(Order, ["id"], "external_id", numbers, channel="import") == []
+    with connection.cursor() as cursor:
+        cursor.execute("SET LOCAL enable_seqscan = off")  # as on a table of millions of rows
+        cursor.execute("EXPLAIN " + queries.captured_queries[-1]["sql"])
+        plan = [line for (line,) in cursor.fetchall()]
+    assert plan[0].startswith("Nested Loop") and "Function Scan on unnest" in "\n".join(plan)
+    probe = next(line for line in plan if "Index Cond" in line)
+    assert "channel" in probe and "external_id" in probe and "wanted.value" in probe
+
+
 def test_the_tables_written_without_triggers_have_none_of_their_own():
     """``staging.references_checked_at_once`` skips every trigger of the tables it writes: a trigger
     added to them would be skipped too, so one must not be added without changing that."""
