@@ -395,7 +395,7 @@ def print_phase_table(rows: list[tuple[str, str, dict[str, object]]]) -> None:
         count = float(result["rows"])  # type: ignore[arg-type]
         wall: dict[str, float] = result["phases_wall"]  # type: ignore[assignment]
         cpu: dict[str, float] = result["phases_cpu"]  # type: ignore[assignment]
-        for phase in ["reading", "cleaning", "merging", "writing", "recomputing"]:
+        for phase in ["reading", "cleaning", "merging", "writing", "indexing", "recomputing"]:
             if phase in wall:
                 print(
                     f"{label:<11} {kind:<10} {phase:<12} {count:>10,.0f} {wall[phase]:>9.1f} "

@@ -10,14 +10,16 @@ Personal values of events, on the ingestion hot path, use AES-GCM under the same
 (``ck2:<customer id>:<base64 of nonce + ciphertext>``), about ten times cheaper than Fernet.
 
 Keys are cached per process for ``CACHE_SECONDS`` once the transaction that read (or created) them
-has committed; :func:`shred` clears this process's cache, and another process stops reading a
-shredded customer's values within that time.
+has committed, at most ``CACHE_SIZE`` of them (the oldest cached go first); :func:`shred` clears
+this process's cache, and another process stops reading a shredded customer's values within that time.
 """
 
 from __future__ import annotations
 
 import base64
+import itertools
 import os
+import threading
 import time
 from collections.abc import Callable, Iterable
 
@@ -34,23 +36,33 @@ from rapport.core.models import SubjectKey
 PREFIX = "ck1:"
 PREFIX_FAST = "ck2:"
 CACHE_SECONDS = 30.0
+# A bulk writer makes a key for every customer it creates (an import of a million customers, a
+# million keys): kept all, they were 2.7 GB of that import's memory, and a cached key is only
+# worth keeping while its customer's values are still being written or read.
+CACHE_SIZE = 10_000
 
 
 class SubjectCipher:
     """One customer's key, ready for both forms of sealed value."""
 
-    __slots__ = ("_fernet", "_key", "aead")
+    __slots__ = ("_aead", "_fernet", "_key")
 
     def __init__(self, key: bytes) -> None:
         self._key = key
         self._fernet: Fernet | None = None
-        self.aead = AESGCM(base64.urlsafe_b64decode(key))
+        self._aead: AESGCM | None = None
 
     @property
     def fernet(self) -> Fernet:
         if self._fernet is None:  # built when first needed: the event path uses only AES-GCM
             self._fernet = Fernet(self._key)
         return self._fernet
+
+    @property
+    def aead(self) -> AESGCM:
+        if self._aead is None:  # and the import's change records and identities only Fernet
+            self._aead = AESGCM(base64.urlsafe_b64decode(self._key))
+        return self._aead
 
     def seal_fast(self, subject_id: int, text: str) -> str:
         nonce = os.urandom(12)
@@ -66,6 +78,20 @@ class SubjectCipher:
 
 
 _cache: dict[int, tuple[float, SubjectCipher | None]] = {}
+_cache_lock = threading.Lock()
+
+
+def _remember(keys: dict[int, SubjectCipher | None]) -> None:
+    """Cache these keys for ``CACHE_SECONDS``, dropping the oldest cached beyond ``CACHE_SIZE``."""
+    until = time.monotonic() + CACHE_SECONDS
+    with _cache_lock:
+        for subject_id, key in keys.items():
+            _cache.pop(subject_id, None)  # to the end: the most recently cached go last
+            _cache[subject_id] = (until, key)
+        excess = len(_cache) - CACHE_SIZE
+        if excess > 0:
+            for subject_id in list(itertools.islice(_cache, excess)):
+                del _cache[subject_id]
 
 
 def _key(subject_id: int, *, create: bool) -> SubjectCipher | None:
@@ -83,16 +109,12 @@ def _key(subject_id: int, *, create: bool) -> SubjectCipher | None:
             row = SubjectKey.objects.get(subject_id=subject_id)
     key = SubjectCipher((pii.decrypt(row.wrapped_key) or "").encode()) if row is not None else None
     # cached once committed: a key created by a transaction that rolls back must not be used later
-    transaction.on_commit(lambda: _cache.__setitem__(subject_id, (time.monotonic() + CACHE_SECONDS, key)))
+    transaction.on_commit(lambda: _remember({subject_id: key}))
     return key
 
 
 def _remember_on_commit(keys: dict[int, SubjectCipher]) -> None:
-    def remember() -> None:
-        until = time.monotonic() + CACHE_SECONDS
-        _cache.update({subject_id: (until, key) for subject_id, key in keys.items()})
-
-    transaction.on_commit(remember)
+    transaction.on_commit(lambda: _remember(dict(keys)))
 
 
 _TABLE = SubjectKey._meta.db_table
@@ -142,7 +164,8 @@ def keys_for(subject_ids: Iterable[int]) -> dict[int, SubjectCipher]:
     generated = {subject_id: Fernet.generate_key() for subject_id in sorted(missing - rows.keys())}
     inserted: set[int] = set()
     if generated:
-        inserted = _insert_keys({subject_id: pii.encrypt(key.decode()) or "" for subject_id, key in generated.items()})
+        wrapped = pii.encrypt_many([key.decode() for key in generated.values()])
+        inserted = _insert_keys({subject_id: text or "" for subject_id, text in zip(generated, wrapped, strict=True)})
         if lost := set(generated) - inserted:  # another writer created these meanwhile: theirs count
             rows.update(_stored_keys(lost))
     found = {subject_id: SubjectCipher((pii.decrypt(text) or "").encode()) for subject_id, text in rows.items()}

@@ -222,6 +222,9 @@ class Merger:
     """How one kind of row is cleaned and merged, one chunk at a time."""
 
     stage_models: tuple[Any, ...] = ()
+    # the tables it loads in bulk: on a first load (an empty table) their secondary indexes are
+    # built once after the chunks rather than kept row by row (:mod:`rapport.imports.indexes`)
+    first_load: tuple[Any, ...] = ()
     # its chunks change orders: the buyers' statistics are written once, after the last chunk
     writes_orders = False
     # cleaning a chunk reads nothing the previous chunks write: the next chunk may be cleaned
@@ -296,8 +299,27 @@ class _Person:
     line: int = 0
 
 
+# a row of a customers chunk cleaned ahead: line, unit, channel, external id, the row's data, and its
+# profile cleaned as a new customer's (or its errors), None when an identity names a stored customer
+_AheadRow = tuple[int, list[Row], str, str, dict[str, Any], dict[str, Any] | list[tuple[int, FieldError]] | None]
+
+
+@dataclass
+class _CustomersAhead:
+    """A customers chunk as :meth:`CustomerMerger.clean` leaves it: its rows, who their identities name."""
+
+    rows: list[_AheadRow]
+    identity_owner: dict[tuple[str, str], int]
+
+
 class CustomerMerger(Merger):
     stage_models = (Customer, Identity, ChangeRecord)
+    first_load = (Customer, Identity, ChangeRecord)
+    # What is cleaned ahead reads only the identities of the chunk's own keys, which the job's
+    # earlier chunks cannot have written (a key is in one chunk: the file's duplicates are refused).
+    # The stored customers those identities name, and who holds a phone or an email, are read by
+    # ``write`` after the earlier chunks commit: an earlier chunk may have changed or created them.
+    cleans_ahead = True
 
     def written_since(self, since: dt.datetime) -> set[int]:
         return set(Customer.objects.filter(updated_at__gte=since).values_list("pk", flat=True))
@@ -314,13 +336,20 @@ class CustomerMerger(Merger):
     def row_data(self, row: list[str]) -> tuple[str, str, dict[str, Any]]:
         return m.customer_data(self.values(row), channel=self.channel, time_zone=self.time_zone)
 
-    def merge(self, chunk: list[list[Row]], outcome: ChunkOutcome) -> None:
+    def clean(self, chunk: list[list[Row]], outcome: ChunkOutcome) -> _CustomersAhead:
+        """The chunk parsed, its identities found and its new people's profiles cleaned: what reads
+        nothing the job's previous chunks may have written (see :attr:`cleans_ahead`)."""
         with self.clock.phase("cleaning"):
-            cleaned_rows, people, identity_owner = self._clean(chunk, outcome)
-        with self.clock.phase("merging"):
-            self._resolve(cleaned_rows, people, identity_owner, outcome)
+            return self._clean_ahead(chunk, outcome)
 
-    def _clean(self, chunk: list[list[Row]], outcome: ChunkOutcome) -> tuple[list[Any], dict[int, _Person], Any]:
+    def write(self, cleaned: _CustomersAhead, outcome: ChunkOutcome) -> None:
+        """The rest, in the chunk's transaction: timed as merging (the cleaning thread times its own
+        phase, and a clock's phase is kept by one thread)."""
+        with self.clock.phase("merging"):
+            cleaned_rows, people = self._clean_known(cleaned, outcome)
+            self._resolve(cleaned_rows, people, cleaned.identity_owner, outcome)
+
+    def _clean_ahead(self, chunk: list[list[Row]], outcome: ChunkOutcome) -> _CustomersAhead:
         # 1. parse and find the identities the file names, one query per channel
         parsed: list[tuple[int, list[Row], str, str, dict[str, Any]]] = []
         for unit in chunk:
@@ -337,20 +366,41 @@ class CustomerMerger(Merger):
                 continue
             parsed.append((line, unit, channel, external_id, data))
         identity_owner = identity_owners({(p[2], p[3]) for p in parsed})
-        people = _load_people(set(identity_owner.values()))
 
-        # 2. clean: a known customer as an update, anyone else as a new profile
-        cleaned_rows: list[tuple[int, list[Row], str, str, dict[str, Any], dict[str, Any]]] = []
+        # 2. clean the profiles of whoever no identity names yet, as new customers
+        rows: list[_AheadRow] = []
         for line, unit, channel, external_id, data in parsed:
-            owner = identity_owner.get((channel, external_id))
-            try:
-                instance = Customer(custom_fields=people[owner].values["custom_fields"]) if owner else None
-                cleaned = clean_profile(data, instance=instance, cache=self.cache)
-            except DomainError as exc:
-                outcome.reject(unit, _errors_of(exc, line))
+            cleaned: dict[str, Any] | list[tuple[int, FieldError]] | None = None
+            if (channel, external_id) not in identity_owner:
+                try:
+                    cleaned = clean_profile(data, cache=self.cache)
+                except DomainError as exc:
+                    cleaned = _errors_of(exc, line)
+            rows.append((line, unit, channel, external_id, data, cleaned))
+        return _CustomersAhead(rows, identity_owner)
+
+    def _clean_known(
+        self, ahead: _CustomersAhead, outcome: ChunkOutcome
+    ) -> tuple[list[tuple[int, list[Row], str, str, dict[str, Any], dict[str, Any]]], dict[int, _Person]]:
+        """3. the stored customers the identities name, read now (an earlier chunk of the job may
+        have changed them), and the rows about them cleaned as updates; the rest rejected or kept."""
+        people = _load_people(set(ahead.identity_owner.values()))
+        cleaned_rows: list[tuple[int, list[Row], str, str, dict[str, Any], dict[str, Any]]] = []
+        for line, unit, channel, external_id, data, cleaned in ahead.rows:
+            if isinstance(cleaned, list):
+                outcome.reject(unit, cleaned)
                 continue
+            if cleaned is None:
+                instance = Customer(
+                    custom_fields=people[ahead.identity_owner[(channel, external_id)]].values["custom_fields"]
+                )
+                try:
+                    cleaned = clean_profile(data, instance=instance, cache=self.cache)
+                except DomainError as exc:
+                    outcome.reject(unit, _errors_of(exc, line))
+                    continue
             cleaned_rows.append((line, unit, channel, external_id, data, cleaned))
-        return cleaned_rows, people, identity_owner
+        return cleaned_rows, people
 
     def _resolve(
         self,
@@ -669,6 +719,7 @@ def _buyers_written_since(since: dt.datetime) -> set[int]:
 
 class OrderMerger(Merger):
     stage_models = (Order, OrderLine)
+    first_load = (Order, OrderLine)
     writes_orders = True
     cleans_ahead = True  # it reads buyers' identities and products; it writes orders and lines
 

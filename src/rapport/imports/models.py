@@ -74,3 +74,22 @@ class ImportJob(models.Model):
     @property
     def percent(self) -> int:
         return int(100 * self.processed_rows / self.total_rows) if self.total_rows else 0
+
+
+class DeferredIndex(models.Model):
+    """An index a first load set aside (dropped) to build once after it (:mod:`rapport.imports.indexes`).
+
+    Written in the transaction that drops the index and deleted in the one that builds it again,
+    so a job killed mid-load leaves the record, and the next import rebuilds what it names.
+    """
+
+    table = models.CharField(max_length=63)
+    name = models.CharField(max_length=200, unique=True)
+    definition = models.TextField()
+    created_at = models.DateTimeField(auto_now_add=True)
+
+    class Meta:
+        ordering = ["id"]
+
+    def __str__(self) -> str:
+        return self.name

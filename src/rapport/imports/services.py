@@ -49,7 +49,7 @@ from rapport.core.errors import DomainError, FieldError, InvalidInput
 from rapport.core.tabular import CsvWriter
 from rapport.customers import services as customer_services
 from rapport.customers.validation import LookupCache
-from rapport.imports import engine, files, presets, staging
+from rapport.imports import engine, files, indexes, presets, staging
 from rapport.imports import mapping as m
 from rapport.imports.kinds import HISTORY_ONLY
 from rapport.imports.models import ImportJob
@@ -788,7 +788,11 @@ def _run_engine(
 ) -> None:
     try:
         with staging.bulk_session(), engine.fewer_collections():
-            _merge_chunks(merger, rows, result, report, progress, batch_size=batch_size, dry_run=dry_run)
+            if not dry_run:  # what a killed job left set aside, before this job reads or sets aside its own
+                indexes.rebuild_left_over()
+            tables = [] if dry_run else [model._meta.db_table for model in merger.first_load]
+            with indexes.set_aside(tables, building=lambda: merger.clock.phase("indexing")):
+                _merge_chunks(merger, rows, result, report, progress, batch_size=batch_size, dry_run=dry_run)
     except Exception:
         if not dry_run:  # the job fails for good: its committed chunks' buyers keep right statistics
             engine.write_stats(result.buyers)

@@ -297,7 +297,16 @@ def find(
     model: type[models.Model], select: Sequence[str], column: str, values: Iterable[Any], **equal: Any
 ) -> list[tuple[Any, ...]]:
     """``select`` of the rows whose ``column`` is one of ``values`` (and each ``equal`` column has
-    its value): one indexed look-up per chunk in plain SQL, without the ORM's per-value work."""
+    its value): one query per chunk in plain SQL, without the ORM's per-value work.
+
+    On PostgreSQL each value is one index probe, whatever the table's planner statistics: the
+    values are a set of their own, joined laterally (``OFFSET 0`` keeps the planner from turning
+    the join into a scan of the table). ``column = ANY(array)`` was planned from the statistics,
+    and a table this job fills has none until it is analysed: with 4,000 order numbers the planner
+    used only the channel of the ``(channel, external_id)`` index and filtered every stored order
+    (1.1 s a chunk at 2.8 million orders, growing with the table); a partial unique index (a
+    customer's phone) does not tell it the column is unique, so 10,000 phones read as the whole table.
+    """
     wanted = list(values)
     if not wanted:
         return []
@@ -307,7 +316,13 @@ def find(
     found: list[tuple[Any, ...]] = []
     with connection.cursor() as cursor:
         if connection.vendor == "postgresql":
-            sql = f"SELECT {select_list} FROM {table} WHERE {_quote(column)} = ANY(%s){conditions}"  # noqa: S608
+            array_type = "bigint[]" if isinstance(wanted[0], int) else "text[]"
+            outer = ", ".join(f"found.{_quote(c)}" for c in select)
+            sql = (
+                f"SELECT {outer} FROM unnest(%s::{array_type}) AS wanted(value) CROSS JOIN LATERAL "  # noqa: S608
+                f"(SELECT {select_list} FROM {table} WHERE {_quote(column)} = wanted.value{conditions} OFFSET 0) "
+                "AS found"
+            )
             cursor.execute(sql, [wanted, *equal.values()])
             return [tuple(row) for row in cursor.fetchall()]
         for start in range(0, len(wanted), 900):

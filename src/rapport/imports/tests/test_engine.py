@@ -16,8 +16,8 @@ from rapport.commerce.stats import stats_match_orders
 from rapport.core.actor import Actor, Source
 from rapport.customers.models import ChangeRecord, Customer, Identity
 from rapport.customers.services import identity_indexes
-from rapport.imports import engine, services, staging
-from rapport.imports.models import ImportJob
+from rapport.imports import engine, indexes, services, staging
+from rapport.imports.models import DeferredIndex, ImportJob
 from rapport.imports.services import import_file
 from rapport.imports.staging import STAGE_PREFIX
 from rapport.imports.tests.conftest import read_report
@@ -97,6 +97,26 @@ def test_on_postgresql_new_orders_keys_are_checked_once_a_chunk_and_still_enforc
     assert Product.objects.filter(pk=tea.pk).exists()  # its deletion went with the chunk's transaction
     import_file(write(tmp_path, "o.csv", ORDERS), kind="orders", actor=ACTOR)
     assert OrderLine.objects.filter(product=tea).count() == 2 and _replication_role() == "origin"
+
+
+def test_on_postgresql_a_look_up_is_one_index_probe_a_value_whatever_the_statistics():
+    """``staging.find`` joins the values to the table laterally: a nested loop over the values, each
+    an index probe on every column given (``column = ANY(array)`` was planned from statistics that
+    a table the job fills has not got, and filtered the whole table by the channel alone)."""
+    if connection.vendor != "postgresql":
+        pytest.skip("PostgreSQL's planner")
+    from django.test.utils import CaptureQueriesContext
+
+    numbers = [f"O{i:08d}" for i in range(4000)]
+    with CaptureQueriesContext(connection) as queries:
+        assert staging.find(Order, ["id"], "external_id", numbers, channel="import") == []
+    with connection.cursor() as cursor:
+        cursor.execute("SET LOCAL enable_seqscan = off")  # as on a table of millions of rows
+        cursor.execute("EXPLAIN " + queries.captured_queries[-1]["sql"])
+        plan = [line for (line,) in cursor.fetchall()]
+    assert plan[0].startswith("Nested Loop") and "Function Scan on unnest" in "\n".join(plan)
+    probe = next(line for line in plan if "Index Cond" in line)
+    assert "channel" in probe and "external_id" in probe and "wanted.value" in probe
 
 
 def test_the_tables_written_without_triggers_have_none_of_their_own():
@@ -283,6 +303,105 @@ def test_a_killed_job_resumes_after_its_last_committed_chunk(tmp_path, monkeypat
     assert all(stats_match_orders(c.pk) for c in Customer.objects.all())
     amy = Customer.objects.get(identities__external_index__in=identity_indexes("c1"))
     assert CustomerStats.objects.get(customer=amy).order_count == 2
+
+
+ORDER_TABLES = ["commerce_order", "commerce_orderline"]
+
+
+def _indexes_of(tables):
+    with connection.cursor() as cursor:
+        cursor.execute("SELECT indexname FROM pg_indexes WHERE tablename = ANY(%s) ORDER BY 1", [tables])
+        return [name for (name,) in cursor.fetchall()]
+
+
+def _noting_indexes(monkeypatch, tables):
+    """The tables' indexes as each chunk of the next job starts."""
+    real_run, seen = engine.run_chunk, []
+
+    def noting(*args, **kwargs):
+        seen.append(_indexes_of(tables))
+        return real_run(*args, **kwargs)
+
+    monkeypatch.setattr(engine, "run_chunk", noting)
+    return seen
+
+
+@pytest.mark.django_db(transaction=True)
+def test_a_first_load_builds_the_secondary_indexes_once_after_its_chunks(tmp_path, monkeypatch):
+    """Into empty tables the chunks go without the indexes that enforce nothing (the unique ones
+    and primary keys stay: the job's look-ups use them); every index is back when the job returns.
+    Into tables that hold rows, nothing is set aside."""
+    if connection.vendor != "postgresql":
+        pytest.skip("PostgreSQL's indexes")
+    import_file(write(tmp_path, "c.csv", CUSTOMERS), kind="customers", actor=ACTOR)
+    before = _indexes_of(ORDER_TABLES)
+    seen = _noting_indexes(monkeypatch, ORDER_TABLES)
+    result = import_file(write(tmp_path, "o.csv", ORDERS), kind="orders", actor=ACTOR, batch_size=2)
+    assert result.created == 3 and len(seen) == 2
+    assert all(set(during) < set(before) for during in seen)
+    assert {"order_channel_external_id_unique", "commerce_order_pkey", "commerce_orderline_pkey"} <= set(seen[0])
+    assert "commerce_orderline_order_id" in " ".join(before) and "commerce_orderline_order_id" not in " ".join(seen[0])
+    assert _indexes_of(ORDER_TABLES) == before and not DeferredIndex.objects.exists()
+    assert result.clock.wall["indexing"] > 0
+
+    seen.clear()
+    again = import_file(write(tmp_path, "o.csv", ORDERS), kind="orders", actor=ACTOR, batch_size=2)
+    assert (again.created, again.updated, again.unchanged) == (0, 0, 3)
+    assert seen == [before, before]
+
+
+@pytest.mark.django_db(transaction=True)
+def test_a_killed_first_load_leaves_its_indexes_to_the_next_import(tmp_path, monkeypatch, system_actor):
+    """Killed mid-load, the job leaves its indexes recorded as set aside; resumed, it builds them
+    before anything else, and ends with every index and every order once."""
+    if connection.vendor != "postgresql":
+        pytest.skip("PostgreSQL's indexes")
+    import_file(write(tmp_path, "c.csv", CUSTOMERS), kind="customers", actor=ACTOR)
+    before = _indexes_of(ORDER_TABLES)
+    job = services.create_job(
+        kind="orders",
+        path=write(tmp_path, "o.csv", ORDERS),
+        original_name="o.csv",
+        channel="import",
+        mapping={},
+        actor=system_actor,
+    )
+    real_run = _dies_on_chunk(2, monkeypatch)
+    with pytest.raises(KeyboardInterrupt):
+        services.run_job(job.pk, batch_size=2)
+    left = _indexes_of(ORDER_TABLES)
+    assert set(left) < set(before)
+    assert sorted(DeferredIndex.objects.values_list("name", flat=True)) == sorted(set(before) - set(left))
+
+    monkeypatch.setattr(engine, "run_chunk", real_run)
+    job, _result = services.run_job(job.pk, batch_size=2)
+    assert job.status == "succeeded" and (job.created_rows, job.error_rows) == (3, 0)
+    assert Order.objects.count() == 3 and OrderLine.objects.count() == 4
+    assert _indexes_of(ORDER_TABLES) == before and not DeferredIndex.objects.exists()
+
+
+@pytest.mark.django_db(transaction=True)
+def test_indexes_left_over_are_not_built_while_a_live_job_holds_their_table(tmp_path, monkeypatch):
+    if connection.vendor != "postgresql":
+        pytest.skip("PostgreSQL's advisory locks")
+    import psycopg
+
+    import_file(write(tmp_path, "c.csv", CUSTOMERS), kind="customers", actor=ACTOR)
+    before = _indexes_of(ORDER_TABLES)
+    _dies_on_chunk(1, monkeypatch)
+    with pytest.raises(KeyboardInterrupt):
+        import_file(write(tmp_path, "o.csv", ORDERS), kind="orders", actor=ACTOR)
+    waiting = set(DeferredIndex.objects.values_list("table", flat=True))
+    assert waiting == set(ORDER_TABLES)
+    settings = connection.settings_dict
+    url = f"postgresql://{settings['USER']}@{settings['HOST']}:{settings['PORT']}/{settings['NAME']}"
+    with psycopg.connect(url, autocommit=True) as other:  # another job, loading the orders
+        other.execute("SELECT pg_advisory_lock(%s, hashtext('commerce_order'))", [indexes.LOCK_SPACE])
+        assert indexes.rebuild_left_over() > 0
+        assert set(DeferredIndex.objects.values_list("table", flat=True)) == {"commerce_order"}
+        other.execute("SELECT pg_advisory_unlock(%s, hashtext('commerce_order'))", [indexes.LOCK_SPACE])
+    assert indexes.rebuild_left_over() > 0
+    assert _indexes_of(ORDER_TABLES) == before and not DeferredIndex.objects.exists()
 
 
 def test_statistics_are_written_once_after_the_last_chunk(tmp_path, monkeypatch):
@@ -499,6 +618,39 @@ def test_on_postgresql_the_next_chunk_is_cleaned_ahead_with_the_same_outcome(tmp
     assert sorted(Order.objects.values_list("external_id", flat=True)) == ["o1", "o2", "o3", "o5"]
     assert Order.objects.get(external_id="o2").total == Decimal("300.00")
     assert all(stats_match_orders(c.pk) for c in Customer.objects.all())
+
+
+@pytest.mark.django_db(transaction=True)
+def test_on_postgresql_customers_are_cleaned_ahead_and_matched_after_the_earlier_chunks_commit(tmp_path, monkeypatch):
+    """The next chunk of customers is parsed and its new profiles cleaned in a thread; who already
+    holds a phone or an email, and the stored customers an identity names, are read after the
+    earlier chunks commit: a row joins the customer an earlier chunk created or changed."""
+    if connection.vendor != "postgresql":
+        pytest.skip("cleaning ahead needs a second connection that sees committed chunks")
+    import_file(write(tmp_path, "c0.csv", "id,name,phone\nc9,Ida,13712345678\n"), kind="customers", actor=ACTOR)
+    threads: dict[str, set[str]] = {}
+    for name in ("clean", "write"):
+        monkeypatch.setattr(
+            engine.CustomerMerger, name, _noting_thread(getattr(engine.CustomerMerger, name), name, threads)
+        )
+    text = (
+        "id,name,phone,email\n"
+        "c1,Amy,13812345678,amy@example.com\n"
+        "c9,Ida Wu,13712345678,ida@example.com\n"  # a stored customer, changed by this chunk
+        "c3,Amy Again,13812345678,\n"  # Amy's phone: joins the customer the first chunk created
+        "c4,Bad,notaphone,\n"
+        "c5,Ida,,ida@example.com\n"  # the email the first chunk gave Ida: joins her
+        "c1,Amy twice,,\n"
+    )
+    result = import_file(write(tmp_path, "c.csv", text), kind="customers", actor=ACTOR, batch_size=2)
+    assert threads == {"clean": {"import-clean-ahead"}, "write": {"MainThread"}}
+    assert (result.created, result.updated, result.rejected) == (1, 3, 2)
+    assert Customer.objects.count() == 2
+    amy = Customer.objects.get(identities__external_index__in=identity_indexes("c3"))
+    assert (amy.name, amy.email) == ("Amy Again", "amy@example.com")
+    ida = Customer.objects.get(identities__external_index__in=identity_indexes("c5"))
+    assert (ida.name, ida.email) == ("Ida", "ida@example.com")
+    assert [e.line for e in result.first_errors] == [5, 7]
 
 
 @pytest.mark.parametrize("size", [1, 2, 3, 4, 100])

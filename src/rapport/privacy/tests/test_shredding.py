@@ -240,3 +240,19 @@ def test_a_merge_and_the_migration_move_event_values_still_under_the_key_ring_to
     token = Event.objects.get(pk=kept.pk).properties["phone"][pii.SEALED]
     assert token.startswith(f"{shredding.PREFIX_FAST}{survivor.pk}:")
     assert pii.unseal({pii.SEALED: token}) == scenario.PHONE
+
+
+def test_the_process_keeps_at_most_cache_size_keys_the_latest_and_they_still_open(
+    monkeypatch: pytest.MonkeyPatch, django_capture_on_commit_callbacks: Any
+) -> None:
+    """A bulk writer (an import) makes a key a customer: the cache keeps the latest ``CACHE_SIZE``
+    of them, not every key the process ever made; a key dropped from it is read again."""
+    monkeypatch.setattr(shredding, "CACHE_SIZE", 3)
+    shredding.forget_cached_keys()
+    with django_capture_on_commit_callbacks(execute=True):
+        seal_one = shredding.sealer(range(900_001, 900_006))
+        sealed = {subject_id: seal_one(subject_id, f"id {subject_id}") for subject_id in range(900_001, 900_006)}
+    assert sorted(shredding._cache) == [900_003, 900_004, 900_005]
+    assert {subject_id: shredding.open_sealed(value) for subject_id, value in sealed.items()} == {
+        subject_id: f"id {subject_id}" for subject_id in range(900_001, 900_006)
+    }
