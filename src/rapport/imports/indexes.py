@@ -1,4 +1,4 @@
-"""Secondary indexes set aside while a first load fills an empty table, and built once after it (PostgreSQL).
+"""Secondary indexes set aside while a first load fills an empty table, and built once after it.
 
 Loading millions of rows into a table keeps each of its indexes row by row, at random places of
 trees that outgrow PostgreSQL's buffers as the table grows: the database's CPU a row doubled from
@@ -15,10 +15,12 @@ The guarantees:
 - **Killed mid-load** (kill -9): the indexes' definitions are recorded (:class:`DeferredIndex`) in
   the transaction that drops them, so the record survives the job; the next import that starts
   (its own resume included) builds them first (:func:`rebuild_left_over`).
-- **Never under a live job**: a job holds a session advisory lock on each table whose indexes it
-  set aside until it has built them; a rebuild of left-over indexes takes the lock first and
-  leaves a table alone while another job holds it. A process killed by kill -9 loses its session,
-  and the lock with it.
+- **Never under a live job** (PostgreSQL): a job holds a session advisory lock on each table whose
+  indexes it set aside until it has built them; a rebuild of left-over indexes takes the lock first
+  and leaves a table alone while another job holds it. A process killed by kill -9 loses its
+  session, and the lock with it. SQLite has no such lock: a left-over rebuild there builds them
+  whoever loads the table (one writer at a time; a job whose indexes were built early only loads
+  slower, and finds nothing left to build).
 - **Done before the job is reported finished**: :func:`set_aside` builds them when its block ends
   (normally or with an error), before the job's recompute, which reads through them.
 - **Idempotent, never half-built**: each index is built (``CREATE INDEX IF NOT EXISTS``) and its
@@ -53,11 +55,22 @@ ORDER BY 1
 """
 
 
+_SQLITE_SET_ASIDE = """
+SELECT name, sql FROM sqlite_master
+WHERE type = 'index' AND tbl_name = %s AND sql IS NOT NULL AND sql NOT LIKE 'CREATE UNIQUE%%'
+ORDER BY name
+"""
+
+
+def _postgres() -> bool:
+    return connection.vendor == "postgresql"
+
+
 def _applies() -> bool:
-    """PostgreSQL, and a job outside any caller's transaction: inside one, the drop would hold the
-    table locked until the caller commits, and an index cannot be built on a table with foreign-key
+    """A job outside any caller's transaction: inside one, the drop would hold the table locked
+    until the caller commits, and PostgreSQL cannot build an index on a table with foreign-key
     checks still pending in the transaction (Django's are deferred to the commit)."""
-    return connection.vendor == "postgresql" and not connection.in_atomic_block
+    return connection.vendor in ("postgresql", "sqlite") and not connection.in_atomic_block
 
 
 def _quote(name: str) -> str:
@@ -65,11 +78,15 @@ def _quote(name: str) -> str:
 
 
 def _lock(cursor: Any, table: str) -> bool:
+    if not _postgres():
+        return True
     cursor.execute("SELECT pg_try_advisory_lock(%s, hashtext(%s))", [LOCK_SPACE, table])
     return bool(cursor.fetchone()[0])
 
 
 def _unlock(cursor: Any, table: str) -> None:
+    if not _postgres():
+        return
     cursor.execute("SELECT pg_advisory_unlock(%s, hashtext(%s))", [LOCK_SPACE, table])
 
 
@@ -112,12 +129,14 @@ def _drop_where_empty(tables: Sequence[str]) -> list[str]:
                 continue
             try:
                 with transaction.atomic():
-                    cursor.execute("SELECT set_config('lock_timeout', %s, true)", [LOCK_WAIT])
-                    cursor.execute(_SET_ASIDE, [table])
+                    if _postgres():
+                        cursor.execute("SELECT set_config('lock_timeout', %s, true)", [LOCK_WAIT])
+                    cursor.execute(_SET_ASIDE if _postgres() else _SQLITE_SET_ASIDE, [table])
                     for name, definition in cursor.fetchall():
                         DeferredIndex.objects.create(table=table, name=name, definition=definition)
-                        cursor.execute(f"DROP INDEX {name}")  # a name as PostgreSQL quotes it (regclass)
-            except OperationalError:  # a reader holds the table: load it with its indexes
+                        # PostgreSQL's names come quoted as needed (regclass), SQLite's as they are
+                        cursor.execute(f"DROP INDEX {name if _postgres() else _quote(name)}")
+            except OperationalError:  # a reader holds the table (SQLite: the database): load with them
                 _unlock(cursor, table)
                 continue
             held.append(table)
@@ -136,8 +155,13 @@ def build(tables: Sequence[str]) -> int:
     built = 0
     for record in DeferredIndex.objects.filter(table__in=list(tables)):
         with transaction.atomic(), connection.cursor() as cursor:
-            cursor.execute("SELECT set_config('maintenance_work_mem', %s, true)", [BUILD_MEMORY])
-            cursor.execute("SELECT to_regclass(%s) IS NOT NULL", [record.table])
+            if _postgres():
+                cursor.execute("SELECT set_config('maintenance_work_mem', %s, true)", [BUILD_MEMORY])
+                cursor.execute("SELECT to_regclass(%s) IS NOT NULL", [record.table])
+            else:
+                cursor.execute(
+                    "SELECT EXISTS (SELECT 1 FROM sqlite_master WHERE type = 'table' AND name = %s)", [record.table]
+                )
             if cursor.fetchone()[0]:  # a table since dropped takes its indexes with it
                 cursor.execute(_if_not_exists(record.definition))
                 built += 1
