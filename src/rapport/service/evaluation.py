@@ -50,7 +50,12 @@ Sets the bot is not fitted on:
   ``…_fresh10.json``) — written independently, kept sealed outside the repository during the
   tenth round and evaluated once, in aggregate, at its end (the 47 and 1 questions other sets held
   word for word, case- and space-folded, dropped unseen by a count-only script); tuning data since
-  the eleventh round (in ``TUNING``).
+  the eleventh round (in ``TUNING``);
+* the **eleventh and twelfth fresh held-out** sets (``tests/data/bot_questions_fresh11.json``,
+  short phone-typed questions, and ``…_fresh12.json``, long story-telling messages) — written
+  independently from the article texts only, kept sealed outside the repository during the
+  eleventh round and evaluated once, in aggregate, at its end (the 39 and 0 questions other sets
+  held word for word, case- and space-folded, dropped unseen by a count-only script); not fitted on.
 
 The answerability model's threshold is chosen by cross-validation that leaves one tuning set —
 one writer — out at a time (:func:`cross_validated`), since what matters is how the bot fares on
@@ -123,6 +128,8 @@ FRESH7 = DATA / "bot_questions_fresh7.json"
 FRESH8 = DATA / "bot_questions_fresh8.json"
 FRESH9 = DATA / "bot_questions_fresh9.json"
 FRESH10 = DATA / "bot_questions_fresh10.json"
+FRESH11 = DATA / "bot_questions_fresh11.json"
+FRESH12 = DATA / "bot_questions_fresh12.json"
 WRITTEN = DATA / "bot_questions_written.json"
 # What the answerability model, the gate and the ranking's question model are fitted on: every set
 # a writer of its own wrote and the bot has been measured on once (fresh5–fresh7 from the ninth
@@ -146,6 +153,8 @@ SETS = {
     "fresh8": FRESH8,
     "fresh9": FRESH9,
     "fresh10": FRESH10,
+    "fresh11": FRESH11,
+    "fresh12": FRESH12,
 }
 SMALLTALK = "smalltalk"
 ORDERS = "orders"  # answered from the signed-in member's own orders

@@ -26,6 +26,8 @@ from rapport.service.evaluation import (
     FRESH8,
     FRESH9,
     FRESH10,
+    FRESH11,
+    FRESH12,
     HELD_OUT,
     NO_GATE,
     QUESTIONS,
@@ -69,13 +71,17 @@ def test_the_labelled_sets_are_large_bilingual_and_apart():
     fresh8 = json.loads(FRESH8.read_text(encoding="utf-8"))
     fresh9 = json.loads(FRESH9.read_text(encoding="utf-8"))
     fresh10 = json.loads(FRESH10.read_text(encoding="utf-8"))
+    fresh11 = json.loads(FRESH11.read_text(encoding="utf-8"))
+    fresh12 = json.loads(FRESH12.read_text(encoding="utf-8"))
     written = json.loads(WRITTEN.read_text(encoding="utf-8"))
     assert len(fresh5) >= 200 and len(fresh6) >= 150 and len(fresh7) >= 150 and len(fresh8) >= 200
     assert len(tuning) >= 60 and len(held_out) >= 150 and len(fresh) >= 150 and len(fresh2) >= 150
     assert len(fresh3) >= 200 and len(fresh4) >= 200 and len(fresh9) >= 180 and len(fresh10) >= 200
-    for kept_apart in (held_out, fresh, fresh2, fresh3, fresh4, fresh5, fresh6, fresh7, fresh8, fresh9, fresh10):
-        # fresh7 to fresh10 hold no question labelled "mixed" (a count, the questions were not read)
-        unmixed = any(kept_apart is s for s in (fresh7, fresh8, fresh9, fresh10))
+    assert len(fresh11) >= 180 and len(fresh12) >= 200
+    apart = (held_out, fresh, fresh2, fresh3, fresh4, fresh5, fresh6, fresh7, fresh8, fresh9, fresh10, fresh11, fresh12)
+    for kept_apart in apart:
+        # fresh7 to fresh12 hold no question labelled "mixed" (a count, the questions were not read)
+        unmixed = any(kept_apart is s for s in (fresh7, fresh8, fresh9, fresh10, fresh11, fresh12))
         languages = {"zh", "en"} if unmixed else {"zh", "en", "mixed"}
         assert {i["language"] for i in kept_apart} == languages
         assert sum(i["expect"] is None for i in kept_apart) >= 20
@@ -83,7 +89,7 @@ def test_the_labelled_sets_are_large_bilingual_and_apart():
         assert sum(i["expect"] == "smalltalk" for i in kept_apart) >= (5 if kept_apart is fresh4 else 10)
     assert sum(i["expect"] is None for i in fresh2) >= 30 and sum(i["expect"] is None for i in fresh3) >= 30
     assert sum(i["expect"] == "orders" for i in fresh) >= 10 and sum(i["expect"] == "orders" for i in fresh2) >= 10
-    sets = (tuning, written, held_out, fresh, fresh2, fresh3, fresh4, fresh5, fresh6, fresh7, fresh8, fresh9, fresh10)
+    sets = (tuning, written, *apart)
     asked = [{i["question"].strip().lower() for i in s} for s in sets]
     shared = sum(len(one & other) for n, one in enumerate(asked) for other in asked[n + 1 :])
     assert not shared  # a count only: printing a held-out question would put it before the reader

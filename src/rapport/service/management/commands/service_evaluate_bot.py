@@ -1,5 +1,5 @@
 """``rapport service_evaluate_bot``: the self-service bot's figures on each labelled question set
-(the tuning sets — tuning, written, fresh2 to fresh10 — and the held-out and fresh sets — ``--sets``
+(the tuning sets — tuning, written, fresh2 to fresh10 — and the held-out, fresh, fresh11 and fresh12 sets — ``--sets``
 picks some), for a few confidence thresholds, next to the simple
 baseline (BM25 alone) in the same run. The demo knowledge base is written inside
 a transaction that is rolled back, so the command leaves the database as it found it.
