@@ -162,6 +162,8 @@ FEATURES = (
     "spelling_first",
     "missing_peak",
     "out_of_scope",
+    "asked",
+    "asked_margin",
 )
 
 
@@ -177,8 +179,9 @@ def feature_vector(
     spelling model (character n-grams, no dictionary) finds the same article closest; and the
     heaviest word of the question that other articles have but the best one lacks (储值卡 in a
     question about transferring a card, 包邮 in one about free delivery): the key content a
-    neighbouring article would be answered without; and the out-of-scope gate's probability that
-    the question is about something the knowledge base does not cover (:mod:`.scope`)."""
+    neighbouring article would be answered without; the out-of-scope gate's probability that
+    the question is about something the knowledge base does not cover (:mod:`.scope`); and the
+    question model's probability for the best article and its lead over the others'."""
     best = ranked[0]
     others = ranked[1:]
     weights, total = engine.index.weights(tokens)
@@ -206,6 +209,8 @@ def feature_vector(
         float(best.spelling_first),
         max(missing, default=0.0) / total,
         out_of_scope,
+        best.asked,
+        best.asked - max((c.asked for c in others), default=0.0),
     ]
 
 

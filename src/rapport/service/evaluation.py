@@ -16,7 +16,8 @@ Seven sets ship with the code. What the bot is fitted and tuned on (the **tuning
   tuning data since (fresh4 from the sixth round: the answerability model and the out-of-scope
   gate are fitted on them, CI holds floors on them): they are **no longer held out**;
 * the **fresh5**, **fresh6** and **fresh7** sets (below), tuning data of the answerability model
-  and the gate from the ninth round, and **fresh8** from the tenth.
+  and the gate from the ninth round, **fresh8** from the tenth, **fresh9** and **fresh10** from
+  the eleventh (which also fits the ranking's question model on all the tuning sets).
 
 Sets the bot is not fitted on:
 
@@ -48,7 +49,13 @@ Sets the bot is not fitted on:
 * the **ninth and tenth fresh held-out** sets (``tests/data/bot_questions_fresh9.json``,
   ``…_fresh10.json``) — written independently, kept sealed outside the repository during the
   tenth round and evaluated once, in aggregate, at its end (the 47 and 1 questions other sets held
-  word for word, case- and space-folded, dropped unseen by a count-only script); not fitted on.
+  word for word, case- and space-folded, dropped unseen by a count-only script); tuning data since
+  the eleventh round (in ``TUNING``);
+* the **eleventh and twelfth fresh held-out** sets (``tests/data/bot_questions_fresh11.json``,
+  short phone-typed questions, and ``…_fresh12.json``, long story-telling messages) — written
+  independently from the article texts only, kept sealed outside the repository during the
+  eleventh round and evaluated once, in aggregate, at its end (the 39 and 0 questions other sets
+  held word for word, case- and space-folded, dropped unseen by a count-only script); not fitted on.
 
 The answerability model's threshold is chosen by cross-validation that leaves one tuning set —
 one writer — out at a time (:func:`cross_validated`), since what matters is how the bot fares on
@@ -97,11 +104,16 @@ from rapport.customers.models import Customer
 from rapport.service import bot, clock, scope, smalltalk
 from rapport.service.models import Article, ArticleQuestion
 from rapport.service.search import (
+    CUSTOMER_QUESTIONS_FILE,
+    Engine,
+    fit_question_model,
     language_of,
+    published_articles_and_variants,
     published_engine,
     published_index,
+    question_examples,
 )
-from rapport.service.seed import topic_of_title
+from rapport.service.seed import TOPICS, topic_of_title
 
 DATA = Path(__file__).parent / "tests" / "data"
 QUESTIONS = DATA / "bot_questions.json"
@@ -116,12 +128,15 @@ FRESH7 = DATA / "bot_questions_fresh7.json"
 FRESH8 = DATA / "bot_questions_fresh8.json"
 FRESH9 = DATA / "bot_questions_fresh9.json"
 FRESH10 = DATA / "bot_questions_fresh10.json"
+FRESH11 = DATA / "bot_questions_fresh11.json"
+FRESH12 = DATA / "bot_questions_fresh12.json"
 WRITTEN = DATA / "bot_questions_written.json"
-# What the answerability model and the gate are fitted on: every set a writer of its own wrote and
-# the bot has been measured on once (fresh5–fresh7 from the ninth round, fresh8 from the tenth); not the held-out and
-# fresh sets, which stay as references the models never read.
-TUNING = (QUESTIONS, WRITTEN, FRESH2, FRESH3, FRESH4, FRESH5, FRESH6, FRESH7, FRESH8)
-FORMER_TUNING = TUNING[:8]  # the tuning sets of the ninth round (fresh8 joined in the tenth), to compare against
+# What the answerability model, the gate and the ranking's question model are fitted on: every set
+# a writer of its own wrote and the bot has been measured on once (fresh5–fresh7 from the ninth
+# round, fresh8 from the tenth, fresh9 and fresh10 from the eleventh); not the held-out and fresh
+# sets, which stay as references the models never read.
+TUNING = (QUESTIONS, WRITTEN, FRESH2, FRESH3, FRESH4, FRESH5, FRESH6, FRESH7, FRESH8, FRESH9, FRESH10)
+FORMER_TUNING = TUNING[:9]  # the tuning sets of the tenth round (fresh9 and fresh10 joined in the eleventh)
 # Out-of-domain questions written as negatives for the out-of-scope gate (see the file's "about").
 SYNTHETIC_OUT_OF_DOMAIN = DATA / "bot_out_of_domain_synthetic.json"
 SETS = {
@@ -138,6 +153,8 @@ SETS = {
     "fresh8": FRESH8,
     "fresh9": FRESH9,
     "fresh10": FRESH10,
+    "fresh11": FRESH11,
+    "fresh12": FRESH12,
 }
 SMALLTALK = "smalltalk"
 ORDERS = "orders"  # answered from the signed-in member's own orders
@@ -214,9 +231,13 @@ def evaluation_member() -> Customer:
     return member
 
 
-def judge_all(path: Path = QUESTIONS, *, baseline: bool = False, member: Customer | None = None) -> list[Judged]:
+def judge_all(
+    path: Path = QUESTIONS, *, baseline: bool = False, member: Customer | None = None, engine: Engine | None = None
+) -> list[Judged]:
     """Ask the bot (or the baseline) every question once, with no threshold; thresholds are applied
-    afterwards. A set with order-status questions is asked by a member with orders."""
+    afterwards. A set with order-status questions is asked by a member with orders. ``engine``:
+    another than the published one (a question model fitted without the set, see
+    :func:`engines_without`)."""
     items = json.loads(path.read_text(encoding="utf-8"))
     if member is None and any(item["expect"] == ORDERS for item in items):
         member = evaluation_member()
@@ -225,7 +246,7 @@ def judge_all(path: Path = QUESTIONS, *, baseline: bool = False, member: Custome
         if baseline:
             result = baseline_answer(item["question"], member=member)
         else:
-            result = bot.answer(item["question"], threshold=0.0, member=member)
+            result = bot.answer(item["question"], threshold=0.0, member=member, engine=engine)
         topic = topic_of_title(result.article.title) if result.article is not None else None
         if result.reason in (bot.SMALLTALK, ORDERS):
             outcome: str | None = result.reason
@@ -303,7 +324,9 @@ def knowledge_questions(paths: tuple[Path, ...]) -> Iterator[tuple[Path, str, st
 
 
 def calibration_samples(
-    paths: tuple[Path, ...] = TUNING, scope_probability: dict[str, float] | None = None
+    paths: tuple[Path, ...] = TUNING,
+    scope_probability: dict[str, float] | None = None,
+    engines: dict[Path, Engine] | None = None,
 ) -> tuple[list[list[float]], list[int], list[str]]:
     """Labelled examples of the bot's evidence and whether its best article was right: every
     tuning question (but small talk, order status, requests for a person and questions on a
@@ -313,25 +336,27 @@ def calibration_samples(
 
     The out-of-scope feature of a tuning question is taken from ``scope_probability`` (the gate
     fitted without its writer, :func:`scope_out_of_fold`) when given, so the answerability model
-    learns how much to trust the gate on a writer it has not read.
+    learns how much to trust the gate on a writer it has not read; so is the ranking's question
+    model (``engines``, by default :func:`engines_without` each set).
 
     Only the tuning sets are used: the held-out sets must never inform the bot."""
-    vectors, labels, groups, _keys = _calibration_rows(paths, scope_probability)
+    vectors, labels, groups, _keys = _calibration_rows(paths, scope_probability, engines)
     return vectors, labels, groups
 
 
 def _calibration_rows(
-    paths: tuple[Path, ...], scope_probability: dict[str, float] | None
+    paths: tuple[Path, ...], scope_probability: dict[str, float] | None, engines: dict[Path, Engine] | None = None
 ) -> tuple[list[list[float]], list[int], list[str], list[str]]:
     """:func:`calibration_samples` with each sample's ``"<set stem>:<question>"`` key."""
     scope_probability = scope_out_of_fold(paths) if scope_probability is None else scope_probability
+    engines = engines_without(paths, paths) if engines is None else engines
     titles = dict(Article.objects.filter(state=Article.State.PUBLISHED).values_list("pk", "title"))
-    engine = published_engine()
     vectors: list[list[float]] = []
     labels: list[int] = []
     groups: list[str] = []
     keys: list[str] = []
     for path, question, expect in knowledge_questions(paths):
+        engine = engines[path]
         ranked, tokens, unknown = bot.assess(question, engine)
         if ranked and not bot.uncovered_subjects(unknown):  # those are handed over by rule
             best = topic_of_title(titles.get(ranked[0].article_id, ""))
@@ -341,6 +366,47 @@ def _calibration_rows(
             groups.append(f"{path.stem}:{expect or f'none/{best}'}")
             keys.append(f"{path.stem}:{question}")
     return vectors, labels, groups, keys
+
+
+def labelled_questions(paths: tuple[Path, ...] = TUNING) -> dict[str, list[str]]:
+    """The sets' questions an article answers, per article title (the demo article of the
+    question's language): what the ranking's question model learns from."""
+    titles = {topic.key: (topic.zh[0], topic.en[0]) for topic in TOPICS}
+    asked: dict[str, dict[str, None]] = {}
+    for path in paths:
+        for item in json.loads(path.read_text(encoding="utf-8")):
+            if item["expect"] in titles:
+                zh, en = titles[item["expect"]]
+                title = zh if language_of(item["question"]) == "zh-hans" else en
+                asked.setdefault(title, {})[item["question"]] = None
+    return {title: list(questions) for title, questions in sorted(asked.items())}
+
+
+def write_customer_questions(paths: tuple[Path, ...] = TUNING) -> dict[str, Any]:
+    """Copy the tuning sets' labelled questions into ``bot_customer_questions.json``, which the
+    shipped question model is fitted on (the bot reads no test data)."""
+    data = {
+        "about": "Labelled customers' questions per article title, copied from the bot's tuning sets "
+        f"({', '.join(path.stem for path in paths)}) by `rapport service_evaluate_bot --calibrate`: "
+        "the ranking's question model (rapport.service.search.QuestionModel) is fitted on them and the "
+        "articles' titles and variants. Not an evaluation set.",
+        "articles": labelled_questions(paths),
+    }
+    CUSTOMER_QUESTIONS_FILE.write_text(json.dumps(data, ensure_ascii=False, indent=1) + "\n", encoding="utf-8")
+    return data
+
+
+def engines_without(paths: tuple[Path, ...], tested: tuple[Path, ...]) -> dict[Path, Engine]:
+    """For each tested set, the published engine with a question model fitted on the labelled
+    questions of ``paths`` without that set's (all of them for a set outside ``paths``): the
+    ranking a new writer's questions meet."""
+    base = published_engine()
+    titles, variants = published_articles_and_variants()
+    engines = {}
+    for path in dict.fromkeys(tested):
+        asked = labelled_questions(tuple(p for p in paths if p != path))
+        engines[path] = base.with_question_model(fit_question_model(question_examples(variants, asked)), titles)
+    return engines
 
 
 def training_digest(paths: tuple[Path, ...] = TUNING) -> str:
@@ -538,10 +604,11 @@ def scope_cross_validated(
     scores per gate, the answerable and the out-of-scope question counts."""
     threshold = settings.RAPPORT_SERVICE_BOT_THRESHOLD if threshold is None else threshold
     probability = scope_out_of_fold(paths)
+    engines = engines_without(paths, paths)
     answered: list[tuple[float, bool, bool]] = []  # (gate probability, right, out of scope)
     answerable = out_of_scope = 0
     for path in paths:
-        for item in judge_all(path):
+        for item in judge_all(path, engine=engines[path]):
             answerable += item.expect not in (None, SMALLTALK)
             out_of_scope += item.expect is None
             key = f"{path.stem}:{item.question}"
@@ -593,12 +660,12 @@ class LeftOutSet:
 
 
 def held_out_probabilities(
-    paths: tuple[Path, ...], tested: tuple[Path, ...]
+    paths: tuple[Path, ...], tested: tuple[Path, ...], engines: dict[Path, Engine] | None = None
 ) -> tuple[dict[str, float], dict[str, float]]:
     """Each tested question's out-of-scope and answerability probabilities from a gate and a
     model fitted on ``paths`` without the question's own set (all of ``paths`` for a set outside
-    them), keyed ``"<set stem>:<question>"``. The training samples' gate feature is itself out of
-    fold within ``paths`` (as :func:`calibrate` sees it)."""
+    them), keyed ``"<set stem>:<question>"``. The training samples' gate feature and question
+    model are themselves out of fold within ``paths`` (as :func:`calibrate` sees them)."""
     samples = scope_samples(paths)
     writers = np.array(samples.writers)
     every = tuple(dict.fromkeys(paths + tested))
@@ -609,7 +676,8 @@ def held_out_probabilities(
         asked = [item["question"] for item in json.loads(path.read_text(encoding="utf-8"))]
         found = regression.predict_proba(scope.VECTORIZER.transform(asked))[:, 1]
         scope_probability.update({f"{path.stem}:{q}": float(p) for q, p in zip(asked, found, strict=True)})
-    vectors, labels, _groups, keys = _calibration_rows(every, scope_probability)
+    engines = engines_without(paths, every) if engines is None else engines
+    vectors, labels, _groups, keys = _calibration_rows(every, scope_probability, engines)
     features, truth = np.array(vectors), np.array(labels)
     sets = np.array([key.split(":", 1)[0] for key in keys])
     fitted_on = np.isin(sets, [path.stem for path in paths])
@@ -626,11 +694,13 @@ def bot_cross_validated(
     thresholds: list[float], gates: list[float], *, paths: tuple[Path, ...] = TUNING, tested: tuple[Path, ...] = TUNING
 ) -> list[LeftOutSet]:
     """Leave one writer out for the whole bot: each tested set is judged as the bot judges it
-    (rules, ranking), with the gate and the answerability model replaced by ones fitted without
-    that set, for each threshold and gate — what a new writer's questions meet. Settings are
-    chosen from these figures, not from the in-sample ones of :func:`evaluate`."""
-    scope_probability, answerable = held_out_probabilities(paths, tested)
-    judged = {path: judge_all(path) for path in tested}
+    (rules, ranking), with the ranking's question model, the gate and the answerability model
+    replaced by ones fitted without that set, for each threshold and gate — what a new writer's
+    questions meet. Settings are chosen from these figures, not from the in-sample ones of
+    :func:`evaluate`."""
+    engines = engines_without(paths, tuple(dict.fromkeys(paths + tested)))
+    scope_probability, answerable = held_out_probabilities(paths, tested, engines)
+    judged = {path: judge_all(path, engine=engines[path]) for path in tested}
     results = []
     for threshold in thresholds:
         for gate in gates:

@@ -15,30 +15,18 @@ from __future__ import annotations
 
 import json
 import math
-import re
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
 from sklearn.feature_extraction.text import HashingVectorizer
 
-from rapport.service.search import tokenize
+from rapport.service.search import grams_and_tokens
 
 SCOPE_FILE = Path(__file__).with_name("bot_scope.json")
 HASHED_FEATURES = 2**18
-_NOISE = re.compile(r"[\s,.!?;:~'\"，。！？；：、…～—\-()（）【】]+")
-
-
-def analyse(question: str) -> list[str]:
-    """The question's features: character 1–3-grams of its lowered text (spelling-level, both
-    languages) and its segmented tokens after synonyms (concept-level)."""
-    text = _NOISE.sub(" ", question.lower()).strip()
-    grams = [text[i : i + n] for n in (1, 2, 3) for i in range(len(text) - n + 1) if text[i : i + n].strip()]
-    return grams + [f"w:{token}" for token in tokenize(question)]
-
-
 VECTORIZER = HashingVectorizer(
-    analyzer=analyse, n_features=HASHED_FEATURES, alternate_sign=False, norm="l2", lowercase=False
+    analyzer=grams_and_tokens, n_features=HASHED_FEATURES, alternate_sign=False, norm="l2", lowercase=False
 )
 
 

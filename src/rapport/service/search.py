@@ -11,19 +11,23 @@ cache key), and a rebuild segments only the articles that changed.
 
 from __future__ import annotations
 
+import hashlib
 import heapq
+import json
 import logging
 import math
 import re
 import threading
 from collections import Counter, defaultdict
 from collections.abc import Iterable
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
+from pathlib import Path
 from typing import Any
 
 import numpy as np
 from django.db.models import Count, Max
 from sklearn.feature_extraction.text import TfidfVectorizer
+from sklearn.linear_model import LogisticRegression
 from sklearn.preprocessing import normalize
 
 from rapport.service import lexicon
@@ -281,6 +285,7 @@ class Candidate:
     bm25: float
     spelling: float = 0.0  # cosine similarity of character 1–3-grams to the whole article (see Engine)
     spelling_first: bool = False  # no article of the language is closer by character n-grams
+    asked: float = 0.0  # the question model's probability that customers asking this mean the article
 
 
 @dataclass
@@ -306,6 +311,30 @@ class Engine:
     spelling_vectorizer: Any = None
     spelling_matrix: Any = None
     article_languages: np.ndarray = field(default_factory=lambda: np.zeros(0, dtype=object))  # ``articles`` order
+    # The question model (see QuestionModel) and the group (``articles`` position) of each of its classes.
+    question_model: QuestionModel | None = None
+    question_positions: np.ndarray = field(default_factory=lambda: np.zeros(0, dtype=np.int64))
+
+    def with_question_model(self, model: QuestionModel | None, titles: dict[int, str]) -> Engine:
+        """This engine with another question model (``titles``: each article's title, which names
+        the model's classes); the evaluation swaps in models fitted without one writer's questions."""
+        by_title: dict[str, int] = {}
+        for pk, title in titles.items():
+            if pk in self.positions:
+                by_title.setdefault(title, self.positions[pk])
+        positions = np.array([by_title.get(title, -1) for title in model.titles] if model else [], dtype=np.int64)
+        return replace(self, question_model=model, question_positions=positions)
+
+    def asked_probabilities(self, text: str) -> np.ndarray:
+        """Each article's probability by the question model (``articles`` order; 0 for the
+        articles it has no class for)."""
+        found = np.zeros(len(self.articles))
+        if self.question_model is None or not len(self.question_positions):
+            return found
+        probability = self.question_model.probabilities(text)
+        known = self.question_positions >= 0
+        found[self.question_positions[known]] = probability[known]
+        return found
 
     def fit_spelling(self, documents: list[str]) -> None:
         """Fit the spelling model on one document per article (in ``articles`` order)."""
@@ -374,6 +403,11 @@ class Engine:
         if len(spelled):
             eligible = spelled if not language else np.where(self.article_languages == language, spelled, -1.0)
             spelled_first = int(eligible.argmax()) if eligible.max() > 0 else None
+        asked = self.asked_probabilities(text)
+        for n in np.argsort(-asked, kind="stable")[:ASKED_CANDIDATES]:
+            pk = int(self.articles[n])
+            if asked[n] >= ASKED_CANDIDATE_FLOOR and (not language or self.index.languages.get(pk) == language):
+                nearest.append(pk)
         weights, total = self.index.weights(tokens)
         named = [t for t in dict.fromkeys(tokens) if t in self.subjects]
         bm25 = {h.article_id: h.score for h in hits}
@@ -383,7 +417,13 @@ class Engine:
             coverage = self.index.coverage(pk, weights, total)
             position = self.positions.get(pk)
             similarity = round(float(similar[position]), 4) if position is not None and len(similar) else 0.0
-            score = COVERAGE_WEIGHT * coverage + SIMILARITY_WEIGHT * similarity + BM25_WEIGHT * bm25.get(pk, 0.0) / top
+            probability = round(float(asked[position]), 4) if position is not None and len(asked) else 0.0
+            score = (
+                COVERAGE_WEIGHT * coverage
+                + SIMILARITY_WEIGHT * similarity
+                + BM25_WEIGHT * bm25.get(pk, 0.0) / top
+                + ASKED_WEIGHT * probability
+            )
             if named:
                 lacking = sum(pk not in self.index.postings.get(t, {}) for t in named)
                 score -= SUBJECT_PENALTY * lacking / len(named)
@@ -397,6 +437,7 @@ class Engine:
                     bm25.get(pk, 0.0),
                     spelling,
                     position is not None and position == spelled_first,
+                    probability,
                 )
             )
         candidates.sort(key=lambda c: (-c.score, c.article_id))
@@ -468,6 +509,95 @@ def subject_words(titles: Iterable[list[str]]) -> frozenset[str]:
     return frozenset(t for t, n in counts.items() if n <= SUBJECT_TITLES)
 
 
+# The question model: what customers' labelled questions teach -----------------------------------
+
+# Labelled customers' questions per article title, copied from the seen labelled sets (see the
+# file's "about") so the shipped bot reads no test data.
+CUSTOMER_QUESTIONS_FILE = Path(__file__).with_name("bot_customer_questions.json")
+# How much the question model's probability adds to an article's ranking score (the other weights
+# sum to 1), its regularisation, and the articles it adds to the candidates: chosen leaving one
+# labelled set (one writer) out at a time (docs/models.md, eleventh round).
+ASKED_WEIGHT = 1.0
+ASKED_REGULARISATION = 30.0
+ASKED_CANDIDATES = 3
+ASKED_CANDIDATE_FLOOR = 0.1
+_PUNCTUATION_RUN = re.compile(r"[\s,.!?;:~'\"，。！？；：、…～—\-()（）【】]+")
+
+
+def grams_and_tokens(text: str) -> list[str]:
+    """A question's character 1–3-grams (lower-cased, spelling-level, both languages) and its
+    segmented, synonym-folded tokens (concept-level): what the question model and the out-of-scope
+    gate read."""
+    lowered = _PUNCTUATION_RUN.sub(" ", text.lower()).strip()
+    grams = [lowered[i : i + n] for n in (1, 2, 3) for i in range(len(lowered) - n + 1) if lowered[i : i + n].strip()]
+    return grams + [f"w:{token}" for token in tokenize(text)]
+
+
+@dataclass(frozen=True)
+class QuestionModel:
+    """A topic classifier over how customers ask: a multinomial logistic regression on TF-IDF of
+    :func:`grams_and_tokens`, one class per article that labelled customers' questions name, fitted
+    on those questions and the articles' titles and variants. Unlike the variant model (nearest
+    single variant) it learns which words *of a whole message* point to an article across many
+    writers' phrasings — long, story-telling messages whose words the article does not use."""
+
+    titles: tuple[str, ...]  # the article of each class, by title
+    vectorizer: Any
+    regression: Any
+
+    def probabilities(self, text: str) -> np.ndarray:
+        return np.asarray(self.regression.predict_proba(self.vectorizer.transform([text]))[0])
+
+
+def fit_question_model(examples: list[tuple[str, str]]) -> QuestionModel | None:
+    """Fit the question model on (article title, text) examples; None with fewer than two articles."""
+    titles = sorted({title for title, _text in examples})
+    if len(titles) < 2:
+        return None
+    vectorizer = TfidfVectorizer(analyzer=grams_and_tokens, sublinear_tf=True)
+    features = vectorizer.fit_transform([text for _title, text in examples])
+    labels = [titles.index(title) for title, _text in examples]
+    regression = LogisticRegression(C=ASKED_REGULARISATION, max_iter=2000).fit(features, labels)
+    return QuestionModel(tuple(titles), vectorizer, regression)
+
+
+def question_examples(articles: dict[str, list[str]], asked: dict[str, list[str]]) -> list[tuple[str, str]]:
+    """The question model's examples: for each article (title → its variants) that labelled
+    questions name, its title, its variants and those questions."""
+    examples: list[tuple[str, str]] = []
+    for title, variants in articles.items():
+        if asked.get(title):
+            examples.extend((title, text) for text in (title, *variants, *asked[title]))
+    return examples
+
+
+def customer_questions() -> dict[str, list[str]]:
+    """The shipped labelled customers' questions, per article title."""
+    return dict(json.loads(CUSTOMER_QUESTIONS_FILE.read_text(encoding="utf-8"))["articles"])
+
+
+def published_articles_and_variants() -> tuple[dict[int, str], dict[str, list[str]]]:
+    """Each published article's title, and each title's variants."""
+    titles = dict(Article.objects.filter(state=Article.State.PUBLISHED).values_list("pk", "title"))
+    variants: dict[str, list[str]] = {title: [] for title in titles.values()}
+    for pk, text in ArticleQuestion.objects.filter(article__in=list(titles)).values_list("article_id", "text"):
+        variants[titles[pk]].append(text)
+    return titles, variants
+
+
+_question_models: dict[str, QuestionModel | None] = {}
+
+
+def question_model_for(examples: list[tuple[str, str]]) -> QuestionModel | None:
+    """The question model of these examples, fitted once per process for the same examples (a
+    fit takes seconds; the engine is rebuilt whenever an article changes)."""
+    key = hashlib.sha256(json.dumps(examples, ensure_ascii=False).encode()).hexdigest()
+    if key not in _question_models:
+        _question_models.clear()
+        _question_models[key] = fit_question_model(examples)
+    return _question_models[key]
+
+
 _cache_lock = threading.Lock()
 _cached: tuple[tuple[Any, ...], Engine] | None = None
 # Token counts and variant features per article and version: a rebuild after one article (or its
@@ -521,7 +651,8 @@ def published_engine() -> Engine:
     variants = ArticleQuestion.objects.filter(article__state=Article.State.PUBLISHED).aggregate(
         n=Count("pk"), last=Max("pk")
     )
-    key = (stats["n"], str(stats["latest"]), variants["n"], variants["last"])
+    asked = CUSTOMER_QUESTIONS_FILE.stat().st_mtime_ns  # the labelled questions the question model learns from
+    key = (stats["n"], str(stats["latest"]), variants["n"], variants["last"], asked)
     with _cache_lock:
         if _cached is not None and _cached[0] == key:
             return _cached[1]
@@ -545,6 +676,8 @@ def published_engine() -> Engine:
         for pk, (language, version) in versions.items()
         if pk in _article_tokens and _article_tokens[pk][0] == version
     )
+    titles, variants = published_articles_and_variants()
+    engine = engine.with_question_model(question_model_for(question_examples(variants, customer_questions())), titles)
     with _cache_lock:
         _cached = (key, engine)
     return engine

@@ -40,8 +40,8 @@ WEIGHTS_FILE = Path(__file__).with_name("bot_smalltalk_weights.json")
 NGRAMS = (1, 3)
 REGULARISATION = 10.0  # inverse strength: the examples are short and many kinds share characters
 DECIMALS = 6  # stored precision: the stored model's probabilities agree with the fitted one's to ~1e-5
-SHORT_CHARACTERS = 16  # a longer message is a question, even with a greeting in it
-SHORT_WORDS = 8
+SHORT_CHARACTERS = 40  # a longer message is a question, even with a greeting in it (16 until the eleventh round)
+SHORT_WORDS = 20  # 8 until the eleventh round
 # The classifier's probability that a message is small talk of any kind (one minus "none") before
 # the bot replies, in the likeliest kind. Until the tenth round the likeliest kind alone had to
 # reach it, which missed messages shared between kinds (thanks and an acknowledgement).

@@ -1,5 +1,5 @@
 """``rapport service_evaluate_bot``: the self-service bot's figures on each labelled question set
-(the tuning sets — tuning, written, fresh2 to fresh8 — and the held-out, fresh, fresh9 and fresh10 sets — ``--sets``
+(the tuning sets — tuning, written, fresh2 to fresh10 — and the held-out, fresh, fresh11 and fresh12 sets — ``--sets``
 picks some), for a few confidence thresholds, next to the simple
 baseline (BM25 alone) in the same run. The demo knowledge base is written inside
 a transaction that is rolled back, so the command leaves the database as it found it.
@@ -38,6 +38,7 @@ from rapport.service.evaluation import (
     scope_cross_validated,
     smalltalk_cross_validated,
     threshold_for,
+    write_customer_questions,
 )
 from rapport.service.models import Article
 from rapport.service.seed import seed_knowledge_base
@@ -55,8 +56,9 @@ class Command(BaseCommand):
         parser.add_argument(
             "--calibrate",
             action="store_true",
-            help="refit the answerability model and the out-of-scope gate on the tuning sets first and write "
-            "bot_calibration.json and bot_scope.json",
+            help="copy the tuning sets' labelled questions for the ranking's question model "
+            "(bot_customer_questions.json), refit the answerability model and the out-of-scope gate on the tuning "
+            "sets and write bot_calibration.json and bot_scope.json",
         )
         parser.add_argument(
             "--fit-smalltalk",
@@ -100,6 +102,8 @@ class Command(BaseCommand):
             Article.objects.all().delete()
             seed_knowledge_base(Actor.system("bot evaluation"))
             if options["calibrate"]:
+                asked = write_customer_questions()  # the ranking's question model learns from them
+                self.stdout.write(f"question model: labelled questions of {len(asked['articles'])} articles")
                 scope.set_model(fit_scope(gate=NO_GATE))  # the weights first: the answerability model reads them
                 coefficients = calibrate()
                 bot.CALIBRATION_FILE.write_text(json.dumps(coefficients, indent=1) + "\n", encoding="utf-8")
@@ -132,7 +136,7 @@ class Command(BaseCommand):
                 f"fitted on the {label} ({', '.join(p.stem for p in paths)}), each set left out:"
                 " threshold gate set  right/answerable  wrong/questions  out-of-scope-handed-over"
             )
-            folds = bot_cross_validated(thresholds, gates, paths=paths)
+            folds = bot_cross_validated(thresholds, gates, paths=paths, tested=TUNING)
             for fold in folds:
                 self.stdout.write(
                     f"  {fold.threshold:.2f} {fold.gate:.2f} {fold.name:22s}"
