@@ -155,7 +155,7 @@ ADD_VARIANT = {"en": "Add as a question of this article", "zh-hans": "添加为�
 @pytest.mark.parametrize("agent_page", CASES, indirect=True, ids=["-".join(c) for c in CASES])
 def test_an_agent_teaches_the_bot_a_question_it_handed_over_with_one_click(agent_page, seeded_kb, customer):
     conversation = bot.start(customer)
-    handed = bot.ask(conversation, "剪了标签还能退吗")
+    handed = bot.ask(conversation, "衣服上的牌子剪掉了，还能不能送回去")
     assert handed.offer_handover
     answered = bot.ask(conversation, "How do I use a coupon?")
     bot.vote(conversation, answered.question.pk, "down")
@@ -165,12 +165,12 @@ def test_an_agent_teaches_the_bot_a_question_it_handed_over_with_one_click(agent
     page.goto("/service/kb/review/")
     rows = page.locator("tr.review-question")
     assert rows.filter(has_text="How do I use a coupon?").count() == 1  # voted down
-    row = rows.filter(has_text="剪了标签还能退吗")  # offered a person
+    row = rows.filter(has_text="衣服上的牌子剪掉了，还能不能送回去")  # offered a person
     row.locator("select[name=article]").select_option(str(returns.pk))
     with page.expect_navigation():
         row.get_by_role("button", name=ADD_VARIANT[language]).click()
-    assert page.locator("tr.review-question").filter(has_text="剪了标签还能退吗").count() == 0
-    assert ArticleQuestion.objects.filter(article=returns, text="剪了标签还能退吗").exists()
+    assert page.locator("tr.review-question").filter(has_text="衣服上的牌子剪掉了，还能不能送回去").count() == 0
+    assert ArticleQuestion.objects.filter(article=returns, text="衣服上的牌子剪掉了，还能不能送回去").exists()
     # the engine picks the variant up on the next question
-    again = bot.answer("剪了标签还能退吗")
+    again = bot.answer("衣服上的牌子剪掉了，还能不能送回去")
     assert not again.handed_over and again.article == returns
